@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portolan/portolan/coordinator"
+)
+
+func coordinatorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "coordinator",
+		Usage: "run home: the composition store and the 3scale Account Management API",
+		Description: `The coordinator owns the service composition. It keeps it in an embedded
+bbolt file in --data-dir and serves it through a 3scale-compatible Account
+Management API under /admin/api/, plus GET /metrics (Prometheus).
+
+Without --access-token it generates one on first start, keeps it in the data
+dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "address of the HTTP API (loopback by default)"},
+			&cli.StringFlag{Name: "data-dir", Value: "./portolan-data", Usage: "directory of the composition store and generated token"},
+			&cli.StringFlag{Name: "access-token", Usage: "admin access token for the 3scale API (generated when empty)"},
+			&cli.StringFlag{Name: "agent-token", Usage: "token agents present to phone home"},
+		},
+		Action: func(c *cli.Context) error {
+			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			co, err := coordinator.New(coordinator.Config{
+				Listen:      c.String("listen"),
+				DataDir:     c.String("data-dir"),
+				AccessToken: c.String("access-token"),
+				AgentToken:  c.String("agent-token"),
+				Version:     version,
+				Logger:      loggerFrom(c),
+				Announce:    os.Stdout,
+			})
+			if err != nil {
+				return err
+			}
+			return co.Run(ctx)
+		},
+	}
+}
+
+// ctxOf returns the command's context, never nil.
+func ctxOf(c *cli.Context) context.Context {
+	if c.Context != nil {
+		return c.Context
+	}
+	return context.Background()
+}
+
+func required(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if c.String(n) == "" {
+			return fmt.Errorf("--%s is required (or %s)", n, envVarName(n))
+		}
+	}
+	return nil
+}

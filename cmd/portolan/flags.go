@@ -1,0 +1,170 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Names of the global flags.
+const (
+	flagLogFormat = "log-format"
+	flagLogLevel  = "log-level"
+)
+
+// envPrefix starts the environment variable of every flag.
+const envPrefix = "PORTOLAN_"
+
+// globalFlags are the flags of the app itself, given before any command.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:  flagLogFormat,
+			Usage: "log encoding: json or console",
+			Value: logFormatJSON,
+		},
+		&cli.StringFlag{
+			Name:  flagLogLevel,
+			Usage: "minimum level logged: debug, info, warn or error",
+			Value: "info",
+		},
+	}
+}
+
+// envVarName is the environment variable read by the flag with the given
+// name: PORTOLAN_ followed by the name upper-cased, dashes turned into
+// underscores (data-dir → PORTOLAN_DATA_DIR).
+func envVarName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// withEnv makes every flag also read its environment variable (see
+// envVarName, from the flag's first name). The variable goes first in
+// EnvVars, ahead of any the flag already lists; it is not added twice. The
+// flags are changed in place and the same slice is returned. A flag type
+// that has no EnvVars field panics: that is a programming error, caught by
+// the tests that build the app.
+func withEnv(flags []cli.Flag) []cli.Flag {
+	for _, f := range flags {
+		names := f.Names()
+		if len(names) == 0 {
+			continue
+		}
+		env := envVarName(names[0])
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.StringSliceFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.IntFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.BoolFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.DurationFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.Int64Flag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.Uint64Flag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.UintFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.Float64Flag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.PathFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.GenericFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.IntSliceFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		case *cli.TimestampFlag:
+			f.EnvVars = addEnv(f.EnvVars, env)
+		default:
+			setEnvVarsField(f, env)
+		}
+	}
+	return flags
+}
+
+// setEnvVarsField handles flag types withEnv does not list, through their
+// EnvVars []string field.
+func setEnvVarsField(f cli.Flag, env string) {
+	v := reflect.ValueOf(f)
+	if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct {
+		field := v.Elem().FieldByName("EnvVars")
+		if field.IsValid() && field.CanSet() && field.Type() == reflect.TypeOf([]string(nil)) {
+			field.Set(reflect.ValueOf(addEnv(field.Interface().([]string), env)))
+			return
+		}
+	}
+	panic(fmt.Sprintf("withEnv: flag %q of type %T has no EnvVars field", f.Names()[0], f))
+}
+
+// addEnv puts env first in vars unless vars already holds it.
+func addEnv(vars []string, env string) []string {
+	if slices.Contains(vars, env) {
+		return vars
+	}
+	return append([]string{env}, vars...)
+}
+
+// withEnvCommands applies withEnv to the flags of every command and,
+// recursively, of every subcommand.
+func withEnvCommands(cmds []*cli.Command) []*cli.Command {
+	for _, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		cmd.Flags = withEnv(cmd.Flags)
+		withEnvCommands(cmd.Subcommands)
+	}
+	return cmds
+}
+
+// interspersed lets a command take flags after its positional arguments
+// (`import composition FILE --home URL`), which urfave/cli v2 does not parse:
+// it parses the arguments again, flags anywhere, and returns a context that
+// sees every flag together with the positional arguments alone.
+func interspersed(c *cli.Context) (*cli.Context, []string, error) {
+	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(set); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Apply read the environment; values given before the positional
+	// arguments count too.
+	for _, name := range c.FlagNames() {
+		if !c.IsSet(name) {
+			continue
+		}
+		if err := set.Set(name, fmt.Sprint(c.Value(name))); err != nil {
+			return nil, nil, fmt.Errorf("--%s: %w", name, err)
+		}
+	}
+	var positional []string
+	rest := c.Args().Slice()
+	for len(rest) > 0 {
+		if err := set.Parse(rest); err != nil {
+			return nil, nil, err
+		}
+		rest = set.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			positional = append(positional, rest[1:]...)
+			break
+		}
+		positional = append(positional, rest[0])
+		rest = rest[1:]
+	}
+	nc := cli.NewContext(c.App, set, c)
+	nc.Command = c.Command
+	return nc, positional, nil
+}

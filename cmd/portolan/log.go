@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+)
+
+// loggerKey is the cli.App.Metadata key under which the Before hook stores
+// the logger.
+const loggerKey = "logger"
+
+// Accepted values of --log-format and --log-level.
+const (
+	logFormatJSON    = "json"
+	logFormatConsole = "console"
+)
+
+var logLevels = map[string]zerolog.Level{
+	"debug": zerolog.DebugLevel,
+	"info":  zerolog.InfoLevel,
+	"warn":  zerolog.WarnLevel,
+	"error": zerolog.ErrorLevel,
+}
+
+// newLogger returns a logger writing to w in the given format ("json" or
+// "console") that drops events below level ("debug", "info", "warn" or
+// "error"). Values are matched case-insensitively; any other value is an
+// error that names it.
+func newLogger(format, level string, w io.Writer) (zerolog.Logger, error) {
+	lvl, ok := logLevels[strings.ToLower(strings.TrimSpace(level))]
+	if !ok {
+		return zerolog.Nop(), fmt.Errorf("invalid log level %q: want debug, info, warn or error", level)
+	}
+	var out io.Writer
+	switch strings.ToLower(strings.TrimSpace(format)) {
+	case logFormatJSON:
+		out = w
+	case logFormatConsole:
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	default:
+		return zerolog.Nop(), fmt.Errorf("invalid log format %q: want json or console", format)
+	}
+	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// setupLogger is the app's Before hook: it builds the logger from the
+// global flags and stores it in the app's Metadata.
+func setupLogger(c *cli.Context) error {
+	logger, err := newLogger(c.String(flagLogFormat), c.String(flagLogLevel), errWriter(c))
+	if err != nil {
+		return err
+	}
+	if c.App.Metadata == nil {
+		c.App.Metadata = map[string]interface{}{}
+	}
+	c.App.Metadata[loggerKey] = logger
+	return nil
+}
+
+// loggerFrom returns the logger built by the app's Before hook. Without
+// one (an action run outside the app) it returns a JSON logger at info
+// level on the app's error writer.
+func loggerFrom(c *cli.Context) zerolog.Logger {
+	if c != nil && c.App != nil {
+		if l, ok := c.App.Metadata[loggerKey].(zerolog.Logger); ok {
+			return l
+		}
+	}
+	return zerolog.New(errWriter(c)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+}
+
+// errWriter is where logs go: the app's ErrWriter, standard error by default.
+func errWriter(c *cli.Context) io.Writer {
+	if c != nil && c.App != nil && c.App.ErrWriter != nil {
+		return c.App.ErrWriter
+	}
+	return os.Stderr
+}

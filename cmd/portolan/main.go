@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(newApp(), os.Args, os.Stderr))
+}
+
+// run runs app with args and returns the process exit code: 0 on
+// success, the code of a cli.ExitCoder error (cli.Exit), 1 for any other
+// error. A non-empty error is printed on stderr as "portolan: <error>".
+func run(app *cli.App, args []string, stderr io.Writer) int {
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "portolan: %s\n", msg)
+	}
+	return code
+}
+
+// newApp builds the portolan CLI: global flags, the logger set up in
+// Before, and the commands, every flag also read from its PORTOLAN_*
+// environment variable.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:     "portolan",
+		Usage:    "portable 3scale-style API management: coordinator, container agent and CLI in one binary",
+		Version:  version,
+		Flags:    withEnv(globalFlags()),
+		Commands: withEnvCommands(commands()),
+		Before:   setupLogger,
+		// main reports errors and picks the exit code; without this the
+		// library would print ExitCoder errors and call os.Exit itself.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Writer:         os.Stdout,
+		ErrWriter:      os.Stderr,
+	}
+}

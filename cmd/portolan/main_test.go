@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
+)
+
+// testApp returns newApp() writing to buffers, with an extra "probe"
+// command whose action is given.
+func testApp(action cli.ActionFunc) (app *cli.App, stdout, stderr *bytes.Buffer) {
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	app = newApp()
+	app.Writer, app.ErrWriter = stdout, stderr
+	if action != nil {
+		app.Commands = append(app.Commands, &cli.Command{Name: "probe", Action: action})
+	}
+	return app, stdout, stderr
+}
+
+// logProbe logs one event at each level through loggerFrom.
+func logProbe(c *cli.Context) error {
+	l := loggerFrom(c)
+	l.Debug().Msg("d")
+	l.Info().Msg("i")
+	l.Warn().Msg("w")
+	l.Error().Msg("e")
+	return nil
+}
+
+// jsonLevels decodes JSON log lines and returns their levels.
+func jsonLevels(t *testing.T, out string) []string {
+	t.Helper()
+	var levels []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &ev), "line %q", line)
+		levels = append(levels, ev["level"].(string))
+	}
+	return levels
+}
+
+func TestVersion(t *testing.T) {
+	old := version
+	version = "1.2.3-test"
+	t.Cleanup(func() { version = old })
+
+	app, stdout, _ := testApp(nil)
+	require.NoError(t, app.Run([]string{"portolan", "--version"}))
+	assert.Equal(t, "portolan version 1.2.3-test\n", stdout.String())
+}
+
+func TestHelpListsGlobalFlags(t *testing.T) {
+	app, stdout, _ := testApp(nil)
+	require.NoError(t, app.Run([]string{"portolan", "--help"}))
+	out := stdout.String()
+	assert.Contains(t, out, "portolan")
+	assert.Contains(t, out, "--log-format")
+	assert.Contains(t, out, "--log-level")
+	assert.Contains(t, out, "PORTOLAN_LOG_LEVEL")
+}
+
+func TestDefaultLoggerIsJSONInfo(t *testing.T) {
+	app, _, stderr := testApp(logProbe)
+	require.NoError(t, app.Run([]string{"portolan", "probe"}))
+	assert.Equal(t, []string{"info", "warn", "error"}, jsonLevels(t, stderr.String()))
+}
+
+func TestFlagsSetLogger(t *testing.T) {
+	app, _, stderr := testApp(logProbe)
+	require.NoError(t, app.Run([]string{"portolan", "--log-level", "warn", "probe"}))
+	assert.Equal(t, []string{"warn", "error"}, jsonLevels(t, stderr.String()))
+
+	app, _, stderr = testApp(logProbe)
+	require.NoError(t, app.Run([]string{"portolan", "--log-format", "console", "--log-level", "error", "probe"}))
+	out := stderr.String()
+	assert.Contains(t, out, "ERR")
+	assert.NotContains(t, out, "WRN")
+	assert.False(t, strings.HasPrefix(strings.TrimSpace(out), "{"), "console output, got %q", out)
+}
+
+func TestEnvSetsFlag(t *testing.T) {
+	t.Setenv("PORTOLAN_LOG_LEVEL", "debug")
+	t.Setenv("PORTOLAN_LOG_FORMAT", "json")
+	app, _, stderr := testApp(logProbe)
+	require.NoError(t, app.Run([]string{"portolan", "probe"}))
+	assert.Equal(t, []string{"debug", "info", "warn", "error"}, jsonLevels(t, stderr.String()))
+}
+
+func TestEnvBadLevelIsAnError(t *testing.T) {
+	t.Setenv("PORTOLAN_LOG_LEVEL", "bogus")
+	app, _, _ := testApp(nil)
+	err := app.Run([]string{"portolan"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bogus")
+}
+
+func TestEnvBadFormatIsAnError(t *testing.T) {
+	t.Setenv("PORTOLAN_LOG_FORMAT", "xml")
+	app, _, _ := testApp(logProbe)
+	err := app.Run([]string{"portolan", "probe"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"xml"`)
+}
+
+func TestCommandLineBeatsEnv(t *testing.T) {
+	t.Setenv("PORTOLAN_LOG_LEVEL", "bogus")
+	app, _, stderr := testApp(logProbe)
+	require.NoError(t, app.Run([]string{"portolan", "--log-level", "error", "probe"}))
+	assert.Equal(t, []string{"error"}, jsonLevels(t, stderr.String()))
+}
+
+func TestRunExitCodes(t *testing.T) {
+	var stderr bytes.Buffer
+	app, _, _ := testApp(func(*cli.Context) error { return cli.Exit("boom", 3) })
+	assert.Equal(t, 3, run(app, []string{"portolan", "probe"}, &stderr))
+	assert.Equal(t, "portolan: boom\n", stderr.String())
+
+	stderr.Reset()
+	app, _, _ = testApp(func(*cli.Context) error { return errors.New("plain") })
+	assert.Equal(t, 1, run(app, []string{"portolan", "probe"}, &stderr))
+	assert.Equal(t, "portolan: plain\n", stderr.String())
+
+	stderr.Reset()
+	app, _, _ = testApp(logProbe)
+	assert.Equal(t, 1, run(app, []string{"portolan", "--log-level", "loud", "probe"}, &stderr))
+	assert.Contains(t, stderr.String(), `portolan: invalid log level "loud"`)
+
+	stderr.Reset()
+	app, _, _ = testApp(nil)
+	assert.Equal(t, 0, run(app, []string{"portolan", "--version"}, &stderr))
+	assert.Empty(t, stderr.String())
+}
+
+func TestEnvVarName(t *testing.T) {
+	assert.Equal(t, "PORTOLAN_DATA_DIR", envVarName("data-dir"))
+	assert.Equal(t, "PORTOLAN_LOG_LEVEL", envVarName("log-level"))
+	assert.Equal(t, "PORTOLAN_TOKEN", envVarName("token"))
+	assert.Equal(t, "PORTOLAN_A_B_C", envVarName("a-b-c"))
+}
+
+// customFlag is a flag type withEnv does not list; it is handled through
+// its (promoted) EnvVars field.
+type customFlag struct{ cli.StringFlag }
+
+// bareFlag has no EnvVars field.
+type bareFlag struct{}
+
+func (bareFlag) String() string            { return "bare" }
+func (bareFlag) Apply(*flag.FlagSet) error { return nil }
+func (bareFlag) Names() []string           { return []string{"bare"} }
+func (bareFlag) IsSet() bool               { return false }
+func envVarsOf(t *testing.T, f cli.Flag) []string {
+	t.Helper()
+	ev, ok := f.(interface{ GetEnvVars() []string })
+	require.True(t, ok, "%T has no GetEnvVars", f)
+	return ev.GetEnvVars()
+}
+
+func TestWithEnvNamesEveryFlagType(t *testing.T) {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "data-dir", Aliases: []string{"d"}},
+		&cli.StringSliceFlag{Name: "label"},
+		&cli.IntFlag{Name: "max-conns"},
+		&cli.BoolFlag{Name: "dry-run"},
+		&cli.DurationFlag{Name: "heartbeat-interval"},
+		&cli.Int64Flag{Name: "max-bytes"},
+		&cli.Uint64Flag{Name: "revision"},
+		&cli.UintFlag{Name: "port"},
+		&cli.Float64Flag{Name: "ratio"},
+		&cli.PathFlag{Name: "config-file"},
+		&cli.IntSliceFlag{Name: "codes"},
+		&cli.TimestampFlag{Name: "since", Layout: time.RFC3339},
+		&cli.GenericFlag{Name: "mode"},
+		&customFlag{cli.StringFlag{Name: "custom-thing"}},
+	}
+	got := withEnv(flags)
+	require.Len(t, got, len(flags))
+	for _, f := range got {
+		want := "PORTOLAN_" + strings.ToUpper(strings.ReplaceAll(f.Names()[0], "-", "_"))
+		assert.Equal(t, []string{want}, envVarsOf(t, f), "flag %s", f.Names()[0])
+	}
+	assert.Equal(t, []string{"PORTOLAN_DATA_DIR"}, envVarsOf(t, got[0]))
+	assert.Equal(t, []string{"PORTOLAN_HEARTBEAT_INTERVAL"}, envVarsOf(t, got[4]))
+}
+
+func TestWithEnvKeepsExistingAndIsIdempotent(t *testing.T) {
+	f := &cli.StringFlag{Name: "consul-addr", EnvVars: []string{"CONSUL_HTTP_ADDR"}}
+	withEnv([]cli.Flag{f})
+	withEnv([]cli.Flag{f})
+	assert.Equal(t, []string{"PORTOLAN_CONSUL_ADDR", "CONSUL_HTTP_ADDR"}, f.EnvVars)
+}
+
+func TestWithEnvPanicsWithoutEnvVarsField(t *testing.T) {
+	assert.PanicsWithValue(t, `withEnv: flag "bare" of type main.bareFlag has no EnvVars field`, func() {
+		withEnv([]cli.Flag{bareFlag{}})
+	})
+}
+
+func TestWithEnvCommandsRecurses(t *testing.T) {
+	leaf := &cli.StringFlag{Name: "listen-addr"}
+	mid := &cli.BoolFlag{Name: "all"}
+	top := &cli.DurationFlag{Name: "wait"}
+	cmds := []*cli.Command{{
+		Name:  "top",
+		Flags: []cli.Flag{top},
+		Subcommands: []*cli.Command{{
+			Name:        "mid",
+			Flags:       []cli.Flag{mid},
+			Subcommands: []*cli.Command{{Name: "leaf", Flags: []cli.Flag{leaf}}},
+		}},
+	}, nil}
+	withEnvCommands(cmds)
+	assert.Equal(t, []string{"PORTOLAN_WAIT"}, top.EnvVars)
+	assert.Equal(t, []string{"PORTOLAN_ALL"}, mid.EnvVars)
+	assert.Equal(t, []string{"PORTOLAN_LISTEN_ADDR"}, leaf.EnvVars)
+}
+
+// TestNewAppEveryFlagReadsEnv checks the whole command tree newApp builds,
+// including commands added later.
+func TestNewAppEveryFlagReadsEnv(t *testing.T) {
+	app := newApp()
+	check := func(where string, flags []cli.Flag) {
+		for _, f := range flags {
+			if f == cli.HelpFlag || f == cli.VersionFlag {
+				continue
+			}
+			name := f.Names()[0]
+			assert.Contains(t, envVarsOf(t, f), envVarName(name), "%s flag --%s", where, name)
+		}
+	}
+	check("global", app.Flags)
+	var walk func(path string, cmds []*cli.Command)
+	walk = func(path string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			p := path + " " + c.Name
+			check(p, c.Flags)
+			walk(p, c.Subcommands)
+		}
+	}
+	walk("portolan", app.Commands)
+}
+
+func TestNewLoggerRejectsBadValues(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := newLogger("xml", "info", &buf)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"xml"`)
+
+	_, err = newLogger("json", "verbose", &buf)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"verbose"`)
+
+	_, err = newLogger("", "info", &buf)
+	require.Error(t, err)
+	_, err = newLogger("json", "", &buf)
+	require.Error(t, err)
+}
+
+func TestNewLoggerLevelsAndFormats(t *testing.T) {
+	for name, want := range map[string]zerolog.Level{
+		"debug": zerolog.DebugLevel, "info": zerolog.InfoLevel,
+		"warn": zerolog.WarnLevel, "ERROR": zerolog.ErrorLevel,
+	} {
+		l, err := newLogger("json", name, &bytes.Buffer{})
+		require.NoError(t, err, name)
+		assert.Equal(t, want, l.GetLevel(), name)
+	}
+
+	var buf bytes.Buffer
+	l, err := newLogger("json", "info", &buf)
+	require.NoError(t, err)
+	l.Debug().Msg("hidden")
+	l.Info().Str("k", "v").Msg("shown")
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &ev))
+	assert.Equal(t, "shown", ev["message"])
+	assert.Equal(t, "v", ev["k"])
+	assert.Contains(t, ev, "time")
+
+	buf.Reset()
+	l, err = newLogger("console", "info", &buf)
+	require.NoError(t, err)
+	l.Info().Msg("hello")
+	assert.Contains(t, buf.String(), "INF")
+	assert.Contains(t, buf.String(), "hello")
+}
+
+func TestLoggerFromWithoutBefore(t *testing.T) {
+	var buf bytes.Buffer
+	app := &cli.App{ErrWriter: &buf}
+	c := cli.NewContext(app, nil, nil)
+	l := loggerFrom(c)
+	l.Info().Msg("fallback")
+	assert.Contains(t, buf.String(), `"message":"fallback"`)
+}
+
+// TestBinaryVersion runs the built binary when PORTOLAN_BIN names it
+// (make test sets it).
+func TestBinaryVersion(t *testing.T) {
+	bin := os.Getenv("PORTOLAN_BIN")
+	if bin == "" {
+		t.Skip("PORTOLAN_BIN not set; run through make test")
+	}
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.True(t, strings.HasPrefix(string(out), "portolan version "), "got %q", out)
+
+	out, err = exec.Command(bin, "--log-level", "bogus").CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	assert.Equal(t, 1, ee.ExitCode())
+	assert.Contains(t, string(out), `portolan: invalid log level "bogus"`)
+}

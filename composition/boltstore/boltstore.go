@@ -1,0 +1,152 @@
+// Package boltstore keeps the composition in an embedded bbolt file: one bucket
+// per kind, one key per entity, and a meta bucket with the revision. Every
+// revision is one bbolt transaction, fsynced before the write is acknowledged,
+// so a crash never loses an acknowledged write nor leaves half of one.
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// FileName is the store's file inside the data directory.
+const FileName = "composition.db"
+
+var (
+	metaBucket  = []byte("meta")
+	revisionKey = []byte("revision")
+	lastIDKey   = []byte("last_id")
+	formatKey   = []byte("format")
+)
+
+const formatVersion = "1"
+
+// Store is a composition.Store on bbolt.
+type Store struct {
+	*composition.Head
+	db *bolt.DB
+}
+
+var _ composition.Store = (*Store)(nil)
+
+// Open opens (or creates) the store in dir. It fails fast when another process
+// holds the file.
+func Open(dir string) (*Store, error) {
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: locked by another process", path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	c, err := load(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	s.Head = composition.NewHead(c, s.persist, nil)
+	return s, nil
+}
+
+func load(db *bolt.DB) (*composition.Composition, error) {
+	c := composition.New()
+	err := db.Update(func(btx *bolt.Tx) error {
+		meta, err := btx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return err
+		}
+		if f := meta.Get(formatKey); f == nil {
+			if err := meta.Put(formatKey, []byte(formatVersion)); err != nil {
+				return err
+			}
+		} else if string(f) != formatVersion {
+			return fmt.Errorf("unsupported store format %q (want %s)", f, formatVersion)
+		}
+		if v := meta.Get(revisionKey); v != nil {
+			c.Revision = binary.BigEndian.Uint64(v)
+		}
+		if v := meta.Get(lastIDKey); v != nil {
+			c.LastID = int64(binary.BigEndian.Uint64(v))
+		}
+		for _, k := range composition.Kinds {
+			b, err := btx.CreateBucketIfNotExists([]byte(k))
+			if err != nil {
+				return err
+			}
+			if err := b.ForEach(func(key, val []byte) error {
+				e, err := composition.DecodeEntity(k, val)
+				if err != nil {
+					return fmt.Errorf("%s/%d: %w", k, binary.BigEndian.Uint64(key), err)
+				}
+				c.Restore(k, e)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Seal()
+	return c, nil
+}
+
+func (s *Store) persist(_ context.Context, changes []composition.Change, next *composition.Composition) error {
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		for _, ch := range changes {
+			b := btx.Bucket([]byte(ch.Kind))
+			key := idKey(ch.ID)
+			if ch.Entity == nil {
+				if err := b.Delete(key); err != nil {
+					return err
+				}
+				continue
+			}
+			val, err := json.Marshal(ch.Entity)
+			if err != nil {
+				return fmt.Errorf("encode %s/%d: %w", ch.Kind, ch.ID, err)
+			}
+			if err := b.Put(key, val); err != nil {
+				return err
+			}
+		}
+		meta := btx.Bucket(metaBucket)
+		if err := meta.Put(revisionKey, idKey(int64(next.Revision))); err != nil {
+			return err
+		}
+		return meta.Put(lastIDKey, idKey(next.LastID))
+	})
+	if err != nil {
+		return fmt.Errorf("persist revision %d: %w", next.Revision, err)
+	}
+	return nil
+}
+
+// Close stops the store and closes the file.
+func (s *Store) Close() error {
+	s.Head.Close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close composition store: %w", err)
+	}
+	return nil
+}
+
+func idKey(id int64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(id))
+	return b
+}

@@ -1,0 +1,117 @@
+package composition
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Hit is usage of one metric that a request adds.
+type Hit struct {
+	MetricID int64
+	Delta    int64
+}
+
+type compiledRule struct {
+	rule    *MappingRule
+	pattern *Pattern
+	prefix  string // backend usage path, "" for the product's own rules
+	parent  int64  // the metric's parent (hits) when the metric is a method
+}
+
+// Matcher turns requests to one service into usage, with 3scale's semantics:
+// every matching rule adds its delta, in position order; a rule marked last stops
+// matching; a method's usage also counts to its parent, hits. Backend API rules
+// match below their backend usage's path. A Matcher is immutable.
+type Matcher struct {
+	ServiceID int64
+	rules     []compiledRule
+}
+
+// NewMatcher compiles the mapping rules of a service and of the backend APIs it uses.
+func NewMatcher(c *Composition, serviceID int64) (*Matcher, error) {
+	if _, ok := c.Services.Get(serviceID); !ok {
+		return nil, NotFound(KindService, serviceID)
+	}
+	m := &Matcher{ServiceID: serviceID}
+	add := func(rules []*MappingRule, prefix string) error {
+		for _, r := range rules {
+			p, err := ParsePattern(r.Pattern)
+			if err != nil {
+				return fmt.Errorf("mapping rule %d: %w", r.ID, err)
+			}
+			var parent int64
+			if metric, ok := c.Metrics.Get(r.MetricID); ok {
+				parent = metric.ParentID
+			}
+			m.rules = append(m.rules, compiledRule{rule: r, pattern: p, prefix: prefix, parent: parent})
+		}
+		return nil
+	}
+	if err := add(c.MappingRulesOf(OwnerService, serviceID), ""); err != nil {
+		return nil, err
+	}
+	for _, u := range c.BackendUsages.Filter(func(u *BackendUsage) bool { return u.ServiceID == serviceID }) {
+		if err := add(c.MappingRulesOf(OwnerBackendAPI, u.BackendAPIID), strings.TrimSuffix(u.Path, "/")); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Len returns the number of compiled rules.
+func (m *Matcher) Len() int { return len(m.rules) }
+
+// Match appends to dst the usage a request adds and returns it with the rules
+// that matched counted in n. With n == 0 no rule matched (3scale's "no match").
+func (m *Matcher) Match(dst []Hit, method, path string, query url.Values) (hits []Hit, n int) {
+	for i := range m.rules {
+		cr := &m.rules[i]
+		if !MethodMatches(cr.rule.HTTPMethod, method) {
+			continue
+		}
+		p := path
+		if cr.prefix != "" {
+			rest, ok := strings.CutPrefix(path, cr.prefix)
+			if !ok || (rest != "" && rest[0] != '/') {
+				continue
+			}
+			if rest == "" {
+				rest = "/"
+			}
+			p = rest
+		}
+		if !cr.pattern.Match(p, query) {
+			continue
+		}
+		n++
+		dst = addHit(dst, cr.rule.MetricID, cr.rule.Delta)
+		if cr.parent != 0 {
+			dst = addHit(dst, cr.parent, cr.rule.Delta)
+		}
+		if cr.rule.Last {
+			break
+		}
+	}
+	return dst, n
+}
+
+func addHit(dst []Hit, metricID, delta int64) []Hit {
+	for i := range dst {
+		if dst[i].MetricID == metricID {
+			dst[i].Delta += delta
+			return dst
+		}
+	}
+	return append(dst, Hit{MetricID: metricID, Delta: delta})
+}
+
+func sortRules(rules []*MappingRule) {
+	sort.SliceStable(rules, func(i, j int) bool {
+		if rules[i].Position != rules[j].Position {
+			return rules[i].Position < rules[j].Position
+		}
+		return rules[i].ID < rules[j].ID
+	})
+}

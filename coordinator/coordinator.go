@@ -1,0 +1,116 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/composition/boltstore"
+	"github.com/portolan/portolan/threescale"
+)
+
+// Config configures a coordinator.
+type Config struct {
+	Listen      string // address of the HTTP API, 127.0.0.1:7070 by default
+	DataDir     string // where the store and a generated access token live
+	AccessToken string // admin token; generated and kept in DataDir when empty
+	AgentToken  string // token agents present on /v1
+	Version     string
+	Logger      zerolog.Logger
+	// Announce receives the one-time notice of a generated access token.
+	Announce io.Writer
+}
+
+// Coordinator is a running home.
+type Coordinator struct {
+	cfg      Config
+	store    composition.Store
+	api      *threescale.API
+	tokens   *threescale.TokenChecker
+	registry *prometheus.Registry
+	ln       net.Listener
+	server   *http.Server
+}
+
+// New opens the store and binds the listener; Run serves.
+func New(cfg Config) (*Coordinator, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:7070"
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("coordinator: a data directory is required")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	token, generated, err := resolveAccessToken(cfg.AccessToken, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	store, err := boltstore.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	c := &Coordinator{cfg: cfg, store: store, ln: ln, registry: prometheus.NewRegistry()}
+	c.tokens = threescale.NewTokenChecker(token)
+	c.api = threescale.New(store, c.tokens)
+	c.server = &http.Server{
+		Handler:           c.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	if generated && cfg.Announce != nil {
+		fmt.Fprintf(cfg.Announce, "Generated an access token (kept in %s, shown only this once):\n\n    %s\n\n",
+			cfg.DataDir+string(os.PathSeparator)+TokenFile, token)
+	}
+	return c, nil
+}
+
+// Addr returns the address the API listens on.
+func (c *Coordinator) Addr() string { return c.ln.Addr().String() }
+
+// Store returns the composition store.
+func (c *Coordinator) Store() composition.Store { return c.store }
+
+// Run serves until ctx ends, then shuts down gracefully and closes the store.
+func (c *Coordinator) Run(ctx context.Context) error {
+	log := c.cfg.Logger
+	snap := c.store.Snapshot()
+	log.Info().Str("listen", c.Addr()).Str("data_dir", c.cfg.DataDir).
+		Uint64("revision", snap.Revision).Int("entities", snap.Count()).Msg("coordinator started")
+	errc := make(chan error, 1)
+	go func() { errc <- c.server.Serve(c.ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.server.Shutdown(shutdownCtx); err != nil {
+		log.Warn().Err(err).Msg("graceful shutdown timed out")
+	}
+	if err := c.store.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	log.Info().Msg("coordinator stopped")
+	return serveErr
+}

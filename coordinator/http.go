@@ -1,0 +1,52 @@
+package coordinator
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func (c *Coordinator) routes() http.Handler {
+	c.registerMetrics()
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portolan_http_requests_total", Help: "HTTP requests by API and status code.",
+	}, []string{"api", "code", "method"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "portolan_http_request_duration_seconds", Help: "HTTP request latency by API.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
+	}, []string{"api"})
+	c.registry.MustRegister(requests, latency)
+	instrument := func(api string, h http.Handler) http.Handler {
+		l := prometheus.Labels{"api": api}
+		return promhttp.InstrumentHandlerDuration(latency.MustCurryWith(l),
+			promhttp.InstrumentHandlerCounter(requests.MustCurryWith(l), h))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/api/", instrument("admin", c.api))
+	mux.Handle("/master/api/", instrument("admin", c.api))
+	mux.Handle("/admin/portolan/", instrument("portolan", c.portability()))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func (c *Coordinator) registerMetrics() {
+	c.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "portolan_composition_revision", Help: "Revision of the published composition.",
+		}, func() float64 { return float64(c.store.Snapshot().Revision) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "portolan_composition_entities", Help: "Entities in the published composition.",
+		}, func() float64 { return float64(c.store.Snapshot().Count()) }),
+	)
+	if c.cfg.Version != "" {
+		info := prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "portolan_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": c.cfg.Version},
+		})
+		info.Set(1)
+		c.registry.MustRegister(info)
+	}
+}

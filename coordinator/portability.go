@@ -1,0 +1,73 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/threescale"
+)
+
+// MaxImportBytes bounds an imported composition document.
+const MaxImportBytes = 64 << 20
+
+// portability serves Portolan's own admin API: GET /admin/portolan/composition
+// (export), POST /admin/portolan/composition (import) and placements. The token
+// comes as for the 3scale API (query or Basic auth), never in the body.
+func (c *Coordinator) portability() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/portolan/composition", func(w http.ResponseWriter, r *http.Request) {
+		secrets, _ := strconv.ParseBool(r.URL.Query().Get("include_secrets"))
+		doc := composition.Export(c.store.Snapshot(), secrets, time.Now())
+		writeJSON(w, http.StatusOK, doc)
+	})
+	mux.HandleFunc("POST /admin/portolan/composition", func(w http.ResponseWriter, r *http.Request) {
+		var doc composition.Document
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxImportBytes))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&doc); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				threescale.WriteError(w, threescale.JSON, threescale.TooLarge(MaxImportBytes))
+				return
+			}
+			threescale.WriteError(w, threescale.JSON, threescale.BadRequest(fmt.Sprintf("malformed composition document: %v", err)))
+			return
+		}
+		var stats *composition.ImportStats
+		snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
+			var err error
+			stats, err = composition.Import(tx, &doc)
+			return err
+		})
+		if err != nil {
+			threescale.WriteError(w, threescale.JSON, err)
+			return
+		}
+		c.cfg.Logger.Info().Int("entities", stats.Entities).Uint64("revision", snap.Revision).Msg("composition imported")
+		writeJSON(w, http.StatusCreated, map[string]any{"imported": stats.Entities, "revision": snap.Revision})
+	})
+	c.placementRoutes(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.tokens.Check(r) {
+			threescale.WriteError(w, threescale.JSON, threescale.Forbidden("Access denied"))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

@@ -1,0 +1,236 @@
+// Command demo is what `make demo` runs: it starts a coordinator on a temporary
+// data dir, builds a small composition through the 3scale Account Management
+// API (a service with methods and mapping rules, two plans with limits, a
+// signed-up consumer with an application), prints it, and stops cleanly.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/portolan", "the portolan binary")
+	flag.Parse()
+	if err := run(*bin); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string) error {
+	dir, err := os.MkdirTemp("", "portolan-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	const token = "demo-access-token"
+	step("Starting a coordinator on %s (data in %s)", addr, dir)
+	cmd := exec.Command(bin, "--log-format", "console", "coordinator", "--listen", addr, "--data-dir", dir, "--access-token", token)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start coordinator: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	api := &client{base: "http://" + addr, token: token}
+	if err := api.waitReady(exited); err != nil {
+		return err
+	}
+
+	step("Building a composition through the 3scale Account Management API")
+	svc := api.post("/admin/api/services.json", "service", url.Values{"name": {"News API"}, "system_name": {"news"}, "description": {"Headlines and articles"}})
+	hits := api.first("/admin/api/services/"+svc+"/metrics.json", "metrics", "metric")
+	list := api.post("/admin/api/services/"+svc+"/metrics/"+hits+"/methods.json", "method", url.Values{"friendly_name": {"List articles"}, "system_name": {"list_articles"}})
+	get := api.post("/admin/api/services/"+svc+"/metrics/"+hits+"/methods.json", "method", url.Values{"friendly_name": {"Get article"}, "system_name": {"get_article"}})
+	api.post("/admin/api/services/"+svc+"/proxy/mapping_rules.json", "mapping_rule", url.Values{"http_method": {"GET"}, "pattern": {"/articles$"}, "metric_id": {list}, "delta": {"1"}})
+	api.post("/admin/api/services/"+svc+"/proxy/mapping_rules.json", "mapping_rule", url.Values{"http_method": {"GET"}, "pattern": {"/articles/{id}$"}, "metric_id": {get}, "delta": {"1"}})
+	basic := api.post("/admin/api/services/"+svc+"/application_plans.json", "application_plan", url.Values{"name": {"Basic"}, "system_name": {"basic"}, "state_event": {"publish"}})
+	premium := api.post("/admin/api/services/"+svc+"/application_plans.json", "application_plan", url.Values{"name": {"Premium"}, "system_name": {"premium"}, "state_event": {"publish"}, "cost_per_month": {"49.0"}})
+	api.post("/admin/api/application_plans/"+basic+"/metrics/"+hits+"/limits.json", "limit", url.Values{"period": {"minute"}, "value": {"5"}})
+	api.post("/admin/api/application_plans/"+premium+"/metrics/"+hits+"/limits.json", "limit", url.Values{"period": {"minute"}, "value": {"600"}})
+	api.post("/admin/api/application_plans/"+premium+"/metrics/"+get+"/limits.json", "limit", url.Values{"period": {"day"}, "value": {"100000"}})
+	acct := api.post("/admin/api/signup.json", "account", url.Values{"org_name": {"Acme Readers"}, "username": {"alice"}, "email": {"alice@example.com"}, "password": {"correct-horse"}})
+	api.post("/admin/api/accounts/"+acct+"/applications.json", "application", url.Values{"plan_id": {basic}, "name": {"Acme reader"}, "description": {"Reads the news"}})
+	if api.err != nil {
+		return api.err
+	}
+
+	step("The composition, as the API serves it")
+	return api.print(svc, acct)
+}
+
+type client struct {
+	base, token string
+	err         error
+}
+
+func (c *client) do(method, path string, form url.Values) (map[string]any, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("", c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, body)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return out, nil
+}
+
+// post creates an entity and returns its id.
+func (c *client) post(path, key string, form url.Values) string {
+	out, err := c.do("POST", path, form)
+	if err != nil {
+		c.err = err
+		return ""
+	}
+	obj, _ := out[key].(map[string]any)
+	id, _ := obj["id"].(float64)
+	fmt.Printf("  created %-16s %-6.0f %s\n", key, id, label(obj))
+	return fmt.Sprintf("%.0f", id)
+}
+
+// first returns the id of the first item of a list.
+func (c *client) first(path, listKey, itemKey string) string {
+	items := c.items(path, listKey, itemKey)
+	if len(items) == 0 {
+		if c.err == nil {
+			c.err = fmt.Errorf("GET %s: empty list", path)
+		}
+		return ""
+	}
+	return fmt.Sprintf("%.0f", items[0]["id"].(float64))
+}
+
+func (c *client) items(path, listKey, itemKey string) []map[string]any {
+	out, err := c.do("GET", path, nil)
+	if err != nil {
+		c.err = err
+		return nil
+	}
+	raw, _ := out[listKey].([]any)
+	var items []map[string]any
+	for _, r := range raw {
+		if m, ok := r.(map[string]any)[itemKey].(map[string]any); ok {
+			items = append(items, m)
+		}
+	}
+	return items
+}
+
+func label(obj map[string]any) string {
+	for _, k := range []string{"system_name", "name", "org_name", "pattern", "period"} {
+		if v, ok := obj[k].(string); ok && v != "" {
+			if k == "period" {
+				return fmt.Sprintf("%v per %s (metric %v)", obj["value"], v, obj["metric_id"])
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+func (c *client) print(svc, acct string) error {
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	for _, s := range c.items("/admin/api/services.json", "services", "service") {
+		fmt.Fprintf(w, "service %v %q (system_name %v, backend_version %v)\n", s["id"], s["name"], s["system_name"], s["backend_version"])
+	}
+	fmt.Fprintln(w, "  metrics and methods:")
+	for _, m := range c.items("/admin/api/services/"+svc+"/metrics.json", "metrics", "metric") {
+		fmt.Fprintf(w, "    %-4v %-14v %v\n", m["id"], m["system_name"], m["friendly_name"])
+	}
+	fmt.Fprintln(w, "  mapping rules:")
+	for _, r := range c.items("/admin/api/services/"+svc+"/proxy/mapping_rules.json", "mapping_rules", "mapping_rule") {
+		fmt.Fprintf(w, "    %-6v %-18v -> metric %v (+%v)\n", r["http_method"], r["pattern"], r["metric_id"], r["delta"])
+	}
+	fmt.Fprintln(w, "  application plans:")
+	for _, p := range c.items("/admin/api/services/"+svc+"/application_plans.json", "plans", "application_plan") {
+		fmt.Fprintf(w, "    %v %v (%v)\n", p["id"], p["name"], p["state"])
+		for _, l := range c.items(fmt.Sprintf("/admin/api/application_plans/%.0f/limits.json", p["id"]), "limits", "limit") {
+			fmt.Fprintf(w, "      limit: metric %v at most %v per %v\n", l["metric_id"], l["value"], l["period"])
+		}
+	}
+	fmt.Fprintln(w, "developer accounts:")
+	for _, a := range c.items("/admin/api/accounts.json", "accounts", "account") {
+		fmt.Fprintf(w, "  %v %v (%v)\n", a["id"], a["org_name"], a["state"])
+	}
+	for _, app := range c.items("/admin/api/accounts/"+acct+"/applications.json", "applications", "application") {
+		fmt.Fprintf(w, "    application %v %q on plan %v, user_key %v, state %v\n", app["id"], app["name"], app["plan_id"], app["user_key"], app["state"])
+	}
+	return c.err
+}
+
+func (c *client) waitReady(exited <-chan error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for {
+		resp, err := http.Get(c.base + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("coordinator exited: %v", err)
+		case <-ctx.Done():
+			return errors.New("coordinator did not answer within 15s")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func step(format string, args ...any) {
+	fmt.Printf("\n==> "+format+"\n", args...)
+}

@@ -1,0 +1,205 @@
+// Package testenv starts real Portolan processes for integration tests: the
+// binary from $PORTOLAN_BIN (set by make), or one built once per test binary.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Binary returns the path of the portolan binary, building it when
+// $PORTOLAN_BIN is not set.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("PORTOLAN_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("PORTOLAN_BIN=%s: %v (run make build)", p, err)
+		}
+		return p
+	}
+	build.once.Do(func() {
+		dir, err := os.MkdirTemp("", "portolan-bin-")
+		if err != nil {
+			build.err = err
+			return
+		}
+		build.path = filepath.Join(dir, "portolan")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", build.path, "./cmd/portolan")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			build.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if build.err != nil {
+		t.Fatal(build.err)
+	}
+	return build.path
+}
+
+// FreeAddr returns a free loopback address.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Coordinator is a coordinator process under test.
+type Coordinator struct {
+	t       testing.TB
+	Addr    string
+	URL     string
+	Token   string
+	DataDir string
+	Args    []string // extra flags
+	cmd     *exec.Cmd
+	waited  chan struct{}
+	Output  *syncBuffer
+}
+
+// StartCoordinator starts a coordinator on a fresh data dir and a free port
+// and waits until it answers. It is stopped when the test ends.
+func StartCoordinator(t testing.TB, extra ...string) *Coordinator {
+	t.Helper()
+	addr := FreeAddr(t)
+	c := &Coordinator{
+		t: t, Addr: addr, URL: "http://" + addr, Token: "test-admin-token",
+		DataDir: t.TempDir(), Args: extra,
+	}
+	c.Start()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// Start (re)starts the process on the same data dir and address.
+func (c *Coordinator) Start() {
+	c.t.Helper()
+	args := append([]string{"--log-level", "warn", "coordinator", "--listen", c.Addr, "--data-dir", c.DataDir,
+		"--access-token", c.Token, "--agent-token", "test-agent-token"}, c.Args...)
+	c.cmd = exec.Command(Binary(c.t), args...)
+	c.Output = &syncBuffer{}
+	c.cmd.Stdout, c.cmd.Stderr = c.Output, c.Output
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatalf("start coordinator: %v", err)
+	}
+	c.waited = make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(c.waited) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(c.URL + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case <-c.waited:
+			c.t.Fatalf("coordinator exited at start:\n%s", c.Output.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	c.t.Fatalf("coordinator did not answer within 15s:\n%s", c.Output.String())
+}
+
+// Kill sends SIGKILL and waits for the process to die.
+func (c *Coordinator) Kill() {
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.waited
+}
+
+// Stop sends SIGTERM and waits up to 10 s, then kills.
+func (c *Coordinator) Stop() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-c.waited:
+		return
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	select {
+	case <-c.waited:
+	case <-ctx.Done():
+		c.Kill()
+	}
+}
+
+// Exited reports whether the process has exited, and its exit code.
+func (c *Coordinator) Exited() (bool, int) {
+	select {
+	case <-c.waited:
+		return true, c.cmd.ProcessState.ExitCode()
+	default:
+		return false, 0
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Revision reads the published composition revision from /metrics.
+func (c *Coordinator) Revision(t testing.TB) uint64 {
+	t.Helper()
+	resp, err := http.Get(c.URL + "/metrics")
+	if err != nil {
+		t.Fatalf("read metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read metrics: %v", err)
+	}
+	m := revisionRE.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no portolan_composition_revision in /metrics")
+	}
+	n, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatalf("parse revision %q: %v", m[1], err)
+	}
+	return uint64(n)
+}
+
+var revisionRE = regexp.MustCompile(`(?m)^portolan_composition_revision ([0-9.e+]+)$`)

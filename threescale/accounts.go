@@ -1,0 +1,148 @@
+package threescale
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// signupAppName is what 3scale names the applications a signup creates.
+const signupAppName = "API signup"
+
+func accountTable(c *composition.Composition) *composition.Table[*composition.Account] {
+	return &c.Accounts
+}
+
+func (a *API) accountRoutes() []Route {
+	const tag = "Accounts"
+	formats := []Format{JSON, XML}
+	accounts := &collection[composition.Account, *composition.Account]{
+		kind:  composition.KindAccount,
+		names: fixedNames("account", "accounts"),
+		table: accountTable,
+	}
+	listed := &collection[composition.Account, *composition.Account]{
+		kind:  composition.KindAccount,
+		names: fixedNames("account", "accounts"),
+		table: accountTable,
+		scope: func(c *call, _ *composition.Composition) (func(*composition.Account) bool, func(*composition.Account), error) {
+			state, _ := c.params.Get("state")
+			return func(acc *composition.Account) bool { return state == "" || acc.State == state }, func(*composition.Account) {}, nil
+		},
+	}
+	return []Route{
+		{Method: http.MethodGet, Path: "/admin/api/accounts", Tag: tag, Summary: "Account List", Formats: formats, handle: listed.list},
+		{Method: http.MethodGet, Path: "/admin/api/accounts/find", Tag: tag, Summary: "Account Find", Formats: formats, handle: findAccount},
+		{Method: http.MethodGet, Path: "/admin/api/accounts/{id}", Tag: tag, Summary: "Account Read", Formats: formats, handle: accounts.read("id")},
+		{Method: http.MethodPut, Path: "/admin/api/accounts/{id}", Tag: tag, Summary: "Account Update", Formats: formats, handle: accounts.update("id")},
+		{Method: http.MethodDelete, Path: "/admin/api/accounts/{id}", Tag: tag, Summary: "Account Delete", Formats: formats, handle: accounts.remove("id")},
+		{Method: http.MethodPost, Path: "/admin/api/signup", Tag: tag, Summary: "Signup Express (Account Create)", Formats: formats,
+			Status: http.StatusCreated, handle: signup},
+	}
+}
+
+// findAccount finds the account of a user by username, else email, else
+// user_id.
+func findAccount(c *call) error {
+	s := c.snapshot()
+	var user *composition.User
+	ok := false
+	if v, _ := c.params.Get("username"); v != "" {
+		user, ok = firstUser(s, func(u *composition.User) bool { return u.Username == v })
+	} else if v, _ := c.params.Get("email"); v != "" {
+		user, ok = firstUser(s, func(u *composition.User) bool { return u.Email == v })
+	} else if v, _ := c.params.Get("user_id"); v != "" {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			user, ok = s.Users.Get(id)
+		}
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	acc, err := get(&s.Accounts, user.AccountID)
+	if err != nil {
+		return err
+	}
+	return c.one("account", acc)
+}
+
+func firstUser(s *composition.Composition, match func(*composition.User) bool) (*composition.User, bool) {
+	us := s.Users.Filter(match)
+	if len(us) == 0 {
+		return nil, false
+	}
+	return us[0], true
+}
+
+// signup creates an account, its active admin user and, as 3scale does, an
+// application on application_plan_id or else on each service's default
+// plan, all in one revision.
+func signup(c *call) error {
+	acc := &composition.Account{}
+	_, err := c.update(func(tx *composition.Tx) error {
+		if err := c.bind(acc, true); err != nil {
+			return err
+		}
+		if err := tx.Create(acc); err != nil {
+			return err
+		}
+		u := &composition.User{}
+		if err := c.bind(u, true); err != nil {
+			return err
+		}
+		u.AccountID, u.Role, u.State = acc.ID, composition.RoleAdmin, composition.UserActive
+		if err := requirePassword(u, tx.Create(u)); err != nil {
+			return err
+		}
+		plans, err := signupPlans(c, tx.View())
+		if err != nil {
+			return err
+		}
+		for _, p := range plans {
+			app := &composition.Application{AccountID: acc.ID, PlanID: p.ID, Name: signupAppName, Description: signupAppName}
+			if err := tx.Create(app); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.one("account", acc)
+}
+
+// signupPlans is the plan named by application_plan_id, or else every
+// service's default plan.
+func signupPlans(c *call, s *composition.Composition) ([]*composition.ApplicationPlan, error) {
+	if v, ok := c.params.Get("application_plan_id"); ok && v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, &FieldError{Field: "application_plan_id", Message: "is not a number", Err: err}
+		}
+		p, err := get(&s.ApplicationPlans, id)
+		if err != nil {
+			return nil, err
+		}
+		return []*composition.ApplicationPlan{p}, nil
+	}
+	return s.ApplicationPlans.Filter(func(p *composition.ApplicationPlan) bool { return p.Default }), nil
+}
+
+// requirePassword adds a missing password to err, the result of creating u:
+// 3scale requires one for users created through the API.
+func requirePassword(u *composition.User, err error) error {
+	if u.Password != "" {
+		return err
+	}
+	if err == nil {
+		return composition.Invalid("password", "can't be blank")
+	}
+	var ve *composition.ValidationError
+	if errors.As(err, &ve) {
+		ve.Add("password", "can't be blank")
+	}
+	return err
+}

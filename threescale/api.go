@@ -1,0 +1,196 @@
+package threescale
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// MaxBodyBytes bounds every request body of the API.
+const MaxBodyBytes = 1 << 20
+
+// MaxPerPage is 3scale's upper bound on per_page.
+const MaxPerPage = 500
+
+// Route is one operation the API serves. The route table drives the router,
+// the generated OpenAPI description and the auth tests alike.
+type Route struct {
+	Method  string
+	Path    string // without format suffix, Go ServeMux wildcards: /admin/api/services/{id}
+	Tag     string
+	Summary string
+	Formats []Format // suffixes the operation answers to; JSON when empty
+	Status  int      // success status, 200 when zero
+	handle  func(*call) error
+}
+
+// API serves 3scale's Account Management API on a composition store.
+type API struct {
+	store   composition.Store
+	tokens  *TokenChecker
+	routes  []Route
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New returns the API over store, accepting the given access tokens.
+func New(store composition.Store, tokens *TokenChecker) *API {
+	a := &API{store: store, tokens: tokens, mux: http.NewServeMux()}
+	a.routes = a.routeTable()
+	for i := range a.routes {
+		rt := &a.routes[i]
+		a.mux.Handle(rt.Method+" "+rt.Path, a.endpoint(rt))
+	}
+	tokens.BodyLimit = MaxBodyBytes
+	a.handler = tokens.Middleware(http.HandlerFunc(a.route))
+	return a
+}
+
+// Routes returns the operations the API serves.
+func (a *API) Routes() []Route { return a.routes }
+
+// ServeHTTP checks the access token, then routes on the path with its format
+// suffix removed.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The official client's legacy limit update/delete paths end in ".xml "
+	// (sent as %20); a trailing space is no part of a resource path and
+	// would hide the format suffix.
+	if p := strings.TrimRight(r.URL.Path, " "); p != r.URL.Path {
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = p, ""
+	}
+	a.handler.ServeHTTP(w, r)
+}
+
+func (a *API) route(w http.ResponseWriter, r *http.Request) {
+	f, path := FormatOf(r)
+	r2 := r.Clone(context.WithValue(r.Context(), formatKey{}, f))
+	r2.URL.Path, r2.URL.RawPath = path, ""
+	if _, pattern := a.mux.Handler(r2); pattern == "" {
+		WriteError(w, f, ErrNotFound)
+		return
+	}
+	a.mux.ServeHTTP(w, r2) // sets the path values the handlers read
+
+}
+
+// formatKey carries the format of the suffix that routing removed.
+type formatKey struct{}
+
+// call is one request to an operation.
+type call struct {
+	api    *API
+	route  *Route
+	w      http.ResponseWriter
+	r      *http.Request
+	format Format
+	params *Params
+}
+
+func (a *API) endpoint(rt *Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, _ := r.Context().Value(formatKey{}).(Format)
+		if !rt.answers(f) {
+			WriteError(w, f, ErrNotFound)
+			return
+		}
+		p, err := ReadParams(w, r, MaxBodyBytes) // the params the token check read, if it did
+		if err != nil {
+			WriteError(w, f, err)
+			return
+		}
+		c := &call{api: a, route: rt, w: w, r: r, format: f, params: p}
+		if err := rt.handle(c); err != nil {
+			WriteError(w, f, err)
+		}
+	})
+}
+
+func (rt *Route) answers(f Format) bool {
+	if len(rt.Formats) == 0 {
+		return f == JSON
+	}
+	for _, x := range rt.Formats {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// id reads a numeric path wildcard; anything else is an unknown resource.
+func (c *call) id(name string) (int64, error) {
+	v, err := strconv.ParseInt(c.r.PathValue(name), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, ErrNotFound
+	}
+	return v, nil
+}
+
+func (c *call) encoder() Encoder { return Encoder{Format: c.format} }
+
+func (c *call) status() int {
+	if c.route.Status != 0 {
+		return c.route.Status
+	}
+	return http.StatusOK
+}
+
+// one writes a single entity wrapped in name.
+func (c *call) one(name string, v any) error {
+	Write(c.w, c.format, c.status(), func(w io.Writer) error { return c.encoder().One(w, name, v) })
+	return nil
+}
+
+// list writes a page of items.
+func (c *call) list(listName, itemName string, items any) error {
+	Write(c.w, c.format, c.status(), func(w io.Writer) error { return c.encoder().List(w, listName, itemName, items) })
+	return nil
+}
+
+// page cuts items to the page and per_page parameters (3scale: per_page at most 500).
+func page[T any](c *call, items []T) ([]T, error) {
+	pg, per := int64(1), int64(MaxPerPage)
+	if v, ok := c.params.Get("page"); ok && v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return nil, BadRequest("page must be a positive integer")
+		}
+		pg = n
+	}
+	if v, ok := c.params.Get("per_page"); ok && v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return nil, BadRequest("per_page must be a positive integer")
+		}
+		per = min(n, MaxPerPage)
+	}
+	start := (pg - 1) * per
+	if start >= int64(len(items)) {
+		return items[:0], nil
+	}
+	return items[start:min(start+per, int64(len(items)))], nil
+}
+
+// update commits fn as one revision.
+func (c *call) update(fn func(*composition.Tx) error) (*composition.Snapshot, error) {
+	return c.api.store.Update(c.r.Context(), fn)
+}
+
+func (c *call) snapshot() *composition.Snapshot { return c.api.store.Snapshot() }
+
+// bind sets dst's writable fields from the request parameters.
+func (c *call) bind(dst any, create bool) error { return Bind(c.params, dst, create) }
+
+// get returns entity id of table, or 404.
+func get[E composition.Entity](t *composition.Table[E], id int64) (E, error) {
+	e, ok := t.Get(id)
+	if !ok {
+		return e, ErrNotFound
+	}
+	return e, nil
+}

@@ -1,0 +1,217 @@
+package threescale
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/portolan/portolan/composition"
+)
+
+type appCollection = collection[composition.Application, *composition.Application]
+
+func appTable(c *composition.Composition) *composition.Table[*composition.Application] {
+	return &c.Applications
+}
+
+func (a *API) applicationRoutes() []Route {
+	formats := []Format{JSON, XML}
+	apps := &viewed[composition.Application, *composition.Application]{
+		col: &appCollection{
+			kind:  composition.KindApplication,
+			names: fixedNames("application", "applications"),
+			table: appTable,
+			scope: func(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
+				id, err := c.id("account_id")
+				if err != nil {
+					return nil, nil, err
+				}
+				if _, err := get(&s.Accounts, id); err != nil {
+					return nil, nil, err
+				}
+				return func(app *composition.Application) bool { return app.AccountID == id },
+					func(app *composition.Application) { app.AccountID = id }, nil
+			},
+			prepare: prepareApp,
+		},
+		many: "applications",
+		view: appView,
+	}
+	all := &viewed[composition.Application, *composition.Application]{
+		col: &appCollection{
+			kind:  composition.KindApplication,
+			names: fixedNames("application", "applications"),
+			table: appTable,
+			scope: appFilter,
+		},
+		many:  "applications",
+		paged: true,
+		view:  appView,
+	}
+	const tag = "Account Applications"
+	base := "/admin/api/accounts/{account_id}/applications"
+	rs := apps.routes(tag, "Application", base, "id", formats...)
+	return append(rs,
+		Route{Method: http.MethodPut, Path: base + "/{id}/suspend", Tag: tag, Summary: "Application Suspend", Formats: formats,
+			handle: appEvent(apps, appState("suspend", composition.AppSuspended))},
+		Route{Method: http.MethodPut, Path: base + "/{id}/resume", Tag: tag, Summary: "Application Resume", Formats: formats,
+			handle: appEvent(apps, appState("resume", composition.AppLive))},
+		Route{Method: http.MethodPut, Path: base + "/{id}/change_plan", Tag: tag, Summary: "Application Change Plan", Formats: formats,
+			handle: appEvent(apps, changePlan)},
+		Route{Method: http.MethodGet, Path: "/admin/api/applications", Tag: "Service Applications",
+			Summary: "Application List (all services)", Formats: formats, handle: all.list},
+		Route{Method: http.MethodGet, Path: "/admin/api/applications/find", Tag: "Service Applications",
+			Summary: "Application Find", Formats: formats, handle: findApp},
+	)
+}
+
+// appWire adds the numeric account_id 3scale's JSON has next to the
+// user_account_id the official client reads (as a string).
+type appWire struct {
+	*composition.Application
+	Account int64 `json:"account_id"`
+}
+
+func appView(c *call, app *composition.Application) (string, any) {
+	if c.format == XML {
+		return "application", app
+	}
+	return "application", appWire{Application: app, Account: app.AccountID}
+}
+
+// prepareApp takes the plan from plan_id on create (it changes only through
+// change_plan) and an app key from application_key; app_id never changes.
+func prepareApp(c *call, tx *composition.Tx, n, old *composition.Application) error {
+	if old != nil {
+		n.AppID = old.AppID
+		return nil
+	}
+	plan, err := planParam(c, tx.View())
+	if err != nil {
+		return err
+	}
+	n.PlanID = plan.ID
+	if k, ok := c.params.Get("application_key"); ok && k != "" {
+		n.AppKeys = []string{k}
+	}
+	return nil
+}
+
+// planParam resolves the plan_id parameter; an unknown plan is 404.
+func planParam(c *call, s *composition.Composition) (*composition.ApplicationPlan, error) {
+	v, ok := c.params.Get("plan_id")
+	if !ok || v == "" {
+		return nil, composition.Invalid("plan_id", "can't be blank")
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, &FieldError{Field: "plan_id", Message: "is not a number", Err: err}
+	}
+	return get(&s.ApplicationPlans, id)
+}
+
+// changePlan moves n to the plan_id parameter's plan, of the same service.
+func changePlan(c *call, tx *composition.Tx, n *composition.Application) error {
+	plan, err := planParam(c, tx.View())
+	if err != nil {
+		return err
+	}
+	if plan.ServiceID != n.ServiceID {
+		return composition.Invalid("plan_id", "must be a plan of the application's service")
+	}
+	n.PlanID = plan.ID
+	return nil
+}
+
+// appState returns a change to state, refused for a pending application
+// (which must be accepted first).
+func appState(event, state string) func(*call, *composition.Tx, *composition.Application) error {
+	return func(_ *call, _ *composition.Tx, n *composition.Application) error {
+		if n.State == composition.AppPending {
+			return composition.Invalid("state", "cannot "+event+" an application that is pending")
+		}
+		n.State = state
+		return nil
+	}
+}
+
+// appEvent changes the application at {id} with change and stores it.
+func appEvent(apps *viewed[composition.Application, *composition.Application], change func(*call, *composition.Tx, *composition.Application) error) func(*call) error {
+	return func(c *call) error {
+		n, err := apps.col.modify(c, "id", func(tx *composition.Tx, n, _ *composition.Application) error { return change(c, tx, n) })
+		if err != nil {
+			return err
+		}
+		return c.one(apps.view(c, n))
+	}
+}
+
+// appFilter applies Application List (all services)'s filters: service_id,
+// plan_id and plan_type (free or paid).
+func appFilter(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
+	var service, plan int64
+	for _, f := range []struct {
+		key string
+		dst *int64
+	}{{"service_id", &service}, {"plan_id", &plan}} {
+		if v, ok := c.params.Get(f.key); ok && v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, nil, &FieldError{Field: f.key, Message: "is not a number", Err: err}
+			}
+			*f.dst = n
+		}
+	}
+	planType, _ := c.params.Get("plan_type")
+	if planType != "" && planType != "free" && planType != "paid" {
+		return nil, nil, &FieldError{Field: "plan_type", Message: "is not included in the list (free, paid)"}
+	}
+	return func(app *composition.Application) bool {
+		if (service != 0 && app.ServiceID != service) || (plan != 0 && app.PlanID != plan) {
+			return false
+		}
+		if planType == "" {
+			return true
+		}
+		p, ok := s.ApplicationPlans.Get(app.PlanID)
+		paid := ok && (p.CostPerMonth > 0 || p.SetupFee > 0)
+		return paid == (planType == "paid")
+	}, func(*composition.Application) {}, nil
+}
+
+// findApp finds an application by its id (application_id), user_key or
+// app_id, optionally within service_id (an id or a system name).
+func findApp(c *call) error {
+	s := c.snapshot()
+	var match func(*composition.Application) bool
+	if v, _ := c.params.Get("application_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return ErrNotFound
+		}
+		match = func(app *composition.Application) bool { return app.ID == id }
+	} else if v, _ := c.params.Get("user_key"); v != "" {
+		match = func(app *composition.Application) bool { return app.UserKey == v }
+	} else if v, _ := c.params.Get("app_id"); v != "" {
+		match = func(app *composition.Application) bool { return app.AppID == v }
+	} else {
+		return ErrNotFound
+	}
+	service := int64(0)
+	if v, _ := c.params.Get("service_id"); v != "" {
+		svc, ok := s.ServiceBySystemName(v)
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			svc, ok = s.Services.Get(id)
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		service = svc.ID
+	}
+	apps := s.Applications.Filter(func(app *composition.Application) bool {
+		return match(app) && (service == 0 || app.ServiceID == service)
+	})
+	if len(apps) == 0 {
+		return ErrNotFound
+	}
+	return c.one(appView(c, apps[0]))
+}

@@ -1,0 +1,80 @@
+package threescale
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/portolan/portolan/composition"
+)
+
+func (a *API) pricingRuleRoutes() []Route {
+	const tag = "Application Plans"
+	table := func(c *composition.Composition) *composition.Table[*composition.PricingRule] { return &c.PricingRules }
+	perMetric := &collection[composition.PricingRule, *composition.PricingRule]{
+		kind:  composition.KindPricingRule,
+		names: fixedNames("pricing_rule", "pricing_rules"),
+		table: table,
+		scope: func(c *call, s *composition.Composition) (func(*composition.PricingRule) bool, func(*composition.PricingRule), error) {
+			plan, metric, err := planMetricOf(c, s)
+			if err != nil {
+				return nil, nil, err
+			}
+			return func(r *composition.PricingRule) bool { return r.PlanID == plan.ID && r.MetricID == metric },
+				func(r *composition.PricingRule) { r.PlanID, r.MetricID = plan.ID, metric }, nil
+		},
+		defaults: func(r *composition.PricingRule) { r.Min = 1 },
+		prepare:  preparePricingRule,
+	}
+	perPlan := &collection[composition.PricingRule, *composition.PricingRule]{
+		kind:  composition.KindPricingRule,
+		names: fixedNames("pricing_rule", "pricing_rules"),
+		table: table,
+		scope: func(c *call, s *composition.Composition) (func(*composition.PricingRule) bool, func(*composition.PricingRule), error) {
+			plan, err := planOf(c, s)
+			if err != nil {
+				return nil, nil, err
+			}
+			return func(r *composition.PricingRule) bool { return r.PlanID == plan.ID }, func(*composition.PricingRule) {}, nil
+		},
+	}
+	base := "/admin/api/application_plans/{application_plan_id}"
+	rules := base + "/metrics/{metric_id}/pricing_rules"
+	formats := []Format{JSON, XML}
+	return []Route{
+		{Method: http.MethodGet, Path: base + "/pricing_rules", Tag: tag, Summary: "Pricing Rules List per Application Plan", Formats: formats, handle: perPlan.list},
+		{Method: http.MethodGet, Path: rules, Tag: tag, Summary: "Pricing Rules List per Metric", Formats: formats, handle: perMetric.list},
+		{Method: http.MethodPost, Path: rules, Tag: tag, Summary: "Pricing Rule Create", Formats: formats, Status: http.StatusCreated, handle: perMetric.create},
+		{Method: http.MethodGet, Path: rules + "/{id}", Tag: tag, Summary: "Pricing Rule Read", Formats: formats, handle: perMetric.read("id")},
+		{Method: http.MethodDelete, Path: rules + "/{id}", Tag: tag, Summary: "Pricing Rule Delete", Formats: formats, handle: perMetric.remove("id")},
+	}
+}
+
+// preparePricingRule renders cost_per_unit as 3scale's decimal ("2" is
+// "2.0") and refuses ranges that overlap another rule of the plan's metric,
+// since a unit can only have one price.
+func preparePricingRule(_ *call, tx *composition.Tx, n, _ *composition.PricingRule) error {
+	if f, err := strconv.ParseFloat(strings.TrimSpace(n.CostPerUnit), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		n.CostPerUnit = s
+	}
+	upper := func(r *composition.PricingRule) int64 {
+		if r.Max == 0 {
+			return math.MaxInt64
+		}
+		return r.Max
+	}
+	if n.Min < 1 || upper(n) < n.Min {
+		return nil // the domain reports the bad range
+	}
+	if _, clash := tx.View().PricingRules.Find(func(o *composition.PricingRule) bool {
+		return o.ID != n.ID && o.PlanID == n.PlanID && o.MetricID == n.MetricID && o.Min <= upper(n) && n.Min <= upper(o)
+	}); clash {
+		return composition.Invalid("min", "overlaps with another pricing rule of the metric")
+	}
+	return nil
+}

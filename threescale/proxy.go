@@ -1,0 +1,293 @@
+package threescale
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// Proxy (gateway settings) and its deployed, versioned configs.
+
+func (a *API) proxyRoutes() []Route {
+	const base = "/admin/api/services/{service_id}/proxy"
+	const configs = base + "/configs/{environment}"
+	both := []Format{JSON, XML}
+	return []Route{
+		{Method: http.MethodGet, Path: base, Tag: "Gateway", Summary: "Proxy Read", Formats: both, handle: readProxy},
+		{Method: http.MethodPut, Path: base, Tag: "Gateway", Summary: "Proxy Update", Formats: both, handle: updateProxy},
+		{Method: http.MethodPatch, Path: base, Tag: "Gateway", Summary: "Proxy Update", Formats: both, handle: updateProxy},
+		{Method: http.MethodPost, Path: base + "/deploy", Tag: "Gateway", Summary: "Proxy Deploy", Formats: both,
+			Status: http.StatusCreated, handle: deployProxy},
+		{Method: http.MethodGet, Path: configs, Tag: "Gateway", Summary: "Proxy Configs List (Service)", handle: listServiceProxyConfigs},
+		{Method: http.MethodGet, Path: configs + "/latest", Tag: "Gateway", Summary: "Proxy Config Show Latest", handle: latestServiceProxyConfig},
+		{Method: http.MethodGet, Path: configs + "/{version}", Tag: "Gateway", Summary: "Proxy Config Show", handle: showServiceProxyConfig},
+		{Method: http.MethodPost, Path: configs + "/{version}/promote", Tag: "Gateway", Summary: "Proxy Config Promote",
+			Status: http.StatusCreated, handle: promoteProxyConfig},
+		{Method: http.MethodGet, Path: "/admin/api/account/proxy_configs/{environment}", Tag: "Proxy Configs for Provider",
+			Summary: "Proxy Configs List (Provider)", handle: listAccountProxyConfigs},
+	}
+}
+
+// writeProxy renders a proxy with its secret token and its policy chain, as
+// 3scale does (policies_config is JSON text in XML).
+func (c *call) writeProxy(p *composition.Proxy) error {
+	chain, err := json.Marshal(normalizePolicyChain(p.PolicyChain))
+	if err != nil {
+		return err
+	}
+	enc := Encoder{Format: c.format, Secrets: true}
+	extra := map[string]any{"policies_config": json.RawMessage(chain)}
+	Write(c.w, c.format, c.status(), func(w io.Writer) error { return enc.OneWith(w, "proxy", p, extra) })
+	return nil
+}
+
+func readProxy(c *call) error {
+	id, err := c.id("service_id")
+	if err != nil {
+		return err
+	}
+	p, _, err := proxyOf(c.snapshot(), id)
+	if err != nil {
+		return err
+	}
+	return c.writeProxy(p)
+}
+
+// storeProxy writes n, creating the proxy when the service had none stored.
+func storeProxy(tx *composition.Tx, n *composition.Proxy, exists bool) error {
+	if exists {
+		return tx.Update(n)
+	}
+	return tx.Create(n)
+}
+
+// updateProxy changes the proxy and, as 3scale, deploys the result to the
+// sandbox when it differs from the newest sandbox config.
+func updateProxy(c *call) error {
+	id, err := c.id("service_id")
+	if err != nil {
+		return err
+	}
+	params := c.params
+	if params.hasPrefix("proxy[") {
+		params = params.sub("proxy")
+	}
+	var out *composition.Proxy
+	_, err = c.update(func(tx *composition.Tx) error {
+		old, exists, err := proxyOf(tx.View(), id)
+		if err != nil {
+			return err
+		}
+		// lock_version makes the update conditional (Rails optimistic locking).
+		if v, ok := params.Get("lock_version"); ok && v != "" && v != strconv.FormatInt(old.LockVersion, 10) {
+			return Conflict("the proxy was changed since lock_version " + v + "; read it again")
+		}
+		n := *old
+		if err := Bind(params, &n, false); err != nil {
+			return err
+		}
+		if err := storeProxy(tx, &n, exists); err != nil {
+			return err
+		}
+		out = &n
+		_, err = deployProxyConfig(tx, id, proxyBackendOf(c.r), true)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.writeProxy(out)
+}
+
+// deployProxy adds a new sandbox config version and answers with the proxy.
+func deployProxy(c *call) error {
+	id, err := c.id("service_id")
+	if err != nil {
+		return err
+	}
+	var out *composition.Proxy
+	_, err = c.update(func(tx *composition.Tx) error {
+		p, exists, err := proxyOf(tx.View(), id)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			n := *p
+			if err := tx.Create(&n); err != nil {
+				return err
+			}
+			p = &n
+		}
+		out = p
+		_, err = deployProxyConfig(tx, id, proxyBackendOf(c.r), false)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.writeProxy(out)
+}
+
+// proxyEnvironment reads an environment; 3scale also takes "staging" for the
+// sandbox.
+func proxyEnvironment(s string) (string, bool) {
+	switch s {
+	case composition.EnvSandbox, "staging":
+		return composition.EnvSandbox, true
+	case composition.EnvProduction:
+		return composition.EnvProduction, true
+	}
+	return "", false
+}
+
+// serviceConfigScope resolves the service and environment of the path.
+func serviceConfigScope(c *call) (*composition.Composition, int64, string, error) {
+	id, err := c.id("service_id")
+	if err != nil {
+		return nil, 0, "", err
+	}
+	s := c.snapshot()
+	if _, ok := s.Services.Get(id); !ok {
+		return nil, 0, "", ErrNotFound
+	}
+	env, ok := proxyEnvironment(c.r.PathValue("environment"))
+	if !ok {
+		return nil, 0, "", BadRequest("invalid environment")
+	}
+	return s, id, env, nil
+}
+
+func listServiceProxyConfigs(c *call) error {
+	s, id, env, err := serviceConfigScope(c)
+	if err != nil {
+		return err
+	}
+	items, err := page(c, proxyConfigsOf(s, id, env))
+	if err != nil {
+		return err
+	}
+	return c.list("proxy_configs", "proxy_config", items)
+}
+
+func latestServiceProxyConfig(c *call) error {
+	s, id, env, err := serviceConfigScope(c)
+	if err != nil {
+		return err
+	}
+	pc := latestProxyConfig(s, id, env)
+	if pc == nil {
+		return ErrNotFound
+	}
+	return c.one("proxy_config", pc)
+}
+
+func findProxyConfig(s *composition.Composition, id int64, env, version string) (*composition.ProxyConfig, error) {
+	v, err := strconv.ParseInt(version, 10, 64)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	for _, pc := range proxyConfigsOf(s, id, env) {
+		if pc.Version == v {
+			return pc, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+func showServiceProxyConfig(c *call) error {
+	s, id, env, err := serviceConfigScope(c)
+	if err != nil {
+		return err
+	}
+	pc, err := findProxyConfig(s, id, env, c.r.PathValue("version"))
+	if err != nil {
+		return err
+	}
+	return c.one("proxy_config", pc)
+}
+
+// promoteProxyConfig copies a config into the environment "to", keeping its
+// version, as 3scale's ProxyConfig#clone_to.
+func promoteProxyConfig(c *call) error {
+	if _, _, _, err := serviceConfigScope(c); err != nil {
+		return err
+	}
+	to, ok := c.params.Get("to")
+	if !ok || to == "" {
+		return ValidationErrors{"to": {"can't be blank"}}
+	}
+	dest, ok := proxyEnvironment(to)
+	if !ok {
+		return ValidationErrors{"to": {"is not included in the list (sandbox, production)"}}
+	}
+	id, _ := c.id("service_id")
+	env, _ := proxyEnvironment(c.r.PathValue("environment"))
+	var out *composition.ProxyConfig
+	_, err := c.update(func(tx *composition.Tx) error {
+		src, err := findProxyConfig(tx.View(), id, env, c.r.PathValue("version"))
+		if err != nil {
+			return err
+		}
+		if _, err := findProxyConfig(tx.View(), id, dest, strconv.FormatInt(src.Version, 10)); err == nil {
+			return ValidationErrors{"version": {"has already been taken"}}
+		}
+		out = &composition.ProxyConfig{ServiceID: id, Environment: dest, Version: src.Version, Content: src.Content}
+		return tx.Create(out)
+	})
+	if err != nil {
+		return err
+	}
+	return c.one("proxy_config", out)
+}
+
+// listAccountProxyConfigs is the feed a stock APIcast boots from: by default
+// the newest config of every service in the environment, optionally only
+// those serving host, or one version.
+func listAccountProxyConfigs(c *call) error {
+	env, ok := proxyEnvironment(c.r.PathValue("environment"))
+	if !ok {
+		return BadRequest("invalid environment")
+	}
+	s := c.snapshot()
+	version := int64(0) // latest
+	if v, ok := c.params.Get("version"); ok && v != "" && v != "latest" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return ValidationErrors{"version": {"must be latest or a positive integer"}}
+		}
+		version = n
+	}
+	host, _ := c.params.Get("host")
+	var items []*composition.ProxyConfig
+	for _, svc := range s.Services.All() {
+		configs := proxyConfigsOf(s, svc.ID, env)
+		if len(configs) == 0 {
+			continue
+		}
+		var pick *composition.ProxyConfig
+		if version == 0 {
+			pick = configs[len(configs)-1]
+		} else {
+			for _, pc := range configs {
+				if pc.Version == version {
+					pick = pc
+				}
+			}
+		}
+		if pick == nil || (host != "" && !slices.Contains(proxyConfigHosts(pick), host)) {
+			continue
+		}
+		items = append(items, pick)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
+	items, err := page(c, items)
+	if err != nil {
+		return err
+	}
+	return c.list("proxy_configs", "proxy_config", items)
+}

@@ -1,0 +1,14 @@
+package threescale
+
+import (
+	"github.com/portolan/portolan/composition"
+)
+
+func (a *API) serviceRoutes() []Route {
+	col := &collection[composition.Service, *composition.Service]{
+		kind:  composition.KindService,
+		names: fixedNames("service", "services"),
+		table: func(c *composition.Composition) *composition.Table[*composition.Service] { return &c.Services },
+	}
+	return crudRoutes(col, "Service", "Service", "/admin/api/services", "id", JSON, XML)
+}
