@@ -29,14 +29,14 @@ func (a *API) openAPIRoutes() []Route {
 	}
 }
 
-var routeWildcard = regexp.MustCompile(`\{([^}]*)\}`)
+var oaWildcard = regexp.MustCompile(`\{([^}]*)\}`)
 
 // OpenAPIPath is the documented path of a route: its ServeMux wildcards as
 // OpenAPI parameters ({name...} as {name}) and the format suffix 3scale uses,
 // .json when the route answers JSON, else .xml.
 func OpenAPIPath(rt Route) string {
 	p := strings.ReplaceAll(rt.Path, "{$}", "")
-	p = routeWildcard.ReplaceAllStringFunc(p, func(w string) string {
+	p = oaWildcard.ReplaceAllStringFunc(p, func(w string) string {
 		return "{" + strings.TrimSuffix(w[1:len(w)-1], "...") + "}"
 	})
 	if rt.answers(JSON) {
@@ -45,11 +45,11 @@ func OpenAPIPath(rt Route) string {
 	return p + ".xml"
 }
 
-var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
+var oaNonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
 
 // OpenAPIOperationID names a route's operation uniquely: its method and path.
 func OpenAPIOperationID(rt Route) string {
-	return strings.ToLower(rt.Method) + "_" + strings.Trim(nonWord.ReplaceAllString(rt.Path, "_"), "_")
+	return strings.ToLower(rt.Method) + "_" + strings.Trim(oaNonWord.ReplaceAllString(rt.Path, "_"), "_")
 }
 
 // OpenAPI returns an OpenAPI 3.0 description of routes as JSON: one operation
@@ -131,7 +131,7 @@ func openAPIOperation(rt Route) map[string]any {
 	errRef := map[string]any{"application/json": map[string]any{"schema": map[string]string{"$ref": "#/components/schemas/Error"}}}
 	responses["403"] = map[string]any{"description": "Access denied: missing or wrong access token", "content": errRef}
 	var params []map[string]any
-	for _, m := range routeWildcard.FindAllStringSubmatch(rt.Path, -1) {
+	for _, m := range oaWildcard.FindAllStringSubmatch(rt.Path, -1) {
 		name := strings.TrimSuffix(m[1], "...")
 		if name == "$" {
 			continue

@@ -42,6 +42,7 @@ func proxyBackendOf(r *http.Request) proxyBackend {
 	return proxyBackend{Endpoint: u.String(), Host: u.Hostname()}
 }
 
+// pcContent is the content of a config, in 3scale's field order.
 type pcContent struct {
 	ID                          int64   `json:"id"`
 	AccountID                   int64   `json:"account_id"`
@@ -205,7 +206,7 @@ func proxyAPIBackend(p *composition.Proxy, usages []*composition.BackendUsage, b
 		return p.APIBackend
 	}
 	for _, u := range usages {
-		if usagePrefix(u.Path) == "" {
+		if pcUsagePrefix(u.Path) == "" {
 			return backends[u.BackendAPIID].PrivateEndpoint
 		}
 	}
@@ -227,9 +228,9 @@ func proxyDeployable(s *composition.Composition, p *composition.Proxy) bool {
 	return false
 }
 
-// usagePrefix is a backend usage path as a pattern prefix: "" for the root,
+// pcUsagePrefix is a backend usage path as a pattern prefix: "" for the root,
 // "/v1" for "/v1" or "/v1/".
-func usagePrefix(path string) string {
+func pcUsagePrefix(path string) string {
 	return strings.TrimRight(path, "/")
 }
 
@@ -269,8 +270,7 @@ func renderProxyConfigContent(s *composition.Composition, id int64, backend prox
 		BuyerKeyRegenerateEnabled: svc.BuyerKeyRegenerateEnabled, SupportEmail: svc.SupportEmail,
 		ReferrerFiltersRequired: svc.ReferrerFiltersRequired, DeploymentOption: svc.DeploymentOption,
 		Proxiable: true,
-		// Portolan's Service Management API knows services by id; it has no
-		// service tokens to hand out.
+		// Portolan keeps no service tokens: the value stays empty.
 		BackendAuthenticationType: "service_token",
 		Proxy: pcProxy{
 			ID: p.ServiceID, TenantID: svc.AccountID, ServiceID: p.ServiceID, Endpoint: p.Endpoint,
@@ -287,10 +287,10 @@ func renderProxyConfigContent(s *composition.Composition, id int64, backend prox
 			APITestPath: p.APITestPath, ApicastConfigurationDriven: true,
 			OidcIssuerEndpoint: pcNullable(p.OIDCIssuerEndpoint), OidcIssuerType: p.OIDCIssuerType,
 			LockVersion: p.LockVersion, AuthenticationMethod: svc.BackendVersion,
-			HostnameRewriteForSandbox: hostnameRewriteForSandbox(p.HostnameRewrite, apiBackend),
-			EndpointPort:              endpointPort(p.Endpoint), Valid: true,
+			HostnameRewriteForSandbox: pcHostnameRewriteForSandbox(p.HostnameRewrite, apiBackend),
+			EndpointPort:              pcEndpointPort(p.Endpoint), Valid: true,
 			ServiceBackendVersion:      svc.BackendVersion,
-			Hosts:                      proxyHosts(p.Endpoint, p.SandboxEndpoint),
+			Hosts:                      pcHosts(p.Endpoint, p.SandboxEndpoint),
 			Backend:                    backend,
 			PolicyChain:                contentPolicyChain(p, usages, backends),
 			ProxyRules:                 contentProxyRules(s, svc, usages),
@@ -318,7 +318,7 @@ func pcTime(t time.Time) string {
 	return t.UTC().Format(timeLayout)
 }
 
-func hostnameRewriteForSandbox(rewrite, apiBackend string) string {
+func pcHostnameRewriteForSandbox(rewrite, apiBackend string) string {
 	if rewrite != "" {
 		return rewrite
 	}
@@ -328,7 +328,7 @@ func hostnameRewriteForSandbox(rewrite, apiBackend string) string {
 	return "none"
 }
 
-func endpointPort(endpoint string) int64 {
+func pcEndpointPort(endpoint string) int64 {
 	u, err := url.Parse(endpoint)
 	if err != nil || endpoint == "" {
 		return 80
@@ -342,9 +342,9 @@ func endpointPort(endpoint string) int64 {
 	return 80
 }
 
-// proxyHosts are the hosts APIcast routes to this service: those of the
+// pcHosts are the hosts APIcast routes to this service: those of the
 // production and staging endpoints.
-func proxyHosts(endpoints ...string) []string {
+func pcHosts(endpoints ...string) []string {
 	hosts := []string{}
 	for _, e := range endpoints {
 		u, err := url.Parse(e)
@@ -367,20 +367,20 @@ func contentPolicyChain(p *composition.Proxy, usages []*composition.BackendUsage
 	chain := []any{}
 	subpaths := false
 	for _, u := range usages {
-		if usagePrefix(u.Path) != "" {
+		if pcUsagePrefix(u.Path) != "" {
 			subpaths = true
 		}
 	}
 	if subpaths {
 		sorted := append([]*composition.BackendUsage(nil), usages...)
-		sort.SliceStable(sorted, func(i, j int) bool { return usagePrefix(sorted[i].Path) > usagePrefix(sorted[j].Path) })
+		sort.SliceStable(sorted, func(i, j int) bool { return pcUsagePrefix(sorted[i].Path) > pcUsagePrefix(sorted[j].Path) })
 		var rules []map[string]any
 		for _, u := range sorted {
 			b := backends[u.BackendAPIID]
 			if b.PrivateEndpoint == "" {
 				continue
 			}
-			prefix := usagePrefix(u.Path)
+			prefix := pcUsagePrefix(u.Path)
 			regex := "/.*"
 			if prefix != "" {
 				regex = prefix + "/.*|" + prefix + "/?"
@@ -422,7 +422,7 @@ func contentProxyRules(s *composition.Composition, svc *composition.Service, usa
 		if prefix != "" {
 			pattern = prefix + pattern
 		}
-		params, query := patternParameters(pattern)
+		params, query := pcPatternParameters(pattern)
 		rules = append(rules, pcProxyRule{
 			ID: r.ID, ProxyID: svc.ID, HTTPMethod: r.HTTPMethod, Pattern: pcreEscape(pattern),
 			MetricID: r.MetricID, MetricSystemName: name, Delta: r.Delta, TenantID: svc.AccountID,
@@ -441,7 +441,7 @@ func contentProxyRules(s *composition.Composition, svc *composition.Service, usa
 			// 3scale names a backend's metrics "<system_name>.<backend id>"
 			// towards the gateway and the backend, so they never clash with
 			// the product's own.
-			add(r, usagePrefix(u.Path), composition.OwnerBackendAPI, func(m *composition.Metric) string {
+			add(r, pcUsagePrefix(u.Path), composition.OwnerBackendAPI, func(m *composition.Metric) string {
 				return m.SystemName + "." + strconv.FormatInt(u.BackendAPIID, 10)
 			})
 		}
@@ -449,14 +449,14 @@ func contentProxyRules(s *composition.Composition, svc *composition.Service, usa
 	return rules
 }
 
-var patternVariable = regexp.MustCompile(`\{([^{}]+)\}`)
+var pcPatternVariable = regexp.MustCompile(`\{([^{}]+)\}`)
 
-// patternParameters returns the path variables of a pattern and its query
+// pcPatternParameters returns the path variables of a pattern and its query
 // parameters as written (values may be {variables}).
-func patternParameters(pattern string) ([]string, map[string]string) {
+func pcPatternParameters(pattern string) ([]string, map[string]string) {
 	path, query, _ := strings.Cut(pattern, "?")
 	params := []string{}
-	for _, m := range patternVariable.FindAllStringSubmatch(path, -1) {
+	for _, m := range pcPatternVariable.FindAllStringSubmatch(path, -1) {
 		params = append(params, m[1])
 	}
 	qs := map[string]string{}

@@ -334,22 +334,22 @@ type CodecCommon struct {
 type codecEntity struct {
 	ID int64 `json:"id" wire:"ro"`
 	CodecCommon
-	Name       string            `json:"name"`
-	Delta      int               `json:"delta"`
-	Count      int64             `json:"count"`
-	Enabled    bool              `json:"enabled"`
-	Fee        float64           `json:"setup_fee"`
-	Hosts      []string          `json:"hosts"`
-	MetricIDs  []int64           `json:"metric_ids"`
-	Labels     map[string]string `json:"labels"`
-	Config     json.RawMessage   `json:"config"`
-	Address    codecAddress      `json:"billing_address"`
-	Policies   []codecPolicy     `json:"policies_config"`
-	Note       *string           `json:"note"`
-	Hidden     string            `json:"hidden" wire:"-"`
-	Ignored    string            `json:"-"`
-	Created    time.Time         `json:"created_at"`
-	Token      string            `json:"secret_token" wire:"secret"`
+	Name      string            `json:"name"`
+	Delta     int               `json:"delta"`
+	Count     int64             `json:"count"`
+	Enabled   bool              `json:"enabled"`
+	Fee       float64           `json:"setup_fee"`
+	Hosts     []string          `json:"hosts"`
+	MetricIDs []int64           `json:"metric_ids"`
+	Labels    map[string]string `json:"labels"`
+	Config    json.RawMessage   `json:"config"`
+	Address   codecAddress      `json:"billing_address"`
+	Policies  []codecPolicy     `json:"policies_config"`
+	Note      *string           `json:"note"`
+	Hidden    string            `json:"hidden" wire:"-"`
+	Ignored   string            `json:"-"`
+	Created   time.Time         `json:"created_at"`
+	Token     string            `json:"secret_token" wire:"secret"`
 	//lint:ignore U1000 present so the tests show Bind skips unexported fields
 	unexported string
 }
