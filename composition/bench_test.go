@@ -81,7 +81,28 @@ func BenchmarkSnapshotReadUnderWrites(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	w0 := writes.Load()
-	b.RunParallel(func(pb *testing.PB) {
+	b.RunParallel(readSnapshots(b, h, svc, metric, plan))
+	b.StopTimer()
+	w := writes.Load() - w0
+	close(stop)
+	<-done
+	b.ReportMetric(float64(w)/b.Elapsed().Seconds(), "writes/s")
+}
+
+// BenchmarkSnapshotReadIdle is the baseline of BenchmarkSnapshotReadUnderWrites:
+// the same readers with no writer.
+func BenchmarkSnapshotReadIdle(b *testing.B) {
+	base, svc, _, metric := benchService(b, 50)
+	h := NewHead(base, nopPersist, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(readSnapshots(b, h, svc, metric, base.PlansOf(svc.ID)[0]))
+}
+
+// readSnapshots is what a reader does: take the snapshot, look entities up and
+// list a service's mapping rules.
+func readSnapshots(b *testing.B, h *Head, svc *Service, metric *Metric, plan *ApplicationPlan) func(*testing.PB) {
+	return func(pb *testing.PB) {
 		n := 0
 		for pb.Next() {
 			s := h.Snapshot()
@@ -100,12 +121,7 @@ func BenchmarkSnapshotReadUnderWrites(b *testing.B) {
 			n += len(m.Description) + len(p.Name)
 		}
 		_ = n
-	})
-	b.StopTimer()
-	w := writes.Load() - w0
-	close(stop)
-	<-done
-	b.ReportMetric(float64(w)/b.Elapsed().Seconds(), "writes/s")
+	}
 }
 
 // BenchmarkTxCreateMappingRule measures one Update that creates a mapping rule

@@ -2,8 +2,12 @@ package boltstore_test
 
 import (
 	"context"
+	"encoding/binary"
+	"path/filepath"
 	"strconv"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/boltstore"
@@ -31,6 +35,31 @@ func BenchmarkBoltWrite(b *testing.B) {
 				FriendlyName: "m" + strconv.Itoa(i), Unit: "unit"})
 		})
 		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBaselineBoltRawPut is BenchmarkBoltWrite's baseline in the same run:
+// bbolt alone, one fsynced transaction putting one entity-sized value.
+func BenchmarkBaselineBoltRawPut(b *testing.B) {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	val := make([]byte, 300)
+	key := make([]byte, 8)
+	b.ReportAllocs()
+	for i := uint64(0); b.Loop(); i++ {
+		binary.BigEndian.PutUint64(key, i)
+		if err := db.Update(func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte("metrics"))
+			if err != nil {
+				return err
+			}
+			return bk.Put(key, val)
+		}); err != nil {
 			b.Fatal(err)
 		}
 	}
