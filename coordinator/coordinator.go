@@ -15,6 +15,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/boltstore"
+	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
 )
 
@@ -24,8 +25,13 @@ type Config struct {
 	DataDir     string // where the store and a generated access token live
 	AccessToken string // admin token; generated and kept in DataDir when empty
 	AgentToken  string // token agents present on /v1
-	Version     string
-	Logger      zerolog.Logger
+	// Heartbeat, TTL and DeregisterCriticalAfter time the instance registry
+	// (registry.Config); zero means its defaults, 2s, 6s and 30s.
+	Heartbeat               time.Duration
+	TTL                     time.Duration
+	DeregisterCriticalAfter time.Duration
+	Version                 string
+	Logger                  zerolog.Logger
 	// Announce receives the one-time notice of a generated access token.
 	Announce io.Writer
 }
@@ -37,8 +43,10 @@ type Coordinator struct {
 	api      *threescale.API
 	tokens   *threescale.TokenChecker
 	registry *prometheus.Registry
-	ln       net.Listener
-	server   *http.Server
+	// instances is the instance registry behind the agent API.
+	instances *registry.Registry
+	ln        net.Listener
+	server    *http.Server
 }
 
 // New opens the store and binds the listener; Run serves.
@@ -60,12 +68,17 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, err
 	}
+	instances, err := newInstances(cfg, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	c := &Coordinator{cfg: cfg, store: store, ln: ln, registry: prometheus.NewRegistry()}
+	c := &Coordinator{cfg: cfg, store: store, ln: ln, registry: prometheus.NewRegistry(), instances: instances}
 	c.tokens = threescale.NewTokenChecker(token)
 	c.api = threescale.New(store, c.tokens)
 	c.server = &http.Server{
@@ -93,6 +106,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	snap := c.store.Snapshot()
 	log.Info().Str("listen", c.Addr()).Str("data_dir", c.cfg.DataDir).
 		Uint64("revision", snap.Revision).Int("entities", snap.Count()).Msg("coordinator started")
+	stopAgents := c.startAgents()
 	errc := make(chan error, 1)
 	go func() { errc <- c.server.Serve(c.ln) }()
 	var serveErr error
@@ -100,6 +114,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	stopAgents() // answers pending blocking queries, so Shutdown need not wait for them
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.server.Shutdown(shutdownCtx); err != nil {

@@ -27,6 +27,7 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/admin/api/", instrument("admin", c.api))
 	mux.Handle("/master/api/", instrument("admin", c.api))
 	mux.Handle("/admin/portolan/", instrument("portolan", c.portability()))
+	mux.Handle("/v1/", instrument("agents", c.agentsHandler()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}))
 	return mux
 }
@@ -41,6 +42,7 @@ func (c *Coordinator) registerMetrics() {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "portolan_composition_entities", Help: "Entities in the published composition.",
 		}, func() float64 { return float64(c.store.Snapshot().Count()) }),
+		newInstancesCollector(c.instances),
 	)
 	if c.cfg.Version != "" {
 		info := prometheus.NewGauge(prometheus.GaugeOpts{

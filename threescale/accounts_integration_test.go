@@ -64,10 +64,10 @@ type acAppXML struct {
 func TestSignupAndAccounts(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	product := plProduct(t, cl, "Signup API", client.Params{})
-	defPlan := plPlan(t, cl, product, client.Params{"name": "Default", "default": "true", "state_event": "publish"})
-	other := plProduct(t, cl, "No Default API", client.Params{})
-	otherPlan := plPlan(t, cl, other, client.Params{"name": "Other"})
+	product := createProduct(t, cl, "Signup API", nil)
+	defPlan := createPlan(t, cl, product, client.Params{"name": "Default", "default": "true", "state_event": "publish"})
+	other := createProduct(t, cl, "No Default API", nil)
+	otherPlan := createPlan(t, cl, other, client.Params{"name": "Other"})
 
 	acc, err := cl.Signup(client.Params{"org_name": "Acme", "username": "alice", "email": "alice@acme.example", "password": "s3cret",
 		"city": "Lisbon", "country": "PT"})
@@ -81,8 +81,8 @@ func TestSignupAndAccounts(t *testing.T) {
 	assert.Equal(t, "PT", *a.Country)
 	assert.False(t, *a.CreditCardStored)
 	assert.False(t, *a.MonthlyBillingEnabled)
-	plTime(t, *a.CreatedAt)
-	plTime(t, *a.UpdatedAt)
+	recentTime(t, *a.CreatedAt)
+	recentTime(t, *a.UpdatedAt)
 
 	read, err := cl.DeveloperAccount(*a.ID)
 	require.NoError(t, err)
@@ -134,7 +134,7 @@ func TestSignupAndAccounts(t *testing.T) {
 	assert.Equal(t, a, list.Items[0].Element)
 	assert.Equal(t, *bob.Element.ID, *list.Items[1].Element.ID)
 	var byState client.DeveloperAccountList
-	plDecode(t, co, http.MethodGet, "/admin/api/accounts.json", url.Values{"state": {"pending"}}, http.StatusOK, &byState)
+	decodeCall(t, co, http.MethodGet, "/admin/api/accounts.json", url.Values{"state": {"pending"}}, http.StatusOK, &byState)
 	assert.Empty(t, byState.Items)
 
 	// UpdateDeveloperAccount sends the whole account as JSON.
@@ -166,7 +166,7 @@ func TestSignupAndAccounts(t *testing.T) {
 		State   string   `xml:"state"`
 		City    string   `xml:"city"`
 	}
-	plDecode(t, co, http.MethodGet, "/admin/api/accounts/"+s64(*a.ID)+".xml", nil, http.StatusOK, &x)
+	decodeCall(t, co, http.MethodGet, "/admin/api/accounts/"+s64(*a.ID)+".xml", nil, http.StatusOK, &x)
 	assert.Equal(t, *a.ID, x.ID)
 	assert.Equal(t, "Acme Corp", x.OrgName)
 	assert.Equal(t, "approved", x.State)
@@ -176,15 +176,15 @@ func TestSignupAndAccounts(t *testing.T) {
 	for _, q := range []url.Values{{"username": {"alice"}}, {"email": {"alice@acme.example"}}, {"user_id": {s64(*admin.ID)}},
 		{"username": {"alice"}, "email": {"bob@bobs.example"}}} {
 		var found client.DeveloperAccount
-		plDecode(t, co, http.MethodGet, "/admin/api/accounts/find.json", q, http.StatusOK, &found)
+		decodeCall(t, co, http.MethodGet, "/admin/api/accounts/find.json", q, http.StatusOK, &found)
 		assert.Equal(t, u, found.Element, "find %v", q)
 	}
 	x.ID = 0
-	plDecode(t, co, http.MethodGet, "/admin/api/accounts/find.xml", url.Values{"email": {"bob@bobs.example"}}, http.StatusOK, &x)
+	decodeCall(t, co, http.MethodGet, "/admin/api/accounts/find.xml", url.Values{"email": {"bob@bobs.example"}}, http.StatusOK, &x)
 	assert.Equal(t, *bob.Element.ID, x.ID)
 	assert.Equal(t, "Bobs", x.OrgName)
 	for _, q := range []url.Values{{"username": {"nobody"}}, {"user_id": {"999999"}}, nil} {
-		code, body := plHTTP(t, co, http.MethodGet, "/admin/api/accounts/find.json", q)
+		code, body := formCall(t, co, http.MethodGet, "/admin/api/accounts/find.json", q)
 		assert.Equal(t, http.StatusNotFound, code, "find %v", q)
 		assert.JSONEq(t, `{"status":"Not found"}`, string(body))
 	}
@@ -192,14 +192,14 @@ func TestSignupAndAccounts(t *testing.T) {
 	// Deleting an account deletes its users and applications.
 	require.NoError(t, cl.DeleteDeveloperAccount(*bob.Element.ID))
 	_, err = cl.DeveloperAccount(*bob.Element.ID)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.ListDeveloperUsers(*bob.Element.ID, nil)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	var all client.ApplicationList
-	plDecode(t, co, http.MethodGet, "/admin/api/applications.json", nil, http.StatusOK, &all)
+	decodeCall(t, co, http.MethodGet, "/admin/api/applications.json", nil, http.StatusOK, &all)
 	require.Len(t, all.Applications, 1)
 	assert.Equal(t, app.ID, all.Applications[0].Application.ID)
-	code, _ := plHTTP(t, co, http.MethodGet, "/admin/api/accounts/find.json", url.Values{"username": {"bob"}})
+	code, _ := formCall(t, co, http.MethodGet, "/admin/api/accounts/find.json", url.Values{"username": {"bob"}})
 	assert.Equal(t, http.StatusNotFound, code)
 }
 
@@ -209,22 +209,22 @@ func TestSignupAndAccountsBadInput(t *testing.T) {
 	acSignup(t, cl, "Acme", "alice")
 
 	_, err := cl.Signup(client.Params{"username": "bob", "email": "bob@example.com", "password": "pw"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"org_name":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"org_name":["can't be blank"]`)
 	_, err = cl.Signup(client.Params{"org_name": "Other", "username": "alice", "email": "other@example.com", "password": "pw"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"username":["has already been taken"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"username":["has already been taken"]`)
 	_, err = cl.Signup(client.Params{"org_name": "Other", "username": "carol", "email": "alice@example.com", "password": "pw"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"email":["has already been taken"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"email":["has already been taken"]`)
 	_, err = cl.Signup(client.Params{"org_name": "Other", "username": "carol", "email": "carol@example.com"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"password":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"password":["can't be blank"]`)
 	_, err = cl.Signup(client.Params{"org_name": "Other", "username": "carol", "email": "not-an-email", "password": "pw"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"email"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"email"`)
 	_, err = cl.Signup(client.Params{"org_name": "Other", "username": "carol", "email": "carol@example.com", "password": "pw", "application_plan_id": "999999"})
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.Signup(client.Params{"org_name": "Other", "username": "carol", "email": "carol@example.com", "password": "pw", "application_plan_id": "gold"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"application_plan_id"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"application_plan_id"`)
 	_, err = cl.Signup(client.Params{"org_name": "Other", "username": "carol", "email": "carol@example.com", "password": "pw", "monthly_billing_enabled": "sometimes"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"monthly_billing_enabled"`)
-	code, body := plHTTP(t, co, http.MethodPost, "/admin/api/signup.xml", url.Values{"username": {"x"}, "email": {"x@example.com"}, "password": {"pw"}})
+	apiErr(t, err, http.StatusUnprocessableEntity, `"monthly_billing_enabled"`)
+	code, body := formCall(t, co, http.MethodPost, "/admin/api/signup.xml", url.Values{"username": {"x"}, "email": {"x@example.com"}, "password": {"pw"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
 	assert.Contains(t, string(body), "<error>Org name can't be blank</error>")
 
@@ -232,19 +232,19 @@ func TestSignupAndAccountsBadInput(t *testing.T) {
 	list, err := cl.ListDeveloperAccounts()
 	require.NoError(t, err)
 	require.Len(t, list.Items, 1)
-	code, _ = plHTTP(t, co, http.MethodGet, "/admin/api/accounts/find.json", url.Values{"username": {"carol"}})
+	code, _ = formCall(t, co, http.MethodGet, "/admin/api/accounts/find.json", url.Values{"username": {"carol"}})
 	assert.Equal(t, http.StatusNotFound, code)
 
 	_, err = cl.DeveloperAccount(999999)
-	plAPIErr(t, err, http.StatusNotFound)
-	plAPIErr(t, cl.DeleteDeveloperAccount(999999), http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
+	apiErr(t, cl.DeleteDeveloperAccount(999999), http.StatusNotFound)
 	id := int64(999999)
 	_, err = cl.UpdateDeveloperAccount(&client.DeveloperAccount{Element: client.DeveloperAccountItem{ID: &id}})
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	empty := ""
 	acc := *list.Items[0].Element.ID
 	_, err = cl.UpdateDeveloperAccount(&client.DeveloperAccount{Element: client.DeveloperAccountItem{ID: &acc, OrgName: &empty}})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"org_name":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"org_name":["can't be blank"]`)
 }
 
 func TestDeveloperUsers(t *testing.T) {
@@ -264,8 +264,8 @@ func TestDeveloperUsers(t *testing.T) {
 	assert.Equal(t, "pending", *bob.State)
 	assert.Equal(t, "member", *bob.Role)
 	assert.Nil(t, bob.Password, "passwords are never returned")
-	plTime(t, *bob.CreatedAt)
-	plTime(t, *bob.UpdatedAt)
+	recentTime(t, *bob.CreatedAt)
+	recentTime(t, *bob.UpdatedAt)
 
 	read, err := cl.DeveloperUser(acc, *bob.ID)
 	require.NoError(t, err)
@@ -306,9 +306,9 @@ func TestDeveloperUsers(t *testing.T) {
 	}
 	// 3scale's state machine: an active user cannot be activated or unsuspended.
 	_, err = cl.ActivateDeveloperUser(acc, *bob.ID)
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"state"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"state"`)
 	_, err = cl.UnsuspendDeveloperUser(acc, *bob.ID)
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"state"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"state"`)
 
 	// UpdateDeveloperUser sends the user as JSON; role and state are not
 	// changed through it.
@@ -325,7 +325,7 @@ func TestDeveloperUsers(t *testing.T) {
 	read, err = cl.DeveloperUser(acc, *bob.ID)
 	require.NoError(t, err)
 	assert.Equal(t, updated.Element, read.Element)
-	code, body := plHTTP(t, co, http.MethodGet, "/admin/api/accounts/"+s64(acc)+"/users/"+s64(*bob.ID)+".xml", nil)
+	code, body := formCall(t, co, http.MethodGet, "/admin/api/accounts/"+s64(acc)+"/users/"+s64(*bob.ID)+".xml", nil)
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, string(body), "<username>bob</username>")
 	assert.NotContains(t, string(body), "correct horse")
@@ -334,31 +334,31 @@ func TestDeveloperUsers(t *testing.T) {
 	// Bad input.
 	dup, other, pw, bad := "alice", "x@acme.example", "pw", "not-an-email"
 	_, err = cl.CreateDeveloperUser(acc, &client.DeveloperUser{Element: client.DeveloperUserItem{Username: &dup, Email: &other, Password: &pw}})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"username":["has already been taken"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"username":["has already been taken"]`)
 	carol := "carol"
 	_, err = cl.CreateDeveloperUser(acc, &client.DeveloperUser{Element: client.DeveloperUserItem{Username: &carol, Email: &other}})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"password":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"password":["can't be blank"]`)
 	_, err = cl.CreateDeveloperUser(acc, &client.DeveloperUser{Element: client.DeveloperUserItem{Username: &carol, Email: &bad, Password: &pw}})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"email"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"email"`)
 	_, err = cl.CreateDeveloperUser(acc, &client.DeveloperUser{Element: client.DeveloperUserItem{Email: &other, Password: &pw}})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"username":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"username":["can't be blank"]`)
 	_, err = cl.CreateDeveloperUser(999999, &client.DeveloperUser{Element: client.DeveloperUserItem{Username: &carol, Email: &other, Password: &pw}})
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.DeveloperUser(acc, 999999)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.ListDeveloperUsers(999999, nil)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.SuspendDeveloperUser(acc, 999999)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	// A user is only reachable through its own account.
 	otherAcc := *acSignup(t, cl, "Other", "dave").ID
 	_, err = cl.DeveloperUser(otherAcc, *bob.ID)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	assert.Len(t, acUsers(t, cl, acc, nil), 2, "refused writes stored nothing")
 
 	require.NoError(t, cl.DeleteDeveloperUser(acc, *bob.ID))
 	_, err = cl.DeveloperUser(acc, *bob.ID)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	assert.Len(t, acUsers(t, cl, acc, nil), 1)
 }
 
@@ -397,23 +397,23 @@ func TestLegacyUserCalls(t *testing.T) {
 	require.Len(t, list.Users, 2)
 	assert.Equal(t, "alice", list.Users[0].User.UserName)
 
-	plAPIErr(t, cl.ActivateUser(acc, id), http.StatusUnprocessableEntity, `"state"`)
-	plAPIErr(t, cl.ActivateUser(acc, 999999), http.StatusNotFound)
+	apiErr(t, cl.ActivateUser(acc, id), http.StatusUnprocessableEntity, `"state"`)
+	apiErr(t, cl.ActivateUser(acc, 999999), http.StatusNotFound)
 	_, err = cl.ReadUser(999999, id)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.UpdateUser(acc, id, client.Params{"email": ""})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"email":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"email":["can't be blank"]`)
 }
 
 func TestApplications(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	keyed := plProduct(t, cl, "User Key API", client.Params{})
-	basic := plPlan(t, cl, keyed, client.Params{"name": "Basic"})
-	gold := plPlan(t, cl, keyed, client.Params{"name": "Gold", "cost_per_month": "50"})
-	vetted := plPlan(t, cl, keyed, client.Params{"name": "Vetted", "approval_required": "true"})
-	appIDs := plProduct(t, cl, "App Id API", client.Params{"backend_version": "2"})
-	appIDPlan := plPlan(t, cl, appIDs, client.Params{"name": "Partner"})
+	keyed := createProduct(t, cl, "User Key API", nil)
+	basic := createPlan(t, cl, keyed, client.Params{"name": "Basic"})
+	gold := createPlan(t, cl, keyed, client.Params{"name": "Gold", "cost_per_month": "50"})
+	vetted := createPlan(t, cl, keyed, client.Params{"name": "Vetted", "approval_required": "true"})
+	appIDs := createProduct(t, cl, "App Id API", client.Params{"backend_version": "2"})
+	appIDPlan := createPlan(t, cl, appIDs, client.Params{"name": "Partner"})
 	acc := *acSignup(t, cl, "Acme", "alice").ID
 	accS := s64(acc)
 	require.Empty(t, acApps(t, cl, acc), "no default plan, no signup application")
@@ -430,15 +430,15 @@ func TestApplications(t *testing.T) {
 	assert.Regexp(t, acHexKey, app.UserKey)
 	assert.Regexp(t, acHexKey, app.ProviderVerificationKey)
 	assert.False(t, app.EndUserRequired)
-	plTime(t, app.CreatedAt)
-	plTime(t, app.UpdatedAt)
+	recentTime(t, app.CreatedAt)
+	recentTime(t, app.UpdatedAt)
 
 	member := "/admin/api/accounts/" + accS + "/applications/" + s64(app.ID)
 	var one client.ApplicationElem
-	plDecode(t, co, http.MethodGet, member+".json", nil, http.StatusOK, &one)
+	decodeCall(t, co, http.MethodGet, member+".json", nil, http.StatusOK, &one)
 	assert.Equal(t, app, one.Application)
 	var xa acAppXML
-	plDecode(t, co, http.MethodGet, member+".xml", nil, http.StatusOK, &xa)
+	decodeCall(t, co, http.MethodGet, member+".xml", nil, http.StatusOK, &xa)
 	assert.Equal(t, app.ID, xa.ID)
 	assert.Equal(t, acc, xa.UserAccountID)
 	assert.Equal(t, keyed, xa.ServiceID)
@@ -451,12 +451,12 @@ func TestApplications(t *testing.T) {
 
 	// Custom credentials: a user_key, or an app_id with its key.
 	var custom client.ApplicationElem
-	plDecode(t, co, http.MethodPost, "/admin/api/accounts/"+accS+"/applications.json",
+	decodeCall(t, co, http.MethodPost, "/admin/api/accounts/"+accS+"/applications.json",
 		url.Values{"plan_id": {s64(gold.ID)}, "name": {"Web"}, "user_key": {"my-own-user-key"}}, http.StatusCreated, &custom)
 	assert.Equal(t, "my-own-user-key", custom.Application.UserKey)
 	assert.Equal(t, gold.ID, custom.Application.PlanID)
 	xa = acAppXML{}
-	plDecode(t, co, http.MethodPost, "/admin/api/accounts/"+accS+"/applications.xml",
+	decodeCall(t, co, http.MethodPost, "/admin/api/accounts/"+accS+"/applications.xml",
 		url.Values{"plan_id": {s64(appIDPlan.ID)}, "name": {"Partner App"}, "application_id": {"partner-app"}, "application_key": {"partner-secret"}},
 		http.StatusCreated, &xa)
 	partnerID := xa.ID
@@ -479,7 +479,7 @@ func TestApplications(t *testing.T) {
 
 	// Update: name, description and user_key; never app_id or the plan.
 	var upd client.ApplicationElem
-	plDecode(t, co, http.MethodPut, member+".json",
+	decodeCall(t, co, http.MethodPut, member+".json",
 		url.Values{"name": {"Mobile 2"}, "description": {"renamed"}, "user_key": {"rotated-key"}, "plan_id": {s64(gold.ID)}}, http.StatusOK, &upd)
 	assert.Equal(t, app.ID, upd.Application.ID)
 	assert.Equal(t, "Mobile 2", upd.Application.AppName)
@@ -487,43 +487,43 @@ func TestApplications(t *testing.T) {
 	assert.Equal(t, "rotated-key", upd.Application.UserKey)
 	assert.Equal(t, basic.ID, upd.Application.PlanID)
 	assert.Equal(t, app.CreatedAt, upd.Application.CreatedAt)
-	plDecode(t, co, http.MethodGet, member+".json", nil, http.StatusOK, &one)
+	decodeCall(t, co, http.MethodGet, member+".json", nil, http.StatusOK, &one)
 	assert.Equal(t, upd.Application, one.Application)
 	xa = acAppXML{}
-	plDecode(t, co, http.MethodPut, "/admin/api/accounts/"+accS+"/applications/"+s64(partnerID)+".xml",
+	decodeCall(t, co, http.MethodPut, "/admin/api/accounts/"+accS+"/applications/"+s64(partnerID)+".xml",
 		url.Values{"application_id": {"hijacked"}}, http.StatusOK, &xa)
 	assert.Equal(t, "partner-app", xa.ApplicationID)
 
 	// Suspend, resume, change plan.
 	var st client.ApplicationElem
-	plDecode(t, co, http.MethodPut, member+"/suspend.json", nil, http.StatusOK, &st)
+	decodeCall(t, co, http.MethodPut, member+"/suspend.json", nil, http.StatusOK, &st)
 	assert.Equal(t, "suspended", st.Application.State)
 	assert.Equal(t, "Mobile 2", st.Application.AppName)
-	plDecode(t, co, http.MethodGet, member+".json", nil, http.StatusOK, &one)
+	decodeCall(t, co, http.MethodGet, member+".json", nil, http.StatusOK, &one)
 	assert.Equal(t, "suspended", one.Application.State)
-	plDecode(t, co, http.MethodPut, member+"/resume.json", nil, http.StatusOK, &st)
+	decodeCall(t, co, http.MethodPut, member+"/resume.json", nil, http.StatusOK, &st)
 	assert.Equal(t, "live", st.Application.State)
-	plDecode(t, co, http.MethodPut, member+"/change_plan.json", url.Values{"plan_id": {s64(gold.ID)}}, http.StatusOK, &st)
+	decodeCall(t, co, http.MethodPut, member+"/change_plan.json", url.Values{"plan_id": {s64(gold.ID)}}, http.StatusOK, &st)
 	assert.Equal(t, gold.ID, st.Application.PlanID)
 	assert.Equal(t, keyed, st.Application.ServiceID)
 	assert.Equal(t, "live", st.Application.State)
-	plDecode(t, co, http.MethodGet, member+".json", nil, http.StatusOK, &one)
+	decodeCall(t, co, http.MethodGet, member+".json", nil, http.StatusOK, &one)
 	assert.Equal(t, st.Application, one.Application)
 
 	// All applications, filtered.
 	var all client.ApplicationList
-	plDecode(t, co, http.MethodGet, "/admin/api/applications.json", nil, http.StatusOK, &all)
+	decodeCall(t, co, http.MethodGet, "/admin/api/applications.json", nil, http.StatusOK, &all)
 	require.Len(t, all.Applications, 4)
-	plDecode(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"service_id": {s64(appIDs)}}, http.StatusOK, &all)
+	decodeCall(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"service_id": {s64(appIDs)}}, http.StatusOK, &all)
 	require.Len(t, all.Applications, 1)
 	assert.Equal(t, partnerID, all.Applications[0].Application.ID)
-	plDecode(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"plan_id": {s64(gold.ID)}}, http.StatusOK, &all)
+	decodeCall(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"plan_id": {s64(gold.ID)}}, http.StatusOK, &all)
 	require.Len(t, all.Applications, 2)
-	plDecode(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"plan_type": {"paid"}}, http.StatusOK, &all)
+	decodeCall(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"plan_type": {"paid"}}, http.StatusOK, &all)
 	require.Len(t, all.Applications, 2)
 	assert.Equal(t, app.ID, all.Applications[0].Application.ID)
 	assert.Equal(t, custom.Application.ID, all.Applications[1].Application.ID)
-	plDecode(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"per_page": {"1"}, "page": {"2"}}, http.StatusOK, &all)
+	decodeCall(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"per_page": {"1"}, "page": {"2"}}, http.StatusOK, &all)
 	require.Len(t, all.Applications, 1)
 	assert.Equal(t, custom.Application.ID, all.Applications[0].Application.ID)
 	var allXML struct {
@@ -531,7 +531,7 @@ func TestApplications(t *testing.T) {
 			ID int64 `xml:"id"`
 		} `xml:"application"`
 	}
-	plDecode(t, co, http.MethodGet, "/admin/api/applications.xml", nil, http.StatusOK, &allXML)
+	decodeCall(t, co, http.MethodGet, "/admin/api/applications.xml", nil, http.StatusOK, &allXML)
 	require.Len(t, allXML.Apps, 4)
 
 	// Application Find.
@@ -542,53 +542,53 @@ func TestApplications(t *testing.T) {
 		{"user_key": {"rotated-key"}, "service_id": {"user_key_api"}},
 	} {
 		var found client.ApplicationElem
-		plDecode(t, co, http.MethodGet, "/admin/api/applications/find.json", q, http.StatusOK, &found)
+		decodeCall(t, co, http.MethodGet, "/admin/api/applications/find.json", q, http.StatusOK, &found)
 		assert.Equal(t, one.Application, found.Application, "find %v", q)
 	}
 	xa = acAppXML{}
-	plDecode(t, co, http.MethodGet, "/admin/api/applications/find.xml", url.Values{"app_id": {"partner-app"}}, http.StatusOK, &xa)
+	decodeCall(t, co, http.MethodGet, "/admin/api/applications/find.xml", url.Values{"app_id": {"partner-app"}}, http.StatusOK, &xa)
 	assert.Equal(t, partnerID, xa.ID)
 	assert.Equal(t, []string{"partner-secret"}, xa.Keys)
 	for _, q := range []url.Values{{"user_key": {"nope"}}, {"user_key": {"rotated-key"}, "service_id": {s64(appIDs)}}, {"application_id": {"999999"}}, nil} {
-		code, _ := plHTTP(t, co, http.MethodGet, "/admin/api/applications/find.json", q)
+		code, _ := formCall(t, co, http.MethodGet, "/admin/api/applications/find.json", q)
 		assert.Equal(t, http.StatusNotFound, code, "find %v", q)
 	}
 
 	// Bad input.
 	_, err = cl.CreateApp(accS, "", "No Plan", "")
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"plan_id":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"plan_id":["can't be blank"]`)
 	_, err = cl.CreateApp(accS, "gold", "Bad Plan", "")
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"plan_id"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"plan_id"`)
 	_, err = cl.CreateApp(accS, "999999", "Unknown Plan", "")
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.CreateApp("999999", s64(basic.ID), "Unknown Account", "")
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.CreateApp(accS, s64(basic.ID), "", "")
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"name":["can't be blank"]`)
-	code, body := plHTTP(t, co, http.MethodPost, "/admin/api/accounts/"+accS+"/applications.json",
+	apiErr(t, err, http.StatusUnprocessableEntity, `"name":["can't be blank"]`)
+	code, body := formCall(t, co, http.MethodPost, "/admin/api/accounts/"+accS+"/applications.json",
 		url.Values{"plan_id": {s64(basic.ID)}, "name": {"Dup"}, "user_key": {"my-own-user-key"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
 	assert.Contains(t, string(body), `"user_key":["has already been taken"]`)
-	code, body = plHTTP(t, co, http.MethodPut, member+"/change_plan.json", url.Values{"plan_id": {s64(appIDPlan.ID)}})
+	code, body = formCall(t, co, http.MethodPut, member+"/change_plan.json", url.Values{"plan_id": {s64(appIDPlan.ID)}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code, "a plan of another service")
 	assert.Contains(t, string(body), `"plan_id"`)
-	code, _ = plHTTP(t, co, http.MethodPut, member+"/change_plan.json", url.Values{"plan_id": {"999999"}})
+	code, _ = formCall(t, co, http.MethodPut, member+"/change_plan.json", url.Values{"plan_id": {"999999"}})
 	assert.Equal(t, http.StatusNotFound, code)
-	code, body = plHTTP(t, co, http.MethodPut, "/admin/api/accounts/"+accS+"/applications/"+s64(pending.ID)+"/suspend.json", nil)
+	code, body = formCall(t, co, http.MethodPut, "/admin/api/accounts/"+accS+"/applications/"+s64(pending.ID)+"/suspend.json", nil)
 	assert.Equal(t, http.StatusUnprocessableEntity, code, "a pending application")
 	assert.Contains(t, string(body), `"state"`)
-	code, _ = plHTTP(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"service_id": {"abc"}})
+	code, _ = formCall(t, co, http.MethodGet, "/admin/api/applications.json", url.Values{"service_id": {"abc"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
 	other := *acSignup(t, cl, "Other", "bob").ID
-	code, _ = plHTTP(t, co, http.MethodGet, "/admin/api/accounts/"+s64(other)+"/applications/"+s64(app.ID)+".json", nil)
+	code, _ = formCall(t, co, http.MethodGet, "/admin/api/accounts/"+s64(other)+"/applications/"+s64(app.ID)+".json", nil)
 	assert.Equal(t, http.StatusNotFound, code, "an application is only reachable through its account")
 	_, err = cl.ListApplications(999999)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	assert.Len(t, acApps(t, cl, acc), 4, "refused writes stored nothing")
 
-	code, _ = plHTTP(t, co, http.MethodDelete, member+".json", nil)
+	code, _ = formCall(t, co, http.MethodDelete, member+".json", nil)
 	assert.Equal(t, http.StatusOK, code)
-	code, _ = plHTTP(t, co, http.MethodGet, member+".json", nil)
+	code, _ = formCall(t, co, http.MethodGet, member+".json", nil)
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Len(t, acApps(t, cl, acc), 3)
 }

@@ -13,5 +13,5 @@ func (a *API) activeDocRoutes() []Route {
 		names: fixedNames("api_doc", "api_docs"),
 		table: func(c *composition.Composition) *composition.Table[*composition.ActiveDoc] { return &c.ActiveDocs },
 	}
-	return crudRoutes(col, "Active Docs", "ActiveDocs Spec", "/admin/api/active_docs", "id")
+	return col.routes("Active Docs", "ActiveDocs Spec", "/admin/api/active_docs", "id")
 }

@@ -14,11 +14,11 @@ import (
 )
 
 func TestActiveDocsIntegration(t *testing.T) {
-	spec := string(pxShared(t, "service_management_api.json"))
-	other := string(pxShared(t, "analytics_api.json"))
+	spec := string(sharedFile(t, "service_management_api.json"))
+	other := string(sharedFile(t, "analytics_api.json"))
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	serviceID := pxCreateProduct(t, cl, "Documented")
+	serviceID := createProduct(t, cl, "Documented", nil)
 	str := func(s string) *string { return &s }
 	yes, no := true, false
 
@@ -88,30 +88,28 @@ func TestActiveDocsIntegration(t *testing.T) {
 	assert.Nil(t, got.Element.ServiceID)
 
 	// Bad input names the field and changes nothing.
-	status, body := pxDo(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
+	status, body := rawCall(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
 		`{"name":"Broken","body":"{\"openapi\": \"3.0.0\", oops"}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "body")
+	assert.Contains(t, fieldErrors(t, status, body), "body")
 	_, err = cl.CreateActiveDoc(&client.ActiveDoc{Element: client.ActiveDocItem{Name: str("Not a spec"), Body: str("[1, 2]")}})
-	apiErr := pxAPIErr(t, err)
-	assert.Equal(t, http.StatusUnprocessableEntity, apiErr.Code())
-	assert.Contains(t, apiErr.Error(), "body")
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
+	apiErr(t, err, http.StatusUnprocessableEntity, "body")
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
 		`{"name":"No openapi field","body":"{\"info\":{}}"}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "body")
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
+	assert.Contains(t, fieldErrors(t, status, body), "body")
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
 		`{"body":`+strconv.Quote(spec)+`}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "name")
-	status, body = pxDo(t, co, http.MethodPut, "/admin/api/active_docs/"+strconv.FormatInt(id, 10)+".json", "application/json",
+	assert.Contains(t, fieldErrors(t, status, body), "name")
+	status, body = rawCall(t, co, http.MethodPut, "/admin/api/active_docs/"+strconv.FormatInt(id, 10)+".json", "application/json",
 		`{"body":"not json at all"}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "body")
-	status, body = pxDo(t, co, http.MethodPut, "/admin/api/active_docs/"+strconv.FormatInt(id, 10)+".json", "application/json",
+	assert.Contains(t, fieldErrors(t, status, body), "body")
+	status, body = rawCall(t, co, http.MethodPut, "/admin/api/active_docs/"+strconv.FormatInt(id, 10)+".json", "application/json",
 		`{"service_id":999}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "service_id")
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
+	assert.Contains(t, fieldErrors(t, status, body), "service_id")
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
 		`{"name":"Dup","system_name":"analytics-v1","body":`+strconv.Quote(spec)+`}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "system_name")
+	assert.Contains(t, fieldErrors(t, status, body), "system_name")
 	// skip_swagger_validations accepts any JSON object.
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/active_docs.json", "application/json",
 		`{"name":"Loose","skip_swagger_validations":true,"body":"{\"info\":{}}"}`)
 	require.Equal(t, http.StatusCreated, status, "%s", body)
 	var loose client.ActiveDoc
@@ -133,12 +131,12 @@ func TestActiveDocsIntegration(t *testing.T) {
 
 	require.NoError(t, cl.DeleteActiveDoc(id))
 	_, err = cl.ActiveDoc(id)
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, cl.DeleteActiveDoc(id)).Code())
+	apiErr(t, err, http.StatusNotFound)
+	apiErr(t, cl.DeleteActiveDoc(id), http.StatusNotFound)
 	_, err = cl.UpdateActiveDoc(&client.ActiveDoc{Element: client.ActiveDocItem{ID: &id, Name: str("x")}})
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.UnbindActiveDocFromProduct(id)
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	list, err = cl.ListActiveDocs()
 	require.NoError(t, err)
 	assert.Len(t, list.ActiveDocs, 3)

@@ -15,36 +15,30 @@ func appTable(c *composition.Composition) *composition.Table[*composition.Applic
 
 func (a *API) applicationRoutes() []Route {
 	formats := []Format{JSON, XML}
-	apps := &viewed[composition.Application, *composition.Application]{
-		col: &appCollection{
-			kind:  composition.KindApplication,
-			names: fixedNames("application", "applications"),
-			table: appTable,
-			scope: func(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
-				id, err := c.id("account_id")
-				if err != nil {
-					return nil, nil, err
-				}
-				if _, err := get(&s.Accounts, id); err != nil {
-					return nil, nil, err
-				}
-				return func(app *composition.Application) bool { return app.AccountID == id },
-					func(app *composition.Application) { app.AccountID = id }, nil
-			},
-			prepare: prepareApp,
+	apps := &appCollection{
+		kind:  composition.KindApplication,
+		names: fixedNames("application", "applications"),
+		table: appTable,
+		scope: func(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
+			id, err := c.id("account_id")
+			if err != nil {
+				return nil, nil, err
+			}
+			if _, err := get(&s.Accounts, id); err != nil {
+				return nil, nil, err
+			}
+			return func(app *composition.Application) bool { return app.AccountID == id },
+				func(app *composition.Application) { app.AccountID = id }, nil
 		},
-		many: "applications",
-		view: appView,
+		prepare: prepareApp,
+		view:    appView,
+		unpaged: true,
 	}
-	all := &viewed[composition.Application, *composition.Application]{
-		col: &appCollection{
-			kind:  composition.KindApplication,
-			names: fixedNames("application", "applications"),
-			table: appTable,
-			scope: appFilter,
-		},
-		many:  "applications",
-		paged: true,
+	all := &appCollection{
+		kind:  composition.KindApplication,
+		names: fixedNames("application", "applications"),
+		table: appTable,
+		scope: appFilter,
 		view:  appView,
 	}
 	const tag = "Account Applications"
@@ -52,11 +46,11 @@ func (a *API) applicationRoutes() []Route {
 	rs := apps.routes(tag, "Application", base, "id", formats...)
 	return append(rs,
 		Route{Method: http.MethodPut, Path: base + "/{id}/suspend", Tag: tag, Summary: "Application Suspend", Formats: formats,
-			handle: appEvent(apps, appState("suspend", composition.AppSuspended))},
+			handle: apps.change("id", appState("suspend", composition.AppSuspended))},
 		Route{Method: http.MethodPut, Path: base + "/{id}/resume", Tag: tag, Summary: "Application Resume", Formats: formats,
-			handle: appEvent(apps, appState("resume", composition.AppLive))},
+			handle: apps.change("id", appState("resume", composition.AppLive))},
 		Route{Method: http.MethodPut, Path: base + "/{id}/change_plan", Tag: tag, Summary: "Application Change Plan", Formats: formats,
-			handle: appEvent(apps, changePlan)},
+			handle: apps.change("id", changePlan)},
 		Route{Method: http.MethodGet, Path: "/admin/api/applications", Tag: "Service Applications",
 			Summary: "Application List (all services)", Formats: formats, handle: all.list},
 		Route{Method: http.MethodGet, Path: "/admin/api/applications/find", Tag: "Service Applications",
@@ -110,7 +104,7 @@ func planParam(c *call, s *composition.Composition) (*composition.ApplicationPla
 }
 
 // changePlan moves n to the plan_id parameter's plan, of the same service.
-func changePlan(c *call, tx *composition.Tx, n *composition.Application) error {
+func changePlan(c *call, tx *composition.Tx, n, _ *composition.Application) error {
 	plan, err := planParam(c, tx.View())
 	if err != nil {
 		return err
@@ -124,24 +118,13 @@ func changePlan(c *call, tx *composition.Tx, n *composition.Application) error {
 
 // appState returns a change to state, refused for a pending application
 // (which must be accepted first).
-func appState(event, state string) func(*call, *composition.Tx, *composition.Application) error {
-	return func(_ *call, _ *composition.Tx, n *composition.Application) error {
+func appState(event, state string) edit[*composition.Application] {
+	return func(_ *call, _ *composition.Tx, n, _ *composition.Application) error {
 		if n.State == composition.AppPending {
 			return composition.Invalid("state", "cannot "+event+" an application that is pending")
 		}
 		n.State = state
 		return nil
-	}
-}
-
-// appEvent changes the application at {id} with change and stores it.
-func appEvent(apps *viewed[composition.Application, *composition.Application], change func(*call, *composition.Tx, *composition.Application) error) func(*call) error {
-	return func(c *call) error {
-		n, err := apps.col.modify(c, "id", func(tx *composition.Tx, n, _ *composition.Application) error { return change(c, tx, n) })
-		if err != nil {
-			return err
-		}
-		return c.one(apps.view(c, n))
 	}
 }
 

@@ -30,8 +30,8 @@ func (a *API) backendRoutes() []Route {
 		},
 		prepare: prepareBackendUsage,
 	}
-	rs := crudRoutes(backends, "Backend API", "Backend", "/admin/api/backend_apis", "id")
-	return append(rs, crudRoutes(usages, "Backend Usage", "Backend Usage", "/admin/api/services/{service_id}/backend_usages", "id")...)
+	rs := backends.routes("Backend API", "Backend", "/admin/api/backend_apis", "id")
+	return append(rs, usages.routes("Backend Usage", "Backend Usage", "/admin/api/services/{service_id}/backend_usages", "id")...)
 }
 
 // prepareBackendUsage takes the backend from backend_api_id, the create

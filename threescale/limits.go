@@ -42,7 +42,7 @@ func (a *API) limitRoutes() []Route {
 		},
 	}
 	base := "/admin/api/application_plans/{application_plan_id}"
-	rs := crudRoutes(perMetric, tag, "Limit", base+"/metrics/{metric_id}/limits", "id", JSON, XML)
+	rs := perMetric.routes(tag, "Limit", base+"/metrics/{metric_id}/limits", "id", JSON, XML)
 	rs[0].Summary = "Limit List per Metric"
 	return append(rs, Route{Method: http.MethodGet, Path: base + "/limits", Tag: tag,
 		Summary: "Limits List per Application Plan", Formats: []Format{JSON, XML}, handle: perPlan.list})

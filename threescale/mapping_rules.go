@@ -8,21 +8,13 @@ import (
 )
 
 func (a *API) mappingRuleRoutes() []Route {
-	product := &viewed[composition.MappingRule, *composition.MappingRule]{
-		col:  mappingRuleCollection(composition.OwnerService, "service_id"),
-		many: "mapping_rules",
-		view: mappingRuleView,
-		// Proxy#proxy_rules is ordered by position.
-		order: func(rs []*composition.MappingRule) {
-			sort.SliceStable(rs, func(i, j int) bool { return rs[i].Position < rs[j].Position })
-		},
+	product := mappingRuleCollection(composition.OwnerService, "service_id")
+	// Proxy#proxy_rules is ordered by position and not paged.
+	product.order = func(rs []*composition.MappingRule) {
+		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Position < rs[j].Position })
 	}
-	backend := &viewed[composition.MappingRule, *composition.MappingRule]{
-		col:   mappingRuleCollection(composition.OwnerBackendAPI, "backend_api_id"),
-		many:  "mapping_rules",
-		paged: true,
-		view:  mappingRuleView,
-	}
+	product.unpaged = true
+	backend := mappingRuleCollection(composition.OwnerBackendAPI, "backend_api_id")
 	rs := product.routes("Mapping Rule", "Proxy Mapping Rule", "/admin/api/services/{service_id}/proxy/mapping_rules", "id", JSON, XML)
 	return append(rs, backend.routes("Backend Mapping Rule", "Backend Mapping Rule", "/admin/api/backend_apis/{backend_api_id}/mapping_rules", "id")...)
 }
@@ -56,6 +48,7 @@ func mappingRuleCollection(ownerType, param string) *collection[composition.Mapp
 			}
 			return nil
 		},
+		view: mappingRuleView,
 	}
 }
 

@@ -2,12 +2,9 @@ package threescale_test
 
 import (
 	"encoding/xml"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,90 +15,15 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 )
 
-// mxRaw sends a form request with the coordinator's token and returns the
-// status and body.
-func mxRaw(t *testing.T, co *testenv.Coordinator, method, path string, form url.Values) (int, string) {
-	t.Helper()
-	q := url.Values{"access_token": {co.Token}}
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
-	}
-	req, err := http.NewRequest(method, co.URL+path+sep+q.Encode(), body)
-	require.NoError(t, err)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
-}
-
-// mxAPIErr requires err to be the client's ApiErr with code, its message
-// containing each of want.
-func mxAPIErr(t *testing.T, err error, code int, want ...string) {
-	t.Helper()
-	require.Error(t, err)
-	var apiErr client.ApiErr
-	require.True(t, errors.As(err, &apiErr), "not an ApiErr: %v", err)
-	assert.Equal(t, code, apiErr.Code(), err.Error())
-	for _, w := range want {
-		assert.Contains(t, err.Error(), w)
-	}
-}
-
-// mxTime requires a 3scale timestamp.
-func mxTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	ts, err := time.Parse(time.RFC3339, s)
-	require.NoError(t, err, "timestamp %q", s)
-	return ts
-}
-
-func mxProduct(t *testing.T, cl *client.ThreeScaleClient, name string) int64 {
-	t.Helper()
-	p, err := cl.CreateProduct(name, client.Params{})
-	require.NoError(t, err)
-	require.NotZero(t, p.Element.ID)
-	return p.Element.ID
-}
-
-func mxHits(t *testing.T, metrics []client.MetricJSON) client.MetricItem {
-	t.Helper()
-	for _, m := range metrics {
-		if m.Element.SystemName == "hits" {
-			return m.Element
-		}
-	}
-	t.Fatalf("no hits metric in %+v", metrics)
-	return client.MetricItem{}
-}
-
-func mxFindMetric(metrics []client.MetricJSON, id int64) (client.MetricItem, bool) {
-	for _, m := range metrics {
-		if m.Element.ID == id {
-			return m.Element, true
-		}
-	}
-	return client.MetricItem{}, false
-}
-
 func TestMetricsProductMetricsJSON(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	svc := mxProduct(t, cl, "Metrics Product")
+	svc := createProduct(t, cl, "Metrics Product", nil)
 
 	list, err := cl.ListProductMetrics(svc)
 	require.NoError(t, err)
 	require.Len(t, list.Metrics, 1)
-	hits := mxHits(t, list.Metrics)
+	hits := findHits(t, list.Metrics)
 	assert.Equal(t, "Hits", hits.Name)
 	assert.Equal(t, "hit", hits.Unit)
 	assert.Equal(t, "Number of API hits", hits.Description)
@@ -117,8 +39,8 @@ func TestMetricsProductMetricsJSON(t *testing.T) {
 	assert.Equal(t, "bytes_sent", m.SystemName)
 	assert.Equal(t, "byte", m.Unit)
 	assert.Equal(t, "Bytes out", m.Description)
-	createdAt := mxTime(t, m.CreatedAt)
-	assert.Equal(t, createdAt, mxTime(t, m.UpdatedAt))
+	createdAt := parseTime(t, m.CreatedAt)
+	assert.Equal(t, createdAt, parseTime(t, m.UpdatedAt))
 
 	read, err := cl.ProductMetric(svc, m.ID)
 	require.NoError(t, err)
@@ -143,8 +65,8 @@ func TestMetricsProductMetricsJSON(t *testing.T) {
 	assert.Equal(t, "bytes_sent", u.SystemName, "system_name cannot change")
 	assert.Equal(t, "kilobyte", u.Unit)
 	assert.Equal(t, "Kilobytes out", u.Description)
-	assert.Equal(t, createdAt, mxTime(t, u.CreatedAt))
-	assert.True(t, mxTime(t, u.UpdatedAt).After(createdAt))
+	assert.Equal(t, createdAt, parseTime(t, u.CreatedAt))
+	assert.True(t, parseTime(t, u.UpdatedAt).After(createdAt))
 
 	read, err = cl.ProductMetric(svc, m.ID)
 	require.NoError(t, err)
@@ -154,19 +76,19 @@ func TestMetricsProductMetricsJSON(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list.Metrics, 3)
 	assert.Equal(t, hits.ID, list.Metrics[0].Element.ID, "creation order")
-	got, ok := mxFindMetric(list.Metrics, m.ID)
+	got, ok := findMetric(list.Metrics, m.ID)
 	require.True(t, ok)
 	assert.Equal(t, u, got)
-	got, ok = mxFindMetric(list.Metrics, derived.Element.ID)
+	got, ok = findMetric(list.Metrics, derived.Element.ID)
 	require.True(t, ok)
 	assert.Equal(t, derived.Element, got)
 
 	// The wire shape is 3scale's: no owner fields, the deprecated name.
-	status, body := mxRaw(t, co, http.MethodGet, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/metrics/"+strconv.FormatInt(m.ID, 10)+".json", nil)
-	require.Equal(t, http.StatusOK, status, body)
-	assert.Contains(t, body, `"name":"bytes_sent"`)
-	assert.NotContains(t, body, "owner_")
-	assert.NotContains(t, body, "parent_id")
+	status, body := formCall(t, co, http.MethodGet, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/metrics/"+strconv.FormatInt(m.ID, 10)+".json", nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	assert.Contains(t, string(body), `"name":"bytes_sent"`)
+	assert.NotContains(t, string(body), "owner_")
+	assert.NotContains(t, string(body), "parent_id")
 
 	require.NoError(t, cl.DeleteProductMetric(svc, m.ID))
 	_, err = cl.ProductMetric(svc, m.ID)
@@ -174,11 +96,11 @@ func TestMetricsProductMetricsJSON(t *testing.T) {
 	list, err = cl.ListProductMetrics(svc)
 	require.NoError(t, err)
 	require.Len(t, list.Metrics, 2)
-	_, ok = mxFindMetric(list.Metrics, m.ID)
+	_, ok = findMetric(list.Metrics, m.ID)
 	assert.False(t, ok)
 
 	// 3scale refuses to delete hits.
-	mxAPIErr(t, cl.DeleteProductMetric(svc, hits.ID), http.StatusUnprocessableEntity, "system_name")
+	apiErr(t, cl.DeleteProductMetric(svc, hits.ID), http.StatusUnprocessableEntity, "system_name")
 	_, err = cl.ProductMetric(svc, hits.ID)
 	require.NoError(t, err)
 }
@@ -186,10 +108,10 @@ func TestMetricsProductMetricsJSON(t *testing.T) {
 func TestMetricsProductMethodsJSON(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	svc := mxProduct(t, cl, "Methods Product")
+	svc := createProduct(t, cl, "Methods Product", nil)
 	list, err := cl.ListProductMetrics(svc)
 	require.NoError(t, err)
-	hits := mxHits(t, list.Metrics)
+	hits := findHits(t, list.Metrics)
 
 	methods, err := cl.ListProductMethods(svc, hits.ID)
 	require.NoError(t, err)
@@ -205,8 +127,8 @@ func TestMetricsProductMethodsJSON(t *testing.T) {
 	assert.Equal(t, "get_widgets", m.SystemName)
 	assert.Equal(t, "GET /widgets", m.Description)
 	assert.Equal(t, hits.ID, m.ParentID)
-	createdAt := mxTime(t, m.CreatedAt)
-	assert.Equal(t, createdAt, mxTime(t, m.UpdatedAt))
+	createdAt := parseTime(t, m.CreatedAt)
+	assert.Equal(t, createdAt, parseTime(t, m.UpdatedAt))
 
 	read, err := cl.ProductMethod(svc, hits.ID, m.ID)
 	require.NoError(t, err)
@@ -221,14 +143,14 @@ func TestMetricsProductMethodsJSON(t *testing.T) {
 	list, err = cl.ListProductMetrics(svc)
 	require.NoError(t, err)
 	require.Len(t, list.Metrics, 2)
-	asMetric, ok := mxFindMetric(list.Metrics, m.ID)
+	asMetric, ok := findMetric(list.Metrics, m.ID)
 	require.True(t, ok)
 	assert.Equal(t, "Get Widgets", asMetric.Name)
 	assert.Equal(t, "get_widgets", asMetric.SystemName)
 	assert.Equal(t, "hit", asMetric.Unit)
-	status, body := mxRaw(t, co, http.MethodGet, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/metrics.json", nil)
+	status, body := formCall(t, co, http.MethodGet, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/metrics.json", nil)
 	require.Equal(t, http.StatusOK, status)
-	assert.Contains(t, body, `"parent_id":`+strconv.FormatInt(hits.ID, 10))
+	assert.Contains(t, string(body), `"parent_id":`+strconv.FormatInt(hits.ID, 10))
 
 	time.Sleep(1100 * time.Millisecond)
 	updated, err := cl.UpdateProductMethod(svc, hits.ID, m.ID, client.Params{"friendly_name": "List Widgets", "description": "GET /widgets?all"})
@@ -239,8 +161,8 @@ func TestMetricsProductMethodsJSON(t *testing.T) {
 	assert.Equal(t, "get_widgets", u.SystemName)
 	assert.Equal(t, "GET /widgets?all", u.Description)
 	assert.Equal(t, hits.ID, u.ParentID)
-	assert.Equal(t, createdAt, mxTime(t, u.CreatedAt))
-	assert.True(t, mxTime(t, u.UpdatedAt).After(createdAt))
+	assert.Equal(t, createdAt, parseTime(t, u.CreatedAt))
+	assert.True(t, parseTime(t, u.UpdatedAt).After(createdAt))
 
 	read, err = cl.ProductMethod(svc, hits.ID, m.ID)
 	require.NoError(t, err)
@@ -250,7 +172,7 @@ func TestMetricsProductMethodsJSON(t *testing.T) {
 	other, err := cl.CreateProductMetric(svc, client.Params{"friendly_name": "Storage", "unit": "MB"})
 	require.NoError(t, err)
 	_, err = cl.CreateProductMethod(svc, other.Element.ID, client.Params{"friendly_name": "Nested"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "parent_id")
+	apiErr(t, err, http.StatusUnprocessableEntity, "parent_id")
 	_, err = cl.ProductMethod(svc, other.Element.ID, m.ID)
 	assert.True(t, client.IsNotFound(err), "%v", err)
 	methods, err = cl.ListProductMethods(svc, other.Element.ID)
@@ -265,9 +187,9 @@ func TestMetricsProductMethodsJSON(t *testing.T) {
 	_, err = cl.ProductMethod(svc, hits.ID, 987654)
 	assert.True(t, client.IsNotFound(err), "%v", err)
 	_, err = cl.CreateProductMethod(svc, hits.ID, client.Params{"description": "no name"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "friendly_name")
+	apiErr(t, err, http.StatusUnprocessableEntity, "friendly_name")
 	_, err = cl.CreateProductMethod(svc, hits.ID, client.Params{"friendly_name": "List Widgets"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "friendly_name", "taken")
+	apiErr(t, err, http.StatusUnprocessableEntity, "friendly_name", "taken")
 
 	require.NoError(t, cl.DeleteProductMethod(svc, hits.ID, m.ID))
 	_, err = cl.ProductMethod(svc, hits.ID, m.ID)
@@ -281,17 +203,17 @@ func TestMetricsProductMethodsJSON(t *testing.T) {
 func TestMetricsProductMetricsBadInput(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	svc := mxProduct(t, cl, "Bad Metrics")
+	svc := createProduct(t, cl, "Bad Metrics", nil)
 	sid := strconv.FormatInt(svc, 10)
 
 	_, err := cl.CreateProductMetric(svc, client.Params{"unit": "byte"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "friendly_name", "can't be blank")
+	apiErr(t, err, http.StatusUnprocessableEntity, "friendly_name", "can't be blank")
 	_, err = cl.CreateProductMetric(svc, client.Params{"friendly_name": "No Unit"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "unit")
+	apiErr(t, err, http.StatusUnprocessableEntity, "unit")
 	_, err = cl.CreateProductMetric(svc, client.Params{"friendly_name": "Hits", "unit": "hit"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "taken")
+	apiErr(t, err, http.StatusUnprocessableEntity, "taken")
 	_, err = cl.CreateProductMetric(svc, client.Params{"friendly_name": "Bad", "unit": "u", "system_name": "has space"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "system_name")
+	apiErr(t, err, http.StatusUnprocessableEntity, "system_name")
 
 	_, err = cl.CreateProductMetric(svc+1000, client.Params{"friendly_name": "X", "unit": "u"})
 	assert.True(t, client.IsNotFound(err), "%v", err)
@@ -305,19 +227,19 @@ func TestMetricsProductMetricsBadInput(t *testing.T) {
 
 	list, err := cl.ListProductMetrics(svc)
 	require.NoError(t, err)
-	hits := mxHits(t, list.Metrics)
+	hits := findHits(t, list.Metrics)
 	_, err = cl.UpdateProductMetric(svc, hits.ID, client.Params{"friendly_name": ""})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "friendly_name")
+	apiErr(t, err, http.StatusUnprocessableEntity, "friendly_name")
 
 	// Another service's metric is not found through this one.
-	other := mxProduct(t, cl, "Other Product")
+	other := createProduct(t, cl, "Other Product", nil)
 	_, err = cl.ProductMetric(other, hits.ID)
 	assert.True(t, client.IsNotFound(err), "%v", err)
 
 	// XML errors name the field the Rails way.
-	status, body := mxRaw(t, co, http.MethodPost, "/admin/api/services/"+sid+"/metrics.xml", url.Values{"unit": {"u"}})
+	status, body := formCall(t, co, http.MethodPost, "/admin/api/services/"+sid+"/metrics.xml", url.Values{"unit": {"u"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, status)
-	assert.Contains(t, body, "<error>Friendly name can't be blank</error>")
+	assert.Contains(t, string(body), "<error>Friendly name can't be blank</error>")
 
 	list, err = cl.ListProductMetrics(svc)
 	require.NoError(t, err)
@@ -338,7 +260,7 @@ type xmlMethod struct {
 func TestMetricsLegacyXML(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	svc := mxProduct(t, cl, "Legacy Metrics")
+	svc := createProduct(t, cl, "Legacy Metrics", nil)
 	sid := strconv.FormatInt(svc, 10)
 
 	ml, err := cl.ListMetrics(sid)
@@ -383,19 +305,19 @@ func TestMetricsLegacyXML(t *testing.T) {
 	assert.Equal(t, "page", u.Unit)
 
 	// Read has no client call: decode the XML with the client's type.
-	status, body := mxRaw(t, co, http.MethodGet, "/admin/api/services/"+sid+"/metrics/"+m.ID+".xml", nil)
-	require.Equal(t, http.StatusOK, status, body)
+	status, body := formCall(t, co, http.MethodGet, "/admin/api/services/"+sid+"/metrics/"+m.ID+".xml", nil)
+	require.Equal(t, http.StatusOK, status, string(body))
 	var read client.Metric
-	require.NoError(t, xml.Unmarshal([]byte(body), &read))
+	require.NoError(t, xml.Unmarshal(body, &read))
 	u.XMLName = read.XMLName
 	assert.Equal(t, u, read)
 
 	// The deprecated name parameter sets system_name.
-	status, body = mxRaw(t, co, http.MethodPost, "/admin/api/services/"+sid+"/metrics.xml",
+	status, body = formCall(t, co, http.MethodPost, "/admin/api/services/"+sid+"/metrics.xml",
 		url.Values{"name": {"legacy_calls"}, "friendly_name": {"Legacy Calls"}, "unit": {"call"}})
-	require.Equal(t, http.StatusCreated, status, body)
+	require.Equal(t, http.StatusCreated, status, string(body))
 	var legacy client.Metric
-	require.NoError(t, xml.Unmarshal([]byte(body), &legacy))
+	require.NoError(t, xml.Unmarshal(body, &legacy))
 	assert.Equal(t, "legacy_calls", legacy.SystemName)
 	assert.Equal(t, "legacy_calls", legacy.MetricName)
 	assert.Equal(t, "Legacy Calls", legacy.FriendlyName)
@@ -405,13 +327,13 @@ func TestMetricsLegacyXML(t *testing.T) {
 	require.NoError(t, err)
 	method, err := cl.CreateProductMethod(svc, hitsID, client.Params{"friendly_name": "Ping", "description": "GET /ping"})
 	require.NoError(t, err)
-	status, body = mxRaw(t, co, http.MethodGet, "/admin/api/services/"+sid+"/metrics.xml", nil)
+	status, body = formCall(t, co, http.MethodGet, "/admin/api/services/"+sid+"/metrics.xml", nil)
 	require.Equal(t, http.StatusOK, status)
 	var all struct {
 		Metrics []client.Metric `xml:"metric"`
 		Methods []xmlMethod     `xml:"method"`
 	}
-	require.NoError(t, xml.Unmarshal([]byte(body), &all))
+	require.NoError(t, xml.Unmarshal(body, &all))
 	assert.Len(t, all.Metrics, 3)
 	require.Len(t, all.Methods, 1)
 	assert.Equal(t, xmlMethod{
@@ -423,19 +345,19 @@ func TestMetricsLegacyXML(t *testing.T) {
 	assert.Len(t, ml.Metrics, 3, "the client's list keeps the <metric> elements")
 
 	// The methods endpoints answer XML too.
-	status, body = mxRaw(t, co, http.MethodGet, "/admin/api/services/"+sid+"/metrics/"+hits.ID+"/methods.xml", nil)
+	status, body = formCall(t, co, http.MethodGet, "/admin/api/services/"+sid+"/metrics/"+hits.ID+"/methods.xml", nil)
 	require.Equal(t, http.StatusOK, status)
 	var methods struct {
 		XMLName xml.Name
 		Methods []xmlMethod `xml:"method"`
 	}
-	require.NoError(t, xml.Unmarshal([]byte(body), &methods))
+	require.NoError(t, xml.Unmarshal(body, &methods))
 	assert.Equal(t, "methods", methods.XMLName.Local)
 	require.Len(t, methods.Methods, 1)
 	assert.Equal(t, all.Methods[0], methods.Methods[0])
 
 	require.NoError(t, cl.DeleteMetric(sid, m.ID))
-	status, _ = mxRaw(t, co, http.MethodGet, "/admin/api/services/"+sid+"/metrics/"+m.ID+".xml", nil)
+	status, _ = formCall(t, co, http.MethodGet, "/admin/api/services/"+sid+"/metrics/"+m.ID+".xml", nil)
 	assert.Equal(t, http.StatusNotFound, status)
 	ml, err = cl.ListMetrics(sid)
 	require.NoError(t, err)
@@ -452,17 +374,17 @@ func TestMetricsLegacyXML(t *testing.T) {
 	assert.True(t, client.IsNotFound(err), "%v", err)
 	assert.True(t, client.IsNotFound(cl.DeleteMetric(sid, m.ID)))
 	_, err = cl.CreateMetric(sid, "", "", "u")
-	mxAPIErr(t, err, http.StatusUnprocessableEntity)
-	mxAPIErr(t, cl.DeleteMetric(sid, hits.ID), http.StatusUnprocessableEntity)
+	apiErr(t, err, http.StatusUnprocessableEntity)
+	apiErr(t, cl.DeleteMetric(sid, hits.ID), http.StatusUnprocessableEntity)
 }
 
 func TestMetricsProductMappingRulesJSON(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	svc := mxProduct(t, cl, "Rules Product")
+	svc := createProduct(t, cl, "Rules Product", nil)
 	list, err := cl.ListProductMetrics(svc)
 	require.NoError(t, err)
-	hits := mxHits(t, list.Metrics)
+	hits := findHits(t, list.Metrics)
 	bytesMetric, err := cl.CreateProductMetric(svc, client.Params{"friendly_name": "Bytes", "unit": "byte"})
 	require.NoError(t, err)
 
@@ -483,8 +405,8 @@ func TestMetricsProductMappingRulesJSON(t *testing.T) {
 	assert.Equal(t, 3, r.Delta)
 	assert.Equal(t, 1, r.Position)
 	assert.True(t, r.Last)
-	createdAt := mxTime(t, r.CreatedAt)
-	assert.Equal(t, createdAt, mxTime(t, r.UpdatedAt))
+	createdAt := parseTime(t, r.CreatedAt)
+	assert.Equal(t, createdAt, parseTime(t, r.UpdatedAt))
 
 	read, err := cl.ProductMappingRule(svc, r.ID)
 	require.NoError(t, err)
@@ -523,8 +445,8 @@ func TestMetricsProductMappingRulesJSON(t *testing.T) {
 	assert.Equal(t, 5, u.Delta)
 	assert.Equal(t, 3, u.Position)
 	assert.False(t, u.Last)
-	assert.Equal(t, createdAt, mxTime(t, u.CreatedAt))
-	assert.True(t, mxTime(t, u.UpdatedAt).After(createdAt))
+	assert.Equal(t, createdAt, parseTime(t, u.CreatedAt))
+	assert.True(t, parseTime(t, u.UpdatedAt).After(createdAt))
 
 	read, err = cl.ProductMappingRule(svc, r.ID)
 	require.NoError(t, err)
@@ -537,9 +459,9 @@ func TestMetricsProductMappingRulesJSON(t *testing.T) {
 	assert.Equal(t, s, rules.MappingRules[0].Element)
 	assert.Equal(t, u, rules.MappingRules[1].Element)
 
-	status, body := mxRaw(t, co, http.MethodGet, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/proxy/mapping_rules/"+strconv.FormatInt(r.ID, 10)+".json", nil)
+	status, body := formCall(t, co, http.MethodGet, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/proxy/mapping_rules/"+strconv.FormatInt(r.ID, 10)+".json", nil)
 	require.Equal(t, http.StatusOK, status)
-	assert.NotContains(t, body, "owner_")
+	assert.NotContains(t, string(body), "owner_")
 
 	require.NoError(t, cl.DeleteProductMappingRule(svc, r.ID))
 	_, err = cl.ProductMappingRule(svc, r.ID)
@@ -553,10 +475,10 @@ func TestMetricsProductMappingRulesJSON(t *testing.T) {
 func TestMetricsProductMappingRulesBadInput(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	svc := mxProduct(t, cl, "Bad Rules")
+	svc := createProduct(t, cl, "Bad Rules", nil)
 	list, err := cl.ListProductMetrics(svc)
 	require.NoError(t, err)
-	hits := strconv.FormatInt(mxHits(t, list.Metrics).ID, 10)
+	hits := strconv.FormatInt(findHits(t, list.Metrics).ID, 10)
 	valid := func(over map[string]string) client.Params {
 		p := client.Params{"http_method": "GET", "pattern": "/", "metric_id": hits}
 		for k, v := range over {
@@ -570,31 +492,31 @@ func TestMetricsProductMappingRulesBadInput(t *testing.T) {
 	}
 
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"delta": "abc"}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "delta", "is not a number")
+	apiErr(t, err, http.StatusUnprocessableEntity, "delta", "is not a number")
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"delta": "0"}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "delta")
+	apiErr(t, err, http.StatusUnprocessableEntity, "delta")
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"delta": "-2"}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "delta")
+	apiErr(t, err, http.StatusUnprocessableEntity, "delta")
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"pattern": "no-slash"}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "pattern")
+	apiErr(t, err, http.StatusUnprocessableEntity, "pattern")
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"pattern": ""}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "pattern")
+	apiErr(t, err, http.StatusUnprocessableEntity, "pattern")
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"http_method": "BREW"}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "http_method")
+	apiErr(t, err, http.StatusUnprocessableEntity, "http_method")
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"metric_id": ""}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "metric_id")
+	apiErr(t, err, http.StatusUnprocessableEntity, "metric_id")
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"metric_id": "abc"}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "metric_id")
+	apiErr(t, err, http.StatusUnprocessableEntity, "metric_id")
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"last": "maybe"}))
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "last")
+	apiErr(t, err, http.StatusUnprocessableEntity, "last")
 
 	// Unknown ids are 404, also a metric of another product.
 	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"metric_id": "987654"}))
 	assert.True(t, client.IsNotFound(err), "%v", err)
-	other := mxProduct(t, cl, "Other Rules")
+	other := createProduct(t, cl, "Other Rules", nil)
 	otherMetrics, err := cl.ListProductMetrics(other)
 	require.NoError(t, err)
-	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"metric_id": strconv.FormatInt(mxHits(t, otherMetrics.Metrics).ID, 10)}))
+	_, err = cl.CreateProductMappingRule(svc, valid(map[string]string{"metric_id": strconv.FormatInt(findHits(t, otherMetrics.Metrics).ID, 10)}))
 	assert.True(t, client.IsNotFound(err), "%v", err)
 	_, err = cl.CreateProductMappingRule(svc+1000, valid(nil))
 	assert.True(t, client.IsNotFound(err), "%v", err)
@@ -606,9 +528,9 @@ func TestMetricsProductMappingRulesBadInput(t *testing.T) {
 	r, err := cl.CreateProductMappingRule(svc, valid(nil))
 	require.NoError(t, err)
 	_, err = cl.UpdateProductMappingRule(svc, r.Element.ID, client.Params{"delta": "0"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "delta")
+	apiErr(t, err, http.StatusUnprocessableEntity, "delta")
 	_, err = cl.UpdateProductMappingRule(svc, r.Element.ID, client.Params{"pattern": "/a b"})
-	mxAPIErr(t, err, http.StatusUnprocessableEntity, "pattern")
+	apiErr(t, err, http.StatusUnprocessableEntity, "pattern")
 	_, err = cl.ProductMappingRule(other, r.Element.ID)
 	assert.True(t, client.IsNotFound(err), "%v", err)
 
@@ -623,7 +545,7 @@ func TestMetricsProductMappingRulesBadInput(t *testing.T) {
 func TestMetricsMappingRulesLegacyXML(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	svc := mxProduct(t, cl, "Legacy Rules")
+	svc := createProduct(t, cl, "Legacy Rules", nil)
 	sid := strconv.FormatInt(svc, 10)
 	ml, err := cl.ListMetrics(sid)
 	require.NoError(t, err)
@@ -642,8 +564,8 @@ func TestMetricsMappingRulesLegacyXML(t *testing.T) {
 	assert.Equal(t, "/items/{id}", r.Pattern)
 	assert.Equal(t, "GET", r.HTTPMethod)
 	assert.Equal(t, "2", r.Delta)
-	createdAt := mxTime(t, r.CreatedAt)
-	assert.Equal(t, createdAt, mxTime(t, r.UpdatedAt))
+	createdAt := parseTime(t, r.CreatedAt)
+	assert.Equal(t, createdAt, parseTime(t, r.UpdatedAt))
 
 	mrl, err = cl.ListMappingRule(sid)
 	require.NoError(t, err)
@@ -658,14 +580,14 @@ func TestMetricsMappingRulesLegacyXML(t *testing.T) {
 	assert.Equal(t, "/items", u.Pattern)
 	assert.Equal(t, "DELETE", u.HTTPMethod)
 	assert.Equal(t, "4", u.Delta)
-	assert.Equal(t, createdAt, mxTime(t, u.CreatedAt))
-	assert.True(t, mxTime(t, u.UpdatedAt).After(createdAt))
+	assert.Equal(t, createdAt, parseTime(t, u.CreatedAt))
+	assert.True(t, parseTime(t, u.UpdatedAt).After(createdAt))
 
 	// Read has no client call: decode with the client's type.
-	status, body := mxRaw(t, co, http.MethodGet, "/admin/api/services/"+sid+"/proxy/mapping_rules/"+r.ID+".xml", nil)
-	require.Equal(t, http.StatusOK, status, body)
+	status, body := formCall(t, co, http.MethodGet, "/admin/api/services/"+sid+"/proxy/mapping_rules/"+r.ID+".xml", nil)
+	require.Equal(t, http.StatusOK, status, string(body))
 	var read client.MappingRule
-	require.NoError(t, xml.Unmarshal([]byte(body), &read))
+	require.NoError(t, xml.Unmarshal(body, &read))
 	assert.Equal(t, u, read)
 	mrl, err = cl.ListMappingRule(sid)
 	require.NoError(t, err)
@@ -675,16 +597,16 @@ func TestMetricsMappingRulesLegacyXML(t *testing.T) {
 	// Bad input in XML: 422 with Rails' messages; the client cannot decode
 	// <errors>, but keeps the status.
 	_, err = cl.CreateMappingRule(sid, "GET", "nope", 1, hits)
-	mxAPIErr(t, err, http.StatusUnprocessableEntity)
-	status, body = mxRaw(t, co, http.MethodPost, "/admin/api/services/"+sid+"/proxy/mapping_rules.xml",
+	apiErr(t, err, http.StatusUnprocessableEntity)
+	status, body = formCall(t, co, http.MethodPost, "/admin/api/services/"+sid+"/proxy/mapping_rules.xml",
 		url.Values{"http_method": {"GET"}, "pattern": {"nope"}, "delta": {"0"}, "metric_id": {hits}})
 	assert.Equal(t, http.StatusUnprocessableEntity, status)
-	assert.Contains(t, body, "<error>Pattern ")
-	assert.Contains(t, body, "<error>Delta must be greater than 0</error>")
-	status, body = mxRaw(t, co, http.MethodPost, "/admin/api/services/"+sid+"/proxy/mapping_rules.xml",
+	assert.Contains(t, string(body), "<error>Pattern ")
+	assert.Contains(t, string(body), "<error>Delta must be greater than 0</error>")
+	status, body = formCall(t, co, http.MethodPost, "/admin/api/services/"+sid+"/proxy/mapping_rules.xml",
 		url.Values{"http_method": {"GET"}, "pattern": {"/"}, "delta": {"abc"}, "metric_id": {hits}})
 	assert.Equal(t, http.StatusUnprocessableEntity, status)
-	assert.Contains(t, body, "<error>Delta is not a number</error>")
+	assert.Contains(t, string(body), "<error>Delta is not a number</error>")
 	_, err = cl.CreateMappingRule(sid, "GET", "/", 1, "987654")
 	assert.True(t, client.IsNotFound(err), "%v", err)
 	_, err = cl.CreateMappingRule("987654", "GET", "/", 1, hits)

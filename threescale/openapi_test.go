@@ -72,7 +72,7 @@ var oaParam = regexp.MustCompile(`\{([^}]+)\}`)
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	routes := oaRoutes(t)
 	co := testenv.StartCoordinator(t)
-	status, body := pxDo(t, co, http.MethodGet, "/admin/api/openapi.json", "", "")
+	status, body := rawCall(t, co, http.MethodGet, "/admin/api/openapi.json", "", "")
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	doc := oaParse(t, body)
 

@@ -11,27 +11,18 @@ type planTable = composition.Table[*composition.ApplicationPlan]
 
 func (a *API) planRoutes() []Route {
 	const tag = "Application Plans"
-	plans := &viewed[composition.ApplicationPlan, *composition.ApplicationPlan]{
-		col:   planCollection(),
-		many:  "plans",
-		paged: true,
-		view:  planView,
-	}
-	all := &viewed[composition.ApplicationPlan, *composition.ApplicationPlan]{
-		col: &collection[composition.ApplicationPlan, *composition.ApplicationPlan]{
-			kind:  composition.KindApplicationPlan,
-			names: planNames,
-			table: func(c *composition.Composition) *planTable { return &c.ApplicationPlans },
-		},
-		many:  "plans",
-		paged: true,
+	plans := planCollection()
+	all := &collection[composition.ApplicationPlan, *composition.ApplicationPlan]{
+		kind:  composition.KindApplicationPlan,
+		names: planNames,
+		table: func(c *composition.Composition) *planTable { return &c.ApplicationPlans },
 		view:  planView,
 	}
 	base := "/admin/api/services/{service_id}/application_plans"
 	rs := plans.routes(tag, "Application Plan", base, "id", JSON, XML)
 	return append(rs,
 		Route{Method: http.MethodPut, Path: base + "/{id}/default", Tag: tag, Summary: "Application Plan Set to Default",
-			Formats: []Format{JSON, XML}, handle: setDefaultPlan(plans)},
+			Formats: []Format{JSON, XML}, handle: plans.change("id", setDefaultPlan)},
 		Route{Method: http.MethodGet, Path: "/admin/api/application_plans", Tag: tag, Summary: "Application Plan List (all services)",
 			Formats: []Format{JSON, XML}, handle: all.list},
 	)
@@ -52,6 +43,7 @@ func planCollection() *collection[composition.ApplicationPlan, *composition.Appl
 				func(p *composition.ApplicationPlan) { p.ServiceID = sid }, nil
 		},
 		prepare: preparePlan,
+		view:    planView,
 	}
 }
 
@@ -115,16 +107,8 @@ func planView(c *call, p *composition.ApplicationPlan) (string, any) {
 	return name, p
 }
 
-// setDefaultPlan makes the plan at {id} its service's default one.
-func setDefaultPlan(v *viewed[composition.ApplicationPlan, *composition.ApplicationPlan]) func(*call) error {
-	return func(c *call) error {
-		n, err := v.col.modify(c, "id", func(_ *composition.Tx, n, _ *composition.ApplicationPlan) error {
-			n.Default = true
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return c.one(v.view(c, n))
-	}
+// setDefaultPlan makes n its service's default plan.
+func setDefaultPlan(_ *call, _ *composition.Tx, n, _ *composition.ApplicationPlan) error {
+	n.Default = true
+	return nil
 }

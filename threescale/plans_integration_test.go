@@ -1,16 +1,9 @@
 package threescale_test
 
 import (
-	"encoding/json"
-	"encoding/xml"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/3scale/3scale-porta-go-client/client"
 	"github.com/stretchr/testify/assert"
@@ -19,104 +12,10 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 )
 
-// plHTTP sends a request with the coordinator's token (form params in the
-// body, or in the query for GET and DELETE) and returns status and body.
-func plHTTP(t *testing.T, co *testenv.Coordinator, method, path string, form url.Values) (int, []byte) {
-	t.Helper()
-	target := co.URL + path
-	var body io.Reader
-	if method == http.MethodGet || method == http.MethodDelete {
-		if len(form) > 0 {
-			target += "?" + form.Encode()
-		}
-	} else {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, target, body)
-	require.NoError(t, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	req.SetBasicAuth("", co.Token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, b
-}
-
-// plDecode sends a request that must answer status and decodes the body
-// (JSON or XML by the path's suffix) into v.
-func plDecode(t *testing.T, co *testenv.Coordinator, method, path string, form url.Values, status int, v any) {
-	t.Helper()
-	code, body := plHTTP(t, co, method, path, form)
-	require.Equal(t, status, code, "%s %s: %s", method, path, body)
-	if strings.HasSuffix(path, ".xml") {
-		require.NoError(t, xml.Unmarshal(body, v), string(body))
-	} else {
-		require.NoError(t, json.Unmarshal(body, v), string(body))
-	}
-}
-
-// plAPIErr requires err to be the client's ApiErr with code, its message
-// containing each of want.
-func plAPIErr(t *testing.T, err error, code int, want ...string) {
-	t.Helper()
-	require.Error(t, err)
-	var apiErr client.ApiErr
-	require.True(t, errors.As(err, &apiErr), "not an ApiErr: %v", err)
-	assert.Equal(t, code, apiErr.Code(), err.Error())
-	for _, w := range want {
-		assert.Contains(t, err.Error(), w)
-	}
-}
-
-// plTime requires a 3scale timestamp close to now.
-func plTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	ts, err := time.Parse(time.RFC3339, s)
-	require.NoError(t, err, "timestamp %q", s)
-	assert.WithinDuration(t, time.Now(), ts, 5*time.Minute)
-	return ts
-}
-
-func plProduct(t *testing.T, cl *client.ThreeScaleClient, name string, params client.Params) int64 {
-	t.Helper()
-	p, err := cl.CreateProduct(name, params)
-	require.NoError(t, err)
-	require.NotZero(t, p.Element.ID)
-	return p.Element.ID
-}
-
-// plHits returns the id of a product's hits metric.
-func plHits(t *testing.T, cl *client.ThreeScaleClient, productID int64) int64 {
-	t.Helper()
-	list, err := cl.ListProductMetrics(productID)
-	require.NoError(t, err)
-	for _, m := range list.Metrics {
-		if m.Element.SystemName == "hits" {
-			return m.Element.ID
-		}
-	}
-	t.Fatalf("product %d has no hits metric", productID)
-	return 0
-}
-
-func plPlan(t *testing.T, cl *client.ThreeScaleClient, productID int64, params client.Params) client.ApplicationPlanItem {
-	t.Helper()
-	p, err := cl.CreateApplicationPlan(productID, params)
-	require.NoError(t, err)
-	require.NotZero(t, p.Element.ID)
-	return p.Element
-}
-
-func s64(id int64) string { return strconv.FormatInt(id, 10) }
-
 func TestPlansJSON(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	product := plProduct(t, cl, "Plans API", client.Params{})
+	product := createProduct(t, cl, "Plans API", nil)
 
 	created, err := cl.CreateApplicationPlan(product, client.Params{
 		"name": "Basic", "system_name": "basic_plan", "state_event": "publish", "approval_required": "true",
@@ -135,15 +34,15 @@ func TestPlansJSON(t *testing.T) {
 	assert.Equal(t, 3, basic.CancellationPeriod)
 	assert.False(t, basic.Default)
 	assert.False(t, basic.Custom)
-	plTime(t, basic.CreatedAt)
-	plTime(t, basic.UpdatedAt)
+	recentTime(t, basic.CreatedAt)
+	recentTime(t, basic.UpdatedAt)
 
 	read, err := cl.ApplicationPlan(product, basic.ID)
 	require.NoError(t, err)
 	assert.Equal(t, basic, read.Element)
 
 	// A plan starts hidden and its system_name comes from its name.
-	gold := plPlan(t, cl, product, client.Params{"name": "Gold Plan", "default": "true"})
+	gold := createPlan(t, cl, product, client.Params{"name": "Gold Plan", "default": "true"})
 	assert.Equal(t, "Gold Plan", gold.Name)
 	assert.Equal(t, "gold_plan", gold.SystemName)
 	assert.Equal(t, "hidden", gold.State)
@@ -185,18 +84,18 @@ func TestPlansJSON(t *testing.T) {
 	assert.False(t, list.Plans[1].Element.Default)
 
 	// Another product's plans are not listed here, nor readable through it.
-	other := plProduct(t, cl, "Other API", client.Params{})
-	otherPlan := plPlan(t, cl, other, client.Params{"name": "Other"})
+	other := createProduct(t, cl, "Other API", nil)
+	otherPlan := createPlan(t, cl, other, client.Params{"name": "Other"})
 	list, err = cl.ListApplicationPlansByProduct(other)
 	require.NoError(t, err)
 	require.Len(t, list.Plans, 1)
 	assert.Equal(t, otherPlan, list.Plans[0].Element)
 	_, err = cl.ApplicationPlan(product, otherPlan.ID)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 
 	require.NoError(t, cl.DeleteApplicationPlan(product, gold.ID))
 	_, err = cl.ApplicationPlan(product, gold.ID)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	list, err = cl.ListApplicationPlansByProduct(product)
 	require.NoError(t, err)
 	require.Len(t, list.Plans, 1)
@@ -206,33 +105,33 @@ func TestPlansJSON(t *testing.T) {
 func TestPlansBadInput(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	product := plProduct(t, cl, "Plans API", client.Params{})
-	plan := plPlan(t, cl, product, client.Params{"name": "Basic"})
+	product := createProduct(t, cl, "Plans API", nil)
+	plan := createPlan(t, cl, product, client.Params{"name": "Basic"})
 
 	_, err := cl.CreateApplicationPlan(product, client.Params{"system_name": "nameless"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"name":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"name":["can't be blank"]`)
 	_, err = cl.CreateApplicationPlan(product, client.Params{"name": "Basic"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"system_name":["has already been taken"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"system_name":["has already been taken"]`)
 	_, err = cl.CreateApplicationPlan(product, client.Params{"name": "X", "state_event": "retire"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"state_event"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"state_event"`)
 	_, err = cl.CreateApplicationPlan(product, client.Params{"name": "X", "setup_fee": "cheap"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"setup_fee"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"setup_fee"`)
 	_, err = cl.CreateApplicationPlan(product, client.Params{"name": "X", "cost_per_month": "-1"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"cost_per_month"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"cost_per_month"`)
 	_, err = cl.CreateApplicationPlan(product, client.Params{"name": "X", "default": "maybe"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"default"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"default"`)
 	_, err = cl.UpdateApplicationPlan(product, plan.ID, client.Params{"name": ""})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"name":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"name":["can't be blank"]`)
 
 	_, err = cl.CreateApplicationPlan(999999, client.Params{"name": "X"})
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.ListApplicationPlansByProduct(999999)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.ApplicationPlan(product, 999999)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.UpdateApplicationPlan(product, 999999, client.Params{"name": "X"})
-	plAPIErr(t, err, http.StatusNotFound)
-	plAPIErr(t, cl.DeleteApplicationPlan(product, 999999), http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
+	apiErr(t, cl.DeleteApplicationPlan(product, 999999), http.StatusNotFound)
 
 	// Nothing of the refused writes was stored.
 	list, err := cl.ListApplicationPlansByProduct(product)
@@ -246,7 +145,7 @@ func TestPlansBadInput(t *testing.T) {
 	_, err = cl.CreateApp(s64(*acc.Element.ID), s64(plan.ID), "App", "uses the plan")
 	require.NoError(t, err)
 	err = cl.DeleteApplicationPlan(product, plan.ID)
-	plAPIErr(t, err, http.StatusUnprocessableEntity, "applications")
+	apiErr(t, err, http.StatusUnprocessableEntity, "applications")
 	_, err = cl.ApplicationPlan(product, plan.ID)
 	require.NoError(t, err)
 }
@@ -254,7 +153,7 @@ func TestPlansBadInput(t *testing.T) {
 func TestPlansLegacyXML(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	product := plProduct(t, cl, "Legacy API", client.Params{})
+	product := createProduct(t, cl, "Legacy API", nil)
 	sid := s64(product)
 
 	p, err := cl.CreateAppPlan(sid, "Legacy", "publish")
@@ -312,7 +211,7 @@ func TestPlansLegacyXML(t *testing.T) {
 	assert.True(t, plans.Plans[1].Default)
 
 	// All plans of all services.
-	other := plProduct(t, cl, "Other API", client.Params{})
+	other := createProduct(t, cl, "Other API", nil)
 	otherPlan, err := cl.CreateAppPlan(s64(other), "Other", "publish")
 	require.NoError(t, err)
 	all, err := cl.ListAppPlan()
@@ -330,23 +229,23 @@ func TestPlansLegacyXML(t *testing.T) {
 
 	// Errors: the XML body names the field, the client keeps the code.
 	_, err = cl.CreateAppPlan(sid, "", "")
-	plAPIErr(t, err, http.StatusUnprocessableEntity)
-	code, body := plHTTP(t, co, http.MethodPost, "/admin/api/services/"+sid+"/application_plans.xml", url.Values{"state_event": {"publish"}})
+	apiErr(t, err, http.StatusUnprocessableEntity)
+	code, body := formCall(t, co, http.MethodPost, "/admin/api/services/"+sid+"/application_plans.xml", url.Values{"state_event": {"publish"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
 	assert.Contains(t, string(body), "<error>Name can't be blank</error>")
 	_, err = cl.ListAppPlanByServiceId("999999")
-	plAPIErr(t, err, http.StatusNotFound, "Not found")
+	apiErr(t, err, http.StatusNotFound, "Not found")
 	_, err = cl.SetDefaultPlan(sid, "999999")
-	plAPIErr(t, err, http.StatusNotFound)
-	plAPIErr(t, cl.DeleteAppPlan(sid, otherPlan.ID), http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
+	apiErr(t, cl.DeleteAppPlan(sid, otherPlan.ID), http.StatusNotFound)
 }
 
 func TestLimitsJSON(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	product := plProduct(t, cl, "Limits API", client.Params{})
-	hits := plHits(t, cl, product)
-	plan := plPlan(t, cl, product, client.Params{"name": "Basic"})
+	product := createProduct(t, cl, "Limits API", nil)
+	hits := productHits(t, cl, product)
+	plan := createPlan(t, cl, product, client.Params{"name": "Basic"})
 
 	// A metric of a backend the product uses can be limited too.
 	backend, err := cl.CreateBackendApi(client.Params{"name": "Inventory", "private_endpoint": "http://inventory.internal:8080"})
@@ -371,8 +270,8 @@ func TestLimitsJSON(t *testing.T) {
 	assert.Equal(t, 10, l.Value)
 	assert.Equal(t, hits, l.MetricID)
 	assert.Equal(t, plan.ID, l.PlanID)
-	plTime(t, l.CreatedAt)
-	plTime(t, l.UpdatedAt)
+	recentTime(t, l.CreatedAt)
+	recentTime(t, l.UpdatedAt)
 
 	read, err := cl.ApplicationPlanLimit(plan.ID, hits, l.ID)
 	require.NoError(t, err)
@@ -405,13 +304,13 @@ func TestLimitsJSON(t *testing.T) {
 
 	// The per-metric list has no client method.
 	var perMetric client.ApplicationPlanLimitList
-	plDecode(t, co, http.MethodGet, "/admin/api/application_plans/"+s64(plan.ID)+"/metrics/"+s64(backendHits)+"/limits.json", nil, http.StatusOK, &perMetric)
+	decodeCall(t, co, http.MethodGet, "/admin/api/application_plans/"+s64(plan.ID)+"/metrics/"+s64(backendHits)+"/limits.json", nil, http.StatusOK, &perMetric)
 	require.Len(t, perMetric.Limits, 1)
 	assert.Equal(t, onBackend.Element, perMetric.Limits[0].Element)
 
 	require.NoError(t, cl.DeleteApplicationPlanLimit(plan.ID, backendHits, onBackend.Element.ID))
 	_, err = cl.ApplicationPlanLimit(plan.ID, backendHits, onBackend.Element.ID)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	list, err = cl.ListApplicationPlansLimits(plan.ID)
 	require.NoError(t, err)
 	require.Len(t, list.Limits, 1)
@@ -419,33 +318,33 @@ func TestLimitsJSON(t *testing.T) {
 
 	// Bad input.
 	_, err = cl.CreateApplicationPlanLimit(plan.ID, hits, client.Params{"period": "fortnight", "value": "1"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"period"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"period"`)
 	_, err = cl.CreateApplicationPlanLimit(plan.ID, hits, client.Params{"period": "day", "value": "abc"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"value":["is not a number"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"value":["is not a number"]`)
 	_, err = cl.CreateApplicationPlanLimit(plan.ID, hits, client.Params{"period": "day"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"value":["can't be blank"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"value":["can't be blank"]`)
 	_, err = cl.CreateApplicationPlanLimit(plan.ID, hits, client.Params{"period": "day", "value": "-5"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"value"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"value"`)
 	_, err = cl.CreateApplicationPlanLimit(plan.ID, hits, client.Params{"period": "hour", "value": "5"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"period":["has already been taken"]`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"period":["has already been taken"]`)
 	_, err = cl.UpdateApplicationPlanLimit(plan.ID, hits, u.ID, client.Params{"value": "1.5"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"value"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"value"`)
 
 	_, err = cl.ListApplicationPlansLimits(999999)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.CreateApplicationPlanLimit(999999, hits, client.Params{"period": "day", "value": "1"})
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.CreateApplicationPlanLimit(plan.ID, 999999, client.Params{"period": "day", "value": "1"})
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.ApplicationPlanLimit(plan.ID, hits, 999999)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	// A metric of a product the plan does not belong to.
-	other := plProduct(t, cl, "Other API", client.Params{})
-	_, err = cl.CreateApplicationPlanLimit(plan.ID, plHits(t, cl, other), client.Params{"period": "day", "value": "1"})
-	plAPIErr(t, err, http.StatusNotFound)
+	other := createProduct(t, cl, "Other API", nil)
+	_, err = cl.CreateApplicationPlanLimit(plan.ID, productHits(t, cl, other), client.Params{"period": "day", "value": "1"})
+	apiErr(t, err, http.StatusNotFound)
 	// The limit exists, but not under that metric.
 	_, err = cl.ApplicationPlanLimit(plan.ID, backendHits, u.ID)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 
 	list, err = cl.ListApplicationPlansLimits(plan.ID)
 	require.NoError(t, err)
@@ -455,15 +354,15 @@ func TestLimitsJSON(t *testing.T) {
 	// Limits go with their plan.
 	require.NoError(t, cl.DeleteApplicationPlan(product, plan.ID))
 	_, err = cl.ListApplicationPlansLimits(plan.ID)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 }
 
 func TestLimitsLegacyXML(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	product := plProduct(t, cl, "Legacy Limits API", client.Params{})
-	metric := s64(plHits(t, cl, product))
-	plan := s64(plPlan(t, cl, product, client.Params{"name": "Basic"}).ID)
+	product := createProduct(t, cl, "Legacy Limits API", nil)
+	metric := s64(productHits(t, cl, product))
+	plan := s64(createPlan(t, cl, product, client.Params{"name": "Basic"}).ID)
 
 	l, err := cl.CreateLimitAppPlan(plan, metric, "month", 100)
 	require.NoError(t, err)
@@ -506,32 +405,32 @@ func TestLimitsLegacyXML(t *testing.T) {
 	// is 200, so the client reports an ApiErr carrying 200 after the delete
 	// succeeded.
 	err = cl.DeleteLimitPerAppPlan(plan, metric, second.ID)
-	plAPIErr(t, err, http.StatusOK)
+	apiErr(t, err, http.StatusOK)
 	perPlan, err = cl.ListLimitsPerAppPlan(plan)
 	require.NoError(t, err)
 	require.Len(t, perPlan.Limits, 1)
 	assert.Equal(t, u.ID, perPlan.Limits[0].ID)
 
 	_, err = cl.CreateLimitAppPlan(plan, metric, "fortnight", 1)
-	plAPIErr(t, err, http.StatusUnprocessableEntity)
-	code, body := plHTTP(t, co, http.MethodPost, "/admin/api/application_plans/"+plan+"/metrics/"+metric+"/limits.xml",
+	apiErr(t, err, http.StatusUnprocessableEntity)
+	code, body := formCall(t, co, http.MethodPost, "/admin/api/application_plans/"+plan+"/metrics/"+metric+"/limits.xml",
 		url.Values{"period": {"fortnight"}, "value": {"1"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
 	assert.Contains(t, string(body), "<error>Period is not included in the list")
 	_, err = cl.UpdateLimitPerAppPlan(plan, metric, u.ID, client.Params{"value": "abc"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity)
+	apiErr(t, err, http.StatusUnprocessableEntity)
 	_, err = cl.ListLimitsPerAppPlan("999999")
-	plAPIErr(t, err, http.StatusNotFound, "Not found")
+	apiErr(t, err, http.StatusNotFound, "Not found")
 	_, err = cl.UpdateLimitPerAppPlan(plan, metric, "999999", client.Params{"value": "1"})
-	plAPIErr(t, err, http.StatusNotFound, "Not found")
+	apiErr(t, err, http.StatusNotFound, "Not found")
 }
 
 func TestPricingRulesJSON(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	product := plProduct(t, cl, "Priced API", client.Params{})
-	hits := plHits(t, cl, product)
-	plan := plPlan(t, cl, product, client.Params{"name": "Paid"})
+	product := createProduct(t, cl, "Priced API", nil)
+	hits := productHits(t, cl, product)
+	plan := createPlan(t, cl, product, client.Params{"name": "Paid"})
 
 	created, err := cl.CreateApplicationPlanPricingRule(plan.ID, hits, client.Params{"min": "1", "max": "100", "cost_per_unit": "0.5"})
 	require.NoError(t, err)
@@ -541,8 +440,8 @@ func TestPricingRulesJSON(t *testing.T) {
 	assert.Equal(t, "0.5", r.CostPerUnit)
 	assert.Equal(t, 1, r.Min)
 	assert.Equal(t, 100, r.Max)
-	plTime(t, r.CreatedAt)
-	plTime(t, r.UpdatedAt)
+	recentTime(t, r.CreatedAt)
+	recentTime(t, r.UpdatedAt)
 
 	// Without max the range is open; a whole cost is rendered as a decimal.
 	open, err := cl.CreateApplicationPlanPricingRule(plan.ID, hits, client.Params{"min": "101", "cost_per_unit": "2"})
@@ -560,10 +459,10 @@ func TestPricingRulesJSON(t *testing.T) {
 	// Per-metric list and read have no client method.
 	base := "/admin/api/application_plans/" + s64(plan.ID) + "/metrics/" + s64(hits) + "/pricing_rules"
 	var perMetric client.ApplicationPlanPricingRuleList
-	plDecode(t, co, http.MethodGet, base+".json", nil, http.StatusOK, &perMetric)
+	decodeCall(t, co, http.MethodGet, base+".json", nil, http.StatusOK, &perMetric)
 	assert.Equal(t, list.Rules, perMetric.Rules)
 	var one client.ApplicationPlanPricingRule
-	plDecode(t, co, http.MethodGet, base+"/"+s64(r.ID)+".json", nil, http.StatusOK, &one)
+	decodeCall(t, co, http.MethodGet, base+"/"+s64(r.ID)+".json", nil, http.StatusOK, &one)
 	assert.Equal(t, r, one.Element)
 	var xmlRule struct {
 		ID          int64  `xml:"id"`
@@ -573,7 +472,7 @@ func TestPricingRulesJSON(t *testing.T) {
 		Min         int    `xml:"min"`
 		Max         int    `xml:"max"`
 	}
-	plDecode(t, co, http.MethodGet, base+"/"+s64(r.ID)+".xml", nil, http.StatusOK, &xmlRule)
+	decodeCall(t, co, http.MethodGet, base+"/"+s64(r.ID)+".xml", nil, http.StatusOK, &xmlRule)
 	assert.Equal(t, r.ID, xmlRule.ID)
 	assert.Equal(t, hits, xmlRule.MetricID)
 	assert.Equal(t, plan.ID, xmlRule.PlanID)
@@ -582,7 +481,7 @@ func TestPricingRulesJSON(t *testing.T) {
 	assert.Equal(t, 100, xmlRule.Max)
 
 	require.NoError(t, cl.DeleteApplicationPlanPricingRule(plan.ID, hits, open.Element.ID))
-	code, _ := plHTTP(t, co, http.MethodGet, base+"/"+s64(open.Element.ID)+".json", nil)
+	code, _ := formCall(t, co, http.MethodGet, base+"/"+s64(open.Element.ID)+".json", nil)
 	assert.Equal(t, http.StatusNotFound, code)
 	list, err = cl.ListApplicationPlansPricingRules(plan.ID)
 	require.NoError(t, err)
@@ -591,18 +490,18 @@ func TestPricingRulesJSON(t *testing.T) {
 
 	// Bad input.
 	_, err = cl.CreateApplicationPlanPricingRule(plan.ID, hits, client.Params{"min": "50", "max": "150", "cost_per_unit": "1"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"min"`, "overlaps")
+	apiErr(t, err, http.StatusUnprocessableEntity, `"min"`, "overlaps")
 	_, err = cl.CreateApplicationPlanPricingRule(plan.ID, hits, client.Params{"min": "200", "cost_per_unit": "abc"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"cost_per_unit"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"cost_per_unit"`)
 	_, err = cl.CreateApplicationPlanPricingRule(plan.ID, hits, client.Params{"min": "many", "cost_per_unit": "1"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"min"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"min"`)
 	_, err = cl.CreateApplicationPlanPricingRule(plan.ID, hits, client.Params{"min": "300", "max": "200", "cost_per_unit": "1"})
-	plAPIErr(t, err, http.StatusUnprocessableEntity, `"max"`)
+	apiErr(t, err, http.StatusUnprocessableEntity, `"max"`)
 	_, err = cl.ListApplicationPlansPricingRules(999999)
-	plAPIErr(t, err, http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.CreateApplicationPlanPricingRule(plan.ID, 999999, client.Params{"min": "500", "cost_per_unit": "1"})
-	plAPIErr(t, err, http.StatusNotFound)
-	plAPIErr(t, cl.DeleteApplicationPlanPricingRule(plan.ID, hits, 999999), http.StatusNotFound)
+	apiErr(t, err, http.StatusNotFound)
+	apiErr(t, cl.DeleteApplicationPlanPricingRule(plan.ID, hits, 999999), http.StatusNotFound)
 
 	list, err = cl.ListApplicationPlansPricingRules(plan.ID)
 	require.NoError(t, err)

@@ -3,12 +3,8 @@ package threescale_test
 import (
 	"encoding/json"
 	"encoding/xml"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,65 +15,6 @@ import (
 
 	"github.com/portolan/portolan/internal/testenv"
 )
-
-// pxDo sends a plain HTTP request with the coordinator's token as Basic auth,
-// for what the client has no method for (bad input, other formats).
-func pxDo(t *testing.T, co *testenv.Coordinator, method, path, contentType, body string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, co.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.SetBasicAuth("", co.Token)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, b
-}
-
-// pxAPIErr returns the client's error as its ApiErr.
-func pxAPIErr(t *testing.T, err error) client.ApiErr {
-	t.Helper()
-	require.Error(t, err)
-	var apiErr client.ApiErr
-	require.True(t, errors.As(err, &apiErr), "not an ApiErr: %v", err)
-	return apiErr
-}
-
-// pxFieldErrors decodes a 422 body.
-func pxFieldErrors(t *testing.T, status int, body []byte) map[string][]string {
-	t.Helper()
-	require.Equal(t, http.StatusUnprocessableEntity, status, "%s", body)
-	var out struct {
-		Errors map[string][]string `json:"errors"`
-	}
-	require.NoError(t, json.Unmarshal(body, &out), "%s", body)
-	return out.Errors
-}
-
-// pxShared reads a file of the real 3scale definitions kept beside the
-// project (../shared/3scale).
-func pxShared(t *testing.T, rel string) []byte {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "3scale")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("the 3scale reference files are not at %s (CI always has them): %v", dir, err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, rel))
-	require.NoError(t, err)
-	return b
-}
-
-func pxCreateProduct(t *testing.T, cl *client.ThreeScaleClient, name string) int64 {
-	t.Helper()
-	p, err := cl.CreateProduct(name, client.Params{})
-	require.NoError(t, err)
-	require.NotZero(t, p.Element.ID)
-	return p.Element.ID
-}
 
 func pxVersions(list client.ProxyConfigList) []int {
 	out := []int{}
@@ -90,7 +27,7 @@ func pxVersions(list client.ProxyConfigList) []int {
 func TestProxyIntegration(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	id := pxCreateProduct(t, cl, "Shop")
+	id := createProduct(t, cl, "Shop", nil)
 	sid := strconv.FormatInt(id, 10)
 
 	// Every service has a proxy with 3scale's defaults.
@@ -254,9 +191,9 @@ func TestProxyIntegration(t *testing.T) {
 	assert.Equal(t, 4, latest.ProxyConfig.Version)
 	assert.Equal(t, "sandbox", latest.ProxyConfig.Environment)
 	_, err = cl.GetLatestProxyConfig(sid, "production")
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.GetProxyConfig(sid, "sandbox", "99")
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 
 	// Promote keeps the version number and the content.
 	promoted, err := cl.PromoteProxyConfig(sid, "sandbox", "2", "production")
@@ -281,30 +218,26 @@ func TestProxyIntegration(t *testing.T) {
 
 	// The same version cannot be promoted twice into one environment.
 	_, err = cl.PromoteProxyConfig(sid, "sandbox", "2", "production")
-	apiErr := pxAPIErr(t, err)
-	assert.Equal(t, http.StatusUnprocessableEntity, apiErr.Code())
-	assert.Contains(t, apiErr.Error(), "version")
-	status, body := pxDo(t, co, http.MethodPost, "/admin/api/services/"+sid+"/proxy/configs/sandbox/3/promote.json",
+	apiErr(t, err, http.StatusUnprocessableEntity, "version")
+	status, body := rawCall(t, co, http.MethodPost, "/admin/api/services/"+sid+"/proxy/configs/sandbox/3/promote.json",
 		"application/x-www-form-urlencoded", "to=moon")
-	assert.Contains(t, pxFieldErrors(t, status, body), "to")
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/services/"+sid+"/proxy/configs/sandbox/3/promote.json", "", "")
-	assert.Contains(t, pxFieldErrors(t, status, body), "to")
-	status, _ = pxDo(t, co, http.MethodGet, "/admin/api/services/"+sid+"/proxy/configs/moon.json", "", "")
+	assert.Contains(t, fieldErrors(t, status, body), "to")
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/services/"+sid+"/proxy/configs/sandbox/3/promote.json", "", "")
+	assert.Contains(t, fieldErrors(t, status, body), "to")
+	status, _ = rawCall(t, co, http.MethodGet, "/admin/api/services/"+sid+"/proxy/configs/moon.json", "", "")
 	assert.Equal(t, http.StatusBadRequest, status)
 
 	// Bad proxy input names the field; the proxy is left as it was.
 	_, err = cl.UpdateProductProxy(id, client.Params{"credentials_location": "cookie"})
-	apiErr = pxAPIErr(t, err)
-	assert.Equal(t, http.StatusUnprocessableEntity, apiErr.Code())
-	assert.Contains(t, apiErr.Error(), "credentials_location")
-	status, body = pxDo(t, co, http.MethodPut, "/admin/api/services/"+sid+"/proxy.json",
+	apiErr(t, err, http.StatusUnprocessableEntity, "credentials_location")
+	status, body = rawCall(t, co, http.MethodPut, "/admin/api/services/"+sid+"/proxy.json",
 		"application/x-www-form-urlencoded", "error_status_no_match=lots")
-	assert.Contains(t, pxFieldErrors(t, status, body), "error_status_no_match")
-	status, body = pxDo(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
+	assert.Contains(t, fieldErrors(t, status, body), "error_status_no_match")
+	status, body = rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
 		"application/x-www-form-urlencoded", "endpoint=not-a-url")
-	assert.Contains(t, pxFieldErrors(t, status, body), "endpoint")
+	assert.Contains(t, fieldErrors(t, status, body), "endpoint")
 	// A stale lock_version is refused (optimistic locking).
-	status, _ = pxDo(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
+	status, _ = rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
 		"application/x-www-form-urlencoded", "lock_version=1&error_no_match=nope")
 	assert.Equal(t, http.StatusConflict, status)
 	pj, err = cl.ProductProxy(id)
@@ -314,7 +247,7 @@ func TestProxyIntegration(t *testing.T) {
 	assert.Equal(t, "No Mapping Rule matched", pj.Element.ErrorNoMatch)
 	assert.Equal(t, 2, pj.Element.LockVersion)
 	// The current lock_version is accepted; PATCH also takes JSON.
-	status, body = pxDo(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
+	status, body = rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
 		"application/json", `{"proxy":{"lock_version":2,"error_no_match":"nothing here"}}`)
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	assert.Contains(t, string(body), `"error_no_match":"nothing here"`)
@@ -322,19 +255,19 @@ func TestProxyIntegration(t *testing.T) {
 
 	// Unknown services.
 	_, err = cl.ProductProxy(999)
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.ReadProxy("999")
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.UpdateProductProxy(999, client.Params{"endpoint": "https://x.example.com"})
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.DeployProductProxy(999)
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.ListProxyConfig("999", "sandbox")
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.GetLatestProxyConfig("999", "sandbox")
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.PromoteProxyConfig("999", "sandbox", "1", "production")
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 }
 
 // pxDocument is a composition with a product using two backends, one at
@@ -396,7 +329,7 @@ type pxRawContent struct {
 func TestProxyConfigContentAndFeedIntegration(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	status, body := pxDo(t, co, http.MethodPost, "/admin/portolan/composition", "application/json", pxDocument)
+	status, body := rawCall(t, co, http.MethodPost, "/admin/portolan/composition", "application/json", pxDocument)
 	require.Equal(t, http.StatusCreated, status, "%s", body)
 	products, err := cl.ListProducts()
 	require.NoError(t, err)
@@ -448,7 +381,7 @@ func TestProxyConfigContentAndFeedIntegration(t *testing.T) {
 	assert.Equal(t, "routing", cp.PolicyChain[0].Name)
 	assert.Equal(t, "apicast", cp.PolicyChain[1].Name)
 
-	status, body = pxDo(t, co, http.MethodGet, "/admin/api/services/"+sid+"/proxy/configs/sandbox/2.json", "", "")
+	status, body = rawCall(t, co, http.MethodGet, "/admin/api/services/"+sid+"/proxy/configs/sandbox/2.json", "", "")
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	var raw struct {
 		ProxyConfig struct {
@@ -486,7 +419,7 @@ func TestProxyConfigContentAndFeedIntegration(t *testing.T) {
 	assert.Equal(t, "production", latest.ProxyConfig.Environment)
 
 	// A second service, deployed but not promoted, with its own host.
-	other := pxCreateProduct(t, cl, "Other")
+	other := createProduct(t, cl, "Other", nil)
 	_, err = cl.UpdateProductProxy(other, client.Params{"api_backend": "http://other.internal", "endpoint": "https://other.example.com"})
 	require.NoError(t, err)
 
@@ -496,7 +429,7 @@ func TestProxyConfigContentAndFeedIntegration(t *testing.T) {
 		if query != "" {
 			path += "?" + query
 		}
-		status, body := pxDo(t, co, http.MethodGet, path, "", "")
+		status, body := rawCall(t, co, http.MethodGet, path, "", "")
 		require.Equal(t, http.StatusOK, status, "%s", body)
 		var list client.ProxyConfigList
 		require.NoError(t, json.Unmarshal(body, &list), "%s", body)
@@ -527,16 +460,16 @@ func TestProxyConfigContentAndFeedIntegration(t *testing.T) {
 	assert.Equal(t, 1, v1.ProxyConfigs[1].ProxyConfig.Version)
 	assert.Len(t, feed("sandbox", "per_page=1&page=2").ProxyConfigs, 1)
 
-	status, body = pxDo(t, co, http.MethodGet, "/admin/api/account/proxy_configs/production.json?version=newest", "", "")
-	assert.Contains(t, pxFieldErrors(t, status, body), "version")
-	status, _ = pxDo(t, co, http.MethodGet, "/admin/api/account/proxy_configs/moon.json", "", "")
+	status, body = rawCall(t, co, http.MethodGet, "/admin/api/account/proxy_configs/production.json?version=newest", "", "")
+	assert.Contains(t, fieldErrors(t, status, body), "version")
+	status, _ = rawCall(t, co, http.MethodGet, "/admin/api/account/proxy_configs/moon.json", "", "")
 	assert.Equal(t, http.StatusBadRequest, status)
 }
 
 func TestPolicyChainIntegration(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	id := pxCreateProduct(t, cl, "Policies")
+	id := createProduct(t, cl, "Policies", nil)
 	sid := strconv.FormatInt(id, 10)
 
 	chain, err := cl.Policies(id)
@@ -595,7 +528,7 @@ func TestPolicyChainIntegration(t *testing.T) {
 
 	// 3scale's form parameter: the chain as a JSON string.
 	form := url.Values{"policies_config": {`[{"name":"echo","version":"builtin","configuration":{"status":201},"enabled":true},{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`}}
-	status, body := pxDo(t, co, http.MethodPut, "/admin/api/services/"+sid+"/proxy/policies.json",
+	status, body := rawCall(t, co, http.MethodPut, "/admin/api/services/"+sid+"/proxy/policies.json",
 		"application/x-www-form-urlencoded", form.Encode())
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	chain, err = cl.Policies(id)
@@ -616,23 +549,23 @@ func TestPolicyChainIntegration(t *testing.T) {
 		"configuration missing":  `{"policies_config":[{"name":"cors","version":"builtin","enabled":true}]}`,
 		"enabled not a boolean":  `{"policies_config":[{"name":"cors","version":"builtin","configuration":{},"enabled":"yes"}]}`,
 	} {
-		status, resp := pxDo(t, co, http.MethodPut, "/admin/api/services/"+sid+"/proxy/policies.json", "application/json", body)
-		assert.Contains(t, pxFieldErrors(t, status, resp), "policies_config", name)
+		status, resp := rawCall(t, co, http.MethodPut, "/admin/api/services/"+sid+"/proxy/policies.json", "application/json", body)
+		assert.Contains(t, fieldErrors(t, status, resp), "policies_config", name)
 	}
 	chain, err = cl.Policies(id)
 	require.NoError(t, err)
 	assert.Equal(t, "echo", chain.Policies[0].Name)
 
 	_, err = cl.Policies(999)
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.UpdatePolicies(999, &client.PoliciesConfigList{Policies: want})
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 }
 
 func TestOIDCConfigurationIntegration(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cl := co.Client(t)
-	id := pxCreateProduct(t, cl, "Secure")
+	id := createProduct(t, cl, "Secure", nil)
 	sid := strconv.FormatInt(id, 10)
 
 	conf, err := cl.OIDCConfiguration(id)
@@ -656,7 +589,7 @@ func TestOIDCConfigurationIntegration(t *testing.T) {
 	assert.True(t, conf.Element.ServiceAccountsEnabled)
 
 	// XML, with a form PATCH that changes one flow only.
-	status, body := pxDo(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy/oidc_configuration.xml",
+	status, body := rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy/oidc_configuration.xml",
 		"application/x-www-form-urlencoded", "direct_access_grants_enabled=true")
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	var x struct {
@@ -671,22 +604,22 @@ func TestOIDCConfigurationIntegration(t *testing.T) {
 	assert.False(t, x.Implicit)
 	assert.True(t, x.Accounts)
 	assert.True(t, x.Direct)
-	status, body = pxDo(t, co, http.MethodGet, "/admin/api/services/"+sid+"/proxy/oidc_configuration.xml", "", "")
+	status, body = rawCall(t, co, http.MethodGet, "/admin/api/services/"+sid+"/proxy/oidc_configuration.xml", "", "")
 	require.Equal(t, http.StatusOK, status)
 	require.NoError(t, xml.Unmarshal(body, &x), "%s", body)
 	assert.True(t, x.Direct)
 
-	status, body = pxDo(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy/oidc_configuration.json",
+	status, body = rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy/oidc_configuration.json",
 		"application/json", `{"oidc_configuration":{"implicit_flow_enabled":"sometimes"}}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "implicit_flow_enabled")
+	assert.Contains(t, fieldErrors(t, status, body), "implicit_flow_enabled")
 	conf, err = cl.OIDCConfiguration(id)
 	require.NoError(t, err)
 	assert.False(t, conf.Element.ImplicitFlowEnabled)
 
 	_, err = cl.OIDCConfiguration(999)
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	_, err = cl.UpdateOIDCConfiguration(999, &client.OIDCConfiguration{})
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 }
 
 // pxManifest is an APIcast policy manifest of the real built-in policies.
@@ -713,7 +646,7 @@ func TestPolicyRegistryIntegration(t *testing.T) {
 	var manifests struct {
 		Policies map[string][]pxManifest `json:"policies"`
 	}
-	require.NoError(t, json.Unmarshal(pxShared(t, "apicast/policies.json"), &manifests))
+	require.NoError(t, json.Unmarshal(sharedFile(t, "apicast/policies.json"), &manifests))
 	headers, cors := manifests.Policies["headers"], manifests.Policies["cors"]
 	require.NotEmpty(t, headers)
 	require.NotEmpty(t, cors)
@@ -761,7 +694,7 @@ func TestPolicyRegistryIntegration(t *testing.T) {
 	assert.Equal(t, headers[0].Summary, *p.Element.Schema.Summary)
 
 	// 3scale also finds a policy by "name-version".
-	status, body := pxDo(t, co, http.MethodGet, "/admin/api/registry/policies/my_headers-1.0.0.json", "", "")
+	status, body := rawCall(t, co, http.MethodGet, "/admin/api/registry/policies/my_headers-1.0.0.json", "", "")
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	var byName client.APIcastPolicy
 	require.NoError(t, json.Unmarshal(body, &byName))
@@ -785,30 +718,28 @@ func TestPolicyRegistryIntegration(t *testing.T) {
 	_, err = cl.CreateAPIcastPolicy(&client.APIcastPolicy{Element: client.APIcastPolicyItem{
 		Name: str("my_cors"), Version: str("1.0.0"), Schema: pxPolicySchema(t, cors[0]),
 	}})
-	apiErr := pxAPIErr(t, err)
-	assert.Equal(t, http.StatusUnprocessableEntity, apiErr.Code())
-	assert.Contains(t, apiErr.Error(), "version")
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/json",
+	apiErr(t, err, http.StatusUnprocessableEntity, "version")
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/json",
 		`{"name":"broken","version":"1","schema":[1,2]}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "schema")
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/x-www-form-urlencoded",
+	assert.Contains(t, fieldErrors(t, status, body), "schema")
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/x-www-form-urlencoded",
 		"name=broken&version=1&schema=%7Bnot+json")
-	assert.Contains(t, pxFieldErrors(t, status, body), "schema")
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/json",
+	assert.Contains(t, fieldErrors(t, status, body), "schema")
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/json",
 		`{"version":"1","schema":{"name":"x"}}`)
-	assert.Contains(t, pxFieldErrors(t, status, body), "name")
+	assert.Contains(t, fieldErrors(t, status, body), "name")
 	// The schema as a string holding JSON, as 3scale's form parameter.
-	status, body = pxDo(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/x-www-form-urlencoded",
+	status, body = rawCall(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/x-www-form-urlencoded",
 		url.Values{"name": {"form_policy"}, "version": {"0.1"}, "schema": {`{"name":"Form","summary":"s","version":"0.1","configuration":{}}`}}.Encode())
 	require.Equal(t, http.StatusCreated, status, "%s", body)
 	assert.Contains(t, string(body), `"schema":{"name":"Form"`)
 
 	require.NoError(t, cl.DeleteAPIcastPolicy(id))
 	_, err = cl.ReadAPIcastPolicy(id)
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, cl.DeleteAPIcastPolicy(id)).Code())
+	apiErr(t, err, http.StatusNotFound)
+	apiErr(t, cl.DeleteAPIcastPolicy(id), http.StatusNotFound)
 	_, err = cl.UpdateAPIcastPolicy(&client.APIcastPolicy{Element: client.APIcastPolicyItem{ID: &id, Name: str("x")}})
-	assert.Equal(t, http.StatusNotFound, pxAPIErr(t, err).Code())
+	apiErr(t, err, http.StatusNotFound)
 	list, err = cl.ListAPIcastPolicies()
 	require.NoError(t, err)
 	assert.Len(t, list.Items, 2)
@@ -819,9 +750,7 @@ func TestUnsupportedCallsIntegration(t *testing.T) {
 	cl := co.Client(t)
 	master := func(err error) {
 		t.Helper()
-		apiErr := pxAPIErr(t, err)
-		assert.Equal(t, http.StatusNotFound, apiErr.Code())
-		assert.Contains(t, apiErr.Error(), "Master API (tenants) is not supported")
+		apiErr(t, err, http.StatusNotFound, "Master API (tenants) is not supported")
 	}
 	_, err := cl.CreateTenant("Org", "admin", "admin@example.com", "secret")
 	master(err)
@@ -833,9 +762,7 @@ func TestUnsupportedCallsIntegration(t *testing.T) {
 
 	endUser := func(err error) {
 		t.Helper()
-		apiErr := pxAPIErr(t, err)
-		assert.Equal(t, http.StatusNotFound, apiErr.Code())
-		assert.Contains(t, apiErr.Error(), "end user plans are not supported")
+		apiErr(t, err, http.StatusNotFound, "end user plans are not supported")
 	}
 	_, err = cl.ListLimitsPerEndUserPlan("1", "2")
 	endUser(err)
@@ -845,10 +772,10 @@ func TestUnsupportedCallsIntegration(t *testing.T) {
 	endUser(err)
 	endUser(cl.DeleteLimitPerEndUserPlan("1", "2", "3"))
 
-	status, body := pxDo(t, co, http.MethodGet, "/master/api/providers/3.json", "", "")
+	status, body := rawCall(t, co, http.MethodGet, "/master/api/providers/3.json", "", "")
 	assert.Equal(t, http.StatusNotFound, status)
 	assert.JSONEq(t, `{"status":"Not found","error":"the Master API (tenants) is not supported by Portolan"}`, string(body))
-	status, body = pxDo(t, co, http.MethodPost, "/master/api/providers/3/billing_jobs.xml", "", "")
+	status, body = rawCall(t, co, http.MethodPost, "/master/api/providers/3/billing_jobs.xml", "", "")
 	assert.Equal(t, http.StatusNotFound, status)
 	assert.Contains(t, string(body), "<error>the Master API (tenants) is not supported by Portolan</error>")
 	// Still behind the token.

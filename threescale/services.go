@@ -10,5 +10,5 @@ func (a *API) serviceRoutes() []Route {
 		names: fixedNames("service", "services"),
 		table: func(c *composition.Composition) *composition.Table[*composition.Service] { return &c.Services },
 	}
-	return crudRoutes(col, "Service", "Service", "/admin/api/services", "id", JSON, XML)
+	return col.routes("Service", "Service", "/admin/api/services", "id", JSON, XML)
 }

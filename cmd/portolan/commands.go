@@ -10,8 +10,10 @@ import (
 func commands() []*cli.Command {
 	return []*cli.Command{
 		coordinatorCommand(),
+		agentCommand(),
 		exportCommand(),
 		importCommand(),
+		mapCommand(),
 	}
 }
 

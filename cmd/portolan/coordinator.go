@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,19 +27,25 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "address of the HTTP API (loopback by default)"},
 			&cli.StringFlag{Name: "data-dir", Value: "./portolan-data", Usage: "directory of the composition store and generated token"},
 			&cli.StringFlag{Name: "access-token", Usage: "admin access token for the 3scale API (generated when empty)"},
-			&cli.StringFlag{Name: "agent-token", Usage: "token agents present to phone home"},
+			&cli.StringFlag{Name: "agent-token", Usage: "token agents present to phone home (without it the agent API /v1 refuses every call)"},
+			&cli.DurationFlag{Name: "heartbeat", Value: 2 * time.Second, Usage: "heartbeat interval told to agents"},
+			&cli.DurationFlag{Name: "ttl", Value: 6 * time.Second, Usage: "an instance without a heartbeat for this long turns critical (agents may ask for their own, 1s to 1h)"},
+			&cli.DurationFlag{Name: "deregister-critical-after", Value: 30 * time.Second, Usage: "remove an instance critical for this long (values down to 1s are accepted)"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			co, err := coordinator.New(coordinator.Config{
-				Listen:      c.String("listen"),
-				DataDir:     c.String("data-dir"),
-				AccessToken: c.String("access-token"),
-				AgentToken:  c.String("agent-token"),
-				Version:     version,
-				Logger:      loggerFrom(c),
-				Announce:    os.Stdout,
+				Listen:                  c.String("listen"),
+				DataDir:                 c.String("data-dir"),
+				AccessToken:             c.String("access-token"),
+				AgentToken:              c.String("agent-token"),
+				Heartbeat:               c.Duration("heartbeat"),
+				TTL:                     c.Duration("ttl"),
+				DeregisterCriticalAfter: c.Duration("deregister-critical-after"),
+				Version:                 version,
+				Logger:                  loggerFrom(c),
+				Announce:                os.Stdout,
 			})
 			if err != nil {
 				return err

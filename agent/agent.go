@@ -1,0 +1,229 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// Config configures an agent.
+type Config struct {
+	Command []string // CMD and ARGS
+
+	Home    string // coordinator URL; empty runs CMD without phoning home
+	Token   string // the agent token
+	Service string // system_name of the service this container implements
+	Address string // "" (first non-loopback IPv4), an IP, or an interface name
+	Port    int
+	Labels  map[string]string
+
+	Heartbeat time.Duration // default 2s
+	TTL       time.Duration // default 6s
+	Check     CheckConfig
+
+	PlacementFile string // default /run/portolan/placement.json
+	API           string // local API address, default 127.0.0.1:7071; "off" disables it
+	WaitHome      time.Duration
+
+	SignalGroup bool
+	Drain       time.Duration
+	StopTimeout time.Duration
+
+	Version string
+	Logger  zerolog.Logger
+}
+
+// Defaults.
+const (
+	DefaultHeartbeat     = 2 * time.Second
+	DefaultTTL           = 6 * time.Second
+	DefaultCheckInterval = 5 * time.Second
+	DefaultAPI           = "127.0.0.1:7071"
+	DefaultPlacementFile = "/run/portolan/placement.json"
+	DefaultStopTimeout   = 10 * time.Second
+	homeCallTimeout      = 5 * time.Second
+)
+
+// Agent is one running agent: supervisor, home client and local API.
+type Agent struct {
+	cfg   Config
+	log   zerolog.Logger
+	id    string
+	reg   registry.Registration
+	home  *homeClient
+	probe check
+	st    *state
+	kick  chan struct{} // wakes the home loop early (status change)
+	first chan struct{} // closed on the first successful registration
+	once  sync.Once
+	m     *metrics
+}
+
+// New validates cfg and prepares an agent; Run starts it.
+func New(cfg Config) (*Agent, error) {
+	if len(cfg.Command) == 0 {
+		return nil, errors.New("no command to run: portolan agent [flags] -- CMD [ARGS...]")
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.TTL < cfg.Heartbeat {
+		return nil, fmt.Errorf("--ttl %s is shorter than --heartbeat %s: the instance would flap critical", cfg.TTL, cfg.Heartbeat)
+	}
+	if cfg.Check.Interval <= 0 {
+		cfg.Check.Interval = DefaultCheckInterval
+	}
+	if cfg.API == "" {
+		cfg.API = DefaultAPI
+	}
+	if cfg.PlacementFile == "" {
+		cfg.PlacementFile = DefaultPlacementFile
+	}
+	probe, err := cfg.Check.build()
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, probe: probe, kick: make(chan struct{}, 1), first: make(chan struct{}), m: newMetrics()}
+	if cfg.Home != "" {
+		if cfg.Service == "" {
+			return nil, errors.New("--service is required with --home: the system_name of the service this container implements")
+		}
+		if a.home, err = newHomeClient(cfg.Home, cfg.Token, homeCallTimeout); err != nil {
+			return nil, err
+		}
+	}
+	addr, err := resolveAddress(cfg.Address)
+	if err != nil {
+		return nil, err
+	}
+	hostname, _ := os.Hostname()
+	a.id = instanceID(cfg.Service, hostname)
+	a.reg = registry.Registration{
+		Service: cfg.Service, Address: addr, Port: cfg.Port, Labels: cfg.Labels, Hostname: hostname,
+		AgentVersion: cfg.Version, Check: cfg.Check.describe(), TTL: registry.Duration(cfg.TTL),
+	}
+	a.st = newState(a.id, a.reg)
+	return a, nil
+}
+
+// ID returns the instance id, unique to this container incarnation.
+func (a *Agent) ID() string { return a.id }
+
+// Run starts the local API, phones home, runs CMD until it exits, deregisters
+// and returns CMD's exit code.
+func (a *Agent) Run(ctx context.Context) (int, error) {
+	bg, stopBG := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stopBG(); wg.Wait() }()
+
+	if a.cfg.API != "off" {
+		ln, err := net.Listen("tcp", a.cfg.API)
+		if err != nil {
+			return 1, fmt.Errorf("local API on %s: %w", a.cfg.API, err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); a.serveAPI(bg, ln) }()
+	}
+	if a.probe != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.runChecks(bg) }()
+	}
+	if a.home != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.phoneHome(bg) }()
+		if a.cfg.WaitHome > 0 {
+			if err := a.waitHome(ctx); err != nil {
+				return 1, err
+			}
+		}
+	}
+
+	sup, err := NewSupervisor(SupervisorConfig{
+		Command: a.cfg.Command, SignalGroup: a.cfg.SignalGroup, Drain: a.cfg.Drain, StopTimeout: a.cfg.StopTimeout,
+		OnStopping: a.draining, Logger: a.log,
+	})
+	if err != nil {
+		return 1, err
+	}
+	a.st.setRunning(true)
+	code, err := sup.Run(ctx)
+	a.st.setRunning(false)
+	a.log.Info().Int("exit_code", code).Msg("command exited")
+	if a.home != nil && a.st.isRegistered() {
+		dctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
+		if derr := a.home.deregister(dctx, a.id); derr != nil {
+			a.log.Warn().Err(derr).Msg("deregister")
+		}
+		cancel()
+	}
+	return code, err
+}
+
+// waitHome holds CMD's start until the first registration, at most WaitHome;
+// a signal meanwhile stops the agent before CMD starts.
+func (a *Agent) waitHome(ctx context.Context) error {
+	sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	select {
+	case <-a.first:
+	case <-time.After(a.cfg.WaitHome):
+		a.log.Warn().Dur("wait_home", a.cfg.WaitHome).Msg("home not reached in time; starting the command anyway")
+	case <-sctx.Done():
+		return fmt.Errorf("stopped while waiting for home: %w", context.Cause(sctx))
+	}
+	return nil
+}
+
+// draining tells home the instance is stopping (best effort, bounded).
+func (a *Agent) draining() {
+	a.st.setDraining()
+	if a.home == nil || !a.st.isRegistered() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
+	defer cancel()
+	if err := a.home.drain(ctx, a.id); err != nil {
+		a.log.Warn().Err(err).Msg("drain")
+	}
+}
+
+// instanceID is unique per container incarnation: a restarted container with
+// the same hostname never collides with the one before it.
+func instanceID(service, hostname string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	id := hostname
+	if service != "" {
+		id = service + "-" + hostname
+	}
+	if len(id) > registry.MaxIDLen-9 {
+		id = id[:registry.MaxIDLen-9]
+	}
+	return sanitizeID(id) + "-" + hex.EncodeToString(b)
+}
+
+func sanitizeID(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		ok := c == '-' || c == '_' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		if !ok {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,55 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// serveAPI serves the local API until ctx ends:
+//   - GET /v1/agent/self: id, service, placement, revision, home reachability, last heartbeat;
+//   - GET /v1/agent/health: 200 while the command runs and its check is not critical, else 503;
+//   - GET /metrics.
+func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/agent/self", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, a.st.self())
+	})
+	mux.HandleFunc("GET /v1/agent/health", func(w http.ResponseWriter, r *http.Request) {
+		s := a.st.self()
+		code := http.StatusOK
+		if !s.Running || s.Status == registry.StatusCritical {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"status": s.Status, "output": s.Output, "running": s.Running})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.m.registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		a.log.Error().Err(err).Msg("local API stopped")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

@@ -1,0 +1,138 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// phoneHome registers, then heartbeats every interval until ctx ends. While
+// home is down it retries with exponential backoff and full jitter, capped at
+// the heartbeat interval, so an agent is back within two intervals of home
+// coming back. An "unknown instance" answer (home restarted) re-registers at once.
+func (a *Agent) phoneHome(ctx context.Context) {
+	interval := a.cfg.Heartbeat
+	retry := backoff{base: 100 * time.Millisecond, max: interval}
+	wait := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		case <-a.kick:
+		}
+		if !a.st.isRegistered() {
+			reg := a.st.registration()
+			reply, err := a.home.register(ctx, a.id, &reg)
+			a.st.contact(err, false)
+			a.m.registrations.WithLabelValues(result(err)).Inc()
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.Warn().Err(err).Msg("home unreachable; will retry")
+				}
+				wait = retry.next()
+				continue
+			}
+			a.st.setRegistered(true)
+			a.st.contact(nil, true)
+			if reply.HeartbeatInterval > 0 {
+				interval = time.Duration(reply.HeartbeatInterval)
+				retry.max = interval
+			}
+			a.placed(&reply.Placement, reply.Revision)
+			a.log.Info().Str("id", a.id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
+			a.once.Do(func() { close(a.first) })
+			retry.reset()
+			wait = interval
+			continue
+		}
+		hb := a.st.heartbeat()
+		reply, err := a.home.heartbeat(ctx, a.id, &hb)
+		a.st.contact(err, err == nil)
+		a.m.heartbeats.WithLabelValues(result(err)).Inc()
+		switch {
+		case errors.Is(err, errUnknownInstance):
+			a.log.Info().Msg("home does not know this instance (restarted?); registering again")
+			a.st.setRegistered(false)
+			wait = 0
+		case err != nil:
+			if ctx.Err() == nil {
+				a.log.Warn().Err(err).Msg("heartbeat failed; home unreachable")
+			}
+			wait = retry.next()
+		default:
+			a.placed(reply.Placement, reply.Revision)
+			retry.reset()
+			wait = interval
+		}
+	}
+}
+
+// placed applies a placement and revision from home.
+func (a *Agent) placed(p *registry.Placement, revision uint64) {
+	a.m.revision.Set(float64(revision))
+	if !a.st.learn(p, revision) {
+		return
+	}
+	if err := writePlacement(a.cfg.PlacementFile, a.id, p); err != nil {
+		a.log.Warn().Err(err).Str("file", a.cfg.PlacementFile).Msg("write placement file")
+	}
+}
+
+func result(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
+
+// backoff is exponential backoff with full jitter.
+type backoff struct {
+	base, max time.Duration
+	n         int
+}
+
+func (b *backoff) next() time.Duration {
+	d := b.base << min(b.n, 20)
+	if d <= 0 || d > b.max {
+		d = b.max
+	}
+	b.n++
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+func (b *backoff) reset() { b.n = 0 }
+
+// runChecks probes the app every interval; a status change wakes the home loop
+// so home hears it at once rather than at the next heartbeat.
+func (a *Agent) runChecks(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Check.Interval)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, min(a.cfg.Check.Interval, 10*time.Second))
+		status, output := a.probe(cctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if len(output) > registry.MaxOutputLen {
+			output = output[:registry.MaxOutputLen]
+		}
+		if a.st.setHealth(status, output) {
+			a.log.Info().Str("status", status).Str("output", output).Msg("health changed")
+			select {
+			case a.kick <- struct{}{}:
+			default:
+			}
+		}
+		a.m.setStatus(status)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,54 @@
+//go:build linux
+
+package agent
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+var forwardedSignals = []os.Signal{
+	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
+}
+
+// ForwardedSignals returns the signals Run forwards to CMD.
+func ForwardedSignals() []os.Signal {
+	return append([]os.Signal(nil), forwardedSignals...)
+}
+
+// signalGroup sends sig to the process group pgid.
+func signalGroup(pgid int, sig os.Signal) error {
+	n, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("agent: cannot send %v", sig)
+	}
+	if pgid <= 1 { // kill(0) is our own group, kill(-1) every process we may signal
+		return fmt.Errorf("agent: refusing to signal process group %d", pgid)
+	}
+	return syscall.Kill(-pgid, n)
+}
+
+// killGroup sends SIGKILL to the process group pgid.
+func killGroup(pgid int) error {
+	return signalGroup(pgid, syscall.SIGKILL)
+}
+
+// sysProcAttr puts CMD in a process group of its own. When stdin is a
+// terminal whose foreground process group is the agent's, it also makes
+// CMD's group the foreground one (as tini does): otherwise CMD, in a
+// background group, would be stopped by SIGTTIN as soon as it read the
+// terminal, and Ctrl-C would not reach it. Go's fork keeps signals blocked
+// while it does so, so the tcsetpgrp cannot raise SIGTTOU.
+func sysProcAttr(stdin *os.File) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	fd := int(stdin.Fd())
+	if fg, err := unix.IoctlGetUint32(fd, unix.TIOCGPGRP); err == nil && int(fg) == unix.Getpgrp() {
+		attr.Foreground = true
+		attr.Ctty = fd // a descriptor of the parent, for Foreground
+	}
+	return attr
+}

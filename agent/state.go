@@ -1,0 +1,149 @@
+package agent
+
+import (
+	"sync"
+	"time"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// state is what the agent knows, shared by the home loop, the checks and the
+// local API.
+type state struct {
+	mu            sync.RWMutex
+	id            string
+	reg           registry.Registration
+	placement     *registry.Placement
+	revision      uint64
+	registered    bool
+	reachable     bool
+	lastHeartbeat time.Time
+	lastError     string
+	status        string
+	output        string
+	running       bool
+	draining      bool
+}
+
+func newState(id string, reg registry.Registration) *state {
+	return &state{id: id, reg: reg, status: registry.StatusPassing}
+}
+
+// Self is what GET /v1/agent/self answers.
+type Self struct {
+	ID            string              `json:"id"`
+	Service       string              `json:"service"`
+	Address       string              `json:"address"`
+	Port          int                 `json:"port"`
+	Labels        map[string]string   `json:"labels,omitempty"`
+	Placement     *registry.Placement `json:"placement"`
+	Revision      uint64              `json:"revision"`
+	Registered    bool                `json:"registered"`
+	HomeReachable bool                `json:"home_reachable"`
+	LastHeartbeat *time.Time          `json:"last_heartbeat"`
+	LastError     string              `json:"last_error,omitempty"`
+	Status        string              `json:"status"`
+	Output        string              `json:"output,omitempty"`
+	Running       bool                `json:"running"`
+	Version       string              `json:"version,omitempty"`
+}
+
+func (s *state) self() Self {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := Self{
+		ID: s.id, Service: s.reg.Service, Address: s.reg.Address, Port: s.reg.Port, Labels: s.reg.Labels,
+		Placement: s.placement, Revision: s.revision, Registered: s.registered, HomeReachable: s.reachable,
+		LastError: s.lastError, Status: s.status, Output: s.output, Running: s.running, Version: s.reg.AgentVersion,
+	}
+	if !s.lastHeartbeat.IsZero() {
+		t := s.lastHeartbeat
+		out.LastHeartbeat = &t
+	}
+	return out
+}
+
+// heartbeat returns what the next heartbeat carries.
+func (s *state) heartbeat() registry.Heartbeat {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return registry.Heartbeat{Status: s.status, Output: s.output, Revision: s.revision}
+}
+
+// registration returns the registration with the current health.
+func (s *state) registration() registry.Registration {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.reg
+	r.Status, r.Output = s.status, s.output
+	return r
+}
+
+// setHealth records a check result and reports whether the status changed.
+func (s *state) setHealth(status, output string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := s.status != status
+	s.status, s.output = status, output
+	return changed
+}
+
+func (s *state) health() (status, output string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.status, s.output
+}
+
+// learn records a placement and revision from home and reports whether the
+// placement changed. Revisions never move backwards.
+func (s *state) learn(p *registry.Placement, revision uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if revision > s.revision {
+		s.revision = revision
+	}
+	if p == nil || (s.placement != nil && p.Revision < s.placement.Revision) {
+		return false
+	}
+	s.placement = p
+	return true
+}
+
+func (s *state) setRegistered(ok bool) {
+	s.mu.Lock()
+	s.registered = ok
+	s.mu.Unlock()
+}
+
+func (s *state) isRegistered() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.registered
+}
+
+// contact records the outcome of a call to home.
+func (s *state) contact(err error, heartbeat bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reachable = err == nil || err == errUnknownInstance
+	if err != nil {
+		s.lastError = err.Error()
+		return
+	}
+	s.lastError = ""
+	if heartbeat {
+		s.lastHeartbeat = time.Now().UTC()
+	}
+}
+
+func (s *state) setRunning(r bool) {
+	s.mu.Lock()
+	s.running = r
+	s.mu.Unlock()
+}
+
+func (s *state) setDraining() {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+}

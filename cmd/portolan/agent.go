@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portolan/portolan/agent"
+)
+
+func agentCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "agent",
+		Usage:     "run a command as a container's entrypoint, supervise it and phone home",
+		UsageText: "portolan agent [flags] -- CMD [ARGS...]",
+		Description: `The agent starts CMD in its own process group, forwards signals to it, reaps
+orphaned processes (as PID 1, or as a child subreaper) and exits with CMD's exit
+code (128+N when CMD died of signal N).
+
+With --home it registers the instance with the coordinator and heartbeats its
+health; it learns the instance's placement (service and plans), writes it to
+--placement-file and serves it on the local API (GET /v1/agent/self,
+/v1/agent/health, /metrics). CMD runs even while home is unreachable.
+
+On SIGTERM it tells home the instance is draining, waits --drain, forwards the
+signal, waits --stop-timeout, then kills the process group; it deregisters when
+CMD exits.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "home", Usage: "URL of the coordinator (empty: do not phone home)"},
+			&cli.StringFlag{Name: "token", Usage: "the agent token the coordinator expects"},
+			&cli.StringFlag{Name: "service", Usage: "system_name of the service this container implements"},
+			&cli.StringFlag{Name: "address", Usage: "address to register: an IP, an interface name, or empty for the first non-loopback IPv4"},
+			&cli.IntFlag{Name: "port", Usage: "port the app listens on"},
+			&cli.StringSliceFlag{Name: "label", Usage: "instance label k=v (repeatable)"},
+			&cli.DurationFlag{Name: "heartbeat", Value: agent.DefaultHeartbeat, Usage: "heartbeat interval"},
+			&cli.DurationFlag{Name: "ttl", Value: agent.DefaultTTL, Usage: "time without heartbeat after which home marks the instance critical"},
+			&cli.StringFlag{Name: "check-http", Usage: "health check: GET this URL (2xx passing, 429 warning, else critical)"},
+			&cli.StringFlag{Name: "check-tcp", Usage: "health check: connect to this host:port"},
+			&cli.StringFlag{Name: "check-exec", Usage: "health check: run this command (exit 0 passing, 1 warning, else critical)"},
+			&cli.DurationFlag{Name: "check-interval", Value: agent.DefaultCheckInterval, Usage: "how often the health check runs"},
+			&cli.StringFlag{Name: "placement-file", Value: agent.DefaultPlacementFile, Usage: "where the instance's placement is written, atomically"},
+			&cli.StringFlag{Name: "api", Value: agent.DefaultAPI, Usage: `local API address ("off" disables it)`},
+			&cli.DurationFlag{Name: "wait-home", Usage: "hold CMD's start until the first registration succeeds, at most this long"},
+			&cli.BoolFlag{Name: "signal-group", Usage: "forward signals to CMD's whole process group"},
+			&cli.DurationFlag{Name: "drain", Usage: "on SIGTERM, wait this long after telling home before forwarding the signal"},
+			&cli.DurationFlag{Name: "stop-timeout", Value: agent.DefaultStopTimeout, Usage: "after forwarding SIGTERM, wait this long, then SIGKILL the process group"},
+		},
+		Action: func(c *cli.Context) error {
+			labels, err := parseLabels(c.StringSlice("label"))
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(agent.Config{
+				Command: c.Args().Slice(),
+				Home:    c.String("home"), Token: c.String("token"), Service: c.String("service"),
+				Address: c.String("address"), Port: c.Int("port"), Labels: labels,
+				Heartbeat: c.Duration("heartbeat"), TTL: c.Duration("ttl"),
+				Check: agent.CheckConfig{
+					HTTP: c.String("check-http"), TCP: c.String("check-tcp"), Exec: c.String("check-exec"),
+					Interval: c.Duration("check-interval"),
+				},
+				PlacementFile: c.String("placement-file"), API: c.String("api"), WaitHome: c.Duration("wait-home"),
+				SignalGroup: c.Bool("signal-group"), Drain: c.Duration("drain"), StopTimeout: c.Duration("stop-timeout"),
+				Version: version, Logger: loggerFrom(c),
+			})
+			if err != nil {
+				return cli.Exit("agent: "+err.Error(), 2)
+			}
+			code, err := a.Run(ctxOf(c))
+			if err != nil {
+				log := loggerFrom(c)
+				log.Error().Err(err).Msg("agent")
+				if code == 0 {
+					code = 1
+				}
+			}
+			if code != 0 {
+				return cli.Exit("", code)
+			}
+			return nil
+		},
+	}
+}
+
+// parseLabels reads repeated k=v flags.
+func parseLabels(specs []string) (map[string]string, error) {
+	labels := map[string]string{}
+	for _, s := range specs {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--label %q: want key=value", s)
+		}
+		labels[k] = v
+	}
+	return labels, nil
+}

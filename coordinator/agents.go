@@ -1,0 +1,95 @@
+package coordinator
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/registry"
+)
+
+// newInstances builds the instance registry from the configuration.
+func newInstances(cfg Config, store composition.Store) (*registry.Registry, error) {
+	return registry.New(registry.Config{
+		Store:                   store,
+		Heartbeat:               cfg.Heartbeat,
+		TTL:                     cfg.TTL,
+		DeregisterCriticalAfter: cfg.DeregisterCriticalAfter,
+		Logger:                  cfg.Logger.With().Str("component", "registry").Logger(),
+	})
+}
+
+// Instances returns the instance registry.
+func (c *Coordinator) Instances() *registry.Registry { return c.instances }
+
+// agentsHandler serves the agent API under /v1/.
+func (c *Coordinator) agentsHandler() http.Handler { return c.instances.Handler(c.cfg.AgentToken) }
+
+// startAgents runs the registry until the returned stop is called; stop
+// returns once it has ended, which also answers pending blocking queries.
+func (c *Coordinator) startAgents() (stop func()) {
+	log := c.cfg.Logger
+	if c.cfg.AgentToken == "" {
+		log.Warn().Msg("no agent token is configured (--agent-token): every /v1 call is refused with 401")
+	} else {
+		log.Info().Dur("heartbeat", c.instances.HeartbeatInterval()).Dur("ttl", c.instances.TTL()).
+			Dur("deregister_critical_after", c.instances.DeregisterCriticalAfter()).Msg("agent API enabled")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.instances.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// instancesCollector exports the registry's gauges and counters.
+type instancesCollector struct {
+	r                                          *registry.Registry
+	instances, index                           *prometheus.Desc
+	registrations, heartbeats, deregistrations *prometheus.Desc
+	expirations, removals                      *prometheus.Desc
+}
+
+func newInstancesCollector(r *registry.Registry) *instancesCollector {
+	return &instancesCollector{
+		r: r,
+		instances: prometheus.NewDesc("portolan_registry_instances",
+			"Registered instances by status.", []string{"status"}, nil),
+		index: prometheus.NewDesc("portolan_registry_index",
+			"Index of the service map.", nil, nil),
+		registrations: prometheus.NewDesc("portolan_registry_registrations_total",
+			"Instance registrations accepted.", nil, nil),
+		heartbeats: prometheus.NewDesc("portolan_registry_heartbeats_total",
+			"Heartbeats received (valid ones, including those for unknown instances).", nil, nil),
+		deregistrations: prometheus.NewDesc("portolan_registry_deregistrations_total",
+			"Instances deregistered by their agent.", nil, nil),
+		expirations: prometheus.NewDesc("portolan_registry_ttl_expirations_total",
+			"Instances turned critical because no heartbeat came within their TTL.", nil, nil),
+		removals: prometheus.NewDesc("portolan_registry_critical_removals_total",
+			"Instances removed after being critical for deregister-critical-after.", nil, nil),
+	}
+}
+
+func (ic *instancesCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{ic.instances, ic.index, ic.registrations, ic.heartbeats,
+		ic.deregistrations, ic.expirations, ic.removals} {
+		ch <- d
+	}
+}
+
+func (ic *instancesCollector) Collect(ch chan<- prometheus.Metric) {
+	s := ic.r.Stats()
+	for _, status := range []string{registry.StatusPassing, registry.StatusWarning, registry.StatusCritical, registry.StatusDraining} {
+		ch <- prometheus.MustNewConstMetric(ic.instances, prometheus.GaugeValue, float64(s.Instances[status]), status)
+	}
+	ch <- prometheus.MustNewConstMetric(ic.index, prometheus.GaugeValue, float64(s.Index))
+	ch <- prometheus.MustNewConstMetric(ic.registrations, prometheus.CounterValue, float64(s.Registrations))
+	ch <- prometheus.MustNewConstMetric(ic.heartbeats, prometheus.CounterValue, float64(s.Heartbeats))
+	ch <- prometheus.MustNewConstMetric(ic.deregistrations, prometheus.CounterValue, float64(s.Deregistrations))
+	ch <- prometheus.MustNewConstMetric(ic.expirations, prometheus.CounterValue, float64(s.Expirations))
+	ch <- prometheus.MustNewConstMetric(ic.removals, prometheus.CounterValue, float64(s.Removals))
+}

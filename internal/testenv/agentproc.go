@@ -1,0 +1,144 @@
+package testenv
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// AgentToken is the agent token StartCoordinator configures.
+const AgentToken = "test-agent-token"
+
+// Agent is a `portolan agent` process under test.
+type Agent struct {
+	t             testing.TB
+	API           string // local API address
+	PlacementFile string
+	cmd           *exec.Cmd
+	waited        chan struct{}
+	Output        *syncBuffer
+}
+
+// StartAgent runs `portolan agent --home co --token … FLAGS -- CMD…` with a
+// free local API port and a placement file in a temp dir. flags and command
+// are separated by "--" in args. It is killed when the test ends.
+func StartAgent(t testing.TB, co *Coordinator, args ...string) *Agent {
+	t.Helper()
+	home := ""
+	if co != nil {
+		home = co.URL
+	}
+	return StartAgentAt(t, home, args...)
+}
+
+// StartAgentAt is StartAgent with home at any URL ("" for none).
+func StartAgentAt(t testing.TB, home string, args ...string) *Agent {
+	t.Helper()
+	a := &Agent{t: t, API: FreeAddr(t), PlacementFile: filepath.Join(t.TempDir(), "placement.json"), Output: &syncBuffer{}}
+	full := []string{"--log-format", "console", "agent", "--api", a.API, "--placement-file", a.PlacementFile}
+	if home != "" {
+		full = append(full, "--home", home, "--token", AgentToken)
+	}
+	full = append(full, args...)
+	a.cmd = exec.Command(Binary(t), full...)
+	a.cmd.Stdout, a.cmd.Stderr = a.Output, a.Output
+	if err := a.cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	a.waited = make(chan struct{})
+	go func() { _ = a.cmd.Wait(); close(a.waited) }()
+	t.Cleanup(func() {
+		_ = a.cmd.Process.Signal(syscall.SIGKILL)
+		<-a.waited
+		if t.Failed() {
+			t.Logf("agent output:\n%s", a.Output.String())
+		}
+	})
+	return a
+}
+
+// Signal sends sig to the agent process.
+func (a *Agent) Signal(sig syscall.Signal) { _ = a.cmd.Process.Signal(sig) }
+
+// Kill9 kills the agent without letting it say goodbye.
+func (a *Agent) Kill9() {
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.waited
+}
+
+// Wait waits for the agent to exit and returns its exit code.
+func (a *Agent) Wait(timeout time.Duration) (int, bool) {
+	select {
+	case <-a.waited:
+		return a.cmd.ProcessState.ExitCode(), true
+	case <-time.After(timeout):
+		return 0, false
+	}
+}
+
+// Self reads GET /v1/agent/self; ok is false while the API is not up.
+func (a *Agent) Self() (self map[string]any, ok bool) {
+	resp, err := http.Get("http://" + a.API + "/v1/agent/self")
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	if json.NewDecoder(resp.Body).Decode(&self) != nil {
+		return nil, false
+	}
+	return self, true
+}
+
+// ID waits for the agent's local API and returns its instance id.
+func (a *Agent) ID() string {
+	a.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if s, ok := a.Self(); ok {
+			return s["id"].(string)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.t.Fatalf("agent API %s did not answer:\n%s", a.API, a.Output.String())
+	return ""
+}
+
+// Map reads the service map from the coordinator with the agent token.
+func (c *Coordinator) Map(t testing.TB) *registry.Map {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.URL+"/v1/map", nil)
+	req.Header.Set("Authorization", "Bearer "+AgentToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /v1/map: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/map: %s: %s", resp.Status, b)
+	}
+	var m registry.Map
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("decode map: %v", err)
+	}
+	return &m
+}
+
+// FindInstance returns the instance id on m.
+func FindInstance(m *registry.Map, id string) (registry.MapInstance, bool) {
+	for _, s := range m.Services {
+		for _, in := range s.Instances {
+			if in.ID == id {
+				return in, true
+			}
+		}
+	}
+	return registry.MapInstance{}, false
+}

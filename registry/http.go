@@ -1,0 +1,340 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// IndexHeader carries the index of a blocking query's answer: the map index
+// on /v1/map, the composition revision on /v1/composition.
+const IndexHeader = "X-Portolan-Index"
+
+// Blocking query waits, as Consul's: wait defaults to DefaultWait and is cut
+// to MaxWait; up to wait/16 of random jitter is added so watchers spread out.
+const (
+	DefaultWait = 5 * time.Minute
+	MaxWait     = 10 * time.Minute
+)
+
+// Handler serves the agent API (mount it at /v1/):
+//
+//	PUT    /v1/instances/{id}            Registration → RegisterReply
+//	PUT    /v1/instances/{id}/heartbeat  Heartbeat → HeartbeatReply (404: register again)
+//	PUT    /v1/instances/{id}/drain
+//	DELETE /v1/instances/{id}
+//	GET    /v1/map?index=N&wait=30s&service=S   Map, blocking
+//	GET    /v1/composition?index=R&wait=30s     composition.Document with secrets, blocking
+//
+// Every call needs "Authorization: Bearer <agentToken>"; with an empty
+// agentToken every call is refused. Errors are JSON: {"error":"..."}.
+func (r *Registry) Handler(agentToken string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("PUT /v1/instances/{id}", r.serveRegister)
+	mux.HandleFunc("PUT /v1/instances/{id}/heartbeat", r.serveHeartbeat)
+	mux.HandleFunc("PUT /v1/instances/{id}/drain", r.serveDrain)
+	mux.HandleFunc("DELETE /v1/instances/{id}", r.serveDeregister)
+	mux.HandleFunc("GET /v1/map", r.serveMap)
+	mux.HandleFunc("GET /v1/composition", r.serveComposition)
+	return requireBearer(agentToken, mux)
+}
+
+// requireBearer refuses requests without the agent token with 401. Tokens
+// are compared as SHA-256 digests in constant time and never logged.
+func requireBearer(token string, next http.Handler) http.Handler {
+	configured := token != ""
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !configured {
+			unauthorized(w, "", "no agent token is configured on the coordinator (--agent-token): the agent API is disabled")
+			return
+		}
+		got, ok := bearerToken(req)
+		if !ok {
+			unauthorized(w, "", "missing agent token: send Authorization: Bearer <agent token>")
+			return
+		}
+		digest := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(digest[:], want[:]) != 1 {
+			unauthorized(w, "invalid_token", "invalid agent token")
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+func bearerToken(req *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+func unauthorized(w http.ResponseWriter, code, msg string) {
+	challenge := `Bearer realm="portolan"`
+	if code != "" {
+		challenge += `, error="` + code + `"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeError(w, http.StatusUnauthorized, msg)
+}
+
+// registrationBody reads the TTL apart, so a bad duration is reported with
+// its field name; the outer field shadows the embedded one.
+type registrationBody struct {
+	Registration
+	TTL json.RawMessage `json:"ttl,omitempty"`
+}
+
+func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
+	var body registrationBody
+	if !decodeBody(w, req, "registration", &body) {
+		return
+	}
+	reg := body.Registration
+	if len(body.TTL) > 0 && string(body.TTL) != "null" {
+		if err := reg.TTL.UnmarshalJSON(body.TTL); err != nil {
+			writeError(w, http.StatusBadRequest, "ttl: "+err.Error())
+			return
+		}
+	}
+	reply, err := r.Register(req.PathValue("id"), reg)
+	if err != nil {
+		r.writeDomainError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reply)
+}
+
+func (r *Registry) serveHeartbeat(w http.ResponseWriter, req *http.Request) {
+	var hb Heartbeat
+	if !decodeBody(w, req, "heartbeat", &hb) {
+		return
+	}
+	reply, err := r.Heartbeat(req.PathValue("id"), hb)
+	if err != nil {
+		r.writeDomainError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reply)
+}
+
+// statusReply answers drain and deregister.
+type statusReply struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+func (r *Registry) serveDrain(w http.ResponseWriter, req *http.Request) {
+	id := req.PathValue("id")
+	if err := r.Drain(id); err != nil {
+		r.writeDomainError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, statusReply{ID: id, Status: StatusDraining})
+}
+
+func (r *Registry) serveDeregister(w http.ResponseWriter, req *http.Request) {
+	id := req.PathValue("id")
+	if err := r.Deregister(id); err != nil {
+		r.writeDomainError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, statusReply{ID: id, Status: "deregistered"})
+}
+
+// serveMap answers at once without index, with an index below the current
+// one, or with one above it (the coordinator restarted and the index began
+// again: the client should start over from the answer's). With the current
+// index it waits for a change, or for wait, and answers with the map then.
+func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
+	index, blocking, wait, err := blockingParams(req)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if blocking && index == r.Index() {
+		ctx, cancel := context.WithTimeout(req.Context(), wait)
+		_, _ = r.Wait(ctx, index)
+		cancel()
+		if req.Context().Err() != nil {
+			return // the client went away
+		}
+	}
+	m := r.Map().Only(req.URL.Query().Get("service"))
+	w.Header().Set(IndexHeader, strconv.FormatUint(m.Index, 10))
+	writeJSON(w, http.StatusOK, m)
+}
+
+// serveComposition answers with the newest composition, with secrets (agents
+// need application keys), once its revision is above index.
+func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
+	index, blocking, wait, err := blockingParams(req)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	snap := r.store.Snapshot()
+	if blocking && index >= snap.Revision {
+		ctx, cancel := context.WithTimeout(req.Context(), wait)
+		stop := context.AfterFunc(r.stopped, cancel)
+		if s, err := r.store.Wait(ctx, index); err == nil && s != nil {
+			snap = s
+		} else {
+			snap = r.store.Snapshot()
+		}
+		stop()
+		cancel()
+		if req.Context().Err() != nil {
+			return
+		}
+	}
+	w.Header().Set(IndexHeader, strconv.FormatUint(snap.Revision, 10))
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, composition.Export(snap, true, r.now()))
+}
+
+// blockingParams reads index and wait as Consul does: wait is a duration
+// ("30s", "5m"; a bare number is seconds), 0 or absent meaning DefaultWait,
+// cut to MaxWait, plus up to wait/16 of jitter.
+func blockingParams(req *http.Request) (index uint64, blocking bool, wait time.Duration, err error) {
+	q := req.URL.Query()
+	if s := q.Get("index"); s != "" {
+		index, err = strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, false, 0, fmt.Errorf("index must be a non-negative integer (got %q)", truncate(s, 32))
+		}
+		blocking = true
+	}
+	if s := q.Get("wait"); s != "" {
+		if n, err2 := strconv.ParseUint(s, 10, 32); err2 == nil {
+			wait = time.Duration(n) * time.Second
+		} else if wait, err = time.ParseDuration(s); err != nil || wait < 0 {
+			return 0, false, 0, fmt.Errorf("wait must be a duration like \"30s\" (got %q)", truncate(s, 32))
+		}
+	}
+	if wait == 0 {
+		wait = DefaultWait
+	}
+	wait = min(wait, MaxWait)
+	wait += rand.N(wait/16 + 1)
+	return index, blocking, wait, nil
+}
+
+// decodeBody reads one JSON object of at most MaxBodyBytes into v, refusing
+// unknown fields and trailing data. On failure it answers 400 or 413 with a
+// message naming the problem and returns false.
+func decodeBody(w http.ResponseWriter, req *http.Request, what string, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if err2 := dec.Decode(&struct{}{}); err2 != io.EOF {
+			err = errTrailing
+			var tooLarge *http.MaxBytesError
+			if errors.As(err2, &tooLarge) {
+				err = err2
+			}
+		}
+	}
+	if err == nil {
+		return true
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes))
+		return false
+	}
+	writeError(w, http.StatusBadRequest, describeJSONError(err, what))
+	return false
+}
+
+var errTrailing = errors.New("unexpected data after the JSON object")
+
+func describeJSONError(err error, what string) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return fmt.Sprintf("request body is empty: expected a JSON %s", what)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("malformed JSON %s: unexpected end of input", what)
+	case errors.Is(err, errTrailing):
+		return fmt.Sprintf("malformed JSON %s: %v", what, err)
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("malformed JSON %s at byte %d: %v", what, syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return fmt.Sprintf("%s must be a JSON object, not %s", what, typ.Value)
+		}
+		return fmt.Sprintf("%s: wrong type for field %q: expected %s, got %s", what, typ.Field, jsonKind(typ.Type), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Sprintf("%s: unknown field %s", what, strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return fmt.Sprintf("malformed JSON %s: %v", what, strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// jsonKind names a Go type as the JSON it is written in.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return t.String()
+}
+
+func (r *Registry) writeDomainError(w http.ResponseWriter, err error) {
+	var fe *FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeError(w, http.StatusBadRequest, fe.Error())
+	case errors.Is(err, ErrUnknown):
+		writeError(w, http.StatusNotFound, ErrUnknown.Error())
+	default:
+		r.log.Error().Err(err).Msg("agent API call failed")
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

@@ -1,0 +1,115 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Instance statuses.
+const (
+	StatusPassing  = "passing"
+	StatusWarning  = "warning"
+	StatusCritical = "critical"
+	StatusDraining = "draining"
+)
+
+// Duration is a time.Duration written as a Go duration string ("2s") in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string ("2s") or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration must be a string like \"2s\": %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Registration is the body of PUT /v1/instances/{id}.
+type Registration struct {
+	// Service is the system_name of the service the container implements.
+	Service      string            `json:"service"`
+	Address      string            `json:"address"`
+	Port         int               `json:"port"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Hostname     string            `json:"hostname,omitempty"`
+	AgentVersion string            `json:"agent_version,omitempty"`
+	// Check describes the health check the agent runs ("http GET URL", "tcp ADDR", "exec CMD"), if any.
+	Check  string `json:"check,omitempty"`
+	Status string `json:"status,omitempty"` // initial status; passing when empty
+	Output string `json:"output,omitempty"`
+	// TTL the agent asks for; home may bound it.
+	TTL Duration `json:"ttl,omitempty"`
+}
+
+// PlanRef names an application plan.
+type PlanRef struct {
+	ID         int64  `json:"id"`
+	SystemName string `json:"system_name"`
+	Name       string `json:"name"`
+}
+
+// Placement tells an instance where in the composition it serves.
+type Placement struct {
+	// Service is the system_name of the 3scale service the instance serves;
+	// empty when the composition has no such service yet.
+	Service   string `json:"service,omitempty"`
+	ServiceID int64  `json:"service_id,omitempty"`
+	// Plans the instance serves.
+	Plans []PlanRef `json:"plans"`
+	// Placements are the names of the placements that picked the instance;
+	// none when it serves its service by default.
+	Placements []string `json:"placements,omitempty"`
+	// Revision of the composition the placement was computed from.
+	Revision uint64 `json:"revision"`
+}
+
+// RegisterReply answers a registration.
+type RegisterReply struct {
+	ID                      string    `json:"id"`
+	Placement               Placement `json:"placement"`
+	Revision                uint64    `json:"revision"`
+	HeartbeatInterval       Duration  `json:"heartbeat_interval"`
+	TTL                     Duration  `json:"ttl"`
+	DeregisterCriticalAfter Duration  `json:"deregister_critical_after"`
+}
+
+// Heartbeat is the body of PUT /v1/instances/{id}/heartbeat.
+type Heartbeat struct {
+	Status string `json:"status"`
+	Output string `json:"output,omitempty"`
+	// Revision is the newest composition revision the agent has seen.
+	Revision uint64 `json:"revision"`
+}
+
+// HeartbeatReply answers a heartbeat: the current revision, and the placement
+// when it changed since the instance last heard it.
+type HeartbeatReply struct {
+	Revision  uint64     `json:"revision"`
+	Placement *Placement `json:"placement,omitempty"`
+}
+
+// MaxBodyBytes bounds every request body of the agent API.
+const MaxBodyBytes = 64 << 10
+
+// Limits on what an instance may send.
+const (
+	MaxIDLen     = 128
+	MaxLabels    = 64
+	MaxLabelLen  = 256
+	MaxOutputLen = 4096
+)

@@ -1,0 +1,624 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// Defaults and bounds of the registry's timing.
+const (
+	DefaultHeartbeat               = 2 * time.Second
+	DefaultTTL                     = 6 * time.Second
+	DefaultDeregisterCriticalAfter = 30 * time.Second
+	// MinDeregisterCriticalAfter is the shortest DeregisterCriticalAfter accepted.
+	MinDeregisterCriticalAfter = time.Second
+	// MinTTL and MaxTTL bound the TTL an agent may ask for in its registration.
+	MinTTL = time.Second
+	MaxTTL = time.Hour
+)
+
+// OutputTTLExpired is the output of an instance turned critical because no
+// heartbeat came within its TTL.
+const OutputTTLExpired = "TTL expired"
+
+// ErrUnknown is returned for an instance the registry does not know (never
+// registered, deregistered, removed, or registered before a coordinator
+// restart). Agents answer it by registering again.
+var ErrUnknown = errors.New("unknown instance: register again")
+
+// ErrStopped is returned by Wait once Run has ended.
+var ErrStopped = errors.New("registry stopped")
+
+// FieldError is an invalid field of a registration or heartbeat.
+type FieldError struct {
+	Field   string // wire name: "id", "service", "port", "labels", "status", ...
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Message }
+
+// Config configures a Registry. Zero durations take the defaults.
+type Config struct {
+	Store                   composition.Store
+	Heartbeat               time.Duration // interval told to agents; 2s
+	TTL                     time.Duration // no heartbeat for this long → critical; 6s
+	DeregisterCriticalAfter time.Duration // critical for this long → removed; 30s, at least 1s
+	// Now is the clock; nil means time.Now. Tests pass a controllable one.
+	Now    func() time.Time
+	Logger zerolog.Logger
+}
+
+// Stats are the registry's counters, for metrics.
+type Stats struct {
+	Instances       map[string]int // by status; every status present
+	Index           uint64
+	Registrations   uint64
+	Heartbeats      uint64
+	Deregistrations uint64
+	Expirations     uint64 // TTL expiries
+	Removals        uint64 // removed after being critical too long
+}
+
+// Registry tracks the instances that phone home and draws the service map.
+// It is safe for concurrent use. Run drives the reaper and follows the
+// composition; without Run, instances never expire.
+type Registry struct {
+	store     composition.Store
+	heartbeat time.Duration
+	ttl       time.Duration
+	dca       time.Duration
+	now       func() time.Time
+	log       zerolog.Logger
+
+	mu        sync.Mutex
+	instances map[string]*instance
+	snap      *composition.Snapshot // placements are computed from it
+	index     uint64
+	changed   chan struct{} // closed and replaced when index grows
+
+	// stopped ends when Run returns: blocking queries answer at once.
+	stopped    context.Context
+	stop       context.CancelFunc
+	running    atomic.Bool
+	registered atomic.Uint64
+	beats      atomic.Uint64
+	deregs     atomic.Uint64
+	expired    atomic.Uint64
+	removed    atomic.Uint64
+}
+
+// instance is the registry's record of one instance; guarded by Registry.mu.
+type instance struct {
+	id            string
+	reg           Registration // Labels is a private copy
+	ttl           time.Duration
+	health        string // what the agent last reported
+	output        string
+	draining      bool
+	expired       bool   // no heartbeat within ttl since the last one
+	status        string // effective: critical when expired, else draining, else health
+	criticalSince time.Time
+	lastHeartbeat time.Time
+	placement     Placement // current, from Registry.snap
+	sent          Placement // what the instance was last told
+}
+
+// New returns a registry; Run starts its reaper.
+func New(cfg Config) (*Registry, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("registry: a composition store is required")
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.DeregisterCriticalAfter == 0 {
+		cfg.DeregisterCriticalAfter = DefaultDeregisterCriticalAfter
+	}
+	switch {
+	case cfg.Heartbeat < 0:
+		return nil, fmt.Errorf("heartbeat interval must be positive (got %s)", cfg.Heartbeat)
+	case cfg.TTL < 0:
+		return nil, fmt.Errorf("ttl must be positive (got %s)", cfg.TTL)
+	case cfg.TTL < cfg.Heartbeat:
+		return nil, fmt.Errorf("ttl (%s) must not be shorter than the heartbeat interval (%s)", cfg.TTL, cfg.Heartbeat)
+	case cfg.DeregisterCriticalAfter < MinDeregisterCriticalAfter:
+		return nil, fmt.Errorf("deregister-critical-after must be at least %s (got %s)",
+			MinDeregisterCriticalAfter, cfg.DeregisterCriticalAfter)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &Registry{
+		store: cfg.Store, heartbeat: cfg.Heartbeat, ttl: cfg.TTL, dca: cfg.DeregisterCriticalAfter,
+		now: cfg.Now, log: cfg.Logger,
+		instances: map[string]*instance{}, snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
+	}
+	r.stopped, r.stop = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// HeartbeatInterval is the interval told to agents.
+func (r *Registry) HeartbeatInterval() time.Duration { return r.heartbeat }
+
+// TTL is the default TTL of an instance.
+func (r *Registry) TTL() time.Duration { return r.ttl }
+
+// DeregisterCriticalAfter is how long an instance may stay critical.
+func (r *Registry) DeregisterCriticalAfter() time.Duration { return r.dca }
+
+// Run removes expired instances and follows the composition's revisions
+// until ctx ends. When it returns, pending and future blocking waits answer
+// at once. Call it once.
+func (r *Registry) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("registry: Run called twice")
+	}
+	defer r.stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.follow(ctx)
+	}()
+	t := time.NewTicker(r.sweepInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+			r.sweep(r.now())
+		}
+	}
+}
+
+// sweepInterval is how often the reaper looks: a tenth of the shortest
+// deadline it watches, between 10 ms and 500 ms.
+func (r *Registry) sweepInterval() time.Duration {
+	d := min(r.ttl, r.dca, MinTTL) / 10
+	return max(10*time.Millisecond, min(d, 500*time.Millisecond))
+}
+
+// follow recomputes placements on every new composition revision.
+func (r *Registry) follow(ctx context.Context) {
+	for {
+		r.mu.Lock()
+		after := r.snap.Revision
+		r.mu.Unlock()
+		snap, err := r.store.Wait(ctx, after)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Warn().Err(err).Msg("registry stopped following the composition")
+			}
+			return
+		}
+		r.mu.Lock()
+		r.refreshLocked(snap)
+		r.mu.Unlock()
+	}
+}
+
+// refreshLocked moves the registry to snap when it is newer: every
+// instance's placement is recomputed and the index bumped.
+func (r *Registry) refreshLocked(snap *composition.Snapshot) {
+	if snap == nil || snap.Revision <= r.snap.Revision {
+		return
+	}
+	r.snap = snap
+	for _, in := range r.instances {
+		in.placement = PlacementFor(snap, in.reg.Service, in.reg.Labels)
+	}
+	r.bumpLocked()
+}
+
+// syncLocked catches up with the store, so a reply never pairs a new
+// revision with a placement computed from an older one.
+func (r *Registry) syncLocked() { r.refreshLocked(r.store.Snapshot()) }
+
+func (r *Registry) bumpLocked() {
+	r.index++
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// Index is the current map index.
+func (r *Registry) Index() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.index
+}
+
+// Wait blocks until the index is greater than index, ctx ends, or Run has
+// ended (ErrStopped); it returns the index then.
+func (r *Registry) Wait(ctx context.Context, index uint64) (uint64, error) {
+	for {
+		r.mu.Lock()
+		cur, ch := r.index, r.changed
+		r.mu.Unlock()
+		if cur > index {
+			return cur, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return cur, ctx.Err()
+		case <-r.stopped.Done():
+			return cur, ErrStopped
+		}
+	}
+}
+
+// Register adds an instance, or replaces the one registered under id.
+func (r *Registry) Register(id string, reg Registration) (RegisterReply, error) {
+	if err := validateID(id); err != nil {
+		return RegisterReply{}, err
+	}
+	if err := validateRegistration(&reg); err != nil {
+		return RegisterReply{}, err
+	}
+	reg.Labels = maps.Clone(reg.Labels)
+	status := reg.Status
+	if status == "" {
+		status = StatusPassing
+	}
+	ttl := r.ttl
+	if reg.TTL != 0 {
+		ttl = min(max(time.Duration(reg.TTL), MinTTL), MaxTTL)
+	}
+	r.mu.Lock()
+	r.syncLocked()
+	now := r.now()
+	in := &instance{
+		id: id, reg: reg, ttl: ttl, health: status, output: reg.Output, status: status, lastHeartbeat: now,
+		placement: PlacementFor(r.snap, reg.Service, reg.Labels),
+	}
+	if status == StatusCritical {
+		in.criticalSince = now
+	}
+	in.sent = in.placement
+	_, replaced := r.instances[id]
+	r.instances[id] = in
+	r.bumpLocked()
+	reply := RegisterReply{
+		ID: id, Placement: in.placement, Revision: r.snap.Revision,
+		HeartbeatInterval: Duration(r.intervalFor(ttl)), TTL: Duration(ttl),
+		DeregisterCriticalAfter: Duration(r.dca),
+	}
+	r.mu.Unlock()
+	r.registered.Add(1)
+	r.log.Info().Str("instance", id).Str("service", reg.Service).Str("address", reg.Address).
+		Int("port", reg.Port).Str("status", status).Str("placed_in", in.placement.Service).
+		Bool("replaced", replaced).Msg("instance registered")
+	return reply, nil
+}
+
+// intervalFor is the heartbeat interval for an instance with ttl: the
+// configured one, shortened to a third of the TTL when the TTL is short.
+func (r *Registry) intervalFor(ttl time.Duration) time.Duration {
+	if 3*r.heartbeat > ttl {
+		return ttl / 3
+	}
+	return r.heartbeat
+}
+
+// Heartbeat records a sign of life with the agent's health status. The reply
+// carries the placement only when it differs from what the instance was last
+// told.
+func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
+	if err := validateID(id); err != nil {
+		return HeartbeatReply{}, err
+	}
+	if err := validateHeartbeat(&hb); err != nil {
+		return HeartbeatReply{}, err
+	}
+	r.beats.Add(1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncLocked()
+	in, ok := r.instances[id]
+	if !ok {
+		return HeartbeatReply{}, ErrUnknown
+	}
+	now := r.now()
+	in.lastHeartbeat = now
+	in.expired = false
+	in.health, in.output = hb.Status, hb.Output
+	if old, changed := in.updateStatus(now); changed {
+		r.bumpLocked()
+		r.log.Info().Str("instance", id).Str("from", old).Str("to", in.status).Msg("instance status changed")
+	}
+	reply := HeartbeatReply{Revision: r.snap.Revision}
+	if !samePlacement(in.placement, in.sent) {
+		p := in.placement
+		reply.Placement = &p
+		in.sent = in.placement
+	}
+	return reply, nil
+}
+
+// Drain marks an instance as stopping: it leaves the map's passing set and
+// stays draining until it is deregistered or its TTL expires.
+func (r *Registry) Drain(id string) error {
+	if err := validateID(id); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in, ok := r.instances[id]
+	if !ok {
+		return ErrUnknown
+	}
+	now := r.now()
+	in.draining = true
+	in.expired = false
+	in.lastHeartbeat = now
+	if old, changed := in.updateStatus(now); changed {
+		r.bumpLocked()
+		r.log.Info().Str("instance", id).Str("from", old).Msg("instance draining")
+	}
+	return nil
+}
+
+// Deregister removes an instance at once.
+func (r *Registry) Deregister(id string) error {
+	if err := validateID(id); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	_, ok := r.instances[id]
+	if ok {
+		delete(r.instances, id)
+		r.bumpLocked()
+	}
+	r.mu.Unlock()
+	if !ok {
+		return ErrUnknown
+	}
+	r.deregs.Add(1)
+	r.log.Info().Str("instance", id).Msg("instance deregistered")
+	return nil
+}
+
+// updateStatus recomputes the effective status; a change to critical starts
+// the critical clock at now.
+func (in *instance) updateStatus(now time.Time) (old string, changed bool) {
+	next := in.health
+	switch {
+	case in.expired:
+		next = StatusCritical
+	case in.draining:
+		next = StatusDraining
+	}
+	old = in.status
+	if next == old {
+		return old, false
+	}
+	if next == StatusCritical {
+		in.criticalSince = now
+	}
+	in.status = next
+	return old, true
+}
+
+// sweep turns instances without a heartbeat within their TTL critical and
+// removes those critical for DeregisterCriticalAfter.
+func (r *Registry) sweep(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed := false
+	for id, in := range r.instances {
+		if deadline := in.lastHeartbeat.Add(in.ttl); !in.expired && !now.Before(deadline) {
+			in.expired = true
+			in.output = OutputTTLExpired
+			if old, ok := in.updateStatus(deadline); ok {
+				changed = true
+				r.log.Warn().Str("instance", id).Str("from", old).Dur("ttl", in.ttl).Msg("instance critical: TTL expired")
+			}
+			r.expired.Add(1)
+		}
+		if in.status == StatusCritical && !now.Before(in.criticalSince.Add(r.dca)) {
+			delete(r.instances, id)
+			changed = true
+			r.removed.Add(1)
+			r.log.Warn().Str("instance", id).Dur("critical_for", now.Sub(in.criticalSince)).
+				Msg("instance removed: critical too long")
+		}
+	}
+	if changed {
+		r.bumpLocked()
+	}
+}
+
+// Stats returns the instance counts by status and the counters.
+func (r *Registry) Stats() Stats {
+	s := Stats{Instances: map[string]int{
+		StatusPassing: 0, StatusWarning: 0, StatusCritical: 0, StatusDraining: 0,
+	}}
+	r.mu.Lock()
+	for _, in := range r.instances {
+		s.Instances[in.status]++
+	}
+	s.Index = r.index
+	r.mu.Unlock()
+	s.Registrations = r.registered.Load()
+	s.Heartbeats = r.beats.Load()
+	s.Deregistrations = r.deregs.Load()
+	s.Expirations = r.expired.Load()
+	s.Removals = r.removed.Load()
+	return s
+}
+
+// Len returns the number of registered instances.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.instances)
+}
+
+// Bounds of the free-text fields of a registration.
+const (
+	maxServiceLen      = 255
+	maxHostnameLen     = 253
+	maxAgentVersionLen = 256
+	maxCheckLen        = 1024
+)
+
+// validateID checks an instance id: 1 to MaxIDLen characters of
+// [A-Za-z0-9._:-].
+func validateID(id string) error {
+	if id == "" {
+		return &FieldError{"id", "is required"}
+	}
+	if len(id) > MaxIDLen {
+		return &FieldError{"id", fmt.Sprintf("is too long (%d characters, at most %d)", len(id), MaxIDLen)}
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' && c != ':' {
+			return &FieldError{"id", fmt.Sprintf("has an invalid character %q: use letters, digits, '.', '_', '-', ':'", rune(c))}
+		}
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// validSystemName matches composition's rule for system_name: letters,
+// digits and _ . - / [ ].
+func validSystemName(s string) bool {
+	if s == "" || len(s) > maxServiceLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case isAlnum(c), c == '_', c == '.', c == '-', c == '/', c == '[', c == ']':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func validateRegistration(reg *Registration) error {
+	switch {
+	case reg.Service == "":
+		return &FieldError{"service", "is required (the system_name of the service the container implements)"}
+	case !validSystemName(reg.Service):
+		return &FieldError{"service", "is not a valid system_name: use letters, digits, '_', '-', '.', '/', '[', ']' (at most 255)"}
+	case reg.Address == "":
+		return &FieldError{"address", "is required"}
+	case !validAddress(reg.Address):
+		return &FieldError{"address", "must be an IP address or a hostname"}
+	case reg.Port < 0 || reg.Port > 65535:
+		return &FieldError{"port", fmt.Sprintf("must be between 0 and 65535 (got %d)", reg.Port)}
+	case len(reg.Hostname) > maxHostnameLen:
+		return &FieldError{"hostname", fmt.Sprintf("is too long (at most %d bytes)", maxHostnameLen)}
+	case len(reg.AgentVersion) > maxAgentVersionLen:
+		return &FieldError{"agent_version", fmt.Sprintf("is too long (at most %d bytes)", maxAgentVersionLen)}
+	case len(reg.Check) > maxCheckLen:
+		return &FieldError{"check", fmt.Sprintf("is too long (at most %d bytes)", maxCheckLen)}
+	case reg.TTL < 0:
+		return &FieldError{"ttl", "must not be negative"}
+	}
+	if err := validateLabels(reg.Labels); err != nil {
+		return err
+	}
+	if reg.Status != "" {
+		if err := validateStatus(reg.Status); err != nil {
+			return err
+		}
+	}
+	return validateOutput(reg.Output)
+}
+
+func validateLabels(labels map[string]string) error {
+	if len(labels) > MaxLabels {
+		return &FieldError{"labels", fmt.Sprintf("has %d labels (at most %d)", len(labels), MaxLabels)}
+	}
+	for k, v := range labels {
+		switch {
+		case k == "":
+			return &FieldError{"labels", "has an empty key"}
+		case len(k) > MaxLabelLen:
+			return &FieldError{"labels", fmt.Sprintf("has a key longer than %d bytes", MaxLabelLen)}
+		case len(v) > MaxLabelLen:
+			return &FieldError{"labels", fmt.Sprintf("value of %q is longer than %d bytes", k, MaxLabelLen)}
+		}
+	}
+	return nil
+}
+
+func validateHeartbeat(hb *Heartbeat) error {
+	if hb.Status == "" {
+		return &FieldError{"status", "is required (passing, warning or critical)"}
+	}
+	if err := validateStatus(hb.Status); err != nil {
+		return err
+	}
+	return validateOutput(hb.Output)
+}
+
+func validateStatus(s string) error {
+	switch s {
+	case StatusPassing, StatusWarning, StatusCritical:
+		return nil
+	}
+	return &FieldError{"status", fmt.Sprintf("must be passing, warning or critical (got %q)", truncate(s, 32))}
+}
+
+func validateOutput(s string) error {
+	if len(s) > MaxOutputLen {
+		return &FieldError{"output", fmt.Sprintf("is too long (%d bytes, at most %d)", len(s), MaxOutputLen)}
+	}
+	return nil
+}
+
+// validAddress accepts an IP address (v4 or v6) or a hostname of
+// letter-digit-hyphen labels (underscores tolerated, as container names
+// carry them).
+func validAddress(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	if len(s) > maxHostnameLen {
+		return false
+	}
+	s = strings.TrimSuffix(s, ".")
+	if s == "" {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !isAlnum(c) && c != '-' && c != '_' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,48 @@
+package registry
+
+import "time"
+
+// Map is the service map: every service with its plans, placements and
+// instances. GET /v1/map serves it, with Index in the X-Portolan-Index header.
+type Map struct {
+	Index    uint64       `json:"index"`
+	Revision uint64       `json:"revision"` // of the composition it was drawn from
+	Services []MapService `json:"services"`
+}
+
+// MapService is one service of the map. Instances whose service the
+// composition does not know appear under their own service name with ID 0.
+type MapService struct {
+	Name       string         `json:"name"` // system_name
+	ID         int64          `json:"id,omitempty"`
+	Plans      []PlanRef      `json:"plans"`
+	Placements []MapPlacement `json:"placements"`
+	Instances  []MapInstance  `json:"instances"`
+}
+
+// MapPlacement is a placement of a service.
+type MapPlacement struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// SelectorService is the service name the selector picks instances by (it
+	// may differ from the map service the placement puts them in).
+	SelectorService string            `json:"selector_service"`
+	Selector        map[string]string `json:"selector"` // labels
+	Plans           []PlanRef         `json:"plans"`
+}
+
+// MapInstance is an instance on the map.
+type MapInstance struct {
+	ID            string            `json:"id"`
+	Service       string            `json:"service"` // the service the instance registered as
+	Address       string            `json:"address"`
+	Port          int               `json:"port"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	Status        string            `json:"status"`
+	Output        string            `json:"output,omitempty"`
+	Plans         []PlanRef         `json:"plans"`
+	Placements    []string          `json:"placements,omitempty"`
+	AgentVersion  string            `json:"agent_version,omitempty"`
+	LastHeartbeat time.Time         `json:"last_heartbeat"`
+	Age           Duration          `json:"age"` // since the last heartbeat, when the map was drawn
+}
