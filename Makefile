@@ -17,6 +17,7 @@ export PORTOLAN_BIN := $(CURDIR)/bin/portolan
 .PHONY: build
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/portolan ./cmd/portolan
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/newsapi ./examples/newsapi
 
 .PHONY: test
 test: lint build

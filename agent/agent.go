@@ -127,6 +127,13 @@ func (a *Agent) ID() string { return a.id }
 // Run starts the local API, phones home, runs CMD until it exits, deregisters
 // and returns CMD's exit code.
 func (a *Agent) Run(ctx context.Context) (int, error) {
+	// Hold the forwarded signals for the whole run, so one that arrives
+	// before the supervisor takes over, or while deregistering after CMD
+	// exited, cannot kill the agent with its default action.
+	held := make(chan os.Signal, 1)
+	signal.Notify(held, ForwardedSignals()...)
+	defer signal.Stop(held)
+
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stopBG(); wg.Wait() }()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -98,19 +97,22 @@ func tcpCheck(ctx context.Context, addr string) (string, string) {
 }
 
 func execCheck(ctx context.Context, args []string) (string, string) {
-	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	// Through the supervisor's reaper: nothing else in the agent may wait
+	// for children (see doc.go).
+	code, out, err := CombinedOutput(ctx, args)
 	text := strings.TrimSpace(string(out))
 	if len(text) > registry.MaxOutputLen {
 		text = text[:registry.MaxOutputLen]
 	}
-	var exit *exec.ExitError
 	switch {
-	case err == nil:
+	case err != nil:
+		return registry.StatusCritical, strings.TrimSpace(err.Error() + " " + text)
+	case code == 0:
 		return registry.StatusPassing, text
-	case errors.As(err, &exit) && exit.ExitCode() == 1:
+	case code == 1:
 		return registry.StatusWarning, text
 	case ctx.Err() != nil:
 		return registry.StatusCritical, "timed out: " + text
 	}
-	return registry.StatusCritical, strings.TrimSpace(err.Error() + " " + text)
+	return registry.StatusCritical, fmt.Sprintf("exit %d: %s", code, text)
 }

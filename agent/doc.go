@@ -22,6 +22,8 @@
 //     container runtimes stop containers with SIGTERM.
 //   - The agent's result is CMD's exit code, or 128+N when CMD died of
 //     signal N.
+//   - CMD gets SIGKILL if the agent dies (Pdeathsig), so that a crashed or
+//     kill -9'd agent does not leave it running unsupervised.
 //
 // # Reaping
 //
@@ -38,10 +40,11 @@
 //
 // The rule that follows for the rest of the agent: while a Supervisor runs,
 // nothing else in the process may wait for children, so exec.Cmd's Wait, Run,
-// Output and CombinedOutput fail there (with ECHILD, or by losing the status).
-// Start other children, such as an exec health check, with [Spawn], which
-// hands their exit code back from the reaper.
+// Output and CombinedOutput fail there, at random, with "waitid: no child
+// processes" whenever the reaper collects the child first. Run other
+// children, such as an exec health check, with [CombinedOutput] or [Spawn],
+// which get their exit codes back from the reaper.
 //
-// Supervision needs Linux; elsewhere [NewSupervisor] and [Spawn] return an
-// error, and the rest of the package builds.
+// Supervision needs Linux; elsewhere [NewSupervisor], [Spawn] and
+// [CombinedOutput] return an error, and the rest of the package builds.
 package agent

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -63,7 +64,8 @@ func TestAgentExitCodeAndSignal(t *testing.T) {
 
 func TestKill9TurnsCriticalWithinTTLThenRemoved(t *testing.T) {
 	co := testenv.StartCoordinator(t, "--deregister-critical-after", "1s")
-	a := testenv.StartAgent(t, co, "--service", "newsapi", "--heartbeat", "200ms", "--ttl", "800ms", "--", "sleep", "30")
+	const ttl = time.Second // the shortest TTL home accepts
+	a := testenv.StartAgent(t, co, "--service", "newsapi", "--heartbeat", "300ms", "--ttl", ttl.String(), "--", "sleep", "30")
 	id := a.ID()
 	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusPassing }, 2*time.Second, 10*time.Millisecond)
 
@@ -71,7 +73,7 @@ func TestKill9TurnsCriticalWithinTTLThenRemoved(t *testing.T) {
 	killed := time.Now()
 	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusCritical }, 2*time.Second, 10*time.Millisecond)
 	critical := time.Since(killed)
-	assert.Less(t, critical, 800*time.Millisecond+300*time.Millisecond, "critical within its TTL (plus the reaper's tick)")
+	assert.Less(t, critical, ttl+300*time.Millisecond, "critical within its TTL (plus the reaper's tick)")
 	require.Eventually(t, func() bool { return statusOf(t, co, id) == "absent" }, 3*time.Second, 10*time.Millisecond)
 	removed := time.Since(killed)
 	assert.GreaterOrEqual(t, removed, critical+time.Second-100*time.Millisecond, "kept while critical for deregister-critical-after")
@@ -217,4 +219,29 @@ func TestCommandRunsWithoutHome(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(started), 700*time.Millisecond, "CMD held until --wait-home ran out")
 	assert.FileExists(t, marker+"2")
 	assert.Contains(t, b.Output.String(), "starting the command anyway")
+}
+
+// --check-exec: exit 0 passing, 1 warning (Consul's rule); --check-tcp:
+// critical once nothing listens.
+func TestExecAndTCPChecks(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	flag := t.TempDir() + "/healthy"
+	require.NoError(t, os.WriteFile(flag, nil, 0o600))
+	a := testenv.StartAgent(t, co, "--service", "newsapi", "--heartbeat", "300ms", "--ttl", "2s",
+		"--check-exec", "test -f "+flag, "--check-interval", "100ms", "--", "sleep", "30")
+	id := a.ID()
+	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusPassing }, 3*time.Second, 10*time.Millisecond)
+	require.NoError(t, os.Remove(flag))
+	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusWarning }, 3*time.Second, 10*time.Millisecond)
+	require.NoError(t, os.WriteFile(flag, nil, 0o600))
+	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusPassing }, 3*time.Second, 10*time.Millisecond)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	b := testenv.StartAgent(t, co, "--service", "newsapi", "--heartbeat", "300ms", "--ttl", "2s",
+		"--check-tcp", ln.Addr().String(), "--check-interval", "100ms", "--", "sleep", "30")
+	bid := b.ID()
+	require.Eventually(t, func() bool { return statusOf(t, co, bid) == registry.StatusPassing }, 3*time.Second, 10*time.Millisecond)
+	ln.Close()
+	require.Eventually(t, func() bool { return statusOf(t, co, bid) == registry.StatusCritical }, 3*time.Second, 10*time.Millisecond)
 }

@@ -43,8 +43,14 @@ func killGroup(pgid int) error {
 // background group, would be stopped by SIGTTIN as soon as it read the
 // terminal, and Ctrl-C would not reach it. Go's fork keeps signals blocked
 // while it does so, so the tcsetpgrp cannot raise SIGTTOU.
+//
+// CMD also gets SIGKILL if the agent dies (Pdeathsig): in its own process
+// group it would otherwise outlive a crashed or kill -9'd agent, unsupervised.
+// (Linux sends it when the forking thread exits; Go ends a thread only when
+// a goroutine exits locked to it, runtime.LockOSThread, which nothing in the
+// agent does.)
 func sysProcAttr(stdin *os.File) *syscall.SysProcAttr {
-	attr := &syscall.SysProcAttr{Setpgid: true}
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	fd := int(stdin.Fd())
 	if fg, err := unix.IoctlGetUint32(fd, unix.TIOCGPGRP); err == nil && int(fg) == unix.Getpgrp() {
 		attr.Foreground = true

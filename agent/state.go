@@ -88,12 +88,6 @@ func (s *state) setHealth(status, output string) bool {
 	return changed
 }
 
-func (s *state) health() (status, output string) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.status, s.output
-}
-
 // learn records a placement and revision from home and reports whether the
 // placement changed. Revisions never move backwards.
 func (s *state) learn(p *registry.Placement, revision uint64) bool {

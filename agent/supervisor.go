@@ -67,8 +67,8 @@ type Supervisor struct {
 
 	mu       sync.Mutex
 	started  bool
-	finished bool // Run has returned: no new stop sequence
-	proc     *os.Process
+	finished bool        // Run has returned: no new stop sequence
+	proc     *os.Process // CMD until released; use it with mu held
 	pid      int
 	phase    int           // phaseRunning, phaseDraining or phaseTerminating
 	endDrain chan struct{} // closed when a second SIGTERM cuts the drain short
@@ -142,17 +142,16 @@ func (s *Supervisor) Start() error {
 		Files: []*os.File{s.cfg.Stdin, s.cfg.Stdout, s.cfg.Stderr},
 		Sys:   sysProcAttr(s.cfg.Stdin),
 	}
-	proc, err := spawn(path, s.cfg.Command, attr, &s.log, func(p *os.Process, code int) {
+	proc, err := spawn(path, s.cfg.Command, attr, &s.log, func(_ *os.Process, code int) {
 		// Called by the reaper, which holds its lock: keep it short.
 		s.code = code
 		close(s.exited)
-		p.Release()
 	})
 	if err != nil {
 		return fmt.Errorf("agent: start %s: %w", s.cfg.Command[0], err)
 	}
 	s.proc, s.pid = proc, proc.Pid
-	s.log.Info().Int("pid", proc.Pid).Strs("command", s.cfg.Command).Msg("started")
+	s.log.Info().Int("pid", s.pid).Strs("command", s.cfg.Command).Msg("started")
 	return nil
 }
 
@@ -173,6 +172,7 @@ func (s *Supervisor) Wait(ctx context.Context) (int, error) {
 	}
 	select {
 	case <-s.exited:
+		s.release()
 		return s.code, nil
 	case <-ctx.Done():
 		return -1, ctx.Err()
@@ -186,7 +186,7 @@ func (s *Supervisor) Wait(ctx context.Context) (int, error) {
 // nothing before Start or after CMD has exited.
 func (s *Supervisor) Stop() {
 	s.mu.Lock()
-	if s.proc == nil || s.finished || s.hasExited() {
+	if s.pid == 0 || s.finished || s.hasExited() {
 		s.mu.Unlock()
 		return
 	}
@@ -239,6 +239,7 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 		select {
 		case <-s.exited:
 			s.log.Info().Int("code", s.code).Msg("exited")
+			s.release()
 			return s.code, nil
 		case <-s.gaveUp:
 			return 128 + int(syscall.SIGKILL), fmt.Errorf("agent: pid %d survived SIGKILL for %s", s.PID(), killGrace)
@@ -289,7 +290,7 @@ func (s *Supervisor) stopSequence(done chan<- struct{}) {
 	if err := killGroup(s.pid); err != nil {
 		s.log.Debug().Err(err).Msg("SIGKILL to the process group")
 	}
-	if err := s.proc.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := s.signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		s.log.Debug().Err(err).Msg("SIGKILL")
 	}
 	if !s.pause(killGrace, nil) {
@@ -323,14 +324,34 @@ func (s *Supervisor) forward(sig os.Signal) {
 	if s.cfg.SignalGroup {
 		err = signalGroup(s.pid, sig)
 	} else {
-		// os.Process signals through a pidfd on Linux: no PID-reuse race.
-		err = s.proc.Signal(sig)
+		err = s.signal(sig)
 	}
 	if err != nil {
 		s.log.Debug().Err(err).Str("signal", sig.String()).Msg("forward")
 		return
 	}
 	s.log.Debug().Str("signal", sig.String()).Bool("group", s.cfg.SignalGroup).Msg("forwarded")
+}
+
+// signal sends sig to CMD alone. os.Process signals through a pidfd on
+// Linux: no PID-reuse race once the reaper has collected CMD.
+func (s *Supervisor) signal(sig os.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return os.ErrProcessDone
+	}
+	return s.proc.Signal(sig)
+}
+
+// release frees CMD's process handle once CMD has been collected.
+func (s *Supervisor) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		s.proc.Release()
+		s.proc = nil
+	}
 }
 
 func (s *Supervisor) hasExited() bool {
@@ -346,11 +367,15 @@ func (s *Supervisor) hasExited() bool {
 // returns it with a channel that receives its exit code (128+N for signal N)
 // once the reaper has collected it. Use it instead of os/exec while a
 // Supervisor runs: see the package documentation. argv[0] is looked up in
-// PATH unless it contains a slash. Never call Wait on the returned process;
+// PATH unless it contains a slash; attr is os.StartProcess's (a nil attr
+// starts argv with no open files). Never call Wait on the returned process;
 // Signal and Kill are safe (they go through a pidfd) and Release frees it.
 func Spawn(argv []string, attr *os.ProcAttr) (*os.Process, <-chan int, error) {
 	if len(argv) == 0 {
 		return nil, nil, errors.New("agent: spawn: no command")
+	}
+	if attr == nil {
+		attr = &os.ProcAttr{}
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {

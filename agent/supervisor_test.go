@@ -1,3 +1,5 @@
+//go:build linux
+
 package agent_test
 
 import (
@@ -234,12 +236,11 @@ func zombies(ppid int) []string {
 // agentProc is a helper agent the test started.
 type agentProc struct {
 	cmd            *exec.Cmd
-	pid            int // the helper's PID in the test's PID namespace
+	pid            int // the helper's PID in the test's PID namespace; see agentPID
 	events, report string
 	stdin          string
 	stdout, stderr string
 	exited         chan struct{}
-	started        time.Time
 }
 
 // agentOpts tunes how startAgent runs the helper.
@@ -289,26 +290,34 @@ func startAgent(t *testing.T, opts agentOpts, cfg helperConfig) *agentProc {
 	for _, f := range []*os.File{in, out, errf} {
 		f.Close()
 	}
-	a.started = time.Now()
 	go func() {
 		_ = a.cmd.Wait()
 		close(a.exited)
 	}()
-	a.pid = a.cmd.Process.Pid
-	t.Cleanup(func() { a.kill(t) })
-	if opts.pid1 {
-		// The helper is unshare's child.
-		require.Eventually(t, func() bool {
-			for _, p := range procs() {
-				if p.ppid == a.cmd.Process.Pid {
-					a.pid = p.pid
-					return true
-				}
-			}
-			return false
-		}, 10*time.Second, 5*time.Millisecond, "unshare's child")
+	if !opts.pid1 {
+		a.pid = a.cmd.Process.Pid
 	}
+	t.Cleanup(func() { a.kill(t) })
 	return a
+}
+
+// agentPID returns the helper's PID in the test's PID namespace: with pid1,
+// that of unshare's child, which the helper must not have ended yet.
+func (a *agentProc) agentPID(t *testing.T) int {
+	t.Helper()
+	if a.pid != 0 {
+		return a.pid
+	}
+	require.Eventually(t, func() bool {
+		for _, p := range procs() {
+			if p.ppid == a.cmd.Process.Pid {
+				a.pid = p.pid
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 5*time.Millisecond, "unshare's child")
+	return a.pid
 }
 
 // kill ends a helper the test left running, with CMD's process group.
@@ -316,12 +325,14 @@ func (a *agentProc) kill(t *testing.T) {
 	select {
 	case <-a.exited:
 	default:
+		// unshare --kill-child ends the namespace; in its own process
+		// group CMD would outlive the helper but for Pdeathsig, which is
+		// under test: kill its group too.
 		for _, p := range procs() {
-			if p.ppid == a.pid && p.pgrp == p.pid {
+			if a.pid != 0 && p.ppid == a.pid && p.pgrp == p.pid {
 				_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 			}
 		}
-		_ = syscall.Kill(a.pid, syscall.SIGKILL)
 		_ = a.cmd.Process.Kill()
 		<-a.exited
 	}
@@ -333,7 +344,7 @@ func (a *agentProc) kill(t *testing.T) {
 
 func (a *agentProc) signal(t *testing.T, sig syscall.Signal) {
 	t.Helper()
-	require.NoError(t, syscall.Kill(a.pid, sig), "signal the helper agent")
+	require.NoError(t, syscall.Kill(a.agentPID(t), sig), "signal the helper agent")
 }
 
 // lines returns the events so far.
@@ -594,6 +605,32 @@ func assertPID1(t *testing.T, opts agentOpts, rep helperReport) {
 	} else {
 		assert.NotEqual(t, 1, rep.PID)
 	}
+}
+
+// CMD does not outlive a kill -9'd agent, although it is in a process
+// group of its own.
+func TestCMDDiesWithTheAgent(t *testing.T) {
+	t.Parallel()
+	a := startAgent(t, agentOpts{}, helperConfig{Command: sh(`ev "PID $$"; idle`)})
+	var pid int
+	require.Eventually(t, func() bool {
+		for _, l := range a.lines() {
+			if s, ok := strings.CutPrefix(l, "PID "); ok {
+				pid, _ = strconv.Atoi(s)
+			}
+		}
+		return pid > 0
+	}, 15*time.Second, 5*time.Millisecond)
+	a.signal(t, syscall.SIGKILL)
+	<-a.exited
+	assert.Eventually(t, func() bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		p, _ := parseStat(string(b))
+		return p.state == "Z" || p.comm != "sh"
+	}, 5*time.Second, 5*time.Millisecond, "CMD (pid %d) still runs", pid)
 }
 
 // Wait returns when its context ends, leaving CMD running; Stop then stops it.

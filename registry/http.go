@@ -281,7 +281,9 @@ func describeJSONError(err error, what string) string {
 		if typ.Field == "" {
 			return fmt.Sprintf("%s must be a JSON object, not %s", what, typ.Value)
 		}
-		return fmt.Sprintf("%s: wrong type for field %q: expected %s, got %s", what, typ.Field, jsonKind(typ.Type), typ.Value)
+		// Fields of an embedded struct come prefixed with its type name.
+		field := strings.TrimPrefix(typ.Field, "Registration.")
+		return fmt.Sprintf("%s: wrong type for field %q: expected %s, got %s", what, field, jsonKind(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return fmt.Sprintf("%s: unknown field %s", what, strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}

@@ -316,7 +316,13 @@ func TestAgentAPIWithoutAgentToken(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- co.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			cancel()
+			<-done
+		}
+	}()
 	base := "http://" + co.Addr()
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(base + "/metrics")
@@ -338,6 +344,7 @@ func TestAgentAPIWithoutAgentToken(t *testing.T) {
 		}
 	}
 	cancel()
+	stopped = true
 	require.NoError(t, <-done)
 	out := logs.String()
 	assert.Equal(t, 1, strings.Count(out, "no agent token is configured"), out)
@@ -498,4 +505,43 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestShutdownAnswersBlockingQueries(t *testing.T) {
+	co, err := coordinator.New(coordinator.Config{
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: "admin", AgentToken: agentToken, Logger: zerolog.Nop(),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- co.Run(ctx) }()
+	base := "http://" + co.Addr()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+
+	idx := co.Instances().Index()
+	answers := make(chan answer, 2)
+	go func() {
+		answers <- agentCall(t, base, "GET", fmt.Sprintf("/v1/map?index=%d&wait=5m", idx), agentToken, "")
+	}()
+	go func() { answers <- agentCall(t, base, "GET", "/v1/composition?index=0&wait=5m", agentToken, "") }()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(8 * time.Second):
+		t.Fatal("the coordinator did not stop while blocking queries were pending")
+	}
+	assert.Less(t, time.Since(start), 3*time.Second)
+	for range 2 {
+		a := <-answers
+		assert.Equal(t, http.StatusOK, a.status, a.body)
+	}
 }

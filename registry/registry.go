@@ -302,7 +302,7 @@ func (r *Registry) Register(id string, reg Registration) (RegisterReply, error) 
 	r.mu.Unlock()
 	r.registered.Add(1)
 	r.log.Info().Str("instance", id).Str("service", reg.Service).Str("address", reg.Address).
-		Int("port", reg.Port).Str("status", status).Str("placed_in", in.placement.Service).
+		Int("port", reg.Port).Str("status", status).Str("placed_in", reply.Placement.Service).
 		Bool("replaced", replaced).Msg("instance registered")
 	return reply, nil
 }

@@ -1,7 +1,9 @@
 // Command demo is what `make demo` runs: it starts a coordinator on a temporary
 // data dir, builds a small composition through the 3scale Account Management
 // API (a service with methods and mapping rules, two plans with limits, a
-// signed-up consumer with an application), prints it, and stops cleanly.
+// signed-up consumer with an application) and prints it; then it starts three
+// agents wrapping the demo news API (two in the basic pool, one in a premium
+// pool placed on the premium plan), prints the service map, and stops cleanly.
 package main
 
 import (
@@ -24,14 +26,15 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/portolan", "the portolan binary")
+	news := flag.String("newsapi", "bin/newsapi", "the demo news API binary")
 	flag.Parse()
-	if err := run(*bin); err != nil {
+	if err := run(*bin, *news); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string) error {
+func run(bin, news string) error {
 	dir, err := os.MkdirTemp("", "portolan-demo-")
 	if err != nil {
 		return err
@@ -41,9 +44,10 @@ func run(bin string) error {
 	if err != nil {
 		return err
 	}
-	const token = "demo-access-token"
+	const token, agentToken = "demo-access-token", "demo-agent-token"
 	step("Starting a coordinator on %s (data in %s)", addr, dir)
-	cmd := exec.Command(bin, "--log-format", "console", "coordinator", "--listen", addr, "--data-dir", dir, "--access-token", token)
+	cmd := exec.Command(bin, "--log-format", "console", "--log-level", "warn", "coordinator", "--listen", addr, "--data-dir", dir,
+		"--access-token", token, "--agent-token", agentToken)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start coordinator: %w", err)
@@ -82,7 +86,121 @@ func run(bin string) error {
 	}
 
 	step("The composition, as the API serves it")
-	return api.print(svc, acct)
+	if err := api.print(svc, acct); err != nil {
+		return err
+	}
+
+	step("Placing two pools: pool=basic instances serve Basic, pool=premium instances serve Premium")
+	for _, p := range []struct{ pool, plan string }{{"basic", basic}, {"premium", premium}} {
+		doc := fmt.Sprintf(`{"name":"%s-pool","selector":{"service":"news","labels":{"pool":"%s"}},"service_id":%s,"plan_ids":[%s]}`, p.pool, p.pool, svc, p.plan)
+		if err := api.placement(p.pool+"-pool", doc); err != nil {
+			return err
+		}
+	}
+
+	step("Starting three agents, each wrapping the news API")
+	var agents []*exec.Cmd
+	defer func() {
+		for _, a := range agents {
+			_ = a.Process.Signal(syscall.SIGTERM)
+		}
+		for _, a := range agents {
+			_ = a.Wait()
+		}
+	}()
+	for i, pool := range []string{"basic", "basic", "premium"} {
+		appAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		apiAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		_, port, _ := net.SplitHostPort(appAddr)
+		name := fmt.Sprintf("news-%d", i+1)
+		a := exec.Command(bin, "--log-level", "warn", "agent",
+			"--home", api.base, "--token", agentToken, "--service", "news", "--address", "127.0.0.1", "--port", port,
+			"--label", "pool="+pool, "--api", apiAddr, "--placement-file", dir+"/"+name+".placement.json",
+			"--check-http", "http://"+appAddr+"/health", "--check-interval", "500ms", "--heartbeat", "1s",
+			"--", news, "--listen", appAddr, "--name", name)
+		a.Stdout, a.Stderr = os.Stdout, os.Stderr
+		if err := a.Start(); err != nil {
+			return fmt.Errorf("start agent: %w", err)
+		}
+		agents = append(agents, a)
+		fmt.Printf("  agent %s: news API on %s, pool=%s, local agent API on %s\n", name, appAddr, pool, apiAddr)
+	}
+	if err := api.waitPassing(agentToken, 3); err != nil {
+		return err
+	}
+
+	step("The service map (portolan map)")
+	for _, format := range []string{"table", "tree"} {
+		m := exec.Command(bin, "map", "--home", api.base, "--token", agentToken, "-o", format)
+		m.Stdout, m.Stderr = os.Stdout, os.Stderr
+		if err := m.Run(); err != nil {
+			return fmt.Errorf("portolan map: %w", err)
+		}
+		fmt.Println()
+	}
+	step("Stopping the agents and the coordinator")
+	return nil
+}
+
+// placement creates a placement through Portolan's own admin API.
+func (c *client) placement(name, doc string) error {
+	req, err := http.NewRequest(http.MethodPost, c.base+"/admin/portolan/placements", strings.NewReader(doc))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("", c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("create placement: %s: %s", resp.Status, b)
+	}
+	fmt.Println("  created placement", name)
+	return nil
+}
+
+// waitPassing waits until n instances are passing on the map.
+func (c *client) waitPassing(agentToken string, n int) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodGet, c.base+"/v1/map", nil)
+		req.Header.Set("Authorization", "Bearer "+agentToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			var m struct {
+				Services []struct {
+					Instances []struct {
+						Status string `json:"status"`
+					} `json:"instances"`
+				} `json:"services"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			resp.Body.Close()
+			passing := 0
+			for _, s := range m.Services {
+				for _, in := range s.Instances {
+					if in.Status == "passing" {
+						passing++
+					}
+				}
+			}
+			if passing >= n {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%d instances not passing on the map within 20s", n)
 }
 
 type client struct {

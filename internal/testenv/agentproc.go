@@ -142,3 +142,6 @@ func FindInstance(m *registry.Map, id string) (registry.MapInstance, bool) {
 	}
 	return registry.MapInstance{}, false
 }
+
+// PID returns the agent's process id.
+func (a *Agent) PID() int { return a.cmd.Process.Pid }

@@ -1,0 +1,229 @@
+package coordinator_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/coordinator"
+)
+
+// The agent API under load: one in-process coordinator on loopback, real
+// HTTP, many concurrent clients. Every op is one request; the benchmarks
+// report ops/s and the p50 and p99 of the per-request latency as the client
+// sees it. BenchmarkBaseline* run a trivial Go HTTP server through exactly
+// the same client, so the figures show what the registry costs over bare
+// net/http on the same machine.
+
+const (
+	benchAgentToken  = "bench-agent-token"
+	benchInstances   = 10_000
+	benchConcurrency = 16 // client goroutines per GOMAXPROCS
+)
+
+var (
+	heartbeatBody    = `{"status":"passing","output":"HTTP GET http://127.0.0.1:3000/health: 200 OK","revision":1}`
+	registrationBody = `{"service":"news","address":"10.1.2.3","port":3000,"labels":{"pool":"basic","zone":"a"},` +
+		`"hostname":"news-7f3a","agent_version":"bench","check":"http GET http://127.0.0.1:3000/health","ttl":"6s"}`
+)
+
+// startAgentsCoordinator runs a coordinator with the agent API enabled. The
+// TTL is long so that no simulated instance expires while the benchmark
+// picks the others.
+func startAgentsCoordinator(b *testing.B) string {
+	b.Helper()
+	co, err := coordinator.New(coordinator.Config{
+		Listen: "127.0.0.1:0", DataDir: b.TempDir(), AccessToken: "bench", AgentToken: benchAgentToken,
+		TTL: 10 * time.Minute, Logger: zerolog.Nop(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = co.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return "http://" + co.Addr()
+}
+
+// trivialServer answers every request with a fixed small JSON body after
+// reading the request body: bare net/http on loopback.
+func trivialServer(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	reply := []byte(`{"revision":1}` + "\n")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(reply)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func agentBenchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
+}
+
+// agentPut sends one PUT with the agent token and checks the status.
+func agentPut(client *http.Client, url, body string) error {
+	req, err := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+benchAgentToken)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("PUT %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// registerInstances registers n simulated instances, concurrently.
+func registerInstances(b *testing.B, client *http.Client, base string, n int) []string {
+	b.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("news-host%05d-%08x", i, uint32(i)*2654435761)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Pointer[error]
+	for range 64 {
+		wg.Go(func() {
+			for firstErr.Load() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := agentPut(client, base+"/v1/instances/"+ids[i], registrationBody); err != nil {
+					firstErr.CompareAndSwap(nil, &err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := firstErr.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	return ids
+}
+
+// timedParallel runs op b.N times from benchConcurrency×GOMAXPROCS
+// goroutines, timing each call, and reports unit/s, p50 and p99.
+func timedParallel(b *testing.B, unit string, op func(n int64) error) {
+	b.Helper()
+	var (
+		mu   sync.Mutex
+		all  = make([]time.Duration, 0, b.N)
+		seq  atomic.Int64
+		fail atomic.Bool
+	)
+	b.SetParallelism(benchConcurrency)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		local := make([]time.Duration, 0, 1024)
+		for pb.Next() {
+			if fail.Load() {
+				continue
+			}
+			t0 := time.Now()
+			if err := op(seq.Add(1) - 1); err != nil {
+				if fail.CompareAndSwap(false, true) {
+					b.Error(err)
+				}
+				continue
+			}
+			local = append(local, time.Since(t0))
+		}
+		mu.Lock()
+		all = append(all, local...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), unit+"/s")
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+}
+
+// BenchmarkAgentHeartbeats: heartbeats to random instances among 10,000
+// registered ones.
+func BenchmarkAgentHeartbeats(b *testing.B) {
+	base := startAgentsCoordinator(b)
+	client := agentBenchClient()
+	start := time.Now()
+	ids := registerInstances(b, client, base, benchInstances)
+	b.Logf("registered %d instances in %v", len(ids), time.Since(start).Round(time.Millisecond))
+	urls := make([]string, len(ids))
+	for i, id := range ids {
+		urls[i] = base + "/v1/instances/" + id + "/heartbeat"
+	}
+	b.Run(fmt.Sprintf("instances=%d", benchInstances), func(b *testing.B) {
+		timedParallel(b, "heartbeats", func(n int64) error {
+			// A stride coprime with the count spreads calls over every instance.
+			return agentPut(client, urls[(n*7919)%int64(len(urls))], heartbeatBody)
+		})
+	})
+}
+
+// BenchmarkBaselineHeartbeats: the same requests against a trivial server.
+func BenchmarkBaselineHeartbeats(b *testing.B) {
+	base := trivialServer(b)
+	client := agentBenchClient()
+	urls := make([]string, benchInstances)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("%s/v1/instances/news-host%05d-%08x/heartbeat", base, i, uint32(i)*2654435761)
+	}
+	timedParallel(b, "heartbeats", func(n int64) error {
+		return agentPut(client, urls[(n*7919)%int64(len(urls))], heartbeatBody)
+	})
+}
+
+// BenchmarkAgentRegistrations: registrations of new instances.
+func BenchmarkAgentRegistrations(b *testing.B) {
+	base := startAgentsCoordinator(b)
+	client := agentBenchClient()
+	run := time.Now().UnixNano()
+	timedParallel(b, "registrations", func(n int64) error {
+		return agentPut(client, fmt.Sprintf("%s/v1/instances/news-%x-%d", base, run, n), registrationBody)
+	})
+}
+
+// BenchmarkBaselineRegistrations: the same requests against a trivial server.
+func BenchmarkBaselineRegistrations(b *testing.B) {
+	base := trivialServer(b)
+	client := agentBenchClient()
+	timedParallel(b, "registrations", func(n int64) error {
+		return agentPut(client, fmt.Sprintf("%s/v1/instances/news-%d", base, n), registrationBody)
+	})
+}
