@@ -38,11 +38,11 @@ type Config struct {
 
 // Coordinator is a running home.
 type Coordinator struct {
-	cfg      Config
-	store    composition.Store
-	api      *threescale.API
-	tokens   *threescale.TokenChecker
-	registry *prometheus.Registry
+	cfg     Config
+	store   composition.Store
+	api     *threescale.API
+	tokens  *threescale.TokenChecker
+	metrics *prometheus.Registry // what GET /metrics serves
 	// instances is the instance registry behind the agent API.
 	instances *registry.Registry
 	ln        net.Listener
@@ -78,7 +78,7 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	c := &Coordinator{cfg: cfg, store: store, ln: ln, registry: prometheus.NewRegistry(), instances: instances}
+	c := &Coordinator{cfg: cfg, store: store, ln: ln, metrics: prometheus.NewRegistry(), instances: instances}
 	c.tokens = threescale.NewTokenChecker(token)
 	c.api = threescale.New(store, c.tokens)
 	c.server = &http.Server{

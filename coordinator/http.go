@@ -17,7 +17,7 @@ func (c *Coordinator) routes() http.Handler {
 		Name: "portolan_http_request_duration_seconds", Help: "HTTP request latency by API.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
 	}, []string{"api"})
-	c.registry.MustRegister(requests, latency)
+	c.metrics.MustRegister(requests, latency)
 	instrument := func(api string, h http.Handler) http.Handler {
 		l := prometheus.Labels{"api": api}
 		return promhttp.InstrumentHandlerDuration(latency.MustCurryWith(l),
@@ -28,12 +28,12 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/master/api/", instrument("admin", c.api))
 	mux.Handle("/admin/portolan/", instrument("portolan", c.portability()))
 	mux.Handle("/v1/", instrument("agents", c.agentsHandler()))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics, promhttp.HandlerOpts{}))
 	return mux
 }
 
 func (c *Coordinator) registerMetrics() {
-	c.registry.MustRegister(
+	c.metrics.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -49,6 +49,6 @@ func (c *Coordinator) registerMetrics() {
 			Name: "portolan_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": c.cfg.Version},
 		})
 		info.Set(1)
-		c.registry.MustRegister(info)
+		c.metrics.MustRegister(info)
 	}
 }
