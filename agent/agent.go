@@ -34,6 +34,7 @@ type Config struct {
 	Check     CheckConfig
 
 	PlacementFile string // default /run/portolan/placement.json
+	CacheDir      string // where the last composition is kept; "" keeps it in memory only
 	API           string // local API address, default 127.0.0.1:7071; "off" disables it
 	WaitHome      time.Duration
 
@@ -52,6 +53,7 @@ const (
 	DefaultCheckInterval = 5 * time.Second
 	DefaultAPI           = "127.0.0.1:7071"
 	DefaultPlacementFile = "/run/portolan/placement.json"
+	DefaultCacheDir      = "/var/cache/portolan"
 	DefaultStopTimeout   = 10 * time.Second
 	homeCallTimeout      = 5 * time.Second
 )
@@ -69,6 +71,10 @@ type Agent struct {
 	first chan struct{} // closed on the first successful registration
 	once  sync.Once
 	m     *metrics
+	comp  *compositionCache
+	// onComposition is told of every newer composition installed (gossip
+	// announces it).
+	onComposition func(revision uint64)
 }
 
 // New validates cfg and prepares an agent; Run starts it.
@@ -98,7 +104,14 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, probe: probe, kick: make(chan struct{}, 1), first: make(chan struct{}), m: newMetrics()}
+	a := &Agent{cfg: cfg, log: cfg.Logger, probe: probe, kick: make(chan struct{}, 1), first: make(chan struct{}),
+		m: newMetrics(), comp: newCompositionCache(cfg.CacheDir)}
+	if rev, err := a.comp.load(); err != nil {
+		a.log.Warn().Err(err).Msg("ignoring the composition cache")
+	} else if rev > 0 {
+		a.m.revision.Set(float64(rev))
+		a.log.Info().Uint64("revision", rev).Str("cache_dir", cfg.CacheDir).Msg("serving the cached composition until home or a peer has a newer one")
+	}
 	if cfg.Home != "" {
 		if cfg.Service == "" {
 			return nil, errors.New("--service is required with --home: the system_name of the service this container implements")
@@ -151,8 +164,9 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 		go func() { defer wg.Done(); a.runChecks(bg) }()
 	}
 	if a.home != nil {
-		wg.Add(1)
+		wg.Add(2)
 		go func() { defer wg.Done(); a.phoneHome(bg) }()
+		go func() { defer wg.Done(); a.watchComposition(bg) }()
 		if a.cfg.WaitHome > 0 {
 			if err := a.waitHome(ctx); err != nil {
 				return 1, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -16,6 +17,7 @@ import (
 // serveAPI serves the local API until ctx ends:
 //   - GET /v1/agent/self: id, service, placement, revision, home reachability, last heartbeat;
 //   - GET /v1/agent/health: 200 while the command runs and its check is not critical, else 503;
+//   - GET /v1/agent/composition: the newest composition document it has (from home, a peer or its cache);
 //   - GET /metrics.
 func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 	mux := http.NewServeMux()
@@ -29,6 +31,16 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 			code = http.StatusServiceUnavailable
 		}
 		writeJSON(w, code, map[string]any{"status": s.Status, "output": s.Output, "running": s.Running})
+	})
+	mux.HandleFunc("GET /v1/agent/composition", func(w http.ResponseWriter, r *http.Request) {
+		rev, doc := a.comp.Latest()
+		if doc == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no composition yet: home and peers not reached, nothing cached"})
+			return
+		}
+		w.Header().Set(registry.IndexHeader, strconv.FormatUint(rev, 10))
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(doc)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.m.registry, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}

@@ -73,7 +73,6 @@ func (a *Agent) phoneHome(ctx context.Context) {
 
 // placed applies a placement and revision from home.
 func (a *Agent) placed(p *registry.Placement, revision uint64) {
-	a.m.revision.Set(float64(revision))
 	if !a.st.learn(p, revision) {
 		return
 	}

@@ -21,6 +21,7 @@ type Agent struct {
 	t             testing.TB
 	API           string // local API address
 	PlacementFile string
+	CacheDir      string
 	cmd           *exec.Cmd
 	waited        chan struct{}
 	Output        *syncBuffer
@@ -41,8 +42,9 @@ func StartAgent(t testing.TB, co *Coordinator, args ...string) *Agent {
 // StartAgentAt is StartAgent with home at any URL ("" for none).
 func StartAgentAt(t testing.TB, home string, args ...string) *Agent {
 	t.Helper()
-	a := &Agent{t: t, API: FreeAddr(t), PlacementFile: filepath.Join(t.TempDir(), "placement.json"), Output: &syncBuffer{}}
-	full := []string{"--log-format", "console", "agent", "--api", a.API, "--placement-file", a.PlacementFile}
+	dir := t.TempDir()
+	a := &Agent{t: t, API: FreeAddr(t), PlacementFile: filepath.Join(dir, "placement.json"), CacheDir: filepath.Join(dir, "cache"), Output: &syncBuffer{}}
+	full := []string{"--log-format", "console", "agent", "--api", a.API, "--placement-file", a.PlacementFile, "--cache-dir", a.CacheDir}
 	if home != "" {
 		full = append(full, "--home", home, "--token", AgentToken)
 	}

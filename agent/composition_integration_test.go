@@ -1,0 +1,78 @@
+package agent_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/testenv"
+)
+
+// agentComposition reads GET /v1/agent/composition: the revision, or 0.
+func agentComposition(t *testing.T, a *testenv.Agent) (uint64, *composition.Document) {
+	resp, err := http.Get("http://" + a.API + "/v1/agent/composition")
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var d composition.Document
+	require.NoError(t, json.Unmarshal(b, &d))
+	rev, err := strconv.ParseUint(resp.Header.Get("X-Portolan-Index"), 10, 64)
+	require.NoError(t, err)
+	assert.Equal(t, d.Revision, rev)
+	return rev, &d
+}
+
+func createService(t *testing.T, co *testenv.Coordinator, name string) {
+	req, _ := http.NewRequest(http.MethodPost, co.URL+"/admin/api/services.json", strings.NewReader("name="+name))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("", co.Token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+}
+
+// The agent follows home's composition, keeps it in --cache-dir, and when it
+// restarts while home is down it serves the cached one.
+func TestAgentFollowsAndCachesTheComposition(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	createService(t, co, "news")
+	a := testenv.StartAgent(t, co, "--service", "news", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")
+	a.ID()
+	require.Eventually(t, func() bool { rev, _ := agentComposition(t, a); return rev == co.Revision(t) }, 5*time.Second, 20*time.Millisecond)
+
+	createService(t, co, "weather")
+	want := co.Revision(t)
+	changed := time.Now()
+	require.Eventually(t, func() bool { rev, _ := agentComposition(t, a); return rev == want }, 3*time.Second, 10*time.Millisecond)
+	t.Logf("the agent had revision %d %v after the write", want, time.Since(changed))
+	_, doc := agentComposition(t, a)
+	require.Len(t, doc.Services, 2)
+	assert.Equal(t, "weather", doc.Services[1].SystemName)
+
+	a.Kill9()
+	co.Stop()
+	b := testenv.StartAgent(t, co, "--service", "news", "--cache-dir", a.CacheDir, "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")
+	b.ID()
+	rev, doc := agentComposition(t, b)
+	assert.Equal(t, want, rev, "the restarted agent serves the cached composition with home down")
+	require.NotNil(t, doc)
+	assert.Len(t, doc.Services, 2)
+	self, ok := b.Self()
+	require.True(t, ok)
+	assert.Equal(t, false, self["home_reachable"])
+}
