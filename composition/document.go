@@ -286,3 +286,25 @@ func (d *Document) Canonical() (*Document, error) {
 	slices.SortStableFunc(out.Proxies, func(a, b *Proxy) int { return int(a.ServiceID - b.ServiceID) })
 	return out, nil
 }
+
+// Composition rebuilds the composition a document was exported from, ids
+// kept, as a sealed snapshot at the document's revision. It is for a
+// document from a home (which validated every entity): an agent's local copy.
+// A null entry is skipped.
+func (d *Document) Composition() (*Composition, error) {
+	if d.Format != DocumentFormat {
+		return nil, Invalid("format", fmt.Sprintf("is %q, want %q", d.Format, DocumentFormat))
+	}
+	c := New()
+	for _, k := range Kinds {
+		for _, e := range d.entities(k) {
+			c.Restore(k, e)
+			if _, isProxy := e.(*Proxy); !isProxy && e.Key() > c.LastID {
+				c.LastID = e.Key()
+			}
+		}
+	}
+	c.Revision = d.Revision
+	c.Seal()
+	return c, nil
+}

@@ -523,3 +523,21 @@ func TestImportAcceptsMethodsBeforeTheirHits(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 }
+
+// A document rebuilds the composition it came from, ids and revision kept.
+func TestDocumentCompositionKeepsIDs(t *testing.T) {
+	h := newTestHead()
+	s := mustUpdate(t, h, func(tx *Tx) error {
+		svc, hits := createService(t, tx, "News", "1")
+		createRule(t, tx, OwnerService, svc.ID, hits.ID, "GET", "/a", 1, 0, false)
+		createPlan(t, tx, svc.ID, "Basic", true)
+		return nil
+	})
+	c, err := Export(s, true, testNow).Composition()
+	require.NoError(t, err)
+	assert.Equal(t, s.Revision, c.Revision)
+	assert.Equal(t, s.LastID, c.LastID)
+	assert.Equal(t, Export(s, true, testNow), Export(c, true, testNow))
+	_, err = (&Document{Format: "x"}).Composition()
+	requireField(t, err, "format")
+}

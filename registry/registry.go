@@ -374,6 +374,27 @@ func (r *Registry) Drain(id string) error {
 	return nil
 }
 
+// Fail turns an instance critical before its TTL runs out, on a second
+// failure signal (gossip declaring its node dead). Like a TTL expiry, the
+// instance's next heartbeat makes it passing again. It reports whether the
+// instance was known and not already critical.
+func (r *Registry) Fail(id, reason string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in, ok := r.instances[id]
+	if !ok || in.expired {
+		return false
+	}
+	in.expired = true
+	in.output = reason
+	old, changed := in.updateStatus(r.now())
+	if changed {
+		r.bumpLocked()
+		r.log.Warn().Str("instance", id).Str("from", old).Str("reason", reason).Msg("instance critical")
+	}
+	return changed
+}
+
 // Deregister removes an instance at once.
 func (r *Registry) Deregister(id string) error {
 	if err := validateID(id); err != nil {
