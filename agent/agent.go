@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -33,9 +35,10 @@ type Config struct {
 	TTL       time.Duration // default 6s
 	Check     CheckConfig
 
-	PlacementFile string // default /run/portolan/placement.json
-	CacheDir      string // where the last composition is kept; "" keeps it in memory only
-	API           string // local API address, default 127.0.0.1:7071; "off" disables it
+	PlacementFile string         // default /run/portolan/placement.json
+	CacheDir      string         // where the last composition is kept; "" keeps it in memory only
+	Gossip        *gossip.Config // joins a gossip cluster when set (Name, Meta, Source and callbacks are the agent's)
+	API           string         // local API address, default 127.0.0.1:7071; "off" disables it
 	WaitHome      time.Duration
 
 	SignalGroup bool
@@ -72,9 +75,10 @@ type Agent struct {
 	once  sync.Once
 	m     *metrics
 	comp  *compositionCache
-	// onComposition is told of every newer composition installed (gossip
-	// announces it).
-	onComposition func(revision uint64)
+	// onComposition is told of every newer composition installed and where
+	// it came from (gossip announces it).
+	onComposition func(revision uint64, from string)
+	node          atomic.Pointer[gossip.Node] // nil without gossip
 }
 
 // New validates cfg and prepares an agent; Run starts it.
@@ -158,6 +162,13 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); a.serveAPI(bg, ln) }()
+	}
+	if a.cfg.Gossip != nil {
+		stopGossip, err := a.startGossip(bg)
+		if err != nil {
+			return 1, err
+		}
+		defer stopGossip()
 	}
 	if a.probe != nil {
 		wg.Add(1)

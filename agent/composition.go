@@ -111,7 +111,7 @@ func revisionOf(doc []byte) (uint64, error) {
 // watchComposition follows home's composition with blocking queries and offers
 // every new revision to the cache. While home is down it retries with backoff.
 func (a *Agent) watchComposition(ctx context.Context) {
-	retry := backoff{base: 200 * time.Millisecond, max: 5 * time.Second}
+	retry := backoff{base: 100 * time.Millisecond, max: time.Second} // back within a second of home
 	client := &http.Client{} // each call has its own deadline: a blocking query outlives homeCallTimeout
 	for ctx.Err() == nil {
 		rev, _ := a.comp.Latest()
@@ -150,7 +150,7 @@ func (a *Agent) installComposition(doc []byte, from string) {
 	a.m.revision.Set(float64(rev))
 	a.log.Info().Uint64("revision", rev).Str("from", from).Msg("composition updated")
 	if a.onComposition != nil {
-		a.onComposition(rev)
+		a.onComposition(rev, from)
 	}
 }
 

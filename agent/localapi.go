@@ -18,11 +18,16 @@ import (
 //   - GET /v1/agent/self: id, service, placement, revision, home reachability, last heartbeat;
 //   - GET /v1/agent/health: 200 while the command runs and its check is not critical, else 503;
 //   - GET /v1/agent/composition: the newest composition document it has (from home, a peer or its cache);
+//   - GET /v1/agent/map: the service map, from home and gossip (see serviceMap);
 //   - GET /metrics.
 func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/agent/self", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, a.st.self())
+		self := a.st.self()
+		if n := a.node.Load(); n != nil {
+			self.Gossip = n.Addr()
+		}
+		writeJSON(w, http.StatusOK, self)
 	})
 	mux.HandleFunc("GET /v1/agent/health", func(w http.ResponseWriter, r *http.Request) {
 		s := a.st.self()
@@ -41,6 +46,14 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 		w.Header().Set(registry.IndexHeader, strconv.FormatUint(rev, 10))
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write(doc)
+	})
+	mux.HandleFunc("GET /v1/agent/map", func(w http.ResponseWriter, r *http.Request) {
+		m, err := a.serviceMap(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, m)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.m.registry, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}

@@ -17,6 +17,19 @@ func (a *Agent) phoneHome(ctx context.Context) {
 	interval := a.cfg.Heartbeat
 	retry := backoff{base: 100 * time.Millisecond, max: interval}
 	wait := time.Duration(0)
+	down := false // logs the change, not every failed retry
+	unreachable := func(err error) {
+		if !down && ctx.Err() == nil {
+			a.log.Warn().Err(err).Msg("home unreachable; retrying (the command keeps running)")
+		}
+		down = true
+	}
+	reachable := func() {
+		if down {
+			a.log.Info().Msg("home reachable again")
+		}
+		down = false
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -30,12 +43,11 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.st.contact(err, false)
 			a.m.registrations.WithLabelValues(result(err)).Inc()
 			if err != nil {
-				if ctx.Err() == nil {
-					a.log.Warn().Err(err).Msg("home unreachable; will retry")
-				}
+				unreachable(err)
 				wait = retry.next()
 				continue
 			}
+			reachable()
 			a.st.setRegistered(true)
 			a.st.contact(nil, true)
 			if reply.HeartbeatInterval > 0 {
@@ -59,11 +71,10 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.st.setRegistered(false)
 			wait = 0
 		case err != nil:
-			if ctx.Err() == nil {
-				a.log.Warn().Err(err).Msg("heartbeat failed; home unreachable")
-			}
+			unreachable(err)
 			wait = retry.next()
 		default:
+			reachable()
 			a.placed(reply.Placement, reply.Revision)
 			retry.reset()
 			wait = interval

@@ -46,6 +46,7 @@ type Self struct {
 	Output        string              `json:"output,omitempty"`
 	Running       bool                `json:"running"`
 	Version       string              `json:"version,omitempty"`
+	Gossip        string              `json:"gossip,omitempty"` // this node's gossip address
 }
 
 func (s *state) self() Self {

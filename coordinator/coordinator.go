@@ -15,6 +15,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/boltstore"
+	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
 )
@@ -34,6 +35,9 @@ type Config struct {
 	Logger                  zerolog.Logger
 	// Announce receives the one-time notice of a generated access token.
 	Announce io.Writer
+	// Gossip, when set, joins a gossip cluster (Name, Meta, Source and the
+	// callbacks are the coordinator's).
+	Gossip *gossip.Config
 }
 
 // Coordinator is a running home.
@@ -107,6 +111,16 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	log.Info().Str("listen", c.Addr()).Str("data_dir", c.cfg.DataDir).
 		Uint64("revision", snap.Revision).Int("entities", snap.Count()).Msg("coordinator started")
 	stopAgents := c.startAgents()
+	if c.cfg.Gossip != nil {
+		stopGossip, err := c.startGossip(ctx)
+		if err != nil {
+			stopAgents()
+			c.ln.Close()
+			c.store.Close()
+			return err
+		}
+		defer stopGossip()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- c.server.Serve(c.ln) }()
 	var serveErr error

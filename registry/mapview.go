@@ -112,3 +112,20 @@ func (s MapService) Passing() []MapInstance {
 	}
 	return out
 }
+
+// StatusAlive is the status of an instance known only from gossip: its node is
+// alive, its health unknown.
+const StatusAlive = "alive"
+
+// DrawMap lays out a map of instances known from elsewhere than this
+// registry (an agent's gossip view): each is placed from snap by its service
+// and labels.
+func DrawMap(snap *composition.Snapshot, index uint64, instances []MapInstance) Map {
+	placed := make([]placedInstance, len(instances))
+	for i, in := range instances {
+		p := PlacementFor(snap, in.Service, in.Labels)
+		in.Plans, in.Placements = p.Plans, p.Placements
+		placed[i] = placedInstance{instance: in, placement: p}
+	}
+	return drawMap(snap, index, placed)
+}

@@ -5,6 +5,9 @@ import "time"
 // Map is the service map: every service with its plans, placements and
 // instances. GET /v1/map serves it, with Index in the X-Portolan-Index header.
 type Map struct {
+	// View says where the map comes from when an agent answers it: "home",
+	// "home+gossip" or "gossip" (home unreachable); empty from home itself.
+	View     string       `json:"view,omitempty"`
 	Index    uint64       `json:"index"`
 	Revision uint64       `json:"revision"` // of the composition it was drawn from
 	Services []MapService `json:"services"`

@@ -26,7 +26,7 @@ health; it learns the instance's placement (service and plans), writes it to
 On SIGTERM it tells home the instance is draining, waits --drain, forwards the
 signal, waits --stop-timeout, then kills the process group; it deregisters when
 CMD exits.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "home", Usage: "URL of the coordinator (empty: do not phone home)"},
 			&cli.StringFlag{Name: "token", Usage: "the agent token the coordinator expects"},
 			&cli.StringFlag{Name: "service", Usage: "system_name of the service this container implements"},
@@ -46,9 +46,13 @@ CMD exits.`,
 			&cli.BoolFlag{Name: "signal-group", Usage: "forward signals to CMD's whole process group"},
 			&cli.DurationFlag{Name: "drain", Usage: "on SIGTERM, wait this long after telling home before forwarding the signal"},
 			&cli.DurationFlag{Name: "stop-timeout", Value: agent.DefaultStopTimeout, Usage: "after forwarding SIGTERM, wait this long, then SIGKILL the process group"},
-		},
+		}, gossipFlags()...),
 		Action: func(c *cli.Context) error {
 			labels, err := parseLabels(c.StringSlice("label"))
+			if err != nil {
+				return err
+			}
+			gcfg, err := gossipConfig(c)
 			if err != nil {
 				return err
 			}
@@ -63,7 +67,7 @@ CMD exits.`,
 				},
 				PlacementFile: c.String("placement-file"), CacheDir: c.String("cache-dir"), API: c.String("api"), WaitHome: c.Duration("wait-home"),
 				SignalGroup: c.Bool("signal-group"), Drain: c.Duration("drain"), StopTimeout: c.Duration("stop-timeout"),
-				Version: version, Logger: loggerFrom(c),
+				Gossip: gcfg, Version: version, Logger: loggerFrom(c),
 			})
 			if err != nil {
 				return cli.Exit("agent: "+err.Error(), 2)

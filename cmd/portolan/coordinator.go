@@ -23,7 +23,7 @@ Management API under /admin/api/, plus GET /metrics (Prometheus).
 
 Without --access-token it generates one on first start, keeps it in the data
 dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "address of the HTTP API (loopback by default)"},
 			&cli.StringFlag{Name: "data-dir", Value: "./portolan-data", Usage: "directory of the composition store and generated token"},
 			&cli.StringFlag{Name: "access-token", Usage: "admin access token for the 3scale API (generated when empty)"},
@@ -31,8 +31,12 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.DurationFlag{Name: "heartbeat", Value: 2 * time.Second, Usage: "heartbeat interval told to agents"},
 			&cli.DurationFlag{Name: "ttl", Value: 6 * time.Second, Usage: "an instance without a heartbeat for this long turns critical (agents may ask for their own, 1s to 1h)"},
 			&cli.DurationFlag{Name: "deregister-critical-after", Value: 30 * time.Second, Usage: "remove an instance critical for this long (values down to 1s are accepted)"},
-		},
+		}, gossipFlags()...),
 		Action: func(c *cli.Context) error {
+			gcfg, err := gossipConfig(c)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			co, err := coordinator.New(coordinator.Config{
@@ -46,6 +50,7 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 				Version:                 version,
 				Logger:                  loggerFrom(c),
 				Announce:                os.Stdout,
+				Gossip:                  gcfg,
 			})
 			if err != nil {
 				return err

@@ -83,6 +83,7 @@ it keeps going, with backoff, while the coordinator is unreachable.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "home", Value: "http://127.0.0.1:7070", Usage: "URL of the coordinator"},
 			&cli.StringFlag{Name: "token", Usage: "the agent token (the map is served to agents, under /v1)"},
+			&cli.StringFlag{Name: "via", Usage: "ask a local agent's API (e.g. 127.0.0.1:7071) instead of home: it answers from gossip, merged with home's view when home is reachable"},
 			&cli.StringFlag{Name: "service", Usage: "show only this service (its system_name)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: mapFormatTable, Usage: "output format: table, json, tree or dot"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "redraw the map on every change until interrupted"},
@@ -101,15 +102,20 @@ func runMap(c *cli.Context) error {
 	if !ok {
 		return fmt.Errorf("map: unknown output format %q: want table, json, tree or dot", c.String("output"))
 	}
-	if err := required(c, "token"); err != nil {
-		return fmt.Errorf("map: %w", err)
-	}
-	home, err := parseHome(c.String("home"))
-	if err != nil {
-		return fmt.Errorf("map: %w", err)
-	}
 	service := c.String("service")
-	client := &mapClient{home: home, token: c.String("token"), service: service, http: &http.Client{}}
+	client := &mapClient{service: service, http: &http.Client{}}
+	if via := c.String("via"); via != "" {
+		client.home, client.path = "http://"+strings.TrimPrefix(via, "http://"), "/v1/agent/map"
+	} else {
+		if err := required(c, "token"); err != nil {
+			return fmt.Errorf("map: %w", err)
+		}
+		home, err := parseHome(c.String("home"))
+		if err != nil {
+			return fmt.Errorf("map: %w", err)
+		}
+		client.home, client.token = home, c.String("token")
+	}
 
 	if !c.Bool("watch") {
 		ctx, cancel := contextWithTimeout(c)
@@ -121,6 +127,9 @@ func runMap(c *cli.Context) error {
 		m = filterMap(m, service)
 		if service != "" && len(m.Services) == 0 {
 			fmt.Fprintf(errWriter(c), "portolan map: no service %q on the map\n", service)
+		}
+		if m.View != "" && format != mapFormatJSON {
+			fmt.Fprintf(c.App.Writer, "view: %s\n", m.View)
 		}
 		return render(c.App.Writer, m)
 	}
@@ -171,6 +180,7 @@ type mapClient struct {
 	// map is filtered here too, whatever the coordinator does).
 	service string
 	http    *http.Client
+	path    string // /v1/map at home (when empty), /v1/agent/map at an agent
 }
 
 // fetch GETs the map (?service= when one is chosen). With index > 0 it is a blocking query: the coordinator
@@ -187,7 +197,11 @@ func (mc *mapClient) fetch(ctx context.Context, index uint64, wait time.Duration
 			q.Set("wait", formatWait(wait))
 		}
 	}
-	target := mc.home + "/v1/map"
+	path := mc.path
+	if path == "" {
+		path = "/v1/map"
+	}
+	target := mc.home + path
 	if len(q) > 0 {
 		target += "?" + q.Encode()
 	}
@@ -195,7 +209,9 @@ func (mc *mapClient) fetch(ctx context.Context, index uint64, wait time.Duration
 	if err != nil {
 		return nil, 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+mc.token)
+	if mc.token != "" {
+		req.Header.Set("Authorization", "Bearer "+mc.token)
+	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := mc.http.Do(req)
 	if err != nil {

@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/registry"
+)
+
+// Map views an agent answers with.
+const (
+	ViewHome       = "home"
+	ViewHomeGossip = "home+gossip"
+	ViewGossip     = "gossip"
+)
+
+// serviceMap is what GET /v1/agent/map answers: home's map when home answers,
+// with the nodes only gossip knows added; gossip's alone, drawn on the cached
+// composition, when home is unreachable.
+func (a *Agent) serviceMap(ctx context.Context) (*registry.Map, error) {
+	node := a.node.Load()
+	var members []gossip.Member
+	if node != nil {
+		members = node.Members()
+	}
+	if a.home != nil {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		m, err := a.home.serviceMap(ctx)
+		cancel()
+		if err == nil {
+			m.View = ViewHome
+			if node != nil {
+				m.View = ViewHomeGossip
+				a.addGossipOnly(m, members)
+			}
+			return m, nil
+		}
+	}
+	if node == nil {
+		return nil, fmt.Errorf("home is unreachable and gossip is off: no map to show")
+	}
+	snap := composition.New()
+	if _, doc := a.comp.Latest(); doc != nil {
+		var d composition.Document
+		if err := json.Unmarshal(doc, &d); err == nil {
+			if c, err := d.Composition(); err == nil {
+				snap = c
+			}
+		}
+	}
+	m := registry.DrawMap(snap, 0, gossipInstances(members))
+	m.View = ViewGossip
+	return &m, nil
+}
+
+// gossipInstances are the agents among members, as map instances.
+func gossipInstances(members []gossip.Member) []registry.MapInstance {
+	var out []registry.MapInstance
+	for _, mb := range members {
+		if mb.Meta.Role != gossip.RoleAgent {
+			continue
+		}
+		host, _, _ := net.SplitHostPort(mb.Addr)
+		id := mb.Meta.InstanceID
+		if id == "" {
+			id = mb.Name
+		}
+		out = append(out, registry.MapInstance{ID: id, Service: mb.Meta.Service, Address: host, Status: registry.StatusAlive})
+	}
+	return out
+}
+
+// addGossipOnly adds to home's map the agents gossip knows and home does not.
+func (a *Agent) addGossipOnly(m *registry.Map, members []gossip.Member) {
+	known := map[string]bool{}
+	for _, s := range m.Services {
+		for _, in := range s.Instances {
+			known[in.ID] = true
+		}
+	}
+	for _, in := range gossipInstances(members) {
+		if known[in.ID] {
+			continue
+		}
+		i := slices.IndexFunc(m.Services, func(s registry.MapService) bool { return s.Name == in.Service })
+		if i < 0 {
+			m.Services = append(m.Services, registry.MapService{Name: in.Service, Plans: []registry.PlanRef{}, Placements: []registry.MapPlacement{}})
+			i = len(m.Services) - 1
+		}
+		m.Services[i].Instances = append(m.Services[i].Instances, in)
+	}
+}
+
+// serviceMap reads home's map.
+func (h *homeClient) serviceMap(ctx context.Context) (*registry.Map, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/v1/map", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return nil, fmt.Errorf("home answered %s: %s", resp.Status, b)
+	}
+	var m registry.Map
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxReplyBytes)).Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode home's map: %w", err)
+	}
+	return &m, nil
+}

@@ -1,0 +1,141 @@
+package gossip
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/rs/zerolog"
+)
+
+// DefaultPort is the gossip port: 7946 is memberlist's usual port, but Docker
+// Swarm uses it too.
+const DefaultPort = 7947
+
+// DefaultBind is where a node listens (TCP and UDP) unless told otherwise.
+const DefaultBind = "0.0.0.0:7947"
+
+// Config configures a gossip node.
+type Config struct {
+	// Name is the node's name in the cluster: the instance id, unique per
+	// incarnation. Required.
+	Name string
+	// Bind is "IP:PORT" to listen on, TCP and UDP; DefaultBind when empty.
+	// Port 0 picks a free port (see Node.Addr).
+	Bind string
+	// Advertise is the "IP:PORT" (or "IP", keeping the bound port) other
+	// nodes use to reach this one, when it differs from Bind (NAT, containers).
+	// With Bind on port 0 only "IP" is accepted.
+	Advertise string
+	// Join lists "HOST:PORT" of nodes already in the cluster. Start retries
+	// them with backoff until one answers or its context ends; while the node
+	// is alone they are retried in the background.
+	Join []string
+	// Keys turn on AES-GCM encryption: each 16, 24 or 32 bytes (see ParseKey).
+	// Keys[0] encrypts what this node sends; every key is accepted when
+	// receiving, which is what makes rotation possible.
+	Keys [][]byte
+	// Cluster is memberlist's label: nodes with different labels ignore each
+	// other even when told to join.
+	Cluster string
+	// Meta is the node's initial metadata (see Node.UpdateMeta).
+	Meta Meta
+	// Source gives the node's newest composition, served to peers that are
+	// behind. It is called from several goroutines. Nil: the node has none of
+	// its own and only relays what it fetched.
+	Source Source
+	// OnComposition receives every newer composition the node fetched from a
+	// peer: revision and the JSON document. Calls come one at a time, in
+	// strictly increasing revision order, and never for a revision at or below
+	// what Source reports. The node fetches nothing else while it runs.
+	OnComposition func(revision uint64, doc []byte)
+	// OnMember receives membership events, one at a time and in order, on a
+	// goroutine of the node's own: it may call the node's methods. The first
+	// is this node's own Join.
+	OnMember func(Event)
+	// PushPull is how often a node exchanges full state (members and newest
+	// revision) with a random peer; memberlist's LAN default (30 s) when zero.
+	// memberlist scales it up for clusters of more than 32 nodes.
+	PushPull time.Duration
+	// Logger receives the node's log, memberlist's own at debug level (its
+	// errors at warn).
+	Logger zerolog.Logger
+
+	// tune, when set, adjusts the memberlist configuration last (tests).
+	tune func(*memberlist.Config)
+}
+
+// memberlistConfig turns c into a memberlist configuration, from
+// memberlist's LAN defaults (gossip every 200 ms to 3 nodes, probe every
+// second).
+func (c *Config) memberlistConfig() (*memberlist.Config, error) {
+	if c.Name == "" {
+		return nil, errors.New("gossip: node name is required (the instance id)")
+	}
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = c.Name
+
+	bind := c.Bind
+	if bind == "" {
+		bind = DefaultBind
+	}
+	ip, port, err := splitAddr(bind, -1)
+	if err != nil {
+		return nil, fmt.Errorf("gossip bind address %q: %w", bind, err)
+	}
+	mc.BindAddr, mc.BindPort = ip, port
+	mc.AdvertiseAddr, mc.AdvertisePort = "", port
+	if c.Advertise != "" {
+		ip, port, err := splitAddr(c.Advertise, mc.BindPort)
+		if err != nil {
+			return nil, fmt.Errorf("gossip advertise address %q: %w", c.Advertise, err)
+		}
+		if port == 0 && mc.BindPort != 0 {
+			return nil, fmt.Errorf("gossip advertise address %q: port 0 cannot be advertised", c.Advertise)
+		}
+		if mc.BindPort == 0 && port != 0 {
+			// memberlist advertises the port it bound when asked for port 0,
+			// whatever AdvertisePort says.
+			return nil, fmt.Errorf("gossip advertise address %q: a port can only be advertised with a fixed bind port, not 0", c.Advertise)
+		}
+		mc.AdvertiseAddr, mc.AdvertisePort = ip, port
+	}
+
+	if len(c.Cluster) > memberlist.LabelMaxSize {
+		return nil, fmt.Errorf("gossip cluster name is %d bytes, over memberlist's label limit of %d", len(c.Cluster), memberlist.LabelMaxSize)
+	}
+	mc.Label = c.Cluster
+
+	if mc.Keyring, err = keyring(c.Keys); err != nil {
+		return nil, err
+	}
+	if c.PushPull < 0 {
+		return nil, fmt.Errorf("gossip push/pull interval %s is negative", c.PushPull)
+	}
+	if c.PushPull > 0 {
+		mc.PushPullInterval = c.PushPull
+	}
+	return mc, nil
+}
+
+// splitAddr parses "IP:PORT"; with defPort >= 0 a bare "IP" takes defPort.
+func splitAddr(s string, defPort int) (string, int, error) {
+	host, ps, err := net.SplitHostPort(s)
+	if err != nil {
+		if defPort < 0 || net.ParseIP(s) == nil {
+			return "", 0, fmt.Errorf("want IP:PORT: %w", err)
+		}
+		host, ps = s, strconv.Itoa(defPort)
+	}
+	if net.ParseIP(host) == nil {
+		return "", 0, fmt.Errorf("%q is not an IP address", host)
+	}
+	port, err := strconv.Atoi(ps)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", ps)
+	}
+	return host, port, nil
+}

@@ -1,0 +1,20 @@
+// Package gossip joins coordinators and agents into one gossip cluster on
+// github.com/hashicorp/memberlist and carries three things over it:
+//
+//   - node metadata (role, service, instance id, API address and composition
+//     revision), held within memberlist's 512-byte limit;
+//   - the composition: a node announces a new revision by broadcast, and a
+//     node that is behind fetches the document from a peer that has it over
+//     memberlist's TCP path; push/pull state carries every node's newest
+//     revision, so a node that joins or comes back from a partition catches
+//     up within the push/pull interval. The highest revision wins and a node
+//     never goes back to an older one;
+//   - membership events (join, leave, dead, update), a second failure signal
+//     beside heartbeats.
+//
+// Clusters are kept apart by memberlist's label (Config.Cluster) and, when
+// keys are configured, by AES-GCM encryption with keyring rotation.
+//
+// The package knows nothing of the composition's shape: documents are opaque
+// bytes handed over by a Source and delivered to OnComposition.
+package gossip

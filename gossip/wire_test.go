@@ -1,0 +1,79 @@
+package gossip
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWireRoundTrip(t *testing.T) {
+	a := announce{Revision: 1 << 40, Holder: "agent-news-7f3a"}
+	kind, body, err := messageKind(a.encode())
+	require.NoError(t, err)
+	require.Equal(t, kindAnnounce, kind)
+	got, err := decodeAnnounce(body)
+	require.NoError(t, err)
+	assert.Equal(t, a, got)
+
+	q := request{ID: 9, Want: 7, From: "n", Addr: "127.0.0.1:7947"}
+	kind, body, err = messageKind(q.encode())
+	require.NoError(t, err)
+	require.Equal(t, kindRequest, kind)
+	gq, err := decodeRequest(body)
+	require.NoError(t, err)
+	assert.Equal(t, q, gq)
+
+	r := response{ID: 9, Revision: 7, Doc: []byte{0x1f, 0x8b, 1, 2, 3}}
+	msg := r.encode()
+	kind, body, err = messageKind(msg)
+	require.NoError(t, err)
+	require.Equal(t, kindResponse, kind)
+	gr, err := decodeResponse(body)
+	require.NoError(t, err)
+	assert.Equal(t, r, gr)
+	msg[len(msg)-1] = 0xff
+	assert.Equal(t, byte(3), gr.Doc[4], "the document is a copy")
+
+	s := pushState{Revision: 3, Holder: "h"}
+	gs, err := decodeState(s.encode())
+	require.NoError(t, err)
+	assert.Equal(t, s, gs)
+}
+
+func TestWireRejectsGarbage(t *testing.T) {
+	for _, msg := range [][]byte{nil, {1}, {2, 'A', 1}, {1, 'A'}, {1, 'A', 0x80}, {1, 'A', 5, 200, 'x'}} {
+		if kind, body, err := messageKind(msg); err == nil {
+			_, err = decodeAnnounce(body)
+			assert.Error(t, err, "%v (kind %c)", msg, kind)
+		}
+	}
+	_, err := decodeState([]byte{1, 'A', 1, 0})
+	assert.ErrorContains(t, err, "unknown kind")
+	// Every truncation of a valid request fails cleanly.
+	msg := request{ID: 300, Want: 70000, From: "node", Addr: "127.0.0.1:1"}.encode()
+	for i := 2; i < len(msg); i++ {
+		_, err := decodeRequest(msg[2:i])
+		assert.Error(t, err, "truncated at %d", i)
+	}
+}
+
+// Responses go to the request with their id; others are dropped.
+func TestResponsesMatchRequests(t *testing.T) {
+	n := &Node{log: testLogger()}
+	n.dis.init()
+	ch := make(chan response, 1)
+	n.dis.pending[5] = ch
+	n.answered(response{ID: 4, Revision: 1})
+	n.answered(response{ID: 5, Revision: 2})
+	n.answered(response{ID: 5, Revision: 3}) // a duplicate does not block
+	assert.Equal(t, uint64(2), (<-ch).Revision)
+	assert.Empty(t, ch)
+}
+
+func TestGunzipBounds(t *testing.T) {
+	_, err := gunzip([]byte("not gzip"))
+	assert.Error(t, err)
+	_, err = gunzip(make([]byte, maxWireDoc+1))
+	assert.ErrorContains(t, err, "over the limit")
+}
