@@ -24,6 +24,7 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/agent/self", func(w http.ResponseWriter, r *http.Request) {
 		self := a.st.self()
+		self.CompositionRevision, _ = a.comp.Latest()
 		if n := a.node.Load(); n != nil {
 			self.Gossip = n.Addr()
 		}

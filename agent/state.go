@@ -31,22 +31,25 @@ func newState(id string, reg registry.Registration) *state {
 
 // Self is what GET /v1/agent/self answers.
 type Self struct {
-	ID            string              `json:"id"`
-	Service       string              `json:"service"`
-	Address       string              `json:"address"`
-	Port          int                 `json:"port"`
-	Labels        map[string]string   `json:"labels,omitempty"`
-	Placement     *registry.Placement `json:"placement"`
-	Revision      uint64              `json:"revision"`
-	Registered    bool                `json:"registered"`
-	HomeReachable bool                `json:"home_reachable"`
-	LastHeartbeat *time.Time          `json:"last_heartbeat"`
-	LastError     string              `json:"last_error,omitempty"`
-	Status        string              `json:"status"`
-	Output        string              `json:"output,omitempty"`
-	Running       bool                `json:"running"`
-	Version       string              `json:"version,omitempty"`
-	Gossip        string              `json:"gossip,omitempty"` // this node's gossip address
+	ID        string              `json:"id"`
+	Service   string              `json:"service"`
+	Address   string              `json:"address"`
+	Port      int                 `json:"port"`
+	Labels    map[string]string   `json:"labels,omitempty"`
+	Placement *registry.Placement `json:"placement"`
+	Revision  uint64              `json:"revision"` // newest revision heard from home
+	// CompositionRevision is the revision of the composition the agent holds
+	// (from home, a peer or its cache).
+	CompositionRevision uint64     `json:"composition_revision"`
+	Registered          bool       `json:"registered"`
+	HomeReachable       bool       `json:"home_reachable"`
+	LastHeartbeat       *time.Time `json:"last_heartbeat"`
+	LastError           string     `json:"last_error,omitempty"`
+	Status              string     `json:"status"`
+	Output              string     `json:"output,omitempty"`
+	Running             bool       `json:"running"`
+	Version             string     `json:"version,omitempty"`
+	Gossip              string     `json:"gossip,omitempty"` // this node's gossip address
 }
 
 func (s *state) self() Self {

@@ -11,6 +11,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		coordinatorCommand(),
 		agentCommand(),
+		statusCommand(),
 		exportCommand(),
 		importCommand(),
 		mapCommand(),

@@ -55,7 +55,7 @@ func newCluster(t *testing.T, pools map[string]string) *cluster {
 		Publish: []string{"127.0.0.1::7070"},
 		Args: []string{"coordinator", "--listen", "0.0.0.0:7070", "--data-dir", "/data",
 			"--access-token", adminToken, "--agent-token", testenv.AgentToken,
-			"--deregister-critical-after", "30s"},
+			"--deregister-critical-after", "30s", "--gossip-bind", "0.0.0.0:7947"},
 	})
 	waitFor(t, upTimeout, 100*time.Millisecond, "the coordinator answers", func() (bool, string) {
 		url, err := c.url()
@@ -90,7 +90,7 @@ func newCluster(t *testing.T, pools map[string]string) *cluster {
 	return c
 }
 
-// agentEnv configures the agent through PORTOLAN_* variables: the image's
+// agentEnv configures the agent (and its gossip) through PORTOLAN_* variables: the image's
 // ENTRYPOINT is ["/portolan", "agent", "--"], so its flags cannot follow.
 func agentEnv(pool string) []string {
 	return []string{
@@ -103,6 +103,8 @@ func agentEnv(pool string) []string {
 		"PORTOLAN_CHECK_INTERVAL=500ms",
 		"PORTOLAN_HEARTBEAT=" + agentHeartbeat.String(),
 		"PORTOLAN_TTL=" + agentTTL.String(),
+		"PORTOLAN_GOSSIP_BIND=0.0.0.0",
+		"PORTOLAN_JOIN=coordinator:7947",
 	}
 }
 
