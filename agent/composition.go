@@ -111,8 +111,10 @@ func revisionOf(doc []byte) (uint64, error) {
 // watchComposition follows home's composition with blocking queries and offers
 // every new revision to the cache. While home is down it retries with backoff.
 func (a *Agent) watchComposition(ctx context.Context) {
-	retry := backoff{base: 100 * time.Millisecond, max: time.Second} // back within a second of home
-	client := &http.Client{}                                         // each call has its own deadline: a blocking query outlives homeCallTimeout
+	// Back within a second of home returning.
+	retry := backoff{base: 100 * time.Millisecond, max: time.Second}
+	// Each call has its own deadline: a blocking query outlives homeCallTimeout.
+	client := &http.Client{}
 	for ctx.Err() == nil {
 		rev, _ := a.comp.Latest()
 		doc, err := a.home.composition(ctx, client, rev, 30*time.Second)
