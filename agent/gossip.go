@@ -17,7 +17,7 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 	cfg := *a.cfg.Gossip
 	cfg.Name = a.id
 	cfg.Source = a.comp
-	cfg.Logger = a.log.With().Str("component", "gossip").Logger()
+	cfg.Logger = a.log
 	rev, _ := a.comp.Latest()
 	var (
 		mu   sync.Mutex // guards meta, and node once set

@@ -50,7 +50,7 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 	_, _ = rand.Read(suffix)
 	cfg.Name = fmt.Sprintf("coordinator-%s-%s", hostname, hex.EncodeToString(suffix))
 	cfg.Source = &exportCache{store: c.store}
-	cfg.Logger = c.cfg.Logger.With().Str("component", "gossip").Logger()
+	cfg.Logger = c.cfg.Logger
 	rev := c.store.Snapshot().Revision
 	cfg.Meta = gossip.Meta{Role: gossip.RoleCoordinator, InstanceID: cfg.Name, Revision: rev}
 	var node *gossip.Node

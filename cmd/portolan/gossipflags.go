@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,9 +24,9 @@ func gossipFlags() []cli.Flag {
 
 // gossipConfig reads the gossip flags; nil when gossip is off.
 func gossipConfig(c *cli.Context) (*gossip.Config, error) {
-	bind, join := c.String("gossip-bind"), c.StringSlice("join")
+	bind, join, keys := c.String("gossip-bind"), nonEmpty(c.StringSlice("join")), nonEmpty(c.StringSlice("gossip-key"))
 	if bind == "" && len(join) == 0 {
-		if len(c.StringSlice("gossip-key")) > 0 || c.String("gossip-advertise") != "" {
+		if len(keys) > 0 || c.String("gossip-advertise") != "" {
 			return nil, fmt.Errorf("--gossip-key and --gossip-advertise need --gossip-bind or --join")
 		}
 		return nil, nil
@@ -36,7 +37,7 @@ func gossipConfig(c *cli.Context) (*gossip.Config, error) {
 		bind = net.JoinHostPort(bind, strconv.Itoa(gossip.DefaultPort))
 	}
 	cfg := &gossip.Config{Bind: bind, Advertise: c.String("gossip-advertise"), Join: join, Cluster: c.String("cluster")}
-	for _, k := range c.StringSlice("gossip-key") {
+	for _, k := range keys {
 		key, err := gossip.ParseKey(k)
 		if err != nil {
 			return nil, fmt.Errorf("--gossip-key: %w", err)
@@ -44,4 +45,15 @@ func gossipConfig(c *cli.Context) (*gossip.Config, error) {
 		cfg.Keys = append(cfg.Keys, key)
 	}
 	return cfg, nil
+}
+
+// nonEmpty drops empty values (an empty PORTOLAN_* variable means "not set").
+func nonEmpty(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
