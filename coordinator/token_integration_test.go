@@ -1,7 +1,6 @@
 package coordinator_test
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,10 +22,10 @@ import (
 func TestGeneratedAccessTokenAndGracefulStop(t *testing.T) {
 	dir := t.TempDir()
 	addr := testenv.FreeAddr(t)
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		var out bytes.Buffer
+	start := func() (*exec.Cmd, *testenv.SyncBuffer) {
+		out := &testenv.SyncBuffer{}
 		cmd := exec.Command(testenv.Binary(t), "coordinator", "--listen", addr, "--data-dir", dir)
-		cmd.Stdout, cmd.Stderr = &out, &out
+		cmd.Stdout, cmd.Stderr = out, out
 		require.NoError(t, cmd.Start())
 		require.Eventually(t, func() bool {
 			resp, err := http.Get("http://" + addr + "/metrics")
@@ -35,7 +34,7 @@ func TestGeneratedAccessTokenAndGracefulStop(t *testing.T) {
 			}
 			return err == nil
 		}, 10*time.Second, 20*time.Millisecond)
-		return cmd, &out
+		return cmd, out
 	}
 	stop := func(cmd *exec.Cmd) {
 		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))

@@ -24,7 +24,7 @@ type Agent struct {
 	CacheDir      string
 	cmd           *exec.Cmd
 	waited        chan struct{}
-	Output        *syncBuffer
+	Output        *SyncBuffer
 }
 
 // StartAgent runs `portolan agent --home co --token … FLAGS -- CMD…` with a
@@ -43,7 +43,7 @@ func StartAgent(t testing.TB, co *Coordinator, args ...string) *Agent {
 func StartAgentAt(t testing.TB, home string, args ...string) *Agent {
 	t.Helper()
 	dir := t.TempDir()
-	a := &Agent{t: t, API: FreeAddr(t), PlacementFile: filepath.Join(dir, "placement.json"), CacheDir: filepath.Join(dir, "cache"), Output: &syncBuffer{}}
+	a := &Agent{t: t, API: FreeAddr(t), PlacementFile: filepath.Join(dir, "placement.json"), CacheDir: filepath.Join(dir, "cache"), Output: &SyncBuffer{}}
 	full := []string{"--log-format", "console", "agent", "--api", a.API, "--placement-file", a.PlacementFile, "--cache-dir", a.CacheDir}
 	if home != "" {
 		full = append(full, "--home", home, "--token", AgentToken)

@@ -80,7 +80,7 @@ type Coordinator struct {
 	Args    []string // extra flags
 	cmd     *exec.Cmd
 	waited  chan struct{}
-	Output  *syncBuffer
+	Output  *SyncBuffer
 }
 
 // StartCoordinator starts a coordinator on a fresh data dir and a free port
@@ -103,7 +103,7 @@ func (c *Coordinator) Start() {
 	args := append([]string{"--log-level", "warn", "coordinator", "--listen", c.Addr, "--data-dir", c.DataDir,
 		"--access-token", c.Token, "--agent-token", "test-agent-token"}, c.Args...)
 	c.cmd = exec.Command(Binary(c.t), args...)
-	c.Output = &syncBuffer{}
+	c.Output = &SyncBuffer{}
 	c.cmd.Stdout, c.cmd.Stderr = c.Output, c.Output
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatalf("start coordinator: %v", err)
@@ -162,18 +162,19 @@ func (c *Coordinator) Exited() (bool, int) {
 	}
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a process writing while a test reads.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
