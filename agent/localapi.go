@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -28,7 +28,7 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 		if n := a.node.Load(); n != nil {
 			self.Gossip = n.Addr()
 		}
-		writeJSON(w, http.StatusOK, self)
+		httpjson.Write(w, http.StatusOK, self)
 	})
 	mux.HandleFunc("GET /v1/agent/health", func(w http.ResponseWriter, r *http.Request) {
 		s := a.st.self()
@@ -36,12 +36,12 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 		if !s.Running || s.Status == registry.StatusCritical {
 			code = http.StatusServiceUnavailable
 		}
-		writeJSON(w, code, map[string]any{"status": s.Status, "output": s.Output, "running": s.Running})
+		httpjson.Write(w, code, map[string]any{"status": s.Status, "output": s.Output, "running": s.Running})
 	})
 	mux.HandleFunc("GET /v1/agent/composition", func(w http.ResponseWriter, r *http.Request) {
 		rev, doc := a.comp.Latest()
 		if doc == nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no composition yet: home and peers not reached, nothing cached"})
+			httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"error": "no composition yet: home and peers not reached, nothing cached"})
 			return
 		}
 		w.Header().Set(registry.IndexHeader, strconv.FormatUint(rev, 10))
@@ -51,10 +51,10 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 	mux.HandleFunc("GET /v1/agent/map", func(w http.ResponseWriter, r *http.Request) {
 		m, err := a.serviceMap(r.Context())
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 			return
 		}
-		writeJSON(w, http.StatusOK, m)
+		httpjson.Write(w, http.StatusOK, m)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.m.registry, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
@@ -67,15 +67,4 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Error().Err(err).Msg("local API stopped")
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encoding failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/threescale"
 )
 
@@ -26,7 +27,7 @@ type placementInput struct {
 // model, as plain JSON under /admin/portolan/placements.
 func (c *Coordinator) placementRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/portolan/placements", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"placements": c.store.Snapshot().Placements.All()})
+		httpjson.Write(w, http.StatusOK, map[string]any{"placements": c.store.Snapshot().Placements.All()})
 	})
 	mux.HandleFunc("GET /admin/portolan/placements/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -35,7 +36,7 @@ func (c *Coordinator) placementRoutes(mux *http.ServeMux) {
 			threescale.WriteError(w, threescale.JSON, threescale.ErrNotFound)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"placement": p})
+		httpjson.Write(w, http.StatusOK, map[string]any{"placement": p})
 	})
 	mux.HandleFunc("POST /admin/portolan/placements", func(w http.ResponseWriter, r *http.Request) {
 		in, err := readPlacement(w, r)
@@ -48,7 +49,7 @@ func (c *Coordinator) placementRoutes(mux *http.ServeMux) {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"placement": p})
+		httpjson.Write(w, http.StatusCreated, map[string]any{"placement": p})
 	})
 	mux.HandleFunc("PUT /admin/portolan/placements/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -66,7 +67,7 @@ func (c *Coordinator) placementRoutes(mux *http.ServeMux) {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"placement": p})
+		httpjson.Write(w, http.StatusOK, map[string]any{"placement": p})
 	})
 	mux.HandleFunc("DELETE /admin/portolan/placements/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/threescale"
 )
 
@@ -23,7 +24,7 @@ func (c *Coordinator) portability() http.Handler {
 	mux.HandleFunc("GET /admin/portolan/composition", func(w http.ResponseWriter, r *http.Request) {
 		secrets, _ := strconv.ParseBool(r.URL.Query().Get("include_secrets"))
 		doc := composition.Export(c.store.Snapshot(), secrets, time.Now())
-		writeJSON(w, http.StatusOK, doc)
+		httpjson.Write(w, http.StatusOK, doc)
 	})
 	mux.HandleFunc("POST /admin/portolan/composition", func(w http.ResponseWriter, r *http.Request) {
 		var doc composition.Document
@@ -49,7 +50,7 @@ func (c *Coordinator) portability() http.Handler {
 			return
 		}
 		c.cfg.Logger.Info().Int("entities", stats.Entities).Uint64("revision", snap.Revision).Msg("composition imported")
-		writeJSON(w, http.StatusCreated, map[string]any{"imported": stats.Entities, "revision": snap.Revision})
+		httpjson.Write(w, http.StatusCreated, map[string]any{"imported": stats.Entities, "revision": snap.Revision})
 	})
 	c.placementRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,15 +60,4 @@ func (c *Coordinator) portability() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encoding failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 }

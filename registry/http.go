@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/httpjson"
 )
 
 // IndexHeader carries the index of a blocking query's answer: the map index
@@ -117,7 +118,7 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 		r.writeDomainError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, reply)
+	httpjson.Write(w, http.StatusOK, reply)
 }
 
 func (r *Registry) serveHeartbeat(w http.ResponseWriter, req *http.Request) {
@@ -130,7 +131,7 @@ func (r *Registry) serveHeartbeat(w http.ResponseWriter, req *http.Request) {
 		r.writeDomainError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, reply)
+	httpjson.Write(w, http.StatusOK, reply)
 }
 
 // statusReply answers drain and deregister.
@@ -145,7 +146,7 @@ func (r *Registry) serveDrain(w http.ResponseWriter, req *http.Request) {
 		r.writeDomainError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, statusReply{ID: id, Status: StatusDraining})
+	httpjson.Write(w, http.StatusOK, statusReply{ID: id, Status: StatusDraining})
 }
 
 func (r *Registry) serveDeregister(w http.ResponseWriter, req *http.Request) {
@@ -154,7 +155,7 @@ func (r *Registry) serveDeregister(w http.ResponseWriter, req *http.Request) {
 		r.writeDomainError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, statusReply{ID: id, Status: "deregistered"})
+	httpjson.Write(w, http.StatusOK, statusReply{ID: id, Status: "deregistered"})
 }
 
 // serveMap answers at once without index, with an index below the current
@@ -177,7 +178,7 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 	}
 	m := r.Map().Only(req.URL.Query().Get("service"))
 	w.Header().Set(IndexHeader, strconv.FormatUint(m.Index, 10))
-	writeJSON(w, http.StatusOK, m)
+	httpjson.Write(w, http.StatusOK, m)
 }
 
 // serveComposition answers with the newest composition, with secrets (agents
@@ -205,7 +206,7 @@ func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set(IndexHeader, strconv.FormatUint(snap.Revision, 10))
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, composition.Export(snap, true, r.now()))
+	httpjson.Write(w, http.StatusOK, composition.Export(snap, true, r.now()))
 }
 
 // blockingParams reads index and wait as Consul does: wait is a duration
@@ -327,16 +328,5 @@ func (r *Registry) writeDomainError(w http.ResponseWriter, err error) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":"encoding the answer failed"}`)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	httpjson.Write(w, status, map[string]string{"error": msg})
 }
