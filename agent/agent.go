@@ -153,7 +153,15 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	defer func() { stopBG(); wg.Wait() }()
+	stopped := false
+	stop := func() { // the loops end before the agent says goodbye, or one might register again
+		if !stopped {
+			stopped = true
+			stopBG()
+			wg.Wait()
+		}
+	}
+	defer stop()
 
 	if a.cfg.API != "off" {
 		ln, err := net.Listen("tcp", a.cfg.API)
@@ -196,6 +204,7 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	code, err := sup.Run(ctx)
 	a.st.setRunning(false)
 	a.log.Info().Int("exit_code", code).Msg("command exited")
+	stop()
 	if a.home != nil && a.st.isRegistered() {
 		dctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
 		if derr := a.home.deregister(dctx, a.id); derr != nil {

@@ -245,3 +245,25 @@ func TestExecAndTCPChecks(t *testing.T) {
 	ln.Close()
 	require.Eventually(t, func() bool { return statusOf(t, co, bid) == registry.StatusCritical }, 3*time.Second, 10*time.Millisecond)
 }
+
+// An agent whose app dies deregisters and stays gone: its checks and
+// heartbeats stop before it says goodbye, so nothing registers it again.
+func TestStaysGoneAfterCommandExits(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	app := testenv.FreeAddr(t)
+	news := strings.TrimSuffix(testenv.Binary(t), "portolan") + "newsapi"
+	a := testenv.StartAgent(t, co, "--service", "news", "--heartbeat", "100ms", "--ttl", "1s",
+		"--check-http", "http://"+app+"/health", "--check-interval", "50ms", "--stop-timeout", "2s",
+		"--gossip-bind", "127.0.0.1:0", // leaving the cluster takes a moment: a window the loops must not use
+		"--", news, "--listen", app)
+	id := a.ID()
+	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusPassing }, 5*time.Second, 10*time.Millisecond)
+	a.Signal(syscall.SIGTERM)
+	code, exited := a.Wait(10 * time.Second)
+	require.True(t, exited)
+	assert.Equal(t, 0, code)
+	for i := 0; i < 10; i++ {
+		assert.Equal(t, "absent", statusOf(t, co, id))
+		time.Sleep(100 * time.Millisecond)
+	}
+}
