@@ -1,5 +1,5 @@
 # Portolan — build, test and tooling. Only Go is needed: everything else
-# (staticcheck) is fetched through the Go module proxy.
+# (staticcheck, consul) is fetched through the Go module proxy.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -60,8 +60,21 @@ release:
 	@cat dist/SHA256SUMS
 
 .PHONY: test
-test: lint build
+test: lint build consul
 	go test -race -count=1 -timeout 30m ./...
+
+# make consul: a real Consul (v1.15.4, the last MPL-2.0 release) for
+# development and the integration tests, built once from the Go module proxy
+# through its own module in tools/consul; the first build takes minutes.
+# It is kept once built: after changing tools/consul/go.mod, rm .tools/consul.
+CONSUL := .tools/consul
+
+.PHONY: consul
+consul: $(CONSUL)
+
+$(CONSUL):
+	@mkdir -p .tools
+	cd tools/consul && CGO_ENABLED=0 go build -trimpath -o ../../$(CONSUL) github.com/hashicorp/consul
 
 .PHONY: bench
 bench: build

@@ -31,6 +31,10 @@ type Config struct {
 	Port    int
 	Labels  map[string]string
 
+	Consul                string        // local Consul agent URL; empty does not register with Consul
+	ConsulToken           string        // ACL token for Consul
+	ConsulDeregisterAfter time.Duration // Consul removes a service critical this long; default 30s
+
 	Heartbeat time.Duration // default 2s
 	TTL       time.Duration // default 6s
 	Check     CheckConfig
@@ -79,6 +83,7 @@ type Agent struct {
 	// it came from (gossip announces it).
 	onComposition func(revision uint64, from string)
 	node          atomic.Pointer[gossip.Node] // nil without gossip
+	consul        *consulAgent                // nil without Consul
 }
 
 // New validates cfg and prepares an agent; Run starts it.
@@ -124,6 +129,9 @@ func New(cfg Config) (*Agent, error) {
 			return nil, err
 		}
 	}
+	if cfg.Consul != "" && cfg.Service == "" {
+		return nil, errors.New("--service is required with --consul: the Consul service name")
+	}
 	addr, err := resolveAddress(cfg.Address)
 	if err != nil {
 		return nil, err
@@ -135,6 +143,11 @@ func New(cfg Config) (*Agent, error) {
 		AgentVersion: cfg.Version, Check: cfg.Check.describe(), TTL: registry.Duration(cfg.TTL),
 	}
 	a.st = newState(a.id, a.reg)
+	if cfg.Consul != "" {
+		if a.consul, err = newConsulAgent(cfg.Consul, cfg.ConsulToken, a.id, cfg.ConsulDeregisterAfter); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -182,6 +195,10 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.runChecks(bg) }()
 	}
+	if a.consul != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.runConsul(bg) }()
+	}
 	if a.home != nil {
 		wg.Add(2)
 		go func() { defer wg.Done(); a.phoneHome(bg) }()
@@ -211,6 +228,9 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 			a.log.Warn().Err(derr).Msg("deregister")
 		}
 		cancel()
+	}
+	if a.consul != nil {
+		a.deregisterConsul()
 	}
 	return code, err
 }

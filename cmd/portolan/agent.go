@@ -23,12 +23,21 @@ health; it learns the instance's placement (service and plans), writes it to
 --placement-file and serves it on the local API (GET /v1/agent/self,
 /v1/agent/health, /metrics). CMD runs even while home is unreachable.
 
+With --consul it registers the instance with the node's local Consul agent
+(tags portolan and plan:<system_name>, Meta instance_id, composition_revision
+and label_<k>) with a TTL check it updates on every heartbeat, registers again
+when that agent restarts and forgets it, and deregisters on exit; with or
+without --home.
+
 On SIGTERM it tells home the instance is draining, waits --drain, forwards the
 signal, waits --stop-timeout, then kills the process group; it deregisters when
 CMD exits.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "home", Usage: "URL of the coordinator (empty: do not phone home)"},
 			&cli.StringFlag{Name: "token", Usage: "the agent token the coordinator expects"},
+			&cli.StringFlag{Name: "consul", Usage: "URL of the node's local Consul agent, e.g. http://127.0.0.1:8500 (empty: do not register with Consul)"},
+			&cli.StringFlag{Name: "consul-token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}, Usage: "ACL token for Consul"},
+			&cli.DurationFlag{Name: "consul-deregister-after", Value: agent.DefaultConsulDeregisterAfter, Usage: "Consul removes the service after its check has been critical this long"},
 			&cli.StringFlag{Name: "service", Usage: "system_name of the service this container implements"},
 			&cli.StringFlag{Name: "address", Usage: "address to register: an IP, an interface name, or empty for the first non-loopback IPv4"},
 			&cli.IntFlag{Name: "port", Usage: "port the app listens on"},
@@ -60,6 +69,7 @@ CMD exits.`,
 				Command: c.Args().Slice(),
 				Home:    c.String("home"), Token: c.String("token"), Service: c.String("service"),
 				Address: c.String("address"), Port: c.Int("port"), Labels: labels,
+				Consul: c.String("consul"), ConsulToken: c.String("consul-token"), ConsulDeregisterAfter: c.Duration("consul-deregister-after"),
 				Heartbeat: c.Duration("heartbeat"), TTL: c.Duration("ttl"),
 				Check: agent.CheckConfig{
 					HTTP: c.String("check-http"), TCP: c.String("check-tcp"), Exec: c.String("check-exec"),

@@ -1,0 +1,216 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// DefaultConsulDeregisterAfter is how long Consul keeps a service whose TTL
+// check is critical before removing it: the coordinator's default.
+const DefaultConsulDeregisterAfter = 30 * time.Second
+
+// consulAgent registers the instance with the node's local Consul agent and
+// feeds its TTL check.
+type consulAgent struct {
+	client     *consul.Client
+	serviceID  string
+	checkID    string
+	deregAfter time.Duration
+	registered string // fingerprint of the last successful registration; "" when none
+}
+
+func newConsulAgent(addr, token, id string, deregAfter time.Duration) (*consulAgent, error) {
+	cfg := consul.DefaultNonPooledConfig()
+	cfg.Address = addr // api.NewClient accepts a scheme: http://, https://, unix://
+	cfg.Token = token
+	c, err := consul.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--consul %s: %w", addr, err)
+	}
+	if deregAfter <= 0 {
+		deregAfter = DefaultConsulDeregisterAfter
+	}
+	return &consulAgent{client: c, serviceID: id, checkID: "service:" + id, deregAfter: deregAfter}, nil
+}
+
+// consulRegistration builds the service registration from what the agent
+// knows now: the placement's plans become tags, labels become Meta.
+func (a *Agent) consulRegistration() *consul.AgentServiceRegistration {
+	self := a.st.self()
+	rev, _ := a.comp.Latest()
+	rev = max(rev, self.Revision)
+	tags := []string{"portolan"}
+	if self.Placement != nil {
+		for _, p := range self.Placement.Plans {
+			tags = append(tags, "plan:"+p.SystemName)
+		}
+	}
+	meta := map[string]string{
+		"instance_id":          a.id,
+		"composition_revision": strconv.FormatUint(rev, 10),
+	}
+	if a.cfg.Version != "" {
+		meta["agent_version"] = a.cfg.Version
+	}
+	for _, k := range slices.Sorted(maps.Keys(self.Labels)) {
+		if len(meta) >= 64 { // Consul's limit on Meta pairs
+			break
+		}
+		key := consulMetaKey("label_" + k)
+		v := self.Labels[k]
+		if len(v) > 512 {
+			v = v[:512]
+		}
+		meta[key] = v
+	}
+	return &consul.AgentServiceRegistration{
+		ID: a.id, Name: a.cfg.Service, Address: self.Address, Port: self.Port, Tags: tags, Meta: meta,
+		Check: &consul.AgentServiceCheck{
+			CheckID:                        a.consul.checkID,
+			Name:                           "portolan agent TTL",
+			TTL:                            a.cfg.TTL.String(),
+			Status:                         consulStatus(self.Status),
+			Notes:                          "fed by the portolan agent on every heartbeat",
+			DeregisterCriticalServiceAfter: a.consul.deregAfter.String(),
+		},
+	}
+}
+
+// consulMetaKey makes k a valid Consul Meta key: [A-Za-z0-9_-], at most 128.
+func consulMetaKey(k string) string {
+	b := []byte(k)
+	for i, c := range b {
+		if !(c == '-' || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	return string(b)
+}
+
+// consulStatus maps the agent's health to a Consul check status.
+func consulStatus(s string) string {
+	switch s {
+	case registry.StatusPassing:
+		return consul.HealthPassing
+	case registry.StatusWarning:
+		return consul.HealthWarning
+	default:
+		return consul.HealthCritical
+	}
+}
+
+// fingerprint identifies what a registration says, so a new placement or
+// revision registers again (idempotent in Consul) and nothing else does.
+func fingerprint(r *consul.AgentServiceRegistration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%s|%s|%d|%v|", r.ID, r.Name, r.Address, r.Port, r.Tags)
+	for _, k := range slices.Sorted(maps.Keys(r.Meta)) {
+		fmt.Fprintf(&b, "%s=%s|", k, r.Meta[k])
+	}
+	return b.String()
+}
+
+// errUnknownCheck reports whether Consul answered that it does not know the
+// TTL check: the Consul agent restarted and lost its state.
+func errUnknownCheck(err error) bool {
+	var se consul.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusNotFound {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "Unknown check") || strings.Contains(msg, "does not have associated TTL")
+}
+
+// runConsul registers with Consul, then updates the TTL check every heartbeat
+// until ctx ends. A failed registration is retried with backoff capped at the
+// heartbeat interval; an unknown check registers again at once.
+func (a *Agent) runConsul(ctx context.Context) {
+	c := a.consul
+	interval := a.cfg.Heartbeat
+	retry := backoff{base: 100 * time.Millisecond, max: interval}
+	wait := time.Duration(0)
+	down := false
+	fail := func(what string, err error) {
+		if !down && ctx.Err() == nil {
+			a.log.Warn().Err(err).Msg("consul " + what + " failed; retrying (the command keeps running)")
+		}
+		down = true
+		wait = retry.next()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		reg := a.consulRegistration()
+		justRegistered := false
+		if fp := fingerprint(reg); fp != c.registered {
+			cctx, cancel := context.WithTimeout(ctx, homeCallTimeout)
+			err := c.client.Agent().ServiceRegisterOpts(reg, consul.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(cctx))
+			cancel()
+			if err != nil {
+				fail("register", err)
+				continue
+			}
+			if down {
+				a.log.Info().Msg("consul reachable again")
+			}
+			down = false
+			if c.registered == "" {
+				a.log.Info().Str("id", a.id).Str("service", reg.Name).Strs("tags", reg.Tags).Msg("registered with consul")
+			}
+			c.registered = fp
+			justRegistered = true
+		}
+		hb := a.st.heartbeat()
+		cctx, cancel := context.WithTimeout(ctx, homeCallTimeout)
+		err := c.client.Agent().UpdateTTLOpts(c.checkID, hb.Output, consulStatus(hb.Status), (&consul.QueryOptions{}).WithContext(cctx))
+		cancel()
+		switch {
+		case err == nil:
+			if down {
+				a.log.Info().Msg("consul reachable again")
+			}
+			down = false
+			retry.reset()
+			wait = interval
+		case ctx.Err() != nil:
+			return
+		case errUnknownCheck(err) && !justRegistered:
+			a.log.Info().Err(err).Msg("consul does not know this instance (restarted?); registering again")
+			c.registered = ""
+			wait = 0
+		default:
+			fail("TTL update", err)
+		}
+	}
+}
+
+// deregisterConsul removes the service (and its check) from Consul.
+func (a *Agent) deregisterConsul() {
+	if a.consul.registered == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
+	defer cancel()
+	if err := a.consul.client.Agent().ServiceDeregisterOpts(a.id, (&consul.QueryOptions{}).WithContext(ctx)); err != nil {
+		a.log.Warn().Err(err).Msg("consul deregister")
+		return
+	}
+	a.log.Info().Str("id", a.id).Msg("deregistered from consul")
+}

@@ -1,0 +1,170 @@
+package testenv
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Consul is a real `consul agent -dev` process under test, on loopback ports
+// of its own (built by `make consul` into .tools/consul).
+type Consul struct {
+	t        testing.TB
+	HTTPAddr string // host:port of the HTTP API
+	URL      string // http://HTTPAddr
+	bin      string
+	ports    [4]int // serf LAN, serf WAN, server RPC and HTTP
+	dataDir  string
+	cmd      *exec.Cmd
+	waited   chan struct{}
+	Output   *SyncBuffer
+}
+
+// ConsulBinary returns the consul binary: $PORTOLAN_CONSUL_BIN, or
+// .tools/consul at the repository root. ($PORTOLAN_CONSUL is the agent's
+// --consul flag, which every agent under test would inherit.) When it is
+// missing the test is skipped, except under CI=true, where it fails: CI must
+// build it (make consul).
+func ConsulBinary(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("PORTOLAN_CONSUL_BIN")
+	if p == "" {
+		_, file, _, _ := runtime.Caller(0)
+		p = filepath.Join(filepath.Dir(file), "..", "..", ".tools", "consul")
+	}
+	if _, err := os.Stat(p); err != nil {
+		msg := "no consul binary at " + p + " (run `make consul`, or set PORTOLAN_CONSUL_BIN): " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// StartConsul starts a Consul dev agent and waits until it has a leader. It is
+// stopped when the test ends.
+func StartConsul(t testing.TB) *Consul {
+	t.Helper()
+	c := &Consul{t: t, bin: ConsulBinary(t)}
+	for i := range c.ports {
+		c.ports[i] = freePort(t)
+	}
+	c.HTTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(c.ports[3]))
+	c.URL = "http://" + c.HTTPAddr
+	c.start()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(FreeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// start runs the process on the ports chosen and a fresh data dir (a dev
+// agent keeps nothing across restarts), and waits for a leader.
+func (c *Consul) start() {
+	c.t.Helper()
+	dir, err := os.MkdirTemp("", "portolan-consul-")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.dataDir = dir
+	args := []string{"agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1", "-data-dir", dir,
+		"-node", "portolan-test", "-log-level", "warn",
+		"-http-port", strconv.Itoa(c.ports[3]), "-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1",
+		"-serf-lan-port", strconv.Itoa(c.ports[0]), "-serf-wan-port", strconv.Itoa(c.ports[1]),
+		"-server-port", strconv.Itoa(c.ports[2])}
+	c.cmd = exec.Command(c.bin, args...)
+	c.Output = &SyncBuffer{}
+	c.cmd.Stdout, c.cmd.Stderr = c.Output, c.Output
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatalf("start consul: %v", err)
+	}
+	c.waited = make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(c.waited) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c.leader() != "" {
+			return
+		}
+		select {
+		case <-c.waited:
+			c.t.Fatalf("consul exited at start:\n%s", c.Output.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	c.t.Fatalf("consul had no leader within 30s:\n%s", c.Output.String())
+}
+
+// leader answers GET /v1/status/leader, "" while there is none.
+func (c *Consul) leader() string {
+	resp, err := http.Get(c.URL + "/v1/status/leader")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	return strings.Trim(strings.TrimSpace(string(b)), `"`)
+}
+
+// Kill sends SIGKILL and waits for the process to die.
+func (c *Consul) Kill() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.waited
+	_ = os.RemoveAll(c.dataDir)
+}
+
+// Restart kills the agent and starts it again on the same ports with an
+// empty state, as a dev agent comes back: every registration is gone.
+func (c *Consul) Restart() {
+	c.t.Helper()
+	c.Kill()
+	c.start()
+}
+
+// Stop sends SIGTERM, waits up to 10 s, then kills; the data dir is removed.
+func (c *Consul) Stop() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-c.waited:
+	default:
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		select {
+		case <-c.waited:
+		case <-ctx.Done():
+			_ = c.cmd.Process.Signal(syscall.SIGKILL)
+			<-c.waited
+		}
+	}
+	_ = os.RemoveAll(c.dataDir)
+	if c.t.Failed() {
+		c.t.Logf("consul output:\n%s", c.Output.String())
+	}
+}
