@@ -1,0 +1,352 @@
+// Package consulstore keeps the composition in Consul KV, so several
+// coordinators can serve one composition active-active.
+//
+// Layout, under the configured prefix (default "portolan/"):
+//
+//	<prefix>composition/<kind>/<id>  one JSON value per entity
+//	<prefix>composition/meta         {"revision":N,"last_id":M}
+//
+// Every revision is one Consul transaction: a check-and-set of the meta key on
+// the ModifyIndex it had when this store last read it, then the entity sets and
+// deletes. When another coordinator wrote first the transaction fails as a
+// whole, nothing is applied and the write returns *ErrConflict (HTTP 409); the
+// store reloads the newer composition so a retry works. A goroutine follows the
+// meta key with blocking queries and publishes revisions written elsewhere.
+//
+// Limitation: Consul limits a transaction to 64 operations, and the meta CAS
+// takes one, so a write touching more than MaxChanges entities is refused
+// rather than split (splitting would break atomicity).
+package consulstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// DefaultPrefix is the KV prefix used when Config.Prefix is empty.
+const DefaultPrefix = "portolan/"
+
+// MaxTxnOps is Consul's limit on operations in one transaction.
+const MaxTxnOps = 64
+
+// MaxChanges is the most entities one write may touch: one operation of the
+// transaction is the meta check-and-set.
+const MaxChanges = MaxTxnOps - 1
+
+const (
+	watchWait    = 5 * time.Minute
+	watchMinGap  = 50 * time.Millisecond
+	backoffFirst = 100 * time.Millisecond
+	backoffMax   = 10 * time.Second
+)
+
+// Config configures Open.
+type Config struct {
+	// Client talks to the Consul agent.
+	Client *api.Client
+	// Prefix is put before every key; default DefaultPrefix.
+	Prefix string
+	// Logger receives watch errors.
+	Logger zerolog.Logger
+}
+
+// ErrConflict is returned by a write whose base revision is no longer the
+// newest: another coordinator wrote first. Nothing was written; the store has
+// loaded the newer composition, so the write can be retried.
+type ErrConflict struct {
+	// Revision is the revision the write was based on.
+	Revision uint64
+}
+
+func (e *ErrConflict) Error() string {
+	return fmt.Sprintf("composition changed underneath (revision %d is no longer the newest: another coordinator wrote first); retry the write", e.Revision)
+}
+
+// HTTPStatus maps the conflict to 409 Conflict.
+func (e *ErrConflict) HTTPStatus() int { return 409 }
+
+// Store is a composition.Store on Consul KV.
+type Store struct {
+	*composition.Head
+
+	kv      *api.KV
+	root    string // <prefix>composition/
+	metaKey string
+	log     zerolog.Logger
+
+	// mu guards the newest state this store knows is in Consul: its revision
+	// and the meta key's ModifyIndex at that revision (0: no meta key yet).
+	mu        sync.Mutex
+	knownRev  uint64
+	metaIndex uint64
+
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+var _ composition.Store = (*Store)(nil)
+
+type meta struct {
+	Revision uint64 `json:"revision"`
+	LastID   int64  `json:"last_id"`
+}
+
+// Open loads the composition from Consul and starts following it.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("consulstore: no Consul client")
+	}
+	prefix := cfg.Prefix
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	root := prefix + "composition/"
+	s := &Store{
+		kv:      cfg.Client.KV(),
+		root:    root,
+		metaKey: root + "meta",
+		log:     cfg.Logger,
+		done:    make(chan struct{}),
+	}
+	c, idx, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.knownRev, s.metaIndex = c.Revision, idx
+	s.Head = composition.NewHead(c, s.persist, nil)
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.watch(wctx)
+	return s, nil
+}
+
+// load reads the whole composition in one consistent List and returns it
+// sealed, with the meta key's ModifyIndex (0 when there is none).
+func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, error) {
+	pairs, _, err := s.kv.List(s.root, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		return nil, 0, fmt.Errorf("consulstore: list %s: %w", s.root, err)
+	}
+	c := composition.New()
+	var idx uint64
+	byKind := map[composition.Kind][]*api.KVPair{}
+	for _, p := range pairs {
+		rest := strings.TrimPrefix(p.Key, s.root)
+		if p.Key == s.metaKey {
+			var m meta
+			if err := json.Unmarshal(p.Value, &m); err != nil {
+				return nil, 0, fmt.Errorf("consulstore: decode %s: %w", p.Key, err)
+			}
+			c.Revision, c.LastID, idx = m.Revision, m.LastID, p.ModifyIndex
+			continue
+		}
+		kind, _, ok := strings.Cut(rest, "/")
+		if !ok {
+			return nil, 0, fmt.Errorf("consulstore: unexpected key %s", p.Key)
+		}
+		byKind[composition.Kind(kind)] = append(byKind[composition.Kind(kind)], p)
+	}
+	for _, k := range composition.Kinds {
+		for _, p := range byKind[k] {
+			e, err := composition.DecodeEntity(k, p.Value)
+			if err != nil {
+				return nil, 0, fmt.Errorf("consulstore: %s: %w", p.Key, err)
+			}
+			c.Restore(k, e)
+		}
+		delete(byKind, k)
+	}
+	for k := range byKind {
+		return nil, 0, fmt.Errorf("consulstore: unknown kind %q under %s", k, s.root)
+	}
+	c.Seal()
+	return c, idx, nil
+}
+
+// remember records (rev, idx) as the newest known state unless a newer one is
+// known already.
+func (s *Store) remember(rev, idx uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rev > s.knownRev || (rev == s.knownRev && idx > s.metaIndex) {
+		s.knownRev, s.metaIndex = rev, idx
+	}
+}
+
+// reload loads the composition from Consul and publishes it when newer.
+func (s *Store) reload(ctx context.Context) error {
+	c, idx, err := s.load(ctx)
+	if err != nil {
+		return err
+	}
+	s.remember(c.Revision, idx)
+	s.Head.Publish(c)
+	return nil
+}
+
+// Update implements composition.Store.Update. On *ErrConflict it loads the
+// newer composition before returning, so a retry sees it.
+func (s *Store) Update(ctx context.Context, fn func(*composition.Tx) error) (*composition.Snapshot, error) {
+	snap, err := s.Head.Update(ctx, fn)
+	var conflict *ErrConflict
+	if errors.As(err, &conflict) {
+		if rerr := s.reload(ctx); rerr != nil {
+			s.log.Warn().Err(rerr).Msg("consulstore: reload after conflict")
+		}
+	}
+	return snap, err
+}
+
+func (s *Store) key(k composition.Kind, id int64) string {
+	return s.root + string(k) + "/" + strconv.FormatInt(id, 10)
+}
+
+func (s *Store) persist(ctx context.Context, changes []composition.Change, next *composition.Composition) error {
+	base := next.Revision - 1
+	if len(changes) > MaxChanges {
+		return fmt.Errorf("consulstore: write touches %d entities, more than %d: Consul transactions are limited to %d operations (one is the revision check)",
+			len(changes), MaxChanges, MaxTxnOps)
+	}
+	s.mu.Lock()
+	knownRev, idx := s.knownRev, s.metaIndex
+	s.mu.Unlock()
+	if knownRev != base {
+		// A newer revision was loaded but not yet published under this write.
+		return &ErrConflict{Revision: base}
+	}
+	mv, err := json.Marshal(meta{Revision: next.Revision, LastID: next.LastID})
+	if err != nil {
+		return err
+	}
+	ops := make(api.KVTxnOps, 0, len(changes)+1)
+	ops = append(ops, &api.KVTxnOp{Verb: api.KVCAS, Key: s.metaKey, Value: mv, Index: idx})
+	for _, ch := range changes {
+		key := s.key(ch.Kind, ch.ID)
+		if ch.Entity == nil {
+			ops = append(ops, &api.KVTxnOp{Verb: api.KVDelete, Key: key})
+			continue
+		}
+		val, err := json.Marshal(ch.Entity)
+		if err != nil {
+			return fmt.Errorf("consulstore: encode %s/%d: %w", ch.Kind, ch.ID, err)
+		}
+		ops = append(ops, &api.KVTxnOp{Verb: api.KVSet, Key: key, Value: val})
+	}
+	ok, resp, _, err := s.kv.Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("consulstore: persist revision %d: %w", next.Revision, err)
+	}
+	if !ok {
+		var msgs []string
+		for _, e := range resp.Errors {
+			if e.OpIndex == 0 {
+				return &ErrConflict{Revision: base}
+			}
+			msgs = append(msgs, fmt.Sprintf("op %d: %s", e.OpIndex, e.What))
+		}
+		return fmt.Errorf("consulstore: persist revision %d: transaction rolled back: %s", next.Revision, strings.Join(msgs, "; "))
+	}
+	var newIdx uint64
+	for _, p := range resp.Results {
+		if p != nil && p.Key == s.metaKey {
+			newIdx = p.ModifyIndex
+		}
+	}
+	if newIdx == 0 {
+		return fmt.Errorf("consulstore: persist revision %d: no meta key in the transaction result", next.Revision)
+	}
+	s.remember(next.Revision, newIdx)
+	return nil
+}
+
+// watch follows the meta key with blocking queries and publishes revisions
+// written by other coordinators.
+func (s *Store) watch(ctx context.Context) {
+	defer close(s.done)
+	var waitIndex uint64
+	backoff := backoffFirst
+	var last time.Time
+	for {
+		if gap := time.Since(last); gap < watchMinGap {
+			if !sleep(ctx, watchMinGap-gap) {
+				return
+			}
+		}
+		last = time.Now()
+		pair, qm, err := s.kv.Get(s.metaKey, (&api.QueryOptions{WaitIndex: waitIndex, WaitTime: watchWait}).WithContext(ctx))
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			d := backoff/2 + rand.N(backoff/2+1)
+			s.log.Warn().Err(err).Dur("retry_in", d).Msg("consulstore: watch composition meta")
+			if !sleep(ctx, d) {
+				return
+			}
+			backoff = min(backoff*2, backoffMax)
+			continue
+		}
+		backoff = backoffFirst
+		switch {
+		case qm.LastIndex < waitIndex:
+			waitIndex = 0 // the index went backwards: start over
+		case qm.LastIndex == waitIndex:
+			continue
+		default:
+			waitIndex = qm.LastIndex
+		}
+		if pair == nil {
+			continue
+		}
+		var m meta
+		if err := json.Unmarshal(pair.Value, &m); err != nil {
+			s.log.Warn().Err(err).Str("key", pair.Key).Msg("consulstore: decode composition meta")
+			continue
+		}
+		if m.Revision <= s.Head.Snapshot().Revision {
+			continue
+		}
+		if err := s.reload(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn().Err(err).Msg("consulstore: reload composition")
+			waitIndex = 0 // retry the reload on the next round
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, backoffMax)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Close stops following Consul and closes the head.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.done
+		s.Head.Close()
+	})
+	return nil
+}

@@ -1,0 +1,260 @@
+package consulstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/composition/consulstore"
+	"github.com/portolan/portolan/internal/testenv"
+)
+
+const prefix = "test/"
+
+func newClient(t *testing.T, c *testenv.Consul) *api.Client {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.Address = c.URL
+	cl, err := api.NewClient(cfg)
+	require.NoError(t, err)
+	return cl
+}
+
+func open(t *testing.T, cl *api.Client) *consulstore.Store {
+	t.Helper()
+	s, err := consulstore.Open(context.Background(), consulstore.Config{Client: cl, Prefix: prefix, Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// dump renders every entity of c by kind, for comparison.
+func dump(t *testing.T, c *composition.Composition) map[composition.Kind][]string {
+	t.Helper()
+	out := map[composition.Kind][]string{}
+	for _, k := range composition.Kinds {
+		c.Each(k, func(e composition.Entity) {
+			b, err := json.Marshal(e)
+			require.NoError(t, err)
+			out[k] = append(out[k], string(b))
+		})
+		sort.Strings(out[k])
+	}
+	return out
+}
+
+func keys(t *testing.T, cl *api.Client) map[string]*api.KVPair {
+	t.Helper()
+	pairs, _, err := cl.KV().List(prefix, nil)
+	require.NoError(t, err)
+	m := map[string]*api.KVPair{}
+	for _, p := range pairs {
+		m[p.Key] = p
+	}
+	return m
+}
+
+func TestWritesSurviveReopen(t *testing.T) {
+	cl := newClient(t, testenv.StartConsul(t))
+	ctx := context.Background()
+	s, err := consulstore.Open(ctx, consulstore.Config{Client: cl, Prefix: prefix})
+	require.NoError(t, err)
+
+	var svcID int64
+	_, err = s.Update(ctx, func(tx *composition.Tx) error {
+		svc := &composition.Service{Name: "One"}
+		if err := tx.Create(svc); err != nil {
+			return err
+		}
+		svcID = svc.ID
+		return tx.Create(&composition.Service{Name: "Two"})
+	})
+	require.NoError(t, err)
+	_, err = s.Update(ctx, func(tx *composition.Tx) error {
+		return tx.Create(&composition.Metric{OwnerType: composition.OwnerService, OwnerID: svcID, SystemName: "m1", FriendlyName: "M1", Unit: "hit"})
+	})
+	require.NoError(t, err)
+	var metricID int64
+	tx2 := s.Snapshot()
+	for _, m := range tx2.MetricsOf(composition.OwnerService, svcID) {
+		if m.SystemName == "m1" {
+			metricID = m.ID
+		}
+	}
+	require.NotZero(t, metricID)
+	before, err := s.Update(ctx, func(tx *composition.Tx) error { return tx.Delete(composition.KindMetric, metricID) })
+	require.NoError(t, err)
+	require.EqualValues(t, 3, before.Revision)
+	require.NoError(t, s.Close())
+
+	_, err = s.Update(ctx, func(tx *composition.Tx) error { return nil })
+	require.ErrorIs(t, err, composition.ErrClosed)
+
+	s2 := open(t, cl)
+	after := s2.Snapshot()
+	assert.Equal(t, before.Revision, after.Revision)
+	assert.Equal(t, before.LastID, after.LastID)
+	assert.Equal(t, dump(t, before), dump(t, after))
+	_, ok := after.ServiceBySystemName("one")
+	assert.True(t, ok)
+
+	// The reopened store writes on top.
+	s3, err := s2.Update(ctx, func(tx *composition.Tx) error { return tx.Create(&composition.Service{Name: "Three"}) })
+	require.NoError(t, err)
+	assert.EqualValues(t, 4, s3.Revision)
+}
+
+func TestWriteVisibleInOtherStore(t *testing.T) {
+	cl := newClient(t, testenv.StartConsul(t))
+	ctx := context.Background()
+	a, b := open(t, cl), open(t, cl)
+
+	for i, w := range []struct{ from, to *consulstore.Store }{{a, b}, {b, a}, {a, b}} {
+		name := fmt.Sprintf("Service %d", i)
+		snap, err := w.from.Update(ctx, func(tx *composition.Tx) error { return tx.Create(&composition.Service{Name: name}) })
+		require.NoError(t, err)
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		got, err := w.to.Wait(wctx, snap.Revision-1)
+		cancel()
+		require.NoError(t, err, "write %d not visible in the other store within 1s", i)
+		assert.Equal(t, snap.Revision, got.Revision)
+		assert.Equal(t, dump(t, snap), dump(t, got))
+	}
+}
+
+func TestConcurrentConflictingWrites(t *testing.T) {
+	cl := newClient(t, testenv.StartConsul(t))
+	ctx := context.Background()
+	stores := []*consulstore.Store{open(t, cl), open(t, cl)}
+	require.EqualValues(t, 0, stores[0].Snapshot().Revision)
+	require.EqualValues(t, 0, stores[1].Snapshot().Revision)
+
+	var ready sync.WaitGroup
+	ready.Add(2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Update(ctx, func(tx *composition.Tx) error {
+				// Both snapshots predate the other's write.
+				ready.Done()
+				ready.Wait()
+				return tx.Create(&composition.Service{Name: fmt.Sprintf("Store %d", i), SystemName: "shared"})
+			})
+		}()
+	}
+	wg.Wait()
+
+	winner, loser := -1, -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, winner, "both writes succeeded")
+			winner = i
+			continue
+		}
+		var conflict *consulstore.ErrConflict
+		require.ErrorAs(t, err, &conflict)
+		assert.Equal(t, 409, conflict.HTTPStatus())
+		assert.Contains(t, err.Error(), "retry")
+		loser = i
+	}
+	require.NotEqual(t, -1, winner, "no write succeeded: %v", errs)
+	require.NotEqual(t, -1, loser)
+
+	// Nothing half-written: only the winner's revision, in one transaction.
+	kv := keys(t, cl)
+	var m struct {
+		Revision uint64 `json:"revision"`
+	}
+	meta := kv[prefix+"composition/meta"]
+	require.NotNil(t, meta)
+	require.NoError(t, json.Unmarshal(meta.Value, &m))
+	assert.EqualValues(t, 1, m.Revision)
+	svc, ok := stores[winner].Snapshot().ServiceBySystemName("shared")
+	require.True(t, ok)
+	want := map[string]bool{prefix + "composition/meta": true}
+	for _, ch := range []composition.Kind{composition.KindService, composition.KindMetric, composition.KindProxy} {
+		stores[winner].Snapshot().Each(ch, func(e composition.Entity) {
+			want[fmt.Sprintf("%scomposition/%s/%d", prefix, ch, e.Key())] = true
+		})
+	}
+	got := map[string]bool{}
+	for k, p := range kv {
+		got[k] = true
+		assert.Equal(t, meta.ModifyIndex, p.ModifyIndex, "%s written by another transaction", k)
+	}
+	assert.Equal(t, want, got)
+	var stored composition.Service
+	require.NoError(t, json.Unmarshal(kv[fmt.Sprintf("%scomposition/services/%d", prefix, svc.ID)].Value, &stored))
+	assert.Equal(t, fmt.Sprintf("Store %d", winner), stored.Name)
+
+	// The loser has loaded the winner's write: a retry is a validation error.
+	assert.EqualValues(t, 1, stores[loser].Snapshot().Revision)
+	_, err := stores[loser].Update(ctx, func(tx *composition.Tx) error {
+		return tx.Create(&composition.Service{Name: fmt.Sprintf("Store %d", loser), SystemName: "shared"})
+	})
+	var verr *composition.ValidationError
+	require.ErrorAs(t, err, &verr)
+	assert.Contains(t, verr.FieldErrors(), "system_name")
+
+	// And it can write something else.
+	snap, err := stores[loser].Update(ctx, func(tx *composition.Tx) error {
+		return tx.Create(&composition.Service{Name: "Other"})
+	})
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, snap.Revision)
+}
+
+func TestWriteOverTxnLimitRefused(t *testing.T) {
+	cl := newClient(t, testenv.StartConsul(t))
+	ctx := context.Background()
+	s := open(t, cl)
+	snap, err := s.Update(ctx, func(tx *composition.Tx) error { return tx.Create(&composition.Service{Name: "Big"}) })
+	require.NoError(t, err)
+	svc, ok := snap.ServiceBySystemName("big")
+	require.True(t, ok)
+	before := keys(t, cl)
+
+	create := func(n int) func(tx *composition.Tx) error {
+		return func(tx *composition.Tx) error {
+			for i := range n {
+				if err := tx.Create(&composition.Metric{OwnerType: composition.OwnerService, OwnerID: svc.ID,
+					SystemName: fmt.Sprintf("m%d", i), FriendlyName: fmt.Sprintf("M%d", i), Unit: "hit"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	_, err = s.Update(ctx, create(consulstore.MaxChanges+1))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "64 operations")
+	assert.Contains(t, err.Error(), "63")
+	assert.Equal(t, snap.Revision, s.Snapshot().Revision)
+	assert.Equal(t, len(before), len(keys(t, cl)))
+
+	// Exactly at the limit works.
+	next, err := s.Update(ctx, create(consulstore.MaxChanges))
+	require.NoError(t, err)
+	assert.Equal(t, snap.Revision+1, next.Revision)
+	assert.Equal(t, len(before)+consulstore.MaxChanges, len(keys(t, cl)))
+}
+
+func TestOpenWithoutClient(t *testing.T) {
+	_, err := consulstore.Open(context.Background(), consulstore.Config{})
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, composition.ErrClosed))
+}
