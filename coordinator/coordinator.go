@@ -10,11 +10,13 @@ import (
 	"os"
 	"time"
 
+	consul "github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/boltstore"
+	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
@@ -38,6 +40,17 @@ type Config struct {
 	// Gossip, when set, joins a gossip cluster (Name, Meta, Source and the
 	// callbacks are the coordinator's).
 	Gossip *gossip.Config
+	// Consul, when set, keeps the composition in Consul KV instead of bbolt,
+	// so several coordinators serve one composition.
+	Consul *ConsulConfig
+}
+
+// ConsulConfig places the composition in Consul.
+type ConsulConfig struct {
+	Address    string // the Consul agent's HTTP API, e.g. http://127.0.0.1:8500
+	Token      string
+	Prefix     string // KV prefix, default portolan/
+	Datacenter string // default: the agent's own
 }
 
 // Coordinator is a running home.
@@ -68,7 +81,7 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := boltstore.Open(cfg.DataDir)
+	store, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +109,30 @@ func New(cfg Config) (*Coordinator, error) {
 			cfg.DataDir+string(os.PathSeparator)+TokenFile, token)
 	}
 	return c, nil
+}
+
+// openStore opens the composition store: Consul KV when configured, else
+// bbolt in the data dir.
+func openStore(cfg Config) (composition.Store, error) {
+	if cfg.Consul == nil {
+		return boltstore.Open(cfg.DataDir)
+	}
+	ccfg := consul.DefaultNonPooledConfig()
+	ccfg.Address, ccfg.Token, ccfg.Datacenter = cfg.Consul.Address, cfg.Consul.Token, cfg.Consul.Datacenter
+	client, err := consul.NewClient(ccfg)
+	if err != nil {
+		return nil, fmt.Errorf("--consul %s: %w", cfg.Consul.Address, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	store, err := consulstore.Open(ctx, consulstore.Config{
+		Client: client, Prefix: cfg.Consul.Prefix,
+		Logger: cfg.Logger.With().Str("component", "consulstore").Logger(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("composition in Consul at %s: %w", cfg.Consul.Address, err)
+	}
+	return store, nil
 }
 
 // Addr returns the address the API listens on.

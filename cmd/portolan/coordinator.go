@@ -31,15 +31,25 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.DurationFlag{Name: "heartbeat", Value: 2 * time.Second, Usage: "heartbeat interval told to agents"},
 			&cli.DurationFlag{Name: "ttl", Value: 6 * time.Second, Usage: "an instance without a heartbeat for this long turns critical (agents may ask for their own, 1s to 1h)"},
 			&cli.DurationFlag{Name: "deregister-critical-after", Value: 30 * time.Second, Usage: "remove an instance critical for this long (values down to 1s are accepted)"},
+			&cli.StringFlag{Name: "consul", Usage: "keep the composition in Consul KV at this agent (e.g. http://127.0.0.1:8500) instead of bbolt: coordinators on one Consul serve one composition"},
+			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
+			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
+			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
 		}, gossipFlags()...),
 		Action: func(c *cli.Context) error {
 			gcfg, err := gossipConfig(c)
 			if err != nil {
 				return err
 			}
+			var consulCfg *coordinator.ConsulConfig
+			if addr := c.String("consul"); addr != "" {
+				consulCfg = &coordinator.ConsulConfig{Address: addr, Token: c.String("consul-token"),
+					Prefix: c.String("consul-prefix"), Datacenter: c.String("consul-datacenter")}
+			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			co, err := coordinator.New(coordinator.Config{
+				Consul:                  consulCfg,
 				Listen:                  c.String("listen"),
 				DataDir:                 c.String("data-dir"),
 				AccessToken:             c.String("access-token"),
