@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,13 +36,7 @@ func agentComposition(t *testing.T, a *testenv.Agent) (uint64, *composition.Docu
 }
 
 func createService(t *testing.T, co *testenv.Coordinator, name string) {
-	req, _ := http.NewRequest(http.MethodPost, co.URL+"/admin/api/services.json", strings.NewReader("name="+name))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("", co.Token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	co.Create(t, "/admin/api/services.json", "name="+name)
 }
 
 // The agent follows home's composition, keeps it in --cache-dir, and when it

@@ -1,11 +1,8 @@
 package agent_test
 
 import (
-	"encoding/json"
-	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -65,22 +62,9 @@ func TestConsulRegistrationTagsMetaAndPassing(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	cs := testenv.StartConsul(t)
 	client := consulClient(t, cs)
-	form := func(path, body string) map[string]map[string]any {
-		req, _ := http.NewRequest(http.MethodPost, co.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("", co.Token)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.Equal(t, http.StatusCreated, resp.StatusCode)
-		var out map[string]map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-		return out
-	}
-	svc := form("/admin/api/services.json", "name=News&system_name=newsapi")
-	sid := jsonInt(svc["service"]["id"].(float64))
-	form("/admin/api/services/"+sid+"/application_plans.json", "name=Basic")
-	form("/admin/api/services/"+sid+"/application_plans.json", "name=Premium")
+	sid := co.Create(t, "/admin/api/services.json", "name=News&system_name=newsapi")
+	co.Create(t, "/admin/api/services/"+sid+"/application_plans.json", "name=Basic")
+	co.Create(t, "/admin/api/services/"+sid+"/application_plans.json", "name=Premium")
 	rev := co.Revision(t)
 
 	a := testenv.StartAgent(t, co, "--consul", cs.URL, "--service", "newsapi", "--address", "127.0.0.1", "--port", "3000",

@@ -149,22 +149,9 @@ func TestFailingHealthCheckTurnsCriticalAndBack(t *testing.T) {
 
 func TestPlacementFromTheComposition(t *testing.T) {
 	co := testenv.StartCoordinator(t)
-	form := func(path, body string) map[string]map[string]any {
-		req, _ := http.NewRequest(http.MethodPost, co.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("", co.Token)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.Equal(t, http.StatusCreated, resp.StatusCode)
-		var out map[string]map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-		return out
-	}
-	svc := form("/admin/api/services.json", "name=News&system_name=newsapi")
-	sid := svc["service"]["id"].(float64)
-	form("/admin/api/services/"+jsonInt(sid)+"/application_plans.json", "name=Basic")
-	form("/admin/api/services/"+jsonInt(sid)+"/application_plans.json", "name=Premium")
+	sid := co.Create(t, "/admin/api/services.json", "name=News&system_name=newsapi")
+	co.Create(t, "/admin/api/services/"+sid+"/application_plans.json", "name=Basic")
+	co.Create(t, "/admin/api/services/"+sid+"/application_plans.json", "name=Premium")
 
 	a := testenv.StartAgent(t, co, "--service", "newsapi", "--heartbeat", "200ms", "--ttl", "1s", "--", "sleep", "30")
 	a.ID()
@@ -193,11 +180,6 @@ func TestPlacementFromTheComposition(t *testing.T) {
 	require.Len(t, file.Plans, 2)
 	assert.Equal(t, "basic", file.Plans[0].SystemName)
 	assert.Equal(t, "premium", file.Plans[1].SystemName)
-}
-
-func jsonInt(f float64) string {
-	b, _ := json.Marshal(int64(f))
-	return string(b)
 }
 
 // The container works without home: CMD runs and its exit code comes back;
