@@ -27,7 +27,8 @@ type consulAgent struct {
 	serviceID  string
 	checkID    string
 	deregAfter time.Duration
-	registered string // fingerprint of the last successful registration; "" when none
+	registered string        // fingerprint of the last successful registration; "" when none
+	wake       chan struct{} // updates the check at once (the instance started draining)
 }
 
 func newConsulAgent(addr, token, id string, deregAfter time.Duration) (*consulAgent, error) {
@@ -41,7 +42,8 @@ func newConsulAgent(addr, token, id string, deregAfter time.Duration) (*consulAg
 	if deregAfter <= 0 {
 		deregAfter = DefaultConsulDeregisterAfter
 	}
-	return &consulAgent{client: c, serviceID: id, checkID: "service:" + id, deregAfter: deregAfter}, nil
+	return &consulAgent{client: c, serviceID: id, checkID: "service:" + id, deregAfter: deregAfter,
+		wake: make(chan struct{}, 1)}, nil
 }
 
 // consulRegistration builds the service registration from what the agent
@@ -156,6 +158,7 @@ func (a *Agent) runConsul(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-c.wake:
 		}
 		reg := a.consulRegistration()
 		justRegistered := false
@@ -178,6 +181,9 @@ func (a *Agent) runConsul(ctx context.Context) {
 			justRegistered = true
 		}
 		hb := a.st.heartbeat()
+		if a.st.isDraining() { // out of Consul's passing set, as out of home's
+			hb.Status, hb.Output = registry.StatusCritical, "draining: the instance is stopping"
+		}
 		cctx, cancel := context.WithTimeout(ctx, homeCallTimeout)
 		err := c.client.Agent().UpdateTTLOpts(c.checkID, hb.Output, consulStatus(hb.Status), (&consul.QueryOptions{}).WithContext(cctx))
 		cancel()

@@ -152,3 +152,28 @@ func TestConsulRestartRegistersAgain(t *testing.T) {
 	_, ok := catalogEntry(t, client, "worker", id)
 	assert.True(t, ok)
 }
+
+// A draining instance leaves Consul's passing set at once, as it leaves
+// home's: its check goes critical with "draining" while the command still
+// runs out its --drain time, then the service is deregistered.
+func TestConsulDrainingGoesCritical(t *testing.T) {
+	t.Parallel()
+	cs := testenv.StartConsul(t)
+	client := consulClient(t, cs)
+	a := testenv.StartAgentAt(t, "", "--consul", cs.URL, "--service", "newsapi", "--address", "127.0.0.1",
+		"--port", "3000", "--heartbeat", "5s", "--ttl", "20s", "--drain", "3s", "--", "sleep", "300")
+	id := a.ID()
+	require.Eventually(t, func() bool { return checkStatus(t, client, "newsapi", id) == consul.HealthPassing },
+		10*time.Second, 20*time.Millisecond)
+	a.Signal(syscall.SIGTERM)
+	require.Eventually(t, func() bool { return checkStatus(t, client, "newsapi", id) == consul.HealthCritical },
+		2*time.Second, 20*time.Millisecond, "critical well before the next heartbeat (5s)")
+	checks, _, err := client.Health().Checks("newsapi", nil)
+	require.NoError(t, err)
+	require.Len(t, checks, 1)
+	assert.Contains(t, checks[0].Output, "draining")
+	_, exited := a.Wait(15 * time.Second)
+	require.True(t, exited)
+	_, ok := catalogEntry(t, client, "newsapi", id)
+	assert.False(t, ok, "deregistered once the command exited")
+}

@@ -145,3 +145,9 @@ func (s *state) setDraining() {
 	s.draining = true
 	s.mu.Unlock()
 }
+
+func (s *state) isDraining() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.draining
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,4 +77,39 @@ func TestTwoCoordinatorsOnOneConsul(t *testing.T) {
 	require.Equal(t, http.StatusCreated, send(t, b, "POST", "/admin/api/services.json", form, "name=After").status)
 	a.Start()
 	assert.Equal(t, serviceNames(t, b), serviceNames(t, a), "nothing lost with a coordinator killed")
+}
+
+// With --consul, the coordinator's map shows every instance any agent in the
+// datacenter registered in Consul, also those that never phone home here;
+// one that does both is drawn once. A deregistration leaves the map.
+func TestCoordinatorMapShowsConsulCatalog(t *testing.T) {
+	cs := testenv.StartConsul(t)
+	co := testenv.StartCoordinator(t, "--consul", cs.URL, "--consul-prefix", "catalog/")
+	co.Create(t, "/admin/api/services.json", "name=News&system_name=newsapi")
+
+	both := testenv.StartAgent(t, co, "--consul", cs.URL, "--service", "newsapi", "--address", "127.0.0.1",
+		"--port", "3001", "--heartbeat", "200ms", "--ttl", "1s", "--", "sleep", "300")
+	elsewhere := testenv.StartAgentAt(t, "", "--consul", cs.URL, "--service", "newsapi", "--address", "127.0.0.1",
+		"--port", "3002", "--heartbeat", "200ms", "--ttl", "1s", "--", "sleep", "300")
+	bothID, elsewhereID := both.ID(), elsewhere.ID()
+
+	require.Eventually(t, func() bool {
+		m := co.Map(t)
+		in, ok := testenv.FindInstance(m, elsewhereID)
+		_, ok2 := testenv.FindInstance(m, bothID)
+		return ok && ok2 && in.Status == "passing"
+	}, 15*time.Second, 50*time.Millisecond, "both instances on home's map")
+	m := co.Map(t)
+	require.Len(t, m.Services, 1)
+	assert.Equal(t, "newsapi", m.Services[0].Name)
+	assert.Len(t, m.Services[0].Instances, 2, "the agent registered in both places is drawn once")
+	in, _ := testenv.FindInstance(m, elsewhereID)
+	assert.Equal(t, 3002, in.Port)
+	assert.True(t, in.LastHeartbeat.IsZero(), "known from Consul only")
+
+	elsewhere.Signal(syscall.SIGTERM)
+	_, exited := elsewhere.Wait(15 * time.Second)
+	require.True(t, exited)
+	require.Eventually(t, func() bool { _, ok := testenv.FindInstance(co.Map(t), elsewhereID); return !ok },
+		10*time.Second, 50*time.Millisecond, "deregistered from Consul, gone from the map")
 }

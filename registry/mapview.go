@@ -27,6 +27,7 @@ func (r *Registry) Map() Map {
 			},
 		})
 	}
+	placed = append(placed, r.catalogLocked()...)
 	return drawMap(r.snap, r.index, placed)
 }
 

@@ -83,9 +83,12 @@ type Registry struct {
 
 	mu        sync.Mutex
 	instances map[string]*instance
-	snap      *composition.Snapshot // placements are computed from it
-	index     uint64
-	changed   chan struct{} // closed and replaced when index grows
+	// catalog holds instances another registry (Consul's catalog) knows,
+	// drawn on the map beside those that phone home here.
+	catalog []MapInstance
+	snap    *composition.Snapshot // placements are computed from it
+	index   uint64
+	changed chan struct{} // closed and replaced when index grows
 
 	// stopped ends when Run returns: blocking queries answer at once.
 	stopped    context.Context

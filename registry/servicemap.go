@@ -36,16 +36,19 @@ type MapPlacement struct {
 
 // MapInstance is an instance on the map.
 type MapInstance struct {
-	ID            string            `json:"id"`
-	Service       string            `json:"service"` // the service the instance registered as
-	Address       string            `json:"address"`
-	Port          int               `json:"port"`
-	Labels        map[string]string `json:"labels,omitempty"`
-	Status        string            `json:"status"`
-	Output        string            `json:"output,omitempty"`
-	Plans         []PlanRef         `json:"plans"`
-	Placements    []string          `json:"placements,omitempty"`
-	AgentVersion  string            `json:"agent_version,omitempty"`
-	LastHeartbeat time.Time         `json:"last_heartbeat"`
-	Age           Duration          `json:"age"` // since the last heartbeat, when the map was drawn
+	ID           string            `json:"id"`
+	Service      string            `json:"service"` // the service the instance registered as
+	Address      string            `json:"address"`
+	Port         int               `json:"port"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Status       string            `json:"status"`
+	Output       string            `json:"output,omitempty"`
+	Plans        []PlanRef         `json:"plans"`
+	Placements   []string          `json:"placements,omitempty"`
+	AgentVersion string            `json:"agent_version,omitempty"`
+	// Datacenter is the Consul datacenter the instance was read from; empty
+	// for an instance that phones home here.
+	Datacenter    string    `json:"datacenter,omitempty"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	Age           Duration  `json:"age"` // since the last heartbeat, when the map was drawn
 }

@@ -66,9 +66,10 @@ var errUnauthorized = errors.New("the coordinator refused the agent token (401):
 
 func mapCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "map",
-		Usage:     "print the service map: services, their plans and the instances serving them",
-		UsageText: "portolan map --home URL --token T [--service S] [-o table|json|tree|dot] [--watch]",
+		Name:  "map",
+		Usage: "print the service map: services, their plans and the instances serving them",
+		UsageText: "portolan map --home URL --token T [--service S] [-o table|json|tree|dot] [--watch]\n" +
+			"portolan map --consul URL [--dc NAME | --all-datacenters] [--service S] [-o ...]",
 		Description: `Reads the service map from the coordinator (GET /v1/map, with the agent token)
 and prints it:
 
@@ -79,8 +80,14 @@ and prints it:
   dot    a Graphviz digraph (portolan map -o dot | dot -Tsvg > map.svg)
 
 --watch redraws on every change, through blocking queries, until interrupted;
-it keeps going, with backoff, while the coordinator is unreachable.`,
-		Flags: []cli.Flag{
+it keeps going, with backoff, while the coordinator is unreachable.
+
+--consul reads the map straight from a Consul agent instead: every service
+registered with the tag "portolan" (portolan agent --consul), its plans from
+the plan:<system_name> tags and its health from Consul's checks, in the
+agent's datacenter, the one --dc names, or every WAN-joined datacenter with
+--all-datacenters.`,
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "home", Value: "http://127.0.0.1:7070", Usage: "URL of the coordinator"},
 			&cli.StringFlag{Name: "token", Usage: "the agent token (the map is served to agents, under /v1)"},
 			&cli.StringFlag{Name: "via", Usage: "ask a local agent's API (e.g. 127.0.0.1:7071) instead of home: it answers from gossip, merged with home's view when home is reachable"},
@@ -88,7 +95,7 @@ it keeps going, with backoff, while the coordinator is unreachable.`,
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: mapFormatTable, Usage: "output format: table, json, tree or dot"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "redraw the map on every change until interrupted"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "how long one request may take (with --watch, on top of the blocking wait)"},
-		},
+		}, consulMapFlags()...),
 		Action: runMap,
 	}
 }
@@ -103,6 +110,9 @@ func runMap(c *cli.Context) error {
 		return fmt.Errorf("map: unknown output format %q: want table, json, tree or dot", c.String("output"))
 	}
 	service := c.String("service")
+	if c.IsSet("consul") {
+		return runConsulMap(c, service, render)
+	}
 	client := &mapClient{service: service, http: &http.Client{}}
 	if via := c.String("via"); via != "" {
 		client.home, client.path = "http://"+strings.TrimPrefix(via, "http://"), "/v1/agent/map"
@@ -545,12 +555,19 @@ func formatAge(d time.Duration) string {
 // instance serving none), a row with dashes for a plan no instance serves,
 // and one for a service with neither plans nor instances.
 func renderTable(w io.Writer, m *registry.Map) error {
+	dcs := hasDatacenters(m)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tPLAN\tINSTANCE\tADDRESS\tSTATUS\tAGE")
+	row := func(dc string, cols ...string) {
+		if dcs {
+			cols = append([]string{orDash(dc)}, cols...)
+		}
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	}
+	row("DATACENTER", "SERVICE", "PLAN", "INSTANCE", "ADDRESS", "STATUS", "AGE")
 	for _, s := range m.Services {
 		groups := planGroups(s)
 		if len(groups) == 0 {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\n", s.Name)
+			row("", s.Name, "-", "-", "-", "-", "-")
 		}
 		for _, g := range groups {
 			plan := g.label
@@ -558,15 +575,31 @@ func renderTable(w io.Writer, m *registry.Map) error {
 				plan = "-"
 			}
 			if len(g.instances) == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\n", s.Name, plan)
+				row("", s.Name, plan, "-", "-", "-", "-")
 			}
 			for _, inst := range g.instances {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, plan, inst.ID,
-					instanceAddress(inst), orDash(inst.Status), formatAge(time.Duration(inst.Age)))
+				age := "-" // an instance read from Consul's catalog has no heartbeat here
+				if !inst.LastHeartbeat.IsZero() {
+					age = formatAge(time.Duration(inst.Age))
+				}
+				row(inst.Datacenter, s.Name, plan, inst.ID, instanceAddress(inst), orDash(inst.Status), age)
 			}
 		}
 	}
 	return tw.Flush()
+}
+
+// hasDatacenters reports whether any instance on the map names its
+// datacenter (a map read from Consul across datacenters).
+func hasDatacenters(m *registry.Map) bool {
+	for _, s := range m.Services {
+		for _, in := range s.Instances {
+			if in.Datacenter != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // renderJSON writes the map as indented JSON.

@@ -38,6 +38,7 @@ func BenchmarkBoltWrite(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 }
 
 // BenchmarkBaselineBoltRawPut is BenchmarkBoltWrite's baseline in the same run:

@@ -22,7 +22,7 @@ import (
 
 const prefix = "test/"
 
-func newClient(t *testing.T, c *testenv.Consul) *api.Client {
+func newClient(t testing.TB, c *testenv.Consul) *api.Client {
 	t.Helper()
 	cfg := api.DefaultConfig()
 	cfg.Address = c.URL
@@ -31,7 +31,7 @@ func newClient(t *testing.T, c *testenv.Consul) *api.Client {
 	return cl
 }
 
-func open(t *testing.T, cl *api.Client) *consulstore.Store {
+func open(t testing.TB, cl *api.Client) *consulstore.Store {
 	t.Helper()
 	s, err := consulstore.Open(context.Background(), consulstore.Config{Client: cl, Prefix: prefix, Logger: zerolog.Nop()})
 	require.NoError(t, err)

@@ -25,9 +25,11 @@ type Consul struct {
 	bin      string
 	ports    [4]int // serf LAN, serf WAN, server RPC and HTTP
 	dataDir  string
-	cmd      *exec.Cmd
-	waited   chan struct{}
-	Output   *SyncBuffer
+	// Datacenter is the agent's datacenter, dc1 unless StartConsulDC named one.
+	Datacenter string
+	cmd        *exec.Cmd
+	waited     chan struct{}
+	Output     *SyncBuffer
 }
 
 // ConsulBinary returns the consul binary: $PORTOLAN_CONSUL_BIN, or
@@ -56,10 +58,15 @@ func ConsulBinary(t testing.TB) string {
 // stopped when the test ends.
 func StartConsul(t testing.TB) *Consul {
 	t.Helper()
-	c := &Consul{t: t, bin: ConsulBinary(t)}
-	for i := range c.ports {
-		c.ports[i] = freePort(t)
-	}
+	return StartConsulDC(t, "dc1")
+}
+
+// StartConsulDC starts a Consul dev agent as the server of datacenter dc; see
+// JoinWAN to join two of them.
+func StartConsulDC(t testing.TB, dc string) *Consul {
+	t.Helper()
+	c := &Consul{t: t, bin: ConsulBinary(t), Datacenter: dc}
+	c.ports = freePorts(t)
 	c.HTTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(c.ports[3]))
 	c.URL = "http://" + c.HTTPAddr
 	c.start()
@@ -67,14 +74,20 @@ func StartConsul(t testing.TB) *Consul {
 	return c
 }
 
-func freePort(t testing.TB) int {
+// freePorts returns distinct free loopback ports: every listener stays open
+// until all are chosen, so the kernel cannot hand out one port twice.
+func freePorts(t testing.TB) [4]int {
 	t.Helper()
-	_, p, err := net.SplitHostPort(FreeAddr(t))
-	if err != nil {
-		t.Fatal(err)
+	var ports [4]int
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	n, _ := strconv.Atoi(p)
-	return n
+	return ports
 }
 
 // start runs the process on the ports chosen and a fresh data dir (a dev
@@ -87,7 +100,7 @@ func (c *Consul) start() {
 	}
 	c.dataDir = dir
 	args := []string{"agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1", "-data-dir", dir,
-		"-node", "portolan-test", "-log-level", "warn",
+		"-node", "portolan-test-" + c.Datacenter, "-datacenter", c.Datacenter, "-log-level", "warn",
 		"-http-port", strconv.Itoa(c.ports[3]), "-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1",
 		"-serf-lan-port", strconv.Itoa(c.ports[0]), "-serf-wan-port", strconv.Itoa(c.ports[1]),
 		"-server-port", strconv.Itoa(c.ports[2])}
@@ -111,6 +124,36 @@ func (c *Consul) start() {
 		}
 	}
 	c.t.Fatalf("consul had no leader within 30s:\n%s", c.Output.String())
+}
+
+// JoinWAN joins c's server to other's over the WAN gossip pool, as two
+// datacenters, and waits until c lists both.
+func (c *Consul) JoinWAN(other *Consul) {
+	c.t.Helper()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(other.ports[1]))
+	req, _ := http.NewRequest(http.MethodPut, c.URL+"/v1/agent/join/"+addr+"?wan=1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("consul join -wan %s: %v", addr, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("consul join -wan %s: %s: %s", addr, resp.Status, b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(c.URL + "/v1/catalog/datacenters")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), `"`+other.Datacenter+`"`) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("datacenter %s did not see %s within 30s", c.Datacenter, other.Datacenter)
 }
 
 // leader answers GET /v1/status/leader, "" while there is none.

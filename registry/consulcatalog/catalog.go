@@ -1,0 +1,227 @@
+// Package consulcatalog reads Portolan instances from a Consul catalog: every
+// service registered with the tag "portolan" (as `portolan agent --consul`
+// registers them), with its health, in one datacenter or across WAN-joined
+// ones. The coordinator follows it with blocking queries to put those
+// instances on its map; `portolan map --consul` draws a map from it alone.
+package consulcatalog
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// Tag marks the services Portolan agents register.
+const Tag = "portolan"
+
+// planTag prefixes the tags naming the plans an instance serves.
+const planTag = "plan:"
+
+// Reader reads Portolan instances from Consul.
+type Reader struct {
+	client *consul.Client
+}
+
+// New returns a reader on client.
+func New(client *consul.Client) *Reader { return &Reader{client: client} }
+
+// Datacenters lists the datacenters the Consul agent knows (its own and those
+// joined over WAN), sorted.
+func (r *Reader) Datacenters(ctx context.Context) ([]string, error) {
+	var dcs []string
+	// Catalog().Datacenters takes no context; Raw does.
+	if _, err := r.client.Raw().Query("/v1/catalog/datacenters", &dcs, (&consul.QueryOptions{}).WithContext(ctx)); err != nil {
+		return nil, fmt.Errorf("list Consul datacenters: %w", err)
+	}
+	slices.Sort(dcs)
+	return dcs, nil
+}
+
+// Instances reads every instance tagged "portolan" in dc ("" is the Consul
+// agent's own datacenter) with its aggregated health, sorted by id.
+func (r *Reader) Instances(ctx context.Context, dc string) ([]registry.MapInstance, error) {
+	q := (&consul.QueryOptions{Datacenter: dc}).WithContext(ctx)
+	services, _, err := r.client.Catalog().Services(q)
+	if err != nil {
+		return nil, fmt.Errorf("list Consul services%s: %w", inDC(dc), err)
+	}
+	var out []registry.MapInstance
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		if !slices.Contains(services[name], Tag) {
+			continue
+		}
+		entries, _, err := r.client.Health().Service(name, Tag, false, q)
+		if err != nil {
+			return nil, fmt.Errorf("read Consul health of %s%s: %w", name, inDC(dc), err)
+		}
+		for _, e := range entries {
+			out = append(out, instance(e, dc))
+		}
+	}
+	slices.SortFunc(out, func(a, b registry.MapInstance) int {
+		return cmp.Or(cmp.Compare(a.Datacenter, b.Datacenter), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+func inDC(dc string) string {
+	if dc == "" {
+		return ""
+	}
+	return " in datacenter " + dc
+}
+
+// instance turns a Consul health entry into a map instance: labels and the
+// agent version come from the Meta the agent registered, plans from the
+// plan:<system_name> tags, the status from all the service's checks.
+func instance(e *consul.ServiceEntry, dc string) registry.MapInstance {
+	s := e.Service
+	addr := s.Address
+	if addr == "" {
+		addr = e.Node.Address
+	}
+	in := registry.MapInstance{
+		ID: s.ID, Service: s.Service, Address: addr, Port: s.Port, Datacenter: dc,
+		Status: status(e.Checks.AggregatedStatus()), Plans: []registry.PlanRef{},
+		AgentVersion: s.Meta["agent_version"],
+	}
+	for k, v := range s.Meta {
+		if name, ok := strings.CutPrefix(k, "label_"); ok {
+			if in.Labels == nil {
+				in.Labels = map[string]string{}
+			}
+			in.Labels[name] = v
+		}
+	}
+	for _, t := range s.Tags {
+		if name, ok := strings.CutPrefix(t, planTag); ok && name != "" {
+			in.Plans = append(in.Plans, registry.PlanRef{SystemName: name})
+		}
+	}
+	for _, c := range e.Checks {
+		if c.ServiceID == s.ID && c.Output != "" {
+			in.Output = c.Output
+			break
+		}
+	}
+	return in
+}
+
+// status maps Consul's health to the map's status words (the same words).
+func status(s string) string {
+	switch s {
+	case consul.HealthPassing:
+		return registry.StatusPassing
+	case consul.HealthWarning:
+		return registry.StatusWarning
+	default:
+		return registry.StatusCritical
+	}
+}
+
+// Map draws a map from catalog instances alone, with no composition: one
+// service per name, its plans those its instances' tags name.
+func Map(instances []registry.MapInstance) registry.Map {
+	byName := map[string]*registry.MapService{}
+	for _, in := range instances {
+		s, ok := byName[in.Service]
+		if !ok {
+			s = &registry.MapService{Name: in.Service, Plans: []registry.PlanRef{},
+				Placements: []registry.MapPlacement{}, Instances: []registry.MapInstance{}}
+			byName[in.Service] = s
+		}
+		for _, p := range in.Plans {
+			if !slices.Contains(s.Plans, p) {
+				s.Plans = append(s.Plans, p)
+			}
+		}
+		s.Instances = append(s.Instances, in)
+	}
+	m := registry.Map{View: "consul", Services: []registry.MapService{}}
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		s := byName[name]
+		slices.SortFunc(s.Plans, func(a, b registry.PlanRef) int { return cmp.Compare(a.SystemName, b.SystemName) })
+		m.Services = append(m.Services, *s)
+	}
+	return m
+}
+
+// Watch calls fn with the datacenter's instances now and after every change
+// of Consul's health state, until ctx ends. It follows Consul's rules for
+// blocking queries: an index that goes backwards (a restarted agent) starts
+// over from 0, the loop waits at least MinInterval between queries, and
+// errors back off up to a few seconds. A failed read leaves the last good
+// list in place and is told to onError.
+func (r *Reader) Watch(ctx context.Context, dc string, fn func([]registry.MapInstance), onError func(error)) {
+	var index uint64
+	failures := 0
+	for ctx.Err() == nil {
+		start := time.Now()
+		q := (&consul.QueryOptions{Datacenter: dc, WaitIndex: index, WaitTime: WaitTime}).WithContext(ctx)
+		_, meta, err := r.client.Health().State(consul.HealthAny, q)
+		if err == nil {
+			var list []registry.MapInstance
+			if list, err = r.Instances(ctx, dc); err == nil {
+				fn(list)
+				index = nextIndex(index, meta.LastIndex)
+				failures = 0
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			index = 0
+			onError(err)
+			sleep(ctx, backoff(failures))
+			continue
+		}
+		sleep(ctx, MinInterval-time.Since(start))
+	}
+}
+
+// Blocking-query pacing.
+const (
+	WaitTime    = 30 * time.Second       // how long one blocking query may wait
+	MinInterval = 50 * time.Millisecond  // at least this long between two queries
+	maxBackoff  = 5 * time.Second        // cap of the wait after failures
+	minBackoff  = 100 * time.Millisecond // first wait after a failure
+)
+
+// nextIndex applies Consul's rules to the index a query returned: one that
+// went backwards resets to 0, and 0 is never waited on (it would not block).
+func nextIndex(prev, got uint64) uint64 {
+	switch {
+	case got < prev:
+		return 0
+	case got == 0:
+		return 1
+	}
+	return got
+}
+
+func backoff(failures int) time.Duration {
+	d := minBackoff << min(failures-1, 10)
+	return min(d, maxBackoff)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
