@@ -15,6 +15,7 @@ func commands() []*cli.Command {
 		exportCommand(),
 		importCommand(),
 		mapCommand(),
+		swaggerCommand(),
 	}
 }
 

@@ -140,7 +140,7 @@ func interspersed(c *cli.Context) (*cli.Context, []string, error) {
 	// Apply read the environment; values given before the positional
 	// arguments count too.
 	for _, name := range c.FlagNames() {
-		if !c.IsSet(name) {
+		if !c.IsSet(name) || set.Lookup(name) == nil { // global flags are the app's, not the command's
 			continue
 		}
 		if err := set.Set(name, fmt.Sprint(c.Value(name))); err != nil {

@@ -326,3 +326,14 @@ func TestBinaryVersion(t *testing.T) {
 	assert.Equal(t, 1, ee.ExitCode())
 	assert.Contains(t, string(out), `portolan: invalid log level "bogus"`)
 }
+
+// A global flag before a command whose flags may follow its arguments is the
+// app's, not the command's: it must not be refused as unknown.
+func TestGlobalFlagWithInterspersedCommand(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run(newApp(), []string{"portolan", "--log-level", "warn", "import", "composition",
+		"/nonexistent/composition.json", "--token", "x"}, &stderr)
+	assert.Equal(t, 1, code)
+	assert.NotContains(t, stderr.String(), "no such flag")
+	assert.Contains(t, stderr.String(), "/nonexistent/composition.json")
+}

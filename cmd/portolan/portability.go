@@ -93,7 +93,7 @@ func importCommand() *cli.Command {
 				_, err = c.App.Writer.Write(body)
 				return err
 			},
-		}},
+		}, importOpenAPICommand()},
 	}
 }
 

@@ -1,0 +1,417 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/portolan/portolan/swagger"
+)
+
+// maxMgmtTransformFile bounds the --mgmt-transform file.
+const maxMgmtTransformFile = 1 << 20
+
+// The --mgmt-transform file is YAML. Every entry applies to the operations its
+// match rule selects (the swagger rule syntax: "op:OPERATION_ID", "tag:NAME",
+// or "METHOD PATH_GLOB"); several entries may apply to one operation, in file
+// order. Every key is optional but match; an unknown key is a start-up error
+// naming the key and its line.
+//
+//	transforms:
+//	  - match: "* /admin/api/backend_apis/**"
+//	    path:                         # rewrite the forwarded path's prefix,
+//	      from: /legacy/api           # on a segment boundary
+//	      to: /admin/api
+//	    request:
+//	      headers:
+//	        set: {X-Team: payments}   # set (replace) request headers
+//	        remove: [X-Debug]
+//	      query:                      # applied in this order: rename, remove, set
+//	        rename: {size: per_page}
+//	        remove: [debug]
+//	        set: {per_page: "50"}
+//	      body:                       # JSON bodies only: remove, then rename
+//	        remove: [backend_api.internal_note]
+//	        rename: {backend_api.title: name}
+//	    response:
+//	      body:
+//	        remove: [backend_apis.backend_api.private_endpoint]
+//	        rename: {backend_api.system_name: slug}
+//
+// Body fields are dotted paths into nested objects; a path crossing an array
+// applies to every element of it (backend_apis.backend_api.id above). A
+// rename gives the last field a new name in the same object. Keys containing
+// a dot cannot be addressed. Query parameters access_token, provider_key and
+// _method, and the headers the proxy owns (Host, Content-Length, hop-by-hop
+// headers, method overrides) cannot be set.
+type mgmtTransformFile struct {
+	Transforms []mgmtTransformEntry `yaml:"transforms"`
+}
+
+type mgmtTransformEntry struct {
+	Match    string          `yaml:"match"`
+	Path     *mgmtPathPrefix `yaml:"path"`
+	Request  mgmtRequestOps  `yaml:"request"`
+	Response mgmtResponseOps `yaml:"response"`
+}
+
+type mgmtPathPrefix struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+type mgmtRequestOps struct {
+	Headers mgmtHeaderOps `yaml:"headers"`
+	Query   mgmtQueryOps  `yaml:"query"`
+	Body    mgmtBodyOps   `yaml:"body"`
+}
+
+type mgmtResponseOps struct {
+	Body mgmtBodyOps `yaml:"body"`
+}
+
+type mgmtHeaderOps struct {
+	Set    map[string]string `yaml:"set"`
+	Remove []string          `yaml:"remove"`
+}
+
+type mgmtQueryOps struct {
+	Rename map[string]string `yaml:"rename"`
+	Remove []string          `yaml:"remove"`
+	Set    map[string]string `yaml:"set"`
+}
+
+type mgmtBodyOps struct {
+	Remove []string          `yaml:"remove"`
+	Rename map[string]string `yaml:"rename"`
+}
+
+// mgmtTransform is one compiled entry.
+type mgmtTransform struct {
+	rule     swagger.Rule
+	from, to string // path prefix rewrite; from == "" for none
+	setHdr   [][2]string
+	delHdr   []string
+	renameQ  [][2]string
+	delQ     []string
+	setQ     [][2]string
+	reqBody  []mgmtBodyOp
+	respBody []mgmtBodyOp
+}
+
+// mgmtBodyOp removes the field at path, or renames it to rename.
+type mgmtBodyOp struct {
+	path   []string
+	rename string
+}
+
+// loadMgmtTransforms reads and compiles a --mgmt-transform file.
+func loadMgmtTransforms(file string) ([]*mgmtTransform, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("--mgmt-transform: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxMgmtTransformFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("--mgmt-transform %s: %w", file, err)
+	}
+	if len(data) > maxMgmtTransformFile {
+		return nil, fmt.Errorf("--mgmt-transform %s: larger than 1 MiB", file)
+	}
+	ts, err := parseMgmtTransforms(data)
+	if err != nil {
+		return nil, fmt.Errorf("--mgmt-transform %s: %w", file, err)
+	}
+	return ts, nil
+}
+
+// parseMgmtTransforms decodes and compiles the YAML document data.
+func parseMgmtTransforms(data []byte) ([]*mgmtTransform, error) {
+	var doc mgmtTransformFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n ", ""))
+	}
+	out := make([]*mgmtTransform, 0, len(doc.Transforms))
+	for i, e := range doc.Transforms {
+		t, err := mgmtCompileTransform(e)
+		if err != nil {
+			return nil, fmt.Errorf("transforms[%d] (match %q): %w", i, e.Match, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func mgmtCompileTransform(e mgmtTransformEntry) (*mgmtTransform, error) {
+	if e.Match == "" {
+		return nil, errors.New("match is required: op:OPERATION_ID, tag:NAME or METHOD PATH_GLOB")
+	}
+	rule, err := swagger.ParseRule(e.Match)
+	if err != nil {
+		return nil, fmt.Errorf("match: %w", err)
+	}
+	t := &mgmtTransform{rule: rule}
+	if e.Path != nil {
+		if t.from, err = mgmtCanonicalPrefix(e.Path.From, false); err != nil {
+			return nil, fmt.Errorf("path.from: %w", err)
+		}
+		if t.to, err = mgmtCanonicalPrefix(e.Path.To, true); err != nil {
+			return nil, fmt.Errorf("path.to: %w", err)
+		}
+	}
+	for _, k := range mgmtSortedKeys(e.Request.Headers.Set) {
+		name, err := mgmtHeaderName(k)
+		if err != nil {
+			return nil, fmt.Errorf("request.headers.set: %w", err)
+		}
+		v := e.Request.Headers.Set[k]
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return nil, fmt.Errorf("request.headers.set: %s: the value holds a CR, LF or NUL", name)
+		}
+		t.setHdr = append(t.setHdr, [2]string{name, v})
+	}
+	for _, k := range e.Request.Headers.Remove {
+		name, err := mgmtHeaderName(k)
+		if err != nil {
+			return nil, fmt.Errorf("request.headers.remove: %w", err)
+		}
+		t.delHdr = append(t.delHdr, name)
+	}
+	q := e.Request.Query
+	for _, k := range mgmtSortedKeys(q.Rename) {
+		if err := mgmtCheckQueryName(k); err != nil {
+			return nil, fmt.Errorf("request.query.rename: %w", err)
+		}
+		if err := mgmtCheckQueryName(q.Rename[k]); err != nil {
+			return nil, fmt.Errorf("request.query.rename %s: %w", k, err)
+		}
+		t.renameQ = append(t.renameQ, [2]string{k, q.Rename[k]})
+	}
+	for _, k := range q.Remove {
+		if err := mgmtCheckQueryName(k); err != nil {
+			return nil, fmt.Errorf("request.query.remove: %w", err)
+		}
+		t.delQ = append(t.delQ, k)
+	}
+	for _, k := range mgmtSortedKeys(q.Set) {
+		if err := mgmtCheckQueryName(k); err != nil {
+			return nil, fmt.Errorf("request.query.set: %w", err)
+		}
+		t.setQ = append(t.setQ, [2]string{k, q.Set[k]})
+	}
+	if t.reqBody, err = mgmtCompileBodyOps(e.Request.Body); err != nil {
+		return nil, fmt.Errorf("request.body: %w", err)
+	}
+	if t.respBody, err = mgmtCompileBodyOps(e.Response.Body); err != nil {
+		return nil, fmt.Errorf("response.body: %w", err)
+	}
+	return t, nil
+}
+
+// mgmtCanonicalPrefix checks a path prefix rewrite end: a canonical path, or ""
+// where empty is allowed (to: "" strips the prefix).
+func mgmtCanonicalPrefix(p string, emptyOK bool) (string, error) {
+	if p == "" && emptyOK {
+		return "", nil
+	}
+	_, esc, err := normalizeMgmtPath(p)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", p, err)
+	}
+	if esc != p || p == "/" {
+		return "", fmt.Errorf("%q is not a canonical path such as /admin/api", p)
+	}
+	return p, nil
+}
+
+// mgmtHeaderName canonicalises a header name and refuses the ones the
+// proxy owns.
+func mgmtHeaderName(k string) (string, error) {
+	if k == "" || strings.IndexFunc(k, func(r rune) bool { return !mgmtTokenChar(r) }) >= 0 {
+		return "", fmt.Errorf("%q is not a valid header name", k)
+	}
+	name := http.CanonicalHeaderKey(k)
+	if mgmtHopByHop(name) || slices.Contains(mgmtOwnedHeaders, name) {
+		return "", fmt.Errorf("%s is managed by the proxy and cannot be transformed", name)
+	}
+	return name, nil
+}
+
+// mgmtOwnedHeaders are request headers transforms cannot touch: the proxy sets
+// them, or refuses them (method overrides).
+var mgmtOwnedHeaders = []string{"Host", "Content-Length", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+func mgmtTokenChar(r rune) bool {
+	return r < 0x7f && r > 0x20 && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+}
+
+// mgmtCheckQueryName refuses empty names and the parameters the proxy owns.
+func mgmtCheckQueryName(k string) error {
+	switch k {
+	case "":
+		return errors.New("empty parameter name")
+	case "access_token", "provider_key":
+		return fmt.Errorf("%s is the proxy's credential (--mgmt-token) and cannot be transformed", k)
+	case "_method":
+		return errors.New("_method overrides the HTTP method and is refused by the proxy")
+	}
+	return nil
+}
+
+func mgmtCompileBodyOps(b mgmtBodyOps) ([]mgmtBodyOp, error) {
+	var ops []mgmtBodyOp
+	for _, p := range b.Remove {
+		path, err := mgmtFieldPath(p)
+		if err != nil {
+			return nil, fmt.Errorf("remove: %w", err)
+		}
+		ops = append(ops, mgmtBodyOp{path: path})
+	}
+	for _, p := range mgmtSortedKeys(b.Rename) {
+		path, err := mgmtFieldPath(p)
+		if err != nil {
+			return nil, fmt.Errorf("rename: %w", err)
+		}
+		to := b.Rename[p]
+		if to == "" || strings.Contains(to, ".") {
+			return nil, fmt.Errorf("rename %s: the new name %q must be one non-empty field name, without dots", p, to)
+		}
+		ops = append(ops, mgmtBodyOp{path: path, rename: to})
+	}
+	return ops, nil
+}
+
+func mgmtFieldPath(p string) ([]string, error) {
+	parts := strings.Split(p, ".")
+	if slices.Contains(parts, "") {
+		return nil, fmt.Errorf("%q is not a dotted field path such as service.name", p)
+	}
+	return parts, nil
+}
+
+func mgmtSortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// rewritePath applies the prefix rewrite to the escaped, canonical path p.
+// from matches whole segments only: /legacy/api matches /legacy/api/x, not
+// /legacy/apix.
+func (t *mgmtTransform) rewritePath(p string) string {
+	if t.from == "" {
+		return p
+	}
+	rest, ok := strings.CutPrefix(p, t.from)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return p
+	}
+	if out := t.to + rest; out != "" {
+		return out
+	}
+	return "/"
+}
+
+// applyHeaders removes, then sets, request headers.
+func (t *mgmtTransform) applyHeaders(h http.Header) {
+	for _, k := range t.delHdr {
+		h.Del(k)
+	}
+	for _, kv := range t.setHdr {
+		h.Set(kv[0], kv[1])
+	}
+}
+
+// applyQuery renames, removes, then sets query parameters.
+func (t *mgmtTransform) applyQuery(q url.Values) {
+	for _, kv := range t.renameQ {
+		if vs, ok := q[kv[0]]; ok {
+			delete(q, kv[0])
+			q[kv[1]] = append(q[kv[1]], vs...)
+		}
+	}
+	for _, k := range t.delQ {
+		delete(q, k)
+	}
+	for _, kv := range t.setQ {
+		q.Set(kv[0], kv[1])
+	}
+}
+
+// mgmtTransformJSON applies ops to a JSON document. It returns body unchanged
+// when no op applies or it is not JSON; otherwise the re-encoded document
+// (numbers kept as written, object keys sorted).
+func mgmtTransformJSON(body []byte, ops []mgmtBodyOp) []byte {
+	if len(ops) == 0 || len(bytes.TrimSpace(body)) == 0 {
+		return body
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil || dec.More() {
+		return body
+	}
+	changed := false
+	for _, op := range ops {
+		changed = mgmtApplyBodyOp(doc, op.path, op.rename) || changed
+	}
+	if !changed {
+		return body
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return body
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
+}
+
+// mgmtApplyBodyOp removes (rename == "") or renames the field at path under v,
+// in every element of the arrays on the way; it reports whether v changed.
+func mgmtApplyBodyOp(v any, path []string, rename string) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		child, ok := x[path[0]]
+		if !ok {
+			return false
+		}
+		if len(path) > 1 {
+			return mgmtApplyBodyOp(child, path[1:], rename)
+		}
+		delete(x, path[0])
+		if rename != "" {
+			x[rename] = child
+		}
+		return true
+	case []any:
+		changed := false
+		for _, e := range x {
+			changed = mgmtApplyBodyOp(e, path, rename) || changed
+		}
+		return changed
+	}
+	return false
+}
+
+// mgmtIsJSON reports whether a Content-Type names a JSON body.
+func mgmtIsJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}

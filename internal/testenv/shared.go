@@ -1,0 +1,35 @@
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// ThreescaleDir returns the folder of the real 3scale definitions kept beside
+// the project (../shared/3scale), or skips the test with a message saying
+// so where it is absent. CI always has it. $PORTOLAN_3SCALE_DIR overrides it.
+func ThreescaleDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("PORTOLAN_3SCALE_DIR")
+	if dir == "" {
+		_, file, _, _ := runtime.Caller(0)
+		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "3scale")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("the 3scale reference files are not at %s (CI always has them): %v", dir, err)
+	}
+	return dir
+}
+
+// ThreescaleFile reads one file of ThreescaleDir, e.g.
+// "account_management_api.json".
+func ThreescaleFile(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(ThreescaleDir(t), rel))
+	if err != nil {
+		t.Fatalf("read 3scale reference file: %v", err)
+	}
+	return b
+}

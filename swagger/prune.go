@@ -1,0 +1,238 @@
+package swagger
+
+import "strings"
+
+// filter returns the document with the operations decided against removed,
+// paths left with no operation removed, and then the components (or Swagger
+// definitions, parameters, responses and security definitions) that nothing
+// left refers to, transitively, removed, as are the tags that only removed
+// operations used.
+func (s *Spec) filter(decisions []Decision) []byte {
+	root := clone(s.root).(*object)
+	dropped := make(map[string]bool) // tags of omitted operations
+	if paths := root.obj("paths"); paths != nil {
+		omitted := make(map[string]map[string]bool) // path → lower-case methods
+		for _, d := range decisions {
+			if d.Kept {
+				continue
+			}
+			m := omitted[d.Operation.Path]
+			if m == nil {
+				m = make(map[string]bool)
+				omitted[d.Operation.Path] = m
+			}
+			m[strings.ToLower(d.Operation.Method)] = true
+			for _, t := range d.Operation.Tags {
+				dropped[t] = true
+			}
+		}
+		for _, p := range append([]string(nil), paths.keys...) {
+			gone := omitted[p]
+			if len(gone) == 0 {
+				continue
+			}
+			// A path item that is a reference is inlined so that its
+			// operations can be removed one by one.
+			item := s.resolve(paths.vals[p])
+			if item == nil {
+				continue
+			}
+			item = clone(item).(*object)
+			paths.set(p, item)
+			for m := range gone {
+				item.del(m)
+			}
+			if !hasOperation(item) {
+				paths.del(p)
+			}
+		}
+	}
+	pruneComponents(root, s.swagger2)
+	pruneTags(root, dropped)
+	return encodeTree(root, "  ")
+}
+
+func hasOperation(item *object) bool {
+	for _, m := range methods {
+		if _, ok := item.get(m); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// componentSections returns the sections that hold named, referable
+// definitions, each as a path from the root.
+func componentSections(root *object, swagger2 bool) [][2]string {
+	if swagger2 {
+		return [][2]string{{"definitions"}, {"parameters"}, {"responses"}, {"securityDefinitions"}}
+	}
+	var out [][2]string
+	for _, k := range root.obj("components").names() {
+		if !strings.HasPrefix(k, "x-") {
+			out = append(out, [2]string{"components", k})
+		}
+	}
+	return out
+}
+
+func section(root *object, at [2]string) *object {
+	if at[1] == "" {
+		return root.obj(at[0])
+	}
+	return root.obj(at[0]).obj(at[1])
+}
+
+// pruneComponents removes every named definition that neither the rest of
+// the document nor another definition in use refers to.
+func pruneComponents(root *object, swagger2 bool) {
+	sections := componentSections(root, swagger2)
+	isSection := func(o *object) bool {
+		for _, at := range sections {
+			if section(root, at) == o {
+				return true
+			}
+		}
+		return false
+	}
+	schemes := [2]string{"components", "securitySchemes"}
+	if swagger2 {
+		schemes = [2]string{"securityDefinitions"}
+	}
+
+	used := make(map[[3]string]bool) // section path + name
+	var queue []any
+	mark := func(at [2]string, name string) {
+		key := [3]string{at[0], at[1], name}
+		if used[key] {
+			return
+		}
+		if v, ok := section(root, at).get(name); ok {
+			used[key] = true
+			queue = append(queue, v)
+		}
+	}
+	markRef := func(ref string) {
+		tokens := pointerTokens(ref)
+		for _, at := range sections {
+			n := 1
+			if at[1] != "" {
+				n = 2
+			}
+			if len(tokens) > n && tokens[0] == at[0] && (n == 1 || tokens[1] == at[1]) {
+				mark(at, tokens[n])
+				return
+			}
+		}
+	}
+	var walk func(v any, key string)
+	walk = func(v any, key string) {
+		switch v := v.(type) {
+		case *object:
+			if isSection(v) {
+				return // reached through references only
+			}
+			for _, k := range v.keys {
+				c := v.vals[k]
+				switch k {
+				case "$ref":
+					if ref, ok := c.(string); ok {
+						markRef(ref)
+					}
+				case "mapping": // a discriminator's mapping values are references
+					if m, ok := c.(*object); ok && key == "discriminator" {
+						for _, mk := range m.keys {
+							if ref, ok := m.vals[mk].(string); ok {
+								markRef(ref)
+							}
+						}
+					}
+				case "security": // requirements name security schemes
+					if reqs, ok := c.([]any); ok {
+						for _, name := range requirementNames(nil, reqs) {
+							mark(schemes, name)
+						}
+					}
+				}
+				walk(c, k)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e, key)
+			}
+		}
+	}
+	walk(root, "")
+	for len(queue) > 0 {
+		v := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		walk(v, "")
+	}
+
+	for _, at := range sections {
+		sec := section(root, at)
+		for _, name := range append([]string(nil), sec.names()...) {
+			if !used[[3]string{at[0], at[1], name}] && !strings.HasPrefix(name, "x-") {
+				sec.del(name)
+			}
+		}
+		if sec.len() == 0 {
+			if at[1] == "" {
+				root.del(at[0])
+			} else {
+				root.obj(at[0]).del(at[1])
+			}
+		}
+	}
+	if !swagger2 && root.obj("components") != nil && root.obj("components").len() == 0 {
+		root.del("components")
+	}
+}
+
+// pointerTokens splits a local JSON pointer reference ("#/a/b") into its
+// unescaped tokens; nil for any other reference.
+func pointerTokens(ref string) []string {
+	if !strings.HasPrefix(ref, "#/") {
+		return nil
+	}
+	toks := strings.Split(ref[2:], "/")
+	for i, t := range toks {
+		toks[i] = unescapePointer(t)
+	}
+	return toks
+}
+
+// pruneTags removes the tag definitions that only removed operations used.
+func pruneTags(root *object, dropped map[string]bool) {
+	if len(dropped) == 0 {
+		return
+	}
+	inUse := make(map[string]bool)
+	for _, p := range root.obj("paths").names() {
+		item, _ := root.obj("paths").vals[p].(*object)
+		for _, m := range methods {
+			for _, t := range item.obj(m).arr("tags") {
+				if t, ok := t.(string); ok {
+					inUse[t] = true
+				}
+			}
+		}
+	}
+	tags := root.arr("tags")
+	if tags == nil {
+		return
+	}
+	kept := make([]any, 0, len(tags))
+	for _, t := range tags {
+		o, _ := t.(*object)
+		if name := o.str("name"); dropped[name] && !inUse[name] {
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if len(kept) == 0 {
+		root.del("tags")
+		return
+	}
+	root.set("tags", kept)
+}

@@ -1,0 +1,550 @@
+package swagger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator/schema_validation"
+	"github.com/pb33f/libopenapi/datamodel"
+	"github.com/pb33f/libopenapi/index"
+)
+
+// MaxSpecSize is the largest document Load and Parse accept.
+const MaxSpecSize = 16 << 20
+
+// maxReportedProblems is how many validation problems an error lists.
+const maxReportedProblems = 5
+
+// methods are the operation keys of a path item, in the order they are
+// looked up.
+var methods = [...]string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// Spec is a parsed, validated Swagger 2.0 or OpenAPI 3.0/3.1 document. It is
+// immutable and safe for concurrent use.
+type Spec struct {
+	version     string
+	swagger2    bool
+	title       string
+	description string
+	basePath    string
+	root        *object
+	json        []byte
+	ops         []Operation
+	schemes     []SecurityScheme
+}
+
+// Operation is one method of one path of a spec.
+type Operation struct {
+	Method  string   // upper case: GET, POST, ...
+	Path    string   // the path template as written in the spec, e.g. /admin/api/services/{id}.json (no base path)
+	ID      string   // operationId, may be ""
+	Tags    []string // may be empty
+	Summary string
+}
+
+// String returns "METHOD PATH".
+func (op Operation) String() string { return op.Method + " " + op.Path }
+
+// SecurityScheme is a security scheme that the spec's security requirements
+// use.
+type SecurityScheme struct {
+	Name             string // the key in securitySchemes/securityDefinitions
+	Type             string // "apiKey", "http", "basic" (Swagger 2), "oauth2", "openIdConnect"
+	In               string // apiKey: "query", "header" or "cookie"
+	ParamName        string // apiKey: the parameter name
+	Scheme           string // http: "basic", "bearer"
+	OpenIDConnectURL string
+}
+
+// Load reads a spec from a file path or an http(s) URL and parses it. Reads
+// are bounded by MaxSpecSize; ctx bounds a download.
+func Load(ctx context.Context, src string) (*Spec, error) {
+	data, err := read(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", displaySource(src), err)
+	}
+	return s, nil
+}
+
+func isURL(src string) bool {
+	return strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")
+}
+
+// displaySource names src in messages without any credentials it carries.
+func displaySource(src string) string {
+	if !isURL(src) {
+		return src
+	}
+	u, err := url.Parse(src)
+	if err != nil {
+		return "the spec URL"
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u.Redacted()
+}
+
+func read(ctx context.Context, src string) ([]byte, error) {
+	if src == "" {
+		return nil, errors.New("load spec: no file or URL given")
+	}
+	if isURL(src) {
+		return download(ctx, src)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return nil, fmt.Errorf("load spec: %w", err)
+	}
+	defer f.Close()
+	return readLimited(f, src)
+}
+
+func download(ctx context.Context, src string) ([]byte, error) {
+	name := displaySource(src)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return nil, fmt.Errorf("load spec %s: %w", name, err)
+	}
+	req.Header.Set("Accept", "application/json, application/yaml;q=0.9, */*;q=0.5")
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // its message repeats the whole URL
+		}
+		return nil, fmt.Errorf("load spec %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, fmt.Errorf("load spec %s: the server answered %s", name, resp.Status)
+	}
+	return readLimited(resp.Body, name)
+}
+
+func readLimited(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSpecSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("load spec %s: %w", name, err)
+	}
+	if len(data) > MaxSpecSize {
+		return nil, fmt.Errorf("load spec %s: larger than %d MiB", name, MaxSpecSize>>20)
+	}
+	return data, nil
+}
+
+// Parse parses a Swagger 2.0, OpenAPI 3.0.x or OpenAPI 3.1.x document, JSON
+// or YAML, and validates it against the OpenAPI schema of its version. An
+// invalid document gives an error naming the problems.
+func Parse(data []byte) (*Spec, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("invalid spec: the document is empty")
+	}
+	if len(data) > MaxSpecSize {
+		return nil, fmt.Errorf("invalid spec: larger than %d MiB", MaxSpecSize>>20)
+	}
+	root, err := decodeTree(data)
+	if err != nil {
+		return nil, fmt.Errorf("invalid spec: %w", err)
+	}
+	s := &Spec{root: root}
+	if err := s.readVersion(); err != nil {
+		return nil, fmt.Errorf("invalid spec: %w", err)
+	}
+	err = validate(data, s.swagger2, true)
+	if errors.Is(err, errNonStringKey) {
+		// YAML keys such as unquoted status codes (200:) are not strings,
+		// which the validator rejects; JSON has string keys only, so
+		// validate the JSON form, without line numbers that would point
+		// into it rather than into the YAML.
+		err = validate(encodeTree(root, ""), s.swagger2, false)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invalid spec (%s %s): %w", s.kind(), s.version, err)
+	}
+	info := root.obj("info")
+	s.title = info.str("title")
+	s.description = info.str("description")
+	s.basePath = s.readBasePath()
+	s.ops = s.readOperations()
+	s.schemes = s.readSecuritySchemes()
+	s.json = encodeTree(root, "")
+	return s, nil
+}
+
+func (s *Spec) kind() string {
+	if s.swagger2 {
+		return "Swagger"
+	}
+	return "OpenAPI"
+}
+
+func (s *Spec) readVersion() error {
+	if v, ok := s.root.get("swagger"); ok {
+		str, _ := v.(string)
+		if str != "2.0" {
+			return fmt.Errorf(`unsupported Swagger version %v (want "2.0")`, v)
+		}
+		s.version, s.swagger2 = str, true
+		return nil
+	}
+	v, ok := s.root.get("openapi")
+	if !ok {
+		return errors.New(`neither "openapi" nor "swagger" is set: not an OpenAPI or Swagger document`)
+	}
+	str, _ := v.(string)
+	if !strings.HasPrefix(str, "3.0.") && !strings.HasPrefix(str, "3.1.") {
+		return fmt.Errorf("unsupported OpenAPI version %v (want 3.0.x or 3.1.x, or Swagger 2.0)", v)
+	}
+	s.version = str
+	return nil
+}
+
+// errNonStringKey is validate's error for a document with a mapping key
+// that is not a string.
+var errNonStringKey = errors.New("a mapping key is not a string")
+
+// validate checks data against the OpenAPI schema of its version and
+// resolves its references with libopenapi; problems name their line if
+// lines is set. Remote and file references are not followed.
+func validate(data []byte, swagger2, lines bool) error {
+	cfg := datamodel.NewDocumentConfiguration()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	doc, err := libopenapi.NewDocumentWithConfiguration(data, cfg)
+	if err != nil {
+		return err
+	}
+	defer doc.Release()
+	if ok, problems := validator.ValidateOpenAPIDocument(doc); !ok {
+		if len(problems) == 1 && isNonStringKey(problems[0].Reason) {
+			return fmt.Errorf("%w: %s", errNonStringKey, problems[0].Reason)
+		}
+		line := func(n int) int {
+			if lines {
+				return n
+			}
+			return 0
+		}
+		var b strings.Builder
+		n := 0
+		for _, p := range problems {
+			if len(p.SchemaValidationErrors) == 0 {
+				n++
+				if n <= maxReportedProblems {
+					fmt.Fprintf(&b, "\n  - %s", problemText(p.Reason, "", line(p.SpecLine)))
+				}
+			}
+			for _, f := range p.SchemaValidationErrors {
+				n++
+				if n <= maxReportedProblems {
+					fmt.Fprintf(&b, "\n  - %s", problemText(f.Reason, unescapeFieldPath(f.FieldPath), line(f.Line)))
+				}
+			}
+		}
+		if n > maxReportedProblems {
+			fmt.Fprintf(&b, "\n  - and %d more", n-maxReportedProblems)
+		}
+		return fmt.Errorf("it does not match the OpenAPI schema:%s", b.String())
+	}
+	if swagger2 {
+		_, err = doc.BuildV2Model()
+	} else {
+		_, err = doc.BuildV3Model()
+	}
+	if err = withoutCircularRefs(err); err != nil {
+		return fmt.Errorf("resolve references: %w", err)
+	}
+	return nil
+}
+
+// isNonStringKey reports whether a validator's problem is a YAML mapping key
+// that is not a string (libopenapi-validator's two wordings).
+func isNonStringKey(reason string) bool {
+	return strings.Contains(reason, "keys must be strings") || strings.Contains(reason, "require string mapping keys")
+}
+
+func problemText(reason, where string, line int) string {
+	var b strings.Builder
+	b.WriteString(reason)
+	if where != "" {
+		fmt.Fprintf(&b, " at %s", where)
+	}
+	if line > 0 {
+		fmt.Fprintf(&b, " (line %d)", line)
+	}
+	return b.String()
+}
+
+// withoutCircularRefs drops circular-reference reports from err: recursive
+// schemas are valid OpenAPI.
+func withoutCircularRefs(err error) error {
+	if err == nil {
+		return nil
+	}
+	var keep []error
+	for _, e := range unwrapAll(err) {
+		var rerr *index.ResolvingError
+		if errors.As(e, &rerr) && rerr.CircularReference != nil {
+			continue
+		}
+		keep = append(keep, e)
+	}
+	return errors.Join(keep...)
+}
+
+func unwrapAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unwrapAll(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// readBasePath returns the Swagger basePath, or the path of the first server
+// URL with its variables at their defaults; "" for "/" or none.
+func (s *Spec) readBasePath() string {
+	var p string
+	if s.swagger2 {
+		p = s.root.str("basePath")
+	} else {
+		servers := s.root.arr("servers")
+		if len(servers) == 0 {
+			return ""
+		}
+		server, _ := servers[0].(*object)
+		p = serverPath(expandServerVariables(server.str("url"), server.obj("variables")))
+	}
+	p = strings.TrimRight(p, "/")
+	if p != "" && p[0] != '/' {
+		p = "/" + p
+	}
+	return p
+}
+
+func expandServerVariables(u string, vars *object) string {
+	if vars.len() == 0 || !strings.Contains(u, "{") {
+		return u
+	}
+	for _, name := range vars.names() {
+		u = strings.ReplaceAll(u, "{"+name+"}", vars.obj(name).str("default"))
+	}
+	return u
+}
+
+// serverPath returns the path part of an absolute or relative server URL.
+func serverPath(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		if j := strings.IndexByte(u, '/'); j >= 0 {
+			return u[j:]
+		}
+		return ""
+	}
+	if strings.HasPrefix(u, "//") { // scheme-relative
+		u = u[2:]
+		if j := strings.IndexByte(u, '/'); j >= 0 {
+			return u[j:]
+		}
+		return ""
+	}
+	return u
+}
+
+func (s *Spec) readOperations() []Operation {
+	paths := s.root.obj("paths")
+	var ops []Operation
+	for _, p := range paths.names() {
+		item := s.resolve(paths.vals[p])
+		for _, m := range methods {
+			op := s.resolve(item.obj(m))
+			if op == nil {
+				continue
+			}
+			o := Operation{
+				Method:  strings.ToUpper(m),
+				Path:    p,
+				ID:      op.str("operationId"),
+				Summary: op.str("summary"),
+			}
+			for _, t := range op.arr("tags") {
+				if t, ok := t.(string); ok {
+					o.Tags = append(o.Tags, t)
+				}
+			}
+			ops = append(ops, o)
+		}
+	}
+	sort.SliceStable(ops, func(i, j int) bool {
+		if ops[i].Path != ops[j].Path {
+			return ops[i].Path < ops[j].Path
+		}
+		return ops[i].Method < ops[j].Method
+	})
+	return ops
+}
+
+// resolve follows a local reference ("#/a/b") if v is one, and returns the
+// object found, or nil.
+func (s *Spec) resolve(v any) *object {
+	o, _ := v.(*object)
+	for range maxDepth {
+		ref, ok := o.get("$ref")
+		if !ok {
+			return o
+		}
+		str, _ := ref.(string)
+		o, _ = s.pointer(str).(*object)
+	}
+	return nil
+}
+
+// pointer returns the value a local reference ("#/a/b") points to, or nil.
+func (s *Spec) pointer(ref string) any {
+	if !strings.HasPrefix(ref, "#") {
+		return nil
+	}
+	p := strings.TrimPrefix(ref[1:], "/")
+	var v any = s.root
+	if p == "" {
+		return v
+	}
+	for tok := range strings.SplitSeq(p, "/") {
+		tok = unescapePointer(tok)
+		switch c := v.(type) {
+		case *object:
+			var ok bool
+			if v, ok = c.get(tok); !ok {
+				return nil
+			}
+		default:
+			return nil // no references into arrays in the places we follow
+		}
+	}
+	return v
+}
+
+func unescapePointer(tok string) string {
+	if u, err := url.PathUnescape(tok); err == nil {
+		tok = u
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+}
+
+func (s *Spec) schemeDefinitions() *object {
+	if s.swagger2 {
+		return s.root.obj("securityDefinitions")
+	}
+	return s.root.obj("components").obj("securitySchemes")
+}
+
+// requirementNames returns the scheme names of a security requirement list,
+// in order, appended to names unless already there.
+func requirementNames(names []string, reqs []any) []string {
+	for _, r := range reqs {
+		req, _ := r.(*object)
+		if req == nil {
+			continue
+		}
+		for _, name := range req.keys {
+			if !contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Spec) readSecuritySchemes() []SecurityScheme {
+	names := requirementNames(nil, s.root.arr("security"))
+	if len(names) == 0 {
+		paths := s.root.obj("paths")
+		for _, op := range s.ops {
+			o := s.resolve(s.resolve(paths.vals[op.Path]).obj(strings.ToLower(op.Method)))
+			names = requirementNames(names, o.arr("security"))
+		}
+	}
+	defs := s.schemeDefinitions()
+	var out []SecurityScheme
+	for _, name := range names {
+		d := s.resolve(defs.obj(name))
+		if d == nil {
+			continue // the validator let it through; nothing to describe
+		}
+		out = append(out, SecurityScheme{
+			Name:             name,
+			Type:             d.str("type"),
+			In:               d.str("in"),
+			ParamName:        d.str("name"),
+			Scheme:           strings.ToLower(d.str("scheme")),
+			OpenIDConnectURL: d.str("openIdConnectUrl"),
+		})
+	}
+	return out
+}
+
+// Version returns the declared version: "2.0", "3.0.3", "3.1.1"...
+func (s *Spec) Version() string { return s.version }
+
+// Title returns info.title.
+func (s *Spec) Title() string { return s.title }
+
+// Description returns info.description.
+func (s *Spec) Description() string { return s.description }
+
+// JSON returns the whole document as JSON (YAML converted). The caller must
+// not modify it.
+func (s *Spec) JSON() []byte { return s.json }
+
+// BasePath returns the Swagger basePath, or the path part of the first
+// server URL; "" for "/" or none. It has no trailing slash.
+func (s *Spec) BasePath() string { return s.basePath }
+
+// Operations returns every operation, sorted by Path then Method.
+func (s *Spec) Operations() []Operation {
+	out := make([]Operation, len(s.ops))
+	copy(out, s.ops)
+	return out
+}
+
+// SecuritySchemes returns the schemes that the document's security
+// requirements use: the global ones, or else those of any operation, in the
+// order they are first named.
+func (s *Spec) SecuritySchemes() []SecurityScheme {
+	out := make([]SecurityScheme, len(s.schemes))
+	copy(out, s.schemes)
+	return out
+}
+
+// unescapeFieldPath makes the JSON pointer escapes in a validator's field
+// path ($.paths['~1a']) readable ($.paths['/a']).
+func unescapeFieldPath(p string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
+}
