@@ -77,8 +77,15 @@ $(CONSUL):
 	cd tools/consul && CGO_ENABLED=0 go build -trimpath -o ../../$(CONSUL) github.com/hashicorp/consul
 
 .PHONY: bench
-bench: build
+bench: build bench-gateway
 	go test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.out
+
+# make bench-gateway: wrk on loopback against the upstream, nginx, Go's
+# httputil.ReverseProxy and the Portolan gateway, side by side (installs wrk
+# and nginx with apt-get when absent).
+.PHONY: bench-gateway
+bench-gateway: build
+	./scripts/bench-gateway.sh
 
 .PHONY: lint
 lint:

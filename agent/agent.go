@@ -43,7 +43,12 @@ type Config struct {
 	CacheDir      string         // where the last composition is kept; "" keeps it in memory only
 	Gossip        *gossip.Config // joins a gossip cluster when set (Name, Meta, Source and callbacks are the agent's)
 	API           string         // local API address, default 127.0.0.1:7071; "off" disables it
+	Mgmt          *MgmtConfig    // the local management proxy; nil is off
+	Gateway       *GatewayConfig // the gateway in front of the app; nil = off
 	WaitHome      time.Duration
+
+	// ReportInterval is how often the gateway's usage is reported to home; default 1s.
+	ReportInterval time.Duration
 
 	SignalGroup bool
 	Drain       time.Duration
@@ -84,6 +89,8 @@ type Agent struct {
 	onComposition func(revision uint64, from string)
 	node          atomic.Pointer[gossip.Node] // nil without gossip
 	consul        *consulAgent                // nil without Consul
+	usage         *usageLedger                // the gateway's usage; nil without a gateway
+	mgmt          *mgmtProxy                  // the management proxy; nil without one
 }
 
 // New validates cfg and prepares an agent; Run starts it.
@@ -112,6 +119,11 @@ func New(cfg Config) (*Agent, error) {
 	probe, err := cfg.Check.build()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Gateway != nil {
+		if _, err := cfg.Gateway.check(); err != nil {
+			return nil, err
+		}
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, probe: probe, kick: make(chan struct{}, 1), first: make(chan struct{}),
 		m: newMetrics(), comp: newCompositionCache(cfg.CacheDir)}
@@ -143,8 +155,22 @@ func New(cfg Config) (*Agent, error) {
 		AgentVersion: cfg.Version, Check: cfg.Check.describe(), TTL: registry.Duration(cfg.TTL),
 	}
 	a.st = newState(a.id, a.reg)
+	if cfg.Gateway != nil {
+		spool := "" // without home there is nothing to spool for
+		if cfg.Home != "" {
+			spool = cfg.CacheDir
+		}
+		if a.usage, err = newUsageLedger(spool, a.id, a.placedServiceID, a.log); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Consul != "" {
 		if a.consul, err = newConsulAgent(cfg.Consul, cfg.ConsulToken, a.id, cfg.ConsulDeregisterAfter); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Mgmt != nil {
+		if a.mgmt, err = newMgmtProxy(context.Background(), *cfg.Mgmt, cfg.Home, a.log); err != nil {
 			return nil, err
 		}
 	}
@@ -190,6 +216,18 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 			return 1, err
 		}
 		defer stopGossip()
+	}
+	if a.usage != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.runUsage(bg) }()
+	}
+	if a.cfg.Gateway != nil {
+		if err := a.startGateway(bg, &wg); err != nil {
+			return 1, err
+		}
+	}
+	if err := a.startMgmt(bg, &wg); err != nil {
+		return 1, err
 	}
 	if a.probe != nil {
 		wg.Add(1)
@@ -253,6 +291,12 @@ func (a *Agent) waitHome(ctx context.Context) error {
 // draining tells home the instance is stopping (best effort, bounded).
 func (a *Agent) draining() {
 	a.st.setDraining()
+	if a.consul != nil {
+		select {
+		case a.consul.wake <- struct{}{}:
+		default:
+		}
+	}
 	if a.home == nil || !a.st.isRegistered() {
 		return
 	}

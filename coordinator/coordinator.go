@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	consul "github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -64,6 +63,12 @@ type Coordinator struct {
 	instances *registry.Registry
 	ln        net.Listener
 	server    *http.Server
+	// usage keeps usage counters (usage.db) for agents' batches, the Service
+	// Management API and analytics.
+	usage        *usageStore
+	usageBatches *prometheus.CounterVec
+	sm           *threescale.ServiceManagement
+	analytics    *threescale.Analytics
 }
 
 // New opens the store and binds the listener; Run serves.
@@ -90,14 +95,23 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, err
 	}
+	usage, err := openUsageStore(cfg.DataDir, time.Now(), cfg.Logger.With().Str("component", "usage").Logger())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		usage.Close()
 		store.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	c := &Coordinator{cfg: cfg, store: store, ln: ln, metrics: prometheus.NewRegistry(), instances: instances}
+	c := &Coordinator{cfg: cfg, store: store, ln: ln, metrics: prometheus.NewRegistry(), instances: instances,
+		usage: usage, usageBatches: newUsageMetrics()}
 	c.tokens = threescale.NewTokenChecker(token)
 	c.api = threescale.New(store, c.tokens)
+	c.sm = threescale.NewServiceManagement(store, c.tokens, usage)
+	c.analytics = threescale.NewAnalytics(store, c.tokens, usage)
 	c.server = &http.Server{
 		Handler:           c.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -117,11 +131,9 @@ func openStore(cfg Config) (composition.Store, error) {
 	if cfg.Consul == nil {
 		return boltstore.Open(cfg.DataDir)
 	}
-	ccfg := consul.DefaultNonPooledConfig()
-	ccfg.Address, ccfg.Token, ccfg.Datacenter = cfg.Consul.Address, cfg.Consul.Token, cfg.Consul.Datacenter
-	client, err := consul.NewClient(ccfg)
+	client, err := cfg.Consul.client()
 	if err != nil {
-		return nil, fmt.Errorf("--consul %s: %w", cfg.Consul.Address, err)
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -147,7 +159,18 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	snap := c.store.Snapshot()
 	log.Info().Str("listen", c.Addr()).Str("data_dir", c.cfg.DataDir).
 		Uint64("revision", snap.Revision).Int("entities", snap.Count()).Msg("coordinator started")
+	defer c.closeUsage() // deferred: runs after the server has shut down
 	stopAgents := c.startAgents()
+	if c.cfg.Consul != nil {
+		stopCatalog, err := c.followCatalog()
+		if err != nil {
+			stopAgents()
+			c.ln.Close()
+			c.store.Close()
+			return err
+		}
+		defer stopCatalog()
+	}
 	if c.cfg.Gossip != nil {
 		stopGossip, err := c.startGossip(ctx)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portolan/portolan/registry"
 )
 
 func (c *Coordinator) routes() http.Handler {
@@ -17,7 +19,7 @@ func (c *Coordinator) routes() http.Handler {
 		Name: "portolan_http_request_duration_seconds", Help: "HTTP request latency by API.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
 	}, []string{"api"})
-	c.metrics.MustRegister(requests, latency)
+	c.metrics.MustRegister(requests, latency, c.usageBatches)
 	instrument := func(api string, h http.Handler) http.Handler {
 		l := prometheus.Labels{"api": api}
 		return promhttp.InstrumentHandlerDuration(latency.MustCurryWith(l),
@@ -28,6 +30,10 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/master/api/", instrument("admin", c.api))
 	mux.Handle("/admin/portolan/", instrument("portolan", c.portability()))
 	mux.Handle("/v1/", instrument("agents", c.agentsHandler()))
+	mux.Handle("POST "+registry.UsagePath, instrument("agents", c.usageHandler()))
+	mux.Handle("/transactions/", instrument("service_management", c.sm))
+	mux.Handle("/transactions.xml", instrument("service_management", c.sm))
+	mux.Handle("/stats/", instrument("analytics", c.analytics))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics, promhttp.HandlerOpts{}))
 	return mux
 }

@@ -55,7 +55,7 @@ CMD exits.`,
 			&cli.BoolFlag{Name: "signal-group", Usage: "forward signals to CMD's whole process group"},
 			&cli.DurationFlag{Name: "drain", Usage: "on SIGTERM, wait this long after telling home before forwarding the signal"},
 			&cli.DurationFlag{Name: "stop-timeout", Value: agent.DefaultStopTimeout, Usage: "after forwarding SIGTERM, wait this long, then SIGKILL the process group"},
-		}, gossipFlags()...),
+		}, append(append(append(gossipFlags(), gatewayFlags()...), usageFlags()...), mgmtFlags()...)...),
 		Action: func(c *cli.Context) error {
 			labels, err := parseLabels(c.StringSlice("label"))
 			if err != nil {
@@ -64,6 +64,10 @@ CMD exits.`,
 			gcfg, err := gossipConfig(c)
 			if err != nil {
 				return err
+			}
+			mcfg, err := mgmtConfig(c)
+			if err != nil {
+				return cli.Exit("agent: "+err.Error(), 2)
 			}
 			a, err := agent.New(agent.Config{
 				Command: c.Args().Slice(),
@@ -77,7 +81,7 @@ CMD exits.`,
 				},
 				PlacementFile: c.String("placement-file"), CacheDir: c.String("cache-dir"), API: c.String("api"), WaitHome: c.Duration("wait-home"),
 				SignalGroup: c.Bool("signal-group"), Drain: c.Duration("drain"), StopTimeout: c.Duration("stop-timeout"),
-				Gossip: gcfg, Version: version, Logger: loggerFrom(c),
+				Gossip: gcfg, Gateway: gatewayConfig(c), Mgmt: mcfg, ReportInterval: c.Duration("report-interval"), Version: version, Logger: loggerFrom(c),
 			})
 			if err != nil {
 				return cli.Exit("agent: "+err.Error(), 2)

@@ -1,9 +1,14 @@
 // Command demo is what `make demo` runs: it starts a coordinator on a temporary
-// data dir, builds a small composition through the 3scale Account Management
-// API (a service with methods and mapping rules, two plans with limits, a
-// signed-up consumer with an application) and prints it; then it starts three
-// agents wrapping the demo news API (two in the basic pool, one in a premium
-// pool placed on the premium plan), prints the service map, and stops cleanly.
+// data dir, imports the news API from its OpenAPI spec (`portolan import
+// openapi`: a service with methods, mapping rules and ActiveDocs), adds through
+// the 3scale Account Management API two plans with limits and a signed-up
+// consumer with an application on the Basic plan (5 hits a minute), and
+// prints it all; then it starts three agents wrapping the demo news API, each
+// with its gateway in front (two in the basic pool, one in a premium pool
+// placed on the premium plan), and prints the service map. Last, it calls the
+// news API through a gateway with the consumer's user_key until the plan's
+// limit answers 429, waits for the agent to report the usage, prints home's
+// figures for the application, and stops cleanly.
 package main
 
 import (
@@ -19,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -27,14 +33,15 @@ import (
 func main() {
 	bin := flag.String("bin", "bin/portolan", "the portolan binary")
 	news := flag.String("newsapi", "bin/newsapi", "the demo news API binary")
+	spec := flag.String("spec", "examples/newsapi/openapi.yaml", "the news API's OpenAPI spec, imported with portolan import openapi")
 	flag.Parse()
-	if err := run(*bin, *news); err != nil {
+	if err := run(*bin, *news, *spec); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, news string) error {
+func run(bin, news, spec string) error {
 	dir, err := os.MkdirTemp("", "portolan-demo-")
 	if err != nil {
 		return err
@@ -67,22 +74,30 @@ func run(bin, news string) error {
 		return err
 	}
 
-	step("Building a composition through the 3scale Account Management API")
-	svc := api.post("/admin/api/services.json", "service", url.Values{"name": {"News API"}, "system_name": {"news"}, "description": {"Headlines and articles"}})
+	step("Importing the news API from its OpenAPI spec (portolan import openapi %s --service news)", spec)
+	imp := exec.Command(bin, "import", "openapi", spec, "--service", "news", "--home", api.base, "--token", token)
+	imp.Stdout, imp.Stderr = os.Stdout, os.Stderr
+	if err := imp.Run(); err != nil {
+		return fmt.Errorf("portolan import openapi: %w", err)
+	}
+
+	step("Adding plans, limits and a consumer through the 3scale Account Management API")
+	svc := api.find("/admin/api/services.json", "services", "service", "news")
 	hits := api.first("/admin/api/services/"+svc+"/metrics.json", "metrics", "metric")
-	list := api.post("/admin/api/services/"+svc+"/metrics/"+hits+"/methods.json", "method", url.Values{"friendly_name": {"List articles"}, "system_name": {"list_articles"}})
-	get := api.post("/admin/api/services/"+svc+"/metrics/"+hits+"/methods.json", "method", url.Values{"friendly_name": {"Get article"}, "system_name": {"get_article"}})
-	api.post("/admin/api/services/"+svc+"/proxy/mapping_rules.json", "mapping_rule", url.Values{"http_method": {"GET"}, "pattern": {"/articles$"}, "metric_id": {list}, "delta": {"1"}})
-	api.post("/admin/api/services/"+svc+"/proxy/mapping_rules.json", "mapping_rule", url.Values{"http_method": {"GET"}, "pattern": {"/articles/{id}$"}, "metric_id": {get}, "delta": {"1"}})
+	get := api.find("/admin/api/services/"+svc+"/metrics/"+hits+"/methods.json", "methods", "method", "getArticle")
 	basic := api.post("/admin/api/services/"+svc+"/application_plans.json", "application_plan", url.Values{"name": {"Basic"}, "system_name": {"basic"}, "state_event": {"publish"}})
 	premium := api.post("/admin/api/services/"+svc+"/application_plans.json", "application_plan", url.Values{"name": {"Premium"}, "system_name": {"premium"}, "state_event": {"publish"}, "cost_per_month": {"49.0"}})
-	api.post("/admin/api/application_plans/"+basic+"/metrics/"+hits+"/limits.json", "limit", url.Values{"period": {"minute"}, "value": {"5"}})
+	api.post("/admin/api/application_plans/"+basic+"/metrics/"+hits+"/limits.json", "limit", url.Values{"period": {"minute"}, "value": {strconv.Itoa(hitsPerMinute)}})
 	api.post("/admin/api/application_plans/"+premium+"/metrics/"+hits+"/limits.json", "limit", url.Values{"period": {"minute"}, "value": {"600"}})
 	api.post("/admin/api/application_plans/"+premium+"/metrics/"+get+"/limits.json", "limit", url.Values{"period": {"day"}, "value": {"100000"}})
 	acct := api.post("/admin/api/signup.json", "account", url.Values{"org_name": {"Acme Readers"}, "username": {"alice"}, "email": {"alice@example.com"}, "password": {"correct-horse"}})
-	api.post("/admin/api/accounts/"+acct+"/applications.json", "application", url.Values{"plan_id": {basic}, "name": {"Acme reader"}, "description": {"Reads the news"}})
+	appID := api.post("/admin/api/accounts/"+acct+"/applications.json", "application", url.Values{"plan_id": {basic}, "name": {"Acme reader"}, "description": {"Reads the news"}})
 	if api.err != nil {
 		return api.err
+	}
+	app, err := api.application(acct, appID)
+	if err != nil {
+		return err
 	}
 
 	step("The composition, as the API serves it")
@@ -98,8 +113,9 @@ func run(bin, news string) error {
 		}
 	}
 
-	step("Starting three agents, each wrapping the news API")
+	step("Starting three agents, each wrapping the news API with its gateway in front")
 	var agents []*exec.Cmd
+	var gateways []gatewayAgent
 	defer func() {
 		for _, a := range agents {
 			_ = a.Process.Signal(syscall.SIGTERM)
@@ -117,11 +133,16 @@ func run(bin, news string) error {
 		if err != nil {
 			return err
 		}
+		gwAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
 		_, port, _ := net.SplitHostPort(appAddr)
 		name := fmt.Sprintf("news-%d", i+1)
 		a := exec.Command(bin, "--log-level", "warn", "agent",
 			"--home", api.base, "--token", agentToken, "--service", "news", "--address", "127.0.0.1", "--port", port,
 			"--label", "pool="+pool, "--api", apiAddr, "--placement-file", dir+"/"+name+".placement.json",
+			"--cache-dir", dir+"/"+name+".cache", "--gateway-listen", gwAddr, "--upstream", "http://"+appAddr,
 			"--check-http", "http://"+appAddr+"/health", "--check-interval", "500ms", "--heartbeat", "1s",
 			"--", news, "--listen", appAddr, "--name", name)
 		a.Stdout, a.Stderr = os.Stdout, os.Stderr
@@ -129,7 +150,8 @@ func run(bin, news string) error {
 			return fmt.Errorf("start agent: %w", err)
 		}
 		agents = append(agents, a)
-		fmt.Printf("  agent %s: news API on %s, pool=%s, local agent API on %s\n", name, appAddr, pool, apiAddr)
+		gateways = append(gateways, gatewayAgent{name: name, gateway: gwAddr})
+		fmt.Printf("  agent %s: news API on %s, gateway on %s, pool=%s, local agent API on %s\n", name, appAddr, gwAddr, pool, apiAddr)
 	}
 	if err := api.waitPassing(agentToken, 3); err != nil {
 		return err
@@ -143,6 +165,10 @@ func run(bin, news string) error {
 			return fmt.Errorf("portolan map: %w", err)
 		}
 		fmt.Println()
+	}
+
+	if err := limitDemo(context.Background(), api, svc, app, gateways[0]); err != nil {
+		return err
 	}
 	step("Stopping the agents and the coordinator")
 	return nil
@@ -248,6 +274,19 @@ func (c *client) post(path, key string, form url.Values) string {
 	id, _ := obj["id"].(float64)
 	fmt.Printf("  created %-16s %-6.0f %s\n", key, id, label(obj))
 	return fmt.Sprintf("%.0f", id)
+}
+
+// find returns the id of the item of a list with the given system_name.
+func (c *client) find(path, listKey, itemKey, systemName string) string {
+	for _, it := range c.items(path, listKey, itemKey) {
+		if it["system_name"] == systemName {
+			return fmt.Sprintf("%.0f", it["id"].(float64))
+		}
+	}
+	if c.err == nil {
+		c.err = fmt.Errorf("GET %s: no %s %s", path, itemKey, systemName)
+	}
+	return ""
 }
 
 // first returns the id of the first item of a list.

@@ -1,0 +1,352 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/registry"
+)
+
+// GatewayConfig turns on the gateway in the agent: an APIcast-style proxy in
+// front of the app that authorizes every request against the agent's
+// composition snapshot, counts its usage and forwards it.
+type GatewayConfig struct {
+	Listen   string // address the gateway listens on, e.g. ":8080"
+	Upstream string // the app, e.g. http://127.0.0.1:3000
+
+	MaxBodyBytes    int64         // request body bound; default DefaultGatewayMaxBody
+	UpstreamTimeout time.Duration // how long the app may take to answer with headers; default DefaultGatewayUpstreamTimeout
+}
+
+// Gateway defaults.
+const (
+	DefaultGatewayMaxBody         = 10 << 20
+	DefaultGatewayUpstreamTimeout = 60 * time.Second
+
+	gatewayIdleConns      = 1024 // kept per upstream host
+	gatewayMaxHeaderBytes = 64 << 10
+)
+
+// check validates the configuration and fills in defaults.
+func (c *GatewayConfig) check() (*url.URL, error) {
+	if c.Listen == "" {
+		return nil, errors.New("--gateway-listen is empty")
+	}
+	u, err := url.Parse(c.Upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--upstream %q: want the app's http(s) URL, like http://127.0.0.1:3000", c.Upstream)
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultGatewayMaxBody
+	}
+	if c.UpstreamTimeout <= 0 {
+		c.UpstreamTimeout = DefaultGatewayUpstreamTimeout
+	}
+	return u, nil
+}
+
+// admitter decides and records usage: the agent's usage ledger.
+type admitter interface {
+	Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) bool
+}
+
+// gateway serves the service of the instance's placement. Everything a
+// request needs is read from immutable views swapped atomically when the
+// composition, the placement or the service map change, so the request path
+// takes no lock but the ledger's.
+type gateway struct {
+	cfg    GatewayConfig
+	log    zerolog.Logger
+	self   string // instance id, never a routing target
+	ledger admitter
+	m      *gatewayMetrics
+
+	transport *http.Transport // for https upstreams and upgrades
+	local     *upstream
+
+	view   atomic.Pointer[gatewayView]   // nil until a composition and a service are known
+	routes atomic.Pointer[gatewayRoutes] // instances serving each plan, from the map
+	rr     atomic.Uint64                 // round-robin over remote instances
+
+	routesMu sync.Mutex    // serialises route updates
+	lastMap  *registry.Map // the newest service map, under routesMu
+}
+
+func newGateway(cfg GatewayConfig, upstream *url.URL, self string, ledger admitter, m *gatewayMetrics, log zerolog.Logger) *gateway {
+	// An unreachable upstream fails every request: log a burst a second, not each.
+	g := &gateway{cfg: cfg, log: log.Sample(&zerolog.BurstSampler{Burst: 3, Period: time.Second}), self: self, ledger: ledger, m: m}
+	g.transport = &http.Transport{
+		Proxy:                 nil, // the app is local or a peer: never through an outbound proxy
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          4 * gatewayIdleConns,
+		MaxIdleConnsPerHost:   gatewayIdleConns,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: cfg.UpstreamTimeout,
+		ExpectContinueTimeout: time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		DisableCompression:    true, // pass bodies through as the app sent them
+	}
+	g.local = g.newUpstream(upstream)
+	return g
+}
+
+// upstream is where requests go: the pooled forwarder for plain HTTP, and
+// httputil.ReverseProxy for https, a base path, and upgrades.
+type upstream struct {
+	fwd *forwarder // nil: always rp
+	rp  *httputil.ReverseProxy
+}
+
+func (g *gateway) newUpstream(u *url.URL) *upstream {
+	up := &upstream{rp: g.proxyTo(u)}
+	if u.Scheme == "http" && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
+		addr := u.Host
+		if u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+		up.fwd = newForwarder(addr, u.Host, g.cfg.UpstreamTimeout, gatewayIdleConns)
+	}
+	return up
+}
+
+func (up *upstream) closeIdle() {
+	if up.fwd != nil {
+		up.fwd.closeIdle()
+	}
+}
+
+// forward sends r to up and relays the answer.
+func (g *gateway) forward(w http.ResponseWriter, r *http.Request, up *upstream, v *gatewayView) {
+	if up.fwd == nil || isUpgrade(r) {
+		up.rp.ServeHTTP(w, r)
+		return
+	}
+	if err := up.fwd.serve(w, r, v.hostRewrite, v.secretToken); err != nil {
+		if status, ok := isBodyError(err); ok {
+			g.m.tooLarge.Inc()
+			writeText(w, status, plainText, []byte(http.StatusText(status)+"\n"))
+			return
+		}
+		g.upstreamError(w, r, up.fwd.addr, err)
+	}
+}
+
+// proxyTo returns a reverse proxy to target (scheme and host; its path, if
+// any, prefixes the request's). Hop-by-hop headers are dropped by
+// httputil.ReverseProxy; X-Forwarded-For gets the client appended, as nginx's
+// $proxy_add_x_forwarded_for does. Credentials are kept, as APIcast keeps them.
+func (g *gateway) proxyTo(target *url.URL) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
+				pr.Out.Header["X-Forwarded-For"] = xff
+			}
+			pr.SetXForwarded()
+			if v := g.view.Load(); v != nil {
+				if v.hostRewrite != "" {
+					pr.Out.Host = v.hostRewrite
+				}
+				if v.secretToken != nil {
+					pr.Out.Header["X-3scale-Proxy-Secret-Token"] = v.secretToken
+				}
+			}
+		},
+		Transport: g.transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			g.upstreamError(w, r, target.Host, err)
+		},
+	}
+}
+
+// upstreamError answers 502 when the app (or a peer) cannot be reached. The
+// query is never logged: it may hold credentials.
+func (g *gateway) upstreamError(w http.ResponseWriter, r *http.Request, upstream string, err error) {
+	g.m.upstreamError.Inc()
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away
+	}
+	g.log.Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Str("upstream", upstream).Msg("gateway: upstream unreachable")
+	writeText(w, http.StatusBadGateway, plainText, []byte("Upstream unavailable\n"))
+}
+
+var plainText = []string{"text/plain; charset=us-ascii"}
+
+func writeText(w http.ResponseWriter, status int, contentType []string, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = contentType
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// ServeHTTP is the request path: credentials, mapping rules, authorization
+// and limits from the local snapshot, then forwarding.
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v := g.view.Load()
+	if v == nil {
+		g.m.unavailable.Inc()
+		writeText(w, http.StatusServiceUnavailable, plainText, []byte("Gateway not ready: no composition or no service for this instance yet\n"))
+		return
+	}
+	if r.ContentLength > g.cfg.MaxBodyBytes {
+		g.m.tooLarge.Inc()
+		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
+		return
+	}
+	if v.oidc {
+		g.m.oidc.Inc()
+		v.errOIDC.write(w)
+		return
+	}
+	cred := v.creds.extract(r)
+	if cred.Empty() {
+		g.m.authMissing.Inc()
+		v.errAuthMissing.write(w)
+		return
+	}
+	var query url.Values
+	if v.needsQuery {
+		query = r.URL.Query()
+	}
+	var buf [8]composition.Hit
+	hits, n := v.matcher.Match(buf[:0], r.Method, r.URL.Path, query)
+	if n == 0 {
+		g.m.noMatch.Inc()
+		v.errNoMatch.write(w)
+		return
+	}
+	app, plan, denial := v.apps.Authenticate(cred)
+	if denial != nil || plan == nil {
+		g.m.authFailed.Inc()
+		v.errAuthFailed.write(w)
+		return
+	}
+	up := g.local
+	if !v.servesPlan(plan.ID) {
+		if up = g.remote(v, plan.ID); up == nil {
+			g.m.noInstance.Inc()
+			writeText(w, http.StatusServiceUnavailable, plainText, v.noInstanceBody(plan))
+			return
+		}
+	}
+	now := time.Now()
+	if !g.ledger.Admit(app.ID, hits, now, v.decider(app, hits, now)) {
+		g.m.limitsExceeded.Inc()
+		v.errLimits.write(w)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
+	}
+	if up == g.local {
+		g.m.forwarded.Inc()
+	} else {
+		g.m.routed.Inc()
+	}
+	g.forward(w, r, up, v)
+}
+
+// decider returns the decision Admit asks for: would the usage pass a limit
+// of the application's plan, given the counters the ledger holds?
+func (v *gatewayView) decider(app *composition.Application, hits []composition.Hit, now time.Time) func(composition.Counter) bool {
+	if !v.limited[app.PlanID] {
+		return admitAll
+	}
+	return func(cur composition.Counter) bool {
+		_, exceeded := v.snap.CheckLimits(app, hits, cur, now)
+		return !exceeded
+	}
+}
+
+func admitAll(composition.Counter) bool { return true }
+
+// remote picks a passing instance serving plan, round-robin; nil when none.
+func (g *gateway) remote(v *gatewayView, plan int64) *upstream {
+	rt := g.routes.Load()
+	if rt == nil || rt.serviceID != v.serviceID {
+		return nil
+	}
+	ts := rt.byPlan[plan]
+	if len(ts) == 0 {
+		return nil
+	}
+	return ts[g.rr.Add(1)%uint64(len(ts))].up
+}
+
+// startGateway listens on the gateway address and serves until ctx ends,
+// following the composition, the placement and the service map.
+func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
+	cfg := *a.cfg.Gateway
+	ledger := a.gatewayLedger()
+	if ledger == nil {
+		return errors.New("gateway: the agent has no usage ledger to count usage with")
+	}
+	upstream, err := cfg.check()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("gateway on %s: %w", cfg.Listen, err)
+	}
+	g := newGateway(cfg, upstream, a.id, ledger, newGatewayMetrics(a.m.registry), a.log)
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    gatewayMaxHeaderBytes,
+		ErrorLog:          nil,
+	}
+	wg.Add(4)
+	go func() { defer wg.Done(); a.followForGateway(ctx, g) }()
+	go func() { defer wg.Done(); a.followMapForGateway(ctx, g) }()
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		g.closeIdle()
+	}()
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error().Err(err).Msg("gateway stopped")
+		}
+	}()
+	a.log.Info().Str("listen", ln.Addr().String()).Str("upstream", strings.TrimSuffix(upstream.String(), "/")).Msg("gateway listening")
+	return nil
+}
+
+// closeIdle closes every kept-alive upstream connection.
+func (g *gateway) closeIdle() {
+	g.transport.CloseIdleConnections()
+	g.local.closeIdle()
+	if rt := g.routes.Load(); rt != nil {
+		for _, ts := range rt.byPlan {
+			for _, t := range ts {
+				t.up.closeIdle()
+			}
+		}
+	}
+}
+
+// gatewayLedger is the usage ledger the gateway admits requests through.
+func (a *Agent) gatewayLedger() admitter {
+	if a.usage == nil { // a typed nil would not compare equal to nil
+		return nil
+	}
+	return a.usage
+}

@@ -1,0 +1,338 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// forwarder sends requests to one plain-HTTP upstream over a pool of
+// keep-alive connections it owns, one request at a time per connection, on
+// the calling goroutine. It does what the gateway needs of a reverse proxy
+// and no more, which makes it several times cheaper than net/http's
+// Transport (no per-connection read and write goroutines, no channel
+// hand-offs): hop-by-hop headers are dropped both ways, X-Forwarded-For gets
+// the client appended, Expect is answered by the gateway's own server, and
+// the upstream's answer is streamed back. Upgrades (WebSocket) and https
+// upstreams go through httputil.ReverseProxy instead (see gateway.proxyFor).
+type forwarder struct {
+	addr    string // host:port dialed
+	host    string // Host header sent, unless the proxy settings rewrite it
+	timeout time.Duration
+	dialer  net.Dialer
+	idle    chan *upstreamConn
+}
+
+// upstreamConn is a kept-alive connection with its buffers.
+type upstreamConn struct {
+	c        net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	used     time.Time // when it was put back
+	deadline time.Time // the connection's deadline; zero when none
+}
+
+// smallBody is the largest answer relayed under the upstream timeout's
+// deadline; larger and streamed answers clear it, so a long download or an
+// event stream is not cut.
+const smallBody = 1 << 20
+
+// maxIdleAge closes pooled connections idle this long rather than racing an
+// upstream's keep-alive timeout (Go's default server closes after 3 min,
+// nginx after 75 s).
+const maxIdleAge = 30 * time.Second
+
+func newForwarder(addr, host string, timeout time.Duration, idle int) *forwarder {
+	return &forwarder{
+		addr: addr, host: host, timeout: timeout,
+		dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
+		idle:   make(chan *upstreamConn, idle),
+	}
+}
+
+func (f *forwarder) get(ctx context.Context) (*upstreamConn, bool, error) {
+	for {
+		select {
+		case uc := <-f.idle:
+			if time.Since(uc.used) < maxIdleAge {
+				return uc, true, nil
+			}
+			uc.c.Close()
+			continue
+		default:
+		}
+		c, err := f.dialer.DialContext(ctx, "tcp", f.addr)
+		if err != nil {
+			return nil, false, err
+		}
+		return &upstreamConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10)}, false, nil
+	}
+}
+
+func (f *forwarder) put(uc *upstreamConn) {
+	uc.used = time.Now()
+	select {
+	case f.idle <- uc:
+	default:
+		uc.c.Close()
+	}
+}
+
+// closeIdle closes the pooled connections.
+func (f *forwarder) closeIdle() {
+	for {
+		select {
+		case uc := <-f.idle:
+			uc.c.Close()
+		default:
+			return
+		}
+	}
+}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// errClientBody marks a failure reading the client's request body.
+type errClientBody struct{ err error }
+
+func (e errClientBody) Error() string { return "read request body: " + e.err.Error() }
+func (e errClientBody) Unwrap() error { return e.err }
+
+// serve forwards r and writes the upstream's answer to w. host, when not
+// empty, replaces the Host header; extra headers are added (the proxy's
+// secret token).
+func (f *forwarder) serve(w http.ResponseWriter, r *http.Request, host string, secret []string) error {
+	if host == "" {
+		host = f.host
+	}
+	replayable := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
+	var (
+		resp *http.Response
+		uc   *upstreamConn
+	)
+	for attempt := 0; ; attempt++ {
+		var reused bool
+		var err error
+		uc, reused, err = f.get(r.Context())
+		if err != nil {
+			return err
+		}
+		resp, err = f.roundTrip(uc, r, host, secret)
+		if err == nil {
+			break
+		}
+		uc.c.Close()
+		// A pooled connection the upstream closed meanwhile fails before any
+		// answer: try once more on a fresh one when the request can be replayed.
+		if !reused || !replayable || attempt > 0 || r.Context().Err() != nil {
+			return err
+		}
+	}
+	keep := f.respond(w, r, uc, resp)
+	if keep {
+		f.put(uc)
+	} else {
+		uc.c.Close()
+	}
+	return nil
+}
+
+// roundTrip writes r to uc and reads the answer's head, within the upstream
+// timeout (a client that goes away meanwhile is noticed when the answer is
+// relayed: watching its context costs an allocation and a lock per request).
+//
+// Moving a deadline costs a timer update, so it is moved only when less than
+// half the timeout is left: the upstream gets between half the timeout and
+// all of it to answer.
+func (f *forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, secret []string) (*http.Response, error) {
+	if f.timeout > 0 {
+		if now := time.Now(); uc.deadline.Sub(now) < f.timeout/2 {
+			uc.deadline = now.Add(f.timeout)
+			_ = uc.c.SetDeadline(uc.deadline)
+		}
+	}
+	if err := writeRequest(uc.bw, r, host, secret); err != nil {
+		return nil, err
+	}
+	for {
+		resp, err := http.ReadResponse(uc.br, r)
+		if err != nil {
+			return nil, fmt.Errorf("read the upstream's answer: %w", err)
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			if !uc.deadline.IsZero() && (resp.ContentLength < 0 || resp.ContentLength > smallBody) {
+				uc.deadline = time.Time{}
+				_ = uc.c.SetDeadline(uc.deadline)
+			}
+			return resp, nil
+		}
+		resp.Body.Close() // 1xx (103 Early Hints): not relayed
+	}
+}
+
+// hopByHop are the headers that describe one connection, never forwarded.
+var hopByHop = map[string]bool{
+	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Expect": true, // answered by the gateway's own server
+}
+
+// connectionListed reports whether key is named in a Connection header.
+func connectionListed(h http.Header, key string) bool {
+	for _, v := range h["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(f)) == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func writeRequest(bw *bufio.Writer, r *http.Request, host string, secret []string) error {
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(r.URL.RequestURI())
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
+	listed := len(r.Header["Connection"]) > 0
+	for k, vv := range r.Header {
+		if hopByHop[k] || k == "Content-Length" || k == "X-Forwarded-For" || k == "X-3scale-Proxy-Secret-Token" ||
+			(listed && connectionListed(r.Header, k)) {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	bw.WriteString("X-Forwarded-For: ")
+	for _, v := range r.Header["X-Forwarded-For"] {
+		bw.WriteString(v)
+		bw.WriteString(", ")
+	}
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	bw.WriteString(client)
+	bw.WriteString("\r\n")
+	for _, v := range secret {
+		bw.WriteString("X-3scale-Proxy-Secret-Token: ")
+		bw.WriteString(v)
+		bw.WriteString("\r\n")
+	}
+	hasBody := r.Body != nil && r.Body != http.NoBody
+	switch {
+	case r.ContentLength > 0:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
+		bw.WriteString("\r\n\r\n")
+		if _, err := io.CopyN(bw, readerOnly{r.Body}, r.ContentLength); err != nil {
+			return errClientBody{err}
+		}
+	case r.ContentLength < 0 && hasBody:
+		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+		cw := httputil.NewChunkedWriter(bw)
+		if _, err := io.Copy(cw, readerOnly{r.Body}); err != nil {
+			return errClientBody{err}
+		}
+		cw.Close()
+		bw.WriteString("\r\n")
+	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
+		bw.WriteString("Content-Length: 0\r\n\r\n") // some servers insist (411)
+	default:
+		bw.WriteString("\r\n")
+	}
+	return bw.Flush()
+}
+
+// readerOnly hides WriteTo so copies go through the bufio.Writer's ReadFrom
+// in bounded chunks.
+type readerOnly struct{ io.Reader }
+
+// respond relays the answer's head and body, and reports whether the
+// upstream connection can serve another request.
+func (f *forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstreamConn, resp *http.Response) bool {
+	h := w.Header()
+	listed := len(resp.Header["Connection"]) > 0
+	for k, vv := range resp.Header {
+		if hopByHop[k] || (listed && connectionListed(resp.Header, k)) {
+			continue
+		}
+		h[k] = vv
+	}
+	w.WriteHeader(resp.StatusCode)
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return false // never asked for: upgrades go through httputil.ReverseProxy
+	}
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	stream := resp.ContentLength < 0 // flush as it comes: server-sent events, long polls
+	rc := http.NewResponseController(w)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				resp.Body.Close()
+				return false
+			}
+			if stream {
+				_ = rc.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			// The answer is cut: abort the client's connection rather than
+			// let it take a truncated body for a whole one.
+			resp.Body.Close()
+			uc.c.Close()
+			panic(http.ErrAbortHandler)
+		}
+	}
+	resp.Body.Close()
+	return !resp.Close && uc.br.Buffered() == 0
+}
+
+// isUpgrade reports whether r asks to switch protocols (WebSocket).
+func isUpgrade(r *http.Request) bool {
+	if len(r.Header["Upgrade"]) == 0 {
+		return false
+	}
+	for _, v := range r.Header["Connection"] {
+		if strings.Contains(strings.ToLower(v), "upgrade") {
+			return true
+		}
+	}
+	return false
+}
+
+// isBodyError reports whether err came from the client's body: too large
+// (413) or cut (400), not the upstream's fault.
+func isBodyError(err error) (status int, ok bool) {
+	var be errClientBody
+	if !errors.As(err, &be) {
+		return 0, false
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return http.StatusRequestEntityTooLarge, true
+	}
+	return http.StatusBadRequest, true
+}

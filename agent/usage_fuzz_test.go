@@ -1,0 +1,42 @@
+package agent
+
+import (
+	"bytes"
+	"maps"
+	"testing"
+)
+
+// FuzzUsageJournal: parsing a journal never panics; what parses without an
+// error re-encodes to the same usage; and a torn last record (a crash
+// mid-write) changes nothing.
+func FuzzUsageJournal(f *testing.F) {
+	header := []byte("portolan-usage-journal 1 \"svc-host-0a1b2c3d-7\" \"svc-host-0a1b2c3d\"\n")
+	f.Add(header)
+	f.Add(appendRecord(append([]byte(nil), header...), 12, 3, 29000000, 1))
+	f.Add(appendRecord(appendRecord(append([]byte(nil), header...), 12, 3, 29000000, 1), 1<<40, 9, 29000001, 7))
+	f.Add([]byte("portolan-usage-journal 1 \"x\"\n\x00\x01"))
+	f.Add([]byte("not a journal"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		id, instance, usage, err := parseJournal(b)
+		if err != nil {
+			return
+		}
+		if id == "" {
+			t.Fatalf("parsed without an id: %q", b)
+		}
+		head := b[:bytes.IndexByte(b, '\n')+1]
+		again := append([]byte(nil), head...)
+		for k, n := range usage {
+			again = appendRecord(again, k.app, k.metric, k.minute, n)
+		}
+		if _, _, usage2, err := parseJournal(again); err != nil || !maps.Equal(usage, usage2) {
+			t.Fatalf("re-encoded journal parses to %v, %v; want %v", usage2, err, usage)
+		}
+		partial := (len(b) - len(head)) % recordSize
+		torn := append(append([]byte(nil), b...), make([]byte, recordSize-1-partial)...)
+		id2, instance2, usage2, err := parseJournal(torn)
+		if err != nil || id2 != id || instance2 != instance || !maps.Equal(usage, usage2) {
+			t.Fatalf("a torn last record changed the result: %v, %v", usage2, err)
+		}
+	})
+}

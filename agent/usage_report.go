@@ -1,0 +1,245 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// DefaultReportInterval is how often the agent reports usage to home.
+const DefaultReportInterval = time.Second
+
+// maxSendsPerTick bounds how many spooled batches one tick sends, so that
+// cutting keeps its pace while a long spool drains after a partition.
+const maxSendsPerTick = 1000
+
+// finalFlushTimeout bounds the last report when the agent stops.
+const finalFlushTimeout = 2 * time.Second
+
+// runUsage cuts a batch every interval, writes it to the spool and sends the
+// spool to home in order, one batch at a time; while home fails it retries
+// with backoff. When ctx ends it cuts and persists what is left and tries
+// one last send.
+func (l *usageLedger) run(ctx context.Context, home *homeClient, interval time.Duration) {
+	retry := backoff{base: 100 * time.Millisecond, max: max(5*interval, time.Second)}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var notBefore time.Time
+	down := false
+	for {
+		select {
+		case <-ctx.Done():
+			l.cut()
+			if l.persistAll() {
+				fctx, cancel := context.WithTimeout(context.Background(), finalFlushTimeout)
+				if err := l.flush(fctx, home); err != nil {
+					l.log.Warn().Err(err).Int("spooled_batches", l.spooled()).Msg("usage not all reported at stop; the spool keeps it for the next start")
+				}
+				cancel()
+			}
+			return
+		case <-t.C:
+			l.cut()
+		case <-l.kick:
+		}
+		l.prepare()
+		if !l.persistAll() || time.Now().Before(notBefore) {
+			continue
+		}
+		if err := l.flush(ctx, home); err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			if !down {
+				l.log.Warn().Err(err).Msg("usage report failed; spooling usage and retrying")
+			}
+			down = true
+			notBefore = time.Now().Add(retry.next())
+			continue
+		}
+		if down {
+			l.log.Info().Msg("usage reported again")
+		}
+		down = false
+		retry.reset()
+		notBefore = time.Time{}
+	}
+}
+
+// runLocal is the reporter of an agent without home: its own usage is the
+// total, so each batch goes straight into the totals.
+func (l *usageLedger) runLocal(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-l.kick:
+		}
+		now := time.Now()
+		l.mu.Lock()
+		l.cutLocked()
+		for len(l.spool) > 0 {
+			sb := l.spool[0]
+			l.unspoolLocked(sb)
+			for _, e := range sb.batch.Entries {
+				starts, c := periodStarts(e.Minute), l.countersLocked(e.ApplicationID, e.MetricID)
+				for p := range numPeriods {
+					c.home[p] = addCount(c.home[p], starts[p], e.Delta)
+				}
+			}
+		}
+		l.mergeTotalsLocked(nil, now)
+		l.mu.Unlock()
+	}
+}
+
+// cut moves the open batch to the spool, unless the spool is full: then the
+// open batch keeps growing (its journal keeps it) until Admit has to refuse.
+func (l *usageLedger) cut() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.open) > 0 && l.spoolFullLocked() {
+		l.logFullLocked(errLedgerFull)
+		return
+	}
+	l.cutLocked()
+}
+
+// persistAll writes the file of every batch cut since the last call, in
+// order, and reports whether all are written.
+func (l *usageLedger) persistAll() bool {
+	l.mu.Lock()
+	var todo []*spoolBatch
+	for i := len(l.spool) - 1; i >= 0 && !l.spool[i].written; i-- {
+		todo = append(todo, l.spool[i])
+	}
+	l.mu.Unlock()
+	for i := len(todo) - 1; i >= 0; i-- {
+		sb := todo[i]
+		if sb.batch.ServiceID == 0 {
+			sb.batch.ServiceID = l.service()
+		}
+		if err := l.persist(sb); err != nil {
+			l.log.Error().Err(err).Msg("usage batch not spooled; its journal keeps it, retrying")
+			return false
+		}
+	}
+	return true
+}
+
+// flush sends spooled batches, oldest first, until the spool is empty or a
+// send fails; with nothing spooled it polls home's totals with an empty batch.
+func (l *usageLedger) flush(ctx context.Context, home *homeClient) error {
+	service := l.service()
+	if service == 0 {
+		return nil // no placement yet: nothing to ask home about
+	}
+	for i := range maxSendsPerTick {
+		l.mu.Lock()
+		var sb *spoolBatch
+		if len(l.spool) > 0 {
+			sb = l.spool[0]
+		}
+		var poll registry.UsageBatch
+		if sb == nil {
+			if i > 0 {
+				l.mu.Unlock()
+				return nil
+			}
+			seq, err := l.nextSeqLocked()
+			if err != nil {
+				l.mu.Unlock()
+				return err
+			}
+			poll = registry.UsageBatch{ID: l.batchID(seq), Instance: l.instance, ServiceID: service, Entries: []registry.UsageEntry{}}
+		}
+		l.mu.Unlock()
+		batch := &poll
+		if sb != nil {
+			if sb.batch.ServiceID == 0 {
+				sb.batch.ServiceID = service
+			}
+			if err := l.persist(sb); err != nil { // cut by Admit since persistAll
+				return err
+			}
+			batch = &sb.batch
+		}
+		reply, status, err := home.postUsage(ctx, batch)
+		switch {
+		case err == nil:
+			l.acked(sb, reply.Totals, time.Now())
+		case sb != nil && (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnprocessableEntity):
+			l.mu.Lock()
+			l.unspoolLocked(sb)
+			l.mu.Unlock()
+			l.reject(sb, err)
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// postUsage sends a batch to home; status is home's HTTP status (0 when none came).
+func (h *homeClient) postUsage(ctx context.Context, batch *registry.UsageBatch) (*registry.UsageReply, int, error) {
+	body, err := json.Marshal(batch)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode usage batch %s: %w", batch.ID, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+registry.UsagePath, bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("usage batch %s: %w", batch.ID, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+	if err != nil {
+		return nil, 0, fmt.Errorf("usage batch %s: read reply: %w", batch.ID, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, resp.StatusCode, fmt.Errorf("usage batch %s: home answered %s: %s", batch.ID, resp.Status, bytes.TrimSpace(b[:min(len(b), 512)]))
+	}
+	var reply registry.UsageReply
+	if err := json.Unmarshal(b, &reply); err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("usage batch %s: decode reply: %w", batch.ID, err)
+	}
+	return &reply, resp.StatusCode, nil
+}
+
+// placedServiceID is the service id of the instance's placement; 0 while unknown.
+func (a *Agent) placedServiceID() int64 {
+	a.st.mu.RLock()
+	defer a.st.mu.RUnlock()
+	if a.st.placement == nil {
+		return 0
+	}
+	return a.st.placement.ServiceID
+}
+
+// runUsage runs the usage reporter until ctx ends: to home, or without
+// home, locally.
+func (a *Agent) runUsage(ctx context.Context) {
+	interval := a.cfg.ReportInterval
+	if interval <= 0 {
+		interval = DefaultReportInterval
+	}
+	if a.home == nil {
+		a.usage.runLocal(ctx, interval)
+		return
+	}
+	a.usage.run(ctx, a.home, interval)
+}

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# make bench-gateway: requests/s and p50/p99 latency, side by side in one run
+# on loopback, of
+#   (a) the upstream directly (bin/newsapi, GET /health);
+#   (b) nginx proxy_pass to it (keep-alive upstream pool);
+#   (c) Go's httputil.ReverseProxy (internal/benchproxy);
+#   (d) the Portolan gateway in an agent, with auth (user_key), a mapping rule
+#       and a usage limit on (a coordinator + an agent; the limit is high
+#       enough that nothing is refused).
+# Each is measured with `wrk -t2 -c32 -d10s --latency`, three rounds
+# interleaved (a b c d a b c d ...), after a 2 s warm-up; the medians are
+# printed with the ratio (d)/(b). wrk and nginx are installed with apt-get
+# when absent. Everything runs as the current user in a temp dir, and is
+# stopped on exit.
+#
+# Environment: BENCH_PORT (first of 6 consecutive loopback ports, default
+# 18080), BENCH_DURATION (default 10s), BENCH_ROUNDS (default 3),
+# BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2), BENCH_AGENT_ENV
+# (environment for the agent only, e.g. GOGC=400, to try runtime settings),
+# BENCH_AGENT_FLAGS (more agent flags, e.g. --cache-dir= to keep usage in memory).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${BENCH_PORT:-18080}
+DURATION=${BENCH_DURATION:-10s}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+UP=$PORT NGINX=$((PORT + 1)) GOPROXY_PORT=$((PORT + 2)) GW=$((PORT + 3)) HOME_PORT=$((PORT + 4)) API=$((PORT + 5))
+KEY=bench0123456789abcdef0123456789ab
+PATH_Q="/health?user_key=$KEY"
+
+need() { # need CMD PACKAGE...: install the packages when CMD is absent
+	local cmd=$1
+	shift
+	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] && return 0
+	echo "==> installing $* (for $cmd)"
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	$sudo apt-get install -y "$@" >/dev/null || { $sudo apt-get update >/dev/null && $sudo apt-get install -y "$@" >/dev/null; }
+}
+need wrk wrk
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+	need nginx nginx-light || need nginx nginx
+fi
+NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+
+for p in $UP $NGINX $GOPROXY_PORT $GW $HOME_PORT $API; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		echo "port $p is in use; set BENCH_PORT to a free range of 6 ports" >&2
+		exit 1
+	fi
+done
+
+[ -x bin/portolan ] && [ -x bin/newsapi ] || make build
+TMP=$(mktemp -d -t portolan-bench-XXXXXX)
+go build -o "$TMP/benchproxy" ./internal/benchproxy
+
+PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+wait_http() { # wait_http URL: until it answers at all
+	for _ in $(seq 1 200); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.05
+	done
+	echo "no answer from $1" >&2
+	exit 1
+}
+
+# (a) the upstream
+bin/newsapi --listen "127.0.0.1:$UP" --name bench >"$TMP/newsapi.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$UP/health"
+
+# (b) nginx, in the foreground of its own temp prefix
+mkdir -p "$TMP/nginx/logs"
+USER_LINE=""
+[ "$(id -u)" -eq 0 ] && USER_LINE="user root;"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+$USER_LINE
+worker_processes auto;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $TMP/nginx/body;
+	proxy_temp_path $TMP/nginx/proxy;
+	fastcgi_temp_path $TMP/nginx/fastcgi;
+	uwsgi_temp_path $TMP/nginx/uwsgi;
+	scgi_temp_path $TMP/nginx/scgi;
+	upstream app {
+		server 127.0.0.1:$UP;
+		keepalive 64;
+	}
+	server {
+		listen 127.0.0.1:$NGINX;
+		location / {
+			proxy_pass http://app;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+		}
+	}
+}
+EOF
+"$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$NGINX/health"
+
+# (c) httputil.ReverseProxy
+"$TMP/benchproxy" --listen "127.0.0.1:$GOPROXY_PORT" --upstream "http://127.0.0.1:$UP" 2>"$TMP/benchproxy.log" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$GOPROXY_PORT/health"
+
+# (d) a coordinator and an agent with the gateway
+ADMIN=bench-admin-token AGENT=bench-agent-token
+bin/portolan --log-level warn coordinator --listen "127.0.0.1:$HOME_PORT" --data-dir "$TMP/home" \
+	--access-token "$ADMIN" --agent-token "$AGENT" >"$TMP/coordinator.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$HOME_PORT/metrics"
+post() { # post PATH FORM: the first "id" of the answer
+	curl -sf -u ":$ADMIN" -X POST --data "$2" "http://127.0.0.1:$HOME_PORT$1" | sed -n 's/^[^0-9]*"id":\([0-9]*\).*/\1/p'
+}
+SID=$(post /admin/api/services.json "name=Bench&system_name=bench&backend_version=1")
+HITS=$(curl -sf -u ":$ADMIN" "http://127.0.0.1:$HOME_PORT/admin/api/services/$SID/metrics.json" | sed -n 's/^[^0-9]*"id":\([0-9]*\).*/\1/p')
+post "/admin/api/services/$SID/proxy/mapping_rules.json" "http_method=GET&pattern=/&delta=1&metric_id=$HITS" >/dev/null
+PLAN=$(post "/admin/api/services/$SID/application_plans.json" "name=Bench")
+post "/admin/api/application_plans/$PLAN/metrics/$HITS/limits.json" "period=minute&value=1000000000000" >/dev/null
+ACCT=$(post /admin/api/signup.json "org_name=Bench&username=bench&email=bench@example.com&password=bench-pass-123")
+post "/admin/api/accounts/$ACCT/applications.json" "name=bench&plan_id=$PLAN&user_key=$KEY" >/dev/null
+env ${BENCH_AGENT_ENV:-} bin/portolan --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service bench \
+	--address 127.0.0.1 --port "$UP" --api "127.0.0.1:$API" --cache-dir "$TMP/cache" --placement-file "$TMP/placement.json" \
+	--gateway-listen "127.0.0.1:$GW" --upstream "http://127.0.0.1:$UP" ${BENCH_AGENT_FLAGS:-} -- sleep 100000 >"$TMP/agent.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 200); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW$PATH_Q")" = 200 ] && break
+	sleep 0.05
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW$PATH_Q")" = 200 ] || {
+	echo "the gateway does not answer 200:" >&2
+	cat "$TMP/agent.log" >&2
+	exit 1
+}
+
+NAMES=(a b c d)
+LABELS=("(a) upstream directly" "(b) nginx proxy_pass" "(c) Go httputil.ReverseProxy" "(d) Portolan gateway (auth, mapping, limits)")
+URLS=("http://127.0.0.1:$UP$PATH_Q" "http://127.0.0.1:$NGINX$PATH_Q" "http://127.0.0.1:$GOPROXY_PORT$PATH_Q" "http://127.0.0.1:$GW$PATH_Q")
+
+# to_us VALUE: wrk's "1.23ms" / "456.00us" / "1.2s" in microseconds
+to_us() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") f = 1; else if (u == "ms") f = 1000; else if (u == "s") f = 1000000; else f = 1
+		printf "%.0f", n * f }'
+}
+for i in 0 1 2 3; do
+	wrk -t"$THREADS" -c"$CONNS" -d2s "${URLS[$i]}" >/dev/null
+done
+echo "==> wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds interleaved, GET $PATH_Q ($(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
+for r in $(seq 1 "$ROUNDS"); do
+	for i in 0 1 2 3; do
+		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${URLS[$i]}")
+		rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+		p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+		p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+		non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+		if [ -n "$non2xx" ]; then
+			echo "${LABELS[$i]}: $non2xx answers were not 2xx" >&2
+			exit 1
+		fi
+		echo "round $r ${NAMES[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us"
+		echo "${NAMES[$i]} $rps $p50 $p99" >>"$TMP/results"
+	done
+done
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo
+printf '%-46s %12s %10s %10s\n' "medians" "requests/s" "p50 (µs)" "p99 (µs)"
+declare -A RPS
+for i in 0 1 2 3; do
+	n=${NAMES[$i]}
+	RPS[$n]=$(awk -v n="$n" '$1 == n { print $2 }' "$TMP/results" | median)
+	p50=$(awk -v n="$n" '$1 == n { print $3 }' "$TMP/results" | median)
+	p99=$(awk -v n="$n" '$1 == n { print $4 }' "$TMP/results" | median)
+	printf '%-46s %12s %10s %10s\n' "${LABELS[$i]}" "${RPS[$n]}" "$p50" "$p99"
+done
+awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" 'BEGIN {
+	printf "\n(d)/(b) = %.2f (target >= 0.80)   (d)/(c) = %.2f\n", d / b, d / c }'

@@ -1,0 +1,557 @@
+package threescale
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// Scope says whose counters Values reads.
+type Scope int
+
+// Scopes of usage counters.
+const (
+	ScopeApplication Scope = iota
+	ScopeService
+)
+
+// UsageIncrement is usage of an application's metric at a time.
+type UsageIncrement struct {
+	ApplicationID, MetricID int64
+	At                      time.Time
+	Delta                   int64
+}
+
+// UsageCounters keeps the usage counters the Service Management API and the
+// Analytics API work on: one store, shared with the agents' usage batches.
+type UsageCounters interface {
+	// Value is a composition.Counter over the current counters.
+	Value(appID, metricID int64, period string, start time.Time) int64
+	// Admit calls decide with the current counters; when it returns true the
+	// usage is added, durably, before Admit returns. Decisions are ordered,
+	// so concurrent calls cannot together pass a limit.
+	Admit(ctx context.Context, serviceID, appID int64, usage []composition.Hit, now time.Time,
+		decide func(current composition.Counter) bool) (bool, error)
+	// Add adds usage unconditionally, durably.
+	Add(ctx context.Context, serviceID int64, usage []UsageIncrement) error
+	// Values returns an application's or a service's counters of a metric in
+	// the periods starting at starts (the zero time for eternity).
+	// Services are counted by hour, day, month and eternity only.
+	Values(scope Scope, id, metricID int64, period string, starts []time.Time) ([]int64, error)
+}
+
+// Service Management API bounds.
+const (
+	// MaxTransactions is apisonator's bound on the transactions of one report.
+	MaxTransactions = 1000
+	// MaxUsageMetrics bounds the metrics one transaction names.
+	MaxUsageMetrics = 64
+	// SMContentType is apisonator's content type.
+	SMContentType = "application/vnd.3scale-v2.0+xml"
+	// smTimeFormat is how apisonator writes period bounds.
+	smTimeFormat = "2006-01-02 15:04:05 -0700"
+)
+
+// ServiceManagement serves 3scale's Service Management API the way
+// apisonator does: GET /transactions/authrep.xml, GET
+// /transactions/authorize.xml and POST /transactions.xml.
+//
+// A call is identified by a service_token or provider_key (any access token
+// the TokenChecker accepts: Portolan keeps no per-service tokens) and a
+// service_id (with provider_key it defaults to the first service). The
+// application is named by user_key, or app_id with app_key; usage comes as
+// usage[metric_system_name]=n and a method's usage counts to its parent too.
+// Answers are apisonator's XML documents: <status> with authorized, reason,
+// plan and usage_reports (200, or 409 when refused), or <error code="...">
+// (403, 404, 422). The 3scale-options header may ask for the
+// 3scale-rejection-reason and 3scale-limit-* headers.
+type ServiceManagement struct {
+	snapshot func() *composition.Snapshot
+	tokens   *TokenChecker
+	counters UsageCounters
+	now      func() time.Time
+	mux      *http.ServeMux
+	indexes  atomic.Pointer[appIndexes]
+}
+
+// appIndexes are the application indexes of one snapshot, by service.
+type appIndexes struct {
+	snap      *composition.Snapshot
+	byService sync.Map // int64 → *composition.AppIndex
+}
+
+// AppIndex returns the application index of a service in snap, built once
+// per snapshot.
+func (sm *ServiceManagement) AppIndex(snap *composition.Snapshot, serviceID int64) *composition.AppIndex {
+	ix := sm.indexes.Load()
+	if ix == nil || ix.snap != snap {
+		ix = &appIndexes{snap: snap}
+		sm.indexes.Store(ix)
+	}
+	if x, ok := ix.byService.Load(serviceID); ok {
+		return x.(*composition.AppIndex)
+	}
+	x, _ := ix.byService.LoadOrStore(serviceID, composition.NewAppIndex(snap, serviceID))
+	return x.(*composition.AppIndex)
+}
+
+// NewServiceManagement serves the Service Management API on store's
+// snapshots and counters, accepting the access tokens of tokens.
+func NewServiceManagement(store composition.Store, tokens *TokenChecker, counters UsageCounters) *ServiceManagement {
+	sm := &ServiceManagement{snapshot: store.Snapshot, tokens: tokens, counters: counters, now: time.Now, mux: http.NewServeMux()}
+	sm.mux.HandleFunc("GET /transactions/authrep.xml", func(w http.ResponseWriter, r *http.Request) { sm.serveAuth(w, r, true) })
+	sm.mux.HandleFunc("GET /transactions/authorize.xml", func(w http.ResponseWriter, r *http.Request) { sm.serveAuth(w, r, false) })
+	sm.mux.HandleFunc("POST /transactions.xml", sm.serveReport)
+	return sm
+}
+
+// ServeHTTP routes the Service Management API; anything else is apisonator's 404.
+func (sm *ServiceManagement) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := sm.mux.Handler(r); pattern == "" {
+		writeSMError(w, &smError{http.StatusNotFound, "not_found", "not found"})
+		return
+	}
+	sm.mux.ServeHTTP(w, r)
+}
+
+// smError is an apisonator error document.
+type smError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *smError) Error() string { return e.code + ": " + e.message }
+
+func denialError(d *composition.Denial) *smError {
+	status := http.StatusForbidden
+	switch d.Code {
+	case composition.DenialApplicationNotFound, composition.DenialServiceIDInvalid:
+		status = http.StatusNotFound
+	}
+	return &smError{status, d.Code, d.Reason}
+}
+
+func writeSMError(w http.ResponseWriter, e *smError) {
+	var buf bytes.Buffer
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?><error code="`)
+	_ = xml.EscapeText(&buf, []byte(e.code))
+	buf.WriteString(`">`)
+	_ = xml.EscapeText(&buf, []byte(e.message))
+	buf.WriteString(`</error>`)
+	writeSM(w, e.status, buf.Bytes())
+}
+
+func writeSM(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", SMContentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// service authenticates the caller and returns the service it names.
+func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Values) (*composition.Service, *smError) {
+	token, hasToken := params["service_token"]
+	key, hasKey := params["provider_key"]
+	switch {
+	case hasToken && len(token) > 0 && token[0] != "":
+		if !sm.tokens.match(firstN(token)) {
+			return nil, &smError{http.StatusForbidden, "service_token_invalid", "service token is invalid"}
+		}
+	case hasKey && len(key) > 0 && key[0] != "":
+		if !sm.tokens.match(firstN(key)) {
+			return nil, &smError{http.StatusForbidden, "provider_key_invalid", "provider key is invalid"}
+		}
+	default:
+		return nil, &smError{http.StatusForbidden, "provider_key_or_service_token_required",
+			"Provider key or service token are required"}
+	}
+	raw := params.Get("service_id")
+	if raw == "" {
+		if hasToken {
+			return nil, &smError{http.StatusForbidden, "service_id_missing", "Service ID is missing"}
+		}
+		if svcs := snap.Services.All(); len(svcs) > 0 {
+			return svcs[0], nil
+		}
+		return nil, &smError{http.StatusForbidden, "provider_key_invalid_or_service_missing",
+			"provider key is invalid or service is missing"}
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	svc, ok := snap.Services.Get(id)
+	if err != nil || !ok {
+		if len(raw) > 64 {
+			raw = raw[:64]
+		}
+		return nil, &smError{http.StatusNotFound, composition.DenialServiceIDInvalid, `service id "` + raw + `" is invalid`}
+	}
+	return svc, nil
+}
+
+// usageOf reads usage[metric]=n from params under prefix ("usage" or
+// "transactions[0][usage]") into hits; a method's usage counts to its parent.
+func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, prefix string) ([]composition.Hit, *smError) {
+	var hits []composition.Hit
+	var metrics map[int64]*composition.Metric
+	names := make([]string, 0, 4)
+	for k := range params {
+		if name, ok := strings.CutPrefix(k, prefix+"["); ok && strings.HasSuffix(name, "]") {
+			names = append(names, strings.TrimSuffix(name, "]"))
+		}
+	}
+	if len(names) > MaxUsageMetrics {
+		return nil, &smError{http.StatusBadRequest, "bad_request", fmt.Sprintf("usage names more than %d metrics", MaxUsageMetrics)}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if metrics == nil {
+			metrics = snap.ServiceMetricIDs(serviceID)
+		}
+		var metric *composition.Metric
+		for _, m := range metrics {
+			if m.SystemName == name {
+				metric = m
+				break
+			}
+		}
+		if metric == nil {
+			return nil, &smError{http.StatusNotFound, "metric_invalid", fmt.Sprintf("metric %q is invalid", clip(name))}
+		}
+		raw := params.Get(prefix + "[" + name + "]")
+		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+		if err != nil || n < 0 || n > 1<<40 {
+			return nil, &smError{http.StatusUnprocessableEntity, "usage_value_invalid",
+				fmt.Sprintf("usage value %q for metric %q is invalid", clip(raw), name)}
+		}
+		hits = addUsage(hits, metric.ID, n)
+		if metric.ParentID != 0 {
+			hits = addUsage(hits, metric.ParentID, n)
+		}
+	}
+	return hits, nil
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
+}
+
+func addUsage(hits []composition.Hit, metricID, n int64) []composition.Hit {
+	for i := range hits {
+		if hits[i].MetricID == metricID {
+			hits[i].Delta += n
+			return hits
+		}
+	}
+	return append(hits, composition.Hit{MetricID: metricID, Delta: n})
+}
+
+func credentialsOf(params url.Values, prefix string) composition.Credentials {
+	get := func(name string) string {
+		if prefix == "" {
+			return params.Get(name)
+		}
+		return params.Get(prefix + "[" + name + "]")
+	}
+	return composition.Credentials{UserKey: get("user_key"), AppID: get("app_id"), AppKey: get("app_key")}
+}
+
+// serveAuth answers authorize (read-only) and authrep (adds the usage when
+// authorized).
+func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, report bool) {
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "malformed query string"})
+		return
+	}
+	snap := sm.snapshot()
+	svc, e := sm.service(snap, params)
+	if e != nil {
+		writeSMError(w, e)
+		return
+	}
+	app, plan, denial := sm.AppIndex(snap, svc.ID).Authenticate(credentialsOf(params, ""))
+	if denial != nil && !denial.Rejection() {
+		writeSMError(w, denialError(denial))
+		return
+	}
+	hits, e := usageOf(snap, svc.ID, params, "usage")
+	if e != nil {
+		writeSMError(w, e)
+		return
+	}
+	now := sm.now()
+	var reports []composition.UsageReport
+	var exceeded bool
+	switch {
+	case denial != nil:
+		reports, _ = snap.CheckLimits(app, hits, sm.counters.Value, now)
+	case report:
+		_, err = sm.counters.Admit(r.Context(), svc.ID, app.ID, hits, now, func(current composition.Counter) bool {
+			reports, exceeded = snap.CheckLimits(app, hits, current, now)
+			return !exceeded
+		})
+		if err != nil {
+			writeSMError(w, &smError{http.StatusInternalServerError, "internal_error", "usage could not be stored"})
+			return
+		}
+	default:
+		reports, exceeded = snap.CheckLimits(app, hits, sm.counters.Value, now)
+	}
+	if denial == nil && exceeded {
+		denial = &composition.LimitsExceeded
+	}
+	status := http.StatusOK
+	if denial != nil {
+		status = http.StatusConflict
+	}
+	sm.writeOptionHeaders(w, r, denial, reports, now)
+	writeSM(w, status, statusXML(denial, plan, reports))
+}
+
+// writeOptionHeaders honours 3scale-options: rejection_reason_header=1 and
+// limit_headers=1.
+func (sm *ServiceManagement) writeOptionHeaders(w http.ResponseWriter, r *http.Request, denial *composition.Denial,
+	reports []composition.UsageReport, now time.Time) {
+	raw := r.Header.Get("3scale-options")
+	if raw == "" {
+		return
+	}
+	opts, _ := url.ParseQuery(raw)
+	h := w.Header()
+	if denial != nil && isTrue(opts.Get("rejection_reason_header")) {
+		h.Set("3scale-rejection-reason", denial.Code)
+	}
+	if isTrue(opts.Get("limit_headers")) {
+		remaining, reset, max := limitHeaders(reports, now)
+		h.Set("3scale-limit-remaining", strconv.FormatInt(remaining, 10))
+		h.Set("3scale-limit-reset", strconv.FormatInt(reset, 10))
+		h.Set("3scale-limit-max-value", strconv.FormatInt(max, 10))
+	}
+}
+
+func isTrue(v string) bool { return v == "1" || v == "true" }
+
+// limitHeaders picks the most constraining limit among those the usage names
+// (all of them without usage): how many more calls with the same usage fit,
+// seconds until its period ends (-1 for eternity), and its max value. With no
+// limit all three are -1.
+func limitHeaders(reports []composition.UsageReport, now time.Time) (remaining, reset, max int64) {
+	remaining, reset, max = -1, -1, -1
+	named := false
+	for _, r := range reports {
+		named = named || r.Usage > 0
+	}
+	for _, r := range reports {
+		if named && r.Usage == 0 {
+			continue
+		}
+		left := r.Max - (r.Current + r.Usage)
+		if r.Usage > 0 {
+			left /= r.Usage
+		}
+		left = maxInt64(left, 0)
+		if remaining >= 0 && left >= remaining {
+			continue
+		}
+		remaining, max, reset = left, r.Max, -1
+		if !r.End.IsZero() {
+			reset = int64((r.End.Sub(now) + time.Second - 1) / time.Second)
+		}
+	}
+	return remaining, reset, max
+}
+
+func maxInt64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// statusXML renders apisonator's <status> document. current_value includes
+// the usage of the call (authorize's predicted usage; authrep's reported one).
+func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, reports []composition.UsageReport) []byte {
+	var buf bytes.Buffer
+	buf.Grow(256 + 256*len(reports))
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?><status>`)
+	if denial == nil {
+		buf.WriteString(`<authorized>true</authorized>`)
+	} else {
+		buf.WriteString(`<authorized>false</authorized><reason>`)
+		_ = xml.EscapeText(&buf, []byte(denial.Reason))
+		buf.WriteString(`</reason>`)
+	}
+	buf.WriteString(`<plan>`)
+	if plan != nil {
+		_ = xml.EscapeText(&buf, []byte(plan.Name))
+	}
+	buf.WriteString(`</plan>`)
+	if len(reports) > 0 {
+		buf.WriteString(`<usage_reports>`)
+		for _, r := range reports {
+			buf.WriteString(`<usage_report metric="`)
+			_ = xml.EscapeText(&buf, []byte(r.Metric))
+			buf.WriteString(`" period="`)
+			buf.WriteString(r.Period)
+			buf.WriteByte('"')
+			if r.Exceeded {
+				buf.WriteString(` exceeded="true"`)
+			}
+			buf.WriteByte('>')
+			if !r.Start.IsZero() {
+				buf.WriteString(`<period_start>`)
+				buf.WriteString(r.Start.UTC().Format(smTimeFormat))
+				buf.WriteString(`</period_start><period_end>`)
+				buf.WriteString(r.End.UTC().Format(smTimeFormat))
+				buf.WriteString(`</period_end>`)
+			}
+			buf.WriteString(`<max_value>`)
+			buf.WriteString(strconv.FormatInt(r.Max, 10))
+			buf.WriteString(`</max_value><current_value>`)
+			buf.WriteString(strconv.FormatInt(r.Current+r.Usage, 10))
+			buf.WriteString(`</current_value></usage_report>`)
+		}
+		buf.WriteString(`</usage_reports>`)
+	}
+	buf.WriteString(`</status>`)
+	return buf.Bytes()
+}
+
+// serveReport answers POST /transactions.xml: every transaction is checked
+// first, then all of them are added at once, or none.
+func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeSMError(w, &smError{http.StatusRequestEntityTooLarge, "bad_request",
+				fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)})
+			return
+		}
+		writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "malformed form body"})
+		return
+	}
+	params := r.Form
+	snap := sm.snapshot()
+	svc, e := sm.service(snap, params)
+	if e != nil {
+		writeSMError(w, e)
+		return
+	}
+	idx, e := transactionIndexes(params)
+	if e != nil {
+		writeSMError(w, e)
+		return
+	}
+	now := sm.now()
+	var incs []UsageIncrement
+	for _, i := range idx {
+		prefix := "transactions[" + strconv.Itoa(i) + "]"
+		cred := credentialsOf(params, prefix)
+		cred.AppKey = "" // report checks that the application exists, not its key
+		if cred.AppID != "" && cred.UserKey != "" {
+			writeSMError(w, &smError{http.StatusForbidden, composition.DenialAuthenticationError,
+				"either app_id or user_key is allowed, not both"})
+			return
+		}
+		app, _, denial := sm.AppIndex(snap, svc.ID).Authenticate(cred)
+		if app == nil {
+			writeSMError(w, denialError(denial))
+			return
+		}
+		hits, e := usageOf(snap, svc.ID, params, prefix+"[usage]")
+		if e != nil {
+			writeSMError(w, e)
+			return
+		}
+		at := now
+		if ts := params.Get(prefix + "[timestamp]"); ts != "" {
+			t, err := parseTimestamp(ts)
+			if err != nil {
+				writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "transaction timestamp is invalid"})
+				return
+			}
+			if t.Before(now.Add(-24*time.Hour)) || t.After(now.Add(time.Hour)) {
+				writeSMError(w, &smError{http.StatusConflict, "transaction_timestamp_not_within_range",
+					"transaction timestamp must be within 24 hours before and 1 hour after now"})
+				return
+			}
+			at = t
+		}
+		for _, h := range hits {
+			if h.Delta != 0 {
+				incs = append(incs, UsageIncrement{ApplicationID: app.ID, MetricID: h.MetricID, At: at, Delta: h.Delta})
+			}
+		}
+	}
+	if len(incs) > 0 {
+		if err := sm.counters.Add(r.Context(), svc.ID, incs); err != nil {
+			writeSMError(w, &smError{http.StatusInternalServerError, "internal_error", "usage could not be stored"})
+			return
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", SMContentType)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// transactionIndexes returns the indexes of transactions[i][...] in order.
+func transactionIndexes(params url.Values) ([]int, *smError) {
+	seen := map[int]bool{}
+	for k := range params {
+		rest, ok := strings.CutPrefix(k, "transactions[")
+		if !ok {
+			continue
+		}
+		num, _, ok := strings.Cut(rest, "]")
+		i, err := strconv.Atoi(num)
+		if !ok || err != nil || i < 0 {
+			return nil, &smError{http.StatusBadRequest, "transactions_format_invalid", "transactions parameter has an invalid format"}
+		}
+		seen[i] = true
+		if len(seen) > MaxTransactions {
+			return nil, &smError{http.StatusRequestEntityTooLarge, "bad_request",
+				fmt.Sprintf("a report holds at most %d transactions", MaxTransactions)}
+		}
+	}
+	if len(seen) == 0 {
+		return nil, &smError{http.StatusBadRequest, "transactions_is_blank", "transactions parameter is blank"}
+	}
+	out := make([]int, 0, len(seen))
+	for i := range seen {
+		out = append(out, i)
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+// parseTimestamp reads apisonator's transaction timestamps: unix seconds, or
+// "YYYY-MM-DD HH:MM:SS" in UTC with an optional " -08:00" offset.
+func parseTimestamp(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05 -07:00", "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("timestamp %q: want unix seconds or YYYY-MM-DD HH:MM:SS[ +HH:MM]", clip(s))
+}

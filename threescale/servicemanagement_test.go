@@ -1,0 +1,132 @@
+package threescale
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
+)
+
+func TestServiceManagementParseTimestamp(t *testing.T) {
+	// the spec's example, "2022-02-01 22:15:31 -08:00", and its other form, unix seconds
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2022-02-01 22:15:31 -08:00", time.Date(2022, 2, 2, 6, 15, 31, 0, time.UTC)},
+		{"2022-02-01 22:15:31 +0100", time.Date(2022, 2, 1, 21, 15, 31, 0, time.UTC)},
+		{"2022-02-01 22:15:31", time.Date(2022, 2, 1, 22, 15, 31, 0, time.UTC)},
+		{"1643750131", time.Date(2022, 2, 1, 21, 15, 31, 0, time.UTC)},
+	} {
+		got, err := parseTimestamp(tc.in)
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, got, tc.in)
+	}
+	for _, bad := range []string{"", "yesterday", "2022-02-01", "2022-13-01 00:00:00"} {
+		_, err := parseTimestamp(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestServiceManagementLimitHeaders(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 30, 15, 0, time.UTC)
+	minute, minuteEnd := composition.PeriodBounds("minute", now)
+	day, dayEnd := composition.PeriodBounds("day", now)
+	reports := []composition.UsageReport{
+		{Metric: "bytes", Period: "eternity", Max: 100, Current: 10},
+		{Metric: "hits", Period: "minute", Start: minute, End: minuteEnd, Max: 10, Current: 4, Usage: 2},
+		{Metric: "hits", Period: "day", Start: day, End: dayEnd, Max: 1000, Current: 4, Usage: 2},
+	}
+	remaining, reset, max := limitHeaders(reports, now)
+	assert.EqualValues(t, 2, remaining, "(10 - 6) / 2 more calls of the same usage")
+	assert.EqualValues(t, 45, reset)
+	assert.EqualValues(t, 10, max)
+	// without usage every limit counts: the eternity one is the tightest
+	reports[1].Usage, reports[2].Usage = 0, 0
+	reports[0].Current = 99
+	remaining, reset, max = limitHeaders(reports, now)
+	assert.EqualValues(t, 1, remaining)
+	assert.EqualValues(t, -1, reset, "eternity never resets")
+	assert.EqualValues(t, 100, max)
+	remaining, reset, max = limitHeaders(nil, now)
+	assert.Equal(t, [3]int64{-1, -1, -1}, [3]int64{remaining, reset, max})
+}
+
+// smFuzzSnapshot is a service with hits, a method and a metric.
+func smFuzzSnapshot(t testing.TB) (*composition.Snapshot, int64) {
+	tx := composition.NewTx(composition.New(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	svc := &composition.Service{Name: "S", BackendVersion: "1"}
+	require.NoError(t, tx.Create(svc))
+	hits, _ := tx.View().Hits(composition.OwnerService, svc.ID)
+	require.NoError(t, tx.Create(&composition.Metric{OwnerType: composition.OwnerService, OwnerID: svc.ID,
+		ParentID: hits.ID, FriendlyName: "Get", SystemName: "get", Unit: "hit"}))
+	require.NoError(t, tx.Create(&composition.Metric{OwnerType: composition.OwnerService, OwnerID: svc.ID,
+		FriendlyName: "Bytes", SystemName: "bytes", Unit: "byte"}))
+	return tx.Result(), svc.ID
+}
+
+// FuzzServiceManagementParams feeds arbitrary query strings and form bodies
+// to the Service Management API's parameter parsing: usage[...] and
+// transactions[i][...] must never panic, and what they accept is bounded and
+// well formed.
+func FuzzServiceManagementParams(f *testing.F) {
+	for _, seed := range []string{
+		"usage[hits]=1",
+		"usage[get]=2&usage[hits]=3&usage[bytes]=0",
+		"usage[nope]=1",
+		"usage[hits]=-1",
+		"usage[hits]=99999999999999999999",
+		"usage[[hits]]=1&usage[=1&usage]=1",
+		"transactions[0][user_key]=k&transactions[0][usage][hits]=1&transactions[1][timestamp]=2022-02-01+22:15:31+-08:00",
+		"transactions[x][user_key]=k",
+		"transactions[-1][usage][hits]=1",
+		"transactions[99999999999999999999]=1",
+	} {
+		f.Add(seed)
+	}
+	snap, sid := smFuzzSnapshot(f)
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, _ := url.ParseQuery(raw)
+		hits, e := usageOf(snap, sid, q, "usage")
+		if e != nil {
+			if e.code == "" || e.status < 400 || strings.Contains(e.message, "\n\n") {
+				t.Fatalf("bad error %+v", e)
+			}
+		} else {
+			seen := map[int64]bool{}
+			for _, h := range hits {
+				if h.Delta < 0 || seen[h.MetricID] {
+					t.Fatalf("usage %v from %q", hits, raw)
+				}
+				seen[h.MetricID] = true
+				if _, ok := snap.Metrics.Get(h.MetricID); !ok {
+					t.Fatalf("unknown metric %d from %q", h.MetricID, raw)
+				}
+			}
+		}
+		idx, e := transactionIndexes(q)
+		if e == nil {
+			if len(idx) == 0 || len(idx) > MaxTransactions {
+				t.Fatalf("%d transactions from %q", len(idx), raw)
+			}
+			for i := 1; i < len(idx); i++ {
+				if idx[i] <= idx[i-1] {
+					t.Fatalf("indexes not increasing: %v", idx)
+				}
+			}
+			for _, i := range idx {
+				_, _ = usageOf(snap, sid, q, "transactions["+strconv.Itoa(i)+"][usage]")
+				if ts := q.Get("transactions[" + strconv.Itoa(i) + "][timestamp]"); ts != "" {
+					_, _ = parseTimestamp(ts)
+				}
+			}
+		}
+		_ = credentialsOf(q, "")
+	})
+}
