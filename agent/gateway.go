@@ -59,7 +59,7 @@ func (c *GatewayConfig) check() (*url.URL, error) {
 
 // admitter decides and records usage: the agent's usage ledger.
 type admitter interface {
-	Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) bool
+	Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) error
 }
 
 // gateway serves the service of the instance's placement. Everything a
@@ -242,9 +242,16 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := time.Now()
-	if !g.ledger.Admit(app.ID, hits, now, v.decider(app, hits, now)) {
-		g.m.limitsExceeded.Inc()
-		v.errLimits.write(w)
+	if err := g.ledger.Admit(app.ID, hits, now, v.decider(app, hits, now)); err != nil {
+		if errors.Is(err, errOverLimit) {
+			g.m.limitsExceeded.Inc()
+			v.errLimits.write(w)
+			return
+		}
+		// Not the client's fault: the usage could not be kept (home away too
+		// long, or the cache dir failing). Refuse rather than serve uncounted.
+		g.m.unrecorded.Inc()
+		writeText(w, http.StatusServiceUnavailable, plainText, unrecordedBody)
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
@@ -350,3 +357,6 @@ func (a *Agent) gatewayLedger() admitter {
 	}
 	return a.usage
 }
+
+// unrecordedBody answers a request whose usage the agent cannot keep.
+var unrecordedBody = []byte("Usage cannot be recorded right now (the agent's usage spool is full: home has not acknowledged usage for too long); try again later\n")

@@ -162,7 +162,7 @@ func (h *homeClient) watchMap(ctx context.Context, client *http.Client, index ui
 // gatewayMetrics count the gateway's requests by result, each label's
 // counter resolved once so the request path only adds atomically.
 type gatewayMetrics struct {
-	forwarded, routed, authMissing, authFailed, noMatch, limitsExceeded,
+	forwarded, routed, authMissing, authFailed, noMatch, limitsExceeded, unrecorded,
 	noInstance, unavailable, upstreamError, oidc, tooLarge prometheus.Counter
 }
 
@@ -183,6 +183,7 @@ func newGatewayMetrics(reg *prometheus.Registry) *gatewayMetrics {
 	return &gatewayMetrics{
 		forwarded: c("forwarded"), routed: c("routed"), authMissing: c("auth_missing"), authFailed: c("auth_failed"),
 		noMatch: c("no_match"), limitsExceeded: c("limits_exceeded"), noInstance: c("no_instance"),
+		unrecorded:  c("usage_unrecorded"),
 		unavailable: c("unavailable"), upstreamError: c("upstream_error"), oidc: c("oidc"), tooLarge: c("too_large"),
 	}
 }

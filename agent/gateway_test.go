@@ -29,7 +29,7 @@ type countingLedger struct {
 	counts map[[2]int64]map[int64]int64 // app, metric → minute → count
 }
 
-func (l *countingLedger) Admit(appID int64, hits []composition.Hit, now time.Time, decide func(composition.Counter) bool) bool {
+func (l *countingLedger) Admit(appID int64, hits []composition.Hit, now time.Time, decide func(composition.Counter) bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	cur := func(app, metric int64, period string, start time.Time) int64 {
@@ -42,7 +42,7 @@ func (l *countingLedger) Admit(appID int64, hits []composition.Hit, now time.Tim
 		return n
 	}
 	if !decide(cur) {
-		return false
+		return errOverLimit
 	}
 	if l.counts == nil {
 		l.counts = map[[2]int64]map[int64]int64{}
@@ -54,7 +54,7 @@ func (l *countingLedger) Admit(appID int64, hits []composition.Hit, now time.Tim
 		}
 		l.counts[k][now.Unix()/60] += h.Delta
 	}
-	return true
+	return nil
 }
 
 // gatewayFixture is a service with a user_key, a GET / rule counting hits,
@@ -479,4 +479,26 @@ func TestGatewayUpstreamTimeout(t *testing.T) {
 	assert.Less(t, time.Since(start), 3*time.Second)
 	assert.Equal(t, 1.0, requests(reg, "upstream_error"))
 	assert.Equal(t, "late", call(t, "GET", gw+"/fast?user_key=premium-key", nil).body, "a fresh connection serves the next request")
+}
+
+// fullLedger refuses every request as a ledger whose spool is full does.
+type fullLedger struct{}
+
+func (fullLedger) Admit(int64, []composition.Hit, time.Time, func(composition.Counter) bool) error {
+	return errLedgerFull
+}
+
+// A request whose usage cannot be kept is not the client's fault: 503 with a
+// body that says why, not a 429 that would blame its limits.
+func TestGatewayUsageUnrecordedIs503(t *testing.T) {
+	f := newGatewayFixture(t, backendUserKey)
+	up, got := echoUpstream(t, "app")
+	g, gw, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), GatewayConfig{})
+	g.ledger = fullLedger{}
+	a := call(t, "GET", gw+"/articles?user_key=basic-key", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, a.status)
+	assert.Contains(t, a.body, "Usage cannot be recorded")
+	assert.Empty(t, got, "not forwarded")
+	assert.Equal(t, 1.0, requests(reg, "usage_unrecorded"))
+	assert.Equal(t, 0.0, requests(reg, "limits_exceeded"))
 }

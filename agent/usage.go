@@ -56,6 +56,9 @@ const (
 )
 
 // errLedgerFull is why Admit refuses usage it could not keep.
+// errOverLimit is Admit's answer when the decision refused the usage.
+var errOverLimit = errors.New("usage limit exceeded")
+
 var errLedgerFull = errors.New("usage spool full: home has not acknowledged usage for too long; refusing requests rather than losing their usage")
 
 // numPeriods is len(composition.Periods); a ledger keeps a counter per period.
@@ -210,23 +213,24 @@ func newUsageLedger(cacheDir, instance string, service func() int64, log zerolog
 
 // Admit calls decide under the ledger's lock with a Counter = home's last
 // totals + usage not yet in them; when decide returns true it records hits
-// (in the journal before it returns) and reports true. It refuses (false,
-// without calling decide) when the usage cannot be kept: the spool is full
-// because home has been unreachable for long, or the journal cannot be written.
-func (l *usageLedger) Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) bool {
+// (in the journal before it returns) and returns nil. It returns errOverLimit
+// when decide says no, and another error, without calling decide, when the
+// usage cannot be kept: the spool is full because home has been unreachable
+// for long, or the journal cannot be written.
+func (l *usageLedger) Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) error {
 	minute := now.Unix() / 60
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.roomLocked(appID, hits, minute); err != nil {
 		l.logFullLocked(err)
-		return false
+		return err
 	}
 	if !decide(l.counter) {
-		return false
+		return errOverLimit
 	}
 	if err := l.journalLocked(appID, hits, minute); err != nil {
 		l.logFullLocked(err)
-		return false
+		return fmt.Errorf("usage journal: %w", err)
 	}
 	if minute != l.minute {
 		l.minute, l.starts = minute, periodStarts(minute)
@@ -238,7 +242,7 @@ func (l *usageLedger) Admit(appID int64, hits []composition.Hit, now time.Time, 
 		l.open[usageKey{appID, h.MetricID, minute}] += h.Delta
 		l.addLocked(appID, h.MetricID, &l.starts, h.Delta)
 	}
-	return true
+	return nil
 }
 
 // Current is Admit's Counter, for callers outside Admit.

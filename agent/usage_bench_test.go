@@ -43,16 +43,16 @@ func BenchmarkUsageAdmit(b *testing.B) {
 				b.ReportAllocs()
 				if !par {
 					for b.Loop() {
-						if !l.Admit(7, hits, now, decide) {
-							b.Fatal("refused")
+						if err := l.Admit(7, hits, now, decide); err != nil {
+							b.Fatal(err)
 						}
 					}
 					return
 				}
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						if !l.Admit(7, hits, now, decide) {
-							b.Error("refused")
+						if err := l.Admit(7, hits, now, decide); err != nil {
+							b.Error(err)
 							return
 						}
 					}

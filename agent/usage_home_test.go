@@ -43,10 +43,10 @@ func TestUsageReporterAgainstHome(t *testing.T) {
 	hour, _ := composition.PeriodBounds("hour", now)
 	calls := func(n int64) composition.Hit { return composition.Hit{MetricID: metric, Delta: n} }
 
-	require.True(t, l.Admit(app, []composition.Hit{calls(3)}, now, admitAny))
-	require.True(t, l.Admit(999999, []composition.Hit{calls(1)}, now, admitAny)) // an application home does not know
+	require.NoError(t, l.Admit(app, []composition.Hit{calls(3)}, now, admitAny))
+	require.NoError(t, l.Admit(999999, []composition.Hit{calls(1)}, now, admitAny)) // an application home does not know
 	l.cut()
-	require.True(t, l.Admit(app, []composition.Hit{calls(4)}, now, admitAny))
+	require.NoError(t, l.Admit(app, []composition.Hit{calls(4)}, now, admitAny))
 	l.cut()
 	require.True(t, l.persistAll())
 	_, status, err := home.postUsage(ctx, &l.spool[0].batch)
@@ -61,7 +61,7 @@ func TestUsageReporterAgainstHome(t *testing.T) {
 	assert.EqualValues(t, 4, statsTotal(t, co, app, "calls"))
 
 	// A batch sent again after a lost reply is counted once.
-	require.True(t, l.Admit(app, []composition.Hit{calls(5)}, now, admitAny))
+	require.NoError(t, l.Admit(app, []composition.Hit{calls(5)}, now, admitAny))
 	l.cut()
 	require.True(t, l.persistAll())
 	reply, _, err := home.postUsage(ctx, &l.spool[0].batch)

@@ -36,7 +36,7 @@ func admitN(t *testing.T, l *usageLedger, n int, now time.Time, hits ...composit
 		hits = []composition.Hit{{MetricID: testHits, Delta: 1}}
 	}
 	for range n {
-		require.True(t, l.Admit(testApp, hits, now, admitAny))
+		require.NoError(t, l.Admit(testApp, hits, now, admitAny))
 	}
 }
 
@@ -153,9 +153,9 @@ func TestUsageLedgerAdmitDecidesUnderTheLock(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 25 {
-				ok := l.Admit(testApp, []composition.Hit{{MetricID: testOther, Delta: 1}, {MetricID: testHits, Delta: 1}}, now,
+				err := l.Admit(testApp, []composition.Hit{{MetricID: testOther, Delta: 1}, {MetricID: testHits, Delta: 1}}, now,
 					func(cur composition.Counter) bool { return cur(testApp, testHits, "minute", minute)+1 <= limit })
-				if ok {
+				if err == nil {
 					mu.Lock()
 					admitted++
 					mu.Unlock()
@@ -167,7 +167,7 @@ func TestUsageLedgerAdmitDecidesUnderTheLock(t *testing.T) {
 	assert.Equal(t, limit, admitted, "200 concurrent requests against a limit of 50")
 	assert.EqualValues(t, limit, l.Current(testApp, testHits, "minute", minute))
 	assert.EqualValues(t, limit, l.Current(testApp, testOther, "minute", minute))
-	assert.False(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now, func(composition.Counter) bool { return false }))
+	assert.ErrorIs(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now, func(composition.Counter) bool { return false }), errOverLimit)
 	assert.EqualValues(t, limit, l.Current(testApp, testHits, "minute", minute), "a refused request records nothing")
 }
 
@@ -287,17 +287,17 @@ func TestUsageSpoolFullRefusesRatherThanLoses(t *testing.T) {
 		admitN(t, l, 1, now.Add(time.Duration(m+1)*time.Minute))
 	}
 	called := false
-	assert.False(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now.Add(5*time.Minute),
-		func(composition.Counter) bool { called = true; return true }), "no room for a fourth entry: refused")
+	assert.ErrorIs(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now.Add(5*time.Minute),
+		func(composition.Counter) bool { called = true; return true }), errLedgerFull, "no room for a fourth entry: refused")
 	assert.False(t, called, "refused before deciding")
-	assert.True(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now, admitAny), "an existing entry still has room")
+	assert.NoError(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now, admitAny), "an existing entry still has room")
 
 	require.True(t, l.persistAll())
 	l.mu.Lock()
 	first := l.spool[0]
 	l.mu.Unlock()
 	l.acked(first, nil, now)
-	assert.True(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now.Add(5*time.Minute), admitAny),
+	assert.NoError(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now.Add(5*time.Minute), admitAny),
 		"room again once home acknowledged a batch: the open batch is cut early")
 	n, _ := spoolTotal(l)
 	assert.EqualValues(t, 1+5, n, "batch 2, then the open batch cut early; the new record opens the next one")
