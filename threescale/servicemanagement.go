@@ -384,8 +384,10 @@ func maxInt64(a, b int64) int64 {
 	return b
 }
 
-// statusXML renders apisonator's <status> document. current_value includes
-// the usage of the call (authorize's predicted usage; authrep's reported one).
+// statusXML renders apisonator's <status> document as apisonator does
+// (Transactor::Status::UsageReport): exceeded="true" when the stored value is
+// over the maximum, and current_value includes the call's usage (authorize's
+// predicted one, authrep's reported one) only when the call is authorized.
 func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, reports []composition.UsageReport) []byte {
 	var buf bytes.Buffer
 	buf.Grow(256 + 256*len(reports))
@@ -410,7 +412,7 @@ func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, re
 			buf.WriteString(`" period="`)
 			buf.WriteString(r.Period)
 			buf.WriteByte('"')
-			if r.Exceeded {
+			if r.Current > r.Max {
 				buf.WriteString(` exceeded="true"`)
 			}
 			buf.WriteByte('>')
@@ -424,7 +426,11 @@ func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, re
 			buf.WriteString(`<max_value>`)
 			buf.WriteString(strconv.FormatInt(r.Max, 10))
 			buf.WriteString(`</max_value><current_value>`)
-			buf.WriteString(strconv.FormatInt(r.Current+r.Usage, 10))
+			current := r.Current
+			if denial == nil {
+				current += r.Usage
+			}
+			buf.WriteString(strconv.FormatInt(current, 10))
 			buf.WriteString(`</current_value></usage_report>`)
 		}
 		buf.WriteString(`</usage_reports>`)

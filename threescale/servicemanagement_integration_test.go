@@ -365,15 +365,17 @@ func TestServiceManagementAuthrepLimitAndHeaders(t *testing.T) {
 	assert.Equal(t, []string{"status", "status/authorized", "status/reason", "status/plan", "status/usage_reports"},
 		elementPaths(t, body)[:5])
 	hm := st.Reports[2]
-	assert.Equal(t, smReport{Metric: "hits", Period: "minute", Exceeded: "true", PeriodStart: hm.PeriodStart,
-		PeriodEnd: hm.PeriodEnd, MaxValue: 5, CurrentValue: 6}, hm)
+	// As apisonator: exceeded="true" only once the stored value is over the
+	// maximum (5 of 5 is not), and a refused call's usage is not shown.
+	assert.Equal(t, smReport{Metric: "hits", Period: "minute", PeriodStart: hm.PeriodStart,
+		PeriodEnd: hm.PeriodEnd, MaxValue: 5, CurrentValue: 5}, hm)
 	assert.Empty(t, st.Reports[3].Exceeded, "the day limit is not exceeded")
-	assert.EqualValues(t, 6, st.Reports[3].CurrentValue, "current_value shows the refused call's usage")
+	assert.EqualValues(t, 5, st.Reports[3].CurrentValue, "current_value does not show the refused call's usage")
 
 	// the refused call added nothing; authorize still refuses, without headers when not asked
 	st, resp = f.status(t, "/transactions/authorize.xml", f.query("user_key", f.userKey, "usage[hits]", "1"), http.StatusConflict)
 	assert.Equal(t, "usage limits are exceeded", st.Reason)
-	assert.EqualValues(t, 6, st.Reports[2].CurrentValue)
+	assert.EqualValues(t, 5, st.Reports[2].CurrentValue)
 	assert.Empty(t, resp.Header.Get("3scale-Rejection-Reason"))
 	assert.Empty(t, resp.Header.Get("3scale-Limit-Remaining"))
 
@@ -382,7 +384,9 @@ func TestServiceManagementAuthrepLimitAndHeaders(t *testing.T) {
 	assert.True(t, st.Authorized)
 	// a limit of 0 disables the metric
 	st, _ = f.status(t, "/transactions/authorize.xml", f.query("user_key", f.userKey, "usage[bytes]", "1"), http.StatusConflict)
-	assert.Equal(t, "true", st.Reports[0].Exceeded)
+	assert.Equal(t, "usage limits are exceeded", st.Reason)
+	assert.Empty(t, st.Reports[0].Exceeded, "0 of 0 stored is not over the maximum")
+	assert.EqualValues(t, 0, st.Reports[0].CurrentValue)
 }
 
 func TestServiceManagementMethodsAndAppKeys(t *testing.T) {
@@ -396,7 +400,8 @@ func TestServiceManagementMethodsAndAppKeys(t *testing.T) {
 		assert.EqualValues(t, i, st.Reports[2].CurrentValue, "hits/minute")
 	}
 	st, _ := f.status(t, "/transactions/authrep.xml", q, http.StatusConflict)
-	assert.Equal(t, "true", st.Reports[1].Exceeded)
+	assert.Empty(t, st.Reports[1].Exceeded, "3 of 3 stored is at, not over, the maximum")
+	assert.EqualValues(t, 3, st.Reports[1].CurrentValue)
 	assert.Equal(t, "usage limits are exceeded", st.Reason)
 	st, _ = f.status(t, "/transactions/authrep.xml", f.query("user_key", f.userKey, "usage[hits]", "2"), http.StatusOK)
 	assert.EqualValues(t, 5, st.Reports[2].CurrentValue, "hits: 3 from the method, 2 now")
@@ -455,7 +460,7 @@ func TestServiceManagementErrors(t *testing.T) {
 	st, _ = f.status(t, "/transactions/authrep.xml", f.query("user_key", f.userKey, "usage[hits]", "1"), http.StatusConflict)
 	assert.False(t, st.Authorized)
 	assert.Equal(t, "application is not active", st.Reason)
-	assert.EqualValues(t, 1, st.Reports[2].CurrentValue, "predicted, not added")
+	assert.EqualValues(t, 0, st.Reports[2].CurrentValue, "refused: neither added nor shown")
 	resp, _ := f.sm(t, http.MethodGet, authz, f.query("user_key", f.userKey),
 		http.Header{"3scale-Options": {"rejection_reason_header=1"}})
 	assert.Equal(t, "application_not_active", resp.Header.Get("3scale-Rejection-Reason"))
@@ -516,6 +521,7 @@ func TestServiceManagementReport(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", body)
 	st, _ = f.status(t, "/transactions/authorize.xml", f.query("user_key", f.userKey), http.StatusConflict)
 	assert.EqualValues(t, 7, st.Reports[2].CurrentValue)
+	assert.Equal(t, "true", st.Reports[2].Exceeded, "7 stored of 5: over the maximum")
 	idq := url.Values{"service_token": {f.co.Token}, "service_id": {f.ids},
 		"transactions[0][app_id]": {f.appID}, "transactions[0][usage][hits]": {"3"}}
 	resp, body = f.sm(t, http.MethodPost, "/transactions.xml", idq, nil)
