@@ -90,6 +90,11 @@ func (a *Agent) placed(p *registry.Placement, revision uint64) {
 	if err := writePlacement(a.cfg.PlacementFile, a.id, p); err != nil {
 		a.log.Warn().Err(err).Str("file", a.cfg.PlacementFile).Msg("write placement file")
 	}
+	if a.usage != nil && p.ServiceID != 0 {
+		// Ask home for the cluster-wide totals now rather than at the next
+		// report: until they arrive, this gateway knows only its own usage.
+		a.usage.wake()
+	}
 }
 
 func result(err error) string {

@@ -164,7 +164,7 @@ type usageLedger struct {
 	service  func() int64 // the service id of the instance's placement; 0 while unknown
 	log      zerolog.Logger
 	counter  composition.Counter // l.current, bound once
-	kick     chan struct{}       // asks the reporter to persist a batch Admit cut early
+	kick     chan struct{}       // wakes the reporter: a batch Admit cut early, or a new placement
 
 	// Bounds; the max* constants but in tests.
 	maxOpen, maxSpool      int
@@ -306,10 +306,7 @@ func (l *usageLedger) roomLocked(app int64, hits []composition.Hit, minute int64
 		return errLedgerFull
 	}
 	l.cutLocked()
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
+	l.wake()
 	return nil
 }
 

@@ -310,3 +310,28 @@ func TestUsageLimitSharedAcrossAgents(t *testing.T) {
 	assert.Equal(t, []int{200, 200, 200, 200, 200, 429, 429, 429, 429, 429}, statuses,
 		"alternating between the agents, five requests pass cluster-wide, then both refuse")
 }
+
+// A gateway that starts while the limit is already used up elsewhere learns
+// home's totals as soon as it is placed, not one report interval later: its
+// first request is refused although its interval here is an hour.
+func TestFreshAgentLearnsTotalsWhenPlaced(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	_, key := usageService(t, co, "freshapi", "period=minute&value=5")
+	if s := time.Now().Second(); s > 40 { // the limit is per calendar minute
+		time.Sleep(time.Duration(61-s) * time.Second)
+	}
+	authrep := co.URL + "/transactions/authrep.xml?provider_key=" + co.Token + "&user_key=" + key + "&usage%5Bhits%5D=1"
+	for i := range 5 {
+		require.Equal(t, http.StatusOK, get(t, authrep).status, "authrep %d uses the quota at home", i+1)
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	t.Cleanup(upstream.Close)
+	gw := testenv.FreeAddr(t)
+	testenv.StartAgent(t, co, "--service", "freshapi", "--address", "127.0.0.1", "--port", "1",
+		"--gateway-listen", gw, "--upstream", upstream.URL, "--report-interval", "1h", "--", "sleep", "120")
+	require.Eventually(t, func() bool { return get(t, "http://"+gw+"/items").status == http.StatusForbidden },
+		15*time.Second, 20*time.Millisecond, "serving")
+	time.Sleep(500 * time.Millisecond) // a poll's round trip on loopback, with room to spare
+	assert.Equal(t, http.StatusTooManyRequests, get(t, "http://"+gw+"/items?user_key="+key).status,
+		"the very first request is refused: home's totals were learnt at placement")
+}

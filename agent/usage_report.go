@@ -243,3 +243,12 @@ func (a *Agent) runUsage(ctx context.Context) {
 	}
 	a.usage.run(ctx, a.home, interval)
 }
+
+// wake makes the reporter send (or poll home's totals) now rather than at the
+// next interval.
+func (l *usageLedger) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
