@@ -31,7 +31,18 @@ without --home.
 
 On SIGTERM it tells home the instance is draining, waits --drain, forwards the
 signal, waits --stop-timeout, then kills the process group; it deregisters when
-CMD exits.`,
+CMD exits.
+
+With --gateway-listen it fronts the app (--upstream) as an APIcast-style
+gateway for the service of its placement: credentials, mapping rules and plan
+limits are checked against its copy of the composition, requests of plans it
+does not serve go to an instance that serves them, and usage is reported to
+home every --report-interval, kept in --cache-dir until home acknowledges it.
+
+With --mgmt-listen it proxies the app's 3scale management calls to
+--mgmt-upstream (home by default) with --mgmt-token injected, passing only the
+operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
+--mgmt-transform says.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "home", Usage: "URL of the coordinator (empty: do not phone home)"},
 			&cli.StringFlag{Name: "token", Usage: "the agent token the coordinator expects"},
@@ -55,7 +66,8 @@ CMD exits.`,
 			&cli.BoolFlag{Name: "signal-group", Usage: "forward signals to CMD's whole process group"},
 			&cli.DurationFlag{Name: "drain", Usage: "on SIGTERM, wait this long after telling home before forwarding the signal"},
 			&cli.DurationFlag{Name: "stop-timeout", Value: agent.DefaultStopTimeout, Usage: "after forwarding SIGTERM, wait this long, then SIGKILL the process group"},
-		}, append(append(append(gossipFlags(), gatewayFlags()...), usageFlags()...), mgmtFlags()...)...),
+		}, append(append(append(inCategory("Gossip", gossipFlags()), inCategory("Gateway", gatewayFlags())...),
+			inCategory("Gateway", usageFlags())...), inCategory("Management proxy", mgmtFlags())...)...),
 		Action: func(c *cli.Context) error {
 			labels, err := parseLabels(c.StringSlice("label"))
 			if err != nil {

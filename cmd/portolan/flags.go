@@ -168,3 +168,24 @@ func interspersed(c *cli.Context) (*cli.Context, []string, error) {
 	nc.Command = c.Command
 	return nc, positional, nil
 }
+
+// inCategory files flags under a heading of a command's --help.
+func inCategory(category string, flags []cli.Flag) []cli.Flag {
+	for _, f := range flags {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.Category = category
+		case *cli.StringSliceFlag:
+			f.Category = category
+		case *cli.IntFlag:
+			f.Category = category
+		case *cli.BoolFlag:
+			f.Category = category
+		case *cli.DurationFlag:
+			f.Category = category
+		case *cli.Int64Flag:
+			f.Category = category
+		}
+	}
+	return flags
+}
