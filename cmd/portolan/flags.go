@@ -147,22 +147,9 @@ func interspersed(c *cli.Context) (*cli.Context, []string, error) {
 			return nil, nil, fmt.Errorf("--%s: %w", name, err)
 		}
 	}
-	var positional []string
-	rest := c.Args().Slice()
-	for len(rest) > 0 {
-		if err := set.Parse(rest); err != nil {
-			return nil, nil, err
-		}
-		rest = set.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if rest[0] == "--" {
-			positional = append(positional, rest[1:]...)
-			break
-		}
-		positional = append(positional, rest[0])
-		rest = rest[1:]
+	positional, err := parseInterspersed(set, c.Args().Slice())
+	if err != nil {
+		return nil, nil, err
 	}
 	nc := cli.NewContext(c.App, set, c)
 	nc.Command = c.Command
@@ -188,4 +175,26 @@ func inCategory(category string, flags []cli.Flag) []cli.Flag {
 		}
 	}
 	return flags
+}
+
+// parseInterspersed parses args with set, flags anywhere among the positional
+// arguments (all positional after "--"), and returns the positional ones.
+func parseInterspersed(set *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for len(args) > 0 {
+		if err := set.Parse(args); err != nil {
+			return nil, err
+		}
+		args = set.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			positional = append(positional, args[1:]...)
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	return positional, nil
 }

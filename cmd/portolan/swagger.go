@@ -124,22 +124,9 @@ func parseSwaggerArgs(c *cli.Context) (swaggerArgs, error) {
 	set.StringVar(&a.output, "output", a.output, "")
 	set.StringVar(&a.output, "o", a.output, "")
 	set.DurationVar(&a.timeout, "timeout", a.timeout, "")
-	var positional []string
-	rest := c.Args().Slice()
-	for len(rest) > 0 {
-		if err := set.Parse(rest); err != nil {
-			return swaggerArgs{}, err
-		}
-		rest = set.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if rest[0] == "--" {
-			positional = append(positional, rest[1:]...)
-			break
-		}
-		positional = append(positional, rest[0])
-		rest = rest[1:]
+	positional, err := parseInterspersed(set, c.Args().Slice())
+	if err != nil {
+		return swaggerArgs{}, err
 	}
 	if len(positional) != 1 {
 		return swaggerArgs{}, fmt.Errorf("want one SPEC argument (a file or an http(s) URL), got %d", len(positional))
