@@ -57,8 +57,12 @@ func (g *gateway) setRoutes(m *registry.Map) {
 		if s.ID != v.serviceID {
 			continue
 		}
-		for _, in := range s.Passing() {
-			if in.ID == g.self || in.Port <= 0 || in.Address == "" {
+		for _, in := range s.Instances {
+			// Passing instances; and, while home is away (the gossip view),
+			// those whose node gossip says is alive: their health is unknown.
+			routable := in.Status == registry.StatusPassing ||
+				(m.View == ViewGossip && in.Status == registry.StatusAlive)
+			if !routable || in.ID == g.self || in.Port <= 0 || in.Address == "" {
 				continue
 			}
 			base := "http://" + net.JoinHostPort(in.Address, strconv.Itoa(in.Port))

@@ -313,6 +313,14 @@ func TestGatewayRoutesPlansItDoesNotServe(t *testing.T) {
 	assert.Equal(t, "local", call(t, "GET", gw+"/?user_key=basic-key", nil).body, "a plan served here stays here")
 	assert.Equal(t, 4.0, requests(reg, "routed"))
 	assert.Equal(t, 1.0, requests(reg, "no_instance"))
+
+	// Home away: the gossip view knows instances alive, health unknown. They
+	// take the plan's traffic; "alive" on a map from home would not.
+	alive := []registry.MapInstance{instance("p1", registry.StatusAlive, premium1, f.premium)}
+	g.setRoutes(&registry.Map{View: ViewGossip, Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: alive}}})
+	assert.Equal(t, "premium-1", call(t, "GET", gw+"/?user_key=premium-key", nil).body)
+	g.setRoutes(&registry.Map{Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: alive}}})
+	assert.Equal(t, 503, call(t, "GET", gw+"/?user_key=premium-key", nil).status)
 }
 
 func TestGatewayBoundsAndUpstreamErrors(t *testing.T) {

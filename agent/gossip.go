@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,7 +22,7 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 	rev, _ := a.comp.Latest()
 	var (
 		mu   sync.Mutex // guards meta, and node once set
-		meta = gossip.Meta{Role: gossip.RoleAgent, Service: a.reg.Service, InstanceID: a.id, Revision: rev}
+		meta = gossip.Meta{Role: gossip.RoleAgent, Service: a.reg.Service, InstanceID: a.id, Revision: rev, Addr: a.appAddr()}
 		node *gossip.Node
 	)
 	cfg.Meta = meta
@@ -61,6 +62,15 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 		_ = n.Leave(time.Second)
 		_ = n.Shutdown()
 	}, nil
+}
+
+// appAddr is the app's address and port as registered with home, for peers
+// to route to while home is unreachable; "" when no address resolved.
+func (a *Agent) appAddr() string {
+	if a.reg.Address == "" {
+		return ""
+	}
+	return net.JoinHostPort(a.reg.Address, strconv.Itoa(a.reg.Port))
 }
 
 // advertisedAPI is the local API address peers could use, or "" when it is

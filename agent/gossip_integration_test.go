@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"encoding/json"
+	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,8 +30,8 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 	createService(t, co, "news")
 	want := co.Revision(t)
 	join := []string{"--gossip-bind", "127.0.0.1:0", "--join", gossipAddr, "--api", testenv.FreeAddr(t)}
-	a := testenv.StartAgent(t, co, append(join[:4:4], "--service", "news", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")...)
-	b := testenv.StartAgent(t, co, append(join[:4:4], "--service", "news", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")...)
+	a := testenv.StartAgent(t, co, append(join[:4:4], "--service", "news", "--address", "127.0.0.2", "--port", "3001", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")...)
+	b := testenv.StartAgent(t, co, append(join[:4:4], "--service", "news", "--port", "3002", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")...)
 	ids := []string{a.ID(), b.ID()}
 
 	var m registry.Map
@@ -40,6 +42,9 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 		}
 		return m.View == "home+gossip" && countInstances(&m, ids) == 2
 	}, 10*time.Second, 50*time.Millisecond)
+	registered := endpoints(&m)
+	require.Equal(t, "127.0.0.2:3001", registered[a.ID()])
+	require.Regexp(t, `:3002$`, registered[b.ID()])
 	table, err := mapVia(t, b, "table")
 	require.NoError(t, err, table)
 	assert.True(t, strings.HasPrefix(table, "view: home+gossip\n"), table)
@@ -58,6 +63,7 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 			assert.Equal(t, "news", s.Name, "placed on the cached composition's service")
 		}
 	}
+	assert.Equal(t, registered, endpoints(&m), "gossip carries the address and port each agent registered with home")
 
 	// A new agent, home down, with an empty cache: gets the composition from a peer.
 	self, ok := a.Self()
@@ -67,6 +73,17 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--service", "news", "--", "sleep", "60")
 	c.ID()
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 10*time.Second, 50*time.Millisecond)
+}
+
+// endpoints are the map's instances' "address:port", by instance id.
+func endpoints(m *registry.Map) map[string]string {
+	out := map[string]string{}
+	for _, s := range m.Services {
+		for _, in := range s.Instances {
+			out[in.ID] = net.JoinHostPort(in.Address, strconv.Itoa(in.Port))
+		}
+	}
+	return out
 }
 
 func countInstances(m *registry.Map, ids []string) int {

@@ -61,19 +61,23 @@ func (a *Agent) serviceMap(ctx context.Context) (*registry.Map, error) {
 	return &m, nil
 }
 
-// gossipInstances are the agents among members, as map instances.
+// gossipInstances are the agents among members, as map instances at the
+// app address each registered with home (Meta.Addr).
 func gossipInstances(members []gossip.Member) []registry.MapInstance {
 	var out []registry.MapInstance
 	for _, mb := range members {
 		if mb.Meta.Role != gossip.RoleAgent {
 			continue
 		}
-		host, _, _ := net.SplitHostPort(mb.Addr)
+		host, port, ok := mb.Meta.Endpoint()
+		if !ok { // an agent that does not say: its gossip host, no port
+			host, _, _ = net.SplitHostPort(mb.Addr)
+		}
 		id := mb.Meta.InstanceID
 		if id == "" {
 			id = mb.Name
 		}
-		out = append(out, registry.MapInstance{ID: id, Service: mb.Meta.Service, Address: host, Status: registry.StatusAlive})
+		out = append(out, registry.MapInstance{ID: id, Service: mb.Meta.Service, Address: host, Port: port, Status: registry.StatusAlive})
 	}
 	return out
 }

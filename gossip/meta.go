@@ -3,6 +3,8 @@ package gossip
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -25,6 +27,64 @@ type Meta struct {
 	InstanceID string `json:"i,omitempty"`
 	API        string `json:"a,omitempty"` // address where the node's API is reachable
 	Revision   uint64 `json:"v,omitempty"` // composition revision the node serves
+	// Addr is where the instance's app is reachable, "host:port" as the
+	// agent registers it with home ("10.0.0.5:3000"); port 0 when the app
+	// has none. Peers route to it while home is unreachable.
+	Addr string `json:"p,omitempty"`
+}
+
+// maxAddrBytes bounds Meta.Addr: a DNS name (253 bytes, longer than any
+// bracketed IPv6 address), a colon and a 5-digit port.
+const maxAddrBytes = maxDNSName + 1 + 5
+
+// maxDNSName is the longest DNS name, in its text form.
+const maxDNSName = 253
+
+// Endpoint is Addr split into host and port; ok is false when Addr is empty
+// or malformed.
+func (m Meta) Endpoint() (host string, port int, ok bool) {
+	host, port, err := parseAppAddr(m.Addr)
+	return host, port, err == nil && m.Addr != ""
+}
+
+// parseAppAddr checks an app address: empty, or a host (an IP or a DNS name)
+// and a decimal port from 0 to 65535.
+func parseAppAddr(addr string) (host string, port int, err error) {
+	if addr == "" {
+		return "", 0, nil
+	}
+	if len(addr) > maxAddrBytes {
+		return "", 0, fmt.Errorf("app address is %d bytes, over %d", len(addr), maxAddrBytes)
+	}
+	host, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("app address %q: %w", addr, err)
+	}
+	p, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil {
+		return "", 0, fmt.Errorf("app address %q: port %q is not a number from 0 to 65535", addr, ps)
+	}
+	if !validHost(host) {
+		return "", 0, fmt.Errorf("app address %q: host %q is neither an IP nor a DNS name", addr, host)
+	}
+	return host, int(p), nil
+}
+
+// validHost reports whether h is an IP address or a DNS name.
+func validHost(h string) bool {
+	if h == "" || len(h) > maxDNSName {
+		return false
+	}
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // wireMeta is Meta as it travels, with the flag Leave sets so that peers
@@ -43,12 +103,15 @@ func encodeMeta(m Meta) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("gossip metadata: role %q is neither %q nor %q", m.Role, RoleCoordinator, RoleAgent)
 	}
+	if _, _, err := parseAppAddr(m.Addr); err != nil {
+		return nil, fmt.Errorf("gossip metadata: %w", err)
+	}
 	b, err := json.Marshal(wireMeta{Meta: m})
 	if err != nil {
 		return nil, fmt.Errorf("gossip metadata: %w", err)
 	}
 	if len(b) > MaxMetaBytes {
-		return nil, fmt.Errorf("gossip metadata is %d bytes encoded, over memberlist's limit of %d bytes: shorten the service name, instance id or API address", len(b), MaxMetaBytes)
+		return nil, fmt.Errorf("gossip metadata is %d bytes encoded, over memberlist's limit of %d bytes: shorten the service name, instance id, API address or app address", len(b), MaxMetaBytes)
 	}
 	return b, nil
 }
@@ -63,7 +126,8 @@ func encodeLeaving(m Meta) []byte {
 }
 
 // decodeMeta decodes a peer's metadata and its leaving flag; anything
-// unreadable yields the zero Meta and ok false.
+// unreadable yields the zero Meta and ok false. A malformed app address is
+// dropped: the rest of the metadata still holds.
 func decodeMeta(b []byte) (m Meta, leaving, ok bool) {
 	if len(b) == 0 {
 		return Meta{}, false, false
@@ -71,6 +135,9 @@ func decodeMeta(b []byte) (m Meta, leaving, ok bool) {
 	var w wireMeta
 	if err := json.Unmarshal(b, &w); err != nil {
 		return Meta{}, false, false
+	}
+	if _, _, err := parseAppAddr(w.Addr); err != nil {
+		w.Addr = ""
 	}
 	return w.Meta, w.Leaving, true
 }
