@@ -25,6 +25,11 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 		meta = gossip.Meta{Role: gossip.RoleAgent, Service: a.reg.Service, InstanceID: a.id, Revision: rev, Addr: a.appAddr()}
 		node *gossip.Node
 	)
+	meta.Labels = gossip.EncodeLabels(a.reg.Labels)
+	if err := gossip.CheckMeta(meta); err != nil && meta.Labels != "" {
+		a.log.Warn().Err(err).Msg("instance labels left out of gossip metadata (too long): while home is away, peers place this instance as if it had none")
+		meta.Labels = ""
+	}
 	cfg.Meta = meta
 	cfg.OnComposition = func(_ uint64, doc []byte) { a.installComposition(doc, "gossip") }
 	// Set before the node starts: gossip may deliver a composition at once.

@@ -77,7 +77,8 @@ func gossipInstances(members []gossip.Member) []registry.MapInstance {
 		if id == "" {
 			id = mb.Name
 		}
-		out = append(out, registry.MapInstance{ID: id, Service: mb.Meta.Service, Address: host, Port: port, Status: registry.StatusAlive})
+		out = append(out, registry.MapInstance{ID: id, Service: mb.Meta.Service, Address: host, Port: port,
+			Labels: mb.Meta.LabelMap(), Status: registry.StatusAlive})
 	}
 	return out
 }

@@ -15,14 +15,16 @@ import (
 // that are not agents are left out.
 func TestGossipInstancesCarryAppAddress(t *testing.T) {
 	members := []gossip.Member{
-		{Name: "news-a1", Addr: "192.168.1.5:7946", Meta: gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "news-a1", Addr: "10.0.0.5:3000"}},
+		{Name: "news-a1", Addr: "192.168.1.5:7946", Meta: gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "news-a1", Addr: "10.0.0.5:3000",
+			Labels: gossip.EncodeLabels(map[string]string{"pool": "premium", "zone": "eu&1=a"})}},
 		{Name: "news-b2", Addr: "192.168.1.6:7946", Meta: gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "news-b2", Addr: "[fd00::6]:8080"}},
 		{Name: "news-c3", Addr: "192.168.1.7:7946", Meta: gossip.Meta{Role: gossip.RoleAgent, Service: "news"}},
 		{Name: "news-d4", Addr: "192.168.1.8:7946", Meta: gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "news-d4", Addr: "10.0.0.8"}},
 		{Name: "home", Addr: "192.168.1.1:7946", Meta: gossip.Meta{Role: gossip.RoleCoordinator, InstanceID: "home", Addr: "10.0.0.1:80"}},
 	}
 	assert.Equal(t, []registry.MapInstance{
-		{ID: "news-a1", Service: "news", Address: "10.0.0.5", Port: 3000, Status: registry.StatusAlive},
+		{ID: "news-a1", Service: "news", Address: "10.0.0.5", Port: 3000, Status: registry.StatusAlive,
+			Labels: map[string]string{"pool": "premium", "zone": "eu&1=a"}},
 		{ID: "news-b2", Service: "news", Address: "fd00::6", Port: 8080, Status: registry.StatusAlive},
 		{ID: "news-c3", Service: "news", Address: "192.168.1.7", Status: registry.StatusAlive},
 		{ID: "news-d4", Service: "news", Address: "192.168.1.8", Status: registry.StatusAlive}, // malformed: ignored
@@ -39,4 +41,18 @@ func TestAppAddrIsTheRegisteredEndpoint(t *testing.T) {
 	assert.Equal(t, "10.0.0.5:0", a.appAddr(), "an app without a port")
 	a.reg = registry.Registration{}
 	assert.Empty(t, a.appAddr())
+}
+
+// Labels travel in gossip metadata query-encoded and come back whole; ones
+// too long for memberlist's metadata are refused by CheckMeta (the agent then
+// leaves them out).
+func TestGossipLabelsRoundTrip(t *testing.T) {
+	labels := map[string]string{"pool": "premium", "odd key": "a,b&c=d%"}
+	m := gossip.Meta{Role: gossip.RoleAgent, Labels: gossip.EncodeLabels(labels)}
+	assert.Equal(t, labels, m.LabelMap())
+	assert.NoError(t, gossip.CheckMeta(m))
+	assert.Nil(t, gossip.Meta{}.LabelMap())
+	assert.Nil(t, gossip.Meta{Labels: "%zz"}.LabelMap(), "malformed: none")
+	long := gossip.Meta{Role: gossip.RoleAgent, Labels: gossip.EncodeLabels(map[string]string{"k": string(make([]byte, 600))})}
+	assert.Error(t, gossip.CheckMeta(long))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 
 	"github.com/hashicorp/memberlist"
@@ -31,6 +32,43 @@ type Meta struct {
 	// agent registers it with home ("10.0.0.5:3000"); port 0 when the app
 	// has none. Peers route to it while home is unreachable.
 	Addr string `json:"p,omitempty"`
+	// Labels are the instance's labels, query-encoded ("pool=premium&zone=a",
+	// see EncodeLabels), so that peers place it by its labels while home is
+	// unreachable. Left out when they would not fit.
+	Labels string `json:"b,omitempty"`
+}
+
+// EncodeLabels encodes labels for Meta.Labels: sorted by key, query-escaped.
+func EncodeLabels(labels map[string]string) string {
+	v := url.Values{}
+	for k, val := range labels {
+		v.Set(k, val)
+	}
+	return v.Encode()
+}
+
+// LabelMap decodes Meta.Labels; nil when there are none or they are
+// malformed.
+func (m Meta) LabelMap() map[string]string {
+	if m.Labels == "" {
+		return nil
+	}
+	v, err := url.ParseQuery(m.Labels)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]string, len(v))
+	for k, vals := range v {
+		out[k] = vals[0]
+	}
+	return out
+}
+
+// CheckMeta reports whether m is valid and encodes within MaxMetaBytes, as
+// Start and UpdateMeta require.
+func CheckMeta(m Meta) error {
+	_, err := encodeMeta(m)
+	return err
 }
 
 // maxAddrBytes bounds Meta.Addr: a DNS name (253 bytes, longer than any
