@@ -82,11 +82,18 @@ type gateway struct {
 
 	routesMu sync.Mutex    // serialises route updates
 	lastMap  *registry.Map // the newest service map, under routesMu
+
+	admissions sync.Pool // of *admission
 }
 
 func newGateway(cfg GatewayConfig, upstream *url.URL, self string, ledger admitter, m *gatewayMetrics, log zerolog.Logger) *gateway {
 	// An unreachable upstream fails every request: log a burst a second, not each.
 	g := &gateway{cfg: cfg, log: log.Sample(&zerolog.BurstSampler{Burst: 3, Period: time.Second}), self: self, ledger: ledger, m: m}
+	g.admissions.New = func() any {
+		ad := &admission{pool: &g.admissions}
+		ad.within = ad.withinLimits
+		return ad
+	}
 	g.transport = &http.Transport{
 		Proxy:                 nil, // the app is local or a peer: never through an outbound proxy
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -220,8 +227,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v.needsQuery {
 		query = r.URL.Query()
 	}
-	var buf [8]composition.Hit
-	hits, n := v.matcher.Match(buf[:0], r.Method, r.URL.Path, query)
+	ad := g.admissions.Get().(*admission)
+	defer ad.release()
+	hits, n := v.matcher.Match(ad.buf[:0], r.Method, r.URL.Path, query)
 	if n == 0 {
 		g.m.noMatch.Inc()
 		v.errNoMatch.write(w)
@@ -242,7 +250,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := time.Now()
-	if err := g.ledger.Admit(app.ID, hits, now, v.decider(app, hits, now)); err != nil {
+	if err := g.ledger.Admit(app.ID, hits, now, ad.decider(v, app, hits, now)); err != nil {
 		if errors.Is(err, errOverLimit) {
 			g.m.limitsExceeded.Inc()
 			v.errLimits.write(w)
@@ -265,16 +273,38 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.forward(w, r, up, v)
 }
 
+// admission is what one request's usage decision needs: room for its hits
+// and what the limit check reads. It is pooled, with the check bound once,
+// so that neither the hits nor a closure is allocated per request.
+type admission struct {
+	buf    [8]composition.Hit
+	v      *gatewayView
+	app    *composition.Application
+	hits   []composition.Hit
+	now    time.Time
+	within func(composition.Counter) bool // withinLimits, bound once
+	pool   *sync.Pool                     // the gateway's, where release returns it
+}
+
+// release returns ad to the pool; it must not be used after.
+func (ad *admission) release() {
+	ad.v, ad.app, ad.hits = nil, nil, nil
+	ad.pool.Put(ad)
+}
+
 // decider returns the decision Admit asks for: would the usage pass a limit
 // of the application's plan, given the counters the ledger holds?
-func (v *gatewayView) decider(app *composition.Application, hits []composition.Hit, now time.Time) func(composition.Counter) bool {
+func (ad *admission) decider(v *gatewayView, app *composition.Application, hits []composition.Hit, now time.Time) func(composition.Counter) bool {
 	if !v.limited[app.PlanID] {
 		return admitAll
 	}
-	return func(cur composition.Counter) bool {
-		_, exceeded := v.snap.CheckLimits(app, hits, cur, now)
-		return !exceeded
-	}
+	ad.v, ad.app, ad.hits, ad.now = v, app, hits, now
+	return ad.within
+}
+
+func (ad *admission) withinLimits(cur composition.Counter) bool {
+	_, exceeded := ad.v.snap.CheckLimits(ad.app, ad.hits, cur, ad.now)
+	return !exceeded
 }
 
 func admitAll(composition.Counter) bool { return true }

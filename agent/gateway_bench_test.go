@@ -8,6 +8,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
 )
 
 // discardResponse is a ResponseWriter that keeps nothing.
@@ -20,13 +22,18 @@ func (d *discardResponse) WriteHeader(int)             {}
 // BenchmarkGatewayRequest is the gateway's whole request path in process:
 // credentials, mapping rules, authentication, limits through the real usage
 // ledger (journal on), and forwarding to an upstream over loopback.
+// "limited" gives the plan a limit (never reached), checked on every request
+// as in make bench-gateway.
 func BenchmarkGatewayRequest(b *testing.B) {
 	for _, tc := range []struct {
-		name    string
-		journal bool
-	}{{"journal", true}, {"memory", false}} {
+		name             string
+		journal, limited bool
+	}{{"journal", true, false}, {"memory", false, false}, {"limited", true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			f := newGatewayFixture(b, backendUserKey)
+			if tc.limited {
+				require.NoError(b, f.tx.Create(&composition.UsageLimit{PlanID: f.premium.ID, MetricID: f.hits.ID, Period: "minute", Value: 1e12}))
+			}
 			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
 			b.Cleanup(up.Close)
 			dir := ""

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,11 +181,17 @@ func (f *forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, se
 	}
 }
 
-// hopByHop are the headers that describe one connection, never forwarded.
-var hopByHop = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
-	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-	"Expect": true, // answered by the gateway's own server
+// hopByHop reports whether the canonical header key k describes one
+// connection, and is never forwarded. A switch: cheaper than a map lookup
+// for every header of every request and answer.
+func hopByHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Expect": // answered by the gateway's own server
+		return true
+	}
+	return false
 }
 
 // connectionListed reports whether key is named in a Connection header.
@@ -202,13 +209,13 @@ func connectionListed(h http.Header, key string) bool {
 func writeRequest(bw *bufio.Writer, r *http.Request, host string, secret []string) error {
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
-	bw.WriteString(r.URL.RequestURI())
+	writeRequestURI(bw, r.URL)
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(host)
 	bw.WriteString("\r\n")
 	listed := len(r.Header["Connection"]) > 0
 	for k, vv := range r.Header {
-		if hopByHop[k] || k == "Content-Length" || k == "X-Forwarded-For" || k == "X-3scale-Proxy-Secret-Token" ||
+		if hopByHop(k) || k == "Content-Length" || k == "X-Forwarded-For" || k == "X-3scale-Proxy-Secret-Token" ||
 			(listed && connectionListed(r.Header, k)) {
 			continue
 		}
@@ -260,6 +267,24 @@ func writeRequest(bw *bufio.Writer, r *http.Request, host string, secret []strin
 	return bw.Flush()
 }
 
+// writeRequestURI writes u.RequestURI() without building it: its path and
+// query are written in turn.
+func writeRequestURI(bw *bufio.Writer, u *url.URL) {
+	if u.Opaque != "" {
+		bw.WriteString(u.RequestURI())
+		return
+	}
+	if p := u.EscapedPath(); p != "" {
+		bw.WriteString(p)
+	} else {
+		bw.WriteByte('/')
+	}
+	if u.ForceQuery || u.RawQuery != "" {
+		bw.WriteByte('?')
+		bw.WriteString(u.RawQuery)
+	}
+}
+
 // readerOnly hides WriteTo so copies go through the bufio.Writer's ReadFrom
 // in bounded chunks.
 type readerOnly struct{ io.Reader }
@@ -270,7 +295,7 @@ func (f *forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 	h := w.Header()
 	listed := len(resp.Header["Connection"]) > 0
 	for k, vv := range resp.Header {
-		if hopByHop[k] || (listed && connectionListed(resp.Header, k)) {
+		if hopByHop(k) || (listed && connectionListed(resp.Header, k)) {
 			continue
 		}
 		h[k] = vv

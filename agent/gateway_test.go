@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -509,4 +511,20 @@ func TestGatewayUsageUnrecordedIs503(t *testing.T) {
 	assert.Empty(t, got, "not forwarded")
 	assert.Equal(t, 1.0, requests(reg, "usage_unrecorded"))
 	assert.Equal(t, 0.0, requests(reg, "limits_exceeded"))
+}
+
+// The forwarder writes the request target as url.URL.RequestURI builds it.
+func TestGatewayRequestURI(t *testing.T) {
+	for _, raw := range []string{
+		"/", "/health", "/health?user_key=k&x=1", "/a%20b/c?q", "/a b", "/caf%C3%A9", "/x?", "*",
+		"http://example.com", "http://example.com/p?q=1", "mailto:x@example.com", "//host/p",
+	} {
+		u, err := url.Parse(raw)
+		require.NoError(t, err, raw)
+		var b bytes.Buffer
+		bw := bufio.NewWriter(&b)
+		writeRequestURI(bw, u)
+		require.NoError(t, bw.Flush())
+		require.Equal(t, u.RequestURI(), b.String(), raw)
+	}
 }
