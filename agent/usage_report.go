@@ -118,13 +118,13 @@ func (l *usageLedger) cut() {
 // order, and reports whether all are written.
 func (l *usageLedger) persistAll() bool {
 	l.mu.Lock()
-	var todo []*spoolBatch
+	var unwritten []*spoolBatch
 	for i := len(l.spool) - 1; i >= 0 && !l.spool[i].written; i-- {
-		todo = append(todo, l.spool[i])
+		unwritten = append(unwritten, l.spool[i])
 	}
 	l.mu.Unlock()
-	for i := len(todo) - 1; i >= 0; i-- {
-		sb := todo[i]
+	for i := len(unwritten) - 1; i >= 0; i-- {
+		sb := unwritten[i]
 		if sb.batch.ServiceID == 0 {
 			sb.batch.ServiceID = l.service()
 		}
