@@ -68,24 +68,7 @@ func get(t *testing.T, url string) reply {
 // instance that does, as the answering upstream's name proves.
 func TestGatewayEndToEnd(t *testing.T) {
 	co := testenv.StartCoordinator(t)
-	var svc struct {
-		Service struct{ ID int64 } `json:"service"`
-	}
-	adminCall(t, co, "POST", "/admin/api/services.json", "name=News&system_name=news&backend_version=1", &svc)
-	sid := svc.Service.ID
-	var metrics struct {
-		Metrics []struct {
-			Metric struct {
-				ID         int64
-				SystemName string `json:"system_name"`
-			} `json:"metric"`
-		} `json:"metrics"`
-	}
-	adminCall(t, co, "GET", fmt.Sprintf("/admin/api/services/%d/metrics.json", sid), "", &metrics)
-	require.NotEmpty(t, metrics.Metrics)
-	hits := metrics.Metrics[0].Metric.ID
-	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/proxy/mapping_rules.json", sid),
-		fmt.Sprintf("http_method=GET&pattern=/&delta=1&metric_id=%d", hits), nil)
+	sid, hits := countedService(t, co, "News", "news")
 	plan := func(name string) int64 {
 		var p struct {
 			Plan struct{ ID int64 } `json:"application_plan"`
@@ -189,4 +172,29 @@ func TestGatewayEndToEnd(t *testing.T) {
 	assert.Contains(t, m, `portolan_agent_gateway_requests_total{result="limits_exceeded"} 1`)
 	assert.Contains(t, m, `portolan_agent_gateway_requests_total{result="auth_missing"} `)
 	assert.Regexp(t, `portolan_agent_gateway_requests_total\{result="routed"\} [1-9]`, m)
+}
+
+// countedService creates a user_key service through the 3scale API with one
+// mapping rule, GET / counting hits, and returns its id and the hits metric's.
+func countedService(t *testing.T, co *testenv.Coordinator, name, systemName string) (serviceID, hits int64) {
+	t.Helper()
+	var svc struct {
+		Service struct{ ID int64 } `json:"service"`
+	}
+	adminCall(t, co, "POST", "/admin/api/services.json", "name="+name+"&system_name="+systemName+"&backend_version=1", &svc)
+	var metrics struct {
+		Metrics []struct {
+			Metric struct {
+				ID         int64
+				SystemName string `json:"system_name"`
+			} `json:"metric"`
+		} `json:"metrics"`
+	}
+	adminCall(t, co, "GET", fmt.Sprintf("/admin/api/services/%d/metrics.json", svc.Service.ID), "", &metrics)
+	require.NotEmpty(t, metrics.Metrics)
+	require.Equal(t, "hits", metrics.Metrics[0].Metric.SystemName)
+	hits = metrics.Metrics[0].Metric.ID
+	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/proxy/mapping_rules.json", svc.Service.ID),
+		fmt.Sprintf("http_method=GET&pattern=/&delta=1&metric_id=%d", hits), nil)
+	return svc.Service.ID, hits
 }

@@ -138,28 +138,11 @@ func (tr *traffic) Stop() int64 {
 // an application on it.
 func usageService(t *testing.T, co *testenv.Coordinator, systemName, limit string) (appID int64, userKey string) {
 	t.Helper()
-	var svc struct {
-		Service struct{ ID int64 } `json:"service"`
-	}
-	adminCall(t, co, "POST", "/admin/api/services.json", "name=Usage&system_name="+systemName+"&backend_version=1", &svc)
-	var metrics struct {
-		Metrics []struct {
-			Metric struct {
-				ID         int64
-				SystemName string `json:"system_name"`
-			} `json:"metric"`
-		} `json:"metrics"`
-	}
-	adminCall(t, co, "GET", fmt.Sprintf("/admin/api/services/%d/metrics.json", svc.Service.ID), "", &metrics)
-	require.NotEmpty(t, metrics.Metrics)
-	hits := metrics.Metrics[0].Metric.ID
-	require.Equal(t, "hits", metrics.Metrics[0].Metric.SystemName)
-	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/proxy/mapping_rules.json", svc.Service.ID),
-		fmt.Sprintf("http_method=GET&pattern=/&delta=1&metric_id=%d", hits), nil)
+	sid, hits := countedService(t, co, "Usage", systemName)
 	var plan struct {
 		Plan struct{ ID int64 } `json:"application_plan"`
 	}
-	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/application_plans.json", svc.Service.ID), "name=Big", &plan)
+	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/application_plans.json", sid), "name=Big", &plan)
 	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/application_plans/%d/metrics/%d/limits.json", plan.Plan.ID, hits),
 		limit, nil)
 	var signup struct {
