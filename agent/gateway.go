@@ -339,13 +339,7 @@ func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 		return fmt.Errorf("gateway on %s: %w", cfg.Listen, err)
 	}
 	g := newGateway(cfg, upstream, a.id, ledger, newGatewayMetrics(a.m.registry), a.log)
-	srv := &http.Server{
-		Handler:           g,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    gatewayMaxHeaderBytes,
-		ErrorLog:          nil,
-	}
+	srv := newGatewayServer(g, a.log)
 	wg.Add(4)
 	go func() { defer wg.Done(); a.followForGateway(ctx, g) }()
 	go func() { defer wg.Done(); a.followMapForGateway(ctx, g) }()

@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -145,10 +146,19 @@ func startTestGateway(t testing.TB, f *gatewayFixture, upstream string, p regist
 	v, err := buildView(f.tx.Result(), p)
 	require.NoError(t, err)
 	g.view.Store(v)
-	s := httptest.NewServer(g)
-	t.Cleanup(s.Close)
-	t.Cleanup(g.closeIdle)
-	return g, s.URL, reg
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := newGatewayServer(g, zerolog.Nop())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		assert.NoError(t, srv.Shutdown(ctx))
+		assert.ErrorIs(t, <-done, http.ErrServerClosed)
+		g.closeIdle()
+	})
+	return g, "http://" + ln.Addr().String(), reg
 }
 
 type answer struct {

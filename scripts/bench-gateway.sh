@@ -17,7 +17,13 @@
 # 18080), BENCH_DURATION (default 10s), BENCH_ROUNDS (default 3),
 # BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2), BENCH_AGENT_ENV
 # (environment for the agent only, e.g. GOGC=400, to try runtime settings),
-# BENCH_AGENT_FLAGS (more agent flags, e.g. --cache-dir= to keep usage in memory).
+# BENCH_AGENT_FLAGS (more agent flags, e.g. --cache-dir= to keep usage in memory),
+# BENCH_AGENT_BIN (the portolan binary the agent runs, to compare two builds in
+# one sitting; default bin/portolan).
+#
+# Besides requests/s and latency, each target's own CPU time per request is
+# printed (user + system, from /proc, nginx's workers included): unlike
+# requests/s on a shared 2-CPU machine, it hardly moves with the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +63,7 @@ TMP=$(mktemp -d -t portolan-bench-XXXXXX)
 go build -o "$TMP/benchproxy" ./internal/benchproxy
 
 PIDS=()
+declare -a TARGET_PID
 cleanup() {
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
@@ -76,6 +83,7 @@ wait_http() { # wait_http URL: until it answers at all
 # (a) the upstream
 bin/newsapi --listen "127.0.0.1:$UP" --name bench >"$TMP/newsapi.log" 2>&1 &
 PIDS+=($!)
+TARGET_PID[0]=$!
 wait_http "http://127.0.0.1:$UP/health"
 
 # (b) nginx, in the foreground of its own temp prefix
@@ -113,11 +121,13 @@ http {
 EOF
 "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" &
 PIDS+=($!)
+TARGET_PID[1]=$!
 wait_http "http://127.0.0.1:$NGINX/health"
 
 # (c) httputil.ReverseProxy
 "$TMP/benchproxy" --listen "127.0.0.1:$GOPROXY_PORT" --upstream "http://127.0.0.1:$UP" 2>"$TMP/benchproxy.log" &
 PIDS+=($!)
+TARGET_PID[2]=$!
 wait_http "http://127.0.0.1:$GOPROXY_PORT/health"
 
 # (d) a coordinator and an agent with the gateway
@@ -136,10 +146,11 @@ PLAN=$(post "/admin/api/services/$SID/application_plans.json" "name=Bench")
 post "/admin/api/application_plans/$PLAN/metrics/$HITS/limits.json" "period=minute&value=1000000000000" >/dev/null
 ACCT=$(post /admin/api/signup.json "org_name=Bench&username=bench&email=bench@example.com&password=bench-pass-123")
 post "/admin/api/accounts/$ACCT/applications.json" "name=bench&plan_id=$PLAN&user_key=$KEY" >/dev/null
-env ${BENCH_AGENT_ENV:-} bin/portolan --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service bench \
+env ${BENCH_AGENT_ENV:-} "${BENCH_AGENT_BIN:-bin/portolan}" --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service bench \
 	--address 127.0.0.1 --port "$UP" --api "127.0.0.1:$API" --cache-dir "$TMP/cache" --placement-file "$TMP/placement.json" \
 	--gateway-listen "127.0.0.1:$GW" --upstream "http://127.0.0.1:$UP" ${BENCH_AGENT_FLAGS:-} -- sleep 100000 >"$TMP/agent.log" 2>&1 &
 PIDS+=($!)
+TARGET_PID[3]=$!
 for _ in $(seq 1 200); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW$PATH_Q")" = 200 ] && break
 	sleep 0.05
@@ -154,6 +165,18 @@ NAMES=(a b c d)
 LABELS=("(a) upstream directly" "(b) nginx proxy_pass" "(c) Go httputil.ReverseProxy" "(d) Portolan gateway (auth, mapping, limits)")
 URLS=("http://127.0.0.1:$UP$PATH_Q" "http://127.0.0.1:$NGINX$PATH_Q" "http://127.0.0.1:$GOPROXY_PORT$PATH_Q" "http://127.0.0.1:$GW$PATH_Q")
 
+# cpu_ticks PID: user + system CPU ticks of PID and its children's live
+# processes (nginx's workers): what a target itself spends, whatever the load.
+cpu_ticks() {
+	local total=0 p
+	for p in "$1" $(pgrep -P "$1" || true); do
+		[ -r "/proc/$p/stat" ] || continue
+		total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")))
+	done
+	echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+
 # to_us VALUE: wrk's "1.23ms" / "456.00us" / "1.2s" in microseconds
 to_us() {
 	awk -v v="$1" 'BEGIN {
@@ -167,8 +190,12 @@ done
 echo "==> wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds interleaved, GET $PATH_Q ($(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
 for r in $(seq 1 "$ROUNDS"); do
 	for i in 0 1 2 3; do
+		before=$(cpu_ticks "${TARGET_PID[$i]}")
 		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${URLS[$i]}")
+		after=$(cpu_ticks "${TARGET_PID[$i]}")
 		rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+		reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+		cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 		p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
 		p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
 		non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
@@ -176,21 +203,22 @@ for r in $(seq 1 "$ROUNDS"); do
 			echo "${LABELS[$i]}: $non2xx answers were not 2xx" >&2
 			exit 1
 		fi
-		echo "round $r ${NAMES[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us"
-		echo "${NAMES[$i]} $rps $p50 $p99" >>"$TMP/results"
+		echo "round $r ${NAMES[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us, ${cpu}us CPU/request"
+		echo "${NAMES[$i]} $rps $p50 $p99 $cpu" >>"$TMP/results"
 	done
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
-printf '%-46s %12s %10s %10s\n' "medians" "requests/s" "p50 (µs)" "p99 (µs)"
-declare -A RPS
+printf '%-46s %12s %10s %10s %14s\n' "medians" "requests/s" "p50 (µs)" "p99 (µs)" "CPU/req (µs)"
+declare -A RPS CPU
 for i in 0 1 2 3; do
 	n=${NAMES[$i]}
 	RPS[$n]=$(awk -v n="$n" '$1 == n { print $2 }' "$TMP/results" | median)
 	p50=$(awk -v n="$n" '$1 == n { print $3 }' "$TMP/results" | median)
 	p99=$(awk -v n="$n" '$1 == n { print $4 }' "$TMP/results" | median)
-	printf '%-46s %12s %10s %10s\n' "${LABELS[$i]}" "${RPS[$n]}" "$p50" "$p99"
+	CPU[$n]=$(awk -v n="$n" '$1 == n { print $5 }' "$TMP/results" | median)
+	printf '%-46s %12s %10s %10s %14s\n' "${LABELS[$i]}" "${RPS[$n]}" "$p50" "$p99" "${CPU[$n]}"
 done
-awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" 'BEGIN {
-	printf "\n(d)/(b) = %.2f (target >= 0.80)   (d)/(c) = %.2f\n", d / b, d / c }'
+awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" -v cd="${CPU[d]}" -v cb="${CPU[b]}" 'BEGIN {
+	printf "\n(d)/(b) = %.2f (target >= 0.80)   (d)/(c) = %.2f   CPU per request (d)/(b) = %.2f\n", d / b, d / c, cd / cb }'

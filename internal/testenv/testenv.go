@@ -27,8 +27,8 @@ var build struct {
 	err  error
 }
 
-// Binary returns the path of the portolan binary, building it when
-// $PORTOLAN_BIN is not set.
+// Binary returns the path of the portolan binary, building it (and the
+// demo app, newsapi, beside it) when $PORTOLAN_BIN is not set.
 func Binary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("PORTOLAN_BIN"); p != "" {
@@ -46,11 +46,15 @@ func Binary(t testing.TB) string {
 		build.path = filepath.Join(dir, "portolan")
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", build.path, "./cmd/portolan")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			build.err = fmt.Errorf("go build: %v\n%s", err, out)
+		// The demo app goes beside it, where make build puts it too.
+		for pkg, out := range map[string]string{"./cmd/portolan": build.path, "./examples/newsapi": filepath.Join(dir, "newsapi")} {
+			cmd := exec.Command("go", "build", "-o", out, pkg)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				build.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
 		}
 	})
 	if build.err != nil {

@@ -1,0 +1,210 @@
+package agent
+
+import (
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+)
+
+// requestHead is a request head the gateway's lean server parsed. It holds
+// substrings of one string made of the head's bytes, so parsing a head costs
+// one allocation; the header values share one backing array.
+type requestHead struct {
+	method, target, host string
+	path, query          string
+	forceQuery           bool
+	contentLength        int64 // 0 when absent
+	close                bool  // Connection: close
+	header               http.Header
+	vals                 []string // backing for header's values, reused
+}
+
+// maxLeanHeaders bounds the header lines of a head the lean server parses;
+// more go to net/http.
+const maxLeanHeaders = 64
+
+// parseRequestHead parses head, the bytes of a request line and its header
+// lines through the empty line, into h. It accepts only a strict subset of
+// HTTP/1.1: origin-form targets whose path needs no unescaping, one Host,
+// at most one plain decimal Content-Length, no Transfer-Encoding, Expect or
+// Upgrade, CRLF line ends, no folded lines and no control bytes. For
+// anything else it returns false and the request goes, unread, to net/http's
+// server, which either serves it or answers 400 as it always has. Being
+// strict here is what keeps the two parsers from ever disagreeing about
+// where a request ends.
+func parseRequestHead(head string, h *requestHead) bool {
+	line, rest, ok := strings.Cut(head, "\r\n")
+	if !ok {
+		return false
+	}
+	method, after, ok := strings.Cut(line, " ")
+	if !ok || method == "" || !isToken(method) {
+		return false
+	}
+	target, proto, ok := strings.Cut(after, " ")
+	if !ok || proto != "HTTP/1.1" || !parseTarget(target, h) {
+		return false
+	}
+	h.method, h.target = method, target
+	h.host, h.contentLength, h.close = "", 0, false
+	clear(h.header)
+	h.vals = h.vals[:0]
+	hosts, lengths := 0, 0
+	for rest != "\r\n" {
+		line, rest, ok = strings.Cut(rest, "\r\n")
+		if !ok || line == "" || len(h.vals) == maxLeanHeaders {
+			return false
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || name == "" || !isToken(name) {
+			return false
+		}
+		value = strings.Trim(value, " \t")
+		if !validFieldValue(value) {
+			return false
+		}
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		switch key {
+		case "Host":
+			if hosts++; hosts > 1 || !validHost(value) {
+				return false
+			}
+			h.host = value
+			continue // net/http keeps it out of the header map too
+		case "Content-Length":
+			if lengths++; lengths > 1 {
+				return false
+			}
+			n, ok := parseLength(value)
+			if !ok {
+				return false
+			}
+			h.contentLength = n
+		case "Transfer-Encoding", "Expect", "Upgrade":
+			return false
+		case "Connection":
+			for tok := range strings.SplitSeq(value, ",") {
+				if strings.EqualFold(strings.TrimSpace(tok), "close") {
+					h.close = true
+				}
+			}
+		}
+		h.vals = append(h.vals, value)
+		n := len(h.vals)
+		if vv, seen := h.header[key]; seen {
+			h.header[key] = append(vv, value) // a repeated name: rare, allocates
+		} else {
+			h.header[key] = h.vals[n-1 : n : n]
+		}
+	}
+	// As net/http does (RFC 7234 §5.4).
+	if p := h.header["Pragma"]; len(p) > 0 && p[0] == "no-cache" && len(h.header["Cache-Control"]) == 0 {
+		h.header["Cache-Control"] = []string{"no-cache"}
+	}
+	return hosts == 1
+}
+
+// newRequestHead returns a head with room for maxLeanHeaders values.
+func newRequestHead() *requestHead {
+	return &requestHead{header: make(http.Header, 8), vals: make([]string, 0, maxLeanHeaders)}
+}
+
+// parseTarget takes an origin-form target whose path is made only of bytes
+// that url.ParseRequestURI leaves as they are (no escapes), so that Path is
+// the path as sent and RawPath is empty, exactly as net/http would have it.
+// The query is kept raw, as net/http keeps it.
+func parseTarget(target string, h *requestHead) bool {
+	if target == "" || target[0] != '/' {
+		return false
+	}
+	path, query, hasQuery := strings.Cut(target, "?")
+	for i := 0; i < len(path); i++ {
+		if !plainPathByte(path[i]) {
+			return false
+		}
+	}
+	for i := 0; i < len(query); i++ {
+		if c := query[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	h.path, h.query, h.forceQuery = path, query, hasQuery && query == ""
+	return true
+}
+
+func plainPathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+		return true
+	}
+	return false
+}
+
+// isToken reports whether s is an RFC 9110 token.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue refuses control bytes but horizontal tab.
+func validFieldValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost accepts a host[:port] of plain name, IPv4 or bracketed IPv6 bytes.
+func validHost(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			continue
+		}
+		if !strings.ContainsRune("-._:[]", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseLength reads 1 to 18 decimal digits: no sign, no spaces, no overflow.
+func parseLength(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// url fills u as url.ParseRequestURI would from the head's target.
+func (h *requestHead) url(u *url.URL) {
+	*u = url.URL{Path: h.path, RawQuery: h.query, ForceQuery: h.forceQuery}
+}

@@ -1,0 +1,451 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// gatewayServer serves the gateway's listener. Requests in a strict subset
+// of HTTP/1.1 (see parseRequestHead) are served by a lean loop on the
+// connection's goroutine; a connection whose next request falls outside it
+// is handed, with nothing of that request consumed, to net/http's server for
+// the rest of its life. The lean loop is what lets the gateway keep up with
+// nginx: net/http's server starts a background read per request (a
+// goroutine wake-up, two deadline moves and a lock) and builds a request and
+// a response writer anew each time, which at the gateway's request rate is
+// a third of its CPU.
+//
+// What the lean loop leaves out, net/http does: chunked and Expect request
+// bodies, upgrades, HTTP/1.0, absolute-form targets, escaped paths, heads
+// over 4 KiB and anything malformed. Not kept: cancelling a request's
+// context when its client goes away while the upstream is still answering
+// (the answer is then dropped when it cannot be written).
+type gatewayServer struct {
+	handler  http.Handler
+	log      zerolog.Logger
+	dates    dateCache
+	fallback *http.Server
+	handoffs *connQueue
+
+	ctx    context.Context // every connection's requests; cancelled when shutdown gives up waiting
+	cancel context.CancelFunc
+
+	readers, writers sync.Pool // *bufio.Reader, *bufio.Writer
+
+	closing atomic.Bool
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[*leanConn]struct{}
+	wg      sync.WaitGroup
+}
+
+// Lean server bounds and timeouts, as the net/http server behind it has them.
+const (
+	leanBufferSize    = 4 << 10 // request heads larger go to net/http
+	leanHeaderTimeout = 10 * time.Second
+	leanIdleTimeout   = 120 * time.Second
+	leanMaxDrain      = 256 << 10 // unread request body drained to keep the connection
+)
+
+var errLeanWrite = errors.New("gateway: the client connection failed")
+
+func newGatewayServer(h http.Handler, log zerolog.Logger) *gatewayServer {
+	s := &gatewayServer{
+		handler: h,
+		log:     log,
+		conns:   map[*leanConn]struct{}{},
+		fallback: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: leanHeaderTimeout,
+			IdleTimeout:       leanIdleTimeout,
+			MaxHeaderBytes:    gatewayMaxHeaderBytes,
+		},
+		handoffs: newConnQueue(),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.readers.New = func() any { return bufio.NewReaderSize(nil, leanBufferSize) }
+	s.writers.New = func() any { return bufio.NewWriterSize(nil, leanBufferSize) }
+	return s
+}
+
+// Serve accepts connections on ln until Shutdown; it returns
+// http.ErrServerClosed then, as http.Server.Serve does.
+func (s *gatewayServer) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	s.ln = ln
+	s.handoffs.addr = ln.Addr()
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		_ = s.fallback.Serve(s.handoffs)
+	}()
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of file descriptors and the like: wait, as net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("gateway: accept failed")
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("gateway: accept: %w", err)
+		}
+		backoff = 0
+		lc := s.newConn(c)
+		if lc == nil { // shutting down
+			c.Close()
+			return http.ErrServerClosed
+		}
+		go s.serveConn(lc)
+	}
+}
+
+// Shutdown stops accepting, closes idle connections, lets requests in
+// flight finish until ctx ends, then closes what is left.
+func (s *gatewayServer) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+	s.handoffs.Close()
+	fallbackDone := make(chan error, 1)
+	go func() { fallbackDone <- s.fallback.Shutdown(ctx) }()
+
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		left := len(s.conns)
+		for lc := range s.conns {
+			if lc.idle.Load() {
+				_ = lc.c.SetReadDeadline(time.Unix(1, 0)) // wakes the wait for a request
+			}
+		}
+		s.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+			continue
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		for lc := range s.conns {
+			lc.c.Close()
+		}
+		s.mu.Unlock()
+		s.cancel()
+		<-fallbackDone
+		return ctx.Err()
+	}
+	err := <-fallbackDone
+	s.cancel()
+	s.wg.Wait()
+	return err
+}
+
+// leanConn is one client connection served by the lean loop, with
+// everything a request needs allocated once.
+type leanConn struct {
+	s         *gatewayServer
+	c         net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	remote    string
+	idle      atomic.Bool // waiting for a request: Shutdown may close it
+	deadline  time.Time   // the read deadline set; zero when none
+	afterPost bool        // the last request was a POST
+	cancel    context.CancelFunc
+
+	head requestHead
+	tmpl http.Request // carries the connection's context
+	req  http.Request
+	url  url.URL
+	body leanBody
+	w    leanResponse
+}
+
+func (s *gatewayServer) newConn(c net.Conn) *leanConn {
+	ctx, cancel := context.WithCancel(s.ctx)
+	lc := &leanConn{s: s, c: c, remote: c.RemoteAddr().String(), cancel: cancel, head: *newRequestHead()}
+	lc.tmpl = *(&http.Request{}).WithContext(ctx)
+	lc.br = s.readers.Get().(*bufio.Reader)
+	lc.br.Reset(c)
+	lc.bw = s.writers.Get().(*bufio.Writer)
+	lc.bw.Reset(c)
+	lc.body.br = lc.br
+	lc.w = leanResponse{bw: lc.bw, dates: &s.dates, header: make(http.Header, 8)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		cancel()
+		return nil
+	}
+	s.conns[lc] = struct{}{}
+	s.wg.Add(1)
+	return lc
+}
+
+func (s *gatewayServer) serveConn(lc *leanConn) {
+	defer s.wg.Done()
+	handedOff := false
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, lc)
+		s.mu.Unlock()
+		lc.bw.Reset(nil)
+		s.writers.Put(lc.bw)
+		if !handedOff {
+			lc.cancel()
+			lc.c.Close()
+			lc.br.Reset(nil)
+			s.readers.Put(lc.br)
+		}
+	}()
+	for !s.closing.Load() {
+		n, ok := lc.readHead()
+		if !ok {
+			return
+		}
+		if n == 0 {
+			handedOff = s.handoff(lc)
+			return
+		}
+		if !lc.serve(n) {
+			return
+		}
+	}
+}
+
+var crlfcrlf, lflf = []byte("\r\n\r\n"), []byte("\n\n")
+
+// readHead waits for the next request and parses its head. It returns the
+// head's length, 0 when the request is for net/http, or false when the
+// connection is done (closed, timed out, shut down).
+func (lc *leanConn) readHead() (int, bool) {
+	br := lc.br
+	if br.Buffered() == 0 {
+		lc.setIdleDeadline()
+		lc.idle.Store(true)
+		_, err := br.Peek(1)
+		lc.idle.Store(false)
+		if err != nil {
+			return 0, false
+		}
+	}
+	if lc.afterPost {
+		// As net/http: old clients send a CRLF after a POST body.
+		lc.afterPost = false
+		peek, _ := br.Peek(4)
+		n := 0
+		for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
+			n++
+		}
+		_, _ = br.Discard(n)
+		if br.Buffered() == 0 {
+			return lc.readHead()
+		}
+	}
+	from, timed := 0, false
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if i := bytes.Index(buf[from:], crlfcrlf); i >= 0 {
+			n := from + i + len(crlfcrlf)
+			if !parseRequestHead(string(buf[:n]), &lc.head) {
+				return 0, true
+			}
+			return n, true
+		}
+		if len(buf) == br.Size() || bytes.Contains(buf, lflf) {
+			// A large head (net/http bounds it by MaxHeaderBytes), or one
+			// ended by bare LFs, which net/http tolerates.
+			return 0, true
+		}
+		from = max(0, len(buf)-len(crlfcrlf)+1)
+		if !timed { // a head that comes in pieces must come in time
+			lc.setDeadline(time.Now().Add(leanHeaderTimeout))
+			timed = true
+		}
+		if _, err := br.Peek(len(buf) + 1); err != nil {
+			return 0, false
+		}
+	}
+}
+
+// setIdleDeadline bounds the wait for the next request. The deadline moves
+// only when less than half of the idle timeout is left: a timer update per
+// request costs more than the precision is worth.
+func (lc *leanConn) setIdleDeadline() {
+	if now := time.Now(); lc.deadline.IsZero() || lc.deadline.Sub(now) < leanIdleTimeout/2 {
+		lc.setDeadline(now.Add(leanIdleTimeout))
+	}
+}
+
+func (lc *leanConn) setDeadline(t time.Time) {
+	lc.deadline = t
+	_ = lc.c.SetReadDeadline(t)
+}
+
+// handoff gives the connection, with what is buffered of it, to net/http.
+func (s *gatewayServer) handoff(lc *leanConn) bool {
+	if !lc.deadline.IsZero() {
+		lc.setDeadline(time.Time{}) // net/http sets its own
+	}
+	return s.handoffs.put(&handoffConn{Conn: lc.c, r: lc.br})
+}
+
+// serve answers the request whose head (n bytes) was parsed, and reports
+// whether the connection can serve another.
+func (lc *leanConn) serve(n int) bool {
+	if _, err := lc.br.Discard(n); err != nil {
+		return false
+	}
+	h := &lc.head
+	lc.afterPost = h.method == http.MethodPost
+	h.url(&lc.url)
+	req := &lc.req
+	*req = lc.tmpl
+	req.Method, req.URL, req.RequestURI = h.method, &lc.url, h.target
+	req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.1", 1, 1
+	req.Header, req.Host, req.RemoteAddr, req.Close = h.header, h.host, lc.remote, h.close
+	req.ContentLength, req.Body = h.contentLength, http.NoBody
+	if h.contentLength > 0 {
+		lc.body.n = h.contentLength
+		req.Body = &lc.body
+		if !lc.deadline.IsZero() {
+			lc.setDeadline(time.Time{}) // as net/http without a ReadTimeout: uploads may be slow
+		}
+	}
+	lc.w.reset(h.method == http.MethodHead, h.close)
+	if !lc.call(req) {
+		return false
+	}
+	if lc.body.n > leanMaxDrain {
+		lc.w.closeAfter = true
+	}
+	if !lc.w.finish() {
+		return false
+	}
+	if lc.body.n > 0 { // what the handler left of the body, so the next request starts where it should
+		lc.setDeadline(time.Now().Add(leanHeaderTimeout))
+		if _, err := io.Copy(io.Discard, &lc.body); err != nil || lc.body.n > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// call runs the handler; false when it panicked (the connection is then
+// closed: its answer may be cut). http.ErrAbortHandler is the handler's way
+// to abort, and is not logged.
+func (lc *leanConn) call(req *http.Request) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			ok = false
+			if v != http.ErrAbortHandler { // a sentinel panic value, compared as net/http does
+				lc.s.log.Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("gateway: handler panicked")
+			}
+		}
+	}()
+	lc.s.handler.ServeHTTP(&lc.w, req)
+	return true
+}
+
+// leanBody reads a request body of a known length from the connection.
+type leanBody struct {
+	br *bufio.Reader
+	n  int64 // left to read
+}
+
+func (b *leanBody) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.br.Read(p)
+	b.n -= int64(n)
+	if err == io.EOF && b.n > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (b *leanBody) Close() error { return nil }
+
+// handoffConn is a connection handed to net/http: reads go through the lean
+// loop's buffer first, which holds the request net/http is to parse.
+type handoffConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *handoffConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// connQueue is the listener net/http's server accepts handed-off
+// connections from.
+type connQueue struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+	addr net.Addr
+}
+
+func newConnQueue() *connQueue {
+	return &connQueue{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (q *connQueue) put(c net.Conn) bool {
+	select {
+	case q.ch <- c:
+		return true
+	case <-q.done:
+		return false
+	}
+}
+
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case c := <-q.ch:
+		return c, nil
+	case <-q.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.once.Do(func() { close(q.done) })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr { return q.addr }
