@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -83,7 +84,7 @@ func (c *compositionCache) offer(doc []byte) (bool, error) {
 		return false, nil
 	}
 	if c.dir != "" {
-		if err := writeFileAtomic(filepath.Join(c.dir, CacheFile), doc, 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(c.dir, CacheFile), doc, 0o600); err != nil {
 			return false, fmt.Errorf("cache composition: %w", err)
 		}
 	}

@@ -295,7 +295,7 @@ func (ad *admission) release() {
 // decider returns the decision Admit asks for: would the usage pass a limit
 // of the application's plan, given the counters the ledger holds?
 func (ad *admission) decider(v *gatewayView, app *composition.Application, hits []composition.Hit, now time.Time) func(composition.Counter) bool {
-	if !v.limited[app.PlanID] {
+	if len(v.limits[app.PlanID]) == 0 {
 		return admitAll
 	}
 	ad.v, ad.app, ad.hits, ad.now = v, app, hits, now
@@ -303,8 +303,7 @@ func (ad *admission) decider(v *gatewayView, app *composition.Application, hits 
 }
 
 func (ad *admission) withinLimits(cur composition.Counter) bool {
-	_, exceeded := ad.v.snap.CheckLimits(ad.app, ad.hits, cur, ad.now)
-	return !exceeded
+	return !composition.ExceedsLimits(ad.v.limits[ad.app.PlanID], ad.app, ad.hits, cur, ad.now)
 }
 
 func admitAll(composition.Counter) bool { return true }

@@ -41,6 +41,10 @@ type upstreamConn struct {
 	bw       *bufio.Writer
 	used     time.Time // when it was put back
 	deadline time.Time // the connection's deadline; zero when none
+
+	head upstreamHead // what readLeanAnswer fills, reused
+	body leanBody
+	resp http.Response
 }
 
 // smallBody is the largest answer relayed under the upstream timeout's
@@ -76,7 +80,8 @@ func (f *forwarder) get(ctx context.Context) (*upstreamConn, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return &upstreamConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10)}, false, nil
+		return &upstreamConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10),
+			head: upstreamHead{header: make(http.Header, 8)}}, false, nil
 	}
 }
 
@@ -164,6 +169,19 @@ func (f *forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, se
 	}
 	if err := writeRequest(uc.bw, r, host, secret); err != nil {
 		return nil, err
+	}
+	if r.Method != http.MethodHead {
+		resp, err := uc.readLeanAnswer()
+		if err != nil {
+			return nil, fmt.Errorf("read the upstream's answer: %w", err)
+		}
+		if resp != nil {
+			if !uc.deadline.IsZero() && resp.ContentLength > smallBody {
+				uc.deadline = time.Time{}
+				_ = uc.c.SetDeadline(uc.deadline)
+			}
+			return resp, nil
+		}
 	}
 	for {
 		resp, err := http.ReadResponse(uc.br, r)

@@ -34,7 +34,7 @@ const maxLeanHeaders = 64
 // strict here is what keeps the two parsers from ever disagreeing about
 // where a request ends.
 func parseRequestHead(head string, h *requestHead) bool {
-	line, rest, ok := strings.Cut(head, "\r\n")
+	line, rest, ok := cutLine(head)
 	if !ok {
 		return false
 	}
@@ -52,7 +52,7 @@ func parseRequestHead(head string, h *requestHead) bool {
 	h.vals = h.vals[:0]
 	hosts, lengths := 0, 0
 	for rest != "\r\n" {
-		line, rest, ok = strings.Cut(rest, "\r\n")
+		line, rest, ok = cutLine(rest)
 		if !ok || line == "" || len(h.vals) == maxLeanHeaders {
 			return false
 		}
@@ -108,6 +108,17 @@ func parseRequestHead(head string, h *requestHead) bool {
 // newRequestHead returns a head with room for maxLeanHeaders values.
 func newRequestHead() *requestHead {
 	return &requestHead{header: make(http.Header, 8), vals: make([]string, 0, maxLeanHeaders)}
+}
+
+// cutLine cuts s at its first line end, which must be CRLF: a bare LF is
+// refused (net/http takes it, and so the head goes there). IndexByte is
+// several times faster than searching for "\r\n".
+func cutLine(s string) (line, rest string, ok bool) {
+	i := strings.IndexByte(s, '\n')
+	if i < 1 || s[i-1] != '\r' {
+		return "", "", false
+	}
+	return s[:i-1], s[i+1:], true
 }
 
 // parseTarget takes an origin-form target whose path is made only of bytes

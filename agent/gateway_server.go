@@ -380,7 +380,8 @@ func (lc *leanConn) call(req *http.Request) (ok bool) {
 	return true
 }
 
-// leanBody reads a request body of a known length from the connection.
+// leanBody reads a body of a known length from a connection's buffer: a
+// request's, or an upstream's answer's.
 type leanBody struct {
 	br *bufio.Reader
 	n  int64 // left to read

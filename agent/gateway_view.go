@@ -26,9 +26,9 @@ type gatewayView struct {
 	needsQuery bool                  // some mapping rule has query parameters
 	creds      credentialSource
 	oidc       bool
-	plans      map[int64]bool // the plans this instance serves
-	limited    map[int64]bool // the service's plans with usage limits
-	planKey    string         // service and plans, to notice a placement change
+	plans      map[int64]bool                      // the plans this instance serves
+	limits     map[int64][]*composition.UsageLimit // the usage limits of each of the service's plans that has some
+	planKey    string                              // service and plans, to notice a placement change
 
 	hostRewrite string   // Host sent upstream, when set
 	secretToken []string // X-3scale-Proxy-Secret-Token sent upstream, when set
@@ -86,7 +86,7 @@ func buildView(snap *composition.Snapshot, p registry.Placement) (*gatewayView, 
 		revision: snap.Revision, snap: snap, serviceID: svc.ID, service: svc.SystemName, matcher: matcher,
 		apps:  composition.NewAppIndex(snap, svc.ID),
 		creds: newCredentialSource(proxy, svc.BackendVersion), oidc: svc.BackendVersion == backendOIDC,
-		plans: map[int64]bool{}, limited: map[int64]bool{}, planKey: placementKey(p),
+		plans: map[int64]bool{}, limits: map[int64][]*composition.UsageLimit{}, planKey: placementKey(p),
 	}
 	// Both go into request heads: never with a line break.
 	if h := strings.TrimSpace(proxy.HostnameRewrite); !strings.ContainsAny(h, "\r\n") {
@@ -99,8 +99,8 @@ func buildView(snap *composition.Snapshot, p registry.Placement) (*gatewayView, 
 		v.plans[plan.ID] = true
 	}
 	for _, plan := range snap.PlansOf(svc.ID) {
-		if snap.UsageLimits.Count(func(l *composition.UsageLimit) bool { return l.PlanID == plan.ID }) > 0 {
-			v.limited[plan.ID] = true
+		if ls := snap.UsageLimits.Filter(func(l *composition.UsageLimit) bool { return l.PlanID == plan.ID }); len(ls) > 0 {
+			v.limits[plan.ID] = ls
 		}
 	}
 	rules := snap.MappingRulesOf(composition.OwnerService, svc.ID)

@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -18,5 +19,5 @@ func writePlacement(path, id string, p *registry.Placement) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'), 0o644)
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -444,7 +445,7 @@ func (l *usageLedger) prepare() {
 }
 
 func (l *usageLedger) writeSeq(hi uint64) error {
-	if err := writeFileAtomic(filepath.Join(l.dir, seqFileName), strconv.AppendUint(nil, hi, 10), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(l.dir, seqFileName), strconv.AppendUint(nil, hi, 10), 0o600); err != nil {
 		return fmt.Errorf("usage sequence: %w", err)
 	}
 	return nil

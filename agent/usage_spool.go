@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -201,7 +202,7 @@ func (l *usageLedger) persist(sb *spoolBatch) error {
 	if err != nil {
 		return fmt.Errorf("encode usage batch %s: %w", sb.batch.ID, err)
 	}
-	if err := writeFileAtomic(filepath.Join(l.dir, seqName(sb.seq)+batchSuffix), b, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(l.dir, seqName(sb.seq)+batchSuffix), b, 0o600); err != nil {
 		return fmt.Errorf("write usage batch %s: %w", sb.batch.ID, err)
 	}
 	if sb.journal != nil {

@@ -208,6 +208,31 @@ func (c *Composition) CheckLimits(app *Application, usage []Hit, current Counter
 	return reports, exceeded
 }
 
+// ExceedsLimits reports what CheckLimits reports as exceeded for non-empty
+// usage, given limits, the usage limits of the application's plan, chosen
+// once by the caller: no reports are built, nothing is allocated. It is the
+// gateway's check on every request.
+func ExceedsLimits(limits []*UsageLimit, app *Application, usage []Hit, current Counter, now time.Time) bool {
+	for _, l := range limits {
+		var delta int64
+		named := false
+		for _, h := range usage {
+			if h.MetricID == l.MetricID {
+				delta += h.Delta
+				named = true
+			}
+		}
+		if !named {
+			continue
+		}
+		start, _ := PeriodBounds(l.Period, now)
+		if current(app.ID, l.MetricID, l.Period, start)+delta > l.Value {
+			return true
+		}
+	}
+	return false
+}
+
 func periodRank(p string) int {
 	for i, q := range Periods {
 		if q == p {

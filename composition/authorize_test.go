@@ -229,3 +229,39 @@ func reportNames(rs []UsageReport) []string {
 	}
 	return out
 }
+
+// ExceedsLimits, the gateway's allocation-free check, decides exactly as
+// CheckLimits does, over a grid of counters and usages.
+func TestExceedsLimitsAgreesWithCheckLimits(t *testing.T) {
+	f := newAuthFixture(t)
+	now := time.Date(2026, 11, 25, 10, 30, 15, 0, time.UTC)
+	minute, _ := PeriodBounds("minute", now)
+	hour, _ := PeriodBounds("hour", now)
+	day, _ := PeriodBounds("day", now)
+	app := f.keyApp
+	limits := f.c.UsageLimits.Filter(func(l *UsageLimit) bool { return l.PlanID == app.PlanID })
+	require.NotEmpty(t, limits)
+	usages := [][]Hit{
+		{{f.hits1.ID, 1}}, {{f.hits1.ID, 2}}, {{f.getW.ID, 1}, {f.hits1.ID, 1}}, {{f.bytes.ID, 1}},
+		{{f.hits1.ID, 1}, {f.hits1.ID, 1}}, {{f.bytes.ID, 0}},
+	}
+	seen := map[bool]int{}
+	for _, m := range []int64{0, 3, 4, 5, 6} {
+		for _, h := range []int64{0, 2, 3} {
+			for _, d := range []int64{0, 99, 100} {
+				cs := counters{}
+				cs[counterKey(app.ID, f.hits1.ID, "minute", minute)] = m
+				cs[counterKey(app.ID, f.getW.ID, "hour", hour)] = h
+				cs[counterKey(app.ID, f.hits1.ID, "day", day)] = d
+				for _, u := range usages {
+					_, want := f.c.CheckLimits(app, u, cs.get, now)
+					got := ExceedsLimits(limits, app, u, cs.get, now)
+					require.Equal(t, want, got, "minute %d, hour %d, day %d, usage %v", m, h, d, u)
+					seen[got]++
+				}
+			}
+		}
+	}
+	assert.NotZero(t, seen[true])
+	assert.NotZero(t, seen[false])
+}

@@ -1,0 +1,120 @@
+package agent
+
+import (
+	"bytes"
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// upstreamHead is the head of an upstream's answer in the strict subset the
+// forwarder reads itself: HTTP/1.1, a final status other than 204 and 304,
+// exactly one plain decimal Content-Length, no Transfer-Encoding, CRLF line
+// ends, no folded lines, no control bytes. Anything else is read by
+// http.ReadResponse, from the same buffer, nothing of it consumed; a
+// differential fuzz test holds the two to the same reading.
+type upstreamHead struct {
+	status        int
+	contentLength int64
+	close         bool
+	header        http.Header // reused; its values are fresh for every answer
+}
+
+// parseUpstreamHead parses head, the status line and header lines through
+// the empty line, into h; false when the answer is not in the subset.
+func parseUpstreamHead(head string, h *upstreamHead) bool {
+	line, rest, ok := cutLine(head)
+	if !ok || len(line) < len("HTTP/1.1 200") || line[:9] != "HTTP/1.1 " {
+		return false
+	}
+	code, reason := line[9:12], line[12:]
+	if reason != "" && (reason[0] != ' ' || !validFieldValue(reason)) {
+		return false
+	}
+	status, ok := parseLength(code)
+	if !ok || status < 200 || status > 599 || status == http.StatusNoContent || status == http.StatusNotModified {
+		return false
+	}
+	h.status, h.contentLength, h.close = int(status), -1, false
+	clear(h.header)
+	// The values outlive this answer (the client's answer shares them), so
+	// they are allocated for each: one slice for all.
+	vals := make([]string, 0, strings.Count(rest, "\n")-1)
+	for rest != "\r\n" {
+		line, rest, ok = cutLine(rest)
+		if !ok || line == "" || len(vals) == maxLeanHeaders {
+			return false
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || name == "" || !isToken(name) {
+			return false
+		}
+		value = strings.Trim(value, " \t")
+		if !validFieldValue(value) {
+			return false
+		}
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		switch key {
+		case "Content-Length":
+			n, ok := parseLength(value)
+			if !ok || h.contentLength >= 0 {
+				return false
+			}
+			h.contentLength = n
+		case "Transfer-Encoding":
+			return false
+		case "Connection":
+			for tok := range strings.SplitSeq(value, ",") {
+				if strings.EqualFold(strings.TrimSpace(tok), "close") {
+					h.close = true
+				}
+			}
+		}
+		vals = append(vals, value)
+		n := len(vals)
+		if vv, seen := h.header[key]; seen {
+			h.header[key] = append(vv, value)
+		} else {
+			h.header[key] = vals[n-1 : n : n]
+		}
+	}
+	if h.close {
+		delete(h.header, "Connection") // as http.ReadResponse does
+	}
+	return h.contentLength >= 0
+}
+
+// readLeanAnswer reads the head of the upstream's answer when it is in the
+// subset, and returns the answer with its body; nil, nil when it is not
+// (the head is then still in the buffer, for http.ReadResponse).
+func (uc *upstreamConn) readLeanAnswer() (*http.Response, error) {
+	br := uc.br
+	if _, err := br.Peek(1); err != nil {
+		return nil, err
+	}
+	from := 0
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if i := bytes.Index(buf[from:], crlfcrlf); i >= 0 {
+			n := from + i + len(crlfcrlf)
+			if !parseUpstreamHead(string(buf[:n]), &uc.head) {
+				return nil, nil
+			}
+			_, _ = br.Discard(n)
+			h := &uc.head
+			uc.body = leanBody{br: br, n: h.contentLength}
+			uc.resp = http.Response{
+				StatusCode: h.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+				Header: h.header, ContentLength: h.contentLength, Close: h.close, Body: &uc.body,
+			}
+			return &uc.resp, nil
+		}
+		if len(buf) == br.Size() || bytes.Contains(buf, lflf) {
+			return nil, nil
+		}
+		from = max(0, len(buf)-len(crlfcrlf)+1)
+		if _, err := br.Peek(len(buf) + 1); err != nil {
+			return nil, err
+		}
+	}
+}
