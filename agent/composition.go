@@ -84,6 +84,9 @@ func (c *compositionCache) offer(doc []byte) (bool, error) {
 		return false, nil
 	}
 	if c.dir != "" {
+		if err := os.MkdirAll(c.dir, 0o755); err != nil {
+			return false, fmt.Errorf("cache composition: %w", err)
+		}
 		if err := atomicfile.Write(filepath.Join(c.dir, CacheFile), doc, 0o600); err != nil {
 			return false, fmt.Errorf("cache composition: %w", err)
 		}

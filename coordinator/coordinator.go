@@ -40,7 +40,8 @@ type Config struct {
 	// callbacks are the coordinator's).
 	Gossip *gossip.Config
 	// Consul, when set, keeps the composition in Consul KV instead of bbolt,
-	// so several coordinators serve one composition.
+	// so several coordinators serve one composition, and shares their usage
+	// counters (usageShare).
 	Consul *ConsulConfig
 }
 
@@ -170,6 +171,14 @@ func (c *Coordinator) Run(ctx context.Context) error {
 			return err
 		}
 		defer stopCatalog()
+		stopShare, err := c.startUsageShare()
+		if err != nil {
+			stopAgents()
+			c.ln.Close()
+			c.store.Close()
+			return err
+		}
+		defer stopShare() // before closeUsage: its last publish reads the store
 	}
 	if c.cfg.Gossip != nil {
 		stopGossip, err := c.startGossip(ctx)

@@ -71,6 +71,12 @@ type usageStore struct {
 	// cutoff[p]: memory holds exactly the counters of period p whose start
 	// is at or after it (the start of the current period when last swept).
 	cutoff [numPeriods]int64
+	// changed: services whose counters changed since usageShare last took
+	// them; nil when no usageShare runs.
+	changed map[int64]struct{}
+	// peers: the other coordinators' current counters (usageShare), added
+	// to limit checks and totals; never written to usage.db.
+	peers *peerUsage
 }
 
 const numPeriods = 7
@@ -234,6 +240,9 @@ func (s *usageStore) linkLocked(service, app int64) {
 // addLocked adds increments to the counters in memory (those of current or
 // later periods); sign -1 takes them back.
 func (s *usageStore) addLocked(service int64, incs []usageInc, sign int64) {
+	if s.changed != nil && len(incs) > 0 {
+		s.changed[service] = struct{}{}
+	}
 	for _, in := range incs {
 		s.linkLocked(service, in.app)
 		at := time.Unix(in.minute*60, 0)
@@ -289,7 +298,8 @@ func (s *usageStore) valueLocked(app, metric int64, period string, start time.Ti
 		st = start.Unix()
 	}
 	if st >= s.cutoff[i] {
-		return s.cur[app][curKey{metric: metric, period: i, start: st}]
+		key := curKey{metric: metric, period: i, start: st}
+		return s.cur[app][key] + s.peers.value(app, key)
 	}
 	var v int64
 	_ = s.db.View(func(tx *bolt.Tx) error {
@@ -516,19 +526,32 @@ func (s *usageStore) prune(now time.Time) {
 }
 
 // totals returns the non-zero counters of the current periods of every
-// application of a service.
+// application of a service, this coordinator's and its peers' added up.
 func (s *usageStore) totals(serviceID int64, now time.Time) []registry.UsageTotal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(now)
 	var out []registry.UsageTotal
-	for app := range s.svcApps[serviceID] {
-		for k, v := range s.cur[app] {
-			if v == 0 || k.start != s.cutoff[k.period] {
-				continue
-			}
+	add := func(app int64, k curKey, v int64) {
+		if v != 0 && k.start == s.cutoff[k.period] {
 			out = append(out, registry.UsageTotal{ApplicationID: app, MetricID: k.metric,
 				Period: composition.Periods[k.period], Start: startTime(k.start), Value: v})
+		}
+	}
+	for app := range s.svcApps[serviceID] {
+		for k, v := range s.cur[app] {
+			add(app, k, v+s.peers.value(app, k))
+		}
+	}
+	if s.peers == nil {
+		return out
+	}
+	for app := range s.peers.svcApps[serviceID] {
+		local := s.cur[app]
+		for k, v := range s.peers.apps[app] {
+			if _, ok := local[k]; !ok { // else added above
+				add(app, k, v)
+			}
 		}
 	}
 	return out

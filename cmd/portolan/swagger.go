@@ -7,14 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/swagger"
 )
 
@@ -236,40 +235,9 @@ func writeSelection(c *cli.Context, a swaggerArgs, sel *swagger.Selected) error 
 		_, err := c.App.Writer.Write(doc)
 		return err
 	}
-	if err := writeFileAtomic(a.output, doc); err != nil {
+	if err := atomicfile.Write(a.output, doc, 0o644); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(errWriter(c), "wrote %s: %d kept, %d omitted\n", a.output, kept, omitted)
 	return err
-}
-
-// writeFileAtomic writes data to a temporary file beside name and renames it
-// into place, so that readers never see a partial file.
-func writeFileAtomic(name string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = os.Rename(f.Name(), name); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }

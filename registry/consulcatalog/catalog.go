@@ -171,7 +171,7 @@ func (r *Reader) Watch(ctx context.Context, dc string, fn func([]registry.MapIns
 			var list []registry.MapInstance
 			if list, err = r.Instances(ctx, dc); err == nil {
 				fn(list)
-				index = nextIndex(index, meta.LastIndex)
+				index = NextIndex(index, meta.LastIndex)
 				failures = 0
 			}
 		}
@@ -182,10 +182,10 @@ func (r *Reader) Watch(ctx context.Context, dc string, fn func([]registry.MapIns
 			failures++
 			index = 0
 			onError(err)
-			sleep(ctx, backoff(failures))
+			Sleep(ctx, Backoff(failures))
 			continue
 		}
-		sleep(ctx, MinInterval-time.Since(start))
+		Sleep(ctx, MinInterval-time.Since(start))
 	}
 }
 
@@ -197,9 +197,11 @@ const (
 	minBackoff  = 100 * time.Millisecond // first wait after a failure
 )
 
-// nextIndex applies Consul's rules to the index a query returned: one that
-// went backwards resets to 0, and 0 is never waited on (it would not block).
-func nextIndex(prev, got uint64) uint64 {
+// NextIndex applies Consul's rules to the index a blocking query returned:
+// one that went backwards resets to 0, and 0 is never waited on (it would
+// not block). Other followers of Consul (usage sharing) pace themselves by
+// the same rules.
+func NextIndex(prev, got uint64) uint64 {
 	switch {
 	case got < prev:
 		return 0
@@ -209,12 +211,14 @@ func nextIndex(prev, got uint64) uint64 {
 	return got
 }
 
-func backoff(failures int) time.Duration {
+// Backoff is the wait after the given number of failures in a row.
+func Backoff(failures int) time.Duration {
 	d := minBackoff << min(failures-1, 10)
 	return min(d, maxBackoff)
 }
 
-func sleep(ctx context.Context, d time.Duration) {
+// Sleep waits d, or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}

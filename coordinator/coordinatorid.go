@@ -1,0 +1,44 @@
+package coordinator
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/portolan/portolan/internal/atomicfile"
+)
+
+// IDFile holds the coordinator's id, generated on first start, under which it
+// publishes its usage counters in Consul.
+const IDFile = "coordinator-id"
+
+// loadCoordinatorID returns the id kept in dir, or a new one written there
+// atomically, so a restarted coordinator publishes under the same key.
+func loadCoordinatorID(dir string) (string, error) {
+	path := filepath.Join(dir, IDFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		id := strings.TrimSpace(string(b))
+		if id == "" || strings.ContainsAny(id, "/ \t") {
+			return "", fmt.Errorf("coordinator id file %s: not an id", path)
+		}
+		return id, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("read coordinator id: %w", err)
+	}
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("generate coordinator id: %w", err)
+	}
+	id := hex.EncodeToString(raw)
+	if err := atomicfile.Write(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write coordinator id: %w", err)
+	}
+	return id, nil
+}

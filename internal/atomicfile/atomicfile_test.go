@@ -1,0 +1,30 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "file.json")
+	require.NoError(t, Write(path, []byte("one"), 0o600))
+	require.NoError(t, Write(path, []byte("two"), 0o644))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "two", string(b))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+	left, err := os.ReadDir(filepath.Dir(path))
+	require.NoError(t, err)
+	assert.Len(t, left, 1, "no temporary file is left behind")
+
+	err = Write(filepath.Join(dir, "missing", "file.json"), []byte("x"), 0o600)
+	assert.ErrorContains(t, err, filepath.Join(dir, "missing", "file.json"), "the error names the path")
+	assert.NoDirExists(t, filepath.Join(dir, "missing"), "no directory is made")
+}
