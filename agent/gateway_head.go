@@ -56,15 +56,10 @@ func parseRequestHead(head string, h *requestHead) bool {
 		if !ok || line == "" || len(h.vals) == maxLeanHeaders {
 			return false
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" || !isToken(name) {
+		key, value, ok := headerField(line)
+		if !ok {
 			return false
 		}
-		value = strings.Trim(value, " \t")
-		if !validFieldValue(value) {
-			return false
-		}
-		key := textproto.CanonicalMIMEHeaderKey(name)
 		switch key {
 		case "Host":
 			if hosts++; hosts > 1 || !validHost(value) {
@@ -84,19 +79,9 @@ func parseRequestHead(head string, h *requestHead) bool {
 		case "Transfer-Encoding", "Expect", "Upgrade":
 			return false
 		case "Connection":
-			for tok := range strings.SplitSeq(value, ",") {
-				if strings.EqualFold(strings.TrimSpace(tok), "close") {
-					h.close = true
-				}
-			}
+			h.close = h.close || listsClose(value)
 		}
-		h.vals = append(h.vals, value)
-		n := len(h.vals)
-		if vv, seen := h.header[key]; seen {
-			h.header[key] = append(vv, value) // a repeated name: rare, allocates
-		} else {
-			h.header[key] = h.vals[n-1 : n : n]
-		}
+		h.vals = addField(h.header, h.vals, key, value)
 	}
 	// As net/http does (RFC 7234 §5.4).
 	if p := h.header["Pragma"]; len(p) > 0 && p[0] == "no-cache" && len(h.header["Cache-Control"]) == 0 {
@@ -108,6 +93,46 @@ func parseRequestHead(head string, h *requestHead) bool {
 // newRequestHead returns a head with room for maxLeanHeaders values.
 func newRequestHead() *requestHead {
 	return &requestHead{header: make(http.Header, 8), vals: make([]string, 0, maxLeanHeaders)}
+}
+
+// headerField splits a header line into its canonical name and its value
+// without surrounding blanks; false when the line is outside the subset (no
+// colon, a name that is not a token, a space before the colon, control
+// bytes in the value).
+func headerField(line string) (key, value string, ok bool) {
+	name, value, ok := strings.Cut(line, ":")
+	if !ok || name == "" || !isToken(name) {
+		return "", "", false
+	}
+	value = strings.Trim(value, " \t")
+	if !validFieldValue(value) {
+		return "", "", false
+	}
+	return textproto.CanonicalMIMEHeaderKey(name), value, true
+}
+
+// addField adds value under key to h, taking its slice from vals (whose
+// capacity is reserved beforehand) so that a header costs no allocation
+// unless its name repeats; it returns vals with value appended.
+func addField(h http.Header, vals []string, key, value string) []string {
+	vals = append(vals, value)
+	n := len(vals)
+	if vv, seen := h[key]; seen {
+		h[key] = append(vv, value) // a repeated name: rare, allocates
+	} else {
+		h[key] = vals[n-1 : n : n]
+	}
+	return vals
+}
+
+// listsClose reports whether a Connection header's value has the close token.
+func listsClose(value string) bool {
+	for tok := range strings.SplitSeq(value, ",") {
+		if strings.EqualFold(strings.TrimSpace(tok), "close") {
+			return true
+		}
+	}
+	return false
 }
 
 // cutLine cuts s at its first line end, which must be CRLF: a bare LF is

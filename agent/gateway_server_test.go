@@ -17,7 +17,7 @@ import (
 )
 
 // startGatewayServer serves h on a loopback port through the lean server.
-func startGatewayServer(t *testing.T, h http.Handler) (*gatewayServer, string) {
+func startGatewayServer(t testing.TB, h http.Handler) (*gatewayServer, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package agent
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -146,19 +145,9 @@ func startTestGateway(t testing.TB, f *gatewayFixture, upstream string, p regist
 	v, err := buildView(f.tx.Result(), p)
 	require.NoError(t, err)
 	g.view.Store(v)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := newGatewayServer(g, zerolog.Nop())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		assert.NoError(t, srv.Shutdown(ctx))
-		assert.ErrorIs(t, <-done, http.ErrServerClosed)
-		g.closeIdle()
-	})
-	return g, "http://" + ln.Addr().String(), reg
+	t.Cleanup(g.closeIdle) // registered first, so it runs after the server's shutdown
+	_, addr := startGatewayServer(t, g)
+	return g, "http://" + addr, reg
 }
 
 type answer struct {

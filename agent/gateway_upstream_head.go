@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"net/http"
-	"net/textproto"
 	"strings"
 )
 
@@ -45,15 +44,10 @@ func parseUpstreamHead(head string, h *upstreamHead) bool {
 		if !ok || line == "" || len(vals) == maxLeanHeaders {
 			return false
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" || !isToken(name) {
+		key, value, ok := headerField(line)
+		if !ok {
 			return false
 		}
-		value = strings.Trim(value, " \t")
-		if !validFieldValue(value) {
-			return false
-		}
-		key := textproto.CanonicalMIMEHeaderKey(name)
 		switch key {
 		case "Content-Length":
 			n, ok := parseLength(value)
@@ -64,19 +58,9 @@ func parseUpstreamHead(head string, h *upstreamHead) bool {
 		case "Transfer-Encoding":
 			return false
 		case "Connection":
-			for tok := range strings.SplitSeq(value, ",") {
-				if strings.EqualFold(strings.TrimSpace(tok), "close") {
-					h.close = true
-				}
-			}
+			h.close = h.close || listsClose(value)
 		}
-		vals = append(vals, value)
-		n := len(vals)
-		if vv, seen := h.header[key]; seen {
-			h.header[key] = append(vv, value)
-		} else {
-			h.header[key] = vals[n-1 : n : n]
-		}
+		vals = addField(h.header, vals, key, value)
 	}
 	if h.close {
 		delete(h.header, "Connection") // as http.ReadResponse does
