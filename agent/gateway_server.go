@@ -222,10 +222,10 @@ func (s *gatewayServer) serveConn(lc *leanConn) {
 		s.mu.Lock()
 		delete(s.conns, lc)
 		s.mu.Unlock()
+		lc.cancel() // net/http gives a handed-off connection contexts of its own
 		lc.bw.Reset(nil)
 		s.writers.Put(lc.bw)
 		if !handedOff {
-			lc.cancel()
 			lc.c.Close()
 			lc.br.Reset(nil)
 			s.readers.Put(lc.br)
