@@ -29,6 +29,12 @@ type consulAgent struct {
 	deregAfter time.Duration
 	registered string        // fingerprint of the last successful registration; "" when none
 	wake       chan struct{} // updates the check at once (the instance started draining)
+
+	// attempted: a registration was sent, so Consul may hold the service
+	// even when the answer never came (cancelled at shutdown). Written by
+	// runConsul only; read after done is closed.
+	attempted bool
+	done      chan struct{} // closed when runConsul returns
 }
 
 func newConsulAgent(addr, token, id string, deregAfter time.Duration) (*consulAgent, error) {
@@ -43,7 +49,7 @@ func newConsulAgent(addr, token, id string, deregAfter time.Duration) (*consulAg
 		deregAfter = DefaultConsulDeregisterAfter
 	}
 	return &consulAgent{client: c, serviceID: id, checkID: "service:" + id, deregAfter: deregAfter,
-		wake: make(chan struct{}, 1)}, nil
+		wake: make(chan struct{}, 1), done: make(chan struct{})}, nil
 }
 
 // consulRegistration builds the service registration from what the agent
@@ -142,6 +148,7 @@ func errUnknownCheck(err error) bool {
 // heartbeat interval; an unknown check registers again at once.
 func (a *Agent) runConsul(ctx context.Context) {
 	c := a.consul
+	defer close(c.done)
 	interval := a.cfg.Heartbeat
 	retry := backoff{base: 100 * time.Millisecond, max: interval}
 	wait := time.Duration(0)
@@ -163,6 +170,7 @@ func (a *Agent) runConsul(ctx context.Context) {
 		reg := a.consulRegistration()
 		justRegistered := false
 		if fp := fingerprint(reg); fp != c.registered {
+			c.attempted = true
 			cctx, cancel := context.WithTimeout(ctx, homeCallTimeout)
 			err := c.client.Agent().ServiceRegisterOpts(reg, consul.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(cctx))
 			cancel()
@@ -207,14 +215,23 @@ func (a *Agent) runConsul(ctx context.Context) {
 	}
 }
 
-// deregisterConsul removes the service (and its check) from Consul.
+// deregisterConsul removes the service (and its check) from Consul, once
+// runConsul has returned (ctx ended). It does so whenever a registration
+// was sent: one cancelled at shutdown may still have reached Consul, and
+// would stay there, critical, until Consul's deregister-after.
 func (a *Agent) deregisterConsul() {
-	if a.consul.registered == "" {
+	<-a.consul.done
+	if !a.consul.attempted {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
 	defer cancel()
 	if err := a.consul.client.Agent().ServiceDeregisterOpts(a.id, (&consul.QueryOptions{}).WithContext(ctx)); err != nil {
+		var se consul.StatusError
+		if errors.As(err, &se) && se.Code == http.StatusNotFound {
+			a.log.Debug().Msg("consul never took the registration: nothing to deregister")
+			return
+		}
 		a.log.Warn().Err(err).Msg("consul deregister")
 		return
 	}

@@ -1,8 +1,11 @@
 package agent_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -176,4 +179,51 @@ func TestConsulDrainingGoesCritical(t *testing.T) {
 	require.True(t, exited)
 	_, ok := catalogEntry(t, client, "newsapi", id)
 	assert.False(t, ok, "deregistered once the command exited")
+}
+
+// A registration whose answer never comes (the agent stops meanwhile) may
+// still have reached Consul: the agent deregisters anyway, rather than leave
+// a critical service behind until Consul's deregister-after. A real Consul
+// cannot be made to take a registration and hold its answer, so a listener
+// that does stands in for it.
+func TestConsulDeregistersAfterAnUnansweredRegistration(t *testing.T) {
+	registering := make(chan struct{}, 1)
+	deregistered := make(chan string, 1)
+	ended := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1/agent/service/register":
+			select {
+			case registering <- struct{}{}:
+			default:
+			}
+			select { // taken, never answered
+			case <-r.Context().Done():
+			case <-ended:
+			}
+		case strings.HasPrefix(r.URL.Path, "/v1/agent/service/deregister/"):
+			deregistered <- strings.TrimPrefix(r.URL.Path, "/v1/agent/service/deregister/")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(ended) }) // before srv.Close: cleanups run last first
+
+	a := testenv.StartAgentAt(t, "", "--consul", srv.URL, "--service", "news", "--", "sleep", "300")
+	id := a.ID()
+	select {
+	case <-registering:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the agent sent no registration:\n%s", a.Output)
+	}
+	a.Signal(syscall.SIGTERM)
+	_, exited := a.Wait(15 * time.Second)
+	require.True(t, exited)
+	select {
+	case got := <-deregistered:
+		assert.Equal(t, id, got)
+	default:
+		t.Fatalf("the agent left its registration in Consul:\n%s", a.Output)
+	}
 }
