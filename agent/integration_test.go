@@ -242,6 +242,16 @@ func TestStaysGoneAfterCommandExits(t *testing.T) {
 		"--gossip-bind", "127.0.0.1:0", // leaving the cluster takes a moment: a window the loops must not use
 		"--", news, "--listen", app)
 	id := a.ID()
+	// The app answers once it listens, after it set up its signal handling:
+	// a SIGTERM before that would kill it (143), not stop it.
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + app + "/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 5*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusPassing }, 5*time.Second, 10*time.Millisecond)
 	a.Signal(syscall.SIGTERM)
 	code, exited := a.Wait(10 * time.Second)
