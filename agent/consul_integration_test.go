@@ -17,15 +17,6 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 )
 
-func consulClient(t *testing.T, c *testenv.Consul) *consul.Client {
-	t.Helper()
-	cfg := consul.DefaultNonPooledConfig()
-	cfg.Address = c.URL
-	client, err := consul.NewClient(cfg)
-	require.NoError(t, err)
-	return client
-}
-
 // catalogEntry returns the catalog's registration of instance id of service.
 func catalogEntry(t *testing.T, client *consul.Client, service, id string) (*consul.CatalogService, bool) {
 	t.Helper()
@@ -64,7 +55,7 @@ func TestConsulRegistrationTagsMetaAndPassing(t *testing.T) {
 	t.Parallel()
 	co := testenv.StartCoordinator(t)
 	cs := testenv.StartConsul(t)
-	client := consulClient(t, cs)
+	client := cs.Client(t)
 	sid := co.Create(t, "/admin/api/services.json", "name=News&system_name=newsapi")
 	co.Create(t, "/admin/api/services/"+sid+"/application_plans.json", "name=Basic")
 	co.Create(t, "/admin/api/services/"+sid+"/application_plans.json", "name=Premium")
@@ -108,7 +99,7 @@ func TestConsulRegistrationTagsMetaAndPassing(t *testing.T) {
 func TestConsulKill9TurnsCriticalThenRemoved(t *testing.T) {
 	t.Parallel()
 	cs := testenv.StartConsul(t)
-	client := consulClient(t, cs)
+	client := cs.Client(t)
 	a := testenv.StartAgentAt(t, "", "--consul", cs.URL, "--service", "worker", "--address", "127.0.0.1", "--port", "4000",
 		"--heartbeat", "200ms", "--ttl", "1s", "--consul-deregister-after", "1s", "--", "sleep", "300")
 	id := a.ID()
@@ -139,7 +130,7 @@ func TestConsulKill9TurnsCriticalThenRemoved(t *testing.T) {
 func TestConsulRestartRegistersAgain(t *testing.T) {
 	t.Parallel()
 	cs := testenv.StartConsul(t)
-	client := consulClient(t, cs)
+	client := cs.Client(t)
 	a := testenv.StartAgentAt(t, "", "--consul", cs.URL, "--service", "worker", "--address", "127.0.0.1", "--port", "4000",
 		"--heartbeat", "200ms", "--ttl", "1s", "--", "sleep", "300")
 	id := a.ID()
@@ -162,7 +153,7 @@ func TestConsulRestartRegistersAgain(t *testing.T) {
 func TestConsulDrainingGoesCritical(t *testing.T) {
 	t.Parallel()
 	cs := testenv.StartConsul(t)
-	client := consulClient(t, cs)
+	client := cs.Client(t)
 	a := testenv.StartAgentAt(t, "", "--consul", cs.URL, "--service", "newsapi", "--address", "127.0.0.1",
 		"--port", "3000", "--heartbeat", "5s", "--ttl", "20s", "--drain", "3s", "--", "sleep", "300")
 	id := a.ID()

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	consul "github.com/hashicorp/consul/api"
 )
 
 // Consul is a real `consul agent -dev` process under test, on loopback ports
@@ -210,4 +212,16 @@ func (c *Consul) Stop() {
 	if c.t.Failed() {
 		c.t.Logf("consul output:\n%s", c.Output.String())
 	}
+}
+
+// Client returns a Consul API client for this agent.
+func (c *Consul) Client(t testing.TB) *consul.Client {
+	t.Helper()
+	cfg := consul.DefaultNonPooledConfig()
+	cfg.Address = c.URL
+	cl, err := consul.NewClient(cfg)
+	if err != nil {
+		t.Fatalf("consul client: %v", err)
+	}
+	return cl
 }

@@ -15,15 +15,6 @@ import (
 	"github.com/portolan/portolan/registry/consulcatalog"
 )
 
-func client(t *testing.T, c *testenv.Consul) *consul.Client {
-	t.Helper()
-	cfg := consul.DefaultNonPooledConfig()
-	cfg.Address = c.URL
-	cl, err := consul.NewClient(cfg)
-	require.NoError(t, err)
-	return cl
-}
-
 // register registers a service as `portolan agent --consul` does, with a
 // TTL check in the given status.
 func register(t *testing.T, cl *consul.Client, id, name, status string, tags ...string) {
@@ -38,7 +29,7 @@ func register(t *testing.T, cl *consul.Client, id, name, status string, tags ...
 func TestInstancesAcrossWANJoinedDatacenters(t *testing.T) {
 	dc1, dc2 := testenv.StartConsulDC(t, "dc1"), testenv.StartConsulDC(t, "dc2")
 	dc1.JoinWAN(dc2)
-	c1, c2 := client(t, dc1), client(t, dc2)
+	c1, c2 := dc1.Client(t), dc2.Client(t)
 	register(t, c1, "news-a", "news", consul.HealthPassing, "plan:basic")
 	register(t, c2, "news-b", "news", consul.HealthCritical, "plan:gold")
 	// not Portolan's: no tag
@@ -80,7 +71,7 @@ func TestInstancesAcrossWANJoinedDatacenters(t *testing.T) {
 // back) it starts over and reports what is registered again.
 func TestWatchFollowsChangesAndRestarts(t *testing.T) {
 	c := testenv.StartConsul(t)
-	cl := client(t, c)
+	cl := c.Client(t)
 	var mu sync.Mutex
 	var last []registry.MapInstance
 	seen := func() []registry.MapInstance { mu.Lock(); defer mu.Unlock(); return last }
