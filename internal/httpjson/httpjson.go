@@ -19,3 +19,10 @@ func Write(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }
+
+// Error answers status with Portolan's JSON error body, {"error": msg}: the
+// one error shape of the agent protocol, the agent's local API and
+// Portolan's admin additions.
+func Error(w http.ResponseWriter, status int, msg string) {
+	Write(w, status, map[string]string{"error": msg})
+}
