@@ -19,6 +19,7 @@ import (
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
+	"github.com/portolan/portolan/usage"
 )
 
 // Config configures a coordinator.
@@ -41,7 +42,7 @@ type Config struct {
 	Gossip *gossip.Config
 	// Consul, when set, keeps the composition in Consul KV instead of bbolt,
 	// so several coordinators serve one composition, and shares their usage
-	// counters (usageShare).
+	// counters (usage.Sharing).
 	Consul *ConsulConfig
 }
 
@@ -66,7 +67,7 @@ type Coordinator struct {
 	server    *http.Server
 	// usage keeps usage counters (usage.db) for agents' batches, the Service
 	// Management API and analytics.
-	usage        *usageStore
+	usage        *usage.Store
 	usageBatches *prometheus.CounterVec
 	sm           *threescale.ServiceManagement
 	analytics    *threescale.Analytics
@@ -96,23 +97,23 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, err
 	}
-	usage, err := openUsageStore(cfg.DataDir, time.Now(), cfg.Logger.With().Str("component", "usage").Logger())
+	counters, err := usage.Open(cfg.DataDir, time.Now(), cfg.Logger.With().Str("component", "usage").Logger())
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		usage.Close()
+		counters.Close()
 		store.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	c := &Coordinator{cfg: cfg, store: store, ln: ln, metrics: prometheus.NewRegistry(), instances: instances,
-		usage: usage, usageBatches: newUsageMetrics()}
+		usage: counters, usageBatches: newUsageMetrics()}
 	c.tokens = threescale.NewTokenChecker(token)
 	c.api = threescale.New(store, c.tokens)
-	c.sm = threescale.NewServiceManagement(store, c.tokens, usage)
-	c.analytics = threescale.NewAnalytics(store, c.tokens, usage)
+	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters})
+	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters})
 	c.server = &http.Server{
 		Handler:           c.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

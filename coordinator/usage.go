@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,14 +10,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/threescale"
+	"github.com/portolan/portolan/usage"
 )
-
-// maxFutureMinute bounds how far ahead of home's clock a batch's minutes may
-// be (agents' clocks drift).
-const maxFutureMinute = time.Hour
 
 // newUsageMetrics counts usage batches by outcome, both present from the start.
 func newUsageMetrics() *prometheus.CounterVec {
@@ -42,24 +41,24 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&batch); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			usageError(w, http.StatusRequestEntityTooLarge,
+			httpjson.Error(w, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("usage batch exceeds %d bytes", registry.MaxUsageBodyBytes))
 			return
 		}
-		usageError(w, http.StatusBadRequest, "usage batch is not valid JSON: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "usage batch is not valid JSON: "+err.Error())
 		return
 	}
 	now := time.Now()
 	snap := c.store.Snapshot()
-	incs, err := validateBatch(snap, &batch, now)
+	incs, err := usage.ValidateBatch(snap, &batch, now)
 	if err != nil {
-		usageError(w, http.StatusUnprocessableEntity, err.Error())
+		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	dup, err := c.usage.apply(r.Context(), batch.ID, batch.ServiceID, incs, now)
+	dup, err := c.usage.Apply(r.Context(), batch.ID, batch.ServiceID, incs, now)
 	if err != nil {
 		c.cfg.Logger.Error().Err(err).Str("batch", batch.ID).Msg("usage batch not stored")
-		usageError(w, http.StatusServiceUnavailable, "usage batch not stored, send it again: "+err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, "usage batch not stored, send it again: "+err.Error())
 		return
 	}
 	result := "applied"
@@ -67,77 +66,49 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 		result = "duplicate"
 	}
 	c.usageBatches.WithLabelValues(result).Inc()
-	httpjson.Write(w, http.StatusOK, registry.UsageReply{Duplicate: dup, Totals: limitedTotals(snap, c.usage.totals(batch.ServiceID, now))})
+	httpjson.Write(w, http.StatusOK, registry.UsageReply{Duplicate: dup,
+		Totals: usage.LimitedTotals(snap, c.usage.Totals(batch.ServiceID, now))})
 }
 
-func usageError(w http.ResponseWriter, status int, msg string) {
-	httpjson.Write(w, status, map[string]string{"error": msg})
+// usageCounters is the usage store as the Service Management and Analytics
+// APIs use it (threescale.UsageCounters): usage imports nothing of threescale.
+type usageCounters struct{ *usage.Store }
+
+// Add adds a report's usage, each increment in the minute of its time.
+func (u usageCounters) Add(ctx context.Context, serviceID int64, incs []threescale.UsageIncrement) error {
+	out := make([]usage.Increment, 0, len(incs))
+	for _, in := range incs {
+		out = append(out, usage.Increment{App: in.ApplicationID, Metric: in.MetricID, Minute: in.At.Unix() / 60, Delta: in.Delta})
+	}
+	return u.Store.Add(ctx, serviceID, out)
 }
 
-// validateBatch checks a batch against the composition and turns it into
-// increments. Every problem names the entry and the id at fault.
-func validateBatch(snap *composition.Snapshot, b *registry.UsageBatch, now time.Time) ([]usageInc, error) {
-	switch {
-	case b.ID == "":
-		return nil, errors.New("id: a usage batch needs an id")
-	case len(b.ID) > registry.MaxBatchIDLen:
-		return nil, fmt.Errorf("id: longer than %d bytes", registry.MaxBatchIDLen)
-	case len(b.Entries) > registry.MaxUsageEntries:
-		return nil, fmt.Errorf("entries: more than %d", registry.MaxUsageEntries)
+// Values reads an application's or a service's committed counters.
+func (u usageCounters) Values(scope threescale.Scope, id, metricID int64, period string, starts []time.Time) ([]int64, error) {
+	if scope == threescale.ScopeService {
+		return u.ServiceValues(id, metricID, period, starts)
 	}
-	if _, ok := snap.Services.Get(b.ServiceID); !ok {
-		return nil, fmt.Errorf("service_id: unknown service %d", b.ServiceID)
-	}
-	var metrics map[int64]*composition.Metric
-	oldest, newest := now.Add(-BatchRetention).Unix()/60, now.Add(maxFutureMinute).Unix()/60
-	incs := make([]usageInc, 0, len(b.Entries))
-	for i, e := range b.Entries {
-		app, ok := snap.Applications.Get(e.ApplicationID)
-		if !ok || app.ServiceID != b.ServiceID {
-			return nil, fmt.Errorf("entries[%d]: unknown application %d of service %d", i, e.ApplicationID, b.ServiceID)
-		}
-		if metrics == nil {
-			metrics = snap.ServiceMetricIDs(b.ServiceID)
-		}
-		if _, ok := metrics[e.MetricID]; !ok {
-			return nil, fmt.Errorf("entries[%d]: unknown metric %d of service %d", i, e.MetricID, b.ServiceID)
-		}
-		if e.Delta < 0 {
-			return nil, fmt.Errorf("entries[%d]: negative delta %d", i, e.Delta)
-		}
-		if e.Minute < oldest || e.Minute > newest {
-			return nil, fmt.Errorf("entries[%d]: minute %d is not within %s before and %s after home's clock",
-				i, e.Minute, BatchRetention, maxFutureMinute)
-		}
-		if e.Delta > 0 {
-			incs = append(incs, usageInc{app: e.ApplicationID, metric: e.MetricID, minute: e.Minute, delta: e.Delta})
-		}
-	}
-	return incs, nil
+	return u.AppValues(id, metricID, period, starts)
 }
 
-// limitedTotals keeps the totals of metrics and periods the application's
-// plan limits.
-func limitedTotals(snap *composition.Snapshot, totals []registry.UsageTotal) []registry.UsageTotal {
-	type limitKey struct {
-		plan, metric int64
-		period       string
+// startUsageShare starts sharing usage through the configured Consul; stop
+// ends it after a last publish.
+func (c *Coordinator) startUsageShare() (stop func(), err error) {
+	id, err := loadCoordinatorID(c.cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
-	if len(totals) == 0 {
-		return []registry.UsageTotal{}
+	client, err := c.cfg.Consul.client()
+	if err != nil {
+		return nil, err
 	}
-	limited := map[limitKey]bool{}
-	for _, l := range snap.UsageLimits.All() {
-		limited[limitKey{l.PlanID, l.MetricID, l.Period}] = true
+	prefix := c.cfg.Consul.Prefix
+	if prefix == "" {
+		prefix = consulstore.DefaultPrefix
 	}
-	out := totals[:0]
-	for _, t := range totals {
-		app, ok := snap.Applications.Get(t.ApplicationID)
-		if ok && limited[limitKey{app.PlanID, t.MetricID, t.Period}] {
-			out = append(out, t)
-		}
-	}
-	return out
+	share := usage.StartSharing(c.usage, usage.SharingConfig{KV: client.KV(), Prefix: prefix, ID: id,
+		Logger: c.cfg.Logger.With().Str("component", "usageshare").Logger()})
+	return share.Stop, nil
 }
 
 // closeUsage closes the usage store, logging a failure.

@@ -1,9 +1,7 @@
-package coordinator
+package usage
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +21,7 @@ func TestUsageDocEncodesCurrentCountersOfChangedServices(t *testing.T) {
 	s := openTestUsage(t, t.TempDir(), now)
 	defer s.Close()
 	ctx := t.Context()
-	_, err := s.apply(ctx, "b-1", 2, []usageInc{{app: 7, metric: 3, minute: minuteOf(now), delta: 4}}, now)
+	_, err := s.Apply(ctx, "b-1", 2, []Increment{{App: 7, Metric: 3, Minute: minuteOf(now), Delta: 4}}, now)
 	require.NoError(t, err)
 	assert.Nil(t, s.takeChanged(now), "nothing is tracked before sharing starts")
 
@@ -35,7 +33,7 @@ func TestUsageDocEncodesCurrentCountersOfChangedServices(t *testing.T) {
 	assert.Len(t, doc.Counters, len(composition.Periods), "one counter per period")
 	assert.Nil(t, s.takeChanged(now), "nothing changed since")
 
-	_, err = s.apply(ctx, "b-2", 5, []usageInc{{app: 8, metric: 3, minute: minuteOf(now), delta: 1}}, now)
+	_, err = s.Apply(ctx, "b-2", 5, []Increment{{App: 8, Metric: 3, Minute: minuteOf(now), Delta: 1}}, now)
 	require.NoError(t, err)
 	docs = s.takeChanged(now)
 	require.Len(t, docs, 1, "only the changed service")
@@ -77,10 +75,10 @@ func TestUsageShareAddsPeersAndIgnoresOwnAndMalformed(t *testing.T) {
 	now := time.Now().UTC()
 	s := openTestUsage(t, t.TempDir(), now)
 	defer s.Close()
-	_, err := s.apply(t.Context(), "b-1", 2, []usageInc{{app: 7, metric: 3, minute: minuteOf(now), delta: 4}}, now)
+	_, err := s.Apply(t.Context(), "b-1", 2, []Increment{{App: 7, Metric: 3, Minute: minuteOf(now), Delta: 4}}, now)
 	require.NoError(t, err)
 	var logs strings.Builder
-	u := &usageShare{store: s, root: "p/usage/", id: "me", log: zerolog.New(&logs), published: map[int64]bool{}}
+	u := &Sharing{store: s, root: "p/usage/", id: "me", log: zerolog.New(&logs), published: map[int64]bool{}}
 	s.enableSharing()
 
 	peerDoc := func(service int64, counters ...shareCounter) []byte {
@@ -107,7 +105,7 @@ func TestUsageShareAddsPeersAndIgnoresOwnAndMalformed(t *testing.T) {
 	assert.EqualValues(t, 4+2+3, s.Value(7, 3, "minute", time.Unix(minute, 0)), "own + peers, not own twice")
 	assert.EqualValues(t, 5, s.Value(9, 3, "day", time.Unix(day, 0)), "an application only peers saw")
 	got := map[string]int64{}
-	for _, tot := range s.totals(2, now) {
+	for _, tot := range s.Totals(2, now) {
 		if tot.Period == "minute" || tot.Period == "day" {
 			got[s64(tot.ApplicationID)+"/"+tot.Period] = tot.Value
 		}
@@ -125,20 +123,4 @@ func TestUsageShareAddsPeersAndIgnoresOwnAndMalformed(t *testing.T) {
 	u.published[2] = true
 	u.apply(consul.KVPairs{}, nil)
 	assert.Contains(t, s.takeChanged(now), int64(2))
-}
-
-func TestCoordinatorIDIsKeptInTheDataDir(t *testing.T) {
-	dir := t.TempDir()
-	id, err := loadCoordinatorID(dir)
-	require.NoError(t, err)
-	assert.Len(t, id, 32)
-	again, err := loadCoordinatorID(dir)
-	require.NoError(t, err)
-	assert.Equal(t, id, again)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Len(t, entries, 1, "no temporary file left behind")
-	require.NoError(t, os.WriteFile(filepath.Join(dir, IDFile), []byte("a/b\n"), 0o600))
-	_, err = loadCoordinatorID(dir)
-	assert.Error(t, err)
 }

@@ -1,4 +1,4 @@
-package coordinator
+package usage
 
 import (
 	"context"
@@ -13,12 +13,11 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/registry"
-	"github.com/portolan/portolan/threescale"
 )
 
-func openTestUsage(t *testing.T, dir string, now time.Time) *usageStore {
+func openTestUsage(t *testing.T, dir string, now time.Time) *Store {
 	t.Helper()
-	s, err := openUsageStore(dir, now, zerolog.Nop())
+	s, err := Open(dir, now, zerolog.Nop())
 	require.NoError(t, err)
 	return s
 }
@@ -30,12 +29,12 @@ func TestUsageStoreAppliesABatchOnceAcrossRestarts(t *testing.T) {
 	now := time.Now().UTC()
 	s := openTestUsage(t, dir, now)
 	ctx := context.Background()
-	incs := []usageInc{{app: 10, metric: 100, minute: minuteOf(now), delta: 3}, {app: 11, metric: 100, minute: minuteOf(now), delta: 1}}
+	incs := []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 3}, {App: 11, Metric: 100, Minute: minuteOf(now), Delta: 1}}
 
-	dup, err := s.apply(ctx, "agent-1", 7, incs, now)
+	dup, err := s.Apply(ctx, "agent-1", 7, incs, now)
 	require.NoError(t, err)
 	assert.False(t, dup)
-	dup, err = s.apply(ctx, "agent-1", 7, incs, now)
+	dup, err = s.Apply(ctx, "agent-1", 7, incs, now)
 	require.NoError(t, err)
 	assert.True(t, dup, "the same batch id adds nothing")
 	minute, _ := composition.PeriodBounds("minute", now)
@@ -43,29 +42,29 @@ func TestUsageStoreAppliesABatchOnceAcrossRestarts(t *testing.T) {
 	assert.EqualValues(t, 3, s.Value(10, 100, "minute", minute))
 	assert.EqualValues(t, 3, s.Value(10, 100, "month", month))
 	assert.EqualValues(t, 3, s.Value(10, 100, "eternity", time.Time{}))
-	totals := s.totals(7, now)
+	totals := s.Totals(7, now)
 	assert.Len(t, totals, 2*len(composition.Periods))
 	assert.Contains(t, totals, registry.UsageTotal{ApplicationID: 11, MetricID: 100, Period: "minute", Start: minute, Value: 1})
-	assert.Empty(t, s.totals(8, now), "another service has no totals")
+	assert.Empty(t, s.Totals(8, now), "another service has no totals")
 	require.NoError(t, s.Close())
 
 	s = openTestUsage(t, dir, now)
 	defer s.Close()
 	assert.EqualValues(t, 3, s.Value(10, 100, "minute", minute), "counters survive a restart")
-	assert.ElementsMatch(t, totals, s.totals(7, now), "and so do the totals")
-	dup, err = s.apply(ctx, "agent-1", 7, incs, now)
+	assert.ElementsMatch(t, totals, s.Totals(7, now), "and so do the totals")
+	dup, err = s.Apply(ctx, "agent-1", 7, incs, now)
 	require.NoError(t, err)
 	assert.True(t, dup, "batch ids survive a restart")
-	dup, err = s.apply(ctx, "agent-2", 7, incs, now)
+	dup, err = s.Apply(ctx, "agent-2", 7, incs, now)
 	require.NoError(t, err)
 	assert.False(t, dup)
 	assert.EqualValues(t, 6, s.Value(10, 100, "minute", minute))
 
 	day, _ := composition.PeriodBounds("day", now)
-	vals, err := s.Values(threescale.ScopeService, 7, 100, "day", []time.Time{day, day.AddDate(0, 0, -1)})
+	vals, err := s.ServiceValues(7, 100, "day", []time.Time{day, day.AddDate(0, 0, -1)})
 	require.NoError(t, err)
 	assert.Equal(t, []int64{8, 0}, vals, "service counters add every application")
-	vals, err = s.Values(threescale.ScopeApplication, 11, 100, "eternity", []time.Time{{}})
+	vals, err = s.AppValues(11, 100, "eternity", []time.Time{{}})
 	require.NoError(t, err)
 	assert.Equal(t, []int64{2}, vals)
 }
@@ -93,7 +92,7 @@ func TestUsageStoreAdmitNeverOvershoots(t *testing.T) {
 	wg.Wait()
 	assert.EqualValues(t, limit, admitted.Load())
 	assert.EqualValues(t, limit, s.Value(10, 100, "minute", start))
-	vals, err := s.Values(threescale.ScopeApplication, 10, 100, "minute", []time.Time{start})
+	vals, err := s.AppValues(10, 100, "minute", []time.Time{start})
 	require.NoError(t, err)
 	assert.Equal(t, []int64{limit}, vals, "every admitted call is on disk")
 }
@@ -103,18 +102,18 @@ func TestUsageStoreRollsOverAndReadsPastPeriods(t *testing.T) {
 	defer s.Close()
 	now := time.Now().UTC()
 	ctx := context.Background()
-	_, err := s.apply(ctx, "b-1", 7, []usageInc{{app: 10, metric: 100, minute: minuteOf(now), delta: 2}}, now)
+	_, err := s.Apply(ctx, "b-1", 7, []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 2}}, now)
 	require.NoError(t, err)
 	minute, _ := composition.PeriodBounds("minute", now)
 	later := now.Add(2 * time.Minute)
-	for _, tot := range s.totals(7, later) {
+	for _, tot := range s.Totals(7, later) {
 		assert.NotEqual(t, "minute", tot.Period, "last minute's total is not current any more")
 	}
 	assert.EqualValues(t, 2, s.Value(10, 100, "minute", minute), "a past period is read from disk")
 
 	// a late batch for an earlier minute counts in its own periods
 	past := now.Add(-3 * time.Hour)
-	_, err = s.apply(ctx, "b-2", 7, []usageInc{{app: 10, metric: 100, minute: minuteOf(past), delta: 5}}, later)
+	_, err = s.Apply(ctx, "b-2", 7, []Increment{{App: 10, Metric: 100, Minute: minuteOf(past), Delta: 5}}, later)
 	require.NoError(t, err)
 	pastMinute, _ := composition.PeriodBounds("minute", past)
 	pastHour, _ := composition.PeriodBounds("hour", past)
@@ -129,15 +128,15 @@ func TestUsageStorePrunesOldBatchIDsAndMinutes(t *testing.T) {
 	now := time.Now().UTC()
 	old := now.Add(-BatchRetention - time.Hour)
 	ctx := context.Background()
-	_, err := s.apply(ctx, "old-1", 7, []usageInc{{app: 10, metric: 100, minute: minuteOf(old), delta: 1}}, old)
+	_, err := s.Apply(ctx, "old-1", 7, []Increment{{App: 10, Metric: 100, Minute: minuteOf(old), Delta: 1}}, old)
 	require.NoError(t, err)
-	_, err = s.apply(ctx, "new-1", 7, []usageInc{{app: 10, metric: 100, minute: minuteOf(now), delta: 1}}, now)
+	_, err = s.Apply(ctx, "new-1", 7, []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 1}}, now)
 	require.NoError(t, err)
 	s.prune(now)
-	dup, err := s.apply(ctx, "new-1", 7, nil, now)
+	dup, err := s.Apply(ctx, "new-1", 7, nil, now)
 	require.NoError(t, err)
 	assert.True(t, dup, "a recent batch id is kept")
-	dup, err = s.apply(ctx, "old-1", 7, nil, now)
+	dup, err = s.Apply(ctx, "old-1", 7, nil, now)
 	require.NoError(t, err)
 	assert.False(t, dup, "a batch id older than the retention is forgotten")
 	oldMinute, _ := composition.PeriodBounds("minute", old)
@@ -151,13 +150,13 @@ func TestUsageStorePrunesOldBatchIDsAndMinutes(t *testing.T) {
 func TestUsageStoreClosedRefuses(t *testing.T) {
 	s := openTestUsage(t, t.TempDir(), time.Now())
 	require.NoError(t, s.Close())
-	_, err := s.apply(context.Background(), "x", 7, []usageInc{{app: 1, metric: 2, minute: 1, delta: 1}}, time.Now())
-	assert.ErrorIs(t, err, errUsageClosed)
+	_, err := s.Apply(context.Background(), "x", 7, []Increment{{App: 1, Metric: 2, Minute: 1, Delta: 1}}, time.Now())
+	assert.ErrorIs(t, err, errClosed)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	s2 := openTestUsage(t, t.TempDir(), time.Now())
 	defer s2.Close()
-	_, err = s2.apply(ctx, "y", 7, nil, time.Now())
+	_, err = s2.Apply(ctx, "y", 7, nil, time.Now())
 	// with a cancelled context the commit may or may not have been handed over
 	if err != nil {
 		assert.ErrorIs(t, err, context.Canceled)

@@ -1,6 +1,7 @@
-package coordinator_test
+package usage_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -59,6 +61,9 @@ func sm(t *testing.T, co *testenv.Coordinator, op, service, userKey string, hits
 // Two coordinators on one Consul add up each other's usage: B's authrep and
 // B's replies to agents count what A applied, and the limit holds across both.
 func TestUsageCountersAddUpAcrossCoordinators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
 	cs := testenv.StartConsul(t)
 	args := []string{"--consul", cs.URL, "--consul-prefix", "usage-share/"}
 	a := testenv.StartCoordinator(t, args...)
@@ -151,4 +156,39 @@ func TestUsageCountersAddUpAcrossCoordinators(t *testing.T) {
 	assert.EqualValues(t, 10, v, "A after B's restart")
 	code, _ = sm(t, b, "authrep", service, "shared-key", 1)
 	assert.Equal(t, http.StatusConflict, code)
+}
+
+func s(id int64) string { return strconv.FormatInt(id, 10) }
+
+func getJSON(t *testing.T, u string, status int, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, status, resp.StatusCode, "GET %s: %s", u, b)
+	require.NoError(t, json.Unmarshal(b, v), "%s", b)
+}
+
+// postUsage posts body to /v1/usage with token and returns the status and body.
+func postUsage(t *testing.T, base, token string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+registry.UsagePath, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func totalOf(reply registry.UsageReply, app, metric int64, period string) (int64, bool) {
+	for _, t := range reply.Totals {
+		if t.ApplicationID == app && t.MetricID == metric && t.Period == period {
+			return t.Value, true
+		}
+	}
+	return 0, false
 }

@@ -1,0 +1,112 @@
+package usage
+
+import (
+	"encoding/binary"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// The memory mirror of the current periods' counters. Every method here runs
+// with s.mu held; valueLocked reads earlier periods from disk.
+
+func (s *Store) appCounters(app int64) map[curKey]int64 {
+	m := s.cur[app]
+	if m == nil {
+		m = map[curKey]int64{}
+		s.cur[app] = m
+	}
+	return m
+}
+
+func (s *Store) linkLocked(service, app int64) {
+	if s.appSvc[app] == service {
+		return
+	}
+	if old, ok := s.appSvc[app]; ok {
+		delete(s.svcApps[old], app)
+	}
+	s.appSvc[app] = service
+	apps := s.svcApps[service]
+	if apps == nil {
+		apps = map[int64]struct{}{}
+		s.svcApps[service] = apps
+	}
+	apps[app] = struct{}{}
+}
+
+// addLocked adds increments to the counters in memory (those of current or
+// later periods); sign -1 takes them back.
+func (s *Store) addLocked(service int64, incs []Increment, sign int64) {
+	if s.changed != nil && len(incs) > 0 {
+		s.changed[service] = struct{}{}
+	}
+	for _, in := range incs {
+		s.linkLocked(service, in.App)
+		at := time.Unix(in.Minute*60, 0)
+		counters := s.appCounters(in.App)
+		for i, p := range composition.Periods {
+			start := periodStart(p, at)
+			if start < s.cutoff[i] {
+				continue
+			}
+			key := curKey{metric: in.Metric, period: byte(i), start: start}
+			if v := counters[key] + sign*in.Delta; v != 0 {
+				counters[key] = v
+			} else {
+				delete(counters, key)
+			}
+		}
+	}
+}
+
+// sweepLocked moves the cutoffs to the current periods of now and drops the
+// counters of periods that ended from memory (they stay on disk).
+func (s *Store) sweepLocked(now time.Time) {
+	moved := false
+	for i, p := range composition.Periods {
+		if c := periodStart(p, now); c > s.cutoff[i] {
+			s.cutoff[i], moved = c, true
+		}
+	}
+	if !moved {
+		return
+	}
+	for app, counters := range s.cur {
+		for k := range counters {
+			if k.start < s.cutoff[k.period] {
+				delete(counters, k)
+			}
+		}
+		if len(counters) == 0 {
+			delete(s.cur, app)
+		}
+	}
+}
+
+// valueLocked is a composition.Counter: memory for current periods, disk
+// for earlier ones.
+func (s *Store) valueLocked(app, metric int64, period string, start time.Time) int64 {
+	i, ok := periodIndex[period]
+	if !ok {
+		return 0
+	}
+	st := int64(0)
+	if !start.IsZero() {
+		st = start.Unix()
+	}
+	if st >= s.cutoff[i] {
+		key := curKey{metric: metric, period: i, start: st}
+		return s.cur[app][key] + s.peers.value(app, key)
+	}
+	var v int64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketAppCounters).Get(counterKey(i, st, app, metric)); len(b) == 8 {
+			v = int64(binary.BigEndian.Uint64(b))
+		}
+		return nil
+	})
+	return v
+}

@@ -1,0 +1,215 @@
+package usage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/registry/consulcatalog"
+)
+
+// Timing and size of usage sharing; the query rules are those of
+// registry/consulcatalog's Watch.
+const (
+	sharePublishInterval = time.Second
+	shareWaitTime        = time.Minute
+	shareFinalTimeout    = 2 * time.Second
+	// maxUsageDocBytes keeps a document well under Consul's 512 KiB value limit.
+	maxUsageDocBytes = 256 << 10
+)
+
+// Sharing makes the usage counters of coordinators sharing a Consul add
+// up: it publishes this coordinator's current-period counters (only what it
+// applied itself, so nothing is counted twice) to
+// <prefix>usage/<service-id>/<coordinator-id>, and follows every other
+// coordinator's documents into the usage store's peer counters.
+type Sharing struct {
+	store    *Store
+	kv       *consul.KV
+	root     string // <prefix>usage/
+	id       string
+	interval time.Duration
+	log      zerolog.Logger
+
+	mu        sync.Mutex
+	published map[int64]bool // services whose document this coordinator wrote
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// SharingConfig configures StartSharing.
+type SharingConfig struct {
+	KV     *consul.KV
+	Prefix string // KV prefix: the documents live under <Prefix>usage/
+	ID     string // this coordinator's id, the last segment of its documents' keys
+	Logger zerolog.Logger
+}
+
+// StartSharing starts sharing store's counters through Consul KV; Stop ends
+// it after a last publish.
+func StartSharing(store *Store, cfg SharingConfig) *Sharing {
+	u := &Sharing{store: store, kv: cfg.KV, root: cfg.Prefix + "usage/", id: cfg.ID,
+		interval: sharePublishInterval, log: cfg.Logger}
+	u.start()
+	u.log.Info().Str("coordinator_id", u.id).Str("prefix", u.root).Msg("sharing usage counters through Consul")
+	return u
+}
+
+func (u *Sharing) start() {
+	u.published = map[int64]bool{}
+	u.store.enableSharing()
+	ctx, cancel := context.WithCancel(context.Background())
+	u.cancel, u.done = cancel, make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); u.publishLoop(ctx) }()
+	go func() { defer wg.Done(); u.follow(ctx) }()
+	go func() { wg.Wait(); close(u.done) }()
+}
+
+// Stop ends both loops; the publisher writes what changed since its last
+// round before it returns.
+func (u *Sharing) Stop() {
+	u.cancel()
+	<-u.done
+}
+
+func (u *Sharing) publishLoop(ctx context.Context) {
+	t := time.NewTicker(u.interval)
+	defer t.Stop()
+	failing := false
+	for {
+		u.publish(ctx, time.Now(), &failing)
+		select {
+		case <-ctx.Done():
+			// usage applied since the last round still reaches the peers
+			final, cancel := context.WithTimeout(context.Background(), shareFinalTimeout)
+			u.publish(final, time.Now(), &failing)
+			cancel()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// publish writes the document of every service whose counters changed; a
+// failed write is tried again next round. failing logs a streak of failures
+// once.
+func (u *Sharing) publish(ctx context.Context, now time.Time, failing *bool) {
+	for service, doc := range u.store.takeChanged(now) {
+		b, err := json.Marshal(doc)
+		if err != nil {
+			u.log.Error().Err(err).Int64("service", service).Msg("encoding usage counters failed")
+			continue
+		}
+		if len(b) > maxUsageDocBytes {
+			u.log.Warn().Int64("service", service).Int("bytes", len(b)).Int("max_bytes", maxUsageDocBytes).
+				Msg("usage counters too large to share through Consul; other coordinators do not see this service's usage here")
+			continue
+		}
+		key := u.root + strconv.FormatInt(service, 10) + "/" + u.id
+		_, err = u.kv.Put(&consul.KVPair{Key: key, Value: b}, (&consul.WriteOptions{}).WithContext(ctx))
+		if err != nil {
+			u.store.markChanged(service)
+			if !*failing && ctx.Err() == nil {
+				u.log.Warn().Err(err).Str("key", key).Msg("publishing usage counters to Consul failed; retrying every round")
+			}
+			*failing = true
+			continue
+		}
+		if *failing {
+			u.log.Info().Msg("publishing usage counters to Consul works again")
+			*failing = false
+		}
+		u.mu.Lock()
+		u.published[service] = true
+		u.mu.Unlock()
+	}
+}
+
+// follow keeps the peer counters equal to the other coordinators' documents,
+// with blocking queries.
+func (u *Sharing) follow(ctx context.Context) {
+	var index uint64
+	failures := 0
+	warned := map[string]uint64{} // malformed key → ModifyIndex already logged
+	for ctx.Err() == nil {
+		start := time.Now()
+		q := (&consul.QueryOptions{WaitIndex: index, WaitTime: shareWaitTime}).WithContext(ctx)
+		pairs, meta, err := u.kv.List(u.root, q)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			index = 0
+			u.log.Warn().Err(err).Msg("reading other coordinators' usage from Consul; limits use the counters last read")
+			consulcatalog.Sleep(ctx, consulcatalog.Backoff(failures))
+			continue
+		}
+		failures = 0
+		index = consulcatalog.NextIndex(index, meta.LastIndex)
+		warned = u.apply(pairs, warned)
+		consulcatalog.Sleep(ctx, consulcatalog.MinInterval-time.Since(start))
+	}
+}
+
+// apply installs the peers' documents as the store's peer counters, skips
+// malformed ones (logged once per version), and republishes own documents
+// that disappeared from Consul.
+func (u *Sharing) apply(pairs consul.KVPairs, warned map[string]uint64) map[string]uint64 {
+	peers := newPeerUsage()
+	own := map[int64]bool{}
+	nowWarned := map[string]uint64{}
+	for _, p := range pairs {
+		service, coordinator, err := u.parseKey(p.Key)
+		if err == nil && coordinator == u.id {
+			own[service] = true
+			continue
+		}
+		var doc usageDoc
+		if err == nil {
+			doc, err = decodeUsageDoc(p.Value, service)
+		}
+		if err != nil {
+			if idx, ok := warned[p.Key]; !ok || idx != p.ModifyIndex {
+				u.log.Warn().Err(err).Str("key", p.Key).Msg("ignoring a malformed usage document in Consul")
+			}
+			nowWarned[p.Key] = p.ModifyIndex
+			continue
+		}
+		peers.add(doc)
+	}
+	u.store.setPeers(peers)
+	u.mu.Lock()
+	for service := range u.published {
+		if !own[service] {
+			delete(u.published, service)
+			u.store.markChanged(service)
+		}
+	}
+	u.mu.Unlock()
+	return nowWarned
+}
+
+// parseKey splits <root><service-id>/<coordinator-id>.
+func (u *Sharing) parseKey(key string) (service int64, coordinator string, err error) {
+	svc, coordinator, ok := strings.Cut(strings.TrimPrefix(key, u.root), "/")
+	if !ok || coordinator == "" || strings.Contains(coordinator, "/") {
+		return 0, "", errors.New("key is not <service-id>/<coordinator-id>")
+	}
+	service, err = strconv.ParseInt(svc, 10, 64)
+	if err != nil || service <= 0 {
+		return 0, "", fmt.Errorf("service id %q is not a positive integer", svc)
+	}
+	return service, coordinator, nil
+}

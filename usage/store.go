@@ -1,0 +1,191 @@
+package usage
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// File is the usage store's file inside the data directory.
+const File = "usage.db"
+
+// Retention of the usage store: batch ids are remembered for BatchRetention,
+// so an agent may re-send a batch up to then and it is still counted once;
+// minute counters are kept for MinuteRetention (limits and analytics need no
+// older ones); every longer period is kept forever.
+const (
+	BatchRetention  = 7 * 24 * time.Hour
+	MinuteRetention = 48 * time.Hour
+)
+
+var errClosed = errors.New("usage store is closed")
+
+// Store keeps usage counters per application × metric × period × period
+// start, for all seven periods of 3scale, and per service for the
+// analytics granularities, in bbolt (usage.db). Writes are group-committed:
+// concurrent callers share one fsynced transaction. The counters of current
+// periods are mirrored in memory, so limit checks and totals never read disk.
+type Store struct {
+	db  *bolt.DB
+	log zerolog.Logger
+
+	reqs chan *usageCommit // unbuffered: a send succeeds only while run receives
+	quit chan struct{}
+	done chan struct{}
+
+	mu      sync.Mutex // guards what follows; also orders Admit's decisions
+	cur     map[int64]map[curKey]int64
+	svcApps map[int64]map[int64]struct{}
+	appSvc  map[int64]int64
+	// cutoff[p]: memory holds exactly the counters of period p whose start
+	// is at or after it (the start of the current period when last swept).
+	cutoff [numPeriods]int64
+	// changed: services whose counters changed since usageShare last took
+	// them; nil when no usageShare runs.
+	changed map[int64]struct{}
+	// peers: the other coordinators' current counters (usageShare), added
+	// to limit checks and totals; never written to usage.db.
+	peers *peerUsage
+}
+
+// Increment is an increment of one application's metric at a minute.
+type Increment struct {
+	App, Metric int64
+	Minute      int64 // unix seconds / 60
+	Delta       int64
+}
+
+// Open opens (or creates) usage.db in dir and loads the counters of
+// the current periods; Close stops it.
+func Open(dir string, now time.Time, log zerolog.Logger) (*Store, error) {
+	path := filepath.Join(dir, File)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: locked by another process", path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{
+		db: db, log: log,
+		reqs: make(chan *usageCommit), quit: make(chan struct{}), done: make(chan struct{}),
+		cur: map[int64]map[curKey]int64{}, svcApps: map[int64]map[int64]struct{}{}, appSvc: map[int64]int64{},
+	}
+	if err := s.load(now); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	go s.run()
+	return s, nil
+}
+
+func (s *Store) load(now time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketBatches, bucketBatchTimes, bucketAppCounters, bucketServiceCounters, bucketAppService} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketAppService).ForEach(func(k, v []byte) error {
+			if len(k) != 8 || len(v) != 8 {
+				return fmt.Errorf("app_service: malformed entry")
+			}
+			s.linkLocked(int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint64(k)))
+			return nil
+		}); err != nil {
+			return err
+		}
+		c := tx.Bucket(bucketAppCounters).Cursor()
+		for i, p := range composition.Periods {
+			s.cutoff[i] = periodStart(p, now)
+			seek := counterKey(byte(i), s.cutoff[i], 0, 0)
+			for k, v := c.Seek(seek); k != nil && k[0] == byte(i); k, v = c.Next() {
+				if len(k) != 25 || len(v) != 8 {
+					return fmt.Errorf("app_counters: malformed entry")
+				}
+				app := int64(binary.BigEndian.Uint64(k[9:17]))
+				key := curKey{metric: int64(binary.BigEndian.Uint64(k[17:25])), period: byte(i),
+					start: int64(binary.BigEndian.Uint64(k[1:9]))}
+				s.appCounters(app)[key] = int64(binary.BigEndian.Uint64(v))
+			}
+		}
+		return nil
+	})
+}
+
+// Close stops the committer and closes the file.
+func (s *Store) Close() error {
+	select {
+	case <-s.quit:
+	default:
+		close(s.quit)
+	}
+	<-s.done
+	return s.db.Close()
+}
+
+// Admit calls decide with the current counters, under the store's lock so
+// concurrent decisions see each other's usage; when it returns true the
+// usage is added, durably, before Admit returns.
+func (s *Store) Admit(ctx context.Context, serviceID, appID int64, usage []composition.Hit, now time.Time,
+	decide func(current composition.Counter) bool) (bool, error) {
+	incs := make([]Increment, 0, len(usage))
+	minute := now.Unix() / 60
+	for _, h := range usage {
+		if h.Delta != 0 {
+			incs = append(incs, Increment{App: appID, Metric: h.MetricID, Minute: minute, Delta: h.Delta})
+		}
+	}
+	s.mu.Lock()
+	s.sweepLocked(now)
+	if !decide(s.valueLocked) {
+		s.mu.Unlock()
+		return false, nil
+	}
+	s.addLocked(serviceID, incs, 1)
+	s.mu.Unlock()
+	if len(incs) == 0 {
+		return true, nil
+	}
+	c := &usageCommit{service: serviceID, incs: incs, at: now}
+	if err := s.commit(ctx, c); err != nil {
+		s.mu.Lock()
+		s.addLocked(serviceID, incs, -1)
+		s.mu.Unlock()
+		return false, err
+	}
+	return true, nil
+}
+
+// Add adds usage unconditionally, durably (the Service Management API's
+// report).
+func (s *Store) Add(ctx context.Context, serviceID int64, incs []Increment) error {
+	_, err := s.Apply(ctx, "", serviceID, incs, time.Now())
+	return err
+}
+
+// Apply commits increments, with a batch id when batchID is not empty:
+// a batch id seen before adds nothing and reports duplicate.
+func (s *Store) Apply(ctx context.Context, batchID string, serviceID int64, incs []Increment, now time.Time) (duplicate bool, err error) {
+	c := &usageCommit{batchID: batchID, service: serviceID, incs: incs, at: now}
+	if err := s.commit(ctx, c); err != nil {
+		return false, err
+	}
+	if !c.dup {
+		s.mu.Lock()
+		s.sweepLocked(now)
+		s.addLocked(serviceID, incs, 1)
+		s.mu.Unlock()
+	}
+	return c.dup, nil
+}
