@@ -35,6 +35,9 @@ func send(t *testing.T, co *testenv.Coordinator, method, path, contentType, body
 }
 
 func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
 	co := testenv.StartCoordinator(t)
 	created := send(t, co, "POST", "/admin/api/services.json", "application/x-www-form-urlencoded", "name=Good")
 	require.Equal(t, http.StatusCreated, created.status, created.body)

@@ -36,6 +36,9 @@ func serviceNames(t *testing.T, co *testenv.Coordinator) []string {
 // either are visible through both, of two conflicting writes exactly one
 // wins and nothing is half-written, and killing one loses nothing.
 func TestTwoCoordinatorsOnOneConsul(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
 	consul := testenv.StartConsul(t)
 	args := []string{"--consul", consul.URL, "--consul-prefix", "two-coordinators/"}
 	a := testenv.StartCoordinator(t, args...)
@@ -83,6 +86,9 @@ func TestTwoCoordinatorsOnOneConsul(t *testing.T) {
 // datacenter registered in Consul, also those that never phone home here;
 // one that does both is drawn once. A deregistration leaves the map.
 func TestCoordinatorMapShowsConsulCatalog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
 	cs := testenv.StartConsul(t)
 	co := testenv.StartCoordinator(t, "--consul", cs.URL, "--consul-prefix", "catalog/")
 	co.Create(t, "/admin/api/services.json", "name=News&system_name=newsapi")

@@ -20,6 +20,9 @@ import (
 // Writes in flight, kill -9, restart on the same data dir: every acknowledged
 // write is there and revisions go on increasing.
 func TestKill9KeepsEveryAcknowledgedWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
 	co := testenv.StartCoordinator(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -13,6 +13,9 @@ import (
 )
 
 func TestPlacements(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
 	co := testenv.StartCoordinator(t)
 	const form = "application/x-www-form-urlencoded"
 	svc := send(t, co, "POST", "/admin/api/services.json", form, "name=News")

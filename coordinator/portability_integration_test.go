@@ -76,6 +76,9 @@ func exportDoc(t *testing.T, co *testenv.Coordinator, secrets bool) *composition
 // Export from one coordinator, import into a fresh one with the CLI: the two
 // compositions are equal.
 func TestExportImportMovesTheWholeComposition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
 	a := testenv.StartCoordinator(t)
 	b := testenv.StartCoordinator(t)
 	buildComposition(t, a)

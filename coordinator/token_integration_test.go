@@ -20,6 +20,9 @@ import (
 // Without --access-token the coordinator makes one on first start, keeps it
 // in the data dir (0600), prints it once, and uses it; SIGTERM stops it cleanly.
 func TestGeneratedAccessTokenAndGracefulStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
 	dir := t.TempDir()
 	addr := testenv.FreeAddr(t)
 	start := func() (*exec.Cmd, *testenv.SyncBuffer) {
