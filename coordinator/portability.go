@@ -1,9 +1,6 @@
 package coordinator
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -28,15 +25,8 @@ func (c *Coordinator) portability() http.Handler {
 	})
 	mux.HandleFunc("POST /admin/portolan/composition", func(w http.ResponseWriter, r *http.Request) {
 		var doc composition.Document
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxImportBytes))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&doc); err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				threescale.WriteError(w, threescale.JSON, threescale.TooLarge(MaxImportBytes))
-				return
-			}
-			threescale.WriteError(w, threescale.JSON, threescale.BadRequest(fmt.Sprintf("malformed composition document: %v", err)))
+		if err := threescale.DecodeJSON(w, r, &doc, MaxImportBytes, "malformed composition document"); err != nil {
+			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
 		var stats *composition.ImportStats
@@ -52,7 +42,7 @@ func (c *Coordinator) portability() http.Handler {
 		c.cfg.Logger.Info().Int("entities", stats.Entities).Uint64("revision", snap.Revision).Msg("composition imported")
 		httpjson.Write(w, http.StatusCreated, map[string]any{"imported": stats.Entities, "revision": snap.Revision})
 	})
-	c.placementRoutes(mux)
+	c.api.HandlePlacements(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !c.tokens.Check(r) {
 			threescale.WriteError(w, threescale.JSON, threescale.Forbidden("Access denied"))

@@ -5,8 +5,10 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/httpjson"
 )
 
 // entityPtr is a pointer to an entity struct, so collections can copy values.
@@ -46,7 +48,17 @@ type collection[T any, P entityPtr[T]] struct {
 	order func([]P)
 	// unpaged lists everything, ignoring page and per_page.
 	unpaged bool
+	// decode, when set, makes the collection Portolan's own JSON API
+	// (placements) instead of 3scale's: decode reads a create's or
+	// update's body before the store transaction, in place of 3scale's
+	// parameters, and returns what sets the entity from it; answers are
+	// encoding/json, {"one":{...}} and {"many":[...]}, and a delete's has no
+	// body. Serve such a collection with handleOwn.
+	decode func(c *call) (set func(P), err error)
 }
+
+// own reports whether the collection is Portolan's own JSON API (decode).
+func (col *collection[T, P]) own() bool { return col.decode != nil }
 
 func fixedNames(one, many string) func(Format) (string, string) {
 	return func(Format) (string, string) { return one, many }
@@ -118,6 +130,10 @@ func (col *collection[T, P]) list(c *call) error {
 		}
 	}
 	one, many := col.names(c.format)
+	if col.own() {
+		httpjson.Write(c.w, c.status(), map[string]any{many: items})
+		return nil
+	}
 	if col.view == nil {
 		return c.list(many, one, items)
 	}
@@ -150,13 +166,47 @@ func (col *collection[T, P]) read(param string) func(*call) error {
 		if err != nil {
 			return err
 		}
-		return c.one(col.render(c, e))
+		return col.one(c, e)
 	}
 }
 
+// one answers the entity e.
+func (col *collection[T, P]) one(c *call, e P) error {
+	name, v := col.render(c, e)
+	if col.own() {
+		httpjson.Write(c.w, c.status(), map[string]any{name: v})
+		return nil
+	}
+	return c.one(name, v)
+}
+
+// fill returns what sets a new entity or an edited copy from the request:
+// 3scale's parameters, bound in the transaction, or the body, read by decode
+// now. Before decode reads it, a member wildcard param that is no number is
+// 404, as it always was for placements.
+func (col *collection[T, P]) fill(c *call, param string, create bool) (func(P) error, error) {
+	if col.decode == nil {
+		return func(n P) error { return c.bind(n, create) }, nil
+	}
+	if param != "" {
+		if _, err := strconv.ParseInt(c.r.PathValue(param), 10, 64); err != nil {
+			return nil, ErrNotFound
+		}
+	}
+	set, err := col.decode(c)
+	if err != nil {
+		return nil, err
+	}
+	return func(n P) error { set(n); return nil }, nil
+}
+
 func (col *collection[T, P]) create(c *call) error {
+	fill, err := col.fill(c, "", true)
+	if err != nil {
+		return err
+	}
 	var n P
-	_, err := c.update(func(tx *composition.Tx) error {
+	_, err = c.update(func(tx *composition.Tx) error {
 		_, attach, err := col.scoped(c, tx.View())
 		if err != nil {
 			return err
@@ -165,7 +215,7 @@ func (col *collection[T, P]) create(c *call) error {
 		if col.defaults != nil {
 			col.defaults(n)
 		}
-		if err := c.bind(n, true); err != nil {
+		if err := fill(n); err != nil {
 			return err
 		}
 		attach(n) // the path wins over parameters
@@ -182,19 +232,25 @@ func (col *collection[T, P]) create(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.one(col.render(c, n))
+	return col.one(c, n)
 }
 
 func (col *collection[T, P]) update(param string) func(*call) error {
-	return col.change(param, func(c *call, tx *composition.Tx, n, old P) error {
-		if err := c.bind(n, false); err != nil {
+	return func(c *call) error {
+		fill, err := col.fill(c, param, false)
+		if err != nil {
 			return err
 		}
-		if col.prepare != nil {
-			return col.prepare(c, tx, n, old)
-		}
-		return nil
-	})
+		return col.change(param, func(c *call, tx *composition.Tx, n, old P) error {
+			if err := fill(n); err != nil {
+				return err
+			}
+			if col.prepare != nil {
+				return col.prepare(c, tx, n, old)
+			}
+			return nil
+		})(c)
+	}
 }
 
 // change returns a handler that lets fn edit a copy of the entity at param,
@@ -205,7 +261,7 @@ func (col *collection[T, P]) change(param string, fn edit[P]) func(*call) error 
 		if err != nil {
 			return err
 		}
-		return c.one(col.render(c, n))
+		return col.one(c, n)
 	}
 }
 
@@ -238,6 +294,10 @@ func (col *collection[T, P]) remove(param string) func(*call) error {
 		})
 		if err != nil {
 			return err
+		}
+		if col.own() {
+			c.w.WriteHeader(c.status()) // no body, no Content-Type
+			return nil
 		}
 		return c.empty()
 	}
