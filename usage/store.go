@@ -50,10 +50,10 @@ type Store struct {
 	// cutoff[p]: memory holds exactly the counters of period p whose start
 	// is at or after it (the start of the current period when last swept).
 	cutoff [numPeriods]int64
-	// changed: services whose counters changed since usageShare last took
-	// them; nil when no usageShare runs.
+	// changed: services whose counters changed since Sharing last took
+	// them; nil when no Sharing runs.
 	changed map[int64]struct{}
-	// peers: the other coordinators' current counters (usageShare), added
+	// peers: the other coordinators' current counters (Sharing), added
 	// to limit checks and totals; never written to usage.db.
 	peers *peerUsage
 }
