@@ -20,7 +20,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/testenv"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // testMap is a hand-made service map: a service with three plans (one that
@@ -196,19 +199,6 @@ func TestRenderEmptyMap(t *testing.T) {
 	assert.JSONEq(t, `{"index":1,"revision":0,"services":[]}`, render(t, renderJSON, m))
 }
 
-func TestFilterMap(t *testing.T) {
-	m := testMap()
-	assert.Same(t, m, filterMap(m, ""))
-	f := filterMap(m, "billing")
-	require.Len(t, f.Services, 1)
-	assert.Equal(t, "billing", f.Services[0].Name)
-	assert.Equal(t, m.Index, f.Index)
-	assert.Len(t, m.Services, 4, "the map itself is left alone")
-	none := filterMap(m, "nope")
-	assert.NotNil(t, none.Services, "an empty list, not null, in JSON")
-	assert.Empty(t, none.Services)
-}
-
 // TestPlanGroupsMatchesPlansBySystemName: an instance's plan reference may
 // lack the id the service's plan list has.
 func TestPlanGroupsMatchesPlansBySystemName(t *testing.T) {
@@ -247,32 +237,6 @@ func TestFormatAge(t *testing.T) {
 		3*24*time.Hour + 4*time.Hour + 10*time.Minute:        "3d4h",
 	} {
 		assert.Equal(t, want, formatAge(d), "%v", d)
-	}
-}
-
-func TestFormatWait(t *testing.T) {
-	assert.Equal(t, "5m", formatWait(5*time.Minute))
-	assert.Equal(t, "30s", formatWait(30*time.Second))
-	assert.Equal(t, "1h30m", formatWait(90*time.Minute))
-	assert.Equal(t, "2h", formatWait(2*time.Hour))
-	assert.Equal(t, "1m30s", formatWait(90*time.Second))
-	for _, d := range []time.Duration{5 * time.Minute, 2 * time.Hour, 90 * time.Minute} {
-		back, err := time.ParseDuration(formatWait(d))
-		require.NoError(t, err)
-		assert.Equal(t, d, back)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	lo, hi := 100*time.Millisecond, 2*time.Second
-	for failures, base := range map[int]time.Duration{
-		0: lo, 1: lo, 2: 2 * lo, 3: 4 * lo, 5: 16 * lo, 6: hi, 40: hi, 1000: hi,
-	} {
-		for range 50 {
-			d := backoff(failures, lo, hi)
-			assert.GreaterOrEqual(t, d, base/2, "failures %d", failures)
-			assert.LessOrEqual(t, d, base, "failures %d", failures)
-		}
 	}
 }
 
@@ -416,26 +380,8 @@ func (f *fakeHome) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func writeMap(w http.ResponseWriter, m *registry.Map) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(indexHeader, strconv.FormatUint(m.Index, 10))
+	w.Header().Set(registry.IndexHeader, strconv.FormatUint(m.Index, 10))
 	_ = json.NewEncoder(w).Encode(m)
-}
-
-// syncBuffer is a bytes.Buffer safe to read while the command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // runMapCmd runs `portolan map ARGS...` and returns its exit code, standard
@@ -597,8 +543,8 @@ func TestMapCommandBadInput(t *testing.T) {
 }
 
 func TestMapHomeRedactsPassword(t *testing.T) {
-	mc := &mapClient{home: "http://user:secret@127.0.0.1:1"}
-	err := mc.transportError(&url.Error{Op: "Get", URL: "x", Err: errors.New("boom")})
+	s := &mapSource{client: homeClient("http://user:secret@127.0.0.1:1", "")}
+	err := s.transportError(&url.Error{Op: "Get", URL: "x", Err: errors.New("boom")})
 	assert.NotContains(t, err.Error(), "secret")
 	assert.Contains(t, err.Error(), "boom")
 }
@@ -635,7 +581,7 @@ func secondMap() *registry.Map {
 func TestMapCommandWatch(t *testing.T) {
 	f, srv := newFakeHome(t, testMap())
 	app, _, _ := testApp(nil)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	app.Writer, app.ErrWriter = &stdout, &stderr
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -708,9 +654,18 @@ func serveMap(m *registry.Map) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) { writeMap(w, m) }
 }
 
+// homeClient is a client of the home at base.
+func homeClient(base, token string) *client.Client {
+	c, err := client.New(client.Config{Address: base, Token: token})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
 func testWatcher(home, format string, out, errOut io.Writer) *mapWatcher {
 	return &mapWatcher{
-		client:      &mapClient{home: home, token: "agent-token", http: &http.Client{}},
+		source:      &mapSource{client: homeClient(home, "agent-token")},
 		format:      format,
 		render:      mapRenderers[format],
 		out:         out,
@@ -718,8 +673,7 @@ func testWatcher(home, format string, out, errOut io.Writer) *mapWatcher {
 		wait:        time.Minute,
 		timeout:     5 * time.Second,
 		minInterval: time.Millisecond,
-		backoffMin:  10 * time.Millisecond,
-		backoffMax:  50 * time.Millisecond,
+		retry:       backoff.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		now:         func() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) },
 	}
 }
@@ -736,7 +690,7 @@ func TestWatchRetriesAndResetsIndex(t *testing.T) {
 		serveMap(b),
 		serveMap(b),
 	)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	w := testWatcher(srv.URL, mapFormatTable, &stdout, &stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -768,7 +722,7 @@ func TestWatchKeepsGoingWhileHomeIsDown(t *testing.T) {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	w := testWatcher("http://"+addr, mapFormatTable, &stdout, &stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -793,7 +747,7 @@ func TestWatchKeepsGoingWhileHomeIsDown(t *testing.T) {
 
 func TestWatchOnTerminalClearsScreen(t *testing.T) {
 	f, srv := newFakeHome(t, testMap())
-	var stdout syncBuffer
+	var stdout testenv.SyncBuffer
 	w := testWatcher(srv.URL, mapFormatTree, &stdout, io.Discard)
 	w.tty = true
 	ctx, cancel := context.WithCancel(context.Background())
@@ -815,7 +769,7 @@ func TestWatchOnTerminalClearsScreen(t *testing.T) {
 // and nothing else, so that jq can follow it.
 func TestWatchJSONIsAStream(t *testing.T) {
 	f, srv := newFakeHome(t, testMap())
-	var stdout syncBuffer
+	var stdout testenv.SyncBuffer
 	w := testWatcher(srv.URL, mapFormatJSON, &stdout, io.Discard)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -843,9 +797,9 @@ func TestWatchJSONIsAStream(t *testing.T) {
 
 func TestWatchServiceFilter(t *testing.T) {
 	f, srv := newFakeHome(t, testMap())
-	var stdout syncBuffer
+	var stdout testenv.SyncBuffer
 	w := testWatcher(srv.URL, mapFormatTable, &stdout, io.Discard)
-	w.service, w.client.service = "billing", "billing"
+	w.service, w.source.service = "billing", "billing"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
