@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"syscall"
 	"time"
@@ -65,7 +66,7 @@ func (s *mapSource) explain(err error) error {
 		de *client.DecodeError
 	)
 	switch {
-	case errors.As(err, &se) && se.Code == 401:
+	case errors.As(err, &se) && se.Code == http.StatusUnauthorized:
 		return errUnauthorized
 	case errors.As(err, &se) && se.Body == "":
 		return fmt.Errorf("GET %s%s: %s", s.client.Address(), registry.PathMap, se.Status)
