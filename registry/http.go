@@ -19,10 +19,6 @@ import (
 	"github.com/portolan/portolan/internal/httpjson"
 )
 
-// IndexHeader carries the index of a blocking query's answer: the map index
-// on /v1/map, the composition revision on /v1/composition.
-const IndexHeader = "X-Portolan-Index"
-
 // Blocking query waits, as Consul's: wait defaults to DefaultWait and is cut
 // to MaxWait; up to wait/16 of random jitter is added so watchers spread out.
 const (
@@ -43,12 +39,13 @@ const (
 // agentToken every call is refused. Errors are JSON: {"error":"..."}.
 func (r *Registry) Handler(agentToken string) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /v1/instances/{id}", r.serveRegister)
-	mux.HandleFunc("PUT /v1/instances/{id}/heartbeat", r.serveHeartbeat)
-	mux.HandleFunc("PUT /v1/instances/{id}/drain", r.serveDrain)
-	mux.HandleFunc("DELETE /v1/instances/{id}", r.serveDeregister)
-	mux.HandleFunc("GET /v1/map", r.serveMap)
-	mux.HandleFunc("GET /v1/composition", r.serveComposition)
+	const instance = PathInstances + "{id}"
+	mux.HandleFunc("PUT "+instance, r.serveRegister)
+	mux.HandleFunc("PUT "+instance+PathHeartbeat, r.serveHeartbeat)
+	mux.HandleFunc("PUT "+instance+PathDrain, r.serveDrain)
+	mux.HandleFunc("DELETE "+instance, r.serveDeregister)
+	mux.HandleFunc("GET "+PathMap, r.serveMap)
+	mux.HandleFunc("GET "+PathComposition, r.serveComposition)
 	return requireBearer(agentToken, mux)
 }
 
@@ -91,7 +88,7 @@ func unauthorized(w http.ResponseWriter, code, msg string) {
 		challenge += `, error="` + code + `"`
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
-	writeError(w, http.StatusUnauthorized, msg)
+	httpjson.Error(w, http.StatusUnauthorized, msg)
 }
 
 // registrationBody reads the TTL apart, so a bad duration is reported with
@@ -109,7 +106,7 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 	reg := body.Registration
 	if len(body.TTL) > 0 && string(body.TTL) != "null" {
 		if err := reg.TTL.UnmarshalJSON(body.TTL); err != nil {
-			writeError(w, http.StatusBadRequest, "ttl: "+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "ttl: "+err.Error())
 			return
 		}
 	}
@@ -165,7 +162,7 @@ func (r *Registry) serveDeregister(w http.ResponseWriter, req *http.Request) {
 func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 	index, blocking, wait, err := blockingParams(req)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if blocking && index == r.Index() {
@@ -176,7 +173,7 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 			return // the client went away
 		}
 	}
-	m := r.Map().Only(req.URL.Query().Get("service"))
+	m := r.Map().Only(req.URL.Query().Get(ParamService))
 	w.Header().Set(IndexHeader, strconv.FormatUint(m.Index, 10))
 	httpjson.Write(w, http.StatusOK, m)
 }
@@ -186,7 +183,7 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 	index, blocking, wait, err := blockingParams(req)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	snap := r.store.Snapshot()
@@ -214,14 +211,14 @@ func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 // cut to MaxWait, plus up to wait/16 of jitter.
 func blockingParams(req *http.Request) (index uint64, blocking bool, wait time.Duration, err error) {
 	q := req.URL.Query()
-	if s := q.Get("index"); s != "" {
+	if s := q.Get(ParamIndex); s != "" {
 		index, err = strconv.ParseUint(s, 10, 64)
 		if err != nil {
 			return 0, false, 0, fmt.Errorf("index must be a non-negative integer (got %q)", truncate(s, 32))
 		}
 		blocking = true
 	}
-	if s := q.Get("wait"); s != "" {
+	if s := q.Get(ParamWait); s != "" {
 		if n, err2 := strconv.ParseUint(s, 10, 32); err2 == nil {
 			wait = time.Duration(n) * time.Second
 		} else if wait, err = time.ParseDuration(s); err != nil || wait < 0 {
@@ -257,10 +254,10 @@ func decodeBody(w http.ResponseWriter, req *http.Request, what string, v any) bo
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes))
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes))
 		return false
 	}
-	writeError(w, http.StatusBadRequest, describeJSONError(err, what))
+	httpjson.Error(w, http.StatusBadRequest, describeJSONError(err, what))
 	return false
 }
 
@@ -318,15 +315,11 @@ func (r *Registry) writeDomainError(w http.ResponseWriter, err error) {
 	var fe *FieldError
 	switch {
 	case errors.As(err, &fe):
-		writeError(w, http.StatusBadRequest, fe.Error())
+		httpjson.Error(w, http.StatusBadRequest, fe.Error())
 	case errors.Is(err, ErrUnknown):
-		writeError(w, http.StatusNotFound, ErrUnknown.Error())
+		httpjson.Error(w, http.StatusNotFound, ErrUnknown.Error())
 	default:
 		r.log.Error().Err(err).Msg("agent API call failed")
-		writeError(w, http.StatusInternalServerError, "internal error")
+		httpjson.Error(w, http.StatusInternalServerError, "internal error")
 	}
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	httpjson.Write(w, status, map[string]string{"error": msg})
 }

@@ -1,7 +1,6 @@
 package registry_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -307,7 +305,7 @@ func TestAgentAPIAuth(t *testing.T) {
 }
 
 func TestAgentAPIWithoutAgentToken(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	co, err := coordinator.New(coordinator.Config{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: "admin-secret",
 		Logger: zerolog.New(&logs),
@@ -487,24 +485,6 @@ func TestCoordinatorRefusesDeregisterCriticalAfterBelowOneSecond(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, string(out))
 	assert.Contains(t, string(out), "deregister-critical-after must be at least 1s")
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestShutdownAnswersBlockingQueries(t *testing.T) {

@@ -55,53 +55,29 @@ func withEnv(flags []cli.Flag) []cli.Flag {
 		if len(names) == 0 {
 			continue
 		}
-		env := envVarName(names[0])
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.StringSliceFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.IntFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.BoolFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.DurationFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.Int64Flag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.Uint64Flag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.UintFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.Float64Flag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.PathFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.GenericFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.IntSliceFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		case *cli.TimestampFlag:
-			f.EnvVars = addEnv(f.EnvVars, env)
-		default:
-			setEnvVarsField(f, env)
+		field, ok := flagField(f, "EnvVars", reflect.TypeOf([]string(nil)))
+		if !ok {
+			panic(fmt.Sprintf("withEnv: flag %q of type %T has no EnvVars field", names[0], f))
 		}
+		field.Set(reflect.ValueOf(addEnv(field.Interface().([]string), envVarName(names[0]))))
 	}
 	return flags
 }
 
-// setEnvVarsField handles flag types withEnv does not list, through their
-// EnvVars []string field.
-func setEnvVarsField(f cli.Flag, env string) {
+// flagField is the settable field of a flag struct with the given name and
+// type. Every urfave/cli flag type has EnvVars and Category fields, and
+// none a setter, so one reflective path serves them all (and flag types of
+// our own that embed one).
+func flagField(f cli.Flag, name string, typ reflect.Type) (reflect.Value, bool) {
 	v := reflect.ValueOf(f)
-	if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct {
-		field := v.Elem().FieldByName("EnvVars")
-		if field.IsValid() && field.CanSet() && field.Type() == reflect.TypeOf([]string(nil)) {
-			field.Set(reflect.ValueOf(addEnv(field.Interface().([]string), env)))
-			return
-		}
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}, false
 	}
-	panic(fmt.Sprintf("withEnv: flag %q of type %T has no EnvVars field", f.Names()[0], f))
+	field := v.Elem().FieldByName(name)
+	if !field.IsValid() || !field.CanSet() || field.Type() != typ {
+		return reflect.Value{}, false
+	}
+	return field, true
 }
 
 // addEnv puts env first in vars unless vars already holds it.
@@ -159,19 +135,8 @@ func interspersed(c *cli.Context) (*cli.Context, []string, error) {
 // inCategory files flags under a heading of a command's --help.
 func inCategory(category string, flags []cli.Flag) []cli.Flag {
 	for _, f := range flags {
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			f.Category = category
-		case *cli.StringSliceFlag:
-			f.Category = category
-		case *cli.IntFlag:
-			f.Category = category
-		case *cli.BoolFlag:
-			f.Category = category
-		case *cli.DurationFlag:
-			f.Category = category
-		case *cli.Int64Flag:
-			f.Category = category
+		if field, ok := flagField(f, "Category", reflect.TypeOf("")); ok {
+			field.SetString(category)
 		}
 	}
 	return flags

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/urfave/cli/v2"
+
+	"github.com/portolan/portolan/internal/testenv"
 )
 
 // testApp returns newApp() writing to buffers, with an extra "probe"
@@ -312,6 +314,7 @@ func TestLoggerFromWithoutBefore(t *testing.T) {
 // TestBinaryVersion runs the built binary when PORTOLAN_BIN names it
 // (make test sets it).
 func TestBinaryVersion(t *testing.T) {
+	testenv.SkipShort(t)
 	bin := os.Getenv("PORTOLAN_BIN")
 	if bin == "" {
 		t.Skip("PORTOLAN_BIN not set; run through make test")

@@ -55,7 +55,7 @@ func runConsulMap(c *cli.Context, service string, render func(io.Writer, *regist
 		all = append(all, list...)
 	}
 	m := consulcatalog.Map(all)
-	m = *filterMap(&m, service)
+	m = m.Only(service)
 	if service != "" && len(m.Services) == 0 {
 		fmt.Fprintf(errWriter(c), "portolan map: no service %q in Consul\n", service)
 	}

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/portolan/portolan/registry/client"
 )
 
 func homeFlags() []cli.Flag {
@@ -36,13 +35,15 @@ an import then generates new ones.`,
 			if err := required(c, "token"); err != nil {
 				return err
 			}
-			q := url.Values{}
-			if c.Bool("include-secrets") {
-				q.Set("include_secrets", "true")
-			}
-			body, err := homeCall(c, http.MethodGet, "/admin/portolan/composition?"+q.Encode(), nil, http.StatusOK)
+			home, err := adminClient(c)
 			if err != nil {
 				return fmt.Errorf("export: %w", err)
+			}
+			ctx, cancel := contextWithTimeout(c)
+			defer cancel()
+			body, err := home.ExportComposition(ctx, c.Bool("include-secrets"))
+			if err != nil {
+				return fmt.Errorf("export: %w", adminError(err))
 			}
 			_, err = c.App.Writer.Write(body)
 			return err
@@ -86,9 +87,15 @@ func importCommand() *cli.Command {
 				if !json.Valid(doc) {
 					return fmt.Errorf("import composition: %s is not valid JSON", args[0])
 				}
-				body, err := homeCall(c, http.MethodPost, "/admin/portolan/composition", doc, http.StatusCreated)
+				home, err := adminClient(c)
 				if err != nil {
 					return fmt.Errorf("import composition: %w", err)
+				}
+				ctx, cancel := contextWithTimeout(c)
+				defer cancel()
+				body, err := home.ImportComposition(ctx, doc)
+				if err != nil {
+					return fmt.Errorf("import composition: %w", adminError(err))
 				}
 				_, err = c.App.Writer.Write(body)
 				return err
@@ -97,30 +104,21 @@ func importCommand() *cli.Command {
 	}
 }
 
-// homeCall sends one request to the coordinator with the access token as Basic
-// auth, and returns the body of an answer with status want.
-func homeCall(c *cli.Context, method, path string, body []byte, want int) ([]byte, error) {
-	ctx, cancel := contextWithTimeout(c)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.String("home"), "/")+path, bytes.NewReader(body))
+// adminClient is a client of the coordinator's admin API, with the access
+// token (--home, --token).
+func adminClient(c *cli.Context) (*client.Client, error) {
+	cl, err := client.New(client.Config{Address: c.String("home"), Token: c.String("token")})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--home %w", err)
 	}
-	req.SetBasicAuth("", c.String("token"))
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	return cl, nil
+}
+
+// adminError names the request home refused and gives its answer.
+func adminError(err error) error {
+	var se *client.StatusError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%s %s: %s: %s", se.Method, se.Path, se.Status, se.Body)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read answer: %w", err)
-	}
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: %s: %s", method, req.URL.Path, resp.Status, strings.TrimSpace(string(out)))
-	}
-	return out, nil
+	return err
 }

@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/portolan/portolan/registry/client"
 )
+
+// agentSelfPath is where an agent's local API says what the agent knows.
+const agentSelfPath = "/v1/agent/self"
 
 func statusCommand() *cli.Command {
 	return &cli.Command{
@@ -24,25 +28,28 @@ func statusCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			ctx, cancel := contextWithTimeout(c)
 			defer cancel()
-			url := "http://" + strings.TrimPrefix(c.String("via"), "http://") + "/v1/agent/self"
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			agent, err := client.New(client.Config{Address: "http://" + strings.TrimPrefix(c.String("via"), "http://")})
 			if err != nil {
+				return fmt.Errorf("status: --via %w", err)
+			}
+			var self json.RawMessage
+			if _, err := agent.Query(ctx, agentSelfPath, client.QueryOptions{}, &self); err != nil {
+				var (
+					se *client.StatusError
+					de *client.DecodeError
+				)
+				switch {
+				case errors.As(err, &se):
+					return fmt.Errorf("status: the agent answered %s: %s", se.Status, se.Body)
+				case errors.As(err, &de):
+					return fmt.Errorf("status: the agent's answer is not JSON: %w", de.Err)
+				case errors.Is(err, client.ErrUnreachable):
+					return fmt.Errorf("status: cannot reach the agent at %s: %w (see --via)", c.String("via"), err)
+				}
 				return fmt.Errorf("status: %w", err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("status: cannot reach the agent at %s: %w (see --via)", c.String("via"), err)
-			}
-			defer resp.Body.Close()
-			b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			if err != nil {
-				return fmt.Errorf("status: %w", err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("status: the agent answered %s: %s", resp.Status, bytes.TrimSpace(b))
 			}
 			var out bytes.Buffer
-			if err := json.Indent(&out, b, "", "  "); err != nil {
+			if err := json.Indent(&out, self, "", "  "); err != nil {
 				return fmt.Errorf("status: the agent's answer is not JSON: %w", err)
 			}
 			_, err = fmt.Fprintln(c.App.Writer, out.String())

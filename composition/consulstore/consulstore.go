@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +32,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/backoff"
 )
 
 // DefaultPrefix is the KV prefix used when Config.Prefix is empty.
@@ -46,10 +46,10 @@ const MaxTxnOps = 64
 const MaxChanges = MaxTxnOps - 1
 
 const (
-	watchWait    = 5 * time.Minute
-	watchMinGap  = 50 * time.Millisecond
-	backoffFirst = 100 * time.Millisecond
-	backoffMax   = 10 * time.Second
+	watchWait   = 5 * time.Minute
+	watchMinGap = 50 * time.Millisecond
+	retryMin    = 100 * time.Millisecond
+	retryMax    = 10 * time.Second
 )
 
 // Config configures Open.
@@ -277,13 +277,11 @@ func (s *Store) persist(ctx context.Context, changes []composition.Change, next 
 func (s *Store) watch(ctx context.Context) {
 	defer close(s.done)
 	var waitIndex uint64
-	backoff := backoffFirst
+	retry := backoff.Backoff{Min: retryMin, Max: retryMax}
 	var last time.Time
 	for {
-		if gap := time.Since(last); gap < watchMinGap {
-			if !sleep(ctx, watchMinGap-gap) {
-				return
-			}
+		if !backoff.Sleep(ctx, watchMinGap-time.Since(last)) {
+			return
 		}
 		last = time.Now()
 		pair, qm, err := s.kv.Get(s.metaKey, (&api.QueryOptions{WaitIndex: waitIndex, WaitTime: watchWait}).WithContext(ctx))
@@ -291,15 +289,14 @@ func (s *Store) watch(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			d := backoff/2 + rand.N(backoff/2+1)
+			d := retry.Next()
 			s.log.Warn().Err(err).Dur("retry_in", d).Msg("consulstore: watch composition meta")
-			if !sleep(ctx, d) {
+			if !backoff.Sleep(ctx, d) {
 				return
 			}
-			backoff = min(backoff*2, backoffMax)
 			continue
 		}
-		backoff = backoffFirst
+		retry.Reset()
 		switch {
 		case qm.LastIndex < waitIndex:
 			waitIndex = 0 // the index went backwards: start over
@@ -322,22 +319,10 @@ func (s *Store) watch(ctx context.Context) {
 		if err := s.reload(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn().Err(err).Msg("consulstore: reload composition")
 			waitIndex = 0 // retry the reload on the next round
-			if !sleep(ctx, backoff) {
+			if !retry.Wait(ctx) {
 				return
 			}
-			backoff = min(backoff*2, backoffMax)
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

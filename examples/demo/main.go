@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	homeclient "github.com/portolan/portolan/registry/client"
 )
 
 func main() {
@@ -197,28 +199,16 @@ func (c *client) placement(name, doc string) error {
 
 // waitPassing waits until n instances are passing on the map.
 func (c *client) waitPassing(agentToken string, n int) error {
+	home, err := homeclient.New(homeclient.Config{Address: c.base, Token: agentToken})
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodGet, c.base+"/v1/map", nil)
-		req.Header.Set("Authorization", "Bearer "+agentToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			var m struct {
-				Services []struct {
-					Instances []struct {
-						Status string `json:"status"`
-					} `json:"instances"`
-				} `json:"services"`
-			}
-			_ = json.NewDecoder(resp.Body).Decode(&m)
-			resp.Body.Close()
+		if m, _, err := home.Map(context.Background(), 0, 0, ""); err == nil {
 			passing := 0
 			for _, s := range m.Services {
-				for _, in := range s.Instances {
-					if in.Status == "passing" {
-						passing++
-					}
-				}
+				passing += len(s.Passing())
 			}
 			if passing >= n {
 				return nil

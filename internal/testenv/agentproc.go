@@ -1,8 +1,8 @@
 package testenv
 
 import (
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // AgentToken is the agent token StartCoordinator configures.
@@ -42,6 +43,7 @@ func StartAgent(t testing.TB, co *Coordinator, args ...string) *Agent {
 // StartAgentAt is StartAgent with home at any URL ("" for none).
 func StartAgentAt(t testing.TB, home string, args ...string) *Agent {
 	t.Helper()
+	SkipShort(t)
 	dir := t.TempDir()
 	a := &Agent{t: t, API: FreeAddr(t), PlacementFile: filepath.Join(dir, "placement.json"), CacheDir: filepath.Join(dir, "cache"), Output: &SyncBuffer{}}
 	full := []string{"--log-format", "console", "agent", "--api", a.API, "--placement-file", a.PlacementFile, "--cache-dir", a.CacheDir}
@@ -112,25 +114,24 @@ func (a *Agent) ID() string {
 	return ""
 }
 
+// Home returns a client of the coordinator's agent API, with the agent token.
+func (c *Coordinator) Home(t testing.TB) *client.Client {
+	t.Helper()
+	cl, err := client.New(client.Config{Address: c.URL, Token: AgentToken})
+	if err != nil {
+		t.Fatalf("home client: %v", err)
+	}
+	return cl
+}
+
 // Map reads the service map from the coordinator with the agent token.
 func (c *Coordinator) Map(t testing.TB) *registry.Map {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, c.URL+"/v1/map", nil)
-	req.Header.Set("Authorization", "Bearer "+AgentToken)
-	resp, err := http.DefaultClient.Do(req)
+	m, _, err := c.Home(t).Map(context.Background(), 0, 0, "")
 	if err != nil {
-		t.Fatalf("GET /v1/map: %v", err)
+		t.Fatalf("GET %s: %v", registry.PathMap, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /v1/map: %s: %s", resp.Status, b)
-	}
-	var m registry.Map
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("decode map: %v", err)
-	}
-	return &m
+	return m
 }
 
 // FindInstance returns the instance id on m.

@@ -41,6 +41,7 @@ type Consul struct {
 // build it (make consul).
 func ConsulBinary(t testing.TB) string {
 	t.Helper()
+	SkipShort(t)
 	p := os.Getenv("PORTOLAN_CONSUL_BIN")
 	if p == "" {
 		_, file, _, _ := runtime.Caller(0)
@@ -67,6 +68,7 @@ func StartConsul(t testing.TB) *Consul {
 // JoinWAN to join two of them.
 func StartConsulDC(t testing.TB, dc string) *Consul {
 	t.Helper()
+	SkipShort(t)
 	c := &Consul{t: t, bin: ConsulBinary(t), Datacenter: dc}
 	c.ports = freePorts(t)
 	c.HTTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(c.ports[3]))

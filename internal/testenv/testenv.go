@@ -1,9 +1,13 @@
 // Package testenv starts real Portolan processes for integration tests: the
-// binary from $PORTOLAN_BIN (set by make), or one built once per test binary.
+// binary from $PORTOLAN_BIN (set by make), or one built once per test binary;
+// Consul dev agents. Every starter skips its test under go test -short
+// (SkipShort), so that -short runs the unit tests alone.
+//
+// It is imported by tests only, and imports nothing of Portolan but the
+// protocol's wire types and client (registry, registry/client).
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -27,10 +31,21 @@ var build struct {
 	err  error
 }
 
+// SkipShort skips t under go test -short: it starts processes (the portolan
+// binary, Consul, Docker). Every starter of this package calls it; a test
+// that starts a process otherwise calls it first.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration: starts processes (go test -short skips it)")
+	}
+}
+
 // Binary returns the path of the portolan binary, building it (and the
 // demo app, newsapi, beside it) when $PORTOLAN_BIN is not set.
 func Binary(t testing.TB) string {
 	t.Helper()
+	SkipShort(t)
 	if p := os.Getenv("PORTOLAN_BIN"); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			t.Fatalf("PORTOLAN_BIN=%s: %v (run make build)", p, err)
@@ -91,6 +106,7 @@ type Coordinator struct {
 // and waits until it answers. It is stopped when the test ends.
 func StartCoordinator(t testing.TB, extra ...string) *Coordinator {
 	t.Helper()
+	SkipShort(t)
 	addr := FreeAddr(t)
 	c := &Coordinator{
 		t: t, Addr: addr, URL: "http://" + addr, Token: "test-admin-token",
@@ -105,7 +121,7 @@ func StartCoordinator(t testing.TB, extra ...string) *Coordinator {
 func (c *Coordinator) Start() {
 	c.t.Helper()
 	args := append([]string{"--log-level", "warn", "coordinator", "--listen", c.Addr, "--data-dir", c.DataDir,
-		"--access-token", c.Token, "--agent-token", "test-agent-token"}, c.Args...)
+		"--access-token", c.Token, "--agent-token", AgentToken}, c.Args...)
 	c.cmd = exec.Command(Binary(c.t), args...)
 	c.Output = &SyncBuffer{}
 	c.cmd.Stdout, c.cmd.Stderr = c.Output, c.Output
@@ -164,24 +180,6 @@ func (c *Coordinator) Exited() (bool, int) {
 	default:
 		return false, 0
 	}
-}
-
-// SyncBuffer is a bytes.Buffer safe for a process writing while a test reads.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Revision reads the published composition revision from /metrics.

@@ -16,6 +16,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 
+	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -158,11 +159,11 @@ func Map(instances []registry.MapInstance) registry.Map {
 // of Consul's health state, until ctx ends. It follows Consul's rules for
 // blocking queries: an index that goes backwards (a restarted agent) starts
 // over from 0, the loop waits at least MinInterval between queries, and
-// errors back off up to a few seconds. A failed read leaves the last good
-// list in place and is told to onError.
+// errors back off (RetryMin doubling up to RetryMax, jittered). A failed
+// read leaves the last good list in place and is told to onError.
 func (r *Reader) Watch(ctx context.Context, dc string, fn func([]registry.MapInstance), onError func(error)) {
 	var index uint64
-	failures := 0
+	retry := backoff.Backoff{Min: RetryMin, Max: RetryMax}
 	for ctx.Err() == nil {
 		start := time.Now()
 		q := (&consul.QueryOptions{Datacenter: dc, WaitIndex: index, WaitTime: WaitTime}).WithContext(ctx)
@@ -172,29 +173,29 @@ func (r *Reader) Watch(ctx context.Context, dc string, fn func([]registry.MapIns
 			if list, err = r.Instances(ctx, dc); err == nil {
 				fn(list)
 				index = NextIndex(index, meta.LastIndex)
-				failures = 0
+				retry.Reset()
 			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			failures++
 			index = 0
 			onError(err)
-			Sleep(ctx, Backoff(failures))
+			retry.Wait(ctx)
 			continue
 		}
-		Sleep(ctx, MinInterval-time.Since(start))
+		backoff.Sleep(ctx, MinInterval-time.Since(start))
 	}
 }
 
-// Blocking-query pacing.
+// Blocking-query pacing, shared by every follower of Consul (the catalog
+// here, usage sharing in the coordinator).
 const (
 	WaitTime    = 30 * time.Second       // how long one blocking query may wait
 	MinInterval = 50 * time.Millisecond  // at least this long between two queries
-	maxBackoff  = 5 * time.Second        // cap of the wait after failures
-	minBackoff  = 100 * time.Millisecond // first wait after a failure
+	RetryMin    = 100 * time.Millisecond // about the first wait after a failure
+	RetryMax    = 5 * time.Second        // the cap of the wait after failures
 )
 
 // NextIndex applies Consul's rules to the index a blocking query returned:
@@ -211,21 +212,11 @@ func NextIndex(prev, got uint64) uint64 {
 	return got
 }
 
-// Backoff is the wait after the given number of failures in a row.
-func Backoff(failures int) time.Duration {
-	d := minBackoff << min(failures-1, 10)
-	return min(d, maxBackoff)
-}
+// Backoff is the wait after the given number of failures in a row:
+// backoff.Delay between RetryMin and RetryMax. It serves followers that
+// count their failures themselves (coordinator/usageshare.go); a new loop
+// keeps a backoff.Backoff{Min: RetryMin, Max: RetryMax} instead.
+func Backoff(failures int) time.Duration { return backoff.Delay(failures, RetryMin, RetryMax) }
 
-// Sleep waits d, or until ctx ends.
-func Sleep(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
+// Sleep waits d, or until ctx ends: backoff.Sleep, for the same followers.
+func Sleep(ctx context.Context, d time.Duration) { backoff.Sleep(ctx, d) }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/coordinator"
+)
+
+// startCoordinator runs a coordinator in this process and returns its URL.
+func startCoordinator(t *testing.T, accessToken string) string {
+	t.Helper()
+	co, err := coordinator.New(coordinator.Config{
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: accessToken, AgentToken: "agent-token", Logger: zerolog.Nop(),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- co.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return "http://" + co.Addr()
+}
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	app, stdout, stderr := testApp(nil)
+	code := run(app, append([]string{"portolan"}, args...), stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestExportImportCommands: export writes the document, import reads it
+// back into another coordinator, and home's refusals are named with the
+// request and home's answer.
+func TestExportImportCommands(t *testing.T) {
+	a, b := startCoordinator(t, "admin-a"), startCoordinator(t, "admin-b")
+
+	code, out, errOut := runCmd(t, "export", "--home", a+"/", "--token", "admin-a", "--include-secrets")
+	require.Equal(t, 0, code, errOut)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	assert.Equal(t, "portolan.composition/v1", doc["format"])
+	assert.Equal(t, true, doc["secrets"])
+
+	file := filepath.Join(t.TempDir(), "composition.json")
+	require.NoError(t, os.WriteFile(file, []byte(out), 0o600))
+	code, out, errOut = runCmd(t, "import", "composition", file, "--home", b, "--token", "admin-b")
+	require.Equal(t, 0, code, errOut)
+	assert.True(t, strings.HasPrefix(out, `{"imported":`), out)
+
+	code, out, errOut = runCmd(t, "export", "--home", a, "--token", "nope")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "portolan: export: GET /admin/portolan/composition: 403 Forbidden: {\"error\":\"Access denied\"}\n", errOut)
+
+	require.NoError(t, os.WriteFile(file, []byte(`{"format":"nope"}`), 0o600))
+	code, _, errOut = runCmd(t, "import", "composition", file, "--home", b, "--token", "admin-b")
+	assert.Equal(t, 1, code)
+	assert.True(t, strings.HasPrefix(errOut, "portolan: import composition: POST /admin/portolan/composition: 4"), errOut)
+}

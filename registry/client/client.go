@@ -1,0 +1,203 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Bounds on what the client reads from home.
+const (
+	// MaxReplyBytes bounds the answer to a write (register, heartbeat, usage batch).
+	MaxReplyBytes = 16 << 20
+	// MaxDocumentBytes bounds a read: a composition document or a service map.
+	MaxDocumentBytes = 64 << 20
+	// MaxExportBytes bounds an exported composition (with secrets, every entity).
+	MaxExportBytes = 256 << 20
+	// maxErrorBytes bounds the body kept in a StatusError.
+	maxErrorBytes = 4 << 10
+)
+
+// Config says where home is and how to reach it.
+type Config struct {
+	// Address is home's base URL: http:// or https://, such as
+	// http://127.0.0.1:7070 (a trailing slash is dropped; a path prefix is kept).
+	Address string
+	// Token is the credential. The agent protocol sends it as a Bearer token
+	// (the agent token); the admin API (ExportComposition, ImportComposition)
+	// as the password of Basic auth, as 3scale's admin APIs take an access
+	// token. Empty sends none.
+	Token string
+	// Timeout bounds each call that does not block; 0 leaves it to the
+	// caller's context. A blocking read (Map, Composition or Query with a
+	// wait) is bounded by the caller's context alone: it outlives any
+	// ordinary timeout by design.
+	Timeout time.Duration
+	// Transport sends the requests (TLS settings go there); nil is
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+// Client calls one home. It is safe for concurrent use.
+type Client struct {
+	base  string // no trailing slash
+	token string
+	// http sends the calls that do not block, within Config.Timeout; watch
+	// sends blocking reads, with no timeout of its own.
+	http, watch *http.Client
+}
+
+// New returns a client of the home at cfg.Address.
+func New(cfg Config) (*Client, error) {
+	addr := strings.TrimSpace(cfg.Address)
+	u, err := url.Parse(addr)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q: want an http:// or https:// URL such as http://127.0.0.1:7070", cfg.Address)
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	return &Client{
+		base:  strings.TrimSuffix(u.String(), "/"),
+		token: cfg.Token,
+		http:  &http.Client{Transport: transport, Timeout: cfg.Timeout},
+		watch: &http.Client{Transport: transport},
+	}, nil
+}
+
+// Address is home's base URL with any password in it masked: fit for
+// messages.
+func (c *Client) Address() string {
+	u, err := url.Parse(c.base)
+	if err != nil {
+		return c.base
+	}
+	return u.Redacted()
+}
+
+// auth is how a call presents the credential.
+type auth int
+
+const (
+	bearer auth = iota // the agent protocol
+	basic              // the admin API
+)
+
+// request is one call to home.
+type request struct {
+	method, path string
+	query        url.Values
+	body         []byte // JSON; nil for none
+	auth         auth
+	blocking     bool // a blocking read: no client timeout
+}
+
+// jsonBody encodes v as a request body.
+func jsonBody(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return b, nil
+}
+
+// newRequest builds the HTTP request of r.
+func (c *Client) newRequest(ctx context.Context, r *request) (*http.Request, error) {
+	target := c.base + r.path
+	if len(r.query) > 0 {
+		target += "?" + r.query.Encode()
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		switch r.auth {
+		case basic:
+			req.SetBasicAuth("", c.token)
+		default:
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+	}
+	return req, nil
+}
+
+// do sends r and returns home's answer when its status is want (any 2xx
+// when want is 0), else a *StatusError. An answer that never came is
+// ErrUnreachable.
+func (c *Client) do(ctx context.Context, r *request, want int) (*http.Response, error) {
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	hc := c.http
+	if r.blocking {
+		hc = c.watch
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	if err := requireStatus(r, resp, want); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// requireStatus turns an answer other than want (any 2xx when 0) into a
+// *StatusError holding the start of its body.
+func requireStatus(r *request, resp *http.Response, want int) error {
+	if (want == 0 && resp.StatusCode/100 == 2) || resp.StatusCode == want {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+	return &StatusError{
+		Method: r.method, Path: r.path, Code: resp.StatusCode, Status: resp.Status,
+		Body: string(bytes.TrimSpace(b)),
+	}
+}
+
+// readBody reads an answer of at most limit bytes and closes it.
+func readBody(ctx context.Context, resp *http.Response, limit int64) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, unreachable(ctx.Err())
+		}
+		return nil, unreachable(fmt.Errorf("read reply: %w", err))
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("home's answer is over the %d-byte limit", limit)
+	}
+	return b, nil
+}
+
+// decodeBody reads a JSON answer of at most limit bytes into out; what names
+// it in errors.
+func decodeBody(ctx context.Context, resp *http.Response, limit int64, what string, out any) error {
+	b, err := readBody(ctx, resp, limit)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return &DecodeError{What: what, Err: err}
+	}
+	return nil
+}

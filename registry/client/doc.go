@@ -1,0 +1,15 @@
+// Package client is the one typed client of the agent ↔ home protocol
+// (DESIGN.md, "Home client"), as Consul's api package is of Consul's: one
+// Client holding home's address, transport and credential, one method per
+// call (Register, Heartbeat, Drain, Deregister, Composition, Map, PostUsage,
+// and the admin API's ExportComposition and ImportComposition), blocking
+// queries handled once (index in, index out), and typed errors:
+// ErrUnknownInstance (register again), ErrUnauthorized (a refused
+// credential) and ErrUnreachable (no answer), apart from home's other
+// answers (*StatusError). The agent, the CLI and the tests all use it; the
+// paths it calls are registry's constants, which the server's route table
+// uses too.
+//
+// It imports registry (the wire types and paths) and the standard library;
+// never the server side (coordinator), the agent or the CLI.
+package client

@@ -1,0 +1,70 @@
+package client
+
+import (
+	"errors"
+	"net/http"
+)
+
+// ErrUnknownInstance is home's answer for an instance it does not know: it
+// restarted, or removed the instance after it stayed critical too long.
+// Register again.
+var ErrUnknownInstance = errors.New("home does not know this instance")
+
+// ErrUnauthorized matches (errors.Is) a *StatusError of 401 or 403: home
+// refused the credential. Retrying with it cannot help.
+var ErrUnauthorized = errors.New("home refused the credential")
+
+// ErrUnreachable matches (errors.Is) an error of a call that got no answer
+// from home: a refused connection, a timeout, a cancelled context, a broken
+// reply. Retrying later may help. The error's text is the transport's own.
+var ErrUnreachable = errors.New("home is unreachable")
+
+// StatusError is an answer of home other than the one expected.
+type StatusError struct {
+	Method string // of the request
+	Path   string // of the request, without its query
+	Code   int    // the status code
+	Status string // the status line: "503 Service Unavailable"
+	Body   string // the start of the body, trimmed: home's {"error":"..."}
+}
+
+func (e *StatusError) Error() string {
+	if e.Body == "" {
+		return "home answered " + e.Status
+	}
+	return "home answered " + e.Status + ": " + e.Body
+}
+
+// Is makes a 401 or 403 match ErrUnauthorized.
+func (e *StatusError) Is(target error) bool {
+	return target == ErrUnauthorized && (e.Code == http.StatusUnauthorized || e.Code == http.StatusForbidden)
+}
+
+// StatusCode is the status of home's answer behind err: 0 when home did not
+// answer, or answered as expected and the failure came after.
+func StatusCode(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
+// DecodeError is an answer that is not what the call reads: HTML from a
+// proxy, a truncated document.
+type DecodeError struct {
+	What string // "reply", "home's map"
+	Err  error
+}
+
+func (e *DecodeError) Error() string { return "decode " + e.What + ": " + e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// unreachableError keeps the transport's error and its text, and matches
+// ErrUnreachable.
+type unreachableError struct{ err error }
+
+func unreachable(err error) error { return &unreachableError{err: err} }
+
+func (e *unreachableError) Error() string   { return e.err.Error() }
+func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }

@@ -1,0 +1,69 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// Register registers (or registers again) the instance id.
+func (c *Client) Register(ctx context.Context, id string, reg *registry.Registration) (*registry.RegisterReply, error) {
+	var reply registry.RegisterReply
+	if err := c.write(ctx, http.MethodPut, registry.InstancePath(id), reg, &reply); err != nil {
+		return nil, fmt.Errorf("register %s: %w", id, err)
+	}
+	return &reply, nil
+}
+
+// Heartbeat tells home the instance is alive, with its health. An
+// ErrUnknownInstance says to register again.
+func (c *Client) Heartbeat(ctx context.Context, id string, hb *registry.Heartbeat) (*registry.HeartbeatReply, error) {
+	var reply registry.HeartbeatReply
+	if err := c.write(ctx, http.MethodPut, registry.HeartbeatPath(id), hb, &reply); err != nil {
+		return nil, fmt.Errorf("heartbeat %s: %w", id, err)
+	}
+	return &reply, nil
+}
+
+// Drain marks the instance draining: home sends it no new traffic.
+func (c *Client) Drain(ctx context.Context, id string) error {
+	if err := c.write(ctx, http.MethodPut, registry.DrainPath(id), nil, nil); err != nil {
+		return fmt.Errorf("drain %s: %w", id, err)
+	}
+	return nil
+}
+
+// Deregister removes the instance from home's map.
+func (c *Client) Deregister(ctx context.Context, id string) error {
+	if err := c.write(ctx, http.MethodDelete, registry.InstancePath(id), nil, nil); err != nil {
+		return fmt.Errorf("deregister %s: %w", id, err)
+	}
+	return nil
+}
+
+// write sends one call on an instance: in as its JSON body (nil for none),
+// its answer into out (nil to ignore it). A 404 is ErrUnknownInstance.
+func (c *Client) write(ctx context.Context, method, path string, in, out any) error {
+	r := &request{method: method, path: path, auth: bearer}
+	if in != nil {
+		var err error
+		if r.body, err = jsonBody(in); err != nil {
+			return err
+		}
+	}
+	resp, err := c.do(ctx, r, 0)
+	if err != nil {
+		if se := (*StatusError)(nil); errors.As(err, &se) && se.Code == http.StatusNotFound {
+			return ErrUnknownInstance
+		}
+		return err
+	}
+	if out == nil {
+		_, err := readBody(ctx, resp, MaxReplyBytes)
+		return err
+	}
+	return decodeBody(ctx, resp, MaxReplyBytes, "reply", out)
+}

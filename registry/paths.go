@@ -1,0 +1,49 @@
+package registry
+
+import "net/url"
+
+// The URLs of the agent ↔ home protocol are written here and nowhere else:
+// the server's route table (Handler, and the coordinator's mount of the
+// usage handler) and the one client (registry/client) both use these.
+const (
+	// PathInstances is the prefix of an instance's path: PUT
+	// PathInstances+id registers it, DELETE deregisters it.
+	PathInstances = "/v1/instances/"
+	// PathHeartbeat and PathDrain follow an instance's path.
+	PathHeartbeat = "/heartbeat"
+	PathDrain     = "/drain"
+	// PathMap serves the service map (GET, blocking).
+	PathMap = "/v1/map"
+	// PathComposition serves the composition with secrets (GET, blocking).
+	PathComposition = "/v1/composition"
+	// PathUsage takes usage batches (POST).
+	PathUsage = "/v1/usage"
+)
+
+// PathAdminComposition is the coordinator's admin API for the whole
+// composition: GET exports it, POST imports a document. It takes the admin
+// access token, as 3scale's admin APIs do, not the agent token.
+const PathAdminComposition = "/admin/portolan/composition"
+
+// Query parameters of the blocking reads (PathMap, PathComposition).
+const (
+	// ParamIndex makes the read block until the answer's index passes it.
+	ParamIndex = "index"
+	// ParamWait bounds the block: a duration ("30s", "5m"; a bare number is seconds).
+	ParamWait = "wait"
+	// ParamService narrows the map to one service (its system_name).
+	ParamService = "service"
+)
+
+// IndexHeader carries the index of a blocking query's answer: the map index
+// on PathMap, the composition revision on PathComposition.
+const IndexHeader = "X-Portolan-Index"
+
+// InstancePath is the path of the instance with the given id.
+func InstancePath(id string) string { return PathInstances + url.PathEscape(id) }
+
+// HeartbeatPath is where the instance with the given id heartbeats.
+func HeartbeatPath(id string) string { return InstancePath(id) + PathHeartbeat }
+
+// DrainPath is where the instance with the given id is drained.
+func DrainPath(id string) string { return InstancePath(id) + PathDrain }
