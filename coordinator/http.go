@@ -30,7 +30,7 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/master/api/", instrument("admin", c.api))
 	mux.Handle("/admin/portolan/", instrument("portolan", c.portability()))
 	mux.Handle("/v1/", instrument("agents", c.agentsHandler()))
-	mux.Handle("POST "+registry.UsagePath, instrument("agents", c.usageHandler()))
+	mux.Handle("POST "+registry.PathUsage, instrument("agents", c.usageHandler()))
 	mux.Handle("/transactions/", instrument("service_management", c.sm))
 	mux.Handle("/transactions.xml", instrument("service_management", c.sm))
 	mux.Handle("/stats/", instrument("analytics", c.analytics))

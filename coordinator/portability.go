@@ -7,6 +7,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/httpjson"
+	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
 )
 
@@ -18,12 +19,12 @@ const MaxImportBytes = 64 << 20
 // comes as for the 3scale API (query or Basic auth), never in the body.
 func (c *Coordinator) portability() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/portolan/composition", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+registry.PathAdminComposition, func(w http.ResponseWriter, r *http.Request) {
 		secrets, _ := strconv.ParseBool(r.URL.Query().Get("include_secrets"))
 		doc := composition.Export(c.store.Snapshot(), secrets, time.Now())
 		httpjson.Write(w, http.StatusOK, doc)
 	})
-	mux.HandleFunc("POST /admin/portolan/composition", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+registry.PathAdminComposition, func(w http.ResponseWriter, r *http.Request) {
 		var doc composition.Document
 		if err := threescale.DecodeJSON(w, r, &doc, MaxImportBytes, "malformed composition document"); err != nil {
 			threescale.WriteError(w, threescale.JSON, err)

@@ -141,7 +141,7 @@ func newUsageHome(t *testing.T) *usageHome {
 // postUsage posts body to /v1/usage with token and returns the status and body.
 func postUsage(t *testing.T, base, token string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+registry.UsagePath, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, base+registry.PathUsage, bytes.NewReader(body))
 	require.NoError(t, err)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -318,7 +318,7 @@ func TestUsageBatchBadInput(t *testing.T) {
 	code, out = postUsage(t, h.url, "wrong", []byte(`{"id":"x"}`))
 	assert.Equal(t, http.StatusUnauthorized, code)
 	assert.NotContains(t, string(out), "wrong")
-	resp, err := http.Get(h.url + registry.UsagePath)
+	resp, err := http.Get(h.url + registry.PathUsage)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.NotEqual(t, http.StatusOK, resp.StatusCode, "only POST")

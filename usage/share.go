@@ -13,6 +13,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry/consulcatalog"
 )
 
@@ -140,7 +141,7 @@ func (u *Sharing) publish(ctx context.Context, now time.Time, failing *bool) {
 // with blocking queries.
 func (u *Sharing) follow(ctx context.Context) {
 	var index uint64
-	failures := 0
+	retry := backoff.Backoff{Min: consulcatalog.RetryMin, Max: consulcatalog.RetryMax}
 	warned := map[string]uint64{} // malformed key → ModifyIndex already logged
 	for ctx.Err() == nil {
 		start := time.Now()
@@ -150,16 +151,15 @@ func (u *Sharing) follow(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			failures++
 			index = 0
 			u.log.Warn().Err(err).Msg("reading other coordinators' usage from Consul; limits use the counters last read")
-			consulcatalog.Sleep(ctx, consulcatalog.Backoff(failures))
+			retry.Wait(ctx)
 			continue
 		}
-		failures = 0
+		retry.Reset()
 		index = consulcatalog.NextIndex(index, meta.LastIndex)
 		warned = u.apply(pairs, warned)
-		consulcatalog.Sleep(ctx, consulcatalog.MinInterval-time.Since(start))
+		backoff.Sleep(ctx, consulcatalog.MinInterval-time.Since(start))
 	}
 }
 

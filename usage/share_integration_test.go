@@ -1,7 +1,7 @@
 package usage_test
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -99,11 +99,9 @@ func TestUsageCountersAddUpAcrossCoordinators(t *testing.T) {
 		10*time.Second, 20*time.Millisecond, "B serves the application")
 
 	// An agent of A reports 4 hits; an authrep on A adds 2.
-	body, err := json.Marshal(registry.UsageBatch{ID: "agent-a-1", Instance: "agent-a", ServiceID: serviceID,
+	_, err = a.Home(t).PostUsage(context.Background(), &registry.UsageBatch{ID: "agent-a-1", Instance: "agent-a", ServiceID: serviceID,
 		Entries: []registry.UsageEntry{{ApplicationID: app, MetricID: hits, Minute: time.Now().Unix() / 60, Delta: 4}}})
 	require.NoError(t, err)
-	code, out := postUsage(t, a.URL, "test-agent-token", body)
-	require.Equal(t, http.StatusOK, code, "%s", out)
 	code, v := sm(t, a, "authrep", service, "shared-key", 2)
 	require.Equal(t, http.StatusOK, code)
 	require.EqualValues(t, 6, v)
@@ -112,13 +110,9 @@ func TestUsageCountersAddUpAcrossCoordinators(t *testing.T) {
 	require.Eventually(t, func() bool { _, v := sm(t, b, "authorize", service, "shared-key", 0); return v == 6 },
 		10*time.Second, 20*time.Millisecond, "B counts A's usage")
 	eternity := func(co *testenv.Coordinator, batch string) int64 {
-		body, err := json.Marshal(registry.UsageBatch{ID: batch, Instance: "agent-b", ServiceID: serviceID})
+		reply, err := co.Home(t).PostUsage(context.Background(), &registry.UsageBatch{ID: batch, Instance: "agent-b", ServiceID: serviceID})
 		require.NoError(t, err)
-		code, out := postUsage(t, co.URL, "test-agent-token", body)
-		require.Equal(t, http.StatusOK, code, "%s", out)
-		var reply registry.UsageReply
-		require.NoError(t, json.Unmarshal(out, &reply), "%s", out)
-		v, _ := totalOf(reply, app, hits, "eternity")
+		v, _ := totalOf(*reply, app, hits, "eternity")
 		return v
 	}
 	assert.EqualValues(t, 6, eternity(b, "agent-b-1"), "B's usage reply includes A's counts")
@@ -168,20 +162,6 @@ func getJSON(t *testing.T, u string, status int, v any) {
 	b, _ := io.ReadAll(resp.Body)
 	require.Equal(t, status, resp.StatusCode, "GET %s: %s", u, b)
 	require.NoError(t, json.Unmarshal(b, v), "%s", b)
-}
-
-// postUsage posts body to /v1/usage with token and returns the status and body.
-func postUsage(t *testing.T, base, token string, body []byte) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+registry.UsagePath, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
 }
 
 func totalOf(reply registry.UsageReply, app, metric int64, period string) (int64, bool) {

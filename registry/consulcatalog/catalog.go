@@ -211,12 +211,3 @@ func NextIndex(prev, got uint64) uint64 {
 	}
 	return got
 }
-
-// Backoff is the wait after the given number of failures in a row:
-// backoff.Delay between RetryMin and RetryMax. It serves followers that
-// count their failures themselves (coordinator/usageshare.go); a new loop
-// keeps a backoff.Backoff{Min: RetryMin, Max: RetryMax} instead.
-func Backoff(failures int) time.Duration { return backoff.Delay(failures, RetryMin, RetryMax) }
-
-// Sleep waits d, or until ctx ends: backoff.Sleep, for the same followers.
-func Sleep(ctx context.Context, d time.Duration) { backoff.Sleep(ctx, d) }
