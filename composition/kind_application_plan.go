@@ -1,0 +1,129 @@
+package composition
+
+import (
+	"slices"
+	"time"
+)
+
+// KindApplicationPlan is the kind of application plans.
+const KindApplicationPlan Kind = "application_plans"
+
+// Plan states.
+const (
+	PlanHidden    = "hidden"
+	PlanPublished = "published"
+)
+
+// ApplicationPlan is a plan applications of a service subscribe to.
+type ApplicationPlan struct {
+	ID                 int64     `json:"id" wire:"ro"`
+	ServiceID          int64     `json:"service_id" wire:"ro"`
+	Name               string    `json:"name"`
+	SystemName         string    `json:"system_name"`
+	State              string    `json:"state" wire:"ro"`
+	Default            bool      `json:"default" wire:"ro,attr"`
+	Custom             bool      `json:"custom" wire:"ro,attr"`
+	ApprovalRequired   bool      `json:"approval_required"`
+	EndUserRequired    bool      `json:"end_user_required"`
+	SetupFee           float64   `json:"setup_fee"`
+	CostPerMonth       float64   `json:"cost_per_month"`
+	TrialPeriodDays    int64     `json:"trial_period_days"`
+	CancellationPeriod int64     `json:"cancellation_period"`
+	CreatedAt          time.Time `json:"created_at" wire:"ro"`
+	UpdatedAt          time.Time `json:"updated_at" wire:"ro"`
+}
+
+func (e *ApplicationPlan) Key() int64 { return e.ID }
+func (e *ApplicationPlan) stamp(id int64, c, u time.Time) {
+	e.ID, e.CreatedAt, e.UpdatedAt = id, c, u
+}
+func (e *ApplicationPlan) created() time.Time { return e.CreatedAt }
+func (*ApplicationPlan) info() kindInfo       { return applicationPlanDef }
+
+var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
+	Kind:     KindApplicationPlan,
+	Table:    func(c *Composition) *Table[*ApplicationPlan] { return &c.ApplicationPlans },
+	Document: func(d *Document) *[]*ApplicationPlan { return &d.ApplicationPlans },
+	Prepare: func(_ *Composition, p, old *ApplicationPlan) error {
+		if old != nil {
+			p.SystemName, p.ServiceID = old.SystemName, old.ServiceID
+			return nil
+		}
+		p.State = defaultStr(p.State, PlanHidden)
+		p.SystemName = defaultStr(p.SystemName, SystemName(p.Name))
+		return nil
+	},
+	Validate:    validateApplicationPlan,
+	AfterCreate: unsetOtherDefaults,
+	AfterUpdate: unsetOtherDefaults,
+	CheckDelete: func(c *Composition, p *ApplicationPlan) error {
+		if _, used := c.Applications.Find(func(a *Application) bool { return a.PlanID == p.ID }); used {
+			return Invalid("base", "cannot be deleted because it has applications")
+		}
+		return nil
+	},
+	Cascade: cascadeApplicationPlan,
+	Import: func(p *ApplicationPlan, ref func(string, int64) int64) {
+		p.ServiceID = ref("service_id", p.ServiceID)
+	},
+}
+
+func validateApplicationPlan(c *Composition, p *ApplicationPlan) error {
+	if _, ok := c.Services.Get(p.ServiceID); !ok {
+		return NotFound(KindService, p.ServiceID)
+	}
+	v := &ValidationError{}
+	name(v, "name", p.Name)
+	systemName(v, p.SystemName)
+	if _, dup := c.ApplicationPlans.Find(func(o *ApplicationPlan) bool {
+		return o.ServiceID == p.ServiceID && o.SystemName == p.SystemName && o.ID != p.ID
+	}); dup {
+		v.Add("system_name", taken)
+	}
+	oneOf(v, "state", p.State, PlanHidden, PlanPublished)
+	nonNegative(v, "setup_fee", p.SetupFee)
+	nonNegative(v, "cost_per_month", p.CostPerMonth)
+	nonNegative(v, "trial_period_days", float64(p.TrialPeriodDays))
+	nonNegative(v, "cancellation_period", float64(p.CancellationPeriod))
+	return v.Err()
+}
+
+// unsetOtherDefaults keeps a service at one default plan at most: a plan
+// written as the default makes the others plain.
+func unsetOtherDefaults(tx *Tx, p *ApplicationPlan) error {
+	if !p.Default {
+		return nil
+	}
+	for _, o := range tx.c.PlansOf(p.ServiceID) {
+		if o.ID != p.ID && o.Default {
+			n := *o
+			n.Default = false
+			n.UpdatedAt = tx.now
+			tx.put(&n)
+		}
+	}
+	return nil
+}
+
+// cascadeApplicationPlan removes a plan's limits and pricing rules and takes it
+// out of placements.
+func cascadeApplicationPlan(tx *Tx, p *ApplicationPlan) {
+	c := tx.c
+	for _, l := range c.UsageLimits.Filter(func(l *UsageLimit) bool { return l.PlanID == p.ID }) {
+		tx.drop(l)
+	}
+	for _, r := range c.PricingRules.Filter(func(r *PricingRule) bool { return r.PlanID == p.ID }) {
+		tx.drop(r)
+	}
+	// A placement left with no plans would serve them all: it goes too.
+	for _, pl := range c.Placements.Filter(func(pl *Placement) bool { return slices.Contains(pl.PlanIDs, p.ID) }) {
+		n := *pl
+		n.PlanIDs = slices.DeleteFunc(slices.Clone(pl.PlanIDs), func(id int64) bool { return id == p.ID })
+		if len(n.PlanIDs) == 0 {
+			tx.drop(pl)
+			continue
+		}
+		n.UpdatedAt = tx.now
+		tx.put(&n)
+	}
+}
