@@ -3,6 +3,26 @@ package composition
 // Kind names a table of the composition; stores use it as a bucket or key prefix.
 type Kind string
 
+// The kinds of entity; kinds (kind.go) lists them in dependency order.
+const (
+	KindService         Kind = "services"
+	KindBackendAPI      Kind = "backend_apis"
+	KindMetric          Kind = "metrics"
+	KindMappingRule     Kind = "mapping_rules"
+	KindBackendUsage    Kind = "backend_usages"
+	KindApplicationPlan Kind = "application_plans"
+	KindUsageLimit      Kind = "usage_limits"
+	KindPricingRule     Kind = "pricing_rules"
+	KindProxy           Kind = "proxies"
+	KindProxyConfig     Kind = "proxy_configs"
+	KindActiveDoc       Kind = "active_docs"
+	KindAccount         Kind = "accounts"
+	KindUser            Kind = "users"
+	KindApplication     Kind = "applications"
+	KindRegistryPolicy  Kind = "registry_policies"
+	KindPlacement       Kind = "placements"
+)
+
 // Composition is the whole 3scale composition at one revision: a Table per
 // kind (each kind's descriptor in kind.go says which is its own).
 type Composition struct {

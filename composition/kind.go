@@ -67,12 +67,16 @@ type kindDef[T any, E entity[T]] struct {
 	// service's): it is never handed an id of its own.
 	SharesID bool
 
-	// Prepare fills the defaults 3scale fills and keeps what may not change;
-	// old is the entity e replaces, nil on create.
+	// Keep carries over, on update, what the update may not change from the
+	// entity e replaces. It runs first.
+	Keep func(e, old E)
+	// Prepare fills the defaults 3scale fills; old is the entity e replaces,
+	// nil on create.
 	Prepare func(c *Composition, e, old E) error
-	// Validate checks e with 3scale's rules: a *ValidationError listing every
-	// problem, or the first problem that makes the others moot.
-	Validate func(c *Composition, e E) error
+	// Validate checks e with 3scale's rules, adding every problem to v; it
+	// returns an error only for one that makes the others moot (a missing
+	// parent).
+	Validate func(c *Composition, e E, v *ValidationError) error
 	// AfterCreate and AfterUpdate write what 3scale writes alongside e.
 	AfterCreate func(tx *Tx, e E) error
 	AfterUpdate func(tx *Tx, e E) error
@@ -85,13 +89,17 @@ type kindDef[T any, E entity[T]] struct {
 	// Import rewrites the references of a copy of a document's entity to the
 	// ids the import gives, through ref, and fills what an export without
 	// secrets left out.
-	Import func(e E, ref func(field string, old int64) int64)
+	Import func(e E, ref refFunc)
 	// ImportOrder, when set, orders a kind's entities for import (a stable
 	// sort): one that validates against another of its kind comes after it.
 	ImportOrder func(a, b E) int
 	// HideSecrets clears the credentials an export without secrets leaves out.
 	HideSecrets func(e E)
 }
+
+// refFunc maps an id a document refers to in field to the id the import gives
+// the entity.
+type refFunc = func(field string, old int64) int64
 
 // kindInfo is a kindDef seen without its type parameters: what the
 // composition, Tx and Document use.
@@ -110,7 +118,7 @@ type kindInfo interface {
 	afterUpdate(tx *Tx, e Entity) error
 	checkDelete(c *Composition, e Entity) error
 	cascade(tx *Tx, e Entity)
-	importRefs(e Entity, ref func(field string, old int64) int64)
+	importRefs(e Entity, ref refFunc)
 	sortForImport(es []Entity)
 }
 
@@ -165,18 +173,27 @@ func as[E Entity](e Entity) E {
 	return e.(E)
 }
 
+// prepare runs Keep (on update) and Prepare.
 func (d *kindDef[T, E]) prepare(c *Composition, e, old Entity) error {
+	o := as[E](old)
+	if old != nil && d.Keep != nil {
+		d.Keep(e.(E), o)
+	}
 	if d.Prepare == nil {
 		return nil
 	}
-	return d.Prepare(c, e.(E), as[E](old))
+	return d.Prepare(c, e.(E), o)
 }
 
 func (d *kindDef[T, E]) validate(c *Composition, e Entity) error {
 	if d.Validate == nil {
 		return nil
 	}
-	return d.Validate(c, e.(E))
+	v := &ValidationError{}
+	if err := d.Validate(c, e.(E), v); err != nil {
+		return err
+	}
+	return v.Err()
 }
 
 func (d *kindDef[T, E]) afterCreate(tx *Tx, e Entity) error {
@@ -206,7 +223,7 @@ func (d *kindDef[T, E]) cascade(tx *Tx, e Entity) {
 	}
 }
 
-func (d *kindDef[T, E]) importRefs(e Entity, ref func(field string, old int64) int64) {
+func (d *kindDef[T, E]) importRefs(e Entity, ref refFunc) {
 	if d.Import != nil {
 		d.Import(e.(E), ref)
 	}

@@ -3,51 +3,28 @@ package composition
 import (
 	"encoding/json"
 	"strings"
-	"time"
 )
 
-// KindActiveDoc is the kind of ActiveDocs.
-const KindActiveDoc Kind = "active_docs"
-
-// ActiveDoc is an OpenAPI document, optionally bound to a service.
-type ActiveDoc struct {
-	ID                     int64     `json:"id" wire:"ro"`
-	ServiceID              int64     `json:"service_id" wire:"omitempty"`
-	Name                   string    `json:"name"`
-	SystemName             string    `json:"system_name"`
-	Description            string    `json:"description"`
-	Published              bool      `json:"published"`
-	SkipSwaggerValidations bool      `json:"skip_swagger_validations"`
-	Body                   string    `json:"body"`
-	CreatedAt              time.Time `json:"created_at" wire:"ro"`
-	UpdatedAt              time.Time `json:"updated_at" wire:"ro"`
-}
-
-func (e *ActiveDoc) Key() int64                     { return e.ID }
-func (e *ActiveDoc) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *ActiveDoc) created() time.Time             { return e.CreatedAt }
-func (*ActiveDoc) info() kindInfo                   { return activeDocDef }
-
+// An ActiveDoc is a Swagger or OpenAPI document, bound to a service or not;
+// deleting the service unbinds it (cascadeService).
 var activeDocDef = &kindDef[ActiveDoc, *ActiveDoc]{
 	Kind:     KindActiveDoc,
 	Table:    func(c *Composition) *Table[*ActiveDoc] { return &c.ActiveDocs },
 	Document: func(d *Document) *[]*ActiveDoc { return &d.ActiveDocs },
+	Keep:     func(d, old *ActiveDoc) { d.SystemName = old.SystemName },
 	Prepare: func(_ *Composition, d, old *ActiveDoc) error {
 		if old == nil {
 			d.SystemName = defaultStr(d.SystemName, SystemName(d.Name))
-		} else {
-			d.SystemName = old.SystemName
 		}
 		return nil
 	},
 	Validate: validateActiveDoc,
-	Import: func(d *ActiveDoc, ref func(string, int64) int64) {
+	Import: func(d *ActiveDoc, ref refFunc) {
 		d.ServiceID = ref("service_id", d.ServiceID)
 	},
 }
 
-func validateActiveDoc(c *Composition, d *ActiveDoc) error {
-	v := &ValidationError{}
+func validateActiveDoc(c *Composition, d *ActiveDoc, v *ValidationError) error {
 	name(v, "name", d.Name)
 	systemName(v, d.SystemName)
 	if _, dup := c.ActiveDocs.Find(func(o *ActiveDoc) bool { return o.SystemName == d.SystemName && o.ID != d.ID }); dup {
@@ -59,7 +36,7 @@ func validateActiveDoc(c *Composition, d *ActiveDoc) error {
 		}
 	}
 	validateSpecBody(v, d)
-	return v.Err()
+	return nil
 }
 
 func validateSpecBody(v *ValidationError, d *ActiveDoc) {

@@ -1,51 +1,16 @@
 package composition
 
-import (
-	"regexp"
-	"time"
-)
+import "regexp"
 
-// KindApplication is the kind of applications.
-const KindApplication Kind = "applications"
-
-// Application states.
-const (
-	AppLive      = "live"
-	AppSuspended = "suspended"
-	AppPending   = "pending"
-)
-
-// Application is a consumer's subscription to a service through a plan, with its
-// credentials: a user_key (backend_version 1) or an app_id with app keys (2).
-type Application struct {
-	ID                      int64     `json:"id" wire:"ro"`
-	AccountID               int64     `json:"user_account_id" wire:"ro,string"`
-	ServiceID               int64     `json:"service_id" wire:"ro"`
-	PlanID                  int64     `json:"plan_id" wire:"ro"`
-	State                   string    `json:"state" wire:"ro"`
-	Name                    string    `json:"name"`
-	Description             string    `json:"description"`
-	UserKey                 string    `json:"user_key" wire:"omitempty"`
-	AppID                   string    `json:"application_id" wire:"omitempty"`
-	AppKeys                 []string  `json:"keys" wire:"ro,omitempty"`
-	ProviderVerificationKey string    `json:"provider_verification_key" wire:"ro"`
-	EndUserRequired         bool      `json:"end_user_required" wire:"ro"`
-	CreatedAt               time.Time `json:"created_at" wire:"ro"`
-	UpdatedAt               time.Time `json:"updated_at" wire:"ro"`
-}
-
-func (e *Application) Key() int64                     { return e.ID }
-func (e *Application) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *Application) created() time.Time             { return e.CreatedAt }
-func (*Application) info() kindInfo                   { return applicationDef }
-
+// An application subscribes an account to a service through a plan, with
+// credentials generated to fit the service's authentication.
 var applicationDef = &kindDef[Application, *Application]{
 	Kind:     KindApplication,
 	Table:    func(c *Composition) *Table[*Application] { return &c.Applications },
 	Document: func(d *Document) *[]*Application { return &d.Applications },
 	Prepare:  prepareApplication,
 	Validate: validateApplication,
-	Import: func(a *Application, ref func(string, int64) int64) {
+	Import: func(a *Application, ref refFunc) {
 		a.AccountID, a.ServiceID, a.PlanID = ref("user_account_id", a.AccountID), ref("service_id", a.ServiceID), ref("plan_id", a.PlanID)
 	},
 	HideSecrets: func(a *Application) {
@@ -90,11 +55,10 @@ func prepareApplication(c *Composition, a, old *Application) error {
 
 var credentialRE = regexp.MustCompile(`^[\x21-\x7e]{1,256}$`)
 
-func validateApplication(c *Composition, a *Application) error {
+func validateApplication(c *Composition, a *Application, v *ValidationError) error {
 	if _, ok := c.Accounts.Get(a.AccountID); !ok {
 		return NotFound(KindAccount, a.AccountID)
 	}
-	v := &ValidationError{}
 	name(v, "name", a.Name)
 	text(v, "description", a.Description)
 	oneOf(v, "state", a.State, AppLive, AppSuspended, AppPending)
@@ -120,7 +84,7 @@ func validateApplication(c *Composition, a *Application) error {
 	if len(a.AppKeys) > 5 {
 		v.Add("keys", "too many keys (at most 5)")
 	}
-	return v.Err()
+	return nil
 }
 
 func credential(v *ValidationError, field, s string) {

@@ -1,56 +1,19 @@
 package composition
 
-import (
-	"slices"
-	"time"
-)
+import "slices"
 
-// KindApplicationPlan is the kind of application plans.
-const KindApplicationPlan Kind = "application_plans"
-
-// Plan states.
-const (
-	PlanHidden    = "hidden"
-	PlanPublished = "published"
-)
-
-// ApplicationPlan is a plan applications of a service subscribe to.
-type ApplicationPlan struct {
-	ID                 int64     `json:"id" wire:"ro"`
-	ServiceID          int64     `json:"service_id" wire:"ro"`
-	Name               string    `json:"name"`
-	SystemName         string    `json:"system_name"`
-	State              string    `json:"state" wire:"ro"`
-	Default            bool      `json:"default" wire:"ro,attr"`
-	Custom             bool      `json:"custom" wire:"ro,attr"`
-	ApprovalRequired   bool      `json:"approval_required"`
-	EndUserRequired    bool      `json:"end_user_required"`
-	SetupFee           float64   `json:"setup_fee"`
-	CostPerMonth       float64   `json:"cost_per_month"`
-	TrialPeriodDays    int64     `json:"trial_period_days"`
-	CancellationPeriod int64     `json:"cancellation_period"`
-	CreatedAt          time.Time `json:"created_at" wire:"ro"`
-	UpdatedAt          time.Time `json:"updated_at" wire:"ro"`
-}
-
-func (e *ApplicationPlan) Key() int64 { return e.ID }
-func (e *ApplicationPlan) stamp(id int64, c, u time.Time) {
-	e.ID, e.CreatedAt, e.UpdatedAt = id, c, u
-}
-func (e *ApplicationPlan) created() time.Time { return e.CreatedAt }
-func (*ApplicationPlan) info() kindInfo       { return applicationPlanDef }
-
+// An application plan belongs to a service, which has one default plan at
+// most; a plan with applications cannot be deleted.
 var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
 	Kind:     KindApplicationPlan,
 	Table:    func(c *Composition) *Table[*ApplicationPlan] { return &c.ApplicationPlans },
 	Document: func(d *Document) *[]*ApplicationPlan { return &d.ApplicationPlans },
+	Keep:     func(p, old *ApplicationPlan) { p.SystemName, p.ServiceID = old.SystemName, old.ServiceID },
 	Prepare: func(_ *Composition, p, old *ApplicationPlan) error {
-		if old != nil {
-			p.SystemName, p.ServiceID = old.SystemName, old.ServiceID
-			return nil
+		if old == nil {
+			p.State = defaultStr(p.State, PlanHidden)
+			p.SystemName = defaultStr(p.SystemName, SystemName(p.Name))
 		}
-		p.State = defaultStr(p.State, PlanHidden)
-		p.SystemName = defaultStr(p.SystemName, SystemName(p.Name))
 		return nil
 	},
 	Validate:    validateApplicationPlan,
@@ -63,16 +26,15 @@ var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
 		return nil
 	},
 	Cascade: cascadeApplicationPlan,
-	Import: func(p *ApplicationPlan, ref func(string, int64) int64) {
+	Import: func(p *ApplicationPlan, ref refFunc) {
 		p.ServiceID = ref("service_id", p.ServiceID)
 	},
 }
 
-func validateApplicationPlan(c *Composition, p *ApplicationPlan) error {
+func validateApplicationPlan(c *Composition, p *ApplicationPlan, v *ValidationError) error {
 	if _, ok := c.Services.Get(p.ServiceID); !ok {
 		return NotFound(KindService, p.ServiceID)
 	}
-	v := &ValidationError{}
 	name(v, "name", p.Name)
 	systemName(v, p.SystemName)
 	if _, dup := c.ApplicationPlans.Find(func(o *ApplicationPlan) bool {
@@ -85,7 +47,7 @@ func validateApplicationPlan(c *Composition, p *ApplicationPlan) error {
 	nonNegative(v, "cost_per_month", p.CostPerMonth)
 	nonNegative(v, "trial_period_days", float64(p.TrialPeriodDays))
 	nonNegative(v, "cancellation_period", float64(p.CancellationPeriod))
-	return v.Err()
+	return nil
 }
 
 // unsetOtherDefaults keeps a service at one default plan at most: a plan

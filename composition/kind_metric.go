@@ -1,49 +1,22 @@
 package composition
 
-import (
-	"cmp"
-	"time"
-)
+import "cmp"
 
-// KindMetric is the kind of metrics and methods.
-const KindMetric Kind = "metrics"
-
-// Metric is a metric or, when ParentID is set, a method (a child of hits).
-// It belongs to a service or a backend API.
-type Metric struct {
-	ID           int64     `json:"id" wire:"ro"`
-	OwnerType    string    `json:"owner_type" wire:"ro"`
-	OwnerID      int64     `json:"owner_id" wire:"ro"`
-	ParentID     int64     `json:"parent_id" wire:"ro,omitempty"`
-	Name         string    `json:"name" wire:"ro"`
-	SystemName   string    `json:"system_name"`
-	FriendlyName string    `json:"friendly_name"`
-	Unit         string    `json:"unit"`
-	Description  string    `json:"description"`
-	CreatedAt    time.Time `json:"created_at" wire:"ro"`
-	UpdatedAt    time.Time `json:"updated_at" wire:"ro"`
-}
-
-// IsMethod reports whether the metric is a method.
-func (m *Metric) IsMethod() bool { return m.ParentID != 0 }
-
-func (e *Metric) Key() int64                     { return e.ID }
-func (e *Metric) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *Metric) created() time.Time             { return e.CreatedAt }
-func (*Metric) info() kindInfo                   { return metricDef }
-
+// A metric, or a method under hits, belongs to a service or a backend API.
+// Hits cannot be deleted; deleting a metric takes its methods and what names it.
 var metricDef = &kindDef[Metric, *Metric]{
 	Kind:     KindMetric,
 	Table:    func(c *Composition) *Table[*Metric] { return &c.Metrics },
 	Document: func(d *Document) *[]*Metric { return &d.Metrics },
+	Keep: func(m, old *Metric) {
+		m.SystemName, m.OwnerType, m.OwnerID, m.ParentID = old.SystemName, old.OwnerType, old.OwnerID, old.ParentID
+	},
 	Prepare: func(_ *Composition, m, old *Metric) error {
 		if old == nil {
 			m.SystemName = defaultStr(m.SystemName, SystemName(m.FriendlyName))
 			if m.IsMethod() {
 				m.Unit = defaultStr(m.Unit, "hit")
 			}
-		} else {
-			m.SystemName, m.OwnerType, m.OwnerID, m.ParentID = old.SystemName, old.OwnerType, old.OwnerID, old.ParentID
 		}
 		m.Name = m.SystemName
 		return nil
@@ -56,18 +29,17 @@ var metricDef = &kindDef[Metric, *Metric]{
 		return nil
 	},
 	Cascade: cascadeMetric,
-	Import: func(m *Metric, ref func(string, int64) int64) {
+	Import: func(m *Metric, ref refFunc) {
 		m.OwnerID, m.ParentID = ref("owner_id", m.OwnerID), ref("parent_id", m.ParentID)
 	},
 	// Methods after plain metrics, so a method validates against its hits.
 	ImportOrder: func(a, b *Metric) int { return cmp.Compare(b2i(a.IsMethod()), b2i(b.IsMethod())) },
 }
 
-func validateMetric(c *Composition, m *Metric) error {
-	v := &ValidationError{}
+func validateMetric(c *Composition, m *Metric, v *ValidationError) error {
 	if !c.ownerExists(m.OwnerType, m.OwnerID) {
 		v.Add("owner_id", "does not exist")
-		return v.Err()
+		return nil
 	}
 	name(v, "friendly_name", m.FriendlyName)
 	systemName(v, m.SystemName)
@@ -84,7 +56,7 @@ func validateMetric(c *Composition, m *Metric) error {
 			v.Add("parent_id", "methods can only be children of hits")
 		}
 	}
-	return v.Err()
+	return nil
 }
 
 // cascadeMetric removes a metric's methods and the mapping rules, limits and

@@ -1,36 +1,12 @@
 package composition
 
-import (
-	"encoding/json"
-	"time"
-)
-
-// KindRegistryPolicy is the kind of custom policies in the policy registry.
-const KindRegistryPolicy Kind = "registry_policies"
-
-// RegistryPolicy is a custom APIcast policy in the policy registry.
-type RegistryPolicy struct {
-	ID        int64           `json:"id" wire:"ro"`
-	Name      string          `json:"name"`
-	Version   string          `json:"version"`
-	Schema    json.RawMessage `json:"schema"`
-	CreatedAt time.Time       `json:"created_at" wire:"ro"`
-	UpdatedAt time.Time       `json:"updated_at" wire:"ro"`
-}
-
-func (e *RegistryPolicy) Key() int64 { return e.ID }
-func (e *RegistryPolicy) stamp(id int64, c, u time.Time) {
-	e.ID, e.CreatedAt, e.UpdatedAt = id, c, u
-}
-func (e *RegistryPolicy) created() time.Time { return e.CreatedAt }
-func (*RegistryPolicy) info() kindInfo       { return registryPolicyDef }
-
+// A custom policy of the policy registry, one per name and version, with
+// the JSON schema of its configuration.
 var registryPolicyDef = &kindDef[RegistryPolicy, *RegistryPolicy]{
 	Kind:     KindRegistryPolicy,
 	Table:    func(c *Composition) *Table[*RegistryPolicy] { return &c.RegistryPolicies },
 	Document: func(d *Document) *[]*RegistryPolicy { return &d.RegistryPolicies },
-	Validate: func(c *Composition, p *RegistryPolicy) error {
-		v := &ValidationError{}
+	Validate: func(c *Composition, p *RegistryPolicy, v *ValidationError) error {
 		name(v, "name", p.Name)
 		name(v, "version", p.Version)
 		if _, dup := c.RegistryPolicies.Find(func(o *RegistryPolicy) bool {
@@ -41,6 +17,6 @@ var registryPolicyDef = &kindDef[RegistryPolicy, *RegistryPolicy]{
 		if !isJSONObject(p.Schema) {
 			v.Add("schema", "must be a JSON object")
 		}
-		return v.Err()
+		return nil
 	},
 }

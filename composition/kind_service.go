@@ -1,44 +1,12 @@
 package composition
 
-import "time"
-
-// KindService is the kind of services.
-const KindService Kind = "services"
-
-// Service is a 3scale product.
-type Service struct {
-	ID                          int64     `json:"id" wire:"ro"`
-	AccountID                   int64     `json:"account_id" wire:"ro"`
-	Name                        string    `json:"name"`
-	SystemName                  string    `json:"system_name"`
-	Description                 string    `json:"description"`
-	State                       string    `json:"state" wire:"ro"`
-	DeploymentOption            string    `json:"deployment_option"`
-	BackendVersion              string    `json:"backend_version"`
-	SupportEmail                string    `json:"support_email"`
-	IntentionsRequired          bool      `json:"intentions_required"`
-	BuyersManageApps            bool      `json:"buyers_manage_apps"`
-	BuyersManageKeys            bool      `json:"buyers_manage_keys"`
-	ReferrerFiltersRequired     bool      `json:"referrer_filters_required"`
-	CustomKeysEnabled           bool      `json:"custom_keys_enabled"`
-	BuyerKeyRegenerateEnabled   bool      `json:"buyer_key_regenerate_enabled"`
-	MandatoryAppKey             bool      `json:"mandatory_app_key"`
-	BuyerCanSelectPlan          bool      `json:"buyer_can_select_plan"`
-	BuyerPlanChangePermission   string    `json:"buyer_plan_change_permission"`
-	EndUserRegistrationRequired bool      `json:"end_user_registration_required"`
-	CreatedAt                   time.Time `json:"created_at" wire:"ro"`
-	UpdatedAt                   time.Time `json:"updated_at" wire:"ro"`
-}
-
-func (e *Service) Key() int64                     { return e.ID }
-func (e *Service) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *Service) created() time.Time             { return e.CreatedAt }
-func (*Service) info() kindInfo                   { return serviceDef }
-
+// A service (a 3scale product) gets its hits metric and its proxy when it is
+// created; deleting it takes all that belongs to it (cascadeService).
 var serviceDef = &kindDef[Service, *Service]{
 	Kind:     KindService,
 	Table:    func(c *Composition) *Table[*Service] { return &c.Services },
 	Document: func(d *Document) *[]*Service { return &d.Services },
+	Keep:     func(s, old *Service) { s.SystemName, s.AccountID = old.SystemName, old.AccountID },
 	Prepare:  prepareService,
 	Validate: validateService,
 	AfterCreate: func(tx *Tx, s *Service) error {
@@ -52,7 +20,6 @@ var serviceDef = &kindDef[Service, *Service]{
 
 func prepareService(_ *Composition, s, old *Service) error {
 	if old != nil {
-		s.SystemName, s.AccountID = old.SystemName, old.AccountID
 		return nil
 	}
 	s.AccountID = ProviderAccountID
@@ -64,8 +31,7 @@ func prepareService(_ *Composition, s, old *Service) error {
 	return nil
 }
 
-func validateService(c *Composition, s *Service) error {
-	v := &ValidationError{}
+func validateService(c *Composition, s *Service, v *ValidationError) error {
 	name(v, "name", s.Name)
 	systemName(v, s.SystemName)
 	if _, dup := c.Services.Find(func(o *Service) bool { return o.SystemName == s.SystemName && o.ID != s.ID }); dup {
@@ -75,7 +41,7 @@ func validateService(c *Composition, s *Service) error {
 	oneOf(v, "backend_version", s.BackendVersion, "1", "2", "oidc")
 	oneOf(v, "buyer_plan_change_permission", s.BuyerPlanChangePermission, "request", "direct", "credit_card", "request_credit_card", "none")
 	text(v, "description", s.Description)
-	return v.Err()
+	return nil
 }
 
 // cascadeService removes a service's metrics, backend usages, plans with their

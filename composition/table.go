@@ -2,20 +2,7 @@ package composition
 
 import (
 	"sort"
-	"time"
 )
-
-// Entity is anything the composition stores under an id.
-// Each kind's file gives its entity type these methods.
-type Entity interface {
-	Key() int64
-	// stamp sets the id and timestamps (an entity keyed by another's id keeps
-	// its own); created returns the creation time.
-	stamp(id int64, created, updated time.Time)
-	created() time.Time
-	// info returns the descriptor of the entity's kind.
-	info() kindInfo
-}
 
 // Table is a set of entities of one kind keyed by id. Tables inside a Snapshot
 // are read-only; a Tx copies a table on its first write, so a write costs one
