@@ -8,9 +8,12 @@ import (
 
 // kinds is every kind's descriptor, in dependency order: an entity only refers
 // to kinds listed before it, so loading or importing in this order never
-// dangles. Adding a kind is a file kind_<name>.go (the entity type, its Kind,
-// its methods and its kindDef), a line here, and its Table in Composition and
-// list in Document.
+// dangles.
+//
+// Adding a kind: its type in model.go, its Kind and Table in composition.go,
+// its list in Document, its Entity methods in entity.go, a file
+// kind_<name>.go with its kindDef and hooks, and its line here.
+// TestEveryKindHasItsTableAndList holds them together.
 var kinds = []kindInfo{
 	serviceDef, backendAPIDef, metricDef, mappingRuleDef, backendUsageDef,
 	applicationPlanDef, usageLimitDef, pricingRuleDef, proxyDef, proxyConfigDef,
@@ -57,8 +60,10 @@ type entity[T any] interface {
 
 // kindDef describes one kind of entity: where its entities live and everything
 // 3scale does differently for it. Each kind's file declares one; a nil hook
-// does nothing. Hooks never call Tx.Delete or look a kind up by name: they reach
-// other entities through their tables and remove them with Tx.drop.
+// does nothing. Hooks reach other entities through their tables and remove
+// them with Tx.drop, Tx.purge or Tx.remove; they never call Tx.Delete or look
+// a kind up by name, which would make a descriptor depend on kinds: an
+// initialization cycle.
 type kindDef[T any, E entity[T]] struct {
 	Kind     Kind
 	Table    func(*Composition) *Table[E]
