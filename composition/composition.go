@@ -1,15 +1,9 @@
 package composition
 
-import (
-	"encoding/json"
-	"fmt"
-)
-
 // Kind names a table of the composition; stores use it as a bucket or key prefix.
 type Kind string
 
-// The kinds of entity, in dependency order: an entity only refers to kinds
-// listed before it, so loading or importing in this order never dangles.
+// The kinds of entity; kinds (kind.go) lists them in dependency order.
 const (
 	KindService         Kind = "services"
 	KindBackendAPI      Kind = "backend_apis"
@@ -29,14 +23,8 @@ const (
 	KindPlacement       Kind = "placements"
 )
 
-// Kinds lists every kind in dependency order.
-var Kinds = []Kind{
-	KindService, KindBackendAPI, KindMetric, KindMappingRule, KindBackendUsage,
-	KindApplicationPlan, KindUsageLimit, KindPricingRule, KindProxy, KindProxyConfig,
-	KindActiveDoc, KindAccount, KindUser, KindApplication, KindRegistryPolicy, KindPlacement,
-}
-
-// Composition is the whole 3scale composition at one revision.
+// Composition is the whole 3scale composition at one revision: a Table per
+// kind (each kind's descriptor in kind.go says which is its own).
 type Composition struct {
 	Services         Table[*Service]
 	BackendAPIs      Table[*BackendAPI]
@@ -67,170 +55,14 @@ type Snapshot = Composition
 // New returns an empty composition at revision 0.
 func New() *Composition {
 	c := &Composition{LastID: ProviderAccountID}
-	for _, k := range Kinds {
-		c.setTable(k)
+	for _, k := range kinds {
+		k.initTable(c)
 	}
 	return c
 }
 
-func (c *Composition) setTable(k Kind) {
-	switch k {
-	case KindService:
-		c.Services.items = map[int64]*Service{}
-	case KindBackendAPI:
-		c.BackendAPIs.items = map[int64]*BackendAPI{}
-	case KindMetric:
-		c.Metrics.items = map[int64]*Metric{}
-	case KindMappingRule:
-		c.MappingRules.items = map[int64]*MappingRule{}
-	case KindBackendUsage:
-		c.BackendUsages.items = map[int64]*BackendUsage{}
-	case KindApplicationPlan:
-		c.ApplicationPlans.items = map[int64]*ApplicationPlan{}
-	case KindUsageLimit:
-		c.UsageLimits.items = map[int64]*UsageLimit{}
-	case KindPricingRule:
-		c.PricingRules.items = map[int64]*PricingRule{}
-	case KindProxy:
-		c.Proxies.items = map[int64]*Proxy{}
-	case KindProxyConfig:
-		c.ProxyConfigs.items = map[int64]*ProxyConfig{}
-	case KindActiveDoc:
-		c.ActiveDocs.items = map[int64]*ActiveDoc{}
-	case KindAccount:
-		c.Accounts.items = map[int64]*Account{}
-	case KindUser:
-		c.Users.items = map[int64]*User{}
-	case KindApplication:
-		c.Applications.items = map[int64]*Application{}
-	case KindRegistryPolicy:
-		c.RegistryPolicies.items = map[int64]*RegistryPolicy{}
-	case KindPlacement:
-		c.Placements.items = map[int64]*Placement{}
-	}
-}
-
-func (c *Composition) table(k Kind) table {
-	switch k {
-	case KindService:
-		return &c.Services
-	case KindBackendAPI:
-		return &c.BackendAPIs
-	case KindMetric:
-		return &c.Metrics
-	case KindMappingRule:
-		return &c.MappingRules
-	case KindBackendUsage:
-		return &c.BackendUsages
-	case KindApplicationPlan:
-		return &c.ApplicationPlans
-	case KindUsageLimit:
-		return &c.UsageLimits
-	case KindPricingRule:
-		return &c.PricingRules
-	case KindProxy:
-		return &c.Proxies
-	case KindProxyConfig:
-		return &c.ProxyConfigs
-	case KindActiveDoc:
-		return &c.ActiveDocs
-	case KindAccount:
-		return &c.Accounts
-	case KindUser:
-		return &c.Users
-	case KindApplication:
-		return &c.Applications
-	case KindRegistryPolicy:
-		return &c.RegistryPolicies
-	case KindPlacement:
-		return &c.Placements
-	}
-	panic(fmt.Sprintf("composition: unknown kind %q", k))
-}
-
-// KindOf returns the kind of an entity.
-func KindOf(e Entity) Kind {
-	switch e.(type) {
-	case *Service:
-		return KindService
-	case *BackendAPI:
-		return KindBackendAPI
-	case *Metric:
-		return KindMetric
-	case *MappingRule:
-		return KindMappingRule
-	case *BackendUsage:
-		return KindBackendUsage
-	case *ApplicationPlan:
-		return KindApplicationPlan
-	case *UsageLimit:
-		return KindUsageLimit
-	case *PricingRule:
-		return KindPricingRule
-	case *Proxy:
-		return KindProxy
-	case *ProxyConfig:
-		return KindProxyConfig
-	case *ActiveDoc:
-		return KindActiveDoc
-	case *Account:
-		return KindAccount
-	case *User:
-		return KindUser
-	case *Application:
-		return KindApplication
-	case *RegistryPolicy:
-		return KindRegistryPolicy
-	case *Placement:
-		return KindPlacement
-	}
-	panic(fmt.Sprintf("composition: unknown entity type %T", e))
-}
-
-// DecodeEntity decodes a stored entity of kind k.
-func DecodeEntity(k Kind, data []byte) (Entity, error) {
-	var e Entity
-	switch k {
-	case KindService:
-		e = &Service{}
-	case KindBackendAPI:
-		e = &BackendAPI{}
-	case KindMetric:
-		e = &Metric{}
-	case KindMappingRule:
-		e = &MappingRule{}
-	case KindBackendUsage:
-		e = &BackendUsage{}
-	case KindApplicationPlan:
-		e = &ApplicationPlan{}
-	case KindUsageLimit:
-		e = &UsageLimit{}
-	case KindPricingRule:
-		e = &PricingRule{}
-	case KindProxy:
-		e = &Proxy{}
-	case KindProxyConfig:
-		e = &ProxyConfig{}
-	case KindActiveDoc:
-		e = &ActiveDoc{}
-	case KindAccount:
-		e = &Account{}
-	case KindUser:
-		e = &User{}
-	case KindApplication:
-		e = &Application{}
-	case KindRegistryPolicy:
-		e = &RegistryPolicy{}
-	case KindPlacement:
-		e = &Placement{}
-	default:
-		return nil, fmt.Errorf("decode entity: unknown kind %q", k)
-	}
-	if err := json.Unmarshal(data, e); err != nil {
-		return nil, fmt.Errorf("decode %s entity: %w", k, err)
-	}
-	return e, nil
-}
+// table returns the table of kind k; it panics on an unknown kind.
+func (c *Composition) table(k Kind) table { return mustKind(k).tableIn(c) }
 
 // Restore adds a stored entity while a store loads a composition. It is for
 // stores only: it bypasses validation, which ran when the entity was written.
@@ -240,8 +72,8 @@ func (c *Composition) Restore(k Kind, e Entity) {
 
 // Seal marks every table as shared, so the next Tx copies before writing.
 func (c *Composition) Seal() {
-	for _, k := range Kinds {
-		c.table(k).seal()
+	for _, k := range kinds {
+		k.tableIn(c).seal()
 	}
 }
 
@@ -251,8 +83,8 @@ func (c *Composition) Each(k Kind, fn func(Entity)) { c.table(k).eachEntity(fn) 
 // Count returns how many entities the composition holds.
 func (c *Composition) Count() int {
 	n := 0
-	for _, k := range Kinds {
-		n += c.table(k).Len()
+	for _, k := range kinds {
+		n += k.tableIn(c).Len()
 	}
 	return n
 }

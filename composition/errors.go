@@ -6,8 +6,29 @@ import (
 	"strings"
 )
 
+// The errors of Portolan's own APIs about one field or several map to 3scale's
+// validation answer, {"errors":{"field":["message"]}}, through FieldErrors():
+// a FieldError for one field, a ValidationError for a whole entity.
+
+// FieldError is one field found wrong on its own: a request parameter that
+// does not convert to its field's type, or a value out of its range.
+type FieldError struct {
+	Field   string // wire name, e.g. "delta" or "billing_address[city]"
+	Message string // e.g. "is not a number"
+	Err     error  // the cause, if any
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Message }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// FieldErrors returns the single field and its message.
+func (e *FieldError) FieldErrors() map[string][]string {
+	return map[string][]string{e.Field: {e.Message}}
+}
+
 // ValidationError lists what is wrong with a write, field by field, the way
-// 3scale reports it: {"errors":{"field":["message"]}}.
+// 3scale reports it: {"errors":{"field":["message"]}}. The field "base" holds
+// messages about the whole entity.
 type ValidationError struct {
 	Fields map[string][]string
 }

@@ -2,14 +2,7 @@ package composition
 
 import (
 	"sort"
-	"time"
 )
-
-// Entity is anything the composition stores under an id.
-type Entity interface {
-	Key() int64
-	stamp(id int64, created, updated time.Time)
-}
 
 // Table is a set of entities of one kind keyed by id. Tables inside a Snapshot
 // are read-only; a Tx copies a table on its first write, so a write costs one
@@ -110,47 +103,3 @@ type table interface {
 	seal()
 	Len() int
 }
-
-func (e *Service) Key() int64         { return e.ID }
-func (e *Metric) Key() int64          { return e.ID }
-func (e *MappingRule) Key() int64     { return e.ID }
-func (e *BackendAPI) Key() int64      { return e.ID }
-func (e *BackendUsage) Key() int64    { return e.ID }
-func (e *ApplicationPlan) Key() int64 { return e.ID }
-func (e *UsageLimit) Key() int64      { return e.ID }
-func (e *PricingRule) Key() int64     { return e.ID }
-func (e *Proxy) Key() int64           { return e.ServiceID }
-func (e *ProxyConfig) Key() int64     { return e.ID }
-func (e *ActiveDoc) Key() int64       { return e.ID }
-func (e *Account) Key() int64         { return e.ID }
-func (e *User) Key() int64            { return e.ID }
-func (e *Application) Key() int64     { return e.ID }
-func (e *RegistryPolicy) Key() int64  { return e.ID }
-func (e *Placement) Key() int64       { return e.ID }
-
-func (e *Service) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *Metric) stamp(id int64, c, u time.Time)  { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *MappingRule) stamp(id int64, c, u time.Time) {
-	e.ID, e.CreatedAt, e.UpdatedAt = id, c, u
-}
-func (e *BackendAPI) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *BackendUsage) stamp(id int64, c, u time.Time) {
-	e.ID, e.CreatedAt, e.UpdatedAt = id, c, u
-}
-func (e *ApplicationPlan) stamp(id int64, c, u time.Time) {
-	e.ID, e.CreatedAt, e.UpdatedAt = id, c, u
-}
-func (e *UsageLimit) stamp(id int64, c, u time.Time)  { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *PricingRule) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-
-// A proxy's id is its service's, so stamp keeps it.
-func (e *Proxy) stamp(_ int64, c, u time.Time)        { e.CreatedAt, e.UpdatedAt = c, u }
-func (e *ProxyConfig) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *ActiveDoc) stamp(id int64, c, u time.Time)   { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *Account) stamp(id int64, c, u time.Time)     { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *User) stamp(id int64, c, u time.Time)        { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *Application) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }
-func (e *RegistryPolicy) stamp(id int64, c, u time.Time) {
-	e.ID, e.CreatedAt, e.UpdatedAt = id, c, u
-}
-func (e *Placement) stamp(id int64, c, u time.Time) { e.ID, e.CreatedAt, e.UpdatedAt = id, c, u }

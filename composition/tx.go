@@ -72,42 +72,42 @@ func (tx *Tx) NextID() int64 {
 // Create validates e, gives it an id and timestamps, and adds it with whatever
 // 3scale creates alongside it (a service's hits metric and proxy).
 func (tx *Tx) Create(e Entity) error {
-	if err := tx.prepare(e, nil); err != nil {
+	k := e.info()
+	if err := k.prepare(tx.c, e, nil); err != nil {
 		return err
 	}
 	id := e.Key()
-	_, isProxy := e.(*Proxy) // a proxy takes its service's id, not a new one
-	if !isProxy {
+	if !k.sharesID() {
 		id = tx.NextID()
 	}
 	e.stamp(id, tx.now, tx.now)
-	if err := tx.validate(e, nil); err != nil {
-		if !isProxy {
+	if err := k.validate(tx.c, e); err != nil {
+		if !k.sharesID() {
 			tx.c.LastID-- // keep ids dense when the write is refused
 		}
 		return err
 	}
 	tx.put(e)
-	return tx.afterCreate(e)
+	return k.afterCreate(tx, e)
 }
 
 // Update validates e against the entity it replaces and stores it. e must be a
 // copy: entities of a snapshot are never modified in place.
 func (tx *Tx) Update(e Entity) error {
-	k := KindOf(e)
-	old, ok := tx.c.table(k).getEntity(e.Key())
+	k := e.info()
+	old, ok := k.tableIn(tx.c).getEntity(e.Key())
 	if !ok {
-		return NotFound(k, e.Key())
+		return NotFound(k.kind(), e.Key())
 	}
-	if err := tx.prepare(e, old); err != nil {
+	if err := k.prepare(tx.c, e, old); err != nil {
 		return err
 	}
-	e.stamp(e.Key(), createdAt(old), tx.now)
-	if err := tx.validate(e, old); err != nil {
+	e.stamp(e.Key(), old.created(), tx.now)
+	if err := k.validate(tx.c, e); err != nil {
 		return err
 	}
 	tx.put(e)
-	return tx.afterUpdate(e, old)
+	return k.afterUpdate(tx, e)
 }
 
 // Put stores e as it is, without validation: for stores and imports that move
@@ -120,14 +120,9 @@ func (tx *Tx) Put(e Entity) {
 }
 
 func (tx *Tx) put(e Entity) {
-	k := KindOf(e)
-	tx.c.table(k).putEntity(e)
-	tx.record(k, e.Key(), e)
-}
-
-func (tx *Tx) remove(k Kind, id int64) {
-	tx.c.table(k).del(id)
-	tx.record(k, id, nil)
+	k := e.info()
+	k.tableIn(tx.c).putEntity(e)
+	tx.record(k.kind(), e.Key(), e)
 }
 
 // Delete removes an entity and, as 3scale does, what belongs to it. It refuses
@@ -137,48 +132,27 @@ func (tx *Tx) Delete(k Kind, id int64) error {
 	if !ok {
 		return NotFound(k, id)
 	}
-	if err := tx.checkDelete(e); err != nil {
+	info := e.info()
+	if err := info.checkDelete(tx.c, e); err != nil {
 		return err
 	}
-	tx.cascade(e)
-	tx.remove(k, id)
+	tx.purge(e)
 	return nil
 }
 
-func createdAt(e Entity) time.Time {
-	switch v := e.(type) {
-	case *Service:
-		return v.CreatedAt
-	case *BackendAPI:
-		return v.CreatedAt
-	case *Metric:
-		return v.CreatedAt
-	case *MappingRule:
-		return v.CreatedAt
-	case *BackendUsage:
-		return v.CreatedAt
-	case *ApplicationPlan:
-		return v.CreatedAt
-	case *UsageLimit:
-		return v.CreatedAt
-	case *PricingRule:
-		return v.CreatedAt
-	case *Proxy:
-		return v.CreatedAt
-	case *ProxyConfig:
-		return v.CreatedAt
-	case *ActiveDoc:
-		return v.CreatedAt
-	case *Account:
-		return v.CreatedAt
-	case *User:
-		return v.CreatedAt
-	case *Application:
-		return v.CreatedAt
-	case *RegistryPolicy:
-		return v.CreatedAt
-	case *Placement:
-		return v.CreatedAt
-	}
-	return time.Time{}
+// purge removes e and what belongs to it, without Delete's checks.
+func (tx *Tx) purge(e Entity) {
+	k := e.info()
+	k.cascade(tx, e)
+	tx.remove(k, e.Key())
+}
+
+// drop removes e, leaving what belongs to it.
+func (tx *Tx) drop(e Entity) { tx.remove(e.info(), e.Key()) }
+
+// remove deletes id from kind k's table and records the delete, even of an id
+// the table does not hold.
+func (tx *Tx) remove(k kindInfo, id int64) {
+	k.tableIn(tx.c).del(id)
+	tx.record(k.kind(), id, nil)
 }

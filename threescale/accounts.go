@@ -120,7 +120,7 @@ func signupPlans(c *call, s *composition.Composition) ([]*composition.Applicatio
 	if v, ok := c.params.Get("application_plan_id"); ok && v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return nil, &FieldError{Field: "application_plan_id", Message: "is not a number", Err: err}
+			return nil, &composition.FieldError{Field: "application_plan_id", Message: "is not a number", Err: err}
 		}
 		p, err := get(&s.ApplicationPlans, id)
 		if err != nil {

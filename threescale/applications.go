@@ -98,7 +98,7 @@ func planParam(c *call, s *composition.Composition) (*composition.ApplicationPla
 	}
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return nil, &FieldError{Field: "plan_id", Message: "is not a number", Err: err}
+		return nil, &composition.FieldError{Field: "plan_id", Message: "is not a number", Err: err}
 	}
 	return get(&s.ApplicationPlans, id)
 }
@@ -139,14 +139,14 @@ func appFilter(c *call, s *composition.Composition) (func(*composition.Applicati
 		if v, ok := c.params.Get(f.key); ok && v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return nil, nil, &FieldError{Field: f.key, Message: "is not a number", Err: err}
+				return nil, nil, &composition.FieldError{Field: f.key, Message: "is not a number", Err: err}
 			}
 			*f.dst = n
 		}
 	}
 	planType, _ := c.params.Get("plan_type")
 	if planType != "" && planType != "free" && planType != "paid" {
-		return nil, nil, &FieldError{Field: "plan_type", Message: "is not included in the list (free, paid)"}
+		return nil, nil, &composition.FieldError{Field: "plan_type", Message: "is not included in the list (free, paid)"}
 	}
 	return func(app *composition.Application) bool {
 		if (service != 0 && app.ServiceID != service) || (plan != 0 && app.PlanID != plan) {

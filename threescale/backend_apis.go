@@ -45,7 +45,7 @@ func prepareBackendUsage(c *call, tx *composition.Tx, n, old *composition.Backen
 	if v, ok := c.params.Get("backend_api_id"); ok {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return &FieldError{Field: "backend_api_id", Message: "is not a number", Err: err}
+			return &composition.FieldError{Field: "backend_api_id", Message: "is not a number", Err: err}
 		}
 		n.BackendAPIID = id
 	}

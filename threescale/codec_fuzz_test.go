@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/portolan/portolan/composition"
 )
 
 // fuzzEntity has every field kind Bind and the Encoder handle.
@@ -83,7 +85,7 @@ func checkReadParams(t *testing.T, contentType string, body []byte) {
 
 	var e fuzzEntity
 	if err := Bind(p, &e, true); err != nil {
-		var fe *FieldError
+		var fe *composition.FieldError
 		if !errors.As(err, &fe) || StatusOf(err) != http.StatusUnprocessableEntity {
 			t.Fatalf("Bind error %v is not a FieldError", err)
 		}

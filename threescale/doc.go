@@ -15,8 +15,8 @@
 //
 // Requests are read with ReadParams and bound with Bind; responses are
 // written with Write and an Encoder; errors with WriteError, which maps error
-// types (FieldError, ValidationErrors, ErrNotFound, anything with
-// HTTPStatus() or FieldErrors()) to 3scale's status codes and bodies.
+// types (composition.FieldError and ValidationError, ErrNotFound, anything
+// with HTTPStatus() or FieldErrors()) to 3scale's status codes and bodies.
 // TokenChecker authenticates requests the way 3scale does (access_token,
 // provider_key, HTTP Basic).
 package threescale

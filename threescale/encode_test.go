@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/3scale/3scale-porta-go-client/client"
+	"github.com/portolan/portolan/composition"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -502,7 +503,7 @@ func TestOfficialClientEndToEnd(t *testing.T) {
 			return
 		}
 		if prod.SystemName == "taken" {
-			WriteError(w, f, ValidationErrors{"system_name": {"has already been taken"}})
+			WriteError(w, f, composition.Invalid("system_name", "has already been taken"))
 			return
 		}
 		prod.ID, prod.State = 42, "incomplete"

@@ -64,48 +64,9 @@ func unsupportedMediaTypeError(ct string) error {
 		msg: fmt.Sprintf("unsupported Content-Type %q", ct)}
 }
 
-// ValidationErrors maps a wire field name to its messages, rendered as 422.
-// The field "base" holds messages about the whole entity.
-type ValidationErrors map[string][]string
-
-// Error lists the messages sorted by field, e.g.
-// "name can't be blank; system_name has already been taken".
-func (v ValidationErrors) Error() string {
-	var parts []string
-	for _, f := range sortedMapKeys(v) {
-		for _, m := range v[f] {
-			if f == "" || f == "base" {
-				parts = append(parts, m)
-			} else {
-				parts = append(parts, f+" "+m)
-			}
-		}
-	}
-	if len(parts) == 0 {
-		return "validation failed"
-	}
-	return strings.Join(parts, "; ")
-}
-
-// FieldErrors returns v itself.
-func (v ValidationErrors) FieldErrors() map[string][]string { return v }
-
-// FieldError is a request parameter that could not be converted to its
-// field's type; it maps to 422 with the field as key.
-type FieldError struct {
-	Field   string // wire name, e.g. "delta" or "billing_address[city]"
-	Message string // e.g. "is not a number"
-	Err     error  // the conversion error, if any
-}
-
-func (e *FieldError) Error() string { return e.Field + " " + e.Message }
-func (e *FieldError) Unwrap() error { return e.Err }
-
-// FieldErrors returns the single field and its message.
-func (e *FieldError) FieldErrors() map[string][]string {
-	return map[string][]string{e.Field: {e.Message}}
-}
-
+// fieldErrorer is what answers 422: composition.FieldError (one field) and
+// composition.ValidationError (an entity), or any error that lists its
+// problems by field.
 type fieldErrorer interface{ FieldErrors() map[string][]string }
 type httpStatuser interface{ HTTPStatus() int }
 

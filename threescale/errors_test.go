@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/portolan/portolan/composition"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -40,12 +41,12 @@ func TestWriteError(t *testing.T) {
 		xml      string
 		noDetail string
 	}{
-		{"validation", ValidationErrors{"system_name": {"can't be blank", "is invalid"}, "name": {"can't be blank"}, "base": {"Plan is locked"}},
+		{"validation", &composition.ValidationError{Fields: map[string][]string{"system_name": {"can't be blank", "is invalid"}, "name": {"can't be blank"}, "base": {"Plan is locked"}}},
 			422, `{"errors":{"base":["Plan is locked"],"name":["can't be blank"],"system_name":["can't be blank","is invalid"]}}`,
 			xmlHeader + `<errors><error>Plan is locked</error><error>Name can't be blank</error><error>System name can't be blank</error><error>System name is invalid</error></errors>`, ""},
-		{"field error", &FieldError{Field: "delta", Message: "is not a number"},
+		{"field error", &composition.FieldError{Field: "delta", Message: "is not a number"},
 			422, `{"errors":{"delta":["is not a number"]}}`, xmlHeader + `<errors><error>Delta is not a number</error></errors>`, ""},
-		{"field _id humanized", &FieldError{Field: "metric_id", Message: "must exist"},
+		{"field _id humanized", &composition.FieldError{Field: "metric_id", Message: "must exist"},
 			422, `{"errors":{"metric_id":["must exist"]}}`, xmlHeader + `<errors><error>Metric must exist</error></errors>`, ""},
 		{"wrapped domain validation", fmt.Errorf("create service: %w", &domainValidation{map[string][]string{"name": {"is too long"}}}),
 			422, `{"errors":{"name":["is too long"]}}`, xmlHeader + `<errors><error>Name is too long</error></errors>`, ""},
@@ -91,16 +92,6 @@ func TestWriteError(t *testing.T) {
 	}
 }
 
-func TestValidationErrorsError(t *testing.T) {
-	v := ValidationErrors{"system_name": {"has already been taken"}, "name": {"can't be blank", "is too short"}, "base": {"Locked"}}
-	for i := 0; i < 5; i++ {
-		assert.Equal(t, "Locked; name can't be blank; name is too short; system_name has already been taken", v.Error())
-	}
-	assert.Equal(t, "validation failed", ValidationErrors{}.Error())
-	var fe interface{ FieldErrors() map[string][]string }
-	assert.True(t, errors.As(fmt.Errorf("x: %w", v), &fe))
-}
-
 func TestErrorHelpers(t *testing.T) {
 	assert.Equal(t, "Access denied", Forbidden("").Error())
 	assert.Equal(t, "nope", BadRequest("nope").Error())
@@ -109,7 +100,4 @@ func TestErrorHelpers(t *testing.T) {
 	err := badRequestf(cause, "malformed: %v", cause)
 	assert.ErrorIs(t, err, cause)
 	assert.Equal(t, "malformed: cause", err.Error())
-	fe := &FieldError{Field: "f", Message: "m", Err: cause}
-	assert.ErrorIs(t, fe, cause)
-	assert.Equal(t, map[string][]string{"f": {"m"}}, fe.FieldErrors())
 }

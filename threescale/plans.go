@@ -81,7 +81,7 @@ func boolParam(c *call, key string) (value, ok bool, err error) {
 	case "false", "0":
 		return false, true, nil
 	}
-	return false, false, &FieldError{Field: key, Message: "is not a boolean"}
+	return false, false, &composition.FieldError{Field: key, Message: "is not a boolean"}
 }
 
 func planNames(f Format) (string, string) {

@@ -80,19 +80,19 @@ func parsePolicyChain(p *Params) ([]composition.PolicyConfig, error) {
 	if !ok {
 		s, ok := p.Get(field)
 		if !ok {
-			return nil, ValidationErrors{field: {"can't be blank"}}
+			return nil, composition.Invalid(field, "can't be blank")
 		}
 		raw = json.RawMessage(s)
 	} else if jsonValueKind(raw) == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, ValidationErrors{field: {"must be a JSON array"}}
+			return nil, composition.Invalid(field, "must be a JSON array")
 		}
 		raw = json.RawMessage(s)
 	}
 	var items []json.RawMessage
 	if jsonValueKind(raw) != '[' || json.Unmarshal(raw, &items) != nil {
-		return nil, ValidationErrors{field: {"must be a JSON array of policies"}}
+		return nil, composition.Invalid(field, "must be a JSON array of policies")
 	}
 	var problems []string
 	chain := make([]composition.PolicyConfig, 0, len(items))
@@ -125,7 +125,7 @@ func parsePolicyChain(p *Params) ([]composition.PolicyConfig, error) {
 		chain = append(chain, pc)
 	}
 	if len(problems) > 0 {
-		return nil, ValidationErrors{field: problems}
+		return nil, &composition.ValidationError{Fields: map[string][]string{field: problems}}
 	}
 	return chain, nil
 }

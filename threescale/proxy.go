@@ -219,11 +219,11 @@ func promoteProxyConfig(c *call) error {
 	}
 	to, ok := c.params.Get("to")
 	if !ok || to == "" {
-		return ValidationErrors{"to": {"can't be blank"}}
+		return composition.Invalid("to", "can't be blank")
 	}
 	dest, ok := proxyEnvironment(to)
 	if !ok {
-		return ValidationErrors{"to": {"is not included in the list (sandbox, production)"}}
+		return composition.Invalid("to", "is not included in the list (sandbox, production)")
 	}
 	id, _ := c.id("service_id")
 	env, _ := proxyEnvironment(c.r.PathValue("environment"))
@@ -234,7 +234,7 @@ func promoteProxyConfig(c *call) error {
 			return err
 		}
 		if _, err := findProxyConfig(tx.View(), id, dest, strconv.FormatInt(src.Version, 10)); err == nil {
-			return ValidationErrors{"version": {"has already been taken"}}
+			return composition.Invalid("version", "has already been taken")
 		}
 		out = &composition.ProxyConfig{ServiceID: id, Environment: dest, Version: src.Version, Content: src.Content}
 		return tx.Create(out)
@@ -258,7 +258,7 @@ func listAccountProxyConfigs(c *call) error {
 	if v, ok := c.params.Get("version"); ok && v != "" && v != "latest" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			return ValidationErrors{"version": {"must be latest or a positive integer"}}
+			return composition.Invalid("version", "must be latest or a positive integer")
 		}
 		version = n
 	}

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portolan/portolan/composition"
 )
 
 // DefaultBodyLimit is the body size ReadParams allows when given no limit.
@@ -518,7 +520,7 @@ var (
 // "k[sub]" keys (or a JSON object), json.RawMessage from the raw JSON or a
 // string holding JSON, nested structs from "k[field]" keys or a JSON object
 // (recursively, honouring ro), other kinds (slices of structs, interfaces)
-// from JSON. A value that does not convert is a *FieldError.
+// from JSON. A value that does not convert is a *composition.FieldError.
 //
 // create is informational: required fields are the domain's to check.
 func Bind(p *Params, dst any, create bool) error {
@@ -557,7 +559,7 @@ func bindStructFields(p *Params, sv reflect.Value, prefix string) error {
 }
 
 func newFieldError(path, msg string, err error) error {
-	return &FieldError{Field: path, Message: msg, Err: err}
+	return &composition.FieldError{Field: path, Message: msg, Err: err}
 }
 
 func bindFieldValue(p *Params, key string, fv reflect.Value, path string) error {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/3scale/3scale-porta-go-client/client"
+	"github.com/portolan/portolan/composition"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -462,7 +463,7 @@ func TestBindFieldErrors(t *testing.T) {
 			p := mustReadParams(t, newCodecRequest("POST", "/x", tt.ct, tt.body))
 			var e codecEntity
 			err := Bind(p, &e, true)
-			var fe *FieldError
+			var fe *composition.FieldError
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, tt.field, fe.Field)
 			assert.Equal(t, tt.msg, fe.Message)
@@ -531,7 +532,7 @@ func TestBindOtherKinds(t *testing.T) {
 	for body, field := range map[string]string{"u=-1": "u", "u=256": "u", "i32=3000000000": "i32", "f32=x": "f32", "nums=%7B": "nums"} {
 		var o other
 		err := Bind(mustReadParams(t, newCodecRequest("POST", "/x", "", body)), &o, true)
-		var fe *FieldError
+		var fe *composition.FieldError
 		require.ErrorAs(t, err, &fe, body)
 		assert.Equal(t, field, fe.Field, body)
 	}

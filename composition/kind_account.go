@@ -1,0 +1,28 @@
+package composition
+
+// A developer account; its users and applications go with it.
+var accountDef = &kindDef[Account, *Account]{
+	Kind:     KindAccount,
+	Table:    func(c *Composition) *Table[*Account] { return &c.Accounts },
+	Document: func(d *Document) *[]*Account { return &d.Accounts },
+	Prepare: func(_ *Composition, a, old *Account) error {
+		if old == nil {
+			a.State = defaultStr(a.State, AccountApproved)
+		}
+		return nil
+	},
+	Validate: func(_ *Composition, a *Account, v *ValidationError) error {
+		name(v, "org_name", a.OrgName)
+		oneOf(v, "state", a.State, AccountApproved, AccountPending, "rejected", "suspended")
+		return nil
+	},
+	// An account's users and applications go with it.
+	Cascade: func(tx *Tx, a *Account) {
+		for _, u := range tx.c.Users.Filter(func(u *User) bool { return u.AccountID == a.ID }) {
+			tx.drop(u)
+		}
+		for _, app := range tx.c.Applications.Filter(func(app *Application) bool { return app.AccountID == a.ID }) {
+			tx.drop(app)
+		}
+	},
+}

@@ -1,0 +1,94 @@
+package composition
+
+import "regexp"
+
+// An application subscribes an account to a service through a plan, with
+// credentials generated to fit the service's authentication.
+var applicationDef = &kindDef[Application, *Application]{
+	Kind:     KindApplication,
+	Table:    func(c *Composition) *Table[*Application] { return &c.Applications },
+	Document: func(d *Document) *[]*Application { return &d.Applications },
+	Prepare:  prepareApplication,
+	Validate: validateApplication,
+	Import: func(a *Application, ref refFunc) {
+		a.AccountID, a.ServiceID, a.PlanID = ref("user_account_id", a.AccountID), ref("service_id", a.ServiceID), ref("plan_id", a.PlanID)
+	},
+	HideSecrets: func(a *Application) {
+		a.UserKey, a.AppID, a.AppKeys, a.ProviderVerificationKey = "", "", nil, ""
+	},
+}
+
+// prepareApplication takes the service from the plan and, on create, fills the
+// state and the credentials the service's authentication needs.
+func prepareApplication(c *Composition, a, old *Application) error {
+	plan, ok := c.ApplicationPlans.Get(a.PlanID)
+	if !ok {
+		return Invalid("plan_id", "does not exist")
+	}
+	a.ServiceID = plan.ServiceID
+	if old != nil {
+		a.AccountID = old.AccountID
+		return nil
+	}
+	if a.State == "" {
+		a.State = AppLive
+		if plan.ApprovalRequired {
+			a.State = AppPending
+		}
+	}
+	svc, _ := c.Services.Get(plan.ServiceID)
+	if svc != nil && svc.BackendVersion == "1" {
+		if a.UserKey == "" {
+			a.UserKey = randomHex(16)
+		}
+	} else if a.AppID == "" {
+		a.AppID = randomHex(4)
+		if svc != nil && svc.BackendVersion == "2" && len(a.AppKeys) == 0 {
+			a.AppKeys = []string{randomHex(16)}
+		}
+	}
+	if a.ProviderVerificationKey == "" {
+		a.ProviderVerificationKey = randomHex(16)
+	}
+	return nil
+}
+
+var credentialRE = regexp.MustCompile(`^[\x21-\x7e]{1,256}$`)
+
+func validateApplication(c *Composition, a *Application, v *ValidationError) error {
+	if _, ok := c.Accounts.Get(a.AccountID); !ok {
+		return NotFound(KindAccount, a.AccountID)
+	}
+	name(v, "name", a.Name)
+	text(v, "description", a.Description)
+	oneOf(v, "state", a.State, AppLive, AppSuspended, AppPending)
+	if a.UserKey != "" {
+		credential(v, "user_key", a.UserKey)
+		if _, dup := c.Applications.Find(func(o *Application) bool {
+			return o.ServiceID == a.ServiceID && o.UserKey == a.UserKey && o.ID != a.ID
+		}); dup {
+			v.Add("user_key", taken)
+		}
+	}
+	if a.AppID != "" {
+		credential(v, "application_id", a.AppID)
+		if _, dup := c.Applications.Find(func(o *Application) bool {
+			return o.ServiceID == a.ServiceID && o.AppID == a.AppID && o.ID != a.ID
+		}); dup {
+			v.Add("application_id", taken)
+		}
+	}
+	for _, k := range a.AppKeys {
+		credential(v, "key", k)
+	}
+	if len(a.AppKeys) > 5 {
+		v.Add("keys", "too many keys (at most 5)")
+	}
+	return nil
+}
+
+func credential(v *ValidationError, field, s string) {
+	if !credentialRE.MatchString(s) {
+		v.Add(field, invalidFormat)
+	}
+}

@@ -1,0 +1,91 @@
+package composition
+
+import "slices"
+
+// An application plan belongs to a service, which has one default plan at
+// most; a plan with applications cannot be deleted.
+var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
+	Kind:     KindApplicationPlan,
+	Table:    func(c *Composition) *Table[*ApplicationPlan] { return &c.ApplicationPlans },
+	Document: func(d *Document) *[]*ApplicationPlan { return &d.ApplicationPlans },
+	Keep:     func(p, old *ApplicationPlan) { p.SystemName, p.ServiceID = old.SystemName, old.ServiceID },
+	Prepare: func(_ *Composition, p, old *ApplicationPlan) error {
+		if old == nil {
+			p.State = defaultStr(p.State, PlanHidden)
+			p.SystemName = defaultStr(p.SystemName, SystemName(p.Name))
+		}
+		return nil
+	},
+	Validate:    validateApplicationPlan,
+	AfterCreate: unsetOtherDefaults,
+	AfterUpdate: unsetOtherDefaults,
+	CheckDelete: func(c *Composition, p *ApplicationPlan) error {
+		if _, used := c.Applications.Find(func(a *Application) bool { return a.PlanID == p.ID }); used {
+			return Invalid("base", "cannot be deleted because it has applications")
+		}
+		return nil
+	},
+	Cascade: cascadeApplicationPlan,
+	Import: func(p *ApplicationPlan, ref refFunc) {
+		p.ServiceID = ref("service_id", p.ServiceID)
+	},
+}
+
+func validateApplicationPlan(c *Composition, p *ApplicationPlan, v *ValidationError) error {
+	if _, ok := c.Services.Get(p.ServiceID); !ok {
+		return NotFound(KindService, p.ServiceID)
+	}
+	name(v, "name", p.Name)
+	systemName(v, p.SystemName)
+	if _, dup := c.ApplicationPlans.Find(func(o *ApplicationPlan) bool {
+		return o.ServiceID == p.ServiceID && o.SystemName == p.SystemName && o.ID != p.ID
+	}); dup {
+		v.Add("system_name", taken)
+	}
+	oneOf(v, "state", p.State, PlanHidden, PlanPublished)
+	nonNegative(v, "setup_fee", p.SetupFee)
+	nonNegative(v, "cost_per_month", p.CostPerMonth)
+	nonNegative(v, "trial_period_days", float64(p.TrialPeriodDays))
+	nonNegative(v, "cancellation_period", float64(p.CancellationPeriod))
+	return nil
+}
+
+// unsetOtherDefaults keeps a service at one default plan at most: a plan
+// written as the default makes the others plain.
+func unsetOtherDefaults(tx *Tx, p *ApplicationPlan) error {
+	if !p.Default {
+		return nil
+	}
+	for _, o := range tx.c.PlansOf(p.ServiceID) {
+		if o.ID != p.ID && o.Default {
+			n := *o
+			n.Default = false
+			n.UpdatedAt = tx.now
+			tx.put(&n)
+		}
+	}
+	return nil
+}
+
+// cascadeApplicationPlan removes a plan's limits and pricing rules and takes it
+// out of placements.
+func cascadeApplicationPlan(tx *Tx, p *ApplicationPlan) {
+	c := tx.c
+	for _, l := range c.UsageLimits.Filter(func(l *UsageLimit) bool { return l.PlanID == p.ID }) {
+		tx.drop(l)
+	}
+	for _, r := range c.PricingRules.Filter(func(r *PricingRule) bool { return r.PlanID == p.ID }) {
+		tx.drop(r)
+	}
+	// A placement left with no plans would serve them all: it goes too.
+	for _, pl := range c.Placements.Filter(func(pl *Placement) bool { return slices.Contains(pl.PlanIDs, p.ID) }) {
+		n := *pl
+		n.PlanIDs = slices.DeleteFunc(slices.Clone(pl.PlanIDs), func(id int64) bool { return id == p.ID })
+		if len(n.PlanIDs) == 0 {
+			tx.drop(pl)
+			continue
+		}
+		n.UpdatedAt = tx.now
+		tx.put(&n)
+	}
+}

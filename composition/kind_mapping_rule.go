@@ -1,0 +1,50 @@
+package composition
+
+import "strings"
+
+// A mapping rule maps requests matching its pattern to usage of one of its
+// owner's metrics; without a position it goes after its owner's other rules.
+var mappingRuleDef = &kindDef[MappingRule, *MappingRule]{
+	Kind:     KindMappingRule,
+	Table:    func(c *Composition) *Table[*MappingRule] { return &c.MappingRules },
+	Document: func(d *Document) *[]*MappingRule { return &d.MappingRules },
+	Keep:     func(r, old *MappingRule) { r.OwnerType, r.OwnerID = old.OwnerType, old.OwnerID },
+	Prepare: func(c *Composition, r, old *MappingRule) error {
+		r.HTTPMethod = strings.ToUpper(r.HTTPMethod)
+		if old == nil && r.Position == 0 {
+			r.Position = int64(c.MappingRules.Count(func(o *MappingRule) bool {
+				return o.OwnerType == r.OwnerType && o.OwnerID == r.OwnerID
+			})) + 1
+		}
+		return nil
+	},
+	Validate: validateMappingRule,
+	Import: func(r *MappingRule, ref refFunc) {
+		r.OwnerID, r.MetricID = ref("owner_id", r.OwnerID), ref("metric_id", r.MetricID)
+	},
+}
+
+func validateMappingRule(c *Composition, r *MappingRule, v *ValidationError) error {
+	if !c.ownerExists(r.OwnerType, r.OwnerID) {
+		v.Add("owner_id", "does not exist")
+		return nil
+	}
+	if m, ok := c.Metrics.Get(r.MetricID); !ok || m.OwnerType != r.OwnerType || m.OwnerID != r.OwnerID {
+		v.Add("metric_id", "does not exist")
+	}
+	if !ValidHTTPMethod(r.HTTPMethod) {
+		v.Add("http_method", notIncluded)
+	}
+	if r.Pattern == "" {
+		v.Add("pattern", blank)
+	} else if _, err := ParsePattern(r.Pattern); err != nil {
+		v.Add("pattern", err.Error())
+	}
+	if r.Delta <= 0 {
+		v.Add("delta", "must be greater than 0")
+	}
+	if r.Position < 0 {
+		v.Add("position", "must be greater than or equal to 0")
+	}
+	return nil
+}

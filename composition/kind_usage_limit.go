@@ -1,0 +1,39 @@
+package composition
+
+// A usage limit caps, per period, a metric the plan's service can count (its
+// own or a used backend's): one limit per metric and period.
+var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
+	Kind:     KindUsageLimit,
+	Table:    func(c *Composition) *Table[*UsageLimit] { return &c.UsageLimits },
+	Document: func(d *Document) *[]*UsageLimit { return &d.UsageLimits },
+	Keep:     func(l, old *UsageLimit) { l.PlanID, l.MetricID = old.PlanID, old.MetricID },
+	Validate: func(c *Composition, l *UsageLimit, v *ValidationError) error {
+		if err := c.planMetricExists(l.PlanID, l.MetricID); err != nil {
+			return err
+		}
+		oneOf(v, "period", l.Period, Periods...)
+		nonNegative(v, "value", float64(l.Value))
+		if _, dup := c.UsageLimits.Find(func(o *UsageLimit) bool {
+			return o.PlanID == l.PlanID && o.MetricID == l.MetricID && o.Period == l.Period && o.ID != l.ID
+		}); dup {
+			v.Add("period", taken)
+		}
+		return nil
+	},
+	Import: func(l *UsageLimit, ref refFunc) {
+		l.PlanID, l.MetricID = ref("plan_id", l.PlanID), ref("metric_id", l.MetricID)
+	},
+}
+
+// planMetricExists checks that a plan exists and that its service can count
+// the metric, for a usage limit or pricing rule that ties them.
+func (c *Composition) planMetricExists(planID, metricID int64) error {
+	plan, ok := c.ApplicationPlans.Get(planID)
+	if !ok {
+		return NotFound(KindApplicationPlan, planID)
+	}
+	if _, ok := c.ServiceMetricIDs(plan.ServiceID)[metricID]; !ok {
+		return NotFound(KindMetric, metricID)
+	}
+	return nil
+}
