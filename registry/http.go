@@ -312,7 +312,7 @@ func jsonKind(t reflect.Type) string {
 }
 
 func (r *Registry) writeDomainError(w http.ResponseWriter, err error) {
-	var fe *FieldError
+	var fe *composition.FieldError
 	switch {
 	case errors.As(err, &fe):
 		httpjson.Error(w, http.StatusBadRequest, fe.Error())

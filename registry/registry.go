@@ -40,14 +40,6 @@ var ErrUnknown = errors.New("unknown instance: register again")
 // ErrStopped is returned by Wait once Run has ended.
 var ErrStopped = errors.New("registry stopped")
 
-// FieldError is an invalid field of a registration or heartbeat.
-type FieldError struct {
-	Field   string // wire name: "id", "service", "port", "labels", "status", ...
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + " " + e.Message }
-
 // Config configures a Registry. Zero durations take the defaults.
 type Config struct {
 	Store                   composition.Store
@@ -506,14 +498,14 @@ const (
 // [A-Za-z0-9._:-].
 func validateID(id string) error {
 	if id == "" {
-		return &FieldError{"id", "is required"}
+		return &composition.FieldError{Field: "id", Message: "is required"}
 	}
 	if len(id) > MaxIDLen {
-		return &FieldError{"id", fmt.Sprintf("is too long (%d characters, at most %d)", len(id), MaxIDLen)}
+		return &composition.FieldError{Field: "id", Message: fmt.Sprintf("is too long (%d characters, at most %d)", len(id), MaxIDLen)}
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' && c != ':' {
-			return &FieldError{"id", fmt.Sprintf("has an invalid character %q: use letters, digits, '.', '_', '-', ':'", rune(c))}
+			return &composition.FieldError{Field: "id", Message: fmt.Sprintf("has an invalid character %q: use letters, digits, '.', '_', '-', ':'", rune(c))}
 		}
 	}
 	return nil
@@ -542,23 +534,23 @@ func validSystemName(s string) bool {
 func validateRegistration(reg *Registration) error {
 	switch {
 	case reg.Service == "":
-		return &FieldError{"service", "is required (the system_name of the service the container implements)"}
+		return &composition.FieldError{Field: "service", Message: "is required (the system_name of the service the container implements)"}
 	case !validSystemName(reg.Service):
-		return &FieldError{"service", "is not a valid system_name: use letters, digits, '_', '-', '.', '/', '[', ']' (at most 255)"}
+		return &composition.FieldError{Field: "service", Message: "is not a valid system_name: use letters, digits, '_', '-', '.', '/', '[', ']' (at most 255)"}
 	case reg.Address == "":
-		return &FieldError{"address", "is required"}
+		return &composition.FieldError{Field: "address", Message: "is required"}
 	case !validAddress(reg.Address):
-		return &FieldError{"address", "must be an IP address or a hostname"}
+		return &composition.FieldError{Field: "address", Message: "must be an IP address or a hostname"}
 	case reg.Port < 0 || reg.Port > 65535:
-		return &FieldError{"port", fmt.Sprintf("must be between 0 and 65535 (got %d)", reg.Port)}
+		return &composition.FieldError{Field: "port", Message: fmt.Sprintf("must be between 0 and 65535 (got %d)", reg.Port)}
 	case len(reg.Hostname) > maxHostnameLen:
-		return &FieldError{"hostname", fmt.Sprintf("is too long (at most %d bytes)", maxHostnameLen)}
+		return &composition.FieldError{Field: "hostname", Message: fmt.Sprintf("is too long (at most %d bytes)", maxHostnameLen)}
 	case len(reg.AgentVersion) > maxAgentVersionLen:
-		return &FieldError{"agent_version", fmt.Sprintf("is too long (at most %d bytes)", maxAgentVersionLen)}
+		return &composition.FieldError{Field: "agent_version", Message: fmt.Sprintf("is too long (at most %d bytes)", maxAgentVersionLen)}
 	case len(reg.Check) > maxCheckLen:
-		return &FieldError{"check", fmt.Sprintf("is too long (at most %d bytes)", maxCheckLen)}
+		return &composition.FieldError{Field: "check", Message: fmt.Sprintf("is too long (at most %d bytes)", maxCheckLen)}
 	case reg.TTL < 0:
-		return &FieldError{"ttl", "must not be negative"}
+		return &composition.FieldError{Field: "ttl", Message: "must not be negative"}
 	}
 	if err := validateLabels(reg.Labels); err != nil {
 		return err
@@ -573,16 +565,16 @@ func validateRegistration(reg *Registration) error {
 
 func validateLabels(labels map[string]string) error {
 	if len(labels) > MaxLabels {
-		return &FieldError{"labels", fmt.Sprintf("has %d labels (at most %d)", len(labels), MaxLabels)}
+		return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("has %d labels (at most %d)", len(labels), MaxLabels)}
 	}
 	for k, v := range labels {
 		switch {
 		case k == "":
-			return &FieldError{"labels", "has an empty key"}
+			return &composition.FieldError{Field: "labels", Message: "has an empty key"}
 		case len(k) > MaxLabelLen:
-			return &FieldError{"labels", fmt.Sprintf("has a key longer than %d bytes", MaxLabelLen)}
+			return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("has a key longer than %d bytes", MaxLabelLen)}
 		case len(v) > MaxLabelLen:
-			return &FieldError{"labels", fmt.Sprintf("value of %q is longer than %d bytes", k, MaxLabelLen)}
+			return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("value of %q is longer than %d bytes", k, MaxLabelLen)}
 		}
 	}
 	return nil
@@ -590,7 +582,7 @@ func validateLabels(labels map[string]string) error {
 
 func validateHeartbeat(hb *Heartbeat) error {
 	if hb.Status == "" {
-		return &FieldError{"status", "is required (passing, warning or critical)"}
+		return &composition.FieldError{Field: "status", Message: "is required (passing, warning or critical)"}
 	}
 	if err := validateStatus(hb.Status); err != nil {
 		return err
@@ -603,12 +595,12 @@ func validateStatus(s string) error {
 	case StatusPassing, StatusWarning, StatusCritical:
 		return nil
 	}
-	return &FieldError{"status", fmt.Sprintf("must be passing, warning or critical (got %q)", truncate(s, 32))}
+	return &composition.FieldError{Field: "status", Message: fmt.Sprintf("must be passing, warning or critical (got %q)", truncate(s, 32))}
 }
 
 func validateOutput(s string) error {
 	if len(s) > MaxOutputLen {
-		return &FieldError{"output", fmt.Sprintf("is too long (%d bytes, at most %d)", len(s), MaxOutputLen)}
+		return &composition.FieldError{Field: "output", Message: fmt.Sprintf("is too long (%d bytes, at most %d)", len(s), MaxOutputLen)}
 	}
 	return nil
 }

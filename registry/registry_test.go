@@ -527,7 +527,7 @@ func TestValidation(t *testing.T) {
 				c.edit(&r)
 			}
 			_, err := f.r.Register(c.id, r)
-			var fe *FieldError
+			var fe *composition.FieldError
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, c.field, fe.Field, err.Error())
 		})
@@ -547,7 +547,7 @@ func TestValidation(t *testing.T) {
 	}
 
 	_, err := f.r.Heartbeat("x", Heartbeat{})
-	var fe *FieldError
+	var fe *composition.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "status", fe.Field)
 	_, err = f.r.Heartbeat("x", Heartbeat{Status: "draining"})

@@ -2,7 +2,6 @@ package boltstore_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/boltstore"
+	"github.com/portolan/portolan/internal/testenv"
 )
 
 func open(t testing.TB, dir string) *boltstore.Store {
@@ -335,7 +334,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriter$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-	stderr := &lockedBuffer{}
+	stderr := &testenv.SyncBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -420,22 +419,4 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	})
 	assert.Equal(t, snap.Revision+1, next.Revision)
 	assert.Greater(t, next.LastID, snap.LastID)
-}
-
-// lockedBuffer is a bytes.Buffer the child's stderr copier and the test can share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
