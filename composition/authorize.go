@@ -189,11 +189,11 @@ func (c *Composition) CheckLimits(app *Application, usage []Hit, current Counter
 		named := false
 		for _, h := range usage {
 			if h.MetricID == l.MetricID {
-				r.Usage += h.Delta
+				r.Usage = AddSaturating(r.Usage, h.Delta)
 				named = true
 			}
 		}
-		r.Exceeded = r.Current+r.Usage > r.Max
+		r.Exceeded = AddSaturating(r.Current, r.Usage) > r.Max
 		if r.Exceeded && (named || len(usage) == 0) {
 			exceeded = true
 		}
@@ -218,7 +218,7 @@ func ExceedsLimits(limits []*UsageLimit, app *Application, usage []Hit, current 
 		named := false
 		for _, h := range usage {
 			if h.MetricID == l.MetricID {
-				delta += h.Delta
+				delta = AddSaturating(delta, h.Delta)
 				named = true
 			}
 		}
@@ -226,7 +226,7 @@ func ExceedsLimits(limits []*UsageLimit, app *Application, usage []Hit, current 
 			continue
 		}
 		start, _ := PeriodBounds(l.Period, now)
-		if current(app.ID, l.MetricID, l.Period, start)+delta > l.Value {
+		if AddSaturating(current(app.ID, l.MetricID, l.Period, start), delta) > l.Value {
 			return true
 		}
 	}

@@ -55,6 +55,15 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
+	// Only a registered instance reports usage, and only for the service it
+	// is placed in (403: the agent keeps the batch and registers again).
+	if svc, ok := c.instances.PlacedIn(batch.Instance); !ok {
+		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is not registered with home: usage is accepted only from registered instances", batch.Instance))
+		return
+	} else if svc != batch.ServiceID {
+		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is placed in service %d, not %d: it reports usage for its own service only", batch.Instance, svc, batch.ServiceID))
+		return
+	}
 	dup, err := c.usage.Apply(r.Context(), batch.ID, batch.ServiceID, incs, now)
 	if err != nil {
 		c.cfg.Logger.Error().Err(err).Str("batch", batch.ID).Msg("usage batch not stored")

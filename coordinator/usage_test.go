@@ -20,6 +20,7 @@ import (
 	"github.com/portolan/portolan/coordinator"
 	"github.com/portolan/portolan/internal/testenv"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 const (
@@ -154,8 +155,20 @@ func postUsage(t *testing.T, base, token string, body []byte) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// registerNews registers instance id with home as an instance of the news
+// service: home takes usage only from instances placed in its service.
+func registerNews(t *testing.T, base, id string) {
+	t.Helper()
+	c, err := client.New(client.Config{Address: base, Token: usageAgentToken})
+	require.NoError(t, err)
+	_, err = c.Register(context.Background(), id, &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 8080})
+	require.NoError(t, err)
+}
+
+// sendBatch registers the batch's instance and posts the batch.
 func sendBatch(t *testing.T, base string, b registry.UsageBatch) registry.UsageReply {
 	t.Helper()
+	registerNews(t, base, b.Instance)
 	body, err := json.Marshal(b)
 	require.NoError(t, err)
 	code, out := postUsage(t, base, usageAgentToken, body)
@@ -285,7 +298,9 @@ func TestUsageBatchBadInput(t *testing.T) {
 		{"unknown metric", entry(h.app, 777777), "entries[1]: unknown metric 777777 of service " + s(h.service)},
 		{"metric of another service", entry(h.app, h.otherServiceHits), "entries[1]: unknown metric " + s(h.otherServiceHits)},
 		{"negative", registry.UsageBatch{ID: "x", ServiceID: h.service, Entries: []registry.UsageEntry{
-			{ApplicationID: h.app, MetricID: h.hits, Minute: minute, Delta: -1}}}, "entries[0]: negative delta -1"},
+			{ApplicationID: h.app, MetricID: h.hits, Minute: minute, Delta: -1}}}, "entries[0]: delta -1 is not within 0 and 1099511627776"},
+		{"over 2^40", registry.UsageBatch{ID: "x", ServiceID: h.service, Entries: []registry.UsageEntry{
+			{ApplicationID: h.app, MetricID: h.hits, Minute: minute, Delta: 1<<40 + 1}}}, "entries[0]: delta 1099511627777 is not within 0 and 1099511627776"},
 		{"too old", registry.UsageBatch{ID: "x", ServiceID: h.service, Entries: []registry.UsageEntry{
 			{ApplicationID: h.app, MetricID: h.hits, Minute: minute - 8*24*60, Delta: 1}}}, "entries[0]: minute"},
 		{"future", registry.UsageBatch{ID: "x", ServiceID: h.service, Entries: []registry.UsageEntry{
@@ -303,7 +318,7 @@ func TestUsageBatchBadInput(t *testing.T) {
 		})
 	}
 	// nothing of a refused batch was counted, and its id is still free
-	reply := sendBatch(t, h.url, registry.UsageBatch{ID: "bad-1", ServiceID: h.service})
+	reply := sendBatch(t, h.url, registry.UsageBatch{ID: "bad-1", Instance: "bad", ServiceID: h.service})
 	assert.False(t, reply.Duplicate)
 	assert.Empty(t, reply.Totals)
 

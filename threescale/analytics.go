@@ -272,7 +272,7 @@ func (a *Analytics) serve(w http.ResponseWriter, r *http.Request, scope Scope) {
 	}
 	out.Values = values
 	for _, v := range values {
-		out.Total += v
+		out.Total = composition.AddSaturating(out.Total, v)
 	}
 	Write(w, JSON, http.StatusOK, func(wr io.Writer) error { return json.NewEncoder(wr).Encode(out) })
 }

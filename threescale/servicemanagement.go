@@ -232,7 +232,7 @@ func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, pre
 		}
 		raw := params.Get(prefix + "[" + name + "]")
 		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-		if err != nil || n < 0 || n > 1<<40 {
+		if err != nil || n < 0 || n > composition.MaxUsageDelta {
 			return nil, &smError{http.StatusUnprocessableEntity, "usage_value_invalid",
 				fmt.Sprintf("usage value %q for metric %q is invalid", clip(raw), name)}
 		}
@@ -254,7 +254,7 @@ func clip(s string) string {
 func addUsage(hits []composition.Hit, metricID, n int64) []composition.Hit {
 	for i := range hits {
 		if hits[i].MetricID == metricID {
-			hits[i].Delta += n
+			hits[i].Delta = composition.AddSaturating(hits[i].Delta, n)
 			return hits
 		}
 	}
@@ -361,7 +361,7 @@ func limitHeaders(reports []composition.UsageReport, now time.Time) (remaining, 
 		if named && r.Usage == 0 {
 			continue
 		}
-		left := r.Max - (r.Current + r.Usage)
+		left := r.Max - composition.AddSaturating(r.Current, r.Usage)
 		if r.Usage > 0 {
 			left /= r.Usage
 		}
@@ -428,7 +428,7 @@ func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, re
 			buf.WriteString(`</max_value><current_value>`)
 			current := r.Current
 			if denial == nil {
-				current += r.Usage
+				current = composition.AddSaturating(current, r.Usage)
 			}
 			buf.WriteString(strconv.FormatInt(current, 10))
 			buf.WriteString(`</current_value></usage_report>`)

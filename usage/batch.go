@@ -41,8 +41,8 @@ func ValidateBatch(snap *composition.Snapshot, b *registry.UsageBatch, now time.
 		if _, ok := metrics[e.MetricID]; !ok {
 			return nil, fmt.Errorf("entries[%d]: unknown metric %d of service %d", i, e.MetricID, b.ServiceID)
 		}
-		if e.Delta < 0 {
-			return nil, fmt.Errorf("entries[%d]: negative delta %d", i, e.Delta)
+		if e.Delta < 0 || e.Delta > composition.MaxUsageDelta {
+			return nil, fmt.Errorf("entries[%d]: delta %d is not within 0 and %d", i, e.Delta, int64(composition.MaxUsageDelta))
 		}
 		if e.Minute < oldest || e.Minute > newest {
 			return nil, fmt.Errorf("entries[%d]: minute %d is not within %s before and %s after home's clock",

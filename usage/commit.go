@@ -134,7 +134,7 @@ func addCounter(b *bolt.Bucket, key []byte, delta int64) error {
 		v = int64(binary.BigEndian.Uint64(old))
 	}
 	buf := make([]byte, 8)
-	binary.BigEndian.PutUint64(buf, uint64(v+delta))
+	binary.BigEndian.PutUint64(buf, uint64(composition.AddSaturating(v, delta)))
 	return b.Put(key, buf)
 }
 

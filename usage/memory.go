@@ -53,7 +53,7 @@ func (s *Store) addLocked(service int64, incs []Increment, sign int64) {
 				continue
 			}
 			key := curKey{metric: in.Metric, period: byte(i), start: start}
-			if v := counters[key] + sign*in.Delta; v != 0 {
+			if v := composition.AddSaturating(counters[key], sign*in.Delta); v != 0 {
 				counters[key] = v
 			} else {
 				delete(counters, key)
@@ -99,7 +99,7 @@ func (s *Store) valueLocked(app, metric int64, period string, start time.Time) i
 	}
 	if st >= s.cutoff[i] {
 		key := curKey{metric: metric, period: i, start: st}
-		return s.cur[app][key] + s.peers.value(app, key)
+		return composition.AddSaturating(s.cur[app][key], s.peers.value(app, key))
 	}
 	var v int64
 	_ = s.db.View(func(tx *bolt.Tx) error {

@@ -26,7 +26,8 @@ func (p *peerUsage) add(doc usageDoc) {
 			m = map[curKey]int64{}
 			p.apps[c.App] = m
 		}
-		m[curKey{metric: c.Metric, period: periodIndex[c.Period], start: c.Start}] += c.Value
+		k := curKey{metric: c.Metric, period: periodIndex[c.Period], start: c.Start}
+		m[k] = composition.AddSaturating(m[k], c.Value)
 		apps := p.svcApps[doc.Service]
 		if apps == nil {
 			apps = map[int64]struct{}{}

@@ -33,7 +33,7 @@ func (s *Store) Totals(serviceID int64, now time.Time) []registry.UsageTotal {
 	}
 	for app := range s.svcApps[serviceID] {
 		for k, v := range s.cur[app] {
-			add(app, k, v+s.peers.value(app, k))
+			add(app, k, composition.AddSaturating(v, s.peers.value(app, k)))
 		}
 	}
 	if s.peers == nil {

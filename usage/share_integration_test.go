@@ -98,6 +98,13 @@ func TestUsageCountersAddUpAcrossCoordinators(t *testing.T) {
 	require.Eventually(t, func() bool { code, _ := sm(t, b, "authorize", service, "shared-key", 0); return code == http.StatusOK },
 		10*time.Second, 20*time.Millisecond, "B serves the application")
 
+	// Home takes usage only from instances placed in the service.
+	news := &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 8080}
+	_, err = a.Home(t).Register(context.Background(), "agent-a", news)
+	require.NoError(t, err)
+	_, err = b.Home(t).Register(context.Background(), "agent-b", news)
+	require.NoError(t, err)
+
 	// An agent of A reports 4 hits; an authrep on A adds 2.
 	_, err = a.Home(t).PostUsage(context.Background(), &registry.UsageBatch{ID: "agent-a-1", Instance: "agent-a", ServiceID: serviceID,
 		Entries: []registry.UsageEntry{{ApplicationID: app, MetricID: hits, Minute: time.Now().Unix() / 60, Delta: 4}}})

@@ -80,6 +80,8 @@ func TestExportImportAndUsage(t *testing.T) {
 	assert.Equal(t, "news", news.SystemName)
 
 	agent := newClient(t, client.Config{Address: base, Token: token, Timeout: 5 * time.Second})
+	_, err = agent.Register(ctx, "news-1", &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 8080})
+	require.NoError(t, err)
 	batch := &registry.UsageBatch{ID: "news-1-1", Instance: "news-1", ServiceID: news.ID, Entries: []registry.UsageEntry{}}
 	reply, err := agent.PostUsage(ctx, batch)
 	require.NoError(t, err)
