@@ -17,6 +17,7 @@ import (
 	"github.com/portolan/portolan/composition/boltstore"
 	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
 	"github.com/portolan/portolan/usage"
@@ -33,8 +34,11 @@ type Config struct {
 	Heartbeat               time.Duration
 	TTL                     time.Duration
 	DeregisterCriticalAfter time.Duration
-	Version                 string
-	Logger                  zerolog.Logger
+	// Limits bound every connection to the HTTP API; zero fields take
+	// httpserve's defaults.
+	Limits  httpserve.Limits
+	Version string
+	Logger  zerolog.Logger
 	// Announce receives the one-time notice of a generated access token.
 	Announce io.Writer
 	// Gossip, when set, joins a gossip cluster (Name, Meta, Source and the
@@ -114,12 +118,7 @@ func New(cfg Config) (*Coordinator, error) {
 	c.api = threescale.New(store, c.tokens)
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters})
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters})
-	c.server = &http.Server{
-		Handler:           c.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	c.server = httpserve.New(c.routes(), cfg.Limits)
 	if generated && cfg.Announce != nil {
 		fmt.Fprintf(cfg.Announce, "Generated an access token (kept in %s, shown only this once):\n\n    %s\n\n",
 			cfg.DataDir+string(os.PathSeparator)+TokenFile, token)

@@ -88,6 +88,9 @@ func unauthorized(w http.ResponseWriter, code, msg string) {
 		challenge += `, error="` + code + `"`
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
+	// Refused before its body was read: close rather than let net/http
+	// read the body first, so a caller without the token holds nothing.
+	w.Header().Set("Connection", "close")
 	httpjson.Error(w, http.StatusUnauthorized, msg)
 }
 

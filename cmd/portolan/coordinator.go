@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/internal/httpserve"
 )
 
 func coordinatorCommand() *cli.Command {
@@ -30,6 +31,7 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "agent-token", Usage: "token agents present to phone home (without it the agent API /v1 refuses every call)"},
 			&cli.DurationFlag{Name: "heartbeat", Value: 2 * time.Second, Usage: "heartbeat interval told to agents"},
 			&cli.DurationFlag{Name: "ttl", Value: 6 * time.Second, Usage: "an instance without a heartbeat for this long turns critical (agents may ask for their own, 1s to 1h)"},
+			&cli.DurationFlag{Name: "body-timeout", Value: httpserve.DefaultBodyTimeout, Usage: "a request body must arrive within this, or the connection is closed"},
 			&cli.DurationFlag{Name: "deregister-critical-after", Value: 30 * time.Second, Usage: "remove an instance critical for this long (values down to 1s are accepted)"},
 			&cli.StringFlag{Name: "consul", Usage: "keep the composition in Consul KV at this agent (e.g. http://127.0.0.1:8500) instead of bbolt: coordinators on one Consul serve one composition"},
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
@@ -57,6 +59,7 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 				Heartbeat:               c.Duration("heartbeat"),
 				TTL:                     c.Duration("ttl"),
 				DeregisterCriticalAfter: c.Duration("deregister-critical-after"),
+				Limits:                  httpserve.Limits{BodyTimeout: c.Duration("body-timeout")},
 				Version:                 version,
 				Logger:                  loggerFrom(c),
 				Announce:                os.Stdout,

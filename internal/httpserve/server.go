@@ -1,0 +1,94 @@
+package httpserve
+
+import (
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Defaults of Limits.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultBodyTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+// Limits bound what one client may hold of a listener. Zero fields take the
+// defaults.
+type Limits struct {
+	// ReadHeaderTimeout bounds the request line and headers.
+	ReadHeaderTimeout time.Duration
+	// BodyTimeout bounds the body, from the end of the headers: a body
+	// declared and never sent cannot hold a connection. Unlike
+	// http.Server.ReadTimeout it does not cut blocking queries, which read
+	// nothing while they wait.
+	BodyTimeout time.Duration
+	// IdleTimeout bounds a kept-alive connection between requests.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and headers.
+	MaxHeaderBytes int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.ReadHeaderTimeout <= 0 {
+		l.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if l.BodyTimeout <= 0 {
+		l.BodyTimeout = DefaultBodyTimeout
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	return l
+}
+
+// New returns a server for h bounded by l. Size limits on bodies stay with
+// the handlers (http.MaxBytesReader), which know what they expect.
+func New(h http.Handler, l Limits) *http.Server {
+	l = l.withDefaults()
+	return &http.Server{
+		Handler:           BodyDeadline(l.BodyTimeout, h),
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
+}
+
+// BodyDeadline gives a request's body d to arrive, counted from when the
+// handler starts; the deadline is lifted once the body has been read to its
+// end, so that a handler that then blocks (a long poll) is not cut.
+func BodyDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		if err := rc.SetReadDeadline(time.Now().Add(d)); err != nil {
+			next.ServeHTTP(w, r) // not a net/http connection (a test recorder)
+			return
+		}
+		r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody lifts the read deadline when the body ends.
+type deadlineBody struct {
+	io.ReadCloser
+	once sync.Once
+	lift func()
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(b.lift)
+	}
+	return n, err
+}
