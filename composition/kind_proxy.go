@@ -3,7 +3,6 @@ package composition
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 )
 
 // A proxy shares its service's id: it is created and deleted with the
@@ -75,11 +74,15 @@ func validateProxy(c *Composition, p *Proxy, v *ValidationError) error {
 			v.Add(field, "must be an HTTP status code (100-599)")
 		}
 	}
-	for _, name := range []string{p.AuthUserKey, p.AuthAppID, p.AuthAppKey} {
-		if name == "" || strings.ContainsAny(name, " \t\r\n") {
-			v.Add("auth_user_key", "credential parameter names can't be blank or contain spaces")
-			break
-		}
+	for field, name := range map[string]string{"auth_user_key": p.AuthUserKey, "auth_app_id": p.AuthAppID, "auth_app_key": p.AuthAppKey} {
+		headerName(v, field, name)
+	}
+	for field, s := range map[string]string{
+		"error_headers_auth_failed": p.ErrorHeadersAuthFailed, "error_headers_auth_missing": p.ErrorHeadersAuthMissing,
+		"error_headers_no_match": p.ErrorHeadersNoMatch, "error_headers_limits_exceeded": p.ErrorHeadersLimitsExceeded,
+		"secret_token": p.SecretToken, "hostname_rewrite": p.HostnameRewrite,
+	} {
+		headerValue(v, field, s)
 	}
 	for i, pc := range p.PolicyChain {
 		if pc.Name == "" {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The validation helpers every kind uses, and 3scale's messages.
@@ -22,17 +24,45 @@ const (
 var systemNameRE = regexp.MustCompile(`^[A-Za-z0-9_.\-/\[\]]+$`)
 
 func name(v *ValidationError, field, s string) {
-	if strings.TrimSpace(s) == "" {
+	switch {
+	case strings.TrimSpace(s) == "":
 		v.Add(field, blank)
-	} else if len(s) > maxNameLen {
+	case len(s) > maxNameLen:
 		v.Add(field, "is too long (maximum is 255 characters)")
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
+		v.Add(field, "must be valid UTF-8 without control characters")
 	}
 }
 
 func text(v *ValidationError, field, s string) {
-	if len(s) > maxTextLen {
+	switch {
+	case len(s) > maxTextLen:
 		v.Add(field, "is too long (maximum is 65536 characters)")
+	case !utf8.ValidString(s) || strings.ContainsRune(s, 0):
+		v.Add(field, "must be valid UTF-8 without NUL")
 	}
+}
+
+// headerValue checks a value Portolan will write into an HTTP header: CR or
+// LF would let it add headers of its own (RFC 9110 section 5.5 allows no
+// control character but HTAB).
+func headerValue(v *ValidationError, field, s string) {
+	if strings.ContainsFunc(s, func(r rune) bool { return r != '\t' && (r < 0x20 || r == 0x7f) }) {
+		v.Add(field, "must not contain CR, LF or other control characters")
+	}
+}
+
+// headerName checks a name Portolan will read as a header or query
+// parameter name: an RFC 9110 token.
+func headerName(v *ValidationError, field, s string) {
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return !isTokenChar(r) }) {
+		v.Add(field, "must be a header name: letters, digits and !#$%&'*+-.^_`|~, not blank")
+	}
+}
+
+func isTokenChar(r rune) bool {
+	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		strings.ContainsRune("!#$%&'*+-.^_`|~", r))
 }
 
 // systemName checks a system_name; an empty one derived from a blank name is
