@@ -325,3 +325,33 @@ func TestApplicationCredentialsByBackendVersion(t *testing.T) {
 	requireNotFound(t, tx.Create(&Application{AccountID: 987654, PlanID: p1.ID, Name: "x"}), KindAccount)
 	requireField(t, tx.Create(&Application{AccountID: acc.ID, PlanID: p1.ID, Name: ""}), "name")
 }
+
+// Values Portolan writes into HTTP headers cannot carry CR/LF (a header of
+// their own), names cannot carry NUL, controls or invalid UTF-8.
+func TestStoredValuesCannotSmuggleHeadersOrBytes(t *testing.T) {
+	tx := NewTx(New(), testNow)
+	svc, _ := createService(t, tx, "News", "1")
+	proxy, ok := tx.View().Proxies.Get(svc.ID)
+	require.True(t, ok)
+	for field, set := range map[string]func(p *Proxy){
+		"secret_token":              func(p *Proxy) { p.SecretToken = "s3cret\r\nX-Admin: yes" },
+		"hostname_rewrite":          func(p *Proxy) { p.HostnameRewrite = "api.example.com\n" },
+		"error_headers_auth_failed": func(p *Proxy) { p.ErrorHeadersAuthFailed = "text/plain\x00" },
+		"auth_user_key":             func(p *Proxy) { p.AuthUserKey = "user key" },
+		"auth_app_id":               func(p *Proxy) { p.AuthAppID = "app:id" },
+	} {
+		upd := *proxy
+		set(&upd)
+		requireField(t, tx.Update(&upd), field)
+	}
+	upd := *proxy
+	upd.ErrorHeadersNoMatch = "text/plain; charset=us-ascii\t"
+	upd.SecretToken = "a perfectly fine token"
+	require.NoError(t, tx.Update(&upd), "HTAB and spaces are fine in a value")
+
+	requireField(t, tx.Create(&Service{Name: "nul\x00name"}), "name")
+	requireField(t, tx.Create(&Service{Name: "bad \xff utf-8"}), "name")
+	requireField(t, tx.Create(&Service{Name: "line\nbreak"}), "name")
+	requireField(t, tx.Create(&Service{Name: "Fine", Description: "ok\nmultiline \xfe"}), "description")
+	require.NoError(t, tx.Create(&Service{Name: "Caf\u00e9", Description: "two\nlines"}))
+}
