@@ -30,6 +30,12 @@ func (c *Coordinator) portability() http.Handler {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
+		// Plaintext passwords of an older export are hashed before the
+		// store's writer lock is taken.
+		if err := doc.HashPasswords(); err != nil {
+			threescale.WriteError(w, threescale.JSON, err)
+			return
+		}
 		var stats *composition.ImportStats
 		snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
 			var err error

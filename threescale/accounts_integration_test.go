@@ -1,9 +1,13 @@
 package threescale_test
 
 import (
+	"context"
+	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -11,7 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/testenv"
+	regclient "github.com/portolan/portolan/registry/client"
 )
 
 var acHexKey = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -264,6 +270,7 @@ func TestDeveloperUsers(t *testing.T) {
 	assert.Equal(t, "pending", *bob.State)
 	assert.Equal(t, "member", *bob.Role)
 	assert.Nil(t, bob.Password, "passwords are never returned")
+	requirePasswordHashed(t, co, "bob", "hunter2")
 	recentTime(t, *bob.CreatedAt)
 	recentTime(t, *bob.UpdatedAt)
 
@@ -591,4 +598,30 @@ func TestApplications(t *testing.T) {
 	code, _ = formCall(t, co, http.MethodGet, member+".json", nil)
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Len(t, acApps(t, cl, acc), 3)
+}
+
+// requirePasswordHashed asserts the user's password is kept only as an
+// argon2id hash of password: in an export with secrets and in the store.
+func requirePasswordHashed(t *testing.T, co *testenv.Coordinator, username, password string) {
+	t.Helper()
+	admin, err := regclient.New(regclient.Config{Address: co.URL, Token: co.Token})
+	require.NoError(t, err)
+	out, err := admin.ExportComposition(context.Background(), true)
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), password)
+	var doc composition.Document
+	require.NoError(t, json.Unmarshal(out, &doc))
+	found := false
+	for _, u := range doc.Users {
+		if u.Username == username {
+			found = true
+			ok, err := composition.VerifyPassword(u.Password, password)
+			require.NoError(t, err, "stored: %q", u.Password)
+			assert.True(t, ok)
+		}
+	}
+	require.True(t, found, "user %s exported", username)
+	db, err := os.ReadFile(filepath.Join(co.DataDir, "composition.db"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(db), password, "the store holds no plaintext password")
 }

@@ -99,6 +99,9 @@ func (a *API) endpoint(rt *Route) http.Handler {
 			return
 		}
 		p, err := ReadParams(w, r, MaxBodyBytes) // the params the token check read, if it did
+		if err == nil {
+			err = p.hashPasswords()
+		}
 		if err != nil {
 			WriteError(w, f, err)
 			return

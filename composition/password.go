@@ -1,0 +1,91 @@
+package composition
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// A user's password is kept only as an argon2id hash in the PHC string
+// format ($argon2id$v=19$m=...,t=...,p=...$salt$hash), so that neither the
+// store, an export nor a backup holds it. Hashing is slow on purpose: the
+// API and the importer hash before they take the store's writer lock.
+
+// argon2id parameters: OWASP's minimum (19 MiB, 2 passes, 1 lane), which a
+// Raspberry Pi computes in well under a second.
+const (
+	argonMemoryKiB = 19 * 1024
+	argonTime      = 2
+	argonThreads   = 1
+	argonKeyLen    = 32
+	argonSaltLen   = 16
+	argonPrefix    = "$argon2id$"
+)
+
+// HashPassword returns the argon2id hash of password, with a fresh salt.
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("%sv=%d$m=%d,t=%d,p=%d$%s$%s", argonPrefix, argon2.Version, argonMemoryKiB, argonTime, argonThreads,
+		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// IsPasswordHash reports whether s is a hash HashPassword made (as opposed
+// to a plaintext password of an older export).
+func IsPasswordHash(s string) bool { return strings.HasPrefix(s, argonPrefix) }
+
+// VerifyPassword reports whether password matches hash, in constant time.
+func VerifyPassword(hash, password string) (bool, error) {
+	var (
+		version          int
+		memory, passes   uint32
+		threads          uint8
+		saltB64, keyB64  string
+		errMalformedHash = errors.New("not an argon2id password hash")
+	)
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errMalformedHash
+	}
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errMalformedHash
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &passes, &threads); err != nil ||
+		memory == 0 || memory > 1<<20 || passes == 0 || passes > 16 || threads == 0 {
+		return false, errMalformedHash
+	}
+	saltB64, keyB64 = parts[4], parts[5]
+	salt, err1 := base64.RawStdEncoding.DecodeString(saltB64)
+	key, err2 := base64.RawStdEncoding.DecodeString(keyB64)
+	if err1 != nil || err2 != nil || len(key) == 0 || len(key) > 64 {
+		return false, errMalformedHash
+	}
+	got := argon2.IDKey([]byte(password), salt, passes, memory, threads, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// HashPasswords replaces every plaintext password of d's users with its
+// hash: an import of an older export (or a hand-written document) stores
+// no plaintext either.
+func (d *Document) HashPasswords() error {
+	for _, u := range d.Users {
+		if u.Password == "" || IsPasswordHash(u.Password) {
+			continue
+		}
+		h, err := HashPassword(u.Password)
+		if err != nil {
+			return err
+		}
+		u.Password = h
+	}
+	return nil
+}
