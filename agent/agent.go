@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/agent/supervise"
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/registry"
 )
@@ -187,7 +188,7 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	// before the supervisor takes over, or while deregistering after CMD
 	// exited, cannot kill the agent with its default action.
 	held := make(chan os.Signal, 1)
-	signal.Notify(held, ForwardedSignals()...)
+	signal.Notify(held, supervise.ForwardedSignals()...)
 	defer signal.Stop(held)
 
 	bg, stopBG := context.WithCancel(ctx)
@@ -248,7 +249,7 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 		}
 	}
 
-	sup, err := NewSupervisor(SupervisorConfig{
+	sup, err := supervise.New(supervise.Config{
 		Command: a.cfg.Command, SignalGroup: a.cfg.SignalGroup, Drain: a.cfg.Drain, StopTimeout: a.cfg.StopTimeout,
 		OnStopping: a.draining, Logger: a.log,
 	})

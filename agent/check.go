@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portolan/portolan/agent/supervise"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -99,7 +100,7 @@ func tcpCheck(ctx context.Context, addr string) (string, string) {
 func execCheck(ctx context.Context, args []string) (string, string) {
 	// Through the supervisor's reaper: nothing else in the agent may wait
 	// for children (see doc.go).
-	code, out, err := CombinedOutput(ctx, args)
+	code, out, err := supervise.CombinedOutput(ctx, args)
 	text := strings.TrimSpace(string(out))
 	if len(text) > registry.MaxOutputLen {
 		text = text[:registry.MaxOutputLen]

@@ -1,6 +1,6 @@
 //go:build linux
 
-package agent_test
+package supervise_test
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/portolan/portolan/agent"
+	"github.com/portolan/portolan/agent/supervise"
 )
 
 // The supervisor reaps every child of its process (wait4(-1)), installs
@@ -84,7 +84,7 @@ func TestHelperAgent(t *testing.T) {
 		parent = 0
 	}
 	rep.Zombies = zombies(parent)
-	rep.OrphansReaped = agent.OrphansReaped()
+	rep.OrphansReaped = supervise.OrphansReaped()
 	b, _ := json.Marshal(rep)
 	if err := os.WriteFile(cfg.Report, b, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
@@ -95,7 +95,7 @@ func TestHelperAgent(t *testing.T) {
 
 func runHelper(cfg helperConfig, rep *helperReport) {
 	events := os.Getenv("EVENTS")
-	s, err := agent.NewSupervisor(agent.SupervisorConfig{
+	s, err := supervise.New(supervise.Config{
 		Command:     cfg.Command,
 		SignalGroup: cfg.SignalGroup,
 		Drain:       cfg.Drain,
@@ -124,7 +124,7 @@ func runHelper(cfg helperConfig, rep *helperReport) {
 }
 
 // waitScenario: Wait honours its context and leaves CMD running; Stop stops it.
-func waitScenario(ctx context.Context, s *agent.Supervisor, rep *helperReport) (int, error) {
+func waitScenario(ctx context.Context, s *supervise.Supervisor, rep *helperReport) (int, error) {
 	if err := s.Start(); err != nil {
 		return 96, err
 	}
@@ -139,7 +139,7 @@ func waitScenario(ctx context.Context, s *agent.Supervisor, rep *helperReport) (
 
 // spawnScenario: other children, started through the reaper while a
 // Supervisor runs, get their own exit codes back.
-func spawnScenario(ctx context.Context, s *agent.Supervisor, rep *helperReport) (int, error) {
+func spawnScenario(ctx context.Context, s *supervise.Supervisor, rep *helperReport) (int, error) {
 	type result struct {
 		code int
 		err  error
@@ -152,20 +152,20 @@ func spawnScenario(ctx context.Context, s *agent.Supervisor, rep *helperReport) 
 	for s.PID() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	p, exited, err := agent.Spawn([]string{"sh", "-c", "exit 5"}, &os.ProcAttr{})
+	p, exited, err := supervise.Spawn([]string{"sh", "-c", "exit 5"}, &os.ProcAttr{})
 	if err != nil {
 		return 96, err
 	}
 	rep.SpawnCode = <-exited
 	p.Release()
-	code, out, err := agent.CombinedOutput(ctx, []string{"sh", "-c", "echo out; echo err >&2; exit 1"})
+	code, out, err := supervise.CombinedOutput(ctx, []string{"sh", "-c", "echo out; echo err >&2; exit 1"})
 	rep.OutputCode, rep.Output = code, string(out)
 	if err != nil {
 		return 96, err
 	}
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	rep.TimeoutCode, _, err = agent.CombinedOutput(short, []string{"sleep", "10"})
+	rep.TimeoutCode, _, err = supervise.CombinedOutput(short, []string{"sleep", "10"})
 	if err != nil {
 		rep.TimeoutErr = err.Error()
 	}
@@ -706,13 +706,13 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // the configuration is refused.
 
 func TestNewSupervisorRefusesBadConfig(t *testing.T) {
-	for name, cfg := range map[string]agent.SupervisorConfig{
+	for name, cfg := range map[string]supervise.Config{
 		"no command":     {},
 		"empty command":  {Command: []string{""}},
 		"negative drain": {Command: []string{"true"}, Drain: -time.Second},
 		"negative stop":  {Command: []string{"true"}, StopTimeout: -time.Second},
 	} {
-		_, err := agent.NewSupervisor(cfg)
+		_, err := supervise.New(cfg)
 		assert.Error(t, err, name)
 	}
 }
@@ -724,11 +724,11 @@ func TestRunCommandThatCannotStart(t *testing.T) {
 		command string
 		want    int
 	}{
-		{"portolan-no-such-command", agent.ExitNotFound},
-		{filepath.Join(t.TempDir(), "missing"), agent.ExitNotFound},
-		{notExec, agent.ExitCannotExecute},
+		{"portolan-no-such-command", supervise.ExitNotFound},
+		{filepath.Join(t.TempDir(), "missing"), supervise.ExitNotFound},
+		{notExec, supervise.ExitCannotExecute},
 	} {
-		s, err := agent.NewSupervisor(agent.SupervisorConfig{Command: []string{tc.command}})
+		s, err := supervise.New(supervise.Config{Command: []string{tc.command}})
 		require.NoError(t, err)
 		code, err := s.Run(context.Background())
 		assert.Error(t, err, tc.command)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package agent_test
+package supervise_test
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package agent
+package supervise
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// defaultStopTimeout is SupervisorConfig.StopTimeout when it is zero.
+// defaultStopTimeout is Config.StopTimeout when it is zero.
 const defaultStopTimeout = 10 * time.Second
 
 // killGrace is how long the stop sequence waits for CMD to be collected
@@ -31,8 +31,8 @@ const (
 	ExitCannotExecute = 126 // CMD was found but could not be executed
 )
 
-// SupervisorConfig configures a Supervisor.
-type SupervisorConfig struct {
+// Config configures a Supervisor.
+type Config struct {
 	// Command is CMD and its arguments. Command[0] is looked up in PATH
 	// unless it contains a slash.
 	Command []string
@@ -62,7 +62,7 @@ type SupervisorConfig struct {
 // Supervisor runs CMD and supervises it: see the package documentation.
 // Each Supervisor runs CMD once.
 type Supervisor struct {
-	cfg SupervisorConfig
+	cfg Config
 	log zerolog.Logger
 
 	mu       sync.Mutex
@@ -86,9 +86,9 @@ const (
 	phaseTerminating        // SIGTERM forwarded
 )
 
-// NewSupervisor checks cfg and returns a Supervisor that has not started CMD
+// New checks cfg and returns a Supervisor that has not started CMD
 // yet.
-func NewSupervisor(cfg SupervisorConfig) (*Supervisor, error) {
+func New(cfg Config) (*Supervisor, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("agent: no command to supervise")
 	}
