@@ -16,9 +16,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/agent/gateway"
+	"github.com/portolan/portolan/agent/ledger"
 	"github.com/portolan/portolan/agent/supervise"
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // Config configures an agent.
@@ -40,12 +43,12 @@ type Config struct {
 	TTL       time.Duration // default 6s
 	Check     CheckConfig
 
-	PlacementFile string         // default /run/portolan/placement.json
-	CacheDir      string         // where the last composition is kept; "" keeps it in memory only
-	Gossip        *gossip.Config // joins a gossip cluster when set (Name, Meta, Source and callbacks are the agent's)
-	API           string         // local API address, default 127.0.0.1:7071; "off" disables it
-	Mgmt          *MgmtConfig    // the local management proxy; nil is off
-	Gateway       *GatewayConfig // the gateway in front of the app; nil = off
+	PlacementFile string          // default /run/portolan/placement.json
+	CacheDir      string          // where the last composition is kept; "" keeps it in memory only
+	Gossip        *gossip.Config  // joins a gossip cluster when set (Name, Meta, Source and callbacks are the agent's)
+	API           string          // local API address, default 127.0.0.1:7071; "off" disables it
+	Mgmt          *MgmtConfig     // the local management proxy; nil is off
+	Gateway       *gateway.Config // the gateway in front of the app; nil = off
 	WaitHome      time.Duration
 
 	// ReportInterval is how often the gateway's usage is reported to home; default 1s.
@@ -77,7 +80,7 @@ type Agent struct {
 	log   zerolog.Logger
 	id    string
 	reg   registry.Registration
-	home  *homeClient
+	home  *client.Client
 	probe check
 	st    *state
 	kick  chan struct{} // wakes the home loop early (status change)
@@ -90,7 +93,7 @@ type Agent struct {
 	onComposition func(revision uint64, from string)
 	node          atomic.Pointer[gossip.Node] // nil without gossip
 	consul        *consulAgent                // nil without Consul
-	usage         *usageLedger                // the gateway's usage; nil without a gateway
+	usage         *ledger.Ledger              // the gateway's usage; nil without a gateway
 	mgmt          *mgmtProxy                  // the management proxy; nil without one
 }
 
@@ -122,7 +125,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	if cfg.Gateway != nil {
-		if _, err := cfg.Gateway.check(); err != nil {
+		if _, err := cfg.Gateway.Check(); err != nil {
 			return nil, err
 		}
 	}
@@ -138,8 +141,8 @@ func New(cfg Config) (*Agent, error) {
 		if cfg.Service == "" {
 			return nil, errors.New("--service is required with --home: the system_name of the service this container implements")
 		}
-		if a.home, err = newHomeClient(cfg.Home, cfg.Token, homeCallTimeout); err != nil {
-			return nil, err
+		if a.home, err = client.New(client.Config{Address: cfg.Home, Token: cfg.Token, Timeout: homeCallTimeout}); err != nil {
+			return nil, fmt.Errorf("--home %q: want an http(s) URL like http://home:7070", cfg.Home)
 		}
 	}
 	if cfg.Consul != "" && cfg.Service == "" {
@@ -161,7 +164,7 @@ func New(cfg Config) (*Agent, error) {
 		if cfg.Home != "" {
 			spool = cfg.CacheDir
 		}
-		if a.usage, err = newUsageLedger(spool, a.id, a.placedServiceID, a.log); err != nil {
+		if a.usage, err = ledger.New(spool, a.id, a.placedServiceID, a.log); err != nil {
 			return nil, err
 		}
 	}
@@ -263,7 +266,7 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	stop()
 	if a.home != nil && a.st.isRegistered() {
 		dctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
-		if derr := a.home.deregister(dctx, a.id); derr != nil {
+		if derr := a.home.Deregister(dctx, a.id); derr != nil {
 			a.log.Warn().Err(derr).Msg("deregister")
 		}
 		cancel()
@@ -303,7 +306,7 @@ func (a *Agent) draining() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
 	defer cancel()
-	if err := a.home.drain(ctx, a.id); err != nil {
+	if err := a.home.Drain(ctx, a.id); err != nil {
 		a.log.Warn().Err(err).Msg("drain")
 	}
 }

@@ -1,22 +1,18 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/atomicfile"
-	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/internal/backoff"
 )
 
 // CacheFile is the composition's file in --cache-dir.
@@ -116,24 +112,20 @@ func revisionOf(doc []byte) (uint64, error) {
 // every new revision to the cache. While home is down it retries with backoff.
 func (a *Agent) watchComposition(ctx context.Context) {
 	// Back within a second of home returning.
-	retry := backoff{base: 100 * time.Millisecond, max: time.Second}
-	// Each call has its own deadline: a blocking query outlives homeCallTimeout.
-	client := &http.Client{}
+	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: time.Second}
 	for ctx.Err() == nil {
 		rev, _ := a.comp.Latest()
-		doc, err := a.home.composition(ctx, client, rev, 30*time.Second)
+		doc, err := a.composition(ctx, rev, 30*time.Second)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.log.Debug().Err(err).Msg("composition watch")
 			}
-			select {
-			case <-ctx.Done():
+			if !retry.Wait(ctx) {
 				return
-			case <-time.After(retry.next()):
 			}
 			continue
 		}
-		retry.reset()
+		retry.Reset()
 		if doc == nil {
 			continue
 		}
@@ -162,32 +154,9 @@ func (a *Agent) installComposition(doc []byte, from string) {
 
 // composition asks home for the composition newer than index, blocking up to
 // wait; it returns nil when nothing newer came in time.
-func (h *homeClient) composition(ctx context.Context, client *http.Client, index uint64, wait time.Duration) ([]byte, error) {
+func (a *Agent) composition(ctx context.Context, index uint64, wait time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
 	defer cancel()
-	url := h.base + "/v1/composition?wait=" + wait.String()
-	if index > 0 {
-		url += "&index=" + strconv.FormatUint(index, 10)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxCompositionBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read composition: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("home answered %s: %s", resp.Status, bytes.TrimSpace(b))
-	}
-	if rev, _ := strconv.ParseUint(resp.Header.Get(registry.IndexHeader), 10, 64); rev <= index {
-		return nil, nil
-	}
-	return b, nil
+	doc, _, err := a.home.Composition(ctx, index, wait) // revisionOf bounds and checks it
+	return doc, err
 }

@@ -13,6 +13,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 
+	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -150,7 +151,7 @@ func (a *Agent) runConsul(ctx context.Context) {
 	c := a.consul
 	defer close(c.done)
 	interval := a.cfg.Heartbeat
-	retry := backoff{base: 100 * time.Millisecond, max: interval}
+	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: interval}
 	wait := time.Duration(0)
 	down := false
 	fail := func(what string, err error) {
@@ -158,7 +159,7 @@ func (a *Agent) runConsul(ctx context.Context) {
 			a.log.Warn().Err(err).Msg("consul " + what + " failed; retrying (the command keeps running)")
 		}
 		down = true
-		wait = retry.next()
+		wait = retry.Next()
 	}
 	for {
 		select {
@@ -201,7 +202,7 @@ func (a *Agent) runConsul(ctx context.Context) {
 				a.log.Info().Msg("consul reachable again")
 			}
 			down = false
-			retry.reset()
+			retry.Reset()
 			wait = interval
 		case ctx.Err() != nil:
 			return

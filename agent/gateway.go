@@ -2,334 +2,31 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/portolan/portolan/agent/gateway"
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry"
 )
 
-// GatewayConfig turns on the gateway in the agent: an APIcast-style proxy in
-// front of the app that authorizes every request against the agent's
-// composition snapshot, counts its usage and forwards it.
-type GatewayConfig struct {
-	Listen   string // address the gateway listens on, e.g. ":8080"
-	Upstream string // the app, e.g. http://127.0.0.1:3000
-
-	MaxBodyBytes    int64         // request body bound; default DefaultGatewayMaxBody
-	UpstreamTimeout time.Duration // how long the app may take to answer with headers; default DefaultGatewayUpstreamTimeout
-}
-
-// Gateway defaults.
-const (
-	DefaultGatewayMaxBody         = 10 << 20
-	DefaultGatewayUpstreamTimeout = 60 * time.Second
-
-	gatewayIdleConns      = 1024 // kept per upstream host
-	gatewayMaxHeaderBytes = 64 << 10
-)
-
-// check validates the configuration and fills in defaults.
-func (c *GatewayConfig) check() (*url.URL, error) {
-	if c.Listen == "" {
-		return nil, errors.New("--gateway-listen is empty")
-	}
-	u, err := url.Parse(c.Upstream)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--upstream %q: want the app's http(s) URL, like http://127.0.0.1:3000", c.Upstream)
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultGatewayMaxBody
-	}
-	if c.UpstreamTimeout <= 0 {
-		c.UpstreamTimeout = DefaultGatewayUpstreamTimeout
-	}
-	return u, nil
-}
-
-// admitter decides and records usage: the agent's usage ledger.
-type admitter interface {
-	Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) error
-}
-
-// gateway serves the service of the instance's placement. Everything a
-// request needs is read from immutable views swapped atomically when the
-// composition, the placement or the service map change, so the request path
-// takes no lock but the ledger's.
-type gateway struct {
-	cfg    GatewayConfig
-	log    zerolog.Logger
-	self   string // instance id, never a routing target
-	ledger admitter
-	m      *gatewayMetrics
-
-	transport *http.Transport // for https upstreams and upgrades
-	local     *upstream
-
-	view   atomic.Pointer[gatewayView]   // nil until a composition and a service are known
-	routes atomic.Pointer[gatewayRoutes] // instances serving each plan, from the map
-	rr     atomic.Uint64                 // round-robin over remote instances
-
-	routesMu sync.Mutex    // serialises route updates
-	lastMap  *registry.Map // the newest service map, under routesMu
-
-	admissions sync.Pool // of *admission
-}
-
-func newGateway(cfg GatewayConfig, upstream *url.URL, self string, ledger admitter, m *gatewayMetrics, log zerolog.Logger) *gateway {
-	// An unreachable upstream fails every request: log a burst a second, not each.
-	g := &gateway{cfg: cfg, log: log.Sample(&zerolog.BurstSampler{Burst: 3, Period: time.Second}), self: self, ledger: ledger, m: m}
-	g.admissions.New = func() any {
-		ad := &admission{pool: &g.admissions}
-		ad.within = ad.withinLimits
-		return ad
-	}
-	g.transport = &http.Transport{
-		Proxy:                 nil, // the app is local or a peer: never through an outbound proxy
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          4 * gatewayIdleConns,
-		MaxIdleConnsPerHost:   gatewayIdleConns,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: cfg.UpstreamTimeout,
-		ExpectContinueTimeout: time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		DisableCompression:    true, // pass bodies through as the app sent them
-	}
-	g.local = g.newUpstream(upstream)
-	return g
-}
-
-// upstream is where requests go: the pooled forwarder for plain HTTP, and
-// httputil.ReverseProxy for https, a base path, and upgrades.
-type upstream struct {
-	fwd *forwarder // nil: always rp
-	rp  *httputil.ReverseProxy
-}
-
-func (g *gateway) newUpstream(u *url.URL) *upstream {
-	up := &upstream{rp: g.proxyTo(u)}
-	if u.Scheme == "http" && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
-		addr := u.Host
-		if u.Port() == "" {
-			addr = net.JoinHostPort(u.Hostname(), "80")
-		}
-		up.fwd = newForwarder(addr, u.Host, g.cfg.UpstreamTimeout, gatewayIdleConns)
-	}
-	return up
-}
-
-func (up *upstream) closeIdle() {
-	if up.fwd != nil {
-		up.fwd.closeIdle()
-	}
-}
-
-// forward sends r to up and relays the answer.
-func (g *gateway) forward(w http.ResponseWriter, r *http.Request, up *upstream, v *gatewayView) {
-	if up.fwd == nil || isUpgrade(r) {
-		up.rp.ServeHTTP(w, r)
-		return
-	}
-	if err := up.fwd.serve(w, r, v.hostRewrite, v.secretToken); err != nil {
-		if status, ok := isBodyError(err); ok {
-			g.m.tooLarge.Inc()
-			writeText(w, status, plainText, []byte(http.StatusText(status)+"\n"))
-			return
-		}
-		g.upstreamError(w, r, up.fwd.addr, err)
-	}
-}
-
-// proxyTo returns a reverse proxy to target (scheme and host; its path, if
-// any, prefixes the request's). Hop-by-hop headers are dropped by
-// httputil.ReverseProxy; X-Forwarded-For gets the client appended, as nginx's
-// $proxy_add_x_forwarded_for does. Credentials are kept, as APIcast keeps them.
-func (g *gateway) proxyTo(target *url.URL) *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
-				pr.Out.Header["X-Forwarded-For"] = xff
-			}
-			pr.SetXForwarded()
-			if v := g.view.Load(); v != nil {
-				if v.hostRewrite != "" {
-					pr.Out.Host = v.hostRewrite
-				}
-				if v.secretToken != nil {
-					pr.Out.Header["X-3scale-Proxy-Secret-Token"] = v.secretToken
-				}
-			}
-		},
-		Transport: g.transport,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			g.upstreamError(w, r, target.Host, err)
-		},
-	}
-}
-
-// upstreamError answers 502 when the app (or a peer) cannot be reached. The
-// query is never logged: it may hold credentials.
-func (g *gateway) upstreamError(w http.ResponseWriter, r *http.Request, upstream string, err error) {
-	g.m.upstreamError.Inc()
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return // the client went away
-	}
-	g.log.Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Str("upstream", upstream).Msg("gateway: upstream unreachable")
-	writeText(w, http.StatusBadGateway, plainText, []byte("Upstream unavailable\n"))
-}
-
-var plainText = []string{"text/plain; charset=us-ascii"}
-
-func writeText(w http.ResponseWriter, status int, contentType []string, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = contentType
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// ServeHTTP is the request path: credentials, mapping rules, authorization
-// and limits from the local snapshot, then forwarding.
-func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	v := g.view.Load()
-	if v == nil {
-		g.m.unavailable.Inc()
-		writeText(w, http.StatusServiceUnavailable, plainText, []byte("Gateway not ready: no composition or no service for this instance yet\n"))
-		return
-	}
-	if r.ContentLength > g.cfg.MaxBodyBytes {
-		g.m.tooLarge.Inc()
-		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
-		return
-	}
-	if v.oidc {
-		g.m.oidc.Inc()
-		v.errOIDC.write(w)
-		return
-	}
-	cred := v.creds.extract(r)
-	if cred.Empty() {
-		g.m.authMissing.Inc()
-		v.errAuthMissing.write(w)
-		return
-	}
-	var query url.Values
-	if v.needsQuery {
-		query = r.URL.Query()
-	}
-	ad := g.admissions.Get().(*admission)
-	defer ad.release()
-	hits, n := v.matcher.Match(ad.buf[:0], r.Method, r.URL.Path, query)
-	if n == 0 {
-		g.m.noMatch.Inc()
-		v.errNoMatch.write(w)
-		return
-	}
-	app, plan, denial := v.apps.Authenticate(cred)
-	if denial != nil || plan == nil {
-		g.m.authFailed.Inc()
-		v.errAuthFailed.write(w)
-		return
-	}
-	up := g.local
-	if !v.servesPlan(plan.ID) {
-		if up = g.remote(v, plan.ID); up == nil {
-			g.m.noInstance.Inc()
-			writeText(w, http.StatusServiceUnavailable, plainText, v.noInstanceBody(plan))
-			return
-		}
-	}
-	now := time.Now()
-	if err := g.ledger.Admit(app.ID, hits, now, ad.decider(v, app, hits, now)); err != nil {
-		if errors.Is(err, errOverLimit) {
-			g.m.limitsExceeded.Inc()
-			v.errLimits.write(w)
-			return
-		}
-		// Not the client's fault: the usage could not be kept (home away too
-		// long, or the cache dir failing). Refuse rather than serve uncounted.
-		g.m.unrecorded.Inc()
-		writeText(w, http.StatusServiceUnavailable, plainText, unrecordedBody)
-		return
-	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
-	}
-	if up == g.local {
-		g.m.forwarded.Inc()
-	} else {
-		g.m.routed.Inc()
-	}
-	g.forward(w, r, up, v)
-}
-
-// admission is what one request's usage decision needs: room for its hits
-// and what the limit check reads. It is pooled, with the check bound once,
-// so that neither the hits nor a closure is allocated per request.
-type admission struct {
-	buf    [8]composition.Hit
-	v      *gatewayView
-	app    *composition.Application
-	hits   []composition.Hit
-	now    time.Time
-	within func(composition.Counter) bool // withinLimits, bound once
-	pool   *sync.Pool                     // the gateway's, where release returns it
-}
-
-// release returns ad to the pool; it must not be used after.
-func (ad *admission) release() {
-	ad.v, ad.app, ad.hits = nil, nil, nil
-	ad.pool.Put(ad)
-}
-
-// decider returns the decision Admit asks for: would the usage pass a limit
-// of the application's plan, given the counters the ledger holds?
-func (ad *admission) decider(v *gatewayView, app *composition.Application, hits []composition.Hit, now time.Time) func(composition.Counter) bool {
-	if len(v.limits[app.PlanID]) == 0 {
-		return admitAll
-	}
-	ad.v, ad.app, ad.hits, ad.now = v, app, hits, now
-	return ad.within
-}
-
-func (ad *admission) withinLimits(cur composition.Counter) bool {
-	return !composition.ExceedsLimits(ad.v.limits[ad.app.PlanID], ad.app, ad.hits, cur, ad.now)
-}
-
-func admitAll(composition.Counter) bool { return true }
-
-// remote picks a passing instance serving plan, round-robin; nil when none.
-func (g *gateway) remote(v *gatewayView, plan int64) *upstream {
-	rt := g.routes.Load()
-	if rt == nil || rt.serviceID != v.serviceID {
-		return nil
-	}
-	ts := rt.byPlan[plan]
-	if len(ts) == 0 {
-		return nil
-	}
-	return ts[g.rr.Add(1)%uint64(len(ts))].up
-}
+// The gateway's wiring: the agent starts it and feeds it the composition,
+// the instance's placement and the service map.
 
 // startGateway listens on the gateway address and serves until ctx ends,
 // following the composition, the placement and the service map.
 func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 	cfg := *a.cfg.Gateway
-	ledger := a.gatewayLedger()
-	if ledger == nil {
+	if a.usage == nil {
 		return errors.New("gateway: the agent has no usage ledger to count usage with")
 	}
-	upstream, err := cfg.check()
+	upstream, err := cfg.Check()
 	if err != nil {
 		return err
 	}
@@ -337,22 +34,13 @@ func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 	if err != nil {
 		return fmt.Errorf("gateway on %s: %w", cfg.Listen, err)
 	}
-	g := newGateway(cfg, upstream, a.id, ledger, newGatewayMetrics(a.m.registry), a.log)
-	srv := newGatewayServer(g, a.log)
-	wg.Add(4)
+	g := gateway.New(cfg, upstream, a.id, a.usage, a.m.registry, a.log)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.followForGateway(ctx, g) }()
 	go func() { defer wg.Done(); a.followMapForGateway(ctx, g) }()
 	go func() {
 		defer wg.Done()
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		g.closeIdle()
-	}()
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := g.Run(ctx, ln); err != nil {
 			a.log.Error().Err(err).Msg("gateway stopped")
 		}
 	}()
@@ -360,26 +48,124 @@ func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 	return nil
 }
 
-// closeIdle closes every kept-alive upstream connection.
-func (g *gateway) closeIdle() {
-	g.transport.CloseIdleConnections()
-	g.local.closeIdle()
-	if rt := g.routes.Load(); rt != nil {
-		for _, ts := range rt.byPlan {
-			for _, t := range ts {
-				t.up.closeIdle()
+// watch returns the newest revision, its document and a channel closed when
+// a newer one is installed.
+func (c *compositionCache) watch() (uint64, []byte, <-chan struct{}) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.revision, c.doc, c.changed
+}
+
+// gatewayPlacement is where the instance serves in snap: home's placement,
+// or, when the snapshot is newer than it (or home was never reached), the
+// same resolution home makes, drawn on the snapshot.
+func (a *Agent) gatewayPlacement(snap *composition.Snapshot) registry.Placement {
+	if p := a.st.self().Placement; p != nil && p.Revision >= snap.Revision {
+		return *p
+	}
+	return registry.PlacementFor(snap, a.reg.Service, a.reg.Labels)
+}
+
+// followForGateway rebuilds the gateway's view whenever the composition
+// changes, and checks the placement every second (home tells it in
+// heartbeats).
+func (a *Agent) followForGateway(ctx context.Context, g *gateway.Gateway) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var (
+		snap    *composition.Snapshot
+		lastErr string
+	)
+	for {
+		rev, doc, changed := a.comp.watch()
+		if doc != nil && (snap == nil || rev != snap.Revision) {
+			s, err := decodeSnapshot(doc)
+			if err != nil {
+				a.log.Warn().Err(err).Uint64("revision", rev).Msg("gateway: keeping the previous composition")
+			} else {
+				snap = s
 			}
+		}
+		if snap != nil {
+			if _, err := g.Update(snap, a.gatewayPlacement(snap)); err != nil {
+				if err.Error() != lastErr {
+					a.log.Warn().Err(err).Msg("gateway: answering 503 until the composition serves this instance")
+				}
+				lastErr = err.Error()
+			} else {
+				lastErr = ""
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
 		}
 	}
 }
 
-// gatewayLedger is the usage ledger the gateway admits requests through.
-func (a *Agent) gatewayLedger() admitter {
-	if a.usage == nil { // a typed nil would not compare equal to nil
-		return nil
+// decodeSnapshot turns a composition document into a snapshot.
+func decodeSnapshot(doc []byte) (*composition.Snapshot, error) {
+	var d composition.Document
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("decode composition: %w", err)
 	}
-	return a.usage
+	c, err := d.Composition()
+	if err != nil {
+		return nil, fmt.Errorf("decode composition: %w", err)
+	}
+	return c, nil
 }
 
-// unrecordedBody answers a request whose usage the agent cannot keep.
-var unrecordedBody = []byte("Usage cannot be recorded right now (the agent's usage spool is full: home has not acknowledged usage for too long); try again later\n")
+// followMapForGateway keeps the gateway's routes current: a blocking watch
+// of home's map, or, while home is unreachable, the gossip view every second.
+func (a *Agent) followMapForGateway(ctx context.Context, g *gateway.Gateway) {
+	if a.home == nil && a.cfg.Gossip == nil {
+		return
+	}
+	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second}
+	var index uint64
+	for ctx.Err() == nil {
+		var (
+			m   *registry.Map
+			err error
+		)
+		if a.home != nil {
+			m, index, err = a.watchMap(ctx, index)
+		}
+		if (a.home == nil || err != nil) && a.node.Load() != nil {
+			m, err = a.serviceMap(ctx) // the gossip view when home is down
+			if err == nil {
+				index = 0
+				g.SetMap(m)
+				err = errors.New("polling the gossip view") // and wait before the next look
+			}
+		} else if err == nil {
+			g.SetMap(m)
+			retry.Reset()
+			continue
+		}
+		if ctx.Err() == nil {
+			a.log.Debug().Err(err).Msg("gateway: service map")
+		}
+		if !retry.Wait(ctx) {
+			return
+		}
+	}
+}
+
+// mapWait is how long a watch of home's map blocks.
+const mapWait = 30 * time.Second
+
+// watchMap asks home for its service map newer than index, blocking up to
+// mapWait; it returns the map and its index.
+func (a *Agent) watchMap(ctx context.Context, index uint64) (*registry.Map, uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, mapWait+10*time.Second)
+	defer cancel()
+	m, idx, err := a.home.Map(ctx, index, mapWait, "")
+	if err != nil {
+		return nil, index, fmt.Errorf("watch home's map: %w", err)
+	}
+	return m, idx, nil
+}

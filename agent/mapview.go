@@ -4,22 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"slices"
 	"time"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/registry"
-)
-
-// Map views an agent answers with.
-const (
-	ViewHome       = "home"
-	ViewHomeGossip = "home+gossip"
-	ViewGossip     = "gossip"
 )
 
 // serviceMap is what GET /v1/agent/map answers: home's map when home answers,
@@ -33,12 +24,12 @@ func (a *Agent) serviceMap(ctx context.Context) (*registry.Map, error) {
 	}
 	if a.home != nil {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		m, err := a.home.serviceMap(ctx)
+		m, _, err := a.home.Map(ctx, 0, 0, "")
 		cancel()
 		if err == nil {
-			m.View = ViewHome
+			m.View = registry.ViewHome
 			if node != nil {
-				m.View = ViewHomeGossip
+				m.View = registry.ViewHomeGossip
 				a.addGossipOnly(m, members)
 			}
 			return m, nil
@@ -57,7 +48,7 @@ func (a *Agent) serviceMap(ctx context.Context) (*registry.Map, error) {
 		}
 	}
 	m := registry.DrawMap(snap, 0, gossipInstances(members))
-	m.View = ViewGossip
+	m.View = registry.ViewGossip
 	return &m, nil
 }
 
@@ -102,27 +93,4 @@ func (a *Agent) addGossipOnly(m *registry.Map, members []gossip.Member) {
 		}
 		m.Services[i].Instances = append(m.Services[i].Instances, in)
 	}
-}
-
-// serviceMap reads home's map.
-func (h *homeClient) serviceMap(ctx context.Context) (*registry.Map, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/v1/map", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	resp, err := h.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return nil, fmt.Errorf("home answered %s: %s", resp.Status, b)
-	}
-	var m registry.Map
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxReplyBytes)).Decode(&m); err != nil {
-		return nil, fmt.Errorf("decode home's map: %w", err)
-	}
-	return &m, nil
 }

@@ -3,19 +3,20 @@ package agent
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
+	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // phoneHome registers, then heartbeats every interval until ctx ends. While
-// home is down it retries with exponential backoff and full jitter, capped at
-// the heartbeat interval, so an agent is back within two intervals of home
+// home is down it retries with jittered exponential backoff, capped at the
+// heartbeat interval, so an agent is back within two intervals of home
 // coming back. An "unknown instance" answer (home restarted) re-registers at once.
 func (a *Agent) phoneHome(ctx context.Context) {
 	interval := a.cfg.Heartbeat
-	retry := backoff{base: 100 * time.Millisecond, max: interval}
+	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: interval}
 	wait := time.Duration(0)
 	down := false // logs the change, not every failed retry
 	unreachable := func(err error) {
@@ -39,12 +40,12 @@ func (a *Agent) phoneHome(ctx context.Context) {
 		}
 		if !a.st.isRegistered() {
 			reg := a.st.registration()
-			reply, err := a.home.register(ctx, a.id, &reg)
+			reply, err := a.home.Register(ctx, a.id, &reg)
 			a.st.contact(err, false)
 			a.m.registrations.WithLabelValues(result(err)).Inc()
 			if err != nil {
 				unreachable(err)
-				wait = retry.next()
+				wait = retry.Next()
 				continue
 			}
 			reachable()
@@ -52,31 +53,31 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.st.contact(nil, true)
 			if reply.HeartbeatInterval > 0 {
 				interval = time.Duration(reply.HeartbeatInterval)
-				retry.max = interval
+				retry.Max = interval
 			}
 			a.placed(&reply.Placement, reply.Revision)
 			a.log.Info().Str("id", a.id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
 			a.once.Do(func() { close(a.first) })
-			retry.reset()
+			retry.Reset()
 			wait = interval
 			continue
 		}
 		hb := a.st.heartbeat()
-		reply, err := a.home.heartbeat(ctx, a.id, &hb)
+		reply, err := a.home.Heartbeat(ctx, a.id, &hb)
 		a.st.contact(err, err == nil)
 		a.m.heartbeats.WithLabelValues(result(err)).Inc()
 		switch {
-		case errors.Is(err, errUnknownInstance):
+		case errors.Is(err, client.ErrUnknownInstance):
 			a.log.Info().Msg("home does not know this instance (restarted?); registering again")
 			a.st.setRegistered(false)
 			wait = 0
 		case err != nil:
 			unreachable(err)
-			wait = retry.next()
+			wait = retry.Next()
 		default:
 			reachable()
 			a.placed(reply.Placement, reply.Revision)
-			retry.reset()
+			retry.Reset()
 			wait = interval
 		}
 	}
@@ -93,7 +94,7 @@ func (a *Agent) placed(p *registry.Placement, revision uint64) {
 	if a.usage != nil && p.ServiceID != 0 {
 		// Ask home for the cluster-wide totals now rather than at the next
 		// report: until they arrive, this gateway knows only its own usage.
-		a.usage.wake()
+		a.usage.Wake()
 	}
 }
 
@@ -103,23 +104,6 @@ func result(err error) string {
 	}
 	return "ok"
 }
-
-// backoff is exponential backoff with full jitter.
-type backoff struct {
-	base, max time.Duration
-	n         int
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.base << min(b.n, 20)
-	if d <= 0 || d > b.max {
-		d = b.max
-	}
-	b.n++
-	return time.Duration(rand.Int64N(int64(d)) + 1)
-}
-
-func (b *backoff) reset() { b.n = 0 }
 
 // runChecks probes the app every interval; a status change wakes the home loop
 // so home hears it at once rather than at the next heartbeat.

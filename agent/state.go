@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // state is what the agent knows, shared by the home loop, the checks and the
@@ -123,7 +124,7 @@ func (s *state) isRegistered() bool {
 func (s *state) contact(err error, heartbeat bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reachable = err == nil || err == errUnknownInstance
+	s.reachable = err == nil || err == client.ErrUnknownInstance
 	if err != nil {
 		s.lastError = err.Error()
 		return

@@ -2,6 +2,7 @@ package composition
 
 import (
 	"crypto/subtle"
+	"errors"
 	"sort"
 	"strconv"
 	"time"
@@ -207,6 +208,11 @@ func (c *Composition) CheckLimits(app *Application, usage []Hit, current Counter
 	})
 	return reports, exceeded
 }
+
+// ErrLimitsExceeded is the agent's usage ledger's answer when admitting
+// usage would pass a limit: the gateway, which must not import the ledger,
+// tells it from the ledger's other failures with errors.Is.
+var ErrLimitsExceeded = errors.New("usage limit exceeded")
 
 // ExceedsLimits reports what CheckLimits reports as exceeded for non-empty
 // usage, given limits, the usage limits of the application's plan, chosen

@@ -2,6 +2,13 @@ package registry
 
 import "time"
 
+// Map views an agent answers with (Map.View).
+const (
+	ViewHome       = "home"
+	ViewHomeGossip = "home+gossip"
+	ViewGossip     = "gossip"
+)
+
 // Map is the service map: every service with its plans, placements and
 // instances. GET /v1/map serves it, with Index in the X-Portolan-Index header.
 type Map struct {

@@ -4,5 +4,5 @@
 // in Portolan uses.
 //
 // It knows nothing of 3scale, the gateway or the agent, and must never
-// import a Portolan package.
+// import a Portolan package but internal/backoff.
 package http1

@@ -1,4 +1,4 @@
-package agent
+package http1
 
 import (
 	"bufio"
@@ -130,10 +130,10 @@ func BenchmarkParseRequestHead(b *testing.B) {
 	})
 }
 
-// FuzzGatewayRequestHead checks parseRequestHead against net/http on
+// FuzzRequestHead checks parseRequestHead against net/http on
 // arbitrary heads: the lean server may refuse what net/http takes, never
 // take what net/http refuses or read it differently.
-func FuzzGatewayRequestHead(f *testing.F) {
+func FuzzRequestHead(f *testing.F) {
 	for _, s := range []string{
 		"GET /health?user_key=k HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
 		"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",

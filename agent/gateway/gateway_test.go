@@ -1,8 +1,8 @@
-package agent
+package gateway
 
 import (
-	"bufio"
-	"bytes"
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -44,7 +44,7 @@ func (l *countingLedger) Admit(appID int64, hits []composition.Hit, now time.Tim
 		return n
 	}
 	if !decide(cur) {
-		return errOverLimit
+		return composition.ErrLimitsExceeded
 	}
 	if l.counts == nil {
 		l.counts = map[[2]int64]map[int64]int64{}
@@ -135,19 +135,26 @@ func echoUpstream(t *testing.T, name string) (*httptest.Server, chan *http.Reque
 	return s, got
 }
 
-func startTestGateway(t testing.TB, f *gatewayFixture, upstream string, p registry.Placement, cfg GatewayConfig) (*gateway, string, *prometheus.Registry) {
+func startTestGateway(t testing.TB, f *gatewayFixture, upstream string, p registry.Placement, cfg Config) (*Gateway, string, *prometheus.Registry) {
 	t.Helper()
 	cfg.Listen, cfg.Upstream = "127.0.0.1:0", upstream
-	u, err := cfg.check()
+	u, err := cfg.Check()
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
-	g := newGateway(cfg, u, "self", &countingLedger{}, newGatewayMetrics(reg), zerolog.Nop())
-	v, err := buildView(f.tx.Result(), p)
+	g := New(cfg, u, "self", &countingLedger{}, reg, zerolog.Nop())
+	updated, err := g.Update(f.tx.Result(), p)
 	require.NoError(t, err)
-	g.view.Store(v)
-	t.Cleanup(g.closeIdle) // registered first, so it runs after the server's shutdown
-	_, addr := startGatewayServer(t, g)
-	return g, "http://" + addr, reg
+	require.True(t, updated)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done, "the gateway shuts down cleanly")
+	})
+	return g, "http://" + ln.Addr().String(), reg
 }
 
 type answer struct {
@@ -192,7 +199,7 @@ func requests(reg *prometheus.Registry, result string) float64 {
 func TestGatewayDefaultAnswersAndLimits(t *testing.T) {
 	f := newGatewayFixture(t, backendUserKey)
 	up, got := echoUpstream(t, "app")
-	_, gw, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), GatewayConfig{})
+	_, gw, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
 
 	const text = "text/plain; charset=us-ascii"
 	missing := call(t, "GET", gw+"/articles", nil)
@@ -242,7 +249,7 @@ func TestGatewayCustomErrors(t *testing.T) {
 		p.HostnameRewrite = "news.internal"
 	})
 	up, got := echoUpstream(t, "app")
-	_, gw, _ := startTestGateway(t, f, up.URL, f.placement(f.basic), GatewayConfig{})
+	_, gw, _ := startTestGateway(t, f, up.URL, f.placement(f.basic), Config{})
 
 	assert.Equal(t, answer{401, "application/json", "{\"error\":\"who are you\"}\n", nil}, strip(call(t, "GET", gw+"/?user_key=basic-key", nil)),
 		"the query is not where this service looks")
@@ -261,7 +268,7 @@ func strip(a answer) answer { a.header = nil; return a }
 func TestGatewayAppIDAndOIDC(t *testing.T) {
 	f := newGatewayFixture(t, backendAppID)
 	up, _ := echoUpstream(t, "app")
-	_, gw, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), GatewayConfig{})
+	_, gw, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
 	assert.Equal(t, 200, call(t, "GET", gw+"/?app_id=premium-key&app_key=premium-key-secret", nil).status)
 	assert.Equal(t, 403, call(t, "GET", gw+"/?app_id=premium-key&app_key=wrong", nil).status)
 	assert.Equal(t, 403, call(t, "GET", gw+"/?app_id=premium-key", nil).status, "the app has keys: one is required")
@@ -271,7 +278,7 @@ func TestGatewayAppIDAndOIDC(t *testing.T) {
 	svc := *o.svc
 	svc.BackendVersion = backendOIDC
 	require.NoError(t, o.tx.Update(&svc))
-	_, gw, reg := startTestGateway(t, o, up.URL, o.placement(o.basic), GatewayConfig{})
+	_, gw, reg := startTestGateway(t, o, up.URL, o.placement(o.basic), Config{})
 	a := call(t, "GET", gw+"/", http.Header{"Authorization": {"Bearer eyJhbGciOi"}})
 	assert.Equal(t, 403, a.status)
 	assert.Contains(t, a.body, "OpenID Connect is not supported")
@@ -283,7 +290,7 @@ func TestGatewayRoutesPlansItDoesNotServe(t *testing.T) {
 	local, _ := echoUpstream(t, "local")
 	premium1, _ := echoUpstream(t, "premium-1")
 	premium2, _ := echoUpstream(t, "premium-2")
-	g, gw, reg := startTestGateway(t, f, local.URL, f.placement(f.basic), GatewayConfig{})
+	g, gw, reg := startTestGateway(t, f, local.URL, f.placement(f.basic), Config{})
 
 	noRoute := call(t, "GET", gw+"/?user_key=premium-key", nil)
 	assert.Equal(t, 503, noRoute.status)
@@ -298,7 +305,7 @@ func TestGatewayRoutesPlansItDoesNotServe(t *testing.T) {
 		}
 		return in
 	}
-	g.setRoutes(&registry.Map{Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: []registry.MapInstance{
+	g.SetMap(&registry.Map{Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: []registry.MapInstance{
 		instance("self", registry.StatusPassing, local, f.basic),
 		instance("p1", registry.StatusPassing, premium1, f.premium),
 		instance("p2", registry.StatusPassing, premium2, f.premium, f.basic),
@@ -318,16 +325,16 @@ func TestGatewayRoutesPlansItDoesNotServe(t *testing.T) {
 	// Home away: the gossip view knows instances alive, health unknown. They
 	// take the plan's traffic; "alive" on a map from home would not.
 	alive := []registry.MapInstance{instance("p1", registry.StatusAlive, premium1, f.premium)}
-	g.setRoutes(&registry.Map{View: ViewGossip, Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: alive}}})
+	g.SetMap(&registry.Map{View: registry.ViewGossip, Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: alive}}})
 	assert.Equal(t, "premium-1", call(t, "GET", gw+"/?user_key=premium-key", nil).body)
-	g.setRoutes(&registry.Map{Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: alive}}})
+	g.SetMap(&registry.Map{Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: alive}}})
 	assert.Equal(t, 503, call(t, "GET", gw+"/?user_key=premium-key", nil).status)
 }
 
 func TestGatewayBoundsAndUpstreamErrors(t *testing.T) {
 	f := newGatewayFixture(t, backendUserKey)
 	up, got := echoUpstream(t, "app")
-	_, gw, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), GatewayConfig{MaxBodyBytes: 10})
+	_, gw, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{MaxBodyBytes: 10})
 	resp, err := http.Post(gw+"/?user_key=premium-key", "text/plain", strings.NewReader(strings.Repeat("x", 11)))
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -337,7 +344,7 @@ func TestGatewayBoundsAndUpstreamErrors(t *testing.T) {
 
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
-	_, gw2, reg2 := startTestGateway(t, f, dead.URL, f.placement(f.basic, f.premium), GatewayConfig{})
+	_, gw2, reg2 := startTestGateway(t, f, dead.URL, f.placement(f.basic, f.premium), Config{})
 	a := call(t, "GET", gw2+"/?user_key=premium-key", nil)
 	assert.Equal(t, http.StatusBadGateway, a.status)
 	assert.NotContains(t, a.body, "premium-key")
@@ -347,7 +354,7 @@ func TestGatewayBoundsAndUpstreamErrors(t *testing.T) {
 func TestGatewayNotReady(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	u, _ := url.Parse("http://127.0.0.1:1")
-	g := newGateway(GatewayConfig{MaxBodyBytes: 1}, u, "self", &countingLedger{}, newGatewayMetrics(reg), zerolog.Nop())
+	g := New(Config{MaxBodyBytes: 1}, u, "self", &countingLedger{}, reg, zerolog.Nop())
 	w := httptest.NewRecorder()
 	g.ServeHTTP(w, httptest.NewRequest("GET", "/?user_key=x", nil))
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
@@ -357,16 +364,16 @@ func TestGatewayNotReady(t *testing.T) {
 	assert.ErrorContains(t, err, "names no service")
 }
 
-func TestGatewayConfigCheck(t *testing.T) {
-	for _, bad := range []GatewayConfig{{Listen: "", Upstream: "http://x"}, {Listen: ":1", Upstream: "ftp://x"}, {Listen: ":1", Upstream: "127.0.0.1:3000"}} {
-		_, err := bad.check()
+func TestConfigCheck(t *testing.T) {
+	for _, bad := range []Config{{Listen: "", Upstream: "http://x"}, {Listen: ":1", Upstream: "ftp://x"}, {Listen: ":1", Upstream: "127.0.0.1:3000"}} {
+		_, err := bad.Check()
 		assert.Error(t, err, "%+v", bad)
 	}
-	c := GatewayConfig{Listen: ":1", Upstream: "http://127.0.0.1:3000"}
-	_, err := c.check()
+	c := Config{Listen: ":1", Upstream: "http://127.0.0.1:3000"}
+	_, err := c.Check()
 	require.NoError(t, err)
-	assert.Equal(t, int64(DefaultGatewayMaxBody), c.MaxBodyBytes)
-	assert.Equal(t, DefaultGatewayUpstreamTimeout, c.UpstreamTimeout)
+	assert.Equal(t, int64(DefaultMaxBody), c.MaxBodyBytes)
+	assert.Equal(t, DefaultUpstreamTimeout, c.UpstreamTimeout)
 }
 
 // The forwarder: hop-by-hop headers dropped both ways, bodies with a length
@@ -411,7 +418,7 @@ func TestGatewayForwarding(t *testing.T) {
 	t.Cleanup(up.Close)
 	require.NoError(t, f.tx.Create(&composition.MappingRule{OwnerType: composition.OwnerService, OwnerID: f.svc.ID,
 		MetricID: f.hits.ID, HTTPMethod: "POST", Pattern: "/", Delta: 1}))
-	_, gw, _ := startTestGateway(t, f, up.URL, f.placement(f.premium), GatewayConfig{})
+	_, gw, _ := startTestGateway(t, f, up.URL, f.placement(f.premium), Config{})
 	key := "?user_key=premium-key"
 
 	req, _ := http.NewRequest("GET", gw+"/"+key, nil)
@@ -481,7 +488,7 @@ func TestGatewayUpstreamTimeout(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(release) })
-	_, gw, reg := startTestGateway(t, f, slow.URL, f.placement(f.premium), GatewayConfig{UpstreamTimeout: 300 * time.Millisecond})
+	_, gw, reg := startTestGateway(t, f, slow.URL, f.placement(f.premium), Config{UpstreamTimeout: 300 * time.Millisecond})
 	start := time.Now()
 	a := call(t, "GET", gw+"/slow?user_key=premium-key", nil)
 	assert.Equal(t, http.StatusBadGateway, a.status)
@@ -494,7 +501,7 @@ func TestGatewayUpstreamTimeout(t *testing.T) {
 type fullLedger struct{}
 
 func (fullLedger) Admit(int64, []composition.Hit, time.Time, func(composition.Counter) bool) error {
-	return errLedgerFull
+	return errors.New("usage spool full")
 }
 
 // A request whose usage cannot be kept is not the client's fault: 503 with a
@@ -502,7 +509,7 @@ func (fullLedger) Admit(int64, []composition.Hit, time.Time, func(composition.Co
 func TestGatewayUsageUnrecordedIs503(t *testing.T) {
 	f := newGatewayFixture(t, backendUserKey)
 	up, got := echoUpstream(t, "app")
-	g, gw, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), GatewayConfig{})
+	g, gw, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
 	g.ledger = fullLedger{}
 	a := call(t, "GET", gw+"/articles?user_key=basic-key", nil)
 	assert.Equal(t, http.StatusServiceUnavailable, a.status)
@@ -510,20 +517,4 @@ func TestGatewayUsageUnrecordedIs503(t *testing.T) {
 	assert.Empty(t, got, "not forwarded")
 	assert.Equal(t, 1.0, requests(reg, "usage_unrecorded"))
 	assert.Equal(t, 0.0, requests(reg, "limits_exceeded"))
-}
-
-// The forwarder writes the request target as url.URL.RequestURI builds it.
-func TestGatewayRequestURI(t *testing.T) {
-	for _, raw := range []string{
-		"/", "/health", "/health?user_key=k&x=1", "/a%20b/c?q", "/a b", "/caf%C3%A9", "/x?", "*",
-		"http://example.com", "http://example.com/p?q=1", "mailto:x@example.com", "//host/p",
-	} {
-		u, err := url.Parse(raw)
-		require.NoError(t, err, raw)
-		var b bytes.Buffer
-		bw := bufio.NewWriter(&b)
-		writeRequestURI(bw, u)
-		require.NoError(t, bw.Flush())
-		require.Equal(t, u.RequestURI(), b.String(), raw)
-	}
 }

@@ -1,4 +1,4 @@
-package agent
+package http1
 
 import (
 	"bufio"
@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/internal/backoff"
 )
 
-// gatewayServer serves the gateway's listener. Requests in a strict subset
+// Server serves the gateway's listener. Requests in a strict subset
 // of HTTP/1.1 (see parseRequestHead) are served by a lean loop on the
 // connection's goroutine; a connection whose next request falls outside it
 // is handed, with nothing of that request consumed, to net/http's server for
@@ -34,7 +36,7 @@ import (
 // over 4 KiB and anything malformed. Not kept: cancelling a request's
 // context when its client goes away while the upstream is still answering
 // (the answer is then dropped when it cannot be written).
-type gatewayServer struct {
+type Server struct {
 	handler  http.Handler
 	log      zerolog.Logger
 	dates    dateCache
@@ -61,10 +63,13 @@ const (
 	leanMaxDrain      = 256 << 10 // unread request body drained to keep the connection
 )
 
+// MaxHeaderBytes bounds a request's head, in the lean loop and net/http's.
+const MaxHeaderBytes = 64 << 10
+
 var errLeanWrite = errors.New("gateway: the client connection failed")
 
-func newGatewayServer(h http.Handler, log zerolog.Logger) *gatewayServer {
-	s := &gatewayServer{
+func NewServer(h http.Handler, log zerolog.Logger) *Server {
+	s := &Server{
 		handler: h,
 		log:     log,
 		conns:   map[*leanConn]struct{}{},
@@ -72,7 +77,7 @@ func newGatewayServer(h http.Handler, log zerolog.Logger) *gatewayServer {
 			Handler:           h,
 			ReadHeaderTimeout: leanHeaderTimeout,
 			IdleTimeout:       leanIdleTimeout,
-			MaxHeaderBytes:    gatewayMaxHeaderBytes,
+			MaxHeaderBytes:    MaxHeaderBytes,
 		},
 		handoffs: newConnQueue(),
 	}
@@ -84,7 +89,7 @@ func newGatewayServer(h http.Handler, log zerolog.Logger) *gatewayServer {
 
 // Serve accepts connections on ln until Shutdown; it returns
 // http.ErrServerClosed then, as http.Server.Serve does.
-func (s *gatewayServer) Serve(ln net.Listener) error {
+func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -99,7 +104,7 @@ func (s *gatewayServer) Serve(ln net.Listener) error {
 		defer s.wg.Done()
 		_ = s.fallback.Serve(s.handoffs)
 	}()
-	var backoff time.Duration
+	retry := backoff.Backoff{Min: 5 * time.Millisecond, Max: time.Second}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -109,14 +114,14 @@ func (s *gatewayServer) Serve(ln net.Listener) error {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 				// Out of file descriptors and the like: wait, as net/http does.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("gateway: accept failed")
-				time.Sleep(backoff)
+				wait := retry.Next()
+				s.log.Warn().Err(err).Dur("retry_in", wait).Msg("gateway: accept failed")
+				backoff.Sleep(s.ctx, wait)
 				continue
 			}
 			return fmt.Errorf("gateway: accept: %w", err)
 		}
-		backoff = 0
+		retry.Reset()
 		lc := s.newConn(c)
 		if lc == nil { // shutting down
 			c.Close()
@@ -128,7 +133,7 @@ func (s *gatewayServer) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting, closes idle connections, lets requests in
 // flight finish until ctx ends, then closes what is left.
-func (s *gatewayServer) Shutdown(ctx context.Context) error {
+func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing.Store(true)
 	if s.ln != nil {
@@ -176,7 +181,7 @@ func (s *gatewayServer) Shutdown(ctx context.Context) error {
 // leanConn is one client connection served by the lean loop, with
 // everything a request needs allocated once.
 type leanConn struct {
-	s         *gatewayServer
+	s         *Server
 	c         net.Conn
 	br        *bufio.Reader
 	bw        *bufio.Writer
@@ -194,7 +199,7 @@ type leanConn struct {
 	w    leanResponse
 }
 
-func (s *gatewayServer) newConn(c net.Conn) *leanConn {
+func (s *Server) newConn(c net.Conn) *leanConn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	lc := &leanConn{s: s, c: c, remote: c.RemoteAddr().String(), cancel: cancel, head: *newRequestHead()}
 	lc.tmpl = *(&http.Request{}).WithContext(ctx)
@@ -215,7 +220,7 @@ func (s *gatewayServer) newConn(c net.Conn) *leanConn {
 	return lc
 }
 
-func (s *gatewayServer) serveConn(lc *leanConn) {
+func (s *Server) serveConn(lc *leanConn) {
 	defer s.wg.Done()
 	handedOff := false
 	defer func() {
@@ -316,7 +321,7 @@ func (lc *leanConn) setDeadline(t time.Time) {
 }
 
 // handoff gives the connection, with what is buffered of it, to net/http.
-func (s *gatewayServer) handoff(lc *leanConn) bool {
+func (s *Server) handoff(lc *leanConn) bool {
 	if !lc.deadline.IsZero() {
 		lc.setDeadline(time.Time{}) // net/http sets its own
 	}

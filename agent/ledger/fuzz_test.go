@@ -1,4 +1,4 @@
-package agent
+package ledger
 
 import (
 	"bytes"
@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// FuzzUsageJournal: parsing a journal never panics; what parses without an
+// FuzzJournal: parsing a journal never panics; what parses without an
 // error re-encodes to the same usage; and a torn last record (a crash
 // mid-write) changes nothing.
-func FuzzUsageJournal(f *testing.F) {
+func FuzzJournal(f *testing.F) {
 	header := []byte("portolan-usage-journal 1 \"svc-host-0a1b2c3d-7\" \"svc-host-0a1b2c3d\"\n")
 	f.Add(header)
 	f.Add(appendRecord(append([]byte(nil), header...), 12, 3, 29000000, 1))

@@ -1,15 +1,13 @@
-package agent
+package ledger
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
+	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // DefaultReportInterval is how often the agent reports usage to home.
@@ -22,12 +20,33 @@ const maxSendsPerTick = 1000
 // finalFlushTimeout bounds the last report when the agent stops.
 const finalFlushTimeout = 2 * time.Second
 
-// runUsage cuts a batch every interval, writes it to the spool and sends the
+// Reporter sends a usage batch to home and answers with home's totals:
+// registry/client's Client. An error carrying home's HTTP status (as
+// client.StatusCode reads it) of 400, 413 or 422 refuses the batch for good.
+type Reporter interface {
+	PostUsage(ctx context.Context, batch *registry.UsageBatch) (*registry.UsageReply, error)
+}
+
+// Run reports usage every interval until ctx ends: to home through r, or,
+// with a nil r (an agent without home), locally, its own usage being the
+// total. interval defaults to DefaultReportInterval.
+func (l *Ledger) Run(ctx context.Context, r Reporter, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultReportInterval
+	}
+	if r == nil {
+		l.runLocal(ctx, interval)
+		return
+	}
+	l.run(ctx, r, interval)
+}
+
+// run cuts a batch every interval, writes it to the spool and sends the
 // spool to home in order, one batch at a time; while home fails it retries
 // with backoff. When ctx ends it cuts and persists what is left and tries
 // one last send.
-func (l *usageLedger) run(ctx context.Context, home *homeClient, interval time.Duration) {
-	retry := backoff{base: 100 * time.Millisecond, max: max(5*interval, time.Second)}
+func (l *Ledger) run(ctx context.Context, home Reporter, interval time.Duration) {
+	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: max(5*interval, time.Second)}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var notBefore time.Time
@@ -60,21 +79,21 @@ func (l *usageLedger) run(ctx context.Context, home *homeClient, interval time.D
 				l.log.Warn().Err(err).Msg("usage report failed; spooling usage and retrying")
 			}
 			down = true
-			notBefore = time.Now().Add(retry.next())
+			notBefore = time.Now().Add(retry.Next())
 			continue
 		}
 		if down {
 			l.log.Info().Msg("usage reported again")
 		}
 		down = false
-		retry.reset()
+		retry.Reset()
 		notBefore = time.Time{}
 	}
 }
 
 // runLocal is the reporter of an agent without home: its own usage is the
 // total, so each batch goes straight into the totals.
-func (l *usageLedger) runLocal(ctx context.Context, interval time.Duration) {
+func (l *Ledger) runLocal(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -104,7 +123,7 @@ func (l *usageLedger) runLocal(ctx context.Context, interval time.Duration) {
 
 // cut moves the open batch to the spool, unless the spool is full: then the
 // open batch keeps growing (its journal keeps it) until Admit has to refuse.
-func (l *usageLedger) cut() {
+func (l *Ledger) cut() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.open) > 0 && l.spoolFullLocked() {
@@ -116,7 +135,7 @@ func (l *usageLedger) cut() {
 
 // persistAll writes the file of every batch cut since the last call, in
 // order, and reports whether all are written.
-func (l *usageLedger) persistAll() bool {
+func (l *Ledger) persistAll() bool {
 	l.mu.Lock()
 	var unwritten []*spoolBatch
 	for i := len(l.spool) - 1; i >= 0 && !l.spool[i].written; i-- {
@@ -138,7 +157,7 @@ func (l *usageLedger) persistAll() bool {
 
 // flush sends spooled batches, oldest first, until the spool is empty or a
 // send fails; with nothing spooled it polls home's totals with an empty batch.
-func (l *usageLedger) flush(ctx context.Context, home *homeClient) error {
+func (l *Ledger) flush(ctx context.Context, home Reporter) error {
 	service := l.service()
 	if service == 0 {
 		return nil // no placement yet: nothing to ask home about
@@ -173,7 +192,8 @@ func (l *usageLedger) flush(ctx context.Context, home *homeClient) error {
 			}
 			batch = &sb.batch
 		}
-		reply, status, err := home.postUsage(ctx, batch)
+		reply, err := home.PostUsage(ctx, batch)
+		status := client.StatusCode(err)
 		switch {
 		case err == nil:
 			l.acked(sb, reply.Totals, time.Now())
@@ -189,64 +209,9 @@ func (l *usageLedger) flush(ctx context.Context, home *homeClient) error {
 	return nil
 }
 
-// postUsage sends a batch to home; status is home's HTTP status (0 when none came).
-func (h *homeClient) postUsage(ctx context.Context, batch *registry.UsageBatch) (*registry.UsageReply, int, error) {
-	body, err := json.Marshal(batch)
-	if err != nil {
-		return nil, 0, fmt.Errorf("encode usage batch %s: %w", batch.ID, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+registry.UsagePath, bytes.NewReader(body))
-	if err != nil {
-		return nil, 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.http.Do(req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("usage batch %s: %w", batch.ID, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
-	if err != nil {
-		return nil, 0, fmt.Errorf("usage batch %s: read reply: %w", batch.ID, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return nil, resp.StatusCode, fmt.Errorf("usage batch %s: home answered %s: %s", batch.ID, resp.Status, bytes.TrimSpace(b[:min(len(b), 512)]))
-	}
-	var reply registry.UsageReply
-	if err := json.Unmarshal(b, &reply); err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("usage batch %s: decode reply: %w", batch.ID, err)
-	}
-	return &reply, resp.StatusCode, nil
-}
-
-// placedServiceID is the service id of the instance's placement; 0 while unknown.
-func (a *Agent) placedServiceID() int64 {
-	a.st.mu.RLock()
-	defer a.st.mu.RUnlock()
-	if a.st.placement == nil {
-		return 0
-	}
-	return a.st.placement.ServiceID
-}
-
-// runUsage runs the usage reporter until ctx ends: to home, or without
-// home, locally.
-func (a *Agent) runUsage(ctx context.Context) {
-	interval := a.cfg.ReportInterval
-	if interval <= 0 {
-		interval = DefaultReportInterval
-	}
-	if a.home == nil {
-		a.usage.runLocal(ctx, interval)
-		return
-	}
-	a.usage.run(ctx, a.home, interval)
-}
-
-// wake makes the reporter send (or poll home's totals) now rather than at the
-// next interval.
-func (l *usageLedger) wake() {
+// Wake makes the reporter send (or poll home's totals) now rather than at
+// the next interval: the agent calls it when its placement is new.
+func (l *Ledger) Wake() {
 	select {
 	case l.kick <- struct{}{}:
 	default:

@@ -1,4 +1,4 @@
-package agent
+package ledger
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 	"github.com/portolan/portolan/composition"
 )
 
-// BenchmarkUsageAdmit measures Admit as the gateway calls it (a method and
+// BenchmarkAdmit measures Admit as the gateway calls it (a method and
 // hits, a decision reading two counters), in memory and with the journal
 // (one write(2) per call), while a reporter cuts and acknowledges a batch
 // every 10ms.
-func BenchmarkUsageAdmit(b *testing.B) {
+func BenchmarkAdmit(b *testing.B) {
 	for _, mode := range []string{"memory", "journal"} {
 		for _, par := range []bool{false, true} {
 			name := mode
@@ -27,7 +27,7 @@ func BenchmarkUsageAdmit(b *testing.B) {
 				if mode == "journal" {
 					dir = b.TempDir()
 				}
-				l, err := newUsageLedger(dir, "bench", func() int64 { return 1 }, zerolog.Nop())
+				l, err := New(dir, "bench", func() int64 { return 1 }, zerolog.Nop())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -63,7 +63,7 @@ func BenchmarkUsageAdmit(b *testing.B) {
 }
 
 // benchReporter cuts, spools and acknowledges as the reporter would.
-func benchReporter(l *usageLedger) (stop func()) {
+func benchReporter(l *Ledger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -1,4 +1,4 @@
-package agent
+package ledger
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // The reporter against a real home: usage is counted once even when a batch
@@ -34,11 +36,13 @@ func TestUsageReporterAgainstHome(t *testing.T) {
 	app := num(co.Create(t, fmt.Sprintf("/admin/api/accounts/%d/applications.json", acct), fmt.Sprintf("name=second&plan_id=%d", plan)))
 
 	dir := t.TempDir()
-	l, err := newUsageLedger(dir, "rep-test", func() int64 { return svc }, zerolog.Nop())
+	l, err := New(dir, "rep-test", func() int64 { return svc }, zerolog.Nop())
 	require.NoError(t, err)
-	home, err := newHomeClient(co.URL, testenv.AgentToken, 5*time.Second)
-	require.NoError(t, err)
+	home := co.Home(t)
 	ctx := context.Background()
+	// home takes usage only from a registered instance of the service
+	_, err = home.Register(ctx, "rep-test", &registry.Registration{Service: "rep", Address: "127.0.0.1", Port: 8080})
+	require.NoError(t, err)
 	now := time.Now()
 	hour, _ := composition.PeriodBounds("hour", now)
 	calls := func(n int64) composition.Hit { return composition.Hit{MetricID: metric, Delta: n} }
@@ -49,9 +53,9 @@ func TestUsageReporterAgainstHome(t *testing.T) {
 	require.NoError(t, l.Admit(app, []composition.Hit{calls(4)}, now, admitAny))
 	l.cut()
 	require.True(t, l.persistAll())
-	_, status, err := home.postUsage(ctx, &l.spool[0].batch)
+	_, err = home.PostUsage(ctx, &l.spool[0].batch)
 	require.Error(t, err)
-	require.Equal(t, http.StatusUnprocessableEntity, status, "an unknown application: refused for good")
+	require.Equal(t, http.StatusUnprocessableEntity, client.StatusCode(err), "an unknown application: refused for good")
 
 	require.NoError(t, l.flush(ctx, home))
 	assert.Equal(t, 0, l.spooled(), "the refused batch is set aside, the next one is sent")
@@ -64,7 +68,7 @@ func TestUsageReporterAgainstHome(t *testing.T) {
 	require.NoError(t, l.Admit(app, []composition.Hit{calls(5)}, now, admitAny))
 	l.cut()
 	require.True(t, l.persistAll())
-	reply, _, err := home.postUsage(ctx, &l.spool[0].batch)
+	reply, err := home.PostUsage(ctx, &l.spool[0].batch)
 	require.NoError(t, err)
 	assert.False(t, reply.Duplicate)
 	require.NoError(t, l.flush(ctx, home)) // the reporter never saw that reply

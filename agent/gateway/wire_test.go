@@ -1,4 +1,4 @@
-package agent
+package gateway
 
 import (
 	"bufio"
@@ -123,7 +123,7 @@ const wtKey = "user_key=premium-key"
 
 // startWtGateway starts an app and the gateway in front of it, for the
 // premium plan (no limits), with GET /, POST / and HEAD / mapping rules.
-func startWtGateway(t *testing.T, cfg GatewayConfig) (string, *wtApp) {
+func startWtGateway(t *testing.T, cfg Config) (string, *wtApp) {
 	t.Helper()
 	f := newGatewayFixture(t, backendUserKey)
 	for _, method := range []string{"POST", "HEAD"} {
@@ -237,7 +237,7 @@ func wtChunk(s string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(s), s) }
 const wtSmuggled = "GET /smuggled?" + wtKey + " HTTP/1.1\r\nHost: gw\r\n\r\n"
 
 func TestGatewayWirePipelining(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	wc := wtDial(t, addr)
 	wc.send(wtGet("/one") + wtGet("/two"))
 	one, two := wc.read("GET"), wc.read("GET")
@@ -276,7 +276,7 @@ func TestGatewayWirePipelining(t *testing.T) {
 // Answers the gateway makes itself leave the connection usable, and a body
 // it refused is skipped, never read as the next request.
 func TestGatewayWireKeepAliveAfterRefusals(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{MaxBodyBytes: 64})
+	addr, app := startWtGateway(t, Config{MaxBodyBytes: 64})
 	steps := []struct {
 		name, raw string
 		status    int
@@ -323,7 +323,7 @@ func TestGatewayWireKeepAliveAfterRefusals(t *testing.T) {
 	// A refused request declaring a large body it has not sent: the gateway
 	// closes rather than wait for and read it (net/http reads at most 256 KiB
 	// of a body the handler left).
-	addr2, app2 := startWtGateway(t, GatewayConfig{})
+	addr2, app2 := startWtGateway(t, Config{})
 	wc = wtDial(t, addr2)
 	wc.send("POST /a HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\nContent-Length: 1048576\r\n\r\n")
 	a := wc.read("POST")
@@ -335,7 +335,7 @@ func TestGatewayWireKeepAliveAfterRefusals(t *testing.T) {
 }
 
 func TestGatewayWireContentLengthBodies(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	wc := wtDial(t, addr)
 	wc.send(wtPost("/hello", "hello"))
 	a := wc.read("POST")
@@ -389,7 +389,7 @@ func TestGatewayWireContentLengthBodies(t *testing.T) {
 // A request with both a Content-Length and Transfer-Encoding: chunked is
 // read as chunked (the Content-Length is dropped), whichever comes first.
 func TestGatewayWireContentLengthAndChunked(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 
 	// TE.CL: a reader trusting the Content-Length would take the chunk size
 	// line as the body and the chunk's data, a request, as the next one.
@@ -442,7 +442,7 @@ func TestGatewayWireContentLengthAndChunked(t *testing.T) {
 }
 
 func TestGatewayWireBadContentLength(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	head := "POST /cl?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\n"
 	for _, cl := range []string{
 		"Content-Length: 5\r\nContent-Length: 6\r\n",
@@ -472,7 +472,7 @@ func TestGatewayWireBadContentLength(t *testing.T) {
 }
 
 func TestGatewayWireChunkedBodies(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	wc := wtDial(t, addr)
 	// Chunk extensions are ignored, trailers are not forwarded.
 	wc.send("POST /chunks?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n" +
@@ -527,7 +527,7 @@ func wtAssertNoCompleteRequest(t *testing.T, seen []wtSeen) {
 }
 
 func TestGatewayWireChunkedOverTheBound(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{MaxBodyBytes: 16})
+	addr, app := startWtGateway(t, Config{MaxBodyBytes: 16})
 	wc := wtDial(t, addr)
 	wc.send("POST /big?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		wtChunk(strings.Repeat("x", 32)) + "0\r\n\r\n" + wtGet("/after"))
@@ -540,7 +540,7 @@ func TestGatewayWireChunkedOverTheBound(t *testing.T) {
 }
 
 func TestGatewayWireUnsupportedTransferEncoding(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	for _, te := range []string{
 		"Transfer-Encoding: gzip, chunked\r\n",
 		"Transfer-Encoding: chunked, chunked\r\n",
@@ -560,7 +560,7 @@ func TestGatewayWireUnsupportedTransferEncoding(t *testing.T) {
 
 // net/http ignores Transfer-Encoding on HTTP/1.0 requests (golang.org/issue/12785).
 func TestGatewayWireHTTP10TransferEncoding(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	// With a Content-Length, the length frames the body.
 	_, seen := wtServed(t, addr, app, "POST /te10?"+wtKey+" HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc")
 	assert.Equal(t, "abc", seen.body)
@@ -585,7 +585,7 @@ func TestGatewayWireHTTP10TransferEncoding(t *testing.T) {
 }
 
 func TestGatewayWireMalformedHeaders(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	line := "GET /h?" + wtKey + " HTTP/1.1\r\n"
 	for _, c := range []struct{ name, head, body string }{
 		{"no colon", "Host: gw\r\nNoColon\r\n", "400 Bad Request"},
@@ -609,7 +609,7 @@ func TestGatewayWireMalformedHeaders(t *testing.T) {
 // What net/http accepts that a strict parser would not: the request is
 // forwarded, rebuilt from what was understood.
 func TestGatewayWireLenientHeads(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	// An obs-fold continuation line is joined to the value with a space
 	// (RFC 9112 §5.2 lets a server reject it instead).
 	_, seen := wtServed(t, addr, app, "GET /fold?"+wtKey+" HTTP/1.1\r\nHost: gw\r\nX-A: a\r\n folded\r\n\tagain\r\nX-B: b\r\n\r\n")
@@ -640,7 +640,7 @@ func TestGatewayWireLenientHeads(t *testing.T) {
 // The headers the app receives: the client's, canonicalised, trimmed and
 // merged, without hop-by-hop ones, with X-Forwarded-For appended to.
 func TestGatewayWireForwardedHeaders(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	_, seen := wtServed(t, addr, app, "GET /h?"+wtKey+" HTTP/1.1\r\nHost: gw\r\n"+
 		"x-lower: a\r\n"+
 		"x-multi: 1\r\nX-Multi: 2\r\n"+
@@ -673,7 +673,7 @@ func TestGatewayWireForwardedHeaders(t *testing.T) {
 }
 
 func TestGatewayWireConnectionClose(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	for _, c := range []string{"close", "Close", "keep-alive, close"} {
 		wc := wtDial(t, addr)
 		wc.send("GET /close?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nConnection: " + c + "\r\n\r\n" + wtGet("/never"))
@@ -695,7 +695,7 @@ func TestGatewayWireConnectionClose(t *testing.T) {
 }
 
 func TestGatewayWireHTTP10(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	// Without keep-alive: answered, then closed.
 	wc := wtDial(t, addr)
 	wc.send("GET /ten?" + wtKey + " HTTP/1.0\r\n\r\n" + wtGet("/never"))
@@ -735,7 +735,7 @@ func TestGatewayWireHTTP10(t *testing.T) {
 }
 
 func TestGatewayWireExpectContinue(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	wc := wtDial(t, addr)
 	wc.send("POST /expect?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
 	interim := wc.read("POST")
@@ -771,7 +771,7 @@ func TestGatewayWireExpectContinue(t *testing.T) {
 }
 
 func TestGatewayWireRequestTargets(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	// Absolute-form: the path and query are forwarded, to the app's host.
 	_, seen := wtServed(t, addr, app, "GET http://example.com/x?"+wtKey+" HTTP/1.1\r\nHost: gw\r\n\r\n")
 	assert.Equal(t, "/x?"+wtKey, seen.uri)
@@ -822,7 +822,7 @@ func TestGatewayWireRequestTargets(t *testing.T) {
 }
 
 func TestGatewayWireHeadSizes(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	// A head of 48 KiB in one header value, and one of many header lines.
 	long := strings.Repeat("v", 48<<10)
 	_, seen := wtServed(t, addr, app, "GET /long?"+wtKey+" HTTP/1.1\r\nHost: gw\r\nX-Long: "+long+"\r\n\r\n")
@@ -841,7 +841,7 @@ func TestGatewayWireHeadSizes(t *testing.T) {
 	assert.True(t, seen.rawQuery == wtKey+"&q="+q, "the long query arrives whole")
 
 	// Too large a head: 431, closed, nothing forwarded. The bound of the
-	// gateway's server in startGateway is gatewayMaxHeaderBytes (64 KiB); the
+	// gateway's server is http1.MaxHeaderBytes (64 KiB); the
 	// test gateway's is httptest's default, 1 MiB: 2 MiB exceeds both.
 	wc := wtDial(t, addr)
 	head := "GET /huge?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nX-Huge: " + strings.Repeat("h", 2<<20) + "\r\n\r\n"
@@ -864,7 +864,7 @@ func TestGatewayWireHeadSizes(t *testing.T) {
 // them; what net/http cannot parse is a 400. A raw control byte never
 // reaches the app.
 func TestGatewayWireHostilePaths(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	for _, c := range []struct {
 		target string
 		uri    string // as the app received it; "" when refused with 400
@@ -912,7 +912,7 @@ func TestGatewayWireHostilePaths(t *testing.T) {
 // The app's answers relayed with framing the client can follow, one after
 // another on one connection, asked for in turn and pipelined.
 func TestGatewayWireAnswerFraming(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	type want struct {
 		method, path string
 		status       int
@@ -968,7 +968,7 @@ func TestGatewayWireAnswerFraming(t *testing.T) {
 // cut too, so it can never take the partial answer for a whole one; the
 // request is not retried.
 func TestGatewayWireUpstreamCutsAnswer(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	for _, path := range []string{"/cut", "/cutchunked"} {
 		wc := wtDial(t, addr)
 		wc.send(wtGet(path) + wtGet("/never"))
@@ -991,7 +991,7 @@ func TestGatewayWireUpstreamCutsAnswer(t *testing.T) {
 // A client that stops in the middle of its body: the app never gets a
 // request it can take for whole.
 func TestGatewayWireClientCutsBody(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	wc := wtDial(t, addr)
 	partial := strings.Repeat("p", 16<<10)
 	wc.send("POST /cutbody?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\nContent-Length: " +
@@ -1013,7 +1013,7 @@ func TestGatewayWireClientCutsBody(t *testing.T) {
 // A client that stalls in the middle of its head or body holds up nobody
 // else, and can finish later.
 func TestGatewayWireStalledClient(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	head := wtDial(t, addr)
 	head.send("GET /stalled?" + wtKey + " HTTP/1.1\r\nHo")
 	body := wtDial(t, addr)
@@ -1038,7 +1038,7 @@ func TestGatewayWireStalledClient(t *testing.T) {
 }
 
 func TestGatewayWireHost(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	line := "GET /host?" + wtKey + " HTTP/1.1\r\n"
 	a := wtRefused(t, addr, app, line+"\r\n", 400)
 	assert.Equal(t, "400 Bad Request: missing required Host header", a.body)
@@ -1059,7 +1059,7 @@ func TestGatewayWireHost(t *testing.T) {
 
 // Empty lines before a request line.
 func TestGatewayWireEmptyLines(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	// After a POST, a CRLF some clients add after the body is skipped.
 	wc := wtDial(t, addr)
 	wc.send(wtPost("/p", "hello") + "\r\n" + wtGet("/afterpost"))
@@ -1082,7 +1082,7 @@ func TestGatewayWireEmptyLines(t *testing.T) {
 }
 
 func TestGatewayWireProtocolVersions(t *testing.T) {
-	addr, app := startWtGateway(t, GatewayConfig{})
+	addr, app := startWtGateway(t, Config{})
 	a := wtRefused(t, addr, app, "GET /v?"+wtKey+" HTTP/2.0\r\nHost: gw\r\n\r\n", 505)
 	assert.Equal(t, "505 HTTP Version Not Supported: unsupported protocol version", a.body)
 	for _, bad := range []string{

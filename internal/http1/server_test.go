@@ -1,4 +1,4 @@
-package agent
+package http1
 
 import (
 	"bufio"
@@ -16,12 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// startGatewayServer serves h on a loopback port through the lean server.
-func startGatewayServer(t testing.TB, h http.Handler) (*gatewayServer, string) {
+// startServer serves h on a loopback port through the lean server.
+func startServer(t testing.TB, h http.Handler) (*Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := newGatewayServer(h, zerolog.Nop())
+	s := NewServer(h, zerolog.Nop())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -71,7 +71,7 @@ func (w *wireConn) closed() bool {
 	return err == io.EOF
 }
 
-func TestGatewayServerFraming(t *testing.T) {
+func TestServerFraming(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/small":
@@ -101,7 +101,7 @@ func TestGatewayServerFraming(t *testing.T) {
 			panic(http.ErrAbortHandler)
 		}
 	})
-	_, addr := startGatewayServer(t, h)
+	_, addr := startServer(t, h)
 	c := dialWire(t, addr)
 	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n" }
 
@@ -182,7 +182,7 @@ func TestGatewayServerFraming(t *testing.T) {
 
 // Requests outside the lean subset go to net/http with their connection,
 // nothing of them lost; a body the handler leaves unread is skipped.
-func TestGatewayServerHandoff(t *testing.T) {
+func TestServerHandoff(t *testing.T) {
 	var lean, fallback, smuggled atomic.Int32
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/smuggled" {
@@ -200,7 +200,7 @@ func TestGatewayServerHandoff(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, r.Method+" "+r.URL.Path)
 	})
-	_, addr := startGatewayServer(t, h)
+	_, addr := startServer(t, h)
 	c := dialWire(t, addr)
 	c.send("POST /unread HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\nignored")
 	_, body := c.answer("POST")
@@ -237,7 +237,7 @@ func TestGatewayServerHandoff(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode, "a head over the lean buffer is served by net/http")
 }
 
-func TestGatewayServerShutdown(t *testing.T) {
+func TestServerShutdown(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 1)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +249,7 @@ func TestGatewayServerShutdown(t *testing.T) {
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := newGatewayServer(h, zerolog.Nop())
+	s := NewServer(h, zerolog.Nop())
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 	addr := ln.Addr().String()

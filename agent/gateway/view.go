@@ -1,22 +1,19 @@
-package agent
+package gateway
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/registry"
 )
 
-// gatewayView is everything the request path reads, built once per
+// view is everything the request path reads, built once per
 // composition revision and placement: never modified after it is published.
-type gatewayView struct {
+type view struct {
 	revision   uint64
 	snap       *composition.Snapshot
 	serviceID  int64
@@ -62,14 +59,14 @@ func newErrorResponse(body string, status int64, contentType, defBody string, de
 	return e
 }
 
-func (v *gatewayView) servesPlan(id int64) bool { return v.plans[id] }
+func (v *view) servesPlan(id int64) bool { return v.plans[id] }
 
-func (v *gatewayView) noInstanceBody(plan *composition.ApplicationPlan) []byte {
+func (v *view) noInstanceBody(plan *composition.ApplicationPlan) []byte {
 	return fmt.Appendf(nil, "No instance serves plan %q of service %q\n", plan.SystemName, v.service)
 }
 
 // buildView prepares the view of the service p places this instance in.
-func buildView(snap *composition.Snapshot, p registry.Placement) (*gatewayView, error) {
+func buildView(snap *composition.Snapshot, p registry.Placement) (*view, error) {
 	svc, ok := snap.Services.Get(p.ServiceID)
 	if !ok || p.ServiceID == 0 {
 		return nil, fmt.Errorf("the instance's placement names no service of composition revision %d", snap.Revision)
@@ -82,7 +79,7 @@ func buildView(snap *composition.Snapshot, p registry.Placement) (*gatewayView, 
 	if err != nil {
 		return nil, fmt.Errorf("mapping rules of service %q: %w", svc.SystemName, err)
 	}
-	v := &gatewayView{
+	v := &view{
 		revision: snap.Revision, snap: snap, serviceID: svc.ID, service: svc.SystemName, matcher: matcher,
 		apps:  composition.NewAppIndex(snap, svc.ID),
 		creds: newCredentialSource(proxy, svc.BackendVersion), oidc: svc.BackendVersion == backendOIDC,
@@ -133,81 +130,21 @@ func placementKey(p registry.Placement) string {
 	return b.String()
 }
 
-// watch returns the newest revision, its document and a channel closed when
-// a newer one is installed.
-func (c *compositionCache) watch() (uint64, []byte, <-chan struct{}) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.revision, c.doc, c.changed
-}
-
-// gatewayPlacement is where the instance serves in snap: home's placement,
-// or, when the snapshot is newer than it (or home was never reached), the
-// same resolution home makes, drawn on the snapshot.
-func (a *Agent) gatewayPlacement(snap *composition.Snapshot) registry.Placement {
-	if p := a.st.self().Placement; p != nil && p.Revision >= snap.Revision {
-		return *p
+// Update installs the view of snap for placement p, unless the current one
+// is already of that revision and plans: it reports whether it built one.
+// When the composition cannot serve the placement, the gateway answers 503
+// until a later Update succeeds, and the error says why.
+func (g *Gateway) Update(snap *composition.Snapshot, p registry.Placement) (bool, error) {
+	if cur := g.view.Load(); cur != nil && cur.revision == snap.Revision && cur.planKey == placementKey(p) {
+		return false, nil
 	}
-	return registry.PlacementFor(snap, a.reg.Service, a.reg.Labels)
-}
-
-// followForGateway rebuilds the gateway's view whenever the composition
-// changes, and checks the placement every second (home tells it in
-// heartbeats).
-func (a *Agent) followForGateway(ctx context.Context, g *gateway) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	var (
-		snap    *composition.Snapshot
-		lastErr string
-	)
-	for {
-		rev, doc, changed := a.comp.watch()
-		if doc != nil && (snap == nil || rev != snap.Revision) {
-			s, err := decodeSnapshot(doc)
-			if err != nil {
-				a.log.Warn().Err(err).Uint64("revision", rev).Msg("gateway: keeping the previous composition")
-			} else {
-				snap = s
-			}
-		}
-		if snap != nil {
-			p := a.gatewayPlacement(snap)
-			if cur := g.view.Load(); cur == nil || cur.revision != snap.Revision || cur.planKey != placementKey(p) {
-				v, err := buildView(snap, p)
-				switch {
-				case err != nil:
-					g.view.Store(nil)
-					if err.Error() != lastErr {
-						a.log.Warn().Err(err).Msg("gateway: answering 503 until the composition serves this instance")
-					}
-					lastErr = err.Error()
-				default:
-					g.view.Store(v)
-					g.refreshRoutes()
-					lastErr = ""
-					a.log.Debug().Uint64("revision", v.revision).Str("service", v.service).Str("plans", v.planKey).Msg("gateway: view updated")
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-tick.C:
-		}
-	}
-}
-
-// decodeSnapshot turns a composition document into a snapshot.
-func decodeSnapshot(doc []byte) (*composition.Snapshot, error) {
-	var d composition.Document
-	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, fmt.Errorf("decode composition: %w", err)
-	}
-	c, err := d.Composition()
+	v, err := buildView(snap, p)
 	if err != nil {
-		return nil, fmt.Errorf("decode composition: %w", err)
+		g.view.Store(nil)
+		return false, err
 	}
-	return c, nil
+	g.view.Store(v)
+	g.refreshRoutes()
+	g.log.Debug().Uint64("revision", v.revision).Str("service", v.service).Str("plans", v.planKey).Msg("gateway: view updated")
+	return true, nil
 }

@@ -1,4 +1,4 @@
-package agent
+package http1
 
 import (
 	"bufio"
@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,18 +16,19 @@ import (
 	"time"
 )
 
-// forwarder sends requests to one plain-HTTP upstream over a pool of
+// Forwarder sends requests to one plain-HTTP upstream over a pool of
 // keep-alive connections it owns, one request at a time per connection, on
-// the calling goroutine. It does what the gateway needs of a reverse proxy
+// the calling goroutine. It does what a gateway needs of a reverse proxy
 // and no more, which makes it several times cheaper than net/http's
 // Transport (no per-connection read and write goroutines, no channel
 // hand-offs): hop-by-hop headers are dropped both ways, X-Forwarded-For gets
-// the client appended, Expect is answered by the gateway's own server, and
-// the upstream's answer is streamed back. Upgrades (WebSocket) and https
-// upstreams go through httputil.ReverseProxy instead (see gateway.proxyFor).
-type forwarder struct {
+// the client appended, Expect is answered by Server, and the upstream's
+// answer is streamed back. Upgrades (WebSocket) and https upstreams are for
+// httputil.ReverseProxy instead.
+type Forwarder struct {
 	addr    string // host:port dialed
-	host    string // Host header sent, unless the proxy settings rewrite it
+	host    string // Host header sent, unless Serve is given another
+	owned   string // a header only Serve's caller sets (canonical); "" for none
 	timeout time.Duration
 	dialer  net.Dialer
 	idle    chan *upstreamConn
@@ -57,15 +57,28 @@ const smallBody = 1 << 20
 // nginx after 75 s).
 const maxIdleAge = 30 * time.Second
 
-func newForwarder(addr, host string, timeout time.Duration, idle int) *forwarder {
-	return &forwarder{
-		addr: addr, host: host, timeout: timeout,
+// ForwarderConfig configures a Forwarder.
+type ForwarderConfig struct {
+	Addr string // host:port dialed
+	Host string // Host header sent by default
+	// Owned names a header the caller of Serve owns: the client's copies
+	// are dropped and the values given to Serve sent instead (the gateway's
+	// secret token). Canonical form; empty for none.
+	Owned   string
+	Timeout time.Duration // for the upstream to answer a request's head
+	Idle    int           // connections kept alive
+}
+
+// NewForwarder returns a forwarder to one upstream.
+func NewForwarder(cfg ForwarderConfig) *Forwarder {
+	return &Forwarder{
+		addr: cfg.Addr, host: cfg.Host, owned: cfg.Owned, timeout: cfg.Timeout,
 		dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
-		idle:   make(chan *upstreamConn, idle),
+		idle:   make(chan *upstreamConn, cfg.Idle),
 	}
 }
 
-func (f *forwarder) get(ctx context.Context) (*upstreamConn, bool, error) {
+func (f *Forwarder) get(ctx context.Context) (*upstreamConn, bool, error) {
 	for {
 		select {
 		case uc := <-f.idle:
@@ -85,7 +98,7 @@ func (f *forwarder) get(ctx context.Context) (*upstreamConn, bool, error) {
 	}
 }
 
-func (f *forwarder) put(uc *upstreamConn) {
+func (f *Forwarder) put(uc *upstreamConn) {
 	uc.used = time.Now()
 	select {
 	case f.idle <- uc:
@@ -94,8 +107,11 @@ func (f *forwarder) put(uc *upstreamConn) {
 	}
 }
 
-// closeIdle closes the pooled connections.
-func (f *forwarder) closeIdle() {
+// Addr is the upstream's host:port.
+func (f *Forwarder) Addr() string { return f.addr }
+
+// CloseIdle closes the pooled connections.
+func (f *Forwarder) CloseIdle() {
 	for {
 		select {
 		case uc := <-f.idle:
@@ -114,10 +130,9 @@ type errClientBody struct{ err error }
 func (e errClientBody) Error() string { return "read request body: " + e.err.Error() }
 func (e errClientBody) Unwrap() error { return e.err }
 
-// serve forwards r and writes the upstream's answer to w. host, when not
-// empty, replaces the Host header; extra headers are added (the proxy's
-// secret token).
-func (f *forwarder) serve(w http.ResponseWriter, r *http.Request, host string, secret []string) error {
+// Serve forwards r and writes the upstream's answer to w. host, when not
+// empty, replaces the Host header; owned are the values of the owned header.
+func (f *Forwarder) Serve(w http.ResponseWriter, r *http.Request, host string, owned []string) error {
 	if host == "" {
 		host = f.host
 	}
@@ -133,7 +148,7 @@ func (f *forwarder) serve(w http.ResponseWriter, r *http.Request, host string, s
 		if err != nil {
 			return err
 		}
-		resp, err = f.roundTrip(uc, r, host, secret)
+		resp, err = f.roundTrip(uc, r, host, owned)
 		if err == nil {
 			break
 		}
@@ -160,14 +175,14 @@ func (f *forwarder) serve(w http.ResponseWriter, r *http.Request, host string, s
 // Moving a deadline costs a timer update, so it is moved only when less than
 // half the timeout is left: the upstream gets between half the timeout and
 // all of it to answer.
-func (f *forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, secret []string) (*http.Response, error) {
+func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, owned []string) (*http.Response, error) {
 	if f.timeout > 0 {
 		if now := time.Now(); uc.deadline.Sub(now) < f.timeout/2 {
 			uc.deadline = now.Add(f.timeout)
 			_ = uc.c.SetDeadline(uc.deadline)
 		}
 	}
-	if err := writeRequest(uc.bw, r, host, secret); err != nil {
+	if err := f.writeRequest(uc.bw, r, host, owned); err != nil {
 		return nil, err
 	}
 	if r.Method != http.MethodHead {
@@ -199,32 +214,11 @@ func (f *forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, se
 	}
 }
 
-// hopByHop reports whether the canonical header key k describes one
-// connection, and is never forwarded. A switch: cheaper than a map lookup
-// for every header of every request and answer.
-func hopByHop(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Expect": // answered by the gateway's own server
-		return true
-	}
-	return false
-}
+// dropped reports whether the forwarder never relays the canonical header
+// k: hop-by-hop ones, and Expect, which Server answers itself.
+func dropped(k string) bool { return HopByHop(k) || k == "Expect" }
 
-// connectionListed reports whether key is named in a Connection header.
-func connectionListed(h http.Header, key string) bool {
-	for _, v := range h["Connection"] {
-		for f := range strings.SplitSeq(v, ",") {
-			if textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(f)) == key {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func writeRequest(bw *bufio.Writer, r *http.Request, host string, secret []string) error {
+func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string, owned []string) error {
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
 	writeRequestURI(bw, r.URL)
@@ -233,8 +227,8 @@ func writeRequest(bw *bufio.Writer, r *http.Request, host string, secret []strin
 	bw.WriteString("\r\n")
 	listed := len(r.Header["Connection"]) > 0
 	for k, vv := range r.Header {
-		if hopByHop(k) || k == "Content-Length" || k == "X-Forwarded-For" || k == "X-3scale-Proxy-Secret-Token" ||
-			(listed && connectionListed(r.Header, k)) {
+		if dropped(k) || k == "Content-Length" || k == "X-Forwarded-For" || k == f.owned ||
+			(listed && ConnectionListed(r.Header, k)) {
 			continue
 		}
 		for _, v := range vv {
@@ -255,8 +249,9 @@ func writeRequest(bw *bufio.Writer, r *http.Request, host string, secret []strin
 	}
 	bw.WriteString(client)
 	bw.WriteString("\r\n")
-	for _, v := range secret {
-		bw.WriteString("X-3scale-Proxy-Secret-Token: ")
+	for _, v := range owned {
+		bw.WriteString(f.owned)
+		bw.WriteString(": ")
 		bw.WriteString(v)
 		bw.WriteString("\r\n")
 	}
@@ -309,11 +304,11 @@ type readerOnly struct{ io.Reader }
 
 // respond relays the answer's head and body, and reports whether the
 // upstream connection can serve another request.
-func (f *forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstreamConn, resp *http.Response) bool {
+func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstreamConn, resp *http.Response) bool {
 	h := w.Header()
 	listed := len(resp.Header["Connection"]) > 0
 	for k, vv := range resp.Header {
-		if hopByHop(k) || (listed && connectionListed(resp.Header, k)) {
+		if dropped(k) || (listed && ConnectionListed(resp.Header, k)) {
 			continue
 		}
 		h[k] = vv
@@ -353,8 +348,8 @@ func (f *forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 	return !resp.Close && uc.br.Buffered() == 0
 }
 
-// isUpgrade reports whether r asks to switch protocols (WebSocket).
-func isUpgrade(r *http.Request) bool {
+// IsUpgrade reports whether r asks to switch protocols (WebSocket).
+func IsUpgrade(r *http.Request) bool {
 	if len(r.Header["Upgrade"]) == 0 {
 		return false
 	}
@@ -366,9 +361,9 @@ func isUpgrade(r *http.Request) bool {
 	return false
 }
 
-// isBodyError reports whether err came from the client's body: too large
+// IsBodyError reports whether err came from the client's body: too large
 // (413) or cut (400), not the upstream's fault.
-func isBodyError(err error) (status int, ok bool) {
+func IsBodyError(err error) (status int, ok bool) {
 	var be errClientBody
 	if !errors.As(err, &be) {
 		return 0, false

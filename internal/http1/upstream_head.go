@@ -1,4 +1,4 @@
-package agent
+package http1
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 )
 
 // upstreamHead is the head of an upstream's answer in the strict subset the
-// forwarder reads itself: HTTP/1.1, a final status other than 204 and 304,
+// Forwarder reads itself: HTTP/1.1, a final status other than 204 and 304,
 // exactly one plain decimal Content-Length, no Transfer-Encoding, CRLF line
 // ends, no folded lines, no control bytes. Anything else is read by
 // http.ReadResponse, from the same buffer, nothing of it consumed; a

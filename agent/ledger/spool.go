@@ -1,4 +1,4 @@
-package agent
+package ledger
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 // recover loads what a previous run left in the spool directory: batch files
 // to send first, journals of open batches (which become batches), and the
 // sequence reservation.
-func (l *usageLedger) recover() error {
+func (l *Ledger) recover() error {
 	if b, err := os.ReadFile(filepath.Join(l.dir, seqFileName)); err == nil {
 		hi, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 		if perr != nil {
@@ -91,7 +91,7 @@ func (l *usageLedger) recover() error {
 
 // recoverOne returns the batch of seq: its batch file, or else its journal
 // turned into one (nil when the journal holds no usage).
-func (l *usageLedger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBatch, error) {
+func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBatch, error) {
 	if batchPath != "" {
 		if journalPath != "" { // cut and written before the crash: the batch file has its usage
 			os.Remove(journalPath)
@@ -194,7 +194,7 @@ func readBounded(path string, limit int64) ([]byte, error) {
 
 // persist writes a cut batch's file atomically, then removes the journal it
 // was cut from (a crash in between leaves both; recover keeps the batch).
-func (l *usageLedger) persist(sb *spoolBatch) error {
+func (l *Ledger) persist(sb *spoolBatch) error {
 	if sb.written {
 		return nil
 	}
@@ -218,7 +218,7 @@ func (l *usageLedger) persist(sb *spoolBatch) error {
 
 // forget removes an acknowledged batch's file; a leftover is harmless (sent
 // again after a restart, home answers duplicate).
-func (l *usageLedger) forget(sb *spoolBatch) {
+func (l *Ledger) forget(sb *spoolBatch) {
 	if l.dir == "" {
 		return
 	}
@@ -228,7 +228,7 @@ func (l *usageLedger) forget(sb *spoolBatch) {
 }
 
 // reject sets aside a batch home refused for good.
-func (l *usageLedger) reject(sb *spoolBatch, err error) {
+func (l *Ledger) reject(sb *spoolBatch, err error) {
 	ev := l.log.Error().Err(err).Str("batch", sb.batch.ID).Int("entries", len(sb.batch.Entries))
 	if l.dir == "" {
 		ev.Msg("home refused a usage batch for good; its usage is not counted")

@@ -1,6 +1,7 @@
-package agent
+package ledger
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,14 +24,14 @@ const (
 	testOther = 2 // a method of hits
 )
 
-func newTestLedger(t *testing.T, dir, instance string) *usageLedger {
+func newTestLedger(t *testing.T, dir, instance string) *Ledger {
 	t.Helper()
-	l, err := newUsageLedger(dir, instance, func() int64 { return 3 }, zerolog.Nop())
+	l, err := New(dir, instance, func() int64 { return 3 }, zerolog.Nop())
 	require.NoError(t, err)
 	return l
 }
 
-func admitN(t *testing.T, l *usageLedger, n int, now time.Time, hits ...composition.Hit) {
+func admitN(t *testing.T, l *Ledger, n int, now time.Time, hits ...composition.Hit) {
 	t.Helper()
 	if len(hits) == 0 {
 		hits = []composition.Hit{{MetricID: testHits, Delta: 1}}
@@ -42,7 +43,7 @@ func admitN(t *testing.T, l *usageLedger, n int, now time.Time, hits ...composit
 
 func admitAny(composition.Counter) bool { return true }
 
-func nothingPending(l *usageLedger) bool {
+func nothingPending(l *Ledger) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, c := range l.counts {
@@ -58,7 +59,7 @@ func nothingPending(l *usageLedger) bool {
 func minuteOf(t time.Time) time.Time { s, _ := composition.PeriodBounds("minute", t); return s }
 
 // cutOne cuts the open batch and returns it, as the reporter does.
-func cutOne(t *testing.T, l *usageLedger) *spoolBatch {
+func cutOne(t *testing.T, l *Ledger) *spoolBatch {
 	t.Helper()
 	l.cut()
 	require.True(t, l.persistAll())
@@ -167,7 +168,7 @@ func TestUsageLedgerAdmitDecidesUnderTheLock(t *testing.T) {
 	assert.Equal(t, limit, admitted, "200 concurrent requests against a limit of 50")
 	assert.EqualValues(t, limit, l.Current(testApp, testHits, "minute", minute))
 	assert.EqualValues(t, limit, l.Current(testApp, testOther, "minute", minute))
-	assert.ErrorIs(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now, func(composition.Counter) bool { return false }), errOverLimit)
+	assert.ErrorIs(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 1}}, now, func(composition.Counter) bool { return false }), composition.ErrLimitsExceeded)
 	assert.EqualValues(t, limit, l.Current(testApp, testHits, "minute", minute), "a refused request records nothing")
 }
 
@@ -188,7 +189,7 @@ func spoolFiles(t *testing.T, dir string) []string {
 	return names
 }
 
-func spoolTotal(l *usageLedger) (n int64, ids []string) {
+func spoolTotal(l *Ledger) (n int64, ids []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, sb := range l.spool {
@@ -333,4 +334,15 @@ func TestUsagePeriodIndexFollowsComposition(t *testing.T) {
 		assert.True(t, ok, p)
 		assert.EqualValues(t, i, idx, p)
 	}
+}
+
+// Counts saturate instead of wrapping negative, which would lift every limit.
+func TestLedgerCountsSaturate(t *testing.T) {
+	l, err := New("", "inst", func() int64 { return 1 }, zerolog.Nop())
+	require.NoError(t, err)
+	now := time.Now()
+	start, _ := composition.PeriodBounds("minute", now)
+	require.NoError(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: math.MaxInt64}}, now, admitAny))
+	require.NoError(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 2}}, now, admitAny))
+	assert.EqualValues(t, int64(math.MaxInt64), l.Current(testApp, testHits, "minute", start))
 }

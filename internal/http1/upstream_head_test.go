@@ -1,4 +1,4 @@
-package agent
+package http1
 
 import (
 	"bufio"
@@ -69,7 +69,7 @@ func TestParseUpstreamHead(t *testing.T) {
 	}
 }
 
-// The forwarder reads the subset itself and leaves the rest, unread, to
+// The Forwarder reads the subset itself and leaves the rest, unread, to
 // http.ReadResponse on the same connection: a kept-alive connection serves
 // answers of both kinds in turn without losing a byte.
 func TestReadLeanAnswer(t *testing.T) {
@@ -143,9 +143,9 @@ func BenchmarkReadUpstreamAnswer(b *testing.B) {
 	})
 }
 
-// FuzzGatewayUpstreamHead checks parseUpstreamHead against
+// FuzzUpstreamHead checks parseUpstreamHead against
 // http.ReadResponse on arbitrary answer heads.
-func FuzzGatewayUpstreamHead(f *testing.F) {
+func FuzzUpstreamHead(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok",
 		"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 3\r\n\r\n",

@@ -1,4 +1,4 @@
-package agent
+package http1
 
 import (
 	"bufio"

@@ -1,0 +1,58 @@
+package gateway
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/agent/ledger"
+	"github.com/portolan/portolan/composition"
+)
+
+// discardResponse is a ResponseWriter that keeps nothing.
+type discardResponse struct{ h http.Header }
+
+func (d *discardResponse) Header() http.Header         { return d.h }
+func (d *discardResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardResponse) WriteHeader(int)             {}
+
+// BenchmarkGatewayRequest is the gateway's whole request path in process:
+// credentials, mapping rules, authentication, limits through the real usage
+// ledger (journal on), and forwarding to an upstream over loopback.
+// "limited" gives the plan a limit (never reached), checked on every request
+// as in make bench-gateway.
+func BenchmarkGatewayRequest(b *testing.B) {
+	for _, tc := range []struct {
+		name             string
+		journal, limited bool
+	}{{"journal", true, false}, {"memory", false, false}, {"limited", true, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			f := newGatewayFixture(b, backendUserKey)
+			if tc.limited {
+				require.NoError(b, f.tx.Create(&composition.UsageLimit{PlanID: f.premium.ID, MetricID: f.hits.ID, Period: "minute", Value: 1e12}))
+			}
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+			b.Cleanup(up.Close)
+			dir := ""
+			if tc.journal {
+				dir = b.TempDir()
+			}
+			l, err := ledger.New(dir, "bench", func() int64 { return f.svc.ID }, zerolog.Nop())
+			require.NoError(b, err)
+			g, _, _ := startTestGateway(b, f, up.URL, f.placement(f.basic, f.premium), Config{})
+			g.ledger = l
+			req := httptest.NewRequest(http.MethodGet, "/health?user_key=premium-key", nil)
+			w := &discardResponse{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				g.ServeHTTP(w, req)
+			}
+		})
+	}
+}

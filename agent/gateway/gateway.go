@@ -1,0 +1,372 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/http1"
+	"github.com/portolan/portolan/registry"
+)
+
+// Config turns on the gateway in the agent: an APIcast-style proxy in
+// front of the app that authorizes every request against the agent's
+// composition snapshot, counts its usage and forwards it.
+type Config struct {
+	Listen   string // address the gateway listens on, e.g. ":8080"
+	Upstream string // the app, e.g. http://127.0.0.1:3000
+
+	MaxBodyBytes    int64         // request body bound; default DefaultMaxBody
+	UpstreamTimeout time.Duration // how long the app may take to answer with headers; default DefaultUpstreamTimeout
+}
+
+// Gateway defaults.
+const (
+	DefaultMaxBody         = 10 << 20
+	DefaultUpstreamTimeout = 60 * time.Second
+
+	idleConns = 1024 // kept per upstream host
+)
+
+// Check validates the configuration, fills in defaults and returns the
+// upstream's URL.
+func (c *Config) Check() (*url.URL, error) {
+	if c.Listen == "" {
+		return nil, errors.New("--gateway-listen is empty")
+	}
+	u, err := url.Parse(c.Upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--upstream %q: want the app's http(s) URL, like http://127.0.0.1:3000", c.Upstream)
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBody
+	}
+	if c.UpstreamTimeout <= 0 {
+		c.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	return u, nil
+}
+
+// Admitter decides and records usage: the agent's usage ledger. Admit calls
+// decide with the counters as they stand and records the hits only if it
+// returns true, atomically; it is called on every request, concurrently.
+type Admitter interface {
+	Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) error
+}
+
+// Gateway serves the service of the instance's placement. Everything a
+// request needs is read from immutable views swapped atomically when the
+// composition, the placement or the service map change, so the request path
+// takes no lock but the ledger's.
+type Gateway struct {
+	cfg    Config
+	log    zerolog.Logger
+	self   string // instance id, never a routing target
+	ledger Admitter
+	m      *metrics
+
+	transport *http.Transport // for https upstreams and upgrades
+	local     *upstream
+
+	view   atomic.Pointer[view]   // nil until a composition and a service are known
+	routes atomic.Pointer[routes] // instances serving each plan, from the map
+	rr     atomic.Uint64          // round-robin over remote instances
+
+	routesMu sync.Mutex    // serialises route updates
+	lastMap  *registry.Map // the newest service map, under routesMu
+
+	admissions sync.Pool // of *admission
+}
+
+// New returns a gateway in front of upstream for the instance self,
+// admitting requests through ledger and counting them in reg. It answers
+// 503 until Update gives it a view.
+func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prometheus.Registry, log zerolog.Logger) *Gateway {
+	m := newMetrics(reg)
+	// An unreachable upstream fails every request: log a burst a second, not each.
+	g := &Gateway{cfg: cfg, log: log.Sample(&zerolog.BurstSampler{Burst: 3, Period: time.Second}), self: self, ledger: ledger, m: m}
+	g.admissions.New = func() any {
+		ad := &admission{pool: &g.admissions}
+		ad.within = ad.withinLimits
+		return ad
+	}
+	g.transport = &http.Transport{
+		Proxy:                 nil, // the app is local or a peer: never through an outbound proxy
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          4 * idleConns,
+		MaxIdleConnsPerHost:   idleConns,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: cfg.UpstreamTimeout,
+		ExpectContinueTimeout: time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		DisableCompression:    true, // pass bodies through as the app sent them
+	}
+	g.local = g.newUpstream(upstream)
+	return g
+}
+
+// upstream is where requests go: the pooled forwarder for plain HTTP, and
+// httputil.ReverseProxy for https, a base path, and upgrades.
+type upstream struct {
+	fwd *http1.Forwarder // nil: always rp
+	rp  *httputil.ReverseProxy
+}
+
+func (g *Gateway) newUpstream(u *url.URL) *upstream {
+	up := &upstream{rp: g.proxyTo(u)}
+	if u.Scheme == "http" && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
+		addr := u.Host
+		if u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+		up.fwd = http1.NewForwarder(http1.ForwarderConfig{Addr: addr, Host: u.Host, Owned: secretTokenHeader,
+			Timeout: g.cfg.UpstreamTimeout, Idle: idleConns})
+	}
+	return up
+}
+
+func (up *upstream) closeIdle() {
+	if up.fwd != nil {
+		up.fwd.CloseIdle()
+	}
+}
+
+// forward sends r to up and relays the answer.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, up *upstream, v *view) {
+	if up.fwd == nil || http1.IsUpgrade(r) {
+		up.rp.ServeHTTP(w, r)
+		return
+	}
+	if err := up.fwd.Serve(w, r, v.hostRewrite, v.secretToken); err != nil {
+		if status, ok := http1.IsBodyError(err); ok {
+			g.m.tooLarge.Inc()
+			writeText(w, status, plainText, []byte(http.StatusText(status)+"\n"))
+			return
+		}
+		g.upstreamError(w, r, up.fwd.Addr(), err)
+	}
+}
+
+// proxyTo returns a reverse proxy to target (scheme and host; its path, if
+// any, prefixes the request's). Hop-by-hop headers are dropped by
+// httputil.ReverseProxy; X-Forwarded-For gets the client appended, as nginx's
+// $proxy_add_x_forwarded_for does. Credentials are kept, as APIcast keeps them.
+func (g *Gateway) proxyTo(target *url.URL) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
+				pr.Out.Header["X-Forwarded-For"] = xff
+			}
+			pr.SetXForwarded()
+			if v := g.view.Load(); v != nil {
+				if v.hostRewrite != "" {
+					pr.Out.Host = v.hostRewrite
+				}
+				if v.secretToken != nil {
+					pr.Out.Header[secretTokenHeader] = v.secretToken
+				}
+			}
+		},
+		Transport: g.transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			g.upstreamError(w, r, target.Host, err)
+		},
+	}
+}
+
+// upstreamError answers 502 when the app (or a peer) cannot be reached. The
+// query is never logged: it may hold credentials.
+func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, upstream string, err error) {
+	g.m.upstreamError.Inc()
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away
+	}
+	g.log.Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Str("upstream", upstream).Msg("gateway: upstream unreachable")
+	writeText(w, http.StatusBadGateway, plainText, []byte("Upstream unavailable\n"))
+}
+
+var plainText = []string{"text/plain; charset=us-ascii"}
+
+func writeText(w http.ResponseWriter, status int, contentType []string, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = contentType
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// ServeHTTP is the request path: credentials, mapping rules, authorization
+// and limits from the local snapshot, then forwarding.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v := g.view.Load()
+	if v == nil {
+		g.m.unavailable.Inc()
+		writeText(w, http.StatusServiceUnavailable, plainText, []byte("Gateway not ready: no composition or no service for this instance yet\n"))
+		return
+	}
+	if r.ContentLength > g.cfg.MaxBodyBytes {
+		g.m.tooLarge.Inc()
+		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
+		return
+	}
+	if v.oidc {
+		g.m.oidc.Inc()
+		v.errOIDC.write(w)
+		return
+	}
+	cred := v.creds.extract(r)
+	if cred.Empty() {
+		g.m.authMissing.Inc()
+		v.errAuthMissing.write(w)
+		return
+	}
+	var query url.Values
+	if v.needsQuery {
+		query = r.URL.Query()
+	}
+	ad := g.admissions.Get().(*admission)
+	defer ad.release()
+	hits, n := v.matcher.Match(ad.buf[:0], r.Method, r.URL.Path, query)
+	if n == 0 {
+		g.m.noMatch.Inc()
+		v.errNoMatch.write(w)
+		return
+	}
+	app, plan, denial := v.apps.Authenticate(cred)
+	if denial != nil || plan == nil {
+		g.m.authFailed.Inc()
+		v.errAuthFailed.write(w)
+		return
+	}
+	up := g.local
+	if !v.servesPlan(plan.ID) {
+		if up = g.remote(v, plan.ID); up == nil {
+			g.m.noInstance.Inc()
+			writeText(w, http.StatusServiceUnavailable, plainText, v.noInstanceBody(plan))
+			return
+		}
+	}
+	now := time.Now()
+	if err := g.ledger.Admit(app.ID, hits, now, ad.decider(v, app, hits, now)); err != nil {
+		if errors.Is(err, composition.ErrLimitsExceeded) {
+			g.m.limitsExceeded.Inc()
+			v.errLimits.write(w)
+			return
+		}
+		// Not the client's fault: the usage could not be kept (home away too
+		// long, or the cache dir failing). Refuse rather than serve uncounted.
+		g.m.unrecorded.Inc()
+		writeText(w, http.StatusServiceUnavailable, plainText, unrecordedBody)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
+	}
+	if up == g.local {
+		g.m.forwarded.Inc()
+	} else {
+		g.m.routed.Inc()
+	}
+	g.forward(w, r, up, v)
+}
+
+// admission is what one request's usage decision needs: room for its hits
+// and what the limit check reads. It is pooled, with the check bound once,
+// so that neither the hits nor a closure is allocated per request.
+type admission struct {
+	buf    [8]composition.Hit
+	v      *view
+	app    *composition.Application
+	hits   []composition.Hit
+	now    time.Time
+	within func(composition.Counter) bool // withinLimits, bound once
+	pool   *sync.Pool                     // the gateway's, where release returns it
+}
+
+// release returns ad to the pool; it must not be used after.
+func (ad *admission) release() {
+	ad.v, ad.app, ad.hits = nil, nil, nil
+	ad.pool.Put(ad)
+}
+
+// decider returns the decision Admit asks for: would the usage pass a limit
+// of the application's plan, given the counters the ledger holds?
+func (ad *admission) decider(v *view, app *composition.Application, hits []composition.Hit, now time.Time) func(composition.Counter) bool {
+	if len(v.limits[app.PlanID]) == 0 {
+		return admitAll
+	}
+	ad.v, ad.app, ad.hits, ad.now = v, app, hits, now
+	return ad.within
+}
+
+func (ad *admission) withinLimits(cur composition.Counter) bool {
+	return !composition.ExceedsLimits(ad.v.limits[ad.app.PlanID], ad.app, ad.hits, cur, ad.now)
+}
+
+func admitAll(composition.Counter) bool { return true }
+
+// remote picks a passing instance serving plan, round-robin; nil when none.
+func (g *Gateway) remote(v *view, plan int64) *upstream {
+	rt := g.routes.Load()
+	if rt == nil || rt.serviceID != v.serviceID {
+		return nil
+	}
+	ts := rt.byPlan[plan]
+	if len(ts) == 0 {
+		return nil
+	}
+	return ts[g.rr.Add(1)%uint64(len(ts))].up
+}
+
+// Run serves ln with the lean HTTP/1.1 server until ctx ends, then shuts
+// down: requests in flight get 5 seconds, kept-alive upstream connections
+// are closed.
+func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
+	srv := http1.NewServer(g, g.log)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		g.closeIdle()
+	}()
+	err := srv.Serve(ln)
+	<-stopped
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// secretTokenHeader carries the proxy's secret token to the app; a client's
+// own copy is never forwarded.
+const secretTokenHeader = "X-3scale-Proxy-Secret-Token"
+
+// closeIdle closes every kept-alive upstream connection.
+func (g *Gateway) closeIdle() {
+	g.transport.CloseIdleConnections()
+	g.local.closeIdle()
+	if rt := g.routes.Load(); rt != nil {
+		for _, ts := range rt.byPlan {
+			for _, t := range ts {
+				t.up.closeIdle()
+			}
+		}
+	}
+}
+
+// unrecordedBody answers a request whose usage the agent cannot keep.
+var unrecordedBody = []byte("Usage cannot be recorded right now (the agent's usage spool is full: home has not acknowledged usage for too long); try again later\n")

@@ -1,0 +1,232 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/registry"
+)
+
+// Usage accounting: the gateway admits requests through a Ledger, which
+// counts their usage per application × metric × minute, cuts it into batches
+// every report interval and sends them to home in order (usage_report.go).
+//
+// Durability with a cache dir (layout of <cache-dir>/usage/):
+//
+//	seq                  the next batch sequence number not yet handed out (reserved in blocks)
+//	<seq>.journal        the open batch: a header line (batch id, instance), then one fixed-size
+//	                     record per hit, appended with write(2) before Admit returns (kill -9
+//	                     loses no record: the page cache keeps it; no fsync). The reporter
+//	                     creates the next journal ahead of need, so a journal may hold no record.
+//	<seq>.batch.json     a cut batch, written atomically before it is sent, removed when home
+//	                     acknowledged it (applied or duplicate)
+//	<seq>.rejected.json  a batch home refused for good (4xx): kept for an operator, logged loudly
+//
+// A journal whose batch file exists was cut already and is removed at start;
+// any other journal becomes its batch. Batches keep their id across restarts,
+// so home, which applies a batch id once, counts every request exactly once.
+// Without a cache dir the same happens in memory: a restart loses what was
+// not acknowledged yet.
+
+const (
+	usageDir        = "usage"
+	seqFileName     = "seq"
+	journalSuffix   = ".journal"
+	batchSuffix     = ".batch.json"
+	rejectedSuffix  = ".rejected.json"
+	seqBlock        = 1024 // sequence numbers reserved per write of the seq file
+	recordSize      = 40   // app, metric, minute, delta (int64 each), crc32, 4 zero bytes
+	maxHeaderBytes  = 1024
+	maxOpenEntries  = 8192 // distinct app × metric × minute in one batch: ≤ 1 MiB of JSON
+	maxSpoolBatches = 10000
+	maxSpoolBytes   = 64 << 20
+	maxJournalBytes = 64 << 20
+	fullLogEvery    = 10 * time.Second
+)
+
+// errLedgerFull is why Admit refuses usage it could not keep.
+var errLedgerFull = errors.New("usage spool full: home has not acknowledged usage for too long; refusing requests rather than losing their usage")
+
+// spoolBatch is a cut batch home has not acknowledged yet.
+type spoolBatch struct {
+	seq     uint64
+	batch   registry.UsageBatch
+	size    int64    // bytes counted against maxSpoolBytes
+	journal *os.File // the open journal it was cut from; removed once the batch file is written
+	written bool     // its batch file exists (always true without a cache dir)
+}
+
+// Ledger counts usage locally, reports it in batches and keeps
+// unacknowledged batches on disk. Admit is safe for concurrent use; the
+// reporting methods are for one goroutine (run).
+type Ledger struct {
+	dir      string // <cache-dir>/usage; "" keeps batches in memory only
+	instance string
+	service  func() int64 // the service id of the instance's placement; 0 while unknown
+	log      zerolog.Logger
+	counter  composition.Counter // l.current, bound once
+	kick     chan struct{}       // wakes the reporter: a batch Admit cut early, or a new placement
+
+	// Bounds; the max* constants but in tests.
+	maxOpen, maxSpool      int
+	maxSpoolBytes, maxJour int64
+
+	mu         sync.Mutex
+	open       map[usageKey]int64 // the open batch
+	openSeq    uint64             // its sequence number; 0 until its journal exists
+	journal    *os.File           // its journal; nil until its first record
+	spare      spareJournal       // the next journal, prepared by the reporter
+	journalLen int64
+	broken     bool   // the journal could not be repaired after a failed write: refuse until the cut
+	buf        []byte // journal records of one Admit
+	counts     map[appMetric]*counters
+	spool      []*spoolBatch // oldest first
+	spoolBytes int64
+	seq, seqHi uint64 // next sequence number; persisted reservation
+	minute     int64  // minute of starts
+	starts     [numPeriods]int64
+	fullLogged time.Time
+}
+
+// New opens the ledger; with a cache dir it recovers the batches
+// and journals a previous run left, to be sent first.
+func New(cacheDir, instance string, service func() int64, log zerolog.Logger) (*Ledger, error) {
+	l := &Ledger{
+		instance: instance, service: service, log: log, kick: make(chan struct{}, 1),
+		open: map[usageKey]int64{}, counts: map[appMetric]*counters{},
+		seq: 1, minute: -1,
+		maxOpen: maxOpenEntries, maxSpool: maxSpoolBatches, maxSpoolBytes: maxSpoolBytes, maxJour: maxJournalBytes,
+	}
+	l.counter = l.current
+	if cacheDir == "" {
+		return l, nil
+	}
+	l.dir = filepath.Join(cacheDir, usageDir)
+	if err := os.MkdirAll(l.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("usage spool: create %s: %w", l.dir, err)
+	}
+	if err := l.recover(); err != nil {
+		return nil, fmt.Errorf("usage spool %s: %w", l.dir, err)
+	}
+	l.prepare()
+	return l, nil
+}
+
+// Admit calls decide under the ledger's lock with a Counter = home's last
+// totals + usage not yet in them; when decide returns true it records hits
+// (in the journal before it returns) and returns nil. It returns composition.ErrLimitsExceeded
+// when decide says no, and another error, without calling decide, when the
+// usage cannot be kept: the spool is full because home has been unreachable
+// for long, or the journal cannot be written.
+func (l *Ledger) Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) error {
+	minute := now.Unix() / 60
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.roomLocked(appID, hits, minute); err != nil {
+		l.logFullLocked(err)
+		return err
+	}
+	if !decide(l.counter) {
+		return composition.ErrLimitsExceeded
+	}
+	if err := l.journalLocked(appID, hits, minute); err != nil {
+		l.logFullLocked(err)
+		return fmt.Errorf("usage journal: %w", err)
+	}
+	if minute != l.minute {
+		l.minute, l.starts = minute, periodStarts(minute)
+	}
+	for _, h := range hits {
+		if h.Delta <= 0 {
+			continue
+		}
+		k := usageKey{appID, h.MetricID, minute}
+		l.open[k] = composition.AddSaturating(l.open[k], h.Delta)
+		l.addLocked(appID, h.MetricID, &l.starts, h.Delta)
+	}
+	return nil
+}
+
+// Current is Admit's Counter, for callers outside Admit.
+func (l *Ledger) Current(appID, metricID int64, period string, start time.Time) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.current(appID, metricID, period, start)
+}
+
+// current is home's last total for the period plus the usage not in it.
+func (l *Ledger) current(appID, metricID int64, period string, start time.Time) int64 {
+	p, ok := periodIndex(period)
+	if !ok {
+		return 0
+	}
+	c := l.counts[appMetric{appID, metricID}]
+	if c == nil {
+		return 0
+	}
+	s := start.Unix()
+	return composition.AddSaturating(countOf(c.home[p], s), countOf(c.pending[p], s))
+}
+
+// countersLocked returns the counters of an application's metric, creating them.
+func (l *Ledger) countersLocked(app, metric int64) *counters {
+	k := appMetric{app, metric}
+	c := l.counts[k]
+	if c == nil {
+		c = &counters{}
+		l.counts[k] = c
+	}
+	return c
+}
+
+func (l *Ledger) addLocked(app, metric int64, starts *[numPeriods]int64, delta int64) {
+	c := l.countersLocked(app, metric)
+	for p := range numPeriods {
+		c.pending[p] = addCount(c.pending[p], starts[p], delta)
+	}
+}
+
+// roomLocked makes room for hits in the open batch, cutting it early when it
+// is large; it fails when the spool is full too.
+func (l *Ledger) roomLocked(app int64, hits []composition.Hit, minute int64) error {
+	n := len(hits)
+	if !l.broken && l.journalLen+int64(n*recordSize) <= l.maxJour {
+		if len(l.open)+n <= l.maxOpen {
+			return nil
+		}
+		added := 0 // near the bound: count the entries the hits would add
+		for _, h := range hits {
+			if _, ok := l.open[usageKey{app, h.MetricID, minute}]; !ok {
+				added++
+			}
+		}
+		if len(l.open)+added <= l.maxOpen {
+			return nil
+		}
+	}
+	if l.spoolFullLocked() {
+		return errLedgerFull
+	}
+	l.cutLocked()
+	l.Wake()
+	return nil
+}
+
+func (l *Ledger) spoolFullLocked() bool {
+	return len(l.spool) >= l.maxSpool || l.spoolBytes >= l.maxSpoolBytes
+}
+
+func (l *Ledger) logFullLocked(err error) {
+	if now := time.Now(); now.Sub(l.fullLogged) >= fullLogEvery {
+		l.fullLogged = now
+		l.log.Error().Err(err).Int("spooled_batches", len(l.spool)).Int64("spooled_bytes", l.spoolBytes).
+			Msg("usage not recorded: request refused")
+	}
+}
