@@ -18,6 +18,7 @@ import (
 
 	"github.com/portolan/portolan/agent/gateway"
 	"github.com/portolan/portolan/agent/ledger"
+	"github.com/portolan/portolan/agent/mgmt"
 	"github.com/portolan/portolan/agent/supervise"
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/registry"
@@ -47,7 +48,7 @@ type Config struct {
 	CacheDir      string          // where the last composition is kept; "" keeps it in memory only
 	Gossip        *gossip.Config  // joins a gossip cluster when set (Name, Meta, Source and callbacks are the agent's)
 	API           string          // local API address, default 127.0.0.1:7071; "off" disables it
-	Mgmt          *MgmtConfig     // the local management proxy; nil is off
+	Mgmt          *mgmt.Config    // the local management proxy; nil is off
 	Gateway       *gateway.Config // the gateway in front of the app; nil = off
 	WaitHome      time.Duration
 
@@ -94,7 +95,7 @@ type Agent struct {
 	node          atomic.Pointer[gossip.Node] // nil without gossip
 	consul        *consulAgent                // nil without Consul
 	usage         *ledger.Ledger              // the gateway's usage; nil without a gateway
-	mgmt          *mgmtProxy                  // the management proxy; nil without one
+	mgmt          *mgmt.Proxy                 // the management proxy; nil without one
 }
 
 // New validates cfg and prepares an agent; Run starts it.
@@ -174,7 +175,7 @@ func New(cfg Config) (*Agent, error) {
 		}
 	}
 	if cfg.Mgmt != nil {
-		if a.mgmt, err = newMgmtProxy(context.Background(), *cfg.Mgmt, cfg.Home, a.log); err != nil {
+		if a.mgmt, err = mgmt.New(context.Background(), *cfg.Mgmt, cfg.Home, a.log); err != nil {
 			return nil, err
 		}
 	}

@@ -1,4 +1,4 @@
-package agent
+package mgmt
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// BenchmarkMgmtProxy measures the management proxy's overhead: a GET of a
+// BenchmarkProxy measures the management proxy's overhead: a GET of a
 // 1 KiB answer from a loopback upstream, called directly (the baseline) and
 // through the proxy (route lookup in the real 3scale spec, token injection,
 // header filtering, caching the answer). Every iteration makes one call of
@@ -22,7 +22,7 @@ import (
 // reports p50 and p99 latency of each, the latency the proxy adds, and
 // requests/s (clients / mean latency), with 1 client and with 8 concurrent
 // clients.
-func BenchmarkMgmtProxy(b *testing.B) {
+func BenchmarkProxy(b *testing.B) {
 	answer := []byte(`<?xml version="1.0" encoding="UTF-8"?><services>` + strings.Repeat("<service><id>1</id></service>", 34) + `</services>`)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("access_token") != "bench-token" {
@@ -34,7 +34,7 @@ func BenchmarkMgmtProxy(b *testing.B) {
 	}))
 	defer upstream.Close()
 	// Info, the agent's default level: the access log is at debug.
-	env := startMgmtLogging(b, upstream.URL, "bench-token", MgmtConfig{Include: []string{"tag:Services"}}, zerolog.InfoLevel)
+	env := startProxyLogging(b, upstream.URL, "bench-token", Config{Include: []string{"tag:Services"}}, zerolog.InfoLevel)
 	direct := upstream.URL + "/admin/api/services.xml?access_token=bench-token"
 	proxied := env.url + "/admin/api/services.xml"
 
@@ -50,7 +50,7 @@ func BenchmarkMgmtProxy(b *testing.B) {
 				for k := range 2 {
 					j := (i + k) % 2 // alternate which goes first
 					var err error
-					if d[j], err = mgmtGet(client, urls[j]); err != nil {
+					if d[j], err = timedGet(client, urls[j]); err != nil {
 						return err
 					}
 				}
@@ -109,7 +109,7 @@ func BenchmarkMgmtProxy(b *testing.B) {
 	}
 }
 
-func mgmtGet(client *http.Client, u string) (time.Duration, error) {
+func timedGet(client *http.Client, u string) (time.Duration, error) {
 	t0 := time.Now()
 	resp, err := client.Get(u)
 	if err != nil {

@@ -1,4 +1,4 @@
-package agent
+package mgmt
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMgmtNormalizePathAccepts(t *testing.T) {
+func TestNormalizePathAccepts(t *testing.T) {
 	for _, tc := range []struct{ raw, decoded, escaped string }{
 		{"/", "/", "/"},
 		{"/admin/api/services.xml", "/admin/api/services.xml", "/admin/api/services.xml"},
@@ -20,14 +20,14 @@ func TestMgmtNormalizePathAccepts(t *testing.T) {
 		{"/a/b\"c", "/a/b\"c", "/a/b%22c"},
 		{"/a/k:v@w+x", "/a/k:v@w+x", "/a/k:v@w+x"},
 	} {
-		dec, esc, err := normalizeMgmtPath(tc.raw)
+		dec, esc, err := normalizePath(tc.raw)
 		require.NoError(t, err, tc.raw)
 		assert.Equal(t, tc.decoded, dec, tc.raw)
 		assert.Equal(t, tc.escaped, esc, tc.raw)
 	}
 }
 
-func TestMgmtNormalizePathRefuses(t *testing.T) {
+func TestNormalizePathRefuses(t *testing.T) {
 	for _, raw := range []string{
 		"", "admin/api", "*", "http://h/admin/api",
 		"//admin/api", "/admin//api", "/admin/api/",
@@ -42,11 +42,11 @@ func TestMgmtNormalizePathRefuses(t *testing.T) {
 		"/admin/api%", "/admin/api%2", "/admin/api%zz", "/admin/%u002e%u002e/api",
 		"/admin/api#frag", "/admin/a b",
 	} {
-		_, _, err := normalizeMgmtPath(raw)
+		_, _, err := normalizePath(raw)
 		assert.Error(t, err, "%q", raw)
 	}
-	_, _, err := normalizeMgmtPath("/" + strings.Repeat("a", maxMgmtPathLen))
-	assert.ErrorIs(t, err, errMgmtPathTooLong)
+	_, _, err := normalizePath("/" + strings.Repeat("a", maxPathLen))
+	assert.ErrorIs(t, err, errPathTooLong)
 }
 
 // FuzzNormalizePath checks that an accepted path is canonical: normalising
@@ -54,11 +54,11 @@ func TestMgmtNormalizePathRefuses(t *testing.T) {
 // normaliser refuses.
 func FuzzNormalizePath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
-		dec, esc, err := normalizeMgmtPath(raw)
+		dec, esc, err := normalizePath(raw)
 		if err != nil {
 			return
 		}
-		dec2, esc2, err := normalizeMgmtPath(esc)
+		dec2, esc2, err := normalizePath(esc)
 		if err != nil || dec2 != dec || esc2 != esc {
 			t.Fatalf("%q → %q, %q; again → %q, %q, %v", raw, dec, esc, dec2, esc2, err)
 		}

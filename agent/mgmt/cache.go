@@ -1,4 +1,4 @@
-package agent
+package mgmt
 
 import (
 	"container/list"
@@ -9,12 +9,12 @@ import (
 
 // Defaults of the management proxy's read cache.
 const (
-	DefaultMgmtCacheEntries = 1024
-	DefaultMgmtCacheBytes   = 32 << 20
+	DefaultCacheEntries = 1024
+	DefaultCacheBytes   = 32 << 20
 )
 
-// mgmtCached is one GET answer as the app got it.
-type mgmtCached struct {
+// cachedAnswer is one GET answer as the app got it.
+type cachedAnswer struct {
 	key    string
 	status int
 	header http.Header
@@ -23,7 +23,7 @@ type mgmtCached struct {
 }
 
 // size is what the entry counts against the cache's byte bound.
-func (e *mgmtCached) size() int64 {
+func (e *cachedAnswer) size() int64 {
 	n := int64(len(e.key) + len(e.body))
 	for k, vs := range e.header {
 		n += int64(len(k))
@@ -34,26 +34,26 @@ func (e *mgmtCached) size() int64 {
 	return n
 }
 
-// mgmtCache keeps the last good answer of GETs, least recently used first
+// answerCache keeps the last good answer of GETs, least recently used first
 // out, bounded both in entries and in bytes. The proxy answers from it only
 // while the upstream fails (stale-if-error), never instead of asking. Safe
 // for concurrent use.
-type mgmtCache struct {
+type answerCache struct {
 	maxEntries int
 	maxBytes   int64
 
 	mu    sync.Mutex
 	bytes int64
-	order *list.List // of *mgmtCached, most recently used first
+	order *list.List // of *cachedAnswer, most recently used first
 	byKey map[string]*list.Element
 }
 
-func newMgmtCache(maxEntries int, maxBytes int64) *mgmtCache {
-	return &mgmtCache{maxEntries: maxEntries, maxBytes: maxBytes, order: list.New(), byKey: map[string]*list.Element{}}
+func newAnswerCache(maxEntries int, maxBytes int64) *answerCache {
+	return &answerCache{maxEntries: maxEntries, maxBytes: maxBytes, order: list.New(), byKey: map[string]*list.Element{}}
 }
 
 // get returns the entry for key, if any.
-func (c *mgmtCache) get(key string) (*mgmtCached, bool) {
+func (c *answerCache) get(key string) (*cachedAnswer, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byKey[key]
@@ -61,13 +61,13 @@ func (c *mgmtCache) get(key string) (*mgmtCached, bool) {
 		return nil, false
 	}
 	c.order.MoveToFront(el)
-	return el.Value.(*mgmtCached), true
+	return el.Value.(*cachedAnswer), true
 }
 
 // put stores e, replacing any entry with its key, and evicts the least
 // recently used entries beyond the bounds. An entry bigger than an eighth of
 // the byte bound is not kept, so one large answer cannot flush the rest.
-func (c *mgmtCache) put(e *mgmtCached) {
+func (c *answerCache) put(e *cachedAnswer) {
 	if c.maxEntries <= 0 || e.size() > c.maxBytes/8 {
 		c.remove(e.key)
 		return
@@ -85,7 +85,7 @@ func (c *mgmtCache) put(e *mgmtCached) {
 }
 
 // remove forgets key.
-func (c *mgmtCache) remove(key string) {
+func (c *answerCache) remove(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[key]; ok {
@@ -94,14 +94,14 @@ func (c *mgmtCache) remove(key string) {
 }
 
 // drop removes el; c.mu is held.
-func (c *mgmtCache) drop(el *list.Element) {
-	e := c.order.Remove(el).(*mgmtCached)
+func (c *answerCache) drop(el *list.Element) {
+	e := c.order.Remove(el).(*cachedAnswer)
 	delete(c.byKey, e.key)
 	c.bytes -= e.size()
 }
 
 // stats returns the number of entries and their bytes.
-func (c *mgmtCache) stats() (entries int, bytes int64) {
+func (c *answerCache) stats() (entries int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.order.Len(), c.bytes

@@ -1,4 +1,4 @@
-package agent
+package mgmt
 
 import (
 	"bytes"
@@ -14,11 +14,12 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/portolan/portolan/internal/http1"
 	"github.com/portolan/portolan/swagger"
 )
 
-// maxMgmtTransformFile bounds the --mgmt-transform file.
-const maxMgmtTransformFile = 1 << 20
+// maxTransformFile bounds the --mgmt-transform file.
+const maxTransformFile = 1 << 20
 
 // The --mgmt-transform file is YAML. Every entry applies to the operations its
 // match rule selects (the swagger rule syntax: "op:OPERATION_ID", "tag:NAME",
@@ -53,50 +54,50 @@ const maxMgmtTransformFile = 1 << 20
 // a dot cannot be addressed. Query parameters access_token, provider_key and
 // _method, and the headers the proxy owns (Host, Content-Length, hop-by-hop
 // headers, method overrides) cannot be set.
-type mgmtTransformFile struct {
-	Transforms []mgmtTransformEntry `yaml:"transforms"`
+type transformFile struct {
+	Transforms []transformEntry `yaml:"transforms"`
 }
 
-type mgmtTransformEntry struct {
-	Match    string          `yaml:"match"`
-	Path     *mgmtPathPrefix `yaml:"path"`
-	Request  mgmtRequestOps  `yaml:"request"`
-	Response mgmtResponseOps `yaml:"response"`
+type transformEntry struct {
+	Match    string      `yaml:"match"`
+	Path     *pathPrefix `yaml:"path"`
+	Request  requestOps  `yaml:"request"`
+	Response responseOps `yaml:"response"`
 }
 
-type mgmtPathPrefix struct {
+type pathPrefix struct {
 	From string `yaml:"from"`
 	To   string `yaml:"to"`
 }
 
-type mgmtRequestOps struct {
-	Headers mgmtHeaderOps `yaml:"headers"`
-	Query   mgmtQueryOps  `yaml:"query"`
-	Body    mgmtBodyOps   `yaml:"body"`
+type requestOps struct {
+	Headers headerOps `yaml:"headers"`
+	Query   queryOps  `yaml:"query"`
+	Body    bodyOps   `yaml:"body"`
 }
 
-type mgmtResponseOps struct {
-	Body mgmtBodyOps `yaml:"body"`
+type responseOps struct {
+	Body bodyOps `yaml:"body"`
 }
 
-type mgmtHeaderOps struct {
+type headerOps struct {
 	Set    map[string]string `yaml:"set"`
 	Remove []string          `yaml:"remove"`
 }
 
-type mgmtQueryOps struct {
+type queryOps struct {
 	Rename map[string]string `yaml:"rename"`
 	Remove []string          `yaml:"remove"`
 	Set    map[string]string `yaml:"set"`
 }
 
-type mgmtBodyOps struct {
+type bodyOps struct {
 	Remove []string          `yaml:"remove"`
 	Rename map[string]string `yaml:"rename"`
 }
 
-// mgmtTransform is one compiled entry.
-type mgmtTransform struct {
+// transform is one compiled entry.
+type transform struct {
 	rule     swagger.Rule
 	from, to string // path prefix rewrite; from == "" for none
 	setHdr   [][2]string
@@ -104,48 +105,48 @@ type mgmtTransform struct {
 	renameQ  [][2]string
 	delQ     []string
 	setQ     [][2]string
-	reqBody  []mgmtBodyOp
-	respBody []mgmtBodyOp
+	reqBody  []bodyOp
+	respBody []bodyOp
 }
 
-// mgmtBodyOp removes the field at path, or renames it to rename.
-type mgmtBodyOp struct {
+// bodyOp removes the field at path, or renames it to rename.
+type bodyOp struct {
 	path   []string
 	rename string
 }
 
-// loadMgmtTransforms reads and compiles a --mgmt-transform file.
-func loadMgmtTransforms(file string) ([]*mgmtTransform, error) {
+// loadTransforms reads and compiles a --mgmt-transform file.
+func loadTransforms(file string) ([]*transform, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("--mgmt-transform: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxMgmtTransformFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxTransformFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("--mgmt-transform %s: %w", file, err)
 	}
-	if len(data) > maxMgmtTransformFile {
+	if len(data) > maxTransformFile {
 		return nil, fmt.Errorf("--mgmt-transform %s: larger than 1 MiB", file)
 	}
-	ts, err := parseMgmtTransforms(data)
+	ts, err := parseTransforms(data)
 	if err != nil {
 		return nil, fmt.Errorf("--mgmt-transform %s: %w", file, err)
 	}
 	return ts, nil
 }
 
-// parseMgmtTransforms decodes and compiles the YAML document data.
-func parseMgmtTransforms(data []byte) ([]*mgmtTransform, error) {
-	var doc mgmtTransformFile
+// parseTransforms decodes and compiles the YAML document data.
+func parseTransforms(data []byte) ([]*transform, error) {
+	var doc transformFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n ", ""))
 	}
-	out := make([]*mgmtTransform, 0, len(doc.Transforms))
+	out := make([]*transform, 0, len(doc.Transforms))
 	for i, e := range doc.Transforms {
-		t, err := mgmtCompileTransform(e)
+		t, err := compileTransform(e)
 		if err != nil {
 			return nil, fmt.Errorf("transforms[%d] (match %q): %w", i, e.Match, err)
 		}
@@ -154,7 +155,7 @@ func parseMgmtTransforms(data []byte) ([]*mgmtTransform, error) {
 	return out, nil
 }
 
-func mgmtCompileTransform(e mgmtTransformEntry) (*mgmtTransform, error) {
+func compileTransform(e transformEntry) (*transform, error) {
 	if e.Match == "" {
 		return nil, errors.New("match is required: op:OPERATION_ID, tag:NAME or METHOD PATH_GLOB")
 	}
@@ -162,17 +163,17 @@ func mgmtCompileTransform(e mgmtTransformEntry) (*mgmtTransform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("match: %w", err)
 	}
-	t := &mgmtTransform{rule: rule}
+	t := &transform{rule: rule}
 	if e.Path != nil {
-		if t.from, err = mgmtCanonicalPrefix(e.Path.From, false); err != nil {
+		if t.from, err = canonicalPrefix(e.Path.From, false); err != nil {
 			return nil, fmt.Errorf("path.from: %w", err)
 		}
-		if t.to, err = mgmtCanonicalPrefix(e.Path.To, true); err != nil {
+		if t.to, err = canonicalPrefix(e.Path.To, true); err != nil {
 			return nil, fmt.Errorf("path.to: %w", err)
 		}
 	}
-	for _, k := range mgmtSortedKeys(e.Request.Headers.Set) {
-		name, err := mgmtHeaderName(k)
+	for _, k := range sortedKeys(e.Request.Headers.Set) {
+		name, err := headerName(k)
 		if err != nil {
 			return nil, fmt.Errorf("request.headers.set: %w", err)
 		}
@@ -183,50 +184,50 @@ func mgmtCompileTransform(e mgmtTransformEntry) (*mgmtTransform, error) {
 		t.setHdr = append(t.setHdr, [2]string{name, v})
 	}
 	for _, k := range e.Request.Headers.Remove {
-		name, err := mgmtHeaderName(k)
+		name, err := headerName(k)
 		if err != nil {
 			return nil, fmt.Errorf("request.headers.remove: %w", err)
 		}
 		t.delHdr = append(t.delHdr, name)
 	}
 	q := e.Request.Query
-	for _, k := range mgmtSortedKeys(q.Rename) {
-		if err := mgmtCheckQueryName(k); err != nil {
+	for _, k := range sortedKeys(q.Rename) {
+		if err := checkQueryName(k); err != nil {
 			return nil, fmt.Errorf("request.query.rename: %w", err)
 		}
-		if err := mgmtCheckQueryName(q.Rename[k]); err != nil {
+		if err := checkQueryName(q.Rename[k]); err != nil {
 			return nil, fmt.Errorf("request.query.rename %s: %w", k, err)
 		}
 		t.renameQ = append(t.renameQ, [2]string{k, q.Rename[k]})
 	}
 	for _, k := range q.Remove {
-		if err := mgmtCheckQueryName(k); err != nil {
+		if err := checkQueryName(k); err != nil {
 			return nil, fmt.Errorf("request.query.remove: %w", err)
 		}
 		t.delQ = append(t.delQ, k)
 	}
-	for _, k := range mgmtSortedKeys(q.Set) {
-		if err := mgmtCheckQueryName(k); err != nil {
+	for _, k := range sortedKeys(q.Set) {
+		if err := checkQueryName(k); err != nil {
 			return nil, fmt.Errorf("request.query.set: %w", err)
 		}
 		t.setQ = append(t.setQ, [2]string{k, q.Set[k]})
 	}
-	if t.reqBody, err = mgmtCompileBodyOps(e.Request.Body); err != nil {
+	if t.reqBody, err = compileBodyOps(e.Request.Body); err != nil {
 		return nil, fmt.Errorf("request.body: %w", err)
 	}
-	if t.respBody, err = mgmtCompileBodyOps(e.Response.Body); err != nil {
+	if t.respBody, err = compileBodyOps(e.Response.Body); err != nil {
 		return nil, fmt.Errorf("response.body: %w", err)
 	}
 	return t, nil
 }
 
-// mgmtCanonicalPrefix checks a path prefix rewrite end: a canonical path, or ""
+// canonicalPrefix checks a path prefix rewrite end: a canonical path, or ""
 // where empty is allowed (to: "" strips the prefix).
-func mgmtCanonicalPrefix(p string, emptyOK bool) (string, error) {
+func canonicalPrefix(p string, emptyOK bool) (string, error) {
 	if p == "" && emptyOK {
 		return "", nil
 	}
-	_, esc, err := normalizeMgmtPath(p)
+	_, esc, err := normalizePath(p)
 	if err != nil {
 		return "", fmt.Errorf("%q: %w", p, err)
 	}
@@ -236,29 +237,29 @@ func mgmtCanonicalPrefix(p string, emptyOK bool) (string, error) {
 	return p, nil
 }
 
-// mgmtHeaderName canonicalises a header name and refuses the ones the
+// headerName canonicalises a header name and refuses the ones the
 // proxy owns.
-func mgmtHeaderName(k string) (string, error) {
-	if k == "" || strings.IndexFunc(k, func(r rune) bool { return !mgmtTokenChar(r) }) >= 0 {
+func headerName(k string) (string, error) {
+	if k == "" || strings.IndexFunc(k, func(r rune) bool { return !tokenChar(r) }) >= 0 {
 		return "", fmt.Errorf("%q is not a valid header name", k)
 	}
 	name := http.CanonicalHeaderKey(k)
-	if mgmtHopByHop(name) || slices.Contains(mgmtOwnedHeaders, name) {
+	if http1.HopByHop(name) || slices.Contains(ownedHeaders, name) {
 		return "", fmt.Errorf("%s is managed by the proxy and cannot be transformed", name)
 	}
 	return name, nil
 }
 
-// mgmtOwnedHeaders are request headers transforms cannot touch: the proxy sets
+// ownedHeaders are request headers transforms cannot touch: the proxy sets
 // them, or refuses them (method overrides).
-var mgmtOwnedHeaders = []string{"Host", "Content-Length", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+var ownedHeaders = []string{"Host", "Content-Length", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
-func mgmtTokenChar(r rune) bool {
+func tokenChar(r rune) bool {
 	return r < 0x7f && r > 0x20 && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
 }
 
-// mgmtCheckQueryName refuses empty names and the parameters the proxy owns.
-func mgmtCheckQueryName(k string) error {
+// checkQueryName refuses empty names and the parameters the proxy owns.
+func checkQueryName(k string) error {
 	switch k {
 	case "":
 		return errors.New("empty parameter name")
@@ -270,17 +271,17 @@ func mgmtCheckQueryName(k string) error {
 	return nil
 }
 
-func mgmtCompileBodyOps(b mgmtBodyOps) ([]mgmtBodyOp, error) {
-	var ops []mgmtBodyOp
+func compileBodyOps(b bodyOps) ([]bodyOp, error) {
+	var ops []bodyOp
 	for _, p := range b.Remove {
-		path, err := mgmtFieldPath(p)
+		path, err := fieldPath(p)
 		if err != nil {
 			return nil, fmt.Errorf("remove: %w", err)
 		}
-		ops = append(ops, mgmtBodyOp{path: path})
+		ops = append(ops, bodyOp{path: path})
 	}
-	for _, p := range mgmtSortedKeys(b.Rename) {
-		path, err := mgmtFieldPath(p)
+	for _, p := range sortedKeys(b.Rename) {
+		path, err := fieldPath(p)
 		if err != nil {
 			return nil, fmt.Errorf("rename: %w", err)
 		}
@@ -288,12 +289,12 @@ func mgmtCompileBodyOps(b mgmtBodyOps) ([]mgmtBodyOp, error) {
 		if to == "" || strings.Contains(to, ".") {
 			return nil, fmt.Errorf("rename %s: the new name %q must be one non-empty field name, without dots", p, to)
 		}
-		ops = append(ops, mgmtBodyOp{path: path, rename: to})
+		ops = append(ops, bodyOp{path: path, rename: to})
 	}
 	return ops, nil
 }
 
-func mgmtFieldPath(p string) ([]string, error) {
+func fieldPath(p string) ([]string, error) {
 	parts := strings.Split(p, ".")
 	if slices.Contains(parts, "") {
 		return nil, fmt.Errorf("%q is not a dotted field path such as service.name", p)
@@ -301,7 +302,7 @@ func mgmtFieldPath(p string) ([]string, error) {
 	return parts, nil
 }
 
-func mgmtSortedKeys(m map[string]string) []string {
+func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -313,7 +314,7 @@ func mgmtSortedKeys(m map[string]string) []string {
 // rewritePath applies the prefix rewrite to the escaped, canonical path p.
 // from matches whole segments only: /legacy/api matches /legacy/api/x, not
 // /legacy/apix.
-func (t *mgmtTransform) rewritePath(p string) string {
+func (t *transform) rewritePath(p string) string {
 	if t.from == "" {
 		return p
 	}
@@ -328,7 +329,7 @@ func (t *mgmtTransform) rewritePath(p string) string {
 }
 
 // applyHeaders removes, then sets, request headers.
-func (t *mgmtTransform) applyHeaders(h http.Header) {
+func (t *transform) applyHeaders(h http.Header) {
 	for _, k := range t.delHdr {
 		h.Del(k)
 	}
@@ -338,7 +339,7 @@ func (t *mgmtTransform) applyHeaders(h http.Header) {
 }
 
 // applyQuery renames, removes, then sets query parameters.
-func (t *mgmtTransform) applyQuery(q url.Values) {
+func (t *transform) applyQuery(q url.Values) {
 	for _, kv := range t.renameQ {
 		if vs, ok := q[kv[0]]; ok {
 			delete(q, kv[0])
@@ -353,10 +354,10 @@ func (t *mgmtTransform) applyQuery(q url.Values) {
 	}
 }
 
-// mgmtTransformJSON applies ops to a JSON document. It returns body unchanged
+// transformJSON applies ops to a JSON document. It returns body unchanged
 // when no op applies or it is not JSON; otherwise the re-encoded document
 // (numbers kept as written, object keys sorted).
-func mgmtTransformJSON(body []byte, ops []mgmtBodyOp) []byte {
+func transformJSON(body []byte, ops []bodyOp) []byte {
 	if len(ops) == 0 || len(bytes.TrimSpace(body)) == 0 {
 		return body
 	}
@@ -368,7 +369,7 @@ func mgmtTransformJSON(body []byte, ops []mgmtBodyOp) []byte {
 	}
 	changed := false
 	for _, op := range ops {
-		changed = mgmtApplyBodyOp(doc, op.path, op.rename) || changed
+		changed = applyBodyOp(doc, op.path, op.rename) || changed
 	}
 	if !changed {
 		return body
@@ -382,9 +383,9 @@ func mgmtTransformJSON(body []byte, ops []mgmtBodyOp) []byte {
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
 }
 
-// mgmtApplyBodyOp removes (rename == "") or renames the field at path under v,
+// applyBodyOp removes (rename == "") or renames the field at path under v,
 // in every element of the arrays on the way; it reports whether v changed.
-func mgmtApplyBodyOp(v any, path []string, rename string) bool {
+func applyBodyOp(v any, path []string, rename string) bool {
 	switch x := v.(type) {
 	case map[string]any:
 		child, ok := x[path[0]]
@@ -392,7 +393,7 @@ func mgmtApplyBodyOp(v any, path []string, rename string) bool {
 			return false
 		}
 		if len(path) > 1 {
-			return mgmtApplyBodyOp(child, path[1:], rename)
+			return applyBodyOp(child, path[1:], rename)
 		}
 		delete(x, path[0])
 		if rename != "" {
@@ -402,15 +403,15 @@ func mgmtApplyBodyOp(v any, path []string, rename string) bool {
 	case []any:
 		changed := false
 		for _, e := range x {
-			changed = mgmtApplyBodyOp(e, path, rename) || changed
+			changed = applyBodyOp(e, path, rename) || changed
 		}
 		return changed
 	}
 	return false
 }
 
-// mgmtIsJSON reports whether a Content-Type names a JSON body.
-func mgmtIsJSON(contentType string) bool {
+// isJSON reports whether a Content-Type names a JSON body.
+func isJSON(contentType string) bool {
 	mt, _, _ := strings.Cut(contentType, ";")
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")

@@ -1,4 +1,4 @@
-package agent
+package mgmt
 
 import (
 	"fmt"
@@ -12,19 +12,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func mgmtEntry(key string, n int) *mgmtCached {
-	return &mgmtCached{key: key, status: 200, header: http.Header{"Content-Type": {"application/json"}},
+func cacheEntry(key string, n int) *cachedAnswer {
+	return &cachedAnswer{key: key, status: 200, header: http.Header{"Content-Type": {"application/json"}},
 		body: []byte(strings.Repeat("x", n)), stored: time.Now()}
 }
 
-func TestMgmtCacheBoundsEntriesLRU(t *testing.T) {
-	c := newMgmtCache(3, 1<<20)
+func TestCacheBoundsEntriesLRU(t *testing.T) {
+	c := newAnswerCache(3, 1<<20)
 	for _, k := range []string{"a", "b", "c"} {
-		c.put(mgmtEntry(k, 10))
+		c.put(cacheEntry(k, 10))
 	}
 	_, ok := c.get("a") // a is now the most recently used
 	require.True(t, ok)
-	c.put(mgmtEntry("d", 10))
+	c.put(cacheEntry("d", 10))
 	_, ok = c.get("b")
 	assert.False(t, ok, "the least recently used entry is evicted")
 	for _, k := range []string{"a", "c", "d"} {
@@ -35,10 +35,10 @@ func TestMgmtCacheBoundsEntriesLRU(t *testing.T) {
 	assert.Equal(t, 3, n)
 }
 
-func TestMgmtCacheBoundsBytes(t *testing.T) {
-	c := newMgmtCache(100, 8000)
+func TestCacheBoundsBytes(t *testing.T) {
+	c := newAnswerCache(100, 8000)
 	for i := range 20 {
-		c.put(mgmtEntry(fmt.Sprint(i), 900))
+		c.put(cacheEntry(fmt.Sprint(i), 900))
 	}
 	n, b := c.stats()
 	assert.LessOrEqual(t, b, int64(8000))
@@ -46,18 +46,18 @@ func TestMgmtCacheBoundsBytes(t *testing.T) {
 	_, ok := c.get("19")
 	assert.True(t, ok)
 
-	c.put(mgmtEntry("big", 1001)) // over an eighth of the bound: not kept
+	c.put(cacheEntry("big", 1001)) // over an eighth of the bound: not kept
 	_, ok = c.get("big")
 	assert.False(t, ok)
 }
 
-func TestMgmtCacheReplaceKeepsAccounting(t *testing.T) {
-	c := newMgmtCache(10, 1<<20)
-	c.put(mgmtEntry("a", 100))
-	c.put(mgmtEntry("a", 10))
+func TestCacheReplaceKeepsAccounting(t *testing.T) {
+	c := newAnswerCache(10, 1<<20)
+	c.put(cacheEntry("a", 100))
+	c.put(cacheEntry("a", 10))
 	n, b := c.stats()
 	assert.Equal(t, 1, n)
-	assert.Equal(t, mgmtEntry("a", 10).size(), b)
+	assert.Equal(t, cacheEntry("a", 10).size(), b)
 	e, ok := c.get("a")
 	require.True(t, ok)
 	assert.Len(t, e.body, 10)
@@ -67,8 +67,8 @@ func TestMgmtCacheReplaceKeepsAccounting(t *testing.T) {
 	assert.Zero(t, b)
 }
 
-func TestMgmtCacheConcurrent(t *testing.T) {
-	c := newMgmtCache(16, 1<<20)
+func TestCacheConcurrent(t *testing.T) {
+	c := newAnswerCache(16, 1<<20)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -76,7 +76,7 @@ func TestMgmtCacheConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 500 {
 				k := fmt.Sprint((g + i) % 40)
-				c.put(mgmtEntry(k, i%50))
+				c.put(cacheEntry(k, i%50))
 				c.get(k)
 			}
 		}()
@@ -86,7 +86,7 @@ func TestMgmtCacheConcurrent(t *testing.T) {
 	assert.LessOrEqual(t, n, 16)
 	var sum int64
 	for el := c.order.Front(); el != nil; el = el.Next() {
-		sum += el.Value.(*mgmtCached).size()
+		sum += el.Value.(*cachedAnswer).size()
 	}
 	assert.Equal(t, sum, b)
 }

@@ -1,4 +1,4 @@
-package agent
+package mgmt
 
 import (
 	"net/http"
@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMgmtTransformOps(t *testing.T) {
-	ts, err := parseMgmtTransforms([]byte(`
+func TestTransformOps(t *testing.T) {
+	ts, err := parseTransforms([]byte(`
 transforms:
   - match: "GET /admin/api/services/**"
     path: {from: /legacy/api, to: /admin/api}
@@ -42,18 +42,18 @@ transforms:
 	assert.Equal(t, url.Values{"per_page": {"50"}, "source": {"app"}, "b": {"2", "1"}, "keep": {"k"}}, q)
 
 	body := []byte(`{"service":{"title":"T","secret":"s","id":12345678901234567890},"items":[{"hidden":1,"old":"o"},{"old":"p"},3,[{"hidden":2}]],"html":"<a>"}`)
-	out := mgmtTransformJSON(body, append(tr.reqBody, tr.respBody...))
+	out := transformJSON(body, append(tr.reqBody, tr.respBody...))
 	assert.JSONEq(t, `{"service":{"name":"T","id":12345678901234567890},"items":[{"new":"o"},{"new":"p"},3,[{}]],"html":"<a>"}`, string(out))
 	assert.Contains(t, string(out), "12345678901234567890", "numbers kept as written")
 	assert.Contains(t, string(out), `"<a>"`, "no HTML escaping")
 
 	same := []byte(`{"other":1}`)
-	assert.Equal(t, same, mgmtTransformJSON(same, tr.reqBody), "unchanged bytes when nothing applies")
+	assert.Equal(t, same, transformJSON(same, tr.reqBody), "unchanged bytes when nothing applies")
 	notJSON := []byte(`name=x`)
-	assert.Equal(t, notJSON, mgmtTransformJSON(notJSON, tr.reqBody))
+	assert.Equal(t, notJSON, transformJSON(notJSON, tr.reqBody))
 }
 
-func TestMgmtTransformRefusesWhatTheProxyOwns(t *testing.T) {
+func TestTransformRefusesWhatTheProxyOwns(t *testing.T) {
 	for _, doc := range []string{
 		"transforms:\n  - match: tag:X\n    request: {headers: {set: {Host: h}}}\n",
 		"transforms:\n  - match: tag:X\n    request: {headers: {set: {Connection: close}}}\n",
@@ -69,7 +69,7 @@ func TestMgmtTransformRefusesWhatTheProxyOwns(t *testing.T) {
 		"transforms:\n  - match: NOPE\n",
 		"transforms:\n  - match: tag:X\n    response: {headers: {set: {X: y}}}\n",
 	} {
-		_, err := parseMgmtTransforms([]byte(doc))
+		_, err := parseTransforms([]byte(doc))
 		assert.Error(t, err, doc)
 	}
 }

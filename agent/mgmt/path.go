@@ -1,23 +1,23 @@
-package agent
+package mgmt
 
 import (
 	"errors"
 	"strings"
 )
 
-// maxMgmtPathLen bounds the raw request path the management proxy accepts.
-const maxMgmtPathLen = 2048
+// maxPathLen bounds the raw request path the management proxy accepts.
+const maxPathLen = 2048
 
-// errMgmtPathTooLong is returned by normalizeMgmtPath for a path over maxMgmtPathLen
+// errPathTooLong is returned by normalizePath for a path over maxPathLen
 // (the proxy answers 414).
-var errMgmtPathTooLong = errors.New("path longer than 2048 bytes")
+var errPathTooLong = errors.New("path longer than 2048 bytes")
 
-// mgmtPathError says why a path was refused; the proxy answers 400 with it.
-type mgmtPathError string
+// pathError says why a path was refused; the proxy answers 400 with it.
+type pathError string
 
-func (e mgmtPathError) Error() string { return string(e) }
+func (e pathError) Error() string { return string(e) }
 
-// normalizeMgmtPath checks raw, the path of a request target exactly as it came
+// normalizePath checks raw, the path of a request target exactly as it came
 // on the wire (still percent-encoded, without the query), and returns it in
 // canonical form twice: decoded, to match against the spec's routes, and
 // escaped, to forward upstream. Both name the same path, so what the proxy
@@ -42,12 +42,12 @@ func (e mgmtPathError) Error() string { return string(e) }
 // Other escapes are decoded, and the escaped form re-encodes, in upper-case
 // hex, exactly the bytes outside A-Z a-z 0-9 and -._~!$&'()*+,=:@. Matching is
 // case-sensitive, so case tricks on the path find no route.
-func normalizeMgmtPath(raw string) (decoded, escaped string, err error) {
-	if len(raw) > maxMgmtPathLen {
-		return "", "", errMgmtPathTooLong
+func normalizePath(raw string) (decoded, escaped string, err error) {
+	if len(raw) > maxPathLen {
+		return "", "", errPathTooLong
 	}
 	if raw == "" || raw[0] != '/' {
-		return "", "", mgmtPathError("the path must start with /")
+		return "", "", pathError("the path must start with /")
 	}
 	if raw == "/" {
 		return "/", "/", nil
@@ -60,22 +60,22 @@ func normalizeMgmtPath(raw string) (decoded, escaped string, err error) {
 		seg, more, found := strings.Cut(rest, "/")
 		if seg == "" {
 			if found {
-				return "", "", mgmtPathError("empty path segment (//)")
+				return "", "", pathError("empty path segment (//)")
 			}
-			return "", "", mgmtPathError("trailing slash")
+			return "", "", pathError("trailing slash")
 		}
 		start := dec.Len()
 		dec.WriteByte('/')
 		esc.WriteByte('/')
-		if err := mgmtNormalizeSegment(seg, &dec, &esc); err != nil {
+		if err := normalizeSegment(seg, &dec, &esc); err != nil {
 			return "", "", err
 		}
 		d := dec.String()[start+1:]
 		if strings.Contains(d, "..") || d == "." {
-			return "", "", mgmtPathError("dot segment (. or ..)")
+			return "", "", pathError("dot segment (. or ..)")
 		}
 		if d[len(d)-1] == '.' {
-			return "", "", mgmtPathError("path segment ending in a dot")
+			return "", "", pathError("path segment ending in a dot")
 		}
 		if !found {
 			break
@@ -85,29 +85,29 @@ func normalizeMgmtPath(raw string) (decoded, escaped string, err error) {
 	return dec.String(), esc.String(), nil
 }
 
-// mgmtNormalizeSegment decodes one non-empty segment into dec and its canonical
+// normalizeSegment decodes one non-empty segment into dec and its canonical
 // encoding into esc.
-func mgmtNormalizeSegment(seg string, dec, esc *strings.Builder) error {
+func normalizeSegment(seg string, dec, esc *strings.Builder) error {
 	for i := 0; i < len(seg); i++ {
 		c := seg[i]
 		encoded := c == '%'
 		if encoded {
 			if i+2 >= len(seg) {
-				return mgmtPathError("malformed percent-encoding")
+				return pathError("malformed percent-encoding")
 			}
-			hi, ok1 := mgmtUnhex(seg[i+1])
-			lo, ok2 := mgmtUnhex(seg[i+2])
+			hi, ok1 := unhex(seg[i+1])
+			lo, ok2 := unhex(seg[i+2])
 			if !ok1 || !ok2 {
-				return mgmtPathError("malformed percent-encoding")
+				return pathError("malformed percent-encoding")
 			}
 			c = hi<<4 | lo
 			i += 2
 		}
-		if err := mgmtCheckPathByte(c, encoded); err != nil {
+		if err := checkPathByte(c, encoded); err != nil {
 			return err
 		}
 		dec.WriteByte(c)
-		if mgmtKeepRaw(c) {
+		if keepRaw(c) {
 			esc.WriteByte(c)
 		} else {
 			const hexDigits = "0123456789ABCDEF"
@@ -119,33 +119,33 @@ func mgmtNormalizeSegment(seg string, dec, esc *strings.Builder) error {
 	return nil
 }
 
-// mgmtCheckPathByte refuses the bytes no canonical path holds.
-func mgmtCheckPathByte(c byte, encoded bool) error {
+// checkPathByte refuses the bytes no canonical path holds.
+func checkPathByte(c byte, encoded bool) error {
 	switch {
 	case c < 0x20 || c == 0x7f:
-		return mgmtPathError("NUL or control byte")
+		return pathError("NUL or control byte")
 	case c >= 0x80:
-		return mgmtPathError("non-ASCII byte (overlong or multi-byte UTF-8)")
+		return pathError("non-ASCII byte (overlong or multi-byte UTF-8)")
 	case c == '\\':
-		return mgmtPathError("backslash")
+		return pathError("backslash")
 	case c == ';':
-		return mgmtPathError("path parameter (;)")
+		return pathError("path parameter (;)")
 	case !encoded && c == ' ':
-		return mgmtPathError("space")
+		return pathError("space")
 	case !encoded && c == '#':
-		return mgmtPathError("fragment (#)")
+		return pathError("fragment (#)")
 	case encoded && c == '/':
-		return mgmtPathError("encoded path separator (%2F)")
+		return pathError("encoded path separator (%2F)")
 	case encoded && c == '.':
-		return mgmtPathError("encoded dot (%2E)")
+		return pathError("encoded dot (%2E)")
 	case encoded && c == '%':
-		return mgmtPathError("double encoding (%25)")
+		return pathError("double encoding (%25)")
 	}
 	return nil
 }
 
-// mgmtKeepRaw reports whether c stays unescaped in the canonical path.
-func mgmtKeepRaw(c byte) bool {
+// keepRaw reports whether c stays unescaped in the canonical path.
+func keepRaw(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		return true
@@ -153,7 +153,7 @@ func mgmtKeepRaw(c byte) bool {
 	return strings.IndexByte("-._~!$&'()*+,=:@", c) >= 0
 }
 
-func mgmtUnhex(c byte) (byte, bool) {
+func unhex(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':
 		return c - '0', true

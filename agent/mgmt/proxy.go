@@ -1,0 +1,334 @@
+package mgmt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/internal/httpjson"
+	"github.com/portolan/portolan/swagger"
+)
+
+// Proxy is the management proxy. Every request goes through, in order:
+// the method (case-sensitive, no overrides), the path (normalizePath), the
+// route table of the spec (404 unknown, 403 omitted), the 1 MiB body limit
+// (413), credential stripping, the transforms, and the upstream call with the
+// token in the access_token query parameter. GETs answered 200 are kept in a
+// bounded cache and served from it, marked stale, while the upstream fails.
+type Proxy struct {
+	listen   string
+	base     string // upstream scheme://host[/prefix], no trailing slash
+	token    string
+	tokenEsc string // the token as it appears in a query string
+	routes   *swagger.Routes
+	doc      []byte
+	plans    map[string]*callPlan // by "METHOD PATH" of kept operations with transforms
+	cache    *answerCache
+	client   *http.Client
+	timeout  time.Duration
+	log      zerolog.Logger
+}
+
+// callPlan is what the transforms do to one operation.
+type callPlan struct {
+	ts       []*transform
+	reqBody  []bodyOp
+	respBody []bodyOp
+}
+
+// credentialOps strip 3scale credentials from JSON request bodies.
+var credentialOps = []bodyOp{{path: []string{"access_token"}}, {path: []string{"provider_key"}}}
+
+// New validates cfg, loads and selects the spec and the transforms.
+// home is the upstream when cfg.Upstream is empty.
+func New(ctx context.Context, cfg Config, home string, log zerolog.Logger) (*Proxy, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("--mgmt-token is required with --mgmt-listen: the 3scale access token the proxy adds to every call")
+	}
+	if cfg.Spec == "" {
+		return nil, errors.New("--mgmt-spec is required with --mgmt-listen: the management API's Swagger/OpenAPI file or URL")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.CacheEntries <= 0 {
+		cfg.CacheEntries = DefaultCacheEntries
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	listen, err := listenAddr(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	upstream := cfg.Upstream
+	if upstream == "" {
+		upstream = home
+	}
+	base, err := upstreamURL(upstream)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := swagger.ParseSelection(cfg.Include, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--mgmt-include: %w", err)
+	}
+	omit, err := swagger.ParseSelection(nil, cfg.Omit)
+	if err != nil {
+		return nil, fmt.Errorf("--mgmt-omit: %w", err)
+	}
+	sel := swagger.Selection{Include: inc.Include, Omit: omit.Omit}
+	lctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	spec, err := swagger.Load(lctx, cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("--mgmt-spec: %w", err)
+	}
+	selected, err := spec.Select(sel)
+	if err != nil {
+		return nil, fmt.Errorf("--mgmt-include/--mgmt-omit: %w", err)
+	}
+	var ts []*transform
+	if cfg.Transform != "" {
+		if ts, err = loadTransforms(cfg.Transform); err != nil {
+			return nil, err
+		}
+	}
+	p := &Proxy{
+		listen: listen, base: base, token: cfg.Token, tokenEsc: url.QueryEscape(cfg.Token),
+		routes: selected.Routes(), doc: selected.Document(), plans: map[string]*callPlan{},
+		cache: newAnswerCache(cfg.CacheEntries, cfg.CacheBytes), timeout: cfg.Timeout, log: log,
+	}
+	used := make([]bool, len(ts))
+	for _, op := range selected.Kept() {
+		plan := &callPlan{}
+		for i, t := range ts {
+			if t.rule.Matches(op) {
+				used[i] = true
+				plan.ts = append(plan.ts, t)
+				plan.reqBody = append(plan.reqBody, t.reqBody...)
+				plan.respBody = append(plan.respBody, t.respBody...)
+			}
+		}
+		if len(plan.ts) > 0 {
+			p.plans[op.Method+" "+op.Path] = plan
+		}
+	}
+	for i, u := range used {
+		if !u {
+			log.Warn().Int("transform", i).Str("match", ts[i].rule.String()).Msg("management proxy: this transform matches no kept operation")
+		}
+	}
+	dialTimeout := min(cfg.Timeout, 10*time.Second)
+	p.client = &http.Client{
+		Transport: &http.Transport{
+			Proxy:                  http.ProxyFromEnvironment,
+			DialContext:            (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:    dialTimeout,
+			MaxIdleConns:           64,
+			MaxIdleConnsPerHost:    32,
+			IdleConnTimeout:        90 * time.Second,
+			MaxResponseHeaderBytes: 64 << 10,
+			ForceAttemptHTTP2:      true,
+		},
+		// A redirect is the app's to follow, through the proxy again.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	log.Info().Str("listen", listen).Str("upstream", base).Str("spec", cfg.Spec).
+		Int("kept", len(selected.Kept())).Int("transforms", len(ts)).Msg("management proxy ready")
+	return p, nil
+}
+
+// listenAddr defaults the host to 127.0.0.1: the proxy holds an admin
+// token, so listening beyond localhost takes an explicit address.
+func listenAddr(s string) (string, error) {
+	if s == "" {
+		return DefaultListen, nil
+	}
+	if !strings.Contains(s, ":") {
+		s = ":" + s
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("--mgmt-listen %q: %w", s, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", fmt.Errorf("--mgmt-listen %q: bad port", s)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// upstreamURL checks the upstream URL and returns its base.
+func upstreamURL(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("--mgmt-upstream is required without --home: the 3scale admin URL to forward to")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold credentials
+		}
+		return "", fmt.Errorf("--mgmt-upstream: not a URL: %w", err)
+	}
+	switch {
+	case u.User != nil:
+		return "", errors.New("--mgmt-upstream: the URL holds credentials; give the token with --mgmt-token")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("--mgmt-upstream %q: want an http or https URL", s)
+	case u.Host == "":
+		return "", fmt.Errorf("--mgmt-upstream %q: no host", s)
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("--mgmt-upstream %q: a query or fragment has no place in it", s)
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/"), nil
+}
+
+// Listen is the address the proxy is configured to listen on.
+func (p *Proxy) Listen() string { return p.listen }
+
+// Serve serves the proxy on ln until ctx ends.
+func (p *Proxy) Serve(ctx context.Context, ln net.Listener) {
+	srv := &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      p.timeout + time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// "OPTIONS *" goes to the proxy, which refuses it, not to net/http's
+		// own answer.
+		DisableGeneralOptionsHandler: true,
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		p.log.Error().Err(err).Msg("management proxy stopped")
+	}
+	<-done
+	p.client.CloseIdleConnections()
+}
+
+// allowedMethods are the methods the proxy knows, exactly as written:
+// methods are case-sensitive, and "get" is not GET.
+var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// overrideHeaders change the method on some servers; the proxy refuses them.
+var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// statusWriter remembers the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	path, op := p.handle(sw, r)
+	ev := p.log.Debug()
+	if sw.status >= 500 {
+		ev = p.log.Warn()
+	}
+	// Never the query: it is the app's, and may hold its own credentials.
+	ev.Str("method", r.Method).Str("path", path).Str("operation", op).Int("status", sw.status).
+		Dur("took", time.Since(start)).Msg("management call")
+}
+
+// handle answers one call; it returns the path and operation for the log.
+func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) (logPath, logOp string) {
+	if !slices.Contains(allowedMethods, r.Method) {
+		p.fail(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %.20q is not allowed; methods are case-sensitive (GET, not get)", r.Method))
+		return "", ""
+	}
+	for _, h := range overrideHeaders {
+		if _, ok := r.Header[h]; ok {
+			p.fail(w, http.StatusBadRequest, "method override header "+h+" refused: send the real method")
+			return "", ""
+		}
+	}
+	rawPath, rawQuery, _ := strings.Cut(r.RequestURI, "?")
+	decoded, escaped, err := normalizePath(rawPath)
+	if errors.Is(err, errPathTooLong) {
+		p.fail(w, http.StatusRequestURITooLong, "path refused: "+err.Error())
+		return "", ""
+	}
+	if err != nil {
+		p.fail(w, http.StatusBadRequest, "path refused: "+err.Error())
+		return "", ""
+	}
+	if decoded == specPath {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			p.fail(w, http.StatusMethodNotAllowed, specPath+" is read-only")
+			return escaped, ""
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(p.doc)))
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(p.doc)
+		}
+		return escaped, ""
+	}
+	d, found := p.routes.Lookup(r.Method, decoded)
+	if alt, ok := otherFormat(decoded); !found && ok {
+		// 3scale serves every operation as .json and .xml; specs often list one.
+		d, found = p.routes.Lookup(r.Method, alt)
+	}
+	if !found {
+		p.fail(w, http.StatusNotFound, fmt.Sprintf("no operation of the management API matches %s %s", r.Method, escaped))
+		return escaped, ""
+	}
+	opKey := d.Operation.Method + " " + d.Operation.Path
+	if !d.Kept {
+		msg := fmt.Sprintf("%s is omitted from this management API by the rule %q", opKey, d.Rule)
+		if d.Rule == swagger.NotIncluded {
+			msg = opKey + " is not included in this management API: no --mgmt-include rule matches it"
+		}
+		httpjson.Write(w, http.StatusForbidden, map[string]string{"error": msg, "rule": d.Rule, "operation": opKey})
+		return escaped, opKey
+	}
+	body, status, err := readBody(w, r)
+	if err != nil {
+		p.fail(w, status, err.Error())
+		return escaped, opKey
+	}
+	out, status, err := p.outgoing(r, escaped, rawQuery, body, p.plans[opKey])
+	if err != nil {
+		p.fail(w, status, err.Error())
+		return escaped, opKey
+	}
+	p.forward(w, r, out, p.plans[opKey])
+	return out.path, opKey
+}
