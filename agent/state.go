@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -124,7 +125,7 @@ func (s *state) isRegistered() bool {
 func (s *state) contact(err error, heartbeat bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reachable = err == nil || err == client.ErrUnknownInstance
+	s.reachable = err == nil || errors.Is(err, client.ErrUnknownInstance)
 	if err != nil {
 		s.lastError = err.Error()
 		return

@@ -9,10 +9,6 @@ import (
 // POST /v1/usage (agent token as Bearer); home applies each batch exactly once
 // and answers with the cluster-wide totals, so agents enforce shared limits.
 
-// UsagePath is where agents post usage batches: PathUsage under its older
-// name, until the coordinator's route and the agent use PathUsage.
-const UsagePath = PathUsage
-
 // Bounds of a usage batch.
 const (
 	MaxUsageBodyBytes = MaxBodyBytes * 16 // 1 MiB

@@ -244,7 +244,8 @@ func headerName(k string) (string, error) {
 		return "", fmt.Errorf("%q is not a valid header name", k)
 	}
 	name := http.CanonicalHeaderKey(k)
-	if http1.HopByHop(name) || slices.Contains(ownedHeaders, name) {
+	// Proxy-* headers speak to proxies on the way; a transform sets none.
+	if http1.HopByHop(name) || strings.HasPrefix(name, "Proxy-") || slices.Contains(ownedHeaders, name) {
 		return "", fmt.Errorf("%s is managed by the proxy and cannot be transformed", name)
 	}
 	return name, nil

@@ -58,6 +58,7 @@ func TestTransformRefusesWhatTheProxyOwns(t *testing.T) {
 		"transforms:\n  - match: tag:X\n    request: {headers: {set: {Host: h}}}\n",
 		"transforms:\n  - match: tag:X\n    request: {headers: {set: {Connection: close}}}\n",
 		"transforms:\n  - match: tag:X\n    request: {headers: {remove: [Proxy-Authorization]}}\n",
+		"transforms:\n  - match: tag:X\n    request: {headers: {set: {Proxy-Foo: x}}}\n",
 		"transforms:\n  - match: tag:X\n    request: {headers: {set: {X-HTTP-Method-Override: DELETE}}}\n",
 		"transforms:\n  - match: tag:X\n    request: {headers: {set: {X-A: \"a\\r\\nB: b\"}}}\n",
 		"transforms:\n  - match: tag:X\n    request: {query: {set: {_method: DELETE}}}\n",
