@@ -86,6 +86,17 @@ type RegisterReply struct {
 	HeartbeatInterval       Duration  `json:"heartbeat_interval"`
 	TTL                     Duration  `json:"ttl"`
 	DeregisterCriticalAfter Duration  `json:"deregister_critical_after"`
+	// Credential is the instance's own secret, issued at registration and
+	// returned only here: every later call of this incarnation presents it
+	// (Authorization: Bearer). Home keeps only its hash.
+	Credential string `json:"credential,omitempty"`
+	// SigningKey is home's Ed25519 public key (pki.EncodePublicKey): the agent
+	// accepts a composition, from home, gossip or its cache, only when it
+	// verifies under this key.
+	SigningKey string `json:"signing_key,omitempty"`
+	// GossipKeys is the gossip keyring, base64, the primary (encrypting) key
+	// first; sent only over an authenticated channel.
+	GossipKeys []string `json:"gossip_keys,omitempty"`
 }
 
 // Heartbeat is the body of PUT /v1/instances/{id}/heartbeat.
@@ -101,6 +112,9 @@ type Heartbeat struct {
 type HeartbeatReply struct {
 	Revision  uint64     `json:"revision"`
 	Placement *Placement `json:"placement,omitempty"`
+	// GossipKeys is the keyring when it changed since the instance last heard
+	// it (a rotation), primary first.
+	GossipKeys []string `json:"gossip_keys,omitempty"`
 }
 
 // MaxBodyBytes bounds every request body of the agent API.
