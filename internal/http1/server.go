@@ -33,7 +33,9 @@ import (
 //
 // What the lean loop leaves out, net/http does: chunked and Expect request
 // bodies, upgrades, HTTP/1.0, absolute-form targets, escaped paths, heads
-// over 4 KiB and anything malformed. Not kept: cancelling a request's
+// over 4 KiB and anything malformed; every request it reads is held to the
+// framing rule first (framing.go: CL with TE, TE on HTTP/1.0 and repeated
+// lengths get 400 and a closed connection). Not kept: cancelling a request's
 // context when its client goes away while the upstream is still answering
 // (the answer is then dropped when it cannot be written).
 type Server struct {
@@ -74,7 +76,7 @@ func NewServer(h http.Handler, log zerolog.Logger) *Server {
 		log:     log,
 		conns:   map[*leanConn]struct{}{},
 		fallback: &http.Server{
-			Handler:           h,
+			Handler:           switchOrClose{h},
 			ReadHeaderTimeout: leanHeaderTimeout,
 			IdleTimeout:       leanIdleTimeout,
 			MaxHeaderBytes:    MaxHeaderBytes,
@@ -410,13 +412,31 @@ func (b *leanBody) Read(p []byte) (int, error) {
 func (b *leanBody) Close() error { return nil }
 
 // handoffConn is a connection handed to net/http: reads go through the lean
-// loop's buffer first, which holds the request net/http is to parse.
+// loop's buffer first, which holds the request net/http is to parse, and
+// through the framing check, which holds every request net/http reads to
+// the framing rule (framing.go).
 type handoffConn struct {
 	net.Conn
-	r *bufio.Reader
+	r   *bufio.Reader
+	f   framingCheck
+	err error // errFraming once refused: every read after fails
 }
 
-func (c *handoffConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *handoffConn) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	k, ferr := c.f.scan(p[:n])
+	if ferr != nil {
+		c.err = ferr
+		if k == 0 {
+			return 0, ferr
+		}
+		return k, nil
+	}
+	return n, err
+}
 
 // connQueue is the listener net/http's server accepts handed-off
 // connections from.
