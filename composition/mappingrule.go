@@ -289,10 +289,23 @@ func ValidHTTPMethod(m string) bool {
 }
 
 // MethodMatches reports whether a rule's method (e.g. "GET" or "ANY") matches the request method.
-// A rule naming an invalid method matches nothing.
+// A rule names its method in any case (3scale stores it upper-cased), but a request's method is
+// case-sensitive (RFC 9110 §9.1): a GET rule matches "GET", never "get" or "Get"; only ANY matches
+// any method token. A rule naming an invalid method matches nothing.
 func MethodMatches(ruleMethod, requestMethod string) bool {
 	if strings.EqualFold(ruleMethod, "ANY") {
 		return true
 	}
-	return strings.EqualFold(ruleMethod, requestMethod) && ValidHTTPMethod(ruleMethod)
+	return isUpperASCII(requestMethod) && strings.EqualFold(ruleMethod, requestMethod) && ValidHTTPMethod(ruleMethod)
+}
+
+// isUpperASCII reports whether s has no lower-case ASCII letter: every
+// method a rule may name is upper case.
+func isUpperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			return false
+		}
+	}
+	return true
 }

@@ -202,8 +202,13 @@ func TestMethodMatches(t *testing.T) {
 		want      bool
 	}{
 		{"GET", "GET", true},
-		{"GET", "get", true},
-		{"get", "GET", true},
+		{"GET", "get", false}, // methods are case-sensitive (RFC 9110 §9.1)
+		{"GET", "Get", false},
+		{"get", "GET", true}, // a rule names its method in any case
+		{"get", "get", false},
+		{"DELETE", "delete", false},
+		{"ANY", "get", true}, // ANY matches any method token
+		{"any", "pRoPfInD", true},
 		{"GET", "POST", false},
 		{"GET", "HEAD", false},
 		{"ANY", "GET", true},

@@ -209,6 +209,11 @@ func writeText(w http.ResponseWriter, status int, contentType []string, body []b
 // ServeHTTP is the request path: credentials, mapping rules, authorization
 // and limits from the local snapshot, then forwarding.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !targetOK(r) {
+		g.m.badRequest.Inc()
+		writeText(w, http.StatusBadRequest, plainText, badTargetBody)
+		return
+	}
 	v := g.view.Load()
 	if v == nil {
 		g.m.unavailable.Inc()
@@ -367,6 +372,9 @@ func (g *Gateway) closeIdle() {
 		}
 	}
 }
+
+// badTargetBody answers a request whose target targetOK refuses.
+var badTargetBody = []byte("Bad Request: dot segments and control bytes are not allowed in the path\n")
 
 // unrecordedBody answers a request whose usage the agent cannot keep.
 var unrecordedBody = []byte("Usage cannot be recorded right now (the agent's usage spool is full: home has not acknowledged usage for too long); try again later\n")
