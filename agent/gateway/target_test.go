@@ -22,7 +22,7 @@ func TestTargetOK(t *testing.T) {
 		"..":                  false,
 		"/a\\..\\b":           false,
 		"/a%2F..%2Fb":         false,
-		"/a%2e%2E/b":          false,
+		"/a/%2e%2E/b":         false,
 		"/a%00":               false,
 		"/a%0a":               false,
 		"/a%7F":               false,
