@@ -228,7 +228,8 @@ func TestServerHandoff(t *testing.T) {
 	resp, err := http.ReadResponse(c.br, nil)
 	require.NoError(t, err)
 	_, _ = io.ReadAll(resp.Body)
-	assert.True(t, c.closed(), "net/http reads the body as chunked, fails, and closes")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "Content-Length with Transfer-Encoding (framing.go)")
+	assert.True(t, c.closed(), "refused and closed")
 	assert.Zero(t, smuggled.Load(), "what hid in the body was never taken for a request")
 
 	c = dialWire(t, addr)
