@@ -35,7 +35,7 @@ const (
 	// accessTokenBytes is the random part of a token value: 256 bits.
 	accessTokenBytes = 32
 	// expiresAtFormat is how porta writes expires_at (%FT%T%:z).
-	expiresAtFormat = "2006-01-02T15:04:05-07:00"
+	expiresAtFormat    = "2006-01-02T15:04:05-07:00"
 	perUserUnsupported = "per-user access tokens are not supported by Portolan (it has no provider admin users): " +
 		"use POST " + accessTokensPath
 )
