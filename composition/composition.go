@@ -42,6 +42,7 @@ type Composition struct {
 	Applications     Table[*Application]
 	RegistryPolicies Table[*RegistryPolicy]
 	Placements       Table[*Placement]
+	AccessTokens     Table[*AccessToken]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

@@ -34,6 +34,7 @@ type Document struct {
 	Applications     []*Application     `json:"applications"`
 	RegistryPolicies []*RegistryPolicy  `json:"registry_policies"`
 	Placements       []*Placement       `json:"placements"`
+	AccessTokens     []*AccessToken     `json:"access_tokens"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

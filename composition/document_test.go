@@ -87,6 +87,7 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	require.NoError(t, tx.Create(&RegistryPolicy{Name: "rate-limit-headers", Version: "1.0", Schema: json.RawMessage(`{"type":"object"}`)}))
 	require.NoError(t, tx.Create(&Placement{Name: "gold pool", Selector: Selector{Service: "news", Labels: map[string]string{"tier": "gold"}}, ServiceID: news.ID, PlanIDs: []int64{gold.ID}}))
 	require.NoError(t, tx.Create(&Placement{Selector: Selector{Service: "weather"}, ServiceID: weather.ID}))
+	require.NoError(t, tx.Create(&AccessToken{Name: "CI", Scopes: []string{ScopeStats}, Permission: PermissionRO, Digest: TokenDigest("rich-token")}))
 
 	wpx, _ := tx.View().Proxies.Get(weather.ID)
 	return richSecrets{
@@ -111,6 +112,7 @@ func buildUnrelated(t testing.TB, tx *Tx) {
 	require.NoError(t, tx.Create(&ActiveDoc{ServiceID: svc.ID, Name: "Legacy spec", Body: `{"swagger":"2.0"}`}))
 	require.NoError(t, tx.Create(&RegistryPolicy{Name: "legacy", Version: "0.1", Schema: json.RawMessage(`{}`)}))
 	require.NoError(t, tx.Create(&Placement{Selector: Selector{Service: "legacy"}, ServiceID: svc.ID}))
+	require.NoError(t, tx.Create(&AccessToken{Name: "legacy", Scopes: []string{ScopeAccountManagement}, Permission: PermissionRW, Digest: TokenDigest("legacy-token")}))
 }
 
 // reencode round-trips d through JSON, as a file would, so the copy shares
@@ -143,7 +145,7 @@ func subset(d *Document, set map[int64]bool) *Document {
 	out.PricingRules, out.Proxies, out.ProxyConfigs = keepIDs(d.PricingRules, set), keepIDs(d.Proxies, set), keepIDs(d.ProxyConfigs, set)
 	out.ActiveDocs, out.Accounts, out.Users = keepIDs(d.ActiveDocs, set), keepIDs(d.Accounts, set), keepIDs(d.Users, set)
 	out.Applications, out.RegistryPolicies = keepIDs(d.Applications, set), keepIDs(d.RegistryPolicies, set)
-	out.Placements = keepIDs(d.Placements, set)
+	out.Placements, out.AccessTokens = keepIDs(d.Placements, set), keepIDs(d.AccessTokens, set)
 	return &out
 }
 

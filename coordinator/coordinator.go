@@ -39,7 +39,8 @@ type Config struct {
 	Limits  httpserve.Limits
 	Version string
 	Logger  zerolog.Logger
-	// Announce receives the one-time notice of a generated access token.
+	// Announce receives the one-time notice of where a generated access
+	// token was written (never the token).
 	Announce io.Writer
 	// Gossip, when set, joins a gossip cluster (Name, Meta, Source and the
 	// callbacks are the coordinator's).
@@ -48,6 +49,11 @@ type Config struct {
 	// so several coordinators serve one composition, and shares their usage
 	// counters (usage.Sharing).
 	Consul *ConsulConfig
+	// AccessTokenFile holds the admin token instead of AccessToken, so it
+	// need not appear in ps; MaxAccessTokens caps the stored access tokens
+	// (0: threescale.DefaultMaxAccessTokens).
+	AccessTokenFile string
+	MaxAccessTokens int
 }
 
 // ConsulConfig places the composition in Consul.
@@ -88,7 +94,7 @@ func New(cfg Config) (*Coordinator, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	token, generated, err := resolveAccessToken(cfg.AccessToken, cfg.DataDir)
+	token, err := resolveAccessToken(cfg.AccessToken, cfg.AccessTokenFile, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -114,15 +120,12 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	c := &Coordinator{cfg: cfg, store: store, ln: ln, metrics: prometheus.NewRegistry(), instances: instances,
 		usage: counters, usageBatches: newUsageMetrics()}
-	c.tokens = threescale.NewTokenChecker(token)
+	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(store, c.tokens)
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters})
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters})
 	c.server = httpserve.New(c.routes(), cfg.Limits)
-	if generated && cfg.Announce != nil {
-		fmt.Fprintf(cfg.Announce, "Generated an access token (kept in %s, shown only this once):\n\n    %s\n\n",
-			cfg.DataDir+string(os.PathSeparator)+TokenFile, token)
-	}
+	announceToken(cfg, token)
 	return c, nil
 }
 

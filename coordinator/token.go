@@ -9,49 +9,113 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/threescale"
 )
 
 // TokenFile holds the access token a coordinator generated on first start.
 const TokenFile = "access_token"
 
-// resolveAccessToken returns the configured token, or the one kept in dir, or a
-// new one written there; generated reports the last case, so it is shown once.
-func resolveAccessToken(configured, dir string) (token string, generated bool, err error) {
-	if configured != "" {
-		return configured, false, nil
+// bootstrapTokenBytes is the random part of a generated token: 256 bits, as
+// the values the Access Tokens API makes.
+const bootstrapTokenBytes = 32
+
+// bootstrapToken is the coordinator's first admin access token (every
+// scope, rw): configured, read from a file, or generated.
+type bootstrapToken struct {
+	value     string
+	path      string // the file it came from or was written to; "" when given on the command line
+	generated bool   // written to path on this start
+}
+
+// resolveAccessToken returns the bootstrap token: the configured one
+// (--access-token), the content of file (--access-token-file, so that the
+// secret need not appear in ps), the one kept in dir, or a new one written
+// there with mode 0600.
+func resolveAccessToken(configured, file, dir string) (bootstrapToken, error) {
+	switch {
+	case configured != "" && file != "":
+		return bootstrapToken{}, errors.New("give the access token either inline (--access-token) or as a file (--access-token-file), not both")
+	case configured != "":
+		return bootstrapToken{value: configured}, nil
+	case file != "":
+		t, err := readTokenFile(file)
+		if err != nil {
+			return bootstrapToken{}, fmt.Errorf("--access-token-file: %w", err)
+		}
+		return bootstrapToken{value: t, path: file}, nil
 	}
 	path := filepath.Join(dir, TokenFile)
-	b, err := os.ReadFile(path)
+	t, err := readTokenFile(path)
 	switch {
 	case err == nil:
-		t := strings.TrimSpace(string(b))
-		if t == "" {
-			return "", false, fmt.Errorf("access token file %s is empty", path)
-		}
-		return t, false, nil
+		return bootstrapToken{value: t, path: path}, nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return "", false, fmt.Errorf("read access token: %w", err)
+		return bootstrapToken{}, err
 	}
-	raw := make([]byte, 24)
+	raw := make([]byte, bootstrapTokenBytes)
 	if _, err := rand.Read(raw); err != nil {
-		return "", false, fmt.Errorf("generate access token: %w", err)
+		return bootstrapToken{}, fmt.Errorf("generate access token: %w", err)
 	}
-	t := hex.EncodeToString(raw)
-	// O_EXCL: two coordinators racing on one data dir never both win.
+	t = hex.EncodeToString(raw)
+	if err := writeTokenFile(path, t); err != nil {
+		return bootstrapToken{}, err
+	}
+	return bootstrapToken{value: t, path: path, generated: true}, nil
+}
+
+// readTokenFile reads a token kept alone in a file, surrounding blanks
+// trimmed.
+func readTokenFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read access token: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("access token file %s is empty", path)
+	}
+	return t, nil
+}
+
+// writeTokenFile creates path (0600) holding t; O_EXCL: two coordinators
+// racing on one data dir never both win.
+func writeTokenFile(path, t string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", false, fmt.Errorf("write access token: %w", err)
+		return fmt.Errorf("write access token: %w", err)
 	}
 	if _, err := f.WriteString(t + "\n"); err != nil {
 		f.Close()
-		return "", false, fmt.Errorf("write access token: %w", err)
+		return fmt.Errorf("write access token: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return "", false, fmt.Errorf("write access token: %w", err)
+		return fmt.Errorf("write access token: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return "", false, fmt.Errorf("write access token: %w", err)
+		return fmt.Errorf("write access token: %w", err)
 	}
-	return t, true, nil
+	return nil
+}
+
+// newTokenChecker accepts the bootstrap token (every scope, rw) and the
+// access tokens stored in the composition, within cfg's cap.
+func newTokenChecker(cfg Config, store composition.Store, boot bootstrapToken) *threescale.TokenChecker {
+	tc := threescale.NewStoreTokenChecker(store.Snapshot, boot.value)
+	tc.MaxTokens = cfg.MaxAccessTokens
+	return tc
+}
+
+// announceToken says where a generated token is, never the token itself:
+// the log and the terminal may be kept or shared, the 0600 file is not.
+func announceToken(cfg Config, boot bootstrapToken) {
+	if !boot.generated {
+		return
+	}
+	cfg.Logger.Info().Str("file", boot.path).Msg("generated an admin access token (every scope, rw); read it from the file")
+	if cfg.Announce != nil {
+		fmt.Fprintf(cfg.Announce, "Generated an admin access token: it is in %s (mode 0600).\n", boot.path)
+	}
 }

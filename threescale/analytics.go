@@ -20,7 +20,7 @@ const MaxAnalyticsValues = 10000
 // counters: GET /stats/services/{id}/usage.json and GET
 // /stats/applications/{id}/usage.json, with metric_name, since, period or
 // until, granularity (hour, day, month, eternity) and timezone (UTC only).
-// An access token is required.
+// An access token with scope stats is required.
 type Analytics struct {
 	snapshot func() *composition.Snapshot
 	tokens   *TokenChecker
@@ -42,8 +42,8 @@ func NewAnalytics(store composition.Store, tokens *TokenChecker, counters UsageC
 
 // ServeHTTP checks the access token and routes.
 func (a *Analytics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !a.tokens.Check(r) {
-		WriteError(w, JSON, Forbidden(""))
+	if err := a.tokens.Authorize(r, composition.ScopeStats, false); err != nil {
+		WriteError(w, JSON, err)
 		return
 	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {

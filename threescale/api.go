@@ -25,7 +25,16 @@ type Route struct {
 	Summary string
 	Formats []Format // suffixes the operation answers to; JSON when empty
 	Status  int      // success status, 200 when zero
-	handle  func(*call) error
+	// Scope is the access-token scope the operation needs (routeTable sets
+	// it); a route without one is refused to every token.
+	Scope  string
+	handle func(*call) error
+}
+
+// Writes reports whether the operation needs permission rw: as in 3scale,
+// anything but GET and HEAD.
+func (rt *Route) Writes() bool {
+	return rt.Method != http.MethodGet && rt.Method != http.MethodHead
 }
 
 // API serves 3scale's Account Management API on a composition store.
@@ -96,6 +105,11 @@ func (a *API) endpoint(rt *Route) http.Handler {
 		f, _ := r.Context().Value(formatKey{}).(Format)
 		if !rt.answers(f) {
 			WriteError(w, f, ErrNotFound)
+			return
+		}
+		g, ok := GrantFrom(r.Context())
+		if err := authorizeGrant(g, ok, rt.Scope, rt.Writes()); err != nil {
+			WriteError(w, f, err)
 			return
 		}
 		p, err := ReadParams(w, r, MaxBodyBytes) // the params the token check read, if it did

@@ -1,6 +1,13 @@
 package threescale
 
-// routeTable lists every operation the API serves, group by group.
+import (
+	"strings"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// routeTable lists every operation the API serves, group by group, each
+// tagged with the access-token scope it needs (scopeOf).
 func (a *API) routeTable() []Route {
 	var rs []Route
 	for _, group := range [][]Route{
@@ -18,10 +25,25 @@ func (a *API) routeTable() []Route {
 		a.policyRoutes(),
 		a.oidcRoutes(),
 		a.activeDocRoutes(),
+		a.accessTokenRoutes(),
 		a.unsupportedRoutes(),
 		a.openAPIRoutes(),
 	} {
 		rs = append(rs, group...)
 	}
+	for i := range rs {
+		rs[i].Scope = scopeOf(rs[i].Path)
+	}
 	return rs
+}
+
+// scopeOf is the scope 3scale asks of a route: the APIcast policy registry
+// needs policy_registry, everything else of the Account Management API
+// (access tokens included) account_management. Whether the route writes
+// (permission rw) follows from its method: Route.Writes.
+func scopeOf(path string) string {
+	if strings.HasPrefix(path, "/admin/api/registry/") {
+		return composition.ScopePolicyRegistry
+	}
+	return composition.ScopeAccountManagement
 }

@@ -106,3 +106,17 @@ func TestEveryRouteRefusesMissingOrWrongToken(t *testing.T) {
 		assert.NotEqual(t, http.StatusForbidden, resp.StatusCode, "GET %s with the right token", path)
 	}
 }
+
+// Every route needs a scope: the policy registry policy_registry, the rest
+// account_management; writes are exactly the methods other than GET and HEAD.
+func TestEveryRouteHasItsScope(t *testing.T) {
+	api, _, _ := newAPIServer(t)
+	for _, rt := range api.Routes() {
+		want := "account_management"
+		if strings.HasPrefix(rt.Path, "/admin/api/registry/") {
+			want = "policy_registry"
+		}
+		assert.Equal(t, want, rt.Scope, "%s %s", rt.Method, rt.Path)
+		assert.Equal(t, rt.Method != http.MethodGet && rt.Method != http.MethodHead, rt.Writes(), "%s %s", rt.Method, rt.Path)
+	}
+}

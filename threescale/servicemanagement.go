@@ -69,7 +69,8 @@ const (
 // /transactions/authorize.xml and POST /transactions.xml.
 //
 // A call is identified by a service_token or provider_key (any access token
-// the TokenChecker accepts: Portolan keeps no per-service tokens) and a
+// the TokenChecker accepts with scope account_management, ro or rw: Portolan
+// keeps no per-service tokens, and 3scale's have no permission) and a
 // service_id (with provider_key it defaults to the first service). The
 // application is named by user_key, or app_id with app_key; usage comes as
 // usage[metric_system_name]=n and a method's usage counts to its parent too.
@@ -168,11 +169,11 @@ func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Valu
 	key, hasKey := params["provider_key"]
 	switch {
 	case hasToken && len(token) > 0 && token[0] != "":
-		if !sm.tokens.match(firstN(token)) {
+		if !sm.tokens.matchScope(firstN(token), composition.ScopeAccountManagement) {
 			return nil, &smError{http.StatusForbidden, "service_token_invalid", "service token is invalid"}
 		}
 	case hasKey && len(key) > 0 && key[0] != "":
-		if !sm.tokens.match(firstN(key)) {
+		if !sm.tokens.matchScope(firstN(key), composition.ScopeAccountManagement) {
 			return nil, &smError{http.StatusForbidden, "provider_key_invalid", "provider key is invalid"}
 		}
 	default:

@@ -22,8 +22,9 @@ func coordinatorCommand() *cli.Command {
 bbolt file in --data-dir and serves it through a 3scale-compatible Account
 Management API under /admin/api/, plus GET /metrics (Prometheus).
 
-Without --access-token it generates one on first start, keeps it in the data
-dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
+Without --access-token (or --access-token-file) it generates one on first
+start and keeps it in the data dir (access_token, mode 0600): it says where,
+never the token. SIGTERM or SIGINT stops it gracefully.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "address of the HTTP API (loopback by default)"},
 			&cli.StringFlag{Name: "data-dir", Value: "./portolan-data", Usage: "directory of the composition store and generated token"},
@@ -37,7 +38,7 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
-		}, gossipFlags()...),
+		}, append(gossipFlags(), accessTokenFlags()...)...),
 		Action: func(c *cli.Context) error {
 			gcfg, err := gossipConfig(c)
 			if err != nil {
@@ -64,6 +65,8 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 				Logger:                  loggerFrom(c),
 				Announce:                os.Stdout,
 				Gossip:                  gcfg,
+				AccessTokenFile:         c.String("access-token-file"),
+				MaxAccessTokens:         c.Int("max-access-tokens"),
 			})
 			if err != nil {
 				return err

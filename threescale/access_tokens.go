@@ -1,0 +1,185 @@
+package threescale
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/httpjson"
+)
+
+// 3scale's Access Tokens API, as porta serves it under
+// /admin/api/personal/access_tokens (JSON only): create (name, permission ro
+// or rw, scopes[], optional expires_at), list (optionally by part of the
+// name), read and delete by id or by value. The value is made here (256
+// random bits, hex, as porta's), returned once in the create answer, and
+// stored only as its digest, so no later answer, export or store file can
+// show it.
+//
+// Portolan adds two rules 3scale leaves to its users' roles: a token cannot
+// create a token with a scope it does not hold itself (no escalation
+// through the API), and the number of stored tokens is capped
+// (TokenChecker.MaxTokens): past it, 429.
+//
+// The configured bootstrap token (--access-token) is not stored: it is
+// neither listed nor deletable here; rotate it by changing the flag.
+
+const (
+	accessTokensPath = "/admin/api/personal/access_tokens"
+	// accessTokenBytes is the random part of a token value: 256 bits.
+	accessTokenBytes = 32
+	// expiresAtFormat is how porta writes expires_at (%FT%T%:z).
+	expiresAtFormat    = "2006-01-02T15:04:05-07:00"
+	perUserUnsupported = "per-user access tokens are not supported by Portolan (it has no provider admin users): " +
+		"use POST " + accessTokensPath
+)
+
+func (a *API) accessTokenRoutes() []Route {
+	const tag = "Access Tokens"
+	member := accessTokensPath + "/{id}"
+	return []Route{
+		{Method: http.MethodGet, Path: accessTokensPath, Tag: tag, Summary: "Personal Access Token List", handle: listAccessTokens},
+		{Method: http.MethodPost, Path: accessTokensPath, Tag: tag, Summary: "Personal Access Token Create",
+			Status: http.StatusCreated, handle: createAccessToken},
+		{Method: http.MethodGet, Path: member, Tag: tag, Summary: "Personal Access Token Read", handle: readAccessToken},
+		{Method: http.MethodDelete, Path: member, Tag: tag, Summary: "Personal Access Token Delete", handle: deleteAccessToken},
+		{Method: http.MethodPost, Path: "/admin/api/users/{user_id}/access_tokens", Tag: tag,
+			Summary: "Access Token Create (not supported)", Formats: []Format{JSON, XML},
+			Status: http.StatusNotFound, handle: refuseUnsupported(perUserUnsupported)},
+	}
+}
+
+// accessTokenView is porta's representation of a token; Value only in the
+// answer to its creation.
+type accessTokenView struct {
+	ID         int64    `json:"id"`
+	Name       string   `json:"name"`
+	Scopes     []string `json:"scopes"`
+	Permission string   `json:"permission"`
+	ExpiresAt  string   `json:"expires_at,omitempty"`
+	Value      string   `json:"value,omitempty"`
+}
+
+func viewAccessToken(t *composition.AccessToken, value string) map[string]accessTokenView {
+	v := accessTokenView{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Permission: t.Permission, Value: value}
+	if t.ExpiresAt != nil {
+		v.ExpiresAt = t.ExpiresAt.UTC().Format(expiresAtFormat)
+	}
+	return map[string]accessTokenView{"access_token": v}
+}
+
+func listAccessTokens(c *call) error {
+	name, _ := c.params.Get("name")
+	name = strings.ToLower(name)
+	items := c.snapshot().AccessTokens.Filter(func(t *composition.AccessToken) bool {
+		return strings.Contains(strings.ToLower(t.Name), name)
+	})
+	out := make([]map[string]accessTokenView, len(items))
+	for i, t := range items {
+		out[i] = viewAccessToken(t, "")
+	}
+	httpjson.Write(c.w, c.status(), map[string]any{"access_tokens": out})
+	return nil
+}
+
+func createAccessToken(c *call) error {
+	t := &composition.AccessToken{}
+	t.Name, _ = c.params.Get("name")
+	t.Permission, _ = c.params.Get("permission")
+	scopes, err := listParamValues(c.params, "scopes", "scopes")
+	if err != nil {
+		return err
+	}
+	t.Scopes = slices.DeleteFunc(scopes, func(s string) bool { return s == "" }) // porta drops blanks
+	now := time.Now()
+	if raw, ok := c.params.Get("expires_at"); ok && raw != "" {
+		at, err := time.Parse(time.RFC3339, raw)
+		if err != nil || !at.After(now) {
+			return composition.Invalid("expires_at",
+				"Date must follow ISO8601 format and be future. Example: "+now.Add(7*24*time.Hour).UTC().Format(time.RFC3339))
+		}
+		t.ExpiresAt = &at
+	}
+	// A token grants at most what its creator holds.
+	g, _ := GrantFrom(c.r.Context())
+	for _, s := range t.Scopes {
+		if slices.Contains(composition.AccessTokenScopes, s) && !slices.Contains(g.Scopes, s) {
+			return Forbidden(fmt.Sprintf("%s: this token lacks the scope %s and cannot grant it", errPermission, s))
+		}
+	}
+	value, err := newTokenValue()
+	if err != nil {
+		return err
+	}
+	t.Digest = composition.TokenDigest(value)
+	limit := c.api.tokens.maxTokens()
+	_, err = c.update(func(tx *composition.Tx) error {
+		if tx.View().AccessTokens.Len() >= limit {
+			return &statusError{status: http.StatusTooManyRequests, msg: fmt.Sprintf(
+				"access token limit reached (%d): delete unused tokens, or raise the coordinator's --max-access-tokens", limit)}
+		}
+		return tx.Create(t)
+	})
+	if err != nil {
+		return err
+	}
+	httpjson.Write(c.w, c.status(), viewAccessToken(t, value))
+	return nil
+}
+
+// newTokenValue returns a fresh token value: 256 random bits, hex.
+func newTokenValue() (string, error) {
+	b := make([]byte, accessTokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate access token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// findAccessToken resolves the path's id, which is a token's id or its
+// value, as porta's find_from_id_or_value.
+func findAccessToken(c *call, s *composition.Composition) (*composition.AccessToken, error) {
+	raw := c.r.PathValue("id")
+	if id, err := strconv.ParseInt(raw, 10, 64); err == nil {
+		if t, ok := s.AccessTokens.Get(id); ok {
+			return t, nil
+		}
+	}
+	if raw == "" {
+		return nil, ErrNotFound
+	}
+	digest := composition.TokenDigest(raw)
+	if t, ok := s.AccessTokens.Find(func(t *composition.AccessToken) bool { return t.Digest == digest }); ok {
+		return t, nil
+	}
+	return nil, ErrNotFound
+}
+
+func readAccessToken(c *call) error {
+	t, err := findAccessToken(c, c.snapshot())
+	if err != nil {
+		return err
+	}
+	httpjson.Write(c.w, c.status(), viewAccessToken(t, ""))
+	return nil
+}
+
+func deleteAccessToken(c *call) error {
+	_, err := c.update(func(tx *composition.Tx) error {
+		t, err := findAccessToken(c, tx.View())
+		if err != nil {
+			return err
+		}
+		return tx.Delete(composition.KindAccessToken, t.ID)
+	})
+	if err != nil {
+		return err
+	}
+	return c.empty()
+}
