@@ -130,12 +130,14 @@ func (a *Agent) registeredByHome(gossiped []registry.MapInstance) []registry.Map
 		return nil
 	}
 	var out []registry.MapInstance
+	seen := map[string]bool{}
 	for _, in := range gossiped {
 		h, ok := (*p)[in.ID]
-		if !ok || h.Service != in.Service {
-			a.log.Debug().Str("instance", in.ID).Str("address", in.Address).Msg("gossip view: left out an instance home did not register")
+		if !ok || h.Service != in.Service || seen[in.ID] {
+			a.log.Debug().Str("instance", in.ID).Str("address", in.Address).Msg("gossip view: left out an instance home did not register (or a second claim to its id)")
 			continue
 		}
+		seen[in.ID] = true
 		out = append(out, registry.MapInstance{ID: h.ID, Service: h.Service, Address: h.Address, Port: h.Port,
 			Labels: h.Labels, Status: registry.StatusAlive, AgentVersion: h.AgentVersion})
 	}
