@@ -192,12 +192,19 @@ func TestGossipRotateKeyReachesAgentsAndCutsOffTheOldKey(t *testing.T) {
 		require.Eventually(t, func() bool { return gossip.SameKeys(agentKeyring(ag), newKeys) }, 5*time.Second, 20*time.Millisecond,
 			"the agent switched to the new key")
 	}
-	require.Eventually(t, func() bool { return len(stale.Members()) == 1 }, 10*time.Second, 50*time.Millisecond,
+	// memberlist's suspicion timeout (up to 6 × 4 probe intervals without
+	// confirmation) bounds how long the node takes to see itself alone.
+	require.Eventually(t, func() bool { return len(stale.Members()) == 1 }, 40*time.Second, 100*time.Millisecond,
 		"the old-key node is cut off")
 	late := startRogue(t, "old-key-late", old, meta, source{}, gossipAddr)
 	fresh := startRogue(t, "new-key", newKeys, gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "new-1"}, source{}, gossipAddr)
-	require.Eventually(t, func() bool { return len(fresh.Members()) == 4 }, 10*time.Second, 20*time.Millisecond,
-		"the agents gossip with the new key: home, a, b and this node")
+	require.Eventually(t, func() bool {
+		names := map[string]bool{}
+		for _, m := range fresh.Members() {
+			names[m.Name] = true
+		}
+		return len(names) == 4 && names[a.ID()] && names[b.ID()] && names["new-key"] && !names["old-key"]
+	}, 40*time.Second, 50*time.Millisecond, "the agents gossip with the new key: home, a, b and this node, not the old-key one")
 	assert.Len(t, late.Members(), 1, "a node with the old key cannot join")
 	for _, ag := range []*testenv.Agent{a, b} {
 		assert.Equal(t, 1, strings.Count(ag.Output.String(), "gossip: started"), "gossip was not restarted")
