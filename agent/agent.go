@@ -96,6 +96,11 @@ type Agent struct {
 	consul        *consulAgent                // nil without Consul
 	usage         *ledger.Ledger              // the gateway's usage; nil without a gateway
 	mgmt          *mgmt.Proxy                 // the management proxy; nil without one
+
+	// Gossip's keyring (gossipkeys.go) and home's instances from its last
+	// map (mapview.go).
+	gossipKeys gossipKeyring
+	registered atomic.Pointer[homeInstances]
 }
 
 // New validates cfg and prepares an agent; Run starts it.

@@ -163,7 +163,7 @@ const mapWait = 30 * time.Second
 func (a *Agent) watchMap(ctx context.Context, index uint64) (*registry.Map, uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, mapWait+10*time.Second)
 	defer cancel()
-	m, idx, err := a.home.Map(ctx, index, mapWait, "")
+	m, idx, err := a.homeMap(ctx, index, mapWait)
 	if err != nil {
 		return nil, index, fmt.Errorf("watch home's map: %w", err)
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -13,40 +14,93 @@ import (
 
 // startGossip joins the gossip cluster: the agent serves its composition to
 // peers that are behind, takes newer ones from them, and announces what it
-// gets from home. The returned stop leaves the cluster.
+// gets from home. Gossip is encrypted: the node starts at once with a
+// keyring from --gossip-key or the cache (or with --gossip-insecure), else
+// once home hands one at registration. The returned stop leaves the cluster.
 func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
+	keys := a.initialGossipKeys()
+	if keys == nil && !a.cfg.Gossip.Insecure && a.home == nil {
+		return nil, errors.New("gossip needs a keyring: give --gossip-key or --gossip-key-file, or --home to get home's, or run it openly with --gossip-insecure")
+	}
+	g := &agentGossip{a: a}
+	rev, _ := a.comp.Latest()
+	g.meta = gossip.Meta{Role: gossip.RoleAgent, Service: a.reg.Service, InstanceID: a.id, Revision: rev, Addr: a.appAddr()}
+	g.meta.Labels = gossip.EncodeLabels(a.reg.Labels)
+	if err := gossip.CheckMeta(g.meta); err != nil && g.meta.Labels != "" {
+		a.log.Warn().Err(err).Msg("instance labels left out of gossip metadata (too long): while home is away, peers place this instance as if it had none")
+		g.meta.Labels = ""
+	}
+	// Set before any loop runs: gossip may deliver a composition at once.
+	a.onComposition = g.installed
+	if keys != nil || a.cfg.Gossip.Insecure {
+		n, err := g.start(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		return func() { leave(n) }, nil
+	}
+	a.log.Info().Msg("gossip starts once home hands its keyring at registration")
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.awaitGossipKeys():
+		}
+		n, err := g.start(ctx, a.homeGossipKeys())
+		if err != nil {
+			a.log.Error().Err(err).Msg("gossip not started")
+			return
+		}
+		<-ctx.Done()
+		leave(n)
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+func leave(n *gossip.Node) {
+	_ = n.Leave(time.Second)
+	_ = n.Shutdown()
+}
+
+// agentGossip is the agent's side of its gossip node.
+type agentGossip struct {
+	a    *Agent
+	mu   sync.Mutex // guards meta, and node once set
+	meta gossip.Meta
+	node *gossip.Node
+}
+
+// installed hears of every newer composition the agent installed.
+func (g *agentGossip) installed(rev uint64, from string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.meta.Revision = rev
+	if g.node == nil {
+		return
+	}
+	_ = g.node.UpdateMeta(g.meta)
+	if from != "gossip" { // gossip announces what it fetched itself
+		if err := g.node.Announce(rev); err != nil {
+			g.a.log.Warn().Err(err).Msg("gossip announce")
+		}
+	}
+}
+
+// start starts the node with keys (nil: insecure).
+func (g *agentGossip) start(ctx context.Context, keys [][]byte) (*gossip.Node, error) {
+	a := g.a
 	cfg := *a.cfg.Gossip
 	cfg.Name = a.id
 	cfg.Source = a.comp
 	cfg.Logger = a.log
-	rev, _ := a.comp.Latest()
-	var (
-		mu   sync.Mutex // guards meta, and node once set
-		meta = gossip.Meta{Role: gossip.RoleAgent, Service: a.reg.Service, InstanceID: a.id, Revision: rev, Addr: a.appAddr()}
-		node *gossip.Node
-	)
-	meta.Labels = gossip.EncodeLabels(a.reg.Labels)
-	if err := gossip.CheckMeta(meta); err != nil && meta.Labels != "" {
-		a.log.Warn().Err(err).Msg("instance labels left out of gossip metadata (too long): while home is away, peers place this instance as if it had none")
-		meta.Labels = ""
-	}
-	cfg.Meta = meta
+	cfg.Keys = keys
+	g.mu.Lock()
+	cfg.Meta = g.meta
+	g.mu.Unlock()
 	cfg.OnComposition = func(_ uint64, doc []byte) { a.installComposition(doc, "gossip") }
-	// Set before the node starts: gossip may deliver a composition at once.
-	a.onComposition = func(rev uint64, from string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if node == nil {
-			return
-		}
-		meta.Revision = rev
-		_ = node.UpdateMeta(meta)
-		if from != "gossip" { // gossip announces what it fetched itself
-			if err := node.Announce(rev); err != nil {
-				a.log.Warn().Err(err).Msg("gossip announce")
-			}
-		}
-	}
 	// The first join is bounded: CMD must not wait for peers; the node keeps
 	// trying in the background while it is alone.
 	jctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -55,18 +109,18 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("gossip: %w", err)
 	}
-	mu.Lock()
-	node = n
-	meta.API = a.advertisedAPI(n.Addr())
-	if err := n.UpdateMeta(meta); err != nil {
+	g.mu.Lock()
+	g.node = n
+	g.meta.API = a.advertisedAPI(n.Addr())
+	if err := n.UpdateMeta(g.meta); err != nil {
 		a.log.Warn().Err(err).Msg("gossip metadata")
 	}
-	mu.Unlock()
+	g.mu.Unlock()
+	if keys != nil {
+		a.startedGossip(n, keys)
+	}
 	a.node.Store(n)
-	return func() {
-		_ = n.Leave(time.Second)
-		_ = n.Shutdown()
-	}, nil
+	return n, nil
 }
 
 // appAddr is the app's address and port as registered with home, for peers

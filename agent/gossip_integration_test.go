@@ -1,9 +1,13 @@
 package agent_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,10 +27,14 @@ func mapVia(t *testing.T, a *testenv.Agent, format string) (string, error) {
 
 // With gossip, the map from any agent lists every live node: merged with
 // home's view while home answers, from gossip alone when home is gone; and a
-// new agent started with home down gets the composition from its peers.
+// new agent started with home down gets the composition from its peers
+// (with --gossip-key-file: home is not there to hand it the keyring).
 func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 	gossipAddr := testenv.FreeAddr(t)
-	co := testenv.StartCoordinator(t, "--gossip-bind", gossipAddr)
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{42}, 32))
+	keyFile := filepath.Join(t.TempDir(), "gossip.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(key+"\n"), 0o600))
+	co := testenv.StartCoordinator(t, "--gossip-bind", gossipAddr, "--gossip-key", key)
 	createService(t, co, "news")
 	want := co.Revision(t)
 	join := []string{"--gossip-bind", "127.0.0.1:0", "--join", gossipAddr, "--api", testenv.FreeAddr(t)}
@@ -70,7 +78,7 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 	require.True(t, ok)
 	peer, _ := self["gossip"].(string)
 	require.NotEmpty(t, peer)
-	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--service", "news", "--", "sleep", "60")
+	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--gossip-key-file", keyFile, "--service", "news", "--", "sleep", "60")
 	c.ID()
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 10*time.Second, 50*time.Millisecond)
 }

@@ -14,8 +14,10 @@ import (
 )
 
 // serviceMap is what GET /v1/agent/map answers: home's map when home answers,
-// with the nodes only gossip knows added; gossip's alone, drawn on the cached
-// composition, when home is unreachable.
+// with the nodes only gossip knows added (alive, never passing: the gateway
+// does not route to them); gossip's alone, drawn on the cached composition,
+// when home is unreachable, and then only the instances home registered
+// (see registeredByHome).
 func (a *Agent) serviceMap(ctx context.Context) (*registry.Map, error) {
 	node := a.node.Load()
 	var members []gossip.Member
@@ -24,7 +26,7 @@ func (a *Agent) serviceMap(ctx context.Context) (*registry.Map, error) {
 	}
 	if a.home != nil {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		m, _, err := a.home.Map(ctx, 0, 0, "")
+		m, _, err := a.homeMap(ctx, 0, 0)
 		cancel()
 		if err == nil {
 			m.View = registry.ViewHome
@@ -47,7 +49,7 @@ func (a *Agent) serviceMap(ctx context.Context) (*registry.Map, error) {
 			}
 		}
 	}
-	m := registry.DrawMap(snap, 0, gossipInstances(members))
+	m := registry.DrawMap(snap, 0, a.registeredByHome(gossipInstances(members)))
 	m.View = registry.ViewGossip
 	return &m, nil
 }
@@ -93,4 +95,51 @@ func (a *Agent) addGossipOnly(m *registry.Map, members []gossip.Member) {
 		}
 		m.Services[i].Instances = append(m.Services[i].Instances, in)
 	}
+}
+
+// homeInstances are the instances of a map home answered, by id.
+type homeInstances map[string]registry.MapInstance
+
+// homeMap asks home for its service map (blocking past index up to wait) and
+// remembers which instances home registered, for the gossip view to draw on
+// while home is away.
+func (a *Agent) homeMap(ctx context.Context, index uint64, wait time.Duration) (*registry.Map, uint64, error) {
+	m, idx, err := a.home.Map(ctx, index, wait, "")
+	if err != nil {
+		return nil, idx, err
+	}
+	known := homeInstances{}
+	for _, s := range m.Services {
+		for _, in := range s.Instances {
+			known[in.ID] = in
+		}
+	}
+	a.registered.Store(&known)
+	return m, idx, nil
+}
+
+// registeredByHome keeps, of the instances gossip says are alive, those home
+// registered in the last map it answered, each at the address, port and
+// labels home has for it: gossip metadata is what a node claims of itself,
+// and a node that holds the gossip key but no registration (or claims
+// another's id with its own address) must not draw traffic. Before home has
+// answered once, no peer is routable.
+func (a *Agent) registeredByHome(gossiped []registry.MapInstance) []registry.MapInstance {
+	p := a.registered.Load()
+	if p == nil {
+		return nil
+	}
+	var out []registry.MapInstance
+	seen := map[string]bool{}
+	for _, in := range gossiped {
+		h, ok := (*p)[in.ID]
+		if !ok || h.Service != in.Service || seen[in.ID] {
+			a.log.Debug().Str("instance", in.ID).Str("address", in.Address).Msg("gossip view: left out an instance home did not register (or a second claim to its id)")
+			continue
+		}
+		seen[in.ID] = true
+		out = append(out, registry.MapInstance{ID: h.ID, Service: h.Service, Address: h.Address, Port: h.Port,
+			Labels: h.Labels, Status: registry.StatusAlive, AgentVersion: h.AgentVersion})
+	}
+	return out
 }

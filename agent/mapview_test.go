@@ -56,3 +56,30 @@ func TestGossipLabelsRoundTrip(t *testing.T) {
 	long := gossip.Meta{Role: gossip.RoleAgent, Labels: gossip.EncodeLabels(map[string]string{"k": string(make([]byte, 600))})}
 	assert.Error(t, gossip.CheckMeta(long))
 }
+
+// While home is away the gossip view keeps only the instances of home's last
+// map, at home's address, port and labels: what a node claims in gossip
+// metadata never becomes a route. Before home answered once, none.
+func TestGossipViewKeepsOnlyHomesInstances(t *testing.T) {
+	a := &Agent{}
+	gossiped := []registry.MapInstance{
+		{ID: "news-a1", Service: "news", Address: "10.0.0.5", Port: 3000, Status: registry.StatusAlive},
+		{ID: "news-a1", Service: "news", Address: "10.6.6.6", Port: 6666, Status: registry.StatusAlive}, // a second claim to the id
+		{ID: "news-b2", Service: "news", Address: "10.6.6.6", Port: 6666, Status: registry.StatusAlive,
+			Labels: map[string]string{"pool": "premium"}}, // claims another address and the premium pool
+		{ID: "evil-1", Service: "news", Address: "10.6.6.6", Port: 6666, Status: registry.StatusAlive},
+		{ID: "news-c3", Service: "weather", Address: "10.0.0.7", Port: 3000, Status: registry.StatusAlive},
+	}
+	assert.Empty(t, a.registeredByHome(gossiped), "home never answered: no peer is routable")
+
+	a.registered.Store(&homeInstances{
+		"news-a1": {ID: "news-a1", Service: "news", Address: "10.0.0.5", Port: 3000, Status: registry.StatusPassing},
+		"news-b2": {ID: "news-b2", Service: "news", Address: "10.0.0.6", Port: 3000, Status: registry.StatusPassing,
+			Labels: map[string]string{"pool": "basic"}},
+		"news-c3": {ID: "news-c3", Service: "news", Address: "10.0.0.7", Port: 3000, Status: registry.StatusPassing},
+	})
+	assert.Equal(t, []registry.MapInstance{
+		{ID: "news-a1", Service: "news", Address: "10.0.0.5", Port: 3000, Status: registry.StatusAlive},
+		{ID: "news-b2", Service: "news", Address: "10.0.0.6", Port: 3000, Status: registry.StatusAlive, Labels: map[string]string{"pool": "basic"}},
+	}, a.registeredByHome(gossiped))
+}

@@ -56,6 +56,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 				retry.Max = interval
 			}
 			a.placed(&reply.Placement, reply.Revision)
+			a.gossipKeysFromHome(reply.GossipKeys)
 			a.log.Info().Str("id", a.id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
 			a.once.Do(func() { close(a.first) })
 			retry.Reset()
@@ -77,6 +78,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 		default:
 			reachable()
 			a.placed(reply.Placement, reply.Revision)
+			a.gossipKeysFromHome(reply.GossipKeys)
 			retry.Reset()
 			wait = interval
 		}

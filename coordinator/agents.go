@@ -11,14 +11,18 @@ import (
 )
 
 // newInstances builds the instance registry from the configuration.
-func newInstances(cfg Config, store composition.Store) (*registry.Registry, error) {
-	return registry.New(registry.Config{
+func newInstances(cfg Config, store composition.Store, keyring *gossipKeyring) (*registry.Registry, error) {
+	rc := registry.Config{
 		Store:                   store,
 		Heartbeat:               cfg.Heartbeat,
 		TTL:                     cfg.TTL,
 		DeregisterCriticalAfter: cfg.DeregisterCriticalAfter,
 		Logger:                  cfg.Logger.With().Str("component", "registry").Logger(),
-	})
+	}
+	if keyring != nil {
+		rc.GossipKeys = keyring.Current
+	}
+	return registry.New(rc)
 }
 
 // Instances returns the instance registry.

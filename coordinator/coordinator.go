@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,8 @@ type Config struct {
 	// Gossip, when set, joins a gossip cluster (Name, Meta, Source and the
 	// callbacks are the coordinator's).
 	Gossip *gossip.Config
+	// GossipKeyring is home's gossip keyring, handed to registered agents.
+	GossipKeyring GossipKeyringConfig
 	// Consul, when set, keeps the composition in Consul KV instead of bbolt,
 	// so several coordinators serve one composition, and shares their usage
 	// counters (usage.Sharing).
@@ -73,6 +76,7 @@ type Coordinator struct {
 	metrics *prometheus.Registry // what GET /metrics serves
 	// instances is the instance registry behind the agent API.
 	instances *registry.Registry
+	keyring   *gossipKeyring // nil when gossip is insecure
 	ln        net.Listener
 	server    *http.Server
 	// usage keeps usage counters (usage.db) for agents' batches, the Service
@@ -102,7 +106,12 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, err
 	}
-	instances, err := newInstances(cfg, store)
+	keyring, err := openGossipKeyring(cfg, cmp.Or(cfg.Heartbeat, registry.DefaultHeartbeat))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	instances, err := newInstances(cfg, store, keyring)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -118,7 +127,7 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	c := &Coordinator{cfg: cfg, store: store, ln: ln, metrics: prometheus.NewRegistry(), instances: instances,
+	c := &Coordinator{cfg: cfg, store: store, ln: ln, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
 		usage: counters, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(store, c.tokens)

@@ -53,6 +53,12 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 	cfg.Logger = c.cfg.Logger
 	rev := c.store.Snapshot().Revision
 	cfg.Meta = gossip.Meta{Role: gossip.RoleCoordinator, InstanceID: cfg.Name, Revision: rev}
+	cfg.Keys, cfg.Insecure = nil, c.keyring == nil
+	if c.keyring != nil {
+		if cfg.Keys, err = c.keyring.Keys(); err != nil {
+			return nil, err
+		}
+	}
 	var node *gossip.Node
 	ready := make(chan struct{})
 	cfg.OnMember = func(ev gossip.Event) {
@@ -85,6 +91,13 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	if c.keyring != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.followKeyring(wctx, node)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -122,4 +135,36 @@ func (c *Coordinator) advertisedAPI(gossipAddr string) string {
 		}
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// followKeyring installs every change of home's keyring in its own gossip
+// node until ctx ends: a rotation's steps as they fall due.
+func (c *Coordinator) followKeyring(ctx context.Context, node *gossip.Node) {
+	for {
+		changed, next := c.keyring.watch()
+		if keys, err := c.keyring.Keys(); err != nil {
+			c.cfg.Logger.Error().Err(err).Msg("gossip keyring")
+		} else if err := node.SetKeys(keys); err != nil {
+			c.cfg.Logger.Error().Err(err).Msg("gossip keyring not installed")
+		}
+		var (
+			due   <-chan time.Time
+			timer *time.Timer
+		)
+		if !next.IsZero() {
+			timer = time.NewTimer(time.Until(next))
+			due = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-changed:
+		case <-due:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
 }

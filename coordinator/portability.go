@@ -50,6 +50,7 @@ func (c *Coordinator) portability() http.Handler {
 		httpjson.Write(w, http.StatusCreated, map[string]any{"imported": stats.Entities, "revision": snap.Revision})
 	})
 	c.api.HandlePlacements(mux)
+	c.handleGossipRotate(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !c.tokens.Check(r) {
 			threescale.WriteError(w, threescale.JSON, threescale.Forbidden("Access denied"))

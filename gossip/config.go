@@ -34,10 +34,17 @@ type Config struct {
 	// them with backoff until one answers or its context ends; while the node
 	// is alone they are retried in the background.
 	Join []string
-	// Keys turn on AES-GCM encryption: each 16, 24 or 32 bytes (see ParseKey).
-	// Keys[0] encrypts what this node sends; every key is accepted when
-	// receiving, which is what makes rotation possible.
+	// Keys turn on AES-GCM encryption and authentication: each 16, 24 or 32
+	// bytes (see ParseKey). Keys[0] encrypts what this node sends; every key
+	// is accepted when receiving, which is what makes rotation possible (see
+	// Node.SetKeys). A node needs Keys or Insecure.
 	Keys [][]byte
+	// Insecure runs the node without keys: nothing it sends is encrypted or
+	// authenticated, so whoever reaches its port joins, reads every
+	// composition and injects its own. Start refuses a node with neither Keys
+	// nor Insecure, and an insecure node says so in its log at start and
+	// every hour.
+	Insecure bool
 	// Cluster is memberlist's label: nodes with different labels ignore each
 	// other even when told to join.
 	Cluster string
@@ -66,7 +73,13 @@ type Config struct {
 
 	// tune, when set, adjusts the memberlist configuration last (tests).
 	tune func(*memberlist.Config)
+	// insecureWarnEvery is how often an insecure node repeats its warning;
+	// an hour when zero (tests shorten it).
+	insecureWarnEvery time.Duration
 }
+
+// ErrNoKeys is returned by Start for a node with neither Keys nor Insecure.
+var ErrNoKeys = errors.New("gossip: no keyring: gossip is encrypted by default; give a key (home hands one to registered agents, or --gossip-key) or run it openly with --gossip-insecure")
 
 // memberlistConfig turns c into a memberlist configuration, from
 // memberlist's LAN defaults (gossip every 200 ms to 3 nodes, probe every
@@ -109,6 +122,12 @@ func (c *Config) memberlistConfig() (*memberlist.Config, error) {
 	}
 	mc.Label = c.Cluster
 
+	switch {
+	case len(c.Keys) == 0 && !c.Insecure:
+		return nil, ErrNoKeys
+	case len(c.Keys) > 0 && c.Insecure:
+		return nil, errors.New("gossip: keys given and Insecure set: choose one (--gossip-key or --gossip-insecure)")
+	}
 	if mc.Keyring, err = keyring(c.Keys); err != nil {
 		return nil, err
 	}

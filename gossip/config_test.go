@@ -19,7 +19,9 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Name: "x", Bind: "127.0.0.1:99999"}, "port \"99999\""},
 		{Config{Name: "x", Bind: "127.0.0.1:0", Advertise: "10.0.0.1:7000"}, "not 0"},
 		{Config{Name: "x", Bind: "127.0.0.1:7947", Advertise: "10.0.0.1:0"}, "port 0 cannot be advertised"},
-		{Config{Name: "x", Bind: "127.0.0.1:0", PushPull: -time.Second}, "negative"},
+		{Config{Name: "x", Bind: "127.0.0.1:0", PushPull: -time.Second, Insecure: true}, "negative"},
+		{Config{Name: "x", Bind: "127.0.0.1:0"}, "no keyring: gossip is encrypted by default"},
+		{Config{Name: "x", Bind: "127.0.0.1:0", Keys: [][]byte{key(1, 32)}, Insecure: true}, "choose one"},
 	} {
 		_, err := Start(t.Context(), tc.cfg)
 		assert.ErrorContains(t, err, tc.want, "%+v", tc.cfg)
@@ -27,7 +29,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	c := Config{Name: "x"}
+	c := Config{Name: "x", Insecure: true}
 	mc, err := c.memberlistConfig()
 	require.NoError(t, err)
 	assert.Equal(t, "0.0.0.0", mc.BindAddr)
@@ -36,7 +38,7 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, 3, mc.GossipNodes)
 	assert.Equal(t, 30*time.Second, mc.PushPullInterval)
 
-	c = Config{Name: "x", Bind: "127.0.0.1:8000", Advertise: "192.0.2.7", PushPull: time.Second, Cluster: "prod"}
+	c = Config{Name: "x", Bind: "127.0.0.1:8000", Advertise: "192.0.2.7", PushPull: time.Second, Cluster: "prod", Keys: [][]byte{key(1, 32)}}
 	mc, err = c.memberlistConfig()
 	require.NoError(t, err)
 	assert.Equal(t, "192.0.2.7", mc.AdvertiseAddr)
@@ -48,7 +50,7 @@ func TestConfigDefaults(t *testing.T) {
 func TestStartFailsOnTakenPort(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, "port", time.Second)
-	_, err := Start(t.Context(), Config{Name: "port-2", Bind: n.Addr(), Logger: testLogger()})
+	_, err := Start(t.Context(), Config{Name: "port-2", Bind: n.Addr(), Insecure: true, Logger: testLogger()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "gossip: start on 127.0.0.1")
 }

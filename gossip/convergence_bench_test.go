@@ -67,11 +67,12 @@ func benchConvergence(b *testing.B, size int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			bn.Node, err = Start(ctx, Config{
-				Name:   fmt.Sprintf("bench-%03d", i),
-				Bind:   "127.0.0.1:0",
-				Join:   join,
-				Meta:   Meta{Role: RoleAgent, Service: "news", InstanceID: fmt.Sprintf("bench-%03d", i), API: "127.0.0.1:7071"},
-				Source: bn.src,
+				Name:     fmt.Sprintf("bench-%03d", i),
+				Insecure: true, // the baseline in BENCHMARKS.md ran without encryption
+				Bind:     "127.0.0.1:0",
+				Join:     join,
+				Meta:     Meta{Role: RoleAgent, Service: "news", InstanceID: fmt.Sprintf("bench-%03d", i), API: "127.0.0.1:7071"},
+				Source:   bn.src,
 				OnComposition: func(rev uint64, doc []byte) {
 					bn.src.set(rev, doc)
 					if rev == want.Load() {

@@ -12,8 +12,11 @@
 //   - membership events (join, leave, dead, update), a second failure signal
 //     beside heartbeats.
 //
-// Clusters are kept apart by memberlist's label (Config.Cluster) and, when
-// keys are configured, by AES-GCM encryption with keyring rotation.
+// Clusters are kept apart by memberlist's label (Config.Cluster) and by
+// AES-GCM encryption, which also authenticates: a node without the key
+// learns nothing and injects nothing. Encryption is the default: a node
+// runs without keys only when told Insecure. Node.SetKeys rotates the
+// keyring of a running node.
 //
 // The package knows nothing of the composition's shape: documents are opaque
 // bytes handed over by a Source and delivered to OnComposition.

@@ -97,7 +97,10 @@ func (t *tnode) hasRev(rev uint64) bool {
 // opt adjusts a test node's configuration.
 type opt func(*Config)
 
-func withKeys(keys ...[]byte) opt  { return func(c *Config) { c.Keys = keys } }
+// withKeys encrypts the node's gossip; without it a test node is insecure.
+func withKeys(keys ...[]byte) opt {
+	return func(c *Config) { c.Keys, c.Insecure = keys, len(keys) == 0 }
+}
 func withCluster(name string) opt  { return func(c *Config) { c.Cluster = name } }
 func withJoin(addrs ...string) opt { return func(c *Config) { c.Join = addrs } }
 func withPushPull(d time.Duration) opt {
@@ -129,7 +132,8 @@ func startNode(t testing.TB, name string, joinWait time.Duration, opts ...opt) *
 		tune:   fastProbes,
 		// A label per test: a port one test frees and another binds must not
 		// merge their clusters.
-		Cluster: t.Name(),
+		Cluster:  t.Name(),
+		Insecure: true,
 	}
 	for _, o := range opts {
 		o(&cfg)

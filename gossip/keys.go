@@ -1,6 +1,8 @@
 package gossip
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -28,6 +30,65 @@ func ParseKey(s string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// KeySize is the length of the keys GenerateKey makes: AES-256.
+const KeySize = 32
+
+// GenerateKey returns a new random AES-256 gossip key.
+func GenerateKey() ([]byte, error) {
+	k := make([]byte, KeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("gossip key: %w", err)
+	}
+	return k, nil
+}
+
+// EncodeKey writes a key as ParseKey reads it: standard base64 with padding.
+func EncodeKey(key []byte) string { return base64.StdEncoding.EncodeToString(key) }
+
+// EncodeKeys encodes a keyring, primary first, as the wire carries it
+// (registry.RegisterReply.GossipKeys).
+func EncodeKeys(keys [][]byte) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = EncodeKey(k)
+	}
+	return out
+}
+
+// ParseKeys decodes a keyring given in base64, primary first; it refuses an
+// empty one.
+func ParseKeys(ss []string) ([][]byte, error) {
+	if len(ss) == 0 {
+		return nil, fmt.Errorf("gossip keyring is empty")
+	}
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		k, err := ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("key %d of %d: %w", i+1, len(ss), err)
+		}
+		out[i] = k
+	}
+	return out, nil
+}
+
+// SameKeys reports whether a and b are the same keyring: the same keys in
+// the same order (the first is the primary).
+func SameKeys(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !sameKey(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameKey compares keys in constant time: they are secrets.
+func sameKey(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 func checkKeyLen(key []byte) error {
 	switch len(key) {

@@ -20,7 +20,7 @@ func TestOversizedMetaIsRejected(t *testing.T) {
 	size := fmt.Sprintf("metadata is %d bytes encoded", len(raw))
 
 	t.Run("at start", func(t *testing.T) {
-		_, err := Start(context.Background(), Config{Name: "big", Bind: "127.0.0.1:0", Meta: big, Logger: testLogger()})
+		_, err := Start(context.Background(), Config{Name: "big", Bind: "127.0.0.1:0", Insecure: true, Meta: big, Logger: testLogger()})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), size)
 		assert.Contains(t, err.Error(), "limit of 512 bytes")
@@ -63,7 +63,7 @@ func TestOversizedMetaIsRejected(t *testing.T) {
 	})
 
 	t.Run("unknown role", func(t *testing.T) {
-		_, err := Start(context.Background(), Config{Name: "role", Bind: "127.0.0.1:0", Meta: Meta{Role: "home"}, Logger: testLogger()})
+		_, err := Start(context.Background(), Config{Name: "role", Bind: "127.0.0.1:0", Insecure: true, Meta: Meta{Role: "home"}, Logger: testLogger()})
 		require.ErrorContains(t, err, `role "home"`)
 	})
 }
@@ -152,7 +152,7 @@ func TestMetaAppAddrIsValidated(t *testing.T) {
 		assert.Equal(t, Meta{Role: RoleAgent, InstanceID: "x"}, got, "%q dropped, the rest kept", addr)
 	}
 
-	_, err := Start(context.Background(), Config{Name: "addr", Bind: "127.0.0.1:0", Meta: Meta{Role: RoleAgent, Addr: "10.0.0.5"}, Logger: testLogger()})
+	_, err := Start(context.Background(), Config{Name: "addr", Bind: "127.0.0.1:0", Insecure: true, Meta: Meta{Role: RoleAgent, Addr: "10.0.0.5"}, Logger: testLogger()})
 	require.ErrorContains(t, err, `app address "10.0.0.5"`)
 
 	nodes := cluster(t, "badaddr", 1)

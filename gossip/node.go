@@ -45,6 +45,9 @@ type Node struct {
 
 	dis dissemination
 
+	kr     *memberlist.Keyring // nil on an insecure node
+	keysMu sync.Mutex          // serializes SetKeys
+
 	ops    sync.RWMutex // read: Leave, UpdateMeta; write: Shutdown (memberlist panics on Leave after Shutdown)
 	life   sync.Mutex   // guards closed and wg.Add
 	closed bool
@@ -73,6 +76,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		stop: make(chan struct{}),
 	}
 	n.metaVal.Store(&meta)
+	n.kr = mc.Keyring
 	n.dis.init()
 	n.events = newEvents(n)
 	n.broadcasts = &memberlist.TransmitLimitedQueue{
@@ -99,7 +103,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	self, _ := n.events.peer(cfg.Name) // memberlist reports its own node's join in Create
 	n.addr = self.Addr
 	n.goRun(n.fetchLoop)
-	n.log.Info().Str("addr", n.Addr()).Str("cluster", cfg.Cluster).Bool("encrypted", len(cfg.Keys) > 0).Msg("gossip: started")
+	n.log.Info().Str("addr", n.Addr()).Str("cluster", cfg.Cluster).Bool("encrypted", n.kr != nil).Msg("gossip: started")
+	if cfg.Insecure {
+		n.warnInsecure()
+		n.goRun(n.insecureLoop)
+	}
 
 	if len(cfg.Join) > 0 {
 		if err := n.joinRetry(ctx); err != nil {

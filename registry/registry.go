@@ -49,6 +49,10 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Tests pass a controllable one.
 	Now    func() time.Time
 	Logger zerolog.Logger
+	// GossipKeys, when set, gives home's gossip keyring (base64, primary
+	// first) and its version, which starts at 1 and grows with every change;
+	// see gossipkeys.go.
+	GossipKeys func() (keys []string, version uint64)
 }
 
 // Stats are the registry's counters, for metrics.
@@ -72,6 +76,7 @@ type Registry struct {
 	dca       time.Duration
 	now       func() time.Time
 	log       zerolog.Logger
+	keyring   func() ([]string, uint64) // Config.GossipKeys
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -107,6 +112,7 @@ type instance struct {
 	lastHeartbeat time.Time
 	placement     Placement // current, from Registry.snap
 	sent          Placement // what the instance was last told
+	keysSent      uint64    // version of the gossip keyring it was last given
 }
 
 // New returns a registry; Run starts its reaper.
@@ -139,7 +145,7 @@ func New(cfg Config) (*Registry, error) {
 	}
 	r := &Registry{
 		store: cfg.Store, heartbeat: cfg.Heartbeat, ttl: cfg.TTL, dca: cfg.DeregisterCriticalAfter,
-		now: cfg.Now, log: cfg.Logger,
+		now: cfg.Now, log: cfg.Logger, keyring: cfg.GossipKeys,
 		instances: map[string]*instance{}, snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
 	}
 	r.stopped, r.stop = context.WithCancel(context.Background())
@@ -293,6 +299,7 @@ func (r *Registry) Register(id string, reg Registration) (RegisterReply, error) 
 		ID: id, Placement: in.placement, Revision: r.snap.Revision,
 		HeartbeatInterval: Duration(r.intervalFor(ttl)), TTL: Duration(ttl),
 		DeregisterCriticalAfter: Duration(r.dca),
+		GossipKeys:              r.gossipKeysFor(in),
 	}
 	r.mu.Unlock()
 	r.registered.Add(1)
@@ -343,6 +350,7 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 		reply.Placement = &p
 		in.sent = in.placement
 	}
+	reply.GossipKeys = r.gossipKeysFor(in)
 	return reply, nil
 }
 

@@ -38,9 +38,9 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
-		}, append(gossipFlags(), accessTokenFlags()...)...),
+		}, append(coordinatorGossipFlags(), accessTokenFlags()...)...),
 		Action: func(c *cli.Context) error {
-			gcfg, err := gossipConfig(c)
+			gcfg, gkr, err := coordinatorGossip(c)
 			if err != nil {
 				return err
 			}
@@ -67,6 +67,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				Gossip:                  gcfg,
 				AccessTokenFile:         c.String("access-token-file"),
 				MaxAccessTokens:         c.Int("max-access-tokens"),
+				GossipKeyring:           gkr,
 			})
 			if err != nil {
 				return err

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portolan/portolan/coordinator"
 	"github.com/portolan/portolan/gossip"
 )
 
@@ -17,17 +20,64 @@ func gossipFlags() []cli.Flag {
 		&cli.StringFlag{Name: "gossip-bind", Usage: fmt.Sprintf("join a gossip cluster, listening on ADDR[:PORT] (port %d: 7946 is Docker Swarm's); implied by --join", gossip.DefaultPort)},
 		&cli.StringFlag{Name: "gossip-advertise", Usage: "ADDR[:PORT] other nodes reach this one at, when it differs from --gossip-bind (NAT, containers)"},
 		&cli.StringSliceFlag{Name: "join", Usage: "HOST:PORT of a cluster member (repeatable; retried until one answers)"},
-		&cli.StringSliceFlag{Name: "gossip-key", Usage: "base64 AES key of 16, 24 or 32 bytes encrypting gossip (repeatable for rotation: the first encrypts, all decrypt)"},
+		&cli.StringSliceFlag{Name: "gossip-key", Usage: "base64 AES key of 16, 24 or 32 bytes encrypting gossip (repeatable for rotation: the first encrypts, all decrypt); by default home hands its keyring to registered agents"},
+		&cli.StringFlag{Name: "gossip-key-file", Usage: "file of --gossip-key values, one a line, the first encrypting (keeps keys out of ps)"},
+		&cli.BoolFlag{Name: "gossip-insecure", Usage: "run gossip WITHOUT encryption: anyone reaching the port joins, reads and injects (warned at start and every hour)"},
 		&cli.StringFlag{Name: "cluster", Value: "portolan", Usage: "cluster name: clusters with different names ignore each other"},
 	}
 }
 
-// gossipConfig reads the gossip flags; nil when gossip is off.
+// coordinatorGossipFlags are the gossip flags of the coordinator: the shared
+// ones and the rotation's grace.
+func coordinatorGossipFlags() []cli.Flag {
+	return append(gossipFlags(),
+		&cli.DurationFlag{Name: "gossip-key-grace", Usage: "how long `portolan gossip rotate-key` takes: the old key is accepted until its end (default 4 heartbeat intervals)"})
+}
+
+// gossipConfig reads the agent's gossip flags; nil when gossip is off. With
+// neither keys nor --gossip-insecure the agent waits for home's keyring.
 func gossipConfig(c *cli.Context) (*gossip.Config, error) {
-	bind, join, keys := c.String("gossip-bind"), nonEmpty(c.StringSlice("join")), nonEmpty(c.StringSlice("gossip-key"))
+	keys, insecure, err := gossipKeys(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := gossipNode(c)
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		if len(keys) > 0 || insecure {
+			return nil, errors.New("--gossip-key, --gossip-key-file and --gossip-insecure need --gossip-bind or --join")
+		}
+		return nil, nil
+	}
+	cfg.Keys, cfg.Insecure = keys, insecure
+	return cfg, nil
+}
+
+// coordinatorGossip reads the coordinator's gossip flags: its node (nil when
+// off; its keys come from the keyring) and its keyring, handed to agents
+// whether or not home gossips itself.
+func coordinatorGossip(c *cli.Context) (*gossip.Config, coordinator.GossipKeyringConfig, error) {
+	keys, insecure, err := gossipKeys(c)
+	if err != nil {
+		return nil, coordinator.GossipKeyringConfig{}, err
+	}
+	kc := coordinator.GossipKeyringConfig{Keys: keys, Insecure: insecure, Grace: c.Duration("gossip-key-grace")}
+	if kc.Grace < 0 {
+		return nil, kc, fmt.Errorf("--gossip-key-grace %s is negative", kc.Grace)
+	}
+	cfg, err := gossipNode(c)
+	return cfg, kc, err
+}
+
+// gossipNode reads where the node listens and whom it joins; nil when gossip
+// is off.
+func gossipNode(c *cli.Context) (*gossip.Config, error) {
+	bind, join := c.String("gossip-bind"), nonEmpty(c.StringSlice("join"))
 	if bind == "" && len(join) == 0 {
-		if len(keys) > 0 || c.String("gossip-advertise") != "" {
-			return nil, fmt.Errorf("--gossip-key and --gossip-advertise need --gossip-bind or --join")
+		if c.String("gossip-advertise") != "" {
+			return nil, errors.New("--gossip-advertise needs --gossip-bind or --join")
 		}
 		return nil, nil
 	}
@@ -36,15 +86,41 @@ func gossipConfig(c *cli.Context) (*gossip.Config, error) {
 	} else if _, _, err := net.SplitHostPort(bind); err != nil {
 		bind = net.JoinHostPort(bind, strconv.Itoa(gossip.DefaultPort))
 	}
-	cfg := &gossip.Config{Bind: bind, Advertise: c.String("gossip-advertise"), Join: join, Cluster: c.String("cluster")}
-	for _, k := range keys {
+	return &gossip.Config{Bind: bind, Advertise: c.String("gossip-advertise"), Join: join, Cluster: c.String("cluster")}, nil
+}
+
+// gossipKeys reads --gossip-key, then --gossip-key-file, and
+// --gossip-insecure; keys and insecure together are refused.
+func gossipKeys(c *cli.Context) (keys [][]byte, insecure bool, err error) {
+	encoded := nonEmpty(c.StringSlice("gossip-key"))
+	if path := c.String("gossip-key-file"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, false, fmt.Errorf("--gossip-key-file: %w", err)
+		}
+		var fromFile []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				fromFile = append(fromFile, line)
+			}
+		}
+		if len(fromFile) == 0 {
+			return nil, false, fmt.Errorf("--gossip-key-file %s holds no key: want base64 keys, one a line", path)
+		}
+		encoded = append(encoded, fromFile...)
+	}
+	for _, k := range encoded {
 		key, err := gossip.ParseKey(k)
 		if err != nil {
-			return nil, fmt.Errorf("--gossip-key: %w", err)
+			return nil, false, fmt.Errorf("--gossip-key: %w", err)
 		}
-		cfg.Keys = append(cfg.Keys, key)
+		keys = append(keys, key)
 	}
-	return cfg, nil
+	insecure = c.Bool("gossip-insecure")
+	if insecure && len(keys) > 0 {
+		return nil, false, errors.New("--gossip-insecure with --gossip-key or --gossip-key-file: choose one")
+	}
+	return keys, insecure, nil
 }
 
 // nonEmpty drops empty values (an empty PORTOLAN_* variable means "not set").

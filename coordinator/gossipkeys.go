@@ -1,0 +1,236 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/internal/atomicfile"
+)
+
+// GossipKeyringFile is home's gossip keyring in the data dir (0600).
+const GossipKeyringFile = "gossip-keyring.json"
+
+// GossipKeyringConfig says where home's gossip keyring comes from.
+type GossipKeyringConfig struct {
+	// Keys, when set, is a fixed keyring (--gossip-key), primary first: home
+	// uses it and hands it to agents as it is, and refuses to rotate it.
+	// Empty: the keyring lives in the data dir, made on first start, and
+	// rotates (RotateGossipKey).
+	Keys [][]byte
+	// Insecure runs home's gossip without a keyring, and hands none to
+	// agents (--gossip-insecure).
+	Insecure bool
+	// Grace is how long a rotation takes: the new key is added as a
+	// secondary at once, made primary at half the grace and the old key
+	// dropped at its end, so each step reaches every agent (at its next
+	// heartbeat) before the next. Default 4 heartbeat intervals; at least 2.
+	Grace time.Duration
+}
+
+// errKeyringFixed and errRotating refuse a rotation (409).
+var (
+	errKeyringFixed = errors.New("the gossip keyring is fixed by --gossip-key: change the flag (new key first, old key second) to rotate it")
+	errRotating     = errors.New("a gossip key rotation is in progress")
+)
+
+// gossipKeyring is home's gossip keyring: handed to registered agents
+// (registry.Config.GossipKeys), used by home's own gossip node, rotated in
+// steps. Steps fall due by the clock and are applied by whoever looks first,
+// so no goroutine is needed to move it along. Safe for concurrent use.
+type gossipKeyring struct {
+	path  string // "" for a fixed keyring: not persisted, not rotated
+	grace time.Duration
+	now   func() time.Time
+	log   zerolog.Logger
+
+	mu      sync.Mutex
+	st      keyringState
+	changed chan struct{} // closed and replaced on every change
+}
+
+// keyringState is the keyring and its pending rotation, as kept on disk.
+type keyringState struct {
+	// Version starts at 1 and grows with every change: the registry hands
+	// the keyring to an instance when it last gave it another version.
+	Version uint64   `json:"version"`
+	Keys    []string `json:"keys"` // base64, primary first
+	// Steps are the rotation's coming keyrings, by time.
+	Steps []keyringStep `json:"steps,omitempty"`
+}
+
+type keyringStep struct {
+	At   time.Time `json:"at"`
+	Keys []string  `json:"keys"`
+}
+
+// KeyRotation answers a rotation: when the new key becomes primary and when
+// the old ones stop being accepted.
+type KeyRotation struct {
+	Version   uint64    `json:"version"`
+	PrimaryAt time.Time `json:"primary_at"`
+	DropOldAt time.Time `json:"drop_old_at"`
+}
+
+// openGossipKeyring returns home's keyring: nil when insecure, fixed when
+// given keys, else the data dir's, made on first start.
+func openGossipKeyring(cfg Config, heartbeat time.Duration) (*gossipKeyring, error) {
+	kc := cfg.GossipKeyring
+	if kc.Insecure {
+		if len(kc.Keys) > 0 {
+			return nil, errors.New("--gossip-key and --gossip-insecure: choose one")
+		}
+		return nil, nil
+	}
+	if kc.Grace == 0 {
+		kc.Grace = 4 * heartbeat
+	}
+	if kc.Grace < 2*heartbeat {
+		return nil, fmt.Errorf("--gossip-key-grace %s is shorter than two heartbeat intervals (%s): agents would miss a rotation step and drop out of gossip", kc.Grace, 2*heartbeat)
+	}
+	k := &gossipKeyring{grace: kc.Grace, now: time.Now, log: cfg.Logger, changed: make(chan struct{})}
+	if len(kc.Keys) > 0 {
+		k.st = keyringState{Version: 1, Keys: gossip.EncodeKeys(kc.Keys)}
+		return k, nil
+	}
+	k.path = filepath.Join(cfg.DataDir, GossipKeyringFile)
+	b, err := os.ReadFile(k.path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &k.st); err != nil {
+			return nil, fmt.Errorf("gossip keyring %s: %w (remove it to make a new one; agents then get it when they register again)", k.path, err)
+		}
+		if _, err := gossip.ParseKeys(k.st.Keys); err != nil {
+			return nil, fmt.Errorf("gossip keyring %s: %w", k.path, err)
+		}
+		if k.st.Version == 0 {
+			k.st.Version = 1
+		}
+		return k, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("read gossip keyring: %w", err)
+	}
+	key, err := gossip.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	k.st = keyringState{Version: 1, Keys: []string{gossip.EncodeKey(key)}}
+	if err := k.saveLocked(); err != nil {
+		return nil, err
+	}
+	cfg.Logger.Info().Str("file", k.path).Msg("made a gossip keyring: registered agents receive it from home")
+	return k, nil
+}
+
+// saveLocked writes the keyring, 0600, replacing the file atomically.
+func (k *gossipKeyring) saveLocked() error {
+	if k.path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(k.st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode gossip keyring: %w", err)
+	}
+	if err := atomicfile.Write(k.path, b, 0o600); err != nil {
+		return fmt.Errorf("write gossip keyring: %w", err)
+	}
+	return nil
+}
+
+// advanceLocked applies the steps that fell due.
+func (k *gossipKeyring) advanceLocked() {
+	now := k.now()
+	moved := false
+	for len(k.st.Steps) > 0 && !k.st.Steps[0].At.After(now) {
+		k.st.Keys = k.st.Steps[0].Keys
+		k.st.Steps = k.st.Steps[1:]
+		k.st.Version++
+		moved = true
+	}
+	if moved {
+		k.changedLocked()
+	}
+}
+
+func (k *gossipKeyring) changedLocked() {
+	if err := k.saveLocked(); err != nil {
+		// The keyring in memory moves on: agents must not be left behind by a
+		// full disk. A restart would go back to the last saved step.
+		k.log.Error().Err(err).Msg("gossip keyring not saved")
+	}
+	close(k.changed)
+	k.changed = make(chan struct{})
+	k.log.Info().Uint64("version", k.st.Version).Int("keys", len(k.st.Keys)).Msg("gossip keyring changed")
+}
+
+// Current is the keyring, base64 and primary first, and its version: the
+// registry's Config.GossipKeys.
+func (k *gossipKeyring) Current() ([]string, uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.advanceLocked()
+	return slices.Clone(k.st.Keys), k.st.Version
+}
+
+// Keys is the keyring as a gossip node takes it.
+func (k *gossipKeyring) Keys() ([][]byte, error) {
+	keys, _ := k.Current()
+	raw, err := gossip.ParseKeys(keys)
+	if err != nil {
+		return nil, fmt.Errorf("home's gossip keyring: %w", err)
+	}
+	return raw, nil
+}
+
+// watch returns a channel closed at the next change and when the next step
+// falls due (zero when none is pending).
+func (k *gossipKeyring) watch() (<-chan struct{}, time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.advanceLocked()
+	var next time.Time
+	if len(k.st.Steps) > 0 {
+		next = k.st.Steps[0].At
+	}
+	return k.changed, next
+}
+
+// Rotate starts a rotation to a new random key: added as a secondary at
+// once, primary after half the grace, the old keys dropped at its end.
+func (k *gossipKeyring) Rotate() (KeyRotation, error) {
+	if k.path == "" {
+		return KeyRotation{}, errKeyringFixed
+	}
+	key, err := gossip.GenerateKey()
+	if err != nil {
+		return KeyRotation{}, err
+	}
+	nk := gossip.EncodeKey(key)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.advanceLocked()
+	if n := len(k.st.Steps); n > 0 {
+		return KeyRotation{}, fmt.Errorf("%w until %s: wait for it to end", errRotating, k.st.Steps[n-1].At.Format(time.RFC3339))
+	}
+	now := k.now()
+	old := k.st.Keys
+	r := KeyRotation{PrimaryAt: now.Add(k.grace / 2), DropOldAt: now.Add(k.grace)}
+	k.st.Keys = append(slices.Clone(old), nk)
+	k.st.Steps = []keyringStep{
+		{At: r.PrimaryAt, Keys: append([]string{nk}, old...)},
+		{At: r.DropOldAt, Keys: []string{nk}},
+	}
+	k.st.Version++
+	r.Version = k.st.Version
+	k.changedLocked()
+	return r, nil
+}
