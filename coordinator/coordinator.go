@@ -48,6 +48,8 @@ type Config struct {
 	// so several coordinators serve one composition, and shares their usage
 	// counters (usage.Sharing).
 	Consul *ConsulConfig
+	// Caps bound what the composition may hold (threescale.Caps).
+	Caps threescale.Caps
 }
 
 // ConsulConfig places the composition in Consul.
@@ -116,6 +118,7 @@ func New(cfg Config) (*Coordinator, error) {
 		usage: counters, usageBatches: newUsageMetrics()}
 	c.tokens = threescale.NewTokenChecker(token)
 	c.api = threescale.New(store, c.tokens)
+	c.api.SetCaps(cfg.Caps)
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters})
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters})
 	c.server = httpserve.New(c.routes(), cfg.Limits)
