@@ -21,6 +21,7 @@ import (
 	"github.com/portolan/portolan/agent/mgmt"
 	"github.com/portolan/portolan/agent/supervise"
 	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
 )
@@ -51,6 +52,11 @@ type Config struct {
 	Mgmt          *mgmt.Config    // the local management proxy; nil is off
 	Gateway       *gateway.Config // the gateway in front of the app; nil = off
 	WaitHome      time.Duration
+
+	// MetricsListen serves /metrics alone on this address; "" is off.
+	MetricsListen string
+	// Limits bound the local API and metrics listeners (Mgmt has its own).
+	Limits httpserve.Limits
 
 	// ReportInterval is how often the gateway's usage is reported to home; default 1s.
 	ReportInterval time.Duration
@@ -235,6 +241,9 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 		if err := a.startGateway(bg, &wg); err != nil {
 			return 1, err
 		}
+	}
+	if err := a.startMetrics(bg, &wg); err != nil {
+		return 1, err
 	}
 	if err := a.startMgmt(bg, &wg); err != nil {
 		return 1, err

@@ -1,9 +1,17 @@
 package agent
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -45,4 +53,30 @@ func (m *metrics) setStatus(status string) {
 		}
 		m.status.WithLabelValues(s).Set(v)
 	}
+}
+
+// handler serves the agent's metrics in Prometheus' format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// startMetrics serves GET /metrics, and nothing else, on --metrics-listen
+// until ctx ends, so that Prometheus can scrape the agent from outside
+// without reaching the local API.
+func (a *Agent) startMetrics(ctx context.Context, wg *sync.WaitGroup) error {
+	if a.cfg.MetricsListen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("metrics on %s (--metrics-listen): %w", a.cfg.MetricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.m.handler())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serveUntil(ctx, httpserve.New(mux, a.localLimits()), ln, a.log, "metrics listener")
+	}()
+	return nil
 }

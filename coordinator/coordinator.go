@@ -57,6 +57,8 @@ type Config struct {
 	// (0: threescale.DefaultMaxAccessTokens).
 	AccessTokenFile string
 	MaxAccessTokens int
+	// Caps bound what the composition may hold (threescale.Caps).
+	Caps threescale.Caps
 }
 
 // ConsulConfig places the composition in Consul.
@@ -131,6 +133,7 @@ func New(cfg Config) (*Coordinator, error) {
 		usage: counters, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(store, c.tokens)
+	c.api.SetCaps(cfg.Caps)
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters})
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters})
 	c.server = httpserve.New(c.routes(), cfg.Limits)

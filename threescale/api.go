@@ -44,6 +44,7 @@ type API struct {
 	routes  []Route
 	mux     *http.ServeMux
 	handler http.Handler
+	caps    []capped // see SetCaps; nil is the defaults
 }
 
 // New returns the API over store, accepting the given access tokens.
@@ -195,7 +196,7 @@ func page[T any](c *call, items []T) ([]T, error) {
 
 // update commits fn as one revision.
 func (c *call) update(fn func(*composition.Tx) error) (*composition.Snapshot, error) {
-	return c.api.store.Update(c.r.Context(), fn)
+	return c.api.store.Update(c.r.Context(), c.api.withCaps(fn))
 }
 
 func (c *call) snapshot() *composition.Snapshot { return c.api.store.Snapshot() }

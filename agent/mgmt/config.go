@@ -1,6 +1,10 @@
 package mgmt
 
-import "time"
+import (
+	"time"
+
+	"github.com/portolan/portolan/internal/httpserve"
+)
 
 // Defaults and limits of the management proxy.
 const (
@@ -27,4 +31,8 @@ type Config struct {
 	Timeout      time.Duration // upstream timeout, default DefaultTimeout
 	CacheEntries int           // read cache bound, default DefaultCacheEntries
 	CacheBytes   int64         // read cache bound, default DefaultCacheBytes
+
+	// Limits bound the proxy's listener: header, body and idle time,
+	// header size; zero fields take httpserve's defaults.
+	Limits httpserve.Limits
 }

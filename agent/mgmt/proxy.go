@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/internal/httpjson"
+	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/swagger"
 )
 
@@ -35,6 +37,7 @@ type Proxy struct {
 	cache    *answerCache
 	client   *http.Client
 	timeout  time.Duration
+	limits   httpserve.Limits
 	log      zerolog.Logger
 }
 
@@ -106,7 +109,7 @@ func New(ctx context.Context, cfg Config, home string, log zerolog.Logger) (*Pro
 	p := &Proxy{
 		listen: listen, base: base, token: cfg.Token, tokenEsc: url.QueryEscape(cfg.Token),
 		routes: selected.Routes(), doc: selected.Document(), plans: map[string]*callPlan{},
-		cache: newAnswerCache(cfg.CacheEntries, cfg.CacheBytes), timeout: cfg.Timeout, log: log,
+		cache: newAnswerCache(cfg.CacheEntries, cfg.CacheBytes), timeout: cfg.Timeout, limits: cfg.Limits, log: log,
 	}
 	used := make([]bool, len(ts))
 	for _, op := range selected.Kept() {
@@ -201,17 +204,14 @@ func (p *Proxy) Listen() string { return p.listen }
 
 // Serve serves the proxy on ln until ctx ends.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) {
-	srv := &http.Server{
-		Handler:           p,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      p.timeout + time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		// "OPTIONS *" goes to the proxy, which refuses it, not to net/http's
-		// own answer.
-		DisableGeneralOptionsHandler: true,
-	}
+	// Bounded as every listener is (a body that never comes is cut after
+	// the body timeout); the operation is checked before the body is read
+	// (handle), so a call the proxy refuses never waits for its body.
+	srv := httpserve.New(p, p.limits)
+	srv.WriteTimeout = p.timeout + time.Minute
+	// "OPTIONS *" goes to the proxy, which refuses it, not to net/http's
+	// own answer.
+	srv.DisableGeneralOptionsHandler = true
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -234,29 +234,54 @@ var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, 
 // overrideHeaders change the method on some servers; the proxy refuses them.
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
-// statusWriter remembers the status for the access log.
+// statusWriter remembers the status for the access log, and closes the
+// connection after an answer given before the request's body was read to its
+// end: net/http would otherwise read (wait for) the rest of the body before
+// it sends the answer, and a refused call would hold the connection.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	body   *trackedBody // nil without a body
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		if w.body != nil && !w.body.ended {
+			w.Header().Set("Connection", "close")
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// trackedBody notes when a request body has been read to its end.
+type trackedBody struct {
+	io.ReadCloser
+	ended bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.ended = true
+	}
+	return n, err
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
+	if r.Body != nil && r.Body != http.NoBody {
+		sw.body = &trackedBody{ReadCloser: r.Body}
+		r.Body = sw.body
+	}
 	path, op := p.handle(sw, r)
 	ev := p.log.Debug()
 	if sw.status >= 500 {

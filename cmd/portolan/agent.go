@@ -66,7 +66,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			&cli.BoolFlag{Name: "signal-group", Usage: "forward signals to CMD's whole process group"},
 			&cli.DurationFlag{Name: "drain", Usage: "on SIGTERM, wait this long after telling home before forwarding the signal"},
 			&cli.DurationFlag{Name: "stop-timeout", Value: agent.DefaultStopTimeout, Usage: "after forwarding SIGTERM, wait this long, then SIGKILL the process group"},
-		}, append(append(append(inCategory("Gossip", gossipFlags()), inCategory("Gateway", gatewayFlags())...),
+		}, append(append(append(append(agentListenFlags(), inCategory("Gossip", gossipFlags())...), inCategory("Gateway", gatewayFlags())...),
 			inCategory("Gateway", usageFlags())...), inCategory("Management proxy", mgmtFlags())...)...),
 		Action: func(c *cli.Context) error {
 			labels, err := parseLabels(c.StringSlice("label"))
@@ -91,6 +91,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 					HTTP: c.String("check-http"), TCP: c.String("check-tcp"), Exec: c.String("check-exec"),
 					Interval: c.Duration("check-interval"),
 				},
+				MetricsListen: c.String("metrics-listen"), Limits: agentLimits(c),
 				PlacementFile: c.String("placement-file"), CacheDir: c.String("cache-dir"), API: c.String("api"), WaitHome: c.Duration("wait-home"),
 				SignalGroup: c.Bool("signal-group"), Drain: c.Duration("drain"), StopTimeout: c.Duration("stop-timeout"),
 				Gossip: gcfg, Gateway: gatewayConfig(c), Mgmt: mcfg, ReportInterval: c.Duration("report-interval"), Version: version, Logger: loggerFrom(c),

@@ -38,7 +38,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
-		}, append(coordinatorGossipFlags(), accessTokenFlags()...)...),
+		}, append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...)...),
 		Action: func(c *cli.Context) error {
 			gcfg, gkr, err := coordinatorGossip(c)
 			if err != nil {
@@ -68,6 +68,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				AccessTokenFile:         c.String("access-token-file"),
 				MaxAccessTokens:         c.Int("max-access-tokens"),
 				GossipKeyring:           gkr,
+				Caps:                    capsConfig(c),
 			})
 			if err != nil {
 				return err

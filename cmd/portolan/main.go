@@ -44,7 +44,7 @@ func newApp() *cli.App {
 		Usage:    "portable 3scale-style API management: coordinator, container agent and CLI in one binary",
 		Version:  version,
 		Flags:    withEnv(globalFlags()),
-		Commands: withEnvCommands(commands()),
+		Commands: withEnvCommands(withSecretFileCommands(commands())),
 		Before:   setupLogger,
 		// main reports errors and picks the exit code; without this the
 		// library would print ExitCoder errors and call os.Exit itself.

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/portolan/portolan/internal/httpserve"
+)
+
+// agentListenFlags are the agent's metrics listener and the bounds of its
+// own HTTP listeners (the gateway has its own).
+func agentListenFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "metrics-listen", Usage: "serve GET /metrics, and nothing else, on this address, e.g. :9100, so Prometheus can scrape from outside without reaching the local API (empty: off; the local API keeps its /metrics)"},
+		&cli.DurationFlag{Name: "body-timeout", Value: httpserve.DefaultBodyTimeout, Usage: "on the local API, metrics and management proxy listeners, a request body must arrive within this, or the connection is closed"},
+	}
+}
+
+// agentLimits reads the bounds of the agent's own listeners.
+func agentLimits(c *cli.Context) httpserve.Limits {
+	return httpserve.Limits{BodyTimeout: c.Duration("body-timeout")}
+}

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/portolan/portolan/threescale"
+)
+
+// capFlags bound what the coordinator's composition may hold.
+func capFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "max-applications", Value: threescale.DefaultMaxApplications,
+			Usage: "most applications the composition may hold; a create beyond it answers 422 naming this flag (-1: no cap)"},
+		&cli.IntFlag{Name: "max-placements", Value: threescale.DefaultMaxPlacements,
+			Usage: "most placements the composition may hold; a create beyond it answers 422 naming this flag (-1: no cap)"},
+	}
+}
+
+// capsConfig reads the cap flags.
+func capsConfig(c *cli.Context) threescale.Caps {
+	return threescale.Caps{Applications: c.Int("max-applications"), Placements: c.Int("max-placements")}
+}

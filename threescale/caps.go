@@ -1,0 +1,83 @@
+package threescale
+
+import (
+	"fmt"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// Default caps on what the composition may hold.
+const (
+	DefaultMaxApplications = 100_000
+	DefaultMaxPlacements   = 1_000
+)
+
+// Caps bound how many entities of a kind the composition may hold, so one
+// admin token (or a runaway script) cannot grow the composition, and with it
+// every agent's copy, without end. Zero fields take the defaults; a negative
+// one lifts the cap.
+type Caps struct {
+	Applications int // --max-applications
+	Placements   int // --max-placements
+}
+
+func (c Caps) withDefaults() Caps {
+	if c.Applications == 0 {
+		c.Applications = DefaultMaxApplications
+	}
+	if c.Placements == 0 {
+		c.Placements = DefaultMaxPlacements
+	}
+	return c
+}
+
+// capped is one cap: the kind it counts, its flag and its limit.
+type capped struct {
+	kind  composition.Kind
+	flag  string
+	limit int
+	count func(*composition.Composition) int
+}
+
+func (c Caps) list() []capped {
+	c = c.withDefaults()
+	return []capped{
+		{composition.KindApplication, "--max-applications", c.Applications, func(s *composition.Composition) int { return s.Applications.Len() }},
+		{composition.KindPlacement, "--max-placements", c.Placements, func(s *composition.Composition) int { return s.Placements.Len() }},
+	}
+}
+
+// SetCaps sets the caps every write of the API is held to; call it before
+// the API serves.
+func (a *API) SetCaps(c Caps) { a.caps = c.list() }
+
+// withCaps wraps a write so that it fails, as a whole, when it leaves a
+// capped kind over its cap and larger than it found it. Counting around the
+// write, in the same transaction, covers every path that creates (a create,
+// a signup's applications) and still lets a composition already over a
+// lowered cap shrink or change.
+func (a *API) withCaps(fn func(*composition.Tx) error) func(*composition.Tx) error {
+	caps := a.caps
+	if caps == nil {
+		caps = Caps{}.list()
+	}
+	return func(tx *composition.Tx) error {
+		before := make([]int, len(caps))
+		for i, c := range caps {
+			before[i] = c.count(tx.View())
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		for i, c := range caps {
+			if c.limit < 0 {
+				continue
+			}
+			if n := c.count(tx.View()); n > c.limit && n > before[i] {
+				return &composition.FieldError{Field: "base", Message: fmt.Sprintf(
+					"the composition may hold at most %d %s (%s): delete some or raise the cap", c.limit, c.kind, c.flag)}
+			}
+		}
+		return nil
+	}
+}
