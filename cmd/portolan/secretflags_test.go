@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,11 +95,8 @@ func TestGroupReadableSecretFileWarns(t *testing.T) {
 	assert.NotContains(t, stderr, "tok\"", "the warning does not hold the secret")
 }
 
-// Every secret flag of every command has its -file twin. The access token
-// and gossip keys get theirs on other branches: drop them from owned
-// elsewhere once they have.
+// Every secret flag of every command has its -file twin.
 func TestEverySecretFlagHasAFileTwin(t *testing.T) {
-	ownedElsewhere := []string{"access-token", "gossip-key"}
 	var check func(path string, cmds []*cli.Command)
 	check = func(path string, cmds []*cli.Command) {
 		for _, cmd := range cmds {
@@ -114,7 +110,7 @@ func TestEverySecretFlagHasAFileTwin(t *testing.T) {
 			}
 			for _, n := range strs {
 				secret := strings.Contains(n, "token") || strings.Contains(n, "secret") || strings.Contains(n, "password") || strings.HasSuffix(n, "-key")
-				if !secret || strings.HasSuffix(n, fileSuffix) || slices.Contains(ownedElsewhere, n) {
+				if !secret || strings.HasSuffix(n, fileSuffix) {
 					continue
 				}
 				assert.Contains(t, names, n+fileSuffix, "%s %s --%s has no -file twin", path, cmd.Name, n)
