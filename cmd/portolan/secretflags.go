@@ -40,9 +40,9 @@ const maxSecretFileBytes = 64 << 10
 
 // secretFlagNames are the secret flags, by name, in every command: the
 // agent's and `portolan map`'s --token (an agent token), export's and
-// import's --token (an access token), the coordinator's --agent-token,
-// --consul-token, and the management proxy's --mgmt-token.
-var secretFlagNames = []string{"token", "agent-token", "consul-token", "mgmt-token"}
+// import's --token (an access token), the coordinator's --access-token,
+// --agent-token, --consul-token, and the management proxy's --mgmt-token.
+var secretFlagNames = []string{"token", "access-token", "agent-token", "consul-token", "mgmt-token"}
 
 // withSecretFileCommands gives every secret flag of cmds, and of their
 // subcommands, its -file twin, read before the command runs (see the file's
