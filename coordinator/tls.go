@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"path/filepath"
 	"strings"
@@ -257,10 +258,26 @@ func (c *Coordinator) URL() string {
 // certificate file without its CA.
 func (c *Coordinator) CAPin() pki.Pin { return c.tls.pin }
 
+// serverLog carries what net/http logs (http.Server.ErrorLog) to the
+// coordinator's log: a failed handshake at debug level, since anyone can
+// cause one (a scanner, a plain-HTTP client), the rest as warnings.
+type serverLog struct{ log zerolog.Logger }
+
+func (l serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.Contains(msg, "TLS handshake error") {
+		l.log.Debug().Msg(msg)
+	} else {
+		l.log.Warn().Msg(msg)
+	}
+	return len(p), nil
+}
+
 // serve serves the API on the listener, over TLS when configured. Go's
 // server bounds the handshake by the header timeout (httpserve.Limits),
 // and answers plain HTTP on the TLS port with a 400.
 func (c *Coordinator) serve() error {
+	c.server.ErrorLog = stdlog.New(serverLog{c.cfg.Logger.With().Str("component", "http").Logger()}, "", 0)
 	if c.tls.config == nil {
 		return c.server.Serve(c.ln)
 	}
