@@ -1,6 +1,9 @@
 package mgmt
 
-import "time"
+import (
+	"crypto/tls"
+	"time"
+)
 
 // Defaults and limits of the management proxy.
 const (
@@ -27,4 +30,5 @@ type Config struct {
 	Timeout      time.Duration // upstream timeout, default DefaultTimeout
 	CacheEntries int           // read cache bound, default DefaultCacheEntries
 	CacheBytes   int64         // read cache bound, default DefaultCacheBytes
+	TLS          *tls.Config   // how an https:// upstream is trusted; nil: the system's roots
 }

@@ -105,7 +105,7 @@ func transportFor(cfg Config, scheme string) (http.RoundTripper, error) {
 	}
 	tc, err := cfg.TLS.Config()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%q: %w", cfg.Address, err)
 	}
 	return NewTransport(tc), nil
 }
