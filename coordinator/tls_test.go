@@ -125,12 +125,14 @@ func TestMutualTLSRefusesAClientWithoutACertificate(t *testing.T) {
 	_, err := homeClient(t, h.URL(), client.TLS{CAPin: ca.Pin()}).Register(context.Background(), "news-2", nil)
 	require.Error(t, err, "no client certificate")
 	assert.ErrorIs(t, err, client.ErrUnreachable)
-	assert.Contains(t, err.Error(), "certificate required")
+	assert.ErrorIs(t, err, client.ErrClientCertificateRequired, "the client says what is missing")
 
 	rcert, rkey := issueFiles(t, rogue, pki.RoleClient, certs, "rogue")
 	_, err = homeClient(t, h.URL(), client.TLS{CAPin: ca.Pin(), CertFile: rcert, KeyFile: rkey}).Register(context.Background(), "news-3", nil)
 	require.Error(t, err, "a certificate of another CA")
-	assert.Contains(t, err.Error(), "unknown certificate authority")
+	// Under TLS 1.3 home refuses it after the client's handshake: the client
+	// sees home's alert, or the connection closed under its request.
+	assert.ErrorIs(t, err, client.ErrUnreachable)
 }
 
 // A connection that never finishes its handshake is cut after the header

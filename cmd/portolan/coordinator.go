@@ -37,9 +37,13 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
-		}, gossipFlags()...),
+		}, append(gossipFlags(), coordinatorTLSFlags()...)...),
 		Action: func(c *cli.Context) error {
 			gcfg, err := gossipConfig(c)
+			if err != nil {
+				return err
+			}
+			tlsCfg, err := coordinatorTLS(c)
 			if err != nil {
 				return err
 			}
@@ -64,6 +68,7 @@ dir (access_token) and prints it once. SIGTERM or SIGINT stops it gracefully.`,
 				Logger:                  loggerFrom(c),
 				Announce:                os.Stdout,
 				Gossip:                  gcfg,
+				TLS:                     tlsCfg,
 			})
 			if err != nil {
 				return err

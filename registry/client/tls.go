@@ -66,15 +66,26 @@ func (t TLS) Config() (*tls.Config, error) {
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		return nil, errors.New("a client certificate needs both its certificate and its key file (--tls-client-cert and --tls-client-key)")
 	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate %s with key %s: %w", t.CertFile, t.KeyFile, err)
+	if t.CertFile == "" {
+		// Fail the handshake here, saying why, rather than let home refuse
+		// it after a TLS 1.3 handshake, which the client sees as a broken
+		// pipe or a reset as often as an alert.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return nil, ErrClientCertificateRequired
 		}
-		cfg.Certificates = []tls.Certificate{cert}
+		return cfg, nil
 	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate %s with key %s: %w", t.CertFile, t.KeyFile, err)
+	}
+	cfg.Certificates = []tls.Certificate{cert}
 	return cfg, nil
 }
+
+// ErrClientCertificateRequired is the error of a handshake with a home
+// that asks for a client certificate when none was given.
+var ErrClientCertificateRequired = errors.New("home requires a client certificate (its --tls-client-ca): give --tls-client-cert and --tls-client-key")
 
 // NewTransport is http.DefaultTransport's settings with cfg for TLS. It
 // keeps connections alive and speaks HTTP/2 when home offers it, so that an
