@@ -9,6 +9,7 @@ import (
 	stdlog "log"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,7 +102,7 @@ func newTLSServing(cfg Config, addr net.Addr) (*tlsServing, error) {
 	}
 	if !on {
 		if t.ClientCAFile != "" {
-			return nil, errors.New("--tls-client-ca needs TLS: drop --tls off or --insecure-http")
+			return nil, errors.New("--tls-client-ca needs TLS: give --tls on (auto serves plain HTTP on loopback), without --insecure-http")
 		}
 		return &tlsServing{insecure: !isLoopback(addr)}, nil
 	}
@@ -245,7 +246,7 @@ func (c *Coordinator) URL() string {
 	a, ok := c.ln.Addr().(*net.TCPAddr)
 	host := c.ln.Addr().String()
 	if ok && a.IP.IsUnspecified() {
-		host = net.JoinHostPort("127.0.0.1", fmt.Sprint(a.Port))
+		host = net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
 	}
 	if c.tls.config != nil {
 		return "https://" + host
