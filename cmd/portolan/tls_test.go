@@ -165,7 +165,7 @@ func TestCoordinatorCommandServesTLS(t *testing.T) {
 	addr := testenv.FreeAddr(t)
 	out := &testenv.SyncBuffer{}
 	cmd := exec.Command(bin, "coordinator", "--listen", addr, "--data-dir", dataDir, "--access-token", "admin",
-		"--agent-token", "agent-token", "--tls", "on", "--tls-dns", "home.example", "--tls-ip", "192.0.2.9")
+		"--agent-token", testenv.AgentToken, "--tls", "on", "--tls-dns", "home.example", "--tls-ip", "192.0.2.9")
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
