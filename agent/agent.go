@@ -22,6 +22,7 @@ import (
 	"github.com/portolan/portolan/agent/supervise"
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/internal/httpserve"
+	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
 )
@@ -36,6 +37,15 @@ type Config struct {
 	Address string // "" (first non-loopback IPv4), an IP, or an interface name
 	Port    int
 	Labels  map[string]string
+
+	// CAFile and CAPin say how an https:// home is trusted: a CA of your
+	// own (--ca-file), or the pin of home's CA (--ca-pin, a join token's);
+	// with both, both must hold. Neither trusts the system's roots.
+	CAFile string
+	CAPin  pki.Pin
+	// TLSClientCert and TLSClientKey are the agent's certificate for a home
+	// that requires one (its --tls-client-ca).
+	TLSClientCert, TLSClientKey string
 
 	Consul                string        // local Consul agent URL; empty does not register with Consul
 	ConsulToken           string        // ACL token for Consul
@@ -67,6 +77,11 @@ type Config struct {
 
 	Version string
 	Logger  zerolog.Logger
+}
+
+// homeTLS is how the agent trusts home.
+func (cfg *Config) homeTLS() client.TLS {
+	return client.TLS{CAFile: cfg.CAFile, CAPin: cfg.CAPin, CertFile: cfg.TLSClientCert, KeyFile: cfg.TLSClientKey}
 }
 
 // Defaults.
@@ -153,8 +168,8 @@ func New(cfg Config) (*Agent, error) {
 		if cfg.Service == "" {
 			return nil, errors.New("--service is required with --home: the system_name of the service this container implements")
 		}
-		if a.home, err = client.New(client.Config{Address: cfg.Home, Token: cfg.Token, Timeout: homeCallTimeout}); err != nil {
-			return nil, fmt.Errorf("--home %q: want an http(s) URL like http://home:7070", cfg.Home)
+		if a.home, err = client.New(client.Config{Address: cfg.Home, Token: cfg.Token, Timeout: homeCallTimeout, TLS: cfg.homeTLS()}); err != nil {
+			return nil, fmt.Errorf("--home %w", err)
 		}
 	}
 	if cfg.Consul != "" && cfg.Service == "" {
@@ -186,7 +201,13 @@ func New(cfg Config) (*Agent, error) {
 		}
 	}
 	if cfg.Mgmt != nil {
-		if a.mgmt, err = mgmt.New(context.Background(), *cfg.Mgmt, cfg.Home, a.log); err != nil {
+		mcfg := *cfg.Mgmt
+		if mcfg.Upstream == "" && mcfg.TLS == nil && !cfg.homeTLS().IsZero() { // it forwards to home: trust home alike
+			if mcfg.TLS, err = cfg.homeTLS().Config(); err != nil {
+				return nil, err
+			}
+		}
+		if a.mgmt, err = mgmt.New(context.Background(), mcfg, cfg.Home, a.log); err != nil {
 			return nil, err
 		}
 	}

@@ -36,8 +36,10 @@ type Config struct {
 	TTL                     time.Duration
 	DeregisterCriticalAfter time.Duration
 	// Limits bound every connection to the HTTP API; zero fields take
-	// httpserve's defaults.
-	Limits  httpserve.Limits
+	// httpserve's defaults. The header timeout bounds the TLS handshake too.
+	Limits httpserve.Limits
+	// TLS says how the API is served: HTTPS off loopback by default.
+	TLS     TLSConfig
 	Version string
 	Logger  zerolog.Logger
 	// Announce receives the one-time notice of where a generated access
@@ -81,6 +83,7 @@ type Coordinator struct {
 	keyring   *gossipKeyring // nil when gossip is insecure
 	ln        net.Listener
 	server    *http.Server
+	tls       *tlsServing
 	// usage keeps usage counters (usage.db) for agents' batches, the Service
 	// Management API and analytics.
 	usage        *usage.Store
@@ -129,7 +132,14 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	c := &Coordinator{cfg: cfg, store: store, ln: ln, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
+	serving, err := newTLSServing(cfg, ln.Addr())
+	if err != nil {
+		ln.Close()
+		counters.Close()
+		store.Close()
+		return nil, fmt.Errorf("coordinator on %s: %w", ln.Addr(), err)
+	}
+	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
 		usage: counters, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(store, c.tokens)
@@ -137,6 +147,7 @@ func New(cfg Config) (*Coordinator, error) {
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters})
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters})
 	c.server = httpserve.New(c.routes(), cfg.Limits)
+	c.server.TLSConfig = serving.config
 	announceToken(cfg, token)
 	return c, nil
 }
@@ -173,9 +184,10 @@ func (c *Coordinator) Store() composition.Store { return c.store }
 func (c *Coordinator) Run(ctx context.Context) error {
 	log := c.cfg.Logger
 	snap := c.store.Snapshot()
-	log.Info().Str("listen", c.Addr()).Str("data_dir", c.cfg.DataDir).
+	log.Info().Str("listen", c.Addr()).Str("url", c.URL()).Str("data_dir", c.cfg.DataDir).
 		Uint64("revision", snap.Revision).Int("entities", snap.Count()).Msg("coordinator started")
 	defer c.closeUsage() // deferred: runs after the server has shut down
+	defer c.logServing(ctx)()
 	stopAgents := c.startAgents()
 	if c.cfg.Consul != nil {
 		stopCatalog, err := c.followCatalog()
@@ -206,7 +218,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		defer stopGossip()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- c.server.Serve(c.ln) }()
+	go func() { errc <- c.serve() }()
 	var serveErr error
 	select {
 	case <-ctx.Done():

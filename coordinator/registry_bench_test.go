@@ -16,6 +16,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/internal/pki"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // The agent API under load: one in-process coordinator on loopback, real
@@ -226,4 +228,54 @@ func BenchmarkBaselineRegistrations(b *testing.B) {
 	timedParallel(b, "registrations", func(n int64) error {
 		return agentPut(client, fmt.Sprintf("%s/v1/instances/news-%d", base, n), registrationBody)
 	})
+}
+
+// BenchmarkHeartbeatsTLS: the heartbeats of BenchmarkAgentHeartbeats over
+// plain HTTP and over TLS in the same run, each with keep-alive: "https"
+// with a connection per client goroutine, as many agents open, and
+// "https-h2" through the transport an agent uses (client.NewTransport),
+// every heartbeat multiplexed on one HTTP/2 connection. The goal is TLS at
+// 0.8× plain HTTP or better.
+func BenchmarkHeartbeatsTLS(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		tls  coordinator.TLSConfig
+		h2   bool
+	}{
+		{"http", coordinator.TLSConfig{Mode: coordinator.TLSOff}, false},
+		{"https", coordinator.TLSConfig{Mode: coordinator.TLSOn}, false},
+		{"https-h2", coordinator.TLSConfig{Mode: coordinator.TLSOn}, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			co, err := coordinator.New(coordinator.Config{
+				Listen: "127.0.0.1:0", DataDir: b.TempDir(), AccessToken: "bench", AgentToken: benchAgentToken,
+				TTL: 10 * time.Minute, Logger: zerolog.Nop(), TLS: tc.tls,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { _ = co.Run(ctx); close(done) }()
+			b.Cleanup(func() { cancel(); <-done })
+			httpClient := agentBenchClient()
+			if !co.CAPin().IsZero() {
+				transport := client.NewTransport(pki.PinnedClientConfig(co.CAPin()))
+				transport.MaxIdleConnsPerHost = 1024
+				if !tc.h2 {
+					transport.ForceAttemptHTTP2 = false
+					transport.TLSClientConfig.NextProtos = []string{"http/1.1"}
+				}
+				httpClient = &http.Client{Transport: transport}
+			}
+			ids := registerInstances(b, httpClient, co.URL(), benchInstances)
+			urls := make([]string, len(ids))
+			for i, id := range ids {
+				urls[i] = co.URL() + "/v1/instances/" + id + "/heartbeat"
+			}
+			timedParallel(b, "heartbeats", func(n int64) error {
+				return agentPut(httpClient, urls[(n*7919)%int64(len(urls))], heartbeatBody)
+			})
+		})
+	}
 }

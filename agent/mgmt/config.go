@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"crypto/tls"
 	"time"
 
 	"github.com/portolan/portolan/internal/httpserve"
@@ -31,6 +32,7 @@ type Config struct {
 	Timeout      time.Duration // upstream timeout, default DefaultTimeout
 	CacheEntries int           // read cache bound, default DefaultCacheEntries
 	CacheBytes   int64         // read cache bound, default DefaultCacheBytes
+	TLS          *tls.Config   // how an https:// upstream is trusted; nil: the system's roots
 
 	// Limits bound the proxy's listener: header, body and idle time,
 	// header size; zero fields take httpserve's defaults.

@@ -142,6 +142,7 @@ func New(ctx context.Context, cfg Config, home string, log zerolog.Logger) (*Pro
 			IdleConnTimeout:        90 * time.Second,
 			MaxResponseHeaderBytes: 64 << 10,
 			ForceAttemptHTTP2:      true,
+			TLSClientConfig:        cfg.TLS,
 		},
 		// A redirect is the app's to follow, through the proxy again.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

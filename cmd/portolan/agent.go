@@ -66,8 +66,8 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			&cli.BoolFlag{Name: "signal-group", Usage: "forward signals to CMD's whole process group"},
 			&cli.DurationFlag{Name: "drain", Usage: "on SIGTERM, wait this long after telling home before forwarding the signal"},
 			&cli.DurationFlag{Name: "stop-timeout", Value: agent.DefaultStopTimeout, Usage: "after forwarding SIGTERM, wait this long, then SIGKILL the process group"},
-		}, append(append(append(append(agentListenFlags(), inCategory("Gossip", gossipFlags())...), inCategory("Gateway", gatewayFlags())...),
-			inCategory("Gateway", usageFlags())...), inCategory("Management proxy", mgmtFlags())...)...),
+		}, append(append(append(append(append(agentListenFlags(), inCategory("Gossip", gossipFlags())...), inCategory("Gateway", gatewayFlags())...),
+			inCategory("Gateway", usageFlags())...), inCategory("Management proxy", mgmtFlags())...), homeTLSFlags()...)...),
 		Action: func(c *cli.Context) error {
 			labels, err := parseLabels(c.StringSlice("label"))
 			if err != nil {
@@ -81,9 +81,14 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			if err != nil {
 				return cli.Exit("agent: "+err.Error(), 2)
 			}
+			trust, err := homeTLS(c)
+			if err != nil {
+				return cli.Exit("agent: "+err.Error(), 2)
+			}
 			a, err := agent.New(agent.Config{
 				Command: c.Args().Slice(),
 				Home:    c.String("home"), Token: c.String("token"), Service: c.String("service"),
+				CAFile: trust.CAFile, CAPin: trust.CAPin, TLSClientCert: trust.CertFile, TLSClientKey: trust.KeyFile,
 				Address: c.String("address"), Port: c.Int("port"), Labels: labels,
 				Consul: c.String("consul"), ConsulToken: c.String("consul-token"), ConsulDeregisterAfter: c.Duration("consul-deregister-after"),
 				Heartbeat: c.Duration("heartbeat"), TTL: c.Duration("ttl"),

@@ -17,6 +17,7 @@ func commands() []*cli.Command {
 		gossipCommand(),
 		mapCommand(),
 		swaggerCommand(),
+		tlsCommand(),
 	}
 }
 

@@ -38,9 +38,13 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
-		}, append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...)...),
+		}, append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...)...),
 		Action: func(c *cli.Context) error {
 			gcfg, gkr, err := coordinatorGossip(c)
+			if err != nil {
+				return err
+			}
+			tlsCfg, err := coordinatorTLS(c)
 			if err != nil {
 				return err
 			}
@@ -68,6 +72,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				MaxAccessTokens:         c.Int("max-access-tokens"),
 				GossipKeyring:           gkr,
 				Caps:                    capsConfig(c),
+				TLS:                     tlsCfg,
 			})
 			if err != nil {
 				return err

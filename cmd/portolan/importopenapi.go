@@ -40,6 +40,10 @@ and writes nothing.`,
 			if err := required(c, "token"); err != nil {
 				return err
 			}
+			hc, err := homeHTTPClient(c)
+			if err != nil {
+				return fmt.Errorf("import openapi: %w", err)
+			}
 			ctx, cancel := contextWithTimeout(c)
 			defer cancel()
 			spec, err := swagger.Load(ctx, args[0])
@@ -51,6 +55,7 @@ and writes nothing.`,
 				Home:          c.String("home"),
 				Token:         c.String("token"),
 				DryRun:        c.Bool("dry-run"),
+				Client:        hc,
 			})
 			if plan != nil {
 				fmt.Fprint(c.App.Writer, plan)

@@ -47,7 +47,7 @@ agent's datacenter, the one --dc names, or every WAN-joined datacenter with
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: mapFormatTable, Usage: "output format: table, json, tree or dot"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "redraw the map on every change until interrupted"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "how long one request may take (with --watch, on top of the blocking wait)"},
-		}, consulMapFlags()...),
+		}, append(consulMapFlags(), homeTLSFlags()...)...),
 		Action: runMap,
 	}
 }
@@ -121,7 +121,11 @@ func newMapSource(c *cli.Context, service string) (*mapSource, error) {
 	if err := required(c, "token"); err != nil {
 		return nil, err
 	}
-	cl, err := client.New(client.Config{Address: c.String("home"), Token: c.String("token")})
+	trust, err := homeTLS(c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.New(client.Config{Address: c.String("home"), Token: c.String("token"), TLS: trust})
 	if err != nil {
 		return nil, fmt.Errorf("--home %w", err)
 	}

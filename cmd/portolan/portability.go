@@ -14,11 +14,11 @@ import (
 )
 
 func homeFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "home", Value: "http://127.0.0.1:7070", Usage: "URL of the coordinator"},
 		&cli.StringFlag{Name: "token", Usage: "the coordinator's access token"},
 		&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for the coordinator"},
-	}
+	}, homeTLSFlags()...)
 }
 
 func exportCommand() *cli.Command {
@@ -107,7 +107,11 @@ func importCommand() *cli.Command {
 // adminClient is a client of the coordinator's admin API, with the access
 // token (--home, --token).
 func adminClient(c *cli.Context) (*client.Client, error) {
-	cl, err := client.New(client.Config{Address: c.String("home"), Token: c.String("token")})
+	trust, err := homeTLS(c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.New(client.Config{Address: c.String("home"), Token: c.String("token"), TLS: trust})
 	if err != nil {
 		return nil, fmt.Errorf("--home %w", err)
 	}

@@ -39,9 +39,12 @@ type Config struct {
 	// wait) is bounded by the caller's context alone: it outlives any
 	// ordinary timeout by design.
 	Timeout time.Duration
-	// Transport sends the requests (TLS settings go there); nil is
-	// http.DefaultTransport.
+	// Transport sends the requests; nil is http.DefaultTransport, or one
+	// made for TLS when TLS sets anything.
 	Transport http.RoundTripper
+	// TLS says how an https:// home is trusted (CA file, CA pin) and the
+	// client certificate for mutual TLS; exclusive with Transport.
+	TLS TLS
 }
 
 // Client calls one home. It is safe for concurrent use.
@@ -60,9 +63,9 @@ func New(cfg Config) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%q: want an http:// or https:// URL such as http://127.0.0.1:7070", cfg.Address)
 	}
-	transport := cfg.Transport
-	if transport == nil {
-		transport = http.DefaultTransport
+	transport, err := transportFor(cfg, u.Scheme)
+	if err != nil {
+		return nil, err
 	}
 	return &Client{
 		base:  strings.TrimSuffix(u.String(), "/"),
@@ -155,7 +158,7 @@ func (c *Client) do(ctx context.Context, r *request, want int) (*http.Response, 
 	}
 	if err := requireStatus(r, resp, want); err != nil {
 		resp.Body.Close()
-		return nil, err
+		return nil, explainPlainHTTP(err, c.Address())
 	}
 	return resp, nil
 }

@@ -10,6 +10,7 @@
 // paths it calls are registry's constants, which the server's route table
 // uses too.
 //
-// It imports registry (the wire types and paths) and the standard library;
-// never the server side (coordinator), the agent or the CLI.
+// It imports registry (the wire types and paths), internal/pki (how an
+// https:// home is trusted: TLS) and the standard library; never the server
+// side (coordinator), the agent or the CLI.
 package client
