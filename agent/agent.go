@@ -32,7 +32,7 @@ type Config struct {
 	Command []string // CMD and ARGS
 
 	Home    string // coordinator URL; empty runs CMD without phoning home
-	Token   string // the agent token
+	Token   string // a join token (portolan token create) or the coordinator's bootstrap agent token
 	Service string // system_name of the service this container implements
 	Address string // "" (first non-loopback IPv4), an IP, or an interface name
 	Port    int
@@ -167,6 +167,15 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Home != "" {
 		if cfg.Service == "" {
 			return nil, errors.New("--service is required with --home: the system_name of the service this container implements")
+		}
+		// The pin of home's CA, when the join token carries one: the TLS
+		// client pins it (Config.CAPin).
+		pin, err := joinTokenPin(cfg.Token)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.CAPin.IsZero() {
+			cfg.CAPin = pin
 		}
 		if a.home, err = client.New(client.Config{Address: cfg.Home, Token: cfg.Token, Timeout: homeCallTimeout, TLS: cfg.homeTLS()}); err != nil {
 			return nil, fmt.Errorf("--home %w", err)
@@ -306,6 +315,9 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 			a.log.Warn().Err(derr).Msg("deregister")
 		}
 		cancel()
+		if err := dropCredential(a.cfg.CacheDir); err != nil {
+			a.log.Warn().Err(err).Msg("remove the instance credential")
+		}
 	}
 	if a.consul != nil {
 		a.deregisterConsul()

@@ -54,7 +54,7 @@ func waitIndexAbove(b *testing.B, co *testenv.Coordinator, index uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, co.URL+"/v1/map?wait=10s&index="+strconv.FormatUint(index, 10), nil)
-	req.Header.Set("Authorization", "Bearer "+testenv.AgentToken)
+	req.Header.Set("Authorization", "Bearer "+co.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.Fatal(err)

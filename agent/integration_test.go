@@ -113,8 +113,10 @@ func TestUnknownInstanceRegistersAgain(t *testing.T) {
 	a := testenv.StartAgent(t, co, "--service", "newsapi", "--heartbeat", "200ms", "--ttl", "1s", "--", "sleep", "30")
 	id := a.ID()
 	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusPassing }, 2*time.Second, 10*time.Millisecond)
+	// The instance deregistered with its own credential, which the agent
+	// keeps in its cache dir.
 	req, _ := http.NewRequest(http.MethodDelete, co.URL+"/v1/instances/"+url.PathEscape(id), nil)
-	req.Header.Set("Authorization", "Bearer "+testenv.AgentToken)
+	req.Header.Set("Authorization", "Bearer "+credentialOf(t, a))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()

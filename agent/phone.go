@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/portolan/portolan/internal/backoff"
@@ -13,12 +14,16 @@ import (
 // phoneHome registers, then heartbeats every interval until ctx ends. While
 // home is down it retries with jittered exponential backoff, capped at the
 // heartbeat interval, so an agent is back within two intervals of home
-// coming back. An "unknown instance" answer (home restarted) re-registers at once.
+// coming back. An "unknown instance" answer (home restarted) re-registers at
+// once, with the join token; so does a refused credential (its join token was
+// revoked), and the registration then fails, saying why, until --token
+// changes.
 func (a *Agent) phoneHome(ctx context.Context) {
 	interval := a.cfg.Heartbeat
 	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: interval}
 	wait := time.Duration(0)
 	down := false // logs the change, not every failed retry
+	lastRefusal := ""
 	unreachable := func(err error) {
 		if !down && ctx.Err() == nil {
 			a.log.Warn().Err(err).Msg("home unreachable; retrying (the command keeps running)")
@@ -29,7 +34,14 @@ func (a *Agent) phoneHome(ctx context.Context) {
 		if down {
 			a.log.Info().Msg("home reachable again")
 		}
-		down = false
+		down, lastRefusal = false, ""
+	}
+	// refused logs each new reason home gives for refusing the registration.
+	refused := func(err error) {
+		if msg := err.Error(); msg != lastRefusal && ctx.Err() == nil {
+			a.log.Error().Err(err).Msg("home refused to register this instance: check --token (revoked, expired, or its scope does not allow this service or these labels); the command keeps running unregistered")
+			lastRefusal = msg
+		}
 	}
 	for {
 		select {
@@ -44,11 +56,18 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.st.contact(err, false)
 			a.m.registrations.WithLabelValues(result(err)).Inc()
 			if err != nil {
-				unreachable(err)
+				if errors.Is(err, client.ErrUnauthorized) || client.StatusCode(err) == http.StatusTooManyRequests {
+					refused(err)
+				} else {
+					unreachable(err)
+				}
 				wait = retry.Next()
 				continue
 			}
 			reachable()
+			if err := saveCredential(a.cfg.CacheDir, a.id, reply.Credential); err != nil {
+				a.log.Warn().Err(err).Msg("instance credential kept in memory only")
+			}
 			a.st.setRegistered(true)
 			a.st.contact(nil, true)
 			if reply.HeartbeatInterval > 0 {
@@ -72,6 +91,10 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.log.Info().Msg("home does not know this instance (restarted?); registering again")
 			a.st.setRegistered(false)
 			wait = 0
+		case errors.Is(err, client.ErrUnauthorized):
+			a.log.Warn().Err(err).Msg("home refused this instance's credential (its join token revoked?); registering again")
+			a.st.setRegistered(false)
+			wait = retry.Next()
 		case err != nil:
 			unreachable(err)
 			wait = retry.Next()

@@ -3,6 +3,8 @@ package coordinator
 import (
 	"context"
 	"net/http"
+	"path/filepath"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -10,14 +12,22 @@ import (
 	"github.com/portolan/portolan/registry"
 )
 
-// newInstances builds the instance registry from the configuration.
+// newInstances builds the instance registry from the configuration, with
+// the join tokens kept in the data dir.
 func newInstances(cfg Config, store composition.Store, keyring *gossipKeyring) (*registry.Registry, error) {
+	tokens, err := registry.OpenJoinTokenStore(filepath.Join(cfg.DataDir, registry.JoinTokenFile))
+	if err != nil {
+		return nil, err
+	}
 	rc := registry.Config{
 		Store:                   store,
 		Heartbeat:               cfg.Heartbeat,
 		TTL:                     cfg.TTL,
 		DeregisterCriticalAfter: cfg.DeregisterCriticalAfter,
 		Logger:                  cfg.Logger.With().Str("component", "registry").Logger(),
+		JoinTokens:              tokens,
+		MaxInstances:            cfg.Identity.MaxInstances,
+		MaxJoinTokens:           cfg.Identity.MaxJoinTokens,
 	}
 	if keyring != nil {
 		rc.GossipKeys = keyring.Current
@@ -29,14 +39,27 @@ func newInstances(cfg Config, store composition.Store, keyring *gossipKeyring) (
 func (c *Coordinator) Instances() *registry.Registry { return c.instances }
 
 // agentsHandler serves the agent API under /v1/.
-func (c *Coordinator) agentsHandler() http.Handler { return c.instances.Handler(c.cfg.AgentToken) }
+func (c *Coordinator) agentsHandler() http.Handler { return c.instances.Handler(c.agentAccess()) }
+
+// agentAccess is who besides instances may call the agent API: the
+// bootstrap token registers, the admin access token reads the map.
+func (c *Coordinator) agentAccess() registry.Access {
+	return registry.Access{BootstrapToken: c.cfg.AgentToken, Admin: c.isAdmin}
+}
+
+// bearer is the Bearer token of r.
+func bearer(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	return tok, ok && strings.EqualFold(scheme, "Bearer") && tok != ""
+}
 
 // startAgents runs the registry until the returned stop is called; stop
 // returns once it has ended, which also answers pending blocking queries.
 func (c *Coordinator) startAgents() (stop func()) {
 	log := c.cfg.Logger
 	if c.cfg.AgentToken == "" {
-		log.Warn().Msg("no agent token is configured (--agent-token): every /v1 call is refused with 401")
+		log.Info().Msg("no bootstrap agent token (--agent-token): only join tokens (portolan token create) register instances")
 	} else {
 		log.Info().Dur("heartbeat", c.instances.HeartbeatInterval()).Dur("ttl", c.instances.TTL()).
 			Dur("deregister_critical_after", c.instances.DeregisterCriticalAfter()).Msg("agent API enabled")

@@ -29,11 +29,12 @@ func TestABodyThatNeverComesDoesNotHoldTheCoordinator(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	cred := registerNews(t, "http://"+c.Addr(), "slow-1") // usage is taken from an instance with its credential
 
 	for _, path := range []string{"/admin/api/services.json", registry.PathUsage} {
 		conn, err := net.Dial("tcp", c.Addr())
 		require.NoError(t, err)
-		_, err = io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: home\r\nAuthorization: Bearer "+usageAgentToken+
+		_, err = io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: home\r\nAuthorization: Bearer "+cred+
 			"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\naccess_token=")
 		require.NoError(t, err)
 		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))

@@ -29,7 +29,8 @@ type Config struct {
 	Listen      string // address of the HTTP API, 127.0.0.1:7070 by default
 	DataDir     string // where the store and a generated access token live
 	AccessToken string // admin token; generated and kept in DataDir when empty
-	AgentToken  string // token agents present on /v1
+	AgentToken  string // bootstrap join token: registers any instance on /v1
+	Identity    IdentityConfig
 	// Heartbeat, TTL and DeregisterCriticalAfter time the instance registry
 	// (registry.Config); zero means its defaults, 2s, 6s and 30s.
 	Heartbeat               time.Duration

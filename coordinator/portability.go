@@ -51,6 +51,7 @@ func (c *Coordinator) portability() http.Handler {
 	})
 	c.api.HandlePlacements(mux)
 	c.handleGossipRotate(mux)
+	c.handleJoinTokens(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !c.tokens.Check(r) {
 			threescale.WriteError(w, threescale.JSON, threescale.Forbidden("Access denied"))

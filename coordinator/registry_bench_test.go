@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/portolan/portolan/coordinator"
 	"github.com/portolan/portolan/internal/pki"
+	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
 )
 
@@ -47,6 +49,7 @@ func startAgentsCoordinator(b *testing.B) string {
 	co, err := coordinator.New(coordinator.Config{
 		Listen: "127.0.0.1:0", DataDir: b.TempDir(), AccessToken: "bench", AgentToken: benchAgentToken,
 		TTL: 10 * time.Minute, Logger: zerolog.Nop(),
+		Identity: coordinator.IdentityConfig{MaxInstances: 1 << 30}, // registrations benchmarks go past the default cap
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -81,30 +84,38 @@ func agentBenchClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
 }
 
-// agentPut sends one PUT with the agent token and checks the status.
-func agentPut(client *http.Client, url, body string) error {
-	req, err := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+benchAgentToken)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("PUT %s: %s", url, resp.Status)
-	}
-	return nil
+// agentPut sends one PUT with token and checks the status.
+func agentPut(client *http.Client, url, token, body string) error {
+	_, err := agentPutReply(client, url, token, body)
+	return err
 }
 
-// registerInstances registers n simulated instances, concurrently.
-func registerInstances(b *testing.B, client *http.Client, base string, n int) []string {
+// agentPutReply sends one PUT with token, checks the status and returns
+// the answer's body.
+func agentPutReply(client *http.Client, url, token, body string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("PUT %s: %s", url, resp.Status)
+	}
+	return b, nil
+}
+
+// registerInstances registers n simulated instances, concurrently, and
+// returns their ids and credentials.
+func registerInstances(b *testing.B, client *http.Client, base string, n int) (ids, creds []string) {
 	b.Helper()
-	ids := make([]string, n)
+	ids, creds = make([]string, n), make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("news-host%05d-%08x", i, uint32(i)*2654435761)
 	}
@@ -118,7 +129,13 @@ func registerInstances(b *testing.B, client *http.Client, base string, n int) []
 				if i >= n {
 					return
 				}
-				if err := agentPut(client, base+"/v1/instances/"+ids[i], registrationBody); err != nil {
+				body, err := agentPutReply(client, base+"/v1/instances/"+ids[i], benchAgentToken, registrationBody)
+				if err == nil {
+					var reply registry.RegisterReply
+					err = json.Unmarshal(body, &reply)
+					creds[i] = reply.Credential
+				}
+				if err != nil {
 					firstErr.CompareAndSwap(nil, &err)
 				}
 			}
@@ -128,7 +145,7 @@ func registerInstances(b *testing.B, client *http.Client, base string, n int) []
 	if err := firstErr.Load(); err != nil {
 		b.Fatal(*err)
 	}
-	return ids
+	return ids, creds
 }
 
 // timedParallel runs op b.N times from benchConcurrency×GOMAXPROCS
@@ -184,7 +201,7 @@ func BenchmarkAgentHeartbeats(b *testing.B) {
 	base := startAgentsCoordinator(b)
 	client := agentBenchClient()
 	start := time.Now()
-	ids := registerInstances(b, client, base, benchInstances)
+	ids, creds := registerInstances(b, client, base, benchInstances)
 	b.Logf("registered %d instances in %v", len(ids), time.Since(start).Round(time.Millisecond))
 	urls := make([]string, len(ids))
 	for i, id := range ids {
@@ -193,7 +210,8 @@ func BenchmarkAgentHeartbeats(b *testing.B) {
 	b.Run(fmt.Sprintf("instances=%d", benchInstances), func(b *testing.B) {
 		timedParallel(b, "heartbeats", func(n int64) error {
 			// A stride coprime with the count spreads calls over every instance.
-			return agentPut(client, urls[(n*7919)%int64(len(urls))], heartbeatBody)
+			i := (n * 7919) % int64(len(urls))
+			return agentPut(client, urls[i], creds[i], heartbeatBody)
 		})
 	})
 }
@@ -207,17 +225,39 @@ func BenchmarkBaselineHeartbeats(b *testing.B) {
 		urls[i] = fmt.Sprintf("%s/v1/instances/news-host%05d-%08x/heartbeat", base, i, uint32(i)*2654435761)
 	}
 	timedParallel(b, "heartbeats", func(n int64) error {
-		return agentPut(client, urls[(n*7919)%int64(len(urls))], heartbeatBody)
+		return agentPut(client, urls[(n*7919)%int64(len(urls))], benchAgentToken, heartbeatBody)
 	})
 }
 
-// BenchmarkAgentRegistrations: registrations of new instances.
+// BenchmarkAgentRegistrations: registrations of new instances with the
+// bootstrap token, each issued its credential.
 func BenchmarkAgentRegistrations(b *testing.B) {
 	base := startAgentsCoordinator(b)
 	client := agentBenchClient()
 	run := time.Now().UnixNano()
 	timedParallel(b, "registrations", func(n int64) error {
-		return agentPut(client, fmt.Sprintf("%s/v1/instances/news-%x-%d", base, run, n), registrationBody)
+		return agentPut(client, fmt.Sprintf("%s/v1/instances/news-%x-%d", base, run, n), benchAgentToken, registrationBody)
+	})
+}
+
+// BenchmarkRegisterWithJoinToken: registrations with credential issue
+// through a join token scoped to the service and labels: the token parsed,
+// looked up and checked, the scope checked, a credential drawn and hashed.
+func BenchmarkRegisterWithJoinToken(b *testing.B) {
+	base := startAgentsCoordinator(b)
+	admin, err := client.New(client.Config{Address: base, Token: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := admin.CreateJoinToken(context.Background(), &registry.JoinTokenSpec{Service: "news",
+		Labels: map[string]string{"pool": "basic", "zone": "a"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := agentBenchClient()
+	run := time.Now().UnixNano()
+	timedParallel(b, "registrations", func(n int64) error {
+		return agentPut(client, fmt.Sprintf("%s/v1/instances/news-%x-%d", base, run, n), tok.Token, registrationBody)
 	})
 }
 
@@ -226,7 +266,7 @@ func BenchmarkBaselineRegistrations(b *testing.B) {
 	base := trivialServer(b)
 	client := agentBenchClient()
 	timedParallel(b, "registrations", func(n int64) error {
-		return agentPut(client, fmt.Sprintf("%s/v1/instances/news-%d", base, n), registrationBody)
+		return agentPut(client, fmt.Sprintf("%s/v1/instances/news-%d", base, n), benchAgentToken, registrationBody)
 	})
 }
 
@@ -268,13 +308,14 @@ func BenchmarkHeartbeatsTLS(b *testing.B) {
 				}
 				httpClient = &http.Client{Transport: transport}
 			}
-			ids := registerInstances(b, httpClient, co.URL(), benchInstances)
+			ids, creds := registerInstances(b, httpClient, co.URL(), benchInstances)
 			urls := make([]string, len(ids))
 			for i, id := range ids {
 				urls[i] = co.URL() + "/v1/instances/" + id + "/heartbeat"
 			}
 			timedParallel(b, "heartbeats", func(n int64) error {
-				return agentPut(httpClient, urls[(n*7919)%int64(len(urls))], heartbeatBody)
+				i := (n * 7919) % int64(len(urls))
+				return agentPut(httpClient, urls[i], creds[i], heartbeatBody)
 			})
 		})
 	}

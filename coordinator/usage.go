@@ -28,9 +28,9 @@ func newUsageMetrics() *prometheus.CounterVec {
 	return v
 }
 
-// usageHandler serves POST /v1/usage with the agent API's token check.
+// usageHandler serves POST /v1/usage to instances with their credential.
 func (c *Coordinator) usageHandler() http.Handler {
-	return registry.RequireAgentToken(c.cfg.AgentToken, http.HandlerFunc(c.serveUsage))
+	return c.instances.RequireInstance(c.agentAccess(), http.HandlerFunc(c.serveUsage))
 }
 
 // serveUsage applies a usage batch exactly once and answers with the
@@ -56,12 +56,16 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only a registered instance reports usage, and only for the service it
-	// is placed in (403: the agent keeps the batch and registers again).
-	if svc, ok := c.instances.PlacedIn(batch.Instance); !ok {
-		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is not registered with home: usage is accepted only from registered instances", batch.Instance))
+	// is placed in (403: the agent keeps the batch and registers again). The
+	// instance is the credential's, whatever the batch claims: a batch
+	// spooled by an earlier incarnation on the same cache dir names that
+	// one, and counts for the service the sender is placed in, or not at all.
+	self, _ := registry.InstanceOf(r.Context())
+	if svc, ok := c.instances.PlacedIn(self); !ok {
+		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is not placed in any service: usage is accepted only from instances placed in its service", self))
 		return
 	} else if svc != batch.ServiceID {
-		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is placed in service %d, not %d: it reports usage for its own service only", batch.Instance, svc, batch.ServiceID))
+		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is placed in service %d, not %d: it reports usage for its own service only", self, svc, batch.ServiceID))
 		return
 	}
 	dup, err := c.usage.Apply(r.Context(), batch.ID, batch.ServiceID, incs, now)

@@ -14,25 +14,26 @@ import (
 	"github.com/portolan/portolan/registry"
 )
 
-// An attacker holding only the agent token cannot write usage for an
-// instance home never registered, nor for a service the instance is not
-// placed in.
+// An attacker holding only the agent token cannot write usage at all (it
+// only registers), and an instance cannot write usage for a service it is
+// not placed in.
 func TestUsageFromAnUnregisteredOrForeignInstanceIsRefused(t *testing.T) {
 	h := newUsageHome(t)
 	minute := time.Now().Unix() / 60
 	entries := []registry.UsageEntry{{ApplicationID: h.app, MetricID: h.hits, Minute: minute, Delta: 1}}
+	token := usageAgentToken
 	post := func(b registry.UsageBatch) (int, string) {
 		body, err := json.Marshal(b)
 		require.NoError(t, err)
-		code, out := postUsage(t, h.url, usageAgentToken, body)
+		code, out := postUsage(t, h.url, token, body)
 		return code, string(out)
 	}
 	code, out := post(registry.UsageBatch{ID: "ghost-1", Instance: "ghost", ServiceID: h.service, Entries: entries})
 	assert.Equal(t, http.StatusForbidden, code, out)
-	assert.Contains(t, out, `instance \"ghost\" is not registered with home`)
+	assert.Contains(t, out, "a join token can only register")
 
 	// an instance of the news service may not count usage of another service
-	registerNews(t, h.url, "news-1")
+	token = registerNews(t, h.url, "news-1")
 	otherEntries := []registry.UsageEntry{{ApplicationID: h.otherServiceApp, MetricID: h.otherServiceHits, Minute: minute, Delta: 1}}
 	code, out = post(registry.UsageBatch{ID: "news-1-1", Instance: "news-1", ServiceID: h.other, Entries: otherEntries})
 	assert.Equal(t, http.StatusForbidden, code, out)
@@ -47,7 +48,7 @@ func TestUsageFromAnUnregisteredOrForeignInstanceIsRefused(t *testing.T) {
 // the application's limits: deltas are bounded at 2^40, as 3scale's authrep.
 func TestUsageDeltaCannotWrapTheCounter(t *testing.T) {
 	h := newUsageHome(t)
-	registerNews(t, h.url, "news-1")
+	cred := registerNews(t, h.url, "news-1")
 	minute := time.Now().Unix() / 60
 	batch := func(id string, delta int64) []byte {
 		b, err := json.Marshal(registry.UsageBatch{ID: id, Instance: "news-1", ServiceID: h.service,
@@ -55,9 +56,9 @@ func TestUsageDeltaCannotWrapTheCounter(t *testing.T) {
 		require.NoError(t, err)
 		return b
 	}
-	code, out := postUsage(t, h.url, usageAgentToken, batch("news-1-1", math.MaxInt64))
+	code, out := postUsage(t, h.url, cred, batch("news-1-1", math.MaxInt64))
 	assert.Equal(t, http.StatusUnprocessableEntity, code, "%s", out)
-	code, out = postUsage(t, h.url, usageAgentToken, batch("news-1-2", 6))
+	code, out = postUsage(t, h.url, cred, batch("news-1-2", 6))
 	require.Equal(t, http.StatusOK, code, "%s", out)
 	var reply registry.UsageReply
 	require.NoError(t, json.Unmarshal(out, &reply))

@@ -156,22 +156,24 @@ func postUsage(t *testing.T, base, token string, body []byte) (int, []byte) {
 }
 
 // registerNews registers instance id with home as an instance of the news
-// service: home takes usage only from instances placed in its service.
-func registerNews(t *testing.T, base, id string) {
+// service (home takes usage only from instances placed in its service) and
+// returns its credential, which its usage batches present.
+func registerNews(t *testing.T, base, id string) string {
 	t.Helper()
 	c, err := client.New(client.Config{Address: base, Token: usageAgentToken})
 	require.NoError(t, err)
-	_, err = c.Register(context.Background(), id, &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 8080})
+	reply, err := c.Register(context.Background(), id, &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 8080})
 	require.NoError(t, err)
+	return reply.Credential
 }
 
 // sendBatch registers the batch's instance and posts the batch.
 func sendBatch(t *testing.T, base string, b registry.UsageBatch) registry.UsageReply {
 	t.Helper()
-	registerNews(t, base, b.Instance)
+	cred := registerNews(t, base, b.Instance)
 	body, err := json.Marshal(b)
 	require.NoError(t, err)
-	code, out := postUsage(t, base, usageAgentToken, body)
+	code, out := postUsage(t, base, cred, body)
 	require.Equal(t, http.StatusOK, code, "%s", out)
 	var reply registry.UsageReply
 	require.NoError(t, json.Unmarshal(out, &reply), "%s", out)
@@ -280,6 +282,7 @@ func getJSONRaw(t *testing.T, u string) []byte {
 
 func TestUsageBatchBadInput(t *testing.T) {
 	h := newUsageHome(t)
+	cred := registerNews(t, h.url, "validating")
 	minute := time.Now().Unix() / 60
 	entry := func(app, metric int64) registry.UsageBatch {
 		return registry.UsageBatch{ID: "bad-1", ServiceID: h.service, Entries: []registry.UsageEntry{
@@ -310,7 +313,7 @@ func TestUsageBatchBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body, err := json.Marshal(tc.batch)
 			require.NoError(t, err)
-			code, out := postUsage(t, h.url, usageAgentToken, body)
+			code, out := postUsage(t, h.url, cred, body)
 			require.Equal(t, http.StatusUnprocessableEntity, code, "%s", out)
 			var e struct{ Error string }
 			require.NoError(t, json.Unmarshal(out, &e))
@@ -322,11 +325,11 @@ func TestUsageBatchBadInput(t *testing.T) {
 	assert.False(t, reply.Duplicate)
 	assert.Empty(t, reply.Totals)
 
-	code, out := postUsage(t, h.url, usageAgentToken, []byte(`{"id": "x", "entries": [`))
+	code, out := postUsage(t, h.url, cred, []byte(`{"id": "x", "entries": [`))
 	assert.Equal(t, http.StatusBadRequest, code, "%s", out)
 	assert.Contains(t, string(out), "not valid JSON")
 	big := append([]byte(`{"id":"x","instance":"`), bytes.Repeat([]byte("a"), registry.MaxUsageBodyBytes)...)
-	code, out = postUsage(t, h.url, usageAgentToken, append(big, `"}`...))
+	code, out = postUsage(t, h.url, cred, append(big, `"}`...))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, code, "%s", out)
 	code, _ = postUsage(t, h.url, "", []byte(`{"id":"x"}`))
 	assert.Equal(t, http.StatusUnauthorized, code)

@@ -2,8 +2,6 @@ package registry
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,70 +26,34 @@ const (
 
 // Handler serves the agent API (mount it at /v1/):
 //
-//	PUT    /v1/instances/{id}            Registration → RegisterReply
-//	PUT    /v1/instances/{id}/heartbeat  Heartbeat → HeartbeatReply (404: register again)
-//	PUT    /v1/instances/{id}/drain
-//	DELETE /v1/instances/{id}
-//	GET    /v1/map?index=N&wait=30s&service=S   Map, blocking
-//	GET    /v1/composition?index=R&wait=30s     composition.Document with secrets, blocking
+//	PUT    /v1/instances/{id}            Registration → RegisterReply       join token
+//	PUT    /v1/instances/{id}/heartbeat  Heartbeat → HeartbeatReply         credential of id (404: register again)
+//	PUT    /v1/instances/{id}/drain                                         credential of id
+//	DELETE /v1/instances/{id}                                               credential of id
+//	GET    /v1/map?index=N&wait=30s&service=S   Map, blocking               credential or admin token
+//	GET    /v1/composition?index=R&wait=30s     composition.Document, blocking  credential
 //
-// Every call needs "Authorization: Bearer <agentToken>"; with an empty
-// agentToken every call is refused. Errors are JSON: {"error":"..."}.
-func (r *Registry) Handler(agentToken string) http.Handler {
+// Tokens come as "Authorization: Bearer <token>" (see auth.go). Errors are
+// JSON: {"error":"..."}.
+func (r *Registry) Handler(a Access) http.Handler {
 	mux := http.NewServeMux()
 	const instance = PathInstances + "{id}"
-	mux.HandleFunc("PUT "+instance, r.serveRegister)
-	mux.HandleFunc("PUT "+instance+PathHeartbeat, r.serveHeartbeat)
-	mux.HandleFunc("PUT "+instance+PathDrain, r.serveDrain)
-	mux.HandleFunc("DELETE "+instance, r.serveDeregister)
-	mux.HandleFunc("GET "+PathMap, r.serveMap)
-	mux.HandleFunc("GET "+PathComposition, r.serveComposition)
-	return requireBearer(agentToken, mux)
-}
-
-// requireBearer refuses requests without the agent token with 401. Tokens
-// are compared as SHA-256 digests in constant time and never logged.
-func requireBearer(token string, next http.Handler) http.Handler {
-	configured := token != ""
-	want := sha256.Sum256([]byte(token))
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !configured {
-			unauthorized(w, "", "no agent token is configured on the coordinator (--agent-token): the agent API is disabled")
-			return
+	mux.Handle("PUT "+instance, r.allow(roleJoin, false, r.serveRegister))
+	mux.Handle("PUT "+instance+PathHeartbeat, r.allow(roleInstance, true, r.serveHeartbeat))
+	mux.Handle("PUT "+instance+PathDrain, r.allow(roleInstance, true, r.serveDrain))
+	mux.Handle("DELETE "+instance, r.allow(roleInstance, true, r.serveDeregister))
+	mux.Handle("GET "+PathMap, r.allow(roleInstance|roleAdmin, false, r.serveMap))
+	mux.Handle("GET "+PathComposition, r.allow(roleInstance, false, r.serveComposition))
+	return r.authenticate(a, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// No route says nothing to a caller home does not know.
+		if c := callerOf(req.Context()); c.role == 0 {
+			if _, pattern := mux.Handler(req); pattern == "" {
+				refuseUnknown(w, c)
+				return
+			}
 		}
-		got, ok := bearerToken(req)
-		if !ok {
-			unauthorized(w, "", "missing agent token: send Authorization: Bearer <agent token>")
-			return
-		}
-		digest := sha256.Sum256([]byte(got))
-		if subtle.ConstantTimeCompare(digest[:], want[:]) != 1 {
-			unauthorized(w, "invalid_token", "invalid agent token")
-			return
-		}
-		next.ServeHTTP(w, req)
-	})
-}
-
-func bearerToken(req *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
-}
-
-func unauthorized(w http.ResponseWriter, code, msg string) {
-	challenge := `Bearer realm="portolan"`
-	if code != "" {
-		challenge += `, error="` + code + `"`
-	}
-	w.Header().Set("WWW-Authenticate", challenge)
-	// Refused before its body was read: close rather than let net/http
-	// read the body first, so a caller without the token holds nothing.
-	w.Header().Set("Connection", "close")
-	httpjson.Error(w, http.StatusUnauthorized, msg)
+		mux.ServeHTTP(w, req)
+	}))
 }
 
 // registrationBody reads the TTL apart, so a bad duration is reported with
@@ -113,7 +75,7 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	reply, err := r.Register(req.PathValue("id"), reg)
+	reply, err := r.register(req.PathValue("id"), reg, callerOf(req.Context()).grant)
 	if err != nil {
 		r.writeDomainError(w, err)
 		return
@@ -316,6 +278,10 @@ func jsonKind(t reflect.Type) string {
 
 func (r *Registry) writeDomainError(w http.ResponseWriter, err error) {
 	var fe *composition.FieldError
+	if code, ok := scopeStatus(err); ok {
+		httpjson.Error(w, code, err.Error())
+		return
+	}
 	switch {
 	case errors.As(err, &fe):
 		httpjson.Error(w, http.StatusBadRequest, fe.Error())

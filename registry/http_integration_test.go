@@ -91,7 +91,7 @@ func register(t testing.TB, co *testenv.Coordinator, id string, reg registry.Reg
 
 func getMap(t testing.TB, co *testenv.Coordinator, query string) (registry.Map, answer) {
 	t.Helper()
-	a := agentCall(t, co.URL, "GET", "/v1/map"+query, agentToken, "")
+	a := agentCall(t, co.URL, "GET", "/v1/map"+query, co.Token, "") // the admin access token reads the map
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	var m registry.Map
 	a.json(t, &m)
@@ -145,7 +145,8 @@ func TestAgentAPILifecycle(t *testing.T) {
 	assert.Equal(t, 3000, in.Port)
 	assert.Equal(t, "test", in.AgentVersion)
 
-	a := agentCall(t, co.URL, "PUT", "/v1/instances/news-host-1a2b/heartbeat", agentToken,
+	cred := reply.Credential
+	a := agentCall(t, co.URL, "PUT", "/v1/instances/news-host-1a2b/heartbeat", cred,
 		`{"status":"warning","output":"slow","revision":1}`)
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	var hb registry.HeartbeatReply
@@ -158,13 +159,13 @@ func TestAgentAPILifecycle(t *testing.T) {
 	assert.Equal(t, registry.StatusWarning, in.Status)
 	assert.Equal(t, "slow", in.Output)
 
-	a = agentCall(t, co.URL, "PUT", "/v1/instances/news-host-1a2b/drain", agentToken, "")
+	a = agentCall(t, co.URL, "PUT", "/v1/instances/news-host-1a2b/drain", cred, "")
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	m, _ = getMap(t, co, "")
 	in, _ = findInstance(m, "news-host-1a2b")
 	assert.Equal(t, registry.StatusDraining, in.Status)
 
-	a = agentCall(t, co.URL, "DELETE", "/v1/instances/news-host-1a2b", agentToken, "")
+	a = agentCall(t, co.URL, "DELETE", "/v1/instances/news-host-1a2b", cred, "")
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	m, _ = getMap(t, co, "")
 	_, ok = findInstance(m, "news-host-1a2b")
@@ -175,24 +176,27 @@ func TestAgentAPILifecycle(t *testing.T) {
 		{"PUT", "/v1/instances/news-host-1a2b/drain", ""},
 		{"DELETE", "/v1/instances/news-host-1a2b", ""},
 	} {
-		a = agentCall(t, co.URL, c.method, c.path, agentToken, c.body)
+		a = agentCall(t, co.URL, c.method, c.path, cred, c.body)
 		assert.Equal(t, http.StatusNotFound, a.status, "%s %s: %s", c.method, c.path, a.body)
 		assert.Equal(t, "unknown instance: register again", a.errorMessage(t))
 	}
 
 	metrics := agentCall(t, co.URL, "GET", "/metrics", "", "").body
 	assert.Contains(t, metrics, "portolan_registry_registrations_total 1")
-	assert.Contains(t, metrics, "portolan_registry_heartbeats_total 2")
+	// The heartbeat after deregistration was answered 404 before the
+	// registry: its credential went with the instance.
+	assert.Contains(t, metrics, "portolan_registry_heartbeats_total 1")
 	assert.Contains(t, metrics, `portolan_registry_instances{status="passing"} 0`)
 	assert.Contains(t, metrics, "portolan_registry_deregistrations_total 1")
 	assert.Contains(t, metrics, `portolan_http_requests_total{api="agents"`)
 
 	assert.NotContains(t, co.Output.String(), agentToken, "tokens are never logged")
+	assert.NotContains(t, co.Output.String(), cred, "credentials are never logged")
 }
 
 func TestAgentAPIBadInput(t *testing.T) {
 	co := testenv.StartCoordinator(t)
-	register(t, co, "known", registration("news"))
+	known := register(t, co, "known", registration("news")).Credential
 	idx := func() uint64 { m, _ := getMap(t, co, ""); return m.Index }
 	before := idx()
 
@@ -233,7 +237,11 @@ func TestAgentAPIBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a := agentCall(t, co.URL, "PUT", c.path, agentToken, c.body)
+			tok := agentToken
+			if strings.HasSuffix(c.path, "/heartbeat") {
+				tok = known
+			}
+			a := agentCall(t, co.URL, "PUT", c.path, tok, c.body)
 			assert.Equal(t, c.status, a.status, a.body)
 			assert.Contains(t, a.header.Get("Content-Type"), "application/json")
 			assert.Contains(t, a.errorMessage(t), c.mentions)
@@ -241,7 +249,7 @@ func TestAgentAPIBadInput(t *testing.T) {
 	}
 	for _, q := range []string{"?index=x", "?index=-1", "?wait=soon", "?wait=-5s"} {
 		for _, p := range []string{"/v1/map", "/v1/composition"} {
-			a := agentCall(t, co.URL, "GET", p+q, agentToken, "")
+			a := agentCall(t, co.URL, "GET", p+q, known, "")
 			assert.Equal(t, http.StatusBadRequest, a.status, "%s%s: %s", p, q, a.body)
 			assert.NotEmpty(t, a.errorMessage(t))
 		}
@@ -268,7 +276,6 @@ func TestAgentAPIAuth(t *testing.T) {
 			{"prefix of the right one", "Bearer " + agentToken[:len(agentToken)-1]},
 			{"right one plus more", "Bearer " + agentToken + "x"},
 			{"Basic", "Basic " + agentToken},
-			{"admin token", "Bearer " + co.Token},
 			{"empty bearer", "Bearer "},
 		} {
 			req, err := http.NewRequest(r.method, co.URL+r.path, strings.NewReader(r.body))
@@ -284,8 +291,17 @@ func TestAgentAPIAuth(t *testing.T) {
 			assert.True(t, strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer"), resp.Header.Get("WWW-Authenticate"))
 			var e struct{ Error string }
 			require.NoError(t, json.Unmarshal(b, &e), string(b))
-			assert.Contains(t, e.Error, "agent token")
+			assert.Contains(t, e.Error, "token")
 		}
+	}
+	// The admin access token reads the map, and does nothing else here.
+	for _, r := range routes[:len(routes)-1] {
+		a := agentCall(t, co.URL, r.method, r.path, co.Token, r.body)
+		want := http.StatusForbidden
+		if r.path == "/v1/map" {
+			want = http.StatusOK
+		}
+		assert.Equal(t, want, a.status, "%s %s with the admin token: %s", r.method, r.path, a.body)
 	}
 	// Nothing got through.
 	m, _ := getMap(t, co, "")
@@ -296,7 +312,7 @@ func TestAgentAPIAuth(t *testing.T) {
 	assert.False(t, ok)
 	// The scheme is case-insensitive.
 	req, _ := http.NewRequest("GET", co.URL+"/v1/map", nil)
-	req.Header.Set("Authorization", "bearer "+agentToken)
+	req.Header.Set("Authorization", "bearer "+co.Token)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -330,22 +346,31 @@ func TestAgentAPIWithoutAgentToken(t *testing.T) {
 		return err == nil
 	}, 5*time.Second, 10*time.Millisecond)
 
+	// Without a bootstrap token, a bare token registers nothing and reads
+	// nothing; on an id home does not know, a token it does not know hears
+	// "register again" (as an agent does after home restarted).
 	for _, tok := range []string{"", agentToken, "anything"} {
 		for _, r := range []struct{ method, path string }{
 			{"PUT", "/v1/instances/x"}, {"PUT", "/v1/instances/x/heartbeat"}, {"PUT", "/v1/instances/x/drain"},
 			{"DELETE", "/v1/instances/x"}, {"GET", "/v1/map"}, {"GET", "/v1/composition"},
 		} {
 			a := agentCall(t, base, r.method, r.path, tok, `{"status":"passing"}`)
-			assert.Equal(t, http.StatusUnauthorized, a.status)
-			assert.Contains(t, a.errorMessage(t), "no agent token is configured")
-			assert.Contains(t, a.header.Get("WWW-Authenticate"), "Bearer")
+			want := http.StatusUnauthorized
+			if tok != "" && r.path != "/v1/instances/x" && strings.HasPrefix(r.path, "/v1/instances/") ||
+				tok != "" && r.method == "DELETE" {
+				want = http.StatusNotFound
+			}
+			assert.Equal(t, want, a.status, "%s %s: %s", r.method, r.path, a.body)
+			if want == http.StatusUnauthorized {
+				assert.Contains(t, a.header.Get("WWW-Authenticate"), "Bearer")
+			}
 		}
 	}
 	cancel()
 	stopped = true
 	require.NoError(t, <-done)
 	out := logs.String()
-	assert.Equal(t, 1, strings.Count(out, "no agent token is configured"), out)
+	assert.Equal(t, 1, strings.Count(out, "no bootstrap agent token"), out)
 	assert.NotContains(t, out, "admin-secret")
 }
 
@@ -375,7 +400,7 @@ func TestBlockingMap(t *testing.T) {
 	default:
 	}
 	start = time.Now()
-	register(t, co, "wake-1", registration("news"))
+	wake := register(t, co, "wake-1", registration("news")).Credential
 	select {
 	case m := <-got:
 		assert.Greater(t, m.Index, idx)
@@ -403,7 +428,7 @@ func TestBlockingMap(t *testing.T) {
 		got <- m
 	}()
 	time.Sleep(50 * time.Millisecond)
-	a := agentCall(t, co.URL, "PUT", "/v1/instances/wake-1/heartbeat", agentToken, `{"status":"passing"}`)
+	a := agentCall(t, co.URL, "PUT", "/v1/instances/wake-1/heartbeat", wake, `{"status":"passing"}`)
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	m = <-got
 	assert.Equal(t, cur.Index, m.Index)
@@ -413,8 +438,9 @@ func TestBlockingCompositionUntilAWrite(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	createService(t, co, "first")
 	rev := co.Revision(t)
+	cred := register(t, co, "reader", registration("first")).Credential
 
-	a := agentCall(t, co.URL, "GET", "/v1/composition", agentToken, "")
+	a := agentCall(t, co.URL, "GET", "/v1/composition", cred, "")
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	assert.Equal(t, strconv.FormatUint(rev, 10), a.header.Get(registry.IndexHeader))
 	assert.Equal(t, "no-store", a.header.Get("Cache-Control"))
@@ -426,14 +452,14 @@ func TestBlockingCompositionUntilAWrite(t *testing.T) {
 
 	// Quiet: times out with the same revision.
 	start := time.Now()
-	a = agentCall(t, co.URL, "GET", fmt.Sprintf("/v1/composition?index=%d&wait=300ms", rev), agentToken, "")
+	a = agentCall(t, co.URL, "GET", fmt.Sprintf("/v1/composition?index=%d&wait=300ms", rev), cred, "")
 	require.Equal(t, http.StatusOK, a.status)
 	assert.Equal(t, strconv.FormatUint(rev, 10), a.header.Get(registry.IndexHeader))
 	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
 
 	got := make(chan answer, 1)
 	go func() {
-		got <- agentCall(t, co.URL, "GET", fmt.Sprintf("/v1/composition?index=%d&wait=20s", rev), agentToken, "")
+		got <- agentCall(t, co.URL, "GET", fmt.Sprintf("/v1/composition?index=%d&wait=20s", rev), cred, "")
 	}()
 	time.Sleep(100 * time.Millisecond)
 	select {
@@ -504,12 +530,16 @@ func TestShutdownAnswersBlockingQueries(t *testing.T) {
 		return err == nil
 	}, 5*time.Second, 10*time.Millisecond)
 
+	reply := agentCall(t, base, "PUT", "/v1/instances/waiter", agentToken, mustJSON(t, registration("news")))
+	require.Equal(t, http.StatusOK, reply.status, reply.body)
+	var reg registry.RegisterReply
+	reply.json(t, &reg)
 	idx := co.Instances().Index()
 	answers := make(chan answer, 2)
 	go func() {
-		answers <- agentCall(t, base, "GET", fmt.Sprintf("/v1/map?index=%d&wait=5m", idx), agentToken, "")
+		answers <- agentCall(t, base, "GET", fmt.Sprintf("/v1/map?index=%d&wait=5m", idx), reg.Credential, "")
 	}()
-	go func() { answers <- agentCall(t, base, "GET", "/v1/composition?index=0&wait=5m", agentToken, "") }()
+	go func() { answers <- agentCall(t, base, "GET", "/v1/composition?index=0&wait=5m", reg.Credential, "") }()
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
 	cancel()

@@ -31,7 +31,7 @@ func serve(t *testing.T, h http.Handler, method, path, token, body string) (int,
 
 func TestHandlerInProcess(t *testing.T) {
 	f := newFixture(t)
-	h := f.r.Handler("tok")
+	h := f.r.Handler(Access{BootstrapToken: "tok"})
 
 	code, _, body := serve(t, h, "PUT", "/v1/instances/a", "tok",
 		`{"service":"news","address":"10.0.0.1","port":80,"ttl":"3s","labels":{"pool":"gold"}}`)
@@ -42,25 +42,29 @@ func TestHandlerInProcess(t *testing.T) {
 	assert.Equal(t, Duration(time.Second), reply.HeartbeatInterval)
 	assert.Contains(t, body, `"ttl":"3s"`)
 	assert.Contains(t, body, `"plans":[]`)
+	credA := reply.Credential
+	require.NotEmpty(t, credA, "registration issues the instance its credential")
 
 	code, _, body = serve(t, h, "PUT", "/v1/instances/b", "tok",
 		`{"service":"news","address":"10.0.0.2","ttl":4000000000}`)
 	require.Equal(t, http.StatusOK, code, body)
 	assert.Contains(t, body, `"ttl":"4s"`, "nanoseconds are accepted too")
+	require.NoError(t, json.Unmarshal([]byte(body), &reply))
+	credB := reply.Credential
 
 	code, _, body = serve(t, h, "PUT", "/v1/instances/c", "tok", `{"service":"news","address":"10.0.0.2","ttl":true}`)
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Contains(t, body, "ttl: ")
 
-	code, _, body = serve(t, h, "PUT", "/v1/instances/a/heartbeat", "tok", `{"status":"critical","output":"down"}`)
+	code, _, body = serve(t, h, "PUT", "/v1/instances/a/heartbeat", credA, `{"status":"critical","output":"down"}`)
 	require.Equal(t, http.StatusOK, code, body)
 	assert.Equal(t, StatusCritical, f.status(t, "a"))
 
-	code, _, body = serve(t, h, "PUT", "/v1/instances/a/drain", "tok", "")
+	code, _, body = serve(t, h, "PUT", "/v1/instances/a/drain", credA, "")
 	require.Equal(t, http.StatusOK, code, body)
 	assert.JSONEq(t, `{"id":"a","status":"draining"}`, body)
 
-	code, hdr, body := serve(t, h, "GET", "/v1/map?service=news&index=0", "tok", "")
+	code, hdr, body := serve(t, h, "GET", "/v1/map?service=news&index=0", credB, "")
 	require.Equal(t, http.StatusOK, code, body)
 	var m Map
 	require.NoError(t, json.Unmarshal([]byte(body), &m))
@@ -68,17 +72,17 @@ func TestHandlerInProcess(t *testing.T) {
 	require.Len(t, m.Services, 1)
 	assert.Len(t, m.Services[0].Instances, 2)
 
-	code, _, body = serve(t, h, "DELETE", "/v1/instances/a", "tok", "")
+	code, _, body = serve(t, h, "DELETE", "/v1/instances/a", credA, "")
 	require.Equal(t, http.StatusOK, code, body)
-	code, _, body = serve(t, h, "DELETE", "/v1/instances/a", "tok", "")
-	assert.Equal(t, http.StatusNotFound, code)
+	code, _, body = serve(t, h, "DELETE", "/v1/instances/a", credA, "")
+	assert.Equal(t, http.StatusNotFound, code, "the credential went with the instance: register again")
 	assert.JSONEq(t, `{"error":"unknown instance: register again"}`, body)
 
-	code, _, body = serve(t, h, "PUT", "/v1/instances/b/heartbeat", "tok", `{"status":"passing"} x`)
+	code, _, body = serve(t, h, "PUT", "/v1/instances/b/heartbeat", credB, `{"status":"passing"} x`)
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Contains(t, body, "after the JSON object")
 
-	code, _, body = serve(t, h, "PUT", "/v1/instances/b/heartbeat", "tok", `{"status":"passing"}`+strings.Repeat(" ", MaxBodyBytes))
+	code, _, body = serve(t, h, "PUT", "/v1/instances/b/heartbeat", credB, `{"status":"passing"}`+strings.Repeat(" ", MaxBodyBytes))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, code, "trailing bytes count against the limit too")
 	assert.Contains(t, body, "65536")
 
@@ -89,9 +93,11 @@ func TestHandlerInProcess(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, code)
 	assert.Equal(t, `Bearer realm="portolan", error="invalid_token"`, hdr.Get("WWW-Authenticate"))
 
-	code, _, body = serve(t, f.r.Handler(""), "GET", "/v1/map", "tok", "")
-	assert.Equal(t, http.StatusUnauthorized, code)
-	assert.Contains(t, body, "no agent token is configured")
+	code, _, _ = serve(t, h, "GET", "/v1/map", "tok", "")
+	assert.Equal(t, http.StatusForbidden, code, "the bootstrap token only registers")
+
+	code, _, _ = serve(t, f.r.Handler(Access{}), "PUT", "/v1/instances/c", "tok", `{"service":"news","address":"10.0.0.3"}`)
+	assert.Equal(t, http.StatusUnauthorized, code, "without a bootstrap token it registers nothing")
 }
 
 func jsonNumber(n uint64) string {

@@ -25,6 +25,14 @@ const (
 // access token, as 3scale's admin APIs do, not the agent token.
 const PathAdminComposition = "/admin/portolan/composition"
 
+// PathAdminTokens is the coordinator's admin API for join tokens: GET lists
+// them, POST creates one (JoinTokenSpec → JoinTokenCreated), DELETE
+// PathAdminTokens+"/"+id revokes one. It takes the admin access token.
+const PathAdminTokens = "/admin/portolan/tokens"
+
+// AdminTokenPath is the path of the join token with the given id.
+func AdminTokenPath(id string) string { return PathAdminTokens + "/" + url.PathEscape(id) }
+
 // Query parameters of the blocking reads (PathMap, PathComposition).
 const (
 	// ParamIndex makes the read block until the answer's index passes it.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,17 +51,13 @@ type Config struct {
 	// first) and its version, which starts at 1 and grows with every change;
 	// see gossipkeys.go.
 	GossipKeys func() (keys []string, version uint64)
-}
-
-// Stats are the registry's counters, for metrics.
-type Stats struct {
-	Instances       map[string]int // by status; every status present
-	Index           uint64
-	Registrations   uint64
-	Heartbeats      uint64
-	Deregistrations uint64
-	Expirations     uint64 // TTL expiries
-	Removals        uint64 // removed after being critical too long
+	// JoinTokens keeps the join tokens that may register instances (besides
+	// the bootstrap token given to Handler); nil keeps none.
+	JoinTokens *JoinTokenStore
+	// MaxInstances bounds the live instances (DefaultMaxInstances when 0);
+	// MaxJoinTokens the join tokens kept (DefaultMaxJoinTokens when 0).
+	MaxInstances  int
+	MaxJoinTokens int
 }
 
 // Registry tracks the instances that phone home and draws the service map.
@@ -78,8 +72,14 @@ type Registry struct {
 	log       zerolog.Logger
 	keyring   func() ([]string, uint64) // Config.GossipKeys
 
+	tokens       *JoinTokenStore // nil: the bootstrap token alone registers
+	maxInstances int
+	maxTokens    int
+
 	mu        sync.Mutex
 	instances map[string]*instance
+	byCred    map[credentialHash]string // credential hash → instance id
+	perToken  map[string]int            // live instances by join token id ("" bootstrap)
 	// catalog holds instances another registry (Consul's catalog) knows,
 	// drawn on the map beside those that phone home here.
 	catalog []MapInstance
@@ -110,9 +110,12 @@ type instance struct {
 	status        string // effective: critical when expired, else draining, else health
 	criticalSince time.Time
 	lastHeartbeat time.Time
-	placement     Placement // current, from Registry.snap
-	sent          Placement // what the instance was last told
-	keysSent      uint64    // version of the gossip keyring it was last given
+	placement     Placement      // current, from Registry.snap
+	sent          Placement      // what the instance was last told
+	credHash      credentialHash // of the credential issued at registration
+	tokenID       string         // the join token it registered with; "" the bootstrap token
+	revoked       bool           // its join token was revoked: its credential is refused
+	keysSent      uint64         // version of the gossip keyring it was last given
 }
 
 // New returns a registry; Run starts its reaper.
@@ -136,6 +139,8 @@ func New(cfg Config) (*Registry, error) {
 		return nil, fmt.Errorf("ttl must be positive (got %s)", cfg.TTL)
 	case cfg.TTL < cfg.Heartbeat:
 		return nil, fmt.Errorf("ttl (%s) must not be shorter than the heartbeat interval (%s)", cfg.TTL, cfg.Heartbeat)
+	case cfg.MaxInstances < 0 || cfg.MaxJoinTokens < 0:
+		return nil, fmt.Errorf("max instances and max join tokens must not be negative (got %d and %d)", cfg.MaxInstances, cfg.MaxJoinTokens)
 	case cfg.DeregisterCriticalAfter < MinDeregisterCriticalAfter:
 		return nil, fmt.Errorf("deregister-critical-after must be at least %s (got %s)",
 			MinDeregisterCriticalAfter, cfg.DeregisterCriticalAfter)
@@ -143,10 +148,18 @@ func New(cfg Config) (*Registry, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxInstances == 0 {
+		cfg.MaxInstances = DefaultMaxInstances
+	}
+	if cfg.MaxJoinTokens == 0 {
+		cfg.MaxJoinTokens = DefaultMaxJoinTokens
+	}
 	r := &Registry{
 		store: cfg.Store, heartbeat: cfg.Heartbeat, ttl: cfg.TTL, dca: cfg.DeregisterCriticalAfter,
 		now: cfg.Now, log: cfg.Logger, keyring: cfg.GossipKeys,
-		instances: map[string]*instance{}, snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
+		tokens: cfg.JoinTokens, maxInstances: cfg.MaxInstances, maxTokens: cfg.MaxJoinTokens,
+		instances: map[string]*instance{}, byCred: map[credentialHash]string{}, perToken: map[string]int{},
+		snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
 	}
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	return r, nil
@@ -264,12 +277,28 @@ func (r *Registry) Wait(ctx context.Context, index uint64) (uint64, error) {
 	}
 }
 
-// Register adds an instance, or replaces the one registered under id.
+// Register adds an instance, or replaces the one registered under id, as
+// the bootstrap token does: unscoped. The reply carries the instance's new
+// credential.
 func (r *Registry) Register(id string, reg Registration) (RegisterReply, error) {
+	return r.register(id, reg, grant{})
+}
+
+// register adds an instance through g, which its registration must fit.
+func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply, error) {
 	if err := validateID(id); err != nil {
 		return RegisterReply{}, err
 	}
 	if err := validateRegistration(&reg); err != nil {
+		return RegisterReply{}, err
+	}
+	if g.token != nil {
+		if err := g.token.allows(&reg); err != nil {
+			return RegisterReply{}, err
+		}
+	}
+	cred, credHash, err := newCredential()
+	if err != nil {
 		return RegisterReply{}, err
 	}
 	reg.Labels = maps.Clone(reg.Labels)
@@ -282,30 +311,34 @@ func (r *Registry) Register(id string, reg Registration) (RegisterReply, error) 
 		ttl = min(max(time.Duration(reg.TTL), MinTTL), MaxTTL)
 	}
 	r.mu.Lock()
+	if err := r.admitLocked(id, g); err != nil {
+		r.mu.Unlock()
+		return RegisterReply{}, err
+	}
 	r.syncLocked()
 	now := r.now()
 	in := &instance{
 		id: id, reg: reg, ttl: ttl, health: status, output: reg.Output, status: status, lastHeartbeat: now,
-		placement: PlacementFor(r.snap, reg.Service, reg.Labels),
+		placement: PlacementFor(r.snap, reg.Service, reg.Labels), credHash: credHash, tokenID: g.tokenID,
 	}
 	if status == StatusCritical {
 		in.criticalSince = now
 	}
 	in.sent = in.placement
 	_, replaced := r.instances[id]
-	r.instances[id] = in
+	r.addLocked(in)
 	r.bumpLocked()
 	reply := RegisterReply{
 		ID: id, Placement: in.placement, Revision: r.snap.Revision,
 		HeartbeatInterval: Duration(r.intervalFor(ttl)), TTL: Duration(ttl),
-		DeregisterCriticalAfter: Duration(r.dca),
-		GossipKeys:              r.gossipKeysFor(in),
+		DeregisterCriticalAfter: Duration(r.dca), Credential: cred,
+		GossipKeys: r.gossipKeysFor(in),
 	}
 	r.mu.Unlock()
 	r.registered.Add(1)
 	r.log.Info().Str("instance", id).Str("service", reg.Service).Str("address", reg.Address).
 		Int("port", reg.Port).Str("status", status).Str("placed_in", reply.Placement.Service).
-		Bool("replaced", replaced).Msg("instance registered")
+		Str("join_token", g.tokenID).Bool("replaced", replaced).Msg("instance registered")
 	return reply, nil
 }
 
@@ -333,7 +366,7 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 	defer r.mu.Unlock()
 	r.syncLocked()
 	in, ok := r.instances[id]
-	if !ok {
+	if !ok || in.revoked {
 		return HeartbeatReply{}, ErrUnknown
 	}
 	now := r.now()
@@ -406,7 +439,7 @@ func (r *Registry) Deregister(id string) error {
 	r.mu.Lock()
 	_, ok := r.instances[id]
 	if ok {
-		delete(r.instances, id)
+		r.removeLocked(id)
 		r.bumpLocked()
 	}
 	r.mu.Unlock()
@@ -456,7 +489,7 @@ func (r *Registry) sweep(now time.Time) {
 			r.expired.Add(1)
 		}
 		if in.status == StatusCritical && !now.Before(in.criticalSince.Add(r.dca)) {
-			delete(r.instances, id)
+			r.removeLocked(id)
 			changed = true
 			r.removed.Add(1)
 			r.log.Warn().Str("instance", id).Dur("critical_for", now.Sub(in.criticalSince)).
@@ -466,183 +499,4 @@ func (r *Registry) sweep(now time.Time) {
 	if changed {
 		r.bumpLocked()
 	}
-}
-
-// Stats returns the instance counts by status and the counters.
-func (r *Registry) Stats() Stats {
-	s := Stats{Instances: map[string]int{
-		StatusPassing: 0, StatusWarning: 0, StatusCritical: 0, StatusDraining: 0,
-	}}
-	r.mu.Lock()
-	for _, in := range r.instances {
-		s.Instances[in.status]++
-	}
-	s.Index = r.index
-	r.mu.Unlock()
-	s.Registrations = r.registered.Load()
-	s.Heartbeats = r.beats.Load()
-	s.Deregistrations = r.deregs.Load()
-	s.Expirations = r.expired.Load()
-	s.Removals = r.removed.Load()
-	return s
-}
-
-// Len returns the number of registered instances.
-func (r *Registry) Len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.instances)
-}
-
-// Bounds of the free-text fields of a registration.
-const (
-	maxServiceLen      = 255
-	maxHostnameLen     = 253
-	maxAgentVersionLen = 256
-	maxCheckLen        = 1024
-)
-
-// validateID checks an instance id: 1 to MaxIDLen characters of
-// [A-Za-z0-9._:-].
-func validateID(id string) error {
-	if id == "" {
-		return &composition.FieldError{Field: "id", Message: "is required"}
-	}
-	if len(id) > MaxIDLen {
-		return &composition.FieldError{Field: "id", Message: fmt.Sprintf("is too long (%d characters, at most %d)", len(id), MaxIDLen)}
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' && c != ':' {
-			return &composition.FieldError{Field: "id", Message: fmt.Sprintf("has an invalid character %q: use letters, digits, '.', '_', '-', ':'", rune(c))}
-		}
-	}
-	return nil
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-// validSystemName matches composition's rule for system_name: letters,
-// digits and _ . - / [ ].
-func validSystemName(s string) bool {
-	if s == "" || len(s) > maxServiceLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case isAlnum(c), c == '_', c == '.', c == '-', c == '/', c == '[', c == ']':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func validateRegistration(reg *Registration) error {
-	switch {
-	case reg.Service == "":
-		return &composition.FieldError{Field: "service", Message: "is required (the system_name of the service the container implements)"}
-	case !validSystemName(reg.Service):
-		return &composition.FieldError{Field: "service", Message: "is not a valid system_name: use letters, digits, '_', '-', '.', '/', '[', ']' (at most 255)"}
-	case reg.Address == "":
-		return &composition.FieldError{Field: "address", Message: "is required"}
-	case !validAddress(reg.Address):
-		return &composition.FieldError{Field: "address", Message: "must be an IP address or a hostname"}
-	case reg.Port < 0 || reg.Port > 65535:
-		return &composition.FieldError{Field: "port", Message: fmt.Sprintf("must be between 0 and 65535 (got %d)", reg.Port)}
-	case len(reg.Hostname) > maxHostnameLen:
-		return &composition.FieldError{Field: "hostname", Message: fmt.Sprintf("is too long (at most %d bytes)", maxHostnameLen)}
-	case len(reg.AgentVersion) > maxAgentVersionLen:
-		return &composition.FieldError{Field: "agent_version", Message: fmt.Sprintf("is too long (at most %d bytes)", maxAgentVersionLen)}
-	case len(reg.Check) > maxCheckLen:
-		return &composition.FieldError{Field: "check", Message: fmt.Sprintf("is too long (at most %d bytes)", maxCheckLen)}
-	case reg.TTL < 0:
-		return &composition.FieldError{Field: "ttl", Message: "must not be negative"}
-	}
-	if err := validateLabels(reg.Labels); err != nil {
-		return err
-	}
-	if reg.Status != "" {
-		if err := validateStatus(reg.Status); err != nil {
-			return err
-		}
-	}
-	return validateOutput(reg.Output)
-}
-
-func validateLabels(labels map[string]string) error {
-	if len(labels) > MaxLabels {
-		return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("has %d labels (at most %d)", len(labels), MaxLabels)}
-	}
-	for k, v := range labels {
-		switch {
-		case k == "":
-			return &composition.FieldError{Field: "labels", Message: "has an empty key"}
-		case len(k) > MaxLabelLen:
-			return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("has a key longer than %d bytes", MaxLabelLen)}
-		case len(v) > MaxLabelLen:
-			return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("value of %q is longer than %d bytes", k, MaxLabelLen)}
-		}
-	}
-	return nil
-}
-
-func validateHeartbeat(hb *Heartbeat) error {
-	if hb.Status == "" {
-		return &composition.FieldError{Field: "status", Message: "is required (passing, warning or critical)"}
-	}
-	if err := validateStatus(hb.Status); err != nil {
-		return err
-	}
-	return validateOutput(hb.Output)
-}
-
-func validateStatus(s string) error {
-	switch s {
-	case StatusPassing, StatusWarning, StatusCritical:
-		return nil
-	}
-	return &composition.FieldError{Field: "status", Message: fmt.Sprintf("must be passing, warning or critical (got %q)", truncate(s, 32))}
-}
-
-func validateOutput(s string) error {
-	if len(s) > MaxOutputLen {
-		return &composition.FieldError{Field: "output", Message: fmt.Sprintf("is too long (%d bytes, at most %d)", len(s), MaxOutputLen)}
-	}
-	return nil
-}
-
-// validAddress accepts an IP address (v4 or v6) or a hostname of
-// letter-digit-hyphen labels (underscores tolerated, as container names
-// carry them).
-func validAddress(s string) bool {
-	if _, err := netip.ParseAddr(s); err == nil {
-		return true
-	}
-	if len(s) > maxHostnameLen {
-		return false
-	}
-	s = strings.TrimSuffix(s, ".")
-	if s == "" {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			if c := label[i]; !isAlnum(c) && c != '-' && c != '_' {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

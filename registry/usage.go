@@ -1,12 +1,11 @@
 package registry
 
 import (
-	"net/http"
 	"time"
 )
 
 // The usage protocol: an agent reports the usage it admitted in batches with
-// POST /v1/usage (agent token as Bearer); home applies each batch exactly once
+// POST /v1/usage (its instance credential as Bearer); home applies each batch exactly once
 // and answers with the cluster-wide totals, so agents enforce shared limits.
 
 // Bounds of a usage batch.
@@ -49,11 +48,4 @@ type UsageTotal struct {
 	Period        string    `json:"period"`
 	Start         time.Time `json:"start"` // zero for eternity
 	Value         int64     `json:"value"`
-}
-
-// RequireAgentToken refuses requests without the agent token with 401, as the
-// rest of the agent API does (constant-time comparison; with an empty token
-// every request is refused). The coordinator wraps its usage handler in it.
-func RequireAgentToken(token string, next http.Handler) http.Handler {
-	return requireBearer(token, next)
 }

@@ -45,7 +45,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 --mgmt-transform says.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "home", Usage: "URL of the coordinator (empty: do not phone home)"},
-			&cli.StringFlag{Name: "token", Usage: "the agent token the coordinator expects"},
+			&cli.StringFlag{Name: "token", Usage: "a join token (portolan token create: registers this instance, pins home's CA) or the coordinator's --agent-token"},
 			&cli.StringFlag{Name: "consul", Usage: "URL of the node's local Consul agent, e.g. http://127.0.0.1:8500 (empty: do not register with Consul)"},
 			&cli.StringFlag{Name: "consul-token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}, Usage: "ACL token for Consul"},
 			&cli.DurationFlag{Name: "consul-deregister-after", Value: agent.DefaultConsulDeregisterAfter, Usage: "Consul removes the service after its check has been critical this long"},

@@ -16,6 +16,7 @@ func commands() []*cli.Command {
 		importCommand(),
 		gossipCommand(),
 		mapCommand(),
+		tokenCommand(),
 		swaggerCommand(),
 		tlsCommand(),
 	}

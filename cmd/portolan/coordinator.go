@@ -29,7 +29,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "address of the HTTP API (loopback by default)"},
 			&cli.StringFlag{Name: "data-dir", Value: "./portolan-data", Usage: "directory of the composition store and generated token"},
 			&cli.StringFlag{Name: "access-token", Usage: "admin access token for the 3scale API (generated when empty)"},
-			&cli.StringFlag{Name: "agent-token", Usage: "token agents present to phone home (without it the agent API /v1 refuses every call)"},
+			&cli.StringFlag{Name: "agent-token", Usage: "bootstrap join token: registers any instance, never expires (scoped ones: portolan token create)"},
 			&cli.DurationFlag{Name: "heartbeat", Value: 2 * time.Second, Usage: "heartbeat interval told to agents"},
 			&cli.DurationFlag{Name: "ttl", Value: 6 * time.Second, Usage: "an instance without a heartbeat for this long turns critical (agents may ask for their own, 1s to 1h)"},
 			&cli.DurationFlag{Name: "body-timeout", Value: httpserve.DefaultBodyTimeout, Usage: "a request body must arrive within this, or the connection is closed"},
@@ -38,13 +38,17 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
-		}, append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...)...),
+		}, append(append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...), identityFlags()...)...),
 		Action: func(c *cli.Context) error {
 			gcfg, gkr, err := coordinatorGossip(c)
 			if err != nil {
 				return err
 			}
 			tlsCfg, err := coordinatorTLS(c)
+			if err != nil {
+				return err
+			}
+			identity, err := identityConfig(c)
 			if err != nil {
 				return err
 			}
@@ -61,6 +65,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				DataDir:                 c.String("data-dir"),
 				AccessToken:             c.String("access-token"),
 				AgentToken:              c.String("agent-token"),
+				Identity:                identity,
 				Heartbeat:               c.Duration("heartbeat"),
 				TTL:                     c.Duration("ttl"),
 				DeregisterCriticalAfter: c.Duration("deregister-critical-after"),

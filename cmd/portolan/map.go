@@ -22,7 +22,8 @@ func mapCommand() *cli.Command {
 		Usage: "print the service map: services, their plans and the instances serving them",
 		UsageText: "portolan map --home URL --token T [--service S] [-o table|json|tree|dot] [--watch]\n" +
 			"portolan map --consul URL [--dc NAME | --all-datacenters] [--service S] [-o ...]",
-		Description: `Reads the service map from the coordinator (GET /v1/map, with the agent token)
+		Description: `Reads the service map from the coordinator (GET /v1/map, with an admin access token
+or an instance credential)
 and prints it:
 
   table  one row per instance and plan it serves: service, plan, instance,
@@ -41,7 +42,7 @@ agent's datacenter, the one --dc names, or every WAN-joined datacenter with
 --all-datacenters.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "home", Value: "http://127.0.0.1:7070", Usage: "URL of the coordinator"},
-			&cli.StringFlag{Name: "token", Usage: "the agent token (the map is served to agents, under /v1)"},
+			&cli.StringFlag{Name: "token", Usage: "the coordinator's admin access token (or an instance credential)"},
 			&cli.StringFlag{Name: "via", Usage: "ask a local agent's API (e.g. 127.0.0.1:7071) instead of home: it answers from gossip, merged with home's view when home is reachable"},
 			&cli.StringFlag{Name: "service", Usage: "show only this service (its system_name)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: mapFormatTable, Usage: "output format: table, json, tree or dot"},

@@ -17,9 +17,9 @@ import (
 // (`portolan map --via`): home's map merged with gossip's.
 const agentMapPath = "/v1/agent/map"
 
-// errUnauthorized is the error of a 401 from the coordinator.
-var errUnauthorized = errors.New("the coordinator refused the agent token (401): " +
-	"--token (or PORTOLAN_TOKEN) must be the coordinator's agent token, not its admin access token")
+// errUnauthorized is the error of a 401 or 403 from the coordinator.
+var errUnauthorized = errors.New("the coordinator refused the token: " +
+	"--token (or PORTOLAN_TOKEN) must be its admin access token (or an instance credential); a join token or the agent token only registers")
 
 // mapSource reads the service map: home's, through the home client, or
 // with --via a local agent's, which answers the same way.
@@ -66,7 +66,7 @@ func (s *mapSource) explain(err error) error {
 		de *client.DecodeError
 	)
 	switch {
-	case errors.As(err, &se) && se.Code == http.StatusUnauthorized:
+	case errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden):
 		return errUnauthorized
 	case errors.As(err, &se) && se.Body == "":
 		return fmt.Errorf("GET %s%s: %s", s.client.Address(), registry.PathMap, se.Status)

@@ -155,13 +155,13 @@ func run(bin, news, spec string) error {
 		gateways = append(gateways, gatewayAgent{name: name, gateway: gwAddr})
 		fmt.Printf("  agent %s: news API on %s, gateway on %s, pool=%s, local agent API on %s\n", name, appAddr, gwAddr, pool, apiAddr)
 	}
-	if err := api.waitPassing(agentToken, 3); err != nil {
+	if err := api.waitPassing(token, 3); err != nil { // the map is read with the access token
 		return err
 	}
 
 	step("The service map (portolan map)")
 	for _, format := range []string{"table", "tree"} {
-		m := exec.Command(bin, "map", "--home", api.base, "--token", agentToken, "-o", format)
+		m := exec.Command(bin, "map", "--home", api.base, "--token", token, "-o", format)
 		m.Stdout, m.Stderr = os.Stdout, os.Stderr
 		if err := m.Run(); err != nil {
 			return fmt.Errorf("portolan map: %w", err)
@@ -197,9 +197,10 @@ func (c *client) placement(name, doc string) error {
 	return nil
 }
 
-// waitPassing waits until n instances are passing on the map.
-func (c *client) waitPassing(agentToken string, n int) error {
-	home, err := homeclient.New(homeclient.Config{Address: c.base, Token: agentToken})
+// waitPassing waits until n instances are passing on the map, read with
+// the access token.
+func (c *client) waitPassing(accessToken string, n int) error {
+	home, err := homeclient.New(homeclient.Config{Address: c.base, Token: accessToken})
 	if err != nil {
 		return err
 	}

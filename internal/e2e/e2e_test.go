@@ -114,7 +114,7 @@ func (c *cluster) url() (string, error) {
 	return "http://" + addr, err
 }
 
-// readMap reads GET /v1/map from the coordinator with the agent token.
+// readMap reads GET /v1/map from the coordinator with the admin access token.
 func (c *cluster) readMap() (*registry.Map, error) {
 	url, err := c.url()
 	if err != nil {
@@ -124,7 +124,7 @@ func (c *cluster) readMap() (*registry.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+testenv.AgentToken)
+	req.Header.Set("Authorization", "Bearer "+adminToken) // the agent token only registers
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -114,20 +115,35 @@ func (a *Agent) ID() string {
 	return ""
 }
 
-// Home returns a client of the coordinator's agent API, with the agent token.
+// homeClient is a coordinator's one agent-API client for tests.
+type homeClient struct {
+	once sync.Once
+	c    *client.Client
+	err  error
+}
+
+// Home returns the client of the coordinator's agent API the test speaks
+// through, with the agent token (the bootstrap join token): the same one
+// on every call, so that once it has registered an instance it presents
+// that instance's credential.
 func (c *Coordinator) Home(t testing.TB) *client.Client {
 	t.Helper()
-	cl, err := client.New(client.Config{Address: c.URL, Token: AgentToken})
+	c.home.once.Do(func() { c.home.c, c.home.err = client.New(client.Config{Address: c.URL, Token: AgentToken}) })
+	if c.home.err != nil {
+		t.Fatalf("home client: %v", c.home.err)
+	}
+	return c.home.c
+}
+
+// Map reads the service map from the coordinator with the admin access
+// token.
+func (c *Coordinator) Map(t testing.TB) *registry.Map {
+	t.Helper()
+	cl, err := client.New(client.Config{Address: c.URL, Token: c.Token})
 	if err != nil {
 		t.Fatalf("home client: %v", err)
 	}
-	return cl
-}
-
-// Map reads the service map from the coordinator with the agent token.
-func (c *Coordinator) Map(t testing.TB) *registry.Map {
-	t.Helper()
-	m, _, err := c.Home(t).Map(context.Background(), 0, 0, "")
+	m, _, err := cl.Map(context.Background(), 0, 0, "")
 	if err != nil {
 		t.Fatalf("GET %s: %v", registry.PathMap, err)
 	}

@@ -100,6 +100,7 @@ type Coordinator struct {
 	cmd     *exec.Cmd
 	waited  chan struct{}
 	Output  *SyncBuffer
+	home    homeClient // Home's client, made once
 }
 
 // StartCoordinator starts a coordinator on a fresh data dir and a free port

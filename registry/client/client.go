@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,10 +30,14 @@ type Config struct {
 	// Address is home's base URL: http:// or https://, such as
 	// http://127.0.0.1:7070 (a trailing slash is dropped; a path prefix is kept).
 	Address string
-	// Token is the credential. The agent protocol sends it as a Bearer token
-	// (the agent token); the admin API (ExportComposition, ImportComposition)
-	// as the password of Basic auth, as 3scale's admin APIs take an access
-	// token. Empty sends none.
+	// Token is the credential the client starts with. Register sends it
+	// as a Bearer token (a join token, or the bootstrap agent token); the
+	// other calls of the agent protocol send the instance credential
+	// Register got instead, and Token only until there is one (an admin
+	// access token reading the map). The admin API (ExportComposition,
+	// ImportComposition, the join token calls) sends it as the password of
+	// Basic auth, as 3scale's admin APIs take an access token. Empty sends
+	// none.
 	Token string
 	// Timeout bounds each call that does not block; 0 leaves it to the
 	// caller's context. A blocking read (Map, Composition or Query with a
@@ -51,6 +56,9 @@ type Config struct {
 type Client struct {
 	base  string // no trailing slash
 	token string
+	// credential is the instance credential of the last registration: what
+	// every agent call but Register presents. "" until then.
+	credential atomic.Pointer[string]
 	// http sends the calls that do not block, within Config.Timeout; watch
 	// sends blocking reads, with no timeout of its own.
 	http, watch *http.Client
@@ -89,8 +97,9 @@ func (c *Client) Address() string {
 type auth int
 
 const (
-	bearer auth = iota // the agent protocol
-	basic              // the admin API
+	bearer auth = iota // the agent protocol: the instance credential, else Token
+	join               // registration: Token, the join token
+	basic              // the admin API: Token
 )
 
 // request is one call to home.
@@ -129,16 +138,36 @@ func (c *Client) newRequest(ctx context.Context, r *request) (*http.Request, err
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		switch r.auth {
-		case basic:
-			req.SetBasicAuth("", c.token)
-		default:
-			req.Header.Set("Authorization", "Bearer "+c.token)
+	switch tok := c.token; r.auth {
+	case basic:
+		if tok != "" {
+			req.SetBasicAuth("", tok)
+		}
+	case bearer:
+		if cred := c.Credential(); cred != "" {
+			tok = cred
+		}
+		fallthrough
+	default:
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 	}
 	return req, nil
 }
+
+// Credential is the instance credential the client presents, from its last
+// registration (or SetCredential); "" for none.
+func (c *Client) Credential() string {
+	if p := c.credential.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// SetCredential makes the client present cred (an instance credential) on
+// every agent call but Register; "" goes back to Token. Register sets it.
+func (c *Client) SetCredential(cred string) { c.credential.Store(&cred) }
 
 // do sends r and returns home's answer when its status is want (any 2xx
 // when want is 0), else a *StatusError. An answer that never came is

@@ -24,6 +24,9 @@ import (
 
 const token = "agent-token"
 
+// isAdmin checks newHome's admin access token, adminToken: it reads the map.
+func isAdmin(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+adminToken }
+
 // memStore is a composition store in memory.
 type memStore struct{ *composition.Head }
 
@@ -46,7 +49,7 @@ func newHome(t *testing.T) *home {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = h.reg.Run(ctx); close(done) }()
-	h.srv = httptest.NewServer(h.reg.Handler(token))
+	h.srv = httptest.NewServer(h.reg.Handler(registry.Access{BootstrapToken: token, Admin: isAdmin}))
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -75,6 +78,11 @@ func newClient(t *testing.T, cfg client.Config) *client.Client {
 
 func (h *home) client(t *testing.T) *client.Client {
 	return newClient(t, client.Config{Address: h.srv.URL, Token: token, Timeout: 5 * time.Second})
+}
+
+// admin is a client with the admin access token, which reads the map.
+func (h *home) admin(t *testing.T) *client.Client {
+	return newClient(t, client.Config{Address: h.srv.URL, Token: adminToken, Timeout: 5 * time.Second})
 }
 
 func registration(service string) *registry.Registration {
@@ -126,7 +134,8 @@ func TestInstanceLifecycle(t *testing.T) {
 	assert.Equal(t, registry.StatusDraining, in.Status)
 
 	require.NoError(t, c.Deregister(ctx, "news-1"))
-	m, _, err = c.Map(ctx, 0, 0, "")
+	assert.Empty(t, c.Credential(), "a deregistered instance's credential is dropped")
+	m, _, err = h.admin(t).Map(ctx, 0, 0, "")
 	require.NoError(t, err)
 	_, ok = findInstance(m, "news-1")
 	assert.False(t, ok, "gone from the map")
@@ -137,6 +146,7 @@ func TestInstanceLifecycle(t *testing.T) {
 func TestUnknownInstanceSaysRegisterAgain(t *testing.T) {
 	h := newHome(t)
 	c := h.client(t)
+	c.SetCredential("from-before-home-restarted")
 	ctx := context.Background()
 	_, err := c.Heartbeat(ctx, "ghost", &registry.Heartbeat{Status: registry.StatusPassing})
 	require.ErrorIs(t, err, client.ErrUnknownInstance)
@@ -222,9 +232,9 @@ func TestHomeDownIsUnreachable(t *testing.T) {
 func TestMapBlocksUntilItChanges(t *testing.T) {
 	h := newHome(t)
 	h.addService(t, "news")
-	c := h.client(t)
+	c, watcher := h.client(t), h.admin(t)
 	ctx := context.Background()
-	_, idx, err := c.Map(ctx, 0, 0, "")
+	_, idx, err := watcher.Map(ctx, 0, 0, "")
 	require.NoError(t, err)
 
 	type answer struct {
@@ -234,7 +244,7 @@ func TestMapBlocksUntilItChanges(t *testing.T) {
 	}
 	got := make(chan answer, 1)
 	go func() {
-		m, i, err := c.Map(ctx, idx, time.Minute, "")
+		m, i, err := watcher.Map(ctx, idx, time.Minute, "")
 		got <- answer{m, i, err}
 	}()
 	select {
@@ -259,7 +269,7 @@ func TestMapBlocksUntilItChanges(t *testing.T) {
 // blocking read, which waits for as long as it asked.
 func TestBlockingReadOutlivesTimeout(t *testing.T) {
 	h := newHome(t)
-	c := newClient(t, client.Config{Address: h.srv.URL, Token: token, Timeout: 200 * time.Millisecond})
+	c := newClient(t, client.Config{Address: h.srv.URL, Token: adminToken, Timeout: 200 * time.Millisecond})
 	_, idx, err := c.Map(context.Background(), 0, 0, "")
 	require.NoError(t, err)
 	start := time.Now()
@@ -299,7 +309,7 @@ func TestMapNarrowsToService(t *testing.T) {
 	h := newHome(t)
 	h.addService(t, "news")
 	h.addService(t, "billing")
-	c := h.client(t)
+	c := h.admin(t)
 	m, _, err := c.Map(context.Background(), 0, 0, "billing")
 	require.NoError(t, err)
 	require.Len(t, m.Services, 1)
@@ -319,6 +329,8 @@ func TestCompositionFollowsRevisions(t *testing.T) {
 	rev := h.addService(t, "news")
 	c := h.client(t)
 	ctx := context.Background()
+	_, err := c.Register(ctx, "reader", registration("news"))
+	require.NoError(t, err, "the composition is read with an instance credential")
 
 	doc, got, err := c.Composition(ctx, 0, 0)
 	require.NoError(t, err)

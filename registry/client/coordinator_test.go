@@ -99,8 +99,8 @@ func TestExportImportAndUsage(t *testing.T) {
 }
 
 // TestAdminCallsTakeTheAccessToken: the admin API refuses the agent token
-// (403, as 3scale does), and the agent API the access token (401): both are
-// ErrUnauthorized.
+// (403, as 3scale does), and the agent API the access token but for the map
+// (403): both are ErrUnauthorized.
 func TestAdminCallsTakeTheAccessToken(t *testing.T) {
 	base := startCoordinator(t)
 	ctx := context.Background()
@@ -117,7 +117,7 @@ func TestAdminCallsTakeTheAccessToken(t *testing.T) {
 	asAdmin := newClient(t, client.Config{Address: base, Token: adminToken})
 	_, err = asAdmin.PostUsage(ctx, &registry.UsageBatch{ID: "x"})
 	require.ErrorIs(t, err, client.ErrUnauthorized)
-	assert.Equal(t, http.StatusUnauthorized, client.StatusCode(err))
+	assert.Equal(t, http.StatusForbidden, client.StatusCode(err))
 
 	_, err = asAdmin.ImportComposition(ctx, []byte(`{"format":"nope"}`))
 	require.Error(t, err)

@@ -9,11 +9,17 @@ import (
 	"github.com/portolan/portolan/registry"
 )
 
-// Register registers (or registers again) the instance id.
+// Register registers (or registers again) the instance id with the
+// client's Token, a join token, and from then on presents the instance
+// credential home returned on every other agent call. A client speaks for
+// one instance at a time: registering another makes it that one's.
 func (c *Client) Register(ctx context.Context, id string, reg *registry.Registration) (*registry.RegisterReply, error) {
 	var reply registry.RegisterReply
-	if err := c.write(ctx, http.MethodPut, registry.InstancePath(id), reg, &reply); err != nil {
+	if err := c.call(ctx, http.MethodPut, registry.InstancePath(id), join, reg, &reply); err != nil {
 		return nil, fmt.Errorf("register %s: %w", id, err)
+	}
+	if reply.Credential != "" {
+		c.SetCredential(reply.Credential)
 	}
 	return &reply, nil
 }
@@ -41,13 +47,19 @@ func (c *Client) Deregister(ctx context.Context, id string) error {
 	if err := c.write(ctx, http.MethodDelete, registry.InstancePath(id), nil, nil); err != nil {
 		return fmt.Errorf("deregister %s: %w", id, err)
 	}
+	c.SetCredential("") // it died with the instance
 	return nil
 }
 
-// write sends one call on an instance: in as its JSON body (nil for none),
-// its answer into out (nil to ignore it). A 404 is ErrUnknownInstance.
+// write sends one call on an instance with its credential.
 func (c *Client) write(ctx context.Context, method, path string, in, out any) error {
-	r := &request{method: method, path: path, auth: bearer}
+	return c.call(ctx, method, path, bearer, in, out)
+}
+
+// call sends one call on an instance: in as its JSON body (nil for none),
+// its answer into out (nil to ignore it). A 404 is ErrUnknownInstance.
+func (c *Client) call(ctx context.Context, method, path string, auth auth, in, out any) error {
+	r := &request{method: method, path: path, auth: auth}
 	if in != nil {
 		var err error
 		if r.body, err = jsonBody(in); err != nil {

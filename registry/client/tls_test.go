@@ -31,7 +31,7 @@ func tlsHome(t *testing.T, h *home) (url string, ca *pki.Authority, conns *atomi
 	cert, err := tls.X509KeyPair(chain, key)
 	require.NoError(t, err)
 	conns = &atomic.Int64{}
-	srv := httptest.NewUnstartedServer(h.reg.Handler(token))
+	srv := httptest.NewUnstartedServer(h.reg.Handler(registry.Access{BootstrapToken: token, Admin: isAdmin}))
 	srv.EnableHTTP2 = true
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// tokenCommand is `portolan token create|list|revoke`: the join tokens
+// agents register with, through the coordinator's admin API.
+func tokenCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "token",
+		Usage: "create, list and revoke join tokens (what an agent registers with)",
+		Description: `A join token registers instances and does nothing else; each instance then
+gets its own credential from home. A token carries the pin of home's CA, so
+an agent given it trusts home with nothing else to copy. It may be scoped to
+a service, to labels (an instance may only claim the labels it names, with
+their values), to a number of live instances and to a lifetime. Revoking a
+token ends its instances' credentials at once.`,
+		Subcommands: []*cli.Command{tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()},
+	}
+}
+
+func tokenCreateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "create",
+		Usage:     "create a join token and print it (shown only this once)",
+		UsageText: "portolan token create --home URL --token ACCESS_TOKEN [--service S] [--label k=v]... [--ttl 24h] [--max-instances N]",
+		Flags: append(homeFlags(),
+			&cli.StringFlag{Name: "service", Usage: "only instances of this service (system_name) may register"},
+			&cli.StringSliceFlag{Name: "label", Usage: "k=v: instances may claim label k only with value v, and no label the token does not name (repeatable)"},
+			&cli.DurationFlag{Name: "ttl", Usage: "registrations are refused after this long (0: never); registered instances stay"},
+			&cli.IntFlag{Name: "max-instances", Usage: "live instances registered through the token at most (0: home's own bound)"},
+			&cli.StringFlag{Name: "description", Usage: "a note shown by portolan token list"},
+		),
+		Action: func(c *cli.Context) error {
+			if err := required(c, "token"); err != nil {
+				return err
+			}
+			labels, err := parseLabels(c.StringSlice("label"))
+			if err != nil {
+				return err
+			}
+			spec := registry.JoinTokenSpec{Service: c.String("service"), Labels: labels,
+				TTL: registry.Duration(c.Duration("ttl")), MaxInstances: c.Int("max-instances"), Description: c.String("description")}
+			cl, err := adminClient(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := contextWithTimeout(c)
+			defer cancel()
+			created, err := cl.CreateJoinToken(ctx, &spec)
+			if err != nil {
+				return adminError(err)
+			}
+			_, err = fmt.Fprintln(c.App.Writer, created.Token)
+			return err
+		},
+	}
+}
+
+func tokenListCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "list join tokens: id, scope, expiry and live instances (never secrets)",
+		UsageText: "portolan token list --home URL --token ACCESS_TOKEN",
+		Flags:     homeFlags(),
+		Action: func(c *cli.Context) error {
+			if err := required(c, "token"); err != nil {
+				return err
+			}
+			cl, err := adminClient(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := contextWithTimeout(c)
+			defer cancel()
+			tokens, err := cl.JoinTokens(ctx)
+			if err != nil {
+				return adminError(err)
+			}
+			return renderTokens(c.App.Writer, tokens, time.Now())
+		},
+	}
+}
+
+func tokenRevokeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "revoke",
+		Usage:     "revoke a join token: it registers nothing more and its instances lose their credentials",
+		UsageText: "portolan token revoke --home URL --token ACCESS_TOKEN ID",
+		Flags:     homeFlags(),
+		Action: func(c *cli.Context) error {
+			if err := required(c, "token"); err != nil {
+				return err
+			}
+			if c.NArg() != 1 {
+				return fmt.Errorf("give the id of one join token (portolan token list shows them)")
+			}
+			cl, err := adminClient(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := contextWithTimeout(c)
+			defer cancel()
+			if err := cl.RevokeJoinToken(ctx, c.Args().First()); err != nil {
+				return adminError(err)
+			}
+			_, err = fmt.Fprintf(c.App.Writer, "revoked %s\n", c.Args().First())
+			return err
+		},
+	}
+}
+
+// renderTokens writes one row per join token.
+func renderTokens(w io.Writer, tokens []registry.JoinTokenInfo, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSERVICE\tLABELS\tEXPIRES\tINSTANCES\tDESCRIPTION")
+	for _, t := range tokens {
+		service := t.Service
+		if service == "" {
+			service = "*"
+		}
+		labels := "*"
+		if len(t.Labels) > 0 {
+			parts := make([]string, 0, len(t.Labels))
+			for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
+				parts = append(parts, k+"="+t.Labels[k])
+			}
+			labels = strings.Join(parts, ",")
+		}
+		expires := "never"
+		switch {
+		case t.Expired:
+			expires = "expired"
+		case t.ExpiresAt != nil:
+			expires = t.ExpiresAt.Sub(now).Round(time.Second).String()
+		}
+		instances := fmt.Sprint(t.Instances)
+		if t.MaxInstances > 0 {
+			instances += fmt.Sprintf("/%d", t.MaxInstances)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, service, labels, expires, instances, t.Description)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,129 @@
+package registry
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+)
+
+// Instance credentials: at each registration home issues the instance a
+// fresh random secret (RegisterReply.Credential), returned once and kept
+// only as its SHA-256, beside the instance, as soft state like the instance
+// itself. Every later call of the instance presents it; after a coordinator
+// restart it is unknown, and the agent registers again with its join token.
+//
+// SHA-256 rather than a slow hash: the secret is 256 random bits, so there
+// is nothing to guess (see jointoken.Hash). The hash is also the lookup key
+// of the credential: a map lookup by hash reveals, by its timing, at most
+// something of a hash of a secret, never of the secret.
+
+// credentialBytes is the size of an instance credential's secret.
+const credentialBytes = 32
+
+// credentialHash is what home keeps of a credential.
+type credentialHash [sha256.Size]byte
+
+func hashCredential(secret string) credentialHash { return sha256.Sum256([]byte(secret)) }
+
+// newCredential draws a credential: 32 random bytes in base64url.
+func newCredential() (string, credentialHash, error) {
+	var b [credentialBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", credentialHash{}, fmt.Errorf("instance credential: %w", err)
+	}
+	s := base64.RawURLEncoding.EncodeToString(b[:])
+	return s, hashCredential(s), nil
+}
+
+// grant is what a registration was authenticated by: the bootstrap token
+// (tokenID "") or a join token, whose scope it must fit.
+type grant struct {
+	tokenID string
+	token   *JoinTokenRecord // nil for the bootstrap token
+}
+
+// instanceByCredential returns the id of the instance holding the
+// credential secret, and whether its join token was revoked.
+func (r *Registry) instanceByCredential(secret string) (id string, revoked, ok bool) {
+	h := hashCredential(secret)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, ok = r.byCred[h]
+	if !ok {
+		return "", false, false
+	}
+	// The map found it by hash; compare in constant time all the same, so
+	// that nothing but equality lets a secret through.
+	in := r.instances[id]
+	if in == nil || subtle.ConstantTimeCompare(in.credHash[:], h[:]) != 1 {
+		return "", false, false
+	}
+	return id, in.revoked, true
+}
+
+// known tells whether an instance id is registered.
+func (r *Registry) known(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.instances[id]
+	return ok
+}
+
+// addLocked records in under its id, replacing any instance there.
+func (r *Registry) addLocked(in *instance) {
+	if old, ok := r.instances[in.id]; ok {
+		r.forgetLocked(old)
+	}
+	r.instances[in.id] = in
+	r.byCred[in.credHash] = in.id
+	r.perToken[in.tokenID]++
+}
+
+// removeLocked forgets the instance id and its credential.
+func (r *Registry) removeLocked(id string) {
+	if in, ok := r.instances[id]; ok {
+		r.forgetLocked(in)
+		delete(r.instances, id)
+	}
+}
+
+// forgetLocked drops the indexes of in.
+func (r *Registry) forgetLocked(in *instance) {
+	delete(r.byCred, in.credHash)
+	if r.perToken[in.tokenID]--; r.perToken[in.tokenID] <= 0 {
+		delete(r.perToken, in.tokenID)
+	}
+}
+
+// admitLocked checks that an instance of id may be (re-)registered through
+// g: a live id stays with the token that registered it, and a new one must
+// fit the registry's and the token's caps. Registering the same id again
+// counts once.
+//
+// Registering a live id again through its own token is allowed, so that an
+// agent whose registration reply was lost can retry; the holders of one
+// token can thus replace each other's registrations, which gives them
+// nothing their token's scope does not already give.
+func (r *Registry) admitLocked(id string, g grant) error {
+	if old, ok := r.instances[id]; ok {
+		if subtle.ConstantTimeCompare([]byte(old.tokenID), []byte(g.tokenID)) != 1 {
+			return fmt.Errorf("%w: instance %q is live and was registered with another join token: an instance id is unique per container incarnation", ErrIDTaken, id)
+		}
+		return nil
+	}
+	if len(r.instances) >= r.maxInstances {
+		return fmt.Errorf("%w: home holds %d live instances, its limit (--max-instances)", ErrTooManyInstances, r.maxInstances)
+	}
+	if g.token != nil {
+		// The token may have been revoked since the request was authenticated.
+		if _, ok := r.tokens.Get(g.tokenID); !ok {
+			return ErrUnknownJoinToken
+		}
+		if max := g.token.MaxInstances; max > 0 && r.perToken[g.tokenID] >= max {
+			return fmt.Errorf("%w: join token %s allows %d live instances and has them all", ErrTooManyInstances, g.tokenID, max)
+		}
+	}
+	return nil
+}

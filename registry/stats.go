@@ -1,0 +1,38 @@
+package registry
+
+// Stats are the registry's counters, for metrics.
+type Stats struct {
+	Instances       map[string]int // by status; every status present
+	Index           uint64
+	Registrations   uint64
+	Heartbeats      uint64
+	Deregistrations uint64
+	Expirations     uint64 // TTL expiries
+	Removals        uint64 // removed after being critical too long
+}
+
+// Stats returns the instance counts by status and the counters.
+func (r *Registry) Stats() Stats {
+	s := Stats{Instances: map[string]int{
+		StatusPassing: 0, StatusWarning: 0, StatusCritical: 0, StatusDraining: 0,
+	}}
+	r.mu.Lock()
+	for _, in := range r.instances {
+		s.Instances[in.status]++
+	}
+	s.Index = r.index
+	r.mu.Unlock()
+	s.Registrations = r.registered.Load()
+	s.Heartbeats = r.beats.Load()
+	s.Deregistrations = r.deregs.Load()
+	s.Expirations = r.expired.Load()
+	s.Removals = r.removed.Load()
+	return s
+}
+
+// Len returns the number of registered instances.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.instances)
+}
