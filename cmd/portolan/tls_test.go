@@ -109,25 +109,25 @@ func TestTLSCertCreateServesAndMapAcceptsCAFile(t *testing.T) {
 		CertFile: filepath.Join(dir, "portolan-server.pem"), KeyFile: filepath.Join(dir, "portolan-server-key.pem")})
 	caFile := filepath.Join(dir, pki.CACertFile)
 
-	code, out, errOut := runCmd(t, "map", "--home", home, "--token", testenv.AgentToken, "--ca-file", caFile, "-o", "json")
+	code, out, errOut := runCmd(t, "map", "--home", home, "--token", "admin", "--ca-file", caFile, "-o", "json")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, `"services"`)
-	code, _, errOut = runCmd(t, "map", "--home", home, "--token", testenv.AgentToken, "--ca-pin", pin)
+	code, _, errOut = runCmd(t, "map", "--home", home, "--token", "admin", "--ca-pin", pin)
 	assert.Equal(t, 0, code, errOut)
 	code, out, errOut = runCmd(t, "export", "--home", home, "--token", "admin", "--ca-file", caFile)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "portolan.composition/v1")
 
-	code, _, errOut = runCmd(t, "map", "--home", home, "--token", testenv.AgentToken)
+	code, _, errOut = runCmd(t, "map", "--home", home, "--token", "admin")
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, errOut, "certificate signed by unknown authority")
-	code, _, errOut = runCmd(t, "map", "--home", home, "--token", testenv.AgentToken, "--ca-pin", "sha256:"+strings.Repeat("ab", 32))
+	code, _, errOut = runCmd(t, "map", "--home", home, "--token", "admin", "--ca-pin", "sha256:"+strings.Repeat("ab", 32))
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, errOut, "matches the pinned CA")
-	code, _, errOut = runCmd(t, "map", "--home", home, "--token", testenv.AgentToken, "--ca-pin", "md5:00")
+	code, _, errOut = runCmd(t, "map", "--home", home, "--token", "admin", "--ca-pin", "md5:00")
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, errOut, "--ca-pin")
-	code, _, errOut = runCmd(t, "map", "--home", "http://"+strings.TrimPrefix(home, "https://"), "--token", testenv.AgentToken, "--ca-file", caFile)
+	code, _, errOut = runCmd(t, "map", "--home", "http://"+strings.TrimPrefix(home, "https://"), "--token", "admin", "--ca-file", caFile)
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, errOut, "for an https:// home")
 }
@@ -144,10 +144,10 @@ func TestTLSCertCreateAgentForMutualTLS(t *testing.T) {
 	home := startTLSCoordinator(t, coordinator.TLSConfig{ClientCAFile: caFile,
 		CertFile: filepath.Join(dir, "portolan-server.pem"), KeyFile: filepath.Join(dir, "portolan-server-key.pem")})
 
-	code, _, errOut := runCmd(t, "map", "--home", home, "--token", testenv.AgentToken, "--ca-file", caFile,
+	code, _, errOut := runCmd(t, "map", "--home", home, "--token", "admin", "--ca-file", caFile,
 		"--tls-client-cert", filepath.Join(dir, "portolan-agent.pem"), "--tls-client-key", filepath.Join(dir, "portolan-agent-key.pem"))
 	assert.Equal(t, 0, code, errOut)
-	code, _, errOut = runCmd(t, "map", "--home", home, "--token", testenv.AgentToken, "--ca-file", caFile)
+	code, _, errOut = runCmd(t, "map", "--home", home, "--token", "admin", "--ca-file", caFile)
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, errOut, "home requires a client certificate")
 
@@ -174,7 +174,7 @@ func TestCoordinatorCommandServesTLS(t *testing.T) {
 	var code int
 	var errOut string
 	require.Eventually(t, func() bool {
-		code, _, errOut = runCmd(t, "map", "--home", "https://"+addr, "--token", testenv.AgentToken, "--ca-file", caFile, "--timeout", "2s")
+		code, _, errOut = runCmd(t, "map", "--home", "https://"+addr, "--token", "admin", "--ca-file", caFile, "--timeout", "2s")
 		return code == 0
 	}, 15*time.Second, 100*time.Millisecond, "map over TLS: %s\n%s", errOut, out)
 	assert.Contains(t, out.String(), `"ca_pin":"sha256:`)
@@ -200,7 +200,7 @@ func TestAgentPinsHomesCA(t *testing.T) {
 	require.NoError(t, err)
 	good := testenv.StartAgentAt(t, co.URL(), "--service", "news", "--ca-pin", co.CAPin().String(), "--heartbeat", "200ms", "--", "sleep", "60")
 	bad := testenv.StartAgentAt(t, co.URL(), "--service", "news", "--ca-pin", other.Pin().String(), "--", "sleep", "60")
-	home, err := client.New(client.Config{Address: co.URL(), Token: testenv.AgentToken, TLS: client.TLS{CAPin: co.CAPin()}})
+	home, err := client.New(client.Config{Address: co.URL(), Token: "admin", TLS: client.TLS{CAPin: co.CAPin()}})
 	require.NoError(t, err)
 	id := good.ID()
 	require.Eventually(t, func() bool {
