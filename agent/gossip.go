@@ -31,7 +31,8 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 		meta.Labels = ""
 	}
 	cfg.Meta = meta
-	cfg.OnComposition = func(_ uint64, doc []byte) { a.installComposition(doc, "gossip") }
+	cfg.Accept = a.acceptFromPeer
+	cfg.OnComposition = func(_ uint64, doc []byte) { _ = a.installComposition(doc, fromGossip) }
 	// Set before the node starts: gossip may deliver a composition at once.
 	a.onComposition = func(rev uint64, from string) {
 		mu.Lock()
@@ -41,7 +42,7 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 		}
 		meta.Revision = rev
 		_ = node.UpdateMeta(meta)
-		if from != "gossip" { // gossip announces what it fetched itself
+		if from != fromGossip { // gossip announces what it fetched itself
 			if err := node.Announce(rev); err != nil {
 				a.log.Warn().Err(err).Msg("gossip announce")
 			}

@@ -49,6 +49,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 				continue
 			}
 			reachable()
+			a.learnSigningKey(reply.SigningKey)
 			a.st.setRegistered(true)
 			a.st.contact(nil, true)
 			if reply.HeartbeatInterval > 0 {

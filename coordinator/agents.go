@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,10 +11,17 @@ import (
 	"github.com/portolan/portolan/registry"
 )
 
-// newInstances builds the instance registry from the configuration.
+// newInstances builds the instance registry from the configuration. Home's
+// composition signing key and credential key are made in the data dir on
+// first start, and kept (0600).
 func newInstances(cfg Config, store composition.Store) (*registry.Registry, error) {
+	signer, err := registry.LoadSigner(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("composition signing key in %s: %w", cfg.DataDir, err)
+	}
 	return registry.New(registry.Config{
 		Store:                   store,
+		Signer:                  signer,
 		Heartbeat:               cfg.Heartbeat,
 		TTL:                     cfg.TTL,
 		DeregisterCriticalAfter: cfg.DeregisterCriticalAfter,

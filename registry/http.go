@@ -33,7 +33,7 @@ const (
 //	PUT    /v1/instances/{id}/drain
 //	DELETE /v1/instances/{id}
 //	GET    /v1/map?index=N&wait=30s&service=S   Map, blocking
-//	GET    /v1/composition?index=R&wait=30s     composition.Document with secrets, blocking
+//	GET    /v1/composition?instance=ID&index=R&wait=30s  SignedView for the instance, blocking
 //
 // Every call needs "Authorization: Bearer <agentToken>"; with an empty
 // agentToken every call is refused. Errors are JSON: {"error":"..."}.
@@ -118,6 +118,9 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 		r.writeDomainError(w, err)
 		return
 	}
+	if r.views != nil {
+		reply.SigningKey = r.views.signer.PublicKey()
+	}
 	httpjson.Write(w, http.StatusOK, reply)
 }
 
@@ -181,12 +184,22 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 	httpjson.Write(w, http.StatusOK, m)
 }
 
-// serveComposition answers with the newest composition, with secrets (agents
-// need application keys), once its revision is above index.
+// serveComposition answers with the signed view (view.go) of the newest
+// composition for the instance named by ParamInstance, once its revision is
+// above index: only the service it is placed in, credentials hashed.
 func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 	index, blocking, wait, err := blockingParams(req)
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if r.views == nil {
+		httpjson.Error(w, http.StatusServiceUnavailable, "home has no composition signing key: compositions are not served")
+		return
+	}
+	id := req.URL.Query().Get(ParamInstance)
+	if id == "" {
+		httpjson.Error(w, http.StatusBadRequest, ParamInstance+" is required: the id of the instance the composition is for")
 		return
 	}
 	snap := r.store.Snapshot()
@@ -204,9 +217,20 @@ func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
+	audience, ok := r.audienceOf(id, snap)
+	if !ok {
+		httpjson.Error(w, http.StatusNotFound, ErrUnknown.Error())
+		return
+	}
+	view, err := r.views.get(snap, audience, r.now())
+	if err != nil {
+		r.writeDomainError(w, err)
+		return
+	}
 	w.Header().Set(IndexHeader, strconv.FormatUint(snap.Revision, 10))
 	w.Header().Set("Cache-Control", "no-store")
-	httpjson.Write(w, http.StatusOK, composition.Export(snap, true, r.now()))
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(view)
 }
 
 // blockingParams reads index and wait as Consul does: wait is a duration

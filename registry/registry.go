@@ -46,6 +46,9 @@ type Config struct {
 	Heartbeat               time.Duration // interval told to agents; 2s
 	TTL                     time.Duration // no heartbeat for this long → critical; 6s
 	DeregisterCriticalAfter time.Duration // critical for this long → removed; 30s, at least 1s
+	// Signer signs the views GET /v1/composition serves (see view.go);
+	// without one that call answers 503.
+	Signer *Signer
 	// Now is the clock; nil means time.Now. Tests pass a controllable one.
 	Now    func() time.Time
 	Logger zerolog.Logger
@@ -72,6 +75,7 @@ type Registry struct {
 	dca       time.Duration
 	now       func() time.Time
 	log       zerolog.Logger
+	views     *viewCache // nil without a Signer
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -141,6 +145,9 @@ func New(cfg Config) (*Registry, error) {
 		store: cfg.Store, heartbeat: cfg.Heartbeat, ttl: cfg.TTL, dca: cfg.DeregisterCriticalAfter,
 		now: cfg.Now, log: cfg.Logger,
 		instances: map[string]*instance{}, snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
+	}
+	if cfg.Signer != nil {
+		r.views = &viewCache{signer: cfg.Signer}
 	}
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	return r, nil
