@@ -39,8 +39,8 @@ type compositionCache struct {
 	pub      ed25519.PublicKey // home's signing key; nil until known
 	rekeyed  bool              // the key changed: the next view is taken whatever its revision
 	revision uint64
-	view     []byte // the signed view, as received: what gossip serves and the cache file holds
-	doc      []byte // its composition document
+	view     []byte        // the signed view, as received: what gossip serves and the cache file holds
+	doc      []byte        // its composition document
 	changed  chan struct{} // closed and replaced on every install
 	refused  map[uint64]bool
 }

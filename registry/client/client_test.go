@@ -34,8 +34,8 @@ func (m memStore) Close() error { m.Head.Close(); return nil }
 type home struct {
 	reg    *registry.Registry
 	signer *registry.Signer
-	store memStore
-	srv   *httptest.Server
+	store  memStore
+	srv    *httptest.Server
 }
 
 func newHome(t *testing.T) *home {
