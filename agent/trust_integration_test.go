@@ -135,8 +135,10 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	cached, err := os.ReadFile(filepath.Join(a.CacheDir, agent.CacheFile))
 	require.NoError(t, err)
 
-	rogue, err := gossip.Start(context.Background(), gossip.Config{
-		Name: "rogue", Bind: "127.0.0.1:0", Join: []string{peer}, Source: rogueSource{forge(t, cached, false)},
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rogue, err := gossip.Start(ctx, gossip.Config{
+		Name: "rogue", Bind: "127.0.0.1:0", Join: []string{peer}, Cluster: "portolan", Source: rogueSource{forge(t, cached, false)},
 		Meta:   gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "rogue", Revision: 999999},
 		Logger: zerolog.Nop(),
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/internal/testenv"
 	"github.com/portolan/portolan/registry"
 )
@@ -409,31 +410,48 @@ func TestBlockingMap(t *testing.T) {
 	assert.Equal(t, cur.Index, m.Index)
 }
 
+// viewOf opens the signed view an answer of GET /v1/composition carries.
+func viewOf(t *testing.T, a answer, key string) composition.Document {
+	t.Helper()
+	pub, err := pki.ParsePublicKey(key)
+	require.NoError(t, err)
+	v, err := registry.OpenView(pub, []byte(a.body))
+	require.NoError(t, err)
+	var doc composition.Document
+	require.NoError(t, json.Unmarshal(v.Document, &doc))
+	return doc
+}
+
 func TestBlockingCompositionUntilAWrite(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	createService(t, co, "first")
 	rev := co.Revision(t)
+	key := register(t, co, "first-1", registration("first")).SigningKey
+	require.NotEmpty(t, key, "registration hands out home's signing key")
 
 	a := agentCall(t, co.URL, "GET", "/v1/composition", agentToken, "")
+	require.Equal(t, http.StatusBadRequest, a.status, "the view is for an instance: %s", a.body)
+	a = agentCall(t, co.URL, "GET", "/v1/composition?instance=nobody", agentToken, "")
+	require.Equal(t, http.StatusNotFound, a.status, a.body)
+	a = agentCall(t, co.URL, "GET", "/v1/composition?instance=first-1", agentToken, "")
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	assert.Equal(t, strconv.FormatUint(rev, 10), a.header.Get(registry.IndexHeader))
 	assert.Equal(t, "no-store", a.header.Get("Cache-Control"))
-	var doc composition.Document
-	a.json(t, &doc)
+	doc := viewOf(t, a, key)
 	assert.Equal(t, rev, doc.Revision)
-	assert.True(t, doc.Secrets, "agents get the composition with secrets")
+	assert.False(t, doc.Secrets, "agents get a view without secrets")
 	require.Len(t, doc.Services, 1)
 
 	// Quiet: times out with the same revision.
 	start := time.Now()
-	a = agentCall(t, co.URL, "GET", fmt.Sprintf("/v1/composition?index=%d&wait=300ms", rev), agentToken, "")
+	a = agentCall(t, co.URL, "GET", fmt.Sprintf("/v1/composition?instance=first-1&index=%d&wait=300ms", rev), agentToken, "")
 	require.Equal(t, http.StatusOK, a.status)
 	assert.Equal(t, strconv.FormatUint(rev, 10), a.header.Get(registry.IndexHeader))
 	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
 
 	got := make(chan answer, 1)
 	go func() {
-		got <- agentCall(t, co.URL, "GET", fmt.Sprintf("/v1/composition?index=%d&wait=20s", rev), agentToken, "")
+		got <- agentCall(t, co.URL, "GET", fmt.Sprintf("/v1/composition?instance=first-1&index=%d&wait=20s", rev), agentToken, "")
 	}()
 	time.Sleep(100 * time.Millisecond)
 	select {
@@ -445,11 +463,10 @@ func TestBlockingCompositionUntilAWrite(t *testing.T) {
 	select {
 	case a := <-got:
 		require.Equal(t, http.StatusOK, a.status, a.body)
-		var doc composition.Document
-		a.json(t, &doc)
+		doc := viewOf(t, a, key)
 		assert.Greater(t, doc.Revision, rev)
 		assert.Equal(t, strconv.FormatUint(doc.Revision, 10), a.header.Get(registry.IndexHeader))
-		assert.Len(t, doc.Services, 2)
+		assert.Len(t, doc.Services, 1, "the view holds the instance's service only")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the blocking composition query did not return on a write")
 	}
@@ -504,12 +521,16 @@ func TestShutdownAnswersBlockingQueries(t *testing.T) {
 		return err == nil
 	}, 5*time.Second, 10*time.Millisecond)
 
+	reg := mustJSON(t, registration("news"))
+	require.Equal(t, http.StatusOK, agentCall(t, base, "PUT", "/v1/instances/news-1", agentToken, reg).status)
 	idx := co.Instances().Index()
 	answers := make(chan answer, 2)
 	go func() {
 		answers <- agentCall(t, base, "GET", fmt.Sprintf("/v1/map?index=%d&wait=5m", idx), agentToken, "")
 	}()
-	go func() { answers <- agentCall(t, base, "GET", "/v1/composition?index=0&wait=5m", agentToken, "") }()
+	go func() {
+		answers <- agentCall(t, base, "GET", "/v1/composition?instance=news-1&index=0&wait=5m", agentToken, "")
+	}()
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
 	cancel()
