@@ -158,12 +158,6 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, probe: probe, kick: make(chan struct{}, 1), first: make(chan struct{}),
 		m: newMetrics(), comp: newCompositionCache(cfg.CacheDir)}
-	if rev, err := a.comp.load(); err != nil {
-		a.log.Warn().Err(err).Msg("ignoring the composition cache")
-	} else if rev > 0 {
-		a.m.revision.Set(float64(rev))
-		a.log.Info().Uint64("revision", rev).Str("cache_dir", cfg.CacheDir).Msg("serving the cached composition until home or a peer has a newer one")
-	}
 	if cfg.Home != "" {
 		if cfg.Service == "" {
 			return nil, errors.New("--service is required with --home: the system_name of the service this container implements")
@@ -195,6 +189,7 @@ func New(cfg Config) (*Agent, error) {
 		AgentVersion: cfg.Version, Check: cfg.Check.describe(), TTL: registry.Duration(cfg.TTL),
 	}
 	a.st = newState(a.id, a.reg)
+	a.loadCache()
 	if cfg.Gateway != nil {
 		spool := "" // without home there is nothing to spool for
 		if cfg.Home != "" {

@@ -2,110 +2,94 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/portolan/portolan/composition"
-	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/pki"
+	"github.com/portolan/portolan/registry"
 )
 
-// CacheFile is the composition's file in --cache-dir.
-const CacheFile = "composition.json"
+// The agent holds a composition only as a signed view (registry.SignedView)
+// of home's: from home, from a gossip peer or from its cache dir, a view is
+// taken only when its signature verifies under home's signing key, which
+// the agent learns at registration (over TLS) and keeps in its cache dir.
+// Until it knows the key it takes nothing: a cache or a peer cannot teach
+// it one. compositionCache (composition_cache.go) holds what it took.
 
-// maxCompositionBytes bounds a composition document from home, a peer or the cache.
-const maxCompositionBytes = 64 << 20
+// errNoSigningKey refuses a view before home told the agent its key.
+var errNoSigningKey = errors.New("home's composition signing key is not known yet (the agent never registered, and its cache dir holds none): no composition is accepted before it is")
 
-// compositionCache holds the newest composition document the agent has seen,
-// from home or from a peer, and keeps it in the cache dir so an agent
-// restarted while home is down still serves it. It never moves back to an
-// older revision.
-type compositionCache struct {
-	dir string // "" keeps it in memory only
-
-	mu       sync.RWMutex
-	revision uint64
-	doc      []byte
-	changed  chan struct{} // closed and replaced on every install
-}
-
-func newCompositionCache(dir string) *compositionCache {
-	return &compositionCache{dir: dir, changed: make(chan struct{})}
-}
-
-// load reads the cached document, if any; a damaged cache is ignored, not fatal.
-func (c *compositionCache) load() (uint64, error) {
-	if c.dir == "" {
-		return 0, nil
+// verifyView opens a signed view under the agent's key and checks, for one
+// from a peer or the cache, that it is for the service the instance serves.
+// Home chooses the audience itself for the caller, so its views are taken
+// as they come.
+func (a *Agent) verifyView(b []byte, from string) (*registry.SignedView, error) {
+	pub := a.comp.key()
+	if pub == nil {
+		return nil, errNoSigningKey
 	}
-	b, err := os.ReadFile(filepath.Join(c.dir, CacheFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
+	v, err := registry.OpenView(pub, b)
 	if err != nil {
-		return 0, fmt.Errorf("read composition cache: %w", err)
+		return v, err
 	}
-	rev, err := revisionOf(b)
+	if from == fromHome {
+		return v, nil
+	}
+	snap, err := decodeSnapshot(v.Document)
 	if err != nil {
-		return 0, fmt.Errorf("composition cache %s: %w", filepath.Join(c.dir, CacheFile), err)
+		return v, err
 	}
-	c.mu.Lock()
-	c.revision, c.doc = rev, b
-	c.mu.Unlock()
-	return rev, nil
+	if want := a.audience(snap); v.Audience != want {
+		return v, fmt.Errorf("%w: the view of revision %d is for service %q; this instance serves %q", errOtherAudience, v.Revision, v.Audience, want)
+	}
+	return v, nil
 }
 
-// Latest returns the newest revision and its document (nil when none).
-func (c *compositionCache) Latest() (uint64, []byte) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.revision, c.doc
-}
+// errOtherAudience refuses a validly signed view of another service.
+var errOtherAudience = errors.New("a view for another service")
 
-// offer installs doc when it is valid and newer than what the cache holds,
-// and reports whether it did.
-func (c *compositionCache) offer(doc []byte) (bool, error) {
-	rev, err := revisionOf(doc)
-	if err != nil {
-		return false, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if rev <= c.revision {
-		return false, nil
-	}
-	if c.dir != "" {
-		if err := os.MkdirAll(c.dir, 0o755); err != nil {
-			return false, fmt.Errorf("cache composition: %w", err)
+// audience is the service this instance's view is for, by snap: home's
+// placement when it is as new as snap, else the one home would compute.
+func (a *Agent) audience(snap *composition.Snapshot) string {
+	if p := a.st.self().Placement; p != nil && p.Revision >= snap.Revision {
+		if p.Service != "" {
+			return p.Service
 		}
-		if err := atomicfile.Write(filepath.Join(c.dir, CacheFile), doc, 0o600); err != nil {
-			return false, fmt.Errorf("cache composition: %w", err)
-		}
+		return a.reg.Service
 	}
-	c.revision, c.doc = rev, doc
-	close(c.changed)
-	c.changed = make(chan struct{})
-	return true, nil
+	return registry.Audience(snap, a.reg.Service, a.reg.Labels)
 }
 
-// revisionOf validates a composition document and returns its revision.
-func revisionOf(doc []byte) (uint64, error) {
-	if len(doc) > maxCompositionBytes {
-		return 0, fmt.Errorf("composition document of %d bytes is over the %d-byte limit", len(doc), maxCompositionBytes)
+// Where a view came from.
+const (
+	fromHome   = "home"
+	fromGossip = "gossip"
+	fromCache  = "cache"
+)
+
+// learnSigningKey takes home's signing key from a registration reply. A key
+// other than the one kept means another home (or a new data dir): the
+// agent then takes that home's views whatever their revision.
+func (a *Agent) learnSigningKey(encoded string) {
+	if encoded == "" {
+		a.log.Warn().Msg("home sent no composition signing key: no composition will be accepted (is home older than this agent?)")
+		return
 	}
-	var d composition.Document
-	if err := json.Unmarshal(doc, &d); err != nil {
-		return 0, fmt.Errorf("malformed composition document: %w", err)
+	pub, err := pki.ParsePublicKey(encoded)
+	if err != nil {
+		a.log.Warn().Err(err).Msg("home's composition signing key is malformed: no composition will be accepted")
+		return
 	}
-	if d.Format != composition.DocumentFormat {
-		return 0, fmt.Errorf("composition document format %q, want %q", d.Format, composition.DocumentFormat)
+	changed, err := a.comp.setKey(pub)
+	if err != nil {
+		a.log.Warn().Err(err).Msg("home's composition signing key is not kept in the cache dir: a restart without home will serve nothing")
 	}
-	return d.Revision, nil
+	if changed {
+		a.log.Info().Str("signing_key", encoded).Msg("home's composition signing key learned")
+	}
 }
 
 // watchComposition follows home's composition with blocking queries and offers
@@ -115,7 +99,13 @@ func (a *Agent) watchComposition(ctx context.Context) {
 	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: time.Second}
 	for ctx.Err() == nil {
 		rev, _ := a.comp.Latest()
+		if a.comp.key() == nil {
+			rev = 0 // nothing verified yet: ask for the newest
+		}
 		doc, err := a.composition(ctx, rev, 30*time.Second)
+		if err == nil && doc != nil {
+			err = a.installComposition(doc, fromHome)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				a.log.Debug().Err(err).Msg("composition watch")
@@ -126,37 +116,86 @@ func (a *Agent) watchComposition(ctx context.Context) {
 			continue
 		}
 		retry.Reset()
-		if doc == nil {
-			continue
+	}
+}
+
+// installComposition verifies a signed view and, when it is newer, keeps it
+// and tells the rest of the agent (and gossip) about it.
+func (a *Agent) installComposition(b []byte, from string) error {
+	v, err := a.verifyView(b, from)
+	if err == nil {
+		var ok bool
+		if ok, err = a.comp.offer(v, b); err == nil && !ok {
+			return nil
 		}
-		a.installComposition(doc, "home")
 	}
-}
-
-// installComposition offers doc to the cache and, when it is newer, tells
-// the rest of the agent (and gossip) about it.
-func (a *Agent) installComposition(doc []byte, from string) {
-	ok, err := a.comp.offer(doc)
 	if err != nil {
-		a.log.Warn().Err(err).Str("from", from).Msg("composition refused")
-		return
+		return a.refused(v, err, from)
 	}
-	if !ok {
-		return
-	}
-	rev, _ := a.comp.Latest()
-	a.m.revision.Set(float64(rev))
-	a.log.Info().Uint64("revision", rev).Str("from", from).Msg("composition updated")
+	a.m.revision.Set(float64(v.Revision))
+	a.log.Info().Uint64("revision", v.Revision).Str("service", v.Audience).Str("from", from).Msg("composition updated")
 	if a.onComposition != nil {
-		a.onComposition(rev, from)
+		a.onComposition(v.Revision, from)
 	}
+	return nil
 }
 
-// composition asks home for the composition newer than index, blocking up to
+// acceptFromPeer is gossip's check of a fetched view: a refused one is
+// neither delivered nor served on, and the peer is not asked for it again.
+func (a *Agent) acceptFromPeer(_ uint64, b []byte) error {
+	if v, err := a.verifyView(b, fromGossip); err != nil {
+		return a.refused(v, err, fromGossip)
+	}
+	return nil
+}
+
+// refused logs why a view was refused and returns the error. A bad
+// signature is logged at warn once per revision (someone forged or damaged
+// it); a view of another service or one before the key is known, which
+// peers of other services offer in the normal course, at debug.
+func (a *Agent) refused(v *registry.SignedView, err error, from string) error {
+	var rev uint64
+	if v != nil {
+		rev = v.Revision
+	}
+	switch {
+	case errors.Is(err, pki.ErrBadSignature):
+		if a.comp.firstRefusal(rev) {
+			a.log.Warn().Err(err).Uint64("revision", rev).Str("from", from).Msg("composition refused: its signature does not verify with home's key")
+		}
+	case errors.Is(err, errOtherAudience), errors.Is(err, errNoSigningKey):
+		a.log.Debug().Err(err).Str("from", from).Msg("composition not taken")
+	default:
+		a.log.Warn().Err(err).Uint64("revision", rev).Str("from", from).Msg("composition refused")
+	}
+	return fmt.Errorf("composition from %s: %w", from, err)
+}
+
+// composition asks home for the view newer than index, blocking up to
 // wait; it returns nil when nothing newer came in time.
 func (a *Agent) composition(ctx context.Context, index uint64, wait time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
 	defer cancel()
-	doc, _, err := a.home.Composition(ctx, index, wait) // revisionOf bounds and checks it
+	doc, _, err := a.home.Composition(ctx, a.id, index, wait) // OpenView bounds and checks it
 	return doc, err
+}
+
+// loadCache takes the cached view, when its signature verifies under the
+// kept key and it is for this instance's service. A forged or foreign
+// cache file is refused, loudly, and the agent waits for home or a peer.
+func (a *Agent) loadCache() {
+	b, err := a.comp.loadFiles()
+	if err != nil {
+		a.log.Warn().Err(err).Msg("ignoring the composition cache")
+		return
+	}
+	if b == nil {
+		return
+	}
+	if err := a.installComposition(b, fromCache); err != nil {
+		a.log.Warn().Err(err).Str("cache_dir", a.cfg.CacheDir).Msg("the cached composition is refused: serving nothing until home or a peer has a signed one")
+		return
+	}
+	rev, _ := a.comp.Latest()
+	a.log.Info().Uint64("revision", rev).Str("cache_dir", a.cfg.CacheDir).Msg("serving the cached composition until home or a peer has a newer one")
 }

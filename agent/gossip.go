@@ -82,7 +82,7 @@ func (g *agentGossip) installed(rev uint64, from string) {
 		return
 	}
 	_ = g.node.UpdateMeta(g.meta)
-	if from != "gossip" { // gossip announces what it fetched itself
+	if from != fromGossip { // gossip announces what it fetched itself
 		if err := g.node.Announce(rev); err != nil {
 			g.a.log.Warn().Err(err).Msg("gossip announce")
 		}
@@ -100,7 +100,8 @@ func (g *agentGossip) start(ctx context.Context, keys [][]byte) (*gossip.Node, e
 	g.mu.Lock()
 	cfg.Meta = g.meta
 	g.mu.Unlock()
-	cfg.OnComposition = func(_ uint64, doc []byte) { a.installComposition(doc, "gossip") }
+	cfg.Accept = a.acceptFromPeer
+	cfg.OnComposition = func(_ uint64, doc []byte) { _ = a.installComposition(doc, fromGossip) }
 	// The first join is bounded: CMD must not wait for peers; the node keeps
 	// trying in the background while it is alone.
 	jctx, cancel := context.WithTimeout(ctx, 2*time.Second)

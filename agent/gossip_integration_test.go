@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/portolan/portolan/agent"
 	"github.com/portolan/portolan/internal/testenv"
 	"github.com/portolan/portolan/registry"
 )
@@ -73,12 +74,17 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 	}
 	assert.Equal(t, registered, endpoints(&m), "gossip carries the address and port each agent registered with home")
 
-	// A new agent, home down, with an empty cache: gets the composition from a peer.
+	// A new agent, home down, with no composition cached but home's signing
+	// key (learned at an earlier registration): gets the composition from a peer.
 	self, ok := a.Self()
 	require.True(t, ok)
 	peer, _ := self["gossip"].(string)
 	require.NotEmpty(t, peer)
-	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--gossip-key-file", keyFile, "--service", "news", "--", "sleep", "60")
+	dir := t.TempDir()
+	signingKey, err := os.ReadFile(filepath.Join(a.CacheDir, agent.SigningKeyCacheFile))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, agent.SigningKeyCacheFile), signingKey, 0o600))
+	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--gossip-key-file", keyFile, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")
 	c.ID()
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 10*time.Second, 50*time.Millisecond)
 }

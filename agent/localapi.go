@@ -45,7 +45,7 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 	})
 	views := &viewCache{}
 	mux.HandleFunc("GET /v1/agent/composition", func(w http.ResponseWriter, r *http.Request) {
-		rev, doc := a.comp.Latest()
+		rev, doc := a.comp.document()
 		if doc == nil {
 			httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"error": "no composition yet: home and peers not reached, nothing cached"})
 			return

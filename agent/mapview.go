@@ -41,7 +41,7 @@ func (a *Agent) serviceMap(ctx context.Context) (*registry.Map, error) {
 		return nil, fmt.Errorf("home is unreachable and gossip is off: no map to show")
 	}
 	snap := composition.New()
-	if _, doc := a.comp.Latest(); doc != nil {
+	if _, doc := a.comp.document(); doc != nil {
 		var d composition.Document
 		if err := json.Unmarshal(doc, &d); err == nil {
 			if c, err := d.Composition(); err == nil {

@@ -68,6 +68,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			if err := saveCredential(a.cfg.CacheDir, a.id, reply.Credential); err != nil {
 				a.log.Warn().Err(err).Msg("instance credential kept in memory only")
 			}
+			a.learnSigningKey(reply.SigningKey)
 			a.st.setRegistered(true)
 			a.st.contact(nil, true)
 			if reply.HeartbeatInterval > 0 {

@@ -62,27 +62,45 @@ func (c *Composition) Authenticate(serviceID int64, cred Credentials) (*Applicat
 			return a.ServiceID == serviceID && (userKey != "" && a.UserKey == userKey || appID != "" && a.AppID == appID)
 		})
 		return app
-	})
+	}, keyMatches)
 }
 
+// keyMatches reports whether key is one of the application's keys.
+func keyMatches(app *Application, key string) bool { return hasKey(app.AppKeys, key) }
+
 // AppIndex finds the applications of one service by credential in constant
-// time. Build one per snapshot and service; it is immutable.
+// time. Build one per snapshot and service; it is immutable. Over an
+// agent's view (c has a CredentialKey) its keys are raw digests, and
+// Authenticate hashes what it is given.
 type AppIndex struct {
 	c         *Composition
 	serviceID int64
 	byUserKey map[string]*Application
 	byAppID   map[string]*Application
+	hasher    *credentialHasher  // nil: plaintext credentials
+	appKeys   map[int64][][]byte // raw digests of each application's keys, when hashed
 }
 
 // NewAppIndex indexes the applications of serviceID in c.
 func NewAppIndex(c *Composition, serviceID int64) *AppIndex {
 	x := &AppIndex{c: c, serviceID: serviceID, byUserKey: map[string]*Application{}, byAppID: map[string]*Application{}}
+	key := func(s string) string { return s }
+	if len(c.CredentialKey) > 0 {
+		x.hasher, x.appKeys, key = newCredentialHasher(c.CredentialKey), map[int64][][]byte{}, decodeDigest
+	}
 	for _, a := range c.Applications.Filter(func(a *Application) bool { return a.ServiceID == serviceID }) {
-		if a.UserKey != "" {
-			x.byUserKey[a.UserKey] = a
+		if k := key(a.UserKey); k != "" {
+			x.byUserKey[k] = a
 		}
-		if a.AppID != "" {
-			x.byAppID[a.AppID] = a
+		if k := key(a.AppID); k != "" {
+			x.byAppID[k] = a
+		}
+		if x.hasher != nil {
+			for _, s := range a.AppKeys {
+				if k := key(s); k != "" {
+					x.appKeys[a.ID] = append(x.appKeys[a.ID], []byte(k))
+				}
+			}
 		}
 	}
 	return x
@@ -93,12 +111,15 @@ func (x *AppIndex) Authenticate(cred Credentials) (*Application, *ApplicationPla
 	if _, ok := x.c.Services.Get(x.serviceID); !ok {
 		return nil, nil, serviceInvalid(x.serviceID)
 	}
+	if x.hasher != nil {
+		return x.hashedAuthenticate(cred)
+	}
 	return x.c.authenticate(cred, func(userKey, appID string) *Application {
 		if userKey != "" {
 			return x.byUserKey[userKey]
 		}
 		return x.byAppID[appID]
-	})
+	}, keyMatches)
 }
 
 func serviceInvalid(serviceID int64) *Denial {
@@ -106,8 +127,9 @@ func serviceInvalid(serviceID int64) *Denial {
 }
 
 // authenticate applies apisonator's rules, finding applications with find
-// (given a user_key, or an app_id).
-func (c *Composition) authenticate(cred Credentials, find func(userKey, appID string) *Application) (*Application, *ApplicationPlan, *Denial) {
+// (given a user_key, or an app_id) and checking an app_key with keyOK.
+func (c *Composition) authenticate(cred Credentials, find func(userKey, appID string) *Application,
+	keyOK func(app *Application, key string) bool) (*Application, *ApplicationPlan, *Denial) {
 	var app *Application
 	switch {
 	case cred.AppID != "" && cred.UserKey != "":
@@ -124,7 +146,7 @@ func (c *Composition) authenticate(cred Credentials, find func(userKey, appID st
 		return nil, nil, &Denial{Code: DenialApplicationNotFound, Reason: `application with id="" was not found`}
 	}
 	plan, _ := c.ApplicationPlans.Get(app.PlanID)
-	if cred.AppID != "" && len(app.AppKeys) > 0 && !hasKey(app.AppKeys, cred.AppKey) {
+	if cred.AppID != "" && len(app.AppKeys) > 0 && !keyOK(app, cred.AppKey) {
 		reason := "application key is invalid"
 		if cred.AppKey == "" {
 			reason = "application key is missing"

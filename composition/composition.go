@@ -48,6 +48,9 @@ type Composition struct {
 	Revision uint64
 	// LastID is the highest id handed out; ids are never reused.
 	LastID int64
+	// CredentialKey is set on an agent's view (AgentView): application
+	// credentials are HMAC-SHA-256 digests under it.
+	CredentialKey []byte
 }
 
 // Snapshot is a published, immutable composition. Never modify what it returns.

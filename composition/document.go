@@ -17,6 +17,9 @@ type Document struct {
 	Revision uint64    `json:"revision"`
 	Exported time.Time `json:"exported_at"`
 	Secrets  bool      `json:"secrets"`
+	// CredentialKey is set in an agent's view (AgentView): the key its
+	// application credentials are hashed under.
+	CredentialKey []byte `json:"credential_key,omitempty"`
 
 	Services         []*Service         `json:"services"`
 	BackendAPIs      []*BackendAPI      `json:"backend_apis"`
@@ -41,7 +44,7 @@ type Document struct {
 // Without secrets, application credentials, user passwords and proxy secret
 // tokens are left out; an import then makes new ones.
 func Export(c *Composition, secrets bool, now time.Time) *Document {
-	d := &Document{Format: DocumentFormat, Revision: c.Revision, Exported: now.UTC(), Secrets: secrets}
+	d := &Document{Format: DocumentFormat, Revision: c.Revision, Exported: now.UTC(), Secrets: secrets, CredentialKey: c.CredentialKey}
 	for _, k := range kinds {
 		k.export(c, d, secrets)
 	}
@@ -176,6 +179,7 @@ func (d *Document) Composition() (*Composition, error) {
 		}
 	}
 	c.Revision = d.Revision
+	c.CredentialKey = d.CredentialKey
 	c.Seal()
 	return c, nil
 }

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -13,14 +14,20 @@ import (
 )
 
 // newInstances builds the instance registry from the configuration, with
-// the join tokens kept in the data dir.
+// the join tokens kept in the data dir. Home's composition signing key and
+// credential key are made in the data dir on first start, and kept (0600).
 func newInstances(cfg Config, store composition.Store, keyring *gossipKeyring) (*registry.Registry, error) {
 	tokens, err := registry.OpenJoinTokenStore(filepath.Join(cfg.DataDir, registry.JoinTokenFile))
 	if err != nil {
 		return nil, err
 	}
+	signer, err := registry.LoadSigner(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("composition signing key in %s: %w", cfg.DataDir, err)
+	}
 	rc := registry.Config{
 		Store:                   store,
+		Signer:                  signer,
 		Heartbeat:               cfg.Heartbeat,
 		TTL:                     cfg.TTL,
 		DeregisterCriticalAfter: cfg.DeregisterCriticalAfter,

@@ -4,55 +4,29 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"sync"
 	"time"
 
-	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/gossip"
 )
 
-// exportCache serves the composition document to gossip peers, encoding each
-// revision once.
-type exportCache struct {
-	store composition.Store
-	mu    sync.Mutex
-	rev   uint64
-	doc   []byte
-}
-
-// Latest implements gossip.Source.
-func (e *exportCache) Latest() (uint64, []byte) {
-	snap := e.store.Snapshot()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.doc == nil || e.rev != snap.Revision {
-		doc, err := json.Marshal(composition.Export(snap, true, time.Now()))
-		if err != nil {
-			return 0, nil
-		}
-		e.rev, e.doc = snap.Revision, doc
-	}
-	return e.rev, e.doc
-}
-
-// startGossip joins the gossip cluster: the coordinator announces every new
-// revision, serves the composition to peers that are behind, and takes a
-// node gossip declares dead as a second failure signal for its instance. The
-// returned stop leaves the cluster.
+// startGossip joins the gossip cluster, encrypted with home's keyring: the
+// coordinator takes a node gossip declares dead as a second failure signal
+// for its instance. It serves no composition there: agents get their signed
+// views from home's API, each only its own, and share them among
+// themselves. The returned stop leaves the cluster.
 func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) {
 	cfg := *c.cfg.Gossip
 	hostname, _ := os.Hostname()
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	cfg.Name = fmt.Sprintf("coordinator-%s-%s", hostname, hex.EncodeToString(suffix))
-	cfg.Source = &exportCache{store: c.store}
+	cfg.Source = nil
 	cfg.Logger = c.cfg.Logger
-	rev := c.store.Snapshot().Revision
-	cfg.Meta = gossip.Meta{Role: gossip.RoleCoordinator, InstanceID: cfg.Name, Revision: rev}
+	cfg.Meta = gossip.Meta{Role: gossip.RoleCoordinator, InstanceID: cfg.Name}
 	cfg.Keys, cfg.Insecure = nil, c.keyring == nil
 	if c.keyring != nil {
 		if cfg.Keys, err = c.keyring.Keys(); err != nil {
@@ -63,17 +37,8 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 	ready := make(chan struct{})
 	cfg.OnMember = func(ev gossip.Event) {
 		<-ready
-		switch ev.Kind {
-		case gossip.Dead:
-			if ev.Node.Meta.Role == gossip.RoleAgent && c.instances.Fail(ev.Node.Meta.InstanceID, "gossip: node declared dead") {
-				c.cfg.Logger.Warn().Str("instance", ev.Node.Meta.InstanceID).Msg("gossip declared the instance's node dead")
-			}
-		case gossip.Join:
-			// A node joining, or coming back from a partition, hears the
-			// newest revision at once rather than at the next push/pull.
-			if ev.Node.Name != cfg.Name {
-				_ = node.Announce(c.store.Snapshot().Revision)
-			}
+		if ev.Kind == gossip.Dead && ev.Node.Meta.Role == gossip.RoleAgent && c.instances.Fail(ev.Node.Meta.InstanceID, "gossip: node declared dead") {
+			c.cfg.Logger.Warn().Str("instance", ev.Node.Meta.InstanceID).Msg("gossip declared the instance's node dead")
 		}
 	}
 	jctx, cancel := context.WithTimeout(ctx, 2*time.Second) // then rejoins in the background
@@ -98,22 +63,6 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 			c.followKeyring(wctx, node)
 		}()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			snap, err := c.store.Wait(wctx, rev)
-			if err != nil {
-				return
-			}
-			rev = snap.Revision
-			meta.Revision = rev
-			_ = node.UpdateMeta(meta)
-			if err := node.Announce(rev); err != nil {
-				c.cfg.Logger.Warn().Err(err).Msg("gossip announce")
-			}
-		}
-	}()
 	return func() {
 		cancel()
 		wg.Wait()

@@ -59,6 +59,12 @@ type Config struct {
 	// strictly increasing revision order, and never for a revision at or below
 	// what Source reports. The node fetches nothing else while it runs.
 	OnComposition func(revision uint64, doc []byte)
+	// Accept, when set, checks each document fetched from a peer before
+	// OnComposition sees it (an agent verifies home's signature there). A
+	// refusal is final for that peer and revision: the document is neither
+	// delivered, kept nor served on, and the node asks another peer, or
+	// waits for a newer revision, rather than that one again.
+	Accept func(revision uint64, doc []byte) error
 	// OnMember receives membership events, one at a time and in order, on a
 	// goroutine of the node's own: it may call the node's methods. The first
 	// is this node's own Join.

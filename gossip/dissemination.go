@@ -43,6 +43,7 @@ type dissemination struct {
 	mu        sync.Mutex
 	seen      uint64            // highest revision heard of
 	have      map[string]uint64 // peer → newest revision it said it serves
+	refused   map[string]uint64 // peer → newest revision Accept refused from it
 	delivered uint64            // highest revision handed to OnComposition
 	cache     compressed        // newest document this node can serve, gzip
 	pending   map[uint64]chan response
@@ -61,6 +62,7 @@ type compressed struct {
 
 func (d *dissemination) init() {
 	d.have = map[string]uint64{}
+	d.refused = map[string]uint64{}
 	d.pending = map[uint64]chan response{}
 	d.wake = make(chan struct{}, 1)
 	d.slots = make(chan struct{}, serveSlots)
@@ -133,27 +135,29 @@ func (n *Node) Announce(revision uint64) error {
 }
 
 // heard records that holder serves rev (from an announcement, push/pull state
-// or metadata). A revision newer than any heard before is relayed (when relay
-// is set) and wakes the fetcher. It never blocks: memberlist may hold its
-// locks.
+// or metadata), unless that holder's rev was refused already. A revision
+// newer than any heard before is relayed (when relay is set); news of a
+// holder wakes the fetcher. It never blocks: memberlist may hold its locks.
 func (n *Node) heard(rev uint64, holder string, relay bool) {
 	if rev == 0 {
 		return
 	}
 	n.dis.mu.Lock()
-	if holder != "" && holder != n.cfg.Name && rev > n.dis.have[holder] {
+	more := false
+	if holder != "" && holder != n.cfg.Name && rev > n.dis.have[holder] && rev > n.dis.refused[holder] {
 		n.dis.have[holder] = rev
+		more = true
 	}
 	newer := rev > n.dis.seen
 	if newer {
 		n.dis.seen = rev
 	}
 	n.dis.mu.Unlock()
-	if !newer {
-		return
-	}
-	if relay && holder != "" {
+	if newer && relay && holder != "" {
 		n.queueAnnounce(rev, holder)
+	}
+	if !newer && !more {
+		return
 	}
 	select {
 	case n.dis.wake <- struct{}{}:
@@ -173,6 +177,7 @@ func (n *Node) noteMeta(m Member) {
 func (n *Node) forget(name string) {
 	n.dis.mu.Lock()
 	delete(n.dis.have, name)
+	delete(n.dis.refused, name)
 	n.dis.mu.Unlock()
 }
 
@@ -208,30 +213,49 @@ func (n *Node) fetchLoop() {
 	}
 }
 
-// target is the revision to fetch, 0 when the node is up to date.
+// target is the revision to fetch: the newest a live peer serves (and was
+// not refused), 0 when the node has it already. A revision only announced,
+// by a holder that is gone or was refused, is never waited for: a forged
+// announcement cannot stop the node from taking the real next revision.
 func (n *Node) target() uint64 {
 	local := n.local()
+	live := n.events.live()
 	n.dis.mu.Lock()
 	defer n.dis.mu.Unlock()
-	if n.dis.seen > local {
-		return n.dis.seen
+	var best uint64
+	for _, p := range live {
+		if p.Name != n.cfg.Name {
+			best = max(best, n.dis.have[p.Name])
+		}
+	}
+	if best > local {
+		return best
 	}
 	return 0
 }
 
-// holders are live peers known to serve target or newer, in random order.
+// holders are live peers known to serve target or newer, in random order,
+// those of the node's own service first: an agent's view is its service's,
+// so they are the peers whose document it can take.
 func (n *Node) holders(target uint64) []*memberlist.Node {
-	var out []*memberlist.Node
+	var same, other []*memberlist.Node
 	for _, p := range n.events.live() {
 		n.dis.mu.Lock()
 		rev := n.dis.have[p.Name]
 		n.dis.mu.Unlock()
-		if rev >= target && p.Name != n.cfg.Name {
-			out = append(out, p.node())
+		if rev < target || p.Name == n.cfg.Name {
+			continue
+		}
+		if p.Meta.Service == n.cfg.Meta.Service {
+			same = append(same, p.node())
+		} else {
+			other = append(other, p.node())
 		}
 	}
-	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
+	for _, l := range [][]*memberlist.Node{same, other} {
+		rand.Shuffle(len(l), func(i, j int) { l[i], l[j] = l[j], l[i] })
+	}
+	return append(same, other...)
 }
 
 // fetch asks up to fetchAttempts holders for target, delivering the first
@@ -250,6 +274,16 @@ func (n *Node) fetch(target uint64) bool {
 		var doc []byte
 		if err == nil {
 			doc, err = gunzip(r.Doc)
+		}
+		if err == nil && n.cfg.Accept != nil {
+			if aerr := n.cfg.Accept(r.Revision, doc); aerr != nil {
+				n.dis.mu.Lock()
+				n.dis.refused[h.Name] = max(n.dis.refused[h.Name], r.Revision)
+				delete(n.dis.have, h.Name)
+				n.dis.mu.Unlock()
+				n.log.Debug().Err(aerr).Str("peer", h.Name).Uint64("revision", r.Revision).Msg("gossip: fetched document refused")
+				continue
+			}
 		}
 		if err != nil {
 			n.log.Debug().Err(err).Str("peer", h.Name).Uint64("revision", target).Msg("gossip: fetch failed")

@@ -31,7 +31,7 @@ const (
 //	PUT    /v1/instances/{id}/drain                                         credential of id
 //	DELETE /v1/instances/{id}                                               credential of id
 //	GET    /v1/map?index=N&wait=30s&service=S   Map, blocking               credential or admin token
-//	GET    /v1/composition?index=R&wait=30s     composition.Document, blocking  credential
+//	GET    /v1/composition?instance=ID&index=R&wait=30s  SignedView for the instance, blocking  credential of ID
 //
 // Tokens come as "Authorization: Bearer <token>" (see auth.go). Errors are
 // JSON: {"error":"..."}.
@@ -79,6 +79,9 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 	if err != nil {
 		r.writeDomainError(w, err)
 		return
+	}
+	if r.views != nil {
+		reply.SigningKey = r.views.signer.PublicKey()
 	}
 	httpjson.Write(w, http.StatusOK, reply)
 }
@@ -143,12 +146,28 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 	httpjson.Write(w, http.StatusOK, m)
 }
 
-// serveComposition answers with the newest composition, with secrets (agents
-// need application keys), once its revision is above index.
+// serveComposition answers with the signed view (view.go) of the newest
+// composition for the instance named by ParamInstance, once its revision is
+// above index: only the service it is placed in, credentials hashed.
 func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 	index, blocking, wait, err := blockingParams(req)
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if r.views == nil {
+		httpjson.Error(w, http.StatusServiceUnavailable, "home has no composition signing key: compositions are not served")
+		return
+	}
+	// The view is the calling instance's own: its credential names it, and
+	// an instance parameter naming another is refused.
+	id, ok := InstanceOf(req.Context())
+	if !ok {
+		httpjson.Error(w, http.StatusForbidden, "the composition is read with an instance credential")
+		return
+	}
+	if q := req.URL.Query().Get(ParamInstance); q != "" && q != id {
+		httpjson.Error(w, http.StatusForbidden, "an instance reads its own composition only")
 		return
 	}
 	snap := r.store.Snapshot()
@@ -166,9 +185,20 @@ func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
+	audience, ok := r.audienceOf(id, snap)
+	if !ok {
+		httpjson.Error(w, http.StatusNotFound, ErrUnknown.Error())
+		return
+	}
+	view, err := r.views.get(snap, audience, r.now())
+	if err != nil {
+		r.writeDomainError(w, err)
+		return
+	}
 	w.Header().Set(IndexHeader, strconv.FormatUint(snap.Revision, 10))
 	w.Header().Set("Cache-Control", "no-store")
-	httpjson.Write(w, http.StatusOK, composition.Export(snap, true, r.now()))
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(view)
 }
 
 // blockingParams reads index and wait as Consul does: wait is a duration

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/internal/testenv"
 	"github.com/portolan/portolan/registry"
 )
@@ -434,20 +435,38 @@ func TestBlockingMap(t *testing.T) {
 	assert.Equal(t, cur.Index, m.Index)
 }
 
+// viewOf opens the signed view an answer of GET /v1/composition carries.
+func viewOf(t *testing.T, a answer, key string) composition.Document {
+	t.Helper()
+	pub, err := pki.ParsePublicKey(key)
+	require.NoError(t, err)
+	v, err := registry.OpenView(pub, []byte(a.body))
+	require.NoError(t, err)
+	var doc composition.Document
+	require.NoError(t, json.Unmarshal(v.Document, &doc))
+	return doc
+}
+
 func TestBlockingCompositionUntilAWrite(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	createService(t, co, "first")
 	rev := co.Revision(t)
-	cred := register(t, co, "reader", registration("first")).Credential
+	reply := register(t, co, "first-1", registration("first"))
+	cred, key := reply.Credential, reply.SigningKey
+	require.NotEmpty(t, key, "registration hands out home's signing key")
 
-	a := agentCall(t, co.URL, "GET", "/v1/composition", cred, "")
+	a := agentCall(t, co.URL, "GET", "/v1/composition", agentToken, "")
+	require.Equal(t, http.StatusForbidden, a.status, "the join token does not read compositions: %s", a.body)
+	other := register(t, co, "first-2", registration("first")).Credential
+	a = agentCall(t, co.URL, "GET", "/v1/composition?instance=first-1", other, "")
+	require.Equal(t, http.StatusForbidden, a.status, "an instance reads its own view only: %s", a.body)
+	a = agentCall(t, co.URL, "GET", "/v1/composition", cred, "")
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	assert.Equal(t, strconv.FormatUint(rev, 10), a.header.Get(registry.IndexHeader))
 	assert.Equal(t, "no-store", a.header.Get("Cache-Control"))
-	var doc composition.Document
-	a.json(t, &doc)
+	doc := viewOf(t, a, key)
 	assert.Equal(t, rev, doc.Revision)
-	assert.True(t, doc.Secrets, "agents get the composition with secrets")
+	assert.False(t, doc.Secrets, "agents get a view without secrets")
 	require.Len(t, doc.Services, 1)
 
 	// Quiet: times out with the same revision.
@@ -471,11 +490,10 @@ func TestBlockingCompositionUntilAWrite(t *testing.T) {
 	select {
 	case a := <-got:
 		require.Equal(t, http.StatusOK, a.status, a.body)
-		var doc composition.Document
-		a.json(t, &doc)
+		doc := viewOf(t, a, key)
 		assert.Greater(t, doc.Revision, rev)
 		assert.Equal(t, strconv.FormatUint(doc.Revision, 10), a.header.Get(registry.IndexHeader))
-		assert.Len(t, doc.Services, 2)
+		assert.Len(t, doc.Services, 1, "the view holds the instance's service only")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the blocking composition query did not return on a write")
 	}

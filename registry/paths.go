@@ -14,7 +14,8 @@ const (
 	PathDrain     = "/drain"
 	// PathMap serves the service map (GET, blocking).
 	PathMap = "/v1/map"
-	// PathComposition serves the composition with secrets (GET, blocking).
+	// PathComposition serves an instance's signed view of the composition
+	// (GET, blocking; ParamInstance names the instance).
 	PathComposition = "/v1/composition"
 	// PathUsage takes usage batches (POST).
 	PathUsage = "/v1/usage"
@@ -41,6 +42,8 @@ const (
 	ParamWait = "wait"
 	// ParamService narrows the map to one service (its system_name).
 	ParamService = "service"
+	// ParamInstance names the instance whose view PathComposition serves.
+	ParamInstance = "instance"
 )
 
 // IndexHeader carries the index of a blocking query's answer: the map index

@@ -44,6 +44,9 @@ type Config struct {
 	Heartbeat               time.Duration // interval told to agents; 2s
 	TTL                     time.Duration // no heartbeat for this long → critical; 6s
 	DeregisterCriticalAfter time.Duration // critical for this long → removed; 30s, at least 1s
+	// Signer signs the views GET /v1/composition serves (see view.go);
+	// without one that call answers 503.
+	Signer *Signer
 	// Now is the clock; nil means time.Now. Tests pass a controllable one.
 	Now    func() time.Time
 	Logger zerolog.Logger
@@ -75,6 +78,8 @@ type Registry struct {
 	tokens       *JoinTokenStore // nil: the bootstrap token alone registers
 	maxInstances int
 	maxTokens    int
+
+	views     *viewCache // nil without a Signer
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -160,6 +165,9 @@ func New(cfg Config) (*Registry, error) {
 		tokens: cfg.JoinTokens, maxInstances: cfg.MaxInstances, maxTokens: cfg.MaxJoinTokens,
 		instances: map[string]*instance{}, byCred: map[credentialHash]string{}, perToken: map[string]int{},
 		snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
+	}
+	if cfg.Signer != nil {
+		r.views = &viewCache{signer: cfg.Signer}
 	}
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	return r, nil

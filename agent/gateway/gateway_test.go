@@ -142,7 +142,7 @@ func startTestGateway(t testing.TB, f *gatewayFixture, upstream string, p regist
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	g := New(cfg, u, "self", &countingLedger{}, reg, zerolog.Nop())
-	updated, err := g.Update(f.tx.Result(), p)
+	updated, err := g.Update(agentView(t, f.tx.Result(), f.svc.SystemName), p) // as agents get it: keys hashed
 	require.NoError(t, err)
 	require.True(t, updated)
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
 )
@@ -34,9 +35,10 @@ func (m memStore) Close() error { m.Head.Close(); return nil }
 
 // home is the registry's real agent API on a test server.
 type home struct {
-	reg   *registry.Registry
-	store memStore
-	srv   *httptest.Server
+	reg    *registry.Registry
+	signer *registry.Signer
+	store  memStore
+	srv    *httptest.Server
 }
 
 func newHome(t *testing.T) *home {
@@ -44,7 +46,9 @@ func newHome(t *testing.T) *home {
 	nop := func(context.Context, []composition.Change, *composition.Composition) error { return nil }
 	h := &home{store: memStore{composition.NewHead(composition.New(), nop, nil)}}
 	var err error
-	h.reg, err = registry.New(registry.Config{Store: h.store, Logger: zerolog.Nop()})
+	h.signer, err = registry.LoadSigner(t.TempDir())
+	require.NoError(t, err)
+	h.reg, err = registry.New(registry.Config{Store: h.store, Signer: h.signer, Logger: zerolog.Nop()})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -221,7 +225,7 @@ func TestHomeDownIsUnreachable(t *testing.T) {
 
 	_, _, err = c.Map(context.Background(), 0, 0, "")
 	require.ErrorIs(t, err, client.ErrUnreachable)
-	_, _, err = c.Composition(context.Background(), 0, 0)
+	_, _, err = c.Composition(context.Background(), "a", 0, 0)
 	require.ErrorIs(t, err, client.ErrUnreachable)
 	_, err = c.PostUsage(context.Background(), &registry.UsageBatch{ID: "b"})
 	require.ErrorIs(t, err, client.ErrUnreachable)
@@ -321,34 +325,44 @@ func TestMapNarrowsToService(t *testing.T) {
 	assert.Empty(t, m.Services)
 }
 
-// TestCompositionFollowsRevisions: the document comes with its revision; a
-// read with that revision waits for the next one, and answers nil when none
-// came within wait.
+// TestCompositionFollowsRevisions: the signed view comes with its revision;
+// a read with that revision waits for the next one, and answers nil when
+// none came within wait.
 func TestCompositionFollowsRevisions(t *testing.T) {
 	h := newHome(t)
 	rev := h.addService(t, "news")
 	c := h.client(t)
 	ctx := context.Background()
-	_, err := c.Register(ctx, "reader", registration("news"))
-	require.NoError(t, err, "the composition is read with an instance credential")
+	reply, err := c.Register(ctx, "news-1", registration("news"))
+	require.NoError(t, err)
+	pub, err := pki.ParsePublicKey(reply.SigningKey)
+	require.NoError(t, err, "registration hands out the signing key")
+	open := func(b []byte) composition.Document {
+		t.Helper()
+		v, err := registry.OpenView(pub, b)
+		require.NoError(t, err)
+		assert.Equal(t, "news", v.Audience)
+		var d composition.Document
+		require.NoError(t, json.Unmarshal(v.Document, &d))
+		return d
+	}
 
-	doc, got, err := c.Composition(ctx, 0, 0)
+	doc, got, err := c.Composition(ctx, "news-1", 0, 0)
 	require.NoError(t, err)
 	assert.Equal(t, rev, got)
-	var d composition.Document
-	require.NoError(t, json.Unmarshal(doc, &d))
+	d := open(doc)
 	assert.Equal(t, composition.DocumentFormat, d.Format)
 	assert.Equal(t, rev, d.Revision)
 	require.Len(t, d.Services, 1)
 
-	doc, got, err = c.Composition(ctx, rev, time.Second)
+	doc, got, err = c.Composition(ctx, "news-1", rev, time.Second)
 	require.NoError(t, err)
 	assert.Nil(t, doc, "nothing newer within wait")
 	assert.Equal(t, rev, got)
 
 	answered := make(chan []byte, 1)
 	go func() {
-		doc, _, err := c.Composition(ctx, rev, time.Minute)
+		doc, _, err := c.Composition(ctx, "news-1", rev, time.Minute)
 		assert.NoError(t, err)
 		answered <- doc
 	}()
@@ -356,8 +370,7 @@ func TestCompositionFollowsRevisions(t *testing.T) {
 	next := h.addService(t, "billing")
 	select {
 	case doc := <-answered:
-		require.NoError(t, json.Unmarshal(doc, &d))
-		assert.Equal(t, next, d.Revision)
+		assert.Equal(t, next, open(doc).Revision)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the blocking read did not answer the new revision")
 	}
@@ -405,7 +418,7 @@ func TestRequestShape(t *testing.T) {
 	assert.Equal(t, uint64(7), idx, "the index header wins over the map's own")
 	_, _, err = c.Map(ctx, 0, 0, "")
 	require.NoError(t, err)
-	doc, rev, err := c.Composition(ctx, 3, 30*time.Second)
+	doc, rev, err := c.Composition(ctx, "news-1", 3, 30*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(7), rev)
 	assert.NotNil(t, doc)
@@ -417,7 +430,7 @@ func TestRequestShape(t *testing.T) {
 	require.Len(t, got, 5)
 	assert.Equal(t, "GET /v1/map?index=42&service=news&wait=5m", got[0].Method+" "+got[0].URL.RequestURI())
 	assert.Equal(t, "GET /v1/map", got[1].Method+" "+got[1].URL.RequestURI(), "a one-shot read sends no parameters")
-	assert.Equal(t, "GET /v1/composition?index=3&wait=30s", got[2].Method+" "+got[2].URL.RequestURI())
+	assert.Equal(t, "GET /v1/composition?index=3&instance=news-1&wait=30s", got[2].Method+" "+got[2].URL.RequestURI())
 	assert.Equal(t, "PUT /v1/instances/news%201", got[3].Method+" "+got[3].URL.RequestURI())
 	assert.Equal(t, "POST /v1/usage", got[4].Method+" "+got[4].URL.RequestURI())
 	for _, r := range got {

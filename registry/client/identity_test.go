@@ -137,7 +137,7 @@ func TestJoinTokenOnlyRegisters(t *testing.T) {
 		bare := agentWith(t, base, tok) // no credential: the join token alone
 		_, err = bare.Heartbeat(ctx, "n-1", &registry.Heartbeat{Status: registry.StatusPassing})
 		assert.Equal(t, http.StatusForbidden, client.StatusCode(err), "heartbeat")
-		_, _, err = bare.Composition(ctx, 0, 0)
+		_, _, err = bare.Composition(ctx, "n-1", 0, 0)
 		assert.Equal(t, http.StatusForbidden, client.StatusCode(err), "composition")
 		_, _, err = bare.Map(ctx, 0, 0, "")
 		assert.Equal(t, http.StatusForbidden, client.StatusCode(err), "map")

@@ -56,14 +56,15 @@ func (c *Client) Map(ctx context.Context, index uint64, wait time.Duration, serv
 	return &m, idx, nil
 }
 
-// Composition reads home's composition document, with secrets, as home
-// sends it (the caller checks and keeps it); with index above 0 it blocks
-// until the revision passes index, or for wait. It returns nil and no error
-// when no newer revision came: the answer's revision (the index header) is
-// not above index.
-func (c *Client) Composition(ctx context.Context, index uint64, wait time.Duration) ([]byte, uint64, error) {
-	r := &request{method: http.MethodGet, path: registry.PathComposition, auth: bearer, blocking: wait > 0,
-		query: QueryOptions{Index: index, Wait: wait}.values()}
+// Composition reads the signed view of home's composition for instance
+// (registry.SignedView), as home sends it: the caller verifies and keeps
+// it. With index above 0 it blocks until the revision passes index, or for
+// wait. It returns nil and no error when no newer revision came: the
+// answer's revision (the index header) is not above index.
+func (c *Client) Composition(ctx context.Context, instance string, index uint64, wait time.Duration) ([]byte, uint64, error) {
+	q := QueryOptions{Index: index, Wait: wait}.values()
+	q.Set(registry.ParamInstance, instance)
+	r := &request{method: http.MethodGet, path: registry.PathComposition, auth: bearer, blocking: wait > 0, query: q}
 	resp, err := c.do(ctx, r, http.StatusOK)
 	if err != nil {
 		return nil, 0, err

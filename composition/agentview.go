@@ -1,0 +1,128 @@
+package composition
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"hash"
+	"time"
+)
+
+// An agent's view is the part of a composition one agent needs to serve the
+// service it is placed in, and nothing else: no other service, no user, no
+// access token, no active doc, no pricing, and application credentials only
+// as keyed hashes (HMAC-SHA-256 under Document.CredentialKey), so that no
+// agent, cache file or gossip message holds a plaintext user_key, app_id or
+// app_key. The gateway hashes what a request presents and looks the digest
+// up (AppIndex does so when the composition has a CredentialKey).
+//
+// The key travels in the view: the gateway must hash presented keys, so the
+// agent needs it. A hash under a key the agent holds does not stop an
+// attacker who took the agent from guessing keys offline, but nothing in the
+// view gives a key back, and home derives a fresh key for every revision and
+// audience, so a digest leaked from one view matches nothing in the next.
+
+// CredentialKeySize is the size of a view's credential key.
+const CredentialKeySize = 32
+
+// Credential kinds, hashed apart so that a user_key equal to another
+// application's app_key never yields the same digest.
+const (
+	credUserKey byte = 'u'
+	credAppID   byte = 'i'
+	credAppKey  byte = 'k'
+)
+
+// digestEncoding writes digests in a view: base64url, unpadded.
+var digestEncoding = base64.RawURLEncoding
+
+// AgentView returns the view of c for agents placed in the service whose
+// system_name is service: the service, its proxy (secret token included:
+// the gateway adds it upstream), metrics, mapping rules, backend usages and
+// the backend APIs they mount, its plans with their usage limits, the
+// placements that pick instances into it (so that the agent resolves its
+// plans as home does while home is away), its applications with credentials
+// hashed under key, and of their accounts only id and state. With no such
+// service the view holds nothing but its revision.
+//
+// The document shares the entities it does not change with c: marshal it,
+// never edit it. key must be CredentialKeySize random bytes.
+func AgentView(c *Composition, service string, key []byte, now time.Time) *Document {
+	d := &Document{Format: DocumentFormat, Revision: c.Revision, Exported: now.UTC(), Secrets: false,
+		CredentialKey: key}
+	svc, ok := c.ServiceBySystemName(service)
+	if !ok {
+		return d
+	}
+	d.Services = []*Service{svc}
+	if p, ok := c.Proxies.Get(svc.ID); ok {
+		d.Proxies = []*Proxy{p}
+	}
+	d.BackendUsages = c.BackendUsages.Filter(func(u *BackendUsage) bool { return u.ServiceID == svc.ID })
+	backends := map[int64]bool{}
+	for _, u := range d.BackendUsages {
+		if b, ok := c.BackendAPIs.Get(u.BackendAPIID); ok && !backends[b.ID] {
+			backends[b.ID] = true
+			d.BackendAPIs = append(d.BackendAPIs, b)
+		}
+	}
+	owned := func(ownerType string, ownerID int64) bool {
+		return ownerType == OwnerService && ownerID == svc.ID || ownerType == OwnerBackendAPI && backends[ownerID]
+	}
+	d.Metrics = c.Metrics.Filter(func(m *Metric) bool { return owned(m.OwnerType, m.OwnerID) })
+	d.MappingRules = c.MappingRules.Filter(func(r *MappingRule) bool { return owned(r.OwnerType, r.OwnerID) })
+	d.ApplicationPlans = c.PlansOf(svc.ID)
+	plans := map[int64]bool{}
+	for _, p := range d.ApplicationPlans {
+		plans[p.ID] = true
+	}
+	d.UsageLimits = c.UsageLimits.Filter(func(l *UsageLimit) bool { return plans[l.PlanID] })
+	d.Placements = c.Placements.Filter(func(p *Placement) bool { return p.ServiceID == svc.ID })
+
+	h := hmac.New(sha256.New, key)
+	accounts := map[int64]bool{}
+	for _, a := range c.Applications.Filter(func(a *Application) bool { return a.ServiceID == svc.ID }) {
+		v := &Application{ID: a.ID, AccountID: a.AccountID, ServiceID: a.ServiceID, PlanID: a.PlanID, State: a.State,
+			Name: a.Name, EndUserRequired: a.EndUserRequired, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+		if a.UserKey != "" {
+			v.UserKey = encodeDigest(h, credUserKey, a.UserKey)
+		}
+		if a.AppID != "" {
+			v.AppID = encodeDigest(h, credAppID, a.AppID)
+		}
+		for _, k := range a.AppKeys {
+			v.AppKeys = append(v.AppKeys, encodeDigest(h, credAppKey, k))
+		}
+		d.Applications = append(d.Applications, v)
+		if !accounts[a.AccountID] {
+			accounts[a.AccountID] = true
+			if acc, ok := c.Accounts.Get(a.AccountID); ok {
+				d.Accounts = append(d.Accounts, &Account{ID: acc.ID, State: acc.State})
+			}
+		}
+	}
+	return d
+}
+
+func encodeDigest(h hash.Hash, kind byte, v string) string {
+	var sum [sha256.Size]byte
+	credentialDigest(h, kind, v, &sum)
+	return digestEncoding.EncodeToString(sum[:])
+}
+
+// credentialDigest writes HMAC(key, kind ‖ v) to out; h is an HMAC-SHA-256
+// under the key, reset here.
+func credentialDigest(h hash.Hash, kind byte, v string, out *[sha256.Size]byte) {
+	h.Reset()
+	var buf [1 + 256 + 1]byte // kind and a credential of up to 257 bytes (the gateway's bound) without allocating
+	n := 1
+	buf[0] = kind
+	if len(v) <= len(buf)-1 {
+		n += copy(buf[1:], v)
+		_, _ = h.Write(buf[:n])
+	} else {
+		_, _ = h.Write(buf[:1])
+		_, _ = h.Write([]byte(v))
+	}
+	h.Sum(out[:0])
+}
