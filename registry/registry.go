@@ -79,7 +79,7 @@ type Registry struct {
 	maxInstances int
 	maxTokens    int
 
-	views     *viewCache // nil without a Signer
+	views *viewCache // nil without a Signer
 
 	mu        sync.Mutex
 	instances map[string]*instance
