@@ -204,7 +204,7 @@ func waitUsage(ctx context.Context, api *client, svc, userKey string, want int64
 	u := api.base + "/transactions/authorize.xml?" + q.Encode()
 	var seen int64
 	for {
-		st, err := authorize(ctx, u)
+		st, err := authorize(ctx, api.http(), u)
 		if err == nil {
 			if seen = st.minuteHits().CurrentValue; seen >= want {
 				return st, nil
@@ -222,12 +222,12 @@ func waitUsage(ctx context.Context, api *client, svc, userKey string, want int64
 }
 
 // authorize GETs an authorize.xml URL: 200 when authorized, 409 when not.
-func authorize(ctx context.Context, u string) (*smStatus, error) {
+func authorize(ctx context.Context, hc *http.Client, u string) (*smStatus, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, errors.New("bad authorize.xml request") // the URL holds the token
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, withoutURL(err)
 	}

@@ -1,11 +1,12 @@
 // Command demo is what `make demo` runs: it starts a coordinator on a temporary
-// data dir, imports the news API from its OpenAPI spec (`portolan import
+// data dir serving HTTPS with a CA of its own (--tls on), imports the news API from its OpenAPI spec (`portolan import
 // openapi`: a service with methods, mapping rules and ActiveDocs), adds through
 // the 3scale Account Management API two plans with limits and a signed-up
 // consumer with an application on the Basic plan (5 hits a minute), and
 // prints it all; then it starts three agents wrapping the demo news API, each
 // with its gateway in front (two in the basic pool, one in a premium pool
-// placed on the premium plan), and prints the service map. Last, it calls the
+// placed on the premium plan), each joined with a join token scoped to its
+// pool that also pins home's CA, and prints the service map. Last, it calls the
 // news API through a gateway with the consumer's user_key until the plan's
 // limit answers 429, waits for the agent to report the usage, prints home's
 // figures for the application, and stops cleanly.
@@ -24,11 +25,13 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/portolan/portolan/internal/pki"
 	homeclient "github.com/portolan/portolan/registry/client"
 )
 
@@ -53,10 +56,10 @@ func run(bin, news, spec string) error {
 	if err != nil {
 		return err
 	}
-	const token, agentToken = "demo-access-token", "demo-agent-token"
-	step("Starting a coordinator on %s (data in %s)", addr, dir)
+	const token = "demo-access-token"
+	step("Starting a coordinator on https://%s with a CA of its own (data in %s)", addr, dir)
 	cmd := exec.Command(bin, "--log-format", "console", "--log-level", "warn", "coordinator", "--listen", addr, "--data-dir", dir,
-		"--access-token", token, "--agent-token", agentToken)
+		"--access-token", token, "--tls", "on")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start coordinator: %w", err)
@@ -71,13 +74,15 @@ func run(bin, news, spec string) error {
 			_ = cmd.Process.Kill()
 		}
 	}()
-	api := &client{base: "http://" + addr, token: token}
+	caFile := filepath.Join(dir, "tls", pki.CACertFile)
+	api := &client{base: "https://" + addr, token: token, caFile: caFile}
 	if err := api.waitReady(exited); err != nil {
 		return err
 	}
+	fmt.Printf("  its CA: %s (the CLI below trusts it with --ca-file)\n", caFile)
 
 	step("Importing the news API from its OpenAPI spec (portolan import openapi %s --service news)", spec)
-	imp := exec.Command(bin, "import", "openapi", spec, "--service", "news", "--home", api.base, "--token", token)
+	imp := exec.Command(bin, "import", "openapi", spec, "--service", "news", "--home", api.base, "--token", token, "--ca-file", caFile)
 	imp.Stdout, imp.Stderr = os.Stdout, os.Stderr
 	if err := imp.Run(); err != nil {
 		return fmt.Errorf("portolan import openapi: %w", err)
@@ -115,7 +120,19 @@ func run(bin, news, spec string) error {
 		}
 	}
 
-	step("Starting three agents, each wrapping the news API with its gateway in front")
+	step("Creating a join token per pool (portolan token create --service news --label pool=P): it can only register, and carries the pin of home's CA")
+	joinTokens := map[string]string{}
+	for _, pool := range []string{"basic", "premium"} {
+		out, err := exec.Command(bin, "token", "create", "--home", api.base, "--token", token, "--ca-file", caFile,
+			"--service", "news", "--label", "pool="+pool, "--max-instances", "2", "--ttl", "1h", "--description", "demo "+pool+" pool").Output()
+		if err != nil {
+			return fmt.Errorf("portolan token create: %w", err)
+		}
+		joinTokens[pool] = strings.TrimSpace(string(out))
+		fmt.Printf("  pool=%s: %s\n", pool, redactJoinToken(joinTokens[pool]))
+	}
+
+	step("Starting three agents, each wrapping the news API with its gateway in front, joined with nothing but their pool's token")
 	var agents []*exec.Cmd
 	var gateways []gatewayAgent
 	defer func() {
@@ -142,7 +159,7 @@ func run(bin, news, spec string) error {
 		_, port, _ := net.SplitHostPort(appAddr)
 		name := fmt.Sprintf("news-%d", i+1)
 		a := exec.Command(bin, "--log-level", "warn", "agent",
-			"--home", api.base, "--token", agentToken, "--service", "news", "--address", "127.0.0.1", "--port", port,
+			"--home", api.base, "--token", joinTokens[pool], "--service", "news", "--address", "127.0.0.1", "--port", port,
 			"--label", "pool="+pool, "--api", apiAddr, "--placement-file", dir+"/"+name+".placement.json",
 			"--cache-dir", dir+"/"+name+".cache", "--gateway-listen", gwAddr, "--upstream", "http://"+appAddr,
 			"--check-http", "http://"+appAddr+"/health", "--check-interval", "500ms", "--heartbeat", "1s",
@@ -161,7 +178,7 @@ func run(bin, news, spec string) error {
 
 	step("The service map (portolan map)")
 	for _, format := range []string{"table", "tree"} {
-		m := exec.Command(bin, "map", "--home", api.base, "--token", token, "-o", format)
+		m := exec.Command(bin, "map", "--home", api.base, "--token", token, "--ca-file", caFile, "-o", format)
 		m.Stdout, m.Stderr = os.Stdout, os.Stderr
 		if err := m.Run(); err != nil {
 			return fmt.Errorf("portolan map: %w", err)
@@ -184,7 +201,7 @@ func (c *client) placement(name, doc string) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth("", c.token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.http().Do(req)
 	if err != nil {
 		return err
 	}
@@ -200,7 +217,7 @@ func (c *client) placement(name, doc string) error {
 // waitPassing waits until n instances are passing on the map, read with
 // the access token.
 func (c *client) waitPassing(accessToken string, n int) error {
-	home, err := homeclient.New(homeclient.Config{Address: c.base, Token: accessToken})
+	home, err := homeclient.New(homeclient.Config{Address: c.base, Token: accessToken, TLS: homeclient.TLS{CAFile: c.caFile}})
 	if err != nil {
 		return err
 	}
@@ -222,7 +239,35 @@ func (c *client) waitPassing(accessToken string, n int) error {
 
 type client struct {
 	base, token string
+	caFile      string // home's CA
+	hc          *http.Client
 	err         error
+}
+
+// http is a client trusting home's CA (caFile), made once the file exists.
+func (c *client) http() *http.Client {
+	if c.hc == nil {
+		cfg, err := pki.CAPoolClientConfig(c.caFile)
+		if err != nil {
+			return &http.Client{Transport: failing{err}}
+		}
+		c.hc = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+	return c.hc
+}
+
+// failing is a transport that fails every request with err.
+type failing struct{ err error }
+
+func (f failing) RoundTrip(*http.Request) (*http.Response, error) { return nil, f.err }
+
+// redactJoinToken shows a join token's id and pin, not its secret.
+func redactJoinToken(tok string) string {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 4 {
+		return "(a join token)"
+	}
+	return parts[0] + "." + parts[1] + ".<secret>." + parts[3][:16] + "..."
 }
 
 func (c *client) do(method, path string, form url.Values) (map[string]any, error) {
@@ -235,7 +280,7 @@ func (c *client) do(method, path string, form url.Values) (map[string]any, error
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("", c.token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.http().Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -355,10 +400,12 @@ func (c *client) waitReady(exited <-chan error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	for {
-		resp, err := http.Get(c.base + "/metrics")
-		if err == nil {
-			resp.Body.Close()
-			return nil
+		if _, err := os.Stat(c.caFile); err == nil {
+			resp, err := c.http().Get(c.base + "/metrics")
+			if err == nil {
+				resp.Body.Close()
+				return nil
+			}
 		}
 		select {
 		case err := <-exited:
