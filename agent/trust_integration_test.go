@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -122,7 +123,10 @@ func (s rogueSource) Latest() (uint64, []byte) { return 999999, s.view }
 // down, home's key in its cache dir and no composition joins a real agent
 // and a rogue node that serves revision 999999 with forged keys.
 func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
-	co := testenv.StartCoordinator(t)
+	// The rogue is an insider: it holds the gossip key (home's, fixed here
+	// so the test can give it), but not home's signing key.
+	gossipKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	co := testenv.StartCoordinator(t, "--gossip-bind", testenv.FreeAddr(t), "--gossip-key", gossipKey)
 	createService(t, co, "news")
 	want := co.Revision(t)
 	a := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--service", "news", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")
@@ -139,6 +143,7 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	defer cancel()
 	rogue, err := gossip.Start(ctx, gossip.Config{
 		Name: "rogue", Bind: "127.0.0.1:0", Join: []string{peer}, Cluster: "portolan", Source: rogueSource{forge(t, cached, false)},
+		Keys:   [][]byte{bytes.Repeat([]byte{7}, 32)},
 		Meta:   gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "rogue", Revision: 999999},
 		Logger: zerolog.Nop(),
 	})
@@ -151,7 +156,7 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, agent.SigningKeyCacheFile), key, 0o600))
 	c := testenv.StartAgentAt(t, "http://"+testenv.FreeAddr(t), "--gossip-bind", "127.0.0.1:0", "--join", peer, "--join", rogue.Addr(),
-		"--service", "news", "--cache-dir", dir, "--", "sleep", "60")
+		"--gossip-key", gossipKey, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")
 	c.ID()
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 10*time.Second, 50*time.Millisecond,
 		"the valid view is taken from the real peer")
@@ -212,9 +217,12 @@ func TestAgentReceivesOnlyItsServiceWithoutSecrets(t *testing.T) {
 	want := co.Revision(t)
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, a); return rev == want }, 5*time.Second, 20*time.Millisecond)
 
+	// Read as another instance of news would: the view is the service's.
 	home, err := client.New(client.Config{Address: co.URL, Token: testenv.AgentToken})
 	require.NoError(t, err)
-	view, _, err := home.Composition(context.Background(), a.ID(), 0, 0)
+	_, err = home.Register(context.Background(), "news-reader", &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 1})
+	require.NoError(t, err)
+	view, _, err := home.Composition(context.Background(), "news-reader", 0, 0)
 	require.NoError(t, err)
 	cache, err := os.ReadFile(filepath.Join(a.CacheDir, agent.CacheFile))
 	require.NoError(t, err)
