@@ -1,10 +1,7 @@
 package composition
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
-	"hash"
 	"time"
 )
 
@@ -79,7 +76,7 @@ func AgentView(c *Composition, service string, key []byte, now time.Time) *Docum
 	d.UsageLimits = c.UsageLimits.Filter(func(l *UsageLimit) bool { return plans[l.PlanID] })
 	d.Placements = c.Placements.Filter(func(p *Placement) bool { return p.ServiceID == svc.ID })
 
-	h := hmac.New(sha256.New, key)
+	h := newDigester(key)
 	accounts := map[int64]bool{}
 	for _, a := range c.Applications.Filter(func(a *Application) bool { return a.ServiceID == svc.ID }) {
 		v := &Application{ID: a.ID, AccountID: a.AccountID, ServiceID: a.ServiceID, PlanID: a.PlanID, State: a.State,
@@ -104,25 +101,6 @@ func AgentView(c *Composition, service string, key []byte, now time.Time) *Docum
 	return d
 }
 
-func encodeDigest(h hash.Hash, kind byte, v string) string {
-	var sum [sha256.Size]byte
-	credentialDigest(h, kind, v, &sum)
-	return digestEncoding.EncodeToString(sum[:])
-}
-
-// credentialDigest writes HMAC(key, kind ‖ v) to out; h is an HMAC-SHA-256
-// under the key, reset here.
-func credentialDigest(h hash.Hash, kind byte, v string, out *[sha256.Size]byte) {
-	h.Reset()
-	var buf [1 + 256 + 1]byte // kind and a credential of up to 257 bytes (the gateway's bound) without allocating
-	n := 1
-	buf[0] = kind
-	if len(v) <= len(buf)-1 {
-		n += copy(buf[1:], v)
-		_, _ = h.Write(buf[:n])
-	} else {
-		_, _ = h.Write(buf[:1])
-		_, _ = h.Write([]byte(v))
-	}
-	h.Sum(out[:0])
+func encodeDigest(d *digester, kind byte, v string) string {
+	return digestEncoding.EncodeToString(d.digest(kind, v))
 }

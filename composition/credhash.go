@@ -1,6 +1,7 @@
 package composition
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -8,23 +9,45 @@ import (
 	"sync"
 )
 
+// digester is one HMAC-SHA-256 under a view's key, with the buffers it
+// hashes from and sums into. The HMAC is only reachable through hash.Hash,
+// so whatever slice it is handed escapes: a stack buffer handed to it would
+// be moved to the heap on every request. Handing it the digester's own
+// fields instead, which are allocated once with it, keeps hashing
+// allocation-free.
+type digester struct {
+	h   hash.Hash
+	buf [256]byte // the kind and the credential, copied in chunks
+	sum [sha256.Size]byte
+}
+
+func newDigester(key []byte) *digester { return &digester{h: hmac.New(sha256.New, key)} }
+
+// digest returns HMAC(key, kind ‖ v), the digest a view holds for the
+// credential v of kind. The slice is d's own, valid until d's next use.
+// Reset restores the keyed state without rehashing the key.
+func (d *digester) digest(kind byte, v string) []byte {
+	d.h.Reset()
+	d.buf[0] = kind
+	n := 1 + copy(d.buf[1:], v)
+	_, _ = d.h.Write(d.buf[:n])
+	for v = v[n-1:]; v != ""; v = v[n:] { // only a credential over the gateway's bound gets here
+		n = copy(d.buf[:], v)
+		_, _ = d.h.Write(d.buf[:n])
+	}
+	return d.h.Sum(d.sum[:0])
+}
+
 // credentialHasher hashes presented credentials as AgentView hashed the
-// stored ones. It pools its HMACs, so that the request path allocates
-// nothing: hmac's Reset restores the keyed state without rehashing the key.
+// stored ones. It pools its digesters, one per concurrent request, so
+// that the request path allocates nothing.
 type credentialHasher struct{ pool sync.Pool }
 
 func newCredentialHasher(key []byte) *credentialHasher {
-	k := append([]byte(nil), key...)
+	k := bytes.Clone(key)
 	x := &credentialHasher{}
-	x.pool.New = func() any { return hmac.New(sha256.New, k) }
+	x.pool.New = func() any { return newDigester(k) }
 	return x
-}
-
-// digest returns the raw digest of a credential of kind, as a map key.
-func (x *credentialHasher) digest(kind byte, v string, out *[sha256.Size]byte) {
-	h := x.pool.Get().(hash.Hash)
-	credentialDigest(h, kind, v, out)
-	x.pool.Put(h)
 }
 
 // decodeDigest turns a view's digest back into its raw bytes; "" for one
@@ -40,20 +63,26 @@ func decodeDigest(s string) string {
 // hashedAuthenticate is AppIndex.Authenticate over a view's hashed
 // credentials: the presented ones are hashed, then looked up; app keys are
 // compared digest to digest in constant time.
+//
+// The user_key and app_id lookups are map lookups, whose time depends on
+// the bytes compared; that is safe here because the bytes are HMAC digests
+// under a key the client does not hold: a client cannot choose a digest,
+// so timing a lookup tells it nothing about how close its guess came to a
+// stored credential.
 func (x *AppIndex) hashedAuthenticate(cred Credentials) (*Application, *ApplicationPlan, *Denial) {
-	var sum [sha256.Size]byte
+	d := x.hasher.pool.Get().(*digester)
+	defer x.hasher.pool.Put(d)
+	// The map index converts the digest to a string without copying it.
 	return x.c.authenticate(cred, func(userKey, appID string) *Application {
 		if userKey != "" {
-			x.hasher.digest(credUserKey, userKey, &sum)
-			return x.byUserKey[string(sum[:])]
+			return x.byUserKey[string(d.digest(credUserKey, userKey))]
 		}
-		x.hasher.digest(credAppID, appID, &sum)
-		return x.byAppID[string(sum[:])]
+		return x.byAppID[string(d.digest(credAppID, appID))]
 	}, func(app *Application, key string) bool {
-		x.hasher.digest(credAppKey, key, &sum)
+		sum := d.digest(credAppKey, key)
 		found := 0
 		for _, k := range x.appKeys[app.ID] {
-			found |= subtle.ConstantTimeCompare([]byte(k), sum[:])
+			found |= subtle.ConstantTimeCompare(k, sum)
 		}
 		return found == 1
 	})

@@ -24,12 +24,15 @@ func (d *discardResponse) WriteHeader(int)             {}
 // credentials, mapping rules, authentication, limits through the real usage
 // ledger (journal on), and forwarding to an upstream over loopback.
 // "limited" gives the plan a limit (never reached), checked on every request
-// as in make bench-gateway.
+// as in make bench-gateway. Credentials are hashed, as in an agent's view;
+// "memory-plaintext" is "memory" over the plaintext composition, the
+// baseline of hashed authentication, in the same run.
 func BenchmarkGatewayRequest(b *testing.B) {
 	for _, tc := range []struct {
-		name             string
-		journal, limited bool
-	}{{"journal", true, false}, {"memory", false, false}, {"limited", true, true}} {
+		name                        string
+		journal, limited, plaintext bool
+	}{{"journal", true, false, false}, {"memory", false, false, false}, {"limited", true, true, false},
+		{"memory-plaintext", false, false, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			f := newGatewayFixture(b, backendUserKey)
 			if tc.limited {
@@ -45,6 +48,12 @@ func BenchmarkGatewayRequest(b *testing.B) {
 			require.NoError(b, err)
 			g, _, _ := startTestGateway(b, f, up.URL, f.placement(f.basic, f.premium), Config{})
 			g.ledger = l
+			if tc.plaintext {
+				v, err := buildView(f.tx.Result(), f.placement(f.basic, f.premium))
+				require.NoError(b, err)
+				g.view.Store(v)
+				g.refreshRoutes()
+			}
 			req := httptest.NewRequest(http.MethodGet, "/health?user_key=premium-key", nil)
 			w := &discardResponse{h: http.Header{}}
 			b.ReportAllocs()
