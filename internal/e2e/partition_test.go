@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,20 +47,40 @@ func (c *cluster) mapVia(host string) (*registry.Map, error) {
 // createService adds a service through the 3scale API from the host.
 func (c *cluster) createService(name string) {
 	c.t.Helper()
+	c.admin(http.MethodPost, "/admin/api/services.json", "name="+name+"&system_name="+name, http.StatusCreated, nil)
+}
+
+// admin calls home's 3scale API from the host with the admin access token,
+// requires the status want and decodes the JSON answer into out (when not
+// nil).
+func (c *cluster) admin(method, path, form string, want int, out any) {
+	c.t.Helper()
 	url, err := c.url()
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, url+"/admin/api/services.json", strings.NewReader("name="+name+"&system_name="+name))
+	req, err := http.NewRequest(method, url+path, strings.NewReader(form))
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("", adminToken)
 	resp, err := c.client.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		c.t.Fatalf("create service %s: %s", name, resp.Status)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if resp.StatusCode != want {
+		c.t.Fatalf("%s %s: %s, want %d: %s", method, path, resp.Status, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
 	}
 }
 
@@ -85,6 +106,22 @@ func TestHomeCutOff(t *testing.T) {
 		}
 		return true, ""
 	})
+	// Each agent's map, home reachable. Reading it is also how an agent
+	// without a gateway learns which instances home registered: with home
+	// gone, its gossip view lists only those, so that a node claiming a
+	// registration it never had is not drawn (the gateway keeps that set
+	// current by watching home's map; a bare agent only when asked).
+	for _, h := range hosts {
+		m, err := c.mapVia(h)
+		if err != nil {
+			t.Fatalf("map via %s: %v", h, err)
+		}
+		for _, other := range hosts {
+			if ins := instancesOf(m, other); len(ins) != 1 {
+				t.Errorf("map via %s with home reachable lists %s as %s", h, other, describe(ins))
+			}
+		}
+	}
 
 	c.co.Disconnect()
 	waitFor(t, 15*time.Second, 200*time.Millisecond, "every agent sees home unreachable", func() (bool, string) {
@@ -127,7 +164,10 @@ func TestHomeCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustDocker(t, "cp", doc, c.co.Name+":/weather.json")
-	if out, err := c.co.Exec("/portolan", "import", "composition", "/weather.json", "--token", adminToken); err != nil {
+	// Home serves HTTPS on every interface: the CLI beside it trusts the CA
+	// file in its data dir, and checks the name its certificate gives.
+	if out, err := c.co.Exec("/portolan", "import", "composition", "/weather.json", "--token", adminToken,
+		"--home", "https://localhost:7070", "--ca-file", "/data/tls/ca.pem"); err != nil {
 		t.Fatalf("import at home: %v: %s", err, out)
 	}
 
