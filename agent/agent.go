@@ -257,6 +257,10 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 			return 1, err
 		}
 		defer stopGossip()
+		if a.home != nil && a.cfg.Gateway == nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); a.followHomeMap(bg) }()
+		}
 	}
 	if a.usage != nil {
 		wg.Add(1)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -116,6 +117,27 @@ func (a *Agent) homeMap(ctx context.Context, index uint64, wait time.Duration) (
 	}
 	a.registered.Store(&known)
 	return m, idx, nil
+}
+
+// followHomeMap keeps the instances home registered current for the gossip
+// view of an agent without a gateway (a gateway's own watch does it
+// otherwise), so that its map still lists every live node once home is
+// unreachable. It returns when ctx ends.
+func (a *Agent) followHomeMap(ctx context.Context) {
+	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
+	var index uint64
+	for ctx.Err() == nil {
+		_, idx, err := a.watchMap(ctx, index)
+		if err == nil {
+			index = idx
+			retry.Reset()
+			continue
+		}
+		a.log.Debug().Err(err).Msg("gossip view: home's map")
+		if !retry.Wait(ctx) {
+			return
+		}
+	}
 }
 
 // registeredByHome keeps, of the instances gossip says are alive, those home

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
 )
@@ -26,7 +27,13 @@ func (a *Agent) phoneHome(ctx context.Context) {
 	lastRefusal := ""
 	unreachable := func(err error) {
 		if !down && ctx.Err() == nil {
-			a.log.Warn().Err(err).Msg("home unreachable; retrying (the command keeps running)")
+			if errors.Is(err, pki.ErrPinMismatch) {
+				// Not an outage: whoever answers is not the home the join
+				// token (or --ca-pin/--ca-file) names. Nothing is sent to it.
+				a.log.Error().Err(err).Msg("home's certificate is not from the pinned CA: refusing it (a man in the middle, or --home names another coordinator); retrying")
+			} else {
+				a.log.Warn().Err(err).Msg("home unreachable; retrying (the command keeps running)")
+			}
 		}
 		down = true
 	}
