@@ -236,9 +236,12 @@ var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, 
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 // statusWriter remembers the status for the access log, and closes the
-// connection after an answer given before the request's body was read to its
-// end: net/http would otherwise read (wait for) the rest of the body before
-// it sends the answer, and a refused call would hold the connection.
+// connection after an answer given before any of the request's body was
+// read (a call refused unread): net/http would otherwise read (wait for) the
+// body before it sends the answer, and a refused call would hold the
+// connection. An answer after part of the body (413 past the limit) is left
+// to net/http, which discards a short rest and keeps the client from a reset
+// that would lose the answer.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -248,7 +251,7 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
-		if w.body != nil && !w.body.ended {
+		if w.body != nil && !w.body.started {
 			w.Header().Set("Connection", "close")
 		}
 	}
@@ -262,18 +265,15 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// trackedBody notes when a request body has been read to its end.
+// trackedBody notes when reading a request body has started.
 type trackedBody struct {
 	io.ReadCloser
-	ended bool
+	started bool
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF {
-		b.ended = true
-	}
-	return n, err
+	b.started = true
+	return b.ReadCloser.Read(p)
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
