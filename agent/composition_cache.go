@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +54,7 @@ func (c *compositionCache) loadFiles() ([]byte, error) {
 	if c.dir == "" {
 		return nil, nil
 	}
-	k, err := readBounded(filepath.Join(c.dir, SigningKeyCacheFile), 1<<10)
+	k, err := atomicfile.ReadBounded(filepath.Join(c.dir, SigningKeyCacheFile), 1<<10)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
@@ -69,29 +68,12 @@ func (c *compositionCache) loadFiles() ([]byte, error) {
 		c.pub = pub
 		c.mu.Unlock()
 	}
-	b, err := readBounded(filepath.Join(c.dir, CacheFile), registry.MaxViewBytes)
+	b, err := atomicfile.ReadBounded(filepath.Join(c.dir, CacheFile), registry.MaxViewBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read composition cache: %w", err)
-	}
-	return b, nil
-}
-
-// readBounded reads at most limit bytes of a file, and fails on more.
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is over the %d-byte limit", path, limit)
 	}
 	return b, nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,7 +95,7 @@ func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBa
 		if journalPath != "" { // cut and written before the crash: the batch file has its usage
 			os.Remove(journalPath)
 		}
-		b, err := readBounded(batchPath, registry.MaxUsageBodyBytes)
+		b, err := atomicfile.ReadBounded(batchPath, registry.MaxUsageBodyBytes)
 		var batch registry.UsageBatch
 		if err == nil {
 			err = json.Unmarshal(b, &batch)
@@ -130,7 +129,7 @@ func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBa
 // readJournal reads a journal's batch id, instance and usage. A torn last
 // record (a crash mid-write) is ignored; damage stops the reading, with an error.
 func readJournal(path string) (id, instance string, usage map[usageKey]int64, err error) {
-	b, err := readBounded(path, maxJournalBytes+maxHeaderBytes)
+	b, err := atomicfile.ReadBounded(path, maxJournalBytes+maxHeaderBytes)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -174,22 +173,6 @@ func parseJournal(b []byte) (id, instance string, usage map[usageKey]int64, err 
 		usage[k] += delta
 	}
 	return id, instance, usage, nil
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is over the %d-byte limit", path, limit)
-	}
-	return b, nil
 }
 
 // persist writes a cut batch's file atomically, then removes the journal it

@@ -1,5 +1,5 @@
 // Package atomicfile replaces files so that a reader, or a crash, sees the
-// old file or the new one, never half of one.
+// old file or the new one, never half of one, and reads them back bounded.
 package atomicfile
 
 import (

@@ -28,3 +28,15 @@ func TestWrite(t *testing.T) {
 	assert.ErrorContains(t, err, filepath.Join(dir, "missing", "file.json"), "the error names the path")
 	assert.NoDirExists(t, filepath.Join(dir, "missing"), "no directory is made")
 }
+
+func TestReadBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, Write(path, []byte("12345"), 0o600))
+	b, err := ReadBounded(path, 5)
+	require.NoError(t, err, "at the limit")
+	assert.Equal(t, "12345", string(b))
+	_, err = ReadBounded(path, 4)
+	assert.ErrorContains(t, err, "over the 4-byte limit")
+	_, err = ReadBounded(filepath.Join(t.TempDir(), "none"), 4)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
