@@ -20,6 +20,7 @@ import (
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/jointoken"
 	"github.com/portolan/portolan/threescale"
 	"github.com/portolan/portolan/usage"
 )
@@ -100,6 +101,11 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("coordinator: a data directory is required")
+	}
+	if jointoken.IsJoinToken(cfg.AgentToken) {
+		// It could never match: a presented ptj1. token is looked up as a
+		// join token this home made.
+		return nil, errors.New("--agent-token is a plain secret of your choosing; a join token (ptj1.…) is made by the coordinator: portolan token create")
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
