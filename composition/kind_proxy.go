@@ -3,6 +3,7 @@ package composition
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // A proxy shares its service's id: it is created and deleted with the
@@ -13,6 +14,7 @@ var proxyDef = &kindDef[Proxy, *Proxy]{
 	Document: func(d *Document) *[]*Proxy { return &d.Proxies },
 	SharesID: true,
 	Keep:     func(p, old *Proxy) { p.LockVersion = old.LockVersion + 1 },
+	Prepare:  prepareProxy,
 	Validate: validateProxy,
 	CheckDelete: func(*Composition, *Proxy) error {
 		return Invalid("base", "a proxy is deleted with its service")
@@ -54,6 +56,64 @@ func DefaultProxy(serviceID int64) *Proxy {
 			Name: "apicast", Version: "builtin", Configuration: json.RawMessage(`{}`), Enabled: true,
 		}},
 	}
+}
+
+// prepareProxy gives a proxy without public base URLs its service's default
+// ones, on create as 3scale does and on update too: a proxy never shows an
+// empty endpoint, which 3scale's clients cannot resolve paths against.
+func prepareProxy(c *Composition, p, _ *Proxy) error {
+	s, ok := c.Services.Get(p.ServiceID)
+	if !ok {
+		return nil // validateProxy reports it
+	}
+	production, staging := DefaultEndpoints(s)
+	p.Endpoint = defaultStr(p.Endpoint, production)
+	p.SandboxEndpoint = defaultStr(p.SandboxEndpoint, staging)
+	return nil
+}
+
+// DefaultEndpoints returns the public base URLs (production, staging) a new
+// product's proxy gets. 3scale builds them from a template per deployment
+// (hosted APIcast: "<system_name>-<account_id>.<staging.>domain"); Portolan's
+// gateways run beside each app, at addresses home does not know, so the
+// defaults name the product under portolan.localhost, a name that resolves
+// to the loopback (RFC 6761) and can never reach someone else's host:
+//
+//	http://<system-name>-<account_id>.portolan.localhost:8080
+//	http://<system-name>-<account_id>.staging.portolan.localhost:8080
+//
+// <system-name> is the system name as a DNS label (a-z, 0-9 and "-"). The
+// port is written out, as 3scale writes it. Set endpoint and
+// sandbox_endpoint to the gateways' real public URLs.
+func DefaultEndpoints(s *Service) (production, staging string) {
+	host := endpointLabel(s.SystemName, strconv.FormatInt(s.AccountID, 10))
+	return "http://" + host + ".portolan.localhost:8080", "http://" + host + ".staging.portolan.localhost:8080"
+}
+
+// endpointLabel is "<name>-<suffix>" as one DNS label: name lowercased,
+// every run of other characters than a-z and 0-9 made one "-", cut so the
+// label stays within 63 characters.
+func endpointLabel(name, suffix string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	label := b.String()
+	if limit := 63 - len(suffix) - 1; len(label) > limit {
+		label = label[:max(limit, 0)]
+	}
+	label = strings.TrimRight(label, "-")
+	if label == "" {
+		label = "product"
+	}
+	return label + "-" + suffix
 }
 
 func validateProxy(c *Composition, p *Proxy, v *ValidationError) error {

@@ -2,6 +2,8 @@ package threescale
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -51,11 +53,12 @@ func readProxy(c *call) error {
 	if err != nil {
 		return err
 	}
-	p, _, err := proxyOf(c.snapshot(), id)
+	s := c.snapshot()
+	p, _, err := proxyOf(s, id)
 	if err != nil {
 		return err
 	}
-	return c.writeProxy(p)
+	return c.writeProxy(proxyView(s, p))
 }
 
 // storeProxy writes n, creating the proxy when the service had none stored.
@@ -67,7 +70,10 @@ func storeProxy(tx *composition.Tx, n *composition.Proxy, exists bool) error {
 }
 
 // updateProxy changes the proxy and, as 3scale, deploys the result to the
-// sandbox when it differs from the newest sandbox config.
+// sandbox when it differs from the newest sandbox config. As 3scale (porta's
+// proxy_params), it takes only the proxy's own fields and ignores the rest of
+// what a client sends: the toolbox copies a proxy by sending all of another
+// proxy's JSON, lock_version, id and links included.
 func updateProxy(c *call) error {
 	id, err := c.id("service_id")
 	if err != nil {
@@ -77,24 +83,26 @@ func updateProxy(c *call) error {
 	if params.hasPrefix("proxy[") {
 		params = params.sub("proxy")
 	}
+	setBackend := params.Has("api_backend")
 	var out *composition.Proxy
 	_, err = c.update(func(tx *composition.Tx) error {
 		old, exists, err := proxyOf(tx.View(), id)
 		if err != nil {
 			return err
 		}
-		// lock_version makes the update conditional (Rails optimistic locking).
-		if v, ok := params.Get("lock_version"); ok && v != "" && v != strconv.FormatInt(old.LockVersion, 10) {
-			return Conflict("the proxy was changed since lock_version " + v + "; read it again")
-		}
 		n := *old
 		if err := Bind(params, &n, false); err != nil {
 			return err
 		}
+		if setBackend {
+			if err := setProxyAPIBackend(tx, &n); err != nil {
+				return err
+			}
+		}
 		if err := storeProxy(tx, &n, exists); err != nil {
 			return err
 		}
-		out = &n
+		out = proxyView(tx.View(), &n)
 		_, err = deployProxyConfig(tx, id, proxyBackendOf(c.r), true)
 		return err
 	})
@@ -104,7 +112,119 @@ func updateProxy(c *call) error {
 	return c.writeProxy(out)
 }
 
+// setProxyAPIBackend makes p's api_backend the private endpoint of its
+// product's first backend API, as in 3scale, where api_backend is that
+// backend's private endpoint: the backend is changed, or, when the product
+// has none, created with a usage at "/" (3scale's default backend: named
+// after the product, with its system name). The proxy then stores no
+// api_backend of its own. An empty api_backend changes nothing on a product
+// without backends and is refused ("can't be blank") on one with a backend.
+func setProxyAPIBackend(tx *composition.Tx, p *composition.Proxy) error {
+	endpoint := p.APIBackend
+	s := tx.View()
+	if b := firstBackendAPI(s, p.ServiceID); b != nil {
+		if b.PrivateEndpoint == endpoint {
+			p.APIBackend = ""
+			return nil
+		}
+		n := *b
+		n.PrivateEndpoint = endpoint
+		if err := tx.Update(&n); err != nil {
+			return asAPIBackendError(err)
+		}
+		p.APIBackend = ""
+		return nil
+	}
+	if endpoint == "" {
+		return nil
+	}
+	svc, ok := s.Services.Get(p.ServiceID)
+	if !ok {
+		return ErrNotFound
+	}
+	b := &composition.BackendAPI{
+		Name:            svc.Name + " Backend API",
+		SystemName:      freeBackendSystemName(s, svc.SystemName),
+		Description:     "Backend API of " + svc.Name,
+		PrivateEndpoint: endpoint,
+	}
+	if err := tx.Create(b); err != nil {
+		return asAPIBackendError(err)
+	}
+	if err := tx.Create(&composition.BackendUsage{ServiceID: svc.ID, BackendAPIID: b.ID, Path: "/"}); err != nil {
+		return fmt.Errorf("mount the default backend of service %d: %w", svc.ID, err)
+	}
+	p.APIBackend = ""
+	return nil
+}
+
+// asAPIBackendError reports a backend's invalid private endpoint as the
+// proxy's api_backend, the field the client sent (3scale does the same).
+func asAPIBackendError(err error) error {
+	var v *composition.ValidationError
+	if !errors.As(err, &v) {
+		return err
+	}
+	out := &composition.ValidationError{}
+	for field, msgs := range v.Fields {
+		if field == "private_endpoint" {
+			field = "api_backend"
+		}
+		for _, m := range msgs {
+			out.Add(field, m)
+		}
+	}
+	return out
+}
+
+// freeBackendSystemName is base, or base_2, base_3... when a backend API
+// already has it: 3scale names the default backend after its product, and
+// Portolan does not refuse the api_backend when a backend took the name first.
+func freeBackendSystemName(s *composition.Composition, base string) string {
+	name := base
+	for i := 2; ; i++ {
+		if _, taken := s.BackendAPIs.Find(func(b *composition.BackendAPI) bool { return b.SystemName == name }); !taken {
+			return name
+		}
+		name = base + "_" + strconv.Itoa(i)
+	}
+}
+
+// firstBackendAPI is the backend API of a product's oldest backend usage,
+// whose private endpoint 3scale shows as the proxy's api_backend; nil when
+// the product uses none.
+func firstBackendAPI(s *composition.Composition, serviceID int64) *composition.BackendAPI {
+	usages, backends := proxyUsages(s, serviceID)
+	if len(usages) == 0 {
+		return nil
+	}
+	return backends[usages[0].BackendAPIID]
+}
+
+// proxyView is a proxy as 3scale shows it: api_backend is the private
+// endpoint of the product's first backend (a proxy keeps its own only
+// without backends, as imported compositions may), and empty public base
+// URLs, kept by compositions older than the defaults, show the defaults.
+func proxyView(s *composition.Composition, p *composition.Proxy) *composition.Proxy {
+	n := *p
+	if b := firstBackendAPI(s, p.ServiceID); b != nil {
+		n.APIBackend = b.PrivateEndpoint
+	}
+	if svc, ok := s.Services.Get(p.ServiceID); ok && (n.Endpoint == "" || n.SandboxEndpoint == "") {
+		production, staging := composition.DefaultEndpoints(svc)
+		if n.Endpoint == "" {
+			n.Endpoint = production
+		}
+		if n.SandboxEndpoint == "" {
+			n.SandboxEndpoint = staging
+		}
+	}
+	return &n
+}
+
 // deployProxy adds a new sandbox config version and answers with the proxy.
+// As in 3scale, a product without any backend is deployed too: its config has
+// a null api_backend, and the newest config of the sandbox is there to read.
 func deployProxy(c *call) error {
 	id, err := c.id("service_id")
 	if err != nil {
@@ -123,7 +243,7 @@ func deployProxy(c *call) error {
 			}
 			p = &n
 		}
-		out = p
+		out = proxyView(tx.View(), p)
 		_, err = deployProxyConfig(tx, id, proxyBackendOf(c.r), false)
 		return err
 	})

@@ -35,8 +35,8 @@ func TestProxyIntegration(t *testing.T) {
 	require.NoError(t, err)
 	p := pj.Element
 	assert.Equal(t, id, p.ServiceID)
-	assert.Equal(t, "", p.Endpoint)
-	assert.Equal(t, "", p.SandboxEndpoint)
+	assert.Equal(t, "http://shop-1.portolan.localhost:8080", p.Endpoint)
+	assert.Equal(t, "http://shop-1.staging.portolan.localhost:8080", p.SandboxEndpoint)
 	assert.Equal(t, "", p.ApiBackend)
 	assert.Equal(t, "query", p.CredentialsLocation)
 	assert.Equal(t, "app_key", p.AuthAppKey)
@@ -79,13 +79,12 @@ func TestProxyIntegration(t *testing.T) {
 	assert.Equal(t, "builtin", xmlChain[0].Version)
 	assert.True(t, xmlChain[0].Enabled)
 
-	// Without an upstream nothing can be deployed, as in 3scale: deploy
-	// answers with the proxy and makes no config.
+	// Without an upstream the proxy is deployed too, as in 3scale.
 	_, err = cl.DeployProductProxy(id)
 	require.NoError(t, err)
 	configs, err := cl.ListProxyConfig(sid, "sandbox")
 	require.NoError(t, err)
-	assert.Empty(t, configs.ProxyConfigs)
+	assert.Equal(t, []int{1}, pxVersions(configs))
 
 	// Update (JSON). As 3scale documents, it also deploys to the sandbox.
 	pj, err = cl.UpdateProductProxy(id, client.Params{
@@ -111,7 +110,7 @@ func TestProxyIntegration(t *testing.T) {
 	assert.Equal(t, 1, p.LockVersion)
 	configs, err = cl.ListProxyConfig(sid, "sandbox")
 	require.NoError(t, err)
-	assert.Equal(t, []int{1}, pxVersions(configs))
+	assert.Equal(t, []int{1, 2}, pxVersions(configs))
 
 	// Update (legacy XML).
 	px, err = cl.UpdateProxy(sid, client.Params{"error_auth_failed": "Go away", "error_status_auth_failed": "401"})
@@ -136,7 +135,7 @@ func TestProxyIntegration(t *testing.T) {
 	require.NoError(t, err)
 	configs, err = cl.ListProxyConfig(sid, "sandbox")
 	require.NoError(t, err)
-	assert.Equal(t, []int{1, 2, 3, 4}, pxVersions(configs))
+	assert.Equal(t, []int{1, 2, 3, 4, 5}, pxVersions(configs))
 
 	// A config as APIcast reads it.
 	pc, err := cl.GetProxyConfig(sid, "sandbox", "3")
@@ -188,7 +187,7 @@ func TestProxyIntegration(t *testing.T) {
 
 	latest, err := cl.GetLatestProxyConfig(sid, "sandbox")
 	require.NoError(t, err)
-	assert.Equal(t, 4, latest.ProxyConfig.Version)
+	assert.Equal(t, 5, latest.ProxyConfig.Version)
 	assert.Equal(t, "sandbox", latest.ProxyConfig.Environment)
 	_, err = cl.GetLatestProxyConfig(sid, "production")
 	apiErr(t, err, http.StatusNotFound)
@@ -214,7 +213,7 @@ func TestProxyIntegration(t *testing.T) {
 	// "staging" is 3scale's other name of the sandbox.
 	configs, err = cl.ListProxyConfig(sid, "staging")
 	require.NoError(t, err)
-	assert.Equal(t, []int{1, 2, 3, 4}, pxVersions(configs))
+	assert.Equal(t, []int{1, 2, 3, 4, 5}, pxVersions(configs))
 
 	// The same version cannot be promoted twice into one environment.
 	_, err = cl.PromoteProxyConfig(sid, "sandbox", "2", "production")
@@ -236,22 +235,24 @@ func TestProxyIntegration(t *testing.T) {
 	status, body = rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
 		"application/x-www-form-urlencoded", "endpoint=not-a-url")
 	assert.Contains(t, fieldErrors(t, status, body), "endpoint")
-	// A stale lock_version is refused (optimistic locking).
-	status, _ = rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
-		"application/x-www-form-urlencoded", "lock_version=1&error_no_match=nope")
-	assert.Equal(t, http.StatusConflict, status)
 	pj, err = cl.ProductProxy(id)
 	require.NoError(t, err)
 	assert.Equal(t, "headers", pj.Element.CredentialsLocation)
 	assert.Equal(t, 410, pj.Element.ErrorStatusNoMatch)
 	assert.Equal(t, "No Mapping Rule matched", pj.Element.ErrorNoMatch)
 	assert.Equal(t, 2, pj.Element.LockVersion)
-	// The current lock_version is accepted; PATCH also takes JSON.
+	// lock_version is not a proxy field 3scale takes: a stale one is
+	// ignored, and PATCH also takes JSON.
 	status, body = rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
-		"application/json", `{"proxy":{"lock_version":2,"error_no_match":"nothing here"}}`)
+		"application/x-www-form-urlencoded", "lock_version=1&error_no_match=nope")
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	assert.Contains(t, string(body), `"error_no_match":"nope"`)
+	assert.Contains(t, string(body), `"lock_version":3`)
+	status, body = rawCall(t, co, http.MethodPatch, "/admin/api/services/"+sid+"/proxy.json",
+		"application/json", `{"proxy":{"lock_version":0,"error_no_match":"nothing here"}}`)
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	assert.Contains(t, string(body), `"error_no_match":"nothing here"`)
-	assert.Contains(t, string(body), `"lock_version":3`)
+	assert.Contains(t, string(body), `"lock_version":4`)
 
 	// Unknown services.
 	_, err = cl.ProductProxy(999)

@@ -199,35 +199,6 @@ func proxyUsages(s *composition.Composition, serviceID int64) ([]*composition.Ba
 	return out, backends
 }
 
-// proxyAPIBackend is the upstream of a proxy: its own api_backend, else the
-// backend mounted at the root of the product.
-func proxyAPIBackend(p *composition.Proxy, usages []*composition.BackendUsage, backends map[int64]*composition.BackendAPI) string {
-	if p.APIBackend != "" {
-		return p.APIBackend
-	}
-	for _, u := range usages {
-		if pcUsagePrefix(u.Path) == "" {
-			return backends[u.BackendAPIID].PrivateEndpoint
-		}
-	}
-	return ""
-}
-
-// proxyDeployable reports whether a config can be deployed: 3scale refuses
-// one without any upstream.
-func proxyDeployable(s *composition.Composition, p *composition.Proxy) bool {
-	if p.APIBackend != "" {
-		return true
-	}
-	usages, backends := proxyUsages(s, p.ServiceID)
-	for _, u := range usages {
-		if backends[u.BackendAPIID].PrivateEndpoint != "" {
-			return true
-		}
-	}
-	return false
-}
-
 // pcUsagePrefix is a backend usage path as a pattern prefix: "" for the root,
 // "/v1" for "/v1" or "/v1/".
 func pcUsagePrefix(path string) string {
@@ -241,12 +212,15 @@ func renderProxyConfigContent(s *composition.Composition, id int64, backend prox
 	if !ok {
 		return nil, ErrNotFound
 	}
-	p, _, err := proxyOf(s, id)
+	stored, _, err := proxyOf(s, id)
 	if err != nil {
 		return nil, err
 	}
+	// As 3scale's api_backend, the upstream is the private endpoint of the
+	// product's first backend, else the proxy's own (proxyView).
+	p := proxyView(s, stored)
 	usages, backends := proxyUsages(s, id)
-	apiBackend := proxyAPIBackend(p, usages, backends)
+	apiBackend := p.APIBackend
 
 	var defaultPlan *int64
 	for _, pl := range s.PlansOf(id) {
@@ -533,17 +507,10 @@ func latestProxyConfig(s *composition.Composition, serviceID int64, env string) 
 // deployProxyConfig adds the next sandbox config of a service, rendered from
 // what tx sees. With onlyChanged, as after a proxy or policy update in
 // 3scale, nothing is added when the newest sandbox config has the same
-// content. A service without any upstream gets no config, silently, as in
-// 3scale.
+// content. A service without any upstream is deployed too, as in 3scale
+// (porta's ProxyDeploymentService): its config's api_backend is null.
 func deployProxyConfig(tx *composition.Tx, serviceID int64, backend proxyBackend, onlyChanged bool) (*composition.ProxyConfig, error) {
 	s := tx.View()
-	p, _, err := proxyOf(s, serviceID)
-	if err != nil {
-		return nil, err
-	}
-	if !proxyDeployable(s, p) {
-		return nil, nil
-	}
 	content, err := renderProxyConfigContent(s, serviceID, backend)
 	if err != nil {
 		return nil, err
