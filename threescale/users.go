@@ -57,8 +57,9 @@ func userCollection(filtered bool) *collection[composition.User, *composition.Us
 				},
 				func(u *composition.User) { u.AccountID = id }, nil
 		},
-		// 3scale requires a password for users created through the API.
-		insert: func(tx *composition.Tx, u *composition.User) error { return requirePassword(u, tx.Create(u)) },
+		// 3scale requires an email, not a password, of the users a provider
+		// creates (porta's signup_type :created_by_provider).
+		insert: func(tx *composition.Tx, u *composition.User) error { return requireEmail(u, tx.Create(u)) },
 	}
 }
 
