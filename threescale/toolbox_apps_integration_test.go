@@ -74,7 +74,8 @@ func gemList(t *testing.T, status int, out map[string]any, collection, entity st
 	return list
 }
 
-func num(v any) string { return s64(int64(v.(float64))) }
+// gemID is a JSON id as the path segment the toolbox puts it in.
+func gemID(v any) string { return s64(int64(v.(float64))) }
 
 // toolboxFindAccount is Entities::Account.find: the ref as an id, then as an
 // email, a username, a user id, a provider key.
@@ -118,12 +119,12 @@ func toolboxFindApp(t *testing.T, co *testenv.Coordinator, serviceID, ref string
 func toolboxFindService(t *testing.T, co *testenv.Coordinator, ref string) string {
 	t.Helper()
 	if code, out := gemCall(t, co, http.MethodGet, "/admin/api/services/"+url.PathEscape(ref), nil, nil); code == http.StatusOK {
-		return num(out["service"].(map[string]any)["id"])
+		return gemID(out["service"].(map[string]any)["id"])
 	}
 	code, out := gemCall(t, co, http.MethodGet, "/admin/api/services", nil, nil)
 	for _, s := range gemList(t, code, out, "services", "service") {
 		if s["system_name"] == ref {
-			return num(s["id"])
+			return gemID(s["id"])
 		}
 	}
 	t.Fatalf("service %s not found", ref)
@@ -134,8 +135,8 @@ func toolboxFindPlan(t *testing.T, co *testenv.Coordinator, service, ref string)
 	t.Helper()
 	code, out := gemCall(t, co, http.MethodGet, "/admin/api/services/"+service+"/application_plans", nil, nil)
 	for _, p := range gemList(t, code, out, "plans", "application_plan") {
-		if num(p["id"]) == ref || p["system_name"] == ref {
-			return num(p["id"])
+		if gemID(p["id"]) == ref || p["system_name"] == ref {
+			return gemID(p["id"])
 		}
 	}
 	t.Fatalf("plan %s not found", ref)
@@ -163,10 +164,10 @@ func TestToolboxApplicationAndAccountCommands(t *testing.T) {
 	// 3scale application create <remote> alice@example.com beer_catalog_api test_plan "My App"
 	service := toolboxFindService(t, co, "beer_catalog_api")
 	plan := toolboxFindPlan(t, co, service, "test_plan")
-	code, out := gemCall(t, co, http.MethodPost, "/admin/api/accounts/"+num(found["id"])+"/applications", nil,
-		map[string]any{"plan_id": plan, "name": "My App", "description": "My App"})
+	code, out := gemCall(t, co, http.MethodPost, "/admin/api/accounts/"+gemID(found["id"])+"/applications", nil,
+		map[string]any{"plan_id": json.Number(plan), "name": "My App", "description": "My App"})
 	app := gemEntity(t, code, http.StatusCreated, out, "application")
-	appID := num(app["id"])
+	appID := gemID(app["id"])
 	userKey, _ := app["user_key"].(string)
 	require.NotEmpty(t, userKey)
 
@@ -183,14 +184,14 @@ func TestToolboxApplicationAndAccountCommands(t *testing.T) {
 	//   --plan=test_plan --name="Applied": not found, so created with the ref as its key.
 	require.Nil(t, toolboxFindApp(t, co, service, "my-api-key"))
 	code, out = gemCall(t, co, http.MethodPost, "/admin/api/accounts/"+s64(acc)+"/applications", nil,
-		map[string]any{"plan_id": plan, "name": "Applied", "description": "Applied", "user_key": "my-api-key", "application_id": "my-api-key"})
+		map[string]any{"plan_id": json.Number(plan), "name": "Applied", "description": "Applied", "user_key": "my-api-key", "application_id": "my-api-key"})
 	applied := gemEntity(t, code, http.StatusCreated, out, "application")
 	assert.Equal(t, "my-api-key", applied["user_key"])
 	assert.NotContains(t, applied, "application_id", "a user_key application shows no app_id")
 	// Re-run with --description and --suspend: found, updated, suspended.
 	again := toolboxFindApp(t, co, service, "my-api-key")
 	require.NotNil(t, again)
-	member := "/admin/api/accounts/" + num(again["account_id"]) + "/applications/" + num(again["id"])
+	member := "/admin/api/accounts/" + gemID(again["account_id"]) + "/applications/" + gemID(again["id"])
 	code, out = gemCall(t, co, http.MethodPut, member, nil, map[string]any{"name": "Applied", "description": "second run"})
 	assert.Equal(t, "second run", gemEntity(t, code, http.StatusOK, out, "application")["description"])
 	code, out = gemCall(t, co, http.MethodPut, member+"/suspend", nil, nil)
@@ -203,10 +204,10 @@ func TestToolboxApplicationAndAccountCommands(t *testing.T) {
 	// An app_id application with its key, through the gem's key calls.
 	partnerPlan := toolboxFindPlan(t, co, toolboxFindService(t, co, "partner_api"), "partner_plan")
 	code, out = gemCall(t, co, http.MethodPost, "/admin/api/accounts/"+s64(acc)+"/applications", nil,
-		map[string]any{"plan_id": partnerPlan, "name": "Partner", "application_id": "partner-app", "application_key": "partner-secret"})
+		map[string]any{"plan_id": json.Number(partnerPlan), "name": "Partner", "application_id": "partner-app", "application_key": "partner-secret"})
 	partner := gemEntity(t, code, http.StatusCreated, out, "application")
 	assert.Equal(t, "partner-app", partner["application_id"])
-	keys := "/admin/api/accounts/" + s64(acc) + "/applications/" + num(partner["id"]) + "/keys"
+	keys := "/admin/api/accounts/" + s64(acc) + "/applications/" + gemID(partner["id"]) + "/keys"
 	code, out = gemCall(t, co, http.MethodGet, keys, nil, nil)
 	list := gemList(t, code, out, "keys", "key")
 	require.Len(t, list, 1)
