@@ -6,21 +6,51 @@ import (
 	"strings"
 )
 
-// SystemName derives a system_name from a display name the way 3scale does:
-// lower case, runs of other characters folded into one underscore.
+// SystemName derives a system_name from a display name the way 3scale does
+// (porta's name.parameterize.underscore): accented Latin letters lose their
+// accents, everything is lower case, each run of characters other than
+// letters, digits and underscores becomes one separator, separators at the
+// ends go, and the separators are underscores: "My Metric-One" gives
+// "my_metric_one". Underscores already in the name are kept as they are.
 func SystemName(name string) string {
 	var b strings.Builder
-	underscore := false
+	sep := false
 	for _, r := range strings.ToLower(name) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' {
+		r = unaccent(r)
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '_' {
+			if sep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
 			b.WriteRune(r)
-			underscore = false
-		} else if !underscore && b.Len() > 0 {
-			b.WriteByte('_')
-			underscore = true
+			sep = false
+		} else {
+			sep = true
 		}
 	}
-	return strings.TrimRight(b.String(), "_")
+	return b.String()
+}
+
+// latinAccents lists accented lower-case Latin letters, each followed by the
+// letter it transliterates to (ActiveSupport's transliterate).
+const latinAccents = "àaáaâaãaäaåaāaăaąaçcćcĉcċcčcďdđdèeéeêeëeēeĕeėeęeěeĝgğgġgģgĥhħhìiíiîiïiĩiīiĭiįiıiĵjķkĺlļlľlŀlłlñnńnņnňnòoóoôoõoöoøoōoŏoőoŕrŗrřrśsŝsşsšsţtťtŧtùuúuûuüuũuūuŭuůuűuųuŵwýyÿyŷyźzżzžz"
+
+// unaccent returns the plain letter for an accented Latin one, else r.
+func unaccent(r rune) rune {
+	if r < 0x80 {
+		return r
+	}
+	accented := true
+	match := false
+	for _, c := range latinAccents {
+		switch {
+		case match:
+			return c
+		case accented:
+			match = c == r
+		}
+		accented = !accented
+	}
+	return r
 }
 
 func defaultStr(v, def string) string {

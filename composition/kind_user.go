@@ -36,9 +36,9 @@ func validateUser(c *Composition, u *User, v *ValidationError) error {
 	if u.Username != "" && !usernameRE.MatchString(u.Username) {
 		v.Add("username", invalidFormat)
 	}
-	if u.Email == "" {
-		v.Add("email", blank)
-	} else if !strings.Contains(u.Email, "@") || len(u.Email) > maxNameLen {
+	// An email may be blank: 3scale's API signups are "minimal" and need
+	// none. Where 3scale requires one (User Create), the API says so.
+	if u.Email != "" && (!strings.Contains(u.Email, "@") || len(u.Email) > maxNameLen) {
 		v.Add("email", "should look like an email address")
 	}
 	if _, dup := c.Users.Find(func(o *User) bool { return o.Username == u.Username && o.ID != u.ID }); dup && u.Username != "" {

@@ -322,6 +322,19 @@ type Application struct {
 	EndUserRequired         bool      `json:"end_user_required" wire:"ro"`
 	CreatedAt               time.Time `json:"created_at" wire:"ro"`
 	UpdatedAt               time.Time `json:"updated_at" wire:"ro"`
+
+	// ReferrerFilters are the domains and IPs the application's calls may
+	// come from (Application Referrer Filter Create), at most 5.
+	ReferrerFilters []ReferrerFilter `json:"referrer_filters,omitempty" wire:"ro,omitempty"`
+}
+
+// ReferrerFilter is one of an application's referrer filters: a domain or IP,
+// "*" wildcards allowed. Its id comes from the composition's id sequence.
+type ReferrerFilter struct {
+	ID        int64     `json:"id"`
+	Value     string    `json:"value"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // RegistryPolicy is a custom APIcast policy in the policy registry.

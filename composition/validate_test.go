@@ -12,13 +12,17 @@ import (
 
 func TestSystemNameDerivedFromName(t *testing.T) {
 	for name, want := range map[string]string{
-		"News API":              "news_api",
-		"  Hello,   World!!  ":  "hello_world",
-		"API-v2 (beta)":         "api-v2_beta",
-		"already_snake_case":    "already_snake_case",
-		"Caf\u00e9 Menu":        "caf_menu",
-		"UPPER lower 123":       "upper_lower_123",
-		"trailing punctuation.": "trailing_punctuation",
+		"News API":                             "news_api",
+		"  Hello,   World!!  ":                 "hello_world",
+		"API-v2 (beta)":                        "api_v2_beta",
+		"My Metric-One":                        "my_metric_one",
+		"already_snake_case":                   "already_snake_case",
+		"Caf\u00e9 Menu":                       "cafe_menu",
+		"-lead and_ trail_":                    "lead_and__trail_",
+		"\u00c9l\u00e8ve \u2014 \u00e9t\u00e9": "eleve_ete",
+		"!!!":                                  "",
+		"UPPER lower 123":                      "upper_lower_123",
+		"trailing punctuation.":                "trailing_punctuation",
 	} {
 		assert.Equal(t, want, SystemName(name), "SystemName(%q)", name)
 	}

@@ -3,6 +3,7 @@ package threescale
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/portolan/portolan/composition"
@@ -10,6 +11,10 @@ import (
 
 // signupAppName is what 3scale names the applications a signup creates.
 const signupAppName = "API signup"
+
+// accountRejected is the state of a rejected account (composition has no
+// constant for it).
+const accountRejected = "rejected"
 
 func accountTable(c *composition.Composition) *composition.Table[*composition.Account] {
 	return &c.Accounts
@@ -40,6 +45,14 @@ func (a *API) accountRoutes() []Route {
 		{Method: http.MethodDelete, Path: "/admin/api/accounts/{id}", Tag: tag, Summary: "Account Delete", Formats: formats, handle: accounts.remove("id")},
 		{Method: http.MethodPost, Path: "/admin/api/signup", Tag: tag, Summary: "Signup Express (Account Create)", Formats: formats,
 			Status: http.StatusCreated, handle: signup},
+		{Method: http.MethodPut, Path: "/admin/api/accounts/{id}/approve", Tag: tag, Summary: "Account Approve", Formats: formats,
+			handle: accounts.change("id", accountEvent("approve", composition.AccountApproved, composition.AccountPending, accountRejected))},
+		{Method: http.MethodPut, Path: "/admin/api/accounts/{id}/reject", Tag: tag, Summary: "Account Reject", Formats: formats,
+			handle: accounts.change("id", accountEvent("reject", accountRejected, composition.AccountPending, composition.AccountApproved))},
+		{Method: http.MethodPut, Path: "/admin/api/accounts/{id}/make_pending", Tag: tag, Summary: "Account Reset to Pending", Formats: formats,
+			handle: accounts.change("id", accountEvent("make_pending", composition.AccountPending, composition.AccountApproved, accountRejected))},
+		{Method: http.MethodPut, Path: "/admin/api/accounts/{id}/change_plan", Tag: tag, Summary: "Account Change Plan", Formats: formats,
+			handle: changeAccountPlan(accounts)},
 	}
 }
 
@@ -78,7 +91,8 @@ func firstUser(s *composition.Composition, match func(*composition.User) bool) (
 
 // signup creates an account, its active admin user and, as 3scale does, an
 // application on application_plan_id or else on each service's default
-// plan, all in one revision.
+// plan, all in one revision. The user is porta's "minimal" signup: a
+// username is all it needs.
 func signup(c *call) error {
 	acc := &composition.Account{}
 	_, err := c.update(func(tx *composition.Tx) error {
@@ -88,12 +102,14 @@ func signup(c *call) error {
 		if err := tx.Create(acc); err != nil {
 			return err
 		}
+		// porta's signup_type :minimal: neither an email nor a password is
+		// required, only the username.
 		u := &composition.User{}
 		if err := c.bind(u, true); err != nil {
 			return err
 		}
 		u.AccountID, u.Role, u.State = acc.ID, composition.RoleAdmin, composition.UserActive
-		if err := requirePassword(u, tx.Create(u)); err != nil {
+		if err := tx.Create(u); err != nil {
 			return err
 		}
 		plans, err := signupPlans(c, tx.View())
@@ -131,18 +147,42 @@ func signupPlans(c *call, s *composition.Composition) ([]*composition.Applicatio
 	return s.ApplicationPlans.Filter(func(p *composition.ApplicationPlan) bool { return p.Default }), nil
 }
 
-// requirePassword adds a missing password to err, the result of creating u:
-// 3scale requires one for users created through the API.
-func requirePassword(u *composition.User, err error) error {
-	if u.Password != "" {
+// requireEmail adds a missing email to err, the result of creating u: 3scale
+// requires one for users a provider creates (not for signups).
+func requireEmail(u *composition.User, err error) error {
+	if u.Email != "" {
 		return err
 	}
 	if err == nil {
-		return composition.Invalid("password", "can't be blank")
+		return composition.Invalid("email", "can't be blank")
 	}
 	var ve *composition.ValidationError
 	if errors.As(err, &ve) {
-		ve.Add("password", "can't be blank")
+		ve.Add("email", "can't be blank")
 	}
 	return err
+}
+
+// accountEvent moves an account to state, from one of the states porta's
+// account state machine allows for the event.
+func accountEvent(event, to string, from ...string) edit[*composition.Account] {
+	return func(_ *call, _ *composition.Tx, n, _ *composition.Account) error {
+		if !slices.Contains(from, n.State) {
+			return invalidTransition(event)
+		}
+		n.State = to
+		return nil
+	}
+}
+
+// changeAccountPlan is Account Change Plan: plan_id names one of the
+// provider's account plans. Portolan keeps none, so once the account is
+// found every plan_id is unknown: 404, as 3scale answers an unknown plan.
+func changeAccountPlan(accounts *collection[composition.Account, *composition.Account]) func(*call) error {
+	return func(c *call) error {
+		if _, err := accounts.find(c, c.snapshot(), "id"); err != nil {
+			return err
+		}
+		return ErrNotFound
+	}
 }

@@ -3,6 +3,7 @@ package threescale
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -13,9 +14,10 @@ func appTable(c *composition.Composition) *composition.Table[*composition.Applic
 	return &c.Applications
 }
 
-func (a *API) applicationRoutes() []Route {
-	formats := []Format{JSON, XML}
-	apps := &appCollection{
+// accountApps is the applications of the account at {account_id}; the
+// keys and referrer filters reach theirs through it.
+func accountApps() *appCollection {
+	return &appCollection{
 		kind:  composition.KindApplication,
 		names: fixedNames("application", "applications"),
 		table: appTable,
@@ -34,6 +36,11 @@ func (a *API) applicationRoutes() []Route {
 		view:    appView,
 		unpaged: true,
 	}
+}
+
+func (a *API) applicationRoutes() []Route {
+	formats := []Format{JSON, XML}
+	apps := accountApps()
 	all := &appCollection{
 		kind:  composition.KindApplication,
 		names: fixedNames("application", "applications"),
@@ -51,6 +58,8 @@ func (a *API) applicationRoutes() []Route {
 			handle: apps.change("id", appState("resume", composition.AppLive))},
 		Route{Method: http.MethodPut, Path: base + "/{id}/change_plan", Tag: tag, Summary: "Application Change Plan", Formats: formats,
 			handle: apps.change("id", changePlan)},
+		Route{Method: http.MethodPut, Path: base + "/{id}/accept", Tag: tag, Summary: "Application Accept", Formats: formats,
+			handle: apps.change("id", acceptApp)},
 		Route{Method: http.MethodGet, Path: "/admin/api/applications", Tag: "Service Applications",
 			Summary: "Application List (all services)", Formats: formats, handle: all.list},
 		Route{Method: http.MethodGet, Path: "/admin/api/applications/find", Tag: "Service Applications",
@@ -58,22 +67,10 @@ func (a *API) applicationRoutes() []Route {
 	)
 }
 
-// appWire adds the numeric account_id 3scale's JSON has next to the
-// user_account_id the official client reads (as a string).
-type appWire struct {
-	*composition.Application
-	Account int64 `json:"account_id"`
-}
-
-func appView(c *call, app *composition.Application) (string, any) {
-	if c.format == XML {
-		return "application", app
-	}
-	return "application", appWire{Application: app, Account: app.AccountID}
-}
-
 // prepareApp takes the plan from plan_id on create (it changes only through
-// change_plan) and an app key from application_key; app_id never changes.
+// change_plan) and app keys from application_key; app_id never changes. An
+// application created without a name gets the one 3scale shows for it:
+// 3scale's API asks for none.
 func prepareApp(c *call, tx *composition.Tx, n, old *composition.Application) error {
 	if old != nil {
 		n.AppID = old.AppID
@@ -84,10 +81,21 @@ func prepareApp(c *call, tx *composition.Tx, n, old *composition.Application) er
 		return err
 	}
 	n.PlanID = plan.ID
-	if k, ok := c.params.Get("application_key"); ok && k != "" {
-		n.AppKeys = []string{k}
+	if n.Name == "" {
+		n.Name = defaultAppName(plan)
+	}
+	for _, k := range append(c.params.All("application_key"), c.params.All("application_key[]")...) {
+		if k != "" {
+			n.AppKeys = append(n.AppKeys, k)
+		}
 	}
 	return nil
+}
+
+// defaultAppName is porta's name for an application without one
+// (Cinstance#default_name).
+func defaultAppName(plan *composition.ApplicationPlan) string {
+	return "Application on plan " + plan.Name
 }
 
 // planParam resolves the plan_id parameter; an unknown plan is 404.
@@ -126,6 +134,22 @@ func appState(event, state string) edit[*composition.Application] {
 		n.State = state
 		return nil
 	}
+}
+
+// acceptApp moves a pending application to live: 3scale's accept event,
+// which no other state allows.
+func acceptApp(_ *call, _ *composition.Tx, n, _ *composition.Application) error {
+	if n.State != composition.AppPending {
+		return invalidTransition("accept")
+	}
+	n.State = composition.AppLive
+	return nil
+}
+
+// invalidTransition is 3scale's answer to a state event the entity's state
+// does not allow: state_machine's invalid_transition message on state.
+func invalidTransition(event string) error {
+	return composition.Invalid("state", `cannot transition via "`+event+`"`)
 }
 
 // appFilter applies Application List (all services)'s filters: service_id,
@@ -197,4 +221,78 @@ func findApp(c *call) error {
 		return ErrNotFound
 	}
 	return c.one(appView(c, apps[0]))
+}
+
+// appWire is an application as 3scale renders it (porta's
+// CinstanceRepresenter in JSON, Cinstance#to_xml in XML): the credentials of
+// the service's authentication only, a user_key and provider verification
+// key for backend_version 1, else the application_id, with the keys in XML
+// and, for OpenID Connect, client_id and client_secret in JSON. Nil pointers
+// are left out; the traffic timestamps, never recorded, are null in JSON.
+// user_account_id (a string in JSON) and end_user_required are what the
+// official Go client reads.
+type appWire struct {
+	ID                      int64      `json:"id"`
+	State                   string     `json:"state"`
+	Enabled                 *bool      `json:"enabled,omitempty"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
+	ServiceID               int64      `json:"service_id"`
+	PlanID                  int64      `json:"plan_id"`
+	AccountID               *int64     `json:"account_id,omitempty"`
+	UserAccountID           int64      `json:"user_account_id" wire:"string"`
+	FirstTrafficAt          *time.Time `json:"first_traffic_at"`
+	FirstDailyTrafficAt     *time.Time `json:"first_daily_traffic_at"`
+	UserKey                 *string    `json:"user_key,omitempty"`
+	ProviderVerificationKey *string    `json:"provider_verification_key,omitempty"`
+	ApplicationID           *string    `json:"application_id,omitempty"`
+	ClientID                *string    `json:"client_id,omitempty"`
+	ClientSecret            *string    `json:"client_secret,omitempty"`
+	Keys                    *[]string  `json:"keys,omitempty" wire:"item=key"`
+	Name                    string     `json:"name"`
+	Description             string     `json:"description"`
+	EndUserRequired         bool       `json:"end_user_required"`
+}
+
+// newAppWire renders app of a service with backendVersion in format f.
+func newAppWire(app *composition.Application, backendVersion string, f Format) appWire {
+	w := appWire{
+		ID: app.ID, State: app.State, CreatedAt: app.CreatedAt, UpdatedAt: app.UpdatedAt,
+		ServiceID: app.ServiceID, PlanID: app.PlanID, UserAccountID: app.AccountID,
+		Name: app.Name, Description: app.Description, EndUserRequired: app.EndUserRequired,
+	}
+	if f != XML {
+		// Enabled: live, and the account not scheduled for deletion, which
+		// Portolan's accounts never are.
+		enabled, account := app.State == composition.AppLive, app.AccountID
+		w.Enabled, w.AccountID = &enabled, &account
+	}
+	if backendVersion == "1" {
+		userKey, pvk := app.UserKey, app.ProviderVerificationKey
+		w.UserKey, w.ProviderVerificationKey = &userKey, &pvk
+		return w
+	}
+	appID := app.AppID
+	w.ApplicationID = &appID
+	keys := append([]string{}, app.AppKeys...)
+	switch {
+	case f == XML:
+		w.Keys = &keys
+	case backendVersion == "oidc":
+		secret := ""
+		if len(keys) > 0 {
+			secret = keys[0]
+		}
+		w.ClientID, w.ClientSecret = &appID, &secret
+	}
+	return w
+}
+
+// appView renders an application for its service's authentication.
+func appView(c *call, app *composition.Application) (string, any) {
+	version := "1"
+	if svc, ok := c.snapshot().Services.Get(app.ServiceID); ok {
+		version = svc.BackendVersion
+	}
+	return "application", newAppWire(app, version, c.format)
 }

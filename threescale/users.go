@@ -57,8 +57,17 @@ func userCollection(filtered bool) *collection[composition.User, *composition.Us
 				},
 				func(u *composition.User) { u.AccountID = id }, nil
 		},
-		// 3scale requires a password for users created through the API.
-		insert: func(tx *composition.Tx, u *composition.User) error { return requirePassword(u, tx.Create(u)) },
+		// 3scale requires an email, not a password, of the users a provider
+		// creates (porta's signup_type :created_by_provider).
+		insert: func(tx *composition.Tx, u *composition.User) error { return requireEmail(u, tx.Create(u)) },
+		// Nor may an update blank the email of a user who has one (only a
+		// signup's user may go without).
+		prepare: func(_ *call, _ *composition.Tx, n, old *composition.User) error {
+			if old != nil && old.Email != "" && n.Email == "" {
+				return composition.Invalid("email", "can't be blank")
+			}
+			return nil
+		},
 	}
 }
 

@@ -1,0 +1,128 @@
+package threescale
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// Application keys, as porta's BuyerApplicationKeysController serves them: the
+// app keys of an app_id/app_key application (the client secret of an OpenID
+// Connect one). Creating or deleting a key answers the application.
+
+// maxAppKeys is porta's ApplicationKey::KEYS_LIMIT; an OpenID Connect
+// application has one client secret.
+const maxAppKeys = 5
+
+// appKeyRE is porta's format for an app key: printable ASCII, 5 to 255 long.
+var appKeyRE = regexp.MustCompile(`^[\x20-\x7e]+$`)
+
+func (a *API) applicationKeyRoutes() []Route {
+	const tag = "Account Applications"
+	formats := []Format{JSON, XML}
+	base := "/admin/api/accounts/{account_id}/applications/{application_id}/keys"
+	apps := accountApps()
+	return []Route{
+		{Method: http.MethodGet, Path: base, Tag: tag, Summary: "Application Key List", Formats: formats, handle: listAppKeys(apps)},
+		{Method: http.MethodPost, Path: base, Tag: tag, Summary: "Application Key Create", Formats: formats,
+			Status: http.StatusCreated, handle: apps.change("application_id", addAppKey)},
+		{Method: http.MethodDelete, Path: base + "/{key}", Tag: tag, Summary: "Application Key Delete", Formats: formats,
+			handle: apps.change("application_id", removeAppKey)},
+	}
+}
+
+// appKeyWire is one key: {"key":{"value":...}} or <key><value>...</value>.
+// Portolan keeps no time per key, so a key shows its application's times.
+type appKeyWire struct {
+	Value     string    `json:"value"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// appKeyXML is the same in Cinstance's XML order.
+type appKeyXML struct {
+	Value     string    `json:"value"`
+	UpdatedAt time.Time `json:"updated_at"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func listAppKeys(apps *appCollection) func(*call) error {
+	return func(c *call) error {
+		app, err := apps.find(c, c.snapshot(), "application_id")
+		if err != nil {
+			return err
+		}
+		items := make([]viewItem, len(app.AppKeys))
+		for i, k := range app.AppKeys {
+			items[i].name = "key"
+			if c.format == XML {
+				items[i].v = appKeyXML{Value: k, UpdatedAt: app.UpdatedAt, CreatedAt: app.CreatedAt}
+			} else {
+				items[i].v = appKeyWire{Value: k, CreatedAt: app.CreatedAt, UpdatedAt: app.UpdatedAt}
+			}
+		}
+		return writeViewList(c, "keys", items)
+	}
+}
+
+// addAppKey adds the key parameter, or a generated key when there is none
+// (porta's application_keys.add), within porta's limits.
+func addAppKey(c *call, tx *composition.Tx, n, _ *composition.Application) error {
+	key, _ := c.params.Get("key")
+	if key == "" {
+		k, err := generateKey()
+		if err != nil {
+			return err
+		}
+		key = k
+	}
+	v := &composition.ValidationError{}
+	switch {
+	case len(key) < 5:
+		v.Add("value", "is too short (minimum is 5 characters)")
+	case len(key) > 255:
+		v.Add("value", "is too long (maximum is 255 characters)")
+	case !appKeyRE.MatchString(key):
+		v.Add("value", "is invalid")
+	case slices.Contains(n.AppKeys, key):
+		v.Add("value", "has already been taken")
+	}
+	limit := maxAppKeys
+	if svc, ok := tx.View().Services.Get(n.ServiceID); ok && svc.BackendVersion == "oidc" {
+		limit = 1
+	}
+	if len(n.AppKeys) >= limit {
+		v.Add("base", "limit reached")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	n.AppKeys = append(slices.Clone(n.AppKeys), key) // n shares its slice with the snapshot
+	return nil
+}
+
+// removeAppKey deletes the key in the path; an unknown key is 404.
+func removeAppKey(c *call, _ *composition.Tx, n, _ *composition.Application) error {
+	key := c.r.PathValue("key")
+	i := slices.Index(n.AppKeys, key)
+	if i < 0 {
+		return ErrNotFound
+	}
+	n.AppKeys = slices.Delete(slices.Clone(n.AppKeys), i, i+1)
+	return nil
+}
+
+// generateKey is porta's ApplicationKey.generate: 16 random bytes in hex.
+func generateKey() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generating an application key: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
