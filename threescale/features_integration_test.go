@@ -55,9 +55,9 @@ type ftFeatureXML struct {
 	Description string   `xml:"description"`
 }
 
-// jsonCall sends body as JSON, the way the 3scale-api gem (and so the
+// ftJSONCall sends body as JSON, the way the 3scale-api gem (and so the
 // toolbox) sends every write, and returns the status and body.
-func jsonCall(t *testing.T, co *testenv.Coordinator, method, path string, body any) (int, []byte) {
+func ftJSONCall(t *testing.T, co *testenv.Coordinator, method, path string, body any) (int, []byte) {
 	t.Helper()
 	if body == nil {
 		return rawCall(t, co, method, path, "", "")
@@ -92,7 +92,7 @@ func TestServiceFeatures(t *testing.T) {
 	recentTime(t, sla.CreatedAt)
 
 	// The gem's shape: a JSON body wrapped in "feature".
-	status, body = jsonCall(t, co, http.MethodPost, base+".json", map[string]any{"feature": map[string]any{
+	status, body = ftJSONCall(t, co, http.MethodPost, base+".json", map[string]any{"feature": map[string]any{
 		"name": "Portal", "system_name": "portal_access", "scope": "ServicePlan", "visible": false}})
 	require.Equal(t, http.StatusCreated, status, "%s", body)
 	var portal ftFeatureElem
@@ -184,7 +184,7 @@ func TestApplicationPlanFeatures(t *testing.T) {
 
 	// Enable as the gem sends it: {"feature_id": id} as JSON; the answer is
 	// the feature.
-	status, body := jsonCall(t, co, http.MethodPost, planBase+".json", map[string]any{"feature_id": sla})
+	status, body := ftJSONCall(t, co, http.MethodPost, planBase+".json", map[string]any{"feature_id": sla})
 	require.Equal(t, http.StatusCreated, status, "%s", body)
 	assert.Regexp(t, ftFeatureShape, string(body))
 	var enabled ftFeatureElem
