@@ -64,6 +64,16 @@ func validateApplicationPlan(c *Composition, p *ApplicationPlan, v *ValidationEr
 	return nil
 }
 
+// dropUnusedCustomPlans removes the custom plans of a service that no
+// application but leaving uses: a custom plan is one application's.
+func (tx *Tx) dropUnusedCustomPlans(serviceID, leaving int64) {
+	for _, p := range tx.c.ApplicationPlans.Filter(func(p *ApplicationPlan) bool { return p.Custom && p.ServiceID == serviceID }) {
+		if _, used := tx.c.Applications.Find(func(a *Application) bool { return a.PlanID == p.ID && a.ID != leaving }); !used {
+			tx.purge(p)
+		}
+	}
+}
+
 // Customizations returns the custom plans made from plan planID.
 func (c *Composition) Customizations(planID int64) []*ApplicationPlan {
 	return c.ApplicationPlans.Filter(func(p *ApplicationPlan) bool { return p.OriginalID == planID })

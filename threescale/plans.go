@@ -214,10 +214,7 @@ func decustomizePlan(c *call) error {
 		}
 		moved := *app
 		moved.PlanID = plan.ID
-		if err := tx.Update(&moved); err != nil {
-			return err
-		}
-		return tx.Delete(composition.KindApplicationPlan, current.ID)
+		return tx.Update(&moved) // the domain deletes the custom plan it leaves
 	})
 	if err != nil {
 		return err
