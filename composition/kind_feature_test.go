@@ -148,9 +148,21 @@ func TestCustomPlanFollowsItsOriginal(t *testing.T) {
 	requireField(t, err, "base")
 
 	s := mustUpdate(t, h, func(tx *Tx) error {
-		require.NoError(t, tx.Delete(KindApplication, app.ID))
-		return tx.Delete(KindApplicationPlan, orig.ID)
+		n := *app
+		n.PlanID = orig.ID
+		return tx.Update(&n)
 	})
 	_, ok := s.ApplicationPlans.Get(custom.ID)
+	assert.False(t, ok, "leaving the custom plan deletes it")
+
+	h2 := newTestHead()
+	mustUpdate(t, h2, func(tx *Tx) error {
+		svc, _ := createService(t, tx, "Shop", "1")
+		orig = createPlan(t, tx, svc.ID, "Basic", false)
+		custom = &ApplicationPlan{ServiceID: svc.ID, Name: "Basic (custom)", OriginalID: orig.ID}
+		return tx.Create(custom)
+	})
+	s = mustUpdate(t, h2, func(tx *Tx) error { return tx.Delete(KindApplicationPlan, orig.ID) })
+	_, ok = s.ApplicationPlans.Get(custom.ID)
 	assert.False(t, ok, "the customization goes with its original")
 }
