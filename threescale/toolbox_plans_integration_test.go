@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/3scale/3scale-porta-go-client/client"
@@ -252,9 +253,9 @@ func (g tbGem) importPlan(service string, artifact tbObj) {
 		metric := tbBySystemName(all, rule["metric_system_name"].(string))
 		require.NotNil(g.t, metric)
 		body := tbWithout(rule, "metric_system_name", "metric_backend_system_name")
-		var cost float64
-		require.NoError(g.t, json.Unmarshal([]byte(tbJSON(rule["cost_per_unit"])), &cost), "cost_per_unit %v", rule["cost_per_unit"])
-		body["cost_per_unit"] = cost // the toolbox sends .to_f
+		cost, err := strconv.ParseFloat(rule["cost_per_unit"].(string), 64)
+		require.NoError(g.t, err)
+		body["cost_per_unit"] = cost // the toolbox sends "0.01".to_f
 		g.write(http.MethodPost, "/admin/api/application_plans/"+pid+"/metrics/"+tbID(metric)+"/pricing_rules", body, "pricing_rule")
 	}
 
@@ -325,8 +326,8 @@ func TestToolboxApplicationPlanExportImport(t *testing.T) {
 	target := createProduct(t, cl, "Plan Target", client.Params{"system_name": "plan_target"})
 	g.importPlan("plan_target", artifact)
 	imported := g.exportPlan("plan_target", "gold")
-	assert.ElementsMatch(t, artifact["limits"], tbWithoutPlanIDs(imported["limits"]), "limits")
-	assert.ElementsMatch(t, artifact["pricingrules"], tbWithoutPlanIDs(imported["pricingrules"]), "pricing rules")
+	assert.ElementsMatch(t, tbWithoutPlanIDs(artifact["limits"]), tbWithoutPlanIDs(imported["limits"]), "limits")
+	assert.ElementsMatch(t, tbWithoutPlanIDs(artifact["pricingrules"]), tbWithoutPlanIDs(imported["pricingrules"]), "pricing rules")
 	assert.Equal(t, artifact["plan_features"], imported["plan_features"])
 	assert.Equal(t, tbWithout(artifact["plan"].(tbObj), "service_id"), tbWithout(imported["plan"].(tbObj), "service_id"))
 
