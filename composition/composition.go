@@ -43,6 +43,7 @@ type Composition struct {
 	RegistryPolicies Table[*RegistryPolicy]
 	Placements       Table[*Placement]
 	AccessTokens     Table[*AccessToken]
+	Features         Table[*Feature]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

@@ -88,6 +88,10 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	require.NoError(t, tx.Create(&Placement{Name: "gold pool", Selector: Selector{Service: "news", Labels: map[string]string{"tier": "gold"}}, ServiceID: news.ID, PlanIDs: []int64{gold.ID}}))
 	require.NoError(t, tx.Create(&Placement{Selector: Selector{Service: "weather"}, ServiceID: weather.ID}))
 	require.NoError(t, tx.Create(&AccessToken{Name: "CI", Scopes: []string{ScopeStats}, Permission: PermissionRO, Digest: TokenDigest("rich-token")}))
+	sla := &Feature{OwnerType: OwnerService, OwnerID: news.ID, Name: "SLA", Visible: true}
+	require.NoError(t, tx.Create(sla))
+	_, err := tx.EnableFeature(sla.ID, gold.ID)
+	require.NoError(t, err)
 
 	wpx, _ := tx.View().Proxies.Get(weather.ID)
 	return richSecrets{

@@ -19,6 +19,7 @@ var kinds = []kindInfo{
 	applicationPlanDef, usageLimitDef, pricingRuleDef, proxyDef, proxyConfigDef,
 	activeDocDef, accountDef, userDef, applicationDef, registryPolicyDef, placementDef,
 	accessTokenDef,
+	featureDef, // after every plan kind: plans enable features
 }
 
 // Kinds lists every kind in dependency order.

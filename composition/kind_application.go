@@ -10,6 +10,10 @@ var applicationDef = &kindDef[Application, *Application]{
 	Document: func(d *Document) *[]*Application { return &d.Applications },
 	Prepare:  prepareApplication,
 	Validate: validateApplication,
+	// 3scale deletes a custom plan when its application leaves it (a plan
+	// change, decustomize_plan) or is deleted.
+	AfterUpdate: func(tx *Tx, a *Application) error { tx.dropUnusedCustomPlans(a.ServiceID, 0); return nil },
+	Cascade:     func(tx *Tx, a *Application) { tx.dropUnusedCustomPlans(a.ServiceID, a.ID) },
 	Import: func(a *Application, ref refFunc) {
 		a.AccountID, a.ServiceID, a.PlanID = ref("user_account_id", a.AccountID), ref("service_id", a.ServiceID), ref("plan_id", a.PlanID)
 	},

@@ -3,13 +3,17 @@ package composition
 import "slices"
 
 // An application plan belongs to a service, which has one default plan at
-// most; a plan with applications cannot be deleted.
+// most; a plan with applications, or whose customizations have them, cannot
+// be deleted. A custom plan is a copy of a stock plan of its service.
 var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
 	Kind:     KindApplicationPlan,
 	Table:    func(c *Composition) *Table[*ApplicationPlan] { return &c.ApplicationPlans },
 	Document: func(d *Document) *[]*ApplicationPlan { return &d.ApplicationPlans },
-	Keep:     func(p, old *ApplicationPlan) { p.SystemName, p.ServiceID = old.SystemName, old.ServiceID },
+	Keep: func(p, old *ApplicationPlan) {
+		p.SystemName, p.ServiceID, p.OriginalID = old.SystemName, old.ServiceID, old.OriginalID
+	},
 	Prepare: func(_ *Composition, p, old *ApplicationPlan) error {
+		p.Custom = p.OriginalID != 0
 		if old == nil {
 			p.State = defaultStr(p.State, PlanHidden)
 			p.SystemName = defaultStr(p.SystemName, SystemName(p.Name))
@@ -23,11 +27,16 @@ var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
 		if _, used := c.Applications.Find(func(a *Application) bool { return a.PlanID == p.ID }); used {
 			return Invalid("base", "cannot be deleted because it has applications")
 		}
+		for _, custom := range c.Customizations(p.ID) {
+			if _, used := c.Applications.Find(func(a *Application) bool { return a.PlanID == custom.ID }); used {
+				return Invalid("base", "cannot be deleted because its customizations have applications")
+			}
+		}
 		return nil
 	},
 	Cascade: cascadeApplicationPlan,
 	Import: func(p *ApplicationPlan, ref refFunc) {
-		p.ServiceID = ref("service_id", p.ServiceID)
+		p.ServiceID, p.OriginalID = ref("service_id", p.ServiceID), ref("original_id", p.OriginalID)
 	},
 }
 
@@ -47,7 +56,27 @@ func validateApplicationPlan(c *Composition, p *ApplicationPlan, v *ValidationEr
 	nonNegative(v, "cost_per_month", p.CostPerMonth)
 	nonNegative(v, "trial_period_days", float64(p.TrialPeriodDays))
 	nonNegative(v, "cancellation_period", float64(p.CancellationPeriod))
+	if p.OriginalID != 0 {
+		if o, ok := c.ApplicationPlans.Get(p.OriginalID); !ok || o.ServiceID != p.ServiceID || o.OriginalID != 0 {
+			v.Add("original_id", "must be a stock plan of the service")
+		}
+	}
 	return nil
+}
+
+// dropUnusedCustomPlans removes the custom plans of a service that no
+// application but leaving uses: a custom plan is one application's.
+func (tx *Tx) dropUnusedCustomPlans(serviceID, leaving int64) {
+	for _, p := range tx.c.ApplicationPlans.Filter(func(p *ApplicationPlan) bool { return p.Custom && p.ServiceID == serviceID }) {
+		if _, used := tx.c.Applications.Find(func(a *Application) bool { return a.PlanID == p.ID && a.ID != leaving }); !used {
+			tx.purge(p)
+		}
+	}
+}
+
+// Customizations returns the custom plans made from plan planID.
+func (c *Composition) Customizations(planID int64) []*ApplicationPlan {
+	return c.ApplicationPlans.Filter(func(p *ApplicationPlan) bool { return p.OriginalID == planID })
 }
 
 // unsetOtherDefaults keeps a service at one default plan at most: a plan
@@ -67,10 +96,14 @@ func unsetOtherDefaults(tx *Tx, p *ApplicationPlan) error {
 	return nil
 }
 
-// cascadeApplicationPlan removes a plan's limits and pricing rules and takes it
-// out of placements.
+// cascadeApplicationPlan removes a plan's customizations, limits and pricing
+// rules, disables its features and takes it out of placements.
 func cascadeApplicationPlan(tx *Tx, p *ApplicationPlan) {
 	c := tx.c
+	for _, custom := range c.Customizations(p.ID) {
+		tx.purge(custom)
+	}
+	tx.disableFeaturesOn(p.ID)
 	for _, l := range c.UsageLimits.Filter(func(l *UsageLimit) bool { return l.PlanID == p.ID }) {
 		tx.drop(l)
 	}

@@ -71,5 +71,6 @@ func cascadeService(tx *Tx, s *Service) {
 	for _, p := range c.Placements.Filter(func(p *Placement) bool { return p.ServiceID == s.ID }) {
 		tx.drop(p)
 	}
+	tx.dropFeaturesOf(OwnerService, s.ID)
 	tx.remove(proxyDef, s.ID)
 }

@@ -108,7 +108,8 @@ const (
 	PlanPublished = "published"
 )
 
-// ApplicationPlan is a plan applications of a service subscribe to.
+// ApplicationPlan is a plan applications of a service subscribe to. A custom
+// plan (Custom) is one application's copy of the plan OriginalID.
 type ApplicationPlan struct {
 	ID                 int64     `json:"id" wire:"ro"`
 	ServiceID          int64     `json:"service_id" wire:"ro"`
@@ -117,6 +118,7 @@ type ApplicationPlan struct {
 	State              string    `json:"state" wire:"ro"`
 	Default            bool      `json:"default" wire:"ro,attr"`
 	Custom             bool      `json:"custom" wire:"ro,attr"`
+	OriginalID         int64     `json:"original_id,omitempty" wire:"-"`
 	ApprovalRequired   bool      `json:"approval_required"`
 	EndUserRequired    bool      `json:"end_user_required"`
 	SetupFee           float64   `json:"setup_fee"`

@@ -51,7 +51,9 @@ func PlacementFor(snap *composition.Snapshot, service string, labels map[string]
 }
 
 // placementPlans returns the plans a placement serves, in id order: those it
-// lists (ignoring ids the composition no longer has), or all of its service's.
+// lists (ignoring ids the composition no longer has) with their
+// customizations (an application's custom plan is served where its original
+// is), or all of its service's.
 func placementPlans(snap *composition.Snapshot, pl *composition.Placement) []PlanRef {
 	if len(pl.PlanIDs) == 0 {
 		return planRefs(snap.PlansOf(pl.ServiceID))
@@ -60,6 +62,7 @@ func placementPlans(snap *composition.Snapshot, pl *composition.Placement) []Pla
 	for _, id := range pl.PlanIDs {
 		if plan, ok := snap.ApplicationPlans.Get(id); ok {
 			out = append(out, planRef(plan))
+			out = append(out, planRefs(snap.Customizations(id))...)
 		}
 	}
 	slices.SortFunc(out, func(a, b PlanRef) int { return cmp.Compare(a.ID, b.ID) })

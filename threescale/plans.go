@@ -2,7 +2,9 @@ package threescale
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -25,6 +27,10 @@ func (a *API) planRoutes() []Route {
 			Formats: []Format{JSON, XML}, handle: plans.change("id", setDefaultPlan)},
 		Route{Method: http.MethodGet, Path: "/admin/api/application_plans", Tag: tag, Summary: "Application Plan List (all services)",
 			Formats: []Format{JSON, XML}, handle: all.list},
+		Route{Method: http.MethodPut, Path: "/admin/api/accounts/{account_id}/applications/{id}/customize_plan", Tag: "Account Applications",
+			Summary: "Application Create Plan Customization", Formats: []Format{JSON, XML}, handle: customizePlan},
+		Route{Method: http.MethodPut, Path: "/admin/api/accounts/{account_id}/applications/{id}/decustomize_plan", Tag: "Account Applications",
+			Summary: "Application Delete Plan Customization", Formats: []Format{JSON, XML}, handle: decustomizePlan},
 	)
 }
 
@@ -111,4 +117,128 @@ func planView(c *call, p *composition.ApplicationPlan) (string, any) {
 func setDefaultPlan(_ *call, _ *composition.Tx, n, _ *composition.ApplicationPlan) error {
 	n.Default = true
 	return nil
+}
+
+// customizePlan gives the application at {id} of the account at
+// {account_id} a custom plan, as 3scale's customize_plan does: a hidden copy
+// of its plan named "<name> (custom)", system_name
+// "<system_name>_custom_<time>", with the plan's limits, pricing rules and
+// features, which the application moves to. An application already on a
+// custom plan keeps it. The answer is the custom plan.
+func customizePlan(c *call) error {
+	var plan *composition.ApplicationPlan
+	_, err := c.update(func(tx *composition.Tx) error {
+		app, err := accountApp(c, tx.View())
+		if err != nil {
+			return err
+		}
+		plan, err = customize(tx, app, time.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.one(planView(c, plan))
+}
+
+// customize moves app to a custom copy of its plan, made at now.
+func customize(tx *composition.Tx, app *composition.Application, now time.Time) (*composition.ApplicationPlan, error) {
+	s := tx.View()
+	orig, err := get(&s.ApplicationPlans, app.PlanID)
+	if err != nil {
+		return nil, err
+	}
+	if orig.Custom {
+		return orig, nil
+	}
+	custom := *orig
+	custom.ID, custom.Default, custom.State, custom.OriginalID = 0, false, composition.PlanHidden, orig.ID
+	custom.Name = orig.Name + " (custom)"
+	custom.SystemName = orig.SystemName + "_custom_" + randomized(now)
+	if err := tx.Create(&custom); err != nil {
+		return nil, err
+	}
+	for _, l := range s.UsageLimits.Filter(func(l *composition.UsageLimit) bool { return l.PlanID == orig.ID }) {
+		n := *l
+		n.ID, n.PlanID = 0, custom.ID
+		if err := tx.Create(&n); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range s.PricingRules.Filter(func(r *composition.PricingRule) bool { return r.PlanID == orig.ID }) {
+		n := *r
+		n.ID, n.PlanID = 0, custom.ID
+		if err := tx.Create(&n); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range s.PlanFeatures(orig.ID) {
+		if _, err := tx.EnableFeature(f.ID, custom.ID); err != nil {
+			return nil, err
+		}
+	}
+	moved := *app
+	moved.PlanID = custom.ID
+	if err := tx.Update(&moved); err != nil {
+		return nil, err
+	}
+	return &custom, nil
+}
+
+// randomized is the suffix 3scale gives a custom plan's system_name: the
+// time in seconds as a decimal with its point removed.
+func randomized(now time.Time) string {
+	return strings.Replace(strconv.FormatFloat(float64(now.UnixNano())/1e9, 'f', -1, 64), ".", "", 1)
+}
+
+// decustomizePlan moves the application at {id} of the account at
+// {account_id} off its custom plan, back to the plan it was customized from,
+// and deletes the custom plan, as 3scale's decustomize_plan does. An
+// application on a stock plan stays on it. The answer is the application's
+// plan.
+func decustomizePlan(c *call) error {
+	var plan *composition.ApplicationPlan
+	_, err := c.update(func(tx *composition.Tx) error {
+		s := tx.View()
+		app, err := accountApp(c, s)
+		if err != nil {
+			return err
+		}
+		current, err := get(&s.ApplicationPlans, app.PlanID)
+		if err != nil || !current.Custom {
+			plan = current
+			return err
+		}
+		if plan, err = get(&s.ApplicationPlans, current.OriginalID); err != nil {
+			return err
+		}
+		moved := *app
+		moved.PlanID = plan.ID
+		return tx.Update(&moved) // the domain deletes the custom plan it leaves
+	})
+	if err != nil {
+		return err
+	}
+	return c.one(planView(c, plan))
+}
+
+// accountApp resolves the application at {id} of the account at
+// {account_id}; either missing is 404.
+func accountApp(c *call, s *composition.Composition) (*composition.Application, error) {
+	accountID, err := c.id("account_id")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := get(&s.Accounts, accountID); err != nil {
+		return nil, err
+	}
+	id, err := c.id("id")
+	if err != nil {
+		return nil, err
+	}
+	app, err := get(&s.Applications, id)
+	if err != nil || app.AccountID != accountID {
+		return nil, ErrNotFound
+	}
+	return app, nil
 }

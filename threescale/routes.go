@@ -18,6 +18,7 @@ func (a *API) routeTable() []Route {
 		a.planRoutes(),
 		a.limitRoutes(),
 		a.pricingRuleRoutes(),
+		a.featureRoutes(),
 		a.accountRoutes(),
 		a.userRoutes(),
 		a.applicationRoutes(),
