@@ -23,6 +23,7 @@ func (a *API) routeTable() []Route {
 		a.applicationRoutes(),
 		a.proxyRoutes(),
 		a.policyRoutes(),
+		a.builtinPolicyRoutes(),
 		a.oidcRoutes(),
 		a.activeDocRoutes(),
 		a.accessTokenRoutes(),
