@@ -24,6 +24,7 @@ func (a *API) routeTable() []Route {
 		a.proxyRoutes(),
 		a.policyRoutes(),
 		a.builtinPolicyRoutes(),
+		a.objectRoutes(),
 		a.oidcRoutes(),
 		a.activeDocRoutes(),
 		a.accessTokenRoutes(),
