@@ -43,6 +43,7 @@ type Composition struct {
 	RegistryPolicies Table[*RegistryPolicy]
 	Placements       Table[*Placement]
 	AccessTokens     Table[*AccessToken]
+	Settings         Table[*Settings]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

@@ -38,6 +38,7 @@ type Document struct {
 	RegistryPolicies []*RegistryPolicy  `json:"registry_policies"`
 	Placements       []*Placement       `json:"placements"`
 	AccessTokens     []*AccessToken     `json:"access_tokens"`
+	Settings         []*Settings        `json:"settings"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

@@ -25,6 +25,7 @@ func (a *API) routeTable() []Route {
 		a.policyRoutes(),
 		a.builtinPolicyRoutes(),
 		a.objectRoutes(),
+		a.settingsRoutes(),
 		a.oidcRoutes(),
 		a.activeDocRoutes(),
 		a.accessTokenRoutes(),
