@@ -88,6 +88,9 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	require.NoError(t, tx.Create(&Placement{Name: "gold pool", Selector: Selector{Service: "news", Labels: map[string]string{"tier": "gold"}}, ServiceID: news.ID, PlanIDs: []int64{gold.ID}}))
 	require.NoError(t, tx.Create(&Placement{Selector: Selector{Service: "weather"}, ServiceID: weather.ID}))
 	require.NoError(t, tx.Create(&AccessToken{Name: "CI", Scopes: []string{ScopeStats}, Permission: PermissionRO, Digest: TokenDigest("rich-token")}))
+	settings := DefaultSettings()
+	settings.SignupsEnabled, settings.ChangeServicePlanPermission = false, "direct"
+	require.NoError(t, tx.Create(settings))
 
 	wpx, _ := tx.View().Proxies.Get(weather.ID)
 	return richSecrets{
