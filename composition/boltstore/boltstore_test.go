@@ -117,6 +117,7 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	create(t, tx, &composition.RegistryPolicy{Name: "my-policy", Version: "1.0", Schema: json.RawMessage(`{"type":"object"}`)})
 	create(t, tx, &composition.Placement{Selector: composition.Selector{Service: "news", Labels: map[string]string{"tier": "gold"}}, ServiceID: news.ID, PlanIDs: []int64{gold.ID}})
 	create(t, tx, &composition.AccessToken{Name: "CI", Scopes: []string{composition.ScopeStats}, Permission: composition.PermissionRO, Digest: composition.TokenDigest("ci-token")})
+	create(t, tx, composition.DefaultSettings())
 	ids = richIDs{news: news.ID, weather: weather.ID, backend: backend.ID, newsHits: hits.ID, bytes: bytes.ID,
 		rule: rule.ID, plan: plan.ID, gold: gold.ID, account: acc.ID, user: user.ID, app: app.ID}
 	return ids
