@@ -44,6 +44,7 @@ type Composition struct {
 	Placements       Table[*Placement]
 	AccessTokens     Table[*AccessToken]
 	Features         Table[*Feature]
+	Settings         Table[*Settings]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

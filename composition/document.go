@@ -39,6 +39,7 @@ type Document struct {
 	Placements       []*Placement       `json:"placements"`
 	AccessTokens     []*AccessToken     `json:"access_tokens"`
 	Features         []*Feature         `json:"features"`
+	Settings         []*Settings        `json:"settings"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

@@ -92,6 +92,9 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	require.NoError(t, tx.Create(sla))
 	_, err := tx.EnableFeature(sla.ID, gold.ID)
 	require.NoError(t, err)
+	settings := DefaultSettings()
+	settings.SignupsEnabled, settings.ChangeServicePlanPermission = false, "direct"
+	require.NoError(t, tx.Create(settings))
 
 	wpx, _ := tx.View().Proxies.Get(weather.ID)
 	return richSecrets{

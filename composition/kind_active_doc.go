@@ -1,7 +1,6 @@
 package composition
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -48,17 +47,5 @@ func validateSpecBody(v *ValidationError, d *ActiveDoc) {
 		v.Add("body", "is too long (at most 4 MiB)")
 		return
 	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(d.Body), &doc); err != nil {
-		v.Add("body", "must be a JSON object: "+err.Error())
-		return
-	}
-	if d.SkipSwaggerValidations {
-		return
-	}
-	_, swagger := doc["swagger"]
-	_, openapi := doc["openapi"]
-	if !swagger && !openapi {
-		v.Add("body", "is not a Swagger or OpenAPI document (no swagger or openapi field)")
-	}
+	validateSpec(v, d.Body, d.SkipSwaggerValidations) // activedoc_spec.go
 }

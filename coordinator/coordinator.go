@@ -63,6 +63,9 @@ type Config struct {
 	MaxAccessTokens int
 	// Caps bound what the composition may hold (threescale.Caps).
 	Caps threescale.Caps
+	// APIcastPolicies is the folder of APIcast's policy manifests that GET
+	// /admin/api/policies.json lists (threescale.LoadBuiltinPolicies).
+	APIcastPolicies string
 }
 
 // ConsulConfig places the composition in Consul.
@@ -151,6 +154,7 @@ func New(cfg Config) (*Coordinator, error) {
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(store, c.tokens)
 	c.api.SetCaps(cfg.Caps)
+	c.api.SetAPIcastPolicies(cfg.APIcastPolicies, cfg.Logger.With().Str("component", "threescale").Logger())
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters})
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters})
 	c.server = httpserve.New(c.routes(), cfg.Limits)

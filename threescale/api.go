@@ -45,6 +45,8 @@ type API struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	caps    []capped // see SetCaps; nil is the defaults
+
+	builtin apicastPolicies // APIcast's built-in policies: SetAPIcastPolicies
 }
 
 // New returns the API over store, accepting the given access tokens.

@@ -38,6 +38,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
+			&cli.StringFlag{Name: "apicast-policies", Usage: "folder of APIcast's policy manifests (policies.json, as APIcast's GET /policies answers) that GET /admin/api/policies.json lists"},
 		}, append(append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...), identityFlags()...)...),
 		Action: func(c *cli.Context) error {
 			gcfg, gkr, err := coordinatorGossip(c)
@@ -77,6 +78,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				MaxAccessTokens:         c.Int("max-access-tokens"),
 				GossipKeyring:           gkr,
 				Caps:                    capsConfig(c),
+				APIcastPolicies:         c.String("apicast-policies"),
 				TLS:                     tlsCfg,
 			})
 			if err != nil {

@@ -121,6 +121,7 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	create(t, tx, sla)
 	_, err := tx.EnableFeature(sla.ID, gold.ID)
 	require.NoError(t, err)
+	create(t, tx, composition.DefaultSettings())
 	ids = richIDs{news: news.ID, weather: weather.ID, backend: backend.ID, newsHits: hits.ID, bytes: bytes.ID,
 		rule: rule.ID, plan: plan.ID, gold: gold.ID, account: acc.ID, user: user.ID, app: app.ID}
 	return ids
