@@ -124,6 +124,10 @@ func TestGossipDeadTurnsCriticalBeforeTTL(t *testing.T) {
 		"--service", "news", "--heartbeat", "1s", "--ttl", ttl.String(), "--", "sleep", "60")
 	id := a.ID()
 	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusPassing }, 5*time.Second, 20*time.Millisecond)
+	// Gossip starts once registration handed the keyring: kill the agent
+	// only once it has joined home's node, or there is nobody to miss it.
+	gossipAddrOf(t, a)
+	time.Sleep(time.Second)
 	a.Kill9()
 	killed := time.Now()
 	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusCritical }, ttl-2*time.Second, 50*time.Millisecond,
