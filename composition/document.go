@@ -21,25 +21,27 @@ type Document struct {
 	// application credentials are hashed under.
 	CredentialKey []byte `json:"credential_key,omitempty"`
 
-	Services         []*Service         `json:"services"`
-	BackendAPIs      []*BackendAPI      `json:"backend_apis"`
-	Metrics          []*Metric          `json:"metrics"`
-	MappingRules     []*MappingRule     `json:"mapping_rules"`
-	BackendUsages    []*BackendUsage    `json:"backend_usages"`
-	ApplicationPlans []*ApplicationPlan `json:"application_plans"`
-	UsageLimits      []*UsageLimit      `json:"usage_limits"`
-	PricingRules     []*PricingRule     `json:"pricing_rules"`
-	Proxies          []*Proxy           `json:"proxies"`
-	ProxyConfigs     []*ProxyConfig     `json:"proxy_configs"`
-	ActiveDocs       []*ActiveDoc       `json:"active_docs"`
-	Accounts         []*Account         `json:"accounts"`
-	Users            []*User            `json:"users"`
-	Applications     []*Application     `json:"applications"`
-	RegistryPolicies []*RegistryPolicy  `json:"registry_policies"`
-	Placements       []*Placement       `json:"placements"`
-	AccessTokens     []*AccessToken     `json:"access_tokens"`
-	Features         []*Feature         `json:"features"`
-	Settings         []*Settings        `json:"settings"`
+	Services          []*Service                 `json:"services"`
+	BackendAPIs       []*BackendAPI              `json:"backend_apis"`
+	Metrics           []*Metric                  `json:"metrics"`
+	MappingRules      []*MappingRule             `json:"mapping_rules"`
+	BackendUsages     []*BackendUsage            `json:"backend_usages"`
+	ApplicationPlans  []*ApplicationPlan         `json:"application_plans"`
+	UsageLimits       []*UsageLimit              `json:"usage_limits"`
+	PricingRules      []*PricingRule             `json:"pricing_rules"`
+	Proxies           []*Proxy                   `json:"proxies"`
+	ProxyConfigs      []*ProxyConfig             `json:"proxy_configs"`
+	ActiveDocs        []*ActiveDoc               `json:"active_docs"`
+	Accounts          []*Account                 `json:"accounts"`
+	Users             []*User                    `json:"users"`
+	Applications      []*Application             `json:"applications"`
+	RegistryPolicies  []*RegistryPolicy          `json:"registry_policies"`
+	Placements        []*Placement               `json:"placements"`
+	AccessTokens      []*AccessToken             `json:"access_tokens"`
+	Features          []*Feature                 `json:"features"`
+	Settings          []*Settings                `json:"settings"`
+	FieldsDefs        []*FieldsDefinition        `json:"fields_definitions"`
+	NotificationPrefs []*NotificationPreferences `json:"notification_preferences"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

@@ -95,13 +95,18 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	settings := DefaultSettings()
 	settings.SignupsEnabled, settings.ChangeServicePlanPermission = false, "direct"
 	require.NoError(t, tx.Create(settings))
+	dana := &User{AccountID: ProviderAccountID, Username: "dana", Email: "dana@provider.example", Password: "dana-pw",
+		AllowedSections: []string{"monitoring", "plans"}, AllowedServiceIDs: &[]int64{news.ID}}
+	require.NoError(t, tx.Create(dana))
+	require.NoError(t, tx.Create(&FieldsDefinition{Target: "Account", Name: "vat_code", Label: "VAT code", Choices: []string{"ES", "FR"}}))
+	require.NoError(t, tx.Create(&NotificationPreferences{UserID: dana.ID, Preferences: map[string]bool{"weekly_report": true}}))
 
 	wpx, _ := tx.View().Proxies.Get(weather.ID)
 	return richSecrets{
 		userKeys:     []string{a1.UserKey, a2.UserKey},
 		appIDs:       []string{a3.AppID},
 		appKeys:      a3u.AppKeys,
-		passwords:    []string{alice.Password, bob.Password},
+		passwords:    []string{alice.Password, bob.Password, dana.Password},
 		secretTokens: []string{pxu.SecretToken, wpx.SecretToken},
 	}
 }
@@ -153,7 +158,15 @@ func subset(d *Document, set map[int64]bool) *Document {
 	out.ActiveDocs, out.Accounts, out.Users = keepIDs(d.ActiveDocs, set), keepIDs(d.Accounts, set), keepIDs(d.Users, set)
 	out.Applications, out.RegistryPolicies = keepIDs(d.Applications, set), keepIDs(d.RegistryPolicies, set)
 	out.Placements, out.AccessTokens = keepIDs(d.Placements, set), keepIDs(d.AccessTokens, set)
+	out.FieldsDefs, out.NotificationPrefs = keepIDs(d.FieldsDefs, set), keepIDs(d.NotificationPrefs, set)
 	return &out
+}
+
+func derefIDs(ids *[]int64) []int64 {
+	if ids == nil {
+		return nil
+	}
+	return *ids
 }
 
 func docCounts(d *Document) map[Kind]int {
@@ -229,7 +242,16 @@ func checkReferences(t *testing.T, d *Document) {
 		}
 	}
 	for _, u := range d.Users {
+		if u.AccountID == ProviderAccountID {
+			for _, id := range derefIDs(u.AllowedServiceIDs) {
+				ref("provider user's allowed service", id, KindService)
+			}
+			continue
+		}
 		ref("user account", u.AccountID, KindAccount)
+	}
+	for _, p := range d.NotificationPrefs {
+		ref("notification preferences user", p.UserID, KindUser)
 	}
 	for _, a := range d.Applications {
 		ref("application account", a.AccountID, KindAccount)

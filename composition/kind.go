@@ -20,6 +20,7 @@ var kinds = []kindInfo{
 	activeDocDef, accountDef, userDef, applicationDef, registryPolicyDef, placementDef,
 	accessTokenDef, settingsDef,
 	featureDef, // after every plan kind: plans enable features
+	fieldsDefinitionDef, notificationPreferencesDef,
 }
 
 // Kinds lists every kind in dependency order.

@@ -72,5 +72,6 @@ func cascadeService(tx *Tx, s *Service) {
 		tx.drop(p)
 	}
 	tx.dropFeaturesOf(OwnerService, s.ID)
+	tx.forgetServicePermission(s.ID)
 	tx.remove(proxyDef, s.ID)
 }

@@ -2,6 +2,8 @@ package composition
 
 import (
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -20,8 +22,21 @@ var userDef = &kindDef[User, *User]{
 		return nil
 	},
 	Validate: validateUser,
+	// A provider user takes its notification preferences with it.
+	Cascade: func(tx *Tx, u *User) {
+		if p, ok := tx.c.NotificationPreferencesOf(u.ID); ok {
+			tx.drop(p)
+		}
+	},
 	Import: func(u *User, ref refFunc) {
 		u.AccountID = ref("account_id", u.AccountID)
+		if u.AllowedServiceIDs != nil {
+			ids := make([]int64, len(*u.AllowedServiceIDs))
+			for i, id := range *u.AllowedServiceIDs {
+				ids[i] = ref("allowed_service_ids", id)
+			}
+			u.AllowedServiceIDs = &ids
+		}
 	},
 	HideSecrets: func(u *User) { u.Password = "" },
 }
@@ -29,7 +44,7 @@ var userDef = &kindDef[User, *User]{
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_.@+\-]+$`)
 
 func validateUser(c *Composition, u *User, v *ValidationError) error {
-	if _, ok := c.Accounts.Get(u.AccountID); !ok {
+	if _, ok := c.Accounts.Get(u.AccountID); !ok && u.AccountID != ProviderAccountID {
 		return NotFound(KindAccount, u.AccountID)
 	}
 	name(v, "username", u.Username)
@@ -49,5 +64,56 @@ func validateUser(c *Composition, u *User, v *ValidationError) error {
 	}
 	oneOf(v, "role", u.Role, RoleAdmin, RoleMember)
 	oneOf(v, "state", u.State, UserPending, UserActive, UserSuspended)
+	validatePermissions(c, u, v)
 	return nil
+}
+
+// AdminSections are the admin portal sections 3scale lets a provider member
+// be allowed into (its member permissions), sorted.
+var AdminSections = []string{"finance", "monitoring", "partners", "plans", "policy_registry", "portal", "settings"}
+
+// validatePermissions checks a user's member permissions: only a provider
+// user has any, each section one of AdminSections, each service one of the
+// provider's.
+func validatePermissions(c *Composition, u *User, v *ValidationError) {
+	if u.AccountID != ProviderAccountID {
+		if len(u.AllowedSections) > 0 || u.AllowedServiceIDs != nil {
+			v.Add("member_permissions", "are only for users of the provider account")
+		}
+		return
+	}
+	for _, s := range u.AllowedSections {
+		if !slices.Contains(AdminSections, s) {
+			v.Add("allowed_sections", notIncluded)
+			break
+		}
+	}
+	if u.AllowedServiceIDs == nil {
+		return
+	}
+	for _, id := range *u.AllowedServiceIDs {
+		if _, ok := c.Services.Get(id); !ok {
+			v.Add("allowed_service_ids", "refers to service "+strconv.FormatInt(id, 10)+", which does not exist")
+			break
+		}
+	}
+}
+
+// ProviderUsers returns the users of the provider's own account, in id order.
+func (c *Composition) ProviderUsers() []*User {
+	return c.Users.Filter(func(u *User) bool { return u.AccountID == ProviderAccountID })
+}
+
+// forgetServicePermission takes service serviceID out of every provider
+// member's allowed services: part of the service's cascade.
+func (tx *Tx) forgetServicePermission(serviceID int64) {
+	for _, u := range tx.c.ProviderUsers() {
+		if u.AllowedServiceIDs == nil || !slices.Contains(*u.AllowedServiceIDs, serviceID) {
+			continue
+		}
+		n := *u
+		ids := slices.DeleteFunc(slices.Clone(*u.AllowedServiceIDs), func(id int64) bool { return id == serviceID })
+		n.AllowedServiceIDs, n.UpdatedAt = &ids, tx.now
+		tx.put(&n)
+	}
 }

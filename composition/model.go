@@ -287,17 +287,24 @@ const (
 	UserSuspended = "suspended"
 )
 
-// User is a user of a developer account.
+// User is a user of a developer account, or of the provider's own account
+// (AccountID ProviderAccountID: 3scale's provider users, the admin portal's
+// team).
 type User struct {
-	ID        int64     `json:"id" wire:"ro"`
-	AccountID int64     `json:"account_id" wire:"ro"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email"`
-	Password  string    `json:"password" wire:"secret"`
-	Role      string    `json:"role" wire:"ro"`
-	State     string    `json:"state" wire:"ro"`
-	CreatedAt time.Time `json:"created_at" wire:"ro"`
-	UpdatedAt time.Time `json:"updated_at" wire:"ro"`
+	ID        int64  `json:"id" wire:"ro"`
+	AccountID int64  `json:"account_id" wire:"ro"`
+	Username  string `json:"username"`
+	Email     string `json:"email"`
+	Password  string `json:"password" wire:"secret"`
+	Role      string `json:"role" wire:"ro"`
+	State     string `json:"state" wire:"ro"`
+	// AllowedSections and AllowedServiceIDs are a provider member's
+	// permissions (3scale's member permissions): the admin portal sections
+	// it may use, and the services it may see, nil meaning every service.
+	AllowedSections   []string  `json:"allowed_sections,omitempty" wire:"-"`
+	AllowedServiceIDs *[]int64  `json:"allowed_service_ids,omitempty" wire:"-"`
+	CreatedAt         time.Time `json:"created_at" wire:"ro"`
+	UpdatedAt         time.Time `json:"updated_at" wire:"ro"`
 }
 
 // Application states.

@@ -122,6 +122,11 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	_, err := tx.EnableFeature(sla.ID, gold.ID)
 	require.NoError(t, err)
 	create(t, tx, composition.DefaultSettings())
+	staff := &composition.User{AccountID: composition.ProviderAccountID, Username: "staff", Email: "staff@provider.example",
+		AllowedSections: []string{"partners"}, AllowedServiceIDs: &[]int64{news.ID}}
+	create(t, tx, staff)
+	create(t, tx, &composition.FieldsDefinition{Target: "User", Name: "phone", Label: "Phone"})
+	create(t, tx, &composition.NotificationPreferences{UserID: staff.ID, Preferences: map[string]bool{"daily_report": true}})
 	ids = richIDs{news: news.ID, weather: weather.ID, backend: backend.ID, newsHits: hits.ID, bytes: bytes.ID,
 		rule: rule.ID, plan: plan.ID, gold: gold.ID, account: acc.ID, user: user.ID, app: app.ID}
 	return ids
