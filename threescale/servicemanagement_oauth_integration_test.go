@@ -13,7 +13,11 @@ import (
 // smOAuthStatus is apisonator's <status> of the OAuth calls, with the
 // application it answers.
 type smOAuthStatus struct {
-	smStatus
+	XMLName     xml.Name   `xml:"status"`
+	Authorized  bool       `xml:"authorized"`
+	Reason      string     `xml:"reason"`
+	Plan        string     `xml:"plan"`
+	Reports     []smReport `xml:"usage_reports>usage_report"`
 	Application struct {
 		ID          string `xml:"id"`
 		Key         string `xml:"key"`
@@ -149,7 +153,7 @@ func TestServiceManagementOAuthAuthrepCountsUsage(t *testing.T) {
 // addReferrerFilter gives an application of the fixture's account a filter.
 func (f *smFixture) addReferrerFilter(t *testing.T, app, value string) {
 	t.Helper()
-	f.co.Create(t, "/admin/api/accounts/"+f.account+"/applications/"+app+"/referrer_filters.json", "value="+url.QueryEscape(value))
+	f.co.Create(t, "/admin/api/accounts/"+f.account+"/applications/"+app+"/referrer_filters.json", "referrer_filter="+url.QueryEscape(value))
 }
 
 func TestServiceManagementReferrerFilters(t *testing.T) {
