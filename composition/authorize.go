@@ -24,6 +24,11 @@ const (
 	DenialAuthenticationError  = "authentication_error"
 	DenialApplicationNotActive = "application_not_active"
 	DenialLimitsExceeded       = "limits_exceeded"
+	// The OAuth variants' (oauth_authorize, oauth_authrep) own.
+	DenialOAuthNotEnabled    = "oauth_not_enabled"
+	DenialRedirectURLInvalid = "redirect_url_invalid"
+	DenialRedirectURIInvalid = "redirect_uri_invalid"
+	DenialAccessTokenInvalid = "access_token_invalid"
 )
 
 // Denial is why a request is refused, with apisonator's error code and reason
@@ -35,11 +40,13 @@ type Denial struct {
 
 // Rejection reports whether the denial is one apisonator answers with a status
 // document (authorized false, HTTP 409) rather than an error document: the
-// application was found but is not active, its key does not match, or it is
-// over its limits.
+// application was found but is not active, its key does not match, its
+// referrer or (OAuth) redirect URL is refused, OAuth is off for its service,
+// or it is over its limits.
 func (d *Denial) Rejection() bool {
 	switch d.Code {
-	case DenialApplicationNotActive, DenialAppKeyInvalid, DenialLimitsExceeded:
+	case DenialApplicationNotActive, DenialAppKeyInvalid, DenialLimitsExceeded, DenialReferrerNotAllowed,
+		DenialOAuthNotEnabled, DenialRedirectURLInvalid, DenialRedirectURIInvalid:
 		return true
 	}
 	return false

@@ -335,6 +335,10 @@ type Application struct {
 	// ReferrerFilters are the domains and IPs the application's calls may
 	// come from (Application Referrer Filter Create), at most 5.
 	ReferrerFilters []ReferrerFilter `json:"referrer_filters,omitempty" wire:"ro,omitempty"`
+
+	// RedirectURL is where an OAuth application's authorizations return
+	// (redirect_url); the OAuth Service Management calls check it.
+	RedirectURL string `json:"redirect_url,omitempty" wire:"omitempty"`
 }
 
 // ReferrerFilter is one of an application's referrer filters: a domain or IP,

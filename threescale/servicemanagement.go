@@ -66,7 +66,8 @@ const (
 
 // ServiceManagement serves 3scale's Service Management API the way
 // apisonator does: GET /transactions/authrep.xml, GET
-// /transactions/authorize.xml and POST /transactions.xml.
+// /transactions/authorize.xml, their OAuth variants oauth_authrep.xml and
+// oauth_authorize.xml (servicemanagement_oauth.go) and POST /transactions.xml.
 //
 // A call is identified by a service_token or provider_key (any access token
 // the TokenChecker accepts with scope account_management, ro or rw: Portolan
@@ -76,8 +77,10 @@ const (
 // usage[metric_system_name]=n and a method's usage counts to its parent too.
 // Answers are apisonator's XML documents: <status> with authorized, reason,
 // plan and usage_reports (200, or 409 when refused), or <error code="...">
-// (403, 404, 422). The 3scale-options header may ask for the
-// 3scale-rejection-reason and 3scale-limit-* headers.
+// (403, 404, 422). On services with referrer_filters_required the referrer
+// parameter must match one of the application's referrer filters, if it has
+// any. The 3scale-options header may ask for the 3scale-rejection-reason and
+// 3scale-limit-* headers, and for flat_usage (servicemanagement_options.go).
 type ServiceManagement struct {
 	snapshot func() *composition.Snapshot
 	tokens   *TokenChecker
@@ -112,8 +115,12 @@ func (sm *ServiceManagement) AppIndex(snap *composition.Snapshot, serviceID int6
 // snapshots and counters, accepting the access tokens of tokens.
 func NewServiceManagement(store composition.Store, tokens *TokenChecker, counters UsageCounters) *ServiceManagement {
 	sm := &ServiceManagement{snapshot: store.Snapshot, tokens: tokens, counters: counters, now: time.Now, mux: http.NewServeMux()}
-	sm.mux.HandleFunc("GET /transactions/authrep.xml", func(w http.ResponseWriter, r *http.Request) { sm.serveAuth(w, r, true) })
-	sm.mux.HandleFunc("GET /transactions/authorize.xml", func(w http.ResponseWriter, r *http.Request) { sm.serveAuth(w, r, false) })
+	sm.mux.HandleFunc("GET /transactions/authrep.xml", func(w http.ResponseWriter, r *http.Request) { sm.serveAuth(w, r, authMode{report: true}) })
+	sm.mux.HandleFunc("GET /transactions/authorize.xml", func(w http.ResponseWriter, r *http.Request) { sm.serveAuth(w, r, authMode{}) })
+	sm.mux.HandleFunc("GET /transactions/oauth_authrep.xml", func(w http.ResponseWriter, r *http.Request) {
+		sm.serveAuth(w, r, authMode{report: true, oauth: true})
+	})
+	sm.mux.HandleFunc("GET /transactions/oauth_authorize.xml", func(w http.ResponseWriter, r *http.Request) { sm.serveAuth(w, r, authMode{oauth: true}) })
 	sm.mux.HandleFunc("POST /transactions.xml", sm.serveReport)
 	return sm
 }
@@ -139,7 +146,7 @@ func (e *smError) Error() string { return e.code + ": " + e.message }
 func denialError(d *composition.Denial) *smError {
 	status := http.StatusForbidden
 	switch d.Code {
-	case composition.DenialApplicationNotFound, composition.DenialServiceIDInvalid:
+	case composition.DenialApplicationNotFound, composition.DenialServiceIDInvalid, composition.DenialAccessTokenInvalid:
 		status = http.StatusNotFound
 	}
 	return &smError{status, d.Code, d.Reason}
@@ -203,8 +210,9 @@ func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Valu
 }
 
 // usageOf reads usage[metric]=n from params under prefix ("usage" or
-// "transactions[0][usage]") into hits; a method's usage counts to its parent.
-func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, prefix string) ([]composition.Hit, *smError) {
+// "transactions[0][usage]") into hits; a method's usage counts to its parent
+// unless flat (apisonator's flat_usage extension: the client has done it).
+func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, prefix string, flat bool) ([]composition.Hit, *smError) {
 	var hits []composition.Hit
 	var metrics map[int64]*composition.Metric
 	names := make([]string, 0, 4)
@@ -238,7 +246,7 @@ func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, pre
 				fmt.Sprintf("usage value %q for metric %q is invalid", clip(raw), name)}
 		}
 		hits = addUsage(hits, metric.ID, n)
-		if metric.ParentID != 0 {
+		if metric.ParentID != 0 && !flat {
 			hits = addUsage(hits, metric.ParentID, n)
 		}
 	}
@@ -273,8 +281,10 @@ func credentialsOf(params url.Values, prefix string) composition.Credentials {
 }
 
 // serveAuth answers authorize (read-only) and authrep (adds the usage when
-// authorized).
-func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, report bool) {
+// authorized), and their OAuth variants. The checks run in apisonator's
+// order: the key (or OAuth's setting, key and redirect URL), the referrer,
+// the state, the limits.
+func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, mode authMode) {
 	params, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "malformed query string"})
@@ -286,12 +296,21 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, r
 		writeSMError(w, e)
 		return
 	}
-	app, plan, denial := sm.AppIndex(snap, svc.ID).Authenticate(credentialsOf(params, ""))
+	var app *composition.Application
+	var plan *composition.ApplicationPlan
+	var denial *composition.Denial
+	if mode.oauth {
+		app, plan, denial = sm.oauthAuthenticate(snap, svc, params)
+	} else {
+		app, plan, denial = sm.AppIndex(snap, svc.ID).Authenticate(credentialsOf(params, ""))
+	}
 	if denial != nil && !denial.Rejection() {
 		writeSMError(w, denialError(denial))
 		return
 	}
-	hits, e := usageOf(snap, svc.ID, params, "usage")
+	denial = referrerStep(svc, app, params, denial)
+	opts := smOptions(r)
+	hits, e := usageOf(snap, svc.ID, params, "usage", isTrue(opts.Get("flat_usage")))
 	if e != nil {
 		writeSMError(w, e)
 		return
@@ -302,7 +321,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, r
 	switch {
 	case denial != nil:
 		reports, _ = snap.CheckLimits(app, hits, sm.counters.Value, now)
-	case report:
+	case mode.report:
 		_, err = sm.counters.Admit(r.Context(), svc.ID, app.ID, hits, now, func(current composition.Counter) bool {
 			reports, exceeded = snap.CheckLimits(app, hits, current, now)
 			return !exceeded
@@ -321,75 +340,22 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, r
 	if denial != nil {
 		status = http.StatusConflict
 	}
-	sm.writeOptionHeaders(w, r, denial, reports, now)
-	writeSM(w, status, statusXML(denial, plan, reports))
-}
-
-// writeOptionHeaders honours 3scale-options: rejection_reason_header=1 and
-// limit_headers=1.
-func (sm *ServiceManagement) writeOptionHeaders(w http.ResponseWriter, r *http.Request, denial *composition.Denial,
-	reports []composition.UsageReport, now time.Time) {
-	raw := r.Header.Get("3scale-options")
-	if raw == "" {
-		return
+	sm.writeOptionHeaders(w, opts, denial, reports, now)
+	var oauthApp *composition.Application
+	if mode.oauth {
+		oauthApp = app
 	}
-	opts, _ := url.ParseQuery(raw)
-	h := w.Header()
-	if denial != nil && isTrue(opts.Get("rejection_reason_header")) {
-		h.Set("3scale-rejection-reason", denial.Code)
-	}
-	if isTrue(opts.Get("limit_headers")) {
-		remaining, reset, max := limitHeaders(reports, now)
-		h.Set("3scale-limit-remaining", strconv.FormatInt(remaining, 10))
-		h.Set("3scale-limit-reset", strconv.FormatInt(reset, 10))
-		h.Set("3scale-limit-max-value", strconv.FormatInt(max, 10))
-	}
-}
-
-func isTrue(v string) bool { return v == "1" || v == "true" }
-
-// limitHeaders picks the most constraining limit among those the usage names
-// (all of them without usage): how many more calls with the same usage fit,
-// seconds until its period ends (-1 for eternity), and its max value. With no
-// limit all three are -1.
-func limitHeaders(reports []composition.UsageReport, now time.Time) (remaining, reset, max int64) {
-	remaining, reset, max = -1, -1, -1
-	named := false
-	for _, r := range reports {
-		named = named || r.Usage > 0
-	}
-	for _, r := range reports {
-		if named && r.Usage == 0 {
-			continue
-		}
-		left := r.Max - composition.AddSaturating(r.Current, r.Usage)
-		if r.Usage > 0 {
-			left /= r.Usage
-		}
-		left = maxInt64(left, 0)
-		if remaining >= 0 && left >= remaining {
-			continue
-		}
-		remaining, max, reset = left, r.Max, -1
-		if !r.End.IsZero() {
-			reset = int64((r.End.Sub(now) + time.Second - 1) / time.Second)
-		}
-	}
-	return remaining, reset, max
-}
-
-func maxInt64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
+	writeSM(w, status, statusXML(denial, plan, reports, oauthApp))
 }
 
 // statusXML renders apisonator's <status> document as apisonator does
 // (Transactor::Status::UsageReport): exceeded="true" when the stored value is
 // over the maximum, and current_value includes the call's usage (authorize's
 // predicted one, authrep's reported one) only when the call is authorized.
-func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, reports []composition.UsageReport) []byte {
+// With oauthApp (the OAuth variants) the application's id, first key and
+// redirect URL follow the reason.
+func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, reports []composition.UsageReport,
+	oauthApp *composition.Application) []byte {
 	var buf bytes.Buffer
 	buf.Grow(256 + 256*len(reports))
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?><status>`)
@@ -399,6 +365,9 @@ func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, re
 		buf.WriteString(`<authorized>false</authorized><reason>`)
 		_ = xml.EscapeText(&buf, []byte(denial.Reason))
 		buf.WriteString(`</reason>`)
+	}
+	if oauthApp != nil {
+		writeOAuthApplication(&buf, oauthApp)
 	}
 	buf.WriteString(`<plan>`)
 	if plan != nil {
@@ -467,6 +436,7 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	now := sm.now()
+	flat := isTrue(smOptions(r).Get("flat_usage"))
 	var incs []UsageIncrement
 	for _, i := range idx {
 		prefix := "transactions[" + strconv.Itoa(i) + "]"
@@ -482,7 +452,7 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 			writeSMError(w, denialError(denial))
 			return
 		}
-		hits, e := usageOf(snap, svc.ID, params, prefix+"[usage]")
+		hits, e := usageOf(snap, svc.ID, params, prefix+"[usage]", flat)
 		if e != nil {
 			writeSMError(w, e)
 			return

@@ -470,7 +470,7 @@ func TestServiceManagementErrors(t *testing.T) {
 		http.Header{"3scale-Options": {"rejection_reason_header=1"}})
 	assert.Equal(t, "application_not_active", resp.Header.Get("3scale-Rejection-Reason"))
 	// an unknown endpoint
-	f.smError(t, http.MethodGet, "/transactions/oauth_authrep.xml", f.query(), 404, "not_found", "not found")
+	f.smError(t, http.MethodGet, "/transactions/unknown.xml", f.query(), 404, "not_found", "not found")
 }
 
 func TestServiceManagementReport(t *testing.T) {

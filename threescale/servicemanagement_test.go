@@ -93,7 +93,7 @@ func FuzzServiceManagementParams(f *testing.F) {
 	snap, sid := smFuzzSnapshot(f)
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
-		hits, e := usageOf(snap, sid, q, "usage")
+		hits, e := usageOf(snap, sid, q, "usage", false)
 		if e != nil {
 			if e.code == "" || e.status < 400 || strings.Contains(e.message, "\n\n") {
 				t.Fatalf("bad error %+v", e)
@@ -121,7 +121,7 @@ func FuzzServiceManagementParams(f *testing.F) {
 				}
 			}
 			for _, i := range idx {
-				_, _ = usageOf(snap, sid, q, "transactions["+strconv.Itoa(i)+"][usage]")
+				_, _ = usageOf(snap, sid, q, "transactions["+strconv.Itoa(i)+"][usage]", false)
 				if ts := q.Get("transactions[" + strconv.Itoa(i) + "][timestamp]"); ts != "" {
 					_, _ = parseTimestamp(ts)
 				}

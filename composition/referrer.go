@@ -1,0 +1,64 @@
+package composition
+
+// Denial codes of apisonator's referrer validator.
+const (
+	// DenialReferrerNotAllowed: the application has referrer filters and the
+	// call's referrer matches none of them (or is missing).
+	DenialReferrerNotAllowed = "referrer_not_allowed"
+)
+
+// ReferrerBypass is the referrer value that skips the check, as apisonator's.
+const ReferrerBypass = "*"
+
+// CheckReferrer applies apisonator's referrer validator to an application:
+// an application without filters accepts any referrer; with filters, the
+// referrer (given reports whether the call carried one at all) must match
+// one of them, unless it is "*". A missing referrer matches no filter, not
+// even "*". The caller applies it only when the service has
+// referrer_filters_required, as apisonator does.
+func CheckReferrer(app *Application, referrer string, given bool) *Denial {
+	if app == nil || len(app.ReferrerFilters) == 0 {
+		return nil
+	}
+	if given && referrer == ReferrerBypass {
+		return nil
+	}
+	if given {
+		for _, f := range app.ReferrerFilters {
+			if MatchReferrer(f.Value, referrer) {
+				return nil
+			}
+		}
+	}
+	if referrer == "" {
+		return &Denial{Code: DenialReferrerNotAllowed, Reason: "referrer is missing"}
+	}
+	return &Denial{Code: DenialReferrerNotAllowed, Reason: `referrer "` + clipID(referrer) + `" is not allowed`}
+}
+
+// MatchReferrer reports whether referrer matches filter by 3scale's rules:
+// the whole referrer must match, every character literally but "*", which
+// matches any run of characters other than a newline ("*.example.com",
+// "api.*.com", "*"). It is the anchored regular expression apisonator builds
+// from the filter, evaluated without one: O(len(filter)·len(referrer)) time,
+// one allocation.
+func MatchReferrer(filter, referrer string) bool {
+	// ok[j]: filter[:i] matches referrer[:j], row by row over i.
+	ok := make([]bool, len(referrer)+1)
+	ok[0] = true
+	for i := 0; i < len(filter); i++ {
+		c := filter[i]
+		if c == '*' {
+			// a run: ok[j] stays, or extends ok[j-1] over a non-newline.
+			for j := 1; j <= len(referrer); j++ {
+				ok[j] = ok[j] || ok[j-1] && referrer[j-1] != '\n'
+			}
+			continue
+		}
+		for j := len(referrer); j >= 1; j-- {
+			ok[j] = ok[j-1] && referrer[j-1] == c
+		}
+		ok[0] = false
+	}
+	return ok[len(referrer)]
+}
