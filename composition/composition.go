@@ -37,6 +37,7 @@ type Composition struct {
 	Proxies           Table[*Proxy]
 	ProxyConfigs      Table[*ProxyConfig]
 	ActiveDocs        Table[*ActiveDoc]
+	AccountPlans      Table[*AccountPlan]
 	Accounts          Table[*Account]
 	Users             Table[*User]
 	Applications      Table[*Application]

@@ -32,6 +32,7 @@ type Document struct {
 	Proxies           []*Proxy                   `json:"proxies"`
 	ProxyConfigs      []*ProxyConfig             `json:"proxy_configs"`
 	ActiveDocs        []*ActiveDoc               `json:"active_docs"`
+	AccountPlans      []*AccountPlan             `json:"account_plans"`
 	Accounts          []*Account                 `json:"accounts"`
 	Users             []*User                    `json:"users"`
 	Applications      []*Application             `json:"applications"`

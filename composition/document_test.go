@@ -67,9 +67,15 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	require.NoError(t, tx.Update(&pxu))
 	require.NoError(t, tx.Create(&ProxyConfig{ServiceID: news.ID, Environment: EnvSandbox, Version: 1, Content: json.RawMessage(`{"proxy":{"endpoint":"https://news.example.com"}}`)}))
 
+	standard := &AccountPlan{Name: "Standard", State: PlanPublished, Default: true, ApprovalRequired: true}
+	require.NoError(t, tx.Create(standard))
+	partner := &AccountPlan{Name: "Partner", CostPerMonth: 50, TrialPeriodDays: 14}
+	require.NoError(t, tx.Create(partner))
 	acme := &Account{OrgName: "ACME", Country: "ES", BillingAddress: map[string]string{"city": "Madrid", "zip": "28001"}}
 	require.NoError(t, tx.Create(acme))
-	globex := createAccount(t, tx, "Globex")
+	require.Equal(t, standard.ID, acme.PlanID, "a new account is on the default account plan")
+	globex := &Account{OrgName: "Globex", PlanID: partner.ID}
+	require.NoError(t, tx.Create(globex))
 	alice := &User{AccountID: acme.ID, Username: "alice", Email: "alice@acme.example", Password: "alice-pw", Role: RoleAdmin, State: UserActive}
 	bob := &User{AccountID: globex.ID, Username: "bob", Email: "bob@globex.example", Password: "bob-pw"}
 	require.NoError(t, tx.Create(alice))
@@ -91,6 +97,10 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	sla := &Feature{OwnerType: OwnerService, OwnerID: news.ID, Name: "SLA", Visible: true}
 	require.NoError(t, tx.Create(sla))
 	_, err := tx.EnableFeature(sla.ID, gold.ID)
+	require.NoError(t, err)
+	forum := &Feature{OwnerType: OwnerAccount, OwnerID: ProviderAccountID, Name: "Forum", Visible: true}
+	require.NoError(t, tx.Create(forum))
+	_, err = tx.EnableFeature(forum.ID, partner.ID)
 	require.NoError(t, err)
 	settings := DefaultSettings()
 	settings.SignupsEnabled, settings.ChangeServicePlanPermission = false, "direct"

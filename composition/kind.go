@@ -17,6 +17,7 @@ import (
 var kinds = []kindInfo{
 	serviceDef, backendAPIDef, metricDef, mappingRuleDef, backendUsageDef,
 	applicationPlanDef, usageLimitDef, pricingRuleDef, proxyDef, proxyConfigDef,
+	accountPlanDef, // before accounts: an account is on an account plan
 	activeDocDef, accountDef, userDef, applicationDef, registryPolicyDef, placementDef,
 	accessTokenDef, settingsDef,
 	featureDef, // after every plan kind: plans enable features

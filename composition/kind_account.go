@@ -5,17 +5,19 @@ var accountDef = &kindDef[Account, *Account]{
 	Kind:     KindAccount,
 	Table:    func(c *Composition) *Table[*Account] { return &c.Accounts },
 	Document: func(d *Document) *[]*Account { return &d.Accounts },
-	Prepare: func(_ *Composition, a, old *Account) error {
+	Prepare: func(c *Composition, a, old *Account) error {
 		if old == nil {
 			a.State = defaultStr(a.State, AccountApproved)
 		}
+		prepareAccountPlan(c, a, old)
 		return nil
 	},
-	Validate: func(_ *Composition, a *Account, v *ValidationError) error {
+	Validate: func(c *Composition, a *Account, v *ValidationError) error {
 		name(v, "org_name", a.OrgName)
 		oneOf(v, "state", a.State, AccountApproved, AccountPending, "rejected", "suspended")
-		return nil
+		return validateAccountPlan(c, a)
 	},
+	Import: func(a *Account, ref refFunc) { a.PlanID = ref("plan_id", a.PlanID) },
 	// An account's users and applications go with it.
 	Cascade: func(tx *Tx, a *Account) {
 		for _, u := range tx.c.Users.Filter(func(u *User) bool { return u.AccountID == a.ID }) {

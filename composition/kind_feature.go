@@ -129,6 +129,9 @@ func validateFeature(c *Composition, f *Feature, v *ValidationError) error {
 // another owner's is not found) and of f's scope (3scale reports a plan of
 // another kind as plan_type "mismatch").
 func (c *Composition) featurePlanMatches(f *Feature, planID int64) error {
+	if isAccountPlan, err := c.accountPlanMatches(f, planID); isAccountPlan {
+		return err
+	}
 	plan, ok := c.ApplicationPlans.Get(planID)
 	if !ok {
 		return NotFound(KindApplicationPlan, planID)

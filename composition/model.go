@@ -274,6 +274,7 @@ type Account struct {
 	PrimaryBusiness        string            `json:"primary_business"`
 	PoNumber               string            `json:"po_number"`
 	BillingAddress         map[string]string `json:"billing_address" wire:"omitempty"`
+	PlanID                 int64             `json:"plan_id,omitempty" wire:"-"` // its account plan; 0 is none
 	CreatedAt              time.Time         `json:"created_at" wire:"ro"`
 	UpdatedAt              time.Time         `json:"updated_at" wire:"ro"`
 }

@@ -174,15 +174,3 @@ func accountEvent(event, to string, from ...string) edit[*composition.Account] {
 		return nil
 	}
 }
-
-// changeAccountPlan is Account Change Plan: plan_id names one of the
-// provider's account plans. Portolan keeps none, so once the account is
-// found every plan_id is unknown: 404, as 3scale answers an unknown plan.
-func changeAccountPlan(accounts *collection[composition.Account, *composition.Account]) func(*call) error {
-	return func(c *call) error {
-		if _, err := accounts.find(c, c.snapshot(), "id"); err != nil {
-			return err
-		}
-		return ErrNotFound
-	}
-}

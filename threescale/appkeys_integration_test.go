@@ -342,8 +342,7 @@ func TestAccountStateEvents(t *testing.T) {
 	code, _ := formCall(t, co, http.MethodPut, "/admin/api/accounts/999999/approve.json", nil)
 	assert.Equal(t, http.StatusNotFound, code)
 
-	// Portolan keeps no account plans: every plan is unknown, as 3scale
-	// answers one.
+	// An unknown account plan is 404, as 3scale answers it.
 	code, _ = formCall(t, co, http.MethodPut, acc+"/change_plan.json", url.Values{"plan_id": {"1"}})
 	assert.Equal(t, http.StatusNotFound, code)
 }

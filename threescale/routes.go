@@ -20,6 +20,8 @@ func (a *API) routeTable() []Route {
 		a.pricingRuleRoutes(),
 		a.featureRoutes(),
 		a.accountRoutes(),
+		a.accountPlanRoutes(),
+		a.accountFeatureRoutes(),
 		a.userRoutes(),
 		a.providerUserRoutes(),
 		a.fieldsDefinitionRoutes(),

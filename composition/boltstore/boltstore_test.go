@@ -107,8 +107,11 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	require.NoError(t, tx.Update(&pxu))
 	create(t, tx, &composition.ProxyConfig{ServiceID: news.ID, Environment: composition.EnvProduction, Version: 3, Content: json.RawMessage(`{"a":[1,2]}`)})
 	create(t, tx, &composition.ActiveDoc{ServiceID: news.ID, Name: "News spec", Body: `{"openapi":"3.1.0"}`, Published: true})
+	partners := &composition.AccountPlan{Name: "Partners", State: composition.PlanPublished, Default: true, CostPerMonth: 10}
+	create(t, tx, partners)
 	acc := &composition.Account{OrgName: "ACME", BillingAddress: map[string]string{"country": "ES"}}
 	create(t, tx, acc)
+	require.Equal(t, partners.ID, acc.PlanID, "a new account is on the default account plan")
 	user := &composition.User{AccountID: acc.ID, Username: "alice", Email: "alice@acme.example", Password: "pw"}
 	create(t, tx, user)
 	app := &composition.Application{AccountID: acc.ID, PlanID: plan.ID, Name: "Reader"}
@@ -120,6 +123,10 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	sla := &composition.Feature{OwnerType: composition.OwnerService, OwnerID: news.ID, Name: "SLA", Visible: true}
 	create(t, tx, sla)
 	_, err := tx.EnableFeature(sla.ID, gold.ID)
+	require.NoError(t, err)
+	forum := &composition.Feature{OwnerType: composition.OwnerAccount, OwnerID: composition.ProviderAccountID, Name: "Forum", Visible: true}
+	create(t, tx, forum)
+	_, err = tx.EnableFeature(forum.ID, partners.ID)
 	require.NoError(t, err)
 	create(t, tx, composition.DefaultSettings())
 	staff := &composition.User{AccountID: composition.ProviderAccountID, Username: "staff", Email: "staff@provider.example",
