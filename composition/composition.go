@@ -45,6 +45,8 @@ type Composition struct {
 	AccessTokens     Table[*AccessToken]
 	Features         Table[*Feature]
 	Settings         Table[*Settings]
+	ServicePlans     Table[*ServicePlan]
+	ServiceContracts Table[*ServiceContract]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

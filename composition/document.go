@@ -40,6 +40,8 @@ type Document struct {
 	AccessTokens     []*AccessToken     `json:"access_tokens"`
 	Features         []*Feature         `json:"features"`
 	Settings         []*Settings        `json:"settings"`
+	ServicePlans     []*ServicePlan     `json:"service_plans"`
+	ServiceContracts []*ServiceContract `json:"service_contracts"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

@@ -18,7 +18,7 @@ var kinds = []kindInfo{
 	serviceDef, backendAPIDef, metricDef, mappingRuleDef, backendUsageDef,
 	applicationPlanDef, usageLimitDef, pricingRuleDef, proxyDef, proxyConfigDef,
 	activeDocDef, accountDef, userDef, applicationDef, registryPolicyDef, placementDef,
-	accessTokenDef, settingsDef,
+	accessTokenDef, settingsDef, servicePlanDef, serviceContractDef,
 	featureDef, // after every plan kind: plans enable features
 }
 

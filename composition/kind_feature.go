@@ -129,14 +129,19 @@ func validateFeature(c *Composition, f *Feature, v *ValidationError) error {
 // another owner's is not found) and of f's scope (3scale reports a plan of
 // another kind as plan_type "mismatch").
 func (c *Composition) featurePlanMatches(f *Feature, planID int64) error {
-	plan, ok := c.ApplicationPlans.Get(planID)
-	if !ok {
+	var serviceID int64
+	scope := ScopeApplicationPlan
+	if plan, ok := c.ApplicationPlans.Get(planID); ok {
+		serviceID = plan.ServiceID
+	} else if sp, ok := c.ServicePlans.Get(planID); ok {
+		serviceID, scope = sp.ServiceID, ScopeServicePlan
+	} else {
 		return NotFound(KindApplicationPlan, planID)
 	}
-	if f.OwnerType != OwnerService || f.OwnerID != plan.ServiceID {
+	if f.OwnerType != OwnerService || f.OwnerID != serviceID {
 		return NotFound(KindFeature, f.ID)
 	}
-	if f.Scope != ScopeApplicationPlan {
+	if f.Scope != scope {
 		return Invalid("plan_type", "mismatch")
 	}
 	return nil

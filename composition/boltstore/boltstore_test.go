@@ -122,6 +122,9 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	_, err := tx.EnableFeature(sla.ID, gold.ID)
 	require.NoError(t, err)
 	create(t, tx, composition.DefaultSettings())
+	premium := &composition.ServicePlan{ServiceID: news.ID, Name: "Premium", ApprovalRequired: true}
+	create(t, tx, premium)
+	create(t, tx, &composition.ServiceContract{AccountID: acc.ID, PlanID: premium.ID})
 	ids = richIDs{news: news.ID, weather: weather.ID, backend: backend.ID, newsHits: hits.ID, bytes: bytes.ID,
 		rule: rule.ID, plan: plan.ID, gold: gold.ID, account: acc.ID, user: user.ID, app: app.ID}
 	return ids
