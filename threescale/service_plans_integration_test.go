@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/3scale/3scale-porta-go-client/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -161,7 +162,7 @@ func TestServicePlanFeatures(t *testing.T) {
 	cl := co.Client(t)
 	product := createProduct(t, cl, "Featured", nil)
 	plan := spCreate(t, co, product, url.Values{"name": {"Portal"}})
-	appPlan := createPlan(t, cl, product, nil)
+	appPlan := createPlan(t, cl, product, client.Params{"name": "App plan"})
 	features := "/admin/api/services/" + s64(product) + "/features.json"
 	var portal, sla ftFeatureElem
 	decodeCall(t, co, http.MethodPost, features, url.Values{"name": {"Portal"}, "scope": {"ServicePlan"}}, http.StatusCreated, &portal)

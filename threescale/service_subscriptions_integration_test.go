@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/3scale/3scale-porta-go-client/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -117,7 +118,7 @@ func TestServiceSubscriptions(t *testing.T) {
 
 	// Unsubscribe (delete): refused while the account has live applications
 	// of the service; its suspended ones go with the subscription.
-	appPlan := createPlan(t, cl, product, nil)
+	appPlan := createPlan(t, cl, product, client.Params{"name": "App plan"})
 	app, err := cl.CreateApp(s64(*acc.ID), s64(appPlan.ID), "Sub app", "")
 	require.NoError(t, err)
 	status, body = formCall(t, co, http.MethodDelete, base+"/"+s64(sub.ID)+".json", nil)
