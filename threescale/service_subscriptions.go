@@ -23,6 +23,12 @@ func (a *API) serviceSubscriptionRoutes() []Route {
 			handle: approveSubscription},
 		{Method: http.MethodPut, Path: one + "/change_plan", Tag: tag, Summary: "Service Subscription Change Plan", Formats: formats,
 			handle: changeSubscriptionPlan},
+		// 3scale's deprecated names for the list and the delete, under its
+		// Accounts tag: the same subscriptions, as service_contract elements.
+		{Method: http.MethodGet, Path: "/admin/api/accounts/{account_id}/service_contracts", Tag: "Accounts",
+			Summary: "[DEPRECATED] Service Subscription List", Formats: formats, handle: listContracts},
+		{Method: http.MethodDelete, Path: "/admin/api/accounts/{account_id}/service_contracts/{id}", Tag: "Accounts",
+			Summary: "[DEPRECATED] Service Subscription Delete", Formats: formats, handle: unsubscribe},
 	}
 }
 
@@ -45,7 +51,12 @@ type subscriptionWire struct {
 }
 
 func subscriptionView(s *composition.ServiceContract) (string, any) {
-	return "service_subscription", subscriptionWire{
+	return "service_subscription", subscriptionFields(s)
+}
+
+// subscriptionFields is s as 3scale's representers render it.
+func subscriptionFields(s *composition.ServiceContract) subscriptionWire {
+	return subscriptionWire{
 		ID: s.ID, PlanID: s.PlanID, UserAccountID: s.AccountID, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 		State: s.State, PaidUntil: s.PaidUntil, TrialPeriodExpiresAt: s.TrialPeriodExpiresAt, SetupFee: s.SetupFee,
 		Type: "ServiceContract", VariableCostPaidUntil: s.VariableCostPaidUntil, TenantID: composition.ProviderAccountID,
@@ -99,6 +110,17 @@ func subscriptionPlan(c *call, s *composition.Composition) (*composition.Service
 }
 
 func listSubscriptions(c *call) error {
+	return listAccountContracts(c, "service_subscriptions", "service_subscription")
+}
+
+// listContracts is the deprecated list: service_contract elements.
+func listContracts(c *call) error {
+	return listAccountContracts(c, "service_contracts", "service_contract")
+}
+
+// listAccountContracts answers the subscriptions of the account at
+// {account_id}, whole, under the list and element names given.
+func listAccountContracts(c *call, many, one string) error {
 	s := c.snapshot()
 	accountID, err := subscriptionAccount(c, s)
 	if err != nil {
@@ -107,9 +129,9 @@ func listSubscriptions(c *call) error {
 	subs := s.ServiceContractsOf(accountID)
 	items := make([]viewItem, len(subs))
 	for i, sub := range subs {
-		items[i].name, items[i].v = subscriptionView(sub)
+		items[i].name, items[i].v = one, subscriptionFields(sub)
 	}
-	return writeViewList(c, "service_subscriptions", items)
+	return writeViewList(c, many, items)
 }
 
 func readSubscription(c *call) error {

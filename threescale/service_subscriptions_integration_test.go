@@ -156,3 +156,50 @@ func TestServiceSubscriptions(t *testing.T) {
 	status, body = formCall(t, co, http.MethodDelete, "/admin/api/services/"+s64(product)+"/service_plans/"+s64(gated.ID)+".json", nil)
 	assert.Equal(t, http.StatusOK, status, "no subscriptions left: %s", body)
 }
+
+// TestDeprecatedServiceContracts covers 3scale's deprecated names for the
+// subscription list and delete: the same subscriptions as service_contract
+// elements.
+func TestDeprecatedServiceContracts(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	cl := co.Client(t)
+	product := createProduct(t, cl, "Contracted", nil)
+	plan := spCreate(t, co, product, url.Values{"name": {"Contract plan"}})
+	acc := acSignup(t, cl, "Contractor", "contractor")
+	account := "/admin/api/accounts/" + s64(*acc.ID)
+
+	var created ssSubElem
+	decodeCall(t, co, http.MethodPost, account+"/service_subscriptions.json", url.Values{"plan_id": {s64(plan.ID)}}, http.StatusCreated, &created)
+
+	var xl struct {
+		XMLName   xml.Name `xml:"service_contracts"`
+		Contracts []struct {
+			ID        int64  `xml:"id"`
+			PlanID    int64  `xml:"plan_id"`
+			State     string `xml:"state"`
+			ServiceID int64  `xml:"service_id"`
+		} `xml:"service_contract"`
+	}
+	decodeCall(t, co, http.MethodGet, account+"/service_contracts.xml", nil, http.StatusOK, &xl)
+	require.Len(t, xl.Contracts, 1)
+	assert.Equal(t, created.Sub.ID, xl.Contracts[0].ID)
+	assert.Equal(t, plan.ID, xl.Contracts[0].PlanID)
+	assert.Equal(t, "live", xl.Contracts[0].State)
+	assert.Equal(t, product, xl.Contracts[0].ServiceID)
+	var jl struct {
+		Contracts []struct {
+			Contract ssSub `json:"service_contract"`
+		} `json:"service_contracts"`
+	}
+	decodeCall(t, co, http.MethodGet, account+"/service_contracts.json", nil, http.StatusOK, &jl)
+	require.Len(t, jl.Contracts, 1)
+	assert.Equal(t, created.Sub, jl.Contracts[0].Contract)
+
+	status, body := formCall(t, co, http.MethodDelete, account+"/service_contracts/"+s64(created.Sub.ID)+".xml", nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	xl.Contracts = nil // xml.Unmarshal appends
+	decodeCall(t, co, http.MethodGet, account+"/service_contracts.xml", nil, http.StatusOK, &xl)
+	assert.Empty(t, xl.Contracts)
+	status, _ = formCall(t, co, http.MethodDelete, account+"/service_contracts/"+s64(created.Sub.ID)+".xml", nil)
+	assert.Equal(t, http.StatusNotFound, status)
+}
