@@ -48,6 +48,8 @@ type Composition struct {
 	Settings          Table[*Settings]
 	FieldsDefs        Table[*FieldsDefinition]
 	NotificationPrefs Table[*NotificationPreferences]
+	ServicePlans      Table[*ServicePlan]
+	ServiceContracts  Table[*ServiceContract]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

@@ -43,6 +43,8 @@ type Document struct {
 	Settings          []*Settings                `json:"settings"`
 	FieldsDefs        []*FieldsDefinition        `json:"fields_definitions"`
 	NotificationPrefs []*NotificationPreferences `json:"notification_preferences"`
+	ServicePlans      []*ServicePlan             `json:"service_plans"`
+	ServiceContracts  []*ServiceContract         `json:"service_contracts"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

@@ -110,6 +110,13 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	require.NoError(t, tx.Create(dana))
 	require.NoError(t, tx.Create(&FieldsDefinition{Target: "Account", Name: "vat_code", Label: "VAT code", Choices: []string{"ES", "FR"}}))
 	require.NoError(t, tx.Create(&NotificationPreferences{UserID: dana.ID, Preferences: map[string]bool{"weekly_report": true}}))
+	premium := &ServicePlan{ServiceID: news.ID, Name: "Premium", State: PlanPublished, Default: true}
+	require.NoError(t, tx.Create(premium))
+	support := &Feature{OwnerType: OwnerService, OwnerID: news.ID, Name: "Support", Scope: ScopeServicePlan}
+	require.NoError(t, tx.Create(support))
+	_, err = tx.EnableFeature(support.ID, premium.ID)
+	require.NoError(t, err)
+	require.NoError(t, tx.Create(&ServiceContract{AccountID: acme.ID, PlanID: premium.ID}))
 
 	wpx, _ := tx.View().Proxies.Get(weather.ID)
 	return richSecrets{
@@ -267,6 +274,14 @@ func checkReferences(t *testing.T, d *Document) {
 		ref("application account", a.AccountID, KindAccount)
 		ref("application service", a.ServiceID, KindService)
 		ref("application plan", a.PlanID, KindApplicationPlan)
+	}
+	for _, p := range d.ServicePlans {
+		ref("service plan service", p.ServiceID, KindService)
+	}
+	for _, s := range d.ServiceContracts {
+		ref("subscription account", s.AccountID, KindAccount)
+		ref("subscription plan", s.PlanID, KindServicePlan)
+		ref("subscription service", s.ServiceID, KindService)
 	}
 	for _, p := range d.Placements {
 		ref("placement service", p.ServiceID, KindService)

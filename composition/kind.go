@@ -19,7 +19,7 @@ var kinds = []kindInfo{
 	applicationPlanDef, usageLimitDef, pricingRuleDef, proxyDef, proxyConfigDef,
 	accountPlanDef, // before accounts: an account is on an account plan
 	activeDocDef, accountDef, userDef, applicationDef, registryPolicyDef, placementDef,
-	accessTokenDef, settingsDef,
+	accessTokenDef, settingsDef, servicePlanDef, serviceContractDef,
 	featureDef, // after every plan kind: plans enable features
 	fieldsDefinitionDef, notificationPreferencesDef,
 }

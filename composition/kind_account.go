@@ -18,8 +18,9 @@ var accountDef = &kindDef[Account, *Account]{
 		return validateAccountPlan(c, a)
 	},
 	Import: func(a *Account, ref refFunc) { a.PlanID = ref("plan_id", a.PlanID) },
-	// An account's users and applications go with it.
+	// An account's users, applications and service subscriptions go with it.
 	Cascade: func(tx *Tx, a *Account) {
+		tx.dropServiceContractsOf(a.ID)
 		for _, u := range tx.c.Users.Filter(func(u *User) bool { return u.AccountID == a.ID }) {
 			tx.drop(u)
 		}

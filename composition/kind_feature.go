@@ -132,14 +132,19 @@ func (c *Composition) featurePlanMatches(f *Feature, planID int64) error {
 	if isAccountPlan, err := c.accountPlanMatches(f, planID); isAccountPlan {
 		return err
 	}
-	plan, ok := c.ApplicationPlans.Get(planID)
-	if !ok {
+	var serviceID int64
+	scope := ScopeApplicationPlan
+	if plan, ok := c.ApplicationPlans.Get(planID); ok {
+		serviceID = plan.ServiceID
+	} else if sp, ok := c.ServicePlans.Get(planID); ok {
+		serviceID, scope = sp.ServiceID, ScopeServicePlan
+	} else {
 		return NotFound(KindApplicationPlan, planID)
 	}
-	if f.OwnerType != OwnerService || f.OwnerID != plan.ServiceID {
+	if f.OwnerType != OwnerService || f.OwnerID != serviceID {
 		return NotFound(KindFeature, f.ID)
 	}
-	if f.Scope != ScopeApplicationPlan {
+	if f.Scope != scope {
 		return Invalid("plan_type", "mismatch")
 	}
 	return nil

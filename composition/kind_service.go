@@ -45,7 +45,7 @@ func validateService(c *Composition, s *Service, v *ValidationError) error {
 }
 
 // cascadeService removes a service's metrics, backend usages, plans with their
-// applications, proxy configs, placements and proxy, and unbinds its ActiveDocs.
+// applications, service plans with their subscriptions, proxy configs, placements and proxy, and unbinds its ActiveDocs.
 func cascadeService(tx *Tx, s *Service) {
 	c := tx.c
 	for _, m := range c.MetricsOf(OwnerService, s.ID) {
@@ -71,6 +71,7 @@ func cascadeService(tx *Tx, s *Service) {
 	for _, p := range c.Placements.Filter(func(p *Placement) bool { return p.ServiceID == s.ID }) {
 		tx.drop(p)
 	}
+	tx.dropServicePlansOf(s.ID)
 	tx.dropFeaturesOf(OwnerService, s.ID)
 	tx.forgetServicePermission(s.ID)
 	tx.remove(proxyDef, s.ID)

@@ -19,6 +19,8 @@ func (a *API) routeTable() []Route {
 		a.limitRoutes(),
 		a.pricingRuleRoutes(),
 		a.featureRoutes(),
+		a.servicePlanRoutes(),
+		a.serviceSubscriptionRoutes(),
 		a.accountRoutes(),
 		a.accountPlanRoutes(),
 		a.accountFeatureRoutes(),

@@ -134,6 +134,9 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	create(t, tx, staff)
 	create(t, tx, &composition.FieldsDefinition{Target: "User", Name: "phone", Label: "Phone"})
 	create(t, tx, &composition.NotificationPreferences{UserID: staff.ID, Preferences: map[string]bool{"daily_report": true}})
+	premium := &composition.ServicePlan{ServiceID: news.ID, Name: "Premium", ApprovalRequired: true}
+	create(t, tx, premium)
+	create(t, tx, &composition.ServiceContract{AccountID: acc.ID, PlanID: premium.ID})
 	ids = richIDs{news: news.ID, weather: weather.ID, backend: backend.ID, newsHits: hits.ID, bytes: bytes.ID,
 		rule: rule.ID, plan: plan.ID, gold: gold.ID, account: acc.ID, user: user.ID, app: app.ID}
 	return ids
