@@ -49,9 +49,10 @@ func (c *Coordinator) Instances() *registry.Registry { return c.instances }
 func (c *Coordinator) agentsHandler() http.Handler { return c.instances.Handler(c.agentAccess()) }
 
 // agentAccess is who besides instances may call the agent API: the
-// bootstrap token registers, the admin access token reads the map.
+// bootstrap token registers, an admin access token (read-only will do)
+// reads the map.
 func (c *Coordinator) agentAccess() registry.Access {
-	return registry.Access{BootstrapToken: c.cfg.AgentToken, Admin: c.isAdmin}
+	return registry.Access{BootstrapToken: c.cfg.AgentToken, Admin: c.readsMap}
 }
 
 // bearer is the Bearer token of r.

@@ -71,10 +71,13 @@ func writeJoinTokenError(w http.ResponseWriter, err error) {
 	}
 }
 
-// isAdmin tells whether r carries the admin access token: in the query,
-// Basic auth, or as a Bearer token (as `portolan map --token` sends it).
-func (c *Coordinator) isAdmin(r *http.Request) bool {
-	if c.tokens.Check(r) {
+// readsMap tells whether r carries an admin access token that may read
+// (account_management, ro or rw): in the query, Basic auth, or as a Bearer
+// token (as `portolan map --token` sends it). The map is a read: a
+// read-only token suffices.
+func (c *Coordinator) readsMap(r *http.Request) bool {
+	const scope, write = composition.ScopeAccountManagement, false
+	if c.tokens.Authorize(r, scope, write) == nil {
 		return true
 	}
 	tok, ok := bearer(r)
@@ -85,5 +88,5 @@ func (c *Coordinator) isAdmin(r *http.Request) bool {
 	r2.URL.RawQuery = ""
 	r2.Header = http.Header{}
 	r2.SetBasicAuth("", tok)
-	return c.tokens.Check(r2)
+	return c.tokens.Authorize(r2, scope, write) == nil
 }
