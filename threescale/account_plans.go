@@ -29,18 +29,14 @@ func (a *API) accountPlanRoutes() []Route {
 	plans := accountPlans()
 	rs := plans.routes(tag, "Account Plan", "/admin/api/account_plans", "id", formats...)
 	features := "/admin/api/account_plans/{account_plan_id}/features"
-	return append(rs,
+	rs = append(rs,
 		Route{Method: http.MethodPut, Path: "/admin/api/account_plans/{id}/default", Tag: tag, Summary: "Account Plan set to Default",
 			Formats: formats, handle: plans.change("id", setDefaultAccountPlan)},
-		Route{Method: http.MethodGet, Path: features, Tag: tag, Summary: "Account Plan Features List",
-			Formats: formats, handle: listAccountPlanFeatures},
-		Route{Method: http.MethodPost, Path: features, Tag: tag, Summary: "Account Plan Feature Enable",
-			Formats: formats, Status: http.StatusCreated, handle: enableAccountPlanFeature},
-		Route{Method: http.MethodDelete, Path: features + "/{id}", Tag: tag, Summary: "Account Plan Feature Disable",
-			Formats: formats, handle: disableAccountPlanFeature},
 		Route{Method: http.MethodGet, Path: "/admin/api/accounts/{account_id}/plan", Tag: "Accounts", Summary: "Account Fetch Account Plan",
 			Formats: formats, handle: readAccountsPlan},
 	)
+	return append(rs, planFeatureRoutes(tag, features,
+		"Account Plan Features List", "Account Plan Feature Enable", "Account Plan Feature Disable", idOf(accountPlanOf))...)
 }
 
 // accountPlanStateEvent applies state_event, 3scale's only way to change a
@@ -162,64 +158,4 @@ func accountPlanOf(c *call, s *composition.Composition) (*composition.AccountPla
 		return nil, err
 	}
 	return get(&s.AccountPlans, id)
-}
-
-// listAccountPlanFeatures answers the features the account plan enables.
-func listAccountPlanFeatures(c *call) error {
-	s := c.snapshot()
-	plan, err := accountPlanOf(c, s)
-	if err != nil {
-		return err
-	}
-	features := s.PlanFeatures(plan.ID)
-	items := make([]viewItem, len(features))
-	for i, f := range features {
-		items[i].name, items[i].v = featureView(c, f)
-	}
-	return writeViewList(c, "features", items)
-}
-
-// enableAccountPlanFeature enables the account feature feature_id on the
-// account plan and answers the feature. A feature_id that is missing or
-// names no account feature (a service's) is 404, as porta finds it among
-// the plan issuer's features; one already enabled is 422.
-func enableAccountPlanFeature(c *call) error {
-	v, _ := c.params.Get("feature_id")
-	featureID, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return ErrNotFound
-	}
-	var f *composition.Feature
-	_, err = c.update(func(tx *composition.Tx) error {
-		plan, err := accountPlanOf(c, tx.View())
-		if err != nil {
-			return err
-		}
-		f, err = tx.EnableFeature(featureID, plan.ID)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.one(featureView(c, f))
-}
-
-// disableAccountPlanFeature disables the feature at {id} on the account
-// plan; one the plan does not enable is 404.
-func disableAccountPlanFeature(c *call) error {
-	_, err := c.update(func(tx *composition.Tx) error {
-		plan, err := accountPlanOf(c, tx.View())
-		if err != nil {
-			return err
-		}
-		id, err := c.id("id")
-		if err != nil {
-			return err
-		}
-		return tx.DisableFeature(id, plan.ID)
-	})
-	if err != nil {
-		return err
-	}
-	return c.empty()
 }

@@ -38,79 +38,89 @@ func serviceFeatures() *featureCollection {
 }
 
 func (a *API) featureRoutes() []Route {
+	rs := serviceFeatures().routes("Service Features", "Service Feature", "/admin/api/services/{service_id}/features", "id", JSON, XML)
+	return append(rs, planFeatureRoutes("Application Plans", "/admin/api/application_plans/{application_plan_id}/features",
+		"Application Plan Feature List", "Application Plan Feature Enable", "Application Plan Feature Disable", idOf(planOf))...)
+}
+
+// planIDFunc resolves the plan of a path (an application, service or
+// account plan), 404 when there is none.
+type planIDFunc func(c *call, s *composition.Composition) (int64, error)
+
+// planFeatureRoutes are the three routes every kind of plan has for its
+// features under base: list, enable (feature_id) and disable ({id}), with
+// 3scale's summaries for that kind. As in 3scale, enabling a feature_id that
+// is missing or names no feature of the plan's owner is 404, one of another
+// kind of plan 422 (plan_type mismatch), one already enabled 422; disabling
+// one the plan does not enable is 404.
+func planFeatureRoutes(tag, base string, list, enable, disable string, planID planIDFunc) []Route {
 	formats := []Format{JSON, XML}
-	rs := serviceFeatures().routes("Service Features", "Service Feature", "/admin/api/services/{service_id}/features", "id", formats...)
-	const tag = "Application Plans"
-	base := "/admin/api/application_plans/{application_plan_id}/features"
-	return append(rs,
-		Route{Method: http.MethodGet, Path: base, Tag: tag, Summary: "Application Plan Feature List",
-			Formats: formats, handle: listPlanFeatures},
-		Route{Method: http.MethodPost, Path: base, Tag: tag, Summary: "Application Plan Feature Enable",
-			Formats: formats, Status: http.StatusCreated, handle: enablePlanFeature},
-		Route{Method: http.MethodDelete, Path: base + "/{id}", Tag: tag, Summary: "Application Plan Feature Disable",
-			Formats: formats, handle: disablePlanFeature},
-	)
+	return []Route{
+		{Method: http.MethodGet, Path: base, Tag: tag, Summary: list, Formats: formats,
+			handle: func(c *call) error {
+				s := c.snapshot()
+				id, err := planID(c, s)
+				if err != nil {
+					return err
+				}
+				features := s.PlanFeatures(id)
+				items := make([]viewItem, len(features))
+				for i, f := range features {
+					items[i].name, items[i].v = featureView(c, f)
+				}
+				return writeViewList(c, "features", items)
+			}},
+		{Method: http.MethodPost, Path: base, Tag: tag, Summary: enable, Formats: formats, Status: http.StatusCreated,
+			handle: func(c *call) error {
+				v, _ := c.params.Get("feature_id")
+				featureID, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return ErrNotFound
+				}
+				var f *composition.Feature
+				_, err = c.update(func(tx *composition.Tx) error {
+					id, err := planID(c, tx.View())
+					if err != nil {
+						return err
+					}
+					f, err = tx.EnableFeature(featureID, id)
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				return c.one(featureView(c, f))
+			}},
+		{Method: http.MethodDelete, Path: base + "/{id}", Tag: tag, Summary: disable, Formats: formats,
+			handle: func(c *call) error {
+				_, err := c.update(func(tx *composition.Tx) error {
+					id, err := planID(c, tx.View())
+					if err != nil {
+						return err
+					}
+					featureID, err := c.id("id")
+					if err != nil {
+						return err
+					}
+					return tx.DisableFeature(featureID, id)
+				})
+				if err != nil {
+					return err
+				}
+				return c.empty()
+			}},
+	}
 }
 
-// listPlanFeatures answers the features the plan at {application_plan_id}
-// enables.
-func listPlanFeatures(c *call) error {
-	s := c.snapshot()
-	plan, err := planOf(c, s)
-	if err != nil {
-		return err
-	}
-	features := s.PlanFeatures(plan.ID)
-	items := make([]viewItem, len(features))
-	for i, f := range features {
-		items[i].name, items[i].v = featureView(c, f)
-	}
-	return writeViewList(c, "features", items)
-}
-
-// enablePlanFeature enables the feature feature_id on the plan and answers
-// the feature. As in 3scale, a feature_id that is missing or names no
-// feature of the plan's service is 404, and a feature of another kind of
-// plan is 422 (plan_type mismatch).
-func enablePlanFeature(c *call) error {
-	v, _ := c.params.Get("feature_id")
-	featureID, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return ErrNotFound
-	}
-	var f *composition.Feature
-	_, err = c.update(func(tx *composition.Tx) error {
-		plan, err := planOf(c, tx.View())
+// idOf adapts a typed plan lookup to a planIDFunc.
+func idOf[P interface{ Key() int64 }](of func(*call, *composition.Composition) (P, error)) planIDFunc {
+	return func(c *call, s *composition.Composition) (int64, error) {
+		p, err := of(c, s)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		f, err = tx.EnableFeature(featureID, plan.ID)
-		return err
-	})
-	if err != nil {
-		return err
+		return p.Key(), nil
 	}
-	return c.one(featureView(c, f))
-}
-
-// disablePlanFeature disables the feature at {id} on the plan; one the plan
-// does not enable is 404.
-func disablePlanFeature(c *call) error {
-	_, err := c.update(func(tx *composition.Tx) error {
-		plan, err := planOf(c, tx.View())
-		if err != nil {
-			return err
-		}
-		id, err := c.id("id")
-		if err != nil {
-			return err
-		}
-		return tx.DisableFeature(id, plan.ID)
-	})
-	if err != nil {
-		return err
-	}
-	return c.empty()
 }
 
 // featureJSON is 3scale's JSON feature (FeatureRepresenter): the scope

@@ -2,7 +2,6 @@ package threescale
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -41,7 +40,7 @@ func (a *API) servicePlanRoutes() []Route {
 	base := "/admin/api/services/{id}/service_plans"
 	one := "/admin/api/services/{service_id}/service_plans/{id}"
 	features := "/admin/api/service_plans/{service_plan_id}/features"
-	return []Route{
+	rs := []Route{
 		{Method: http.MethodGet, Path: "/admin/api/service_plans", Tag: tag, Summary: "Service Plan List (all services)",
 			Formats: formats, handle: servicePlans("").list},
 		{Method: http.MethodGet, Path: base, Tag: tag, Summary: "Service Plan List", Formats: formats, handle: list.list},
@@ -55,13 +54,9 @@ func (a *API) servicePlanRoutes() []Route {
 				n.Default = true
 				return nil
 			})},
-		{Method: http.MethodGet, Path: features, Tag: tag, Summary: "Service Plan Feature List",
-			Formats: formats, handle: listServicePlanFeatures},
-		{Method: http.MethodPost, Path: features, Tag: tag, Summary: "Service Plan Feature Enable",
-			Formats: formats, Status: http.StatusCreated, handle: enableServicePlanFeature},
-		{Method: http.MethodDelete, Path: features + "/{id}", Tag: tag, Summary: "Service Plan Feature Disable",
-			Formats: formats, handle: disableServicePlanFeature},
 	}
+	return append(rs, planFeatureRoutes(tag, features,
+		"Service Plan Feature List", "Service Plan Feature Enable", "Service Plan Feature Disable", idOf(servicePlanOf))...)
 }
 
 // prepareServicePlan applies state_event, 3scale's only way to publish or
@@ -107,64 +102,4 @@ func servicePlanOf(c *call, s *composition.Composition) (*composition.ServicePla
 		return nil, err
 	}
 	return get(&s.ServicePlans, id)
-}
-
-// listServicePlanFeatures answers the features the service plan enables.
-func listServicePlanFeatures(c *call) error {
-	s := c.snapshot()
-	plan, err := servicePlanOf(c, s)
-	if err != nil {
-		return err
-	}
-	features := s.PlanFeatures(plan.ID)
-	items := make([]viewItem, len(features))
-	for i, f := range features {
-		items[i].name, items[i].v = featureView(c, f)
-	}
-	return writeViewList(c, "features", items)
-}
-
-// enableServicePlanFeature enables the feature feature_id on the service
-// plan and answers the feature: as in 3scale, one that is missing or not of
-// the plan's service is 404, one for application plans 422 (plan_type
-// mismatch).
-func enableServicePlanFeature(c *call) error {
-	v, _ := c.params.Get("feature_id")
-	featureID, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return ErrNotFound
-	}
-	var f *composition.Feature
-	_, err = c.update(func(tx *composition.Tx) error {
-		plan, err := servicePlanOf(c, tx.View())
-		if err != nil {
-			return err
-		}
-		f, err = tx.EnableFeature(featureID, plan.ID)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.one(featureView(c, f))
-}
-
-// disableServicePlanFeature disables the feature at {id} on the service
-// plan; one the plan does not enable is 404.
-func disableServicePlanFeature(c *call) error {
-	_, err := c.update(func(tx *composition.Tx) error {
-		plan, err := servicePlanOf(c, tx.View())
-		if err != nil {
-			return err
-		}
-		id, err := c.id("id")
-		if err != nil {
-			return err
-		}
-		return tx.DisableFeature(id, plan.ID)
-	})
-	if err != nil {
-		return err
-	}
-	return c.empty()
 }
