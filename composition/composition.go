@@ -50,6 +50,9 @@ type Composition struct {
 	NotificationPrefs Table[*NotificationPreferences]
 	ServicePlans      Table[*ServicePlan]
 	ServiceContracts  Table[*ServiceContract]
+	WebHooks          Table[*WebHook]
+	WebHookEvents     Table[*WebHookEvent]
+	WebHookFailures   Table[*WebHookFailure]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

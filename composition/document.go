@@ -45,6 +45,9 @@ type Document struct {
 	NotificationPrefs []*NotificationPreferences `json:"notification_preferences"`
 	ServicePlans      []*ServicePlan             `json:"service_plans"`
 	ServiceContracts  []*ServiceContract         `json:"service_contracts"`
+	WebHooks          []*WebHook                 `json:"webhooks"`
+	WebHookEvents     []*WebHookEvent            `json:"webhook_events"`
+	WebHookFailures   []*WebHookFailure          `json:"webhook_failures"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

@@ -110,6 +110,9 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	require.NoError(t, tx.Create(dana))
 	require.NoError(t, tx.Create(&FieldsDefinition{Target: "Account", Name: "vat_code", Label: "VAT code", Choices: []string{"ES", "FR"}}))
 	require.NoError(t, tx.Create(&NotificationPreferences{UserID: dana.ID, Preferences: map[string]bool{"weekly_report": true}}))
+	require.NoError(t, tx.Create(&WebHook{URL: "https://hooks.example.com/3scale", Active: true, AccountCreatedOn: true}))
+	require.NoError(t, tx.Create(&WebHookEvent{Type: "account", Action: "created", URL: "https://hooks.example.com/3scale", XML: "<event/>"}))
+	require.NoError(t, tx.Create(&WebHookFailure{UUID: "f-1", Error: "503 Service Unavailable", URL: "https://hooks.example.com/3scale", Event: "<event/>"}))
 	premium := &ServicePlan{ServiceID: news.ID, Name: "Premium", State: PlanPublished, Default: true}
 	require.NoError(t, tx.Create(premium))
 	support := &Feature{OwnerType: OwnerService, OwnerID: news.ID, Name: "Support", Scope: ScopeServicePlan}

@@ -66,6 +66,8 @@ type Config struct {
 	// APIcastPolicies is the folder of APIcast's policy manifests that GET
 	// /admin/api/policies.json lists (threescale.LoadBuiltinPolicies).
 	APIcastPolicies string
+	// Webhooks paces the delivery of webhook events (WebhookConfig).
+	Webhooks WebhookConfig
 }
 
 // ConsulConfig places the composition in Consul.
@@ -228,6 +230,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		}
 		defer stopGossip()
 	}
+	stopWebhooks := c.startWebhooks()
 	errc := make(chan error, 1)
 	go func() { errc <- c.serve() }()
 	var serveErr error
@@ -241,6 +244,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	if err := c.server.Shutdown(shutdownCtx); err != nil {
 		log.Warn().Err(err).Msg("graceful shutdown timed out")
 	}
+	stopWebhooks() // before the store closes: it writes the outbox
 	if err := c.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

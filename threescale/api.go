@@ -198,7 +198,7 @@ func page[T any](c *call, items []T) ([]T, error) {
 
 // update commits fn as one revision.
 func (c *call) update(fn func(*composition.Tx) error) (*composition.Snapshot, error) {
-	return c.api.store.Update(c.r.Context(), c.api.withCaps(fn))
+	return c.api.store.Update(c.r.Context(), c.api.withCaps(c.api.withWebhooks(fn)))
 }
 
 func (c *call) snapshot() *composition.Snapshot { return c.api.store.Snapshot() }

@@ -37,6 +37,7 @@ func (a *API) routeTable() []Route {
 		a.builtinPolicyRoutes(),
 		a.objectRoutes(),
 		a.settingsRoutes(),
+		a.webhookRoutes(),
 		a.oidcRoutes(),
 		a.activeDocRoutes(),
 		a.accessTokenRoutes(),

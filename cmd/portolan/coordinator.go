@@ -39,7 +39,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
 			&cli.StringFlag{Name: "apicast-policies", Usage: "folder of APIcast's policy manifests (policies.json, as APIcast's GET /policies answers) that GET /admin/api/policies.json lists"},
-		}, append(append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...), identityFlags()...)...),
+		}, append(append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...), append(identityFlags(), webhookFlags()...)...)...),
 		Action: func(c *cli.Context) error {
 			gcfg, gkr, err := coordinatorGossip(c)
 			if err != nil {
@@ -78,6 +78,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				MaxAccessTokens:         c.Int("max-access-tokens"),
 				GossipKeyring:           gkr,
 				Caps:                    capsConfig(c),
+				Webhooks:                webhookConfig(c),
 				APIcastPolicies:         c.String("apicast-policies"),
 				TLS:                     tlsCfg,
 			})

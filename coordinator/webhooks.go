@@ -1,0 +1,166 @@
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/backoff"
+)
+
+// WebhookConfig paces the delivery of webhook events (3scale's Webhooks).
+// Zero fields take the defaults: 5 tries, as 3scale makes, 1 s to 60 s
+// apart (3scale waits 60 s), and 10 s for the receiver to answer.
+type WebhookConfig struct {
+	Attempts   int
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	Timeout    time.Duration
+}
+
+func (w WebhookConfig) withDefaults() WebhookConfig {
+	if w.Attempts <= 0 {
+		w.Attempts = 5
+	}
+	if w.MinBackoff <= 0 {
+		w.MinBackoff = time.Second
+	}
+	if w.MaxBackoff <= 0 {
+		w.MaxBackoff = time.Minute
+	}
+	if w.Timeout <= 0 {
+		w.Timeout = 10 * time.Second
+	}
+	return w
+}
+
+// webhookDelivery delivers the store's webhook outbox: the oldest event
+// first, one at a time, so a receiver sees them in commit order. An event
+// leaves the outbox only after its URL answered 2xx, or, after the last
+// try, into the failures (GET /admin/api/webhooks/failures.json), in one
+// revision. A coordinator killed before that delivers it again when it
+// starts: delivery is at least once, and exactly once unless the kill falls
+// between the receiver's 2xx and the removal's commit.
+type webhookDelivery struct {
+	store  composition.Store
+	cfg    WebhookConfig
+	client *http.Client
+	log    zerolog.Logger
+}
+
+// startWebhooks runs the delivery loop until the returned stop is called.
+func (c *Coordinator) startWebhooks() (stop func()) {
+	cfg := c.cfg.Webhooks.withDefaults()
+	d := &webhookDelivery{store: c.store, cfg: cfg, client: &http.Client{Timeout: cfg.Timeout},
+		log: c.cfg.Logger.With().Str("component", "webhooks").Logger()}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+func (d *webhookDelivery) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		snap := d.store.Snapshot()
+		events := snap.WebHookEvents.All()
+		if len(events) == 0 {
+			if _, err := d.store.Wait(ctx, snap.Revision); err != nil {
+				return // ctx ended or the store closed
+			}
+			continue
+		}
+		if !d.deliver(ctx, events[0]) {
+			return
+		}
+	}
+}
+
+// deliver tries ev until it is delivered or its tries run out, then takes
+// it out of the outbox. It reports false when ctx ended or the store closed.
+func (d *webhookDelivery) deliver(ctx context.Context, ev *composition.WebHookEvent) bool {
+	b := backoff.Backoff{Min: d.cfg.MinBackoff, Max: d.cfg.MaxBackoff}
+	for attempt := 1; ; attempt++ {
+		err := d.post(ctx, ev)
+		if ctx.Err() != nil {
+			return false
+		}
+		if err == nil {
+			return d.settle(ctx, &b, ev, nil)
+		}
+		d.log.Warn().Err(err).Int64("event", ev.ID).Int("attempt", attempt).Msg("webhook delivery failed")
+		if attempt >= d.cfg.Attempts {
+			return d.settle(ctx, &b, ev, err)
+		}
+		if !b.Wait(ctx) {
+			return false
+		}
+	}
+}
+
+// post sends ev's XML document to its URL and accepts only a 2xx.
+func (d *webhookDelivery) post(ctx context.Context, ev *composition.WebHookEvent) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ev.URL, bytes.NewReader([]byte(ev.XML)))
+	if err != nil {
+		return fmt.Errorf("webhook URL %q: %w", ev.URL, err)
+	}
+	req.Header.Set("Content-Type", "text/xml")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook POST %s: %w", ev.URL, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("webhook POST %s: answered %s", ev.URL, resp.Status)
+	}
+	return nil
+}
+
+// settle removes ev from the outbox, recording failed as a failure when
+// set, retrying the write with backoff until it commits.
+func (d *webhookDelivery) settle(ctx context.Context, b *backoff.Backoff, ev *composition.WebHookEvent, failed error) bool {
+	for {
+		_, err := d.store.Update(ctx, func(tx *composition.Tx) error {
+			if _, ok := tx.View().WebHookEvents.Get(ev.ID); !ok {
+				return nil // settled already
+			}
+			if err := tx.Delete(composition.KindWebHookEvent, ev.ID); err != nil {
+				return err
+			}
+			if failed == nil {
+				return nil
+			}
+			return tx.Create(&composition.WebHookFailure{UUID: newUUID(), Time: tx.Now(), Error: failed.Error(), URL: ev.URL, Event: ev.XML})
+		})
+		if err == nil {
+			return true
+		}
+		if errors.Is(err, composition.ErrClosed) || ctx.Err() != nil {
+			return false
+		}
+		d.log.Error().Err(err).Int64("event", ev.ID).Msg("removing a delivered webhook event from the outbox failed; retrying")
+		if !b.Wait(ctx) {
+			return false
+		}
+	}
+}
+
+// newUUID is a random (version 4) UUID: the id porta gives a failure.
+func newUUID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
+}
