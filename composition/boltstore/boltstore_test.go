@@ -137,6 +137,9 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	premium := &composition.ServicePlan{ServiceID: news.ID, Name: "Premium", ApprovalRequired: true}
 	create(t, tx, premium)
 	create(t, tx, &composition.ServiceContract{AccountID: acc.ID, PlanID: premium.ID})
+	create(t, tx, &composition.WebHook{URL: "https://hooks.example.com/3scale", Active: true, AccountCreatedOn: true})
+	create(t, tx, &composition.WebHookEvent{Type: "account", Action: "created", URL: "https://hooks.example.com/3scale", XML: "<event/>"})
+	create(t, tx, &composition.WebHookFailure{UUID: "f-1", Error: "503 Service Unavailable", URL: "https://hooks.example.com/3scale", Event: "<event/>"})
 	ids = richIDs{news: news.ID, weather: weather.ID, backend: backend.ID, newsHits: hits.ID, bytes: bytes.ID,
 		rule: rule.ID, plan: plan.ID, gold: gold.ID, account: acc.ID, user: user.ID, app: app.ID}
 	return ids
