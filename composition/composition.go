@@ -50,6 +50,8 @@ type Composition struct {
 	NotificationPrefs Table[*NotificationPreferences]
 	ServicePlans      Table[*ServicePlan]
 	ServiceContracts  Table[*ServiceContract]
+	AuthProviders     Table[*AuthenticationProvider]
+	Messages          Table[*Message]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

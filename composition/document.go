@@ -45,6 +45,8 @@ type Document struct {
 	NotificationPrefs []*NotificationPreferences `json:"notification_preferences"`
 	ServicePlans      []*ServicePlan             `json:"service_plans"`
 	ServiceContracts  []*ServiceContract         `json:"service_contracts"`
+	AuthProviders     []*AuthenticationProvider  `json:"authentication_providers"`
+	Messages          []*Message                 `json:"messages"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

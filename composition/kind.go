@@ -22,6 +22,7 @@ var kinds = []kindInfo{
 	accessTokenDef, settingsDef, servicePlanDef, serviceContractDef,
 	featureDef, // after every plan kind: plans enable features
 	fieldsDefinitionDef, notificationPreferencesDef,
+	authenticationProviderDef, messageDef,
 }
 
 // Kinds lists every kind in dependency order.
