@@ -91,7 +91,7 @@ var authenticationProviderDef = &kindDef[AuthenticationProvider, *Authentication
 		}
 		return nil
 	},
-	Validate:    validateAuthenticationProvider,
+	Validate: validateAuthenticationProvider,
 	// An export without secrets leaves the client secret out; the import
 	// then stores a random one, which the provider replaces with an update
 	// (the SSO integration has no effect in Portolan either way).

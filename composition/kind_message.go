@@ -12,8 +12,8 @@ const KindMessage Kind = "messages"
 type Message struct {
 	ID        int64     `json:"id" wire:"ro"`
 	AccountID int64     `json:"account_id" wire:"-"` // the recipient
-	Subject   string    `json:"subject"`
 	Body      string    `json:"body"`
+	Subject   string    `json:"subject"`
 	State     string    `json:"state" wire:"ro"`
 	CreatedAt time.Time `json:"created_at" wire:"ro"`
 	UpdatedAt time.Time `json:"updated_at" wire:"ro"`
