@@ -30,6 +30,7 @@ type Settings struct {
 	ServicePlansUIVisible       bool   `json:"service_plans_ui_visible"`
 	ChangeServicePlanPermission string `json:"change_service_plan_permission"`
 	EnforceSSO                  bool   `json:"enforce_sso"`
+
 	// The provider account's own fields (Provider Account Update): its
 	// notification senders and the developer portal's access code. Portolan
 	// sends no email and has no portal: it stores and answers them.

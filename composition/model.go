@@ -274,6 +274,7 @@ type Account struct {
 	PrimaryBusiness        string            `json:"primary_business"`
 	PoNumber               string            `json:"po_number"`
 	BillingAddress         map[string]string `json:"billing_address" wire:"omitempty"`
+
 	// The stored credit card, as porta answers it: only the last digits and
 	// the expiry, set by Account Set Credit Card. Portolan charges nothing:
 	// neither card numbers nor the payment gateway's tokens are kept.
