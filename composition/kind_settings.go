@@ -18,28 +18,28 @@ var planChangePermissions = []string{"request", "direct", "credit_card", "reques
 // update (CurrentSettings gives 3scale's defaults until then); an import
 // adds the document's, and the newest wins.
 type Settings struct {
-	ID                          int64  `json:"id" wire:"-"`
-	UserAccountAreaEnabled      bool   `json:"useraccountarea_enabled"`
-	HideService                 bool   `json:"hide_service"`
-	SignupsEnabled              bool   `json:"signups_enabled"`
-	AccountApprovalRequired     bool   `json:"account_approval_required"`
-	StrongPasswordsEnabled      bool   `json:"strong_passwords_enabled"`
-	PublicSearch                bool   `json:"public_search"`
-	AccountPlansUIVisible       bool   `json:"account_plans_ui_visible"`
-	ChangeAccountPlanPermission string `json:"change_account_plan_permission"`
-	ServicePlansUIVisible       bool   `json:"service_plans_ui_visible"`
-	ChangeServicePlanPermission string `json:"change_service_plan_permission"`
-	EnforceSSO                  bool   `json:"enforce_sso"`
+	ID                          int64     `json:"id" wire:"-"`
+	UserAccountAreaEnabled      bool      `json:"useraccountarea_enabled"`
+	HideService                 bool      `json:"hide_service"`
+	SignupsEnabled              bool      `json:"signups_enabled"`
+	AccountApprovalRequired     bool      `json:"account_approval_required"`
+	StrongPasswordsEnabled      bool      `json:"strong_passwords_enabled"`
+	PublicSearch                bool      `json:"public_search"`
+	AccountPlansUIVisible       bool      `json:"account_plans_ui_visible"`
+	ChangeAccountPlanPermission string    `json:"change_account_plan_permission"`
+	ServicePlansUIVisible       bool      `json:"service_plans_ui_visible"`
+	ChangeServicePlanPermission string    `json:"change_service_plan_permission"`
+	EnforceSSO                  bool      `json:"enforce_sso"`
+	CreatedAt                   time.Time `json:"created_at" wire:"-"`
+	UpdatedAt                   time.Time `json:"updated_at" wire:"-"`
 
 	// The provider account's own fields (Provider Account Update): its
 	// notification senders and the developer portal's access code. Portolan
 	// sends no email and has no portal: it stores and answers them.
-	FromEmail           string    `json:"from_email"`
-	SupportEmail        string    `json:"support_email"`
-	FinanceSupportEmail string    `json:"finance_support_email"`
-	SiteAccessCode      string    `json:"site_access_code"`
-	CreatedAt           time.Time `json:"created_at" wire:"-"`
-	UpdatedAt           time.Time `json:"updated_at" wire:"-"`
+	FromEmail           string `json:"from_email"`
+	SupportEmail        string `json:"support_email"`
+	FinanceSupportEmail string `json:"finance_support_email"`
+	SiteAccessCode      string `json:"site_access_code"`
 }
 
 // DefaultSettings are a new provider's settings in 3scale.
