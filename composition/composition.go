@@ -53,6 +53,8 @@ type Composition struct {
 	WebHooks          Table[*WebHook]
 	WebHookEvents     Table[*WebHookEvent]
 	WebHookFailures   Table[*WebHookFailure]
+	AuthProviders     Table[*AuthenticationProvider]
+	Messages          Table[*Message]
 
 	// Revision increases by one with every committed write.
 	Revision uint64

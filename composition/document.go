@@ -48,6 +48,8 @@ type Document struct {
 	WebHooks          []*WebHook                 `json:"webhooks"`
 	WebHookEvents     []*WebHookEvent            `json:"webhook_events"`
 	WebHookFailures   []*WebHookFailure          `json:"webhook_failures"`
+	AuthProviders     []*AuthenticationProvider  `json:"authentication_providers"`
+	Messages          []*Message                 `json:"messages"`
 }
 
 // Export returns c as a document of copies: editing it never touches c.

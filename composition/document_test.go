@@ -120,6 +120,9 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 	_, err = tx.EnableFeature(support.ID, premium.ID)
 	require.NoError(t, err)
 	require.NoError(t, tx.Create(&ServiceContract{AccountID: acme.ID, PlanID: premium.ID}))
+	require.NoError(t, tx.Create(&AuthenticationProvider{Kind: "keycloak", AccountType: AuthProviderProvider,
+		ClientID: "portolan", ClientSecret: "kc-secret", Site: "https://sso.example/auth/realms/acme"}))
+	require.NoError(t, tx.Create(&Message{AccountID: acme.ID, Subject: "Welcome", Body: "Hello"}))
 
 	wpx, _ := tx.View().Proxies.Get(weather.ID)
 	return richSecrets{

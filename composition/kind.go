@@ -23,6 +23,7 @@ var kinds = []kindInfo{
 	featureDef, // after every plan kind: plans enable features
 	fieldsDefinitionDef, notificationPreferencesDef,
 	webHookDef, webHookEventDef, webHookFailureDef,
+	authenticationProviderDef, messageDef,
 }
 
 // Kinds lists every kind in dependency order.

@@ -27,5 +27,8 @@ var accountDef = &kindDef[Account, *Account]{
 		for _, app := range tx.c.Applications.Filter(func(app *Application) bool { return app.AccountID == a.ID }) {
 			tx.drop(app)
 		}
+		for _, m := range tx.c.Messages.Filter(func(m *Message) bool { return m.AccountID == a.ID }) {
+			tx.drop(m)
+		}
 	},
 }

@@ -32,6 +32,14 @@ type Settings struct {
 	EnforceSSO                  bool      `json:"enforce_sso"`
 	CreatedAt                   time.Time `json:"created_at" wire:"-"`
 	UpdatedAt                   time.Time `json:"updated_at" wire:"-"`
+
+	// The provider account's own fields (Provider Account Update): its
+	// notification senders and the developer portal's access code. Portolan
+	// sends no email and has no portal: it stores and answers them.
+	FromEmail           string `json:"from_email"`
+	SupportEmail        string `json:"support_email"`
+	FinanceSupportEmail string `json:"finance_support_email"`
+	SiteAccessCode      string `json:"site_access_code"`
 }
 
 // DefaultSettings are a new provider's settings in 3scale.

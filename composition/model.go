@@ -277,6 +277,12 @@ type Account struct {
 	PlanID                 int64             `json:"plan_id,omitempty" wire:"-"` // its account plan; 0 is none
 	CreatedAt              time.Time         `json:"created_at" wire:"ro"`
 	UpdatedAt              time.Time         `json:"updated_at" wire:"ro"`
+
+	// The stored credit card, as porta answers it: only the last digits and
+	// the expiry, set by Account Set Credit Card. Portolan charges nothing:
+	// neither card numbers nor the payment gateway's tokens are kept.
+	CreditCardPartialNumber string `json:"credit_card_partial_number" wire:"ro,omitempty"`
+	CreditCardExpiresOn     string `json:"credit_card_expires_on" wire:"ro,omitempty"`
 }
 
 // User roles and states.

@@ -11,12 +11,17 @@ import (
 // AccountRepresenter renders a provider. Portolan has one provider and
 // keeps no record of it, so its account is made from what is known: id 1
 // (the owner of every service), approved, named and addressed after the host
-// the API was called on. The notification emails are not kept: empty.
+// the API was called on. Its notification emails and site access code are
+// kept with the provider's settings (Provider Account Update changes them,
+// porta's four permitted fields); Portolan sends no email and has no
+// developer portal to guard, so they have no effect.
 
 func (a *API) providerRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/admin/api/provider", Tag: "Provider Account", Summary: "Provider Account Read",
 			Formats: []Format{JSON, XML}, handle: readProvider},
+		{Method: http.MethodPut, Path: "/admin/api/provider", Tag: "Provider Account", Summary: "Provider Account Update",
+			Formats: []Format{JSON, XML}, handle: unwrapped("account", updateProvider)},
 	}
 }
 
@@ -39,6 +44,37 @@ type providerWire struct {
 }
 
 func readProvider(c *call) error {
+	s, _ := c.snapshot().CurrentSettings()
+	return writeProvider(c, s)
+}
+
+// updateProvider sets the provider's from_email, support_email,
+// finance_support_email and site_access_code; porta ignores everything else.
+func updateProvider(c *call) error {
+	var out composition.Settings
+	_, err := c.update(func(tx *composition.Tx) error {
+		cur, stored := tx.View().CurrentSettings()
+		out = *cur
+		for key, field := range map[string]*string{
+			"from_email": &out.FromEmail, "support_email": &out.SupportEmail,
+			"finance_support_email": &out.FinanceSupportEmail, "site_access_code": &out.SiteAccessCode,
+		} {
+			if v, ok := c.params.Get(key); ok {
+				*field = v
+			}
+		}
+		if stored {
+			return tx.Update(&out)
+		}
+		return tx.Create(&out)
+	})
+	if err != nil {
+		return err
+	}
+	return writeProvider(c, &out)
+}
+
+func writeProvider(c *call, s *composition.Settings) error {
 	host := c.r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -51,6 +87,8 @@ func readProvider(c *call) error {
 	return c.one("account", providerWire{
 		ID:          composition.ProviderAccountID,
 		AdminDomain: host, Domain: host, AdminBaseURL: base, BaseURL: base,
-		State: composition.AccountApproved, OrgName: host,
+		FromEmail: s.FromEmail, SupportEmail: s.SupportEmail, FinanceSupportEmail: s.FinanceSupportEmail,
+		SiteAccessCode: s.SiteAccessCode,
+		State:          composition.AccountApproved, OrgName: host,
 	})
 }

@@ -41,6 +41,9 @@ func (a *API) routeTable() []Route {
 		a.oidcRoutes(),
 		a.activeDocRoutes(),
 		a.accessTokenRoutes(),
+		a.authenticationProviderRoutes(),
+		a.creditCardRoutes(),
+		a.messageRoutes(),
 		a.unsupportedRoutes(),
 		a.openAPIRoutes(),
 	} {
