@@ -140,6 +140,9 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	create(t, tx, &composition.WebHook{URL: "https://hooks.example.com/3scale", Active: true, AccountCreatedOn: true})
 	create(t, tx, &composition.WebHookEvent{Type: "account", Action: "created", URL: "https://hooks.example.com/3scale", XML: "<event/>"})
 	create(t, tx, &composition.WebHookFailure{UUID: "f-1", Error: "503 Service Unavailable", URL: "https://hooks.example.com/3scale", Event: "<event/>"})
+	create(t, tx, &composition.AuthenticationProvider{Kind: "keycloak", AccountType: composition.AuthProviderProvider,
+		ClientID: "portolan", ClientSecret: "kc-secret", Site: "https://sso.example/auth/realms/acme"})
+	create(t, tx, &composition.Message{AccountID: acc.ID, Subject: "Welcome", Body: "Hello"})
 	ids = richIDs{news: news.ID, weather: weather.ID, backend: backend.ID, newsHits: hits.ID, bytes: bytes.ID,
 		rule: rule.ID, plan: plan.ID, gold: gold.ID, account: acc.ID, user: user.ID, app: app.ID}
 	return ids
