@@ -20,6 +20,7 @@ type changeKey struct {
 // failed write leaves nothing behind; reads through View see the Tx's own writes.
 type Tx struct {
 	c       *Composition
+	base    *Composition
 	now     time.Time
 	order   []changeKey
 	changes map[changeKey]Entity
@@ -29,8 +30,12 @@ type Tx struct {
 func NewTx(base *Composition, now time.Time) *Tx {
 	c := *base // tables are copied on their first write
 	c.Seal()
-	return &Tx{c: &c, now: now.UTC().Truncate(time.Second), changes: map[changeKey]Entity{}}
+	return &Tx{c: &c, base: base, now: now.UTC().Truncate(time.Second), changes: map[changeKey]Entity{}}
 }
+
+// Base returns the composition the Tx started from, unchanged: what an
+// entity was before the write.
+func (tx *Tx) Base() *Composition { return tx.base }
 
 // View returns the composition as this Tx has changed it so far.
 func (tx *Tx) View() *Composition { return tx.c }

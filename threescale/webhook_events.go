@@ -14,7 +14,6 @@ import (
 // entry commits (or fails) with the change it reports.
 func (a *API) withWebhooks(fn func(*composition.Tx) error) func(*composition.Tx) error {
 	return func(tx *composition.Tx) error {
-		base := a.store.Snapshot() // the store serializes writers: this is tx's base
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -22,7 +21,7 @@ func (a *API) withWebhooks(fn func(*composition.Tx) error) func(*composition.Tx)
 		if !wh.Active || !wh.ProviderActions {
 			return nil
 		}
-		for _, ev := range webhookEvents(base, tx.View(), tx.Changes()) {
+		for _, ev := range webhookEvents(tx.Base(), tx.View(), tx.Changes()) {
 			if !wh.Enabled(ev.typ, ev.action) {
 				continue
 			}
