@@ -14,14 +14,14 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 )
 
-// apicastPoliciesDir is the folder of APIcast's policy manifests beside the
-// project; the test skips, saying where it looked, when it is absent.
+// apicastPoliciesDir is the folder of APIcast's policy manifests in the 3scale
+// reference files (testenv.ThreescaleDir skips only where those are absent,
+// never in CI); reference files without it are a failure.
 func apicastPoliciesDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(testenv.ThreescaleDir(t), "apicast")
-	if _, err := os.Stat(filepath.Join(dir, "policies.json")); err != nil {
-		t.Skipf("APIcast's policy manifests are not at %s: %v", dir, err)
-	}
+	_, err := os.Stat(filepath.Join(dir, "policies.json"))
+	require.NoError(t, err, "APIcast's policy manifests belong to the 3scale reference files")
 	return dir
 }
 

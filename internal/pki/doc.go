@@ -8,5 +8,6 @@
 // 0600 in a 0700 directory, each file atomically (a temporary file renamed
 // over it), and every error names the file it is about.
 //
-// It imports nothing of Portolan and nothing outside the standard library.
+// It imports nothing of Portolan but internal/atomicfile, and nothing outside
+// the standard library.
 package pki

@@ -7,7 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/portolan/portolan/internal/atomicfile"
 )
 
 // File names inside a data directory.
@@ -56,50 +57,9 @@ func readPEMFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-// writeAtomic replaces path with data and perm: a temporary file beside it
-// is written, synced and renamed over it, and the directory is synced, so a
-// reader or a crash sees the old file or the new one, never half of one.
-// (internal/atomicfile does the same; this package imports nothing of
-// Portolan.)
+// writeAtomic replaces path with data and perm, atomically (internal/atomicfile).
 func writeAtomic(path string, data []byte, perm fs.FileMode) error {
-	if err := writeAtomicErr(path, data, perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeAtomicErr(path string, data []byte, perm fs.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this finds nothing
-	// Restrict the mode before any byte of a key is written.
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(path, data, perm)
 }
 
 // exists tells whether path exists; an error other than "does not exist"
