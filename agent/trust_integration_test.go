@@ -173,7 +173,10 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 // GET /v1/composition for an agent of one service holds nothing of another
 // service, no password, no plaintext key; nor does the agent's cache file.
 func TestAgentReceivesOnlyItsServiceWithoutSecrets(t *testing.T) {
-	co := testenv.StartCoordinator(t)
+	// Gossip with a key the test also holds: an insider node fetches what
+	// the agent gossips, and that must hold no secret either.
+	gossipKey := bytes.Repeat([]byte{9}, 32)
+	co := testenv.StartCoordinator(t, "--gossip-bind", testenv.FreeAddr(t), "--gossip-key", base64.StdEncoding.EncodeToString(gossipKey))
 	newsID, _ := countedService(t, co, "News", "news")
 	weatherID, _ := countedService(t, co, "Weather", "weather")
 	planOf := func(sid int64) int64 {
@@ -213,9 +216,26 @@ func TestAgentReceivesOnlyItsServiceWithoutSecrets(t *testing.T) {
 	gwHost, gwPort := gwUpstream(t, "news-instance")
 	gw := testenv.FreeAddr(t)
 	a := testenv.StartAgent(t, co, "--service", "news", "--address", gwHost, "--port", gwPort, "--gateway-listen", gw,
-		"--upstream", "http://"+gwHost+":"+gwPort, "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")
+		"--upstream", "http://"+gwHost+":"+gwPort, "--heartbeat", "300ms", "--ttl", "1s", "--gossip-bind", "127.0.0.1:0", "--", "sleep", "60")
 	want := co.Revision(t)
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, a); return rev == want }, 5*time.Second, 20*time.Millisecond)
+	gossiped := make(chan []byte, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	insider, err := gossip.Start(ctx, gossip.Config{
+		Name: "insider", Bind: "127.0.0.1:0", Join: []string{gossipAddrOf(t, a)}, Cluster: "portolan", Keys: [][]byte{gossipKey},
+		Meta:          gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "insider"},
+		OnComposition: func(_ uint64, doc []byte) { gossiped <- doc },
+		Logger:        zerolog.Nop(),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = insider.Shutdown() })
+	var gossipBytes []byte
+	select {
+	case gossipBytes = <-gossiped:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the insider node fetched nothing by gossip")
+	}
 
 	// Read as another instance of news would: the view is the service's.
 	home, err := client.New(client.Config{Address: co.URL, Token: testenv.AgentToken})
@@ -229,7 +249,7 @@ func TestAgentReceivesOnlyItsServiceWithoutSecrets(t *testing.T) {
 	_, local := agentComposition(t, a)
 	localBytes, err := json.Marshal(local)
 	require.NoError(t, err)
-	for name, b := range map[string][]byte{"GET /v1/composition": view, "cache file": cache, "local API": localBytes} {
+	for name, b := range map[string][]byte{"GET /v1/composition": view, "cache file": cache, "local API": localBytes, "gossip": gossipBytes} {
 		for _, secret := range []string{"s3cret-pass-42", "weather", "Weather", "alice", "news-user-key-0123456789", "weather-user-key-0123456789", co.Token} {
 			assert.False(t, bytes.Contains(b, []byte(secret)), "%s holds %q", name, secret)
 		}

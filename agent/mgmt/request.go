@@ -16,15 +16,23 @@ import (
 // What the proxy sends upstream: the app's request with its credentials,
 // method overrides and hop-by-hop headers stripped, and the transforms applied.
 
+// maxDrain bounds what is read and thrown away of a body over maxBody before
+// the 413 is sent: a client still writing a body the server closed on gets a
+// reset instead of the answer, so a moderately large body is taken in first
+// (within the listener's body timeout), as nginx's lingering close does.
+const maxDrain = 4 * maxBody
+
 // readBody reads the request body, at most maxBody bytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
 	tooLarge := fmt.Errorf("request body larger than %d bytes (1 MiB)", maxBody)
 	if r.ContentLength > maxBody {
+		_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
 		return nil, http.StatusRequestEntityTooLarge, tooLarge
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
+		_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
 		return nil, http.StatusRequestEntityTooLarge, tooLarge
 	}
 	if err != nil {
