@@ -2,12 +2,10 @@ package threescale_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,7 +84,7 @@ func (r tbRemote) backend(id string) tbObj {
 	return r.get("/admin/api/backend_apis/"+id, "backend_api")
 }
 func (r tbRemote) backendMetrics(id string) (metrics, methods []tbObj) {
-	return r.g.backendMetricsAndMethods(id)
+	return r.g.metricsUnder("/admin/api/backend_apis/" + id)
 }
 func (r tbRemote) backendRules(id string) []tbObj {
 	return r.g.list("/admin/api/backend_apis/"+id+"/mapping_rules", nil, "mapping_rules", "mapping_rule")
@@ -102,22 +100,6 @@ func (g tbGem) backendUsages(sid string) []tbObj {
 		out = append(out, u.(tbObj)["backend_usage"].(tbObj))
 	}
 	return out
-}
-
-// backendMetricsAndMethods is Backend#metrics and #methods.
-func (g tbGem) backendMetricsAndMethods(id string) (metrics, methods []tbObj) {
-	g.t.Helper()
-	base := "/admin/api/backend_apis/" + id + "/metrics"
-	all := g.list(base, nil, "metrics", "metric")
-	hits := tbBySystemName(all, "hits")
-	require.NotNil(g.t, hits)
-	methods = g.list(base+"/"+tbID(hits)+"/methods", nil, "methods", "method")
-	for _, m := range all {
-		if !slices.ContainsFunc(methods, func(x tbObj) bool { return tbID(x) == tbID(m) }) {
-			metrics = append(metrics, m)
-		}
-	}
-	return metrics, methods
 }
 
 // tbCopy is one run of a copy into the coordinator.
@@ -374,13 +356,13 @@ func (c *tbCopy) copyBackends() {
 		bid := tbID(target)
 		base := "/admin/api/backend_apis/" + bid
 		metrics, methods := c.src.backendMetrics(tbJSON(u["backend_id"]))
-		have, _ := c.g.backendMetricsAndMethods(bid)
+		have, _ := c.g.metricsUnder(base)
 		for _, m := range metrics {
 			if tbBySystemName(have, m["system_name"].(string)) == nil {
 				c.g.write(http.MethodPost, base+"/metrics", tbWithout(m, "id", "links"), "metric")
 			}
 		}
-		have, haveMethods := c.g.backendMetricsAndMethods(bid)
+		have, haveMethods := c.g.metricsUnder(base)
 		hits := tbID(tbBySystemName(have, "hits"))
 		for _, m := range methods {
 			if tbBySystemName(haveMethods, m["system_name"].(string)) == nil {
@@ -388,7 +370,7 @@ func (c *tbCopy) copyBackends() {
 					tbObj{"friendly_name": m["friendly_name"], "system_name": m["system_name"], "description": m["description"]}, "method")
 			}
 		}
-		have, haveMethods = c.g.backendMetricsAndMethods(bid)
+		have, haveMethods = c.g.metricsUnder(base)
 		ids := map[string]string{}
 		for _, m := range append(metrics, methods...) {
 			ids[tbID(m)] = tbID(tbBySystemName(append(have, haveMethods...), m["system_name"].(string)))
@@ -417,63 +399,7 @@ func (c *tbCopy) bumpProxyVersion() {
 	c.g.write(http.MethodPatch, c.base()+"/proxy", tbObj{"proxy": tbObj{"service_id": json.Number(c.tid)}}, "proxy")
 }
 
-// tbProductState is a product as the toolbox would compare two: what a copy
-// carries, without ids.
-func (g tbGem) productState(sid string) tbObj {
-	g.t.Helper()
-	r := tbRemote{g: g, sid: sid}
-	svc, proxy := r.service(), r.proxy()
-	metrics, methods := r.metrics()
-	names := map[string]string{}
-	var ms, mts, rules, usages []string
-	for _, m := range metrics {
-		names[tbID(m)] = m["system_name"].(string)
-		ms = append(ms, fmt.Sprint(m["system_name"], "|", m["friendly_name"], "|", m["unit"], "|", m["description"]))
-	}
-	for _, m := range methods {
-		names[tbID(m)] = m["system_name"].(string)
-		mts = append(mts, fmt.Sprint(m["system_name"], "|", m["friendly_name"], "|", m["description"]))
-	}
-	for _, m := range r.rules() {
-		rules = append(rules, fmt.Sprint(m["http_method"], " ", m["pattern"], " ", names[tbJSON(m["metric_id"])], " ", m["delta"], " ", m["last"]))
-	}
-	plans := tbObj{}
-	for _, p := range r.plans() {
-		var limits, pricing []string
-		for _, l := range r.limits(p) {
-			limits = append(limits, fmt.Sprint(names[tbJSON(l["metric_id"])], " ", l["period"], " ", l["value"]))
-		}
-		for _, pr := range r.pricingRules(p) {
-			pricing = append(pricing, fmt.Sprint(names[tbJSON(pr["metric_id"])], " ", pr["min"], "-", pr["max"], " ", pr["cost_per_unit"]))
-		}
-		slices.Sort(limits)
-		slices.Sort(pricing)
-		plans[p["system_name"].(string)] = tbObj{"plan": tbWithout(p, "id", "links", "service_id", "created_at", "updated_at"),
-			"limits": limits, "pricing_rules": pricing}
-	}
-	for _, u := range r.usages() {
-		b := r.backend(tbJSON(u["backend_id"]))
-		usages = append(usages, fmt.Sprint(u["path"], " ", b["private_endpoint"]))
-	}
-	for _, l := range [][]string{ms, mts, rules, usages} {
-		slices.Sort(l)
-	}
-	proxyKeys := tbObj{}
-	for k, v := range proxy {
-		if k == "credentials_location" || k == "api_backend" || k == "secret_token" || k == "hostname_rewrite" ||
-			k == "auth_user_key" || k == "auth_app_id" || k == "auth_app_key" || strings.HasPrefix(k, "error_") {
-			proxyKeys[k] = v
-		}
-	}
-	return tbObj{
-		"service": tbObj{"name": svc["name"], "description": svc["description"], "backend_version": svc["backend_version"],
-			"deployment_option": svc["deployment_option"]},
-		"proxy": proxyKeys, "metrics": ms, "methods": mts, "mapping_rules": rules, "plans": plans,
-		"policies": r.policies(), "backend_usages": usages,
-	}
-}
-
-// tbMakeSource builds a product as a provider would with the toolbox's
+// makeSource builds a product as a provider would with the toolbox's
 // calls: metrics, methods, plans with limits and pricing rules, mapping
 // rules, a policy chain and the proxy's settings.
 func (g tbGem) makeSource(name, systemName string) string {

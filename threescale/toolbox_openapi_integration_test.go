@@ -82,13 +82,6 @@ func (op tbOp) method() tbObj {
 		"system_name": tbNonWord.ReplaceAllString(strings.ToLower(friendly), "_")}
 }
 
-// serviceBySystemName is Entities::Service.find_by_system_name: the list,
-// 500 a page; nil when there is none.
-func (g tbGem) serviceBySystemName(name string) tbObj {
-	g.t.Helper()
-	return tbBySystemName(g.list("/admin/api/services", url.Values{"page": {"1"}, "per_page": {"500"}}, "services", "service"), name)
-}
-
 // importOpenAPI is `3scale import openapi -d remote file` and returns the
 // service's id.
 func (g tbGem) importOpenAPI(spec tbOAS) string {

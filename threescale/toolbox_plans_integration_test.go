@@ -116,9 +116,16 @@ func tbBySystemName(list []tbObj, name string) tbObj {
 // so the whole list, page by page.
 func (g tbGem) findService(systemName string) tbObj {
 	g.t.Helper()
-	svc := tbBySystemName(g.list("/admin/api/services", url.Values{"page": {"1"}, "per_page": {"500"}}, "services", "service"), systemName)
+	svc := g.serviceBySystemName(systemName)
 	require.NotNil(g.t, svc, "service %s", systemName)
 	return svc
+}
+
+// serviceBySystemName is Entities::Service.find_by_system_name: the list,
+// 500 a page; nil when there is none.
+func (g tbGem) serviceBySystemName(name string) tbObj {
+	g.t.Helper()
+	return tbBySystemName(g.list("/admin/api/services", url.Values{"page": {"1"}, "per_page": {"500"}}, "services", "service"), name)
 }
 
 // findPlan is Entities::ApplicationPlan.find: the ref as an id first (a
@@ -134,10 +141,16 @@ func (g tbGem) findPlan(svc tbObj, ref string) tbObj {
 // both; the methods are the hits metric's.
 func (g tbGem) metricsAndMethods(svc tbObj) (metrics, methods []tbObj) {
 	g.t.Helper()
-	all := g.list("/admin/api/services/"+tbID(svc)+"/metrics", nil, "metrics", "metric")
+	return g.metricsUnder("/admin/api/services/" + tbID(svc))
+}
+
+// metricsUnder is metricsAndMethods of the product or backend API at base.
+func (g tbGem) metricsUnder(base string) (metrics, methods []tbObj) {
+	g.t.Helper()
+	all := g.list(base+"/metrics", nil, "metrics", "metric")
 	hits := tbBySystemName(all, "hits")
 	require.NotNil(g.t, hits)
-	methods = g.list("/admin/api/services/"+tbID(svc)+"/metrics/"+tbID(hits)+"/methods", nil, "methods", "method")
+	methods = g.list(base+"/metrics/"+tbID(hits)+"/methods", nil, "methods", "method")
 	for _, m := range all {
 		if !slices.ContainsFunc(methods, func(x tbObj) bool { return tbID(x) == tbID(m) }) {
 			metrics = append(metrics, m)

@@ -2,8 +2,10 @@ package threescale_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -296,6 +298,62 @@ func (d *tbDoc) backendRules(id string) []tbObj {
 	return d.ruleList(b, b["systemName"].(string))
 }
 
+// productState is a product as the toolbox would compare two: what a copy
+// carries, without ids.
+func (g tbGem) productState(sid string) tbObj {
+	g.t.Helper()
+	r := tbRemote{g: g, sid: sid}
+	svc, proxy := r.service(), r.proxy()
+	metrics, methods := r.metrics()
+	names := map[string]string{}
+	var ms, mts, rules, usages []string
+	for _, m := range metrics {
+		names[tbID(m)] = m["system_name"].(string)
+		ms = append(ms, fmt.Sprint(m["system_name"], "|", m["friendly_name"], "|", m["unit"], "|", m["description"]))
+	}
+	for _, m := range methods {
+		names[tbID(m)] = m["system_name"].(string)
+		mts = append(mts, fmt.Sprint(m["system_name"], "|", m["friendly_name"], "|", m["description"]))
+	}
+	for _, m := range r.rules() {
+		rules = append(rules, fmt.Sprint(m["http_method"], " ", m["pattern"], " ", names[tbJSON(m["metric_id"])], " ", m["delta"], " ", m["last"]))
+	}
+	plans := tbObj{}
+	for _, p := range r.plans() {
+		var limits, pricing []string
+		for _, l := range r.limits(p) {
+			limits = append(limits, fmt.Sprint(names[tbJSON(l["metric_id"])], " ", l["period"], " ", l["value"]))
+		}
+		for _, pr := range r.pricingRules(p) {
+			pricing = append(pricing, fmt.Sprint(names[tbJSON(pr["metric_id"])], " ", pr["min"], "-", pr["max"], " ", pr["cost_per_unit"]))
+		}
+		slices.Sort(limits)
+		slices.Sort(pricing)
+		plans[p["system_name"].(string)] = tbObj{"plan": tbWithout(p, "id", "links", "service_id", "created_at", "updated_at"),
+			"limits": limits, "pricing_rules": pricing}
+	}
+	for _, u := range r.usages() {
+		b := r.backend(tbJSON(u["backend_id"]))
+		usages = append(usages, fmt.Sprint(u["path"], " ", b["private_endpoint"]))
+	}
+	for _, l := range [][]string{ms, mts, rules, usages} {
+		slices.Sort(l)
+	}
+	proxyKeys := tbObj{}
+	for k, v := range proxy {
+		if k == "credentials_location" || k == "api_backend" || k == "secret_token" || k == "hostname_rewrite" ||
+			k == "auth_user_key" || k == "auth_app_id" || k == "auth_app_key" || strings.HasPrefix(k, "error_") {
+			proxyKeys[k] = v
+		}
+	}
+	return tbObj{
+		"service": tbObj{"name": svc["name"], "description": svc["description"], "backend_version": svc["backend_version"],
+			"deployment_option": svc["deployment_option"]},
+		"proxy": proxyKeys, "metrics": ms, "methods": mts, "mapping_rules": rules, "plans": plans,
+		"policies": r.policies(), "backend_usages": usages,
+	}
+}
+
 func TestToolboxProductExportImport(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	g := tbGem{t: t, co: co}
@@ -339,8 +397,8 @@ func TestToolboxProductExportImport(t *testing.T) {
 	b := tbBySystemName(g.list("/admin/api/backend_apis", nil, "backend_apis", "backend_api"), "imported_backend")
 	require.NotNil(t, b, "the import makes the backend")
 	assert.Equal(t, backend["name"], b["name"])
-	bm, bms := g.backendMetricsAndMethods(tbID(b))
-	sm, sms := g.backendMetricsAndMethods(tbJSON(g.backendUsages(sid)[0]["backend_id"]))
+	bm, bms := g.metricsUnder("/admin/api/backend_apis/" + tbID(b))
+	sm, sms := g.metricsUnder("/admin/api/backend_apis/" + tbJSON(g.backendUsages(sid)[0]["backend_id"]))
 	assert.Equal(t, len(sm), len(bm))
 	assert.Equal(t, len(sms), len(bms))
 
