@@ -409,6 +409,14 @@ func (g tbGem) makeSource(name, systemName string) string {
 	base := "/admin/api/services/" + sid
 	g.write(http.MethodPatch, base+"/proxy", tbObj{"proxy": tbObj{"api_backend": "https://echo.example.com:443",
 		"credentials_location": "headers", "auth_user_key": "X-Key", "error_no_match": "Nothing here", "error_status_no_match": 410}}, "proxy")
+	// Its default backend gets a method and a mapping rule of its own.
+	backend := "/admin/api/backend_apis/" + tbJSON(g.backendUsages(sid)[0]["backend_id"])
+	_, backendMethods := g.metricsUnder(backend)
+	require.Empty(g.t, backendMethods)
+	backendHits := tbBySystemName(g.list(backend+"/metrics", nil, "metrics", "metric"), "hits")
+	status := g.write(http.MethodPost, backend+"/metrics/"+tbID(backendHits)+"/methods",
+		tbObj{"friendly_name": "Status", "system_name": "status", "description": "Health"}, "method")
+	g.write(http.MethodPost, backend+"/mapping_rules", tbObj{"http_method": "GET", "pattern": "/status", "metric_id": status["id"], "delta": 1}, "mapping_rule")
 	storage := g.write(http.MethodPost, base+"/metrics", tbObj{"metric": tbObj{"friendly_name": "Storage", "system_name": "storage",
 		"unit": "MB", "description": "Bytes kept"}}, "metric")
 	hits := tbBySystemName(g.list(base+"/metrics", nil, "metrics", "metric"), "hits")

@@ -397,10 +397,24 @@ func TestToolboxProductExportImport(t *testing.T) {
 	b := tbBySystemName(g.list("/admin/api/backend_apis", nil, "backend_apis", "backend_api"), "imported_backend")
 	require.NotNil(t, b, "the import makes the backend")
 	assert.Equal(t, backend["name"], b["name"])
-	bm, bms := g.metricsUnder("/admin/api/backend_apis/" + tbID(b))
-	sm, sms := g.metricsUnder("/admin/api/backend_apis/" + tbJSON(g.backendUsages(sid)[0]["backend_id"]))
-	assert.Equal(t, len(sm), len(bm))
-	assert.Equal(t, len(sms), len(bms))
+	// The backend's own metrics, methods and mapping rules came along.
+	backendState := func(base string) []string {
+		metrics, methods := g.metricsUnder(base)
+		names := map[string]string{}
+		var out []string
+		for _, m := range append(metrics, methods...) {
+			names[tbID(m)] = m["system_name"].(string)
+			out = append(out, fmt.Sprint(m["system_name"], "|", m["friendly_name"], "|", m["description"]))
+		}
+		for _, r := range g.list(base+"/mapping_rules", nil, "mapping_rules", "mapping_rule") {
+			out = append(out, fmt.Sprint(r["http_method"], " ", r["pattern"], " ", names[tbJSON(r["metric_id"])], " ", r["delta"]))
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := backendState("/admin/api/backend_apis/" + tbJSON(g.backendUsages(sid)[0]["backend_id"]))
+	assert.Contains(t, want, "GET /status status 1")
+	assert.Equal(t, want, backendState("/admin/api/backend_apis/"+tbID(b)))
 
 	// Exported again, the import is the document it came from.
 	again := g.exportProduct(tid)
