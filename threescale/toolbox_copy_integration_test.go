@@ -37,7 +37,7 @@ type tbSource interface {
 	limits(plan tbObj) []tbObj
 	pricingRules(plan tbObj) []tbObj
 	policies() any
-	usages() []tbObj         // backend_api_id and path
+	usages() []tbObj         // backend_id and path
 	backend(id string) tbObj // name, system_name, description, private_endpoint
 	backendMetrics(id string) (metrics, methods []tbObj)
 	backendRules(id string) []tbObj
