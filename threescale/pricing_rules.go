@@ -26,6 +26,7 @@ func (a *API) pricingRuleRoutes() []Route {
 		},
 		defaults: func(r *composition.PricingRule) { r.Min = 1 },
 		prepare:  preparePricingRule,
+		view:     pricingRuleView,
 	}
 	perPlan := &collection[composition.PricingRule, *composition.PricingRule]{
 		kind:  composition.KindPricingRule,
@@ -38,6 +39,7 @@ func (a *API) pricingRuleRoutes() []Route {
 			}
 			return func(r *composition.PricingRule) bool { return r.PlanID == plan.ID }, func(*composition.PricingRule) {}, nil
 		},
+		view: pricingRuleView,
 	}
 	base := "/admin/api/application_plans/{application_plan_id}"
 	rules := base + "/metrics/{metric_id}/pricing_rules"
@@ -77,4 +79,21 @@ func preparePricingRule(_ *call, tx *composition.Tx, n, _ *composition.PricingRu
 		return composition.Invalid("min", "overlaps with another pricing rule of the metric")
 	}
 	return nil
+}
+
+// unboundedPricingRule is a pricing rule as 3scale shows it: a rule without a
+// maximum (stored as 0) has a null max, as porta's nil. Clients copy rules
+// with what they read (the toolbox's plan and product exports), and 3scale
+// refuses a max of 0 as less than min.
+type unboundedPricingRule struct {
+	*composition.PricingRule
+	Max *int64 `json:"max"`
+}
+
+func pricingRuleView(_ *call, r *composition.PricingRule) (string, any) {
+	v := unboundedPricingRule{PricingRule: r}
+	if r.Max != 0 {
+		v.Max = &r.Max
+	}
+	return "pricing_rule", v
 }

@@ -33,21 +33,30 @@ type tbObj = map[string]any
 // call sends method path.json with body as JSON; a 404 is (nil, false).
 func (g tbGem) call(method, path string, query url.Values, body any) (any, bool) {
 	g.t.Helper()
+	status, v := g.answer(method, path, query, body)
+	if status == http.StatusNotFound {
+		return nil, false
+	}
+	require.Contains(g.t, []int{http.StatusOK, http.StatusCreated}, status, "%s %s: %v", method, path, v)
+	return v, true
+}
+
+// answer sends method path.json with body as JSON and returns the status
+// and the decoded answer (nil when empty), for the calls whose 422 the
+// toolbox reads (an "already taken" it recovers from).
+func (g tbGem) answer(method, path string, query url.Values, body any) (int, any) {
+	g.t.Helper()
 	p := path + ".json"
 	if len(query) > 0 {
 		p += "?" + query.Encode()
 	}
 	status, raw := ftJSONCall(g.t, g.co, method, p, body)
-	if status == http.StatusNotFound {
-		return nil, false
-	}
-	require.Contains(g.t, []int{http.StatusOK, http.StatusCreated}, status, "%s %s: %s", method, p, raw)
-	if len(raw) == 0 {
-		return nil, true
+	if len(raw) == 0 || status == http.StatusNotFound {
+		return status, nil
 	}
 	var v any
 	require.NoError(g.t, json.Unmarshal(raw, &v), "%s %s: %s", method, p, raw)
-	return v, true
+	return status, v
 }
 
 // list is the gem's extract(collection:, entity:) of a GET.
@@ -107,9 +116,16 @@ func tbBySystemName(list []tbObj, name string) tbObj {
 // so the whole list, page by page.
 func (g tbGem) findService(systemName string) tbObj {
 	g.t.Helper()
-	svc := tbBySystemName(g.list("/admin/api/services", url.Values{"page": {"1"}, "per_page": {"500"}}, "services", "service"), systemName)
+	svc := g.serviceBySystemName(systemName)
 	require.NotNil(g.t, svc, "service %s", systemName)
 	return svc
+}
+
+// serviceBySystemName is Entities::Service.find_by_system_name: the list,
+// 500 a page; nil when there is none.
+func (g tbGem) serviceBySystemName(name string) tbObj {
+	g.t.Helper()
+	return tbBySystemName(g.list("/admin/api/services", url.Values{"page": {"1"}, "per_page": {"500"}}, "services", "service"), name)
 }
 
 // findPlan is Entities::ApplicationPlan.find: the ref as an id first (a
@@ -125,10 +141,16 @@ func (g tbGem) findPlan(svc tbObj, ref string) tbObj {
 // both; the methods are the hits metric's.
 func (g tbGem) metricsAndMethods(svc tbObj) (metrics, methods []tbObj) {
 	g.t.Helper()
-	all := g.list("/admin/api/services/"+tbID(svc)+"/metrics", nil, "metrics", "metric")
+	return g.metricsUnder("/admin/api/services/" + tbID(svc))
+}
+
+// metricsUnder is metricsAndMethods of the product or backend API at base.
+func (g tbGem) metricsUnder(base string) (metrics, methods []tbObj) {
+	g.t.Helper()
+	all := g.list(base+"/metrics", nil, "metrics", "metric")
 	hits := tbBySystemName(all, "hits")
 	require.NotNil(g.t, hits)
-	methods = g.list("/admin/api/services/"+tbID(svc)+"/metrics/"+tbID(hits)+"/methods", nil, "methods", "method")
+	methods = g.list(base+"/metrics/"+tbID(hits)+"/methods", nil, "methods", "method")
 	for _, m := range all {
 		if !slices.ContainsFunc(methods, func(x tbObj) bool { return tbID(x) == tbID(m) }) {
 			metrics = append(metrics, m)
