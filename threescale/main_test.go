@@ -131,3 +131,23 @@ func amMatch(templates []amTemplate, method, path string) (string, bool) {
 	}
 	return templates[best].op, true
 }
+
+func TestAMMatchPrefersTheMostLiteralPath(t *testing.T) {
+	templates, err := amTemplates([]byte(`{"paths":{
+		"/admin/api/accounts/{id}.json":{"get":{},"put":{}},
+		"/admin/api/accounts/find.json":{"get":{}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, path, want string }{
+		{"GET", "/admin/api/accounts/find.json", "GET /admin/api/accounts/find"},
+		{"GET", "/admin/api/accounts/7.xml", "GET /admin/api/accounts/{}"},
+		{"PUT", "/admin/api/accounts/find.json", "PUT /admin/api/accounts/{}"},
+		{"DELETE", "/admin/api/accounts/7.json", ""},
+		{"GET", "/admin/api/accounts/7/users.json", ""},
+	} {
+		if got, _ := amMatch(templates, c.method, c.path); got != c.want {
+			t.Errorf("%s %s: got %q, want %q", c.method, c.path, got, c.want)
+		}
+	}
+}
