@@ -32,17 +32,18 @@ func TestMain(m *testing.M) {
 }
 
 // wholePackageRan reports whether every test of the package was meant to
-// run: the check would be noise under a filter or -short.
+// run: the check would be noise under a filter, -short, -list or fuzzing.
 func wholePackageRan() bool {
 	if testing.Short() {
 		return false
 	}
-	for _, name := range []string{"test.run", "test.skip"} {
+	for _, name := range []string{"test.run", "test.skip", "test.list", "test.fuzz"} {
 		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
 			return false
 		}
 	}
-	return true
+	f := flag.Lookup("test.fuzzworker")
+	return f == nil || f.Value.String() != "true"
 }
 
 // checkOperationsAnswered names the operations of account_management_api.json
