@@ -37,6 +37,10 @@ type AccessToken struct {
 	Scopes     []string   `json:"scopes"`
 	Permission string     `json:"permission"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	// UserID is the provider user the token was made for (3scale's
+	// POST /admin/api/users/{id}/access_tokens), 0 for a personal token of
+	// the API's caller. It goes with the user; it restricts nothing more.
+	UserID int64 `json:"user_id,omitempty" wire:"ro"`
 	// Digest is TokenDigest of the value, hex; empty after an export
 	// without secrets, and then the token matches nothing.
 	Digest    string    `json:"digest,omitempty" wire:"-"`
@@ -77,13 +81,19 @@ var accessTokenDef = &kindDef[AccessToken, *AccessToken]{
 	Table:    func(c *Composition) *Table[*AccessToken] { return &c.AccessTokens },
 	Document: func(d *Document) *[]*AccessToken { return &d.AccessTokens },
 	Keep: func(t, old *AccessToken) {
-		t.Digest, t.Scopes, t.Permission = old.Digest, old.Scopes, old.Permission
+		t.Digest, t.Scopes, t.Permission, t.UserID = old.Digest, old.Scopes, old.Permission, old.UserID
 	},
 	Validate:    validateAccessToken,
+	Import:      func(t *AccessToken, ref refFunc) { t.UserID = ref("user_id", t.UserID) },
 	HideSecrets: func(t *AccessToken) { t.Digest = "" },
 }
 
 func validateAccessToken(c *Composition, t *AccessToken, v *ValidationError) error {
+	if t.UserID != 0 {
+		if u, ok := c.Users.Get(t.UserID); !ok || u.AccountID != ProviderAccountID {
+			return NotFound(KindUser, t.UserID)
+		}
+	}
 	name(v, "name", t.Name)
 	oneOf(v, "permission", t.Permission, PermissionRO, PermissionRW)
 	if len(t.Scopes) == 0 {

@@ -22,10 +22,14 @@ var userDef = &kindDef[User, *User]{
 		return nil
 	},
 	Validate: validateUser,
-	// A provider user takes its notification preferences with it.
+	// A provider user takes its notification preferences and access tokens
+	// with it, as porta's user destroys its tokens.
 	Cascade: func(tx *Tx, u *User) {
 		if p, ok := tx.c.NotificationPreferencesOf(u.ID); ok {
 			tx.drop(p)
+		}
+		for _, t := range tx.c.AccessTokens.Filter(func(t *AccessToken) bool { return t.UserID == u.ID }) {
+			tx.drop(t)
 		}
 	},
 	Import: func(u *User, ref refFunc) {

@@ -29,15 +29,18 @@ import (
 //
 // The configured bootstrap token (--access-token) is not stored: it is
 // neither listed nor deletable here; rotate it by changing the flag.
+//
+// POST /admin/api/users/{user_id}/access_tokens (deprecated in 3scale) makes
+// the same token for a provider user: it is the user's in that it goes when
+// the user is deleted; it grants what its scopes say, like any other (the
+// member's permissions restrict nothing yet, see provider_users.go).
 
 const (
 	accessTokensPath = "/admin/api/personal/access_tokens"
 	// accessTokenBytes is the random part of a token value: 256 bits.
 	accessTokenBytes = 32
 	// expiresAtFormat is how porta writes expires_at (%FT%T%:z).
-	expiresAtFormat    = "2006-01-02T15:04:05-07:00"
-	perUserUnsupported = "per-user access tokens are not supported by Portolan (it has no provider admin users): " +
-		"use POST " + accessTokensPath
+	expiresAtFormat = "2006-01-02T15:04:05-07:00"
 )
 
 func (a *API) accessTokenRoutes() []Route {
@@ -50,8 +53,7 @@ func (a *API) accessTokenRoutes() []Route {
 		{Method: http.MethodGet, Path: member, Tag: tag, Summary: "Personal Access Token Read", handle: readAccessToken},
 		{Method: http.MethodDelete, Path: member, Tag: tag, Summary: "Personal Access Token Delete", handle: deleteAccessToken},
 		{Method: http.MethodPost, Path: "/admin/api/users/{user_id}/access_tokens", Tag: tag,
-			Summary: "Access Token Create (not supported)", Formats: []Format{JSON, XML},
-			Status: http.StatusNotFound, handle: refuseUnsupported(perUserUnsupported)},
+			Summary: "Access Token Create (deprecated)", Status: http.StatusCreated, handle: unwrapped("token", createUserAccessToken)},
 	}
 }
 
@@ -88,8 +90,24 @@ func listAccessTokens(c *call) error {
 	return nil
 }
 
-func createAccessToken(c *call) error {
-	t := &composition.AccessToken{}
+func createAccessToken(c *call) error { return createTokenFor(c, 0) }
+
+// createUserAccessToken makes a token for the provider user of the path.
+func createUserAccessToken(c *call) error {
+	id, err := c.id("user_id")
+	if err != nil {
+		return err
+	}
+	if u, ok := c.snapshot().Users.Get(id); !ok || u.AccountID != composition.ProviderAccountID {
+		return ErrNotFound
+	}
+	return createTokenFor(c, id)
+}
+
+// createTokenFor makes a token for provider user userID, 0 for a personal
+// one, and answers it with its value.
+func createTokenFor(c *call, userID int64) error {
+	t := &composition.AccessToken{UserID: userID}
 	t.Name, _ = c.params.Get("name")
 	t.Permission, _ = c.params.Get("permission")
 	scopes, err := listParamValues(c.params, "scopes", "scopes")

@@ -13,11 +13,7 @@ import (
 // so where it is absent. CI always has it. $PORTOLAN_3SCALE_DIR overrides it.
 func ThreescaleDir(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("PORTOLAN_3SCALE_DIR")
-	if dir == "" {
-		_, file, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "3scale")
-	}
+	dir := threescaleDir()
 	if _, err := os.Stat(dir); err != nil {
 		msg := fmt.Sprintf("the 3scale reference files are not at %s (CI always has them; set PORTOLAN_3SCALE_DIR): %v", dir, err)
 		if os.Getenv("CI") == "true" {
@@ -26,6 +22,25 @@ func ThreescaleDir(t testing.TB) string {
 		t.Skip(msg)
 	}
 	return dir
+}
+
+func threescaleDir() string {
+	if dir := os.Getenv("PORTOLAN_3SCALE_DIR"); dir != "" {
+		return dir
+	}
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "3scale")
+}
+
+// ReadThreescaleFile reads one file of the 3scale reference files where no
+// test is at hand (a TestMain); the error wraps fs.ErrNotExist when they are
+// absent.
+func ReadThreescaleFile(rel string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(threescaleDir(), rel))
+	if err != nil {
+		return nil, fmt.Errorf("read 3scale reference file: %w", err)
+	}
+	return b, nil
 }
 
 // ThreescaleFile reads one file of ThreescaleDir, e.g.

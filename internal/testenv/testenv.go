@@ -104,7 +104,9 @@ type Coordinator struct {
 }
 
 // StartCoordinator starts a coordinator on a fresh data dir and a free port
-// and waits until it answers. It is stopped when the test ends.
+// and waits until it answers. It is stopped when the test ends. While a
+// Recorder is installed (RecordOperations), URL is a recording proxy's in
+// front of Addr.
 func StartCoordinator(t testing.TB, extra ...string) *Coordinator {
 	t.Helper()
 	SkipShort(t)
@@ -112,6 +114,9 @@ func StartCoordinator(t testing.TB, extra ...string) *Coordinator {
 	c := &Coordinator{
 		t: t, Addr: addr, URL: "http://" + addr, Token: "test-admin-token",
 		DataDir: t.TempDir(), Args: extra,
+	}
+	if r := installedRecorder(); r != nil {
+		c.URL = startRecordingProxy(t, r, addr)
 	}
 	c.Start()
 	t.Cleanup(c.Stop)
@@ -133,7 +138,9 @@ func (c *Coordinator) Start() {
 	go func() { _ = c.cmd.Wait(); close(c.waited) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(c.URL + "/metrics")
+		// Asks the process itself: a recording proxy in front of it is
+		// up before it.
+		resp, err := http.Get("http://" + c.Addr + "/metrics")
 		if err == nil {
 			resp.Body.Close()
 			return
