@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -191,10 +192,36 @@ func TestInternalAPIAlertLimitErrorsAreApisonators(t *testing.T) {
 	assert.Equal(t, map[string]any{"status": "not_found", "error": "Not found"}, jsonOf(t, status, b, http.StatusNotFound))
 }
 
-// The internal API wants the admin access token, as apisonator wants its
-// Basic credentials.
+// The internal API wants an access token with scope account_management
+// (rw to write), as apisonator wants its Basic credentials.
 func TestInternalAPIRefusesCallsWithoutAToken(t *testing.T) {
 	co := testenv.StartCoordinator(t)
+	token := func(permission, scope string) string {
+		var v struct {
+			AccessToken struct {
+				Value string `json:"value"`
+			} `json:"access_token"`
+		}
+		decodeCall(t, co, http.MethodPost, "/admin/api/personal/access_tokens.json",
+			url.Values{"name": {scope + permission}, "permission": {permission}, "scopes[]": {scope}}, http.StatusCreated, &v)
+		return v.AccessToken.Value
+	}
+	call := func(method, path, tok string) int {
+		req, err := http.NewRequest(method, co.URL+path, strings.NewReader(`{"alert_limit":{"value":50}}`))
+		require.NoError(t, err)
+		req.SetBasicAuth("", tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	svc := co.Create(t, "/admin/api/services.json", "name=Scoped&system_name=scoped")
+	ro, stats := token("ro", "account_management"), token("ro", "stats")
+	assert.Equal(t, http.StatusOK, call(http.MethodGet, "/internal/services/"+svc+"/alert_limits/", ro), "a read-only token reads")
+	assert.Equal(t, http.StatusForbidden, call(http.MethodPost, "/internal/services/"+svc+"/alert_limits/", ro), "and does not write")
+	assert.Equal(t, http.StatusForbidden, call(http.MethodGet, "/internal/events/", stats), "a stats token is not enough")
+	assert.Equal(t, http.StatusCreated, call(http.MethodPost, "/internal/services/"+svc+"/alert_limits/", co.Token))
 	for _, path := range []string{"/internal/events/", "/internal/services/1/alert_limits/", "/internal/services/1/applications/1/utilization/"} {
 		resp, err := http.Get(co.URL + path)
 		require.NoError(t, err)
