@@ -3,6 +3,7 @@ package usage
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,4 +214,24 @@ func TestAlertsKeepEventsAndStateAcrossRestartsBounded(t *testing.T) {
 	require.Len(t, evs, 1)
 	assert.Equal(t, int64(6), evs[0].ID, "ids go on after deletions and restarts")
 	assert.Equal(t, int64(2), evs[0].Alert.ID)
+}
+
+func TestAlertsRaiseOnceUnderConcurrentCounts(t *testing.T) {
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	f := newAlertsFixture(t, "day", []int{50}, 0, now)
+	f.use(t, f.app, 5, now)
+	f.alerts.mu.Lock()
+	clear(f.alerts.notified) // as if the alert was never raised: every count below finds it due
+	f.alerts.events = nil
+	f.alerts.mu.Unlock()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.alerts.Counted(f.svc.ID, f.app, now)
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, []int{50}, levels(f.alerts.Events()), "one alert, whatever the concurrency")
 }
