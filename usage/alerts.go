@@ -95,6 +95,8 @@ type Alerts struct {
 	limits   atomic.Pointer[planLimits]
 	// maxEvents bounds the events kept; the oldest are dropped beyond it.
 	maxEvents int
+	// writeMu orders the writes to usage.db (flushCtx); taken before mu.
+	writeMu sync.Mutex
 
 	mu        sync.Mutex // guards what follows
 	events    []Event    // ascending ids
@@ -104,7 +106,6 @@ type Alerts struct {
 	traffic   map[int64]int64    // application → start of its last UTC day with traffic
 	sweptDay  int64              // the day of the last sweep of notified and traffic
 	pending   []write            // decided, not yet in usage.db
-	writeMu   sync.Mutex         // orders writes to usage.db
 }
 
 // planLimits are one snapshot's usage limits by plan, in apisonator's
