@@ -41,6 +41,7 @@ func validateService(c *Composition, s *Service, v *ValidationError) error {
 	oneOf(v, "backend_version", s.BackendVersion, "1", "2", "oidc")
 	oneOf(v, "buyer_plan_change_permission", s.BuyerPlanChangePermission, "request", "direct", "credit_card", "request_credit_card", "none")
 	text(v, "description", s.Description)
+	alertLimits(v, "alert_limits", s.AlertLimits)
 	return nil
 }
 

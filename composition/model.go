@@ -44,7 +44,17 @@ type Service struct {
 	EndUserRegistrationRequired bool      `json:"end_user_registration_required"`
 	CreatedAt                   time.Time `json:"created_at" wire:"ro"`
 	UpdatedAt                   time.Time `json:"updated_at" wire:"ro"`
+
+	// AlertLimits are the utilization levels (percent, from AlertLimitValues,
+	// ascending, each once) at which the service's applications raise usage
+	// alerts: apisonator's alert limits, set through its internal API. None
+	// by default, as in 3scale; not part of the Account Management API.
+	AlertLimits []int `json:"alert_limits,omitempty" wire:"-"`
 }
+
+// AlertLimitValues are the alert limits a service may enable: apisonator's
+// alert bins above 0 (AlertLimitValue of its internal API).
+var AlertLimitValues = []int{50, 80, 90, 100, 120, 150, 200, 300}
 
 // Metric is a metric or, when ParentID is set, a method (a child of hits).
 // It belongs to a service or a backend API.

@@ -102,3 +102,18 @@ func isJSONObject(raw json.RawMessage) bool {
 	var m map[string]json.RawMessage
 	return json.Unmarshal(raw, &m) == nil && m != nil
 }
+
+// alertLimits checks a service's alert limits: values of AlertLimitValues,
+// ascending, each once.
+func alertLimits(v *ValidationError, field string, limits []int) {
+	for i, l := range limits {
+		switch {
+		case !slices.Contains(AlertLimitValues, l):
+			v.Add(field, notIncluded+" (50, 80, 90, 100, 120, 150, 200, 300)")
+			return
+		case i > 0 && limits[i-1] >= l:
+			v.Add(field, "must be ascending, each value once")
+			return
+		}
+	}
+}

@@ -94,9 +94,11 @@ type Coordinator struct {
 	// usage keeps usage counters (usage.db) for agents' batches, the Service
 	// Management API and analytics.
 	usage        *usage.Store
+	alerts       *usage.Alerts // usage alerts and backend events, kept in usage.db
 	usageBatches *prometheus.CounterVec
 	sm           *threescale.ServiceManagement
 	analytics    *threescale.Analytics
+	internal     *threescale.InternalAPI
 }
 
 // New opens the store and binds the listener; Run serves.
@@ -138,6 +140,12 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, err
 	}
+	alerts, err := usage.OpenAlerts(counters, store.Snapshot, 0, time.Now())
+	if err != nil {
+		counters.Close()
+		store.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		counters.Close()
@@ -152,13 +160,14 @@ func New(cfg Config) (*Coordinator, error) {
 		return nil, fmt.Errorf("coordinator on %s: %w", ln.Addr(), err)
 	}
 	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
-		usage: counters, usageBatches: newUsageMetrics()}
+		usage: counters, alerts: alerts, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(store, c.tokens)
 	c.api.SetCaps(cfg.Caps)
 	c.api.SetAPIcastPolicies(cfg.APIcastPolicies, cfg.Logger.With().Str("component", "threescale").Logger())
-	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters})
-	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters})
+	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters, alerts})
+	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters, alerts})
+	c.internal = threescale.NewInternalAPI(store, c.tokens, usageCounters{counters, alerts}, backendEvents{alerts})
 	c.server = httpserve.New(c.routes(), cfg.Limits)
 	c.server.TLSConfig = serving.config
 	announceToken(cfg, token)

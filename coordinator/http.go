@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/threescale"
 )
 
 func (c *Coordinator) routes() http.Handler {
@@ -34,6 +35,7 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/transactions/", instrument("service_management", c.sm))
 	mux.Handle("/transactions.xml", instrument("service_management", c.sm))
 	mux.Handle("/stats/", instrument("analytics", c.analytics))
+	mux.Handle(threescale.InternalAPIPrefix, instrument("internal", c.internal))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics, promhttp.HandlerOpts{}))
 	return mux
 }

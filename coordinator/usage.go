@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/registry"
@@ -77,6 +78,8 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	result := "applied"
 	if dup {
 		result = "duplicate"
+	} else {
+		c.alerts.CountedIncrements(batch.ServiceID, incs, now)
 	}
 	c.usageBatches.WithLabelValues(result).Inc()
 	httpjson.Write(w, http.StatusOK, registry.UsageReply{Duplicate: dup,
@@ -85,7 +88,11 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 
 // usageCounters is the usage store as the Service Management and Analytics
 // APIs use it (threescale.UsageCounters): usage imports nothing of threescale.
-type usageCounters struct{ *usage.Store }
+// What it counts is passed on to alerts.
+type usageCounters struct {
+	*usage.Store
+	alerts *usage.Alerts
+}
 
 // Add adds a report's usage, each increment in the minute of its time.
 func (u usageCounters) Add(ctx context.Context, serviceID int64, incs []threescale.UsageIncrement) error {
@@ -93,7 +100,21 @@ func (u usageCounters) Add(ctx context.Context, serviceID int64, incs []threesca
 	for _, in := range incs {
 		out = append(out, usage.Increment{App: in.ApplicationID, Metric: in.MetricID, Minute: in.At.Unix() / 60, Delta: in.Delta})
 	}
-	return u.Store.Add(ctx, serviceID, out)
+	if err := u.Store.Add(ctx, serviceID, out); err != nil {
+		return err
+	}
+	u.alerts.CountedIncrements(serviceID, out, time.Now())
+	return nil
+}
+
+// Admit admits usage as usage.Store.Admit does, then tells alerts.
+func (u usageCounters) Admit(ctx context.Context, serviceID, appID int64, hits []composition.Hit, now time.Time,
+	decide func(current composition.Counter) bool) (bool, error) {
+	ok, err := u.Store.Admit(ctx, serviceID, appID, hits, now, decide)
+	if ok && err == nil && hasUsage(hits) {
+		u.alerts.Counted(serviceID, appID, now)
+	}
+	return ok, err
 }
 
 // Values reads an application's or a service's committed counters.

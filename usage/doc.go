@@ -5,7 +5,9 @@
 // against the composition (ValidateBatch) and applied exactly once
 // (Store.Apply); limit decisions are ordered (Store.Admit). Coordinators
 // sharing a Consul publish their counters in Consul KV and add up each
-// other's (StartSharing), so limits hold across them.
+// other's (StartSharing), so limits hold across them. Usage counted raises
+// apisonator's backend events (Alerts: first traffic, first daily traffic,
+// usage alerts at the service's alert limits), kept in usage.db too.
 //
 // The batch wire types are registry's (registry.UsageBatch, UsageReply).
 // usage must never import coordinator, agent, threescale or gossip, nor serve
