@@ -39,8 +39,10 @@ var digestEncoding = base64.RawURLEncoding
 // the backend APIs they mount, its plans with their usage limits, the
 // placements that pick instances into it (so that the agent resolves its
 // plans as home does while home is away), its applications with credentials
-// hashed under key, and of their accounts only id and state. With no such
-// service the view holds nothing but its revision.
+// hashed under key and their referrer filters (the gateway enforces them
+// when the service has referrer_filters_required, which the service
+// carries), and of their accounts only id and state. With no such service
+// the view holds nothing but its revision.
 //
 // The document shares the entities it does not change with c: marshal it,
 // never edit it. key must be CredentialKeySize random bytes.
@@ -80,7 +82,8 @@ func AgentView(c *Composition, service string, key []byte, now time.Time) *Docum
 	accounts := map[int64]bool{}
 	for _, a := range c.Applications.Filter(func(a *Application) bool { return a.ServiceID == svc.ID }) {
 		v := &Application{ID: a.ID, AccountID: a.AccountID, ServiceID: a.ServiceID, PlanID: a.PlanID, State: a.State,
-			Name: a.Name, EndUserRequired: a.EndUserRequired, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+			Name: a.Name, EndUserRequired: a.EndUserRequired, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+			ReferrerFilters: a.ReferrerFilters}
 		if a.UserKey != "" {
 			v.UserKey = encodeDigest(h, credUserKey, a.UserKey)
 		}

@@ -1,5 +1,7 @@
 package composition
 
+import "strings"
+
 // Denial codes of apisonator's referrer validator.
 const (
 	// DenialReferrerNotAllowed: the application has referrer filters and the
@@ -30,10 +32,28 @@ func CheckReferrer(app *Application, referrer string, given bool) *Denial {
 			}
 		}
 	}
-	if referrer == "" {
+	// apisonator's message says "missing" for a blank referrer: none, empty
+	// or only whitespace (its String#blank?, no \S).
+	if strings.Trim(referrer, " \t\n\v\f\r") == "" {
 		return &Denial{Code: DenialReferrerNotAllowed, Reason: "referrer is missing"}
 	}
 	return &Denial{Code: DenialReferrerNotAllowed, Reason: `referrer "` + clipID(referrer) + `" is not allowed`}
+}
+
+// ReferrerStep is apisonator's referrer validator in its place in the
+// chain: after the key checks, before the state's. It applies only when
+// required (the service's referrer_filters_required) and the application
+// is known, and then replaces no denial or a not-active one (so a suspended
+// application with a bad referrer is refused for the referrer, as
+// apisonator refuses it); any other denial stands.
+func ReferrerStep(required bool, app *Application, referrer string, given bool, denial *Denial) *Denial {
+	if !required || app == nil || denial != nil && denial.Code != DenialApplicationNotActive {
+		return denial
+	}
+	if d := CheckReferrer(app, referrer, given); d != nil {
+		return d
+	}
+	return denial
 }
 
 // MatchReferrer reports whether referrer matches filter by 3scale's rules:

@@ -64,6 +64,7 @@ func TestCheckReferrer(t *testing.T) {
 		{"bypass", filtered, "*", true, ""},
 		{"missing", filtered, "", false, "referrer is missing"},
 		{"empty", filtered, "", true, "referrer is missing"},
+		{"blank", filtered, " \t ", true, "referrer is missing"},
 		{"not matching", filtered, "evil.org", true, `referrer "evil.org" is not allowed`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +76,42 @@ func TestCheckReferrer(t *testing.T) {
 				t.Fatalf("want %s %q, got %+v", DenialReferrerNotAllowed, tc.want, d)
 			case d != nil && !d.Rejection():
 				t.Fatalf("a referrer denial is a rejection (409 status), got an error document")
+			}
+		})
+	}
+}
+
+// ReferrerStep runs only when required and for a known application, after
+// the key checks: it replaces no denial or a not-active one, never another.
+func TestReferrerStep(t *testing.T) {
+	filtered := &Application{ReferrerFilters: []ReferrerFilter{{Value: "*.example.com"}}}
+	notActive := &Denial{Code: DenialApplicationNotActive, Reason: "application is not active"}
+	badKey := &Denial{Code: DenialUserKeyInvalid, Reason: "user key is invalid"}
+	for _, tc := range []struct {
+		name     string
+		required bool
+		app      *Application
+		referrer string
+		denial   *Denial
+		want     string // the code, "" when allowed
+	}{
+		{"not required", false, filtered, "evil.org", nil, ""},
+		{"not required, not active", false, filtered, "evil.org", notActive, DenialApplicationNotActive},
+		{"allowed", true, filtered, "api.example.com", nil, ""},
+		{"refused", true, filtered, "evil.org", nil, DenialReferrerNotAllowed},
+		{"refused before the state", true, filtered, "evil.org", notActive, DenialReferrerNotAllowed},
+		{"allowed, then the state", true, filtered, "api.example.com", notActive, DenialApplicationNotActive},
+		{"a bad key stands", true, filtered, "evil.org", badKey, DenialUserKeyInvalid},
+		{"no application", true, nil, "evil.org", badKey, DenialUserKeyInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := ReferrerStep(tc.required, tc.app, tc.referrer, true, tc.denial)
+			got := ""
+			if d != nil {
+				got = d.Code
+			}
+			if got != tc.want {
+				t.Fatalf("want %q, got %+v", tc.want, d)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package threescale
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portolan/portolan/composition"
@@ -70,8 +71,12 @@ func (a *API) applicationRoutes() []Route {
 // prepareApp takes the plan from plan_id on create (it changes only through
 // change_plan) and app keys from application_key; app_id never changes. An
 // application created without a name gets the one 3scale shows for it:
-// 3scale's API asks for none.
+// 3scale's API asks for none. redirect_url is stored stripped, as porta's
+// Cinstance#redirect_url= stores it, so that apisonator's exact comparison
+// of an OAuth call's redirect_url (servicemanagement_oauth.go) sees what
+// porta would have stored.
 func prepareApp(c *call, tx *composition.Tx, n, old *composition.Application) error {
+	n.RedirectURL = strings.Trim(n.RedirectURL, rubyWhitespace)
 	if old != nil {
 		n.AppID = old.AppID
 		return nil
@@ -91,6 +96,9 @@ func prepareApp(c *call, tx *composition.Tx, n, old *composition.Application) er
 	}
 	return nil
 }
+
+// rubyWhitespace is what Ruby's String#strip removes.
+const rubyWhitespace = "\x00\t\n\v\f\r "
 
 // defaultAppName is porta's name for an application without one
 // (Cinstance#default_name).
@@ -227,8 +235,10 @@ func findApp(c *call) error {
 // CinstanceRepresenter in JSON, Cinstance#to_xml in XML): the credentials of
 // the service's authentication only, a user_key and provider verification
 // key for backend_version 1, else the application_id, with the keys in XML
-// and, for OpenID Connect, client_id and client_secret in JSON. Nil pointers
-// are left out; the traffic timestamps, never recorded, are null in JSON.
+// and, for OpenID Connect (porta's backend_version "oauth"), the
+// redirect_url (null in JSON when unset, as porta renders it) and, in JSON,
+// client_id and client_secret. Nil pointers are left out; the traffic
+// timestamps, never recorded, are null in JSON.
 // user_account_id (a string in JSON) and end_user_required are what the
 // official Go client reads.
 type appWire struct {
@@ -246,6 +256,7 @@ type appWire struct {
 	UserKey                 *string    `json:"user_key,omitempty"`
 	ProviderVerificationKey *string    `json:"provider_verification_key,omitempty"`
 	ApplicationID           *string    `json:"application_id,omitempty"`
+	RedirectURL             **string   `json:"redirect_url,omitempty"` // nil: not shown; *nil: null
 	ClientID                *string    `json:"client_id,omitempty"`
 	ClientSecret            *string    `json:"client_secret,omitempty"`
 	Keys                    *[]string  `json:"keys,omitempty" wire:"item=key"`
@@ -275,6 +286,13 @@ func newAppWire(app *composition.Application, backendVersion string, f Format) a
 	appID := app.AppID
 	w.ApplicationID = &appID
 	keys := append([]string{}, app.AppKeys...)
+	if backendVersion == "oidc" {
+		var redirect *string // null in JSON when unset; XML leaves out nil, so it has an empty element
+		if u := app.RedirectURL; u != "" || f == XML {
+			redirect = &u
+		}
+		w.RedirectURL = &redirect
+	}
 	switch {
 	case f == XML:
 		w.Keys = &keys

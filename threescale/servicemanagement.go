@@ -292,6 +292,9 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	}
 	snap := sm.snapshot()
 	svc, e := sm.service(snap, params)
+	if e == nil {
+		e = endUsersError(params)
+	}
 	if e != nil {
 		writeSMError(w, e)
 		return
@@ -431,6 +434,9 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	idx, e := transactionIndexes(params)
+	if e == nil {
+		e = reportEndUsersError(params)
+	}
 	if e != nil {
 		writeSMError(w, e)
 		return

@@ -74,20 +74,12 @@ func redirectDenial(app *composition.Application, params url.Values) *compositio
 	return &composition.Denial{Code: code, Reason: name + ` "` + clip(v) + `" is invalid`}
 }
 
-// referrerStep is apisonator's referrer validator, which runs after the key
-// checks and before the state's: only for services with
-// referrer_filters_required, it replaces no denial or a not-active one.
+// referrerStep is apisonator's referrer validator (composition.ReferrerStep)
+// on the referrer parameter.
 func referrerStep(svc *composition.Service, app *composition.Application, params url.Values,
 	denial *composition.Denial) *composition.Denial {
-	if !svc.ReferrerFiltersRequired || app == nil ||
-		denial != nil && denial.Code != composition.DenialApplicationNotActive {
-		return denial
-	}
 	_, given := params["referrer"]
-	if d := composition.CheckReferrer(app, params.Get("referrer"), given); d != nil {
-		return d
-	}
-	return denial
+	return composition.ReferrerStep(svc.ReferrerFiltersRequired, app, params.Get("referrer"), given, denial)
 }
 
 // writeOAuthApplication writes the <application> of an OAuth answer: the

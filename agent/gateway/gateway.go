@@ -249,8 +249,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	app, plan, denial := v.apps.Authenticate(cred)
+	if v.referrers {
+		// As APIcast with the 3scale_referrer policy in front of apisonator:
+		// the Referer header is the referrer, checked against the
+		// application's filters when its service requires them, and a
+		// refusal is APIcast's "authorization failed", as every rejection
+		// but limits_exceeded is.
+		ref, given := referrer(r.Header)
+		denial = composition.ReferrerStep(true, app, ref, given, denial)
+	}
 	if denial != nil || plan == nil {
-		g.m.authFailed.Inc()
+		if denial != nil && denial.Code == composition.DenialReferrerNotAllowed {
+			g.m.referrerDenied.Inc()
+		} else {
+			g.m.authFailed.Inc()
+		}
 		v.errAuthFailed.write(w)
 		return
 	}

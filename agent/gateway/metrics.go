@@ -9,7 +9,7 @@ import (
 // metrics count the gateway's requests by result, each label's
 // counter resolved once so the request path only adds atomically.
 type metrics struct {
-	forwarded, routed, authMissing, authFailed, noMatch, limitsExceeded, unrecorded,
+	forwarded, routed, authMissing, authFailed, referrerDenied, noMatch, limitsExceeded, unrecorded,
 	noInstance, unavailable, upstreamError, oidc, tooLarge, badRequest prometheus.Counter
 }
 
@@ -17,7 +17,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "portolan_agent_gateway_requests_total",
 		Help: "Requests the gateway answered, by result: forwarded (to the local app), routed (to another instance serving the plan), " +
-			"auth_missing, auth_failed, no_match, limits_exceeded, no_instance, unavailable, oidc, too_large, " +
+			"auth_missing, auth_failed, referrer_not_allowed (answered as auth_failed), no_match, limits_exceeded, no_instance, unavailable, oidc, too_large, " +
 			"bad_request (a dot segment or a control byte in the path); " +
 			"upstream_error counts forwarded or routed requests the app did not answer.",
 	}, []string{"result"})
@@ -33,6 +33,6 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		noMatch: c("no_match"), limitsExceeded: c("limits_exceeded"), noInstance: c("no_instance"),
 		unrecorded:  c("usage_unrecorded"),
 		unavailable: c("unavailable"), upstreamError: c("upstream_error"), oidc: c("oidc"), tooLarge: c("too_large"),
-		badRequest: c("bad_request"),
+		badRequest: c("bad_request"), referrerDenied: c("referrer_not_allowed"),
 	}
 }

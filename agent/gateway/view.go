@@ -23,6 +23,7 @@ type view struct {
 	needsQuery bool                  // some mapping rule has query parameters
 	creds      credentialSource
 	oidc       bool
+	referrers  bool                                // the service has referrer_filters_required: check the Referer
 	plans      map[int64]bool                      // the plans this instance serves
 	limits     map[int64][]*composition.UsageLimit // the usage limits of each of the service's plans that has some
 	planKey    string                              // service and plans, to notice a placement change
@@ -84,6 +85,7 @@ func buildView(snap *composition.Snapshot, p registry.Placement) (*view, error) 
 		apps:  composition.NewAppIndex(snap, svc.ID),
 		creds: newCredentialSource(proxy, svc.BackendVersion), oidc: svc.BackendVersion == backendOIDC,
 		plans: map[int64]bool{}, limits: map[int64][]*composition.UsageLimit{}, planKey: placementKey(p),
+		referrers: svc.ReferrerFiltersRequired,
 	}
 	// Both go into request heads: never with a line break.
 	if h := strings.TrimSpace(proxy.HostnameRewrite); !strings.ContainsAny(h, "\r\n") {
