@@ -1,0 +1,110 @@
+package threescale_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/3scale/3scale-porta-go-client/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/internal/testenv"
+)
+
+// The official Go client's account calls against the families issue 14 adds
+// to accounts: approve / reject / make_pending, credit card, account plans
+// (change_plan) and messages. The client has no call for those; what it
+// reads (DeveloperAccount, ListDeveloperAccounts) and writes
+// (UpdateDeveloperAccount) must show and keep their effect.
+
+// gcAccountState reads an account's state through the client, alone and in
+// the list.
+func gcAccountState(t *testing.T, cl *client.ThreeScaleClient, id int64) string {
+	t.Helper()
+	read, err := cl.DeveloperAccount(id)
+	require.NoError(t, err)
+	list, err := cl.ListDeveloperAccounts()
+	require.NoError(t, err)
+	for _, a := range list.Items {
+		if *a.Element.ID == id {
+			assert.Equal(t, *read.Element.State, *a.Element.State, "the list and the read agree")
+		}
+	}
+	return *read.Element.State
+}
+
+func TestGoClientAccountReadsShowStateCardAndPlanChanges(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	cl := co.Client(t)
+	acc := acSignup(t, cl, "Acme", "alice")
+	id := *acc.ID
+	path := "/admin/api/accounts/" + s64(id)
+	assert.Equal(t, "approved", *acc.State)
+	require.NotNil(t, acc.CreditCardStored)
+	assert.False(t, *acc.CreditCardStored)
+
+	for _, step := range []struct{ event, state string }{
+		{"make_pending", "pending"}, {"reject", "rejected"}, {"approve", "approved"},
+	} {
+		code, body := formCall(t, co, http.MethodPut, path+"/"+step.event+".json", nil)
+		require.Equal(t, http.StatusOK, code, "%s: %s", step.event, body)
+		assert.Equal(t, step.state, gcAccountState(t, cl, id), step.event)
+	}
+
+	card := url.Values{
+		"credit_card_token": {"cus_123"}, "credit_card_expiration_year": {"2030"}, "credit_card_expiration_month": {"7"},
+		"billing_address_name": {"Acme Ltd"}, "billing_address_address": {"1 Main St"}, "billing_address_city": {"Paris"},
+		"billing_address_country": {"France"}, "credit_card_partial_number": {"4242"},
+	}
+	code, body := formCall(t, co, http.MethodPut, path+"/credit_card.json", card)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	read, err := cl.DeveloperAccount(id)
+	require.NoError(t, err)
+	require.NotNil(t, read.Element.CreditCardStored)
+	assert.True(t, *read.Element.CreditCardStored)
+
+	// A new account plan, and the account moved onto it.
+	var plan struct {
+		AccountPlan struct {
+			ID int64 `json:"id"`
+		} `json:"account_plan"`
+	}
+	decodeCall(t, co, http.MethodPost, "/admin/api/account_plans.json", url.Values{"name": {"Gold"}}, http.StatusCreated, &plan)
+	code, body = formCall(t, co, http.MethodPut, path+"/change_plan.json", url.Values{"plan_id": {s64(plan.AccountPlan.ID)}})
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	code, body = formCall(t, co, http.MethodPost, "/admin/api/accounts/"+s64(id)+"/messages.json",
+		url.Values{"subject": {"Hello"}, "body": {"Welcome aboard"}})
+	require.Equal(t, http.StatusCreated, code, "%s", body)
+
+	// The client's update keeps the card, the plan and the state it does not
+	// send.
+	renamed := "Acme Corp"
+	updated, err := cl.UpdateDeveloperAccount(&client.DeveloperAccount{Element: client.DeveloperAccountItem{ID: &id, OrgName: &renamed}})
+	require.NoError(t, err)
+	assert.Equal(t, "Acme Corp", *updated.Element.OrgName)
+	assert.Equal(t, "approved", *updated.Element.State)
+	require.NotNil(t, updated.Element.CreditCardStored)
+	assert.True(t, *updated.Element.CreditCardStored)
+	var onPlan struct {
+		AccountPlan struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"account_plan"`
+	}
+	decodeCall(t, co, http.MethodGet, path+"/plan.json", nil, http.StatusOK, &onPlan)
+	assert.Equal(t, plan.AccountPlan.ID, onPlan.AccountPlan.ID)
+	assert.Equal(t, "Gold", onPlan.AccountPlan.Name)
+
+	code, body = formCall(t, co, http.MethodDelete, path+"/credit_card.json", nil)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	read, err = cl.DeveloperAccount(id)
+	require.NoError(t, err)
+	assert.False(t, *read.Element.CreditCardStored)
+
+	require.NoError(t, cl.DeleteDeveloperAccount(id))
+	_, err = cl.DeveloperAccount(id)
+	apiErr(t, err, http.StatusNotFound)
+	code, _ = formCall(t, co, http.MethodPut, path+"/approve.json", nil)
+	assert.Equal(t, http.StatusNotFound, code)
+}
