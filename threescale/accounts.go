@@ -99,6 +99,9 @@ func signup(c *call) error {
 		if err := c.bind(acc, true); err != nil {
 			return err
 		}
+		if err := signupAccountPlan(c, tx.View(), acc); err != nil {
+			return err
+		}
 		if err := tx.Create(acc); err != nil {
 			return err
 		}
@@ -128,6 +131,26 @@ func signup(c *call) error {
 		return err
 	}
 	return c.one("account", acc)
+}
+
+// signupAccountPlan puts acc on the account plan account_plan_id names, as
+// 3scale's Signup Express does; without one it goes on the default plan.
+// An unknown plan is 404, as for application_plan_id.
+func signupAccountPlan(c *call, s *composition.Composition, acc *composition.Account) error {
+	v, ok := c.params.Get("account_plan_id")
+	if !ok || v == "" {
+		return nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return &composition.FieldError{Field: "account_plan_id", Message: "is not a number", Err: err}
+	}
+	p, err := get(&s.AccountPlans, id)
+	if err != nil {
+		return err
+	}
+	acc.PlanID = p.ID
+	return nil
 }
 
 // signupPlans is the plan named by application_plan_id, or else every

@@ -108,3 +108,48 @@ func TestGoClientAccountReadsShowStateCardAndPlanChanges(t *testing.T) {
 	code, _ = formCall(t, co, http.MethodPut, path+"/approve.json", nil)
 	assert.Equal(t, http.StatusNotFound, code)
 }
+
+// The client's Signup passes account_plan_id through, as 3scale's Signup
+// Express takes it: the account goes on that plan rather than the default.
+func TestGoClientSignupOnAnAccountPlan(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	cl := co.Client(t)
+	plan := func(name string) int64 {
+		t.Helper()
+		var out struct {
+			AccountPlan struct {
+				ID int64 `json:"id"`
+			} `json:"account_plan"`
+		}
+		decodeCall(t, co, http.MethodPost, "/admin/api/account_plans.json", url.Values{"name": {name}}, http.StatusCreated, &out)
+		return out.AccountPlan.ID
+	}
+	basic, gold := plan("Basic"), plan("Gold")
+	code, body := formCall(t, co, http.MethodPut, "/admin/api/account_plans/"+s64(basic)+"/default.json", nil)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	onPlan := func(account int64) int64 {
+		t.Helper()
+		var out struct {
+			AccountPlan struct {
+				ID int64 `json:"id"`
+			} `json:"account_plan"`
+		}
+		decodeCall(t, co, http.MethodGet, "/admin/api/accounts/"+s64(account)+"/plan.json", nil, http.StatusOK, &out)
+		return out.AccountPlan.ID
+	}
+
+	plain, err := cl.Signup(client.Params{"org_name": "Plain", "username": "plain"})
+	require.NoError(t, err)
+	assert.Equal(t, basic, onPlan(*plain.Element.ID), "without account_plan_id, the default plan")
+	golden, err := cl.Signup(client.Params{"org_name": "Golden", "username": "golden", "account_plan_id": s64(gold)})
+	require.NoError(t, err)
+	assert.Equal(t, gold, onPlan(*golden.Element.ID))
+
+	_, err = cl.Signup(client.Params{"org_name": "Lost", "username": "lost", "account_plan_id": "999999"})
+	apiErr(t, err, http.StatusNotFound)
+	_, err = cl.Signup(client.Params{"org_name": "Typo", "username": "typo", "account_plan_id": "gold"})
+	apiErr(t, err, http.StatusUnprocessableEntity, `"account_plan_id"`)
+	list, err := cl.ListDeveloperAccounts()
+	require.NoError(t, err)
+	assert.Len(t, list.Items, 2, "a refused signup creates nothing")
+}
