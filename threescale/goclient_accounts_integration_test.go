@@ -153,3 +153,54 @@ func TestGoClientSignupOnAnAccountPlan(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, list.Items, 2, "a refused signup creates nothing")
 }
+
+// The client's Signup passes service_plan_id through, as 3scale's Signup
+// Express takes it: the new account is subscribed to that plan's service
+// through it, and to every other service through its default service plan.
+func TestGoClientSignupSubscribesThroughServicePlans(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	cl := co.Client(t)
+	news, weather := createProduct(t, cl, "News", nil), createProduct(t, cl, "Weather", nil)
+	createProduct(t, cl, "Bare", nil) // no service plan: no subscription
+	newsDefault := spCreate(t, co, news, url.Values{"name": {"News default"}})
+	newsGold := spCreate(t, co, news, url.Values{"name": {"News gold"}, "approval_required": {"true"}})
+	weatherDefault := spCreate(t, co, weather, url.Values{"name": {"Weather default"}})
+	for _, p := range []struct{ service, plan int64 }{{news, newsDefault.ID}, {weather, weatherDefault.ID}} {
+		code, body := formCall(t, co, http.MethodPut, "/admin/api/services/"+s64(p.service)+"/service_plans/"+s64(p.plan)+"/default.json", nil)
+		require.Equal(t, http.StatusOK, code, "%s", body)
+	}
+	subscriptions := func(account int64) map[int64]ssSub {
+		t.Helper()
+		var list ssSubList
+		decodeCall(t, co, http.MethodGet, "/admin/api/accounts/"+s64(account)+"/service_subscriptions.json", nil, http.StatusOK, &list)
+		out := map[int64]ssSub{}
+		for _, s := range list.Subs {
+			out[s.Sub.ServiceID] = s.Sub
+		}
+		return out
+	}
+
+	plain, err := cl.Signup(client.Params{"org_name": "Plain", "username": "plain"})
+	require.NoError(t, err)
+	subs := subscriptions(*plain.Element.ID)
+	require.Len(t, subs, 2)
+	assert.Equal(t, newsDefault.ID, subs[news].PlanID)
+	assert.Equal(t, weatherDefault.ID, subs[weather].PlanID)
+	assert.Equal(t, "live", subs[news].State)
+
+	gold, err := cl.Signup(client.Params{"org_name": "Gold", "username": "gold", "service_plan_id": s64(newsGold.ID)})
+	require.NoError(t, err)
+	subs = subscriptions(*gold.Element.ID)
+	require.Len(t, subs, 2)
+	assert.Equal(t, newsGold.ID, subs[news].PlanID)
+	assert.Equal(t, "pending", subs[news].State, "the gold plan requires approval")
+	assert.Equal(t, weatherDefault.ID, subs[weather].PlanID)
+
+	_, err = cl.Signup(client.Params{"org_name": "Lost", "username": "lost", "service_plan_id": "999999"})
+	apiErr(t, err, http.StatusNotFound)
+	_, err = cl.Signup(client.Params{"org_name": "Typo", "username": "typo", "service_plan_id": "gold"})
+	apiErr(t, err, http.StatusUnprocessableEntity, `"service_plan_id"`)
+	list, err := cl.ListDeveloperAccounts()
+	require.NoError(t, err)
+	assert.Len(t, list.Items, 2, "a refused signup creates nothing")
+}
