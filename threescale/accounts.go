@@ -89,14 +89,17 @@ func firstUser(s *composition.Composition, match func(*composition.User) bool) (
 	return us[0], true
 }
 
-// signup creates an account, its active admin user and, as 3scale does, an
-// application on application_plan_id or else on each service's default
-// plan, all in one revision. The user is porta's "minimal" signup: a
-// username is all it needs.
+// signup creates an account, its active admin user, its service
+// subscriptions and, as 3scale does, an application on application_plan_id
+// or else on each service's default plan, all in one revision. The user is
+// porta's "minimal" signup: a username is all it needs.
 func signup(c *call) error {
 	acc := &composition.Account{}
 	_, err := c.update(func(tx *composition.Tx) error {
 		if err := c.bind(acc, true); err != nil {
+			return err
+		}
+		if err := signupAccountPlan(c, tx.View(), acc); err != nil {
 			return err
 		}
 		if err := tx.Create(acc); err != nil {
@@ -111,6 +114,15 @@ func signup(c *call) error {
 		u.AccountID, u.Role, u.State = acc.ID, composition.RoleAdmin, composition.UserActive
 		if err := tx.Create(u); err != nil {
 			return err
+		}
+		servicePlans, err := signupServicePlans(c, tx.View())
+		if err != nil {
+			return err
+		}
+		for _, p := range servicePlans {
+			if err := tx.Create(&composition.ServiceContract{AccountID: acc.ID, PlanID: p.ID}); err != nil {
+				return err
+			}
 		}
 		plans, err := signupPlans(c, tx.View())
 		if err != nil {
@@ -128,6 +140,49 @@ func signup(c *call) error {
 		return err
 	}
 	return c.one("account", acc)
+}
+
+// signupAccountPlan puts acc on the account plan account_plan_id names, as
+// 3scale's Signup Express does; without one it goes on the default plan.
+// An unknown plan is 404, as for application_plan_id.
+func signupAccountPlan(c *call, s *composition.Composition, acc *composition.Account) error {
+	v, ok := c.params.Get("account_plan_id")
+	if !ok || v == "" {
+		return nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return &composition.FieldError{Field: "account_plan_id", Message: "is not a number", Err: err}
+	}
+	p, err := get(&s.AccountPlans, id)
+	if err != nil {
+		return err
+	}
+	acc.PlanID = p.ID
+	return nil
+}
+
+// signupServicePlans are the service plans a signup subscribes the account
+// through, as 3scale's: the one service_plan_id names for its service, each
+// other service's default one (a service without one gets no subscription).
+func signupServicePlans(c *call, s *composition.Composition) ([]*composition.ServicePlan, error) {
+	var chosen *composition.ServicePlan
+	if v, ok := c.params.Get("service_plan_id"); ok && v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, &composition.FieldError{Field: "service_plan_id", Message: "is not a number", Err: err}
+		}
+		if chosen, err = get(&s.ServicePlans, id); err != nil {
+			return nil, err
+		}
+	}
+	plans := s.ServicePlans.Filter(func(p *composition.ServicePlan) bool {
+		return p.Default && (chosen == nil || p.ServiceID != chosen.ServiceID)
+	})
+	if chosen != nil {
+		plans = append(plans, chosen)
+	}
+	return plans, nil
 }
 
 // signupPlans is the plan named by application_plan_id, or else every
