@@ -179,7 +179,9 @@ func bucketNext(g string, t time.Time) time.Time {
 	case granHour:
 		return t.Add(time.Hour)
 	case granSixHours:
-		return t.Add(6 * time.Hour)
+		// On the wall clock, so a week's 28 buckets end at its end even
+		// across a DST change.
+		return time.Date(y, m, d, t.Hour()+6, 0, 0, 0, t.Location())
 	case granDay:
 		return time.Date(y, m, d+1, 0, 0, 0, 0, t.Location())
 	}

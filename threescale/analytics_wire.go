@@ -194,7 +194,8 @@ type xmlValuer interface{ xmlValue() any }
 func writeStats(w http.ResponseWriter, f Format, v xmlValuer) {
 	Write(w, f, http.StatusOK, func(wr io.Writer) error {
 		if f == XML {
-			if _, err := io.WriteString(wr, xml.Header); err != nil {
+			// Builder's instruct!, with no line break after it.
+			if _, err := io.WriteString(wr, strings.TrimSuffix(xml.Header, "\n")); err != nil {
 				return err
 			}
 			if err := xml.NewEncoder(wr).Encode(v.xmlValue()); err != nil {

@@ -234,11 +234,12 @@ func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, pre
 		if metrics == nil {
 			metrics = snap.ServiceMetricIDs(serviceID)
 		}
+		// A backend's metrics may share the product's names ("hits"):
+		// the product's own wins, as 3scale's unextended name means it.
 		var metric *composition.Metric
 		for _, m := range metrics {
-			if m.SystemName == name {
+			if m.SystemName == name && (metric == nil || m.OwnerType == composition.OwnerService) {
 				metric = m
-				break
 			}
 		}
 		if metric == nil {
