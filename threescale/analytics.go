@@ -148,28 +148,72 @@ func (a *Analytics) serveUsage(w http.ResponseWriter, r *http.Request, f Format,
 		WriteError(w, f, err)
 		return
 	}
+	a.writeUsage(w, f, q, &out, metric, []usageSource{{scope, id}})
+}
+
+// usageSource is a service's or an application's counters.
+type usageSource struct {
+	scope Scope
+	id    int64
+}
+
+// writeUsage answers the usage of metric in the range q asks, added up
+// over sources, with porta's previous_total and change unless skip_change
+// is true (its default).
+func (a *Analytics) writeUsage(w http.ResponseWriter, f Format, q url.Values, out *statsUsage, metric *composition.Metric, sources []usageSource) {
 	sr, err := parseStatsRange(q, a.now())
 	if err != nil {
 		WriteError(w, f, err)
 		return
 	}
-	values, err := a.usageValues(scope, id, metric.ID, sr)
+	values, err := a.sumValues(sources, metric.ID, sr.granularity, sr.bounds)
 	if err != nil {
 		WriteError(w, f, err)
 		return
 	}
 	out.fill(metric, sr, values)
-	writeStats(w, f, &out)
+	if q.Get("skip_change") == "false" && sr.granularity != granEternity {
+		prev, err := a.sumValues(sources, metric.ID, "", sr.previous())
+		if err != nil {
+			WriteError(w, f, err)
+			return
+		}
+		out.setChange(prev[0])
+	}
+	writeStats(w, f, out)
 }
 
-// usageValues reads the values of sr's buckets: eternity from its counter,
-// every other granularity summed from the UTC counters in sr's zone.
-func (a *Analytics) usageValues(scope Scope, id, metricID int64, sr *statsRange) ([]int64, error) {
-	if sr.granularity == granEternity {
-		return a.counters.Values(scope, id, metricID, granEternity, []time.Time{{}})
+// sumValues reads the usage in each span of bounds (eternity: the one
+// all-time counter), added up over sources.
+func (a *Analytics) sumValues(sources []usageSource, metricID int64, granularity string, bounds []time.Time) ([]int64, error) {
+	var sum []int64
+	for _, src := range sources {
+		var vs []int64
+		var err error
+		switch {
+		case granularity == granEternity:
+			vs, err = a.counters.Values(src.scope, src.id, metricID, granEternity, []time.Time{{}})
+		case src.scope == ScopeService:
+			vs, err = a.counters.ServiceSums(src.id, metricID, bounds)
+		default:
+			vs, err = a.counters.AppSums(src.id, metricID, bounds)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sum == nil {
+			sum = make([]int64, len(vs))
+		}
+		for i, v := range vs {
+			sum[i] = composition.AddSaturating(sum[i], v)
+		}
 	}
-	if scope == ScopeService {
-		return a.counters.ServiceSums(id, metricID, sr.bounds)
+	if sum == nil { // no source: a backend no product uses
+		n := len(bounds) - 1
+		if granularity == granEternity {
+			n = 1
+		}
+		sum = make([]int64, max(n, 0))
 	}
-	return a.counters.AppSums(id, metricID, sr.bounds)
+	return sum, nil
 }

@@ -37,33 +37,13 @@ func (a *Analytics) serveBackendUsage(w http.ResponseWriter, r *http.Request, f 
 		WriteError(w, f, BadRequest("metric "+clip(name)+" not found"))
 		return
 	}
-	sr, err := parseStatsRange(q, a.now())
-	if err != nil {
-		WriteError(w, f, err)
-		return
-	}
-	var values []int64
-	if sr.granularity == granEternity {
-		values = make([]int64, 1)
-	} else {
-		values = make([]int64, len(sr.bounds)-1)
-	}
+	var sources []usageSource
 	seen := map[int64]bool{}
 	for _, u := range snap.BackendUsages.Filter(func(u *composition.BackendUsage) bool { return u.BackendAPIID == backend.ID }) {
-		if seen[u.ServiceID] {
-			continue
-		}
-		seen[u.ServiceID] = true
-		vs, err := a.usageValues(ScopeService, u.ServiceID, metric.ID, sr)
-		if err != nil {
-			WriteError(w, f, err)
-			return
-		}
-		for i, v := range vs {
-			values[i] = composition.AddSaturating(values[i], v)
+		if !seen[u.ServiceID] {
+			seen[u.ServiceID] = true
+			sources = append(sources, usageSource{ScopeService, u.ServiceID})
 		}
 	}
-	out := statsUsage{}
-	out.fill(metric, sr, values)
-	writeStats(w, f, &out)
+	a.writeUsage(w, f, q, &statsUsage{}, metric, sources)
 }

@@ -220,3 +220,19 @@ func parseStatsTime(s string, loc *time.Location) (time.Time, error) {
 	}
 	return time.Time{}, BadRequest("Date parameters should have valid date/time format.")
 }
+
+// previous is porta's range.previous, for skip_change=false: the span as
+// long as sr's (a period back on the calendar when a period was given)
+// just before it, from midnight when the buckets are days or months.
+func (sr *statsRange) previous() []time.Time {
+	var start time.Time
+	if sr.period != "" {
+		start = periodStartBefore(sr.period, sr.since)
+	} else {
+		start = sr.since.Add(-sr.until.Sub(sr.since))
+	}
+	if sr.granularity == granDay || sr.granularity == granMonth {
+		start = bucketStart(granDay, start)
+	}
+	return []time.Time{start, sr.since}
+}

@@ -86,8 +86,25 @@ type statsUsage struct {
 	Values      []int64           `json:"values"`
 	Application *statsApplication `json:"application,omitempty"`
 	Service     *statsService     `json:"service,omitempty"`
+	// With skip_change=false: the previous range's total and the change
+	// from it, in percent.
+	PreviousTotal *int64   `json:"previous_total,omitempty"`
+	Change        *float64 `json:"change,omitempty"`
 
 	sr *statsRange
+}
+
+// setChange sets previous_total and porta's percentage change from it:
+// 0 when both are zero, 100 from zero.
+func (u *statsUsage) setChange(previous int64) {
+	change := 100.0
+	switch {
+	case previous == 0 && u.Total == 0:
+		change = 0
+	case previous != 0:
+		change = float64(u.Total-previous) / float64(previous) * 100
+	}
+	u.PreviousTotal, u.Change = &previous, &change
 }
 
 // fill sets the metric, the period and the values.
