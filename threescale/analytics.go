@@ -107,7 +107,7 @@ func metricNamed(snap *composition.Snapshot, serviceID int64, name string) (*com
 	}
 	var metric *composition.Metric
 	for _, m := range snap.ServiceMetricIDs(serviceID) {
-		if m.SystemName == name && (metric == nil || m.OwnerType == composition.OwnerService) {
+		if metricIsNamed(m, name) && (metric == nil || m.OwnerType == composition.OwnerService) {
 			metric = m
 		}
 	}
@@ -115,6 +115,13 @@ func metricNamed(snap *composition.Snapshot, serviceID int64, name string) (*com
 		return nil, BadRequest(fmt.Sprintf("metric %s not found", clip(name)))
 	}
 	return metric, nil
+}
+
+// metricIsNamed reports whether m is called name: its system name or, for
+// a backend's metric, porta's extended name ("hits.42", 42 the backend).
+func metricIsNamed(m *composition.Metric, name string) bool {
+	return m.SystemName == name ||
+		m.OwnerType == composition.OwnerBackendAPI && m.SystemName+"."+strconv.FormatInt(m.OwnerID, 10) == name
 }
 
 func (a *Analytics) serveUsage(w http.ResponseWriter, r *http.Request, f Format, scope Scope, id int64) {

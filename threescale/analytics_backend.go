@@ -2,7 +2,6 @@ package threescale
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -29,7 +28,7 @@ func (a *Analytics) serveBackendUsage(w http.ResponseWriter, r *http.Request, f 
 	}
 	var metric *composition.Metric
 	for _, m := range snap.MetricsOf(composition.OwnerBackendAPI, backend.ID) {
-		if m.SystemName == name || m.SystemName+"."+strconv.FormatInt(backend.ID, 10) == name {
+		if metricIsNamed(m, name) {
 			metric = m
 		}
 	}

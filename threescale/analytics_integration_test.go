@@ -278,7 +278,7 @@ func TestAnalyticsTopApplications(t *testing.T) {
 
 	code, body := formCall(t, f.co, http.MethodGet, path, form("since", today))
 	assert.Equal(t, http.StatusBadRequest, code)
-	assert.JSONEq(t, `{"error":"Period must be one of [\"year\", \"month\", \"week\", \"day\"] not \"\""}`, string(body))
+	assert.JSONEq(t, `{"error":"Period must be one of [\"year\", \"month\", \"week\", \"day\"] not nil"}`, string(body))
 	code, body = formCall(t, f.co, http.MethodGet, path, form("period", "day", "since", today, "metric_name", "nope"))
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.JSONEq(t, `{"error":"metric nope not found"}`, string(body))
@@ -369,6 +369,8 @@ func TestAnalyticsBackendUsage(t *testing.T) {
 	assert.Equal(t, []int64{19}, all.Values)
 	svc := f.stats(t, "/stats/services/"+s64(f.shop)+"/usage.json", form("metric_name", "lookups", "period", "eternity"))
 	assert.Equal(t, []int64{8}, svc.Values, "a product's usage counts its own share only")
+	svc = f.stats(t, "/stats/services/"+s64(f.shop)+"/usage.json", form("metric_name", "lookups."+s64(f.backend), "period", "eternity"))
+	assert.Equal(t, []int64{8}, svc.Values, "porta's extended name of a backend's metric")
 	// the backend has a hits of its own: a report of "hits" is the product's
 	f.report(t, f.shop, "hits", map[string]int{"a1": 1, "a2": 1, "a3": 1})
 	f.report(t, f.other, "hits", map[string]int{"o1": 1})
@@ -394,7 +396,7 @@ func TestAnalyticsErrorsAndSpecTimezones(t *testing.T) {
 		want string
 	}{
 		{form("metric_name", "nope", "period", "day", "since", "2026-03-01"), `{"error":"metric nope not found"}`},
-		{form("metric_name", "lookups.1", "period", "day", "since", "2026-03-01"), `{"error":"metric lookups.1 not found"}`},
+		{form("metric_name", "lookups.999999", "period", "day", "since", "2026-03-01"), `{"error":"metric lookups.999999 not found"}`},
 		{form("period", "day", "since", "2026-03-01 25:00:00"), `{"error":"Date parameters should have valid date/time format."}`},
 		{form("granularity", "day", "since", "2026-03-05", "until", "2026-03-01"), `{"error":"until must be after since"}`},
 		{form("period", "day", "since", "2026-03-01", "timezone", "Atlantis"), ""},
@@ -405,12 +407,16 @@ func TestAnalyticsErrorsAndSpecTimezones(t *testing.T) {
 			assert.JSONEq(t, c.want, string(body), "%v", c.q)
 		}
 	}
-	// the metric of another service, for this service's application
-	other := url.Values{}
-	other.Set("period", "day")
-	other.Set("since", "2026-03-01")
-	code, body := formCall(t, f.co, http.MethodGet, "/stats/applications/"+s64(f.o1)+"/usage.json", form("period", "day", "since", "2026-03-01", "metric_name", "hits"))
-	assert.Equal(t, http.StatusOK, code, "%s", body)
+	// a metric of another service is unknown to this service's application
+	f.co.Create(t, "/admin/api/services/"+s64(f.other)+"/metrics.json", "friendly_name=Other+only&system_name=other_only&unit=hit")
+	code, body := formCall(t, f.co, http.MethodGet, app, form("period", "day", "since", "2026-03-01", "metric_name", "other_only"))
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.JSONEq(t, `{"error":"metric other_only not found"}`, string(body))
+	code, _ = formCall(t, f.co, http.MethodGet, "/stats/applications/"+s64(f.o1)+"/usage.json", form("period", "day", "since", "2026-03-01", "metric_name", "other_only"))
+	assert.Equal(t, http.StatusOK, code, "its own service's metric")
+	code, _ = formCall(t, f.co, http.MethodGet, "/stats/services/"+s64(f.shop)+"/top_applications.json", form("period", "day", "metric_name", "other_only"))
+	assert.Equal(t, http.StatusBadRequest, code)
+	other := form("period", "day", "since", "2026-03-01")
 	code, _ = formCall(t, f.co, http.MethodGet, "/stats/applications/999999/usage.json", other)
 	assert.Equal(t, http.StatusNotFound, code)
 	code, _ = formCall(t, f.co, http.MethodGet, "/stats/services/999999/top_applications.json", form("period", "day"))

@@ -36,9 +36,14 @@ type statsRange struct {
 	bounds []time.Time
 }
 
-// periodError is porta's answer to a period it does not know.
+// periodError is porta's answer to a period it does not know (Ruby's nil
+// when none was given).
 func periodError(period string, allowed []string) error {
-	return BadRequest(fmt.Sprintf("Period must be one of [%s] not %q", quoteList(allowed), period))
+	shown := "nil"
+	if period != "" {
+		shown = fmt.Sprintf("%q", clip(period))
+	}
+	return BadRequest(fmt.Sprintf("Period must be one of [%s] not %s", quoteList(allowed), shown))
 }
 
 func quoteList(xs []string) string {
