@@ -185,6 +185,13 @@ func TestAnalyticsBucketsInMadridAcrossDST(t *testing.T) {
 		assert.EqualValues(t, 6, spring.Total)
 		assert.Equal(t, "hour", spring.Period.Granularity)
 
+		// +05:30: the local day [Mar 28 18:30, Mar 29 18:30) UTC is read
+		// from the UTC hours [18:00, 18:00), the finest counters kept
+		kolkata := f.stats(t, path, form("metric_name", "hits", "period", "day", "since", "2026-03-29", "timezone", "Kolkata"))
+		assert.Equal(t, "2026-03-29T00:00:00+05:30", kolkata.Period.Since)
+		assert.Equal(t, "Asia/Kolkata", kolkata.Period.Timezone)
+		assert.EqualValues(t, 3, kolkata.Total)
+
 		fall := f.stats(t, path, form("metric_name", "hits", "period", "day", "since", "2026-10-25", "timezone", "Madrid"))
 		require.Len(t, fall.Values, 25, "the fall-back day has 25 hours")
 		assert.EqualValues(t, 16, fall.Values[0])
