@@ -1,9 +1,7 @@
 package threescale
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,197 +11,123 @@ import (
 	"github.com/portolan/portolan/composition"
 )
 
-// MaxAnalyticsValues bounds the values one analytics answer holds.
-const MaxAnalyticsValues = 10000
-
-// Analytics serves 3scale's Analytics API usage endpoints from the usage
-// counters: GET /stats/services/{id}/usage.json and GET
-// /stats/applications/{id}/usage.json, with metric_name, since, period or
-// until, granularity (hour, day, month, eternity) and timezone (UTC only).
-// An access token with scope stats is required.
+// Analytics serves 3scale's Analytics API as porta answers it, from the
+// usage counters: usage of a service, an application or a backend API, and
+// a service's top applications, in .json or .xml, with metric_name, since,
+// period or until, granularity and timezone. An access token with scope
+// stats is required.
 type Analytics struct {
 	snapshot func() *composition.Snapshot
 	tokens   *TokenChecker
 	counters UsageCounters
+	now      func() time.Time
 	mux      *http.ServeMux
 }
 
+// analyticsHandler serves one resource of a route in the format its suffix
+// names.
+type analyticsHandler func(w http.ResponseWriter, r *http.Request, f Format, id int64)
+
 // NewAnalytics serves analytics on store's snapshots and counters.
 func NewAnalytics(store composition.Store, tokens *TokenChecker, counters UsageCounters) *Analytics {
-	a := &Analytics{snapshot: store.Snapshot, tokens: tokens, counters: counters, mux: http.NewServeMux()}
-	a.mux.HandleFunc("GET /stats/services/{id}/usage.json", func(w http.ResponseWriter, r *http.Request) {
-		a.serve(w, r, ScopeService)
+	a := &Analytics{snapshot: store.Snapshot, tokens: tokens, counters: counters, now: time.Now, mux: http.NewServeMux()}
+	// The mux cannot match "usage.{format}", so each route takes the last
+	// segment whole and resources picks the handler by its name.
+	a.route("/stats/services/{id}/{resource}", map[string]analyticsHandler{
+		"usage": func(w http.ResponseWriter, r *http.Request, f Format, id int64) {
+			a.serveUsage(w, r, f, ScopeService, id)
+		},
+		"top_applications": a.serveTop,
 	})
-	a.mux.HandleFunc("GET /stats/applications/{id}/usage.json", func(w http.ResponseWriter, r *http.Request) {
-		a.serve(w, r, ScopeApplication)
+	a.route("/stats/applications/{id}/{resource}", map[string]analyticsHandler{
+		"usage": func(w http.ResponseWriter, r *http.Request, f Format, id int64) {
+			a.serveUsage(w, r, f, ScopeApplication, id)
+		},
 	})
+	a.route("/stats/backend_apis/{id}/{resource}", map[string]analyticsHandler{"usage": a.serveBackendUsage})
 	return a
+}
+
+// route registers GET pattern, whose {resource} is a name of handlers and
+// a format suffix: .json or .xml; any other suffix is 406, as porta's
+// respond_to answers a format it does not render.
+func (a *Analytics) route(pattern string, handlers map[string]analyticsHandler) {
+	a.mux.HandleFunc("GET "+pattern, func(w http.ResponseWriter, r *http.Request) {
+		name, ext, _ := strings.Cut(r.PathValue("resource"), ".")
+		h, ok := handlers[name]
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if !ok || err != nil {
+			WriteError(w, JSON, ErrNotFound)
+			return
+		}
+		var f Format
+		switch ext {
+		case "json":
+			f = JSON
+		case "xml":
+			f = XML
+		default:
+			WriteError(w, JSON, &statusError{status: http.StatusNotAcceptable,
+				msg: fmt.Sprintf("format %q is not served: use %s.json or %s.xml", clip(ext), name, name)})
+			return
+		}
+		h(w, r, f, id)
+	})
 }
 
 // ServeHTTP checks the access token and routes.
 func (a *Analytics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f, _ := FormatOf(r)
 	if err := a.tokens.Authorize(r, composition.ScopeStats, false); err != nil {
-		WriteError(w, JSON, err)
+		WriteError(w, f, err)
 		return
 	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
-		WriteError(w, JSON, ErrNotFound)
+		WriteError(w, f, ErrNotFound)
 		return
 	}
 	a.mux.ServeHTTP(w, r)
 }
 
-// granularityOf is 3scale's granularity of each period.
-var granularityOf = map[string]string{"year": "month", "month": "day", "week": "day", "day": "hour", "eternity": "eternity"}
-
-// statsRange is a resolved query: buckets of granularity from since to until.
-type statsRange struct {
-	period      string // "" when until was given
-	granularity string
-	since       time.Time // start of the first bucket
-	until       time.Time // end of the range, exclusive
-	starts      []time.Time
-}
-
-func parseStatsRange(q url.Values, now time.Time) (*statsRange, error) {
-	if tz := q.Get("timezone"); tz != "" && tz != "UTC" && tz != "Etc/UTC" {
-		return nil, BadRequest("timezone: only UTC is supported")
-	}
-	sr := &statsRange{period: q.Get("period"), granularity: q.Get("granularity")}
-	if sr.period != "" {
-		g, ok := granularityOf[sr.period]
-		if !ok {
-			return nil, BadRequest("period must be one of eternity, year, month, week, day")
-		}
-		if sr.granularity == "" {
-			sr.granularity = g
-		}
-	}
-	if sr.granularity == "" {
-		sr.granularity = "month"
-	}
-	switch sr.granularity {
-	case "eternity", "month", "day", "hour":
-	default:
-		return nil, BadRequest("granularity must be one of eternity, month, day, hour")
-	}
-	if sr.period == "eternity" || sr.granularity == "eternity" {
-		if sr.period != "" && sr.period != "eternity" || sr.granularity != "eternity" {
-			return nil, BadRequest("only eternity granularity is accepted for period eternity")
-		}
-		sr.period, sr.starts = "eternity", []time.Time{{}}
-		return sr, nil
-	}
-	since, err := parseStatsTime(q.Get("since"))
-	if err != nil {
-		return nil, BadRequest("since: " + err.Error())
-	}
-	var end time.Time
-	switch {
-	case sr.period != "":
-		switch sr.period {
-		case "year":
-			end = since.AddDate(1, 0, 0)
-		case "month":
-			end = since.AddDate(0, 1, 0)
-		case "week":
-			end = since.AddDate(0, 0, 7)
-		case "day":
-			end = since.AddDate(0, 0, 1)
-		}
-	case q.Get("until") != "":
-		until, err := parseStatsTime(q.Get("until"))
-		if err != nil {
-			return nil, BadRequest("until: " + err.Error())
-		}
-		end = until.Add(time.Second) // until is inclusive, to the second
-	default:
-		return nil, BadRequest("period or until is required")
-	}
-	if !end.After(since) {
-		return nil, BadRequest("until must be after since")
-	}
-	sr.since, _ = composition.PeriodBounds(sr.granularity, since)
-	sr.until = end
-	for t := sr.since; t.Before(end); {
-		if len(sr.starts) == MaxAnalyticsValues {
-			return nil, BadRequest(fmt.Sprintf("the range holds more than %d %s values", MaxAnalyticsValues, sr.granularity))
-		}
-		sr.starts = append(sr.starts, t)
-		_, t = composition.PeriodBounds(sr.granularity, t)
-	}
-	return sr, nil
-}
-
-// parseStatsTime reads 3scale's since/until: "2012-02-22", "2012-02-22
-// 23:49:00" or RFC 3339, in UTC.
-func parseStatsTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, fmt.Errorf("required")
-	}
-	for _, layout := range []string{"2006-01-02", "2006-01-02 15:04:05", "2006-01-02T15:04:05", time.RFC3339} {
-		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS", clip(s))
-}
-
-type statsMetric struct {
-	ID         int64  `json:"id"`
-	Name       string `json:"name"`
-	SystemName string `json:"system_name"`
-	Unit       string `json:"unit"`
-}
-
-type statsPeriod struct {
-	Name        *string `json:"name"`
-	Since       *string `json:"since"`
-	Until       *string `json:"until"`
-	Timezone    string  `json:"timezone"`
-	Granularity string  `json:"granularity"`
-}
-
-type statsRef struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name,omitempty"`
-}
-
-type statsApplication struct {
-	ID          int64    `json:"id"`
-	Name        string   `json:"name"`
-	State       string   `json:"state"`
-	Description string   `json:"description"`
-	Plan        statsRef `json:"plan"`
-	Account     statsRef `json:"account"`
-	Service     statsRef `json:"service"`
-}
-
-type statsService struct {
-	ID         int64  `json:"id"`
-	Name       string `json:"name"`
-	SystemName string `json:"system_name"`
-	State      string `json:"state"`
-}
-
-type statsUsage struct {
-	Metric      statsMetric       `json:"metric"`
-	Period      statsPeriod       `json:"period"`
-	Total       int64             `json:"total"`
-	Values      []int64           `json:"values"`
-	Application *statsApplication `json:"application,omitempty"`
-	Service     *statsService     `json:"service,omitempty"`
-}
-
-func (a *Analytics) serve(w http.ResponseWriter, r *http.Request, scope Scope) {
+// statsQuery parses the query string.
+func statsQuery(r *http.Request) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		WriteError(w, JSON, BadRequest("malformed query string"))
-		return
+		return nil, BadRequest("malformed query string")
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return q, nil
+}
+
+// metricNamed finds the metric a service's usage can name by system name
+// (hits when name is empty), the service's own before its backends'. porta
+// answers an unknown one with 400 "metric NAME not found".
+func metricNamed(snap *composition.Snapshot, serviceID int64, name string) (*composition.Metric, error) {
+	if name == "" {
+		name = "hits"
+	}
+	var metric *composition.Metric
+	for _, m := range snap.ServiceMetricIDs(serviceID) {
+		if metricIsNamed(m, name) && (metric == nil || m.OwnerType == composition.OwnerService) {
+			metric = m
+		}
+	}
+	if metric == nil {
+		return nil, BadRequest(fmt.Sprintf("metric %s not found", clip(name)))
+	}
+	return metric, nil
+}
+
+// metricIsNamed reports whether m is called name: its system name or, for
+// a backend's metric, porta's extended name ("hits.42", 42 the backend).
+func metricIsNamed(m *composition.Metric, name string) bool {
+	return m.SystemName == name ||
+		m.OwnerType == composition.OwnerBackendAPI && m.SystemName+"."+strconv.FormatInt(m.OwnerID, 10) == name
+}
+
+func (a *Analytics) serveUsage(w http.ResponseWriter, r *http.Request, f Format, scope Scope, id int64) {
+	q, err := statsQuery(r)
 	if err != nil {
-		WriteError(w, JSON, ErrNotFound)
+		WriteError(w, f, err)
 		return
 	}
 	snap := a.snapshot()
@@ -212,7 +136,7 @@ func (a *Analytics) serve(w http.ResponseWriter, r *http.Request, scope Scope) {
 	if scope == ScopeService {
 		svc, ok := snap.Services.Get(id)
 		if !ok {
-			WriteError(w, JSON, ErrNotFound)
+			WriteError(w, f, ErrNotFound)
 			return
 		}
 		serviceID = svc.ID
@@ -220,59 +144,83 @@ func (a *Analytics) serve(w http.ResponseWriter, r *http.Request, scope Scope) {
 	} else {
 		app, ok := snap.Applications.Get(id)
 		if !ok {
-			WriteError(w, JSON, ErrNotFound)
+			WriteError(w, f, ErrNotFound)
 			return
 		}
 		serviceID = app.ServiceID
-		sa := &statsApplication{ID: app.ID, Name: app.Name, State: app.State, Description: app.Description,
-			Plan: statsRef{ID: app.PlanID}, Account: statsRef{ID: app.AccountID}, Service: statsRef{ID: app.ServiceID}}
-		if p, ok := snap.ApplicationPlans.Get(app.PlanID); ok {
-			sa.Plan.Name = p.Name
-		}
-		if acct, ok := snap.Accounts.Get(app.AccountID); ok {
-			sa.Account.Name = acct.OrgName
-		}
-		if svc, ok := snap.Services.Get(app.ServiceID); ok {
-			sa.Service.Name = svc.Name
-		}
-		out.Application = sa
+		out.Application = newStatsApplication(snap, app)
 	}
-	name := q.Get("metric_name")
-	if name == "" {
-		name = "hits"
-	}
-	var metric *composition.Metric
-	for _, m := range snap.ServiceMetricIDs(serviceID) {
-		if m.SystemName == name && (metric == nil || m.OwnerType == composition.OwnerService) {
-			metric = m
-		}
-	}
-	if metric == nil {
-		WriteError(w, JSON, &statusError{status: http.StatusNotFound, msg: fmt.Sprintf("metric %q not found", clip(name))})
-		return
-	}
-	sr, err := parseStatsRange(q, time.Now())
+	metric, err := metricNamed(snap, serviceID, q.Get("metric_name"))
 	if err != nil {
-		WriteError(w, JSON, err)
+		WriteError(w, f, err)
 		return
 	}
-	values, err := a.counters.Values(scope, id, metric.ID, sr.granularity, sr.starts)
+	a.writeUsage(w, f, q, &out, metric, []usageSource{{scope, id}})
+}
+
+// usageSource is a service's or an application's counters.
+type usageSource struct {
+	scope Scope
+	id    int64
+}
+
+// writeUsage answers the usage of metric in the range q asks, added up
+// over sources, with porta's previous_total and change unless skip_change
+// is true (its default).
+func (a *Analytics) writeUsage(w http.ResponseWriter, f Format, q url.Values, out *statsUsage, metric *composition.Metric, sources []usageSource) {
+	sr, err := parseStatsRange(q, a.now())
 	if err != nil {
-		WriteError(w, JSON, err)
+		WriteError(w, f, err)
 		return
 	}
-	out.Metric = statsMetric{ID: metric.ID, Name: metric.FriendlyName, SystemName: metric.SystemName, Unit: metric.Unit}
-	out.Period = statsPeriod{Timezone: "Etc/UTC", Granularity: sr.granularity}
-	if sr.period != "" {
-		out.Period.Name = &sr.period
+	values, err := a.sumValues(sources, metric.ID, sr.granularity, sr.bounds)
+	if err != nil {
+		WriteError(w, f, err)
+		return
 	}
-	if !sr.since.IsZero() {
-		since, until := sr.since.Format(time.RFC3339), sr.until.Add(-time.Second).Format(time.RFC3339)
-		out.Period.Since, out.Period.Until = &since, &until
+	out.fill(metric, sr, values)
+	if q.Get("skip_change") == "false" && sr.granularity != granEternity {
+		prev, err := a.sumValues(sources, metric.ID, "", sr.previous())
+		if err != nil {
+			WriteError(w, f, err)
+			return
+		}
+		out.setChange(prev[0])
 	}
-	out.Values = values
-	for _, v := range values {
-		out.Total = composition.AddSaturating(out.Total, v)
+	writeStats(w, f, out)
+}
+
+// sumValues reads the usage in each span of bounds (eternity: the one
+// all-time counter), added up over sources.
+func (a *Analytics) sumValues(sources []usageSource, metricID int64, granularity string, bounds []time.Time) ([]int64, error) {
+	var sum []int64
+	for _, src := range sources {
+		var vs []int64
+		var err error
+		switch {
+		case granularity == granEternity:
+			vs, err = a.counters.Values(src.scope, src.id, metricID, granEternity, []time.Time{{}})
+		case src.scope == ScopeService:
+			vs, err = a.counters.ServiceSums(src.id, metricID, bounds)
+		default:
+			vs, err = a.counters.AppSums(src.id, metricID, bounds)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sum == nil {
+			sum = make([]int64, len(vs))
+		}
+		for i, v := range vs {
+			sum[i] = composition.AddSaturating(sum[i], v)
+		}
 	}
-	Write(w, JSON, http.StatusOK, func(wr io.Writer) error { return json.NewEncoder(wr).Encode(out) })
+	if sum == nil { // no source: a backend no product uses
+		n := len(bounds) - 1
+		if granularity == granEternity {
+			n = 1
+		}
+		sum = make([]int64, max(n, 0))
+	}
+	return sum, nil
 }

@@ -50,6 +50,11 @@ type UsageCounters interface {
 	// the periods starting at starts (the zero time for eternity).
 	// Services are counted by hour, day, month and eternity only.
 	Values(scope Scope, id, metricID int64, period string, starts []time.Time) ([]int64, error)
+	// AppSums and ServiceSums return the usage of a metric in each span
+	// [bounds[i], bounds[i+1]), summed from the UTC hourly (and coarser)
+	// counters: the Analytics API's buckets in any time zone.
+	AppSums(appID, metricID int64, bounds []time.Time) ([]int64, error)
+	ServiceSums(serviceID, metricID int64, bounds []time.Time) ([]int64, error)
 }
 
 // Service Management API bounds.
@@ -229,11 +234,12 @@ func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, pre
 		if metrics == nil {
 			metrics = snap.ServiceMetricIDs(serviceID)
 		}
+		// A backend's metrics may share the product's names ("hits"):
+		// the product's own wins, as 3scale's unextended name means it.
 		var metric *composition.Metric
 		for _, m := range metrics {
-			if m.SystemName == name {
+			if m.SystemName == name && (metric == nil || m.OwnerType == composition.OwnerService) {
 				metric = m
-				break
 			}
 		}
 		if metric == nil {
