@@ -31,9 +31,10 @@ import (
 // neither listed nor deletable here; rotate it by changing the flag.
 //
 // POST /admin/api/users/{user_id}/access_tokens (deprecated in 3scale) makes
-// the same token for a provider user: it is the user's in that it goes when
-// the user is deleted; it grants what its scopes say, like any other (the
-// member's permissions restrict nothing yet, see provider_users.go).
+// the same token for a provider user: it goes when the user is deleted, and
+// a member's grants only what the member's permissions allow
+// (permissions.go). A token made under /personal with a user's token is
+// that user's; a member sees and deletes only its own there.
 
 const (
 	accessTokensPath = "/admin/api/personal/access_tokens"
@@ -79,8 +80,9 @@ func viewAccessToken(t *composition.AccessToken, value string) map[string]access
 func listAccessTokens(c *call) error {
 	name, _ := c.params.Get("name")
 	name = strings.ToLower(name)
+	g, _ := GrantFrom(c.r.Context())
 	items := c.snapshot().AccessTokens.Filter(func(t *composition.AccessToken) bool {
-		return strings.Contains(strings.ToLower(t.Name), name)
+		return g.sees(t) && strings.Contains(strings.ToLower(t.Name), name)
 	})
 	out := make([]map[string]accessTokenView, len(items))
 	for i, t := range items {
@@ -90,7 +92,12 @@ func listAccessTokens(c *call) error {
 	return nil
 }
 
-func createAccessToken(c *call) error { return createTokenFor(c, 0) }
+// createAccessToken makes a personal token: the provider admin's (user 0),
+// or with a user's token that user's.
+func createAccessToken(c *call) error {
+	g, _ := GrantFrom(c.r.Context())
+	return createTokenFor(c, g.UserID)
+}
 
 // createUserAccessToken makes a token for the provider user of the path.
 func createUserAccessToken(c *call) error {
@@ -162,10 +169,12 @@ func newTokenValue() (string, error) {
 
 // findAccessToken resolves the path's id, which is a token's id or its
 // value, as porta's find_from_id_or_value.
+// A member's token finds only the member's own tokens.
 func findAccessToken(c *call, s *composition.Composition) (*composition.AccessToken, error) {
+	g, _ := GrantFrom(c.r.Context())
 	raw := c.r.PathValue("id")
 	if id, err := strconv.ParseInt(raw, 10, 64); err == nil {
-		if t, ok := s.AccessTokens.Get(id); ok {
+		if t, ok := s.AccessTokens.Get(id); ok && g.sees(t) {
 			return t, nil
 		}
 	}
@@ -173,7 +182,7 @@ func findAccessToken(c *call, s *composition.Composition) (*composition.AccessTo
 		return nil, ErrNotFound
 	}
 	digest := composition.TokenDigest(raw)
-	if t, ok := s.AccessTokens.Find(func(t *composition.AccessToken) bool { return t.Digest == digest }); ok {
+	if t, ok := s.AccessTokens.Find(func(t *composition.AccessToken) bool { return t.Digest == digest }); ok && g.sees(t) {
 		return t, nil
 	}
 	return nil, ErrNotFound

@@ -27,8 +27,11 @@ type Route struct {
 	Status  int      // success status, 200 when zero
 	// Scope is the access-token scope the operation needs (routeTable sets
 	// it); a route without one is refused to every token.
-	Scope  string
-	handle func(*call) error
+	Scope string
+	// Section is the admin section a provider member's token needs
+	// besides its scope's (routeTable sets it: sectionOf in permissions.go).
+	Section string
+	handle  func(*call) error
 }
 
 // Writes reports whether the operation needs permission rw: as in 3scale,
@@ -111,7 +114,7 @@ func (a *API) endpoint(rt *Route) http.Handler {
 			return
 		}
 		g, ok := GrantFrom(r.Context())
-		if err := authorizeGrant(g, ok, rt.Scope, rt.Writes()); err != nil {
+		if err := authorizeRoute(g, ok, rt, r); err != nil {
 			WriteError(w, f, err)
 			return
 		}

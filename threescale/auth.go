@@ -32,12 +32,21 @@ type Grant struct {
 	Scopes []string
 	Write  bool  // permission rw: any method; ro allows GET and HEAD only
 	ID     int64 // the stored token's id; 0 for a configured (bootstrap) token
+	UserID int64 // the provider user the token belongs to; 0 for none
+
+	member *memberRights // nil: every right (see permissions.go)
 }
 
-// Allows reports whether the grant covers scope, and writing when write.
+// Allows reports whether the grant covers scope, and writing when write. A
+// member's token covers a scope only while the member holds the scope's
+// admin section.
 func (g Grant) Allows(scope string, write bool) bool {
-	return slices.Contains(g.Scopes, scope) && (g.Write || !write)
+	return slices.Contains(g.Scopes, scope) && (g.Write || !write) && g.member.has(scopeSection(scope))
 }
+
+// Member reports whether the grant is a provider member's, limited by its
+// admin sections and services.
+func (g Grant) Member() bool { return g.member != nil }
 
 // fullGrant is a configured token's: every scope, rw.
 func fullGrant() Grant {
@@ -73,10 +82,16 @@ type TokenChecker struct {
 	index    atomic.Pointer[tokenIndex]
 }
 
-// tokenIndex maps the digests of one snapshot's access tokens to them.
+// tokenIndex maps the digests of one snapshot's usable access tokens to
+// them and their users' rights.
 type tokenIndex struct {
 	snap     *composition.Snapshot
-	byDigest map[[sha256.Size]byte]*composition.AccessToken
+	byDigest map[[sha256.Size]byte]indexedToken
+}
+
+type indexedToken struct {
+	tok    *composition.AccessToken
+	member *memberRights // nil: every right
 }
 
 // NewTokenChecker accepts the given tokens, each with every scope and rw;
@@ -127,10 +142,23 @@ func (t *TokenChecker) Authenticate(r *http.Request) (Grant, bool) {
 // Authorize returns nil when r carries (in its query or Basic header) a
 // token with scope, and permission rw when write; otherwise the 403 to
 // answer: "Access denied" without a valid token, porta's "does not have the
-// correct permissions" with one that falls short.
+// correct permissions" with one that falls short. A member's token is also
+// held to its services on an Analytics API path: 404 for another's.
 func (t *TokenChecker) Authorize(r *http.Request, scope string, write bool) error {
 	g, ok := t.Authenticate(r)
-	return authorizeGrant(g, ok, scope, write)
+	if err := authorizeGrant(g, ok, scope, write); err != nil {
+		return err
+	}
+	return g.member.allowsStatsPath(r.URL.Path)
+}
+
+// authorizeRoute checks a grant against what route rt needs: its scope and
+// permission, and for a member its section and services (permissions.go).
+func authorizeRoute(g Grant, ok bool, rt *Route, r *http.Request) error {
+	if err := authorizeGrant(g, ok, rt.Scope, rt.Writes()); err != nil {
+		return err
+	}
+	return g.member.allowsRoute(rt, r)
 }
 
 func authorizeGrant(g Grant, ok bool, scope string, write bool) error {
@@ -146,9 +174,11 @@ func authorizeGrant(g Grant, ok bool, scope string, write bool) error {
 // Check reports whether r carries a token that may use Portolan's own admin
 // API (/admin/portolan/: export with secrets, import, join tokens, gossip
 // keys): scope account_management with permission rw. Those calls hand out
-// or replace every secret, so a read-only token may not make them.
+// or replace every secret, so a read-only token may not make them, nor a
+// provider member's.
 func (t *TokenChecker) Check(r *http.Request) bool {
-	return t.Authorize(r, composition.ScopeAccountManagement, true) == nil
+	g, ok := t.Authenticate(r)
+	return authorizeGrant(g, ok, composition.ScopeAccountManagement, true) == nil && !g.Member()
 }
 
 // CheckParams reports whether the decoded params (query and body, from
@@ -235,7 +265,7 @@ func (t *TokenChecker) grant(cands []string) (Grant, bool) {
 		equal = subtle.ConstantTimeCompare
 	}
 	ok := 0
-	var found *composition.AccessToken
+	var found *indexedToken
 	idx := t.tokenIndex()
 	for _, c := range cands {
 		if c == "" {
@@ -248,10 +278,10 @@ func (t *TokenChecker) grant(cands []string) (Grant, bool) {
 		if idx == nil || found != nil {
 			continue
 		}
-		if tok, hit := idx.byDigest[h]; hit {
-			want, _ := hex.DecodeString(tok.Digest)
-			if equal(h[:], want) == 1 && !tok.Expired(t.clock()) {
-				found = tok
+		if it, hit := idx.byDigest[h]; hit {
+			want, _ := hex.DecodeString(it.tok.Digest)
+			if equal(h[:], want) == 1 && !it.tok.Expired(t.clock()) {
+				found = &it
 			}
 		}
 	}
@@ -259,7 +289,8 @@ func (t *TokenChecker) grant(cands []string) (Grant, bool) {
 	case ok == 1:
 		return fullGrant(), true
 	case found != nil:
-		return Grant{Scopes: slices.Clone(found.Scopes), Write: found.Writes(), ID: found.ID}, true
+		tok := found.tok
+		return Grant{Scopes: slices.Clone(tok.Scopes), Write: tok.Writes(), ID: tok.ID, UserID: tok.UserID, member: found.member}, true
 	}
 	return Grant{}, false
 }
@@ -272,7 +303,8 @@ func (t *TokenChecker) clock() time.Time {
 }
 
 // tokenIndex returns the digest index of the current snapshot, built once
-// per snapshot; nil without a store.
+// per snapshot; nil without a store. A token of a user who is suspended or
+// gone is left out, so it authenticates nothing.
 func (t *TokenChecker) tokenIndex() *tokenIndex {
 	if t.snapshot == nil {
 		return nil
@@ -281,12 +313,28 @@ func (t *TokenChecker) tokenIndex() *tokenIndex {
 	if idx := t.index.Load(); idx != nil && idx.snap == snap {
 		return idx
 	}
-	idx := &tokenIndex{snap: snap, byDigest: make(map[[sha256.Size]byte]*composition.AccessToken, snap.AccessTokens.Len())}
+	idx := &tokenIndex{snap: snap, byDigest: make(map[[sha256.Size]byte]indexedToken, snap.AccessTokens.Len())}
+	rights := map[int64]*memberRights{}
+	usable := map[int64]bool{}
 	for _, tok := range snap.AccessTokens.All() {
+		it := indexedToken{tok: tok}
+		if tok.UserID != 0 {
+			if _, seen := usable[tok.UserID]; !seen {
+				u, found := snap.Users.Get(tok.UserID)
+				if found {
+					rights[tok.UserID], found = rightsOf(u, snap)
+				}
+				usable[tok.UserID] = found
+			}
+			if !usable[tok.UserID] {
+				continue
+			}
+			it.member = rights[tok.UserID]
+		}
 		var d [sha256.Size]byte
 		if b, err := hex.DecodeString(tok.Digest); err == nil && len(b) == sha256.Size {
 			copy(d[:], b)
-			idx.byDigest[d] = tok
+			idx.byDigest[d] = it
 		}
 	}
 	t.index.Store(idx)

@@ -15,8 +15,8 @@ import (
 // member and needs an email, not a password (porta's signup_type
 // :created_by_provider); passwords are hashed before they are bound and
 // never rendered. A member's permissions (the admin portal sections and the
-// services it may use) are stored and answered; Portolan's access tokens
-// belong to no user, so they restrict nothing yet.
+// services it may use) are stored and answered, and bind the access tokens
+// the member owns (permissions.go).
 
 func (a *API) providerUserRoutes() []Route {
 	const tag = "Provider Users"

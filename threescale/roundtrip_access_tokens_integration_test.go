@@ -94,6 +94,8 @@ func TestRoundTripUserAccessTokens(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	user := providerUser(t, co, http.MethodPost, "/admin/api/users.json",
 		url.Values{"username": {"ops"}, "email": {"ops@example.com"}}, http.StatusCreated).User
+	// An admin, whose token has every right (a member's: permissions_integration_test.go).
+	providerUser(t, co, http.MethodPut, "/admin/api/users/"+s64(user.ID)+"/admin.json", nil, http.StatusOK)
 	path := "/admin/api/users/" + s64(user.ID) + "/access_tokens.json"
 
 	var created map[string]accessTokenJSON

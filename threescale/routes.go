@@ -7,7 +7,8 @@ import (
 )
 
 // routeTable lists every operation the API serves, group by group, each
-// tagged with the access-token scope it needs (scopeOf).
+// tagged with the access-token scope it needs (scopeOf) and the admin
+// section a provider member needs for it (sectionOf).
 func (a *API) routeTable() []Route {
 	var rs []Route
 	for _, group := range [][]Route{
@@ -51,6 +52,7 @@ func (a *API) routeTable() []Route {
 	}
 	for i := range rs {
 		rs[i].Scope = scopeOf(rs[i].Path)
+		rs[i].Section = sectionOf(rs[i].Method, rs[i].Path)
 	}
 	return rs
 }
