@@ -1,9 +1,14 @@
 package threescale_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Every route of the table carries the admin section a provider member
@@ -65,4 +70,39 @@ func TestRouteSectionsFollowPorta(t *testing.T) {
 			assert.Equal(t, want, got[route], route)
 		}
 	}
+}
+
+// Portolan's own admin API (TokenChecker.Check: export with secrets,
+// import, join tokens) is the admins': a member's rw token with
+// account_management is refused, its user's promotion to admin opens it.
+func TestMemberTokenIsRefusedPortolansAdminAPI(t *testing.T) {
+	e := newTokenEnv(t, 0)
+	status, body := e.call(t, bootstrapToken, http.MethodPost, "/admin/api/users.json",
+		url.Values{"username": {"pat"}, "email": {"pat@provider.example"}})
+	require.Equal(t, http.StatusCreated, status, body)
+	var u providerUserJSON
+	require.NoError(t, json.Unmarshal([]byte(body), &u))
+	id := itoa(u.User.ID)
+	status, body = e.call(t, bootstrapToken, http.MethodPut, "/admin/api/users/"+id+"/permissions.json",
+		url.Values{"allowed_sections[]": {"partners"}})
+	require.Equal(t, http.StatusOK, status, body)
+	status, body = e.call(t, bootstrapToken, http.MethodPost, "/admin/api/users/"+id+"/access_tokens.json",
+		url.Values{"name": {"pat"}, "permission": {"rw"}, "scopes[]": {"account_management"}})
+	require.Equal(t, http.StatusCreated, status, body)
+	var tok map[string]struct {
+		Value string `json:"value"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &tok))
+
+	req := httptest.NewRequest(http.MethodPost, "/admin/portolan/export", nil)
+	req.SetBasicAuth("", tok["access_token"].Value)
+	assert.False(t, e.tc.Check(req), "a member's token")
+	grant, ok := e.tc.Authenticate(req)
+	require.True(t, ok)
+	assert.True(t, grant.Member())
+	assert.Equal(t, u.User.ID, grant.UserID)
+
+	status, body = e.call(t, bootstrapToken, http.MethodPut, "/admin/api/users/"+id+"/admin.json", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.True(t, e.tc.Check(req), "the same token once its user is an admin")
 }
