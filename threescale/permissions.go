@@ -229,3 +229,13 @@ func (m *memberRights) allowsStatsPath(path string) error {
 func (g Grant) sees(t *composition.AccessToken) bool {
 	return g.member == nil || t.UserID == g.UserID
 }
+
+// reachableScope is a collection scope for lists of every service's
+// entities: a member's call lists those of the services it reaches only,
+// as porta lists from the user's accessible_services.
+func reachableScope[P any](serviceOf func(P) int64) func(*call, *composition.Composition) (func(P) bool, func(P), error) {
+	return func(c *call, _ *composition.Composition) (func(P) bool, func(P), error) {
+		g, _ := GrantFrom(c.r.Context())
+		return func(e P) bool { return g.member.service(serviceOf(e)) }, func(P) {}, nil
+	}
+}

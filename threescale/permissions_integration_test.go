@@ -183,6 +183,28 @@ func TestMemberServicesRestrictWhatItReaches(t *testing.T) {
 	f.expect(t, http.StatusOK, http.MethodGet, "/stats/services/"+s64(f.a)+"/usage.json", statsForm())
 	f.expect(t, http.StatusNotFound, http.MethodGet, "/stats/services/"+s64(f.b)+"/usage.json", statsForm())
 
+	// Lists of every service's entities hold the reachable ones only.
+	var services struct {
+		Services []struct {
+			Service struct {
+				ID int64 `json:"id"`
+			} `json:"service"`
+		} `json:"services"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(f.expect(t, http.StatusOK, http.MethodGet, "/admin/api/services.json", nil)), &services))
+	require.Len(t, services.Services, 1)
+	assert.Equal(t, f.a, services.Services[0].Service.ID)
+	var plans struct {
+		Plans []struct {
+			Plan struct {
+				ID int64 `json:"id"`
+			} `json:"application_plan"`
+		} `json:"plans"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(f.expect(t, http.StatusOK, http.MethodGet, "/admin/api/application_plans.json", nil)), &plans))
+	require.Len(t, plans.Plans, 1)
+	assert.Equal(t, f.planA, plans.Plans[0].Plan.ID)
+
 	// No service at all: none reached.
 	f.permit(t, url.Values{"allowed_service_ids[]": {"[]"}})
 	f.expect(t, http.StatusNotFound, http.MethodGet, svcA+"/metrics.json", nil)
