@@ -22,7 +22,7 @@ func accountApps() *appCollection {
 		kind:  composition.KindApplication,
 		names: fixedNames("application", "applications"),
 		table: appTable,
-		scope: func(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
+		scope: reachable(func(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
 			id, err := c.id("account_id")
 			if err != nil {
 				return nil, nil, err
@@ -32,7 +32,7 @@ func accountApps() *appCollection {
 			}
 			return func(app *composition.Application) bool { return app.AccountID == id },
 				func(app *composition.Application) { app.AccountID = id }, nil
-		},
+		}, appService),
 		prepare: prepareApp,
 		view:    appView,
 		unpaged: true,
@@ -46,7 +46,7 @@ func (a *API) applicationRoutes() []Route {
 		kind:  composition.KindApplication,
 		names: fixedNames("application", "applications"),
 		table: appTable,
-		scope: appFilter,
+		scope: reachable(appFilter, appService),
 		view:  appView,
 	}
 	const tag = "Account Applications"
@@ -160,6 +160,9 @@ func invalidTransition(event string) error {
 	return composition.Invalid("state", `cannot transition via "`+event+`"`)
 }
 
+// appService is an application's service.
+func appService(app *composition.Application) int64 { return app.ServiceID }
+
 // appFilter applies Application List (all services)'s filters: service_id,
 // plan_id and plan_type (free or paid).
 func appFilter(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
@@ -223,7 +226,7 @@ func findApp(c *call) error {
 		service = svc.ID
 	}
 	apps := s.Applications.Filter(func(app *composition.Application) bool {
-		return match(app) && (service == 0 || app.ServiceID == service)
+		return match(app) && (service == 0 || app.ServiceID == service) && c.reaches(app.ServiceID)
 	})
 	if len(apps) == 0 {
 		return ErrNotFound

@@ -230,12 +230,30 @@ func (g Grant) sees(t *composition.AccessToken) bool {
 	return g.member == nil || t.UserID == g.UserID
 }
 
-// reachableScope is a collection scope for lists of every service's
-// entities: a member's call lists those of the services it reaches only,
-// as porta lists from the user's accessible_services.
-func reachableScope[P any](serviceOf func(P) int64) func(*call, *composition.Composition) (func(P) bool, func(P), error) {
-	return func(c *call, _ *composition.Composition) (func(P) bool, func(P), error) {
-		g, _ := GrantFrom(c.r.Context())
-		return func(e P) bool { return g.member.service(serviceOf(e)) }, func(P) {}, nil
+// entityScope is a collection's scope (collection.scope).
+type entityScope[P any] = func(*call, *composition.Composition) (func(P) bool, func(P), error)
+
+// reachable narrows scope (nil: every entity) to the entities of the
+// services the call's grant reaches: a member lists and finds those only,
+// as porta looks them up from the user's accessible_services.
+func reachable[P any](scope entityScope[P], serviceOf func(P) int64) entityScope[P] {
+	return func(c *call, s *composition.Composition) (func(P) bool, func(P), error) {
+		belongs, attach := func(P) bool { return true }, func(P) {}
+		if scope != nil {
+			var err error
+			if belongs, attach, err = scope(c, s); err != nil {
+				return nil, nil, err
+			}
+		}
+		if g, _ := GrantFrom(c.r.Context()); g.member != nil {
+			return func(e P) bool { return belongs(e) && g.member.service(serviceOf(e)) }, attach, nil
+		}
+		return belongs, attach, nil
 	}
+}
+
+// reaches reports whether the call's grant reaches service id.
+func (c *call) reaches(id int64) bool {
+	g, _ := GrantFrom(c.r.Context())
+	return g.member.service(id)
 }

@@ -205,6 +205,30 @@ func TestMemberServicesRestrictWhatItReaches(t *testing.T) {
 	require.Len(t, plans.Plans, 1)
 	assert.Equal(t, f.planA, plans.Plans[0].Plan.ID)
 
+	// Applications of another service are not found either.
+	var acc struct {
+		Account struct {
+			ID int64 `json:"id"`
+		} `json:"account"`
+	}
+	decodeCall(t, f.co, http.MethodPost, "/admin/api/signup.json", url.Values{"org_name": {"Acme"}, "username": {"acme"},
+		"email": {"acme@example.com"}, "password": {"secret123"}}, http.StatusCreated, &acc)
+	apps := "/admin/api/accounts/" + s64(acc.Account.ID) + "/applications"
+	var app struct {
+		Application struct {
+			ID int64 `json:"id"`
+		} `json:"application"`
+	}
+	decodeCall(t, f.co, http.MethodPost, apps+".json", url.Values{"plan_id": {s64(f.planB)}, "name": {"on B"}}, http.StatusCreated, &app)
+	f.expect(t, http.StatusNotFound, http.MethodGet, apps+"/"+s64(app.Application.ID)+".json", nil)
+	f.expect(t, http.StatusNotFound, http.MethodGet, "/admin/api/applications/find.json",
+		url.Values{"application_id": {s64(app.Application.ID)}})
+	_, all := rawCall(t, f.co, http.MethodGet, "/admin/api/applications.json", "", "")
+	assert.Contains(t, string(all), `"name":"on B"`, "the admin's list has it")
+	assert.JSONEq(t, `{"applications":[]}`, f.expect(t, http.StatusOK, http.MethodGet, "/admin/api/applications.json", nil))
+	assert.JSONEq(t, `{"applications":[]}`, f.expect(t, http.StatusOK, http.MethodGet, apps+".json", nil))
+	f.expect(t, http.StatusNotFound, http.MethodGet, "/stats/applications/"+s64(app.Application.ID)+"/usage.json", statsForm())
+
 	// No service at all: none reached.
 	f.permit(t, url.Values{"allowed_service_ids[]": {"[]"}})
 	f.expect(t, http.StatusNotFound, http.MethodGet, svcA+"/metrics.json", nil)

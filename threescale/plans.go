@@ -18,7 +18,7 @@ func (a *API) planRoutes() []Route {
 		kind:  composition.KindApplicationPlan,
 		names: planNames,
 		table: func(c *composition.Composition) *planTable { return &c.ApplicationPlans },
-		scope: reachableScope(func(p *composition.ApplicationPlan) int64 { return p.ServiceID }),
+		scope: reachable(nil, func(p *composition.ApplicationPlan) int64 { return p.ServiceID }),
 		view:  planView,
 	}
 	base := "/admin/api/services/{service_id}/application_plans"

@@ -9,7 +9,7 @@ func (a *API) serviceRoutes() []Route {
 		kind:  composition.KindService,
 		names: fixedNames("service", "services"),
 		table: func(c *composition.Composition) *composition.Table[*composition.Service] { return &c.Services },
-		scope: reachableScope(func(s *composition.Service) int64 { return s.ID }),
+		scope: reachable(nil, func(s *composition.Service) int64 { return s.ID }),
 	}
 	return col.routes("Service", "Service", "/admin/api/services", "id", JSON, XML)
 }
