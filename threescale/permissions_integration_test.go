@@ -150,8 +150,14 @@ func TestMemberWithPartnersManagesAccountsOnly(t *testing.T) {
 	f.denied(t, http.MethodPost, "/admin/api/users/"+s64(other.ID)+"/access_tokens.json")
 
 	// Personal tokens: a member's are its own; it sees no other's.
+	var admins map[string]accessTokenJSON
 	decodeCall(t, f.co, http.MethodPost, "/admin/api/personal/access_tokens.json", url.Values{
-		"name": {"admin's"}, "permission": {"ro"}, "scopes[]": {"account_management"}}, http.StatusCreated, &map[string]accessTokenJSON{})
+		"name": {"admin's"}, "permission": {"ro"}, "scopes[]": {"account_management"}}, http.StatusCreated, &admins)
+	adminsToken := "/admin/api/personal/access_tokens/" + s64(admins["access_token"].ID) + ".json"
+	f.expect(t, http.StatusNotFound, http.MethodGet, adminsToken, nil)
+	f.expect(t, http.StatusNotFound, http.MethodDelete, adminsToken, nil)
+	code, _ := rawCall(t, f.co, http.MethodGet, adminsToken, "", "")
+	assert.Equal(t, http.StatusOK, code, "the admin's token survives")
 	f.expect(t, http.StatusCreated, http.MethodPost, "/admin/api/personal/access_tokens.json", url.Values{
 		"name": {"pat's second"}, "permission": {"ro"}, "scopes[]": {"account_management"}})
 	var list struct {
