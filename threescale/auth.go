@@ -62,7 +62,9 @@ func fullGrant() Grant {
 // Two kinds of token are accepted: those given to NewTokenChecker (the
 // bootstrap token: every scope, rw), and, with NewStoreTokenChecker, the
 // access tokens stored in the composition (3scale's Access Tokens API),
-// each with its scopes, permission and expiry. Neither is kept in plain
+// each with its scopes, permission and expiry; a provider member's is bound
+// as well by its user's sections and services, and a suspended user's is
+// refused (permissions.go). Neither is kept in plain
 // text: configured tokens as SHA-256 digests compared with
 // subtle.ConstantTimeCompare, stored ones as their digest
 // (composition.TokenDigest), looked up by the digest of what is presented.
