@@ -106,7 +106,8 @@ func defaultAppName(plan *composition.ApplicationPlan) string {
 	return "Application on plan " + plan.Name
 }
 
-// planParam resolves the plan_id parameter; an unknown plan is 404.
+// planParam resolves the plan_id parameter; an unknown plan, or one of a
+// service out of a member's reach, is 404.
 func planParam(c *call, s *composition.Composition) (*composition.ApplicationPlan, error) {
 	v, ok := c.params.Get("plan_id")
 	if !ok || v == "" {
@@ -116,7 +117,11 @@ func planParam(c *call, s *composition.Composition) (*composition.ApplicationPla
 	if err != nil {
 		return nil, &composition.FieldError{Field: "plan_id", Message: "is not a number", Err: err}
 	}
-	return get(&s.ApplicationPlans, id)
+	p, err := get(&s.ApplicationPlans, id)
+	if err == nil && !c.reaches(p.ServiceID) {
+		return nil, ErrNotFound
+	}
+	return p, err
 }
 
 // changePlan moves n to the plan_id parameter's plan, of the same service.

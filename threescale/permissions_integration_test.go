@@ -234,6 +234,14 @@ func TestMemberServicesRestrictWhatItReaches(t *testing.T) {
 	assert.JSONEq(t, `{"applications":[]}`, f.expect(t, http.StatusOK, http.MethodGet, "/admin/api/applications.json", nil))
 	assert.JSONEq(t, `{"applications":[]}`, f.expect(t, http.StatusOK, http.MethodGet, apps+".json", nil))
 	f.expect(t, http.StatusNotFound, http.MethodGet, "/stats/applications/"+s64(app.Application.ID)+"/usage.json", statsForm())
+	// Nor can the member put an application on B's plan, or list B's
+	// service plans.
+	f.expect(t, http.StatusNotFound, http.MethodPost, apps+".json", url.Values{"plan_id": {s64(f.planB)}, "name": {"mine on B"}})
+	f.expect(t, http.StatusCreated, http.MethodPost, apps+".json", url.Values{"plan_id": {s64(f.planA)}, "name": {"mine on A"}})
+	decodeCall(t, f.co, http.MethodPost, svcB+"/service_plans.json", url.Values{"name": {"B's service plan"}}, http.StatusCreated, &struct{}{})
+	_, allPlans := rawCall(t, f.co, http.MethodGet, "/admin/api/service_plans.json", "", "")
+	assert.Contains(t, string(allPlans), "B's service plan", "the admin's list has it")
+	assert.NotContains(t, f.expect(t, http.StatusOK, http.MethodGet, "/admin/api/service_plans.json", nil), "B's service plan")
 
 	// No service at all: none reached.
 	f.permit(t, url.Values{"allowed_service_ids[]": {"[]"}})

@@ -30,6 +30,7 @@ func servicePlans(param string) *servicePlanCollection {
 				func(p *composition.ServicePlan) { p.ServiceID = sid }, nil
 		}
 	}
+	col.scope = reachable(col.scope, func(p *composition.ServicePlan) int64 { return p.ServiceID })
 	return col
 }
 
