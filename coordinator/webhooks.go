@@ -47,8 +47,9 @@ func (w WebhookConfig) withDefaults() WebhookConfig {
 // leaves the outbox only after its URL answered 2xx, or, after the last
 // try, into the failures (GET /admin/api/webhooks/failures.json), in one
 // revision. A coordinator killed before that delivers it again when it
-// starts: delivery is at least once, and exactly once unless the kill falls
-// between the receiver's 2xx and the removal's commit.
+// starts (on Consul: the next holder of the webhook lock does): delivery is
+// at least once, and exactly once unless the kill falls between the
+// receiver's 2xx and the removal's commit.
 type webhookDelivery struct {
 	store  composition.Store
 	cfg    WebhookConfig

@@ -194,7 +194,7 @@ func (l *webhookLeader) renew(held context.Context, id string, last time.Time, f
 			lastErr = err
 			l.log.Warn().Err(err).Msg("renewing the webhook lock's Consul session; retrying")
 		case entry == nil:
-			fence(errors.New("Consul no longer knows the webhook lock's session (it expired or was destroyed)"))
+			fence(errors.New("the webhook lock's session is gone from Consul (it expired or was destroyed)"))
 			return
 		default:
 			last, lastErr = sent, nil
