@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,12 +35,13 @@ type orgReceiver struct {
 	answered []string
 	holdAt   int           // the arrival (1-based) to hold; 0: none
 	held     chan struct{} // closed when that arrival came
+	dropped  chan struct{} // closed when its sender went away
 	release  chan struct{} // closed at cleanup: answers a held arrival
 }
 
 func startOrgReceiver(t *testing.T, holdAt int) *orgReceiver {
 	t.Helper()
-	r := &orgReceiver{holdAt: holdAt, held: make(chan struct{}), release: make(chan struct{})}
+	r := &orgReceiver{holdAt: holdAt, held: make(chan struct{}), dropped: make(chan struct{}), release: make(chan struct{})}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		var ev struct {
@@ -55,7 +58,8 @@ func startOrgReceiver(t *testing.T, holdAt int) *orgReceiver {
 		if n == r.holdAt {
 			close(r.held)
 			select {
-			case <-req.Context().Done(): // the sender died: never answered
+			case <-req.Context().Done(): // the sender gave up or died: never answered
+				close(r.dropped)
 				return
 			case <-r.release:
 			}
@@ -99,15 +103,25 @@ type webhookPair struct {
 func startWebhookPair(t *testing.T, recv *orgReceiver) *webhookPair {
 	t.Helper()
 	cs := testenv.StartConsul(t)
+	return startWebhookPairOn(t, recv, cs, cs.URL)
+}
+
+// startWebhookPairOn starts a on aConsul (cs, or a way to it), and once a
+// holds the webhook lock, b on cs: a is the first holder.
+func startWebhookPairOn(t *testing.T, recv *orgReceiver, cs *testenv.Consul, aConsul string) *webhookPair {
+	t.Helper()
 	p := &webhookPair{prefix: "webhook-leader/"}
-	args := []string{"--consul", cs.URL, "--consul-prefix", p.prefix}
-	p.a = testenv.StartCoordinator(t, args...)
-	p.b = testenv.StartCoordinator(t, args...)
 	cfg := consul.DefaultConfig()
 	cfg.Address = cs.URL
 	var err error
 	p.cs, err = consul.NewClient(cfg)
 	require.NoError(t, err)
+	p.a = testenv.StartCoordinator(t, "--consul", aConsul, "--consul-prefix", p.prefix)
+	require.Eventually(t, func() bool {
+		pair, _, err := p.cs.KV().Get(p.prefix+"webhooks/leader", nil)
+		return err == nil && pair != nil && pair.Session != ""
+	}, 10*time.Second, 20*time.Millisecond, "a, alone, takes the webhook lock")
+	p.b = testenv.StartCoordinator(t, "--consul", cs.URL, "--consul-prefix", p.prefix)
 
 	p.account = p.a.Create(t, "/admin/api/signup.json", "org_name=Acme-0&username=alice")
 	form := url.Values{"url": {recv.URL}, "active": {"true"}, "provider_actions": {"true"}, "account_updated_on": {"true"}}
@@ -286,4 +300,123 @@ func TestWebhookLockReleasedPromptlyOnStop(t *testing.T) {
 	time.Sleep(time.Second) // room for a duplicate to come
 	arrived, _ := recv.seen()
 	assert.Equal(t, append(names, more...), arrived, "each change delivered once, in commit order, across the handover")
+}
+
+// cuttableProxy forwards TCP to a Consul agent until cut, which closes its
+// listener and every connection (the coordinator behind it gets errors at
+// once), or frozen, after which it drops every byte both ways (its calls
+// hang, as across a silent partition).
+type cuttableProxy struct {
+	ln     net.Listener
+	frozen atomic.Bool
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func startCuttableProxy(t *testing.T, target string) *cuttableProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &cuttableProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // cut
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go p.pipe(up, c)
+			go p.pipe(c, up)
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cuttableProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.frozen.Load() {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *cuttableProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+func (p *cuttableProxy) cut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *cuttableProxy) freeze() { p.frozen.Store(true) }
+
+// The delivering coordinator cut off from Consul stops delivering before
+// the other may take over, abandoning the POST in flight, and tries
+// nothing more while the other delivers the rest. Refused connections end
+// its watch of the lock at once; a silent partition leaves that watch
+// hanging, and its failing session renewals stop it within a session TTL.
+func TestWebhookDeliveryStopsWhenTheHolderIsCutOff(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cut    func(*cuttableProxy)
+		within time.Duration
+	}{
+		{"refused", (*cuttableProxy).cut, 3 * time.Second},
+		{"silent", (*cuttableProxy).freeze, 12 * time.Second}, // the session TTL, and the renewals' pace
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recv := startOrgReceiver(t, 3)
+			cs := testenv.StartConsul(t)
+			proxy := startCuttableProxy(t, cs.HTTPAddr)
+			p := startWebhookPairOn(t, recv, cs, proxy.URL())
+			holder, other := p.leader(t)
+			require.Same(t, p.a, holder, "a, behind the proxy, delivers")
+			names := p.renames(t, 1, 8)
+			select {
+			case <-recv.held:
+			case <-time.After(15 * time.Second):
+				t.Fatal("the third event never reached the receiver")
+			}
+
+			tc.cut(proxy)
+			cut := time.Now()
+			select {
+			case <-recv.dropped:
+				t.Logf("a stopped delivering %s after it was cut off", time.Since(cut).Round(time.Millisecond))
+			case <-time.After(tc.within):
+				t.Fatalf("a, cut off from Consul, still waits for the receiver's answer after %s: it did not stop delivering", tc.within)
+			}
+			arrived, _ := recv.seen()
+			assert.Equal(t, names[:3], arrived, "a stopped after the event in flight")
+
+			require.Eventually(t, func() bool { return recv.answeredAll(names) }, 60*time.Second, 100*time.Millisecond,
+				"b takes over once a's session ends, and delivers the rest")
+			now, _ := p.leader(t)
+			assert.Same(t, other, now)
+			time.Sleep(time.Second) // room for a duplicate to come
+			arrived, _ = recv.seen()
+			want := append(names[:3:3], names[2:]...) // Acme-3 again: it was in flight
+			assert.Equal(t, want, arrived, "a tried nothing more once cut off")
+		})
+	}
 }
