@@ -29,9 +29,11 @@ import (
 //     holder may still be delivering until that renewal fence stops it; the
 //     delay keeps the lock from passing before then.
 //
-// A holder that dies is replaced 20 to 35 s later (2×TTL, the delay, and
-// consul/api's 5 s retry during a lock delay); one that stops releases the
-// key, which no lock delay follows, so another takes over at once.
+// A holder that dies is replaced about 27 to 35 s later (its session ends
+// 2×TTL after its last renewal, which came up to a third of a TTL before;
+// then the delay, and consul/api's 5 s retry during a lock delay); one that
+// stops releases the key, which no lock delay follows, so another takes
+// over at once.
 const (
 	webhookLeaderTTL       = 10 * time.Second
 	webhookLeaderLockDelay = webhookLeaderTTL
