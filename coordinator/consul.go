@@ -3,6 +3,9 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"time"
 
 	consul "github.com/hashicorp/consul/api"
 
@@ -11,13 +14,77 @@ import (
 
 // client returns a Consul API client for the configuration.
 func (cc *ConsulConfig) client() (*consul.Client, error) {
-	ccfg := consul.DefaultNonPooledConfig()
+	return cc.newClient(consul.DefaultNonPooledConfig())
+}
+
+func (cc *ConsulConfig) newClient(ccfg *consul.Config) (*consul.Client, error) {
 	ccfg.Address, ccfg.Token, ccfg.Datacenter = cc.Address, cc.Token, cc.Datacenter
 	client, err := consul.NewClient(ccfg)
 	if err != nil {
 		return nil, fmt.Errorf("--consul %s: %w", cc.Address, err)
 	}
 	return client, nil
+}
+
+// consulCallTimeout bounds a Consul call that is not a blocking query: the
+// local agent answers those at once, or within its RPC hold time (7 s) when
+// it lost its servers.
+const consulCallTimeout = 10 * time.Second
+
+// clientUntil returns a Consul API client whose blocking queries end when
+// stop does and whose other calls end after consulCallTimeout. It is for
+// consul/api's Lock, which takes no context: without it a coordinator
+// waiting for a lock would make Stop wait out a whole blocking query, and a
+// release to an unreachable Consul would hang. The release itself still goes
+// out after stop has ended.
+func (cc *ConsulConfig) clientUntil(stop context.Context) (*consul.Client, error) {
+	ccfg := consul.DefaultNonPooledConfig()
+	hc, err := consul.NewHttpClient(ccfg.Transport, ccfg.TLSConfig)
+	if err != nil {
+		return nil, fmt.Errorf("--consul %s: %w", cc.Address, err)
+	}
+	hc.Transport = boundedCalls{base: hc.Transport, stop: stop}
+	ccfg.HttpClient = hc
+	return cc.newClient(ccfg)
+}
+
+// boundedCalls is clientUntil's transport.
+type boundedCalls struct {
+	base http.RoundTripper
+	stop context.Context
+}
+
+// RoundTrip implements http.RoundTripper.
+func (b boundedCalls) RoundTrip(req *http.Request) (*http.Response, error) {
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if req.URL.Query().Has("index") { // a blocking query
+		ctx, cancel = context.WithCancel(req.Context())
+		unhook := context.AfterFunc(b.stop, cancel)
+		cancelCtx := cancel
+		cancel = func() { unhook(); cancelCtx() }
+	} else {
+		ctx, cancel = context.WithTimeout(req.Context(), consulCallTimeout)
+	}
+	resp, err := b.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends a response's context once its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // followCatalog puts every instance registered in the datacenter's Consul

@@ -47,8 +47,9 @@ func (w WebhookConfig) withDefaults() WebhookConfig {
 // leaves the outbox only after its URL answered 2xx, or, after the last
 // try, into the failures (GET /admin/api/webhooks/failures.json), in one
 // revision. A coordinator killed before that delivers it again when it
-// starts: delivery is at least once, and exactly once unless the kill falls
-// between the receiver's 2xx and the removal's commit.
+// starts (on Consul: the next holder of the webhook lock does): delivery is
+// at least once, and exactly once unless the kill falls between the
+// receiver's 2xx and the removal's commit.
 type webhookDelivery struct {
 	store  composition.Store
 	cfg    WebhookConfig
@@ -56,20 +57,36 @@ type webhookDelivery struct {
 	log    zerolog.Logger
 }
 
-// startWebhooks runs the delivery loop until the returned stop is called.
+// startWebhooks runs the delivery loop until the returned stop is called:
+// always with bbolt, only while holding the webhook lock on Consul (see
+// webhookLeader), so that coordinators sharing an outbox deliver each event
+// once. stop releases the lock.
 func (c *Coordinator) startWebhooks() (stop func()) {
 	cfg := c.cfg.Webhooks.withDefaults()
-	d := &webhookDelivery{store: c.store, cfg: cfg, client: &http.Client{Timeout: cfg.Timeout},
-		log: c.cfg.Logger.With().Str("component", "webhooks").Logger()}
+	log := c.cfg.Logger.With().Str("component", "webhooks").Logger()
+	d := &webhookDelivery{store: c.store, cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, log: log}
 	ctx, cancel := context.WithCancel(context.Background())
+	run := d.run
+	if c.cfg.Consul != nil {
+		leader, err := c.newWebhookLeader(ctx, log)
+		if err != nil {
+			// Delivering without the lock would send every event once per
+			// coordinator; the outbox keeps them for a coordinator that can.
+			log.Error().Err(err).Msg("this coordinator delivers no webhooks: it cannot take the webhook lock in Consul")
+			run = func(context.Context) {}
+		} else {
+			run = func(ctx context.Context) { leader.run(ctx, d.run) }
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		d.run(ctx)
+		run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }
 
+// run delivers the outbox until ctx ends or the store closes.
 func (d *webhookDelivery) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		snap := d.store.Snapshot()

@@ -197,6 +197,12 @@ func (s *Store) reload(ctx context.Context) error {
 	return nil
 }
 
+// Sync loads the newest composition from Consul with a consistent read and
+// publishes it when newer: a reader that must not act on a revision older
+// than Consul's (a coordinator taking over webhook delivery, which would
+// otherwise resend what the previous one just delivered) calls it first.
+func (s *Store) Sync(ctx context.Context) error { return s.reload(ctx) }
+
 // Update implements composition.Store.Update. On *ErrConflict it loads the
 // newer composition before returning, so a retry sees it.
 func (s *Store) Update(ctx context.Context, fn func(*composition.Tx) error) (*composition.Snapshot, error) {
