@@ -209,4 +209,3 @@ func crdBackendOf(b *backendSpec) *Backend {
 		MappingRules:    crdRules(b.MappingRules),
 	}
 }
-

@@ -95,7 +95,7 @@ type crdAppKey struct {
 type crdOIDC struct {
 	IssuerType               string              `json:"issuerType" manifest:"oneof=keycloak rest"`
 	IssuerEndpoint           string              `json:"issuerEndpoint"`
-	AuthenticationFlow       *crdFlows       `json:"authenticationFlow"`
+	AuthenticationFlow       *crdFlows           `json:"authenticationFlow"`
 	JwtClaimWithClientID     string              `json:"jwtClaimWithClientID"`
 	JwtClaimWithClientIDType string              `json:"jwtClaimWithClientIDType" manifest:"oneof=plain liquid"`
 	Credentials              string              `json:"credentials" manifest:"oneof=headers query authorization"`
