@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -141,7 +143,12 @@ func (s *reader) read(data []byte) {
 			return
 		}
 		if err != nil {
-			s.errs.add(&Error{Source: s.source, Index: s.index + 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
+			e := &Error{Source: s.source, Index: s.index + 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+			if m := yamlLine.FindStringSubmatch(e.Msg); m != nil {
+				e.Line, _ = strconv.Atoi(m[1])
+				e.Msg = m[2]
+			}
+			s.errs.add(e)
 			return
 		}
 		if len(n.Content) == 0 {
@@ -152,6 +159,9 @@ func (s *reader) read(data []byte) {
 		}
 	}
 }
+
+// yamlLine finds the line in the YAML parser's errors.
+var yamlLine = regexp.MustCompile(`^line ([0-9]+): (.*)$`)
 
 // root reads one top-level value: a document, a list of them (JSON) or a
 // Kubernetes List. It reports false once reading must stop.
