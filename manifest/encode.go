@@ -57,6 +57,9 @@ func Encode(w io.Writer, docs []Document, format string) error {
 		}
 		return nil
 	case "yaml":
+		if len(docs) == 0 {
+			return nil // no documents: an empty stream
+		}
 		enc := yaml.NewEncoder(w)
 		enc.SetIndent(2)
 		for i := range docs {

@@ -103,7 +103,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		}
 		return nil
 	}
-	if isNull(n) {
+	if isNull(n) && v.Kind() != reflect.Struct { // a struct's fields may be required: null is not one
 		v.SetZero()
 		return nil
 	}
@@ -127,7 +127,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth int) error {
 	if n.Kind != yaml.MappingNode {
-		return errorf(path, n.Line, "must be a mapping of fields, not %s", describe(n))
+		return errorf(path, n.Line, "must be a mapping of fields, not %s", describeNull(n))
 	}
 	fs := d.fieldsOf(v.Type())
 	seen := make([]bool, len(fs))
@@ -371,6 +371,14 @@ func writeScalar(b *bytes.Buffer, n *yaml.Node, path string) error {
 func writeString(b *bytes.Buffer, s string) {
 	out, _ := json.Marshal(s) // a string always marshals
 	b.Write(out)
+}
+
+// describeNull is describe, naming null as such.
+func describeNull(n *yaml.Node) string {
+	if isNull(n) {
+		return "null"
+	}
+	return describe(n)
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
