@@ -224,7 +224,7 @@ type Backend struct {
 // the instances its selector picks. Service and Plans are system_names.
 type Placement struct {
 	Name     string   `json:"name" manifest:"required"`
-	Selector Selector `json:"selector"`
+	Selector Selector `json:"selector" manifest:"required"`
 	Service  string   `json:"service" manifest:"required"`
 	Plans    []string `json:"plans,omitempty"`
 }
