@@ -1,6 +1,7 @@
 package manifest_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -201,4 +202,20 @@ func TestLoadReadsADirectoryInNameOrder(t *testing.T) {
 
 	_, err = manifest.Load(filepath.Join(dir, "missing.yaml"))
 	require.Error(t, err)
+}
+
+// A Document is a JSON value of its own (an API can take documents in a
+// JSON body), read as strictly as Decode reads it.
+func TestDocumentIsAJSONValue(t *testing.T) {
+	docs, err := manifest.Decode(strings.NewReader(newsYAML), "news.yaml")
+	require.NoError(t, err)
+	b, err := json.Marshal(docs)
+	require.NoError(t, err)
+	var got []manifest.Document
+	require.NoError(t, json.Unmarshal(b, &got))
+	assert.Equal(t, clearOrigins(docs), clearOrigins(got))
+
+	err = json.Unmarshal([]byte(`[{"apiVersion":"portolan.dev/v1","kind":"Placement","name":"p","selector":{"service":"s"},"service":"s","x":1}]`), &got)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `document 1 (Placement "p"): x: unknown field`)
 }
