@@ -79,7 +79,9 @@ func buildComposition(t testing.TB) *composition.Composition {
 	create(t, tx, &composition.Application{AccountID: acme.ID, PlanID: free.ID, Name: "Weather app"})
 	zeta := &composition.Account{OrgName: "Zeta"}
 	create(t, tx, zeta)
-	create(t, tx, &composition.Application{AccountID: zeta.ID, PlanID: gold.ID, Name: "Zeta gold"})
+	custom := &composition.ApplicationPlan{ServiceID: news.ID, Name: "Gold (custom)", SystemName: "gold_custom", OriginalID: gold.ID}
+	create(t, tx, custom)
+	create(t, tx, &composition.Application{AccountID: zeta.ID, PlanID: custom.ID, Name: "Zeta gold"})
 	create(t, tx, &composition.Placement{Selector: composition.Selector{Service: "news", Labels: map[string]string{"tier": "gold"}}, ServiceID: news.ID, PlanIDs: []int64{gold.ID}})
 	create(t, tx, &composition.Placement{Name: "weather-all", Selector: composition.Selector{Service: "weather"}, ServiceID: weather.ID})
 	return tx.Result()
@@ -154,6 +156,8 @@ func TestExportNamesEverythingBySystemName(t *testing.T) {
 		{Name: "Reader", Description: "reads", Service: "news_api", Plan: "basic"},
 		{Name: "Weather app", Service: "weather_api", Plan: "free"},
 	}, acme.Applications)
+	assert.Equal(t, []manifest.Application{{Name: "Zeta gold", Service: "news_api", Plan: "gold"}}, docs[4].Account.Applications,
+		"an application on a custom plan names the plan it was copied from")
 	assert.Equal(t, &manifest.Placement{Name: "news", Selector: manifest.Selector{Service: "news", Labels: map[string]string{"tier": "gold"}},
 		Service: "news_api", Plans: []string{"gold"}}, docs[5].Placement)
 }
