@@ -164,7 +164,9 @@ func TestDecodeBoundsWhatItReads(t *testing.T) {
 		{"billion laughs", "apiVersion: portolan.dev/v1\nkind: Service\nsystem_name: s\nname: S\nproxy:\n  policy_chain:\n  - name: x\n    configuration:\n" +
 			"      a: &a [x, x, x, x, x, x, x, x, x, x]\n      b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n      c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
 			"      d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n      e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n      f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n" +
-			"      g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n      h: [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n", "too many values"},
+			"      g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n      h: [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n", "larger than 1024 KiB"},
+		{"aliases past the budget", "apiVersion: portolan.dev/v1\nkind: Backend\nsystem_name: b\nname: B\nprivate_endpoint: http://b\nmetrics:\n" +
+			"- &m {system_name: m}\n" + strings.Repeat("- *m\n", 1<<20), "too many values"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := manifest.Decode(strings.NewReader(tc.doc), "big.yaml")

@@ -24,7 +24,9 @@ const (
 	maxDepth = 64
 	// maxNodes bounds the YAML nodes visited per source, aliases expanded
 	// each time they are used (a "billion laughs" stops here).
-	maxNodes = 4 << 20
+	maxNodes = 2 << 20
+	// maxRawBytes bounds a value kept as written (a policy's configuration).
+	maxRawBytes = 1 << 20
 )
 
 // nodeDecoder is a type that decodes itself from a YAML scalar (Decimal and
@@ -86,6 +88,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		var b bytes.Buffer
 		if err := d.writeJSON(&b, n, path, depth); err != nil {
 			return err
+		}
+		if b.Len() > maxRawBytes {
+			return errorf(path, n.Line, "larger than %d KiB", maxRawBytes>>10)
 		}
 		if b.String() == "null" {
 			v.SetBytes(nil)
@@ -297,6 +302,9 @@ func (d *decoder) writeJSON(b *bytes.Buffer, n *yaml.Node, path string, depth in
 	n, err := d.visit(n, path, depth)
 	if err != nil {
 		return err
+	}
+	if b.Len() > maxRawBytes {
+		return errorf(path, n.Line, "larger than %d KiB", maxRawBytes>>10)
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
