@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"slices"
 
@@ -17,26 +16,26 @@ type ExportOptions struct {
 }
 
 // Export writes a composition as documents: its backends, services,
-// developer accounts and placements, each sorted by name, and inside each
-// the lists in a canonical order (hits first, then by name; mapping rules by
-// position), so two homes holding the same composition export the same
-// documents. Custom plans (one application's copy of a plan) are left out;
+// developer accounts and placements, in Sort's canonical order (mapping
+// rules by position), so two homes holding the same composition export the
+// same documents. Custom plans (one application's copy of a plan) are left out;
 // their applications name the plan they were copied from.
 func Export(c *composition.Composition, opts ExportOptions) []Document {
 	x := &exporter{c: c, opts: opts, metrics: map[int64]metricRef{}}
 	var docs []Document
-	for _, b := range sortedBy(c.BackendAPIs.All(), func(b *composition.BackendAPI) string { return b.SystemName }) {
+	for _, b := range c.BackendAPIs.All() {
 		docs = append(docs, Document{Kind: KindBackend, Backend: x.backend(b)})
 	}
-	for _, s := range sortedBy(c.Services.All(), func(s *composition.Service) string { return s.SystemName }) {
+	for _, s := range c.Services.All() {
 		docs = append(docs, Document{Kind: KindService, Service: x.service(s)})
 	}
-	for _, a := range sortedBy(c.Accounts.All(), func(a *composition.Account) string { return a.OrgName }) {
+	for _, a := range c.Accounts.All() {
 		docs = append(docs, Document{Kind: KindAccount, Account: x.account(a)})
 	}
-	for _, p := range sortedBy(c.Placements.All(), func(p *composition.Placement) string { return p.Name }) {
+	for _, p := range c.Placements.All() {
 		docs = append(docs, Document{Kind: KindPlacement, Placement: x.placement(p)})
 	}
+	Sort(docs)
 	return docs
 }
 
@@ -82,15 +81,14 @@ func (x *exporter) service(s *composition.Service) *Service {
 			out.BackendUsages = append(out.BackendUsages, BackendUsage{Backend: b.SystemName, Path: u.Path})
 		}
 	}
-	slices.SortFunc(out.BackendUsages, func(a, b BackendUsage) int { return cmp.Compare(a.Backend, b.Backend) })
-	for _, f := range sortedBy(c.FeaturesOf(composition.OwnerService, s.ID), func(f *composition.Feature) string { return f.SystemName }) {
+	for _, f := range c.FeaturesOf(composition.OwnerService, s.ID) {
 		scope := "application_plan"
 		if f.Scope == composition.ScopeServicePlan {
 			scope = "service_plan"
 		}
 		out.Features = append(out.Features, Feature{SystemName: f.SystemName, Name: f.Name, Description: f.Description, Scope: scope, Visible: f.Visible})
 	}
-	for _, p := range sortedBy(c.PlansOf(s.ID), func(p *composition.ApplicationPlan) string { return p.SystemName }) {
+	for _, p := range c.PlansOf(s.ID) {
 		if !p.Custom {
 			out.Plans = append(out.Plans, x.plan(p))
 		}
@@ -144,7 +142,7 @@ func (x *exporter) metricsOf(ownerType string, ownerID int64, backend string) []
 		x.metrics[m.ID] = metricRef{name: m.SystemName, backend: backend}
 	}
 	var out []Metric
-	for _, m := range sortedBy(all, metricOrder) {
+	for _, m := range all {
 		if m.IsMethod() {
 			continue
 		}
@@ -154,18 +152,9 @@ func (x *exporter) metricsOf(ownerType string, ownerID int64, backend string) []
 				om.Methods = append(om.Methods, Method{SystemName: child.SystemName, FriendlyName: child.FriendlyName, Unit: child.Unit, Description: child.Description})
 			}
 		}
-		slices.SortFunc(om.Methods, func(a, b Method) int { return cmp.Compare(a.SystemName, b.SystemName) })
 		out = append(out, om)
 	}
 	return out
-}
-
-// metricOrder sorts hits before every other metric.
-func metricOrder(m *composition.Metric) string {
-	if m.SystemName == "hits" {
-		return ""
-	}
-	return "~" + m.SystemName
 }
 
 func (x *exporter) rulesOf(ownerType string, ownerID int64) []MappingRule {
@@ -188,10 +177,6 @@ func (x *exporter) plan(p *composition.ApplicationPlan) Plan {
 		m := x.metric(l.MetricID)
 		out.Limits = append(out.Limits, Limit{Metric: m.name, Backend: m.backend, Period: l.Period, Value: l.Value})
 	}
-	slices.SortFunc(out.Limits, func(a, b Limit) int {
-		return cmp.Or(cmp.Compare(a.Backend, b.Backend), cmp.Compare(a.Metric, b.Metric),
-			cmp.Compare(slices.Index(composition.Periods, a.Period), slices.Index(composition.Periods, b.Period)))
-	})
 	for _, r := range c.PricingRules.Filter(func(r *composition.PricingRule) bool { return r.PlanID == p.ID }) {
 		m := x.metric(r.MetricID)
 		cost, err := parseDecimal(r.CostPerUnit)
@@ -200,15 +185,11 @@ func (x *exporter) plan(p *composition.ApplicationPlan) Plan {
 		}
 		out.PricingRules = append(out.PricingRules, PricingRule{Metric: m.name, Backend: m.backend, CostPerUnit: cost, Min: r.Min, Max: r.Max})
 	}
-	slices.SortFunc(out.PricingRules, func(a, b PricingRule) int {
-		return cmp.Or(cmp.Compare(a.Backend, b.Backend), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Min, b.Min))
-	})
 	for _, f := range c.PlanFeatures(p.ID) {
 		if f.OwnerType == composition.OwnerService {
 			out.Features = append(out.Features, f.SystemName)
 		}
 	}
-	slices.Sort(out.Features)
 	return out
 }
 
@@ -245,7 +226,7 @@ func (x *exporter) account(a *composition.Account) *Account {
 	if p, ok := c.AccountPlans.Get(a.PlanID); ok {
 		out.Plan = p.SystemName
 	}
-	for _, u := range sortedBy(c.Users.Filter(func(u *composition.User) bool { return u.AccountID == a.ID }), func(u *composition.User) string { return u.Username }) {
+	for _, u := range c.Users.Filter(func(u *composition.User) bool { return u.AccountID == a.ID }) {
 		ou := User{Username: u.Username, Email: u.Email, Role: u.Role}
 		if x.opts.IncludeSecrets {
 			ou.Password = u.Password
@@ -255,9 +236,6 @@ func (x *exporter) account(a *composition.Account) *Account {
 	for _, app := range c.Applications.Filter(func(app *composition.Application) bool { return app.AccountID == a.ID }) {
 		out.Applications = append(out.Applications, x.application(app))
 	}
-	slices.SortFunc(out.Applications, func(a, b Application) int {
-		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Plan, b.Plan), cmp.Compare(a.Name, b.Name))
-	})
 	return out
 }
 
@@ -297,10 +275,4 @@ func (x *exporter) placement(p *composition.Placement) *Placement {
 		}
 	}
 	return out
-}
-
-// sortedBy returns es sorted by name (stable: equal names keep id order).
-func sortedBy[E any](es []E, name func(E) string) []E {
-	slices.SortStableFunc(es, func(a, b E) int { return cmp.Compare(name(a), name(b)) })
-	return es
 }
