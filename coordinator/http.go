@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
 )
@@ -30,6 +31,12 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/admin/api/", instrument("admin", c.api))
 	mux.Handle("/master/api/", instrument("admin", c.api))
 	mux.Handle("/admin/portolan/", instrument("portolan", c.portability()))
+	// The documents' JSON Schema needs no token, as any published schema:
+	// it describes the format and holds nothing of the composition.
+	mux.Handle("GET /admin/portolan/schema.json", instrument("portolan", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/schema+json")
+		_, _ = w.Write(manifest.Schema())
+	})))
 	mux.Handle("/v1/", instrument("agents", c.agentsHandler()))
 	mux.Handle("POST "+registry.PathUsage, instrument("agents", c.usageHandler()))
 	mux.Handle("/transactions/", instrument("service_management", c.sm))

@@ -10,6 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry/client"
 )
 
@@ -24,16 +26,31 @@ func homeFlags() []cli.Flag {
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
-		Usage:     "write a coordinator's whole composition as JSON to standard output",
-		UsageText: "portolan export --home URL --token T [--include-secrets] > composition.json",
+		Usage:     "write a coordinator's whole composition to standard output",
+		UsageText: "portolan export --home URL --token T [-o document|yaml|json] [--include-secrets] > composition.json",
 		Description: `Exports services, backends, metrics, mapping rules, plans, limits, accounts,
 applications, proxy settings, ActiveDocs and placements. Credentials (application
 keys, user passwords, proxy secret tokens) are left out unless --include-secrets;
-an import then generates new ones.`,
-		Flags: append(homeFlags(), &cli.BoolFlag{Name: "include-secrets", Usage: "include credentials and secret tokens"}),
+an import then generates new ones.
+
+-o document (the default) writes the whole composition as one JSON document with
+its ids, the format ` + "`portolan import composition`" + ` reads. -o yaml and -o json write
+declarative documents instead (apiVersion portolan.dev/v1: one per backend,
+service, developer account and placement, everything named by system_name, no
+ids; see manifest/FORMAT.md and GET /admin/portolan/schema.json). They carry
+what those documents declare: ActiveDocs, account plans, provider users,
+access tokens, webhooks and other settings are only in -o document.`,
+		Flags: append(homeFlags(),
+			&cli.BoolFlag{Name: "include-secrets", Usage: "include credentials and secret tokens"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "document", Usage: "document (JSON with ids, for import composition), yaml or json (declarative documents)"},
+		),
 		Action: func(c *cli.Context) error {
 			if err := required(c, "token"); err != nil {
 				return err
+			}
+			format := c.String("output")
+			if format != "document" && format != "yaml" && format != "json" {
+				return fmt.Errorf("export: -o %q: want document, yaml or json", format)
 			}
 			home, err := adminClient(c)
 			if err != nil {
@@ -45,10 +62,30 @@ an import then generates new ones.`,
 			if err != nil {
 				return fmt.Errorf("export: %w", adminError(err))
 			}
-			_, err = c.App.Writer.Write(body)
-			return err
+			if format == "document" {
+				_, err = c.App.Writer.Write(body)
+				return err
+			}
+			return writeManifest(c.App.Writer, body, format, c.Bool("include-secrets"))
 		},
 	}
+}
+
+// writeManifest writes home's composition document as declarative documents:
+// the composition is rebuilt from it here, so home serves one export format.
+func writeManifest(w io.Writer, body []byte, format string, secrets bool) error {
+	var doc composition.Document
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return fmt.Errorf("export: home's composition document: %w", err)
+	}
+	comp, err := doc.Composition()
+	if err != nil {
+		return fmt.Errorf("export: home's composition document: %w", err)
+	}
+	if err := manifest.Encode(w, manifest.Export(comp, manifest.ExportOptions{IncludeSecrets: secrets}), format); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
 }
 
 func importCommand() *cli.Command {

@@ -1,0 +1,310 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Decode reads the documents of one source: YAML documents separated by
+// "---", a JSON object or array (JSON is read as the YAML it is), or a
+// Kubernetes List (kind: List, items: [...]); Portolan's own documents and
+// the 3scale toolbox's Product and Backend CRDs alike. source names the
+// input in errors. It refuses the whole source on any problem, returning
+// Errors: every problem found, each an *Error.
+func Decode(r io.Reader, source string) ([]Document, error) {
+	docs, errs := decodeSource(r, source)
+	if len(errs) == 0 {
+		errs = validateSet(docs)
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// Load reads the documents of files and directories: a directory's *.yaml,
+// *.yml and *.json files (not its subdirectories), in name order; "-" is
+// standard input. Names must be unique across everything loaded.
+func Load(paths ...string) ([]Document, error) {
+	var docs []Document
+	var errs Errors
+	for _, p := range paths {
+		files, err := sources(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range files {
+			d, es, err := loadFile(name)
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, d...)
+			for _, e := range es {
+				errs.add(e)
+			}
+			if len(docs) > MaxDocuments {
+				return nil, fmt.Errorf("load %s: more than %d documents", strings.Join(paths, ", "), MaxDocuments)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		errs = validateSet(docs)
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// sources lists the files path stands for.
+func sources(path string) ([]string, error) {
+	if path == "-" {
+		return []string{path}, nil
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if !info.IsDir() {
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path) // sorted by name
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".yaml", ".yml", ".json":
+			if !e.IsDir() {
+				out = append(out, filepath.Join(path, e.Name()))
+			}
+		}
+	}
+	return out, nil
+}
+
+func loadFile(name string) ([]Document, Errors, error) {
+	if name == "-" {
+		docs, errs := decodeSource(os.Stdin, name)
+		return docs, errs, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load: %w", err)
+	}
+	defer f.Close()
+	docs, errs := decodeSource(f, name)
+	return docs, errs, nil
+}
+
+// decodeSource reads and checks each document of one source on its own.
+func decodeSource(r io.Reader, source string) ([]Document, Errors) {
+	s := &reader{source: source, dec: newDecoder()}
+	data, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
+	if err != nil {
+		s.errs.add(&Error{Source: source, Msg: "read: " + err.Error()})
+		return nil, s.errs
+	}
+	if len(data) > MaxBytes {
+		s.errs.add(&Error{Source: source, Msg: fmt.Sprintf("larger than %d MiB", MaxBytes>>20)})
+		return nil, s.errs
+	}
+	s.read(data)
+	return s.docs, s.errs
+}
+
+// reader reads the documents of one source.
+type reader struct {
+	source string
+	dec    *decoder
+	docs   []Document
+	errs   Errors
+	index  int // documents seen
+}
+
+func (s *reader) read(data []byte) {
+	yd := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := yd.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			e := &Error{Source: s.source, Index: s.index + 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+			if m := yamlLine.FindStringSubmatch(e.Msg); m != nil {
+				e.Line, _ = strconv.Atoi(m[1])
+				e.Msg = m[2]
+			}
+			s.errs.add(e)
+			return
+		}
+		if len(n.Content) == 0 {
+			continue // an empty document, as after a trailing "---"
+		}
+		if !s.root(n.Content[0], 0) {
+			return
+		}
+	}
+}
+
+// yamlLine finds the line in the YAML parser's errors.
+var yamlLine = regexp.MustCompile(`^line ([0-9]+): (.*)$`)
+
+// root reads one top-level value: a document, a list of them (JSON) or a
+// Kubernetes List. It reports false once reading must stop.
+func (s *reader) root(n *yaml.Node, depth int) bool {
+	n, err := s.dec.visit(n, "", depth)
+	if err != nil {
+		s.fail(nil, "", "", err)
+		return false
+	}
+	if n.Kind == yaml.SequenceNode {
+		for _, item := range n.Content {
+			if !s.root(item, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	if n.Kind == yaml.MappingNode && scalar(n, "kind") == "List" && scalar(n, "apiVersion") == "v1" {
+		items := value(n, "items")
+		for k := 0; k+1 < len(n.Content); k += 2 {
+			if key := n.Content[k].Value; key != "apiVersion" && key != "kind" && key != "items" && key != "metadata" {
+				s.fail(n, "List", "", errorf(key, n.Content[k].Line, "unknown field of a List (known: apiVersion, kind, metadata, items)"))
+				return true
+			}
+		}
+		if items == nil {
+			return true
+		}
+		if items.Kind != yaml.SequenceNode {
+			s.fail(n, "List", "", errorf("items", items.Line, "must be a list, not %s", describe(items)))
+			return true
+		}
+		return s.root(items, depth+1)
+	}
+	s.index++
+	if s.index > MaxDocuments {
+		s.errs.add(&Error{Source: s.source, Msg: fmt.Sprintf("more than %d documents", MaxDocuments)})
+		return false
+	}
+	s.document(n, depth)
+	return true
+}
+
+// document reads one document, by its apiVersion and kind.
+func (s *reader) document(n *yaml.Node, depth int) {
+	if n.Kind != yaml.MappingNode {
+		s.fail(n, "", "", errorf("", n.Line, "must be a mapping with apiVersion and kind, not %s", describe(n)))
+		return
+	}
+	apiVersion, kind := scalar(n, "apiVersion"), scalar(n, "kind")
+	switch apiVersion {
+	case APIVersion:
+		s.native(n, Kind(kind), depth)
+	case crdAPIVersion:
+		s.crd(n, kind, depth)
+	case "":
+		s.fail(n, kind, "", errorf("apiVersion", n.Line, "is required: %s, or %s for the 3scale toolbox's Product and Backend", APIVersion, crdAPIVersion))
+	default:
+		s.fail(n, kind, "", errorf("apiVersion", n.Line, "%q is not one of %s, %s (Product, Backend), v1 (List)", apiVersion, APIVersion, crdAPIVersion))
+	}
+}
+
+// native reads one of Portolan's own documents.
+func (s *reader) native(n *yaml.Node, kind Kind, depth int) {
+	doc := Document{Kind: kind, Origin: Origin{Source: s.source, Index: s.index, Line: n.Line}}
+	name := scalar(n, nameField(kind))
+	target := doc.entity()
+	if target == nil {
+		s.fail(n, string(kind), "", errorf("kind", n.Line, "%q is not one of Backend, Service, Account, Placement", string(kind)))
+		return
+	}
+	body := without(n, "apiVersion", "kind")
+	if err := s.dec.decode(body, reflectValue(target), "", depth); err != nil {
+		s.fail(n, string(kind), name, err)
+		return
+	}
+	for _, e := range validateDocument(&doc) {
+		s.fail(n, string(kind), name, e)
+	}
+	s.docs = append(s.docs, doc)
+}
+
+// fail records a problem with the current document.
+func (s *reader) fail(n *yaml.Node, kind, name string, err error) {
+	e := &Error{Source: s.source, Index: s.index, Kind: kind, Name: name, Msg: err.Error()}
+	if n != nil {
+		e.Line = n.Line
+	}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		e.Path, e.Msg = fe.path, fe.msg
+		if fe.line > 0 {
+			e.Line = fe.line
+		}
+	}
+	s.errs.add(e)
+}
+
+// nameField is the field that names an entity of a kind.
+func nameField(k Kind) string {
+	switch k {
+	case KindAccount:
+		return "org_name"
+	case KindPlacement:
+		return "name"
+	}
+	return "system_name"
+}
+
+// value returns the value of key in mapping n, nil when absent.
+func value(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// scalar returns the text of key in mapping n, "" when absent or not text.
+func scalar(n *yaml.Node, key string) string {
+	if v := value(n, key); v != nil && v.Kind == yaml.ScalarNode {
+		return v.Value
+	}
+	return ""
+}
+
+// without returns a copy of mapping n without keys.
+func without(n *yaml.Node, keys ...string) *yaml.Node {
+	out := *n
+	out.Content = nil
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind == yaml.ScalarNode && slices.Contains(keys, k.Value) {
+			continue
+		}
+		out.Content = append(out.Content, k, n.Content[i+1])
+	}
+	return &out
+}
+
+// reflectValue is the settable value a pointer points to.
+func reflectValue(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
