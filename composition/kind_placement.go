@@ -18,11 +18,10 @@ var placementDef = &kindDef[Placement, *Placement]{
 	Validate: validatePlacement,
 	Import: func(p *Placement, ref refFunc) {
 		p.ServiceID = ref("service_id", p.ServiceID)
-		plans := make([]int64, len(p.PlanIDs))
-		for i, id := range p.PlanIDs {
-			plans[i] = ref("plan_ids", id)
-		}
-		p.PlanIDs = plans
+		p.PlanIDs = refList(p.PlanIDs, "plan_ids", ref)
+	},
+	NaturalKey: func(_ *keyIndex, p *Placement) (string, string, error) {
+		return childKey("", "placement", p.Name), "", nil
 	},
 }
 

@@ -1,0 +1,181 @@
+package composition
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Reconcile makes the composition of tx what desired says (Diff, then
+// Apply) and returns the plan it wrote. Run inside Store.Update it makes one
+// revision, or none when desired already holds.
+func Reconcile(tx *Tx, desired *Composition, opts DiffOptions) (*Plan, error) {
+	p, err := Diff(tx.View(), desired, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Apply(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Apply writes plan p through the Tx's own Create, Update and Delete, so
+// validation and cascades apply: references are remapped from the desired
+// composition's ids to this one's through their keys, creates get new ids.
+// Each write is compared again with what the Tx holds by then, so an entity
+// a create made alongside its parent (a service's hits metric and proxy) is
+// updated, and an unchanged one is never written. An error names the entity
+// by its key and, where it can, the field; the Tx must then be dropped.
+func (tx *Tx) Apply(p *Plan) error {
+	if err := tx.applyDeletes(p); err != nil {
+		return err
+	}
+	a := &applier{tx: tx, d: &differ{cur: newKeyIndex(tx.c), des: p.desired, secrets: p.opts.Secrets}}
+	for _, ch := range p.Changes {
+		if ch.Op == OpDelete {
+			continue
+		}
+		if err := a.write(ch); err != nil {
+			return fmt.Errorf("%s %s %s: %w", ch.Op, ch.Kind, ch.Key, err)
+		}
+	}
+	return nil
+}
+
+// applyDeletes deletes children before parents; one whose ancestor goes too
+// is left to the ancestor's cascade (a hits metric cannot go alone).
+func (tx *Tx) applyDeletes(p *Plan) error {
+	cur := newKeyIndex(tx.c)
+	deleted := map[string]bool{}
+	for _, ch := range p.Changes {
+		if ch.Op == OpDelete {
+			deleted[ch.Key] = true
+		}
+	}
+	for _, ch := range p.Changes {
+		ck, ok := cur.ids[ch.Key]
+		if ch.Op != OpDelete || !ok || cur.under(cur.parent[ch.Key], deleted) {
+			continue
+		}
+		if _, ok := tx.c.table(ck.kind).getEntity(ck.id); !ok {
+			continue // a cascade took it
+		}
+		if err := tx.Delete(ck.kind, ck.id); err != nil {
+			return fmt.Errorf("delete %s %s: %w", ch.Kind, ch.Key, err)
+		}
+	}
+	return nil
+}
+
+// applier writes the creates and updates of a plan, keeping the key index of
+// the Tx's composition current as creates add entities.
+type applier struct {
+	tx *Tx
+	d  *differ // d.cur indexes tx's composition
+}
+
+func (a *applier) write(ch PlannedChange) error {
+	k := mustKind(ch.Kind)
+	if old, ok := a.d.cur.entity(ch.Key); ok {
+		fields := a.d.compare(k, old, ch.desired)
+		if len(fields) == 0 {
+			return nil
+		}
+		return a.update(k, old, ch.desired, fields)
+	}
+	if k.sharesID() {
+		return errors.New("its parent did not make it")
+	}
+	e, err := a.mapped(k, ch.desired)
+	if err != nil {
+		return err
+	}
+	if !a.d.secrets {
+		k.hideSecrets(e) // the composition makes its own
+	}
+	e.stamp(0, time.Time{}, time.Time{})
+	mark := len(a.tx.order)
+	if err := a.tx.Create(e); err != nil {
+		return err
+	}
+	a.sync(mark)
+	return nil
+}
+
+// update writes the changed fields of desired over old.
+func (a *applier) update(k kindInfo, old, desired Entity, fields []FieldChange) error {
+	want, err := a.mapped(k, desired)
+	if err != nil {
+		return err
+	}
+	out, in := jsonFields(old), jsonFields(want)
+	for _, f := range fields {
+		if v, ok := in[f.Field]; ok {
+			out[f.Field] = v
+		} else {
+			delete(out, f.Field) // omitted: its zero
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	e, err := k.decode(b)
+	if err != nil {
+		return err
+	}
+	mark := len(a.tx.order)
+	if err := a.tx.Update(e); err != nil {
+		return err
+	}
+	a.sync(mark)
+	return nil
+}
+
+// mapped returns a copy of a desired entity whose references are to the
+// ids of the Tx's composition; one to an entity reconciling leaves alone
+// (an account plan) is cleared, so the composition's default applies.
+func (a *applier) mapped(k kindInfo, desired Entity) (Entity, error) {
+	var err error
+	e := cloneEntity(desired)
+	k.importRefs(e, func(field string, id int64) int64 {
+		if id == 0 || err != nil {
+			return 0
+		}
+		key, rerr := a.d.des.ref(field, id)
+		if errors.Is(rerr, errUnmanaged) {
+			return 0
+		}
+		if rerr != nil {
+			err = rerr
+			return 0
+		}
+		if key == ProviderKey {
+			return ProviderAccountID
+		}
+		ck, ok := a.d.cur.ids[key]
+		if !ok {
+			err = Invalid(field, fmt.Sprintf("refers to %s, which is not in the composition", key))
+			return 0
+		}
+		return ck.id
+	})
+	return e, err
+}
+
+// sync indexes what the Tx wrote since mark for the first time: what a
+// create made, with what it made alongside.
+func (a *applier) sync(mark int) {
+	for _, ck := range a.tx.order[mark:] {
+		e, ok := a.tx.c.table(ck.kind).getEntity(ck.id)
+		if !ok {
+			a.d.cur.forget(ck)
+			continue
+		}
+		if _, known := a.d.cur.keys[ck]; !known {
+			a.d.cur.add(mustKind(ck.kind), e)
+		}
+	}
+}
