@@ -20,8 +20,11 @@ var placementDef = &kindDef[Placement, *Placement]{
 		p.ServiceID = ref("service_id", p.ServiceID)
 		p.PlanIDs = refList(p.PlanIDs, "plan_ids", ref)
 	},
-	NaturalKey: func(_ *keyIndex, p *Placement) (string, string, error) {
-		return childKey("", "placement", p.Name), "", nil
+	// Named on its own, a placement still belongs to its service: pruning
+	// the service's entities prunes it.
+	NaturalKey: func(x *keyIndex, p *Placement) (string, string, error) {
+		svc, err := x.ref("service_id", p.ServiceID)
+		return childKey("", "placement", p.Name), svc, err
 	},
 }
 

@@ -29,6 +29,9 @@ func Reconcile(tx *Tx, desired *Composition, opts DiffOptions) (*Plan, error) {
 // updated, and an unchanged one is never written. An error names the entity
 // by its key and, where it can, the field; the Tx must then be dropped.
 func (tx *Tx) Apply(p *Plan) error {
+	if p.Empty() {
+		return nil
+	}
 	if err := tx.applyDeletes(p); err != nil {
 		return err
 	}
@@ -47,13 +50,16 @@ func (tx *Tx) Apply(p *Plan) error {
 // applyDeletes deletes children before parents; one whose ancestor goes too
 // is left to the ancestor's cascade (a hits metric cannot go alone).
 func (tx *Tx) applyDeletes(p *Plan) error {
-	cur := newKeyIndex(tx.c)
 	deleted := map[string]bool{}
 	for _, ch := range p.Changes {
 		if ch.Op == OpDelete {
 			deleted[ch.Key] = true
 		}
 	}
+	if len(deleted) == 0 {
+		return nil
+	}
+	cur := newKeyIndex(tx.c)
 	for _, ch := range p.Changes {
 		ck, ok := cur.ids[ch.Key]
 		if ch.Op != OpDelete || !ok || cur.under(cur.parent[ch.Key], deleted) {

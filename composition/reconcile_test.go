@@ -262,6 +262,7 @@ func TestReconcilePruneDeletesOnlyOwnedEntities(t *testing.T) {
 		require.NoError(t, tx.Delete(KindMappingRule, byKey[*MappingRule](t, c, "service:news_api/mapping_rule:POST /news?lang={lang} metric:bytes").ID))
 		require.NoError(t, tx.Delete(KindApplication, byKey[*Application](t, c, "account:ACME/application:ACME weather@service:weather_api").ID))
 		require.NoError(t, tx.Delete(KindApplicationPlan, byKey[*ApplicationPlan](t, c, "service:weather_api/plan:free").ID))
+		require.NoError(t, tx.Delete(KindPlacement, byKey[*Placement](t, c, "placement:gold pool").ID))
 		// Not the documents' to say: another service and an account.
 		require.NoError(t, tx.Delete(KindService, byKey[*Service](t, c, "service:legacy").ID))
 		require.NoError(t, tx.Delete(KindAccount, byKey[*Account](t, c, "account:Globex").ID))
@@ -270,6 +271,7 @@ func TestReconcilePruneDeletesOnlyOwnedEntities(t *testing.T) {
 	p, err := Diff(current, desired, DiffOptions{Prune: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
+		"delete placements placement:gold pool",
 		"delete usage_limits service:weather_api/plan:free/limit:service:weather_api/metric:hits@eternity",
 		"delete application_plans service:weather_api/plan:free",
 		"delete mapping_rules service:news_api/mapping_rule:POST /news?lang={lang} metric:bytes",
@@ -286,7 +288,12 @@ func TestReconcilePruneDeletesOnlyOwnedEntities(t *testing.T) {
 	p, err = Diff(current, desired, DiffOptions{Prune: true, Owners: []string{"service:news_api"}})
 	require.NoError(t, err)
 	snap := mustUpdate(t, h.Head, func(tx *Tx) error { return tx.Apply(p) })
-	assert.Equal(t, []string{"delete mapping_rules service:news_api/mapping_rule:POST /news?lang={lang} metric:bytes"}, planSummary(p))
+	assert.Equal(t, []string{
+		"delete placements placement:gold pool",
+		"delete mapping_rules service:news_api/mapping_rule:POST /news?lang={lang} metric:bytes",
+	}, planSummary(p))
+	_, ok := newKeyIndex(snap).entity("placement:gold pool")
+	assert.False(t, ok, "the news placement is pruned")
 	for _, key := range []string{"service:legacy", "account:Globex", "account:Globex/application:Globex feed@service:news_api", "service:weather_api/plan:free"} {
 		_, ok := newKeyIndex(snap).entity(key)
 		assert.True(t, ok, "%s is not pruned", key)
