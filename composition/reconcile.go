@@ -46,8 +46,9 @@ type PlannedChange struct {
 }
 
 // Plan is what reconciling a composition with a desired one changes, in the
-// order Apply writes it: deletes first, children before parents, then
-// creates and updates, parents before children.
+// order Apply writes it: deletes first, children before parents (kinds in
+// reverse, keys in order), then creates and updates, parents before children
+// (kinds in order, each in the desired composition's order).
 type Plan struct {
 	Changes []PlannedChange `json:"changes"`
 
@@ -127,8 +128,9 @@ func kindIndex(k Kind) int {
 	return slices.IndexFunc(kinds, func(i kindInfo) bool { return i.kind() == k })
 }
 
-// desiredInOrder returns desired's managed entities of kind k by key, then
-// as an import orders them (a method after its metric).
+// desiredInOrder returns desired's managed entities of kind k in its id
+// order (a document's order, which creates keep), then as an import orders
+// them (a method after its metric).
 func desiredInOrder(k kindInfo, des *keyIndex) []Entity {
 	var out []Entity
 	for _, e := range sortedEntities(k.tableIn(des.c)) {
@@ -136,9 +138,6 @@ func desiredInOrder(k kindInfo, des *keyIndex) []Entity {
 			out = append(out, e)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Entity) int {
-		return strings.Compare(des.keys[changeKey{k.kind(), a.Key()}], des.keys[changeKey{k.kind(), b.Key()}])
-	})
 	k.sortForImport(out)
 	return out
 }
@@ -196,10 +195,20 @@ type canonical struct {
 	skip map[string]bool
 }
 
-func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) canonical {
+// internKey returns the number standing for key in the canonical forms.
+func (d *differ) internKey(key string) int64 {
 	if d.intern == nil {
 		d.intern = map[string]int64{}
 	}
+	i, ok := d.intern[key]
+	if !ok {
+		i = int64(len(d.intern) + 1)
+		d.intern[key] = i
+	}
+	return i
+}
+
+func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) canonical {
 	c := canonical{refs: map[string][]string{}, skip: map[string]bool{}}
 	n := cloneEntity(e)
 	k.importRefs(n, func(field string, id int64) int64 {
@@ -212,12 +221,7 @@ func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) canonical {
 			return 0
 		}
 		c.refs[field] = append(c.refs[field], key)
-		i, ok := d.intern[key]
-		if !ok {
-			i = int64(len(d.intern) + 1)
-			d.intern[key] = i
-		}
-		return i
+		return d.internKey(key)
 	})
 	if !d.secrets {
 		k.hideSecrets(n)

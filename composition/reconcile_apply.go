@@ -1,6 +1,7 @@
 package composition
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,8 +41,8 @@ func (tx *Tx) Apply(p *Plan) error {
 		if ch.Op == OpDelete {
 			continue
 		}
-		if err := a.write(ch); err != nil {
-			return fmt.Errorf("%s %s %s: %w", ch.Op, ch.Kind, ch.Key, err)
+		if _, err := a.write(ch); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -80,9 +81,23 @@ func (tx *Tx) applyDeletes(p *Plan) error {
 type applier struct {
 	tx *Tx
 	d  *differ // d.cur indexes tx's composition
+	// alias maps ids of the desired composition's entities without keys to
+	// the Tx's (ImportByName matches them); nil in a plain Apply.
+	alias map[int64]int64
+	wrote bool // the last write wrote something
 }
 
-func (a *applier) write(ch PlannedChange) error {
+// write creates or updates one entity of the plan, reporting whether it
+// wrote anything; an error names the entity by key.
+func (a *applier) write(ch PlannedChange) (bool, error) {
+	if err := a.writeChange(ch); err != nil {
+		return false, fmt.Errorf("%s %s %s: %w", ch.Op, ch.Kind, ch.Key, err)
+	}
+	return a.wrote, nil
+}
+
+func (a *applier) writeChange(ch PlannedChange) error {
+	a.wrote = false
 	k := mustKind(ch.Kind)
 	if old, ok := a.d.cur.entity(ch.Key); ok {
 		fields := a.d.compare(k, old, ch.desired)
@@ -133,16 +148,53 @@ func (a *applier) update(k kindInfo, old, desired Entity, fields []FieldChange) 
 		return err
 	}
 	mark := len(a.tx.order)
+	a.wrote = true
 	if err := a.tx.Update(e); err != nil {
+		return err
+	}
+	if err := a.restoreKept(k, e, out, fields); err != nil {
 		return err
 	}
 	a.sync(mark)
 	return nil
 }
 
+// restoreKept writes the fields an update's Keep took back (a feature's
+// plans, which the API changes only by enabling and disabling): a document
+// sets them, so they are written, once validated, over the updated e.
+func (a *applier) restoreKept(k kindInfo, e Entity, want map[string]json.RawMessage, fields []FieldChange) error {
+	got := jsonFields(e)
+	kept := false
+	for _, f := range fields {
+		if !bytes.Equal(got[f.Field], want[f.Field]) {
+			got[f.Field], kept = want[f.Field], true
+			if want[f.Field] == nil {
+				delete(got, f.Field)
+			}
+		}
+	}
+	if !kept {
+		return nil
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	n, err := k.decode(b)
+	if err != nil {
+		return err
+	}
+	if err := k.validate(a.tx.c, n); err != nil {
+		return err
+	}
+	a.tx.put(n)
+	return nil
+}
+
 // mapped returns a copy of a desired entity whose references are to the
 // ids of the Tx's composition; one to an entity reconciling leaves alone
-// (an account plan) is cleared, so the composition's default applies.
+// (an account plan) takes its alias, or is cleared, so the composition's
+// default applies.
 func (a *applier) mapped(k kindInfo, desired Entity) (Entity, error) {
 	var err error
 	e := cloneEntity(desired)
@@ -152,7 +204,7 @@ func (a *applier) mapped(k kindInfo, desired Entity) (Entity, error) {
 		}
 		key, rerr := a.d.des.ref(field, id)
 		if errors.Is(rerr, errUnmanaged) {
-			return 0
+			return a.alias[id]
 		}
 		if rerr != nil {
 			err = rerr
@@ -174,6 +226,7 @@ func (a *applier) mapped(k kindInfo, desired Entity) (Entity, error) {
 // sync indexes what the Tx wrote since mark for the first time: what a
 // create made, with what it made alongside.
 func (a *applier) sync(mark int) {
+	a.wrote = true
 	for _, ck := range a.tx.order[mark:] {
 		e, ok := a.tx.c.table(ck.kind).getEntity(ck.id)
 		if !ok {

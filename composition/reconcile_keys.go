@@ -1,6 +1,7 @@
 package composition
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -62,7 +63,7 @@ func newKeyIndex(c *Composition) *keyIndex {
 func sortedEntities(t table) []Entity {
 	out := make([]Entity, 0, t.Len())
 	t.eachEntity(func(e Entity) { out = append(out, e) })
-	slices.SortFunc(out, func(a, b Entity) int { return int(a.Key() - b.Key()) })
+	slices.SortFunc(out, func(a, b Entity) int { return cmp.Compare(a.Key(), b.Key()) })
 	return out
 }
 
@@ -140,7 +141,7 @@ func (x *keyIndex) entity(key string) (Entity, bool) {
 
 // under reports whether key is owner or one of its descendants.
 func (x *keyIndex) under(key string, owners map[string]bool) bool {
-	for seen := 0; key != "" && seen < 16; seen++ {
+	for key != "" {
 		if owners[key] {
 			return true
 		}

@@ -197,6 +197,17 @@ func TestReconcileUpdatesFieldByField(t *testing.T) {
 		want: []PlannedChange{{Kind: KindPlacement, Key: "placement:gold pool", Op: OpUpdate, Fields: []FieldChange{
 			{Field: "plan_ids", Old: json.RawMessage(`["service:news_api/plan:gold"]`), New: json.RawMessage(`["service:news_api/plan:basic"]`)},
 		}}},
+	}, {
+		name: "a feature's plans, which an API update keeps",
+		edit: func(tx *Tx) {
+			f := byKey[*Feature](t, tx.View(), "service:news_api/feature:sla")
+			_, err := tx.EnableFeature(f.ID, byKey[*ApplicationPlan](t, tx.View(), "service:news_api/plan:basic").ID)
+			require.NoError(t, err)
+		},
+		want: []PlannedChange{{Kind: KindFeature, Key: "service:news_api/feature:sla", Op: OpUpdate, Fields: []FieldChange{
+			{Field: "plan_ids", Old: json.RawMessage(`["service:news_api/plan:gold"]`),
+				New: json.RawMessage(`["service:news_api/plan:gold","service:news_api/plan:basic"]`)},
+		}}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
