@@ -149,6 +149,16 @@ func (a *applier) update(k kindInfo, old, desired Entity, fields []FieldChange) 
 	}
 	mark := len(a.tx.order)
 	a.wrote = true
+	if _, before := k.tableIn(a.tx.base).getEntity(old.Key()); !before {
+		// Made alongside its parent by this Tx (a new service's proxy): the
+		// desired fields complete its create, as an import writes it,
+		// rather than updating it (a proxy's lock version stays).
+		if err := k.validate(a.tx.c, e); err != nil {
+			return err
+		}
+		a.tx.put(e)
+		return nil
+	}
 	if err := a.tx.Update(e); err != nil {
 		return err
 	}

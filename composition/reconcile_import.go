@@ -1,6 +1,7 @@
 package composition
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,8 @@ func ImportByName(tx *Tx, d *Document) (*ImportStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := Diff(tx.c, desired, DiffOptions{Secrets: d.Secrets})
+	keepSecrets(tx.c, desired)
+	plan, err := Diff(tx.c, desired, DiffOptions{Secrets: true})
 	if err != nil {
 		return nil, fmt.Errorf("import %w", err)
 	}
@@ -30,7 +32,7 @@ func ImportByName(tx *Tx, d *Document) (*ImportStats, error) {
 	for _, ch := range plan.Changes {
 		byKind[ch.Kind] = append(byKind[ch.Kind], ch)
 	}
-	a := &applier{tx: tx, d: &differ{cur: newKeyIndex(tx.c), des: plan.desired, secrets: d.Secrets}, alias: map[int64]int64{}}
+	a := &applier{tx: tx, d: &differ{cur: newKeyIndex(tx.c), des: plan.desired, secrets: true}, alias: map[int64]int64{}}
 	stats := &ImportStats{IDs: map[int64]int64{ProviderAccountID: ProviderAccountID}}
 	// Kind by kind, so an account finds the account plan just imported.
 	for _, k := range kinds {
@@ -112,8 +114,7 @@ func (a *applier) importUnkeyed(k kindInfo, d *Document) (int, error) {
 }
 
 // content is an entity of a kind without keys as ImportByName matches it:
-// its JSON fields but id and timestamps (and secrets, when the document has
-// none), references by the key they refer to or, for an entity without one,
+// its JSON fields but id, timestamps and secrets, references by the key they refer to or, for an entity without one,
 // by its id in the Tx's composition. desired says e is the document's.
 func (a *applier) content(k kindInfo, e Entity, desired bool) string {
 	x := a.d.cur
@@ -140,9 +141,7 @@ func (a *applier) content(k kindInfo, e Entity, desired bool) string {
 		}
 		return a.d.internKey(key)
 	})
-	if !a.d.secrets {
-		k.hideSecrets(n)
-	}
+	k.hideSecrets(n) // a token is the same token whether exported with its digest or not
 	fields := jsonFields(n)
 	delete(fields, "id")
 	delete(fields, "created_at")
@@ -152,4 +151,50 @@ func (a *applier) content(k kindInfo, e Entity, desired bool) string {
 		panic(fmt.Sprintf("composition: marshal %T: %v", e, err))
 	}
 	return string(b)
+}
+
+// keepSecrets gives the entities of desired that current holds by key the
+// credentials current has where desired has none (a document exported
+// without secrets), so an import compares and writes the secrets a
+// document gives, and only those; a new entity without them gets new ones.
+func keepSecrets(current, desired *Composition) {
+	cur, des := newKeyIndex(current), newKeyIndex(desired)
+	for key, ck := range des.ids {
+		old, ok := cur.entity(key)
+		if !ok {
+			continue
+		}
+		k := mustKind(ck.kind)
+		e, _ := des.entity(key)
+		hidden := cloneEntity(old)
+		k.hideSecrets(hidden)
+		have, without, want := jsonFields(old), jsonFields(hidden), jsonFields(e)
+		filled := false
+		for f, v := range have {
+			if !bytes.Equal(v, without[f]) && emptyJSON(want[f]) {
+				want[f], filled = v, true
+			}
+		}
+		if !filled {
+			continue
+		}
+		b, err := json.Marshal(want)
+		if err != nil {
+			panic(fmt.Sprintf("composition: marshal %T: %v", e, err))
+		}
+		n, err := k.decode(b)
+		if err != nil {
+			panic(fmt.Sprintf("composition: decode %T: %v", e, err))
+		}
+		k.tableIn(desired).putEntity(n)
+	}
+}
+
+// emptyJSON reports whether v is an empty value or absent.
+func emptyJSON(v json.RawMessage) bool {
+	switch string(v) {
+	case "", "null", `""`, "[]", "{}":
+		return true
+	}
+	return false
 }

@@ -83,3 +83,26 @@ func TestImportByNameRefusesADanglingReference(t *testing.T) {
 	_, err = ImportByName(NewTx(New(), testNow), &Document{Format: "other"})
 	requireField(t, err, "format")
 }
+
+func TestImportByNameWritesOnlyTheSecretsADocumentGives(t *testing.T) {
+	src := richComposition(t, false)
+	home := renumbered(t, src)
+	news := byKey[*Service](t, src, "service:news_api")
+
+	tx := NewTx(home, testNow)
+	_, err := ImportByName(tx, reencode(t, Export(src, false, testNow)))
+	require.NoError(t, err)
+	assert.Empty(t, tx.Changes(), "a document without secrets keeps the home's")
+
+	doc := reencode(t, Export(src, true, testNow))
+	for _, p := range doc.Proxies {
+		if p.ServiceID == news.ID {
+			p.SecretToken = "rotated"
+		}
+	}
+	tx = NewTx(home, testNow)
+	_, err = ImportByName(tx, doc)
+	require.NoError(t, err)
+	require.Len(t, tx.Changes(), 1, "only the proxy is written")
+	assert.Equal(t, "rotated", byKey[*Proxy](t, tx.View(), "service:news_api/proxy").SecretToken)
+}
