@@ -78,6 +78,12 @@ type DiffOptions struct {
 // Diff compares current with desired and returns the plan that makes current
 // what desired says. An entity of desired whose references do not resolve is
 // an error naming it and the field.
+//
+// desired should be a composition as Tx.Create makes it: defaults filled,
+// and a service's hits metric and proxy there, so build it through a Tx on
+// New(). A field desired leaves empty where a create fills a default would
+// otherwise differ on every diff. Entities of kinds without natural keys in
+// desired are ignored (ImportByName imports them).
 func Diff(current, desired *Composition, opts DiffOptions) (*Plan, error) {
 	des := newKeyIndex(desired)
 	if err := des.firstFailure(); err != nil {

@@ -84,34 +84,33 @@ type applier struct {
 	// alias maps ids of the desired composition's entities without keys to
 	// the Tx's (ImportByName matches them); nil in a plain Apply.
 	alias map[int64]int64
-	wrote bool // the last write wrote something
 }
 
 // write creates or updates one entity of the plan, reporting whether it
 // wrote anything; an error names the entity by key.
 func (a *applier) write(ch PlannedChange) (bool, error) {
-	if err := a.writeChange(ch); err != nil {
+	wrote, err := a.writeChange(ch)
+	if err != nil {
 		return false, fmt.Errorf("%s %s %s: %w", ch.Op, ch.Kind, ch.Key, err)
 	}
-	return a.wrote, nil
+	return wrote, nil
 }
 
-func (a *applier) writeChange(ch PlannedChange) error {
-	a.wrote = false
+func (a *applier) writeChange(ch PlannedChange) (bool, error) {
 	k := mustKind(ch.Kind)
 	if old, ok := a.d.cur.entity(ch.Key); ok {
 		fields := a.d.compare(k, old, ch.desired)
 		if len(fields) == 0 {
-			return nil
+			return false, nil
 		}
-		return a.update(k, old, ch.desired, fields)
+		return true, a.update(k, old, ch.desired, fields)
 	}
 	if k.sharesID() {
-		return errors.New("its parent did not make it")
+		return false, errors.New("its parent did not make it")
 	}
 	e, err := a.mapped(k, ch.desired)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !a.d.secrets {
 		k.hideSecrets(e) // the composition makes its own
@@ -119,10 +118,10 @@ func (a *applier) writeChange(ch PlannedChange) error {
 	e.stamp(0, time.Time{}, time.Time{})
 	mark := len(a.tx.order)
 	if err := a.tx.Create(e); err != nil {
-		return err
+		return false, err
 	}
 	a.sync(mark)
-	return nil
+	return true, nil
 }
 
 // update writes the changed fields of desired over old.
@@ -148,7 +147,6 @@ func (a *applier) update(k kindInfo, old, desired Entity, fields []FieldChange) 
 		return err
 	}
 	mark := len(a.tx.order)
-	a.wrote = true
 	if _, before := k.tableIn(a.tx.base).getEntity(old.Key()); !before {
 		// Made alongside its parent by this Tx (a new service's proxy): the
 		// desired fields complete its create, as an import writes it,
@@ -236,7 +234,6 @@ func (a *applier) mapped(k kindInfo, desired Entity) (Entity, error) {
 // sync indexes what the Tx wrote since mark for the first time: what a
 // create made, with what it made alongside.
 func (a *applier) sync(mark int) {
-	a.wrote = true
 	for _, ck := range a.tx.order[mark:] {
 		e, ok := a.tx.c.table(ck.kind).getEntity(ck.id)
 		if !ok {

@@ -403,3 +403,27 @@ func TestNaturalKeysOfDuplicatesTakeOrdinals(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, planSummary(p))
 }
+
+func TestReconcilePruneOfAWholeServiceLeavesItsChildrenToTheCascade(t *testing.T) {
+	current := richComposition(t, true)
+	desired := renumbered(t, edited(t, current, func(tx *Tx) {
+		require.NoError(t, tx.Delete(KindService, byKey[*Service](t, tx.View(), "service:legacy").ID))
+	}))
+	p, err := Diff(current, desired, DiffOptions{Prune: true, Owners: []string{"service:legacy"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"delete placements placement:legacy",
+		"delete application_plans service:legacy/plan:legacy_plan",
+		"delete mapping_rules service:legacy/mapping_rule:GET /legacy metric:hits",
+		"delete metrics service:legacy/metric:hits",
+		"delete services service:legacy",
+	}, planSummary(p), "children before parents; the proxy goes with its service")
+
+	h := newCountingHead(t, current)
+	snap := mustUpdate(t, h.Head, func(tx *Tx) error { return tx.Apply(p) })
+	_, ok := snap.ServiceBySystemName("legacy")
+	assert.False(t, ok)
+	assert.Equal(t, 7, current.Count()-snap.Count(), "the service, hits, rule, plan, proxy, placement and application go")
+	_, ok = newKeyIndex(snap).entity("account:Legacy Org")
+	assert.True(t, ok, "the account stays")
+}
