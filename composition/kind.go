@@ -99,7 +99,8 @@ type kindDef[T any, E entity[T]] struct {
 
 	// Import rewrites the references of a copy of a document's entity to the
 	// ids the import gives, through ref, and fills what an export without
-	// secrets left out.
+	// secrets left out. It assigns fields, never writing into a slice it
+	// did not make: reconciling runs it (and HideSecrets) on shallow copies.
 	Import func(e E, ref refFunc)
 	// ImportOrder, when set, orders a kind's entities for import (a stable
 	// sort): one that validates against another of its kind comes after it.
@@ -154,6 +155,8 @@ type kindInfo interface {
 	importRefs(e Entity, ref refFunc)
 	sortForImport(es []Entity)
 	hideSecrets(e Entity)
+	hasSecrets() bool
+	shallowCopy(e Entity) Entity
 	managed() bool
 	naturalKey(x *keyIndex, e Entity) (key, parent string, err error)
 	derived() []string
@@ -276,6 +279,14 @@ func (d *kindDef[T, E]) hideSecrets(e Entity) {
 	if d.HideSecrets != nil {
 		d.HideSecrets(e.(E))
 	}
+}
+
+func (d *kindDef[T, E]) hasSecrets() bool { return d.HideSecrets != nil }
+
+func (d *kindDef[T, E]) shallowCopy(e Entity) Entity {
+	n := new(T)
+	*n = *(*T)(e.(E))
+	return E(n)
 }
 
 func (d *kindDef[T, E]) managed() bool     { return d.NaturalKey != nil }

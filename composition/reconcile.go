@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Reconciling makes a composition what a desired one says, comparing them by
@@ -190,10 +191,11 @@ type differ struct {
 	intern   map[string]int64
 }
 
-// canonical is an entity as reconciling compares it: its JSON fields, but
-// ids, timestamps and derived fields, with references replaced by numbers
-// standing for the referenced keys.
+// canonical is an entity as reconciling compares it: its JSON, but ids and
+// timestamps, with references replaced by numbers standing for the
+// referenced keys; field by field (fields), derived fields are left out too.
 type canonical struct {
+	raw    []byte
 	fields map[string]json.RawMessage
 	refs   map[string][]string // field → the keys it refers to
 	// skip holds the fields that refer to an entity reconciling leaves
@@ -214,17 +216,23 @@ func (d *differ) internKey(key string) int64 {
 	return i
 }
 
-func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) canonical {
-	c := canonical{refs: map[string][]string{}, skip: map[string]bool{}}
-	n := cloneEntity(e)
+func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) *canonical {
+	c := &canonical{}
+	n := k.shallowCopy(e)
 	k.importRefs(n, func(field string, id int64) int64 {
 		if id == 0 {
 			return 0
 		}
 		key, err := x.ref(field, id)
 		if err != nil {
+			if c.skip == nil {
+				c.skip = map[string]bool{}
+			}
 			c.skip[field] = true
 			return 0
+		}
+		if c.refs == nil {
+			c.refs = map[string][]string{}
 		}
 		c.refs[field] = append(c.refs[field], key)
 		return d.internKey(key)
@@ -232,11 +240,22 @@ func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) canonical {
 	if !d.secrets {
 		k.hideSecrets(n)
 	}
-	c.fields = jsonFields(n)
+	n.stamp(0, time.Time{}, time.Time{})
+	var err error
+	if c.raw, err = json.Marshal(n); err != nil {
+		panic(fmt.Sprintf("composition: marshal %T: %v", e, err))
+	}
+	return c
+}
+
+// split fills c.fields, leaving out what is never compared.
+func (c *canonical) split(k kindInfo) {
+	if err := json.Unmarshal(c.raw, &c.fields); err != nil {
+		panic(fmt.Sprintf("composition: unmarshal %s: %v", k.kind(), err))
+	}
 	for _, f := range append([]string{"id", "created_at", "updated_at"}, k.derived()...) {
 		delete(c.fields, f)
 	}
-	return c
 }
 
 // jsonFields returns e's JSON fields.
@@ -255,6 +274,11 @@ func jsonFields(e Entity) map[string]json.RawMessage {
 // compare returns the fields in which des differs from old, by name.
 func (d *differ) compare(k kindInfo, old, des Entity) []FieldChange {
 	a, b := d.canon(k, old, d.cur), d.canon(k, des, d.des)
+	if bytes.Equal(a.raw, b.raw) {
+		return nil // the common case, without splitting fields
+	}
+	a.split(k)
+	b.split(k)
 	var out []FieldChange
 	seen := map[string]bool{}
 	for _, fields := range []map[string]json.RawMessage{b.fields, a.fields} {
@@ -276,7 +300,7 @@ func (d *differ) compare(k kindInfo, old, des Entity) []FieldChange {
 
 // show returns a field's value as a plan shows it: a reference as the key
 // (or keys) it refers to.
-func (c canonical) show(field string, v json.RawMessage) json.RawMessage {
+func (c *canonical) show(field string, v json.RawMessage) json.RawMessage {
 	keys, ok := c.refs[field]
 	if !ok {
 		if v == nil {

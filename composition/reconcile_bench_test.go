@@ -47,7 +47,7 @@ func benchComposition(b *testing.B, n int) *Composition {
 
 // BenchmarkReconcile applies a 1,000-entity composition into an empty one
 // and again onto itself (a diff, no write), beside a plain Import of the same
-// document: the baseline.
+// document, the baseline, and ImportByName of it into the home holding it.
 func BenchmarkReconcile(b *testing.B) {
 	src := benchComposition(b, 1000)
 	doc := Export(src, true, testNow)
@@ -83,6 +83,17 @@ func BenchmarkReconcile(b *testing.B) {
 			}
 			if n := len(tx.Changes()); n != 0 {
 				b.Fatalf("a no-change apply wrote %d entities", n)
+			}
+		}
+	})
+	b.Run("import-by-name-again", func(b *testing.B) {
+		for b.Loop() {
+			tx := NewTx(src, testNow)
+			if _, err := ImportByName(tx, doc); err != nil {
+				b.Fatal(err)
+			}
+			if n := len(tx.Changes()); n != 0 {
+				b.Fatalf("a second import wrote %d entities", n)
 			}
 		}
 	})

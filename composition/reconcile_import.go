@@ -121,7 +121,7 @@ func (a *applier) content(k kindInfo, e Entity, desired bool) string {
 	if desired {
 		x = a.d.des
 	}
-	n := cloneEntity(e)
+	n := k.shallowCopy(e)
 	k.importRefs(n, func(field string, id int64) int64 {
 		if id == 0 {
 			return 0
@@ -160,13 +160,16 @@ func (a *applier) content(k kindInfo, e Entity, desired bool) string {
 func keepSecrets(current, desired *Composition) {
 	cur, des := newKeyIndex(current), newKeyIndex(desired)
 	for key, ck := range des.ids {
+		k := mustKind(ck.kind)
+		if !k.hasSecrets() {
+			continue
+		}
 		old, ok := cur.entity(key)
 		if !ok {
 			continue
 		}
-		k := mustKind(ck.kind)
 		e, _ := des.entity(key)
-		hidden := cloneEntity(old)
+		hidden := k.shallowCopy(old)
 		k.hideSecrets(hidden)
 		have, without, want := jsonFields(old), jsonFields(hidden), jsonFields(e)
 		filled := false
