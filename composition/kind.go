@@ -99,18 +99,41 @@ type kindDef[T any, E entity[T]] struct {
 
 	// Import rewrites the references of a copy of a document's entity to the
 	// ids the import gives, through ref, and fills what an export without
-	// secrets left out.
+	// secrets left out. It assigns fields, never writing into a slice it
+	// did not make: reconciling runs it (and HideSecrets) on shallow copies.
 	Import func(e E, ref refFunc)
 	// ImportOrder, when set, orders a kind's entities for import (a stable
 	// sort): one that validates against another of its kind comes after it.
 	ImportOrder func(a, b E) int
 	// HideSecrets clears the credentials an export without secrets leaves out.
 	HideSecrets func(e E)
+
+	// NaturalKey names e by what a document names it by, never by ids
+	// (reconcile_keys.go): its key and its parent's ("" for a root). A kind
+	// without one is left out of reconciling; errUnmanaged leaves out one
+	// entity (a custom plan).
+	NaturalKey func(x *keyIndex, e E) (key, parent string, err error)
+	// Derived lists the JSON fields of e that reconciling neither compares
+	// nor writes: state the composition derives or moves through its own
+	// events. Ids and timestamps are never compared.
+	Derived []string
 }
 
 // refFunc maps an id a document refers to in field to the id the import gives
 // the entity.
 type refFunc = func(field string, old int64) int64
+
+// refList rewrites a list of references through ref, leaving out those it
+// maps to 0: an entity a reconcile leaves alone (a service plan).
+func refList(ids []int64, field string, ref refFunc) []int64 {
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if n := ref(field, id); n != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // kindInfo is a kindDef seen without its type parameters: what the
 // composition, Tx and Document use.
@@ -131,6 +154,12 @@ type kindInfo interface {
 	cascade(tx *Tx, e Entity)
 	importRefs(e Entity, ref refFunc)
 	sortForImport(es []Entity)
+	hideSecrets(e Entity)
+	hasSecrets() bool
+	shallowCopy(e Entity) Entity
+	managed() bool
+	naturalKey(x *keyIndex, e Entity) (key, parent string, err error)
+	derived() []string
 }
 
 func (d *kindDef[T, E]) kind() Kind                   { return d.Kind }
@@ -244,6 +273,27 @@ func (d *kindDef[T, E]) sortForImport(es []Entity) {
 	if d.ImportOrder != nil {
 		slices.SortStableFunc(es, func(a, b Entity) int { return d.ImportOrder(a.(E), b.(E)) })
 	}
+}
+
+func (d *kindDef[T, E]) hideSecrets(e Entity) {
+	if d.HideSecrets != nil {
+		d.HideSecrets(e.(E))
+	}
+}
+
+func (d *kindDef[T, E]) hasSecrets() bool { return d.HideSecrets != nil }
+
+func (d *kindDef[T, E]) shallowCopy(e Entity) Entity {
+	n := new(T)
+	*n = *(*T)(e.(E))
+	return E(n)
+}
+
+func (d *kindDef[T, E]) managed() bool     { return d.NaturalKey != nil }
+func (d *kindDef[T, E]) derived() []string { return d.Derived }
+
+func (d *kindDef[T, E]) naturalKey(x *keyIndex, e Entity) (string, string, error) {
+	return d.NaturalKey(x, e.(E))
 }
 
 // KindOf returns the kind of an entity.

@@ -31,4 +31,8 @@ var accountDef = &kindDef[Account, *Account]{
 			tx.drop(m)
 		}
 	},
+	NaturalKey: func(_ *keyIndex, a *Account) (string, string, error) {
+		return childKey("", "account", a.OrgName), "", nil
+	},
+	Derived: []string{"state", "credit_card_stored", "credit_card_partial_number", "credit_card_expires_on"},
 }

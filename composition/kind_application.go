@@ -20,6 +20,15 @@ var applicationDef = &kindDef[Application, *Application]{
 	HideSecrets: func(a *Application) {
 		a.UserKey, a.AppID, a.AppKeys, a.ProviderVerificationKey = "", "", nil, ""
 	},
+	NaturalKey: func(x *keyIndex, a *Application) (string, string, error) {
+		svc, err := x.ref("service_id", a.ServiceID)
+		if err != nil {
+			return "", "", err
+		}
+		return x.ownedKey("user_account_id", a.AccountID, "application", a.Name+"@"+svc)
+	},
+	// Referrer filters carry ids of their own: the API manages them.
+	Derived: []string{"state", "end_user_required", "referrer_filters"},
 }
 
 // prepareApplication takes the service from the plan and, on create, fills the

@@ -38,6 +38,15 @@ var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
 	Import: func(p *ApplicationPlan, ref refFunc) {
 		p.ServiceID, p.OriginalID = ref("service_id", p.ServiceID), ref("original_id", p.OriginalID)
 	},
+	// A custom plan is one application's, made through the API: not a
+	// document's.
+	NaturalKey: func(x *keyIndex, p *ApplicationPlan) (string, string, error) {
+		if p.OriginalID != 0 {
+			return "", "", errUnmanaged
+		}
+		return x.ownedKey("service_id", p.ServiceID, "plan", p.SystemName)
+	},
+	Derived: []string{"custom"},
 }
 
 func validateApplicationPlan(c *Composition, p *ApplicationPlan, v *ValidationError) error {

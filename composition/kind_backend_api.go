@@ -27,6 +27,10 @@ var backendAPIDef = &kindDef[BackendAPI, *BackendAPI]{
 			tx.purge(m)
 		}
 	},
+	NaturalKey: func(_ *keyIndex, b *BackendAPI) (string, string, error) {
+		return childKey("", "backend", b.SystemName), "", nil
+	},
+	Derived: []string{"account_id"},
 }
 
 func validateBackendAPI(c *Composition, b *BackendAPI, v *ValidationError) error {

@@ -18,6 +18,13 @@ var backendUsageDef = &kindDef[BackendUsage, *BackendUsage]{
 	Import: func(u *BackendUsage, ref refFunc) {
 		u.ServiceID, u.BackendAPIID = ref("service_id", u.ServiceID), ref("backend_id", u.BackendAPIID)
 	},
+	NaturalKey: func(x *keyIndex, u *BackendUsage) (string, string, error) {
+		backend, err := x.ref("backend_id", u.BackendAPIID)
+		if err != nil {
+			return "", "", err
+		}
+		return x.ownedKey("service_id", u.ServiceID, "backend_usage", backend)
+	},
 }
 
 func validateBackendUsage(c *Composition, u *BackendUsage, v *ValidationError) error {

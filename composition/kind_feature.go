@@ -76,11 +76,15 @@ var featureDef = &kindDef[Feature, *Feature]{
 	Validate: validateFeature,
 	Import: func(f *Feature, ref refFunc) {
 		f.OwnerID = ref("featurable_id", f.OwnerID)
-		plans := make([]int64, len(f.PlanIDs))
-		for i, id := range f.PlanIDs {
-			plans[i] = ref("plan_ids", id)
+		f.PlanIDs = refList(f.PlanIDs, "plan_ids", ref)
+	},
+	// The provider's account features go with account plans, which no
+	// document sets.
+	NaturalKey: func(x *keyIndex, f *Feature) (string, string, error) {
+		if f.OwnerType != OwnerService {
+			return "", "", errUnmanaged
 		}
-		f.PlanIDs = plans
+		return x.ownedKey("featurable_id", f.OwnerID, "feature", f.SystemName)
 	},
 }
 

@@ -22,6 +22,20 @@ var mappingRuleDef = &kindDef[MappingRule, *MappingRule]{
 	Import: func(r *MappingRule, ref refFunc) {
 		r.OwnerID, r.MetricID = ref("owner_id", r.OwnerID), ref("metric_id", r.MetricID)
 	},
+	// A rule is named by what it matches and counts: two equal rules take
+	// ordinals.
+	NaturalKey: func(x *keyIndex, r *MappingRule) (string, string, error) {
+		owner, err := x.ref("owner_id", r.OwnerID)
+		if err != nil {
+			return "", "", err
+		}
+		metric, err := x.ref("metric_id", r.MetricID)
+		if err != nil {
+			return "", "", err
+		}
+		name := r.HTTPMethod + " " + r.Pattern + " " + strings.TrimPrefix(metric, owner+"/")
+		return childKey(owner, "mapping_rule", name), owner, nil
+	},
 }
 
 func validateMappingRule(c *Composition, r *MappingRule, v *ValidationError) error {

@@ -34,6 +34,10 @@ var metricDef = &kindDef[Metric, *Metric]{
 	},
 	// Methods after plain metrics, so a method validates against its hits.
 	ImportOrder: func(a, b *Metric) int { return cmp.Compare(b2i(a.IsMethod()), b2i(b.IsMethod())) },
+	NaturalKey: func(x *keyIndex, m *Metric) (string, string, error) {
+		return x.ownedKey("owner_id", m.OwnerID, "metric", m.SystemName)
+	},
+	Derived: []string{"name"},
 }
 
 func validateMetric(c *Composition, m *Metric, v *ValidationError) error {

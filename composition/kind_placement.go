@@ -18,11 +18,13 @@ var placementDef = &kindDef[Placement, *Placement]{
 	Validate: validatePlacement,
 	Import: func(p *Placement, ref refFunc) {
 		p.ServiceID = ref("service_id", p.ServiceID)
-		plans := make([]int64, len(p.PlanIDs))
-		for i, id := range p.PlanIDs {
-			plans[i] = ref("plan_ids", id)
-		}
-		p.PlanIDs = plans
+		p.PlanIDs = refList(p.PlanIDs, "plan_ids", ref)
+	},
+	// Named on its own, a placement still belongs to its service: pruning
+	// the service's entities prunes it.
+	NaturalKey: func(x *keyIndex, p *Placement) (string, string, error) {
+		svc, err := x.ref("service_id", p.ServiceID)
+		return childKey("", "placement", p.Name), svc, err
 	},
 }
 

@@ -31,4 +31,11 @@ var pricingRuleDef = &kindDef[PricingRule, *PricingRule]{
 	Import: func(r *PricingRule, ref refFunc) {
 		r.PlanID, r.MetricID = ref("plan_id", r.PlanID), ref("metric_id", r.MetricID)
 	},
+	NaturalKey: func(x *keyIndex, r *PricingRule) (string, string, error) {
+		metric, err := x.ref("metric_id", r.MetricID)
+		if err != nil {
+			return "", "", err
+		}
+		return x.ownedKey("plan_id", r.PlanID, "pricing_rule", metric+" from "+strconv.FormatInt(r.Min, 10))
+	},
 }

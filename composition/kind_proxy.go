@@ -26,6 +26,12 @@ var proxyDef = &kindDef[Proxy, *Proxy]{
 		}
 	},
 	HideSecrets: func(p *Proxy) { p.SecretToken = "" },
+	// A proxy is its service's one: updated, never created or deleted alone.
+	NaturalKey: func(x *keyIndex, p *Proxy) (string, string, error) {
+		svc, err := x.ref("service_id", p.ServiceID)
+		return svc + "/proxy", svc, err
+	},
+	Derived: []string{"lock_version"},
 }
 
 const defaultErrHeader = "text/plain; charset=us-ascii"

@@ -16,6 +16,10 @@ var serviceDef = &kindDef[Service, *Service]{
 		return tx.Create(DefaultProxy(s.ID))
 	},
 	Cascade: cascadeService,
+	NaturalKey: func(_ *keyIndex, s *Service) (string, string, error) {
+		return childKey("", "service", s.SystemName), "", nil
+	},
+	Derived: []string{"account_id", "state"},
 }
 
 func prepareService(_ *Composition, s, old *Service) error {

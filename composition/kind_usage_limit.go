@@ -23,6 +23,13 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 	Import: func(l *UsageLimit, ref refFunc) {
 		l.PlanID, l.MetricID = ref("plan_id", l.PlanID), ref("metric_id", l.MetricID)
 	},
+	NaturalKey: func(x *keyIndex, l *UsageLimit) (string, string, error) {
+		metric, err := x.ref("metric_id", l.MetricID)
+		if err != nil {
+			return "", "", err
+		}
+		return x.ownedKey("plan_id", l.PlanID, "limit", metric+"@"+l.Period)
+	},
 }
 
 // planMetricExists checks that a plan exists and that its service can count

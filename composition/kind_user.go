@@ -43,6 +43,11 @@ var userDef = &kindDef[User, *User]{
 		}
 	},
 	HideSecrets: func(u *User) { u.Password = "" },
+	// A provider user's parent is ProviderKey.
+	NaturalKey: func(x *keyIndex, u *User) (string, string, error) {
+		return x.ownedKey("account_id", u.AccountID, "user", u.Username)
+	},
+	Derived: []string{"state"},
 }
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_.@+\-]+$`)
