@@ -26,6 +26,12 @@ const (
 // access token, as 3scale's admin APIs do, not the agent token.
 const PathAdminComposition = "/admin/portolan/composition"
 
+// PathAdminApply is the coordinator's admin API for declarative documents:
+// POST documents (YAML or JSON, package manifest's format) and home's
+// composition becomes what they declare, in one revision or none; the
+// answer is an ApplyResult. It takes the admin access token, rw.
+const PathAdminApply = "/admin/portolan/apply"
+
 // PathAdminTokens is the coordinator's admin API for join tokens: GET lists
 // them, POST creates one (JoinTokenSpec → JoinTokenCreated), DELETE
 // PathAdminTokens+"/"+id revokes one. It takes the admin access token.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -107,6 +108,7 @@ type request struct {
 	method, path string
 	query        url.Values
 	body         []byte // JSON; nil for none
+	contentType  string // of body, when not JSON
 	auth         auth
 	blocking     bool // a blocking read: no client timeout
 }
@@ -136,7 +138,7 @@ func (c *Client) newRequest(ctx context.Context, r *request) (*http.Request, err
 	}
 	req.Header.Set("Accept", "application/json")
 	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", cmp.Or(r.contentType, "application/json"))
 	}
 	switch tok := c.token; r.auth {
 	case basic:

@@ -1,0 +1,175 @@
+package coordinator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/httpjson"
+	"github.com/portolan/portolan/manifest"
+	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/threescale"
+)
+
+// applyHandler serves POST registry.PathAdminApply: the documents of the
+// body become home's composition in one store.Update, so the apply is one
+// revision or none, and documents home already holds make none. With
+// dry_run the plan is computed inside the same kind of Update and nothing
+// is written. With prune the engine deletes what the documents' services
+// and backends own but no longer declare (composition.DiffOptions' default
+// owners), never anything else.
+func (c *Coordinator) applyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.tokens.Check(r) {
+			threescale.WriteError(w, threescale.JSON, threescale.Forbidden("Access denied"))
+			return
+		}
+		q := r.URL.Query()
+		dryRun, err1 := parseFlag(q.Get(registry.ParamDryRun))
+		prune, err2 := parseFlag(q.Get(registry.ParamPrune))
+		if err := errors.Join(err1, err2); err != nil {
+			threescale.WriteError(w, threescale.JSON, threescale.BadRequest(err.Error()))
+			return
+		}
+		docs, err := readDocuments(w, r)
+		if err != nil {
+			threescale.WriteError(w, threescale.JSON, err)
+			return
+		}
+		res, err := c.apply(r, docs, dryRun, prune)
+		if err != nil {
+			if threescale.StatusOf(err) >= 500 {
+				c.cfg.Logger.Error().Err(err).Msg("apply")
+			}
+			threescale.WriteError(w, threescale.JSON, err)
+			return
+		}
+		if res.Applied {
+			cr, up, del := res.Counts()
+			c.cfg.Logger.Info().Int("created", cr).Int("updated", up).Int("deleted", del).
+				Uint64("revision", res.Revision).Msg("documents applied")
+		}
+		httpjson.Write(w, http.StatusOK, res)
+	})
+}
+
+// apply reconciles home's composition with docs in one store.Update.
+func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, prune bool) (*registry.ApplyResult, error) {
+	opts := composition.DiffOptions{Prune: prune, Secrets: true}
+	var plan *composition.Plan
+	snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
+		desired, err := desiredOf(docs, tx.View())
+		if err != nil {
+			return err
+		}
+		if desired, err = hashPasswords(desired); err != nil {
+			return err
+		}
+		if dryRun {
+			plan, err = composition.Diff(tx.View(), desired, opts)
+		} else {
+			plan, err = composition.Reconcile(tx, desired, opts)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, applyError(err)
+	}
+	res := &registry.ApplyResult{Revision: snap.Revision, Applied: !dryRun && !plan.Empty(), Changes: plan.Changes}
+	if res.Changes == nil {
+		res.Changes = []composition.PlannedChange{}
+	}
+	return res, nil
+}
+
+// desiredOf is the composition docs declare, names resolved against base.
+// TODO(apply): manifest.Desired once branch desired is merged.
+func desiredOf(docs []manifest.Document, base *composition.Composition) (*composition.Composition, error) {
+	return nil, errors.New("manifest.Desired is not merged yet")
+}
+
+// hashPasswords replaces the plaintext passwords of desired's users (a
+// document's new password; one matching home's hash is home's hash
+// already) with their hashes, so the store never holds plaintext. It runs
+// under the writer lock, as the comparison with home's hashes does: only
+// documents that carry passwords pay for it.
+func hashPasswords(desired *composition.Composition) (*composition.Composition, error) {
+	plain := desired.Users.Filter(func(u *composition.User) bool {
+		return u.Password != "" && !composition.IsPasswordHash(u.Password)
+	})
+	if len(plain) == 0 {
+		return desired, nil
+	}
+	tx := composition.NewTx(desired, time.Now())
+	for _, u := range plain {
+		n := *u
+		h, err := composition.HashPassword(u.Password)
+		if err != nil {
+			return nil, err
+		}
+		n.Password = h
+		if err := tx.Update(&n); err != nil {
+			return nil, fmt.Errorf("user %q: %w", u.Username, err)
+		}
+	}
+	return tx.Result(), nil
+}
+
+// readDocuments decodes the request body, YAML or JSON by Content-Type, at
+// most manifest.MaxBytes: every problem of every document, or none.
+func readDocuments(w http.ResponseWriter, r *http.Request) ([]manifest.Document, error) {
+	source := "body"
+	switch ct := r.Header.Get("Content-Type"); mediaType(ct) {
+	case "application/json":
+		source = "JSON body"
+	case "", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml":
+		source = "YAML body"
+	default:
+		return nil, unsupportedType(ct)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, manifest.MaxBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, threescale.TooLarge(manifest.MaxBytes)
+		}
+		return nil, threescale.BadRequest("read documents: " + err.Error())
+	}
+	docs, err := manifest.Decode(bytes.NewReader(data), source)
+	if err != nil {
+		return nil, applyError(err)
+	}
+	if len(docs) == 0 {
+		return nil, threescale.BadRequest("no documents in the body")
+	}
+	return docs, nil
+}
+
+func mediaType(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	return mt
+}
+
+// parseFlag reads a boolean query parameter; absent is false.
+func parseFlag(v string) (bool, error) {
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", v)
+	}
+	return b, nil
+}
