@@ -14,6 +14,7 @@ func commands() []*cli.Command {
 		statusCommand(),
 		exportCommand(),
 		importCommand(),
+		applyCommand(), diffCommand(),
 		gossipCommand(),
 		mapCommand(),
 		tokenCommand(),
