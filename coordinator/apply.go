@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -31,8 +32,8 @@ func (c *Coordinator) applyHandler() http.Handler {
 			return
 		}
 		q := r.URL.Query()
-		dryRun, err1 := parseFlag(q.Get(registry.ParamDryRun))
-		prune, err2 := parseFlag(q.Get(registry.ParamPrune))
+		dryRun, err1 := parseFlag(q, registry.ParamDryRun)
+		prune, err2 := parseFlag(q, registry.ParamPrune)
 		if err := errors.Join(err1, err2); err != nil {
 			threescale.WriteError(w, threescale.JSON, threescale.BadRequest(err.Error()))
 			return
@@ -162,14 +163,15 @@ func mediaType(ct string) string {
 	return mt
 }
 
-// parseFlag reads a boolean query parameter; absent is false.
-func parseFlag(v string) (bool, error) {
+// parseFlag reads the boolean query parameter name; absent is false.
+func parseFlag(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
 	if v == "" {
 		return false, nil
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, fmt.Errorf("%q is not true or false", v)
+		return false, fmt.Errorf("%s=%s: want true or false", name, v)
 	}
 	return b, nil
 }
