@@ -66,8 +66,10 @@ func (b *builder) accountPlan(a *composition.Account, name string) error {
 			b.tx.Put(plan)
 		}
 		a.PlanID = plan.ID
+	case name != "" && b.base == nil:
+		return b.errorf("plan", "%q: account plans are not declared in documents, and there is no home to look it up in", name)
 	case name != "":
-		return b.errorf("plan", "%q is not an account plan at home (account plans are not declared in documents)", name)
+		return b.errorf("plan", "%q is not an account plan at home", name)
 	}
 	return nil
 }

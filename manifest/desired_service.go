@@ -107,6 +107,9 @@ func (b *builder) plan(serviceID int64, d Plan, metrics, features map[string]int
 		if !ok {
 			return b.errorf(at, "%q is not a feature of the service", name)
 		}
+		if f, ok := b.view().Features.Get(id); ok && f.Scope != composition.ScopeApplicationPlan {
+			return b.errorf(at, "%q is a service plan feature: an application plan cannot enable it", name)
+		}
 		if _, err := b.tx.EnableFeature(id, p.ID); err != nil {
 			return b.fail(at, err)
 		}
