@@ -33,10 +33,14 @@ import (
 // account plan, as 3scale's signup does. Fresh ids are above base's, so they
 // never collide with a carried one.
 //
-// A user's password stays as the document gives it, plain or hashed: a hash
-// made here would differ at every call (a fresh salt) and could not be
-// compared with the stored one; hash plain passwords before storing them
-// (composition.Document.HashPasswords, or the API's paths).
+// Secrets a document leaves out (application credentials, a proxy's secret
+// token, a user's password) are base's for an entity base has by the same
+// names, and generated as 3scale generates them for a new one
+// (desired_secrets.go). A password the document gives stays as given, plain
+// or hashed (base's hash when it matches): a hash made here would differ at
+// every call, so hash plain passwords before storing them
+// (composition.Document.HashPasswords, or the API's paths). A service's
+// version is not part of the composition: the apply engine keeps it.
 //
 // Desired refuses the documents on the first problem with Errors, each an
 // *Error naming the document, the entity and the field, as Decode does.

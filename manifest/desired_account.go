@@ -34,13 +34,17 @@ func (b *builder) account(d *Account) error {
 		return err
 	}
 	for i, u := range d.Users {
-		e := &composition.User{AccountID: a.ID, Username: u.Username, Email: u.Email, Password: u.Password, Role: u.Role}
+		e := &composition.User{AccountID: a.ID, Username: u.Username, Email: u.Email, Password: b.keepPassword(d.OrgName, u), Role: u.Role}
 		if err := b.create("users["+label(u.Username, i)+"]", e); err != nil {
 			return err
 		}
 	}
+	seen := map[[2]string]int{} // applications so far by service and name
 	for i, app := range d.Applications {
-		if err := b.application(fmt.Sprintf("applications[%d]", i), a.ID, app); err != nil {
+		key := [2]string{app.Service, app.Name}
+		home, _ := b.homeApplication(d.OrgName, app.Service, app.Name, seen[key])
+		seen[key]++
+		if err := b.application(fmt.Sprintf("applications[%d]", i), a.ID, app, home); err != nil {
 			return err
 		}
 	}
@@ -74,7 +78,10 @@ func (b *builder) accountPlan(a *composition.Account, name string) error {
 	return nil
 }
 
-func (b *builder) application(path string, accountID int64, d Application) error {
+// application writes an application of the account; home is base's
+// application of the same names, nil if none, whose credentials it keeps
+// where the document gives none.
+func (b *builder) application(path string, accountID int64, d Application, home *composition.Application) error {
 	serviceID, err := b.serviceID(path+".service", d.Service)
 	if err != nil {
 		return err
@@ -86,6 +93,14 @@ func (b *builder) application(path string, accountID int64, d Application) error
 	app := &composition.Application{
 		AccountID: accountID, PlanID: planID, Name: d.Name, Description: d.Description,
 		UserKey: d.UserKey, AppID: d.ApplicationID, AppKeys: slices.Clone(d.Keys), RedirectURL: d.RedirectURL,
+	}
+	if home != nil {
+		app.UserKey = orDefault(app.UserKey, home.UserKey)
+		app.AppID = orDefault(app.AppID, home.AppID)
+		if len(app.AppKeys) == 0 {
+			app.AppKeys = slices.Clone(home.AppKeys)
+		}
+		app.ProviderVerificationKey = home.ProviderVerificationKey
 	}
 	for i, f := range d.ReferrerFilters {
 		at := fmt.Sprintf("%s.referrer_filters[%d]", path, i)

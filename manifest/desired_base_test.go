@@ -3,6 +3,7 @@ package manifest_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,4 +122,51 @@ func TestDesiredReportsWhatNeitherHas(t *testing.T) {
 	_, err = manifest.Desired(docs, buildComposition(t))
 	require.True(t, errors.As(err, &e))
 	assert.Equal(t, `"nope" is not a service of the documents nor at home`, e.Msg)
+}
+
+// TestDesiredKeepsHomeSecrets: documents exported without secrets build
+// what base holds, credentials and all, so that applying them to base would
+// change nothing; a plain password matching base's hash keeps the hash.
+func TestDesiredKeepsHomeSecrets(t *testing.T) {
+	base := buildComposition(t)
+	tx := composition.NewTx(base, time.Now())
+	alice, ok := base.Users.Find(func(u *composition.User) bool { return u.Username == "alice" })
+	require.True(t, ok)
+	hashed := *alice
+	var err error
+	hashed.Password, err = composition.HashPassword("s3cret")
+	require.NoError(t, err)
+	require.NoError(t, tx.Update(&hashed))
+	base = tx.Result()
+
+	docs := manifest.Export(base, manifest.ExportOptions{})
+	c, err := manifest.Desired(docs, base)
+	require.NoError(t, err)
+	secrets := manifest.ExportOptions{IncludeSecrets: true}
+	assert.Equal(t, manifest.Export(base, secrets), manifest.Export(c, secrets))
+	for _, app := range base.Applications.All() {
+		got, ok := c.Applications.Find(func(a *composition.Application) bool { return a.Name == app.Name })
+		require.True(t, ok)
+		assert.Equal(t, app.ProviderVerificationKey, got.ProviderVerificationKey, app.Name)
+	}
+
+	acme := exported(t, docs, manifest.KindAccount, "ACME").Account
+	acme.Users[0].Password = "s3cret"
+	c, err = manifest.Desired(docs, base)
+	require.NoError(t, err)
+	u, _ := c.Users.Find(func(u *composition.User) bool { return u.Username == "alice" })
+	assert.Equal(t, hashed.Password, u.Password, "the plain password base holds hashed")
+	acme.Users[0].Password = "other"
+	c, err = manifest.Desired(docs, base)
+	require.NoError(t, err)
+	u, _ = c.Users.Find(func(u *composition.User) bool { return u.Username == "alice" })
+	assert.Equal(t, "other", u.Password, "another password stays as given, for the engine to hash")
+
+	fresh, err := manifest.Desired(docs[:3], nil) // articles, news_api, weather_api
+	require.NoError(t, err)
+	news, _ := fresh.ServiceBySystemName("news_api")
+	px, _ := fresh.Proxies.Get(news.ID)
+	homeNews, _ := base.ServiceBySystemName("news_api")
+	homePx, _ := base.Proxies.Get(homeNews.ID)
+	assert.NotEqual(t, homePx.SecretToken, px.SecretToken, "without base, a new secret token")
 }

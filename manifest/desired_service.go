@@ -32,7 +32,7 @@ func (b *builder) service(d *Service) error {
 	if err := b.rules(composition.OwnerService, s.ID, d.MappingRules, metrics); err != nil {
 		return err
 	}
-	if err := b.proxy(s.ID, d.Proxy); err != nil {
+	if err := b.proxy(s.ID, d.SystemName, d.Proxy); err != nil {
 		return err
 	}
 	for _, u := range d.BackendUsages {
@@ -141,10 +141,11 @@ func (b *builder) planMetric(path string, metrics map[string]int64, backend, met
 }
 
 // proxy writes the document's gateway settings over those 3scale gave the
-// new service: an absent field keeps its default.
-func (b *builder) proxy(serviceID int64, d *Proxy) error {
+// new service: an absent field keeps its default, an absent secret token
+// base's (desired_secrets.go).
+func (b *builder) proxy(serviceID int64, service string, d *Proxy) error {
 	if d == nil {
-		return nil
+		d = &Proxy{}
 	}
 	old, ok := b.view().Proxies.Get(serviceID)
 	if !ok {
@@ -180,6 +181,9 @@ func (b *builder) proxy(serviceID int64, d *Proxy) error {
 	str(&p.ErrorLimitsExceeded, d.ErrorLimitsExceeded)
 	status(&p.ErrorStatusLimitsExceeded, d.ErrorStatusLimitsExceeded)
 	str(&p.ErrorHeadersLimitsExceeded, d.ErrorHeadersLimitsExceeded)
+	if home, ok := b.homeProxy(service); ok && d.SecretToken == "" {
+		p.SecretToken = home.SecretToken
+	}
 	str(&p.SecretToken, d.SecretToken)
 	str(&p.HostnameRewrite, d.HostnameRewrite)
 	str(&p.APITestPath, d.APITestPath)
