@@ -56,7 +56,12 @@ func Desired(docs []Document, base *composition.Composition) (*composition.Compo
 		services: map[string]int64{}, backends: map[string]int64{}, declared: map[string]bool{},
 	}
 	for i := range docs {
-		if d := &docs[i]; d.Backend != nil {
+		d := &docs[i]
+		if !d.wellFormed() {
+			b.doc = d
+			return nil, b.errorf("kind", "%q: a document holds one entity, of its kind", d.Kind)
+		}
+		if d.Backend != nil {
 			b.declared[d.Backend.SystemName] = true
 		}
 	}
@@ -96,10 +101,21 @@ func (b *builder) document(d *Document) error {
 		return b.service(d.Service)
 	case d.Account != nil:
 		return b.account(d.Account)
-	case d.Placement != nil:
-		return b.placement(d.Placement)
 	}
-	return b.errorf("kind", "%q is not a kind of document", d.Kind)
+	return b.placement(d.Placement)
+}
+
+// wellFormed reports whether the document holds its kind's entity and no
+// other, as Decode makes them; a document built in code may not.
+func (d *Document) wellFormed() bool {
+	held := map[Kind]bool{KindService: d.Service != nil, KindBackend: d.Backend != nil, KindAccount: d.Account != nil, KindPlacement: d.Placement != nil}
+	n := 0
+	for _, h := range held {
+		if h {
+			n++
+		}
+	}
+	return n == 1 && held[d.Kind]
 }
 
 func (b *builder) view() *composition.Composition { return b.tx.View() }

@@ -174,3 +174,16 @@ func TestDesiredNamesDocumentEntityAndField(t *testing.T) {
 		})
 	}
 }
+
+func TestDesiredRefusesMalformedDocuments(t *testing.T) {
+	for _, d := range []manifest.Document{
+		{Kind: manifest.KindService},
+		{Kind: "Product", Service: &manifest.Service{SystemName: "a", Name: "A"}},
+		{Kind: manifest.KindService, Service: &manifest.Service{SystemName: "a", Name: "A"}, Account: &manifest.Account{OrgName: "B"}},
+	} {
+		_, err := manifest.Desired([]manifest.Document{d}, nil)
+		var e *manifest.Error
+		require.True(t, errors.As(err, &e), "%v", err)
+		assert.Equal(t, "kind", e.Path)
+	}
+}
