@@ -146,6 +146,10 @@ func (b *builder) fail(path string, err error) error {
 		}
 		return es
 	}
+	var fe *composition.FieldError
+	if errors.As(err, &fe) {
+		return b.errorf(joinPath(path, documentField(fe.Field)), "%s", fe.Message)
+	}
 	var nf *composition.NotFoundError
 	if errors.As(err, &nf) {
 		// Its id is one of Desired's own: meaningless to the reader.
