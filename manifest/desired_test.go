@@ -138,6 +138,8 @@ func TestDesiredNamesDocumentEntityAndField(t *testing.T) {
 			manifest.Error{Index: 1, Kind: "Service", Name: "news", Path: "metrics[hits].methods[list].friendly_name", Msg: "can't be blank"}},
 		{"endpoint not a URL", service + "proxy: {endpoint: 'not a url'}\n",
 			manifest.Error{Index: 1, Kind: "Service", Name: "news", Path: "proxy.endpoint"}},
+		{"policy without version", service + "proxy: {policy_chain: [{name: cors}]}\n",
+			manifest.Error{Index: 1, Kind: "Service", Name: "news", Path: "proxy.policy_chain[0].version", Msg: "can't be blank"}},
 		{"backend declared nowhere", service + "backend_usages: [{backend: store}]\n",
 			manifest.Error{Index: 1, Kind: "Service", Name: "news", Path: "backend_usages[store].backend", Msg: `"store" is not a backend of the documents`}},
 		{"service-plan feature on an application plan", service +
