@@ -65,7 +65,7 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 	opts := composition.DiffOptions{Prune: prune, Secrets: true}
 	var plan *composition.Plan
 	snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
-		desired, err := desiredOf(docs, tx.View())
+		desired, err := manifest.Desired(docs, tx.View())
 		if err != nil {
 			return err
 		}
@@ -87,12 +87,6 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 		res.Changes = []composition.PlannedChange{}
 	}
 	return res, nil
-}
-
-// desiredOf is the composition docs declare, names resolved against base.
-// TODO(apply): manifest.Desired once branch desired is merged.
-func desiredOf(docs []manifest.Document, base *composition.Composition) (*composition.Composition, error) {
-	return nil, errors.New("manifest.Desired is not merged yet")
 }
 
 // hashPasswords replaces the plaintext passwords of desired's users (a
