@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -86,7 +87,31 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 	if res.Changes == nil {
 		res.Changes = []composition.PlannedChange{}
 	}
+	redactSecrets(res.Changes)
 	return res, nil
+}
+
+// secretFields are the fields of a plan's updates that hold credentials
+// (the composition's HideSecrets): a plan is printed in CI logs, so it says
+// that one changed, never what it was or becomes.
+var secretFields = map[composition.Kind][]string{
+	composition.KindProxy:       {"secret_token"},
+	composition.KindUser:        {"password"},
+	composition.KindApplication: {"user_key", "application_id", "keys", "provider_verification_key"},
+}
+
+// redacted stands for a secret's value in a plan.
+var redacted = []byte(`"(secret)"`)
+
+func redactSecrets(changes []composition.PlannedChange) {
+	for i := range changes {
+		for j := range changes[i].Fields {
+			f := &changes[i].Fields[j]
+			if slices.Contains(secretFields[changes[i].Kind], f.Field) {
+				f.Old, f.New = redacted, redacted
+			}
+		}
+	}
 }
 
 // hashPasswords replaces the plaintext passwords of desired's users (a

@@ -301,3 +301,39 @@ func fieldErrors(t *testing.T, body string) map[string][]string {
 	require.NoError(t, json.Unmarshal([]byte(body), &v), body)
 	return v.Errors
 }
+
+// A user's password in a document is stored hashed, never as given, and
+// applying the document again matches it against the hash: no change.
+func TestApplyStoresPasswordsHashed(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	acme := `apiVersion: portolan.dev/v1
+kind: Account
+org_name: ACME
+users:
+- {username: alice, email: alice@acme.example, password: s3cret-pass}
+`
+	_, first := applyDocs(t, co, "", "application/yaml", acme, http.StatusOK)
+	require.True(t, first.Applied)
+	var alice *composition.User
+	for _, u := range exportDoc(t, co, true).Users {
+		if u.Username == "alice" {
+			alice = u
+		}
+	}
+	require.NotNil(t, alice)
+	assert.True(t, composition.IsPasswordHash(alice.Password), "stored hashed: %q", alice.Password)
+	ok, err := composition.VerifyPassword(alice.Password, "s3cret-pass")
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	_, again := applyDocs(t, co, "", "application/yaml", acme, http.StatusOK)
+	assert.Empty(t, again.Changes, "the same password again")
+	assert.Equal(t, first.Revision, co.Revision(t))
+	_, changed := applyDocs(t, co, "dry_run=true", "application/yaml", strings.Replace(acme, "s3cret-pass", "other-pass", 1), http.StatusOK)
+	assert.Equal(t, []string{"update account:ACME/user:alice"}, changeKeys(changed))
+	require.Len(t, changed.Changes[0].Fields, 1)
+	pw := changed.Changes[0].Fields[0]
+	assert.Equal(t, "password", pw.Field)
+	assert.JSONEq(t, `"(secret)"`, string(pw.Old), "a plan never shows a secret, nor its hash")
+	assert.JSONEq(t, `"(secret)"`, string(pw.New))
+}
