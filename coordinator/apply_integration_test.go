@@ -176,6 +176,33 @@ func TestApplyPruneDeletesOnlyOwnedEntities(t *testing.T) {
 	assert.Empty(t, kept.Changes, "without prune, a plan the documents no longer declare stays")
 	assert.Equal(t, rev, co.Revision(t))
 
+	// A plan with applications is not pruned: 3scale refuses to delete it,
+	// so the apply is refused whole, naming it.
+	var signup map[string]map[string]any
+	require.NoError(t, json.Unmarshal([]byte(acct.body), &signup))
+	acctID, _ := signup["account"]["id"].(float64)
+	var basicID int64
+	for _, p := range exportDoc(t, co, false).ApplicationPlans {
+		if p.SystemName == "basic" {
+			basicID = p.ID
+		}
+	}
+	appsPath := "/admin/api/accounts/" + jsonNumber(acctID) + "/applications"
+	app := send(t, co, http.MethodPost, appsPath+".json", form, url.Values{"plan_id": {jsonNumber(float64(basicID))}, "name": {"Reader"}}.Encode())
+	require.Equal(t, http.StatusCreated, app.status, app.body)
+	got, _ := applyDocs(t, co, "prune=true", "application/yaml", newsDocs(false), http.StatusUnprocessableEntity)
+	problems := fieldErrors(t, got.body)["documents"]
+	require.Len(t, problems, 1, got.body)
+	assert.Contains(t, problems[0], "service:news/plan:basic")
+	assert.Contains(t, problems[0], "has applications")
+	assert.Equal(t, rev+1, co.Revision(t), "nothing written but the application")
+	var appBody map[string]map[string]any
+	require.NoError(t, json.Unmarshal([]byte(app.body), &appBody))
+	appID, _ := appBody["application"]["id"].(float64)
+	gone := send(t, co, http.MethodDelete, appsPath+"/"+jsonNumber(appID)+".json", "", "")
+	require.Equal(t, http.StatusOK, gone.status, gone.body)
+	rev = co.Revision(t)
+
 	_, pruned := applyDocs(t, co, "prune=true", "application/yaml", newsDocs(false), http.StatusOK)
 	assert.True(t, pruned.Applied)
 	for _, ch := range pruned.Changes {
