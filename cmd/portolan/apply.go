@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -141,15 +143,16 @@ func sendDocuments(c *cli.Context, cmd string, dryRun bool) (*registry.ApplyResu
 	defer cancel()
 	res, err := home.Apply(ctx, body, "application/json", dryRun, c.Bool("prune"))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cmd, documentsRefused(err))
+		return nil, fmt.Errorf("%s: %w", cmd, documentsRefused(err, docs))
 	}
 	return res, nil
 }
 
 // documentsRefused lists, one a line, the problems of home's 422 answer
 // ({"errors":{"documents":[...]}}), each naming its document, entity and
-// field; other answers are adminError's.
-func documentsRefused(err error) error {
+// field, the document by the file it came from; other answers are
+// adminError's.
+func documentsRefused(err error, docs []manifest.Document) error {
 	var se *client.StatusError
 	if !errors.As(err, &se) || se.Code != http.StatusUnprocessableEntity {
 		return adminError(err)
@@ -160,5 +163,32 @@ func documentsRefused(err error) error {
 	if json.Unmarshal([]byte(se.Body), &answer) != nil || len(answer.Errors["documents"]) == 0 {
 		return adminError(err) // cut short, or another shape
 	}
-	return errors.New("home refused the documents:\n  " + strings.Join(answer.Errors["documents"], "\n  "))
+	msgs := answer.Errors["documents"]
+	for i, m := range msgs {
+		msgs[i] = withOrigin(m, docs)
+	}
+	return errors.New("home refused the documents:\n  " + strings.Join(msgs, "\n  "))
+}
+
+// sentDocument matches the start of home's message about the N-th document
+// of the JSON array sendDocuments sent.
+var sentDocument = regexp.MustCompile(`^JSON body(?::\d+)?: document (\d+)`)
+
+// withOrigin names the document of home's message m as Load read it: its
+// file, line and place in the file rather than its place in the request.
+func withOrigin(m string, docs []manifest.Document) string {
+	loc := sentDocument.FindStringSubmatchIndex(m)
+	if loc == nil {
+		return m
+	}
+	n, err := strconv.Atoi(m[loc[2]:loc[3]])
+	if err != nil || n < 1 || n > len(docs) {
+		return m
+	}
+	o := docs[n-1].Origin
+	where := o.Source
+	if o.Line > 0 {
+		where += ":" + strconv.Itoa(o.Line)
+	}
+	return fmt.Sprintf("%s: document %d", where, o.Index) + m[loc[1]:]
 }

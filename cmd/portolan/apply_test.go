@@ -90,6 +90,16 @@ func TestDiffAndApplyCommands(t *testing.T) {
 	code, out, errOut = runCmd(t, append([]string{"diff", "-f", bad}, flags...)...)
 	assert.Equal(t, 2, code, out)
 	assert.Contains(t, errOut, `bad.yaml:9: document 1 (Service "news"): plans[gold].limits[0].period: "dai" is not one of`)
+	// A problem only home finds names the file the document came from.
+	orphan := docsDir(t, map[string]string{"a.yaml": storeBackend, "b.yaml": "# an application of a service home lacks\n---\n" + `apiVersion: portolan.dev/v1
+kind: Account
+org_name: ACME
+applications:
+- {name: Reader, service: missing, plan: basic}
+`})
+	code, _, errOut = runCmd(t, append([]string{"diff", "-f", orphan}, flags...)...)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "home refused the documents:\n  "+filepath.Join(orphan, "b.yaml")+`:3: document 1 (Account "ACME"): applications[0].service: "missing" is not a service`, errOut)
 	code, _, errOut = runCmd(t, append([]string{"diff", "-f", dir, "-o", "xml"}, flags...)...)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `-o "xml": want text or json`)
