@@ -13,6 +13,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -285,6 +286,9 @@ applications:
 	got, _ = applyDocs(t, co, "prune=maybe", "application/yaml", newsDocs(true), http.StatusBadRequest)
 	assert.Contains(t, got.body, `prune=maybe: want true or false`)
 	applyDocs(t, co, "", "application/yaml", "", http.StatusBadRequest)
+	huge := "# " + strings.Repeat("x", manifest.MaxBytes) + "\n"
+	got, _ = applyDocs(t, co, "", "application/yaml", huge, http.StatusRequestEntityTooLarge)
+	assert.Contains(t, got.body, "request body exceeds")
 	assert.Equal(t, before, co.Revision(t))
 }
 
