@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -136,4 +138,19 @@ func TestApplyJSONOutputFromStdin(t *testing.T) {
 	create, update, del := res.Counts()
 	assert.Positive(t, create)
 	assert.Zero(t, update+del)
+}
+
+// What export -o yaml writes is what home holds: diff finds nothing to do,
+// so a repository can start from an export.
+func TestDiffOfAnExportIsEmpty(t *testing.T) {
+	home := startCoordinator(t, "admin")
+	svc := adminForm(t, home, "/admin/api/services.json", url.Values{"name": {"News"}, "system_name": {"news"}})
+	adminForm(t, home, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/application_plans.json", url.Values{"name": {"Basic"}, "system_name": {"basic"}})
+	adminForm(t, home, "/admin/api/signup.json", url.Values{"org_name": {"ACME"}, "username": {"bob"}, "email": {"bob@acme.example"}})
+
+	code, out, errOut := runCmd(t, "export", "--home", home, "--token", "admin", "-o", "yaml")
+	require.Equal(t, 0, code, errOut)
+	file := filepath.Join(docsDir(t, map[string]string{"home.yaml": out}), "home.yaml")
+	code, out, errOut = runCmd(t, "diff", "--prune", "-f", file, "--home", home, "--token", "admin")
+	assert.Equal(t, 0, code, "%s%s", out, errOut)
 }
