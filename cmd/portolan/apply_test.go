@@ -146,7 +146,9 @@ func TestDiffOfAnExportIsEmpty(t *testing.T) {
 	home := startCoordinator(t, "admin")
 	svc := adminForm(t, home, "/admin/api/services.json", url.Values{"name": {"News"}, "system_name": {"news"}})
 	adminForm(t, home, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/application_plans.json", url.Values{"name": {"Basic"}, "system_name": {"basic"}})
-	adminForm(t, home, "/admin/api/signup.json", url.Values{"org_name": {"ACME"}, "username": {"bob"}, "email": {"bob@acme.example"}})
+	plan := adminForm(t, home, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/application_plans.json", url.Values{"name": {"Gold"}, "system_name": {"gold"}})
+	acct := adminForm(t, home, "/admin/api/signup.json", url.Values{"org_name": {"ACME"}, "username": {"bob"}, "email": {"bob@acme.example"}})
+	adminForm(t, home, "/admin/api/accounts/"+strconv.FormatInt(acct, 10)+"/applications.json", url.Values{"plan_id": {strconv.FormatInt(plan, 10)}, "name": {"Reader"}})
 
 	code, out, errOut := runCmd(t, "export", "--home", home, "--token", "admin", "-o", "yaml")
 	require.Equal(t, 0, code, errOut)
