@@ -65,7 +65,9 @@ func (c *Coordinator) applyHandler() http.Handler {
 func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, prune bool) (*registry.ApplyResult, error) {
 	opts := composition.DiffOptions{Prune: prune, Secrets: true}
 	var plan *composition.Plan
+	var base uint64
 	snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
+		base = tx.View().Revision
 		desired, err := manifest.Desired(docs, tx.View())
 		if err != nil {
 			return err
@@ -83,7 +85,7 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 	if err != nil {
 		return nil, applyError(err)
 	}
-	res := &registry.ApplyResult{Revision: snap.Revision, Applied: !dryRun && !plan.Empty(), Changes: plan.Changes}
+	res := &registry.ApplyResult{Revision: snap.Revision, Applied: snap.Revision != base, Changes: plan.Changes}
 	if res.Changes == nil {
 		res.Changes = []composition.PlannedChange{}
 	}
