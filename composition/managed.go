@@ -100,3 +100,7 @@ func (tx *Tx) SetManaged(serviceID int64, m *Managed) error {
 	tx.put(&n)
 	return nil
 }
+
+// ServiceKey is the natural key reconciling names the service system_name
+// by (reconcile_keys.go): DiffOptions.Owners of what a service owns.
+func ServiceKey(systemName string) string { return childKey("", "service", systemName) }
