@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/portolan/portolan/internal/pki"
 )
@@ -91,12 +92,29 @@ var ErrClientCertificateRequired = errors.New("home requires a client certificat
 // keeps connections alive and speaks HTTP/2 when home offers it, so that an
 // agent's heartbeats and blocking reads share one connection and pay for
 // one handshake, not one each.
+//
+// Sharing one connection means a dead one (a cable pulled, a NAT entry
+// dropped, a network cut and rejoined) would stall every call until TCP
+// gives up, minutes later, while its retransmission backoff grows: a
+// connection silent for H2PingAfter is pinged and closed when no answer
+// comes within H2PingTimeout, so the next call dials afresh. A blocking read
+// keeps its connection busy but silent, so an idle agent pings home once per
+// H2PingAfter: one small frame.
 func NewTransport(cfg *tls.Config) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = cfg
 	t.ForceAttemptHTTP2 = true // a custom TLS config turns HTTP/2 off otherwise
+	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: H2PingAfter, PingTimeout: H2PingTimeout}
 	return t
 }
+
+// The HTTP/2 health check of NewTransport's connections: a connection that
+// received nothing for H2PingAfter is pinged, and closed when the ping is
+// not answered within H2PingTimeout.
+const (
+	H2PingAfter   = 5 * time.Second
+	H2PingTimeout = 3 * time.Second
+)
 
 // transportFor is the transport of a client of address: cfg.Transport
 // when set, else one for cfg.TLS when it sets anything, else

@@ -1,0 +1,120 @@
+package manifest
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// An application has at most maxReferrerFilters referrer filters, each in
+// referrerFilterRE's format: porta's rules, which the API checks in package
+// threescale (which manifest may not import).
+const maxReferrerFilters = 5
+
+var referrerFilterRE = regexp.MustCompile(`^[a-zA-Z0-9*.\-]{1,255}$`)
+
+func (b *builder) account(d *Account) error {
+	a := &composition.Account{
+		OrgName: d.OrgName, MonthlyBillingEnabled: d.MonthlyBillingEnabled, MonthlyChargingEnabled: d.MonthlyChargingEnabled,
+		VatRate: d.VatRate, OrgLegalAddress: d.OrgLegalAddress, OrgLegalAddressCont: d.OrgLegalAddressCont,
+		City: d.City, StateRegion: d.StateRegion, Country: d.Country, Zip: d.Zip, TelephoneNumber: d.TelephoneNumber,
+		VatCode: d.VatCode, FiscalCode: d.FiscalCode, BusinessCategory: d.BusinessCategory, PrimaryBusiness: d.PrimaryBusiness,
+		PoNumber: d.PoNumber,
+	}
+	if len(d.BillingAddress) > 0 {
+		a.BillingAddress = maps.Clone(d.BillingAddress)
+	}
+	if err := b.accountPlan(a, d.Plan); err != nil {
+		return err
+	}
+	if err := b.create("", a); err != nil {
+		return err
+	}
+	for i, u := range d.Users {
+		e := &composition.User{AccountID: a.ID, Username: u.Username, Email: u.Email, Password: b.keepPassword(d.OrgName, u), Role: u.Role}
+		if err := b.create("users["+label(u.Username, i)+"]", e); err != nil {
+			return err
+		}
+	}
+	seen := map[[2]string]int{} // applications so far by service and name
+	for i, app := range d.Applications {
+		key := [2]string{app.Service, app.Name}
+		home, _ := b.homeApplication(d.OrgName, app.Service, app.Name, seen[key])
+		seen[key]++
+		if err := b.application(fmt.Sprintf("applications[%d]", i), a.ID, app, home); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// accountPlan puts a on the account plan named, which only base can hold:
+// no document declares account plans. Without a name, a goes on base's
+// default account plan, if any, as 3scale's signup puts it.
+func (b *builder) accountPlan(a *composition.Account, name string) error {
+	var plan *composition.AccountPlan
+	ok := false
+	if b.base != nil {
+		if name == "" {
+			plan, ok = b.base.DefaultAccountPlan()
+		} else {
+			plan, ok = b.base.AccountPlans.Find(func(p *composition.AccountPlan) bool { return p.SystemName == name })
+		}
+	}
+	switch {
+	case ok:
+		if _, have := b.view().AccountPlans.Get(plan.ID); !have {
+			b.tx.Put(plan)
+		}
+		a.PlanID = plan.ID
+	case name != "" && b.base == nil:
+		return b.errorf("plan", "%q: account plans are not declared in documents, and there is no home to look it up in", name)
+	case name != "":
+		return b.errorf("plan", "%q is not an account plan at home", name)
+	}
+	return nil
+}
+
+// application writes an application of the account; home is base's
+// application of the same names, nil if none, whose credentials it keeps
+// where the document gives none.
+func (b *builder) application(path string, accountID int64, d Application, home *composition.Application) error {
+	serviceID, err := b.serviceID(path+".service", d.Service)
+	if err != nil {
+		return err
+	}
+	planID, err := b.planID(path+".plan", serviceID, d.Service, d.Plan)
+	if err != nil {
+		return err
+	}
+	app := &composition.Application{
+		AccountID: accountID, PlanID: planID, Name: d.Name, Description: d.Description,
+		UserKey: d.UserKey, AppID: d.ApplicationID, AppKeys: slices.Clone(d.Keys), RedirectURL: d.RedirectURL,
+	}
+	if home != nil {
+		app.UserKey = orDefault(app.UserKey, home.UserKey)
+		app.AppID = orDefault(app.AppID, home.AppID)
+		if len(app.AppKeys) == 0 {
+			app.AppKeys = slices.Clone(home.AppKeys)
+		}
+		app.ProviderVerificationKey = home.ProviderVerificationKey
+	}
+	for i, f := range d.ReferrerFilters {
+		at := fmt.Sprintf("%s.referrer_filters[%d]", path, i)
+		switch {
+		case i >= maxReferrerFilters:
+			return b.errorf(path+".referrer_filters", "%d filters: an application has %d at most", len(d.ReferrerFilters), maxReferrerFilters)
+		case !referrerFilterRE.MatchString(f):
+			return b.errorf(at, "%q is not a domain or IP (letters, digits, '.', '-' and '*', 255 at most)", f)
+		case slices.Contains(d.ReferrerFilters[:i], f):
+			return b.errorf(at, "%q is given twice", f)
+		}
+		now := b.tx.Now()
+		app.ReferrerFilters = append(app.ReferrerFilters,
+			composition.ReferrerFilter{ID: b.tx.NextID(), Value: f, CreatedAt: now, UpdatedAt: now})
+	}
+	return b.create(path, app)
+}

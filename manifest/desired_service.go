@@ -1,0 +1,234 @@
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// service writes a service and everything its document declares, in the
+// order 3scale needs: metrics before the rules, limits and pricing rules
+// naming them, backend usages before limits on a backend's metrics,
+// features before the plans enabling them.
+func (b *builder) service(d *Service) error {
+	s := &composition.Service{
+		Name: d.Name, SystemName: d.SystemName, Description: d.Description,
+		DeploymentOption: d.DeploymentOption, BackendVersion: d.BackendVersion, SupportEmail: d.SupportEmail,
+		IntentionsRequired: d.IntentionsRequired, BuyersManageApps: d.BuyersManageApps, BuyersManageKeys: d.BuyersManageKeys,
+		ReferrerFiltersRequired: d.ReferrerFiltersRequired, CustomKeysEnabled: d.CustomKeysEnabled,
+		BuyerKeyRegenerateEnabled: d.BuyerKeyRegenerateEnabled, MandatoryAppKey: d.MandatoryAppKey,
+		BuyerCanSelectPlan: d.BuyerCanSelectPlan, BuyerPlanChangePermission: d.BuyerPlanChangePermission,
+		EndUserRegistrationRequired: d.EndUserRegistrationRequired, AlertLimits: alertLimits(d.AlertLimits),
+	}
+	if err := b.create("", s); err != nil {
+		return err
+	}
+	b.services[d.SystemName] = s.ID
+	metrics, err := b.metrics(composition.OwnerService, s.ID, d.Metrics)
+	if err != nil {
+		return err
+	}
+	if err := b.rules(composition.OwnerService, s.ID, d.MappingRules, metrics); err != nil {
+		return err
+	}
+	if err := b.proxy(s.ID, d.SystemName, d.Proxy); err != nil {
+		return err
+	}
+	for _, u := range d.BackendUsages {
+		path := "backend_usages[" + u.Backend + "]"
+		id, err := b.backendID(path+".backend", u.Backend)
+		if err != nil {
+			return err
+		}
+		if err := b.create(path, &composition.BackendUsage{ServiceID: s.ID, BackendAPIID: id, Path: u.Path}); err != nil {
+			return err
+		}
+	}
+	features := map[string]int64{}
+	for _, f := range d.Features {
+		e := &composition.Feature{OwnerType: composition.OwnerService, OwnerID: s.ID, SystemName: f.SystemName,
+			Name: f.Name, Description: f.Description, Visible: f.Visible, Scope: featureScope(f.Scope)}
+		if err := b.create("features["+f.SystemName+"]", e); err != nil {
+			return err
+		}
+		features[f.SystemName] = e.ID
+	}
+	for _, p := range d.Plans {
+		if err := b.plan(s.ID, p, metrics, features); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// featureScope is the composition's scope for a document's.
+func featureScope(scope string) string {
+	if scope == "service_plan" {
+		return composition.ScopeServicePlan
+	}
+	return composition.ScopeApplicationPlan
+}
+
+func (b *builder) plan(serviceID int64, d Plan, metrics, features map[string]int64) error {
+	path := "plans[" + d.SystemName + "]"
+	p := &composition.ApplicationPlan{
+		ServiceID: serviceID, Name: d.Name, SystemName: d.SystemName, State: d.State, Default: d.Default,
+		ApprovalRequired: d.ApprovalRequired, EndUserRequired: d.EndUserRequired, SetupFee: d.SetupFee,
+		CostPerMonth: d.CostPerMonth, TrialPeriodDays: d.TrialPeriodDays, CancellationPeriod: d.CancellationPeriod,
+	}
+	if err := b.create(path, p); err != nil {
+		return err
+	}
+	for i, l := range d.Limits {
+		at := fmt.Sprintf("%s.limits[%d]", path, i)
+		id, err := b.planMetric(at, metrics, l.Backend, l.Metric)
+		if err != nil {
+			return err
+		}
+		if err := b.create(at, &composition.UsageLimit{PlanID: p.ID, MetricID: id, Period: l.Period, Value: l.Value}); err != nil {
+			return err
+		}
+	}
+	for i, r := range d.PricingRules {
+		at := fmt.Sprintf("%s.pricing_rules[%d]", path, i)
+		id, err := b.planMetric(at, metrics, r.Backend, r.Metric)
+		if err != nil {
+			return err
+		}
+		e := &composition.PricingRule{PlanID: p.ID, MetricID: id, CostPerUnit: string(r.CostPerUnit), Min: r.Min, Max: r.Max}
+		if err := b.create(at, e); err != nil {
+			return err
+		}
+	}
+	for i, name := range d.Features {
+		at := fmt.Sprintf("%s.features[%d]", path, i)
+		id, ok := features[name]
+		if !ok {
+			return b.errorf(at, "%q is not a feature of the service", name)
+		}
+		if f, ok := b.view().Features.Get(id); ok && f.Scope != composition.ScopeApplicationPlan {
+			return b.errorf(at, "%q is a service plan feature: an application plan cannot enable it", name)
+		}
+		if _, err := b.tx.EnableFeature(id, p.ID); err != nil {
+			return b.fail(at, err)
+		}
+	}
+	return nil
+}
+
+// planMetric resolves the metric a limit or pricing rule names: one of the
+// service's, or of backend's when set (a backend the service uses).
+func (b *builder) planMetric(path string, metrics map[string]int64, backend, metric string) (int64, error) {
+	if backend == "" {
+		id, ok := metrics[metric]
+		if !ok {
+			return 0, b.errorf(path+".metric", "%q is not a metric or method of the service", metric)
+		}
+		return id, nil
+	}
+	id, ok := b.backends[backend]
+	if !ok {
+		return 0, b.errorf(path+".backend", "%q is not a backend the service uses (backend_usages)", backend)
+	}
+	m, ok := b.view().Metrics.Find(func(m *composition.Metric) bool {
+		return m.OwnerType == composition.OwnerBackendAPI && m.OwnerID == id && m.SystemName == metric
+	})
+	if !ok {
+		return 0, b.errorf(path+".metric", "%q is not a metric or method of backend %q", metric, backend)
+	}
+	return m.ID, nil
+}
+
+// proxy writes the document's gateway settings over those 3scale gave the
+// new service: an absent field keeps its default, an absent secret token
+// base's (desired_secrets.go).
+func (b *builder) proxy(serviceID int64, service string, d *Proxy) error {
+	if d == nil {
+		d = &Proxy{}
+	}
+	old, ok := b.view().Proxies.Get(serviceID)
+	if !ok {
+		return b.errorf("proxy", "the service has no proxy") // never: creating the service made it
+	}
+	p := *old
+	str := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	status := func(dst *int64, v int64) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	str(&p.Endpoint, d.Endpoint)
+	str(&p.SandboxEndpoint, d.SandboxEndpoint)
+	str(&p.APIBackend, d.APIBackend)
+	str(&p.CredentialsLocation, d.CredentialsLocation)
+	str(&p.AuthAppKey, d.AuthAppKey)
+	str(&p.AuthAppID, d.AuthAppID)
+	str(&p.AuthUserKey, d.AuthUserKey)
+	str(&p.ErrorAuthFailed, d.ErrorAuthFailed)
+	status(&p.ErrorStatusAuthFailed, d.ErrorStatusAuthFailed)
+	str(&p.ErrorHeadersAuthFailed, d.ErrorHeadersAuthFailed)
+	str(&p.ErrorAuthMissing, d.ErrorAuthMissing)
+	status(&p.ErrorStatusAuthMissing, d.ErrorStatusAuthMissing)
+	str(&p.ErrorHeadersAuthMissing, d.ErrorHeadersAuthMissing)
+	str(&p.ErrorNoMatch, d.ErrorNoMatch)
+	status(&p.ErrorStatusNoMatch, d.ErrorStatusNoMatch)
+	str(&p.ErrorHeadersNoMatch, d.ErrorHeadersNoMatch)
+	str(&p.ErrorLimitsExceeded, d.ErrorLimitsExceeded)
+	status(&p.ErrorStatusLimitsExceeded, d.ErrorStatusLimitsExceeded)
+	str(&p.ErrorHeadersLimitsExceeded, d.ErrorHeadersLimitsExceeded)
+	if home, ok := b.homeProxy(service); ok && d.SecretToken == "" {
+		p.SecretToken = home.SecretToken
+	}
+	str(&p.SecretToken, d.SecretToken)
+	str(&p.HostnameRewrite, d.HostnameRewrite)
+	str(&p.APITestPath, d.APITestPath)
+	str(&p.OIDCIssuerEndpoint, d.OIDCIssuerEndpoint)
+	str(&p.OIDCIssuerType, d.OIDCIssuerType)
+	str(&p.JwtClaimWithClientID, d.JwtClaimWithClientID)
+	str(&p.JwtClaimWithClientIDType, d.JwtClaimWithClientIDType)
+	if d.OIDC != nil {
+		p.OIDC = composition.OIDCConfiguration{
+			StandardFlowEnabled: d.OIDC.StandardFlowEnabled, ImplicitFlowEnabled: d.OIDC.ImplicitFlowEnabled,
+			ServiceAccountsEnabled: d.OIDC.ServiceAccountsEnabled, DirectAccessGrantsEnabled: d.OIDC.DirectAccessGrantsEnabled,
+		}
+	}
+	if d.PolicyChain != nil {
+		chain, err := b.policyChain(d.PolicyChain)
+		if err != nil {
+			return err
+		}
+		p.PolicyChain = chain
+	}
+	return b.update("proxy", &p)
+}
+
+// policyChain returns a document's chain as 3scale's Proxy Policies Chain
+// Update stores it (package threescale's normalizePolicyChain, which
+// manifest may not import): a version required, an absent configuration
+// the empty object, and 3scale's apicast policy added at the end when
+// missing.
+func (b *builder) policyChain(in []Policy) ([]composition.PolicyConfig, error) {
+	out := make([]composition.PolicyConfig, 0, len(in)+1)
+	hasAPIcast := false
+	for i, pc := range in {
+		if pc.Version == "" {
+			return nil, b.errorf(fmt.Sprintf("proxy.policy_chain[%d].version", i), "can't be blank")
+		}
+		conf := slices.Clone(pc.Configuration)
+		if len(conf) == 0 {
+			conf = json.RawMessage(`{}`)
+		}
+		hasAPIcast = hasAPIcast || pc.Name == "apicast"
+		out = append(out, composition.PolicyConfig{Name: pc.Name, Version: pc.Version, Configuration: conf, Enabled: pc.Enabled})
+	}
+	if !hasAPIcast {
+		out = append(out, composition.PolicyConfig{Name: "apicast", Version: "builtin", Configuration: json.RawMessage(`{}`), Enabled: true})
+	}
+	return out, nil
+}
