@@ -135,7 +135,7 @@ func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, serv
 			reply.StoredVersion = stored.Version
 			return nil
 		}
-		desired, err := desiredOf(docs, tx.View())
+		desired, err := manifest.Desired(docs, tx.View())
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -82,10 +81,4 @@ func documentsDigest(docs []manifest.Document) (string, error) {
 		h.Write([]byte{'\n'})
 	}
 	return composition.DigestPrefix + hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// desiredOf builds the composition the documents declare.
-// TODO(bring): manifest.Desired, once the desired branch is merged.
-func desiredOf(docs []manifest.Document, base *composition.Composition) (*composition.Composition, error) {
-	return nil, errors.New("manifest.Desired is not there yet")
 }

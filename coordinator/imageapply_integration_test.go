@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ version: %d
 metrics:
 - system_name: hits
   methods:
-  - system_name: list_articles
+  - {system_name: list_articles, friendly_name: List articles}
 mapping_rules:
 - {http_method: GET, pattern: /articles, metric: list_articles, delta: 1}
 plans:
@@ -125,6 +126,23 @@ func TestImageDocumentsApplyUnderTheVersionRule(t *testing.T) {
 	assert.Equal(t, composition.ManagedOlder, reply.Outcome)
 	assert.EqualValues(t, 2, reply.StoredVersion)
 	assert.Equal(t, rev+1, co.Revision(t), "an older version changes nothing")
+
+	// Drift: a change made at home through the API stays through the same
+	// version's re-apply, and only a newer version overwrites it.
+	lim := doc.UsageLimits[0]
+	code, body := status(t, http.MethodPut, fmt.Sprintf("%s/admin/api/application_plans/%d/metrics/%d/limits/%d.json",
+		co.URL, lim.PlanID, lim.MetricID, lim.ID), co.Token, url.Values{"value": {"300"}})
+	require.Equal(t, http.StatusOK, code, body)
+	reply, err = home.BringComposition(ctx, id, imageDocs(t, "news", 2, 200, ""))
+	require.NoError(t, err)
+	assert.Equal(t, composition.ManagedUnchanged, reply.Outcome)
+	doc = exported(t, co)
+	assert.EqualValues(t, 300, doc.UsageLimits[0].Value, "the same version keeps home's change")
+	assert.EqualValues(t, 2, doc.Services[0].Managed.Version, "an API change keeps the service's owner")
+	reply, err = home.BringComposition(ctx, id, imageDocs(t, "news", 3, 200, ""))
+	require.NoError(t, err)
+	assert.Equal(t, composition.ManagedApply, reply.Outcome)
+	assert.EqualValues(t, 200, exported(t, co).UsageLimits[0].Value, "a newer version overwrites the drift")
 }
 
 // TestImageDocumentsRefusedOutsideTheTokensScope: an instance may bring
