@@ -180,11 +180,16 @@ func New(cfg Config) (*Agent, error) {
 		}
 	}
 	if len(cfg.Composition) > 0 {
-		if cfg.Home == "" {
-			return nil, errors.New("--composition needs --home: the documents are brought to home")
-		}
-		if a.bring, err = loadComposition(cfg.Composition, cfg.Service); err != nil {
+		// Checked even without home: an image with bad documents fails
+		// wherever it runs, not first where home is.
+		b, err := loadComposition(cfg.Composition, cfg.Service)
+		if err != nil {
 			return nil, err
+		}
+		if cfg.Home != "" {
+			a.bring = b
+		} else {
+			a.log.Info().Strs("composition", cfg.Composition).Msg("no --home: the image's composition is not brought anywhere")
 		}
 	}
 	if cfg.Consul != "" && cfg.Service == "" {

@@ -52,7 +52,7 @@ func loadComposition(paths []string, service string) (*bringing, error) {
 		switch d.Kind {
 		case manifest.KindService:
 			services++
-			if d.Service.SystemName != service {
+			if service != "" && d.Service.SystemName != service {
 				return nil, fmt.Errorf("--composition: %s: document %d: Service %q is not --service %q: an image brings its own service's documents", d.Origin.Source, d.Origin.Index, d.Service.SystemName, service)
 			}
 		case manifest.KindBackend:

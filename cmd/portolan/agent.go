@@ -56,7 +56,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			&cli.StringFlag{Name: "consul-token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}, Usage: "ACL token for Consul"},
 			&cli.DurationFlag{Name: "consul-deregister-after", Value: agent.DefaultConsulDeregisterAfter, Usage: "Consul removes the service after its check has been critical this long"},
 			&cli.StringFlag{Name: "service", Usage: "system_name of the service this container implements"},
-			&cli.StringSliceFlag{Name: "composition", EnvVars: []string{"PORTOLAN_COMPOSITION"}, Usage: "files or directories of the documents this image carries (its Service and Backends, with plans and limits): brought to home at registration, applied under their version:"},
+			&cli.StringSliceFlag{Name: "composition", Usage: "files or directories of the documents this image carries (its Service and Backends, with plans and limits): brought to home at registration, applied under their version:"},
 			&cli.StringFlag{Name: "address", Usage: "address to register: an IP, an interface name, or empty for the first non-loopback IPv4"},
 			&cli.IntFlag{Name: "port", Usage: "port the app listens on"},
 			&cli.StringSliceFlag{Name: "label", Usage: "instance label k=v (repeatable)"},
