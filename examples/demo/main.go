@@ -356,18 +356,6 @@ func (c *client) find(path, listKey, itemKey, systemName string) string {
 	return ""
 }
 
-// first returns the id of the first item of a list.
-func (c *client) first(path, listKey, itemKey string) string {
-	items := c.items(path, listKey, itemKey)
-	if len(items) == 0 {
-		if c.err == nil {
-			c.err = fmt.Errorf("GET %s: empty list", path)
-		}
-		return ""
-	}
-	return fmt.Sprintf("%.0f", items[0]["id"].(float64))
-}
-
 func (c *client) items(path, listKey, itemKey string) []map[string]any {
 	out, err := c.do("GET", path, nil)
 	if err != nil {
