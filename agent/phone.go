@@ -76,13 +76,15 @@ func (a *Agent) phoneHome(ctx context.Context) {
 				a.log.Warn().Err(err).Msg("instance credential kept in memory only")
 			}
 			a.learnSigningKey(reply.SigningKey)
+			// Placed first: once the local API says registered, the
+			// placement file is there.
+			a.placed(&reply.Placement, reply.Revision)
 			a.st.setRegistered(true)
 			a.st.contact(nil, true)
 			if reply.HeartbeatInterval > 0 {
 				interval = time.Duration(reply.HeartbeatInterval)
 				retry.Max = interval
 			}
-			a.placed(&reply.Placement, reply.Revision)
 			a.gossipKeysFromHome(reply.GossipKeys)
 			a.log.Info().Str("id", a.id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
 			retry.Reset()
