@@ -122,6 +122,8 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, service string, version int64, digest string) (*registry.ImageApplyReply, error) {
 	reply := &registry.ImageApplyReply{Service: service, Version: version, Changes: []composition.PlannedChange{}}
 	snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
+		// A store may run fn again (Consul's CAS): nothing of a try before stays.
+		reply.Changes, reply.StoredVersion = []composition.PlannedChange{}, 0
 		var stored *composition.Managed
 		if svc, ok := tx.View().ServiceBySystemName(service); ok {
 			stored = svc.Managed
