@@ -1,6 +1,7 @@
 package composition
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -70,5 +71,38 @@ func TestSetManagedValidatesAndSurvivesUpdates(t *testing.T) {
 	}
 	if err := tx.SetManaged(svc.ID+1000, m); err == nil {
 		t.Fatal("SetManaged of an unknown service succeeded")
+	}
+}
+
+// TestManagedSurvivesExportAndImport: a service's owner and version travel
+// with the composition, through a plain import and an import by name into
+// an empty home.
+func TestManagedSurvivesExportAndImport(t *testing.T) {
+	tx := NewTx(New(), time.Now())
+	svc := &Service{Name: "News", SystemName: "news"}
+	if err := tx.Create(svc); err != nil {
+		t.Fatal(err)
+	}
+	m := Managed{By: ManagedByImage, Version: 3, Digest: DigestPrefix + strings.Repeat("c", 64)}
+	if err := tx.SetManaged(svc.ID, &m); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(Export(tx.Result(), false, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, imp := range map[string]func(*Tx, *Document) (*ImportStats, error){"Import": Import, "ImportByName": ImportByName} {
+		var doc Document
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		into := NewTx(New(), time.Now())
+		if _, err := imp(into, &doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, ok := into.View().ServiceBySystemName("news")
+		if !ok || got.Managed == nil || *got.Managed != m {
+			t.Errorf("%s: service news managed = %+v, want %+v", name, got, m)
+		}
 	}
 }
