@@ -2,6 +2,7 @@ package composition
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -154,9 +155,33 @@ func validateProxy(c *Composition, p *Proxy, v *ValidationError) error {
 		if pc.Name == "" {
 			v.Add("policies_config", "policy "+strconv.Itoa(i)+" has no name")
 		}
-		if len(pc.Configuration) > 0 && !isJSONObject(pc.Configuration) {
+		// Absent and null are the same (a nil configuration copied through
+		// JSON comes back null); anything else must be an object.
+		if len(pc.Configuration) > 0 && string(pc.Configuration) != "null" && !isJSONObject(pc.Configuration) {
 			v.Add("policies_config", "policy "+pc.Name+" configuration must be a JSON object")
 		}
 	}
 	return nil
+}
+
+// NormalizePolicyChain returns chain as 3scale's Proxy Policies Chain
+// Update stores it: every configuration an object (an absent or null one
+// the empty object) and APIcast's own policy added at the end when missing.
+// chain is not modified.
+func NormalizePolicyChain(chain []PolicyConfig) []PolicyConfig {
+	out := make([]PolicyConfig, 0, len(chain)+1)
+	hasAPIcast := false
+	for _, pc := range chain {
+		if len(pc.Configuration) == 0 || string(pc.Configuration) == "null" {
+			pc.Configuration = json.RawMessage(`{}`)
+		} else {
+			pc.Configuration = slices.Clone(pc.Configuration)
+		}
+		hasAPIcast = hasAPIcast || pc.Name == "apicast"
+		out = append(out, pc)
+	}
+	if !hasAPIcast {
+		out = append(out, PolicyConfig{Name: "apicast", Version: "builtin", Configuration: json.RawMessage(`{}`), Enabled: true})
+	}
+	return out
 }

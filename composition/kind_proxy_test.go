@@ -1,6 +1,7 @@
 package composition
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -53,4 +54,24 @@ func TestDefaultEndpointsAreURLsWithOneDNSLabel(t *testing.T) {
 	label := strings.Split(u.Hostname(), ".")[0]
 	assert.LessOrEqual(t, len(label), 63, "a DNS label is at most 63 characters")
 	assert.True(t, strings.HasSuffix(label, "-12345"), label)
+}
+
+// A policy whose configuration is absent, or null as a nil one becomes
+// through JSON, is valid; only a non-object is refused.
+func TestPolicyConfigurationNullIsAbsent(t *testing.T) {
+	tx := NewTx(New(), testNow)
+	s := &Service{Name: "News", SystemName: "news"}
+	require.NoError(t, tx.Create(s))
+	p, ok := tx.View().Proxies.Get(s.ID)
+	require.True(t, ok)
+	n := *p
+	n.PolicyChain = []PolicyConfig{{Name: "cors", Version: "builtin", Configuration: json.RawMessage("null"), Enabled: true}, {Name: "apicast", Version: "builtin"}}
+	require.NoError(t, tx.Update(&n))
+	n.PolicyChain = []PolicyConfig{{Name: "cors", Version: "builtin", Configuration: json.RawMessage("[]")}}
+	require.ErrorContains(t, tx.Update(&n), "configuration must be a JSON object")
+
+	out := NormalizePolicyChain([]PolicyConfig{{Name: "cors", Configuration: json.RawMessage("null")}})
+	require.Len(t, out, 2)
+	require.JSONEq(t, "{}", string(out[0].Configuration))
+	require.Equal(t, "apicast", out[1].Name)
 }

@@ -1,6 +1,9 @@
 package composition
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Denial codes of apisonator's referrer validator.
 const (
@@ -81,4 +84,27 @@ func MatchReferrer(filter, referrer string) bool {
 		ok[0] = false
 	}
 	return ok[len(referrer)]
+}
+
+// MaxReferrerFilters is how many referrer filters an application has at
+// most (porta's ReferrerFilter::REFERRER_FILTERS_LIMIT).
+const MaxReferrerFilters = 5
+
+// referrerFilterRE is porta's format for a referrer filter: a domain or IP,
+// with '*' wildcards.
+var referrerFilterRE = regexp.MustCompile(`^[a-zA-Z0-9*.\-]+$`)
+
+// CheckReferrerFilter returns porta's message for a referrer filter value
+// it would refuse ("" when valid): blank, over 255 characters, or not a
+// domain or IP.
+func CheckReferrerFilter(value string) string {
+	switch {
+	case value == "":
+		return "can't be blank"
+	case len(value) > 255:
+		return "is too long (maximum is 255 characters)"
+	case !referrerFilterRE.MatchString(value):
+		return "is invalid"
+	}
+	return ""
 }

@@ -3,18 +3,10 @@ package manifest
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 
 	"github.com/portolan/portolan/composition"
 )
-
-// An application has at most maxReferrerFilters referrer filters, each in
-// referrerFilterRE's format: porta's rules, which the API checks in package
-// threescale (which manifest may not import).
-const maxReferrerFilters = 5
-
-var referrerFilterRE = regexp.MustCompile(`^[a-zA-Z0-9*.\-]{1,255}$`)
 
 func (b *builder) account(d *Account) error {
 	a := &composition.Account{
@@ -105,10 +97,10 @@ func (b *builder) application(path string, accountID int64, d Application, home 
 	for i, f := range d.ReferrerFilters {
 		at := fmt.Sprintf("%s.referrer_filters[%d]", path, i)
 		switch {
-		case i >= maxReferrerFilters:
-			return b.errorf(path+".referrer_filters", "%d filters: an application has %d at most", len(d.ReferrerFilters), maxReferrerFilters)
-		case !referrerFilterRE.MatchString(f):
-			return b.errorf(at, "%q is not a domain or IP (letters, digits, '.', '-' and '*', 255 at most)", f)
+		case i >= composition.MaxReferrerFilters:
+			return b.errorf(path+".referrer_filters", "%d filters: an application has %d at most", len(d.ReferrerFilters), composition.MaxReferrerFilters)
+		case composition.CheckReferrerFilter(f) != "":
+			return b.errorf(at, "%q %s: a domain or IP (letters, digits, '.', '-' and '*', 255 at most)", f, composition.CheckReferrerFilter(f))
 		case slices.Contains(d.ReferrerFilters[:i], f):
 			return b.errorf(at, "%q is given twice", f)
 		}

@@ -1,9 +1,7 @@
 package manifest
 
 import (
-	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -209,26 +207,14 @@ func (b *builder) proxy(serviceID int64, service string, d *Proxy) error {
 }
 
 // policyChain returns a document's chain as 3scale's Proxy Policies Chain
-// Update stores it (package threescale's normalizePolicyChain, which
-// manifest may not import): a version required, an absent configuration
-// the empty object, and 3scale's apicast policy added at the end when
-// missing.
+// Update stores it (composition.NormalizePolicyChain), a version required.
 func (b *builder) policyChain(in []Policy) ([]composition.PolicyConfig, error) {
-	out := make([]composition.PolicyConfig, 0, len(in)+1)
-	hasAPIcast := false
+	chain := make([]composition.PolicyConfig, 0, len(in))
 	for i, pc := range in {
 		if pc.Version == "" {
 			return nil, b.errorf(fmt.Sprintf("proxy.policy_chain[%d].version", i), "can't be blank")
 		}
-		conf := slices.Clone(pc.Configuration)
-		if len(conf) == 0 {
-			conf = json.RawMessage(`{}`)
-		}
-		hasAPIcast = hasAPIcast || pc.Name == "apicast"
-		out = append(out, composition.PolicyConfig{Name: pc.Name, Version: pc.Version, Configuration: conf, Enabled: pc.Enabled})
+		chain = append(chain, composition.PolicyConfig{Name: pc.Name, Version: pc.Version, Configuration: pc.Configuration, Enabled: pc.Enabled})
 	}
-	if !hasAPIcast {
-		out = append(out, composition.PolicyConfig{Name: "apicast", Version: "builtin", Configuration: json.RawMessage(`{}`), Enabled: true})
-	}
-	return out, nil
+	return composition.NormalizePolicyChain(chain), nil
 }

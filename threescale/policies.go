@@ -37,7 +37,7 @@ func showPolicyChain(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.list("policies_config", "", normalizePolicyChain(p.PolicyChain))
+	return c.list("policies_config", "", composition.NormalizePolicyChain(p.PolicyChain))
 }
 
 // updatePolicyChain replaces the chain and, as 3scale, deploys the result to
@@ -58,7 +58,7 @@ func updatePolicyChain(c *call) error {
 			return err
 		}
 		n := *old
-		n.PolicyChain = normalizePolicyChain(chain)
+		n.PolicyChain = composition.NormalizePolicyChain(chain)
 		if err := storeProxy(tx, &n, exists); err != nil {
 			return err
 		}

@@ -38,7 +38,7 @@ func (a *API) proxyRoutes() []Route {
 // writeProxy renders a proxy with its secret token and its policy chain, as
 // 3scale does (policies_config is JSON text in XML).
 func (c *call) writeProxy(p *composition.Proxy) error {
-	chain, err := json.Marshal(normalizePolicyChain(p.PolicyChain))
+	chain, err := json.Marshal(composition.NormalizePolicyChain(p.PolicyChain))
 	if err != nil {
 		return err
 	}

@@ -375,7 +375,7 @@ func contentPolicyChain(p *composition.Proxy, usages []*composition.BackendUsage
 			})
 		}
 	}
-	for _, pc := range normalizePolicyChain(p.PolicyChain) {
+	for _, pc := range composition.NormalizePolicyChain(p.PolicyChain) {
 		if pc.Enabled {
 			chain = append(chain, pcChainEntry{Name: pc.Name, Version: pc.Version, Configuration: pc.Configuration})
 		}
@@ -463,26 +463,6 @@ func pcreEscape(pattern string) string {
 	out := escape(path, ".()*+")
 	if hasQuery {
 		out += "?" + escape(query, ".()*+$?[]")
-	}
-	return out
-}
-
-// normalizePolicyChain returns the chain with every configuration an object
-// and 3scale's apicast policy added at the end when missing.
-func normalizePolicyChain(chain []composition.PolicyConfig) []composition.PolicyConfig {
-	out := make([]composition.PolicyConfig, 0, len(chain)+1)
-	hasAPIcast := false
-	for _, pc := range chain {
-		if len(pc.Configuration) == 0 {
-			pc.Configuration = json.RawMessage(`{}`)
-		}
-		if pc.Name == "apicast" {
-			hasAPIcast = true
-		}
-		out = append(out, pc)
-	}
-	if !hasAPIcast {
-		out = append(out, composition.PolicyConfig{Name: "apicast", Version: "builtin", Configuration: json.RawMessage(`{}`), Enabled: true})
 	}
 	return out
 }

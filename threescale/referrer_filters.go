@@ -2,7 +2,6 @@ package threescale
 
 import (
 	"net/http"
-	"regexp"
 	"slices"
 	"time"
 
@@ -13,12 +12,6 @@ import (
 // BuyerApplicationReferrerFiltersController serves them: the domains and IPs
 // an application's calls may come from. Creating or deleting one answers the
 // application.
-
-// maxReferrerFilters is porta's ReferrerFilter::REFERRER_FILTERS_LIMIT.
-const maxReferrerFilters = 5
-
-// referrerFilterRE is porta's format for a referrer filter.
-var referrerFilterRE = regexp.MustCompile(`^[a-zA-Z0-9*.\-]+$`)
 
 func (a *API) referrerFilterRoutes() []Route {
 	const tag = "Account Applications"
@@ -68,17 +61,12 @@ func listReferrerFilters(apps *appCollection) func(*call) error {
 func addReferrerFilter(c *call, tx *composition.Tx, n, _ *composition.Application) error {
 	value, _ := c.params.Get("referrer_filter")
 	v := &composition.ValidationError{}
-	switch {
-	case value == "":
-		v.Add("value", "can't be blank")
-	case len(value) > 255:
-		v.Add("value", "is too long (maximum is 255 characters)")
-	case !referrerFilterRE.MatchString(value):
-		v.Add("value", "is invalid")
-	case slices.ContainsFunc(n.ReferrerFilters, func(f composition.ReferrerFilter) bool { return f.Value == value }):
+	if msg := composition.CheckReferrerFilter(value); msg != "" {
+		v.Add("value", msg)
+	} else if slices.ContainsFunc(n.ReferrerFilters, func(f composition.ReferrerFilter) bool { return f.Value == value }) {
 		v.Add("value", "has already been taken")
 	}
-	if len(n.ReferrerFilters) >= maxReferrerFilters {
+	if len(n.ReferrerFilters) >= composition.MaxReferrerFilters {
 		v.Add("base", "limit reached")
 	}
 	if err := v.Err(); err != nil {
