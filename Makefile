@@ -34,6 +34,7 @@ image: build
 	chmod 0755 $(IMAGE_CONTEXT)/run
 	chmod 1777 $(IMAGE_CONTEXT)/run/portolan # writable by any --user, like /tmp
 	cp bin/portolan bin/newsapi $(IMAGE_CONTEXT)/
+	cp -r examples/newsapi/portolan $(IMAGE_CONTEXT)/composition
 	cp $(CA_CERTS) $(IMAGE_CONTEXT)/ca-certificates.crt
 	$(DOCKER_BUILD) -f Dockerfile -t portolan:dev -t portolan:$(VERSION) $(IMAGE_CONTEXT)
 	$(DOCKER_BUILD) -f examples/newsapi/Dockerfile --build-arg PORTOLAN_IMAGE=portolan:dev \

@@ -34,9 +34,12 @@ type Config struct {
 	Home    string // coordinator URL; empty runs CMD without phoning home
 	Token   string // a join token (portolan token create) or the coordinator's bootstrap agent token
 	Service string // system_name of the service this container implements
-	Address string // "" (first non-loopback IPv4), an IP, or an interface name
-	Port    int
-	Labels  map[string]string
+	// Composition is the files or directories of the documents the image
+	// carries (composition_apply.go); brought to home at registration.
+	Composition []string
+	Address     string // "" (first non-loopback IPv4), an IP, or an interface name
+	Port        int
+	Labels      map[string]string
 
 	// CAFile and CAPin say how an https:// home is trusted: a CA of your
 	// own (--ca-file), or the pin of home's CA (--ca-pin, a join token's);
@@ -117,6 +120,7 @@ type Agent struct {
 	consul        *consulAgent                // nil without Consul
 	usage         *ledger.Ledger              // the gateway's usage; nil without a gateway
 	mgmt          *mgmt.Proxy                 // the management proxy; nil without one
+	bring         *bringing                   // the image's documents; nil without --composition
 
 	// Gossip's keyring (gossipkeys.go) and home's instances from its last
 	// map (mapview.go).
@@ -173,6 +177,19 @@ func New(cfg Config) (*Agent, error) {
 		}
 		if a.home, err = client.New(client.Config{Address: cfg.Home, Token: cfg.Token, Timeout: homeCallTimeout, TLS: cfg.homeTLS()}); err != nil {
 			return nil, fmt.Errorf("--home %w", err)
+		}
+	}
+	if len(cfg.Composition) > 0 {
+		// Checked even without home: an image with bad documents fails
+		// wherever it runs, not first where home is.
+		b, err := loadComposition(cfg.Composition, cfg.Service)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Home != "" {
+			a.bring = b
+		} else {
+			a.log.Info().Strs("composition", cfg.Composition).Msg("no --home: the image's composition is not brought anywhere")
 		}
 	}
 	if cfg.Consul != "" && cfg.Service == "" {

@@ -76,19 +76,32 @@ func (a *Agent) phoneHome(ctx context.Context) {
 				a.log.Warn().Err(err).Msg("instance credential kept in memory only")
 			}
 			a.learnSigningKey(reply.SigningKey)
+			// Placed first: once the local API says registered, the
+			// placement file is there.
+			a.placed(&reply.Placement, reply.Revision)
 			a.st.setRegistered(true)
 			a.st.contact(nil, true)
 			if reply.HeartbeatInterval > 0 {
 				interval = time.Duration(reply.HeartbeatInterval)
 				retry.Max = interval
 			}
-			a.placed(&reply.Placement, reply.Revision)
 			a.gossipKeysFromHome(reply.GossipKeys)
 			a.log.Info().Str("id", a.id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
-			a.once.Do(func() { close(a.first) })
 			retry.Reset()
 			wait = interval
+			if a.bring != nil {
+				a.bring.done = false // a new registration brings the documents again
+			}
+			if again, w := a.bringComposition(ctx, interval); again {
+				wait = min(wait, w)
+				continue // CMD waits (--wait-home) for home's answer
+			}
+			a.once.Do(func() { close(a.first) })
 			continue
+		}
+		again, bringWait := a.bringComposition(ctx, interval)
+		if !again {
+			a.once.Do(func() { close(a.first) })
 		}
 		hb := a.st.heartbeat()
 		reply, err := a.home.Heartbeat(ctx, a.id, &hb)
@@ -112,6 +125,9 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.gossipKeysFromHome(reply.GossipKeys)
 			retry.Reset()
 			wait = interval
+		}
+		if again {
+			wait = min(wait, bringWait)
 		}
 	}
 }

@@ -6,7 +6,9 @@ var serviceDef = &kindDef[Service, *Service]{
 	Kind:     KindService,
 	Table:    func(c *Composition) *Table[*Service] { return &c.Services },
 	Document: func(d *Document) *[]*Service { return &d.Services },
-	Keep:     func(s, old *Service) { s.SystemName, s.AccountID = old.SystemName, old.AccountID },
+	Keep: func(s, old *Service) {
+		s.SystemName, s.AccountID, s.Managed = old.SystemName, old.AccountID, old.Managed
+	},
 	Prepare:  prepareService,
 	Validate: validateService,
 	AfterCreate: func(tx *Tx, s *Service) error {
@@ -19,7 +21,7 @@ var serviceDef = &kindDef[Service, *Service]{
 	NaturalKey: func(_ *keyIndex, s *Service) (string, string, error) {
 		return childKey("", "service", s.SystemName), "", nil
 	},
-	Derived: []string{"account_id", "state"},
+	Derived: []string{"account_id", "state", "managed"},
 }
 
 func prepareService(_ *Composition, s, old *Service) error {
@@ -46,6 +48,7 @@ func validateService(c *Composition, s *Service, v *ValidationError) error {
 	oneOf(v, "buyer_plan_change_permission", s.BuyerPlanChangePermission, "request", "direct", "credit_card", "request_credit_card", "none")
 	text(v, "description", s.Description)
 	alertLimits(v, "alert_limits", s.AlertLimits)
+	s.Managed.validate(v)
 	return nil
 }
 

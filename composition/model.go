@@ -50,6 +50,12 @@ type Service struct {
 	// alerts: apisonator's alert limits, set through its internal API. None
 	// by default, as in 3scale; not part of the Account Management API.
 	AlertLimits []int `json:"alert_limits,omitempty" wire:"-"`
+
+	// Managed says the service is owned by the documents an image brought
+	// (portolan agent --composition), at which version: nil for a service
+	// managed at home. Only that path sets it (an update keeps it); not part
+	// of the Account Management API.
+	Managed *Managed `json:"managed,omitempty" wire:"-"`
 }
 
 // AlertLimitValues are the alert limits a service may enable: apisonator's

@@ -40,6 +40,7 @@ func (c *Coordinator) routes() http.Handler {
 	})))
 	mux.Handle("/v1/", instrument("agents", c.agentsHandler()))
 	mux.Handle("POST "+registry.PathUsage, instrument("agents", c.usageHandler()))
+	mux.Handle("PUT "+registry.PathInstances+"{id}"+registry.PathImageComposition, instrument("agents", c.imageApplyHandler()))
 	mux.Handle("/transactions/", instrument("service_management", c.sm))
 	mux.Handle("/transactions.xml", instrument("service_management", c.sm))
 	mux.Handle("/stats/", instrument("analytics", c.analytics))

@@ -12,6 +12,9 @@ const (
 	// PathHeartbeat and PathDrain follow an instance's path.
 	PathHeartbeat = "/heartbeat"
 	PathDrain     = "/drain"
+	// PathImageComposition follows an instance's path: PUT carries the
+	// documents its image brought (portolan agent --composition).
+	PathImageComposition = "/composition"
 	// PathMap serves the service map (GET, blocking).
 	PathMap = "/v1/map"
 	// PathComposition serves an instance's signed view of the composition
@@ -61,6 +64,10 @@ func InstancePath(id string) string { return PathInstances + url.PathEscape(id) 
 
 // HeartbeatPath is where the instance with the given id heartbeats.
 func HeartbeatPath(id string) string { return InstancePath(id) + PathHeartbeat }
+
+// ImageCompositionPath is where the instance with the given id brings its
+// image's documents.
+func ImageCompositionPath(id string) string { return InstancePath(id) + PathImageComposition }
 
 // DrainPath is where the instance with the given id is drained.
 func DrainPath(id string) string { return InstancePath(id) + PathDrain }

@@ -23,6 +23,12 @@ health; it learns the instance's placement (service and plans), writes it to
 --placement-file and serves it on the local API (GET /v1/agent/self,
 /v1/agent/health, /metrics). CMD runs even while home is unreachable.
 
+With --composition (files baked into the image) it brings the service's own
+documents to home after registering, before --wait-home releases CMD: home
+applies them to the service its join token is scoped to when their version:
+is newer than what it has; with home unreachable it retries and serves its
+last composition meanwhile.
+
 With --consul it registers the instance with the node's local Consul agent
 (tags portolan and plan:<system_name>, Meta instance_id, composition_revision
 and label_<k>) with a TTL check it updates on every heartbeat, registers again
@@ -50,6 +56,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			&cli.StringFlag{Name: "consul-token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}, Usage: "ACL token for Consul"},
 			&cli.DurationFlag{Name: "consul-deregister-after", Value: agent.DefaultConsulDeregisterAfter, Usage: "Consul removes the service after its check has been critical this long"},
 			&cli.StringFlag{Name: "service", Usage: "system_name of the service this container implements"},
+			&cli.StringSliceFlag{Name: "composition", Usage: "files or directories of the documents this image carries (its Service and Backends, with plans and limits): brought to home at registration, applied under their version:"},
 			&cli.StringFlag{Name: "address", Usage: "address to register: an IP, an interface name, or empty for the first non-loopback IPv4"},
 			&cli.IntFlag{Name: "port", Usage: "port the app listens on"},
 			&cli.StringSliceFlag{Name: "label", Usage: "instance label k=v (repeatable)"},
@@ -87,7 +94,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			}
 			a, err := agent.New(agent.Config{
 				Command: c.Args().Slice(),
-				Home:    c.String("home"), Token: c.String("token"), Service: c.String("service"),
+				Home:    c.String("home"), Token: c.String("token"), Service: c.String("service"), Composition: c.StringSlice("composition"),
 				CAFile: trust.CAFile, CAPin: trust.CAPin, TLSClientCert: trust.CertFile, TLSClientKey: trust.KeyFile,
 				Address: c.String("address"), Port: c.Int("port"), Labels: labels,
 				Consul: c.String("consul"), ConsulToken: c.String("consul-token"), ConsulDeregisterAfter: c.Duration("consul-deregister-after"),

@@ -1,12 +1,15 @@
 // Command demo is what `make demo` runs: it starts a coordinator on a temporary
 // data dir serving HTTPS with a CA of its own (--tls on), imports the news API from its OpenAPI spec (`portolan import
-// openapi`: a service with methods, mapping rules and ActiveDocs), adds through
-// the 3scale Account Management API two plans with limits and a signed-up
-// consumer with an application on the Basic plan (5 hits a minute), and
-// prints it all; then it starts three agents wrapping the demo news API, each
-// with its gateway in front (two in the basic pool, one in a premium pool
-// placed on the premium plan), each joined with a join token scoped to its
-// pool that also pins home's CA, and prints the service map. Last, it calls the
+// openapi`: a service with methods, mapping rules and ActiveDocs), then starts
+// an agent wrapping the demo news API whose image brings the API's own
+// documents (--composition examples/newsapi/portolan: two plans with limits)
+// and prints the plans home learned; adds through the 3scale Account
+// Management API a signed-up consumer with an application on the Basic plan
+// (5 hits a minute), and prints it all; then it starts two more agents of the
+// same image (home changes nothing), each with its gateway in front (two in
+// the basic pool, one in a premium pool placed on the premium plan), each
+// joined with a join token scoped to its pool that also pins home's CA, and
+// prints the service map. Last, it calls the
 // news API through a gateway with the consumer's user_key until the plan's
 // limit answers 429, waits for the agent to report the usage, prints home's
 // figures for the application, and stops cleanly.
@@ -26,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,14 +41,15 @@ func main() {
 	bin := flag.String("bin", "bin/portolan", "the portolan binary")
 	news := flag.String("newsapi", "bin/newsapi", "the demo news API binary")
 	spec := flag.String("spec", "examples/newsapi/openapi.yaml", "the news API's OpenAPI spec, imported with portolan import openapi")
+	composition := flag.String("composition", "examples/newsapi/portolan", "the news API image's own documents, which the agents bring to home")
 	flag.Parse()
-	if err := run(*bin, *news, *spec); err != nil {
+	if err := run(*bin, *news, *spec, *composition); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, news, spec string) error {
+func run(bin, news, spec, composition string) error {
 	dir, err := os.MkdirTemp("", "portolan-demo-")
 	if err != nil {
 		return err
@@ -88,15 +91,82 @@ func run(bin, news, spec string) error {
 		return fmt.Errorf("portolan import openapi: %w", err)
 	}
 
-	step("Adding plans, limits and a consumer through the 3scale Account Management API")
 	svc := api.find("/admin/api/services.json", "services", "service", "news")
-	hits := api.first("/admin/api/services/"+svc+"/metrics.json", "metrics", "metric")
-	get := api.find("/admin/api/services/"+svc+"/metrics/"+hits+"/methods.json", "methods", "method", "getArticle")
-	basic := api.post("/admin/api/services/"+svc+"/application_plans.json", "application_plan", url.Values{"name": {"Basic"}, "system_name": {"basic"}, "state_event": {"publish"}})
-	premium := api.post("/admin/api/services/"+svc+"/application_plans.json", "application_plan", url.Values{"name": {"Premium"}, "system_name": {"premium"}, "state_event": {"publish"}, "cost_per_month": {"49.0"}})
-	api.post("/admin/api/application_plans/"+basic+"/metrics/"+hits+"/limits.json", "limit", url.Values{"period": {"minute"}, "value": {strconv.Itoa(hitsPerMinute)}})
-	api.post("/admin/api/application_plans/"+premium+"/metrics/"+hits+"/limits.json", "limit", url.Values{"period": {"minute"}, "value": {"600"}})
-	api.post("/admin/api/application_plans/"+premium+"/metrics/"+get+"/limits.json", "limit", url.Values{"period": {"day"}, "value": {"100000"}})
+	if api.err != nil {
+		return api.err
+	}
+
+	step("Creating a join token per pool (portolan token create --service news --label pool=P): it can only register, and carries the pin of home's CA")
+	joinTokens := map[string]string{}
+	for _, pool := range []string{"basic", "premium"} {
+		out, err := exec.Command(bin, "token", "create", "--home", api.base, "--token", token, "--ca-file", caFile,
+			"--service", "news", "--label", "pool="+pool, "--max-instances", "2", "--ttl", "1h", "--description", "demo "+pool+" pool").Output()
+		if err != nil {
+			return fmt.Errorf("portolan token create: %w", err)
+		}
+		joinTokens[pool] = strings.TrimSpace(string(out))
+		fmt.Printf("  pool=%s: %s\n", pool, redactJoinToken(joinTokens[pool]))
+	}
+
+	var agents []*exec.Cmd
+	var gateways []gatewayAgent
+	defer func() {
+		for _, a := range agents {
+			_ = a.Process.Signal(syscall.SIGTERM)
+		}
+		for _, a := range agents {
+			_ = a.Wait()
+		}
+	}()
+	// Every agent wraps the news API with its gateway in front, joined with
+	// nothing but its pool's token, and brings the image's own documents
+	// (--composition): the news API's plans and limits.
+	startAgent := func(i int, pool string) error {
+		appAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		apiAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		gwAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		_, port, _ := net.SplitHostPort(appAddr)
+		name := fmt.Sprintf("news-%d", i+1)
+		a := exec.Command(bin, "--log-level", "warn", "agent",
+			"--home", api.base, "--token", joinTokens[pool], "--service", "news", "--address", "127.0.0.1", "--port", port,
+			"--label", "pool="+pool, "--api", apiAddr, "--placement-file", dir+"/"+name+".placement.json",
+			"--cache-dir", dir+"/"+name+".cache", "--gateway-listen", gwAddr, "--upstream", "http://"+appAddr,
+			"--check-http", "http://"+appAddr+"/health", "--check-interval", "500ms", "--heartbeat", "1s",
+			"--composition", composition,
+			"--", news, "--listen", appAddr, "--name", name)
+		a.Stdout, a.Stderr = os.Stdout, os.Stderr
+		if err := a.Start(); err != nil {
+			return fmt.Errorf("start agent: %w", err)
+		}
+		agents = append(agents, a)
+		gateways = append(gateways, gatewayAgent{name: name, gateway: gwAddr})
+		fmt.Printf("  agent %s: news API on %s, gateway on %s, pool=%s, local agent API on %s\n", name, appAddr, gwAddr, pool, apiAddr)
+		return nil
+	}
+
+	step("Starting the first agent: its image brings the news API's plans and limits (--composition %s)", composition)
+	if err := startAgent(0, "basic"); err != nil {
+		return err
+	}
+	rev, err := api.waitPlans(svc, "basic", "premium")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  home applied them as revision %d; the plans home learned from the image:\n", rev)
+	api.printPlans(svc)
+	basic := api.find("/admin/api/services/"+svc+"/application_plans.json", "plans", "application_plan", "basic")
+	premium := api.find("/admin/api/services/"+svc+"/application_plans.json", "plans", "application_plan", "premium")
+
+	step("Adding a consumer through the 3scale Account Management API")
 	acct := api.post("/admin/api/signup.json", "account", url.Values{"org_name": {"Acme Readers"}, "username": {"alice"}, "email": {"alice@example.com"}, "password": {"correct-horse"}})
 	appID := api.post("/admin/api/accounts/"+acct+"/applications.json", "application", url.Values{"plan_id": {basic}, "name": {"Acme reader"}, "description": {"Reads the news"}})
 	if api.err != nil {
@@ -120,60 +190,21 @@ func run(bin, news, spec string) error {
 		}
 	}
 
-	step("Creating a join token per pool (portolan token create --service news --label pool=P): it can only register, and carries the pin of home's CA")
-	joinTokens := map[string]string{}
-	for _, pool := range []string{"basic", "premium"} {
-		out, err := exec.Command(bin, "token", "create", "--home", api.base, "--token", token, "--ca-file", caFile,
-			"--service", "news", "--label", "pool="+pool, "--max-instances", "2", "--ttl", "1h", "--description", "demo "+pool+" pool").Output()
-		if err != nil {
-			return fmt.Errorf("portolan token create: %w", err)
-		}
-		joinTokens[pool] = strings.TrimSpace(string(out))
-		fmt.Printf("  pool=%s: %s\n", pool, redactJoinToken(joinTokens[pool]))
+	step("Starting two more agents of the same image: they bring the same documents, and home changes nothing")
+	before, err := api.revision()
+	if err != nil {
+		return err
 	}
-
-	step("Starting three agents, each wrapping the news API with its gateway in front, joined with nothing but their pool's token")
-	var agents []*exec.Cmd
-	var gateways []gatewayAgent
-	defer func() {
-		for _, a := range agents {
-			_ = a.Process.Signal(syscall.SIGTERM)
-		}
-		for _, a := range agents {
-			_ = a.Wait()
-		}
-	}()
-	for i, pool := range []string{"basic", "basic", "premium"} {
-		appAddr, err := freeAddr()
-		if err != nil {
+	for i, pool := range []string{"basic", "premium"} {
+		if err := startAgent(i+1, pool); err != nil {
 			return err
 		}
-		apiAddr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		gwAddr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		_, port, _ := net.SplitHostPort(appAddr)
-		name := fmt.Sprintf("news-%d", i+1)
-		a := exec.Command(bin, "--log-level", "warn", "agent",
-			"--home", api.base, "--token", joinTokens[pool], "--service", "news", "--address", "127.0.0.1", "--port", port,
-			"--label", "pool="+pool, "--api", apiAddr, "--placement-file", dir+"/"+name+".placement.json",
-			"--cache-dir", dir+"/"+name+".cache", "--gateway-listen", gwAddr, "--upstream", "http://"+appAddr,
-			"--check-http", "http://"+appAddr+"/health", "--check-interval", "500ms", "--heartbeat", "1s",
-			"--", news, "--listen", appAddr, "--name", name)
-		a.Stdout, a.Stderr = os.Stdout, os.Stderr
-		if err := a.Start(); err != nil {
-			return fmt.Errorf("start agent: %w", err)
-		}
-		agents = append(agents, a)
-		gateways = append(gateways, gatewayAgent{name: name, gateway: gwAddr})
-		fmt.Printf("  agent %s: news API on %s, gateway on %s, pool=%s, local agent API on %s\n", name, appAddr, gwAddr, pool, apiAddr)
 	}
 	if err := api.waitPassing(token, 3); err != nil { // the map is read with the access token
 		return err
+	}
+	if after, err := api.revision(); err == nil {
+		fmt.Printf("  home's composition revision: %d before them, %d now\n", before, after)
 	}
 
 	step("The service map (portolan map)")
@@ -325,18 +356,6 @@ func (c *client) find(path, listKey, itemKey, systemName string) string {
 	return ""
 }
 
-// first returns the id of the first item of a list.
-func (c *client) first(path, listKey, itemKey string) string {
-	items := c.items(path, listKey, itemKey)
-	if len(items) == 0 {
-		if c.err == nil {
-			c.err = fmt.Errorf("GET %s: empty list", path)
-		}
-		return ""
-	}
-	return fmt.Sprintf("%.0f", items[0]["id"].(float64))
-}
-
 func (c *client) items(path, listKey, itemKey string) []map[string]any {
 	out, err := c.do("GET", path, nil)
 	if err != nil {
@@ -379,13 +398,7 @@ func (c *client) print(svc, acct string) error {
 	for _, r := range c.items("/admin/api/services/"+svc+"/proxy/mapping_rules.json", "mapping_rules", "mapping_rule") {
 		fmt.Fprintf(w, "    %-6v %-18v -> metric %v (+%v)\n", r["http_method"], r["pattern"], r["metric_id"], r["delta"])
 	}
-	fmt.Fprintln(w, "  application plans:")
-	for _, p := range c.items("/admin/api/services/"+svc+"/application_plans.json", "plans", "application_plan") {
-		fmt.Fprintf(w, "    %v %v (%v)\n", p["id"], p["name"], p["state"])
-		for _, l := range c.items(fmt.Sprintf("/admin/api/application_plans/%.0f/limits.json", p["id"]), "limits", "limit") {
-			fmt.Fprintf(w, "      limit: metric %v at most %v per %v\n", l["metric_id"], l["value"], l["period"])
-		}
-	}
+	c.writePlans(w, svc)
 	fmt.Fprintln(w, "developer accounts:")
 	for _, a := range c.items("/admin/api/accounts.json", "accounts", "account") {
 		fmt.Fprintf(w, "  %v %v (%v)\n", a["id"], a["org_name"], a["state"])

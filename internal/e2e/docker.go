@@ -184,6 +184,19 @@ func buildImages(portolanBin string) (Images, error) {
 	if out, err := gobuild.CombinedOutput(); err != nil {
 		return Images{}, fmt.Errorf("go build newsapi: %v\n%s", err, out)
 	}
+	// The news API's own documents (examples/newsapi/portolan), as make copies them.
+	docs, err := filepath.Glob(filepath.Join(root, "examples", "newsapi", "portolan", "*.yaml"))
+	if err != nil {
+		return Images{}, err
+	}
+	if err := os.MkdirAll(filepath.Join(ctxDir, "composition"), 0o755); err != nil {
+		return Images{}, err
+	}
+	for _, d := range docs {
+		if err := copyFile(d, filepath.Join(ctxDir, "composition", filepath.Base(d)), 0o644); err != nil {
+			return Images{}, err
+		}
+	}
 	runDir := filepath.Join(ctxDir, "run", "portolan")
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return Images{}, err

@@ -1,0 +1,168 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/httpjson"
+	"github.com/portolan/portolan/manifest"
+	"github.com/portolan/portolan/registry"
+)
+
+// An image brings its management: an agent started with --composition PUTs
+// its documents to registry.ImageCompositionPath after registering, and
+// home applies them to the one service the instance's join token is scoped
+// to (registry.ImageScope), under the version rule of composition.Managed:
+//
+//   - the Service document's version: must be 1 or more;
+//   - a higher version than the service records is applied: the service is
+//     reconciled with the documents, what it owns and they no longer declare
+//     pruned, and the version and digest recorded, in one revision;
+//   - the same version with the same digest changes nothing, so many
+//     replicas of one image apply once; changes made at home since (drift)
+//     stay;
+//   - the same version with another digest is a conflict (409), logged;
+//   - a lower version changes nothing (logged at info), so old replicas
+//     during a rolling update never bring the service back.
+//
+// The digest is of the documents, not of the composition, which is why a
+// re-apply of the same version never overwrites drift.
+
+// imageApplyHandler serves PUT /v1/instances/{id}/composition to instances
+// with their credential.
+func (c *Coordinator) imageApplyHandler() http.Handler {
+	return c.instances.RequireInstance(c.agentAccess(), http.HandlerFunc(c.serveImageApply))
+}
+
+// errImageConflict refuses the same version with other content.
+var errImageConflict = errors.New("conflict")
+
+// imageRefusal is an image's documents refused for what they are, with the
+// status to answer.
+type imageRefusal struct {
+	status int
+	msg    string
+}
+
+func (e *imageRefusal) Error() string { return e.msg }
+
+func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if self, _ := registry.InstanceOf(r.Context()); self != id {
+		httpjson.Error(w, http.StatusForbidden, "this credential is instance "+self+"'s: an instance brings its own documents only")
+		return
+	}
+	log := c.cfg.Logger.With().Str("instance", id).Logger()
+	service, err := c.instances.ImageScope(id)
+	switch {
+	case errors.Is(err, registry.ErrUnscoped):
+		log.Warn().Msg("refused an image's documents: the instance's token is not scoped to a service")
+		httpjson.Error(w, http.StatusForbidden, err.Error())
+		return
+	case errors.Is(err, registry.ErrUnknown):
+		httpjson.Error(w, http.StatusNotFound, registry.ErrUnknown.Error())
+		return
+	case err != nil:
+		httpjson.Error(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	docs, err := manifest.Decode(http.MaxBytesReader(w, r.Body, registry.MaxImageDocumentsBytes), "instance "+id)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the documents exceed %d bytes", registry.MaxImageDocumentsBytes))
+			return
+		}
+		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	svcDoc, err := imageServiceDocument(docs, service)
+	if err != nil {
+		var ref *imageRefusal
+		if errors.As(err, &ref) {
+			log.Warn().Str("service", service).Msg("refused an image's documents: " + ref.msg)
+			httpjson.Error(w, ref.status, ref.msg)
+			return
+		}
+		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	digest, err := documentsDigest(docs)
+	if err != nil {
+		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	reply, err := c.applyImage(r, docs, service, svcDoc.Version, digest)
+	if errors.Is(err, errImageConflict) {
+		msg := fmt.Sprintf("service %q is at version %d with other documents: an image's documents of one version must be the same everywhere (raise version: to change them)", service, svcDoc.Version)
+		log.Error().Str("service", service).Int64("version", svcDoc.Version).Str("digest", digest).Msg("image documents conflict: " + msg)
+		httpjson.Error(w, http.StatusConflict, msg)
+		return
+	}
+	if err != nil {
+		log.Warn().Err(err).Str("service", service).Msg("an image's documents could not be applied")
+		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	ev := log.Info()
+	if reply.Outcome == composition.ManagedUnchanged {
+		ev = log.Debug()
+	}
+	ev.Str("service", service).Int64("version", reply.Version).Int64("stored_version", reply.StoredVersion).
+		Str("outcome", string(reply.Outcome)).Int("changes", len(reply.Changes)).Uint64("revision", reply.Revision).
+		Msg("an image brought its documents")
+	httpjson.Write(w, http.StatusOK, reply)
+}
+
+// applyImage decides under the version rule and applies, all inside one
+// store update, so replicas racing each other serialize on the writer and
+// the second sees what the first recorded.
+func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, service string, version int64, digest string) (*registry.ImageApplyReply, error) {
+	reply := &registry.ImageApplyReply{Service: service, Version: version, Changes: []composition.PlannedChange{}}
+	snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
+		// A store may run fn again (Consul's CAS): nothing of a try before stays.
+		reply.Changes, reply.StoredVersion = []composition.PlannedChange{}, 0
+		var stored *composition.Managed
+		if svc, ok := tx.View().ServiceBySystemName(service); ok {
+			stored = svc.Managed
+		}
+		reply.Outcome = stored.Decide(version, digest)
+		switch reply.Outcome {
+		case composition.ManagedConflict:
+			return errImageConflict
+		case composition.ManagedApply:
+		default:
+			reply.StoredVersion = stored.Version
+			return nil
+		}
+		desired, err := manifest.Desired(docs, tx.View())
+		if err != nil {
+			return err
+		}
+		plan, err := composition.Reconcile(tx, desired, composition.DiffOptions{
+			// Only what the service owns is pruned: backends may be shared
+			// with other services, so they are created and updated, never
+			// pruned, by an image.
+			Prune: true, Owners: []string{composition.ServiceKey(service)},
+		})
+		if err != nil {
+			return err
+		}
+		svc, ok := tx.View().ServiceBySystemName(service)
+		if !ok {
+			return fmt.Errorf("service %q is not there after applying its documents", service)
+		}
+		if err := tx.SetManaged(svc.ID, &composition.Managed{By: composition.ManagedByImage, Version: version, Digest: digest}); err != nil {
+			return err
+		}
+		reply.Changes, reply.StoredVersion = plan.Changes, version
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	reply.Revision = snap.Revision
+	return reply, nil
+}

@@ -1,0 +1,84 @@
+package coordinator
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/manifest"
+)
+
+// imageServiceDocument checks what an image may bring and returns its
+// Service document: exactly one, for service (the instance's scope), with a
+// version of 1 or more, and Backend documents only for backends that
+// service uses. Accounts and placements are refused: they are home's, not
+// an image's. A refusal of a kind or a service is an *imageRefusal (403).
+func imageServiceDocument(docs []manifest.Document, service string) (*manifest.Service, error) {
+	var svc *manifest.Document
+	for i := range docs {
+		d := &docs[i]
+		switch d.Kind {
+		case manifest.KindService:
+			if d.Service.SystemName != service {
+				return nil, &imageRefusal{http.StatusForbidden, fmt.Sprintf("%s: this instance's join token is scoped to service %q: its image may bring that service's documents only", where(d), service)}
+			}
+			if svc != nil {
+				return nil, fmt.Errorf("%s: a second Service document: an image brings one service", where(d))
+			}
+			svc = d
+		case manifest.KindBackend:
+		default:
+			return nil, &imageRefusal{http.StatusForbidden, fmt.Sprintf("%s: an image brings Service and Backend documents only; %ss are managed at home", where(d), d.Kind)}
+		}
+	}
+	if svc == nil {
+		return nil, fmt.Errorf("no Service document: an image brings the documents of service %q", service)
+	}
+	if svc.Service.Version < 1 {
+		return nil, &manifest.Error{Source: svc.Origin.Source, Index: svc.Origin.Index, Line: svc.Origin.Line,
+			Kind: string(svc.Kind), Name: svc.Name(), Path: "version",
+			Msg: "an image's Service document needs a version of 1 or more (raise it with every change)"}
+	}
+	used := map[string]bool{}
+	for _, u := range svc.Service.BackendUsages {
+		used[u.Backend] = true
+	}
+	for i := range docs {
+		if d := &docs[i]; d.Kind == manifest.KindBackend && !used[d.Backend.SystemName] {
+			return nil, &imageRefusal{http.StatusForbidden, fmt.Sprintf("%s: service %q does not use this backend: an image brings only the backends its service uses", where(d), service)}
+		}
+	}
+	return svc.Service, nil
+}
+
+// where names a document as manifest's errors do.
+func where(d *manifest.Document) string {
+	return fmt.Sprintf("%s: document %d (%s %q)", d.Origin.Source, d.Origin.Index, d.Kind, d.Name())
+}
+
+// documentsDigest is the digest of the documents' content, whatever their
+// order and formatting: each document's JSON, sorted by kind and name.
+// Replicas of one image compute the same one; any change of content
+// changes it.
+func documentsDigest(docs []manifest.Document) (string, error) {
+	sorted := slices.Clone(docs)
+	slices.SortFunc(sorted, func(a, b manifest.Document) int {
+		return cmp.Or(strings.Compare(string(a.Kind), string(b.Kind)), strings.Compare(a.Name(), b.Name()))
+	})
+	h := sha256.New()
+	for _, d := range sorted {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return "", fmt.Errorf("digest %s: %w", where(&d), err)
+		}
+		h.Write(b)
+		h.Write([]byte{'\n'})
+	}
+	return composition.DigestPrefix + hex.EncodeToString(h.Sum(nil)), nil
+}
