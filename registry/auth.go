@@ -16,7 +16,9 @@ import (
 //
 //	join token (or the bootstrap token)  PUT /v1/instances/{id} (register), nothing else
 //	instance credential                  heartbeat, drain, deregister of its own id (403 for
-//	                                     another), GET /v1/composition, GET /v1/map, POST /v1/usage
+//	                                     another), GET /v1/composition, GET /v1/map, POST /v1/usage;
+//	                                     PUT /v1/instances/{id}/composition only when its join
+//	                                     token is scoped to a service, and only for that service
 //	admin access token                   GET /v1/map
 //
 // Every token is checked before any body is read, in constant time, and
