@@ -78,9 +78,9 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
+	var ref *imageRefusal // a refusal of what the documents are, with its status
 	svcDoc, err := imageServiceDocument(docs, service)
 	if err != nil {
-		var ref *imageRefusal
 		if errors.As(err, &ref) {
 			log.Warn().Str("service", service).Msg("refused an image's documents: " + ref.msg)
 			httpjson.Error(w, ref.status, ref.msg)
@@ -99,6 +99,11 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		msg := fmt.Sprintf("service %q is at version %d with other documents: an image's documents of one version must be the same everywhere (raise version: to change them)", service, svcDoc.Version)
 		log.Error().Str("service", service).Int64("version", svcDoc.Version).Str("digest", digest).Msg("image documents conflict: " + msg)
 		httpjson.Error(w, http.StatusConflict, msg)
+		return
+	}
+	if errors.As(err, &ref) {
+		log.Warn().Str("service", service).Msg("refused an image's documents: " + ref.msg)
+		httpjson.Error(w, ref.status, ref.msg)
 		return
 	}
 	if err != nil {
@@ -136,6 +141,9 @@ func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, serv
 		default:
 			reply.StoredVersion = stored.Version
 			return nil
+		}
+		if err := sharedBackendRefusal(tx.View(), docs, service); err != nil {
+			return err
 		}
 		desired, err := manifest.Desired(docs, tx.View())
 		if err != nil {

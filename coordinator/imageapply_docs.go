@@ -57,6 +57,29 @@ func imageServiceDocument(docs []manifest.Document, service string) (*manifest.S
 	return svc.Service, nil
 }
 
+// sharedBackendRefusal refuses Backend documents naming a backend that
+// another service uses at home: an image scoped to one service would
+// otherwise change (say, the private endpoint of) a backend other services
+// send their traffic to. Using a shared backend needs no Backend document.
+func sharedBackendRefusal(c *composition.Composition, docs []manifest.Document, service string) error {
+	for i := range docs {
+		d := &docs[i]
+		if d.Kind != manifest.KindBackend {
+			continue
+		}
+		b, ok := c.BackendAPIs.Find(func(b *composition.BackendAPI) bool { return b.SystemName == d.Backend.SystemName })
+		if !ok {
+			continue
+		}
+		for _, u := range c.BackendUsages.Filter(func(u *composition.BackendUsage) bool { return u.BackendAPIID == b.ID }) {
+			if other, ok := c.Services.Get(u.ServiceID); ok && other.SystemName != service {
+				return &imageRefusal{http.StatusForbidden, fmt.Sprintf("%s: backend %q is used by service %q too: an image may change only backends no other service uses (drop the Backend document to use it as home has it)", where(d), b.SystemName, other.SystemName)}
+			}
+		}
+	}
+	return nil
+}
+
 // where names a document as manifest's errors do.
 func where(d *manifest.Document) string {
 	return fmt.Sprintf("%s: document %d (%s %q)", d.Origin.Source, d.Origin.Index, d.Kind, d.Name())

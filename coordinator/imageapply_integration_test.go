@@ -192,3 +192,31 @@ func TestImageDocumentsRefusedOutsideTheTokensScope(t *testing.T) {
 	assert.Equal(t, rev, co.Revision(t), "nothing was written")
 	assert.Empty(t, exported(t, co).Services)
 }
+
+// An image may use a backend another service uses, as home has it, but not
+// bring a Backend document for it: that would let an image scoped to one
+// service change where another service's traffic goes.
+func TestImageMayNotChangeABackendAnotherServiceUses(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	ctx := context.Background()
+	backend := co.Create(t, "/admin/api/backend_apis.json", "name=Payments&system_name=payments&private_endpoint=http://payments.internal:8080")
+	weather := co.Create(t, "/admin/api/services.json", "name=Weather&system_name=weather")
+	co.Create(t, "/admin/api/services/"+weather+"/backend_usages.json", "backend_api_id="+backend+"&path=/pay")
+	rev := co.Revision(t)
+
+	home, id := registeredWith(t, co, scopedToken(t, co, "news"), "news")
+	usage := "backend_usages:\n- {backend: payments, path: /pay}\n"
+	_, err := home.BringComposition(ctx, id, imageDocs(t, "news", 1, 100, usage+
+		"---\napiVersion: portolan.dev/v1\nkind: Backend\nsystem_name: payments\nname: Payments\nprivate_endpoint: http://attacker.example:8080\n"))
+	assert.Equal(t, http.StatusForbidden, client.StatusCode(err), "%v", err)
+	assert.ErrorContains(t, err, `backend \"payments\" is used by service \"weather\" too`)
+	assert.Equal(t, rev, co.Revision(t), "nothing was written")
+
+	// Using it as home has it is fine.
+	reply, err := home.BringComposition(ctx, id, imageDocs(t, "news", 1, 100, usage))
+	require.NoError(t, err)
+	assert.Equal(t, composition.ManagedApply, reply.Outcome)
+	for _, b := range exported(t, co).BackendAPIs {
+		assert.Equal(t, "http://payments.internal:8080", b.PrivateEndpoint, "the shared backend is as home had it")
+	}
+}
