@@ -238,10 +238,22 @@ func TestMemberServicesRestrictWhatItReaches(t *testing.T) {
 	// service plans.
 	f.expect(t, http.StatusNotFound, http.MethodPost, apps+".json", url.Values{"plan_id": {s64(f.planB)}, "name": {"mine on B"}})
 	f.expect(t, http.StatusCreated, http.MethodPost, apps+".json", url.Values{"plan_id": {s64(f.planA)}, "name": {"mine on A"}})
-	decodeCall(t, f.co, http.MethodPost, svcB+"/service_plans.json", url.Values{"name": {"B's service plan"}}, http.StatusCreated, &struct{}{})
+	var sp struct {
+		ServicePlan struct {
+			ID int64 `json:"id"`
+		} `json:"service_plan"`
+	}
+	decodeCall(t, f.co, http.MethodPost, svcB+"/service_plans.json", url.Values{"name": {"B's service plan"}}, http.StatusCreated, &sp)
 	_, allPlans := rawCall(t, f.co, http.MethodGet, "/admin/api/service_plans.json", "", "")
 	assert.Contains(t, string(allPlans), "B's service plan", "the admin's list has it")
 	assert.NotContains(t, f.expect(t, http.StatusOK, http.MethodGet, "/admin/api/service_plans.json", nil), "B's service plan")
+	// Nor subscribe an account to B, nor see its subscription to B.
+	subs := "/admin/api/accounts/" + s64(acc.Account.ID) + "/service_subscriptions"
+	f.expect(t, http.StatusNotFound, http.MethodPost, subs+".json", url.Values{"plan_id": {s64(sp.ServicePlan.ID)}})
+	decodeCall(t, f.co, http.MethodPost, subs+".json", url.Values{"plan_id": {s64(sp.ServicePlan.ID)}}, http.StatusCreated, &struct{}{})
+	_, adminSubs := rawCall(t, f.co, http.MethodGet, subs+".json", "", "")
+	assert.Contains(t, string(adminSubs), `"service_id":`+s64(f.b), "the admin's list has it")
+	assert.NotContains(t, f.expect(t, http.StatusOK, http.MethodGet, subs+".json", nil), `"service_id":`+s64(f.b))
 
 	// No service at all: none reached.
 	f.permit(t, url.Values{"allowed_service_ids[]": {"[]"}})

@@ -88,7 +88,7 @@ func subscriptionOf(c *call, s *composition.Composition) (*composition.ServiceCo
 		return nil, err
 	}
 	sub, err := get(&s.ServiceContracts, id)
-	if err != nil || sub.AccountID != accountID {
+	if err != nil || sub.AccountID != accountID || !c.reaches(sub.ServiceID) {
 		return nil, ErrNotFound
 	}
 	return sub, nil
@@ -106,7 +106,11 @@ func subscriptionPlan(c *call, s *composition.Composition) (*composition.Service
 	if err != nil {
 		return nil, ErrNotFound
 	}
-	return get(&s.ServicePlans, id)
+	p, err := get(&s.ServicePlans, id)
+	if err == nil && !c.reaches(p.ServiceID) {
+		return nil, ErrNotFound
+	}
+	return p, err
 }
 
 func listSubscriptions(c *call) error {
@@ -119,17 +123,19 @@ func listContracts(c *call) error {
 }
 
 // listAccountContracts answers the subscriptions of the account at
-// {account_id}, whole, under the list and element names given.
+// {account_id} to the services the caller reaches, whole, under the list
+// and element names given.
 func listAccountContracts(c *call, many, one string) error {
 	s := c.snapshot()
 	accountID, err := subscriptionAccount(c, s)
 	if err != nil {
 		return err
 	}
-	subs := s.ServiceContractsOf(accountID)
-	items := make([]viewItem, len(subs))
-	for i, sub := range subs {
-		items[i].name, items[i].v = one, subscriptionFields(sub)
+	var items []viewItem
+	for _, sub := range s.ServiceContractsOf(accountID) {
+		if c.reaches(sub.ServiceID) {
+			items = append(items, viewItem{name: one, v: subscriptionFields(sub)})
+		}
 	}
 	return writeViewList(c, many, items)
 }
