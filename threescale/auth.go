@@ -243,11 +243,11 @@ func (t *TokenChecker) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// matchScope reports whether a candidate is a valid token with scope, of
-// either permission.
-func (t *TokenChecker) matchScope(cands []string, scope string) bool {
+// scopeGrant returns the grant of the first candidate that is a valid
+// token with scope, of either permission.
+func (t *TokenChecker) scopeGrant(cands []string, scope string) (Grant, bool) {
 	g, ok := t.grant(cands)
-	return ok && g.Allows(scope, false)
+	return g, ok && g.Allows(scope, false)
 }
 
 // grant returns the grant of the first candidate that is a valid token.

@@ -108,6 +108,12 @@ func (a *InternalAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeInternal(w, http.StatusForbidden, internalError{Status: "forbidden", Error: msg})
 		return
 	}
+	if g.Member() {
+		// apisonator's internal API is porta's, not a user's: its events
+		// span every service, so a member limited to some may not use it.
+		writeInternal(w, http.StatusForbidden, internalError{Status: "forbidden", Error: "the internal API takes an admin's access token, not a member's"})
+		return
+	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		writeInternal(w, http.StatusNotFound, internalError{Status: "not_found", Error: "Not found"})
 		return

@@ -255,6 +255,21 @@ func TestMemberServicesRestrictWhatItReaches(t *testing.T) {
 	assert.Contains(t, string(adminSubs), `"service_id":`+s64(f.b), "the admin's list has it")
 	assert.NotContains(t, f.expect(t, http.StatusOK, http.MethodGet, subs+".json", nil), `"service_id":`+s64(f.b))
 
+	// The Service Management API with the member's token as service token:
+	// B is as unknown as a service that does not exist.
+	for svc, want := range map[int64]string{f.b: "service_id_invalid", f.a: "user_key_invalid"} {
+		resp, err := http.Get(f.co.URL + "/transactions/authorize.xml?" + url.Values{
+			"service_token": {f.token}, "service_id": {s64(svc)}, "user_key": {"nobody"}}.Encode())
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Contains(t, string(body), `code="`+want+`"`, "service %d", svc)
+	}
+
+	// apisonator's internal API is not a member's.
+	code, _ := tokenCall(t, f.co, f.token, http.MethodGet, "/internal/events/", nil)
+	assert.Equal(t, http.StatusForbidden, code)
+
 	// No service at all: none reached.
 	f.permit(t, url.Values{"allowed_service_ids[]": {"[]"}})
 	f.expect(t, http.StatusNotFound, http.MethodGet, svcA+"/metrics.json", nil)

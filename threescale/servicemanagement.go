@@ -179,13 +179,15 @@ func writeSM(w http.ResponseWriter, status int, body []byte) {
 func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Values) (*composition.Service, *smError) {
 	token, hasToken := params["service_token"]
 	key, hasKey := params["provider_key"]
+	var g Grant
+	var ok bool
 	switch {
 	case hasToken && len(token) > 0 && token[0] != "":
-		if !sm.tokens.matchScope(firstN(token), composition.ScopeAccountManagement) {
+		if g, ok = sm.tokens.scopeGrant(firstN(token), composition.ScopeAccountManagement); !ok {
 			return nil, &smError{http.StatusForbidden, "service_token_invalid", "service token is invalid"}
 		}
 	case hasKey && len(key) > 0 && key[0] != "":
-		if !sm.tokens.matchScope(firstN(key), composition.ScopeAccountManagement) {
+		if g, ok = sm.tokens.scopeGrant(firstN(key), composition.ScopeAccountManagement); !ok {
 			return nil, &smError{http.StatusForbidden, "provider_key_invalid", "provider key is invalid"}
 		}
 	default:
@@ -197,7 +199,7 @@ func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Valu
 		if hasToken {
 			return nil, &smError{http.StatusForbidden, "service_id_missing", "Service ID is missing"}
 		}
-		if svcs := snap.Services.All(); len(svcs) > 0 {
+		if svcs := snap.Services.All(); len(svcs) > 0 && g.member.service(svcs[0].ID) {
 			return svcs[0], nil
 		}
 		return nil, &smError{http.StatusForbidden, "provider_key_invalid_or_service_missing",
@@ -205,7 +207,9 @@ func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Valu
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
 	svc, ok := snap.Services.Get(id)
-	if err != nil || !ok {
+	// A provider member's token reaches its services only: another's is
+	// as unknown to it as to porta, which finds services among the user's.
+	if err != nil || !ok || !g.member.service(id) {
 		if len(raw) > 64 {
 			raw = raw[:64]
 		}
