@@ -117,6 +117,16 @@ type kindDef[T any, E entity[T]] struct {
 	// nor writes: state the composition derives or moves through its own
 	// events. Ids and timestamps are never compared.
 	Derived []string
+	// ByValue returns what reconciling compares and shows, field by field,
+	// for the fields of e it manages by value rather than as stored: a set
+	// of values each with an id and timestamps of its own (an application's
+	// referrer filters). nil when there is none to show.
+	ByValue func(e E) map[string]any
+	// Adopt readies e, which reconciling is about to write over old (nil on
+	// create), for those fields: values old holds keep their ids and
+	// timestamps, new ones get new ids (tx.NextID). It assigns fields, never
+	// writing into a slice it did not make.
+	Adopt func(tx *Tx, e, old E)
 }
 
 // refFunc maps an id a document refers to in field to the id the import gives
@@ -160,6 +170,8 @@ type kindInfo interface {
 	managed() bool
 	naturalKey(x *keyIndex, e Entity) (key, parent string, err error)
 	derived() []string
+	byValue(e Entity) map[string]any
+	adopt(tx *Tx, e, old Entity)
 }
 
 func (d *kindDef[T, E]) kind() Kind                   { return d.Kind }
@@ -291,6 +303,19 @@ func (d *kindDef[T, E]) shallowCopy(e Entity) Entity {
 
 func (d *kindDef[T, E]) managed() bool     { return d.NaturalKey != nil }
 func (d *kindDef[T, E]) derived() []string { return d.Derived }
+
+func (d *kindDef[T, E]) byValue(e Entity) map[string]any {
+	if d.ByValue == nil {
+		return nil
+	}
+	return d.ByValue(e.(E))
+}
+
+func (d *kindDef[T, E]) adopt(tx *Tx, e, old Entity) {
+	if d.Adopt != nil {
+		d.Adopt(tx, e.(E), as[E](old))
+	}
+}
 
 func (d *kindDef[T, E]) naturalKey(x *keyIndex, e Entity) (string, string, error) {
 	return d.NaturalKey(x, e.(E))

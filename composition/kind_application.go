@@ -1,6 +1,9 @@
 package composition
 
-import "regexp"
+import (
+	"regexp"
+	"slices"
+)
 
 // An application subscribes an account to a service through a plan, with
 // credentials generated to fit the service's authentication.
@@ -27,8 +30,57 @@ var applicationDef = &kindDef[Application, *Application]{
 		}
 		return x.ownedKey("user_account_id", a.AccountID, "application", a.Name+"@"+svc)
 	},
-	// Referrer filters carry ids of their own: the API manages them.
-	Derived: []string{"state", "end_user_required", "referrer_filters"},
+	Derived: []string{"state", "end_user_required"},
+	// Referrer filters carry ids of their own, which mean nothing to a
+	// document: they are compared, and kept, by value.
+	ByValue: func(a *Application) map[string]any {
+		if len(a.ReferrerFilters) == 0 {
+			return nil
+		}
+		return map[string]any{"referrer_filters": referrerValues(a.ReferrerFilters)}
+	},
+	Adopt: adoptReferrerFilters,
+}
+
+// referrerValues returns the values of filters, sorted, each once.
+func referrerValues(filters []ReferrerFilter) []string {
+	out := make([]string, len(filters))
+	for i, f := range filters {
+		out[i] = f.Value
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// adoptReferrerFilters gives a's referrer filters the ids and timestamps of
+// old's filters of the same value, and new ones to the others, each value
+// once.
+func adoptReferrerFilters(tx *Tx, a, old *Application) {
+	if len(a.ReferrerFilters) == 0 {
+		a.ReferrerFilters = nil
+		return
+	}
+	had := map[string]ReferrerFilter{}
+	if old != nil {
+		for _, f := range old.ReferrerFilters {
+			had[f.Value] = f
+		}
+	}
+	seen := map[string]bool{}
+	out := make([]ReferrerFilter, 0, len(a.ReferrerFilters))
+	for _, f := range a.ReferrerFilters {
+		if seen[f.Value] {
+			continue
+		}
+		seen[f.Value] = true
+		if o, ok := had[f.Value]; ok {
+			out = append(out, o)
+			continue
+		}
+		now := tx.Now()
+		out = append(out, ReferrerFilter{ID: tx.NextID(), Value: f.Value, CreatedAt: now, UpdatedAt: now})
+	}
+	a.ReferrerFilters = out
 }
 
 // prepareApplication takes the service from the plan and, on create, fills the

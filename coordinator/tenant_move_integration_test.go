@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -173,4 +174,27 @@ func TestTenantMovesBetweenBoltAndConsul(t *testing.T) {
 
 	backToBolt := testenv.StartCoordinator(t)
 	assert.Equal(t, exported, moveTenant(t, onConsul, backToBolt))
+}
+
+// An application's referrer filters in a document are applied by value: a
+// changed list shows in diff and apply writes it, so the export says it.
+func TestApplyManagesReferrerFilters(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	buildRichTenant(t, co)
+	exported := exportYAML(t, co)
+	const was = "    referrer_filters:\n      - '*.acme.example'\n"
+	require.Contains(t, exported, was)
+	edited := strings.Replace(exported, was, "    referrer_filters:\n      - api.acme.example\n      - '*.acme.example'\n", 1)
+	file := filepath.Join(t.TempDir(), "tenant.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(edited), 0o600))
+
+	code, out, errOut := portolanCLI(t, co, "diff", "-f", file)
+	assert.Equal(t, 1, code, errOut)
+	assert.Contains(t, out, "    referrer_filters: [\"*.acme.example\"] → [\"*.acme.example\",\"api.acme.example\"]\n")
+	assert.Contains(t, out, "0 to create, 1 to update, 0 to delete\n")
+	code, out, errOut = portolanCLI(t, co, "apply", "-f", file)
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+	assert.Equal(t, edited, exportYAML(t, co))
+	code, out, errOut = portolanCLI(t, co, "diff", "-f", file)
+	assert.Equal(t, 0, code, "%s%s", out, errOut)
 }
