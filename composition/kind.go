@@ -77,6 +77,10 @@ type kindDef[T any, E entity[T]] struct {
 	// SharesID marks an entity keyed by another entity's id (a proxy by its
 	// service's): it is never handed an id of its own.
 	SharesID bool
+	// Parent returns the id of the entity e belongs to (a metric's owner, a
+	// limit's plan), by which its table indexes it (Table.Under): what
+	// validation compares e with is found without a scan of the table.
+	Parent func(e E) int64
 
 	// Keep carries over, on update, what the update may not change from the
 	// entity e replaces. It runs first.
@@ -177,7 +181,13 @@ type kindInfo interface {
 func (d *kindDef[T, E]) kind() Kind                   { return d.Kind }
 func (d *kindDef[T, E]) sharesID() bool               { return d.SharesID }
 func (d *kindDef[T, E]) tableIn(c *Composition) table { return d.Table(c) }
-func (d *kindDef[T, E]) initTable(c *Composition)     { d.Table(c).items = map[int64]E{} }
+func (d *kindDef[T, E]) initTable(c *Composition) {
+	t := d.Table(c)
+	t.items = map[int64]E{}
+	if d.Parent != nil {
+		t.parentOf, t.byParent, t.copied = d.Parent, map[int64]map[int64]E{}, map[int64]bool{}
+	}
+}
 
 func (d *kindDef[T, E]) decode(data []byte) (Entity, error) {
 	e := E(new(T))

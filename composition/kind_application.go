@@ -11,6 +11,7 @@ var applicationDef = &kindDef[Application, *Application]{
 	Kind:     KindApplication,
 	Table:    func(c *Composition) *Table[*Application] { return &c.Applications },
 	Document: func(d *Document) *[]*Application { return &d.Applications },
+	Parent:   func(a *Application) int64 { return a.ServiceID },
 	Prepare:  prepareApplication,
 	Validate: validateApplication,
 	// 3scale deletes a custom plan when its application leaves it (a plan
@@ -129,16 +130,16 @@ func validateApplication(c *Composition, a *Application, v *ValidationError) err
 	oneOf(v, "state", a.State, AppLive, AppSuspended, AppPending)
 	if a.UserKey != "" {
 		credential(v, "user_key", a.UserKey)
-		if _, dup := c.Applications.Find(func(o *Application) bool {
-			return o.ServiceID == a.ServiceID && o.UserKey == a.UserKey && o.ID != a.ID
+		if _, dup := c.Applications.FindUnder(a.ServiceID, func(o *Application) bool {
+			return o.UserKey == a.UserKey && o.ID != a.ID
 		}); dup {
 			v.Add("user_key", taken)
 		}
 	}
 	if a.AppID != "" {
 		credential(v, "application_id", a.AppID)
-		if _, dup := c.Applications.Find(func(o *Application) bool {
-			return o.ServiceID == a.ServiceID && o.AppID == a.AppID && o.ID != a.ID
+		if _, dup := c.Applications.FindUnder(a.ServiceID, func(o *Application) bool {
+			return o.AppID == a.AppID && o.ID != a.ID
 		}); dup {
 			v.Add("application_id", taken)
 		}

@@ -60,6 +60,7 @@ var featureDef = &kindDef[Feature, *Feature]{
 	Kind:     KindFeature,
 	Table:    func(c *Composition) *Table[*Feature] { return &c.Features },
 	Document: func(d *Document) *[]*Feature { return &d.Features },
+	Parent:   func(f *Feature) int64 { return f.OwnerID },
 	Keep: func(f, old *Feature) {
 		f.OwnerType, f.OwnerID, f.SystemName, f.PlanIDs = old.OwnerType, old.OwnerID, old.SystemName, old.PlanIDs
 	},
@@ -111,8 +112,8 @@ func validateFeature(c *Composition, f *Feature, v *ValidationError) error {
 	name(v, "name", f.Name)
 	systemName(v, f.SystemName)
 	text(v, "description", f.Description)
-	if _, dup := c.Features.Find(func(o *Feature) bool {
-		return o.OwnerType == f.OwnerType && o.OwnerID == f.OwnerID && o.SystemName == f.SystemName && o.ID != f.ID
+	if _, dup := c.Features.FindUnder(f.OwnerID, func(o *Feature) bool {
+		return o.OwnerType == f.OwnerType && o.SystemName == f.SystemName && o.ID != f.ID
 	}); dup {
 		v.Add("system_name", taken)
 	}

@@ -8,6 +8,7 @@ var metricDef = &kindDef[Metric, *Metric]{
 	Kind:     KindMetric,
 	Table:    func(c *Composition) *Table[*Metric] { return &c.Metrics },
 	Document: func(d *Document) *[]*Metric { return &d.Metrics },
+	Parent:   func(m *Metric) int64 { return m.OwnerID },
 	Keep: func(m, old *Metric) {
 		m.SystemName, m.OwnerType, m.OwnerID, m.ParentID = old.SystemName, old.OwnerType, old.OwnerID, old.ParentID
 	},
@@ -49,8 +50,8 @@ func validateMetric(c *Composition, m *Metric, v *ValidationError) error {
 	systemName(v, m.SystemName)
 	name(v, "unit", m.Unit)
 	text(v, "description", m.Description)
-	if _, dup := c.Metrics.Find(func(o *Metric) bool {
-		return o.OwnerType == m.OwnerType && o.OwnerID == m.OwnerID && o.SystemName == m.SystemName && o.ID != m.ID
+	if _, dup := c.Metrics.FindUnder(m.OwnerID, func(o *Metric) bool {
+		return o.OwnerType == m.OwnerType && o.SystemName == m.SystemName && o.ID != m.ID
 	}); dup {
 		v.Add("system_name", taken)
 	}

@@ -6,6 +6,7 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 	Kind:     KindUsageLimit,
 	Table:    func(c *Composition) *Table[*UsageLimit] { return &c.UsageLimits },
 	Document: func(d *Document) *[]*UsageLimit { return &d.UsageLimits },
+	Parent:   func(l *UsageLimit) int64 { return l.PlanID },
 	Keep:     func(l, old *UsageLimit) { l.PlanID, l.MetricID = old.PlanID, old.MetricID },
 	Validate: func(c *Composition, l *UsageLimit, v *ValidationError) error {
 		if err := c.planMetricExists(l.PlanID, l.MetricID); err != nil {
@@ -13,8 +14,8 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 		}
 		oneOf(v, "period", l.Period, Periods...)
 		nonNegative(v, "value", float64(l.Value))
-		if _, dup := c.UsageLimits.Find(func(o *UsageLimit) bool {
-			return o.PlanID == l.PlanID && o.MetricID == l.MetricID && o.Period == l.Period && o.ID != l.ID
+		if _, dup := c.UsageLimits.FindUnder(l.PlanID, func(o *UsageLimit) bool {
+			return o.MetricID == l.MetricID && o.Period == l.Period && o.ID != l.ID
 		}); dup {
 			v.Add("period", taken)
 		}
@@ -39,8 +40,25 @@ func (c *Composition) planMetricExists(planID, metricID int64) error {
 	if !ok {
 		return NotFound(KindApplicationPlan, planID)
 	}
-	if _, ok := c.ServiceMetricIDs(plan.ServiceID)[metricID]; !ok {
+	if !c.serviceCounts(plan.ServiceID, metricID) {
 		return NotFound(KindMetric, metricID)
 	}
 	return nil
+}
+
+// serviceCounts reports whether metricID is among ServiceMetricIDs(serviceID)
+// without listing them: a limit or pricing rule is checked in constant time
+// however many metrics the service has.
+func (c *Composition) serviceCounts(serviceID, metricID int64) bool {
+	m, ok := c.Metrics.Get(metricID)
+	switch {
+	case !ok:
+		return false
+	case m.OwnerType == OwnerService:
+		return m.OwnerID == serviceID
+	case m.OwnerType == OwnerBackendAPI:
+		_, used := c.BackendUsages.FindUnder(serviceID, func(u *BackendUsage) bool { return u.BackendAPIID == m.OwnerID })
+		return used
+	}
+	return false
 }

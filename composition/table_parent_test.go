@@ -1,0 +1,85 @@
+package composition
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// names returns the system names of metrics.
+func names(ms []*Metric) []string {
+	out := []string{}
+	for _, m := range ms {
+		out = append(out, m.SystemName)
+	}
+	return out
+}
+
+// A table indexed by parent answers Under as a scan would, follows creates,
+// moves and deletes, and a Tx's writes never show in the snapshot it
+// started from.
+func TestTableParentIndexFollowsWritesCopyOnWrite(t *testing.T) {
+	var news, weather *Service
+	base := built(t, func(tx *Tx) {
+		news, _ = createService(t, tx, "News", "1")
+		weather, _ = createService(t, tx, "Weather", "1")
+	})
+	hits, ok := base.Hits(OwnerService, news.ID)
+	require.True(t, ok)
+
+	tx := NewTx(base, testNow)
+	bytes := createMetric(t, tx, OwnerService, news.ID, 0, "Bytes")
+	list := createMetric(t, tx, OwnerService, news.ID, hits.ID, "List")
+	assert.Equal(t, []string{"hits", "bytes", "list"}, names(tx.View().Metrics.Under(news.ID)))
+	assert.Equal(t, []string{"hits"}, names(base.Metrics.Under(news.ID)), "the snapshot is untouched")
+	assert.Equal(t, 3, tx.View().Metrics.CountUnder(news.ID))
+	assert.Equal(t, tx.View().Metrics.Filter(func(m *Metric) bool { return m.OwnerID == news.ID }), tx.View().Metrics.Under(news.ID))
+
+	require.NoError(t, tx.Delete(KindMetric, list.ID))
+	after := tx.Result()
+	assert.Equal(t, []string{"hits", "bytes"}, names(after.Metrics.Under(news.ID)))
+	_, found := after.Metrics.FindUnder(news.ID, func(m *Metric) bool { return m.ID == list.ID })
+	assert.False(t, found, "a deleted entity leaves its group")
+
+	// An entity put under another parent leaves the first one's group
+	// (Keep forbids it for metrics; the index does not rely on that).
+	tx = NewTx(after, testNow)
+	moved := *bytes
+	moved.OwnerID = weather.ID
+	tx.c.Metrics.put(&moved)
+	assert.Equal(t, []string{"hits"}, names(tx.View().Metrics.Under(news.ID)))
+	assert.Equal(t, []string{"hits", "bytes"}, names(tx.View().Metrics.Under(weather.ID)))
+	assert.Equal(t, []string{"hits", "bytes"}, names(after.Metrics.Under(news.ID)), "nor is the earlier snapshot")
+	assert.Equal(t, []string{"hits"}, names(after.Metrics.Under(weather.ID)))
+	assert.Zero(t, tx.View().Metrics.CountUnder(12345), "no group: nothing")
+}
+
+// A table whose kind has no Parent hook is never read by parent.
+func TestTableWithoutParentIndexRefusesUnder(t *testing.T) {
+	c := New()
+	assert.Panics(t, func() { c.Accounts.Under(1) })
+}
+
+// A limit names a metric of its plan's service or of a backend the service
+// uses, checked without listing the service's metrics.
+func TestLimitMetricMustBeTheServicesOrAUsedBackends(t *testing.T) {
+	built(t, func(tx *Tx) {
+		news, _ := createService(t, tx, "News", "1")
+		_, otherHits := createService(t, tx, "Other", "1")
+		plan := createPlan(t, tx, news.ID, "Basic", true)
+		used, usedHits := createBackend(t, tx, "Used")
+		_, unusedHits := createBackend(t, tx, "Unused")
+		require.NoError(t, tx.Create(&BackendUsage{ServiceID: news.ID, BackendAPIID: used.ID, Path: "/"}))
+		own := createMetric(t, tx, OwnerService, news.ID, 0, "Bytes")
+
+		for _, m := range []*Metric{own, usedHits} {
+			assert.NoError(t, tx.Create(&UsageLimit{PlanID: plan.ID, MetricID: m.ID, Period: "day", Value: 1}), m.SystemName)
+		}
+		for _, id := range []int64{otherHits.ID, unusedHits.ID, 999999} {
+			var nf *NotFoundError
+			assert.ErrorAs(t, tx.Create(&UsageLimit{PlanID: plan.ID, MetricID: id, Period: "day", Value: 1}), &nf, "metric %d", id)
+			assert.ErrorAs(t, tx.Create(&PricingRule{PlanID: plan.ID, MetricID: id, Min: 1}), &nf, "metric %d", id)
+		}
+	})
+}
