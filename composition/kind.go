@@ -81,6 +81,10 @@ type kindDef[T any, E entity[T]] struct {
 	// limit's plan), by which its table indexes it (Table.Under): what
 	// validation compares e with is found without a scan of the table.
 	Parent func(e E) int64
+	// Unique returns the name 3scale holds unique among the entities of
+	// one Parent (a metric's system_name), which the table counts, so that
+	// Table.takenUnder checks it in constant time.
+	Unique func(e E) string
 
 	// Keep carries over, on update, what the update may not change from the
 	// entity e replaces. It runs first.
@@ -184,9 +188,7 @@ func (d *kindDef[T, E]) tableIn(c *Composition) table { return d.Table(c) }
 func (d *kindDef[T, E]) initTable(c *Composition) {
 	t := d.Table(c)
 	t.items = map[int64]E{}
-	if d.Parent != nil {
-		t.parentOf, t.byParent, t.copied = d.Parent, map[int64]map[int64]E{}, map[int64]bool{}
-	}
+	t.parents.init(d.Parent, d.Unique)
 }
 
 func (d *kindDef[T, E]) decode(data []byte) (Entity, error) {

@@ -10,6 +10,7 @@ var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
 	Table:    func(c *Composition) *Table[*ApplicationPlan] { return &c.ApplicationPlans },
 	Document: func(d *Document) *[]*ApplicationPlan { return &d.ApplicationPlans },
 	Parent:   func(p *ApplicationPlan) int64 { return p.ServiceID },
+	Unique:   func(p *ApplicationPlan) string { return p.SystemName },
 	Keep: func(p, old *ApplicationPlan) {
 		p.SystemName, p.ServiceID, p.OriginalID = old.SystemName, old.ServiceID, old.OriginalID
 	},
@@ -56,9 +57,7 @@ func validateApplicationPlan(c *Composition, p *ApplicationPlan, v *ValidationEr
 	}
 	name(v, "name", p.Name)
 	systemName(v, p.SystemName)
-	if _, dup := c.ApplicationPlans.FindUnder(p.ServiceID, func(o *ApplicationPlan) bool {
-		return o.SystemName == p.SystemName && o.ID != p.ID
-	}); dup {
+	if c.ApplicationPlans.takenUnder(p) {
 		v.Add("system_name", taken)
 	}
 	oneOf(v, "state", p.State, PlanHidden, PlanPublished)

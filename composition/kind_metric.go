@@ -9,6 +9,7 @@ var metricDef = &kindDef[Metric, *Metric]{
 	Table:    func(c *Composition) *Table[*Metric] { return &c.Metrics },
 	Document: func(d *Document) *[]*Metric { return &d.Metrics },
 	Parent:   func(m *Metric) int64 { return m.OwnerID },
+	Unique:   func(m *Metric) string { return m.OwnerType + " " + m.SystemName },
 	Keep: func(m, old *Metric) {
 		m.SystemName, m.OwnerType, m.OwnerID, m.ParentID = old.SystemName, old.OwnerType, old.OwnerID, old.ParentID
 	},
@@ -50,9 +51,7 @@ func validateMetric(c *Composition, m *Metric, v *ValidationError) error {
 	systemName(v, m.SystemName)
 	name(v, "unit", m.Unit)
 	text(v, "description", m.Description)
-	if _, dup := c.Metrics.FindUnder(m.OwnerID, func(o *Metric) bool {
-		return o.OwnerType == m.OwnerType && o.SystemName == m.SystemName && o.ID != m.ID
-	}); dup {
+	if c.Metrics.takenUnder(m) {
 		v.Add("system_name", taken)
 	}
 	if m.IsMethod() {

@@ -1,5 +1,7 @@
 package composition
 
+import "strconv"
+
 // A usage limit caps, per period, a metric the plan's service can count (its
 // own or a used backend's): one limit per metric and period.
 var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
@@ -7,6 +9,7 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 	Table:    func(c *Composition) *Table[*UsageLimit] { return &c.UsageLimits },
 	Document: func(d *Document) *[]*UsageLimit { return &d.UsageLimits },
 	Parent:   func(l *UsageLimit) int64 { return l.PlanID },
+	Unique:   func(l *UsageLimit) string { return strconv.FormatInt(l.MetricID, 10) + "@" + l.Period },
 	Keep:     func(l, old *UsageLimit) { l.PlanID, l.MetricID = old.PlanID, old.MetricID },
 	Validate: func(c *Composition, l *UsageLimit, v *ValidationError) error {
 		if err := c.planMetricExists(l.PlanID, l.MetricID); err != nil {
@@ -14,9 +17,7 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 		}
 		oneOf(v, "period", l.Period, Periods...)
 		nonNegative(v, "value", float64(l.Value))
-		if _, dup := c.UsageLimits.FindUnder(l.PlanID, func(o *UsageLimit) bool {
-			return o.MetricID == l.MetricID && o.Period == l.Period && o.ID != l.ID
-		}); dup {
+		if c.UsageLimits.takenUnder(l) {
 			v.Add("period", taken)
 		}
 		return nil

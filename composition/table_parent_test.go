@@ -83,3 +83,33 @@ func TestLimitMetricMustBeTheServicesOrAUsedBackends(t *testing.T) {
 		}
 	})
 }
+
+// takenUnder counts a name among an entity's siblings, not the entity
+// itself, through renames, deletes and copies on write.
+func TestTableUniqueNamesAmongSiblings(t *testing.T) {
+	var news *Service
+	var bytes *Metric
+	base := built(t, func(tx *Tx) {
+		news, _ = createService(t, tx, "News", "1")
+		bytes = createMetric(t, tx, OwnerService, news.ID, 0, "Bytes")
+	})
+	assert.False(t, base.Metrics.takenUnder(bytes), "its own name")
+	other := &Metric{ID: 9000, OwnerType: OwnerService, OwnerID: news.ID, SystemName: "bytes"}
+	assert.True(t, base.Metrics.takenUnder(other), "a sibling's")
+	backendOne := &Metric{ID: 9000, OwnerType: OwnerBackendAPI, OwnerID: news.ID, SystemName: "bytes"}
+	assert.False(t, base.Metrics.takenUnder(backendOne), "the name is per owner type")
+
+	tx := NewTx(base, testNow)
+	tx.c.Metrics.put(other) // a duplicate, as an old store might hold
+	assert.True(t, tx.View().Metrics.takenUnder(bytes))
+	assert.True(t, tx.View().Metrics.takenUnder(other))
+	assert.False(t, base.Metrics.takenUnder(bytes), "the snapshot is untouched")
+	renamed := *other
+	renamed.SystemName = "octets"
+	tx.c.Metrics.put(&renamed)
+	assert.False(t, tx.View().Metrics.takenUnder(bytes), "renamed away")
+	assert.False(t, tx.View().Metrics.takenUnder(&renamed))
+	tx.c.Metrics.del(bytes.ID)
+	assert.False(t, tx.View().Metrics.takenUnder(other), "deleted")
+	assert.True(t, base.Metrics.takenUnder(other))
+}
