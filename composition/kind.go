@@ -81,10 +81,12 @@ type kindDef[T any, E entity[T]] struct {
 	// limit's plan), by which its table indexes it (Table.Under): what
 	// validation compares e with is found without a scan of the table.
 	Parent func(e E) int64
-	// Unique returns the name 3scale holds unique among the entities of
-	// one Parent (a metric's system_name), which the table counts, so that
-	// Table.takenUnder checks it in constant time.
-	Unique func(e E) string
+	// Unique returns the names 3scale holds unique among the entities of
+	// one Parent (a metric's system_name; a user's username and email, of
+	// one group, the table), each told apart by a prefix where there are
+	// several; an empty value is left out. The table counts them, so that
+	// Table.takenUnder checks one in constant time.
+	Unique func(e E) []string
 
 	// Keep carries over, on update, what the update may not change from the
 	// entity e replaces. It runs first.

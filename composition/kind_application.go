@@ -12,6 +12,9 @@ var applicationDef = &kindDef[Application, *Application]{
 	Table:    func(c *Composition) *Table[*Application] { return &c.Applications },
 	Document: func(d *Document) *[]*Application { return &d.Applications },
 	Parent:   func(a *Application) int64 { return a.ServiceID },
+	Unique: func(a *Application) []string {
+		return credentialNames(map[string]string{"user_key": a.UserKey, "application_id": a.AppID})
+	},
 	Prepare:  prepareApplication,
 	Validate: validateApplication,
 	// 3scale deletes a custom plan when its application leaves it (a plan
@@ -130,17 +133,13 @@ func validateApplication(c *Composition, a *Application, v *ValidationError) err
 	oneOf(v, "state", a.State, AppLive, AppSuspended, AppPending)
 	if a.UserKey != "" {
 		credential(v, "user_key", a.UserKey)
-		if _, dup := c.Applications.FindUnder(a.ServiceID, func(o *Application) bool {
-			return o.UserKey == a.UserKey && o.ID != a.ID
-		}); dup {
+		if c.Applications.takenUnder(a, "user_key "+a.UserKey) {
 			v.Add("user_key", taken)
 		}
 	}
 	if a.AppID != "" {
 		credential(v, "application_id", a.AppID)
-		if _, dup := c.Applications.FindUnder(a.ServiceID, func(o *Application) bool {
-			return o.AppID == a.AppID && o.ID != a.ID
-		}); dup {
+		if c.Applications.takenUnder(a, "application_id "+a.AppID) {
 			v.Add("application_id", taken)
 		}
 	}
@@ -151,6 +150,18 @@ func validateApplication(c *Composition, a *Application, v *ValidationError) err
 		v.Add("keys", "too many keys (at most 5)")
 	}
 	return nil
+}
+
+// credentialNames returns, for a Unique hook, "field value" for each field
+// with a value: the values unique per field.
+func credentialNames(values map[string]string) []string {
+	out := make([]string, 0, len(values))
+	for field, value := range values {
+		if value != "" {
+			out = append(out, field+" "+value)
+		}
+	}
+	return out
 }
 
 func credential(v *ValidationError, field, s string) {

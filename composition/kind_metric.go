@@ -9,7 +9,7 @@ var metricDef = &kindDef[Metric, *Metric]{
 	Table:    func(c *Composition) *Table[*Metric] { return &c.Metrics },
 	Document: func(d *Document) *[]*Metric { return &d.Metrics },
 	Parent:   func(m *Metric) int64 { return m.OwnerID },
-	Unique:   func(m *Metric) string { return m.OwnerType + " " + m.SystemName },
+	Unique:   func(m *Metric) []string { return []string{m.OwnerType + " " + m.SystemName} },
 	Keep: func(m, old *Metric) {
 		m.SystemName, m.OwnerType, m.OwnerID, m.ParentID = old.SystemName, old.OwnerType, old.OwnerID, old.ParentID
 	},
@@ -51,7 +51,7 @@ func validateMetric(c *Composition, m *Metric, v *ValidationError) error {
 	systemName(v, m.SystemName)
 	name(v, "unit", m.Unit)
 	text(v, "description", m.Description)
-	if c.Metrics.takenUnder(m) {
+	if c.Metrics.takenUnder(m, m.OwnerType+" "+m.SystemName) {
 		v.Add("system_name", taken)
 	}
 	if m.IsMethod() {

@@ -9,7 +9,7 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 	Table:    func(c *Composition) *Table[*UsageLimit] { return &c.UsageLimits },
 	Document: func(d *Document) *[]*UsageLimit { return &d.UsageLimits },
 	Parent:   func(l *UsageLimit) int64 { return l.PlanID },
-	Unique:   func(l *UsageLimit) string { return strconv.FormatInt(l.MetricID, 10) + "@" + l.Period },
+	Unique:   func(l *UsageLimit) []string { return []string{limitName(l)} },
 	Keep:     func(l, old *UsageLimit) { l.PlanID, l.MetricID = old.PlanID, old.MetricID },
 	Validate: func(c *Composition, l *UsageLimit, v *ValidationError) error {
 		if err := c.planMetricExists(l.PlanID, l.MetricID); err != nil {
@@ -17,7 +17,7 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 		}
 		oneOf(v, "period", l.Period, Periods...)
 		nonNegative(v, "value", float64(l.Value))
-		if c.UsageLimits.takenUnder(l) {
+		if c.UsageLimits.takenUnder(l, limitName(l)) {
 			v.Add("period", taken)
 		}
 		return nil
@@ -33,6 +33,9 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 		return x.ownedKey("plan_id", l.PlanID, "limit", metric+"@"+l.Period)
 	},
 }
+
+// limitName is what is unique among a plan's limits: a metric and period.
+func limitName(l *UsageLimit) string { return strconv.FormatInt(l.MetricID, 10) + "@" + l.Period }
 
 // planMetricExists checks that a plan exists and that its service can count
 // the metric, for a usage limit or pricing rule that ties them.

@@ -1,6 +1,9 @@
 package composition
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // parentIndex groups a table's entities by the id of the entity each belongs
 // to (a metric to its owner, a limit to its plan), and counts in each group
@@ -9,8 +12,8 @@ import "sort"
 // whole table: building a composition stays linear. Like a table's items,
 // the groups are copied on write, one group at a time.
 type parentIndex[E Entity] struct {
-	parentOf func(E) int64  // nil: the kind has no parent, no index
-	nameOf   func(E) string // nil: no unique names
+	parentOf func(E) int64    // nil: the kind has no parent, no index
+	namesOf  func(E) []string // nil: no unique names
 	groups   map[int64]*group[E]
 	copied   map[int64]bool // groups copied since own
 }
@@ -22,11 +25,11 @@ type group[E Entity] struct {
 }
 
 // init makes the index of a kind with parent (and, if not nil, name) hooks.
-func (x *parentIndex[E]) init(parent func(E) int64, name func(E) string) {
+func (x *parentIndex[E]) init(parent func(E) int64, names func(E) []string) {
 	if parent == nil {
 		return
 	}
-	x.parentOf, x.nameOf = parent, name
+	x.parentOf, x.namesOf = parent, names
 	x.groups, x.copied = map[int64]*group[E]{}, map[int64]bool{}
 }
 
@@ -58,15 +61,14 @@ func (t *Table[E]) FindUnder(parent int64, match func(E) bool) (E, bool) {
 func (t *Table[E]) CountUnder(parent int64) int { return len(t.parents.group(parent).items) }
 
 // takenUnder reports whether an entity other than e, under e's parent, has
-// e's unique name (its kind's Unique hook).
-func (t *Table[E]) takenUnder(e E) bool {
+// name, one of the names e's kind holds unique (its Unique hook).
+func (t *Table[E]) takenUnder(e E, name string) bool {
 	x := &t.parents
-	if x.nameOf == nil {
+	if x.namesOf == nil {
 		panic("composition: a table without unique names asked for one")
 	}
-	name := x.nameOf(e)
 	n := x.group(x.parentOf(e)).names[name]
-	if cur, ok := t.items[e.Key()]; ok && x.parentOf(cur) == x.parentOf(e) && x.nameOf(cur) == name {
+	if cur, ok := t.items[e.Key()]; ok && x.parentOf(cur) == x.parentOf(e) && slices.Contains(x.namesOf(cur), name) {
 		n-- // e's own stored version
 	}
 	return n > 0
@@ -93,8 +95,10 @@ func (x *parentIndex[E]) put(old E, had bool, e E) {
 	}
 	g := x.own(x.parentOf(e))
 	g.items[e.Key()] = e
-	if x.nameOf != nil {
-		g.names[x.nameOf(e)]++
+	if x.namesOf != nil {
+		for _, name := range x.namesOf(e) {
+			g.names[name]++
+		}
 	}
 }
 
@@ -106,10 +110,11 @@ func (x *parentIndex[E]) del(e E) {
 	parent := x.parentOf(e)
 	g := x.own(parent)
 	delete(g.items, e.Key())
-	if x.nameOf != nil {
-		name := x.nameOf(e)
-		if g.names[name]--; g.names[name] <= 0 {
-			delete(g.names, name)
+	if x.namesOf != nil {
+		for _, name := range x.namesOf(e) {
+			if g.names[name]--; g.names[name] <= 0 {
+				delete(g.names, name)
+			}
 		}
 	}
 	if len(g.items) == 0 {

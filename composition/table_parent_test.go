@@ -84,6 +84,11 @@ func TestLimitMetricMustBeTheServicesOrAUsedBackends(t *testing.T) {
 	})
 }
 
+// metricTaken reports whether m's system_name is taken in t.
+func metricTaken(t *Table[*Metric], m *Metric) bool {
+	return t.takenUnder(m, m.OwnerType+" "+m.SystemName)
+}
+
 // takenUnder counts a name among an entity's siblings, not the entity
 // itself, through renames, deletes and copies on write.
 func TestTableUniqueNamesAmongSiblings(t *testing.T) {
@@ -93,23 +98,46 @@ func TestTableUniqueNamesAmongSiblings(t *testing.T) {
 		news, _ = createService(t, tx, "News", "1")
 		bytes = createMetric(t, tx, OwnerService, news.ID, 0, "Bytes")
 	})
-	assert.False(t, base.Metrics.takenUnder(bytes), "its own name")
+	assert.False(t, metricTaken(&base.Metrics, bytes), "its own name")
 	other := &Metric{ID: 9000, OwnerType: OwnerService, OwnerID: news.ID, SystemName: "bytes"}
-	assert.True(t, base.Metrics.takenUnder(other), "a sibling's")
+	assert.True(t, metricTaken(&base.Metrics, other), "a sibling's")
 	backendOne := &Metric{ID: 9000, OwnerType: OwnerBackendAPI, OwnerID: news.ID, SystemName: "bytes"}
-	assert.False(t, base.Metrics.takenUnder(backendOne), "the name is per owner type")
+	assert.False(t, metricTaken(&base.Metrics, backendOne), "the name is per owner type")
 
 	tx := NewTx(base, testNow)
 	tx.c.Metrics.put(other) // a duplicate, as an old store might hold
-	assert.True(t, tx.View().Metrics.takenUnder(bytes))
-	assert.True(t, tx.View().Metrics.takenUnder(other))
-	assert.False(t, base.Metrics.takenUnder(bytes), "the snapshot is untouched")
+	assert.True(t, metricTaken(&tx.View().Metrics, bytes))
+	assert.True(t, metricTaken(&tx.View().Metrics, other))
+	assert.False(t, metricTaken(&base.Metrics, bytes), "the snapshot is untouched")
 	renamed := *other
 	renamed.SystemName = "octets"
 	tx.c.Metrics.put(&renamed)
-	assert.False(t, tx.View().Metrics.takenUnder(bytes), "renamed away")
-	assert.False(t, tx.View().Metrics.takenUnder(&renamed))
+	assert.False(t, metricTaken(&tx.View().Metrics, bytes), "renamed away")
+	assert.False(t, metricTaken(&tx.View().Metrics, &renamed))
 	tx.c.Metrics.del(bytes.ID)
-	assert.False(t, tx.View().Metrics.takenUnder(other), "deleted")
-	assert.True(t, base.Metrics.takenUnder(other))
+	assert.False(t, metricTaken(&tx.View().Metrics, other), "deleted")
+	assert.True(t, metricTaken(&base.Metrics, other))
+}
+
+// Usernames and emails are unique across accounts, a user_key within a
+// service, each checked against the others and not against itself.
+func TestUniqueCredentialsAcrossTheirScope(t *testing.T) {
+	built(t, func(tx *Tx) {
+		acme, globex := createAccount(t, tx, "ACME"), createAccount(t, tx, "Globex")
+		alice := &User{AccountID: acme.ID, Username: "alice", Email: "alice@example.com"}
+		require.NoError(t, tx.Create(alice))
+		requireField(t, tx.Create(&User{AccountID: globex.ID, Username: "alice", Email: "other@example.com"}), "username")
+		requireField(t, tx.Create(&User{AccountID: globex.ID, Username: "bob", Email: "alice@example.com"}), "email")
+		renamed := *alice
+		renamed.Email = "alice@acme.example"
+		require.NoError(t, tx.Update(&renamed), "its own username")
+		require.NoError(t, tx.Create(&User{AccountID: globex.ID, Username: "carol", Email: "alice@example.com"}), "the email left")
+
+		news, _ := createService(t, tx, "News", "1")
+		weather, _ := createService(t, tx, "Weather", "1")
+		newsPlan, weatherPlan := createPlan(t, tx, news.ID, "Basic", true), createPlan(t, tx, weather.ID, "Basic", true)
+		require.NoError(t, tx.Create(&Application{AccountID: acme.ID, PlanID: newsPlan.ID, Name: "A", UserKey: "k1"}))
+		requireField(t, tx.Create(&Application{AccountID: globex.ID, PlanID: newsPlan.ID, Name: "B", UserKey: "k1"}), "user_key")
+		require.NoError(t, tx.Create(&Application{AccountID: globex.ID, PlanID: weatherPlan.ID, Name: "B", UserKey: "k1"}), "another service")
+	})
 }

@@ -53,3 +53,33 @@ func BenchmarkDesiredOneOwner(b *testing.B) {
 		})
 	}
 }
+
+// accountsDocument is a service and about n/3 accounts, each with a user and
+// an application on the service: n entities checked for unique usernames,
+// emails and credentials.
+func accountsDocument(n int) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: portolan.dev/v1\nkind: Service\nsystem_name: big\nname: Big\nplans:\n- {system_name: basic, name: Basic}\n")
+	for i := range n / 3 {
+		fmt.Fprintf(&b, "---\napiVersion: portolan.dev/v1\nkind: Account\norg_name: Org%d\nusers:\n- {username: u%d, email: u%d@x.example}\napplications:\n- {name: A, service: big, plan: basic}\n", i, i, i)
+	}
+	return b.String()
+}
+
+// BenchmarkDesiredAccounts builds the desired composition of about 3,000
+// and 12,000 entities of accounts, users and applications.
+func BenchmarkDesiredAccounts(b *testing.B) {
+	for _, n := range []int{3000, 12000} {
+		docs, err := manifest.Decode(strings.NewReader(accountsDocument(n)), "accounts.yaml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := manifest.Desired(docs, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
