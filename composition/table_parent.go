@@ -15,7 +15,7 @@ type parentIndex[E Entity] struct {
 	parentOf func(E) int64    // nil: the kind has no parent, no index
 	namesOf  func(E) []string // nil: no unique names
 	groups   map[int64]*group[E]
-	copied   map[int64]bool // groups copied since own
+	copied   map[int64]bool // groups copied since ownAll
 }
 
 // group is the entities under one parent, and how many hold each name.
@@ -24,7 +24,8 @@ type group[E Entity] struct {
 	names map[string]int
 }
 
-// init makes the index of a kind with parent (and, if not nil, name) hooks.
+// init makes the index of a kind with a Parent (and, if not nil, a Unique)
+// hook.
 func (x *parentIndex[E]) init(parent func(E) int64, names func(E) []string) {
 	if parent == nil {
 		return
