@@ -1,5 +1,7 @@
 package composition
 
+import "slices"
+
 // Kind names a table of the composition; stores use it as a bucket or key prefix.
 type Kind string
 
@@ -112,26 +114,26 @@ func (c *Composition) ServiceBySystemName(name string) (*Service, bool) {
 
 // Hits returns the hits metric of an owner (service or backend API).
 func (c *Composition) Hits(ownerType string, ownerID int64) (*Metric, bool) {
-	return c.Metrics.Find(func(m *Metric) bool {
-		return m.OwnerType == ownerType && m.OwnerID == ownerID && m.SystemName == "hits"
+	return c.Metrics.FindUnder(ownerID, func(m *Metric) bool {
+		return m.OwnerType == ownerType && m.SystemName == "hits"
 	})
 }
 
 // MetricsOf returns an owner's metrics and methods in id order.
 func (c *Composition) MetricsOf(ownerType string, ownerID int64) []*Metric {
-	return c.Metrics.Filter(func(m *Metric) bool { return m.OwnerType == ownerType && m.OwnerID == ownerID })
+	return slices.DeleteFunc(c.Metrics.Under(ownerID), func(m *Metric) bool { return m.OwnerType != ownerType })
 }
 
 // MappingRulesOf returns an owner's mapping rules in position order.
 func (c *Composition) MappingRulesOf(ownerType string, ownerID int64) []*MappingRule {
-	rules := c.MappingRules.Filter(func(r *MappingRule) bool { return r.OwnerType == ownerType && r.OwnerID == ownerID })
+	rules := slices.DeleteFunc(c.MappingRules.Under(ownerID), func(r *MappingRule) bool { return r.OwnerType != ownerType })
 	sortRules(rules)
 	return rules
 }
 
 // PlansOf returns a service's application plans in id order.
 func (c *Composition) PlansOf(serviceID int64) []*ApplicationPlan {
-	return c.ApplicationPlans.Filter(func(p *ApplicationPlan) bool { return p.ServiceID == serviceID })
+	return c.ApplicationPlans.Under(serviceID)
 }
 
 // PlacementsFor returns the placements whose selector picks an instance.
@@ -146,7 +148,7 @@ func (c *Composition) ServiceMetricIDs(serviceID int64) map[int64]*Metric {
 	for _, m := range c.MetricsOf(OwnerService, serviceID) {
 		out[m.ID] = m
 	}
-	for _, u := range c.BackendUsages.Filter(func(u *BackendUsage) bool { return u.ServiceID == serviceID }) {
+	for _, u := range c.BackendUsages.Under(serviceID) {
 		for _, m := range c.MetricsOf(OwnerBackendAPI, u.BackendAPIID) {
 			out[m.ID] = m
 		}

@@ -77,6 +77,16 @@ type kindDef[T any, E entity[T]] struct {
 	// SharesID marks an entity keyed by another entity's id (a proxy by its
 	// service's): it is never handed an id of its own.
 	SharesID bool
+	// Parent returns the id of the entity e belongs to (a metric's owner, a
+	// limit's plan), by which its table indexes it (Table.Under): what
+	// validation compares e with is found without a scan of the table.
+	Parent func(e E) int64
+	// Unique returns the names 3scale holds unique among the entities of
+	// one Parent (a metric's system_name; a user's username and email, of
+	// one group, the table), each told apart by a prefix where there are
+	// several; an empty value is left out. The table counts them, so that
+	// Table.takenUnder checks one in constant time.
+	Unique func(e E) []string
 
 	// Keep carries over, on update, what the update may not change from the
 	// entity e replaces. It runs first.
@@ -117,6 +127,16 @@ type kindDef[T any, E entity[T]] struct {
 	// nor writes: state the composition derives or moves through its own
 	// events. Ids and timestamps are never compared.
 	Derived []string
+	// ByValue returns what reconciling compares and shows, field by field,
+	// for the fields of e it manages by value rather than as stored: a set
+	// of values each with an id and timestamps of its own (an application's
+	// referrer filters). nil when there is none to show.
+	ByValue func(e E) map[string]any
+	// Adopt readies e, which reconciling is about to write over old (nil on
+	// create), for those fields: values old holds keep their ids and
+	// timestamps, new ones get new ids (tx.NextID). It assigns fields, never
+	// writing into a slice it did not make.
+	Adopt func(tx *Tx, e, old E)
 }
 
 // refFunc maps an id a document refers to in field to the id the import gives
@@ -160,12 +180,18 @@ type kindInfo interface {
 	managed() bool
 	naturalKey(x *keyIndex, e Entity) (key, parent string, err error)
 	derived() []string
+	byValue(e Entity) map[string]any
+	adopt(tx *Tx, e, old Entity)
 }
 
 func (d *kindDef[T, E]) kind() Kind                   { return d.Kind }
 func (d *kindDef[T, E]) sharesID() bool               { return d.SharesID }
 func (d *kindDef[T, E]) tableIn(c *Composition) table { return d.Table(c) }
-func (d *kindDef[T, E]) initTable(c *Composition)     { d.Table(c).items = map[int64]E{} }
+func (d *kindDef[T, E]) initTable(c *Composition) {
+	t := d.Table(c)
+	t.items = map[int64]E{}
+	t.parents.init(d.Parent, d.Unique)
+}
 
 func (d *kindDef[T, E]) decode(data []byte) (Entity, error) {
 	e := E(new(T))
@@ -291,6 +317,19 @@ func (d *kindDef[T, E]) shallowCopy(e Entity) Entity {
 
 func (d *kindDef[T, E]) managed() bool     { return d.NaturalKey != nil }
 func (d *kindDef[T, E]) derived() []string { return d.Derived }
+
+func (d *kindDef[T, E]) byValue(e Entity) map[string]any {
+	if d.ByValue == nil {
+		return nil
+	}
+	return d.ByValue(e.(E))
+}
+
+func (d *kindDef[T, E]) adopt(tx *Tx, e, old Entity) {
+	if d.Adopt != nil {
+		d.Adopt(tx, e.(E), as[E](old))
+	}
+}
 
 func (d *kindDef[T, E]) naturalKey(x *keyIndex, e Entity) (string, string, error) {
 	return d.NaturalKey(x, e.(E))

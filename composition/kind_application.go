@@ -1,6 +1,9 @@
 package composition
 
-import "regexp"
+import (
+	"regexp"
+	"slices"
+)
 
 // An application subscribes an account to a service through a plan, with
 // credentials generated to fit the service's authentication.
@@ -8,6 +11,10 @@ var applicationDef = &kindDef[Application, *Application]{
 	Kind:     KindApplication,
 	Table:    func(c *Composition) *Table[*Application] { return &c.Applications },
 	Document: func(d *Document) *[]*Application { return &d.Applications },
+	Parent:   func(a *Application) int64 { return a.ServiceID },
+	Unique: func(a *Application) []string {
+		return credentialNames(map[string]string{"user_key": a.UserKey, "application_id": a.AppID})
+	},
 	Prepare:  prepareApplication,
 	Validate: validateApplication,
 	// 3scale deletes a custom plan when its application leaves it (a plan
@@ -27,8 +34,57 @@ var applicationDef = &kindDef[Application, *Application]{
 		}
 		return x.ownedKey("user_account_id", a.AccountID, "application", a.Name+"@"+svc)
 	},
-	// Referrer filters carry ids of their own: the API manages them.
-	Derived: []string{"state", "end_user_required", "referrer_filters"},
+	Derived: []string{"state", "end_user_required"},
+	// Referrer filters carry ids of their own, which mean nothing to a
+	// document: they are compared, and kept, by value.
+	ByValue: func(a *Application) map[string]any {
+		if len(a.ReferrerFilters) == 0 {
+			return nil
+		}
+		return map[string]any{"referrer_filters": referrerValues(a.ReferrerFilters)}
+	},
+	Adopt: adoptReferrerFilters,
+}
+
+// referrerValues returns the values of filters, sorted, each once.
+func referrerValues(filters []ReferrerFilter) []string {
+	out := make([]string, len(filters))
+	for i, f := range filters {
+		out[i] = f.Value
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// adoptReferrerFilters gives a's referrer filters the ids and timestamps of
+// old's filters of the same value, and new ones to the others, each value
+// once.
+func adoptReferrerFilters(tx *Tx, a, old *Application) {
+	if len(a.ReferrerFilters) == 0 {
+		a.ReferrerFilters = nil
+		return
+	}
+	had := map[string]ReferrerFilter{}
+	if old != nil {
+		for _, f := range old.ReferrerFilters {
+			had[f.Value] = f
+		}
+	}
+	seen := map[string]bool{}
+	out := make([]ReferrerFilter, 0, len(a.ReferrerFilters))
+	for _, f := range a.ReferrerFilters {
+		if seen[f.Value] {
+			continue
+		}
+		seen[f.Value] = true
+		if o, ok := had[f.Value]; ok {
+			out = append(out, o)
+			continue
+		}
+		now := tx.Now()
+		out = append(out, ReferrerFilter{ID: tx.NextID(), Value: f.Value, CreatedAt: now, UpdatedAt: now})
+	}
+	a.ReferrerFilters = out
 }
 
 // prepareApplication takes the service from the plan and, on create, fills the
@@ -77,17 +133,13 @@ func validateApplication(c *Composition, a *Application, v *ValidationError) err
 	oneOf(v, "state", a.State, AppLive, AppSuspended, AppPending)
 	if a.UserKey != "" {
 		credential(v, "user_key", a.UserKey)
-		if _, dup := c.Applications.Find(func(o *Application) bool {
-			return o.ServiceID == a.ServiceID && o.UserKey == a.UserKey && o.ID != a.ID
-		}); dup {
+		if c.Applications.takenUnder(a, "user_key "+a.UserKey) {
 			v.Add("user_key", taken)
 		}
 	}
 	if a.AppID != "" {
 		credential(v, "application_id", a.AppID)
-		if _, dup := c.Applications.Find(func(o *Application) bool {
-			return o.ServiceID == a.ServiceID && o.AppID == a.AppID && o.ID != a.ID
-		}); dup {
+		if c.Applications.takenUnder(a, "application_id "+a.AppID) {
 			v.Add("application_id", taken)
 		}
 	}
@@ -98,6 +150,18 @@ func validateApplication(c *Composition, a *Application, v *ValidationError) err
 		v.Add("keys", "too many keys (at most 5)")
 	}
 	return nil
+}
+
+// credentialNames returns, for a Unique hook, "field value" for each field
+// with a value: the values unique per field.
+func credentialNames(values map[string]string) []string {
+	out := make([]string, 0, len(values))
+	for field, value := range values {
+		if value != "" {
+			out = append(out, field+" "+value)
+		}
+	}
+	return out
 }
 
 func credential(v *ValidationError, field, s string) {

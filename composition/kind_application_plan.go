@@ -9,6 +9,8 @@ var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
 	Kind:     KindApplicationPlan,
 	Table:    func(c *Composition) *Table[*ApplicationPlan] { return &c.ApplicationPlans },
 	Document: func(d *Document) *[]*ApplicationPlan { return &d.ApplicationPlans },
+	Parent:   func(p *ApplicationPlan) int64 { return p.ServiceID },
+	Unique:   func(p *ApplicationPlan) []string { return []string{p.SystemName} },
 	Keep: func(p, old *ApplicationPlan) {
 		p.SystemName, p.ServiceID, p.OriginalID = old.SystemName, old.ServiceID, old.OriginalID
 	},
@@ -55,9 +57,7 @@ func validateApplicationPlan(c *Composition, p *ApplicationPlan, v *ValidationEr
 	}
 	name(v, "name", p.Name)
 	systemName(v, p.SystemName)
-	if _, dup := c.ApplicationPlans.Find(func(o *ApplicationPlan) bool {
-		return o.ServiceID == p.ServiceID && o.SystemName == p.SystemName && o.ID != p.ID
-	}); dup {
+	if c.ApplicationPlans.takenUnder(p, p.SystemName) {
 		v.Add("system_name", taken)
 	}
 	oneOf(v, "state", p.State, PlanHidden, PlanPublished)

@@ -8,6 +8,7 @@ var backendUsageDef = &kindDef[BackendUsage, *BackendUsage]{
 	Kind:     KindBackendUsage,
 	Table:    func(c *Composition) *Table[*BackendUsage] { return &c.BackendUsages },
 	Document: func(d *Document) *[]*BackendUsage { return &d.BackendUsages },
+	Parent:   func(u *BackendUsage) int64 { return u.ServiceID },
 	Keep:     func(u, old *BackendUsage) { u.ServiceID, u.BackendAPIID = old.ServiceID, old.BackendAPIID },
 	Prepare: func(_ *Composition, u, _ *BackendUsage) error {
 		u.Path = defaultStr(u.Path, "/")
@@ -37,8 +38,8 @@ func validateBackendUsage(c *Composition, u *BackendUsage, v *ValidationError) e
 	if !strings.HasPrefix(u.Path, "/") || strings.ContainsAny(u.Path, " ?#") {
 		v.Add("path", invalidFormat)
 	}
-	if _, dup := c.BackendUsages.Find(func(o *BackendUsage) bool {
-		return o.ServiceID == u.ServiceID && o.BackendAPIID == u.BackendAPIID && o.ID != u.ID
+	if _, dup := c.BackendUsages.FindUnder(u.ServiceID, func(o *BackendUsage) bool {
+		return o.BackendAPIID == u.BackendAPIID && o.ID != u.ID
 	}); dup {
 		v.Add("backend_api_id", taken)
 	}

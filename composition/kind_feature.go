@@ -60,6 +60,8 @@ var featureDef = &kindDef[Feature, *Feature]{
 	Kind:     KindFeature,
 	Table:    func(c *Composition) *Table[*Feature] { return &c.Features },
 	Document: func(d *Document) *[]*Feature { return &d.Features },
+	Parent:   func(f *Feature) int64 { return f.OwnerID },
+	Unique:   func(f *Feature) []string { return []string{f.OwnerType + " " + f.SystemName} },
 	Keep: func(f, old *Feature) {
 		f.OwnerType, f.OwnerID, f.SystemName, f.PlanIDs = old.OwnerType, old.OwnerID, old.SystemName, old.PlanIDs
 	},
@@ -111,9 +113,7 @@ func validateFeature(c *Composition, f *Feature, v *ValidationError) error {
 	name(v, "name", f.Name)
 	systemName(v, f.SystemName)
 	text(v, "description", f.Description)
-	if _, dup := c.Features.Find(func(o *Feature) bool {
-		return o.OwnerType == f.OwnerType && o.OwnerID == f.OwnerID && o.SystemName == f.SystemName && o.ID != f.ID
-	}); dup {
+	if c.Features.takenUnder(f, f.OwnerType+" "+f.SystemName) {
 		v.Add("system_name", taken)
 	}
 	for i, id := range f.PlanIDs {

@@ -8,13 +8,14 @@ var mappingRuleDef = &kindDef[MappingRule, *MappingRule]{
 	Kind:     KindMappingRule,
 	Table:    func(c *Composition) *Table[*MappingRule] { return &c.MappingRules },
 	Document: func(d *Document) *[]*MappingRule { return &d.MappingRules },
+	Parent:   func(r *MappingRule) int64 { return r.OwnerID },
 	Keep:     func(r, old *MappingRule) { r.OwnerType, r.OwnerID = old.OwnerType, old.OwnerID },
 	Prepare: func(c *Composition, r, old *MappingRule) error {
 		r.HTTPMethod = strings.ToUpper(r.HTTPMethod)
 		if old == nil && r.Position == 0 {
-			r.Position = int64(c.MappingRules.Count(func(o *MappingRule) bool {
-				return o.OwnerType == r.OwnerType && o.OwnerID == r.OwnerID
-			})) + 1
+			// Services and backend APIs take ids of one sequence: the
+			// rules under the owner's id are the owner's.
+			r.Position = int64(c.MappingRules.CountUnder(r.OwnerID)) + 1
 		}
 		return nil
 	},

@@ -8,6 +8,8 @@ var metricDef = &kindDef[Metric, *Metric]{
 	Kind:     KindMetric,
 	Table:    func(c *Composition) *Table[*Metric] { return &c.Metrics },
 	Document: func(d *Document) *[]*Metric { return &d.Metrics },
+	Parent:   func(m *Metric) int64 { return m.OwnerID },
+	Unique:   func(m *Metric) []string { return []string{m.OwnerType + " " + m.SystemName} },
 	Keep: func(m, old *Metric) {
 		m.SystemName, m.OwnerType, m.OwnerID, m.ParentID = old.SystemName, old.OwnerType, old.OwnerID, old.ParentID
 	},
@@ -49,9 +51,7 @@ func validateMetric(c *Composition, m *Metric, v *ValidationError) error {
 	systemName(v, m.SystemName)
 	name(v, "unit", m.Unit)
 	text(v, "description", m.Description)
-	if _, dup := c.Metrics.Find(func(o *Metric) bool {
-		return o.OwnerType == m.OwnerType && o.OwnerID == m.OwnerID && o.SystemName == m.SystemName && o.ID != m.ID
-	}); dup {
+	if c.Metrics.takenUnder(m, m.OwnerType+" "+m.SystemName) {
 		v.Add("system_name", taken)
 	}
 	if m.IsMethod() {

@@ -8,6 +8,7 @@ var pricingRuleDef = &kindDef[PricingRule, *PricingRule]{
 	Kind:     KindPricingRule,
 	Table:    func(c *Composition) *Table[*PricingRule] { return &c.PricingRules },
 	Document: func(d *Document) *[]*PricingRule { return &d.PricingRules },
+	Parent:   func(r *PricingRule) int64 { return r.PlanID },
 	Keep:     func(r, old *PricingRule) { r.PlanID, r.MetricID = old.PlanID, old.MetricID },
 	Prepare: func(_ *Composition, r, _ *PricingRule) error {
 		r.CostPerUnit = defaultStr(r.CostPerUnit, "0.0")

@@ -1,11 +1,15 @@
 package composition
 
+import "strconv"
+
 // A usage limit caps, per period, a metric the plan's service can count (its
 // own or a used backend's): one limit per metric and period.
 var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 	Kind:     KindUsageLimit,
 	Table:    func(c *Composition) *Table[*UsageLimit] { return &c.UsageLimits },
 	Document: func(d *Document) *[]*UsageLimit { return &d.UsageLimits },
+	Parent:   func(l *UsageLimit) int64 { return l.PlanID },
+	Unique:   func(l *UsageLimit) []string { return []string{limitName(l)} },
 	Keep:     func(l, old *UsageLimit) { l.PlanID, l.MetricID = old.PlanID, old.MetricID },
 	Validate: func(c *Composition, l *UsageLimit, v *ValidationError) error {
 		if err := c.planMetricExists(l.PlanID, l.MetricID); err != nil {
@@ -13,9 +17,7 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 		}
 		oneOf(v, "period", l.Period, Periods...)
 		nonNegative(v, "value", float64(l.Value))
-		if _, dup := c.UsageLimits.Find(func(o *UsageLimit) bool {
-			return o.PlanID == l.PlanID && o.MetricID == l.MetricID && o.Period == l.Period && o.ID != l.ID
-		}); dup {
+		if c.UsageLimits.takenUnder(l, limitName(l)) {
 			v.Add("period", taken)
 		}
 		return nil
@@ -32,6 +34,9 @@ var usageLimitDef = &kindDef[UsageLimit, *UsageLimit]{
 	},
 }
 
+// limitName is what is unique among a plan's limits: a metric and period.
+func limitName(l *UsageLimit) string { return strconv.FormatInt(l.MetricID, 10) + "@" + l.Period }
+
 // planMetricExists checks that a plan exists and that its service can count
 // the metric, for a usage limit or pricing rule that ties them.
 func (c *Composition) planMetricExists(planID, metricID int64) error {
@@ -39,8 +44,25 @@ func (c *Composition) planMetricExists(planID, metricID int64) error {
 	if !ok {
 		return NotFound(KindApplicationPlan, planID)
 	}
-	if _, ok := c.ServiceMetricIDs(plan.ServiceID)[metricID]; !ok {
+	if !c.serviceCounts(plan.ServiceID, metricID) {
 		return NotFound(KindMetric, metricID)
 	}
 	return nil
+}
+
+// serviceCounts reports whether metricID is among ServiceMetricIDs(serviceID)
+// without listing them: a limit or pricing rule is checked in constant time
+// however many metrics the service has.
+func (c *Composition) serviceCounts(serviceID, metricID int64) bool {
+	m, ok := c.Metrics.Get(metricID)
+	switch {
+	case !ok:
+		return false
+	case m.OwnerType == OwnerService:
+		return m.OwnerID == serviceID
+	case m.OwnerType == OwnerBackendAPI:
+		_, used := c.BackendUsages.FindUnder(serviceID, func(u *BackendUsage) bool { return u.BackendAPIID == m.OwnerID })
+		return used
+	}
+	return false
 }

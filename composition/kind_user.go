@@ -13,7 +13,12 @@ var userDef = &kindDef[User, *User]{
 	Kind:     KindUser,
 	Table:    func(c *Composition) *Table[*User] { return &c.Users },
 	Document: func(d *Document) *[]*User { return &d.Users },
-	Keep:     func(u, old *User) { u.AccountID = old.AccountID },
+	// Usernames and emails are unique across accounts: one group.
+	Parent: func(*User) int64 { return 0 },
+	Unique: func(u *User) []string {
+		return credentialNames(map[string]string{"username": u.Username, "email": u.Email})
+	},
+	Keep: func(u, old *User) { u.AccountID = old.AccountID },
 	Prepare: func(_ *Composition, u, old *User) error {
 		if old == nil {
 			u.Role = defaultStr(u.Role, RoleMember)
@@ -65,10 +70,10 @@ func validateUser(c *Composition, u *User, v *ValidationError) error {
 	if u.Email != "" && (!strings.Contains(u.Email, "@") || len(u.Email) > maxNameLen) {
 		v.Add("email", "should look like an email address")
 	}
-	if _, dup := c.Users.Find(func(o *User) bool { return o.Username == u.Username && o.ID != u.ID }); dup && u.Username != "" {
+	if u.Username != "" && c.Users.takenUnder(u, "username "+u.Username) {
 		v.Add("username", taken)
 	}
-	if _, dup := c.Users.Find(func(o *User) bool { return o.Email == u.Email && o.ID != u.ID }); dup && u.Email != "" {
+	if u.Email != "" && c.Users.takenUnder(u, "email "+u.Email) {
 		v.Add("email", taken)
 	}
 	oneOf(v, "role", u.Role, RoleAdmin, RoleMember)

@@ -245,7 +245,32 @@ func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) *canonical {
 	if c.raw, err = json.Marshal(n); err != nil {
 		panic(fmt.Sprintf("composition: marshal %T: %v", e, err))
 	}
+	if values := k.byValue(n); len(values) > 0 {
+		c.raw = withValues(c.raw, values)
+	}
 	return c
+}
+
+// withValues returns the JSON object raw with the fields of values in place
+// of its own, keys sorted: the canonical form of an entity with fields
+// compared by value. Only entities that have such values pay for it.
+func withValues(raw []byte, values map[string]any) []byte {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		panic(fmt.Sprintf("composition: unmarshal canonical form: %v", err))
+	}
+	for f, v := range values {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(fmt.Sprintf("composition: marshal %s: %v", f, err))
+		}
+		fields[f] = b
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		panic(fmt.Sprintf("composition: marshal canonical form: %v", err))
+	}
+	return out
 }
 
 // split fills c.fields, leaving out what is never compared.

@@ -116,6 +116,7 @@ func (a *applier) writeChange(ch PlannedChange) (bool, error) {
 		k.hideSecrets(e) // the composition makes its own
 	}
 	e.stamp(0, time.Time{}, time.Time{})
+	k.adopt(a.tx, e, nil) // the desired composition's ids mean nothing here
 	mark := len(a.tx.order)
 	if err := a.tx.Create(e); err != nil {
 		return false, err
@@ -146,6 +147,8 @@ func (a *applier) update(k kindInfo, old, desired Entity, fields []FieldChange) 
 	if err != nil {
 		return err
 	}
+	k.adopt(a.tx, e, old)
+	out = jsonFields(e) // what is written, by-value fields adopted
 	mark := len(a.tx.order)
 	if _, before := k.tableIn(a.tx.base).getEntity(old.Key()); !before {
 		// Made alongside its parent by this Tx (a new service's proxy): the

@@ -8,8 +8,9 @@ import (
 // are read-only; a Tx copies a table on its first write, so a write costs one
 // map copy of the kind it touches, never a copy of the whole composition.
 type Table[E Entity] struct {
-	items map[int64]E
-	owned bool
+	items   map[int64]E
+	owned   bool
+	parents parentIndex[E] // table_parent.go
 }
 
 // Get returns the entity with id.
@@ -60,11 +61,17 @@ func (t *Table[E]) Find(match func(E) bool) (E, bool) {
 
 func (t *Table[E]) put(e E) {
 	t.own()
-	t.items[e.Key()] = e
+	id := e.Key()
+	old, had := t.items[id]
+	t.parents.put(old, had, e)
+	t.items[id] = e
 }
 
 func (t *Table[E]) del(id int64) {
 	t.own()
+	if old, ok := t.items[id]; ok {
+		t.parents.del(old)
+	}
 	delete(t.items, id)
 }
 
@@ -77,6 +84,7 @@ func (t *Table[E]) own() {
 		m[k] = v
 	}
 	t.items, t.owned = m, true
+	t.parents.ownAll()
 }
 
 func (t *Table[E]) seal() { t.owned = false }
