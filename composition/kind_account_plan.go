@@ -71,6 +71,11 @@ var accountPlanDef = &kindDef[AccountPlan, *AccountPlan]{
 		return nil
 	},
 	Cascade: func(tx *Tx, p *AccountPlan) { tx.disableFeaturesOn(p.ID) },
+	// An AccountPlan document declares it. No document owns one, so a
+	// prune never deletes it: other tenants' accounts may be on it.
+	NaturalKey: func(_ *keyIndex, p *AccountPlan) (string, string, error) {
+		return childKey("", "account_plan", p.SystemName), "", nil
+	},
 }
 
 // unsetOtherDefaultAccountPlans keeps the provider at one default account

@@ -204,7 +204,7 @@ func (a *applier) restoreKept(k kindInfo, e Entity, want map[string]json.RawMess
 
 // mapped returns a copy of a desired entity whose references are to the
 // ids of the Tx's composition; one to an entity reconciling leaves alone
-// (an account plan) takes its alias, or is cleared, so the composition's
+// (a service plan) takes its alias, or is cleared, so the composition's
 // default applies.
 func (a *applier) mapped(k kindInfo, desired Entity) (Entity, error) {
 	var err error

@@ -18,7 +18,7 @@ import (
 // equal mapping rules) take an ordinal, "#2", in id order.
 //
 // Left out, as no document sets them: proxy configs (deployments), active
-// docs, account plans, service plans and contracts, registry policies,
+// docs, service plans and contracts, registry policies,
 // access tokens, settings, fields definitions, notification preferences,
 // webhooks with their events and failures, authentication providers,
 // messages, custom plans, and features of the provider's account.
@@ -38,7 +38,7 @@ type keyIndex struct {
 	keys   map[changeKey]string // every managed entity
 	ids    map[string]changeKey // key → entity
 	parent map[string]string    // key → parent key
-	// present holds the ids of entities without a key (an account plan):
+	// present holds the ids of entities without a key (a service plan):
 	// a reference to one is to something reconciling leaves alone.
 	present map[int64]bool
 	// failed holds why an entity has no key, for an error about desired.

@@ -1,5 +1,20 @@
 package manifest
 
+// AccountPlan is one of the provider's account plans, the plans developer
+// accounts are on, named by system_name. Account features are not declared
+// (FORMAT.md): home keeps those it has.
+type AccountPlan struct {
+	SystemName         string  `json:"system_name" manifest:"required,key"`
+	Name               string  `json:"name" manifest:"required"`
+	State              string  `json:"state,omitempty" manifest:"oneof=hidden published"`
+	Default            bool    `json:"default,omitempty"`
+	ApprovalRequired   bool    `json:"approval_required,omitempty"`
+	SetupFee           float64 `json:"setup_fee,omitempty" manifest:"min=0"`
+	CostPerMonth       float64 `json:"cost_per_month,omitempty" manifest:"min=0"`
+	TrialPeriodDays    int64   `json:"trial_period_days,omitempty" manifest:"min=0"`
+	CancellationPeriod int64   `json:"cancellation_period,omitempty" manifest:"min=0"`
+}
+
 // Account is a developer account, named by its org_name, with its users and
 // applications. Its state (approved, pending...) is not declared: events
 // drive it.
@@ -21,7 +36,8 @@ type Account struct {
 	PrimaryBusiness        string            `json:"primary_business,omitempty"`
 	PoNumber               string            `json:"po_number,omitempty"`
 	BillingAddress         map[string]string `json:"billing_address,omitempty"`
-	// Plan is the system_name of the account plan the account is on.
+	// Plan is the system_name of the account plan the account is on: one
+	// the documents declare, else one home has.
 	Plan         string        `json:"plan,omitempty"`
 	Users        []User        `json:"users,omitempty"`
 	Applications []Application `json:"applications,omitempty"`

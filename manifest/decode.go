@@ -230,7 +230,7 @@ func (s *reader) native(n *yaml.Node, kind Kind, depth int) {
 	name := scalar(n, nameField(kind))
 	target := doc.entity()
 	if target == nil {
-		s.fail(n, string(kind), "", errorf("kind", n.Line, "%q is not one of Backend, Service, Account, Placement", string(kind)))
+		s.fail(n, string(kind), "", errorf("kind", n.Line, "%q is not one of Backend, Service, AccountPlan, Account, Placement", string(kind)))
 		return
 	}
 	body := without(n, "apiVersion", "kind")

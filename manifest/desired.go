@@ -20,7 +20,7 @@ import (
 //
 // References resolve by name to entities of the documents first. What the
 // documents refer to but do not declare (an application's service that only
-// home has, a backend already at home, an account's account plan, which no
+// home has, a backend already at home, an account plan no AccountPlan
 // document declares) is looked up in base, which may be nil: the entity is
 // carried over from base unchanged, with its id and everything it owns (a
 // service with its metrics, rules, usages, plans, limits, pricing rules,
@@ -29,9 +29,10 @@ import (
 // backend the documents declare points at the declared one, and its plans'
 // limits and pricing rules on that backend's metrics follow them by name
 // (those on a metric the declared backend lacks go, as 3scale's cascade
-// would take them). An account without a plan is put on base's default
-// account plan, as 3scale's signup does. Fresh ids are above base's, so they
-// never collide with a carried one.
+// would take them). An account without a plan is put on the default
+// account plan, declared or base's, as 3scale's signup does; a carried
+// account plan is no default when the documents declare one. Fresh ids are
+// above base's, so they never collide with a carried one.
 //
 // Secrets a document leaves out (application credentials, a proxy's secret
 // token, a user's password) are base's for an entity base has by the same
@@ -54,6 +55,7 @@ func Desired(docs []Document, base *composition.Composition) (*composition.Compo
 	b := &builder{
 		tx: composition.NewTx(start, time.Now()), base: base,
 		services: map[string]int64{}, backends: map[string]int64{}, declared: map[string]bool{},
+		accountPlans: map[string]int64{},
 	}
 	for i := range docs {
 		d := &docs[i]
@@ -89,7 +91,10 @@ type builder struct {
 	// declared are the backends the documents declare: a carried service's
 	// usage of one points at it.
 	declared map[string]bool
-	doc      *Document // the document being built, for errors
+	// accountPlans are the account plans the documents declare, by
+	// system_name.
+	accountPlans map[string]int64
+	doc          *Document // the document being built, for errors
 }
 
 func (b *builder) document(d *Document) error {
@@ -99,6 +104,8 @@ func (b *builder) document(d *Document) error {
 		return b.backend(d.Backend)
 	case d.Service != nil:
 		return b.service(d.Service)
+	case d.AccountPlan != nil:
+		return b.declareAccountPlan(d.AccountPlan)
 	case d.Account != nil:
 		return b.account(d.Account)
 	}
@@ -108,7 +115,8 @@ func (b *builder) document(d *Document) error {
 // wellFormed reports whether the document holds its kind's entity and no
 // other, as Decode makes them; a document built in code may not.
 func (d *Document) wellFormed() bool {
-	held := map[Kind]bool{KindService: d.Service != nil, KindBackend: d.Backend != nil, KindAccount: d.Account != nil, KindPlacement: d.Placement != nil}
+	held := map[Kind]bool{KindService: d.Service != nil, KindBackend: d.Backend != nil,
+		KindAccountPlan: d.AccountPlan != nil, KindAccount: d.Account != nil, KindPlacement: d.Placement != nil}
 	n := 0
 	for _, h := range held {
 		if h {

@@ -43,10 +43,31 @@ func (b *builder) account(d *Account) error {
 	return nil
 }
 
-// accountPlan puts a on the account plan named, which only base can hold:
-// no document declares account plans. Without a name, a goes on base's
-// default account plan, if any, as 3scale's signup puts it.
+// declareAccountPlan writes an account plan a document declares.
+func (b *builder) declareAccountPlan(d *AccountPlan) error {
+	p := &composition.AccountPlan{
+		Name: d.Name, SystemName: d.SystemName, State: d.State, Default: d.Default, ApprovalRequired: d.ApprovalRequired,
+		SetupFee: d.SetupFee, CostPerMonth: d.CostPerMonth, TrialPeriodDays: d.TrialPeriodDays, CancellationPeriod: d.CancellationPeriod,
+	}
+	if err := b.create("", p); err != nil {
+		return err
+	}
+	b.accountPlans[d.SystemName] = p.ID
+	return nil
+}
+
+// accountPlan puts a on the account plan named: one the documents declare,
+// else base's, carried over unchanged. Without a name, a goes on the
+// default account plan, if any, as 3scale's signup puts it: a declared
+// default (which the create finds), else base's.
 func (b *builder) accountPlan(a *composition.Account, name string) error {
+	if id, ok := b.accountPlans[name]; ok {
+		a.PlanID = id
+		return nil
+	}
+	if _, ok := b.view().DefaultAccountPlan(); ok && name == "" {
+		return nil
+	}
 	var plan *composition.AccountPlan
 	ok := false
 	if b.base != nil {
@@ -59,13 +80,17 @@ func (b *builder) accountPlan(a *composition.Account, name string) error {
 	switch {
 	case ok:
 		if _, have := b.view().AccountPlans.Get(plan.ID); !have {
-			b.tx.Put(plan)
+			n := *plan
+			if _, declared := b.view().DefaultAccountPlan(); declared {
+				n.Default = false // the declared default is the one
+			}
+			b.tx.Put(&n)
 		}
 		a.PlanID = plan.ID
 	case name != "" && b.base == nil:
-		return b.errorf("plan", "%q: account plans are not declared in documents, and there is no home to look it up in", name)
+		return b.errorf("plan", "%q is not an account plan of the documents, and there is no home to look it up in", name)
 	case name != "":
-		return b.errorf("plan", "%q is not an account plan at home", name)
+		return b.errorf("plan", "%q is not an account plan of the documents nor at home", name)
 	}
 	return nil
 }

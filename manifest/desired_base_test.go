@@ -58,7 +58,7 @@ plans:
 	initech := exported(t, got, manifest.KindAccount, "Initech").Account
 	assert.Equal(t, "partners", initech.Plan, "base's default account plan")
 	assert.Equal(t, []manifest.Application{{Name: "Reader", Service: "news_api", Plan: "gold"}}, initech.Applications)
-	assert.Len(t, got, 4, "articles, news_api, search, Initech: nothing else of base")
+	assert.Len(t, got, 5, "articles, news_api, search, partners, Initech: nothing else of base")
 }
 
 // TestDesiredCarriedServiceFollowsDeclaredBackend: a carried service using a
@@ -110,7 +110,7 @@ func TestDesiredReportsWhatNeitherHas(t *testing.T) {
 	var e *manifest.Error
 	require.True(t, errors.As(err, &e))
 	assert.Equal(t, "plan", e.Path)
-	assert.Equal(t, `"nope" is not an account plan at home`, e.Msg)
+	assert.Equal(t, `"nope" is not an account plan of the documents nor at home`, e.Msg)
 
 	docs[0].Account.Plan = ""
 	_, err = manifest.Desired(docs, buildComposition(t))

@@ -16,7 +16,7 @@ type ExportOptions struct {
 }
 
 // Export writes a composition as documents: its backends, services,
-// developer accounts and placements, in Sort's canonical order (mapping
+// account plans, developer accounts and placements, in Sort's canonical order (mapping
 // rules by position), so two homes holding the same composition export the
 // same documents. Custom plans (one application's copy of a plan) are left out;
 // their applications name the plan they were copied from.
@@ -28,6 +28,12 @@ func Export(c *composition.Composition, opts ExportOptions) []Document {
 	}
 	for _, s := range c.Services.All() {
 		docs = append(docs, Document{Kind: KindService, Service: x.service(s)})
+	}
+	for _, p := range c.AccountPlans.All() {
+		docs = append(docs, Document{Kind: KindAccountPlan, AccountPlan: &AccountPlan{
+			SystemName: p.SystemName, Name: p.Name, State: p.State, Default: p.Default, ApprovalRequired: p.ApprovalRequired,
+			SetupFee: p.SetupFee, CostPerMonth: p.CostPerMonth, TrialPeriodDays: p.TrialPeriodDays, CancellationPeriod: p.CancellationPeriod,
+		}})
 	}
 	for _, a := range c.Accounts.All() {
 		docs = append(docs, Document{Kind: KindAccount, Account: x.account(a)})

@@ -72,6 +72,7 @@ func buildComposition(t testing.TB) *composition.Composition {
 	require.NoError(t, tx.Update(&pxu))
 	partners := &composition.AccountPlan{Name: "Partners", State: composition.PlanPublished, Default: true}
 	create(t, tx, partners)
+	create(t, tx, &composition.AccountPlan{Name: "Retail", CostPerMonth: 9.5, SetupFee: 1, TrialPeriodDays: 30, CancellationPeriod: 2, ApprovalRequired: true})
 	acme := &composition.Account{OrgName: "ACME", City: "Madrid", BillingAddress: map[string]string{"country": "ES"}}
 	create(t, tx, acme)
 	create(t, tx, &composition.User{AccountID: acme.ID, Username: "alice", Email: "alice@acme.example", Role: composition.RoleAdmin, Password: "pw"})
@@ -118,8 +119,8 @@ func TestExportNamesEverythingBySystemName(t *testing.T) {
 		kinds = append(kinds, d.Kind)
 		names = append(names, d.Name())
 	}
-	assert.Equal(t, []manifest.Kind{"Backend", "Service", "Service", "Account", "Account", "Placement", "Placement"}, kinds)
-	assert.Equal(t, []string{"articles", "news_api", "weather_api", "ACME", "Zeta", "news", "weather-all"}, names)
+	assert.Equal(t, []manifest.Kind{"Backend", "Service", "Service", "AccountPlan", "AccountPlan", "Account", "Account", "Placement", "Placement"}, kinds)
+	assert.Equal(t, []string{"articles", "news_api", "weather_api", "partners", "retail", "ACME", "Zeta", "news", "weather-all"}, names)
 
 	news := docs[1].Service
 	assert.Equal(t, []manifest.Metric{
@@ -149,17 +150,20 @@ func TestExportNamesEverythingBySystemName(t *testing.T) {
 	assert.Equal(t, "headers", news.Proxy.CredentialsLocation)
 	assert.Empty(t, news.Proxy.SecretToken, "no secrets unless asked")
 
-	acme := docs[3].Account
+	assert.Equal(t, &manifest.AccountPlan{SystemName: "partners", Name: "Partners", State: "published", Default: true}, docs[3].AccountPlan)
+	assert.Equal(t, &manifest.AccountPlan{SystemName: "retail", Name: "Retail", State: "hidden", ApprovalRequired: true,
+		SetupFee: 1, CostPerMonth: 9.5, TrialPeriodDays: 30, CancellationPeriod: 2}, docs[4].AccountPlan)
+	acme := docs[5].Account
 	assert.Equal(t, "partners", acme.Plan)
 	assert.Equal(t, []manifest.User{{Username: "alice", Email: "alice@acme.example", Role: "admin"}}, acme.Users)
 	assert.Equal(t, []manifest.Application{
 		{Name: "Reader", Description: "reads", Service: "news_api", Plan: "basic"},
 		{Name: "Weather app", Service: "weather_api", Plan: "free"},
 	}, acme.Applications)
-	assert.Equal(t, []manifest.Application{{Name: "Zeta gold", Service: "news_api", Plan: "gold"}}, docs[4].Account.Applications,
+	assert.Equal(t, []manifest.Application{{Name: "Zeta gold", Service: "news_api", Plan: "gold"}}, docs[6].Account.Applications,
 		"an application on a custom plan names the plan it was copied from")
 	assert.Equal(t, &manifest.Placement{Name: "news", Selector: manifest.Selector{Service: "news", Labels: map[string]string{"tier": "gold"}},
-		Service: "news_api", Plans: []string{"gold"}}, docs[5].Placement)
+		Service: "news_api", Plans: []string{"gold"}}, docs[7].Placement)
 }
 
 func TestExportWithSecretsCarriesCredentials(t *testing.T) {
@@ -167,7 +171,7 @@ func TestExportWithSecretsCarriesCredentials(t *testing.T) {
 	docs := manifest.Export(c, manifest.ExportOptions{IncludeSecrets: true})
 	news := docs[1].Service
 	assert.True(t, strings.HasPrefix(news.Proxy.SecretToken, "Shared_secret_sent_from_proxy_to_API_backend_"), news.Proxy.SecretToken)
-	acme := docs[3].Account
+	acme := docs[5].Account
 	assert.NotEmpty(t, acme.Users[0].Password)
 	assert.NotEmpty(t, acme.Applications[0].UserKey, "news takes user keys")
 	assert.NotEmpty(t, acme.Applications[1].ApplicationID, "weather takes app ids")

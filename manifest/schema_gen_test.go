@@ -19,10 +19,11 @@ var update = flag.Bool("update", false, "write schema.json from the Go types")
 
 // kindDescriptions say what each kind of document is, in the schema.
 var kindDescriptions = map[Kind]string{
-	KindService:   "A 3scale product with its metrics, methods, mapping rules, backend usages, gateway settings, application plans and features.",
-	KindBackend:   "A 3scale backend API with its metrics, methods and mapping rules.",
-	KindAccount:   "A developer account, named by org_name, with its users and applications.",
-	KindPlacement: "Which instances (by service name and labels) serve which plans of a service.",
+	KindService:     "A 3scale product with its metrics, methods, mapping rules, backend usages, gateway settings, application plans and features.",
+	KindBackend:     "A 3scale backend API with its metrics, methods and mapping rules.",
+	KindAccountPlan: "An account plan of the provider's, named by system_name, which developer accounts are on.",
+	KindAccount:     "A developer account, named by org_name, with its users and applications.",
+	KindPlacement:   "Which instances (by service name and labels) serve which plans of a service.",
 }
 
 // generateSchema returns the JSON Schema of one document.

@@ -15,24 +15,26 @@ type Kind string
 // The kinds of document, in the order Export writes them: a document only
 // refers to kinds before it.
 const (
-	KindBackend   Kind = "Backend"
-	KindService   Kind = "Service"
-	KindAccount   Kind = "Account"
-	KindPlacement Kind = "Placement"
+	KindBackend     Kind = "Backend"
+	KindService     Kind = "Service"
+	KindAccountPlan Kind = "AccountPlan"
+	KindAccount     Kind = "Account"
+	KindPlacement   Kind = "Placement"
 )
 
 // Kinds lists every kind of document in dependency order.
-var Kinds = []Kind{KindBackend, KindService, KindAccount, KindPlacement}
+var Kinds = []Kind{KindBackend, KindService, KindAccountPlan, KindAccount, KindPlacement}
 
 // Document is one declarative document: exactly one of Service, Backend,
-// Account and Placement is set, the one Kind names. On the wire it is the
+// AccountPlan, Account and Placement is set, the one Kind names. On the wire it is the
 // entity's fields with apiVersion and kind beside them.
 type Document struct {
-	Kind      Kind
-	Service   *Service
-	Backend   *Backend
-	Account   *Account
-	Placement *Placement
+	Kind        Kind
+	Service     *Service
+	Backend     *Backend
+	AccountPlan *AccountPlan
+	Account     *Account
+	Placement   *Placement
 
 	// Origin is where the document was read; zero for an exported one.
 	Origin Origin
@@ -49,7 +51,7 @@ type Origin struct {
 }
 
 // Name returns the name that identifies the document's entity: the
-// system_name of a service or backend, the org_name of an account, the name
+// system_name of a service, backend or account plan, the org_name of an account, the name
 // of a placement.
 func (d *Document) Name() string {
 	switch {
@@ -57,6 +59,8 @@ func (d *Document) Name() string {
 		return d.Service.SystemName
 	case d.Backend != nil:
 		return d.Backend.SystemName
+	case d.AccountPlan != nil:
+		return d.AccountPlan.SystemName
 	case d.Account != nil:
 		return d.Account.OrgName
 	case d.Placement != nil:
@@ -78,6 +82,11 @@ func (d *Document) entity() any {
 			d.Backend = &Backend{}
 		}
 		return d.Backend
+	case KindAccountPlan:
+		if d.AccountPlan == nil {
+			d.AccountPlan = &AccountPlan{}
+		}
+		return d.AccountPlan
 	case KindAccount:
 		if d.Account == nil {
 			d.Account = &Account{}

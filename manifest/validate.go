@@ -144,6 +144,7 @@ func validateSet(docs []Document) Errors {
 	seen := map[string]*Document{}
 	services, backends := map[string]*Service{}, map[string]*Backend{}
 	users := map[string]*Document{}
+	var defaultPlan *Document
 	for i := range docs {
 		d := &docs[i]
 		key := string(d.Kind) + "/" + d.Name()
@@ -157,6 +158,11 @@ func validateSet(docs []Document) Errors {
 			services[d.Service.SystemName] = d.Service
 		case d.Backend != nil:
 			backends[d.Backend.SystemName] = d.Backend
+		case d.AccountPlan != nil && d.AccountPlan.Default:
+			if defaultPlan != nil {
+				fail(d, "default", "a second default account plan: also %s document %d (%q)", defaultPlan.Origin.Source, defaultPlan.Origin.Index, defaultPlan.Name())
+			}
+			defaultPlan = d
 		case d.Account != nil:
 			for _, u := range d.Account.Users {
 				if first, dup := users[u.Username]; dup && first != d {
