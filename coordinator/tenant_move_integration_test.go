@@ -43,8 +43,8 @@ func exportYAML(t *testing.T, co *testenv.Coordinator) string {
 // buildRichTenant builds, through co's 3scale API, a composition with one
 // of every kind the documents carry: services with metrics, methods, mapping
 // rules, proxy settings and a policy chain, a backend and its usage, plans
-// with limits, pricing rules and features, accounts with users and
-// applications, and a placement.
+// with limits, pricing rules and features, account plans (one the default),
+// accounts on them with users and applications, and a placement.
 func buildRichTenant(t *testing.T, co *testenv.Coordinator) {
 	t.Helper()
 	const form, js = "application/x-www-form-urlencoded", "application/json"
@@ -90,7 +90,11 @@ func buildRichTenant(t *testing.T, co *testenv.Coordinator) {
 	co.Create(t, "/admin/api/application_plans/"+gold+"/metrics/"+bytesMetric+"/pricing_rules.json", "min=501&cost_per_unit=0.0005")
 	co.Create(t, "/admin/api/application_plans/"+gold+"/features.json", "feature_id="+sla)
 
+	starter := co.Create(t, "/admin/api/account_plans.json", "name=Starter&system_name=starter")
+	put("/admin/api/account_plans/"+starter+"/default.json", form, "")
+	partners := co.Create(t, "/admin/api/account_plans.json", "name=Partners&system_name=partners&approval_required=true&state_event=publish")
 	acme := co.Create(t, "/admin/api/signup.json", "org_name=ACME&username=bob&email=bob%40acme.example&password=secret123&city=Madrid&country=ES")
+	put("/admin/api/accounts/"+acme+"/change_plan.json", form, "plan_id="+partners)
 	co.Create(t, "/admin/api/accounts/"+acme+"/users.json", "username=alice&email=alice%40acme.example&password=secret123")
 	reader := co.Create(t, "/admin/api/accounts/"+acme+"/applications.json", "plan_id="+gold+"&name=Reader&description=reads+the+news&redirect_url=https%3A%2F%2Facme.example%2Fcb")
 	co.Create(t, "/admin/api/accounts/"+acme+"/applications/"+reader+"/referrer_filters.json", "referrer_filter=*.acme.example")
@@ -157,7 +161,8 @@ func TestTenantRoundTripsThroughExportAndApply(t *testing.T) {
 	buildRichTenant(t, a)
 	b := testenv.StartCoordinator(t)
 	exported := moveTenant(t, a, b)
-	for _, want := range []string{"kind: Service", "kind: Backend", "kind: Account", "kind: Placement",
+	for _, want := range []string{"kind: Service", "kind: Backend", "kind: AccountPlan", "kind: Account", "kind: Placement",
+		"plan: partners", "plan: starter", "default: true",
 		"list_articles", "pricing_rules:", "referrer_filters:", "username: alice", "features:"} {
 		assert.Contains(t, exported, want, "the export holds the whole tenant")
 	}

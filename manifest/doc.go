@@ -7,7 +7,7 @@
 // system_name and referring to others by name, never by numeric id:
 //
 //	apiVersion: portolan.dev/v1
-//	kind: Service            # or Backend, Account, Placement
+//	kind: Service            # or Backend, AccountPlan, Account, Placement
 //	system_name: news
 //	name: News
 //	metrics:
