@@ -12,8 +12,8 @@ import (
 // ImportByName imports d by name: an apply of its entities without prune.
 // Entities with natural keys that the composition already holds are updated
 // where they differ and left alone where they do not; the others are
-// created. An entity of a kind without keys (an account plan, an access
-// token, a webhook event) is taken for one the composition holds when all
+// created. An entity of a kind without keys (an access token, a webhook
+// event) is taken for one the composition holds when all
 // its fields but id and timestamps are equal, references compared by what
 // they refer to; otherwise it is created, as Import creates it. Importing a
 // document twice therefore writes nothing the second time. The first

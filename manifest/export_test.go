@@ -193,3 +193,12 @@ func TestEncodedYAMLReadsAsWrittenByHand(t *testing.T) {
 		assert.Contains(t, out, want)
 	}
 }
+
+// An application on a custom plan is exported on its original plan; the
+// loss is said, one line per application.
+func TestCustomPlanLossesNameEachApplication(t *testing.T) {
+	assert.Equal(t, []string{
+		`application "Zeta gold" of account "Zeta" (service "news_api") is on custom plan "gold_custom": exported on its original plan "gold", without the custom plan's own limits, pricing rules and prices`,
+	}, manifest.CustomPlanLosses(buildComposition(t)))
+	assert.Empty(t, manifest.CustomPlanLosses(composition.New()))
+}

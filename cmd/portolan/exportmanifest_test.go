@@ -63,3 +63,31 @@ func TestExportWritesDeclarativeDocuments(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, `export: -o "xml": want document, yaml or json`)
 }
+
+// An application on a custom plan is exported on its original plan, and
+// export says so on standard error, once per such application.
+func TestExportWarnsOfCustomPlans(t *testing.T) {
+	home := startCoordinator(t, "admin")
+	svc := adminForm(t, home, "/admin/api/services.json", url.Values{"name": {"News"}, "system_name": {"news"}})
+	plan := adminForm(t, home, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/application_plans.json", url.Values{"name": {"Gold"}, "system_name": {"gold"}})
+	acc := strconv.FormatInt(adminForm(t, home, "/admin/api/signup.json", url.Values{"org_name": {"ACME"}, "username": {"bob"}, "email": {"bob@acme.example"}}), 10)
+	app := adminForm(t, home, "/admin/api/accounts/"+acc+"/applications.json", url.Values{"plan_id": {strconv.FormatInt(plan, 10)}, "name": {"Reader"}})
+	adminForm(t, home, "/admin/api/accounts/"+acc+"/applications.json", url.Values{"plan_id": {strconv.FormatInt(plan, 10)}, "name": {"Writer"}})
+	req, err := http.NewRequest(http.MethodPut, home+"/admin/api/accounts/"+acc+"/applications/"+strconv.FormatInt(app, 10)+"/customize_plan.json?access_token=admin", nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+
+	code, out, errOut := runCmd(t, "export", "--home", home, "--token", "admin", "-o", "yaml")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "- name: Reader\n    service: news\n    plan: gold\n", "on its original plan")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	require.Len(t, lines, 1, errOut)
+	assert.Regexp(t, `^export: warning: application "Reader" of account "ACME" \(service "news"\) is on custom plan "[^"]+": exported on its original plan "gold"`, lines[0])
+
+	code, _, errOut = runCmd(t, "export", "--home", home, "--token", "admin")
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, errOut, "the id-based document keeps custom plans")
+}

@@ -36,10 +36,12 @@ an import then generates new ones.
 -o document (the default) writes the whole composition as one JSON document with
 its ids, the format ` + "`portolan import composition`" + ` reads. -o yaml and -o json write
 declarative documents instead (apiVersion portolan.dev/v1: one per backend,
-service, developer account and placement, everything named by system_name, no
-ids; see manifest/FORMAT.md and GET /admin/portolan/schema.json). They carry
-what those documents declare: ActiveDocs, account plans, provider users,
-access tokens, webhooks and other settings are only in -o document.`,
+service, account plan, developer account and placement, everything named by
+system_name, no ids; see manifest/FORMAT.md and GET /admin/portolan/schema.json).
+They carry what those documents declare: ActiveDocs, account features, provider
+users, access tokens, webhooks and other settings are only in -o document. An
+application on a custom plan is written on its original plan: standard error
+says so, one line per application, as the custom plan's limits do not travel.`,
 		Flags: append(homeFlags(),
 			&cli.BoolFlag{Name: "include-secrets", Usage: "include credentials and secret tokens"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "document", Usage: "document (JSON with ids, for import composition), yaml or json (declarative documents)"},
@@ -66,14 +68,15 @@ access tokens, webhooks and other settings are only in -o document.`,
 				_, err = c.App.Writer.Write(body)
 				return err
 			}
-			return writeManifest(c.App.Writer, body, format, c.Bool("include-secrets"))
+			return writeManifest(c.App.Writer, c.App.ErrWriter, body, format, c.Bool("include-secrets"))
 		},
 	}
 }
 
 // writeManifest writes home's composition document as declarative documents:
 // the composition is rebuilt from it here, so home serves one export format.
-func writeManifest(w io.Writer, body []byte, format string, secrets bool) error {
+// What the documents lose (applications' custom plans) is said on warn.
+func writeManifest(w, warn io.Writer, body []byte, format string, secrets bool) error {
 	var doc composition.Document
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return fmt.Errorf("export: home's composition document: %w", err)
@@ -84,6 +87,9 @@ func writeManifest(w io.Writer, body []byte, format string, secrets bool) error 
 	}
 	if err := manifest.Encode(w, manifest.Export(comp, manifest.ExportOptions{IncludeSecrets: secrets}), format); err != nil {
 		return fmt.Errorf("export: %w", err)
+	}
+	for _, line := range manifest.CustomPlanLosses(comp) {
+		fmt.Fprintln(warn, "export: warning:", line)
 	}
 	return nil
 }
