@@ -10,10 +10,10 @@ import (
 	"github.com/portolan/portolan/manifest"
 )
 
-// An account's plan resolves to an account plan the documents declare
-// before base's, and an account without one goes on the declared default.
-func TestDesiredAccountPlansResolveToDeclaredOnes(t *testing.T) {
-	docs := decodeOne(t, "plans.yaml", `apiVersion: portolan.dev/v1
+// accountPlansYAML declares two account plans, one the default and one
+// named as buildComposition names its own, and two accounts: one naming a
+// plan, one left to the default.
+const accountPlansYAML = `apiVersion: portolan.dev/v1
 kind: AccountPlan
 system_name: partners
 name: Partners v2
@@ -33,7 +33,12 @@ plan: partners
 apiVersion: portolan.dev/v1
 kind: Account
 org_name: Hooli
-`)
+`
+
+// An account's plan resolves to an account plan the documents declare
+// before base's, and an account without one goes on the declared default.
+func TestDesiredAccountPlansResolveToDeclaredOnes(t *testing.T) {
+	docs := decodeOne(t, "plans.yaml", accountPlansYAML)
 	base := buildComposition(t) // its partners plan is the default
 	c, err := manifest.Desired(docs, base)
 	require.NoError(t, err)

@@ -18,6 +18,7 @@ import (
 // documents. The seed corpus is in testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(newsYAML))
+	f.Add([]byte(accountPlansYAML))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		docs, err := manifest.Decode(bytes.NewReader(data), "fuzz.yaml")
 		if err != nil {
@@ -42,6 +43,7 @@ func FuzzDecode(f *testing.F) {
 func FuzzDesired(f *testing.F) {
 	f.Add([]byte(newsYAML))
 	f.Add([]byte(baseRefsYAML))
+	f.Add([]byte(accountPlansYAML))
 	for _, name := range []string{"desired-minimal.yaml", "desired-news.yaml", "toolbox-product.yaml"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		require.NoError(f, err)
