@@ -80,8 +80,8 @@ var featureDef = &kindDef[Feature, *Feature]{
 		f.OwnerID = ref("featurable_id", f.OwnerID)
 		f.PlanIDs = refList(f.PlanIDs, "plan_ids", ref)
 	},
-	// The provider's account features go with account plans, which no
-	// document sets.
+	// The provider's account features are not declared: an AccountPlan
+	// document names no features (manifest/FORMAT.md).
 	NaturalKey: func(x *keyIndex, f *Feature) (string, string, error) {
 		if f.OwnerType != OwnerService {
 			return "", "", errUnmanaged
