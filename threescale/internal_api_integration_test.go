@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -57,6 +58,12 @@ func jsonOf(t *testing.T, status int, body []byte, want int) map[string]any {
 // at 100 %, none in between, none for levels not enabled (150 % through a
 // report), and none again after a restart; utilization answers the limits.
 func TestInternalAPIRaisesEachEnabledAlertOncePerPeriod(t *testing.T) {
+	// The test counts one UTC day's usage and its first traffic: started in
+	// the day's last minute it would see the day (or month) change midway,
+	// so it starts in the next one.
+	if now := time.Now().UTC(); now.Add(time.Minute).Day() != now.Day() {
+		time.Sleep(time.Until(now.Truncate(24 * time.Hour).Add(24*time.Hour + time.Second)))
+	}
 	f := newSMFixture(t)
 	co := f.co
 	plan := co.Create(t, "/admin/api/services/"+f.ids+"/application_plans.json", "name=Daily")
