@@ -81,14 +81,9 @@ var accountPlanDef = &kindDef[AccountPlan, *AccountPlan]{
 // unsetOtherDefaultAccountPlans keeps the provider at one default account
 // plan at most.
 func unsetOtherDefaultAccountPlans(tx *Tx, p *AccountPlan) error {
-	if !p.Default {
-		return nil
-	}
-	for _, o := range tx.c.AccountPlans.Filter(func(o *AccountPlan) bool { return o.Default && o.ID != p.ID }) {
-		n := *o
-		n.Default = false
-		n.UpdatedAt = tx.now
-		tx.put(&n)
+	if p.Default {
+		keepOneDefault(tx, p, tx.c.AccountPlans.All(), func(o *AccountPlan) *bool { return &o.Default },
+			func(o *AccountPlan) { o.UpdatedAt = tx.now })
 	}
 	return nil
 }

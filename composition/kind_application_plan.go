@@ -91,18 +91,29 @@ func (c *Composition) Customizations(planID int64) []*ApplicationPlan {
 // unsetOtherDefaults keeps a service at one default plan at most: a plan
 // written as the default makes the others plain.
 func unsetOtherDefaults(tx *Tx, p *ApplicationPlan) error {
-	if !p.Default {
-		return nil
-	}
-	for _, o := range tx.c.PlansOf(p.ServiceID) {
-		if o.ID != p.ID && o.Default {
-			n := *o
-			n.Default = false
-			n.UpdatedAt = tx.now
-			tx.put(&n)
-		}
+	if p.Default {
+		keepOneDefault(tx, p, tx.c.PlansOf(p.ServiceID), func(o *ApplicationPlan) *bool { return &o.Default },
+			func(o *ApplicationPlan) { o.UpdatedAt = tx.now })
 	}
 	return nil
+}
+
+// keepOneDefault makes plain (its flag false, touched) every plan among
+// siblings but p that is a default: whatever the kind of plan, 3scale keeps
+// one default among a parent's plans.
+func keepOneDefault[T any, E interface {
+	*T
+	Entity
+}](tx *Tx, p E, siblings []E, flag func(E) *bool, touch func(E)) {
+	for _, o := range siblings {
+		if o.Key() != p.Key() && *flag(o) {
+			n := E(new(T))
+			*n = *o
+			*flag(n) = false
+			touch(n)
+			tx.put(n)
+		}
+	}
 }
 
 // cascadeApplicationPlan removes a plan's customizations, limits and pricing

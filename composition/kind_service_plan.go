@@ -95,16 +95,9 @@ func (c *Composition) ServicePlansOf(serviceID int64) []*ServicePlan {
 // unsetOtherDefaultServicePlans keeps a service at one default service plan
 // at most (3scale's default_service_plan).
 func unsetOtherDefaultServicePlans(tx *Tx, p *ServicePlan) error {
-	if !p.Default {
-		return nil
-	}
-	for _, o := range tx.c.ServicePlansOf(p.ServiceID) {
-		if o.ID != p.ID && o.Default {
-			n := *o
-			n.Default = false
-			n.UpdatedAt = tx.now
-			tx.put(&n)
-		}
+	if p.Default {
+		keepOneDefault(tx, p, tx.c.ServicePlansOf(p.ServiceID), func(o *ServicePlan) *bool { return &o.Default },
+			func(o *ServicePlan) { o.UpdatedAt = tx.now })
 	}
 	return nil
 }

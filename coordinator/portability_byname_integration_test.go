@@ -29,10 +29,7 @@ func importDoc(t *testing.T, co *testenv.Coordinator, d *composition.Document) i
 // name: a second import of the same document makes no revision, and an
 // edited one changes only what was edited.
 func TestImportCompositionAppliesByName(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: starts processes")
-	}
-	a := testenv.StartCoordinator(t)
+	a := testenv.StartCoordinator(t) // skips under -short, as every starter does
 	buildComposition(t, a)
 	for _, secrets := range []bool{true, false} {
 		b := testenv.StartCoordinator(t)
