@@ -49,7 +49,7 @@ func BenchmarkGatewayRequest(b *testing.B) {
 			g, _, _ := startTestGateway(b, f, up.URL, f.placement(f.basic, f.premium), Config{})
 			g.ledger = l
 			if tc.plaintext {
-				v, err := buildView(f.tx.Result(), f.placement(f.basic, f.premium))
+				v, _, err := g.buildView(f.tx.Result(), f.placement(f.basic, f.premium))
 				require.NoError(b, err)
 				g.view.Store(v)
 				g.refreshRoutes()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/http1"
 	"github.com/portolan/portolan/registry"
@@ -87,6 +88,13 @@ type Gateway struct {
 	lastMap  *registry.Map // the newest service map, under routesMu
 
 	admissions sync.Pool // of *admission
+	requests   sync.Pool // of *request
+
+	policyMetrics *policy.Metrics
+	shared        policy.Shared // policy state that outlives a view (rate limits)
+
+	upstreamsMu sync.Mutex
+	upstreams   map[string]*upstream // upstreams chosen by policies, by URL
 }
 
 // New returns a gateway in front of upstream for the instance self,
@@ -112,6 +120,12 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 		TLSHandshakeTimeout:   10 * time.Second,
 		DisableCompression:    true, // pass bodies through as the app sent them
 	}
+	g.requests.New = func() any {
+		rq := &request{}
+		rq.ctx.Gateway = rq
+		return rq
+	}
+	g.policyMetrics = policy.NewMetrics(reg)
 	g.local = g.newUpstream(upstream)
 	return g
 }
@@ -121,6 +135,29 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 type upstream struct {
 	fwd *http1.Forwarder // nil: always rp
 	rp  *httputil.ReverseProxy
+}
+
+// maxPolicyUpstreams bounds the upstreams kept for policies' choices; past
+// it, a new one is used for its request only.
+const maxPolicyUpstreams = 256
+
+// policyUpstream is the upstream for a URL a policy chose, kept to reuse
+// its connections.
+func (g *Gateway) policyUpstream(u *url.URL) *upstream {
+	key := u.Scheme + "://" + u.Host + u.Path
+	g.upstreamsMu.Lock()
+	defer g.upstreamsMu.Unlock()
+	if up, ok := g.upstreams[key]; ok {
+		return up
+	}
+	up := g.newUpstream(u)
+	if g.upstreams == nil {
+		g.upstreams = map[string]*upstream{}
+	}
+	if len(g.upstreams) < maxPolicyUpstreams {
+		g.upstreams[key] = up
+	}
+	return up
 }
 
 func (g *Gateway) newUpstream(u *url.URL) *upstream {
@@ -206,8 +243,9 @@ func writeText(w http.ResponseWriter, status int, contentType []string, body []b
 	_, _ = w.Write(body)
 }
 
-// ServeHTTP is the request path: credentials, mapping rules, authorization
-// and limits from the local snapshot, then forwarding.
+// ServeHTTP is the request path: the service's policy chain, whose apicast
+// element reads credentials, matches mapping rules and checks the plan's
+// limits from the local snapshot, then forwarding.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !targetOK(r) {
 		g.m.badRequest.Inc()
@@ -220,6 +258,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, plainText, []byte("Gateway not ready: no composition or no service for this instance yet\n"))
 		return
 	}
+	if v.failClosed != nil {
+		g.m.failClosed.Inc()
+		v.failClosed.write(w)
+		return
+	}
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		g.m.tooLarge.Inc()
 		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
@@ -230,73 +273,40 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v.errOIDC.write(w)
 		return
 	}
-	cred := v.creds.extract(r)
-	if cred.Empty() {
-		g.m.authMissing.Inc()
-		v.errAuthMissing.write(w)
-		return
+	rq := g.requests.Get().(*request)
+	c := &rq.ctx
+	v.chain.Acquire(c, w, r)
+	v.chain.Serve(c, g.content)
+	if rq.ad != nil {
+		rq.ad.release()
 	}
-	var query url.Values
-	if v.needsQuery {
-		query = r.URL.Query()
-	}
-	ad := g.admissions.Get().(*admission)
-	defer ad.release()
-	hits, n := v.matcher.Match(ad.buf[:0], r.Method, r.URL.Path, query)
-	if n == 0 {
-		g.m.noMatch.Inc()
-		v.errNoMatch.write(w)
-		return
-	}
-	app, plan, denial := v.apps.Authenticate(cred)
-	if v.referrers {
-		// As APIcast with the 3scale_referrer policy in front of apisonator:
-		// the Referer header is the referrer, checked against the
-		// application's filters when its service requires them, and a
-		// refusal is APIcast's "authorization failed", as every rejection
-		// but limits_exceeded is.
-		ref, given := referrer(r.Header)
-		denial = composition.ReferrerStep(true, app, ref, given, denial)
-	}
-	if denial != nil || plan == nil {
-		if denial != nil && denial.Code == composition.DenialReferrerNotAllowed {
-			g.m.referrerDenied.Inc()
-		} else {
-			g.m.authFailed.Inc()
-		}
-		v.errAuthFailed.write(w)
-		return
-	}
-	up := g.local
-	if !v.servesPlan(plan.ID) {
-		if up = g.remote(v, plan.ID); up == nil {
-			g.m.noInstance.Inc()
-			writeText(w, http.StatusServiceUnavailable, plainText, v.noInstanceBody(plan))
-			return
-		}
-	}
-	now := time.Now()
-	if err := g.ledger.Admit(app.ID, hits, now, ad.decider(v, app, hits, now)); err != nil {
-		if errors.Is(err, composition.ErrLimitsExceeded) {
-			g.m.limitsExceeded.Inc()
-			v.errLimits.write(w)
-			return
-		}
-		// Not the client's fault: the usage could not be kept (home away too
-		// long, or the cache dir failing). Refuse rather than serve uncounted.
-		g.m.unrecorded.Inc()
-		writeText(w, http.StatusServiceUnavailable, plainText, unrecordedBody)
-		return
-	}
+	rq.ad, rq.up = nil, nil
+	c.W, c.R, c.App, c.JWT, c.Upstream = nil, nil, nil, nil, nil
+	g.requests.Put(rq)
+}
+
+// content is the chain's content phase when no policy answered: forward to
+// the upstream a policy chose, or where the apicast element sends the
+// application's plan, or the local app.
+func (g *Gateway) content(c *policy.Context) {
+	rq := c.Gateway.(*request)
+	v := g.view.Load()
+	r := c.R
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(c.W, r.Body, g.cfg.MaxBodyBytes)
 	}
-	if up == g.local {
-		g.m.forwarded.Inc()
-	} else {
+	up := rq.up
+	switch {
+	case c.Upstream != nil:
+		up = g.policyUpstream(c.Upstream.URL)
 		g.m.routed.Inc()
+	case up != nil:
+		g.m.routed.Inc()
+	default:
+		up = g.local
+		g.m.forwarded.Inc()
 	}
-	g.forward(w, r, up, v)
+	g.forward(c.W, r, up, v)
 }
 
 // admission is what one request's usage decision needs: room for its hits
@@ -304,6 +314,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // so that neither the hits nor a closure is allocated per request.
 type admission struct {
 	buf    [8]composition.Hit
+	cred   composition.Credentials
 	v      *view
 	app    *composition.Application
 	hits   []composition.Hit
@@ -314,7 +325,7 @@ type admission struct {
 
 // release returns ad to the pool; it must not be used after.
 func (ad *admission) release() {
-	ad.v, ad.app, ad.hits = nil, nil, nil
+	ad.v, ad.app, ad.hits, ad.cred = nil, nil, nil, composition.Credentials{}
 	ad.pool.Put(ad)
 }
 

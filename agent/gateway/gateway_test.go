@@ -360,7 +360,7 @@ func TestGatewayNotReady(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	assert.Equal(t, 1.0, requests(reg, "unavailable"))
 
-	_, err := buildView(composition.New(), registry.Placement{ServiceID: 42})
+	_, _, err := g.buildView(composition.New(), registry.Placement{ServiceID: 42})
 	assert.ErrorContains(t, err, "names no service")
 }
 

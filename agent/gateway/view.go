@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/registry"
 )
@@ -32,6 +34,9 @@ type view struct {
 	secretToken []string // X-3scale-Proxy-Secret-Token sent upstream, when set
 
 	errAuthMissing, errAuthFailed, errNoMatch, errLimits, errOIDC errorResponse
+
+	chain      *policy.Chain  // the service's policy chain, apicast among them
+	failClosed *errorResponse // set when the chain cannot run: every request gets it
 }
 
 // errorResponse is a prepared answer: status, content type and body.
@@ -42,6 +47,9 @@ type errorResponse struct {
 }
 
 func (e *errorResponse) write(w http.ResponseWriter) { writeText(w, e.status, e.contentType, e.body) }
+
+// respond answers the chain's request with e.
+func (e *errorResponse) respond(c *policy.Context) { c.Respond(e.status, e.contentType[0], e.body) }
 
 // newErrorResponse takes a proxy setting's status, content type and body,
 // falling back to 3scale's defaults for those left empty (or invalid).
@@ -67,10 +75,12 @@ func (v *view) noInstanceBody(plan *composition.ApplicationPlan) []byte {
 }
 
 // buildView prepares the view of the service p places this instance in.
-func buildView(snap *composition.Snapshot, p registry.Placement) (*view, error) {
+// A chain the gateway cannot run is not an error: the view answers 503
+// naming the policy (fail closed), and failed says why.
+func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v *view, failed error, err error) {
 	svc, ok := snap.Services.Get(p.ServiceID)
 	if !ok || p.ServiceID == 0 {
-		return nil, fmt.Errorf("the instance's placement names no service of composition revision %d", snap.Revision)
+		return nil, nil, fmt.Errorf("the instance's placement names no service of composition revision %d", snap.Revision)
 	}
 	proxy, ok := snap.Proxies.Get(svc.ID)
 	if !ok {
@@ -78,9 +88,9 @@ func buildView(snap *composition.Snapshot, p registry.Placement) (*view, error) 
 	}
 	matcher, err := composition.NewMatcher(snap, svc.ID)
 	if err != nil {
-		return nil, fmt.Errorf("mapping rules of service %q: %w", svc.SystemName, err)
+		return nil, nil, fmt.Errorf("mapping rules of service %q: %w", svc.SystemName, err)
 	}
-	v := &view{
+	v = &view{
 		revision: snap.Revision, snap: snap, serviceID: svc.ID, service: svc.SystemName, matcher: matcher,
 		apps:  composition.NewAppIndex(snap, svc.ID),
 		creds: newCredentialSource(proxy, svc.BackendVersion), oidc: svc.BackendVersion == backendOIDC,
@@ -118,7 +128,18 @@ func buildView(snap *composition.Snapshot, p registry.Placement) (*view, error) 
 		"Usage limit exceeded", http.StatusTooManyRequests)
 	v.errOIDC = newErrorResponse("", 0, proxy.ErrorHeadersAuthFailed,
 		"Authentication failed: OpenID Connect is not supported by the Portolan gateway yet", http.StatusForbidden)
-	return v, nil
+
+	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared}
+	v.chain, failed = policy.Build(composition.NormalizePolicyChain(proxy.PolicyChain), &apicastElement{g: g, v: v}, env)
+	if failed != nil {
+		v.failClosed = &errorResponse{status: http.StatusServiceUnavailable, contentType: plainText,
+			body: fmt.Appendf(nil, "Service Unavailable: the policy chain of service %q cannot run: %v\n", svc.SystemName, failed)}
+		var u *policy.Unsupported
+		if errors.As(failed, &u) {
+			g.policyMetrics.Policy.WithLabelValues(u.Policy, "fail_closed").Inc()
+		}
+	}
+	return v, failed, nil
 }
 
 // placementKey identifies where an instance serves: service and plans.
@@ -140,10 +161,15 @@ func (g *Gateway) Update(snap *composition.Snapshot, p registry.Placement) (bool
 	if cur := g.view.Load(); cur != nil && cur.revision == snap.Revision && cur.planKey == placementKey(p) {
 		return false, nil
 	}
-	v, err := buildView(snap, p)
+	v, failed, err := g.buildView(snap, p)
 	if err != nil {
 		g.view.Store(nil)
 		return false, err
+	}
+	if failed != nil {
+		// Logged at every revision that keeps it: an operator must see it.
+		g.log.Error().Err(failed).Str("service", v.service).Uint64("revision", v.revision).
+			Msg("gateway: the service's policy chain cannot run; answering 503 until it is fixed")
 	}
 	g.view.Store(v)
 	g.refreshRoutes()

@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/portolan/portolan/agent/gateway/policy"
+	"github.com/portolan/portolan/composition"
+)
+
+// apicastElement is the chain's "apicast" element: today's gateway as
+// APIcast's own policy. In the rewrite phase it reads the credentials and
+// matches the mapping rules (so url_rewriting before it changes what
+// matches); in the access phase it authenticates the application and admits
+// its usage against the plan's limits; the gateway's forward is its content
+// phase.
+type apicastElement struct {
+	g *Gateway
+	v *view
+}
+
+func (a *apicastElement) Name() string { return "apicast" }
+
+// request is the gateway's state for one request: the chain's context and
+// what the apicast element found, pooled together.
+type request struct {
+	ctx policy.Context
+	ad  *admission
+	up  *upstream // where the apicast element sends the request; nil: the local app
+	app policy.App
+}
+
+func (a *apicastElement) Rewrite(c *policy.Context) {
+	g, v, rq := a.g, a.v, c.Gateway.(*request)
+	cred := v.creds.extract(c.R)
+	if cred.Empty() && c.DefaultCredentials != nil {
+		cred = composition.Credentials(*c.DefaultCredentials)
+	}
+	if cred.Empty() {
+		g.m.authMissing.Inc()
+		v.errAuthMissing.respond(c)
+		return
+	}
+	var query url.Values
+	if v.needsQuery {
+		query = c.R.URL.Query()
+	}
+	ad := g.admissions.Get().(*admission)
+	rq.ad = ad
+	hits, n := v.matcher.Match(ad.buf[:0], c.R.Method, c.R.URL.Path, query)
+	if n == 0 {
+		g.m.noMatch.Inc()
+		v.errNoMatch.respond(c)
+		return
+	}
+	ad.hits, ad.cred = hits, cred
+}
+
+func (a *apicastElement) Access(c *policy.Context) {
+	g, v, rq := a.g, a.v, c.Gateway.(*request)
+	ad := rq.ad
+	if ad == nil || ad.hits == nil {
+		return // the rewrite phase did not run (apicast placed after an answer)
+	}
+	app, plan, denial := v.apps.Authenticate(ad.cred)
+	if v.referrers {
+		// As APIcast with the 3scale_referrer policy in front of apisonator:
+		// the Referer header is the referrer, checked against the
+		// application's filters when its service requires them, and a
+		// refusal is APIcast's "authorization failed", as every rejection
+		// but limits_exceeded is.
+		ref, given := referrer(c.R.Header)
+		denial = composition.ReferrerStep(true, app, ref, given, denial)
+	}
+	if denial != nil || plan == nil {
+		if denial != nil && denial.Code == composition.DenialReferrerNotAllowed {
+			g.m.referrerDenied.Inc()
+		} else {
+			g.m.authFailed.Inc()
+		}
+		v.errAuthFailed.respond(c)
+		return
+	}
+	rq.app = policy.App{ID: app.ID, PlanID: plan.ID, AppID: app.AppID}
+	c.App = &rq.app
+	if !v.servesPlan(plan.ID) {
+		if rq.up = g.remote(v, plan.ID); rq.up == nil {
+			g.m.noInstance.Inc()
+			c.Respond(http.StatusServiceUnavailable, plainText[0], v.noInstanceBody(plan))
+			return
+		}
+	}
+	now := time.Now()
+	if err := g.ledger.Admit(app.ID, ad.hits, now, ad.decider(v, app, ad.hits, now)); err != nil {
+		if errors.Is(err, composition.ErrLimitsExceeded) {
+			g.m.limitsExceeded.Inc()
+			v.errLimits.respond(c)
+			return
+		}
+		// Not the client's fault: the usage could not be kept (home away too
+		// long, or the cache dir failing). Refuse rather than serve uncounted.
+		g.m.unrecorded.Inc()
+		c.Respond(http.StatusServiceUnavailable, plainText[0], unrecordedBody)
+	}
+}

@@ -1,0 +1,17 @@
+package policy
+
+// builtins are the policies the gateway runs, by their APIcast name; the
+// apicast element is the gateway's own (see Build). One line per policy,
+// the policy itself in its own file.
+var builtins = map[string]Factory{}
+
+func builtin(name string) (Factory, bool) {
+	f, ok := builtins[name]
+	return f, ok
+}
+
+// Implemented reports whether the gateway runs the named policy.
+func Implemented(name string) bool {
+	_, ok := builtins[name]
+	return ok || name == "apicast"
+}

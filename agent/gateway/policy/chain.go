@@ -1,0 +1,223 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// Chain is a service's policies in order, each phase's participants listed
+// once so a request only calls those that take part.
+type Chain struct {
+	policies []Policy
+
+	rewrite  []indexed[Rewriter]
+	access   []indexed[Accessor]
+	content  []indexed[Contenter]
+	headers  []indexed[HeaderFilter]
+	bodies   []indexed[BodyFilter]
+	loggers  []indexed[Logger]
+	filtered bool // some header or body filter: the response must be wrapped
+}
+
+type indexed[T any] struct {
+	pos int
+	p   T
+}
+
+// Unsupported is the error of a chain that names a policy this gateway does
+// not implement, or one whose configuration is invalid: the service fails
+// closed rather than run without it.
+type Unsupported struct {
+	Policy string // the policy's name
+	Index  int    // its position in the chain
+	Err    error  // why: not implemented, or the configuration's problem
+}
+
+func (e *Unsupported) Error() string {
+	return fmt.Sprintf("policy %q (element %d of the chain): %v", e.Policy, e.Index, e.Err)
+}
+
+func (e *Unsupported) Unwrap() error { return e.Err }
+
+// ErrNotImplemented is why a policy the gateway does not run is refused.
+var ErrNotImplemented = fmt.Errorf("not implemented by the Portolan gateway")
+
+// Build makes the chain of configs, with apicast standing for the "apicast"
+// element. Disabled elements are left out, as APIcast leaves them out. A
+// policy that is unknown or misconfigured makes the whole chain fail with
+// *Unsupported: the gateway then answers 503 for the service.
+func Build(configs []composition.PolicyConfig, apicast Policy, env *Env) (*Chain, error) {
+	c := &Chain{}
+	for i, pc := range configs {
+		if !pc.Enabled {
+			continue
+		}
+		var p Policy
+		if pc.Name == "apicast" {
+			p = apicast
+		} else {
+			mk, ok := builtin(pc.Name)
+			if !ok {
+				return nil, &Unsupported{Policy: pc.Name, Index: i, Err: ErrNotImplemented}
+			}
+			conf := pc.Configuration
+			if len(conf) == 0 {
+				conf = json.RawMessage(`{}`)
+			}
+			var err error
+			if p, err = mk(conf, env); err != nil {
+				return nil, &Unsupported{Policy: pc.Name, Index: i, Err: err}
+			}
+		}
+		c.add(p)
+	}
+	return c, nil
+}
+
+func (c *Chain) add(p Policy) {
+	pos := len(c.policies)
+	c.policies = append(c.policies, p)
+	if x, ok := p.(Rewriter); ok {
+		c.rewrite = append(c.rewrite, indexed[Rewriter]{pos, x})
+	}
+	if x, ok := p.(Accessor); ok {
+		c.access = append(c.access, indexed[Accessor]{pos, x})
+	}
+	if x, ok := p.(Contenter); ok {
+		c.content = append(c.content, indexed[Contenter]{pos, x})
+	}
+	if x, ok := p.(HeaderFilter); ok {
+		c.headers = append(c.headers, indexed[HeaderFilter]{pos, x})
+		c.filtered = true
+	}
+	if x, ok := p.(BodyFilter); ok {
+		c.bodies = append(c.bodies, indexed[BodyFilter]{pos, x})
+		c.filtered = true
+	}
+	if x, ok := p.(Logger); ok {
+		c.loggers = append(c.loggers, indexed[Logger]{pos, x})
+	}
+}
+
+// Len is the number of enabled elements.
+func (c *Chain) Len() int { return len(c.policies) }
+
+// Names lists the enabled elements' names, in order.
+func (c *Chain) Names() []string {
+	out := make([]string, len(c.policies))
+	for i, p := range c.policies {
+		out[i] = p.Name()
+	}
+	return out
+}
+
+// Filtered reports whether responses go through header or body filters.
+func (c *Chain) Filtered() bool { return c.filtered }
+
+// Serve runs r through the chain: rewrite, access and content until
+// something answers, then forward (the gateway's forwarding, called when no
+// content policy answered), with the filters on the response and the log
+// phase after it. ctx must come from Acquire.
+func (c *Chain) Serve(ctx *Context, forward func(*Context)) {
+	if c.filtered {
+		fw := &ctx.filter
+		fw.ResponseWriter, fw.ctx, fw.chain, fw.wrote = ctx.W, ctx, c, false
+		ctx.W = fw
+	}
+	c.run(ctx, forward)
+	for _, x := range c.loggers {
+		ctx.pos = x.pos
+		x.p.Log(ctx)
+	}
+}
+
+func (c *Chain) run(ctx *Context, forward func(*Context)) {
+	for _, x := range c.rewrite {
+		ctx.pos = x.pos
+		if x.p.Rewrite(ctx); ctx.Answered {
+			return
+		}
+	}
+	for _, x := range c.access {
+		ctx.pos = x.pos
+		if x.p.Access(ctx); ctx.Answered {
+			return
+		}
+	}
+	for _, x := range c.content {
+		ctx.pos = x.pos
+		if x.p.Content(ctx) {
+			ctx.Answered = true
+			return
+		}
+	}
+	forward(ctx)
+}
+
+// Acquire readies ctx (zero or used) for a request through c.
+func (c *Chain) Acquire(ctx *Context, w http.ResponseWriter, r *http.Request) {
+	state := ctx.state[:0]
+	for range c.policies {
+		state = append(state, nil)
+	}
+	*ctx = Context{W: w, R: r, Start: time.Now(), Gateway: ctx.Gateway, state: state}
+}
+
+// filterWriter runs the chain's header filters before the status goes out
+// and its body filters on each write; it records the status either way.
+type filterWriter struct {
+	http.ResponseWriter
+	ctx   *Context
+	chain *Chain
+	wrote bool
+}
+
+func (w *filterWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	if code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code) // 1xx: informational, filtered with the final one
+		return
+	}
+	w.wrote = true
+	w.ctx.Status = code
+	for _, x := range w.chain.headers {
+		w.ctx.pos = x.pos
+		x.p.HeaderFilter(w.ctx)
+	}
+	w.ResponseWriter.WriteHeader(w.ctx.Status)
+}
+
+func (w *filterWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	n := len(p)
+	for _, x := range w.chain.bodies {
+		w.ctx.pos = x.pos
+		p = x.p.BodyFilter(w.ctx, p)
+	}
+	if len(p) == 0 {
+		return n, nil
+	}
+	if _, err := w.ResponseWriter.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (w *filterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush passes a flush through (streamed answers).
+func (w *filterWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}

@@ -1,0 +1,220 @@
+package policy
+
+import (
+	"fmt"
+	"net"
+	"net/textproto"
+	"strconv"
+	"strings"
+)
+
+// Template is a value of APIcast's Liquid kind, compiled once when the chain
+// is built: plain text with {{ variable }} outputs. The variables are those
+// APIcast exposes to policies: remote_addr, remote_port, uri, host,
+// http_method, request_uri, headers['Name'], jwt.claim (nested with dots
+// or ['key']), service.id and service.system_name. Liquid tags ({% %}) and
+// filters are refused at build time rather than rendered wrongly.
+type Template struct {
+	parts []part
+}
+
+type part struct {
+	text string
+	path []string // a variable's path; nil for text
+}
+
+// CompileTemplate compiles s: as Liquid when liquid is true, else as plain
+// text. field names it in errors.
+func CompileTemplate(field, s string, liquid bool) (*Template, error) {
+	if !liquid {
+		return &Template{parts: []part{{text: s}}}, nil
+	}
+	t := &Template{}
+	rest := s
+	for rest != "" {
+		if i := strings.Index(rest, "{%"); i >= 0 && (strings.Index(rest, "{{") < 0 || i < strings.Index(rest, "{{")) {
+			return nil, Invalid(field, "Liquid tags ({%% ... %%}) are not supported by the Portolan gateway, only {{ variable }} outputs")
+		}
+		open := strings.Index(rest, "{{")
+		if open < 0 {
+			t.parts = append(t.parts, part{text: rest})
+			break
+		}
+		if open > 0 {
+			t.parts = append(t.parts, part{text: rest[:open]})
+		}
+		end := strings.Index(rest[open:], "}}")
+		if end < 0 {
+			return nil, Invalid(field, "unclosed {{ in %q", s)
+		}
+		expr := strings.TrimSpace(rest[open+2 : open+end])
+		if strings.Contains(expr, "|") {
+			return nil, Invalid(field, "Liquid filters (%q) are not supported by the Portolan gateway", expr)
+		}
+		path, err := parsePath(expr)
+		if err != nil {
+			return nil, Invalid(field, "%v", err)
+		}
+		t.parts = append(t.parts, part{path: path})
+		rest = rest[open+end+2:]
+	}
+	return t, nil
+}
+
+// IsStatic reports whether t renders the same text for every request.
+func (t *Template) IsStatic() bool {
+	for _, p := range t.parts {
+		if p.path != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePath reads name(.name | ['key'] | ["key"] | [n])*.
+func parsePath(expr string) ([]string, error) {
+	var path []string
+	s := expr
+	ident := func() (string, error) {
+		i := 0
+		for i < len(s) && (s[i] == '_' || s[i] == '-' || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9') {
+			i++
+		}
+		if i == 0 {
+			return "", fmt.Errorf("bad Liquid variable %q", expr)
+		}
+		id := s[:i]
+		s = s[i:]
+		return id, nil
+	}
+	first, err := ident()
+	if err != nil {
+		return nil, err
+	}
+	path = append(path, first)
+	for s != "" {
+		switch s[0] {
+		case '.':
+			s = s[1:]
+			id, err := ident()
+			if err != nil {
+				return nil, err
+			}
+			path = append(path, id)
+		case '[':
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				return nil, fmt.Errorf("bad Liquid variable %q: unclosed [", expr)
+			}
+			key := strings.TrimSpace(s[1:end])
+			if n := len(key); n >= 2 && (key[0] == '\'' && key[n-1] == '\'' || key[0] == '"' && key[n-1] == '"') {
+				key = key[1 : n-1]
+			} else if _, err := strconv.Atoi(key); err != nil {
+				return nil, fmt.Errorf("bad Liquid variable %q: index %q is neither a quoted key nor a number", expr, key)
+			}
+			path = append(path, key)
+			s = s[end+1:]
+		default:
+			return nil, fmt.Errorf("bad Liquid variable %q", expr)
+		}
+	}
+	return path, nil
+}
+
+// Render renders t for the request of c, undefined variables as empty, as
+// Liquid renders nil.
+func (t *Template) Render(c *Context, env *Env) string {
+	if len(t.parts) == 1 && t.parts[0].path == nil {
+		return t.parts[0].text
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.path == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		b.WriteString(c.Lookup(env, p.path))
+	}
+	return b.String()
+}
+
+// Lookup is the text of the Liquid variable at path for c's request.
+func (c *Context) Lookup(env *Env, path []string) string {
+	r := c.R
+	switch path[0] {
+	case "remote_addr", "remote_port":
+		host, port, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		if path[0] == "remote_port" {
+			return port
+		}
+		return host
+	case "uri":
+		return r.URL.Path
+	case "request_uri":
+		return r.URL.RequestURI()
+	case "host":
+		h := r.Host
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			h = hh
+		}
+		return strings.ToLower(h)
+	case "http_method", "request_method":
+		return r.Method
+	case "headers":
+		if len(path) == 2 {
+			return strings.Join(r.Header.Values(textproto.CanonicalMIMEHeaderKey(path[1])), ", ")
+		}
+	case "jwt":
+		return lookupAny(c.JWT, path[1:])
+	case "service":
+		if len(path) == 2 && env != nil {
+			switch path[1] {
+			case "id":
+				return strconv.FormatInt(env.ServiceID, 10)
+			case "system_name":
+				return env.ServiceSystemName
+			}
+		}
+	}
+	return ""
+}
+
+// lookupAny walks JSON-like values (claims) by path.
+func lookupAny(v any, path []string) string {
+	for _, k := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(x) {
+				return ""
+			}
+			v = x[i]
+		default:
+			return ""
+		}
+	}
+	return Stringify(v)
+}
+
+// Stringify is a claim's text as Liquid outputs it.
+func Stringify(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case map[string]any, []any:
+		return fmt.Sprint(x)
+	default:
+		return fmt.Sprint(x)
+	}
+}

@@ -1,0 +1,214 @@
+package policy
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// Policy is one element of a chain. It takes part in a phase by
+// implementing that phase's interface; a policy that implements none is
+// inert. Policies are immutable once built and shared by all requests;
+// per-request state lives in the Context (see Context.State).
+type Policy interface {
+	Name() string // the policy's name in the chain, e.g. "cors"
+}
+
+// Rewriter runs in the rewrite phase, before authorization: APIcast's
+// rewrite_by_lua (url_rewriting, maintenance_mode, cors preflights,
+// ip_check by default, the apicast element's credential and mapping match).
+type Rewriter interface {
+	Rewrite(c *Context)
+}
+
+// Accessor runs in the access phase: authorization and limits.
+type Accessor interface {
+	Access(c *Context)
+}
+
+// Contenter runs in the content phase and may answer the request itself
+// (liquid_context_debug); it reports whether it did. When none does, the
+// gateway forwards the request upstream.
+type Contenter interface {
+	Content(c *Context) bool
+}
+
+// HeaderFilter runs once the response's status and headers are known and
+// before they are sent, whoever produced them (the upstream, a policy or the
+// gateway's own error answers), as nginx's header_filter_by_lua does.
+type HeaderFilter interface {
+	HeaderFilter(c *Context)
+}
+
+// BodyFilter sees each chunk of the response body and returns what is sent
+// instead (p itself when nothing changes).
+type BodyFilter interface {
+	BodyFilter(c *Context, p []byte) []byte
+}
+
+// Logger runs after the response has been sent (custom_metrics, the
+// connection limits' leave).
+type Logger interface {
+	Log(c *Context)
+}
+
+// Factory builds a policy from its configuration, validated as its JSON
+// schema says; the error names the field at fault (see Invalid).
+type Factory func(conf json.RawMessage, env *Env) (Policy, error)
+
+// Env is what policies may use of the gateway, fixed for one chain.
+type Env struct {
+	ServiceID         int64
+	ServiceSystemName string
+
+	Log     zerolog.Logger
+	Metrics *Metrics
+
+	// Shared keeps state that must outlive one chain: a chain is rebuilt
+	// at every composition revision, but rate limit counters and the like
+	// must not start over. Keys should start with the policy's name.
+	Shared *Shared
+
+	// Usage counts extra hits for the request's application
+	// (custom_metrics); nil when the gateway counts none.
+	Usage UsageCounter
+
+	// Global counts rate_limit's global limiters cluster-wide through home;
+	// nil counts them on this gateway only.
+	Global GlobalCounter
+
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// UsageCounter records usage of a metric (by system name) for an application.
+type UsageCounter interface {
+	CountUsage(appID int64, metric string, delta int64, now time.Time) error
+}
+
+// GlobalCounter adds delta to a limiter's count for the window starting at
+// start and returns the count across the cluster, as far as this gateway
+// knows it.
+type GlobalCounter interface {
+	AddGlobal(key string, start time.Time, window time.Duration, delta int64) (int64, error)
+}
+
+// Upstream is where the content phase forwards a request instead of the
+// gateway's own choice (upstream and routing policies).
+type Upstream struct {
+	URL *url.URL
+	// Host, when set, is the Host header sent (routing's host_header).
+	Host string
+}
+
+// Timeouts bound the upstream exchange (timeouts policy); zero values keep
+// the gateway's defaults.
+type Timeouts struct {
+	Connect, Send, Read time.Duration
+}
+
+// Credentials are what default_credentials supplies when a request brings
+// none.
+type Credentials struct {
+	UserKey, AppID, AppKey string
+}
+
+// App is the application the apicast element authenticated.
+type App struct {
+	ID, PlanID int64
+	AppID      string // the application's app_id or client_id, when it has one
+}
+
+// Context is one request going through the chain. It is pooled by the
+// gateway: a policy must not keep it past the phase call.
+type Context struct {
+	W http.ResponseWriter // the client's response; writing it answers the request
+	R *http.Request       // what is forwarded; rewrite policies change it
+
+	Start time.Time
+	// Status is the response status, known from the header filter on.
+	Status int
+	// Answered is set once a policy or the gateway has answered: later
+	// rewrite, access and content phases are skipped, the filters and the
+	// log still run.
+	Answered bool
+
+	// JWT holds the claims of the request's validated token (OpenID
+	// Connect services), nil otherwise.
+	JWT map[string]any
+	// App is the authenticated application, nil before the access phase
+	// of the apicast element or when none was.
+	App *App
+
+	// Set by policies for the apicast element and the content phase.
+	Upstream           *Upstream
+	Timeouts           Timeouts
+	Retries            int          // extra attempts on a connection failure or timeout
+	RetryStatuses      []int        // also retried on these upstream statuses, with a body that can be replayed
+	DefaultCredentials *Credentials // used when the request brings none
+	Caching            string       // "", "strict", "resilient", "allow", "none"
+
+	// UpstreamStatus is the upstream's answer, 0 when it was not reached;
+	// UpstreamTime how long it took.
+	UpstreamStatus int
+	UpstreamTime   time.Duration
+
+	// Gateway is the gateway's own per-request state, for its apicast
+	// element; Acquire keeps it.
+	Gateway any
+
+	state  []any // per chain element, indexed by its position
+	pos    int   // the position of the element being run
+	filter filterWriter
+}
+
+// State returns the running element's per-request state, made by mk the
+// first time in this request.
+func (c *Context) State(mk func() any) any {
+	if c.state[c.pos] == nil {
+		c.state[c.pos] = mk()
+	}
+	return c.state[c.pos]
+}
+
+// Respond answers the request with status, the given header values and
+// body, unless it was already answered.
+func (c *Context) Respond(status int, contentType string, body []byte) {
+	if c.Answered {
+		return
+	}
+	c.Answered = true
+	if contentType != "" {
+		c.W.Header()["Content-Type"] = []string{contentType}
+	}
+	c.W.WriteHeader(status)
+	if len(body) > 0 && c.R.Method != http.MethodHead {
+		_, _ = c.W.Write(body)
+	}
+}
+
+// Metrics are the counters policies share, registered once per gateway.
+type Metrics struct {
+	// Policy counts what policies did, by policy and event (e.g. "ip_check",
+	// "denied"); resolve the counter at build time, not per request.
+	Policy *prometheus.CounterVec
+}
+
+// NewMetrics registers the policy metrics in reg (once: a second call with
+// the same reg returns the registered ones).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portolan_agent_gateway_policy_events_total",
+		Help: "What the policies of gateway chains did, by policy and event (denied, preflight, rewritten, routed, fail_closed, ...).",
+	}, []string{"policy", "event"})
+	if err := reg.Register(vec); err != nil {
+		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+			vec = are.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+	return &Metrics{Policy: vec}
+}
