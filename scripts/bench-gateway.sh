@@ -6,14 +6,19 @@
 #   (c) Go's httputil.ReverseProxy (internal/benchproxy);
 #   (d) the Portolan gateway in an agent, with auth (user_key), a mapping rule
 #       and a usage limit on (a coordinator + an agent; the limit is high
-#       enough that nothing is refused).
+#       enough that nothing is refused);
+#   (e) nginx proxy_pass with the equivalent of (f)'s policies: CORS headers
+#       (add_header), a request header set from $host (proxy_set_header), a
+#       response header, and allow 127.0.0.1 / deny all;
+#   (f) the Portolan gateway as (d), with the policy chain cors, headers and
+#       ip_check (whitelist 127.0.0.1) before apicast.
 # Each is measured with `wrk -t2 -c32 -d10s --latency`, three rounds
-# interleaved (a b c d a b c d ...), after a 2 s warm-up; the medians are
-# printed with the ratio (d)/(b). wrk and nginx are installed with apt-get
+# interleaved (a b c d e f a b ...), after a 2 s warm-up; the medians are
+# printed with the ratios (d)/(b) and (f)/(e). wrk and nginx are installed with apt-get
 # when absent. Everything runs as the current user in a temp dir, and is
 # stopped on exit.
 #
-# Environment: BENCH_PORT (first of 6 consecutive loopback ports, default
+# Environment: BENCH_PORT (first of 9 consecutive loopback ports, default
 # 18080), BENCH_DURATION (default 10s), BENCH_ROUNDS (default 3),
 # BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2), BENCH_AGENT_ENV
 # (environment for the agent only, e.g. GOGC=400, to try runtime settings),
@@ -33,6 +38,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 UP=$PORT NGINX=$((PORT + 1)) GOPROXY_PORT=$((PORT + 2)) GW=$((PORT + 3)) HOME_PORT=$((PORT + 4)) API=$((PORT + 5))
+NGINX_POLICIES=$((PORT + 6)) GW_CHAIN=$((PORT + 7)) API_CHAIN=$((PORT + 8))
 KEY=bench0123456789abcdef0123456789ab
 PATH_Q="/health?user_key=$KEY"
 
@@ -51,9 +57,9 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
 fi
 NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 
-for p in $UP $NGINX $GOPROXY_PORT $GW $HOME_PORT $API; do
+for p in $UP $NGINX $GOPROXY_PORT $GW $HOME_PORT $API $NGINX_POLICIES $GW_CHAIN $API_CHAIN; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		echo "port $p is in use; set BENCH_PORT to a free range of 6 ports" >&2
+		echo "port $p is in use; set BENCH_PORT to a free range of 9 ports" >&2
 		exit 1
 	fi
 done
@@ -117,11 +123,30 @@ http {
 			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
 		}
 	}
+	# (e): what (f)'s chain does, in nginx's directives
+	server {
+		listen 127.0.0.1:$NGINX_POLICIES;
+		location / {
+			allow 127.0.0.1;
+			deny all;
+			add_header Access-Control-Allow-Origin "*" always;
+			add_header Access-Control-Allow-Methods "GET, POST, PUT, DELETE" always;
+			add_header Access-Control-Allow-Headers "Content-Type, Authorization" always;
+			add_header Access-Control-Allow-Credentials "true" always;
+			add_header X-Gateway "portolan-bench" always;
+			proxy_pass http://app;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+			proxy_set_header X-Request-Host \$host;
+		}
+	}
 }
 EOF
 "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" &
 PIDS+=($!)
 TARGET_PID[1]=$!
+TARGET_PID[4]=$!
 wait_http "http://127.0.0.1:$NGINX/health"
 
 # (c) httputil.ReverseProxy
@@ -146,24 +171,58 @@ PLAN=$(post "/admin/api/services/$SID/application_plans.json" "name=Bench")
 post "/admin/api/application_plans/$PLAN/metrics/$HITS/limits.json" "period=minute&value=1000000000000" >/dev/null
 ACCT=$(post /admin/api/signup.json "org_name=Bench&username=bench&email=bench@example.com&password=bench-pass-123")
 post "/admin/api/accounts/$ACCT/applications.json" "name=bench&plan_id=$PLAN&user_key=$KEY" >/dev/null
-env ${BENCH_AGENT_ENV:-} "${BENCH_AGENT_BIN:-bin/portolan}" --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service bench \
-	--address 127.0.0.1 --port "$UP" --api "127.0.0.1:$API" --cache-dir "$TMP/cache" --placement-file "$TMP/placement.json" \
-	--gateway-listen "127.0.0.1:$GW" --upstream "http://127.0.0.1:$UP" ${BENCH_AGENT_FLAGS:-} -- sleep 100000 >"$TMP/agent.log" 2>&1 &
-PIDS+=($!)
-TARGET_PID[3]=$!
-for _ in $(seq 1 200); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW$PATH_Q")" = 200 ] && break
-	sleep 0.05
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW$PATH_Q")" = 200 ] || {
-	echo "the gateway does not answer 200:" >&2
-	cat "$TMP/agent.log" >&2
+# start_agent SERVICE GATEWAY_PORT API_PORT: an agent fronting the upstream
+# for SERVICE; prints its pid.
+start_agent() {
+	env ${BENCH_AGENT_ENV:-} "${BENCH_AGENT_BIN:-bin/portolan}" --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service "$1" \
+		--address 127.0.0.1 --port "$UP" --api "127.0.0.1:$3" --cache-dir "$TMP/cache-$1" --placement-file "$TMP/placement-$1.json" \
+		--gateway-listen "127.0.0.1:$2" --upstream "http://127.0.0.1:$UP" ${BENCH_AGENT_FLAGS:-} -- sleep 100000 >"$TMP/agent-$1.log" 2>&1 &
+	echo $!
+}
+wait_200() { # wait_200 URL SERVICE
+	for _ in $(seq 1 200); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = 200 ] && return 0
+		sleep 0.05
+	done
+	echo "the gateway of $2 does not answer 200:" >&2
+	cat "$TMP/agent-$2.log" >&2
+	exit 1
+}
+TARGET_PID[3]=$(start_agent bench "$GW" "$API")
+PIDS+=("${TARGET_PID[3]}")
+wait_200 "http://127.0.0.1:$GW$PATH_Q" bench
+
+# (f) a second service, the same but for its policy chain
+SID2=$(post /admin/api/services.json "name=Chain&system_name=chain&backend_version=1")
+HITS2=$(curl -sf -u ":$ADMIN" "http://127.0.0.1:$HOME_PORT/admin/api/services/$SID2/metrics.json" | sed -n 's/^[^0-9]*"id":\([0-9]*\).*/\1/p')
+post "/admin/api/services/$SID2/proxy/mapping_rules.json" "http_method=GET&pattern=/&delta=1&metric_id=$HITS2" >/dev/null
+PLAN2=$(post "/admin/api/services/$SID2/application_plans.json" "name=Bench")
+post "/admin/api/application_plans/$PLAN2/metrics/$HITS2/limits.json" "period=minute&value=1000000000000" >/dev/null
+post "/admin/api/accounts/$ACCT/applications.json" "name=chain&plan_id=$PLAN2&user_key=${KEY}2" >/dev/null
+curl -sf -u ":$ADMIN" -X PUT -H 'Content-Type: application/json' "http://127.0.0.1:$HOME_PORT/admin/api/services/$SID2/proxy/policies.json" --data '{"policies_config":[
+	{"name":"cors","version":"builtin","enabled":true,"configuration":{"allow_origin":"*","allow_methods":["GET","POST","PUT","DELETE"],
+		"allow_headers":["Content-Type","Authorization"],"allow_credentials":true}},
+	{"name":"headers","version":"builtin","enabled":true,"configuration":{
+		"request":[{"op":"set","header":"X-Request-Host","value":"{{host}}","value_type":"liquid"}],
+		"response":[{"op":"set","header":"X-Gateway","value":"portolan-bench","value_type":"plain"}]}},
+	{"name":"ip_check","version":"builtin","enabled":true,"configuration":{"check_type":"whitelist","ips":["127.0.0.1/32"]}},
+	{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]}' >/dev/null
+PATH_Q2="/health?user_key=${KEY}2"
+TARGET_PID[5]=$(start_agent chain "$GW_CHAIN" "$API_CHAIN")
+PIDS+=("${TARGET_PID[5]}")
+wait_200 "http://127.0.0.1:$GW_CHAIN$PATH_Q2" chain
+[ -n "$(curl -s -D - -o /dev/null -H 'Origin: https://example.com' "http://127.0.0.1:$GW_CHAIN$PATH_Q2" | grep -i '^x-gateway: portolan-bench')" ] || {
+	echo "the chain's gateway does not run its headers policy" >&2
 	exit 1
 }
 
-NAMES=(a b c d)
-LABELS=("(a) upstream directly" "(b) nginx proxy_pass" "(c) Go httputil.ReverseProxy" "(d) Portolan gateway (auth, mapping, limits)")
-URLS=("http://127.0.0.1:$UP$PATH_Q" "http://127.0.0.1:$NGINX$PATH_Q" "http://127.0.0.1:$GOPROXY_PORT$PATH_Q" "http://127.0.0.1:$GW$PATH_Q")
+NAMES=(a b c d e f)
+LABELS=("(a) upstream directly" "(b) nginx proxy_pass" "(c) Go httputil.ReverseProxy" "(d) Portolan gateway (auth, mapping, limits)"
+	"(e) nginx + add_header, allow/deny" "(f) gateway + cors, headers, ip_check")
+URLS=("http://127.0.0.1:$UP$PATH_Q" "http://127.0.0.1:$NGINX$PATH_Q" "http://127.0.0.1:$GOPROXY_PORT$PATH_Q" "http://127.0.0.1:$GW$PATH_Q"
+	"http://127.0.0.1:$NGINX_POLICIES$PATH_Q" "http://127.0.0.1:$GW_CHAIN$PATH_Q2")
+# The CORS targets are asked as a browser asks: with an Origin.
+HEADERS=("" "" "" "" "Origin: https://example.com" "Origin: https://example.com")
 
 # cpu_ticks PID: user + system CPU ticks of PID and its children's live
 # processes (nginx's workers): what a target itself spends, whatever the load.
@@ -184,14 +243,23 @@ to_us() {
 		if (u == "us") f = 1; else if (u == "ms") f = 1000; else if (u == "s") f = 1000000; else f = 1
 		printf "%.0f", n * f }'
 }
-for i in 0 1 2 3; do
-	wrk -t"$THREADS" -c"$CONNS" -d2s "${URLS[$i]}" >/dev/null
+wrk_run() { # wrk_run I ARGS...: wrk against target I with its header
+	local i=$1
+	shift
+	if [ -n "${HEADERS[$i]}" ]; then
+		wrk -H "${HEADERS[$i]}" "$@" "${URLS[$i]}"
+	else
+		wrk "$@" "${URLS[$i]}"
+	fi
+}
+for i in "${!NAMES[@]}"; do
+	wrk_run "$i" -t"$THREADS" -c"$CONNS" -d2s >/dev/null
 done
 echo "==> wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds interleaved, GET $PATH_Q ($(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
 for r in $(seq 1 "$ROUNDS"); do
-	for i in 0 1 2 3; do
+	for i in "${!NAMES[@]}"; do
 		before=$(cpu_ticks "${TARGET_PID[$i]}")
-		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${URLS[$i]}")
+		out=$(wrk_run "$i" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency)
 		after=$(cpu_ticks "${TARGET_PID[$i]}")
 		rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
 		reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
@@ -212,7 +280,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 echo
 printf '%-46s %12s %10s %10s %14s\n' "medians" "requests/s" "p50 (µs)" "p99 (µs)" "CPU/req (µs)"
 declare -A RPS CPU
-for i in 0 1 2 3; do
+for i in "${!NAMES[@]}"; do
 	n=${NAMES[$i]}
 	RPS[$n]=$(awk -v n="$n" '$1 == n { print $2 }' "$TMP/results" | median)
 	p50=$(awk -v n="$n" '$1 == n { print $3 }' "$TMP/results" | median)
@@ -220,5 +288,7 @@ for i in 0 1 2 3; do
 	CPU[$n]=$(awk -v n="$n" '$1 == n { print $5 }' "$TMP/results" | median)
 	printf '%-46s %12s %10s %10s %14s\n' "${LABELS[$i]}" "${RPS[$n]}" "$p50" "$p99" "${CPU[$n]}"
 done
-awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" -v cd="${CPU[d]}" -v cb="${CPU[b]}" 'BEGIN {
-	printf "\n(d)/(b) = %.2f (target >= 0.80)   (d)/(c) = %.2f   CPU per request (d)/(b) = %.2f\n", d / b, d / c, cd / cb }'
+awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" -v cd="${CPU[d]}" -v cb="${CPU[b]}" \
+	-v e="${RPS[e]}" -v f="${RPS[f]}" -v ce="${CPU[e]}" -v cf="${CPU[f]}" 'BEGIN {
+	printf "\n(d)/(b) = %.2f (target >= 1.0)   (d)/(c) = %.2f   CPU per request (d)/(b) = %.2f\n", d / b, d / c, cd / cb
+	printf "(f)/(e) = %.2f (target >= 0.9)   CPU per request (f)/(e) = %.2f\n", f / e, cf / ce }'
