@@ -276,7 +276,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := g.requests.Get().(*request)
 	c := &rq.ctx
 	v.chain.Acquire(c, w, r)
-	v.chain.Serve(c, g.content)
+	v.chain.Serve(c, g)
 	if rq.ad != nil {
 		rq.ad.release()
 	}
@@ -285,10 +285,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.requests.Put(rq)
 }
 
-// content is the chain's content phase when no policy answered: forward to
+// Forward is the chain's content phase when no policy answered: forward to
 // the upstream a policy chose, or where the apicast element sends the
 // application's plan, or the local app.
-func (g *Gateway) content(c *policy.Context) {
+func (g *Gateway) Forward(c *policy.Context) {
 	rq := c.Gateway.(*request)
 	v := g.view.Load()
 	r := c.R

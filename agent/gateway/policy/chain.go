@@ -118,24 +118,29 @@ func (c *Chain) Names() []string {
 // Filtered reports whether responses go through header or body filters.
 func (c *Chain) Filtered() bool { return c.filtered }
 
+// Forwarder is the gateway's content phase: forwarding upstream.
+type Forwarder interface {
+	Forward(c *Context)
+}
+
 // Serve runs r through the chain: rewrite, access and content until
-// something answers, then forward (the gateway's forwarding, called when no
-// content policy answered), with the filters on the response and the log
-// phase after it. ctx must come from Acquire.
-func (c *Chain) Serve(ctx *Context, forward func(*Context)) {
+// something answers, then fw (when no content policy answered), with the
+// filters on the response and the log phase after it. ctx must come from
+// Acquire.
+func (c *Chain) Serve(ctx *Context, fw Forwarder) {
 	if c.filtered {
 		fw := &ctx.filter
 		fw.ResponseWriter, fw.ctx, fw.chain, fw.wrote = ctx.W, ctx, c, false
 		ctx.W = fw
 	}
-	c.run(ctx, forward)
+	c.run(ctx, fw)
 	for _, x := range c.loggers {
 		ctx.pos = x.pos
 		x.p.Log(ctx)
 	}
 }
 
-func (c *Chain) run(ctx *Context, forward func(*Context)) {
+func (c *Chain) run(ctx *Context, fw Forwarder) {
 	for _, x := range c.rewrite {
 		ctx.pos = x.pos
 		if x.p.Rewrite(ctx); ctx.Answered {
@@ -155,7 +160,7 @@ func (c *Chain) run(ctx *Context, forward func(*Context)) {
 			return
 		}
 	}
-	forward(ctx)
+	fw.Forward(ctx)
 }
 
 // Acquire readies ctx (zero or used) for a request through c.
