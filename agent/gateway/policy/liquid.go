@@ -3,17 +3,23 @@ package policy
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 )
 
 // Template is a value of APIcast's Liquid kind, compiled once when the chain
 // is built: plain text with {{ variable }} outputs. The variables are those
-// APIcast exposes to policies: remote_addr, remote_port, uri, host,
-// http_method, request_uri, headers['Name'], jwt.claim (nested with dots
-// or ['key']), service.id and service.system_name. Liquid tags ({% %}) and
-// filters are refused at build time rather than rendered wrongly.
+// APIcast exposes to policies (its ngx_variable context and the policies'
+// context): remote_addr, remote_port, uri and path (the request's path),
+// request_uri (path and query), host, scheme, http_method (also
+// request_method), headers['Name'] (several values joined with ", "),
+// jwt.claim (nested with dots or ['key']), service.id and
+// service.system_name. An unknown variable renders empty, as Liquid renders
+// nil. Liquid tags ({% %}) and filters are refused at build time rather than
+// rendered wrongly.
 type Template struct {
 	parts []part
 }
@@ -151,8 +157,13 @@ func (c *Context) Lookup(env *Env, path []string) string {
 			return port
 		}
 		return host
-	case "uri":
+	case "uri", "path":
 		return r.URL.Path
+	case "scheme":
+		if r.TLS != nil {
+			return "https"
+		}
+		return "http"
 	case "request_uri":
 		return r.URL.RequestURI()
 	case "host":
@@ -217,4 +228,49 @@ func Stringify(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+// LiquidContext is the Liquid context of c's request as the
+// liquid_context_debug policy shows it: every variable Lookup knows, with
+// the values of credentials and secrets masked.
+func (c *Context) LiquidContext(env *Env) map[string]any {
+	r := c.R
+	out := map[string]any{}
+	for _, name := range []string{"uri", "path", "host", "scheme", "remote_addr", "remote_port", "http_method"} {
+		out[name] = c.Lookup(env, []string{name})
+	}
+	out["request_uri"] = maskedRequestURI(r)
+	headers := make(map[string]string, len(r.Header))
+	for k, v := range r.Header {
+		if secretName(k) {
+			headers[k] = masked
+			continue
+		}
+		headers[k] = strings.Join(v, ", ")
+	}
+	out["headers"] = headers
+	if c.JWT != nil {
+		out["jwt"] = c.JWT
+	}
+	if env != nil {
+		out["service"] = map[string]any{"id": env.ServiceID, "system_name": env.ServiceSystemName}
+	}
+	return out
+}
+
+// maskedRequestURI is the request's path and query, the values of
+// parameters that carry credentials masked.
+func maskedRequestURI(r *http.Request) string {
+	path := r.URL.EscapedPath()
+	if r.URL.RawQuery == "" {
+		return path
+	}
+	params := strings.Split(r.URL.RawQuery, "&")
+	for i, kv := range params {
+		k, _, _ := strings.Cut(kv, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && secretName(uk) {
+			params[i] = k + "=" + masked
+		}
+	}
+	return path + "?" + strings.Join(params, "&")
 }
