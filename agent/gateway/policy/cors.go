@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,7 +48,8 @@ func newCORS(conf json.RawMessage, env *Env) (Policy, error) {
 	if err := Decode(conf, &cfg); err != nil {
 		return nil, err
 	}
-	p := &corsPolicy{headers: cfg.AllowHeaders, methods: cfg.AllowMethods, origin: cfg.AllowOrigin,
+	// Clipped: a later append to a response's header never writes into them.
+	p := &corsPolicy{headers: slices.Clip(cfg.AllowHeaders), methods: slices.Clip(cfg.AllowMethods), origin: cfg.AllowOrigin,
 		credentials: []string{"true"}, maxAge: []string{"600"},
 		preflights: env.Metrics.Policy.WithLabelValues("cors", "preflight")}
 	for i, h := range cfg.AllowHeaders {
