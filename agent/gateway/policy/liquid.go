@@ -1,11 +1,16 @@
 package policy
 
 import (
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -18,15 +23,19 @@ import (
 // request_method), headers['Name'] (several values joined with ", "),
 // jwt.claim (nested with dots or ['key']), service.id and
 // service.system_name. An unknown variable renders empty, as Liquid renders
-// nil. Liquid tags ({% %}) and filters are refused at build time rather than
-// rendered wrongly.
+// nil. Outputs may go through APIcast's Liquid filters that take no
+// argument (upcase, encode_base64, escape_uri, ...: see liquidFilters), and
+// may be quoted literals ({{ 'user:pass' | encode_base64 }}). Liquid tags
+// ({% %}) and other filters are refused at build time rather than rendered
+// wrongly.
 type Template struct {
 	parts []part
 }
 
 type part struct {
-	text string
-	path []string // a variable's path; nil for text
+	text    string
+	path    []string              // a variable's path; nil for text
+	filters []func(string) string // applied in order to the variable's text
 }
 
 // CompileTemplate compiles s: as Liquid when liquid is true, else as plain
@@ -54,14 +63,11 @@ func CompileTemplate(field, s string, liquid bool) (*Template, error) {
 			return nil, Invalid(field, "unclosed {{ in %q", s)
 		}
 		expr := strings.TrimSpace(rest[open+2 : open+end])
-		if strings.Contains(expr, "|") {
-			return nil, Invalid(field, "Liquid filters (%q) are not supported by the Portolan gateway", expr)
-		}
-		path, err := parsePath(expr)
+		p, err := parseOutput(expr)
 		if err != nil {
 			return nil, Invalid(field, "%v", err)
 		}
-		t.parts = append(t.parts, part{path: path})
+		t.parts = append(t.parts, p)
 		rest = rest[open+end+2:]
 	}
 	return t, nil
@@ -75,6 +81,48 @@ func (t *Template) IsStatic() bool {
 		}
 	}
 	return true
+}
+
+// parseOutput reads what is between {{ and }}: a variable or a quoted
+// literal, then filters separated by |. A literal's output is computed here.
+func parseOutput(expr string) (part, error) {
+	head, rest := expr, ""
+	if n := len(expr); n > 0 && (expr[0] == '\'' || expr[0] == '"') {
+		end := strings.IndexByte(expr[1:], expr[0])
+		if end < 0 {
+			return part{}, fmt.Errorf("unclosed string in %q", expr)
+		}
+		head, rest = expr[:end+2], expr[end+2:]
+	} else if i := strings.IndexByte(expr, '|'); i >= 0 {
+		head, rest = expr[:i], expr[i:]
+	}
+	head, rest = strings.TrimSpace(head), strings.TrimSpace(rest)
+	var filters []func(string) string
+	if rest != "" {
+		if rest[0] != '|' {
+			return part{}, fmt.Errorf("bad Liquid output %q", expr)
+		}
+		for _, name := range strings.Split(rest[1:], "|") {
+			name = strings.TrimSpace(name)
+			f, ok := liquidFilters[name]
+			if !ok {
+				return part{}, fmt.Errorf("Liquid filter %q is not supported by the Portolan gateway (supported, without arguments: %s)", name, liquidFilterNames())
+			}
+			filters = append(filters, f)
+		}
+	}
+	if n := len(head); n >= 2 && (head[0] == '\'' || head[0] == '"') {
+		v := head[1 : n-1]
+		for _, f := range filters {
+			v = f(v)
+		}
+		return part{text: v}, nil
+	}
+	path, err := parsePath(head)
+	if err != nil {
+		return part{}, err
+	}
+	return part{path: path, filters: filters}, nil
 }
 
 // parsePath reads name(.name | ['key'] | ["key"] | [n])*.
@@ -139,7 +187,11 @@ func (t *Template) Render(c *Context, env *Env) string {
 			b.WriteString(p.text)
 			continue
 		}
-		b.WriteString(c.Lookup(env, p.path))
+		v := c.Lookup(env, p.path)
+		for _, f := range p.filters {
+			v = f(v)
+		}
+		b.WriteString(v)
 	}
 	return b.String()
 }
@@ -273,4 +325,39 @@ func maskedRequestURI(r *http.Request) string {
 		}
 	}
 	return path + "?" + strings.Join(params, "&")
+}
+
+// liquidFilters are the Liquid filters without arguments that APIcast
+// offers (Liquid's own and the NGINX functions it adds), by name. A filter
+// that is not here is refused when the chain is built.
+var liquidFilters = map[string]func(string) string{
+	"upcase":        strings.ToUpper,
+	"downcase":      strings.ToLower,
+	"strip":         strings.TrimSpace,
+	"lstrip":        func(s string) string { return strings.TrimLeft(s, " \t\r\n") },
+	"rstrip":        func(s string) string { return strings.TrimRight(s, " \t\r\n") },
+	"size":          func(s string) string { return strconv.Itoa(len(s)) },
+	"encode_base64": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	"decode_base64": func(s string) string {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return "" // as ngx.decode_base64's nil
+		}
+		return string(b)
+	},
+	// As ngx.escape_uri: all but letters, digits and -_.~ escaped, a space
+	// as %20.
+	"escape_uri": func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") },
+	"unescape_uri": func(s string) string {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			return s
+		}
+		return u
+	},
+	"md5": func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) },
+}
+
+func liquidFilterNames() string {
+	return strings.Join(slices.Sorted(maps.Keys(liquidFilters)), ", ")
 }

@@ -73,6 +73,30 @@ func TestLiquidVariables(t *testing.T) {
 	assert.Equal(t, "", render(t, c, nil, "{{service.id}}"))
 }
 
+// The filters without arguments that APIcast's Liquid offers, on variables
+// and on literals ({{ 'username:password' | encode_base64 }}, from 3scale's
+// documentation), chained left to right.
+func TestLiquidFilters(t *testing.T) {
+	c := liquidRequest(t, "/Some%20Path")
+	for tmpl, want := range map[string]string{
+		"{{ 'username:password' | encode_base64 }}":        "dXNlcm5hbWU6cGFzc3dvcmQ=",
+		"{{ 'dXNlcm5hbWU6cGFzc3dvcmQ=' | decode_base64 }}": "username:password",
+		"{{ 'not base64!' | decode_base64 }}":              "",
+		"{{ uri | escape_uri }}":                           "%2FSome%20Path",
+		"{{ 'a%20b' | unescape_uri }}":                     "a b",
+		"{{ uri | upcase }}":                               "/SOME PATH",
+		"{{ headers['X-One'] | upcase | downcase }}":       "one",
+		"{{ \"  padded \" | strip | size }}":               "6",
+		"{{ 'x' | md5 }}":                                  "9dd4e461268c8034f5c8564e155c67a6",
+		"{{ 'with | bar' | upcase }}":                      "WITH | BAR",
+	} {
+		assert.Equal(t, want, render(t, c, nil, tmpl), tmpl)
+	}
+	tmpl, err := CompileTemplate("value", "{{ 'a' | upcase }}", true)
+	require.NoError(t, err)
+	assert.True(t, tmpl.IsStatic(), "a literal's output is computed once")
+}
+
 // Plain values are never evaluated; IsStatic tells a template that renders
 // the same for every request.
 func TestLiquidPlainAndStatic(t *testing.T) {
@@ -96,7 +120,10 @@ func TestLiquidPlainAndStatic(t *testing.T) {
 func TestLiquidCompileErrorsNameTheField(t *testing.T) {
 	for _, s := range []string{
 		"{% if jwt.admin %}yes{% endif %}",
-		"{{ uri | upcase }}",
+		"{{ uri | truncate: 5 }}",
+		"{{ uri | nosuch }}",
+		"{{ uri | }}",
+		"{{ 'unclosed | upcase }}",
 		"{{ uri ",
 		"{{ headers['X }}",
 		"{{ headers[X] }}",
