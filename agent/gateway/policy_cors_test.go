@@ -149,5 +149,59 @@ func BenchmarkPolicyCORS(b *testing.B) {
 		{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
 	req := httptest.NewRequest(http.MethodGet, "/health?user_key=premium-key", nil)
 	req.Header.Set("Origin", "https://example.com")
+	req.RemoteAddr = "198.51.100.7:4000" // not blacklisted: forwarded
+	runEdgeBench(b, g, req)
+}
+
+// edgeChain is the chain of the issue's performance target: cors, headers
+// and ip_check in front of apicast.
+const edgeChain = `[{"name":"cors","version":"builtin","enabled":true,"configuration":{"allow_origin":"https://example.com"}},
+	{"name":"headers","version":"builtin","enabled":true,"configuration":{
+		"request":[{"op":"set","header":"X-Gateway","value":"portolan"}],
+		"response":[{"op":"set","header":"X-Frame-Options","value":"DENY"}]}},
+	{"name":"ip_check","version":"builtin","enabled":true,"configuration":{"check_type":"blacklist","ips":["192.0.2.0/24","2001:db8::/32"]}},
+	{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`
+
+// The three edge policies together: an allowed request gets both response
+// headers and the upstream the request header; a preflight is answered
+// before the IP check (rewrite before access) with the response headers of
+// both; a denied caller's 403 still carries them, so a browser can read it.
+func TestPolicyCORSHeadersIPCheckTogether(t *testing.T) {
+	cg := startChainGateway(t, edgeChain)
+	origin := http.Header{"Origin": {"https://example.com"}}
+	a := call(t, "GET", cg.base+"/?user_key="+cg.key, origin)
+	require.Equal(t, http.StatusOK, a.status)
+	assert.Equal(t, "https://example.com", a.header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "DENY", a.header.Get("X-Frame-Options"))
+	assert.Equal(t, "portolan", (<-cg.got).Header.Get("X-Gateway"))
+
+	req := httptest.NewRequest(http.MethodGet, "/?user_key="+cg.key, nil)
+	req.Header.Set("Origin", "https://example.com")
+	req.RemoteAddr = "192.0.2.9:4000"
+	w := httptest.NewRecorder()
+	cg.g.ServeHTTP(w, req)
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.Equal(t, "IP address not allowed\n", w.Body.String())
+	assert.Equal(t, "https://example.com", w.Header().Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "DENY", w.Header().Get("X-Frame-Options"))
+
+	req = httptest.NewRequest(http.MethodOptions, "/", nil)
+	req.Header.Set("Origin", "https://example.com")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	req.RemoteAddr = "192.0.2.9:4000"
+	w = httptest.NewRecorder()
+	cg.g.ServeHTTP(w, req)
+	assert.Equal(t, http.StatusNoContent, w.Code, "the preflight is answered in the rewrite phase, before the access phase's IP check")
+	assert.Equal(t, "DENY", w.Header().Get("X-Frame-Options"))
+	assert.Empty(t, cg.got)
+}
+
+// BenchmarkPolicyEdgeChain is a request through [cors, headers, ip_check,
+// apicast]: the chain of the issue's "≥ 0.9× nginx" target.
+func BenchmarkPolicyEdgeChain(b *testing.B) {
+	g := edgeBenchGateway(b, edgeChain)
+	req := httptest.NewRequest(http.MethodGet, "/health?user_key=premium-key", nil)
+	req.Header.Set("Origin", "https://example.com")
+	req.RemoteAddr = "198.51.100.7:4000" // not blacklisted: forwarded
 	runEdgeBench(b, g, req)
 }

@@ -25,7 +25,7 @@ import (
 // and Max-Age to 600.
 type corsPolicy struct {
 	headers, methods []string // nil: the request's Access-Control-Request-*
-	origin           string   // "": the request's Origin
+	origin           []string // nil: the request's Origin
 	originRe         *regexp.Regexp
 	credentials      []string // "true" or "false"
 	maxAge           []string
@@ -49,7 +49,7 @@ func newCORS(conf json.RawMessage, env *Env) (Policy, error) {
 		return nil, err
 	}
 	// Clipped: a later append to a response's header never writes into them.
-	p := &corsPolicy{headers: slices.Clip(cfg.AllowHeaders), methods: slices.Clip(cfg.AllowMethods), origin: cfg.AllowOrigin,
+	p := &corsPolicy{headers: slices.Clip(cfg.AllowHeaders), methods: slices.Clip(cfg.AllowMethods),
 		credentials: []string{"true"}, maxAge: []string{"600"},
 		preflights: env.Metrics.Policy.WithLabelValues("cors", "preflight")}
 	for i, h := range cfg.AllowHeaders {
@@ -71,6 +71,8 @@ func newCORS(conf json.RawMessage, env *Env) (Policy, error) {
 			return nil, Invalid("allow_origin", "is neither an origin (scheme://host) nor '*' and not a valid regular expression: %v", err)
 		}
 		p.originRe = re
+	} else if cfg.AllowOrigin != "" {
+		p.origin = []string{cfg.AllowOrigin}
 	}
 	if cfg.AllowCredentials != nil {
 		p.credentials = []string{strconv.FormatBool(*cfg.AllowCredentials)}
@@ -125,8 +127,8 @@ func (p *corsPolicy) HeaderFilter(c *Context) {
 		if p.originRe.MatchString(origin) {
 			h["Access-Control-Allow-Origin"] = []string{origin}
 		}
-	case p.origin != "":
-		h["Access-Control-Allow-Origin"] = []string{p.origin}
+	case p.origin != nil:
+		h["Access-Control-Allow-Origin"] = p.origin
 	default:
 		h["Access-Control-Allow-Origin"] = []string{origin}
 	}

@@ -41,6 +41,10 @@ type headerCommand struct {
 	op    headerOp
 	key   string // canonical
 	value *Template
+	// static is a set's value when it is the same for every request: one
+	// slice shared by all requests (len == cap, so an append elsewhere
+	// copies it), which spares an allocation per request.
+	static []string
 }
 
 type headerCommandConfig struct {
@@ -99,11 +103,17 @@ func compileHeaderCommands(field string, cfgs []headerCommandConfig) ([]headerCo
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, headerCommand{
+		cmd := headerCommand{
 			op:    map[string]headerOp{"add": headerAdd, "set": headerSet, "push": headerPush, "delete": headerDelete}[op],
 			key:   textproto.CanonicalMIMEHeaderKey(*cc.Header),
 			value: t,
-		})
+		}
+		if t.IsStatic() {
+			if v := t.Render(nil, nil); v != "" {
+				cmd.static = []string{v}
+			}
+		}
+		out = append(out, cmd)
 	}
 	return out, nil
 }
@@ -146,7 +156,9 @@ func (cmd *headerCommand) apply(c *Context, env *Env, h http.Header) {
 	case headerDelete:
 		delete(h, cmd.key)
 	case headerSet:
-		if v := cmd.render(c, env); v == "" {
+		if cmd.static != nil {
+			h[cmd.key] = cmd.static
+		} else if v := cmd.render(c, env); v == "" {
 			delete(h, cmd.key)
 		} else {
 			h[cmd.key] = []string{v}
