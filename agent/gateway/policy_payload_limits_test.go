@@ -29,8 +29,8 @@ func startPayloadGateway(t *testing.T, conf string) *chainGateway {
 	return &chainGateway{f: f, g: g, base: base, got: got, reg: reg, up: up.URL, basic: "basic-key", key: "premium-key"}
 }
 
-// post sends body; chunked hides its length (Transfer-Encoding: chunked).
-func post(t *testing.T, target, body string, chunked bool) answer {
+// postBody sends body; chunked hides its length (Transfer-Encoding: chunked).
+func postBody(t *testing.T, target, body string, chunked bool) answer {
 	t.Helper()
 	var r io.Reader = strings.NewReader(body)
 	if chunked {
@@ -51,17 +51,17 @@ func post(t *testing.T, target, body string, chunked bool) answer {
 // within it goes through.
 func TestPolicyPayloadLimitsRequestByContentLength(t *testing.T) {
 	cg := startPayloadGateway(t, `{"request":10,"response":0}`)
-	a := post(t, cg.base+"/?user_key="+cg.key, "0123456789A", false)
+	a := postBody(t, cg.base+"/?user_key="+cg.key, "0123456789A", false)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, a.status)
 	assert.Equal(t, "Payload Too Large\n", a.body)
 	assert.Empty(t, cg.got)
 	assert.Equal(t, 1.0, policyEvents(cg.reg, "payload_limits", "request_too_large"))
-	a = post(t, cg.base+"/?user_key="+cg.key, "0123456789", false)
+	a = postBody(t, cg.base+"/?user_key="+cg.key, "0123456789", false)
 	assert.Equal(t, http.StatusOK, a.status)
 	<-cg.got
 
 	cg = startPayloadGateway(t, `{"request":0,"response":0}`)
-	a = post(t, cg.base+"/?user_key="+cg.key, strings.Repeat("x", 100000), false)
+	a = postBody(t, cg.base+"/?user_key="+cg.key, strings.Repeat("x", 100000), false)
 	assert.Equal(t, http.StatusOK, a.status, "0 allows all")
 }
 
@@ -70,11 +70,11 @@ func TestPolicyPayloadLimitsRequestByContentLength(t *testing.T) {
 // whole.
 func TestPolicyPayloadLimitsRequestChunkedBody(t *testing.T) {
 	cg := startPayloadGateway(t, `{"request":10,"response":0}`)
-	a := post(t, cg.base+"/?user_key="+cg.key, "0123456789A", true)
+	a := postBody(t, cg.base+"/?user_key="+cg.key, "0123456789A", true)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, a.status)
 	assert.Equal(t, "Payload Too Large\n", a.body)
 	assert.Empty(t, cg.got)
-	a = post(t, cg.base+"/?user_key="+cg.key, "0123456789", true)
+	a = postBody(t, cg.base+"/?user_key="+cg.key, "0123456789", true)
 	assert.Equal(t, http.StatusOK, a.status)
 	got := <-cg.got
 	assert.Equal(t, int64(10), got.ContentLength, "the upstream gets the whole body")

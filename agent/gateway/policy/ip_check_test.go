@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func testEnv() *Env { return &Env{Metrics: NewMetrics(prometheus.NewRegistry())} }
+func edgeTestEnv() *Env { return &Env{Metrics: NewMetrics(prometheus.NewRegistry())} }
 
 // Single IPs and CIDR ranges of both families, compiled once; host bits of a
 // range are masked ("16.1.1.0/4" is 16.0.0.0/4), IPv4-mapped IPv6
@@ -18,7 +18,7 @@ func testEnv() *Env { return &Env{Metrics: NewMetrics(prometheus.NewRegistry())}
 // parse is in no range.
 func TestIPCheckListed(t *testing.T) {
 	p, err := newIPCheck(json.RawMessage(`{"check_type":"blacklist","ips":["16.1.1.0/4"," 3.4.5.6 ","::ffff:10.0.0.0/104",
-		"2001:db8::/32","::1","fe80::1%eth0"]}`), testEnv())
+		"2001:db8::/32","::1","fe80::1%eth0"]}`), edgeTestEnv())
 	require.NoError(t, err)
 	ipc := p.(*ipCheckPolicy)
 	for ip, want := range map[string]bool{
@@ -35,7 +35,7 @@ func TestIPCheckListed(t *testing.T) {
 // The sources, in the configured order; a request from which none yields an
 // IP is not checked (found false), as APIcast's get_from returns nil.
 func TestIPCheckClientIP(t *testing.T) {
-	p, err := newIPCheck(json.RawMessage(`{"check_type":"whitelist","ips":[],"client_ip_sources":["X-Real-IP","X-Forwarded-For"]}`), testEnv())
+	p, err := newIPCheck(json.RawMessage(`{"check_type":"whitelist","ips":[],"client_ip_sources":["X-Real-IP","X-Forwarded-For"]}`), edgeTestEnv())
 	require.NoError(t, err)
 	ipc := p.(*ipCheckPolicy)
 	r := httptest.NewRequest("GET", "/", nil)

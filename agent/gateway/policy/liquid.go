@@ -284,7 +284,7 @@ func Stringify(v any) string {
 
 // LiquidContext is the Liquid context of c's request as the
 // liquid_context_debug policy shows it: every variable Lookup knows, with
-// the values of credentials and secrets masked.
+// the values of credentials and secrets liquidMasked.
 func (c *Context) LiquidContext(env *Env) map[string]any {
 	r := c.R
 	out := map[string]any{}
@@ -295,7 +295,7 @@ func (c *Context) LiquidContext(env *Env) map[string]any {
 	headers := make(map[string]string, len(r.Header))
 	for k, v := range r.Header {
 		if secretName(k) {
-			headers[k] = masked
+			headers[k] = liquidMasked
 			continue
 		}
 		headers[k] = strings.Join(v, ", ")
@@ -311,7 +311,7 @@ func (c *Context) LiquidContext(env *Env) map[string]any {
 }
 
 // maskedRequestURI is the request's path and query, the values of
-// parameters that carry credentials masked.
+// parameters that carry credentials liquidMasked.
 func maskedRequestURI(r *http.Request) string {
 	path := r.URL.EscapedPath()
 	if r.URL.RawQuery == "" {
@@ -321,7 +321,7 @@ func maskedRequestURI(r *http.Request) string {
 	for i, kv := range params {
 		k, _, _ := strings.Cut(kv, "=")
 		if uk, err := url.QueryUnescape(k); err == nil && secretName(uk) {
-			params[i] = k + "=" + masked
+			params[i] = k + "=" + liquidMasked
 		}
 	}
 	return path + "?" + strings.Join(params, "&")

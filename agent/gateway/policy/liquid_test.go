@@ -25,7 +25,7 @@ func liquidRequest(t *testing.T, target string) *Context {
 	}}
 }
 
-func render(t *testing.T, c *Context, env *Env, s string) string {
+func renderLiquid(t *testing.T, c *Context, env *Env, s string) string {
 	t.Helper()
 	tmpl, err := CompileTemplate("value", s, true)
 	require.NoError(t, err, s)
@@ -64,13 +64,13 @@ func TestLiquidVariables(t *testing.T) {
 		"a {{uri}} b {{host}} c":        "a /some/path b api.example.com c",
 		"no variables":                  "no variables",
 	} {
-		assert.Equal(t, want, render(t, c, env, tmpl), tmpl)
+		assert.Equal(t, want, renderLiquid(t, c, env, tmpl), tmpl)
 	}
 	c.R.TLS = &tls.ConnectionState{}
-	assert.Equal(t, "https", render(t, c, env, "{{scheme}}"))
+	assert.Equal(t, "https", renderLiquid(t, c, env, "{{scheme}}"))
 	c.JWT = nil
-	assert.Equal(t, "", render(t, c, env, "{{jwt.aud}}"), "no token: empty, as Liquid renders nil")
-	assert.Equal(t, "", render(t, c, nil, "{{service.id}}"))
+	assert.Equal(t, "", renderLiquid(t, c, env, "{{jwt.aud}}"), "no token: empty, as Liquid renders nil")
+	assert.Equal(t, "", renderLiquid(t, c, nil, "{{service.id}}"))
 }
 
 // The filters without arguments that APIcast's Liquid offers, on variables
@@ -90,7 +90,7 @@ func TestLiquidFilters(t *testing.T) {
 		"{{ 'x' | md5 }}":                                  "9dd4e461268c8034f5c8564e155c67a6",
 		"{{ 'with | bar' | upcase }}":                      "WITH | BAR",
 	} {
-		assert.Equal(t, want, render(t, c, nil, tmpl), tmpl)
+		assert.Equal(t, want, renderLiquid(t, c, nil, tmpl), tmpl)
 	}
 	tmpl, err := CompileTemplate("value", "{{ 'a' | upcase }}", true)
 	require.NoError(t, err)
@@ -139,16 +139,16 @@ func TestLiquidCompileErrorsNameTheField(t *testing.T) {
 }
 
 // LiquidContext (liquid_context_debug) shows the variables with credentials
-// masked.
+// liquidMasked.
 func TestLiquidContextMasksSecrets(t *testing.T) {
 	c := liquidRequest(t, "/p?user_key=uk&app_id=ai&app_key=ak&access_token=at&q=ok")
 	c.R.Header.Set("Authorization", "Bearer t")
 	c.R.Header.Set("X-Api-Key", "k")
 	got := c.LiquidContext(&Env{ServiceID: 1, ServiceSystemName: "s"})
-	assert.Equal(t, "/p?user_key=[masked]&app_id=[masked]&app_key=[masked]&access_token=[masked]&q=ok", got["request_uri"])
+	assert.Equal(t, "/p?user_key=[liquidMasked]&app_id=[liquidMasked]&app_key=[liquidMasked]&access_token=[liquidMasked]&q=ok", got["request_uri"])
 	h := got["headers"].(map[string]string)
-	assert.Equal(t, masked, h["Authorization"])
-	assert.Equal(t, masked, h["X-Api-Key"])
+	assert.Equal(t, liquidMasked, h["Authorization"])
+	assert.Equal(t, liquidMasked, h["X-Api-Key"])
 	assert.Equal(t, "one", h["X-One"])
 	assert.Equal(t, "192.0.2.7", got["remote_addr"])
 	assert.Equal(t, c.JWT, got["jwt"])
