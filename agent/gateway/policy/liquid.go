@@ -284,7 +284,7 @@ func Stringify(v any) string {
 
 // LiquidContext is the Liquid context of c's request as the
 // liquid_context_debug policy shows it: every variable Lookup knows, with
-// the values of credentials and secrets liquidMasked.
+// the values of credentials and secrets masked.
 func (c *Context) LiquidContext(env *Env) map[string]any {
 	r := c.R
 	out := map[string]any{}
@@ -311,7 +311,7 @@ func (c *Context) LiquidContext(env *Env) map[string]any {
 }
 
 // maskedRequestURI is the request's path and query, the values of
-// parameters that carry credentials liquidMasked.
+// parameters that carry credentials masked.
 func maskedRequestURI(r *http.Request) string {
 	path := r.URL.EscapedPath()
 	if r.URL.RawQuery == "" {

@@ -18,7 +18,7 @@ import (
 // the service's secret token and backend credentials are not part of it,
 // and the values of headers and query parameters that carry credentials
 // (Authorization, Cookie, the proxy secret token, anything named like a key,
-// token, secret or password) are liquidMasked.
+// token, secret or password) are masked.
 type liquidDebugPolicy struct {
 	env *Env
 }
@@ -41,10 +41,10 @@ func (p *liquidDebugPolicy) Content(c *Context) bool {
 }
 
 // liquidMasked replaces a secret's value.
-const liquidMasked = "[liquidMasked]"
+const liquidMasked = "[masked]"
 
 // secretName reports whether a header or parameter of that name carries a
-// credential or a secret, to be liquidMasked.
+// credential or a secret, to be masked.
 func secretName(name string) bool {
 	n := strings.ToLower(name)
 	switch n {

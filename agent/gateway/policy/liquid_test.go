@@ -139,7 +139,7 @@ func TestLiquidCompileErrorsNameTheField(t *testing.T) {
 }
 
 // LiquidContext (liquid_context_debug) shows the variables with credentials
-// liquidMasked.
+// masked.
 func TestLiquidContextMasksSecrets(t *testing.T) {
 	c := liquidRequest(t, "/p?user_key=uk&app_id=ai&app_key=ak&access_token=at&q=ok")
 	c.R.Header.Set("Authorization", "Bearer t")
