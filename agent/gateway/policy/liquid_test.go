@@ -145,7 +145,7 @@ func TestLiquidContextMasksSecrets(t *testing.T) {
 	c.R.Header.Set("Authorization", "Bearer t")
 	c.R.Header.Set("X-Api-Key", "k")
 	got := c.LiquidContext(&Env{ServiceID: 1, ServiceSystemName: "s"})
-	assert.Equal(t, "/p?user_key=[liquidMasked]&app_id=[liquidMasked]&app_key=[liquidMasked]&access_token=[liquidMasked]&q=ok", got["request_uri"])
+	assert.Equal(t, "/p?user_key=[masked]&app_id=[masked]&app_key=[masked]&access_token=[masked]&q=ok", got["request_uri"])
 	h := got["headers"].(map[string]string)
 	assert.Equal(t, liquidMasked, h["Authorization"])
 	assert.Equal(t, liquidMasked, h["X-Api-Key"])
