@@ -3,7 +3,15 @@ package policy
 // builtins are the policies the gateway runs, by their APIcast name; the
 // apicast element is the gateway's own (see Build). One line per policy,
 // the policy itself in its own file.
-var builtins = map[string]Factory{}
+var builtins = map[string]Factory{
+	"cors":                 newCORS,
+	"default_credentials":  newDefaultCredentials,
+	"headers":              newHeaders,
+	"ip_check":             newIPCheck,
+	"liquid_context_debug": newLiquidContextDebug,
+	"maintenance_mode":     newMaintenanceMode,
+	"payload_limits":       newPayloadLimits,
+}
 
 func builtin(name string) (Factory, bool) {
 	f, ok := builtins[name]
