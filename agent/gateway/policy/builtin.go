@@ -3,7 +3,13 @@ package policy
 // builtins are the policies the gateway runs, by their APIcast name; the
 // apicast element is the gateway's own (see Build). One line per policy,
 // the policy itself in its own file.
-var builtins = map[string]Factory{}
+var builtins = map[string]Factory{
+	"url_rewriting":       newURLRewriting,
+	"routing":             newRouting,
+	"upstream":            newUpstream,
+	"retry":               newRetry,
+	"upstream_connection": newUpstreamConnection,
+}
 
 func builtin(name string) (Factory, bool) {
 	f, ok := builtins[name]
