@@ -57,4 +57,3 @@ func (g *Gateway) forwardWith(c *policy.Context, up *upstream, host string, chos
 	}
 	up.rp.ServeHTTP(c.W, r)
 }
-

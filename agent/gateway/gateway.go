@@ -332,6 +332,7 @@ func (g *Gateway) content(c *policy.Context) {
 	}
 	g.forwardWith(c, up, v.hostRewrite, false, v)
 }
+
 // admission is what one request's usage decision needs: room for its hits
 // and what the limit check reads. It is pooled, with the check bound once,
 // so that neither the hits nor a closure is allocated per request.
