@@ -16,6 +16,13 @@ import (
 // benchmarks too, with a hook to change the fixture before it starts.
 func startRouteGateway(tb testing.TB, chainJSON string, edit func(f *gatewayFixture)) *chainGateway {
 	tb.Helper()
+	return startRouteGatewayTo(tb, chainJSON, edit, "")
+}
+
+// startRouteGatewayTo is startRouteGateway with the service's upstream at
+// upstreamURL ("": an echo upstream, "app").
+func startRouteGatewayTo(tb testing.TB, chainJSON string, edit func(f *gatewayFixture), upstreamURL string) *chainGateway {
+	tb.Helper()
 	f := newGatewayFixture(tb, backendUserKey)
 	p, ok := f.tx.View().Proxies.Get(f.svc.ID)
 	require.True(tb, ok)
@@ -25,9 +32,14 @@ func startRouteGateway(tb testing.TB, chainJSON string, edit func(f *gatewayFixt
 	if edit != nil {
 		edit(f)
 	}
-	up, got := echoUpstream(tb, "app")
-	g, base, reg := startTestGateway(tb, f, up.URL, f.placement(f.basic, f.premium), Config{})
-	return &chainGateway{f: f, g: g, base: base, got: got, reg: reg, up: up.URL, basic: "basic-key", key: "premium-key"}
+	var got chan *http.Request
+	if upstreamURL == "" {
+		var up *httptest.Server
+		up, got = echoUpstream(tb, "app")
+		upstreamURL = up.URL
+	}
+	g, base, reg := startTestGateway(tb, f, upstreamURL, f.placement(f.basic, f.premium), Config{})
+	return &chainGateway{f: f, g: g, base: base, got: got, reg: reg, up: upstreamURL, basic: "basic-key", key: "premium-key"}
 }
 
 // benchPolicy drives the gateway's request path in process with chainJSON
