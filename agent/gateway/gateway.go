@@ -93,8 +93,9 @@ type Gateway struct {
 	policyMetrics *policy.Metrics
 	shared        policy.Shared // policy state that outlives a view (rate limits)
 
-	upstreamsMu sync.Mutex
-	upstreams   map[string]*upstream // upstreams chosen by policies, by URL
+	upstreamsMu sync.Mutex // serialises additions to upstreams
+	upstreams   sync.Map   // upstreamKey → *upstream: those policies chose
+	upstreamsN  int        // how many upstreams holds, under upstreamsMu
 }
 
 // New returns a gateway in front of upstream for the instance self,
@@ -142,24 +143,27 @@ type upstream struct {
 const maxPolicyUpstreams = 256
 
 // policyUpstream is the upstream for the scheme and host of a URL a policy
-// chose (its path prefixes the request's: see content), kept to reuse its
-// connections.
+// chose (its path prefixes the request's: see forwardChosen), kept to reuse
+// its connections. A known one is found without a lock or an allocation.
 func (g *Gateway) policyUpstream(u *url.URL) *upstream {
-	key := u.Scheme + "://" + u.Host
+	key := upstreamKey{u.Scheme, u.Host}
+	if up, ok := g.upstreams.Load(key); ok {
+		return up.(*upstream)
+	}
 	g.upstreamsMu.Lock()
 	defer g.upstreamsMu.Unlock()
-	if up, ok := g.upstreams[key]; ok {
-		return up
+	if up, ok := g.upstreams.Load(key); ok {
+		return up.(*upstream)
 	}
 	up := g.newUpstream(&url.URL{Scheme: u.Scheme, Host: u.Host}, true)
-	if g.upstreams == nil {
-		g.upstreams = map[string]*upstream{}
-	}
-	if len(g.upstreams) < maxPolicyUpstreams {
-		g.upstreams[key] = up
+	if g.upstreamsN < maxPolicyUpstreams {
+		g.upstreams.Store(key, up)
+		g.upstreamsN++
 	}
 	return up
 }
+
+type upstreamKey struct{ scheme, host string }
 
 // newUpstream makes the upstream of u. A policy's upstream (chosen) sends
 // the Host header content gives it, never the service's hostname_rewrite.
@@ -412,6 +416,10 @@ const secretTokenHeader = "X-3scale-Proxy-Secret-Token"
 func (g *Gateway) closeIdle() {
 	g.transport.CloseIdleConnections()
 	g.local.closeIdle()
+	g.upstreams.Range(func(_, up any) bool {
+		up.(*upstream).closeIdle()
+		return true
+	})
 	if rt := g.routes.Load(); rt != nil {
 		for _, ts := range rt.byPlan {
 			for _, t := range ts {

@@ -43,22 +43,29 @@ func startRouteGatewayTo(tb testing.TB, chainJSON string, edit func(f *gatewayFi
 }
 
 // benchPolicy drives the gateway's request path in process with chainJSON
-// in front of apicast, as BenchmarkGatewayRequest does.
+// (the policy in front of apicast), as BenchmarkGatewayRequest does, and
+// its baseline, apicast alone, in the same run. Each request is a clone, as
+// policies rewrite it.
 func benchPolicy(b *testing.B, chainJSON, target string) {
-	cg := startRouteGateway(b, chainJSON, nil)
-	go func() { // the echo upstream reports each request: drain it
-		for range cg.got {
-		}
-	}()
-	req := httptest.NewRequest(http.MethodGet, target, nil)
-	w := &discardResponse{h: http.Header{}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		clear(w.h)
-		r := req.Clone(req.Context()) // policies rewrite the request
-		g := cg.g
-		g.ServeHTTP(w, r)
+	for _, bc := range []struct{ name, chain string }{
+		{"apicast", `[{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`},
+		{"policy", chainJSON},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			cg := startRouteGateway(b, bc.chain, nil)
+			go func() { // the echo upstream reports each request: drain it
+				for range cg.got {
+				}
+			}()
+			req := httptest.NewRequest(http.MethodGet, target, nil)
+			w := &discardResponse{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				cg.g.ServeHTTP(w, req.Clone(req.Context()))
+			}
+		})
 	}
 }
 
