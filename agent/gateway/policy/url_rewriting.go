@@ -162,6 +162,9 @@ func (p *urlRewriting) Rewrite(c *Context) {
 		if !changed {
 			continue
 		}
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path // a request target is absolute
+		}
 		u.Path, u.RawPath = path, ""
 		p.rewritten.Inc()
 		if cmd.brk {
