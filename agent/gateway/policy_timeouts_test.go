@@ -2,13 +2,17 @@ package gateway
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/agent/gateway/policy"
 )
@@ -110,4 +114,43 @@ func TestTimeoutsConfigErrorsNameTheField(t *testing.T) {
 func BenchmarkPolicyUpstreamConnection(b *testing.B) {
 	benchPolicy(b, `[{"name":"upstream_connection","version":"builtin","enabled":true,"configuration":{"connect_timeout":1,"send_timeout":5,"read_timeout":5}},
 		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`, "/health?user_key=premium-key")
+}
+
+// fullListener is a loopback address whose accept queue is full (backlog 0,
+// never accepted, one connection queued): a connection attempt's SYN is
+// dropped, so connecting hangs as to an unreachable host.
+func fullListener(t *testing.T) string {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	require.NoError(t, syscall.Listen(fd, 0))
+	sa, err := syscall.Getsockname(fd)
+	require.NoError(t, err)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+	for range 2 { // fill the queue; a further attempt hangs
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			break
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	return addr
+}
+
+// Manifest: connect_timeout, "Timeout for establishing a connection (in
+// seconds)": an upstream that cannot be connected to in time is answered
+// 504, as nginx answers "upstream timed out while connecting".
+func TestTimeoutsConnectTimeoutAnswers504(t *testing.T) {
+	addr := fullListener(t)
+	c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+	if err == nil {
+		c.Close()
+		require.Fail(t, "the kernel accepted past a full queue: no hanging address to test with")
+	}
+	cg := startRouteGateway(t, timeoutsChain(`{"connect_timeout":0.2}`, "http://"+addr), nil)
+	start := time.Now()
+	a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
+	assert.Equal(t, http.StatusGatewayTimeout, a.status)
+	assert.Less(t, time.Since(start), 2*time.Second)
 }
