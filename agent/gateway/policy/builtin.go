@@ -11,6 +11,11 @@ var builtins = map[string]Factory{
 	"liquid_context_debug": newLiquidContextDebug,
 	"maintenance_mode":     newMaintenanceMode,
 	"payload_limits":       newPayloadLimits,
+	"url_rewriting":        newURLRewriting,
+	"routing":              newRouting,
+	"upstream":             newUpstream,
+	"retry":                newRetry,
+	"upstream_connection":  newUpstreamConnection,
 }
 
 func builtin(name string) (Factory, bool) {
