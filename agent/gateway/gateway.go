@@ -93,6 +93,8 @@ type Gateway struct {
 	policyMetrics *policy.Metrics
 	shared        policy.Shared // policy state that outlives a view (rate limits)
 
+	oidc *oidcIssuers // the OpenID Connect issuers of OIDC services, kept across views
+
 	upstreamsMu sync.Mutex
 	upstreams   map[string]*upstream // upstreams chosen by policies, by URL
 }
@@ -126,6 +128,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 		return rq
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
+	g.oidc = newOIDCIssuers(g.policyMetrics)
 	g.local = g.newUpstream(upstream)
 	return g
 }
@@ -266,11 +269,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		g.m.tooLarge.Inc()
 		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
-		return
-	}
-	if v.oidc {
-		g.m.oidc.Inc()
-		v.errOIDC.write(w)
 		return
 	}
 	rq := g.requests.Get().(*request)
