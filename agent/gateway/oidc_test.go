@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -35,23 +37,34 @@ type oidcGateway struct {
 // gateway's OIDC intervals before it serves, and proxy the service's
 // settings (the issuer endpoint is set, with client credentials in it as
 // 3scale stores it).
-func startOIDCGateway(t *testing.T, chainJSON string, tweak func(*oidcIssuers), proxy func(*composition.Proxy)) *oidcGateway {
+func startOIDCGateway(t testing.TB, chainJSON string, tweak func(*oidcIssuers), proxy func(*composition.Proxy)) *oidcGateway {
 	t.Helper()
 	iss := testenv.StartOIDCIssuer(t)
 	f := newGatewayFixture(t, backendAppID)
 	svc := *f.svc
 	svc.BackendVersion = backendOIDC
 	require.NoError(t, f.tx.Update(&svc))
-	f.proxy(t, func(p *composition.Proxy) {
-		p.OIDCIssuerEndpoint = strings.Replace(iss.URL, "http://", "http://gateway-client:s3cret@", 1)
-		if chainJSON != "" {
-			p.PolicyChain = policyChain(t, chainJSON)
+	cur, ok := f.tx.View().Proxies.Get(f.svc.ID)
+	require.True(t, ok)
+	p := *cur
+	p.OIDCIssuerEndpoint = strings.Replace(iss.URL, "http://", "http://gateway-client:s3cret@", 1)
+	if chainJSON != "" {
+		p.PolicyChain = policyChain(t, chainJSON)
+	}
+	if proxy != nil {
+		proxy(&p)
+	}
+	require.NoError(t, f.tx.Update(&p))
+	got := make(chan *http.Request, 100)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case got <- r:
+		default: // a benchmark's requests: not kept
 		}
-		if proxy != nil {
-			proxy(p)
-		}
-	})
-	up, got := echoUpstream(t, "app")
+		_, _ = io.WriteString(w, "app")
+	}))
+	t.Cleanup(up.Close)
 	cfg := Config{Listen: "127.0.0.1:0", Upstream: up.URL}
 	u, err := cfg.Check()
 	require.NoError(t, err)
