@@ -111,17 +111,22 @@ func (s *oidcService) verify(ctx context.Context, raw string, now time.Time) (ma
 	if len(raw) > maxTokenLen {
 		return nil, "", errors.New("access token too long")
 	}
-	v, err := s.issuer.verifierFor(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	tok, err := v.Verify(ctx, raw)
-	if err != nil {
-		return nil, "", err
-	}
-	var claims map[string]any
-	if err := tok.Claims(&claims); err != nil {
-		return nil, "", fmt.Errorf("claims: %w", err)
+	claims, ok := s.issuer.verified.get(raw, now)
+	if !ok {
+		v, err := s.issuer.verifierFor(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		tok, err := v.Verify(ctx, raw)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := tok.Claims(&claims); err != nil {
+			return nil, "", fmt.Errorf("claims: %w", err)
+		}
+		if exp, ok := numericDate(claims["exp"]); ok {
+			s.issuer.verified.put(raw, claims, exp.Add(oidcLeeway))
+		}
 	}
 	if err := checkClaims(claims, now); err != nil {
 		return nil, "", err

@@ -107,6 +107,7 @@ type oidcIssuer struct {
 	url string
 
 	verifier atomic.Pointer[oidc.IDTokenVerifier]
+	verified verifiedTokens // tokens whose signature and iss were checked
 
 	mu       sync.Mutex
 	inflight chan struct{}
@@ -197,7 +198,8 @@ func (i *oidcIssuer) newVerifier() (*oidc.IDTokenVerifier, error) {
 	if meta.JWKS == "" {
 		return nil, errors.New("the discovery document has no jwks_uri")
 	}
-	keys := &keySet{url: meta.JWKS, client: i.x.client, minRefetch: i.x.minRefetch, maxAge: i.x.keysMaxAge, refetched: i.x.fetches.Inc}
+	keys := &keySet{url: meta.JWKS, client: i.x.client, minRefetch: i.x.minRefetch, maxAge: i.x.keysMaxAge, refetched: i.x.fetches.Inc,
+		removed: i.verified.clear}
 	set, err := keys.fetch(ctx)
 	if err != nil {
 		return nil, err

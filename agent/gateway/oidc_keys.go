@@ -29,6 +29,7 @@ type keySet struct {
 	minRefetch time.Duration // between refetches an unknown kid triggers
 	maxAge     time.Duration // a set older than this is refreshed in the background
 	refetched  func()        // counts each fetch (metrics)
+	removed    func()        // called when a fetch finds a key gone: tokens it verified are no longer valid
 
 	keys atomic.Pointer[fetchedKeys]
 
@@ -77,6 +78,16 @@ func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error
 		k.refreshInBackground()
 	}
 	return jws.Verify(key)
+}
+
+// keyRemoved reports whether a key of old is not in cur.
+func keyRemoved(old, cur jose.JSONWebKeySet) bool {
+	for _, k := range old.Keys {
+		if len(cur.Key(k.KeyID)) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // lookupKey finds the signing key kid of alg's key type in set.
@@ -130,7 +141,9 @@ func (k *keySet) start(after time.Duration) <-chan struct{} {
 		set, err := k.fetch(context.Background())
 		k.mu.Lock()
 		if err == nil {
-			k.keys.Store(&fetchedKeys{set: set, at: time.Now()})
+			if old := k.keys.Swap(&fetchedKeys{set: set, at: time.Now()}); old != nil && k.removed != nil && keyRemoved(old.set, set) {
+				k.removed()
+			}
 		}
 		k.inflight = nil
 		k.mu.Unlock()
