@@ -53,7 +53,7 @@ const maxJWKSKeys = 64
 // returns the payload. The algorithms were checked by the verifier; kid is
 // required, as APIcast finds the key by kid alone.
 func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	jws, err := jose.ParseSigned(jwt, oidcAlgs)
+	jws, err := jose.ParseSignedCompact(jwt, oidcAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("malformed JWT: %w", err)
 	}
