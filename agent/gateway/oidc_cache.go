@@ -12,8 +12,9 @@ const maxVerifiedTokens = 4096
 // verified, until they expire, as APIcast's oidc.lua keeps verified JWTs in
 // an LRU cache: a client presents the same token on every call, and
 // checking an RSA or ECDSA signature costs far more than the rest of a
-// request. The time claims are checked again on every use; the claims are
-// shared, so nothing may modify them.
+// request. Only tokens the issuer signed get in, so a client cannot fill
+// it with garbage. The time claims are checked again on every use; the
+// claims are shared, so nothing may modify them.
 type verifiedTokens struct {
 	mu sync.Mutex
 	m  map[string]verifiedToken
