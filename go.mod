@@ -4,6 +4,8 @@ go 1.26.8
 
 require (
 	github.com/3scale/3scale-porta-go-client v0.6.0
+	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/hashicorp/consul/api v1.34.5
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/mattn/go-isatty v0.0.22
@@ -13,10 +15,11 @@ require (
 	github.com/urfave/cli/v2 v2.27.7
 	go.etcd.io/bbolt v1.5.0
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0
 )
 
-require golang.org/x/crypto v0.59.0 // indirect
+require golang.org/x/oauth2 v0.38.0 // indirect
 
 require (
 	github.com/bahlo/generic-list-go v0.2.0 // indirect

@@ -34,11 +34,14 @@ type request struct {
 
 func (a *apicastElement) Rewrite(c *policy.Context) {
 	g, v, rq := a.g, a.v, c.Gateway.(*request)
-	cred := v.creds.extract(c.R)
-	if cred.Empty() && c.DefaultCredentials != nil {
+	var cred composition.Credentials
+	var token string // OpenID Connect services: the access token, checked once the rules match, as APIcast does
+	if v.oidc != nil {
+		token = v.oidc.token(c.R)
+	} else if cred = v.creds.extract(c.R); cred.Empty() && c.DefaultCredentials != nil {
 		cred = composition.Credentials(*c.DefaultCredentials)
 	}
-	if cred.Empty() {
+	if cred.Empty() && token == "" {
 		g.m.authMissing.Inc()
 		v.errAuthMissing.respond(c)
 		return
@@ -55,6 +58,9 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 		v.errNoMatch.respond(c)
 		return
 	}
+	if token != "" && !a.verifyToken(c, token, &cred) {
+		return
+	}
 	ad.hits, ad.cred = hits, cred
 }
 
@@ -64,7 +70,14 @@ func (a *apicastElement) Access(c *policy.Context) {
 	if ad == nil || ad.hits == nil {
 		return // the rewrite phase did not run (apicast placed after an answer)
 	}
-	app, plan, denial := v.apps.Authenticate(ad.cred)
+	var app *composition.Application
+	var plan *composition.ApplicationPlan
+	var denial *composition.Denial
+	if v.oidc != nil {
+		app, plan, denial = oidcAuthenticate(v.apps, ad.cred.AppID)
+	} else {
+		app, plan, denial = v.apps.Authenticate(ad.cred)
+	}
 	if v.referrers {
 		// As APIcast with the 3scale_referrer policy in front of apisonator:
 		// the Referer header is the referrer, checked against the

@@ -93,6 +93,8 @@ type Gateway struct {
 	policyMetrics *policy.Metrics
 	shared        policy.Shared // policy state that outlives a view (rate limits)
 
+	oidc *oidcIssuers // the OpenID Connect issuers of OIDC services, kept across views
+
 	upstreamsMu sync.Mutex // serialises additions to upstreams
 	upstreams   sync.Map   // upstreamKey → *upstream: those policies chose
 	upstreamsN  int        // how many upstreams holds, under upstreamsMu
@@ -127,6 +129,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 		return rq
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
+	g.oidc = newOIDCIssuers(g.policyMetrics)
 	g.local = g.newUpstream(upstream, false)
 	return g
 }
@@ -287,11 +290,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		g.m.tooLarge.Inc()
 		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
-		return
-	}
-	if v.oidc {
-		g.m.oidc.Inc()
-		v.errOIDC.write(w)
 		return
 	}
 	rq := g.requests.Get().(*request)

@@ -279,10 +279,12 @@ func TestGatewayAppIDAndOIDC(t *testing.T) {
 	svc.BackendVersion = backendOIDC
 	require.NoError(t, o.tx.Update(&svc))
 	_, gw, reg := startTestGateway(t, o, up.URL, o.placement(o.basic), Config{})
+	// An OIDC service without an issuer cannot check tokens: it fails
+	// closed (the OIDC tests, oidc_test.go, run a real issuer).
 	a := call(t, "GET", gw+"/", http.Header{"Authorization": {"Bearer eyJhbGciOi"}})
-	assert.Equal(t, 403, a.status)
-	assert.Contains(t, a.body, "OpenID Connect is not supported")
-	assert.Equal(t, 1.0, requests(reg, "oidc"))
+	assert.Equal(t, 503, a.status)
+	assert.Contains(t, a.body, "oidc_issuer_endpoint")
+	assert.Equal(t, 1.0, requests(reg, "policy_chain_failed"))
 }
 
 func TestGatewayRoutesPlansItDoesNotServe(t *testing.T) {

@@ -24,7 +24,7 @@ type view struct {
 	apps       *composition.AppIndex // credentials → application, built once per snapshot
 	needsQuery bool                  // some mapping rule has query parameters
 	creds      credentialSource
-	oidc       bool
+	oidc       *oidcService                        // OpenID Connect services' token checks; nil for key services
 	referrers  bool                                // the service has referrer_filters_required: check the Referer
 	plans      map[int64]bool                      // the plans this instance serves
 	limits     map[int64][]*composition.UsageLimit // the usage limits of each of the service's plans that has some
@@ -33,7 +33,7 @@ type view struct {
 	hostRewrite string   // Host sent upstream, when set
 	secretToken []string // X-3scale-Proxy-Secret-Token sent upstream, when set
 
-	errAuthMissing, errAuthFailed, errNoMatch, errLimits, errOIDC errorResponse
+	errAuthMissing, errAuthFailed, errNoMatch, errLimits errorResponse
 
 	chain      *policy.Chain  // the service's policy chain, apicast among them
 	failClosed *errorResponse // set when the chain cannot run: every request gets it
@@ -93,7 +93,7 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 	v = &view{
 		revision: snap.Revision, snap: snap, serviceID: svc.ID, service: svc.SystemName, matcher: matcher,
 		apps:  composition.NewAppIndex(snap, svc.ID),
-		creds: newCredentialSource(proxy, svc.BackendVersion), oidc: svc.BackendVersion == backendOIDC,
+		creds: newCredentialSource(proxy, svc.BackendVersion),
 		plans: map[int64]bool{}, limits: map[int64][]*composition.UsageLimit{}, planKey: placementKey(p),
 		referrers: svc.ReferrerFiltersRequired,
 	}
@@ -126,8 +126,6 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 		"No Mapping Rule matched", http.StatusNotFound)
 	v.errLimits = newErrorResponse(proxy.ErrorLimitsExceeded, proxy.ErrorStatusLimitsExceeded, proxy.ErrorHeadersLimitsExceeded,
 		"Usage limit exceeded", http.StatusTooManyRequests)
-	v.errOIDC = newErrorResponse("", 0, proxy.ErrorHeadersAuthFailed,
-		"Authentication failed: OpenID Connect is not supported by the Portolan gateway yet", http.StatusForbidden)
 
 	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared}
 	v.chain, failed = policy.Build(composition.NormalizePolicyChain(proxy.PolicyChain), &apicastElement{g: g, v: v}, env)
@@ -137,6 +135,14 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 		var u *policy.Unsupported
 		if errors.As(failed, &u) {
 			g.policyMetrics.Policy.WithLabelValues(u.Policy, "fail_closed").Inc()
+		}
+	}
+	if svc.BackendVersion == backendOIDC && v.failClosed == nil {
+		var err error
+		if v.oidc, err = g.newOIDCService(proxy); err != nil {
+			failed = fmt.Errorf("OpenID Connect: %w", err)
+			v.failClosed = &errorResponse{status: http.StatusServiceUnavailable, contentType: plainText,
+				body: fmt.Appendf(nil, "Service Unavailable: service %q uses OpenID Connect but %v\n", svc.SystemName, err)}
 		}
 	}
 	return v, failed, nil

@@ -16,6 +16,7 @@ var builtins = map[string]Factory{
 	"upstream":             newUpstream,
 	"retry":                newRetry,
 	"upstream_connection":  newUpstreamConnection,
+	"jwt_claim_check":      newJWTClaimCheck,
 }
 
 func builtin(name string) (Factory, bool) {

@@ -1,0 +1,245 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portolan/portolan/agent/gateway/policy"
+	"github.com/portolan/portolan/composition"
+)
+
+// oidcLeeway is the clock skew allowed on exp and nbf. APIcast allows none
+// (lua-resty-jwt's system leeway is 0 and APIcast does not set it); a few
+// seconds keep a gateway on a board without a good clock working, and are
+// far below any token's lifetime.
+const oidcLeeway = 10 * time.Second
+
+// maxTokenLen bounds the access token read from a request; a longer one is
+// refused unparsed.
+const maxTokenLen = 16 << 10
+
+// oidcService is how an OpenID Connect service's apicast element reads and
+// checks access tokens, as APIcast's oauth/oidc.lua does: the token is a
+// JWT signed by the service's issuer (oidc_issuer_endpoint) with one of its
+// JWKS keys, with iss equal to the issuer, sub and aud present, exp not
+// passed, nbf passed when given, iat positive when given and typ Bearer
+// when given; the client is the azp claim (or the one
+// jwt_claim_with_client_id names) and must be an application of the
+// service.
+type oidcService struct {
+	issuer      *oidcIssuer
+	location    string // the proxy's credentials_location
+	clientClaim string // the claim naming the client
+	refused     prometheus.Counter
+}
+
+// newOIDCService prepares the OIDC checks of a service's proxy settings.
+// The issuer endpoint is stored as 3scale stores it, often with the
+// client's credentials (https://client:secret@issuer/realms/x): they are
+// dropped here and never logged.
+func (g *Gateway) newOIDCService(p *composition.Proxy) (*oidcService, error) {
+	u, err := url.Parse(strings.TrimSpace(p.OIDCIssuerEndpoint))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("its oidc_issuer_endpoint is not an http(s) URL: set it to the issuer, e.g. https://sso.example.com/auth/realms/x")
+	}
+	u.User = nil
+	claim := "azp"
+	switch p.JwtClaimWithClientIDType {
+	case "", "plain":
+		if c := strings.TrimSpace(p.JwtClaimWithClientID); c != "" {
+			claim = c
+		}
+	default:
+		return nil, fmt.Errorf("jwt_claim_with_client_id_type %q is not supported by the Portolan gateway (plain is)", p.JwtClaimWithClientIDType)
+	}
+	return &oidcService{
+		issuer:      g.oidc.get(u.String()),
+		location:    p.CredentialsLocation,
+		clientClaim: claim,
+		refused:     g.policyMetrics.Policy.WithLabelValues("apicast", "oidc_token_refused"),
+	}, nil
+}
+
+// token returns the access token r presents, as APIcast's oauth credentials
+// are read: the access_token query parameter (or form body), the
+// access_token header, or the Authorization bearer token, as
+// credentials_location says, and the bearer token whatever it says (RFC
+// 6750 2.1: resource servers must support it). "" when none.
+func (s *oidcService) token(r *http.Request) string {
+	var tok string
+	switch s.location {
+	case composition.CredentialsHeaders:
+		tok = headerValue(r.Header, &accessTokenHeaders)
+	case composition.CredentialsAuthorization:
+	default:
+		if tok = queryValue(r.URL.RawQuery, "access_token"); tok == "" {
+			tok = queryValue(formBody(r), "access_token")
+		}
+	}
+	if tok == "" {
+		tok = bearer(r.Header.Get("Authorization"))
+	}
+	if len(tok) > maxTokenLen {
+		return tok[:maxTokenLen+1]
+	}
+	return tok
+}
+
+var accessTokenHeaders = headerKeys("access_token")
+
+// bearer parses "Bearer <token>"; the scheme is case-insensitive.
+func bearer(h string) string {
+	const prefix = "bearer "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return ""
+	}
+	return strings.TrimSpace(h[len(prefix):])
+}
+
+// verify checks raw and returns its claims and the client it names. An
+// error wrapping errIssuerUnavailable means the issuer could not be
+// discovered; any other, the token is refused.
+func (s *oidcService) verify(ctx context.Context, raw string, now time.Time) (map[string]any, string, error) {
+	if len(raw) > maxTokenLen {
+		return nil, "", errors.New("access token too long")
+	}
+	claims, ok := s.issuer.verified.get(raw, now)
+	if !ok {
+		v, err := s.issuer.verifierFor(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		tok, err := v.Verify(ctx, raw)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := tok.Claims(&claims); err != nil {
+			return nil, "", fmt.Errorf("claims: %w", err)
+		}
+		if exp, ok := numericDate(claims["exp"]); ok {
+			s.issuer.verified.put(raw, claims, exp.Add(oidcLeeway))
+		}
+	}
+	if err := checkClaims(claims, now); err != nil {
+		return nil, "", err
+	}
+	client := clientOf(claims[s.clientClaim])
+	if client == "" {
+		return nil, "", fmt.Errorf("the token has no %s claim naming its client", s.clientClaim)
+	}
+	return claims, client, nil
+}
+
+// checkClaims applies RFC 7523 section 3 as APIcast does (iss is checked by
+// the verifier).
+func checkClaims(c map[string]any, now time.Time) error {
+	if s, _ := c["sub"].(string); s == "" {
+		return errors.New("the token has no sub")
+	}
+	switch aud := c["aud"].(type) {
+	case string:
+		if aud == "" {
+			return errors.New("the token has no aud")
+		}
+	case []any:
+		if len(aud) == 0 {
+			return errors.New("the token has no aud")
+		}
+	default:
+		return errors.New("the token has no aud")
+	}
+	exp, ok := numericDate(c["exp"])
+	if !ok {
+		return errors.New("the token has no exp")
+	}
+	if now.After(exp.Add(oidcLeeway)) {
+		return fmt.Errorf("the token expired at %s", exp.UTC().Format(time.RFC3339))
+	}
+	if v, present := c["nbf"]; present {
+		nbf, ok := numericDate(v)
+		if !ok || now.Add(oidcLeeway).Before(nbf) {
+			return errors.New("the token is not valid yet (nbf)")
+		}
+	}
+	if v, present := c["iat"]; present {
+		if f, ok := v.(float64); !ok || f <= 0 {
+			return errors.New("the token's iat is not a positive number")
+		}
+	}
+	if v, present := c["typ"]; present && v != "Bearer" {
+		return errors.New("the token's typ is not Bearer") // Keycloak's ID tokens have typ ID
+	}
+	return nil
+}
+
+func numericDate(v any) (time.Time, bool) {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e12 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
+}
+
+// clientOf is the client a claim names: its string, or the first of an
+// array of them, as APIcast takes it.
+func clientOf(v any) string {
+	switch c := v.(type) {
+	case string:
+		return c
+	case []any:
+		if len(c) > 0 {
+			s, _ := c[0].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// oidcAuthenticate finds the application whose client_id (app_id) is
+// clientID. The signed token is the proof: as apisonator's oauth_authrep,
+// which APIcast calls for OIDC services, the application's keys (its
+// client secrets) are not asked for, but it must be live.
+func oidcAuthenticate(apps *composition.AppIndex, clientID string) (*composition.Application, *composition.ApplicationPlan, *composition.Denial) {
+	app, plan, d := apps.Authenticate(composition.Credentials{AppID: clientID})
+	if d != nil && d.Code == composition.DenialAppKeyInvalid && app != nil {
+		d = nil
+		if app.State != composition.AppLive {
+			d = &composition.Denial{Code: composition.DenialApplicationNotActive, Reason: "application is not active"}
+		}
+	}
+	return app, plan, d
+}
+
+// verifyToken checks an OIDC service's access token in the apicast
+// element's rewrite phase, as APIcast does: the claims go to c.JWT for the
+// policies after it, the client to cred. A refused token, or an issuer that
+// cannot be reached, is APIcast's "authentication failed" (APIcast, whose
+// keys come from the issuer at configuration load, refuses every token of
+// an issuer it could not reach the same way).
+func (a *apicastElement) verifyToken(c *policy.Context, token string, cred *composition.Credentials) bool {
+	g, v := a.g, a.v
+	claims, client, err := v.oidc.verify(c.R.Context(), token, time.Now())
+	if err != nil {
+		g.m.authFailed.Inc()
+		if errors.Is(err, errIssuerUnavailable) {
+			g.log.Warn().Err(err).Str("service", v.service).Msg("gateway: OpenID Connect issuer unreachable: refusing tokens")
+		} else {
+			v.oidc.refused.Inc()
+			g.log.Debug().Err(err).Str("service", v.service).Msg("gateway: access token refused")
+		}
+		v.errAuthFailed.respond(c)
+		return false
+	}
+	c.JWT = claims
+	*cred = composition.Credentials{AppID: client}
+	return true
+}

@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portolan/portolan/agent/gateway/policy"
+)
+
+// oidcAlgs are the signature algorithms the gateway accepts: RS256 and
+// ES256, never none nor HMAC (whose key would be public material).
+var oidcAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
+
+// OpenID Connect bounds and intervals.
+const (
+	maxOIDCIssuers     = 16               // issuers kept; a gateway serves one service, so this is plenty
+	oidcFetchTimeout   = 10 * time.Second // one discovery or JWKS fetch, headers and body
+	oidcRetryAfter     = 5 * time.Second  // a failed discovery is not retried sooner
+	oidcMinRefetch     = 10 * time.Second // an unknown kid refetches the JWKS at most this often
+	oidcKeysMaxAge     = 15 * time.Minute // older keys are refreshed in the background
+	maxOIDCMetadata    = 1 << 20          // bytes of a discovery document or JWKS
+	maxOIDCHeaderBytes = 64 << 10
+)
+
+// oidcIssuers are the OpenID Connect issuers the gateway's services name,
+// each discovered once and kept across views (a view is rebuilt at every
+// composition revision; the issuer's keys need not be fetched again).
+type oidcIssuers struct {
+	client     *http.Client
+	minRefetch time.Duration
+	keysMaxAge time.Duration
+	retryAfter time.Duration
+
+	fetches, unavailable prometheus.Counter
+
+	mu    sync.Mutex
+	byURL map[string]*oidcIssuer
+}
+
+func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
+	tr := &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment, // issuers are often outside: as any outbound call
+		DialContext:            (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:    5 * time.Second,
+		ResponseHeaderTimeout:  oidcFetchTimeout,
+		MaxResponseHeaderBytes: maxOIDCHeaderBytes,
+		MaxIdleConns:           4,
+		IdleConnTimeout:        90 * time.Second,
+	}
+	return &oidcIssuers{
+		client: &http.Client{
+			Timeout:   oidcFetchTimeout,
+			Transport: limitedBodies{tr},
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if len(via) >= 3 {
+					return errors.New("more than 3 redirects")
+				}
+				return nil
+			},
+		},
+		minRefetch:  oidcMinRefetch,
+		keysMaxAge:  oidcKeysMaxAge,
+		retryAfter:  oidcRetryAfter,
+		fetches:     m.Policy.WithLabelValues("apicast", "oidc_metadata_fetch"),
+		unavailable: m.Policy.WithLabelValues("apicast", "oidc_issuer_unavailable"),
+		byURL:       map[string]*oidcIssuer{},
+	}
+}
+
+// get returns the issuer of url (without credentials), made on first use.
+func (x *oidcIssuers) get(url string) *oidcIssuer {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if iss, ok := x.byURL[url]; ok {
+		return iss
+	}
+	if len(x.byURL) >= maxOIDCIssuers {
+		for k := range x.byURL { // one the service map no longer names, most likely
+			delete(x.byURL, k)
+			break
+		}
+	}
+	iss := &oidcIssuer{x: x, url: url}
+	x.byURL[url] = iss
+	return iss
+}
+
+// oidcIssuer is one issuer: its verifier once discovery has succeeded.
+// Discovery runs on the first request that needs it, never more than one
+// at a time, and not again within retryAfter of a failure: while the
+// issuer is unreachable, requests are refused at once instead of each
+// waiting for a timeout.
+type oidcIssuer struct {
+	x   *oidcIssuers
+	url string
+
+	verifier atomic.Pointer[oidc.IDTokenVerifier]
+	verified verifiedTokens // tokens whose signature and iss were checked
+
+	mu       sync.Mutex
+	inflight chan struct{}
+	lastTry  time.Time
+	lastErr  error
+}
+
+// errIssuerUnavailable wraps a failed discovery.
+var errIssuerUnavailable = errors.New("OpenID Connect issuer unavailable")
+
+// verifierFor returns the issuer's verifier, discovering it when needed and
+// waiting for that as long as ctx allows.
+func (i *oidcIssuer) verifierFor(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	if v := i.verifier.Load(); v != nil {
+		return v, nil
+	}
+	i.mu.Lock()
+	if i.inflight == nil {
+		if !i.lastTry.IsZero() && time.Since(i.lastTry) < i.x.retryAfter {
+			err := i.lastErr
+			i.mu.Unlock()
+			return nil, err
+		}
+		i.lastTry = time.Now()
+		done := make(chan struct{})
+		i.inflight = done
+		go i.discover(done) // bounded by oidcFetchTimeout per fetch: it ends on its own
+	}
+	done := i.inflight
+	i.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", errIssuerUnavailable, ctx.Err())
+	}
+	if v := i.verifier.Load(); v != nil {
+		return v, nil
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return nil, i.lastErr
+}
+
+// discover reads the discovery document and the JWKS, and publishes the
+// verifier; on failure it records why.
+func (i *oidcIssuer) discover(done chan struct{}) {
+	v, err := i.newVerifier()
+	i.mu.Lock()
+	if err != nil {
+		i.lastErr = fmt.Errorf("%w: %w", errIssuerUnavailable, err)
+		i.x.unavailable.Inc()
+	} else {
+		i.verifier.Store(v)
+	}
+	i.inflight = nil
+	i.mu.Unlock()
+	close(done)
+}
+
+func (i *oidcIssuer) newVerifier() (*oidc.IDTokenVerifier, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*oidcFetchTimeout)
+	defer cancel()
+	i.x.fetches.Inc()
+	// NewProvider reads <issuer>/.well-known/openid-configuration and
+	// checks that the document names this issuer.
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, i.x.client), i.url)
+	if err != nil {
+		return nil, err
+	}
+	var meta struct {
+		JWKS string   `json:"jwks_uri"`
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return nil, fmt.Errorf("discovery document: %w", err)
+	}
+	// As APIcast: the algorithms are those the issuer announces, here
+	// within RS256 and ES256.
+	var algs []string
+	for _, a := range oidcAlgs {
+		if slices.Contains(meta.Algs, string(a)) {
+			algs = append(algs, string(a))
+		}
+	}
+	if len(algs) == 0 {
+		return nil, fmt.Errorf("the issuer signs with none of RS256, ES256 (it announces %q)", meta.Algs)
+	}
+	if meta.JWKS == "" {
+		return nil, errors.New("the discovery document has no jwks_uri")
+	}
+	keys := &keySet{url: meta.JWKS, client: i.x.client, minRefetch: i.x.minRefetch, maxAge: i.x.keysMaxAge, refetched: i.x.fetches.Inc,
+		removed: i.verified.clear}
+	set, err := keys.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys.keys.Store(&fetchedKeys{set: set, at: time.Now()})
+	keys.lastTry = time.Now()
+	return oidc.NewVerifier(i.url, keys, &oidc.Config{
+		SkipClientIDCheck:    true, // the client is the azp claim's, checked against the applications
+		SkipExpiryCheck:      true, // exp and nbf are checked with the gateway's leeway (checkClaims)
+		SupportedSigningAlgs: algs,
+	}), nil
+}
+
+// limitedBodies bounds every response body the issuer client reads: a
+// discovery document or JWKS past maxOIDCMetadata is an error, not memory.
+type limitedBodies struct{ base http.RoundTripper }
+
+func (l limitedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(r)
+	if err == nil {
+		resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxOIDCMetadata}
+	}
+	return resp, err
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("the issuer's answer is over %d bytes", maxOIDCMetadata)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,204 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// keySet is an issuer's JWKS as go-oidc's KeySet: keys cached, looked up by
+// the token's kid, refetched when a kid is unknown (the rotation OpenID
+// Connect Core 10.1.1 describes) or when the set is older than maxAge.
+//
+// go-oidc's own RemoteKeySet refetches on every unknown kid, so a client
+// sending tokens with made-up kids would make the gateway fetch the JWKS
+// once per request: here an unknown kid refetches at most once per
+// minRefetch, and a stale set is refreshed in the background while the
+// cached one keeps answering.
+type keySet struct {
+	url        string
+	client     *http.Client
+	minRefetch time.Duration // between refetches an unknown kid triggers
+	maxAge     time.Duration // a set older than this is refreshed in the background
+	refetched  func()        // counts each fetch (metrics)
+	removed    func()        // called when a fetch finds a key gone: tokens it verified are no longer valid
+
+	keys atomic.Pointer[fetchedKeys]
+
+	mu       sync.Mutex
+	inflight chan struct{} // closed when the fetch in progress ends
+	lastTry  time.Time     // when the last fetch started, under mu
+}
+
+type fetchedKeys struct {
+	set jose.JSONWebKeySet
+	at  time.Time
+}
+
+// maxJWKSBytes bounds a JWKS document: a few dozen keys fit in far less.
+const maxJWKSBytes = 1 << 20
+
+// maxJWKSKeys bounds the keys kept of one set.
+const maxJWKSKeys = 64
+
+// VerifySignature checks jwt's signature with the key its kid names and
+// returns the payload. The algorithms were checked by the verifier; kid is
+// required, as APIcast finds the key by kid alone.
+func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(jwt, oidcAlgs)
+	if err != nil {
+		return nil, fmt.Errorf("malformed JWT: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("a JWT has one signature")
+	}
+	sig := jws.Signatures[0]
+	kid := sig.Header.KeyID
+	if kid == "" {
+		return nil, errors.New("the JWT names no key (kid)")
+	}
+	cur := k.keys.Load()
+	key, ok := lookupKey(cur, kid, sig.Header.Algorithm)
+	if !ok {
+		if cur = k.refetch(ctx); cur != nil {
+			key, ok = lookupKey(cur, kid, sig.Header.Algorithm)
+		}
+		if !ok {
+			return nil, fmt.Errorf("no key %q in the issuer's JWKS", clip(kid))
+		}
+	} else if time.Since(cur.at) > k.maxAge {
+		k.refreshInBackground()
+	}
+	return jws.Verify(key)
+}
+
+// keyRemoved reports whether a key of old is not in cur.
+func keyRemoved(old, cur jose.JSONWebKeySet) bool {
+	for _, k := range old.Keys {
+		if len(cur.Key(k.KeyID)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupKey finds the signing key kid of alg's key type in set.
+func lookupKey(set *fetchedKeys, kid, alg string) (*jose.JSONWebKey, bool) {
+	if set == nil {
+		return nil, false
+	}
+	for i := range set.set.Keys {
+		key := &set.set.Keys[i]
+		if key.KeyID != kid || key.Use == "enc" || (key.Algorithm != "" && key.Algorithm != alg) {
+			continue
+		}
+		return key, true
+	}
+	return nil, false
+}
+
+// refetch fetches the set again unless the last fetch started less than
+// minRefetch ago, waiting for it (or for one in progress) at most as long
+// as ctx allows; it returns the newest set.
+func (k *keySet) refetch(ctx context.Context) *fetchedKeys {
+	done := k.start(k.minRefetch)
+	if done == nil {
+		return k.keys.Load()
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return k.keys.Load()
+}
+
+func (k *keySet) refreshInBackground() { k.start(k.minRefetch) }
+
+// start begins a fetch unless one is in progress (whose channel it returns)
+// or the last began less than after ago (nil).
+func (k *keySet) start(after time.Duration) <-chan struct{} {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.inflight != nil {
+		return k.inflight
+	}
+	if !k.lastTry.IsZero() && time.Since(k.lastTry) < after {
+		return nil
+	}
+	k.lastTry = time.Now()
+	done := make(chan struct{})
+	k.inflight = done
+	// Bounded by the client's timeout: it ends on its own.
+	go func() {
+		set, err := k.fetch(context.Background())
+		k.mu.Lock()
+		if err == nil {
+			if old := k.keys.Swap(&fetchedKeys{set: set, at: time.Now()}); old != nil && k.removed != nil && keyRemoved(old.set, set) {
+				k.removed()
+			}
+		}
+		k.inflight = nil
+		k.mu.Unlock()
+		close(done)
+	}()
+	return done
+}
+
+// fetch GETs the JWKS.
+func (k *keySet) fetch(ctx context.Context) (jose.JSONWebKeySet, error) {
+	if k.refetched != nil {
+		k.refetched()
+	}
+	var set jose.JSONWebKeySet
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return set, fmt.Errorf("JWKS request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return set, fmt.Errorf("fetching the issuer's JWKS: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return set, fmt.Errorf("fetching the issuer's JWKS: status %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return set, fmt.Errorf("reading the issuer's JWKS: %w", err)
+	}
+	if len(b) > maxJWKSBytes {
+		return set, fmt.Errorf("the issuer's JWKS is over %d bytes", maxJWKSBytes)
+	}
+	var raw struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return set, fmt.Errorf("the issuer's JWKS is not a JWK set: %w", err)
+	}
+	// A key of a type go-jose does not know (or a bad one) is left out,
+	// not the whole set; the set is bounded.
+	for _, r := range raw.Keys {
+		var key jose.JSONWebKey
+		if key.UnmarshalJSON(r) == nil && len(set.Keys) < maxJWKSKeys {
+			set.Keys = append(set.Keys, key)
+		}
+	}
+	return set, nil
+}
+
+// clip bounds a client-given value that goes into an error.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
+}
