@@ -2,6 +2,7 @@ package composition
 
 import (
 	"encoding/base64"
+	"net/url"
 	"time"
 )
 
@@ -55,6 +56,13 @@ func AgentView(c *Composition, service string, key []byte, now time.Time) *Docum
 	}
 	d.Services = []*Service{svc}
 	if p, ok := c.Proxies.Get(svc.ID); ok {
+		if stripped := withoutUserinfo(p.OIDCIssuerEndpoint); stripped != p.OIDCIssuerEndpoint {
+			// 3scale keeps the issuer's client credentials in the URL
+			// (https://client:secret@issuer): the gateway needs only the issuer.
+			n := *p
+			n.OIDCIssuerEndpoint = stripped
+			p = &n
+		}
 		d.Proxies = []*Proxy{p}
 	}
 	d.BackendUsages = c.BackendUsages.Filter(func(u *BackendUsage) bool { return u.ServiceID == svc.ID })
@@ -102,6 +110,17 @@ func AgentView(c *Composition, service string, key []byte, now time.Time) *Docum
 		}
 	}
 	return d
+}
+
+// withoutUserinfo is the URL s without its user:password@ part; s itself
+// when it has none or is not a URL.
+func withoutUserinfo(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
 }
 
 func encodeDigest(d *digester, kind byte, v string) string {

@@ -68,3 +68,26 @@ func TestAgentViewHoldsOnlyItsServiceAndHashedKeys(t *testing.T) {
 	_, _, denial = composition.NewAppIndex(wc, weather.ID).Authenticate(composition.Credentials{UserKey: wd.Applications[0].UserKey})
 	assert.NotNil(t, denial, "the digest itself is not a key")
 }
+
+// 3scale stores an OIDC service's issuer with the client's credentials in
+// it (https://client:secret@issuer/realms/x); an agent's view carries the
+// issuer only, and the composition keeps the credentials.
+func TestAgentViewDropsTheIssuersClientCredentials(t *testing.T) {
+	tx := composition.NewTx(composition.New(), time.Now())
+	svc := &composition.Service{Name: "Sso", BackendVersion: "oidc"}
+	require.NoError(t, tx.Create(svc))
+	p, ok := tx.View().Proxies.Get(svc.ID)
+	require.True(t, ok)
+	n := *p
+	n.OIDCIssuerEndpoint = "https://portal-client:s3cr3t-client-pass@sso.example.com/realms/news"
+	require.NoError(t, tx.Update(&n))
+	snap := tx.Result()
+
+	b, err := json.Marshal(composition.AgentView(snap, svc.SystemName, bytes.Repeat([]byte{7}, composition.CredentialKeySize), time.Now()))
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "s3cr3t-client-pass")
+	assert.NotContains(t, string(b), "portal-client")
+	assert.Contains(t, string(b), `"oidc_issuer_endpoint":"https://sso.example.com/realms/news"`)
+	kept, _ := snap.Proxies.Get(svc.ID)
+	assert.Equal(t, "https://portal-client:s3cr3t-client-pass@sso.example.com/realms/news", kept.OIDCIssuerEndpoint)
+}
