@@ -34,6 +34,9 @@ type Config struct {
 	// ExtendedMetrics fills APIcast's service_id and service_system_name
 	// labels in, as APICAST_EXTENDED_METRICS does (metrics_apicast.go).
 	ExtendedMetrics bool
+	// OTelEndpoint, when set, is the OTLP/HTTP collector the gateway sends
+	// a span per request to (tracing.go); empty: no tracing, no cost.
+	OTelEndpoint string
 }
 
 // Gateway defaults.

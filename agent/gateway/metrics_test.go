@@ -89,7 +89,7 @@ func TestAPIcastMetricsExtended(t *testing.T) {
 }
 
 // Without it, as APIcast by default, the service labels are present and
-// empty ("service.id or ''" in upstream.lua), while Portolan's own status
+// empty (`service.id or ""` in upstream.lua), while Portolan's own status
 // counts keep the service.
 func TestAPIcastMetricsNotExtended(t *testing.T) {
 	f := newGatewayFixture(t, backendUserKey)
@@ -126,7 +126,9 @@ func TestAPIcastMetricsGatewayErrors(t *testing.T) {
 	assert.Equal(t, uint64(1), series(t, reg2, "total_response_time_seconds",
 		map[string]string{"service_id": "", "service_system_name": ""}).GetHistogram().GetSampleCount())
 
-	f.proxy(t, func(p *composition.Proxy) { p.PolicyChain = policyChain(t, `[{"name":"soap","configuration":{},"enabled":true}]`) })
+	f.proxy(t, func(p *composition.Proxy) {
+		p.PolicyChain = policyChain(t, `[{"name":"soap","configuration":{},"enabled":true}]`)
+	})
 	_, err = g.Update(agentView(t, f.tx.Result(), f.svc.SystemName), f.placement(f.basic))
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, series(t, reg2, "nginx_error_log", map[string]string{"level": "error"}).GetCounter().GetValue())
