@@ -63,6 +63,9 @@ func (c *Config) Check() (*url.URL, error) {
 	if c.UpstreamTimeout <= 0 {
 		c.UpstreamTimeout = DefaultUpstreamTimeout
 	}
+	if err := checkOTelEndpoint(c.OTelEndpoint); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
@@ -78,12 +81,13 @@ type Admitter interface {
 // composition, the placement or the service map change, so the request path
 // takes no lock but the ledger's.
 type Gateway struct {
-	cfg    Config
-	log    zerolog.Logger
-	self   string // instance id, never a routing target
-	ledger Admitter
-	m      *metrics
-	am     *apicastMetrics // APIcast's metric names, for its dashboards
+	cfg     Config
+	log     zerolog.Logger
+	self    string // instance id, never a routing target
+	ledger  Admitter
+	m       *metrics
+	am      *apicastMetrics // APIcast's metric names, for its dashboards
+	tracing *tracing        // nil: --otel-endpoint is off
 
 	transport *http.Transport // for https upstreams and upgrades
 	local     *upstream
@@ -113,6 +117,13 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	// An unreachable upstream fails every request: log a burst a second, not each.
 	log = log.Hook(am.logHook()).Sample(&zerolog.BurstSampler{Burst: 3, Period: time.Second})
 	g := &Gateway{cfg: cfg, log: log, self: self, ledger: ledger, m: m, am: am}
+	if cfg.OTelEndpoint != "" {
+		t, err := newTracing(cfg.OTelEndpoint)
+		if err != nil {
+			g.log.Error().Err(err).Msg("gateway: tracing off")
+		}
+		g.tracing = t
+	}
 	g.admissions.New = func() any {
 		ad := &admission{pool: &g.admissions}
 		ad.within = ad.withinLimits
@@ -263,7 +274,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := g.requests.Get().(*request)
 	rq.rec.ResponseWriter, rq.rec.status = w, 0
 	rq.ctx.UpstreamStatus, rq.ctx.UpstreamTime = 0, 0
-	v := g.serve(&rq.rec, r, rq)
+	var v *view
+	if g.tracing != nil {
+		v = g.serveTraced(rq, r)
+	} else {
+		v = g.serve(&rq.rec, r, rq)
+	}
 	g.record(rq, r, v, start)
 	if rq.ad != nil {
 		rq.ad.release()

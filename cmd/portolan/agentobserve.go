@@ -12,7 +12,7 @@ func gatewayObserveFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "gateway-extended-metrics", Value: true, Usage: "fill APIcast's service_id and service_system_name labels in, " +
 			"as APICAST_EXTENDED_METRICS=true does (false: empty, APIcast's default; a Portolan gateway serves one service, so the labels cost one series)"},
 		&cli.StringFlag{Name: "otel-endpoint", Usage: "send a trace span per gateway request to this OTLP/HTTP collector, " +
-			"e.g. http://127.0.0.1:4318 (traceparent is continued and passed upstream; empty: no tracing)"},
+			"e.g. http://127.0.0.1:4318 (/v1/traces is added to a URL without a path; traceparent is continued and passed upstream; empty: no tracing)"},
 	}
 }
 
