@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,10 +96,21 @@ func TestAgentExportsAPIcastMetrics(t *testing.T) {
 	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/accounts/%d/applications.json", signup.Account.ID),
 		fmt.Sprintf("name=mobile&plan_id=%d&user_key=metrics-key", plan.Plan.ID), nil)
 
+	// --otel-endpoint reaches the gateway: spans arrive over OTLP/HTTP
+	// (their content is tested in agent/gateway/tracing_test.go).
+	var exported atomic.Bool
+	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/traces" && r.Header.Get("Content-Type") == "application/x-protobuf" {
+			exported.Store(true)
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	t.Cleanup(otlp.Close)
+
 	host, port := gwUpstream(t, "app")
 	gw, metricsAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	a := testenv.StartAgent(t, co, "--service", "news", "--address", host, "--port", port,
-		"--gateway-listen", gw, "--upstream", "http://"+net.JoinHostPort(host, port), "--metrics-listen", metricsAddr,
+		"--gateway-listen", gw, "--upstream", "http://"+net.JoinHostPort(host, port), "--metrics-listen", metricsAddr, "--otel-endpoint", otlp.URL,
 		"--report-interval", "100ms", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")
 	a.ID()
 	base := "http://" + gw
@@ -153,11 +166,12 @@ func TestAgentExportsAPIcastMetrics(t *testing.T) {
 		if labelsOf(m)["service_id"] == svc["service_id"] {
 			h := m.GetHistogram()
 			assert.GreaterOrEqual(t, h.GetSampleCount(), uint64(3), "every answer timed, the 403 included")
-			assert.Len(t, h.GetBucket(), 19, "APIcast's 19 buckets, 5 ms to 10 s")
+			assert.Len(t, h.GetBucket(), 20, "APIcast's 19 buckets, 5 ms to 10 s, and +Inf")
 		}
 	}
 	assert.True(t, has("upstream_response_time_seconds", svc))
 	assert.True(t, has("apicast_status", map[string]string{"status": "403"}))
 	assert.True(t, has("threescale_backend_calls", map[string]string{"endpoint": "report", "status": "2xx"}))
 	assert.NotNil(t, mfs["portolan_agent_gateway_requests_total"], "Portolan's own metrics stay")
+	assert.Eventually(t, exported.Load, 10*time.Second, 20*time.Millisecond, "the gateway's spans reach the OTLP collector")
 }
