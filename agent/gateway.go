@@ -43,6 +43,11 @@ func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 		if err := g.Run(ctx, ln); err != nil {
 			a.log.Error().Err(err).Msg("gateway stopped")
 		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.StopTracing(sctx); err != nil {
+			a.log.Warn().Err(err).Msg("gateway: the last trace spans were not sent")
+		}
 	}()
 	a.log.Info().Str("listen", ln.Addr().String()).Str("upstream", strings.TrimSuffix(upstream.String(), "/")).Msg("gateway listening")
 	return nil

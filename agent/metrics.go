@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portolan/portolan/agent/ledger"
 	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 type metrics struct {
@@ -21,6 +24,7 @@ type metrics struct {
 	registrations *prometheus.CounterVec
 	revision      prometheus.Gauge
 	status        *prometheus.GaugeVec
+	backendCalls  *prometheus.CounterVec // APIcast's threescale_backend_calls
 }
 
 func newMetrics() *metrics {
@@ -38,8 +42,13 @@ func newMetrics() *metrics {
 		status: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "portolan_agent_health", Help: "1 for the current health status of the app.",
 		}, []string{"status"}),
+		backendCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "threescale_backend_calls",
+			Help: "Calls to the 3scale backend, as APIcast exports it: here the usage reports to home (endpoint report); " +
+				"authorization is local, so auth and authrep never occur. Status is 2xx, 4xx, 5xx or invalid_status (no answer).",
+		}, []string{"endpoint", "status"}),
 	}
-	m.registry.MustRegister(m.heartbeats, m.registrations, m.revision, m.status,
+	m.registry.MustRegister(m.heartbeats, m.registrations, m.revision, m.status, m.backendCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.setStatus(registry.StatusPassing)
 	return m
@@ -79,4 +88,38 @@ func (a *Agent) startMetrics(ctx context.Context, wg *sync.WaitGroup) error {
 		serveUntil(ctx, httpserve.New(mux, a.localLimits()), ln, a.log, "metrics listener")
 	}()
 	return nil
+}
+
+// countedReporter counts the usage reports to home as APIcast counts its
+// calls to apisonator in threescale_backend_calls: APIcast's authrep and
+// auth authorize each request against the backend, which the agent does
+// locally from its composition; what it does call is home's usage
+// endpoint, once a report interval, batching as the 3scale_batcher policy
+// does, hence endpoint "report".
+type countedReporter struct {
+	home  ledger.Reporter
+	calls *prometheus.CounterVec
+}
+
+func (m *metrics) countBackendCalls(home ledger.Reporter) ledger.Reporter {
+	return &countedReporter{home: home, calls: m.backendCalls}
+}
+
+func (r *countedReporter) PostUsage(ctx context.Context, batch *registry.UsageBatch) (*registry.UsageReply, error) {
+	reply, err := r.home.PostUsage(ctx, batch)
+	r.calls.WithLabelValues("report", backendCallStatus(err)).Inc()
+	return reply, err
+}
+
+// backendCallStatus is APIcast's status label: the answer's class, or
+// invalid_status when there was no answer to class.
+func backendCallStatus(err error) string {
+	if err == nil {
+		return "2xx"
+	}
+	code := client.StatusCode(err)
+	if code < 100 || code > 599 {
+		return "invalid_status"
+	}
+	return strconv.Itoa(code/100) + "xx"
 }

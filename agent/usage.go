@@ -19,5 +19,5 @@ func (a *Agent) runUsage(ctx context.Context) {
 		a.usage.Run(ctx, nil, a.cfg.ReportInterval)
 		return
 	}
-	a.usage.Run(ctx, a.home, a.cfg.ReportInterval)
+	a.usage.Run(ctx, a.m.countBackendCalls(a.home), a.cfg.ReportInterval)
 }

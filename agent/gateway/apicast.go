@@ -30,6 +30,7 @@ type request struct {
 	ad  *admission
 	up  *upstream // where the apicast element sends the request; nil: the local app
 	app policy.App
+	rec statusRecorder // the client's writer, noting the status (metrics_record.go)
 }
 
 func (a *apicastElement) Rewrite(c *policy.Context) {

@@ -30,6 +30,13 @@ type Config struct {
 
 	MaxBodyBytes    int64         // request body bound; default DefaultMaxBody
 	UpstreamTimeout time.Duration // how long the app may take to answer with headers; default DefaultUpstreamTimeout
+
+	// ExtendedMetrics fills APIcast's service_id and service_system_name
+	// labels in, as APICAST_EXTENDED_METRICS does (metrics_apicast.go).
+	ExtendedMetrics bool
+	// OTelEndpoint, when set, is the OTLP/HTTP collector the gateway sends
+	// a span per request to (tracing.go); empty: no tracing, no cost.
+	OTelEndpoint string
 }
 
 // Gateway defaults.
@@ -56,6 +63,9 @@ func (c *Config) Check() (*url.URL, error) {
 	if c.UpstreamTimeout <= 0 {
 		c.UpstreamTimeout = DefaultUpstreamTimeout
 	}
+	if err := checkOTelEndpoint(c.OTelEndpoint); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
@@ -71,11 +81,13 @@ type Admitter interface {
 // composition, the placement or the service map change, so the request path
 // takes no lock but the ledger's.
 type Gateway struct {
-	cfg    Config
-	log    zerolog.Logger
-	self   string // instance id, never a routing target
-	ledger Admitter
-	m      *metrics
+	cfg     Config
+	log     zerolog.Logger
+	self    string // instance id, never a routing target
+	ledger  Admitter
+	m       *metrics
+	am      *apicastMetrics // APIcast's metric names, for its dashboards
+	tracing *tracing        // nil: --otel-endpoint is off
 
 	transport *http.Transport // for https upstreams and upgrades
 	local     *upstream
@@ -104,9 +116,17 @@ type Gateway struct {
 // admitting requests through ledger and counting them in reg. It answers
 // 503 until Update gives it a view.
 func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prometheus.Registry, log zerolog.Logger) *Gateway {
-	m := newMetrics(reg)
+	m, am := newMetrics(reg), newAPIcastMetrics(reg, cfg.ExtendedMetrics)
 	// An unreachable upstream fails every request: log a burst a second, not each.
-	g := &Gateway{cfg: cfg, log: log.Sample(&zerolog.BurstSampler{Burst: 3, Period: time.Second}), self: self, ledger: ledger, m: m}
+	log = log.Hook(am.logHook()).Sample(&zerolog.BurstSampler{Burst: 3, Period: time.Second})
+	g := &Gateway{cfg: cfg, log: log, self: self, ledger: ledger, m: m, am: am}
+	if cfg.OTelEndpoint != "" {
+		t, err := newTracing(cfg.OTelEndpoint)
+		if err != nil {
+			g.log.Error().Err(err).Msg("gateway: tracing off")
+		}
+		g.tracing = t
+	}
 	g.admissions.New = func() any {
 		ad := &admission{pool: &g.admissions}
 		ad.within = ad.withinLimits
@@ -126,6 +146,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	g.requests.New = func() any {
 		rq := &request{}
 		rq.ctx.Gateway = rq
+		rq.rec.ctx = &rq.ctx
 		return rq
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
@@ -269,39 +290,57 @@ func writeText(w http.ResponseWriter, status int, contentType []string, body []b
 
 // ServeHTTP is the request path: the service's policy chain, whose apicast
 // element reads credentials, matches mapping rules and checks the plan's
-// limits from the local snapshot, then forwarding.
+// limits from the local snapshot, then forwarding. Every answer, the
+// gateway's own included, goes through the request's status recorder and
+// is counted in the metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rq := g.requests.Get().(*request)
+	rq.rec.ResponseWriter, rq.rec.status = w, 0
+	rq.ctx.UpstreamStatus, rq.ctx.UpstreamTime = 0, 0
+	var v *view
+	if g.tracing != nil {
+		v = g.serveTraced(rq, r)
+	} else {
+		v = g.serve(&rq.rec, r, rq)
+	}
+	g.record(rq, r, v, start)
+	if rq.ad != nil {
+		rq.ad.release()
+	}
+	rq.ad, rq.up, rq.rec.ResponseWriter = nil, nil, nil
+	c := &rq.ctx
+	c.W, c.R, c.App, c.JWT, c.Upstream = nil, nil, nil, nil, nil
+	g.requests.Put(rq)
+}
+
+// serve answers r and returns the view it was served with (nil: none yet).
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request) *view {
 	if !targetOK(r) {
 		g.m.badRequest.Inc()
 		writeText(w, http.StatusBadRequest, plainText, badTargetBody)
-		return
+		return nil
 	}
 	v := g.view.Load()
 	if v == nil {
 		g.m.unavailable.Inc()
 		writeText(w, http.StatusServiceUnavailable, plainText, []byte("Gateway not ready: no composition or no service for this instance yet\n"))
-		return
+		return nil
 	}
 	if v.failClosed != nil {
 		g.m.failClosed.Inc()
 		v.failClosed.write(w)
-		return
+		return v
 	}
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		g.m.tooLarge.Inc()
 		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
-		return
+		return v
 	}
-	rq := g.requests.Get().(*request)
 	c := &rq.ctx
 	v.chain.Acquire(c, w, r)
 	v.chain.Serve(c, g)
-	if rq.ad != nil {
-		rq.ad.release()
-	}
-	rq.ad, rq.up = nil, nil
-	c.W, c.R, c.App, c.JWT, c.Upstream = nil, nil, nil, nil, nil
-	g.requests.Put(rq)
+	return v
 }
 
 // Forward is the chain's content phase when no policy answered: forward to
@@ -314,13 +353,15 @@ func (g *Gateway) Forward(c *policy.Context) {
 	v := g.view.Load()
 	r := c.R
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(c.W, r.Body, g.cfg.MaxBodyBytes)
+		// The server's own writer: MaxBytesReader tells it to close the
+		// connection through an unexported method no wrapper passes on.
+		r.Body = http.MaxBytesReader(rq.rec.ResponseWriter, r.Body, g.cfg.MaxBodyBytes)
 	}
 	up := rq.up
 	switch {
 	case c.Upstream != nil:
 		g.m.routed.Inc()
-		g.forwardChosen(c, v)
+		timeUpstream(c, &rq.rec, func() { g.forwardChosen(c, v) })
 		return
 	case up != nil:
 		g.m.routed.Inc()
@@ -329,10 +370,10 @@ func (g *Gateway) Forward(c *policy.Context) {
 		g.m.forwarded.Inc()
 	}
 	if c.Retries == 0 && c.Timeouts == (policy.Timeouts{}) && c.RetryStatuses == nil {
-		g.forward(c.W, r, up, v)
+		timeUpstream(c, &rq.rec, func() { g.forward(c.W, r, up, v) })
 		return
 	}
-	g.forwardWith(c, up, v.hostRewrite, false, v)
+	timeUpstream(c, &rq.rec, func() { g.forwardWith(c, up, v.hostRewrite, false, v) })
 }
 
 // admission is what one request's usage decision needs: room for its hits

@@ -35,8 +35,9 @@ type view struct {
 
 	errAuthMissing, errAuthFailed, errNoMatch, errLimits errorResponse
 
-	chain      *policy.Chain  // the service's policy chain, apicast among them
-	failClosed *errorResponse // set when the chain cannot run: every request gets it
+	chain      *policy.Chain   // the service's policy chain, apicast among them
+	metrics    *serviceMetrics // the service's series, resolved once
+	failClosed *errorResponse  // set when the chain cannot run: every request gets it
 }
 
 // errorResponse is a prepared answer: status, content type and body.
@@ -95,7 +96,7 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 		apps:  composition.NewAppIndex(snap, svc.ID),
 		creds: newCredentialSource(proxy, svc.BackendVersion),
 		plans: map[int64]bool{}, limits: map[int64][]*composition.UsageLimit{}, planKey: placementKey(p),
-		referrers: svc.ReferrerFiltersRequired,
+		referrers: svc.ReferrerFiltersRequired, metrics: g.am.forService(svc.ID, svc.SystemName),
 	}
 	// Both go into request heads: never with a line break.
 	if h := strings.TrimSpace(proxy.HostnameRewrite); !strings.ContainsAny(h, "\r\n") {

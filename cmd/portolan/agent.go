@@ -73,8 +73,8 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			&cli.BoolFlag{Name: "signal-group", Usage: "forward signals to CMD's whole process group"},
 			&cli.DurationFlag{Name: "drain", Usage: "on SIGTERM, wait this long after telling home before forwarding the signal"},
 			&cli.DurationFlag{Name: "stop-timeout", Value: agent.DefaultStopTimeout, Usage: "after forwarding SIGTERM, wait this long, then SIGKILL the process group"},
-		}, append(append(append(append(append(agentListenFlags(), inCategory("Gossip", gossipFlags())...), inCategory("Gateway", gatewayFlags())...),
-			inCategory("Gateway", usageFlags())...), inCategory("Management proxy", mgmtFlags())...), homeTLSFlags()...)...),
+		}, append(append(append(append(append(append(agentListenFlags(), inCategory("Gossip", gossipFlags())...), inCategory("Gateway", gatewayFlags())...),
+			inCategory("Gateway", usageFlags())...), inCategory("Gateway", gatewayObserveFlags())...), inCategory("Management proxy", mgmtFlags())...), homeTLSFlags()...)...),
 		Action: func(c *cli.Context) error {
 			labels, err := parseLabels(c.StringSlice("label"))
 			if err != nil {
@@ -106,7 +106,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 				MetricsListen: c.String("metrics-listen"), Limits: agentLimits(c),
 				PlacementFile: c.String("placement-file"), CacheDir: c.String("cache-dir"), API: c.String("api"), WaitHome: c.Duration("wait-home"),
 				SignalGroup: c.Bool("signal-group"), Drain: c.Duration("drain"), StopTimeout: c.Duration("stop-timeout"),
-				Gossip: gcfg, Gateway: gatewayConfig(c), Mgmt: mcfg, ReportInterval: c.Duration("report-interval"), Version: version, Logger: loggerFrom(c),
+				Gossip: gcfg, Gateway: observeConfig(c, gatewayConfig(c)), Mgmt: mcfg, ReportInterval: c.Duration("report-interval"), Version: version, Logger: loggerFrom(c),
 			})
 			if err != nil {
 				return cli.Exit("agent: "+err.Error(), 2)

@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// tracing sends a span per request to an OTLP/HTTP collector and passes
+// the W3C trace context upstream, as APIcast's opentelemetry integration
+// does. It is nil when --otel-endpoint is empty: the request path then
+// only checks for nil.
+type tracing struct {
+	provider *sdktrace.TracerProvider
+	tracer   trace.Tracer
+	prop     propagation.TraceContext
+}
+
+// tracingBatch is how long spans wait before they are sent together.
+const tracingBatch = time.Second
+
+// checkOTelEndpoint validates --otel-endpoint: an http(s) URL.
+func checkOTelEndpoint(endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--otel-endpoint %q: want the OTLP/HTTP collector's URL, like http://127.0.0.1:4318", endpoint)
+	}
+	return nil
+}
+
+// newTracing makes the exporter to endpoint; nothing is sent until a span
+// ends, and an unreachable collector loses spans, never requests.
+func newTracing(endpoint string) (*tracing, error) {
+	if err := checkOTelEndpoint(endpoint); err != nil {
+		return nil, err
+	}
+	// A base URL gets OTLP's trace path, as OTEL_EXPORTER_OTLP_ENDPOINT
+	// does; a URL with a path is used as given.
+	u, _ := url.Parse(endpoint)
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/v1/traces"
+	}
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(u.String()))
+	if err != nil {
+		return nil, fmt.Errorf("--otel-endpoint %q: %w", endpoint, err)
+	}
+	res := resource.NewSchemaless(attribute.String("service.name", "portolan-gateway"))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(tracingBatch)), sdktrace.WithResource(res))
+	return &tracing{provider: tp, tracer: tp.Tracer("github.com/portolan/portolan/agent/gateway")}, nil
+}
+
+// start begins r's span, continuing the client's traceparent when it sent
+// one, and sets r's traceparent to it so the upstream continues the trace
+// (the forwarders pass headers as given).
+func (t *tracing) start(r *http.Request) trace.Span {
+	ctx := t.prop.Extract(context.Background(), propagation.HeaderCarrier(r.Header))
+	ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
+	r.Header.Del("Tracestate")
+	t.prop.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	return span
+}
+
+// end closes the span with what the request became. No credential goes in:
+// the query (where user_key may be) is left out, the application is named by
+// its id.
+func (t *tracing) end(span trace.Span, rq *request, v *view, status int) {
+	attrs := make([]attribute.KeyValue, 0, 5)
+	attrs = append(attrs, attribute.Int("http.response.status_code", status))
+	if v != nil {
+		attrs = append(attrs, attribute.String("portolan.service.id", strconv.FormatInt(v.serviceID, 10)),
+			attribute.String("portolan.service.system_name", v.service))
+	}
+	if c := &rq.ctx; c.App != nil {
+		attrs = append(attrs, attribute.Int64("portolan.application.id", c.App.ID))
+	}
+	if up := rq.ctx.UpstreamStatus; up != 0 {
+		attrs = append(attrs, attribute.Int("portolan.upstream.status_code", up))
+	}
+	span.SetAttributes(attrs...)
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
+}
+
+// shutdown sends the spans still waiting, until ctx ends.
+func (t *tracing) shutdown(ctx context.Context) error {
+	return t.provider.Shutdown(ctx)
+}
+
+// StopTracing sends the spans still waiting and stops tracing; the agent
+// calls it once the gateway has stopped serving.
+func (g *Gateway) StopTracing(ctx context.Context) error {
+	if g.tracing == nil {
+		return nil
+	}
+	return g.tracing.shutdown(ctx)
+}
+
+// serveTraced is serve inside a span.
+func (g *Gateway) serveTraced(rq *request, r *http.Request) *view {
+	span := g.tracing.start(r)
+	v := g.serve(&rq.rec, r, rq)
+	g.tracing.end(span, rq, v, rq.rec.finalStatus(r))
+	return v
+}
