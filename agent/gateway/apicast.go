@@ -64,6 +64,11 @@ func (a *apicastElement) Access(c *policy.Context) {
 	if ad == nil || ad.hits == nil {
 		return // the rewrite phase did not run (apicast placed after an answer)
 	}
+	away := g.homeAway(c)
+	if away && c.Caching == policy.CachingNone {
+		g.cachingRefuse(c, cachingNoneBody)
+		return
+	}
 	app, plan, denial := v.apps.Authenticate(ad.cred)
 	if v.referrers {
 		// As APIcast with the 3scale_referrer policy in front of apisonator:
@@ -80,7 +85,14 @@ func (a *apicastElement) Access(c *policy.Context) {
 		} else {
 			g.m.authFailed.Inc()
 		}
+		if app != nil && c.Caching == policy.CachingStrict {
+			g.caching.authorized.forget(app.ID) // strict: a denial invalidates
+		}
 		v.errAuthFailed.respond(c)
+		return
+	}
+	if away && c.Caching == policy.CachingStrict && !g.caching.authorized.has(app.ID) {
+		g.cachingRefuse(c, cachingStrictBody)
 		return
 	}
 	rq.app = policy.App{ID: app.ID, PlanID: plan.ID, AppID: app.AppID}
@@ -95,13 +107,24 @@ func (a *apicastElement) Access(c *policy.Context) {
 	now := time.Now()
 	if err := g.ledger.Admit(app.ID, ad.hits, now, ad.decider(v, app, ad.hits, now)); err != nil {
 		if errors.Is(err, composition.ErrLimitsExceeded) {
+			if c.Caching == policy.CachingStrict {
+				g.caching.authorized.forget(app.ID)
+			}
 			g.m.limitsExceeded.Inc()
 			v.errLimits.respond(c)
+			return
+		}
+		if away && c.Caching == policy.CachingAllow {
+			g.caching.uncounted.Inc() // allow: served, though its usage is lost
 			return
 		}
 		// Not the client's fault: the usage could not be kept (home away too
 		// long, or the cache dir failing). Refuse rather than serve uncounted.
 		g.m.unrecorded.Inc()
 		c.Respond(http.StatusServiceUnavailable, plainText[0], unrecordedBody)
+		return
+	}
+	if c.Caching == policy.CachingStrict && !away {
+		g.caching.authorized.remember(app.ID)
 	}
 }

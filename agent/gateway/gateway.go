@@ -92,6 +92,7 @@ type Gateway struct {
 
 	policyMetrics *policy.Metrics
 	shared        policy.Shared // policy state that outlives a view (rate limits)
+	caching       cachingState  // home's reachability and strict caching's applications
 
 	upstreamsMu sync.Mutex
 	upstreams   map[string]*upstream // upstreams chosen by policies, by URL
@@ -126,6 +127,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 		return rq
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
+	g.caching.init(g.policyMetrics)
 	g.local = g.newUpstream(upstream)
 	return g
 }

@@ -3,7 +3,10 @@ package policy
 // builtins are the policies the gateway runs, by their APIcast name; the
 // apicast element is the gateway's own (see Build). One line per policy,
 // the policy itself in its own file.
-var builtins = map[string]Factory{}
+var builtins = map[string]Factory{
+	"caching":        newCaching,
+	"custom_metrics": newCustomMetrics,
+}
 
 func builtin(name string) (Factory, bool) {
 	f, ok := builtins[name]
