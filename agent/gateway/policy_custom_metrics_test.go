@@ -88,7 +88,7 @@ func TestCustomMetricsIncrementFromAResponseHeader(t *testing.T) {
 // the policy and the field.
 func TestCustomMetricsInvalidConfigurationFailsClosed(t *testing.T) {
 	for conf, want := range map[string]string{
-		`{"rules":[{"increment":"1","condition":{"combine_op":"and","operations":[{"left":"a","op":"==","right":"a"}]}}]}`: `configuration.rules[0].metric: is required`,
+		`{"rules":[{"increment":"1","condition":{"combine_op":"and","operations":[{"left":"a","op":"==","right":"a"}]}}]}`:             `configuration.rules[0].metric: is required`,
 		`{"rules":[{"metric":"m","increment":"1","condition":{"combine_op":"and","operations":[{"left":"a","op":"<","right":"a"}]}}]}`: `configuration.rules[0].condition.operations[0].op: must be one of ==, !=, matches`,
 		`{"rules":"all"}`: `configuration.rules: must be an array`,
 	} {
