@@ -94,8 +94,9 @@ type Gateway struct {
 	shared        policy.Shared // policy state that outlives a view (rate limits)
 	caching       cachingState  // home's reachability and strict caching's applications
 
-	upstreamsMu sync.Mutex
-	upstreams   map[string]*upstream // upstreams chosen by policies, by URL
+	upstreamsMu sync.Mutex // serialises additions to upstreams
+	upstreams   sync.Map   // upstreamKey → *upstream: those policies chose
+	upstreamsN  int        // how many upstreams holds, under upstreamsMu
 }
 
 // New returns a gateway in front of upstream for the instance self,
@@ -128,7 +129,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
 	g.caching.init(g.policyMetrics)
-	g.local = g.newUpstream(upstream)
+	g.local = g.newUpstream(upstream, false)
 	return g
 }
 
@@ -143,27 +144,33 @@ type upstream struct {
 // it, a new one is used for its request only.
 const maxPolicyUpstreams = 256
 
-// policyUpstream is the upstream for a URL a policy chose, kept to reuse
-// its connections.
+// policyUpstream is the upstream for the scheme and host of a URL a policy
+// chose (its path prefixes the request's: see forwardChosen), kept to reuse
+// its connections. A known one is found without a lock or an allocation.
 func (g *Gateway) policyUpstream(u *url.URL) *upstream {
-	key := u.Scheme + "://" + u.Host + u.Path
+	key := upstreamKey{u.Scheme, u.Host}
+	if up, ok := g.upstreams.Load(key); ok {
+		return up.(*upstream)
+	}
 	g.upstreamsMu.Lock()
 	defer g.upstreamsMu.Unlock()
-	if up, ok := g.upstreams[key]; ok {
-		return up
+	if up, ok := g.upstreams.Load(key); ok {
+		return up.(*upstream)
 	}
-	up := g.newUpstream(u)
-	if g.upstreams == nil {
-		g.upstreams = map[string]*upstream{}
-	}
-	if len(g.upstreams) < maxPolicyUpstreams {
-		g.upstreams[key] = up
+	up := g.newUpstream(&url.URL{Scheme: u.Scheme, Host: u.Host}, true)
+	if g.upstreamsN < maxPolicyUpstreams {
+		g.upstreams.Store(key, up)
+		g.upstreamsN++
 	}
 	return up
 }
 
-func (g *Gateway) newUpstream(u *url.URL) *upstream {
-	up := &upstream{rp: g.proxyTo(u)}
+type upstreamKey struct{ scheme, host string }
+
+// newUpstream makes the upstream of u. A policy's upstream (chosen) sends
+// the Host header content gives it, never the service's hostname_rewrite.
+func (g *Gateway) newUpstream(u *url.URL, chosen bool) *upstream {
+	up := &upstream{rp: g.proxyTo(u, chosen)}
 	if u.Scheme == "http" && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
 		addr := u.Host
 		if u.Port() == "" {
@@ -188,20 +195,25 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, up *upstream, 
 		return
 	}
 	if err := up.fwd.Serve(w, r, v.hostRewrite, v.secretToken); err != nil {
-		if status, ok := http1.IsBodyError(err); ok {
-			g.m.tooLarge.Inc()
-			writeText(w, status, plainText, []byte(http.StatusText(status)+"\n"))
-			return
-		}
-		g.upstreamError(w, r, up.fwd.Addr(), err)
+		g.forwardError(w, r, up, err)
 	}
+}
+
+func (g *Gateway) forwardError(w http.ResponseWriter, r *http.Request, up *upstream, err error) {
+	if status, ok := http1.IsBodyError(err); ok {
+		g.m.tooLarge.Inc()
+		writeText(w, status, plainText, []byte(http.StatusText(status)+"\n"))
+		return
+	}
+	g.upstreamError(w, r, up.fwd.Addr(), err)
 }
 
 // proxyTo returns a reverse proxy to target (scheme and host; its path, if
 // any, prefixes the request's). Hop-by-hop headers are dropped by
 // httputil.ReverseProxy; X-Forwarded-For gets the client appended, as nginx's
 // $proxy_add_x_forwarded_for does. Credentials are kept, as APIcast keeps them.
-func (g *Gateway) proxyTo(target *url.URL) *httputil.ReverseProxy {
+// chosen: a policy's upstream, sent the request's Host as content set it.
+func (g *Gateway) proxyTo(target *url.URL, chosen bool) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -209,8 +221,11 @@ func (g *Gateway) proxyTo(target *url.URL) *httputil.ReverseProxy {
 				pr.Out.Header["X-Forwarded-For"] = xff
 			}
 			pr.SetXForwarded()
+			if chosen {
+				pr.Out.Host = pr.In.Host
+			}
 			if v := g.view.Load(); v != nil {
-				if v.hostRewrite != "" {
+				if v.hostRewrite != "" && !chosen {
 					pr.Out.Host = v.hostRewrite
 				}
 				if v.secretToken != nil {
@@ -225,12 +240,18 @@ func (g *Gateway) proxyTo(target *url.URL) *httputil.ReverseProxy {
 	}
 }
 
-// upstreamError answers 502 when the app (or a peer) cannot be reached. The
-// query is never logged: it may hold credentials.
+// upstreamError answers 502 when the app (or a peer) cannot be reached, 504
+// when it timed out, as nginx does. The query is never logged: it may hold
+// credentials.
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, upstream string, err error) {
 	g.m.upstreamError.Inc()
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
+	}
+	if http1.IsTimeout(err) {
+		g.log.Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Str("upstream", upstream).Msg("gateway: upstream timed out")
+		writeText(w, http.StatusGatewayTimeout, plainText, []byte("Upstream timed out\n"))
+		return
 	}
 	g.log.Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Str("upstream", upstream).Msg("gateway: upstream unreachable")
 	writeText(w, http.StatusBadGateway, plainText, []byte("Upstream unavailable\n"))
@@ -289,7 +310,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Forward is the chain's content phase when no policy answered: forward to
 // the upstream a policy chose, or where the apicast element sends the
-// application's plan, or the local app.
+// application's plan, or the local app. The policies' timeouts and retries
+// apply to whichever it is; without them (and without a policy's upstream)
+// the request takes the default path, which allocates nothing more.
 func (g *Gateway) Forward(c *policy.Context) {
 	rq := c.Gateway.(*request)
 	v := g.view.Load()
@@ -300,15 +323,20 @@ func (g *Gateway) Forward(c *policy.Context) {
 	up := rq.up
 	switch {
 	case c.Upstream != nil:
-		up = g.policyUpstream(c.Upstream.URL)
 		g.m.routed.Inc()
+		g.forwardChosen(c, v)
+		return
 	case up != nil:
 		g.m.routed.Inc()
 	default:
 		up = g.local
 		g.m.forwarded.Inc()
 	}
-	g.forward(c.W, r, up, v)
+	if c.Retries == 0 && c.Timeouts == (policy.Timeouts{}) && c.RetryStatuses == nil {
+		g.forward(c.W, r, up, v)
+		return
+	}
+	g.forwardWith(c, up, v.hostRewrite, false, v)
 }
 
 // admission is what one request's usage decision needs: room for its hits
@@ -390,6 +418,10 @@ const secretTokenHeader = "X-3scale-Proxy-Secret-Token"
 func (g *Gateway) closeIdle() {
 	g.transport.CloseIdleConnections()
 	g.local.closeIdle()
+	g.upstreams.Range(func(_, up any) bool {
+		up.(*upstream).closeIdle()
+		return true
+	})
 	if rt := g.routes.Load(); rt != nil {
 		for _, ts := range rt.byPlan {
 			for _, t := range ts {

@@ -123,7 +123,7 @@ func (f *gatewayFixture) placement(plans ...*composition.ApplicationPlan) regist
 }
 
 // echoUpstream answers with its name and what it received.
-func echoUpstream(t *testing.T, name string) (*httptest.Server, chan *http.Request) {
+func echoUpstream(t testing.TB, name string) (*httptest.Server, chan *http.Request) {
 	got := make(chan *http.Request, 100)
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -491,7 +491,7 @@ func TestGatewayUpstreamTimeout(t *testing.T) {
 	_, gw, reg := startTestGateway(t, f, slow.URL, f.placement(f.premium), Config{UpstreamTimeout: 300 * time.Millisecond})
 	start := time.Now()
 	a := call(t, "GET", gw+"/slow?user_key=premium-key", nil)
-	assert.Equal(t, http.StatusBadGateway, a.status)
+	assert.Equal(t, http.StatusGatewayTimeout, a.status)
 	assert.Less(t, time.Since(start), 3*time.Second)
 	assert.Equal(t, 1.0, requests(reg, "upstream_error"))
 	assert.Equal(t, "late", call(t, "GET", gw+"/fast?user_key=premium-key", nil).body, "a fresh connection serves the next request")

@@ -63,7 +63,7 @@ func (g *Gateway) SetMap(m *registry.Map) {
 				if err != nil {
 					continue
 				}
-				t = &remoteTarget{base: base, up: g.newUpstream(u)}
+				t = &remoteTarget{base: base, up: g.newUpstream(u, false)}
 				prev[base] = t
 			}
 			for _, plan := range in.Plans {

@@ -78,7 +78,7 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	}
 }
 
-func (f *Forwarder) get(ctx context.Context) (*upstreamConn, bool, error) {
+func (f *Forwarder) get(ctx context.Context, connect time.Duration) (*upstreamConn, bool, error) {
 	for {
 		select {
 		case uc := <-f.idle:
@@ -89,13 +89,23 @@ func (f *Forwarder) get(ctx context.Context) (*upstreamConn, bool, error) {
 			continue
 		default:
 		}
-		c, err := f.dialer.DialContext(ctx, "tcp", f.addr)
+		c, err := f.dial(ctx, connect)
 		if err != nil {
 			return nil, false, err
 		}
 		return &upstreamConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10),
 			head: upstreamHead{header: make(http.Header, 8)}}, false, nil
 	}
+}
+
+// dial connects to the upstream, within connect when it is set.
+func (f *Forwarder) dial(ctx context.Context, connect time.Duration) (net.Conn, error) {
+	if connect <= 0 {
+		return f.dialer.DialContext(ctx, "tcp", f.addr)
+	}
+	d := f.dialer
+	d.Timeout = connect
+	return d.DialContext(ctx, "tcp", f.addr)
 }
 
 func (f *Forwarder) put(uc *upstreamConn) {
@@ -130,36 +140,90 @@ type errClientBody struct{ err error }
 func (e errClientBody) Error() string { return "read request body: " + e.err.Error() }
 func (e errClientBody) Unwrap() error { return e.err }
 
+// Options are one request's departures from the forwarder's defaults: the
+// timeouts and retries policies set (APIcast's upstream_connection and
+// retry). The zero value keeps the defaults.
+type Options struct {
+	// Connect bounds dialing; Send each write of the request; Read the
+	// wait for the answer's head and then each read of its body (nginx's
+	// proxy_connect_timeout, proxy_send_timeout, proxy_read_timeout).
+	Connect, Send, Read time.Duration
+	// Retries is how many more attempts are made when the upstream cannot
+	// be connected to, or fails or times out before answering a request
+	// that can be replayed (no body, idempotent method), as nginx's
+	// proxy_next_upstream "error timeout" does.
+	Retries int
+	// RetryStatuses are answers also retried (a replayable request only).
+	RetryStatuses []int
+}
+
+func (o *Options) custom() bool { return o.Connect > 0 || o.Send > 0 || o.Read > 0 }
+
 // Serve forwards r and writes the upstream's answer to w. host, when not
 // empty, replaces the Host header; owned are the values of the owned header.
 func (f *Forwarder) Serve(w http.ResponseWriter, r *http.Request, host string, owned []string) error {
+	return f.ServeWith(w, r, host, owned, Options{})
+}
+
+// ServeWith is Serve with per-request options. An error that IsTimeout
+// reports is a timeout (nginx answers 504 for it, 502 for the others).
+func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host string, owned []string, o Options) error {
 	if host == "" {
 		host = f.host
 	}
 	replayable := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
 	var (
-		resp *http.Response
-		uc   *upstreamConn
+		resp  *http.Response
+		uc    *upstreamConn
+		stale bool // the one free retry of a pooled connection was used
+		tries int  // retries of o.Retries used
 	)
-	for attempt := 0; ; attempt++ {
+	ctx := r.Context()
+	for {
 		var reused bool
 		var err error
-		uc, reused, err = f.get(r.Context())
+		uc, reused, err = f.get(ctx, o.Connect)
 		if err != nil {
+			// Nothing was sent: any request may go again.
+			if tries < o.Retries && ctx.Err() == nil {
+				tries++
+				continue
+			}
 			return err
 		}
-		resp, err = f.roundTrip(uc, r, host, owned)
+		resp, err = f.roundTrip(uc, r, host, owned, &o)
 		if err == nil {
+			if tries < o.Retries && replayable && retriedStatus(o.RetryStatuses, resp.StatusCode) {
+				resp.Body.Close()
+				uc.c.Close()
+				tries++
+				continue
+			}
 			break
 		}
 		uc.c.Close()
-		// A pooled connection the upstream closed meanwhile fails before any
-		// answer: try once more on a fresh one when the request can be replayed.
-		if !reused || !replayable || attempt > 0 || r.Context().Err() != nil {
+		var be errClientBody
+		if !replayable || errors.As(err, &be) || ctx.Err() != nil {
 			return err
 		}
+		// A pooled connection the upstream closed meanwhile fails before any
+		// answer: try once more on a fresh one.
+		if reused && !stale {
+			stale = true
+			continue
+		}
+		if tries < o.Retries && idempotent(r.Method) {
+			tries++
+			continue
+		}
+		return err
 	}
-	keep := f.respond(w, r, uc, resp)
+	keep := f.respond(w, r, uc, resp, &o)
+	if o.custom() {
+		// Back to the defaults for the connection's next request.
+		uc.deadline = time.Time{}
+		_ = uc.c.SetDeadline(uc.deadline)
+	}
 	if keep {
 		f.put(uc)
 	} else {
@@ -168,15 +232,45 @@ func (f *Forwarder) Serve(w http.ResponseWriter, r *http.Request, host string, o
 	return nil
 }
 
+func retriedStatus(statuses []int, status int) bool {
+	for _, s := range statuses {
+		if s == status {
+			return true
+		}
+	}
+	return false
+}
+
+// idempotent: nginx passes a request that was sent to another attempt only
+// when its method is not POST, LOCK or PATCH (proxy_next_upstream without
+// non_idempotent).
+func idempotent(method string) bool {
+	return method != http.MethodPost && method != http.MethodPatch && method != "LOCK"
+}
+
+// IsTimeout reports whether err is an upstream timeout (connecting, sending
+// or waiting for the answer).
+func IsTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 // roundTrip writes r to uc and reads the answer's head, within the upstream
 // timeout (a client that goes away meanwhile is noticed when the answer is
 // relayed: watching its context costs an allocation and a lock per request).
 //
 // Moving a deadline costs a timer update, so it is moved only when less than
 // half the timeout is left: the upstream gets between half the timeout and
-// all of it to answer.
-func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, owned []string) (*http.Response, error) {
-	if f.timeout > 0 {
+// all of it to answer. Options' timeouts set their own deadlines instead.
+func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, owned []string, o *Options) (*http.Response, error) {
+	custom := o.custom()
+	switch {
+	case custom:
+		uc.deadline = time.Time{}
+		now := time.Now()
+		_ = uc.c.SetWriteDeadline(deadline(now, o.Send, f.timeout))
+		_ = uc.c.SetReadDeadline(deadline(now, o.Read, f.timeout))
+	case f.timeout > 0:
 		if now := time.Now(); uc.deadline.Sub(now) < f.timeout/2 {
 			uc.deadline = now.Add(f.timeout)
 			_ = uc.c.SetDeadline(uc.deadline)
@@ -184,6 +278,10 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 	}
 	if err := f.writeRequest(uc.bw, r, host, owned); err != nil {
 		return nil, err
+	}
+	if custom && o.Read > 0 {
+		// The read timeout counts from the request sent, as nginx's does.
+		_ = uc.c.SetReadDeadline(time.Now().Add(o.Read))
 	}
 	if r.Method != http.MethodHead {
 		resp, err := uc.readLeanAnswer()
@@ -212,6 +310,17 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 		}
 		resp.Body.Close() // 1xx (103 Early Hints): not relayed
 	}
+}
+
+// deadline is now plus d, or plus def when d is zero; zero when both are.
+func deadline(now time.Time, d, def time.Duration) time.Time {
+	if d <= 0 {
+		d = def
+	}
+	if d <= 0 {
+		return time.Time{}
+	}
+	return now.Add(d)
 }
 
 // dropped reports whether the forwarder never relays the canonical header
@@ -304,7 +413,8 @@ type readerOnly struct{ io.Reader }
 
 // respond relays the answer's head and body, and reports whether the
 // upstream connection can serve another request.
-func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstreamConn, resp *http.Response) bool {
+// o's read timeout, when set, bounds each read of the body.
+func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstreamConn, resp *http.Response, o *Options) bool {
 	h := w.Header()
 	listed := len(resp.Header["Connection"]) > 0
 	for k, vv := range resp.Header {
@@ -322,7 +432,14 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 	buf := *bp
 	stream := resp.ContentLength < 0 // flush as it comes: server-sent events, long polls
 	rc := http.NewResponseController(w)
+	read := o.Read
+	if read <= 0 && o.custom() {
+		_ = uc.c.SetReadDeadline(time.Time{}) // the head's deadline must not cut the body
+	}
 	for {
+		if read > 0 {
+			_ = uc.c.SetReadDeadline(time.Now().Add(read))
+		}
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {

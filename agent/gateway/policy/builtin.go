@@ -4,8 +4,20 @@ package policy
 // apicast element is the gateway's own (see Build). One line per policy,
 // the policy itself in its own file.
 var builtins = map[string]Factory{
-	"caching":        newCaching,
-	"custom_metrics": newCustomMetrics,
+	"caching":              newCaching,
+	"custom_metrics":       newCustomMetrics,
+	"cors":                 newCORS,
+	"default_credentials":  newDefaultCredentials,
+	"headers":              newHeaders,
+	"ip_check":             newIPCheck,
+	"liquid_context_debug": newLiquidContextDebug,
+	"maintenance_mode":     newMaintenanceMode,
+	"payload_limits":       newPayloadLimits,
+	"url_rewriting":        newURLRewriting,
+	"routing":              newRouting,
+	"upstream":             newUpstream,
+	"retry":                newRetry,
+	"upstream_connection":  newUpstreamConnection,
 }
 
 func builtin(name string) (Factory, bool) {

@@ -123,6 +123,12 @@ type Forwarder interface {
 	Forward(c *Context)
 }
 
+// ForwarderFunc adapts a function to Forwarder, as http.HandlerFunc does.
+type ForwarderFunc func(c *Context)
+
+// Forward calls f(c).
+func (f ForwarderFunc) Forward(c *Context) { f(c) }
+
 // Serve runs r through the chain: rewrite, access and content until
 // something answers, then fw (when no content policy answered), with the
 // filters on the response and the log phase after it. ctx must come from

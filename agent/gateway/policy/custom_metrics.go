@@ -142,16 +142,6 @@ func newCustomMetrics(conf json.RawMessage, env *Env) (Policy, error) {
 	return p, nil
 }
 
-// compileTyped compiles a condition's side as its *_type says: plain (the
-// default) or liquid.
-func compileTyped(field, s, typ string) (*Template, error) {
-	typ, err := OneOf(field+"_type", typ, "plain", "plain", "liquid")
-	if err != nil {
-		return nil, err
-	}
-	return CompileTemplate(field, s, typ == "liquid")
-}
-
 func (p *customMetrics) Name() string { return "custom_metrics" }
 
 // HeaderFilter does nothing: taking part in the header filter makes the
@@ -229,20 +219,27 @@ func renderResponse(t *Template, c *Context, env *Env) string {
 	}
 	var b strings.Builder
 	for _, pt := range t.parts {
-		switch {
-		case pt.path == nil:
+		if pt.path == nil {
 			b.WriteString(pt.text)
+			continue
+		}
+		var v string
+		switch {
 		case pt.path[0] == "status" && len(pt.path) == 1:
 			if c.Status != 0 {
-				b.WriteString(strconv.Itoa(c.Status))
+				v = strconv.Itoa(c.Status)
 			}
 		case pt.path[0] == "resp" && len(pt.path) == 3 && pt.path[1] == "headers":
-			b.WriteString(strings.Join(c.W.Header().Values(textproto.CanonicalMIMEHeaderKey(pt.path[2])), ", "))
+			v = strings.Join(c.W.Header().Values(textproto.CanonicalMIMEHeaderKey(pt.path[2])), ", ")
 		case pt.path[0] == "req" && len(pt.path) == 3 && pt.path[1] == "headers":
-			b.WriteString(c.Lookup(env, []string{"headers", pt.path[2]}))
+			v = c.Lookup(env, []string{"headers", pt.path[2]})
 		default:
-			b.WriteString(c.Lookup(env, pt.path))
+			v = c.Lookup(env, pt.path)
 		}
+		for _, f := range pt.filters {
+			v = f(v)
+		}
+		b.WriteString(v)
 	}
 	return b.String()
 }

@@ -1,26 +1,41 @@
 package policy
 
 import (
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"net"
+	"net/http"
 	"net/textproto"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // Template is a value of APIcast's Liquid kind, compiled once when the chain
 // is built: plain text with {{ variable }} outputs. The variables are those
-// APIcast exposes to policies: remote_addr, remote_port, uri, host,
-// http_method, request_uri, headers['Name'], jwt.claim (nested with dots
-// or ['key']), service.id and service.system_name. Liquid tags ({% %}) and
-// filters are refused at build time rather than rendered wrongly.
+// APIcast exposes to policies (its ngx_variable context and the policies'
+// context): remote_addr, remote_port, uri and path (the request's path),
+// request_uri (path and query), host, scheme, http_method (also
+// request_method), headers['Name'] (several values joined with ", "),
+// jwt.claim (nested with dots or ['key']), service.id and
+// service.system_name. An unknown variable renders empty, as Liquid renders
+// nil. Outputs may go through APIcast's Liquid filters that take no
+// argument (upcase, encode_base64, escape_uri, ...: see liquidFilters), and
+// may be quoted literals ({{ 'user:pass' | encode_base64 }}). Liquid tags
+// ({% %}) and other filters are refused at build time rather than rendered
+// wrongly.
 type Template struct {
 	parts []part
 }
 
 type part struct {
-	text string
-	path []string // a variable's path; nil for text
+	text    string
+	path    []string              // a variable's path; nil for text
+	filters []func(string) string // applied in order to the variable's text
 }
 
 // CompileTemplate compiles s: as Liquid when liquid is true, else as plain
@@ -48,14 +63,11 @@ func CompileTemplate(field, s string, liquid bool) (*Template, error) {
 			return nil, Invalid(field, "unclosed {{ in %q", s)
 		}
 		expr := strings.TrimSpace(rest[open+2 : open+end])
-		if strings.Contains(expr, "|") {
-			return nil, Invalid(field, "Liquid filters (%q) are not supported by the Portolan gateway", expr)
-		}
-		path, err := parsePath(expr)
+		p, err := parseOutput(expr)
 		if err != nil {
 			return nil, Invalid(field, "%v", err)
 		}
-		t.parts = append(t.parts, part{path: path})
+		t.parts = append(t.parts, p)
 		rest = rest[open+end+2:]
 	}
 	return t, nil
@@ -69,6 +81,48 @@ func (t *Template) IsStatic() bool {
 		}
 	}
 	return true
+}
+
+// parseOutput reads what is between {{ and }}: a variable or a quoted
+// literal, then filters separated by |. A literal's output is computed here.
+func parseOutput(expr string) (part, error) {
+	head, rest := expr, ""
+	if n := len(expr); n > 0 && (expr[0] == '\'' || expr[0] == '"') {
+		end := strings.IndexByte(expr[1:], expr[0])
+		if end < 0 {
+			return part{}, fmt.Errorf("unclosed string in %q", expr)
+		}
+		head, rest = expr[:end+2], expr[end+2:]
+	} else if i := strings.IndexByte(expr, '|'); i >= 0 {
+		head, rest = expr[:i], expr[i:]
+	}
+	head, rest = strings.TrimSpace(head), strings.TrimSpace(rest)
+	var filters []func(string) string
+	if rest != "" {
+		if rest[0] != '|' {
+			return part{}, fmt.Errorf("bad Liquid output %q", expr)
+		}
+		for _, name := range strings.Split(rest[1:], "|") {
+			name = strings.TrimSpace(name)
+			f, ok := liquidFilters[name]
+			if !ok {
+				return part{}, fmt.Errorf("Liquid filter %q is not supported by the Portolan gateway (supported, without arguments: %s)", name, liquidFilterNames())
+			}
+			filters = append(filters, f)
+		}
+	}
+	if n := len(head); n >= 2 && (head[0] == '\'' || head[0] == '"') {
+		v := head[1 : n-1]
+		for _, f := range filters {
+			v = f(v)
+		}
+		return part{text: v}, nil
+	}
+	path, err := parsePath(head)
+	if err != nil {
+		return part{}, err
+	}
+	return part{path: path, filters: filters}, nil
 }
 
 // parsePath reads name(.name | ['key'] | ["key"] | [n])*.
@@ -133,7 +187,11 @@ func (t *Template) Render(c *Context, env *Env) string {
 			b.WriteString(p.text)
 			continue
 		}
-		b.WriteString(c.Lookup(env, p.path))
+		v := c.Lookup(env, p.path)
+		for _, f := range p.filters {
+			v = f(v)
+		}
+		b.WriteString(v)
 	}
 	return b.String()
 }
@@ -151,8 +209,13 @@ func (c *Context) Lookup(env *Env, path []string) string {
 			return port
 		}
 		return host
-	case "uri":
+	case "uri", "path":
 		return r.URL.Path
+	case "scheme":
+		if r.TLS != nil {
+			return "https"
+		}
+		return "http"
 	case "request_uri":
 		return r.URL.RequestURI()
 	case "host":
@@ -217,4 +280,84 @@ func Stringify(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+// LiquidContext is the Liquid context of c's request as the
+// liquid_context_debug policy shows it: every variable Lookup knows, with
+// the values of credentials and secrets masked.
+func (c *Context) LiquidContext(env *Env) map[string]any {
+	r := c.R
+	out := map[string]any{}
+	for _, name := range []string{"uri", "path", "host", "scheme", "remote_addr", "remote_port", "http_method"} {
+		out[name] = c.Lookup(env, []string{name})
+	}
+	out["request_uri"] = maskedRequestURI(r)
+	headers := make(map[string]string, len(r.Header))
+	for k, v := range r.Header {
+		if secretName(k) {
+			headers[k] = liquidMasked
+			continue
+		}
+		headers[k] = strings.Join(v, ", ")
+	}
+	out["headers"] = headers
+	if c.JWT != nil {
+		out["jwt"] = c.JWT
+	}
+	if env != nil {
+		out["service"] = map[string]any{"id": env.ServiceID, "system_name": env.ServiceSystemName}
+	}
+	return out
+}
+
+// maskedRequestURI is the request's path and query, the values of
+// parameters that carry credentials masked.
+func maskedRequestURI(r *http.Request) string {
+	path := r.URL.EscapedPath()
+	if r.URL.RawQuery == "" {
+		return path
+	}
+	params := strings.Split(r.URL.RawQuery, "&")
+	for i, kv := range params {
+		k, _, _ := strings.Cut(kv, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && secretName(uk) {
+			params[i] = k + "=" + liquidMasked
+		}
+	}
+	return path + "?" + strings.Join(params, "&")
+}
+
+// liquidFilters are the Liquid filters without arguments that APIcast
+// offers (Liquid's own and the NGINX functions it adds), by name. A filter
+// that is not here is refused when the chain is built.
+var liquidFilters = map[string]func(string) string{
+	"upcase":        strings.ToUpper,
+	"downcase":      strings.ToLower,
+	"strip":         strings.TrimSpace,
+	"lstrip":        func(s string) string { return strings.TrimLeft(s, " \t\r\n") },
+	"rstrip":        func(s string) string { return strings.TrimRight(s, " \t\r\n") },
+	"size":          func(s string) string { return strconv.Itoa(len(s)) },
+	"encode_base64": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	"decode_base64": func(s string) string {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return "" // as ngx.decode_base64's nil
+		}
+		return string(b)
+	},
+	// As ngx.escape_uri: all but letters, digits and -_.~ escaped, a space
+	// as %20.
+	"escape_uri": func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") },
+	"unescape_uri": func(s string) string {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			return s
+		}
+		return u
+	},
+	"md5": func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) },
+}
+
+func liquidFilterNames() string {
+	return strings.Join(slices.Sorted(maps.Keys(liquidFilters)), ", ")
 }

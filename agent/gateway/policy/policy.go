@@ -19,13 +19,15 @@ type Policy interface {
 }
 
 // Rewriter runs in the rewrite phase, before authorization: APIcast's
-// rewrite_by_lua (url_rewriting, maintenance_mode, cors preflights,
-// ip_check by default, the apicast element's credential and mapping match).
+// rewrite_by_lua (url_rewriting, routing's choice, cors preflights, the
+// apicast element's credential and mapping match).
 type Rewriter interface {
 	Rewrite(c *Context)
 }
 
-// Accessor runs in the access phase: authorization and limits.
+// Accessor runs in the access phase: authorization and limits (ip_check
+// and maintenance_mode by default, jwt_claim_check, rate_limit, the apicast
+// element's authorization).
 type Accessor interface {
 	Access(c *Context)
 }

@@ -1,0 +1,163 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// routing is APIcast's routing policy. Its manifest: "This policy allows to
+// modify the upstream URL (scheme, host and port) of the request based on
+// its path, its query arguments, a header, or a JWT claim. When combined
+// with the APIcast policy, the routing policy should be placed before it in
+// the policy chain." Its README: "When there are several of them, the
+// upstream selected is the one of the first rule that evaluates to true";
+// "By default, when a request is routed, the policy sets the Host header
+// using the host of the URL of the rule that matched. However, it is
+// possible to specify a different host with the host_header attribute."
+// No rule matching leaves the request to the service's upstream.
+// replace_path ("Liquid filter to modify the request path to the matched
+// Upstream URL. When no specified, keep the original path") is rendered
+// when the rule is chosen, and replaces the path in the content phase,
+// after the mapping rules matched the request's own path.
+type routing struct {
+	rules  []routingRule
+	env    *Env
+	routed prometheus.Counter
+}
+
+type routingRule struct {
+	cond routingCondition
+	// up keeps the URL's path, which prefixes the request's; upHost has
+	// none, for a rule whose replace_path gives the whole path.
+	up, upHost  *Upstream
+	urlPath     string
+	replacePath *Template
+}
+
+type routingConfig struct {
+	Rules []struct {
+		URL         *string         `json:"url"`
+		HostHeader  string          `json:"host_header"`
+		OwnerID     *int64          `json:"owner_id"`
+		OwnerType   *string         `json:"owner_type"`
+		ReplacePath *string         `json:"replace_path"`
+		Condition   json.RawMessage `json:"condition"`
+	} `json:"rules"`
+}
+
+// routingState is a request's rendered replace_path.
+type routingState struct{ path string }
+
+func newRouting(conf json.RawMessage, env *Env) (Policy, error) {
+	var cfg routingConfig
+	if err := Decode(conf, &cfg); err != nil {
+		return nil, err
+	}
+	p := &routing{env: env, routed: routeCounter(env, "routing", "routed")}
+	for i, r := range cfg.Rules {
+		field := fmt.Sprintf("rules[%d]", i)
+		if r.URL == nil {
+			return nil, Invalid(field+".url", "is required")
+		}
+		if r.OwnerID != nil || r.OwnerType != nil {
+			// The owner restricts which mapping rules count hits (a backend
+			// API's); the apicast element counts every matching rule, so
+			// honouring the rule without it would count wrongly.
+			return nil, Invalid(field+".owner_id", "restricting hits to one owner's mapping rules is not supported by the Portolan gateway")
+		}
+		u, err := ParseUpstreamURL(field+".url", *r.URL)
+		if err != nil {
+			return nil, err
+		}
+		host := r.HostHeader
+		if host == "" {
+			host = HostHeader(u)
+		}
+		rule := routingRule{up: &Upstream{URL: u, Host: host}, urlPath: u.Path}
+		rule.upHost = &Upstream{URL: &url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}, Host: host}
+		if r.ReplacePath != nil {
+			if rule.replacePath, err = CompileTemplate(field+".replace_path", *r.ReplacePath, true); err != nil {
+				return nil, err
+			}
+		}
+		if rule.cond, err = newRoutingCondition(field+".condition", r.Condition); err != nil {
+			return nil, err
+		}
+		p.rules = append(p.rules, rule)
+	}
+	return p, nil
+}
+
+func (p *routing) Name() string { return "routing" }
+
+// Rewrite chooses the upstream of the first rule whose condition holds.
+func (p *routing) Rewrite(c *Context) {
+	for i := range p.rules {
+		rule := &p.rules[i]
+		if !rule.cond.eval(c, p.env) {
+			continue
+		}
+		p.routed.Inc()
+		if rule.replacePath == nil {
+			c.Upstream = rule.up
+			return
+		}
+		c.Upstream = rule.upHost
+		st := c.State(func() any { return &routingState{} }).(*routingState)
+		// The path becomes the URL's path joined with the rendered one.
+		st.path = rule.replacePath.Render(c, p.env)
+		if rule.urlPath != "" && rule.urlPath != "/" {
+			st.path = JoinPath(rule.urlPath, st.path)
+		}
+		return
+	}
+}
+
+// Content applies a chosen rule's replace_path; it never answers.
+func (p *routing) Content(c *Context) bool {
+	if c.Upstream == nil {
+		return false
+	}
+	st, ok := c.State(func() any { return nil }).(*routingState) // nil: no replace_path chosen
+	if !ok {
+		return false
+	}
+	path, query, hasQuery := strings.Cut(st.path, "?")
+	if path == "" {
+		path = "/"
+	}
+	c.R.URL.Path, c.R.URL.RawPath = path, ""
+	if hasQuery {
+		c.R.URL.RawQuery = query
+	}
+	return false
+}
+
+// queryArg is the first value of the query argument name in raw, as
+// APIcast's get_uri_arg reads it, without building the whole map.
+func queryArg(raw, name string) string {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.ContainsAny(k, "%+") {
+			if uk, err := url.QueryUnescape(k); err == nil {
+				k = uk
+			}
+		}
+		if k != name {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			if uv, err := url.QueryUnescape(v); err == nil {
+				return uv
+			}
+		}
+		return v
+	}
+	return ""
+}

@@ -1,0 +1,354 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// urlRewriting is APIcast's url_rewriting policy. Its manifest: "This
+// policy allows to modify the path of a request. The operations supported
+// are sub and gsub based on ngx.re.sub and ngx.re.gsub provided by
+// OpenResty. [...] When combined with the APIcast policy, if the URL
+// rewriting policy is placed before it in the chain, the APIcast mapping
+// rules will apply to the modified path." Commands apply in order to the
+// path, each only for its methods (all when none); "break: when set to
+// true, if the command rewrote the URL, it will be the last one applied".
+// Then query_args_commands change the query: add ("Add a value to an
+// existing argument"), set ("Create the arg when not set, replace its value
+// when set"), push ("Create the arg when not set, add the value when set")
+// and delete, with values plain or Liquid.
+type urlRewriting struct {
+	commands  []rewriteCommand
+	queryArgs []queryArgCommand
+	env       *Env
+	rewritten prometheus.Counter
+}
+
+type rewriteCommand struct {
+	global  bool // gsub
+	re      *regexp.Regexp
+	replace ngxReplace
+	brk     bool
+	methods []string
+}
+
+type queryArgCommand struct {
+	op      string
+	arg     string
+	value   *Template
+	methods []string
+}
+
+type urlRewritingConfig struct {
+	Commands []struct {
+		Op      *string  `json:"op"`
+		Regex   *string  `json:"regex"`
+		Replace *string  `json:"replace"`
+		Options string   `json:"options"`
+		Break   bool     `json:"break"`
+		Methods []string `json:"methods"`
+	} `json:"commands"`
+	QueryArgsCommands []struct {
+		Op        *string  `json:"op"`
+		Arg       *string  `json:"arg"`
+		Value     *string  `json:"value"`
+		ValueType string   `json:"value_type"`
+		Methods   []string `json:"methods"`
+	} `json:"query_args_commands"`
+}
+
+var schemaMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+func checkMethods(field string, methods []string) error {
+	for i, m := range methods {
+		if _, err := OneOf(fmt.Sprintf("%s[%d]", field, i), m, "", schemaMethods...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newURLRewriting(conf json.RawMessage, env *Env) (Policy, error) {
+	var cfg urlRewritingConfig
+	if err := Decode(conf, &cfg); err != nil {
+		return nil, err
+	}
+	p := &urlRewriting{env: env, rewritten: routeCounter(env, "url_rewriting", "rewritten")}
+	for i, c := range cfg.Commands {
+		field := fmt.Sprintf("commands[%d]", i)
+		for _, req := range []struct {
+			name string
+			v    *string
+		}{{"op", c.Op}, {"regex", c.Regex}, {"replace", c.Replace}} {
+			if req.v == nil {
+				return nil, Invalid(field+"."+req.name, "is required")
+			}
+		}
+		op, err := OneOf(field+".op", *c.Op, "", "sub", "gsub")
+		if err != nil {
+			return nil, err
+		}
+		if err := checkMethods(field+".methods", c.Methods); err != nil {
+			return nil, err
+		}
+		if err := checkOptions(field+".options", c.Options); err != nil {
+			return nil, err
+		}
+		re, err := compileRegex(field+".regex", *c.Regex, c.Options)
+		if err != nil {
+			return nil, err
+		}
+		repl, err := parseNgxReplace(field+".replace", *c.Replace, re.NumSubexp())
+		if err != nil {
+			return nil, err
+		}
+		p.commands = append(p.commands, rewriteCommand{global: op == "gsub", re: re, replace: repl, brk: c.Break, methods: c.Methods})
+	}
+	for i, c := range cfg.QueryArgsCommands {
+		field := fmt.Sprintf("query_args_commands[%d]", i)
+		if c.Op == nil {
+			return nil, Invalid(field+".op", "is required")
+		}
+		if c.Arg == nil {
+			return nil, Invalid(field+".arg", "is required")
+		}
+		op, err := OneOf(field+".op", *c.Op, "", "add", "set", "push", "delete")
+		if err != nil {
+			return nil, err
+		}
+		vt, err := OneOf(field+".value_type", c.ValueType, "plain", "plain", "liquid")
+		if err != nil {
+			return nil, err
+		}
+		if err := checkMethods(field+".methods", c.Methods); err != nil {
+			return nil, err
+		}
+		q := queryArgCommand{op: op, arg: *c.Arg, methods: c.Methods}
+		if op != "delete" {
+			v := ""
+			if c.Value != nil {
+				v = *c.Value
+			}
+			if q.value, err = CompileTemplate(field+".value", v, vt == "liquid"); err != nil {
+				return nil, err
+			}
+		}
+		p.queryArgs = append(p.queryArgs, q)
+	}
+	return p, nil
+}
+
+func (p *urlRewriting) Name() string { return "url_rewriting" }
+
+func appliesTo(methods []string, method string) bool {
+	return len(methods) == 0 || slices.Contains(methods, method)
+}
+
+// Rewrite rewrites the path, then the query.
+func (p *urlRewriting) Rewrite(c *Context) {
+	u := c.R.URL
+	for i := range p.commands {
+		cmd := &p.commands[i]
+		if !appliesTo(cmd.methods, c.R.Method) {
+			continue
+		}
+		path, changed := cmd.apply(u.Path)
+		if !changed {
+			continue
+		}
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path // a request target is absolute
+		}
+		u.Path, u.RawPath = path, ""
+		p.rewritten.Inc()
+		if cmd.brk {
+			break
+		}
+	}
+	if len(p.queryArgs) == 0 {
+		return
+	}
+	var q url.Values
+	for i := range p.queryArgs {
+		cmd := &p.queryArgs[i]
+		if !appliesTo(cmd.methods, c.R.Method) {
+			continue
+		}
+		if q == nil {
+			q = u.Query()
+		}
+		switch cmd.op {
+		case "delete":
+			delete(q, cmd.arg)
+		case "set":
+			q[cmd.arg] = []string{cmd.value.Render(c, p.env)}
+		case "push":
+			q[cmd.arg] = append(q[cmd.arg], cmd.value.Render(c, p.env))
+		case "add":
+			if _, ok := q[cmd.arg]; ok {
+				q[cmd.arg] = append(q[cmd.arg], cmd.value.Render(c, p.env))
+			}
+		}
+	}
+	if q != nil {
+		u.RawQuery = q.Encode()
+	}
+}
+
+// apply substitutes the first match (sub) or every match (gsub) in s; it
+// reports whether anything matched, as ngx.re.sub's count of changes does.
+func (cmd *rewriteCommand) apply(s string) (string, bool) {
+	n := 1
+	if cmd.global {
+		n = -1
+	}
+	matches := cmd.re.FindAllStringSubmatchIndex(s, n)
+	if len(matches) == 0 {
+		return s, false
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range matches {
+		b.WriteString(s[last:m[0]])
+		cmd.replace.expand(&b, s, m)
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
+}
+
+// ngxReplace is a replacement of ngx.re.sub: text with $0..$N or ${N}
+// standing for the captures, $$ for a dollar.
+type ngxReplace []replacePart
+
+type replacePart struct {
+	text  string
+	group int // -1: text
+}
+
+func parseNgxReplace(field, s string, groups int) (ngxReplace, error) {
+	var r ngxReplace
+	var text strings.Builder
+	flush := func() {
+		if text.Len() > 0 {
+			r = append(r, replacePart{text: text.String(), group: -1})
+			text.Reset()
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' {
+			text.WriteByte(s[i])
+			continue
+		}
+		rest := s[i+1:]
+		var digits string
+		switch {
+		case strings.HasPrefix(rest, "$"):
+			text.WriteByte('$')
+			i++
+			continue
+		case strings.HasPrefix(rest, "{"):
+			end := strings.IndexByte(rest, '}')
+			if end < 0 {
+				return nil, Invalid(field, "unclosed ${ in %q", s)
+			}
+			digits = rest[1:end]
+			i += end + 1
+		default:
+			j := 0
+			for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+				j++
+			}
+			digits = rest[:j]
+			i += j
+		}
+		g := 0
+		if digits == "" {
+			return nil, Invalid(field, "a $ must be followed by a capture number ($1, ${1}) or be written $$, in %q", s)
+		}
+		for _, d := range digits {
+			if d < '0' || d > '9' {
+				return nil, Invalid(field, "named captures (${%s}) are not supported, only numbered ones, in %q", digits, s)
+			}
+			g = g*10 + int(d-'0')
+			if g > groups {
+				break
+			}
+		}
+		if g > groups {
+			return nil, Invalid(field, "$%s refers to a capture the regex does not have (it has %d)", digits, groups)
+		}
+		flush()
+		r = append(r, replacePart{group: g})
+	}
+	flush()
+	return r, nil
+}
+
+func (r ngxReplace) expand(b *strings.Builder, s string, m []int) {
+	for _, p := range r {
+		if p.group < 0 {
+			b.WriteString(p.text)
+		} else if m[2*p.group] >= 0 {
+			b.WriteString(s[m[2*p.group]:m[2*p.group+1]])
+		}
+	}
+}
+
+// compileRegex compiles a regular expression of a policy's configuration
+// with ngx.re's options. APIcast runs PCRE through ngx.re; the gateway runs
+// Go's RE2, which refuses the PCRE features that need backtracking:
+// backreferences (\1), lookahead and lookbehind ((?=, (?!, (?<=, (?<!),
+// atomic groups ((?>), possessive quantifiers (a*+), recursion ((?R)),
+// conditionals and \C. A regex using them is a configuration error naming
+// the field, never a regex that matches differently. Options: i (caseless),
+// m (multi-line), s (dot matches newline), a (anchored at the start), and
+// the ones that change nothing here: o, j (compile once, JIT), u, U (UTF-8;
+// Go always reads UTF-8) and d (DFA). x, D and J are refused.
+func compileRegex(field, expr, options string) (*regexp.Regexp, error) {
+	if err := checkOptions(field, options); err != nil {
+		return nil, err
+	}
+	flags := ""
+	anchored := false
+	for _, o := range options {
+		switch o {
+		case 'i', 'm', 's':
+			if !strings.ContainsRune(flags, o) {
+				flags += string(o)
+			}
+		case 'a':
+			anchored = true
+		}
+	}
+	src := expr
+	if anchored {
+		src = `\A(?:` + src + `)`
+	}
+	if flags != "" {
+		src = "(?" + flags + ")" + src
+	}
+	re, err := regexp.Compile(src)
+	if err != nil {
+		return nil, Invalid(field, "%q is not a regular expression the gateway can run (Go's RE2 refuses PCRE's backreferences, lookaround, atomic groups and possessive quantifiers): %v", expr, err)
+	}
+	return re, nil
+}
+
+// checkOptions refuses ngx.re options the gateway does not have.
+func checkOptions(field, options string) error {
+	for _, o := range options {
+		switch o {
+		case 'i', 'm', 's', 'a', 'o', 'j', 'u', 'U', 'd':
+		default:
+			return Invalid(field, "the regex option %q is not supported by the Portolan gateway (supported: i, m, s, a; o, j, u, U, d change nothing)", string(o))
+		}
+	}
+	return nil
+}
