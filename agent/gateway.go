@@ -35,6 +35,7 @@ func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 		return fmt.Errorf("gateway on %s: %w", cfg.Listen, err)
 	}
 	g := gateway.New(cfg, upstream, a.id, a.usage, a.m.registry, a.log)
+	g.SetHome(homeView{a})
 	wg.Add(3)
 	go func() { defer wg.Done(); a.followForGateway(ctx, g) }()
 	go func() { defer wg.Done(); a.followMapForGateway(ctx, g) }()
@@ -51,6 +52,17 @@ func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 	}()
 	a.log.Info().Str("listen", ln.Addr().String()).Str("upstream", strings.TrimSuffix(upstream.String(), "/")).Msg("gateway listening")
 	return nil
+}
+
+// homeView is the gateway's view of home (its caching policy's modes):
+// away when no heartbeat has been answered within the TTL, or never.
+type homeView struct{ a *Agent }
+
+func (h homeView) Away() bool {
+	h.a.st.mu.RLock()
+	last := h.a.st.lastHeartbeat
+	h.a.st.mu.RUnlock()
+	return last.IsZero() || time.Since(last) > h.a.cfg.TTL
 }
 
 // watch returns the newest revision, its document and a channel closed when

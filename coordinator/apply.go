@@ -66,7 +66,7 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 	opts := composition.DiffOptions{Prune: prune, Secrets: true}
 	var plan *composition.Plan
 	var base uint64
-	snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
+	snap, err := c.store.Update(r.Context(), c.api.CheckPolicyChains(func(tx *composition.Tx) error {
 		base = tx.View().Revision
 		desired, err := manifest.Desired(docs, tx.View())
 		if err != nil {
@@ -81,7 +81,7 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 			plan, err = composition.Reconcile(tx, desired, opts)
 		}
 		return err
-	})
+	}))
 	if err != nil {
 		return nil, applyError(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/boltstore"
 	"github.com/portolan/portolan/composition/consulstore"
@@ -165,6 +166,7 @@ func New(cfg Config) (*Coordinator, error) {
 	c.api = threescale.New(store, c.tokens)
 	c.api.SetCaps(cfg.Caps)
 	c.api.SetAPIcastPolicies(cfg.APIcastPolicies, cfg.Logger.With().Str("component", "threescale").Logger())
+	c.api.SetPolicyCheck(policy.Validate) // without manifests, chains are checked as the gateway builds them
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters, alerts})
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters, alerts})
 	c.internal = threescale.NewInternalAPI(store, c.tokens, usageCounters{counters, alerts}, backendEvents{alerts})

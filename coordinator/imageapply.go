@@ -126,7 +126,7 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 // the second sees what the first recorded.
 func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, service string, version int64, digest string) (*registry.ImageApplyReply, error) {
 	reply := &registry.ImageApplyReply{Service: service, Version: version, Changes: []composition.PlannedChange{}}
-	snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
+	snap, err := c.store.Update(r.Context(), c.api.CheckPolicyChains(func(tx *composition.Tx) error {
 		// A store may run fn again (Consul's CAS): nothing of a try before stays.
 		reply.Changes, reply.StoredVersion = []composition.PlannedChange{}, 0
 		var stored *composition.Managed
@@ -167,7 +167,7 @@ func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, serv
 		}
 		reply.Changes, reply.StoredVersion = plan.Changes, version
 		return nil
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,7 @@ type API struct {
 	caps    []capped // see SetCaps; nil is the defaults
 
 	builtin apicastPolicies // APIcast's built-in policies: SetAPIcastPolicies
+	schemas policySchemas   // their configuration schemas, for chains saved (policy_validate.go)
 }
 
 // New returns the API over store, accepting the given access tokens.
@@ -201,7 +202,7 @@ func page[T any](c *call, items []T) ([]T, error) {
 
 // update commits fn as one revision.
 func (c *call) update(fn func(*composition.Tx) error) (*composition.Snapshot, error) {
-	return c.api.store.Update(c.r.Context(), c.api.withCaps(c.api.withWebhooks(fn)))
+	return c.api.store.Update(c.r.Context(), c.api.withCaps(c.api.withWebhooks(c.api.CheckPolicyChains(fn))))
 }
 
 func (c *call) snapshot() *composition.Snapshot { return c.api.store.Snapshot() }

@@ -160,6 +160,9 @@ func (a *API) SetAPIcastPolicies(dir string, log zerolog.Logger) {
 		return
 	}
 	a.builtin = apicastPolicies{list: p}
+	if a.schemas.builtin, err = compileBuiltin(p); err != nil {
+		log.Warn().Err(err).Str("dir", dir).Msg("APIcast policy schemas not compiled: chains are checked by the gateway's own rules")
+	}
 	log.Debug().Str("dir", dir).Int("policies", p.Len()).Msg("APIcast policy manifests loaded")
 }
 

@@ -71,6 +71,11 @@ func (a *apicastElement) Access(c *policy.Context) {
 	if ad == nil || ad.hits == nil {
 		return // the rewrite phase did not run (apicast placed after an answer)
 	}
+	away := g.homeAway(c)
+	if away && c.Caching == policy.CachingNone {
+		g.cachingRefuse(c, cachingNoneBody)
+		return
+	}
 	var app *composition.Application
 	var plan *composition.ApplicationPlan
 	var denial *composition.Denial
@@ -94,7 +99,14 @@ func (a *apicastElement) Access(c *policy.Context) {
 		} else {
 			g.m.authFailed.Inc()
 		}
+		if app != nil && c.Caching == policy.CachingStrict {
+			g.caching.authorized.forget(app.ID) // strict: a denial invalidates
+		}
 		v.errAuthFailed.respond(c)
+		return
+	}
+	if away && c.Caching == policy.CachingStrict && !g.caching.authorized.has(app.ID) {
+		g.cachingRefuse(c, cachingStrictBody)
 		return
 	}
 	rq.app = policy.App{ID: app.ID, PlanID: plan.ID, AppID: app.AppID}
@@ -109,13 +121,24 @@ func (a *apicastElement) Access(c *policy.Context) {
 	now := time.Now()
 	if err := g.ledger.Admit(app.ID, ad.hits, now, ad.decider(v, app, ad.hits, now)); err != nil {
 		if errors.Is(err, composition.ErrLimitsExceeded) {
+			if c.Caching == policy.CachingStrict {
+				g.caching.authorized.forget(app.ID)
+			}
 			g.m.limitsExceeded.Inc()
 			v.errLimits.respond(c)
+			return
+		}
+		if away && c.Caching == policy.CachingAllow {
+			g.caching.uncounted.Inc() // allow: served, though its usage is lost
 			return
 		}
 		// Not the client's fault: the usage could not be kept (home away too
 		// long, or the cache dir failing). Refuse rather than serve uncounted.
 		g.m.unrecorded.Inc()
 		c.Respond(http.StatusServiceUnavailable, plainText[0], unrecordedBody)
+		return
+	}
+	if c.Caching == policy.CachingStrict && !away {
+		g.caching.authorized.remember(app.ID)
 	}
 }

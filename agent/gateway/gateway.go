@@ -104,6 +104,7 @@ type Gateway struct {
 
 	policyMetrics *policy.Metrics
 	shared        policy.Shared // policy state that outlives a view (rate limits)
+	caching       cachingState  // home's reachability and strict caching's applications
 
 	oidc *oidcIssuers // the OpenID Connect issuers of OIDC services, kept across views
 
@@ -151,6 +152,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
 	g.oidc = newOIDCIssuers(g.policyMetrics)
+	g.caching.init(g.policyMetrics)
 	g.local = g.newUpstream(upstream, false)
 	return g
 }

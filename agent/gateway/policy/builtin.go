@@ -4,6 +4,8 @@ package policy
 // apicast element is the gateway's own (see Build). One line per policy,
 // the policy itself in its own file.
 var builtins = map[string]Factory{
+	"caching":              newCaching,
+	"custom_metrics":       newCustomMetrics,
 	"cors":                 newCORS,
 	"default_credentials":  newDefaultCredentials,
 	"headers":              newHeaders,

@@ -1,0 +1,56 @@
+package gateway
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// policyUsage counts the extra usage policies report (custom_metrics) for
+// a service: a metric named by its system name is resolved in the view's
+// snapshot and admitted through the ledger without a limit check, as
+// 3scale's backend takes a report; a method's usage counts to its parent
+// too, as a mapping rule's does.
+type policyUsage struct {
+	g         *Gateway
+	snap      *composition.Snapshot
+	serviceID int64
+
+	once    sync.Once
+	metrics map[string]*composition.Metric // by system name: the service's, then its backends'
+}
+
+func (u *policyUsage) resolve() {
+	u.metrics = map[string]*composition.Metric{}
+	add := func(owner string, id int64) {
+		for _, m := range u.snap.Metrics.Filter(func(m *composition.Metric) bool { return m.OwnerType == owner && m.OwnerID == id }) {
+			if _, ok := u.metrics[m.SystemName]; !ok {
+				u.metrics[m.SystemName] = m
+			}
+		}
+	}
+	add(composition.OwnerService, u.serviceID)
+	for _, b := range u.snap.BackendUsages.Filter(func(b *composition.BackendUsage) bool { return b.ServiceID == u.serviceID }) {
+		add(composition.OwnerBackendAPI, b.BackendAPIID)
+	}
+}
+
+// CountUsage implements policy.UsageCounter.
+func (u *policyUsage) CountUsage(appID int64, metric string, delta int64, now time.Time) error {
+	u.once.Do(u.resolve)
+	m, ok := u.metrics[metric]
+	if !ok {
+		return fmt.Errorf("the service has no metric %q", metric)
+	}
+	hits := make([]composition.Hit, 1, 2)
+	hits[0] = composition.Hit{MetricID: m.ID, Delta: delta}
+	if m.ParentID != 0 {
+		hits = append(hits, composition.Hit{MetricID: m.ParentID, Delta: delta})
+	}
+	if err := u.g.ledger.Admit(appID, hits, now, admitAll); err != nil {
+		return fmt.Errorf("count %d of metric %q: %w", delta, metric, err)
+	}
+	return nil
+}
