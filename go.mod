@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/3scale/3scale-porta-go-client v0.6.0
 	github.com/hashicorp/consul/api v1.34.5
+	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/mattn/go-isatty v0.0.22
 	github.com/prometheus/client_golang v1.25.0
@@ -13,10 +14,9 @@ require (
 	github.com/urfave/cli/v2 v2.27.7
 	go.etcd.io/bbolt v1.5.0
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0
 )
-
-require golang.org/x/crypto v0.59.0 // indirect
 
 require (
 	github.com/bahlo/generic-list-go v0.2.0 // indirect

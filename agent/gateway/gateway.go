@@ -91,7 +91,8 @@ type Gateway struct {
 	requests   sync.Pool // of *request
 
 	policyMetrics *policy.Metrics
-	shared        policy.Shared // policy state that outlives a view (rate limits)
+	shared        policy.Shared        // policy state that outlives a view (rate limits)
+	global        policy.GlobalCounter // rate_limit's cluster-wide counts: the ledger's, when it keeps them
 
 	upstreamsMu sync.Mutex
 	upstreams   map[string]*upstream // upstreams chosen by policies, by URL
@@ -126,6 +127,9 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 		return rq
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
+	if gc, ok := ledger.(policy.GlobalCounter); ok {
+		g.global = gc
+	}
 	g.local = g.newUpstream(upstream)
 	return g
 }

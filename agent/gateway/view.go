@@ -129,7 +129,7 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 	v.errOIDC = newErrorResponse("", 0, proxy.ErrorHeadersAuthFailed,
 		"Authentication failed: OpenID Connect is not supported by the Portolan gateway yet", http.StatusForbidden)
 
-	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared}
+	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared, Global: g.global}
 	v.chain, failed = policy.Build(composition.NormalizePolicyChain(proxy.PolicyChain), &apicastElement{g: g, v: v}, env)
 	if failed != nil {
 		v.failClosed = &errorResponse{status: http.StatusServiceUnavailable, contentType: plainText,

@@ -3,7 +3,9 @@ package policy
 // builtins are the policies the gateway runs, by their APIcast name; the
 // apicast element is the gateway's own (see Build). One line per policy,
 // the policy itself in its own file.
-var builtins = map[string]Factory{}
+var builtins = map[string]Factory{
+	"rate_limit": newRateLimit,
+}
 
 func builtin(name string) (Factory, bool) {
 	f, ok := builtins[name]
