@@ -21,7 +21,12 @@ func (l *Ledger) cutLocked() {
 	}
 	seq := l.openSeq
 	if seq == 0 {
-		seq, _ = l.nextSeqLocked() // no error without a cache dir, and with one the journal has it
+		// No error without a cache dir, and with one the journal has it, but
+		// for a batch of rate limit counts only: those wait for the next cut.
+		var err error
+		if seq, err = l.nextSeqLocked(); err != nil {
+			return
+		}
 	}
 	sb := &spoolBatch{seq: seq, journal: l.journal, written: l.dir == "",
 		batch: registry.UsageBatch{ID: l.batchID(seq), Instance: l.instance, Entries: entriesOf(l.open),
