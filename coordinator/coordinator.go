@@ -97,6 +97,7 @@ type Coordinator struct {
 	usage        *usage.Store
 	alerts       *usage.Alerts // usage alerts and backend events, kept in usage.db
 	usageBatches *prometheus.CounterVec
+	limiters     limiterCounts // rate limit windows counted cluster-wide (usage_limiters.go)
 	sm           *threescale.ServiceManagement
 	analytics    *threescale.Analytics
 	internal     *threescale.InternalAPI

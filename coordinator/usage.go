@@ -80,10 +80,12 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 		result = "duplicate"
 	} else {
 		c.alerts.CountedIncrements(batch.ServiceID, incs, now)
+		c.limiters.add(batch.ServiceID, batch.Limiters, now)
 	}
 	c.usageBatches.WithLabelValues(result).Inc()
 	httpjson.Write(w, http.StatusOK, registry.UsageReply{Duplicate: dup,
-		Totals: usage.LimitedTotals(snap, c.usage.Totals(batch.ServiceID, now))})
+		Totals:   usage.LimitedTotals(snap, c.usage.Totals(batch.ServiceID, now)),
+		Limiters: c.limiters.totals(batch.ServiceID, now)})
 }
 
 // usageCounters is the usage store as the Service Management and Analytics

@@ -13,6 +13,10 @@ const (
 	MaxUsageBodyBytes = MaxBodyBytes * 16 // 1 MiB
 	MaxUsageEntries   = 10000
 	MaxBatchIDLen     = 256
+	// MaxLimiterCounts bounds the limiter counts of a batch and of a reply;
+	// MaxLimiterKeyLen the length of one's key.
+	MaxLimiterCounts = 10000
+	MaxLimiterKeyLen = 256
 )
 
 // UsageBatch is usage one agent admitted for one service. An empty batch (no
@@ -22,6 +26,10 @@ type UsageBatch struct {
 	Instance  string       `json:"instance"`
 	ServiceID int64        `json:"service_id"`
 	Entries   []UsageEntry `json:"entries"`
+	// Limiters are the requests the agent counted for rate limits kept
+	// cluster-wide (the rate_limit policy's global fixed windows) since its
+	// last batch. Absent from older agents; older homes ignore them.
+	Limiters []LimiterCount `json:"limiters,omitempty"`
 }
 
 // UsageEntry is usage of one application's metric within one minute.
@@ -39,6 +47,22 @@ type UsageReply struct {
 	// Totals after this batch: current-period totals of every limited metric of
 	// every application of the batch's service with non-zero usage.
 	Totals []UsageTotal `json:"totals"`
+	// Limiters are the cluster's counts of the service's rate limit windows
+	// that have not ended, after this batch; always present (maybe empty)
+	// from a home that counts them. Absent from older homes: the agent then
+	// counts its own requests only.
+	Limiters []LimiterCount `json:"limiters"`
+}
+
+// LimiterCount is a rate limit's count of requests under Key in the fixed
+// window [Start, Start+Window) (unix seconds): the agent's increment in a
+// batch (negative when it took back requests another limit refused), the
+// cluster's total in a reply.
+type LimiterCount struct {
+	Key    string `json:"key"`
+	Start  int64  `json:"start"`
+	Window int64  `json:"window"`
+	Value  int64  `json:"value"`
 }
 
 // UsageTotal is an application's usage of a metric in the period starting at Start.

@@ -103,8 +103,9 @@ type Gateway struct {
 	requests   sync.Pool // of *request
 
 	policyMetrics *policy.Metrics
-	shared        policy.Shared // policy state that outlives a view (rate limits)
-	caching       cachingState  // home's reachability and strict caching's applications
+	shared        policy.Shared        // policy state that outlives a view (rate limits)
+	global        policy.GlobalCounter // rate_limit's cluster-wide counts: the ledger's, when it keeps them
+	caching       cachingState         // home's reachability and strict caching's applications
 
 	oidc *oidcIssuers // the OpenID Connect issuers of OIDC services, kept across views
 
@@ -153,6 +154,9 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	g.policyMetrics = policy.NewMetrics(reg)
 	g.oidc = newOIDCIssuers(g.policyMetrics)
 	g.caching.init(g.policyMetrics)
+	if gc, ok := ledger.(policy.GlobalCounter); ok {
+		g.global = gc
+	}
 	g.local = g.newUpstream(upstream, false)
 	return g
 }

@@ -11,7 +11,7 @@ import (
 // cutLocked moves the open batch to the spool; the reporter writes its file.
 func (l *Ledger) cutLocked() {
 	l.broken = false
-	if len(l.open) == 0 {
+	if len(l.open) == 0 && len(l.openGlobal) == 0 {
 		if l.journal != nil { // a journal whose only write failed
 			l.journal.Close()
 			os.Remove(l.journal.Name())
@@ -21,11 +21,17 @@ func (l *Ledger) cutLocked() {
 	}
 	seq := l.openSeq
 	if seq == 0 {
-		seq, _ = l.nextSeqLocked() // no error without a cache dir, and with one the journal has it
+		// No error without a cache dir, and with one the journal has it, but
+		// for a batch of rate limit counts only: those wait for the next cut.
+		var err error
+		if seq, err = l.nextSeqLocked(); err != nil {
+			return
+		}
 	}
 	sb := &spoolBatch{seq: seq, journal: l.journal, written: l.dir == "",
-		batch: registry.UsageBatch{ID: l.batchID(seq), Instance: l.instance, Entries: entriesOf(l.open)}}
-	sb.size = estimateSize(len(sb.batch.Entries))
+		batch: registry.UsageBatch{ID: l.batchID(seq), Instance: l.instance, Entries: entriesOf(l.open),
+			Limiters: l.globalEntriesLocked()}}
+	sb.size = estimateSize(len(sb.batch.Entries) + len(sb.batch.Limiters))
 	l.spool = append(l.spool, sb)
 	l.spoolBytes += sb.size
 	l.open = make(map[usageKey]int64, len(l.open))
@@ -72,6 +78,7 @@ func (l *Ledger) unspoolLocked(sb *spoolBatch) {
 	l.spool[0] = nil
 	l.spool = l.spool[1:]
 	l.spoolBytes -= sb.size
+	l.unspoolGlobalsLocked(sb.batch.Limiters)
 	for _, e := range sb.batch.Entries {
 		starts := periodStarts(e.Minute)
 		l.addLocked(e.ApplicationID, e.MetricID, &starts, -e.Delta)
@@ -81,11 +88,22 @@ func (l *Ledger) unspoolLocked(sb *spoolBatch) {
 // acked takes home's answer to a batch (nil for a poll): the batch's usage
 // is in home's totals now, so it stops counting as pending, in one step.
 func (l *Ledger) acked(sb *spoolBatch, totals []registry.UsageTotal, now time.Time) {
+	l.ackedWith(sb, totals, nil, now)
+}
+
+// ackedWith is acked with home's counts of rate limit windows too; nil
+// limiters is a home that does not count them (older than them): this
+// agent's counts are then the totals, as without home.
+func (l *Ledger) ackedWith(sb *spoolBatch, totals []registry.UsageTotal, limiters []registry.LimiterCount, now time.Time) {
 	l.mu.Lock()
 	if sb != nil {
 		l.unspoolLocked(sb)
+		if limiters == nil {
+			l.addGlobalsHomeLocked(sb.batch.Limiters)
+		}
 	}
 	l.mergeTotalsLocked(totals, now)
+	l.mergeGlobalsLocked(limiters, now)
 	l.mu.Unlock()
 	if sb != nil {
 		l.forget(sb)

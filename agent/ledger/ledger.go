@@ -93,6 +93,8 @@ type Ledger struct {
 	minute     int64  // minute of starts
 	starts     [numPeriods]int64
 	fullLogged time.Time
+	globals    map[globalKey]*globalCount // rate limit windows counted cluster-wide (global.go)
+	openGlobal map[globalKey]int64        // their counts in the open batch
 }
 
 // New opens the ledger; with a cache dir it recovers the batches
@@ -101,6 +103,7 @@ func New(cacheDir, instance string, service func() int64, log zerolog.Logger) (*
 	l := &Ledger{
 		instance: instance, service: service, log: log, kick: make(chan struct{}, 1),
 		open: map[usageKey]int64{}, counts: map[appMetric]*counters{},
+		globals: map[globalKey]*globalCount{}, openGlobal: map[globalKey]int64{},
 		seq: 1, minute: -1,
 		maxOpen: maxOpenEntries, maxSpool: maxSpoolBatches, maxSpoolBytes: maxSpoolBytes, maxJour: maxJournalBytes,
 	}

@@ -109,6 +109,7 @@ func (l *Ledger) runLocal(ctx context.Context, interval time.Duration) {
 		for len(l.spool) > 0 {
 			sb := l.spool[0]
 			l.unspoolLocked(sb)
+			l.addGlobalsHomeLocked(sb.batch.Limiters)
 			for _, e := range sb.batch.Entries {
 				starts, c := periodStarts(e.Minute), l.countersLocked(e.ApplicationID, e.MetricID)
 				for p := range numPeriods {
@@ -117,6 +118,7 @@ func (l *Ledger) runLocal(ctx context.Context, interval time.Duration) {
 			}
 		}
 		l.mergeTotalsLocked(nil, now)
+		l.pruneGlobalsLocked(now)
 		l.mu.Unlock()
 	}
 }
@@ -196,7 +198,7 @@ func (l *Ledger) flush(ctx context.Context, home Reporter) error {
 		status := client.StatusCode(err)
 		switch {
 		case err == nil:
-			l.acked(sb, reply.Totals, time.Now())
+			l.ackedWith(sb, reply.Totals, reply.Limiters, time.Now())
 		case sb != nil && (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnprocessableEntity):
 			l.mu.Lock()
 			l.unspoolLocked(sb)

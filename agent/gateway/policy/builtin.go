@@ -19,6 +19,7 @@ var builtins = map[string]Factory{
 	"retry":                newRetry,
 	"upstream_connection":  newUpstreamConnection,
 	"jwt_claim_check":      newJWTClaimCheck,
+	"rate_limit":           newRateLimit,
 }
 
 func builtin(name string) (Factory, bool) {

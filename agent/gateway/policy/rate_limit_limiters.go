@@ -1,0 +1,281 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// The rate_limit policy's three limiters, with lua-resty-limit-traffic's
+// arithmetic (limit.count, limit.req, limit.conn), over counters kept in the
+// gateway's Shared state.
+
+type rlKind uint8
+
+const (
+	rlConnections rlKind = iota
+	rlLeakyBucket
+	rlFixedWindow
+)
+
+func (k rlKind) String() string {
+	switch k {
+	case rlConnections:
+		return "connections"
+	case rlLeakyBucket:
+		return "leaky_bucket"
+	}
+	return "fixed_window"
+}
+
+// errRLRejected is a limiter's "over the limit".
+var errRLRejected = errors.New("rejected")
+
+const (
+	// rlMaxKeys bounds each kind's counters on one gateway; the least
+	// recently used key goes first (its count starts over if it comes back).
+	rlMaxKeys = 100_000
+	// rlMaxKeyLen: longer keys (a client's header, say) are kept as their
+	// SHA-256, so a counter costs little whatever the client sends.
+	rlMaxKeyLen = 128
+)
+
+// rlLimiter is one configured limiter.
+type rlLimiter struct {
+	field  string // e.g. "fixed_window_limiters[0]", for logs
+	kind   rlKind
+	key    *Template
+	prefix string // APIcast's: "<service id>_<kind>_" for scope service, "<kind>_" for global
+	cond   *rlCondition
+	store  *rlStore
+	home   GlobalCounter // fixed windows counted cluster-wide; nil counts them here
+
+	count, window int64   // fixed window
+	rate, burst   float64 // leaky bucket: requests per second, excess requests delayed
+	conn, connB   int64   // connections: concurrent, excess delayed
+	delay         time.Duration
+}
+
+func buildLimiter(field string, kind rlKind, c rlLimiterConfig, env *Env, redis bool) (*rlLimiter, error) {
+	l := &rlLimiter{field: field, kind: kind}
+	if c.Key == nil {
+		return nil, Invalid(field+".key", "is required")
+	}
+	if c.Key.Name == nil {
+		return nil, Invalid(field+".key.name", "is required")
+	}
+	nameType, err := OneOf(field+".key.name_type", c.Key.NameType, "plain", "plain", "liquid")
+	if err != nil {
+		return nil, err
+	}
+	if l.key, err = CompileTemplate(field+".key.name", *c.Key.Name, nameType == "liquid"); err != nil {
+		return nil, err
+	}
+	scope, err := OneOf(field+".key.scope", c.Key.Scope, "service", "service", "global")
+	if err != nil {
+		return nil, err
+	}
+	if scope == "global" {
+		l.prefix = kind.String() + "_"
+	} else {
+		l.prefix = strconv.FormatInt(env.ServiceID, 10) + "_" + kind.String() + "_"
+	}
+	if c.Condition != nil {
+		if l.cond, err = compileRLCondition(field+".condition", c.Condition); err != nil {
+			return nil, err
+		}
+	}
+	switch kind {
+	case rlFixedWindow:
+		if c.Count == nil {
+			return nil, Invalid(field+".count", "is required")
+		}
+		if *c.Count <= 0 {
+			return nil, Invalid(field+".count", "must be greater than 0, not %d", *c.Count)
+		}
+		if c.Window == nil {
+			return nil, Invalid(field+".window", "is required")
+		}
+		if *c.Window < 0 {
+			return nil, Invalid(field+".window", "must be at least 0, not %d", *c.Window)
+		}
+		l.count, l.window = *c.Count, max(*c.Window, 1) // APIcast takes a window of 0 as 1
+		if scope == "global" || redis {
+			l.home = env.Global
+		}
+	case rlLeakyBucket:
+		if c.Rate == nil {
+			return nil, Invalid(field+".rate", "is required")
+		}
+		if *c.Rate <= 0 {
+			return nil, Invalid(field+".rate", "must be greater than 0, not %d", *c.Rate)
+		}
+		if c.Burst != nil && *c.Burst < 0 {
+			return nil, Invalid(field+".burst", "must be at least 0, not %d", *c.Burst)
+		}
+		l.rate = float64(*c.Rate)
+		if c.Burst != nil {
+			l.burst = float64(*c.Burst)
+		}
+	case rlConnections:
+		if c.Conn == nil {
+			return nil, Invalid(field+".conn", "is required")
+		}
+		if *c.Conn <= 0 {
+			return nil, Invalid(field+".conn", "must be greater than 0, not %d", *c.Conn)
+		}
+		if c.Burst != nil && *c.Burst < 0 {
+			return nil, Invalid(field+".burst", "must be at least 0, not %d", *c.Burst)
+		}
+		if c.Delay == nil {
+			return nil, Invalid(field+".delay", "is required")
+		}
+		if !(*c.Delay > 0) {
+			return nil, Invalid(field+".delay", "must be greater than 0, not %v", *c.Delay)
+		}
+		l.conn, l.delay = *c.Conn, seconds(*c.Delay)
+		if c.Burst != nil {
+			l.connB = *c.Burst
+		}
+	}
+	l.store = rlStoreOf(env, kind)
+	return l, nil
+}
+
+// fullKey is the counter's key for c's request.
+func (l *rlLimiter) fullKey(c *Context, env *Env) string {
+	k := l.prefix + l.key.Render(c, env)
+	if len(k) > rlMaxKeyLen {
+		sum := sha256.Sum256([]byte(k))
+		k = l.prefix + "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return k
+}
+
+// incoming counts a request under key and says how long it must wait, or
+// errRLRejected (nothing counted then).
+func (l *rlLimiter) incoming(key string, now time.Time) (time.Duration, error) {
+	if l.kind == rlFixedWindow && l.home != nil {
+		start := time.Unix(windowStart(now, l.window), 0)
+		win := time.Duration(l.window) * time.Second
+		n, err := l.home.AddGlobal(key, start, win, 1)
+		if err != nil {
+			return 0, fmt.Errorf("count %s cluster-wide: %w", key, err)
+		}
+		if n > l.count {
+			_, _ = l.home.AddGlobal(key, start, win, -1)
+			return 0, errRLRejected
+		}
+		return 0, nil
+	}
+	s := l.store
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.lru.Get(key)
+	if !ok {
+		st = &rlState{}
+		s.lru.Add(key, st)
+	}
+	switch l.kind {
+	case rlFixedWindow:
+		if start := windowStart(now, l.window); st.start != start {
+			st.start, st.n = start, 0
+		}
+		if st.n+1 > l.count {
+			return 0, errRLRejected
+		}
+		st.n++
+		return 0, nil
+	case rlLeakyBucket:
+		if !ok || st.last.IsZero() {
+			st.excess, st.last = 0, now
+			return 0, nil
+		}
+		elapsed := now.Sub(st.last).Seconds()
+		if elapsed < 0 {
+			elapsed = -elapsed
+		}
+		excess := max(st.excess-l.rate*elapsed+1, 0)
+		if excess > l.burst {
+			return 0, errRLRejected
+		}
+		st.excess, st.last = excess, now
+		return seconds(excess / l.rate), nil
+	default:
+		n := st.n + 1
+		if n > l.conn+l.connB {
+			return 0, errRLRejected
+		}
+		st.n = n
+		if n > l.conn {
+			// limit.conn: excess connections wait a delay per conn ahead of them
+			return l.delay * time.Duration((n-1)/l.conn), nil
+		}
+		return 0, nil
+	}
+}
+
+// uncommit takes back what incoming counted under key: a request another
+// limiter rejected, or a connection leaving.
+func (l *rlLimiter) uncommit(key string, now time.Time) {
+	if l.kind == rlFixedWindow && l.home != nil {
+		_, _ = l.home.AddGlobal(key, time.Unix(windowStart(now, l.window), 0), time.Duration(l.window)*time.Second, -1)
+		return
+	}
+	s := l.store
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.lru.Peek(key)
+	if !ok {
+		return // evicted meanwhile: nothing to take back
+	}
+	switch l.kind {
+	case rlFixedWindow:
+		if st.start == windowStart(now, l.window) && st.n > 0 {
+			st.n--
+		}
+	case rlLeakyBucket:
+		st.excess = max(st.excess-1, 0)
+	default:
+		if st.n > 0 {
+			st.n--
+		}
+	}
+}
+
+func windowStart(now time.Time, window int64) int64 {
+	t := now.Unix()
+	return t - t%window
+}
+
+// rlStore is one kind's counters on one gateway.
+type rlStore struct {
+	mu  sync.Mutex
+	lru *simplelru.LRU[string, *rlState]
+}
+
+// rlState is one key's counter.
+type rlState struct {
+	n      int64     // requests in the window (fixed window), connections (connections)
+	start  int64     // the window's start, unix seconds (fixed window)
+	excess float64   // requests over the rate (leaky bucket)
+	last   time.Time // the last request counted (leaky bucket)
+}
+
+// rlStoreOf returns the gateway's store of kind, made the first time.
+func rlStoreOf(env *Env, kind rlKind) *rlStore {
+	mk := func() any {
+		lru, _ := simplelru.NewLRU[string, *rlState](rlMaxKeys, nil) // only a size ≤ 0 fails
+		return &rlStore{lru: lru}
+	}
+	if env.Shared == nil {
+		return mk().(*rlStore)
+	}
+	return env.Shared.Get("rate_limit/"+kind.String(), mk).(*rlStore)
+}

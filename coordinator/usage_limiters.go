@@ -1,0 +1,113 @@
+package coordinator
+
+import (
+	"sync"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/registry"
+)
+
+// limiterCounts are the cluster's counts of rate limit windows (the gateway
+// rate_limit policy's global fixed windows), by service: agents add their
+// requests in usage batches and read the totals in the replies, as they do
+// plan limits' totals. They live in memory only: a window lasts seconds to
+// hours, and a restarted home starts over from the agents' next reports.
+// With several coordinators sharing usage through Consul, each counts the
+// agents that report to it.
+type limiterCounts struct {
+	mu   sync.Mutex
+	n    int // keys over all services
+	byID map[int64]map[limiterKey]int64
+}
+
+type limiterKey struct {
+	key           string
+	start, window int64
+}
+
+// maxLimiterKeys bounds the windows home counts over all services.
+const maxLimiterKeys = 200_000
+
+// maxLimiterWindow bounds a window's length (a year): a longer one is no
+// rate limit home keeps in memory.
+const maxLimiterWindow = 366 * 24 * 3600
+
+// add counts a batch's increments for service; increments of windows that
+// ended, malformed ones and those beyond the bound are left out rather than
+// refusing the batch's usage.
+func (lc *limiterCounts) add(service int64, counts []registry.LimiterCount, now time.Time) {
+	if len(counts) == 0 {
+		return
+	}
+	t := now.Unix()
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.byID == nil {
+		lc.byID = map[int64]map[limiterKey]int64{}
+	}
+	m := lc.byID[service]
+	for i, c := range counts {
+		if i >= registry.MaxLimiterCounts {
+			break
+		}
+		if c.Key == "" || len(c.Key) > registry.MaxLimiterKeyLen || c.Window <= 0 || c.Window > maxLimiterWindow ||
+			c.Start+c.Window <= t || c.Start > t+c.Window {
+			continue
+		}
+		k := limiterKey{c.Key, c.Start, c.Window}
+		if m == nil {
+			m = map[limiterKey]int64{}
+			lc.byID[service] = m
+		}
+		v, ok := m[k]
+		if !ok {
+			if lc.n >= maxLimiterKeys {
+				lc.pruneLocked(t)
+				if lc.n >= maxLimiterKeys {
+					continue
+				}
+			}
+			lc.n++
+		}
+		m[k] = max(composition.AddSaturating(v, c.Value), 0)
+	}
+}
+
+// totals returns service's counts of windows not ended (never nil: an empty
+// list tells the agent this home counts them).
+func (lc *limiterCounts) totals(service int64, now time.Time) []registry.LimiterCount {
+	t := now.Unix()
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	out := []registry.LimiterCount{}
+	for k, v := range lc.byID[service] {
+		if k.start+k.window <= t {
+			delete(lc.byID[service], k)
+			lc.n--
+			continue
+		}
+		if len(out) < registry.MaxLimiterCounts {
+			out = append(out, registry.LimiterCount{Key: k.key, Start: k.start, Window: k.window, Value: v})
+		}
+	}
+	if len(lc.byID[service]) == 0 {
+		delete(lc.byID, service)
+	}
+	return out
+}
+
+// pruneLocked forgets every ended window.
+func (lc *limiterCounts) pruneLocked(t int64) {
+	for id, m := range lc.byID {
+		for k := range m {
+			if k.start+k.window <= t {
+				delete(m, k)
+				lc.n--
+			}
+		}
+		if len(m) == 0 {
+			delete(lc.byID, id)
+		}
+	}
+}
