@@ -125,8 +125,9 @@ func serverTLS(certs *certReloader) *tls.Config {
 const reloadInterval = time.Second
 
 // certReloader serves a certificate pair and takes a new one when its files
-// change: a handshake looks at their modification times and sizes at most
-// once every reloadInterval, and loads them again when either moved. A pair
+// change: a handshake looks at them (which files they are, their
+// modification times and sizes) at most once every reloadInterval, and
+// loads them again when either changed. A pair
 // that does not load (a key written after its certificate, a typo) keeps
 // the one served, and is logged once for each state of the files.
 type certReloader struct {
@@ -147,10 +148,23 @@ type loadedPair struct {
 	files filesState
 }
 
-// filesState is what tells a changed file: its modification time and size.
+// filesState is what tells a changed file: which file it is (a new one
+// renamed over it is another), its modification time and its size. The
+// zero value is no file.
 type filesState struct {
-	certMod, keyMod   time.Time
-	certSize, keySize int64
+	cert, key os.FileInfo
+}
+
+// same reports whether s and o are the same files, unchanged.
+func (s filesState) same(o filesState) bool {
+	return sameFile(s.cert, o.cert) && sameFile(s.key, o.key)
+}
+
+func sameFile(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
 // newCertReloader loads the pair; it logs reloads to nowhere until
@@ -186,7 +200,7 @@ func (r *certReloader) stat() (filesState, error) {
 	if err != nil {
 		return filesState{}, fmt.Errorf("--gateway-tls-key: %w: check the path and that the agent may read it", err)
 	}
-	return filesState{certMod: c.ModTime(), keyMod: k.ModTime(), certSize: c.Size(), keySize: k.Size()}, nil
+	return filesState{cert: c, key: k}, nil
 }
 
 // GetCertificate is tls.Config's: the current pair, looked for anew at most
@@ -206,7 +220,7 @@ func (r *certReloader) reload() {
 	defer r.mu.Unlock()
 	cur := r.cur.Load()
 	st, err := r.stat()
-	if err == nil && st == cur.files {
+	if err == nil && st.same(cur.files) {
 		return
 	}
 	if err == nil {
@@ -222,7 +236,7 @@ func (r *certReloader) reload() {
 			return
 		}
 	}
-	if st != r.failed || err.Error() != r.failedWith {
+	if !st.same(r.failed) || err.Error() != r.failedWith {
 		r.failed, r.failedWith = st, err.Error()
 		r.log.Error().Err(err).Msg("gateway: the TLS certificate files changed but do not load; still serving the previous certificate")
 	}
