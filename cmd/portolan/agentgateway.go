@@ -26,7 +26,7 @@ func gatewayFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagGatewayTLSCert, Usage: "serve the gateway over TLS (1.2 and up) with this PEM certificate chain, leaf first; HTTP/2 and HTTP/1.1 are offered by ALPN. Reloaded when the file changes (a pair that does not load is logged and the old one kept)"},
 		&cli.StringFlag{Name: flagGatewayTLSKey, Usage: "PEM private key of --gateway-tls-cert"},
 		&cli.BoolFlag{Name: flagGatewayH2C, Usage: "without TLS, also serve HTTP/2 in clear text (h2c: prior knowledge and Upgrade), e.g. behind a load balancer that speaks it"},
-		&cli.StringFlag{Name: flagUpstreamCAFile, Usage: "PEM file of the CAs that sign https upstreams' certificates (--upstream and routed instances); default: the system's CAs"},
+		&cli.StringFlag{Name: flagUpstreamCAFile, Usage: "PEM file of the CAs that sign https upstreams' certificates (--upstream, and upstreams chosen by routing or upstream policies); default: the system's CAs"},
 		&cli.StringFlag{Name: flagUpstreamClientCert, Usage: "PEM client certificate the gateway presents to https upstreams that require one (mutual TLS)"},
 		&cli.StringFlag{Name: flagUpstreamClientKey, Usage: "PEM private key of --upstream-client-cert"},
 	}
