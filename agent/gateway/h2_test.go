@@ -1,10 +1,7 @@
 package gateway
 
 import (
-	"context"
-	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,21 +11,17 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/net/http2"
 
 	"github.com/portolan/portolan/agent/ledger"
 	"github.com/portolan/portolan/internal/pki"
 )
 
-// h2cClient speaks HTTP/2 in clear text with prior knowledge.
+// h2cClient speaks HTTP/2 in clear text with prior knowledge (net/http's
+// client; x/net's http2.Transport with AllowHTTP is deprecated for it).
 func h2cClient() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
 }
 
 func startH2CGateway(t *testing.T, upstream string, cfg Config) string {

@@ -17,6 +17,12 @@ import (
 	"github.com/portolan/portolan/internal/http1"
 )
 
+// x/net/http2's Server is deprecated for net/http's own HTTP/2, but only it
+// serves a connection accepted and opened elsewhere (ServeConn), and an
+// Upgrade: h2c, which net/http's server does not take.
+//
+//lint:file-ignore SA1019 ServeConn has no equivalent in net/http (see above)
+
 // HTTP/2 bounds: what one connection may hold.
 const (
 	h2MaxStreams     = 250     // concurrent streams a client may open (x/net's default)
