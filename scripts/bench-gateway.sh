@@ -292,3 +292,130 @@ awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" -v cd="${CPU[d]}" -v cb="
 	-v e="${RPS[e]}" -v f="${RPS[f]}" -v ce="${CPU[e]}" -v cf="${CPU[f]}" 'BEGIN {
 	printf "\n(d)/(b) = %.2f (target >= 1.0)   (d)/(c) = %.2f   CPU per request (d)/(b) = %.2f\n", d / b, d / c, cd / cb
 	printf "(f)/(e) = %.2f (target >= 0.9)   CPU per request (f)/(e) = %.2f\n", f / e, cf / ce }'
+
+# ---------------------------------------------------------------------------
+# TLS termination (issue 16): run with BENCH_TLS=1 (make bench-gateway
+# BENCH_TLS=1, or BENCH_TLS=1 ./scripts/bench-gateway.sh). Side by side, on
+# the same self-signed ECDSA P-256 certificate and the same upstream:
+#   (g) nginx with `listen ... ssl` and proxy_pass;
+#   (h) the Portolan gateway with --gateway-tls-cert/--gateway-tls-key (a
+#       second agent, same service, auth + mapping + limits as (d)).
+# wrk speaks HTTP/1.1 over TLS, kept alive (handshakes are not measured).
+# Ports BENCH_PORT+9 .. +11 are used. The target is (h)/(g) >= 0.8.
+bench_tls() {
+	need openssl openssl
+	local NGINX_TLS=$((PORT + 9)) GW_TLS=$((PORT + 10)) API_TLS=$((PORT + 11)) p
+	for p in $NGINX_TLS $GW_TLS $API_TLS; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "port $p is in use; set BENCH_PORT to a free range of 12 ports" >&2
+			exit 1
+		fi
+	done
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tls-key.pem" -out "$TMP/tls-cert.pem" 2>/dev/null
+
+	# (e) nginx with ssl, its own prefix
+	mkdir -p "$TMP/nginx-tls/logs"
+	cat >"$TMP/nginx-tls/nginx.conf" <<CONF
+$USER_LINE
+worker_processes auto;
+daemon off;
+pid $TMP/nginx-tls/nginx.pid;
+error_log $TMP/nginx-tls/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $TMP/nginx-tls/body;
+	proxy_temp_path $TMP/nginx-tls/proxy;
+	fastcgi_temp_path $TMP/nginx-tls/fastcgi;
+	uwsgi_temp_path $TMP/nginx-tls/uwsgi;
+	scgi_temp_path $TMP/nginx-tls/scgi;
+	upstream app {
+		server 127.0.0.1:$UP;
+		keepalive 64;
+	}
+	server {
+		listen 127.0.0.1:$NGINX_TLS ssl;
+		ssl_certificate $TMP/tls-cert.pem;
+		ssl_certificate_key $TMP/tls-key.pem;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		location / {
+			proxy_pass http://app;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+		}
+	}
+}
+CONF
+	"$NGINX_BIN" -p "$TMP/nginx-tls" -c "$TMP/nginx-tls/nginx.conf" -e "$TMP/nginx-tls/error.log" &
+	PIDS+=($!)
+	local nginx_pid=$!
+
+	# (f) a second agent, its gateway over TLS
+	env ${BENCH_AGENT_ENV:-} "${BENCH_AGENT_BIN:-bin/portolan}" --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service bench \
+		--address 127.0.0.1 --port "$UP" --api "127.0.0.1:$API_TLS" --cache-dir "$TMP/cache-tls" --placement-file "$TMP/placement-tls.json" \
+		--gateway-listen "127.0.0.1:$GW_TLS" --upstream "http://127.0.0.1:$UP" \
+		--gateway-tls-cert "$TMP/tls-cert.pem" --gateway-tls-key "$TMP/tls-key.pem" ${BENCH_AGENT_FLAGS:-} -- sleep 100000 >"$TMP/agent-tls.log" 2>&1 &
+	PIDS+=($!)
+	local gw_pid=$!
+
+	local tls_urls=("https://127.0.0.1:$NGINX_TLS$PATH_Q" "https://127.0.0.1:$GW_TLS$PATH_Q")
+	local tls_pids=("$nginx_pid" "$gw_pid")
+	local tls_names=(g h)
+	local tls_labels=("(g) nginx ssl + proxy_pass" "(h) Portolan gateway over TLS")
+	local i u
+	for u in "${tls_urls[@]}"; do
+		for _ in $(seq 1 200); do
+			[ "$(curl -sk -o /dev/null -w '%{http_code}' "$u")" = 200 ] && break
+			sleep 0.05
+		done
+		[ "$(curl -sk -o /dev/null -w '%{http_code}' "$u")" = 200 ] || {
+			echo "$u does not answer 200:" >&2
+			cat "$TMP/agent-tls.log" "$TMP/nginx-tls/error.log" >&2
+			exit 1
+		}
+	done
+	for i in 0 1; do
+		wrk -t"$THREADS" -c"$CONNS" -d2s "${tls_urls[$i]}" >/dev/null
+	done
+	echo
+	echo "==> TLS termination: wrk -t$THREADS -c$CONNS -d$DURATION --latency over TLS, HTTP/1.1 kept alive, $ROUNDS rounds interleaved"
+	local r out before after rps reqs cpu p50 p99
+	for r in $(seq 1 "$ROUNDS"); do
+		for i in 0 1; do
+			before=$(cpu_ticks "${tls_pids[$i]}")
+			out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${tls_urls[$i]}")
+			after=$(cpu_ticks "${tls_pids[$i]}")
+			rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+			reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+			cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+			p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+			p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+			if grep -q 'Non-2xx or 3xx responses:' <<<"$out"; then
+				echo "${tls_labels[$i]}: answers were not 2xx" >&2
+				exit 1
+			fi
+			echo "round $r ${tls_names[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us, ${cpu}us CPU/request"
+			echo "${tls_names[$i]} $rps $p50 $p99 $cpu" >>"$TMP/results-tls"
+		done
+	done
+	echo
+	printf '%-46s %12s %10s %10s %14s\n' "medians (TLS)" "requests/s" "p50 (µs)" "p99 (µs)" "CPU/req (µs)"
+	local n
+	declare -A TRPS TCPU
+	for i in 0 1; do
+		n=${tls_names[$i]}
+		TRPS[$n]=$(awk -v n="$n" '$1 == n { print $2 }' "$TMP/results-tls" | median)
+		p50=$(awk -v n="$n" '$1 == n { print $3 }' "$TMP/results-tls" | median)
+		p99=$(awk -v n="$n" '$1 == n { print $4 }' "$TMP/results-tls" | median)
+		TCPU[$n]=$(awk -v n="$n" '$1 == n { print $5 }' "$TMP/results-tls" | median)
+		printf '%-46s %12s %10s %10s %14s\n' "${tls_labels[$i]}" "${TRPS[$n]}" "$p50" "$p99" "${TCPU[$n]}"
+	done
+	awk -v h="${TRPS[h]}" -v g="${TRPS[g]}" -v ch="${TCPU[h]}" -v cg="${TCPU[g]}" 'BEGIN {
+		printf "\n(h)/(g) = %.2f (target >= 0.80)   CPU per request (h)/(g) = %.2f\n", h / g, ch / cg }'
+}
+
+if [ "${BENCH_TLS:-0}" = 1 ]; then
+	bench_tls
+fi

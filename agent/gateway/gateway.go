@@ -37,6 +37,8 @@ type Config struct {
 	// OTelEndpoint, when set, is the OTLP/HTTP collector the gateway sends
 	// a span per request to (tracing.go); empty: no tracing, no cost.
 	OTelEndpoint string
+
+	TLS TLS // TLS to clients (and HTTP/2) and to https upstreams; see tls.go
 }
 
 // Gateway defaults.
@@ -47,8 +49,8 @@ const (
 	idleConns = 1024 // kept per upstream host
 )
 
-// Check validates the configuration, fills in defaults and returns the
-// upstream's URL.
+// Check validates the configuration, fills in defaults, loads the TLS files
+// it names and returns the upstream's URL. New takes a checked Config.
 func (c *Config) Check() (*url.URL, error) {
 	if c.Listen == "" {
 		return nil, errors.New("--gateway-listen is empty")
@@ -64,6 +66,9 @@ func (c *Config) Check() (*url.URL, error) {
 		c.UpstreamTimeout = DefaultUpstreamTimeout
 	}
 	if err := checkOTelEndpoint(c.OTelEndpoint); err != nil {
+		return nil, err
+	}
+	if err := c.TLS.check(); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -144,6 +149,8 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 		ExpectContinueTimeout: time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		DisableCompression:    true, // pass bodies through as the app sent them
+		TLSClientConfig:       g.upstreamTLS(),
+		ForceAttemptHTTP2:     true, // to https upstreams that offer it (a custom TLSClientConfig turns it off otherwise)
 	}
 	g.requests.New = func() any {
 		rq := &request{}
@@ -429,28 +436,6 @@ func (g *Gateway) remote(v *view, plan int64) *upstream {
 		return nil
 	}
 	return ts[g.rr.Add(1)%uint64(len(ts))].up
-}
-
-// Run serves ln with the lean HTTP/1.1 server until ctx ends, then shuts
-// down: requests in flight get 5 seconds, kept-alive upstream connections
-// are closed.
-func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
-	srv := http1.NewServer(g, g.log)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		g.closeIdle()
-	}()
-	err := srv.Serve(ln)
-	<-stopped
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
 }
 
 // secretTokenHeader carries the proxy's secret token to the app; a client's

@@ -6,6 +6,16 @@ import (
 	"github.com/portolan/portolan/agent/gateway"
 )
 
+// Names of the gateway's TLS flags.
+const (
+	flagGatewayTLSCert     = "gateway-tls-cert"
+	flagGatewayTLSKey      = "gateway-tls-key"
+	flagGatewayH2C         = "gateway-h2c"
+	flagUpstreamCAFile     = "upstream-ca-file"
+	flagUpstreamClientCert = "upstream-client-cert"
+	flagUpstreamClientKey  = "upstream-client-key"
+)
+
 // gatewayFlags turn on the gateway in the agent.
 func gatewayFlags() []cli.Flag {
 	return []cli.Flag{
@@ -13,10 +23,17 @@ func gatewayFlags() []cli.Flag {
 		&cli.StringFlag{Name: "upstream", Usage: "URL of the app the gateway forwards to, e.g. http://127.0.0.1:3000"},
 		&cli.Int64Flag{Name: "gateway-max-body", Value: gateway.DefaultMaxBody, Usage: "largest request body the gateway forwards, in bytes (413 above)"},
 		&cli.DurationFlag{Name: "gateway-upstream-timeout", Value: gateway.DefaultUpstreamTimeout, Usage: "how long the app may take to start answering a request (502 after)"},
+		&cli.StringFlag{Name: flagGatewayTLSCert, Usage: "serve the gateway over TLS (1.2 and up) with this PEM certificate chain, leaf first; HTTP/2 and HTTP/1.1 are offered by ALPN. Reloaded when the file changes (a pair that does not load is logged and the old one kept)"},
+		&cli.StringFlag{Name: flagGatewayTLSKey, Usage: "PEM private key of --gateway-tls-cert"},
+		&cli.BoolFlag{Name: flagGatewayH2C, Usage: "without TLS, also serve HTTP/2 in clear text (h2c: prior knowledge and Upgrade), e.g. behind a load balancer that speaks it"},
+		&cli.StringFlag{Name: flagUpstreamCAFile, Usage: "PEM file of the CAs that sign https upstreams' certificates (--upstream, and upstreams chosen by routing or upstream policies); default: the system's CAs"},
+		&cli.StringFlag{Name: flagUpstreamClientCert, Usage: "PEM client certificate the gateway presents to https upstreams that require one (mutual TLS)"},
+		&cli.StringFlag{Name: flagUpstreamClientKey, Usage: "PEM private key of --upstream-client-cert"},
 	}
 }
 
-// gatewayConfig reads the gateway flags; nil when the gateway is off.
+// gatewayConfig reads the gateway flags; nil when the gateway is off. The
+// TLS files are checked by the agent when it starts the gateway.
 func gatewayConfig(c *cli.Context) *gateway.Config {
 	if c.String("gateway-listen") == "" {
 		return nil
@@ -24,5 +41,9 @@ func gatewayConfig(c *cli.Context) *gateway.Config {
 	return &gateway.Config{
 		Listen: c.String("gateway-listen"), Upstream: c.String("upstream"),
 		MaxBodyBytes: c.Int64("gateway-max-body"), UpstreamTimeout: c.Duration("gateway-upstream-timeout"),
+		TLS: gateway.TLS{
+			CertFile: c.String(flagGatewayTLSCert), KeyFile: c.String(flagGatewayTLSKey), H2C: c.Bool(flagGatewayH2C),
+			UpstreamCAFile: c.String(flagUpstreamCAFile), UpstreamCertFile: c.String(flagUpstreamClientCert), UpstreamKeyFile: c.String(flagUpstreamClientKey),
+		},
 	}
 }

@@ -109,9 +109,10 @@ func TestEverySecretFlagHasAFileTwin(t *testing.T) {
 				}
 			}
 			for _, n := range strs {
-				// --tls-key and --tls-client-key name files already.
+				// --tls-key, --tls-client-key, --gateway-tls-key and
+				// --upstream-client-key name files already.
 				secret := strings.Contains(n, "token") || strings.Contains(n, "secret") || strings.Contains(n, "password") ||
-					(strings.HasSuffix(n, "-key") && !strings.HasPrefix(n, "tls-"))
+					(strings.HasSuffix(n, "-key") && !strings.HasPrefix(n, "tls-") && !strings.Contains(n, "-tls-") && !strings.HasSuffix(n, "-client-key"))
 				if !secret || strings.HasSuffix(n, fileSuffix) {
 					continue
 				}

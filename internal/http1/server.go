@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,8 @@ func NewServer(h http.Handler, log zerolog.Logger) *Server {
 		log:     log,
 		conns:   map[*leanConn]struct{}{},
 		fallback: &http.Server{
-			Handler:           switchOrClose{h},
+			Handler:           tlsState{switchOrClose{h}},
+			ConnContext:       tlsStateContext,
 			ReadHeaderTimeout: leanHeaderTimeout,
 			IdleTimeout:       leanIdleTimeout,
 			MaxHeaderBytes:    MaxHeaderBytes,
@@ -205,6 +207,10 @@ func (s *Server) newConn(c net.Conn) *leanConn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	lc := &leanConn{s: s, c: c, remote: c.RemoteAddr().String(), cancel: cancel, head: *newRequestHead()}
 	lc.tmpl = *(&http.Request{}).WithContext(ctx)
+	if tc, ok := c.(*tls.Conn); ok { // served over TLS (the gateway's front door did the handshake)
+		st := tc.ConnectionState()
+		lc.tmpl.TLS = &st
+	}
 	lc.br = s.readers.Get().(*bufio.Reader)
 	lc.br.Reset(c)
 	lc.bw = s.writers.Get().(*bufio.Writer)
@@ -475,3 +481,28 @@ func (q *connQueue) Close() error {
 }
 
 func (q *connQueue) Addr() net.Addr { return q.addr }
+
+// tlsStateKey holds, in a handed-off connection's context, the TLS state of
+// the connection under it: net/http sets Request.TLS only for a *tls.Conn it
+// handshakes itself.
+type tlsStateKey struct{}
+
+func tlsStateContext(ctx context.Context, c net.Conn) context.Context {
+	if hc, ok := c.(*handoffConn); ok {
+		if tc, ok := hc.Conn.(*tls.Conn); ok {
+			st := tc.ConnectionState()
+			return context.WithValue(ctx, tlsStateKey{}, &st)
+		}
+	}
+	return ctx
+}
+
+// tlsState sets Request.TLS of requests on a handed-off TLS connection.
+type tlsState struct{ h http.Handler }
+
+func (t tlsState) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if st, ok := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok && r.TLS == nil {
+		r.TLS = st
+	}
+	t.h.ServeHTTP(w, r)
+}

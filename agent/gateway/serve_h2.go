@@ -1,0 +1,217 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http2"
+
+	"github.com/portolan/portolan/internal/http1"
+)
+
+// x/net/http2's Server is deprecated for net/http's own HTTP/2, but only it
+// serves a connection accepted and opened elsewhere (ServeConn), and an
+// Upgrade: h2c, which net/http's server does not take.
+//
+//lint:file-ignore SA1019 ServeConn has no equivalent in net/http (see above)
+
+// HTTP/2 bounds: what one connection may hold.
+const (
+	h2MaxStreams     = 250     // concurrent streams a client may open (x/net's default)
+	h2MaxReadFrame   = 1 << 20 // largest frame read (x/net's default, 1 MiB)
+	h2MaxUploadBuf   = 1 << 20 // request body bytes buffered per connection and per stream
+	h2WriteByteLimit = 30 * time.Second
+)
+
+// http2Proto is HTTP/2's ALPN name.
+const http2Proto = http2.NextProtoTLS
+
+// h2Server serves HTTP/2 connections (TLS with ALPN "h2", h2c) with the
+// gateway's handler through x/net/http2, and keeps track of them to shut
+// them down.
+type h2Server struct {
+	srv     *http2.Server
+	base    *http.Server // ServeConn's BaseConfig: the header bound; its Shutdown sends GOAWAY
+	handler http.Handler
+
+	ctx    context.Context // the requests'; cancelled when shutdown gives up waiting
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closing bool
+	conns   map[net.Conn]struct{}
+	wg      sync.WaitGroup
+}
+
+func newH2Server(h http.Handler) *h2Server {
+	s := &h2Server{
+		srv: &http2.Server{
+			MaxConcurrentStreams:         h2MaxStreams,
+			MaxReadFrameSize:             h2MaxReadFrame,
+			MaxUploadBufferPerConnection: h2MaxUploadBuf,
+			MaxUploadBufferPerStream:     h2MaxUploadBuf,
+			IdleTimeout:                  idleTimeout,
+			WriteByteTimeout:             h2WriteByteLimit, // a client that stops reading is dropped
+		},
+		// MaxHeaderBytes bounds a request's header list (SETTINGS_MAX_HEADER_LIST_SIZE), as the lean loop's heads.
+		base:    &http.Server{MaxHeaderBytes: http1.MaxHeaderBytes, ReadHeaderTimeout: openTimeout, IdleTimeout: idleTimeout},
+		handler: h,
+		conns:   map[net.Conn]struct{}{},
+	}
+	// Registers srv's connections with base, whose Shutdown then tells
+	// them to finish. It fails only on a TLSConfig with bad ciphers: base has none.
+	_ = http2.ConfigureServer(s.base, s.srv)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// serve serves the HTTP/2 connection c until it ends. upgrade and settings
+// are the request and the HTTP2-Settings of an Upgrade: h2c, nil otherwise.
+func (s *h2Server) serve(c net.Conn, upgrade *http.Request, settings []byte) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+		s.wg.Done()
+	}()
+	s.srv.ServeConn(c, &http2.ServeConnOpts{
+		Context: s.ctx, BaseConfig: s.base, Handler: s.handler,
+		UpgradeRequest: upgrade, Settings: settings,
+	})
+}
+
+// shutdown tells every connection to finish (GOAWAY: streams in flight go
+// on, no new one opens), waits for them until ctx ends, then closes them.
+func (s *h2Server) shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	_ = s.base.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.cancel()
+		<-done
+	}
+	s.cancel()
+}
+
+// h2cUpgrades serves an HTTP/1.1 request asking to upgrade to h2c (RFC
+// 7540 §3.2: Upgrade: h2c, Connection: HTTP2-Settings) as the first stream
+// of an HTTP/2 connection, and every other request with next. The lean
+// loop hands every Upgrade request to net/http, whose connection can be
+// hijacked.
+type h2cUpgrades struct {
+	next    http.Handler
+	h2      *h2Server
+	maxBody int64
+}
+
+func (u h2cUpgrades) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	up := r.Header["Upgrade"]
+	if len(up) == 0 || !httpguts.HeaderValuesContainsToken(up, "h2c") ||
+		!httpguts.HeaderValuesContainsToken(r.Header["Connection"], "HTTP2-Settings") {
+		u.next.ServeHTTP(w, r)
+		return
+	}
+	vals := r.Header["Http2-Settings"]
+	if len(vals) != 1 {
+		writeText(w, http.StatusBadRequest, plainText, []byte("Bad Request: an h2c upgrade needs one HTTP2-Settings header\n"))
+		return
+	}
+	settings, err := base64.RawURLEncoding.DecodeString(vals[0])
+	if err != nil {
+		writeText(w, http.StatusBadRequest, plainText, []byte("Bad Request: HTTP2-Settings is not base64url\n"))
+		return
+	}
+	// The request is answered on the new connection: its body is read
+	// first, within the gateway's bound.
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, u.maxBody))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
+			}
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil { // not a hijackable connection: answer in HTTP/1.1, as a server without h2c would
+		u.next.ServeHTTP(w, r)
+		return
+	}
+	_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
+	if err := rw.Flush(); err != nil {
+		conn.Close()
+		return
+	}
+	var head []byte
+	if n := rw.Reader.Buffered(); n > 0 { // the client's preface may have come with the request
+		head, _ = rw.Reader.Peek(n)
+		head = bytes.Clone(head)
+	}
+	u.h2.serve(&prefixConn{Conn: conn, prefix: head}, r, settings)
+}
+
+// clientPreface starts every HTTP/2 connection.
+var clientPreface = []byte(http2.ClientPreface)
+
+// sniffPreface reads c's first bytes until they are, or cannot be, the
+// HTTP/2 client preface. It returns them, and whether they are it.
+func sniffPreface(c net.Conn) ([]byte, bool, error) {
+	buf := make([]byte, 0, len(clientPreface))
+	for len(buf) < len(clientPreface) {
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if !bytes.HasPrefix(clientPreface, buf) {
+			return buf, false, nil
+		}
+		if err != nil {
+			return buf, false, err
+		}
+	}
+	return buf, true, nil
+}
+
+// prefixConn is a connection whose first bytes were already read: prefix
+// is read again first.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
