@@ -113,7 +113,13 @@ func TestPolicyChainEndToEnd(t *testing.T) {
 		return resp, string(b)
 	}
 	require.Eventually(t, func() bool {
-		resp, _ := send(http.MethodGet, "warm-up")
+		req, _ := http.NewRequest(http.MethodGet, "http://"+gw+"/v1/articles?user_key="+a.App.UserKey, nil)
+		req.Header.Set("X-Tenant", "warm-up")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false // not listening yet
+		}
+		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 10*time.Second, 50*time.Millisecond, "the agent's gateway serves the service with its chain")
 	<-upstreamHits
