@@ -47,7 +47,7 @@ func CompileTemplate(field, s string, liquid bool) (*Template, error) {
 	t := &Template{}
 	rest := s
 	for rest != "" {
-		if i := strings.Index(rest, "{%"); i >= 0 && (strings.Index(rest, "{{") < 0 || i < strings.Index(rest, "{{")) {
+		if i, o := strings.Index(rest, "{%"), strings.Index(rest, "{{"); i >= 0 && (o < 0 || i < o) {
 			return nil, Invalid(field, "Liquid tags ({%% ... %%}) are not supported by the Portolan gateway, only {{ variable }} outputs")
 		}
 		open := strings.Index(rest, "{{")
@@ -106,7 +106,7 @@ func parseOutput(expr string) (part, error) {
 			name = strings.TrimSpace(name)
 			f, ok := liquidFilters[name]
 			if !ok {
-				return part{}, fmt.Errorf("Liquid filter %q is not supported by the Portolan gateway (supported, without arguments: %s)", name, liquidFilterNames())
+				return part{}, fmt.Errorf("the Liquid filter %q is not supported by the Portolan gateway (supported, without arguments: %s)", name, liquidFilterNames())
 			}
 			filters = append(filters, f)
 		}
