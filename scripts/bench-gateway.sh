@@ -22,6 +22,7 @@
 # 18080), BENCH_DURATION (default 10s), BENCH_ROUNDS (default 3),
 # BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2), BENCH_AGENT_ENV
 # (environment for the agent only, e.g. GOGC=400, to try runtime settings),
+# BENCH_BASE_BIN (a baseline build of portolan, run as target (d0) beside (d)),
 # BENCH_AGENT_FLAGS (more agent flags, e.g. --cache-dir= to keep usage in memory),
 # BENCH_AGENT_BIN (the portolan binary the agent runs, to compare two builds in
 # one sitting; default bin/portolan).
@@ -171,12 +172,13 @@ PLAN=$(post "/admin/api/services/$SID/application_plans.json" "name=Bench")
 post "/admin/api/application_plans/$PLAN/metrics/$HITS/limits.json" "period=minute&value=1000000000000" >/dev/null
 ACCT=$(post /admin/api/signup.json "org_name=Bench&username=bench&email=bench@example.com&password=bench-pass-123")
 post "/admin/api/accounts/$ACCT/applications.json" "name=bench&plan_id=$PLAN&user_key=$KEY" >/dev/null
-# start_agent SERVICE GATEWAY_PORT API_PORT: an agent fronting the upstream
-# for SERVICE; prints its pid.
+# start_agent SERVICE GATEWAY_PORT API_PORT [BINARY]: an agent fronting the
+# upstream for SERVICE; prints its pid.
 start_agent() {
-	env ${BENCH_AGENT_ENV:-} "${BENCH_AGENT_BIN:-bin/portolan}" --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service "$1" \
-		--address 127.0.0.1 --port "$UP" --api "127.0.0.1:$3" --cache-dir "$TMP/cache-$1" --placement-file "$TMP/placement-$1.json" \
-		--gateway-listen "127.0.0.1:$2" --upstream "http://127.0.0.1:$UP" ${BENCH_AGENT_FLAGS:-} -- sleep 100000 >"$TMP/agent-$1.log" 2>&1 &
+	local bin=${4:-${BENCH_AGENT_BIN:-bin/portolan}}
+	env ${BENCH_AGENT_ENV:-} "$bin" --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service "$1" \
+		--address 127.0.0.1 --port "$UP" --api "127.0.0.1:$3" --cache-dir "$TMP/cache-$2" --placement-file "$TMP/placement-$2.json" \
+		--gateway-listen "127.0.0.1:$2" --upstream "http://127.0.0.1:$UP" ${BENCH_AGENT_FLAGS:-} -- sleep 100000 >"$TMP/agent-$1-$2.log" 2>&1 &
 	echo $!
 }
 wait_200() { # wait_200 URL SERVICE
@@ -185,7 +187,7 @@ wait_200() { # wait_200 URL SERVICE
 		sleep 0.05
 	done
 	echo "the gateway of $2 does not answer 200:" >&2
-	cat "$TMP/agent-$2.log" >&2
+	cat "$TMP"/agent-"$2"-*.log >&2
 	exit 1
 }
 TARGET_PID[3]=$(start_agent bench "$GW" "$API")
@@ -223,6 +225,19 @@ URLS=("http://127.0.0.1:$UP$PATH_Q" "http://127.0.0.1:$NGINX$PATH_Q" "http://127
 	"http://127.0.0.1:$NGINX_POLICIES$PATH_Q" "http://127.0.0.1:$GW_CHAIN$PATH_Q2")
 # The CORS targets are asked as a browser asks: with an Origin.
 HEADERS=("" "" "" "" "Origin: https://example.com" "Origin: https://example.com")
+
+# (d0) with BENCH_BASE_BIN: (d) again, its agent running another build (the
+# baseline), measured in the same rounds.
+if [ -n "${BENCH_BASE_BIN:-}" ]; then
+	GW_BASE=$((PORT + 12)) API_BASE=$((PORT + 13))
+	TARGET_PID[6]=$(start_agent bench "$GW_BASE" "$API_BASE" "$BENCH_BASE_BIN")
+	PIDS+=("${TARGET_PID[6]}")
+	wait_200 "http://127.0.0.1:$GW_BASE$PATH_Q" bench
+	NAMES+=(d0)
+	LABELS+=("(d0) as (d), baseline build")
+	URLS+=("http://127.0.0.1:$GW_BASE$PATH_Q")
+	HEADERS+=("")
+fi
 
 # cpu_ticks PID: user + system CPU ticks of PID and its children's live
 # processes (nginx's workers): what a target itself spends, whatever the load.
@@ -292,6 +307,10 @@ awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" -v cd="${CPU[d]}" -v cb="
 	-v e="${RPS[e]}" -v f="${RPS[f]}" -v ce="${CPU[e]}" -v cf="${CPU[f]}" 'BEGIN {
 	printf "\n(d)/(b) = %.2f (target >= 1.0)   (d)/(c) = %.2f   CPU per request (d)/(b) = %.2f\n", d / b, d / c, cd / cb
 	printf "(f)/(e) = %.2f (target >= 0.9)   CPU per request (f)/(e) = %.2f\n", f / e, cf / ce }'
+if [ -n "${BENCH_BASE_BIN:-}" ]; then
+	awk -v d="${RPS[d]}" -v d0="${RPS[d0]}" -v cd="${CPU[d]}" -v cd0="${CPU[d0]}" -v b="${RPS[b]}" 'BEGIN {
+	printf "(d)/(d0) = %.2f   (d0)/(b) = %.2f   CPU per request (d)/(d0) = %.2f\n", d / d0, d0 / b, cd / cd0 }'
+fi
 
 # ---------------------------------------------------------------------------
 # TLS termination (issue 16): run with BENCH_TLS=1 (make bench-gateway
