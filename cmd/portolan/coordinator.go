@@ -38,7 +38,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
-			&cli.StringFlag{Name: "apicast-policies", Usage: "folder of APIcast's policy manifests (policies.json, as APIcast's GET /policies answers) that GET /admin/api/policies.json lists"},
+			&cli.StringFlag{Name: "apicast-policies", Usage: "folder of APIcast's policy manifests (policies.json, as APIcast's GET /policies answers) that GET /admin/api/policies.json lists and whose JSON schemas check policy chains when they are saved (without it, the gateway's own rules check them)"},
 		}, append(append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...), append(identityFlags(), webhookFlags()...)...)...),
 		Action: func(c *cli.Context) error {
 			gcfg, gkr, err := coordinatorGossip(c)
