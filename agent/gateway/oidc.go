@@ -32,8 +32,8 @@ const maxTokenLen = 16 << 10
 // JWKS keys, with iss equal to the issuer, sub and aud present, exp not
 // passed, nbf passed when given, iat positive when given and typ Bearer
 // when given; the client is the azp claim (or the one
-// jwt_claim_with_client_id names) and must be an application of the
-// service.
+// jwt_claim_with_client_id names; without azp, a single aud) and must be
+// an application of the service.
 type oidcService struct {
 	issuer      *oidcIssuer
 	location    string // the proxy's credentials_location
@@ -131,9 +131,9 @@ func (s *oidcService) verify(ctx context.Context, raw string, now time.Time) (ma
 	if err := checkClaims(claims, now); err != nil {
 		return nil, "", err
 	}
-	client := clientOf(claims[s.clientClaim])
-	if client == "" {
-		return nil, "", fmt.Errorf("the token has no %s claim naming its client", s.clientClaim)
+	client, err := s.clientOf(claims)
+	if err != nil {
+		return nil, "", err
 	}
 	return claims, client, nil
 }
@@ -191,6 +191,31 @@ func numericDate(v any) (time.Time, bool) {
 
 // clientOf is the client a claim names: its string, or the first of an
 // array of them, as APIcast takes it.
+// clientOf is the client the token was issued to: the configured claim
+// (azp by default). Without azp, as OpenID Connect Core 1.0 section 2 puts
+// it, the audience is the client: aud must then name exactly one, so a
+// token for another audience names an unknown application and one for
+// several audiences names none.
+func (s *oidcService) clientOf(claims map[string]any) (string, error) {
+	if client := clientOf(claims[s.clientClaim]); client != "" || s.clientClaim != "azp" {
+		if client == "" {
+			return "", fmt.Errorf("the token has no %s claim naming its client", s.clientClaim)
+		}
+		return client, nil
+	}
+	switch aud := claims["aud"].(type) {
+	case string:
+		return aud, nil
+	case []any:
+		if len(aud) == 1 {
+			if a, _ := aud[0].(string); a != "" {
+				return a, nil
+			}
+		}
+	}
+	return "", errors.New("the token has no azp and its aud does not name one client")
+}
+
 func clientOf(v any) string {
 	switch c := v.(type) {
 	case string:

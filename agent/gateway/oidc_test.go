@@ -122,6 +122,13 @@ func TestOIDCValidTokenCountsAgainstItsApplication(t *testing.T) {
 		assert.Equal(t, http.StatusOK, a.status, "another application, unlimited plan: %s", a.body)
 	}
 	assert.EqualValues(t, 3, og.hits(og.f.premiumApp))
+	// OpenID Connect Core 1.0 section 2: without azp, the (single) audience is the client.
+	audOnly := og.iss.Claims("premium-key")
+	delete(audOnly, "azp")
+	audOnly["aud"] = []any{"premium-key"}
+	a := call(t, "GET", og.base+"/articles", bearerHeader(og.iss.Token(t, "RS256", audOnly)))
+	assert.Equal(t, http.StatusOK, a.status, "a token without azp for the audience premium-key: %s", a.body)
+	assert.EqualValues(t, 4, og.hits(og.f.premiumApp))
 	r := <-og.got
 	assert.True(t, strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "), "the token is forwarded, as APIcast forwards it")
 	assert.EqualValues(t, 1, og.iss.JWKSFetches(), "the JWKS is fetched once and cached")
@@ -131,7 +138,8 @@ func TestOIDCValidTokenCountsAgainstItsApplication(t *testing.T) {
 // Every token APIcast's oidc.lua refuses is "Authentication failed" (403),
 // and nothing reaches the app: expired (exp), not yet valid (nbf), another
 // issuer, no aud, no sub, typ other than Bearer (Keycloak's ID tokens), an
-// azp that is no application of the service, a suspended application, alg
+// azp that is no application of the service, without azp an audience that
+// is no application or several audiences, a suspended application, alg
 // none, HS256 (keyed with the public RSA modulus: key confusion), a token
 // signed by a key the issuer never published, and garbage. No token at all
 // is "Authentication parameters missing".
@@ -157,7 +165,9 @@ func TestOIDCRefusedTokens(t *testing.T) {
 		"no sub":                     iss.Token(t, "RS256", edit(func(c map[string]any) { delete(c, "sub") })),
 		"typ ID":                     iss.Token(t, "RS256", edit(func(c map[string]any) { c["typ"] = "ID" })),
 		"unknown azp":                iss.Token(t, "RS256", iss.Claims("nobody")),
-		"no azp":                     iss.Token(t, "RS256", edit(func(c map[string]any) { delete(c, "azp") })),
+		"no azp, aud another client": iss.Token(t, "RS256", edit(func(c map[string]any) { delete(c, "azp") })),
+		"no azp, wrong audience":     iss.Token(t, "RS256", edit(func(c map[string]any) { delete(c, "azp"); c["aud"] = "https://other-api.example" })),
+		"no azp, several audiences":  iss.Token(t, "RS256", edit(func(c map[string]any) { delete(c, "azp"); c["aud"] = []any{"basic-key", "premium-key"} })),
 		"suspended application":      iss.Token(t, "RS256", iss.Claims("frozen-key")),
 		"alg none":                   iss.Token(t, "none", iss.Claims("basic-key")),
 		"alg HS256":                  iss.Token(t, "HS256", iss.Claims("basic-key")),
