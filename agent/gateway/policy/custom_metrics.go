@@ -3,7 +3,6 @@ package policy
 import (
 	"encoding/json"
 	"net/textproto"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -34,36 +33,14 @@ type customMetrics struct {
 
 type metricsRule struct {
 	metric, increment *Template
-	cond              metricsCondition
-}
-
-// metricsCondition is APIcast's condition: operations combined with
-// "and" or "or".
-type metricsCondition struct {
-	or  bool
-	ops []metricsOperation
-}
-
-type metricsOperation struct {
-	left, right *Template
-	op          string // "==", "!=", "matches"
-	re          *regexp.Regexp
+	cond              *condition
 }
 
 type customMetricsConfig struct {
 	Rules []struct {
-		Metric    *string `json:"metric"`
-		Increment *string `json:"increment"`
-		Condition *struct {
-			CombineOp  string `json:"combine_op"`
-			Operations []struct {
-				Left      *string `json:"left"`
-				LeftType  string  `json:"left_type"`
-				Op        string  `json:"op"`
-				Right     *string `json:"right"`
-				RightType string  `json:"right_type"`
-			} `json:"operations"`
-		} `json:"condition"`
+		Metric    *string          `json:"metric"`
+		Increment *string          `json:"increment"`
+		Condition *conditionConfig `json:"condition"`
 	} `json:"rules"`
 }
 
@@ -98,44 +75,8 @@ func newCustomMetrics(conf json.RawMessage, env *Env) (Policy, error) {
 		if rule.increment, err = CompileTemplate(at+".increment", *r.Increment, true); err != nil {
 			return nil, err
 		}
-		combine, err := OneOf(at+".condition.combine_op", r.Condition.CombineOp, "and", "and", "or")
-		if err != nil {
+		if rule.cond, err = compileCondition(at+".condition", r.Condition, conditionRules{minOperations: 1}); err != nil {
 			return nil, err
-		}
-		rule.cond.or = combine == "or"
-		if len(r.Condition.Operations) == 0 {
-			return nil, Invalid(at+".condition.operations", "must have at least 1 item")
-		}
-		for j, o := range r.Condition.Operations {
-			oat := at + ".condition.operations[" + strconv.Itoa(j) + "]"
-			if o.Left == nil {
-				return nil, Invalid(oat+".left", "is required")
-			}
-			if o.Right == nil {
-				return nil, Invalid(oat+".right", "is required")
-			}
-			if o.Op == "" {
-				return nil, Invalid(oat+".op", "is required")
-			}
-			op := metricsOperation{}
-			if op.op, err = OneOf(oat+".op", o.Op, "", "==", "!=", "matches"); err != nil {
-				return nil, err
-			}
-			if op.left, err = compileTyped(oat+".left", *o.Left, o.LeftType); err != nil {
-				return nil, err
-			}
-			if op.right, err = compileTyped(oat+".right", *o.Right, o.RightType); err != nil {
-				return nil, err
-			}
-			if op.op == "matches" {
-				if !op.right.IsStatic() {
-					return nil, Invalid(oat+".right", "a Liquid pattern for matches is not supported by the Portolan gateway: the regular expression is compiled once")
-				}
-				if op.re, err = regexp.Compile(op.right.parts[0].text); err != nil {
-					return nil, Invalid(oat+".right", "not a regular expression the gateway can run: %v", err)
-				}
-			}
-			rule.cond.ops = append(rule.cond.ops, op)
 		}
 		p.rules = append(p.rules, rule)
 	}
@@ -160,7 +101,7 @@ func (p *customMetrics) Log(c *Context) {
 	}
 	for i := range p.rules {
 		r := &p.rules[i]
-		if !r.cond.holds(c, p.env) {
+		if !r.cond.holds(c, p.env, renderResponse) {
 			continue
 		}
 		metric := p.render(r.metric, c)
@@ -181,31 +122,6 @@ func (p *customMetrics) Log(c *Context) {
 func inc(c prometheus.Counter) {
 	if c != nil {
 		c.Inc()
-	}
-}
-
-func (cond *metricsCondition) holds(c *Context, env *Env) bool {
-	for i := range cond.ops {
-		ok := cond.ops[i].eval(c, env)
-		if cond.or && ok {
-			return true
-		}
-		if !cond.or && !ok {
-			return false
-		}
-	}
-	return !cond.or
-}
-
-func (o *metricsOperation) eval(c *Context, env *Env) bool {
-	left := renderResponse(o.left, c, env)
-	switch o.op {
-	case "matches":
-		return o.re.MatchString(left)
-	case "!=":
-		return left != renderResponse(o.right, c, env)
-	default:
-		return left == renderResponse(o.right, c, env)
 	}
 }
 

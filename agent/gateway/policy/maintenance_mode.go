@@ -2,8 +2,6 @@ package policy
 
 import (
 	"encoding/json"
-	"fmt"
-	"regexp"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -22,41 +20,17 @@ type maintenancePolicy struct {
 	status      int
 	contentType string
 	body        []byte
-	cond        *maintenanceCondition // nil: every request
+	cond        *condition // nil: every request
 	env         *Env
 
 	answered prometheus.Counter
 }
 
 type maintenanceConfig struct {
-	Status             *int64  `json:"status"`
-	Message            *string `json:"message"`
-	MessageContentType *string `json:"message_content_type"`
-	Condition          *struct {
-		CombineOp  string                       `json:"combine_op"`
-		Operations []maintenanceOperationConfig `json:"operations"`
-	} `json:"condition"`
-}
-
-type maintenanceOperationConfig struct {
-	Left      *string `json:"left"`
-	LeftType  string  `json:"left_type"`
-	Op        string  `json:"op"`
-	Right     *string `json:"right"`
-	RightType string  `json:"right_type"`
-}
-
-// maintenanceCondition is APIcast's condition: operations combined with and
-// or or, each comparing two values (plain or Liquid) with ==, != or matches.
-type maintenanceCondition struct {
-	or  bool
-	ops []maintenanceOperation
-}
-
-type maintenanceOperation struct {
-	left, right *Template
-	op          string
-	re          *regexp.Regexp // matches with a static right side, compiled once
+	Status             *int64           `json:"status"`
+	Message            *string          `json:"message"`
+	MessageContentType *string          `json:"message_content_type"`
+	Condition          *conditionConfig `json:"condition"`
 }
 
 func newMaintenanceMode(conf json.RawMessage, env *Env) (Policy, error) {
@@ -83,7 +57,8 @@ func newMaintenanceMode(conf json.RawMessage, env *Env) (Policy, error) {
 		p.contentType = *cfg.MessageContentType
 	}
 	if cfg.Condition != nil {
-		cond, err := compileMaintenanceCondition(cfg.Condition.CombineOp, cfg.Condition.Operations)
+		// The schema requires combine_op and an operation at least.
+		cond, err := compileCondition("condition", cfg.Condition, conditionRules{combineRequired: true, minOperations: 1})
 		if err != nil {
 			return nil, err
 		}
@@ -92,93 +67,11 @@ func newMaintenanceMode(conf json.RawMessage, env *Env) (Policy, error) {
 	return p, nil
 }
 
-func compileMaintenanceCondition(combine string, ops []maintenanceOperationConfig) (*maintenanceCondition, error) {
-	if combine == "" {
-		return nil, Invalid("condition.combine_op", "is required")
-	}
-	combine, err := OneOf("condition.combine_op", combine, "", "and", "or")
-	if err != nil {
-		return nil, err
-	}
-	if len(ops) == 0 {
-		return nil, Invalid("condition.operations", "must list at least one operation")
-	}
-	cond := &maintenanceCondition{or: combine == "or"}
-	for i, oc := range ops {
-		at := fmt.Sprintf("condition.operations[%d].", i)
-		if oc.Left == nil {
-			return nil, Invalid(at+"left", "is required")
-		}
-		if oc.Right == nil {
-			return nil, Invalid(at+"right", "is required")
-		}
-		if oc.Op == "" {
-			return nil, Invalid(at+"op", "is required")
-		}
-		op, err := OneOf(at+"op", oc.Op, "", "==", "!=", "matches")
-		if err != nil {
-			return nil, err
-		}
-		o := maintenanceOperation{op: op}
-		if o.left, err = compileTyped(at+"left", *oc.Left, oc.LeftType); err != nil {
-			return nil, err
-		}
-		if o.right, err = compileTyped(at+"right", *oc.Right, oc.RightType); err != nil {
-			return nil, err
-		}
-		if op == "matches" && o.right.IsStatic() {
-			if o.re, err = regexp.Compile(o.right.Render(nil, nil)); err != nil {
-				return nil, Invalid(at+"right", "not a valid regular expression: %v", err)
-			}
-		}
-		cond.ops = append(cond.ops, o)
-	}
-	return cond, nil
-}
-
-// compileTyped compiles a value whose *_type field is "plain" (the default)
-// or "liquid".
-func compileTyped(field, value, typ string) (*Template, error) {
-	typ, err := OneOf(field+"_type", typ, "plain", "plain", "liquid")
-	if err != nil {
-		return nil, err
-	}
-	return CompileTemplate(field, value, typ == "liquid")
-}
-
-func (cond *maintenanceCondition) holds(c *Context, env *Env) bool {
-	for i := range cond.ops {
-		if cond.ops[i].holds(c, env) == cond.or {
-			return cond.or
-		}
-	}
-	return !cond.or
-}
-
-func (o *maintenanceOperation) holds(c *Context, env *Env) bool {
-	left := o.left.Render(c, env)
-	switch o.op {
-	case "==":
-		return left == o.right.Render(c, env)
-	case "!=":
-		return left != o.right.Render(c, env)
-	default: // matches
-		re := o.re
-		if re == nil {
-			var err error
-			if re, err = regexp.Compile(o.right.Render(c, env)); err != nil {
-				return false
-			}
-		}
-		return re.MatchString(left)
-	}
-}
-
 func (p *maintenancePolicy) Name() string { return "maintenance_mode" }
 
 // Access answers the request when maintenance applies to it.
 func (p *maintenancePolicy) Access(c *Context) {
-	if p.cond != nil && !p.cond.holds(c, p.env) {
+	if p.cond != nil && !p.cond.holds(c, p.env, renderRequest) {
 		return
 	}
 	p.answered.Inc()

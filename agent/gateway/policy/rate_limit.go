@@ -61,14 +61,14 @@ type rateLimitConfig struct {
 }
 
 type rlLimiterConfig struct {
-	Key       *rlKeyConfig       `json:"key"`
-	Condition *rlConditionConfig `json:"condition"`
-	Count     *int64             `json:"count"`
-	Window    *int64             `json:"window"`
-	Rate      *int64             `json:"rate"`
-	Burst     *int64             `json:"burst"`
-	Conn      *int64             `json:"conn"`
-	Delay     *float64           `json:"delay"`
+	Key       *rlKeyConfig     `json:"key"`
+	Condition *conditionConfig `json:"condition"`
+	Count     *int64           `json:"count"`
+	Window    *int64           `json:"window"`
+	Rate      *int64           `json:"rate"`
+	Burst     *int64           `json:"burst"`
+	Conn      *int64           `json:"conn"`
+	Delay     *float64         `json:"delay"`
 }
 
 type rlKeyConfig struct {
@@ -185,7 +185,7 @@ func (p *rateLimit) Access(c *Context) {
 		}
 	}
 	for _, l := range p.limiters {
-		if l.cond != nil && !l.cond.eval(c, p.env) {
+		if l.cond != nil && !l.cond.holds(c, p.env, renderRequest) {
 			continue
 		}
 		key := l.fullKey(c, p.env)

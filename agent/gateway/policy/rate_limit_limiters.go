@@ -52,7 +52,7 @@ type rlLimiter struct {
 	kind   rlKind
 	key    *Template
 	prefix string // APIcast's: "<service id>_<kind>_" for scope service, "<kind>_" for global
-	cond   *rlCondition
+	cond   *condition
 	store  *rlStore
 	home   GlobalCounter // fixed windows counted cluster-wide; nil counts them here
 
@@ -87,7 +87,7 @@ func buildLimiter(field string, kind rlKind, c rlLimiterConfig, env *Env, redis 
 		l.prefix = strconv.FormatInt(env.ServiceID, 10) + "_" + kind.String() + "_"
 	}
 	if c.Condition != nil {
-		if l.cond, err = compileRLCondition(field+".condition", c.Condition); err != nil {
+		if l.cond, err = compileCondition(field+".condition", c.Condition, conditionRules{}); err != nil {
 			return nil, err
 		}
 	}
