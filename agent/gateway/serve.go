@@ -119,7 +119,7 @@ type front struct {
 	ln  net.Listener
 	tls *tls.Config // nil: plain connections, sniffed for the h2c preface
 	h2  *h2Server
-	h1  *connQueue // the lean loop's listener
+	h1  *http1.ConnQueue // the lean loop's listener
 	log zerolog.Logger
 
 	mu      sync.Mutex
@@ -129,7 +129,7 @@ type front struct {
 }
 
 func newFront(ln net.Listener, h2 *h2Server, log zerolog.Logger) *front {
-	return &front{ln: ln, h2: h2, h1: newConnQueue(ln.Addr()), log: log, opening: map[net.Conn]struct{}{}}
+	return &front{ln: ln, h2: h2, h1: http1.NewConnQueue(ln.Addr()), log: log, opening: map[net.Conn]struct{}{}}
 }
 
 // serve accepts connections until close; it returns nil then, or the
@@ -194,7 +194,7 @@ func (f *front) route(c net.Conn) {
 	case isH2:
 		f.h2.serve(nc, nil, nil)
 	default:
-		if !f.h1.put(nc) {
+		if !f.h1.Put(nc) {
 			nc.Close()
 		}
 	}
@@ -236,41 +236,3 @@ func (f *front) close() {
 	f.mu.Unlock()
 	f.wg.Wait()
 }
-
-// connQueue is the listener the lean loop accepts opened connections from.
-type connQueue struct {
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
-	addr net.Addr
-}
-
-func newConnQueue(addr net.Addr) *connQueue {
-	return &connQueue{ch: make(chan net.Conn), done: make(chan struct{}), addr: addr}
-}
-
-// put hands c to the lean loop; false once the queue is closed.
-func (q *connQueue) put(c net.Conn) bool {
-	select {
-	case q.ch <- c:
-		return true
-	case <-q.done:
-		return false
-	}
-}
-
-func (q *connQueue) Accept() (net.Conn, error) {
-	select {
-	case c := <-q.ch:
-		return c, nil
-	case <-q.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (q *connQueue) Close() error {
-	q.once.Do(func() { close(q.done) })
-	return nil
-}
-
-func (q *connQueue) Addr() net.Addr { return q.addr }

@@ -44,7 +44,7 @@ type Server struct {
 	log      zerolog.Logger
 	dates    dateCache
 	fallback *http.Server
-	handoffs *connQueue
+	handoffs *ConnQueue
 
 	ctx    context.Context // every connection's requests; cancelled when shutdown gives up waiting
 	cancel context.CancelFunc
@@ -83,7 +83,7 @@ func NewServer(h http.Handler, log zerolog.Logger) *Server {
 			IdleTimeout:       leanIdleTimeout,
 			MaxHeaderBytes:    MaxHeaderBytes,
 		},
-		handoffs: newConnQueue(),
+		handoffs: NewConnQueue(nil),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.readers.New = func() any { return bufio.NewReaderSize(nil, leanBufferSize) }
@@ -333,7 +333,7 @@ func (s *Server) handoff(lc *leanConn) bool {
 	if !lc.deadline.IsZero() {
 		lc.setDeadline(time.Time{}) // net/http sets its own
 	}
-	return s.handoffs.put(&handoffConn{Conn: lc.c, r: lc.br})
+	return s.handoffs.Put(&handoffConn{Conn: lc.c, r: lc.br})
 }
 
 // serve answers the request whose head (n bytes) was parsed, and reports
@@ -444,20 +444,25 @@ func (c *handoffConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// connQueue is the listener net/http's server accepts handed-off
-// connections from.
-type connQueue struct {
+// ConnQueue is a listener whose connections are handed to it: net/http's
+// server accepts the lean loop's handed-off connections from one, and the
+// gateway's TLS front door hands the lean loop its HTTP/1.1 connections
+// through another.
+type ConnQueue struct {
 	ch   chan net.Conn
 	done chan struct{}
 	once sync.Once
 	addr net.Addr
 }
 
-func newConnQueue() *connQueue {
-	return &connQueue{ch: make(chan net.Conn), done: make(chan struct{})}
+// NewConnQueue returns an open queue whose Addr is addr.
+func NewConnQueue(addr net.Addr) *ConnQueue {
+	return &ConnQueue{ch: make(chan net.Conn), done: make(chan struct{}), addr: addr}
 }
 
-func (q *connQueue) put(c net.Conn) bool {
+// Put hands c to the queue's Accept, waiting for it; false once the queue
+// is closed (c is then the caller's to close).
+func (q *ConnQueue) Put(c net.Conn) bool {
 	select {
 	case q.ch <- c:
 		return true
@@ -466,7 +471,8 @@ func (q *connQueue) put(c net.Conn) bool {
 	}
 }
 
-func (q *connQueue) Accept() (net.Conn, error) {
+// Accept returns the next connection handed in, or net.ErrClosed.
+func (q *ConnQueue) Accept() (net.Conn, error) {
 	select {
 	case c := <-q.ch:
 		return c, nil
@@ -475,12 +481,14 @@ func (q *connQueue) Accept() (net.Conn, error) {
 	}
 }
 
-func (q *connQueue) Close() error {
+// Close closes the queue; connections not yet accepted stay the putters'.
+func (q *ConnQueue) Close() error {
 	q.once.Do(func() { close(q.done) })
 	return nil
 }
 
-func (q *connQueue) Addr() net.Addr { return q.addr }
+// Addr is the address given to NewConnQueue.
+func (q *ConnQueue) Addr() net.Addr { return q.addr }
 
 // tlsStateKey holds, in a handed-off connection's context, the TLS state of
 // the connection under it: net/http sets Request.TLS only for a *tls.Conn it
