@@ -130,32 +130,20 @@ func (p *customMetrics) render(t *Template, c *Context) string { return renderRe
 // renderResponse renders t with the variables of the log phase besides the
 // request's: status, resp.headers['Name'] and req.headers['Name'].
 func renderResponse(t *Template, c *Context, env *Env) string {
-	if len(t.parts) == 1 && t.parts[0].path == nil {
-		return t.parts[0].text
+	return t.RenderWith(c, env, lookupResponse)
+}
+
+func lookupResponse(c *Context, env *Env, path []string) string {
+	switch {
+	case path[0] == "status" && len(path) == 1:
+		if c.Status != 0 {
+			return strconv.Itoa(c.Status)
+		}
+		return ""
+	case path[0] == "resp" && len(path) == 3 && path[1] == "headers":
+		return strings.Join(c.W.Header().Values(textproto.CanonicalMIMEHeaderKey(path[2])), ", ")
+	case path[0] == "req" && len(path) == 3 && path[1] == "headers":
+		return c.Lookup(env, []string{"headers", path[2]})
 	}
-	var b strings.Builder
-	for _, pt := range t.parts {
-		if pt.path == nil {
-			b.WriteString(pt.text)
-			continue
-		}
-		var v string
-		switch {
-		case pt.path[0] == "status" && len(pt.path) == 1:
-			if c.Status != 0 {
-				v = strconv.Itoa(c.Status)
-			}
-		case pt.path[0] == "resp" && len(pt.path) == 3 && pt.path[1] == "headers":
-			v = strings.Join(c.W.Header().Values(textproto.CanonicalMIMEHeaderKey(pt.path[2])), ", ")
-		case pt.path[0] == "req" && len(pt.path) == 3 && pt.path[1] == "headers":
-			v = c.Lookup(env, []string{"headers", pt.path[2]})
-		default:
-			v = c.Lookup(env, pt.path)
-		}
-		for _, f := range pt.filters {
-			v = f(v)
-		}
-		b.WriteString(v)
-	}
-	return b.String()
+	return c.Lookup(env, path)
 }

@@ -178,6 +178,13 @@ func parsePath(expr string) ([]string, error) {
 // Render renders t for the request of c, undefined variables as empty, as
 // Liquid renders nil.
 func (t *Template) Render(c *Context, env *Env) string {
+	return t.RenderWith(c, env, (*Context).Lookup)
+}
+
+// RenderWith is Render with the variables looked up by lookup: a phase that
+// knows more variables than the request's (the log phase's status and
+// response headers) looks its own up and the rest with Context.Lookup.
+func (t *Template) RenderWith(c *Context, env *Env, lookup func(c *Context, env *Env, path []string) string) string {
 	if len(t.parts) == 1 && t.parts[0].path == nil {
 		return t.parts[0].text
 	}
@@ -187,7 +194,7 @@ func (t *Template) Render(c *Context, env *Env) string {
 			b.WriteString(p.text)
 			continue
 		}
-		v := c.Lookup(env, p.path)
+		v := lookup(c, env, p.path)
 		for _, f := range p.filters {
 			v = f(v)
 		}
