@@ -114,6 +114,8 @@ type Gateway struct {
 
 	oidc *oidcIssuers // the OpenID Connect issuers of OIDC services, kept across views
 
+	lean atomic.Pointer[http1.Server] // the running HTTP/1.1 loop, for nginx_http_connections
+
 	upstreamsMu sync.Mutex // serialises additions to upstreams
 	upstreams   sync.Map   // upstreamKey → *upstream: those policies chose
 	upstreamsN  int        // how many upstreams holds, under upstreamsMu
@@ -160,6 +162,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
 	g.oidc = newOIDCIssuers(g.policyMetrics)
+	register(reg, &connections{g: g})
 	g.caching.init(g.policyMetrics)
 	if gc, ok := ledger.(policy.GlobalCounter); ok {
 		g.global = gc

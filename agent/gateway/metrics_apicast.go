@@ -21,9 +21,9 @@ import (
 //
 // Left out, having no meaning in this gateway: openresty_shdict_* (no nginx
 // shared dictionaries), content_caching (no content_caching policy),
-// batching_policy_* (no 3scale_batcher: the agent always batches),
-// nginx_http_connections and worker_process (no nginx; the lean loop keeps
-// no connection counts).
+// batching_policy_* (no 3scale_batcher: the agent always batches) and
+// worker_process (no nginx workers). nginx_http_connections counts the lean
+// loop's connections (metrics_connections.go).
 const (
 	metricTotalTime      = "total_response_time_seconds"
 	metricUpstreamTime   = "upstream_response_time_seconds"

@@ -63,6 +63,7 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		leanLn = door.h1
 	}
 	srv := http1.NewServer(h, g.log)
+	g.lean.Store(srv)
 	doorErr := make(chan error, 1)
 	if door != nil {
 		go func() { doorErr <- door.serve() }()

@@ -55,7 +55,9 @@ type Server struct {
 	mu      sync.Mutex
 	ln      net.Listener
 	conns   map[*leanConn]struct{}
-	wg      sync.WaitGroup
+
+	accepted atomic.Uint64 // connections served since the start
+	wg       sync.WaitGroup
 }
 
 // Lean server bounds and timeouts, as the net/http server behind it has them.
@@ -191,6 +193,7 @@ type leanConn struct {
 	bw        *bufio.Writer
 	remote    string
 	idle      atomic.Bool // waiting for a request: Shutdown may close it
+	busy      atomic.Bool // a request is being answered (ConnStats' writing)
 	deadline  time.Time   // the read deadline set; zero when none
 	afterPost bool        // the last request was a POST
 	cancel    context.CancelFunc
@@ -204,6 +207,7 @@ type leanConn struct {
 }
 
 func (s *Server) newConn(c net.Conn) *leanConn {
+	s.accepted.Add(1)
 	ctx, cancel := context.WithCancel(s.ctx)
 	lc := &leanConn{s: s, c: c, remote: c.RemoteAddr().String(), cancel: cancel, head: *newRequestHead()}
 	lc.tmpl = *(&http.Request{}).WithContext(ctx)
@@ -359,6 +363,8 @@ func (lc *leanConn) serve(n int) bool {
 		}
 	}
 	lc.w.reset(h.method == http.MethodHead, h.close)
+	lc.busy.Store(true)
+	defer lc.busy.Store(false)
 	if !lc.call(req) {
 		return false
 	}
@@ -442,6 +448,34 @@ func (c *handoffConn) Read(p []byte) (int, error) {
 		return k, nil
 	}
 	return n, err
+}
+
+// ConnStats counts the lean loop's connections as nginx's stub_status
+// does: accepted since the start, and those open now, waiting for a
+// request, reading one's head, or answering one (writing).
+type ConnStats struct {
+	Accepted                          uint64
+	Active, Waiting, Reading, Writing int
+}
+
+// ConnStats reads the connections' states; it costs a walk over them under
+// the server's lock, for a metrics scrape, never the request path.
+func (s *Server) ConnStats() ConnStats {
+	st := ConnStats{Accepted: s.accepted.Load()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for lc := range s.conns {
+		st.Active++
+		switch {
+		case lc.idle.Load():
+			st.Waiting++
+		case lc.busy.Load():
+			st.Writing++
+		default:
+			st.Reading++
+		}
+	}
+	return st
 }
 
 // ConnQueue is a listener whose connections are handed to it: net/http's

@@ -1,0 +1,36 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// connectionsDesc is APIcast's nginx_http_connections: a gauge by state
+// (accepted, active, handled, reading, waiting, writing), from nginx's
+// stub_status. Here it counts the lean HTTP/1.1 loop's connections, plain
+// and TLS; HTTP/2 connections are not in it.
+var connectionsDesc = prometheus.NewDesc("nginx_http_connections",
+	"Number of HTTP/1.1 connections of the gateway by state, as APIcast exports nginx's (HTTP/2 connections are not counted).",
+	[]string{"state"}, nil)
+
+// connections collects nginx_http_connections at scrape time from the
+// running lean loop: nothing on the request path but two stores per request.
+type connections struct{ g *Gateway }
+
+func (c *connections) Describe(ch chan<- *prometheus.Desc) { ch <- connectionsDesc }
+
+func (c *connections) Collect(ch chan<- prometheus.Metric) {
+	srv := c.g.lean.Load()
+	if srv == nil {
+		return // not serving yet
+	}
+	st := srv.ConnStats()
+	for _, s := range []struct {
+		state string
+		v     float64
+	}{
+		{"accepted", float64(st.Accepted)}, {"handled", float64(st.Accepted)}, // nginx handles all it accepts, unless out of resources
+		{"active", float64(st.Active)}, {"reading", float64(st.Reading)}, {"waiting", float64(st.Waiting)}, {"writing", float64(st.Writing)},
+	} {
+		ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, s.v, s.state)
+	}
+}
