@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portolan/portolan/internal/http1"
 )
 
 // connectionsDesc is APIcast's nginx_http_connections: a gauge by state
@@ -19,11 +21,10 @@ type connections struct{ g *Gateway }
 func (c *connections) Describe(ch chan<- *prometheus.Desc) { ch <- connectionsDesc }
 
 func (c *connections) Collect(ch chan<- prometheus.Metric) {
-	srv := c.g.lean.Load()
-	if srv == nil {
-		return // not serving yet
+	var st http1.ConnStats // zero until the loop serves
+	if srv := c.g.lean.Load(); srv != nil {
+		st = srv.ConnStats()
 	}
-	st := srv.ConnStats()
 	for _, s := range []struct {
 		state string
 		v     float64
