@@ -47,9 +47,15 @@ type oidcIssuers struct {
 
 	mu    sync.Mutex
 	byURL map[string]*oidcIssuer
+
+	// ctx bounds every fetch, the background ones included; stop ends them
+	// when the gateway stops.
+	ctx  context.Context
+	stop context.CancelFunc
 }
 
 func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
+	ctx, stop := context.WithCancel(context.Background())
 	tr := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment, // issuers are often outside: as any outbound call
 		DialContext:            (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -76,7 +82,14 @@ func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
 		fetches:     m.Policy.WithLabelValues("apicast", "oidc_metadata_fetch"),
 		unavailable: m.Policy.WithLabelValues("apicast", "oidc_issuer_unavailable"),
 		byURL:       map[string]*oidcIssuer{},
+		ctx:         ctx, stop: stop,
 	}
+}
+
+// close cancels the fetches in progress and drops kept-alive connections.
+func (x *oidcIssuers) close() {
+	x.stop()
+	x.client.CloseIdleConnections()
 }
 
 // get returns the issuer of url (without credentials), made on first use.
@@ -168,7 +181,7 @@ func (i *oidcIssuer) discover(done chan struct{}) {
 }
 
 func (i *oidcIssuer) newVerifier() (*oidc.IDTokenVerifier, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*oidcFetchTimeout)
+	ctx, cancel := context.WithTimeout(i.x.ctx, 2*oidcFetchTimeout)
 	defer cancel()
 	i.x.fetches.Inc()
 	// NewProvider reads <issuer>/.well-known/openid-configuration and
@@ -198,7 +211,7 @@ func (i *oidcIssuer) newVerifier() (*oidc.IDTokenVerifier, error) {
 	if meta.JWKS == "" {
 		return nil, errors.New("the discovery document has no jwks_uri")
 	}
-	keys := &keySet{url: meta.JWKS, client: i.x.client, minRefetch: i.x.minRefetch, maxAge: i.x.keysMaxAge, refetched: i.x.fetches.Inc,
+	keys := &keySet{ctx: i.x.ctx, url: meta.JWKS, client: i.x.client, minRefetch: i.x.minRefetch, maxAge: i.x.keysMaxAge, refetched: i.x.fetches.Inc,
 		removed: i.verified.clear}
 	set, err := keys.fetch(ctx)
 	if err != nil {

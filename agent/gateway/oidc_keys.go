@@ -24,6 +24,7 @@ import (
 // minRefetch, and a stale set is refreshed in the background while the
 // cached one keeps answering.
 type keySet struct {
+	ctx        context.Context // ends with the gateway
 	url        string
 	client     *http.Client
 	minRefetch time.Duration // between refetches an unknown kid triggers
@@ -136,9 +137,9 @@ func (k *keySet) start(after time.Duration) <-chan struct{} {
 	k.lastTry = time.Now()
 	done := make(chan struct{})
 	k.inflight = done
-	// Bounded by the client's timeout: it ends on its own.
+	// Bounded by the client's timeout, and by the gateway's life.
 	go func() {
-		set, err := k.fetch(context.Background())
+		set, err := k.fetch(k.ctx)
 		k.mu.Lock()
 		if err == nil {
 			if old := k.keys.Swap(&fetchedKeys{set: set, at: time.Now()}); old != nil && k.removed != nil && keyRemoved(old.set, set) {

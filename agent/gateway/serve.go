@@ -85,6 +85,7 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		_ = srv.Shutdown(sctx)
 		wg.Wait()
 		g.closeIdle()
+		g.oidc.close()
 	}()
 	err = srv.Serve(leanLn)
 	<-stopped
