@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -25,24 +24,10 @@ func TestCachingNoneRefusesOnceHomeStops(t *testing.T) {
 		Plan struct{ ID int64 } `json:"application_plan"`
 	}
 	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/application_plans.json", sid), "name=Open", &plan)
-	var signup struct {
-		Account struct{ ID int64 } `json:"account"`
-	}
-	adminCall(t, co, "POST", "/admin/api/signup.json",
-		fmt.Sprintf("org_name=Acme&username=alice&email=alice@example.com&password=s3cret-pass&application_plan_id=%d", plan.Plan.ID), &signup)
-	var apps struct {
-		Applications []struct {
-			App struct {
-				UserKey string `json:"user_key"`
-			} `json:"application"`
-		} `json:"applications"`
-	}
-	adminCall(t, co, "GET", fmt.Sprintf("/admin/api/accounts/%d/applications.json", signup.Account.ID), "", &apps)
-	require.Len(t, apps.Applications, 1)
-	key := apps.Applications[0].App.UserKey
+	_, key := signUp(t, co, plan.Plan.ID)
 	chain := `[{"name":"caching","version":"builtin","configuration":{"caching_type":"none"},"enabled":true},` +
 		`{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`
-	adminCall(t, co, "PUT", fmt.Sprintf("/admin/api/services/%d/proxy/policies.json", sid), "policies_config="+url.QueryEscape(chain), nil)
+	putPolicyChain(t, co, sid, chain)
 	req, _ := http.NewRequest("POST", co.URL+"/admin/portolan/placements", strings.NewReader(
 		fmt.Sprintf(`{"name":"cached-pool","selector":{"service":"cachedapi"},"service_id":%d,"plan_ids":[%d]}`, sid, plan.Plan.ID)))
 	req.Header.Set("Content-Type", "application/json")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,32 @@ func countedService(t *testing.T, co *testenv.Coordinator, name, systemName stri
 	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/proxy/mapping_rules.json", svc.Service.ID),
 		fmt.Sprintf("http_method=GET&pattern=/&delta=1&metric_id=%d", hits), nil)
 	return svc.Service.ID, hits
+}
+
+// signUp signs a consumer up on plan through the 3scale API and returns its
+// account's id and the user_key of the application the signup made.
+func signUp(t *testing.T, co *testenv.Coordinator, plan int64) (account int64, userKey string) {
+	t.Helper()
+	var signup struct {
+		Account struct{ ID int64 } `json:"account"`
+	}
+	adminCall(t, co, "POST", "/admin/api/signup.json",
+		fmt.Sprintf("org_name=Acme&username=alice&email=alice@example.com&password=s3cret-pass&application_plan_id=%d", plan), &signup)
+	var apps struct {
+		Applications []struct {
+			App struct {
+				UserKey string `json:"user_key"`
+			} `json:"application"`
+		} `json:"applications"`
+	}
+	adminCall(t, co, "GET", fmt.Sprintf("/admin/api/accounts/%d/applications.json", signup.Account.ID), "", &apps)
+	require.Len(t, apps.Applications, 1, "the signup makes one application, on the plan asked for")
+	return signup.Account.ID, apps.Applications[0].App.UserKey
+}
+
+// putPolicyChain stores a service's policy chain (a JSON array) through
+// 3scale's PUT .../proxy/policies.json, as its form parameter.
+func putPolicyChain(t *testing.T, co *testenv.Coordinator, serviceID int64, chain string) {
+	t.Helper()
+	adminCall(t, co, "PUT", fmt.Sprintf("/admin/api/services/%d/proxy/policies.json", serviceID), "policies_config="+url.QueryEscape(chain), nil)
 }

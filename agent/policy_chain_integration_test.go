@@ -51,18 +51,9 @@ func TestPolicyChainEndToEnd(t *testing.T) {
 		Plan struct{ ID int64 } `json:"application_plan"`
 	}
 	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/application_plans.json", sid), "name=Basic", &p)
-	var signup struct {
-		Account struct{ ID int64 } `json:"account"`
-	}
-	adminCall(t, co, "POST", "/admin/api/signup.json", "org_name=Acme&username=alice&email=alice@example.com&password=s3cret-pass", &signup)
-	var a struct {
-		App struct {
-			UserKey string `json:"user_key"`
-		} `json:"application"`
-	}
-	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/accounts/%d/applications.json", signup.Account.ID), fmt.Sprintf("name=web&plan_id=%d", p.Plan.ID), &a)
+	_, userKey := signUp(t, co, p.Plan.ID)
 
-	chain := `{"policies_config":[
+	putPolicyChain(t, co, sid, `[
 		{"name":"cors","version":"builtin","enabled":true,"configuration":{"allow_origin":"https://news.example","allow_methods":["GET"],"allow_headers":["X-Tenant"]}},
 		{"name":"headers","version":"builtin","enabled":true,"configuration":{
 			"request":[{"op":"set","header":"X-Client-IP","value":"{{remote_addr}}","value_type":"liquid"}],
@@ -72,16 +63,7 @@ func TestPolicyChainEndToEnd(t *testing.T) {
 		{"name":"url_rewriting","version":"builtin","enabled":true,"configuration":{"commands":[{"op":"sub","regex":"^/v1/","replace":"/"}]}},
 		{"name":"rate_limit","version":"builtin","enabled":true,"configuration":{"fixed_window_limiters":[
 			{"key":{"name":"{{headers['X-Tenant']}}","name_type":"liquid","scope":"service"},"count":3,"window":60}]}},
-		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]}`
-	req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/admin/api/services/%d/proxy/policies.json", co.URL, sid), strings.NewReader(chain))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("", co.Token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	saved, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", saved)
+		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`)
 
 	// The app echoes the path and the header the chain sets.
 	upstreamHits := make(chan string, 100)
@@ -97,7 +79,7 @@ func TestPolicyChainEndToEnd(t *testing.T) {
 
 	send := func(method, tenant string, header ...string) (*http.Response, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, "http://"+gw+"/v1/articles?user_key="+a.App.UserKey, nil)
+		req, err := http.NewRequest(method, "http://"+gw+"/v1/articles?user_key="+userKey, nil)
 		require.NoError(t, err)
 		req.Header.Set("Origin", "https://news.example")
 		if tenant != "" {
@@ -113,7 +95,7 @@ func TestPolicyChainEndToEnd(t *testing.T) {
 		return resp, string(b)
 	}
 	require.Eventually(t, func() bool {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+gw+"/v1/articles?user_key="+a.App.UserKey, nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+gw+"/v1/articles?user_key="+userKey, nil)
 		req.Header.Set("X-Tenant", "warm-up")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -155,8 +137,7 @@ func TestPolicyChainEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
 	// apicast: no credentials, after all the rest.
-	req, _ = http.NewRequest(http.MethodGet, "http://"+gw+"/v1/articles", nil)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.Get("http://" + gw + "/v1/articles")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)

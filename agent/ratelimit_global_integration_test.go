@@ -28,43 +28,22 @@ func TestRateLimitGlobalWindowHoldsAcrossTwoAgents(t *testing.T) {
 		Plan struct{ ID int64 } `json:"application_plan"`
 	}
 	adminCall(t, co, "POST", fmt.Sprintf("/admin/api/services/%d/application_plans.json", sid), "name=Open", &p)
-	var signup struct {
-		Account struct{ ID int64 } `json:"account"`
-	}
-	adminCall(t, co, "POST", "/admin/api/signup.json",
-		fmt.Sprintf("org_name=Acme&username=alice&email=alice@example.com&password=s3cret-pass&application_plan_id=%d", p.Plan.ID), &signup)
-	var apps struct {
-		Applications []struct {
-			App struct {
-				UserKey string `json:"user_key"`
-			} `json:"application"`
-		} `json:"applications"`
-	}
-	adminCall(t, co, "GET", fmt.Sprintf("/admin/api/accounts/%d/applications.json", signup.Account.ID), "", &apps)
-	require.Len(t, apps.Applications, 1)
-	key := apps.Applications[0].App.UserKey
+	_, key := signUp(t, co, p.Plan.ID)
 
 	// 6 requests an hour to /limited, counted cluster-wide.
 	const limit = 6
-	chain := fmt.Sprintf(`{"policies_config":[
+	chain := fmt.Sprintf(`[
 		{"name":"rate_limit","version":"builtin","enabled":true,"configuration":{"fixed_window_limiters":[
 			{"key":{"name":"limited","scope":"global"},"count":%d,"window":3600,
 			 "condition":{"operations":[{"left":"{{ uri }}","left_type":"liquid","op":"==","right":"/limited"}]}}]}},
-		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]}`, limit)
-	req, err := http.NewRequest("PUT", fmt.Sprintf("%s/admin/api/services/%d/proxy/policies.json", co.URL, sid), bytes.NewBufferString(chain))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("", co.Token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "the chain is stored")
+		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`, limit)
+	putPolicyChain(t, co, sid, chain)
 
-	req, _ = http.NewRequest("POST", co.URL+"/admin/portolan/placements", bytes.NewBufferString(
+	req, _ := http.NewRequest("POST", co.URL+"/admin/portolan/placements", bytes.NewBufferString(
 		fmt.Sprintf(`{"name":"all","selector":{"service":"limitedapi"},"service_id":%d}`, sid)))
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth("", co.Token)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusCreated, resp.StatusCode)

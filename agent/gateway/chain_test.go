@@ -81,7 +81,7 @@ func TestChainUnknownPolicyFailsClosed(t *testing.T) {
 	a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
 	assert.Equal(t, http.StatusServiceUnavailable, a.status)
 	assert.Contains(t, a.body, `policy "soap"`)
-	assert.Contains(t, a.body, "not implemented")
+	assert.Contains(t, a.body, "the Portolan gateway does not run this policy")
 	assert.Equal(t, 1.0, requests(cg.reg, "policy_chain_failed"))
 	assert.Equal(t, 1.0, policyEvents(cg.reg, "soap", "fail_closed"))
 	assert.Empty(t, cg.got, "nothing reaches the app")

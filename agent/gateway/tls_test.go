@@ -221,7 +221,7 @@ func TestGatewayTLSKeepsOldCertificateWhenNewOneFails(t *testing.T) {
 
 // Configuration mistakes stop the agent at start with an error that names
 // the flag and says what to do.
-func TestGatewayTLSConfigErrorsSayWhatToDo(t *testing.T) {
+func TestGatewayTLSConfigErrorsNameTheFix(t *testing.T) {
 	certs := newTestCerts(t)
 	certFile, keyFile, _ := certs.issue(t, pki.RoleServer, "gateway")
 	_, otherKey, _ := certs.issue(t, pki.RoleServer, "other")

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -34,7 +35,7 @@ type indexed[T any] struct {
 type Unsupported struct {
 	Policy string // the policy's name
 	Index  int    // its position in the chain
-	Err    error  // why: not implemented, or the configuration's problem
+	Err    error  // why: a policy the gateway does not run, or the configuration's problem
 }
 
 func (e *Unsupported) Error() string {
@@ -43,8 +44,8 @@ func (e *Unsupported) Error() string {
 
 func (e *Unsupported) Unwrap() error { return e.Err }
 
-// ErrNotImplemented is why a policy the gateway does not run is refused.
-var ErrNotImplemented = fmt.Errorf("not implemented by the Portolan gateway")
+// ErrNotRun is why a policy the gateway does not run is refused.
+var ErrNotRun = errors.New("the Portolan gateway does not run this policy")
 
 // Build makes the chain of configs, with apicast standing for the "apicast"
 // element. Disabled elements are left out, as APIcast leaves them out. A
@@ -62,7 +63,7 @@ func Build(configs []composition.PolicyConfig, apicast Policy, env *Env) (*Chain
 		} else {
 			mk, ok := builtin(pc.Name)
 			if !ok {
-				return nil, &Unsupported{Policy: pc.Name, Index: i, Err: ErrNotImplemented}
+				return nil, &Unsupported{Policy: pc.Name, Index: i, Err: ErrNotRun}
 			}
 			conf := pc.Configuration
 			if len(conf) == 0 {
