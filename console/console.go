@@ -1,0 +1,90 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/threescale"
+)
+
+// Prefix is where the console is served.
+const Prefix = "/ui/"
+
+// Usage is what the traffic pages read of home's usage counters
+// (*usage.Store satisfies it).
+type Usage interface {
+	// Totals returns the non-zero counters of the current periods of every
+	// application of a service.
+	Totals(serviceID int64, now time.Time) []registry.UsageTotal
+	// ServiceSums and AppSums return committed usage of a metric in each
+	// span [bounds[i], bounds[i+1]).
+	ServiceSums(serviceID, metricID int64, bounds []time.Time) ([]int64, error)
+	AppSums(appID, metricID int64, bounds []time.Time) ([]int64, error)
+}
+
+// Map is the instance registry as the console sees it (*registry.Registry
+// satisfies it).
+type Map interface {
+	Map() registry.Map
+	Index() uint64
+	// Wait blocks until the map's index passes index or ctx ends.
+	Wait(ctx context.Context, index uint64) (uint64, error)
+	TTL() time.Duration
+}
+
+// Config wires a console to what it shows.
+type Config struct {
+	Snapshot func() *composition.Snapshot
+	Map      Map
+	Usage    Usage
+	// Tokens checks the access token an operator logs in with.
+	Tokens *threescale.TokenChecker
+	// Secure marks the session cookie Secure: set when the coordinator
+	// serves HTTPS.
+	Secure  bool
+	Version string
+	Logger  zerolog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Console serves the pages. It is an http.Handler for Prefix.
+type Console struct {
+	cfg   Config
+	pages *pages
+	mux   *http.ServeMux
+}
+
+// New returns a console over cfg.
+func New(cfg Config) (*Console, error) {
+	if cfg.Snapshot == nil || cfg.Map == nil || cfg.Tokens == nil {
+		return nil, errors.New("console: a snapshot, a map and a token checker are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	c := &Console{cfg: cfg, pages: p, mux: http.NewServeMux()}
+	c.routes()
+	return c, nil
+}
+
+// ServeHTTP serves a console request.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// The console's pages load only what it embeds: no frames, no inline
+	// script, no third-party origin.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	c.mux.ServeHTTP(w, r)
+}

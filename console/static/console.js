@@ -1,0 +1,1 @@
+// Portolan console: progressive enhancement only; every page works without it.
