@@ -56,9 +56,10 @@ type Config struct {
 
 // Console serves the pages. It is an http.Handler for Prefix.
 type Console struct {
-	cfg   Config
-	pages *pages
-	mux   *http.ServeMux
+	cfg      Config
+	pages    *pages
+	mux      *http.ServeMux
+	sessions *sessions
 }
 
 // New returns a console over cfg.
@@ -73,7 +74,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, pages: p, mux: http.NewServeMux()}
+	c := &Console{cfg: cfg, pages: p, mux: http.NewServeMux(), sessions: newSessions()}
 	c.routes()
 	return c, nil
 }
@@ -85,6 +86,8 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// script, no third-party origin.
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser posts forms
+	// with "Origin: null", and the console's POSTs check their origin.
+	h.Set("Referrer-Policy", "same-origin")
 	c.mux.ServeHTTP(w, r)
 }

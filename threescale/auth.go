@@ -141,6 +141,13 @@ func (t *TokenChecker) Authenticate(r *http.Request) (Grant, bool) {
 	return t.grant(cands)
 }
 
+// AuthenticateToken returns the grant of one access token presented
+// outside a 3scale request (the console's login form), checked exactly as
+// Authenticate checks a token in a request.
+func (t *TokenChecker) AuthenticateToken(tok string) (Grant, bool) {
+	return t.grant([]string{tok})
+}
+
 // Authorize returns nil when r carries (in its query or Basic header) a
 // token with scope, and permission rw when write; otherwise the 403 to
 // answer: "Access denied" without a valid token, porta's "does not have the

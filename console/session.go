@@ -1,0 +1,133 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"sync"
+	"time"
+)
+
+// Session bounds: the table holds at most sessionCap sessions, each lives at
+// most sessionMaxAge and dies after sessionIdle without a request. A full
+// table evicts its oldest session, so logging in always works and a flood
+// of logins costs a bounded amount of memory.
+const (
+	sessionCap    = 1024
+	sessionMaxAge = 12 * time.Hour
+	sessionIdle   = 30 * time.Minute
+	sessionCookie = "portolan_session"
+	secretBytes   = 32
+)
+
+// session is one signed-in browser. Its id is never stored: the table is
+// keyed by the id's SHA-256, so a memory dump or a timing of the map lookup
+// reveals nothing an attacker can present.
+type session struct {
+	csrf     string // the token every form of the session posts back
+	created  time.Time
+	lastSeen time.Time
+}
+
+// sessions is the bounded in-memory session table.
+type sessions struct {
+	mu       sync.Mutex
+	byDigest map[[sha256.Size]byte]*session
+}
+
+func newSessions() *sessions {
+	return &sessions{byDigest: map[[sha256.Size]byte]*session{}}
+}
+
+// randomSecret returns secretBytes random bytes, URL-safe base64.
+func randomSecret() string {
+	b := make([]byte, secretBytes)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// create starts a session at now and returns its id (for the cookie) and
+// its CSRF token.
+func (s *sessions) create(now time.Time) (id, csrf string) {
+	id, csrf = randomSecret(), randomSecret()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruneLocked(now)
+	if len(s.byDigest) >= sessionCap {
+		s.evictOldestLocked()
+	}
+	s.byDigest[sha256.Sum256([]byte(id))] = &session{csrf: csrf, created: now, lastSeen: now}
+	return id, csrf
+}
+
+// lookup returns the CSRF token of the live session id names and marks it
+// seen at now; ok is false for an unknown, expired or idle session.
+func (s *sessions) lookup(id string, now time.Time) (csrf string, ok bool) {
+	if id == "" {
+		return "", false
+	}
+	d := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, hit := s.byDigest[d]
+	if !hit {
+		return "", false
+	}
+	if !ss.live(now) {
+		delete(s.byDigest, d)
+		return "", false
+	}
+	ss.lastSeen = now
+	return ss.csrf, true
+}
+
+// remove ends the session id names.
+func (s *sessions) remove(id string) {
+	d := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.byDigest, d)
+}
+
+// len returns how many sessions the table holds.
+func (s *sessions) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byDigest)
+}
+
+func (ss *session) live(now time.Time) bool {
+	return now.Sub(ss.created) < sessionMaxAge && now.Sub(ss.lastSeen) < sessionIdle
+}
+
+// pruneLocked drops the dead sessions; it runs only when the table is
+// full, so a login costs a scan of at most sessionCap entries.
+func (s *sessions) pruneLocked(now time.Time) {
+	if len(s.byDigest) < sessionCap {
+		return
+	}
+	for d, ss := range s.byDigest {
+		if !ss.live(now) {
+			delete(s.byDigest, d)
+		}
+	}
+}
+
+func (s *sessions) evictOldestLocked() {
+	var oldest [sha256.Size]byte
+	var at time.Time
+	first := true
+	for d, ss := range s.byDigest {
+		if first || ss.created.Before(at) {
+			oldest, at, first = d, ss.created, false
+		}
+	}
+	delete(s.byDigest, oldest)
+}
+
+// sameSecret compares a presented secret with the expected one in constant
+// time.
+func sameSecret(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}

@@ -1,0 +1,95 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// PageHandler serves one signed-in page. base is the Page every page
+// starts from: the session's CSRF token (for the layout's log-out form) and
+// the version are filled in; the handler sets Title, Nav and Data and
+// passes it to c.render.
+type PageHandler func(w http.ResponseWriter, r *http.Request, base Page)
+
+// page wraps h with the session check every console page needs: a request
+// without a live session is sent to the login form (303 to
+// /ui/login?next=<this page>), one with a session reaches h with base.CSRF
+// set. Every page but the login form and the static files is mounted
+// through page (or signedIn for what is not a page).
+func (c *Console) page(h PageHandler) http.Handler {
+	return c.signedIn(true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		csrf, _ := csrfFrom(r.Context())
+		h(w, r, Page{CSRF: csrf, Version: c.cfg.Version})
+	}))
+}
+
+// signedIn lets through requests of a live session, with the session's
+// CSRF token in their context (csrfFrom). Others are redirected to the
+// login form when redirect is set (pages), or answered 401 (the event
+// stream, which a browser does not navigate to).
+func (c *Console) signedIn(redirect bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id string
+		if ck, err := r.Cookie(sessionCookie); err == nil {
+			id = ck.Value
+		}
+		csrf, ok := c.sessions.lookup(id, c.cfg.Now())
+		if !ok {
+			if !redirect {
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, "console: sign in at "+Prefix+"login", http.StatusUnauthorized)
+				return
+			}
+			http.Redirect(w, r, Prefix+"login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), csrfKey{}, csrf)))
+	})
+}
+
+type csrfKey struct{}
+
+// csrfFrom returns the CSRF token of the request's session.
+func csrfFrom(ctx context.Context) (string, bool) {
+	s, ok := ctx.Value(csrfKey{}).(string)
+	return s, ok
+}
+
+// sameOrigin reports whether a state-changing request (a POST) comes from
+// a page of this console: the browser's Sec-Fetch-Site says same-origin,
+// or else its Origin (or, lacking one, its Referer) names this host. A
+// request that says nothing of where it comes from is refused.
+func sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	from := r.Header.Get("Origin")
+	if from == "" || from == "null" {
+		from = r.Header.Get("Referer")
+	}
+	u, err := url.Parse(from)
+	if from == "" || err != nil {
+		return false
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return u.Scheme == scheme && u.Host == r.Host
+}
+
+// localNext returns next when it is a path of the console to return to
+// after logging in, else the map: an open redirect to another site, or a
+// scheme-relative "//host", is never followed.
+func localNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || u.User != nil ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
+		!strings.HasPrefix(u.Path, Prefix) || strings.HasPrefix(u.Path, Prefix+"login") ||
+		strings.HasPrefix(u.Path, Prefix+"logout") || strings.HasPrefix(u.Path, Prefix+"events") {
+		return Prefix
+	}
+	return next
+}
