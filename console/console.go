@@ -60,6 +60,7 @@ type Console struct {
 	pages    *pages
 	mux      *http.ServeMux
 	sessions *sessions
+	streams  chan struct{} // one token per open event stream (events.go)
 }
 
 // New returns a console over cfg.
@@ -74,7 +75,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, pages: p, mux: http.NewServeMux(), sessions: newSessions()}
+	c := &Console{cfg: cfg, pages: p, mux: http.NewServeMux(), sessions: newSessions(), streams: make(chan struct{}, maxStreams)}
 	c.routes()
 	return c, nil
 }

@@ -82,6 +82,16 @@ func (s *sessions) lookup(id string, now time.Time) (csrf string, ok bool) {
 	return ss.csrf, true
 }
 
+// alive reports whether id names a live session, without counting as
+// activity: an open event stream does not keep an idle session alive.
+func (s *sessions) alive(id string, now time.Time) bool {
+	d := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, hit := s.byDigest[d]
+	return hit && ss.live(now)
+}
+
 // remove ends the session id names.
 func (s *sessions) remove(id string) {
 	d := sha256.Sum256([]byte(id))

@@ -1,0 +1,160 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/portolan/portolan/internal/backoff"
+)
+
+// Event stream bounds: at most maxStreams open at once (a browser tab holds
+// one), a comment every heartbeatEvery so proxies and the browser keep the
+// connection, and at most one update every coalesceEvery however fast the
+// registry changes.
+const (
+	maxStreams     = 64
+	heartbeatEvery = 15 * time.Second
+	coalesceEvery  = 200 * time.Millisecond
+)
+
+// mapUpdate is the data of one "map" event: the counts of the filtered
+// fleet and the rows of the viewer's page whose status changed
+// (every row in the first event). Stale says the page's set of instances
+// changed (one came, went or moved page): the script then fetches the page
+// again rather than patching rows.
+type mapUpdate struct {
+	Index  uint64         `json:"index"`
+	Total  int            `json:"total"`
+	Counts map[string]int `json:"counts"`
+	Rows   []instanceRow  `json:"rows"`
+	Full   bool           `json:"full,omitempty"`
+	Stale  bool           `json:"stale,omitempty"`
+}
+
+// mapStream turns successive maps into the updates one page needs.
+type mapStream struct {
+	ids    []string          // the page's instances, in order, at the last update
+	status map[string]string // their status then
+}
+
+// next returns the update that brings the page last sent up to v; ok is
+// false when nothing the page shows changed.
+func (s *mapStream) next(v mapView) (u mapUpdate, ok bool) {
+	u = mapUpdate{Index: v.Index, Total: v.Total, Counts: map[string]int{}}
+	for _, c := range v.Counts {
+		u.Counts[c.Status] = c.N
+	}
+	var ids []string
+	status := make(map[string]string, mapPageSize)
+	first := s.status == nil
+	for _, g := range v.Groups {
+		for _, row := range g.Instances {
+			ids = append(ids, row.ID)
+			status[row.ID] = row.Status
+			if first || s.status[row.ID] != row.Status {
+				u.Rows = append(u.Rows, row)
+			}
+		}
+	}
+	u.Full = first
+	u.Stale = !first && !slices.Equal(ids, s.ids)
+	s.ids, s.status = ids, status
+	return u, first || u.Stale || len(u.Rows) > 0
+}
+
+// events serves GET /ui/events: Server-Sent Events for one page of the
+// map (the same filter and page as the page's query), sent as the registry
+// changes. It blocks on the registry's index, so an idle fleet costs a
+// heartbeat comment a quarter minute.
+func (c *Console) events(w http.ResponseWriter, r *http.Request) {
+	select {
+	case c.streams <- struct{}{}:
+		defer func() { <-c.streams }()
+	default:
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "console: too many open live views; close some tabs", http.StatusServiceUnavailable)
+		return
+	}
+	sid := ""
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		sid = ck.Value
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	send := func(b []byte) error {
+		// The stream outlives any server-wide write timeout: each write
+		// gets its own deadline (ignored where the writer has none).
+		_ = rc.SetWriteDeadline(time.Now().Add(2 * heartbeatEvery))
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	alive := func() bool { return c.sessions.alive(sid, c.cfg.Now()) }
+	err := c.streamMap(r.Context(), parseMapFilter(r.URL.Query()), alive, send)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		c.cfg.Logger.Debug().Err(err).Msg("console: event stream ended")
+	}
+}
+
+// streamMap sends the updates of one filtered page through send until ctx
+// ends, send fails, or the session is no longer alive.
+func (c *Console) streamMap(ctx context.Context, f mapFilter, alive func() bool, send func([]byte) error) error {
+	st := &mapStream{}
+	index := uint64(0)
+	for {
+		if !alive() {
+			return send([]byte("event: signedout\ndata: {}\n\n"))
+		}
+		m := c.cfg.Map.Map()
+		index = m.Index
+		if u, ok := st.next(buildMapView(m, f)); ok {
+			if err := send(encodeEvent("map", u)); err != nil {
+				return fmt.Errorf("console: sending a map update: %w", err)
+			}
+		}
+		if !backoff.Sleep(ctx, coalesceEvery) {
+			return ctx.Err()
+		}
+		for {
+			wctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
+			_, err := c.cfg.Map.Wait(wctx, index)
+			cancel()
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("console: waiting for the registry: %w", err)
+			}
+			if !alive() {
+				break
+			}
+			if err := send([]byte(": heartbeat\n\n")); err != nil {
+				return fmt.Errorf("console: sending a heartbeat: %w", err)
+			}
+		}
+	}
+}
+
+// encodeEvent frames v as one Server-Sent Event.
+func encodeEvent(name string, v any) []byte {
+	b, _ := json.Marshal(v) // plain structs of strings and numbers
+	out := make([]byte, 0, len(b)+len(name)+16)
+	out = append(out, "event: "...)
+	out = append(out, name...)
+	out = append(out, "\ndata: "...)
+	out = append(out, b...)
+	return append(out, "\n\n"...)
+}

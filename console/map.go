@@ -1,0 +1,160 @@
+package console
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portolan/portolan/registry"
+)
+
+// mapView is what templates/map.html receives: one page of the filtered
+// map, grouped by service, with the counts of the whole filtered fleet.
+type mapView struct {
+	Filter   mapFilter
+	Services []string // the filter's choices
+	Plans    []string
+	Statuses []string
+	Counts   []statusCount // by status, of every instance the filter keeps, status aside
+	Total    int           // instances the filter keeps
+	Groups   []mapGroup    // this page's instances, by service
+	Page     int
+	Pages    int
+	Pager    []pageLink
+	Index    uint64 // the registry index the page was drawn at
+	Events   string // the event stream's address for this page
+}
+
+type statusCount struct {
+	Status string
+	N      int
+}
+
+// mapGroup is one service's instances on the page.
+type mapGroup struct {
+	Name       string
+	Plans      []registry.PlanRef
+	Placements []registry.MapPlacement
+	Total      int // of the service, under the filter
+	Instances  []instanceRow
+}
+
+// instanceRow is an instance as a row of the map.
+type instanceRow struct {
+	ID           string `json:"id"`
+	Status       string `json:"status"`
+	Address      string `json:"-"`
+	Age          string `json:"age"`
+	Labels       string `json:"-"`
+	Plans        string `json:"-"`
+	Placements   string `json:"-"`
+	AgentVersion string `json:"-"`
+}
+
+type pageLink struct {
+	N       int
+	URL     string
+	Current bool
+}
+
+// mapPage serves GET /ui/ and /ui/map.
+func (c *Console) mapPage(w http.ResponseWriter, r *http.Request, p Page) {
+	f := parseMapFilter(r.URL.Query())
+	p.Title, p.Nav, p.Data = "Service map", "map", buildMapView(c.cfg.Map.Map(), f)
+	c.render(w, http.StatusOK, "map", p)
+}
+
+// buildMapView draws page f.Page of m under f in one pass over the fleet.
+func buildMapView(m registry.Map, f mapFilter) mapView {
+	v := mapView{Filter: f, Statuses: mapStatuses, Index: m.Index}
+	counts := map[string]int{}
+	plans := map[string]bool{}
+	first, last := (f.Page-1)*mapPageSize, f.Page*mapPageSize
+	for _, s := range m.Services {
+		v.Services = append(v.Services, s.Name)
+		for _, p := range s.Plans {
+			plans[p.SystemName] = true
+		}
+		if !f.selectsService(s) {
+			continue
+		}
+		g := mapGroup{Name: s.Name, Plans: s.Plans, Placements: s.Placements}
+		for _, in := range s.Instances {
+			if !f.keeps(in) {
+				continue
+			}
+			counts[in.Status]++
+			if f.Status != "" && in.Status != f.Status {
+				continue
+			}
+			if v.Total >= first && v.Total < last {
+				g.Instances = append(g.Instances, rowOf(in))
+			}
+			v.Total++
+			g.Total++
+		}
+		if len(g.Instances) > 0 {
+			v.Groups = append(v.Groups, g)
+		}
+	}
+	v.Plans = slices.Sorted(maps.Keys(plans))
+	for _, st := range mapStatuses {
+		v.Counts = append(v.Counts, statusCount{Status: st, N: counts[st]})
+	}
+	v.Pages = max(1, (v.Total+mapPageSize-1)/mapPageSize)
+	if f.Page > v.Pages {
+		f.Page = v.Pages
+		return buildMapView(m, f)
+	}
+	v.Page = f.Page
+	v.Pager = pager(f, v.Page, v.Pages)
+	q := f.query()
+	q.Set("page", strconv.Itoa(v.Page))
+	q.Set("index", strconv.FormatUint(m.Index, 10))
+	v.Events = Prefix + "events?" + q.Encode()
+	return v
+}
+
+// rowOf flattens an instance for the table.
+func rowOf(in registry.MapInstance) instanceRow {
+	labels := make([]string, 0, len(in.Labels))
+	for _, k := range slices.Sorted(maps.Keys(in.Labels)) {
+		labels = append(labels, k+"="+in.Labels[k])
+	}
+	plans := make([]string, len(in.Plans))
+	for i, p := range in.Plans {
+		plans[i] = p.SystemName
+	}
+	addr := in.Address
+	if in.Port != 0 {
+		addr += ":" + strconv.Itoa(in.Port)
+	}
+	return instanceRow{
+		ID: in.ID, Status: in.Status, Address: addr, Age: age(time.Duration(in.Age)),
+		Labels: strings.Join(labels, " "), Plans: strings.Join(plans, " "),
+		Placements: strings.Join(in.Placements, " "), AgentVersion: in.AgentVersion,
+	}
+}
+
+// age shows a duration to the second.
+func age(d time.Duration) string {
+	return d.Round(time.Second).String()
+}
+
+// pager links the first and last pages and those near the current one, so
+// a hundred pages take a dozen links.
+func pager(f mapFilter, cur, pages int) []pageLink {
+	if pages <= 1 {
+		return nil
+	}
+	var out []pageLink
+	for n := 1; n <= pages; n++ {
+		if n == 1 || n == pages || (n >= cur-3 && n <= cur+3) {
+			out = append(out, pageLink{N: n, URL: f.pageURL(n), Current: n == cur})
+		}
+	}
+	return out
+}
