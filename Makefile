@@ -61,8 +61,17 @@ release:
 	@cat dist/SHA256SUMS
 
 .PHONY: test
-test: lint build consul
+test: lint build consul chromium
 	go test -race -count=1 -timeout 30m ./...
+
+# make chromium: the headless browser the console's tests drive (Debian's
+# chromium package), installed with apt-get when absent.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
 # make consul: a real Consul (v1.15.4, the last MPL-2.0 release) for
 # development and the integration tests, built once from the Go module proxy

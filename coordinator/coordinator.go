@@ -101,6 +101,7 @@ type Coordinator struct {
 	sm           *threescale.ServiceManagement
 	analytics    *threescale.Analytics
 	internal     *threescale.InternalAPI
+	console      http.Handler // the web console at /ui/ (console.go)
 }
 
 // New opens the store and binds the listener; Run serves.
@@ -171,6 +172,12 @@ func New(cfg Config) (*Coordinator, error) {
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters, alerts})
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters, alerts})
 	c.internal = threescale.NewInternalAPI(store, c.tokens, usageCounters{counters, alerts}, backendEvents{alerts})
+	if c.console, err = c.newConsole(); err != nil {
+		ln.Close()
+		counters.Close()
+		store.Close()
+		return nil, err
+	}
 	c.server = httpserve.New(c.routes(), cfg.Limits)
 	c.server.TLSConfig = serving.config
 	announceToken(cfg, token)

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portolan/portolan/console"
 	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
@@ -45,6 +46,11 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/transactions.xml", instrument("service_management", c.sm))
 	mux.Handle("/stats/", instrument("analytics", c.analytics))
 	mux.Handle(threescale.InternalAPIPrefix, instrument("internal", c.internal))
+	mux.Handle(console.Prefix, instrument("console", c.console))
+	mux.Handle("GET /ui", instrument("console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently)))
+	// The console's event stream is counted, not timed: it lasts as long as
+	// the page is open.
+	mux.Handle("GET "+console.Prefix+"events", promhttp.InstrumentHandlerCounter(requests.MustCurryWith(prometheus.Labels{"api": "console"}), c.console))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics, promhttp.HandlerOpts{}))
 	return mux
 }
