@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -60,7 +61,8 @@ type Console struct {
 	pages    *pages
 	mux      *http.ServeMux
 	sessions *sessions
-	streams  chan struct{} // one token per open event stream (events.go)
+	streams  chan struct{}                // one token per open event stream (events.go)
+	drawn    atomic.Pointer[registry.Map] // the streams' shared map (events.go)
 }
 
 // New returns a console over cfg.

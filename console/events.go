@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/registry"
 )
 
 // Event stream bounds: at most maxStreams open at once (a browser tab holds
@@ -115,7 +116,7 @@ func (c *Console) streamMap(ctx context.Context, f mapFilter, alive func() bool,
 		if !alive() {
 			return send([]byte("event: signedout\ndata: {}\n\n"))
 		}
-		m := c.cfg.Map.Map()
+		m := c.drawnMap()
 		index = m.Index
 		if u, ok := st.next(buildMapView(m, f)); ok {
 			if err := send(encodeEvent("map", u)); err != nil {
@@ -146,6 +147,20 @@ func (c *Console) streamMap(ctx context.Context, f mapFilter, alive func() bool,
 			}
 		}
 	}
+}
+
+// drawnMap returns the registry's map, drawn once per registry index
+// however many streams read it: each change costs one draw, not one per
+// open tab. (Pages draw their own: their ages must be current, while an
+// unchanged index leaves a stream nothing to send.)
+func (c *Console) drawnMap() registry.Map {
+	idx := c.cfg.Map.Index()
+	if m := c.drawn.Load(); m != nil && m.Index == idx {
+		return *m
+	}
+	m := c.cfg.Map.Map()
+	c.drawn.Store(&m)
+	return m
 }
 
 // encodeEvent frames v as one Server-Sent Event.

@@ -117,3 +117,16 @@ func TestEventsSendTheStatusChangesOfThePage(t *testing.T) {
 	assert.True(t, u.Stale, "an instance left the page")
 	assert.Equal(t, 74, u.Total)
 }
+
+func TestEventsRefuseStreamsPastTheBound(t *testing.T) {
+	c, srv := newFleet(t, 1).console(t)
+	hc := signedInClient(t, srv, testToken)
+	for range maxStreams {
+		c.streams <- struct{}{}
+	}
+	resp, err := hc.Get(srv.URL + "/ui/events")
+	require.NoError(t, err)
+	readBody(t, resp)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+}
