@@ -18,7 +18,7 @@ const benchFleet = 10_000
 
 // signedInRequest returns a GET of path carrying a live session of c.
 func signedInRequest(c *Console, path string) *http.Request {
-	id, _ := c.sessions.create(c.cfg.Now())
+	id, _ := c.sessions.create(c.cfg.Now(), 0)
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: id})
 	return req

@@ -100,7 +100,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush()
 	}
-	alive := func() bool { return c.sessions.alive(sid, c.cfg.Now()) }
+	alive := func() bool { ss, ok := c.sessions.peek(sid, c.cfg.Now()); return ok && c.tokenStands(ss.tokenID) }
 	err := c.streamMap(r.Context(), parseMapFilter(r.URL.Query()), alive, send)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		c.cfg.Logger.Debug().Err(err).Msg("console: event stream ended")

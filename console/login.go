@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/base64"
 	"net/http"
 	"time"
 )
@@ -35,7 +36,7 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
 // browser already holds, so two open tabs both work).
 func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	tok := ""
-	if ck, err := r.Cookie(loginCookie); err == nil && len(ck.Value) == len(randomSecret()) {
+	if ck, err := r.Cookie(loginCookie); err == nil && len(ck.Value) == base64.RawURLEncoding.EncodedLen(secretBytes) {
 		tok = ck.Value
 	} else {
 		tok = randomSecret()
@@ -69,7 +70,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusForbidden, "That access token lacks the account_management scope, or belongs to a member: the console needs an admin's token.")
 		return
 	}
-	id, _ := c.sessions.create(c.cfg.Now())
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		c.sessions.remove(old.Value) // a new login replaces the session, never adds to it
+	}
+	id, _ := c.sessions.create(c.cfg.Now(), g.ID)
 	http.SetCookie(w, c.cookie(sessionCookie, id, Prefix, sessionMaxAge))
 	http.SetCookie(w, c.cookie(loginCookie, "", Prefix+"login", -1))
 	http.Redirect(w, r, localNext(r.PostFormValue("next")), http.StatusSeeOther)

@@ -113,7 +113,6 @@ func buildMapView(m registry.Map, f mapFilter) mapView {
 	v.Pager = pager(f, v.Page, v.Pages)
 	q := f.query()
 	q.Set("page", strconv.Itoa(v.Page))
-	q.Set("index", strconv.FormatUint(m.Index, 10))
 	v.Events = Prefix + "events?" + q.Encode()
 	return v
 }

@@ -26,6 +26,7 @@ const (
 // reveals nothing an attacker can present.
 type session struct {
 	csrf     string // the token every form of the session posts back
+	tokenID  int64  // the stored access token it logged in with; 0 for a configured one
 	created  time.Time
 	lastSeen time.Time
 }
@@ -47,9 +48,10 @@ func randomSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create starts a session at now and returns its id (for the cookie) and
-// its CSRF token.
-func (s *sessions) create(now time.Time) (id, csrf string) {
+// create starts a session at now for a login with the stored access token
+// tokenID (0 for a configured token) and returns its id (for the cookie)
+// and its CSRF token.
+func (s *sessions) create(now time.Time, tokenID int64) (id, csrf string) {
 	id, csrf = randomSecret(), randomSecret()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -57,39 +59,42 @@ func (s *sessions) create(now time.Time) (id, csrf string) {
 	if len(s.byDigest) >= sessionCap {
 		s.evictOldestLocked()
 	}
-	s.byDigest[sha256.Sum256([]byte(id))] = &session{csrf: csrf, created: now, lastSeen: now}
+	s.byDigest[sha256.Sum256([]byte(id))] = &session{csrf: csrf, tokenID: tokenID, created: now, lastSeen: now}
 	return id, csrf
 }
 
-// lookup returns the CSRF token of the live session id names and marks it
-// seen at now; ok is false for an unknown, expired or idle session.
-func (s *sessions) lookup(id string, now time.Time) (csrf string, ok bool) {
+// lookup returns the live session id names and marks it seen at now; ok
+// is false for an unknown, expired or idle session.
+func (s *sessions) lookup(id string, now time.Time) (ss session, ok bool) {
 	if id == "" {
-		return "", false
+		return session{}, false
 	}
 	d := sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ss, hit := s.byDigest[d]
+	found, hit := s.byDigest[d]
 	if !hit {
-		return "", false
+		return session{}, false
 	}
-	if !ss.live(now) {
+	if !found.live(now) {
 		delete(s.byDigest, d)
-		return "", false
+		return session{}, false
 	}
-	ss.lastSeen = now
-	return ss.csrf, true
+	found.lastSeen = now
+	return *found, true
 }
 
-// alive reports whether id names a live session, without counting as
-// activity: an open event stream does not keep an idle session alive.
-func (s *sessions) alive(id string, now time.Time) bool {
+// peek returns the live session id names without counting as activity:
+// an open event stream does not keep an idle session alive.
+func (s *sessions) peek(id string, now time.Time) (session, bool) {
 	d := sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, hit := s.byDigest[d]
-	return hit && ss.live(now)
+	if !hit || !ss.live(now) {
+		return session{}, false
+	}
+	return *ss, true
 }
 
 // remove ends the session id names.

@@ -25,7 +25,8 @@ func (c *Console) page(h PageHandler) http.Handler {
 	}))
 }
 
-// signedIn lets through requests of a live session, with the session's
+// signedIn lets through requests of a live session (whose token still
+// stands), with the session's
 // CSRF token in their context (csrfFrom). Others are redirected to the
 // login form when redirect is set (pages), or answered 401 (the event
 // stream, which a browser does not navigate to).
@@ -35,7 +36,11 @@ func (c *Console) signedIn(redirect bool, next http.Handler) http.Handler {
 		if ck, err := r.Cookie(sessionCookie); err == nil {
 			id = ck.Value
 		}
-		csrf, ok := c.sessions.lookup(id, c.cfg.Now())
+		ss, ok := c.sessions.lookup(id, c.cfg.Now())
+		if ok && !c.tokenStands(ss.tokenID) {
+			c.sessions.remove(id)
+			ok = false
+		}
 		if !ok {
 			if !redirect {
 				w.Header().Set("Cache-Control", "no-store")
@@ -45,8 +50,19 @@ func (c *Console) signedIn(redirect bool, next http.Handler) http.Handler {
 			http.Redirect(w, r, Prefix+"login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), csrfKey{}, csrf)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), csrfKey{}, ss.csrf)))
 	})
+}
+
+// tokenStands reports whether the stored access token a session logged in
+// with still exists unexpired: deleting a token ends its console sessions
+// with the revision that deletes it. A configured token (0) always stands.
+func (c *Console) tokenStands(tokenID int64) bool {
+	if tokenID == 0 {
+		return true
+	}
+	tok, ok := c.cfg.Snapshot().AccessTokens.Get(tokenID)
+	return ok && !tok.Expired(c.cfg.Now())
 }
 
 type csrfKey struct{}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,27 +10,29 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
 )
 
 func TestSessionTableIsBoundedAndExpires(t *testing.T) {
 	s := newSessions()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	first, csrf := s.create(now)
+	first, csrf := s.create(now, 0)
 	for i := range sessionCap + 10 {
-		s.create(now.Add(time.Duration(i+1) * time.Millisecond))
+		s.create(now.Add(time.Duration(i+1)*time.Millisecond), 0)
 	}
 	assert.Equal(t, sessionCap, s.len(), "a full table evicts")
 	_, ok := s.lookup(first, now)
 	assert.False(t, ok, "the oldest session was evicted")
 
-	id, csrf2 := s.create(now)
+	id, csrf2 := s.create(now, 0)
 	assert.NotEqual(t, csrf, csrf2)
 	got, ok := s.lookup(id, now.Add(sessionIdle-time.Second))
 	require.True(t, ok)
-	assert.Equal(t, csrf2, got)
+	assert.Equal(t, csrf2, got.csrf)
 	_, ok = s.lookup(id, now.Add(2*sessionIdle))
 	assert.False(t, ok, "an idle session ends")
-	id, _ = s.create(now)
+	id, _ = s.create(now, 0)
 	for d := time.Duration(0); d < sessionMaxAge; d += sessionIdle / 2 {
 		s.lookup(id, now.Add(d))
 	}
@@ -131,4 +134,52 @@ func TestLogoutEndsTheSessionAndNeedsItsCSRFToken(t *testing.T) {
 	require.NoError(t, err)
 	readBody(t, resp)
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "signed out")
+}
+
+// TestReadOnlyTokenSignsInUntilDeleted: a stored read-only token with the
+// account_management scope may use the console, one with only stats may
+// not, and deleting the token ends its session.
+func TestReadOnlyTokenSignsInUntilDeleted(t *testing.T) {
+	f := newFleet(t, 1)
+	var ro, stats *composition.AccessToken
+	_, err := f.store.Update(context.Background(), func(tx *composition.Tx) error {
+		ro = &composition.AccessToken{Name: "viewer", Scopes: []string{composition.ScopeAccountManagement},
+			Permission: composition.PermissionRO, Digest: composition.TokenDigest("viewer-token")}
+		stats = &composition.AccessToken{Name: "stats", Scopes: []string{composition.ScopeStats},
+			Permission: composition.PermissionRO, Digest: composition.TokenDigest("stats-token")}
+		if err := tx.Create(ro); err != nil {
+			return err
+		}
+		return tx.Create(stats)
+	})
+	require.NoError(t, err)
+	_, srv := f.console(t)
+
+	hc := signedInClient(t, srv, "viewer-token")
+	resp, err := hc.Get(srv.URL + "/ui/")
+	require.NoError(t, err)
+	readBody(t, resp)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "a read-only token reads the console")
+
+	_, err = f.store.Update(context.Background(), func(tx *composition.Tx) error {
+		return tx.Delete(composition.KindAccessToken, ro.ID)
+	})
+	require.NoError(t, err)
+	resp, err = hc.Get(srv.URL + "/ui/")
+	require.NoError(t, err)
+	readBody(t, resp)
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "deleting the token ends its session")
+
+	resp, err = hc.Get(srv.URL + "/ui/login")
+	require.NoError(t, err)
+	csrf := strings.Split(strings.Split(readBody(t, resp), `name="csrf" value="`)[1], `"`)[0]
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/ui/login",
+		strings.NewReader(url.Values{"csrf": {csrf}, "token": {"stats-token"}}.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", srv.URL)
+	resp, err = hc.Do(req)
+	require.NoError(t, err)
+	assert.Contains(t, readBody(t, resp), "account_management")
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a token without account_management is refused")
 }

@@ -3,6 +3,8 @@ package coordinator_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,6 +89,25 @@ func eval[T any](t *testing.T, b *browser, expr string) T {
 	return v
 }
 
+// requireLoginFirst holds the coordinator's wiring: /ui redirects to
+// /ui/, and nothing under /ui/ but the login form and the static files
+// answers without a session.
+func requireLoginFirst(t *testing.T, base string) {
+	t.Helper()
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]int{
+		"/ui": http.StatusMovedPermanently, "/ui/": http.StatusSeeOther, "/ui/map": http.StatusSeeOther,
+		"/ui/instances/x": http.StatusSeeOther, "/ui/events": http.StatusUnauthorized,
+		"/ui/login": http.StatusOK, "/ui/static/console.js": http.StatusOK,
+	} {
+		resp, err := hc.Get(base + path)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		require.Equal(t, want, resp.StatusCode, "GET %s", path)
+	}
+}
+
 // statusJS is the script that reads an instance's status cell on the map.
 func statusJS(id string) string {
 	return fmt.Sprintf(`(document.querySelector('tr[data-id=%q] [data-status]') || {}).textContent`, id)
@@ -117,6 +138,7 @@ func TestConsoleShowsAKilledAgentCriticalWithoutReload(t *testing.T) {
 		return true
 	}, 10*time.Second, 20*time.Millisecond, "three instances passing")
 
+	requireLoginFirst(t, co.URL)
 	b := newBrowser(t, co.URL)
 	browse(t, b, "login",
 		chromedp.Navigate(co.URL+"/ui/"),
