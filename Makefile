@@ -1,5 +1,6 @@
 # Portolan — build, test and tooling. Only Go is needed: everything else
-# (staticcheck, consul) is fetched through the Go module proxy.
+# (staticcheck, consul) is fetched through the Go module proxy, but for the
+# headless chromium the console's tests drive (make chromium, from apt).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
