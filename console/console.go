@@ -27,6 +27,10 @@ type Usage interface {
 	// span [bounds[i], bounds[i+1]).
 	ServiceSums(serviceID, metricID int64, bounds []time.Time) ([]int64, error)
 	AppSums(appID, metricID int64, bounds []time.Time) ([]int64, error)
+	// AppValues returns an application's stored counters of a metric in the
+	// periods starting at starts: the traffic page reads the minute
+	// counters (kept 48 hours) for its last-hour chart.
+	AppValues(appID, metricID int64, period string, starts []time.Time) ([]int64, error)
 }
 
 // Map is the instance registry as the console sees it (*registry.Registry

@@ -116,9 +116,12 @@ func statusJS(id string) string {
 // TestConsoleShowsAKilledAgentCriticalWithoutReload: headless Chromium logs
 // in with the access token, sees three instances passing on the map, and,
 // after one agent is killed with SIGKILL, sees that instance turn critical
-// within its TTL + 1 s with no reload; then opens its detail page.
+// within its TTL + 1 s with no reload; then opens its detail page, a
+// service of the composition and its traffic charts.
 func TestConsoleShowsAKilledAgentCriticalWithoutReload(t *testing.T) {
 	co := testenv.StartCoordinator(t)
+	svc := co.Create(t, "/admin/api/services.json", "name=News&system_name=newsapi")
+	co.Create(t, "/admin/api/services/"+svc+"/application_plans.json", "name=Basic&system_name=basic")
 	const ttl = time.Second // the shortest TTL home accepts
 	var agents []*testenv.Agent
 	var ids []string
@@ -177,4 +180,20 @@ func TestConsoleShowsAKilledAgentCriticalWithoutReload(t *testing.T) {
 	for _, want := range []string{"Instance " + victim, "critical", "newsapi", "zone=z1", ":3001", "Last heartbeat"} {
 		require.True(t, strings.Contains(detail, want), "the detail page shows %q:\n%s", want, detail)
 	}
+
+	browse(t, b, "service",
+		chromedp.Click(chromedp.CSS(`nav a[href="/ui/services"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a.service-link`)),
+		chromedp.Click(chromedp.CSS(`a.service-link[href="/ui/services/`+svc+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`dl.facts`)),
+	)
+	page := eval[string](t, b, `document.querySelector('main').innerText`)
+	for _, want := range []string{"Service News", "newsapi", "Basic"} {
+		require.True(t, strings.Contains(page, want), "the service page shows %q:\n%s", want, page)
+	}
+	browse(t, b, "traffic",
+		chromedp.Navigate(co.URL+"/ui/traffic?service="+svc),
+		chromedp.WaitVisible(chromedp.CSS(`svg.chart`)),
+	)
+	require.Equal(t, 2, eval[int](t, b, `document.querySelectorAll('svg.chart[role=img]').length`), "the last hour's and the last day's charts")
 }

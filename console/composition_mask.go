@@ -1,0 +1,109 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// masked stands for a hidden value that is not a string (a number, an
+// object) or an empty one.
+const masked = "••••"
+
+// secretWords mark a configuration key (or a header name) whose value is a
+// secret. Masking a harmless value costs a little detail; showing a secret
+// costs the secret, so the list errs wide ("key" hides a rate limit's key
+// definition too).
+var secretWords = []string{"secret", "key", "token", "pass", "credential", "authorization", "cookie", "private", "signature"}
+
+// secretName reports whether a configuration key or header name names a
+// secret.
+func secretName(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range secretWords {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// maskedJSON pretty-prints a policy's configuration with its secrets masked:
+// the values under secret-sounding keys (every leaf below them when they
+// are objects or arrays), the "value" of an entry whose "header" or "name"
+// is a secret-sounding header (the headers policy's {"header":
+// "Authorization", "value": "Bearer …"}), and the password of any URL.
+// Configuration that is not JSON is not shown at all.
+func maskedJSON(raw json.RawMessage) string {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "(configuration is not valid JSON; not shown)"
+	}
+	out, err := json.MarshalIndent(maskValue(v, false), "", "  ")
+	if err != nil {
+		return "(configuration could not be shown)"
+	}
+	return string(out)
+}
+
+// maskValue returns v with its secrets masked; hide masks every leaf.
+func maskValue(v any, hide bool) any {
+	switch t := v.(type) {
+	case map[string]any:
+		secretHeader := false
+		for _, f := range []string{"header", "name"} {
+			if s, ok := t[f].(string); ok && secretName(s) {
+				secretHeader = true
+			}
+		}
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = maskValue(e, hide || secretName(k) || (secretHeader && k == "value"))
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = maskValue(e, hide)
+		}
+		return out
+	case string:
+		if hide {
+			return Mask(t)
+		}
+		return redactURL(t)
+	case nil, bool:
+		return t
+	default:
+		if hide {
+			return masked
+		}
+		return t
+	}
+}
+
+// redactURL hides the password of a URL ("https://id:secret@idp/realm"
+// becomes "https://id:xxxxx@idp/realm"); anything else is returned as is.
+func redactURL(s string) string {
+	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// An unparsable URL with an "@" may still hold credentials.
+		return Mask(s)
+	}
+	if u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); !has {
+		return s
+	}
+	return u.Redacted()
+}
