@@ -88,7 +88,7 @@ func getStatus(client *http.Client, target string, want int) error {
 // side by side. The goal is authrep ≥ 0.8× authorize's decisions/s; p50 and
 // p99 show what the fsync costs a call.
 func BenchmarkAuthrepVsAuthorizeHTTP(b *testing.B) {
-	co, q := startSMBench(b)
+	co, q := startSMApp(b, "minute", "day")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: groupCommitClients, MaxConnsPerHost: groupCommitClients}}
 	for _, name := range []string{"authorize", "authrep"} {
 		b.Run(name, func(b *testing.B) {
