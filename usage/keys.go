@@ -60,7 +60,12 @@ func startTime(start int64) time.Time {
 }
 
 func counterKey(period byte, start, owner, metric int64) []byte {
-	k := make([]byte, 25)
+	k := counterKeyOf(period, start, owner, metric)
+	return k[:]
+}
+
+func counterKeyOf(period byte, start, owner, metric int64) [25]byte {
+	var k [25]byte
 	k[0] = period
 	binary.BigEndian.PutUint64(k[1:9], uint64(start))
 	binary.BigEndian.PutUint64(k[9:17], uint64(owner))

@@ -1,7 +1,11 @@
 // Package boltstore keeps the composition in an embedded bbolt file: one bucket
-// per kind, one key per entity, and a meta bucket with the revision. Every
-// revision is one bbolt transaction, fsynced before the write is acknowledged,
-// so a crash never loses an acknowledged write nor leaves half of one.
+// per kind, one key per entity, and a meta bucket with the revision. Writes
+// are group-committed: concurrent writes share one bbolt transaction, each
+// with its own revision, fsynced before any of them is acknowledged, so a
+// crash never loses an acknowledged write nor leaves half of one.
+//
+// boltstore imports only composition (and bbolt): it must never import
+// coordinator, threescale or anything that serves HTTP.
 package boltstore
 
 import (
@@ -11,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -35,6 +40,12 @@ const formatVersion = "1"
 type Store struct {
 	*composition.Head
 	db *bolt.DB
+
+	writes    chan *write // unbuffered: a send succeeds only while commitLoop receives
+	quit      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ composition.Store = (*Store)(nil)
@@ -55,8 +66,9 @@ func Open(dir string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, writes: make(chan *write), quit: make(chan struct{}), done: make(chan struct{})}
 	s.Head = composition.NewHead(c, s.persist, nil)
+	go s.commitLoop()
 	return s, nil
 }
 
@@ -105,44 +117,68 @@ func load(db *bolt.DB) (*composition.Composition, error) {
 	return c, nil
 }
 
+// persist is the Head's PersistFunc: one revision alone (Head.Update; the
+// store's own Update group-commits).
 func (s *Store) persist(_ context.Context, changes []composition.Change, next *composition.Composition) error {
+	return s.persistGroup([]revision{{changes: changes, next: next}})
+}
+
+// persistGroup writes revisions, in order, in one fsynced transaction.
+func (s *Store) persistGroup(revs []revision) error {
+	last := revs[len(revs)-1].next
 	err := s.db.Update(func(btx *bolt.Tx) error {
-		for _, ch := range changes {
-			b := btx.Bucket([]byte(ch.Kind))
-			key := idKey(ch.ID)
-			if ch.Entity == nil {
-				if err := b.Delete(key); err != nil {
-					return err
-				}
-				continue
-			}
-			val, err := json.Marshal(ch.Entity)
-			if err != nil {
-				return fmt.Errorf("encode %s/%d: %w", ch.Kind, ch.ID, err)
-			}
-			if err := b.Put(key, val); err != nil {
-				return err
+		for _, r := range revs {
+			if err := writeChanges(btx, r.changes); err != nil {
+				return fmt.Errorf("revision %d: %w", r.next.Revision, err)
 			}
 		}
 		meta := btx.Bucket(metaBucket)
-		if err := meta.Put(revisionKey, idKey(int64(next.Revision))); err != nil {
+		if err := meta.Put(revisionKey, idKey(int64(last.Revision))); err != nil {
 			return err
 		}
-		return meta.Put(lastIDKey, idKey(next.LastID))
+		return meta.Put(lastIDKey, idKey(last.LastID))
 	})
 	if err != nil {
-		return fmt.Errorf("persist revision %d: %w", next.Revision, err)
+		if len(revs) == 1 {
+			return fmt.Errorf("persist revision %d: %w", last.Revision, err)
+		}
+		return fmt.Errorf("persist revisions %d to %d: %w", revs[0].next.Revision, last.Revision, err)
+	}
+	return nil
+}
+
+func writeChanges(btx *bolt.Tx, changes []composition.Change) error {
+	for _, ch := range changes {
+		b := btx.Bucket([]byte(ch.Kind))
+		key := idKey(ch.ID)
+		if ch.Entity == nil {
+			if err := b.Delete(key); err != nil {
+				return err
+			}
+			continue
+		}
+		val, err := json.Marshal(ch.Entity)
+		if err != nil {
+			return fmt.Errorf("encode %s/%d: %w", ch.Kind, ch.ID, err)
+		}
+		if err := b.Put(key, val); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // Close stops the store and closes the file.
 func (s *Store) Close() error {
-	s.Head.Close()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close composition store: %w", err)
-	}
-	return nil
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		<-s.done
+		s.Head.Close()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("close composition store: %w", err)
+		}
+	})
+	return s.closeErr
 }
 
 func idKey(id int64) []byte {

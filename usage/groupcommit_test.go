@@ -1,0 +1,166 @@
+package usage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// Many concurrent callers share group commits: every acknowledged add is on
+// disk after a reopen, every re-sent batch id counted once.
+func TestUsageGroupCommitKeepsEveryAcknowledgedAdd(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	s := openTestUsage(t, dir, now)
+	ctx := context.Background()
+	const callers, each = 48, 20
+	var wg sync.WaitGroup
+	var admitted, applied atomic.Int64
+	for c := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			app := int64(10 + c%4)
+			for i := range each {
+				if c%2 == 0 {
+					ok, err := s.Admit(ctx, 7, app, []composition.Hit{{MetricID: 100, Delta: 1}}, now,
+						func(composition.Counter) bool { return true })
+					if assert.NoError(t, err) && assert.True(t, ok) {
+						admitted.Add(1)
+					}
+					continue
+				}
+				// callers 1 and 3 send the same batches, 5 and 7 too, …
+				id := fmt.Sprintf("agent-%d-%d", c/4, i)
+				dup, err := s.Apply(ctx, id, 7, []Increment{{App: int64(10 + c/4%4), Metric: 100, Minute: minuteOf(now), Delta: 2}}, now)
+				if assert.NoError(t, err) && !dup {
+					applied.Add(2)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	want := admitted.Load() + applied.Load()
+	assert.EqualValues(t, callers/2*each+callers/4*each*2, want, "each distinct batch counted once")
+	day, _ := composition.PeriodBounds("day", now)
+	sum := func(s *Store) (total int64) {
+		for app := int64(10); app < 14; app++ {
+			total += s.Value(app, 100, "day", day)
+		}
+		return total
+	}
+	assert.Equal(t, want, sum(s))
+	require.NoError(t, s.Close())
+
+	s = openTestUsage(t, dir, now)
+	defer s.Close()
+	assert.Equal(t, want, sum(s), "every acknowledged add survives a reopen")
+	vals, err := s.ServiceValues(7, 100, "day", []time.Time{day})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{want}, vals, "and the service's counter adds them all")
+}
+
+// A group is written in order: a batch id repeated within one group counts
+// once, and summing the group's increments per counter gives what adding
+// them one by one gives.
+func TestUsageWriteGroupInOrder(t *testing.T) {
+	now := time.Now().UTC()
+	s := openTestUsage(t, t.TempDir(), now)
+	defer s.Close()
+	inc := func(app, delta int64) []Increment {
+		return []Increment{{App: app, Metric: 100, Minute: minuteOf(now), Delta: delta}}
+	}
+	group := []*usageCommit{
+		{batchID: "b-1", service: 7, incs: inc(10, 1), at: now},
+		{batchID: "b-1", service: 7, incs: inc(10, 100), at: now},
+		{service: 7, incs: inc(10, 5), at: now},
+		{batchID: "b-2", service: 7, incs: inc(11, 3), at: now},
+	}
+	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error { return writeGroup(tx, group) }))
+	assert.Equal(t, []bool{false, true, false, false}, []bool{group[0].dup, group[1].dup, group[2].dup, group[3].dup})
+	hour, _ := composition.PeriodBounds("hour", now)
+	vals, err := s.AppValues(10, 100, "hour", []time.Time{hour})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{6}, vals)
+	vals, err = s.ServiceValues(7, 100, "hour", []time.Time{hour})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{9}, vals)
+}
+
+// Counters saturate at the int64 maximum, in memory and on disk, whether
+// the adds share a group commit or not: they never wrap negative.
+func TestUsageGroupCommitSaturates(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	s := openTestUsage(t, dir, now)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Apply(ctx, fmt.Sprintf("big-%d", i), 7,
+				[]Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: math.MaxInt64 / 8}}, now)
+			assert.NoError(t, err)
+			ok, err := s.Admit(ctx, 7, 10, []composition.Hit{{MetricID: 100, Delta: math.MaxInt64 - 1}}, now,
+				func(composition.Counter) bool { return true })
+			assert.NoError(t, err)
+			assert.True(t, ok)
+		}()
+	}
+	wg.Wait()
+	month, _ := composition.PeriodBounds("month", now)
+	check := func(s *Store, what string) {
+		for _, p := range []string{"minute", "month", "eternity"} {
+			start, _ := composition.PeriodBounds(p, now)
+			assert.EqualValues(t, int64(math.MaxInt64), s.Value(10, 100, p, start), "%s: %s in memory", what, p)
+			vals, err := s.AppValues(10, 100, p, []time.Time{start})
+			require.NoError(t, err)
+			assert.Equal(t, []int64{math.MaxInt64}, vals, "%s: %s on disk", what, p)
+		}
+		vals, err := s.ServiceValues(7, 100, "month", []time.Time{month})
+		require.NoError(t, err)
+		assert.Equal(t, []int64{math.MaxInt64}, vals, "%s: the service's month", what)
+	}
+	check(s, "open")
+	require.NoError(t, s.Close())
+	s = openTestUsage(t, dir, now)
+	defer s.Close()
+	check(s, "reopened")
+}
+
+// A commit that fails answers an error and takes its reservation back: a
+// decision never counts what was not stored.
+func TestUsageAdmitRollsBackAFailedCommit(t *testing.T) {
+	now := time.Now().UTC()
+	s := openTestUsage(t, t.TempDir(), now)
+	ctx := context.Background()
+	ok, err := s.Admit(ctx, 7, 10, []composition.Hit{{MetricID: 100, Delta: 4}}, now, func(composition.Counter) bool { return true })
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, s.db.Close()) // every later commit fails
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.Admit(ctx, 7, 10, []composition.Hit{{MetricID: 100, Delta: 1}}, now, func(composition.Counter) bool { return true })
+			assert.Error(t, err)
+			assert.False(t, ok)
+		}()
+	}
+	wg.Wait()
+	minute, _ := composition.PeriodBounds("minute", now)
+	assert.EqualValues(t, 4, s.Value(10, 100, "minute", minute), "only the stored add counts")
+	assert.NoError(t, s.Close())
+}
