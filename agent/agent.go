@@ -215,6 +215,7 @@ func New(cfg Config) (*Agent, error) {
 		if a.usage, err = ledger.New(spool, a.id, a.placedServiceID, a.log); err != nil {
 			return nil, err
 		}
+		a.m.watchUsage(a.usage)
 	}
 	if cfg.Consul != "" {
 		if a.consul, err = newConsulAgent(cfg.Consul, cfg.ConsulToken, a.id, cfg.ConsulDeregisterAfter); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -122,4 +123,32 @@ func backendCallStatus(err error) string {
 		return "invalid_status"
 	}
 	return strconv.Itoa(code/100) + "xx"
+}
+
+// usageBacklog exports how far behind home the gateway's usage reports
+// are, read from the ledger at each scrape: while home acknowledges every
+// report both stay near 0; while it is unreachable they grow until the
+// spool is full and the gateway refuses requests.
+type usageBacklog struct {
+	l            *ledger.Ledger
+	batches, lag *prometheus.Desc
+}
+
+// watchUsage exports the backlog of the gateway's usage ledger.
+func (m *metrics) watchUsage(l *ledger.Ledger) {
+	m.registry.MustRegister(&usageBacklog{
+		l: l,
+		batches: prometheus.NewDesc("portolan_agent_usage_pending_batches",
+			"Usage batches cut and not yet acknowledged by home (spooled).", nil, nil),
+		lag: prometheus.NewDesc("portolan_agent_usage_report_lag_seconds",
+			"Age of the oldest usage batch home has not acknowledged yet; 0 when home has all the usage cut so far.", nil, nil),
+	})
+}
+
+func (b *usageBacklog) Describe(ch chan<- *prometheus.Desc) { ch <- b.batches; ch <- b.lag }
+
+func (b *usageBacklog) Collect(ch chan<- prometheus.Metric) {
+	n, age := b.l.Backlog(time.Now())
+	ch <- prometheus.MustNewConstMetric(b.batches, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(b.lag, prometheus.GaugeValue, age.Seconds())
 }

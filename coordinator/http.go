@@ -28,6 +28,21 @@ func (c *Coordinator) routes() http.Handler {
 		return promhttp.InstrumentHandlerDuration(latency.MustCurryWith(l),
 			promhttp.InstrumentHandlerCounter(requests.MustCurryWith(l), h))
 	}
+	// A blocking query lasts as long as home has nothing new, up to its
+	// wait: its duration says nothing of home's speed and would bury the
+	// agents' latency, so it is counted as api "agents_watch" and never
+	// timed. Its answer, once due, is the same work as a plain read's.
+	instrumentAgents := func(h http.Handler) http.Handler {
+		timed := instrument("agents", h)
+		watches := promhttp.InstrumentHandlerCounter(requests.MustCurryWith(prometheus.Labels{"api": "agents_watch"}), h)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if registry.IsBlockingRead(r) {
+				watches.ServeHTTP(w, r)
+				return
+			}
+			timed.ServeHTTP(w, r)
+		})
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/admin/api/", instrument("admin", c.api))
 	mux.Handle("/master/api/", instrument("admin", c.api))
@@ -39,7 +54,7 @@ func (c *Coordinator) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/schema+json")
 		_, _ = w.Write(manifest.Schema())
 	})))
-	mux.Handle("/v1/", instrument("agents", c.agentsHandler()))
+	mux.Handle("/v1/", instrumentAgents(c.agentsHandler()))
 	mux.Handle("POST "+registry.PathUsage, instrument("agents", c.usageHandler()))
 	mux.Handle("PUT "+registry.PathInstances+"{id}"+registry.PathImageComposition, instrument("agents", c.imageApplyHandler()))
 	mux.Handle("/transactions/", instrument("service_management", c.sm))

@@ -201,6 +201,17 @@ func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 	_, _ = w.Write(view)
 }
 
+// IsBlockingRead reports whether req is a blocking query: a GET of the map
+// or of a composition with an index, which may wait up to its wait for a
+// change. Its duration is mostly that wait, so a latency histogram should
+// not observe it (the coordinator counts it apart).
+func IsBlockingRead(req *http.Request) bool {
+	if req.Method != http.MethodGet || (req.URL.Path != PathMap && req.URL.Path != PathComposition) {
+		return false
+	}
+	return req.URL.Query().Get(ParamIndex) != ""
+}
+
 // blockingParams reads index and wait as Consul does: wait is a duration
 // ("30s", "5m"; a bare number is seconds), 0 or absent meaning DefaultWait,
 // cut to MaxWait, plus up to wait/16 of jitter.

@@ -28,7 +28,7 @@ func (l *Ledger) cutLocked() {
 			return
 		}
 	}
-	sb := &spoolBatch{seq: seq, journal: l.journal, written: l.dir == "",
+	sb := &spoolBatch{seq: seq, journal: l.journal, written: l.dir == "", cut: time.Now(),
 		batch: registry.UsageBatch{ID: l.batchID(seq), Instance: l.instance, Entries: entriesOf(l.open),
 			Limiters: l.globalEntriesLocked()}}
 	sb.size = estimateSize(len(sb.batch.Entries) + len(sb.batch.Limiters))
@@ -145,4 +145,16 @@ func (l *Ledger) spooled() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.spool)
+}
+
+// Backlog is how far behind home the usage reports are: the batches cut
+// and not acknowledged yet, and how long ago the oldest of them was cut (0
+// when home has all the usage cut so far).
+func (l *Ledger) Backlog(now time.Time) (batches int, oldest time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.spool) == 0 {
+		return 0, 0
+	}
+	return len(l.spool), max(now.Sub(l.spool[0].cut), 0)
 }

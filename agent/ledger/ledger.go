@@ -58,9 +58,10 @@ var errLedgerFull = errors.New("usage spool full: home has not acknowledged usag
 type spoolBatch struct {
 	seq     uint64
 	batch   registry.UsageBatch
-	size    int64    // bytes counted against maxSpoolBytes
-	journal *os.File // the open journal it was cut from; removed once the batch file is written
-	written bool     // its batch file exists (always true without a cache dir)
+	size    int64     // bytes counted against maxSpoolBytes
+	journal *os.File  // the open journal it was cut from; removed once the batch file is written
+	written bool      // its batch file exists (always true without a cache dir)
+	cut     time.Time // when it was cut; for a batch of a previous run, when its file was last written
 }
 
 // Ledger counts usage locally, reports it in batches and keeps

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/registry"
@@ -107,7 +108,7 @@ func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBa
 			l.log.Error().Err(err).Str("file", damaged).Msg("damaged usage batch set aside; its usage is not reported")
 			return nil, nil
 		}
-		return &spoolBatch{seq: seq, batch: batch, size: int64(len(b)), written: true}, nil
+		return &spoolBatch{seq: seq, batch: batch, size: int64(len(b)), written: true, cut: modTime(batchPath)}, nil
 	}
 	id, instance, usage, err := readJournal(journalPath)
 	if err != nil {
@@ -117,13 +118,22 @@ func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBa
 		os.Remove(journalPath)
 		return nil, nil
 	}
-	sb := &spoolBatch{seq: seq, batch: registry.UsageBatch{ID: id, Instance: instance, Entries: entriesOf(usage)}}
+	sb := &spoolBatch{seq: seq, batch: registry.UsageBatch{ID: id, Instance: instance, Entries: entriesOf(usage)}, cut: modTime(journalPath)}
 	sb.size = estimateSize(len(sb.batch.Entries))
 	if err := l.persist(sb); err != nil {
 		return nil, err
 	}
 	os.Remove(journalPath)
 	return sb, nil
+}
+
+// modTime is when the file at path was last written, or now when that
+// cannot be read: the cut time of a batch a previous run left.
+func modTime(path string) time.Time {
+	if fi, err := os.Stat(path); err == nil {
+		return fi.ModTime()
+	}
+	return time.Now()
 }
 
 // readJournal reads a journal's batch id, instance and usage. A torn last
