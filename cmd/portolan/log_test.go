@@ -68,3 +68,17 @@ func TestAppLogsJSONWhenNotATerminal(t *testing.T) {
 	assert.Contains(t, stderr.String(), "WRN")
 	assert.NotContains(t, stderr.String(), esc)
 }
+
+// map's output, in every format, carries no escape sequence with NO_COLOR
+// (nor without it: only --watch on a terminal clears the screen).
+func TestMapOutputHasNoColor(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	_, srv := newFakeHome(t, testMap())
+	for _, format := range []string{"table", "tree", "json", "dot"} {
+		code, out, errOut := runMapCmd(t, "--home", srv.URL, "--token", "agent-token", "-o", format)
+		require.Equal(t, 0, code, errOut)
+		assert.NotEmpty(t, out, format)
+		assert.NotContains(t, out, esc, format)
+		assert.NotContains(t, errOut, esc, format)
+	}
+}
