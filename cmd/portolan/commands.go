@@ -68,11 +68,26 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		for _, f := range flags {
 			names = append(names, f.Names()...)
 		}
-		if s := closest(strings.TrimLeft(provided, "-"), names); s != "" {
+		word := strings.TrimLeft(provided, "-")
+		if s := closest(word, names); s != "" {
 			msg += fmt.Sprintf(" (did you mean --%s?)", s)
+		} else if !isRoot(c) && c.App.Command(word) == nil && isGlobalFlag(c.App, word) {
+			msg += fmt.Sprintf(" (--%s is a global option: give it before the command)", word)
 		}
 	}
 	return cli.Exit(fmt.Sprintf("%s%s\nusage: %s\nrun '%s --help' for more", prefix, msg, usageLine(c), name), 2)
+}
+
+// isGlobalFlag tells whether name is one of app's own flags.
+func isGlobalFlag(app *cli.App, name string) bool {
+	for _, f := range app.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // usageLine is the one-line usage of c's command: the first line of its

@@ -48,6 +48,9 @@ func TestUnknownFlagIsThreeLines(t *testing.T) {
 	_, _, stderr = runApp("map", "--hom", "x")
 	assert.Contains(t, stderr, "portolan: map: flag provided but not defined: -hom (did you mean --home?)\n")
 
+	_, _, stderr = runApp("coordinator", "--config", "x.yaml")
+	assert.Contains(t, stderr, "portolan: coordinator: flag provided but not defined: -config (--config is a global option: give it before the command)\n")
+
 	code, _, stderr = runApp("token", "create", "--bogus")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "portolan: token create: flag provided but not defined: -bogus\nusage: portolan token create")
