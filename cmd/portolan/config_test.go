@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -147,8 +148,36 @@ func TestConfigFileEmptyIsFine(t *testing.T) {
 	assert.Equal(t, "default", seen["listen"])
 }
 
-// The real tree: a daemon's section reaches its flags, and the top-level
-// home does not reach the agent (PORTOLAN_HOME does not either).
+// The top-level home is the client commands': it does not reach a daemon
+// (as PORTOLAN_HOME does not), whose own section does.
+func TestConfigFileTopLevelSkipsDaemons(t *testing.T) {
+	var got []string
+	daemon := func() *cli.Command {
+		return &cli.Command{
+			Name: "agent", Flags: []cli.Flag{&cli.StringFlag{Name: "home"}, &cli.StringFlag{Name: "service"}},
+			Action: func(c *cli.Context) error { got = []string{c.String("home"), c.String("service")}; return nil },
+		}
+	}
+	for _, tc := range []struct {
+		content string
+		want    []string
+	}{
+		{"home: https://client:1\nagent:\n  service: news\n", []string{"", "news"}},
+		{"home: https://client:1\nagent:\n  home: https://daemon:2\n", []string{"https://daemon:2", ""}},
+	} {
+		var errBuf bytes.Buffer
+		app := &cli.App{
+			Name: "portolan", Writer: &bytes.Buffer{}, ErrWriter: &errBuf, ExitErrHandler: func(*cli.Context, error) {},
+			Flags: withEnv(nil, globalFlags()), Before: setupConfig,
+			Commands: withConfigCommands([]*cli.Command{daemon()}),
+		}
+		file := configFileAt(t, tc.content, 0o600)
+		require.Equal(t, 0, run(app, []string{"portolan", "--config", file, "agent"}, &errBuf), errBuf.String())
+		assert.Equal(t, tc.want, got, tc.content)
+	}
+}
+
+// The real tree: swagger select's section, nested, reaches its flags.
 func TestConfigFileRealCommands(t *testing.T) {
 	file := configFileAt(t, "home: https://client:1\nswagger:\n  select:\n    include: ['op:a']\n", 0o600)
 	dir := t.TempDir()
