@@ -192,7 +192,7 @@ func TestProxyThroughTheAgentBinary(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	addr := testenv.FreeAddr(t)
 	t.Setenv("PORTOLAN_LOG_LEVEL", "debug")
-	t.Setenv("PORTOLAN_MGMT_TOKEN", co.Token) // the env twin of --mgmt-token
+	t.Setenv("PORTOLAN_AGENT_MGMT_TOKEN", co.Token) // the env twin of --mgmt-token
 	a := testenv.StartAgent(t, co, "--service", "app", "--mgmt-listen", addr, "--mgmt-spec", specFile(t),
 		"--mgmt-include", "tag:Services", "--mgmt-omit", "DELETE /admin/api/services/*", "--", "sleep", "60")
 	base := "http://" + addr

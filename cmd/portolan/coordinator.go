@@ -101,7 +101,7 @@ func ctxOf(c *cli.Context) context.Context {
 func required(c *cli.Context, names ...string) error {
 	for _, n := range names {
 		if c.String(n) == "" {
-			return fmt.Errorf("--%s is required (or %s)", n, envVarName(n))
+			return fmt.Errorf("--%s is required (or %s)", n, flagEnvVar(c, n))
 		}
 	}
 	return nil

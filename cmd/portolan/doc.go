@@ -2,12 +2,14 @@
 // that owns the API-management composition and serves 3scale-compatible
 // APIs, the agent that is every container's entrypoint, and the CLI.
 //
-// This package holds CLI wiring only: flags, environment variables and
-// exit codes. Every flag of every command can also be set through an
-// environment variable named PORTOLAN_<FLAG>, upper-cased with dashes
-// turned into underscores (--data-dir reads PORTOLAN_DATA_DIR). A flag
-// given on the command line wins over its environment variable, which
-// wins over the default.
+// This package holds CLI wiring only: flags, environment variables, the
+// --config file and exit codes. Every flag can also be set through an
+// environment variable: PORTOLAN_<FLAG> for the global flags and the client
+// commands' connection to home (PORTOLAN_HOME), PORTOLAN_<COMMAND>_<FLAG>
+// for every other flag (PORTOLAN_EXPORT_TOKEN, PORTOLAN_AGENT_HOME); see
+// envvars.go. A flag given on the command line wins over its environment
+// variable, which wins over the --config file (config.go), which wins over
+// the default.
 //
 // Usage:
 //
@@ -15,7 +17,8 @@
 //
 // Global flags:
 //
-//	--log-format json|console   log encoding (default json)
+//	--config FILE               read flags from a YAML file
+//	--log-format auto|json|console   log encoding (default auto: console on a terminal)
 //	--log-level debug|info|warn|error   minimum level logged (default info)
 //	--version, -v               print the version
 //	--help, -h                  show help

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -15,53 +13,27 @@ import (
 const (
 	flagLogFormat = "log-format"
 	flagLogLevel  = "log-level"
+	flagConfig    = "config"
 )
-
-// envPrefix starts the environment variable of every flag.
-const envPrefix = "PORTOLAN_"
 
 // globalFlags are the flags of the app itself, given before any command.
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{
 			Name:  flagLogFormat,
-			Usage: "log encoding: json or console",
-			Value: logFormatJSON,
+			Usage: "log encoding: json, console, or auto (console on a terminal, json otherwise)",
+			Value: logFormatAuto,
 		},
 		&cli.StringFlag{
 			Name:  flagLogLevel,
 			Usage: "minimum level logged: debug, info, warn or error",
 			Value: "info",
 		},
+		&cli.StringFlag{
+			Name:  flagConfig,
+			Usage: "read flags from this YAML file (see DESCRIPTION above); flags and environment variables win over it",
+		},
 	}
-}
-
-// envVarName is the environment variable read by the flag with the given
-// name: PORTOLAN_ followed by the name upper-cased, dashes turned into
-// underscores (data-dir → PORTOLAN_DATA_DIR).
-func envVarName(flagName string) string {
-	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// withEnv makes every flag also read its environment variable (see
-// envVarName, from the flag's first name). The variable goes first in
-// EnvVars, ahead of any the flag already lists; it is not added twice. The
-// flags are changed in place and the same slice is returned. A flag type
-// that has no EnvVars field panics: that is a programming error, caught by
-// the tests that build the app.
-func withEnv(flags []cli.Flag) []cli.Flag {
-	for _, f := range flags {
-		names := f.Names()
-		if len(names) == 0 {
-			continue
-		}
-		field, ok := flagField(f, "EnvVars", reflect.TypeOf([]string(nil)))
-		if !ok {
-			panic(fmt.Sprintf("withEnv: flag %q of type %T has no EnvVars field", names[0], f))
-		}
-		field.Set(reflect.ValueOf(addEnv(field.Interface().([]string), envVarName(names[0]))))
-	}
-	return flags
 }
 
 // flagField is the settable field of a flag struct with the given name and
@@ -78,27 +50,6 @@ func flagField(f cli.Flag, name string, typ reflect.Type) (reflect.Value, bool) 
 		return reflect.Value{}, false
 	}
 	return field, true
-}
-
-// addEnv puts env first in vars unless vars already holds it.
-func addEnv(vars []string, env string) []string {
-	if slices.Contains(vars, env) {
-		return vars
-	}
-	return append([]string{env}, vars...)
-}
-
-// withEnvCommands applies withEnv to the flags of every command and,
-// recursively, of every subcommand.
-func withEnvCommands(cmds []*cli.Command) []*cli.Command {
-	for _, cmd := range cmds {
-		if cmd == nil {
-			continue
-		}
-		cmd.Flags = withEnv(cmd.Flags)
-		withEnvCommands(cmd.Subcommands)
-	}
-	return cmds
 }
 
 // interspersed lets a command take flags after its positional arguments

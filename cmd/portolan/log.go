@@ -17,6 +17,7 @@ const loggerKey = "logger"
 
 // Accepted values of --log-format and --log-level.
 const (
+	logFormatAuto    = "auto" // console on a terminal, json otherwise
 	logFormatJSON    = "json"
 	logFormatConsole = "console"
 )
@@ -28,31 +29,48 @@ var logLevels = map[string]zerolog.Level{
 	"error": zerolog.ErrorLevel,
 }
 
-// newLogger returns a logger writing to w in the given format ("json" or
-// "console") that drops events below level ("debug", "info", "warn" or
-// "error"). Values are matched case-insensitively; any other value is an
-// error that names it.
-func newLogger(format, level string, w io.Writer) (zerolog.Logger, error) {
+// newLogger returns a logger writing to w in the given format ("auto",
+// "json" or "console") that drops events below level ("debug", "info",
+// "warn" or "error"). Values are matched case-insensitively; any other value
+// is an error that names it. terminal tells whether w is a terminal: "auto"
+// is console there and JSON elsewhere (a file, a pipe, a log collector), and
+// the console format is coloured only there, and only when NO_COLOR is
+// unset or empty (https://no-color.org).
+func newLogger(format, level string, w io.Writer, terminal bool) (zerolog.Logger, error) {
 	lvl, ok := logLevels[strings.ToLower(strings.TrimSpace(level))]
 	if !ok {
 		return zerolog.Nop(), fmt.Errorf("invalid log level %q: want debug, info, warn or error", level)
 	}
+	f := strings.ToLower(strings.TrimSpace(format))
+	if f == logFormatAuto {
+		f = logFormatJSON
+		if terminal {
+			f = logFormatConsole
+		}
+	}
 	var out io.Writer
-	switch strings.ToLower(strings.TrimSpace(format)) {
+	switch f {
 	case logFormatJSON:
 		out = w
 	case logFormatConsole:
-		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: !colorAllowed(terminal)}
 	default:
-		return zerolog.Nop(), fmt.Errorf("invalid log format %q: want json or console", format)
+		return zerolog.Nop(), fmt.Errorf("invalid log format %q: want auto, json or console", format)
 	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// colorAllowed tells whether output to a terminal (or not) may be coloured:
+// only a terminal, and only without NO_COLOR.
+func colorAllowed(terminal bool) bool {
+	return terminal && os.Getenv("NO_COLOR") == ""
 }
 
 // setupLogger is the app's Before hook: it builds the logger from the
 // global flags and stores it in the app's Metadata.
 func setupLogger(c *cli.Context) error {
-	logger, err := newLogger(c.String(flagLogFormat), c.String(flagLogLevel), errWriter(c))
+	w := errWriter(c)
+	logger, err := newLogger(c.String(flagLogFormat), c.String(flagLogLevel), w, isTerminal(w))
 	if err != nil {
 		return err
 	}

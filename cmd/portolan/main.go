@@ -35,17 +35,28 @@ func run(app *cli.App, args []string, stderr io.Writer) int {
 	return code
 }
 
-// newApp builds the portolan CLI: global flags, the logger set up in
-// Before, and the commands, every flag also read from its PORTOLAN_*
-// environment variable.
+// newApp builds the portolan CLI: global flags, the --config file and the
+// logger set up in Before, and the commands, every flag also read from its
+// PORTOLAN_* environment variable (envvars.go) and the --config file
+// (config.go); a usage error is answered in three lines, not the help page.
 func newApp() *cli.App {
 	return &cli.App{
-		Name:     "portolan",
-		Usage:    "portable 3scale-style API management: coordinator, container agent and CLI in one binary",
-		Version:  version,
-		Flags:    withEnv(globalFlags()),
-		Commands: withEnvCommands(withSecretFileCommands(commands())),
-		Before:   setupLogger,
+		Name:        "portolan",
+		HelpName:    "portolan",
+		Usage:       "portable 3scale-style API management: coordinator, container agent and CLI in one binary",
+		Description: configHelp,
+		Version:     version,
+		Flags:       withEnv(nil, globalFlags()),
+		Commands:    withUsageErrors(withConfigCommands(withEnvCommands(withSecretFileCommands(commands())))),
+		Before: func(c *cli.Context) error {
+			if err := setupConfig(c); err != nil {
+				return err
+			}
+			return setupLogger(c)
+		},
+		Action:               unknownCommand,
+		OnUsageError:         usageError,
+		EnableBashCompletion: true,
 		// main reports errors and picks the exit code; without this the
 		// library would print ExitCoder errors and call os.Exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -148,128 +146,19 @@ func TestRunExitCodes(t *testing.T) {
 	assert.Empty(t, stderr.String())
 }
 
-func TestEnvVarName(t *testing.T) {
-	assert.Equal(t, "PORTOLAN_DATA_DIR", envVarName("data-dir"))
-	assert.Equal(t, "PORTOLAN_LOG_LEVEL", envVarName("log-level"))
-	assert.Equal(t, "PORTOLAN_TOKEN", envVarName("token"))
-	assert.Equal(t, "PORTOLAN_A_B_C", envVarName("a-b-c"))
-}
-
-// customFlag is a flag type withEnv does not list; it is handled through
-// its (promoted) EnvVars field.
-type customFlag struct{ cli.StringFlag }
-
-// bareFlag has no EnvVars field.
-type bareFlag struct{}
-
-func (bareFlag) String() string            { return "bare" }
-func (bareFlag) Apply(*flag.FlagSet) error { return nil }
-func (bareFlag) Names() []string           { return []string{"bare"} }
-func (bareFlag) IsSet() bool               { return false }
-func envVarsOf(t *testing.T, f cli.Flag) []string {
-	t.Helper()
-	ev, ok := f.(interface{ GetEnvVars() []string })
-	require.True(t, ok, "%T has no GetEnvVars", f)
-	return ev.GetEnvVars()
-}
-
-func TestWithEnvNamesEveryFlagType(t *testing.T) {
-	flags := []cli.Flag{
-		&cli.StringFlag{Name: "data-dir", Aliases: []string{"d"}},
-		&cli.StringSliceFlag{Name: "label"},
-		&cli.IntFlag{Name: "max-conns"},
-		&cli.BoolFlag{Name: "dry-run"},
-		&cli.DurationFlag{Name: "heartbeat-interval"},
-		&cli.Int64Flag{Name: "max-bytes"},
-		&cli.Uint64Flag{Name: "revision"},
-		&cli.UintFlag{Name: "port"},
-		&cli.Float64Flag{Name: "ratio"},
-		&cli.PathFlag{Name: "config-file"},
-		&cli.IntSliceFlag{Name: "codes"},
-		&cli.TimestampFlag{Name: "since", Layout: time.RFC3339},
-		&cli.GenericFlag{Name: "mode"},
-		&customFlag{cli.StringFlag{Name: "custom-thing"}},
-	}
-	got := withEnv(flags)
-	require.Len(t, got, len(flags))
-	for _, f := range got {
-		want := "PORTOLAN_" + strings.ToUpper(strings.ReplaceAll(f.Names()[0], "-", "_"))
-		assert.Equal(t, []string{want}, envVarsOf(t, f), "flag %s", f.Names()[0])
-	}
-	assert.Equal(t, []string{"PORTOLAN_DATA_DIR"}, envVarsOf(t, got[0]))
-	assert.Equal(t, []string{"PORTOLAN_HEARTBEAT_INTERVAL"}, envVarsOf(t, got[4]))
-}
-
-func TestWithEnvKeepsExistingAndIsIdempotent(t *testing.T) {
-	f := &cli.StringFlag{Name: "consul-addr", EnvVars: []string{"CONSUL_HTTP_ADDR"}}
-	withEnv([]cli.Flag{f})
-	withEnv([]cli.Flag{f})
-	assert.Equal(t, []string{"PORTOLAN_CONSUL_ADDR", "CONSUL_HTTP_ADDR"}, f.EnvVars)
-}
-
-func TestWithEnvPanicsWithoutEnvVarsField(t *testing.T) {
-	assert.PanicsWithValue(t, `withEnv: flag "bare" of type main.bareFlag has no EnvVars field`, func() {
-		withEnv([]cli.Flag{bareFlag{}})
-	})
-}
-
-func TestWithEnvCommandsRecurses(t *testing.T) {
-	leaf := &cli.StringFlag{Name: "listen-addr"}
-	mid := &cli.BoolFlag{Name: "all"}
-	top := &cli.DurationFlag{Name: "wait"}
-	cmds := []*cli.Command{{
-		Name:  "top",
-		Flags: []cli.Flag{top},
-		Subcommands: []*cli.Command{{
-			Name:        "mid",
-			Flags:       []cli.Flag{mid},
-			Subcommands: []*cli.Command{{Name: "leaf", Flags: []cli.Flag{leaf}}},
-		}},
-	}, nil}
-	withEnvCommands(cmds)
-	assert.Equal(t, []string{"PORTOLAN_WAIT"}, top.EnvVars)
-	assert.Equal(t, []string{"PORTOLAN_ALL"}, mid.EnvVars)
-	assert.Equal(t, []string{"PORTOLAN_LISTEN_ADDR"}, leaf.EnvVars)
-}
-
-// TestNewAppEveryFlagReadsEnv checks the whole command tree newApp builds,
-// including commands added later.
-func TestNewAppEveryFlagReadsEnv(t *testing.T) {
-	app := newApp()
-	check := func(where string, flags []cli.Flag) {
-		for _, f := range flags {
-			if f == cli.HelpFlag || f == cli.VersionFlag {
-				continue
-			}
-			name := f.Names()[0]
-			assert.Contains(t, envVarsOf(t, f), envVarName(name), "%s flag --%s", where, name)
-		}
-	}
-	check("global", app.Flags)
-	var walk func(path string, cmds []*cli.Command)
-	walk = func(path string, cmds []*cli.Command) {
-		for _, c := range cmds {
-			p := path + " " + c.Name
-			check(p, c.Flags)
-			walk(p, c.Subcommands)
-		}
-	}
-	walk("portolan", app.Commands)
-}
-
 func TestNewLoggerRejectsBadValues(t *testing.T) {
 	var buf bytes.Buffer
-	_, err := newLogger("xml", "info", &buf)
+	_, err := newLogger("xml", "info", &buf, false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"xml"`)
 
-	_, err = newLogger("json", "verbose", &buf)
+	_, err = newLogger("json", "verbose", &buf, false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"verbose"`)
 
-	_, err = newLogger("", "info", &buf)
+	_, err = newLogger("", "info", &buf, false)
 	require.Error(t, err)
-	_, err = newLogger("json", "", &buf)
+	_, err = newLogger("json", "", &buf, false)
 	require.Error(t, err)
 }
 
@@ -278,13 +167,13 @@ func TestNewLoggerLevelsAndFormats(t *testing.T) {
 		"debug": zerolog.DebugLevel, "info": zerolog.InfoLevel,
 		"warn": zerolog.WarnLevel, "ERROR": zerolog.ErrorLevel,
 	} {
-		l, err := newLogger("json", name, &bytes.Buffer{})
+		l, err := newLogger("json", name, &bytes.Buffer{}, false)
 		require.NoError(t, err, name)
 		assert.Equal(t, want, l.GetLevel(), name)
 	}
 
 	var buf bytes.Buffer
-	l, err := newLogger("json", "info", &buf)
+	l, err := newLogger("json", "info", &buf, false)
 	require.NoError(t, err)
 	l.Debug().Msg("hidden")
 	l.Info().Str("k", "v").Msg("shown")
@@ -295,7 +184,7 @@ func TestNewLoggerLevelsAndFormats(t *testing.T) {
 	assert.Contains(t, ev, "time")
 
 	buf.Reset()
-	l, err = newLogger("console", "info", &buf)
+	l, err = newLogger("console", "info", &buf, false)
 	require.NoError(t, err)
 	l.Info().Msg("hello")
 	assert.Contains(t, buf.String(), "INF")

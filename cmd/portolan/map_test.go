@@ -176,9 +176,9 @@ func TestMapCommandServiceFilter(t *testing.T) {
 
 func TestMapCommandTokenFromEnv(t *testing.T) {
 	f, srv := newFakeHome(t, testMap())
-	t.Setenv("PORTOLAN_TOKEN", "agent-token")
+	t.Setenv("PORTOLAN_MAP_TOKEN", "agent-token")
 	t.Setenv("PORTOLAN_HOME", srv.URL)
-	t.Setenv("PORTOLAN_OUTPUT", "tree")
+	t.Setenv("PORTOLAN_MAP_OUTPUT", "tree")
 	code, out, errOut := runMapCmd(t)
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, goldenTree, out)
@@ -257,12 +257,12 @@ func TestMapCommandBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--token", "t", "-o", "xml"}, `unknown output format "xml": want table, json, tree or dot`},
-		{[]string{}, "--token is required (or PORTOLAN_TOKEN)"},
+		{[]string{}, "--token is required (or PORTOLAN_MAP_TOKEN)"},
 		{[]string{"--token", "t", "--home", "ftp://x"}, `--home "ftp://x": want an http:// or https:// URL`},
 		{[]string{"--token", "t", "--home", "127.0.0.1:7070"}, `want an http:// or https:// URL`},
 		{[]string{"--token", "t", "extra"}, `unexpected argument "extra"`},
 	} {
-		t.Setenv("PORTOLAN_TOKEN", "")
+		t.Setenv("PORTOLAN_MAP_TOKEN", "")
 		code, out, errOut := runMapCmd(t, tc.args...)
 		assert.Equal(t, 1, code, "%v", tc.args)
 		assert.Empty(t, out)
@@ -293,7 +293,7 @@ func TestMapHelp(t *testing.T) {
 	app, stdout, _ := testApp(nil)
 	require.NoError(t, app.Run([]string{"portolan", "map", "--help"}))
 	out := stdout.String()
-	for _, s := range []string{"--home", "--token", "--service", "--output", "-o", "--watch", "--timeout", "PORTOLAN_TOKEN"} {
+	for _, s := range []string{"--home", "--token", "--service", "--output", "-o", "--watch", "--timeout", "PORTOLAN_MAP_TOKEN"} {
 		assert.Contains(t, out, s)
 	}
 }

@@ -19,7 +19,7 @@ const agentMapPath = "/v1/agent/map"
 
 // errUnauthorized is the error of a 401 or 403 from the coordinator.
 var errUnauthorized = errors.New("the coordinator refused the token: " +
-	"--token (or PORTOLAN_TOKEN) must be its admin access token (or an instance credential); a join token or the agent token only registers")
+	"--token (or PORTOLAN_MAP_TOKEN) must be its admin access token (or an instance credential); a join token or the agent token only registers")
 
 // mapSource reads the service map: home's, through the home client, or
 // with --via a local agent's, which answers the same way.

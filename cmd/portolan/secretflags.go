@@ -17,8 +17,8 @@ package main
 // empty or multi-line secret, and warns, as ssh does of a private key, when
 // the file can be read by group or others; it does not refuse such a file:
 // Docker and Kubernetes mount secrets 0444/0644 by default. The twin's
-// environment variable comes from withEnv like any flag's: --token-file is
-// PORTOLAN_TOKEN_FILE.
+// environment variable comes from withEnv like any flag's: the agent's
+// --token-file is PORTOLAN_AGENT_TOKEN_FILE.
 
 import (
 	"errors"

@@ -58,7 +58,7 @@ func TestSecretFileTwinReadsTheFile(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Equal(t, "on-the-command-line", seen, "the flag alone still works")
 
-	t.Setenv("PORTOLAN_MGMT_TOKEN_FILE", secretFile(t, "from-env-file", 0o600))
+	t.Setenv("PORTOLAN_PROBE_MGMT_TOKEN_FILE", secretFile(t, "from-env-file", 0o600))
 	seen, code, stderr = secretProbe(t)
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, "from-env-file", seen, "the twin reads its environment variable")

@@ -27,7 +27,8 @@ const swaggerRuleHelp = `Rules, each one of:
 
 --include rules apply first (none: every operation), then --omit rules. Both
 repeat, and may come after SPEC. A rule that matches no operation of the spec
-is an error. PORTOLAN_INCLUDE and PORTOLAN_OMIT hold one rule per line.
+is an error. Their variables (PORTOLAN_SWAGGER_LIST_INCLUDE,
+PORTOLAN_SWAGGER_SELECT_OMIT, ...) hold one rule per line.
 SPEC is a Swagger 2.0 or OpenAPI 3.0/3.1 file (JSON or YAML) or http(s) URL.`
 
 func swaggerCommand() *cli.Command {

@@ -39,7 +39,7 @@ func TestSwaggerListTable(t *testing.T) {
 
 func TestSwaggerListJSONAndEnv(t *testing.T) {
 	spec := threescaleSpecPath(t)
-	t.Setenv("PORTOLAN_INCLUDE", "tag:Services\ntag:Accounts")
+	t.Setenv("PORTOLAN_SWAGGER_LIST_INCLUDE", "tag:Services\ntag:Accounts")
 	app, stdout, _ := testApp(nil)
 	require.NoError(t, app.Run([]string{"portolan", "swagger", "list", spec, "--omit", "* /admin/api/accounts/**", "-o", "json"}))
 	var out struct {

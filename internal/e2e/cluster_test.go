@@ -103,23 +103,23 @@ func newCluster(t *testing.T, pools map[string]string, opts ...agentOption) *clu
 	return c
 }
 
-// agentEnv configures the agent (and its gossip) through PORTOLAN_*
+// agentEnv configures the agent (and its gossip) through PORTOLAN_AGENT_*
 // variables: the image's ENTRYPOINT is ["/portolan", "agent", "--"], so its
 // flags cannot follow. home and the join token are all it is told of home:
 // the token pins home's CA, and home hands over the gossip keyring.
 func agentEnv(home, token, pool string) []string {
 	return []string{
-		"PORTOLAN_HOME=" + home,
-		"PORTOLAN_TOKEN=" + token,
-		"PORTOLAN_SERVICE=news",
-		"PORTOLAN_PORT=3000",
-		"PORTOLAN_LABEL=pool=" + pool,
-		"PORTOLAN_CHECK_HTTP=http://127.0.0.1:3000/health",
-		"PORTOLAN_CHECK_INTERVAL=500ms",
-		"PORTOLAN_HEARTBEAT=" + agentHeartbeat.String(),
-		"PORTOLAN_TTL=" + agentTTL.String(),
-		"PORTOLAN_GOSSIP_BIND=0.0.0.0",
-		"PORTOLAN_JOIN=coordinator:7947",
+		"PORTOLAN_AGENT_HOME=" + home,
+		"PORTOLAN_AGENT_TOKEN=" + token,
+		"PORTOLAN_AGENT_SERVICE=news",
+		"PORTOLAN_AGENT_PORT=3000",
+		"PORTOLAN_AGENT_LABEL=pool=" + pool,
+		"PORTOLAN_AGENT_CHECK_HTTP=http://127.0.0.1:3000/health",
+		"PORTOLAN_AGENT_CHECK_INTERVAL=500ms",
+		"PORTOLAN_AGENT_HEARTBEAT=" + agentHeartbeat.String(),
+		"PORTOLAN_AGENT_TTL=" + agentTTL.String(),
+		"PORTOLAN_AGENT_GOSSIP_BIND=0.0.0.0",
+		"PORTOLAN_AGENT_JOIN=coordinator:7947",
 	}
 }
 

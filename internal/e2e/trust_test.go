@@ -24,7 +24,7 @@ const httpsHint = "Client sent an HTTP request to an HTTPS server"
 // withGateway gives an agent a gateway on :8080 in front of its app,
 // published on the host's loopback.
 func withGateway(_ string, o *RunOpts) {
-	o.Env = append(o.Env, "PORTOLAN_GATEWAY_LISTEN=0.0.0.0:8080", "PORTOLAN_UPSTREAM=http://127.0.0.1:3000")
+	o.Env = append(o.Env, "PORTOLAN_AGENT_GATEWAY_LISTEN=0.0.0.0:8080", "PORTOLAN_AGENT_UPSTREAM=http://127.0.0.1:3000")
 	o.Publish = append(o.Publish, "127.0.0.1::8080")
 }
 
@@ -55,7 +55,7 @@ func TestJoinTokenIsAllAnAgentNeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, kv := range env {
-			for _, banned := range []string{"PORTOLAN_CA_", "PORTOLAN_GOSSIP_KEY", "PORTOLAN_TLS_"} {
+			for _, banned := range []string{"PORTOLAN_AGENT_CA_", "PORTOLAN_AGENT_GOSSIP_KEY", "PORTOLAN_AGENT_TLS_"} {
 				if strings.HasPrefix(kv, banned) {
 					t.Errorf("%s was given %s", h, strings.SplitN(kv, "=", 2)[0])
 				}

@@ -35,7 +35,7 @@ type Consul struct {
 }
 
 // ConsulBinary returns the consul binary: $PORTOLAN_CONSUL_BIN, or
-// .tools/consul at the repository root. ($PORTOLAN_CONSUL is the agent's
+// .tools/consul at the repository root. ($PORTOLAN_AGENT_CONSUL is the agent's
 // --consul flag, which every agent under test would inherit.) When it is
 // missing the test is skipped, except under CI=true, where it fails: CI must
 // build it (make consul).
