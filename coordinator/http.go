@@ -46,6 +46,9 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/stats/", instrument("analytics", c.analytics))
 	mux.Handle(threescale.InternalAPIPrefix, instrument("internal", c.internal))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics, promhttp.HandlerOpts{}))
+	health := c.newHealth() // not instrumented: probes every second would drown the API's figures
+	mux.HandleFunc("GET "+PathHealthLive, health.live)
+	mux.HandleFunc("GET "+PathHealthReady, health.ready)
 	return mux
 }
 
