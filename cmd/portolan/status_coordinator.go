@@ -45,7 +45,7 @@ func coordinatorReadiness(c *cli.Context) ([]byte, int, error) {
 	}
 	resp, err := ask("https")
 	var notTLS tls.RecordHeaderError
-	if errors.As(err, &notTLS) {
+	if errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &notTLS) {
 		resp, err = ask("http")
 	}
 	if err != nil {
