@@ -31,14 +31,15 @@ DOCKER_BUILD := DOCKER_BUILDKIT=0 docker build --pull=false
 .PHONY: image
 image: build
 	rm -rf $(IMAGE_CONTEXT)
-	mkdir -p $(IMAGE_CONTEXT)/run/portolan
-	chmod 0755 $(IMAGE_CONTEXT)/run
-	chmod 1777 $(IMAGE_CONTEXT)/run/portolan # writable by any --user, like /tmp
+	mkdir -p $(IMAGE_CONTEXT)/run/portolan $(IMAGE_CONTEXT)/var/cache/portolan $(IMAGE_CONTEXT)/coordinator/data
+	chmod 0755 $(IMAGE_CONTEXT)/run $(IMAGE_CONTEXT)/var $(IMAGE_CONTEXT)/var/cache $(IMAGE_CONTEXT)/coordinator
+	chmod 1777 $(IMAGE_CONTEXT)/run/portolan $(IMAGE_CONTEXT)/var/cache/portolan # writable by any --user, like /tmp
+	chmod 0700 $(IMAGE_CONTEXT)/coordinator/data # the image's user owns it (COPY --chown)
 	cp bin/portolan bin/newsapi $(IMAGE_CONTEXT)/
 	cp -r examples/newsapi/portolan $(IMAGE_CONTEXT)/composition
 	cp $(CA_CERTS) $(IMAGE_CONTEXT)/ca-certificates.crt
-	$(DOCKER_BUILD) -f Dockerfile -t portolan:dev -t portolan:$(VERSION) $(IMAGE_CONTEXT)
-	$(DOCKER_BUILD) -f examples/newsapi/Dockerfile --build-arg PORTOLAN_IMAGE=portolan:dev \
+	$(DOCKER_BUILD) -f Dockerfile --build-arg VERSION=$(VERSION) -t portolan:dev -t portolan:$(VERSION) $(IMAGE_CONTEXT)
+	$(DOCKER_BUILD) -f examples/newsapi/Dockerfile --build-arg PORTOLAN_IMAGE=portolan:dev --build-arg VERSION=$(VERSION) \
 		-t portolan-newsapi:dev -t portolan-newsapi:$(VERSION) $(IMAGE_CONTEXT)
 	@for i in portolan:dev portolan-newsapi:dev; do echo "$$i: $$(docker image inspect --format '{{.Size}}' $$i) bytes"; done
 

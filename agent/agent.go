@@ -206,6 +206,7 @@ func New(cfg Config) (*Agent, error) {
 		AgentVersion: cfg.Version, Check: cfg.Check.describe(), TTL: registry.Duration(cfg.TTL),
 	}
 	a.st = newState(a.id, a.reg)
+	a.markStarting()
 	a.loadCache()
 	if cfg.Gateway != nil {
 		spool := "" // without home there is nothing to spool for

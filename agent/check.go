@@ -20,7 +20,20 @@ type CheckConfig struct {
 	TCP      string // connect to this address: passing when it accepts
 	Exec     string // run this command: exit 0 passing, 1 warning, else critical
 	Interval time.Duration
+	// StartPeriod is how long the app may take to start: until the check
+	// first passes, or this long after the agent started, a failing check
+	// reports warning ("starting: …"), not critical, as Docker's and
+	// Kubernetes' start periods do. Zero: the first failure counts.
+	StartPeriod time.Duration
 }
+
+// DefaultCheckStartPeriod is --check-start-period's default: time for most
+// apps to listen, and short enough that one that never does turns critical
+// soon after boot.
+const DefaultCheckStartPeriod = 30 * time.Second
+
+// startingOutput is the output of an instance whose check has not passed yet.
+const startingOutput = "starting: the health check has not passed yet"
 
 // check runs one probe and returns a status and its output.
 type check func(ctx context.Context) (status, output string)
@@ -47,6 +60,9 @@ func (c CheckConfig) build() (check, error) {
 	}
 	if n > 1 {
 		return nil, errors.New("give at most one of --check-http, --check-tcp and --check-exec")
+	}
+	if c.StartPeriod < 0 {
+		return nil, fmt.Errorf("--check-start-period %s: want zero or more", c.StartPeriod)
 	}
 	switch {
 	case c.HTTP != "":
@@ -116,4 +132,67 @@ func execCheck(ctx context.Context, args []string) (string, string) {
 		return registry.StatusCritical, "timed out: " + text
 	}
 	return registry.StatusCritical, fmt.Sprintf("exit %d: %s", code, text)
+}
+
+// markStarting gives an instance with a check the status it has until that
+// check first passes: warning, out of traffic (only passing instances
+// receive it) without going critical at every boot.
+func (a *Agent) markStarting() {
+	if a.probe != nil {
+		a.st.setHealth(registry.StatusWarning, startingOutput)
+		a.m.setStatus(registry.StatusWarning)
+	}
+}
+
+// startPeriod says how a check result counts while the app starts.
+type startPeriod struct {
+	until time.Time // the period ends then, if no check passed before
+	over  bool
+}
+
+// count returns the status and output to report for a result at now:
+// before the first pass and within the period, a result other than passing
+// is a warning whose output says the app is starting; the first pass, or
+// the period's end, ends it for good.
+func (p *startPeriod) count(now time.Time, status, output string) (string, string) {
+	if !p.over && (status == registry.StatusPassing || !now.Before(p.until)) {
+		p.over = true
+	}
+	if p.over {
+		return status, output
+	}
+	return registry.StatusWarning, "starting: " + output
+}
+
+// runChecks probes the app every interval; a status change wakes the home loop
+// so home hears it at once rather than at the next heartbeat.
+func (a *Agent) runChecks(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Check.Interval)
+	defer t.Stop()
+	start := &startPeriod{until: time.Now().Add(a.cfg.Check.StartPeriod)}
+	for {
+		cctx, cancel := context.WithTimeout(ctx, min(a.cfg.Check.Interval, 10*time.Second))
+		status, output := a.probe(cctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		status, output = start.count(time.Now(), status, output)
+		if len(output) > registry.MaxOutputLen {
+			output = output[:registry.MaxOutputLen]
+		}
+		if a.st.setHealth(status, output) {
+			a.log.Info().Str("status", status).Str("output", output).Msg("health changed")
+			select {
+			case a.kick <- struct{}{}:
+			default:
+			}
+		}
+		a.m.setStatus(status)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -70,9 +70,9 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// startMetrics serves GET /metrics, and nothing else, on --metrics-listen
-// until ctx ends, so that Prometheus can scrape the agent from outside
-// without reaching the local API.
+// startMetrics serves GET /metrics and the probes (health.go), and nothing
+// else, on --metrics-listen until ctx ends, so that Prometheus and an
+// orchestrator reach the agent from outside without reaching the local API.
 func (a *Agent) startMetrics(ctx context.Context, wg *sync.WaitGroup) error {
 	if a.cfg.MetricsListen == "" {
 		return nil
@@ -83,6 +83,8 @@ func (a *Agent) startMetrics(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.m.handler())
+	mux.HandleFunc("GET "+PathHealthLive, a.healthLive)
+	mux.HandleFunc("GET "+PathHealthReady, a.healthReady)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

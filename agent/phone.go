@@ -153,34 +153,3 @@ func result(err error) string {
 	}
 	return "ok"
 }
-
-// runChecks probes the app every interval; a status change wakes the home loop
-// so home hears it at once rather than at the next heartbeat.
-func (a *Agent) runChecks(ctx context.Context) {
-	t := time.NewTicker(a.cfg.Check.Interval)
-	defer t.Stop()
-	for {
-		cctx, cancel := context.WithTimeout(ctx, min(a.cfg.Check.Interval, 10*time.Second))
-		status, output := a.probe(cctx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		if len(output) > registry.MaxOutputLen {
-			output = output[:registry.MaxOutputLen]
-		}
-		if a.st.setHealth(status, output) {
-			a.log.Info().Str("status", status).Str("output", output).Msg("health changed")
-			select {
-			case a.kick <- struct{}{}:
-			default:
-			}
-		}
-		a.m.setStatus(status)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

@@ -67,6 +67,9 @@ func (c *Coordinator) routes() http.Handler {
 	// the page is open.
 	mux.Handle("GET "+console.Prefix+"events", promhttp.InstrumentHandlerCounter(requests.MustCurryWith(prometheus.Labels{"api": "console"}), c.console))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics, promhttp.HandlerOpts{}))
+	health := c.newHealth() // not instrumented: probes every second would drown the API's figures
+	mux.HandleFunc("GET "+PathHealthLive, health.live)
+	mux.HandleFunc("GET "+PathHealthReady, health.ready)
 	return mux
 }
 

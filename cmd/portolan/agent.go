@@ -66,6 +66,8 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			&cli.StringFlag{Name: "check-tcp", Usage: "health check: connect to this host:port"},
 			&cli.StringFlag{Name: "check-exec", Usage: "health check: run this command (exit 0 passing, 1 warning, else critical)"},
 			&cli.DurationFlag{Name: "check-interval", Value: agent.DefaultCheckInterval, Usage: "how often the health check runs"},
+			&cli.DurationFlag{Name: "check-start-period", Value: agent.DefaultCheckStartPeriod, Usage: "time the app has to start: until its check first passes, " +
+				"or this long, a failing check reports warning (out of traffic), not critical (0: the first failure counts)"},
 			&cli.StringFlag{Name: "placement-file", Value: agent.DefaultPlacementFile, Usage: "where the instance's placement is written, atomically"},
 			&cli.StringFlag{Name: "cache-dir", Value: agent.DefaultCacheDir, Usage: `where the last composition is kept, so a restart without home still serves it ("" keeps it in memory)`},
 			&cli.StringFlag{Name: "api", Value: agent.DefaultAPI, Usage: `local API address ("off" disables it)`},
@@ -101,7 +103,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 				Heartbeat: c.Duration("heartbeat"), TTL: c.Duration("ttl"),
 				Check: agent.CheckConfig{
 					HTTP: c.String("check-http"), TCP: c.String("check-tcp"), Exec: c.String("check-exec"),
-					Interval: c.Duration("check-interval"),
+					Interval: c.Duration("check-interval"), StartPeriod: c.Duration("check-start-period"),
 				},
 				MetricsListen: c.String("metrics-listen"), Limits: agentLimits(c),
 				PlacementFile: c.String("placement-file"), CacheDir: c.String("cache-dir"), API: c.String("api"), WaitHome: c.Duration("wait-home"),

@@ -10,7 +10,8 @@ import (
 // own HTTP listeners (the gateway has its own).
 func agentListenFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "metrics-listen", Usage: "serve GET /metrics, and nothing else, on this address, e.g. :9100, so Prometheus can scrape from outside without reaching the local API (empty: off; the local API keeps its /metrics)"},
+		&cli.StringFlag{Name: "metrics-listen", Usage: "serve GET /metrics and the probes /health/live and /health/ready, and nothing else, on this address, e.g. :9100, " +
+			"so Prometheus and orchestrators reach the agent from outside without reaching the local API (empty: off; the local API keeps its /metrics)"},
 		&cli.DurationFlag{Name: "body-timeout", Value: httpserve.DefaultBodyTimeout, Usage: "on the local API, metrics and management proxy listeners, a request body must arrive within this, or the connection is closed"},
 	}
 }

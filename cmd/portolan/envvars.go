@@ -21,7 +21,8 @@ package main
 //     container's environment configures its daemon and nothing else.
 //
 // Consul's own variables follow Portolan's where they mean what Consul means
-// by them (consulEnvVars).
+// by them (consulEnvVars), and `status` reads the addresses its daemon was
+// given (daemonAddrEnvVars).
 
 import (
 	"fmt"
@@ -59,6 +60,15 @@ var consulEnvVars = map[string]struct {
 	"consul-token-file": {"CONSUL_HTTP_TOKEN_FILE", []string{"agent", "coordinator", "map"}},
 }
 
+// daemonAddrEnvVars are daemons' variables that `status` reads after its
+// own, by flag: run in a daemon's container (a HEALTHCHECK), status finds
+// the daemon where the container's environment put it. They name the same
+// address in both commands, so reading them cannot change what the daemon
+// does.
+var daemonAddrEnvVars = map[string]map[string]string{
+	"status": {"listen": "PORTOLAN_COORDINATOR_LISTEN", "via": "PORTOLAN_AGENT_API"},
+}
+
 // envVarName is the environment variable of the flag named flagName in the
 // command at path (nil for the app's global flags); see the file's comment.
 func envVarName(path []string, flagName string) string {
@@ -90,6 +100,11 @@ func withEnv(path []string, flags []cli.Flag) []cli.Flag {
 		vars := field.Interface().([]string)
 		if ce, ok := consulEnvVars[names[0]]; ok && len(path) > 0 && slices.Contains(ce.commands, path[0]) && !slices.Contains(vars, ce.env) {
 			vars = append(vars, ce.env)
+		}
+		if len(path) == 1 {
+			if env, ok := daemonAddrEnvVars[path[0]][names[0]]; ok && !slices.Contains(vars, env) {
+				vars = append(vars, env)
+			}
 		}
 		field.Set(reflect.ValueOf(addEnv(vars, envVarName(path, names[0]))))
 	}

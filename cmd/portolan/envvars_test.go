@@ -165,7 +165,7 @@ func TestEnvVarsDoNotCollide(t *testing.T) {
 		}
 	}
 	for v, fs := range readers {
-		if len(fs) < 2 || strings.HasPrefix(v, "CONSUL_") {
+		if len(fs) < 2 || strings.HasPrefix(v, "CONSUL_") || isDaemonAddrEnvVar(v) {
 			continue
 		}
 		name := fs[0].flag.Names()[0]
@@ -231,7 +231,7 @@ func TestFlagEnvVarNamesTheCommandsVariable(t *testing.T) {
 // CI secret names.
 var notFlagVars = []string{
 	"PORTOLAN_BIN", "PORTOLAN_CONSUL_BIN", "PORTOLAN_3SCALE_DIR", "PORTOLAN_IMAGE",
-	"PORTOLAN_JOIN_TOKEN_BASIC", "PORTOLAN_JOIN_TOKEN_PREMIUM", "PORTOLAN_COMPOSE_PORT", "PORTOLAN_ADMIN_TOKEN",
+	"PORTOLAN_JOIN_TOKEN_BASIC", "PORTOLAN_JOIN_TOKEN_PREMIUM", "PORTOLAN_COMPOSE_PORT", "PORTOLAN_COMPOSE_IMAGE", "PORTOLAN_COMPOSE_NEWSAPI_IMAGE", "PORTOLAN_ADMIN_TOKEN",
 }
 
 // TestDocsNameRealEnvVars reads README.md, deploy/ and examples/: every
@@ -278,4 +278,17 @@ func TestDocsNameRealEnvVars(t *testing.T) {
 		}
 	}
 	assert.Greater(t, checked, 20, "the files name the variables they set")
+}
+
+// isDaemonAddrEnvVar reports whether v is a daemon's address that status
+// reads too (daemonAddrEnvVars).
+func isDaemonAddrEnvVar(v string) bool {
+	for _, byFlag := range daemonAddrEnvVars {
+		for _, env := range byFlag {
+			if env == v {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -174,7 +174,7 @@ func buildImages(portolanBin string) (Images, error) {
 	defer os.RemoveAll(ctxDir)
 
 	// The context make assembles in .build/image: the two static binaries,
-	// the CA bundle and an empty run/portolan (mode 1777).
+	// the CA bundle and the image's empty directories.
 	if err := copyFile(portolanBin, filepath.Join(ctxDir, "portolan"), 0o755); err != nil {
 		return Images{}, err
 	}
@@ -197,12 +197,19 @@ func buildImages(portolanBin string) (Images, error) {
 			return Images{}, err
 		}
 	}
-	runDir := filepath.Join(ctxDir, "run", "portolan")
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return Images{}, err
-	}
-	if err := os.Chmod(runDir, os.ModeSticky|0o777); err != nil { // as make image: writable by any --user
-		return Images{}, err
+	// The image's empty directories, as make image makes them: the agent's
+	// two writable by any --user, the coordinator's data dir the image
+	// user's own (COPY --chown).
+	for dir, mode := range map[string]os.FileMode{
+		"run/portolan": os.ModeSticky | 0o777, "var/cache/portolan": os.ModeSticky | 0o777, "coordinator/data": 0o700,
+	} {
+		path := filepath.Join(ctxDir, filepath.FromSlash(dir))
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return Images{}, err
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			return Images{}, err
+		}
 	}
 	ca := filepath.Join(ctxDir, "ca-certificates.crt")
 	if err := copyFile("/etc/ssl/certs/ca-certificates.crt", ca, 0o644); err != nil {
