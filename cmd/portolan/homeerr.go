@@ -60,7 +60,7 @@ func callError(p peer, err error, tokenHint string) error {
 		}
 		return &lineError{msg: msg, err: err}
 	}
-	if !errors.Is(err, client.ErrUnreachable) {
+	if !noAnswer(err) {
 		return err
 	}
 	var ne net.Error
@@ -83,6 +83,19 @@ func homeError(err error, tokenHint string) error {
 		addr = ue.Home
 	}
 	return callError(homePeer(addr), err, tokenHint)
+}
+
+// homeAt is callError for home at addr, called by a client other than
+// registry/client's (import openapi's, of the 3scale API).
+func homeAt(addr string, err error) error {
+	return callError(homePeer(addr), err, "")
+}
+
+// noAnswer reports whether err is a call that got no answer: registry/client's
+// ErrUnreachable, or net/http's transport error.
+func noAnswer(err error) bool {
+	var ue *url.Error
+	return errors.Is(err, client.ErrUnreachable) || errors.As(err, &ue)
 }
 
 // transportCause is the reason in a transport's error, without the method,
