@@ -85,12 +85,6 @@ func homeError(err error, tokenHint string) error {
 	return callError(homePeer(addr), err, tokenHint)
 }
 
-// homeAt is callError for home at addr, called by a client other than
-// registry/client's (import openapi's, of the 3scale API).
-func homeAt(addr string, err error) error {
-	return callError(homePeer(addr), err, "")
-}
-
 // noAnswer reports whether err is a call that got no answer: registry/client's
 // ErrUnreachable, or net/http's transport error.
 func noAnswer(err error) bool {

@@ -25,7 +25,6 @@ func TestAdminCommandsHomeDown(t *testing.T) {
 		{[]string{"token", "list", "--home", home, "--token", "t"}, "portolan: token list: " + down},
 		{[]string{"token", "revoke", "--home", home, "--token", "t", "some-id"}, "portolan: token revoke: " + down},
 		{[]string{"map", "--home", home, "--token", "t"}, "portolan: map: " + down},
-		{[]string{"import", "openapi", "../../examples/newsapi/openapi.yaml", "--home", home, "--token", "t"}, "portolan: import openapi: " + down},
 	} {
 		code, out, errOut := runCmd(t, tc.args...)
 		assert.Equal(t, 1, code, "%v", tc.args)

@@ -63,9 +63,6 @@ and writes nothing.`,
 					fmt.Fprintln(c.App.Writer, "dry run: nothing was written")
 				}
 			}
-			if err != nil && noAnswer(err) {
-				return fmt.Errorf("import openapi: %w", homeAt(c.String("home"), err))
-			}
 			return err
 		},
 	}

@@ -189,13 +189,13 @@ func TestMapCommand401(t *testing.T) {
 	code, out, errOut := runMapCmd(t, "--home", srv.URL, "--token", "wrong")
 	assert.Equal(t, 1, code)
 	assert.Empty(t, out)
-	assert.True(t, strings.HasPrefix(errOut, "portolan: map: home refused the token (HTTP 401): --token must be "), "got %q", errOut)
+	assert.True(t, strings.HasPrefix(errOut, "portolan: map: home refused the token (HTTP 401: unauthorized): --token must be "), "got %q", errOut)
 	assert.NotContains(t, errOut, "wrong", "the token is not printed")
 
 	// --watch stops too: retrying cannot fix a wrong token.
 	code, _, errOut = runMapCmd(t, "--home", srv.URL, "--token", "wrong", "--watch")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "home refused the token (HTTP 401)")
+	assert.Contains(t, errOut, "home refused the token (HTTP 401")
 }
 
 // closedAddr returns a loopback address nothing listens on.
