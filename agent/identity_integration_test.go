@@ -91,7 +91,7 @@ func TestAgentOutsideItsTokensScopeIsRefused(t *testing.T) {
 	a := testenv.StartAgent(t, co, "--token", tok.Token, "--service", "newsapi", "--label", "pool=premium",
 		"--heartbeat", "200ms", "--ttl", "1s", "--", "sleep", "30")
 	id := a.ID()
-	require.Eventually(t, func() bool { return strings.Contains(a.Output.String(), "home refused to register this instance") },
+	require.Eventually(t, func() bool { return strings.Contains(a.Output.String(), "home refused the token (HTTP 40") },
 		5*time.Second, 20*time.Millisecond)
 	assert.Contains(t, a.Output.String(), "label pool may only be")
 	assert.Equal(t, "absent", statusOf(t, co, id))
@@ -113,9 +113,12 @@ func TestRevokedTokensAgentIsRegisteredNoMore(t *testing.T) {
 	assert.Equal(t, registry.StatusCritical, statusOf(t, co, id), "out of the passing set at once")
 	require.Eventually(t, func() bool {
 		out := a.Output.String()
-		return strings.Contains(out, "home refused this instance's credential") && strings.Contains(out, "home refused to register this instance")
+		return strings.Contains(out, "home refused this instance's credential") && strings.Contains(out, "home refused the token (HTTP 40")
 	}, 5*time.Second, 20*time.Millisecond)
 	self, ok := a.Self()
 	require.True(t, ok)
 	assert.Equal(t, false, self["registered"])
+	assert.Equal(t, true, self["home_refused"], "a revoked token is a refusal")
+	assert.Equal(t, true, self["running"], "the command keeps running")
+	assert.NotContains(t, a.Output.String(), "home unreachable")
 }

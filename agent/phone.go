@@ -3,53 +3,33 @@ package agent
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/portolan/portolan/internal/backoff"
-	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
 )
+
+// refusedRetryMax caps the wait between registrations while home refuses
+// the token: a refusal lasts until someone changes the token, so there is
+// no point asking every heartbeat, but an operator who fixes it at home
+// (a new scope, a later expiry) sees the agent back within a minute.
+const refusedRetryMax = time.Minute
 
 // phoneHome registers, then heartbeats every interval until ctx ends. While
 // home is down it retries with jittered exponential backoff, capped at the
 // heartbeat interval, so an agent is back within two intervals of home
 // coming back. An "unknown instance" answer (home restarted) re-registers at
 // once, with the join token; so does a refused credential (its join token was
-// revoked), and the registration then fails, saying why, until --token
-// changes.
+// revoked). A refused join token (401 or 403: wrong, expired, revoked) is
+// not an outage: the agent says so once, shows it on its local API, keeps
+// supervising CMD and asks again at most every refusedRetryMax.
 func (a *Agent) phoneHome(ctx context.Context) {
 	interval := a.cfg.Heartbeat
 	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: interval}
+	refusedRetry := backoff.Backoff{Min: time.Second, Max: refusedRetryMax}
 	wait := time.Duration(0)
-	down := false // logs the change, not every failed retry
-	lastRefusal := ""
-	unreachable := func(err error) {
-		if !down && ctx.Err() == nil {
-			if errors.Is(err, pki.ErrPinMismatch) {
-				// Not an outage: whoever answers is not the home the join
-				// token (or --ca-pin/--ca-file) names. Nothing is sent to it.
-				a.log.Error().Err(err).Msg("home's certificate is not from the pinned CA: refusing it (a man in the middle, or --home names another coordinator); retrying")
-			} else {
-				a.log.Warn().Err(err).Msg("home unreachable; retrying (the command keeps running)")
-			}
-		}
-		down = true
-	}
-	reachable := func() {
-		if down {
-			a.log.Info().Msg("home reachable again")
-		}
-		down, lastRefusal = false, ""
-	}
-	// refused logs each new reason home gives for refusing the registration.
-	refused := func(err error) {
-		if msg := err.Error(); msg != lastRefusal && ctx.Err() == nil {
-			a.log.Error().Err(err).Msg("home refused to register this instance: check --token (revoked, expired, or its scope does not allow this service or these labels); the command keeps running unregistered")
-			lastRefusal = msg
-		}
-	}
+	hs := homeLog{log: a.log}
 	for {
 		select {
 		case <-ctx.Done():
@@ -63,15 +43,20 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.st.contact(err, false)
 			a.m.registrations.WithLabelValues(result(err)).Inc()
 			if err != nil {
-				if errors.Is(err, client.ErrUnauthorized) || client.StatusCode(err) == http.StatusTooManyRequests {
-					refused(err)
-				} else {
-					unreachable(err)
+				if ctx.Err() != nil {
+					continue
 				}
-				wait = retry.Next()
+				if _, ok := client.Refused(err); ok {
+					hs.refused(err)
+					wait = refusedRetry.Next()
+				} else {
+					hs.failed(err)
+					wait = retry.Next()
+				}
 				continue
 			}
-			reachable()
+			hs.reachable()
+			refusedRetry.Reset()
 			if err := saveCredential(a.cfg.CacheDir, a.id, reply.Credential); err != nil {
 				a.log.Warn().Err(err).Msg("instance credential kept in memory only")
 			}
@@ -117,10 +102,12 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.st.setRegistered(false)
 			wait = retry.Next()
 		case err != nil:
-			unreachable(err)
+			if ctx.Err() == nil {
+				hs.failed(err)
+			}
 			wait = retry.Next()
 		default:
-			reachable()
+			hs.reachable()
 			a.placed(reply.Placement, reply.Revision)
 			a.gossipKeysFromHome(reply.GossipKeys)
 			retry.Reset()

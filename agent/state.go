@@ -19,6 +19,7 @@ type state struct {
 	revision      uint64
 	registered    bool
 	reachable     bool
+	refused       bool // home's last answer refused the token (401 or 403)
 	lastHeartbeat time.Time
 	lastError     string
 	status        string
@@ -42,16 +43,20 @@ type Self struct {
 	Revision  uint64              `json:"revision"` // newest revision heard from home
 	// CompositionRevision is the revision of the composition the agent holds
 	// (from home, a peer or its cache).
-	CompositionRevision uint64     `json:"composition_revision"`
-	Registered          bool       `json:"registered"`
-	HomeReachable       bool       `json:"home_reachable"`
-	LastHeartbeat       *time.Time `json:"last_heartbeat"`
-	LastError           string     `json:"last_error,omitempty"`
-	Status              string     `json:"status"`
-	Output              string     `json:"output,omitempty"`
-	Running             bool       `json:"running"`
-	Version             string     `json:"version,omitempty"`
-	Gossip              string     `json:"gossip,omitempty"` // this node's gossip address
+	CompositionRevision uint64 `json:"composition_revision"`
+	Registered          bool   `json:"registered"`
+	HomeReachable       bool   `json:"home_reachable"`
+	// HomeRefused is true while home refuses the token (401 or 403): it
+	// answers, so it is reachable, but will not register this instance
+	// until the token changes (LastError has home's answer).
+	HomeRefused   bool       `json:"home_refused"`
+	LastHeartbeat *time.Time `json:"last_heartbeat"`
+	LastError     string     `json:"last_error,omitempty"`
+	Status        string     `json:"status"`
+	Output        string     `json:"output,omitempty"`
+	Running       bool       `json:"running"`
+	Version       string     `json:"version,omitempty"`
+	Gossip        string     `json:"gossip,omitempty"` // this node's gossip address
 }
 
 func (s *state) self() Self {
@@ -60,7 +65,8 @@ func (s *state) self() Self {
 	out := Self{
 		ID: s.id, Service: s.reg.Service, Address: s.reg.Address, Port: s.reg.Port, Labels: s.reg.Labels,
 		Placement: s.placement, Revision: s.revision, Registered: s.registered, HomeReachable: s.reachable,
-		LastError: s.lastError, Status: s.status, Output: s.output, Running: s.running, Version: s.reg.AgentVersion,
+		HomeRefused: s.refused,
+		LastError:   s.lastError, Status: s.status, Output: s.output, Running: s.running, Version: s.reg.AgentVersion,
 	}
 	if !s.lastHeartbeat.IsZero() {
 		t := s.lastHeartbeat
@@ -125,7 +131,8 @@ func (s *state) isRegistered() bool {
 func (s *state) contact(err error, heartbeat bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reachable = err == nil || errors.Is(err, client.ErrUnknownInstance)
+	_, s.refused = client.Refused(err)
+	s.reachable = err == nil || s.refused || errors.Is(err, client.ErrUnknownInstance)
 	if err != nil {
 		s.lastError = err.Error()
 		return

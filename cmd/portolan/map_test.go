@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -190,13 +189,13 @@ func TestMapCommand401(t *testing.T) {
 	code, out, errOut := runMapCmd(t, "--home", srv.URL, "--token", "wrong")
 	assert.Equal(t, 1, code)
 	assert.Empty(t, out)
-	assert.True(t, strings.HasPrefix(errOut, "portolan: map: the coordinator refused the token: "), "got %q", errOut)
+	assert.True(t, strings.HasPrefix(errOut, "portolan: map: home refused the token (HTTP 401: unauthorized): --token must be "), "got %q", errOut)
 	assert.NotContains(t, errOut, "wrong", "the token is not printed")
 
 	// --watch stops too: retrying cannot fix a wrong token.
 	code, _, errOut = runMapCmd(t, "--home", srv.URL, "--token", "wrong", "--watch")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "the coordinator refused the token")
+	assert.Contains(t, errOut, "home refused the token (HTTP 401")
 }
 
 // closedAddr returns a loopback address nothing listens on.
@@ -213,8 +212,18 @@ func TestMapCommandConnectionRefused(t *testing.T) {
 	home := "http://" + closedAddr(t)
 	code, _, errOut := runMapCmd(t, "--home", home, "--token", "agent-token")
 	assert.Equal(t, 1, code)
-	assert.Equal(t, "portolan: map: cannot reach the coordinator at "+home+
-		": connection refused (is `portolan coordinator` running there? see --home)\n", errOut)
+	assert.Equal(t, "portolan: map: home at "+home+
+		" is unreachable: connection refused (is `portolan coordinator` running there? see --home)\n", errOut)
+}
+
+// A local agent's API that does not answer is named, not taken for home.
+func TestMapViaAgentNotAnswering(t *testing.T) {
+	addr := closedAddr(t)
+	code, out, errOut := runMapCmd(t, "--via", addr)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "portolan: map: the agent at "+addr+
+		" did not answer: connection refused (is `portolan agent` running there? see --via)\n", errOut)
 }
 
 func TestMapCommandErrors(t *testing.T) {
@@ -247,7 +256,7 @@ func TestMapCommandErrors(t *testing.T) {
 	start := time.Now()
 	code, _, errOut = runMapCmd(t, "--home", srv.URL+"/hang", "--token", "t", "--timeout", "200ms")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "the coordinator at "+srv.URL+"/hang did not answer in time (see --timeout)")
+	assert.Contains(t, errOut, "home at "+srv.URL+"/hang did not answer in time (see --timeout)")
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
 
@@ -271,10 +280,11 @@ func TestMapCommandBadInput(t *testing.T) {
 }
 
 func TestMapHomeRedactsPassword(t *testing.T) {
-	s := &mapSource{client: homeClient("http://user:secret@127.0.0.1:1", "")}
-	err := s.transportError(&url.Error{Op: "Get", URL: "x", Err: errors.New("boom")})
+	s := &mapSource{client: homeClient("http://user:secret@"+closedAddr(t), "")}
+	_, _, err := s.fetch(t.Context(), 0, 0)
+	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secret")
-	assert.Contains(t, err.Error(), "boom")
+	assert.Contains(t, err.Error(), "is unreachable: connection refused")
 }
 
 // waitFor polls cond until it holds, or fails the test.

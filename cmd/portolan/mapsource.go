@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/portolan/portolan/registry"
@@ -17,9 +15,8 @@ import (
 // (`portolan map --via`): home's map merged with gossip's.
 const agentMapPath = "/v1/agent/map"
 
-// errUnauthorized is the error of a 401 or 403 from the coordinator.
-var errUnauthorized = errors.New("the coordinator refused the token: " +
-	"--token (or PORTOLAN_MAP_TOKEN) must be its admin access token (or an instance credential); a join token or the agent token only registers")
+// mapTokenHint follows a refusal of the token map presents to home.
+const mapTokenHint = "--token must be its admin access token (or an instance credential); a join token or the agent token only registers"
 
 // mapSource reads the service map: home's, through the home client, or
 // with --via a local agent's, which answers the same way.
@@ -59,38 +56,33 @@ func (s *mapSource) fetch(ctx context.Context, index uint64, wait time.Duration)
 	return &m, idx, nil
 }
 
-// explain turns the client's error into one that says what to do.
+// explain turns the client's error into one line that says what to do.
 func (s *mapSource) explain(err error) error {
 	var (
 		se *client.StatusError
 		de *client.DecodeError
 	)
-	switch {
-	case errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden):
-		return errUnauthorized
-	case errors.As(err, &se) && se.Body == "":
-		return fmt.Errorf("GET %s%s: %s", s.client.Address(), registry.PathMap, se.Status)
-	case errors.As(err, &se):
-		return fmt.Errorf("GET %s%s: %s: %s", s.client.Address(), registry.PathMap, se.Status, se.Body)
-	case errors.As(err, &de):
-		return fmt.Errorf("GET %s%s: the answer is not a service map: %w", s.client.Address(), registry.PathMap, de.Err)
+	path := registry.PathMap
+	if s.agent {
+		path = agentMapPath
 	}
-	return s.transportError(err)
+	switch {
+	case errors.Is(err, client.ErrUnauthorized), errors.Is(err, client.ErrUnreachable):
+		return callError(s.peer(), err, mapTokenHint)
+	case errors.As(err, &se) && se.Body == "":
+		return fmt.Errorf("GET %s%s: %s", s.client.Address(), path, se.Status)
+	case errors.As(err, &se):
+		return fmt.Errorf("GET %s%s: %s: %s", s.client.Address(), path, se.Status, se.Body)
+	case errors.As(err, &de):
+		return fmt.Errorf("GET %s%s: the answer is not a service map: %w", s.client.Address(), path, de.Err)
+	}
+	return err
 }
 
-// transportError explains a request that got no answer.
-func (s *mapSource) transportError(err error) error {
-	switch {
-	case errors.Is(err, context.Canceled):
-		return err
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("the coordinator at %s did not answer in time (see --timeout)", s.client.Address())
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("cannot reach the coordinator at %s: connection refused (is `portolan coordinator` running there? see --home)", s.client.Address())
+// peer is what the map is read from, for errors.
+func (s *mapSource) peer() peer {
+	if s.agent {
+		return agentPeer(strings.TrimPrefix(s.client.Address(), "http://"))
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // its message repeats the URL
-	}
-	return fmt.Errorf("cannot reach the coordinator at %s: %w", s.client.Address(), err)
+	return homePeer(s.client.Address())
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
 )
 
 // Defaults of the --watch loop.
@@ -71,7 +72,7 @@ func (w *mapWatcher) run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			if errors.Is(err, errUnauthorized) {
+			if errors.Is(err, client.ErrUnauthorized) {
 				return err
 			}
 			d := w.retry.Next()

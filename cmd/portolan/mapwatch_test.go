@@ -205,7 +205,7 @@ func TestWatchKeepsGoingWhileHomeIsDown(t *testing.T) {
 	waitFor(t, "the map", func() bool { return strings.Contains(stdout.String(), "news-a1b2") })
 	cancel()
 	require.NoError(t, <-done)
-	assert.Contains(t, stderr.String(), "cannot reach the coordinator at http://"+addr+": connection refused")
+	assert.Contains(t, stderr.String(), "home at http://"+addr+" is unreachable: connection refused")
 }
 
 func TestWatchOnTerminalClearsScreen(t *testing.T) {

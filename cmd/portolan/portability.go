@@ -161,10 +161,18 @@ func adminClient(c *cli.Context) (*client.Client, error) {
 	return cl, nil
 }
 
-// adminError names the request home refused and gives its answer.
+// adminTokenHint follows a refusal of the admin API's token.
+const adminTokenHint = "--token must be an admin access token with the account_management scope (rw to write)"
+
+// adminError is the one line of an admin API call that failed: home refused
+// the token, home is unreachable, or the request home refused and its
+// answer.
 func adminError(err error) error {
 	var se *client.StatusError
-	if errors.As(err, &se) {
+	switch {
+	case errors.Is(err, client.ErrUnauthorized), errors.Is(err, client.ErrUnreachable):
+		return homeError(err, adminTokenHint)
+	case errors.As(err, &se):
 		return fmt.Errorf("%s %s: %s: %s", se.Method, se.Path, se.Status, se.Body)
 	}
 	return err

@@ -60,7 +60,7 @@ func tokenCreateCommand() *cli.Command {
 			defer cancel()
 			created, err := cl.CreateJoinToken(ctx, &spec)
 			if err != nil {
-				return adminError(err)
+				return fmt.Errorf("token create: %w", adminError(err))
 			}
 			_, err = fmt.Fprintln(c.App.Writer, created.Token)
 			return err
@@ -86,7 +86,7 @@ func tokenListCommand() *cli.Command {
 			defer cancel()
 			tokens, err := cl.JoinTokens(ctx)
 			if err != nil {
-				return adminError(err)
+				return fmt.Errorf("token list: %w", adminError(err))
 			}
 			return renderTokens(c.App.Writer, tokens, time.Now())
 		},
@@ -113,7 +113,7 @@ func tokenRevokeCommand() *cli.Command {
 			ctx, cancel := contextWithTimeout(c)
 			defer cancel()
 			if err := cl.RevokeJoinToken(ctx, c.Args().First()); err != nil {
-				return adminError(err)
+				return fmt.Errorf("token revoke: %w", adminError(err))
 			}
 			_, err = fmt.Fprintf(c.App.Writer, "revoked %s\n", c.Args().First())
 			return err

@@ -185,7 +185,7 @@ func (c *Client) do(ctx context.Context, r *request, want int) (*http.Response, 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, unreachable(err)
+		return nil, unreachable(c.Address(), err)
 	}
 	if err := requireStatus(r, resp, want); err != nil {
 		resp.Body.Close()
@@ -213,9 +213,9 @@ func readBody(ctx context.Context, resp *http.Response, limit int64) ([]byte, er
 	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, unreachable(ctx.Err())
+			return nil, unreachable("", ctx.Err())
 		}
-		return nil, unreachable(fmt.Errorf("read reply: %w", err))
+		return nil, unreachable("", fmt.Errorf("read reply: %w", err))
 	}
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("home's answer is over the %d-byte limit", limit)

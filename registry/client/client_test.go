@@ -194,6 +194,9 @@ func TestWrongTokenIsUnauthorized(t *testing.T) {
 		_, _, err := c.Map(context.Background(), 0, 0, "")
 		require.ErrorIs(t, err, client.ErrUnauthorized, "token %q", tok)
 		assert.Equal(t, http.StatusUnauthorized, client.StatusCode(err))
+		code, refused := client.Refused(err)
+		assert.True(t, refused, "a refusal, told apart from an outage")
+		assert.Equal(t, http.StatusUnauthorized, code)
 		assert.NotErrorIs(t, err, client.ErrUnreachable)
 		assert.NotContains(t, err.Error(), "wrong", "the token is not repeated")
 		_, err = c.Register(context.Background(), "a", registration("news"))
@@ -219,6 +222,11 @@ func TestHomeDownIsUnreachable(t *testing.T) {
 	assert.Equal(t, 0, client.StatusCode(err))
 	assert.NotErrorIs(t, err, client.ErrUnknownInstance)
 	assert.NotErrorIs(t, err, client.ErrUnauthorized)
+	_, refused := client.Refused(err)
+	assert.False(t, refused)
+	var down *client.UnreachableError
+	require.ErrorAs(t, err, &down)
+	assert.Equal(t, c.Address(), down.Home, "the error names home")
 	assert.True(t, strings.HasPrefix(err.Error(), "heartbeat a: Put "), "the transport's own message: %v", err)
 	var ue interface{ Timeout() bool }
 	assert.ErrorAs(t, err, &ue, "the *url.Error is reachable")

@@ -5,8 +5,9 @@
 // and the admin API's ExportComposition and ImportComposition), blocking
 // queries handled once (index in, index out), and typed errors:
 // ErrUnknownInstance (register again), ErrUnauthorized (a refused
-// credential) and ErrUnreachable (no answer), apart from home's other
-// answers (*StatusError). The agent, the CLI and the tests all use it; the
+// credential: Refused gives the 401 or 403) and ErrUnreachable (no answer:
+// *UnreachableError names home), apart from home's other answers
+// (*StatusError). The agent, the CLI and the tests all use it; the
 // paths it calls are registry's constants, which the server's route table
 // uses too.
 //

@@ -11,8 +11,19 @@ import (
 var ErrUnknownInstance = errors.New("home does not know this instance")
 
 // ErrUnauthorized matches (errors.Is) a *StatusError of 401 or 403: home
-// refused the credential. Retrying with it cannot help.
+// answered, and refused the credential (wrong, expired or revoked). It is a
+// refusal, not an outage: retrying with the same credential cannot help.
+// StatusCode gives the status; Refused tells it apart in one call.
 var ErrUnauthorized = errors.New("home refused the credential")
+
+// Refused reports whether home answered err's call with 401 or 403, and
+// which: the caller's credential was refused, home is not unreachable.
+func Refused(err error) (code int, ok bool) {
+	if !errors.Is(err, ErrUnauthorized) {
+		return 0, false
+	}
+	return StatusCode(err), true
+}
 
 // ErrUnreachable matches (errors.Is) an error of a call that got no answer
 // from home: a refused connection, a timeout, a cancelled context, a broken
@@ -60,11 +71,16 @@ type DecodeError struct {
 func (e *DecodeError) Error() string { return "decode " + e.What + ": " + e.Err.Error() }
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// unreachableError keeps the transport's error and its text, and matches
-// ErrUnreachable.
-type unreachableError struct{ err error }
+// UnreachableError is a call that got no answer from home. It keeps the
+// transport's error and its text, and matches ErrUnreachable.
+type UnreachableError struct {
+	// Home is home's address, any password masked; "" when the answer
+	// broke off after it began.
+	Home string
+	Err  error
+}
 
-func unreachable(err error) error { return &unreachableError{err: err} }
+func unreachable(home string, err error) error { return &UnreachableError{Home: home, Err: err} }
 
-func (e *unreachableError) Error() string   { return e.err.Error() }
-func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }
+func (e *UnreachableError) Error() string   { return e.Err.Error() }
+func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
