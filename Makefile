@@ -1,5 +1,6 @@
 # Portolan — build, test and tooling. Only Go is needed: everything else
-# (staticcheck, consul) is fetched through the Go module proxy.
+# (staticcheck, consul, helm) is fetched through the Go module proxy, but for
+# Debian packages some targets install with apt-get when absent.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -61,8 +62,27 @@ release:
 	@cat dist/SHA256SUMS
 
 .PHONY: test
-test: lint build consul
+test: lint build consul helm systemd-analyze
 	go test -race -count=1 -timeout 30m ./...
+
+# make helm: Helm (v4.3.2) to render and lint deploy/helm/portolan in the
+# deploy tests, built once from the Go module proxy through its own module in
+# tools/helm like Consul below; the first build takes minutes. It is kept once
+# built: after changing tools/helm/go.mod, rm .tools/helm.
+HELM := .tools/helm
+
+.PHONY: helm
+helm: $(HELM)
+
+$(HELM):
+	@mkdir -p .tools
+	cd tools/helm && CGO_ENABLED=0 go build -trimpath -o ../../$(HELM) helm.sh/helm/v4/cmd/helm
+
+# make systemd-analyze: the deploy tests verify the units of deploy/systemd
+# with it (Debian's systemd package, installed with apt-get when absent).
+.PHONY: systemd-analyze
+systemd-analyze:
+	@command -v systemd-analyze >/dev/null || { apt-get update && apt-get install -y --no-install-recommends systemd; }
 
 # make consul: a real Consul (v1.15.4, the last MPL-2.0 release) for
 # development and the integration tests, built once from the Go module proxy
