@@ -7,12 +7,17 @@
 {{- end -}}
 {{- end -}}
 
-{{- define "portolan.labels" -}}
+{{/* Labels of every object; a selector's labels go beside commonLabels. */}}
+{{- define "portolan.commonLabels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/part-of: portolan
-app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end -}}
+
+{{- define "portolan.labels" -}}
+{{ include "portolan.commonLabels" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "portolan.coordinatorSelector" -}}
