@@ -102,9 +102,7 @@ type Store struct {
 	knownRev  uint64
 	metaIndex uint64
 
-	writes    chan *write   // unbuffered: a send succeeds only while commitLoop receives
-	quit      chan struct{} // closed by Close: no more writes
-	committed chan struct{} // closed when commitLoop returns
+	group     *composition.GroupCommit
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when watch returns
 	closeOnce sync.Once
@@ -133,10 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		metaKey: root + "meta",
 		log:     cfg.Logger,
 
-		writes:    make(chan *write),
-		quit:      make(chan struct{}),
-		committed: make(chan struct{}),
-		done:      make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	c, idx, err := s.load(ctx)
 	if err != nil {
@@ -147,7 +142,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.watch(wctx)
-	go s.commitLoop()
+	s.group = composition.StartGroupCommit(maxGroup, s.commitGroup)
 	return s, nil
 }
 
@@ -288,8 +283,7 @@ func (s *Store) watch(ctx context.Context) {
 // following Consul and closes the head.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.quit)
-		<-s.committed
+		s.group.Close()
 		s.cancel()
 		<-s.done
 		s.Head.Close()

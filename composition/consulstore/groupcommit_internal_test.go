@@ -25,16 +25,16 @@ func openInternal(t *testing.T, cl *api.Client) *Store {
 	return s
 }
 
-func newWrite(fn func(*composition.Tx) error) *write {
-	return &write{ctx: context.Background(), fn: fn, done: make(chan writeResult, 1)}
+func newWrite(fn func(*composition.Tx) error) *composition.Write {
+	return composition.NewWrite(context.Background(), fn)
 }
 
 // results runs group through commitGroup and returns each write's answer.
-func results(s *Store, group []*write) []writeResult {
+func results(s *Store, group []*composition.Write) []composition.WriteResult {
 	s.commitGroup(group)
-	out := make([]writeResult, len(group))
+	out := make([]composition.WriteResult, len(group))
 	for i, w := range group {
-		out[i] = <-w.done
+		out[i] = w.Wait()
 	}
 	return out
 }
@@ -85,7 +85,7 @@ func TestCommitGroupSplitsAtTxnLimit(t *testing.T) {
 	svc := newService(t, s, "svc")
 	base := s.Snapshot().Revision
 	before := modifyIndexes(t, s)
-	group := []*write{
+	group := []*composition.Write{
 		newWrite(createMetrics(svc, "a", 20)),
 		newWrite(createMetrics(svc, "b", 20)),
 		newWrite(createMetrics(svc, "c", MaxChanges+1)), // too big for any transaction
@@ -94,14 +94,14 @@ func TestCommitGroupSplitsAtTxnLimit(t *testing.T) {
 		newWrite(func(*composition.Tx) error { return nil }),
 	}
 	res := results(s, group)
-	require.NoError(t, res[0].err)
-	require.NoError(t, res[1].err)
-	require.ErrorContains(t, res[2].err, "64 operations")
-	require.NoError(t, res[3].err)
-	require.NoError(t, res[4].err)
-	require.NoError(t, res[5].err)
+	require.NoError(t, res[0].Err)
+	require.NoError(t, res[1].Err)
+	require.ErrorContains(t, res[2].Err, "64 operations")
+	require.NoError(t, res[3].Err)
+	require.NoError(t, res[4].Err)
+	require.NoError(t, res[5].Err)
 	for i, want := range map[int]uint64{0: base + 1, 1: base + 2, 3: base + 3, 4: base + 4, 5: base + 4} {
-		assert.Equal(t, want, res[i].snap.Revision, "write %d", i)
+		assert.Equal(t, want, res[i].Snap.Revision, "write %d", i)
 	}
 	assert.Equal(t, base+4, s.Snapshot().Revision)
 
@@ -157,7 +157,7 @@ func TestCommitGroupConflictMidGroup(t *testing.T) {
 	svc := newService(t, s, "svc")
 	waitRevision(t, other, s.Snapshot().Revision)
 	base := s.Snapshot().Revision
-	group := []*write{
+	group := []*composition.Write{
 		newWrite(createMetrics(svc, "a", 60)),
 		newWrite(func(tx *composition.Tx) error {
 			// The other coordinator writes first.
@@ -172,11 +172,11 @@ func TestCommitGroupConflictMidGroup(t *testing.T) {
 	}
 	res := results(s, group)
 	var conflict *ErrConflict
-	require.ErrorAs(t, res[0].err, &conflict)
+	require.ErrorAs(t, res[0].Err, &conflict)
 	assert.Equal(t, base, conflict.Revision)
-	require.ErrorAs(t, res[1].err, &conflict)
-	require.NoError(t, res[2].err)
-	assert.Equal(t, base+2, res[2].snap.Revision, "on top of the other coordinator's revision")
+	require.ErrorAs(t, res[1].Err, &conflict)
+	require.NoError(t, res[2].Err)
+	assert.Equal(t, base+2, res[2].Snap.Revision, "on top of the other coordinator's revision")
 
 	snap := s.Snapshot()
 	assert.Equal(t, base+2, snap.Revision)
@@ -197,7 +197,7 @@ func TestCommitGroupConsulDown(t *testing.T) {
 	before := s.Snapshot()
 	c.Kill()
 	boom := errors.New("boom")
-	group := []*write{
+	group := []*composition.Write{
 		newWrite(func(tx *composition.Tx) error {
 			return tx.Create(&composition.Service{Name: "a", SystemName: "a"})
 		}),
@@ -205,11 +205,11 @@ func TestCommitGroupConsulDown(t *testing.T) {
 		newWrite(func(*composition.Tx) error { return nil }),
 	}
 	res := results(s, group)
-	assert.Error(t, res[0].err)
-	assert.ErrorIs(t, res[1].err, boom, "a write that failed alone keeps its error")
-	assert.Error(t, res[2].err, "a write that saw an uncommitted revision fails with it")
+	assert.Error(t, res[0].Err)
+	assert.ErrorIs(t, res[1].Err, boom, "a write that failed alone keeps its error")
+	assert.Error(t, res[2].Err, "a write that saw an uncommitted revision fails with it")
 	for i, r := range res {
-		assert.Nil(t, r.snap, "write %d", i)
+		assert.Nil(t, r.Snap, "write %d", i)
 	}
 	assert.Same(t, before, s.Snapshot(), "nothing published")
 }
