@@ -50,17 +50,13 @@ func (r *Registry) instanceByCredential(secret string) (id string, revoked, ok b
 	h := hashCredential(secret)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, ok = r.byCred[h]
-	if !ok {
-		return "", false, false
-	}
+	in := r.byCred[h]
 	// The map found it by hash; compare in constant time all the same, so
 	// that nothing but equality lets a secret through.
-	in := r.instances[id]
 	if in == nil || subtle.ConstantTimeCompare(in.credHash[:], h[:]) != 1 {
 		return "", false, false
 	}
-	return id, in.revoked, true
+	return in.id, in.revoked, true
 }
 
 // known tells whether an instance id is registered.
@@ -77,8 +73,9 @@ func (r *Registry) addLocked(in *instance) {
 		r.forgetLocked(old)
 	}
 	r.instances[in.id] = in
-	r.byCred[in.credHash] = in.id
+	r.byCred[in.credHash] = in
 	r.perToken[in.tokenID]++
+	r.scheduleLocked(in)
 }
 
 // removeLocked forgets the instance id and its credential.
@@ -91,6 +88,7 @@ func (r *Registry) removeLocked(id string) {
 
 // forgetLocked drops the indexes of in.
 func (r *Registry) forgetLocked(in *instance) {
+	r.unscheduleLocked(in)
 	delete(r.byCred, in.credHash)
 	if r.perToken[in.tokenID]--; r.perToken[in.tokenID] <= 0 {
 		delete(r.perToken, in.tokenID)
