@@ -122,8 +122,8 @@ type Registry struct {
 // is not kept.
 type instance struct {
 	id            string
-	reg           Registration // Service, Address, Port, Labels (shared, never edited), AgentVersion
-	labelsKey     string       // of reg.Labels (labelsKey)
+	reg           registered
+	labelsKey     string // of reg.Labels (labelsKey)
 	ttl           time.Duration
 	health        string // what the agent last reported
 	output        string
@@ -140,6 +140,16 @@ type instance struct {
 	draining      bool
 	expired       bool // no heartbeat within ttl since the last one
 	revoked       bool // its join token was revoked: its credential is refused
+}
+
+// registered is what the registry keeps of a Registration: what the map
+// and the views read.
+type registered struct {
+	Service      string
+	Address      string
+	Port         int
+	Labels       map[string]string // shared between instances: never edited
+	AgentVersion string
 }
 
 // New returns a registry; Run starts its reaper.
@@ -328,7 +338,7 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 	labels := r.intern.labelSet(reg.Labels)
 	placement := r.placementFor(reg.Service, labels)
 	in := &instance{
-		id: id, reg: Registration{
+		id: id, reg: registered{
 			Service: r.intern.str(reg.Service), Address: reg.Address, Port: reg.Port, Labels: labels.m,
 			AgentVersion: r.intern.str(reg.AgentVersion),
 		},
