@@ -328,6 +328,7 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 	if reg.TTL != 0 {
 		ttl = min(max(time.Duration(reg.TTL), MinTTL), MaxTTL)
 	}
+	keys, keysVersion := r.gossipKeyring()
 	r.mu.Lock()
 	if err := r.admitLocked(id, g); err != nil {
 		r.mu.Unlock()
@@ -356,7 +357,7 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 		ID: id, Placement: in.placement, Revision: r.snap.Revision,
 		HeartbeatInterval: Duration(r.intervalFor(ttl)), TTL: Duration(ttl),
 		DeregisterCriticalAfter: Duration(r.dca), Credential: cred,
-		GossipKeys: r.gossipKeysFor(in),
+		GossipKeys: gossipKeysFor(in, keys, keysVersion),
 	}
 	r.mu.Unlock()
 	r.registered.Add(1)
@@ -386,6 +387,7 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 		return HeartbeatReply{}, err
 	}
 	r.beats.Add(1)
+	keys, keysVersion := r.gossipKeyring()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.syncLocked()
@@ -396,7 +398,10 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 	now := r.now()
 	in.lastHeartbeat = now
 	in.expired = false
-	in.health, in.output = r.intern.str(hb.Status), r.intern.str(hb.Output)
+	in.health = r.intern.str(hb.Status)
+	if hb.Output != in.output { // the same output as last time: nothing to look up
+		in.output = r.intern.str(hb.Output)
+	}
 	if old, changed := in.updateStatus(now); changed {
 		r.scheduleLocked(in)
 		r.bumpLocked()
@@ -408,7 +413,7 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 		reply.Placement = &p
 		in.sent = &p
 	}
-	reply.GossipKeys = r.gossipKeysFor(in)
+	reply.GossipKeys = gossipKeysFor(in, keys, keysVersion)
 	return reply, nil
 }
 
