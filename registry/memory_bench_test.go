@@ -60,3 +60,25 @@ func BenchmarkRegistryMemory100k(b *testing.B) {
 		runtime.KeepAlive(r)
 	}
 }
+
+// TestMemoryPerInstance holds the registry's heap per instance under the
+// 1.5 KB per instance the coordinator may take for its fleet, with room for
+// the garbage collector's headroom and the connections: 20,000 instances
+// through the public API, at most 1,000 bytes each (590 when written).
+func TestMemoryPerInstance(t *testing.T) {
+	const n = 20_000
+	_, store := newWorld(t)
+	before := heapInUse()
+	r, err := New(Config{Store: store, TTL: time.Hour, MaxInstances: n, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	benchFleet(t, r, n)
+	after := heapInUse()
+	runtime.KeepAlive(r)
+	if per := float64(after-before) / n; per > 1000 {
+		t.Errorf("the registry holds %.0f bytes per instance, more than 1,000", per)
+	} else {
+		t.Logf("%.0f bytes per instance", per)
+	}
+}
