@@ -21,7 +21,7 @@ import (
 // of the TTL an instance is re-keyed once per TTL instead of fixed three
 // times, and the heap never holds more than one entry per instance. A
 // change that moves the deadline earlier (a critical status, a revoked
-// token, a registration) fixes the key at once (schedule).
+// token, a registration) fixes the key at once (scheduleLocked).
 
 // ticks are nanoseconds since the registry's epoch: heap keys of 8 bytes
 // that keep the monotonic clock's order.
