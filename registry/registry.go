@@ -409,9 +409,12 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 	}
 	reply := HeartbeatReply{Revision: r.snap.Revision}
 	if !samePlacement(in.placement, *in.sent) {
-		p := in.placement
+		// The shared placement in.placement was copied from: none of its
+		// own per instance.
+		shared := r.placementFor(in.reg.Service, labelSet{key: in.labelsKey, m: in.reg.Labels})
+		p := *shared
 		reply.Placement = &p
-		in.sent = &p
+		in.sent = shared
 	}
 	reply.GossipKeys = gossipKeysFor(in, keys, keysVersion)
 	return reply, nil
