@@ -113,3 +113,20 @@ func TestTickCostDoesNotGrowWithTheFleet(t *testing.T) {
 	assert.Equal(t, n, f.r.Stats().Instances[StatusCritical])
 	assert.Equal(t, uint64(n+1), f.examined()-before, "each due instance once, then the top")
 }
+
+// An expired instance whose heartbeat reports critical stays critical; its
+// expiry, earlier than the removal it was keyed at, is keyed anew.
+func TestCriticalHeartbeatAfterExpiryExpiresAgainAtItsTTL(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.r.Register("a", reg("news"))
+	require.NoError(t, err)
+	f.tick(DefaultTTL)
+	require.Equal(t, OutputTTLExpired, f.output(t, "a"))
+	f.tick(time.Second)
+	_, err = f.r.Heartbeat("a", Heartbeat{Status: StatusCritical, Output: "down"})
+	require.NoError(t, err)
+	assert.Equal(t, "down", f.output(t, "a"))
+	f.tick(DefaultTTL)
+	assert.Equal(t, OutputTTLExpired, f.output(t, "a"), "expired again at its TTL, not at its removal")
+	assert.Equal(t, StatusCritical, f.status(t, "a"))
+}

@@ -402,8 +402,9 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 	if hb.Output != in.output { // the same output as last time: nothing to look up
 		in.output = r.intern.str(hb.Output)
 	}
-	if old, changed := in.updateStatus(now); changed {
-		r.scheduleLocked(in)
+	old, changed := in.updateStatus(now)
+	r.scheduleLocked(in) // no heap work unless its deadline came nearer
+	if changed {
 		r.bumpLocked()
 		r.log.Info().Str("instance", id).Str("from", old).Str("to", in.status).Msg("instance status changed")
 	}
@@ -436,8 +437,9 @@ func (r *Registry) Drain(id string) error {
 	in.draining = true
 	in.expired = false
 	in.lastHeartbeat = now
-	if old, changed := in.updateStatus(now); changed {
-		r.scheduleLocked(in)
+	old, changed := in.updateStatus(now)
+	r.scheduleLocked(in)
+	if changed {
 		r.bumpLocked()
 		r.log.Info().Str("instance", id).Str("from", old).Msg("instance draining")
 	}
@@ -458,8 +460,8 @@ func (r *Registry) Fail(id, reason string) bool {
 	in.expired = true
 	in.output = reason
 	old, changed := in.updateStatus(r.now())
+	r.scheduleLocked(in)
 	if changed {
-		r.scheduleLocked(in)
 		r.bumpLocked()
 		r.log.Warn().Str("instance", id).Str("from", old).Str("reason", reason).Msg("instance critical")
 	}
