@@ -15,8 +15,8 @@ import (
 //
 // The tables are bounded and start afresh when full, so that instances
 // sending ever new values (a check output with a timestamp) cost what they
-// did before sharing, never more: an instance keeps the value it was given,
-// only the sharing is lost. They are guarded by Registry.mu.
+// did before sharing plus the bounded tables: an instance keeps the value it
+// was given, only the sharing is lost. They are guarded by Registry.mu.
 
 // Bounds of the sharing tables.
 const (
@@ -27,15 +27,15 @@ const (
 // table is a bounded map from a key to a shared value.
 type table[V any] struct{ m map[string]V }
 
-// get returns the value under key, or stores and returns make's.
-func (t *table[V]) get(key string, make func() V) V {
+// get returns the value under key, or stores and returns newValue's.
+func (t *table[V]) get(key string, newValue func() V) V {
 	if v, ok := t.m[key]; ok {
 		return v
 	}
 	if t.m == nil || len(t.m) >= maxInterned {
 		t.m = map[string]V{}
 	}
-	v := make()
+	v := newValue()
 	t.m[key] = v
 	return v
 }
