@@ -124,6 +124,31 @@ bench: build bench-gateway
 bench-gateway: build
 	./scripts/bench-gateway.sh
 
+# make bench-registry: one coordinator (plain HTTP on loopback, heartbeat
+# 10s) and tools/loadgen simulating a fleet of agents from one process:
+# registrations, heartbeats/s achieved against asked, p50/p99 latency,
+# errors, and the coordinator's RSS per instance. BENCH_INSTANCES (100000),
+# BENCH_DURATION (60s), BENCH_INTERVAL (10s), BENCH_CONNS (256) and
+# BENCH_REGISTRY_PORT (17170) change the run.
+BENCH_INSTANCES ?= 100000
+BENCH_DURATION ?= 60s
+BENCH_INTERVAL ?= 10s
+BENCH_CONNS ?= 256
+BENCH_REGISTRY_PORT ?= 17170
+
+.PHONY: bench-registry
+bench-registry: build
+	go build -o bin/loadgen ./tools/loadgen
+	@dir="$$(mktemp -d)"; token="$$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"; \
+	bin/portolan --log-level warn coordinator --listen 127.0.0.1:$(BENCH_REGISTRY_PORT) --tls off \
+		--data-dir "$$dir" --agent-token "$$token" --heartbeat $(BENCH_INTERVAL) --ttl 30s \
+		--max-instances $(BENCH_INSTANCES) >"$$dir/coordinator.log" 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$dir"' EXIT; \
+	for _ in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$(BENCH_REGISTRY_PORT)) 2>/dev/null && break; sleep 0.1; done; \
+	echo "coordinator pid $$pid on 127.0.0.1:$(BENCH_REGISTRY_PORT): $(BENCH_INSTANCES) instances, heartbeat $(BENCH_INTERVAL), $(BENCH_DURATION)"; \
+	bin/loadgen --url http://127.0.0.1:$(BENCH_REGISTRY_PORT) --token "$$token" --instances $(BENCH_INSTANCES) \
+		--interval $(BENCH_INTERVAL) --duration $(BENCH_DURATION) --conns $(BENCH_CONNS) --pid $$pid
+
 .PHONY: lint
 lint:
 	@out="$$(find . -name '*.go' -not -path './.git/*' -not -path './.tools/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)"; \
