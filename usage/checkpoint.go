@@ -19,14 +19,15 @@ const (
 	pruneInterval      = 10 * time.Minute
 )
 
-// checkpointLoop checkpoints and prunes until stop is closed.
+// checkpointLoop checkpoints and prunes until stop is closed; the first
+// prune comes with the first checkpoint.
 func (s *Store) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(s.cfg.checkpointEvery)
 	defer tick.Stop()
 	prune := time.NewTicker(pruneInterval)
 	defer prune.Stop()
-	s.prune(time.Now())
+	pruned := false
 	failing := false
 	for {
 		select {
@@ -37,6 +38,10 @@ func (s *Store) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 			continue
 		case <-tick.C:
 		case <-s.ckKick:
+		}
+		if !pruned {
+			s.prune(time.Now()) // checkpoints first
+			pruned = true
 		}
 		if err := s.checkpoint(true); err != nil {
 			if !failing {

@@ -56,6 +56,11 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	failed    atomic.Pointer[error] // the log failed: every commit is refused
+	handed    uint64                // groups the writer handed to the syncers
+
+	ackMu   sync.Mutex // orders the syncers' answers: group acked next
+	ackCond *sync.Cond
+	acked   uint64
 
 	ovMu sync.Mutex // guards what follows; never held across I/O
 	// inflight: batch ids written to the log and not yet synced
@@ -122,6 +127,7 @@ func open(dir string, now time.Time, log zerolog.Logger, cfg walConfig) (*Store,
 		inflight: map[string]struct{}{},
 		cur:      map[int64]map[curKey]int64{}, svcApps: map[int64]map[int64]struct{}{}, appSvc: map[int64]int64{},
 	}
+	s.ackCond = sync.NewCond(&s.ackMu)
 	if err := s.start(now); err != nil {
 		if s.wal.f != nil {
 			_ = s.wal.f.Close()
