@@ -40,7 +40,7 @@ func (s *Store) commit(ctx context.Context, c *usageCommit) error {
 	return <-c.done
 }
 
-// walGroup is a group handed from the writer to the syncer: its commits
+// walGroup is a group handed from the writer to a syncer: its commits
 // (duplicates too: they are answered with the group, once what they
 // duplicate is durable), and the record they were written as.
 type walGroup struct {
@@ -51,7 +51,7 @@ type walGroup struct {
 	err     error  // the write failed: answer every commit with it
 }
 
-// stagedGroup is the group the writer is gathering while the syncer is busy.
+// stagedGroup is the group the writer gathers while every syncer is busy.
 type stagedGroup struct {
 	commits []*usageCommit
 	rec     []byte // header space, then the payload of the commits not duplicate
@@ -187,7 +187,7 @@ func (s *Store) stage(st *stagedGroup, c *usageCommit) {
 }
 
 // handOff writes the staged group's record, when it has one, and hands the
-// group to the idle syncer.
+// group to a free syncer.
 func (s *Store) handOff(st *stagedGroup, toSync chan<- walGroup) {
 	g := walGroup{commits: st.commits, n: s.handed}
 	s.handed++

@@ -48,8 +48,8 @@ type Store struct {
 	reqs      chan *usageCommit // unbuffered: a send succeeds only while run receives
 	rotateReq chan chan error   // the checkpointer's requests to rotate the log
 	quit      chan struct{}
-	done      chan struct{} // the writer and the syncer ended
-	ckKick    chan struct{} // the syncer's hint: enough records pending
+	done      chan struct{} // the writer and the syncers ended
+	ckKick    chan struct{} // the syncers' hint: enough records pending
 	ckStop    chan struct{}
 	ckDone    chan struct{}
 	ckMu      sync.Mutex // one checkpoint at a time
@@ -58,14 +58,14 @@ type Store struct {
 	failed    atomic.Pointer[error] // the log failed: every commit is refused
 	handed    uint64                // groups the writer handed to the syncers
 
-	ackMu   sync.Mutex // orders the syncers' answers: group acked next
+	ackMu   sync.Mutex // orders the syncers' answers: acked is how many groups were answered
 	ackCond *sync.Cond
 	acked   uint64
 
 	ovMu sync.Mutex // guards what follows; never held across I/O
 	// inflight: batch ids written to the log and not yet synced
 	inflight map[string]struct{}
-	// open gathers what the syncer made durable; sealed is what a
+	// open gathers what the syncers made durable; sealed is what a
 	// checkpoint is writing (or failed to write) into usage.db.
 	open, sealed *pending
 
