@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/portolan/portolan/internal/atomicfile"
 )
 
 // WALFile is the usage store's write-ahead log inside the data directory.
@@ -42,7 +44,7 @@ func (w *walLog) openLive() error {
 		f.Close()
 		return fmt.Errorf("stat %s: %w", w.livePath(), err)
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := atomicfile.SyncDir(w.dir); err != nil {
 		f.Close()
 		return err
 	}
@@ -144,19 +146,6 @@ func removeSegments(dir string, applied uint64) error {
 		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", s.path, err)
 		}
-	}
-	return nil
-}
-
-// syncDir makes the directory's entries (a new or renamed log) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

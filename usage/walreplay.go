@@ -41,7 +41,11 @@ func (s *Store) replayWAL() (uint64, error) {
 		}
 		recs, end, err := scanWAL(data)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", path, err)
+			// A power cut (not kill -9: the kernel keeps what was written)
+			// can leave this after unacknowledged records; the operator
+			// decides whether to drop them.
+			return 0, fmt.Errorf("%s: %w (usage after the damaged record was never acknowledged if the machine lost power; "+
+				"move the file aside to start without it)", path, err)
 		}
 		if end < len(data) {
 			if i < len(files)-1 {
