@@ -207,17 +207,7 @@ func parseTarget(target string, h *requestHead) bool {
 	return true
 }
 
-func plainPathByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '-', '.', '_', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
-		return true
-	}
-	return false
-}
+func plainPathByte(c byte) bool { return pathByte[c] }
 
 // isToken reports whether s is an RFC 9110 token. A table lookup per byte:
 // it runs on every header name, both ways, of every request.
@@ -230,19 +220,27 @@ func isToken(s string) bool {
 	return true
 }
 
-// tokenByte marks the bytes of RFC 9110 tokens (tchar).
-var tokenByte = func() (t [256]bool) {
+// Byte classes, looked up per byte of every head: tokenByte marks RFC 9110
+// tokens (tchar), pathByte what a path may hold unescaped, hostByte a Host.
+var (
+	tokenByte = alnumAnd("!#$%&'*+-.^_`|~")
+	pathByte  = alnumAnd("-._~$&+,/:;=@")
+	hostByte  = alnumAnd("-._:[]")
+)
+
+// alnumAnd is the table of ASCII letters and digits and the bytes of extra.
+func alnumAnd(extra string) (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
 	for c := 'a'; c <= 'z'; c++ {
 		t[c], t[c-'a'+'A'] = true, true
 	}
-	for _, c := range []byte("!#$%&'*+-.^_`|~") {
-		t[c] = true
+	for i := 0; i < len(extra); i++ {
+		t[extra[i]] = true
 	}
 	return t
-}()
+}
 
 // validFieldValue refuses control bytes but horizontal tab.
 func validFieldValue(s string) bool {
@@ -260,12 +258,7 @@ func validHost(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-			continue
-		}
-		if !strings.ContainsRune("-._:[]", rune(c)) {
+		if !hostByte[s[i]] {
 			return false
 		}
 	}
