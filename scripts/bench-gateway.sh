@@ -25,7 +25,8 @@
 # BENCH_BASE_BIN (a baseline build of portolan, run as target (d0) beside (d)),
 # BENCH_AGENT_FLAGS (more agent flags, e.g. --cache-dir= to keep usage in memory),
 # BENCH_AGENT_BIN (the portolan binary the agent runs, to compare two builds in
-# one sitting; default bin/portolan).
+# one sitting; default bin/portolan), BENCH_COUNT_ONLY=1 (no throughput:
+# system calls, context switches and CPU per request of each target, by perf).
 #
 # Besides requests/s and latency, each target's own CPU time per request is
 # printed (user + system, from /proc, nginx's workers included): unlike
@@ -270,6 +271,36 @@ wrk_run() { # wrk_run I ARGS...: wrk against target I with its header
 for i in "${!NAMES[@]}"; do
 	wrk_run "$i" -t"$THREADS" -c"$CONNS" -d2s >/dev/null
 done
+# BENCH_COUNT_ONLY=1: instead of throughput, what each target spends per
+# request, which a loaded machine hardly changes: system calls by kind,
+# context switches and CPU time, counted by `perf stat` on the target's
+# processes (tracepoints: no ptrace slowdown, unlike strace) over one wrk run
+# of BENCH_DURATION. Needs perf (Debian's linux-perf) and kernel tracepoints.
+if [ "${BENCH_COUNT_ONLY:-0}" = 1 ]; then
+	need perf linux-perf
+	EVENTS=raw_syscalls:sys_enter,context-switches,task-clock
+	for s in read write writev recvfrom futex nanosleep epoll_wait epoll_pwait getsockopt setsockopt sched_yield; do
+		EVENTS=$EVENTS,syscalls:sys_enter_$s
+	done
+	echo "==> per request, over wrk -t$THREADS -c$CONNS -d$DURATION (perf stat on each target's processes)"
+	for i in "${!NAMES[@]}"; do
+		pids=$(echo "${TARGET_PID[$i]}" $(pgrep -P "${TARGET_PID[$i]}" || true) | tr ' ' ,)
+		perf stat -x, -e "$EVENTS" -p "$pids" -o "$TMP/perf-$i" &
+		perf_pid=$!
+		sleep 0.5
+		out=$(wrk_run "$i" -t"$THREADS" -c"$CONNS" -d"$DURATION")
+		kill -INT "$perf_pid"
+		wait "$perf_pid" || true
+		reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+		awk -F, -v n="$reqs" -v l="${LABELS[$i]}" '
+			$3 ~ /task-clock/ { cpu = $1 * 1000 / n }
+			$3 ~ /raw_syscalls/ { sys = $1 / n }
+			$3 ~ /context-switches/ { cs = $1 / n }
+			$3 ~ /sys_enter_/ && $1 + 0 > 0 { k = $3; sub(/.*sys_enter_/, "", k); kinds = kinds sprintf(" %s %.2f", k, $1 / n) }
+			END { printf "%-46s %5.2f syscalls (%s ), %.2f context switches, %.1f µs CPU\n", l, sys, substr(kinds, 2), cs, cpu }' "$TMP/perf-$i"
+	done
+	exit 0
+fi
 echo "==> wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds interleaved, GET $PATH_Q ($(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
 for r in $(seq 1 "$ROUNDS"); do
 	for i in "${!NAMES[@]}"; do

@@ -341,10 +341,7 @@ func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string,
 			continue
 		}
 		for _, v := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			writeField(bw, k, v)
 		}
 	}
 	bw.WriteString("X-Forwarded-For: ")
@@ -359,10 +356,7 @@ func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string,
 	bw.WriteString(client)
 	bw.WriteString("\r\n")
 	for _, v := range owned {
-		bw.WriteString(f.owned)
-		bw.WriteString(": ")
-		bw.WriteString(v)
-		bw.WriteString("\r\n")
+		writeField(bw, f.owned, v)
 	}
 	hasBody := r.Body != nil && r.Body != http.NoBody
 	switch {

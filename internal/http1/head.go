@@ -101,14 +101,52 @@ func newRequestHead() *requestHead {
 // bytes in the value).
 func headerField(line string) (key, value string, ok bool) {
 	name, value, ok := strings.Cut(line, ":")
-	if !ok || name == "" || !isToken(name) {
+	if !ok || name == "" {
 		return "", "", false
 	}
-	value = strings.Trim(value, " \t")
+	canonical, token := canonicalToken(name)
+	if !token {
+		return "", "", false
+	}
+	value = trimBlanks(value)
 	if !validFieldValue(value) {
 		return "", "", false
 	}
-	return textproto.CanonicalMIMEHeaderKey(name), value, true
+	if !canonical {
+		name = textproto.CanonicalMIMEHeaderKey(name)
+	}
+	return name, value, true
+}
+
+// canonicalToken reports, in one pass, whether name is a token and whether
+// it is already in canonical form (what textproto.CanonicalMIMEHeaderKey
+// returns unchanged: an upper-case letter first and after each '-', lower
+// case elsewhere), as the names most clients send are.
+func canonicalToken(name string) (canonical, token bool) {
+	canonical, upper := true, true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !tokenByte[c] {
+			return false, false
+		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			canonical = false
+		}
+		upper = c == '-'
+	}
+	return canonical, true
+}
+
+// trimBlanks cuts spaces and tabs off both ends of s, as strings.Trim(s,
+// " \t") does, without building a cutset per call.
+func trimBlanks(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // addField adds value under key to h, taking its slice from vals (whose
@@ -169,31 +207,39 @@ func parseTarget(target string, h *requestHead) bool {
 	return true
 }
 
-func plainPathByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '-', '.', '_', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
-		return true
-	}
-	return false
-}
+func plainPathByte(c byte) bool { return pathByte[c] }
 
-// isToken reports whether s is an RFC 9110 token.
+// isToken reports whether s is an RFC 9110 token. A table lookup per byte:
+// it runs on every header name, both ways, of every request.
 func isToken(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+		if !tokenByte[s[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+// Byte classes, looked up per byte of every head: tokenByte marks RFC 9110
+// tokens (tchar), pathByte what a path may hold unescaped, hostByte a Host.
+var (
+	tokenByte = alnumAnd("!#$%&'*+-.^_`|~")
+	pathByte  = alnumAnd("-._~$&+,/:;=@")
+	hostByte  = alnumAnd("-._:[]")
+)
+
+// alnumAnd is the table of ASCII letters and digits and the bytes of extra.
+func alnumAnd(extra string) (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for i := 0; i < len(extra); i++ {
+		t[extra[i]] = true
+	}
+	return t
 }
 
 // validFieldValue refuses control bytes but horizontal tab.
@@ -212,12 +258,7 @@ func validHost(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-			continue
-		}
-		if !strings.ContainsRune("-._:[]", rune(c)) {
+		if !hostByte[s[i]] {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
 
@@ -150,4 +151,32 @@ func FuzzRequestHead(f *testing.F) {
 		}
 		checkHeadAgainstNetHTTP(t, string(b[:i+len(crlfcrlf)]))
 	})
+}
+
+// TestCanonicalToken holds canonicalToken to isToken and to
+// textproto.CanonicalMIMEHeaderKey, on every name of up to four bytes from an
+// alphabet of the cases that matter.
+func TestCanonicalToken(t *testing.T) {
+	const alphabet = "aZ-_9 :é"
+	var check func(name string)
+	check = func(name string) {
+		if name != "" {
+			canonical, token := canonicalToken(name)
+			if token != isToken(name) {
+				t.Fatalf("canonicalToken(%q): token %v, isToken %v", name, token, isToken(name))
+			}
+			if token && canonical != (textproto.CanonicalMIMEHeaderKey(name) == name) {
+				t.Fatalf("canonicalToken(%q): canonical %v, CanonicalMIMEHeaderKey gives %q", name, canonical, textproto.CanonicalMIMEHeaderKey(name))
+			}
+		}
+		if len(name) < 4 {
+			for i := 0; i < len(alphabet); i++ {
+				check(name + alphabet[i:i+1])
+			}
+		}
+	}
+	check("")
+	for _, name := range []string{"Content-Type", "content-type", "X-3scale-Proxy-Secret-Token", "ETag", "Www-Authenticate", "WWW-Authenticate"} {
+		check(name)
+	}
 }

@@ -103,7 +103,7 @@ func (p *corsPolicy) Name() string { return "cors" }
 // Origin and Access-Control-Request-Method headers are present", 204.
 func (p *corsPolicy) Rewrite(c *Context) {
 	r := c.R
-	if r.Method != http.MethodOptions || r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
+	if r.Method != http.MethodOptions || headerFirst(r.Header, "Origin") == "" || headerFirst(r.Header, "Access-Control-Request-Method") == "" {
 		return
 	}
 	p.preflights.Inc()
@@ -113,13 +113,13 @@ func (p *corsPolicy) Rewrite(c *Context) {
 // HeaderFilter sets the CORS headers of a response to a request with an
 // Origin; like nginx's ngx.header, a value that is empty removes the header.
 func (p *corsPolicy) HeaderFilter(c *Context) {
-	origin := c.R.Header.Get("Origin")
+	origin := headerFirst(c.R.Header, "Origin")
 	if origin == "" {
 		return
 	}
 	h := c.W.Header()
-	corsSet(h, "Access-Control-Allow-Headers", p.headers, c.R.Header.Get("Access-Control-Request-Headers"))
-	corsSet(h, "Access-Control-Allow-Methods", p.methods, c.R.Header.Get("Access-Control-Request-Method"))
+	corsSet(h, "Access-Control-Allow-Headers", p.headers, c.R.Header, "Access-Control-Request-Headers")
+	corsSet(h, "Access-Control-Allow-Methods", p.methods, c.R.Header, "Access-Control-Request-Method")
 	switch {
 	case p.originRe != nil:
 		// A pattern that does not match leaves the header unset: the origin
@@ -138,16 +138,27 @@ func (p *corsPolicy) HeaderFilter(c *Context) {
 
 // corsSet sets key to the configured values (one header line each, as
 // APIcast sends a list) or, when none are configured, to what the request
-// asked for; empty removes it.
-func corsSet(h http.Header, key string, configured []string, requested string) {
-	switch {
-	case len(configured) > 0:
+// asked for (its header named asked); empty removes it.
+func corsSet(h http.Header, key string, configured []string, req http.Header, asked string) {
+	if len(configured) > 0 {
 		h[key] = configured
-	case configured == nil && requested != "":
-		h[key] = []string{requested}
-	default:
-		delete(h, key)
+		return
 	}
+	if requested := headerFirst(req, asked); configured == nil && requested != "" {
+		h[key] = []string{requested}
+		return
+	}
+	delete(h, key)
+}
+
+// headerFirst is h.Get(key) for a key already in canonical form, as the
+// servers' parsers store them: without canonicalizing key again, which
+// costs more than the lookup on a response's header filter.
+func headerFirst(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // validHeaderValue reports whether s can be sent as a header value as it

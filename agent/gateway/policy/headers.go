@@ -176,7 +176,7 @@ func (cmd *headerCommand) apply(c *Context, env *Env, h http.Header) {
 // claim's text) becomes a space, so that no value splits a head.
 func (cmd *headerCommand) render(c *Context, env *Env) string {
 	v := cmd.value.Render(c, env)
-	if strings.ContainsAny(v, "\r\n\x00") {
+	if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, 0) >= 0 {
 		v = strings.Map(func(r rune) rune {
 			if r == '\r' || r == '\n' || r == 0 {
 				return ' '
