@@ -81,8 +81,9 @@ func modulesOf(ctx context.Context, mainPkg string) (map[string]string, error) {
 
 // packageOf names the package a symbol belongs to: the import path before
 // the first dot after its last slash, once the linker's prefixes (type:,
-// go:itab.) and a generic instantiation's arguments are taken off. Symbols
-// of the linker itself (go:func.*, runtime tables) are "(linker)".
+// the itab prefix) and a generic instantiation's arguments are taken off.
+// Symbols of the linker itself (its func data, runtime tables) are
+// "(linker)".
 func packageOf(name string) string {
 	for _, p := range []string{"type:.eq.", "type:.namedata.", "type:*", "type:", "go:itab.*", "go:itab.", "go:string.", "go:"} {
 		if rest, ok := strings.CutPrefix(name, p); ok {
