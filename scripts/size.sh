@@ -17,13 +17,11 @@ TOP=${TOP:-25}
 
 work=$(mktemp -d)
 pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+cleanup() { # agents first, home last, so that they deregister
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-KEEP=${KEEP:-}
 
 
 echo "== binary"
@@ -34,7 +32,7 @@ go run ./tools/size -top "$TOP" "$work/portolan.syms"
 
 echo
 echo "== package init (GODEBUG=inittrace=1 $BIN --version), heaviest by bytes allocated"
-GODEBUG=inittrace=1 "$BIN" --version 2>&1 >/dev/null | awk '$1=="init"{ms+=$5; by+=$8; print}' | sort -k8,8nr | head -8
+GODEBUG=inittrace=1 "$BIN" --version 2>&1 >/dev/null | awk '$1=="init"' | sort -k8,8nr | sed -n 1,8p
 GODEBUG=inittrace=1 "$BIN" --version 2>&1 >/dev/null | awk '$1=="init"{ms+=$5; by+=$8; n++} END{printf "total: %d packages, %.2f ms, %d bytes allocated\n", n, ms, by}'
 
 # free TCP ports: home's, then an app's and a gateway's per agent.
@@ -67,7 +65,7 @@ start_agent() {
 	"$BIN" --log-level warn agent --home "http://$home" --token size-agent --service news \
 		--address 127.0.0.1 --port "$app" --api off --cache-dir "$work/a$i" \
 		--placement-file "$work/a$i.placement.json" --gateway-listen "127.0.0.1:$gw" \
-		--upstream "http://127.0.0.1:$app" --composition examples/newsapi/portolan -- bin/newsapi --listen "127.0.0.1:$app" --name "a$i" \
+		--upstream "http://127.0.0.1:$app" -- bin/newsapi --listen "127.0.0.1:$app" --name "a$i" \
 		>"$work/a$i.log" 2>&1 &
 	pids+=($!)
 	agent_pids+=($!)
