@@ -7,6 +7,8 @@
 # and private/shared pages of one agent, and the mean Pss of $AGENTS agents of
 # the same binary on this host, read from /proc/PID/smaps_rollup after
 # $IDLE seconds idle. Needs bin/portolan and bin/newsapi (make build).
+# Environment: BIN, AGENTS (50), IDLE (5 s), TOP (25 rows), SIZE_PORT
+# (27100: the first port tried), KEEP (keep the work dir and its logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +25,6 @@ cleanup() { # agents first, home last, so that they deregister
 }
 trap cleanup EXIT
 
-
 echo "== binary"
 CGO_ENABLED=0 go build -trimpath -tags "${GO_TAGS:-urfave_cli_no_docs}" -o "$work/portolan.syms" ./cmd/portolan
 printf '%s (stripped): %d bytes (%.1f MB)\n' "$BIN" "$(stat -c %s "$BIN")" "$(awk -v b="$(stat -c %s "$BIN")" 'BEGIN{print b/1e6}')"
@@ -35,15 +36,14 @@ echo "== package init (GODEBUG=inittrace=1 $BIN --version), heaviest by bytes al
 GODEBUG=inittrace=1 "$BIN" --version 2>&1 >/dev/null | awk '$1=="init"' | sort -k8,8nr | sed -n 1,8p
 GODEBUG=inittrace=1 "$BIN" --version 2>&1 >/dev/null | awk '$1=="init"{ms+=$5; by+=$8; n++} END{printf "total: %d packages, %.2f ms, %d bytes allocated\n", n, ms, by}'
 
-# free TCP ports: home's, then an app's and a gateway's per agent.
-ports=($(python3 - "$((AGENTS * 2 + 1))" <<'PY'
-import socket, sys
-ss = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); ss.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in ss))
-PY
-))
+# Free loopback ports from $SIZE_PORT on: home's, then an app's and a
+# gateway's per agent.
+port=${SIZE_PORT:-27100}
+ports=()
+while [ "${#ports[@]}" -lt $((AGENTS * 2 + 1)) ]; do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || ports+=("$port")
+	port=$((port + 1))
+done
 
 rollup() { # pid field → kB
 	awk -v f="$2:" '$1==f{print $2}' "/proc/$1/smaps_rollup"
@@ -54,8 +54,8 @@ home=127.0.0.1:${ports[0]}
 	--access-token size-access --agent-token size-agent >"$work/home.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fsS "http://$home/health/live" >/dev/null 2>&1 && break; sleep 0.1; done
-# The news API the agents serve, with its plans, so that each agent is
-# placed and its gateway holds a composition, as in production.
+# The news API the agents serve, imported from its OpenAPI spec, so that
+# each agent is placed and its gateway holds a composition, as in production.
 "$BIN" import openapi examples/newsapi/openapi.yaml --service news --home "http://$home" --token size-access >/dev/null
 
 agent_pids=()
