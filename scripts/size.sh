@@ -8,7 +8,8 @@
 # the same binary on this host, read from /proc/PID/smaps_rollup after
 # $IDLE seconds idle. Needs bin/portolan and bin/newsapi (make build).
 # Environment: BIN, AGENTS (50), IDLE (5 s), TOP (25 rows), SIZE_PORT
-# (27100: the first port tried), KEEP (keep the work dir and its logs).
+# (27100: the first port tried), KEEP (keep the work dir and its logs),
+# AGENT_ENV (environment of the agents, e.g. GOGC=50 or GODEBUG=gctrace=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,7 +63,7 @@ agent_pids=()
 start_agent() {
 	local i=$1 app gw
 	app=${ports[$((1 + 2 * i))]} gw=${ports[$((2 + 2 * i))]}
-	"$BIN" --log-level warn agent --home "http://$home" --token size-agent --service news \
+	env ${AGENT_ENV:-} "$BIN" --log-level warn agent --home "http://$home" --token size-agent --service news \
 		--address 127.0.0.1 --port "$app" --api off --cache-dir "$work/a$i" \
 		--placement-file "$work/a$i.placement.json" --gateway-listen "127.0.0.1:$gw" \
 		--upstream "http://127.0.0.1:$app" -- bin/newsapi --listen "127.0.0.1:$app" --name "a$i" \
