@@ -103,6 +103,14 @@ func (a *Agent) watchComposition(ctx context.Context) {
 			rev = 0 // nothing verified yet: ask for the newest
 		}
 		doc, err := a.composition(ctx, rev, 30*time.Second)
+		if err == nil && doc == nil && rev == 0 {
+			// Home has no revision yet, and a read at index 0 does not
+			// block: pace the asking rather than spin on it.
+			if !retry.Wait(ctx) {
+				return
+			}
+			continue
+		}
 		if err == nil && doc != nil {
 			err = a.installComposition(doc, fromHome)
 		}

@@ -10,7 +10,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -54,10 +53,7 @@ func newTracing(endpoint string) (*tracing, error) {
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/v1/traces"
 	}
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(u.String()))
-	if err != nil {
-		return nil, fmt.Errorf("--otel-endpoint %q: %w", endpoint, err)
-	}
+	exp := newOTLPExporter(u.String())
 	res := resource.NewSchemaless(attribute.String("service.name", "portolan-gateway"))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(tracingBatch)), sdktrace.WithResource(res))
 	return &tracing{provider: tp, tracer: tp.Tracer("github.com/portolan/portolan/agent/gateway")}, nil

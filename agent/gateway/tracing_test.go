@@ -8,12 +8,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -21,9 +23,11 @@ import (
 // otlpReceiver is an OTLP/HTTP collector: it decodes the export requests
 // the gateway sends and keeps their spans.
 type otlpReceiver struct {
-	url   string
-	mu    sync.Mutex
-	spans []*tracepb.Span
+	url       string
+	busy      atomic.Int32 // answer this many exports 503 first
+	mu        sync.Mutex
+	spans     []*tracepb.Span
+	resources []map[string]string
 }
 
 func startOTLPReceiver(t *testing.T) *otlpReceiver {
@@ -31,6 +35,10 @@ func startOTLPReceiver(t *testing.T) *otlpReceiver {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
 			http.Error(w, "not an OTLP/HTTP protobuf trace export", http.StatusBadRequest)
+			return
+		}
+		if rc.busy.Add(-1) >= 0 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
 		b, err := io.ReadAll(r.Body)
@@ -42,6 +50,7 @@ func startOTLPReceiver(t *testing.T) *otlpReceiver {
 		}
 		rc.mu.Lock()
 		for _, rs := range req.GetResourceSpans() {
+			rc.resources = append(rc.resources, kvStrings(rs.GetResource().GetAttributes()))
 			for _, ss := range rs.GetScopeSpans() {
 				rc.spans = append(rc.spans, ss.GetSpans()...)
 			}
@@ -74,9 +83,11 @@ func (rc *otlpReceiver) span(t *testing.T, traceID string) *tracepb.Span {
 	return found
 }
 
-func spanAttrs(s *tracepb.Span) map[string]string {
+func spanAttrs(s *tracepb.Span) map[string]string { return kvStrings(s.GetAttributes()) }
+
+func kvStrings(kvs []*commonpb.KeyValue) map[string]string {
 	out := map[string]string{}
-	for _, kv := range s.GetAttributes() {
+	for _, kv := range kvs {
 		v := kv.GetValue()
 		switch {
 		case v.GetStringValue() != "":
@@ -129,6 +140,30 @@ func TestTracingSpanAndTraceparent(t *testing.T) {
 	parts = strings.Split((<-got).Header.Get("Traceparent"), "-")
 	require.Len(t, parts, 4)
 	assert.Equal(t, "200", spanAttrs(rc.span(t, parts[1]))["http.response.status_code"])
+}
+
+// A collector that answers 503 gets the spans again once it recovers, with
+// the gateway's resource (service.name) and its tracer's scope.
+func TestTracingRetriesBusyCollector(t *testing.T) {
+	rc := startOTLPReceiver(t)
+	rc.busy.Store(2)
+	f := newGatewayFixture(t, backendUserKey)
+	up, got := echoUpstream(t, "app")
+	g, gw, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{OTelEndpoint: rc.url})
+	t.Cleanup(func() { assert.NoError(t, g.StopTracing(context.Background())) })
+
+	require.Equal(t, http.StatusOK, call(t, "GET", gw+"/?user_key=premium-key", nil).status)
+	parts := strings.Split((<-got).Header.Get("Traceparent"), "-")
+	require.Len(t, parts, 4)
+	s := rc.span(t, parts[1])
+	assert.Equal(t, int32(-1), rc.busy.Load(), "two refused exports, then the one that arrived")
+	assert.Equal(t, "GET", s.GetName())
+	assert.NotZero(t, s.GetStartTimeUnixNano())
+	assert.GreaterOrEqual(t, s.GetEndTimeUnixNano(), s.GetStartTimeUnixNano())
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	require.NotEmpty(t, rc.resources)
+	assert.Equal(t, "portolan-gateway", rc.resources[0]["service.name"])
 }
 
 // Off, the gateway adds nothing: no traceparent is made up for the upstream.

@@ -1,0 +1,259 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/portolan/portolan/internal/backoff"
+)
+
+// otlpExporter sends the gateway's spans to an OTLP/HTTP collector as
+// binary protobuf (OTLP's default encoding), POSTed to its traces URL.
+//
+// It stands in for go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp
+// because that module links google.golang.org/grpc into every agent (its
+// configuration and the generated collector service import it): about 3 MB
+// of the binary and a dozen package inits, for an encoding this file writes
+// in a few lines (an ExportTraceServiceRequest is field 1, repeated, of
+// ResourceSpans). `make size` shows the weight.
+//
+// As otlptracehttp, it retries a refused export (429, 502, 503, 504, or no
+// answer) with backoff until the batcher's context ends, and otherwise
+// drops the batch: a collector that is down loses spans, never requests.
+type otlpExporter struct {
+	url    string
+	client *http.Client
+}
+
+// otlpTimeout bounds one export attempt, as OTEL_EXPORTER_OTLP_TIMEOUT's
+// default does.
+const otlpTimeout = 10 * time.Second
+
+// maxOTLPAnswer bounds how much of a collector's answer is read.
+const maxOTLPAnswer = 64 << 10
+
+func newOTLPExporter(url string) *otlpExporter {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 1
+	return &otlpExporter{url: url, client: &http.Client{Transport: tr, Timeout: otlpTimeout}}
+}
+
+var _ sdktrace.SpanExporter = (*otlpExporter)(nil)
+
+// ExportSpans sends spans in one request, retrying while the collector is
+// busy or unreachable and ctx lives.
+func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	body, err := marshalSpans(spans)
+	if err != nil {
+		return fmt.Errorf("otlp: encoding %d spans: %w", len(spans), err)
+	}
+	b := backoff.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
+	for {
+		retry, err := e.post(ctx, body)
+		if err == nil || !retry {
+			return err
+		}
+		if !b.Wait(ctx) {
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		}
+	}
+}
+
+// post makes one attempt; retry says whether another may succeed.
+func (e *otlpExporter) post(ctx context.Context, body []byte) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return false, fmt.Errorf("otlp: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return true, fmt.Errorf("otlp: sending spans to %s: %w", e.url, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxOTLPAnswer))
+	switch {
+	case resp.StatusCode/100 == 2:
+		return false, nil
+	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusBadGateway,
+		resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
+		return true, fmt.Errorf("otlp: collector %s busy: %s", e.url, resp.Status)
+	default:
+		return false, fmt.Errorf("otlp: collector %s refused the spans: %s", e.url, resp.Status)
+	}
+}
+
+// Shutdown closes the idle connection to the collector.
+func (e *otlpExporter) Shutdown(context.Context) error {
+	e.client.CloseIdleConnections()
+	return nil
+}
+
+// marshalSpans encodes an ExportTraceServiceRequest: one ResourceSpans per
+// resource, one ScopeSpans per instrumentation scope within it (a gateway
+// has one of each).
+func marshalSpans(spans []sdktrace.ReadOnlySpan) ([]byte, error) {
+	type key struct {
+		res   attribute.Distinct
+		scope instrumentation.Scope
+	}
+	var order []*tracepb.ResourceSpans
+	resources := map[attribute.Distinct]*tracepb.ResourceSpans{}
+	scopes := map[key]*tracepb.ScopeSpans{}
+	for _, s := range spans {
+		res := s.Resource()
+		rk := res.Equivalent()
+		rs := resources[rk]
+		if rs == nil {
+			rs = &tracepb.ResourceSpans{Resource: &resourcepb.Resource{Attributes: keyValues(res.Attributes())}, SchemaUrl: res.SchemaURL()}
+			resources[rk] = rs
+			order = append(order, rs)
+		}
+		sk := key{rk, s.InstrumentationScope()}
+		ss := scopes[sk]
+		if ss == nil {
+			ss = &tracepb.ScopeSpans{
+				Scope:     &commonpb.InstrumentationScope{Name: sk.scope.Name, Version: sk.scope.Version, Attributes: keyValues(sk.scope.Attributes.ToSlice())},
+				SchemaUrl: sk.scope.SchemaURL,
+			}
+			scopes[sk] = ss
+			rs.ScopeSpans = append(rs.ScopeSpans, ss)
+		}
+		ss.Spans = append(ss.Spans, otlpSpan(s))
+	}
+	var out []byte
+	for _, rs := range order {
+		b, err := proto.Marshal(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = protowire.AppendTag(out, 1, protowire.BytesType) // ExportTraceServiceRequest.resource_spans
+		out = protowire.AppendBytes(out, b)
+	}
+	return out, nil
+}
+
+func otlpSpan(s sdktrace.ReadOnlySpan) *tracepb.Span {
+	sc, parent := s.SpanContext(), s.Parent()
+	tid, sid := sc.TraceID(), sc.SpanID()
+	out := &tracepb.Span{
+		TraceId:                tid[:],
+		SpanId:                 sid[:],
+		TraceState:             sc.TraceState().String(),
+		Flags:                  spanFlags(sc.TraceFlags(), parent),
+		Name:                   s.Name(),
+		Kind:                   tracepb.Span_SpanKind(s.SpanKind()), // OTLP numbers kinds as the API does
+		StartTimeUnixNano:      unixNano(s.StartTime()),
+		EndTimeUnixNano:        unixNano(s.EndTime()),
+		Attributes:             keyValues(s.Attributes()),
+		DroppedAttributesCount: saturate32(s.DroppedAttributes()),
+		DroppedEventsCount:     saturate32(s.DroppedEvents()),
+		DroppedLinksCount:      saturate32(s.DroppedLinks()),
+		Status:                 &tracepb.Status{Code: statusCode(s.Status().Code), Message: s.Status().Description},
+	}
+	if psid := parent.SpanID(); psid.IsValid() {
+		out.ParentSpanId = psid[:]
+	}
+	for _, ev := range s.Events() {
+		out.Events = append(out.Events, &tracepb.Span_Event{Name: ev.Name, TimeUnixNano: unixNano(ev.Time),
+			Attributes: keyValues(ev.Attributes), DroppedAttributesCount: saturate32(ev.DroppedAttributeCount)})
+	}
+	for _, l := range s.Links() {
+		ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
+		out.Links = append(out.Links, &tracepb.Span_Link{TraceId: ltid[:], SpanId: lsid[:], TraceState: l.SpanContext.TraceState().String(),
+			Attributes: keyValues(l.Attributes), DroppedAttributesCount: saturate32(l.DroppedAttributeCount),
+			Flags: spanFlags(l.SpanContext.TraceFlags(), l.SpanContext)})
+	}
+	return out
+}
+
+// spanFlags is the W3C trace flags, with OTLP's bits saying whether the
+// parent was remote.
+func spanFlags(tf trace.TraceFlags, parent trace.SpanContext) uint32 {
+	f := uint32(tf) | uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
+	if parent.IsRemote() {
+		f |= uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK)
+	}
+	return f
+}
+
+func statusCode(c codes.Code) tracepb.Status_StatusCode {
+	switch c {
+	case codes.Ok:
+		return tracepb.Status_STATUS_CODE_OK
+	case codes.Error:
+		return tracepb.Status_STATUS_CODE_ERROR
+	default:
+		return tracepb.Status_STATUS_CODE_UNSET
+	}
+}
+
+func unixNano(t time.Time) uint64 { return uint64(max(0, t.UnixNano())) }
+
+func saturate32(n int) uint32 { return uint32(min(max(n, 0), 1<<32-1)) }
+
+func keyValues(kvs []attribute.KeyValue) []*commonpb.KeyValue {
+	if len(kvs) == 0 {
+		return nil
+	}
+	out := make([]*commonpb.KeyValue, len(kvs))
+	for i, kv := range kvs {
+		out[i] = &commonpb.KeyValue{Key: string(kv.Key), Value: anyValue(kv.Value)}
+	}
+	return out
+}
+
+func anyValue(v attribute.Value) *commonpb.AnyValue {
+	switch v.Type() {
+	case attribute.BOOL:
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_BoolValue{BoolValue: v.AsBool()}}
+	case attribute.INT64:
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: v.AsInt64()}}
+	case attribute.FLOAT64:
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: v.AsFloat64()}}
+	case attribute.STRING:
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v.AsString()}}
+	case attribute.BYTESLICE:
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_BytesValue{BytesValue: v.AsByteSlice()}}
+	case attribute.BOOLSLICE:
+		return arrayValue(v.AsBoolSlice(), attribute.BoolValue)
+	case attribute.INT64SLICE:
+		return arrayValue(v.AsInt64Slice(), attribute.Int64Value)
+	case attribute.FLOAT64SLICE:
+		return arrayValue(v.AsFloat64Slice(), attribute.Float64Value)
+	case attribute.STRINGSLICE:
+		return arrayValue(v.AsStringSlice(), attribute.StringValue)
+	case attribute.SLICE:
+		return arrayValue(v.AsSlice(), func(v attribute.Value) attribute.Value { return v })
+	case attribute.MAP:
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: keyValues(v.AsMap())}}}
+	default: // EMPTY: a value with no data
+		return &commonpb.AnyValue{}
+	}
+}
+
+func arrayValue[T any](vs []T, value func(T) attribute.Value) *commonpb.AnyValue {
+	arr := &commonpb.ArrayValue{Values: make([]*commonpb.AnyValue, len(vs))}
+	for i, v := range vs {
+		arr.Values[i] = anyValue(value(v))
+	}
+	return &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: arr}}
+}
