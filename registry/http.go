@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,7 +62,7 @@ func (r *Registry) Handler(a Access) http.Handler {
 		// The heartbeat, every instance's call every few seconds, is
 		// served without the mux and without a copy of the request.
 		if id, ok := heartbeatID(req); ok {
-			r.serveHeartbeat(w, req, id, au.caller(req))
+			r.serveHeartbeatFrom(w, req, id, au)
 			return
 		}
 		routed.ServeHTTP(w, req)
@@ -119,6 +120,43 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 		reply.SigningKey = r.views.signer.PublicKey()
 	}
 	httpjson.Write(w, http.StatusOK, reply)
+}
+
+// serveHeartbeatFrom answers the heartbeat of instance id, taking the
+// registry's lock once: the instance its credential names is found under
+// the credentials' lock (before the body is read, as every token is), and
+// checked to be still the one registered, and not revoked, as the
+// heartbeat is applied. Every other caller, and every refusal, goes as
+// through the mux.
+func (r *Registry) serveHeartbeatFrom(w http.ResponseWriter, req *http.Request, id string, au authenticator) {
+	var in *instance
+	if tok, ok := bearerToken(req); ok {
+		in = r.credentialHolder(tok)
+	}
+	if in == nil || subtle.ConstantTimeCompare([]byte(in.id), []byte(id)) != 1 {
+		r.serveHeartbeat(w, req, id, au.caller(req))
+		return
+	}
+	buf := heartbeatBuffers.Get().(*[]byte)
+	defer putHeartbeatBuffer(buf)
+	var hb Heartbeat
+	if !readHeartbeat(w, req, buf, &hb) {
+		return
+	}
+	reply, err := r.beat(id, in, hb)
+	if errors.Is(err, ErrUnknown) {
+		// Replaced, removed or revoked since it was looked up (a race with
+		// a registration or a revocation): answered as the caller is now.
+		if !r.refused(w, au.caller(req), roleInstance, true, id) {
+			r.writeDomainError(w, err)
+		}
+		return
+	}
+	if err != nil {
+		r.writeDomainError(w, err)
+		return
+	}
+	writeHeartbeatReply(w, buf, reply)
 }
 
 // serveHeartbeat answers the heartbeat of instance id from caller c.
