@@ -173,12 +173,14 @@ func (k *gossipKeyring) changedLocked() {
 }
 
 // Current is the keyring, base64 and primary first, and its version: the
-// registry's Config.GossipKeys.
+// registry's Config.GossipKeys, called on every heartbeat. The slice is
+// shared, not copied: a change replaces the keyring's slice and never
+// writes into one handed out, and callers only read it.
 func (k *gossipKeyring) Current() ([]string, uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.advanceLocked()
-	return slices.Clone(k.st.Keys), k.st.Version
+	return k.st.Keys, k.st.Version
 }
 
 // Keys is the keyring as a gossip node takes it.

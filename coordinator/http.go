@@ -15,34 +15,22 @@ import (
 
 func (c *Coordinator) routes() http.Handler {
 	c.registerMetrics()
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "portolan_http_requests_total", Help: "HTTP requests by API and status code.",
-	}, []string{"api", "code", "method"})
-	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "portolan_http_request_duration_seconds", Help: "HTTP request latency by API.",
-		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
-	}, []string{"api"})
-	c.metrics.MustRegister(requests, latency, c.usageBatches)
-	instrument := func(api string, h http.Handler) http.Handler {
-		l := prometheus.Labels{"api": api}
-		return promhttp.InstrumentHandlerDuration(latency.MustCurryWith(l),
-			promhttp.InstrumentHandlerCounter(requests.MustCurryWith(l), h))
-	}
+	m := newHTTPMetrics()
+	c.metrics.MustRegister(m.requests, m.latency, c.usageBatches)
+	instrument := func(api string, h http.Handler) http.Handler { return m.api(api, true).instrument(h) }
 	// A blocking query lasts as long as home has nothing new, up to its
 	// wait: its duration says nothing of home's speed and would bury the
 	// agents' latency, so it is counted as api "agents_watch" and never
 	// timed. Its answer, once due, is the same work as a plain read's.
-	instrumentAgents := func(h http.Handler) http.Handler {
-		timed := instrument("agents", h)
-		watches := promhttp.InstrumentHandlerCounter(requests.MustCurryWith(prometheus.Labels{"api": "agents_watch"}), h)
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if registry.IsBlockingRead(r) {
-				watches.ServeHTTP(w, r)
-				return
-			}
-			timed.ServeHTTP(w, r)
-		})
-	}
+	agentsAPI, watches := m.api("agents", true), m.api("agents_watch", false)
+	agents := c.agentsHandler()
+	instrumentedAgents := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if registry.IsBlockingRead(r) {
+			watches.serve(agents, w, r)
+			return
+		}
+		agentsAPI.serve(agents, w, r)
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/admin/api/", instrument("admin", c.api))
 	mux.Handle("/master/api/", instrument("admin", c.api))
@@ -54,7 +42,7 @@ func (c *Coordinator) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/schema+json")
 		_, _ = w.Write(manifest.Schema())
 	})))
-	mux.Handle("/v1/", instrumentAgents(c.agentsHandler()))
+	mux.Handle("/v1/", instrumentedAgents)
 	mux.Handle("POST "+registry.PathUsage, instrument("agents", c.usageHandler()))
 	mux.Handle("PUT "+registry.PathInstances+"{id}"+registry.PathImageComposition, instrument("agents", c.imageApplyHandler()))
 	mux.Handle("/transactions/", instrument("service_management", c.sm))
@@ -65,12 +53,21 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("GET /ui", instrument("console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently)))
 	// The console's event stream is counted, not timed: it lasts as long as
 	// the page is open.
-	mux.Handle("GET "+console.Prefix+"events", promhttp.InstrumentHandlerCounter(requests.MustCurryWith(prometheus.Labels{"api": "console"}), c.console))
+	mux.Handle("GET "+console.Prefix+"events", m.api("console", false).instrument(c.console))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics, promhttp.HandlerOpts{}))
 	health := c.newHealth() // not instrumented: probes every second would drown the API's figures
 	mux.HandleFunc("GET "+PathHealthLive, health.live)
 	mux.HandleFunc("GET "+PathHealthReady, health.ready)
-	return mux
+	// A heartbeat, the call every instance makes every few seconds, goes
+	// straight to the agent API: the mux would route it there too, but
+	// allocates on the way, trying each wildcard pattern of its many.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if registry.IsHeartbeat(r) {
+			instrumentedAgents.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func (c *Coordinator) registerMetrics() {

@@ -111,48 +111,74 @@ func (r *Registry) identifyJoinToken(s string) (caller, bool) {
 	return caller{role: roleJoin, grant: grant{tokenID: rec.ID, token: &rec}, expired: rec.expired(r.now())}, true
 }
 
-// authenticate finds who the request is from and hands it on with its
-// caller in the context; allow refuses or admits it.
-func (r *Registry) authenticate(a Access, next http.Handler) http.Handler {
-	var bootstrap *[sha256.Size]byte
+// authenticator identifies callers with Access a.
+type authenticator struct {
+	r         *Registry
+	a         Access
+	bootstrap *[sha256.Size]byte // of a.BootstrapToken; nil for none
+}
+
+func (r *Registry) authenticator(a Access) authenticator {
+	au := authenticator{r: r, a: a}
 	if a.BootstrapToken != "" {
 		h := sha256.Sum256([]byte(a.BootstrapToken))
-		bootstrap = &h
+		au.bootstrap = &h
 	}
+	return au
+}
+
+// caller finds who req is from.
+func (au authenticator) caller(req *http.Request) caller {
+	c, _ := au.r.identify(req, au.a, au.bootstrap)
+	return c
+}
+
+// authenticate finds who the request is from and hands it on with its
+// caller in the context; allow refuses or admits it. (The heartbeat, on
+// the path every instance takes, is handed its caller directly: see
+// Handler.)
+func (au authenticator) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		c, _ := r.identify(req, a, bootstrap)
-		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), callerKey{}, c)))
+		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), callerKey{}, au.caller(req))))
 	})
 }
 
-// allow admits a caller in roles and refuses others: 401 for a caller home
-// does not know, 403 for one it knows who may not make this call. With
-// ownID the call acts on the instance of the path: an instance may act on
-// its own id only (403), and a caller home does not know, on an id home
-// does not know either, hears 404, "register again": what an agent hears
-// after home restarted and forgot both its instance and its credential.
+// allow admits a caller in roles and refuses others (see refused).
 func (r *Registry) allow(roles role, ownID bool, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		c := callerOf(req.Context())
-		switch {
-		case c.role == 0 && c.present && ownID && !c.revoked && !r.known(req.PathValue("id")):
-			httpjson.Error(w, http.StatusNotFound, ErrUnknown.Error())
-			return
-		case c.role == 0:
-			refuseUnknown(w, c)
-			return
-		case c.role&roles == 0:
-			forbidden(w, refusal(c.role))
-			return
-		case c.role == roleJoin && c.expired:
-			unauthorized(w, "invalid_token", "the join token has expired: create a new one (portolan token create)")
-			return
-		case ownID && c.role == roleInstance && subtle.ConstantTimeCompare([]byte(c.instance), []byte(req.PathValue("id"))) != 1:
-			forbidden(w, "this credential is instance "+c.instance+"'s: an instance acts on itself alone")
-			return
+		var id string
+		if ownID {
+			id = req.PathValue("id")
 		}
-		next(w, req)
+		if !r.refused(w, callerOf(req.Context()), roles, ownID, id) {
+			next(w, req)
+		}
 	})
+}
+
+// refused answers a caller not in roles and reports whether it did: 401
+// for a caller home does not know, 403 for one it knows who may not make
+// this call. With ownID the call acts on the instance id of the path: an
+// instance may act on its own id only (403), and a caller home does not
+// know, on an id home does not know either, hears 404, "register again":
+// what an agent hears after home restarted and forgot both its instance
+// and its credential.
+func (r *Registry) refused(w http.ResponseWriter, c caller, roles role, ownID bool, id string) bool {
+	switch {
+	case c.role == 0 && c.present && ownID && !c.revoked && !r.known(id):
+		httpjson.Error(w, http.StatusNotFound, ErrUnknown.Error())
+	case c.role == 0:
+		refuseUnknown(w, c)
+	case c.role&roles == 0:
+		forbidden(w, refusal(c.role))
+	case c.role == roleJoin && c.expired:
+		unauthorized(w, "invalid_token", "the join token has expired: create a new one (portolan token create)")
+	case ownID && c.role == roleInstance && subtle.ConstantTimeCompare([]byte(c.instance), []byte(id)) != 1:
+		forbidden(w, "this credential is instance "+c.instance+"'s: an instance acts on itself alone")
+	default:
+		return false
+	}
+	return true
 }
 
 // refuseUnknown answers 401 to a caller home does not know.
@@ -184,7 +210,7 @@ func refusal(r role) string {
 // (401 or 403 otherwise); InstanceOf gives the instance. The coordinator
 // guards POST /v1/usage with it.
 func (r *Registry) RequireInstance(a Access, next http.Handler) http.Handler {
-	return r.authenticate(a, r.allow(roleInstance, false, next.ServeHTTP))
+	return r.authenticator(a).authenticate(r.allow(roleInstance, false, next.ServeHTTP))
 }
 
 func bearerToken(req *http.Request) (string, bool) {

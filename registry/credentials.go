@@ -68,6 +68,22 @@ func (r *Registry) instanceByCredential(secret string) (id string, revoked, ok b
 	return in.id, in.revoked, true
 }
 
+// credentialHolder returns the instance holding the credential secret, nil
+// for none or for one whose join token was revoked, under credMu alone:
+// whether it is still the instance registered under its id is for the
+// caller to check under mu.
+func (r *Registry) credentialHolder(secret string) *instance {
+	h := hashCredential(secret)
+	r.credMu.RLock()
+	in := r.byCred[h]
+	revoked := in != nil && in.revoked
+	r.credMu.RUnlock()
+	if in == nil || revoked || subtle.ConstantTimeCompare(in.credHash[:], h[:]) != 1 {
+		return nil
+	}
+	return in
+}
+
 // known tells whether an instance id is registered.
 func (r *Registry) known(id string) bool {
 	r.mu.Lock()
@@ -82,7 +98,9 @@ func (r *Registry) addLocked(in *instance) {
 		r.forgetLocked(old)
 	}
 	r.instances[in.id] = in
+	r.credMu.Lock()
 	r.byCred[in.credHash] = in
+	r.credMu.Unlock()
 	r.perToken[in.tokenID]++
 	r.scheduleLocked(in)
 }
@@ -98,7 +116,9 @@ func (r *Registry) removeLocked(id string) {
 // forgetLocked drops the indexes of in.
 func (r *Registry) forgetLocked(in *instance) {
 	r.unscheduleLocked(in)
+	r.credMu.Lock()
 	delete(r.byCred, in.credHash)
+	r.credMu.Unlock()
 	if r.perToken[in.tokenID]--; r.perToken[in.tokenID] <= 0 {
 		delete(r.perToken, in.tokenID)
 	}

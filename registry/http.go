@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,12 +40,15 @@ func (r *Registry) Handler(a Access) http.Handler {
 	mux := http.NewServeMux()
 	const instance = PathInstances + "{id}"
 	mux.Handle("PUT "+instance, r.allow(roleJoin, false, r.serveRegister))
-	mux.Handle("PUT "+instance+PathHeartbeat, r.allow(roleInstance, true, r.serveHeartbeat))
+	mux.HandleFunc("PUT "+instance+PathHeartbeat, func(w http.ResponseWriter, req *http.Request) {
+		r.serveHeartbeat(w, req, req.PathValue("id"), callerOf(req.Context()))
+	})
 	mux.Handle("PUT "+instance+PathDrain, r.allow(roleInstance, true, r.serveDrain))
 	mux.Handle("DELETE "+instance, r.allow(roleInstance, true, r.serveDeregister))
 	mux.Handle("GET "+PathMap, r.allow(roleInstance|roleAdmin, false, r.serveMap))
 	mux.Handle("GET "+PathComposition, r.allow(roleInstance, false, r.serveComposition))
-	return r.authenticate(a, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	au := r.authenticator(a)
+	routed := au.authenticate(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		// No route says nothing to a caller home does not know.
 		if c := callerOf(req.Context()); c.role == 0 {
 			if _, pattern := mux.Handler(req); pattern == "" {
@@ -54,6 +58,38 @@ func (r *Registry) Handler(a Access) http.Handler {
 		}
 		mux.ServeHTTP(w, req)
 	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// The heartbeat, every instance's call every few seconds, is
+		// served without the mux and without a copy of the request.
+		if id, ok := heartbeatID(req); ok {
+			r.serveHeartbeatFrom(w, req, id, au)
+			return
+		}
+		routed.ServeHTTP(w, req)
+	})
+}
+
+// IsHeartbeat reports whether req is a heartbeat, PUT
+// PathInstances+id+PathHeartbeat, its path clean and unescaped: one that
+// Handler serves without its mux (another one goes through the mux).
+func IsHeartbeat(req *http.Request) bool {
+	_, ok := heartbeatID(req)
+	return ok
+}
+
+func heartbeatID(req *http.Request) (string, bool) {
+	if req.Method != http.MethodPut || req.URL.RawPath != "" {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(req.URL.Path, PathInstances)
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, PathHeartbeat)
+	if !ok || id == "" || id == "." || id == ".." || strings.IndexByte(id, '/') >= 0 {
+		return "", false
+	}
+	return id, true
 }
 
 // registrationBody reads the TTL apart, so a bad duration is reported with
@@ -86,14 +122,55 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 	httpjson.Write(w, http.StatusOK, reply)
 }
 
-func (r *Registry) serveHeartbeat(w http.ResponseWriter, req *http.Request) {
+// serveHeartbeatFrom answers the heartbeat of instance id, taking the
+// registry's lock once: the instance its credential names is found under
+// the credentials' lock (before the body is read, as every token is), and
+// checked to be still the one registered, and not revoked, as the
+// heartbeat is applied. Every other caller, and every refusal, goes as
+// through the mux.
+func (r *Registry) serveHeartbeatFrom(w http.ResponseWriter, req *http.Request, id string, au authenticator) {
+	var in *instance
+	if tok, ok := bearerToken(req); ok {
+		in = r.credentialHolder(tok)
+	}
+	if in == nil || subtle.ConstantTimeCompare([]byte(in.id), []byte(id)) != 1 {
+		r.serveHeartbeat(w, req, id, au.caller(req))
+		return
+	}
 	buf := heartbeatBuffers.Get().(*[]byte)
 	defer putHeartbeatBuffer(buf)
 	var hb Heartbeat
 	if !readHeartbeat(w, req, buf, &hb) {
 		return
 	}
-	reply, err := r.Heartbeat(req.PathValue("id"), hb)
+	reply, err := r.beat(id, in, hb)
+	if errors.Is(err, ErrUnknown) {
+		// Replaced, removed or revoked since it was looked up (a race with
+		// a registration or a revocation): answered as the caller is now.
+		if !r.refused(w, au.caller(req), roleInstance, true, id) {
+			r.writeDomainError(w, err)
+		}
+		return
+	}
+	if err != nil {
+		r.writeDomainError(w, err)
+		return
+	}
+	writeHeartbeatReply(w, buf, reply)
+}
+
+// serveHeartbeat answers the heartbeat of instance id from caller c.
+func (r *Registry) serveHeartbeat(w http.ResponseWriter, req *http.Request, id string, c caller) {
+	if r.refused(w, c, roleInstance, true, id) {
+		return
+	}
+	buf := heartbeatBuffers.Get().(*[]byte)
+	defer putHeartbeatBuffer(buf)
+	var hb Heartbeat
+	if !readHeartbeat(w, req, buf, &hb) {
+		return
+	}
+	reply, err := r.Heartbeat(id, hb)
 	if err != nil {
 		r.writeDomainError(w, err)
 		return

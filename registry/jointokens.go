@@ -253,7 +253,10 @@ func (r *Registry) RevokeJoinToken(id string) (int, error) {
 	now := r.now()
 	for _, in := range r.instances {
 		if in.tokenID == id && !in.revoked {
-			in.revoked, in.expired, in.output = true, true, OutputRevoked
+			r.credMu.Lock() // revoked is read under either lock (credentialHolder)
+			in.revoked = true
+			r.credMu.Unlock()
+			in.expired, in.output = true, OutputRevoked
 			in.updateStatus(now)
 			r.scheduleLocked(in)
 			removed++

@@ -82,8 +82,12 @@ type Registry struct {
 
 	mu        sync.Mutex
 	instances map[string]*instance
-	byCred    map[credentialHash]*instance
-	perToken  map[string]int // live instances by join token id ("" bootstrap)
+	// byCred, and instance.revoked, are written with both mu and credMu
+	// held and read with either: a heartbeat finds its caller under credMu
+	// alone, so that it takes mu once (credentials.go).
+	credMu   sync.RWMutex
+	byCred   map[credentialHash]*instance
+	perToken map[string]int // live instances by join token id ("" bootstrap)
 	// catalog holds instances another registry (Consul's catalog) knows,
 	// drawn on the map beside those that phone home here.
 	catalog []MapInstance
@@ -139,7 +143,7 @@ type instance struct {
 	slot          int32          // index in the reaper's heap; -1 when out
 	draining      bool
 	expired       bool // no heartbeat within ttl since the last one
-	revoked       bool // its join token was revoked: its credential is refused
+	revoked       bool // its join token was revoked: its credential is refused; written under mu and credMu
 }
 
 // registered is what the registry keeps of a Registration: what the map
@@ -380,6 +384,13 @@ func (r *Registry) intervalFor(ttl time.Duration) time.Duration {
 // carries the placement only when it differs from what the instance was last
 // told.
 func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
+	return r.beat(id, nil, hb)
+}
+
+// beat applies hb to the instance id; with of, only when of is still
+// the instance registered under id (the one a credential named before the
+// lock was taken), so the lookup and the heartbeat need one acquisition.
+func (r *Registry) beat(id string, of *instance, hb Heartbeat) (HeartbeatReply, error) {
 	if err := validateID(id); err != nil {
 		return HeartbeatReply{}, err
 	}
@@ -392,7 +403,7 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 	defer r.mu.Unlock()
 	r.syncLocked()
 	in, ok := r.instances[id]
-	if !ok || in.revoked {
+	if !ok || in.revoked || (of != nil && in != of) {
 		return HeartbeatReply{}, ErrUnknown
 	}
 	now := r.now()

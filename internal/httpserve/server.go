@@ -68,21 +68,29 @@ func BodyDeadline(d time.Duration, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rc := http.NewResponseController(w)
-		if err := rc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		// net/http's own writer sets the deadline itself; a wrapped one is
+		// reached through a ResponseController. One allocation per request.
+		rd, ok := w.(readDeadliner)
+		if !ok {
+			rd = http.NewResponseController(w)
+		}
+		if err := rd.SetReadDeadline(time.Now().Add(d)); err != nil {
 			next.ServeHTTP(w, r) // not a net/http connection (a test recorder)
 			return
 		}
-		r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		r.Body = &deadlineBody{ReadCloser: r.Body, rd: rd}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// readDeadliner is the read deadline of a request's connection.
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
 
 // deadlineBody lifts the read deadline when the body ends.
 type deadlineBody struct {
 	io.ReadCloser
 	once sync.Once
-	lift func()
+	rd   readDeadliner
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
@@ -92,3 +100,5 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+func (b *deadlineBody) lift() { _ = b.rd.SetReadDeadline(time.Time{}) }
