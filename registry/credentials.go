@@ -77,6 +77,7 @@ func (r *Registry) addLocked(in *instance) {
 		r.forgetLocked(old)
 	}
 	r.instances[in.id] = in
+	r.noteLocked(in.id)
 	r.byCred[in.credHash] = in.id
 	r.perToken[in.tokenID]++
 }
@@ -86,6 +87,7 @@ func (r *Registry) removeLocked(id string) {
 	if in, ok := r.instances[id]; ok {
 		r.forgetLocked(in)
 		delete(r.instances, id)
+		r.noteLocked(id)
 	}
 }
 

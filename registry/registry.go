@@ -91,6 +91,7 @@ type Registry struct {
 	snap    *composition.Snapshot // placements are computed from it
 	index   uint64
 	changed chan struct{} // closed and replaced when index grows
+	changes mapLog        // which instances changed at which index (maplog.go)
 
 	// stopped ends when Run returns: blocking queries answer at once.
 	stopped    context.Context
@@ -245,6 +246,7 @@ func (r *Registry) refreshLocked(snap *composition.Snapshot) {
 	for _, in := range r.instances {
 		in.placement = PlacementFor(snap, in.reg.Service, in.reg.Labels)
 	}
+	r.changes.reset(r.index + 1)
 	r.bumpLocked()
 }
 
@@ -382,6 +384,7 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 	in.expired = false
 	in.health, in.output = hb.Status, hb.Output
 	if old, changed := in.updateStatus(now); changed {
+		r.noteLocked(id)
 		r.bumpLocked()
 		r.log.Info().Str("instance", id).Str("from", old).Str("to", in.status).Msg("instance status changed")
 	}
@@ -412,6 +415,7 @@ func (r *Registry) Drain(id string) error {
 	in.expired = false
 	in.lastHeartbeat = now
 	if old, changed := in.updateStatus(now); changed {
+		r.noteLocked(id)
 		r.bumpLocked()
 		r.log.Info().Str("instance", id).Str("from", old).Msg("instance draining")
 	}
@@ -433,6 +437,7 @@ func (r *Registry) Fail(id, reason string) bool {
 	in.output = reason
 	old, changed := in.updateStatus(r.now())
 	if changed {
+		r.noteLocked(id)
 		r.bumpLocked()
 		r.log.Warn().Str("instance", id).Str("from", old).Str("reason", reason).Msg("instance critical")
 	}
@@ -491,6 +496,7 @@ func (r *Registry) sweep(now time.Time) {
 			in.expired = true
 			in.output = OutputTTLExpired
 			if old, ok := in.updateStatus(deadline); ok {
+				r.noteLocked(id)
 				changed = true
 				r.log.Warn().Str("instance", id).Str("from", old).Dur("ttl", in.ttl).Msg("instance critical: TTL expired")
 			}

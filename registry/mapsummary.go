@@ -1,0 +1,114 @@
+package registry
+
+import (
+	"maps"
+	"slices"
+)
+
+// summaryKey counts instances of a map service, plan and status; plan is ""
+// for the service's own count, noPlan for instances serving none.
+type summaryKey struct{ service, plan, status string }
+
+// noPlan keys the instances that serve no plan; it cannot be a system_name.
+const noPlan = "\x00"
+
+// MapSummary counts the instances q's filters keep, by map service, plan and
+// status (its Limit, Cursor and Delta aside). Every service of the
+// composition is listed (only q.Service when set), then the services the
+// composition does not know, by name; a service's plans in the
+// composition's order, then others by name, then "" for no plan. It counts
+// under the lock and copies no instance.
+func (r *Registry) MapSummary(q MapQuery) MapSummary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncLocked()
+	counts := map[summaryKey]int{}
+	total := 0
+	r.eachLocked(func(c mapCandidate) {
+		if !c.keptBy(q) {
+			return
+		}
+		total++
+		counts[summaryKey{c.mapService, "", c.status}]++
+		if len(c.placement.Plans) == 0 {
+			counts[summaryKey{c.mapService, noPlan, c.status}]++
+		}
+		for _, p := range c.placement.Plans {
+			counts[summaryKey{c.mapService, p.SystemName, c.status}]++
+		}
+	})
+	s := MapSummary{Index: r.index, Revision: r.snap.Revision, Instances: total, Services: []MapServiceSummary{}}
+	// Gather the plans seen per service, then lay services out.
+	plansOf := map[string]map[string]bool{}
+	for k := range counts {
+		if k.plan != "" {
+			if plansOf[k.service] == nil {
+				plansOf[k.service] = map[string]bool{}
+			}
+			plansOf[k.service][k.plan] = true
+		}
+	}
+	known := map[string]bool{}
+	for _, svc := range r.snap.Services.All() {
+		known[svc.SystemName] = true
+		if q.Service != "" && q.Service != svc.SystemName {
+			continue
+		}
+		var order []string
+		for _, p := range r.snap.PlansOf(svc.ID) {
+			order = append(order, p.SystemName)
+		}
+		s.Services = append(s.Services, summarize(svc.SystemName, order, plansOf[svc.SystemName], counts))
+	}
+	var others []string
+	for name := range plansOf {
+		if !known[name] {
+			others = append(others, name)
+		}
+	}
+	slices.Sort(others)
+	for _, name := range others {
+		s.Services = append(s.Services, summarize(name, nil, plansOf[name], counts))
+	}
+	return s
+}
+
+// summarize lays out the counts of one service: its plans in order first,
+// then the others seen, by name, then no plan.
+func summarize(service string, order []string, seen map[string]bool, counts map[summaryKey]int) MapServiceSummary {
+	statuses := func(plan string) (map[string]int, int) {
+		out, n := map[string]int{}, 0
+		for k, c := range counts {
+			if k.service == service && k.plan == plan {
+				out[k.status] += c
+				n += c
+			}
+		}
+		return out, n
+	}
+	st, n := statuses("")
+	out := MapServiceSummary{Name: service, Instances: n, Statuses: st, Plans: []MapPlanSummary{}}
+	add := func(plan string) {
+		if !seen[plan] {
+			return
+		}
+		delete(seen, plan)
+		st, n := statuses(plan)
+		name := plan
+		if plan == noPlan {
+			name = ""
+		}
+		out.Plans = append(out.Plans, MapPlanSummary{Plan: name, Instances: n, Statuses: st})
+	}
+	seen = maps.Clone(seen)
+	for _, p := range order {
+		add(p)
+	}
+	for _, p := range slices.Sorted(maps.Keys(seen)) {
+		if p != noPlan {
+			add(p)
+		}
+	}
+	add(noPlan)
+	return out
+}
