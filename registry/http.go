@@ -169,7 +169,6 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 	case q.Service != "":
 		// The one filter every peer knows: drawn alone, answered as ever.
 		m := r.MapPage(q)
-		m.Matched = 0
 		answer, at = m, m.Index
 	default:
 		m := r.Map()

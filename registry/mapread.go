@@ -133,6 +133,9 @@ func (r *Registry) mapPageLocked(q MapQuery) Map {
 		placed[i] = r.drawLocked(c)
 	}
 	m := drawMap(r.snap, r.index, placed).Only(q.Service)
+	if !q.extended() {
+		return m // answered as the whole map was
+	}
 	m.Matched = matched
 	if q.Limit > 0 && after > len(page) {
 		m.Next = page[len(page)-1].id

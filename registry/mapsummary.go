@@ -22,32 +22,15 @@ func (r *Registry) MapSummary(q MapQuery) MapSummary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.syncLocked()
-	counts := map[summaryKey]int{}
-	total := 0
-	r.eachLocked(func(c mapCandidate) {
-		if !c.keptBy(q) {
-			return
-		}
-		total++
-		counts[summaryKey{c.mapService, "", c.status}]++
-		if len(c.placement.Plans) == 0 {
-			counts[summaryKey{c.mapService, noPlan, c.status}]++
-		}
-		for _, p := range c.placement.Plans {
-			counts[summaryKey{c.mapService, p.SystemName, c.status}]++
+	var c summaryCounter
+	r.eachLocked(func(m mapCandidate) {
+		if m.keptBy(q) {
+			c.add(m.mapService, m.placement.Plans, m.status)
 		}
 	})
+	counts, total := c.counts, c.total
 	s := MapSummary{Index: r.index, Revision: r.snap.Revision, Instances: total, Services: []MapServiceSummary{}}
-	// Gather the plans seen per service, then lay services out.
-	plansOf := map[string]map[string]bool{}
-	for k := range counts {
-		if k.plan != "" {
-			if plansOf[k.service] == nil {
-				plansOf[k.service] = map[string]bool{}
-			}
-			plansOf[k.service][k.plan] = true
-		}
-	}
+	plansOf := c.plansOf()
 	known := map[string]bool{}
 	for _, svc := range r.snap.Services.All() {
 		known[svc.SystemName] = true
@@ -71,6 +54,40 @@ func (r *Registry) MapSummary(q MapQuery) MapSummary {
 		s.Services = append(s.Services, summarize(name, nil, plansOf[name], counts))
 	}
 	return s
+}
+
+// summaryCounter counts instances by map service, plan and status.
+type summaryCounter struct {
+	counts map[summaryKey]int
+	total  int
+}
+
+func (c *summaryCounter) add(service string, plans []PlanRef, status string) {
+	if c.counts == nil {
+		c.counts = map[summaryKey]int{}
+	}
+	c.total++
+	c.counts[summaryKey{service, "", status}]++
+	if len(plans) == 0 {
+		c.counts[summaryKey{service, noPlan, status}]++
+	}
+	for _, p := range plans {
+		c.counts[summaryKey{service, p.SystemName, status}]++
+	}
+}
+
+// plansOf gathers the plans seen per service.
+func (c *summaryCounter) plansOf() map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for k := range c.counts {
+		if k.plan != "" {
+			if out[k.service] == nil {
+				out[k.service] = map[string]bool{}
+			}
+			out[k.service][k.plan] = true
+		}
+	}
+	return out
 }
 
 // summarize lays out the counts of one service: its plans in order first,
