@@ -56,6 +56,9 @@ func ParseMapQuery(v url.Values) (MapQuery, error) {
 		}
 		q.Labels[k] = val
 	}
+	if len(q.Cursor) > MaxIDLen {
+		return MapQuery{}, fmt.Errorf("cursor is an instance id, at most %d bytes (got %d)", MaxIDLen, len(q.Cursor))
+	}
 	if len(q.Labels) > MaxLabels {
 		return MapQuery{}, fmt.Errorf("at most %d labels may filter the map (got %d)", MaxLabels, len(q.Labels))
 	}

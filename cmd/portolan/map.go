@@ -44,7 +44,9 @@ whole map and the filtering happens here.
 
 --watch redraws on every change, through blocking queries, until interrupted;
 it keeps going, with backoff, while the coordinator is unreachable. Once
-current it receives from the coordinator only the instances that changed.
+current it receives from the coordinator only the instances that changed
+(an instance's age is then as of its last change), and whether it follows
+the counts or the instances is decided, as above, at its first read.
 
 --consul reads the map straight from a Consul agent instead: every service
 registered with the tag "portolan" (portolan agent --consul), its plans from
