@@ -1,6 +1,6 @@
 # Portolan — build, test and tooling. Only Go is needed: everything else
-# (staticcheck, consul) is fetched through the Go module proxy, but for the
-# headless chromium the console's tests drive (make chromium, from apt).
+# (staticcheck, consul, helm) is fetched through the Go module proxy, but for
+# Debian packages some targets install with apt-get when absent (apt_install).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -63,17 +63,42 @@ release:
 	@cat dist/SHA256SUMS
 
 .PHONY: test
-test: lint build consul chromium
+test: lint build consul helm chromium systemd-analyze
 	go test -race -count=1 -timeout 30m ./...
 
-# make chromium: the headless browser the console's tests drive (Debian's
-# chromium package), installed with apt-get when absent.
-.PHONY: chromium
-chromium:
-	@command -v chromium >/dev/null || { \
+# apt_install installs Debian package $(2) with apt-get when command $(1) is
+# absent (sudo only when not root).
+define apt_install
+	@command -v $(1) >/dev/null || { \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(2); }
+endef
+
+# make chromium: the headless browser the console's tests drive (Debian's
+# chromium package).
+.PHONY: chromium
+chromium:
+	$(call apt_install,chromium,chromium)
+
+# make systemd-analyze: the deploy tests verify the units of deploy/systemd
+# with it (Debian's systemd package).
+.PHONY: systemd-analyze
+systemd-analyze:
+	$(call apt_install,systemd-analyze,systemd)
+
+# make helm: Helm (v4.3.2) to render and lint deploy/helm/portolan in the
+# deploy tests, built once from the Go module proxy through its own module in
+# tools/helm like Consul below; the first build takes minutes. It is kept once
+# built: after changing tools/helm/go.mod, rm .tools/helm.
+HELM := .tools/helm
+
+.PHONY: helm
+helm: $(HELM)
+
+$(HELM):
+	@mkdir -p .tools
+	cd tools/helm && CGO_ENABLED=0 go build -trimpath -o ../../$(HELM) helm.sh/helm/v4/cmd/helm
 
 # make consul: a real Consul (v1.15.4, the last MPL-2.0 release) for
 # development and the integration tests, built once from the Go module proxy
@@ -98,6 +123,31 @@ bench: build bench-gateway
 .PHONY: bench-gateway
 bench-gateway: build
 	./scripts/bench-gateway.sh
+
+# make bench-registry: one coordinator (plain HTTP on loopback, heartbeat
+# 10s) and tools/loadgen simulating a fleet of agents from one process:
+# registrations, heartbeats/s achieved against asked, p50/p99 latency,
+# errors, and the coordinator's RSS per instance. BENCH_INSTANCES (100000),
+# BENCH_DURATION (60s), BENCH_INTERVAL (10s), BENCH_CONNS (256) and
+# BENCH_REGISTRY_PORT (17170) change the run.
+BENCH_INSTANCES ?= 100000
+BENCH_DURATION ?= 60s
+BENCH_INTERVAL ?= 10s
+BENCH_CONNS ?= 256
+BENCH_REGISTRY_PORT ?= 17170
+
+.PHONY: bench-registry
+bench-registry: build
+	go build -o bin/loadgen ./tools/loadgen
+	@dir="$$(mktemp -d)"; token="$$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"; \
+	bin/portolan --log-level warn coordinator --listen 127.0.0.1:$(BENCH_REGISTRY_PORT) --tls off \
+		--data-dir "$$dir" --agent-token "$$token" --heartbeat $(BENCH_INTERVAL) --ttl 30s \
+		--max-instances $(BENCH_INSTANCES) >"$$dir/coordinator.log" 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$dir"' EXIT; \
+	for _ in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$(BENCH_REGISTRY_PORT)) 2>/dev/null && break; sleep 0.1; done; \
+	echo "coordinator pid $$pid on 127.0.0.1:$(BENCH_REGISTRY_PORT): $(BENCH_INSTANCES) instances, heartbeat $(BENCH_INTERVAL), $(BENCH_DURATION)"; \
+	bin/loadgen --url http://127.0.0.1:$(BENCH_REGISTRY_PORT) --token "$$token" --instances $(BENCH_INSTANCES) \
+		--interval $(BENCH_INTERVAL) --duration $(BENCH_DURATION) --conns $(BENCH_CONNS) --pid $$pid
 
 .PHONY: lint
 lint:

@@ -14,7 +14,7 @@ import (
 
 // Consul doing the registry's job, through the same timing harness:
 // BenchmarkConsulRegistrations against BenchmarkAgentRegistrations and
-// BenchmarkConsulTTLUpdates against BenchmarkAgentHeartbeats. Each op is one
+// BenchmarkConsulTTLUpdates against BenchmarkHeartbeatHTTP10k. Each op is one
 // HTTP call to a Consul dev agent on loopback (what `portolan agent --consul`
 // sends): a service registration with its TTL check, or an UpdateTTL with the
 // same status and output as the heartbeat body.

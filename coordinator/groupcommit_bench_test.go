@@ -15,7 +15,8 @@ import (
 )
 
 // Group commit under load (issue 18): authrep, whose counter add is
-// group-committed to usage.db before the answer, beside authorize, which
+// group-committed to the usage log (usage.wal, fdatasynced) before the
+// answer, beside authorize, which
 // writes nothing, in the same run against the same coordinator process; and
 // composition writes through the 3scale API with one and with 32 writers,
 // each acknowledged after the fsync of the transaction holding it.

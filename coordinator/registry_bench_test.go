@@ -25,9 +25,9 @@ import (
 // The agent API under load: one in-process coordinator on loopback, real
 // HTTP, many concurrent clients. Every op is one request; the benchmarks
 // report ops/s and the p50 and p99 of the per-request latency as the client
-// sees it. BenchmarkBaseline* run a trivial Go HTTP server through exactly
-// the same client, so the figures show what the registry costs over bare
-// net/http on the same machine.
+// sees it. BenchmarkBaseline* and BenchmarkTrivialServer run a trivial Go
+// HTTP server through exactly the same client, so the figures show what the
+// registry costs over bare net/http on the same machine.
 
 const (
 	benchAgentToken  = "bench-agent-token"
@@ -195,9 +195,12 @@ func timedParallel(b *testing.B, unit string, op func(n int64) error) {
 	b.ReportMetric(pct(0.99), "p99-µs")
 }
 
-// BenchmarkAgentHeartbeats: heartbeats to random instances among 10,000
-// registered ones.
-func BenchmarkAgentHeartbeats(b *testing.B) {
+// BenchmarkHeartbeatHTTP10k: heartbeats to instances spread over 10,000
+// registered ones, parallel, over loopback HTTP with keep-alive; run it with
+// BenchmarkTrivialServer (-bench 'HeartbeatHTTP10k|TrivialServer') for the
+// ratio, from one run. The goal is 0.9× the trivial server's rate and a p99
+// within 1.2× of its.
+func BenchmarkHeartbeatHTTP10k(b *testing.B) {
 	base := startAgentsCoordinator(b)
 	client := agentBenchClient()
 	start := time.Now()
@@ -216,8 +219,9 @@ func BenchmarkAgentHeartbeats(b *testing.B) {
 	})
 }
 
-// BenchmarkBaselineHeartbeats: the same requests against a trivial server.
-func BenchmarkBaselineHeartbeats(b *testing.B) {
+// BenchmarkTrivialServer: the heartbeats of BenchmarkHeartbeatHTTP10k, same
+// client, against a trivial net/http server answering {"revision":1}.
+func BenchmarkTrivialServer(b *testing.B) {
 	base := trivialServer(b)
 	client := agentBenchClient()
 	urls := make([]string, benchInstances)
@@ -270,7 +274,7 @@ func BenchmarkBaselineRegistrations(b *testing.B) {
 	})
 }
 
-// BenchmarkHeartbeatsTLS: the heartbeats of BenchmarkAgentHeartbeats over
+// BenchmarkHeartbeatsTLS: the heartbeats of BenchmarkHeartbeatHTTP10k over
 // plain HTTP and over TLS in the same run, each with keep-alive: "https"
 // with a connection per client goroutine, as many agents open, and
 // "https-h2" through the transport an agent uses (client.NewTransport),

@@ -25,7 +25,16 @@ const credentialBytes = 32
 // credentialHash is what home keeps of a credential.
 type credentialHash [sha256.Size]byte
 
-func hashCredential(secret string) credentialHash { return sha256.Sum256([]byte(secret)) }
+// hashCredential hashes a presented secret; one of the usual size is
+// copied to the stack first, so that the hash of every request allocates
+// nothing.
+func hashCredential(secret string) credentialHash {
+	var buf [64]byte
+	if len(secret) <= len(buf) {
+		return sha256.Sum256(buf[:copy(buf[:], secret)])
+	}
+	return sha256.Sum256([]byte(secret))
+}
 
 // newCredential draws a credential: 32 random bytes in base64url.
 func newCredential() (string, credentialHash, error) {
@@ -50,17 +59,13 @@ func (r *Registry) instanceByCredential(secret string) (id string, revoked, ok b
 	h := hashCredential(secret)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, ok = r.byCred[h]
-	if !ok {
-		return "", false, false
-	}
+	in := r.byCred[h]
 	// The map found it by hash; compare in constant time all the same, so
 	// that nothing but equality lets a secret through.
-	in := r.instances[id]
 	if in == nil || subtle.ConstantTimeCompare(in.credHash[:], h[:]) != 1 {
 		return "", false, false
 	}
-	return id, in.revoked, true
+	return in.id, in.revoked, true
 }
 
 // known tells whether an instance id is registered.
@@ -78,8 +83,9 @@ func (r *Registry) addLocked(in *instance) {
 	}
 	r.instances[in.id] = in
 	r.noteLocked(in.id)
-	r.byCred[in.credHash] = in.id
+	r.byCred[in.credHash] = in
 	r.perToken[in.tokenID]++
+	r.scheduleLocked(in)
 }
 
 // removeLocked forgets the instance id and its credential.
@@ -93,6 +99,7 @@ func (r *Registry) removeLocked(id string) {
 
 // forgetLocked drops the indexes of in.
 func (r *Registry) forgetLocked(in *instance) {
+	r.unscheduleLocked(in)
 	delete(r.byCred, in.credHash)
 	if r.perToken[in.tokenID]--; r.perToken[in.tokenID] <= 0 {
 		delete(r.perToken, in.tokenID)

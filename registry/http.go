@@ -87,8 +87,10 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Registry) serveHeartbeat(w http.ResponseWriter, req *http.Request) {
+	buf := heartbeatBuffers.Get().(*[]byte)
+	defer putHeartbeatBuffer(buf)
 	var hb Heartbeat
-	if !decodeBody(w, req, "heartbeat", &hb) {
+	if !readHeartbeat(w, req, buf, &hb) {
 		return
 	}
 	reply, err := r.Heartbeat(req.PathValue("id"), hb)
@@ -96,7 +98,7 @@ func (r *Registry) serveHeartbeat(w http.ResponseWriter, req *http.Request) {
 		r.writeDomainError(w, err)
 		return
 	}
-	httpjson.Write(w, http.StatusOK, reply)
+	writeHeartbeatReply(w, buf, reply)
 }
 
 // statusReply answers drain and deregister.

@@ -255,6 +255,7 @@ func (r *Registry) RevokeJoinToken(id string) (int, error) {
 		if in.tokenID == id && !in.revoked {
 			in.revoked, in.expired, in.output = true, true, OutputRevoked
 			in.updateStatus(now)
+			r.scheduleLocked(in)
 			r.noteLocked(in.id)
 			removed++
 		}

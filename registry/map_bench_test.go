@@ -10,7 +10,7 @@ import (
 // map as GET /v1/map served it before queries: each encodes its answer to
 // JSON as serveMap does and reports its bytes.
 
-const benchFleet = 100_000
+const mapBenchFleet = 100_000
 
 var (
 	benchOnce sync.Once
@@ -19,7 +19,7 @@ var (
 
 // benchFleetOf registers the fleet once for all the map's benchmarks.
 func benchFleetOf(b *testing.B) *fixture {
-	benchOnce.Do(func() { benchF = mapFleet(b, benchFleet) })
+	benchOnce.Do(func() { benchF = mapFleet(b, mapBenchFleet) })
 	return benchF
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,8 +82,8 @@ type Registry struct {
 
 	mu        sync.Mutex
 	instances map[string]*instance
-	byCred    map[credentialHash]string // credential hash → instance id
-	perToken  map[string]int            // live instances by join token id ("" bootstrap)
+	byCred    map[credentialHash]*instance
+	perToken  map[string]int // live instances by join token id ("" bootstrap)
 	// catalog holds instances another registry (Consul's catalog) knows,
 	// drawn on the map beside those that phone home here.
 	catalog []MapInstance
@@ -92,6 +91,19 @@ type Registry struct {
 	index   uint64
 	changed chan struct{} // closed and replaced when index grows
 	changes mapLog        // which instances changed at which index (maplog.go)
+
+	// The reaper's deadlines (deadlines.go): keys in ticks since epoch; wake
+	// tells the reaper of a deadline earlier than wakeAt, when it means to
+	// look next; examined counts the keys it looked at.
+	epoch     time.Time
+	deadlines deadlineHeap
+	wake      chan struct{}
+	wakeAt    ticks
+	examined  uint64
+
+	// Values instances share (intern.go).
+	intern     interner
+	placements placementCache
 
 	// stopped ends when Run returns: blocking queries answer at once.
 	stopped    context.Context
@@ -105,23 +117,40 @@ type Registry struct {
 }
 
 // instance is the registry's record of one instance; guarded by Registry.mu.
+// A registry holds 100,000 of them: what many share (strings, labels,
+// placements) is shared (intern.go), and what nobody reads after the
+// registration (its hostname, check, initial status and output, asked TTL)
+// is not kept.
 type instance struct {
 	id            string
-	reg           Registration // Labels is a private copy
+	reg           registered
+	labelsKey     string // of reg.Labels (labelsKey)
 	ttl           time.Duration
 	health        string // what the agent last reported
 	output        string
-	draining      bool
-	expired       bool   // no heartbeat within ttl since the last one
 	status        string // effective: critical when expired, else draining, else health
 	criticalSince time.Time
 	lastHeartbeat time.Time
-	placement     Placement      // current, from Registry.snap
-	sent          Placement      // what the instance was last told
+	placement     Placement      // current, from Registry.snap; its slices are shared
+	sent          *Placement     // what the instance was last told (shared, never edited)
 	credHash      credentialHash // of the credential issued at registration
 	tokenID       string         // the join token it registered with; "" the bootstrap token
-	revoked       bool           // its join token was revoked: its credential is refused
 	keysSent      uint64         // version of the gossip keyring it was last given
+	key           ticks          // in the reaper's heap (deadlines.go)
+	slot          int32          // index in the reaper's heap; -1 when out
+	draining      bool
+	expired       bool // no heartbeat within ttl since the last one
+	revoked       bool // its join token was revoked: its credential is refused
+}
+
+// registered is what the registry keeps of a Registration: what the map
+// and the views read.
+type registered struct {
+	Service      string
+	Address      string
+	Port         int
+	Labels       map[string]string // shared between instances: never edited
+	AgentVersion string
 }
 
 // New returns a registry; Run starts its reaper.
@@ -164,8 +193,9 @@ func New(cfg Config) (*Registry, error) {
 		store: cfg.Store, heartbeat: cfg.Heartbeat, ttl: cfg.TTL, dca: cfg.DeregisterCriticalAfter,
 		now: cfg.Now, log: cfg.Logger, keyring: cfg.GossipKeys,
 		tokens: cfg.JoinTokens, maxInstances: cfg.MaxInstances, maxTokens: cfg.MaxJoinTokens,
-		instances: map[string]*instance{}, byCred: map[credentialHash]string{}, perToken: map[string]int{},
+		instances: map[string]*instance{}, byCred: map[credentialHash]*instance{}, perToken: map[string]int{},
 		snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
+		epoch: cfg.Now(), wake: make(chan struct{}, 1),
 	}
 	if cfg.Signer != nil {
 		r.views = &viewCache{signer: cfg.Signer}
@@ -192,29 +222,10 @@ func (r *Registry) Run(ctx context.Context) error {
 	}
 	defer r.stop()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r.follow(ctx)
-	}()
-	t := time.NewTicker(r.sweepInterval())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			return nil
-		case <-t.C:
-			r.sweep(r.now())
-		}
-	}
-}
-
-// sweepInterval is how often the reaper looks: a tenth of the shortest
-// deadline it watches, between 10 ms and 500 ms.
-func (r *Registry) sweepInterval() time.Duration {
-	d := min(r.ttl, r.dca, MinTTL) / 10
-	return max(10*time.Millisecond, min(d, 500*time.Millisecond))
+	wg.Go(func() { r.follow(ctx) })
+	r.reap(ctx.Done())
+	wg.Wait()
+	return nil
 }
 
 // follow recomputes placements on every new composition revision.
@@ -244,7 +255,7 @@ func (r *Registry) refreshLocked(snap *composition.Snapshot) {
 	}
 	r.snap = snap
 	for _, in := range r.instances {
-		in.placement = PlacementFor(snap, in.reg.Service, in.reg.Labels)
+		in.placement = *r.placementFor(in.reg.Service, labelSet{key: in.labelsKey, m: in.reg.Labels})
 	}
 	r.changes.reset(r.index + 1)
 	r.bumpLocked()
@@ -311,7 +322,6 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 	if err != nil {
 		return RegisterReply{}, err
 	}
-	reg.Labels = maps.Clone(reg.Labels)
 	status := reg.Status
 	if status == "" {
 		status = StatusPassing
@@ -320,6 +330,7 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 	if reg.TTL != 0 {
 		ttl = min(max(time.Duration(reg.TTL), MinTTL), MaxTTL)
 	}
+	keys, keysVersion := r.gossipKeyring()
 	r.mu.Lock()
 	if err := r.admitLocked(id, g); err != nil {
 		r.mu.Unlock()
@@ -327,14 +338,20 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 	}
 	r.syncLocked()
 	now := r.now()
+	labels := r.intern.labelSet(reg.Labels)
+	placement := r.placementFor(reg.Service, labels)
 	in := &instance{
-		id: id, reg: reg, ttl: ttl, health: status, output: reg.Output, status: status, lastHeartbeat: now,
-		placement: PlacementFor(r.snap, reg.Service, reg.Labels), credHash: credHash, tokenID: g.tokenID,
+		id: id, reg: registered{
+			Service: r.intern.str(reg.Service), Address: reg.Address, Port: reg.Port, Labels: labels.m,
+			AgentVersion: r.intern.str(reg.AgentVersion),
+		},
+		labelsKey: labels.key, ttl: ttl, health: r.intern.str(status), output: r.intern.str(reg.Output),
+		status: r.intern.str(status), lastHeartbeat: now, placement: *placement, sent: placement,
+		credHash: credHash, tokenID: g.tokenID, slot: -1,
 	}
 	if status == StatusCritical {
 		in.criticalSince = now
 	}
-	in.sent = in.placement
 	_, replaced := r.instances[id]
 	r.addLocked(in)
 	r.bumpLocked()
@@ -342,7 +359,7 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 		ID: id, Placement: in.placement, Revision: r.snap.Revision,
 		HeartbeatInterval: Duration(r.intervalFor(ttl)), TTL: Duration(ttl),
 		DeregisterCriticalAfter: Duration(r.dca), Credential: cred,
-		GossipKeys: r.gossipKeysFor(in),
+		GossipKeys: gossipKeysFor(in, keys, keysVersion),
 	}
 	r.mu.Unlock()
 	r.registered.Add(1)
@@ -372,6 +389,7 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 		return HeartbeatReply{}, err
 	}
 	r.beats.Add(1)
+	keys, keysVersion := r.gossipKeyring()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.syncLocked()
@@ -382,19 +400,27 @@ func (r *Registry) Heartbeat(id string, hb Heartbeat) (HeartbeatReply, error) {
 	now := r.now()
 	in.lastHeartbeat = now
 	in.expired = false
-	in.health, in.output = hb.Status, hb.Output
-	if old, changed := in.updateStatus(now); changed {
+	in.health = r.intern.str(hb.Status)
+	if hb.Output != in.output { // the same output as last time: nothing to look up
+		in.output = r.intern.str(hb.Output)
+	}
+	old, changed := in.updateStatus(now)
+	r.scheduleLocked(in) // no heap work unless its deadline came nearer
+	if changed {
 		r.noteLocked(id)
 		r.bumpLocked()
 		r.log.Info().Str("instance", id).Str("from", old).Str("to", in.status).Msg("instance status changed")
 	}
 	reply := HeartbeatReply{Revision: r.snap.Revision}
-	if !samePlacement(in.placement, in.sent) {
-		p := in.placement
+	if !samePlacement(in.placement, *in.sent) {
+		// The shared placement in.placement was copied from: none of its
+		// own per instance.
+		shared := r.placementFor(in.reg.Service, labelSet{key: in.labelsKey, m: in.reg.Labels})
+		p := *shared
 		reply.Placement = &p
-		in.sent = in.placement
+		in.sent = shared
 	}
-	reply.GossipKeys = r.gossipKeysFor(in)
+	reply.GossipKeys = gossipKeysFor(in, keys, keysVersion)
 	return reply, nil
 }
 
@@ -414,7 +440,9 @@ func (r *Registry) Drain(id string) error {
 	in.draining = true
 	in.expired = false
 	in.lastHeartbeat = now
-	if old, changed := in.updateStatus(now); changed {
+	old, changed := in.updateStatus(now)
+	r.scheduleLocked(in)
+	if changed {
 		r.noteLocked(id)
 		r.bumpLocked()
 		r.log.Info().Str("instance", id).Str("from", old).Msg("instance draining")
@@ -436,6 +464,7 @@ func (r *Registry) Fail(id, reason string) bool {
 	in.expired = true
 	in.output = reason
 	old, changed := in.updateStatus(r.now())
+	r.scheduleLocked(in)
 	if changed {
 		r.noteLocked(id)
 		r.bumpLocked()
@@ -483,34 +512,4 @@ func (in *instance) updateStatus(now time.Time) (old string, changed bool) {
 	}
 	in.status = next
 	return old, true
-}
-
-// sweep turns instances without a heartbeat within their TTL critical and
-// removes those critical for DeregisterCriticalAfter.
-func (r *Registry) sweep(now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	changed := false
-	for id, in := range r.instances {
-		if deadline := in.lastHeartbeat.Add(in.ttl); !in.expired && !now.Before(deadline) {
-			in.expired = true
-			in.output = OutputTTLExpired
-			if old, ok := in.updateStatus(deadline); ok {
-				r.noteLocked(id)
-				changed = true
-				r.log.Warn().Str("instance", id).Str("from", old).Dur("ttl", in.ttl).Msg("instance critical: TTL expired")
-			}
-			r.expired.Add(1)
-		}
-		if in.status == StatusCritical && !now.Before(in.criticalSince.Add(r.dca)) {
-			r.removeLocked(id)
-			changed = true
-			r.removed.Add(1)
-			r.log.Warn().Str("instance", id).Dur("critical_for", now.Sub(in.criticalSince)).
-				Msg("instance removed: critical too long")
-		}
-	}
-	if changed {
-		r.bumpLocked()
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -70,10 +70,10 @@ func TestUsageGroupCommitKeepsEveryAcknowledgedAdd(t *testing.T) {
 	assert.Equal(t, []int64{want}, vals, "and the service's counter adds them all")
 }
 
-// A group is written in order: a batch id repeated within one group counts
-// once, and summing the group's increments per counter gives what adding
-// them one by one gives.
-func TestUsageWriteGroupInOrder(t *testing.T) {
+// A group is staged in order: a batch id repeated within one group counts
+// once, its record holds the others, and summing the group's increments per
+// counter gives what adding them one by one gives.
+func TestUsageGroupStagesInOrder(t *testing.T) {
 	now := time.Now().UTC()
 	s := openTestUsage(t, t.TempDir(), now)
 	defer s.Close()
@@ -86,8 +86,25 @@ func TestUsageWriteGroupInOrder(t *testing.T) {
 		{service: 7, incs: inc(10, 5), at: now},
 		{batchID: "b-2", service: 7, incs: inc(11, 3), at: now},
 	}
-	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error { return writeGroup(tx, group) }))
+	st := &stagedGroup{rec: make([]byte, walHeaderLen)}
+	for _, c := range group {
+		c.done = make(chan error, 1)
+		s.stage(st, c)
+	}
+	defer s.releaseBatches(group)
 	assert.Equal(t, []bool{false, true, false, false}, []bool{group[0].dup, group[1].dup, group[2].dup, group[3].dup})
+	assert.Equal(t, 3, st.written)
+	sealRecord(st.rec, 1)
+	rec, n, err := decodeRecord(st.rec)
+	require.NoError(t, err)
+	assert.Equal(t, len(st.rec), n)
+	require.Len(t, rec.commits, 3, "the duplicate is not in the record")
+	p := newPending(0)
+	for _, c := range rec.commits {
+		p.add(c)
+	}
+	p.upto = 1
+	require.NoError(t, s.db.Update(p.write))
 	hour, _ := composition.PeriodBounds("hour", now)
 	vals, err := s.AppValues(10, 100, "hour", []time.Time{hour})
 	require.NoError(t, err)
@@ -143,12 +160,18 @@ func TestUsageGroupCommitSaturates(t *testing.T) {
 // decision never counts what was not stored.
 func TestUsageAdmitRollsBackAFailedCommit(t *testing.T) {
 	now := time.Now().UTC()
-	s := openTestUsage(t, t.TempDir(), now)
+	dir := t.TempDir()
+	s := openTestUsage(t, dir, now)
 	ctx := context.Background()
 	ok, err := s.Admit(ctx, 7, 10, []composition.Hit{{MetricID: 100, Delta: 4}}, now, func(composition.Counter) bool { return true })
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.NoError(t, s.db.Close()) // every later commit fails
+	// every later append fails: the log is swapped for a read-only file
+	ro, err := os.Open(s.wal.livePath())
+	require.NoError(t, err)
+	live := s.wal.f
+	defer live.Close()
+	s.wal.f = ro
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -162,5 +185,10 @@ func TestUsageAdmitRollsBackAFailedCommit(t *testing.T) {
 	wg.Wait()
 	minute, _ := composition.PeriodBounds("minute", now)
 	assert.EqualValues(t, 4, s.Value(10, 100, "minute", minute), "only the stored add counts")
-	assert.NoError(t, s.Close())
+	_, err = s.Apply(ctx, "", 7, []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 1}}, now)
+	assert.ErrorContains(t, err, "usage log failed earlier", "the log refuses every commit after a failure")
+	assert.NoError(t, s.Close(), "the acknowledged usage is checkpointed")
+	s = openTestUsage(t, dir, now)
+	defer s.Close()
+	assert.EqualValues(t, 4, s.Value(10, 100, "minute", minute), "and only it is there after a reopen")
 }

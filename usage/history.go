@@ -1,11 +1,8 @@
 package usage
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -43,7 +40,7 @@ func Pieces(from, to time.Time) []Piece {
 	return out
 }
 
-// AppSums returns an application's committed usage of a metric in each span
+// AppSums returns an application's acknowledged usage of a metric in each span
 // [bounds[i], bounds[i+1]) (see Pieces for spans not on whole UTC hours).
 // Analytics in a time zone read their buckets this way, from the UTC hour,
 // day and month counters.
@@ -56,26 +53,32 @@ func (s *Store) ServiceSums(serviceID, metricID int64, bounds []time.Time) ([]in
 	return s.sums(bucketServiceCounters, serviceID, metricID, bounds)
 }
 
+// sums reads the pieces of every span at once (see values) and adds them
+// up per span.
 func (s *Store) sums(bucket []byte, id, metricID int64, bounds []time.Time) ([]int64, error) {
 	if len(bounds) < 2 {
 		return nil, nil
 	}
-	out := make([]int64, len(bounds)-1)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucket)
-		for i := range out {
-			var sum int64
-			for _, p := range Pieces(bounds[i], bounds[i+1]) {
-				if v := b.Get(counterKey(periodIndex[p.Period], p.Start.Unix(), id, metricID)); len(v) == 8 {
-					sum = composition.AddSaturating(sum, int64(binary.BigEndian.Uint64(v)))
-				}
-			}
-			out[i] = sum
+	var keys []counterSum
+	ends := make([]int, len(bounds)-1) // keys[ends[i-1]:ends[i]] are span i's
+	for i := range ends {
+		for _, p := range Pieces(bounds[i], bounds[i+1]) {
+			keys = append(keys, counterSum{service: bucketIsService(bucket),
+				key: counterKeyOf(periodIndex[p.Period], p.Start.Unix(), id, metricID)})
 		}
-		return nil
-	})
+		ends[i] = len(keys)
+	}
+	vals, err := s.readCounters(keys)
 	if err != nil {
 		return nil, fmt.Errorf("read usage history: %w", err)
+	}
+	out := make([]int64, len(ends))
+	from := 0
+	for i, end := range ends {
+		for _, v := range vals[from:end] {
+			out[i] = composition.AddSaturating(out[i], v)
+		}
+		from = end
 	}
 	return out, nil
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/portolan/portolan/composition"
 )
 
-// The layout of usage.db: five buckets, keys big-endian so a cursor walks
+// The layout of usage.db: six buckets, keys big-endian so a cursor walks
 // a period in time order.
 var (
 	// batch id → applied-at (unix nanoseconds)
@@ -20,6 +20,9 @@ var (
 	bucketServiceCounters = []byte("service_counters")
 	// application (8) → service (8)
 	bucketAppService = []byte("app_service")
+	// "applied" → the last write-ahead log record usage.db holds (8)
+	bucketWAL  = []byte("wal")
+	keyApplied = []byte("applied")
 )
 
 const numPeriods = 7

@@ -1,16 +1,13 @@
 package usage
 
 import (
-	"encoding/binary"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/portolan/portolan/composition"
 )
 
 // The memory mirror of the current periods' counters. Every method here runs
-// with s.mu held; valueLocked reads earlier periods from disk.
+// with s.mu held; valueLocked reads earlier periods from usage.db.
 
 func (s *Store) appCounters(app int64) map[curKey]int64 {
 	m := s.cur[app]
@@ -86,8 +83,8 @@ func (s *Store) sweepLocked(now time.Time) {
 	}
 }
 
-// valueLocked is a composition.Counter: memory for current periods, disk
-// for earlier ones.
+// valueLocked is a composition.Counter: memory for current periods,
+// usage.db and the log's pending usage for earlier ones.
 func (s *Store) valueLocked(app, metric int64, period string, start time.Time) int64 {
 	i, ok := periodIndex[period]
 	if !ok {
@@ -101,12 +98,10 @@ func (s *Store) valueLocked(app, metric int64, period string, start time.Time) i
 		key := curKey{metric: metric, period: i, start: st}
 		return composition.AddSaturating(s.cur[app][key], s.peers.value(app, key))
 	}
-	var v int64
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketAppCounters).Get(counterKey(i, st, app, metric)); len(b) == 8 {
-			v = int64(binary.BigEndian.Uint64(b))
-		}
-		return nil
-	})
-	return v
+	vals, err := s.readCounters([]counterSum{{key: counterKeyOf(i, st, app, metric)}})
+	if err != nil {
+		s.log.Error().Err(err).Msg("reading a past usage counter failed")
+		return 0
+	}
+	return vals[0]
 }

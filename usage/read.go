@@ -1,11 +1,8 @@
 package usage
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/registry"
@@ -50,41 +47,39 @@ func (s *Store) Totals(serviceID int64, now time.Time) []registry.UsageTotal {
 	return out
 }
 
-// AppValues returns an application's committed counters of a metric in the
+// AppValues returns an application's acknowledged counters of a metric in the
 // periods starting at starts (zero time for eternity).
 func (s *Store) AppValues(appID, metricID int64, period string, starts []time.Time) ([]int64, error) {
 	return s.values(bucketAppCounters, appID, metricID, period, starts)
 }
 
-// ServiceValues returns a service's committed counters of a metric in the
+// ServiceValues returns a service's acknowledged counters of a metric in the
 // periods starting at starts (zero time for eternity); services are counted
 // by hour, day, month and eternity only.
 func (s *Store) ServiceValues(serviceID, metricID int64, period string, starts []time.Time) ([]int64, error) {
 	return s.values(bucketServiceCounters, serviceID, metricID, period, starts)
 }
 
-// values reads the counters of owner id in bucket.
+// values reads the counters of owner id in bucket: usage.db's and the
+// pending usage the log holds.
 func (s *Store) values(bucket []byte, id, metricID int64, period string, starts []time.Time) ([]int64, error) {
 	i, ok := periodIndex[period]
 	if !ok {
 		return nil, fmt.Errorf("unknown period %q", period)
 	}
-	out := make([]int64, len(starts))
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucket)
-		for n, st := range starts {
-			sec := int64(0)
-			if !st.IsZero() {
-				sec = st.Unix()
-			}
-			if v := b.Get(counterKey(i, sec, id, metricID)); len(v) == 8 {
-				out[n] = int64(binary.BigEndian.Uint64(v))
-			}
+	keys := make([]counterSum, len(starts))
+	for n, st := range starts {
+		sec := int64(0)
+		if !st.IsZero() {
+			sec = st.Unix()
 		}
-		return nil
-	})
+		keys[n] = counterSum{service: bucketIsService(bucket), key: counterKeyOf(i, sec, id, metricID)}
+	}
+	out, err := s.readCounters(keys)
 	if err != nil {
 		return nil, fmt.Errorf("read usage counters: %w", err)
 	}
 	return out, nil
 }
+
+func bucketIsService(bucket []byte) bool { return string(bucket) == string(bucketServiceCounters) }

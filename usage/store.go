@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,16 +33,41 @@ var errClosed = errors.New("usage store is closed")
 
 // Store keeps usage counters per application × metric × period × period
 // start, for all seven periods of 3scale, and per service for the
-// analytics granularities, in bbolt (usage.db). Writes are group-committed:
-// concurrent callers share one fsynced transaction. The counters of current
-// periods are mirrored in memory, so limit checks and totals never read disk.
+// analytics granularities. Writes are group-committed to a write-ahead log
+// (usage.wal): concurrent callers share one append and one fdatasync, and
+// usage.db gets the log's contents in the background (checkpoint). The
+// counters of current periods are mirrored in memory, so limit checks and
+// totals never read disk; reads of usage.db add the usage the log holds
+// and usage.db does not yet (readCounters).
 type Store struct {
 	db  *bolt.DB
 	log zerolog.Logger
+	cfg walConfig
+	wal *walLog // the writer's (run)
 
-	reqs chan *usageCommit // unbuffered: a send succeeds only while run receives
-	quit chan struct{}
-	done chan struct{}
+	reqs      chan *usageCommit // unbuffered: a send succeeds only while run receives
+	rotateReq chan chan error   // the checkpointer's requests to rotate the log
+	quit      chan struct{}
+	done      chan struct{} // the writer and the syncers ended
+	ckKick    chan struct{} // the syncers' hint: enough records pending
+	ckStop    chan struct{}
+	ckDone    chan struct{}
+	ckMu      sync.Mutex // one checkpoint at a time
+	closeOnce sync.Once
+	closeErr  error
+	failed    atomic.Pointer[error] // the log failed: every commit is refused
+	handed    uint64                // groups the writer handed to the syncers
+
+	ackMu   sync.Mutex // orders the syncers' answers: acked is how many groups were answered
+	ackCond *sync.Cond
+	acked   uint64
+
+	ovMu sync.Mutex // guards what follows; never held across I/O
+	// inflight: batch ids written to the log and not yet synced
+	inflight map[string]struct{}
+	// open gathers what the syncers made durable; sealed is what a
+	// checkpoint is writing (or failed to write) into usage.db.
+	open, sealed *pending
 
 	mu      sync.Mutex // guards what follows; also orders Admit's decisions
 	cur     map[int64]map[curKey]int64
@@ -65,9 +91,23 @@ type Increment struct {
 	Delta       int64
 }
 
-// Open opens (or creates) usage.db in dir and loads the counters of
-// the current periods; Close stops it.
+// Open opens (or creates) usage.db and usage.wal in dir, replays the log
+// into usage.db and loads the counters of the current periods; Close stops
+// it.
 func Open(dir string, now time.Time, log zerolog.Logger) (*Store, error) {
+	return open(dir, now, log, walConfig{checkpointEvery: checkpointInterval,
+		checkpointRecords: checkpointRecords, rotateBytes: walRotateBytes})
+}
+
+// walConfig is when the log is checkpointed and rotated; tests take the
+// timing in hand with it.
+type walConfig struct {
+	checkpointEvery   time.Duration
+	checkpointRecords int
+	rotateBytes       int64
+}
+
+func open(dir string, now time.Time, log zerolog.Logger, cfg walConfig) (*Store, error) {
 	path := filepath.Join(dir, File)
 	// NoFreelistSync: a commit writes no freelist pages (bbolt rebuilds the
 	// list when it opens the file), fewer pages behind every fsync.
@@ -80,25 +120,59 @@ func Open(dir string, now time.Time, log zerolog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{
-		db: db, log: log,
-		reqs: make(chan *usageCommit), quit: make(chan struct{}), done: make(chan struct{}),
-		cur: map[int64]map[curKey]int64{}, svcApps: map[int64]map[int64]struct{}{}, appSvc: map[int64]int64{},
+		db: db, log: log, cfg: cfg, wal: &walLog{dir: dir},
+		reqs: make(chan *usageCommit), rotateReq: make(chan chan error),
+		quit: make(chan struct{}), done: make(chan struct{}),
+		ckKick: make(chan struct{}, 1), ckStop: make(chan struct{}), ckDone: make(chan struct{}),
+		inflight: map[string]struct{}{},
+		cur:      map[int64]map[curKey]int64{}, svcApps: map[int64]map[int64]struct{}{}, appSvc: map[int64]int64{},
 	}
-	if err := s.load(now); err != nil {
+	s.ackCond = sync.NewCond(&s.ackMu)
+	if err := s.start(now); err != nil {
+		if s.wal.f != nil {
+			_ = s.wal.f.Close()
+		}
 		_ = db.Close()
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, fmt.Errorf("open the usage store in %s: %w", dir, err)
 	}
-	go s.run()
 	return s, nil
 }
 
-func (s *Store) load(now time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketBatches, bucketBatchTimes, bucketAppCounters, bucketServiceCounters, bucketAppService} {
+// start replays the log, opens it emptied for appending, loads the
+// counters and starts the writer and the checkpointer.
+func (s *Store) start(now time.Time) error {
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketBatches, bucketBatchTimes, bucketAppCounters, bucketServiceCounters, bucketAppService, bucketWAL} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("create the buckets of %s: %w", File, err)
+	}
+	next, err := s.replayWAL()
+	if err != nil {
+		return err
+	}
+	if err := s.wal.openLive(); err != nil {
+		return err
+	}
+	if err := s.wal.empty(); err != nil { // usage.db holds every record it had
+		return err
+	}
+	s.wal.next = next
+	s.open = newPending(next - 1)
+	if err := s.load(now); err != nil {
+		return fmt.Errorf("load %s: %w", File, err)
+	}
+	go s.run()
+	go s.checkpointLoop(s.ckStop, s.ckDone)
+	return nil
+}
+
+func (s *Store) load(now time.Time) error {
+	return s.db.View(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketAppService).ForEach(func(k, v []byte) error {
 			if len(k) != 8 || len(v) != 8 {
 				return fmt.Errorf("app_service: malformed entry")
@@ -126,15 +200,42 @@ func (s *Store) load(now time.Time) error {
 	})
 }
 
-// Close stops the committer and closes the file.
+// Close stops the writer once every commit handed over is answered,
+// checkpoints the log into usage.db, empties it and closes both files.
+// Closing again returns what the first Close did.
 func (s *Store) Close() error {
-	select {
-	case <-s.quit:
-	default:
+	s.closeOnce.Do(func() {
 		close(s.quit)
+		<-s.done
+		close(s.ckStop)
+		<-s.ckDone
+		s.closeErr = s.closeLog()
+		if err := s.db.Close(); err != nil && s.closeErr == nil {
+			s.closeErr = fmt.Errorf("close %s: %w", File, err)
+		}
+	})
+	return s.closeErr
+}
+
+// closeLog checkpoints what the log holds and empties it, then closes it.
+// After a failure the log is left as it is: the next Open replays it.
+func (s *Store) closeLog() error {
+	err := s.checkpoint(false)
+	if err == nil {
+		err = s.checkpoint(false) // when the first wrote what an earlier one failed to
 	}
-	<-s.done
-	return s.db.Close()
+	s.ovMu.Lock()
+	all := s.sealed == nil && s.open.records == 0
+	s.ovMu.Unlock()
+	if err == nil && all && s.failure() == nil {
+		if err = s.wal.empty(); err == nil {
+			err = removeSegments(s.wal.dir, s.wal.next-1)
+		}
+	}
+	if cerr := s.wal.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close %s: %w", s.wal.livePath(), cerr)
+	}
+	return err
 }
 
 // Admit calls decide with the current counters, under the store's lock so

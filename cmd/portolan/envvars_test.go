@@ -230,7 +230,7 @@ func TestFlagEnvVarNamesTheCommandsVariable(t *testing.T) {
 // flag variables: build arguments, compose interpolations, test settings,
 // CI secret names.
 var notFlagVars = []string{
-	"PORTOLAN_BIN", "PORTOLAN_CONSUL_BIN", "PORTOLAN_3SCALE_DIR", "PORTOLAN_IMAGE",
+	"PORTOLAN_BIN", "PORTOLAN_CONSUL_BIN", "PORTOLAN_HELM_BIN", "PORTOLAN_3SCALE_DIR", "PORTOLAN_IMAGE",
 	"PORTOLAN_JOIN_TOKEN_BASIC", "PORTOLAN_JOIN_TOKEN_PREMIUM", "PORTOLAN_COMPOSE_PORT", "PORTOLAN_COMPOSE_IMAGE", "PORTOLAN_COMPOSE_NEWSAPI_IMAGE", "PORTOLAN_ADMIN_TOKEN",
 }
 

@@ -125,10 +125,13 @@ func secretValue(c *cli.Context, name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--%s%s: %w", name, fileSuffix, err)
 	}
-	if mode&0o077 != 0 {
+	// Group-readable is how a non-root process reads a mounted secret it
+	// does not own (a Kubernetes Secret with fsGroup, mode 0440), so only
+	// a file everyone may read is worth a warning.
+	if mode&0o007 != 0 {
 		log := loggerFrom(c)
 		log.Warn().Str("flag", name+fileSuffix).Str("file", path).Str("mode", mode.String()).
-			Msg("the secret file can be read by group or others: chmod 600 it (Kubernetes: defaultMode 0400)")
+			Msg("the secret file can be read by everyone: chmod 600 it (or 640 for a group the process runs in)")
 	}
 	return secret, nil
 }

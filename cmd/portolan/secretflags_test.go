@@ -85,14 +85,21 @@ func TestSecretFileTwinRefusals(t *testing.T) {
 	}
 }
 
-// As ssh does of a private key, a secret file others can read draws a
-// warning; it is not refused (Docker and Kubernetes mount secrets 0444).
-func TestGroupReadableSecretFileWarns(t *testing.T) {
+// As ssh does of a private key, a secret file everyone can read draws a
+// warning; it is not refused (Docker mounts secrets 0444). A group-readable
+// one does not: that is how a non-root pod reads a Kubernetes Secret
+// (mode 0440, fsGroup).
+func TestWorldReadableSecretFileWarns(t *testing.T) {
 	seen, code, stderr := secretProbe(t, "--mgmt-token-file", secretFile(t, "tok", 0o644))
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, "tok", seen)
 	assert.Contains(t, stderr, "chmod 600")
 	assert.NotContains(t, stderr, "tok\"", "the warning does not hold the secret")
+
+	seen, code, stderr = secretProbe(t, "--mgmt-token-file", secretFile(t, "tok", 0o440))
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "tok", seen)
+	assert.NotContains(t, stderr, "chmod 600", "a group-readable secret file is how pods read Secrets")
 }
 
 // Every secret flag of every command has its -file twin.

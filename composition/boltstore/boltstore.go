@@ -41,9 +41,7 @@ type Store struct {
 	*composition.Head
 	db *bolt.DB
 
-	writes    chan *write // unbuffered: a send succeeds only while commitLoop receives
-	quit      chan struct{}
-	done      chan struct{}
+	group     *composition.GroupCommit
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -66,9 +64,9 @@ func Open(dir string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	s := &Store{db: db, writes: make(chan *write), quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{db: db}
 	s.Head = composition.NewHead(c, s.persist, nil)
-	go s.commitLoop()
+	s.group = composition.StartGroupCommit(maxGroup, s.commitGroup)
 	return s, nil
 }
 
@@ -171,8 +169,7 @@ func writeChanges(btx *bolt.Tx, changes []composition.Change) error {
 // Close stops the store and closes the file.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.quit)
-		<-s.done
+		s.group.Close()
 		s.Head.Close()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("close composition store: %w", err)

@@ -6,16 +6,23 @@
 //	<prefix>composition/<kind>/<id>  one JSON value per entity
 //	<prefix>composition/meta         {"revision":N,"last_id":M}
 //
-// Every revision is one Consul transaction: a check-and-set of the meta key on
-// the ModifyIndex it had when this store last read it, then the entity sets and
-// deletes. When another coordinator wrote first the transaction fails as a
-// whole, nothing is applied and the write returns *ErrConflict (HTTP 409); the
-// store reloads the newer composition so a retry works. A goroutine follows the
+// Writes are group-committed: the writes that arrive while a transaction is
+// in flight share the next one, each validated on the writes before it and
+// given its own revision. Every Consul transaction is a check-and-set of the
+// meta key on the ModifyIndex it had when this store last read it, then the
+// entity sets and deletes of one or more revisions. When another coordinator
+// wrote first the transaction fails as a whole, nothing is applied and its
+// writes return *ErrConflict (HTTP 409); the store reloads the newer
+// composition before answering, so a retry works. A goroutine follows the
 // meta key with blocking queries and publishes revisions written elsewhere.
 //
 // Limitation: Consul limits a transaction to 64 operations, and the meta CAS
 // takes one, so a write touching more than MaxChanges entities is refused
-// rather than split (splitting would break atomicity).
+// rather than split (splitting would break atomicity); a group that does not
+// fit one transaction is committed as several, in order.
+//
+// consulstore imports only composition and the Consul API client: it must
+// never import coordinator, threescale or anything that serves HTTP.
 package consulstore
 
 import (
@@ -23,7 +30,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +56,10 @@ const (
 	watchMinGap = 50 * time.Millisecond
 	retryMin    = 100 * time.Millisecond
 	retryMax    = 10 * time.Second
+	// commitTimeout bounds one commit (its transactions, and the reload after
+	// a conflict): a Consul that stops answering fails the writes waiting
+	// on it instead of holding them, and every later write, forever.
+	commitTimeout = 30 * time.Second
 )
 
 // Config configures Open.
@@ -92,8 +102,9 @@ type Store struct {
 	knownRev  uint64
 	metaIndex uint64
 
+	group     *composition.GroupCommit
 	cancel    context.CancelFunc
-	done      chan struct{}
+	done      chan struct{} // closed when watch returns
 	closeOnce sync.Once
 }
 
@@ -119,7 +130,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		root:    root,
 		metaKey: root + "meta",
 		log:     cfg.Logger,
-		done:    make(chan struct{}),
+
+		done: make(chan struct{}),
 	}
 	c, idx, err := s.load(ctx)
 	if err != nil {
@@ -130,6 +142,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.watch(wctx)
+	s.group = composition.StartGroupCommit(maxGroup, s.commitGroup)
 	return s, nil
 }
 
@@ -186,6 +199,15 @@ func (s *Store) remember(rev, idx uint64) {
 	}
 }
 
+// wrote reports whether this store's own commit wrote the meta key at idx,
+// revision rev: the committer publishes that revision itself, so the watch
+// need not load the whole composition again for it.
+func (s *Store) wrote(rev, idx uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return rev == s.knownRev && idx == s.metaIndex
+}
+
 // reload loads the composition from Consul and publishes it when newer.
 func (s *Store) reload(ctx context.Context) error {
 	c, idx, err := s.load(ctx)
@@ -202,81 +224,6 @@ func (s *Store) reload(ctx context.Context) error {
 // than Consul's (a coordinator taking over webhook delivery, which would
 // otherwise resend what the previous one just delivered) calls it first.
 func (s *Store) Sync(ctx context.Context) error { return s.reload(ctx) }
-
-// Update implements composition.Store.Update. On *ErrConflict it loads the
-// newer composition before returning, so a retry sees it.
-func (s *Store) Update(ctx context.Context, fn func(*composition.Tx) error) (*composition.Snapshot, error) {
-	snap, err := s.Head.Update(ctx, fn)
-	var conflict *ErrConflict
-	if errors.As(err, &conflict) {
-		if rerr := s.reload(ctx); rerr != nil {
-			s.log.Warn().Err(rerr).Msg("consulstore: reload after conflict")
-		}
-	}
-	return snap, err
-}
-
-func (s *Store) key(k composition.Kind, id int64) string {
-	return s.root + string(k) + "/" + strconv.FormatInt(id, 10)
-}
-
-func (s *Store) persist(ctx context.Context, changes []composition.Change, next *composition.Composition) error {
-	base := next.Revision - 1
-	if len(changes) > MaxChanges {
-		return fmt.Errorf("consulstore: write touches %d entities, more than %d: Consul transactions are limited to %d operations (one is the revision check)",
-			len(changes), MaxChanges, MaxTxnOps)
-	}
-	s.mu.Lock()
-	knownRev, idx := s.knownRev, s.metaIndex
-	s.mu.Unlock()
-	if knownRev != base {
-		// A newer revision was loaded but not yet published under this write.
-		return &ErrConflict{Revision: base}
-	}
-	mv, err := json.Marshal(meta{Revision: next.Revision, LastID: next.LastID})
-	if err != nil {
-		return err
-	}
-	ops := make(api.KVTxnOps, 0, len(changes)+1)
-	ops = append(ops, &api.KVTxnOp{Verb: api.KVCAS, Key: s.metaKey, Value: mv, Index: idx})
-	for _, ch := range changes {
-		key := s.key(ch.Kind, ch.ID)
-		if ch.Entity == nil {
-			ops = append(ops, &api.KVTxnOp{Verb: api.KVDelete, Key: key})
-			continue
-		}
-		val, err := json.Marshal(ch.Entity)
-		if err != nil {
-			return fmt.Errorf("consulstore: encode %s/%d: %w", ch.Kind, ch.ID, err)
-		}
-		ops = append(ops, &api.KVTxnOp{Verb: api.KVSet, Key: key, Value: val})
-	}
-	ok, resp, _, err := s.kv.Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
-	if err != nil {
-		return fmt.Errorf("consulstore: persist revision %d: %w", next.Revision, err)
-	}
-	if !ok {
-		var msgs []string
-		for _, e := range resp.Errors {
-			if e.OpIndex == 0 {
-				return &ErrConflict{Revision: base}
-			}
-			msgs = append(msgs, fmt.Sprintf("op %d: %s", e.OpIndex, e.What))
-		}
-		return fmt.Errorf("consulstore: persist revision %d: transaction rolled back: %s", next.Revision, strings.Join(msgs, "; "))
-	}
-	var newIdx uint64
-	for _, p := range resp.Results {
-		if p != nil && p.Key == s.metaKey {
-			newIdx = p.ModifyIndex
-		}
-	}
-	if newIdx == 0 {
-		return fmt.Errorf("consulstore: persist revision %d: no meta key in the transaction result", next.Revision)
-	}
-	s.remember(next.Revision, newIdx)
-	return nil
-}
 
 // watch follows the meta key with blocking queries and publishes revisions
 // written by other coordinators.
@@ -319,7 +266,7 @@ func (s *Store) watch(ctx context.Context) {
 			s.log.Warn().Err(err).Str("key", pair.Key).Msg("consulstore: decode composition meta")
 			continue
 		}
-		if m.Revision <= s.Head.Snapshot().Revision {
+		if m.Revision <= s.Head.Snapshot().Revision || s.wrote(m.Revision, pair.ModifyIndex) {
 			continue
 		}
 		if err := s.reload(ctx); err != nil && ctx.Err() == nil {
@@ -332,9 +279,11 @@ func (s *Store) watch(ctx context.Context) {
 	}
 }
 
-// Close stops following Consul and closes the head.
+// Close refuses further writes, waits for the commit in flight, stops
+// following Consul and closes the head.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.group.Close()
 		s.cancel()
 		<-s.done
 		s.Head.Close()

@@ -1,0 +1,121 @@
+package consulstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// maxGroup bounds the writes one group takes from the queue.
+const maxGroup = 128
+
+// Update implements composition.Store.Update with a group commit
+// (composition.GroupCommit): the writes that arrive while a transaction is
+// in flight are carried by the next one, each validated on the writes
+// before it with its own revision; each caller is answered once the
+// transaction holding its write is committed, and if it fails, every write
+// in it fails. On *ErrConflict the store has loaded the newer composition
+// before answering, so a retry sees it.
+func (s *Store) Update(ctx context.Context, fn func(*composition.Tx) error) (*composition.Snapshot, error) {
+	return s.group.Update(ctx, fn)
+}
+
+// commitGroup runs the group's fns one on top of the other and commits the
+// revisions they make in as few transactions as Consul's limits allow,
+// answering each write once its transaction is committed.
+func (s *Store) commitGroup(group []*composition.Write) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	g := &groupCommit{s: s, ctx: ctx, base: s.Snapshot(), now: time.Now()}
+	for _, w := range group {
+		g.run(w)
+	}
+	g.flush()
+}
+
+// groupCommit is the state of one group while its writes run.
+type groupCommit struct {
+	s    *Store
+	ctx  context.Context
+	base *composition.Composition // what the next write runs on
+	now  time.Time
+
+	batch   txnBatch
+	waiting []pending // answered when batch is committed (or fails)
+	// failed ends the group: a transaction failed other than by a
+	// conflict (Consul unreachable, or refusing it), and every write not
+	// yet run fails with it rather than waiting for another try.
+	failed error
+}
+
+// pending is a write answered when its batch is committed.
+type pending struct {
+	w    *composition.Write
+	snap *composition.Snapshot
+}
+
+// run runs one write on g.base and adds the revision it makes to the batch,
+// committing the batch first when the revision does not fit in it.
+func (g *groupCommit) run(w *composition.Write) {
+	if g.failed != nil {
+		w.Answer(nil, g.failed)
+		return
+	}
+	tx := composition.NewTx(g.base, g.now)
+	if !w.Run(tx) {
+		return // failed alone, answered
+	}
+	changes := tx.Changes()
+	if len(changes) == 0 { // no revision: the state it saw, once that is stored
+		g.waiting = append(g.waiting, pending{w: w, snap: g.base})
+		return
+	}
+	r, err := g.s.encode(changes, tx.Result())
+	if err != nil {
+		w.Answer(nil, err)
+		return
+	}
+	if !g.batch.fits(r) {
+		if err := g.flush(); err != nil {
+			// w ran on the revisions that were not committed.
+			w.Answer(nil, err)
+			return
+		}
+	}
+	g.batch.add(r)
+	g.waiting = append(g.waiting, pending{w: w, snap: r.next})
+	g.base = r.next
+}
+
+// flush commits the batch and answers the writes waiting on it. On a
+// conflict it loads the newer composition first, so the callers' retries
+// and the group's next writes run on it; on any other failure the group
+// stops.
+func (g *groupCommit) flush() error {
+	var err error
+	if !g.batch.empty() {
+		err = g.s.commit(g.ctx, &g.batch)
+	}
+	var conflict *ErrConflict
+	switch {
+	case err == nil:
+		if !g.batch.empty() {
+			g.s.Publish(g.batch.last)
+		}
+	case errors.As(err, &conflict):
+		if rerr := g.s.reload(g.ctx); rerr != nil {
+			g.s.log.Warn().Err(rerr).Msg("consulstore: reload after conflict")
+			g.failed = err
+		}
+		g.base = g.s.Snapshot()
+	default:
+		g.failed = err
+	}
+	for _, p := range g.waiting {
+		p.w.Answer(p.snap, err)
+	}
+	g.waiting, g.batch = g.waiting[:0], txnBatch{}
+	return err
+}
