@@ -77,6 +77,7 @@ func (m Map) Summary(q MapQuery) MapSummary {
 			}
 		}
 	}
+	c.done()
 	plansOf := c.plansOf()
 	out := MapSummary{Index: m.Index, Revision: m.Revision, Instances: c.total, Services: []MapServiceSummary{}}
 	for _, s := range m.Only(q.Service).Services {

@@ -28,6 +28,7 @@ func (r *Registry) MapSummary(q MapQuery) MapSummary {
 			c.add(m.mapService, m.placement.Plans, m.status)
 		}
 	})
+	c.done()
 	counts, total := c.counts, c.total
 	s := MapSummary{Index: r.index, Revision: r.snap.Revision, Instances: total, Services: []MapServiceSummary{}}
 	plansOf := c.plansOf()
@@ -56,23 +57,58 @@ func (r *Registry) MapSummary(q MapQuery) MapSummary {
 	return s
 }
 
-// summaryCounter counts instances by map service, plan and status.
+// summaryCounter counts instances by map service, plan and status. It
+// counts in two steps, so that an instance costs one map update: first by
+// (service, status, plan list), where instances placed alike share one
+// plan list, then, in done, each group under its service and plans.
 type summaryCounter struct {
-	counts map[summaryKey]int
+	groups map[groupKey]*summaryGroup
+	counts map[summaryKey]int // after done
 	total  int
 }
 
+// groupKey groups instances of a service and status serving one plan list
+// (by its first element's address: lists shared by placement group
+// together; equal lists that are not shared only make more groups).
+type groupKey struct {
+	service, status string
+	head            *PlanRef
+	n               int
+}
+
+type summaryGroup struct {
+	plans     []PlanRef
+	instances int
+}
+
 func (c *summaryCounter) add(service string, plans []PlanRef, status string) {
-	if c.counts == nil {
-		c.counts = map[summaryKey]int{}
+	if c.groups == nil {
+		c.groups = map[groupKey]*summaryGroup{}
 	}
 	c.total++
-	c.counts[summaryKey{service, "", status}]++
-	if len(plans) == 0 {
-		c.counts[summaryKey{service, noPlan, status}]++
+	k := groupKey{service: service, status: status, n: len(plans)}
+	if len(plans) > 0 {
+		k.head = &plans[0]
 	}
-	for _, p := range plans {
-		c.counts[summaryKey{service, p.SystemName, status}]++
+	g := c.groups[k]
+	if g == nil {
+		g = &summaryGroup{plans: plans}
+		c.groups[k] = g
+	}
+	g.instances++
+}
+
+// done counts the groups under their services and plans.
+func (c *summaryCounter) done() {
+	c.counts = map[summaryKey]int{}
+	for k, g := range c.groups {
+		c.counts[summaryKey{k.service, "", k.status}] += g.instances
+		if len(g.plans) == 0 {
+			c.counts[summaryKey{k.service, noPlan, k.status}] += g.instances
+		}
+		for _, p := range g.plans {
+			c.counts[summaryKey{k.service, p.SystemName, k.status}] += g.instances
+		}
 	}
 }
 
