@@ -86,6 +86,14 @@ type mapView struct {
 	index uint64
 }
 
+// revision is the composition revision the view was drawn from.
+func (v mapView) revision() uint64 {
+	if v.m != nil {
+		return v.m.Revision
+	}
+	return v.s.Revision
+}
+
 // read asks the source for what want says: with wantAuto the summary first,
 // then the instances when there are at most mapTableMax.
 func (s *mapSource) read(ctx context.Context, q registry.MapQuery, want mapWant) (mapView, error) {

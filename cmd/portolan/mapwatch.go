@@ -163,14 +163,8 @@ func (w *mapWatcher) draw(v mapView, index uint64, draws int) error {
 		buf.WriteString("\n" + strings.Repeat("─", 60) + "\n")
 	}
 	if !machine {
-		revision := uint64(0)
-		if v.m != nil {
-			revision = v.m.Revision
-		} else {
-			revision = v.s.Revision
-		}
 		fmt.Fprintf(&buf, "%s · index %d · revision %d · %s\n\n",
-			w.source.client.Address(), index, revision, w.now().Format("15:04:05"))
+			w.source.client.Address(), index, v.revision(), w.now().Format("15:04:05"))
 		if v.m != nil && w.query.Service != "" && len(v.m.Services) == 0 {
 			fmt.Fprintf(&buf, "(no service %q on the map)\n", w.query.Service)
 		}
