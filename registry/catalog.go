@@ -21,6 +21,7 @@ func (r *Registry) SetCatalog(instances []MapInstance) {
 		return
 	}
 	r.catalog = instances
+	r.changes.reset(r.index + 1)
 	r.bumpLocked()
 }
 

@@ -98,6 +98,7 @@ func (r *Registry) addLocked(in *instance) {
 		r.forgetLocked(old)
 	}
 	r.instances[in.id] = in
+	r.noteLocked(in.id)
 	r.credMu.Lock()
 	r.byCred[in.credHash] = in
 	r.credMu.Unlock()
@@ -110,6 +111,7 @@ func (r *Registry) removeLocked(id string) {
 	if in, ok := r.instances[id]; ok {
 		r.forgetLocked(in)
 		delete(r.instances, id)
+		r.noteLocked(id)
 	}
 }
 

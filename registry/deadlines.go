@@ -128,6 +128,7 @@ func (r *Registry) sweep(now time.Time) {
 			in.expired = true
 			in.output = OutputTTLExpired
 			if old, ok := in.updateStatus(deadline); ok {
+				r.noteLocked(in.id)
 				changed = true
 				r.log.Warn().Str("instance", in.id).Str("from", old).Dur("ttl", in.ttl).Msg("instance critical: TTL expired")
 			}

@@ -206,8 +206,18 @@ func (r *Registry) serveDeregister(w http.ResponseWriter, req *http.Request) {
 // one, or with one above it (the coordinator restarted and the index began
 // again: the client should start over from the answer's). With the current
 // index it waits for a change, or for wait, and answers with the map then.
+//
+// A query with the parameters of MapQuery beyond ParamService is answered
+// with part of the map (MapPage), its counts (MapSummary) or what changed
+// since index (MapDelta), with MapAnswerHeader saying which; without them,
+// with the whole map as before.
 func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 	index, blocking, wait, err := blockingParams(req)
+	if err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	q, err := ParseMapQuery(req.URL.Query())
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
@@ -220,9 +230,34 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 			return // the client went away
 		}
 	}
-	m := r.Map().Only(req.URL.Query().Get(ParamService))
-	w.Header().Set(IndexHeader, strconv.FormatUint(m.Index, 10))
-	httpjson.Write(w, http.StatusOK, m)
+	var (
+		answer any
+		at     uint64
+		kind   string
+	)
+	switch {
+	case q.Summary:
+		s := r.MapSummary(q)
+		answer, at, kind = s, s.Index, MapAnswerSummary
+	case q.Delta:
+		d := r.MapDelta(q, index)
+		answer, at, kind = d, d.Index, MapAnswerDelta
+	case q.extended():
+		m := r.MapPage(q)
+		answer, at, kind = m, m.Index, MapAnswerPage
+	case q.Service != "":
+		// The one filter every peer knows: drawn alone, answered as ever.
+		m := r.MapPage(q)
+		answer, at = m, m.Index
+	default:
+		m := r.Map()
+		answer, at = m, m.Index
+	}
+	if kind != "" {
+		w.Header().Set(MapAnswerHeader, kind)
+	}
+	w.Header().Set(IndexHeader, strconv.FormatUint(at, 10))
+	httpjson.Write(w, http.StatusOK, answer)
 }
 
 // serveComposition answers with the signed view (view.go) of the newest

@@ -259,6 +259,7 @@ func (r *Registry) RevokeJoinToken(id string) (int, error) {
 			in.expired, in.output = true, OutputRevoked
 			in.updateStatus(now)
 			r.scheduleLocked(in)
+			r.noteLocked(in.id)
 			removed++
 		}
 	}

@@ -55,6 +55,45 @@ const (
 	ParamInstance = "instance"
 )
 
+// Query parameters of PathMap beyond the blocking ones (mapquery.go). A
+// query with none of them (ParamService alone included) is answered with
+// the whole map as it always was; with any of them the answer carries
+// MapAnswerHeader, so a client can tell a peer that ignored them (an
+// agent's /v1/agent/map, an older home) and do the work itself.
+const (
+	// ParamPlan keeps the instances serving the plan of this system_name.
+	ParamPlan = "plan"
+	// ParamStatus keeps the instances of this status (passing, warning,
+	// critical, draining).
+	ParamStatus = "status"
+	// ParamLabel keeps the instances with this label, "key=value";
+	// repeated, all must match.
+	ParamLabel = "label"
+	// ParamLimit pages the instances: at most this many, by instance id;
+	// the answer's Next is the cursor of the next page.
+	ParamLimit = "limit"
+	// ParamCursor starts a page after this instance id (a previous answer's
+	// Next).
+	ParamCursor = "cursor"
+	// ParamSummary ("1") answers a MapSummary: counts only, no instances.
+	ParamSummary = "summary"
+	// ParamDelta ("1"), with ParamIndex, answers a MapDelta: the instances
+	// that changed since the index, or the whole (filtered, paged) map
+	// flagged full when home can no longer tell.
+	ParamDelta = "delta"
+)
+
+// MapAnswerHeader says which answer GET PathMap gave to a query with the
+// parameters above: MapAnswerPage, MapAnswerSummary or MapAnswerDelta.
+const MapAnswerHeader = "X-Portolan-Map-Answer"
+
+// Values of MapAnswerHeader.
+const (
+	MapAnswerPage    = "page"    // a Map, filtered and paged
+	MapAnswerSummary = "summary" // a MapSummary
+	MapAnswerDelta   = "delta"   // a MapDelta
+)
+
 // IndexHeader carries the index of a blocking query's answer: the map index
 // on PathMap, the composition revision on PathComposition.
 const IndexHeader = "X-Portolan-Index"

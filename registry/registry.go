@@ -94,6 +94,7 @@ type Registry struct {
 	snap    *composition.Snapshot // placements are computed from it
 	index   uint64
 	changed chan struct{} // closed and replaced when index grows
+	changes mapLog        // which instances changed at which index (maplog.go)
 
 	// The reaper's deadlines (deadlines.go): keys in ticks since epoch; wake
 	// tells the reaper of a deadline earlier than wakeAt, when it means to
@@ -260,6 +261,7 @@ func (r *Registry) refreshLocked(snap *composition.Snapshot) {
 	for _, in := range r.instances {
 		in.placement = *r.placementFor(in.reg.Service, labelSet{key: in.labelsKey, m: in.reg.Labels})
 	}
+	r.changes.reset(r.index + 1)
 	r.bumpLocked()
 }
 
@@ -416,6 +418,7 @@ func (r *Registry) beat(id string, of *instance, hb Heartbeat) (HeartbeatReply, 
 	old, changed := in.updateStatus(now)
 	r.scheduleLocked(in) // no heap work unless its deadline came nearer
 	if changed {
+		r.noteLocked(id)
 		r.bumpLocked()
 		r.log.Info().Str("instance", id).Str("from", old).Str("to", in.status).Msg("instance status changed")
 	}
@@ -451,6 +454,7 @@ func (r *Registry) Drain(id string) error {
 	old, changed := in.updateStatus(now)
 	r.scheduleLocked(in)
 	if changed {
+		r.noteLocked(id)
 		r.bumpLocked()
 		r.log.Info().Str("instance", id).Str("from", old).Msg("instance draining")
 	}
@@ -473,6 +477,7 @@ func (r *Registry) Fail(id, reason string) bool {
 	old, changed := in.updateStatus(r.now())
 	r.scheduleLocked(in)
 	if changed {
+		r.noteLocked(id)
 		r.bumpLocked()
 		r.log.Warn().Str("instance", id).Str("from", old).Str("reason", reason).Msg("instance critical")
 	}

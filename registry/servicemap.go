@@ -18,6 +18,11 @@ type Map struct {
 	Index    uint64       `json:"index"`
 	Revision uint64       `json:"revision"` // of the composition it was drawn from
 	Services []MapService `json:"services"`
+	// Matched and Next answer a filtered or paged query (MapQuery): how many
+	// instances match in all, and the cursor of the next page (empty on the
+	// last). A whole map leaves both out.
+	Matched int    `json:"matched,omitempty"`
+	Next    string `json:"next,omitempty"`
 }
 
 // MapService is one service of the map. Instances whose service the
@@ -58,4 +63,52 @@ type MapInstance struct {
 	Datacenter    string    `json:"datacenter,omitempty"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Age           Duration  `json:"age"` // since the last heartbeat, when the map was drawn
+}
+
+// MapSummary counts the instances of the map (those a MapQuery keeps) by
+// service, plan and status, without listing them: GET /v1/map?summary=1.
+type MapSummary struct {
+	Index     uint64              `json:"index"`
+	Revision  uint64              `json:"revision"`
+	Instances int                 `json:"instances"`
+	Services  []MapServiceSummary `json:"services"`
+}
+
+// MapServiceSummary counts the instances of one map service. An instance
+// serving several plans counts once in the service and once under each of
+// its plans; one serving none is counted under the plan "".
+type MapServiceSummary struct {
+	Name      string           `json:"name"`
+	Instances int              `json:"instances"`
+	Statuses  map[string]int   `json:"statuses"`
+	Plans     []MapPlanSummary `json:"plans"`
+}
+
+// MapPlanSummary counts the instances of a service serving one plan.
+type MapPlanSummary struct {
+	Plan      string         `json:"plan"` // system_name; "" for no plan
+	Instances int            `json:"instances"`
+	Statuses  map[string]int `json:"statuses"`
+}
+
+// MapDelta answers a watcher that is current (GET /v1/map?delta=1&index=N):
+// only what changed since N among the instances its query keeps. When home
+// can no longer tell (N is older than its change log, the composition or
+// the catalog changed, home restarted) Full holds the whole (filtered,
+// paged) map instead and the watcher starts over from it.
+type MapDelta struct {
+	Index    uint64 `json:"index"`
+	Revision uint64 `json:"revision"`
+	Full     *Map   `json:"full,omitempty"`
+	// Changed are the instances added or changed since N that the query
+	// keeps; Removed the ids of those gone, or no longer kept.
+	Changed []MapChange `json:"changed"`
+	Removed []string    `json:"removed"`
+}
+
+// MapChange is an instance added or changed, with the map service it is
+// drawn under.
+type MapChange struct {
+	MapService string      `json:"map_service"`
+	Instance   MapInstance `json:"instance"`
 }

@@ -20,7 +20,7 @@ func mapCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "map",
 		Usage: "print the service map: services, their plans and the instances serving them",
-		UsageText: "portolan map --home URL --token T [--service S] [-o table|json|tree|dot] [--watch]\n" +
+		UsageText: "portolan map --home URL --token T [--service S] [--plan P] [--status S] [--label K=V] [--summary|--instances|--limit N [--cursor ID]] [-o table|json|tree|dot] [--watch]\n" +
 			"portolan map --consul URL [--dc NAME | --all-datacenters] [--service S] [-o ...]",
 		Description: `Reads the service map from the coordinator (GET /v1/map, with an admin access token
 or an instance credential)
@@ -32,8 +32,21 @@ and prints it:
   tree   service → plans → instances
   dot    a Graphviz digraph (portolan map -o dot | dot -Tsvg > map.svg)
 
+A map of more than 200 instances (after the filters) is summarised
+instead of listed, unless asked otherwise: one row per service and per plan
+it serves, with the count of instances by status, then the total. --summary
+always prints the counts (table or json), --instances always the list, and
+--limit N lists a page of N instances by id (--cursor, printed after it,
+gives the next). The -o json, tree and dot outputs always print the map.
+--service, --plan, --status and --label filter the instances: the
+coordinator filters, pages and counts; an agent (--via) or Consul sends the
+whole map and the filtering happens here.
+
 --watch redraws on every change, through blocking queries, until interrupted;
-it keeps going, with backoff, while the coordinator is unreachable.
+it keeps going, with backoff, while the coordinator is unreachable. Once
+current it receives from the coordinator only the instances that changed
+(an instance's age is then as of its last change), and whether it follows
+the counts or the instances is decided, as above, at its first read.
 
 --consul reads the map straight from a Consul agent instead: every service
 registered with the tag "portolan" (portolan agent --consul), its plans from
@@ -48,7 +61,7 @@ agent's datacenter, the one --dc names, or every WAN-joined datacenter with
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: mapFormatTable, Usage: "output format: table, json, tree or dot"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "redraw the map on every change until interrupted"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "how long one request may take (with --watch, on top of the blocking wait)"},
-		}, append(consulMapFlags(), homeTLSFlags()...)...),
+		}, append(mapQueryFlags(), append(consulMapFlags(), homeTLSFlags()...)...)...),
 		Action: runMap,
 	}
 }
@@ -62,11 +75,14 @@ func runMap(c *cli.Context) error {
 	if !ok {
 		return fmt.Errorf("map: unknown output format %q: want table, json, tree or dot", c.String("output"))
 	}
-	service := c.String("service")
-	if c.IsSet("consul") {
-		return runConsulMap(c, service, render)
+	q, want, err := mapQueryOf(c, format)
+	if err != nil {
+		return fmt.Errorf("map: %w", err)
 	}
-	source, err := newMapSource(c, service)
+	if c.IsSet("consul") {
+		return runConsulMap(c, q, want, format, render)
+	}
+	source, err := newMapSource(c)
 	if err != nil {
 		return fmt.Errorf("map: %w", err)
 	}
@@ -74,24 +90,28 @@ func runMap(c *cli.Context) error {
 	if !c.Bool("watch") {
 		ctx, cancel := contextWithTimeout(c)
 		defer cancel()
-		m, _, err := source.fetch(ctx, 0, 0)
+		v, err := source.read(ctx, q, want)
 		if err != nil {
 			return fmt.Errorf("map: %w", err)
 		}
-		if service != "" && len(m.Services) == 0 {
-			fmt.Fprintf(errWriter(c), "portolan map: no service %q on the map\n", service)
+		if v.m != nil && q.Service != "" && len(v.m.Services) == 0 {
+			fmt.Fprintf(errWriter(c), "portolan map: no service %q on the map\n", q.Service)
 		}
-		if m.View != "" && format != mapFormatJSON {
-			fmt.Fprintf(c.App.Writer, "view: %s\n", m.View)
+		if v.m != nil && v.m.View != "" && format != mapFormatJSON {
+			fmt.Fprintf(c.App.Writer, "view: %s\n", v.m.View)
 		}
-		return render(c.App.Writer, m)
+		return printView(c.App.Writer, errWriter(c), v, format, want, render)
+	}
+	if q.Limit > 0 {
+		return fmt.Errorf("map: --watch follows the whole (filtered) map: --limit pages a one-off read")
 	}
 
 	ctx, stop := signal.NotifyContext(ctxOf(c), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	w := &mapWatcher{
 		source:      source,
-		service:     service,
+		query:       q,
+		want:        want,
 		format:      format,
 		render:      render,
 		out:         c.App.Writer,
@@ -111,13 +131,13 @@ func runMap(c *cli.Context) error {
 
 // newMapSource reads the map from home (--home, --token) or, with --via,
 // from a local agent's API.
-func newMapSource(c *cli.Context, service string) (*mapSource, error) {
+func newMapSource(c *cli.Context) (*mapSource, error) {
 	if via := c.String("via"); via != "" {
 		cl, err := client.New(client.Config{Address: "http://" + strings.TrimPrefix(via, "http://")})
 		if err != nil {
 			return nil, fmt.Errorf("--via %w", err)
 		}
-		return &mapSource{client: cl, service: service, agent: true}, nil
+		return &mapSource{client: cl, agent: true}, nil
 	}
 	if err := required(c, "token"); err != nil {
 		return nil, err
@@ -130,7 +150,7 @@ func newMapSource(c *cli.Context, service string) (*mapSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--home %w", err)
 	}
-	return &mapSource{client: cl, service: service}, nil
+	return &mapSource{client: cl}, nil
 }
 
 // isTerminal tells whether w is a terminal.

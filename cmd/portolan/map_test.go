@@ -128,7 +128,8 @@ func TestMapCommandTable(t *testing.T) {
 	assert.Empty(t, errOut)
 	assert.Equal(t, []string{"Bearer agent-token"}, f.auths)
 	assert.Equal(t, []string{"/v1/map"}, f.paths)
-	assert.Equal(t, []url.Values{{}}, f.queries(), "a one-shot query does not block")
+	assert.Equal(t, []url.Values{{"summary": {"1"}}}, f.queries(),
+		"a one-shot query does not block; it asks for the counts first, and a peer that answers the whole map is read once")
 }
 
 func TestMapCommandFormats(t *testing.T) {
@@ -281,7 +282,7 @@ func TestMapCommandBadInput(t *testing.T) {
 
 func TestMapHomeRedactsPassword(t *testing.T) {
 	s := &mapSource{client: homeClient("http://user:secret@"+closedAddr(t), "")}
-	_, _, err := s.fetch(t.Context(), 0, 0)
+	_, err := s.query(t.Context(), registry.MapQuery{}, 0, 0)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secret")
 	assert.Contains(t, err.Error(), "is unreachable: connection refused")

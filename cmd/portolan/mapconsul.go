@@ -22,7 +22,7 @@ func consulMapFlags() []cli.Flag {
 }
 
 // runConsulMap draws the map of one or every datacenter from Consul's catalog.
-func runConsulMap(c *cli.Context, service string, render func(io.Writer, *registry.Map) error) error {
+func runConsulMap(c *cli.Context, q registry.MapQuery, want mapWant, format string, render func(io.Writer, *registry.Map) error) error {
 	switch {
 	case c.Bool("watch"):
 		return errors.New("map: --watch is not supported with --consul (use consul watch, or portolan map --home)")
@@ -54,10 +54,9 @@ func runConsulMap(c *cli.Context, service string, render func(io.Writer, *regist
 		}
 		all = append(all, list...)
 	}
-	m := consulcatalog.Map(all)
-	m = m.Only(service)
-	if service != "" && len(m.Services) == 0 {
-		fmt.Fprintf(errWriter(c), "portolan map: no service %q in Consul\n", service)
+	v := localView(consulcatalog.Map(all), q, want)
+	if v.m != nil && q.Service != "" && len(v.m.Services) == 0 {
+		fmt.Fprintf(errWriter(c), "portolan map: no service %q in Consul\n", q.Service)
 	}
-	return render(c.App.Writer, &m)
+	return printView(c.App.Writer, errWriter(c), v, format, want, render)
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
@@ -19,41 +17,20 @@ const agentMapPath = "/v1/agent/map"
 const mapTokenHint = "--token must be its admin access token (or an instance credential); a join token or the agent token only registers"
 
 // mapSource reads the service map: home's, through the home client, or
-// with --via a local agent's, which answers the same way.
+// with --via a local agent's, which answers the same way (without home's
+// filters, paging, summaries and deltas: the client then computes them).
 type mapSource struct {
 	client *client.Client
-	// service, when set, asks for that service alone (the map is filtered
-	// here too, whatever the answer holds).
-	service string
 	// agent reads the agent's local API (agentMapPath) rather than home.
 	agent bool
 }
 
-// fetch reads the map (of the service, when one is chosen). With index > 0
-// it is a blocking query: the answer comes when the map's index passes
-// index, or after wait. It returns the map and its index (the index header,
-// else the map's own), or an error that says what to do.
-func (s *mapSource) fetch(ctx context.Context, index uint64, wait time.Duration) (*registry.Map, uint64, error) {
-	if index == 0 {
-		wait = 0 // a query that answers at once takes no wait
+// path is where the source serves the map.
+func (s *mapSource) path() string {
+	if s.agent {
+		return agentMapPath
 	}
-	if !s.agent {
-		m, idx, err := s.client.Map(ctx, index, wait, s.service)
-		if err != nil {
-			return nil, 0, s.explain(err)
-		}
-		return m, idx, nil
-	}
-	var m registry.Map
-	idx, err := s.client.Query(ctx, agentMapPath, client.QueryOptions{Index: index, Wait: wait, Service: s.service}, &m)
-	if err != nil {
-		return nil, 0, s.explain(err)
-	}
-	if idx == 0 {
-		idx = m.Index
-	}
-	m = m.Only(s.service)
-	return &m, idx, nil
+	return registry.PathMap
 }
 
 // explain turns the client's error into one line that says what to do.
@@ -62,10 +39,7 @@ func (s *mapSource) explain(err error) error {
 		se *client.StatusError
 		de *client.DecodeError
 	)
-	path := registry.PathMap
-	if s.agent {
-		path = agentMapPath
-	}
+	path := s.path()
 	switch {
 	case errors.Is(err, client.ErrUnauthorized), errors.Is(err, client.ErrUnreachable):
 		return callError(s.peer(), err, mapTokenHint)

@@ -30,14 +30,17 @@ const (
 // clearScreen moves the cursor home and clears the terminal.
 const clearScreen = "\x1b[H\x1b[2J"
 
-// mapWatcher redraws the map on every change.
+// mapWatcher redraws the map on every change. Following the map, it asks
+// home for the changes since the map it holds (MapDelta) and applies them;
+// following a summary, it asks for the summary again.
 type mapWatcher struct {
-	source  *mapSource
-	service string
-	format  string
-	render  func(io.Writer, *registry.Map) error
-	out     io.Writer
-	errOut  io.Writer
+	source *mapSource
+	query  registry.MapQuery
+	want   mapWant
+	format string
+	render func(io.Writer, *registry.Map) error
+	out    io.Writer
+	errOut io.Writer
 	// tty: clear the screen before each drawing; otherwise separate drawings.
 	tty bool
 	// wait is the longest a blocking query waits; timeout is added to it for
@@ -59,6 +62,7 @@ func (w *mapWatcher) run(ctx context.Context) error {
 		drawn uint64 // index of the map on screen
 		draws int
 	)
+	var held *registry.Map // the map followed, brought forward by deltas
 	for {
 		start := time.Now()
 		timeout := w.timeout
@@ -66,7 +70,7 @@ func (w *mapWatcher) run(ctx context.Context) error {
 			timeout += w.wait + w.wait/16 // the coordinator may add jitter to wait
 		}
 		rctx, cancel := context.WithTimeout(ctx, timeout)
-		m, idx, err := w.source.fetch(rctx, index, w.wait)
+		v, idx, err := w.next(rctx, held, index)
 		cancel()
 		if ctx.Err() != nil {
 			return nil
@@ -82,9 +86,10 @@ func (w *mapWatcher) run(ctx context.Context) error {
 			}
 			continue
 		}
+		held = v.m
 		w.retry.Reset()
 		if draws == 0 || idx != drawn {
-			if err := w.draw(m, idx, draws); err != nil {
+			if err := w.draw(v, idx, draws); err != nil {
 				return err
 			}
 			drawn = idx
@@ -104,11 +109,52 @@ func (w *mapWatcher) run(ctx context.Context) error {
 	}
 }
 
+// next reads the next drawing: the summary, or the map held brought to
+// home's changes since index (the whole map when index is 0, or when home
+// cannot tell what changed).
+func (w *mapWatcher) next(ctx context.Context, held *registry.Map, index uint64) (mapView, uint64, error) {
+	q := w.query
+	if w.want == wantAuto {
+		// Decided once, at the first answer: the counts of a large map,
+		// else the map.
+		sq := q
+		sq.Summary = true
+		a, err := w.source.query(ctx, sq, 0, 0)
+		if err != nil {
+			return mapView{}, 0, err
+		}
+		if a.Summary.Instances > mapTableMax {
+			w.want = wantSummary
+			return mapView{s: a.Summary}, a.Index, nil
+		}
+		w.want = wantMap
+	}
+	if w.want == wantSummary {
+		q.Summary = true
+		a, err := w.source.query(ctx, q, index, w.wait)
+		return mapView{s: a.Summary}, a.Index, err
+	}
+	q.Delta = true
+	if held == nil {
+		index = 0
+	}
+	a, err := w.source.query(ctx, q, index, w.wait)
+	if err != nil {
+		return mapView{}, 0, err
+	}
+	m := &registry.Map{}
+	if a.Delta.Full == nil {
+		m = held
+	}
+	m.Apply(*a.Delta)
+	return mapView{m: m}, a.Index, nil
+}
+
 // draw prints one drawing of the map: on a terminal over the previous one,
 // elsewhere after a separator line. The JSON and DOT outputs get neither a
 // title nor a separator, so that the output stays a stream of documents (jq
 // and dot read several).
-func (w *mapWatcher) draw(m *registry.Map, index uint64, draws int) error {
+func (w *mapWatcher) draw(v mapView, index uint64, draws int) error {
 	machine := w.format == mapFormatJSON || w.format == mapFormatDOT
 	var buf bytes.Buffer
 	if w.tty {
@@ -118,12 +164,12 @@ func (w *mapWatcher) draw(m *registry.Map, index uint64, draws int) error {
 	}
 	if !machine {
 		fmt.Fprintf(&buf, "%s · index %d · revision %d · %s\n\n",
-			w.source.client.Address(), index, m.Revision, w.now().Format("15:04:05"))
-		if w.service != "" && len(m.Services) == 0 {
-			fmt.Fprintf(&buf, "(no service %q on the map)\n", w.service)
+			w.source.client.Address(), index, v.revision(), w.now().Format("15:04:05"))
+		if v.m != nil && w.query.Service != "" && len(v.m.Services) == 0 {
+			fmt.Fprintf(&buf, "(no service %q on the map)\n", w.query.Service)
 		}
 	}
-	if err := w.render(&buf, m); err != nil {
+	if err := printView(&buf, w.errOut, v, w.format, wantMap, w.render); err != nil {
 		return err
 	}
 	_, err := w.out.Write(buf.Bytes())

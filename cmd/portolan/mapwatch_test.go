@@ -70,9 +70,9 @@ func TestMapCommandWatch(t *testing.T) {
 	}
 
 	q := f.queries()
-	assert.Equal(t, url.Values{}, q[0], "the first query answers at once")
-	assert.Equal(t, url.Values{"index": {"42"}, "wait": {"5m"}}, q[1], "the second query blocks on the first map's index")
-	assert.Equal(t, url.Values{"index": {"43"}, "wait": {"5m"}}, q[2])
+	assert.Equal(t, url.Values{"delta": {"1"}}, q[0], "the first query answers at once")
+	assert.Equal(t, url.Values{"delta": {"1"}, "index": {"42"}, "wait": {"5m"}}, q[1], "the second query blocks on the first map's index")
+	assert.Equal(t, url.Values{"delta": {"1"}, "index": {"43"}, "wait": {"5m"}}, q[2])
 
 	out := stdout.String()
 	assert.NotContains(t, out, "\x1b[", "no terminal codes when stdout is not a terminal")
@@ -130,6 +130,7 @@ func testWatcher(home, format string, out, errOut io.Writer) *mapWatcher {
 	return &mapWatcher{
 		source:      &mapSource{client: homeClient(home, "agent-token")},
 		format:      format,
+		want:        wantMap,
 		render:      mapRenderers[format],
 		out:         out,
 		errOut:      errOut,
@@ -164,11 +165,11 @@ func TestWatchRetriesAndResetsIndex(t *testing.T) {
 	require.NoError(t, <-done)
 
 	assert.Equal(t, []url.Values{
-		{},
-		{"index": {"10"}, "wait": {"1m"}},
-		{"index": {"10"}, "wait": {"1m"}}, // retried after the error
-		{},                                // index went backwards: reset
-		{"index": {"3"}, "wait": {"1m"}},
+		{"delta": {"1"}},
+		{"delta": {"1"}, "index": {"10"}, "wait": {"1m"}},
+		{"delta": {"1"}, "index": {"10"}, "wait": {"1m"}}, // retried after the error
+		{"delta": {"1"}}, // index went backwards: reset
+		{"delta": {"1"}, "index": {"3"}, "wait": {"1m"}},
 	}, queries()[:5])
 	out := stdout.String()
 	assert.Equal(t, 2, strings.Count(out, "SERVICE  PLAN"), "drawn twice:\n%s", out)
@@ -262,7 +263,7 @@ func TestWatchServiceFilter(t *testing.T) {
 	f, srv := newFakeHome(t, testMap())
 	var stdout testenv.SyncBuffer
 	w := testWatcher(srv.URL, mapFormatTable, &stdout, io.Discard)
-	w.service, w.source.service = "billing", "billing"
+	w.query.Service = "billing"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -273,6 +274,6 @@ func TestWatchServiceFilter(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.NotContains(t, stdout.String(), "news", "filtered here though the coordinator did not")
-	assert.Equal(t, url.Values{"service": {"billing"}}, f.queries()[0])
-	assert.Equal(t, url.Values{"service": {"billing"}, "index": {"42"}, "wait": {"1m"}}, f.queries()[1])
+	assert.Equal(t, url.Values{"service": {"billing"}, "delta": {"1"}}, f.queries()[0])
+	assert.Equal(t, url.Values{"service": {"billing"}, "delta": {"1"}, "index": {"42"}, "wait": {"1m"}}, f.queries()[1])
 }

@@ -1,0 +1,74 @@
+package registry
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestServeMapQueries: GET /v1/map without the new parameters answers as
+// it always did (no answer header, the whole map); with them it says which
+// answer it gave; bad parameters are refused with what is wrong.
+func TestServeMapQueries(t *testing.T) {
+	f := mapFleet(t, 30)
+	h := f.r.Handler(Access{Admin: func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer admin" }})
+
+	code, hdr, body := serve(t, h, "GET", "/v1/map", "admin", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Empty(t, hdr.Get(MapAnswerHeader))
+	var m Map
+	require.NoError(t, json.Unmarshal([]byte(body), &m))
+	assert.Equal(t, f.r.Map(), m)
+	assert.NotContains(t, body, `"matched"`)
+
+	code, hdr, body = serve(t, h, "GET", "/v1/map?service=news", "admin", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Empty(t, hdr.Get(MapAnswerHeader), "the service filter alone is answered as ever")
+	assert.NotContains(t, body, `"matched"`)
+
+	code, hdr, body = serve(t, h, "GET", "/v1/map?summary=1&status=warning", "admin", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, MapAnswerSummary, hdr.Get(MapAnswerHeader))
+	var s MapSummary
+	require.NoError(t, json.Unmarshal([]byte(body), &s))
+	assert.Equal(t, 6, s.Instances)
+
+	code, hdr, body = serve(t, h, "GET", "/v1/map?label=zone%3Da&limit=4", "admin", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, MapAnswerPage, hdr.Get(MapAnswerHeader))
+	require.NoError(t, json.Unmarshal([]byte(body), &m))
+	assert.Equal(t, 15, m.Matched)
+	assert.Equal(t, "in-000006", m.Next)
+	at := hdr.Get(IndexHeader)
+	assert.Equal(t, strconv.FormatUint(f.r.Index(), 10), at)
+
+	code, hdr, body = serve(t, h, "GET", "/v1/map?delta=1&wait=1ms&index="+at, "admin", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, MapAnswerDelta, hdr.Get(MapAnswerHeader))
+	assert.JSONEq(t, `{"index":`+at+`,"revision":2,"changed":[],"removed":[]}`, body, "nothing changed within the wait")
+
+	for q, want := range map[string]string{
+		"limit=0":               "limit must be a number from 1 to 10000",
+		"limit=x":               "limit must be a number",
+		"label=zone":            "label must be key=value",
+		"summary=yes":           "summary must be 1 or 0",
+		"summary=1&delta=1":     "summary and delta do not go together",
+		"cursor=" + longID(200): "cursor is an instance id",
+	} {
+		code, _, body := serve(t, h, "GET", "/v1/map?"+q, "admin", "")
+		assert.Equal(t, http.StatusBadRequest, code, q)
+		assert.Contains(t, body, want, q)
+	}
+}
+
+func longID(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'x'
+	}
+	return string(b)
+}

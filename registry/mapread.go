@@ -1,0 +1,193 @@
+package registry
+
+import (
+	"cmp"
+	"container/heap"
+	"maps"
+	"slices"
+)
+
+// Reads of part of the map (MapQuery) that never copy the whole fleet: the
+// instances are visited under the lock, and only those of the answer (a
+// page, the changed ones) are drawn; a summary only counts.
+
+// mapCandidate is an instance on the map as a query sees it, before it is
+// drawn: either one that phones home (in) or one of the catalog's (cat).
+type mapCandidate struct {
+	id         string
+	mapService string     // the map service it is drawn under
+	placement  *Placement // never edited
+	status     string
+	labels     map[string]string
+	in         *instance
+	cat        *MapInstance
+}
+
+// eachLocked calls fn with every instance on the map: those that phone home,
+// then the catalog's that do not.
+func (r *Registry) eachLocked(fn func(mapCandidate)) {
+	for _, in := range r.instances {
+		fn(r.candidateLocked(in))
+	}
+	for i := range r.catalog {
+		if _, ok := r.instances[r.catalog[i].ID]; !ok {
+			fn(r.catalogCandidateLocked(&r.catalog[i]))
+		}
+	}
+}
+
+// candidateLocked is in as a query sees it.
+func (r *Registry) candidateLocked(in *instance) mapCandidate {
+	return mapCandidate{id: in.id, mapService: mapServiceOf(in.placement, in.reg.Service),
+		placement: &in.placement, status: in.status, labels: in.reg.Labels, in: in}
+}
+
+// catalogCandidateLocked is a catalog instance as a query sees it, placed
+// from the current composition.
+func (r *Registry) catalogCandidateLocked(in *MapInstance) mapCandidate {
+	p := PlacementFor(r.snap, in.Service, in.Labels)
+	return mapCandidate{id: in.ID, mapService: mapServiceOf(p, in.Service),
+		placement: &p, status: in.Status, labels: in.Labels, cat: in}
+}
+
+// lookupLocked finds the instance id on the map.
+func (r *Registry) lookupLocked(id string) (mapCandidate, bool) {
+	if in, ok := r.instances[id]; ok {
+		return r.candidateLocked(in), true
+	}
+	if i, ok := slices.BinarySearchFunc(r.catalog, id, func(m MapInstance, id string) int { return cmp.Compare(m.ID, id) }); ok {
+		return r.catalogCandidateLocked(&r.catalog[i]), true
+	}
+	return mapCandidate{}, false
+}
+
+// mapServiceOf is the map service an instance of service placed at p is
+// drawn under (as drawMap draws it).
+func mapServiceOf(p Placement, service string) string {
+	if p.ServiceID != 0 {
+		return p.Service
+	}
+	return service
+}
+
+// keeps tells whether q's filters keep c.
+func (c *mapCandidate) keptBy(q MapQuery) bool {
+	return q.keeps(c.mapService, c.placement.Plans, c.status, c.labels)
+}
+
+// drawLocked copies c for an answer.
+func (r *Registry) drawLocked(c mapCandidate) placedInstance {
+	if c.cat != nil {
+		in := *c.cat
+		in.Labels = maps.Clone(in.Labels)
+		in.Plans, in.Placements = c.placement.Plans, c.placement.Placements
+		return placedInstance{instance: in, placement: *c.placement}
+	}
+	in := c.in
+	return placedInstance{placement: in.placement, instance: MapInstance{
+		ID: in.id, Service: in.reg.Service, Address: in.reg.Address, Port: in.reg.Port,
+		Labels: maps.Clone(in.reg.Labels), Status: in.status, Output: in.output,
+		Plans: in.placement.Plans, Placements: in.placement.Placements,
+		AgentVersion: in.reg.AgentVersion, LastHeartbeat: in.lastHeartbeat,
+		Age: Duration(max(0, r.now().Sub(in.lastHeartbeat))),
+	}}
+}
+
+// MapPage draws the part of the map q keeps (its Summary and Delta aside):
+// the services as Map draws them (only q.Service's when set), holding the
+// instances the filters keep, and with a Limit only the first Limit of those
+// after q.Cursor by id. Matched counts the instances the filters keep; Next
+// is the cursor of the next page, empty on the last.
+func (r *Registry) MapPage(q MapQuery) Map {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncLocked()
+	return r.mapPageLocked(q)
+}
+
+func (r *Registry) mapPageLocked(q MapQuery) Map {
+	var (
+		matched, after int
+		page           = idHeap{}
+	)
+	r.eachLocked(func(c mapCandidate) {
+		if !c.keptBy(q) {
+			return
+		}
+		matched++
+		if c.id <= q.Cursor && q.Cursor != "" {
+			return
+		}
+		after++
+		switch {
+		case q.Limit <= 0 || len(page) < q.Limit:
+			heap.Push(&page, c)
+		case c.id < page[0].id:
+			page[0] = c
+			heap.Fix(&page, 0)
+		}
+	})
+	slices.SortFunc(page, func(a, b mapCandidate) int { return cmp.Compare(a.id, b.id) })
+	placed := make([]placedInstance, len(page))
+	for i, c := range page {
+		placed[i] = r.drawLocked(c)
+	}
+	m := drawMap(r.snap, r.index, placed).Only(q.Service)
+	if !q.extended() {
+		return m // answered as the whole map was
+	}
+	m.Matched = matched
+	if q.Limit > 0 && after > len(page) {
+		m.Next = page[len(page)-1].id
+	}
+	return m
+}
+
+// idHeap is a max-heap of candidates by id: the page keeps the Limit
+// smallest ids it has seen, the largest on top to be replaced.
+type idHeap []mapCandidate
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i].id > h[j].id }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idHeap) Push(x any)        { *h = append(*h, x.(mapCandidate)) }
+func (h *idHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// MapDelta answers a watcher current at index since: the instances q keeps
+// that changed after since, and the ids of those removed or no longer kept.
+// When the change log cannot tell (since is 0, ahead of the index, or older
+// than the log) Full holds MapPage(q) instead.
+func (r *Registry) MapDelta(q MapQuery, since uint64) MapDelta {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncLocked()
+	d := MapDelta{Index: r.index, Revision: r.snap.Revision, Changed: []MapChange{}, Removed: []string{}}
+	seen := map[string]bool{}
+	var ids []string
+	told := since > 0 && since <= r.index && r.changes.since(since, func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	})
+	if !told {
+		m := r.mapPageLocked(q)
+		d.Full = &m
+		return d
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c, ok := r.lookupLocked(id)
+		if !ok || !c.keptBy(q) {
+			d.Removed = append(d.Removed, id)
+			continue
+		}
+		d.Changed = append(d.Changed, MapChange{MapService: c.mapService, Instance: r.drawLocked(c).instance})
+	}
+	return d
+}
