@@ -77,6 +77,9 @@ type Config struct {
 	// errors at warn).
 	Logger zerolog.Logger
 
+	// wholeOnly sends and takes whole documents only, never deltas
+	// (benchmarks compare the two).
+	wholeOnly bool
 	// tune, when set, adjusts the memberlist configuration last (tests).
 	tune func(*memberlist.Config)
 	// insecureWarnEvery is how often an insecure node repeats its warning;

@@ -29,7 +29,7 @@ func TestWireRoundTrip(t *testing.T) {
 	kind, body, err = messageKind(msg)
 	require.NoError(t, err)
 	require.Equal(t, kindResponse, kind)
-	gr, err := decodeResponse(body)
+	gr, err := decodeResponse(kind, body)
 	require.NoError(t, err)
 	assert.Equal(t, r, gr)
 	msg[len(msg)-1] = 0xff
