@@ -151,7 +151,9 @@ func applyDelta(base []byte, baseSum [sha256.Size]byte, d []byte) ([]byte, [sha2
 	if h.baseLen != uint64(len(base)) || h.baseSum != baseSum {
 		return nil, none, errors.New("delta: made from another base document")
 	}
-	out := make([]byte, 0, h.targetLen)
+	// The target's length is only a claim: what a small delta can make is
+	// bounded by the copies it holds, so allocate no more than that up front.
+	out := make([]byte, 0, min(h.targetLen, 2*uint64(len(base))+uint64(len(d))))
 	ops := h.ops
 	for len(ops) > 0 {
 		op := ops[0]
