@@ -34,8 +34,8 @@ func TestConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "0.0.0.0", mc.BindAddr)
 	assert.Equal(t, DefaultPort, mc.BindPort)
-	assert.Equal(t, 200*time.Millisecond, mc.GossipInterval)
-	assert.Equal(t, 3, mc.GossipNodes)
+	assert.Equal(t, 100*time.Millisecond, mc.GossipInterval, "faster than memberlist's LAN default: see gossipInterval")
+	assert.Equal(t, 4, mc.GossipNodes)
 	assert.Equal(t, 30*time.Second, mc.PushPullInterval)
 
 	c = Config{Name: "x", Bind: "127.0.0.1:8000", Advertise: "192.0.2.7", PushPull: time.Second, Cluster: "prod", Keys: [][]byte{key(1, 32)}}

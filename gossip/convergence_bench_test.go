@@ -15,9 +15,9 @@ import (
 )
 
 // BenchmarkConvergence measures how long a composition change takes to reach
-// 99 % and 100 % of N nodes, all in-process on loopback with memberlist's LAN
-// defaults (gossip every 200 ms to 3 nodes, probe every second, push/pull
-// every 30 s), and the gossip bandwidth per node: bytes sent plus received
+// 99 % and 100 % of N nodes, all in-process on loopback with Portolan's gossip
+// settings (gossip every 100 ms to 4 nodes, probe every second, push/pull
+// every 30 s; before the change to those, memberlist's 200 ms to 3), and the gossip bandwidth per node: bytes sent plus received
 // per node per second, idle and during the change, counted by a transport
 // wrapper (UDP payloads and TCP stream bytes as memberlist puts them on the
 // wire: after compression, encryption and label; IP/UDP/TCP headers not

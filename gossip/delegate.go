@@ -30,7 +30,7 @@ func (d delegate) NotifyMsg(msg []byte) {
 			d.n.log.Debug().Err(err).Msg("gossip: dropped an announcement")
 			return
 		}
-		d.n.heard(a.Revision, a.Holder, true)
+		d.n.heard(a, true)
 	case kindRequest:
 		r, err := decodeRequest(body)
 		if err != nil {
@@ -38,8 +38,8 @@ func (d delegate) NotifyMsg(msg []byte) {
 			return
 		}
 		d.n.serveLater(r)
-	case kindResponse:
-		r, err := decodeResponse(body)
+	case kindResponse, kindDelta:
+		r, err := decodeResponse(kind, body)
 		if err != nil {
 			d.n.log.Debug().Err(err).Msg("gossip: dropped a document response")
 			return
@@ -73,5 +73,5 @@ func (d delegate) MergeRemoteState(buf []byte, _ bool) {
 		d.n.log.Debug().Err(err).Msg("gossip: dropped push/pull state")
 		return
 	}
-	d.n.heard(s.Revision, s.Holder, true)
+	d.n.heard(announce{Revision: s.Revision, Holder: s.Holder}, true)
 }

@@ -1,14 +1,9 @@
 package gossip
 
 import (
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -36,6 +31,12 @@ const (
 	fetchBackoffMax = 5 * time.Second
 	serveSlots      = 16  // documents sent at once
 	maxServeQueue   = 256 // requests waiting for a slot; more are dropped
+
+	// maxAnnounceBytes bounds an announcement with its delta: it rides in a
+	// UDP packet (memberlist's 1,400 bytes) beside memberlist's headers,
+	// label, encryption and its own broadcasts. A larger delta stays home
+	// and is sent to whoever asks.
+	maxAnnounceBytes = 1024
 )
 
 // dissemination is a node's view of who serves which revision.
@@ -46,6 +47,11 @@ type dissemination struct {
 	refused   map[string]uint64 // peer → newest revision Accept refused from it
 	delivered uint64            // highest revision handed to OnComposition
 	cache     compressed        // newest document this node can serve, gzip
+	plain     plainDoc          // newest document this node holds, as is
+	delta     heldDelta         // delta to plain.rev from the revision before it
+	offer     announce          // newest announcement heard that carried a delta
+	teller    string            // holder of the newest revision heard of, last to say so
+	badBase   uint64            // a revision whose document deltas did not apply to
 	pending   map[uint64]chan response
 	nextID    uint64
 	queued    int // serve requests started and not finished
@@ -80,8 +86,25 @@ func (a announcement) Message() []byte { return a.msg }
 func (a announcement) Finished()       {}
 func (a announcement) Name() string    { return "portolan/announce" }
 
+// queueAnnounce gossips that holder serves rev, with the node's delta to
+// rev when it has one that fits in a packet.
 func (n *Node) queueAnnounce(rev uint64, holder string) {
-	n.broadcasts.QueueBroadcast(announcement{msg: announce{Revision: rev, Holder: holder}.encode()})
+	a := announce{Revision: rev, Holder: holder}
+	n.dis.mu.Lock()
+	if d := n.dis.delta; d.rev == rev && d.d != nil {
+		a.Base, a.Delta = d.base, d.d
+	}
+	n.dis.mu.Unlock()
+	msg := a.encode()
+	if len(msg) > maxAnnounceBytes {
+		a.Base, a.Delta = 0, nil
+		msg = a.encode()
+	}
+	n.queueMessage(msg)
+}
+
+func (n *Node) queueMessage(msg []byte) {
+	n.broadcasts.QueueBroadcast(announcement{msg: msg})
 }
 
 func (n *Node) source() (uint64, []byte) {
@@ -108,7 +131,7 @@ func (n *Node) servable() uint64 {
 	}
 	n.dis.mu.Lock()
 	defer n.dis.mu.Unlock()
-	return max(rev, n.dis.cache.rev)
+	return max(rev, n.dis.cache.rev, n.dis.plain.rev)
 }
 
 // Announce broadcasts that this node serves revision, which its Source must
@@ -123,9 +146,11 @@ func (n *Node) Announce(revision uint64) error {
 	if revision == 0 {
 		return errors.New("gossip: announce: revision 0 is no revision")
 	}
-	if _, err := n.compressed(revision); err != nil {
+	gz, err := n.compressed(revision)
+	if err != nil {
 		return fmt.Errorf("gossip: announce revision %d: %w", revision, err)
 	}
+	n.keepAnnounced(revision, len(gz))
 	n.dis.mu.Lock()
 	n.dis.seen = max(n.dis.seen, revision)
 	n.dis.mu.Unlock()
@@ -134,11 +159,14 @@ func (n *Node) Announce(revision uint64) error {
 	return nil
 }
 
-// heard records that holder serves rev (from an announcement, push/pull state
-// or metadata), unless that holder's rev was refused already. A revision
-// newer than any heard before is relayed (when relay is set); news of a
-// holder wakes the fetcher. It never blocks: memberlist may hold its locks.
-func (n *Node) heard(rev uint64, holder string, relay bool) {
+// heard records that a.Holder serves a.Revision (from an announcement,
+// push/pull state or metadata), unless that holder's revision was refused
+// already, and keeps the delta an announcement carries for the fetcher. A
+// revision newer than any heard before is relayed as it came (when relay is
+// set); news of a holder wakes the fetcher. It never blocks: memberlist may
+// hold its locks.
+func (n *Node) heard(a announce, relay bool) {
+	rev, holder := a.Revision, a.Holder
 	if rev == 0 {
 		return
 	}
@@ -152,9 +180,16 @@ func (n *Node) heard(rev uint64, holder string, relay bool) {
 	if newer {
 		n.dis.seen = rev
 	}
+	if holder != "" && holder != n.cfg.Name && rev >= n.dis.seen {
+		n.dis.teller = holder
+	}
+	if a.Delta != nil && !n.cfg.wholeOnly && rev > n.dis.offer.Revision && rev > n.dis.refused[holder] {
+		n.dis.offer = a
+		more = true
+	}
 	n.dis.mu.Unlock()
 	if newer && relay && holder != "" {
-		n.queueAnnounce(rev, holder)
+		n.queueMessage(a.encode())
 	}
 	if !newer && !more {
 		return
@@ -170,7 +205,7 @@ func (n *Node) noteMeta(m Member) {
 	if m.Name == n.cfg.Name {
 		return
 	}
-	n.heard(m.Meta.Revision, m.Name, false)
+	n.heard(announce{Revision: m.Meta.Revision, Holder: m.Name}, false)
 }
 
 // forget drops what a node that died or left said it serves.
@@ -186,6 +221,10 @@ func (n *Node) forget(name string) {
 func (n *Node) fetchLoop() {
 	backoff := fetchBackoffMin
 	for {
+		if n.takeOffer() {
+			backoff = fetchBackoffMin
+			continue
+		}
 		target := n.target()
 		if target == 0 {
 			select {
@@ -236,9 +275,15 @@ func (n *Node) target() uint64 {
 
 // holders are live peers known to serve target or newer, in random order,
 // those of the node's own service first: an agent's view is its service's,
-// so they are the peers whose document it can take.
+// so they are the peers whose document it can take. Within its group, the
+// peer that last said it holds the newest revision comes first: news
+// travels from node to node, so asking the teller rather than the origin
+// spreads the fetches over the cluster.
 func (n *Node) holders(target uint64) []*memberlist.Node {
 	var same, other []*memberlist.Node
+	n.dis.mu.Lock()
+	teller := n.dis.teller
+	n.dis.mu.Unlock()
 	for _, p := range n.events.live() {
 		n.dis.mu.Lock()
 		rev := n.dis.have[p.Name]
@@ -254,33 +299,63 @@ func (n *Node) holders(target uint64) []*memberlist.Node {
 	}
 	for _, l := range [][]*memberlist.Node{same, other} {
 		rand.Shuffle(len(l), func(i, j int) { l[i], l[j] = l[j], l[i] })
+		for i, h := range l {
+			if h.Name == teller {
+				l[0], l[i] = l[i], l[0]
+			}
+		}
 	}
 	return append(same, other...)
 }
 
 // fetch asks up to fetchAttempts holders for target, delivering the first
-// document that arrives; false when none did.
+// document that arrives; false when none did. It offers the revision it has
+// as a base: a holder with the delta from there sends that instead of the
+// whole document, and a delta that does not apply sends the next request
+// for the whole document.
 func (n *Node) fetch(target uint64) bool {
 	holders := n.holders(target)
 	if len(holders) == 0 {
 		n.log.Debug().Uint64("revision", target).Msg("gossip: no live peer serves the newest revision yet")
 		return false
 	}
+	base := n.current()
+	n.dis.mu.Lock()
+	useBase := base.doc != nil && !n.cfg.wholeOnly && base.rev != n.dis.badBase
+	n.dis.mu.Unlock()
 	for _, h := range holders[:min(len(holders), fetchAttempts)] {
-		r, err := n.request(h, target)
+		var from uint64
+		if useBase {
+			from = base.rev
+		}
+		r, err := n.request(h, target, from)
 		if err == nil && r.Revision < target {
 			err = fmt.Errorf("sent revision %d", r.Revision)
 		}
-		var doc []byte
-		if err == nil {
-			doc, err = gunzip(r.Doc)
+		got := plainDoc{rev: r.Revision}
+		var d heldDelta
+		switch {
+		case err != nil:
+		case r.Base != 0 && r.Base != from:
+			err = fmt.Errorf("sent a delta from revision %d, not %d", r.Base, from)
+		case r.Base != 0:
+			got.doc, got.sum, err = applyDelta(base.doc, n.sumOf(&base), r.Doc)
+			got.summed = err == nil
+			d = heldDelta{base: r.Base, rev: r.Revision, d: r.Doc}
+		default:
+			got.doc, err = gunzip(r.Doc)
+		}
+		if r.Base != 0 && err != nil {
+			// Ours is not the document the delta was made from (an agent of
+			// another service): ask for whole documents from now on.
+			useBase = false
+			n.dis.mu.Lock()
+			n.dis.badBase = base.rev
+			n.dis.mu.Unlock()
 		}
 		if err == nil && n.cfg.Accept != nil {
-			if aerr := n.cfg.Accept(r.Revision, doc); aerr != nil {
-				n.dis.mu.Lock()
-				n.dis.refused[h.Name] = max(n.dis.refused[h.Name], r.Revision)
-				delete(n.dis.have, h.Name)
-				n.dis.mu.Unlock()
+			if aerr := n.cfg.Accept(r.Revision, got.doc); aerr != nil {
+				n.refuse(h.Name, r.Revision)
 				n.log.Debug().Err(aerr).Str("peer", h.Name).Uint64("revision", r.Revision).Msg("gossip: fetched document refused")
 				continue
 			}
@@ -294,15 +369,28 @@ func (n *Node) fetch(target uint64) bool {
 			}
 			continue
 		}
-		n.deliver(r.Revision, doc, r.Doc, h.Name)
+		var gz []byte
+		if r.Base == 0 {
+			gz = r.Doc
+		}
+		n.deliver(got, d, gz, h.Name)
 		return true
 	}
 	return false
 }
 
+// refuse notes that Accept refused peer's rev: that peer is not asked for it
+// again.
+func (n *Node) refuse(peer string, rev uint64) {
+	n.dis.mu.Lock()
+	defer n.dis.mu.Unlock()
+	n.dis.refused[peer] = max(n.dis.refused[peer], rev)
+	delete(n.dis.have, peer)
+}
+
 // request sends a document request to peer and waits for the matching
-// response.
-func (n *Node) request(peer *memberlist.Node, want uint64) (response, error) {
+// response; base, when not 0, asks for a delta from that revision.
+func (n *Node) request(peer *memberlist.Node, want, base uint64) (response, error) {
 	ch := make(chan response, 1)
 	n.dis.mu.Lock()
 	n.dis.nextID++
@@ -315,7 +403,7 @@ func (n *Node) request(peer *memberlist.Node, want uint64) (response, error) {
 		n.dis.mu.Unlock()
 	}()
 
-	msg := request{ID: id, Want: want, From: n.cfg.Name, Addr: n.Addr()}.encode()
+	msg := request{ID: id, Want: want, From: n.cfg.Name, Addr: n.Addr(), Base: base}.encode()
 	if err := n.ml().SendReliable(peer, msg); err != nil {
 		return response{}, fmt.Errorf("send request: %w", err)
 	}
@@ -350,156 +438,26 @@ func (n *Node) answered(r response) {
 	}
 }
 
-// deliver hands a fetched document to OnComposition, unless the node has
-// meanwhile reached rev on its own, then keeps it to serve and announces it.
-func (n *Node) deliver(rev uint64, doc, gz []byte, from string) {
-	if rev <= n.local() {
+// deliver hands a document fetched or rebuilt from a delta to OnComposition,
+// unless the node has meanwhile reached its revision on its own, then keeps
+// it (with its gzip, or the delta it came as) to serve and announces it.
+func (n *Node) deliver(p plainDoc, d heldDelta, gz []byte, from string) {
+	if p.rev <= n.local() {
 		return
 	}
 	if n.cfg.OnComposition != nil {
-		n.cfg.OnComposition(rev, doc)
+		n.cfg.OnComposition(p.rev, p.doc)
 	}
 	n.dis.mu.Lock()
-	n.dis.delivered = rev
-	if rev > n.dis.cache.rev {
-		n.dis.cache = compressed{rev: rev, gz: gz}
+	n.dis.delivered = p.rev
+	if gz != nil && p.rev > n.dis.cache.rev {
+		n.dis.cache = compressed{rev: p.rev, gz: gz}
 	}
-	n.dis.seen = max(n.dis.seen, rev)
+	if p.rev >= n.dis.plain.rev {
+		n.dis.plain, n.dis.delta = p, d
+	}
+	n.dis.seen = max(n.dis.seen, p.rev)
 	n.dis.mu.Unlock()
-	n.queueAnnounce(rev, n.cfg.Name)
-	n.log.Debug().Uint64("revision", rev).Str("from", from).Int("bytes", len(doc)).Msg("gossip: fetched composition")
-}
-
-// serveLater answers a document request on a goroutine of its own: memberlist
-// may be calling from its packet loop.
-func (n *Node) serveLater(r request) {
-	n.dis.mu.Lock()
-	full := n.dis.queued >= maxServeQueue
-	if !full {
-		n.dis.queued++
-	}
-	n.dis.mu.Unlock()
-	if full {
-		n.log.Debug().Str("peer", r.From).Msg("gossip: too many document requests; dropped one")
-		return
-	}
-	started := n.goRun(func() {
-		defer n.serveDone()
-		n.serve(r)
-	})
-	if !started {
-		n.serveDone()
-	}
-}
-
-func (n *Node) serveDone() {
-	n.dis.mu.Lock()
-	n.dis.queued--
-	n.dis.mu.Unlock()
-}
-
-func (n *Node) serve(r request) {
-	select {
-	case n.dis.slots <- struct{}{}:
-	case <-n.stop:
-		return
-	}
-	defer func() { <-n.dis.slots }()
-
-	resp := response{ID: r.ID}
-	rev, doc := n.source()
-	n.dis.mu.Lock()
-	cached := n.dis.cache
-	n.dis.mu.Unlock()
-	switch {
-	case cached.rev >= r.Want && cached.rev >= rev:
-		resp.Revision, resp.Doc = cached.rev, cached.gz
-	case rev >= r.Want && doc != nil:
-		gz, err := n.compressed(rev)
-		resp.Revision, resp.Doc = rev, gz
-		if err != nil {
-			resp.Doc, resp.Err = nil, err.Error()
-		}
-	default:
-		resp.Revision = max(cached.rev, rev)
-		resp.Err = fmt.Sprintf("has revision %d, not %d", resp.Revision, r.Want)
-	}
-	to, err := peerNode(r.From, r.Addr)
-	if err == nil {
-		err = n.ml().SendReliable(to, resp.encode())
-	}
-	if err != nil {
-		n.log.Debug().Err(err).Str("peer", r.From).Msg("gossip: could not answer a document request")
-	}
-}
-
-// compressed returns the gzip of the Source's document at rev or newer,
-// compressing it once and keeping it for every peer that asks.
-func (n *Node) compressed(rev uint64) ([]byte, error) {
-	n.dis.zip.Lock()
-	defer n.dis.zip.Unlock()
-	srcRev, doc := n.source()
-	n.dis.mu.Lock()
-	c := n.dis.cache
-	n.dis.mu.Unlock()
-	if c.rev >= rev && c.rev >= srcRev {
-		return c.gz, nil
-	}
-	if srcRev < rev || doc == nil {
-		return nil, fmt.Errorf("the node's source is at revision %d", srcRev)
-	}
-	if len(doc) > MaxDocumentBytes {
-		return nil, fmt.Errorf("document is %d bytes, over the limit of %d", len(doc), MaxDocumentBytes)
-	}
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	if _, err := w.Write(doc); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	if buf.Len() > maxWireDoc {
-		return nil, fmt.Errorf("document is %d bytes compressed, over memberlist's message limit of %d", buf.Len(), maxWireDoc)
-	}
-	n.dis.mu.Lock()
-	if srcRev > n.dis.cache.rev {
-		n.dis.cache = compressed{rev: srcRev, gz: buf.Bytes()}
-	}
-	n.dis.mu.Unlock()
-	return buf.Bytes(), nil
-}
-
-// gunzip decompresses a fetched document, refusing more than
-// MaxDocumentBytes.
-func gunzip(gz []byte) ([]byte, error) {
-	if len(gz) > maxWireDoc {
-		return nil, fmt.Errorf("compressed document is %d bytes, over the limit of %d", len(gz), maxWireDoc)
-	}
-	r, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, fmt.Errorf("document: %w", err)
-	}
-	doc, err := io.ReadAll(io.LimitReader(r, MaxDocumentBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("document: %w", err)
-	}
-	if len(doc) > MaxDocumentBytes {
-		return nil, fmt.Errorf("document is over the limit of %d bytes", MaxDocumentBytes)
-	}
-	return doc, nil
-}
-
-// peerNode addresses a requester by name and gossip address.
-func peerNode(name, addr string) (*memberlist.Node, error) {
-	host, ps, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("requester address %q: %w", addr, err)
-	}
-	ip := net.ParseIP(host)
-	port, err := strconv.ParseUint(ps, 10, 16)
-	if ip == nil || err != nil {
-		return nil, fmt.Errorf("requester address %q is not IP:PORT", addr)
-	}
-	return &memberlist.Node{Name: name, Addr: ip, Port: uint16(port)}, nil
+	n.queueAnnounce(p.rev, n.cfg.Name)
+	n.log.Debug().Uint64("revision", p.rev).Str("from", from).Int("bytes", len(p.doc)).Bool("delta", d.d != nil).Msg("gossip: fetched composition")
 }

@@ -5,10 +5,15 @@
 //     revision), held within memberlist's 512-byte limit;
 //   - the composition: a node announces a new revision by broadcast, and a
 //     node that is behind fetches the document from a peer that has it over
-//     memberlist's TCP path; push/pull state carries every node's newest
-//     revision, so a node that joins or comes back from a partition catches
-//     up within the push/pull interval. The highest revision wins and a node
-//     never goes back to an older one;
+//     memberlist's TCP path, asking the peer that told it first; push/pull
+//     state carries every node's newest revision, so a node that joins or
+//     comes back from a partition catches up within the push/pull interval.
+//     The highest revision wins and a node never goes back to an older one.
+//     A small change travels as a delta (delta.go) from the revision before:
+//     inside the announcement when it fits in a packet, so most nodes never
+//     fetch, else on request from a node that holds that revision; the whole
+//     document remains the fallback. A delta names its base and target by
+//     SHA-256, and what it rebuilds goes through Accept like any document;
 //   - membership events (join, leave, dead, update), a second failure signal
 //     beside heartbeats.
 //

@@ -20,7 +20,7 @@ func testLogger() zerolog.Logger {
 	if os.Getenv("GOSSIP_TEST_LOG") == "" {
 		return zerolog.Nop()
 	}
-	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
+	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}).With().Timestamp().Logger()
 }
 
 // fastProbes shortens failure detection so tests see dead nodes in seconds;

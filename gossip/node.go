@@ -78,6 +78,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.metaVal.Store(&meta)
 	n.kr = mc.Keyring
 	n.dis.init()
+	if rev, doc := n.source(); doc != nil {
+		n.dis.plain = plainDoc{rev: rev, doc: doc} // the base of the first delta
+	}
 	n.events = newEvents(n)
 	n.broadcasts = &memberlist.TransmitLimitedQueue{
 		RetransmitMult: mc.RetransmitMult,

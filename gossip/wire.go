@@ -8,7 +8,9 @@ import (
 
 // Every message of this package starts with wireVersion and a kind byte;
 // fields are uvarints and length-prefixed strings, a response's document
-// (gzip) takes the rest.
+// (gzip) or delta takes the rest. Fields added later go at the end, where
+// older nodes ignore them: a node that sends no base in its request gets no
+// delta, and an announcement's delta is lost on an older node, which fetches.
 const wireVersion = 1
 
 const (
@@ -16,31 +18,39 @@ const (
 	kindRequest  byte = 'Q' // TCP: send me a document of at least revision R
 	kindResponse byte = 'R' // TCP: the answer to a request
 	kindState    byte = 'S' // push/pull: the newest revision a node serves
+	kindDelta    byte = 'D' // TCP: the answer to a request, as a delta
 )
 
 const maxWireString = 1024
 
-// announce says that Holder can serve Revision.
+// announce says that Holder can serve Revision and, when it fits, carries
+// the delta to it from revision Base.
 type announce struct {
 	Revision uint64
 	Holder   string
+	Base     uint64
+	Delta    []byte
 }
 
 // request asks a peer for a document at revision Want or newer; the answer
-// goes to From at Addr and carries ID.
+// goes to From at Addr and carries ID. Base, when not 0, is the revision the
+// requester has: a delta from it will do.
 type request struct {
 	ID   uint64
 	Want uint64
 	From string
 	Addr string
+	Base uint64
 }
 
-// response answers request ID with a gzip document at Revision, or Err.
+// response answers request ID with a gzip document at Revision, or Err; with
+// Base set, Doc is the delta from Base to Revision instead.
 type response struct {
 	ID       uint64
 	Revision uint64
 	Err      string
-	Doc      []byte // gzip
+	Base     uint64
+	Doc      []byte // gzip, or a delta
 }
 
 // pushState is a node's push/pull state: the newest revision it serves.
@@ -65,14 +75,26 @@ func (e encoder) str(s string) encoder {
 }
 
 func (a announce) encode() []byte {
-	return newMessage(kindAnnounce, 16+len(a.Holder)).uvarint(a.Revision).str(a.Holder)
+	e := newMessage(kindAnnounce, 32+len(a.Holder)+len(a.Delta)).uvarint(a.Revision).str(a.Holder)
+	if a.Delta == nil {
+		return e
+	}
+	return append(e.uvarint(a.Base), a.Delta...)
 }
 
 func (r request) encode() []byte {
-	return newMessage(kindRequest, 32+len(r.From)+len(r.Addr)).uvarint(r.ID).uvarint(r.Want).str(r.From).str(r.Addr)
+	e := newMessage(kindRequest, 40+len(r.From)+len(r.Addr)).uvarint(r.ID).uvarint(r.Want).str(r.From).str(r.Addr)
+	if r.Base == 0 {
+		return e
+	}
+	return e.uvarint(r.Base)
 }
 
 func (r response) encode() []byte {
+	if r.Base != 0 {
+		e := newMessage(kindDelta, 40+len(r.Err)+len(r.Doc)).uvarint(r.ID).uvarint(r.Revision).str(r.Err).uvarint(r.Base)
+		return append(e, r.Doc...)
+	}
 	e := newMessage(kindResponse, 32+len(r.Err)+len(r.Doc)).uvarint(r.ID).uvarint(r.Revision).str(r.Err)
 	return append(e, r.Doc...)
 }
@@ -126,22 +148,40 @@ func messageKind(msg []byte) (byte, []byte, error) {
 	return msg[1], msg[2:], nil
 }
 
+// decodeAnnounce copies the delta: memberlist may reuse the buffer.
 func decodeAnnounce(body []byte) (announce, error) {
 	d := decoder{b: body}
 	a := announce{Revision: d.uvarint(), Holder: d.str()}
+	if d.err == nil && len(d.b) > 0 {
+		a.Base = d.uvarint()
+		a.Delta = append([]byte(nil), d.b...)
+		if d.err == nil && (a.Base == 0 || a.Base >= a.Revision || len(a.Delta) == 0) {
+			d.err = fmt.Errorf("announcement of revision %d carries a delta from revision %d", a.Revision, a.Base)
+		}
+	}
 	return a, d.err
 }
 
 func decodeRequest(body []byte) (request, error) {
 	d := decoder{b: body}
 	r := request{ID: d.uvarint(), Want: d.uvarint(), From: d.str(), Addr: d.str()}
+	if d.err == nil && len(d.b) > 0 {
+		r.Base = d.uvarint()
+	}
 	return r, d.err
 }
 
-// decodeResponse copies the document: memberlist may reuse the buffer.
-func decodeResponse(body []byte) (response, error) {
+// decodeResponse copies the document: memberlist may reuse the buffer. A
+// delta (kindDelta) has its base before it.
+func decodeResponse(kind byte, body []byte) (response, error) {
 	d := decoder{b: body}
 	r := response{ID: d.uvarint(), Revision: d.uvarint(), Err: d.str()}
+	if kind == kindDelta {
+		r.Base = d.uvarint()
+		if d.err == nil && r.Base == 0 {
+			d.err = errors.New("delta response from revision 0")
+		}
+	}
 	if d.err == nil {
 		r.Doc = append([]byte(nil), d.b...)
 	}

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,7 +30,7 @@ func TestWireRoundTrip(t *testing.T) {
 	kind, body, err = messageKind(msg)
 	require.NoError(t, err)
 	require.Equal(t, kindResponse, kind)
-	gr, err := decodeResponse(body)
+	gr, err := decodeResponse(kind, body)
 	require.NoError(t, err)
 	assert.Equal(t, r, gr)
 	msg[len(msg)-1] = 0xff
@@ -76,4 +77,41 @@ func TestGunzipBounds(t *testing.T) {
 	assert.Error(t, err)
 	_, err = gunzip(make([]byte, maxWireDoc+1))
 	assert.ErrorContains(t, err, "over the limit")
+}
+
+// Deltas ride at the end of an announcement and as a response kind of their
+// own; a request asks for one by naming its base. Without them the messages
+// are byte for byte what older nodes send.
+func TestWireCarriesDeltas(t *testing.T) {
+	plain := announce{Revision: 8, Holder: "h"}
+	a := announce{Revision: 8, Holder: "h", Base: 7, Delta: []byte("PD\x01...")}
+	assert.True(t, bytes.HasPrefix(a.encode(), plain.encode()), "an older node reads the announcement and ignores the delta")
+	_, body, err := messageKind(a.encode())
+	require.NoError(t, err)
+	got, err := decodeAnnounce(body)
+	require.NoError(t, err)
+	assert.Equal(t, a, got)
+	for _, bad := range []announce{{Revision: 8, Holder: "h", Base: 8, Delta: []byte("x")}, {Revision: 8, Holder: "h", Base: 0, Delta: []byte("x")}} {
+		_, body, _ := messageKind(bad.encode())
+		_, err := decodeAnnounce(body)
+		assert.ErrorContains(t, err, "carries a delta", "base %d", bad.Base)
+	}
+
+	q := request{ID: 1, Want: 8, From: "n", Addr: "127.0.0.1:1", Base: 7}
+	old := request{ID: 1, Want: 8, From: "n", Addr: "127.0.0.1:1"}
+	assert.True(t, bytes.HasPrefix(q.encode(), old.encode()))
+	_, body, _ = messageKind(q.encode())
+	gq, err := decodeRequest(body)
+	require.NoError(t, err)
+	assert.Equal(t, q, gq)
+
+	r := response{ID: 1, Revision: 8, Base: 7, Doc: []byte("PD\x01...")}
+	kind, body, err := messageKind(r.encode())
+	require.NoError(t, err)
+	assert.Equal(t, kindDelta, kind)
+	gr, err := decodeResponse(kind, body)
+	require.NoError(t, err)
+	assert.Equal(t, r, gr)
+	_, err = decodeResponse(kindDelta, response{ID: 1, Revision: 8}.encode()[2:])
+	assert.Error(t, err, "a delta response names its base")
 }

@@ -1,0 +1,113 @@
+package gossip
+
+import (
+	"crypto/sha256"
+)
+
+// A node keeps the newest document it holds as is, and the delta that leads
+// to it from the revision before when it made one (Announce) or was given
+// one: it sends that delta in its announcements when it fits and to peers
+// that ask from that base, and rebuilds a document from a delta that comes
+// in an announcement when the delta's base is the document it holds.
+
+// plainDoc is a document as is, with its SHA-256 once computed.
+type plainDoc struct {
+	rev    uint64
+	doc    []byte
+	sum    [sha256.Size]byte
+	summed bool
+}
+
+// heldDelta leads from revision base to rev; d is nil when there is none.
+type heldDelta struct {
+	base, rev uint64
+	d         []byte
+}
+
+// current is the newest document the node holds: its Source's, or the last
+// it delivered or announced, whichever is newer.
+func (n *Node) current() plainDoc {
+	rev, doc := n.source()
+	n.dis.mu.Lock()
+	defer n.dis.mu.Unlock()
+	if doc != nil && rev > n.dis.plain.rev {
+		return plainDoc{rev: rev, doc: doc}
+	}
+	return n.dis.plain
+}
+
+// sumOf returns p's SHA-256, computing it once and keeping it with the
+// node's document when p is that document.
+func (n *Node) sumOf(p *plainDoc) [sha256.Size]byte {
+	if p.summed {
+		return p.sum
+	}
+	p.sum, p.summed = sha256.Sum256(p.doc), true
+	n.dis.mu.Lock()
+	defer n.dis.mu.Unlock()
+	if cur := n.dis.plain; p.rev > cur.rev || (p.rev == cur.rev && sameBytes(p.doc, cur.doc)) {
+		n.dis.plain = *p
+	}
+	return p.sum
+}
+
+// sameBytes reports whether a and b are the same slice, not just equal.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// keepAnnounced records the document of an announced revision and, when the
+// node held the one before it, the delta from there, if that is less than
+// half the compressed document (else the whole document is as cheap).
+func (n *Node) keepAnnounced(rev uint64, gzLen int) {
+	srcRev, doc := n.source()
+	if srcRev != rev || doc == nil {
+		return
+	}
+	n.dis.mu.Lock()
+	prev := n.dis.plain
+	n.dis.mu.Unlock()
+	var d heldDelta
+	if prev.doc != nil && prev.rev < rev && !n.cfg.wholeOnly {
+		if dd := makeDelta(prev.doc, doc); len(dd) <= gzLen/2 {
+			d = heldDelta{base: prev.rev, rev: rev, d: dd}
+		}
+	}
+	n.dis.mu.Lock()
+	defer n.dis.mu.Unlock()
+	if rev > n.dis.plain.rev || (rev == n.dis.plain.rev && n.dis.delta.d == nil) {
+		n.dis.plain, n.dis.delta = plainDoc{rev: rev, doc: doc}, d
+	}
+}
+
+// takeOffer rebuilds the document of the newest announcement that carried a
+// delta, when the delta's base is the document the node holds, and delivers
+// it once Accept takes it, exactly as a fetched one. False when there was
+// nothing to take: the node then fetches.
+func (n *Node) takeOffer() bool {
+	n.dis.mu.Lock()
+	o := n.dis.offer
+	n.dis.offer = announce{}
+	n.dis.mu.Unlock()
+	if o.Delta == nil {
+		return false
+	}
+	cur := n.current()
+	if cur.doc == nil || o.Base != cur.rev || o.Revision <= n.local() {
+		return false
+	}
+	doc, sum, err := applyDelta(cur.doc, n.sumOf(&cur), o.Delta)
+	if err != nil {
+		n.log.Debug().Err(err).Str("holder", o.Holder).Uint64("revision", o.Revision).Msg("gossip: announced delta not taken")
+		return false
+	}
+	if n.cfg.Accept != nil {
+		if err := n.cfg.Accept(o.Revision, doc); err != nil {
+			n.refuse(o.Holder, o.Revision)
+			n.log.Debug().Err(err).Str("holder", o.Holder).Uint64("revision", o.Revision).Msg("gossip: document rebuilt from an announced delta refused")
+			return false
+		}
+	}
+	n.deliver(plainDoc{rev: o.Revision, doc: doc, sum: sum, summed: true}, heldDelta{base: o.Base, rev: o.Revision, d: o.Delta}, nil, o.Holder)
+	return true
+}
