@@ -132,10 +132,7 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	a := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--service", "news", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")
 	a.ID()
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, a); return rev == want }, 5*time.Second, 20*time.Millisecond)
-	self, ok := a.Self()
-	require.True(t, ok)
-	peer, _ := self["gossip"].(string)
-	require.NotEmpty(t, peer)
+	peer := gossipAddrOf(t, a) // gossip starts once home handed the keyring
 	cached, err := os.ReadFile(filepath.Join(a.CacheDir, agent.CacheFile))
 	require.NoError(t, err)
 
