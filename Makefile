@@ -126,9 +126,22 @@ $(CONSUL):
 	@mkdir -p .tools
 	cd tools/consul && CGO_ENABLED=0 go build -trimpath -o ../../$(CONSUL) github.com/hashicorp/consul
 
+# make bench: every benchmark (medians need -count 6: benchstat bench.out)
+# but the scale runs, which bench-scale takes once each; bench-registry and
+# bench-gateway drive real processes with loadgen and wrk.
+SCALE_BENCH := ConvergenceAtScale|HeartbeatsConsulVsHome
+
 .PHONY: bench
-bench: build bench-gateway
-	go test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.out
+bench: build consul bench-gateway bench-registry bench-scale
+	go test -run '^$$' -bench . -skip '$(SCALE_BENCH)' -benchmem -count 6 ./... | tee bench.out
+
+# make bench-scale: gossip convergence at 100 and 1,000 in-process nodes, and
+# heartbeats of 1,000 and 10,000 instances to home beside a Consul dev agent;
+# minutes each (1,000 gossip nodes need a quiet machine and ~10 GB).
+.PHONY: bench-scale
+bench-scale: build consul
+	PORTOLAN_CONSUL_BIN=$(CURDIR)/$(CONSUL) go test -run '^$$' -bench '$(SCALE_BENCH)' -benchtime 1x -timeout 90m \
+		./gossip/ ./coordinator/ | tee bench-scale.out
 
 # make bench-gateway: wrk on loopback against the upstream, nginx, Go's
 # httputil.ReverseProxy and the Portolan gateway, side by side (installs wrk
@@ -185,4 +198,4 @@ fuzz: build
 
 .PHONY: clean
 clean:
-	rm -rf bin/ .tools/ bench.out dist/ .build/
+	rm -rf bin/ .tools/ bench.out bench-scale.out dist/ .build/
