@@ -41,6 +41,17 @@ func SkipShort(t testing.TB) {
 	}
 }
 
+// Missing skips t because something it needs is not on this machine, saying
+// msg, except under CI=true, where it fails: CI provides every dependency
+// (the Makefile installs or builds it), so a skip there would prove nothing.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: failing instead of skipping)")
+	}
+	t.Skip(msg)
+}
+
 // Binary returns the path of the portolan binary, building it (and the
 // demo app, newsapi, beside it) when $PORTOLAN_BIN is not set.
 func Binary(t testing.TB) string {
