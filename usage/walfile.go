@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -117,18 +118,8 @@ func closedSegments(dir string) ([]walSegment, error) {
 		}
 		out = append(out, walSegment{filepath.Join(dir, e.Name()), last})
 	}
-	slices.SortFunc(out, func(a, b walSegment) int { return compareUint(a.last, b.last) })
+	slices.SortFunc(out, func(a, b walSegment) int { return cmp.Compare(a.last, b.last) })
 	return out, nil
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // removeSegments removes the closed segments whose records usage.db holds

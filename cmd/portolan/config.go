@@ -291,19 +291,7 @@ func setupConfig(c *cli.Context) error {
 // flags from the --config file (its section, then the shared flags at the
 // top level, outside the daemons), before its own Before.
 func withConfigCommands(cmds []*cli.Command) []*cli.Command {
-	return withConfigPath(nil, cmds)
-}
-
-func withConfigPath(parent []string, cmds []*cli.Command) []*cli.Command {
-	for _, cmd := range cmds {
-		if cmd == nil {
-			continue
-		}
-		path := append(slices.Clone(parent), cmd.Name)
-		cmd.Before = configBefore(path, cmd.Before)
-		withConfigPath(path, cmd.Subcommands)
-	}
-	return cmds
+	return eachCommand(nil, cmds, func(path []string, cmd *cli.Command) { cmd.Before = configBefore(path, cmd.Before) })
 }
 
 // configBefore applies the file to the command at path, then runs next.

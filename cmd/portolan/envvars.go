@@ -122,17 +122,19 @@ func addEnv(vars []string, env string) []string {
 // withEnvCommands applies withEnv to the flags of every command and,
 // recursively, of every subcommand, each with its command path.
 func withEnvCommands(cmds []*cli.Command) []*cli.Command {
-	return withEnvPath(nil, cmds)
+	return eachCommand(nil, cmds, func(path []string, cmd *cli.Command) { cmd.Flags = withEnv(path, cmd.Flags) })
 }
 
-func withEnvPath(parent []string, cmds []*cli.Command) []*cli.Command {
+// eachCommand calls fn with every command of cmds and, recursively, every
+// subcommand, each with its command path under parent, and returns cmds.
+func eachCommand(parent []string, cmds []*cli.Command, fn func(path []string, cmd *cli.Command)) []*cli.Command {
 	for _, cmd := range cmds {
 		if cmd == nil {
 			continue
 		}
 		path := append(slices.Clone(parent), cmd.Name)
-		cmd.Flags = withEnv(path, cmd.Flags)
-		withEnvPath(path, cmd.Subcommands)
+		fn(path, cmd)
+		eachCommand(path, cmd.Subcommands, fn)
 	}
 	return cmds
 }
