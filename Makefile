@@ -181,6 +181,9 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	$(STATICCHECK) ./...
+	@# The 32-bit release targets (linux/arm/v7, linux/mipsle): an int
+	@# constant that fits only 64 bits breaks them and nothing else.
+	GOOS=linux GOARCH=arm GOARM=7 go build -tags $(GO_TAGS) -o /dev/null ./cmd/portolan
 
 .PHONY: demo
 demo: build

@@ -208,7 +208,9 @@ func statusCode(c codes.Code) tracepb.Status_StatusCode {
 
 func unixNano(t time.Time) uint64 { return uint64(max(0, t.UnixNano())) }
 
-func saturate32(n int) uint32 { return uint32(min(max(n, 0), 1<<32-1)) }
+// saturate32 is n as a uint32, clamped; int64 so that it compiles where int
+// is 32 bits (linux/arm, linux/mipsle releases).
+func saturate32(n int) uint32 { return uint32(min(max(int64(n), 0), 1<<32-1)) }
 
 func keyValues(kvs []attribute.KeyValue) []*commonpb.KeyValue {
 	if len(kvs) == 0 {
