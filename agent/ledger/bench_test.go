@@ -13,7 +13,7 @@ import (
 
 // BenchmarkAdmit measures Admit as the gateway calls it (a method and
 // hits, a decision reading two counters), in memory and with the journal
-// (one write(2) per call), while a reporter cuts and acknowledges a batch
+// (a copy into the mapped file per call on Linux), while a reporter cuts and acknowledges a batch
 // every 10ms.
 func BenchmarkAdmit(b *testing.B) {
 	for _, mode := range []string{"memory", "journal"} {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -12,8 +13,8 @@ import (
 	"github.com/portolan/portolan/internal/atomicfile"
 )
 
-// journalLocked appends one record per hit to the open batch's journal with
-// one write(2), creating the journal first if needed.
+// journalLocked appends one record per hit to the open batch's journal,
+// creating the journal first if needed.
 func (l *Ledger) journalLocked(app int64, hits []composition.Hit, minute int64) error {
 	if l.dir == "" {
 		return nil
@@ -32,14 +33,13 @@ func (l *Ledger) journalLocked(app int64, hits []composition.Hit, minute int64) 
 	if len(l.buf) == 0 {
 		return nil
 	}
-	if _, err := l.journal.Write(l.buf); err != nil {
-		// Cut a partial record off, or the records after it would be misread.
-		if terr := l.journal.Truncate(l.journalLen); terr != nil {
+	if err := l.journal.Append(l.buf); err != nil {
+		if errors.Is(err, errJournalDamaged) || errors.Is(err, errJournalFault) {
 			l.broken = true
 		}
 		return fmt.Errorf("usage journal %s: %w", l.journal.Name(), err)
 	}
-	l.journalLen += int64(len(l.buf))
+	l.journalLen = l.journal.n
 	return nil
 }
 
@@ -47,7 +47,7 @@ func (l *Ledger) journalLocked(app int64, hits []composition.Hit, minute int64) 
 // prepared, or a new one.
 func (l *Ledger) createJournalLocked() error {
 	if l.spare.f != nil {
-		l.journal, l.openSeq, l.journalLen = l.spare.f, l.spare.seq, l.spare.n
+		l.journal, l.openSeq, l.journalLen = l.spare.f, l.spare.seq, l.spare.f.n
 		l.spare = spareJournal{}
 		return nil
 	}
@@ -59,32 +59,26 @@ func (l *Ledger) createJournalLocked() error {
 	if err != nil {
 		return err
 	}
-	l.journal, l.openSeq, l.journalLen = j.f, j.seq, j.n
+	l.journal, l.openSeq, l.journalLen = j.f, j.seq, j.f.n
 	return nil
 }
 
 // spareJournal is a journal created ahead of need, with its header.
 type spareJournal struct {
-	f   *os.File
+	f   *journalFile
 	seq uint64
-	n   int64 // header bytes
 }
 
 // newJournal creates the journal of batch seq and writes its header.
 func (l *Ledger) newJournal(seq uint64) (spareJournal, error) {
 	path := filepath.Join(l.dir, seqName(seq)+journalSuffix)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
-	if err != nil {
-		return spareJournal{}, fmt.Errorf("usage journal: %w", err)
-	}
 	header := strconv.AppendQuote([]byte("portolan-usage-journal 1 "), l.batchID(seq))
 	header = append(strconv.AppendQuote(append(header, ' '), l.instance), '\n')
-	if _, err := f.Write(header); err != nil {
-		f.Close()
-		os.Remove(path)
+	f, err := createJournalFile(path, header, l.maxJour)
+	if err != nil {
 		return spareJournal{}, fmt.Errorf("usage journal %s: %w", path, err)
 	}
-	return spareJournal{f: f, seq: seq, n: int64(len(header))}, nil
+	return spareJournal{f: f, seq: seq}, nil
 }
 
 // prepare keeps Admit's path free of file creation and fsync: it reserves

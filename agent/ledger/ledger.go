@@ -22,9 +22,11 @@ import (
 //
 //	seq                  the next batch sequence number not yet handed out (reserved in blocks)
 //	<seq>.journal        the open batch: a header line (batch id, instance), then one fixed-size
-//	                     record per hit, appended with write(2) before Admit returns (kill -9
-//	                     loses no record: the page cache keeps it; no fsync). The reporter
-//	                     creates the next journal ahead of need, so a journal may hold no record.
+//	                     record per hit, in the page cache before Admit returns (copied into
+//	                     the mapped file, or written with write(2): journal_file.go), so kill -9
+//	                     loses no record; no fsync. Zeros after the records are space reserved
+//	                     for more. The reporter creates the next journal ahead of need, so a
+//	                     journal may hold no record.
 //	<seq>.batch.json     a cut batch, written atomically before it is sent, removed when home
 //	                     acknowledged it (applied or duplicate)
 //	<seq>.rejected.json  a batch home refused for good (4xx): kept for an operator, logged loudly
@@ -58,10 +60,10 @@ var errLedgerFull = errors.New("usage spool full: home has not acknowledged usag
 type spoolBatch struct {
 	seq     uint64
 	batch   registry.UsageBatch
-	size    int64     // bytes counted against maxSpoolBytes
-	journal *os.File  // the open journal it was cut from; removed once the batch file is written
-	written bool      // its batch file exists (always true without a cache dir)
-	cut     time.Time // when it was cut; for a batch of a previous run, when its file was last written
+	size    int64        // bytes counted against maxSpoolBytes
+	journal *journalFile // the open journal it was cut from; removed once the batch file is written
+	written bool         // its batch file exists (always true without a cache dir)
+	cut     time.Time    // when it was cut; for a batch of a previous run, when its file was last written
 }
 
 // Ledger counts usage locally, reports it in batches and keeps
@@ -82,7 +84,7 @@ type Ledger struct {
 	mu         sync.Mutex
 	open       map[usageKey]int64 // the open batch
 	openSeq    uint64             // its sequence number; 0 until its journal exists
-	journal    *os.File           // its journal; nil until its first record
+	journal    *journalFile       // its journal; nil until its first record
 	spare      spareJournal       // the next journal, prepared by the reporter
 	journalLen int64
 	broken     bool   // the journal could not be repaired after a failed write: refuse until the cut

@@ -231,7 +231,7 @@ func TestUsageJournalSurvivesACrash(t *testing.T) {
 	// and a torn record at the end of another journal is ignored.
 	admitN(t, b, 2, now)
 	b.mu.Lock()
-	_, err = b.journal.Write([]byte("torn-rec"))
+	err = b.journal.Append([]byte("torn-rec"))
 	b.mu.Unlock()
 	require.NoError(t, err)
 

@@ -137,7 +137,8 @@ func modTime(path string) time.Time {
 }
 
 // readJournal reads a journal's batch id, instance and usage. A torn last
-// record (a crash mid-write) is ignored; damage stops the reading, with an error.
+// record (a crash mid-write) and the zeros of reserved space are ignored;
+// damage stops the reading, with an error.
 func readJournal(path string) (id, instance string, usage map[usageKey]int64, err error) {
 	b, err := atomicfile.ReadBounded(path, maxJournalBytes+maxHeaderBytes)
 	if err != nil {
@@ -169,6 +170,11 @@ func parseJournal(b []byte) (id, instance string, usage map[usageKey]int64, err 
 	for ; len(rest) >= recordSize; rest = rest[recordSize:] {
 		r := rest[:recordSize]
 		if binary.LittleEndian.Uint32(r[32:36]) != crc32.ChecksumIEEE(r[:32]) {
+			if allZero(rest[recordSize:]) {
+				// Space reserved after the records (a mapped journal), or a
+				// record torn by a crash in front of it: the end.
+				return id, instance, usage, nil
+			}
 			return id, instance, usage, fmt.Errorf("bad record checksum %d bytes from the end", len(rest))
 		}
 		k := usageKey{
@@ -183,6 +189,15 @@ func parseJournal(b []byte) (id, instance string, usage map[usageKey]int64, err 
 		usage[k] += delta
 	}
 	return id, instance, usage, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // persist writes a cut batch's file atomically, then removes the journal it
