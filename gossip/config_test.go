@@ -37,6 +37,7 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, 100*time.Millisecond, mc.GossipInterval, "faster than memberlist's LAN default: see gossipInterval")
 	assert.Equal(t, 4, mc.GossipNodes)
 	assert.Equal(t, 30*time.Second, mc.PushPullInterval)
+	assert.False(t, mc.EnableCompression, "LZW per packet costs more CPU than it saves bytes: see memberlistConfig")
 
 	c = Config{Name: "x", Bind: "127.0.0.1:8000", Advertise: "192.0.2.7", PushPull: time.Second, Cluster: "prod", Keys: [][]byte{key(1, 32)}}
 	mc, err = c.memberlistConfig()

@@ -54,7 +54,8 @@ type dissemination struct {
 	badBase   uint64            // a revision whose document deltas did not apply to
 	pending   map[uint64]chan response
 	nextID    uint64
-	queued    int // serve requests started and not finished
+	queued    int         // serve requests started and not finished
+	ahead     []holderRev // target's scratch, reused (the fetch loop's alone)
 
 	zip   sync.Mutex // one compression at a time
 	wake  chan struct{}
@@ -256,21 +257,39 @@ func (n *Node) fetchLoop() {
 // not refused), 0 when the node has it already. A revision only announced,
 // by a holder that is gone or was refused, is never waited for: a forged
 // announcement cannot stop the node from taking the real next revision.
+//
+// The fetch loop asks after every peer's news, and at 1,000 nodes a change
+// brings 1,000 (each peer's metadata naming its new revision): once the node
+// holds the newest revision heard of, the answer is 0 without a look at the
+// peers, and otherwise only peers ahead of the node are looked up.
 func (n *Node) target() uint64 {
 	local := n.local()
-	live := n.events.live()
 	n.dis.mu.Lock()
-	defer n.dis.mu.Unlock()
-	var best uint64
-	for _, p := range live {
-		if p.Name != n.cfg.Name {
-			best = max(best, n.dis.have[p.Name])
+	if n.dis.seen <= local { // no peer said more (have ≤ seen)
+		n.dis.mu.Unlock()
+		return 0
+	}
+	ahead := n.dis.ahead[:0]
+	for name, rev := range n.dis.have {
+		if rev > local {
+			ahead = append(ahead, holderRev{name, rev})
 		}
 	}
-	if best > local {
-		return best
+	n.dis.ahead = ahead
+	n.dis.mu.Unlock()
+	var best uint64
+	for _, h := range ahead {
+		if h.rev > best && h.name != n.cfg.Name && n.events.isLive(h.name) {
+			best = h.rev
+		}
 	}
-	return 0
+	return best
+}
+
+// holderRev is a peer and the revision it said it serves.
+type holderRev struct {
+	name string
+	rev  uint64
 }
 
 // holders are live peers known to serve target or newer, in random order,

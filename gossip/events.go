@@ -100,6 +100,14 @@ func (e *events) record(node *memberlist.Node) Member {
 	return m
 }
 
+// isLive tells whether name is a live member.
+func (e *events) isLive(name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.members[name]
+	return ok
+}
+
 // peer returns a live member by name.
 func (e *events) peer(name string) (peer, bool) {
 	e.mu.Lock()
