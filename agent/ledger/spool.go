@@ -169,7 +169,7 @@ func parseJournal(b []byte) (id, instance string, usage map[usageKey]int64, err 
 	usage = map[usageKey]int64{}
 	for ; len(rest) >= recordSize; rest = rest[recordSize:] {
 		r := rest[:recordSize]
-		if binary.LittleEndian.Uint32(r[32:36]) != crc32.ChecksumIEEE(r[:32]) {
+		if binary.LittleEndian.Uint32(r[32:36]) != crc32.ChecksumIEEE(r[:32]) || !allZero(r[36:]) {
 			if allZero(rest[recordSize:]) {
 				// Space reserved after the records (a mapped journal), or a
 				// record torn by a crash in front of it: the end.
