@@ -59,8 +59,9 @@ func createJournalFile(path string, header []byte, maxRecords int64) (*journalFi
 func (j *journalFile) Name() string { return j.f.Name() }
 
 // Append adds records after the last. On an error nothing of them is kept
-// (a torn write is cut off), unless the cut failed too: then the journal
-// is damaged and Append says so with errJournalDamaged.
+// (a torn write is cut off), unless the cut failed too (errJournalDamaged)
+// or the mapping faulted mid-copy (errJournalFault): then the journal's
+// end is unknown and the caller stops writing to it.
 func (j *journalFile) Append(b []byte) error {
 	if j.m == nil {
 		if _, err := j.f.Write(b); err != nil {
