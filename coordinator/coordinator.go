@@ -162,6 +162,10 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, fmt.Errorf("coordinator on %s: %w", ln.Addr(), err)
 	}
+	for _, flag := range weakTokens(cfg, ln.Addr()) {
+		cfg.Logger.Warn().Str("flag", flag).Int("min_length", minGuessResistantToken).Str("listen", ln.Addr().String()).
+			Msg("a short token on an address other hosts reach can be guessed: give a random one of 16 characters or more (or let the coordinator generate the access token)")
+	}
 	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
 		usage: counters, alerts: alerts, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,25 @@ func announceToken(cfg Config, boot bootstrapToken) {
 	if cfg.Announce != nil {
 		fmt.Fprintf(cfg.Announce, "Generated an admin access token: it is in %s (mode 0600).\n", boot.path)
 	}
+}
+
+// minGuessResistantToken is the shortest configured token not warned
+// about: 16 characters of a random alphabet are 80–128 bits, out of reach
+// of guessing, which nothing here slows (tokens are compared in constant
+// time, and a wrong one costs the guesser one request).
+const minGuessResistantToken = 16
+
+// weakTokens names the configured bootstrap tokens short enough to guess
+// when the API is reachable from other hosts (addr is not loopback).
+func weakTokens(cfg Config, addr net.Addr) []string {
+	if isLoopback(addr) {
+		return nil
+	}
+	var weak []string
+	for _, t := range []struct{ flag, value string }{{"--access-token", cfg.AccessToken}, {"--agent-token", cfg.AgentToken}} {
+		if t.value != "" && len(t.value) < minGuessResistantToken {
+			weak = append(weak, t.flag)
+		}
+	}
+	return weak
 }
