@@ -25,8 +25,9 @@ import (
 // The nodes run in-process over memNetwork, an in-memory transport (no
 // sockets: a thousand nodes would need two thousand), configured as
 // Portolan configures them (memberlistConfig, encrypted; only probes are
-// slowed, see tune), and joined in batches of 32. The document is a composition-like JSON of about 200 KB;
-// a change edits one mapping rule and the revision. Before the iterations
+// slowed, see tune), and joined in batches of 32. The document is a
+// composition-like JSON of about 200 KB; a change edits one mapping rule
+// and the revision. Before the iterations
 // every node fetches a first revision, so each holds the base a delta is
 // made from. An iteration: the origin's Source moves to the next revision
 // and it announces it; each node's time is taken when its OnComposition
@@ -42,7 +43,7 @@ import (
 // the two cores here, the nodes waited for CPU, not for the protocol.
 // GOSSIP_SCALE_CPUPROFILE=file profiles the first change.
 //
-// Run: go test ./gossip/ -run '^$' -bench 'ConvergenceAtScale/N=1000' -benchtime 1x
+// Run: go test ./gossip/ -run '^$' -bench '^BenchmarkConvergenceAtScale$/^N=1000$/' -benchtime 5x
 // (each iteration is one change; the metrics are medians over them).
 func BenchmarkConvergenceAtScale(b *testing.B) {
 	for _, n := range []int{100, 1000} {
