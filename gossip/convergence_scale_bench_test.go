@@ -27,11 +27,11 @@ import (
 // Portolan configures them (memberlistConfig, encrypted; only probes are
 // slowed, see tune), and joined in batches of 32. The document is a
 // composition-like JSON of about 200 KB; a change edits one mapping rule
-// and the revision. Before the iterations
-// every node fetches a first revision, so each holds the base a delta is
-// made from. An iteration: the origin's Source moves to the next revision
-// and it announces it; each node's time is taken when its OnComposition
-// returns. 99 % of N is ceil(0.99 N) nodes, the origin included.
+// and the revision. Before the iterations every node fetches a first
+// revision, so each holds the base a delta is made from. An iteration: the
+// origin's Source moves to the next revision and it announces it; each
+// node's time is taken when its OnComposition returns. 99 % of N is
+// ceil(0.99 N) nodes, the origin included.
 //
 // B-sent/node/change is what the nodes put on the wire (UDP payloads and
 // TCP stream bytes after encryption, without IP/UDP/TCP headers) from the
