@@ -66,10 +66,17 @@ func StartConsulDC(t testing.TB, dc string) *Consul {
 	t.Helper()
 	SkipShort(t)
 	c := &Consul{t: t, bin: ConsulBinary(t), Datacenter: dc}
-	c.ports = freePorts(t)
-	c.HTTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(c.ports[3]))
-	c.URL = "http://" + c.HTTPAddr
-	c.start()
+	// A port chosen free may be taken by another test's process before
+	// Consul binds it: then Consul exits at once, and new ports are tried.
+	for attempt := 1; ; attempt++ {
+		c.ports = freePorts(t)
+		c.HTTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(c.ports[3]))
+		c.URL = "http://" + c.HTTPAddr
+		if c.start(attempt < 3) {
+			break
+		}
+		t.Logf("consul lost a port to another process (attempt %d); new ports", attempt)
+	}
 	t.Cleanup(c.Stop)
 	return c
 }
@@ -91,8 +98,10 @@ func freePorts(t testing.TB) [4]int {
 }
 
 // start runs the process on the ports chosen and a fresh data dir (a dev
-// agent keeps nothing across restarts), and waits for a leader.
-func (c *Consul) start() {
+// agent keeps nothing across restarts), and waits for a leader. With
+// retryPorts, a process that exits because a port was taken is reported
+// by false rather than failing the test.
+func (c *Consul) start(retryPorts bool) bool {
 	c.t.Helper()
 	dir, err := os.MkdirTemp("", "portolan-consul-")
 	if err != nil {
@@ -115,15 +124,20 @@ func (c *Consul) start() {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if c.leader() != "" {
-			return
+			return true
 		}
 		select {
 		case <-c.waited:
+			if retryPorts && strings.Contains(c.Output.String(), "address already in use") {
+				os.RemoveAll(c.dataDir)
+				return false
+			}
 			c.t.Fatalf("consul exited at start:\n%s", c.Output.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	c.t.Fatalf("consul had no leader within 30s:\n%s", c.Output.String())
+	return false
 }
 
 // JoinWAN joins c's server to other's over the WAN gossip pool, as two
@@ -185,7 +199,7 @@ func (c *Consul) Kill() {
 func (c *Consul) Restart() {
 	c.t.Helper()
 	c.Kill()
-	c.start()
+	c.start(false)
 }
 
 // Stop sends SIGTERM, waits up to 10 s, then kills; the data dir is removed.
