@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/binary"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/boltstore"
+	"github.com/portolan/portolan/composition/storetest"
 )
 
 // BenchmarkBoltWrite measures one acknowledged write: an Update creating a
@@ -81,40 +78,7 @@ func BenchmarkBoltWriteWriters(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			svc := &composition.Service{Name: "Bench"}
-			ctx := context.Background()
-			if _, err := s.Update(ctx, func(tx *composition.Tx) error { return tx.Create(svc) }); err != nil {
-				b.Fatal(err)
-			}
-			lat := make([]time.Duration, b.N)
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range writers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-						t0 := time.Now()
-						_, err := s.Update(ctx, func(tx *composition.Tx) error {
-							return tx.Create(&composition.Metric{OwnerType: composition.OwnerService, OwnerID: svc.ID,
-								FriendlyName: "m" + strconv.FormatInt(i, 10), Unit: "unit"})
-						})
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						lat[i] = time.Since(t0)
-					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
-			b.ReportMetric(float64(lat[b.N/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[min(b.N-1, b.N*99/100)].Microseconds()), "p99-µs")
+			storetest.Writers(b, writers, s.Update, s.Update)
 		})
 	}
 }

@@ -2,14 +2,11 @@ package consulstore_test
 
 import (
 	"context"
-	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/composition/storetest"
 	"github.com/portolan/portolan/internal/testenv"
 )
 
@@ -62,38 +59,7 @@ func BenchmarkConsulStoreWriters(b *testing.B) {
 			if !tc.grouped {
 				update = s.Head.Update
 			}
-			ctx := context.Background()
-			svc := &composition.Service{Name: "Bench"}
-			if _, err := s.Update(ctx, func(tx *composition.Tx) error { return tx.Create(svc) }); err != nil {
-				b.Fatal(err)
-			}
-			lat := make([]time.Duration, b.N)
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range tc.writers {
-				wg.Go(func() {
-					for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-						t0 := time.Now()
-						_, err := update(ctx, func(tx *composition.Tx) error {
-							return tx.Create(&composition.Metric{OwnerType: composition.OwnerService, OwnerID: svc.ID,
-								FriendlyName: "m" + strconv.FormatInt(i, 10), Unit: "unit"})
-						})
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						lat[i] = time.Since(t0)
-					}
-				})
-			}
-			wg.Wait()
-			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
-			b.ReportMetric(float64(lat[b.N/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[min(b.N-1, b.N*99/100)].Microseconds()), "p99-µs")
+			storetest.Writers(b, tc.writers, s.Update, update)
 		})
 	}
 }
