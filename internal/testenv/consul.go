@@ -81,18 +81,12 @@ func StartConsulDC(t testing.TB, dc string) *Consul {
 	return c
 }
 
-// freePorts returns distinct free loopback ports: every listener stays open
-// until all are chosen, so the kernel cannot hand out one port twice.
+// freePorts returns distinct free loopback ports (see reservePort).
 func freePorts(t testing.TB) [4]int {
 	t.Helper()
 	var ports [4]int
 	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		ports[i] = reservePort(t)
 	}
 	return ports
 }

@@ -89,15 +89,11 @@ func Binary(t testing.TB) string {
 	return build.path
 }
 
-// FreeAddr returns a free loopback address.
+// FreeAddr returns a free loopback address for a process to listen on,
+// held for t's life (see reservePort).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(reservePort(t)))
 }
 
 // Coordinator is a coordinator process under test.
