@@ -54,9 +54,12 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 	registered := endpoints(&m)
 	require.Equal(t, "127.0.0.2:3001", registered[a.ID()])
 	require.Regexp(t, `:3002$`, registered[b.ID()])
-	table, err := mapVia(t, b, "table")
-	require.NoError(t, err, table)
-	assert.True(t, strings.HasPrefix(table, "view: home+gossip\n"), table)
+	// b's gossip starts once home has answered its registration: a moment
+	// after home lists it.
+	assert.Eventually(t, func() bool {
+		table, err := mapVia(t, b, "table")
+		return err == nil && strings.HasPrefix(table, "view: home+gossip\n")
+	}, 5*time.Second, 50*time.Millisecond, "the table from b says view: home+gossip")
 
 	co.Stop()
 	require.Eventually(t, func() bool {
