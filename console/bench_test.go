@@ -24,8 +24,11 @@ func signedInRequest(c *Console, path string) *http.Request {
 	return req
 }
 
-func BenchmarkMapPage10k(b *testing.B) {
-	f := newFleet(b, benchFleet)
+func BenchmarkMapPage10k(b *testing.B)  { benchMapPage(b, benchFleet) }
+func BenchmarkMapPage100k(b *testing.B) { benchMapPage(b, 10*benchFleet) }
+
+func benchMapPage(b *testing.B, n int) {
+	f := newFleet(b, n)
 	c, _ := f.console(b)
 	req := signedInRequest(c, Prefix)
 	var size int
@@ -42,14 +45,17 @@ func BenchmarkMapPage10k(b *testing.B) {
 }
 
 // BenchmarkMapStream10k measures one update of a page's event stream: an
-// instance of the page changes status, and the stream draws the map (once
-// for every open stream), compares the page and frames the event.
-func BenchmarkMapStream10k(b *testing.B) {
-	f := newFleet(b, benchFleet)
+// instance of the page changes status, and the stream draws the page (once
+// for every open stream of that page), compares it and frames the event.
+func BenchmarkMapStream10k(b *testing.B)  { benchMapStream(b, benchFleet) }
+func BenchmarkMapStream100k(b *testing.B) { benchMapStream(b, 10*benchFleet) }
+
+func benchMapStream(b *testing.B, n int) {
+	f := newFleet(b, n)
 	c, _ := f.console(b)
 	filter := parseMapFilter(nil)
 	st := &mapStream{}
-	st.next(buildMapView(c.cfg.Map.Map(), filter)) // the first, full event
+	st.next(c.views.view(c.cfg.Map, filter)) // the first, full event
 	var bytes int
 	b.ReportAllocs()
 	i := 0
@@ -61,7 +67,7 @@ func BenchmarkMapStream10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
-		u, ok := st.next(buildMapView(c.drawnMap(), filter))
+		u, ok := st.next(c.views.view(c.cfg.Map, filter))
 		if !ok || len(u.Rows) != 1 {
 			b.Fatalf("update %d: %d rows, want the one that changed", i, len(u.Rows))
 		}

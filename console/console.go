@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,7 +35,11 @@ type Usage interface {
 // Map is the instance registry as the console sees it (*registry.Registry
 // satisfies it).
 type Map interface {
-	Map() registry.Map
+	// MapPage, MapSummary and MapOne read part of the map without copying
+	// the fleet: a page, counts, one instance.
+	MapPage(q registry.MapQuery) registry.Map
+	MapSummary(q registry.MapQuery) registry.MapSummary
+	MapOne(id string) (registry.Map, bool)
 	Index() uint64
 	// Wait blocks until the map's index passes index or ctx ends.
 	Wait(ctx context.Context, index uint64) (uint64, error)
@@ -65,8 +68,8 @@ type Console struct {
 	pages    *pages
 	mux      *http.ServeMux
 	sessions *sessions
-	streams  chan struct{}                // one token per open event stream (events.go)
-	drawn    atomic.Pointer[registry.Map] // the streams' shared map (events.go)
+	streams  chan struct{} // one token per open event stream (events.go)
+	views    streamViews   // the streams' shared views (events.go)
 }
 
 // New returns a console over cfg.

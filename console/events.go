@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/portolan/portolan/internal/backoff"
-	"github.com/portolan/portolan/registry"
 )
 
 // Event stream bounds: at most maxStreams open at once (a browser tab holds
@@ -116,9 +116,9 @@ func (c *Console) streamMap(ctx context.Context, f mapFilter, alive func() bool,
 		if !alive() {
 			return send([]byte("event: signedout\ndata: {}\n\n"))
 		}
-		m := c.drawnMap()
-		index = m.Index
-		if u, ok := st.next(buildMapView(m, f)); ok {
+		v := c.views.view(c.cfg.Map, f)
+		index = v.Index
+		if u, ok := st.next(v); ok {
 			if err := send(encodeEvent("map", u)); err != nil {
 				return fmt.Errorf("console: sending a map update: %w", err)
 			}
@@ -149,18 +149,43 @@ func (c *Console) streamMap(ctx context.Context, f mapFilter, alive func() bool,
 	}
 }
 
-// drawnMap returns the registry's map, drawn once per registry index
-// however many streams read it: each change costs one draw, not one per
-// open tab. (Pages draw their own: their ages must be current, while an
-// unchanged index leaves a stream nothing to send.)
-func (c *Console) drawnMap() registry.Map {
-	idx := c.cfg.Map.Index()
-	if m := c.drawn.Load(); m != nil && m.Index == idx {
-		return *m
+// streamViews are the views the open streams show, drawn once per
+// registry index and page however many streams show it: a change costs one
+// draw per distinct page open, not one per tab. (Pages draw their own:
+// their ages must be current, while an unchanged index leaves a stream
+// nothing to send.)
+type streamViews struct {
+	mu    sync.Mutex
+	byKey map[string]mapView // by the page's address
+}
+
+// view returns page f of src, at src's current index.
+func (sv *streamViews) view(src Map, f mapFilter) mapView {
+	idx, key := src.Index(), f.pageURL(f.Page)
+	sv.mu.Lock()
+	v, ok := sv.byKey[key]
+	sv.mu.Unlock()
+	if ok && v.Index == idx {
+		return v
 	}
-	m := c.cfg.Map.Map()
-	c.drawn.Store(&m)
-	return m
+	v = buildMapView(src, f)
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.byKey == nil {
+		sv.byKey = map[string]mapView{}
+	}
+	if len(sv.byKey) >= maxStreams { // bounded by the streams: drop the stale
+		for k, old := range sv.byKey {
+			if old.Index < v.Index {
+				delete(sv.byKey, k)
+			}
+		}
+		if len(sv.byKey) >= maxStreams {
+			clear(sv.byKey)
+		}
+	}
+	sv.byKey[key] = v
+	return v
 }
 
 // encodeEvent frames v as one Server-Sent Event.

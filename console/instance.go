@@ -33,8 +33,11 @@ type heartbeatIntervaler interface{ HeartbeatInterval() time.Duration }
 // instancePage serves GET /ui/instances/{id}.
 func (c *Console) instancePage(w http.ResponseWriter, r *http.Request, p Page) {
 	id := r.PathValue("id")
-	m := c.cfg.Map.Map()
-	v, ok := findInstance(m, id)
+	m, ok := c.cfg.Map.MapOne(id)
+	var v instanceView
+	if ok {
+		v, ok = findInstance(m, id)
+	}
 	p.Nav = "map"
 	if !ok {
 		p.Title = "No such instance"

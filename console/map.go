@@ -63,57 +63,62 @@ type pageLink struct {
 // mapPage serves GET /ui/ and /ui/map.
 func (c *Console) mapPage(w http.ResponseWriter, r *http.Request, p Page) {
 	f := parseMapFilter(r.URL.Query())
-	p.Title, p.Nav, p.Data = "Service map", "map", buildMapView(c.cfg.Map.Map(), f)
+	p.Title, p.Nav, p.Data = "Service map", "map", buildMapView(c.cfg.Map, f)
 	c.render(w, http.StatusOK, "map", p)
 }
 
-// buildMapView draws page f.Page of m under f in one pass over the fleet.
-func buildMapView(m registry.Map, f mapFilter) mapView {
-	v := mapView{Filter: f, Statuses: mapStatuses, Index: m.Index}
+// buildMapView draws page f.Page of the map under f from two reads that
+// copy no more than the page: the counts of the fleet the filter keeps
+// (the service and status filters applied here, so the choices and counts
+// beside them stay whole), then the page's instances.
+func buildMapView(src Map, f mapFilter) mapView {
+	q := f.registryQuery()
+	sum := src.MapSummary(q)
+	v := mapView{Filter: f, Statuses: mapStatuses, Index: sum.Index}
 	counts := map[string]int{}
+	totals := map[string]int{} // by service, under the whole filter
 	plans := map[string]bool{}
-	first, last := (f.Page-1)*mapPageSize, f.Page*mapPageSize
-	for _, s := range m.Services {
+	for _, s := range sum.Services {
 		v.Services = append(v.Services, s.Name)
 		for _, p := range s.Plans {
-			plans[p.SystemName] = true
+			if p.Plan != "" {
+				plans[p.Plan] = true
+			}
 		}
-		if !f.selectsService(s) {
+		if f.Service != "" && s.Name != f.Service {
 			continue
 		}
-		g := mapGroup{Name: s.Name, Plans: s.Plans, Placements: s.Placements}
-		for _, in := range s.Instances {
-			if !f.keeps(in) {
-				continue
-			}
-			counts[in.Status]++
-			if f.Status != "" && in.Status != f.Status {
-				continue
-			}
-			if v.Total >= first && v.Total < last {
-				g.Instances = append(g.Instances, rowOf(in))
-			}
-			v.Total++
-			g.Total++
+		for st, n := range s.Statuses {
+			counts[st] += n
 		}
-		if len(g.Instances) > 0 {
-			v.Groups = append(v.Groups, g)
+		totals[s.Name] = s.Instances
+		if f.Status != "" {
+			totals[s.Name] = s.Statuses[f.Status]
 		}
+		v.Total += totals[s.Name]
 	}
 	v.Plans = slices.Sorted(maps.Keys(plans))
 	for _, st := range mapStatuses {
 		v.Counts = append(v.Counts, statusCount{Status: st, N: counts[st]})
 	}
 	v.Pages = max(1, (v.Total+mapPageSize-1)/mapPageSize)
-	if f.Page > v.Pages {
-		f.Page = v.Pages
-		return buildMapView(m, f)
+	v.Page = min(f.Page, v.Pages)
+	q.Service, q.Status, q.Limit, q.Offset = f.Service, f.Status, mapPageSize, (v.Page-1)*mapPageSize
+	for _, s := range src.MapPage(q).Services {
+		if len(s.Instances) == 0 {
+			continue
+		}
+		g := mapGroup{Name: s.Name, Plans: s.Plans, Placements: s.Placements, Total: totals[s.Name]}
+		for _, in := range s.Instances {
+			g.Instances = append(g.Instances, rowOf(in))
+		}
+		v.Groups = append(v.Groups, g)
 	}
-	v.Page = f.Page
+	v.Filter.Page = v.Page
 	v.Pager = pager(f, v.Page, v.Pages)
-	q := f.query()
-	q.Set("page", strconv.Itoa(v.Page))
-	v.Events = Prefix + "events?" + q.Encode()
+	qs := f.query()
+	qs.Set("page", strconv.Itoa(v.Page))
+	v.Events = Prefix + "events?" + qs.Encode()
 	return v
 }
 

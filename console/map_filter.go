@@ -72,31 +72,16 @@ func (f mapFilter) pageURL(n int) string {
 	return Prefix + "?" + q.Encode()
 }
 
-// selectsService reports whether the filter keeps a service of the map.
-func (f mapFilter) selectsService(s registry.MapService) bool {
-	return f.Service == "" || s.Name == f.Service
-}
-
-// keeps reports whether the filter keeps an instance, its status aside
-// (statuses are counted before the status filter applies).
-func (f mapFilter) keeps(in registry.MapInstance) bool {
-	if f.Plan != "" && !hasPlan(in.Plans, f.Plan) {
-		return false
-	}
+// registryQuery is the filter as the registry reads it, service, status
+// and page aside (buildMapView applies those).
+func (f mapFilter) registryQuery() registry.MapQuery {
+	q := registry.MapQuery{Plan: f.Plan}
 	if f.LabelKey != "" {
-		v, ok := in.Labels[f.LabelKey]
-		if !ok || (strings.Contains(f.Label, "=") && v != f.LabelVal) {
-			return false
+		kv := f.LabelKey
+		if strings.Contains(f.Label, "=") {
+			kv += "=" + f.LabelVal
 		}
+		_ = q.AddLabel(kv) // a key is never empty here
 	}
-	return true
-}
-
-func hasPlan(plans []registry.PlanRef, name string) bool {
-	for _, p := range plans {
-		if p.SystemName == name {
-			return true
-		}
-	}
-	return false
+	return q
 }

@@ -58,7 +58,7 @@ func newFleet(tb testing.TB, n int) *fleet {
 		return nil
 	})
 	require.NoError(tb, err)
-	reg, err := registry.New(registry.Config{Store: st, TTL: time.Hour, Logger: zerolog.Nop()})
+	reg, err := registry.New(registry.Config{Store: st, TTL: time.Hour, Logger: zerolog.Nop(), MaxInstances: max(n, registry.DefaultMaxInstances)})
 	require.NoError(tb, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -40,6 +40,13 @@ func TestMapPagesFiltersAndCountsAFleet(t *testing.T) {
 
 	body = getPage(t, hc, srv.URL+"/ui/?page=3")
 	assert.Equal(t, 50, strings.Count(body, "<tr data-id="))
+	// Pages go by instance id: news' 125, then weather's; page 3 starts
+	// with the 76th weather instance.
+	assert.True(t, strings.Contains(body, `<tr data-id="weather-00151">`), "page 3 starts at weather-00151")
+	assert.False(t, strings.Contains(body, `<tr data-id="weather-00149">`), "weather-00149 ends page 2")
+	body = getPage(t, hc, srv.URL+"/ui/?page=9")
+	assert.Contains(t, body, `Page 3 of 3`, "a page past the last shows the last")
+	assert.Equal(t, 50, strings.Count(body, "<tr data-id="))
 
 	body = getPage(t, hc, srv.URL+"/ui/map?status=critical")
 	assert.Equal(t, 1, strings.Count(body, "<tr data-id="))
@@ -50,6 +57,12 @@ func TestMapPagesFiltersAndCountsAFleet(t *testing.T) {
 	// weather is every odd instance, zone z1 every third: i%6 == 1 → 42 of 250.
 	assert.Equal(t, 42, strings.Count(body, "<tr data-id="))
 	assert.NotContains(t, body, `<tr data-id="news-`)
+
+	body = getPage(t, hc, srv.URL+"/ui/map?label=zone")
+	assert.Contains(t, body, "250 instances", "a key alone keeps the instances carrying the label")
+	body = getPage(t, hc, srv.URL+"/ui/map?label=rack")
+	assert.Contains(t, body, "0 instances")
+	assert.Contains(t, body, "No instance matches.")
 
 	body = getPage(t, hc, srv.URL+"/ui/map?plan=news-pro")
 	assert.Contains(t, body, "125 instances", "news instances serve both news plans by default")

@@ -18,11 +18,17 @@ type MapQuery struct {
 	Service string            // map service (system_name) the instances are drawn under
 	Plan    string            // plan system_name they serve
 	Status  string            // their status
-	Labels  map[string]string // labels they all carry
+	Labels  map[string]string // labels they all carry, with these values
+	// HasLabels are labels they all carry, whatever the values.
+	HasLabels []string
 	// Limit, when above 0, pages the instances by id: at most Limit, the
 	// first after Cursor.
 	Limit  int
 	Cursor string
+	// Offset, in process only (the console's numbered pages), skips this
+	// many of the kept instances by id before the page's Limit; GET
+	// /v1/map pages with Cursor.
+	Offset int
 	// Summary asks for counts only; Delta for the changes since the query's
 	// index.
 	Summary bool
@@ -31,13 +37,32 @@ type MapQuery struct {
 
 // filtered tells whether the query keeps less than every instance.
 func (q MapQuery) filtered() bool {
-	return q.Plan != "" || q.Status != "" || len(q.Labels) > 0
+	return q.Plan != "" || q.Status != "" || len(q.Labels) > 0 || len(q.HasLabels) > 0
 }
 
 // extended tells whether the query uses more than what every peer answers
 // (ParamService alone): a whole map answers it unless so.
 func (q MapQuery) extended() bool {
-	return q.filtered() || q.Limit > 0 || q.Cursor != "" || q.Summary || q.Delta
+	return q.filtered() || q.Limit > 0 || q.Cursor != "" || q.Offset > 0 || q.Summary || q.Delta
+}
+
+// AddLabel adds a label filter as GET /v1/map's label parameter and
+// `portolan map --label` take it: "key=value" keeps the instances carrying
+// the label with that value, "key" alone those carrying it at all.
+func (q *MapQuery) AddLabel(kv string) error {
+	k, v, withValue := strings.Cut(kv, "=")
+	switch {
+	case k == "":
+		return fmt.Errorf("label must be key=value or key (got %q)", truncate(kv, 64))
+	case withValue:
+		if q.Labels == nil {
+			q.Labels = map[string]string{}
+		}
+		q.Labels[k] = v
+	case !slices.Contains(q.HasLabels, k):
+		q.HasLabels = append(q.HasLabels, k)
+	}
+	return nil
 }
 
 // ParseMapQuery reads a MapQuery from GET /v1/map's parameters.
@@ -47,20 +72,15 @@ func ParseMapQuery(v url.Values) (MapQuery, error) {
 		Cursor: v.Get(ParamCursor),
 	}
 	for _, kv := range v[ParamLabel] {
-		k, val, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return MapQuery{}, fmt.Errorf("label must be key=value (got %q)", truncate(kv, 64))
+		if err := q.AddLabel(kv); err != nil {
+			return MapQuery{}, err
 		}
-		if q.Labels == nil {
-			q.Labels = map[string]string{}
-		}
-		q.Labels[k] = val
 	}
 	if len(q.Cursor) > MaxIDLen {
 		return MapQuery{}, fmt.Errorf("cursor is an instance id, at most %d bytes (got %d)", MaxIDLen, len(q.Cursor))
 	}
-	if len(q.Labels) > MaxLabels {
-		return MapQuery{}, fmt.Errorf("at most %d labels may filter the map (got %d)", MaxLabels, len(q.Labels))
+	if n := len(q.Labels) + len(q.HasLabels); n > MaxLabels {
+		return MapQuery{}, fmt.Errorf("at most %d labels may filter the map (got %d)", MaxLabels, n)
 	}
 	if s := v.Get(ParamLimit); s != "" {
 		n, err := strconv.Atoi(s)
@@ -111,6 +131,9 @@ func (q MapQuery) Values() url.Values {
 	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
 		v.Add(ParamLabel, k+"="+q.Labels[k])
 	}
+	for _, k := range slices.Sorted(slices.Values(q.HasLabels)) {
+		v.Add(ParamLabel, k)
+	}
 	if q.Limit > 0 {
 		v.Set(ParamLimit, strconv.Itoa(q.Limit))
 	}
@@ -136,6 +159,11 @@ func (q MapQuery) keeps(mapService string, plans []PlanRef, status string, label
 	}
 	for k, v := range q.Labels {
 		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	for _, k := range q.HasLabels {
+		if _, ok := labels[k]; !ok {
 			return false
 		}
 	}

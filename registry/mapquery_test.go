@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestServeMapQueries(t *testing.T) {
 	for q, want := range map[string]string{
 		"limit=0":               "limit must be a number from 1 to 10000",
 		"limit=x":               "limit must be a number",
-		"label=zone":            "label must be key=value",
+		"label==eu":             "label must be key=value or key",
 		"summary=yes":           "summary must be 1 or 0",
 		"summary=1&delta=1":     "summary and delta do not go together",
 		"cursor=" + longID(200): "cursor is an instance id",
@@ -71,4 +72,21 @@ func longID(n int) string {
 		b[i] = 'x'
 	}
 	return string(b)
+}
+
+// A label filter is key=value, or key alone for any value; the query
+// writes itself back as the same parameters.
+func TestParseMapQueryLabels(t *testing.T) {
+	q, err := ParseMapQuery(url.Values{ParamLabel: {"zone=a", "rack", "rack", "tier="}})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"zone": "a", "tier": ""}, q.Labels)
+	assert.Equal(t, []string{"rack"}, q.HasLabels)
+	assert.True(t, q.Keeps("news", MapInstance{Labels: map[string]string{"zone": "a", "tier": "", "rack": "r1"}}))
+	assert.False(t, q.Keeps("news", MapInstance{Labels: map[string]string{"zone": "a", "tier": ""}}), "no rack label")
+	back, err := ParseMapQuery(q.Values())
+	require.NoError(t, err)
+	assert.Equal(t, q, back)
+
+	_, err = ParseMapQuery(url.Values{ParamLabel: {"=a"}})
+	assert.ErrorContains(t, err, "label must be key=value or key")
 }

@@ -96,8 +96,9 @@ func (r *Registry) drawLocked(c mapCandidate) placedInstance {
 // MapPage draws the part of the map q keeps (its Summary and Delta aside):
 // the services as Map draws them (only q.Service's when set), holding the
 // instances the filters keep, and with a Limit only the first Limit of those
-// after q.Cursor by id. Matched counts the instances the filters keep; Next
-// is the cursor of the next page, empty on the last.
+// after q.Cursor (or after the first q.Offset) by id. Matched counts the
+// instances the filters keep; Next is the cursor of the next page, empty on
+// the last.
 func (r *Registry) MapPage(q MapQuery) Map {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -109,6 +110,7 @@ func (r *Registry) mapPageLocked(q MapQuery) Map {
 	var (
 		matched, after int
 		page           = idHeap{}
+		keep           = q.Offset + q.Limit // the smallest ids kept: the skipped, then the page
 	)
 	r.eachLocked(func(c mapCandidate) {
 		if !c.keptBy(q) {
@@ -120,7 +122,7 @@ func (r *Registry) mapPageLocked(q MapQuery) Map {
 		}
 		after++
 		switch {
-		case q.Limit <= 0 || len(page) < q.Limit:
+		case q.Limit <= 0 || len(page) < keep:
 			heap.Push(&page, c)
 		case c.id < page[0].id:
 			page[0] = c
@@ -128,6 +130,8 @@ func (r *Registry) mapPageLocked(q MapQuery) Map {
 		}
 	})
 	slices.SortFunc(page, func(a, b mapCandidate) int { return cmp.Compare(a.id, b.id) })
+	skip := min(q.Offset, len(page))
+	page, after = page[skip:], after-skip
 	placed := make([]placedInstance, len(page))
 	for i, c := range page {
 		placed[i] = r.drawLocked(c)
@@ -141,6 +145,20 @@ func (r *Registry) mapPageLocked(q MapQuery) Map {
 		m.Next = page[len(page)-1].id
 	}
 	return m
+}
+
+// MapOne draws instance id alone: its map service as Map draws it (plans
+// and placements), holding only that instance; ok is false when the map
+// has no such instance.
+func (r *Registry) MapOne(id string) (m Map, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncLocked()
+	c, ok := r.lookupLocked(id)
+	if !ok {
+		return Map{}, false
+	}
+	return drawMap(r.snap, r.index, []placedInstance{r.drawLocked(c)}).Only(c.mapService), true
 }
 
 // idHeap is a max-heap of candidates by id: the page keeps the Limit

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -112,6 +113,45 @@ func TestMapPageWalksEveryInstanceOnce(t *testing.T) {
 	}
 	assert.Equal(t, len(ids(gold)), gold.Matched)
 	assert.NotZero(t, gold.Matched)
+}
+
+// TestMapPageOffsetsAndLabelKeys: an Offset page is the same slice of the
+// id order as the cursor walks; a label key alone keeps the instances that
+// carry it; MapOne draws one instance under its map service.
+func TestMapPageOffsetsAndLabelKeys(t *testing.T) {
+	f := mapFleet(t, 120)
+	all := ids(f.r.MapPage(MapQuery{HasLabels: []string{"zone"}}))
+	require.Len(t, all, 120, "every instance carries zone")
+	assert.Empty(t, ids(f.r.MapPage(MapQuery{HasLabels: []string{"rack"}})))
+
+	var byID []string
+	for i := range 120 {
+		byID = append(byID, fmt.Sprintf("in-%06d", i))
+	}
+	for _, off := range []int{0, 10, 115, 120, 500} {
+		m := f.r.MapPage(MapQuery{Limit: 10, Offset: off})
+		want := byID[min(off, 120):min(off+10, 120)]
+		if len(want) == 0 {
+			want = nil
+		}
+		assert.Equal(t, want, sortedIDs(m), "offset %d", off)
+		assert.Equal(t, 120, m.Matched)
+		assert.Equal(t, off+10 < 120, m.Next != "", "offset %d: a next page only when one is left", off)
+	}
+
+	m, ok := f.r.MapOne("in-000003")
+	require.True(t, ok)
+	require.Len(t, m.Services, 1)
+	assert.Equal(t, "billing", m.Services[0].Name)
+	assert.Equal(t, []string{"in-000003"}, ids(m))
+	_, ok = f.r.MapOne("in-999999")
+	assert.False(t, ok)
+}
+
+func sortedIDs(m Map) []string {
+	out := ids(m)
+	slices.Sort(out)
+	return out
 }
 
 // TestMapSummaryCounts checks the counts against the fleet's rule.

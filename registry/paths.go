@@ -66,8 +66,8 @@ const (
 	// ParamStatus keeps the instances of this status (passing, warning,
 	// critical, draining).
 	ParamStatus = "status"
-	// ParamLabel keeps the instances with this label, "key=value";
-	// repeated, all must match.
+	// ParamLabel keeps the instances with this label: "key=value", or
+	// "key" for any value; repeated, all must match.
 	ParamLabel = "label"
 	// ParamLimit pages the instances: at most this many, by instance id;
 	// the answer's Next is the cursor of the next page.

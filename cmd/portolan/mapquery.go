@@ -29,7 +29,7 @@ func mapQueryFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "plan", Usage: "show only instances serving this plan (its system_name)"},
 		&cli.StringFlag{Name: "status", Usage: "show only instances of this status: passing, warning, critical or draining"},
-		&cli.StringSliceFlag{Name: "label", Usage: "show only instances with this label, key=value (repeatable: all must match)"},
+		&cli.StringSliceFlag{Name: "label", Usage: "show only instances with this label: key=value, or key for any value (repeatable: all must match)"},
 		&cli.BoolFlag{Name: "summary", Usage: "print the counts per service, plan and status, not the instances"},
 		&cli.BoolFlag{Name: "instances", Usage: "print the instances however many there are (the default lists at most " + strconv.Itoa(mapTableMax) + ")"},
 		&cli.IntFlag{Name: "limit", Usage: "list at most this many instances, by id (a page; --cursor gives the next)"},
@@ -53,14 +53,9 @@ func mapQueryOf(c *cli.Context, format string) (registry.MapQuery, mapWant, erro
 		Limit: c.Int("limit"), Cursor: c.String("cursor"),
 	}
 	for _, kv := range c.StringSlice("label") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return q, 0, fmt.Errorf("--label must be key=value (got %q)", kv)
+		if err := q.AddLabel(kv); err != nil {
+			return q, 0, fmt.Errorf("--%w", err)
 		}
-		if q.Labels == nil {
-			q.Labels = map[string]string{}
-		}
-		q.Labels[k] = v
 	}
 	switch {
 	case q.Limit < 0 || q.Limit > registry.MaxMapLimit:
