@@ -68,6 +68,7 @@ type Console struct {
 	pages    *pages
 	mux      *http.ServeMux
 	sessions *sessions
+	logins   *loginLimiter // failed logins by address (login_limit.go)
 	streams  chan struct{} // one token per open event stream (events.go)
 	views    streamViews   // the streams' shared views (events.go)
 }
@@ -84,7 +85,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, pages: p, mux: http.NewServeMux(), sessions: newSessions(), streams: make(chan struct{}, maxStreams)}
+	c := &Console{cfg: cfg, pages: p, mux: http.NewServeMux(), sessions: newSessions(), logins: newLoginLimiter(), streams: make(chan struct{}, maxStreams)}
 	c.routes()
 	return c, nil
 }

@@ -2,7 +2,9 @@ package console
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -61,8 +63,16 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusForbidden, "The form expired or came from another site; try again.")
 		return
 	}
+	now := c.cfg.Now()
+	if wait, refused := c.logins.refused(r, now); refused {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		c.renderLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many refused tokens from your address: try again in %d seconds.", secs))
+		return
+	}
 	g, ok := c.cfg.Tokens.AuthenticateToken(r.PostFormValue("token"))
 	if !ok {
+		c.logins.failed(r, now)
 		c.renderLogin(w, r, http.StatusUnauthorized, "That access token was not accepted: check it, or create one in the admin API.")
 		return
 	}
