@@ -34,13 +34,9 @@ func TestKill9GroupCommitKeepsAcknowledgedUsageAndWrites(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
 
 	var authrepsSent, authrepsAcked atomic.Int64
-	var mu sync.Mutex
-	sentNames, ackedNames := map[string]bool{}, map[string]bool{}
 	var wg sync.WaitGroup
-	for w := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 16 {
+		wg.Go(func() {
 			for ctx.Err() == nil {
 				authrepsSent.Add(1)
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, co.URL+"/transactions/authrep.xml?"+q, nil)
@@ -54,42 +50,14 @@ func TestKill9GroupCommitKeepsAcknowledgedUsageAndWrites(t *testing.T) {
 					authrepsAcked.Add(1)
 				}
 			}
-		}()
-		if w >= 8 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ctx.Err() == nil; i++ {
-				name := fmt.Sprintf("gc-%d-%d", w, i)
-				mu.Lock()
-				sentNames[name] = true
-				mu.Unlock()
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, co.URL+"/admin/api/services.json",
-					strings.NewReader(url.Values{"name": {name}, "system_name": {name}}.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth("", co.Token)
-				resp, err := client.Do(req)
-				if err != nil {
-					return
-				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusCreated {
-					mu.Lock()
-					ackedNames[name] = true
-					mu.Unlock()
-				}
-			}
-		}()
+		})
 	}
+	writes := startServiceWriters(ctx, &wg, co, client, 8)
 	// The kill comes after the usage log's first checkpoints (one a
 	// second): the restart replays the log on top of a checkpointed usage.db.
 	loaded := time.Now()
 	require.Eventually(t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(ackedNames) >= 60 && authrepsAcked.Load() >= 300 && time.Since(loaded) > 1500*time.Millisecond
+		return writes.acked() >= 60 && authrepsAcked.Load() >= 300 && time.Since(loaded) > 1500*time.Millisecond
 	}, 60*time.Second, 5*time.Millisecond, "writes acknowledged before the kill")
 	co.Kill()
 	cancel()
@@ -107,30 +75,79 @@ func TestKill9GroupCommitKeepsAcknowledgedUsageAndWrites(t *testing.T) {
 
 	// Composition: every acknowledged service there, every service there sent
 	// and whole.
+	found := writes.check(t, co)
+	t.Logf("before kill -9: %d of %d authreps and %d of %d service creates acknowledged; after: %d hits, %d services",
+		acked, sent, writes.acked(), writes.sent(), counted["eternity"], found)
+
+	// And both go on counting from there.
+	got := send(t, co, http.MethodGet, "/transactions/authrep.xml?"+q, "", "")
+	require.Equal(t, http.StatusOK, got.status, got.body)
+	assert.Equal(t, counted["eternity"]+1, storedHits(t, co, q)["eternity"])
+}
+
+// serviceWriters create services named gc-<writer>-<n> through the 3scale
+// API until their context ends or the coordinator dies under them, keeping
+// the names sent and the names acknowledged (201).
+type serviceWriters struct {
+	mu         sync.Mutex
+	sentNames  map[string]bool
+	ackedNames map[string]bool
+}
+
+func startServiceWriters(ctx context.Context, wg *sync.WaitGroup, co *testenv.Coordinator, client *http.Client, n int) *serviceWriters {
+	s := &serviceWriters{sentNames: map[string]bool{}, ackedNames: map[string]bool{}}
+	for w := range n {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				name := fmt.Sprintf("gc-%d-%d", w, i)
+				s.mu.Lock()
+				s.sentNames[name] = true
+				s.mu.Unlock()
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, co.URL+"/admin/api/services.json",
+					strings.NewReader(url.Values{"name": {name}, "system_name": {name}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("", co.Token)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the coordinator died under us
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusCreated {
+					s.mu.Lock()
+					s.ackedNames[name] = true
+					s.mu.Unlock()
+				}
+			}
+		})
+	}
+	return s
+}
+
+func (s *serviceWriters) acked() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.ackedNames) }
+func (s *serviceWriters) sent() int  { s.mu.Lock(); defer s.mu.Unlock(); return len(s.sentNames) }
+
+// check asserts, once the writers have stopped, that every acknowledged
+// service is on co and every gc- service there was sent and is whole (its
+// hits metric and proxy); it returns how many there are.
+func (s *serviceWriters) check(t *testing.T, co *testenv.Coordinator) (found int) {
+	t.Helper()
 	services := listServices(t, co)
-	for name := range ackedNames {
+	for name := range s.ackedNames {
 		assert.Contains(t, services, name, "acknowledged service %s lost", name)
 	}
-	found := 0
 	for name, id := range services {
 		if !strings.HasPrefix(name, "gc-") {
 			continue
 		}
 		found++
-		assert.True(t, sentNames[name], "service %s was never sent", name)
+		assert.True(t, s.sentNames[name], "service %s was never sent", name)
 		got := send(t, co, http.MethodGet, fmt.Sprintf("/admin/api/services/%d/metrics.json", id), "", "")
 		require.Equal(t, http.StatusOK, got.status)
 		assert.Contains(t, got.body, `"system_name":"hits"`, "service %s has its hits metric", name)
 		got = send(t, co, http.MethodGet, fmt.Sprintf("/admin/api/services/%d/proxy.json", id), "", "")
 		assert.Equal(t, http.StatusOK, got.status, "service %s has its proxy", name)
 	}
-	t.Logf("before kill -9: %d of %d authreps and %d of %d service creates acknowledged; after: %d hits, %d services",
-		acked, sent, len(ackedNames), len(sentNames), counted["eternity"], found)
-
-	// And both go on counting from there.
-	got := send(t, co, http.MethodGet, "/transactions/authrep.xml?"+q, "", "")
-	require.Equal(t, http.StatusOK, got.status, got.body)
-	assert.Equal(t, counted["eternity"]+1, storedHits(t, co, q)["eternity"])
+	return found
 }
 
 // storedHits reads the application's stored hits per limited period with an
