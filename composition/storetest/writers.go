@@ -1,5 +1,6 @@
 // Package storetest holds what the composition stores' tests share: the
-// concurrent-writers benchmark both stores run (boltstore, consulstore).
+// group-commit properties both stores keep and the concurrent-writers
+// benchmark both run (boltstore, consulstore).
 //
 // It is imported by tests only, and imports nothing of Portolan but
 // composition.
