@@ -3,50 +3,23 @@ package console
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
-	"net/url"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/portolan/portolan/threescale"
 )
 
 // After loginFailures refused tokens in a minute, an address is refused
 // even the right token, with Retry-After, until the minute is over.
 func TestFailedLoginsAreLimitedPerAddress(t *testing.T) {
-	f := newFleet(t, 1)
 	var mu sync.Mutex
 	now := time.Date(2026, 12, 5, 4, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	c, err := New(Config{Snapshot: f.store.Snapshot, Map: f.reg, Version: "test", Logger: zerolog.Nop(),
-		Tokens: threescale.NewStoreTokenChecker(f.store.Snapshot, testToken), Now: clock})
-	require.NoError(t, err)
-	srv := httptest.NewServer(c)
-	defer srv.Close()
-
-	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	login := func(token string) *http.Response {
-		resp, err := hc.Get(srv.URL + Prefix + "login")
-		require.NoError(t, err)
-		csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(readBody(t, resp))
-		require.NotNil(t, csrf)
-		req, err := http.NewRequest(http.MethodPost, srv.URL+Prefix+"login", strings.NewReader(url.Values{"csrf": {csrf[1]}, "token": {token}}.Encode()))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", srv.URL)
-		req.AddCookie(&http.Cookie{Name: loginCookie, Value: csrf[1]})
-		resp, err = hc.Do(req)
-		require.NoError(t, err)
-		return resp
-	}
+	_, srv := newFleet(t, 1).consoleAt(t, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	hc := newBrowser(t)
+	login := func(token string) *http.Response { return postLogin(t, hc, srv, token) }
 	for i := range loginFailures {
 		resp := login(fmt.Sprintf("guess-%d", i))
 		readBody(t, resp)

@@ -77,10 +77,15 @@ func newFleet(tb testing.TB, n int) *fleet {
 
 // console returns a console over the fleet, served by an httptest server.
 func (f *fleet) console(tb testing.TB) (*Console, *httptest.Server) {
+	return f.consoleAt(tb, nil)
+}
+
+// consoleAt is console on the clock now (nil: time.Now).
+func (f *fleet) consoleAt(tb testing.TB, now func() time.Time) (*Console, *httptest.Server) {
 	tb.Helper()
 	c, err := New(Config{
 		Snapshot: f.store.Snapshot, Map: f.reg, Version: "test", Logger: zerolog.Nop(),
-		Tokens: threescale.NewStoreTokenChecker(f.store.Snapshot, testToken),
+		Tokens: threescale.NewStoreTokenChecker(f.store.Snapshot, testToken), Now: now,
 	})
 	require.NoError(tb, err)
 	srv := httptest.NewServer(c)
@@ -88,13 +93,19 @@ func (f *fleet) console(tb testing.TB) (*Console, *httptest.Server) {
 	return c, srv
 }
 
-// signedInClient logs in to srv with token and returns a client holding
-// the session cookie (it follows no redirect, so tests see them).
-func signedInClient(tb testing.TB, srv *httptest.Server, token string) *http.Client {
-	tb.Helper()
+// newBrowser is a client with a cookie jar that follows no redirect, so
+// tests see them.
+func newBrowser(tb testing.TB) *http.Client {
 	jar, err := cookiejar.New(nil)
 	require.NoError(tb, err)
-	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// postLogin logs in through the form as a browser on srv's origin does:
+// it gets the form, then posts token with the form's CSRF token and
+// returns the answer, its body unread.
+func postLogin(tb testing.TB, hc *http.Client, srv *httptest.Server, token string) *http.Response {
+	tb.Helper()
 	resp, err := hc.Get(srv.URL + Prefix + "login")
 	require.NoError(tb, err)
 	body := readBody(tb, resp)
@@ -107,6 +118,15 @@ func signedInClient(tb testing.TB, srv *httptest.Server, token string) *http.Cli
 	req.Header.Set("Origin", srv.URL)
 	resp, err = hc.Do(req)
 	require.NoError(tb, err)
+	return resp
+}
+
+// signedInClient logs in to srv with token and returns a client holding
+// the session cookie (it follows no redirect, so tests see them).
+func signedInClient(tb testing.TB, srv *httptest.Server, token string) *http.Client {
+	tb.Helper()
+	hc := newBrowser(tb)
+	resp := postLogin(tb, hc, srv, token)
 	readBody(tb, resp)
 	require.Equal(tb, http.StatusSeeOther, resp.StatusCode, "a valid token logs in")
 	require.Equal(tb, "/ui/map", resp.Header.Get("Location"))
