@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -89,4 +91,42 @@ func TestParseMapQueryLabels(t *testing.T) {
 
 	_, err = ParseMapQuery(url.Values{ParamLabel: {"=a"}})
 	assert.ErrorContains(t, err, "label must be key=value or key")
+}
+
+// FuzzParseMapQuery: whatever query string GET /v1/map accepts, the query
+// writes back as parameters that parse to the same query, and within the
+// bounds it states.
+func FuzzParseMapQuery(f *testing.F) {
+	f.Add("service=news&plan=basic&status=critical&label=zone%3Da&label=rack&limit=10&cursor=in-1")
+	f.Add("label=%3Da&label=k%3D%3Dv&summary=1")
+	f.Add("delta=true&limit=10000&label=a&label=a")
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := ParseMapQuery(v)
+		if err != nil {
+			return
+		}
+		if n := len(q.Labels) + len(q.HasLabels); n > MaxLabels || q.Limit < 0 || q.Limit > MaxMapLimit || len(q.Cursor) > MaxIDLen {
+			t.Fatalf("%q: out of bounds: %+v", raw, q)
+		}
+		back, err := ParseMapQuery(q.Values())
+		if err != nil {
+			t.Fatalf("%q: its own parameters %q refused: %v", raw, q.Values().Encode(), err)
+		}
+		if !reflect.DeepEqual(normalizeQuery(q), normalizeQuery(back)) {
+			t.Fatalf("%q: %+v came back as %+v", raw, q, back)
+		}
+	})
+}
+
+// normalizeQuery orders what a query holds in no order.
+func normalizeQuery(q MapQuery) MapQuery {
+	q.HasLabels = slices.Sorted(slices.Values(q.HasLabels))
+	if len(q.HasLabels) == 0 {
+		q.HasLabels = nil
+	}
+	return q
 }
