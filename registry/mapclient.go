@@ -12,8 +12,8 @@ import (
 
 // Select returns the part of m that q keeps, as MapPage draws it: the
 // services (q.Service's alone when set) with the instances the filters
-// keep, with a Limit only the first Limit after q.Cursor by id; Matched and
-// Next set when q filters or pages. m is left alone.
+// keep, with a Limit only the first Limit after q.Cursor (or after the
+// first q.Offset) by id; Matched and Next set when q filters or pages. m is left alone.
 func (m Map) Select(q MapQuery) Map {
 	out := m.selectInstances(q)
 	// A service the composition does not know is on the map only through
@@ -41,7 +41,7 @@ func (m Map) selectInstances(q MapQuery) Map {
 		return out
 	}
 	out.Matched = len(kept)
-	if q.Limit <= 0 && q.Cursor == "" {
+	if q.Limit <= 0 && q.Cursor == "" && q.Offset <= 0 {
 		return out
 	}
 	slices.Sort(kept)
@@ -49,6 +49,7 @@ func (m Map) selectInstances(q MapQuery) Map {
 	if from < len(kept) && kept[from] == q.Cursor {
 		from++
 	}
+	from = min(from+max(q.Offset, 0), len(kept))
 	to := len(kept)
 	if q.Limit > 0 && from+q.Limit < to {
 		to = from + q.Limit

@@ -19,6 +19,9 @@ func TestMapSelectAndSummaryMatchHome(t *testing.T) {
 		{Plan: "gold", Limit: 10},
 		{Status: StatusWarning, Labels: map[string]string{"zone": "b"}, Limit: 5, Cursor: "in-000100"},
 		{Service: "legacy", Limit: 1000},
+		{Limit: 10, Offset: 95},
+		{Service: "news", HasLabels: []string{"zone"}, Limit: 7, Offset: 7},
+		{Limit: 10, Offset: 400},
 	} {
 		assert.Equal(t, f.r.MapPage(q), whole.Select(q), "%+v", q)
 		assert.Equal(t, f.r.MapSummary(q), whole.Summary(q), "%+v", q)
