@@ -19,7 +19,9 @@ import (
 //   - another test binary of the same run (go test runs packages side by
 //     side) choosing the same port: each choice holds an flock on a file
 //     named for the port until its test ends, and a locked port is passed
-//     over. The kernel drops the lock when a process dies.
+//     over. The kernel drops the lock when a process dies. The files stay
+//     (one per port at most): removing one that another process holds
+//     locked would let a third lock a new file of the same name.
 const lowestPort = 10000
 
 // reservePort returns a loopback port that is free now, is outside the
