@@ -39,7 +39,7 @@ func reservePort(t testing.TB) int {
 // it, wrapping round below hi.
 func reservePortFrom(t testing.TB, from, hi int) int {
 	t.Helper()
-	dir := filepath.Join(os.TempDir(), "portolan-test-ports")
+	dir := portLockDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatalf("port locks: %v", err)
 	}
@@ -65,6 +65,12 @@ func reservePortFrom(t testing.TB, from, hi int) int {
 	}
 	t.Fatalf("no free loopback port in [%d, %d)", lowestPort, hi)
 	return 0
+}
+
+// portLockDir holds the port lock files, one directory per user (another
+// user's would not be writable).
+func portLockDir() string {
+	return filepath.Join(os.TempDir(), "portolan-test-ports-"+strconv.Itoa(os.Getuid()))
 }
 
 // ephemeralLow is the first port of the kernel's ephemeral range (Linux's

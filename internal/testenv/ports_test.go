@@ -31,7 +31,7 @@ func TestReservedPortsAreDistinctAndOutsideTheEphemeralRange(t *testing.T) {
 	// A held port's lock, tried on another open file description as another
 	// process would, is taken; and the chooser passes it over.
 	held := reservePort(t)
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "portolan-test-ports", strconv.Itoa(held)), os.O_RDWR, 0)
+	f, err := os.OpenFile(filepath.Join(portLockDir(), strconv.Itoa(held)), os.O_RDWR, 0)
 	require.NoError(t, err)
 	defer f.Close()
 	require.Error(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB), "a held port's lock is taken")
