@@ -71,6 +71,10 @@ func ParseMapQuery(v url.Values) (MapQuery, error) {
 		Service: v.Get(ParamService), Plan: v.Get(ParamPlan), Status: v.Get(ParamStatus),
 		Cursor: v.Get(ParamCursor),
 	}
+	// Counted before they are read: each is checked against those before.
+	if n := len(v[ParamLabel]); n > MaxLabels {
+		return MapQuery{}, fmt.Errorf("at most %d labels may filter the map (got %d)", MaxLabels, n)
+	}
 	for _, kv := range v[ParamLabel] {
 		if err := q.AddLabel(kv); err != nil {
 			return MapQuery{}, err
@@ -78,9 +82,6 @@ func ParseMapQuery(v url.Values) (MapQuery, error) {
 	}
 	if len(q.Cursor) > MaxIDLen {
 		return MapQuery{}, fmt.Errorf("cursor is an instance id, at most %d bytes (got %d)", MaxIDLen, len(q.Cursor))
-	}
-	if n := len(q.Labels) + len(q.HasLabels); n > MaxLabels {
-		return MapQuery{}, fmt.Errorf("at most %d labels may filter the map (got %d)", MaxLabels, n)
 	}
 	if s := v.Get(ParamLimit); s != "" {
 		n, err := strconv.Atoi(s)

@@ -91,6 +91,13 @@ func TestParseMapQueryLabels(t *testing.T) {
 
 	_, err = ParseMapQuery(url.Values{ParamLabel: {"=a"}})
 	assert.ErrorContains(t, err, "label must be key=value or key")
+
+	many := url.Values{}
+	for i := range MaxLabels + 1 {
+		many.Add(ParamLabel, "k"+strconv.Itoa(i))
+	}
+	_, err = ParseMapQuery(many)
+	assert.ErrorContains(t, err, "labels may filter the map", "counted before they are read")
 }
 
 // FuzzParseMapQuery: whatever query string GET /v1/map accepts, the query
