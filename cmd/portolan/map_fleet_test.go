@@ -67,6 +67,17 @@ func TestMapFleetSummaryFiltersPages(t *testing.T) {
 	var s registry.MapSummary
 	require.NoError(t, json.Unmarshal([]byte(out), &s), out)
 	assert.Equal(t, fleetSize/2, s.Instances)
+	code, out, errOut = runMapCmd(t, args("--summary", "-o", "json", "--label", "zone")...)
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+	assert.Equal(t, fleetSize, s.Instances, "a key alone keeps every instance carrying it")
+	code, out, errOut = runMapCmd(t, args("--summary", "-o", "json", "--label", "zone", "--label", "rack")...)
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+	assert.Zero(t, s.Instances, "none carries a rack")
+	code, _, errOut = runMapCmd(t, args("--label", "=a")...)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, errOut, "--label must be key=value or key")
 
 	// A filter that narrows the map below the bound lists it.
 	code, out, errOut = runMapCmd(t, args("--service", "news", "--status", "warning")...)
