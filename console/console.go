@@ -35,10 +35,11 @@ type Usage interface {
 // Map is the instance registry as the console sees it (*registry.Registry
 // satisfies it).
 type Map interface {
-	// MapPage, MapSummary and MapOne read part of the map without copying
-	// the fleet: a page, counts, one instance.
+	// MapPageSummary, MapPage and MapOne read part of the map without
+	// copying the fleet: a page with the counts beside it, a page, one
+	// instance.
+	MapPageSummary(page, counts registry.MapQuery) (registry.Map, registry.MapSummary)
 	MapPage(q registry.MapQuery) registry.Map
-	MapSummary(q registry.MapQuery) registry.MapSummary
 	MapOne(id string) (registry.Map, bool)
 	Index() uint64
 	// Wait blocks until the map's index passes index or ctx ends.

@@ -67,15 +67,18 @@ func (c *Console) mapPage(w http.ResponseWriter, r *http.Request, p Page) {
 	c.render(w, http.StatusOK, "map", p)
 }
 
-// buildMapView draws page f.Page of the map under f from two reads that
-// copy no more than the page: the counts of the fleet the filter keeps
-// (the service and status filters applied here, so the choices and counts
-// beside them stay whole), then the page's instances.
+// buildMapView draws page f.Page of the map under f from one read that
+// copies no more than the page: the page's instances, and the counts of
+// the fleet the filter keeps with the service and status filters applied
+// here, so that the choices and counts beside the page stay whole. A page
+// past the last is drawn again as the last.
 func buildMapView(src Map, f mapFilter) mapView {
-	q := f.registryQuery()
-	sum := src.MapSummary(q)
+	counts := f.registryQuery()
+	page := counts
+	page.Service, page.Status, page.Limit, page.Offset = f.Service, f.Status, mapPageSize, (f.Page-1)*mapPageSize
+	m, sum := src.MapPageSummary(page, counts)
 	v := mapView{Filter: f, Statuses: mapStatuses, Index: sum.Index}
-	counts := map[string]int{}
+	byStatus := map[string]int{}
 	totals := map[string]int{} // by service, under the whole filter
 	plans := map[string]bool{}
 	for _, s := range sum.Services {
@@ -89,7 +92,7 @@ func buildMapView(src Map, f mapFilter) mapView {
 			continue
 		}
 		for st, n := range s.Statuses {
-			counts[st] += n
+			byStatus[st] += n
 		}
 		totals[s.Name] = s.Instances
 		if f.Status != "" {
@@ -99,12 +102,15 @@ func buildMapView(src Map, f mapFilter) mapView {
 	}
 	v.Plans = slices.Sorted(maps.Keys(plans))
 	for _, st := range mapStatuses {
-		v.Counts = append(v.Counts, statusCount{Status: st, N: counts[st]})
+		v.Counts = append(v.Counts, statusCount{Status: st, N: byStatus[st]})
 	}
 	v.Pages = max(1, (v.Total+mapPageSize-1)/mapPageSize)
 	v.Page = min(f.Page, v.Pages)
-	q.Service, q.Status, q.Limit, q.Offset = f.Service, f.Status, mapPageSize, (v.Page-1)*mapPageSize
-	for _, s := range src.MapPage(q).Services {
+	if v.Page != f.Page {
+		page.Offset = (v.Page - 1) * mapPageSize
+		m = src.MapPage(page)
+	}
+	for _, s := range m.Services {
 		if len(s.Instances) == 0 {
 			continue
 		}

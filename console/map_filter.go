@@ -13,6 +13,10 @@ import (
 // filtered fleet above.
 const mapPageSize = 100
 
+// maxMapPage bounds a page number, so its offset cannot overflow: 2^20
+// pages of 100 are far more instances than a home holds.
+const maxMapPage = 1 << 20
+
 // mapStatuses are the statuses the map filters and counts by, in the order
 // shown.
 var mapStatuses = []string{registry.StatusPassing, registry.StatusWarning, registry.StatusCritical,
@@ -43,7 +47,7 @@ func parseMapFilter(q url.Values) mapFilter {
 	f.LabelKey, f.LabelVal, _ = strings.Cut(f.Label, "=")
 	f.LabelKey, f.LabelVal = strings.TrimSpace(f.LabelKey), strings.TrimSpace(f.LabelVal)
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
-		f.Page = n
+		f.Page = min(n, maxMapPage)
 	}
 	return f
 }

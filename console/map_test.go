@@ -47,6 +47,8 @@ func TestMapPagesFiltersAndCountsAFleet(t *testing.T) {
 	body = getPage(t, hc, srv.URL+"/ui/?page=9")
 	assert.Contains(t, body, `Page 3 of 3`, "a page past the last shows the last")
 	assert.Equal(t, 50, strings.Count(body, "<tr data-id="))
+	body = getPage(t, hc, srv.URL+"/ui/?page=9223372036854775807")
+	assert.Contains(t, body, `Page 3 of 3`, "a page number too large for an offset shows the last")
 
 	body = getPage(t, hc, srv.URL+"/ui/map?status=critical")
 	assert.Equal(t, 1, strings.Count(body, "<tr data-id="))

@@ -107,31 +107,61 @@ func (r *Registry) MapPage(q MapQuery) Map {
 }
 
 func (r *Registry) mapPageLocked(q MapQuery) Map {
-	var (
-		matched, after int
-		page           = idHeap{}
-		keep           = q.Offset + q.Limit // the smallest ids kept: the skipped, then the page
-	)
-	r.eachLocked(func(c mapCandidate) {
-		if !c.keptBy(q) {
-			return
-		}
-		matched++
-		if c.id <= q.Cursor && q.Cursor != "" {
-			return
-		}
-		after++
-		switch {
-		case q.Limit <= 0 || len(page) < keep:
-			heap.Push(&page, c)
-		case c.id < page[0].id:
-			page[0] = c
-			heap.Fix(&page, 0)
+	p := &pageCollector{q: q}
+	r.eachLocked(p.add)
+	return r.drawPageLocked(p)
+}
+
+// MapPageSummary is MapPage(page) beside MapSummary(counts), drawn in one
+// pass over the fleet at one index: a page with the counts of a wider
+// filter (the console's) that agree with it.
+func (r *Registry) MapPageSummary(page, counts MapQuery) (Map, MapSummary) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncLocked()
+	p := &pageCollector{q: page}
+	var c summaryCounter
+	r.eachLocked(func(m mapCandidate) {
+		p.add(m)
+		if m.keptBy(counts) {
+			c.add(m.mapService, m.placement.Plans, m.status)
 		}
 	})
+	return r.drawPageLocked(p), r.summarizeLocked(counts.Service, &c)
+}
+
+// pageCollector keeps, of the candidates it is shown, those of q's page:
+// the Offset+Limit smallest ids after q.Cursor that q's filters keep.
+type pageCollector struct {
+	q              MapQuery
+	matched, after int
+	page           idHeap
+}
+
+func (p *pageCollector) add(c mapCandidate) {
+	if !c.keptBy(p.q) {
+		return
+	}
+	p.matched++
+	if c.id <= p.q.Cursor && p.q.Cursor != "" {
+		return
+	}
+	p.after++
+	switch {
+	case p.q.Limit <= 0 || len(p.page) < max(p.q.Offset, 0)+p.q.Limit:
+		heap.Push(&p.page, c)
+	case c.id < p.page[0].id:
+		p.page[0] = c
+		heap.Fix(&p.page, 0)
+	}
+}
+
+// drawPageLocked draws the page p collected.
+func (r *Registry) drawPageLocked(p *pageCollector) Map {
+	q, page := p.q, p.page
 	slices.SortFunc(page, func(a, b mapCandidate) int { return cmp.Compare(a.id, b.id) })
-	skip := min(q.Offset, len(page))
-	page, after = page[skip:], after-skip
+	skip := min(max(q.Offset, 0), len(page))
+	page, after := page[skip:], p.after-skip
 	placed := make([]placedInstance, len(page))
 	for i, c := range page {
 		placed[i] = r.drawLocked(c)
@@ -140,7 +170,7 @@ func (r *Registry) mapPageLocked(q MapQuery) Map {
 	if !q.extended() {
 		return m // answered as the whole map was
 	}
-	m.Matched = matched
+	m.Matched = p.matched
 	if q.Limit > 0 && after > len(page) {
 		m.Next = page[len(page)-1].id
 	}

@@ -148,6 +148,20 @@ func TestMapPageOffsetsAndLabelKeys(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// MapPageSummary answers what MapPage and MapSummary answer apart.
+func TestMapPageSummaryIsPageAndSummary(t *testing.T) {
+	f := mapFleet(t, 200)
+	for _, qs := range [][2]MapQuery{
+		{{}, {}},
+		{{Service: "news", Status: StatusWarning, Limit: 10, Offset: 5}, {HasLabels: []string{"zone"}}},
+		{{Plan: "gold", Limit: 3}, {Service: "billing"}},
+	} {
+		m, s := f.r.MapPageSummary(qs[0], qs[1])
+		assert.Equal(t, f.r.MapPage(qs[0]), m, "%+v", qs[0])
+		assert.Equal(t, f.r.MapSummary(qs[1]), s, "%+v", qs[1])
+	}
+}
+
 func sortedIDs(m Map) []string {
 	out := ids(m)
 	slices.Sort(out)

@@ -28,6 +28,12 @@ func (r *Registry) MapSummary(q MapQuery) MapSummary {
 			c.add(m.mapService, m.placement.Plans, m.status)
 		}
 	})
+	return r.summarizeLocked(q.Service, &c)
+}
+
+// summarizeLocked lays out what c counted (as MapSummary does), only
+// service's when it is set.
+func (r *Registry) summarizeLocked(service string, c *summaryCounter) MapSummary {
 	c.done()
 	counts, total := c.counts, c.total
 	s := MapSummary{Index: r.index, Revision: r.snap.Revision, Instances: total, Services: []MapServiceSummary{}}
@@ -35,7 +41,7 @@ func (r *Registry) MapSummary(q MapQuery) MapSummary {
 	known := map[string]bool{}
 	for _, svc := range r.snap.Services.All() {
 		known[svc.SystemName] = true
-		if q.Service != "" && q.Service != svc.SystemName {
+		if service != "" && service != svc.SystemName {
 			continue
 		}
 		var order []string
