@@ -12,8 +12,9 @@
 #   docker build --pull=false --build-arg VERSION=$(git describe) -f Dockerfile -t portolan:dev .build/image
 #
 # Run the coordinator with `docker run -e PORTOLAN_COORDINATOR_LISTEN=0.0.0.0:7070
-# portolan:dev coordinator ...`; an app image wraps its process with the
-# agent (see examples/newsapi/Dockerfile).
+# portolan:dev coordinator ...`. App images wrap their process with the
+# agent build's image instead, portolan-agent (Dockerfile.agent; see
+# examples/newsapi/Dockerfile).
 FROM scratch
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="portolan" \

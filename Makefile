@@ -10,8 +10,9 @@ FUZZTIME ?= 30s
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-# Integration tests run the built binary from here.
+# Integration tests run the built binaries from here.
 export PORTOLAN_BIN := $(CURDIR)/bin/portolan
+export PORTOLAN_AGENT_BIN := $(CURDIR)/bin/portolan-agent
 
 .DEFAULT_GOAL := build
 
@@ -20,22 +21,31 @@ export PORTOLAN_BIN := $(CURDIR)/bin/portolan
 # portolan generates no docs from its commands.
 GO_TAGS := urfave_cli_no_docs
 
+# The agent build (-tags agentonly) is the entrypoint app images carry:
+# the agent, status, version and completion, without the coordinator, the
+# operators' commands and libopenapi (README "Two builds").
+AGENT_TAGS := $(GO_TAGS),agentonly
+
 .PHONY: build
 build:
 	CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o bin/portolan ./cmd/portolan
+	CGO_ENABLED=0 go build -trimpath -tags $(AGENT_TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o bin/portolan-agent ./cmd/portolan
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/newsapi ./examples/newsapi
 
-# make size: the stripped binary's size, its weight per module and package
-# (tools/size), the bytes package init allocates, and the idle Rss and Pss of
-# one agent and of AGENTS agents (default 50) phoning home with their
-# gateway on; see scripts/size.sh.
+# make size: both builds' stripped sizes, their weight per module and
+# package (tools/size), the bytes their package init allocates, and the idle
+# Rss and Pss of one agent of each build and of AGENTS agents (default 50)
+# of the agent build, phoning home with their gateway on; see
+# scripts/size.sh.
 .PHONY: size
 size: build
 	GO_TAGS=$(GO_TAGS) ./scripts/size.sh
 
-# make image: the portolan image and the demo API image, FROM scratch with the
-# static binaries built above; nothing is pulled. The build context is a small
-# directory assembled here, not the whole tree.
+# make image: the portolan image (full build: the coordinator's), the
+# portolan-agent image (agent build: what app images copy the agent from)
+# and the demo API image, FROM scratch with the static binaries built above;
+# nothing is pulled. The build context is a small directory assembled here,
+# not the whole tree.
 IMAGE_CONTEXT := .build/image
 CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
 # The legacy builder resolves a local image in FROM without asking a registry.
@@ -48,17 +58,18 @@ image: build
 	chmod 0755 $(IMAGE_CONTEXT)/run $(IMAGE_CONTEXT)/var $(IMAGE_CONTEXT)/var/cache $(IMAGE_CONTEXT)/coordinator
 	chmod 1777 $(IMAGE_CONTEXT)/run/portolan $(IMAGE_CONTEXT)/var/cache/portolan # writable by any --user, like /tmp
 	chmod 0700 $(IMAGE_CONTEXT)/coordinator/data # the image's user owns it (COPY --chown)
-	cp bin/portolan bin/newsapi $(IMAGE_CONTEXT)/
+	cp bin/portolan bin/portolan-agent bin/newsapi $(IMAGE_CONTEXT)/
 	cp -r examples/newsapi/portolan $(IMAGE_CONTEXT)/composition
 	cp $(CA_CERTS) $(IMAGE_CONTEXT)/ca-certificates.crt
 	$(DOCKER_BUILD) -f Dockerfile --build-arg VERSION=$(VERSION) -t portolan:dev -t portolan:$(VERSION) $(IMAGE_CONTEXT)
-	$(DOCKER_BUILD) -f examples/newsapi/Dockerfile --build-arg PORTOLAN_IMAGE=portolan:dev --build-arg VERSION=$(VERSION) \
+	$(DOCKER_BUILD) -f Dockerfile.agent --build-arg VERSION=$(VERSION) -t portolan-agent:dev -t portolan-agent:$(VERSION) $(IMAGE_CONTEXT)
+	$(DOCKER_BUILD) -f examples/newsapi/Dockerfile --build-arg PORTOLAN_IMAGE=portolan-agent:dev --build-arg VERSION=$(VERSION) \
 		-t portolan-newsapi:dev -t portolan-newsapi:$(VERSION) $(IMAGE_CONTEXT)
-	@for i in portolan:dev portolan-newsapi:dev; do echo "$$i: $$(docker image inspect --format '{{.Size}}' $$i) bytes"; done
+	@for i in portolan:dev portolan-agent:dev portolan-newsapi:dev; do echo "$$i: $$(docker image inspect --format '{{.Size}}' $$i) bytes"; done
 
 # make release: static binaries for the platforms Portolan runs on, from cloud
 # servers to a Raspberry Pi (arm/v7) and home routers (mipsle, soft float),
-# with their SHA-256 sums.
+# each in both builds (portolan and portolan-agent), with their SHA-256 sums.
 RELEASE_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/mipsle
 
 .PHONY: release
@@ -67,10 +78,12 @@ release:
 	mkdir -p dist
 	@for p in $(RELEASE_PLATFORMS); do \
 		IFS=/ read -r os arch variant <<<"$$p"; \
-		name="portolan-$$os-$$arch$${variant}"; \
-		echo "==> dist/$$name"; \
-		env CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$${variant#v} GOMIPS=softfloat \
-			go build -trimpath -tags $(GO_TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o "dist/$$name" ./cmd/portolan; \
+		for build in portolan:$(GO_TAGS) portolan-agent:$(AGENT_TAGS); do \
+			bin=$${build%%:*}-$$os-$$arch$${variant}; \
+			echo "==> dist/$$bin"; \
+			env CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$${variant#v} GOMIPS=softfloat \
+				go build -trimpath -tags $${build#*:} -ldflags "-s -w -X main.version=$(VERSION)" -o "dist/$$bin" ./cmd/portolan; \
+		done; \
 	done
 	cd dist && sha256sum portolan-* > SHA256SUMS
 	@cat dist/SHA256SUMS
@@ -186,6 +199,9 @@ lint:
 	@# The 32-bit release targets (linux/arm/v7, linux/mipsle): an int
 	@# constant that fits only 64 bits breaks them and nothing else.
 	GOOS=linux GOARCH=arm GOARM=7 go build -tags $(GO_TAGS) -o /dev/null ./cmd/portolan
+	@# The agent build compiles (its tests are the full build's: go vet
+	@# above has seen every file but build_agent.go).
+	go build -tags $(AGENT_TAGS) -o /dev/null ./cmd/portolan
 
 .PHONY: demo
 demo: build

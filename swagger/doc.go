@@ -1,12 +1,13 @@
 // Package swagger reads Swagger 2.0 and OpenAPI 3.0/3.1 documents and cuts
 // them down to the operations a user wants.
 //
-// Load and Parse accept JSON or YAML from a file, an http(s) URL or memory,
-// validate the document against the OpenAPI schema of its version and
-// resolve its local references (github.com/pb33f/libopenapi and its
-// validator); remote and file references are never followed, and every
-// input is size-bounded. A Spec lists its operations, security schemes and
-// base path.
+// Load and Parse accept JSON or YAML from a file, an http(s) URL or memory
+// and check the document with a SchemaCheck: openapischema.Check validates
+// it against the OpenAPI schema of its version and resolves its local
+// references (github.com/pb33f/libopenapi and its validator), and no check
+// reads only what this package uses. Remote and file references are never
+// followed, and every input is size-bounded. A Spec lists its operations,
+// security schemes and base path.
 //
 // A Selection of include and omit rules (see Rule: tag:NAME,
 // op:OPERATION_ID or METHOD PATH_GLOB) decides which operations are kept:
@@ -19,4 +20,7 @@
 //
 // Importing a spec into a composition lives in this package too
 // (import*.go).
+//
+// It must not import libopenapi (that is openapischema's, so that the
+// agent build can leave it out), nor agent, coordinator or registry.
 package swagger

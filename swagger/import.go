@@ -606,7 +606,7 @@ func previousMethods(doc *remoteDoc, opts ImportOptions) (map[string]bool, error
 	if doc == nil || doc.Body == "" {
 		return nil, nil
 	}
-	prev, err := Parse([]byte(doc.Body))
+	prev, err := Parse([]byte(doc.Body), nil) // checked when it was imported; only its methods are read
 	if err != nil {
 		return nil, fmt.Errorf("the ActiveDoc %s does not hold a readable spec, so methods of removed operations are kept: %v", doc.SystemName, err)
 	}

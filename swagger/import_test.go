@@ -25,7 +25,7 @@ func importSample(t *testing.T, name string) *Spec {
 	}
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	s, err := Parse(b)
+	s, err := parseChecked(b)
 	require.NoError(t, err, name)
 	return s
 }
@@ -180,7 +180,7 @@ func TestImportNames(t *testing.T) {
 // TestImportTargetOfClashes: operations whose names clash get distinct
 // system_names and friendly names; bad input is an error naming it.
 func TestImportTargetOfClashes(t *testing.T) {
-	spec, err := Parse([]byte(`{"openapi":"3.0.3","info":{"title":"Clash","version":"1"},"paths":{
+	spec, err := parseChecked([]byte(`{"openapi":"3.0.3","info":{"title":"Clash","version":"1"},"paths":{
 		"/a-b":{"get":{"summary":"Same","responses":{"200":{"description":"ok"}}}},
 		"/a_b":{"get":{"summary":"Same","responses":{"200":{"description":"ok"}}}}}}`))
 	require.NoError(t, err)
@@ -195,7 +195,7 @@ func TestImportTargetOfClashes(t *testing.T) {
 	_, _, err = importTargetOf(spec, ImportOptions{Service: "bad name"})
 	assert.ErrorContains(t, err, `invalid service system_name "bad name"`)
 
-	untitled, err := Parse([]byte(`{"openapi":"3.0.3","info":{"title":"¿?","version":"1"},"paths":{}}`))
+	untitled, err := parseChecked([]byte(`{"openapi":"3.0.3","info":{"title":"¿?","version":"1"},"paths":{}}`))
 	require.NoError(t, err)
 	_, _, err = importTargetOf(untitled, ImportOptions{})
 	assert.ErrorContains(t, err, "give --service")

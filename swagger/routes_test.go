@@ -99,7 +99,7 @@ func TestRoutesLookupBasePathSwagger2(t *testing.T) {
 }
 
 func TestRoutesLookupRootPath(t *testing.T) {
-	s, err := Parse([]byte(`{"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
+	s, err := parseChecked([]byte(`{"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
 		"servers": [{"url": "https://h.example.com/api/"}],
 		"paths": {"/": {"get": {"operationId": "root", "responses": {"200": {"description": "ok"}}}},
 		          "/{a}/{b}": {"get": {"operationId": "ab", "responses": {"200": {"description": "ok"}}}},
@@ -118,7 +118,7 @@ func TestRoutesLookupRootPath(t *testing.T) {
 }
 
 func TestRoutesLookupThreescale(t *testing.T) {
-	s, err := Parse(testenv.ThreescaleFile(t, "account_management_api.json"))
+	s, err := parseChecked(testenv.ThreescaleFile(t, "account_management_api.json"))
 	require.NoError(t, err)
 	routes := mustSelect(t, s, []string{"tag:Services", "tag:Accounts"}, []string{"DELETE **"}).Routes()
 
@@ -202,7 +202,7 @@ func TestRoutesLookupAllocs(t *testing.T) {
 // baseline is a map lookup of the same method and path, the least any
 // route table costs.
 func BenchmarkRoutesLookup(b *testing.B) {
-	s, err := Parse(testenv.ThreescaleFile(b, "account_management_api.json"))
+	s, err := parseChecked(testenv.ThreescaleFile(b, "account_management_api.json"))
 	require.NoError(b, err)
 	sel, err := ParseSelection([]string{"tag:Services", "tag:Accounts"}, []string{"DELETE **"})
 	require.NoError(b, err)

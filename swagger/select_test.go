@@ -50,7 +50,7 @@ func rawOperations(t *testing.T, data []byte) []rawOp {
 
 func TestSelectThreescaleCounts(t *testing.T) {
 	data := testenv.ThreescaleFile(t, "account_management_api.json")
-	s, err := Parse(data)
+	s, err := parseChecked(data)
 	require.NoError(t, err)
 	raw := rawOperations(t, data)
 	require.Len(t, raw, 203)
@@ -112,7 +112,7 @@ func TestSelectThreescaleCounts(t *testing.T) {
 
 			// The filtered document is valid and holds exactly the kept
 			// operations.
-			again, err := Parse(sel.Document())
+			again, err := parseChecked(sel.Document())
 			require.NoError(t, err)
 			assert.Equal(t, sel.Kept(), again.Operations())
 		})
@@ -120,7 +120,7 @@ func TestSelectThreescaleCounts(t *testing.T) {
 }
 
 func TestSelectDecisionRules(t *testing.T) {
-	s, err := Parse(testenv.ThreescaleFile(t, "account_management_api.json"))
+	s, err := parseChecked(testenv.ThreescaleFile(t, "account_management_api.json"))
 	require.NoError(t, err)
 	sel := mustSelect(t, s, []string{`tag:"Application Plans"`, "tag:Services"}, []string{"delete **"})
 	byOp := map[string]Decision{}
@@ -168,7 +168,7 @@ func keysAt(doc map[string]any, path ...string) []string {
 }
 
 func TestSelectThreescaleDropsUnusedSchemas(t *testing.T) {
-	s, err := Parse(testenv.ThreescaleFile(t, "account_management_api.json"))
+	s, err := parseChecked(testenv.ThreescaleFile(t, "account_management_api.json"))
 	require.NoError(t, err)
 
 	// The Services operations use the two service request schemas, and
@@ -178,7 +178,7 @@ func TestSelectThreescaleDropsUnusedSchemas(t *testing.T) {
 	doc := documentOf(t, sel)
 	assert.Equal(t, []string{"ServiceCreateRequest", "ServiceUpdateRequest"}, keysAt(doc, "components", "schemas"))
 	assert.Len(t, keysAt(doc, "paths"), 6, "paths left with no operation are removed")
-	_, err = Parse(sel.Document())
+	_, err = parseChecked(sel.Document())
 	require.NoError(t, err)
 
 	// Omitting the one operation that uses a schema drops it; the other
@@ -191,7 +191,7 @@ func TestSelectThreescaleDropsUnusedSchemas(t *testing.T) {
 	sel = mustSelect(t, s, []string{"GET **"}, nil)
 	doc = documentOf(t, sel)
 	assert.NotContains(t, doc, "components")
-	again, err := Parse(sel.Document())
+	again, err := parseChecked(sel.Document())
 	require.NoError(t, err)
 	assert.Len(t, again.Operations(), 79)
 	assert.Equal(t, "3.1.1", again.Version())
@@ -212,7 +212,7 @@ func TestSelectPrunesSwagger2(t *testing.T) {
 		map[string]any{"name": "pets", "description": "Pets."},
 		map[string]any{"name": "admin", "description": "Store administration."},
 	}, doc["tags"], "store was used only by omitted operations")
-	again, err := Parse(sel.Document())
+	again, err := parseChecked(sel.Document())
 	require.NoError(t, err)
 	assert.Equal(t, "/v2", again.BasePath())
 	assert.Equal(t, []string{"listPets", "createPet", "deletePet", "getPet"}, opIDs(again.Operations()))
@@ -223,7 +223,7 @@ func TestSelectPrunesSwagger2(t *testing.T) {
 	assert.Equal(t, []string{"Category", "Error", "Order", "Pet"}, keysAt(doc, "definitions"))
 	assert.Equal(t, []string{"orderId"}, keysAt(doc, "parameters"))
 	assert.Equal(t, []string{"api_key"}, keysAt(doc, "securityDefinitions"))
-	_, err = Parse(sel.Document())
+	_, err = parseChecked(sel.Document())
 	require.NoError(t, err)
 
 	// Nothing kept: an empty, still valid spec.
@@ -232,7 +232,7 @@ func TestSelectPrunesSwagger2(t *testing.T) {
 	assert.Empty(t, keysAt(doc, "paths"))
 	assert.NotContains(t, doc, "definitions")
 	assert.NotContains(t, doc, "tags")
-	_, err = Parse(sel.Document())
+	_, err = parseChecked(sel.Document())
 	require.NoError(t, err)
 }
 
@@ -254,7 +254,7 @@ func TestSelectPrunesOpenAPI30(t *testing.T) {
 	assert.Equal(t, []string{"schemas", "securitySchemes"}, keysAt(doc, "components"))
 	assert.Equal(t, []string{"Book", "Item", "Order"}, keysAt(doc, "components", "schemas"), "Book through the discriminator mapping")
 	assert.Equal(t, []string{"app_id", "app_key"}, keysAt(doc, "components", "securitySchemes"))
-	again, err := Parse(sel.Document())
+	again, err := parseChecked(sel.Document())
 	require.NoError(t, err)
 	assert.Equal(t, "/shop/v1", again.BasePath())
 	assert.Len(t, again.SecuritySchemes(), 2)
@@ -263,7 +263,7 @@ func TestSelectPrunesOpenAPI30(t *testing.T) {
 	doc = documentOf(t, sel)
 	assert.Equal(t, []string{"parameters", "responses", "schemas", "securitySchemes"}, keysAt(doc, "components"))
 	assert.Equal(t, []string{"Book", "Error", "Item", "Order"}, keysAt(doc, "components", "schemas"))
-	_, err = Parse(sel.Document())
+	_, err = parseChecked(sel.Document())
 	require.NoError(t, err)
 }
 
@@ -277,7 +277,7 @@ func TestSelectPrunesOpenAPI31(t *testing.T) {
 	assert.Equal(t, []string{"schemas", "securitySchemes"}, keysAt(doc, "components"))
 	assert.Equal(t, []string{"Book", "Shelf"}, keysAt(doc, "components", "schemas"))
 	assert.Contains(t, doc, "webhooks")
-	again, err := Parse(sel.Document())
+	again, err := parseChecked(sel.Document())
 	require.NoError(t, err)
 	assert.Equal(t, []string{"GET /books", "GET /books/{isbn}", "GET /shelves/{shelf}/tree"}, opStrings(again.Operations()))
 
@@ -287,7 +287,7 @@ func TestSelectPrunesOpenAPI31(t *testing.T) {
 }
 
 func TestSelectRuleErrors(t *testing.T) {
-	s, err := Parse(testenv.ThreescaleFile(t, "account_management_api.json"))
+	s, err := parseChecked(testenv.ThreescaleFile(t, "account_management_api.json"))
 	require.NoError(t, err)
 
 	_, err = ParseSelection([]string{"tag:Services", "GET admin"}, nil)
@@ -312,7 +312,7 @@ func TestSelectRuleErrors(t *testing.T) {
 
 func TestSelectWithoutPathsOrComponents(t *testing.T) {
 	// OpenAPI 3.1 needs no paths: a webhooks-only document.
-	s, err := Parse([]byte(`{"openapi": "3.1.0", "info": {"title": "hooks", "version": "1"},
+	s, err := parseChecked([]byte(`{"openapi": "3.1.0", "info": {"title": "hooks", "version": "1"},
 		"webhooks": {"ping": {"post": {"responses": {"200": {"description": "ok"}}}}}}`))
 	require.NoError(t, err)
 	assert.Empty(t, s.Operations())
@@ -320,7 +320,7 @@ func TestSelectWithoutPathsOrComponents(t *testing.T) {
 	assert.Empty(t, sel.Kept())
 	_, found := sel.Routes().Lookup("POST", "/ping")
 	assert.False(t, found)
-	again, err := Parse(sel.Document())
+	again, err := parseChecked(sel.Document())
 	require.NoError(t, err)
 	assert.Equal(t, "hooks", again.Title())
 }

@@ -6,24 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
-
-	"github.com/pb33f/libopenapi"
-	validator "github.com/pb33f/libopenapi-validator/schema_validation"
-	"github.com/pb33f/libopenapi/datamodel"
-	"github.com/pb33f/libopenapi/index"
 )
 
 // MaxSpecSize is the largest document Load and Parse accept.
 const MaxSpecSize = 16 << 20
-
-// maxReportedProblems is how many validation problems an error lists.
-const maxReportedProblems = 5
 
 // methods are the operation keys of a path item, in the order they are
 // looked up.
@@ -66,14 +57,23 @@ type SecurityScheme struct {
 	OpenIDConnectURL string
 }
 
-// Load reads a spec from a file path or an http(s) URL and parses it. Reads
-// are bounded by MaxSpecSize; ctx bounds a download.
-func Load(ctx context.Context, src string) (*Spec, error) {
+// A SchemaCheck checks a document against the OpenAPI schema of its version
+// (Swagger 2.0 when swagger2) and resolves its references; its problems
+// name lines of data. jsonForm gives the same document as JSON, for a YAML
+// document the checker cannot read as it is (keys that are not strings,
+// such as an unquoted 200:). openapischema.Check is the one Portolan uses;
+// it lives in its own package because it is most of what the agent build
+// leaves out (README "Two builds").
+type SchemaCheck func(data []byte, swagger2 bool, jsonForm func() []byte) error
+
+// Load reads a spec from a file path or an http(s) URL and parses it (see
+// Parse). Reads are bounded by MaxSpecSize; ctx bounds a download.
+func Load(ctx context.Context, src string, check SchemaCheck) (*Spec, error) {
 	data, err := read(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	s, err := Parse(data)
+	s, err := Parse(data, check)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", displaySource(src), err)
 	}
@@ -147,9 +147,11 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 }
 
 // Parse parses a Swagger 2.0, OpenAPI 3.0.x or OpenAPI 3.1.x document, JSON
-// or YAML, and validates it against the OpenAPI schema of its version. An
-// invalid document gives an error naming the problems.
-func Parse(data []byte) (*Spec, error) {
+// or YAML, and checks it with check against the OpenAPI schema of its
+// version. An invalid document gives an error naming the problems. With a
+// nil check only what Portolan reads is checked: the version, and paths,
+// operations, servers and security schemes where it reads them.
+func Parse(data []byte, check SchemaCheck) (*Spec, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("invalid spec: the document is empty")
 	}
@@ -164,16 +166,10 @@ func Parse(data []byte) (*Spec, error) {
 	if err := s.readVersion(); err != nil {
 		return nil, fmt.Errorf("invalid spec: %w", err)
 	}
-	err = validate(data, s.swagger2, true)
-	if errors.Is(err, errNonStringKey) {
-		// YAML keys such as unquoted status codes (200:) are not strings,
-		// which the validator rejects; JSON has string keys only, so
-		// validate the JSON form, without line numbers that would point
-		// into it rather than into the YAML.
-		err = validate(encodeTree(root, ""), s.swagger2, false)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("invalid spec (%s %s): %w", s.kind(), s.version, err)
+	if check != nil {
+		if err := check(data, s.swagger2, func() []byte { return encodeTree(root, "") }); err != nil {
+			return nil, fmt.Errorf("invalid spec (%s %s): %w", s.kind(), s.version, err)
+		}
 	}
 	info := root.obj("info")
 	s.title = info.str("title")
@@ -211,109 +207,6 @@ func (s *Spec) readVersion() error {
 	}
 	s.version = str
 	return nil
-}
-
-// errNonStringKey is validate's error for a document with a mapping key
-// that is not a string.
-var errNonStringKey = errors.New("a mapping key is not a string")
-
-// validate checks data against the OpenAPI schema of its version and
-// resolves its references with libopenapi; problems name their line if
-// lines is set. Remote and file references are not followed.
-func validate(data []byte, swagger2, lines bool) error {
-	cfg := datamodel.NewDocumentConfiguration()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	doc, err := libopenapi.NewDocumentWithConfiguration(data, cfg)
-	if err != nil {
-		return err
-	}
-	defer doc.Release()
-	if ok, problems := validator.ValidateOpenAPIDocument(doc); !ok {
-		if len(problems) == 1 && isNonStringKey(problems[0].Reason) {
-			return fmt.Errorf("%w: %s", errNonStringKey, problems[0].Reason)
-		}
-		line := func(n int) int {
-			if lines {
-				return n
-			}
-			return 0
-		}
-		var b strings.Builder
-		n := 0
-		for _, p := range problems {
-			if len(p.SchemaValidationErrors) == 0 {
-				n++
-				if n <= maxReportedProblems {
-					fmt.Fprintf(&b, "\n  - %s", problemText(p.Reason, "", line(p.SpecLine)))
-				}
-			}
-			for _, f := range p.SchemaValidationErrors {
-				n++
-				if n <= maxReportedProblems {
-					fmt.Fprintf(&b, "\n  - %s", problemText(f.Reason, unescapeFieldPath(f.FieldPath), line(f.Line)))
-				}
-			}
-		}
-		if n > maxReportedProblems {
-			fmt.Fprintf(&b, "\n  - and %d more", n-maxReportedProblems)
-		}
-		return fmt.Errorf("it does not match the OpenAPI schema:%s", b.String())
-	}
-	if swagger2 {
-		_, err = doc.BuildV2Model()
-	} else {
-		_, err = doc.BuildV3Model()
-	}
-	if err = withoutCircularRefs(err); err != nil {
-		return fmt.Errorf("resolve references: %w", err)
-	}
-	return nil
-}
-
-// isNonStringKey reports whether a validator's problem is a YAML mapping key
-// that is not a string (libopenapi-validator's two wordings).
-func isNonStringKey(reason string) bool {
-	return strings.Contains(reason, "keys must be strings") || strings.Contains(reason, "require string mapping keys")
-}
-
-func problemText(reason, where string, line int) string {
-	var b strings.Builder
-	b.WriteString(reason)
-	if where != "" {
-		fmt.Fprintf(&b, " at %s", where)
-	}
-	if line > 0 {
-		fmt.Fprintf(&b, " (line %d)", line)
-	}
-	return b.String()
-}
-
-// withoutCircularRefs drops circular-reference reports from err: recursive
-// schemas are valid OpenAPI.
-func withoutCircularRefs(err error) error {
-	if err == nil {
-		return nil
-	}
-	var keep []error
-	for _, e := range unwrapAll(err) {
-		var rerr *index.ResolvingError
-		if errors.As(e, &rerr) && rerr.CircularReference != nil {
-			continue
-		}
-		keep = append(keep, e)
-	}
-	return errors.Join(keep...)
-}
-
-func unwrapAll(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, unwrapAll(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // readBasePath returns the Swagger basePath, or the path of the first server
@@ -541,10 +434,4 @@ func (s *Spec) SecuritySchemes() []SecurityScheme {
 	out := make([]SecurityScheme, len(s.schemes))
 	copy(out, s.schemes)
 	return out
-}
-
-// unescapeFieldPath makes the JSON pointer escapes in a validator's field
-// path ($.paths['~1a']) readable ($.paths['/a']).
-func unescapeFieldPath(p string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
 }

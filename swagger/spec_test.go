@@ -15,7 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/swagger/openapischema"
 )
+
+// parseChecked parses data with the schema check Portolan's full build uses.
+func parseChecked(data []byte) (*Spec, error) { return Parse(data, openapischema.Check) }
 
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
@@ -26,7 +30,7 @@ func readTestdata(t testing.TB, name string) []byte {
 
 func parseTestdata(t testing.TB, name string) *Spec {
 	t.Helper()
-	s, err := Parse(readTestdata(t, name))
+	s, err := parseChecked(readTestdata(t, name))
 	require.NoError(t, err, name)
 	return s
 }
@@ -40,7 +44,7 @@ func opStrings(ops []Operation) []string {
 }
 
 func TestParseThreescaleSpec(t *testing.T) {
-	s, err := Parse(testenv.ThreescaleFile(t, "account_management_api.json"))
+	s, err := parseChecked(testenv.ThreescaleFile(t, "account_management_api.json"))
 	require.NoError(t, err)
 	assert.Equal(t, "3.1.1", s.Version())
 	assert.Equal(t, "Account Management API", s.Title())
@@ -127,7 +131,7 @@ func TestParseSmallSpecs(t *testing.T) {
 
 			// JSON() is JSON, whatever the input was, and parses again to
 			// the same spec.
-			again, err := Parse(s.JSON())
+			again, err := parseChecked(s.JSON())
 			require.NoError(t, err)
 			assert.Equal(t, s.Operations(), again.Operations())
 			assert.Equal(t, s.JSON(), again.JSON())
@@ -150,7 +154,7 @@ func TestParseTagsAndSummaries(t *testing.T) {
 func TestParseNewsAPI(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "examples", "newsapi", "openapi.yaml"))
 	require.NoError(t, err)
-	s, err := Parse(data)
+	s, err := parseChecked(data)
 	require.NoError(t, err)
 	assert.Equal(t, "3.0.3", s.Version())
 	assert.Equal(t, "News API", s.Title())
@@ -161,7 +165,7 @@ func TestParseNewsAPI(t *testing.T) {
 
 func TestParseSecuritySchemesFromOperations(t *testing.T) {
 	// No global requirement: the operations' schemes, in order of first use.
-	s, err := Parse([]byte(`
+	s, err := parseChecked([]byte(`
 openapi: 3.0.0
 info: {title: t, version: "1"}
 paths:
@@ -192,15 +196,15 @@ components:
 
 func TestParseUnquotedYAMLKeys(t *testing.T) {
 	// Unquoted status codes are integers in YAML; JSON would have strings.
-	s, err := Parse([]byte("openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        200:\n          description: ok\n"))
+	s, err := parseChecked([]byte("openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        200:\n          description: ok\n"))
 	require.NoError(t, err)
 	assert.Contains(t, string(s.JSON()), `"responses":{"200":{"description":"ok"}}`)
-	s, err = Parse([]byte("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        404:\n          description: no\n"))
+	s, err = parseChecked([]byte("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        404:\n          description: no\n"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"GET /a"}, opStrings(s.Operations()))
 
 	// Other problems are still reported, by path.
-	_, err = Parse([]byte("openapi: 3.0.0\ninfo: {title: t, version: 1.0}\npaths:\n  /a:\n    get:\n      responses:\n        200:\n          description: ok\n"))
+	_, err = parseChecked([]byte("openapi: 3.0.0\ninfo: {title: t, version: 1.0}\npaths:\n  /a:\n    get:\n      responses:\n        200:\n          description: ok\n"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "$.info.version")
 }
@@ -218,11 +222,11 @@ func TestParseBasePaths(t *testing.T) {
 		{`[{url: "{scheme}://h/{v}", variables: {scheme: {default: https}, v: {default: v3}}}]`, "/v3"},
 	}
 	for _, tt := range tests {
-		s, err := Parse([]byte("openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths: {}\nservers: " + tt.servers + "\n"))
+		s, err := parseChecked([]byte("openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths: {}\nservers: " + tt.servers + "\n"))
 		require.NoError(t, err, tt.servers)
 		assert.Equal(t, tt.want, s.BasePath(), tt.servers)
 	}
-	s, err := Parse([]byte(`{"swagger": "2.0", "info": {"title": "t", "version": "1"}, "basePath": "/", "paths": {}}`))
+	s, err := parseChecked([]byte(`{"swagger": "2.0", "info": {"title": "t", "version": "1"}, "basePath": "/", "paths": {}}`))
 	require.NoError(t, err)
 	assert.Equal(t, "", s.BasePath())
 }
@@ -253,7 +257,7 @@ func TestParseInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.data))
+			_, err := parseChecked([]byte(tt.data))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "invalid spec")
 			for _, w := range tt.want {
@@ -282,26 +286,26 @@ func yamlBomb() string {
 }
 
 func TestParseTooLarge(t *testing.T) {
-	_, err := Parse(make([]byte, MaxSpecSize+1))
+	_, err := parseChecked(make([]byte, MaxSpecSize+1))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "larger than 16 MiB")
 }
 
 func TestLoadFile(t *testing.T) {
-	s, err := Load(context.Background(), filepath.Join("testdata", "specs", "shop-3.0.yaml"))
+	s, err := Load(context.Background(), filepath.Join("testdata", "specs", "shop-3.0.yaml"), openapischema.Check)
 	require.NoError(t, err)
 	assert.Equal(t, "Shop", s.Title())
 
-	_, err = Load(context.Background(), filepath.Join("testdata", "specs", "nope.yaml"))
+	_, err = Load(context.Background(), filepath.Join("testdata", "specs", "nope.yaml"), openapischema.Check)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope.yaml")
 
-	_, err = Load(context.Background(), filepath.Join("testdata", "specs", "invalid-ref-3.1.json"))
+	_, err = Load(context.Background(), filepath.Join("testdata", "specs", "invalid-ref-3.1.json"), openapischema.Check)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "invalid-ref-3.1.json")
 	assert.Contains(t, err.Error(), "Missing")
 
-	_, err = Load(context.Background(), "")
+	_, err = Load(context.Background(), "", openapischema.Check)
 	require.Error(t, err)
 }
 
@@ -326,30 +330,30 @@ func TestLoadURL(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	s, err := Load(context.Background(), srv.URL+"/shop.yaml")
+	s, err := Load(context.Background(), srv.URL+"/shop.yaml", openapischema.Check)
 	require.NoError(t, err)
 	assert.Equal(t, "Shop", s.Title())
 	assert.Len(t, s.Operations(), 7)
 
-	_, err = Load(context.Background(), srv.URL+"/missing.json?token=secret")
+	_, err = Load(context.Background(), srv.URL+"/missing.json?token=secret", openapischema.Check)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "404 Not Found")
 	assert.Contains(t, err.Error(), "/missing.json")
 	assert.NotContains(t, err.Error(), "secret", "a URL's query may hold a credential")
 
 	u := strings.Replace(srv.URL, "http://", "http://user:hunter2@", 1)
-	_, err = Load(context.Background(), u+"/missing.json")
+	_, err = Load(context.Background(), u+"/missing.json", openapischema.Check)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "hunter2")
 
-	_, err = Load(context.Background(), srv.URL+"/huge.json")
+	_, err = Load(context.Background(), srv.URL+"/huge.json", openapischema.Check)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "larger than 16 MiB")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = Load(ctx, srv.URL+"/slow.json")
+	_, err = Load(ctx, srv.URL+"/slow.json", openapischema.Check)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/internal/httpserve"
+	"github.com/portolan/portolan/swagger"
 )
 
 // Defaults and limits of the management proxy.
@@ -33,6 +34,11 @@ type Config struct {
 	CacheEntries int           // read cache bound, default DefaultCacheEntries
 	CacheBytes   int64         // read cache bound, default DefaultCacheBytes
 	TLS          *tls.Config   // how an https:// upstream is trusted; nil: the system's roots
+
+	// SchemaCheck checks Spec against the OpenAPI schema
+	// (openapischema.Check in the full build); nil reads only what the
+	// proxy uses of it: the agent build, which leaves libopenapi out.
+	SchemaCheck swagger.SchemaCheck
 
 	// Limits bound the proxy's listener: header, body and idle time,
 	// header size; zero fields take httpserve's defaults.

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/swagger/openapischema"
 )
 
 // recorder sits between the proxy and the real coordinator: it records what
@@ -127,6 +128,9 @@ func startProxyLogging(t testing.TB, upstream, token string, cfg Config, level z
 	t.Helper()
 	if cfg.Spec == "" {
 		cfg.Spec = specFile(t)
+	}
+	if cfg.SchemaCheck == nil {
+		cfg.SchemaCheck = openapischema.Check // as the full build's agent does
 	}
 	cfg.Token = token
 	logs := &testenv.SyncBuffer{}

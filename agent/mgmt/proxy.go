@@ -92,7 +92,7 @@ func New(ctx context.Context, cfg Config, home string, log zerolog.Logger) (*Pro
 	sel := swagger.Selection{Include: inc.Include, Omit: omit.Omit}
 	lctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	spec, err := swagger.Load(lctx, cfg.Spec)
+	spec, err := swagger.Load(lctx, cfg.Spec, cfg.SchemaCheck)
 	if err != nil {
 		return nil, fmt.Errorf("--mgmt-spec: %w", err)
 	}

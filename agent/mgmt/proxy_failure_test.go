@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/swagger/openapischema"
 )
 
 func TestProxyServesStaleReadsAndFailsWritesWhenHomeIsKilled(t *testing.T) {
@@ -170,11 +171,13 @@ func TestProxyStartupErrorsNameTheProblem(t *testing.T) {
 			[]string{"path.from"}},
 		{"upstream with credentials", Config{Upstream: "http://u:p@127.0.0.1:1"}, []string{"--mgmt-upstream", "credentials"}},
 		{"bad listen address", Config{Listen: "127.0.0.1:99999"}, []string{"--mgmt-listen"}},
+		{"spec failing the OpenAPI schema", Config{Spec: writeFile(t, "s.yaml", noResponsesSpec)}, []string{"--mgmt-spec", "s.yaml", "responses"}},
 	} {
 		cfg := tc.cfg
 		if cfg.Spec == "" {
 			cfg.Spec = spec
 		}
+		cfg.SchemaCheck = openapischema.Check
 		if cfg.Token == "" {
 			cfg.Token = "t"
 		} else if cfg.Token == "-" {
@@ -186,6 +189,28 @@ func TestProxyStartupErrorsNameTheProblem(t *testing.T) {
 			assert.Contains(t, err.Error(), w, tc.name)
 		}
 	}
+}
+
+// noResponsesSpec is readable but not valid OpenAPI 3.0: an operation
+// without responses.
+const noResponsesSpec = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /admin/api/services.json:\n    get: {tags: [Services]}\n"
+
+// The agent build has no schema check: the proxy reads what it uses of the
+// spec (its version, paths and operations), which is enough to route, and
+// still refuses a document that is not a spec at all.
+func TestProxyWithoutSchemaCheckReadsWhatItUses(t *testing.T) {
+	cfg := Config{Spec: writeFile(t, "s.yaml", noResponsesSpec), Token: "t"}
+	p, err := New(context.Background(), cfg, "http://127.0.0.1:1", zerolog.Nop())
+	require.NoError(t, err)
+	d, found := p.routes.Lookup("GET", "/admin/api/services.json")
+	require.True(t, found)
+	assert.Equal(t, "GET /admin/api/services.json", d.Operation.String())
+
+	cfg.Spec = writeFile(t, "n.yaml", "info: {title: t}\npaths: {}\n")
+	_, err = New(context.Background(), cfg, "http://127.0.0.1:1", zerolog.Nop())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--mgmt-spec")
+	assert.Contains(t, err.Error(), `neither "openapi" nor "swagger"`)
 }
 
 func TestProxyThroughTheAgentBinary(t *testing.T) {

@@ -28,6 +28,7 @@ func mgmtConfig(c *cli.Context) (*mgmt.Config, error) {
 		Listen: c.String("mgmt-listen"), Upstream: c.String("mgmt-upstream"), Token: c.String("mgmt-token"),
 		Spec: c.String("mgmt-spec"), Include: nonEmpty(c.StringSlice("mgmt-include")), Omit: nonEmpty(c.StringSlice("mgmt-omit")),
 		Transform: c.String("mgmt-transform"), Timeout: c.Duration("mgmt-timeout"), Limits: agentLimits(c),
+		SchemaCheck: mgmtSchemaCheck(),
 	}
 	if cfg.Listen != "" {
 		return cfg, nil

@@ -8,23 +8,22 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// commands returns portolan's commands.
-func commands() []*cli.Command {
-	return []*cli.Command{
-		coordinatorCommand(),
-		agentCommand(),
-		statusCommand(),
-		exportCommand(),
-		importCommand(),
-		applyCommand(), diffCommand(),
-		gossipCommand(),
-		mapCommand(),
-		tokenCommand(),
-		swaggerCommand(),
-		tlsCommand(),
-		versionCommand(),
-		completionCommand(),
+// ctxOf returns the command's context, never nil.
+func ctxOf(c *cli.Context) context.Context {
+	if c.Context != nil {
+		return c.Context
 	}
+	return context.Background()
+}
+
+// required fails naming the first of the flags names that is empty.
+func required(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if c.String(n) == "" {
+			return fmt.Errorf("--%s is required (or %s)", n, flagEnvVar(c, n))
+		}
+	}
+	return nil
 }
 
 func contextWithTimeout(c *cli.Context) (context.Context, context.CancelFunc) {
@@ -136,6 +135,9 @@ func unknownCommand(c *cli.Context) error {
 	msg := fmt.Sprintf("%s: unknown command %q", strings.TrimPrefix(name, c.App.HelpName+" "), word)
 	if isRoot(c) {
 		msg = fmt.Sprintf("unknown command %q", word)
+		if fullBuildOnly(word) {
+			return cli.Exit(fmt.Sprintf("%s: this is the agent build of portolan; %q is in the full build (the portolan binary and image)", msg, word), 2)
+		}
 	}
 	if s := closest(word, names); s != "" {
 		msg += fmt.Sprintf(": did you mean %q?", s)

@@ -1,8 +1,8 @@
+//go:build !agentonly
+
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -88,21 +88,4 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			return co.Run(ctx)
 		},
 	}
-}
-
-// ctxOf returns the command's context, never nil.
-func ctxOf(c *cli.Context) context.Context {
-	if c.Context != nil {
-		return c.Context
-	}
-	return context.Background()
-}
-
-func required(c *cli.Context, names ...string) error {
-	for _, n := range names {
-		if c.String(n) == "" {
-			return fmt.Errorf("--%s is required (or %s)", n, flagEnvVar(c, n))
-		}
-	}
-	return nil
 }

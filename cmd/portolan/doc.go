@@ -1,6 +1,11 @@
-// Command portolan is Portolan's single binary: the coordinator ("home")
-// that owns the API-management composition and serves 3scale-compatible
-// APIs, the agent that is every container's entrypoint, and the CLI.
+// Command portolan is Portolan's binary: the coordinator ("home") that owns
+// the API-management composition and serves 3scale-compatible APIs, the
+// agent that is every container's entrypoint, and the CLI.
+//
+// It has two builds (README "Two builds"): the full one, and the agent
+// build (-tags agentonly) that app images carry, with the agent, status,
+// version and completion only. build_full.go and build_agent.go hold all
+// that differs; files of the full build alone say //go:build !agentonly.
 //
 // This package holds CLI wiring only: flags, environment variables, the
 // --config file and exit codes. Every flag can also be set through an

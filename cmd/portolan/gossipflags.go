@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/portolan/portolan/coordinator"
 	"github.com/portolan/portolan/gossip"
 )
 
@@ -25,13 +24,6 @@ func gossipFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "gossip-insecure", Usage: "run gossip WITHOUT encryption: anyone reaching the port joins, reads and injects (warned at start and every hour)"},
 		&cli.StringFlag{Name: "cluster", Value: "portolan", Usage: "cluster name: clusters with different names ignore each other"},
 	}
-}
-
-// coordinatorGossipFlags are the gossip flags of the coordinator: the shared
-// ones and the rotation's grace.
-func coordinatorGossipFlags() []cli.Flag {
-	return append(gossipFlags(),
-		&cli.DurationFlag{Name: "gossip-key-grace", Usage: "how long `portolan gossip rotate-key` takes: the old key is accepted until its end (default 4 heartbeat intervals)"})
 }
 
 // gossipConfig reads the agent's gossip flags; nil when gossip is off. With
@@ -53,22 +45,6 @@ func gossipConfig(c *cli.Context) (*gossip.Config, error) {
 	}
 	cfg.Keys, cfg.Insecure = keys, insecure
 	return cfg, nil
-}
-
-// coordinatorGossip reads the coordinator's gossip flags: its node (nil when
-// off; its keys come from the keyring) and its keyring, handed to agents
-// whether or not home gossips itself.
-func coordinatorGossip(c *cli.Context) (*gossip.Config, coordinator.GossipKeyringConfig, error) {
-	keys, insecure, err := gossipKeys(c)
-	if err != nil {
-		return nil, coordinator.GossipKeyringConfig{}, err
-	}
-	kc := coordinator.GossipKeyringConfig{Keys: keys, Insecure: insecure, Grace: c.Duration("gossip-key-grace")}
-	if kc.Grace < 0 {
-		return nil, kc, fmt.Errorf("--gossip-key-grace %s is negative", kc.Grace)
-	}
-	cfg, err := gossipNode(c)
-	return cfg, kc, err
 }
 
 // gossipNode reads where the node listens and whom it joins; nil when gossip

@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -6,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portolan/portolan/swagger"
+	"github.com/portolan/portolan/swagger/openapischema"
 )
 
 // importOpenAPICommand is `portolan import openapi`, a subcommand of import.
@@ -46,7 +49,7 @@ and writes nothing.`,
 			}
 			ctx, cancel := contextWithTimeout(c)
 			defer cancel()
-			spec, err := swagger.Load(ctx, args[0])
+			spec, err := swagger.Load(ctx, args[0], openapischema.Check)
 			if err != nil {
 				return fmt.Errorf("import openapi: %w", err)
 			}

@@ -43,7 +43,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:        "portolan",
 		HelpName:    "portolan",
-		Usage:       "portable 3scale-style API management: coordinator, container agent and CLI in one binary",
+		Usage:       buildUsage,
 		Description: configHelp,
 		Version:     version,
 		Flags:       withEnv(nil, globalFlags()),

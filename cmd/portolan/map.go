@@ -2,14 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
 	"github.com/portolan/portolan/internal/backoff"
@@ -151,10 +148,4 @@ func newMapSource(c *cli.Context) (*mapSource, error) {
 		return nil, fmt.Errorf("--home %w", err)
 	}
 	return &mapSource{client: cl}, nil
-}
-
-// isTerminal tells whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }

@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 
 	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/swagger"
+	"github.com/portolan/portolan/swagger/openapischema"
 )
 
 const swaggerRuleHelp = `Rules, each one of:
@@ -146,7 +149,7 @@ func runSwagger(c *cli.Context, name string, then func(*cli.Context, swaggerArgs
 	}
 	ctx, cancel := context.WithTimeout(ctxOf(c), a.timeout)
 	defer cancel()
-	spec, err := swagger.Load(ctx, a.spec)
+	spec, err := swagger.Load(ctx, a.spec, openapischema.Check)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

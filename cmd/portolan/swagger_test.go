@@ -14,6 +14,7 @@ import (
 
 	"github.com/portolan/portolan/internal/testenv"
 	"github.com/portolan/portolan/swagger"
+	"github.com/portolan/portolan/swagger/openapischema"
 )
 
 func threescaleSpecPath(t *testing.T) string {
@@ -72,7 +73,7 @@ func TestSwaggerSelectFile(t *testing.T) {
 
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
-	s, err := swagger.Parse(data)
+	s, err := swagger.Parse(data, openapischema.Check)
 	require.NoError(t, err)
 	assert.Len(t, s.Operations(), 15)
 	entries, err := os.ReadDir(dir)
@@ -90,7 +91,7 @@ func TestSwaggerSelectStdoutFromURL(t *testing.T) {
 	t.Cleanup(srv.Close)
 	app, stdout, _ := testApp(nil)
 	require.NoError(t, app.Run([]string{"portolan", "swagger", "select", srv.URL + "/spec.json", "--include", "op:getOrder", "-o", "-"}))
-	s, err := swagger.Parse(stdout.Bytes())
+	s, err := swagger.Parse(stdout.Bytes(), openapischema.Check)
 	require.NoError(t, err)
 	require.Len(t, s.Operations(), 1)
 	assert.Equal(t, "getOrder", s.Operations()[0].ID)

@@ -14,18 +14,19 @@ type versionInfo struct {
 	Go      string `json:"go"`
 	OS      string `json:"os"`
 	Arch    string `json:"arch"`
+	Build   string `json:"build"` // "full", or "agent" for the agent build (README "Two builds")
 }
 
 func currentVersion() versionInfo {
-	return versionInfo{Version: version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	return versionInfo{Version: version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, Build: buildName}
 }
 
-// versionCommand prints the version, the Go version it was built with and
-// the platform; --version prints the first alone.
+// versionCommand prints the version, the Go version it was built with, the
+// platform and the build; --version prints the first alone.
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "version",
-		Usage:     "print the version, the Go version and the platform",
+		Usage:     "print the version, the Go version, the platform and the build (full or agent)",
 		UsageText: "portolan version [--json]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object"},
@@ -42,7 +43,7 @@ func versionCommand() *cli.Command {
 				}
 				return nil
 			}
-			_, err := fmt.Fprintf(c.App.Writer, "portolan version %s\ngo version %s\nplatform %s/%s\n", v.Version, v.Go, v.OS, v.Arch)
+			_, err := fmt.Fprintf(c.App.Writer, "portolan version %s\ngo version %s\nplatform %s/%s\nbuild %s\n", v.Version, v.Go, v.OS, v.Arch, v.Build)
 			return err
 		},
 	}

@@ -117,7 +117,8 @@ func RequireDocker(t testing.TB) {
 // Images are the images under test, built once per test binary.
 type Images struct {
 	Portolan string // the repo's Dockerfile: /portolan, ENTRYPOINT ["/portolan"]
-	NewsAPI  string // examples/newsapi/Dockerfile: the demo API wrapped by the agent
+	Agent    string // Dockerfile.agent: the agent build as /portolan
+	NewsAPI  string // examples/newsapi/Dockerfile: the demo API wrapped by the agent build
 }
 
 var images struct {
@@ -126,15 +127,16 @@ var images struct {
 	err  error
 }
 
-// BuildImages builds the two images once per test binary, the way `make
+// BuildImages builds the three images once per test binary, the way `make
 // image` does (FROM scratch, nothing pulled), from the static portolan
-// binary ($PORTOLAN_BIN, or one built for the tests) and a newsapi built
-// here. Their tags are unique to the run; RemoveImages deletes them.
+// binaries ($PORTOLAN_BIN and $PORTOLAN_AGENT_BIN, or ones built for the
+// tests) and a newsapi built here. Their tags are unique to the run;
+// RemoveImages deletes them.
 func BuildImages(t testing.TB) Images {
 	t.Helper()
 	RequireDocker(t)
-	bin := testenv.Binary(t)
-	images.once.Do(func() { images.imgs, images.err = buildImages(bin) })
+	bin, agentBin := testenv.Binary(t), testenv.AgentBinary(t)
+	images.once.Do(func() { images.imgs, images.err = buildImages(bin, agentBin) })
 	if images.err != nil {
 		t.Fatalf("build images: %v", images.err)
 	}
@@ -147,7 +149,7 @@ func RemoveImages() {
 	if images.imgs.Portolan == "" {
 		return
 	}
-	if _, err := Docker("rmi", "-f", images.imgs.NewsAPI, images.imgs.Portolan); err != nil {
+	if _, err := Docker("rmi", "-f", images.imgs.NewsAPI, images.imgs.Agent, images.imgs.Portolan); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 	}
 }
@@ -158,9 +160,11 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-func buildImages(portolanBin string) (Images, error) {
-	if err := requireStatic(portolanBin); err != nil {
-		return Images{}, err
+func buildImages(portolanBin, agentBin string) (Images, error) {
+	for _, bin := range []string{portolanBin, agentBin} {
+		if err := requireStatic(bin); err != nil {
+			return Images{}, err
+		}
 	}
 	root := repoRoot()
 	ctxDir, err := os.MkdirTemp("", "portolan-e2e-image-")
@@ -169,9 +173,12 @@ func buildImages(portolanBin string) (Images, error) {
 	}
 	defer os.RemoveAll(ctxDir)
 
-	// The context make assembles in .build/image: the two static binaries,
-	// the CA bundle and the image's empty directories.
+	// The context make assembles in .build/image: the three static
+	// binaries, the CA bundle and the images' empty directories.
 	if err := copyFile(portolanBin, filepath.Join(ctxDir, "portolan"), 0o755); err != nil {
+		return Images{}, err
+	}
+	if err := copyFile(agentBin, filepath.Join(ctxDir, "portolan-agent"), 0o755); err != nil {
 		return Images{}, err
 	}
 	gobuild := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(ctxDir, "newsapi"), "./examples/newsapi")
@@ -215,19 +222,23 @@ func buildImages(portolanBin string) (Images, error) {
 		}
 	}
 
-	imgs := Images{Portolan: "portolan:e2e-" + runID, NewsAPI: "portolan-newsapi:e2e-" + runID}
+	imgs := Images{Portolan: "portolan:e2e-" + runID, Agent: "portolan-agent:e2e-" + runID, NewsAPI: "portolan-newsapi:e2e-" + runID}
+	images.imgs = imgs // for RemoveImages, even if a build fails
 	// The legacy builder takes a local image in FROM without asking a
 	// registry; --pull=false says so explicitly.
 	env := []string{"DOCKER_BUILDKIT=0"}
-	if _, err := dockerEnv(buildTimeout, env, "build", "--pull=false", "--label", Label+"="+runID,
-		"-f", filepath.Join(root, "Dockerfile"), "-t", imgs.Portolan, ctxDir); err != nil {
-		return Images{}, err
-	}
-	images.imgs.Portolan, images.imgs.NewsAPI = imgs.Portolan, imgs.NewsAPI // for RemoveImages, even if the next build fails
-	if _, err := dockerEnv(buildTimeout, env, "build", "--pull=false", "--label", Label+"="+runID,
-		"--build-arg", "PORTOLAN_IMAGE="+imgs.Portolan,
-		"-f", filepath.Join(root, "examples", "newsapi", "Dockerfile"), "-t", imgs.NewsAPI, ctxDir); err != nil {
-		return Images{}, err
+	for _, b := range []struct{ dockerfile, tag, portolanImage string }{
+		{filepath.Join(root, "Dockerfile"), imgs.Portolan, ""},
+		{filepath.Join(root, "Dockerfile.agent"), imgs.Agent, ""},
+		{filepath.Join(root, "examples", "newsapi", "Dockerfile"), imgs.NewsAPI, imgs.Agent},
+	} {
+		args := []string{"build", "--pull=false", "--label", Label + "=" + runID, "-f", b.dockerfile, "-t", b.tag}
+		if b.portolanImage != "" {
+			args = append(args, "--build-arg", "PORTOLAN_IMAGE="+b.portolanImage)
+		}
+		if _, err := dockerEnv(buildTimeout, env, append(args, ctxDir)...); err != nil {
+			return Images{}, err
+		}
 	}
 	return imgs, nil
 }

@@ -41,8 +41,16 @@ func StartAgent(t testing.TB, co *Coordinator, args ...string) *Agent {
 	return StartAgentAt(t, home, args...)
 }
 
-// StartAgentAt is StartAgent with home at any URL ("" for none).
+// StartAgentAt is StartAgent with home at any URL ("" for none). Both run
+// the agent build (AgentBinary), the one app images carry.
 func StartAgentAt(t testing.TB, home string, args ...string) *Agent {
+	t.Helper()
+	return StartAgentOf(t, AgentBinary(t), home, args...)
+}
+
+// StartAgentOf is StartAgentAt running bin, a build of portolan
+// (AgentBinary's, say).
+func StartAgentOf(t testing.TB, bin, home string, args ...string) *Agent {
 	t.Helper()
 	SkipShort(t)
 	dir := t.TempDir()
@@ -52,7 +60,7 @@ func StartAgentAt(t testing.TB, home string, args ...string) *Agent {
 		full = append(full, "--home", home, "--token", AgentToken)
 	}
 	full = append(full, args...)
-	a.cmd = exec.Command(Binary(t), full...)
+	a.cmd = exec.Command(bin, full...)
 	a.cmd.Stdout, a.cmd.Stderr = a.Output, a.Output
 	if err := a.cmd.Start(); err != nil {
 		t.Fatalf("start agent: %v", err)

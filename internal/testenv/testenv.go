@@ -25,11 +25,14 @@ import (
 	"time"
 )
 
-var build struct {
+// builtBinary is a binary built once per test binary.
+type builtBinary struct {
 	once sync.Once
 	path string
 	err  error
 }
+
+var build, agentBuild builtBinary
 
 // SkipShort skips t under go test -short: it starts processes (the portolan
 // binary, Consul, Docker). Every starter of this package calls it; a test
@@ -56,37 +59,61 @@ func Missing(t testing.TB, msg string) {
 // demo app, newsapi, beside it) when $PORTOLAN_BIN is not set.
 func Binary(t testing.TB) string {
 	t.Helper()
+	return binary(t, "PORTOLAN_BIN", &build, func(dir string) (string, error) {
+		// The demo app goes beside it, where make build puts it too.
+		if err := goBuild(filepath.Join(dir, "newsapi"), "./examples/newsapi"); err != nil {
+			return "", err
+		}
+		path := filepath.Join(dir, "portolan")
+		return path, goBuild(path, "./cmd/portolan")
+	})
+}
+
+// AgentBinary returns the path of the agent build of portolan (README "Two
+// builds"), building it when $PORTOLAN_AGENT_BIN is not set.
+func AgentBinary(t testing.TB) string {
+	t.Helper()
+	return binary(t, "PORTOLAN_AGENT_BIN", &agentBuild, func(dir string) (string, error) {
+		path := filepath.Join(dir, "portolan-agent")
+		return path, goBuild(path, "./cmd/portolan", "-tags", "agentonly")
+	})
+}
+
+// binary is the path $env names, or the one buildInto builds once per test
+// binary into a temporary directory.
+func binary(t testing.TB, env string, b *builtBinary, buildInto func(dir string) (string, error)) string {
+	t.Helper()
 	SkipShort(t)
-	if p := os.Getenv("PORTOLAN_BIN"); p != "" {
+	if p := os.Getenv(env); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("PORTOLAN_BIN=%s: %v (run make build)", p, err)
+			t.Fatalf("%s=%s: %v (run make build)", env, p, err)
 		}
 		return p
 	}
-	build.once.Do(func() {
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "portolan-bin-")
 		if err != nil {
-			build.err = err
+			b.err = err
 			return
 		}
-		build.path = filepath.Join(dir, "portolan")
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		// The demo app goes beside it, where make build puts it too.
-		for pkg, out := range map[string]string{"./cmd/portolan": build.path, "./examples/newsapi": filepath.Join(dir, "newsapi")} {
-			cmd := exec.Command("go", "build", "-o", out, pkg)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				build.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
+		b.path, b.err = buildInto(dir)
 	})
-	if build.err != nil {
-		t.Fatal(build.err)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return build.path
+	return b.path
+}
+
+// goBuild builds pkg of this module, static, into out.
+func goBuild(out, pkg string, flags ...string) error {
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, pkg)...)
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
 }
 
 // FreeAddr returns a free loopback address for a process to listen on,

@@ -1,0 +1,53 @@
+package swagger
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// FuzzParseStructure: Parse without a schema check, as the agent build's
+// management proxy reads its spec, never panics, and what it accepts is
+// usable: known methods, routes that find every operation they were built
+// from, and a selection that keeps them all.
+func FuzzParseStructure(f *testing.F) {
+	specs, _ := filepath.Glob(filepath.Join("testdata", "specs", "*"))
+	for _, p := range specs {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("openapi: 3.0.0\npaths: {/a: {get: 1, post: [], x-y: {}}}\nservers: [{url: 'http://h/{v}/b', variables: {v: {default: 7}}}]\n"))
+	f.Add([]byte(`{"swagger": "2.0", "basePath": 3, "paths": {"/a/{id}": {"parameters": [], "delete": {"security": [{"k": []}]}}}, "securityDefinitions": {"k": "x"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(data, nil)
+		if err != nil {
+			return
+		}
+		for _, op := range s.Operations() {
+			if !slices.Contains(methods[:], lower(op.Method)) {
+				t.Fatalf("operation %q has no known method", op)
+			}
+		}
+		sel, err := s.Select(Selection{})
+		if err != nil {
+			t.Fatalf("an empty selection of an accepted spec: %v", err)
+		}
+		if len(sel.Kept()) != len(s.Operations()) {
+			t.Fatalf("an empty selection kept %d of %d operations", len(sel.Kept()), len(s.Operations()))
+		}
+		_ = s.SecuritySchemes()
+		_ = sel.Document()
+	})
+}
+
+func lower(m string) string {
+	b := []byte(m)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
