@@ -25,7 +25,8 @@
 # BENCH_BASE_BIN (a baseline build of portolan, run as target (d0) beside (d)),
 # BENCH_AGENT_FLAGS (more agent flags, e.g. --cache-dir= to keep usage in memory),
 # BENCH_AGENT_BIN (the portolan binary the agent runs, to compare two builds in
-# one sitting; default bin/portolan), BENCH_COUNT_ONLY=1 (no throughput:
+# one sitting; default bin/portolan-agent, the agent build app images carry),
+# BENCH_COUNT_ONLY=1 (no throughput:
 # system calls, context switches and CPU per request of each target, by perf).
 #
 # Besides requests/s and latency, each target's own CPU time per request is
@@ -66,7 +67,7 @@ for p in $UP $NGINX $GOPROXY_PORT $GW $HOME_PORT $API $NGINX_POLICIES $GW_CHAIN 
 	fi
 done
 
-[ -x bin/portolan ] && [ -x bin/newsapi ] || make build
+[ -x bin/portolan ] && [ -x bin/portolan-agent ] && [ -x bin/newsapi ] || make build
 TMP=$(mktemp -d -t portolan-bench-XXXXXX)
 go build -o "$TMP/benchproxy" ./internal/benchproxy
 
@@ -176,7 +177,7 @@ post "/admin/api/accounts/$ACCT/applications.json" "name=bench&plan_id=$PLAN&use
 # start_agent SERVICE GATEWAY_PORT API_PORT [BINARY]: an agent fronting the
 # upstream for SERVICE; prints its pid.
 start_agent() {
-	local bin=${4:-${BENCH_AGENT_BIN:-bin/portolan}}
+	local bin=${4:-${BENCH_AGENT_BIN:-bin/portolan-agent}}
 	env ${BENCH_AGENT_ENV:-} "$bin" --log-level warn agent --home "http://127.0.0.1:$HOME_PORT" --token "$AGENT" --service "$1" \
 		--address 127.0.0.1 --port "$UP" --api "127.0.0.1:$3" --cache-dir "$TMP/cache-$2" --placement-file "$TMP/placement-$2.json" \
 		--gateway-listen "127.0.0.1:$2" --upstream "http://127.0.0.1:$UP" ${BENCH_AGENT_FLAGS:-} -- sleep 100000 >"$TMP/agent-$1-$2.log" 2>&1 &
