@@ -38,18 +38,19 @@ import (
 )
 
 func main() {
-	bin := flag.String("bin", "bin/portolan", "the portolan binary")
+	bin := flag.String("bin", "bin/portolan", "the portolan binary (full build): the coordinator and the CLI")
+	agentBin := flag.String("agent-bin", "bin/portolan-agent", "the agent build of portolan, which the agents run, as in app images")
 	news := flag.String("newsapi", "bin/newsapi", "the demo news API binary")
 	spec := flag.String("spec", "examples/newsapi/openapi.yaml", "the news API's OpenAPI spec, imported with portolan import openapi")
 	composition := flag.String("composition", "examples/newsapi/portolan", "the news API image's own documents, which the agents bring to home")
 	flag.Parse()
-	if err := run(*bin, *news, *spec, *composition); err != nil {
+	if err := run(*bin, *agentBin, *news, *spec, *composition); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, news, spec, composition string) error {
+func run(bin, agentBin, news, spec, composition string) error {
 	dir, err := os.MkdirTemp("", "portolan-demo-")
 	if err != nil {
 		return err
@@ -136,7 +137,7 @@ func run(bin, news, spec, composition string) error {
 		}
 		_, port, _ := net.SplitHostPort(appAddr)
 		name := fmt.Sprintf("news-%d", i+1)
-		a := exec.Command(bin, "--log-level", "warn", "agent",
+		a := exec.Command(agentBin, "--log-level", "warn", "agent",
 			"--home", api.base, "--token", joinTokens[pool], "--service", "news", "--address", "127.0.0.1", "--port", port,
 			"--label", "pool="+pool, "--api", apiAddr, "--placement-file", dir+"/"+name+".placement.json",
 			"--cache-dir", dir+"/"+name+".cache", "--gateway-listen", gwAddr, "--upstream", "http://"+appAddr,
