@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -103,4 +105,18 @@ func TestAgentBuildCommands(t *testing.T) {
 	code, _, stderr = run("status", "--coordinator")
 	assert.Equal(t, statusUnknown, code)
 	assert.Contains(t, stderr, "this is the agent build of portolan")
+
+	// A --config file both builds read: the full build's sections are
+	// skipped, a misspelt one is still an error.
+	dir := t.TempDir()
+	both := filepath.Join(dir, "both.yaml")
+	require.NoError(t, os.WriteFile(both, []byte("log-level: warn\ncoordinator:\n  listen: 127.0.0.1:7070\nagent:\n  service: news\n"), 0o600))
+	code, out, stderr = run("--config", both, "version")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "build agent")
+	typo := filepath.Join(dir, "typo.yaml")
+	require.NoError(t, os.WriteFile(typo, []byte("coordinatr:\n  listen: 127.0.0.1:7070\n"), 0o600))
+	code, _, stderr = run("--config", typo, "version")
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, `unknown key "coordinatr"`)
 }

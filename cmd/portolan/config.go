@@ -151,6 +151,9 @@ func (f *configFile) check(m *yaml.Node, where string, flags []string, cmds []*c
 			continue
 		}
 		cmd := findCommand(cmds, key.Value)
+		if cmd == nil && where == "portolan" && fullBuildOnly(key.Value) {
+			continue // the full build's, in a file both builds read: not this build's to run
+		}
 		if cmd == nil {
 			return f.errorf(key, "unknown key %q: not a flag of %s, nor one of its commands", key.Value, where)
 		}
