@@ -149,8 +149,9 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 // Parse parses a Swagger 2.0, OpenAPI 3.0.x or OpenAPI 3.1.x document, JSON
 // or YAML, and checks it with check against the OpenAPI schema of its
 // version. An invalid document gives an error naming the problems. With a
-// nil check only what Portolan reads is checked: the version, and paths,
-// operations, servers and security schemes where it reads them.
+// nil check only the version is checked; paths, operations, servers and
+// security schemes are read where they are well formed and skipped where
+// not (FuzzParseStructure).
 func Parse(data []byte, check SchemaCheck) (*Spec, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("invalid spec: the document is empty")

@@ -16,7 +16,8 @@ func ctxOf(c *cli.Context) context.Context {
 	return context.Background()
 }
 
-// required fails naming the first of the flags names that is empty.
+// required fails on the first flag of names that is empty, naming it and
+// its environment variable.
 func required(c *cli.Context, names ...string) error {
 	for _, n := range names {
 		if c.String(n) == "" {
