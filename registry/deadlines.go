@@ -72,7 +72,7 @@ func (r *Registry) deadline(in *instance) ticks {
 	if !in.expired {
 		d = r.ticksAt(in.lastHeartbeat.Add(in.ttl))
 	}
-	if in.status == StatusCritical {
+	if in.status == codeCritical {
 		d = min(d, r.ticksAt(in.criticalSince.Add(r.dca)))
 	}
 	return d
@@ -130,11 +130,11 @@ func (r *Registry) sweep(now time.Time) {
 			if old, ok := in.updateStatus(deadline); ok {
 				r.noteLocked(in.id)
 				changed = true
-				r.log.Warn().Str("instance", in.id).Str("from", old).Dur("ttl", in.ttl).Msg("instance critical: TTL expired")
+				r.log.Warn().Str("instance", in.id).Str("from", old.String()).Dur("ttl", in.ttl).Msg("instance critical: TTL expired")
 			}
 			r.expired.Add(1)
 		}
-		if in.status == StatusCritical && r.ticksAt(in.criticalSince.Add(r.dca)) <= at {
+		if in.status == codeCritical && r.ticksAt(in.criticalSince.Add(r.dca)) <= at {
 			r.removeLocked(in.id)
 			changed = true
 			r.removed.Add(1)

@@ -36,7 +36,7 @@ func (r *Registry) beat(id string, of *instance, hb Heartbeat) (HeartbeatReply, 
 	now := r.now()
 	in.lastHeartbeat = now
 	in.expired = false
-	in.health = r.intern.str(hb.Status)
+	in.health = statusCodeOf(hb.Status)
 	if hb.Output != in.output { // the same output as last time: nothing to look up
 		in.output = r.intern.str(hb.Output)
 	}
@@ -45,16 +45,13 @@ func (r *Registry) beat(id string, of *instance, hb Heartbeat) (HeartbeatReply, 
 	if changed {
 		r.noteLocked(id)
 		r.bumpLocked()
-		r.log.Info().Str("instance", id).Str("from", old).Str("to", in.status).Msg("instance status changed")
+		r.log.Info().Str("instance", id).Str("from", old.String()).Str("to", in.status.String()).Msg("instance status changed")
 	}
 	reply := HeartbeatReply{Revision: r.snap.Revision}
-	if !samePlacement(in.placement, *in.sent) {
-		// The shared placement in.placement was copied from: none of its
-		// own per instance.
-		shared := r.placementFor(in.reg.Service, labelSet{key: in.labelsKey, m: in.reg.Labels})
-		p := *shared
+	if in.placement != in.sent && !samePlacement(*in.placement, *in.sent) {
+		p := *in.placement // the reply's own: in.placement is shared
 		reply.Placement = &p
-		in.sent = shared
+		in.sent = in.placement
 	}
 	reply.GossipKeys = gossipKeysFor(in, keys, keysVersion)
 	return reply, nil
@@ -81,7 +78,7 @@ func (r *Registry) Drain(id string) error {
 	if changed {
 		r.noteLocked(id)
 		r.bumpLocked()
-		r.log.Info().Str("instance", id).Str("from", old).Msg("instance draining")
+		r.log.Info().Str("instance", id).Str("from", old.String()).Msg("instance draining")
 	}
 	return nil
 }
@@ -104,7 +101,7 @@ func (r *Registry) Fail(id, reason string) bool {
 	if changed {
 		r.noteLocked(id)
 		r.bumpLocked()
-		r.log.Warn().Str("instance", id).Str("from", old).Str("reason", reason).Msg("instance critical")
+		r.log.Warn().Str("instance", id).Str("from", old.String()).Str("reason", reason).Msg("instance critical")
 	}
 	return changed
 }
@@ -131,19 +128,19 @@ func (r *Registry) Deregister(id string) error {
 
 // updateStatus recomputes the effective status; a change to critical starts
 // the critical clock at now.
-func (in *instance) updateStatus(now time.Time) (old string, changed bool) {
+func (in *instance) updateStatus(now time.Time) (old statusCode, changed bool) {
 	next := in.health
 	switch {
 	case in.expired:
-		next = StatusCritical
+		next = codeCritical
 	case in.draining:
-		next = StatusDraining
+		next = codeDraining
 	}
 	old = in.status
 	if next == old {
 		return old, false
 	}
-	if next == StatusCritical {
+	if next == codeCritical {
 		in.criticalSince = now
 	}
 	in.status = next

@@ -75,7 +75,7 @@ func BenchmarkMapDelta100k(b *testing.B) {
 		at := f.r.Index()
 		f.r.mu.Lock()
 		next := StatusCritical
-		if f.r.instances["in-000002"].status == StatusCritical {
+		if f.r.instances["in-000002"].status == codeCritical {
 			next = StatusWarning
 		}
 		f.r.mu.Unlock()

@@ -38,8 +38,8 @@ func (r *Registry) eachLocked(fn func(mapCandidate)) {
 
 // candidateLocked is in as a query sees it.
 func (r *Registry) candidateLocked(in *instance) mapCandidate {
-	return mapCandidate{id: in.id, mapService: mapServiceOf(in.placement, in.reg.Service),
-		placement: &in.placement, status: in.status, labels: in.reg.Labels, in: in}
+	return mapCandidate{id: in.id, mapService: mapServiceOf(*in.placement, in.reg.Service),
+		placement: in.placement, status: in.status.String(), labels: in.reg.Labels, in: in}
 }
 
 // catalogCandidateLocked is a catalog instance as a query sees it, placed
@@ -84,9 +84,9 @@ func (r *Registry) drawLocked(c mapCandidate) placedInstance {
 		return placedInstance{instance: in, placement: *c.placement}
 	}
 	in := c.in
-	return placedInstance{placement: in.placement, instance: MapInstance{
+	return placedInstance{placement: *in.placement, instance: MapInstance{
 		ID: in.id, Service: in.reg.Service, Address: in.reg.Address, Port: in.reg.Port,
-		Labels: maps.Clone(in.reg.Labels), Status: in.status, Output: in.output,
+		Labels: maps.Clone(in.reg.Labels), Status: in.status.String(), Output: in.output,
 		Plans: in.placement.Plans, Placements: in.placement.Placements,
 		AgentVersion: in.reg.AgentVersion, LastHeartbeat: in.lastHeartbeat,
 		Age: Duration(max(0, r.now().Sub(in.lastHeartbeat))),

@@ -17,10 +17,10 @@ func (r *Registry) Map() Map {
 	placed := make([]placedInstance, 0, len(r.instances))
 	for _, in := range r.instances {
 		placed = append(placed, placedInstance{
-			placement: in.placement,
+			placement: *in.placement,
 			instance: MapInstance{
 				ID: in.id, Service: in.reg.Service, Address: in.reg.Address, Port: in.reg.Port,
-				Labels: maps.Clone(in.reg.Labels), Status: in.status, Output: in.output,
+				Labels: maps.Clone(in.reg.Labels), Status: in.status.String(), Output: in.output,
 				Plans: in.placement.Plans, Placements: in.placement.Placements,
 				AgentVersion: in.reg.AgentVersion, LastHeartbeat: in.lastHeartbeat,
 				Age: Duration(max(0, now.Sub(in.lastHeartbeat))),

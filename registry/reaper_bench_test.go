@@ -17,7 +17,7 @@ func fullSweep(r *Registry, now time.Time) (due int) {
 		if !in.expired && !now.Before(in.lastHeartbeat.Add(in.ttl)) {
 			due++
 		}
-		if in.status == StatusCritical && !now.Before(in.criticalSince.Add(r.dca)) {
+		if in.status == codeCritical && !now.Before(in.criticalSince.Add(r.dca)) {
 			due++
 		}
 	}

@@ -130,18 +130,18 @@ type instance struct {
 	reg           registered
 	labelsKey     string // of reg.Labels (labelsKey)
 	ttl           time.Duration
-	health        string // what the agent last reported
 	output        string
-	status        string // effective: critical when expired, else draining, else health
 	criticalSince time.Time
 	lastHeartbeat time.Time
-	placement     Placement      // current, from Registry.snap; its slices are shared
+	placement     *Placement     // current, from Registry.snap: shared between instances, never edited
 	sent          *Placement     // what the instance was last told (shared, never edited)
 	credHash      credentialHash // of the credential issued at registration
 	tokenID       string         // the join token it registered with; "" the bootstrap token
 	keysSent      uint64         // version of the gossip keyring it was last given
 	key           ticks          // in the reaper's heap (deadlines.go)
 	slot          int32          // index in the reaper's heap; -1 when out
+	health        statusCode     // what the agent last reported
+	status        statusCode     // effective: critical when expired, else draining, else health
 	draining      bool
 	expired       bool // no heartbeat within ttl since the last one
 	revoked       bool // its join token was revoked: its credential is refused; written under mu and credMu
@@ -259,7 +259,7 @@ func (r *Registry) refreshLocked(snap *composition.Snapshot) {
 	}
 	r.snap = snap
 	for _, in := range r.instances {
-		in.placement = *r.placementFor(in.reg.Service, labelSet{key: in.labelsKey, m: in.reg.Labels})
+		in.placement = r.placementFor(in.reg.Service, labelSet{key: in.labelsKey, m: in.reg.Labels})
 	}
 	r.changes.reset(r.index + 1)
 	r.bumpLocked()
@@ -349,18 +349,18 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 			Service: r.intern.str(reg.Service), Address: reg.Address, Port: reg.Port, Labels: labels.m,
 			AgentVersion: r.intern.str(reg.AgentVersion),
 		},
-		labelsKey: labels.key, ttl: ttl, health: r.intern.str(status), output: r.intern.str(reg.Output),
-		status: r.intern.str(status), lastHeartbeat: now, placement: *placement, sent: placement,
+		labelsKey: labels.key, ttl: ttl, health: statusCodeOf(status), output: r.intern.str(reg.Output),
+		status: statusCodeOf(status), lastHeartbeat: now, placement: placement, sent: placement,
 		credHash: credHash, tokenID: g.tokenID, slot: -1,
 	}
-	if status == StatusCritical {
+	if in.status == codeCritical {
 		in.criticalSince = now
 	}
 	_, replaced := r.instances[id]
 	r.addLocked(in)
 	r.bumpLocked()
 	reply := RegisterReply{
-		ID: id, Placement: in.placement, Revision: r.snap.Revision,
+		ID: id, Placement: *in.placement, Revision: r.snap.Revision,
 		HeartbeatInterval: Duration(r.intervalFor(ttl)), TTL: Duration(ttl),
 		DeregisterCriticalAfter: Duration(r.dca), Credential: cred,
 		GossipKeys: gossipKeysFor(in, keys, keysVersion),

@@ -18,7 +18,7 @@ func (r *Registry) Stats() Stats {
 	}}
 	r.mu.Lock()
 	for _, in := range r.instances {
-		s.Instances[in.status]++
+		s.Instances[in.status.String()]++
 	}
 	s.Index = r.index
 	r.mu.Unlock()
