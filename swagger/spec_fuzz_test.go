@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -26,7 +27,7 @@ func FuzzParseStructure(f *testing.F) {
 			return
 		}
 		for _, op := range s.Operations() {
-			if !slices.Contains(methods[:], lower(op.Method)) {
+			if !slices.Contains(methods[:], strings.ToLower(op.Method)) {
 				t.Fatalf("operation %q has no known method", op)
 			}
 		}
@@ -40,14 +41,4 @@ func FuzzParseStructure(f *testing.F) {
 		_ = s.SecuritySchemes()
 		_ = sel.Document()
 	})
-}
-
-func lower(m string) string {
-	b := []byte(m)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
