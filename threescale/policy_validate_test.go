@@ -31,10 +31,14 @@ func TestPolicySchemaProblemsNameTheField(t *testing.T) {
 		{"caching", `{"caching_type":"sometimes"}`, `configuration.caching_type: must be one of strict, resilient, allow, none, not "sometimes"`},
 		{"custom_metrics", `{"rules":[{"metric":"m","increment":"1","condition":{"combine_op":"and","operations":[{"left":"a","op":"<","right":"b"}]}}]}`,
 			`configuration.rules[0].condition.operations[0].op: must be one of ==, !=, matches, not "<"`},
+		{"content_caching", `{"rules":[{"header":"X-Cache"}]}`, `configuration.rules[0].cache: is required`},
 	} {
 		got := check(tc.name, tc.conf)
 		assert.Contains(t, got, `policy "`+tc.name+`" (element 0 of the chain): `+tc.want, "%s %s", tc.name, tc.conf)
 	}
 	assert.Empty(t, check("ip_check", `{"check_type":"blacklist","ips":["1.2.3.4"]}`))
+	assert.Empty(t, check("content_caching", `{"rules":[{"cache":true,"header":"X-Cache-Status",
+		"condition":{"combine_op":"and","operations":[{"left":"{{uri}}","left_type":"liquid","op":"matches","right":"^/"}]}}]}`),
+		"APIcast's README example, as the gateway runs it")
 	assert.Empty(t, check("my_own", `{"x":1}`), "unknown policies are stored unchecked, as 3scale stores them")
 }

@@ -39,6 +39,9 @@ type Config struct {
 	OTelEndpoint string
 
 	TLS TLS // TLS to clients (and HTTP/2) and to https upstreams; see tls.go
+
+	// ContentCaching is where the content_caching policy keeps responses.
+	ContentCaching policy.ContentCaching
 }
 
 // Gateway defaults.
@@ -68,10 +71,28 @@ func (c *Config) Check() (*url.URL, error) {
 	if err := checkOTelEndpoint(c.OTelEndpoint); err != nil {
 		return nil, err
 	}
+	if err := checkContentCaching(c.ContentCaching); err != nil {
+		return nil, err
+	}
 	if err := c.TLS.check(); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+func checkContentCaching(s policy.ContentCaching) error {
+	for _, code := range s.StatusCodes {
+		if code < 100 || code > 599 {
+			return fmt.Errorf("--gateway-cache-status-codes: %d is not an HTTP status (100 to 599)", code)
+		}
+	}
+	if s.MaxTime < 0 {
+		return fmt.Errorf("--gateway-cache-max-time: %v is negative", s.MaxTime)
+	}
+	if s.MaxBytes < 0 {
+		return fmt.Errorf("--gateway-cache-size: %d is negative", s.MaxBytes)
+	}
+	return nil
 }
 
 // Admitter decides and records usage: the agent's usage ledger. Admit calls
@@ -162,7 +183,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
 	g.oidc = newOIDCIssuers(g.policyMetrics)
-	register(reg, &connections{g: g})
+	policy.Register(reg, &connections{g: g})
 	g.caching.init(g.policyMetrics)
 	if gc, ok := ledger.(policy.GlobalCounter); ok {
 		g.global = gc
@@ -239,6 +260,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, up *upstream, 
 
 func (g *Gateway) forwardError(w http.ResponseWriter, r *http.Request, up *upstream, err error) {
 	if status, ok := http1.IsBodyError(err); ok {
+		policy.ForwardFailed(w)
 		g.m.tooLarge.Inc()
 		writeText(w, status, plainText, []byte(http.StatusText(status)+"\n"))
 		return
@@ -282,6 +304,7 @@ func (g *Gateway) proxyTo(target *url.URL, chosen bool) *httputil.ReverseProxy {
 // when it timed out, as nginx does. The query is never logged: it may hold
 // credentials.
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, upstream string, err error) {
+	policy.ForwardFailed(w) // what follows is not the upstream's answer
 	g.m.upstreamError.Inc()
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/registry"
 )
@@ -376,6 +377,16 @@ func TestConfigCheck(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(DefaultMaxBody), c.MaxBodyBytes)
 	assert.Equal(t, DefaultUpstreamTimeout, c.UpstreamTimeout)
+
+	for flag, cc := range map[string]policy.ContentCaching{
+		"--gateway-cache-status-codes: 42 is not an HTTP status": {StatusCodes: []int{200, 42}},
+		"--gateway-cache-max-time: -1s is negative":              {MaxTime: -time.Second},
+		"--gateway-cache-size: -1 is negative":                   {MaxBytes: -1},
+	} {
+		c := Config{Listen: ":1", Upstream: "http://127.0.0.1:3000", ContentCaching: cc}
+		_, err := c.Check()
+		assert.ErrorContains(t, err, flag)
+	}
 }
 
 // The forwarder: hop-by-hop headers dropped both ways, bodies with a length

@@ -1,13 +1,14 @@
 package gateway
 
 import (
-	"errors"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/portolan/portolan/agent/gateway/policy"
 )
 
 // APIcast's Prometheus metrics, with its names, types, labels and buckets,
@@ -19,11 +20,12 @@ import (
 // histograms have no buckets of their own in APIcast: they get
 // nginx-lua-prometheus's defaults, 5 ms to 10 s, below.
 //
-// Left out, having no meaning in this gateway: openresty_shdict_* (no nginx
-// shared dictionaries), content_caching (no content_caching policy),
-// batching_policy_* (no 3scale_batcher: the agent always batches) and
-// worker_process (no nginx workers). nginx_http_connections counts the lean
-// loop's connections (metrics_connections.go).
+// content_caching is the content_caching policy's (policy.Metrics). Left
+// out, having no meaning in this gateway: openresty_shdict_* (no nginx
+// shared dictionaries), batching_policy_* (no 3scale_batcher: the agent
+// always batches) and worker_process (no nginx workers).
+// nginx_http_connections counts the lean loop's connections
+// (metrics_connections.go).
 const (
 	metricTotalTime      = "total_response_time_seconds"
 	metricUpstreamTime   = "upstream_response_time_seconds"
@@ -50,44 +52,30 @@ type apicastMetrics struct {
 	noService *serviceMetrics // answers given before a service is known
 }
 
-// register registers c in reg, or returns the collector registered before
-// under its name (a second gateway on the same registry, in tests).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
-}
-
 func newAPIcastMetrics(reg prometheus.Registerer, extended bool) *apicastMetrics {
 	svc := []string{"service_id", "service_system_name"}
 	m := &apicastMetrics{
 		extended: extended,
-		totalTime: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		totalTime: policy.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: metricTotalTime, Help: "Time needed to send a response to the client (in seconds), as APIcast exports it.", Buckets: apicastBuckets,
 		}, svc)),
-		upstreamTime: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		upstreamTime: policy.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: metricUpstreamTime, Help: "Response times from upstream servers (in seconds), as APIcast exports it.", Buckets: apicastBuckets,
 		}, svc)),
-		upstreamStatus: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		upstreamStatus: policy.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricUpstreamStatus, Help: "HTTP status from upstream servers, as APIcast exports it.",
 		}, []string{"status", "service_id", "service_system_name"})),
-		apicastStatus: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		apicastStatus: policy.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricAPIcastStatus, Help: "HTTP status of the gateway's responses to clients, as APIcast exports it.",
 		}, []string{"status"})),
-		statusCounts: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		statusCounts: policy.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portolan_agent_gateway_responses_total",
 			Help: "Responses the gateway sent to clients, by service and status (its own answers included), whatever --gateway-extended-metrics says.",
 		}, []string{"service_id", "service_system_name", "status"})),
-		errorLog: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		errorLog: policy.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricErrorLog, Help: "Gateway log messages at level error or above, by nginx's level name, as APIcast exports it.",
 		}, []string{"level"})),
-		metricErrors: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		metricErrors: policy.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metricMetricErrors, Help: "Errors recording metrics, as APIcast exports it: always 0, Go's client cannot fail to record.",
 		})),
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portolan/portolan/agent/gateway"
+	"github.com/portolan/portolan/agent/gateway/policy"
 )
 
 // Names of the gateway's TLS flags.
@@ -29,6 +30,12 @@ func gatewayFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagUpstreamCAFile, Usage: "PEM file of the CAs that sign https upstreams' certificates (--upstream, and upstreams chosen by routing or upstream policies); default: the system's CAs"},
 		&cli.StringFlag{Name: flagUpstreamClientCert, Usage: "PEM client certificate the gateway presents to https upstreams that require one (mutual TLS)"},
 		&cli.StringFlag{Name: flagUpstreamClientKey, Usage: "PEM private key of --upstream-client-cert"},
+		&cli.IntSliceFlag{Name: "gateway-cache-status-codes", Value: cli.NewIntSlice(policy.DefaultCacheStatusCodes()...),
+			Usage: "upstream statuses the content_caching policy keeps, e.g. 200,302 (APIcast's APICAST_CACHE_STATUS_CODES)"},
+		&cli.DurationFlag{Name: "gateway-cache-max-time", Value: policy.DefaultCacheMaxTime,
+			Usage: "how long content_caching keeps a response whose upstream sent no Cache-Control max-age nor Expires (APIcast's APICAST_CACHE_MAX_TIME)"},
+		&cli.Int64Flag{Name: "gateway-cache-size", Value: policy.DefaultCacheMaxBytes,
+			Usage: "memory for the responses content_caching keeps, in bytes, all services together (least recently used go first; a response over 1/16 of it is not kept)"},
 	}
 }
 
@@ -45,5 +52,7 @@ func gatewayConfig(c *cli.Context) *gateway.Config {
 			CertFile: c.String(flagGatewayTLSCert), KeyFile: c.String(flagGatewayTLSKey), H2C: c.Bool(flagGatewayH2C),
 			UpstreamCAFile: c.String(flagUpstreamCAFile), UpstreamCertFile: c.String(flagUpstreamClientCert), UpstreamKeyFile: c.String(flagUpstreamClientKey),
 		},
+		ContentCaching: policy.ContentCaching{StatusCodes: c.IntSlice("gateway-cache-status-codes"),
+			MaxTime: c.Duration("gateway-cache-max-time"), MaxBytes: c.Int64("gateway-cache-size")},
 	}
 }

@@ -5,6 +5,7 @@ package policy
 // the policy itself in its own file.
 var builtins = map[string]Factory{
 	"caching":              newCaching,
+	"content_caching":      newContentCaching,
 	"custom_metrics":       newCustomMetrics,
 	"cors":                 newCORS,
 	"default_credentials":  newDefaultCredentials,

@@ -40,6 +40,9 @@ func BenchmarkPolicyCost(b *testing.B) {
 		{"caching", `{"caching_type":"resilient"}`},
 		{"retry", `{"retries":2}`},
 		{"upstream_connection", `{"connect_timeout":1,"send_timeout":5,"read_timeout":5}`},
+		// Every request after the first is a hit: the kept answer is written
+		// instead of forwarding.
+		{"content_caching", `{"rules":[{"cache":true}]}`},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

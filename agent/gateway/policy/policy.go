@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -82,6 +83,10 @@ type Env struct {
 	// Global counts rate_limit's global limiters cluster-wide through home;
 	// nil counts them on this gateway only.
 	Global GlobalCounter
+
+	// ContentCaching is where content_caching keeps responses (zero:
+	// APIcast's defaults).
+	ContentCaching ContentCaching
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -198,19 +203,36 @@ type Metrics struct {
 	// Policy counts what policies did, by policy and event (e.g. "ip_check",
 	// "denied"); resolve the counter at build time, not per request.
 	Policy *prometheus.CounterVec
+	// ContentCaching is APIcast's content_caching counter, by cache status
+	// (HIT, MISS, EXPIRED).
+	ContentCaching *prometheus.CounterVec
 }
 
 // NewMetrics registers the policy metrics in reg (once: a second call with
 // the same reg returns the registered ones).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "portolan_agent_gateway_policy_events_total",
-		Help: "What the policies of gateway chains did, by policy and event (denied, preflight, rewritten, routed, fail_closed, ...).",
-	}, []string{"policy", "event"})
-	if err := reg.Register(vec); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			vec = are.ExistingCollector.(*prometheus.CounterVec)
+	return &Metrics{
+		Policy: Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portolan_agent_gateway_policy_events_total",
+			Help: "What the policies of gateway chains did, by policy and event (denied, preflight, rewritten, routed, fail_closed, ...).",
+		}, []string{"policy", "event"})),
+		// APIcast's name, help and label (its content_caching policy).
+		ContentCaching: Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "content_caching", Help: "Content caching status",
+		}, []string{"status"})),
+	}
+}
+
+// Register registers c in reg, or returns the collector registered before
+// under its name (a second gateway on the same registry, in tests).
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
 		}
 	}
-	return &Metrics{Policy: vec}
+	return c
 }
