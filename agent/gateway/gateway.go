@@ -115,8 +115,9 @@ type Gateway struct {
 	am      *apicastMetrics // APIcast's metric names, for its dashboards
 	tracing *tracing        // nil: --otel-endpoint is off
 
-	transport *http.Transport // for https upstreams and upgrades
-	local     *upstream
+	transport   *http.Transport // for https upstreams and upgrades
+	local       *upstream
+	localScheme string // --upstream's, which peers' apps speak too (routes.go)
 
 	view   atomic.Pointer[view]   // nil until a composition and a service are known
 	routes atomic.Pointer[routes] // instances serving each plan, from the map
@@ -188,7 +189,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	if gc, ok := ledger.(policy.GlobalCounter); ok {
 		g.global = gc
 	}
-	g.local = g.newUpstream(upstream, false)
+	g.local, g.localScheme = g.newUpstream(upstream, false), upstream.Scheme
 	return g
 }
 

@@ -16,7 +16,8 @@ type routes struct {
 	byPlan    map[int64][]*remoteTarget
 }
 
-// remoteTarget is an instance's app, at its registered address and port.
+// remoteTarget is an instance's app, at its registered address and port,
+// over the scheme of --upstream.
 type remoteTarget struct {
 	base string
 	up   *upstream
@@ -56,7 +57,9 @@ func (g *Gateway) SetMap(m *registry.Map) {
 			if !routable || in.ID == g.self || in.Port <= 0 || in.Address == "" {
 				continue
 			}
-			base := "http://" + net.JoinHostPort(in.Address, strconv.Itoa(in.Port))
+			// A peer's app speaks what this instance's app speaks: the
+			// instances of a service run one image with one configuration.
+			base := g.localScheme + "://" + net.JoinHostPort(in.Address, strconv.Itoa(in.Port))
 			t := prev[base]
 			if t == nil {
 				u, err := url.Parse(base)

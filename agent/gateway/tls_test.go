@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/internal/pki"
+	"github.com/portolan/portolan/registry"
 )
 
 // testCerts is a CA the test makes, and the files of what it issues.
@@ -356,4 +358,26 @@ func TestGatewayUpstreamMutualTLS(t *testing.T) {
 	_, noCert, _ := startTestGateway(t, f, up.URL, f.placement(f.premium), Config{TLS: TLS{UpstreamCAFile: certs.caFile}})
 	a = call(t, "GET", noCert+"/articles?user_key=premium-key", nil)
 	assert.Equal(t, 502, a.status, a.body)
+}
+
+// Plan-aware routing reaches a peer's app over the scheme of --upstream:
+// with an https app, the peer is spoken to over https and verified against
+// --upstream-ca-file, as the local app is.
+func TestGatewayRoutesToPeersOverTheUpstreamsScheme(t *testing.T) {
+	certs := newTestCerts(t)
+	local, _ := httpsUpstream(t, certs, false)
+	peer, got := httpsUpstream(t, certs, false)
+
+	f := newGatewayFixture(t, backendUserKey)
+	g, gw, _ := startTestGateway(t, f, local.URL, f.placement(f.basic), Config{TLS: TLS{UpstreamCAFile: certs.caFile}})
+	host, port, err := net.SplitHostPort(strings.TrimPrefix(peer.URL, "https://"))
+	require.NoError(t, err)
+	n, _ := strconv.Atoi(port)
+	g.SetMap(&registry.Map{Services: []registry.MapService{{Name: "news", ID: f.svc.ID, Instances: []registry.MapInstance{
+		{ID: "peer", Service: "newsapi", Address: host, Port: n, Status: registry.StatusPassing, Plans: []registry.PlanRef{{ID: f.premium.ID}}},
+	}}}})
+	a := call(t, "GET", gw+"/articles?user_key=premium-key", nil)
+	require.Equal(t, 200, a.status, a.body)
+	r := <-got
+	assert.NotNil(t, r.TLS, "the peer's app was reached over TLS")
 }
