@@ -5,11 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/internal/pki"
 )
@@ -28,8 +23,9 @@ type TLS struct {
 	UpstreamCertFile string // client certificate for upstreams that require one (mutual TLS), PEM
 	UpstreamKeyFile  string // UpstreamCertFile's private key, PEM
 
-	certs    *certReloader // the served certificate, loaded by check
-	upstream *tls.Config   // for https upstreams, built by check
+	certs         *certReloader // the served certificate, loaded by check
+	upstreamCerts *certReloader // the client certificate for upstreams, loaded by check
+	upstream      *tls.Config   // for https upstreams, built by check
 }
 
 // check validates t and loads its files: what it names must exist, parse
@@ -46,7 +42,7 @@ func (t *TLS) check() error {
 		return errors.New("--gateway-h2c serves HTTP/2 without TLS, but --gateway-tls-cert turns TLS on (HTTP/2 is then negotiated by ALPN): drop one of them")
 	}
 	if t.CertFile != "" {
-		r, err := newCertReloader(t.CertFile, t.KeyFile)
+		r, err := newCertReloader(t.CertFile, t.KeyFile, servedCert)
 		if err != nil {
 			return err
 		}
@@ -63,7 +59,7 @@ func (t *TLS) check() error {
 // upstreamConfig is the TLS configuration of connections to https
 // upstreams: TLS 1.2 at least, host names verified against the CAs of
 // UpstreamCAFile (the system's when empty), and the client certificate
-// when one is given.
+// when one is given, reloaded when its files change as the served one is.
 func (t *TLS) upstreamConfig() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if t.UpstreamCAFile != "" {
@@ -77,11 +73,12 @@ func (t *TLS) upstreamConfig() (*tls.Config, error) {
 		return nil, errors.New("a client certificate for upstreams needs both --upstream-client-cert and --upstream-client-key")
 	}
 	if t.UpstreamCertFile != "" {
-		pair, err := loadPair(t.UpstreamCertFile, t.UpstreamKeyFile, "--upstream-client-cert", "--upstream-client-key")
+		r, err := newCertReloader(t.UpstreamCertFile, t.UpstreamKeyFile, upstreamClientCert)
 		if err != nil {
 			return nil, err
 		}
-		cfg.Certificates = []tls.Certificate{*pair}
+		t.upstreamCerts = r
+		cfg.GetClientCertificate = r.GetClientCertificate
 	}
 	return cfg, nil
 }
@@ -120,134 +117,15 @@ func serverTLS(certs *certReloader) *tls.Config {
 	}
 }
 
-// reloadInterval is how often, at most, a handshake looks at the
-// certificate files for a change.
-const reloadInterval = time.Second
-
-// certReloader serves a certificate pair and takes a new one when its files
-// change: a handshake looks at them (which files they are, their
-// modification times and sizes) at most once every reloadInterval, and
-// loads them again when either changed. A pair
-// that does not load (a key written after its certificate, a typo) keeps
-// the one served, and is logged once for each state of the files.
-type certReloader struct {
-	certFile, keyFile string
-	log               zerolog.Logger
-
-	cur     atomic.Pointer[loadedPair]
-	checked atomic.Int64 // when the files were last looked at, Unix ns
-
-	mu         sync.Mutex // one look at a time, and what follows
-	failed     filesState // the files' state whose pair failed to load, logged once
-	failedWith string     // and its error
-}
-
-// loadedPair is a served pair and the state of the files it came from.
-type loadedPair struct {
-	cert  *tls.Certificate
-	files filesState
-}
-
-// filesState is what tells a changed file: which file it is (a new one
-// renamed over it is another), its modification time and its size. The
-// zero value is no file.
-type filesState struct {
-	cert, key os.FileInfo
-}
-
-// same reports whether s and o are the same files, unchanged.
-func (s filesState) same(o filesState) bool {
-	return sameFile(s.cert, o.cert) && sameFile(s.key, o.key)
-}
-
-func sameFile(a, b os.FileInfo) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
-}
-
-// newCertReloader loads the pair; it logs reloads to nowhere until
-// setLog.
-func newCertReloader(certFile, keyFile string) (*certReloader, error) {
-	r := &certReloader{certFile: certFile, keyFile: keyFile, log: zerolog.Nop()}
-	st, err := r.stat()
-	if err != nil {
-		return nil, err
-	}
-	pair, err := loadPair(certFile, keyFile, "--gateway-tls-cert", "--gateway-tls-key")
-	if err != nil {
-		return nil, err
-	}
-	r.cur.Store(&loadedPair{cert: pair, files: st})
-	r.checked.Store(time.Now().UnixNano())
-	return r, nil
-}
-
-// setLog sets where reloads are logged; before serving.
-func (r *certReloader) setLog(log zerolog.Logger) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.log = log
-}
-
-func (r *certReloader) stat() (filesState, error) {
-	c, err := os.Stat(r.certFile)
-	if err != nil {
-		return filesState{}, fmt.Errorf("--gateway-tls-cert: %w: check the path and that the agent may read it", err)
-	}
-	k, err := os.Stat(r.keyFile)
-	if err != nil {
-		return filesState{}, fmt.Errorf("--gateway-tls-key: %w: check the path and that the agent may read it", err)
-	}
-	return filesState{cert: c, key: k}, nil
-}
-
-// GetCertificate is tls.Config's: the current pair, looked for anew at most
-// once every reloadInterval. Only the handshake that wins the turn looks;
-// the others serve the pair as it is.
-func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	now := time.Now().UnixNano()
-	if last := r.checked.Load(); now-last >= int64(reloadInterval) && r.checked.CompareAndSwap(last, now) {
-		r.reload()
-	}
-	return r.cur.Load().cert, nil
-}
-
-// reload loads the pair again when its files changed.
-func (r *certReloader) reload() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur := r.cur.Load()
-	st, err := r.stat()
-	if err == nil && st.same(cur.files) {
-		return
-	}
-	if err == nil {
-		var pair *tls.Certificate
-		if pair, err = loadPair(r.certFile, r.keyFile, "--gateway-tls-cert", "--gateway-tls-key"); err == nil {
-			r.cur.Store(&loadedPair{cert: pair, files: st})
-			r.failed, r.failedWith = filesState{}, ""
-			ev := r.log.Info().Str("cert_file", r.certFile)
-			if pair.Leaf != nil {
-				ev = ev.Str("serial", pair.Leaf.SerialNumber.Text(16)).Time("not_after", pair.Leaf.NotAfter)
-			}
-			ev.Msg("gateway: TLS certificate reloaded")
-			return
-		}
-	}
-	if !st.same(r.failed) || err.Error() != r.failedWith {
-		r.failed, r.failedWith = st, err.Error()
-		r.log.Error().Err(err).Msg("gateway: the TLS certificate files changed but do not load; still serving the previous certificate")
-	}
-}
-
 // upstreamTLS is the TLS configuration for https upstreams: Check's, or,
 // for a Config that was not checked, loaded here; one that does not load
 // fails every handshake, saying why, rather than trust the system's CAs
 // instead of the ones asked for.
 func (g *Gateway) upstreamTLS() *tls.Config {
 	if g.cfg.TLS.upstream != nil {
+		if r := g.cfg.TLS.upstreamCerts; r != nil {
+			r.setLog(g.log)
+		}
 		return g.cfg.TLS.upstream.Clone()
 	}
 	cfg, err := g.cfg.TLS.upstreamConfig()

@@ -195,7 +195,7 @@ func TestGatewayTLSReloadsChangedCertificate(t *testing.T) {
 func TestGatewayTLSKeepsOldCertificateWhenNewOneFails(t *testing.T) {
 	certs := newTestCerts(t)
 	certFile, keyFile, first := certs.issue(t, pki.RoleServer, "gateway")
-	r, err := newCertReloader(certFile, keyFile)
+	r, err := newCertReloader(certFile, keyFile, servedCert)
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	r.setLog(zerolog.New(&logs))
@@ -211,7 +211,7 @@ func TestGatewayTLSKeepsOldCertificateWhenNewOneFails(t *testing.T) {
 		assert.Equal(t, first.SerialNumber, c.Leaf.SerialNumber, "the old pair is still served")
 	}
 	assert.Equal(t, 1, strings.Count(logs.String(), `"level":"error"`), "logged once: %s", logs.String())
-	assert.Contains(t, logs.String(), "still serving the previous certificate")
+	assert.Contains(t, logs.String(), "still using the previous certificate")
 
 	require.NoError(t, os.WriteFile(certFile, []byte("not PEM"), 0o600))
 	r.checked.Store(0)
@@ -380,4 +380,39 @@ func TestGatewayRoutesToPeersOverTheUpstreamsScheme(t *testing.T) {
 	require.Equal(t, 200, a.status, a.body)
 	r := <-got
 	assert.NotNil(t, r.TLS, "the peer's app was reached over TLS")
+}
+
+// The client certificate presented to upstreams is reloaded when its files
+// change, as the served one is: a new connection after a rotation presents
+// the new certificate, without a restart.
+func TestGatewayUpstreamClientCertificateIsReloaded(t *testing.T) {
+	certs := newTestCerts(t)
+	serverCert, serverKey, _ := certs.issue(t, pki.RoleServer, "upstream")
+	pair, err := tls.LoadX509KeyPair(serverCert, serverKey)
+	require.NoError(t, err)
+	seen := make(chan string, 100)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.TLS.PeerCertificates[0].SerialNumber.String()
+		w.Header().Set("Connection", "close") // a handshake per request
+		_, _ = io.WriteString(w, "secure app")
+	}))
+	up.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: certs.pool}
+	up.StartTLS()
+	t.Cleanup(up.Close)
+	clientCert, clientKey, first := certs.issue(t, pki.RoleClient, "client")
+
+	f := newGatewayFixture(t, backendUserKey)
+	_, gw, _ := startTestGateway(t, f, up.URL, f.placement(f.premium),
+		Config{TLS: TLS{UpstreamCAFile: certs.caFile, UpstreamCertFile: clientCert, UpstreamKeyFile: clientKey}})
+	a := call(t, "GET", gw+"/articles?user_key=premium-key", nil)
+	require.Equal(t, 200, a.status, a.body)
+	assert.Equal(t, first.SerialNumber.String(), <-seen)
+
+	_, _, second := certs.issue(t, pki.RoleClient, "client")
+	require.Eventually(t, func() bool {
+		if a := call(t, "GET", gw+"/articles?user_key=premium-key", nil); a.status != 200 {
+			return false
+		}
+		return <-seen == second.SerialNumber.String()
+	}, 5*time.Second, 100*time.Millisecond, "the new client certificate is presented")
 }

@@ -28,7 +28,7 @@ func gatewayFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagGatewayTLSKey, Usage: "PEM private key of --gateway-tls-cert"},
 		&cli.BoolFlag{Name: flagGatewayH2C, Usage: "without TLS, also serve HTTP/2 in clear text (h2c: prior knowledge and Upgrade), e.g. behind a load balancer that speaks it"},
 		&cli.StringFlag{Name: flagUpstreamCAFile, Usage: "PEM file of the CAs that sign https upstreams' certificates (--upstream, and upstreams chosen by routing or upstream policies); default: the system's CAs"},
-		&cli.StringFlag{Name: flagUpstreamClientCert, Usage: "PEM client certificate the gateway presents to https upstreams that require one (mutual TLS)"},
+		&cli.StringFlag{Name: flagUpstreamClientCert, Usage: "PEM client certificate the gateway presents to https upstreams that require one (mutual TLS); reloaded when the file changes, as --gateway-tls-cert is"},
 		&cli.StringFlag{Name: flagUpstreamClientKey, Usage: "PEM private key of --upstream-client-cert"},
 		&cli.IntSliceFlag{Name: "gateway-cache-status-codes", Value: cli.NewIntSlice(policy.DefaultCacheStatusCodes()...),
 			Usage: "upstream statuses the content_caching policy keeps, e.g. 200,302 (APIcast's APICAST_CACHE_STATUS_CODES)"},

@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// reloadInterval is how often, at most, a handshake looks at the
+// certificate files for a change.
+const reloadInterval = time.Second
+
+// certReloader serves a certificate pair and takes a new one when its files
+// change: a handshake looks at them (which files they are, their
+// modification times and sizes) at most once every reloadInterval, and
+// loads them again when either changed. A pair
+// that does not load (a key written after its certificate, a typo) keeps
+// the one served, and is logged once for each state of the files.
+type certReloader struct {
+	certFile, keyFile string
+	role              certRole
+	log               zerolog.Logger
+
+	cur     atomic.Pointer[loadedPair]
+	checked atomic.Int64 // when the files were last looked at, Unix ns
+
+	mu         sync.Mutex // one look at a time, and what follows
+	failed     filesState // the files' state whose pair failed to load, logged once
+	failedWith string     // and its error
+}
+
+// loadedPair is a served pair and the state of the files it came from.
+type loadedPair struct {
+	cert  *tls.Certificate
+	files filesState
+}
+
+// filesState is what tells a changed file: which file it is (a new one
+// renamed over it is another), its modification time and its size. The
+// zero value is no file.
+type filesState struct {
+	cert, key os.FileInfo
+}
+
+// same reports whether s and o are the same files, unchanged.
+func (s filesState) same(o filesState) bool {
+	return sameFile(s.cert, o.cert) && sameFile(s.key, o.key)
+}
+
+func sameFile(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
+}
+
+// certRole is what a reloaded pair is for: the flags that name its files,
+// and how logs call it.
+type certRole struct {
+	certFlag, keyFlag, name string
+}
+
+var (
+	servedCert         = certRole{"--gateway-tls-cert", "--gateway-tls-key", "TLS certificate"}
+	upstreamClientCert = certRole{"--upstream-client-cert", "--upstream-client-key", "upstream client certificate"}
+)
+
+// newCertReloader loads the pair; it logs reloads to nowhere until
+// setLog.
+func newCertReloader(certFile, keyFile string, role certRole) (*certReloader, error) {
+	r := &certReloader{certFile: certFile, keyFile: keyFile, role: role, log: zerolog.Nop()}
+	st, err := r.stat()
+	if err != nil {
+		return nil, err
+	}
+	pair, err := loadPair(certFile, keyFile, role.certFlag, role.keyFlag)
+	if err != nil {
+		return nil, err
+	}
+	r.cur.Store(&loadedPair{cert: pair, files: st})
+	r.checked.Store(time.Now().UnixNano())
+	return r, nil
+}
+
+// setLog sets where reloads are logged; before serving.
+func (r *certReloader) setLog(log zerolog.Logger) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.log = log
+}
+
+func (r *certReloader) stat() (filesState, error) {
+	c, err := os.Stat(r.certFile)
+	if err != nil {
+		return filesState{}, fmt.Errorf("%s: %w: check the path and that the agent may read it", r.role.certFlag, err)
+	}
+	k, err := os.Stat(r.keyFile)
+	if err != nil {
+		return filesState{}, fmt.Errorf("%s: %w: check the path and that the agent may read it", r.role.keyFlag, err)
+	}
+	return filesState{cert: c, key: k}, nil
+}
+
+// GetCertificate is tls.Config's: the current pair, looked for anew at most
+// once every reloadInterval. Only the handshake that wins the turn looks;
+// the others serve the pair as it is.
+func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return r.current(), nil
+}
+
+// GetClientCertificate is tls.Config's for a client: the current pair, as
+// GetCertificate.
+func (r *certReloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return r.current(), nil
+}
+
+func (r *certReloader) current() *tls.Certificate {
+	now := time.Now().UnixNano()
+	if last := r.checked.Load(); now-last >= int64(reloadInterval) && r.checked.CompareAndSwap(last, now) {
+		r.reload()
+	}
+	return r.cur.Load().cert
+}
+
+// reload loads the pair again when its files changed.
+func (r *certReloader) reload() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.cur.Load()
+	st, err := r.stat()
+	if err == nil && st.same(cur.files) {
+		return
+	}
+	if err == nil {
+		var pair *tls.Certificate
+		if pair, err = loadPair(r.certFile, r.keyFile, r.role.certFlag, r.role.keyFlag); err == nil {
+			r.cur.Store(&loadedPair{cert: pair, files: st})
+			r.failed, r.failedWith = filesState{}, ""
+			ev := r.log.Info().Str("cert_file", r.certFile)
+			if pair.Leaf != nil {
+				ev = ev.Str("serial", pair.Leaf.SerialNumber.Text(16)).Time("not_after", pair.Leaf.NotAfter)
+			}
+			ev.Msg("gateway: " + r.role.name + " reloaded")
+			return
+		}
+	}
+	if !st.same(r.failed) || err.Error() != r.failedWith {
+		r.failed, r.failedWith = st, err.Error()
+		r.log.Error().Err(err).Msg("gateway: the " + r.role.name + " files changed but do not load; still using the previous certificate")
+	}
+}
