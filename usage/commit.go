@@ -49,6 +49,7 @@ type walGroup struct {
 	seq     uint64
 	n       uint64 // groups handed over before this one: its place in the answers
 	err     error  // the write failed: answer every commit with it
+	durable bool   // its record, or the lack of one, is on disk (Store.ackMu)
 }
 
 // stagedGroup is the group the writer gathers while every syncer is busy.
@@ -74,11 +75,14 @@ func (g *stagedGroup) full() bool {
 // reqs: the backpressure). Up to walSyncers fdatasyncs run at once: a
 // group does not wait for the fdatasync before it to end, only for its own
 // (on this machine's virtual disk, a quick test found overlapping
-// fdatasyncs of one file no slower than a lone one). A syncer fdatasyncs its group, then,
-// in the order the groups were written, folds it into the pending usage
-// reads see, frees itself and only then answers the callers: nothing is
-// acknowledged before the fdatasync of its record, nor before the groups
-// written ahead of it. There is no wait timer: a lone caller is written and
+// fdatasyncs of one file no slower than a lone one). A syncer fdatasyncs its
+// group, and a successful fdatasync makes durable every group written
+// before it too, their records being in the same file ahead of it: a group
+// whose own fdatasync is slow is answered as soon as a later one ends. Then,
+// in the order the groups were written, the syncer folds every durable group
+// into the pending usage reads see, frees itself and answers their callers:
+// nothing is acknowledged before an fdatasync that began after its record
+// was written, nor before the groups written ahead of it. There is no wait timer: a lone caller is written and
 // synced at once. usage.db gets the log's contents in the background
 // (checkpointLoop): bbolt's writer lock and its two fsyncs a transaction
 // (~4.8 ms a commit under load, against ~1.4 ms for an append and an
@@ -98,7 +102,7 @@ func (g *stagedGroup) full() bool {
 // unless the fdatasync is under a quarter of authorize's latency.
 func (s *Store) run() {
 	defer close(s.done)
-	toSync := make(chan walGroup, walSyncers)
+	toSync := make(chan *walGroup, walSyncers)
 	idle := make(chan struct{}, walSyncers) // a token per syncer waiting for work
 	var syncers sync.WaitGroup
 	for range walSyncers {
@@ -188,8 +192,8 @@ func (s *Store) stage(st *stagedGroup, c *usageCommit) {
 
 // handOff writes the staged group's record, when it has one, and hands the
 // group to a free syncer.
-func (s *Store) handOff(st *stagedGroup, toSync chan<- walGroup) {
-	g := walGroup{commits: st.commits, n: s.handed}
+func (s *Store) handOff(st *stagedGroup, toSync chan<- *walGroup) {
+	g := &walGroup{commits: st.commits, n: s.handed}
 	s.handed++
 	if st.written > 0 {
 		if g.err = s.failure(); g.err == nil {
@@ -204,57 +208,51 @@ func (s *Store) handOff(st *stagedGroup, toSync chan<- walGroup) {
 			}
 		}
 	}
+	s.ackMu.Lock()
+	s.unanswered = append(s.unanswered, g)
+	s.ackMu.Unlock()
 	toSync <- g
 	st.commits, st.rec, st.written = nil, st.rec[:walHeaderLen], 0
 }
 
-// syncLoop is a syncer (see run). Syncers fdatasync concurrently and
-// answer in the order the groups were handed over: a group waits for the
-// groups before it, so a failure is known before any later group is
-// acknowledged.
-func (s *Store) syncLoop(in <-chan walGroup, idle chan<- struct{}) {
+// syncLoop is a syncer (see run). Syncers fdatasync concurrently; the
+// groups are answered in the order they were handed over, each once it is
+// durable, so a failure is known before any later group is acknowledged. A
+// failed fdatasync fails the log: every group not durable by then is
+// answered with the failure, and no later fdatasync vouches for anything
+// (after a failure the kernel may have dropped the dirty pages it could not
+// write, and report the next fdatasync a success).
+func (s *Store) syncLoop(in <-chan *walGroup, idle chan<- struct{}) {
 	for g := range in {
-		err := g.err
 		var syncErr error
-		if err == nil && g.f != nil {
-			syncErr = fdatasync(g.f)
+		if g.err == nil && g.f != nil {
+			if s.cfg.sync != nil {
+				syncErr = s.cfg.sync(g.f)
+			} else {
+				syncErr = fdatasync(g.f)
+			}
 		}
 		s.ackMu.Lock()
-		for s.acked != g.n {
-			s.ackCond.Wait()
-		}
-		if syncErr != nil {
+		switch {
+		case syncErr != nil:
 			s.fail(fmt.Errorf("sync %s: %w", WALFile, syncErr))
-		}
-		if err == nil {
-			// a group written after an earlier one failed is not durable
-			// either: the log's order is broken
-			err = s.failure()
-		}
-		s.ovMu.Lock()
-		for _, c := range g.commits {
-			if c.dup {
-				continue
-			}
-			if c.batchID != "" {
-				delete(s.inflight, c.batchID)
-			}
-			if err == nil {
-				s.open.add(c)
+		case g.err == nil && s.failure() == nil:
+			g.durable = true
+			if g.f != nil {
+				for _, h := range s.unanswered {
+					if h.n < g.n && h.f == g.f {
+						h.durable = true
+					}
+				}
 			}
 		}
-		if err == nil && g.f != nil {
-			s.open.upto = g.seq
-			s.open.records++
-		}
-		kick := s.open.records >= s.cfg.checkpointRecords
-		s.ovMu.Unlock()
-		s.acked++
-		s.ackCond.Broadcast()
+		answered, kick := s.answerLocked()
 		s.ackMu.Unlock()
 		idle <- struct{}{}
-		for _, c := range g.commits {
-			c.done <- err
+		for _, h := range answered {
+			for _, c := range h.commits {
+				c.done <- h.err
+			}
 		}
 		if kick {
 			select {
@@ -263,6 +261,50 @@ func (s *Store) syncLoop(in <-chan walGroup, idle chan<- struct{}) {
 			}
 		}
 	}
+}
+
+// answerLocked takes the groups that can be answered off the front of
+// unanswered, in order: the durable ones, and once the log failed every
+// other, with the failure as its error (set in each group's err). It folds
+// the durable ones into the pending usage and reports whether enough
+// records are pending for a checkpoint. ackMu is held.
+func (s *Store) answerLocked() (answered []*walGroup, kick bool) {
+	failure := s.failure()
+	for len(s.unanswered) > 0 {
+		h := s.unanswered[0]
+		if !h.durable && failure == nil {
+			break
+		}
+		if !h.durable && h.err == nil {
+			h.err = failure
+		}
+		s.unanswered[0] = nil
+		s.unanswered = s.unanswered[1:]
+		answered = append(answered, h)
+	}
+	if len(answered) == 0 {
+		return nil, false
+	}
+	s.ovMu.Lock()
+	defer s.ovMu.Unlock()
+	for _, h := range answered {
+		for _, c := range h.commits {
+			if c.dup {
+				continue
+			}
+			if c.batchID != "" {
+				delete(s.inflight, c.batchID)
+			}
+			if h.err == nil {
+				s.open.add(c)
+			}
+		}
+		if h.err == nil && h.f != nil {
+			s.open.upto = h.seq
+			s.open.records++
+		}
+	}
+	return answered, s.open.records >= s.cfg.checkpointRecords
 }
 
 // claimBatch reports whether a batch id was applied before: in flight, in

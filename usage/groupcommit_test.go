@@ -7,9 +7,11 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -191,4 +193,77 @@ func TestUsageAdmitRollsBackAFailedCommit(t *testing.T) {
 	s = openTestUsage(t, dir, now)
 	defer s.Close()
 	assert.EqualValues(t, 4, s.Value(10, 100, "minute", minute), "and only it is there after a reopen")
+}
+
+// A group whose own fdatasync is slow is answered as soon as a later
+// group's ends: that fdatasync began after the slow group's record was
+// written to the same file, so it made that record durable too.
+func TestUsageGroupAnsweredByALaterFdatasync(t *testing.T) {
+	now := time.Now().UTC()
+	held, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	s, err := open(t.TempDir(), now, zerolog.Nop(), walConfig{checkpointEvery: time.Hour, checkpointRecords: checkpointRecords,
+		rotateBytes: walRotateBytes, sync: func(f *os.File) error {
+			if calls.Add(1) == 1 {
+				close(held)
+				<-release
+			}
+			return fdatasync(f)
+		}})
+	require.NoError(t, err)
+	defer s.Close()
+	defer close(release)
+	incs := []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 1}}
+	first := make(chan error, 1)
+	go func() { _, err := s.Apply(context.Background(), "first", 7, incs, now); first <- err }()
+	<-held // the first group is in its fdatasync, which does not end
+	second := make(chan error, 1)
+	go func() { _, err := s.Apply(context.Background(), "second", 7, incs, now); second <- err }()
+	for _, c := range []chan error{first, second} {
+		select {
+		case err := <-c:
+			require.NoError(t, err, "answered: durable by the second fdatasync")
+		case <-time.After(5 * time.Second):
+			t.Fatal("the first group waited for its own fdatasync, and the second for the first")
+		}
+	}
+	assert.EqualValues(t, 2, s.Value(10, 100, "minute", time.Unix(minuteOf(now)*60, 0)))
+}
+
+// A failed fdatasync fails the log: a group written before it whose own
+// fdatasync has not ended is answered with the failure (no later
+// fdatasync vouches for it), and so is every commit after.
+func TestUsageFailedFdatasyncFailsTheGroupsNotDurable(t *testing.T) {
+	now := time.Now().UTC()
+	held, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	s, err := open(t.TempDir(), now, zerolog.Nop(), walConfig{checkpointEvery: time.Hour, checkpointRecords: checkpointRecords,
+		rotateBytes: walRotateBytes, sync: func(f *os.File) error {
+			switch calls.Add(1) {
+			case 1:
+				close(held)
+				<-release
+				return fdatasync(f)
+			default:
+				return syscall.EIO
+			}
+		}})
+	require.NoError(t, err)
+	defer s.Close()
+	incs := []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 1}}
+	first := make(chan error, 1)
+	go func() { _, err := s.Apply(context.Background(), "first", 7, incs, now); first <- err }()
+	<-held
+	_, err = s.Apply(context.Background(), "second", 7, incs, now)
+	require.ErrorIs(t, err, syscall.EIO)
+	select {
+	case err := <-first:
+		require.ErrorIs(t, err, syscall.EIO, "not durable when the log failed")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first group was not answered when the log failed")
+	}
+	close(release)
+	_, err = s.Apply(context.Background(), "third", 7, incs, now)
+	assert.ErrorIs(t, err, syscall.EIO)
+	assert.EqualValues(t, 0, s.Value(10, 100, "minute", time.Unix(minuteOf(now)*60, 0)), "nothing counted")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -58,9 +59,8 @@ type Store struct {
 	failed    atomic.Pointer[error] // the log failed: every commit is refused
 	handed    uint64                // groups the writer handed to the syncers
 
-	ackMu   sync.Mutex // orders the syncers' answers: acked is how many groups were answered
-	ackCond *sync.Cond
-	acked   uint64
+	ackMu      sync.Mutex  // orders the syncers' answers
+	unanswered []*walGroup // handed over and not answered yet, in order (ackMu)
 
 	ovMu sync.Mutex // guards what follows; never held across I/O
 	// inflight: batch ids written to the log and not yet synced
@@ -105,6 +105,7 @@ type walConfig struct {
 	checkpointEvery   time.Duration
 	checkpointRecords int
 	rotateBytes       int64
+	sync              func(*os.File) error // a group's fdatasync; nil: fdatasync
 }
 
 func open(dir string, now time.Time, log zerolog.Logger, cfg walConfig) (*Store, error) {
@@ -127,7 +128,6 @@ func open(dir string, now time.Time, log zerolog.Logger, cfg walConfig) (*Store,
 		inflight: map[string]struct{}{},
 		cur:      map[int64]map[curKey]int64{}, svcApps: map[int64]map[int64]struct{}{}, appSvc: map[int64]int64{},
 	}
-	s.ackCond = sync.NewCond(&s.ackMu)
 	if err := s.start(now); err != nil {
 		if s.wal.f != nil {
 			_ = s.wal.f.Close()
