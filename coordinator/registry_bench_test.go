@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/internal/gcfloor"
 	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
@@ -55,9 +58,19 @@ func startAgentsCoordinator(b *testing.B) string {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	done, gcDone := make(chan struct{}), make(chan struct{})
 	go func() { _ = co.Run(ctx); close(done) }()
-	b.Cleanup(func() { cancel(); <-done })
+	// As `portolan coordinator` runs it; BENCH_HEAP_FLOOR=0 measures GOGC alone.
+	floor := uint64(coordinator.DefaultHeapFloor)
+	if v := os.Getenv("BENCH_HEAP_FLOOR"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			b.Fatalf("BENCH_HEAP_FLOOR=%q: %v", v, err)
+		}
+		floor = n
+	}
+	go func() { gcfloor.Run(ctx, floor, 250*time.Millisecond); close(gcDone) }()
+	b.Cleanup(func() { cancel(); <-done; <-gcDone })
 	return "http://" + co.Addr()
 }
 

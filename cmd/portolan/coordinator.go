@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,8 +12,12 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/internal/gcfloor"
 	"github.com/portolan/portolan/internal/httpserve"
 )
+
+// gcFloorInterval is how often the heap floor looks at the live heap.
+const gcFloorInterval = 250 * time.Millisecond
 
 func coordinatorCommand() *cli.Command {
 	return &cli.Command{
@@ -38,6 +43,8 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
+			&cli.Int64Flag{Name: "gc-heap-floor", Value: coordinator.DefaultHeapFloor, Usage: "let the heap grow to at least this many bytes between garbage collections " +
+				"(fewer collections, and a shorter latency tail, while the registry is small; above it GOGC rules as usual; 0: GOGC alone)"},
 			&cli.StringFlag{Name: "apicast-policies", Usage: "folder of APIcast's policy manifests (policies.json, as APIcast's GET /policies answers) that GET /admin/api/policies.json lists and whose JSON schemas check policy chains when they are saved (without it, the gateway's own rules check them)"},
 		}, append(append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...), append(identityFlags(), webhookFlags()...)...)...),
 		Action: func(c *cli.Context) error {
@@ -58,8 +65,14 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				consulCfg = &coordinator.ConsulConfig{Address: addr, Token: c.String("consul-token"),
 					Prefix: c.String("consul-prefix"), Datacenter: c.String("consul-datacenter")}
 			}
+			if c.Int64("gc-heap-floor") < 0 {
+				return fmt.Errorf("--gc-heap-floor: %d is negative (0 turns it off)", c.Int64("gc-heap-floor"))
+			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			gcDone := make(chan struct{})
+			go func() { gcfloor.Run(ctx, uint64(c.Int64("gc-heap-floor")), gcFloorInterval); close(gcDone) }()
+			defer func() { stop(); <-gcDone }()
 			co, err := coordinator.New(coordinator.Config{
 				Consul:                  consulCfg,
 				Listen:                  c.String("listen"),
