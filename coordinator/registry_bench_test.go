@@ -69,7 +69,7 @@ func startAgentsCoordinator(b *testing.B) string {
 		}
 		floor = n
 	}
-	go func() { gcfloor.Run(ctx, floor, 250*time.Millisecond); close(gcDone) }()
+	go func() { gcfloor.Run(ctx, floor); close(gcDone) }()
 	b.Cleanup(func() { cancel(); <-done; <-gcDone })
 	return "http://" + co.Addr()
 }

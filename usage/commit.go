@@ -100,6 +100,10 @@ func (g *stagedGroup) full() bool {
 // The bound is Little's law: 32 clients each waiting authorize's time plus
 // an fdatasync (1–3 ms on this disk) cannot reach 0.8× authorize's pace
 // unless the fdatasync is under a quarter of authorize's latency.
+// Answering the groups a later fdatasync covers (rather than each after its
+// own) changed nothing measurable on 2026-12-05 (interleaved runs, 32 and
+// 256 clients): presumably this disk ends overlapping fdatasyncs of one
+// file in the order they began. It is kept for disks that do not.
 func (s *Store) run() {
 	defer close(s.done)
 	toSync := make(chan *walGroup, walSyncers)

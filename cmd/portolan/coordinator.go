@@ -16,9 +16,6 @@ import (
 	"github.com/portolan/portolan/internal/httpserve"
 )
 
-// gcFloorInterval is how often the heap floor looks at the live heap.
-const gcFloorInterval = 250 * time.Millisecond
-
 func coordinatorCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "coordinator",
@@ -71,7 +68,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			gcDone := make(chan struct{})
-			go func() { gcfloor.Run(ctx, uint64(c.Int64("gc-heap-floor")), gcFloorInterval); close(gcDone) }()
+			go func() { gcfloor.Run(ctx, uint64(c.Int64("gc-heap-floor"))); close(gcDone) }()
 			defer func() { stop(); <-gcDone }()
 			co, err := coordinator.New(coordinator.Config{
 				Consul:                  consulCfg,

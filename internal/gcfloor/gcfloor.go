@@ -5,15 +5,22 @@
 // p99 latency paying for the marking). Above the floor GOGC rules as
 // usual, so a large heap grows by GOGC's proportion and no more.
 //
+// The GC percent is set again at the end of every cycle, from the heap that
+// cycle found live: a live heap that jumps (100,000 registrations in a few
+// seconds) gets GOGC's goal from the next cycle on, not a goal made for the
+// small heap before it.
+//
 // It changes the process's GC percent (runtime/debug), so only a main
-// package should run it. It imports nothing of Portolan.
+// package (or a benchmark standing for one) should run it. It imports
+// nothing of Portolan.
 package gcfloor
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"time"
+	"sync"
 )
 
 // The runtime metrics read: the heap the last cycle marked live, and the
@@ -23,48 +30,79 @@ const (
 	gcPercent = "/gc/gogc:percent"
 )
 
-// Run keeps the heap goal at max(GOGC's goal, floor) until ctx ends, looking
-// at the live heap every interval; it restores the GC percent it found when
-// it returns. With GOGC=off (a negative percent) or a zero floor it does
-// nothing.
-func Run(ctx context.Context, floor uint64, interval time.Duration) {
+// mostPercent bounds the percent set: a goal of at most 11 × the live heap,
+// so that a tiny heap does not get the whole floor as its goal.
+const mostPercent = 1000
+
+// Run keeps the heap goal at max(GOGC's goal, floor) until ctx ends, then
+// restores the GC percent it found. With GOGC=off (a negative percent) or a
+// zero floor it does nothing.
+func Run(ctx context.Context, floor uint64) {
 	base := CurrentPercent()
 	if base < 0 || floor == 0 {
 		return
 	}
-	defer debug.SetGCPercent(base)
-	sample := []metrics.Sample{{Name: liveHeap}}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	current := base
-	for {
-		metrics.Read(sample)
-		if sample[0].Value.Kind() == metrics.KindUint64 {
-			if p := Percent(sample[0].Value.Uint64(), floor, base); p != current {
-				debug.SetGCPercent(p)
-				current = p
-			}
+	t := &tuner{floor: floor, base: base, current: base, sample: []metrics.Sample{{Name: liveHeap}}}
+	t.adjust()
+	t.arm()
+	<-ctx.Done()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stopped = true
+	debug.SetGCPercent(base)
+}
+
+// tuner sets the GC percent after every cycle.
+type tuner struct {
+	floor uint64
+	base  int
+
+	mu      sync.Mutex // adjust against stop
+	stopped bool
+	current int
+	sample  []metrics.Sample
+}
+
+// sentinel is garbage whose cleanup tells the tuner a cycle ended. It holds
+// a pointer so that the allocator does not pack it with other small objects.
+type sentinel struct{ _ *byte }
+
+// arm makes the next cycle's end call adjust, and arm again.
+func (t *tuner) arm() {
+	runtime.AddCleanup(&sentinel{}, func(t *tuner) {
+		if t.adjust() {
+			t.arm()
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	}, t)
+}
+
+// adjust sets the percent for the live heap the last cycle found; it
+// reports false once Run has stopped.
+func (t *tuner) adjust() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
 	}
+	metrics.Read(t.sample)
+	if t.sample[0].Value.Kind() != metrics.KindUint64 {
+		return true
+	}
+	if p := Percent(t.sample[0].Value.Uint64(), t.floor, t.base); p != t.current {
+		debug.SetGCPercent(p)
+		t.current = p
+	}
+	return true
 }
 
 // Percent is the GC percent that makes the heap goal, live × (1 + percent /
-// 100), at least floor, and never less than base. A live heap of zero (no
-// cycle yet) keeps base.
+// 100), at least floor, never less than base nor more than mostPercent. A
+// live heap of zero (no cycle yet) keeps base.
 func Percent(live, floor uint64, base int) int {
 	if live == 0 || live >= floor {
 		return base
 	}
-	p := (floor - live) * 100 / live
-	const most = 10_000 // a goal of 101 × the live heap: the floor rules anyway
-	if p > most {
-		p = most
-	}
+	p := min((floor-live)*100/live, mostPercent)
 	return max(int(p), base)
 }
 

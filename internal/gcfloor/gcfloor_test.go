@@ -21,7 +21,7 @@ func TestPercent(t *testing.T) {
 		{40 * mib, 32 * mib, 100, 100}, // above the floor: GOGC rules
 		{10 * mib, 32 * mib, 300, 300}, // never below GOGC
 		{0, 32 * mib, 100, 100},        // no cycle yet
-		{1, 32 * mib, 100, 10_000},     // bounded
+		{1, 32 * mib, 100, 1000},       // bounded
 		{10 * mib, 0, 100, 100},        // no floor
 		{31 * mib, 32 * mib, 50, 50},   // a low GOGC kept
 		{20 * mib, 32 * mib, 50, 60},   // 20 × 1.6 = 32
@@ -40,8 +40,15 @@ func TestRunRaisesAndRestores(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { Run(ctx, 1<<30, 10*time.Millisecond); close(done) }()
+	go func() { Run(ctx, 128<<20); close(done) }()
 	assert.Eventually(t, func() bool { return CurrentPercent() > 100 }, 5*time.Second, 10*time.Millisecond, "raised under the floor")
+
+	// A live heap over the floor: GOGC's own percent from the next cycle.
+	big := make([]byte, 256<<20) // untouched: fresh pages, little memory used
+	runtime.GC()
+	runtime.GC() // the cleanup of the first cycle's end runs after it
+	assert.Eventually(t, func() bool { return CurrentPercent() == 100 }, 5*time.Second, 10*time.Millisecond, "GOGC over the floor")
+	runtime.KeepAlive(big)
 	cancel()
 	<-done
 	assert.Equal(t, 100, debug.SetGCPercent(100), "restored")
@@ -54,6 +61,6 @@ func TestRunLeavesGOGCOff(t *testing.T) {
 	defer debug.SetGCPercent(before)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	Run(ctx, 1<<30, time.Millisecond)
+	Run(ctx, 1<<30)
 	assert.Equal(t, -1, CurrentPercent())
 }
