@@ -32,9 +32,8 @@ func (g *Gateway) forwardChosen(c *policy.Context, v *view) {
 
 // forwardWith forwards with the context's timeouts and retries. The lean
 // forwarder applies them exactly; through httputil.ReverseProxy (https
-// upstreams, upgrades) the timeouts' sum bounds the whole exchange and
-// retries are the transport's own (idempotent requests on a stale
-// connection).
+// upstreams, upgrades) the timeouts' sum bounds the whole exchange,
+// retries included (retryTransport), and an upgrade is never retried.
 func (g *Gateway) forwardWith(c *policy.Context, up *upstream, host string, chosen bool, v *view) {
 	r := c.R
 	o := http1.Options{Connect: c.Timeouts.Connect, Send: c.Timeouts.Send, Read: c.Timeouts.Read,
@@ -50,9 +49,16 @@ func (g *Gateway) forwardWith(c *policy.Context, up *upstream, host string, chos
 		defer func(h string) { c.R.Host = h }(r.Host)
 		r.Host = host
 	}
+	ctx := r.Context()
+	if o.Retries > 0 && !http1.IsUpgrade(r) {
+		ctx = withRetries(ctx, o.Retries)
+	}
 	if total := o.Connect + o.Send + o.Read; total > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), total)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, total)
 		defer cancel()
+	}
+	if ctx != r.Context() {
 		r = r.WithContext(ctx)
 	}
 	up.rp.ServeHTTP(c.W, r)

@@ -294,7 +294,7 @@ func (g *Gateway) proxyTo(target *url.URL, chosen bool) *httputil.ReverseProxy {
 				}
 			}
 		},
-		Transport: g.transport,
+		Transport: retryTransport{g.transport},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			g.upstreamError(w, r, target.Host, err)
 		},

@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -124,4 +127,52 @@ func TestRetryConfigErrorsNameTheField(t *testing.T) {
 func BenchmarkPolicyRetry(b *testing.B) {
 	benchPolicy(b, `[{"name":"retry","version":"builtin","enabled":true,"configuration":{"retries":3}},
 		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`, "/health?user_key=premium-key")
+}
+
+// The retry policy holds for an https upstream (forwarded through
+// httputil.ReverseProxy, not the lean forwarder) as for a plain one: a GET
+// that fails before an answer is tried again, up to retries more times; a
+// POST is not.
+func TestRetryRetriesAnHTTPSUpstream(t *testing.T) {
+	var attempts atomic.Int32
+	failures := int32(2)
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if attempts.Add(1) <= failures {
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(up.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw}), 0o600))
+	start := func(retries string) string {
+		f := newGatewayFixture(t, backendUserKey)
+		require.NoError(t, f.tx.Create(&composition.MappingRule{OwnerType: composition.OwnerService, OwnerID: f.svc.ID,
+			MetricID: f.hits.ID, HTTPMethod: "POST", Pattern: "/", Delta: 1}))
+		chain := policyChain(t, `[{"name":"retry","version":"builtin","enabled":true,"configuration":{"retries":`+retries+`}},
+			{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`)
+		f.proxy(t, func(p *composition.Proxy) { p.PolicyChain = chain })
+		_, base, _ := startTestGateway(t, f, up.URL, f.placement(f.premium), Config{TLS: TLS{UpstreamCAFile: caFile}})
+		return base
+	}
+
+	a := call(t, "GET", start("2")+"/?user_key=premium-key", nil)
+	assert.Equal(t, http.StatusOK, a.status, a.body)
+	assert.Equal(t, "ok", a.body)
+	assert.Equal(t, int32(3), attempts.Load(), "the request and 2 retries")
+
+	attempts.Store(0)
+	a = call(t, "GET", start("1")+"/?user_key=premium-key", nil)
+	assert.Equal(t, http.StatusBadGateway, a.status)
+	assert.Equal(t, int32(2), attempts.Load(), "the request and 1 retry")
+
+	attempts.Store(0)
+	base := start("2")
+	a = call(t, "POST", base+"/?user_key=premium-key", nil)
+	assert.Equal(t, http.StatusBadGateway, a.status)
+	assert.Equal(t, int32(1), attempts.Load(), "a POST is sent once")
 }

@@ -212,7 +212,7 @@ func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host strin
 			stale = true
 			continue
 		}
-		if tries < o.Retries && idempotent(r.Method) {
+		if tries < o.Retries && Idempotent(r.Method) {
 			tries++
 			continue
 		}
@@ -241,10 +241,10 @@ func retriedStatus(statuses []int, status int) bool {
 	return false
 }
 
-// idempotent: nginx passes a request that was sent to another attempt only
-// when its method is not POST, LOCK or PATCH (proxy_next_upstream without
-// non_idempotent).
-func idempotent(method string) bool {
+// Idempotent reports whether a request that was sent may go to another
+// attempt: nginx retries one only when its method is not POST, LOCK or
+// PATCH (proxy_next_upstream without non_idempotent).
+func Idempotent(method string) bool {
 	return method != http.MethodPost && method != http.MethodPatch && method != "LOCK"
 }
 
