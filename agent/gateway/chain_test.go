@@ -50,27 +50,7 @@ func startChainGateway(t *testing.T, chainJSON string) *chainGateway {
 }
 
 func policyEvents(reg *prometheus.Registry, policyName, event string) float64 {
-	mfs, _ := reg.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() != "portolan_agent_gateway_policy_events_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var p, e string
-			for _, l := range m.GetLabel() {
-				switch l.GetName() {
-				case "policy":
-					p = l.GetValue()
-				case "event":
-					e = l.GetValue()
-				}
-			}
-			if p == policyName && e == event {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return counterValue(reg, "portolan_agent_gateway_policy_events_total", "policy", policyName, "event", event)
 }
 
 // A policy the gateway does not run makes the whole service fail closed:

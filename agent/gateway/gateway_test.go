@@ -181,17 +181,29 @@ func call(t *testing.T, method, target string, header http.Header) answer {
 }
 
 func requests(reg *prometheus.Registry, result string) float64 {
+	return counterValue(reg, "portolan_agent_gateway_requests_total", "result", result)
+}
+
+// counterValue is the value of the counter name whose labels include the given
+// name and value pairs (0 when there is none).
+func counterValue(reg *prometheus.Registry, name string, labels ...string) float64 {
 	mfs, _ := reg.Gather()
 	for _, mf := range mfs {
-		if mf.GetName() != "portolan_agent_gateway_requests_total" {
+		if mf.GetName() != name {
 			continue
 		}
+	metrics:
 		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == result {
-					return m.GetCounter().GetValue()
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || (l.GetName() == labels[i] && l.GetValue() == labels[i+1])
+				}
+				if !found {
+					continue metrics
 				}
 			}
+			return m.GetCounter().GetValue()
 		}
 	}
 	return 0

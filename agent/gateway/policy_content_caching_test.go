@@ -289,18 +289,5 @@ func TestPolicyContentCachingInvalidConfigurationFailsClosed(t *testing.T) {
 }
 
 func contentCaching(reg *prometheus.Registry, status string) float64 {
-	mfs, _ := reg.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() != "content_caching" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "status" && l.GetValue() == status {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return counterValue(reg, "content_caching", "status", status)
 }
