@@ -9,13 +9,14 @@ import (
 // connectionsDesc is APIcast's nginx_http_connections: a gauge by state
 // (accepted, active, handled, reading, waiting, writing), from nginx's
 // stub_status. Here it counts the lean HTTP/1.1 loop's connections, plain
-// and TLS; HTTP/2 connections are not in it.
+// and TLS, and the HTTP/2 ones (h2Server.connStats).
 var connectionsDesc = prometheus.NewDesc("nginx_http_connections",
-	"Number of HTTP/1.1 connections of the gateway by state, as APIcast exports nginx's (HTTP/2 connections are not counted).",
+	"Number of HTTP connections of the gateway (HTTP/1.1 and HTTP/2) by state, as APIcast exports nginx's.",
 	[]string{"state"}, nil)
 
 // connections collects nginx_http_connections at scrape time from the
-// running lean loop: nothing on the request path but two stores per request.
+// running lean loop and HTTP/2 server: nothing on the request path but two
+// stores per request.
 type connections struct{ g *Gateway }
 
 func (c *connections) Describe(ch chan<- *prometheus.Desc) { ch <- connectionsDesc }
@@ -24,6 +25,11 @@ func (c *connections) Collect(ch chan<- prometheus.Metric) {
 	var st http1.ConnStats // zero until the loop serves
 	if srv := c.g.lean.Load(); srv != nil {
 		st = srv.ConnStats()
+	}
+	if h2 := c.g.h2.Load(); h2 != nil {
+		hs := h2.connStats()
+		st.Accepted += hs.Accepted
+		st.Active, st.Waiting, st.Writing = st.Active+hs.Active, st.Waiting+hs.Waiting, st.Writing+hs.Writing
 	}
 	for _, s := range []struct {
 		state string

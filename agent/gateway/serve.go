@@ -55,6 +55,7 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 	)
 	if tlsCfg != nil || g.cfg.TLS.H2C {
 		h2 = newH2Server(g)
+		g.h2.Store(h2)
 		if g.cfg.TLS.H2C {
 			h = h2cUpgrades{next: g, h2: h2, maxBody: g.cfg.MaxBodyBytes}
 		}

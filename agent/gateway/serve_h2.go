@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -45,10 +46,46 @@ type h2Server struct {
 	ctx    context.Context // the requests'; cancelled when shutdown gives up waiting
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	closing bool
-	conns   map[net.Conn]struct{}
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	closing  bool
+	conns    map[net.Conn]*h2Conn
+	wg       sync.WaitGroup
+	accepted atomic.Uint64 // connections served, for nginx_http_connections
+}
+
+// h2Conn is what nginx_http_connections reads of an HTTP/2 connection: the
+// requests it is answering. Its requests find it in their context.
+type h2Conn struct{ streams atomic.Int32 }
+
+type h2ConnKey struct{}
+
+// h2Counted counts an HTTP/2 connection's requests in flight.
+type h2Counted struct{ next http.Handler }
+
+func (h h2Counted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c, ok := r.Context().Value(h2ConnKey{}).(*h2Conn); ok {
+		c.streams.Add(1)
+		defer c.streams.Add(-1)
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+// connStats reads the HTTP/2 connections as nginx's stub_status counts
+// them: each is active, and writing while it answers a request, waiting
+// otherwise (it reads a request's head within a frame: never "reading").
+func (s *h2Server) connStats() http1.ConnStats {
+	st := http1.ConnStats{Accepted: s.accepted.Load()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		st.Active++
+		if c.streams.Load() > 0 {
+			st.Writing++
+		} else {
+			st.Waiting++
+		}
+	}
+	return st
 }
 
 func newH2Server(h http.Handler) *h2Server {
@@ -63,8 +100,8 @@ func newH2Server(h http.Handler) *h2Server {
 		},
 		// MaxHeaderBytes bounds a request's header list (SETTINGS_MAX_HEADER_LIST_SIZE), as the lean loop's heads.
 		base:    &http.Server{MaxHeaderBytes: http1.MaxHeaderBytes, ReadHeaderTimeout: openTimeout, IdleTimeout: idleTimeout},
-		handler: h,
-		conns:   map[net.Conn]struct{}{},
+		handler: h2Counted{h},
+		conns:   map[net.Conn]*h2Conn{},
 	}
 	// Registers srv's connections with base, whose Shutdown then tells
 	// them to finish. It fails only on a TLSConfig with bad ciphers: base has none.
@@ -82,7 +119,9 @@ func (s *h2Server) serve(c net.Conn, upgrade *http.Request, settings []byte) {
 		c.Close()
 		return
 	}
-	s.conns[c] = struct{}{}
+	st := &h2Conn{}
+	s.conns[c] = st
+	s.accepted.Add(1)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer func() {
@@ -93,7 +132,7 @@ func (s *h2Server) serve(c net.Conn, upgrade *http.Request, settings []byte) {
 		s.wg.Done()
 	}()
 	s.srv.ServeConn(c, &http2.ServeConnOpts{
-		Context: s.ctx, BaseConfig: s.base, Handler: s.handler,
+		Context: context.WithValue(s.ctx, h2ConnKey{}, st), BaseConfig: s.base, Handler: s.handler,
 		UpgradeRequest: upgrade, Settings: settings,
 	})
 }
