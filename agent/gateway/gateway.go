@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -20,80 +19,6 @@ import (
 	"github.com/portolan/portolan/internal/http1"
 	"github.com/portolan/portolan/registry"
 )
-
-// Config turns on the gateway in the agent: an APIcast-style proxy in
-// front of the app that authorizes every request against the agent's
-// composition snapshot, counts its usage and forwards it.
-type Config struct {
-	Listen   string // address the gateway listens on, e.g. ":8080"
-	Upstream string // the app, e.g. http://127.0.0.1:3000
-
-	MaxBodyBytes    int64         // request body bound; default DefaultMaxBody
-	UpstreamTimeout time.Duration // how long the app may take to answer with headers; default DefaultUpstreamTimeout
-
-	// ExtendedMetrics fills APIcast's service_id and service_system_name
-	// labels in, as APICAST_EXTENDED_METRICS does (metrics_apicast.go).
-	ExtendedMetrics bool
-	// OTelEndpoint, when set, is the OTLP/HTTP collector the gateway sends
-	// a span per request to (tracing.go); empty: no tracing, no cost.
-	OTelEndpoint string
-
-	TLS TLS // TLS to clients (and HTTP/2) and to https upstreams; see tls.go
-
-	// ContentCaching is where the content_caching policy keeps responses.
-	ContentCaching policy.ContentCaching
-}
-
-// Gateway defaults.
-const (
-	DefaultMaxBody         = 10 << 20
-	DefaultUpstreamTimeout = 60 * time.Second
-
-	idleConns = 1024 // kept per upstream host
-)
-
-// Check validates the configuration, fills in defaults, loads the TLS files
-// it names and returns the upstream's URL. New takes a checked Config.
-func (c *Config) Check() (*url.URL, error) {
-	if c.Listen == "" {
-		return nil, errors.New("--gateway-listen is empty")
-	}
-	u, err := url.Parse(c.Upstream)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--upstream %q: want the app's http(s) URL, like http://127.0.0.1:3000", c.Upstream)
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBody
-	}
-	if c.UpstreamTimeout <= 0 {
-		c.UpstreamTimeout = DefaultUpstreamTimeout
-	}
-	if err := checkOTelEndpoint(c.OTelEndpoint); err != nil {
-		return nil, err
-	}
-	if err := checkContentCaching(c.ContentCaching); err != nil {
-		return nil, err
-	}
-	if err := c.TLS.check(); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
-func checkContentCaching(s policy.ContentCaching) error {
-	for _, code := range s.StatusCodes {
-		if code < 100 || code > 599 {
-			return fmt.Errorf("--gateway-cache-status-codes: %d is not an HTTP status (100 to 599)", code)
-		}
-	}
-	if s.MaxTime < 0 {
-		return fmt.Errorf("--gateway-cache-max-time: %v is negative", s.MaxTime)
-	}
-	if s.MaxBytes < 0 {
-		return fmt.Errorf("--gateway-cache-size: %d is negative", s.MaxBytes)
-	}
-	return nil
-}
 
 // Admitter decides and records usage: the agent's usage ledger. Admit calls
 // decide with the counters as they stand and records the hits only if it
