@@ -229,3 +229,12 @@ func TestGlobalFlagWithInterspersedCommand(t *testing.T) {
 	assert.NotContains(t, stderr.String(), "no such flag")
 	assert.Contains(t, stderr.String(), "/nonexistent/composition.json")
 }
+
+// A negative --gc-heap-floor stops the coordinator before it starts, naming
+// the flag.
+func TestCoordinatorRefusesANegativeHeapFloor(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run(newApp(), []string{"portolan", "coordinator", "--data-dir", t.TempDir(), "--gc-heap-floor", "-1"}, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "--gc-heap-floor: -1 is negative (0 turns it off)")
+}
