@@ -25,13 +25,13 @@ import (
 // As APIcast's proxy_cache: only GET and HEAD use the cache (a HEAD is
 // answered from a kept GET, and never kept itself); the key is the service,
 // the upstream and the request's host, path and query, not the credentials
-// (an upstream whose answers differ by application says private, or Vary
-// on the header that tells them apart); a hit is served in
-// the content phase, after the access phase has authorized and counted the
-// request, and the header filters run on it as on a fetched response. What
-// is kept, and how long, is ContentCaching's and cacheable's: the statuses
-// of APICAST_CACHE_STATUS_CODES, the upstream's Cache-Control or Expires,
-// else APICAST_CACHE_MAX_TIME. Kept responses live in memory, within a byte
+// (an upstream whose answers differ by application says private, or Vary on
+// the header that tells them apart); a hit is served in the content phase,
+// after the access phase has authorized and counted the request, and the
+// header filters run on it as on a fetched response. What is kept, and how
+// long, is ContentCaching's and cacheable's: the statuses of
+// APICAST_CACHE_STATUS_CODES, the upstream's Cache-Control or Expires, else
+// APICAST_CACHE_MAX_TIME. Kept responses live in memory, within a byte
 // budget shared by every service of the gateway (nginx keeps them on disk).
 // content_caching{status} counts HIT, MISS and EXPIRED, as APIcast's.
 type contentCachingPolicy struct {
