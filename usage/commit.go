@@ -63,8 +63,8 @@ func (g *stagedGroup) full() bool {
 	return len(g.commits) >= maxGroup || len(g.rec) >= walGroupBytes
 }
 
-// run is the writer of the group commit, and syncLoop its syncers:
-// together a pipeline over usage.wal.
+// run is the writer of the group commit, and syncLoop its syncers: together
+// a pipeline over usage.wal.
 //
 // The writer takes what callers hand over and stages it: batch ids are
 // checked (the log's in-flight and pending ids, then usage.db's), the
@@ -72,38 +72,38 @@ func (g *stagedGroup) full() bool {
 // staged group is written, one append, and handed over; while the syncers'
 // fdatasyncs run, the next group gathers every commit that arrives, up to
 // maxGroup commits or walGroupBytes (then callers wait on the unbuffered
-// reqs: the backpressure). Up to walSyncers fdatasyncs run at once: a
-// group does not wait for the fdatasync before it to end, only for its own
-// (on this machine's virtual disk, a quick test found overlapping
-// fdatasyncs of one file no slower than a lone one). A syncer fdatasyncs its
-// group, and a successful fdatasync makes durable every group written
-// before it too, their records being in the same file ahead of it: a group
-// whose own fdatasync is slow is answered as soon as a later one ends. Then,
-// in the order the groups were written, the syncer folds every durable group
-// into the pending usage reads see, frees itself and answers their callers:
+// reqs: the backpressure). Up to walSyncers fdatasyncs run at once: a group
+// does not wait for the fdatasync before it to end, only for its own (on
+// this machine's virtual disk, a quick test found overlapping fdatasyncs of
+// one file no slower than a lone one). A syncer fdatasyncs its group, and a
+// successful fdatasync makes durable every group written before it too,
+// their records being in the same file ahead of it: a group whose own
+// fdatasync is slow is answered as soon as a later one ends. Then, in the
+// order the groups were written, the syncer folds every durable group into
+// the pending usage reads see, frees itself and answers their callers:
 // nothing is acknowledged before an fdatasync that began after its record
-// was written, nor before the groups written ahead of it. There is no wait timer: a lone caller is written and
-// synced at once. usage.db gets the log's contents in the background
-// (checkpointLoop): bbolt's writer lock and its two fsyncs a transaction
-// (~4.8 ms a commit under load, against ~1.4 ms for an append and an
-// fdatasync) are off every caller's path.
+// was written, nor before the groups written ahead of it. There is no wait
+// timer: a lone caller is written and synced at once. usage.db gets the
+// log's contents in the background (checkpointLoop): bbolt's writer lock and
+// its two fsyncs a transaction (~4.8 ms a commit under load, against ~1.4 ms
+// for an append and an fdatasync) are off every caller's path.
 //
 // The latency this costs a caller (for authrep, the time from its decision
 // to the answer): alone, one append and one fdatasync; under load, the wait
 // for a free syncer, if all are busy, plus one fdatasync, so p50 ≈ 1–1.5
-// fdatasyncs and p99 ≈ 2 plus the encoding of a full group and the stalls
-// of a disk shared with the checkpoint. BenchmarkAuthrepVsAuthorizeHTTP
-// (32 clients, one run of 2000 calls each on the 2-core machine at a load
+// fdatasyncs and p99 ≈ 2 plus the encoding of a full group and the stalls of
+// a disk shared with the checkpoint. BenchmarkAuthrepVsAuthorizeHTTP (32
+// clients, one run of 2000 calls each on the 2-core machine at a load
 // average of 20–36, indicative only): authrep p50 2.8 ms and p99 14 ms
 // against authorize's 1.2 ms and 6.1 ms, 9.1k against 20.4k decisions/s
 // (0.45×); with one syncer, the same run gave p50 2.6 ms, p99 54 ms, 0.26×.
 // The bound is Little's law: 32 clients each waiting authorize's time plus
 // an fdatasync (1–3 ms on this disk) cannot reach 0.8× authorize's pace
-// unless the fdatasync is under a quarter of authorize's latency.
-// Answering the groups a later fdatasync covers (rather than each after its
-// own) changed nothing measurable on 2026-12-05 (interleaved runs, 32 and
-// 256 clients): presumably this disk ends overlapping fdatasyncs of one
-// file in the order they began. It is kept for disks that do not.
+// unless the fdatasync is under a quarter of authorize's latency. Answering
+// the groups a later fdatasync covers (rather than each after its own)
+// changed nothing measurable on 2026-12-05 (interleaved runs, 32 and 256
+// clients): presumably this disk ends overlapping fdatasyncs of one file in
+// the order they began. It is kept for disks that do not.
 func (s *Store) run() {
 	defer close(s.done)
 	toSync := make(chan *walGroup, walSyncers)
