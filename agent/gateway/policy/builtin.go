@@ -27,9 +27,3 @@ func builtin(name string) (Factory, bool) {
 	f, ok := builtins[name]
 	return f, ok
 }
-
-// Implemented reports whether the gateway runs the named policy.
-func Implemented(name string) bool {
-	_, ok := builtins[name]
-	return ok || name == "apicast"
-}
