@@ -106,7 +106,8 @@ func (c *contentCache) put(key string, e *cachedResponse) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lru.Add(key, e) // a replaced entry's size goes out through the callback
+	c.lru.Remove(key) // a replaced entry's size goes out through the callback (Add would not call it)
+	c.lru.Add(key, e)
 	c.bytes += e.size
 	for c.bytes > c.settings.MaxBytes {
 		if _, _, ok := c.lru.RemoveOldest(); !ok {

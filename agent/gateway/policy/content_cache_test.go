@@ -112,7 +112,12 @@ func TestContentCacheBudget(t *testing.T) {
 	c.put("big", &cachedResponse{status: 200, body: make([]byte, 1100)})
 	assert.Nil(t, c.get("big"), "over a sixteenth of the budget")
 
-	before := c.bytes
-	c.put("39", &cachedResponse{status: 200, body: body})
-	assert.Equal(t, before, c.bytes, "a replaced response's bytes are given back")
+	r := newContentCache(ContentCaching{MaxBytes: 16 << 10})
+	r.put("k", &cachedResponse{status: 200, body: make([]byte, 700)})
+	small := &cachedResponse{status: 200, body: make([]byte, 10)}
+	for range 100 {
+		r.put("k", small)
+	}
+	assert.Equal(t, entrySize("k", small), r.bytes, "a replaced response's bytes are given back")
+	assert.NotNil(t, r.get("k"))
 }
