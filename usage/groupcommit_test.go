@@ -195,22 +195,32 @@ func TestUsageAdmitRollsBackAFailedCommit(t *testing.T) {
 	assert.EqualValues(t, 4, s.Value(10, 100, "minute", minute), "and only it is there after a reopen")
 }
 
+// openHeldSync opens a store whose first group's fdatasync does not begin
+// until release is closed (held is closed when it is reached); every later
+// group's is later's.
+func openHeldSync(t *testing.T, now time.Time, later func(*os.File) error) (s *Store, held, release chan struct{}) {
+	t.Helper()
+	held, release = make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	s, err := open(t.TempDir(), now, zerolog.Nop(), walConfig{checkpointEvery: time.Hour, checkpointRecords: checkpointRecords,
+		rotateBytes: walRotateBytes, sync: func(f *os.File) error {
+			if calls.Add(1) > 1 {
+				return later(f)
+			}
+			close(held)
+			<-release
+			return fdatasync(f)
+		}})
+	require.NoError(t, err)
+	return s, held, release
+}
+
 // A group whose own fdatasync is slow is answered as soon as a later
 // group's ends: that fdatasync began after the slow group's record was
 // written to the same file, so it made that record durable too.
 func TestUsageGroupAnsweredByALaterFdatasync(t *testing.T) {
 	now := time.Now().UTC()
-	held, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
-	s, err := open(t.TempDir(), now, zerolog.Nop(), walConfig{checkpointEvery: time.Hour, checkpointRecords: checkpointRecords,
-		rotateBytes: walRotateBytes, sync: func(f *os.File) error {
-			if calls.Add(1) == 1 {
-				close(held)
-				<-release
-			}
-			return fdatasync(f)
-		}})
-	require.NoError(t, err)
+	s, held, release := openHeldSync(t, now, fdatasync)
 	defer s.Close()
 	defer close(release)
 	incs := []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 1}}
@@ -235,26 +245,13 @@ func TestUsageGroupAnsweredByALaterFdatasync(t *testing.T) {
 // fdatasync vouches for it), and so is every commit after.
 func TestUsageFailedFdatasyncFailsTheGroupsNotDurable(t *testing.T) {
 	now := time.Now().UTC()
-	held, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
-	s, err := open(t.TempDir(), now, zerolog.Nop(), walConfig{checkpointEvery: time.Hour, checkpointRecords: checkpointRecords,
-		rotateBytes: walRotateBytes, sync: func(f *os.File) error {
-			switch calls.Add(1) {
-			case 1:
-				close(held)
-				<-release
-				return fdatasync(f)
-			default:
-				return syscall.EIO
-			}
-		}})
-	require.NoError(t, err)
+	s, held, release := openHeldSync(t, now, func(*os.File) error { return syscall.EIO })
 	defer s.Close()
 	incs := []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 1}}
 	first := make(chan error, 1)
 	go func() { _, err := s.Apply(context.Background(), "first", 7, incs, now); first <- err }()
 	<-held
-	_, err = s.Apply(context.Background(), "second", 7, incs, now)
+	_, err := s.Apply(context.Background(), "second", 7, incs, now)
 	require.ErrorIs(t, err, syscall.EIO)
 	select {
 	case err := <-first:

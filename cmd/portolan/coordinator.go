@@ -66,10 +66,9 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				return fmt.Errorf("--gc-heap-floor: %d is negative (0 turns it off)", c.Int64("gc-heap-floor"))
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
 			gcDone := make(chan struct{})
 			go func() { gcfloor.Run(ctx, uint64(c.Int64("gc-heap-floor"))); close(gcDone) }()
-			defer func() { stop(); <-gcDone }()
+			defer func() { stop(); <-gcDone }() // the floor's percent restored before return
 			co, err := coordinator.New(coordinator.Config{
 				Consul:                  consulCfg,
 				Listen:                  c.String("listen"),
