@@ -158,6 +158,7 @@ func (f *front) serve() error {
 			return fmt.Errorf("gateway: accept: %w", err)
 		}
 		retry.Reset()
+		c = http1.Raw(c)
 		if !f.track(c) {
 			c.Close()
 			return nil

@@ -93,6 +93,7 @@ func (f *Forwarder) get(ctx context.Context, connect time.Duration) (*upstreamCo
 		if err != nil {
 			return nil, false, err
 		}
+		c = Raw(c)
 		return &upstreamConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10),
 			head: upstreamHead{header: make(http.Header, 8)}}, false, nil
 	}

@@ -128,7 +128,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return fmt.Errorf("gateway: accept: %w", err)
 		}
 		retry.Reset()
-		lc := s.newConn(c)
+		lc := s.newConn(Raw(c))
 		if lc == nil { // shutting down
 			c.Close()
 			return http.ErrServerClosed

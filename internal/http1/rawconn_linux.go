@@ -1,0 +1,142 @@
+package http1
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// rawConn reads and writes a TCP connection with raw system calls, through
+// the netpoller as net.TCPConn does (it waits there on EAGAIN, with the
+// connection's deadlines), but without the scheduler's entersyscall and
+// exitsyscall around each call. The net package's sockets are always
+// non-blocking, so a call never waits in the kernel: the bookkeeping, which
+// lets another thread take the P of a call that may block, buys these
+// nothing. Under load it costs more than itself: the runtime's monitor
+// thread, seeing a P in a system call on two of its ticks, hands the P to
+// another thread (a futex wake, a context switch) and keeps ticking every
+// 20 µs; perf put a tenth of a loaded gateway's CPU in that monitor, and
+// raw calls took the gateway's nanosleeps from 0.23 to 0.02 a request and
+// its context switches from 0.57 to 0.38 (nginx: 0.34; BENCHMARKS.md).
+// Everything else (deadlines, Close, addresses, io.ReaderFrom) is the
+// TCPConn's own.
+type rawConn struct {
+	*net.TCPConn
+	rc syscall.RawConn
+
+	rmu, wmu sync.Mutex // a Conn's methods may be called concurrently
+
+	// The closures and their operands are allocated once per connection:
+	// a closure built per call would escape to the heap.
+	rbuf    []byte
+	rn      int
+	rerr    syscall.Errno
+	readFn  func(uintptr) bool
+	wbuf    []byte
+	wn      int
+	werr    syscall.Errno
+	writeFn func(uintptr) bool
+}
+
+// maxRW is the most a read or write asks for at once, as internal/poll:
+// some kernels fail larger stream reads and writes.
+const maxRW = 1 << 30
+
+// Raw returns c reading and writing with raw system calls when it is a TCP
+// connection on Linux; c otherwise.
+func Raw(c net.Conn) net.Conn {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	r := &rawConn{TCPConn: tc, rc: rc}
+	r.readFn = r.read
+	r.writeFn = r.write
+	return r
+}
+
+func (r *rawConn) read(fd uintptr) bool {
+	for {
+		n, e := rawRead(fd, r.rbuf)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // wait in the netpoller, then try again
+		}
+		r.rn, r.rerr = n, e
+		return true
+	}
+}
+
+func (r *rawConn) write(fd uintptr) bool {
+	for r.wn < len(r.wbuf) {
+		p := r.wbuf[r.wn:]
+		if len(p) > maxRW {
+			p = p[:maxRW]
+		}
+		n, e := rawWrite(fd, p)
+		switch e {
+		case 0:
+			r.wn += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			r.werr = e
+			return true
+		}
+	}
+	return true
+}
+
+func (r *rawConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(p) > maxRW {
+		p = p[:maxRW]
+	}
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	r.rbuf, r.rn, r.rerr = p, 0, 0
+	err := r.rc.Read(r.readFn)
+	r.rbuf = nil
+	switch {
+	case err != nil:
+		return 0, r.opError("read", err)
+	case r.rerr != 0:
+		return 0, r.opError("read", os.NewSyscallError("read", r.rerr))
+	case r.rn == 0:
+		return 0, io.EOF
+	}
+	return r.rn, nil
+}
+
+func (r *rawConn) Write(p []byte) (int, error) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.wbuf, r.wn, r.werr = p, 0, 0
+	err := r.rc.Write(r.writeFn)
+	n := r.wn
+	r.wbuf = nil
+	switch {
+	case err != nil:
+		return n, r.opError("write", err)
+	case r.werr != 0:
+		return n, r.opError("write", os.NewSyscallError("write", r.werr))
+	}
+	return n, nil
+}
+
+// opError wraps err as net.TCPConn's Read and Write do, so that callers
+// testing for timeouts or closed connections see what they expect.
+func (r *rawConn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: r.LocalAddr(), Addr: r.RemoteAddr(), Err: err}
+}
