@@ -66,6 +66,15 @@ func (m *Matcher) Len() int { return len(m.rules) }
 // Match appends to dst the usage a request adds and returns it with the rules
 // that matched counted in n. With n == 0 no rule matched (3scale's "no match").
 func (m *Matcher) Match(dst []Hit, method, path string, query url.Values) (hits []Hit, n int) {
+	return m.MatchOwned(dst, method, path, query, 0)
+}
+
+// MatchOwned is Match for a request that APIcast's routing policy sent to
+// one backend API (a rule's owner_id): the rules of other backend APIs
+// still match, and a last one still stops matching, but add no usage, as
+// APIcast subtracts their deltas afterwards. The product's own rules always
+// count. owner 0 is Match.
+func (m *Matcher) MatchOwned(dst []Hit, method, path string, query url.Values, owner int64) (hits []Hit, n int) {
 	for i := range m.rules {
 		cr := &m.rules[i]
 		if !MethodMatches(cr.rule.HTTPMethod, method) {
@@ -86,9 +95,11 @@ func (m *Matcher) Match(dst []Hit, method, path string, query url.Values) (hits 
 			continue
 		}
 		n++
-		dst = addHit(dst, cr.rule.MetricID, cr.rule.Delta)
-		if cr.parent != 0 {
-			dst = addHit(dst, cr.parent, cr.rule.Delta)
+		if owner == 0 || cr.rule.OwnerType != OwnerBackendAPI || cr.rule.OwnerID == owner {
+			dst = addHit(dst, cr.rule.MetricID, cr.rule.Delta)
+			if cr.parent != 0 {
+				dst = addHit(dst, cr.parent, cr.rule.Delta)
+			}
 		}
 		if cr.rule.Last {
 			break

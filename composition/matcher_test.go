@@ -207,6 +207,40 @@ func TestMatcherBackendRulesBelowUsagePath(t *testing.T) {
 	_, n = om.Match(nil, "GET", "/v2/foo", nil)
 	assert.Zero(t, n)
 
+	// Routed to one backend (APIcast's routing policy with owner_id): the
+	// other backend's rules match but add nothing; the product's own count.
+	got, n = m.MatchOwned(nil, "GET", "/v2/foo", nil, backend.ID)
+	assert.Equal(t, 3, n)
+	assert.Equal(t, []Hit{{hits.ID, 1000}, {bMethod.ID, 1}, {bHits.ID, 6}}, got)
+	got, n = m.MatchOwned(nil, "GET", "/v2/foo", nil, root.ID)
+	assert.Equal(t, 3, n, "rules of other owners still match")
+	assert.Equal(t, []Hit{{hits.ID, 1000}}, got)
+	got, _ = m.MatchOwned(nil, "GET", "/foo", nil, root.ID)
+	assert.Equal(t, []Hit{{rootHits.ID, 100}}, got)
+	got, n = m.MatchOwned(nil, "GET", "/foo", nil, backend.ID)
+	assert.Equal(t, 1, n)
+	assert.Empty(t, got, "only another backend's rule matched: no usage")
+
 	// A matcher is a snapshot: later rules do not change it.
 	assert.Equal(t, 4, m.Len())
+}
+
+// With an owner, a last rule of another backend still stops matching: as
+// APIcast, which matches first and subtracts the other owners' deltas
+// afterwards.
+func TestMatcherOwnedKeepsAnotherOwnersLastRule(t *testing.T) {
+	tx := NewTx(New(), testNow)
+	svc, _ := createService(t, tx, "Product", "1")
+	a, aHits := createBackend(t, tx, "A")
+	b, bHits := createBackend(t, tx, "B")
+	createRule(t, tx, OwnerBackendAPI, a.ID, aHits.ID, "GET", "/", 1, 0, true)
+	createRule(t, tx, OwnerBackendAPI, b.ID, bHits.ID, "GET", "/", 2, 0, false)
+	require.NoError(t, tx.Create(&BackendUsage{ServiceID: svc.ID, BackendAPIID: a.ID, Path: "/"}))
+	require.NoError(t, tx.Create(&BackendUsage{ServiceID: svc.ID, BackendAPIID: b.ID, Path: "/"}))
+	m := mustMatcher(t, tx.Result(), svc.ID)
+	got, n := m.MatchOwned(nil, "GET", "/x", nil, b.ID)
+	assert.Equal(t, 1, n)
+	assert.Empty(t, got)
+	got, _ = m.MatchOwned(nil, "GET", "/x", nil, a.ID)
+	assert.Equal(t, []Hit{{aHits.ID, 1}}, got)
 }

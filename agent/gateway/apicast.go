@@ -53,7 +53,11 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 	}
 	ad := g.admissions.Get().(*admission)
 	rq.ad = ad
-	hits, n := v.matcher.Match(ad.buf[:0], c.R.Method, c.R.URL.Path, query)
+	var owner int64 // routing's owner_id: only that backend API's rules (and the product's) add usage
+	if c.Upstream != nil {
+		owner = c.Upstream.OwnerID
+	}
+	hits, n := v.matcher.MatchOwned(ad.buf[:0], c.R.Method, c.R.URL.Path, query, owner)
 	if n == 0 {
 		g.m.noMatch.Inc()
 		v.errNoMatch.respond(c)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/agent/gateway/policy"
+	"github.com/portolan/portolan/composition"
 )
 
 // routeGateway is a chain gateway (see startChainGateway) built for
@@ -93,6 +95,56 @@ func TestRoutingByPathRoutesToTheRuleURLElseTheService(t *testing.T) {
 
 	a = call(t, "GET", cg.base+"/users?user_key="+cg.key, nil)
 	assert.Equal(t, "app", a.body, "no rule matched: the service's upstream")
+}
+
+// Schema, owner_id: "Value to only increment hits on the mapping rules
+// owner by the same id." APIcast (mapping_rules_matcher's
+// clean_usage_by_owner_id) subtracts the deltas of the matched rules that
+// belong to another backend API; the product's own rules keep theirs.
+func TestRoutingOwnerIDCountsOnlyThatBackendsRules(t *testing.T) {
+	other, _ := routeOther(t)
+	var backA, backB *composition.BackendAPI
+	var hitsA, hitsB *composition.Metric
+	cg := startRouteGateway(t, `[{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`, func(f *gatewayFixture) {
+		backend := func(name string, delta int64) (*composition.BackendAPI, *composition.Metric) {
+			b := &composition.BackendAPI{Name: name, PrivateEndpoint: "http://backend-" + name + ".example:80"}
+			require.NoError(t, f.tx.Create(b))
+			hits, ok := f.tx.View().Hits(composition.OwnerBackendAPI, b.ID)
+			require.True(t, ok)
+			require.NoError(t, f.tx.Create(&composition.BackendUsage{ServiceID: f.svc.ID, BackendAPIID: b.ID, Path: "/"}))
+			require.NoError(t, f.tx.Create(&composition.MappingRule{OwnerType: composition.OwnerBackendAPI, OwnerID: b.ID,
+				MetricID: hits.ID, HTTPMethod: "GET", Pattern: "/", Delta: delta}))
+			return b, hits
+		}
+		backA, hitsA = backend("A", 2)
+		backB, hitsB = backend("B", 3)
+		p, ok := f.tx.View().Proxies.Get(f.svc.ID)
+		require.True(t, ok)
+		n := *p
+		n.PolicyChain = policyChain(t, routingChain(`[{"url":"`+other.URL+`","owner_id":`+strconv.FormatInt(backA.ID, 10)+
+			`,"owner_type":"BackendApi","condition":{"operations":[{"match":"path","op":"==","value":"/a"}]}}]`))
+		require.NoError(t, f.tx.Update(&n))
+	})
+	count := func(metric *composition.Metric) int64 {
+		l := cg.g.ledger.(*countingLedger)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		var n int64
+		for _, c := range l.counts[[2]int64{cg.f.premiumApp.ID, metric.ID}] {
+			n += c
+		}
+		return n
+	}
+
+	assert.Equal(t, "other", call(t, "GET", cg.base+"/a?user_key="+cg.key, nil).body)
+	assert.EqualValues(t, 2, count(hitsA), "the route's backend counts")
+	assert.Zero(t, count(hitsB), "another backend's matching rule does not")
+	assert.EqualValues(t, 1, count(cg.f.hits), "the product's own rule counts")
+
+	assert.Equal(t, "app", call(t, "GET", cg.base+"/b?user_key="+cg.key, nil).body)
+	assert.EqualValues(t, 4, count(hitsA), "not routed: every matching rule counts")
+	assert.EqualValues(t, 3, count(hitsB))
+	assert.NotZero(t, backB.ID)
 }
 
 // README "Rule that uses a header": "routes to http://example.com when the
@@ -235,7 +287,6 @@ func TestRoutingConfigErrorsNameTheField(t *testing.T) {
 		`{"rules":[{"url":"http://x","condition":{"operations":[{"match":"path","op":"<","value":"1"}]}}]}`:           "rules[0].condition.operations[0].op",
 		`{"rules":[{"url":"http://x","condition":{"operations":[{"match":"header","op":"==","value":"1"}]}}]}`:        "rules[0].condition.operations[0].header_name",
 		`{"rules":[{"url":"http://x","condition":{"operations":[{"match":"path","op":"matches","value":"(?=a)"}]}}]}`: "rules[0].condition.operations[0].value",
-		`{"rules":[{"url":"http://x","owner_id":3}]}`:                                                                 "rules[0].owner_id",
 	} {
 		chain := policyChain(t, `[{"name":"routing","version":"builtin","enabled":true,"configuration":`+conf+`}]`)
 		_, err := policy.Build(chain, nil, &policy.Env{Metrics: policy.NewMetrics(prometheus.NewRegistry())})

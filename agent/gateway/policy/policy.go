@@ -110,6 +110,9 @@ type Upstream struct {
 	URL *url.URL
 	// Host, when set, is the Host header sent (routing's host_header).
 	Host string
+	// OwnerID, when set, is the backend API this route reaches (routing's
+	// owner_id): only its mapping rules, and the product's, add usage.
+	OwnerID int64
 }
 
 // Timeouts bound the upstream exchange (timeouts policy); zero values keep

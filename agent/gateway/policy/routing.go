@@ -22,7 +22,10 @@ import (
 // replace_path ("Liquid filter to modify the request path to the matched
 // Upstream URL. When no specified, keep the original path") is rendered
 // when the rule is chosen, and replaces the path in the content phase,
-// after the mapping rules matched the request's own path.
+// after the mapping rules matched the request's own path. owner_id
+// ("Value to only increment hits on the mapping rules owner by the same
+// id") rides on the chosen upstream to the apicast element, which counts
+// only that backend API's rules and the product's (composition.MatchOwned).
 type routing struct {
 	rules  []routingRule
 	env    *Env
@@ -43,7 +46,7 @@ type routingConfig struct {
 		URL         *string         `json:"url"`
 		HostHeader  string          `json:"host_header"`
 		OwnerID     *int64          `json:"owner_id"`
-		OwnerType   *string         `json:"owner_type"`
+		OwnerType   *string         `json:"owner_type"` // accepted, not read: APIcast matches the owner by id alone
 		ReplacePath *string         `json:"replace_path"`
 		Condition   json.RawMessage `json:"condition"`
 	} `json:"rules"`
@@ -63,12 +66,6 @@ func newRouting(conf json.RawMessage, env *Env) (Policy, error) {
 		if r.URL == nil {
 			return nil, Invalid(field+".url", "is required")
 		}
-		if r.OwnerID != nil || r.OwnerType != nil {
-			// The owner restricts which mapping rules count hits (a backend
-			// API's); the apicast element counts every matching rule, so
-			// honouring the rule without it would count wrongly.
-			return nil, Invalid(field+".owner_id", "restricting hits to one owner's mapping rules is not supported by the Portolan gateway")
-		}
 		u, err := ParseUpstreamURL(field+".url", *r.URL)
 		if err != nil {
 			return nil, err
@@ -77,8 +74,12 @@ func newRouting(conf json.RawMessage, env *Env) (Policy, error) {
 		if host == "" {
 			host = HostHeader(u)
 		}
-		rule := routingRule{up: &Upstream{URL: u, Host: host}, urlPath: u.Path}
-		rule.upHost = &Upstream{URL: &url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}, Host: host}
+		var owner int64
+		if r.OwnerID != nil {
+			owner = *r.OwnerID
+		}
+		rule := routingRule{up: &Upstream{URL: u, Host: host, OwnerID: owner}, urlPath: u.Path}
+		rule.upHost = &Upstream{URL: &url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}, Host: host, OwnerID: owner}
 		if r.ReplacePath != nil {
 			if rule.replacePath, err = CompileTemplate(field+".replace_path", *r.ReplacePath, true); err != nil {
 				return nil, err
