@@ -37,8 +37,11 @@ const maxTokenLen = 16 << 10
 type oidcService struct {
 	issuer      *oidcIssuer
 	location    string // the proxy's credentials_location
-	clientClaim string // the claim naming the client
-	refused     prometheus.Counter
+	clientClaim string // the claim naming the client, or the template that renders it
+	// clientTemplate renders the client from the claims
+	// (jwt_claim_with_client_id_type liquid); nil: clientClaim is a claim.
+	clientTemplate *policy.Template
+	refused        prometheus.Counter
 }
 
 // newOIDCService prepares the OIDC checks of a service's proxy settings.
@@ -51,21 +54,29 @@ func (g *Gateway) newOIDCService(p *composition.Proxy) (*oidcService, error) {
 		return nil, errors.New("its oidc_issuer_endpoint is not an http(s) URL: set it to the issuer, e.g. https://sso.example.com/auth/realms/x")
 	}
 	u.User = nil
-	claim := "azp"
-	switch p.JwtClaimWithClientIDType {
-	case "", "plain":
-		if c := strings.TrimSpace(p.JwtClaimWithClientID); c != "" {
-			claim = c
-		}
-	default:
-		return nil, fmt.Errorf("jwt_claim_with_client_id_type %q is not supported by the Portolan gateway (plain is)", p.JwtClaimWithClientIDType)
-	}
-	return &oidcService{
+	s := &oidcService{
 		issuer:      g.oidc.get(u.String()),
 		location:    p.CredentialsLocation,
-		clientClaim: claim,
+		clientClaim: "azp",
 		refused:     g.policyMetrics.Policy.WithLabelValues("apicast", "oidc_token_refused"),
-	}, nil
+	}
+	switch claim := strings.TrimSpace(p.JwtClaimWithClientID); p.JwtClaimWithClientIDType {
+	case "", "plain":
+		if claim != "" {
+			s.clientClaim = claim
+		}
+	case "liquid":
+		// Porta: "When set to Liquid you can define more complex rules",
+		// rendered with the token's claims as the context.
+		t, err := policy.CompileTemplate("jwt_claim_with_client_id", claim, true)
+		if err != nil {
+			return nil, err
+		}
+		s.clientClaim, s.clientTemplate = claim, t
+	default:
+		return nil, fmt.Errorf("jwt_claim_with_client_id_type %q is not one of plain, liquid", p.JwtClaimWithClientIDType)
+	}
+	return s, nil
 }
 
 // token returns the access token r presents, as APIcast's oauth credentials
@@ -189,14 +200,19 @@ func numericDate(v any) (time.Time, bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
-// clientOf is the client a claim names: its string, or the first of an
-// array of them, as APIcast takes it.
 // clientOf is the client the token was issued to: the configured claim
-// (azp by default). Without azp, as OpenID Connect Core 1.0 section 2 puts
-// it, the audience is the client: aud must then name exactly one, so a
-// token for another audience names an unknown application and one for
-// several audiences names none.
+// (azp by default), or what its Liquid template renders. Without azp, as
+// OpenID Connect Core 1.0 section 2 puts it, the audience is the client:
+// aud must then name exactly one, so a token for another audience names an
+// unknown application and one for several audiences names none.
 func (s *oidcService) clientOf(claims map[string]any) (string, error) {
+	if s.clientTemplate != nil {
+		client := s.clientTemplate.RenderClaims(claims)
+		if client == "" {
+			return "", fmt.Errorf("jwt_claim_with_client_id %s renders no client for the token", s.clientClaim)
+		}
+		return client, nil
+	}
 	if client := clientOf(claims[s.clientClaim]); client != "" || s.clientClaim != "azp" {
 		if client == "" {
 			return "", fmt.Errorf("the token has no %s claim naming its client", s.clientClaim)
@@ -216,6 +232,8 @@ func (s *oidcService) clientOf(claims map[string]any) (string, error) {
 	return "", errors.New("the token has no azp and its aud does not name one client")
 }
 
+// clientOf is the client a claim names: its string, or the first of an
+// array of them, as APIcast takes it.
 func clientOf(v any) string {
 	switch c := v.(type) {
 	case string:

@@ -294,3 +294,24 @@ func TestOIDCClientIDClaim(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, call(t, "GET", og.base+"/", bearerHeader(og.iss.Token(t, "RS256", og.iss.Claims("premium-key")))).status,
 		"azp is not read then")
 }
+
+// jwt_claim_with_client_id_type liquid (porta: "you can define more
+// complex rules"; the 3scale tests use "{{ claim }}"): the template is
+// rendered with the token's claims as its context.
+func TestOIDCClientIDLiquidTemplate(t *testing.T) {
+	og := startOIDCGateway(t, "", nil, func(p *composition.Proxy) {
+		p.JwtClaimWithClientID, p.JwtClaimWithClientIDType = "{{ ext.clients[1] | downcase }}", "liquid"
+	})
+	c := og.iss.Claims("nobody")
+	c["ext"] = map[string]any{"clients": []any{"other", "PREMIUM-KEY"}}
+	assert.Equal(t, http.StatusOK, call(t, "GET", og.base+"/", bearerHeader(og.iss.Token(t, "RS256", c))).status)
+	assert.Equal(t, http.StatusForbidden, call(t, "GET", og.base+"/", bearerHeader(og.iss.Token(t, "RS256", og.iss.Claims("premium-key")))).status,
+		"a token whose claims render no client is refused, azp or not")
+
+	og = startOIDCGateway(t, "", nil, func(p *composition.Proxy) {
+		p.JwtClaimWithClientID, p.JwtClaimWithClientIDType = "{% if azp %}{{ azp }}{% endif %}", "liquid"
+	})
+	a := call(t, "GET", og.base+"/", bearerHeader("x"))
+	assert.Equal(t, http.StatusServiceUnavailable, a.status, "a template the gateway cannot render fails closed")
+	assert.Contains(t, a.body, "jwt_claim_with_client_id")
+}

@@ -181,6 +181,13 @@ func (t *Template) Render(c *Context, env *Env) string {
 	return t.RenderWith(c, env, (*Context).Lookup)
 }
 
+// RenderClaims renders t with claims as the Liquid context, as APIcast
+// renders an OpenID Connect service's jwt_claim_with_client_id of type
+// liquid ("{{ azp }}", "{{ aud[0] }}").
+func (t *Template) RenderClaims(claims map[string]any) string {
+	return t.RenderWith(nil, nil, func(_ *Context, _ *Env, path []string) string { return lookupAny(claims, path) })
+}
+
 // RenderWith is Render with the variables looked up by lookup: a phase that
 // knows more variables than the request's (the log phase's status and
 // response headers) looks its own up and the rest with Context.Lookup.
