@@ -296,11 +296,12 @@ func TestOIDCClientIDClaim(t *testing.T) {
 }
 
 // jwt_claim_with_client_id_type liquid (porta: "you can define more
-// complex rules"; the 3scale tests use "{{ claim }}"): the template is
-// rendered with the token's claims as its context.
+// complex rules ... {{ some_claim | first }}"; the 3scale tests use
+// "{{ claim }}"): the template is rendered with the token's claims as its
+// context.
 func TestOIDCClientIDLiquidTemplate(t *testing.T) {
 	og := startOIDCGateway(t, "", nil, func(p *composition.Proxy) {
-		p.JwtClaimWithClientID, p.JwtClaimWithClientIDType = "{{ ext.clients[1] | downcase }}", "liquid"
+		p.JwtClaimWithClientID, p.JwtClaimWithClientIDType = "{{ ext.clients | last | downcase }}", "liquid"
 	})
 	c := og.iss.Claims("nobody")
 	c["ext"] = map[string]any{"clients": []any{"other", "PREMIUM-KEY"}}

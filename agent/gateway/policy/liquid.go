@@ -24,8 +24,9 @@ import (
 // jwt.claim (nested with dots or ['key']), service.id and
 // service.system_name. An unknown variable renders empty, as Liquid renders
 // nil. Outputs may go through APIcast's Liquid filters that take no
-// argument (upcase, encode_base64, escape_uri, ...: see liquidFilters), and
-// may be quoted literals ({{ 'user:pass' | encode_base64 }}). Liquid tags
+// argument (upcase, encode_base64, escape_uri, ...: see liquidFilters), an
+// array's first or last element ({{ jwt.aud | first }}), and may be quoted
+// literals ({{ 'user:pass' | encode_base64 }}). Liquid tags
 // ({% %}) and other filters are refused at build time rather than rendered
 // wrongly.
 type Template struct {
@@ -98,12 +99,20 @@ func parseOutput(expr string) (part, error) {
 	}
 	head, rest = strings.TrimSpace(head), strings.TrimSpace(rest)
 	var filters []func(string) string
+	var pick string // first or last: an array's element, taken before the text filters
 	if rest != "" {
 		if rest[0] != '|' {
 			return part{}, fmt.Errorf("bad Liquid output %q", expr)
 		}
-		for _, name := range strings.Split(rest[1:], "|") {
+		for i, name := range strings.Split(rest[1:], "|") {
 			name = strings.TrimSpace(name)
+			if name == "first" || name == "last" {
+				if i > 0 || head == "" || head[0] == '\'' || head[0] == '"' {
+					return part{}, fmt.Errorf("the Liquid filter %s takes an array's element: put it first, after a variable, in %q", name, expr)
+				}
+				pick = pickPrefix + name
+				continue
+			}
 			f, ok := liquidFilters[name]
 			if !ok {
 				return part{}, fmt.Errorf("the Liquid filter %q is not supported by the Portolan gateway (supported, without arguments: %s)", name, liquidFilterNames())
@@ -122,8 +131,15 @@ func parseOutput(expr string) (part, error) {
 	if err != nil {
 		return part{}, err
 	}
+	if pick != "" {
+		path = append(path, pick)
+	}
 	return part{path: path, filters: filters}, nil
 }
+
+// pickPrefix marks a path's last element as the first or last filter (a
+// variable's own keys are identifiers or quoted keys, never this).
+const pickPrefix = "\x00"
 
 // parsePath reads name(.name | ['key'] | ["key"] | [n])*.
 func parsePath(expr string) ([]string, error) {
@@ -212,6 +228,9 @@ func (t *Template) RenderWith(c *Context, env *Env, lookup func(c *Context, env 
 
 // Lookup is the text of the Liquid variable at path for c's request.
 func (c *Context) Lookup(env *Env, path []string) string {
+	if path[0] != "jwt" && strings.HasPrefix(path[len(path)-1], pickPrefix) {
+		return "" // first or last of a text: nil in Liquid; only claims hold arrays
+	}
 	r := c.R
 	switch path[0] {
 	case "remote_addr", "remote_port":
@@ -259,9 +278,21 @@ func (c *Context) Lookup(env *Env, path []string) string {
 	return ""
 }
 
-// lookupAny walks JSON-like values (claims) by path.
+// lookupAny walks JSON-like values (claims) by path. The first and last
+// filters take an array's element; of anything else they give nil, as
+// Liquid's do.
 func lookupAny(v any, path []string) string {
 	for _, k := range path {
+		if k == pickPrefix+"first" || k == pickPrefix+"last" {
+			x, _ := v.([]any)
+			if len(x) == 0 {
+				return ""
+			}
+			if v = x[0]; k == pickPrefix+"last" {
+				v = x[len(x)-1]
+			}
+			continue
+		}
 		switch x := v.(type) {
 		case map[string]any:
 			v = x[k]

@@ -89,6 +89,15 @@ func TestLiquidFilters(t *testing.T) {
 		"{{ \"  padded \" | strip | size }}":               "6",
 		"{{ 'x' | md5 }}":                                  "9dd4e461268c8034f5c8564e155c67a6",
 		"{{ 'with | bar' | upcase }}":                      "WITH | BAR",
+		// first and last take an array's element (porta: "If some_claim is
+		// an array you can select the first value like {{ some_claim |
+		// first }}"); of a text they give nil, as Liquid's do.
+		"{{ jwt.realm_access.roles | first }}":         "reader",
+		"{{ jwt.realm_access.roles | last | upcase }}": "WRITER",
+		"{{ jwt.aud | first }}":                        "",
+		"{{ jwt.none | last }}":                        "",
+		"{{ uri | first }}":                            "",
+		"{{ headers['X-One'] | first }}":               "",
 	} {
 		assert.Equal(t, want, renderLiquid(t, c, nil, tmpl), tmpl)
 	}
@@ -123,6 +132,8 @@ func TestLiquidCompileErrorsNameTheField(t *testing.T) {
 		"{{ uri | truncate: 5 }}",
 		"{{ uri | nosuch }}",
 		"{{ uri | }}",
+		"{{ uri | upcase | first }}",
+		"{{ 'abc' | first }}",
 		"{{ 'unclosed | upcase }}",
 		"{{ uri ",
 		"{{ headers['X }}",
