@@ -137,8 +137,8 @@ func parseOutput(expr string) (part, error) {
 	return part{path: path, filters: filters}, nil
 }
 
-// pickPrefix marks a path's last element as the first or last filter (a
-// variable's own keys are identifiers or quoted keys, never this).
+// pickPrefix marks a path's last element as the first or last filter
+// (parsePath refuses a key that starts with it).
 const pickPrefix = "\x00"
 
 // parsePath reads name(.name | ['key'] | ["key"] | [n])*.
@@ -178,7 +178,9 @@ func parsePath(expr string) ([]string, error) {
 			}
 			key := strings.TrimSpace(s[1:end])
 			if n := len(key); n >= 2 && (key[0] == '\'' && key[n-1] == '\'' || key[0] == '"' && key[n-1] == '"') {
-				key = key[1 : n-1]
+				if key = key[1 : n-1]; strings.HasPrefix(key, pickPrefix) {
+					return nil, fmt.Errorf("bad Liquid variable %q: a key starting with NUL", expr)
+				}
 			} else if _, err := strconv.Atoi(key); err != nil {
 				return nil, fmt.Errorf("bad Liquid variable %q: index %q is neither a quoted key nor a number", expr, key)
 			}

@@ -134,6 +134,7 @@ func TestLiquidCompileErrorsNameTheField(t *testing.T) {
 		"{{ uri | }}",
 		"{{ uri | upcase | first }}",
 		"{{ 'abc' | first }}",
+		"{{ jwt['\x00first'] }}",
 		"{{ 'unclosed | upcase }}",
 		"{{ uri ",
 		"{{ headers['X }}",
