@@ -230,11 +230,7 @@ func (s *Store) syncLoop(in <-chan *walGroup, idle chan<- struct{}) {
 	for g := range in {
 		var syncErr error
 		if g.err == nil && g.f != nil {
-			if s.cfg.sync != nil {
-				syncErr = s.cfg.sync(g.f)
-			} else {
-				syncErr = fdatasync(g.f)
-			}
+			syncErr = s.cfg.sync(g.f)
 		}
 		s.ackMu.Lock()
 		switch {

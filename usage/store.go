@@ -120,6 +120,9 @@ func open(dir string, now time.Time, log zerolog.Logger, cfg walConfig) (*Store,
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if cfg.sync == nil {
+		cfg.sync = fdatasync
+	}
 	s := &Store{
 		db: db, log: log, cfg: cfg, wal: &walLog{dir: dir},
 		reqs: make(chan *usageCommit), rotateReq: make(chan chan error),
