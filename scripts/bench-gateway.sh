@@ -241,13 +241,15 @@ if [ -n "${BENCH_BASE_BIN:-}" ]; then
 	HEADERS+=("")
 fi
 
-# cpu_ticks PID: user + system CPU ticks of PID and its children's live
-# processes (nginx's workers): what a target itself spends, whatever the load.
+# cpu_ticks PID [user]: user + system CPU ticks of PID and its children's
+# live processes (nginx's workers): what a target itself spends, whatever
+# the load; with "user", its user-space ticks only.
 cpu_ticks() {
-	local total=0 p
+	local total=0 p expr='$12 + $13'
+	[ "${2:-}" = user ] && expr='$12'
 	for p in "$1" $(pgrep -P "$1" || true); do
 		[ -r "/proc/$p/stat" ] || continue
-		total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")))
+		total=$((total + $(awk "{ sub(/^.*\\) /, \"\"); print $expr }" "/proc/$p/stat")))
 	done
 	echo "$total"
 }
@@ -305,12 +307,13 @@ fi
 echo "==> wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds interleaved, GET $PATH_Q ($(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
 for r in $(seq 1 "$ROUNDS"); do
 	for i in "${!NAMES[@]}"; do
-		before=$(cpu_ticks "${TARGET_PID[$i]}")
+		before=$(cpu_ticks "${TARGET_PID[$i]}") ubefore=$(cpu_ticks "${TARGET_PID[$i]}" user)
 		out=$(wrk_run "$i" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency)
-		after=$(cpu_ticks "${TARGET_PID[$i]}")
+		after=$(cpu_ticks "${TARGET_PID[$i]}") uafter=$(cpu_ticks "${TARGET_PID[$i]}" user)
 		rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
 		reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
 		cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+		ucpu=$(awk -v t=$((uafter - ubefore)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 		p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
 		p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
 		non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
@@ -318,7 +321,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			echo "${LABELS[$i]}: $non2xx answers were not 2xx" >&2
 			exit 1
 		fi
-		echo "round $r ${NAMES[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us, ${cpu}us CPU/request"
+		echo "round $r ${NAMES[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us, ${cpu}us CPU/request (${ucpu}us in user space)"
 		echo "${NAMES[$i]} $rps $p50 $p99 $cpu" >>"$TMP/results"
 	done
 done

@@ -39,8 +39,10 @@ type upstreamConn struct {
 	c        net.Conn
 	br       *bufio.Reader
 	bw       *bufio.Writer
-	used     time.Time // when it was put back
-	deadline time.Time // the connection's deadline; zero when none
+	w        awaitWriter // under bw
+	used     time.Time   // when it was put back
+	recent   bool        // fresh, or taken from the pool soon after its last answer
+	deadline time.Time   // the connection's deadline; zero when none
 
 	head upstreamHead // what readLeanAnswer fills, reused
 	body leanBody
@@ -82,7 +84,8 @@ func (f *Forwarder) get(ctx context.Context, connect time.Duration) (*upstreamCo
 	for {
 		select {
 		case uc := <-f.idle:
-			if time.Since(uc.used) < maxIdleAge {
+			if idle := time.Since(uc.used); idle < maxIdleAge {
+				uc.recent = idle < awaitIdle
 				return uc, true, nil
 			}
 			uc.c.Close()
@@ -94,8 +97,11 @@ func (f *Forwarder) get(ctx context.Context, connect time.Duration) (*upstreamCo
 			return nil, false, err
 		}
 		c = Raw(c)
-		return &upstreamConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10),
-			head: upstreamHead{header: make(http.Header, 8)}}, false, nil
+		uc := &upstreamConn{c: c, br: bufio.NewReaderSize(c, 4<<10), recent: true,
+			head: upstreamHead{header: make(http.Header, 8)}}
+		uc.w.c = c
+		uc.bw = bufio.NewWriterSize(&uc.w, 4<<10)
+		return uc, false, nil
 	}
 }
 
@@ -280,6 +286,9 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 	if err := f.writeRequest(uc.bw, r, host, owned); err != nil {
 		return nil, err
 	}
+	if err := uc.flush(); err != nil {
+		return nil, err
+	}
 	if custom && o.Read > 0 {
 		// The read timeout counts from the request sent, as nginx's does.
 		_ = uc.c.SetReadDeadline(time.Now().Add(o.Read))
@@ -328,6 +337,8 @@ func deadline(now time.Time, d, def time.Duration) time.Time {
 // k: hop-by-hop ones, and Expect, which Server answers itself.
 func dropped(k string) bool { return HopByHop(k) || k == "Expect" }
 
+// writeRequest writes r's head and body into bw; what is left in bw is for
+// upstreamConn.flush.
 func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string, owned []string) error {
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
@@ -381,7 +392,7 @@ func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string,
 	default:
 		bw.WriteString("\r\n")
 	}
-	return bw.Flush()
+	return nil
 }
 
 // writeRequestURI writes u.RequestURI() without building it: its path and

@@ -38,6 +38,13 @@ type rawConn struct {
 	wn      int
 	werr    syscall.Errno
 	writeFn func(uintptr) bool
+	awaitFn func(uintptr) bool
+	written bool // WriteAwait's write is done: the next call is readiness
+
+	loopFn func(uintptr) bool // ReadLoop's, with its step and the fd it reads now
+	step   func(read func([]byte) (int, error)) bool
+	loopFd uintptr
+	nowFn  func([]byte) (int, error)
 }
 
 // maxRW is the most a read or write asks for at once, as internal/poll:
@@ -58,6 +65,9 @@ func Raw(c net.Conn) net.Conn {
 	r := &rawConn{TCPConn: tc, rc: rc}
 	r.readFn = r.read
 	r.writeFn = r.write
+	r.awaitFn = r.await
+	r.loopFn = r.loop
+	r.nowFn = r.readNow
 	return r
 }
 
@@ -133,6 +143,113 @@ func (r *rawConn) Write(p []byte) (int, error) {
 		return n, r.opError("write", os.NewSyscallError("write", r.werr))
 	}
 	return n, nil
+}
+
+// await writes wbuf, then asks to wait for something to read; called again
+// once there is, it is done. A write that finds the socket full stops it
+// early (wn < len(wbuf)): the rest is for Write, which waits for room.
+func (r *rawConn) await(fd uintptr) bool {
+	if r.written {
+		return true
+	}
+	if !r.write(fd) || r.werr != 0 {
+		return true
+	}
+	r.written = true
+	return false
+}
+
+// WriteAwait writes p, then waits until the connection has something to
+// read (an answer, an error, the end) or its read deadline passes. The
+// read that follows then finds what it waits for at once: a Read right
+// after a Write would first try and find nothing (EAGAIN), because the
+// netpoller forgets readiness seen before a read starts; a request's
+// answer cannot have come before the request, so here the readiness is
+// armed before the write and nothing is lost. A wait that fails is not
+// an error of the write: the Read that follows fails the same way.
+//
+// It must not be used where the peer may have sent something before p is
+// written and not yet been read: that readiness is forgotten and the wait
+// lasts until the peer sends more (see Forwarder's awaitWithin).
+func (r *rawConn) WriteAwait(p []byte) (int, error) {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.wbuf, r.wn, r.werr, r.written = p, 0, 0, false
+	var err error
+	if r.rc.Read(r.awaitFn); !r.written && r.werr == 0 {
+		// The socket was full, or the wait could not start (a read
+		// deadline passed): the rest is written as Write does.
+		err = r.rc.Write(r.writeFn)
+	}
+	n := r.wn
+	r.wbuf = nil
+	switch {
+	case r.werr != 0:
+		return n, r.opError("write", os.NewSyscallError("write", r.werr))
+	case err != nil:
+		return n, r.opError("write", err)
+	}
+	return n, nil
+}
+
+// ReadLoop calls step until it returns true, and while it returns false
+// waits until the connection has something to read (or the read deadline
+// passes, or it is closed: that error is returned). step is given read,
+// which reads at once and never waits: where Read would wait it returns
+// errWouldBlock.
+//
+// All of it is one wait in the netpoller, which remembers readiness seen
+// since the wait began: a step that read everything there was (a short
+// read), served it and returns false is woken by what came after, however
+// early it came, and no read is tried to find it. Read, which forgets the
+// readiness seen before it starts, must try a read first, and between a
+// client's requests that read finds nothing: nginx reads on readiness
+// edges alone, and so does a lean connection in this loop.
+//
+// Close waits until ReadLoop returns; SetReadDeadline ends its wait, and
+// Write may be called from step. Read must not be called from step.
+func (r *rawConn) ReadLoop(step func(read func([]byte) (int, error)) bool) error {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	r.step = step
+	err := r.rc.Read(r.loopFn)
+	r.step = nil
+	if err != nil {
+		return r.opError("read", err)
+	}
+	return nil
+}
+
+func (r *rawConn) loop(fd uintptr) bool {
+	r.loopFd = fd
+	return r.step(r.nowFn)
+}
+
+// readNow is ReadLoop's read.
+func (r *rawConn) readNow(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(p) > maxRW {
+		p = p[:maxRW]
+	}
+	for {
+		n, e := rawRead(r.loopFd, p)
+		switch e {
+		case 0:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, errWouldBlock
+		}
+		return 0, r.opError("read", os.NewSyscallError("read", e))
+	}
 }
 
 // opError wraps err as net.TCPConn's Read and Write do, so that callers

@@ -172,3 +172,103 @@ func BenchmarkConnRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// tryRead reads once, without waiting: EAGAIN when nothing has come.
+func tryRead(t *testing.T, r *rawConn, p []byte) (int, syscall.Errno) {
+	t.Helper()
+	var (
+		n int
+		e syscall.Errno
+	)
+	require.NoError(t, r.rc.Read(func(fd uintptr) bool { n, e = rawRead(fd, p); return true }))
+	return n, e
+}
+
+// WriteAwait returns once the answer is there to read, so that the read
+// after it finds it at once; a Write returns before it has come.
+func TestWriteAwaitReturnsWhenTheAnswerHasCome(t *testing.T) {
+	r, peer := tcpPair(t)
+	answer := func() {
+		buf := make([]byte, 5)
+		_, _ = io.ReadFull(peer, buf)
+		time.Sleep(30 * time.Millisecond)
+		_, _ = peer.Write(append(buf, '!'))
+	}
+	buf := make([]byte, 16)
+
+	go answer()
+	n, err := r.Write([]byte("hello"))
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	_, e := tryRead(t, r, buf)
+	assert.Equal(t, syscall.EAGAIN, e, "after Write, nothing to read yet")
+	got, err := r.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, "hello!", string(buf[:got]))
+
+	go answer()
+	n, err = r.WriteAwait([]byte("again"))
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	got, e = tryRead(t, r, buf)
+	require.Equal(t, syscall.Errno(0), e, "after WriteAwait, the answer is there")
+	assert.Equal(t, "again!", string(buf[:got]))
+}
+
+// A wait that ends on the read deadline is not the write's failure: the
+// whole request went out, and the read after it reports the timeout.
+func TestWriteAwaitLeavesTheTimeoutToTheRead(t *testing.T) {
+	r, peer := tcpPair(t)
+	require.NoError(t, r.SetReadDeadline(time.Now().Add(30*time.Millisecond)))
+	n, err := r.WriteAwait([]byte("ping"))
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+	_, err = r.Read(make([]byte, 4))
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout())
+	got := make([]byte, 4)
+	_, err = io.ReadFull(peer, got)
+	require.NoError(t, err)
+	assert.Equal(t, "ping", string(got))
+
+	// A read deadline already passed does not keep the request from going.
+	n, err = r.WriteAwait([]byte("pong"))
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+	_, err = io.ReadFull(peer, got)
+	require.NoError(t, err)
+	assert.Equal(t, "pong", string(got))
+}
+
+// More than the socket holds: WriteAwait writes the rest as Write does,
+// waiting for room, and does not wait for an answer.
+func TestWriteAwaitOfMoreThanTheSocketHolds(t *testing.T) {
+	r, peer := tcpPair(t)
+	out := make([]byte, 16<<20)
+	_, _ = rand.Read(out)
+	got := make(chan []byte, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(out))))
+		got <- b
+	}()
+	n, err := r.WriteAwait(out)
+	require.NoError(t, err)
+	assert.Equal(t, len(out), n)
+	assert.True(t, bytes.Equal(out, <-got), "the peer read what was written")
+}
+
+// A peer that closed while the connection was idle: the write draws a
+// reset, which ends the wait, and the read after it fails at once.
+func TestWriteAwaitOnAConnectionThePeerClosed(t *testing.T) {
+	r, peer := tcpPair(t)
+	require.NoError(t, peer.Close())
+	time.Sleep(10 * time.Millisecond) // the FIN is in before the write
+	require.NoError(t, r.SetReadDeadline(time.Now().Add(10*time.Second)))
+	start := time.Now()
+	_, werr := r.WriteAwait([]byte("GET / HTTP/1.1\r\n\r\n"))
+	_, rerr := r.Read(make([]byte, 16))
+	assert.True(t, werr != nil || rerr != nil, "the write or the read fails")
+	assert.Less(t, time.Since(start), 5*time.Second, "the reset ends the wait, not the deadline")
+}

@@ -1,0 +1,173 @@
+//go:build linux
+
+package http1
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// countingLooper counts the reads inside its ReadLoop that found nothing.
+type countingLooper struct {
+	*rawConn
+	empty atomic.Int32
+}
+
+func (c *countingLooper) ReadLoop(step func(read func([]byte) (int, error)) bool) error {
+	return c.rawConn.ReadLoop(func(read func([]byte) (int, error)) bool {
+		return step(func(p []byte) (int, error) {
+			n, err := read(p)
+			if err == errWouldBlock {
+				c.empty.Add(1)
+			}
+			return n, err
+		})
+	})
+}
+
+// serveOne serves one loopback connection with a lean server and returns
+// the client's end and the server's; first is sent before it is served.
+func serveOne(t *testing.T, h http.Handler, first string) (*Server, *wireConn, *countingLooper) {
+	t.Helper()
+	r, peer := tcpPair(t)
+	_, err := io.WriteString(peer, first)
+	require.NoError(t, err)
+	s := NewServer(h, zerolog.Nop())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = s.Serve(ln) }() // for net/http's hand-offs; this connection comes from the pair
+	conn := &countingLooper{rawConn: r}
+	lc := s.newConn(conn)
+	require.NotNil(t, lc)
+	go s.serveConn(lc)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	require.NoError(t, peer.SetDeadline(time.Now().Add(5*time.Second)))
+	return s, &wireConn{t: t, c: peer, br: bufio.NewReader(peer)}, conn
+}
+
+var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/slow" {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b)
+	}
+	_, _ = io.WriteString(w, "hello "+r.URL.Path)
+})
+
+// Between a client's requests the connection waits for the next one
+// without a read that finds nothing: every read it makes has something.
+func TestLoopWaitsWithoutAnEmptyRead(t *testing.T) {
+	get := "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+	_, c, conn := serveOne(t, hello, get)
+	for i := 0; i < 5; i++ {
+		if i > 0 {
+			c.send(get)
+		}
+		_, body := c.answer("GET")
+		require.Equal(t, "hello /a", body)
+		time.Sleep(20 * time.Millisecond) // the server is waiting before the next comes
+	}
+	// A head in pieces: each piece is read once it has come.
+	c.send("GET /b HTTP/1.1\r\n")
+	time.Sleep(20 * time.Millisecond)
+	c.send("Host: x\r\n\r\n")
+	_, body := c.answer("GET")
+	require.Equal(t, "hello /b", body)
+	assert.Zero(t, conn.empty.Load(), "reads that found nothing")
+}
+
+// A request that comes while the one before is answered (pipelined after
+// the server read everything there was) is not lost: the wait after the
+// answer sees it at once.
+func TestLoopAnswersARequestThatCameDuringTheLastAnswer(t *testing.T) {
+	_, c, _ := serveOne(t, hello, "")
+	start := time.Now()
+	c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(30 * time.Millisecond) // the server is in its handler
+	c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, body := c.answer("GET")
+	assert.Equal(t, "hello /slow", body)
+	_, body = c.answer("GET")
+	assert.Equal(t, "hello /next", body)
+	assert.Less(t, time.Since(start), 2*time.Second)
+
+	// Two in one write, then one more.
+	c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, want := range []string{"hello /1", "hello /2"} {
+		_, body = c.answer("GET")
+		assert.Equal(t, want, body)
+	}
+}
+
+// Requests with a body are served outside the loop (reading a body may
+// wait), those for net/http are handed off, and the loop takes the
+// connection back after a body.
+func TestLoopLeavesAndTakesBackTheConnection(t *testing.T) {
+	_, c, _ := serveOne(t, hello, "")
+	c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, body := c.answer("GET")
+	assert.Equal(t, "hello /a", body)
+	c.send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+	time.Sleep(20 * time.Millisecond)
+	c.send("cde")
+	_, body = c.answer("POST")
+	assert.Equal(t, "abcdehello /p", body)
+	c.send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, body = c.answer("GET")
+	assert.Equal(t, "hello /b", body)
+	c.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n")
+	_, body = c.answer("POST")
+	assert.Equal(t, "xyzhello /c", body, "a chunked body goes to net/http")
+}
+
+// A request still in its handler when Shutdown gives up is cut at once:
+// Shutdown does not wait for it (Close would wait for the loop), and the
+// client sees the end.
+func TestShutdownCutsARequestInTheLoop(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = io.WriteString(w, "late")
+	})
+	s, c, _ := serveOne(t, h, "")
+	defer close(release)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	assert.ErrorIs(t, s.Shutdown(ctx), context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second, "Shutdown returned without the request")
+	assert.True(t, c.closed(), "the client sees the end")
+}
+
+// An idle connection in the loop's wait ends with Shutdown at once.
+func TestShutdownEndsTheLoopsWait(t *testing.T) {
+	s, c, _ := serveOne(t, hello, "")
+	c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.answer("GET")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, s.Shutdown(ctx))
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.True(t, c.closed())
+}
