@@ -255,6 +255,14 @@ cpu_ticks() {
 }
 HZ=$(getconf CLK_TCK)
 
+# children_us VAR: sets VAR to the user + system CPU of this shell's reaped
+# children (wrk), in µs. times runs in this shell, not in a subshell, whose
+# children are its own.
+children_us() {
+	times >"$TMP/times"
+	printf -v "$1" '%s' "$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } printf "%.0f", t * 1e6 }' "$TMP/times")"
+}
+
 # to_us VALUE: wrk's "1.23ms" / "456.00us" / "1.2s" in microseconds
 to_us() {
 	awk -v v="$1" 'BEGIN {
@@ -307,13 +315,17 @@ fi
 echo "==> wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds interleaved, GET $PATH_Q ($(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
 for r in $(seq 1 "$ROUNDS"); do
 	for i in "${!NAMES[@]}"; do
-		before=$(cpu_ticks "${TARGET_PID[$i]}") ubefore=$(cpu_ticks "${TARGET_PID[$i]}" user)
+		before=$(cpu_ticks "${TARGET_PID[$i]}") ubefore=$(cpu_ticks "${TARGET_PID[$i]}" user) upbefore=$(cpu_ticks "${TARGET_PID[0]}")
+		children_us wrkbefore
 		out=$(wrk_run "$i" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency)
-		after=$(cpu_ticks "${TARGET_PID[$i]}") uafter=$(cpu_ticks "${TARGET_PID[$i]}" user)
+		children_us wrkafter
+		after=$(cpu_ticks "${TARGET_PID[$i]}") uafter=$(cpu_ticks "${TARGET_PID[$i]}" user) upafter=$(cpu_ticks "${TARGET_PID[0]}")
 		rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
 		reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
 		cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 		ucpu=$(awk -v t=$((uafter - ubefore)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+		upcpu=$(awk -v t=$((upafter - upbefore)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+		wrkcpu=$(awk -v t=$((wrkafter - wrkbefore)) -v n="$reqs" 'BEGIN { printf "%.1f", t / n }')
 		p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
 		p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
 		non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
@@ -321,7 +333,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			echo "${LABELS[$i]}: $non2xx answers were not 2xx" >&2
 			exit 1
 		fi
-		echo "round $r ${NAMES[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us, ${cpu}us CPU/request (${ucpu}us in user space)"
+		echo "round $r ${NAMES[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us, ${cpu}us CPU/request (${ucpu}us in user space; the upstream ${upcpu}us, wrk ${wrkcpu}us)"
 		echo "${NAMES[$i]} $rps $p50 $p99 $cpu" >>"$TMP/results"
 	done
 done

@@ -31,7 +31,7 @@ type Forwarder struct {
 	owned   string // a header only Serve's caller sets (canonical); "" for none
 	timeout time.Duration
 	dialer  net.Dialer
-	idle    chan *upstreamConn
+	idle    upstreamPool
 }
 
 // upstreamConn is a kept-alive connection with its buffers.
@@ -76,21 +76,19 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	return &Forwarder{
 		addr: cfg.Addr, host: cfg.Host, owned: cfg.Owned, timeout: cfg.Timeout,
 		dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
-		idle:   make(chan *upstreamConn, cfg.Idle),
+		idle:   upstreamPool{max: cfg.Idle},
 	}
 }
 
 func (f *Forwarder) get(ctx context.Context, connect time.Duration) (*upstreamConn, bool, error) {
 	for {
-		select {
-		case uc := <-f.idle:
+		if uc := f.idle.take(); uc != nil {
 			if idle := time.Since(uc.used); idle < maxIdleAge {
 				uc.recent = idle < awaitIdle
 				return uc, true, nil
 			}
 			uc.c.Close()
 			continue
-		default:
 		}
 		c, err := f.dial(ctx, connect)
 		if err != nil {
@@ -117,11 +115,7 @@ func (f *Forwarder) dial(ctx context.Context, connect time.Duration) (net.Conn, 
 
 func (f *Forwarder) put(uc *upstreamConn) {
 	uc.used = time.Now()
-	select {
-	case f.idle <- uc:
-	default:
-		uc.c.Close()
-	}
+	f.idle.put(uc)
 }
 
 // Addr is the upstream's host:port.
@@ -129,13 +123,8 @@ func (f *Forwarder) Addr() string { return f.addr }
 
 // CloseIdle closes the pooled connections.
 func (f *Forwarder) CloseIdle() {
-	for {
-		select {
-		case uc := <-f.idle:
-			uc.c.Close()
-		default:
-			return
-		}
+	for uc := f.idle.take(); uc != nil; uc = f.idle.take() {
+		uc.c.Close()
 	}
 }
 
