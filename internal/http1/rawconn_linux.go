@@ -170,7 +170,7 @@ func (r *rawConn) await(fd uintptr) bool {
 //
 // It must not be used where the peer may have sent something before p is
 // written and not yet been read: that readiness is forgotten and the wait
-// lasts until the peer sends more (see Forwarder's awaitWithin).
+// lasts until the peer sends more (see awaitIdle and upstreamConn.flush).
 func (r *rawConn) WriteAwait(p []byte) (int, error) {
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
