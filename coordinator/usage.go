@@ -127,8 +127,9 @@ func (u usageCounters) Values(scope threescale.Scope, id, metricID int64, period
 	return u.AppValues(id, metricID, period, starts)
 }
 
-// startUsageShare starts sharing usage through the configured Consul; stop
-// ends it after a last publish.
+// startUsageShare starts sharing usage, and the counts of global rate
+// limit windows, through the configured Consul; stop ends it after a last
+// publish.
 func (c *Coordinator) startUsageShare() (stop func(), err error) {
 	id, err := loadCoordinatorID(c.cfg.DataDir)
 	if err != nil {
@@ -142,9 +143,11 @@ func (c *Coordinator) startUsageShare() (stop func(), err error) {
 	if prefix == "" {
 		prefix = consulstore.DefaultPrefix
 	}
-	share := usage.StartSharing(c.usage, usage.SharingConfig{KV: client.KV(), Prefix: prefix, ID: id,
-		Logger: c.cfg.Logger.With().Str("component", "usageshare").Logger()})
-	return share.Stop, nil
+	cfg := usage.SharingConfig{KV: client.KV(), Prefix: prefix, ID: id,
+		Logger: c.cfg.Logger.With().Str("component", "usageshare").Logger()}
+	share := usage.StartSharing(c.usage, cfg)
+	limiters := usage.StartSharingOf(limiterShare{&c.limiters}, "limiters", cfg)
+	return func() { share.Stop(); limiters.Stop() }, nil
 }
 
 // closeUsage closes the usage store, logging a failure.

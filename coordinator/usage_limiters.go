@@ -13,12 +13,15 @@ import (
 // requests in usage batches and read the totals in the replies, as they do
 // plan limits' totals. They live in memory only: a window lasts seconds to
 // hours, and a restarted home starts over from the agents' next reports.
-// With several coordinators sharing usage through Consul, each counts the
-// agents that report to it.
+// Coordinators sharing usage through Consul share these too
+// (usage_limiters_share.go): byID holds what this one counted, peers what
+// the others did.
 type limiterCounts struct {
-	mu   sync.Mutex
-	n    int // keys over all services
-	byID map[int64]map[limiterKey]int64
+	mu      sync.Mutex
+	n       int // keys over all services
+	byID    map[int64]map[limiterKey]int64
+	changed map[int64]bool                 // services counted since last published; nil unless shared
+	peers   map[int64]map[limiterKey]int64 // the other coordinators' counts, summed
 }
 
 type limiterKey struct {
@@ -45,6 +48,9 @@ func (lc *limiterCounts) add(service int64, counts []registry.LimiterCount, now 
 	defer lc.mu.Unlock()
 	if lc.byID == nil {
 		lc.byID = map[int64]map[limiterKey]int64{}
+	}
+	if lc.changed != nil {
+		lc.changed[service] = true
 	}
 	m := lc.byID[service]
 	for i, c := range counts {
@@ -81,6 +87,7 @@ func (lc *limiterCounts) totals(service int64, now time.Time) []registry.Limiter
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	out := []registry.LimiterCount{}
+	peers := lc.peers[service]
 	for k, v := range lc.byID[service] {
 		if k.start+k.window <= t {
 			delete(lc.byID[service], k)
@@ -88,11 +95,17 @@ func (lc *limiterCounts) totals(service int64, now time.Time) []registry.Limiter
 			continue
 		}
 		if len(out) < registry.MaxLimiterCounts {
-			out = append(out, registry.LimiterCount{Key: k.key, Start: k.start, Window: k.window, Value: v})
+			out = append(out, registry.LimiterCount{Key: k.key, Start: k.start, Window: k.window,
+				Value: composition.AddSaturating(v, peers[k])})
 		}
 	}
 	if len(lc.byID[service]) == 0 {
 		delete(lc.byID, service)
+	}
+	for k, v := range peers {
+		if _, counted := lc.byID[service][k]; !counted && k.start+k.window > t && len(out) < registry.MaxLimiterCounts {
+			out = append(out, registry.LimiterCount{Key: k.key, Start: k.start, Window: k.window, Value: v})
+		}
 	}
 	return out
 }

@@ -7,7 +7,8 @@
 // and applied exactly once (Store.Apply); limit decisions are ordered
 // (Store.Admit). Coordinators sharing a Consul publish their counters in
 // Consul KV and add up each other's (StartSharing), so limits hold across
-// them. Usage counted raises apisonator's backend events (Alerts: first
+// them; other per-service counters share the same way (StartSharingOf:
+// the coordinator's counts of the gateway's global rate limit windows). Usage counted raises apisonator's backend events (Alerts: first
 // traffic, first daily traffic, usage alerts at the service's alert
 // limits), kept in usage.db too (written there directly, not logged).
 //

@@ -27,15 +27,18 @@ const (
 	maxUsageDocBytes = 256 << 10
 )
 
-// Sharing makes the usage counters of coordinators sharing a Consul add
-// up: it publishes this coordinator's current-period counters (only what it
+// Sharing makes the counters of coordinators sharing a Consul add up: it
+// publishes this coordinator's own counters of each service (only what it
 // applied itself, so nothing is counted twice) to
-// <prefix>usage/<service-id>/<coordinator-id>, and follows every other
-// coordinator's documents into the usage store's peer counters.
+// <prefix><folder>/<service-id>/<coordinator-id>, and follows every other
+// coordinator's documents into the peer counters. StartSharing shares the
+// usage store's current-period counters under usage/; StartSharingOf
+// shares another kind (Shared).
 type Sharing struct {
-	store    *Store
+	shared   Shared
+	kind     string // the folder, in logs
 	kv       *consul.KV
-	root     string // <prefix>usage/
+	root     string // <prefix><folder>/
 	id       string
 	interval time.Duration
 	log      zerolog.Logger
@@ -58,16 +61,22 @@ type SharingConfig struct {
 // StartSharing starts sharing store's counters through Consul KV; Stop ends
 // it after a last publish.
 func StartSharing(store *Store, cfg SharingConfig) *Sharing {
-	u := &Sharing{store: store, kv: cfg.KV, root: cfg.Prefix + "usage/", id: cfg.ID,
+	store.enableSharing()
+	return StartSharingOf(storeShared{store}, "usage", cfg)
+}
+
+// StartSharingOf starts sharing s's counters through Consul KV under
+// <prefix><folder>/; Stop ends it after a last publish.
+func StartSharingOf(s Shared, folder string, cfg SharingConfig) *Sharing {
+	u := &Sharing{shared: s, kind: folder, kv: cfg.KV, root: cfg.Prefix + folder + "/", id: cfg.ID,
 		interval: sharePublishInterval, log: cfg.Logger}
 	u.start()
-	u.log.Info().Str("coordinator_id", u.id).Str("prefix", u.root).Msg("sharing usage counters through Consul")
+	u.log.Info().Str("coordinator_id", u.id).Str("prefix", u.root).Msg("sharing counters through Consul")
 	return u
 }
 
 func (u *Sharing) start() {
 	u.published = map[int64]bool{}
-	u.store.enableSharing()
 	ctx, cancel := context.WithCancel(context.Background())
 	u.cancel, u.done = cancel, make(chan struct{})
 	var wg sync.WaitGroup
@@ -106,29 +115,29 @@ func (u *Sharing) publishLoop(ctx context.Context) {
 // failed write is tried again next round. failing logs a streak of failures
 // once.
 func (u *Sharing) publish(ctx context.Context, now time.Time, failing *bool) {
-	for service, doc := range u.store.takeChanged(now) {
+	for service, doc := range u.shared.Changed(now) {
 		b, err := json.Marshal(doc)
 		if err != nil {
-			u.log.Error().Err(err).Int64("service", service).Msg("encoding usage counters failed")
+			u.log.Error().Err(err).Int64("service", service).Str("counters", u.kind).Msg("encoding counters failed")
 			continue
 		}
 		if len(b) > maxUsageDocBytes {
-			u.log.Warn().Int64("service", service).Int("bytes", len(b)).Int("max_bytes", maxUsageDocBytes).
-				Msg("usage counters too large to share through Consul; other coordinators do not see this service's usage here")
+			u.log.Warn().Int64("service", service).Str("counters", u.kind).Int("bytes", len(b)).Int("max_bytes", maxUsageDocBytes).
+				Msg("counters too large to share through Consul; other coordinators do not see this service's counts here")
 			continue
 		}
 		key := u.root + strconv.FormatInt(service, 10) + "/" + u.id
 		_, err = u.kv.Put(&consul.KVPair{Key: key, Value: b}, (&consul.WriteOptions{}).WithContext(ctx))
 		if err != nil {
-			u.store.markChanged(service)
+			u.shared.Republish(service)
 			if !*failing && ctx.Err() == nil {
-				u.log.Warn().Err(err).Str("key", key).Msg("publishing usage counters to Consul failed; retrying every round")
+				u.log.Warn().Err(err).Str("key", key).Msg("publishing counters to Consul failed; retrying every round")
 			}
 			*failing = true
 			continue
 		}
 		if *failing {
-			u.log.Info().Msg("publishing usage counters to Consul works again")
+			u.log.Info().Str("counters", u.kind).Msg("publishing counters to Consul works again")
 			*failing = false
 		}
 		u.mu.Lock()
@@ -152,7 +161,7 @@ func (u *Sharing) follow(ctx context.Context) {
 				return
 			}
 			index = 0
-			u.log.Warn().Err(err).Msg("reading other coordinators' usage from Consul; limits use the counters last read")
+			u.log.Warn().Err(err).Str("counters", u.kind).Msg("reading other coordinators' counters from Consul; limits use the counters last read")
 			retry.Wait(ctx)
 			continue
 		}
@@ -163,11 +172,11 @@ func (u *Sharing) follow(ctx context.Context) {
 	}
 }
 
-// apply installs the peers' documents as the store's peer counters, skips
+// apply installs the peers' documents as the peer counters, skips
 // malformed ones (logged once per version), and republishes own documents
 // that disappeared from Consul.
 func (u *Sharing) apply(pairs consul.KVPairs, warned map[string]uint64) map[string]uint64 {
-	peers := newPeerUsage()
+	var peers []any
 	own := map[int64]bool{}
 	nowWarned := map[string]uint64{}
 	for _, p := range pairs {
@@ -176,25 +185,25 @@ func (u *Sharing) apply(pairs consul.KVPairs, warned map[string]uint64) map[stri
 			own[service] = true
 			continue
 		}
-		var doc usageDoc
+		var doc any
 		if err == nil {
-			doc, err = decodeUsageDoc(p.Value, service)
+			doc, err = u.shared.Decode(service, p.Value)
 		}
 		if err != nil {
 			if idx, ok := warned[p.Key]; !ok || idx != p.ModifyIndex {
-				u.log.Warn().Err(err).Str("key", p.Key).Msg("ignoring a malformed usage document in Consul")
+				u.log.Warn().Err(err).Str("key", p.Key).Msg("ignoring a malformed counters document in Consul")
 			}
 			nowWarned[p.Key] = p.ModifyIndex
 			continue
 		}
-		peers.add(doc)
+		peers = append(peers, doc)
 	}
-	u.store.setPeers(peers)
+	u.shared.SetPeers(peers)
 	u.mu.Lock()
 	for service := range u.published {
 		if !own[service] {
 			delete(u.published, service)
-			u.store.markChanged(service)
+			u.shared.Republish(service)
 		}
 	}
 	u.mu.Unlock()

@@ -159,6 +159,62 @@ func TestUsageCountersAddUpAcrossCoordinators(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, code)
 }
 
+// The gateway's global rate limits (rate_limit with global: true) count
+// across coordinators as plan limits do: each agent's home answers the
+// window's count over every coordinator on the Consul.
+func TestRateLimitWindowsAddUpAcrossCoordinators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
+	cs := testenv.StartConsul(t)
+	args := []string{"--consul", cs.URL, "--consul-prefix", "limiters-share/"}
+	a := testenv.StartCoordinator(t, args...)
+	b := testenv.StartCoordinator(t, args...)
+	service := a.Create(t, "/admin/api/services.json", "name=News&system_name=news&backend_version=1")
+	serviceID, err := json.Number(service).Int64()
+	require.NoError(t, err)
+	news := &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 8080}
+	require.Eventually(t, func() bool {
+		_, err := b.Home(t).Register(context.Background(), "agent-b", news)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "B knows the service")
+	_, err = a.Home(t).Register(context.Background(), "agent-a", news)
+	require.NoError(t, err)
+
+	window := int64(3600) // an hour: no window boundary mid-test
+	start := time.Now().Unix() / window * window
+	batches := 0
+	// post sends a batch counting value in the window and returns the
+	// window's count in the reply; -1 when home refused it (B may not know
+	// the service yet).
+	post := func(co *testenv.Coordinator, instance string, value int64) int64 {
+		batches++
+		var counts []registry.LimiterCount
+		if value > 0 {
+			counts = []registry.LimiterCount{{Key: "ip:127.0.0.1", Start: start, Window: window, Value: value}}
+		}
+		reply, err := co.Home(t).PostUsage(context.Background(), &registry.UsageBatch{ID: instance + "-" + s(int64(batches)),
+			Instance: instance, ServiceID: serviceID, Limiters: counts})
+		if err != nil {
+			t.Log(err)
+			return -1
+		}
+		for _, c := range reply.Limiters {
+			if c.Key == "ip:127.0.0.1" && c.Start == start && c.Window == window {
+				return c.Value
+			}
+		}
+		return 0
+	}
+
+	assert.EqualValues(t, 5, post(a, "agent-a", 5))
+	require.Eventually(t, func() bool { return post(b, "agent-b", 0) == 5 },
+		10*time.Second, 50*time.Millisecond, "B answers A's count")
+	assert.EqualValues(t, 8, post(b, "agent-b", 3), "B's own and A's")
+	require.Eventually(t, func() bool { return post(a, "agent-a", 0) == 8 },
+		10*time.Second, 50*time.Millisecond, "A answers B's count")
+}
+
 func s(id int64) string { return strconv.FormatInt(id, 10) }
 
 func getJSON(t *testing.T, u string, status int, v any) {

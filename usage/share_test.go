@@ -78,7 +78,7 @@ func TestUsageShareAddsPeersAndIgnoresOwnAndMalformed(t *testing.T) {
 	_, err := s.Apply(t.Context(), "b-1", 2, []Increment{{App: 7, Metric: 3, Minute: minuteOf(now), Delta: 4}}, now)
 	require.NoError(t, err)
 	var logs strings.Builder
-	u := &Sharing{store: s, root: "p/usage/", id: "me", log: zerolog.New(&logs), published: map[int64]bool{}}
+	u := &Sharing{shared: storeShared{s}, kind: "usage", root: "p/usage/", id: "me", log: zerolog.New(&logs), published: map[int64]bool{}}
 	s.enableSharing()
 
 	peerDoc := func(service int64, counters ...shareCounter) []byte {

@@ -39,23 +39,30 @@ func TestRawLeavesOtherConnectionsAlone(t *testing.T) {
 	assert.Equal(t, a, Raw(a))
 }
 
-// More than the socket buffers hold, both ways: the writer meets EAGAIN
-// and must wait in the netpoller for room, and resume where it stopped.
-func TestRawConnCarriesEveryByteBothWays(t *testing.T) {
-	r, peer := tcpPair(t)
+// writeMoreThanTheSocketHolds writes 16 MiB with write while peer reads it,
+// late: the writer meets EAGAIN and must wait in the netpoller for room,
+// and resume where it stopped. It returns what was written.
+func writeMoreThanTheSocketHolds(t *testing.T, peer net.Conn, write func([]byte) (int, error)) []byte {
+	t.Helper()
 	out := make([]byte, 16<<20)
 	_, _ = rand.Read(out)
-
 	got := make(chan []byte, 1)
 	go func() {
 		time.Sleep(50 * time.Millisecond) // let the writer fill the buffers first
 		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(out))))
 		got <- b
 	}()
-	n, err := r.Write(out)
+	n, err := write(out)
 	require.NoError(t, err)
 	assert.Equal(t, len(out), n)
 	assert.True(t, bytes.Equal(out, <-got), "the peer read what was written")
+	return out
+}
+
+// More than the socket buffers hold, both ways.
+func TestRawConnCarriesEveryByteBothWays(t *testing.T) {
+	r, peer := tcpPair(t)
+	out := writeMoreThanTheSocketHolds(t, peer, r.Write)
 
 	go func() {
 		_, _ = peer.Write(out)
@@ -65,7 +72,7 @@ func TestRawConnCarriesEveryByteBothWays(t *testing.T) {
 	require.NoError(t, err, "a read after the peer closed is io.EOF, which ReadAll ends on")
 	assert.True(t, bytes.Equal(out, in), "the raw side read what the peer wrote")
 
-	n, err = r.Read(make([]byte, 10))
+	n, err := r.Read(make([]byte, 10))
 	assert.Equal(t, 0, n)
 	assert.Equal(t, io.EOF, err)
 }
@@ -245,18 +252,7 @@ func TestWriteAwaitLeavesTheTimeoutToTheRead(t *testing.T) {
 // waiting for room, and does not wait for an answer.
 func TestWriteAwaitOfMoreThanTheSocketHolds(t *testing.T) {
 	r, peer := tcpPair(t)
-	out := make([]byte, 16<<20)
-	_, _ = rand.Read(out)
-	got := make(chan []byte, 1)
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(out))))
-		got <- b
-	}()
-	n, err := r.WriteAwait(out)
-	require.NoError(t, err)
-	assert.Equal(t, len(out), n)
-	assert.True(t, bytes.Equal(out, <-got), "the peer read what was written")
+	writeMoreThanTheSocketHolds(t, peer, r.WriteAwait)
 }
 
 // A peer that closed while the connection was idle: the write draws a
