@@ -5,7 +5,9 @@ package http1
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -170,4 +172,74 @@ func TestShutdownEndsTheLoopsWait(t *testing.T) {
 	require.NoError(t, s.Shutdown(ctx))
 	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.True(t, c.closed())
+}
+
+// Many connections, each sending requests in bursts split at random
+// places, some pipelined behind a slow one: every request is answered, in
+// order, and none waits on a readiness the loop forgot (the connection's
+// deadline would end the test).
+func TestLoopUnderPipelinedLoad(t *testing.T) {
+	var served atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		if r.URL.Query().Get("slow") != "" {
+			time.Sleep(time.Millisecond)
+		}
+		_, _ = io.WriteString(w, r.URL.Path)
+	})
+	_, addr := startServer(t, h)
+	const conns, rounds, burst = 16, 50, 8
+	errs := make(chan error, conns)
+	for c := 0; c < conns; c++ {
+		go func(seed int64) {
+			errs <- func() error {
+				rng := rand.New(rand.NewPCG(uint64(seed), 1))
+				nc, err := net.Dial("tcp", addr)
+				if err != nil {
+					return err
+				}
+				defer nc.Close()
+				_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+				br := bufio.NewReader(nc)
+				for r := 0; r < rounds; r++ {
+					var reqs []byte
+					for i := 0; i < burst; i++ {
+						q := ""
+						if rng.IntN(4) == 0 {
+							q = "?slow=1"
+						}
+						reqs = fmt.Appendf(reqs, "GET /%d/%d%s HTTP/1.1\r\nHost: x\r\n\r\n", r, i, q)
+					}
+					for len(reqs) > 0 { // in pieces, with pauses between some
+						n := 1 + rng.IntN(len(reqs))
+						if _, err := nc.Write(reqs[:n]); err != nil {
+							return err
+						}
+						reqs = reqs[n:]
+						if rng.IntN(3) == 0 {
+							time.Sleep(time.Duration(rng.IntN(500)) * time.Microsecond)
+						}
+					}
+					for i := 0; i < burst; i++ {
+						resp, err := http.ReadResponse(br, nil)
+						if err != nil {
+							return fmt.Errorf("round %d, answer %d: %w", r, i, err)
+						}
+						b, err := io.ReadAll(resp.Body)
+						if err != nil {
+							return err
+						}
+						if want := fmt.Sprintf("/%d/%d", r, i); string(b) != want {
+							return fmt.Errorf("answer %q, want %q", b, want)
+						}
+					}
+				}
+				return nil
+			}()
+		}(int64(c))
+	}
+	for c := 0; c < conns; c++ {
+		require.NoError(t, <-errs)
+	}
+	assert.EqualValues(t, conns*rounds*burst, served.Load())
 }
