@@ -31,7 +31,10 @@
 #
 # Besides requests/s and latency, each target's own CPU time per request is
 # printed (user + system, from /proc, nginx's workers included): unlike
-# requests/s on a shared 2-CPU machine, it hardly moves with the load.
+# requests/s on a shared 2-CPU machine, it moves little with the load. Each
+# round's line also gives the target's user-space part, and what the
+# upstream and wrk spent a request over the same run (the three share the
+# two CPUs, so throughput follows their sum).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
