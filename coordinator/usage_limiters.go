@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -57,8 +58,7 @@ func (lc *limiterCounts) add(service int64, counts []registry.LimiterCount, now 
 		if i >= registry.MaxLimiterCounts {
 			break
 		}
-		if c.Key == "" || len(c.Key) > registry.MaxLimiterKeyLen || c.Window <= 0 || c.Window > maxLimiterWindow ||
-			c.Start+c.Window <= t || c.Start > t+c.Window {
+		if checkLimiterWindow(c) != nil || c.Start+c.Window <= t || c.Start > t+c.Window {
 			continue
 		}
 		k := limiterKey{c.Key, c.Start, c.Window}
@@ -78,6 +78,18 @@ func (lc *limiterCounts) add(service int64, counts []registry.LimiterCount, now 
 		}
 		m[k] = max(composition.AddSaturating(v, c.Value), 0)
 	}
+}
+
+// checkLimiterWindow refuses a window no rate limit counts: its key empty
+// or too long, its length not in 1 second to maxLimiterWindow.
+func checkLimiterWindow(w registry.LimiterCount) error {
+	switch {
+	case w.Key == "" || len(w.Key) > registry.MaxLimiterKeyLen:
+		return fmt.Errorf("key of %d bytes (1 to %d)", len(w.Key), registry.MaxLimiterKeyLen)
+	case w.Window <= 0 || w.Window > maxLimiterWindow:
+		return fmt.Errorf("window of %d seconds (1 to %d)", w.Window, maxLimiterWindow)
+	}
+	return nil
 }
 
 // totals returns service's counts of windows not ended (never nil: an empty

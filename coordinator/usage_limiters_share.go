@@ -73,24 +73,15 @@ func (limiterShare) Decode(service int64, b []byte) (any, error) {
 		return nil, fmt.Errorf("%d rate limit windows, more than %d", len(doc.Windows), maxLimiterKeys)
 	}
 	for i, w := range doc.Windows {
-		if err := checkLimiterWindow(w); err != nil {
+		err := checkLimiterWindow(w)
+		if err == nil && (w.Start < 0 || w.Value < 0) {
+			err = errors.New("negative start or value")
+		}
+		if err != nil {
 			return nil, fmt.Errorf("windows[%d]: %w", i, err)
 		}
 	}
 	return doc, nil
-}
-
-// checkLimiterWindow refuses a window no agent could have counted.
-func checkLimiterWindow(w registry.LimiterCount) error {
-	switch {
-	case w.Key == "" || len(w.Key) > registry.MaxLimiterKeyLen:
-		return fmt.Errorf("key of %d bytes (1 to %d)", len(w.Key), registry.MaxLimiterKeyLen)
-	case w.Window <= 0 || w.Window > maxLimiterWindow:
-		return fmt.Errorf("window of %d seconds (1 to %d)", w.Window, maxLimiterWindow)
-	case w.Start < 0 || w.Value < 0:
-		return errors.New("negative start or value")
-	}
-	return nil
 }
 
 // SetPeers sums the other coordinators' documents, up to maxLimiterKeys

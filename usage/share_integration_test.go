@@ -163,10 +163,7 @@ func TestUsageCountersAddUpAcrossCoordinators(t *testing.T) {
 // across coordinators as plan limits do: each agent's home answers the
 // window's count over every coordinator on the Consul.
 func TestRateLimitWindowsAddUpAcrossCoordinators(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: starts processes")
-	}
-	cs := testenv.StartConsul(t)
+	cs := testenv.StartConsul(t) // skipped only under go test -short, which CI never passes
 	args := []string{"--consul", cs.URL, "--consul-prefix", "limiters-share/"}
 	a := testenv.StartCoordinator(t, args...)
 	b := testenv.StartCoordinator(t, args...)
