@@ -23,6 +23,9 @@
 # BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2), BENCH_AGENT_ENV
 # (environment for the agent only, e.g. GOGC=400, to try runtime settings),
 # BENCH_BASE_BIN (a baseline build of portolan, run as target (d0) beside (d)),
+# BENCH_BARE=1 (adds target (c2): the gateway's HTTP/1.1 loop and forwarder
+# alone, `benchproxy --lean`, which splits (d)'s distance to (b) into what the
+# gateway's I/O costs and what its work costs),
 # BENCH_AGENT_FLAGS (more agent flags, e.g. --cache-dir= to keep usage in memory),
 # BENCH_AGENT_BIN (the portolan binary the agent runs, to compare two builds in
 # one sitting; default bin/portolan-agent, the agent build app images carry),
@@ -244,6 +247,19 @@ if [ -n "${BENCH_BASE_BIN:-}" ]; then
 	HEADERS+=("")
 fi
 
+# (c2) with BENCH_BARE=1: the gateway's lean loop and forwarder, no gateway work
+if [ "${BENCH_BARE:-0}" = 1 ]; then
+	BARE_PORT=$((PORT + 14))
+	"$TMP/benchproxy" --lean --listen "127.0.0.1:$BARE_PORT" --upstream "http://127.0.0.1:$UP" 2>"$TMP/benchproxy-lean.log" &
+	PIDS+=($!)
+	TARGET_PID[${#NAMES[@]}]=$!
+	wait_http "http://127.0.0.1:$BARE_PORT/health"
+	NAMES+=(c2)
+	LABELS+=("(c2) gateway's loop + forwarder, no work")
+	URLS+=("http://127.0.0.1:$BARE_PORT$PATH_Q")
+	HEADERS+=("")
+fi
+
 # cpu_ticks PID [user]: user + system CPU ticks of PID and its children's
 # live processes (nginx's workers): what a target itself spends, whatever
 # the load; with "user", its user-space ticks only.
@@ -360,6 +376,10 @@ awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" -v cd="${CPU[d]}" -v cb="
 if [ -n "${BENCH_BASE_BIN:-}" ]; then
 	awk -v d="${RPS[d]}" -v d0="${RPS[d0]}" -v cd="${CPU[d]}" -v cd0="${CPU[d0]}" -v b="${RPS[b]}" 'BEGIN {
 	printf "(d)/(d0) = %.2f   (d0)/(b) = %.2f   CPU per request (d)/(d0) = %.2f\n", d / d0, d0 / b, cd / cd0 }'
+fi
+if [ "${BENCH_BARE:-0}" = 1 ]; then
+	awk -v d="${RPS[d]}" -v c2="${RPS[c2]}" -v cd="${CPU[d]}" -v cc2="${CPU[c2]}" -v b="${RPS[b]}" -v cb="${CPU[b]}" 'BEGIN {
+	printf "(c2)/(b) = %.2f   (d)/(c2) = %.2f   CPU per request (c2)/(b) = %.2f, (d)/(c2) = %.2f\n", c2 / b, d / c2, cc2 / cb, cd / cc2 }'
 fi
 
 # ---------------------------------------------------------------------------
