@@ -33,8 +33,11 @@ func main() {
 
 func run(listen, upstream string, lean bool) error {
 	u, err := url.Parse(upstream)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
+	if err != nil || u.Host == "" {
 		return fmt.Errorf("--upstream %q: want an http URL", upstream)
+	}
+	if lean && u.Scheme != "http" {
+		return fmt.Errorf("--upstream %q: --lean forwards to plain-HTTP upstreams only", upstream)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -52,12 +55,7 @@ func run(listen, upstream string, lean bool) error {
 		DisableCompression:    true,
 	}
 	srv := &http.Server{Addr: listen, Handler: rp, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
+	go shutdownOn(ctx, srv.Shutdown)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -80,16 +78,19 @@ func runLean(ctx context.Context, listen string, u *url.URL) error {
 	srv := http1.NewServer(h, zerolog.Nop())
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return err
+		return fmt.Errorf("listen on %s: %w", listen, err)
 	}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
+	go shutdownOn(ctx, srv.Shutdown)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// shutdownOn shuts a server down, within 5 s, once ctx ends (a signal).
+func shutdownOn(ctx context.Context, shutdown func(context.Context) error) {
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = shutdown(sctx)
 }
