@@ -298,6 +298,23 @@ wrk_run() { # wrk_run I ARGS...: wrk against target I with its header
 		wrk "$@" "${URLS[$i]}"
 	fi
 }
+# busy_percent: how much of the machine's CPU was in use over one second,
+# before any load: the targets idle, so this is everything else. The two
+# CPUs are shared by wrk, the upstream and a target; another process's
+# load lowers every figure, unevenly.
+busy_percent() {
+	local a b
+	a=($(head -1 /proc/stat))
+	sleep 1
+	b=($(head -1 /proc/stat))
+	awk -v u="$((b[1] + b[2] + b[3] + b[6] + b[7] + b[8] - a[1] - a[2] - a[3] - a[6] - a[7] - a[8]))" \
+		-v i="$((b[4] + b[5] - a[4] - a[5]))" 'BEGIN { printf "%.0f", ((u + i) > 0 ? 100 * u / (u + i) : 0) }'
+}
+busy=$(busy_percent)
+if [ "$busy" -gt 10 ]; then
+	echo "warning: the machine is ${busy}% busy before the benchmark starts; figures will be low and uneven. Busiest processes:" >&2
+	ps -eo pid,pcpu,etime,comm --sort=-pcpu | head -4 >&2 || true
+fi
 for i in "${!NAMES[@]}"; do
 	wrk_run "$i" -t"$THREADS" -c"$CONNS" -d2s >/dev/null
 done
