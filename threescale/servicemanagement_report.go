@@ -1,0 +1,141 @@
+package threescale
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// serveReport answers POST /transactions.xml: every transaction is checked
+// first, then all of them are added at once, or none.
+func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeSMError(w, &smError{http.StatusRequestEntityTooLarge, "bad_request",
+				fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)})
+			return
+		}
+		writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "malformed form body"})
+		return
+	}
+	params := r.Form
+	snap := sm.snapshot()
+	svc, e := sm.service(snap, params)
+	if e != nil {
+		writeSMError(w, e)
+		return
+	}
+	idx, e := transactionIndexes(params)
+	if e == nil {
+		e = reportEndUsersError(params)
+	}
+	if e != nil {
+		writeSMError(w, e)
+		return
+	}
+	now := sm.now()
+	flat := isTrue(smOptions(r).Get("flat_usage"))
+	var incs []UsageIncrement
+	for _, i := range idx {
+		prefix := "transactions[" + strconv.Itoa(i) + "]"
+		cred := credentialsOf(params, prefix)
+		cred.AppKey = "" // report checks that the application exists, not its key
+		if cred.AppID != "" && cred.UserKey != "" {
+			writeSMError(w, &smError{http.StatusForbidden, composition.DenialAuthenticationError,
+				"either app_id or user_key is allowed, not both"})
+			return
+		}
+		app, _, denial := sm.AppIndex(snap, svc.ID).Authenticate(cred)
+		if app == nil {
+			writeSMError(w, denialError(denial))
+			return
+		}
+		hits, e := usageOf(snap, svc.ID, params, prefix+"[usage]", flat)
+		if e != nil {
+			writeSMError(w, e)
+			return
+		}
+		at := now
+		if ts := params.Get(prefix + "[timestamp]"); ts != "" {
+			t, err := parseTimestamp(ts)
+			if err != nil {
+				writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "transaction timestamp is invalid"})
+				return
+			}
+			if t.Before(now.Add(-24*time.Hour)) || t.After(now.Add(time.Hour)) {
+				writeSMError(w, &smError{http.StatusConflict, "transaction_timestamp_not_within_range",
+					"transaction timestamp must be within 24 hours before and 1 hour after now"})
+				return
+			}
+			at = t
+		}
+		for _, h := range hits {
+			if h.Delta != 0 {
+				incs = append(incs, UsageIncrement{ApplicationID: app.ID, MetricID: h.MetricID, At: at, Delta: h.Delta})
+			}
+		}
+	}
+	if len(incs) > 0 {
+		if err := sm.counters.Add(r.Context(), svc.ID, incs); err != nil {
+			writeSMError(w, &smError{http.StatusInternalServerError, "internal_error", "usage could not be stored"})
+			return
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", SMContentType)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// transactionIndexes returns the indexes of transactions[i][...] in order.
+func transactionIndexes(params url.Values) ([]int, *smError) {
+	seen := map[int]bool{}
+	for k := range params {
+		rest, ok := strings.CutPrefix(k, "transactions[")
+		if !ok {
+			continue
+		}
+		num, _, ok := strings.Cut(rest, "]")
+		i, err := strconv.Atoi(num)
+		if !ok || err != nil || i < 0 {
+			return nil, &smError{http.StatusBadRequest, "transactions_format_invalid", "transactions parameter has an invalid format"}
+		}
+		seen[i] = true
+		if len(seen) > MaxTransactions {
+			return nil, &smError{http.StatusRequestEntityTooLarge, "bad_request",
+				fmt.Sprintf("a report holds at most %d transactions", MaxTransactions)}
+		}
+	}
+	if len(seen) == 0 {
+		return nil, &smError{http.StatusBadRequest, "transactions_is_blank", "transactions parameter is blank"}
+	}
+	out := make([]int, 0, len(seen))
+	for i := range seen {
+		out = append(out, i)
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+// parseTimestamp reads apisonator's transaction timestamps: unix seconds, or
+// "YYYY-MM-DD HH:MM:SS" in UTC with an optional " -08:00" offset.
+func parseTimestamp(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05 -07:00", "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("timestamp %q: want unix seconds or YYYY-MM-DD HH:MM:SS[ +HH:MM]", clip(s))
+}
