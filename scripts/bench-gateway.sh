@@ -13,8 +13,8 @@
 #   (f) the Portolan gateway as (d), with the policy chain cors, headers and
 #       ip_check (whitelist 127.0.0.1) before apicast.
 # Each is measured with `wrk -t2 -c32 -d10s --latency`, three rounds
-# interleaved (a b c d e f a b ...), after a 2 s warm-up; the medians are
-# printed with the ratios (d)/(b) and (f)/(e). wrk and nginx are installed with apt-get
+# interleaved (a b c d e f, then f e d c b a, ...), after a 2 s warm-up; the
+# medians are printed with the ratios (d)/(b) and (f)/(e), and each round's. wrk and nginx are installed with apt-get
 # when absent. Everything runs as the current user in a temp dir, and is
 # stopped on exit.
 #
@@ -349,8 +349,16 @@ if [ "${BENCH_COUNT_ONLY:-0}" = 1 ]; then
 	exit 0
 fi
 echo "==> wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds interleaved, GET $PATH_Q ($(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
+# Odd rounds run the targets in order, even rounds in reverse (a b c … c b a
+# a b c …): the machine's speed drifts within a run (by up to 40 % here), and
+# a fixed order would give the targets measured later a drift's worth of
+# advantage in every ratio; the serpentine cancels a steady drift.
+ORDER=("${!NAMES[@]}")
+REVERSED=()
+for ((k = ${#ORDER[@]} - 1; k >= 0; k--)); do REVERSED+=("${ORDER[$k]}"); done
 for r in $(seq 1 "$ROUNDS"); do
-	for i in "${!NAMES[@]}"; do
+	if ((r % 2)); then order=("${ORDER[@]}"); else order=("${REVERSED[@]}"); fi
+	for i in "${order[@]}"; do
 		before=$(cpu_ticks "${TARGET_PID[$i]}") ubefore=$(cpu_ticks "${TARGET_PID[$i]}" user) upbefore=$(cpu_ticks "${TARGET_PID[0]}")
 		children_us wrkbefore
 		out=$(wrk_run "$i" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency)
@@ -370,7 +378,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			exit 1
 		fi
 		echo "round $r ${NAMES[$i]}: $rps req/s p50 ${p50}us p99 ${p99}us, ${cpu}us CPU/request (${ucpu}us in user space; the upstream ${upcpu}us, wrk ${wrkcpu}us)"
-		echo "${NAMES[$i]} $rps $p50 $p99 $cpu" >>"$TMP/results"
+		echo "${NAMES[$i]} $rps $p50 $p99 $cpu $r" >>"$TMP/results"
 	done
 done
 
@@ -390,6 +398,12 @@ awk -v d="${RPS[d]}" -v b="${RPS[b]}" -v c="${RPS[c]}" -v cd="${CPU[d]}" -v cb="
 	-v e="${RPS[e]}" -v f="${RPS[f]}" -v ce="${CPU[e]}" -v cf="${CPU[f]}" 'BEGIN {
 	printf "\n(d)/(b) = %.2f (target >= 1.0)   (d)/(c) = %.2f   CPU per request (d)/(b) = %.2f\n", d / b, d / c, cd / cb
 	printf "(f)/(e) = %.2f (target >= 0.9)   CPU per request (f)/(e) = %.2f\n", f / e, cf / ce }'
+# per_round A B: the ratio A/B of each round's requests/s, in round order
+per_round() {
+	awk -v a="$1" -v b="$2" '$1 == a { x[$6] = $2 } $1 == b { y[$6] = $2 }
+		END { for (r = 1; r in x; r++) printf "%s%.2f", (r > 1 ? " " : ""), x[r] / y[r] }' "$TMP/results"
+}
+echo "per round: (d)/(b) $(per_round d b); (f)/(e) $(per_round f e)"
 if [ -n "${BENCH_BASE_BIN:-}" ]; then
 	awk -v d="${RPS[d]}" -v d0="${RPS[d0]}" -v cd="${CPU[d]}" -v cd0="${CPU[d0]}" -v b="${RPS[b]}" 'BEGIN {
 	printf "(d)/(d0) = %.2f   (d0)/(b) = %.2f   CPU per request (d)/(d0) = %.2f\n", d / d0, d0 / b, cd / cd0 }'
@@ -489,7 +503,9 @@ CONF
 	echo "==> TLS termination: wrk -t$THREADS -c$CONNS -d$DURATION --latency over TLS, HTTP/1.1 kept alive, $ROUNDS rounds interleaved"
 	local r out before after rps reqs cpu p50 p99
 	for r in $(seq 1 "$ROUNDS"); do
-		for i in 0 1; do
+		local order=(0 1)
+		((r % 2)) || order=(1 0) # serpentine, as above
+		for i in "${order[@]}"; do
 			before=$(cpu_ticks "${tls_pids[$i]}")
 			out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${tls_urls[$i]}")
 			after=$(cpu_ticks "${tls_pids[$i]}")
