@@ -299,16 +299,24 @@ wrk_run() { # wrk_run I ARGS...: wrk against target I with its header
 	fi
 }
 # busy_percent: how much of the machine's CPU was in use over one second,
-# before any load: the targets idle, so this is everything else. The two
-# CPUs are shared by wrk, the upstream and a target; another process's
-# load lowers every figure, unevenly.
+# before any load, by everything but the processes this script started
+# (which may still be starting up): another process's load lowers every
+# figure, unevenly, since the two CPUs are shared by wrk, the upstream and
+# a target.
+ours_ticks() {
+	local t=0 p
+	for p in "${PIDS[@]}"; do t=$((t + $(cpu_ticks "$p"))); done
+	echo "$t"
+}
 busy_percent() {
-	local a b
+	local a b oa ob
 	a=($(head -1 /proc/stat))
+	oa=$(ours_ticks)
 	sleep 1
 	b=($(head -1 /proc/stat))
-	awk -v u="$((b[1] + b[2] + b[3] + b[6] + b[7] + b[8] - a[1] - a[2] - a[3] - a[6] - a[7] - a[8]))" \
-		-v i="$((b[4] + b[5] - a[4] - a[5]))" 'BEGIN { printf "%.0f", ((u + i) > 0 ? 100 * u / (u + i) : 0) }'
+	ob=$(ours_ticks)
+	awk -v u="$((b[1] + b[2] + b[3] + b[6] + b[7] + b[8] - a[1] - a[2] - a[3] - a[6] - a[7] - a[8] - (ob - oa)))" \
+		-v i="$((b[4] + b[5] - a[4] - a[5]))" 'BEGIN { if (u < 0) u = 0; printf "%.0f", ((u + i) > 0 ? 100 * u / (u + i) : 0) }'
 }
 busy=$(busy_percent)
 if [ "$busy" -gt 10 ]; then
