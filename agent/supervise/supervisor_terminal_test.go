@@ -1,0 +1,61 @@
+//go:build linux
+
+package supervise_test
+
+import (
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// A TTY app keeps working in its own process group: the agent hands the
+// terminal's foreground to CMD's group, so reading the terminal does not stop
+// CMD with SIGTTIN.
+func TestTerminalForegroundGoesToCMD(t *testing.T) {
+	t.Parallel()
+	master, slave := openPTY(t)
+	go func() { _, _ = io.Copy(io.Discard, master) }() // the terminal's echo
+	a := startAgent(t, agentOpts{stdio: slave}, helperConfig{Command: sh(`
+ev READY
+IFS= read -r line; ev "IN $line"
+ev "STAT $(cat /proc/$$/stat)"
+exit 4`)})
+	a.waitEvent(t, "READY")
+	_, err := master.Write([]byte("typed\n"))
+	require.NoError(t, err)
+	rep := a.wait(t)
+	assert.Equal(t, 4, rep.Code)
+	assert.True(t, a.has("IN typed"), "CMD read the terminal: %q", a.lines())
+	for _, l := range a.lines() {
+		if s, ok := strings.CutPrefix(l, "STAT "); ok {
+			st, _ := parseStat(s)
+			assert.Equal(t, st.pid, st.pgrp, "CMD leads its own process group")
+			assert.Equal(t, st.pgrp, st.tpgid, "CMD's group is the terminal's foreground group")
+		}
+	}
+}
+
+// openPTY returns a pseudo-terminal's master (non-blocking, so closing it
+// ends reads) and slave.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	master = os.NewFile(uintptr(fd), "/dev/ptmx")
+	t.Cleanup(func() { master.Close() })
+	require.NoError(t, unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0))
+	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
+	require.NoError(t, err)
+	slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|unix.O_NOCTTY, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { slave.Close() })
+	return master, slave
+}
