@@ -14,9 +14,9 @@
 #       ip_check (whitelist 127.0.0.1) before apicast.
 # Each is measured with `wrk -t2 -c32 -d10s --latency`, three rounds
 # interleaved (a b c d e f, then f e d c b a, ...), after a 2 s warm-up; the
-# medians are printed with the ratios (d)/(b) and (f)/(e), and each round's. wrk and nginx are installed with apt-get
-# when absent. Everything runs as the current user in a temp dir, and is
-# stopped on exit.
+# medians are printed with the ratios (d)/(b) and (f)/(e), and each round's.
+# wrk and nginx are installed with apt-get when absent. Everything runs as
+# the current user in a temp dir, and is stopped on exit.
 #
 # Environment: BENCH_PORT (first of 9 consecutive loopback ports, default
 # 18080), BENCH_DURATION (default 10s), BENCH_ROUNDS (default 3),
@@ -357,8 +357,8 @@ if [ "${BENCH_COUNT_ONLY:-0}" = 1 ]; then
 	exit 0
 fi
 echo "==> wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds interleaved, GET $PATH_Q ($(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
-# Odd rounds run the targets in order, even rounds in reverse (a b c … c b a
-# a b c …): the machine's speed drifts within a run (by up to 40 % here), and
+# Odd rounds run the targets in order, even rounds in reverse (a b c …, then
+# … c b a): the machine's speed drifts within a run (by up to 40 % here), and
 # a fixed order would give the targets measured later a drift's worth of
 # advantage in every ratio; the serpentine cancels a steady drift.
 ORDER=("${!NAMES[@]}")
