@@ -66,7 +66,7 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 	if token != "" && !a.verifyToken(c, token, &cred) {
 		return
 	}
-	ad.hits, ad.cred = hits, cred
+	ad.hits, ad.cred, ad.owner, ad.path, ad.query = hits, cred, owner, c.R.URL.Path, query
 }
 
 func (a *apicastElement) Access(c *policy.Context) {
@@ -74,6 +74,14 @@ func (a *apicastElement) Access(c *policy.Context) {
 	ad := rq.ad
 	if ad == nil || ad.hits == nil {
 		return // the rewrite phase did not run (apicast placed after an answer)
+	}
+	if c.Upstream != nil && c.Upstream.OwnerID != ad.owner {
+		// The routing policy chose a backend API's upstream in the access
+		// phase, as APIcast's does (after the token was verified): only that
+		// backend's rules, and the product's, add usage, as APIcast's
+		// route_upstream_usage_cleanup subtracts the others' deltas.
+		ad.hits, _ = v.matcher.MatchOwned(ad.buf[:0], c.R.Method, ad.path, ad.query, c.Upstream.OwnerID)
+		ad.owner = c.Upstream.OwnerID
 	}
 	away := g.homeAway(c)
 	if away && c.Caching == policy.CachingNone {

@@ -42,7 +42,8 @@ type Gateway struct {
 
 	transport   *http.Transport // for https upstreams and upgrades
 	local       *upstream
-	localScheme string // --upstream's, which peers' apps speak too (routes.go)
+	localURL    *url.URL // --upstream: the policies' service upstream (Env.Upstream)
+	localScheme string   // --upstream's, which peers' apps speak too (routes.go)
 
 	view   atomic.Pointer[view]   // nil until a composition and a service are known
 	routes atomic.Pointer[routes] // instances serving each plan, from the map
@@ -115,7 +116,7 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	if gc, ok := ledger.(policy.GlobalCounter); ok {
 		g.global = gc
 	}
-	g.local, g.localScheme = g.newUpstream(upstream, false), upstream.Scheme
+	g.local, g.localURL, g.localScheme = g.newUpstream(upstream, false), upstream, upstream.Scheme
 	return g
 }
 
@@ -351,6 +352,9 @@ type admission struct {
 	v      *view
 	app    *composition.Application
 	hits   []composition.Hit
+	owner  int64      // the backend API whose rules alone (and the product's) made hits; 0: all
+	path   string     // the path the rules matched, to match again by owner
+	query  url.Values // the query they matched (nil when no rule reads it)
 	now    time.Time
 	within func(composition.Counter) bool // withinLimits, bound once
 	pool   *sync.Pool                     // the gateway's, where release returns it
@@ -358,7 +362,7 @@ type admission struct {
 
 // release returns ad to the pool; it must not be used after.
 func (ad *admission) release() {
-	ad.v, ad.app, ad.hits, ad.cred = nil, nil, nil, composition.Credentials{}
+	ad.v, ad.app, ad.hits, ad.cred, ad.path, ad.query = nil, nil, nil, composition.Credentials{}, "", nil
 	ad.pool.Put(ad)
 }
 

@@ -111,6 +111,26 @@ func TestPolicyHeadersLiquidValues(t *testing.T) {
 	assert.Equal(t, "GET /some/path for "+strconv.FormatInt(cg.f.svc.ID, 10), a.header.Get("X-Echo"))
 }
 
+// APIcast's Liquid context (ngx_variable.lua) holds request_id, nginx's
+// $request_id ("unique request identifier generated from 16 random bytes, in
+// hexadecimal"): the common "X-Request-Id: {{ request_id }}" sends the
+// upstream and the client the same 32 hex digits, another for each request.
+func TestPolicyHeadersLiquidRequestID(t *testing.T) {
+	cg := startChainGateway(t, headersChain(`{
+		"request":[{"op":"set","header":"X-Request-Id","value":"{{ request_id }}","value_type":"liquid"}],
+		"response":[{"op":"set","header":"X-Request-Id","value":"{{request_id}}","value_type":"liquid"}]}`))
+	var ids []string
+	for range 2 {
+		a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
+		require.Equal(t, http.StatusOK, a.status)
+		id := (<-cg.got).Header.Get("X-Request-Id")
+		assert.Regexp(t, `^[0-9a-f]{32}$`, id)
+		assert.Equal(t, id, a.header.Get("X-Request-Id"), "one request, one id")
+		ids = append(ids, id)
+	}
+	assert.NotEqual(t, ids[0], ids[1])
+}
+
 // The schema requires op and header; op is add, set, push or delete;
 // value_type plain or liquid; a Liquid tag the gateway cannot render is
 // refused when the chain is built. Each fails the service closed, naming the

@@ -86,6 +86,26 @@ func TestPolicyIPCheckClientIPSources(t *testing.T) {
 	assert.Equal(t, http.StatusOK, a.status)
 }
 
+// 3scale/APIcast#1273, "Policy: IpCheck default deny" (THREESCALE-7076):
+// "when the IP cannot be retrieved on the IPCheck policy, the request is
+// accepted, but we cannot ensure the origin, so we should deny always by
+// default": with client_ip_sources ["X-Forwarded-For"] and no such header,
+// a whitelist and a blacklist alike answer 403 with error_msg, and nothing
+// reaches the upstream; a forwarded address is still checked.
+func TestPolicyIPCheckDeniesWhenNoSourceYieldsAnIP(t *testing.T) {
+	for _, checkType := range []string{"whitelist", "blacklist"} {
+		cg := startChainGateway(t, ipCheckChain(`{"ips":["3.4.5.6"],"check_type":"`+checkType+`",
+			"client_ip_sources":["X-Forwarded-For"],"error_msg":"no origin"}`))
+		a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
+		assert.Equal(t, http.StatusForbidden, a.status, checkType)
+		assert.Equal(t, "no origin\n", a.body, checkType)
+		assert.Empty(t, cg.got, checkType)
+		want := map[string]int{"whitelist": http.StatusOK, "blacklist": http.StatusForbidden}[checkType]
+		a = call(t, "GET", cg.base+"/?user_key="+cg.key, http.Header{"X-Forwarded-For": {"3.4.5.6"}})
+		assert.Equal(t, want, a.status, checkType)
+	}
+}
+
 // An IPv6 caller is matched against IPv6 ranges (APIcast's iputils knows
 // IPv4 only; Portolan matches both), and an IPv4-mapped IPv6 address as its
 // IPv4 address.

@@ -3,9 +3,11 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func maintenanceChain(conf string) string {
@@ -56,6 +58,48 @@ func TestPolicyMaintenanceModeCondition(t *testing.T) {
 		{"left":"{{http_method}}","left_type":"liquid","op":"!=","right":"GET"}]}}`))
 	a = call(t, "GET", cg.base+"/v1/things?user_key="+cg.key, nil)
 	assert.Equal(t, http.StatusOK, a.status, "and: the method is GET")
+}
+
+// The manifest: "It allows to select a list of Upstream URLs for which to
+// enable the maintenance mode"; APIcast's maintenance_mode.t ("Maintenance
+// mode works with upstream policy + matching upstream condition", "... works
+// with api-backend") writes the condition's left as "{{ upstream.host }}:{{
+// upstream.port }}{{ upstream.path }}": the upstream policy's choice before
+// it, else the service's upstream.
+func TestPolicyMaintenanceModeConditionOnTheUpstream(t *testing.T) {
+	other, _ := routeOther(t)
+	otherU, err := url.Parse(other.URL)
+	require.NoError(t, err)
+	cg := startChainGateway(t, `[{"name":"upstream","version":"builtin","enabled":true,"configuration":{"rules":[
+			{"regex":"^/backend1","url":"`+other.URL+`/b1/"}]}},
+		{"name":"maintenance_mode","version":"builtin","enabled":true,"configuration":{"condition":{"combine_op":"and","operations":[
+			{"left":"{{ upstream.host }}:{{ upstream.port }}{{ upstream.path }}","left_type":"liquid","op":"==","right":"`+otherU.Host+`/b1/"}]}}},
+		{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
+	a := call(t, "GET", cg.base+"/backend1?user_key="+cg.key, nil)
+	assert.Equal(t, http.StatusServiceUnavailable, a.status, "the upstream chosen is under maintenance")
+	assert.Equal(t, "Service Unavailable - Maintenance\n", a.body)
+	a = call(t, "GET", cg.base+"/backend2?user_key="+cg.key, nil)
+	assert.Equal(t, http.StatusOK, a.status, "the service's upstream is not")
+	assert.Equal(t, "app", a.body)
+
+	// "Maintenance mode is applied with routing policy + matching upstream
+	// condition": the route's URL path joined with its replace_path.
+	cg = startChainGateway(t, `[{"name":"routing","version":"builtin","enabled":true,"configuration":{"rules":[
+			{"url":"`+other.URL+`/b1/","replace_path":"/v2","condition":{"operations":[{"match":"path","op":"matches","value":"^/backend1"}]}},
+			{"url":"`+other.URL+`/b2/","replace_path":"/v2","condition":{"operations":[{"match":"path","op":"matches","value":"^/backend2"}]}}]}},
+		{"name":"maintenance_mode","version":"builtin","enabled":true,"configuration":{"condition":{"combine_op":"and","operations":[
+			{"left":"{{ upstream.host }}:{{ upstream.port }}{{ upstream.path }}","left_type":"liquid","op":"==","right":"`+otherU.Host+`/b1/v2"}]}}},
+		{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
+	a = call(t, "GET", cg.base+"/backend1?user_key="+cg.key, nil)
+	assert.Equal(t, http.StatusServiceUnavailable, a.status, "the route to /b1/v2 is under maintenance")
+	a = call(t, "GET", cg.base+"/backend2?user_key="+cg.key, nil)
+	assert.Equal(t, http.StatusOK, a.status, "the route to /b2/v2 is not")
+	assert.Equal(t, "other", a.body)
+
+	cg = startChainGateway(t, maintenanceChain(`{"condition":{"combine_op":"and","operations":[
+		{"left":"{{ upstream.scheme }}://{{ upstream.host }}:{{ upstream.port }}","left_type":"liquid","op":"matches","right":"^http://127\\.0\\.0\\.1:[0-9]+$"}]}}`))
+	a = call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
+	assert.Equal(t, http.StatusServiceUnavailable, a.status, "the service's upstream is under maintenance")
 }
 
 // The answer comes in the access phase, as APIcast's: after the apicast

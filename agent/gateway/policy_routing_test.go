@@ -275,6 +275,28 @@ func TestRoutingByJWTClaim(t *testing.T) {
 	assert.Equal(t, "", route(nil), "no token: no claim")
 }
 
+// The manifest: the routing policy routes "based on its path, its query
+// arguments, a header, or a JWT claim" and "should be placed before" the
+// APIcast policy; APIcast's routing.lua chooses the rule in the access
+// phase, after the APIcast policy's rewrite phase verified the token. So on
+// an OpenID Connect service with [routing, apicast], a jwt_claim rule sees
+// the claims of the request's token: README "Rule that uses a jwt claim".
+func TestRoutingByJWTClaimOfAnOIDCTokenWithRoutingBeforeAPIcast(t *testing.T) {
+	other, otherGot := routeOther(t)
+	og := startOIDCGateway(t, routingChain(`[{"url":"`+other.URL+`","condition":{"operations":[
+		{"match":"jwt_claim","jwt_claim_name":"test_claim","op":"==","value":"123"}]}}]`), nil, nil)
+	claims := og.iss.Claims("premium-key")
+	claims["test_claim"] = "123"
+	a := call(t, "GET", og.base+"/articles", bearerHeader(og.iss.Token(t, "RS256", claims)))
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	require.Equal(t, "other", a.body, "the claim routes to the rule's URL")
+	assert.Equal(t, "/articles", (<-otherGot).URL.Path)
+	claims["test_claim"] = "456"
+	a = call(t, "GET", og.base+"/articles", bearerHeader(og.iss.Token(t, "RS256", claims)))
+	assert.Equal(t, "app", a.body, "another claim value: the service's upstream")
+	assert.EqualValues(t, 2, og.hits(og.f.premiumApp), "both counted against the token's application")
+}
+
 // The configuration is checked as the schema says; an error names the
 // field, and the service fails closed.
 func TestRoutingConfigErrorsNameTheField(t *testing.T) {

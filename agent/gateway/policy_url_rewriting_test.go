@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,6 +101,18 @@ func TestURLRewritingQueryArgs(t *testing.T) {
 		{"op":"delete","arg":"d"}]}`), nil)
 	_, q := rewritten(t, cg, "GET", "/?a=1&s=old&p=1&d=gone&user_key="+cg.key, http.Header{"X-User": {"ann"}})
 	assert.Equal(t, "a=1&a=2&created=yes&p=1&p=2&pushed=ann&s=new&user_key="+cg.key, q)
+}
+
+// APIcast's query_args_commands change what ngx.req.get_uri_args read
+// (apicast/query_params.lua): nginx splits the arguments at '&' only, so a
+// ';' is part of a value, and an escape that does not decode is kept as
+// sent. Such arguments reach the upstream beside the command's, not dropped.
+func TestURLRewritingQueryArgsKeepOtherArguments(t *testing.T) {
+	cg := startRouteGateway(t, rewritingChain(`{"query_args_commands":[{"op":"set","arg":"v","value":"2"}]}`), nil)
+	_, q := rewritten(t, cg, "GET", "/?filter=a;b&bad=50%zz&user_key="+cg.key, nil)
+	vals, err := url.ParseQuery(q)
+	require.NoError(t, err, q)
+	assert.Equal(t, url.Values{"filter": {"a;b"}, "bad": {"50%zz"}, "v": {"2"}, "user_key": {cg.key}}, vals)
 }
 
 // Manifest: "if the URL rewriting policy is placed before it in the chain,

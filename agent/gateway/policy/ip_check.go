@@ -18,8 +18,10 @@ import (
 // by default) as its body.
 //
 // The client's IP is taken from client_ip_sources, tried in order
-// (last_caller by default); as in APIcast, a request from which no source
-// yields an IP is not checked. proxy_protocol_addr yields none: the gateway
+// (last_caller by default); as in APIcast since 3scale/APIcast#1273
+// ("Policy: IpCheck default deny", THREESCALE-7076), a request from which no
+// source yields an IP is denied as a listed one is, whatever the check_type:
+// its origin cannot be known. proxy_protocol_addr yields none: the gateway
 // does not speak the PROXY protocol. Unlike APIcast's iputils (IPv4 only),
 // IPv6 addresses and prefixes are matched too, an IPv4-mapped IPv6 address
 // as its IPv4 address. The check runs in the access phase, as APIcast's;
@@ -144,10 +146,7 @@ func (p *ipCheckPolicy) Access(c *Context) {
 
 func (p *ipCheckPolicy) check(c *Context) {
 	ip, found := p.clientIP(c.R)
-	if !found {
-		return
-	}
-	if p.listed(ip) == p.blacklist {
+	if !found || p.listed(ip) == p.blacklist {
 		p.denied.Inc()
 		c.Respond(http.StatusForbidden, "text/plain; charset=utf-8", p.body)
 	}

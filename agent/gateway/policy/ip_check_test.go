@@ -32,8 +32,8 @@ func TestIPCheckListed(t *testing.T) {
 	}
 }
 
-// The sources, in the configured order; a request from which none yields an
-// IP is not checked (found false), as APIcast's get_from returns nil.
+// The sources, in the configured order; found is false when none yields an
+// IP, as APIcast's get_from returns nil (the request is then denied).
 func TestIPCheckClientIP(t *testing.T) {
 	p, err := newIPCheck(json.RawMessage(`{"check_type":"whitelist","ips":[],"client_ip_sources":["X-Real-IP","X-Forwarded-For"]}`), edgeTestEnv())
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"crypto/md5"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -20,8 +21,8 @@ import (
 // APIcast exposes to policies (its ngx_variable context and the policies'
 // context): remote_addr, remote_port, uri and path (the request's path),
 // request_uri (path and query), host, scheme, http_method (also
-// request_method), headers['Name'] (several values joined with ", "),
-// jwt.claim (nested with dots or ['key']), service.id and
+// request_method), request_id, headers['Name'] (several values joined with
+// ", "), jwt.claim (nested with dots or ['key']), service.id and
 // service.system_name. An unknown variable renders empty, as Liquid renders
 // nil. Outputs may go through APIcast's Liquid filters that take no
 // argument (upcase, encode_base64, escape_uri, ...: see liquidFilters), an
@@ -261,6 +262,8 @@ func (c *Context) Lookup(env *Env, path []string) string {
 		return strings.ToLower(h)
 	case "http_method", "request_method":
 		return r.Method
+	case "request_id":
+		return c.requestID()
 	case "headers":
 		if len(path) == 2 {
 			return strings.Join(r.Header.Values(textproto.CanonicalMIMEHeaderKey(path[1])), ", ")
@@ -278,6 +281,18 @@ func (c *Context) Lookup(env *Env, path []string) string {
 		}
 	}
 	return ""
+}
+
+// requestID is nginx's $request_id, which APIcast's Liquid context holds
+// (ngx_variable.lua): "unique request identifier generated from 16 random
+// bytes, in hexadecimal", the same for every value of one request.
+func (c *Context) requestID() string {
+	if c.reqID == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		c.reqID = hex.EncodeToString(b[:])
+	}
+	return c.reqID
 }
 
 // lookupAny walks JSON-like values (claims) by path. The first and last
@@ -335,7 +350,7 @@ func Stringify(v any) string {
 func (c *Context) LiquidContext(env *Env) map[string]any {
 	r := c.R
 	out := map[string]any{}
-	for _, name := range []string{"uri", "path", "host", "scheme", "remote_addr", "remote_port", "http_method"} {
+	for _, name := range []string{"uri", "path", "host", "scheme", "remote_addr", "remote_port", "http_method", "request_id"} {
 		out[name] = c.Lookup(env, []string{name})
 	}
 	out["request_uri"] = maskedRequestURI(r)

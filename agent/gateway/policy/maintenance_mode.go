@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"net/url"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,8 +15,15 @@ import (
 // ngx.say writes it) and message_content_type ("text/plain; charset=utf-8");
 // with a condition, only the requests for which it holds.
 //
-// The manifest's description also speaks of "a list of Upstream URLs", but
-// its schema has no such field: only what the schema has is implemented.
+// The manifest's "It allows to select a list of Upstream URLs for which to
+// enable the maintenance mode" is done, as in APIcast (THREESCALE-6552,
+// 3scale/APIcast#1255), with the condition: its Liquid values may read
+// {{ upstream.scheme }}, {{ upstream.host }}, {{ upstream.port }} (the
+// scheme's default when the URL has none), {{ upstream.path }} and
+// {{ upstream.query }} of the URL the request goes to: the one the upstream
+// or routing policy before it chose (with a routing rule's replace_path,
+// the URL's path joined with it, as APIcast's append_path makes it), else
+// the service's.
 type maintenancePolicy struct {
 	status      int
 	contentType string
@@ -71,9 +79,58 @@ func (p *maintenancePolicy) Name() string { return "maintenance_mode" }
 
 // Access answers the request when maintenance applies to it.
 func (p *maintenancePolicy) Access(c *Context) {
-	if p.cond != nil && !p.cond.holds(c, p.env, renderRequest) {
+	if p.cond != nil && !p.cond.holds(c, p.env, renderMaintenance) {
 		return
 	}
 	p.answered.Inc()
 	c.Respond(p.status, p.contentType, p.body)
+}
+
+// renderMaintenance renders t with the upstream variables besides the
+// request's.
+func renderMaintenance(t *Template, c *Context, env *Env) string {
+	return t.RenderWith(c, env, lookupMaintenance)
+}
+
+func lookupMaintenance(c *Context, env *Env, path []string) string {
+	if path[0] != "upstream" {
+		return c.Lookup(env, path)
+	}
+	if len(path) != 2 {
+		return ""
+	}
+	u := env.Upstream
+	if c.Upstream != nil {
+		if path[1] == "path" && c.Upstream.Path != "" {
+			return c.Upstream.Path
+		}
+		u = c.Upstream.URL
+	}
+	if u == nil {
+		return ""
+	}
+	return upstreamPart(u, path[1])
+}
+
+// upstreamPart is a part of u as APIcast's parsed upstream URL holds it.
+func upstreamPart(u *url.URL, name string) string {
+	switch name {
+	case "scheme":
+		return u.Scheme
+	case "host":
+		return u.Hostname()
+	case "port":
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "https" {
+			return "443"
+		}
+		return "80"
+	case "path":
+		return u.Path
+	case "query":
+		return u.RawQuery
+	}
+	return ""
 }

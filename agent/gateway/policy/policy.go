@@ -20,15 +20,15 @@ type Policy interface {
 }
 
 // Rewriter runs in the rewrite phase, before authorization: APIcast's
-// rewrite_by_lua (url_rewriting, routing's choice, cors preflights, the
-// apicast element's credential and mapping match).
+// rewrite_by_lua (url_rewriting, cors preflights, the apicast element's
+// credential and mapping match).
 type Rewriter interface {
 	Rewrite(c *Context)
 }
 
 // Accessor runs in the access phase: authorization and limits (ip_check
-// and maintenance_mode by default, jwt_claim_check, rate_limit, the apicast
-// element's authorization).
+// and maintenance_mode by default, jwt_claim_check, rate_limit, routing's
+// choice, the apicast element's authorization).
 type Accessor interface {
 	Access(c *Context)
 }
@@ -88,6 +88,10 @@ type Env struct {
 	// APIcast's defaults).
 	ContentCaching ContentCaching
 
+	// Upstream is the service's upstream, where the gateway forwards when
+	// no policy chose another (maintenance_mode's {{ upstream.* }}).
+	Upstream *url.URL
+
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -113,6 +117,9 @@ type Upstream struct {
 	// OwnerID, when set, is the backend API this route reaches (routing's
 	// owner_id): only its mapping rules, and the product's, add usage.
 	OwnerID int64
+	// Path, when set, is the whole path the request goes to, URL's then
+	// being empty (routing's replace_path, which applies it itself).
+	Path string
 }
 
 // Timeouts bound the upstream exchange (timeouts policy); zero values keep
@@ -171,8 +178,9 @@ type Context struct {
 	// element; Acquire keeps it.
 	Gateway any
 
-	state  []any // per chain element, indexed by its position
-	pos    int   // the position of the element being run
+	state  []any  // per chain element, indexed by its position
+	reqID  string // the Liquid {{ request_id }}, made the first time it is read
+	pos    int    // the position of the element being run
 	filter filterWriter
 }
 

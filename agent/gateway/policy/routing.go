@@ -19,13 +19,21 @@ import (
 // using the host of the URL of the rule that matched. However, it is
 // possible to specify a different host with the host_header attribute."
 // No rule matching leaves the request to the service's upstream.
+//
+// As APIcast's routing.lua ("All route definition needs to happen in the
+// access phase to make sure that the mapping rule with the owner_id happens
+// before the APIcast policy"), the rule is chosen in the access phase: after
+// the apicast element's rewrite phase verified an OpenID Connect token, so
+// jwt_claim operations (and {{ jwt.* }} values) see its claims with the
+// policy placed before apicast, as the manifest asks.
 // replace_path ("Liquid filter to modify the request path to the matched
 // Upstream URL. When no specified, keep the original path") is rendered
 // when the rule is chosen, and replaces the path in the content phase,
 // after the mapping rules matched the request's own path. owner_id
 // ("Value to only increment hits on the mapping rules owner by the same
-// id") rides on the chosen upstream to the apicast element, which counts
-// only that backend API's rules and the product's (composition.MatchOwned).
+// id") rides on the chosen upstream to the apicast element's access phase,
+// which counts only that backend API's rules and the product's
+// (composition.MatchOwned).
 type routing struct {
 	rules  []routingRule
 	env    *Env
@@ -52,8 +60,12 @@ type routingConfig struct {
 	} `json:"rules"`
 }
 
-// routingState is a request's rendered replace_path.
-type routingState struct{ path string }
+// routingState is a request's rendered replace_path, and the upstream
+// chosen with it.
+type routingState struct {
+	path string
+	up   Upstream
+}
 
 func newRouting(conf json.RawMessage, env *Env) (Policy, error) {
 	var cfg routingConfig
@@ -95,8 +107,8 @@ func newRouting(conf json.RawMessage, env *Env) (Policy, error) {
 
 func (p *routing) Name() string { return "routing" }
 
-// Rewrite chooses the upstream of the first rule whose condition holds.
-func (p *routing) Rewrite(c *Context) {
+// Access chooses the upstream of the first rule whose condition holds.
+func (p *routing) Access(c *Context) {
 	for i := range p.rules {
 		rule := &p.rules[i]
 		if !rule.cond.eval(c, p.env) {
@@ -107,13 +119,18 @@ func (p *routing) Rewrite(c *Context) {
 			c.Upstream = rule.up
 			return
 		}
-		c.Upstream = rule.upHost
 		st := c.State(func() any { return &routingState{} }).(*routingState)
 		// The path becomes the URL's path joined with the rendered one.
 		st.path = rule.replacePath.Render(c, p.env)
 		if rule.urlPath != "" && rule.urlPath != "/" {
 			st.path = JoinPath(rule.urlPath, st.path)
 		}
+		st.up = *rule.upHost
+		st.up.Path, _, _ = strings.Cut(st.path, "?")
+		if st.up.Path == "" {
+			st.up.Path = "/"
+		}
+		c.Upstream = &st.up
 		return
 	}
 }

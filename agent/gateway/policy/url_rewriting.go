@@ -181,7 +181,7 @@ func (p *urlRewriting) Rewrite(c *Context) {
 			continue
 		}
 		if q == nil {
-			q = u.Query()
+			q = uriArgs(u.RawQuery)
 		}
 		switch cmd.op {
 		case "delete":
@@ -199,6 +199,32 @@ func (p *urlRewriting) Rewrite(c *Context) {
 	if q != nil {
 		u.RawQuery = q.Encode()
 	}
+}
+
+// uriArgs reads a query as ngx.req.get_uri_args, which APIcast's
+// query_args_commands change, does: arguments are separated by '&' alone (a
+// ';' belongs to the value) and one whose escapes do not decode is kept as
+// sent, where url.ParseQuery would drop both from the forwarded request.
+func uriArgs(raw string) url.Values {
+	q := url.Values{}
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, v = unescapeArg(k), unescapeArg(v)
+		q[k] = append(q[k], v)
+	}
+	return q
+}
+
+func unescapeArg(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
 }
 
 // apply substitutes the first match (sub) or every match (gsub) in s; it
