@@ -2,18 +2,21 @@ package coordinator
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/redact"
 )
 
 // WebhookConfig paces the delivery of webhook events (3scale's Webhooks).
@@ -125,21 +128,28 @@ func (d *webhookDelivery) deliver(ctx context.Context, ev *composition.WebHookEv
 	}
 }
 
-// post sends ev's XML document to its URL and accepts only a 2xx.
+// post sends ev's XML document to its URL and accepts only a 2xx. Its
+// errors, logged and kept in the failures, name the URL without its user
+// info, query or fragment: receivers take their secret there.
 func (d *webhookDelivery) post(ctx context.Context, ev *composition.WebHookEvent) error {
+	shown := cmp.Or(redact.URL(ev.URL), "(unparsable URL)")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ev.URL, bytes.NewReader([]byte(ev.XML)))
 	if err != nil {
-		return fmt.Errorf("webhook URL %q: %w", ev.URL, err)
+		return fmt.Errorf("webhook URL %s is invalid: fix it with PUT /admin/api/webhooks.json", shown)
 	}
 	req.Header.Set("Content-Type", "text/xml")
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook POST %s: %w", ev.URL, err)
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // its URL keeps the query
+		}
+		return fmt.Errorf("webhook POST %s: %w", shown, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook POST %s: answered %s", ev.URL, resp.Status)
+		return fmt.Errorf("webhook POST %s: answered %s", shown, resp.Status)
 	}
 	return nil
 }

@@ -84,7 +84,8 @@ const (
 // (403, 404, 422). On services with referrer_filters_required the referrer
 // parameter must match one of the application's referrer filters, if it has
 // any. The 3scale-options header may ask for the 3scale-rejection-reason and
-// 3scale-limit-* headers, and for flat_usage (servicemanagement_options.go).
+// 3scale-limit-* headers, for flat_usage, and for no_body (an authorization
+// answered without its <status> document) (servicemanagement_options.go).
 type ServiceManagement struct {
 	snapshot func() *composition.Snapshot
 	tokens   *TokenChecker
@@ -353,6 +354,10 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 		status = http.StatusConflict
 	}
 	sm.writeOptionHeaders(w, opts, denial, reports, now)
+	if noBody(opts, params) {
+		writeSM(w, status, nil)
+		return
+	}
 	var oauthApp *composition.Application
 	if mode.oauth {
 		oauthApp = app

@@ -3,6 +3,7 @@ package threescale
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -14,10 +15,29 @@ import (
 )
 
 // serveReport answers POST /transactions.xml: every transaction is checked
-// first, then all of them are added at once, or none.
+// first, then all of them are added at once, or none. As apisonator, the
+// body is form-encoded or multipart/form-data; any other Content-Type is
+// refused with content_type_invalid before anything else is read.
 func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
+	parse := r.ParseForm
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		switch {
+		case err == nil && mt == "application/x-www-form-urlencoded":
+		case err == nil && mt == "multipart/form-data":
+			parse = func() error { return r.ParseMultipartForm(MaxBodyBytes) }
+			defer func() {
+				if r.MultipartForm != nil {
+					_ = r.MultipartForm.RemoveAll()
+				}
+			}()
+		default:
+			writeSMError(w, &smError{http.StatusBadRequest, "content_type_invalid", "invalid Content-Type: " + clip(ct)})
+			return
+		}
+	}
+	if err := parse(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeSMError(w, &smError{http.StatusRequestEntityTooLarge, "bad_request",

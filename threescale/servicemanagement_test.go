@@ -130,3 +130,26 @@ func FuzzServiceManagementParams(f *testing.F) {
 		_ = credentialsOf(q, "")
 	})
 }
+
+// As apisonator's LimitHeaders: of limits leaving as many calls, the longer
+// period's reset is sent, so a client waiting for it does not come back
+// while the longer limit still refuses.
+func TestServiceManagementLimitHeadersTieTakesTheLongerPeriod(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 30, 15, 0, time.UTC)
+	minute, minuteEnd := composition.PeriodBounds("minute", now)
+	day, dayEnd := composition.PeriodBounds("day", now)
+	reports := []composition.UsageReport{
+		{Metric: "hits", Period: "minute", Start: minute, End: minuteEnd, Max: 10, Current: 10, Usage: 1},
+		{Metric: "hits", Period: "day", Start: day, End: dayEnd, Max: 100, Current: 100, Usage: 1},
+	}
+	remaining, reset, max := limitHeaders(reports, now)
+	assert.EqualValues(t, 0, remaining)
+	assert.EqualValues(t, int64(dayEnd.Sub(now)/time.Second), reset, "the day's reset, not the minute's")
+	assert.EqualValues(t, 100, max)
+	// in the other order too
+	reports[0], reports[1] = reports[1], reports[0]
+	remaining, reset, max = limitHeaders(reports, now)
+	assert.EqualValues(t, 0, remaining)
+	assert.EqualValues(t, int64(dayEnd.Sub(now)/time.Second), reset)
+	assert.EqualValues(t, 100, max)
+}

@@ -1,0 +1,19 @@
+package redact
+
+import "testing"
+
+func TestURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://hook.example/in?token=s3cret#frag":  "https://hook.example/in",
+		"http://user:pass@127.0.0.1:8080/health?x=1": "http://127.0.0.1:8080/health",
+		"https://TOKEN@host.example/spec.json":       "https://host.example/spec.json",
+		"https://host.example/a%20b?":                "https://host.example/a%20b",
+		"http://[::1]:80/":                           "http://[::1]:80/",
+		"http://bad host/":                           "",
+		"%zz":                                        "",
+	} {
+		if got := URL(raw); got != want {
+			t.Errorf("URL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
