@@ -316,8 +316,8 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	}
 
 	sup, err := supervise.New(supervise.Config{
-		Command: a.cfg.Command, SignalGroup: a.cfg.SignalGroup, Drain: a.cfg.Drain, StopTimeout: a.cfg.StopTimeout,
-		OnStopping: a.draining, Logger: a.log,
+		Command: a.cfg.Command, Env: a.commandEnv(os.Environ()), SignalGroup: a.cfg.SignalGroup, Drain: a.cfg.Drain,
+		StopTimeout: a.cfg.StopTimeout, OnStopping: a.draining, Logger: a.log,
 	})
 	if err != nil {
 		return 1, err

@@ -1,16 +1,19 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/portolan/portolan/agent/supervise"
+	"github.com/portolan/portolan/internal/redact"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -41,7 +44,7 @@ type check func(ctx context.Context) (status, output string)
 func (c CheckConfig) describe() string {
 	switch {
 	case c.HTTP != "":
-		return "http GET " + c.HTTP
+		return "http GET " + checkURLShown(c.HTTP)
 	case c.TCP != "":
 		return "tcp " + c.TCP
 	case c.Exec != "":
@@ -70,7 +73,8 @@ func (c CheckConfig) build() (check, error) {
 			return nil, fmt.Errorf("--check-http %q: want an http(s) URL", c.HTTP)
 		}
 		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		return func(ctx context.Context) (string, string) { return httpCheck(ctx, client, c.HTTP) }, nil
+		shown := checkURLShown(c.HTTP)
+		return func(ctx context.Context) (string, string) { return httpCheck(ctx, client, c.HTTP, shown) }, nil
 	case c.TCP != "":
 		if _, _, err := net.SplitHostPort(c.TCP); err != nil {
 			return nil, fmt.Errorf("--check-tcp %q: %w", c.TCP, err)
@@ -83,18 +87,29 @@ func (c CheckConfig) build() (check, error) {
 	return nil, nil
 }
 
-func httpCheck(ctx context.Context, client *http.Client, url string) (string, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// checkURLShown is the check URL as the output shows it, without the
+// user info and query it may hold: the output goes to home, the service map
+// every instance reads, and the unauthenticated local API.
+func checkURLShown(s string) string {
+	return cmp.Or(redact.URL(s), "the --check-http URL")
+}
+
+func httpCheck(ctx context.Context, client *http.Client, target, shown string) (string, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return registry.StatusCritical, err.Error()
+		return registry.StatusCritical, "HTTP GET " + shown + ": bad request URL"
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return registry.StatusCritical, err.Error()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL, query and all
+		}
+		return registry.StatusCritical, fmt.Sprintf("HTTP GET %s: %v", shown, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	out := fmt.Sprintf("HTTP GET %s: %s %s", url, resp.Status, strings.TrimSpace(string(body)))
+	out := fmt.Sprintf("HTTP GET %s: %s %s", shown, resp.Status, strings.TrimSpace(string(body)))
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return registry.StatusPassing, out

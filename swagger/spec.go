@@ -2,6 +2,7 @@ package swagger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/portolan/portolan/internal/redact"
 )
 
 // MaxSpecSize is the largest document Load and Parse accept.
@@ -89,12 +92,7 @@ func displaySource(src string) string {
 	if !isURL(src) {
 		return src
 	}
-	u, err := url.Parse(src)
-	if err != nil {
-		return "the spec URL"
-	}
-	u.RawQuery, u.Fragment = "", ""
-	return u.Redacted()
+	return cmp.Or(redact.URL(src), "the spec URL")
 }
 
 func read(ctx context.Context, src string) ([]byte, error) {
