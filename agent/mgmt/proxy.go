@@ -17,6 +17,7 @@ import (
 
 	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/internal/httpserve"
+	"github.com/portolan/portolan/internal/loopback"
 	"github.com/portolan/portolan/swagger"
 )
 
@@ -196,6 +197,10 @@ func upstreamURL(s string) (string, error) {
 		return "", fmt.Errorf("--mgmt-upstream %q: no host", s)
 	case u.RawQuery != "" || u.Fragment != "":
 		return "", fmt.Errorf("--mgmt-upstream %q: a query or fragment has no place in it", s)
+	case u.Scheme == "http" && !loopback.Host(u.Hostname()):
+		// The token rides in the query of every call: in plain HTTP anyone
+		// on the way reads it.
+		return "", fmt.Errorf("--mgmt-upstream %q (default: --home): plain http to a host other than loopback would send the access token in clear: use https://", s)
 	}
 	return u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/"), nil
 }

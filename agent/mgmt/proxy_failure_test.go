@@ -170,6 +170,8 @@ func TestProxyStartupErrorsNameTheProblem(t *testing.T) {
 		{"transform with a bad prefix", Config{Transform: writeFile(t, "t.yaml", "transforms:\n  - match: tag:Services\n    path: {from: /a/../b, to: /c}\n")},
 			[]string{"path.from"}},
 		{"upstream with credentials", Config{Upstream: "http://u:p@127.0.0.1:1"}, []string{"--mgmt-upstream", "credentials"}},
+		{"plain http upstream off loopback", Config{Upstream: "http://admin.example.com"}, []string{"--mgmt-upstream", "in clear", "https://"}},
+		{"plain http upstream at a LAN address", Config{Upstream: "http://10.0.0.5:3000/"}, []string{"--mgmt-upstream", "in clear"}},
 		{"bad listen address", Config{Listen: "127.0.0.1:99999"}, []string{"--mgmt-listen"}},
 		{"spec failing the OpenAPI schema", Config{Spec: writeFile(t, "s.yaml", noResponsesSpec)}, []string{"--mgmt-spec", "s.yaml", "responses"}},
 	} {
@@ -274,5 +276,19 @@ func TestAgentBinaryExitsOnBadStartup(t *testing.T) {
 		require.ErrorAs(t, err, &ee, "%s: %s", tc.name, out)
 		assert.Equal(t, 2, ee.ExitCode(), tc.name)
 		assert.Contains(t, string(out), tc.want, tc.name)
+	}
+}
+
+// The token rides in the query of every upstream call: the proxy forwards
+// in plain HTTP to loopback only, whether the upstream is its own flag or
+// home (the default), and to anything else over https.
+func TestProxyRefusesPlainHTTPOffLoopback(t *testing.T) {
+	cfg := Config{Spec: specFile(t), Token: "t", SchemaCheck: openapischema.Check}
+	_, err := New(context.Background(), cfg, "http://home.example:7070", zerolog.Nop())
+	require.Error(t, err, "home in plain http off loopback")
+	assert.Contains(t, err.Error(), "in clear")
+	for _, ok := range []string{"http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1", "https://admin.example.com"} {
+		_, err := New(context.Background(), cfg, ok, zerolog.Nop())
+		assert.NoError(t, err, ok)
 	}
 }

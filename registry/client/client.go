@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/portolan/portolan/internal/loopback"
 )
 
 // Bounds on what the client reads from home.
@@ -29,7 +31,8 @@ const (
 // Config says where home is and how to reach it.
 type Config struct {
 	// Address is home's base URL: http:// or https://, such as
-	// http://127.0.0.1:7070 (a trailing slash is dropped; a path prefix is kept).
+	// http://127.0.0.1:7070 (a trailing slash is dropped; a path prefix is
+	// kept). With a Token, http:// is refused but on loopback.
 	Address string
 	// Token is the credential the client starts with. Register sends it
 	// as a Bearer token (a join token, or the bootstrap agent token); the
@@ -71,6 +74,12 @@ func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(addr)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%q: want an http:// or https:// URL such as http://127.0.0.1:7070", cfg.Address)
+	}
+	if u.Scheme == "http" && cfg.Token != "" && !loopback.Host(u.Hostname()) {
+		// Every call carries a credential: off this machine, plain HTTP
+		// hands it to whoever is on the way. Home serves HTTPS there.
+		shown := strings.TrimSuffix(u.Redacted(), "/")
+		return nil, fmt.Errorf("%s: plain http to a host other than loopback would send the token in clear: use https://%s", shown, strings.TrimPrefix(shown, "http://"))
 	}
 	transport, err := transportFor(cfg, u.Scheme)
 	if err != nil {

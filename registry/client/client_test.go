@@ -459,18 +459,6 @@ func TestRequestShape(t *testing.T) {
 	assert.Empty(t, last.Header.Get("Authorization"))
 }
 
-func TestNewChecksAddress(t *testing.T) {
-	for _, addr := range []string{"", "ftp://x", "127.0.0.1:7070", "http://", "://x"} {
-		_, err := client.New(client.Config{Address: addr})
-		require.Error(t, err, addr)
-		assert.Contains(t, err.Error(), "want an http:// or https:// URL such as http://127.0.0.1:7070", addr)
-	}
-	c := newClient(t, client.Config{Address: " https://home.example:7070/prefix/ "})
-	assert.Equal(t, "https://home.example:7070/prefix", c.Address())
-	c = newClient(t, client.Config{Address: "http://user:secret@127.0.0.1:1"})
-	assert.NotContains(t, c.Address(), "secret", "Address is fit for messages")
-}
-
 func TestFormatWait(t *testing.T) {
 	assert.Equal(t, "5m", client.FormatWait(5*time.Minute))
 	assert.Equal(t, "30s", client.FormatWait(30*time.Second))
