@@ -69,6 +69,11 @@ type DiffOptions struct {
 	Prune  bool
 	Owners []string
 	Owned  func(key string) bool
+	// Unpruned are kinds Prune never deletes, owned or not: those the
+	// desired composition cannot declare (an image's documents hold no
+	// placements, which home's operators make), so lacking them says
+	// nothing.
+	Unpruned []Kind
 	// Secrets says the desired composition carries credentials (proxy
 	// secret tokens, application keys, passwords). Without it they are
 	// neither compared nor written, and a create lets the composition make
@@ -172,7 +177,7 @@ func prunes(cur, des *keyIndex, opts DiffOptions) []PlannedChange {
 	}
 	var out []PlannedChange
 	for key, ck := range cur.ids {
-		if _, keep := des.ids[key]; keep || mustKind(ck.kind).sharesID() || !owned(key) {
+		if _, keep := des.ids[key]; keep || mustKind(ck.kind).sharesID() || slices.Contains(opts.Unpruned, ck.kind) || !owned(key) {
 			continue
 		}
 		out = append(out, PlannedChange{Kind: ck.kind, Key: key, Op: OpDelete})

@@ -152,8 +152,10 @@ func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, serv
 		plan, err := composition.Reconcile(tx, desired, composition.DiffOptions{
 			// Only what the service owns is pruned: backends may be shared
 			// with other services, so they are created and updated, never
-			// pruned, by an image.
+			// pruned, by an image. Placements onto the service are home's
+			// (an image may not bring them), so they stay.
 			Prune: true, Owners: []string{composition.ServiceKey(service)},
+			Unpruned: []composition.Kind{composition.KindPlacement},
 		})
 		if err != nil {
 			return err

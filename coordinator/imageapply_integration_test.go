@@ -220,3 +220,43 @@ func TestImageMayNotChangeABackendAnotherServiceUses(t *testing.T) {
 		assert.Equal(t, "http://payments.internal:8080", b.PrivateEndpoint, "the shared backend is as home had it")
 	}
 }
+
+// TestImageNeverPrunesHomesPlacements: placements are home's (an image may
+// not bring them), so a newer version's prune leaves those onto its service;
+// a plan the image drops leaves them as deleting it through the API would
+// (a placement of that plan alone goes with it).
+func TestImageNeverPrunesHomesPlacements(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	home, id := registeredWith(t, co, scopedToken(t, co, "news"), "news")
+	ctx := context.Background()
+	premium := "- system_name: premium\n  name: Premium\n"
+	_, err := home.BringComposition(ctx, id, imageDocs(t, "news", 1, 100, premium))
+	require.NoError(t, err)
+	doc := exported(t, co)
+	require.Len(t, doc.ApplicationPlans, 2)
+	plans := map[string]int64{}
+	for _, p := range doc.ApplicationPlans {
+		plans[p.SystemName] = p.ID
+	}
+	for _, pool := range []string{"basic", "premium"} {
+		body := fmt.Sprintf(`{"name":"%s-pool","selector":{"service":"newsapi","labels":{"pool":"%s"}},"service_id":%d,"plan_ids":[%d]}`,
+			pool, pool, doc.Services[0].ID, plans[pool])
+		created := send(t, co, http.MethodPost, "/admin/portolan/placements", "application/json", body)
+		require.Equal(t, http.StatusCreated, created.status, created.body)
+	}
+
+	_, err = home.BringComposition(ctx, id, imageDocs(t, "news", 2, 200, premium))
+	require.NoError(t, err)
+	var names []string
+	for _, p := range exported(t, co).Placements {
+		names = append(names, p.Name)
+	}
+	assert.ElementsMatch(t, []string{"basic-pool", "premium-pool"}, names, "a newer version keeps home's placements")
+
+	_, err = home.BringComposition(ctx, id, imageDocs(t, "news", 3, 200, ""))
+	require.NoError(t, err)
+	doc = exported(t, co)
+	require.Len(t, doc.Placements, 1, "the dropped plan's only placement goes with it")
+	assert.Equal(t, "basic-pool", doc.Placements[0].Name)
+	assert.Equal(t, []int64{plans["basic"]}, doc.Placements[0].PlanIDs)
+}
