@@ -80,6 +80,11 @@ func ParseMapQuery(v url.Values) (MapQuery, error) {
 			return MapQuery{}, err
 		}
 	}
+	switch q.Status {
+	case "", StatusPassing, StatusWarning, StatusCritical, StatusDraining:
+	default:
+		return MapQuery{}, fmt.Errorf("status must be passing, warning, critical or draining (got %q)", truncate(q.Status, 32))
+	}
 	if len(q.Cursor) > MaxIDLen {
 		return MapQuery{}, fmt.Errorf("cursor is an instance id, at most %d bytes (got %d)", MaxIDLen, len(q.Cursor))
 	}

@@ -92,6 +92,9 @@ func TestParseMapQueryLabels(t *testing.T) {
 	_, err = ParseMapQuery(url.Values{ParamLabel: {"=a"}})
 	assert.ErrorContains(t, err, "label must be key=value or key")
 
+	_, err = ParseMapQuery(url.Values{ParamStatus: {"critcal"}})
+	assert.ErrorContains(t, err, `status must be passing, warning, critical or draining (got "critcal")`, "a typo is not an empty map")
+
 	many := url.Values{}
 	for i := range MaxLabels + 1 {
 		many.Add(ParamLabel, "k"+strconv.Itoa(i))

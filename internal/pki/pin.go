@@ -48,6 +48,11 @@ func ParsePin(s string) (Pin, error) {
 	if _, err := hex.Decode(p[:], []byte(digest)); err != nil {
 		return Pin{}, fmt.Errorf("CA pin %s: not hex: %w", quoteShort(s), err)
 	}
+	if p.IsZero() {
+		// The zero Pin means "no pin" to whoever holds one: given, it
+		// would turn pinning off, not make it fail.
+		return Pin{}, fmt.Errorf("CA pin %s: all zeros, which no key has: give the ca_pin the coordinator logs", quoteShort(s))
+	}
 	return p, nil
 }
 

@@ -34,6 +34,8 @@ func TestPin(t *testing.T) {
 	q, err = ParsePin("sha256:" + strings.ToUpper(p.String()[7:]))
 	require.NoError(t, err, "hex in either case")
 	assert.Equal(t, p, q)
+	_, err = ParsePin("sha256:" + strings.Repeat("0", 64))
+	assert.ErrorContains(t, err, "all zeros", "the zero pin means none: given, it must not turn pinning off")
 
 	b, err := json.Marshal(struct{ Pin Pin }{p})
 	require.NoError(t, err)
