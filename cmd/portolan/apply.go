@@ -46,9 +46,9 @@ composition (references to what only home has).
 
 Entities are matched by name (system_name, org_name, username), never by id.
 Without --prune nothing is deleted; with it, what the documents' services and
-backends own (their metrics, mapping rules, plans, limits...) but no longer
-declare is deleted, and nothing else: other services, accounts and
-applications the documents do not name are left alone.
+backends own (their metrics, mapping rules, plans, limits, the placements onto
+them...) but no longer declare is deleted, and nothing else: other services,
+accounts and applications the documents do not name are left alone.
 
 The text output is one line per change, "+ create", "~ update" (followed by
 each field, old → new) or "- delete" and the entity's key
@@ -116,6 +116,11 @@ already holds what the documents say, 1 when there are changes, 2 on an error
 // sendDocuments reads the documents of -f, checking them as home will, and
 // sends them to home as JSON; cmd names the command in errors.
 func sendDocuments(c *cli.Context, cmd string, dryRun bool) (*registry.ApplyResult, error) {
+	if c.NArg() > 0 {
+		// urfave/cli reads no flag after an argument: a --dry-run there
+		// would be ignored, and the apply real.
+		return nil, cli.Exit(fmt.Sprintf("%s: unexpected argument %q: give each file or directory with its own -f, and flags before it", cmd, c.Args().First()), 2)
+	}
 	paths := c.StringSlice("file")
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("%s: -f is required: a file, a directory or - for standard input", cmd)

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -29,6 +31,17 @@ func required(c *cli.Context, names ...string) error {
 
 func contextWithTimeout(c *cli.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctxOf(c), c.Duration("timeout"))
+}
+
+// noArguments refuses the arguments of a command that takes none: urfave/cli
+// reads no flag after the first argument, so a flag there (a --ttl, a
+// --service) would be silently ignored. Exit status 2, as a usage error.
+func noArguments(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return nil
+	}
+	name := strings.TrimPrefix(c.Command.HelpName, c.App.HelpName+" ")
+	return cli.Exit(fmt.Sprintf("%s: unexpected argument %q: %s takes none, and reads no flag after one\nusage: %s", name, c.Args().First(), name, usageLine(c)), 2)
 }
 
 // withUsageErrors gives every command, and subcommand, the short answer to a
@@ -63,6 +76,11 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		name, flags, prefix = c.Command.HelpName, c.Command.Flags, strings.TrimPrefix(c.Command.HelpName, c.App.HelpName+" ")+": "
 	}
 	msg := err.Error()
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		if want := flagValueWant(flags, m[2]); want != "" {
+			msg = m[1] + want
+		}
+	}
 	if provided, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
 		var names []string
 		for _, f := range flags {
@@ -76,6 +94,27 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		}
 	}
 	return cli.Exit(fmt.Sprintf("%s%s\nusage: %s\nrun '%s --help' for more", prefix, msg, usageLine(c), name), 2)
+}
+
+// badFlagValue is the flag package's error for a value its flag cannot
+// parse, which says only "parse error".
+var badFlagValue = regexp.MustCompile(`^(invalid value ".*" for flag -([a-z0-9-]+): )parse error$`)
+
+// flagValueWant says what the flag name of flags takes, for a value it
+// could not parse; "" when there is nothing better to say.
+func flagValueWant(flags []cli.Flag, name string) string {
+	for _, f := range flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.DurationFlag:
+			return "want a duration with its unit, e.g. 500ms, 30s, 5m or 24h (h is the largest unit)"
+		case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+			return "want a whole number"
+		}
+	}
+	return ""
 }
 
 // isGlobalFlag tells whether name is one of app's own flags.
@@ -102,8 +141,11 @@ func usageLine(c *cli.Context) string {
 		return first
 	}
 	line := cmd.HelpName
-	if len(cmd.Subcommands) > 0 {
-		line += " command"
+	for _, sub := range cmd.Subcommands {
+		if sub.Name != "help" { // urfave/cli gives every command a help subcommand
+			line += " command"
+			break
+		}
 	}
 	line += " [options]"
 	if cmd.ArgsUsage != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -55,31 +56,49 @@ func flagField(f cli.Flag, name string, typ reflect.Type) (reflect.Value, bool) 
 // interspersed lets a command take flags after its positional arguments
 // (`import composition FILE --home URL`), which urfave/cli v2 does not parse:
 // it parses the arguments again, flags anywhere, and returns a context that
-// sees every flag together with the positional arguments alone.
+// sees every flag together with the positional arguments alone. Its errors
+// name the command; a flag it does not know, or a bad value, is answered as
+// one before the arguments is (usageError: exit status 2).
 func interspersed(c *cli.Context) (*cli.Context, []string, error) {
+	name := strings.TrimPrefix(c.Command.HelpName, c.App.HelpName+" ")
 	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
 	set.SetOutput(io.Discard)
 	for _, f := range c.Command.Flags {
 		if err := f.Apply(set); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	// Apply read the environment; values given before the positional
 	// arguments count too.
-	for _, name := range c.FlagNames() {
-		if !c.IsSet(name) || set.Lookup(name) == nil { // global flags are the app's, not the command's
+	for _, flagName := range c.FlagNames() {
+		if !c.IsSet(flagName) || set.Lookup(flagName) == nil { // global flags are the app's, not the command's
 			continue
 		}
-		if err := set.Set(name, fmt.Sprint(c.Value(name))); err != nil {
-			return nil, nil, fmt.Errorf("--%s: %w", name, err)
+		if err := set.Set(flagName, fmt.Sprint(c.Value(flagName))); err != nil {
+			return nil, nil, fmt.Errorf("%s: --%s: %w", name, flagName, err)
 		}
 	}
 	positional, err := parseInterspersed(set, c.Args().Slice())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usageError(c, err, true)
 	}
 	nc := cli.NewContext(c.App, set, c)
 	nc.Command = c.Command
+	// The command's Before read the secret files of the flags it parsed;
+	// a --*-file twin given after the arguments is read here.
+	for _, secret := range secretFlagNames {
+		file := secret + fileSuffix
+		if set.Lookup(file) == nil || c.String(file) != "" || nc.String(file) == "" {
+			continue
+		}
+		value, err := secretValue(nc, secret)
+		if err != nil {
+			return nil, nil, cli.Exit(name+": "+err.Error(), 2)
+		}
+		if err := nc.Set(secret, value); err != nil {
+			return nil, nil, fmt.Errorf("%s: --%s: %w", name, file, err)
+		}
+	}
 	return nc, positional, nil
 }
 

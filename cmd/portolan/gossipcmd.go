@@ -25,6 +25,9 @@ old key is cut off from gossip then. The keys never leave home through this
 command: agents get them over the agent API.`,
 			Flags: homeFlags(),
 			Action: func(c *cli.Context) error {
+				if err := noArguments(c); err != nil {
+					return err
+				}
 				if err := required(c, "token"); err != nil {
 					return err
 				}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/registry/client"
 )
 
@@ -67,6 +70,10 @@ func callError(p peer, err error, tokenHint string) error {
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return &lineError{msg: p.name() + " did not answer in time (see --timeout)", err: err}
 	}
+	if untrusted(err) {
+		return &lineError{msg: p.name() + " answered with a certificate this command does not trust: " + transportCause(err) +
+			" (trust home with --ca-pin, the ca_pin the coordinator logs at start, or --ca-file with its CA: DATA_DIR/tls/ca.pem)", err: err}
+	}
 	msg := p.name() + " " + p.silent + ": " + transportCause(err)
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		msg += fmt.Sprintf(" (is `%s` running there? see %s)", p.runs, p.flag)
@@ -83,6 +90,20 @@ func homeError(err error, tokenHint string) error {
 		addr = ue.Home
 	}
 	return callError(homePeer(addr), err, tokenHint)
+}
+
+// untrusted reports whether err is a TLS handshake that failed on the
+// server's certificate: not signed by a CA trusted, not for the host name,
+// or not chaining to the pinned CA. Home answered; the client refused it.
+func untrusted(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return errors.Is(err, pki.ErrPinMismatch) || errors.As(err, &verify) ||
+		errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
 }
 
 // noAnswer reports whether err is a call that got no answer: registry/client's

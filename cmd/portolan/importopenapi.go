@@ -35,7 +35,7 @@ and writes nothing.`,
 		Action: func(c *cli.Context) error {
 			c, args, err := interspersed(c)
 			if err != nil {
-				return fmt.Errorf("import openapi: %w", err)
+				return err
 			}
 			if len(args) != 1 {
 				return fmt.Errorf("import openapi: want one FILE or URL argument, got %d", len(args))

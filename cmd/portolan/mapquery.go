@@ -57,6 +57,11 @@ func mapQueryOf(c *cli.Context, format string) (registry.MapQuery, mapWant, erro
 			return q, 0, fmt.Errorf("--%w", err)
 		}
 	}
+	switch q.Status {
+	case "", registry.StatusPassing, registry.StatusWarning, registry.StatusCritical, registry.StatusDraining:
+	default:
+		return q, 0, fmt.Errorf("--status %q: want passing, warning, critical or draining", q.Status)
+	}
 	switch {
 	case q.Limit < 0 || q.Limit > registry.MaxMapLimit:
 		return q, 0, fmt.Errorf("--limit must be from 1 to %d (got %d)", registry.MaxMapLimit, q.Limit)

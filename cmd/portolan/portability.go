@@ -49,6 +49,9 @@ says so, one line per application, as the custom plan's limits do not travel.`,
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "document", Usage: "document (JSON with ids, for import composition), yaml or json (declarative documents)"},
 		),
 		Action: func(c *cli.Context) error {
+			if err := noArguments(c); err != nil {
+				return err
+			}
 			if err := required(c, "token"); err != nil {
 				return err
 			}
@@ -108,7 +111,7 @@ func importCommand() *cli.Command {
 			Action: func(c *cli.Context) error {
 				c, args, err := interspersed(c)
 				if err != nil {
-					return fmt.Errorf("import composition: %w", err)
+					return err
 				}
 				if len(args) != 1 {
 					return fmt.Errorf("import composition: want one FILE argument (- for standard input), got %d", len(args))

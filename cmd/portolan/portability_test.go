@@ -57,6 +57,11 @@ func TestExportImportCommands(t *testing.T) {
 	code, out, errOut = runCmd(t, "import", "composition", file, "--home", b, "--token", "admin-b")
 	require.Equal(t, 0, code, errOut)
 	assert.True(t, strings.HasPrefix(out, `{"imported":`), out)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("admin-b\n"), 0o600))
+	code, out, errOut = runCmd(t, "import", "composition", file, "--home", b, "--token-file", tokenFile)
+	require.Equal(t, 0, code, "--token-file after FILE is read as before it: %s", errOut)
+	assert.True(t, strings.HasPrefix(out, `{"imported":`), out)
 
 	code, out, errOut = runCmd(t, "export", "--home", a, "--token", "nope")
 	assert.Equal(t, 1, code)

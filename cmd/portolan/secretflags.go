@@ -89,7 +89,7 @@ func readSecretFiles(names []string, next cli.BeforeFunc) cli.BeforeFunc {
 			}
 			secret, err := secretValue(c, name)
 			if err != nil {
-				return cli.Exit(c.Command.Name+": "+err.Error(), 2)
+				return cli.Exit(strings.TrimPrefix(c.Command.HelpName, c.App.HelpName+" ")+": "+err.Error(), 2)
 			}
 			if err := c.Set(name, secret); err != nil {
 				return fmt.Errorf("--%s%s: %w", name, fileSuffix, err)

@@ -129,7 +129,7 @@ func parseSwaggerArgs(c *cli.Context) (swaggerArgs, error) {
 	set.DurationVar(&a.timeout, "timeout", a.timeout, "")
 	positional, err := parseInterspersed(set, c.Args().Slice())
 	if err != nil {
-		return swaggerArgs{}, err
+		return swaggerArgs{}, usageError(c, err, true)
 	}
 	if len(positional) != 1 {
 		return swaggerArgs{}, fmt.Errorf("want one SPEC argument (a file or an http(s) URL), got %d", len(positional))
@@ -140,6 +140,10 @@ func parseSwaggerArgs(c *cli.Context) (swaggerArgs, error) {
 
 func runSwagger(c *cli.Context, name string, then func(*cli.Context, swaggerArgs, *swagger.Selected) error) error {
 	a, err := parseSwaggerArgs(c)
+	var usage cli.ExitCoder
+	if errors.As(err, &usage) {
+		return err // usageError names the command
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -52,6 +52,9 @@ func tlsCACreateCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Value: pki.DefaultCAName, Usage: "the CA's common name"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := noArguments(c); err != nil {
+				return err
+			}
 			dir := c.String("dir")
 			ca, err := pki.NewAuthority(c.String("name"), time.Now())
 			if err != nil {
@@ -93,6 +96,9 @@ localhost and 127.0.0.1 besides --dns and --ip.`,
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "directory to write the certificate to (created 0700)"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := noArguments(c); err != nil {
+				return err
+			}
 			leaf, name, err := leafFromFlags(c)
 			if err != nil {
 				return fmt.Errorf("tls cert create: %w", err)

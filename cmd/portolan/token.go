@@ -45,6 +45,9 @@ func tokenCreateCommand() *cli.Command {
 			&cli.StringFlag{Name: "description", Usage: "a note shown by portolan token list"},
 		),
 		Action: func(c *cli.Context) error {
+			if err := noArguments(c); err != nil {
+				return err
+			}
 			if err := required(c, "token"); err != nil {
 				return err
 			}
@@ -77,6 +80,9 @@ func tokenListCommand() *cli.Command {
 		UsageText: "portolan token list --home URL --token ACCESS_TOKEN",
 		Flags:     homeFlags(),
 		Action: func(c *cli.Context) error {
+			if err := noArguments(c); err != nil {
+				return err
+			}
 			if err := required(c, "token"); err != nil {
 				return err
 			}
@@ -102,11 +108,15 @@ func tokenRevokeCommand() *cli.Command {
 		UsageText: "portolan token revoke --home URL --token ACCESS_TOKEN ID",
 		Flags:     homeFlags(),
 		Action: func(c *cli.Context) error {
+			c, args, err := interspersed(c) // the ID may come before the flags
+			if err != nil {
+				return err
+			}
 			if err := required(c, "token"); err != nil {
 				return err
 			}
-			if c.NArg() != 1 {
-				return fmt.Errorf("give the id of one join token (portolan token list shows them)")
+			if len(args) != 1 {
+				return fmt.Errorf("token revoke: give the id of one join token (portolan token list shows them)")
 			}
 			cl, err := adminClient(c)
 			if err != nil {
@@ -114,10 +124,10 @@ func tokenRevokeCommand() *cli.Command {
 			}
 			ctx, cancel := contextWithTimeout(c)
 			defer cancel()
-			if err := cl.RevokeJoinToken(ctx, c.Args().First()); err != nil {
+			if err := cl.RevokeJoinToken(ctx, args[0]); err != nil {
 				return fmt.Errorf("token revoke: %w", adminError(err))
 			}
-			_, err = fmt.Fprintf(c.App.Writer, "revoked %s\n", c.Args().First())
+			_, err = fmt.Fprintf(c.App.Writer, "revoked %s\n", args[0])
 			return err
 		},
 	}
