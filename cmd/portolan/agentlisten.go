@@ -13,10 +13,15 @@ func agentListenFlags() []cli.Flag {
 		&cli.StringFlag{Name: "metrics-listen", Usage: "serve GET /metrics and the probes /health/live and /health/ready, and nothing else, on this address, e.g. :9100, " +
 			"so Prometheus and orchestrators reach the agent from outside without reaching the local API (empty: off; the local API keeps its /metrics)"},
 		&cli.DurationFlag{Name: "body-timeout", Value: httpserve.DefaultBodyTimeout, Usage: "on the local API, metrics and management proxy listeners, a request body must arrive within this, or the connection is closed"},
+		&cli.IntFlag{Name: "max-connections", Value: agentMaxConns, Usage: "on each of the local API, metrics and management proxy listeners, connections open at once; one more is closed as soon as it is accepted"},
 	}
 }
 
+// agentMaxConns bounds the connections of each of the agent's own
+// listeners, which serve one container's app, its probes and a scraper.
+const agentMaxConns = 1024
+
 // agentLimits reads the bounds of the agent's own listeners.
 func agentLimits(c *cli.Context) httpserve.Limits {
-	return httpserve.Limits{BodyTimeout: c.Duration("body-timeout")}
+	return httpserve.Limits{BodyTimeout: c.Duration("body-timeout"), MaxConns: c.Int("max-connections")}
 }

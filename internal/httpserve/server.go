@@ -2,8 +2,10 @@ package httpserve
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,6 +15,10 @@ const (
 	DefaultBodyTimeout       = 30 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultMaxHeaderBytes    = 64 << 10
+	// DefaultMaxConns is well above a coordinator's default instance cap
+	// (10,000; each agent keeps one connection) and far below what
+	// exhausts a process's descriptors.
+	DefaultMaxConns = 65536
 )
 
 // Limits bound what one client may hold of a listener. Zero fields take the
@@ -29,6 +35,11 @@ type Limits struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds the request line and headers.
 	MaxHeaderBytes int
+	// MaxConns bounds the connections open at once; one more is closed as
+	// soon as it is accepted, so that a client opening connections and
+	// holding them (each within the timeouts above) cannot exhaust the
+	// process's descriptors and memory.
+	MaxConns int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -44,6 +55,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxHeaderBytes <= 0 {
 		l.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = DefaultMaxConns
+	}
 	return l
 }
 
@@ -56,6 +70,26 @@ func New(h http.Handler, l Limits) *http.Server {
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ConnState:         connLimit(l.MaxConns),
+	}
+}
+
+// connLimit counts the server's connections from their first state to
+// their last (closed or hijacked: every connection reaches one) and closes
+// each one accepted beyond max. Accepting and closing, rather than not
+// accepting, keeps the kernel's backlog from holding clients that would
+// only time out.
+func connLimit(max int) func(net.Conn, http.ConnState) {
+	var open atomic.Int64
+	return func(c net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			if open.Add(1) > int64(max) {
+				_ = c.Close()
+			}
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
 	}
 }
 

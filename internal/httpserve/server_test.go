@@ -107,3 +107,44 @@ func mustURL(t *testing.T, s string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+// Connections beyond MaxConns are closed as soon as they are accepted; one
+// that closes frees its place.
+func TestConnectionsBeyondMaxConnsAreClosed(t *testing.T) {
+	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }),
+		Limits{MaxConns: 2})
+	get := func(c net.Conn) error {
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, get(c), "within the bound")
+		held = append(held, c)
+	}
+	extra, err := net.Dial("tcp", addr)
+	require.NoError(t, err, "the kernel accepts; the server closes")
+	defer extra.Close()
+	assert.Error(t, get(extra), "a third connection is closed")
+
+	require.NoError(t, held[0].Close())
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		return get(c) == nil
+	}, 5*time.Second, 20*time.Millisecond, "a closed connection frees its place")
+	require.NoError(t, get(held[1]), "the held connection still serves")
+}
