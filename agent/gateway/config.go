@@ -17,6 +17,7 @@ type Config struct {
 	Upstream string // the app, e.g. http://127.0.0.1:3000
 
 	MaxBodyBytes    int64         // request body bound; default DefaultMaxBody
+	MaxConns        int           // client connections open at once; default DefaultMaxConns
 	UpstreamTimeout time.Duration // how long the app may take to answer with headers; default DefaultUpstreamTimeout
 
 	// ExtendedMetrics fills APIcast's service_id and service_system_name
@@ -35,6 +36,7 @@ type Config struct {
 // Gateway defaults.
 const (
 	DefaultMaxBody         = 10 << 20
+	DefaultMaxConns        = 16384 // far more clients than one app serves, far fewer than exhaust descriptors
 	DefaultUpstreamTimeout = 60 * time.Second
 
 	idleConns = 1024 // kept per upstream host
@@ -52,6 +54,9 @@ func (c *Config) Check() (*url.URL, error) {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBody
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
 	}
 	if c.UpstreamTimeout <= 0 {
 		c.UpstreamTimeout = DefaultUpstreamTimeout

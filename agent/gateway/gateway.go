@@ -62,8 +62,9 @@ type Gateway struct {
 
 	oidc *oidcIssuers // the OpenID Connect issuers of OIDC services, kept across views
 
-	lean atomic.Pointer[http1.Server] // the running HTTP/1.1 loop, for nginx_http_connections
-	h2   atomic.Pointer[h2Server]     // and the HTTP/2 server, when TLS or h2c is on
+	lean atomic.Pointer[http1.Server]      // the running HTTP/1.1 loop, for nginx_http_connections
+	capd atomic.Pointer[http1.CapListener] // the bound on client connections, counting those it closed
+	h2   atomic.Pointer[h2Server]          // and the HTTP/2 server, when TLS or h2c is on
 
 	upstreamsMu sync.Mutex // serialises additions to upstreams
 	upstreams   sync.Map   // upstreamKey → *upstream: those policies chose

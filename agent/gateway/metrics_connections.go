@@ -26,6 +26,10 @@ func (c *connections) Collect(ch chan<- prometheus.Metric) {
 	if srv := c.g.lean.Load(); srv != nil {
 		st = srv.ConnStats()
 	}
+	var refused uint64 // accepted, and closed at once for --gateway-max-connections
+	if capd := c.g.capd.Load(); capd != nil {
+		refused = capd.Refused()
+	}
 	if h2 := c.g.h2.Load(); h2 != nil {
 		hs := h2.connStats()
 		st.Accepted += hs.Accepted
@@ -35,7 +39,7 @@ func (c *connections) Collect(ch chan<- prometheus.Metric) {
 		state string
 		v     float64
 	}{
-		{"accepted", float64(st.Accepted)}, {"handled", float64(st.Accepted)}, // nginx handles all it accepts, unless out of resources
+		{"accepted", float64(st.Accepted + refused)}, {"handled", float64(st.Accepted)}, // as nginx's: all accepted but those beyond the bound
 		{"active", float64(st.Active)}, {"reading", float64(st.Reading)}, {"waiting", float64(st.Waiting)}, {"writing", float64(st.Writing)},
 	} {
 		ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, s.v, s.state)

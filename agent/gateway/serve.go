@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -47,6 +48,9 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	capped := http1.LimitConns(ln, cmp.Or(g.cfg.MaxConns, DefaultMaxConns))
+	g.capd.Store(capped)
+	ln = capped
 	var (
 		h      http.Handler = g
 		h2     *h2Server

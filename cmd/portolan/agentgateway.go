@@ -23,6 +23,7 @@ func gatewayFlags() []cli.Flag {
 		&cli.StringFlag{Name: "gateway-listen", Usage: "serve the gateway on this address, e.g. :8080: requests are authorized against the composition, counted and forwarded to --upstream (empty: no gateway)"},
 		&cli.StringFlag{Name: "upstream", Usage: "URL of the app the gateway forwards to, e.g. http://127.0.0.1:3000"},
 		&cli.Int64Flag{Name: "gateway-max-body", Value: gateway.DefaultMaxBody, Usage: "largest request body the gateway forwards, in bytes (413 above)"},
+		&cli.IntFlag{Name: "gateway-max-connections", Value: gateway.DefaultMaxConns, Usage: "client connections open at once; one more is closed as soon as it is accepted (nginx_http_connections: accepted minus handled)"},
 		&cli.DurationFlag{Name: "gateway-upstream-timeout", Value: gateway.DefaultUpstreamTimeout, Usage: "how long the app may take to start answering a request (504 after, as nginx answers an upstream timeout)"},
 		&cli.StringFlag{Name: flagGatewayTLSCert, Usage: "serve the gateway over TLS (1.2 and up) with this PEM certificate chain, leaf first; HTTP/2 and HTTP/1.1 are offered by ALPN. Reloaded when the file changes (a pair that does not load is logged and the old one kept)"},
 		&cli.StringFlag{Name: flagGatewayTLSKey, Usage: "PEM private key of --gateway-tls-cert"},
@@ -47,7 +48,7 @@ func gatewayConfig(c *cli.Context) *gateway.Config {
 	}
 	return &gateway.Config{
 		Listen: c.String("gateway-listen"), Upstream: c.String("upstream"),
-		MaxBodyBytes: c.Int64("gateway-max-body"), UpstreamTimeout: c.Duration("gateway-upstream-timeout"),
+		MaxBodyBytes: c.Int64("gateway-max-body"), MaxConns: c.Int("gateway-max-connections"), UpstreamTimeout: c.Duration("gateway-upstream-timeout"),
 		TLS: gateway.TLS{
 			CertFile: c.String(flagGatewayTLSCert), KeyFile: c.String(flagGatewayTLSKey), H2C: c.Bool(flagGatewayH2C),
 			UpstreamCAFile: c.String(flagUpstreamCAFile), UpstreamCertFile: c.String(flagUpstreamClientCert), UpstreamKeyFile: c.String(flagUpstreamClientKey),

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -20,8 +21,8 @@ import (
 // 20 µs; perf put a tenth of a loaded gateway's CPU in that monitor, and
 // raw calls took the gateway's nanosleeps from 0.23 to 0.02 a request and
 // its context switches from 0.57 to 0.38 (nginx: 0.34; BENCHMARKS.md).
-// Everything else (deadlines, Close, addresses, io.ReaderFrom) is the
-// TCPConn's own.
+// Everything else (deadlines, addresses, io.ReaderFrom) is the TCPConn's
+// own, and so is Close but for CapListener's hook.
 type rawConn struct {
 	*net.TCPConn
 	rc syscall.RawConn
@@ -45,6 +46,19 @@ type rawConn struct {
 	step   func(read func([]byte) (int, error)) bool
 	loopFd uintptr
 	nowFn  func([]byte) (int, error)
+
+	closed atomic.Pointer[func()] // run once at the first Close (CapListener)
+}
+
+func (r *rawConn) setOnClose(fn func()) { r.closed.Store(&fn) }
+
+// Close closes the connection and runs the hook set by setOnClose, once.
+func (r *rawConn) Close() error {
+	err := r.TCPConn.Close()
+	if fn := r.closed.Swap(nil); fn != nil {
+		(*fn)()
+	}
+	return err
 }
 
 // maxRW is the most a read or write asks for at once, as internal/poll:
