@@ -65,6 +65,16 @@ func (q *MapQuery) AddLabel(kv string) error {
 	return nil
 }
 
+// IsMapStatus tells whether s is a status home's map holds, which a map
+// query may keep: passing, warning, critical or draining.
+func IsMapStatus(s string) bool {
+	switch s {
+	case StatusPassing, StatusWarning, StatusCritical, StatusDraining:
+		return true
+	}
+	return false
+}
+
 // ParseMapQuery reads a MapQuery from GET /v1/map's parameters.
 func ParseMapQuery(v url.Values) (MapQuery, error) {
 	q := MapQuery{
@@ -80,9 +90,7 @@ func ParseMapQuery(v url.Values) (MapQuery, error) {
 			return MapQuery{}, err
 		}
 	}
-	switch q.Status {
-	case "", StatusPassing, StatusWarning, StatusCritical, StatusDraining:
-	default:
+	if q.Status != "" && !IsMapStatus(q.Status) {
 		return MapQuery{}, fmt.Errorf("status must be passing, warning, critical or draining (got %q)", truncate(q.Status, 32))
 	}
 	if len(q.Cursor) > MaxIDLen {

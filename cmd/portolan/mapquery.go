@@ -57,9 +57,7 @@ func mapQueryOf(c *cli.Context, format string) (registry.MapQuery, mapWant, erro
 			return q, 0, fmt.Errorf("--%w", err)
 		}
 	}
-	switch q.Status {
-	case "", registry.StatusPassing, registry.StatusWarning, registry.StatusCritical, registry.StatusDraining:
-	default:
+	if q.Status != "" && !registry.IsMapStatus(q.Status) {
 		return q, 0, fmt.Errorf("--status %q: want passing, warning, critical or draining", q.Status)
 	}
 	switch {
