@@ -39,7 +39,10 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 	var token string // OpenID Connect services: the access token, checked once the rules match, as APIcast does
 	if v.oidc != nil {
 		token = v.oidc.token(c.R)
-	} else if cred = v.creds.extract(c.R); cred.Empty() && c.DefaultCredentials != nil {
+	} else if cred = v.creds.extract(c.R); cred == (composition.Credentials{}) && c.DefaultCredentials != nil {
+		// None of the service's version's credentials (extract reads only
+		// those): APIcast's default_credentials creds_missing, where an
+		// app_key alone is not missing.
 		cred = composition.Credentials(*c.DefaultCredentials)
 	}
 	if cred.Empty() && token == "" {

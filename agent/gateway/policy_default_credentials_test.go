@@ -60,6 +60,72 @@ func TestPolicyDefaultCredentialsAppIDAndKey(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, a.status)
 }
 
+// APIcast's default_credentials.lua decides by the service's backend
+// version, not by the policy's auth_type: creds_missing is "user_key ==
+// nil" for backend version 1 and "app_id == nil and app_key == nil" for 2,
+// and provide_creds gives version 1 the configured user_key and version 2
+// the configured app_id and app_key, each only when configured ("No default
+// user key configured", "No default app_id + app_key configured"). So a
+// default of the other kind gives nothing: the anonymous request is refused
+// as APIcast refuses it, for missing credentials.
+func TestPolicyDefaultCredentialsOfTheServicesBackendVersion(t *testing.T) {
+	for _, tc := range []struct{ version, conf string }{
+		{backendAppID, `{"auth_type":"user_key","user_key":"premium-key"}`},
+		{backendUserKey, `{"auth_type":"app_id_and_app_key","app_id":"premium-key","app_key":"premium-key-secret"}`},
+	} {
+		f := newGatewayFixture(t, tc.version)
+		f.proxy(t, func(p *composition.Proxy) {
+			p.PolicyChain = policyChain(t, `[{"name":"default_credentials","version":"builtin","enabled":true,"configuration":`+tc.conf+`},
+				{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
+		})
+		up, got := echoUpstream(t, "app")
+		_, base, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
+		a := call(t, "GET", base+"/", nil)
+		assert.Equal(t, http.StatusForbidden, a.status, tc.conf)
+		assert.Contains(t, a.body, "Authentication parameters missing", tc.conf)
+		assert.Empty(t, got, "nothing reaches the app")
+	}
+}
+
+// The credentials the policy supplies are those of the service's version
+// whatever auth_type says (default_credentials.lua reads config.user_key,
+// config.app_id and config.app_key, never auth_type): a configuration with
+// auth_type user_key that also carries app_id and app_key, which the schema
+// allows, supplies them to a backend version 2 service.
+func TestPolicyDefaultCredentialsIgnoreAuthTypeAtRequestTime(t *testing.T) {
+	f := newGatewayFixture(t, backendAppID)
+	f.proxy(t, func(p *composition.Proxy) {
+		p.PolicyChain = policyChain(t, `[{"name":"default_credentials","version":"builtin","enabled":true,
+			"configuration":{"auth_type":"user_key","user_key":"basic-key","app_id":"premium-key","app_key":"premium-key-secret"}},
+			{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
+	})
+	up, got := echoUpstream(t, "app")
+	_, base, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
+	a := call(t, "GET", base+"/", nil)
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	<-got
+}
+
+// For backend version 2 the credentials are missing only when both app_id
+// and app_key are ("return service_creds.app_id == nil and
+// service_creds.app_key == nil"): a request with an app_key alone keeps it,
+// gets no default app_id, and is refused as APIcast's proxy refuses a
+// credential tuple with a hole (error_no_credentials).
+func TestPolicyDefaultCredentialsNotForAnAppKeyAlone(t *testing.T) {
+	f := newGatewayFixture(t, backendAppID)
+	f.proxy(t, func(p *composition.Proxy) {
+		p.PolicyChain = policyChain(t, `[{"name":"default_credentials","version":"builtin","enabled":true,
+			"configuration":{"auth_type":"app_id_and_app_key","app_id":"premium-key","app_key":"premium-key-secret"}},
+			{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
+	})
+	up, got := echoUpstream(t, "app")
+	_, base, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
+	a := call(t, "GET", base+"/?app_key=premium-key-secret", nil)
+	assert.Equal(t, http.StatusForbidden, a.status)
+	assert.Contains(t, a.body, "Authentication parameters missing")
+	assert.Empty(t, got, "not served as the default application")
+}
+
 // "Note: this policy should be placed before the APIcast policy in the
 // chain": after it, the apicast element has already found no credentials.
 func TestPolicyDefaultCredentialsAfterApicastHasNoEffect(t *testing.T) {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -53,6 +54,54 @@ func TestPolicyHeadersRequestOperations(t *testing.T) {
 	assert.Empty(t, got.Header.Values("Deleted-Header"))
 	assert.Equal(t, "another_value", got.Header.Get("Kept-Header"))
 	assert.Empty(t, a.header.Values("New-Header"), "request headers are not in the response")
+}
+
+// APIcast's headers.lua reads the request's headers once, when the policy's
+// rewrite starts ("local req_headers = ngx.req.get_headers()", "to avoid
+// calling ngx.req.get_headers() in every command"): push and add build on
+// that snapshot (new_header_value(req_headers[header_name], value), then
+// ngx.req.set_header), while set and delete change the request itself. So,
+// on one header: a push after a set builds on what the request brought and
+// replaces the set value; an add after a delete adds back to what the
+// request had; an add after a set of a header the request did not bring
+// does nothing; a second push of such a header leaves only its own value,
+// and of a header the request brought once, the request's value and its own.
+// A header the request brought several times is a list in the snapshot,
+// which push extends (table.insert on it): pushes then add up.
+func TestPolicyHeadersRequestCommandsReadTheRequestsHeaders(t *testing.T) {
+	cg := startChainGateway(t, headersChain(`{"request":[
+		{"op":"set","header":"Set-Push","value":"set"},
+		{"op":"push","header":"Set-Push","value":"pushed"},
+		{"op":"set","header":"Set-Push-New","value":"set"},
+		{"op":"push","header":"Set-Push-New","value":"pushed"},
+		{"op":"delete","header":"Delete-Add"},
+		{"op":"add","header":"Delete-Add","value":"added"},
+		{"op":"set","header":"Set-Add-New","value":"set"},
+		{"op":"add","header":"Set-Add-New","value":"added"},
+		{"op":"push","header":"Push-Push-New","value":"p1"},
+		{"op":"push","header":"Push-Push-New","value":"p2"},
+		{"op":"push","header":"Push-Push-One","value":"p1"},
+		{"op":"push","header":"Push-Push-One","value":"p2"},
+		{"op":"push","header":"Push-Push-Two","value":"p1"},
+		{"op":"push","header":"Push-Push-Two","value":"p2"},
+		{"op":"push","header":"Push-Add-New","value":"p1"},
+		{"op":"add","header":"Push-Add-New","value":"a1"}]}`))
+	a := call(t, "GET", cg.base+"/?user_key="+cg.key, http.Header{
+		"Set-Push":      {"request"},
+		"Delete-Add":    {"request"},
+		"Push-Push-One": {"request"},
+		"Push-Push-Two": {"r1", "r2"},
+	})
+	require.Equal(t, http.StatusOK, a.status)
+	got := (<-cg.got).Header
+	assert.Equal(t, []string{"request", "pushed"}, got.Values("Set-Push"))
+	assert.Equal(t, []string{"pushed"}, got.Values("Set-Push-New"))
+	assert.Equal(t, []string{"request", "added"}, got.Values("Delete-Add"))
+	assert.Equal(t, []string{"set"}, got.Values("Set-Add-New"))
+	assert.Equal(t, []string{"p2"}, got.Values("Push-Push-New"))
+	assert.Equal(t, []string{"request", "p2"}, got.Values("Push-Push-One"))
+	assert.Equal(t, []string{"r1", "r2", "p1", "p2"}, got.Values("Push-Push-Two"))
+	assert.Equal(t, []string{"p1"}, got.Values("Push-Add-New"))
 }
 
 // APIcast's headers tests 5-8 on the response (header_filter): set creates or
@@ -109,6 +158,23 @@ func TestPolicyHeadersLiquidValues(t *testing.T) {
 	assert.Equal(t, "orig!", got.Header.Get("X-Copy"))
 	assert.Equal(t, "{{uri}}", got.Header.Get("X-Plain"), "plain values are not evaluated")
 	assert.Equal(t, "GET /some/path for "+strconv.FormatInt(cg.f.svc.ID, 10), a.header.Get("X-Echo"))
+}
+
+// APIcast's Liquid context (ngx_variable.lua) holds server_addr and
+// server_port, nginx's $server_addr and $server_port ("an address of the
+// server which accepted a request", "port of the server which accepted a
+// request"): the gateway's end of the client's connection, here the
+// 127.0.0.1 listener the test started, over HTTP/1.1 as every client sends.
+func TestPolicyHeadersLiquidServerAddrAndPort(t *testing.T) {
+	cg := startChainGateway(t, headersChain(`{
+		"request":[{"op":"set","header":"X-Server","value":"{{ server_addr }}:{{ server_port }}","value_type":"liquid"}],
+		"response":[{"op":"set","header":"X-Server-Port","value":"{{server_port}}","value_type":"liquid"}]}`))
+	u, err := url.Parse(cg.base)
+	require.NoError(t, err)
+	a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
+	require.Equal(t, http.StatusOK, a.status)
+	assert.Equal(t, u.Host, (<-cg.got).Header.Get("X-Server"))
+	assert.Equal(t, u.Port(), a.header.Get("X-Server-Port"))
 }
 
 // APIcast's Liquid context (ngx_variable.lua) holds request_id, nginx's

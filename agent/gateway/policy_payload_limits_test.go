@@ -99,6 +99,29 @@ func TestPolicyPayloadLimitsResponse(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, a.status)
 }
 
+// APIcast's payload_limits.lua header_filter, on a response over the limit,
+// sets only "ngx.status = 413" and "ngx.header["Content-Length"] =
+// #PayloadErrMessage", and its body_filter sends "Payload Too Large": the
+// upstream's Content-Type is what the client gets with it.
+func TestPolicyPayloadLimitsResponseKeepsTheUpstreamsContentType(t *testing.T) {
+	f := newGatewayFixture(t, backendUserKey)
+	f.proxy(t, func(p *composition.Proxy) {
+		p.PolicyChain = policyChain(t, `[{"name":"payload_limits","version":"builtin","enabled":true,"configuration":{"request":0,"response":2}},
+			{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
+	})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"articles":[]}`)
+	}))
+	t.Cleanup(up.Close)
+	_, base, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
+	a := call(t, "GET", base+"/?user_key=premium-key", nil)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, a.status)
+	assert.Equal(t, "Payload Too Large", a.body)
+	assert.Equal(t, "application/json", a.contentType)
+	assert.Equal(t, "17", a.header.Get("Content-Length"))
+}
+
 // The schema requires request and response, integers of at least 0.
 func TestPolicyPayloadLimitsInvalidConfigurationFailsClosed(t *testing.T) {
 	for conf, field := range map[string]string{

@@ -200,6 +200,45 @@ func TestRateLimitExceededErrorStatusAndLogOnly(t *testing.T) {
 	assert.Equal(t, 2.0, policyEvents(cg.reg, "rate_limit", "exceeded_logged"))
 }
 
+// rate_limit.lua answers with "return ngx.exit(error_settings[type]
+// ["status_code"])" and writes no body: nginx sends its own error page for
+// the status (ngx_http_special_response.c), text/html, ending with the tail
+// of server_tokens off (APIcast's nginx.conf), which OpenResty signs
+// "openresty". A status nginx has no page for is sent with an empty body.
+func TestRateLimitAnswersWithNginxsErrorPage(t *testing.T) {
+	page := func(title string) string {
+		return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
+			"</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n"
+	}
+	for _, tc := range []struct {
+		conf, contentType, body string
+		status                  int
+	}{
+		{`{}`, "text/html", page("429 Too Many Requests"), 429},
+		{`{"status_code":503}`, "text/html", page("503 Service Temporarily Unavailable"), 503},
+		{`{"status_code":422}`, "", "", 422},
+	} {
+		cg := startChainGateway(t, rateLimitChain(`{"fixed_window_limiters":[{"key":{"name":"a"},"count":1,"window":60}],
+			"limits_exceeded_error":`+tc.conf+`}`))
+		require.Equal(t, http.StatusOK, call(t, "GET", cg.base+"/?user_key="+cg.key, nil).status)
+		a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
+		assert.Equal(t, tc.status, a.status, tc.conf)
+		assert.Equal(t, tc.contentType, a.contentType, tc.conf)
+		assert.Equal(t, tc.body, a.body, tc.conf)
+	}
+
+	// configuration_error: the same, 500 by default.
+	cg := startChainGateway(t, rateLimitChain(`{"fixed_window_limiters":[{"key":{"name":"g","scope":"global"},"count":5,"window":60}]}`))
+	cg.g.global = failingGlobal{}
+	cg.f.proxy(t, func(p *composition.Proxy) { p.ErrorStatusAuthMissing = 401 })
+	_, err := cg.g.Update(agentView(t, cg.f.tx.Result(), cg.f.svc.SystemName), cg.f.placement(cg.f.basic, cg.f.premium))
+	require.NoError(t, err)
+	a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
+	assert.Equal(t, http.StatusInternalServerError, a.status)
+	assert.Equal(t, "text/html", a.contentType)
+	assert.Equal(t, page("500 Internal Server Error"), a.body)
+}
+
 // "Limits with conditions [...] a limit that applies only when the path of
 // the request matches `/v1/.*/something/.*`", with "==" and "!=" combined by
 // combine_op.

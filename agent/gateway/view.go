@@ -128,7 +128,7 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 	v.errLimits = newErrorResponse(proxy.ErrorLimitsExceeded, proxy.ErrorStatusLimitsExceeded, proxy.ErrorHeadersLimitsExceeded,
 		"Usage limit exceeded", http.StatusTooManyRequests)
 
-	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared,
+	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, BackendVersion: svc.BackendVersion, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared,
 		Usage: &policyUsage{g: g, snap: snap, serviceID: svc.ID}, Global: g.global, ContentCaching: g.cfg.ContentCaching,
 		Upstream: g.localURL}
 	v.chain, failed = policy.Build(composition.NormalizePolicyChain(proxy.PolicyChain), &apicastElement{g: g, v: v}, env)

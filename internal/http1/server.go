@@ -236,7 +236,9 @@ func (s *Server) newConn(c net.Conn) *leanConn {
 	s.accepted.Add(1)
 	ctx, cancel := context.WithCancel(s.ctx)
 	lc := &leanConn{s: s, c: c, remote: c.RemoteAddr().String(), cancel: cancel, head: *newRequestHead()}
-	lc.tmpl = *(&http.Request{}).WithContext(ctx)
+	// Its requests carry the connection's local address, as net/http's do
+	// (the gateway's Liquid {{ server_addr }}, nginx's $server_addr).
+	lc.tmpl = *(&http.Request{}).WithContext(context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr()))
 	if tc, ok := c.(*tls.Conn); ok { // served over TLS (the gateway's front door did the handshake)
 		st := tc.ConnectionState()
 		lc.tmpl.TLS = &st

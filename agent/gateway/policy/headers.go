@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 )
 
@@ -23,9 +24,23 @@ import (
 //
 // A value is plain text or, with value_type liquid, a template compiled once
 // (see CompileTemplate) and rendered per request.
+//
+// As APIcast's headers.lua, the request commands push and add build on the
+// request's headers as they were when the policy's rewrite began ("local
+// req_headers = ngx.req.get_headers()", read once "to avoid calling
+// ngx.req.get_headers() in every command"), while set and delete change the
+// request itself: a push after a set on one header builds on what the
+// request brought and replaces the set value, an add after a delete adds
+// back to what the request had. The response commands each see what the
+// ones before left (ngx.header).
 type headersPolicy struct {
 	request, response []headerCommand
 	env               *Env // for the Liquid service variables
+	// snapKeys are the request headers whose pushes and adds need them as
+	// the request brought them: those with a push or add after another
+	// command on them. Every other command reads the request as it is,
+	// which is then the same, at no cost.
+	snapKeys []string
 }
 
 type headerOp uint8
@@ -45,6 +60,9 @@ type headerCommand struct {
 	// slice shared by all requests (len == cap, so an append elsewhere
 	// copies it), which spares an allocation per request.
 	static []string
+	// snap is, for a request push or add, the index in snapKeys of its
+	// header as the request brought it; -1: the request's header as it is.
+	snap int
 }
 
 type headerCommandConfig struct {
@@ -72,7 +90,30 @@ func newHeaders(conf json.RawMessage, env *Env) (Policy, error) {
 	if p.response, err = compileHeaderCommands("response", cfg.Response); err != nil {
 		return nil, err
 	}
+	p.snapKeys = snapshotKeys(p.request)
 	return p, nil
+}
+
+// snapshotKeys points the pushes and adds of cmds that must see their
+// header as the request brought it at their place in the returned keys:
+// every push and add on a header that has one after another command on it.
+func snapshotKeys(cmds []headerCommand) []string {
+	var keys []string
+	for i := range cmds {
+		cmd := &cmds[i]
+		if (cmd.op != headerPush && cmd.op != headerAdd) || cmd.key == "Host" || slices.Contains(keys, cmd.key) {
+			continue
+		}
+		if slices.ContainsFunc(cmds[:i], func(e headerCommand) bool { return e.key == cmd.key }) {
+			keys = append(keys, cmd.key)
+		}
+	}
+	for i := range cmds {
+		if cmds[i].op == headerPush || cmds[i].op == headerAdd {
+			cmds[i].snap = slices.Index(keys, cmds[i].key)
+		}
+	}
+	return keys
 }
 
 func compileHeaderCommands(field string, cfgs []headerCommandConfig) ([]headerCommand, error) {
@@ -107,6 +148,7 @@ func compileHeaderCommands(field string, cfgs []headerCommandConfig) ([]headerCo
 			op:    map[string]headerOp{"add": headerAdd, "set": headerSet, "push": headerPush, "delete": headerDelete}[op],
 			key:   textproto.CanonicalMIMEHeaderKey(*cc.Header),
 			value: t,
+			snap:  -1,
 		}
 		if t.IsStatic() {
 			if v := t.Render(nil, nil); v != "" {
@@ -125,19 +167,67 @@ func (p *headersPolicy) Rewrite(c *Context) {
 	if len(p.request) == 0 {
 		return
 	}
+	if len(p.snapKeys) > 0 {
+		p.rewriteWithSnapshot(c)
+		return
+	}
 	for i := range p.request {
 		cmd := &p.request[i]
 		if cmd.key == "Host" {
-			// Go keeps the Host apart from the other headers.
-			if cmd.op == headerSet || cmd.op == headerPush {
-				if v := cmd.render(c, p.env); v != "" {
-					c.R.Host = v
-				}
-			}
+			p.setHost(c, cmd)
 			continue
 		}
 		cmd.apply(c, p.env, c.R.Header)
 	}
+}
+
+// rewriteWithSnapshot is Rewrite where some pushes or adds need their
+// header as the request brought it (snapKeys).
+func (p *headersPolicy) rewriteWithSnapshot(c *Context) {
+	h := c.R.Header
+	var buf [4][]string
+	snap := buf[:0] // the values of snapKeys as the request brought them
+	for _, k := range p.snapKeys {
+		snap = append(snap, slices.Clip(h[k])) // clipped: an append copies
+	}
+	for i := range p.request {
+		cmd := &p.request[i]
+		switch {
+		case cmd.key == "Host":
+			p.setHost(c, cmd)
+		case cmd.snap >= 0:
+			cmd.pushOnto(c, p.env, h, &snap[cmd.snap])
+		default:
+			cmd.apply(c, p.env, h)
+		}
+	}
+}
+
+// setHost runs a command on Host, which Go keeps apart from the other
+// headers: set and push replace the request's host.
+func (p *headersPolicy) setHost(c *Context, cmd *headerCommand) {
+	if cmd.op == headerSet || cmd.op == headerPush {
+		if v := cmd.render(c, p.env); v != "" {
+			c.R.Host = v
+		}
+	}
+}
+
+// pushOnto runs a request push or add as APIcast's do: on orig, the header
+// as the request brought it, the result replacing the request's header
+// (ngx.req.set_header). Where the request brought the header several times,
+// APIcast's snapshot holds it as a Lua list, which the push extends in place
+// (table.insert), so that the next push on it builds on this one; a header
+// brought once is a string there, copied into a new list each time.
+func (cmd *headerCommand) pushOnto(c *Context, env *Env, h http.Header, orig *[]string) {
+	if cmd.op == headerAdd && len(*orig) == 0 {
+		return // add: "When the header is not set, it does nothing"
+	}
+	v := append(*orig, cmd.render(c, env)) // *orig is clipped: a new array
+	if len(*orig) > 1 {
+		*orig = v[:len(v):len(v)]
+	}
+	h[cmd.key] = v[:len(v):len(v)]
 }
 
 // HeaderFilter runs the response commands on the response's headers.

@@ -19,7 +19,8 @@ import (
 // Template is a value of APIcast's Liquid kind, compiled once when the chain
 // is built: plain text with {{ variable }} outputs. The variables are those
 // APIcast exposes to policies (its ngx_variable context and the policies'
-// context): remote_addr, remote_port, uri and path (the request's path),
+// context): remote_addr, remote_port, server_addr and server_port (the
+// gateway's end of the connection), uri and path (the request's path),
 // request_uri (path and query), host, scheme, http_method (also
 // request_method), request_id, headers['Name'] (several values joined with
 // ", "), jwt.claim (nested with dots or ['key']), service.id and
@@ -245,6 +246,8 @@ func (c *Context) Lookup(env *Env, path []string) string {
 			return port
 		}
 		return host
+	case "server_addr", "server_port":
+		return serverAddr(r, path[0] == "server_port")
 	case "uri", "path":
 		return r.URL.Path
 	case "scheme":
@@ -281,6 +284,27 @@ func (c *Context) Lookup(env *Env, path []string) string {
 		}
 	}
 	return ""
+}
+
+// serverAddr is nginx's $server_addr, or with port its $server_port, which
+// APIcast's Liquid context holds (ngx_variable.lua): "an address of the
+// server which accepted a request", the local end of the client's
+// connection, an IPv6 one without brackets. The servers put it in the
+// request's context (http.LocalAddrContextKey): net/http's, HTTP/2's and the
+// gateway's own HTTP/1.1 loop. A request without one renders them empty.
+func serverAddr(r *http.Request, port bool) string {
+	a, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if a == nil {
+		return ""
+	}
+	host, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return ""
+	}
+	if port {
+		return p
+	}
+	return host
 }
 
 // requestID is nginx's $request_id, which APIcast's Liquid context holds
@@ -350,7 +374,7 @@ func Stringify(v any) string {
 func (c *Context) LiquidContext(env *Env) map[string]any {
 	r := c.R
 	out := map[string]any{}
-	for _, name := range []string{"uri", "path", "host", "scheme", "remote_addr", "remote_port", "http_method", "request_id"} {
+	for _, name := range []string{"uri", "path", "host", "scheme", "remote_addr", "remote_port", "server_addr", "server_port", "http_method", "request_id"} {
 		out[name] = c.Lookup(env, []string{name})
 	}
 	out["request_uri"] = maskedRequestURI(r)

@@ -1,8 +1,12 @@
 package policy
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -71,6 +75,26 @@ func TestLiquidVariables(t *testing.T) {
 	c.JWT = nil
 	assert.Equal(t, "", renderLiquid(t, c, env, "{{jwt.aud}}"), "no token: empty, as Liquid renders nil")
 	assert.Equal(t, "", renderLiquid(t, c, nil, "{{service.id}}"))
+}
+
+// APIcast's Liquid context (ngx_variable.lua's context_values) holds
+// "server_addr = ngx.var.server_addr, server_port = ngx.var.server_port":
+// nginx's "an address of the server which accepted a request" and its port,
+// the local end of the client's connection, which reaches a handler as
+// http.LocalAddrContextKey. An IPv6 address is written without brackets, as
+// nginx writes it; a request without a connection renders them empty.
+func TestLiquidServerAddrAndPort(t *testing.T) {
+	c := liquidRequest(t, "/")
+	assert.Equal(t, ":", renderLiquid(t, c, nil, "{{ server_addr }}:{{ server_port }}"), "no connection")
+	for addr, want := range map[net.Addr]string{
+		&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 8080}:   "192.0.2.1 8080",
+		&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 8443}: "2001:db8::1 8443",
+	} {
+		c.R = c.R.WithContext(context.WithValue(context.Background(), http.LocalAddrContextKey, addr))
+		assert.Equal(t, want, renderLiquid(t, c, nil, "{{server_addr}} {{server_port}}"), addr.String())
+		got := c.LiquidContext(nil)
+		assert.Equal(t, want, fmt.Sprint(got["server_addr"], " ", got["server_port"]), "liquid_context_debug shows them")
+	}
 }
 
 // The filters without arguments that APIcast's Liquid offers, on variables

@@ -17,7 +17,11 @@ import (
 // APIcast lets a body without a Content-Length (chunked) through, the gateway
 // reads it up to the limit and refuses it as well when it is over. A response
 // whose Content-Length is over the response limit becomes, in the header
-// filter, a 413 whose body is "Payload Too Large".
+// filter, a 413 whose body is "Payload Too Large". As APIcast's
+// header_filter, which sets only the status and the Content-Length, the
+// upstream's other headers go with it, its Content-Type included; those
+// that would misdescribe the new body (Content-Encoding, ETag, ...) are
+// dropped, where APIcast would send a client "Payload Too Large" as gzip.
 type payloadLimitsPolicy struct {
 	request, response int64
 
@@ -119,7 +123,6 @@ func (p *payloadLimitsPolicy) HeaderFilter(c *Context) {
 		delete(h, k)
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(payloadTooLarge))}
-	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
 }
 
 // BodyFilter sends "Payload Too Large" instead of a replaced response's body.

@@ -67,6 +67,10 @@ type Factory func(conf json.RawMessage, env *Env) (Policy, error)
 type Env struct {
 	ServiceID         int64
 	ServiceSystemName string
+	// BackendVersion is the service's backend_version, how its
+	// applications present credentials: "1" (user_key), "2" (app_id and
+	// app_key) or "oidc"; "" is 3scale's default, "1".
+	BackendVersion string
 
 	Log     zerolog.Logger
 	Metrics *Metrics
@@ -166,7 +170,7 @@ type Context struct {
 	Timeouts           Timeouts
 	Retries            int          // extra attempts on a connection failure or timeout
 	RetryStatuses      []int        // also retried on these upstream statuses, with a body that can be replayed
-	DefaultCredentials *Credentials // used when the request brings none
+	DefaultCredentials *Credentials // used when the request brings none of its backend version's
 	Caching            string       // "", "strict", "resilient", "allow", "none"
 
 	// UpstreamStatus is the upstream's answer, 0 when it was not reached;

@@ -29,7 +29,10 @@ import (
 // "When several of them apply, going over the limits for one of them is
 // enough to reject the request or delay it." Each limiter has a key (plain
 // or Liquid: {{ remote_addr }}, {{ jwt.sub }}, {{ headers['X'] }}), scoped
-// to the service or global, and an optional condition.
+// to the service or global, and an optional condition. A request refused
+// (limits_exceeded_error, configuration_error, error_handling "exit") gets
+// what APIcast's ngx.exit(status_code) has nginx send: its error page for
+// the status (nginxErrorPage).
 //
 // Counters live in Env.Shared, so a chain rebuilt at a new revision keeps
 // them. Where APIcast shares limits between gateways through Redis
@@ -49,6 +52,10 @@ type rateLimit struct {
 type rlErrorSetting struct {
 	status int
 	exit   bool // "exit": answer status; "log": only log and let the request through
+	// The answer's content type and body: APIcast's ngx.exit(status) has
+	// nginx send its error page for the status (nginxErrorPage).
+	contentType string
+	body        []byte
 }
 
 type rateLimitConfig struct {
@@ -139,21 +146,21 @@ func newRateLimit(conf json.RawMessage, env *Env) (Policy, error) {
 
 func rlErrorFrom(field string, c *rlErrorConfig, def int) (rlErrorSetting, error) {
 	s := rlErrorSetting{status: def, exit: true}
-	if c == nil {
-		return s, nil
-	}
-	if c.StatusCode != nil {
-		// The schema says integer; a status outside 100-599 cannot be sent.
-		if *c.StatusCode < 100 || *c.StatusCode > 599 {
-			return s, Invalid(field+".status_code", "must be an HTTP status (100-599), not %d", *c.StatusCode)
+	if c != nil {
+		if c.StatusCode != nil {
+			// The schema says integer; a status outside 100-599 cannot be sent.
+			if *c.StatusCode < 100 || *c.StatusCode > 599 {
+				return s, Invalid(field+".status_code", "must be an HTTP status (100-599), not %d", *c.StatusCode)
+			}
+			s.status = *c.StatusCode
 		}
-		s.status = *c.StatusCode
+		h, err := OneOf(field+".error_handling", c.ErrorHandling, "exit", "exit", "log")
+		if err != nil {
+			return s, err
+		}
+		s.exit = h == "exit"
 	}
-	h, err := OneOf(field+".error_handling", c.ErrorHandling, "exit", "exit", "log")
-	if err != nil {
-		return s, err
-	}
-	s.exit = h == "exit"
+	s.contentType, s.body = nginxErrorPage(s.status)
 	return s, nil
 }
 
@@ -195,7 +202,7 @@ func (p *rateLimit) Access(c *Context) {
 			p.count(p.mRejected)
 			p.env.Log.Warn().Str("policy", "rate_limit").Str("limiter", l.field).Msg("requests over the limit")
 			if p.exceeded.exit {
-				c.Respond(p.exceeded.status, "text/plain; charset=utf-8", []byte(http.StatusText(p.exceeded.status)+"\n"))
+				c.Respond(p.exceeded.status, p.exceeded.contentType, p.exceeded.body)
 				return
 			}
 			p.count(p.mLogged)
@@ -206,7 +213,7 @@ func (p *rateLimit) Access(c *Context) {
 			p.count(p.mConfError)
 			p.env.Log.Error().Err(err).Str("policy", "rate_limit").Str("limiter", l.field).Msg("failed to limit traffic")
 			if p.confError.exit {
-				c.Respond(p.confError.status, "text/plain; charset=utf-8", []byte(http.StatusText(p.confError.status)+"\n"))
+				c.Respond(p.confError.status, p.confError.contentType, p.confError.body)
 			}
 			return
 		}
