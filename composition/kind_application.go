@@ -2,6 +2,7 @@ package composition
 
 import (
 	"slices"
+	"time"
 )
 
 // An application subscribes an account to a service through a plan, with
@@ -25,6 +26,7 @@ var applicationDef = &kindDef[Application, *Application]{
 	},
 	HideSecrets: func(a *Application) {
 		a.UserKey, a.AppID, a.AppKeys, a.ProviderVerificationKey = "", "", nil, ""
+		a.KeyCreatedAt = nil // keyed by the app keys
 	},
 	NaturalKey: func(x *keyIndex, a *Application) (string, string, error) {
 		svc, err := x.ref("service_id", a.ServiceID)
@@ -33,7 +35,8 @@ var applicationDef = &kindDef[Application, *Application]{
 		}
 		return x.ownedKey("user_account_id", a.AccountID, "application", a.Name+"@"+svc)
 	},
-	Derived: []string{"state", "end_user_required"},
+	// Keys' times move with Application Key Create, not with a document.
+	Derived: []string{"state", "end_user_required", "key_created_at"},
 	// Referrer filters carry ids of their own, which mean nothing to a
 	// document: they are compared, and kept, by value.
 	ByValue: func(a *Application) map[string]any {
@@ -89,6 +92,7 @@ func adoptReferrerFilters(tx *Tx, a, old *Application) {
 // prepareApplication takes the service from the plan and, on create, fills the
 // state and the credentials the service's authentication needs.
 func prepareApplication(c *Composition, a, old *Application) error {
+	a.KeyCreatedAt = keptKeyTimes(a)
 	plan, ok := c.ApplicationPlans.Get(a.PlanID)
 	if !ok {
 		return Invalid("plan_id", "does not exist")
@@ -119,6 +123,22 @@ func prepareApplication(c *Composition, a, old *Application) error {
 		a.ProviderVerificationKey = randomHex(16)
 	}
 	return nil
+}
+
+// keptKeyTimes returns a's key times without those of keys it no longer
+// has, however they went (a document's keys), so that a key added again
+// is new; a new map, a's may be a snapshot's.
+func keptKeyTimes(a *Application) map[string]time.Time {
+	var out map[string]time.Time
+	for k, t := range a.KeyCreatedAt {
+		if slices.Contains(a.AppKeys, k) {
+			if out == nil {
+				out = make(map[string]time.Time, len(a.KeyCreatedAt))
+			}
+			out[k] = t
+		}
+	}
+	return out
 }
 
 func validateApplication(c *Composition, a *Application, v *ValidationError) error {

@@ -355,6 +355,13 @@ type Application struct {
 	CreatedAt               time.Time `json:"created_at" wire:"ro"`
 	UpdatedAt               time.Time `json:"updated_at" wire:"ro"`
 
+	// KeyCreatedAt holds, by key, when each app key added after the
+	// application's creation (Application Key Create) was added: porta
+	// keeps every key as a record with times of its own. A key without an
+	// entry dates from the application's creation (KeyCreated), as do the
+	// keys of applications stored before keys had times.
+	KeyCreatedAt map[string]time.Time `json:"key_created_at,omitempty" wire:"-"`
+
 	// ReferrerFilters are the domains and IPs the application's calls may
 	// come from (Application Referrer Filter Create), at most 5.
 	ReferrerFilters []ReferrerFilter `json:"referrer_filters,omitempty" wire:"ro,omitempty"`
@@ -362,6 +369,14 @@ type Application struct {
 	// RedirectURL is where an OAuth application's authorizations return
 	// (redirect_url); the OAuth Service Management calls check it.
 	RedirectURL string `json:"redirect_url,omitempty" wire:"omitempty"`
+}
+
+// KeyCreated returns when key, one of a's app keys, was created.
+func (a *Application) KeyCreated(key string) time.Time {
+	if t, ok := a.KeyCreatedAt[key]; ok {
+		return t
+	}
+	return a.CreatedAt
 }
 
 // ReferrerFilter is one of an application's referrer filters: a domain or IP,

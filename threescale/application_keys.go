@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -37,8 +38,10 @@ func (a *API) applicationKeyRoutes() []Route {
 	}
 }
 
-// appKeyWire is one key: {"key":{"value":...}} or <key><value>...</value>.
-// Portolan keeps no time per key, so a key shows its application's times.
+// appKeyWire is one key: {"key":{"value":...}} or <key><value>...</value>,
+// with its own times as porta's ApplicationKey records have them. A key is
+// never updated (porta's value is attr_readonly), so it was last updated
+// when it was created.
 type appKeyWire struct {
 	Value     string    `json:"value"`
 	CreatedAt time.Time `json:"created_at"`
@@ -61,10 +64,11 @@ func listAppKeys(apps *appCollection) func(*call) error {
 		items := make([]viewItem, len(app.AppKeys))
 		for i, k := range app.AppKeys {
 			items[i].name = "key"
+			at := app.KeyCreated(k)
 			if c.format == XML {
-				items[i].v = appKeyXML{Value: k, UpdatedAt: app.UpdatedAt, CreatedAt: app.CreatedAt}
+				items[i].v = appKeyXML{Value: k, UpdatedAt: at, CreatedAt: at}
 			} else {
-				items[i].v = appKeyWire{Value: k, CreatedAt: app.CreatedAt, UpdatedAt: app.UpdatedAt}
+				items[i].v = appKeyWire{Value: k, CreatedAt: at, UpdatedAt: at}
 			}
 		}
 		return writeViewList(c, "keys", items)
@@ -104,10 +108,17 @@ func addAppKey(c *call, tx *composition.Tx, n, _ *composition.Application) error
 		return err
 	}
 	n.AppKeys = append(slices.Clone(n.AppKeys), key) // n shares its slice with the snapshot
+	n.KeyCreatedAt = maps.Clone(n.KeyCreatedAt)      // and its map
+	if n.KeyCreatedAt == nil {
+		n.KeyCreatedAt = map[string]time.Time{}
+	}
+	n.KeyCreatedAt[key] = tx.Now()
 	return nil
 }
 
-// removeAppKey deletes the key in the path; an unknown key is 404.
+// removeAppKey deletes the key in the path; an unknown key is 404. Its time
+// goes with it (composition's prepareApplication drops the times of keys an
+// application no longer has).
 func removeAppKey(c *call, _ *composition.Tx, n, _ *composition.Application) error {
 	key := c.r.PathValue("key")
 	i := slices.Index(n.AppKeys, key)

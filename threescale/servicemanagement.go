@@ -81,11 +81,14 @@ const (
 // usage[metric_system_name]=n and a method's usage counts to its parent too.
 // Answers are apisonator's XML documents: <status> with authorized, reason,
 // plan and usage_reports (200, or 409 when refused), or <error code="...">
-// (403, 404, 422). On services with referrer_filters_required the referrer
-// parameter must match one of the application's referrer filters, if it has
-// any. The 3scale-options header may ask for the 3scale-rejection-reason and
-// 3scale-limit-* headers, for flat_usage, and for no_body (an authorization
-// answered without its <status> document) (servicemanagement_options.go).
+// (403, 404, 422), or, for a usage that is not a hash, apisonator's bare 403
+// (servicemanagement_params.go, where the authorization calls' keys are
+// stripped as apisonator strips them). On services with
+// referrer_filters_required the referrer parameter must match one of the
+// application's referrer filters, if it has any. The 3scale-options header
+// may ask for the 3scale-rejection-reason and 3scale-limit-* headers, for
+// flat_usage, and for no_body (an authorization answered without its
+// <status> document) (servicemanagement_options.go).
 type ServiceManagement struct {
 	snapshot func() *composition.Snapshot
 	tokens   *TokenChecker
@@ -292,14 +295,16 @@ func credentialsOf(params url.Values, prefix string) composition.Credentials {
 
 // serveAuth answers authorize (read-only) and authrep (adds the usage when
 // authorized), and their OAuth variants. The checks run in apisonator's
-// order: the key (or OAuth's setting, key and redirect URL), the referrer,
-// the state, the limits.
+// order: the listener's (keys stripped, the caller's credentials, user_id,
+// usage a hash: servicemanagement_params.go), then the key (or OAuth's
+// setting, key and redirect URL), the referrer, the state, the limits.
 func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, mode authMode) {
 	params, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "malformed query string"})
 		return
 	}
+	normalizeKeyParams(params)
 	snap := sm.snapshot()
 	svc, e := sm.service(snap, params)
 	if e == nil {
@@ -307,6 +312,9 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	}
 	if e != nil {
 		writeSMError(w, e)
+		return
+	}
+	if refuseUsageShape(w, params) {
 		return
 	}
 	var app *composition.Application

@@ -87,12 +87,23 @@ func FuzzServiceManagementParams(f *testing.F) {
 		"transactions[x][user_key]=k",
 		"transactions[-1][usage][hits]=1",
 		"transactions[99999999999999999999]=1",
+		"usage=hits&user_key=+k%0A&app_key=+&service_id=%00",
+		"usage[]=1&usage[hits]=1",
 	} {
 		f.Add(seed)
 	}
 	snap, sid := smFuzzSnapshot(f)
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
+		normalizeKeyParams(q)
+		for _, name := range strippedKeyParams {
+			for _, v := range q[name] {
+				if strings.Trim(v, rubyWhitespace) != v || v == "" && name != "app_key" {
+					t.Fatalf("%s=%q left by normalizeKeyParams from %q", name, v, raw)
+				}
+			}
+		}
+		_ = usageShapeOf(q)
 		hits, e := usageOf(snap, sid, q, "usage", false)
 		if e != nil {
 			if e.code == "" || e.status < 400 || strings.Contains(e.message, "\n\n") {
