@@ -243,6 +243,10 @@ func (a *Agent) ID() string { return a.id }
 // Run starts the local API, phones home, runs CMD until it exits, deregisters
 // and returns CMD's exit code.
 func (a *Agent) Run(ctx context.Context) (int, error) {
+	// Before any child (CMD, a --check-exec command) runs as our user and
+	// could read our secrets in /proc.
+	makeNonDumpable(a.log)
+
 	// Hold the forwarded signals for the whole run, so one that arrives
 	// before the supervisor takes over, or while deregistering after CMD
 	// exited, cannot kill the agent with its default action.
