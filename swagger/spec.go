@@ -70,9 +70,16 @@ type SecurityScheme struct {
 type SchemaCheck func(data []byte, swagger2 bool, jsonForm func() []byte) error
 
 // Load reads a spec from a file path or an http(s) URL and parses it (see
-// Parse). Reads are bounded by MaxSpecSize; ctx bounds a download.
+// Parse). Reads are bounded by MaxSpecSize; ctx bounds a download, which
+// follows no redirect from https to http (checkSpecRedirect).
 func Load(ctx context.Context, src string, check SchemaCheck) (*Spec, error) {
-	data, err := read(ctx, src)
+	return load(ctx, nil, src, check)
+}
+
+// load is Load downloading through rt (nil: http.DefaultTransport; a
+// test's trusts its TLS server).
+func load(ctx context.Context, rt http.RoundTripper, src string, check SchemaCheck) (*Spec, error) {
+	data, err := read(ctx, rt, src)
 	if err != nil {
 		return nil, err
 	}
@@ -95,12 +102,12 @@ func displaySource(src string) string {
 	return cmp.Or(redact.URL(src), "the spec URL")
 }
 
-func read(ctx context.Context, src string) ([]byte, error) {
+func read(ctx context.Context, rt http.RoundTripper, src string) ([]byte, error) {
 	if src == "" {
 		return nil, errors.New("load spec: no file or URL given")
 	}
 	if isURL(src) {
-		return download(ctx, src)
+		return download(ctx, rt, src)
 	}
 	f, err := os.Open(src)
 	if err != nil {
@@ -110,14 +117,36 @@ func read(ctx context.Context, src string) ([]byte, error) {
 	return readLimited(f, src)
 }
 
-func download(ctx context.Context, src string) ([]byte, error) {
+// maxSpecRedirects bounds a download's requests, as net/http's default
+// redirect policy does.
+const maxSpecRedirects = 10
+
+// checkSpecRedirect is the redirect policy of spec downloads: net/http's
+// default, but never from https to http. A spec asked for over https and
+// redirected to http would come in clear, where anyone on the way could
+// read it or swap it for one of their own: other operations for the
+// management proxy to let through, other routes for an import to create.
+// Redirects within a scheme, and from http to https, are followed. The
+// error names the redirect's target without its user info and query.
+func checkSpecRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxSpecRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxSpecRedirects)
+	}
+	if via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("refused a redirect from https to %s (%s): the spec would come unencrypted and could be swapped on the way; "+
+			"give the URL it is served at over https", req.URL.Scheme, cmp.Or(redact.URL(req.URL.String()), "its target"))
+	}
+	return nil
+}
+
+func download(ctx context.Context, rt http.RoundTripper, src string) ([]byte, error) {
 	name := displaySource(src)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load spec %s: %w", name, err)
 	}
 	req.Header.Set("Accept", "application/json, application/yaml;q=0.9, */*;q=0.5")
-	resp, err := (&http.Client{}).Do(req)
+	resp, err := (&http.Client{Transport: rt, CheckRedirect: checkSpecRedirect}).Do(req)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
