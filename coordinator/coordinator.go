@@ -175,7 +175,7 @@ func New(cfg Config) (*Coordinator, error) {
 	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
 		usage: counters, alerts: alerts, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
-	c.api = threescale.New(store, c.tokens)
+	c.api = threescale.New(loggedStore{store, cfg.Logger.With().Str("component", "threescale").Logger()}, c.tokens)
 	c.api.SetCaps(cfg.Caps)
 	c.api.SetAPIcastPolicies(cfg.APIcastPolicies, cfg.Logger.With().Str("component", "threescale").Logger())
 	c.api.SetPolicyCheck(policy.Validate) // without manifests, chains are checked as the gateway builds them

@@ -38,16 +38,19 @@ const (
 	checkUnreachable = "unreachable"
 	checkNoLeader    = "no leader"
 	checkNoClient    = "misconfigured"
+	checkFailed      = "failed"
+	checkBehind      = "behind"
 )
 
 // health answers /health/live and /health/ready.
 type health struct {
 	store  composition.Store
-	consul *consulProbe // nil without Consul
+	usage  interface{ Err() error } // the usage store: its log refuses usage once it failed
+	consul *consulProbe             // nil without Consul
 }
 
 func (c *Coordinator) newHealth() *health {
-	h := &health{store: c.store}
+	h := &health{store: c.store, usage: c.usage}
 	if c.cfg.Consul != nil {
 		h.consul = &consulProbe{}
 		// The same configuration opened the store, so it does not fail
@@ -74,11 +77,12 @@ type readiness struct {
 	Checks map[string]string `json:"checks"` // check name → "ok" or what is wrong, in a word or two
 }
 
-// ready answers 200 when the composition store is open and, in Consul
-// mode, the Consul agent answers with a leader; else 503 naming the check
-// that failed.
+// ready answers 200 when the composition store is open, the usage log
+// takes usage (after a failed write or fsync it refuses every batch until
+// home restarts: a full disk, say) and, in Consul mode, the Consul agent
+// answers with a leader; else 503 naming the check that failed.
 func (h *health) ready(w http.ResponseWriter, r *http.Request) {
-	out := readiness{Status: checkOK, Checks: map[string]string{"store": storeCheck(h.store)}}
+	out := readiness{Status: checkOK, Checks: map[string]string{"store": storeCheck(h.store), "usage": usageCheck(h.usage)}}
 	if h.consul != nil {
 		out.Checks["consul"] = h.consul.check(r.Context())
 	}
@@ -95,7 +99,9 @@ func (h *health) ready(w http.ResponseWriter, r *http.Request) {
 // storeCheck tells whether the store is open: its snapshot is read, and a
 // Wait that cannot block (its context already ended) says whether the store
 // was closed. It costs a lock, not a call: a Consul store's own reachability
-// is the consul check.
+// is the consul check. A Consul store that found Consul holding an older
+// composition than it published (Consul lost its data) is "behind": every
+// write is refused until an operator acts.
 func storeCheck(s composition.Store) string {
 	snap := s.Snapshot()
 	if snap == nil {
@@ -105,6 +111,18 @@ func storeCheck(s composition.Store) string {
 	cancel()
 	if _, err := s.Wait(ctx, snap.Revision); errors.Is(err, composition.ErrClosed) {
 		return checkClosed
+	}
+	if b, ok := s.(interface{ Err() error }); ok && b.Err() != nil {
+		return checkBehind
+	}
+	return checkOK
+}
+
+// usageCheck tells whether the usage log takes usage; the reason it does
+// not is in the coordinator's log, said once when it failed.
+func usageCheck(u interface{ Err() error }) string {
+	if u.Err() != nil {
+		return checkFailed
 	}
 	return checkOK
 }

@@ -49,7 +49,7 @@ func TestProbesAnswerWithoutAToken(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code, body)
 	status, checks := readiness(t, body)
 	assert.Equal(t, "ok", status)
-	assert.Equal(t, map[string]string{"store": "ok"}, checks, "a bbolt home has no Consul to check")
+	assert.Equal(t, map[string]string{"store": "ok", "usage": "ok"}, checks, "a bbolt home has no Consul to check")
 
 	for _, path := range []string{coordinator.PathHealthLive, coordinator.PathHealthReady} {
 		code, body = probe(t, co, http.MethodHead, path)
@@ -73,7 +73,7 @@ func TestReadyNamesConsulWhenConsulIsGone(t *testing.T) {
 	code, body := probe(t, co, http.MethodGet, coordinator.PathHealthReady)
 	require.Equal(t, http.StatusOK, code, body)
 	_, checks := readiness(t, body)
-	assert.Equal(t, map[string]string{"store": "ok", "consul": "ok"}, checks)
+	assert.Equal(t, map[string]string{"store": "ok", "usage": "ok", "consul": "ok"}, checks)
 
 	consul.Stop()
 	require.Eventually(t, func() bool {
@@ -82,7 +82,7 @@ func TestReadyNamesConsulWhenConsulIsGone(t *testing.T) {
 	}, 10*time.Second, 100*time.Millisecond, "ready after Consul stopped: %d %s", code, body)
 	status, checks := readiness(t, body)
 	assert.Equal(t, "unavailable", status)
-	assert.Equal(t, map[string]string{"store": "ok", "consul": "unreachable"}, checks)
+	assert.Equal(t, map[string]string{"store": "ok", "usage": "ok", "consul": "unreachable"}, checks)
 	assert.NotContains(t, body, consul.URL, "the answer names no address")
 
 	code, _ = probe(t, co, http.MethodGet, coordinator.PathHealthLive)

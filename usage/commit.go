@@ -354,6 +354,11 @@ func (s *Store) fail(err error) {
 	}
 }
 
+// Err returns why the log refuses usage, nil while it takes it: once it
+// failed only a restart brings it back, so home's readiness names it rather
+// than let every batch be refused behind a probe that says ok.
+func (s *Store) Err() error { return s.failure() }
+
 func (s *Store) failure() error {
 	if p := s.failed.Load(); p != nil {
 		return fmt.Errorf("usage log failed earlier: %w", *p)

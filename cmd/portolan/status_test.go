@@ -102,7 +102,7 @@ func TestStatusAsksACoordinator(t *testing.T) {
 		t.Setenv("PORTOLAN_COORDINATOR_LISTEN", co.Addr)
 		code, out, errOut := runStatus(t, "--coordinator")
 		assert.Equal(t, 0, code, "--tls %s: %s", tlsMode, errOut)
-		assert.JSONEq(t, `{"status":"ok","checks":{"store":"ok"}}`, out, tlsMode)
+		assert.JSONEq(t, `{"status":"ok","checks":{"store":"ok","usage":"ok"}}`, out, tlsMode)
 		code, out, errOut = runStatus(t, "--coordinator", "--quiet")
 		assert.Equal(t, 0, code, "--tls %s: %s", tlsMode, errOut)
 		assert.Empty(t, out+errOut)
