@@ -101,6 +101,7 @@ type Store struct {
 	mu        sync.Mutex
 	knownRev  uint64
 	metaIndex uint64
+	behind    *ErrBehind // Consul holds an older composition than the published one (behind.go)
 
 	group     *composition.GroupCommit
 	cancel    context.CancelFunc
@@ -210,8 +211,12 @@ func (s *Store) wrote(rev, idx uint64) bool {
 
 // reload loads the composition from Consul and publishes it when newer.
 func (s *Store) reload(ctx context.Context) error {
+	held := s.Head.Snapshot().Revision
 	c, idx, err := s.load(ctx)
 	if err != nil {
+		return err
+	}
+	if err := s.checkBehind(c.Revision, held); err != nil {
 		return err
 	}
 	s.remember(c.Revision, idx)
@@ -258,15 +263,24 @@ func (s *Store) watch(ctx context.Context) {
 		default:
 			waitIndex = qm.LastIndex
 		}
-		if pair == nil {
+		var m meta // no meta key: revision 0
+		if pair != nil {
+			if err := json.Unmarshal(pair.Value, &m); err != nil {
+				s.log.Warn().Err(err).Str("key", pair.Key).Msg("consulstore: decode composition meta")
+				continue
+			}
+		}
+		held := s.Head.Snapshot().Revision
+		if m.Revision < held || (m.Revision == held && s.Err() != nil) {
+			// Consul lost revisions, or (this answer predating one of
+			// this store's writes) merely looks so: a consistent reload
+			// tells (reload, behind.go), and clears a loss restored.
+			if err := s.reload(ctx); err != nil && ctx.Err() == nil && !errors.As(err, new(*ErrBehind)) {
+				s.log.Warn().Err(err).Msg("consulstore: reload composition")
+			}
 			continue
 		}
-		var m meta
-		if err := json.Unmarshal(pair.Value, &m); err != nil {
-			s.log.Warn().Err(err).Str("key", pair.Key).Msg("consulstore: decode composition meta")
-			continue
-		}
-		if m.Revision <= s.Head.Snapshot().Revision || s.wrote(m.Revision, pair.ModifyIndex) {
+		if m.Revision == held || s.wrote(m.Revision, pair.ModifyIndex) {
 			continue
 		}
 		if err := s.reload(ctx); err != nil && ctx.Err() == nil {

@@ -105,7 +105,12 @@ func (g *groupCommit) flush() error {
 			g.s.Publish(g.batch.last)
 		}
 	case errors.As(err, &conflict):
-		if rerr := g.s.reload(g.ctx); rerr != nil {
+		var behind *ErrBehind
+		if rerr := g.s.reload(g.ctx); errors.As(rerr, &behind) {
+			// Not another coordinator's write: Consul lost the newer
+			// revisions, and no retry can succeed.
+			err, g.failed = rerr, rerr
+		} else if rerr != nil {
 			g.s.log.Warn().Err(rerr).Msg("consulstore: reload after conflict")
 			g.failed = err
 		}
