@@ -52,15 +52,19 @@ var _ composition.Store = (*Store)(nil)
 // holds the file.
 func Open(dir string) (*Store, error) {
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	var db *bolt.DB
+	err := readGuarded(func() (err error) {
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: locked by another process", path)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	c, err := load(db)
-	if err != nil {
+	var c *composition.Composition
+	if err := readGuarded(func() (err error) { c, err = load(db); return err }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
