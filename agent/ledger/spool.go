@@ -20,14 +20,20 @@ import (
 
 // recover loads what a previous run left in the spool directory: batch files
 // to send first, journals of open batches (which become batches), and the
-// sequence reservation.
+// sequence reservation. A damaged seq file is set aside, not fatal: it only
+// keeps numbers rising across runs, every run's batch ids carry its own
+// instance id, and numbering goes on past every file the spool holds, so
+// nothing is lost or counted twice without it; refusing it would keep the
+// container's app down.
 func (l *Ledger) recover() error {
 	if b, err := os.ReadFile(filepath.Join(l.dir, seqFileName)); err == nil {
 		hi, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-		if perr != nil {
-			return fmt.Errorf("malformed %s file: %w", seqFileName, perr)
+		if perr != nil { // hi is 0, or the largest number on a range error: not taken
+			l.log.Error().Err(perr).Str("file", filepath.Join(l.dir, seqFileName)).
+				Msg("damaged usage sequence file ignored: batches are numbered on from the spool's files")
+		} else {
+			l.seq = max(l.seq, hi)
 		}
-		l.seq = max(l.seq, hi)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
