@@ -4,8 +4,12 @@
 // with its own revision, fsynced before any of them is acknowledged, so a
 // crash never loses an acknowledged write nor leaves half of one.
 //
-// boltstore imports only composition (and bbolt): it must never import
-// coordinator, threescale or anything that serves HTTP.
+// Beside the file, composition.floor keeps the store from going back: a
+// composition.db restored from a backup resumes above every revision and
+// id it handed out, and a lost one is refused (floor.go).
+//
+// boltstore imports only composition, bbolt and internal/atomicfile: it
+// must never import coordinator, threescale or anything that serves HTTP.
 package boltstore
 
 import (
@@ -39,7 +43,8 @@ const formatVersion = "1"
 // Store is a composition.Store on bbolt.
 type Store struct {
 	*composition.Head
-	db *bolt.DB
+	db    *bolt.DB
+	floor *floorKeeper // the revision and id it may have reached (floor.go)
 
 	group     *composition.GroupCommit
 	closeOnce sync.Once
@@ -68,7 +73,19 @@ func Open(dir string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	fl, hadFloor, err := readFloor(dir)
+	if err == nil && hadFloor {
+		err = resume(c, fl, path)
+	}
+	floors := newFloorKeeper(dir)
+	if err == nil {
+		err = floors.reserve(c.Revision, c)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, floor: floors}
 	s.Head = composition.NewHead(c, s.persist, nil)
 	s.group = composition.StartGroupCommit(maxGroup, s.commitGroup)
 	return s, nil
@@ -128,6 +145,9 @@ func (s *Store) persist(_ context.Context, changes []composition.Change, next *c
 // persistGroup writes revisions, in order, in one fsynced transaction.
 func (s *Store) persistGroup(revs []revision) error {
 	last := revs[len(revs)-1].next
+	if err := s.floor.reserve(revs[0].next.Revision-1, last); err != nil {
+		return fmt.Errorf("persist revision %d: %w", revs[0].next.Revision, err)
+	}
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		for _, r := range revs {
 			if err := writeChanges(btx, r.changes); err != nil {
@@ -174,8 +194,14 @@ func writeChanges(btx *bolt.Tx, changes []composition.Change) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.group.Close()
+		last := s.Head.Snapshot()
 		s.Head.Close()
 		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("close composition store: %w", err)
+			return
+		}
+		// Closed whole: the next open goes on from the exact revision.
+		if err := s.floor.close(last); err != nil {
 			s.closeErr = fmt.Errorf("close composition store: %w", err)
 		}
 	})
