@@ -80,7 +80,8 @@ func TestCompositionWriteOnAFullDiskIsLoggedAndNotKept(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, refused, "a write past the file's size was refused")
-	assert.Contains(t, co.Output.String(), "a composition write failed; its caller was answered 500", "the coordinator logs why")
+	assert.Contains(t, co.Output.String(), "a composition write failed", "the coordinator logs why")
+	assert.Contains(t, co.Output.String(), `"status":500`, "and what its caller was answered")
 	assert.Contains(t, co.Output.String(), "file too large", "and names the cause")
 	before := co.Revision(t)
 

@@ -11,7 +11,7 @@ import (
 
 // loggedStore is the composition store as the 3scale APIs write to it: a
 // write that fails for the store's own reason (a full or read-only disk,
-// Consul gone) is logged, since those APIs answer it 500 with no detail, as
+// Consul gone) is logged, since those APIs answer it 5xx with no detail, as
 // 3scale does; without the log an operator's only sign of a full disk would
 // be a client's 500. Refusals of the write itself (422, 404, 409) and
 // writes whose caller went away are not logged. A write to Consul that
@@ -24,8 +24,8 @@ type loggedStore struct {
 
 func (s loggedStore) Update(ctx context.Context, fn func(*composition.Tx) error) (*composition.Snapshot, error) {
 	snap, err := s.Store.Update(ctx, fn)
-	if err != nil && ctx.Err() == nil && threescale.StatusOf(err) >= 500 {
-		s.log.Error().Err(err).Msg("a composition write failed; its caller was answered 500")
+	if status := threescale.StatusOf(err); err != nil && ctx.Err() == nil && status >= 500 {
+		s.log.Error().Err(err).Int("status", status).Msg("a composition write failed")
 	}
 	return snap, err
 }

@@ -26,6 +26,7 @@
 package consulstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,10 +57,11 @@ const (
 	watchMinGap = 50 * time.Millisecond
 	retryMin    = 100 * time.Millisecond
 	retryMax    = 10 * time.Second
-	// commitTimeout bounds one commit (its transactions, and the reload after
-	// a conflict): a Consul that stops answering fails the writes waiting
-	// on it instead of holding them, and every later write, forever.
-	commitTimeout = 30 * time.Second
+	// DefaultCommitTimeout bounds one commit (its transactions, and the
+	// reload after a conflict): a Consul that stops answering fails the
+	// writes waiting on it (ErrOutcomeUnknown) instead of holding them, and
+	// every later write, forever.
+	DefaultCommitTimeout = 30 * time.Second
 )
 
 // Config configures Open.
@@ -70,6 +72,8 @@ type Config struct {
 	Prefix string
 	// Logger receives watch errors.
 	Logger zerolog.Logger
+	// CommitTimeout bounds one commit; default DefaultCommitTimeout.
+	CommitTimeout time.Duration
 }
 
 // ErrConflict is returned by a write whose base revision is no longer the
@@ -95,6 +99,7 @@ type Store struct {
 	root    string // <prefix>composition/
 	metaKey string
 	log     zerolog.Logger
+	timeout time.Duration // a commit's (Config.CommitTimeout)
 
 	// mu guards the newest state this store knows is in Consul: its revision
 	// and the meta key's ModifyIndex at that revision (0: no meta key yet).
@@ -131,6 +136,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		root:    root,
 		metaKey: root + "meta",
 		log:     cfg.Logger,
+		timeout: cmp.Or(cfg.CommitTimeout, DefaultCommitTimeout),
 
 		done: make(chan struct{}),
 	}

@@ -26,7 +26,7 @@ func (s *Store) Update(ctx context.Context, fn func(*composition.Tx) error) (*co
 // revisions they make in as few transactions as Consul's limits allow,
 // answering each write once its transaction is committed.
 func (s *Store) commitGroup(group []*composition.Write) {
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	g := &groupCommit{s: s, ctx: ctx, base: s.Snapshot(), now: time.Now()}
 	for _, w := range group {

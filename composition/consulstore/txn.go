@@ -145,6 +145,9 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 	ops = append(ops, b.ops...)
 	ok, resp, _, err := s.kv.Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
+		if !outcomeKnown(err) {
+			return &ErrOutcomeUnknown{What: b.describe(), Err: err}
+		}
 		return fmt.Errorf("consulstore: persist %s: %w", b.describe(), err)
 	}
 	if !ok {

@@ -188,6 +188,20 @@ func (c *Consul) Kill() {
 	_ = os.RemoveAll(c.dataDir)
 }
 
+// Pause stops the agent (SIGSTOP): it holds its connections and answers
+// nothing, as a server stalled or cut off mid-request; Resume lets it go on.
+// A paused agent is resumed when the test ends, so that it can be stopped.
+func (c *Consul) Pause() {
+	c.t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		c.t.Fatalf("pause consul: %v", err)
+	}
+	c.t.Cleanup(c.Resume)
+}
+
+// Resume lets a paused agent go on (SIGCONT).
+func (c *Consul) Resume() { _ = c.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Restart kills the agent and starts it again on the same ports with an
 // empty state, as a dev agent comes back: every registration is gone.
 func (c *Consul) Restart() {
