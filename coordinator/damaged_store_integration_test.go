@@ -16,20 +16,34 @@ import (
 
 	"github.com/portolan/portolan/composition/boltstore"
 	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/usage"
 )
 
-// A coordinator whose composition.db is damaged refuses to start, and says
-// which file and what to do, rather than dying in a stack trace of bbolt's
-// (a page that is not what its parent says panics; the pages of a file cut
-// short fault). Nothing was changed in the file: restored, it starts with
-// everything it held.
-func TestDamagedCompositionFileRefusesToStartAndSaysSo(t *testing.T) {
+// A coordinator whose composition.db or usage.db is damaged refuses to
+// start, and says which file and what to do, rather than dying in a stack
+// trace of bbolt's (a page that is not what its parent says panics; the
+// pages of a file cut short fault; usage.db's freelist, rebuilt at open in
+// a goroutine of bbolt's, would panic where nothing can recover). Nothing
+// was changed in the file: restored, it starts with everything it held.
+func TestDamagedStoreFilesRefuseToStartAndSaySo(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	sid := co.Create(t, "/admin/api/services.json", "name=Kept&system_name=kept")
 	co.Stop()
-	path := filepath.Join(co.DataDir, boltstore.FileName)
+	for _, file := range []string{boltstore.FileName, usage.File} {
+		t.Run(file, func(t *testing.T) { damageAndRestore(t, co, filepath.Join(co.DataDir, file)) })
+	}
+	co.Start()
+	got := send(t, co, http.MethodGet, "/admin/api/services/"+sid+".json", "", "")
+	assert.Equal(t, http.StatusOK, got.status, "the restored file holds the service: %s", got.body)
+}
+
+// damageAndRestore damages the file at path in two ways, checks that the
+// stopped coordinator co refuses to start on either, and puts it back.
+func damageAndRestore(t *testing.T, co *testenv.Coordinator, path string) {
+	t.Helper()
 	whole, err := os.ReadFile(path)
 	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, os.WriteFile(path, whole, 0o600)) })
 	page := os.Getpagesize()
 	require.Greater(t, len(whole), 3*page, "the file has pages past its two meta pages")
 
@@ -57,9 +71,4 @@ func TestDamagedCompositionFileRefusesToStartAndSaysSo(t *testing.T) {
 			assert.False(t, strings.Contains(out, "goroutine "), "no stack trace:\n%s", head)
 		})
 	}
-
-	require.NoError(t, os.WriteFile(path, whole, 0o600))
-	co.Start()
-	got := send(t, co, http.MethodGet, "/admin/api/services/"+sid+".json", "", "")
-	assert.Equal(t, http.StatusOK, got.status, "the restored file holds the service: %s", got.body)
 }

@@ -16,6 +16,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/boltguard"
 )
 
 // File is the usage store's file inside the data directory.
@@ -111,9 +112,18 @@ type walConfig struct {
 func open(dir string, now time.Time, log zerolog.Logger, cfg walConfig) (*Store, error) {
 	path := filepath.Join(dir, File)
 	// NoFreelistSync: a commit writes no freelist pages (bbolt rebuilds the
-	// list when it opens the file), fewer pages behind every fsync.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second,
-		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	// list when it opens the file), fewer pages behind every fsync. That
+	// rebuild walks the file in a goroutine of bbolt's, where a damaged
+	// page would crash the process: the file is checked whole first.
+	var db *bolt.DB
+	err := boltguard.Check(path)
+	if err == nil {
+		err = boltguard.Guard(func() (err error) {
+			db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second,
+				NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+			return err
+		})
+	}
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: locked by another process", path)

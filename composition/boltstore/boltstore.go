@@ -8,7 +8,8 @@
 // composition.db restored from a backup resumes above every revision and
 // id it handed out, and a lost one is refused (floor.go).
 //
-// boltstore imports only composition, bbolt and internal/atomicfile: it
+// boltstore imports only composition, bbolt, internal/atomicfile and
+// internal/boltguard: it
 // must never import coordinator, threescale or anything that serves HTTP.
 package boltstore
 
@@ -26,6 +27,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/boltguard"
 )
 
 // FileName is the store's file inside the data directory.
@@ -58,7 +60,7 @@ var _ composition.Store = (*Store)(nil)
 func Open(dir string) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	var db *bolt.DB
-	err := readGuarded(func() (err error) {
+	err := boltguard.Guard(func() (err error) {
 		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 		return err
 	})
@@ -69,7 +71,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	var c *composition.Composition
-	if err := readGuarded(func() (err error) { c, err = load(db); return err }); err != nil {
+	if err := boltguard.Guard(func() (err error) { c, err = load(db); return err }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
