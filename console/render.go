@@ -65,7 +65,10 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, page Pa
 		http.Error(w, "console: no page "+name, http.StatusInternalServerError)
 		return
 	}
-	if page.Version == "" {
+	// Only a signed-in page (one with a session's CSRF token) names the
+	// version: before login the console shows nothing of home, and a
+	// version tells an attacker which known flaw to try.
+	if page.Version == "" && page.CSRF != "" {
 		page.Version = c.cfg.Version
 	}
 	var buf bytes.Buffer

@@ -58,8 +58,22 @@
       return missing;
     }
 
+    // stale marks the map as possibly out of date (the stylesheet outlines
+    // its tables; opacity would cost the text its contrast) and says why;
+    // the next update clears the mark.
+    function stale(text) {
+      live.classList.add("stale");
+      note(text);
+    }
+    var lost = false; // contact was lost and not yet regained: keep saying since when
+
     source.addEventListener("map", function (ev) {
       var u = JSON.parse(ev.data);
+      if (live.classList.contains("stale")) {
+        live.classList.remove("stale");
+        lost = false;
+        note("Back in contact with home at " + new Date().toLocaleTimeString() + ": updated live.");
+      }
       setCounts(u);
       var missing = patchRows(u);
       if (u.full) {
@@ -73,12 +87,24 @@
     });
     source.addEventListener("signedout", function () {
       source.close();
-      note("Your session ended: reload the page to log in again.");
+      stale("Your session ended: reload the page to log in again.");
     });
+    // The browser retries a dropped stream by itself (CONNECTING) and gives
+    // up on a refused one (CLOSED: home answered it with an error, as it
+    // does once the session is gone, and a restart of home ends every
+    // session). Either way what is on screen has stopped being live, and
+    // the page says so rather than leave "Updated live." over statuses
+    // that may be stale.
     source.onerror = function () {
       if (source.readyState === EventSource.CLOSED) {
-        note("Live updates stopped; reload the page to resume them.");
+        stale("Live updates stopped: home refused them (the session may have ended, as a restart of home " +
+          "ends every session). Reload the page to resume them.");
+        return;
       }
+      if (lost) { return; } // a retry that failed too
+      lost = true;
+      stale("Lost contact with home at " + new Date().toLocaleTimeString() +
+        ": what is shown may be out of date. Reconnecting…");
     };
   }
 
