@@ -66,8 +66,29 @@ func (c *Coordinator) routes() http.Handler {
 			instrumentedAgents.ServeHTTP(w, r)
 			return
 		}
+		apiBrowserPolicies(w.Header())
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// Shared values of apiBrowserPolicies' headers: len == cap, so an append
+// elsewhere copies rather than writes into them.
+var (
+	nosniff   = []string{"nosniff"}
+	apiCSP    = []string{"default-src 'none'; frame-ancestors 'none'; sandbox"}
+	denyFrame = []string{"DENY"}
+)
+
+// apiBrowserPolicies tells a browser that home's answers (XML, JSON,
+// metrics, errors echoing input) are data: never sniffed into HTML, never
+// framed, and, were one rendered, without script or any load. No API
+// answer needs more, and the console, on the same origin as its session
+// cookie, is then safe from a page of the API's made to look like one of
+// its own; the console sets its own, stricter policy for its pages.
+func apiBrowserPolicies(h http.Header) {
+	h["X-Content-Type-Options"] = nosniff
+	h["Content-Security-Policy"] = apiCSP
+	h["X-Frame-Options"] = denyFrame
 }
 
 func (c *Coordinator) registerMetrics() {
