@@ -79,9 +79,9 @@ func Open(dir string) (*Store, error) {
 	if err == nil && hadFloor {
 		err = resume(c, fl, path)
 	}
-	floors := newFloorKeeper(dir)
+	floors := newFloorKeeper(dir, c.Revision)
 	if err == nil {
-		err = floors.reserve(c.Revision, c)
+		err = floors.reserve(c)
 	}
 	if err != nil {
 		_ = db.Close()
@@ -147,7 +147,7 @@ func (s *Store) persist(_ context.Context, changes []composition.Change, next *c
 // persistGroup writes revisions, in order, in one fsynced transaction.
 func (s *Store) persistGroup(revs []revision) error {
 	last := revs[len(revs)-1].next
-	if err := s.floor.reserve(revs[0].next.Revision-1, last); err != nil {
+	if err := s.floor.reserve(last); err != nil {
 		return fmt.Errorf("persist revision %d: %w", revs[0].next.Revision, err)
 	}
 	err := s.db.Update(func(btx *bolt.Tx) error {
@@ -168,6 +168,10 @@ func (s *Store) persistGroup(revs []revision) error {
 		}
 		return fmt.Errorf("persist revisions %d to %d: %w", revs[0].next.Revision, last.Revision, err)
 	}
+	// The revisions are stored whatever comes of this: a floor that could
+	// not say so (a full disk) only leaves a lost file unrefused, and the
+	// next write tries again.
+	_ = s.floor.stored(last.Revision)
 	return nil
 }
 

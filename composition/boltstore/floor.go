@@ -22,8 +22,8 @@ const floorBlock = 1024
 
 // floor is the floor file's content. A running store keeps in it a bound
 // on every revision and id it may have handed out (Clean false); a store
-// closed cleanly, the exact last ones (Clean true). Reached is the revision
-// the store had stored when the file was written: above 0, it had content.
+// closed cleanly, the exact last ones (Clean true). Reached, above 0, says
+// the store has held content: a revision it had stored.
 //
 // Why it exists: agents take a composition only at a revision above the one
 // they hold (so that a peer cannot gossip an old one back), and ids are
@@ -90,15 +90,27 @@ func resume(c *composition.Composition, f floor, path string) error {
 }
 
 // reserve makes the file bound next's revision and id, writing it (synced)
-// when they pass what it holds; the caller persists next after it, on top
-// of the stored revision stored.
-func (k *floorKeeper) reserve(stored uint64, next *composition.Composition) error {
+// when they pass what it holds; the caller persists next after it.
+func (k *floorKeeper) reserve(next *composition.Composition) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if !k.at.Clean && next.Revision <= k.at.Revision && next.LastID <= k.at.LastID {
 		return nil
 	}
-	return k.write(floor{Revision: next.Revision + floorBlock, LastID: next.LastID + floorBlock, Reached: stored})
+	return k.write(floor{Revision: next.Revision + floorBlock, LastID: next.LastID + floorBlock, Reached: k.at.Reached})
+}
+
+// stored records, the first time the store holds a revision, that it has
+// content: from then on a lost file is refused (resume).
+func (k *floorKeeper) stored(revision uint64) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.at.Reached > 0 || revision == 0 {
+		return nil
+	}
+	f := k.at
+	f.Reached = revision
+	return k.write(f)
 }
 
 // close writes the exact revision and id the store closes at.
@@ -120,7 +132,8 @@ func (k *floorKeeper) write(f floor) error {
 	return nil
 }
 
-// newFloorKeeper keeps the floor file of the store in dir.
-func newFloorKeeper(dir string) *floorKeeper {
-	return &floorKeeper{path: filepath.Join(dir, FloorFileName), at: floor{Clean: true}}
+// newFloorKeeper keeps the floor file of the store in dir, which holds
+// revision (0: the store is empty).
+func newFloorKeeper(dir string, revision uint64) *floorKeeper {
+	return &floorKeeper{path: filepath.Join(dir, FloorFileName), at: floor{Clean: true, Reached: revision}}
 }

@@ -88,9 +88,21 @@ func TestRestartsGoOnFromTheFloor(t *testing.T) {
 	assert.Greater(t, c.Snapshot().Revision, rev)
 	assert.Equal(t, []string{"a", "b"}, serviceNames(c.Snapshot()))
 
+	// A store that crashed after its first writes, and lost its file, is
+	// refused too: the floor says it had content from its first write on.
+	first := t.TempDir()
+	f := open(t, first)
+	addService(t, f, "x")
+	lostAfterCrash := t.TempDir()
+	copyFile(t, first, lostAfterCrash, boltstore.FloorFileName)
+	require.NoError(t, f.Close())
+	_, err := boltstore.Open(lostAfterCrash)
+	require.Error(t, err, "a lost file after a crash")
+	assert.Contains(t, err.Error(), "is empty, but this home's composition reached revision 1")
+
 	// A store that never wrote restarts, cleanly or not.
 	fresh := t.TempDir()
-	f := open(t, fresh)
+	f = open(t, fresh)
 	crashedFresh := t.TempDir()
 	copyFile(t, fresh, crashedFresh, boltstore.FileName)
 	copyFile(t, fresh, crashedFresh, boltstore.FloorFileName)
