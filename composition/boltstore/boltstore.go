@@ -6,9 +6,9 @@
 //
 // Beside the file, composition.floor keeps the store from going back: a
 // composition.db restored from a backup resumes above every revision and
-// id it handed out, and a lost one is refused (floor.go).
+// id it handed out, and a lost one is refused (storefloor).
 //
-// boltstore imports only composition, bbolt, internal/atomicfile and
+// boltstore imports only composition, storefloor, bbolt and
 // internal/boltguard: it
 // must never import coordinator, threescale or anything that serves HTTP.
 package boltstore
@@ -27,6 +27,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/composition/storefloor"
 	"github.com/portolan/portolan/internal/boltguard"
 )
 
@@ -46,7 +47,7 @@ const formatVersion = "1"
 type Store struct {
 	*composition.Head
 	db    *bolt.DB
-	floor *floorKeeper // the revision and id it may have reached (floor.go)
+	floor *storefloor.Keeper // the revision and id it may have reached
 
 	group     *composition.GroupCommit
 	closeOnce sync.Once
@@ -75,14 +76,7 @@ func Open(dir string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	fl, hadFloor, err := readFloor(dir)
-	if err == nil && hadFloor {
-		err = resume(c, fl, path)
-	}
-	floors := newFloorKeeper(dir, c.Revision)
-	if err == nil {
-		err = floors.reserve(c)
-	}
+	floors, err := storefloor.Open(dir, c, path)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -147,7 +141,7 @@ func (s *Store) persist(_ context.Context, changes []composition.Change, next *c
 // persistGroup writes revisions, in order, in one fsynced transaction.
 func (s *Store) persistGroup(revs []revision) error {
 	last := revs[len(revs)-1].next
-	if err := s.floor.reserve(last); err != nil {
+	if err := s.floor.Reserve(last); err != nil {
 		return fmt.Errorf("persist revision %d: %w", revs[0].next.Revision, err)
 	}
 	err := s.db.Update(func(btx *bolt.Tx) error {
@@ -171,7 +165,7 @@ func (s *Store) persistGroup(revs []revision) error {
 	// The revisions are stored whatever comes of this: a floor that could
 	// not say so (a full disk) only leaves a lost file unrefused, and the
 	// next write tries again.
-	_ = s.floor.stored(last.Revision)
+	_ = s.floor.Stored(last.Revision)
 	return nil
 }
 
@@ -207,7 +201,7 @@ func (s *Store) Close() error {
 			return
 		}
 		// Closed whole: the next open goes on from the exact revision.
-		if err := s.floor.close(last); err != nil {
+		if err := s.floor.Close(last); err != nil {
 			s.closeErr = fmt.Errorf("close composition store: %w", err)
 		}
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/boltstore"
+	"github.com/portolan/portolan/composition/storefloor"
 )
 
 // addService writes a service named name and returns it and the revision.
@@ -81,7 +82,7 @@ func TestRestartsGoOnFromTheFloor(t *testing.T) {
 	// A crash: the files as they are while the store runs.
 	crashed := t.TempDir()
 	copyFile(t, dir, crashed, boltstore.FileName)
-	copyFile(t, dir, crashed, boltstore.FloorFileName)
+	copyFile(t, dir, crashed, storefloor.FileName)
 	require.NoError(t, s.Close())
 	c := open(t, crashed)
 	t.Cleanup(func() { _ = c.Close() })
@@ -94,7 +95,7 @@ func TestRestartsGoOnFromTheFloor(t *testing.T) {
 	f := open(t, first)
 	addService(t, f, "x")
 	lostAfterCrash := t.TempDir()
-	copyFile(t, first, lostAfterCrash, boltstore.FloorFileName)
+	copyFile(t, first, lostAfterCrash, storefloor.FileName)
 	require.NoError(t, f.Close())
 	_, err := boltstore.Open(lostAfterCrash)
 	require.Error(t, err, "a lost file after a crash")
@@ -105,7 +106,7 @@ func TestRestartsGoOnFromTheFloor(t *testing.T) {
 	f = open(t, fresh)
 	crashedFresh := t.TempDir()
 	copyFile(t, fresh, crashedFresh, boltstore.FileName)
-	copyFile(t, fresh, crashedFresh, boltstore.FloorFileName)
+	copyFile(t, fresh, crashedFresh, storefloor.FileName)
 	require.NoError(t, f.Close())
 	f = open(t, fresh)
 	require.NoError(t, f.Close())
@@ -128,9 +129,9 @@ func TestLostStoreIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), filepath.Join(dir, boltstore.FileName)+" is empty")
 	assert.Contains(t, err.Error(), "restore it from a backup")
-	assert.Contains(t, err.Error(), "remove "+boltstore.FloorFileName)
+	assert.Contains(t, err.Error(), "remove "+filepath.Join(dir, storefloor.FileName))
 
-	require.NoError(t, os.Remove(filepath.Join(dir, boltstore.FloorFileName)))
+	require.NoError(t, os.Remove(filepath.Join(dir, storefloor.FileName)))
 	s = open(t, dir)
 	defer s.Close()
 	assert.Zero(t, s.Snapshot().Revision)
@@ -141,8 +142,8 @@ func TestDamagedFloorFileIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
 	require.NoError(t, s.Close())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, boltstore.FloorFileName), []byte("{\"revision\":"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, storefloor.FileName), []byte("{\"revision\":"), 0o600))
 	_, err := boltstore.Open(dir)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), boltstore.FloorFileName)
+	assert.Contains(t, err.Error(), storefloor.FileName)
 }
