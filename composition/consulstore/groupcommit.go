@@ -1,8 +1,10 @@
 package consulstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/portolan/portolan/composition"
@@ -79,8 +81,9 @@ func (g *groupCommit) run(w *composition.Write) {
 	}
 	if !g.batch.fits(r) {
 		if err := g.flush(); err != nil {
-			// w ran on the revisions that were not committed.
-			w.Answer(nil, err)
+			// w ran on the revisions that were not committed, and was
+			// not sent: it fails as the writes after it do.
+			w.Answer(nil, cmp.Or(g.failed, err))
 			return
 		}
 	}
@@ -117,6 +120,11 @@ func (g *groupCommit) flush() error {
 		g.base = g.s.Snapshot()
 	default:
 		g.failed = err
+		if unknown := (*ErrOutcomeUnknown)(nil); errors.As(err, &unknown) {
+			// The batch's own writes may still apply; the writes after
+			// it were never sent, and that much is known.
+			g.failed = fmt.Errorf("consulstore: not written: Consul did not answer the write before it (%w)", unknown.Err)
+		}
 	}
 	for _, p := range g.waiting {
 		p.w.Answer(p.snap, err)

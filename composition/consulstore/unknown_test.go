@@ -3,6 +3,7 @@ package consulstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -55,4 +56,46 @@ func TestWriteToAStalledConsulHasAnUnknownOutcome(t *testing.T) {
 	}, 20*time.Second, 100*time.Millisecond)
 	_, ok := s.Snapshot().ServiceBySystemName("after")
 	assert.True(t, ok)
+}
+
+// Of a group too large for one transaction, the writes after a batch Consul
+// did not answer were never sent: they fail as not written, not as "may
+// still be applied".
+func TestWritesAfterAStalledBatchAreNotWritten(t *testing.T) {
+	c := testenv.StartConsul(t)
+	s, err := consulstore.Open(context.Background(), consulstore.Config{Client: newClient(t, c), Prefix: prefix, Logger: zerolog.Nop(),
+		CommitTimeout: 500 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	create := func(name string) error {
+		_, err := s.Update(context.Background(), func(tx *composition.Tx) error {
+			return tx.Create(&composition.Service{Name: name})
+		})
+		return err
+	}
+	c.Pause()
+	first := make(chan error, 1)
+	go func() { first <- create("first") }() // its group stalls; the next ones gather behind it
+	time.Sleep(100 * time.Millisecond)
+	const n = 40 // more than one transaction's operations
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- create(fmt.Sprintf("s%d", i)) }()
+	}
+	var unknown *consulstore.ErrOutcomeUnknown
+	require.ErrorAs(t, <-first, &unknown)
+	var sent, notSent int
+	for range n {
+		err := <-errs
+		require.Error(t, err)
+		if errors.As(err, &unknown) {
+			sent++
+		} else {
+			assert.Contains(t, err.Error(), "not written: Consul did not answer the write before it")
+			notSent++
+		}
+	}
+	t.Logf("of %d writes behind a stalled one: %d sent and unanswered, %d not sent", n, sent, notSent)
+	assert.Positive(t, sent, "a batch of the group was sent")
+	assert.Positive(t, notSent, "the group's later batches were not")
 }
