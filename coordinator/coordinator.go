@@ -63,6 +63,10 @@ type Config struct {
 	// so several coordinators serve one composition, and shares their usage
 	// counters (usage.Sharing).
 	Consul *ConsulConfig
+	// StartEmpty starts a bbolt home whose composition.db was lost with an
+	// empty composition above the revisions it had reached (its floor),
+	// instead of refusing to start (boltstore.Options).
+	StartEmpty bool
 	// AccessTokenFile holds the admin token instead of AccessToken, so it
 	// need not appear in ps; MaxAccessTokens caps the stored access tokens
 	// (0: threescale.DefaultMaxAccessTokens).
@@ -198,7 +202,7 @@ func New(cfg Config) (*Coordinator, error) {
 // bbolt in the data dir.
 func openStore(cfg Config) (composition.Store, error) {
 	if cfg.Consul == nil {
-		return boltstore.Open(cfg.DataDir)
+		return boltstore.OpenWith(cfg.DataDir, boltstore.Options{StartEmpty: cfg.StartEmpty})
 	}
 	client, err := cfg.Consul.client()
 	if err != nil {

@@ -56,9 +56,20 @@ type Store struct {
 
 var _ composition.Store = (*Store)(nil)
 
+// Options are OpenWith's.
+type Options struct {
+	// StartEmpty starts a store whose file was lost (empty beside a floor
+	// that says it had content) empty, above the floor, instead of
+	// refusing it (storefloor.Open).
+	StartEmpty bool
+}
+
 // Open opens (or creates) the store in dir. It fails fast when another process
 // holds the file.
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith is Open with opts.
+func OpenWith(dir string, opts Options) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	var db *bolt.DB
 	err := boltguard.Guard(func() (err error) {
@@ -76,7 +87,7 @@ func Open(dir string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	floors, err := storefloor.Open(dir, c, path)
+	floors, err := storefloor.Open(dir, c, path, opts.StartEmpty)
 	if err != nil {
 		_ = db.Close()
 		return nil, err

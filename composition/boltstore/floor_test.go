@@ -117,11 +117,11 @@ func TestRestartsGoOnFromTheFloor(t *testing.T) {
 // A store whose file was lost (an empty composition.db beside a floor that
 // says it had content) is refused, naming the file and what to do: serving
 // an empty composition at a new revision would drop every service from
-// every agent. Without the floor file it starts empty, on purpose.
+// every agent. Asked to (--start-empty), it starts empty above the floor.
 func TestLostStoreIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
-	addService(t, s, "a")
+	lost, lostRev := addService(t, s, "a")
 	require.NoError(t, s.Close())
 	require.NoError(t, os.Remove(filepath.Join(dir, boltstore.FileName)))
 
@@ -129,12 +129,18 @@ func TestLostStoreIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), filepath.Join(dir, boltstore.FileName)+" is empty")
 	assert.Contains(t, err.Error(), "restore it from a backup")
-	assert.Contains(t, err.Error(), "remove "+filepath.Join(dir, storefloor.FileName))
+	assert.Contains(t, err.Error(), filepath.Join(dir, storefloor.FileName)+" says")
+	assert.Contains(t, err.Error(), "start with --start-empty")
 
-	require.NoError(t, os.Remove(filepath.Join(dir, storefloor.FileName)))
-	s = open(t, dir)
+	// On purpose: empty, above every revision and id handed out, so that
+	// agents take it and what is imported next.
+	s, err = boltstore.OpenWith(dir, boltstore.Options{StartEmpty: true})
+	require.NoError(t, err)
 	defer s.Close()
-	assert.Zero(t, s.Snapshot().Revision)
+	assert.Empty(t, serviceNames(s.Snapshot()))
+	assert.Greater(t, s.Snapshot().Revision, lostRev)
+	svc, _ := addService(t, s, "b")
+	assert.Greater(t, svc.ID, lost.ID, "an id never handed out")
 }
 
 // A damaged floor file is an error naming it, not a store that may go back.

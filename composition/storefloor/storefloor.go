@@ -61,17 +61,18 @@ type Keeper struct {
 // above every revision and id it may have handed out. c at revision 0 over
 // a floor that says the store had content is refused: its data was lost,
 // and serving nothing at a new revision would drop every service from
-// every agent. Without a floor file (a new store, or one older than
-// floors), c is kept as it is. The file is then written to reserve above
-// c, before the store serves it.
-func Open(dir string, c *composition.Composition, what string) (*Keeper, error) {
+// every agent; with startEmpty (the operator means it: an import follows)
+// the empty c goes on above the floor, so that agents take what comes. Without
+// a floor file (a new store, or one older than floors), c is kept as it is.
+// The file is then written to reserve above c, before the store serves it.
+func Open(dir string, c *composition.Composition, what string, startEmpty bool) (*Keeper, error) {
 	k := &Keeper{path: filepath.Join(dir, FileName), at: floor{Clean: true, Reached: c.Revision}}
 	f, ok, err := k.read()
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		if err := k.resume(c, f, what); err != nil {
+		if err := k.resume(c, f, what, startEmpty); err != nil {
 			return nil, err
 		}
 	}
@@ -96,12 +97,12 @@ func (k *Keeper) read() (f floor, ok bool, err error) {
 	return f, true, nil
 }
 
-func (k *Keeper) resume(c *composition.Composition, f floor, what string) error {
-	if c.Revision == 0 && f.Reached > 0 {
+func (k *Keeper) resume(c *composition.Composition, f floor, what string, startEmpty bool) error {
+	if c.Revision == 0 && f.Reached > 0 && !startEmpty {
 		return fmt.Errorf("%s is empty, but this home's composition reached revision %d (%s says): "+
 			"its data was lost or replaced; restore it from a backup, and it resumes above the revisions agents hold. "+
-			"To start from an empty composition on purpose, remove %s too: agents then keep what they have "+
-			"until this home's revisions pass theirs", what, f.Reached, k.path, k.path)
+			"To start from an empty composition on purpose (to import an export, say), start with --start-empty: "+
+			"agents then drop what they have and take what is imported", what, f.Reached, k.path)
 	}
 	if f.Clean && c.Revision == f.Revision && c.LastID == f.LastID {
 		return nil
