@@ -63,9 +63,9 @@ type Config struct {
 	// so several coordinators serve one composition, and shares their usage
 	// counters (usage.Sharing).
 	Consul *ConsulConfig
-	// StartEmpty starts a bbolt home whose composition.db was lost with an
-	// empty composition above the revisions it had reached (its floor),
-	// instead of refusing to start (boltstore.Options).
+	// StartEmpty starts a home whose composition was lost (composition.db,
+	// or Consul's keys) with an empty composition above the revisions it
+	// had reached (its floor), instead of refusing to start.
 	StartEmpty bool
 	// AccessTokenFile holds the admin token instead of AccessToken, so it
 	// need not appear in ps; MaxAccessTokens caps the stored access tokens
@@ -212,7 +212,8 @@ func openStore(cfg Config) (composition.Store, error) {
 	defer cancel()
 	store, err := consulstore.Open(ctx, consulstore.Config{
 		Client: client, Prefix: cfg.Consul.Prefix,
-		Logger: cfg.Logger.With().Str("component", "consulstore").Logger(),
+		Logger:   cfg.Logger.With().Str("component", "consulstore").Logger(),
+		FloorDir: cfg.DataDir, StartEmpty: cfg.StartEmpty,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("composition in Consul at %s: %w", cfg.Consul.Address, err)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -45,7 +44,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.Int64Flag{Name: "gc-heap-floor", Value: coordinator.DefaultHeapFloor, Usage: "let the heap grow to at least this many bytes between garbage collections " +
 				"(fewer collections, and a shorter latency tail, while the registry is small; above it GOGC rules as usual; 0: GOGC alone)"},
 			&cli.BoolFlag{Name: "start-empty", Usage: "start with an empty composition although the data dir's composition.floor says this home had one " +
-				"(composition.db was lost: without it home refuses to start); agents drop what they have and take what is imported next"},
+				"(composition.db, or with --consul Consul's keys, were lost: without it home refuses to start); agents drop what they have and take what is imported next"},
 			&cli.StringFlag{Name: "apicast-policies", Usage: "folder of APIcast's policy manifests (policies.json, as APIcast's GET /policies answers) that GET /admin/api/policies.json lists and whose JSON schemas check policy chains when they are saved (without it, the gateway's own rules check them)"},
 		}, append(append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...), append(identityFlags(), webhookFlags()...)...)...),
 		Action: func(c *cli.Context) error {
@@ -68,9 +67,6 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			if addr := c.String("consul"); addr != "" {
 				consulCfg = &coordinator.ConsulConfig{Address: addr, Token: c.String("consul-token"),
 					Prefix: c.String("consul-prefix"), Datacenter: c.String("consul-datacenter")}
-			}
-			if consulCfg != nil && c.Bool("start-empty") {
-				return errors.New("--start-empty is for a bbolt home (--data-dir), not with --consul")
 			}
 			if c.Int64("gc-heap-floor") < 0 {
 				return fmt.Errorf("--gc-heap-floor: %d is negative (0 turns it off)", c.Int64("gc-heap-floor"))

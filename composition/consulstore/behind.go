@@ -20,7 +20,8 @@ type ErrBehind struct {
 func (e *ErrBehind) Error() string {
 	return fmt.Sprintf("the composition in Consul under %s is at revision %d, older than the %d this coordinator holds: "+
 		"Consul lost or rolled back its data, and writes are refused. Export the composition from this coordinator "+
-		"(portolan export) before restarting it, which would load what Consul holds; then restore Consul's data, or import the export",
+		"(portolan export) before restarting it: it then goes on from what Consul holds, above the revisions it published "+
+		"(an empty Consul only with --start-empty), and the export can be imported",
 		e.Prefix, e.Consul, e.Held)
 }
 

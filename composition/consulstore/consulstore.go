@@ -39,6 +39,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/composition/storefloor"
 	"github.com/portolan/portolan/internal/backoff"
 )
 
@@ -74,6 +75,12 @@ type Config struct {
 	Logger zerolog.Logger
 	// CommitTimeout bounds one commit; default DefaultCommitTimeout.
 	CommitTimeout time.Duration
+	// FloorDir keeps this coordinator's floor (storefloor, floor.go): its
+	// data dir. Empty: none.
+	FloorDir string
+	// StartEmpty opens an empty Consul over a floor that says it had a
+	// composition, above the floor, instead of refusing it.
+	StartEmpty bool
 }
 
 // ErrConflict is returned by a write whose base revision is no longer the
@@ -106,12 +113,14 @@ type Store struct {
 	mu        sync.Mutex
 	knownRev  uint64
 	metaIndex uint64
-	behind    *ErrBehind // Consul holds an older composition than the published one (behind.go)
+	behind    *ErrBehind         // Consul holds an older composition than the published one (behind.go)
+	floor     *storefloor.Keeper // nil without Config.FloorDir (floor.go)
 
 	group     *composition.GroupCommit
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when watch returns
 	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ composition.Store = (*Store)(nil)
@@ -143,6 +152,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	c, idx, err := s.load(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.FloorDir != "" {
+		if idx, err = s.openFloor(ctx, cfg.FloorDir, c, idx, cfg.StartEmpty); err != nil {
+			return nil, err
+		}
 	}
 	s.knownRev, s.metaIndex = c.Revision, idx
 	s.Head = composition.NewHead(c, s.persist, nil)
@@ -225,8 +239,16 @@ func (s *Store) reload(ctx context.Context) error {
 	if err := s.checkBehind(c.Revision, held); err != nil {
 		return err
 	}
+	if c.Revision > held {
+		if err := s.reserve(c); err != nil {
+			// Followed all the same: refusing others' writes would be worse
+			// than a floor that does not bound this one.
+			s.log.Error().Err(err).Msg("consulstore: floor")
+		}
+	}
 	s.remember(c.Revision, idx)
 	s.Head.Publish(c)
+	s.stored(c.Revision)
 	return nil
 }
 
@@ -306,7 +328,14 @@ func (s *Store) Close() error {
 		s.group.Close()
 		s.cancel()
 		<-s.done
+		last := s.Head.Snapshot()
 		s.Head.Close()
+		if s.floor != nil {
+			// Closed whole: the next open goes on from the exact revision.
+			if err := s.floor.Close(last); err != nil {
+				s.closeErr = fmt.Errorf("close composition store: %w", err)
+			}
+		}
 	})
-	return nil
+	return s.closeErr
 }

@@ -136,6 +136,9 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 		// A newer revision was loaded but not yet published under this write.
 		return &ErrConflict{Revision: base}
 	}
+	if err := s.reserve(b.last); err != nil {
+		return fmt.Errorf("consulstore: persist %s: %w", b.describe(), err)
+	}
 	mv, err := json.Marshal(meta{Revision: b.last.Revision, LastID: b.last.LastID})
 	if err != nil {
 		return fmt.Errorf("consulstore: encode meta: %w", err)
@@ -170,5 +173,6 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 		return fmt.Errorf("consulstore: persist %s: no meta key in the transaction result", b.describe())
 	}
 	s.remember(b.last.Revision, newIdx)
+	s.stored(b.last.Revision)
 	return nil
 }

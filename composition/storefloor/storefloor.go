@@ -2,9 +2,8 @@
 // beside the store's other state bounds every revision and id the store may
 // have handed out, so that a store restored from an older backup resumes
 // above them, and one that lost its data is refused rather than served
-// empty. boltstore keeps one beside composition.db; consulstore does not
-// yet (a coordinator's data dir would hold it, and a meta-only
-// check-and-set would raise Consul's revision above it at open).
+// empty. boltstore keeps one beside composition.db; consulstore one in
+// each coordinator's data dir, raising Consul's revision above it at open.
 //
 // Why: agents take a composition only at a revision above the one they hold
 // (so that a peer cannot gossip an old one back), and ids are never reused
