@@ -58,6 +58,16 @@ func TestPolicyDefaultCredentialsAppIDAndKey(t *testing.T) {
 	<-got
 	a = call(t, "GET", base+"/?app_id=premium-key&app_key=nope", nil)
 	assert.Equal(t, http.StatusForbidden, a.status)
+
+	// For backend version 2 the credentials are missing only when both
+	// app_id and app_key are ("return service_creds.app_id == nil and
+	// service_creds.app_key == nil"): a request with an app_key alone keeps
+	// it, gets no default app_id, and is refused as APIcast's proxy refuses
+	// a credential tuple with a hole (error_no_credentials).
+	a = call(t, "GET", base+"/?app_key=premium-key-secret", nil)
+	assert.Equal(t, http.StatusForbidden, a.status)
+	assert.Contains(t, a.body, "Authentication parameters missing")
+	assert.Empty(t, got, "not served as the default application")
 }
 
 // APIcast's default_credentials.lua decides by the service's backend
@@ -104,26 +114,6 @@ func TestPolicyDefaultCredentialsIgnoreAuthTypeAtRequestTime(t *testing.T) {
 	a := call(t, "GET", base+"/", nil)
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	<-got
-}
-
-// For backend version 2 the credentials are missing only when both app_id
-// and app_key are ("return service_creds.app_id == nil and
-// service_creds.app_key == nil"): a request with an app_key alone keeps it,
-// gets no default app_id, and is refused as APIcast's proxy refuses a
-// credential tuple with a hole (error_no_credentials).
-func TestPolicyDefaultCredentialsNotForAnAppKeyAlone(t *testing.T) {
-	f := newGatewayFixture(t, backendAppID)
-	f.proxy(t, func(p *composition.Proxy) {
-		p.PolicyChain = policyChain(t, `[{"name":"default_credentials","version":"builtin","enabled":true,
-			"configuration":{"auth_type":"app_id_and_app_key","app_id":"premium-key","app_key":"premium-key-secret"}},
-			{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
-	})
-	up, got := echoUpstream(t, "app")
-	_, base, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
-	a := call(t, "GET", base+"/?app_key=premium-key-secret", nil)
-	assert.Equal(t, http.StatusForbidden, a.status)
-	assert.Contains(t, a.body, "Authentication parameters missing")
-	assert.Empty(t, got, "not served as the default application")
 }
 
 // "Note: this policy should be placed before the APIcast policy in the

@@ -1,6 +1,11 @@
 package policy
 
-import "strconv"
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strconv"
+)
 
 // nginxErrorPage is what nginx sends for status when APIcast's Lua ends a
 // request with ngx.exit(status) and no body of its own (rate_limit's
@@ -13,48 +18,26 @@ import "strconv"
 // padding for MSIE and Chrome user agents (msie_padding), a browser
 // workaround, is left out. Pages are built once, when a policy is built.
 func nginxErrorPage(status int) (contentType string, body []byte) {
-	title, ok := nginxErrorTitles[status]
-	if !ok {
+	if !slices.Contains(nginxPageStatuses, status) {
 		return "", nil
 	}
-	line := strconv.Itoa(status) + " " + title
+	line := strconv.Itoa(status) + " " + cmp.Or(nginxOldTitles[status], http.StatusText(status))
 	return "text/html", []byte("<html>\r\n<head><title>" + line + "</title></head>\r\n<body>\r\n<center><h1>" + line +
 		"</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n")
 }
 
-// nginxErrorTitles are the statuses nginx has a page for, with its titles
-// (some older than Go's http.StatusText: "Request Time-out", "Service
-// Temporarily Unavailable"). nginx's own codes 494-498, which no
-// configuration names, are left out.
-var nginxErrorTitles = map[int]string{
-	301: "Moved Permanently",
-	302: "Found",
-	303: "See Other",
-	307: "Temporary Redirect",
-	308: "Permanent Redirect",
-	400: "Bad Request",
+// nginxPageStatuses are the statuses nginx has a page for; its own codes
+// 494-498, which no configuration names, are left out.
+var nginxPageStatuses = []int{301, 302, 303, 307, 308, 400, 401, 402, 403, 404, 405, 406, 408, 409, 410, 411,
+	412, 413, 414, 415, 416, 421, 429, 500, 501, 502, 503, 504, 505, 507}
+
+// nginxOldTitles are nginx's titles where they are older than Go's
+// http.StatusText; the others are the same.
+var nginxOldTitles = map[int]string{
 	401: "Authorization Required",
-	402: "Payment Required",
-	403: "Forbidden",
-	404: "Not Found",
 	405: "Not Allowed",
-	406: "Not Acceptable",
 	408: "Request Time-out",
-	409: "Conflict",
-	410: "Gone",
-	411: "Length Required",
-	412: "Precondition Failed",
-	413: "Request Entity Too Large",
 	414: "Request-URI Too Large",
-	415: "Unsupported Media Type",
-	416: "Requested Range Not Satisfiable",
-	421: "Misdirected Request",
-	429: "Too Many Requests",
-	500: "Internal Server Error",
-	501: "Not Implemented",
-	502: "Bad Gateway",
 	503: "Service Temporarily Unavailable",
 	504: "Gateway Time-out",
-	505: "HTTP Version Not Supported",
-	507: "Insufficient Storage",
 }
