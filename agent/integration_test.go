@@ -123,7 +123,7 @@ func TestUnknownInstanceRegistersAgain(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "absent", statusOf(t, co, id))
 	require.Eventually(t, func() bool { return statusOf(t, co, id) == registry.StatusPassing }, 2*time.Second, 10*time.Millisecond)
-	assert.Contains(t, a.Output.String(), "registering again")
+	a.Output.Contains(t, "registering again")
 }
 
 func TestFailingHealthCheckTurnsCriticalAndBack(t *testing.T) {
