@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -55,10 +57,20 @@ type Config struct {
 	// Tokens checks the access token an operator logs in with.
 	Tokens *threescale.TokenChecker
 	// Secure marks the session cookie Secure: set when the coordinator
-	// serves HTTPS.
-	Secure  bool
-	Version string
-	Logger  zerolog.Logger
+	// serves HTTPS. PublicURL overrides it.
+	Secure bool
+	// PublicURL, when set, is the URL operators open, in front of a
+	// reverse proxy (ParsePublicURL): its scheme decides whether cookies
+	// are Secure, and its origin is the only one a form may be posted
+	// from (proxy.go). Without it, the request's own host and TLS make the
+	// origin.
+	PublicURL *url.URL
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when
+	// failed logins are counted by client address (ParseTrustedProxies);
+	// from any other peer the header is ignored.
+	TrustedProxies []netip.Prefix
+	Version        string
+	Logger         zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -59,12 +59,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ck, err := r.Cookie(loginCookie)
-	if err != nil || !sameOrigin(r) || !sameSecret(r.PostFormValue("csrf"), ck.Value) {
+	if err != nil || !c.sameOrigin(r) || !sameSecret(r.PostFormValue("csrf"), ck.Value) {
 		c.renderLogin(w, r, http.StatusForbidden, "The form expired or came from another site; try again.")
 		return
 	}
 	now := c.cfg.Now()
-	if wait, refused := c.logins.refused(r, now); refused {
+	client, limited := c.clientKey(r)
+	if wait, refused := c.logins.refused(client, now); limited && refused {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		c.renderLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many refused tokens from your address: try again in %d seconds.", secs))
@@ -72,7 +73,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	g, ok := c.cfg.Tokens.AuthenticateToken(r.PostFormValue("token"))
 	if !ok {
-		c.logins.failed(r, now)
+		if limited {
+			c.logins.failed(client, now)
+		}
 		c.renderLogin(w, r, http.StatusUnauthorized, "That access token was not accepted: check it, or create one in the admin API.")
 		return
 	}
@@ -94,7 +97,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, loginBodyLimit)
 	csrf, _ := csrfFrom(r.Context())
-	if err := r.ParseForm(); err != nil || !sameOrigin(r) || !sameSecret(r.PostFormValue("csrf"), csrf) {
+	if err := r.ParseForm(); err != nil || !c.sameOrigin(r) || !sameSecret(r.PostFormValue("csrf"), csrf) {
 		http.Error(w, "console: the log-out form expired or came from another site; reload the page and try again", http.StatusForbidden)
 		return
 	}
@@ -106,12 +109,13 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // cookie returns one of the console's cookies: HttpOnly, SameSite=Strict,
-// Secure under TLS; a negative age deletes it.
+// Secure when operators reach the console over HTTPS (secure); a negative
+// age deletes it.
 func (c *Console) cookie(name, value, path string, age time.Duration) *http.Cookie {
 	maxAge := int(age / time.Second)
 	if age < 0 {
 		maxAge = -1
 	}
 	return &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
-		HttpOnly: true, Secure: c.cfg.Secure, SameSite: http.SameSiteStrictMode}
+		HttpOnly: true, Secure: c.secure(), SameSite: http.SameSiteStrictMode}
 }

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -10,7 +9,8 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// Failed logins are limited per client address: after loginFailures
+// Failed logins are limited per client address (behind trusted proxies,
+// the address they forwarded: clientAddr): after loginFailures
 // refused tokens within loginWindow, the address is refused outright (429,
 // Retry-After) until that window ends. Generated tokens are too long to
 // guess; the limit is for configured ones that are short (home warns of
@@ -41,32 +41,28 @@ func newLoginLimiter() *loginLimiter {
 	return &loginLimiter{fails: l}
 }
 
-// clientKey is the address a request is counted under; ok is false when
-// RemoteAddr is not an address (a test's, a Unix socket's), and then the
-// request is not limited.
-func clientKey(r *http.Request) (netip.Prefix, bool) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
+// clientKey is the key r's client is counted under (its address, from
+// clientAddr); ok is false when the peer has no IP address (a test's, a
+// Unix socket's), and then the request is not limited.
+func (c *Console) clientKey(r *http.Request) (netip.Prefix, bool) {
+	a, err := c.clientAddr(r)
 	if err != nil {
 		return netip.Prefix{}, false
 	}
-	a = a.Unmap()
-	if a.Is4() {
-		return netip.PrefixFrom(a, 32), true
-	}
-	return netip.PrefixFrom(a, 64).Masked(), true
+	return addrKey(a), true
 }
 
-// refused reports whether r's address has used up its failures, and for
-// how long it still has.
-func (l *loginLimiter) refused(r *http.Request, now time.Time) (time.Duration, bool) {
-	k, ok := clientKey(r)
-	if !ok {
-		return 0, false
+// addrKey is an address's key: itself for IPv4, its /64 for IPv6.
+func addrKey(a netip.Addr) netip.Prefix {
+	if a.Is4() {
+		return netip.PrefixFrom(a, 32)
 	}
+	return netip.PrefixFrom(a, 64).Masked()
+}
+
+// refused reports whether the client counted under k has used up its
+// failures, and for how long it still has.
+func (l *loginLimiter) refused(k netip.Prefix, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w, ok := l.fails.Get(k)
@@ -76,12 +72,8 @@ func (l *loginLimiter) refused(r *http.Request, now time.Time) (time.Duration, b
 	return w.start.Add(loginWindow).Sub(now), true
 }
 
-// failed counts a refused token from r's address.
-func (l *loginLimiter) failed(r *http.Request, now time.Time) {
-	k, ok := clientKey(r)
-	if !ok {
-		return
-	}
+// failed counts a refused token from the client counted under k.
+func (l *loginLimiter) failed(k netip.Prefix, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w, ok := l.fails.Get(k)

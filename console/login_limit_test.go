@@ -40,32 +40,36 @@ func TestFailedLoginsAreLimitedPerAddress(t *testing.T) {
 }
 
 func TestLoginLimiterKeysAndBounds(t *testing.T) {
+	c := &Console{} // no trusted proxy: the peer is the client
 	req := func(addr string) *http.Request { return &http.Request{RemoteAddr: addr} }
+	key := func(addr string) netip.Prefix {
+		k, ok := c.clientKey(req(addr))
+		require.True(t, ok, addr)
+		return k
+	}
 	for addr, want := range map[string]string{
 		"192.0.2.7:5555":              "192.0.2.7/32",
 		"[::ffff:192.0.2.7]:5555":     "192.0.2.7/32",
 		"[2001:db8:1:2:3:4:5:6]:5555": "2001:db8:1:2::/64",
 		"[2001:db8:1:2::9]:80":        "2001:db8:1:2::/64",
 	} {
-		k, ok := clientKey(req(addr))
-		require.True(t, ok, addr)
-		assert.Equal(t, want, k.String(), addr)
+		assert.Equal(t, want, key(addr).String(), addr)
 	}
-	_, ok := clientKey(req("@"))
+	_, ok := c.clientKey(req("@"))
 	assert.False(t, ok, "no address: not limited")
 
 	l := newLoginLimiter()
 	now := time.Now()
 	for i := range loginLimitEntries + 100 {
-		l.failed(req(fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)), now)
+		l.failed(key(fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)), now)
 	}
 	assert.Equal(t, loginLimitEntries, l.fails.Len(), "the table is bounded")
 	for range 3 * loginFailures {
-		l.failed(req("192.0.2.1:1"), now)
+		l.failed(key("192.0.2.1:1"), now)
 	}
 	w, _ := l.fails.Get(netipPrefix(t, "192.0.2.1/32"))
 	assert.Equal(t, loginFailures, w.n, "the count saturates")
-	wait, refused := l.refused(req("192.0.2.1:2"), now.Add(10*time.Second))
+	wait, refused := l.refused(key("192.0.2.1:2"), now.Add(10*time.Second))
 	assert.True(t, refused)
 	assert.Equal(t, 50*time.Second, wait)
 }

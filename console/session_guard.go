@@ -73,29 +73,6 @@ func csrfFrom(ctx context.Context) (string, bool) {
 	return s, ok
 }
 
-// sameOrigin reports whether a state-changing request (a POST) comes from
-// a page of this console: the browser's Sec-Fetch-Site says same-origin,
-// or else its Origin (or, lacking one, its Referer) names this host. A
-// request that says nothing of where it comes from is refused.
-func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
-		return site == "same-origin"
-	}
-	from := r.Header.Get("Origin")
-	if from == "" || from == "null" {
-		from = r.Header.Get("Referer")
-	}
-	u, err := url.Parse(from)
-	if from == "" || err != nil {
-		return false
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return u.Scheme == scheme && u.Host == r.Host
-}
-
 // localNext returns next when it is a path of the console to return to
 // after logging in, else the map: an open redirect to another site, or a
 // scheme-relative "//host", is never followed.

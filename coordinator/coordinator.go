@@ -79,6 +79,9 @@ type Config struct {
 	APIcastPolicies string
 	// Webhooks paces the delivery of webhook events (WebhookConfig).
 	Webhooks WebhookConfig
+	// Proxy describes a reverse proxy in front of home that terminates
+	// TLS, for the console (ProxyConfig, console.go).
+	Proxy ProxyConfig
 }
 
 // ConsulConfig places the composition in Consul.
