@@ -16,15 +16,20 @@ var agentSecretVars = []string{
 	"PORTOLAN_AGENT_GOSSIP_KEY",
 }
 
+// consulTokenVars are the variables consul/api reads a token from when
+// --consul-token is not given: with --consul they are the agent's.
+var consulTokenVars = []string{"CONSUL_HTTP_TOKEN", "CONSUL_HTTP_TOKEN_FILE"}
+
 // commandEnv is the environment CMD starts with: the agent's own, without
 // the secrets only the agent needs. The app holds no join token (it would
 // register instances of its own), no admin access token (the management
 // proxy exists so that the app reaches the operations selected and no
-// other) and no gossip key. Withheld are the agent's secret variables
-// (agentSecretVars) and any variable holding the join token, the
-// management proxy's token or a gossip key under a name of the operator's
-// (--mgmt-token "$THREESCALE_TOKEN"). The names withheld are logged, never
-// their values.
+// other), no Consul token (it may deregister the service) and no gossip
+// key. Withheld are the agent's secret variables (agentSecretVars), with
+// --consul Consul's own token variables (consulTokenVars), and any
+// variable holding the join token, the management proxy's token, the
+// Consul token or a gossip key under a name of the operator's (--mgmt-token
+// "$THREESCALE_TOKEN"). The names withheld are logged, never their values.
 func (a *Agent) commandEnv(environ []string) []string {
 	var secrets []string
 	add := func(s string) {
@@ -33,6 +38,11 @@ func (a *Agent) commandEnv(environ []string) []string {
 		}
 	}
 	add(a.cfg.Token)
+	add(a.cfg.ConsulToken)
+	names := agentSecretVars
+	if a.cfg.Consul != "" {
+		names = slices.Concat(agentSecretVars, consulTokenVars)
+	}
 	if a.cfg.Mgmt != nil {
 		add(a.cfg.Mgmt.Token)
 	}
@@ -42,7 +52,7 @@ func (a *Agent) commandEnv(environ []string) []string {
 			add(base64.RawStdEncoding.EncodeToString(k))
 		}
 	}
-	env, withheld := withoutSecrets(environ, agentSecretVars, secrets)
+	env, withheld := withoutSecrets(environ, names, secrets)
 	if len(withheld) > 0 {
 		a.log.Info().Strs("withheld", withheld).Msg("the agent's secrets are kept out of the command's environment")
 	}
