@@ -144,6 +144,25 @@ func errUnknownCheck(err error) bool {
 	return strings.Contains(msg, "Unknown check") || strings.Contains(msg, "does not have associated TTL")
 }
 
+// consulRefused words Consul refusing the agent's token (403) as what is
+// missing and what to do; any other error is returned as it is. Consul's
+// own answer names the permission ("lacks permission 'service:write' on
+// \"news\""), or says it does not know the token ("ACL not found").
+func consulRefused(err error, service string) error {
+	var se consul.StatusError
+	if !errors.As(err, &se) || se.Code != http.StatusForbidden {
+		return err
+	}
+	why := strings.TrimSpace(se.Body)
+	if strings.Contains(why, "ACL not found") {
+		return fmt.Errorf("the Consul agent does not know the agent's token (%s): check --consul-token "+
+			"(PORTOLAN_AGENT_CONSUL_TOKEN, CONSUL_HTTP_TOKEN)", why)
+	}
+	return fmt.Errorf("the Consul agent refused the agent's token (%s): it needs a policy with "+
+		`service %q { policy = "write" }, to register, feed and deregister this instance (README, Consul ACLs), or check --consul-token`,
+		why, service)
+}
+
 // runConsul registers with Consul, then updates the TTL check every heartbeat
 // until ctx ends. A failed registration is retried with backoff capped at the
 // heartbeat interval; an unknown check registers again at once.
@@ -155,6 +174,7 @@ func (a *Agent) runConsul(ctx context.Context) {
 	wait := time.Duration(0)
 	down := false
 	fail := func(what string, err error) {
+		err = consulRefused(err, a.cfg.Service)
 		if !down && ctx.Err() == nil {
 			a.log.Warn().Err(err).Msg("consul " + what + " failed; retrying (the command keeps running)")
 		}
@@ -233,7 +253,7 @@ func (a *Agent) deregisterConsul() {
 			a.log.Debug().Msg("consul never took the registration: nothing to deregister")
 			return
 		}
-		a.log.Warn().Err(err).Msg("consul deregister")
+		a.log.Warn().Err(consulRefused(err, a.cfg.Service)).Msg("consul deregister")
 		return
 	}
 	a.log.Info().Str("id", a.id).Msg("deregistered from consul")

@@ -21,6 +21,11 @@
 // rather than split (splitting would break atomicity); a group that does not
 // fit one transaction is committed as several, in order.
 //
+// With Consul's ACLs the coordinator's token needs key_prefix "<prefix>"
+// write (README, Consul ACLs); a token Consul refuses, or one that may read
+// only part of the prefix, is ErrDenied (denied.go), never an empty
+// composition or a conflict.
+//
 // consulstore imports only composition and the Consul API client: it must
 // never import coordinator, threescale or anything that serves HTTP.
 package consulstore
@@ -170,12 +175,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // load reads the whole composition in one consistent List and returns it
 // sealed, with the meta key's ModifyIndex (0 when there is none).
 func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, error) {
-	pairs, _, err := s.kv.List(s.root, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	pairs, qm, err := s.kv.List(s.root, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
 	if err != nil {
+		if d := s.denied("read", err); d != nil {
+			return nil, 0, d
+		}
 		return nil, 0, fmt.Errorf("consulstore: list %s: %w", s.root, err)
+	}
+	if qm.ResultsFilteredByACLs {
+		return nil, 0, s.filtered()
 	}
 	c := composition.New()
 	var idx uint64
+	sawMeta := false
 	byKind := map[composition.Kind][]*api.KVPair{}
 	for _, p := range pairs {
 		rest := strings.TrimPrefix(p.Key, s.root)
@@ -184,7 +196,7 @@ func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, err
 			if err := json.Unmarshal(p.Value, &m); err != nil {
 				return nil, 0, fmt.Errorf("consulstore: decode %s: %w", p.Key, err)
 			}
-			c.Revision, c.LastID, idx = m.Revision, m.LastID, p.ModifyIndex
+			c.Revision, c.LastID, idx, sawMeta = m.Revision, m.LastID, p.ModifyIndex, true
 			continue
 		}
 		kind, _, ok := strings.Cut(rest, "/")
@@ -205,6 +217,11 @@ func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, err
 	}
 	for k := range byKind {
 		return nil, 0, fmt.Errorf("consulstore: unknown kind %q under %s", k, s.root)
+	}
+	if !sawMeta {
+		if err := s.checkReadable(ctx); err != nil {
+			return nil, 0, err
+		}
 	}
 	c.Seal()
 	return c, idx, nil
@@ -275,6 +292,9 @@ func (s *Store) watch(ctx context.Context) {
 			return
 		}
 		if err != nil {
+			if denied := s.denied("read", err); denied != nil {
+				err = denied
+			}
 			d := retry.Next()
 			s.log.Warn().Err(err).Dur("retry_in", d).Msg("consulstore: watch composition meta")
 			if !backoff.Sleep(ctx, d) {

@@ -38,7 +38,13 @@ func (s *Store) openFloor(ctx context.Context, dir string, c *composition.Compos
 	ok, resp, _, err := s.kv.Txn(api.KVTxnOps{{Verb: api.KVCAS, Key: s.metaKey, Value: mv, Index: idx}},
 		(&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
+		if d := s.denied("write", err); d != nil {
+			err = d
+		}
 		return 0, fmt.Errorf("consulstore: raise the revision above this coordinator's floor: %w", err)
+	}
+	if d := s.deniedOp(resp.Errors); !ok && d != nil {
+		return 0, fmt.Errorf("consulstore: raise the revision above this coordinator's floor: %w", d)
 	}
 	if !ok || len(resp.Results) == 0 {
 		return 0, fmt.Errorf("consulstore: another coordinator wrote while this one raised the revision in Consul above its floor (%d): start it again", c.Revision)

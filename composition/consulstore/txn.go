@@ -151,9 +151,17 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 		if !outcomeKnown(err) {
 			return &ErrOutcomeUnknown{What: b.describe(), Err: err}
 		}
+		if d := s.denied("write", err); d != nil {
+			err = d
+		}
 		return fmt.Errorf("consulstore: persist %s: %w", b.describe(), err)
 	}
 	if !ok {
+		// A refused token fails the meta check-and-set too: it is no
+		// conflict, and a retry would fail the same way.
+		if d := s.deniedOp(resp.Errors); d != nil {
+			return fmt.Errorf("consulstore: persist %s: %w", b.describe(), d)
+		}
 		var msgs []string
 		for _, e := range resp.Errors {
 			if e.OpIndex == 0 {

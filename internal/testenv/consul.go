@@ -29,9 +29,13 @@ type Consul struct {
 	dataDir  string
 	// Datacenter is the agent's datacenter, dc1 unless StartConsulDC named one.
 	Datacenter string
-	cmd        *exec.Cmd
-	waited     chan struct{}
-	Output     *SyncBuffer
+	// ManagementToken is the initial management token of a Consul started
+	// with ACLs (StartConsulACL), "" without: the operator's, which Client
+	// uses and which no Portolan process under test is given.
+	ManagementToken string
+	cmd             *exec.Cmd
+	waited          chan struct{}
+	Output          *SyncBuffer
 }
 
 // ConsulBinary returns the consul binary: $PORTOLAN_CONSUL_BIN, or
@@ -64,8 +68,26 @@ func StartConsul(t testing.TB) *Consul {
 // JoinWAN to join two of them.
 func StartConsulDC(t testing.TB, dc string) *Consul {
 	t.Helper()
+	return startConsul(t, &Consul{t: t, Datacenter: dc})
+}
+
+// consulManagementToken is the initial management token of StartConsulACL.
+const consulManagementToken = "5b1c3c0e-portolan-test-management"
+
+// StartConsulACL starts a Consul dev agent with ACLs enabled and a default
+// policy of deny, as a production Consul runs: a request without a token, or
+// whose token's policies do not allow it, is refused (403) or has what it
+// may not read filtered out. Client holds the management token; Token makes
+// least-privilege tokens.
+func StartConsulACL(t testing.TB) *Consul {
+	t.Helper()
+	return startConsul(t, &Consul{t: t, Datacenter: "dc1", ManagementToken: consulManagementToken})
+}
+
+func startConsul(t testing.TB, c *Consul) *Consul {
+	t.Helper()
 	SkipShort(t)
-	c := &Consul{t: t, bin: ConsulBinary(t), Datacenter: dc}
+	c.bin = ConsulBinary(t)
 	// A port chosen free may be taken by another test's process before
 	// Consul binds it: then Consul exits at once, and new ports are tried.
 	for attempt := 1; ; attempt++ {
@@ -107,6 +129,14 @@ func (c *Consul) start(retryPorts bool) bool {
 		"-http-port", strconv.Itoa(c.ports[3]), "-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1",
 		"-serf-lan-port", strconv.Itoa(c.ports[0]), "-serf-wan-port", strconv.Itoa(c.ports[1]),
 		"-server-port", strconv.Itoa(c.ports[2])}
+	if c.ManagementToken != "" {
+		// The Consul agent's own token (node registration, anti-entropy) is
+		// the management one: without an agent token the node's info never
+		// syncs, and a service registered with a service-only token never
+		// reaches the catalog. What is under test is Portolan's tokens.
+		args = append(args, "-hcl", `acl { enabled = true, default_policy = "deny", `+
+			`tokens { initial_management = "`+c.ManagementToken+`", agent = "`+c.ManagementToken+`" } }`)
+	}
 	c.cmd = exec.Command(c.bin, args...)
 	c.Output = &SyncBuffer{}
 	c.cmd.Stdout, c.cmd.Stderr = c.Output, c.Output
@@ -117,7 +147,7 @@ func (c *Consul) start(retryPorts bool) bool {
 	go func() { _ = c.cmd.Wait(); close(c.waited) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if c.leader() != "" {
+		if c.leader() != "" && c.aclReady() {
 			return true
 		}
 		select {
@@ -164,6 +194,24 @@ func (c *Consul) JoinWAN(other *Consul) {
 	c.t.Fatalf("datacenter %s did not see %s within 30s", c.Datacenter, other.Datacenter)
 }
 
+// aclReady reports whether the management token works: the leader
+// bootstraps ACLs a moment after it is elected, and until then every
+// request that needs a token is refused ("ACL system must be
+// bootstrapped"). True without ACLs.
+func (c *Consul) aclReady() bool {
+	if c.ManagementToken == "" {
+		return true
+	}
+	req, _ := http.NewRequest(http.MethodGet, c.URL+"/v1/acl/token/self", nil)
+	req.Header.Set("X-Consul-Token", c.ManagementToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
 // leader answers GET /v1/status/leader, "" while there is none.
 func (c *Consul) leader() string {
 	resp, err := http.Get(c.URL + "/v1/status/leader")
@@ -203,7 +251,8 @@ func (c *Consul) Pause() {
 func (c *Consul) Resume() { _ = c.cmd.Process.Signal(syscall.SIGCONT) }
 
 // Restart kills the agent and starts it again on the same ports with an
-// empty state, as a dev agent comes back: every registration is gone.
+// empty state, as a dev agent comes back: every registration is gone (and,
+// with ACLs, every token but the management one).
 func (c *Consul) Restart() {
 	c.t.Helper()
 	c.Kill()
@@ -237,11 +286,38 @@ func (c *Consul) Stop() {
 // Client returns a Consul API client for this agent.
 func (c *Consul) Client(t testing.TB) *consul.Client {
 	t.Helper()
+	return c.ClientWithToken(t, c.ManagementToken)
+}
+
+// ClientWithToken returns a Consul API client for this agent that sends
+// token ("" sends none: Consul's anonymous token).
+func (c *Consul) ClientWithToken(t testing.TB, token string) *consul.Client {
+	t.Helper()
 	cfg := consul.DefaultNonPooledConfig()
-	cfg.Address = c.URL
+	cfg.Address, cfg.Token, cfg.TokenFile = c.URL, token, ""
 	cl, err := consul.NewClient(cfg)
 	if err != nil {
 		t.Fatalf("consul client: %v", err)
 	}
 	return cl
+}
+
+// Token creates an ACL policy named name with rules (Consul's HCL rules
+// language) and a token holding that policy alone, and returns the token's
+// secret. It needs a Consul started with StartConsulACL.
+func (c *Consul) Token(t testing.TB, name, rules string) string {
+	t.Helper()
+	if c.ManagementToken == "" {
+		t.Fatalf("consul token %s: this Consul runs without ACLs (start it with StartConsulACL)", name)
+	}
+	acl := c.Client(t).ACL()
+	p, _, err := acl.PolicyCreate(&consul.ACLPolicy{Name: name, Rules: rules}, nil)
+	if err != nil {
+		t.Fatalf("consul policy %s: %v\n%s", name, err, rules)
+	}
+	tok, _, err := acl.TokenCreate(&consul.ACLToken{Description: name, Policies: []*consul.ACLTokenPolicyLink{{ID: p.ID}}}, nil)
+	if err != nil {
+		t.Fatalf("consul token %s: %v", name, err)
+	}
+	return tok.SecretID
 }

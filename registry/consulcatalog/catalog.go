@@ -8,8 +8,10 @@ package consulcatalog
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -50,18 +52,26 @@ func (r *Reader) Datacenters(ctx context.Context) ([]string, error) {
 // agent's own datacenter) with its aggregated health, sorted by id.
 func (r *Reader) Instances(ctx context.Context, dc string) ([]registry.MapInstance, error) {
 	q := (&consul.QueryOptions{Datacenter: dc}).WithContext(ctx)
-	services, _, err := r.client.Catalog().Services(q)
+	services, sm, err := r.client.Catalog().Services(q)
 	if err != nil {
-		return nil, fmt.Errorf("list Consul services%s: %w", inDC(dc), err)
+		return nil, fmt.Errorf("list Consul services%s: %w", inDC(dc), refused(err))
+	}
+	if len(services) == 0 && sm.ResultsFilteredByACLs {
+		return nil, hidden("services"+inDC(dc), `service_prefix "" { policy = "read" }`)
 	}
 	var out []registry.MapInstance
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		if !slices.Contains(services[name], Tag) {
 			continue
 		}
-		entries, _, err := r.client.Health().Service(name, Tag, false, q)
+		entries, hm, err := r.client.Health().Service(name, Tag, false, q)
 		if err != nil {
-			return nil, fmt.Errorf("read Consul health of %s%s: %w", name, inDC(dc), err)
+			return nil, fmt.Errorf("read Consul health of %s%s: %w", name, inDC(dc), refused(err))
+		}
+		if hm.ResultsFilteredByACLs {
+			// Every instance lives on a node: one the token may not read
+			// drops the instance from the answer, and the map would lack it.
+			return nil, hidden("instances of "+name+inDC(dc), `node_prefix "" { policy = "read" }`)
 		}
 		for _, e := range entries {
 			out = append(out, instance(e, dc))
@@ -71,6 +81,27 @@ func (r *Reader) Instances(ctx context.Context, dc string) ([]registry.MapInstan
 		return cmp.Or(cmp.Compare(a.Datacenter, b.Datacenter), cmp.Compare(a.ID, b.ID))
 	})
 	return out, nil
+}
+
+// hidden is why Instances fails when Consul's ACLs left what it asked for
+// out of the answer: the map would be missing instances. (Consul says so
+// only to a token that is not the anonymous one: without a token the
+// answer just looks empty.) A token that may read only some services sees
+// those alone, by design; one that may read none is told.
+func hidden(what, rule string) error {
+	return fmt.Errorf("the token may not see %s (Consul's ACLs hid them): it needs a policy with %s "+
+		`(a map reader needs service_prefix "" and node_prefix "" { policy = "read" }: README, Consul ACLs); check --consul-token`, what, rule)
+}
+
+// refused adds what to do to Consul refusing the token (403): a token it
+// does not know ("ACL not found"); its own answer names a permission
+// missing.
+func refused(err error) error {
+	var se consul.StatusError
+	if !errors.As(err, &se) || se.Code != http.StatusForbidden {
+		return err
+	}
+	return fmt.Errorf("%w: check --consul-token (CONSUL_HTTP_TOKEN) and its policy (README, Consul ACLs)", err)
 }
 
 func inDC(dc string) string {

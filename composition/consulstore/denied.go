@@ -1,0 +1,96 @@
+package consulstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// Consul's ACL refusals, as its acl package words them: a token it does not
+// know, and a known token whose policies do not allow the request. The HTTP
+// API answers either with 403, and a transaction carries them in its
+// operations' errors (with 409, as for a failed check-and-set).
+const (
+	consulACLNotFound         = "ACL not found"
+	consulACLPermissionDenied = "Permission denied"
+)
+
+// ErrDenied is why the store does not open, or refuses a write, when
+// Consul's ACLs refuse the coordinator's token: a token Consul does not
+// know, one whose policy does not cover the prefix, or none at all. Nothing
+// the caller sent is wrong and no retry succeeds until an operator fixes
+// the token or its policy, so it is never told as a conflict.
+type ErrDenied struct {
+	Prefix string // the store's key prefix: what the policy must cover
+	Op     string // what was refused: "read", "write"
+	Reason string // Consul's words, which name the permission missing
+}
+
+func (e *ErrDenied) Error() string {
+	if strings.Contains(e.Reason, consulACLNotFound) {
+		return fmt.Sprintf("Consul does not know the coordinator's token (%s) and refused to %s %s: "+
+			"check --consul-token (or CONSUL_HTTP_TOKEN)", e.Reason, e.Op, e.Prefix)
+	}
+	return fmt.Sprintf("Consul refused the coordinator's token to %s %s (%s): give the token a policy with "+
+		`key_prefix %q { policy = "write" } (README, Consul ACLs), or check --consul-token`,
+		e.Op, e.Prefix, e.Reason, keyPrefixOf(e.Prefix))
+}
+
+// HTTPStatus maps it to 503: the coordinator cannot reach its store, and no
+// retry succeeds until an operator acts.
+func (e *ErrDenied) HTTPStatus() int { return http.StatusServiceUnavailable }
+
+// keyPrefixOf is the KV prefix a coordinator's policy grants: the store's
+// root less "composition/", since usage counters and the webhook lock live
+// beside it.
+func keyPrefixOf(root string) string { return strings.TrimSuffix(root, "composition/") }
+
+// denied returns *ErrDenied when err is Consul refusing the token, else nil.
+func (s *Store) denied(op string, err error) *ErrDenied {
+	var se api.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusForbidden {
+		return &ErrDenied{Prefix: s.root, Op: op, Reason: strings.TrimSpace(se.Body)}
+	}
+	return nil
+}
+
+// deniedOp returns *ErrDenied when a transaction's error is an ACL refusal.
+func (s *Store) deniedOp(errs api.TxnErrors) *ErrDenied {
+	for _, e := range errs {
+		if refusal(e.What) {
+			return &ErrDenied{Prefix: s.root, Op: "write", Reason: e.What}
+		}
+	}
+	return nil
+}
+
+func refusal(what string) bool {
+	return strings.Contains(what, consulACLPermissionDenied) || strings.Contains(what, consulACLNotFound)
+}
+
+// filtered is why load refuses a list Consul answered with keys left out:
+// the token may read some of the prefix, and a composition missing some of
+// its entities must not be served (nor written over).
+func (s *Store) filtered() *ErrDenied {
+	return &ErrDenied{Prefix: s.root, Op: "read",
+		Reason: "Consul's ACLs left keys out of the list (X-Consul-Results-Filtered-By-ACLs)"}
+}
+
+// checkReadable reads the meta key, which a list found missing: Consul
+// lists what a token may not read as nothing at all, and with no token (the
+// anonymous one) not even the filtered header says so, while a read of the
+// key itself is refused (403). Without this a coordinator whose token
+// cannot read the prefix would serve an empty composition.
+func (s *Store) checkReadable(ctx context.Context) error {
+	if _, _, err := s.kv.Get(s.metaKey, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)); err != nil {
+		if d := s.denied("read", err); d != nil {
+			return d
+		}
+		return fmt.Errorf("consulstore: read %s: %w", s.metaKey, err)
+	}
+	return nil
+}
