@@ -36,18 +36,35 @@ type request struct {
 func (a *apicastElement) Rewrite(c *policy.Context) {
 	g, v, rq := a.g, a.v, c.Gateway.(*request)
 	var cred composition.Credentials
-	var token string // OpenID Connect services: the access token, checked once the rules match, as APIcast does
+	var token string // OpenID Connect services: the access token
 	if v.oidc != nil {
-		token = v.oidc.token(c.R)
-	} else if cred = v.creds.extract(c.R); cred == (composition.Credentials{}) && c.DefaultCredentials != nil {
-		// None of the service's version's credentials (extract reads only
-		// those): APIcast's default_credentials creds_missing, where an
-		// app_key alone is not missing.
-		cred = composition.Credentials(*c.DefaultCredentials)
+		if token = v.oidc.token(c.R); token == "" {
+			g.m.authMissing.Inc()
+			v.errAuthMissing.respond(c)
+			return
+		}
+	} else {
+		var got given
+		if cred, got = v.creds.read(c.R); v.creds.none(got) && c.DefaultCredentials != nil {
+			// None of the service's version's credentials: APIcast's
+			// default_credentials creds_missing, where an app_key alone is
+			// not missing.
+			cred, got = composition.Credentials(*c.DefaultCredentials), givenUserKey|givenAppID|givenAppKey
+		}
+		if !v.creds.complete(got) {
+			// APIcast asks backend only with every credential of the
+			// version: an app_id without an app_key is missing
+			// credentials, while one sent empty ("?user_key=") goes on to
+			// be refused as no application's.
+			g.m.authMissing.Inc()
+			v.errAuthMissing.respond(c)
+			return
+		}
 	}
-	if cred.Empty() && token == "" {
-		g.m.authMissing.Inc()
-		v.errAuthMissing.respond(c)
+	if token != "" && !a.verifyToken(c, token, &cred) {
+		// proxy.lua's rewrite transforms the token into credentials before
+		// the access phase's authorize answers no_match: a refused token is
+		// refused whatever the rules match.
 		return
 	}
 	var query url.Values
@@ -64,9 +81,6 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 	if n == 0 {
 		g.m.noMatch.Inc()
 		v.errNoMatch.respond(c)
-		return
-	}
-	if token != "" && !a.verifyToken(c, token, &cred) {
 		return
 	}
 	ad.hits, ad.cred, ad.owner, ad.path, ad.query = hits, cred, owner, c.R.URL.Path, query

@@ -67,39 +67,96 @@ func headerKeys(name string) [3]string {
 	}
 }
 
-// extract returns the credentials r presents; Empty reports none. Values
-// are bounded by maxCredentialLen: a longer one is returned cut to one byte
-// over the bound, which never matches a key.
+// given says which of its backend version's credentials a request
+// presented, empty or not. APIcast tells a credential sent empty
+// ("?user_key=") from one not sent: nginx's $arg_ and $http_ variables are
+// "" for the first and nil for the second, and only nil is missing.
+type given uint8
+
+const (
+	givenUserKey given = 1 << iota
+	givenAppID
+	givenAppKey
+)
+
+// complete reports whether the request presented every credential of the
+// service's backend version, as APIcast's proxy.lua requires before it asks
+// backend ("for i=1,#credentials do ... if not val then return
+// errors.no_credentials(service)"): a user_key; an app_id and an app_key.
+func (s *credentialSource) complete(g given) bool {
+	if s.appIDs {
+		return g&(givenAppID|givenAppKey) == givenAppID|givenAppKey
+	}
+	return g&givenUserKey != 0
+}
+
+// none reports whether the request presented none of its version's
+// credentials: default_credentials.lua's creds_missing ("user_key == nil";
+// "app_id == nil and app_key == nil"), when the default ones are used.
+func (s *credentialSource) none(g given) bool {
+	if s.appIDs {
+		return g&(givenAppID|givenAppKey) == 0
+	}
+	return g&givenUserKey == 0
+}
+
+// extract returns the credentials r presents; Empty reports none.
 func (s *credentialSource) extract(r *http.Request) composition.Credentials {
+	c, _ := s.read(r)
+	return c
+}
+
+// read returns the credentials r presents and which of them it presented,
+// as APIcast's configuration/service.lua extracts them. Values are bounded
+// by maxCredentialLen: a longer one is returned cut to one byte over the
+// bound, which never matches a key.
+func (s *credentialSource) read(r *http.Request) (composition.Credentials, given) {
 	var c composition.Credentials
+	var g given
+	set := func(dst *string, bit given, v string, ok bool) {
+		if ok && g&bit == 0 {
+			*dst, g = v, g|bit
+		}
+	}
 	switch s.location {
 	case composition.CredentialsHeaders:
 		if s.appIDs {
-			c.AppID = headerValue(r.Header, &s.appIDH)
-			c.AppKey = headerValue(r.Header, &s.appKeyH)
+			v, ok := headerLookup(r.Header, &s.appIDH)
+			set(&c.AppID, givenAppID, v, ok)
+			v, ok = headerLookup(r.Header, &s.appKeyH)
+			set(&c.AppKey, givenAppKey, v, ok)
 		} else {
-			c.UserKey = headerValue(r.Header, &s.userKeyH)
+			v, ok := headerLookup(r.Header, &s.userKeyH)
+			set(&c.UserKey, givenUserKey, v, ok)
 		}
 	case composition.CredentialsAuthorization:
-		user, pass, ok := basicAuth(r.Header.Get("Authorization"))
-		if !ok {
-			return c
-		}
+		a := parseAuthorization(r.Header.Get("Authorization"))
 		if s.appIDs {
-			c.AppID, c.AppKey = user, pass
+			// "app_id = auth.userid or auth.token; app_key = auth.password"
+			if a.basic {
+				set(&c.AppID, givenAppID, a.user, true)
+				set(&c.AppKey, givenAppKey, a.pass, true)
+			} else {
+				set(&c.AppID, givenAppID, a.token, a.bearer)
+			}
 		} else {
-			c.UserKey = user
+			// "user_key = auth.userid or auth.password or auth.token"
+			set(&c.UserKey, givenUserKey, a.user, a.basic)
+			set(&c.UserKey, givenUserKey, a.token, a.bearer)
 		}
-	default: // query, 3scale's default; for other methods than GET, APIcast also reads a form body
+	default: // query, 3scale's default; APIcast also reads a form body for what the query lacks
 		params := r.URL.RawQuery
 		for range 2 {
 			if s.appIDs {
-				c.AppID = queryValue(params, s.appID)
-				c.AppKey = queryValue(params, s.appKey)
+				v, ok := queryLookup(params, s.appID)
+				set(&c.AppID, givenAppID, v, ok)
+				v, ok = queryLookup(params, s.appKey)
+				set(&c.AppKey, givenAppKey, v, ok)
 			} else {
-				c.UserKey = queryValue(params, s.userKey)
+				v, ok := queryLookup(params, s.userKey)
+				set(&c.UserKey, givenUserKey, v, ok)
 			}
-			if !c.Empty() {
+			if s.complete(g) {
 				break
 			}
 			if params = formBody(r); params == "" {
@@ -108,7 +165,7 @@ func (s *credentialSource) extract(r *http.Request) composition.Credentials {
 		}
 	}
 	c.UserKey, c.AppID, c.AppKey = bound(c.UserKey), bound(c.AppID), bound(c.AppKey)
-	return c
+	return c, g
 }
 
 func bound(s string) string {
@@ -118,23 +175,37 @@ func bound(s string) string {
 	return s
 }
 
+// headerValue returns the value of the first of keys r has; "" when none.
 func headerValue(h http.Header, keys *[3]string) string {
+	v, _ := headerLookup(h, keys)
+	return v
+}
+
+// headerLookup returns the first non-empty value of keys, trimmed, and
+// whether any of them was sent at all: nginx's $http_ variable is "" for a
+// header sent empty, which APIcast passes on as a credential.
+func headerLookup(h http.Header, keys *[3]string) (string, bool) {
+	found := false
 	for _, k := range keys {
-		if v := h[k]; len(v) > 0 && v[0] != "" {
-			return strings.TrimSpace(v[0])
+		if v := h[k]; len(v) > 0 {
+			if s := strings.TrimSpace(v[0]); s != "" {
+				return s, true
+			}
+			found = true
 		}
 	}
-	return ""
+	return "", found
 }
 
 // maxFormBody bounds the form body read for credentials.
 const maxFormBody = 64 << 10
 
-// formBody returns the urlencoded form body of a request other than GET or
-// HEAD, when it has a length of at most maxFormBody, and puts the body back
-// for forwarding; "" otherwise.
+// formBody returns the urlencoded form body of a POST, PUT or PATCH
+// request (APIcast's read_body_args: "http_methods_with_body"), when it has
+// a length of at most maxFormBody, and puts the body back for forwarding;
+// "" otherwise.
 func formBody(r *http.Request) string {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Body == nil || r.Body == http.NoBody ||
+	if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch || r.Body == nil || r.Body == http.NoBody ||
 		r.ContentLength <= 0 || r.ContentLength > maxFormBody {
 		return ""
 	}
@@ -151,13 +222,26 @@ func formBody(r *http.Request) string {
 	return string(b)
 }
 
-// queryValue returns the first value of name in a raw query, unescaped; it
-// allocates only when the value is escaped.
+// queryValue returns the first value of name in a raw query, unescaped; ""
+// when it has none.
 func queryValue(raw, name string) string {
+	v, _ := queryLookup(raw, name)
+	return v
+}
+
+// queryLookup returns the first value of name in a raw query, unescaped,
+// and whether the query has it: as nginx's $arg_ variable, only a "name="
+// pair counts ("?user_key" has none), and an empty value is given, not
+// missing. A value that does not unescape is returned as sent, as $arg_
+// returns every value. It allocates only when the value is escaped.
+func queryLookup(raw, name string) (string, bool) {
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
-		k, v, _ := strings.Cut(pair, "=")
+		k, v, eq := strings.Cut(pair, "=")
+		if !eq {
+			continue
+		}
 		if k != name {
 			if !queryEscaped(k) {
 				continue
@@ -167,15 +251,14 @@ func queryValue(raw, name string) string {
 			}
 		}
 		if !queryEscaped(v) {
-			return v
+			return v, true
 		}
-		uv, err := url.QueryUnescape(v)
-		if err != nil {
-			return "" // malformed: as if absent, as url.ParseQuery drops it
+		if uv, err := url.QueryUnescape(v); err == nil {
+			return uv, true
 		}
-		return uv
+		return v, true
 	}
-	return ""
+	return "", false
 }
 
 // queryEscaped reports whether a query's key or value needs unescaping (holds
@@ -185,22 +268,42 @@ func queryEscaped(s string) bool {
 	return strings.IndexByte(s, '%') >= 0 || strings.IndexByte(s, '+') >= 0
 }
 
-// basicAuth parses "Basic base64(user:pass)"; the scheme is case-insensitive.
-func basicAuth(h string) (user, pass string, ok bool) {
-	const prefix = "basic "
-	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return "", "", false
+// authorization is an Authorization header as APIcast's
+// resty/http_authorization.lua reads it: Basic gives a user id and a
+// password when the decoded value has a colon, Bearer a token (empty when
+// the header has none after the scheme).
+type authorization struct {
+	basic, bearer     bool
+	user, pass, token string
+}
+
+// parseAuthorization parses h. The scheme is matched case-insensitively, as
+// RFC 7235 says (APIcast's parser table is case-sensitive). Basic splits at
+// the last colon, as http_authorization.lua's greedy "^(.*):(.*)$" does, so
+// an app_id may hold colons and an app_key may not; a value that is not
+// base64, or longer than two credentials, gives nothing (APIcast fails with
+// a Lua error on the first).
+func parseAuthorization(h string) authorization {
+	scheme, param, _ := strings.Cut(h, " ")
+	param = strings.TrimSpace(param)
+	switch {
+	case strings.EqualFold(scheme, "bearer"):
+		return authorization{bearer: true, token: param}
+	case strings.EqualFold(scheme, "basic"):
+		if base64.StdEncoding.DecodedLen(len(param)) > 2*maxCredentialLen+1 {
+			return authorization{}
+		}
+		b, err := base64.StdEncoding.DecodeString(param)
+		if err != nil {
+			return authorization{}
+		}
+		i := bytes.LastIndexByte(b, ':')
+		if i < 0 {
+			return authorization{}
+		}
+		return authorization{basic: true, user: string(b[:i]), pass: string(b[i+1:])}
 	}
-	enc := strings.TrimSpace(h[len(prefix):])
-	if base64.StdEncoding.DecodedLen(len(enc)) > 2*maxCredentialLen+1 {
-		return "", "", false
-	}
-	b, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		return "", "", false
-	}
-	user, pass, ok = strings.Cut(string(b), ":")
-	return user, pass, ok
+	return authorization{}
 }
 
 // referrer returns what APIcast's 3scale_referrer policy sends apisonator as

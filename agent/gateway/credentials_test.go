@@ -41,7 +41,7 @@ func TestCredentialsExtraction(t *testing.T) {
 		{name: "query first value wins", src: source("query", "1"), target: "/a?user_key=k1&user_key=k2", want: composition.Credentials{UserKey: "k1"}},
 		{name: "query escaped value", src: source("query", "1"), target: "/a?user_key=a%2Bb+c", want: composition.Credentials{UserKey: "a+b c"}},
 		{name: "query escaped name", src: source("query", "1"), target: "/a?user%5Fkey=k1", want: composition.Credentials{UserKey: "k1"}},
-		{name: "query malformed escape is absent", src: source("query", "1"), target: "/a?user_key=%zz", want: composition.Credentials{}},
+		{name: "query malformed escape is kept as sent, as nginx's $arg_", src: source("query", "1"), target: "/a?user_key=%zz", want: composition.Credentials{UserKey: "%zz"}},
 		{name: "query missing", src: source("query", "1"), target: "/a?app_id=x", want: composition.Credentials{}},
 		{name: "query ignores headers", src: source("query", "1"), target: "/a", header: http.Header{"User_key": {"k1"}}, want: composition.Credentials{}},
 		{name: "query app_id and app_key", src: source("query", "2"), target: "/a?app_key=s&app_id=i", want: composition.Credentials{AppID: "i", AppKey: "s"}},
@@ -56,10 +56,12 @@ func TestCredentialsExtraction(t *testing.T) {
 		{name: "headers renamed", src: newCredentialSource(&renamedHeaders, "1"), target: "/a", header: http.Header{"Api-Key": {"k"}}, want: composition.Credentials{UserKey: "k"}},
 		{name: "basic user_key", src: source("authorization", "1"), target: "/a", header: http.Header{"Authorization": {basic("k1", "")}}, want: composition.Credentials{UserKey: "k1"}},
 		{name: "basic scheme case", src: source("authorization", "1"), target: "/a", header: http.Header{"Authorization": {"bAsIc " + base64.StdEncoding.EncodeToString([]byte("k1:"))}}, want: composition.Credentials{UserKey: "k1"}},
-		{name: "basic app id and key", src: source("authorization", "2"), target: "/a", header: http.Header{"Authorization": {basic("i", "s:s")}}, want: composition.Credentials{AppID: "i", AppKey: "s:s"}},
+		{name: "basic splits at the last colon", src: source("authorization", "2"), target: "/a", header: http.Header{"Authorization": {basic("i", "s:s")}}, want: composition.Credentials{AppID: "i:s", AppKey: "s"}},
 		{name: "basic without colon", src: source("authorization", "1"), target: "/a", header: http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("k1"))}}, want: composition.Credentials{}},
 		{name: "basic bad base64", src: source("authorization", "1"), target: "/a", header: http.Header{"Authorization": {"Basic !!!"}}, want: composition.Credentials{}},
-		{name: "bearer is not basic", src: source("authorization", "1"), target: "/a", header: http.Header{"Authorization": {"Bearer abc"}}, want: composition.Credentials{}},
+		{name: "bearer is the user_key", src: source("authorization", "1"), target: "/a", header: http.Header{"Authorization": {"Bearer abc"}}, want: composition.Credentials{UserKey: "abc"}},
+		{name: "bearer is the app_id", src: source("authorization", "2"), target: "/a", header: http.Header{"Authorization": {"Bearer abc"}}, want: composition.Credentials{AppID: "abc"}},
+		{name: "other schemes give nothing", src: source("authorization", "1"), target: "/a", header: http.Header{"Authorization": {"Digest abc"}}, want: composition.Credentials{}},
 		{name: "authorization ignores the query", src: source("authorization", "1"), target: "/a?user_key=k", want: composition.Credentials{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,6 +72,42 @@ func TestCredentialsExtraction(t *testing.T) {
 			got := tc.src.extract(r)
 			assert.Equal(t, tc.want, got)
 			assert.Equal(t, tc.want.Empty(), got.Empty())
+		})
+	}
+}
+
+// APIcast tells a credential sent empty from one not sent: nginx's $arg_
+// and $http_ variables are "" for "user_key=" and for an empty header, nil
+// for a query without the "name=" pair or a request without the header;
+// only nil is missing (configuration/service.lua version_1, version_2).
+func TestCredentialsTellEmptyFromAbsent(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		src               credentialSource
+		target            string
+		header            http.Header
+		complete, missing bool // missing: none of the version's (default_credentials' creds_missing)
+	}{
+		{name: "v1 absent", src: source("query", "1"), target: "/a", complete: false, missing: true},
+		{name: "v1 empty", src: source("query", "1"), target: "/a?user_key=", complete: true},
+		{name: "v1 without =", src: source("query", "1"), target: "/a?user_key", complete: false, missing: true},
+		{name: "v2 app_id only", src: source("query", "2"), target: "/a?app_id=i", complete: false},
+		{name: "v2 app_key only", src: source("query", "2"), target: "/a?app_key=k", complete: false},
+		{name: "v2 empty app_key", src: source("query", "2"), target: "/a?app_id=i&app_key=", complete: true},
+		{name: "v2 none", src: source("query", "2"), target: "/a?user_key=k", complete: false, missing: true},
+		{name: "header empty", src: source("headers", "1"), target: "/a", header: http.Header{"User-Key": {""}}, complete: true},
+		{name: "header absent", src: source("headers", "1"), target: "/a", complete: false, missing: true},
+		{name: "basic empty user", src: source("authorization", "1"), target: "/a", header: http.Header{"Authorization": {basic("", "")}}, complete: true},
+		{name: "bearer empty app_id", src: source("authorization", "2"), target: "/a", header: http.Header{"Authorization": {"Bearer"}}, complete: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, tc.target, nil)
+			for k, v := range tc.header {
+				r.Header[k] = v
+			}
+			_, got := tc.src.read(r)
+			assert.Equal(t, tc.complete, tc.src.complete(got), "complete")
+			assert.Equal(t, tc.missing, tc.src.none(got), "none given")
 		})
 	}
 }
@@ -168,7 +206,9 @@ func TestCredentialsFromFormBody(t *testing.T) {
 	r.Header.Set("Content-Type", "application/json")
 	assert.True(t, src.extract(r).Empty(), "only form bodies")
 
-	r = httptest.NewRequest(http.MethodGet, "/articles", strings.NewReader("user_key=k1"))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	assert.True(t, src.extract(r).Empty(), "never for GET")
+	for _, m := range []string{http.MethodGet, http.MethodDelete, http.MethodOptions} {
+		r = httptest.NewRequest(m, "/articles", strings.NewReader("user_key=k1"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		assert.True(t, src.extract(r).Empty(), "only POST, PUT and PATCH: not %s", m)
+	}
 }
