@@ -2,6 +2,7 @@ package threescale
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -21,6 +22,7 @@ func (a *API) limitRoutes() []Route {
 			return func(l *composition.UsageLimit) bool { return l.PlanID == plan.ID && l.MetricID == metric },
 				func(l *composition.UsageLimit) { l.PlanID, l.MetricID = plan.ID, metric }, nil
 		},
+		view: limitView,
 		prepare: func(c *call, _ *composition.Tx, _, old *composition.UsageLimit) error {
 			// A missing value would silently be a limit of 0 calls.
 			if old == nil && !c.params.Has("value") {
@@ -40,12 +42,26 @@ func (a *API) limitRoutes() []Route {
 			}
 			return func(l *composition.UsageLimit) bool { return l.PlanID == plan.ID }, func(*composition.UsageLimit) {}, nil
 		},
+		view: limitView,
 	}
 	base := "/admin/api/application_plans/{application_plan_id}"
 	rs := perMetric.routes(tag, "Limit", base+"/metrics/{metric_id}/limits", "id", JSON, XML)
 	rs[0].Summary = "Limit List per Metric"
 	return append(rs, Route{Method: http.MethodGet, Path: base + "/limits", Tag: tag,
 		Summary: "Limits List per Application Plan", Formats: []Format{JSON, XML}, handle: perPlan.list})
+}
+
+// linkedLimit is a limit as porta's UsageLimitRepresenter gives it in
+// JSON: with its links (metric_links.go).
+type linkedLimit struct {
+	*composition.UsageLimit
+	Links []link `json:"links,omitempty"`
+}
+
+func limitView(c *call, l *composition.UsageLimit) (string, any) {
+	self := "/admin/api/application_plans/" + strconv.FormatInt(l.PlanID, 10) + "/metrics/" +
+		strconv.FormatInt(l.MetricID, 10) + "/limits/" + strconv.FormatInt(l.ID, 10)
+	return "limit", linkedLimit{UsageLimit: l, Links: ratedLinks(c, l.MetricID, l.PlanID, self)}
 }
 
 // planOf resolves the application plan at {application_plan_id}.

@@ -87,11 +87,12 @@ func preparePricingRule(_ *call, tx *composition.Tx, n, _ *composition.PricingRu
 // refuses a max of 0 as less than min.
 type unboundedPricingRule struct {
 	*composition.PricingRule
-	Max *int64 `json:"max"`
+	Max   *int64 `json:"max"`
+	Links []link `json:"links,omitempty"` // metric_links.go
 }
 
-func pricingRuleView(_ *call, r *composition.PricingRule) (string, any) {
-	v := unboundedPricingRule{PricingRule: r}
+func pricingRuleView(c *call, r *composition.PricingRule) (string, any) {
+	v := unboundedPricingRule{PricingRule: r, Links: ratedLinks(c, r.MetricID, r.PlanID, "")}
 	if r.Max != 0 {
 		v.Max = &r.Max
 	}

@@ -10,8 +10,8 @@ import (
 // and their OAuth variants before any validator runs (do_api_method in
 // lib/3scale/backend/listener.rb): it strips the keys, and refuses a usage
 // that is not a hash. POST /transactions.xml does neither: a reported
-// transaction's keys are looked up as sent, and its usage is not checked
-// for shape.
+// transaction's keys are looked up as sent, and its usage's shape is
+// checked by serveReport (reportUsageShapeError).
 
 // strippedKeyParams are the parameters the listener strips
 // (AUTH_AUTHREP_COMMON_PARAMS); service_token is not one of them.
@@ -55,13 +55,22 @@ const (
 
 // usageShapeOf classifies params' usage the way Rack's nested query parser
 // reads it.
-func usageShapeOf(params url.Values) usageShape {
+func usageShapeOf(params url.Values) usageShape { return usageShapeAt(params, "usage") }
+
+// usageShapeAt classifies the parameter name (usage, or a reported
+// transaction's transactions[i][usage]) the way Rack's nested query parser
+// reads it.
+func usageShapeAt(params url.Values, name string) usageShape {
 	hash, other := false, false
 	for k := range params {
+		rest, ok := strings.CutPrefix(k, name)
+		if !ok {
+			continue
+		}
 		switch {
-		case k == "usage", strings.HasPrefix(k, "usage[]"):
+		case rest == "", strings.HasPrefix(rest, "[]"):
 			other = true
-		case strings.HasPrefix(k, "usage[") && len(k) > len("usage["):
+		case strings.HasPrefix(rest, "[") && len(rest) > 1:
 			hash = true
 		}
 	}

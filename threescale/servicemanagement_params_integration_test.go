@@ -108,6 +108,67 @@ func TestServiceManagementRefusesUsageNotAHash(t *testing.T) {
 	assert.True(t, st.Authorized)
 }
 
+// A reported transaction's usage must be a hash too. apisonator's listener
+// does not check it (post '/transactions.xml' only checks that
+// transactions is a hash), and its Transactor.report then runs
+// filter_usages_with_0 over every transaction, calling
+// "usage.delete_if { |_metric, delta| delta.to_s == '0'.freeze }" on what
+// Rack made of transactions[0][usage]: a string (usage=hits, usage=) has
+// no delete_if, a NoMethodError and a 500; an array (usage[]=1) is queued
+// and refused later by the ReportJob, with a 202 to the client
+// (lib/3scale/backend/transactor.rb, transactor/report_job.rb). Portolan
+// answers both with a 400 that names the field, so no client retries what
+// cannot succeed or believes a usage counted that is not; nothing of the
+// batch is counted. Mixing a hash with a string or an array fails Rack's
+// parser: 400 bad_request, as apisonator's ExceptionCatcher answers.
+func TestServiceManagementReportRefusesUsageNotAHash(t *testing.T) {
+	f := newSMFixture(t)
+	waitForFreshMinute()
+	report := func(extra url.Values) url.Values {
+		q := url.Values{"service_token": {f.co.Token}, "service_id": {f.keys},
+			"transactions[0][user_key]": {f.userKey}, "transactions[0][usage][hits]": {"1"},
+			"transactions[1][user_key]": {f.userKey}}
+		for k, v := range extra {
+			q[k] = v
+		}
+		return q
+	}
+	for _, bad := range []url.Values{
+		{"transactions[1][usage]": {"hits"}},
+		{"transactions[1][usage]": {""}},
+		{"transactions[1][usage][]": {"1"}},
+		{"transactions[1][usage][][hits]": {"1"}},
+	} {
+		f.smError(t, http.MethodPost, "/transactions.xml", report(bad), http.StatusBadRequest, "transactions_format_invalid",
+			"transactions[1][usage] must be a hash of metric names to values, as transactions[1][usage][hits]=1")
+	}
+	for _, mixed := range []url.Values{
+		{"transactions[1][usage]": {"hits"}, "transactions[1][usage][hits]": {"1"}},
+		{"transactions[1][usage][]": {"1"}, "transactions[1][usage][hits]": {"1"}},
+	} {
+		f.smError(t, http.MethodPost, "/transactions.xml", report(mixed), http.StatusBadRequest, "bad_request",
+			"request contains syntax errors, should not be repeated without modification")
+	}
+	st, _ := f.status(t, "/transactions/authorize.xml", f.query("user_key", f.userKey), http.StatusOK)
+	for _, r := range st.Reports {
+		if r.Metric == "hits" {
+			assert.Zero(t, r.CurrentValue, "nothing of a refused batch is counted: %s %s", r.Metric, r.Period)
+		}
+	}
+	// A transaction without usage, and a hash, are reported as before.
+	resp, body := f.sm(t, http.MethodPost, "/transactions.xml",
+		report(url.Values{"transactions[1][usage][hits]": {"2"}}), nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", body)
+	resp, body = f.sm(t, http.MethodPost, "/transactions.xml", report(nil), nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", body)
+	st, _ = f.status(t, "/transactions/authorize.xml", f.query("user_key", f.userKey), http.StatusOK)
+	for _, r := range st.Reports {
+		if r.Metric == "hits" && r.Period == "minute" {
+			assert.EqualValues(t, 4, r.CurrentValue)
+		}
+	}
+}
+
 // readBody reads and closes resp's body.
 func readBody(t *testing.T, resp *http.Response) string {
 	t.Helper()

@@ -67,6 +67,10 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 	var incs []UsageIncrement
 	for _, i := range idx {
 		prefix := "transactions[" + strconv.Itoa(i) + "]"
+		if e := reportUsageShapeError(params, prefix+"[usage]"); e != nil {
+			writeSMError(w, e)
+			return
+		}
 		cred := credentialsOf(params, prefix)
 		cred.AppKey = "" // report checks that the application exists, not its key
 		if cred.AppID != "" && cred.UserKey != "" {
@@ -113,6 +117,26 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 	h := w.Header()
 	h.Set("Content-Type", SMContentType)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// reportUsageShapeError refuses a reported transaction's usage that is not
+// a hash of metric names to values. apisonator's listener does not check
+// it: its Transactor.report then calls delete_if on a string usage
+// (filter_metrics_without_inc), whose NoMethodError is a 500, and queues an
+// array one for its ReportJob to refuse out of the client's sight. A 400
+// naming the field says what to fix, and that retrying, as a 500 invites,
+// cannot help. A usage mixing a hash with another form fails Rack's parser:
+// 400 bad_request, as for authorize.
+func reportUsageShapeError(params url.Values, name string) *smError {
+	switch usageShapeAt(params, name) {
+	case usageNotHash:
+		return &smError{http.StatusBadRequest, "transactions_format_invalid",
+			name + " must be a hash of metric names to values, as " + name + "[hits]=1"}
+	case usageUnparsable:
+		return &smError{http.StatusBadRequest, "bad_request",
+			"request contains syntax errors, should not be repeated without modification"}
+	}
+	return nil
 }
 
 // transactionIndexes returns the indexes of transactions[i][...] in order.
