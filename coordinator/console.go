@@ -3,6 +3,7 @@ package coordinator
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 
 	"github.com/portolan/portolan/console"
@@ -24,23 +25,36 @@ type ProxyConfig struct {
 	TrustedProxies []string
 }
 
+// proxySettings is ProxyConfig parsed.
+type proxySettings struct {
+	public  *url.URL // nil: none
+	trusted []netip.Prefix
+}
+
+// parse checks p, naming the flag at fault.
+func (p ProxyConfig) parse() (proxySettings, error) {
+	var s proxySettings
+	if p.PublicURL != "" {
+		u, err := console.ParsePublicURL(p.PublicURL)
+		if err != nil {
+			return s, fmt.Errorf("--public-url: %w", err)
+		}
+		s.public = u
+	}
+	proxies, err := console.ParseTrustedProxies(p.TrustedProxies)
+	if err != nil {
+		return s, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	s.trusted = proxies
+	return s, nil
+}
+
 // newConsole returns the web console over this coordinator's composition,
 // instance registry and usage, logging in with its access tokens. Its
 // session cookie is Secure when the API is served over TLS, or when the
 // public URL operators use is https.
 func (c *Coordinator) newConsole() (http.Handler, error) {
-	var public *url.URL
-	if s := c.cfg.Proxy.PublicURL; s != "" {
-		u, err := console.ParsePublicURL(s)
-		if err != nil {
-			return nil, fmt.Errorf("--public-url: %w", err)
-		}
-		public = u
-	}
-	proxies, err := console.ParseTrustedProxies(c.cfg.Proxy.TrustedProxies)
-	if err != nil {
-		return nil, fmt.Errorf("--trusted-proxies: %w", err)
-	}
+	public, proxies := c.proxy.public, c.proxy.trusted
 	log := c.cfg.Logger.With().Str("component", "console").Logger()
 	if c.tls.insecure && public == nil {
 		// Plain HTTP off loopback is served behind a proxy terminating

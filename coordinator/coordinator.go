@@ -105,6 +105,7 @@ type Coordinator struct {
 	ln        net.Listener
 	server    *http.Server
 	tls       *tlsServing
+	proxy     proxySettings // a reverse proxy in front (console.go)
 	// usage keeps usage counters (usage.db) for agents' batches, the Service
 	// Management API and analytics.
 	usage        *usage.Store
@@ -129,6 +130,10 @@ func New(cfg Config) (*Coordinator, error) {
 		// It could never match: a presented ptj1. token is looked up as a
 		// join token this home made.
 		return nil, errors.New("--agent-token is a plain secret of your choosing; a join token (ptj1.…) is made by the coordinator: portolan token create")
+	}
+	proxy, err := cfg.Proxy.parse()
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: %w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -179,11 +184,12 @@ func New(cfg Config) (*Coordinator, error) {
 		cfg.Logger.Warn().Str("flag", flag).Int("min_length", minGuessResistantToken).Str("listen", ln.Addr().String()).
 			Msg("a short token on an address other hosts reach can be guessed: give a random one of 16 characters or more (or let the coordinator generate the access token)")
 	}
-	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
+	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, proxy: proxy, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
 		usage: counters, alerts: alerts, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(loggedStore{store, cfg.Logger.With().Str("component", "threescale").Logger()}, c.tokens)
 	c.api.SetCaps(cfg.Caps)
+	c.api.SetPublicURL(proxy.public)
 	c.api.SetAPIcastPolicies(cfg.APIcastPolicies, cfg.Logger.With().Str("component", "threescale").Logger())
 	c.api.SetPolicyCheck(policy.Validate) // without manifests, chains are checked as the gateway builds them
 	c.sm = threescale.NewServiceManagement(store, c.tokens, usageCounters{counters, alerts})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -48,6 +49,7 @@ type API struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	caps    []capped // see SetCaps; nil is the defaults
+	public  *url.URL // see SetPublicURL; nil is the request's own
 
 	builtin apicastPolicies // APIcast's built-in policies: SetAPIcastPolicies
 	schemas policySchemas   // their configuration schemas, for chains saved (policy_validate.go)

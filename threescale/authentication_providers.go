@@ -148,10 +148,6 @@ type authProviderWire struct {
 // called on: Portolan's portals (which it has not) would live there. porta
 // adds Auth0's invitation callbacks to Auth0's; Portolan gives the one.
 func authProviderView(c *call, p *composition.AuthenticationProvider) (string, any) {
-	scheme := "http"
-	if c.r.TLS != nil {
-		scheme = "https"
-	}
-	url := scheme + "://" + c.r.Host + "/auth/" + p.SystemName + "/callback"
+	url := c.baseString() + "/auth/" + p.SystemName + "/callback"
 	return "authentication_provider", authProviderWire{p, AuthProviderCallback{CallbackURL: url}}
 }

@@ -16,16 +16,6 @@ import (
 // on any limit or price of a backend API's metric. XML has no links, as
 // porta's to_xml.
 
-// requestBase is the scheme and host the request reached, which porta's
-// hrefs start with.
-func requestBase(c *call) string {
-	scheme := "http"
-	if c.r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + c.r.Host
-}
-
 // metricHref is MetricLinksRepresenter's "metric" link:
 // polymorphic_url([:admin, :api, metric.owner, metric]), and for a method
 // [:admin, :api, metric.owner, metric.parent, :methods]; "" when the
@@ -62,7 +52,7 @@ func ratedLinks(c *call, metricID, planID int64, self string) []link {
 	if c.format != JSON {
 		return nil
 	}
-	s, base := c.snapshot(), requestBase(c)
+	s, base := c.snapshot(), c.baseString()
 	var out []link
 	if href := metricHref(base, s, metricID); href != "" {
 		out = append(out, link{Rel: "metric", Href: href})

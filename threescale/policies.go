@@ -63,7 +63,7 @@ func updatePolicyChain(c *call) error {
 			return err
 		}
 		out = &n
-		_, err = deployProxyConfig(tx, id, proxyBackendOf(c.r), true)
+		_, err = deployProxyConfig(tx, id, proxyBackendOf(c), true)
 		return err
 	})
 	if err != nil {

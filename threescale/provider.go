@@ -1,7 +1,6 @@
 package threescale
 
 import (
-	"net"
 	"net/http"
 
 	"github.com/portolan/portolan/composition"
@@ -75,15 +74,8 @@ func updateProvider(c *call) error {
 }
 
 func writeProvider(c *call, s *composition.Settings) error {
-	host := c.r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	scheme := "http"
-	if c.r.TLS != nil {
-		scheme = "https"
-	}
-	base := scheme + "://" + c.r.Host
+	b := c.base()
+	host, base := b.Hostname(), b.String()
 	return c.one("account", providerWire{
 		ID:          composition.ProviderAccountID,
 		AdminDomain: host, Domain: host, AdminBaseURL: base, BaseURL: base,

@@ -113,11 +113,7 @@ func writePermissions(c *call, u *composition.User) error {
 	sections, services := memberPermissions(u)
 	w := permissionsWire{UserID: u.ID, Role: u.Role, AllowedSections: sections, AllowedServiceIDs: services}
 	if c.format == JSON {
-		scheme := "http"
-		if c.r.TLS != nil {
-			scheme = "https"
-		}
-		w.Links = []link{{Rel: "user", Href: scheme + "://" + c.r.Host + "/admin/api/accounts/" +
+		w.Links = []link{{Rel: "user", Href: c.baseString() + "/admin/api/accounts/" +
 			strconv.FormatInt(u.AccountID, 10) + "/users/" + strconv.FormatInt(u.ID, 10)}}
 	}
 	return c.one("permissions", w)

@@ -103,7 +103,7 @@ func updateProxy(c *call) error {
 			return err
 		}
 		out = proxyView(tx.View(), &n)
-		_, err = deployProxyConfig(tx, id, proxyBackendOf(c.r), true)
+		_, err = deployProxyConfig(tx, id, proxyBackendOf(c), true)
 		return err
 	})
 	if err != nil {
@@ -244,7 +244,7 @@ func deployProxy(c *call) error {
 			p = &n
 		}
 		out = proxyView(tx.View(), p)
-		_, err = deployProxyConfig(tx, id, proxyBackendOf(c.r), false)
+		_, err = deployProxyConfig(tx, id, proxyBackendOf(c), false)
 		return err
 	})
 	if err != nil {

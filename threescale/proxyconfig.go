@@ -3,7 +3,6 @@ package threescale
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -23,22 +22,6 @@ import (
 type proxyBackend struct {
 	Endpoint string `json:"endpoint"`
 	Host     string `json:"host"`
-}
-
-func proxyBackendOf(r *http.Request) proxyBackend {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	host := r.Host
-	if h, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ","); strings.TrimSpace(h) != "" {
-		host = strings.TrimSpace(h)
-	}
-	u := url.URL{Scheme: scheme, Host: host}
-	return proxyBackend{Endpoint: u.String(), Host: u.Hostname()}
 }
 
 // pcContent is the content of a config, in 3scale's field order.
