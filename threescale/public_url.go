@@ -3,7 +3,6 @@ package threescale
 import (
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // SetPublicURL sets the scheme and host clients reach the API at through a
@@ -40,20 +39,11 @@ func requestOrigin(r *http.Request) *url.URL {
 }
 
 // proxyBackendOf is the Service Management endpoint a proxy config deployed
-// by c reports to: this coordinator, at its public URL; without one, as
-// the request reached it, where X-Forwarded-Proto and X-Forwarded-Host (a
-// proxy in front of home) are taken as the caller's word: the caller holds
-// an admin token and writes only its own configs.
+// by c reports to: this coordinator, at its public URL, or as the request
+// reached it. X-Forwarded-Host and X-Forwarded-Proto are not read: anything
+// between a client and home could write them, and every gateway would then
+// report usage to their host (behind a proxy, --public-url says the URL).
 func proxyBackendOf(c *call) proxyBackend {
 	u := c.base()
-	if c.api.public == nil {
-		u = &url.URL{Scheme: u.Scheme, Host: u.Host}
-		if p := c.r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-			u.Scheme = p
-		}
-		if h, _, _ := strings.Cut(c.r.Header.Get("X-Forwarded-Host"), ","); strings.TrimSpace(h) != "" {
-			u.Host = strings.TrimSpace(h)
-		}
-	}
 	return proxyBackend{Endpoint: u.String(), Host: u.Hostname()}
 }

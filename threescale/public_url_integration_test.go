@@ -89,3 +89,31 @@ func TestAnswersCarryThePublicURL(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &ap), "%s", body)
 	assert.Equal(t, "https://home.example.com/auth/keycloak/callback", ap.Provider.CallbackURL)
 }
+
+// Without --public-url a deployed proxy config reports to home as the
+// request reached it: X-Forwarded-Host and X-Forwarded-Proto, which
+// anything between a client and home can write, would send every
+// gateway's usage reports to a host of their choosing.
+func TestProxyConfigBackendIgnoresForwardedHeaders(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	status, body := rawCall(t, co, http.MethodPost, "/admin/api/services.json", "application/x-www-form-urlencoded", "name=Shop&system_name=shop")
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	var svc struct {
+		Service struct{ ID int64 } `json:"service"`
+	}
+	require.NoError(t, json.Unmarshal(body, &svc), "%s", body)
+	req, err := http.NewRequest(http.MethodPost, co.URL+"/admin/api/services/"+strconv.FormatInt(svc.Service.ID, 10)+"/proxy/deploy.json", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("", co.Token)
+	req.Header.Set("X-Forwarded-Host", "attacker.example")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	status, body = rawCall(t, co, http.MethodGet, "/admin/api/services/"+strconv.FormatInt(svc.Service.ID, 10)+"/proxy/configs/sandbox/latest.json", "", "")
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	assert.Contains(t, string(body), `"endpoint":"http://`+strings.TrimPrefix(co.URL, "http://")+`"`, "home as the request reached it")
+	assert.NotContains(t, string(body), "attacker.example")
+}
