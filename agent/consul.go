@@ -14,6 +14,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/consulacl"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -145,22 +146,10 @@ func errUnknownCheck(err error) bool {
 }
 
 // consulRefused words Consul refusing the agent's token (403) as what is
-// missing and what to do; any other error is returned as it is. Consul's
-// own answer names the permission ("lacks permission 'service:write' on
-// \"news\""), or says it does not know the token ("ACL not found").
+// missing and what to do: a policy to register, feed and deregister this
+// instance, or a token Consul knows; any other error is returned as it is.
 func consulRefused(err error, service string) error {
-	var se consul.StatusError
-	if !errors.As(err, &se) || se.Code != http.StatusForbidden {
-		return err
-	}
-	why := strings.TrimSpace(se.Body)
-	if strings.Contains(why, "ACL not found") {
-		return fmt.Errorf("the Consul agent does not know the agent's token (%s): check --consul-token "+
-			"(PORTOLAN_AGENT_CONSUL_TOKEN, CONSUL_HTTP_TOKEN)", why)
-	}
-	return fmt.Errorf("the Consul agent refused the agent's token (%s): it needs a policy with "+
-		`service %q { policy = "write" }, to register, feed and deregister this instance (README, Consul ACLs), or check --consul-token`,
-		why, service)
+	return consulacl.Hint(err, "the agent's", fmt.Sprintf(`service %q { policy = "write" }`, service))
 }
 
 // runConsul registers with Consul, then updates the TTL check every heartbeat

@@ -219,3 +219,24 @@ node_prefix "" { policy = "read" }`)
 	assert.Contains(t, line, "--consul-token")
 	noSecretsIn(t, map[string]string{"coordinator": co.Output.String()}, ro)
 }
+
+// A coordinator whose token lacks the session rule, or the prefix's
+// counters, says which rule to add where the webhook lock and the shared
+// usage counters fail, as the composition store does: another
+// coordinator's counters hidden by the ACLs would let through what it
+// counted.
+func TestConsulACLMissingRulesAreNamedForTheLockAndTheCounters(t *testing.T) {
+	t.Parallel()
+	cs := testenv.StartConsulACL(t)
+	_, err := cs.Client(t).KV().Put(&consul.KVPair{Key: "portolan/usage/1/another-coordinator", Value: []byte("{}")}, nil)
+	require.NoError(t, err)
+	tok := cs.Token(t, "portolan-no-session", `key "portolan/composition/meta" { policy = "write" }
+key_prefix "portolan/composition/" { policy = "write" }
+service_prefix "" { policy = "read" }
+node_prefix "" { policy = "read" }`)
+	co := testenv.StartCoordinator(t, "--consul", cs.URL, "--consul-token", tok)
+	co.Create(t, "/admin/api/services.json", "name=News&system_name=news")
+	co.Output.Contains(t, "webhook lock", `session_prefix \"\" { policy = \"write\" }`,
+		"counters from Consul", `key_prefix \"portolan/\" { policy = \"write\" }`, "check --consul-token")
+	noSecretsIn(t, map[string]string{"coordinator": co.Output.String()}, tok)
+}

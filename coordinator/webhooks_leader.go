@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/consulacl"
 )
 
 // Coordinators sharing a Consul prefix share one webhook outbox; each would
@@ -54,6 +56,11 @@ type webhookLeader struct {
 	// sync brings the store to Consul's newest revision before delivering.
 	sync func(context.Context) error
 	log  zerolog.Logger
+}
+
+// rule is the ACL rule the lock's key needs: the coordinator's own.
+func (l *webhookLeader) rule() string {
+	return fmt.Sprintf(`key_prefix %q { policy = "write" }`, strings.TrimSuffix(l.key, webhookLeaderKey))
 }
 
 // newWebhookLeader makes the lock for the coordinator's Consul prefix;
@@ -107,7 +114,8 @@ func (l *webhookLeader) term(ctx context.Context, deliver func(context.Context))
 		TTL: l.ttl.String(), LockDelay: l.lockDelay, Behavior: consul.SessionBehaviorRelease},
 		(&consul.WriteOptions{}).WithContext(ctx))
 	if err != nil {
-		return fmt.Errorf("create the Consul session of the webhook lock: %w", err)
+		return fmt.Errorf("create the Consul session of the webhook lock: %w",
+			consulacl.Hint(err, "the coordinator's", `session_prefix "" { policy = "write" }`))
 	}
 	defer l.destroy(ctx, id)
 	held, fence := context.WithCancelCause(ctx)
@@ -120,7 +128,7 @@ func (l *webhookLeader) term(ctx context.Context, deliver func(context.Context))
 
 	lock, err := l.client.LockOpts(&consul.LockOptions{Key: l.key, Value: []byte(l.id), Session: id})
 	if err != nil {
-		return fmt.Errorf("webhook lock %s: %w", l.key, err)
+		return fmt.Errorf("webhook lock %s: %w", l.key, consulacl.Hint(err, "the coordinator's", l.rule()))
 	}
 	lost, err := lock.Lock(held.Done())
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/consulacl"
 	"github.com/portolan/portolan/registry/consulcatalog"
 )
 
@@ -56,6 +57,12 @@ type SharingConfig struct {
 	Prefix string // KV prefix: the documents live under <Prefix>usage/
 	ID     string // this coordinator's id, the last segment of its documents' keys
 	Logger zerolog.Logger
+}
+
+// rule is the ACL rule the coordinator's token needs for the counters: the
+// coordinator's whole prefix (README, Consul ACLs).
+func (u *Sharing) rule() string {
+	return fmt.Sprintf(`key_prefix %q { policy = "write" }`, strings.TrimSuffix(u.root, u.kind+"/"))
 }
 
 // StartSharing starts sharing store's counters through Consul KV; Stop ends
@@ -131,7 +138,8 @@ func (u *Sharing) publish(ctx context.Context, now time.Time, failing *bool) {
 		if err != nil {
 			u.shared.Republish(service)
 			if !*failing && ctx.Err() == nil {
-				u.log.Warn().Err(err).Str("key", key).Msg("publishing counters to Consul failed; retrying every round")
+				u.log.Warn().Err(consulacl.Hint(err, "the coordinator's", u.rule())).Str("key", key).
+					Msg("publishing counters to Consul failed; retrying every round")
 			}
 			*failing = true
 			continue
@@ -152,6 +160,7 @@ func (u *Sharing) follow(ctx context.Context) {
 	var index uint64
 	retry := backoff.Backoff{Min: consulcatalog.RetryMin, Max: consulcatalog.RetryMax}
 	warned := map[string]uint64{} // malformed key → ModifyIndex already logged
+	hidden := false               // Consul's ACLs left keys out of the last list
 	for ctx.Err() == nil {
 		start := time.Now()
 		q := (&consul.QueryOptions{WaitIndex: index, WaitTime: shareWaitTime}).WithContext(ctx)
@@ -161,11 +170,23 @@ func (u *Sharing) follow(ctx context.Context) {
 				return
 			}
 			index = 0
-			u.log.Warn().Err(err).Str("counters", u.kind).Msg("reading other coordinators' counters from Consul; limits use the counters last read")
+			u.log.Warn().Err(consulacl.Hint(err, "the coordinator's", u.rule())).Str("counters", u.kind).
+				Msg("reading other coordinators' counters from Consul; limits use the counters last read")
 			retry.Wait(ctx)
 			continue
 		}
 		retry.Reset()
+		if meta.ResultsFilteredByACLs != hidden {
+			// A token that may not read the whole folder sees only part of
+			// the counts: limits would let through what the hidden
+			// coordinators counted. Said once, as it starts and ends.
+			if hidden = meta.ResultsFilteredByACLs; hidden {
+				u.log.Warn().Str("counters", u.kind).Str("prefix", u.root).Msg("reading other coordinators' counters from Consul: " +
+					consulacl.Explain("the coordinator's", "its ACLs hid some of them", u.rule()) + "; limits count without them")
+			} else {
+				u.log.Info().Str("counters", u.kind).Msg("other coordinators' counters are all read again")
+			}
+		}
 		index = consulcatalog.NextIndex(index, meta.LastIndex)
 		warned = u.apply(pairs, warned)
 		backoff.Sleep(ctx, consulcatalog.MinInterval-time.Since(start))

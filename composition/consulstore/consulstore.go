@@ -26,7 +26,7 @@
 // only part of the prefix, is ErrDenied (denied.go), never an empty
 // composition or a conflict.
 //
-// consulstore imports only composition and the Consul API client: it must
+// consulstore imports only composition, internal helpers and the Consul API client: it must
 // never import coordinator, threescale or anything that serves HTTP.
 package consulstore
 

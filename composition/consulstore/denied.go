@@ -2,21 +2,12 @@ package consulstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/hashicorp/consul/api"
-)
-
-// Consul's ACL refusals, as its acl package words them: a token it does not
-// know, and a known token whose policies do not allow the request. The HTTP
-// API answers either with 403, and a transaction carries them in its
-// operations' errors (with 409, as for a failed check-and-set).
-const (
-	consulACLNotFound         = "ACL not found"
-	consulACLPermissionDenied = "Permission denied"
+	"github.com/portolan/portolan/internal/consulacl"
 )
 
 // ErrDenied is why the store does not open, or refuses a write, when
@@ -31,7 +22,7 @@ type ErrDenied struct {
 }
 
 func (e *ErrDenied) Error() string {
-	if strings.Contains(e.Reason, consulACLNotFound) {
+	if consulacl.UnknownToken(e.Reason) {
 		return fmt.Sprintf("Consul does not know the coordinator's token (%s) and refused to %s %s: "+
 			"check --consul-token (or CONSUL_HTTP_TOKEN)", e.Reason, e.Op, e.Prefix)
 	}
@@ -51,9 +42,8 @@ func keyPrefixOf(root string) string { return strings.TrimSuffix(root, "composit
 
 // denied returns *ErrDenied when err is Consul refusing the token, else nil.
 func (s *Store) denied(op string, err error) *ErrDenied {
-	var se api.StatusError
-	if errors.As(err, &se) && se.Code == http.StatusForbidden {
-		return &ErrDenied{Prefix: s.root, Op: op, Reason: strings.TrimSpace(se.Body)}
+	if reason, ok := consulacl.Refused(err); ok {
+		return &ErrDenied{Prefix: s.root, Op: op, Reason: reason}
 	}
 	return nil
 }
@@ -61,15 +51,11 @@ func (s *Store) denied(op string, err error) *ErrDenied {
 // deniedOp returns *ErrDenied when a transaction's error is an ACL refusal.
 func (s *Store) deniedOp(errs api.TxnErrors) *ErrDenied {
 	for _, e := range errs {
-		if refusal(e.What) {
+		if consulacl.TxnRefusal(e.What) {
 			return &ErrDenied{Prefix: s.root, Op: "write", Reason: e.What}
 		}
 	}
 	return nil
-}
-
-func refusal(what string) bool {
-	return strings.Contains(what, consulACLPermissionDenied) || strings.Contains(what, consulACLNotFound)
 }
 
 // filtered is why load refuses a list Consul answered with keys left out:

@@ -8,10 +8,8 @@ package consulcatalog
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +17,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/consulacl"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -93,15 +92,10 @@ func hidden(what, rule string) error {
 		`(a map reader needs service_prefix "" and node_prefix "" { policy = "read" }: README, Consul ACLs); check --consul-token`, what, rule)
 }
 
-// refused adds what to do to Consul refusing the token (403): a token it
-// does not know ("ACL not found"); its own answer names a permission
-// missing.
+// refused adds what to do to Consul refusing the token (403): a map
+// reader's policy, or a token Consul knows.
 func refused(err error) error {
-	var se consul.StatusError
-	if !errors.As(err, &se) || se.Code != http.StatusForbidden {
-		return err
-	}
-	return fmt.Errorf("%w: check --consul-token (CONSUL_HTTP_TOKEN) and its policy (README, Consul ACLs)", err)
+	return consulacl.Hint(err, "the map reader's", `service_prefix "" and node_prefix "" { policy = "read" }`)
 }
 
 func inDC(dc string) string {
