@@ -67,8 +67,24 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, out *outRequest,
 	h.Del("Set-Cookie")
 	h.Del("Content-Length")
 	p.redactHeader(h)
-	if plan != nil && isJSON(h.Get("Content-Type")) {
-		respBody = transformJSON(respBody, plan.respBody)
+	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") && len(respBody) > 0 {
+		// The client asked for gzip and decoded it; any other encoding
+		// was not asked for, and hides the body from redaction and the
+		// transforms.
+		p.fail(w, http.StatusBadGateway, fmt.Sprintf("the management upstream answered %d with Content-Encoding %.40q, which the proxy did not ask for and cannot check; the call was made", resp.StatusCode, ce))
+		return
+	}
+	if plan != nil && len(plan.respBody) > 0 {
+		// What the transforms hide must not pass in an answer they cannot
+		// read (XML, an error page, broken JSON).
+		if !isJSON(h.Get("Content-Type")) && len(bytes.TrimSpace(respBody)) > 0 {
+			p.fail(w, http.StatusBadGateway, fmt.Sprintf("the management upstream answered %d with %.60q, which this operation's response transforms cannot read; the call was made, its answer withheld", resp.StatusCode, h.Get("Content-Type")))
+			return
+		}
+		if respBody, err = transformJSONStrict(respBody, plan.respBody); err != nil {
+			p.fail(w, http.StatusBadGateway, fmt.Sprintf("the management upstream answered %d with JSON the response transforms cannot read (%s); the call was made, its answer withheld", resp.StatusCode, p.redact(err.Error())))
+			return
+		}
 	}
 	respBody = p.redactBody(respBody)
 	if isGet && resp.StatusCode == http.StatusOK {

@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,8 +38,11 @@ type recorder struct {
 	fail  atomic.Int32 // answer this status instead of forwarding
 	delay atomic.Int64 // wait this long first
 	echo  atomic.Bool  // answer with the request URI, in the body and a header
-	extra http.Header  // added to every forwarded answer
-	srv   *httptest.Server
+	// deflate compresses forwarded answers with Content-Encoding: deflate,
+	// which the proxy never asks for
+	deflate atomic.Bool
+	extra   http.Header // added to every forwarded answer
+	srv     *httptest.Server
 }
 
 type recorded struct {
@@ -55,6 +60,20 @@ func newRecorder(t *testing.T, upstream string) *recorder {
 		ModifyResponse: func(resp *http.Response) error {
 			for k, vs := range rec.extra {
 				resp.Header[k] = vs
+			}
+			if rec.deflate.Load() {
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					return err
+				}
+				var z bytes.Buffer
+				fw, _ := flate.NewWriter(&z, flate.BestSpeed)
+				_, _ = fw.Write(b)
+				_ = fw.Close()
+				resp.Body = io.NopCloser(&z)
+				resp.ContentLength = int64(z.Len())
+				resp.Header.Set("Content-Length", strconv.Itoa(z.Len()))
+				resp.Header.Set("Content-Encoding", "deflate")
 			}
 			return nil
 		},

@@ -22,10 +22,12 @@ import (
 )
 
 // Proxy is the management proxy. Every request goes through, in order:
-// the method (case-sensitive, no overrides), the path (normalizePath), the
-// route table of the spec (404 unknown, 403 omitted), the 1 MiB body limit
-// (413), credential stripping, the transforms, and the upstream call with the
-// token in the access_token query parameter. GETs answered 200 are kept in a
+// the method (case-sensitive, no overrides, no header names with an
+// underscore), the path (normalizePath), the route table of the spec in both
+// formats (404 unknown, 403 omitted), the 1 MiB body limit (413), the body
+// read as Rack will read it (body.go: no _method, credentials stripped),
+// the transforms, and the upstream call with the token in the access_token
+// query parameter. GETs answered 200 are kept in a
 // bounded cache and served from it, marked stale, while the upstream fails.
 type Proxy struct {
 	listen   string
@@ -240,6 +242,44 @@ var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, 
 // overrideHeaders change the method on some servers; the proxy refuses them.
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
+// checkHeaderNames refuses method overrides and any header name with an
+// underscore: Rack servers (puma, unicorn) file X_HTTP_METHOD_OVERRIDE
+// under the same CGI name as X-HTTP-Method-Override (HTTP_X_HTTP_METHOD_OVERRIDE,
+// which rack lib/rack/method_override.rb reads), and Content_Type under
+// Content-Type's; nginx drops such names by default for the same reason.
+// It returns the refusal, or "".
+func checkHeaderNames(h http.Header) string {
+	for k := range h {
+		if strings.Contains(k, "_") {
+			return fmt.Sprintf("header name %.60q refused: names with an underscore read as another header upstream", k)
+		}
+	}
+	for _, k := range overrideHeaders {
+		if _, ok := h[k]; ok {
+			return "method override header " + k + " refused: send the real method"
+		}
+	}
+	return ""
+}
+
+// lookup finds the operation of a call. 3scale serves every operation as
+// .json and .xml, and specs often list one: a path is looked up in both
+// forms, and when they find operations of different standing (a template
+// {id}.json kept, a literal find.xml omitted), the omitted one decides, as
+// the upstream may route the call to it.
+func (p *Proxy) lookup(method, path string) (swagger.Decision, bool) {
+	d, found := p.routes.Lookup(method, path)
+	alt, ok := otherFormat(path)
+	if !ok {
+		return d, found
+	}
+	da, foundAlt := p.routes.Lookup(method, alt)
+	if !found || (foundAlt && d.Kept && !da.Kept) {
+		return da, foundAlt
+	}
+	return d, found
+}
+
 // statusWriter remembers the status for the access log, and closes the
 // connection after an answer given before any of the request's body was
 // read (a call refused unread): net/http would otherwise read (wait for) the
@@ -304,11 +344,9 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) (logPath, logOp s
 		p.fail(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %.20q is not allowed; methods are case-sensitive (GET, not get)", r.Method))
 		return "", ""
 	}
-	for _, h := range overrideHeaders {
-		if _, ok := r.Header[h]; ok {
-			p.fail(w, http.StatusBadRequest, "method override header "+h+" refused: send the real method")
-			return "", ""
-		}
+	if msg := checkHeaderNames(r.Header); msg != "" {
+		p.fail(w, http.StatusBadRequest, msg)
+		return "", ""
 	}
 	rawPath, rawQuery, _ := strings.Cut(r.RequestURI, "?")
 	decoded, escaped, err := normalizePath(rawPath)
@@ -332,11 +370,7 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) (logPath, logOp s
 		}
 		return escaped, ""
 	}
-	d, found := p.routes.Lookup(r.Method, decoded)
-	if alt, ok := otherFormat(decoded); !found && ok {
-		// 3scale serves every operation as .json and .xml; specs often list one.
-		d, found = p.routes.Lookup(r.Method, alt)
-	}
+	d, found := p.lookup(r.Method, decoded)
 	if !found {
 		p.fail(w, http.StatusNotFound, fmt.Sprintf("no operation of the management API matches %s %s", r.Method, escaped))
 		return escaped, ""

@@ -1,14 +1,13 @@
 package mgmt
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/portolan/portolan/internal/http1"
 )
@@ -68,106 +67,81 @@ func (p *Proxy) outgoing(r *http.Request, path, rawQuery string, body []byte, pl
 	query.Del("access_token")
 	query.Del("provider_key")
 	out := &outRequest{method: r.Method, path: path, query: query, header: requestHeaders(r.Header), body: body}
-	ct := r.Header.Get("Content-Type")
-	if len(body) > 0 {
-		if out.body, err = stripCredentials(ct, body); err != nil {
-			return nil, http.StatusBadRequest, err
+	if plan != nil {
+		for _, t := range plan.ts {
+			out.path = t.rewritePath(out.path)
+			t.applyHeaders(out.header)
+			t.applyQuery(out.query)
+		}
+		if len(plan.respBody) > 0 && strings.HasSuffix(out.path, ".xml") {
+			// The response transforms read JSON: an XML answer would pass
+			// with the fields they hide. Refused before the call is made.
+			return nil, http.StatusNotAcceptable, errors.New("this operation's response transforms read JSON only: call its .json form")
 		}
 	}
-	if plan == nil {
+	if len(body) == 0 {
 		return out, 0, nil
 	}
-	for _, t := range plan.ts {
-		out.path = t.rewritePath(out.path)
-		t.applyHeaders(out.header)
-		t.applyQuery(out.query)
+	// The body is read by the headers the upstream gets, after the
+	// transforms: a Connection header naming Content-Type has removed it,
+	// and Rack then reads a POST body as a form.
+	mt, err := prepareBody(out)
+	if err != nil {
+		status := http.StatusBadRequest
+		var be *bodyError
+		if errors.As(err, &be) {
+			status = be.status
+		}
+		return nil, status, err
 	}
-	if isJSON(ct) {
-		out.body = transformJSON(out.body, plan.reqBody)
+	if plan != nil && len(plan.reqBody) > 0 && len(out.body) > 0 {
+		if !isJSON(mt) {
+			return nil, http.StatusUnsupportedMediaType, errors.New("this operation's request transforms read JSON bodies only: send Content-Type: application/json")
+		}
+		if out.body, err = transformJSONStrict(out.body, plan.reqBody); err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("the request body is not JSON the proxy can read (%v): this operation's request transforms need it", err)
+		}
 	}
 	return out, 0, nil
 }
 
-// stripCredentials removes access_token and provider_key from form,
-// multipart and JSON bodies, and refuses a _method field. A body without a
-// Content-Type counts as a form, as Rack and 3scale read it.
-func stripCredentials(contentType string, body []byte) ([]byte, error) {
-	mt, params, _ := mime.ParseMediaType(contentType)
-	switch {
-	case mt == "application/x-www-form-urlencoded" || contentType == "":
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, errors.New("malformed form body")
-		}
-		if form.Has("_method") {
-			return nil, errors.New("the _method field is refused: send the real method")
-		}
-		if !form.Has("access_token") && !form.Has("provider_key") {
-			return body, nil
-		}
-		form.Del("access_token")
-		form.Del("provider_key")
-		return []byte(form.Encode()), nil
-	case mt == "multipart/form-data":
-		return stripMultipart(body, params["boundary"])
-	case isJSON(mt):
-		return transformJSON(body, credentialOps), nil
+// prepareBody checks the body's type and strips its credentials, as the
+// upstream will read it; it returns the media type.
+func prepareBody(out *outRequest) (string, error) {
+	mt, params, err := bodyType(out.header)
+	if err != nil {
+		return "", err
 	}
-	return body, nil
-}
-
-// stripMultipart drops credential parts and refuses a _method part.
-func stripMultipart(body []byte, boundary string) ([]byte, error) {
-	if boundary == "" {
-		return nil, errors.New("malformed multipart body: no boundary")
+	body, ct, err := stripCredentials(mt, params, out.header.Get("Content-Type"), out.body)
+	if err != nil {
+		return "", err
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	var out bytes.Buffer
-	mw := multipart.NewWriter(&out)
-	if err := mw.SetBoundary(boundary); err != nil {
-		return nil, fmt.Errorf("malformed multipart body: %w", err)
+	out.body = body
+	if ct != "" {
+		out.header.Set("Content-Type", ct)
 	}
-	changed := false
-	for {
-		part, err := mr.NextRawPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("malformed multipart body: %w", err)
-		}
-		switch part.FormName() {
-		case "_method":
-			return nil, errors.New("the _method field is refused: send the real method")
-		case "access_token", "provider_key":
-			changed = true
-			continue
-		}
-		pw, err := mw.CreatePart(part.Header)
-		if err == nil {
-			_, err = io.Copy(pw, part)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("malformed multipart body: %w", err)
-		}
-	}
-	if !changed {
-		return body, nil
-	}
-	if err := mw.Close(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return mt, nil
 }
 
 // requestHeaders copies the app's headers without hop-by-hop headers,
-// credentials, and what the proxy's own client manages (Accept-Encoding:
-// answers come back decoded, so transforms can read them).
+// credentials, what the proxy's own client manages (Accept-Encoding:
+// answers come back decoded, so transforms can read them), and claims about
+// earlier hops: the proxy is the first hop, and the upstream believes these
+// (porta's Rails reads its host and scheme from X-Forwarded-Host and
+// X-Forwarded-Proto; home writes them into the proxy configs it deploys).
 func requestHeaders(in http.Header) http.Header {
 	h := in.Clone()
 	http1.RemoveHopByHop(h)
 	for _, k := range []string{"Authorization", "Cookie", "Accept-Encoding", "Expect", "Host", "Content-Length"} {
 		h.Del(k)
 	}
+	for k := range h {
+		if strings.HasPrefix(k, "X-Forwarded-") || slices.Contains(forwardingHeaders, k) {
+			delete(h, k)
+		}
+	}
 	return h
 }
+
+// forwardingHeaders speak for a hop before the proxy (besides X-Forwarded-*).
+var forwardingHeaders = []string{"Forwarded", "X-Real-Ip", "X-Client-Ip", "X-Original-Url", "X-Rewrite-Url", "X-Original-Host", "Front-End-Https", "X-Url-Scheme"}

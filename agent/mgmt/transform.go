@@ -51,7 +51,12 @@ const maxTransformFile = 1 << 20
 // Body fields are dotted paths into nested objects; a path crossing an array
 // applies to every element of it (backend_apis.backend_api.id above). A
 // rename gives the last field a new name in the same object. Keys containing
-// a dot cannot be addressed. Query parameters access_token, provider_key and
+// a dot cannot be addressed. Body transforms fail closed: an operation with
+// request body transforms takes only JSON bodies (415 otherwise), one with
+// response body transforms refuses its .xml form (406), and an answer they
+// cannot read (not JSON, or in an encoding not asked for) is withheld (502).
+// A query parameter removed or set is removed under every spelling Rack
+// reads as it ("[debug]", "debug[]"). Query parameters access_token, provider_key and
 // _method, and the headers the proxy owns (Host, Content-Length, hop-by-hop
 // headers, method overrides) cannot be set.
 type transformFile struct {
@@ -348,10 +353,22 @@ func (t *transform) applyQuery(q url.Values) {
 		}
 	}
 	for _, k := range t.delQ {
-		delete(q, k)
+		deleteRackKey(q, k)
 	}
 	for _, kv := range t.setQ {
+		deleteRackKey(q, kv[0])
 		q.Set(kv[0], kv[1])
+	}
+}
+
+// deleteRackKey deletes every parameter Rack reads as name ("[debug]",
+// "debug[]" and "debug" all set debug; see rackKey), so that what a
+// transform removes or sets cannot come back under another spelling.
+func deleteRackKey(q url.Values, name string) {
+	for k := range q {
+		if k == name || rackKey(k) == name {
+			delete(q, k)
+		}
 	}
 }
 
@@ -359,29 +376,41 @@ func (t *transform) applyQuery(q url.Values) {
 // when no op applies or it is not JSON; otherwise the re-encoded document
 // (numbers kept as written, object keys sorted).
 func transformJSON(body []byte, ops []bodyOp) []byte {
+	if out, err := transformJSONStrict(body, ops); err == nil {
+		return out
+	}
+	return body
+}
+
+// transformJSONStrict is transformJSON that fails on a body it cannot
+// read, where what the ops hide or rename must not pass unchanged.
+func transformJSONStrict(body []byte, ops []bodyOp) ([]byte, error) {
 	if len(ops) == 0 || len(bytes.TrimSpace(body)) == 0 {
-		return body
+		return body, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc any
-	if err := dec.Decode(&doc); err != nil || dec.More() {
-		return body
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("more than one JSON value")
 	}
 	changed := false
 	for _, op := range ops {
 		changed = applyBodyOp(doc, op.path, op.rename) || changed
 	}
 	if !changed {
-		return body
+		return body, nil
 	}
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
-		return body
+		return nil, err
 	}
-	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
 // applyBodyOp removes (rename == "") or renames the field at path under v,

@@ -74,3 +74,21 @@ func TestTransformRefusesWhatTheProxyOwns(t *testing.T) {
 		assert.Error(t, err, doc)
 	}
 }
+
+// Rack reads "[debug]" and "debug[]" as debug (rack lib/rack/query_parser.rb
+// normalize_params): a query parameter a transform removes or sets came
+// back to the upstream under those spellings.
+func TestQueryTransformsCatchEverySpellingRackReads(t *testing.T) {
+	ts, err := parseTransforms([]byte(`
+transforms:
+  - match: "GET /admin/api/services/**"
+    request:
+      query:
+        remove: [debug]
+        set: {per_page: "50"}
+`))
+	require.NoError(t, err)
+	q := url.Values{"[debug]": {"1"}, "debug[]": {"2"}, "]debug": {"3"}, "[per_page]": {"1000"}, "per_page[]": {"1000"}, "debugger": {"k"}}
+	ts[0].applyQuery(q)
+	assert.Equal(t, url.Values{"per_page": {"50"}, "debugger": {"k"}}, q)
+}
