@@ -8,9 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +34,7 @@ type Forwarder struct {
 // upstreamConn is a kept-alive connection with its buffers.
 type upstreamConn struct {
 	c        net.Conn
+	lim      headLimit // under br
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	w        awaitWriter // under bw
@@ -83,7 +81,7 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 func (f *Forwarder) get(ctx context.Context, connect time.Duration) (*upstreamConn, bool, error) {
 	for {
 		if uc := f.idle.take(); uc != nil {
-			if idle := time.Since(uc.used); idle < maxIdleAge {
+			if idle := time.Since(uc.used); idle < maxIdleAge && !uc.spoilt() {
 				uc.recent = idle < awaitIdle
 				return uc, true, nil
 			}
@@ -95,8 +93,9 @@ func (f *Forwarder) get(ctx context.Context, connect time.Duration) (*upstreamCo
 			return nil, false, err
 		}
 		c = Raw(c)
-		uc := &upstreamConn{c: c, br: bufio.NewReaderSize(c, 4<<10), recent: true,
+		uc := &upstreamConn{c: c, lim: headLimit{r: c, left: -1}, recent: true,
 			head: upstreamHead{header: make(http.Header, 8)}}
+		uc.br = bufio.NewReaderSize(&uc.lim, 4<<10)
 		uc.w.c = c
 		uc.bw = bufio.NewWriterSize(&uc.w, 4<<10)
 		return uc, false, nil
@@ -130,11 +129,19 @@ func (f *Forwarder) CloseIdle() {
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// errClientBody marks a failure reading the client's request body.
-type errClientBody struct{ err error }
+// unusableAnswer is an upstream's answer the forwarder cannot relay; the
+// request is not tried again, as nginx does not retry an invalid header by
+// default (proxy_next_upstream).
+type unusableAnswer string
 
-func (e errClientBody) Error() string { return "read request body: " + e.err.Error() }
-func (e errClientBody) Unwrap() error { return e.err }
+func (e unusableAnswer) Error() string { return string(e) }
+
+// errUnaskedSwitch is a 101 to a request that asked for no switch (the
+// forwarder never sends Upgrade: upgrades go through httputil.ReverseProxy,
+// which answers 502 too). What follows it is not HTTP, and relayed, a 101
+// would have the client, or a proxy in front, take the connection for
+// switched while the gateway goes on reading it as HTTP.
+const errUnaskedSwitch = unusableAnswer("the upstream switched protocols (101) though the request asked for no switch: its answer is not relayed")
 
 // Options are one request's departures from the forwarder's defaults: the
 // timeouts and retries policies set (APIcast's upstream_connection and
@@ -198,13 +205,18 @@ func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host strin
 			break
 		}
 		uc.c.Close()
-		var be errClientBody
-		if !replayable || errors.As(err, &be) || ctx.Err() != nil {
+		var (
+			be errClientBody
+			ua unusableAnswer
+		)
+		if !replayable || errors.As(err, &be) || errors.As(err, &ua) || ctx.Err() != nil {
 			return err
 		}
 		// A pooled connection the upstream closed meanwhile fails before any
-		// answer: try once more on a fresh one.
-		if reused && !stale {
+		// answer: try once more on a fresh one. Not a request whose method
+		// is not idempotent: the upstream may have acted on it before it
+		// closed (a close while idle is noticed before sending: spoilt).
+		if reused && !stale && Idempotent(r.Method) {
 			stale = true
 			continue
 		}
@@ -295,12 +307,21 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 			return resp, nil
 		}
 	}
+	uc.lim.left = maxUpstreamHead // http.ReadResponse has no bound of its own
 	for {
 		resp, err := http.ReadResponse(uc.br, r)
 		if err != nil {
+			if uc.lim.left == 0 {
+				err = errUpstreamHeadTooLarge
+			}
 			return nil, fmt.Errorf("read the upstream's answer: %w", err)
 		}
-		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			resp.Body.Close()
+			return nil, errUnaskedSwitch
+		}
+		if resp.StatusCode >= 200 {
+			uc.lim.left = -1
 			if !uc.deadline.IsZero() && (resp.ContentLength < 0 || resp.ContentLength > smallBody) {
 				uc.deadline = time.Time{}
 				_ = uc.c.SetDeadline(uc.deadline)
@@ -322,90 +343,6 @@ func deadline(now time.Time, d, def time.Duration) time.Time {
 	return now.Add(d)
 }
 
-// dropped reports whether the forwarder never relays the canonical header
-// k: hop-by-hop ones, and Expect, which Server answers itself.
-func dropped(k string) bool { return HopByHop(k) || k == "Expect" }
-
-// writeRequest writes r's head and body into bw; what is left in bw is for
-// upstreamConn.flush.
-func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string, owned []string) error {
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
-	writeRequestURI(bw, r.URL)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(host)
-	bw.WriteString("\r\n")
-	listed := len(r.Header["Connection"]) > 0
-	for k, vv := range r.Header {
-		if dropped(k) || k == "Content-Length" || k == "X-Forwarded-For" || k == f.owned ||
-			(listed && ConnectionListed(r.Header, k)) {
-			continue
-		}
-		for _, v := range vv {
-			writeField(bw, k, v)
-		}
-	}
-	bw.WriteString("X-Forwarded-For: ")
-	for _, v := range r.Header["X-Forwarded-For"] {
-		bw.WriteString(v)
-		bw.WriteString(", ")
-	}
-	client, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		client = r.RemoteAddr
-	}
-	bw.WriteString(client)
-	bw.WriteString("\r\n")
-	for _, v := range owned {
-		writeField(bw, f.owned, v)
-	}
-	hasBody := r.Body != nil && r.Body != http.NoBody
-	switch {
-	case r.ContentLength > 0:
-		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
-		bw.WriteString("\r\n\r\n")
-		if _, err := io.CopyN(bw, readerOnly{r.Body}, r.ContentLength); err != nil {
-			return errClientBody{err}
-		}
-	case r.ContentLength < 0 && hasBody:
-		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
-		cw := httputil.NewChunkedWriter(bw)
-		if _, err := io.Copy(cw, readerOnly{r.Body}); err != nil {
-			return errClientBody{err}
-		}
-		cw.Close()
-		bw.WriteString("\r\n")
-	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
-		bw.WriteString("Content-Length: 0\r\n\r\n") // some servers insist (411)
-	default:
-		bw.WriteString("\r\n")
-	}
-	return nil
-}
-
-// writeRequestURI writes u.RequestURI() without building it: its path and
-// query are written in turn.
-func writeRequestURI(bw *bufio.Writer, u *url.URL) {
-	if u.Opaque != "" {
-		bw.WriteString(u.RequestURI())
-		return
-	}
-	if p := u.EscapedPath(); p != "" {
-		bw.WriteString(p)
-	} else {
-		bw.WriteByte('/')
-	}
-	if u.ForceQuery || u.RawQuery != "" {
-		bw.WriteByte('?')
-		bw.WriteString(u.RawQuery)
-	}
-}
-
-// readerOnly hides WriteTo so copies go through the bufio.Writer's ReadFrom
-// in bounded chunks.
-type readerOnly struct{ io.Reader }
-
 // respond relays the answer's head and body, and reports whether the
 // upstream connection can serve another request.
 // o's read timeout, when set, bounds each read of the body.
@@ -419,9 +356,6 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 		h[k] = vv
 	}
 	w.WriteHeader(resp.StatusCode)
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		return false // never asked for: upgrades go through httputil.ReverseProxy
-	}
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
 	buf := *bp
@@ -460,10 +394,23 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 	return !resp.Close && uc.br.Buffered() == 0
 }
 
-// IsUpgrade reports whether r asks to switch protocols (WebSocket).
+// IsUpgrade reports whether r asks to switch protocols (WebSocket), and
+// may: an upgrade to h2c never is one. Over a connection switched to h2c,
+// the app would serve every request the client sends next without the
+// gateway seeing any (h2c smuggling); sent as any other request, it goes
+// without its Upgrade header (hop-by-hop) and the app answers it in
+// HTTP/1.1.
 func IsUpgrade(r *http.Request) bool {
-	if len(r.Header["Upgrade"]) == 0 {
+	ups := r.Header["Upgrade"]
+	if len(ups) == 0 {
 		return false
+	}
+	for _, v := range ups {
+		for p := range strings.SplitSeq(v, ",") {
+			if name, _, _ := strings.Cut(strings.TrimSpace(p), "/"); strings.EqualFold(name, "h2c") {
+				return false
+			}
+		}
 	}
 	for _, v := range r.Header["Connection"] {
 		if strings.Contains(strings.ToLower(v), "upgrade") {
@@ -471,18 +418,4 @@ func IsUpgrade(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-// IsBodyError reports whether err came from the client's body: too large
-// (413) or cut (400), not the upstream's fault.
-func IsBodyError(err error) (status int, ok bool) {
-	var be errClientBody
-	if !errors.As(err, &be) {
-		return 0, false
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return http.StatusRequestEntityTooLarge, true
-	}
-	return http.StatusBadRequest, true
 }

@@ -2,6 +2,29 @@ package http1
 
 import "sync"
 
+// readableConn is a connection that tells, without waiting, whether it has
+// anything to read (rawConn).
+type readableConn interface{ Readable() bool }
+
+// spoilt reports whether a pooled connection received anything while it
+// was idle: bytes no request asked for (an answer longer than it said, a
+// body on an answer to HEAD, 204 or 304) or its end. The bytes would be
+// read as the next request's answer: one client's answer, perhaps of an
+// attacker's making, handed to another. The end would fail a request that
+// cannot be replayed. Go's Transport notices both with the read it keeps
+// waiting on an idle connection ("Unsolicited response received on idle
+// HTTP channel"), nginx's keepalive module with its close handler; the
+// forwarder keeps no read waiting, so it looks once, when it takes the
+// connection, at the cost of a system call. A connection that cannot look
+// (not TCP on Linux) is only checked for what its buffer holds.
+func (uc *upstreamConn) spoilt() bool {
+	if uc.br.Buffered() > 0 {
+		return true
+	}
+	rc, ok := uc.c.(readableConn)
+	return ok && rc.Readable()
+}
+
 // upstreamPool is a forwarder's kept-alive connections, the most recently
 // used taken first, as nginx's keepalive cache and Go's Transport take
 // them: under a steady load the same connections serve, warm, and when the

@@ -47,6 +47,11 @@ type rawConn struct {
 	loopFd uintptr
 	nowFn  func([]byte) (int, error)
 
+	peekFn  func(uintptr) // Readable's, with what it found
+	peekBuf [1]byte
+	peekN   int
+	peekErr syscall.Errno
+
 	closed atomic.Pointer[func()] // run once at the first Close (CapListener)
 }
 
@@ -82,6 +87,7 @@ func Raw(c net.Conn) net.Conn {
 	r.awaitFn = r.await
 	r.loopFn = r.loop
 	r.nowFn = r.readNow
+	r.peekFn = r.peek
 	return r
 }
 
@@ -206,6 +212,28 @@ func (r *rawConn) WriteAwait(p []byte) (int, error) {
 		return n, r.opError("write", err)
 	}
 	return n, nil
+}
+
+// Readable reports, without waiting, whether the connection has anything
+// to read: bytes, its end, or an error. It reads nothing (a peek), and
+// ignores the deadlines.
+func (r *rawConn) Readable() bool {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	r.peekN, r.peekErr = 0, 0
+	if err := r.rc.Control(r.peekFn); err != nil {
+		return true // closed: as good as its end
+	}
+	return r.peekErr != syscall.EAGAIN
+}
+
+func (r *rawConn) peek(fd uintptr) {
+	for {
+		r.peekN, r.peekErr = rawPeek(fd, r.peekBuf[:])
+		if r.peekErr != syscall.EINTR {
+			return
+		}
+	}
 }
 
 // ReadLoop calls step until it returns true, and while it returns false

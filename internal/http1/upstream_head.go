@@ -2,9 +2,44 @@ package http1
 
 import (
 	"bytes"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
+
+// maxUpstreamHead bounds the heads of an upstream's answer, interim (1xx)
+// ones included, as MaxHeaderBytes bounds a client's: Go's Transport has
+// MaxResponseHeaderBytes, and nginx answers 502 "upstream sent too big
+// header" past its proxy_buffer_size (4 or 8 KiB).
+const maxUpstreamHead = MaxHeaderBytes
+
+var errUpstreamHeadTooLarge = unusableAnswer("the head of the upstream's answer is over " + strconv.Itoa(maxUpstreamHead) +
+	" bytes: the app sends too many or too large headers (or too many 1xx answers); it is not relayed")
+
+// headLimit is the reader under an upstream connection's buffer. While a
+// head is read by http.ReadResponse, left is the most that may still be
+// read, and a read past it fails; the lean reader is bounded by the
+// buffer's size, and bodies are not bounded here.
+type headLimit struct {
+	r    io.Reader
+	left int64 // negative: no bound
+}
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return l.r.Read(p)
+	}
+	if l.left == 0 {
+		return 0, errUpstreamHeadTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
 
 // upstreamHead is the head of an upstream's answer in the strict subset the
 // Forwarder reads itself: HTTP/1.1, a final status other than 204 and 304,

@@ -1,0 +1,192 @@
+package http1
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// dropped reports whether the forwarder never relays the canonical header
+// k: hop-by-hop ones, and Expect, which Server answers itself.
+func dropped(k string) bool { return HopByHop(k) || k == "Expect" }
+
+// writeRequest writes r's head and body into bw; what is left in bw is for
+// upstreamConn.flush.
+func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string, owned []string) error {
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	writeRequestURI(bw, r.URL)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(oneLine(host))
+	bw.WriteString("\r\n")
+	listed := len(r.Header["Connection"]) > 0
+	for k, vv := range r.Header {
+		if dropped(k) || k == "Content-Length" || k == "X-Forwarded-For" || k == f.owned ||
+			(listed && ConnectionListed(r.Header, k)) || !forwardedName(k) {
+			continue
+		}
+		for _, v := range vv {
+			writeField(bw, k, oneLine(v))
+		}
+	}
+	bw.WriteString("X-Forwarded-For: ")
+	for _, v := range r.Header["X-Forwarded-For"] {
+		bw.WriteString(oneLine(v))
+		bw.WriteString(", ")
+	}
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	bw.WriteString(client)
+	bw.WriteString("\r\n")
+	for _, v := range owned {
+		writeField(bw, f.owned, oneLine(v))
+	}
+	hasBody := r.Body != nil && r.Body != http.NoBody
+	switch {
+	case r.ContentLength > 0:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
+		bw.WriteString("\r\n\r\n")
+		if _, err := io.CopyN(bw, clientBody{r.Body}, r.ContentLength); err != nil {
+			if err == io.EOF { // the body ended short of its length
+				err = errClientBody{io.ErrUnexpectedEOF}
+			}
+			return err
+		}
+	case r.ContentLength < 0 && hasBody:
+		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+		cw := httputil.NewChunkedWriter(bw)
+		if _, err := io.Copy(cw, clientBody{r.Body}); err != nil {
+			return err
+		}
+		cw.Close()
+		bw.WriteString("\r\n")
+	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
+		bw.WriteString("Content-Length: 0\r\n\r\n") // some servers insist (411)
+	default:
+		bw.WriteString("\r\n")
+	}
+	return nil
+}
+
+// forwardedName reports whether a request header of name k may be sent: a
+// token without an underscore. nginx in front of APIcast ignores names with
+// one by default (underscores_in_headers off), and servers that turn names
+// into CGI-style variables (gunicorn before 22.0, Puma before 6.4.3:
+// CVE-2024-45614) read X-Forwarded_For as X-Forwarded-For: a client would
+// clobber what the gateway sets.
+func forwardedName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if !forwardedNameByte[k[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// forwardedNameByte is tokenByte without the underscore.
+var forwardedNameByte = alnumAnd("!#$%&'*+-.^`|~")
+
+// writeRequestURI writes u.RequestURI() without building it: its path and
+// query are written in turn. The query is written raw, as RequestURI has
+// it, but for the bytes that would end or split the request line (see
+// writeTargetPart).
+func writeRequestURI(bw *bufio.Writer, u *url.URL) {
+	if u.Opaque != "" {
+		writeTargetPart(bw, u.RequestURI())
+		return
+	}
+	if p := u.EscapedPath(); p != "" {
+		bw.WriteString(p)
+	} else {
+		bw.WriteByte('/')
+	}
+	if u.ForceQuery || u.RawQuery != "" {
+		bw.WriteByte('?')
+		writeTargetPart(bw, u.RawQuery)
+	}
+}
+
+// writeTargetPart writes s, part of a request target, percent-encoding
+// spaces and control bytes: a client's target never holds them (both of
+// the gateway's parsers refuse them), but one a policy built from the
+// client's values may (the routing policy's replace_path, rendered from a
+// header or decoded by unescape_uri), and written raw they would split the
+// request line, or end it and start a request of the client's making.
+func writeTargetPart(bw *bufio.Writer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			bw.WriteString(s[:i])
+			for ; i < len(s); i++ {
+				if c := s[i]; c <= ' ' || c == 0x7f {
+					bw.WriteByte('%')
+					bw.WriteByte(upperHex[c>>4])
+					bw.WriteByte(upperHex[c&15])
+				} else {
+					bw.WriteByte(c)
+				}
+			}
+			return
+		}
+	}
+	bw.WriteString(s)
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// oneLine returns v with its line breaks made spaces, as net/http's server
+// makes them in the answers it writes: a value a policy set from the
+// client's may hold one, and written as it is it would end the field and
+// start another of the client's making.
+func oneLine(v string) string {
+	if hasLineBreak(v) {
+		return strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
+	return v
+}
+
+// clientBody is the client's request body, read for the upstream: its
+// read errors are errClientBody, so that they are told apart from the
+// upstream's write errors (an app that answers before it reads the body
+// and closes is not the client's fault). It hides WriteTo so copies go
+// through the bufio.Writer's ReadFrom in bounded chunks.
+type clientBody struct{ r io.Reader }
+
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = errClientBody{err}
+	}
+	return n, err
+}
+
+// errClientBody marks a failure reading the client's request body.
+type errClientBody struct{ err error }
+
+func (e errClientBody) Error() string { return "read request body: " + e.err.Error() }
+func (e errClientBody) Unwrap() error { return e.err }
+
+// IsBodyError reports whether err came from the client's body: too large
+// (413) or cut (400), not the upstream's fault.
+func IsBodyError(err error) (status int, ok bool) {
+	var be errClientBody
+	if !errors.As(err, &be) {
+		return 0, false
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return http.StatusRequestEntityTooLarge, true
+	}
+	return http.StatusBadRequest, true
+}
