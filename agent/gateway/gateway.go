@@ -92,17 +92,18 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 		return ad
 	}
 	g.transport = &http.Transport{
-		Proxy:                 nil, // the app is local or a peer: never through an outbound proxy
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          4 * idleConns,
-		MaxIdleConnsPerHost:   idleConns,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: cfg.UpstreamTimeout,
-		ExpectContinueTimeout: time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		DisableCompression:    true, // pass bodies through as the app sent them
-		TLSClientConfig:       g.upstreamTLS(),
-		ForceAttemptHTTP2:     true, // to https upstreams that offer it (a custom TLSClientConfig turns it off otherwise)
+		Proxy:                  nil, // the app is local or a peer: never through an outbound proxy
+		DialContext:            (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:           4 * idleConns,
+		MaxIdleConnsPerHost:    idleConns,
+		IdleConnTimeout:        90 * time.Second,
+		ResponseHeaderTimeout:  cfg.UpstreamTimeout,
+		ExpectContinueTimeout:  time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		DisableCompression:     true, // pass bodies through as the app sent them
+		TLSClientConfig:        g.upstreamTLS(),
+		ForceAttemptHTTP2:      true,                 // to https upstreams that offer it (a custom TLSClientConfig turns it off otherwise)
+		MaxResponseHeaderBytes: http1.MaxHeaderBytes, // as the lean forwarder's: Go's default is 10 MB
 	}
 	g.requests.New = func() any {
 		rq := &request{}
@@ -206,6 +207,15 @@ func (g *Gateway) proxyTo(target *url.URL, chosen bool) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
+			http1.DropUnforwardable(pr.Out.Header)
+			if !http1.IsUpgrade(pr.In) {
+				// ReverseProxy puts back the Upgrade a request asked for
+				// before Rewrite runs: an upgrade the gateway does not
+				// relay (h2c) must not reach the app, which could switch
+				// and take later requests past every check.
+				pr.Out.Header.Del("Upgrade")
+				pr.Out.Header.Del("Connection")
+			}
 			if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
 				pr.Out.Header["X-Forwarded-For"] = xff
 			}

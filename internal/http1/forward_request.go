@@ -95,6 +95,17 @@ func forwardedName(k string) bool {
 	return true
 }
 
+// DropUnforwardable deletes from h the header names the forwarder never
+// sends (forwardedName), for requests forwarded another way
+// (httputil.ReverseProxy: https upstreams, upgrades).
+func DropUnforwardable(h http.Header) {
+	for k := range h {
+		if !forwardedName(k) {
+			delete(h, k)
+		}
+	}
+}
+
 // forwardedNameByte is tokenByte without the underscore.
 var forwardedNameByte = alnumAnd("!#$%&'*+-.^`|~")
 
