@@ -60,6 +60,12 @@ var consulEnvVars = map[string]struct {
 	"consul-token-file": {"CONSUL_HTTP_TOKEN_FILE", []string{"agent", "coordinator", "map"}},
 }
 
+// commandLineOnly are the flags that read no environment variable: they
+// act once, on purpose, and a variable outlives the start it was set for.
+// PORTOLAN_COORDINATOR_START_EMPTY left in a manifest would start home
+// empty after any later loss of its composition instead of refusing to.
+var commandLineOnly = []string{"start-empty"}
+
 // daemonAddrEnvVars are daemons' variables that `status` reads after its
 // own, by flag: run in a daemon's container (a HEALTHCHECK), status finds
 // the daemon where the container's environment put it. They name the same
@@ -90,7 +96,7 @@ func envVarName(path []string, flagName string) string {
 func withEnv(path []string, flags []cli.Flag) []cli.Flag {
 	for _, f := range flags {
 		names := f.Names()
-		if len(names) == 0 {
+		if len(names) == 0 || slices.Contains(commandLineOnly, names[0]) {
 			continue
 		}
 		field, ok := flagField(f, "EnvVars", reflect.TypeOf([]string(nil)))

@@ -147,15 +147,16 @@ func flagMeaning(f cli.Flag) string {
 	return fmt.Sprintf("%s %s", reflect.TypeOf(f), usage)
 }
 
-// TestEnvVarsDoNotCollide walks every flag of every command: each reads its
+// TestEnvVarsDoNotCollide walks every flag of every command: each (but the
+// one-shot ones) reads its
 // PORTOLAN_* variable, and a variable read by two flags is allowed only for
 // the shared flags, and only when they mean the same (same type and usage).
 // Consul's variables mean what Consul says wherever they are read.
 func TestEnvVarsDoNotCollide(t *testing.T) {
 	readers := map[string][]appFlag{}
 	for _, af := range appFlags(newApp()) {
-		if af.flag == cli.HelpFlag || af.flag == cli.VersionFlag {
-			continue
+		if af.flag == cli.HelpFlag || af.flag == cli.VersionFlag || slices.Contains(commandLineOnly, af.flag.Names()[0]) {
+			continue // TestOneShotFlagsReadNoEnvironment
 		}
 		vars := envVarsOf(t, af.flag)
 		require.NotEmpty(t, vars, "%s --%s reads no variable", af.path, af.flag.Names()[0])
@@ -291,4 +292,22 @@ func isDaemonAddrEnvVar(v string) bool {
 		}
 	}
 	return false
+}
+
+// A flag that acts once on purpose reads no environment variable: left in a
+// container's environment, PORTOLAN_COORDINATOR_START_EMPTY would start
+// home empty after any later loss of its composition instead of refusing.
+func TestOneShotFlagsReadNoEnvironment(t *testing.T) {
+	var seen int
+	eachCommand(nil, newApp().Commands, func(path []string, cmd *cli.Command) {
+		for _, f := range cmd.Flags {
+			if slices.Contains(commandLineOnly, f.Names()[0]) {
+				seen++
+				field, ok := flagField(f, "EnvVars", reflect.TypeOf([]string(nil)))
+				require.True(t, ok)
+				assert.Empty(t, field.Interface(), "%v --%s reads the environment", path, f.Names()[0])
+			}
+		}
+	})
+	assert.Positive(t, seen, "the coordinator has --start-empty")
 }
