@@ -38,7 +38,8 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 	var cred composition.Credentials
 	var token string // OpenID Connect services: the access token
 	if v.oidc != nil {
-		if token = v.oidc.token(c.R); token == "" {
+		var given bool
+		if token, given = v.oidc.token(c.R); !given {
 			g.m.authMissing.Inc()
 			v.errAuthMissing.respond(c)
 			return
@@ -61,7 +62,7 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 			return
 		}
 	}
-	if token != "" && !a.verifyToken(c, token, &cred) {
+	if v.oidc != nil && !a.verifyToken(c, token, &cred) {
 		// proxy.lua's rewrite transforms the token into credentials before
 		// the access phase's authorize answers no_match: a refused token is
 		// refused whatever the rules match.

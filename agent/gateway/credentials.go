@@ -100,12 +100,6 @@ func (s *credentialSource) none(g given) bool {
 	return g&givenUserKey == 0
 }
 
-// extract returns the credentials r presents; Empty reports none.
-func (s *credentialSource) extract(r *http.Request) composition.Credentials {
-	c, _ := s.read(r)
-	return c
-}
-
 // read returns the credentials r presents and which of them it presented,
 // as APIcast's configuration/service.lua extracts them. Values are bounded
 // by maxCredentialLen: a longer one is returned cut to one byte over the
@@ -175,12 +169,6 @@ func bound(s string) string {
 	return s
 }
 
-// headerValue returns the value of the first of keys r has; "" when none.
-func headerValue(h http.Header, keys *[3]string) string {
-	v, _ := headerLookup(h, keys)
-	return v
-}
-
 // headerLookup returns the first non-empty value of keys, trimmed, and
 // whether any of them was sent at all: nginx's $http_ variable is "" for a
 // header sent empty, which APIcast passes on as a credential.
@@ -220,13 +208,6 @@ func formBody(r *http.Request) string {
 		return ""
 	}
 	return string(b)
-}
-
-// queryValue returns the first value of name in a raw query, unescaped; ""
-// when it has none.
-func queryValue(raw, name string) string {
-	v, _ := queryLookup(raw, name)
-	return v
 }
 
 // queryLookup returns the first value of name in a raw query, unescaped,

@@ -29,11 +29,11 @@ const maxTokenLen = 16 << 10
 // oidcService is how an OpenID Connect service's apicast element reads and
 // checks access tokens, as APIcast's oauth/oidc.lua does: the token is a
 // JWT signed by the service's issuer (oidc_issuer_endpoint) with one of its
-// JWKS keys, with iss equal to the issuer, sub and aud present, exp not
-// passed, nbf passed when given, iat positive when given and typ Bearer
-// when given; the client is the azp claim (or the one
-// jwt_claim_with_client_id names; without azp, a single aud) and must be
-// an application of the service.
+// JWKS keys, with iss equal to the issuer its discovery document names, sub
+// and aud present, exp not passed, nbf passed when given, iat positive when
+// given and typ Bearer when given; the client is the azp claim (or the one
+// jwt_claim_with_client_id names; without azp, a single aud) and must be an
+// application of the service.
 type oidcService struct {
 	issuer      *oidcIssuer
 	location    string // the proxy's credentials_location
@@ -80,60 +80,97 @@ func (g *Gateway) newOIDCService(p *composition.Proxy) (*oidcService, error) {
 }
 
 // token returns the access token r presents, as APIcast's oauth credentials
-// are read: the access_token query parameter (or form body), the
-// access_token header, or the Authorization bearer token, as
-// credentials_location says, and the bearer token whatever it says (RFC
-// 6750 2.1: resource servers must support it). "" when none.
-func (s *oidcService) token(r *http.Request) string {
+// are read (configuration/service.lua, version_oauth): the access_token
+// query parameter (or form body), the access_token header, or the
+// Authorization bearer token, as credentials_location says, and the bearer
+// token whatever it says (RFC 6750 2.1: resource servers must support it).
+// given reports whether r presented one, empty or not: a token sent empty
+// ("?access_token=", "Authorization: Bearer") is given, as APIcast's
+// "access_token = ngx.var['arg_' .. name] or ..." keeps nginx's "" (Lua's
+// "" is true), so the bearer token is not read instead, and the empty
+// token is refused as no JWT ("Authentication failed"), not missing.
+func (s *oidcService) token(r *http.Request) (tok string, given bool) {
+	if tok, given = s.lookupToken(r); len(tok) > maxTokenLen {
+		return tok[:maxTokenLen+1], given
+	}
+	return tok, given
+}
+
+// lookupToken returns the token r presents and whether it presented one,
+// empty or not.
+func (s *oidcService) lookupToken(r *http.Request) (string, bool) {
 	var tok string
+	var given bool
 	switch s.location {
 	case composition.CredentialsHeaders:
-		tok = headerValue(r.Header, &accessTokenHeaders)
+		tok, given = headerLookup(r.Header, &accessTokenHeaders)
 	case composition.CredentialsAuthorization:
 	default:
-		if tok = queryValue(r.URL.RawQuery, "access_token"); tok == "" {
-			tok = queryValue(formBody(r), "access_token")
+		if tok, given = queryLookup(r.URL.RawQuery, "access_token"); !given {
+			tok, given = queryLookup(formBody(r), "access_token")
 		}
 	}
-	if tok == "" {
-		tok = bearer(r.Header.Get("Authorization"))
+	if !given {
+		tok, given = bearerLookup(r.Header.Get("Authorization"))
 	}
-	if len(tok) > maxTokenLen {
-		return tok[:maxTokenLen+1]
-	}
-	return tok
+	return tok, given
 }
 
 var accessTokenHeaders = headerKeys("access_token")
 
-// bearer parses "Bearer <token>"; the scheme is case-insensitive.
-func bearer(h string) string {
-	const prefix = "bearer "
-	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return ""
+// bearerLookup parses a Bearer authorization and reports whether h is one,
+// empty or not: as APIcast's resty/http_authorization.lua ("^(%w+)%s*(.*)$"),
+// "Bearer" alone is a bearer token, empty. The scheme is matched
+// case-insensitively (RFC 7235 2.1).
+func bearerLookup(h string) (string, bool) {
+	const scheme = "bearer"
+	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return "", false
 	}
-	return strings.TrimSpace(h[len(prefix):])
+	rest := h[len(scheme):]
+	if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+		return "", false // another scheme: "Bearerx"
+	}
+	return strings.TrimSpace(rest), true
 }
 
 // verify checks raw and returns its claims and the client it names. An
 // error wrapping errIssuerUnavailable means the issuer could not be
-// discovered; any other, the token is refused.
+// discovered, or has not confirmed its keys for too long; any other, the
+// token is refused.
 func (s *oidcService) verify(ctx context.Context, raw string, now time.Time) (map[string]any, string, error) {
+	if raw == "" {
+		return nil, "", errors.New("the access token was sent empty")
+	}
 	if len(raw) > maxTokenLen {
 		return nil, "", errors.New("access token too long")
 	}
-	claims, ok := s.issuer.verified.get(raw, now)
+	v, err := s.issuer.verifierFor(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	// A token verified before is trusted no longer than the keys that
+	// verified it.
+	claims, ok := map[string]any(nil), false
+	if !v.keys.stale(v.keys.keys.Load()) {
+		claims, ok = s.issuer.verified.get(raw, now)
+	}
 	if !ok {
-		v, err := s.issuer.verifierFor(ctx)
-		if err != nil {
-			return nil, "", err
-		}
 		tok, err := v.Verify(ctx, raw)
 		if err != nil {
+			if v.keys.stale(v.keys.keys.Load()) {
+				return nil, "", fmt.Errorf("%w: %w", errIssuerUnavailable, err)
+			}
 			return nil, "", err
 		}
 		if err := tok.Claims(&claims); err != nil {
 			return nil, "", fmt.Errorf("claims: %w", err)
+		}
+		// go-oidc matched iss case-insensitively into its struct, where
+		// the last of "iss", "ISS" or "Iss" wins; the claims everyone
+		// after reads must name the issuer exactly.
+		if claims["iss"] != v.issuer {
+			return nil, "", errors.New("the token's iss claim is not the issuer's")
 		}
 		if exp, ok := numericDate(claims["exp"]); ok {
 			s.issuer.verified.put(raw, claims, exp.Add(oidcLeeway))
@@ -150,7 +187,7 @@ func (s *oidcService) verify(ctx context.Context, raw string, now time.Time) (ma
 }
 
 // checkClaims applies RFC 7523 section 3 as APIcast does (iss is checked by
-// the verifier).
+// verify).
 func checkClaims(c map[string]any, now time.Time) error {
 	if s, _ := c["sub"].(string); s == "" {
 		return errors.New("the token has no sub")
@@ -213,7 +250,10 @@ func (s *oidcService) clientOf(claims map[string]any) (string, error) {
 		}
 		return client, nil
 	}
-	if client := clientOf(claims[s.clientClaim]); client != "" || s.clientClaim != "azp" {
+	azp, hasAzp := claims[s.clientClaim]
+	if client := clientOf(azp); hasAzp || s.clientClaim != "azp" {
+		// An azp that names no client is a malformed token, not one
+		// without azp: APIcast takes payload.azp as it is.
 		if client == "" {
 			return "", fmt.Errorf("the token has no %s claim naming its client", s.clientClaim)
 		}

@@ -32,16 +32,25 @@ const (
 	oidcKeysMaxAge     = 15 * time.Minute // older keys are refreshed in the background
 	maxOIDCMetadata    = 1 << 20          // bytes of a discovery document or JWKS
 	maxOIDCHeaderBytes = 64 << 10
+
+	// oidcKeysMaxStale bounds how long keys the issuer could not confirm
+	// are used: past it every token is refused until the issuer answers.
+	// Six hours ride out an outage of the issuer (or of the way to it)
+	// while a key the issuer withdrew, because it leaked, stops being
+	// honoured the same day by a gateway cut off from it.
+	oidcKeysMaxStale = 6 * time.Hour
 )
 
 // oidcIssuers are the OpenID Connect issuers the gateway's services name,
 // each discovered once and kept across views (a view is rebuilt at every
 // composition revision; the issuer's keys need not be fetched again).
 type oidcIssuers struct {
-	client     *http.Client
-	minRefetch time.Duration
-	keysMaxAge time.Duration
-	retryAfter time.Duration
+	client       *http.Client
+	transport    *http.Transport // the client's, under its body bound
+	minRefetch   time.Duration
+	keysMaxAge   time.Duration
+	keysMaxStale time.Duration
+	retryAfter   time.Duration
 
 	fetches, unavailable prometheus.Counter
 
@@ -57,8 +66,9 @@ type oidcIssuers struct {
 func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
 	ctx, stop := context.WithCancel(context.Background())
 	tr := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment, // issuers are often outside: as any outbound call
-		DialContext:            (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy: http.ProxyFromEnvironment, // issuers are often outside: as any outbound call
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second,
+			Control: refuseLinkLocal}).DialContext,
 		TLSHandshakeTimeout:    5 * time.Second,
 		ResponseHeaderTimeout:  oidcFetchTimeout,
 		MaxResponseHeaderBytes: maxOIDCHeaderBytes,
@@ -67,22 +77,19 @@ func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
 	}
 	return &oidcIssuers{
 		client: &http.Client{
-			Timeout:   oidcFetchTimeout,
-			Transport: limitedBodies{tr},
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= 3 {
-					return errors.New("more than 3 redirects")
-				}
-				return nil
-			},
+			Timeout:       oidcFetchTimeout,
+			Transport:     limitedBodies{tr},
+			CheckRedirect: noRedirects,
 		},
-		minRefetch:  oidcMinRefetch,
-		keysMaxAge:  oidcKeysMaxAge,
-		retryAfter:  oidcRetryAfter,
-		fetches:     m.Policy.WithLabelValues("apicast", "oidc_metadata_fetch"),
-		unavailable: m.Policy.WithLabelValues("apicast", "oidc_issuer_unavailable"),
-		byURL:       map[string]*oidcIssuer{},
-		ctx:         ctx, stop: stop,
+		transport:    tr,
+		minRefetch:   oidcMinRefetch,
+		keysMaxAge:   oidcKeysMaxAge,
+		keysMaxStale: oidcKeysMaxStale,
+		retryAfter:   oidcRetryAfter,
+		fetches:      m.Policy.WithLabelValues("apicast", "oidc_metadata_fetch"),
+		unavailable:  m.Policy.WithLabelValues("apicast", "oidc_issuer_unavailable"),
+		byURL:        map[string]*oidcIssuer{},
+		ctx:          ctx, stop: stop,
 	}
 }
 
@@ -119,7 +126,7 @@ type oidcIssuer struct {
 	x   *oidcIssuers
 	url string
 
-	verifier atomic.Pointer[oidc.IDTokenVerifier]
+	verifier atomic.Pointer[oidcVerifier]
 	verified verifiedTokens // tokens whose signature and iss were checked
 
 	mu       sync.Mutex
@@ -128,12 +135,20 @@ type oidcIssuer struct {
 	lastErr  error
 }
 
+// oidcVerifier is what discovery found: the verifier, the issuer name
+// tokens must carry, and the key set whose age bounds the verified tokens.
+type oidcVerifier struct {
+	*oidc.IDTokenVerifier
+	issuer string
+	keys   *keySet
+}
+
 // errIssuerUnavailable wraps a failed discovery.
 var errIssuerUnavailable = errors.New("OpenID Connect issuer unavailable")
 
 // verifierFor returns the issuer's verifier, discovering it when needed and
 // waiting for that as long as ctx allows.
-func (i *oidcIssuer) verifierFor(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+func (i *oidcIssuer) verifierFor(ctx context.Context) (*oidcVerifier, error) {
 	if v := i.verifier.Load(); v != nil {
 		return v, nil
 	}
@@ -180,22 +195,13 @@ func (i *oidcIssuer) discover(done chan struct{}) {
 	close(done)
 }
 
-func (i *oidcIssuer) newVerifier() (*oidc.IDTokenVerifier, error) {
+func (i *oidcIssuer) newVerifier() (*oidcVerifier, error) {
 	ctx, cancel := context.WithTimeout(i.x.ctx, 2*oidcFetchTimeout)
 	defer cancel()
 	i.x.fetches.Inc()
-	// NewProvider reads <issuer>/.well-known/openid-configuration and
-	// checks that the document names this issuer.
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, i.x.client), i.url)
+	meta, err := i.x.discover(ctx, i.url)
 	if err != nil {
 		return nil, err
-	}
-	var meta struct {
-		JWKS string   `json:"jwks_uri"`
-		Algs []string `json:"id_token_signing_alg_values_supported"`
-	}
-	if err := p.Claims(&meta); err != nil {
-		return nil, fmt.Errorf("discovery document: %w", err)
 	}
 	// As APIcast: the algorithms are those the issuer announces, here
 	// within RS256 and ES256.
@@ -208,22 +214,20 @@ func (i *oidcIssuer) newVerifier() (*oidc.IDTokenVerifier, error) {
 	if len(algs) == 0 {
 		return nil, fmt.Errorf("the issuer signs with none of RS256, ES256 (it announces %q)", meta.Algs)
 	}
-	if meta.JWKS == "" {
-		return nil, errors.New("the discovery document has no jwks_uri")
-	}
-	keys := &keySet{ctx: i.x.ctx, url: meta.JWKS, client: i.x.client, minRefetch: i.x.minRefetch, maxAge: i.x.keysMaxAge, refetched: i.x.fetches.Inc,
-		removed: i.verified.clear}
+	keys := &keySet{ctx: i.x.ctx, url: meta.JWKS, client: i.x.client, minRefetch: i.x.minRefetch, maxAge: i.x.keysMaxAge,
+		maxStale: i.x.keysMaxStale, refetched: i.x.fetches.Inc, removed: i.verified.clear}
 	set, err := keys.fetch(ctx)
 	if err != nil {
 		return nil, err
 	}
 	keys.keys.Store(&fetchedKeys{set: set, at: time.Now()})
 	keys.lastTry = time.Now()
-	return oidc.NewVerifier(i.url, keys, &oidc.Config{
+	v := oidc.NewVerifier(meta.Issuer, keys, &oidc.Config{
 		SkipClientIDCheck:    true, // the client is the azp claim's, checked against the applications
 		SkipExpiryCheck:      true, // exp and nbf are checked with the gateway's leeway (checkClaims)
 		SupportedSigningAlgs: algs,
-	}), nil
+	})
+	return &oidcVerifier{IDTokenVerifier: v, issuer: meta.Issuer, keys: keys}, nil
 }
 
 // limitedBodies bounds every response body the issuer client reads: a

@@ -2,10 +2,11 @@ package gateway
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -21,14 +22,16 @@ import (
 // go-oidc's own RemoteKeySet refetches on every unknown kid, so a client
 // sending tokens with made-up kids would make the gateway fetch the JWKS
 // once per request: here an unknown kid refetches at most once per
-// minRefetch, and a stale set is refreshed in the background while the
-// cached one keeps answering.
+// minRefetch, and a set older than maxAge is refreshed in the background
+// while it keeps answering, until maxStale: past it the issuer must answer
+// before any token is accepted again.
 type keySet struct {
 	ctx        context.Context // ends with the gateway
 	url        string
 	client     *http.Client
 	minRefetch time.Duration // between refetches an unknown kid triggers
 	maxAge     time.Duration // a set older than this is refreshed in the background
+	maxStale   time.Duration // a set older than this is not used: the issuer must answer first
 	refetched  func()        // counts each fetch (metrics)
 	removed    func()        // called when a fetch finds a key gone: tokens it verified are no longer valid
 
@@ -43,9 +46,6 @@ type fetchedKeys struct {
 	set jose.JSONWebKeySet
 	at  time.Time
 }
-
-// maxJWKSBytes bounds a JWKS document: a few dozen keys fit in far less.
-const maxJWKSBytes = 1 << 20
 
 // maxJWKSKeys bounds the keys kept of one set.
 const maxJWKSKeys = 64
@@ -67,6 +67,13 @@ func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error
 		return nil, errors.New("the JWT names no key (kid)")
 	}
 	cur := k.keys.Load()
+	if k.stale(cur) {
+		// The issuer has not confirmed these keys for too long: try now,
+		// as often as an unknown kid may, and refuse while it cannot.
+		if cur = k.refetch(ctx); k.stale(cur) {
+			return nil, fmt.Errorf("%w: its keys were last fetched over %s ago", errIssuerUnavailable, k.maxStale)
+		}
+	}
 	key, ok := lookupKey(cur, kid, sig.Header.Algorithm)
 	if !ok {
 		if cur = k.refetch(ctx); cur != nil {
@@ -79,6 +86,11 @@ func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error
 		k.refreshInBackground()
 	}
 	return jws.Verify(key)
+}
+
+// stale reports whether set is missing or older than maxStale.
+func (k *keySet) stale(set *fetchedKeys) bool {
+	return set == nil || (k.maxStale > 0 && time.Since(set.at) > k.maxStale)
 }
 
 // keyRemoved reports whether a key of old is not in cur.
@@ -159,41 +171,39 @@ func (k *keySet) fetch(ctx context.Context) (jose.JSONWebKeySet, error) {
 		k.refetched()
 	}
 	var set jose.JSONWebKeySet
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
-	if err != nil {
-		return set, fmt.Errorf("JWKS request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := k.client.Do(req)
-	if err != nil {
-		return set, fmt.Errorf("fetching the issuer's JWKS: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return set, fmt.Errorf("fetching the issuer's JWKS: status %d", resp.StatusCode)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return set, fmt.Errorf("reading the issuer's JWKS: %w", err)
-	}
-	if len(b) > maxJWKSBytes {
-		return set, fmt.Errorf("the issuer's JWKS is over %d bytes", maxJWKSBytes)
-	}
 	var raw struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return set, fmt.Errorf("the issuer's JWKS is not a JWK set: %w", err)
+	if err := getJSON(ctx, k.client, k.url, "JWKS", &raw); err != nil {
+		return set, err
 	}
 	// A key of a type go-jose does not know (or a bad one) is left out,
 	// not the whole set; the set is bounded.
 	for _, r := range raw.Keys {
 		var key jose.JSONWebKey
-		if key.UnmarshalJSON(r) == nil && len(set.Keys) < maxJWKSKeys {
+		if key.UnmarshalJSON(r) == nil && usableKey(&key) && len(set.Keys) < maxJWKSKeys {
 			set.Keys = append(set.Keys, key)
 		}
 	}
 	return set, nil
+}
+
+// minRSABits is RFC 7518 3.3's: "A key of size 2048 bits or larger MUST
+// be used with these algorithms" (RS256). Go's crypto/rsa verifies with
+// 1024-bit keys, which are within reach of factoring.
+const minRSABits = 2048
+
+// usableKey reports whether key may verify a token: a public RSA key of at
+// least minRSABits, or a public ECDSA key (go-jose checks its curve against
+// the token's alg).
+func usableKey(key *jose.JSONWebKey) bool {
+	switch pub := key.Key.(type) {
+	case *rsa.PublicKey:
+		return pub.N.BitLen() >= minRSABits
+	case *ecdsa.PublicKey:
+		return true
+	}
+	return false
 }
 
 // clip bounds a client-given value that goes into an error.

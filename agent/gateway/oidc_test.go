@@ -40,6 +40,15 @@ type oidcGateway struct {
 func startOIDCGateway(t testing.TB, chainJSON string, tweak func(*oidcIssuers), proxy func(*composition.Proxy)) *oidcGateway {
 	t.Helper()
 	iss := testenv.StartOIDCIssuer(t)
+	og := startOIDCGatewayAt(t, iss.URL, chainJSON, tweak, proxy)
+	og.iss = iss
+	return og
+}
+
+// startOIDCGatewayAt starts the gateway for an issuer the test runs at
+// issuerURL (og.iss is nil).
+func startOIDCGatewayAt(t testing.TB, issuerURL, chainJSON string, tweak func(*oidcIssuers), proxy func(*composition.Proxy)) *oidcGateway {
+	t.Helper()
 	f := newGatewayFixture(t, backendAppID)
 	svc := *f.svc
 	svc.BackendVersion = backendOIDC
@@ -47,7 +56,7 @@ func startOIDCGateway(t testing.TB, chainJSON string, tweak func(*oidcIssuers), 
 	cur, ok := f.tx.View().Proxies.Get(f.svc.ID)
 	require.True(t, ok)
 	p := *cur
-	p.OIDCIssuerEndpoint = strings.Replace(iss.URL, "http://", "http://gateway-client:s3cret@", 1)
+	p.OIDCIssuerEndpoint = strings.Replace(issuerURL, "http://", "http://gateway-client:s3cret@", 1)
 	if chainJSON != "" {
 		p.PolicyChain = policyChain(t, chainJSON)
 	}
@@ -85,7 +94,7 @@ func startOIDCGateway(t testing.TB, chainJSON string, tweak func(*oidcIssuers), 
 		cancel()
 		assert.NoError(t, <-done, "the gateway shuts down cleanly")
 	})
-	return &oidcGateway{f: f, g: g, base: "http://" + ln.Addr().String(), iss: iss, reg: reg, ledger: ledger, got: got}
+	return &oidcGateway{f: f, g: g, base: "http://" + ln.Addr().String(), reg: reg, ledger: ledger, got: got}
 }
 
 func bearerHeader(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
