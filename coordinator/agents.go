@@ -87,6 +87,7 @@ type instancesCollector struct {
 	instances, index                           *prometheus.Desc
 	registrations, heartbeats, deregistrations *prometheus.Desc
 	expirations, removals                      *prometheus.Desc
+	refused                                    *prometheus.Desc
 }
 
 func newInstancesCollector(r *registry.Registry) *instancesCollector {
@@ -106,12 +107,14 @@ func newInstancesCollector(r *registry.Registry) *instancesCollector {
 			"Instances turned critical because no heartbeat came within their TTL.", nil, nil),
 		removals: prometheus.NewDesc("portolan_registry_critical_removals_total",
 			"Instances removed after being critical for deregister-critical-after.", nil, nil),
+		refused: prometheus.NewDesc("portolan_registry_registrations_refused_total",
+			"Registrations refused, by reason: instance_cap (home's --max-instances or a join token's max_instances).", []string{"reason"}, nil),
 	}
 }
 
 func (ic *instancesCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{ic.instances, ic.index, ic.registrations, ic.heartbeats,
-		ic.deregistrations, ic.expirations, ic.removals} {
+		ic.deregistrations, ic.expirations, ic.removals, ic.refused} {
 		ch <- d
 	}
 }
@@ -127,4 +130,5 @@ func (ic *instancesCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(ic.deregistrations, prometheus.CounterValue, float64(s.Deregistrations))
 	ch <- prometheus.MustNewConstMetric(ic.expirations, prometheus.CounterValue, float64(s.Expirations))
 	ch <- prometheus.MustNewConstMetric(ic.removals, prometheus.CounterValue, float64(s.Removals))
+	ch <- prometheus.MustNewConstMetric(ic.refused, prometheus.CounterValue, float64(s.RefusedAtCap), "instance_cap")
 }

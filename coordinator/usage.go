@@ -52,6 +52,9 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	snap := c.store.Snapshot()
 	incs, err := usage.ValidateBatch(snap, &batch, now)
+	if err == nil {
+		err = checkBatchID(batch.ID)
+	}
 	if err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
@@ -69,7 +72,18 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is placed in service %d, not %d: it reports usage for its own service only", self, svc, batch.ServiceID))
 		return
 	}
-	dup, err := c.usage.Apply(r.Context(), batch.ID, batch.ServiceID, incs, now)
+	tokenID, ok := c.instances.JoinTokenOf(self)
+	if !ok {
+		httpjson.Error(w, http.StatusNotFound, registry.ErrUnknown.Error())
+		return
+	}
+	// A poll (nothing to count) is answered without a write: an id kept
+	// for it would cost home a log record and BatchRetention of storage for
+	// every agent's every second.
+	var dup bool
+	if len(incs) > 0 || len(batch.Limiters) > 0 {
+		dup, err = c.usage.Apply(r.Context(), batchKey(tokenID, batch.ID), batch.ServiceID, incs, now)
+	}
 	if err != nil {
 		c.cfg.Logger.Error().Err(err).Str("batch", batch.ID).Msg("usage batch not stored")
 		httpjson.Error(w, http.StatusServiceUnavailable, "usage batch not stored, send it again: "+err.Error())

@@ -30,8 +30,14 @@ type limiterKey struct {
 	start, window int64
 }
 
-// maxLimiterKeys bounds the windows home counts over all services.
-const maxLimiterKeys = 200_000
+// maxLimiterKeys bounds the windows home counts over all services, and
+// maxServiceLimiterKeys those of one service: a reply carries no more
+// (registry.MaxLimiterCounts), and the instances of one service, however
+// many windows they report, cannot crowd out another's.
+const (
+	maxLimiterKeys        = 200_000
+	maxServiceLimiterKeys = registry.MaxLimiterCounts
+)
 
 // maxLimiterWindow bounds a window's length (a year): a longer one is no
 // rate limit home keeps in memory.
@@ -53,7 +59,7 @@ func (lc *limiterCounts) add(service int64, counts []registry.LimiterCount, now 
 	if lc.changed != nil {
 		lc.changed[service] = true
 	}
-	m := lc.byID[service]
+	pruned := false
 	for i, c := range counts {
 		if i >= registry.MaxLimiterCounts {
 			break
@@ -62,19 +68,25 @@ func (lc *limiterCounts) add(service int64, counts []registry.LimiterCount, now 
 			continue
 		}
 		k := limiterKey{c.Key, c.Start, c.Window}
+		v, ok := lc.byID[service][k]
+		if !ok {
+			full := func() bool { return lc.n >= maxLimiterKeys || len(lc.byID[service]) >= maxServiceLimiterKeys }
+			// Pruning walks every window: once a batch, not once a window,
+			// or a batch at the bound costs its length times the bound.
+			if full() && !pruned {
+				lc.pruneLocked(t)
+				pruned = true
+			}
+			if full() {
+				continue
+			}
+			lc.n++
+		}
+		// Looked up again each time: pruning drops a service's emptied map.
+		m := lc.byID[service]
 		if m == nil {
 			m = map[limiterKey]int64{}
 			lc.byID[service] = m
-		}
-		v, ok := m[k]
-		if !ok {
-			if lc.n >= maxLimiterKeys {
-				lc.pruneLocked(t)
-				if lc.n >= maxLimiterKeys {
-					continue
-				}
-			}
-			lc.n++
 		}
 		m[k] = max(composition.AddSaturating(v, c.Value), 0)
 	}

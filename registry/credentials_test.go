@@ -72,14 +72,15 @@ func TestJoinTokenRecordsHoldNoSecret(t *testing.T) {
 	assert.NotContains(t, fmt.Sprintf("%#v", r.JoinTokens()), secret)
 }
 
-// TestScopeOfLabels: a token naming labels allows each with its value or
-// left out, and no label it does not name; a token naming none leaves
+// TestScopeOfLabels: a token naming labels requires each with its value,
+// none left out, and no label it does not name; a token naming none leaves
 // labels free.
 func TestScopeOfLabels(t *testing.T) {
 	scoped := &JoinTokenRecord{Service: "news", Labels: map[string]string{"pool": "basic", "zone": "a"}}
 	for labels, ok := range map[string]bool{
-		"":                   true,
-		"pool=basic":         true,
+		"":                   false,
+		"pool=basic":         false,
+		"zone=a":             false,
 		"pool=basic,zone=a":  true,
 		"pool=premium":       false,
 		"pool=basic,zone=b":  false,

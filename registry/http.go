@@ -35,7 +35,8 @@ const (
 //	GET    /v1/composition?instance=ID&index=R&wait=30s  SignedView for the instance, blocking  credential of ID
 //
 // Tokens come as "Authorization: Bearer <token>" (see auth.go). Errors are
-// JSON: {"error":"..."}.
+// JSON: {"error":"..."}. An instance holds at most MaxWatchesPerInstance
+// blocking reads at once (429 past it; watches.go).
 func (r *Registry) Handler(a Access) http.Handler {
 	mux := http.NewServeMux()
 	const instance = PathInstances + "{id}"
@@ -223,9 +224,14 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if blocking && index == r.Index() {
+		done, ok := r.admitWatch(w, req)
+		if !ok {
+			return
+		}
 		ctx, cancel := context.WithTimeout(req.Context(), wait)
 		_, _ = r.Wait(ctx, index)
 		cancel()
+		done()
 		if req.Context().Err() != nil {
 			return // the client went away
 		}
@@ -286,6 +292,11 @@ func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 	}
 	snap := r.store.Snapshot()
 	if blocking && index >= snap.Revision {
+		done, ok := r.admitWatch(w, req)
+		if !ok {
+			return
+		}
+		defer done()
 		ctx, cancel := context.WithTimeout(req.Context(), wait)
 		stop := context.AfterFunc(r.stopped, cancel)
 		if s, err := r.store.Wait(ctx, index); err == nil && s != nil {

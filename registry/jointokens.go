@@ -19,13 +19,14 @@ import (
 //
 // A token's scope bounds the registrations it admits:
 //   - Service: the instance's service must be this one;
-//   - Labels: for every key the token names, the instance may leave the
-//     label out or claim exactly the token's value (a pool=basic token
-//     cannot register with pool=premium); when the token names labels at
-//     all, the instance may claim no key the token does not name, so it
-//     cannot steer a placement by a label the token's author never thought
-//     of. A token without labels leaves labels free (the bootstrap token's
-//     behaviour);
+//   - Labels: the instance must claim every label the token names, with
+//     the token's value (a pool=basic token cannot register with
+//     pool=premium), and no key the token does not name, so it cannot
+//     steer a placement by a label the token's author never thought of.
+//     Leaving one out is refused too: an instance matching no pool's
+//     placement serves its service by default, every plan, and the map
+//     would send it every pool's traffic. A token without labels leaves
+//     labels free (the bootstrap token's behaviour);
 //   - MaxInstances: live instances registered through it, 0 for no bound
 //     but the registry's own;
 //   - Expires: registrations after it are refused (401). Instances already
@@ -121,6 +122,12 @@ func (t *JoinTokenRecord) allows(reg *Registration) error {
 			return fmt.Errorf("%w: label %q is not one the token names (it allows %s)", ErrScope, truncate(k, 64), t.labelList())
 		case reg.Labels[k] != want:
 			return fmt.Errorf("%w: label %s may only be %q", ErrScope, truncate(k, 64), want)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
+		if _, claimed := reg.Labels[k]; !claimed {
+			return fmt.Errorf("%w: label %s is missing and the token requires it: register with %s (portolan agent --label)",
+				ErrScope, k, t.labelList())
 		}
 	}
 	return nil

@@ -25,3 +25,18 @@ func (r *Registry) PlacedIn(id string) (serviceID int64, ok bool) {
 	p := PlacementFor(r.snap, r.catalog[i].Service, r.catalog[i].Labels)
 	return p.ServiceID, p.ServiceID != 0
 }
+
+// JoinTokenOf reports the id of the join token instance id registered with
+// ("" for the bootstrap token), and whether home knows the instance. The
+// instances of one token share one space of usage batch ids: its holders
+// can already replace each other's registrations, and nobody else can
+// claim their ids first.
+func (r *Registry) JoinTokenOf(id string) (tokenID string, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in, ok := r.instances[id]
+	if !ok {
+		return "", false
+	}
+	return in.tokenID, true
+}

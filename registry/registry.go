@@ -105,6 +105,9 @@ type Registry struct {
 	wakeAt    ticks
 	examined  uint64
 
+	// Blocking queries open per instance (watches.go).
+	watches watchCounts
+
 	// Values instances share (intern.go).
 	intern     interner
 	placements placementCache
@@ -118,6 +121,8 @@ type Registry struct {
 	deregs     atomic.Uint64
 	expired    atomic.Uint64
 	removed    atomic.Uint64
+	// refusedAtCap counts registrations refused at a cap (Stats.RefusedAtCap).
+	refusedAtCap atomic.Uint64
 }
 
 // instance is the registry's record of one instance; guarded by Registry.mu.
@@ -338,6 +343,9 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 	r.mu.Lock()
 	if err := r.admitLocked(id, g); err != nil {
 		r.mu.Unlock()
+		if errors.Is(err, ErrTooManyInstances) {
+			r.refusedAtCap.Add(1)
+		}
 		return RegisterReply{}, err
 	}
 	r.syncLocked()

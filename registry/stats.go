@@ -9,6 +9,9 @@ type Stats struct {
 	Deregistrations uint64
 	Expirations     uint64 // TTL expiries
 	Removals        uint64 // removed after being critical too long
+	// RefusedAtCap counts registrations refused at a cap of live
+	// instances: home's (--max-instances) or a join token's.
+	RefusedAtCap uint64
 }
 
 // Stats returns the instance counts by status and the counters.
@@ -27,6 +30,7 @@ func (r *Registry) Stats() Stats {
 	s.Deregistrations = r.deregs.Load()
 	s.Expirations = r.expired.Load()
 	s.Removals = r.removed.Load()
+	s.RefusedAtCap = r.refusedAtCap.Load()
 	return s
 }
 

@@ -82,7 +82,11 @@ func TestExportImportAndUsage(t *testing.T) {
 	agent := newClient(t, client.Config{Address: base, Token: token, Timeout: 5 * time.Second})
 	_, err = agent.Register(ctx, "news-1", &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 8080})
 	require.NoError(t, err)
-	batch := &registry.UsageBatch{ID: "news-1-1", Instance: "news-1", ServiceID: news.ID, Entries: []registry.UsageEntry{}}
+	// A batch with something to count (a poll, with nothing, leaves no id at home).
+	now := time.Now().Unix()
+	window := registry.LimiterCount{Key: "global", Start: now - now%60, Window: 60, Value: 1}
+	batch := &registry.UsageBatch{ID: "news-1-1", Instance: "news-1", ServiceID: news.ID, Entries: []registry.UsageEntry{},
+		Limiters: []registry.LimiterCount{window}}
 	reply, err := agent.PostUsage(ctx, batch)
 	require.NoError(t, err)
 	assert.False(t, reply.Duplicate)
@@ -90,6 +94,7 @@ func TestExportImportAndUsage(t *testing.T) {
 	reply, err = agent.PostUsage(ctx, batch)
 	require.NoError(t, err)
 	assert.True(t, reply.Duplicate, "a batch id is counted once")
+	assert.Equal(t, []registry.LimiterCount{window}, reply.Limiters, "and what it carries too")
 
 	_, err = agent.PostUsage(ctx, &registry.UsageBatch{ID: "news-1-2", ServiceID: news.ID + 1000, Entries: []registry.UsageEntry{}})
 	require.Error(t, err)

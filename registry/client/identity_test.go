@@ -91,7 +91,8 @@ func TestBasicPoolTokenCannotRegisterIntoPremiumPool(t *testing.T) {
 	_, err := c.Register(ctx, "news-1", labelled("news", map[string]string{"pool": "basic"}))
 	require.NoError(t, err, "the token's own scope registers")
 	_, err = agentWith(t, base, basic.Token).Register(ctx, "news-2", registration("news"))
-	require.NoError(t, err, "leaving the scoped label out is allowed")
+	assert.Equal(t, http.StatusForbidden, client.StatusCode(err),
+		"leaving the scoped label out is refused (TestScopedTokenCannotLeaveItsLabelOutToServeEveryPlan): %v", err)
 }
 
 // TestInstanceActsOnItselfAlone: with its own credential, an instance
