@@ -47,17 +47,22 @@ func loadComposition(paths []string, service string) (*bringing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--composition: %w", err)
 	}
+	// Named as the manifest's errors name a problem, and as home would.
+	refuse := func(d *manifest.Document, path, format string, args ...any) error {
+		return fmt.Errorf("--composition: %w", &manifest.Error{Source: d.Origin.Source, Index: d.Origin.Index, Line: d.Origin.Line,
+			Kind: string(d.Kind), Name: d.Name(), Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
 	services := 0
-	for _, d := range docs {
-		switch d.Kind {
+	for i := range docs {
+		switch d := &docs[i]; d.Kind {
 		case manifest.KindService:
 			services++
 			if service != "" && d.Service.SystemName != service {
-				return nil, fmt.Errorf("--composition: %s: document %d: Service %q is not --service %q: an image brings its own service's documents", d.Origin.Source, d.Origin.Index, d.Service.SystemName, service)
+				return nil, refuse(d, "system_name", "Service %q is not --service %q: an image brings its own service's documents", d.Service.SystemName, service)
 			}
 		case manifest.KindBackend:
 		default:
-			return nil, fmt.Errorf("--composition: %s: document %d (%s %q): an image brings Service and Backend documents only", d.Origin.Source, d.Origin.Index, d.Kind, d.Name())
+			return nil, refuse(d, "", "an image brings Service and Backend documents only; %ss are managed at home", d.Kind)
 		}
 	}
 	if services != 1 {

@@ -39,12 +39,29 @@ func (c *Coordinator) applyHandler() http.Handler {
 			threescale.WriteError(w, threescale.JSON, threescale.BadRequest(err.Error()))
 			return
 		}
-		docs, err := readDocuments(w, r)
+		source, err := documentsSource(r)
 		if err != nil {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
+		data, err := readBody(w, r)
+		if err != nil {
+			threescale.WriteError(w, threescale.JSON, err)
+			return
+		}
+		release, err := c.decodeSlot(r.Context())
+		if err != nil {
+			threescale.WriteError(w, threescale.JSON, &statusError{status: http.StatusServiceUnavailable, msg: err.Error()})
+			return
+		}
+		docs, err := decodeDocuments(data, source)
+		if err != nil {
+			release()
+			threescale.WriteError(w, threescale.JSON, err)
+			return
+		}
 		res, err := c.apply(r, docs, dryRun, prune)
+		release() // before answering: a slow reader holds no slot
 		if err != nil {
 			if threescale.StatusOf(err) >= 500 {
 				c.cfg.Logger.Error().Err(err).Msg("apply")
@@ -143,18 +160,8 @@ func hashPasswords(desired *composition.Composition) (*composition.Composition, 
 	return tx.Result(), nil
 }
 
-// readDocuments decodes the request body, YAML or JSON by Content-Type, at
-// most manifest.MaxBytes: every problem of every document, or none.
-func readDocuments(w http.ResponseWriter, r *http.Request) ([]manifest.Document, error) {
-	source := "body"
-	switch ct := r.Header.Get("Content-Type"); mediaType(ct) {
-	case "application/json":
-		source = "JSON body"
-	case "", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml":
-		source = "YAML body"
-	default:
-		return nil, unsupportedType(ct)
-	}
+// readBody reads the request body, at most manifest.MaxBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, manifest.MaxBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -163,6 +170,25 @@ func readDocuments(w http.ResponseWriter, r *http.Request) ([]manifest.Document,
 		}
 		return nil, threescale.BadRequest("read documents: " + err.Error())
 	}
+	return data, nil
+}
+
+// documentsSource names the body in errors by its Content-Type, and
+// refuses a format apply does not read.
+func documentsSource(r *http.Request) (string, error) {
+	switch ct := r.Header.Get("Content-Type"); mediaType(ct) {
+	case "application/json":
+		return "JSON body", nil
+	case "", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml":
+		return "YAML body", nil
+	default:
+		return "", unsupportedType(ct)
+	}
+}
+
+// decodeDocuments decodes the body: every problem of every document, or
+// none.
+func decodeDocuments(data []byte, source string) ([]manifest.Document, error) {
 	docs, err := manifest.Decode(bytes.NewReader(data), source)
 	if err != nil {
 		return nil, applyError(err)

@@ -106,6 +106,8 @@ type Coordinator struct {
 	server    *http.Server
 	tls       *tlsServing
 	proxy     proxySettings // a reverse proxy in front (console.go)
+
+	decodeSlots decodeSlots // documents decoded at once (apply_slots.go)
 	// usage keeps usage counters (usage.db) for agents' batches, the Service
 	// Management API and analytics.
 	usage        *usage.Store
@@ -184,7 +186,7 @@ func New(cfg Config) (*Coordinator, error) {
 		cfg.Logger.Warn().Str("flag", flag).Int("min_length", minGuessResistantToken).Str("listen", ln.Addr().String()).
 			Msg("a short token on an address other hosts reach can be guessed: give a random one of 16 characters or more (or let the coordinator generate the access token)")
 	}
-	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, proxy: proxy, metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
+	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, proxy: proxy, decodeSlots: newDecodeSlots(), metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
 		usage: counters, alerts: alerts, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(loggedStore{store, cfg.Logger.With().Str("component", "threescale").Logger()}, c.tokens)

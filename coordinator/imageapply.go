@@ -1,14 +1,19 @@
 package coordinator
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"sync"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/threescale"
 )
 
 // An image brings its management: an agent started with --composition PUTs
@@ -68,13 +73,28 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	docs, err := manifest.Decode(http.MaxBytesReader(w, r.Body, registry.MaxImageDocumentsBytes), "instance "+id)
+	// The body is read whole before Decode, so that one over the bound is
+	// told as such, and so that a slow one holds no decode slot.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, registry.MaxImageDocumentsBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the documents exceed %d bytes", registry.MaxImageDocumentsBytes))
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the documents exceed %d bytes: bring fewer or smaller documents", registry.MaxImageDocumentsBytes))
 			return
 		}
+		httpjson.Error(w, http.StatusBadRequest, "read the documents: "+err.Error())
+		return
+	}
+	release, err := c.decodeSlot(r.Context())
+	if err != nil {
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	var once sync.Once
+	free := func() { once.Do(release) }
+	defer free()
+	docs, err := manifest.Decode(bytes.NewReader(body), "instance "+id)
+	if err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
@@ -94,7 +114,8 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	reply, err := c.applyImage(r, docs, service, svcDoc.Version, digest)
+	reply, err := c.applyImageRetrying(r, docs, service, svcDoc.Version, digest)
+	free() // before answering: the reply lists every change, and a slow reader holds no slot
 	if errors.Is(err, errImageConflict) {
 		msg := fmt.Sprintf("service %q is at version %d with other documents: an image's documents of one version must be the same everywhere (raise version: to change them)", service, svcDoc.Version)
 		log.Error().Str("service", service).Int64("version", svcDoc.Version).Str("digest", digest).Msg("image documents conflict: " + msg)
@@ -107,8 +128,20 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		// What the documents are is a 422, an answer; a store that failed or
+		// kept losing races is a 5xx, which the agent retries.
+		status := threescale.StatusOf(applyError(err))
+		var lost *consulstore.ErrConflict
+		if errors.As(err, &lost) {
+			status = http.StatusServiceUnavailable
+		}
+		if status >= 500 {
+			log.Error().Err(err).Str("service", service).Msg("an image's documents could not be applied")
+			httpjson.Error(w, status, "home could not apply the documents now: "+err.Error())
+			return
+		}
 		log.Warn().Err(err).Str("service", service).Msg("an image's documents could not be applied")
-		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
+		httpjson.Error(w, status, err.Error())
 		return
 	}
 	ev := log.Info()
@@ -119,6 +152,24 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		Str("outcome", string(reply.Outcome)).Int("changes", len(reply.Changes)).Uint64("revision", reply.Revision).
 		Msg("an image brought its documents")
 	httpjson.Write(w, http.StatusOK, reply)
+}
+
+// imageApplyTries bounds the tries of one image's apply against other
+// coordinators' writes (Consul's compare-and-set): a lost race loads the
+// newer composition, so the next try decides against what won, and
+// replicas racing through several homes apply once.
+const imageApplyTries = 5
+
+// applyImageRetrying is applyImage, tried again when another coordinator
+// wrote first.
+func (c *Coordinator) applyImageRetrying(r *http.Request, docs []manifest.Document, service string, version int64, digest string) (*registry.ImageApplyReply, error) {
+	for try := 1; ; try++ {
+		reply, err := c.applyImage(r, docs, service, version, digest)
+		var lost *consulstore.ErrConflict
+		if !errors.As(err, &lost) || try == imageApplyTries || r.Context().Err() != nil {
+			return reply, err
+		}
+	}
 }
 
 // applyImage decides under the version rule and applies, all inside one

@@ -26,24 +26,22 @@ func imageServiceDocument(docs []manifest.Document, service string) (*manifest.S
 		switch d.Kind {
 		case manifest.KindService:
 			if d.Service.SystemName != service {
-				return nil, &imageRefusal{http.StatusForbidden, fmt.Sprintf("%s: this instance's join token is scoped to service %q: its image may bring that service's documents only", where(d), service)}
+				return nil, refuse(d, "system_name", "this instance's join token is scoped to service %q: its image may bring that service's documents only", service)
 			}
 			if svc != nil {
-				return nil, fmt.Errorf("%s: a second Service document: an image brings one service", where(d))
+				return nil, documentError(d, "kind", "a second Service document: an image brings one service")
 			}
 			svc = d
 		case manifest.KindBackend:
 		default:
-			return nil, &imageRefusal{http.StatusForbidden, fmt.Sprintf("%s: an image brings Service and Backend documents only; %ss are managed at home", where(d), d.Kind)}
+			return nil, refuse(d, "kind", "an image brings Service and Backend documents only; %ss are managed at home", d.Kind)
 		}
 	}
 	if svc == nil {
 		return nil, fmt.Errorf("no Service document: an image brings the documents of service %q", service)
 	}
 	if svc.Service.Version < 1 {
-		return nil, &manifest.Error{Source: svc.Origin.Source, Index: svc.Origin.Index, Line: svc.Origin.Line,
-			Kind: string(svc.Kind), Name: svc.Name(), Path: "version",
-			Msg: "an image's Service document needs a version of 1 or more (raise it with every change)"}
+		return nil, documentError(svc, "version", "an image's Service document needs a version of 1 or more (raise it with every change)")
 	}
 	used := map[string]bool{}
 	for _, u := range svc.Service.BackendUsages {
@@ -51,7 +49,7 @@ func imageServiceDocument(docs []manifest.Document, service string) (*manifest.S
 	}
 	for i := range docs {
 		if d := &docs[i]; d.Kind == manifest.KindBackend && !used[d.Backend.SystemName] {
-			return nil, &imageRefusal{http.StatusForbidden, fmt.Sprintf("%s: service %q does not use this backend: an image brings only the backends its service uses", where(d), service)}
+			return nil, refuse(d, "system_name", "service %q does not use this backend: an image brings only the backends its service uses", service)
 		}
 	}
 	return svc.Service, nil
@@ -73,16 +71,24 @@ func sharedBackendRefusal(c *composition.Composition, docs []manifest.Document, 
 		}
 		for _, u := range c.BackendUsages.Filter(func(u *composition.BackendUsage) bool { return u.BackendAPIID == b.ID }) {
 			if other, ok := c.Services.Get(u.ServiceID); ok && other.SystemName != service {
-				return &imageRefusal{http.StatusForbidden, fmt.Sprintf("%s: backend %q is used by service %q too: an image may change only backends no other service uses (drop the Backend document to use it as home has it)", where(d), b.SystemName, other.SystemName)}
+				return refuse(d, "system_name", "backend %q is used by service %q too: an image may change only backends no other service uses (drop the Backend document to use it as home has it)", b.SystemName, other.SystemName)
 			}
 		}
 	}
 	return nil
 }
 
-// where names a document as manifest's errors do.
-func where(d *manifest.Document) string {
-	return fmt.Sprintf("%s: document %d (%s %q)", d.Origin.Source, d.Origin.Index, d.Kind, d.Name())
+// documentError is a problem with a field of document d, named as
+// manifest's errors name it: source, line, document, kind, name and field.
+func documentError(d *manifest.Document, path, format string, args ...any) *manifest.Error {
+	return &manifest.Error{Source: d.Origin.Source, Index: d.Origin.Index, Line: d.Origin.Line,
+		Kind: string(d.Kind), Name: d.Name(), Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// refuse is a 403 refusal of a field of document d: what an image may not
+// bring.
+func refuse(d *manifest.Document, path, format string, args ...any) *imageRefusal {
+	return &imageRefusal{http.StatusForbidden, documentError(d, path, format, args...).Error()}
 }
 
 // documentsDigest is the digest of the documents' content, whatever their
@@ -98,7 +104,7 @@ func documentsDigest(docs []manifest.Document) (string, error) {
 	for _, d := range sorted {
 		b, err := json.Marshal(d)
 		if err != nil {
-			return "", fmt.Errorf("digest %s: %w", where(&d), err)
+			return "", fmt.Errorf("digest %s %q: %w", d.Kind, d.Name(), err)
 		}
 		h.Write(b)
 		h.Write([]byte{'\n'})

@@ -23,7 +23,12 @@ import (
 // basic plan limited to limit hits a day, plus extra documents.
 func imageDocs(t *testing.T, service string, version, limit int, extra string) []manifest.Document {
 	t.Helper()
-	src := fmt.Sprintf(`apiVersion: portolan.dev/v1
+	return imageDocsFrom(t, imageSource(service, version, limit, extra))
+}
+
+// imageSource is the YAML of imageDocs.
+func imageSource(service string, version, limit int, extra string) string {
+	return fmt.Sprintf(`apiVersion: portolan.dev/v1
 kind: Service
 system_name: %s
 name: News
@@ -40,6 +45,11 @@ plans:
   limits:
   - {metric: hits, period: day, value: %d}
 %s`, service, version, limit, extra)
+}
+
+// imageDocsFrom decodes an image's documents.
+func imageDocsFrom(t *testing.T, src string) []manifest.Document {
+	t.Helper()
 	docs, err := manifest.Decode(strings.NewReader(src), "image.yaml")
 	require.NoError(t, err)
 	return docs

@@ -19,7 +19,7 @@ type AccountPlan struct {
 // applications. Its state (approved, pending...) is not declared: events
 // drive it.
 type Account struct {
-	OrgName                string            `json:"org_name" manifest:"required"`
+	OrgName                string            `json:"org_name" manifest:"required,name"`
 	MonthlyBillingEnabled  bool              `json:"monthly_billing_enabled,omitempty"`
 	MonthlyChargingEnabled bool              `json:"monthly_charging_enabled,omitempty"`
 	VatRate                string            `json:"vat_rate,omitempty"`
@@ -38,7 +38,7 @@ type Account struct {
 	BillingAddress         map[string]string `json:"billing_address,omitempty"`
 	// Plan is the system_name of the account plan the account is on: one
 	// the documents declare, else one home has.
-	Plan         string        `json:"plan,omitempty"`
+	Plan         string        `json:"plan,omitempty" manifest:"name"`
 	Users        []User        `json:"users,omitempty"`
 	Applications []Application `json:"applications,omitempty"`
 }
@@ -58,8 +58,8 @@ type User struct {
 type Application struct {
 	Name            string   `json:"name" manifest:"required"`
 	Description     string   `json:"description,omitempty"`
-	Service         string   `json:"service" manifest:"required"`
-	Plan            string   `json:"plan" manifest:"required"`
+	Service         string   `json:"service" manifest:"required,name"`
+	Plan            string   `json:"plan" manifest:"required,name"`
 	UserKey         string   `json:"user_key,omitempty"`
 	ApplicationID   string   `json:"application_id,omitempty"`
 	Keys            []string `json:"keys,omitempty"`

@@ -33,7 +33,7 @@ type crdBackend struct {
 
 type productSpec struct {
 	Name               string                     `json:"name" manifest:"required"`
-	SystemName         string                     `json:"systemName"`
+	SystemName         string                     `json:"systemName" manifest:"name"`
 	Description        string                     `json:"description"`
 	Deployment         *crdDeployment             `json:"deployment"`
 	MappingRules       []crdMappingRule           `json:"mappingRules"`
@@ -47,7 +47,7 @@ type productSpec struct {
 
 type backendSpec struct {
 	Name               string               `json:"name" manifest:"required"`
-	SystemName         string               `json:"systemName"`
+	SystemName         string               `json:"systemName" manifest:"name"`
 	PrivateBaseURL     string               `json:"privateBaseURL" manifest:"required"`
 	Description        string               `json:"description"`
 	MappingRules       []crdMappingRule     `json:"mappingRules"`
@@ -172,13 +172,13 @@ type crdPlan struct {
 }
 
 type crdRef struct {
-	SystemName string `json:"systemName" manifest:"required"`
-	Backend    string `json:"backend"`
+	SystemName string `json:"systemName" manifest:"required,name"`
+	Backend    string `json:"backend" manifest:"name"`
 }
 
 type crdLimit struct {
 	Period          string `json:"period" manifest:"required,oneof=eternity year month week day hour minute"`
-	Value           crdInt `json:"value"`
+	Value           crdInt `json:"value" manifest:"given"`
 	MetricMethodRef crdRef `json:"metricMethodRef" manifest:"required"`
 }
 

@@ -180,6 +180,10 @@ func (s *reader) root(n *yaml.Node, depth int) bool {
 		return true
 	}
 	if n.Kind == yaml.MappingNode && scalar(n, "kind") == "List" && scalar(n, "apiVersion") == "v1" {
+		if k := twice(n, "apiVersion", "kind"); k != nil {
+			s.fail(n, "List", "", errorf(k.Value, k.Line, "given twice"))
+			return true
+		}
 		items := value(n, "items")
 		for k := 0; k+1 < len(n.Content); k += 2 {
 			if key := n.Content[k].Value; key != "apiVersion" && key != "kind" && key != "items" && key != "metadata" {
@@ -212,6 +216,12 @@ func (s *reader) document(n *yaml.Node, depth int) {
 		return
 	}
 	apiVersion, kind := scalar(n, "apiVersion"), scalar(n, "kind")
+	if k := twice(n, "apiVersion", "kind"); k != nil {
+		// Read before the rest, as their first occurrence: a reader taking
+		// the last would read another document.
+		s.fail(n, kind, "", errorf(k.Value, k.Line, "given twice"))
+		return
+	}
 	switch apiVersion {
 	case APIVersion:
 		s.native(n, Kind(kind), depth)
@@ -290,6 +300,25 @@ func scalar(n *yaml.Node, key string) string {
 		return v.Value
 	}
 	return ""
+}
+
+// twice returns the second occurrence of any of keys in mapping n, nil
+// when each is there once at most.
+func twice(n *yaml.Node, keys ...string) *yaml.Node {
+	seen := make([]bool, len(keys))
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode {
+			continue
+		}
+		if at := slices.Index(keys, k.Value); at >= 0 {
+			if seen[at] {
+				return k
+			}
+			seen[at] = true
+		}
+	}
+	return nil
 }
 
 // without returns a copy of mapping n without keys.

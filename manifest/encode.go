@@ -100,6 +100,9 @@ func restyle(n *yaml.Node) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && strings.Contains(n.Value, "\n") && !strings.ContainsAny(n.Value, "\r\t") {
 		n.Style = yaml.LiteralStyle
 	}
+	if n.Kind == yaml.ScalarNode && n.Value == "<<" {
+		n.Style = yaml.DoubleQuotedStyle // plain, it is a merge key, which Decode refuses
+	}
 	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && len(n.Content) == 0 {
 		n.Style = yaml.FlowStyle // {} and [] as such
 	}

@@ -31,9 +31,11 @@ func (e *Error) Error() string {
 	if e.Index > 0 {
 		b.WriteString(": document " + strconv.Itoa(e.Index))
 		if e.Kind != "" {
-			b.WriteString(" (" + e.Kind)
+			// Kind and Name are as the document wrote them, checked or not:
+			// a long one is cut, not repeated in every error.
+			b.WriteString(" (" + short(e.Kind))
 			if e.Name != "" {
-				b.WriteString(" " + strconv.Quote(e.Name))
+				b.WriteString(" " + strconv.Quote(short(e.Name)))
 			}
 			b.WriteString(")")
 		}

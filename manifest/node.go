@@ -12,23 +12,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Bounds of what one Decode reads: an image's documents are untrusted, so
-// neither their size nor their shape may cost home more than this.
-const (
-	// MaxBytes bounds one source (file or reader).
-	MaxBytes = 16 << 20
-	// MaxDocuments bounds the documents of one source, and of one Load.
-	MaxDocuments = 10000
-	// maxDepth bounds nesting: the format nests a handful of levels, a
-	// policy's configuration a few more.
-	maxDepth = 64
-	// maxNodes bounds the YAML nodes visited per source, aliases expanded
-	// each time they are used (a "billion laughs" stops here).
-	maxNodes = 2 << 20
-	// maxRawBytes bounds a value kept as written (a policy's configuration).
-	maxRawBytes = 1 << 20
-)
-
 // nodeDecoder is a type that decodes itself from a YAML scalar (Decimal and
 // the CRDs' lenient numbers).
 type nodeDecoder interface {
@@ -59,25 +42,6 @@ func (d *decoder) fieldsOf(t reflect.Type) []field {
 	return fs
 }
 
-// visit counts a node against the budget and resolves an alias.
-func (d *decoder) visit(n *yaml.Node, path string, depth int) (*yaml.Node, error) {
-	for n.Kind == yaml.AliasNode {
-		if n.Alias == nil {
-			return nil, errorf(path, n.Line, "alias to nothing")
-		}
-		n = n.Alias
-		depth++
-	}
-	d.nodes++
-	if d.nodes > maxNodes {
-		return nil, errorf(path, n.Line, "too many values (more than %d, aliases counted each time they are used)", maxNodes)
-	}
-	if depth > maxDepth {
-		return nil, errorf(path, n.Line, "nested deeper than %d levels", maxDepth)
-	}
-	return n, nil
-}
-
 // decode decodes n into v (addressable) at path.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) error {
 	n, err := d.visit(n, path, depth)
@@ -86,7 +50,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	}
 	if v.Type() == rawMessageType {
 		var b bytes.Buffer
-		if err := d.writeJSON(&b, n, path, depth); err != nil {
+		if err := d.writeJSON(&b, n, &rawPath{base: path}, depth); err != nil {
 			return err
 		}
 		if b.Len() > maxRawBytes {
@@ -102,6 +66,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	if v.Addr().Type().Implements(nodeDecoderType) {
 		if n.Kind != yaml.ScalarNode {
 			return errorf(path, n.Line, "must be a number, not %s", describe(n))
+		}
+		if err := checkNumber(n, path); err != nil {
+			return err
 		}
 		if err := v.Addr().Interface().(nodeDecoder).decodeNode(n); err != nil {
 			return errorf(path, n.Line, "%v", err)
@@ -141,6 +108,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		if err != nil {
 			return err
 		}
+		if err := checkKey(k, path); err != nil {
+			return err
+		}
 		name := k.Value
 		at := slices.IndexFunc(fs, func(f field) bool { return f.name == name })
 		if k.Kind != yaml.ScalarNode || at < 0 {
@@ -151,6 +121,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		}
 		seen[at] = true
 		f := fs[at]
+		if vn := resolved(n.Content[i+1]); f.given && isNull(vn) {
+			return errorf(join(path, name), vn.Line, "is required (a null is not a value)")
+		}
 		fv := v.Field(f.index)
 		if err := d.decode(n.Content[i+1], fv, join(path, name), depth+1); err != nil {
 			return err
@@ -160,7 +133,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		}
 	}
 	for i, f := range fs {
-		if f.required && (!seen[i] || v.Field(f.index).IsZero()) {
+		if f.required && (!seen[i] || v.Field(f.index).IsZero()) || f.given && !seen[i] {
 			return errorf(join(path, f.name), n.Line, "is required")
 		}
 	}
@@ -203,6 +176,9 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string, depth in
 		if k.Kind != yaml.ScalarNode {
 			return errorf(path, k.Line, "a key must be a string, not %s", describe(k))
 		}
+		if err := checkKey(k, path); err != nil {
+			return err
+		}
 		kv := reflect.ValueOf(k.Value)
 		if out.MapIndex(kv).IsValid() {
 			return errorf(path+"["+k.Value+"]", k.Line, "given twice")
@@ -224,6 +200,9 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) error
 	tag := n.ShortTag()
 	switch v.Kind() {
 	case reflect.String:
+		if err := checkText(n, path); err != nil {
+			return err
+		}
 		v.SetString(n.Value) // a number or boolean where text is wanted is its text
 		return nil
 	case reflect.Bool:
@@ -234,6 +213,9 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) error
 		v.SetBool(b)
 		return nil
 	case reflect.Int, reflect.Int64:
+		if err := checkNumber(n, path); err != nil {
+			return err
+		}
 		i, err := strconv.ParseInt(n.Value, 0, 64)
 		if tag != "!!int" || err != nil {
 			return errorf(path, n.Line, "must be an integer, not %s", describe(n))
@@ -241,6 +223,9 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) error
 		v.SetInt(i)
 		return nil
 	case reflect.Float64:
+		if err := checkNumber(n, path); err != nil {
+			return err
+		}
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if tag == "!!int" {
 			var i int64
@@ -284,8 +269,11 @@ func check(f field, v reflect.Value, path string, line int) error {
 	default:
 		return nil
 	}
+	if f.isName && v.Kind() == reflect.String && len(text) > maxNameBytes {
+		return errorf(path, line, "longer than %d bytes (3scale's bound for a name)", maxNameBytes)
+	}
 	if len(f.oneof) > 0 && !slices.Contains(f.oneof, text) {
-		return errorf(path, line, "%q is not one of %s", text, strings.Join(f.oneof, ", "))
+		return errorf(path, line, "%q is not one of %s", short(text), strings.Join(f.oneof, ", "))
 	}
 	if f.min != nil && num < *f.min && !(f.omitempty && num == 0) {
 		return errorf(path, line, "%s is less than %s", text, strconv.FormatFloat(*f.min, 'f', -1, 64))
@@ -296,97 +284,20 @@ func check(f field, v reflect.Value, path string, line int) error {
 	return nil
 }
 
-// writeJSON writes n as JSON, keys in document order: a policy's
-// configuration is kept as written.
-func (d *decoder) writeJSON(b *bytes.Buffer, n *yaml.Node, path string, depth int) error {
-	n, err := d.visit(n, path, depth)
-	if err != nil {
-		return err
-	}
-	if b.Len() > maxRawBytes {
-		return errorf(path, n.Line, "larger than %d KiB", maxRawBytes>>10)
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		b.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, err := d.visit(n.Content[i], path, depth+1)
-			if err != nil {
-				return err
-			}
-			if k.Kind != yaml.ScalarNode {
-				return errorf(path, k.Line, "a key must be a string, not %s", describe(k))
-			}
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k.Value)
-			b.WriteByte(':')
-			if err := d.writeJSON(b, n.Content[i+1], join(path, k.Value), depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	case yaml.SequenceNode:
-		b.WriteByte('[')
-		for i, item := range n.Content {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := d.writeJSON(b, item, path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case yaml.ScalarNode:
-		return writeScalar(b, n, path)
-	default:
-		return errorf(path, n.Line, "is %s", describe(n))
-	}
-	return nil
-}
-
-// writeScalar writes a YAML scalar as the JSON value of its type.
-func writeScalar(b *bytes.Buffer, n *yaml.Node, path string) error {
-	switch n.ShortTag() {
-	case "!!null":
-		b.WriteString("null")
-	case "!!bool":
-		v, err := strconv.ParseBool(strings.ToLower(n.Value))
-		if err != nil {
-			return errorf(path, n.Line, "must be true or false, not %s", describe(n))
-		}
-		b.WriteString(strconv.FormatBool(v))
-	case "!!int":
-		v, err := strconv.ParseInt(n.Value, 0, 64)
-		if err != nil {
-			return errorf(path, n.Line, "%s is not a 64-bit integer", n.Value)
-		}
-		b.WriteString(strconv.FormatInt(v, 10))
-	case "!!float":
-		v, err := strconv.ParseFloat(n.Value, 64)
-		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-			return errorf(path, n.Line, "%s is not a finite number", n.Value)
-		}
-		out, _ := json.Marshal(v)
-		b.Write(out)
-	default:
-		writeString(b, n.Value)
-	}
-	return nil
-}
-
-func writeString(b *bytes.Buffer, s string) {
-	out, _ := json.Marshal(s) // a string always marshals
-	b.Write(out)
-}
-
 // describeNull is describe, naming null as such.
 func describeNull(n *yaml.Node) string {
 	if isNull(n) {
 		return "null"
 	}
 	return describe(n)
+}
+
+// resolved is the node an alias stands for, n itself when it is none.
+func resolved(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
@@ -438,11 +349,12 @@ func join(path, name string) string {
 }
 
 // elemLabel is how a path names a list's element: by its key when it has
-// one ([basic]), else by position ([0]).
+// one ([basic]), else (or when the key is longer than a name) by position
+// ([0]).
 func elemLabel(n *yaml.Node, key string, i int) string {
 	if key != "" && n.Kind == yaml.MappingNode {
 		for j := 0; j+1 < len(n.Content); j += 2 {
-			if n.Content[j].Value == key && n.Content[j+1].Kind == yaml.ScalarNode && n.Content[j+1].Value != "" {
+			if v := n.Content[j+1]; n.Content[j].Value == key && v.Kind == yaml.ScalarNode && v.Value != "" && len(v.Value) <= maxNameBytes {
 				return "[" + n.Content[j+1].Value + "]"
 			}
 		}

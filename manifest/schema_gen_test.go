@@ -95,6 +95,16 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 		if f.max != nil {
 			s["maximum"] = *f.max
 		}
+		if f.isName {
+			target := s
+			if items, ok := s["items"].(map[string]any); ok {
+				target = items
+			}
+			target["maxLength"] = maxNameBytes // bytes to the decoder, characters to a schema: ASCII names agree
+		}
+		if f.given {
+			required = append(required, f.name)
+		}
 		if f.required {
 			required = append(required, f.name)
 			if s["type"] == "string" {
@@ -130,7 +140,7 @@ func (g *schemaGen) typeSchema(t reflect.Type) map[string]any {
 	case reflect.Slice:
 		return map[string]any{"type": "array", "items": g.typeSchema(t.Elem())}
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": g.typeSchema(t.Elem())}
+		return map[string]any{"type": "object", "propertyNames": map[string]any{"maxLength": maxNameBytes}, "additionalProperties": g.typeSchema(t.Elem())}
 	case reflect.Struct:
 		if _, ok := g.defs[t.Name()]; !ok {
 			g.defs[t.Name()] = nil // a placeholder against recursion

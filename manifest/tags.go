@@ -13,7 +13,9 @@ type field struct {
 	index     int
 	omitempty bool
 	required  bool
+	given     bool // present and not null; zero is a value
 	key       bool
+	isName    bool // at most maxNameBytes
 	oneof     []string
 	min, max  *float64
 }
@@ -35,8 +37,12 @@ func fields(t reflect.Type) []field {
 			switch k {
 			case "required":
 				f.required = true
+			case "given":
+				f.given = true
 			case "key":
-				f.key = true
+				f.key, f.isName = true, true
+			case "name":
+				f.isName = true
 			case "oneof":
 				f.oneof = strings.Fields(v)
 			case "min", "max":

@@ -158,7 +158,7 @@ type Method struct {
 type MappingRule struct {
 	HTTPMethod string `json:"http_method" manifest:"required,oneof=GET HEAD POST PUT DELETE OPTIONS TRACE PATCH CONNECT ANY"`
 	Pattern    string `json:"pattern" manifest:"required"`
-	Metric     string `json:"metric" manifest:"required"`
+	Metric     string `json:"metric" manifest:"required,name"`
 	Delta      int64  `json:"delta" manifest:"required,min=1"`
 	Last       bool   `json:"last,omitempty"`
 	// Position orders the rules; 0 puts the rule after those before it.
@@ -196,23 +196,23 @@ type Plan struct {
 	PricingRules       []PricingRule `json:"pricing_rules,omitempty"`
 	// Features are the system_names of the service's features the plan
 	// enables.
-	Features []string `json:"features,omitempty"`
+	Features []string `json:"features,omitempty" manifest:"name"`
 }
 
 // Limit caps a metric's usage per period. Metric names a metric or method
 // of the service, or of Backend when set (a backend the service uses).
 type Limit struct {
-	Metric  string `json:"metric" manifest:"required"`
-	Backend string `json:"backend,omitempty"`
+	Metric  string `json:"metric" manifest:"required,name"`
+	Backend string `json:"backend,omitempty" manifest:"name"`
 	Period  string `json:"period" manifest:"required,oneof=eternity year month week day hour minute"`
-	Value   int64  `json:"value" manifest:"min=0"`
+	Value   int64  `json:"value" manifest:"given,min=0"`
 }
 
 // PricingRule prices a metric's usage from Min to Max (0: no upper bound).
 // Metric and Backend name the metric as in Limit.
 type PricingRule struct {
-	Metric      string  `json:"metric" manifest:"required"`
-	Backend     string  `json:"backend,omitempty"`
+	Metric      string  `json:"metric" manifest:"required,name"`
+	Backend     string  `json:"backend,omitempty" manifest:"name"`
 	CostPerUnit Decimal `json:"cost_per_unit,omitempty"`
 	Min         int64   `json:"min" manifest:"required,min=1"`
 	Max         int64   `json:"max,omitempty" manifest:"min=0"`
@@ -232,14 +232,14 @@ type Backend struct {
 // Placement serves a service's plans (all of them when none are listed) on
 // the instances its selector picks. Service and Plans are system_names.
 type Placement struct {
-	Name     string   `json:"name" manifest:"required"`
+	Name     string   `json:"name" manifest:"required,name"`
 	Selector Selector `json:"selector" manifest:"required"`
-	Service  string   `json:"service" manifest:"required"`
-	Plans    []string `json:"plans,omitempty"`
+	Service  string   `json:"service" manifest:"required,name"`
+	Plans    []string `json:"plans,omitempty" manifest:"name"`
 }
 
 // Selector picks instances by their service name and labels.
 type Selector struct {
-	Service string            `json:"service" manifest:"required"`
+	Service string            `json:"service" manifest:"required,name"`
 	Labels  map[string]string `json:"labels,omitempty"`
 }
