@@ -22,7 +22,8 @@
 # 18080), BENCH_DURATION (default 10s), BENCH_ROUNDS (default 3),
 # BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2), BENCH_AGENT_ENV
 # (environment for the agent only, e.g. GOGC=400, to try runtime settings),
-# BENCH_BASE_BIN (a baseline build of portolan, run as target (d0) beside (d)),
+# BENCH_BASE_BIN (a baseline build of portolan, run as targets (d0) and (f0)
+# beside (d) and (f)),
 # BENCH_BARE=1 (adds target (c2): the gateway's HTTP/1.1 loop and forwarder
 # alone, `benchproxy --lean`, which splits (d)'s distance to (b) into what the
 # gateway's I/O costs and what its work costs),
@@ -234,8 +235,8 @@ URLS=("http://127.0.0.1:$UP$PATH_Q" "http://127.0.0.1:$NGINX$PATH_Q" "http://127
 # The CORS targets are asked as a browser asks: with an Origin.
 HEADERS=("" "" "" "" "Origin: https://example.com" "Origin: https://example.com")
 
-# (d0) with BENCH_BASE_BIN: (d) again, its agent running another build (the
-# baseline), measured in the same rounds.
+# (d0) and (f0) with BENCH_BASE_BIN: (d) and (f) again, their agents running
+# another build (the baseline), measured in the same rounds.
 if [ -n "${BENCH_BASE_BIN:-}" ]; then
 	GW_BASE=$((PORT + 12)) API_BASE=$((PORT + 13))
 	TARGET_PID[6]=$(start_agent bench "$GW_BASE" "$API_BASE" "$BENCH_BASE_BIN")
@@ -245,6 +246,14 @@ if [ -n "${BENCH_BASE_BIN:-}" ]; then
 	LABELS+=("(d0) as (d), baseline build")
 	URLS+=("http://127.0.0.1:$GW_BASE$PATH_Q")
 	HEADERS+=("")
+	GW_CHAIN_BASE=$((PORT + 15)) API_CHAIN_BASE=$((PORT + 16))
+	TARGET_PID[7]=$(start_agent chain "$GW_CHAIN_BASE" "$API_CHAIN_BASE" "$BENCH_BASE_BIN")
+	PIDS+=("${TARGET_PID[7]}")
+	wait_200 "http://127.0.0.1:$GW_CHAIN_BASE$PATH_Q2" chain
+	NAMES+=(f0)
+	LABELS+=("(f0) as (f), baseline build")
+	URLS+=("http://127.0.0.1:$GW_CHAIN_BASE$PATH_Q2")
+	HEADERS+=("Origin: https://example.com")
 fi
 
 # (c2) with BENCH_BARE=1: the gateway's lean loop and forwarder, no gateway work
@@ -413,8 +422,10 @@ per_round() {
 }
 echo "per round: (d)/(b) $(per_round d b); (f)/(e) $(per_round f e)"
 if [ -n "${BENCH_BASE_BIN:-}" ]; then
-	awk -v d="${RPS[d]}" -v d0="${RPS[d0]}" -v cd="${CPU[d]}" -v cd0="${CPU[d0]}" -v b="${RPS[b]}" 'BEGIN {
-	printf "(d)/(d0) = %.2f   (d0)/(b) = %.2f   CPU per request (d)/(d0) = %.2f\n", d / d0, d0 / b, cd / cd0 }'
+	awk -v d="${RPS[d]}" -v d0="${RPS[d0]}" -v cd="${CPU[d]}" -v cd0="${CPU[d0]}" -v b="${RPS[b]}" \
+		-v f="${RPS[f]}" -v f0="${RPS[f0]}" -v cf="${CPU[f]}" -v cf0="${CPU[f0]}" -v e="${RPS[e]}" 'BEGIN {
+	printf "(d)/(d0) = %.2f   (d0)/(b) = %.2f   CPU per request (d)/(d0) = %.2f\n", d / d0, d0 / b, cd / cd0
+	printf "(f)/(f0) = %.2f   (f0)/(e) = %.2f   CPU per request (f)/(f0) = %.2f\n", f / f0, f0 / e, cf / cf0 }'
 fi
 if [ "${BENCH_BARE:-0}" = 1 ]; then
 	awk -v d="${RPS[d]}" -v c2="${RPS[c2]}" -v cd="${CPU[d]}" -v cc2="${CPU[c2]}" -v b="${RPS[b]}" -v cb="${CPU[b]}" 'BEGIN {
