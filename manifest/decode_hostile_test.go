@@ -18,9 +18,9 @@ import (
 // the decoder to what it reads from documents made to hurt home, beside the
 // bounds of TestDecodeBoundsWhatItReads.
 
-// decodeCost decodes doc and returns the error, the time it took and the
-// bytes it allocated.
-func decodeCost(t *testing.T, doc string) (error, time.Duration, uint64) {
+// decodeCost decodes doc and returns the time it took, the bytes it
+// allocated and the error.
+func decodeCost(t *testing.T, doc string) (time.Duration, uint64, error) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -29,7 +29,7 @@ func decodeCost(t *testing.T, doc string) (error, time.Duration, uint64) {
 	_, err := manifest.Decode(strings.NewReader(doc), "hostile.yaml")
 	took := time.Since(start)
 	runtime.ReadMemStats(&after)
-	return err, took, after.TotalAlloc - before.TotalAlloc
+	return took, after.TotalAlloc - before.TotalAlloc, err
 }
 
 // A YAML anchor is shared by every later document of a stream, so one list
@@ -55,7 +55,7 @@ func TestDecodeChargesEachUseOfAnAliasedListOrMapping(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.Less(t, len(doc), 2*manifest.MaxBytes/16, "a small source")
-			err, took, alloc := decodeCost(t, doc)
+			took, alloc, err := decodeCost(t, doc)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "too many values")
 			assert.Less(t, took, 5*time.Second, "decoding stops at the budget")
@@ -107,7 +107,7 @@ func TestDecodeRefusesNamesAndTextsLongerThanHomeKeeps(t *testing.T) {
 			strings.Repeat("- {http_method: GET, pattern: /, metric: z, delta: 1}\n", 60),
 	} {
 		t.Run(name, func(t *testing.T) {
-			err, took, alloc := decodeCost(t, doc)
+			took, alloc, err := decodeCost(t, doc)
 			require.Error(t, err)
 			assert.Less(t, len(err.Error()), 4096, "the errors do not repeat the long name: %.200s", err.Error())
 			assert.Less(t, took, 5*time.Second)
