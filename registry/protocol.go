@@ -120,10 +120,14 @@ type HeartbeatReply struct {
 // MaxBodyBytes bounds every request body of the agent API.
 const MaxBodyBytes = 64 << 10
 
-// Limits on what an instance may send.
+// Limits on what an instance may send. MaxLabelBytes bounds its labels'
+// keys and values together: 64 labels of 256-byte keys and values would be
+// 32 KiB an instance, held by home and sent in every map answer to every
+// agent, where a few short labels are what placement needs.
 const (
-	MaxIDLen     = 128
-	MaxLabels    = 64
-	MaxLabelLen  = 256
-	MaxOutputLen = 4096
+	MaxIDLen      = 128
+	MaxLabels     = 64
+	MaxLabelLen   = 256
+	MaxLabelBytes = 4096
+	MaxOutputLen  = 4096
 )

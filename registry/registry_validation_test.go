@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,6 +44,12 @@ func TestValidation(t *testing.T) {
 		{"long label key", "ok", func(r *Registration) { r.Labels = map[string]string{long(MaxLabelLen + 1): "v"} }, "labels"},
 		{"long label value", "ok", func(r *Registration) { r.Labels = map[string]string{"k": long(MaxLabelLen + 1)} }, "labels"},
 		{"empty label key", "ok", func(r *Registration) { r.Labels = map[string]string{"": "v"} }, "labels"},
+		{"labels too large together", "ok", func(r *Registration) {
+			r.Labels = map[string]string{}
+			for i := range MaxLabelBytes/MaxLabelLen + 1 {
+				r.Labels[fmt.Sprint("k", i)] = long(MaxLabelLen - 3)
+			}
+		}, "labels"},
 		{"bad status", "ok", func(r *Registration) { r.Status = "draining" }, "status"},
 		{"long output", "ok", func(r *Registration) { r.Output = long(MaxOutputLen + 1) }, "output"},
 		{"negative ttl", "ok", func(r *Registration) { r.TTL = -1 }, "ttl"},

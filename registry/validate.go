@@ -89,7 +89,9 @@ func validateLabels(labels map[string]string) error {
 	if len(labels) > MaxLabels {
 		return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("has %d labels (at most %d)", len(labels), MaxLabels)}
 	}
+	total := 0
 	for k, v := range labels {
+		total += len(k) + len(v)
 		switch {
 		case k == "":
 			return &composition.FieldError{Field: "labels", Message: "has an empty key"}
@@ -98,6 +100,9 @@ func validateLabels(labels map[string]string) error {
 		case len(v) > MaxLabelLen:
 			return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("value of %q is longer than %d bytes", k, MaxLabelLen)}
 		}
+	}
+	if total > MaxLabelBytes {
+		return &composition.FieldError{Field: "labels", Message: fmt.Sprintf("has %d bytes of keys and values (at most %d): keep labels short", total, MaxLabelBytes)}
 	}
 	return nil
 }
