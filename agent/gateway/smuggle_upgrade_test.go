@@ -49,3 +49,37 @@ func TestGatewayWireH2CUpgradeIsNotPassedToTheApp(t *testing.T) {
 		assert.NotContains(t, strings.ToLower(r), "http2-settings")
 	}
 }
+
+// Only a WebSocket handshake is relayed as an upgrade: an app that
+// switches to whatever it is asked (here "echo", or a WebSocket asked
+// without its Sec-WebSocket-Key) would otherwise open a raw tunnel past
+// every check after one authorised request. Such a request reaches the app
+// as an ordinary one, without Upgrade, as APIcast sends every request but
+// a WebSocket handshake under its websocket policy.
+func TestGatewayWireOnlyWebSocketHandshakesAreUpgrades(t *testing.T) {
+	app := newWtRawApp(t, func(r *http.Request, c net.Conn) {
+		if r.Header.Get("Upgrade") != "" {
+			_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+r.Header.Get("Upgrade")+"\r\n\r\n")
+			return
+		}
+		wtPathAnswer(r, c)
+	})
+	addr := startWtGatewayTo(t, app.url)
+	for name, head := range map[string]string{
+		"another protocol":          "Connection: Upgrade\r\nUpgrade: echo\r\n",
+		"a WebSocket without a key": "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
+	} {
+		wc := wtDial(t, addr)
+		wc.send("GET /up?" + wtKey + " HTTP/1.1\r\nHost: gw\r\n" + head + "\r\n")
+		a := wc.read("GET")
+		assert.Equal(t, http.StatusOK, a.status, name)
+		assert.Equal(t, "/up", a.body, name)
+		_, _ = io.WriteString(wc.c, "GET /unchecked HTTP/1.1\r\nHost: app\r\n\r\n")
+		wc.closed()
+	}
+	time.Sleep(50 * time.Millisecond) // what the app would have read
+	for _, r := range app.requests() {
+		assert.NotContains(t, r, "/unchecked")
+		assert.NotContains(t, strings.ToLower(r), "upgrade:")
+	}
+}

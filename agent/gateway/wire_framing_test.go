@@ -164,9 +164,9 @@ func TestGatewayWireHTTP10TransferEncoding(t *testing.T) {
 	app.assertNothingLike(t, "te10")
 }
 
-// An upgrade the app takes switches the connection: what follows the 101
-// is the app's protocol, relayed as it is, even when it looks like a
-// refused HTTP head.
+// A WebSocket upgrade the app takes switches the connection: what follows
+// the 101 is the app's protocol, relayed as it is, even when it looks like
+// a refused HTTP head.
 func TestGatewayWireUpgradeSwitches(t *testing.T) {
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, brw, err := http.NewResponseController(w).Hijack()
@@ -174,7 +174,7 @@ func TestGatewayWireUpgradeSwitches(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
 		_ = brw.Flush()
 		_, _ = io.Copy(c, brw) // echoes until the client closes
 	}))
@@ -182,7 +182,8 @@ func TestGatewayWireUpgradeSwitches(t *testing.T) {
 	f := newGatewayFixture(t, backendUserKey)
 	_, gw, _ := startTestGateway(t, f, echo.URL, f.placement(f.premium), Config{})
 	wc := wtDial(t, strings.TrimPrefix(gw, "http://"))
-	wc.send("GET /ws?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	wc.send("GET /ws?" + wtKey + " HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	resp, err := http.ReadResponse(wc.br, nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)

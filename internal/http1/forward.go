@@ -394,23 +394,32 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 	return !resp.Close && uc.br.Buffered() == 0
 }
 
-// IsUpgrade reports whether r asks to switch protocols (WebSocket), and
-// may: an upgrade to h2c never is one. Over a connection switched to h2c,
-// the app would serve every request the client sends next without the
-// gateway seeing any (h2c smuggling); sent as any other request, it goes
-// without its Upgrade header (hop-by-hop) and the app answers it in
-// HTTP/1.1.
+// IsUpgrade reports whether r asks to switch to WebSocket, the one
+// upgrade the gateway relays: Upgrade websocket, Connection upgrade and a
+// Sec-WebSocket-Key, as RFC 6455 4.1 has a client send, and as APIcast
+// relays it (its websocket policy; without it, none). Over a connection
+// switched to another protocol the app would serve whatever the client
+// sends next without the gateway seeing it: h2c above all (h2c
+// smuggling), and any protocol an app switches to when asked. Any other
+// upgrade is sent as an ordinary request, without its Upgrade header
+// (hop-by-hop), and the app answers it in HTTP/1.1.
 func IsUpgrade(r *http.Request) bool {
 	ups := r.Header["Upgrade"]
-	if len(ups) == 0 {
+	if len(ups) == 0 || len(r.Header["Sec-Websocket-Key"]) == 0 {
 		return false
 	}
+	websocket := false
 	for _, v := range ups {
 		for p := range strings.SplitSeq(v, ",") {
-			if name, _, _ := strings.Cut(strings.TrimSpace(p), "/"); strings.EqualFold(name, "h2c") {
-				return false
+			name, _, _ := strings.Cut(strings.TrimSpace(p), "/")
+			if !strings.EqualFold(name, "websocket") {
+				return false // another protocol beside it (h2c): not only a WebSocket
 			}
+			websocket = true
 		}
+	}
+	if !websocket {
+		return false
 	}
 	for _, v := range r.Header["Connection"] {
 		if strings.Contains(strings.ToLower(v), "upgrade") {

@@ -103,20 +103,24 @@ func TestForwarderNeverLetsAValueStartAnotherRequest(t *testing.T) {
 	assert.Contains(t, raw, "\r\nX-Secret: s    GET /smuggled5 HTTP/1.1  Host: app    \r\n")
 }
 
-// An upgrade is a WebSocket's, or any protocol's but h2c (see IsUpgrade).
-func TestIsUpgradeIsNeverOneToH2C(t *testing.T) {
+// An upgrade is a WebSocket's handshake alone (see IsUpgrade): never h2c,
+// nor any other protocol an app might switch to when asked.
+func TestIsUpgradeIsAWebSocketHandshakeOnly(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
 	for _, c := range []struct {
-		upgrade, connection string
-		want                bool
+		upgrade, connection, key string
+		want                     bool
 	}{
-		{"websocket", "Upgrade", true},
-		{"echo", "keep-alive, upgrade", true},
-		{"websocket", "", false},
-		{"", "Upgrade", false},
-		{"h2c", "Upgrade, HTTP2-Settings", false},
-		{"H2C", "Upgrade", false},
-		{"websocket, h2c", "Upgrade", false},
-		{"h2c/1", "Upgrade", false},
+		{"websocket", "Upgrade", key, true},
+		{"WebSocket", "keep-alive, upgrade", key, true},
+		{"websocket", "Upgrade", "", false},
+		{"echo", "keep-alive, upgrade", key, false},
+		{"websocket", "", key, false},
+		{"", "Upgrade", key, false},
+		{"h2c", "Upgrade, HTTP2-Settings", key, false},
+		{"H2C", "Upgrade", key, false},
+		{"websocket, h2c", "Upgrade", key, false},
+		{"h2c/1", "Upgrade", key, false},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		if c.upgrade != "" {
@@ -125,6 +129,9 @@ func TestIsUpgradeIsNeverOneToH2C(t *testing.T) {
 		if c.connection != "" {
 			r.Header.Set("Connection", c.connection)
 		}
-		assert.Equal(t, c.want, IsUpgrade(r), "Upgrade: %q, Connection: %q", c.upgrade, c.connection)
+		if c.key != "" {
+			r.Header.Set("Sec-WebSocket-Key", c.key)
+		}
+		assert.Equal(t, c.want, IsUpgrade(r), "Upgrade: %q, Connection: %q, key %q", c.upgrade, c.connection, c.key)
 	}
 }
