@@ -157,7 +157,7 @@ func TestConsulACLAgentTokenIsRefusedTheCompositionAndOtherServices(t *testing.T
 // A token Consul refuses is logged with the permission missing and what to
 // do, and never itself: an agent whose token is another service's, and one
 // whose token Consul does not know.
-func TestConsulACLRefusedAgentTokenSaysWhatIsMissingAndWhatToDo(t *testing.T) {
+func TestConsulACLRefusedAgentTokenNamesTheMissingRule(t *testing.T) {
 	t.Parallel()
 	cs := testenv.StartConsulACL(t)
 	billingTok := cs.Token(t, "portolan-agent-billing", `service "billing" { policy = "write" }`)

@@ -16,9 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/portolan/portolan/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -137,11 +137,7 @@ func (ci *craftIssuer) publish(keys ...jose.JSONWebKey) {
 
 // Claims are a valid token's claims for clientID.
 func (ci *craftIssuer) Claims(clientID string) map[string]any {
-	now := time.Now()
-	return map[string]any{
-		"iss": ci.URL, "sub": "user-1", "aud": "account", "azp": clientID, "typ": "Bearer",
-		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
-	}
+	return testenv.ValidClaims(ci.URL, clientID)
 }
 
 // Token signs claims with "rsa" (RS256) or "ec" (ES256).

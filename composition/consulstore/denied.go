@@ -22,13 +22,8 @@ type ErrDenied struct {
 }
 
 func (e *ErrDenied) Error() string {
-	if consulacl.UnknownToken(e.Reason) {
-		return fmt.Sprintf("Consul does not know the coordinator's token (%s) and refused to %s %s: "+
-			"check --consul-token (or CONSUL_HTTP_TOKEN)", e.Reason, e.Op, e.Prefix)
-	}
-	return fmt.Sprintf("Consul refused the coordinator's token to %s %s (%s): give the token a policy with "+
-		`key_prefix %q { policy = "write" } (README, Consul ACLs), or check --consul-token`,
-		e.Op, e.Prefix, e.Reason, keyPrefixOf(e.Prefix))
+	return consulacl.Explain("the coordinator's", fmt.Sprintf("%s, to %s %s", e.Reason, e.Op, e.Prefix),
+		fmt.Sprintf(`key_prefix %q { policy = "write" }`, keyPrefixOf(e.Prefix)))
 }
 
 // HTTPStatus maps it to 503: the coordinator cannot reach its store, and no

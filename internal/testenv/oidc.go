@@ -123,10 +123,14 @@ func (iss *OIDCIssuer) SetDown(down bool) { iss.down.Store(down) }
 
 // Claims returns the claims of a valid token for clientID: iss, sub, aud,
 // azp, typ Bearer, iat now, exp in five minutes. Edit them for the test.
-func (iss *OIDCIssuer) Claims(clientID string) map[string]any {
+func (iss *OIDCIssuer) Claims(clientID string) map[string]any { return ValidClaims(iss.URL, clientID) }
+
+// ValidClaims are the claims of a valid token of issuer for clientID (see
+// OIDCIssuer.Claims), for issuers a test makes itself.
+func ValidClaims(issuer, clientID string) map[string]any {
 	now := time.Now()
 	return map[string]any{
-		"iss": iss.URL, "sub": "user-1", "aud": "account", "azp": clientID, "typ": "Bearer",
+		"iss": issuer, "sub": "user-1", "aud": "account", "azp": clientID, "typ": "Bearer",
 		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 	}
 }

@@ -16,15 +16,26 @@ import (
 	"github.com/portolan/portolan/registry/client"
 )
 
+// exportDocument is the export (with secrets) of the composition build
+// writes, as `portolan import` takes it.
+func exportDocument(t *testing.T, build func(*composition.Tx) error) []byte {
+	t.Helper()
+	nop := func(context.Context, []composition.Change, *composition.Composition) error { return nil }
+	head := composition.NewHead(composition.New(), nop, nil)
+	defer head.Close()
+	snap, err := head.Update(context.Background(), build)
+	require.NoError(t, err)
+	b, err := json.Marshal(composition.Export(snap, true, time.Now()))
+	require.NoError(t, err)
+	return b
+}
+
 // poolsDocument is a composition with the news service, plans basic and
 // premium, and a placement per pool: pool=basic serves basic, pool=premium
 // serves premium.
 func poolsDocument(t *testing.T) []byte {
 	t.Helper()
-	nop := func(context.Context, []composition.Change, *composition.Composition) error { return nil }
-	head := composition.NewHead(composition.New(), nop, nil)
-	defer head.Close()
-	snap, err := head.Update(context.Background(), func(tx *composition.Tx) error {
+	return exportDocument(t, func(tx *composition.Tx) error {
 		svc := &composition.Service{Name: "News", SystemName: "news"}
 		if err := tx.Create(svc); err != nil {
 			return err
@@ -41,10 +52,6 @@ func poolsDocument(t *testing.T) []byte {
 		}
 		return nil
 	})
-	require.NoError(t, err)
-	b, err := json.Marshal(composition.Export(snap, true, time.Now()))
-	require.NoError(t, err)
-	return b
 }
 
 // TestScopedTokenCannotLeaveItsLabelOutToServeEveryPlan is the traffic

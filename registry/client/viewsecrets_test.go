@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,10 +22,7 @@ import (
 // with a password, and an SSO provider with its client secret.
 func secretsDocument(t *testing.T) []byte {
 	t.Helper()
-	nop := func(context.Context, []composition.Change, *composition.Composition) error { return nil }
-	head := composition.NewHead(composition.New(), nop, nil)
-	defer head.Close()
-	snap, err := head.Update(context.Background(), func(tx *composition.Tx) error {
+	return exportDocument(t, func(tx *composition.Tx) error {
 		news := &composition.Service{Name: "News", SystemName: "news", BackendVersion: "2"}
 		weather := &composition.Service{Name: "Weather", SystemName: "weather", BackendVersion: "1"}
 		np := &composition.ApplicationPlan{Name: "Basic"}
@@ -56,10 +52,6 @@ func secretsDocument(t *testing.T) []byte {
 		}
 		return nil
 	})
-	require.NoError(t, err)
-	b, err := json.Marshal(composition.Export(snap, true, time.Now()))
-	require.NoError(t, err)
-	return b
 }
 
 // secretsOf collects every secret of a full export an agent of service
