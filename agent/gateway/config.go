@@ -29,6 +29,12 @@ type Config struct {
 
 	TLS TLS // TLS to clients (and HTTP/2) and to https upstreams; see tls.go
 
+	// OIDCInsecureIssuers lets OpenID Connect issuers' discovery documents
+	// and key sets be read over plain HTTP off loopback, warned once per
+	// issuer: anyone on the way could then serve their own keys and mint
+	// tokens the gateway accepts. Off, plain HTTP reaches loopback only.
+	OIDCInsecureIssuers bool
+
 	// ContentCaching is where the content_caching policy keeps responses.
 	ContentCaching policy.ContentCaching
 }

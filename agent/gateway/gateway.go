@@ -113,6 +113,9 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	}
 	g.policyMetrics = policy.NewMetrics(reg)
 	g.oidc = newOIDCIssuers(g.policyMetrics)
+	if cfg.OIDCInsecureIssuers {
+		g.oidc.allowPlainHTTP(log.Sample(nil)) // warned once per issuer: never sampled away
+	}
 	policy.Register(reg, &connections{g: g})
 	g.caching.init(g.policyMetrics)
 	if gc, ok := ledger.(policy.GlobalCounter); ok {

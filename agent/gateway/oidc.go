@@ -314,7 +314,7 @@ func (a *apicastElement) verifyToken(c *policy.Context, token string, cred *comp
 	if err != nil {
 		g.m.authFailed.Inc()
 		if errors.Is(err, errIssuerUnavailable) {
-			g.log.Warn().Err(err).Str("service", v.service).Msg("gateway: OpenID Connect issuer unreachable: refusing tokens")
+			g.log.Warn().Err(err).Str("service", v.service).Msg("gateway: OpenID Connect issuer unavailable: refusing tokens")
 		} else {
 			v.oidc.refused.Inc()
 			g.log.Debug().Err(err).Str("service", v.service).Msg("gateway: access token refused")

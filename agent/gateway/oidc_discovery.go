@@ -34,6 +34,10 @@ type oidcDiscovery struct {
 // must name an issuer, and a jwks_uri that keeps HTTPS when the endpoint
 // has it (a key set read in clear could be anyone's) and reaches no
 // link-local address.
+//
+// Neither the endpoint nor the jwks_uri may be plain HTTP off loopback
+// unless x.insecure: an address is judged here, a name when it is dialled
+// (refuseOffLoopback).
 func (x *oidcIssuers) discover(ctx context.Context, endpoint string) (oidcDiscovery, error) {
 	var d oidcDiscovery
 	base, err := url.Parse(endpoint)
@@ -42,6 +46,9 @@ func (x *oidcIssuers) discover(ctx context.Context, endpoint string) (oidcDiscov
 	}
 	if ip, err := netip.ParseAddr(strings.Trim(base.Hostname(), "[]")); err == nil && forbiddenIssuerAddr(ip) {
 		return d, errors.New("oidc_issuer_endpoint names a link-local address, refused: set the issuer's own address")
+	}
+	if err := x.checkPlainHTTP(base); err != nil {
+		return d, fmt.Errorf("oidc_issuer_endpoint %s: %w", endpoint, err)
 	}
 	if err := getJSON(ctx, x.client, strings.TrimSuffix(endpoint, "/")+"/.well-known/openid-configuration", "discovery document", &d); err != nil {
 		return d, err
@@ -52,15 +59,16 @@ func (x *oidcIssuers) discover(ctx context.Context, endpoint string) (oidcDiscov
 	if d.JWKS == "" {
 		return d, errors.New("the discovery document has no jwks_uri")
 	}
-	if err := checkJWKSURL(base, d.JWKS); err != nil {
+	if err := x.checkJWKSURL(base, d.JWKS); err != nil {
 		return d, err
 	}
 	return d, nil
 }
 
 // checkJWKSURL refuses a jwks_uri that is not absolute http(s), that leaves
-// HTTPS for HTTP, or that names a link-local address.
-func checkJWKSURL(endpoint *url.URL, jwks string) error {
+// HTTPS for HTTP, that names a link-local address, or that is plain HTTP to
+// an address off loopback.
+func (x *oidcIssuers) checkJWKSURL(endpoint *url.URL, jwks string) error {
 	u, err := url.Parse(jwks)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("the discovery document's jwks_uri %q is not an absolute http(s) URL", clip(jwks))
@@ -71,7 +79,49 @@ func checkJWKSURL(endpoint *url.URL, jwks string) error {
 	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && forbiddenIssuerAddr(ip) {
 		return fmt.Errorf("the discovery document's jwks_uri %q names a link-local address, refused", clip(jwks))
 	}
+	if err := x.checkPlainHTTP(u); err != nil {
+		return fmt.Errorf("the discovery document's jwks_uri %q: %w", clip(u.Redacted()), err)
+	}
 	return nil
+}
+
+// checkPlainHTTP refuses u when it is plain HTTP to an address off
+// loopback, unless x.insecure. A name passes: what it resolves to is
+// judged when dialled.
+func (x *oidcIssuers) checkPlainHTTP(u *url.URL) error {
+	if u.Scheme != "http" || x.insecure {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !plainHTTPAllowed(ip) {
+		return errPlainOffLoopback(ip.String())
+	}
+	return nil
+}
+
+// plainHTTPAllowed reports whether an issuer's metadata may be read in
+// clear from ip: only from this host, where no one else is on the way.
+func plainHTTPAllowed(ip netip.Addr) bool { return ip.Unmap().IsLoopback() }
+
+// errPlainOffLoopback says why plain HTTP to host is refused, and the way
+// out.
+func errPlainOffLoopback(host string) error {
+	return fmt.Errorf("plain HTTP to %s, off loopback, is refused: anyone on the way could serve their own keys "+
+		"and mint tokens the gateway accepts (use the issuer's https URL, or start the agent with "+
+		"--oidc-insecure-issuers to take that risk)", host)
+}
+
+// plainOffLoopback reports whether rawURL is plain HTTP to a host not
+// known as loopback by its name: what an insecure issuer is warned of.
+func plainOffLoopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := strings.Trim(u.Hostname(), "[]")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return !plainHTTPAllowed(ip)
+	}
+	return !strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
 }
 
 // getJSON GETs url with the issuer client and decodes its 200 answer,
@@ -120,6 +170,24 @@ func refuseLinkLocal(_, address string, _ syscall.RawConn) error {
 	}
 	if ip, err := netip.ParseAddr(host); err == nil && forbiddenIssuerAddr(ip) {
 		return fmt.Errorf("%s is a link-local address: OpenID Connect metadata is never fetched from one", host)
+	}
+	return nil
+}
+
+// refuseOffLoopback is the dialer Control of plain-HTTP fetches: besides
+// what refuseLinkLocal refuses, a connection in clear reaches loopback only,
+// whatever name (http://keycloak:8080) or proxy led elsewhere.
+func refuseOffLoopback(network, address string, c syscall.RawConn) error {
+	if err := refuseLinkLocal(network, address, c); err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("plain HTTP to %q: not a host and port, refused", address)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !plainHTTPAllowed(ip) {
+		return errPlainOffLoopback(host)
 	}
 	return nil
 }

@@ -7,14 +7,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/agent/gateway/policy"
 )
@@ -43,10 +46,18 @@ const (
 
 // oidcIssuers are the OpenID Connect issuers the gateway's services name,
 // each discovered once and kept across views (a view is rebuilt at every
-// composition revision; the issuer's keys need not be fetched again).
+// composition revision; the issuer's keys need not be fetched again), and
+// again when their keys cannot be fetched (see keySet.rediscover).
 type oidcIssuers struct {
-	client       *http.Client
-	transport    *http.Transport // the client's, under its body bound
+	client *http.Client
+	// transport carries the client's HTTPS fetches, plain those in clear:
+	// each dials under its own rule (refuseLinkLocal, refuseOffLoopback).
+	transport, plain *http.Transport
+	// insecure lets plain HTTP leave loopback (allowPlainHTTP); log warns
+	// of each issuer it lets through.
+	insecure bool
+	log      zerolog.Logger
+
 	minRefetch   time.Duration
 	keysMaxAge   time.Duration
 	keysMaxStale time.Duration
@@ -65,23 +76,16 @@ type oidcIssuers struct {
 
 func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
 	ctx, stop := context.WithCancel(context.Background())
-	tr := &http.Transport{
-		Proxy: http.ProxyFromEnvironment, // issuers are often outside: as any outbound call
-		DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second,
-			Control: refuseLinkLocal}).DialContext,
-		TLSHandshakeTimeout:    5 * time.Second,
-		ResponseHeaderTimeout:  oidcFetchTimeout,
-		MaxResponseHeaderBytes: maxOIDCHeaderBytes,
-		MaxIdleConns:           4,
-		IdleConnTimeout:        90 * time.Second,
-	}
+	tr, plain := newIssuerTransport(refuseLinkLocal), newIssuerTransport(refuseOffLoopback)
 	return &oidcIssuers{
 		client: &http.Client{
 			Timeout:       oidcFetchTimeout,
-			Transport:     limitedBodies{tr},
+			Transport:     limitedBodies{bySchemes{tls: tr, plain: plain}},
 			CheckRedirect: noRedirects,
 		},
 		transport:    tr,
+		plain:        plain,
+		log:          zerolog.Nop(),
 		minRefetch:   oidcMinRefetch,
 		keysMaxAge:   oidcKeysMaxAge,
 		keysMaxStale: oidcKeysMaxStale,
@@ -93,10 +97,37 @@ func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
 	}
 }
 
-// close cancels the fetches in progress and drops kept-alive connections.
+// newIssuerTransport is a transport of the issuer client, dialling under
+// control.
+func newIssuerTransport(control func(network, address string, c syscall.RawConn) error) *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment, // issuers are often outside: as any outbound call
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second,
+			Control: control}).DialContext,
+		TLSHandshakeTimeout:    5 * time.Second,
+		ResponseHeaderTimeout:  oidcFetchTimeout,
+		MaxResponseHeaderBytes: maxOIDCHeaderBytes,
+		MaxIdleConns:           4,
+		IdleConnTimeout:        90 * time.Second,
+	}
+}
+
+// allowPlainHTTP lets issuers be read over plain HTTP off loopback
+// (Config.OIDCInsecureIssuers), warning on log once for each issuer that
+// is. New calls it before the gateway serves.
+func (x *oidcIssuers) allowPlainHTTP(log zerolog.Logger) {
+	x.insecure, x.log = true, log
+	x.plain.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second,
+		Control: refuseLinkLocal}).DialContext
+}
+
+// close cancels the fetches in progress and drops kept-alive connections
+// (the client's own CloseIdleConnections cannot reach them through
+// limitedBodies).
 func (x *oidcIssuers) close() {
 	x.stop()
-	x.client.CloseIdleConnections()
+	x.transport.CloseIdleConnections()
+	x.plain.CloseIdleConnections()
 }
 
 // get returns the issuer of url (without credentials), made on first use.
@@ -128,6 +159,7 @@ type oidcIssuer struct {
 
 	verifier atomic.Pointer[oidcVerifier]
 	verified verifiedTokens // tokens whose signature and iss were checked
+	warned   atomic.Bool    // of plain HTTP off loopback, when insecure
 
 	mu       sync.Mutex
 	inflight chan struct{}
@@ -203,6 +235,12 @@ func (i *oidcIssuer) newVerifier() (*oidcVerifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if i.x.insecure && (plainOffLoopback(i.url) || plainOffLoopback(meta.JWKS)) && i.warned.CompareAndSwap(false, true) {
+		jwks, _ := url.Parse(meta.JWKS) // parsed by discover
+		i.x.log.Warn().Str("issuer", i.url).Str("jwks_uri", clip(jwks.Redacted())).
+			Msg("gateway: OpenID Connect issuer read over plain HTTP, not known to stay on loopback (--oidc-insecure-issuers): " +
+				"anyone on the way can serve their own keys and mint tokens the gateway accepts")
+	}
 	// As APIcast: the algorithms are those the issuer announces, here
 	// within RS256 and ES256.
 	var algs []string
@@ -222,12 +260,44 @@ func (i *oidcIssuer) newVerifier() (*oidcVerifier, error) {
 	}
 	keys.keys.Store(&fetchedKeys{set: set, at: time.Now()})
 	keys.lastTry = time.Now()
-	v := oidc.NewVerifier(meta.Issuer, keys, &oidc.Config{
+	v := &oidcVerifier{issuer: meta.Issuer, keys: keys}
+	v.IDTokenVerifier = oidc.NewVerifier(meta.Issuer, keys, &oidc.Config{
 		SkipClientIDCheck:    true, // the client is the azp claim's, checked against the applications
 		SkipExpiryCheck:      true, // exp and nbf are checked with the gateway's leeway (checkClaims)
 		SupportedSigningAlgs: algs,
 	})
-	return &oidcVerifier{IDTokenVerifier: v, issuer: meta.Issuer, keys: keys}, nil
+	keys.rediscover = func() (jose.JSONWebKeySet, error) { return i.rediscover(v) }
+	return v, nil
+}
+
+// rediscover runs discovery again for the keys of old, which could not be
+// fetched or are too old to use (the jwks_uri, the issuer's name or its
+// algorithms may have changed), publishes the verifier it makes, and
+// returns its keys. When old is no longer the issuer's verifier, the
+// current one's keys are returned without a fetch.
+func (i *oidcIssuer) rediscover(old *oidcVerifier) (jose.JSONWebKeySet, error) {
+	cur := i.verifier.Load()
+	if cur == old {
+		v, err := i.newVerifier()
+		if err != nil {
+			return jose.JSONWebKeySet{}, err
+		}
+		if i.verifier.CompareAndSwap(old, v) {
+			i.verified.clear() // verified against the old discovery's issuer and keys
+		}
+		cur = i.verifier.Load()
+	}
+	return cur.keys.keys.Load().set, nil
+}
+
+// bySchemes sends HTTPS requests through tls and the others through plain.
+type bySchemes struct{ tls, plain http.RoundTripper }
+
+func (b bySchemes) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "https" {
+		return b.tls.RoundTrip(r)
+	}
+	return b.plain.RoundTrip(r)
 }
 
 // limitedBodies bounds every response body the issuer client reads: a

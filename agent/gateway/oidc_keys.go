@@ -25,6 +25,10 @@ import (
 // minRefetch, and a set older than maxAge is refreshed in the background
 // while it keeps answering, until maxStale: past it the issuer must answer
 // before any token is accepted again.
+//
+// A refresh after a failed fetch, or of a set past maxStale, runs the
+// issuer's discovery again (rediscover) instead: the jwks_uri may have
+// moved. It is bounded as any refetch is, by minRefetch.
 type keySet struct {
 	ctx        context.Context // ends with the gateway
 	url        string
@@ -34,12 +38,16 @@ type keySet struct {
 	maxStale   time.Duration // a set older than this is not used: the issuer must answer first
 	refetched  func()        // counts each fetch (metrics)
 	removed    func()        // called when a fetch finds a key gone: tokens it verified are no longer valid
+	// rediscover runs discovery again and returns the keys it finds; nil:
+	// the set is only ever fetched from url.
+	rediscover func() (jose.JSONWebKeySet, error)
 
 	keys atomic.Pointer[fetchedKeys]
 
 	mu       sync.Mutex
 	inflight chan struct{} // closed when the fetch in progress ends
 	lastTry  time.Time     // when the last fetch started, under mu
+	failed   bool          // the last fetch failed, under mu
 }
 
 type fetchedKeys struct {
@@ -149,10 +157,15 @@ func (k *keySet) start(after time.Duration) <-chan struct{} {
 	k.lastTry = time.Now()
 	done := make(chan struct{})
 	k.inflight = done
+	fetch := func() (jose.JSONWebKeySet, error) { return k.fetch(k.ctx) }
+	if k.rediscover != nil && (k.failed || k.stale(k.keys.Load())) {
+		fetch = k.rediscover
+	}
 	// Bounded by the client's timeout, and by the gateway's life.
 	go func() {
-		set, err := k.fetch(k.ctx)
+		set, err := fetch()
 		k.mu.Lock()
+		k.failed = err != nil
 		if err == nil {
 			if old := k.keys.Swap(&fetchedKeys{set: set, at: time.Now()}); old != nil && k.removed != nil && keyRemoved(old.set, set) {
 				k.removed()

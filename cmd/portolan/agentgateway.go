@@ -37,6 +37,7 @@ func gatewayFlags() []cli.Flag {
 			Usage: "how long content_caching keeps a response whose upstream sent no Cache-Control max-age nor Expires (APIcast's APICAST_CACHE_MAX_TIME)"},
 		&cli.Int64Flag{Name: "gateway-cache-size", Value: policy.DefaultCacheMaxBytes,
 			Usage: "memory for the responses content_caching keeps, in bytes, all services together (least recently used go first; a response over 1/16 of it is not kept)"},
+		&cli.BoolFlag{Name: "oidc-insecure-issuers", Usage: "let OpenID Connect issuers (oidc_issuer_endpoint and the jwks_uri it names) be read over plain HTTP off loopback: anyone on the way can then serve their own keys and mint tokens the gateway accepts (warned once per issuer)"},
 	}
 }
 
@@ -55,5 +56,6 @@ func gatewayConfig(c *cli.Context) *gateway.Config {
 		},
 		ContentCaching: policy.ContentCaching{StatusCodes: c.IntSlice("gateway-cache-status-codes"),
 			MaxTime: c.Duration("gateway-cache-max-time"), MaxBytes: c.Int64("gateway-cache-size")},
+		OIDCInsecureIssuers: c.Bool("oidc-insecure-issuers"),
 	}
 }
