@@ -21,8 +21,10 @@ import (
 	"github.com/portolan/portolan/agent/mgmt"
 	"github.com/portolan/portolan/agent/supervise"
 	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/internal/consulacl"
 	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/internal/pki"
+	"github.com/portolan/portolan/internal/redact"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
 )
@@ -221,6 +223,10 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Consul != "" {
 		if a.consul, err = newConsulAgent(cfg.Consul, cfg.ConsulToken, a.id, cfg.ConsulDeregisterAfter); err != nil {
 			return nil, err
+		}
+		if consulacl.ClearText(cfg.Consul, cfg.ConsulToken) {
+			a.log.Warn().Str("consul", redact.URL(cfg.Consul)).Msg("--consul is plain http to a host other than loopback: " +
+				"the Consul ACL token crosses the network in clear on every call; use https:// (Consul's HTTPS port, 8501) or the node's agent on 127.0.0.1")
 		}
 	}
 	if cfg.Mgmt != nil {

@@ -19,7 +19,9 @@ import (
 	"github.com/portolan/portolan/composition/boltstore"
 	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/internal/consulacl"
 	"github.com/portolan/portolan/internal/httpserve"
+	"github.com/portolan/portolan/internal/redact"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/jointoken"
 	"github.com/portolan/portolan/threescale"
@@ -218,6 +220,11 @@ func openStore(cfg Config) (composition.Store, error) {
 	client, err := cfg.Consul.client()
 	if err != nil {
 		return nil, err
+	}
+	if consulacl.ClearText(cfg.Consul.Address, cfg.Consul.Token) {
+		cfg.Logger.Warn().Str("consul", redact.URL(cfg.Consul.Address)).Msg("--consul is plain http to a host other than loopback: " +
+			"the Consul ACL token and the composition, application keys included, cross the network in clear on every call, " +
+			"and whoever is on the way could change what home signs; use https:// (Consul's HTTPS port, 8501)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

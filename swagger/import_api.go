@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/portolan/portolan/internal/loopback"
+	"github.com/portolan/portolan/internal/redact"
 )
 
 // ImportConfig says where to import a spec and how.
@@ -84,6 +87,11 @@ func newAdminAPI(cfg ImportConfig) (*adminAPI, error) {
 	}
 	if cfg.Token == "" {
 		return nil, errors.New("import: no access token")
+	}
+	if u.Scheme == "http" && !loopback.Host(u.Hostname()) {
+		// Every call carries the token as Basic auth: in plain HTTP anyone
+		// on the way reads it.
+		return nil, fmt.Errorf("import: the admin URL %s is plain http to a host other than loopback: it would send the access token in clear: use https://", redact.URL(cfg.Home))
 	}
 	c := cfg.Client
 	if c == nil {

@@ -26,6 +26,10 @@ type Config struct {
 	// OTelEndpoint, when set, is the OTLP/HTTP collector the gateway sends
 	// a span per request to (tracing.go); empty: no tracing, no cost.
 	OTelEndpoint string
+	// OTelInsecureHTTP allows an http:// OTelEndpoint on a host other than
+	// loopback (--otel-insecure-http): spans then cross the network in
+	// clear (checkOTLPClearText says what they carry).
+	OTelInsecureHTTP bool
 
 	TLS TLS // TLS to clients (and HTTP/2) and to https upstreams; see tls.go
 
@@ -67,7 +71,7 @@ func (c *Config) Check() (*url.URL, error) {
 	if c.UpstreamTimeout <= 0 {
 		c.UpstreamTimeout = DefaultUpstreamTimeout
 	}
-	if err := checkOTelEndpoint(c.OTelEndpoint); err != nil {
+	if err := checkOTelEndpoint(c.OTelEndpoint, c.OTelInsecureHTTP); err != nil {
 		return nil, err
 	}
 	if err := checkContentCaching(c.ContentCaching); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/http1"
+	"github.com/portolan/portolan/internal/redact"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -80,9 +81,12 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 	log = log.Hook(am.logHook()).Sample(&zerolog.BurstSampler{Burst: 3, Period: time.Second})
 	g := &Gateway{cfg: cfg, log: log, self: self, ledger: ledger, m: m, am: am}
 	if cfg.OTelEndpoint != "" {
-		t, err := newTracing(cfg.OTelEndpoint)
+		t, err := newTracing(cfg.OTelEndpoint, cfg.OTelInsecureHTTP)
 		if err != nil {
 			g.log.Error().Err(err).Msg("gateway: tracing off")
+		} else if u, _ := url.Parse(cfg.OTelEndpoint); checkOTLPClearText(u, false) != nil {
+			g.log.Warn().Str("otel_endpoint", redact.URL(cfg.OTelEndpoint)).
+				Msg("gateway: spans go to the collector in plain http (--otel-insecure-http): each request's path, service and application cross the network in clear")
 		}
 		g.tracing = t
 	}

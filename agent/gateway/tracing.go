@@ -29,8 +29,9 @@ type tracing struct {
 // tracingBatch is how long spans wait before they are sent together.
 const tracingBatch = time.Second
 
-// checkOTelEndpoint validates --otel-endpoint: an http(s) URL.
-func checkOTelEndpoint(endpoint string) error {
+// checkOTelEndpoint validates --otel-endpoint: an http(s) URL, plain http
+// only on loopback unless insecureHTTP (--otel-insecure-http).
+func checkOTelEndpoint(endpoint string, insecureHTTP bool) error {
 	if endpoint == "" {
 		return nil
 	}
@@ -38,13 +39,16 @@ func checkOTelEndpoint(endpoint string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("--otel-endpoint %q: want the OTLP/HTTP collector's URL, like http://127.0.0.1:4318", endpoint)
 	}
+	if err := checkOTLPClearText(u, insecureHTTP); err != nil {
+		return fmt.Errorf("--otel-endpoint: %w", err)
+	}
 	return nil
 }
 
 // newTracing makes the exporter to endpoint; nothing is sent until a span
 // ends, and an unreachable collector loses spans, never requests.
-func newTracing(endpoint string) (*tracing, error) {
-	if err := checkOTelEndpoint(endpoint); err != nil {
+func newTracing(endpoint string, insecureHTTP bool) (*tracing, error) {
+	if err := checkOTelEndpoint(endpoint, insecureHTTP); err != nil {
 		return nil, err
 	}
 	// A base URL gets OTLP's trace path, as OTEL_EXPORTER_OTLP_ENDPOINT
@@ -54,6 +58,7 @@ func newTracing(endpoint string) (*tracing, error) {
 		u.Path = "/v1/traces"
 	}
 	exp := newOTLPExporter(u.String())
+	exp.clearText = insecureHTTP
 	res := resource.NewSchemaless(attribute.String("service.name", "portolan-gateway"))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(tracingBatch)), sdktrace.WithResource(res))
 	return &tracing{provider: tp, tracer: tp.Tracer("github.com/portolan/portolan/agent/gateway")}, nil

@@ -2,10 +2,13 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -20,6 +23,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/loopback"
+	"github.com/portolan/portolan/internal/redact"
 )
 
 // otlpExporter sends the gateway's spans to an OTLP/HTTP collector as
@@ -35,9 +40,16 @@ import (
 // As otlptracehttp, it retries a refused export (429, 502, 503, 504, or no
 // answer) with backoff until the batcher's context ends, and otherwise
 // drops the batch: a collector that is down loses spans, never requests.
+//
+// Spans go in clear only on loopback, unless clearText says otherwise
+// (checkOTLPClearText).
 type otlpExporter struct {
 	url    string
+	shown  string // url without its user info and query: for messages
 	client *http.Client
+	// clearText allows plain http to a host other than loopback: the
+	// operator's --otel-insecure-http. Set before the first export.
+	clearText bool
 }
 
 // otlpTimeout bounds one export attempt, as OTEL_EXPORTER_OTLP_TIMEOUT's
@@ -47,10 +59,57 @@ const otlpTimeout = 10 * time.Second
 // maxOTLPAnswer bounds how much of a collector's answer is read.
 const maxOTLPAnswer = 64 << 10
 
+// maxOTLPRedirects bounds the redirects of one export, as net/http's
+// default policy does.
+const maxOTLPRedirects = 10
+
 func newOTLPExporter(url string) *otlpExporter {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 1
-	return &otlpExporter{url: url, client: &http.Client{Transport: tr, Timeout: otlpTimeout}}
+	e := &otlpExporter{url: url, shown: cmp.Or(redact.URL(url), "the --otel-endpoint URL")}
+	e.client = &http.Client{Transport: tr, Timeout: otlpTimeout, CheckRedirect: e.checkRedirect}
+	return e
+}
+
+// errOTLPClearText marks a refusal of checkOTLPClearText: no retry mends it.
+var errOTLPClearText = errors.New("plain http to a host other than loopback")
+
+// checkOTLPClearText refuses a collector URL that would carry spans in
+// clear beyond this machine, unless allowClearText (--otel-insecure-http).
+// A span names no credential (tracing.go leaves the query and the headers
+// out), but it does carry each request's path, which APIs fill with ids and
+// names, and which application called which service when: traffic a
+// network on the way has no business reading, so DESIGN's "HTTPS
+// everywhere off loopback" holds for it too. A URL with user info is
+// refused over plain http off loopback even when allowed: the client sends
+// it as Basic credentials, and allowing spans in clear is not allowing a
+// password in clear.
+func checkOTLPClearText(u *url.URL, allowClearText bool) error {
+	if u.Scheme != "http" || loopback.Host(u.Hostname()) {
+		return nil
+	}
+	shown := cmp.Or(redact.URL(u.String()), "the --otel-endpoint URL")
+	if u.User != nil {
+		return fmt.Errorf("collector %s: %w would send the URL's credentials in clear: use https://", shown, errOTLPClearText)
+	}
+	if allowClearText {
+		return nil
+	}
+	return fmt.Errorf("collector %s: %w would send each request's path, service and application in clear: "+
+		"use https://, or --otel-insecure-http where the network on the way is yours", shown, errOTLPClearText)
+}
+
+// checkRedirect follows a collector's redirect as net/http does, but not to
+// where checkOTLPClearText refuses to send: a 307 or 308 sends the spans
+// again, to wherever it points.
+func (e *otlpExporter) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxOTLPRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxOTLPRedirects)
+	}
+	if err := checkOTLPClearText(req.URL, e.clearText); err != nil {
+		return fmt.Errorf("refused the redirect: %w", err)
+	}
+	return nil
 }
 
 var _ sdktrace.SpanExporter = (*otlpExporter)(nil)
@@ -83,10 +142,14 @@ func (e *otlpExporter) post(ctx context.Context, body []byte) (retry bool, err e
 	if err != nil {
 		return false, fmt.Errorf("otlp: %w", err)
 	}
+	if err := checkOTLPClearText(req.URL, e.clearText); err != nil {
+		return false, fmt.Errorf("otlp: %w", err)
+	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return true, fmt.Errorf("otlp: sending spans to %s: %w", e.url, err)
+		// A refused redirect is final; anything else may pass.
+		return !errors.Is(err, errOTLPClearText), fmt.Errorf("otlp: sending spans to %s: %w", e.shown, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxOTLPAnswer))
@@ -95,9 +158,9 @@ func (e *otlpExporter) post(ctx context.Context, body []byte) (retry bool, err e
 		return false, nil
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusBadGateway,
 		resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
-		return true, fmt.Errorf("otlp: collector %s busy: %s", e.url, resp.Status)
+		return true, fmt.Errorf("otlp: collector %s busy: %s", e.shown, resp.Status)
 	default:
-		return false, fmt.Errorf("otlp: collector %s refused the spans: %s", e.url, resp.Status)
+		return false, fmt.Errorf("otlp: collector %s refused the spans: %s", e.shown, resp.Status)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 	"github.com/urfave/cli/v2"
 
+	"github.com/portolan/portolan/internal/consulacl"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/consulcatalog"
 )
@@ -30,6 +31,9 @@ func runConsulMap(c *cli.Context, q registry.MapQuery, want mapWant, format stri
 		return errors.New("map: --via and --consul both say where to read the map: give one")
 	case c.IsSet("dc") && c.Bool("all-datacenters"):
 		return errors.New("map: --dc and --all-datacenters: give one")
+	}
+	if consulacl.ClearText(c.String("consul"), c.String("consul-token")) {
+		fmt.Fprintln(errWriter(c), "portolan map: --consul is plain http to a host other than loopback: the Consul ACL token crosses the network in clear; use https:// (Consul's HTTPS port, 8501)")
 	}
 	ccfg := consul.DefaultNonPooledConfig()
 	ccfg.Address, ccfg.Token = c.String("consul"), c.String("consul-token")

@@ -3,7 +3,8 @@
 // token's policy lacks (README, Consul ACLs) or that Consul does not know
 // the token. Every Portolan component that speaks to Consul words it so.
 //
-// consulacl imports only the Consul API client: nothing of Portolan's.
+// consulacl imports the Consul API client and, of Portolan, only
+// internal/loopback.
 package consulacl
 
 import (
