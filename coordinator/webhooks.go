@@ -16,6 +16,7 @@ import (
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/backoff"
+	"github.com/portolan/portolan/internal/loopback"
 	"github.com/portolan/portolan/internal/redact"
 )
 
@@ -58,6 +59,38 @@ type webhookDelivery struct {
 	cfg    WebhookConfig
 	client *http.Client
 	log    zerolog.Logger
+
+	clearWarned map[string]bool // receivers warned of as plain http off loopback (warnClearText)
+}
+
+// newWebhookClient is the delivery's HTTP client. It follows no redirect:
+// porta's worker (RestClient) follows none for a POST either, so a 3xx is a
+// failed try, and a receiver cannot send the event, application keys
+// included, on to another host or from https down to plain http.
+func newWebhookClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+// maxClearWarned bounds the receivers remembered as warned of; past it the
+// memory starts over (and they are warned of again).
+const maxClearWarned = 1024
+
+// warnClearText logs, once per receiver, that an event goes to it in plain
+// http beyond this host: 3scale delivers there too, so it is not refused,
+// but application events carry the applications' keys.
+func (d *webhookDelivery) warnClearText(rawURL, shown string) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" || loopback.Host(u.Hostname()) || d.clearWarned[shown] {
+		return
+	}
+	if d.clearWarned == nil || len(d.clearWarned) >= maxClearWarned {
+		d.clearWarned = make(map[string]bool)
+	}
+	d.clearWarned[shown] = true
+	d.log.Warn().Str("url", shown).Msg("webhook events go to this receiver in plain http: " +
+		"what they carry, application keys included, crosses the network in clear; give it an https:// URL (PUT /admin/api/webhooks.json)")
 }
 
 // startWebhooks runs the delivery loop until the returned stop is called:
@@ -67,7 +100,7 @@ type webhookDelivery struct {
 func (c *Coordinator) startWebhooks() (stop func()) {
 	cfg := c.cfg.Webhooks.withDefaults()
 	log := c.cfg.Logger.With().Str("component", "webhooks").Logger()
-	d := &webhookDelivery{store: c.store, cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, log: log}
+	d := &webhookDelivery{store: c.store, cfg: cfg, client: newWebhookClient(cfg.Timeout), log: log}
 	ctx, cancel := context.WithCancel(context.Background())
 	run := d.run
 	if c.cfg.Consul != nil {
@@ -138,6 +171,7 @@ func (d *webhookDelivery) post(ctx context.Context, ev *composition.WebHookEvent
 		return fmt.Errorf("webhook URL %s is invalid: fix it with PUT /admin/api/webhooks.json", shown)
 	}
 	req.Header.Set("Content-Type", "text/xml")
+	d.warnClearText(ev.URL, shown)
 	resp, err := d.client.Do(req)
 	if err != nil {
 		var uerr *url.Error
