@@ -22,8 +22,19 @@ const (
 	// each time they are used (a "billion laughs" stops here) and a list
 	// or mapping counting its length each time it is read: reading one
 	// (scanning it for a key, copying it, making a slice for it) is linear
-	// in its length, and an anchor is shared by every later document.
+	// in its length, and an anchor is shared by the rest of its document.
 	maxNodes = 2 << 20
+	// maxDocumentBytes bounds one document of a source (one item of a JSON
+	// array), checked before the YAML library parses it: the library
+	// builds a document's whole tree before a value of it is counted, at
+	// up to 140 bytes of memory per byte (a flow list of one-letter
+	// values), so one such document of 4 MiB holds up to about 570 MiB at
+	// once, where one of 16 MiB held 1.5 GiB (BenchmarkDecodeMemory). The
+	// largest document a composition is expected to hold, a service of
+	// 2,000 methods, a mapping rule for each and 5 plans limiting and
+	// pricing each, is 2.3 MiB as `portolan export -o yaml` writes it and
+	// 3.5 MiB as indented JSON (50 MiB at once).
+	maxDocumentBytes = 4 << 20
 	// maxRawBytes bounds a value kept as written (a policy's configuration).
 	maxRawBytes = 1 << 20
 	// maxNameBytes bounds a name (a system_name, a reference to one, a
@@ -47,9 +58,8 @@ func (d *decoder) visit(n *yaml.Node, path string, depth int) (*yaml.Node, error
 		n = n.Alias
 		depth++
 	}
-	d.nodes += 1 + len(n.Content)
-	if d.nodes > maxNodes {
-		return nil, errorf(path, n.Line, "too many values (more than %d, aliases counted each time they are used)", maxNodes)
+	if err := d.count(1+len(n.Content), path, n.Line); err != nil {
+		return nil, err
 	}
 	if depth > maxDepth {
 		return nil, errorf(path, n.Line, "nested deeper than %d levels", maxDepth)
@@ -58,6 +68,15 @@ func (d *decoder) visit(n *yaml.Node, path string, depth int) (*yaml.Node, error
 		return nil, errorf(path, n.Line, "the tag %s is not read: drop it (values are read as written)", short(tag))
 	}
 	return n, nil
+}
+
+// count charges values read to the budget.
+func (d *decoder) count(values int, path string, line int) error {
+	d.nodes += values
+	if d.nodes > maxNodes {
+		return errorf(path, line, "too many values (more than %d, aliases counted each time they are used)", maxNodes)
+	}
+	return nil
 }
 
 // readTags are the tags the decoder reads: YAML's own types, which a value

@@ -19,9 +19,11 @@ import (
 // Decode reads the documents of one source: YAML documents separated by
 // "---", a JSON object or array (JSON is read as the YAML it is), or a
 // Kubernetes List (kind: List, items: [...]); Portolan's own documents and
-// the 3scale toolbox's Product and Backend CRDs alike. source names the
-// input in errors. It refuses the whole source on any problem, returning
-// Errors: every problem found, each an *Error.
+// the 3scale toolbox's Product and Backend CRDs alike. Each document (each
+// item of a JSON array) is parsed by itself, and refused past 4 MiB, so an
+// anchor names a node of its own document only.
+// source names the input in errors. It refuses the whole source on any
+// problem, returning Errors: every problem found, each an *Error.
 func Decode(r io.Reader, source string) ([]Document, error) {
 	docs, errs := decodeSource(r, source)
 	if len(errs) == 0 {
@@ -134,30 +136,130 @@ type reader struct {
 	index  int // documents seen
 }
 
+// read reads the documents of a source, each parsed by itself: a YAML
+// document, or a group of a JSON array's items.
 func (s *reader) read(data []byte) {
-	yd := yaml.NewDecoder(bytes.NewReader(data))
+	if open, line := jsonArray(data); open >= 0 {
+		s.readArray(data, open, line)
+		return
+	}
+	for c := range yamlDocuments(data) {
+		if len(c.data) > maxDocumentBytes {
+			s.tooLarge(c.line)
+			return
+		}
+		if !s.parse(bytes.NewReader(c.data), c.line, func(n *yaml.Node) bool { return s.root(n, 0) }) {
+			return
+		}
+	}
+}
+
+// readArray reads a source that is one JSON array (as `portolan apply`
+// sends documents to home): its items in groups of up to maxDocumentBytes,
+// each group parsed by itself, as the array's items. A JSON text has no
+// anchors, so nothing is shared between groups that reading it whole
+// would share.
+func (s *reader) readArray(data []byte, open, line int) {
+	items := 0
+	for range jsonItems(data, open, line) {
+		items++
+	}
+	// The array itself, as reading it whole counts it.
+	if err := s.dec.count(1+items, "", line+1); err != nil {
+		s.fail(nil, "", "", err)
+		return
+	}
+	from, to, fromLine := -1, 0, 0
+	flush := func() bool {
+		if from < 0 {
+			return true
+		}
+		group := io.MultiReader(strings.NewReader("["), bytes.NewReader(data[from:to]), strings.NewReader("]"))
+		from = -1
+		return s.parse(group, fromLine, func(n *yaml.Node) bool {
+			for _, item := range n.Content {
+				if !s.root(item, 1) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	for span, l := range jsonItems(data, open, line) {
+		if span[1]-span[0] > maxDocumentBytes {
+			if flush() {
+				s.tooLarge(l)
+			}
+			return
+		}
+		if from >= 0 && span[1]-from > maxDocumentBytes && !flush() {
+			return
+		}
+		if from < 0 {
+			from, fromLine = span[0], l
+		}
+		to = span[1]
+	}
+	flush()
+}
+
+// parse reads the YAML documents of r, whose first line is line (from 0)
+// in the source, with a parser of their own, and gives each document's
+// value to each; it reports false once reading must stop.
+func (s *reader) parse(r io.Reader, line int, each func(*yaml.Node) bool) bool {
+	shift := 0
+	if line > 0 {
+		// A blank line first: the library names no line for a problem on
+		// its first, which in the source has one.
+		r = io.MultiReader(strings.NewReader("\n"), r)
+		shift = line - 1
+	}
+	yd := yaml.NewDecoder(r)
 	for {
 		var n yaml.Node
 		err := yd.Decode(&n)
 		if errors.Is(err, io.EOF) {
-			return
+			return true
 		}
 		if err != nil {
 			e := &Error{Source: s.source, Index: s.index + 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 			if m := yamlLine.FindStringSubmatch(e.Msg); m != nil {
 				e.Line, _ = strconv.Atoi(m[1])
+				e.Line += shift
 				e.Msg = m[2]
 			}
+			if strings.HasPrefix(e.Msg, "unknown anchor ") {
+				e.Msg += ": an alias names an anchor of its own document (anchors do not reach across ---)"
+			}
 			s.errs.add(e)
-			return
+			return false
 		}
+		shiftLines(&n, shift)
 		if len(n.Content) == 0 {
 			continue // an empty document, as after a trailing "---"
 		}
-		if !s.root(n.Content[0], 0) {
-			return
+		if !each(n.Content[0]) {
+			return false
 		}
 	}
+}
+
+// shiftLines adds shift to the line of n and of every node under it (an
+// alias's target is under the document once, and moved there).
+func shiftLines(n *yaml.Node, shift int) {
+	if shift == 0 {
+		return
+	}
+	n.Line += shift
+	for _, c := range n.Content {
+		shiftLines(c, shift)
+	}
+}
+
+// tooLarge refuses the next document, which starts at line (from 0).
+func (s *reader) tooLarge(line int) {
+	s.errs.add(&Error{Source: s.source, Index: s.index + 1, Line: line + 1,
+		Msg: fmt.Sprintf("larger than %d MiB, the most one document may be: split it into documents (separated by ---, or items of a JSON array)", maxDocumentBytes>>20)})
 }
 
 // yamlLine finds the line in the YAML parser's errors.
