@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/agent/gateway"
+	"github.com/portolan/portolan/agent/ledger"
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/registry"
@@ -23,6 +24,10 @@ import (
 // following the composition, the placement and the service map.
 func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 	cfg := *a.cfg.Gateway
+	cfg.ReportInterval = a.cfg.ReportInterval
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = ledger.DefaultReportInterval // as the ledger's Run takes it
+	}
 	if a.usage == nil {
 		return errors.New("gateway: the agent has no usage ledger to count usage with")
 	}

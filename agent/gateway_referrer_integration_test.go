@@ -33,9 +33,11 @@ func getReferred(t *testing.T, url, referer string) reply {
 
 // Referrer filters made through the 3scale API are enforced by the agent's
 // gateway, from the signed view home sends it: on a service with
-// referrer_filters_required, an application's calls must come from one of
-// its filters (the Referer header), and switching the requirement off
-// reaches the gateway with the next revision.
+// referrer_filters_required whose chain has 3scale_referrer, an
+// application's calls must come from one of its filters (the Referer
+// header); without the policy no referrer is sent, so an application with
+// filters is refused, as apisonator refuses APIcast's calls; switching the
+// requirement off reaches the gateway with the next revision.
 func TestGatewayEnforcesReferrerFiltersEndToEnd(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	sid, _ := countedService(t, co, "Web", "webapi")
@@ -64,6 +66,8 @@ func TestGatewayEnforcesReferrerFiltersEndToEnd(t *testing.T) {
 		adminCall(t, co, "POST", fmt.Sprintf("/admin/api/accounts/%d/applications/%d/referrer_filters.json", acct, web.ID), "referrer_filter="+f, nil)
 	}
 	adminCall(t, co, "PUT", fmt.Sprintf("/admin/api/services/%d.json", sid), "referrer_filters_required=true", nil)
+	putPolicyChain(t, co, sid, `[{"name":"3scale_referrer","version":"builtin","enabled":true,"configuration":{}},
+		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`)
 
 	host, port := gwUpstream(t, "web-instance")
 	gw := testenv.FreeAddr(t)
@@ -84,6 +88,11 @@ func TestGatewayEnforcesReferrerFiltersEndToEnd(t *testing.T) {
 	assert.Equal(t, reply{200, "web-instance"}, getReferred(t, serverURL, "evil.org"))
 	m := get(t, "http://"+agent.API+"/metrics").body
 	assert.Contains(t, m, `portolan_agent_gateway_requests_total{result="referrer_not_allowed"} 3`)
+
+	putPolicyChain(t, co, sid, `[{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`)
+	require.Eventually(t, func() bool { return getReferred(t, webURL, "www.example.com") == reply{403, "Authentication failed\n"} },
+		10*time.Second, 20*time.Millisecond, "without 3scale_referrer no referrer is sent: the filtered app is refused")
+	assert.Equal(t, reply{200, "web-instance"}, getReferred(t, serverURL, "evil.org"), "an application without filters still passes")
 
 	adminCall(t, co, "PUT", fmt.Sprintf("/admin/api/services/%d.json", sid), "referrer_filters_required=false", nil)
 	require.Eventually(t, func() bool { return getReferred(t, webURL, "evil.org") == reply{200, "web-instance"} },

@@ -115,13 +115,12 @@ func (a *apicastElement) Access(c *policy.Context) {
 		app, plan, denial = v.apps.Authenticate(ad.cred)
 	}
 	if v.referrers {
-		// As APIcast with the 3scale_referrer policy in front of apisonator:
-		// the Referer header is the referrer, checked against the
-		// application's filters when its service requires them, and a
+		// As apisonator's referrer validator on what APIcast sends it: the
+		// Referer header when the 3scale_referrer policy ran, else no
+		// referrer, which an application with filters is refused for. A
 		// refusal is APIcast's "authorization failed", as every rejection
 		// but limits_exceeded is.
-		ref, given := referrer(c.R.Header)
-		denial = composition.ReferrerStep(true, app, ref, given, denial)
+		denial = composition.ReferrerStep(true, app, c.Referrer, c.ReferrerGiven, denial)
 	}
 	if denial != nil || plan == nil {
 		if denial != nil && denial.Code == composition.DenialReferrerNotAllowed {

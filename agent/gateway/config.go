@@ -41,6 +41,11 @@ type Config struct {
 
 	// ContentCaching is where the content_caching policy keeps responses.
 	ContentCaching policy.ContentCaching
+
+	// ReportInterval is how often the agent reports usage to home, which
+	// 3scale_batcher's batch_report_seconds must not be shorter than; 0:
+	// unknown, not checked.
+	ReportInterval time.Duration
 }
 
 // Gateway defaults.

@@ -286,15 +286,3 @@ func parseAuthorization(h string) authorization {
 	}
 	return authorization{}
 }
-
-// referrer returns what APIcast's 3scale_referrer policy sends apisonator as
-// the referrer parameter: the request's Referer header (the first, as
-// nginx's $http_referer), given only when the request has one. A request
-// without it names no referrer, which apisonator refuses for an application
-// with filters ("referrer is missing").
-func referrer(h http.Header) (string, bool) {
-	if v := h["Referer"]; len(v) > 0 {
-		return v[0], true
-	}
-	return "", false
-}

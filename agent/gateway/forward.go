@@ -37,7 +37,7 @@ func (g *Gateway) forwardChosen(c *policy.Context, v *view) {
 func (g *Gateway) forwardWith(c *policy.Context, up *upstream, host string, chosen bool, v *view) {
 	r := c.R
 	o := http1.Options{Connect: c.Timeouts.Connect, Send: c.Timeouts.Send, Read: c.Timeouts.Read,
-		Retries: c.Retries, RetryStatuses: c.RetryStatuses}
+		Retries: c.Retries, RetryStatuses: c.RetryStatuses, Unbuffered: c.Unbuffered}
 	if up.fwd != nil && !http1.IsUpgrade(r) {
 		if err := up.fwd.ServeWith(c.W, r, host, v.secretToken, o); err != nil {
 			g.forwardError(c.W, r, up, err)

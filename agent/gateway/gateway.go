@@ -354,7 +354,7 @@ func (g *Gateway) Forward(c *policy.Context) {
 		up = g.local
 		g.m.forwarded.Inc()
 	}
-	if c.Retries == 0 && c.Timeouts == (policy.Timeouts{}) && c.RetryStatuses == nil {
+	if c.Retries == 0 && c.Timeouts == (policy.Timeouts{}) && c.RetryStatuses == nil && !c.Unbuffered {
 		timeUpstream(c, &rq.rec, func() { g.forward(c.W, r, up, v) })
 		return
 	}

@@ -22,8 +22,9 @@ import (
 //
 // content_caching is the content_caching policy's (policy.Metrics). Left
 // out, having no meaning in this gateway: openresty_shdict_* (no nginx
-// shared dictionaries), batching_policy_* (no 3scale_batcher: the agent
-// always batches) and worker_process (no nginx workers).
+// shared dictionaries), batching_policy_* (3scale_batcher keeps no cache
+// of authorizations to count here: the agent authorizes each request
+// locally and always batches) and worker_process (no nginx workers).
 // nginx_http_connections counts the lean loop's connections
 // (metrics_connections.go).
 const (

@@ -12,10 +12,12 @@ import (
 
 // referrerFixture is the gateway fixture with referrer filters on the basic
 // and frozen applications ("*.example.com" and "10.0.0.1"); required says
-// whether the service has referrer_filters_required.
+// whether the service has referrer_filters_required. Its chain has
+// 3scale_referrer, which sends the Referer header to be checked.
 func referrerFixture(t *testing.T, required bool) *gatewayFixture {
 	t.Helper()
 	f := newGatewayFixture(t, backendUserKey)
+	f.proxy(t, func(p *composition.Proxy) { p.PolicyChain = policyChain(t, referrerChain) })
 	svc := *f.svc
 	svc.ReferrerFiltersRequired = required
 	require.NoError(t, f.tx.Update(&svc))

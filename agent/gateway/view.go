@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -130,11 +131,13 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 
 	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, BackendVersion: svc.BackendVersion, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared,
 		Usage: &policyUsage{g: g, snap: snap, serviceID: svc.ID}, Global: g.global, ContentCaching: g.cfg.ContentCaching,
-		Upstream: g.localURL}
-	v.chain, failed = policy.Build(composition.NormalizePolicyChain(proxy.PolicyChain), &apicastElement{g: g, v: v}, env)
+		Upstream: g.localURL, AuthFailed: v.errAuthFailed.respond, ReportInterval: g.cfg.ReportInterval}
+	chain := composition.NormalizePolicyChain(proxy.PolicyChain)
+	v.chain, failed = policy.Build(chain, &apicastElement{g: g, v: v}, env)
 	if failed != nil {
-		v.failClosed = &errorResponse{status: http.StatusServiceUnavailable, contentType: plainText,
-			body: fmt.Appendf(nil, "Service Unavailable: the policy chain of service %q cannot run: %v\n", svc.SystemName, failed)}
+		status := policy.FailedStatus(chain) // 503, or on_failed's
+		v.failClosed = &errorResponse{status: status, contentType: plainText,
+			body: fmt.Appendf(nil, "%s: the policy chain of service %q cannot run: %v\n", cmp.Or(http.StatusText(status), "Error"), svc.SystemName, failed)}
 		var u *policy.Unsupported
 		if errors.As(failed, &u) {
 			g.policyMetrics.Policy.WithLabelValues(u.Policy, "fail_closed").Inc()
@@ -177,8 +180,8 @@ func (g *Gateway) Update(snap *composition.Snapshot, p registry.Placement) (bool
 	}
 	if failed != nil {
 		// Logged at every revision that keeps it: an operator must see it.
-		g.log.Error().Err(failed).Str("service", v.service).Uint64("revision", v.revision).
-			Msg("gateway: the service's policy chain cannot run; answering 503 until it is fixed")
+		g.log.Error().Err(failed).Str("service", v.service).Uint64("revision", v.revision).Int("status", v.failClosed.status).
+			Msg("gateway: the service's policy chain cannot run; answering status (503, or on_failed's) until it is fixed")
 	}
 	g.view.Store(v)
 	g.refreshRoutes()

@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -158,9 +159,16 @@ type Options struct {
 	Retries int
 	// RetryStatuses are answers also retried (a replayable request only).
 	RetryStatuses []int
+	// Unbuffered sends the request's head at once and each piece of its
+	// body as it is read from the client, as nginx's
+	// proxy_request_buffering off does, where by default what fits the
+	// write buffer waits for more (request_unbuffered).
+	Unbuffered bool
 }
 
-func (o *Options) custom() bool { return o.Connect > 0 || o.Send > 0 || o.Read > 0 }
+// custom reports whether the request sets its own deadlines: an unbuffered
+// one does, since its body is written over as long as the client takes.
+func (o *Options) custom() bool { return o.Connect > 0 || o.Send > 0 || o.Read > 0 || o.Unbuffered }
 
 // Serve forwards r and writes the upstream's answer to w. host, when not
 // empty, replaces the Host header; owned are the values of the owned header.
@@ -284,15 +292,19 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 			_ = uc.c.SetDeadline(uc.deadline)
 		}
 	}
-	if err := f.writeRequest(uc.bw, r, host, owned); err != nil {
+	var stream *bodyStream
+	if o.Unbuffered {
+		stream = &bodyStream{c: uc.c, send: cmp.Or(o.Send, f.timeout)}
+	}
+	if err := f.writeRequest(uc.bw, r, host, owned, stream); err != nil {
 		return nil, err
 	}
 	if err := uc.flush(); err != nil {
 		return nil, err
 	}
-	if custom && o.Read > 0 {
+	if custom && (o.Read > 0 || o.Unbuffered) {
 		// The read timeout counts from the request sent, as nginx's does.
-		_ = uc.c.SetReadDeadline(time.Now().Add(o.Read))
+		_ = uc.c.SetReadDeadline(deadline(time.Now(), o.Read, f.timeout))
 	}
 	if r.Method != http.MethodHead {
 		resp, err := uc.readLeanAnswer()

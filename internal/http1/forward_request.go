@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // dropped reports whether the forwarder never relays the canonical header
@@ -17,8 +18,9 @@ import (
 func dropped(k string) bool { return HopByHop(k) || k == "Expect" }
 
 // writeRequest writes r's head and body into bw; what is left in bw is for
-// upstreamConn.flush.
-func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string, owned []string) error {
+// upstreamConn.flush. With stream, the head and then each piece of the
+// body leave as soon as they are written (Options.Unbuffered).
+func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string, owned []string, stream *bodyStream) error {
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
 	writeRequestURI(bw, r.URL)
@@ -55,6 +57,9 @@ func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string,
 		bw.WriteString("Content-Length: ")
 		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
 		bw.WriteString("\r\n\r\n")
+		if stream != nil {
+			return stream.copy(bw, bw, r.Body, r.ContentLength)
+		}
 		if _, err := io.CopyN(bw, clientBody{r.Body}, r.ContentLength); err != nil {
 			if err == io.EOF { // the body ended short of its length
 				err = errClientBody{io.ErrUnexpectedEOF}
@@ -64,7 +69,11 @@ func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string,
 	case r.ContentLength < 0 && hasBody:
 		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
 		cw := httputil.NewChunkedWriter(bw)
-		if _, err := io.Copy(cw, clientBody{r.Body}); err != nil {
+		if stream != nil {
+			if err := stream.copy(bw, cw, r.Body, -1); err != nil {
+				return err
+			}
+		} else if _, err := io.Copy(cw, clientBody{r.Body}); err != nil {
 			return err
 		}
 		cw.Close()
@@ -200,4 +209,58 @@ func IsBodyError(err error) (status int, ok bool) {
 		return http.StatusRequestEntityTooLarge, true
 	}
 	return http.StatusBadRequest, true
+}
+
+// bodyStream sends a request body on as it is read from the client
+// (Options.Unbuffered), each flush within send when it is set: nginx's
+// proxy_send_timeout, a bound between two successive writes, so a long
+// upload is not cut while each of its pieces goes out in time.
+type bodyStream struct {
+	c    net.Conn
+	send time.Duration
+}
+
+func (s *bodyStream) flush(bw *bufio.Writer) error {
+	if s.send > 0 {
+		_ = s.c.SetWriteDeadline(time.Now().Add(s.send))
+	}
+	return bw.Flush()
+}
+
+// copy sends the head in bw, then the client's body through dst (bw, or a
+// chunked writer over it): n bytes of it, or all of it when n < 0, each
+// piece flushed as soon as it is read.
+func (s *bodyStream) copy(bw *bufio.Writer, dst io.Writer, body io.Reader, n int64) error {
+	if err := s.flush(bw); err != nil {
+		return err
+	}
+	src := io.Reader(clientBody{body})
+	if n >= 0 {
+		src = io.LimitReader(src, n)
+	}
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	var sent int64
+	for {
+		k, rerr := src.Read(buf)
+		if k > 0 {
+			if _, err := dst.Write(buf[:k]); err != nil {
+				return err
+			}
+			if err := s.flush(bw); err != nil {
+				return err
+			}
+			sent += int64(k)
+		}
+		if rerr == io.EOF {
+			if n >= 0 && sent < n { // the body ended short of its length
+				return errClientBody{io.ErrUnexpectedEOF}
+			}
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
 }

@@ -21,6 +21,17 @@ var builtins = map[string]Factory{
 	"upstream_connection":  newUpstreamConnection,
 	"jwt_claim_check":      newJWTClaimCheck,
 	"rate_limit":           newRateLimit,
+	"statuscode_overwrite": newStatusCodeOverwrite,
+	"rewrite_url_captures": newRewriteURLCaptures,
+	"echo":                 newEcho,
+	"keycloak_role_check":  newKeycloakRoleCheck,
+	"3scale_batcher":       newThreescaleBatcher,
+	"3scale_referrer":      newThreescaleReferrer,
+	"websocket":            newWebsocket,
+	"on_failed":            newOnFailed,
+	"nginx_filters":        newNginxFilters,
+	"request_unbuffered":   newRequestUnbuffered,
+	"logging":              newLogging,
 }
 
 func builtin(name string) (Factory, bool) {

@@ -149,6 +149,9 @@ func (c *Chain) Serve(ctx *Context, fw Forwarder) {
 
 func (c *Chain) run(ctx *Context, fw Forwarder) {
 	for _, x := range c.rewrite {
+		if ctx.skipRewrite && c.policies[x.pos].Name() != "apicast" {
+			continue // the gateway's own checks are never skipped
+		}
 		ctx.pos = x.pos
 		if x.p.Rewrite(ctx); ctx.Answered {
 			return

@@ -96,6 +96,17 @@ type Env struct {
 	// no policy chose another (maintenance_mode's {{ upstream.* }}).
 	Upstream *url.URL
 
+	// AuthFailed answers with the service's "authentication failed" error
+	// (error_auth_failed, its status and content type), as APIcast's
+	// errors.authorization_failed does (keycloak_role_check); nil in
+	// home's check of a saved chain.
+	AuthFailed func(c *Context)
+
+	// ReportInterval is how often the agent reports usage to home
+	// (3scale_batcher's batch_report_seconds); 0 when unknown, as in home's
+	// check of a saved chain.
+	ReportInterval time.Duration
+
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -172,6 +183,11 @@ type Context struct {
 	RetryStatuses      []int        // also retried on these upstream statuses, with a body that can be replayed
 	DefaultCredentials *Credentials // used when the request brings none of its backend version's
 	Caching            string       // "", "strict", "resilient", "allow", "none"
+	Unbuffered         bool         // the request body goes upstream piece by piece as it comes (request_unbuffered)
+	// Referrer is what 3scale_referrer sends for authorization: the Referer
+	// header, ReferrerGiven set; without the policy none is sent.
+	Referrer      string
+	ReferrerGiven bool
 
 	// UpstreamStatus is the upstream's answer, 0 when it was not reached;
 	// UpstreamTime how long it took.
@@ -186,6 +202,10 @@ type Context struct {
 	reqID  string // the Liquid {{ request_id }}, made the first time it is read
 	pos    int    // the position of the element being run
 	filter filterWriter
+
+	// skipRewrite skips the rest of the rewrite phase but the apicast
+	// element's (echo's exit "phase", APIcast's ngx.exit(0)).
+	skipRewrite bool
 }
 
 // State returns the running element's per-request state, made by mk the
