@@ -303,7 +303,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request) *view {
 	if !targetOK(r) {
 		g.m.badRequest.Inc()
-		writeText(w, http.StatusBadRequest, plainText, badTargetBody)
+		writeText(w, http.StatusBadRequest, plainText, policy.PathRefused)
 		return nil
 	}
 	v := g.view.Load()
@@ -337,6 +337,14 @@ func (g *Gateway) Forward(c *policy.Context) {
 	rq := c.Gateway.(*request)
 	v := g.view.Load()
 	r := c.R
+	if !policy.PathOK(r.URL.Path) || (c.Upstream != nil && !policy.PathOK(c.Upstream.Path)) {
+		// A policy rewrote the path into one targetOK would have refused
+		// (url_rewriting's gsub of "x" in "/a/.x./b"): the app would
+		// resolve it past the mapping rules.
+		g.m.badRequest.Inc()
+		writeText(c.W, http.StatusBadRequest, plainText, policy.PathRefused)
+		return
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		// The server's own writer: MaxBytesReader tells it to close the
 		// connection through an unexported method no wrapper passes on.
@@ -434,8 +442,6 @@ func (g *Gateway) closeIdle() {
 	}
 }
 
-// badTargetBody answers a request whose target targetOK refuses.
-var badTargetBody = []byte("Bad Request: dot segments and control bytes are not allowed in the path\n")
 
 // unrecordedBody answers a request whose usage the agent cannot keep.
 var unrecordedBody = []byte("Usage cannot be recorded right now (the agent's usage spool is full: home has not acknowledged usage for too long); try again later\n")

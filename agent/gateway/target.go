@@ -3,6 +3,8 @@ package gateway
 import (
 	"net/http"
 	"strings"
+
+	"github.com/portolan/portolan/agent/gateway/policy"
 )
 
 // targetOK reports whether a request's target may be matched against the
@@ -21,25 +23,5 @@ import (
 // exactly the path that was matched. Browsers and HTTP clients resolve dot
 // segments before they send, so only crafted requests carry them.
 func targetOK(r *http.Request) bool {
-	return pathOK(r.URL.Path) && !strings.Contains(r.URL.RawQuery, "%00")
+	return policy.PathOK(r.URL.Path) && !strings.Contains(r.URL.RawQuery, "%00")
 }
-
-// pathOK reports whether a decoded path has no dot segment and no control
-// byte. It allocates nothing: it runs on every request.
-func pathOK(p string) bool {
-	start := 0
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; {
-		case c == '/' || c == '\\':
-			if dotSegment(p[start:i]) {
-				return false
-			}
-			start = i + 1
-		case c < ' ' || c == 0x7f:
-			return false
-		}
-	}
-	return !dotSegment(p[start:])
-}
-
-func dotSegment(s string) bool { return s == "." || s == ".." }

@@ -261,9 +261,9 @@ next:
 			}
 			set = append(set, [2]string{name, b.String()})
 		}
-		if !capturedPathOK(path) {
+		if !PathOK(path) {
 			p.refused.Inc()
-			c.Respond(http.StatusBadRequest, "text/plain; charset=us-ascii", capturedPathRefused)
+			c.Respond(http.StatusBadRequest, "text/plain; charset=us-ascii", PathRefused)
 			return
 		}
 		p.rewritten.Inc()
@@ -277,27 +277,4 @@ next:
 		}
 		return
 	}
-}
-
-// capturedPathRefused is the gateway's answer to a path it refuses.
-var capturedPathRefused = []byte("Bad Request: dot segments and control bytes are not allowed in the path\n")
-
-// capturedPathOK reports whether a rewritten path has no dot segment and no
-// control byte, as the gateway requires of the paths clients send ('\\'
-// separates segments too, as some apps take it).
-func capturedPathOK(p string) bool {
-	start := 0
-	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' && p[i] != '\\' {
-			if p[i] < ' ' || p[i] == 0x7f {
-				return false
-			}
-			continue
-		}
-		if seg := p[start:i]; seg == "." || seg == ".." {
-			return false
-		}
-		start = i + 1
-	}
-	return true
 }
