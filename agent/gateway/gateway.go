@@ -442,6 +442,5 @@ func (g *Gateway) closeIdle() {
 	}
 }
 
-
 // unrecordedBody answers a request whose usage the agent cannot keep.
 var unrecordedBody = []byte("Usage cannot be recorded right now (the agent's usage spool is full: home has not acknowledged usage for too long); try again later\n")
