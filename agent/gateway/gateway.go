@@ -251,6 +251,15 @@ func (g *Gateway) proxyTo(target *url.URL, chosen bool) *httputil.ReverseProxy {
 // credentials.
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, upstream string, err error) {
 	policy.ForwardFailed(w) // what follows is not the upstream's answer
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		// The client's body went over a bound while it was sent
+		// (payload_limits, --gateway-max-body): 413, as the lean
+		// forwarder answers it (http1.IsBodyError).
+		g.m.tooLarge.Inc()
+		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte(http.StatusText(http.StatusRequestEntityTooLarge)+"\n"))
+		return
+	}
 	g.m.upstreamError.Inc()
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away

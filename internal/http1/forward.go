@@ -43,9 +43,20 @@ type upstreamConn struct {
 	recent   bool        // fresh, or taken from the pool soon after its last answer
 	deadline time.Time   // the connection's deadline; zero when none
 
-	head upstreamHead // what readLeanAnswer fills, reused
-	body leanBody
-	resp http.Response
+	head   upstreamHead // what readLeanAnswer fills, reused
+	body   leanBody
+	resp   http.Response
+	stream bodyStream // a request body's writer, reused
+}
+
+// extend moves the connection's read and write deadline to d from now
+// when less than half of d is left: a timer update costs, so the upstream
+// gets between half of d and all of it.
+func (uc *upstreamConn) extend(d time.Duration) {
+	if now := time.Now(); uc.deadline.Sub(now) < d/2 {
+		uc.deadline = now.Add(d)
+		_ = uc.c.SetDeadline(uc.deadline)
+	}
 }
 
 // smallBody is the largest answer relayed under the upstream timeout's
@@ -166,9 +177,8 @@ type Options struct {
 	Unbuffered bool
 }
 
-// custom reports whether the request sets its own deadlines: an unbuffered
-// one does, since its body is written over as long as the client takes.
-func (o *Options) custom() bool { return o.Connect > 0 || o.Send > 0 || o.Read > 0 || o.Unbuffered }
+// custom reports whether the request sets its own deadlines.
+func (o *Options) custom() bool { return o.Connect > 0 || o.Send > 0 || o.Read > 0 }
 
 // Serve forwards r and writes the upstream's answer to w. host, when not
 // empty, replaces the Host header; owned are the values of the owned header.
@@ -278,6 +288,12 @@ func IsTimeout(err error) bool {
 // Moving a deadline costs a timer update, so it is moved only when less than
 // half the timeout is left: the upstream gets between half the timeout and
 // all of it to answer. Options' timeouts set their own deadlines instead.
+//
+// A body is read from the client as it is sent, which takes as long as the
+// client takes: as nginx, which reads it before its upstream timers start,
+// the upstream is not timed meanwhile. Each write to it is bounded on its
+// own (bodyStream), and the wait for the answer counts from the body sent.
+// A request without a body sets no deadline more.
 func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, owned []string, o *Options) (*http.Response, error) {
 	custom := o.custom()
 	switch {
@@ -287,14 +303,17 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 		_ = uc.c.SetWriteDeadline(deadline(now, o.Send, f.timeout))
 		_ = uc.c.SetReadDeadline(deadline(now, o.Read, f.timeout))
 	case f.timeout > 0:
+		// uc.extend, written out: it is not inlined, and this is every
+		// request's path.
 		if now := time.Now(); uc.deadline.Sub(now) < f.timeout/2 {
 			uc.deadline = now.Add(f.timeout)
 			_ = uc.c.SetDeadline(uc.deadline)
 		}
 	}
 	var stream *bodyStream
-	if o.Unbuffered {
-		stream = &bodyStream{c: uc.c, send: cmp.Or(o.Send, f.timeout)}
+	if r.ContentLength > 0 || r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		stream = &uc.stream
+		*stream = bodyStream{uc: uc, send: cmp.Or(o.Send, f.timeout), eager: o.Unbuffered, lazy: !custom}
 	}
 	if err := f.writeRequest(uc.bw, r, host, owned, stream); err != nil {
 		return nil, err
@@ -302,9 +321,12 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 	if err := uc.flush(); err != nil {
 		return nil, err
 	}
-	if custom && (o.Read > 0 || o.Unbuffered) {
+	switch {
+	case custom && (o.Read > 0 || stream != nil):
 		// The read timeout counts from the request sent, as nginx's does.
 		_ = uc.c.SetReadDeadline(deadline(time.Now(), o.Read, f.timeout))
+	case stream != nil && f.timeout > 0:
+		uc.extend(f.timeout)
 	}
 	if r.Method != http.MethodHead {
 		resp, err := uc.readLeanAnswer()

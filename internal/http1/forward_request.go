@@ -18,8 +18,8 @@ import (
 func dropped(k string) bool { return HopByHop(k) || k == "Expect" }
 
 // writeRequest writes r's head and body into bw; what is left in bw is for
-// upstreamConn.flush. With stream, the head and then each piece of the
-// body leave as soon as they are written (Options.Unbuffered).
+// upstreamConn.flush. A body goes through stream, which roundTrip gives
+// any request that has one.
 func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string, owned []string, stream *bodyStream) error {
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
@@ -57,23 +57,11 @@ func (f *Forwarder) writeRequest(bw *bufio.Writer, r *http.Request, host string,
 		bw.WriteString("Content-Length: ")
 		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
 		bw.WriteString("\r\n\r\n")
-		if stream != nil {
-			return stream.copy(bw, bw, r.Body, r.ContentLength)
-		}
-		if _, err := io.CopyN(bw, clientBody{r.Body}, r.ContentLength); err != nil {
-			if err == io.EOF { // the body ended short of its length
-				err = errClientBody{io.ErrUnexpectedEOF}
-			}
-			return err
-		}
+		return stream.copy(bw, bw, r.Body, r.ContentLength)
 	case r.ContentLength < 0 && hasBody:
 		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
 		cw := httputil.NewChunkedWriter(bw)
-		if stream != nil {
-			if err := stream.copy(bw, cw, r.Body, -1); err != nil {
-				return err
-			}
-		} else if _, err := io.Copy(cw, clientBody{r.Body}); err != nil {
+		if err := stream.copy(bw, cw, r.Body, -1); err != nil {
 			return err
 		}
 		cw.Close()
@@ -211,28 +199,45 @@ func IsBodyError(err error) (status int, ok bool) {
 	return http.StatusBadRequest, true
 }
 
-// bodyStream sends a request body on as it is read from the client
-// (Options.Unbuffered), each flush within send when it is set: nginx's
-// proxy_send_timeout, a bound between two successive writes, so a long
-// upload is not cut while each of its pieces goes out in time.
+// bodyStream writes a request's body to the upstream as it is read from the
+// client, which may take as long as the client takes: each write to the
+// upstream is bounded on its own (send), as nginx's proxy_send_timeout
+// bounds two successive writes, rather than the upload as a whole. Eager
+// (Options.Unbuffered, nginx's proxy_request_buffering off), the head and
+// each piece of the body leave as soon as they are read; otherwise what
+// fits the write buffer waits for more. Lazy, the bound is the
+// connection's deadline (upstreamConn.extend: between half of send and
+// all of it, with no timer update for a body sent at once); otherwise
+// each write gets all of send (the timeouts policy's send_timeout).
 type bodyStream struct {
-	c    net.Conn
-	send time.Duration
+	uc    *upstreamConn
+	send  time.Duration
+	eager bool
+	lazy  bool
 }
 
-func (s *bodyStream) flush(bw *bufio.Writer) error {
-	if s.send > 0 {
-		_ = s.c.SetWriteDeadline(time.Now().Add(s.send))
+// arm bounds the writes that follow.
+func (s *bodyStream) arm() {
+	switch {
+	case s.send <= 0:
+	case s.lazy:
+		s.uc.extend(s.send)
+	default:
+		_ = s.uc.c.SetWriteDeadline(time.Now().Add(s.send))
 	}
-	return bw.Flush()
 }
 
-// copy sends the head in bw, then the client's body through dst (bw, or a
-// chunked writer over it): n bytes of it, or all of it when n < 0, each
-// piece flushed as soon as it is read.
+// copy sends the client's body through dst (bw, or a chunked writer over
+// it): n bytes of it, or all of it when n < 0. Eager, the head in bw and
+// then each piece are flushed at once. The last write, upstreamConn.flush
+// (the rest of the buffer, a chunked body's end), is armed too: the
+// client's end may come long after its last bytes.
 func (s *bodyStream) copy(bw *bufio.Writer, dst io.Writer, body io.Reader, n int64) error {
-	if err := s.flush(bw); err != nil {
-		return err
+	if s.eager {
+		s.arm()
+		if err := bw.Flush(); err != nil {
+			return err
+		}
 	}
 	src := io.Reader(clientBody{body})
 	if n >= 0 {
@@ -245,11 +250,14 @@ func (s *bodyStream) copy(bw *bufio.Writer, dst io.Writer, body io.Reader, n int
 	for {
 		k, rerr := src.Read(buf)
 		if k > 0 {
+			s.arm() // a write that fills the buffer goes out
 			if _, err := dst.Write(buf[:k]); err != nil {
 				return err
 			}
-			if err := s.flush(bw); err != nil {
-				return err
+			if s.eager {
+				if err := bw.Flush(); err != nil {
+					return err
+				}
 			}
 			sent += int64(k)
 		}
@@ -257,6 +265,7 @@ func (s *bodyStream) copy(bw *bufio.Writer, dst io.Writer, body io.Reader, n int
 			if n >= 0 && sent < n { // the body ended short of its length
 				return errClientBody{io.ErrUnexpectedEOF}
 			}
+			s.arm()
 			return nil
 		}
 		if rerr != nil {

@@ -15,7 +15,12 @@ import (
 // all. A request whose Content-Length is over the request limit is refused
 // in the access phase with 413 "Payload Too Large", as APIcast does; where
 // APIcast lets a body without a Content-Length (chunked) through, the gateway
-// reads it up to the limit and refuses it as well when it is over. A response
+// reads it up to the limit and refuses it as well when it is over; with
+// request_unbuffered in the chain (Context.Unbuffered) it is bounded while
+// it streams instead, and refused 413 when it goes over, its first bytes
+// already sent (the upstream's connection is then closed, its chunked body
+// unfinished), as nginx answers a body it streams past
+// client_max_body_size before the upstream answered. A response
 // whose Content-Length is over the response limit becomes, in the header
 // filter, a 413 whose body is "Payload Too Large". As APIcast's
 // header_filter, which sets only the status and the Content-Length, the
@@ -34,8 +39,9 @@ type payloadLimitsConfig struct {
 }
 
 // payloadBufferMax bounds what is read of a body without a Content-Length
-// to check it; past a larger limit the body is bounded while it is
-// forwarded instead (the gateway then answers 413 itself).
+// to check it; past a larger limit, or with request_unbuffered, the body
+// is bounded while it is forwarded instead (the gateway then answers 413
+// itself).
 const payloadBufferMax = 1 << 20
 
 var payloadTooLarge = []byte("Payload Too Large")
@@ -75,7 +81,7 @@ func (p *payloadLimitsPolicy) Access(c *Context) {
 		p.refuseRequest(c)
 	case r.ContentLength >= 0 || r.Body == nil || r.Body == http.NoBody:
 		// Within the limit; the forwarder holds the body to its length.
-	case p.request <= payloadBufferMax:
+	case p.request <= payloadBufferMax && !c.Unbuffered:
 		b, err := io.ReadAll(io.LimitReader(r.Body, p.request+1))
 		if int64(len(b)) > p.request {
 			p.refuseRequest(c)
@@ -88,6 +94,8 @@ func (p *payloadLimitsPolicy) Access(c *Context) {
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		r.ContentLength = int64(len(b))
 	default:
+		// Streamed as it is bounded: request_unbuffered's body is not held
+		// back, and a large one is not held in memory.
 		r.Body = http.MaxBytesReader(c.W, r.Body, p.request)
 	}
 }

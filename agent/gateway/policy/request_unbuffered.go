@@ -26,8 +26,8 @@ import "encoding/json"
 //
 // The README's caveats hold as in APIcast: a form (application/x-www-form-
 // urlencoded) POST, PUT or PATCH body of at most 64 KiB is read whole to
-// find credentials in it, and payload_limits reads a chunked body of at
-// most 1 MiB to check it against its request limit.
+// find credentials in it; payload_limits bounds a chunked body while it
+// streams (413 once it goes over) rather than reading it whole.
 type requestUnbuffered struct{}
 
 func newRequestUnbuffered(conf json.RawMessage, _ *Env) (Policy, error) {

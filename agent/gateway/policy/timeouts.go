@@ -12,6 +12,9 @@ import (
 // write operations (in seconds)"; read_timeout, "Timeout between two
 // successive read operations (in seconds)"; numbers, the last two
 // exclusiveMinimum 0. As nginx, an upstream that times out is answered 504.
+// For a WebSocket the timeouts bound the handshake only; the switched
+// connection is closed once nothing has passed either way for read_timeout,
+// as nginx closes an upgraded connection idle for proxy_read_timeout.
 type upstreamConnection struct{ t Timeouts }
 
 func newUpstreamConnection(conf json.RawMessage, _ *Env) (Policy, error) {
