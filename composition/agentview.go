@@ -56,11 +56,12 @@ func AgentView(c *Composition, service string, key []byte, now time.Time) *Docum
 	}
 	d.Services = []*Service{svc}
 	if p, ok := c.Proxies.Get(svc.ID); ok {
-		if stripped := withoutUserinfo(p.OIDCIssuerEndpoint); stripped != p.OIDCIssuerEndpoint {
-			// 3scale keeps the issuer's client credentials in the URL
-			// (https://client:secret@issuer): the gateway needs only the issuer.
+		// 3scale keeps the issuer's client credentials in the URL
+		// (https://client:secret@issuer): the gateway needs only the issuer.
+		endpoint, chain := withoutUserinfo(p.OIDCIssuerEndpoint), agentPolicyChain(p.PolicyChain)
+		if endpoint != p.OIDCIssuerEndpoint || len(chain) > 0 && &chain[0] != &p.PolicyChain[0] {
 			n := *p
-			n.OIDCIssuerEndpoint = stripped
+			n.OIDCIssuerEndpoint, n.PolicyChain = endpoint, chain
 			p = &n
 		}
 		d.Proxies = []*Proxy{p}
