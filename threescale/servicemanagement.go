@@ -361,7 +361,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	if denial != nil {
 		status = http.StatusConflict
 	}
-	sm.writeOptionHeaders(w, opts, denial, reports, now)
+	sm.writeOptionHeaders(w, opts, denial, reports, hits, denial == nil && mode.report, now)
 	if noBody(opts, params) {
 		writeSM(w, status, nil)
 		return

@@ -43,9 +43,11 @@ func noBody(opts, params url.Values) bool {
 
 // writeOptionHeaders honours the extensions rejection_reason_header=1 and
 // limit_headers=1; as apisonator, the limit headers come with an authorized
-// call or one refused for its limits, never with another refusal.
+// call or one refused for its limits, never with another refusal. hits is
+// the call's usage, added says it is in reports' current values (an
+// authorized authrep).
 func (sm *ServiceManagement) writeOptionHeaders(w http.ResponseWriter, opts url.Values, denial *composition.Denial,
-	reports []composition.UsageReport, now time.Time) {
+	reports []composition.UsageReport, hits []composition.Hit, added bool, now time.Time) {
 	if len(opts) == 0 {
 		return
 	}
@@ -54,56 +56,66 @@ func (sm *ServiceManagement) writeOptionHeaders(w http.ResponseWriter, opts url.
 		h.Set("3scale-rejection-reason", denial.Code)
 	}
 	if isTrue(opts.Get("limit_headers")) && (denial == nil || denial.Code == composition.DenialLimitsExceeded) {
-		remaining, reset, max := limitHeaders(reports, now)
+		remaining, reset, max, constrained := limitHeaders(reports, hits, added, now)
 		h.Set("3scale-limit-remaining", strconv.FormatInt(remaining, 10))
 		h.Set("3scale-limit-reset", strconv.FormatInt(reset, 10))
-		h.Set("3scale-limit-max-value", strconv.FormatInt(max, 10))
+		if constrained {
+			h.Set("3scale-limit-max-value", strconv.FormatInt(max, 10))
+		}
 	}
 }
 
 func isTrue(v string) bool { return v == "1" || v == "true" }
 
-// limitHeaders picks the most constraining limit among those the usage names
-// (all of them without usage): how many more calls with the same usage fit,
-// seconds until its period ends (-1 for eternity), and its max value. Of
-// limits leaving as many calls, the longest period wins, as in apisonator
-// (a client waiting for the reset must not come back before the longer
-// limit frees a call). With no limit all three are -1.
-func limitHeaders(reports []composition.UsageReport, now time.Time) (remaining, reset, max int64) {
-	remaining, reset, max = -1, -1, -1
-	named := false
-	for _, r := range reports {
-		named = named || r.Usage > 0
-	}
-	period := ""
-	for _, r := range reports {
-		if named && r.Usage == 0 {
+// limitHeaders is apisonator's LimitHeaders.get: of the reports of the
+// metrics the usage names (their parents are in hits too), or all of them
+// without usage, the one leaving the fewest calls of the same usage, then
+// the longest period (a client waiting for its reset must not come back
+// while a longer limit still refuses). The calls left are (max - current)
+// / usage, 0 when nothing is left, where current counts the call's usage
+// only when added (UsageReport#compute_current_value: an authorize's
+// predicted usage, and a refused call's, are not in it); a limit the usage
+// adds nothing to leaves any number (apisonator's -1) and constrains
+// nothing. The reset is the seconds to the end of the period, rounded up,
+// -1 for eternity. When nothing constrains the call remaining and reset
+// are -1 and constrained is false: apisonator sends no max value then.
+func limitHeaders(reports []composition.UsageReport, hits []composition.Hit, added bool,
+	now time.Time) (remaining, reset, max int64, constrained bool) {
+	var most *composition.UsageReport
+	for i := range reports {
+		r := &reports[i]
+		if len(hits) > 0 && !slices.ContainsFunc(hits, func(h composition.Hit) bool { return h.MetricID == r.MetricID }) {
 			continue
 		}
-		left := r.Max - composition.AddSaturating(r.Current, r.Usage)
-		if r.Usage > 0 {
-			left /= r.Usage
+		current := r.Current
+		if added {
+			current = composition.AddSaturating(current, r.Usage)
 		}
-		left = maxInt64(left, 0)
-		if remaining >= 0 && (left > remaining || left == remaining && !longerPeriod(r.Period, period)) {
+		left := r.Max - current
+		var calls int64
+		switch {
+		case left <= 0:
+		case r.Usage > 0:
+			calls = left / r.Usage
+		default:
 			continue
 		}
-		remaining, max, reset, period = left, r.Max, -1, r.Period
-		if !r.End.IsZero() {
-			reset = int64((r.End.Sub(now) + time.Second - 1) / time.Second)
+		if most != nil && (calls > remaining || calls == remaining && !longerPeriod(r.Period, most.Period)) {
+			continue
 		}
+		most, remaining = r, calls
 	}
-	return remaining, reset, max
+	if most == nil {
+		return -1, -1, 0, false
+	}
+	reset = -1
+	if !most.End.IsZero() {
+		reset = int64((most.End.Sub(now) + time.Second - 1) / time.Second)
+	}
+	return remaining, reset, most.Max, true
 }
 
 // longerPeriod reports whether period a is longer than b.
 func longerPeriod(a, b string) bool {
 	return slices.Index(composition.Periods, a) > slices.Index(composition.Periods, b)
-}
-
-func maxInt64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }

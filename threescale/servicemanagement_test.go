@@ -34,28 +34,49 @@ func TestServiceManagementParseTimestamp(t *testing.T) {
 	}
 }
 
+// apisonator's LimitHeaders over UsageReport#remaining_same_calls: the
+// calls of the same usage left, (max - current) / usage, where current has
+// the call's usage only when it was added (an authorized authrep); the
+// fewest win. "When a usage is specified, only the metrics specified in
+// that usage and their parent metrics are taken into account"; without
+// usage every limit counts, but a usage of 0 leaves any number of calls
+// (-1) unless the limit is reached: only a reached limit constrains.
 func TestServiceManagementLimitHeaders(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 30, 15, 0, time.UTC)
 	minute, minuteEnd := composition.PeriodBounds("minute", now)
 	day, dayEnd := composition.PeriodBounds("day", now)
+	const bytes, hits = 1, 2
 	reports := []composition.UsageReport{
-		{Metric: "bytes", Period: "eternity", Max: 100, Current: 10},
-		{Metric: "hits", Period: "minute", Start: minute, End: minuteEnd, Max: 10, Current: 4, Usage: 2},
-		{Metric: "hits", Period: "day", Start: day, End: dayEnd, Max: 1000, Current: 4, Usage: 2},
+		{MetricID: bytes, Metric: "bytes", Period: "eternity", Max: 100, Current: 10},
+		{MetricID: hits, Metric: "hits", Period: "minute", Start: minute, End: minuteEnd, Max: 10, Current: 4, Usage: 2},
+		{MetricID: hits, Metric: "hits", Period: "day", Start: day, End: dayEnd, Max: 1000, Current: 4, Usage: 2},
 	}
-	remaining, reset, max := limitHeaders(reports, now)
-	assert.EqualValues(t, 2, remaining, "(10 - 6) / 2 more calls of the same usage")
+	usage := []composition.Hit{{MetricID: hits, Delta: 2}}
+	remaining, reset, max, ok := limitHeaders(reports, usage, true, now)
+	assert.True(t, ok)
+	assert.EqualValues(t, 2, remaining, "authrep: (10 - 6) / 2 more calls of the same usage")
 	assert.EqualValues(t, 45, reset)
 	assert.EqualValues(t, 10, max)
-	// without usage every limit counts: the eternity one is the tightest
+	remaining, _, _, _ = limitHeaders(reports, usage, false, now)
+	assert.EqualValues(t, 3, remaining, "authorize, or a refused call: (10 - 4) / 2")
+
+	// without usage every limit counts, and only a reached one constrains
 	reports[1].Usage, reports[2].Usage = 0, 0
-	reports[0].Current = 99
-	remaining, reset, max = limitHeaders(reports, now)
-	assert.EqualValues(t, 1, remaining)
+	_, _, _, ok = limitHeaders(reports, nil, false, now)
+	assert.False(t, ok, "no limit reached: nothing constrains a call without usage")
+	reports[0].Current = 100
+	remaining, reset, max, ok = limitHeaders(reports, nil, false, now)
+	assert.True(t, ok)
+	assert.EqualValues(t, 0, remaining)
 	assert.EqualValues(t, -1, reset, "eternity never resets")
 	assert.EqualValues(t, 100, max)
-	remaining, reset, max = limitHeaders(nil, now)
-	assert.Equal(t, [3]int64{-1, -1, -1}, [3]int64{remaining, reset, max})
+	// a usage naming hits alone leaves bytes out, even at 0
+	_, _, _, ok = limitHeaders(reports, []composition.Hit{{MetricID: hits, Delta: 0}}, false, now)
+	assert.False(t, ok)
+
+	remaining, reset, _, ok = limitHeaders(nil, usage, true, now)
+	assert.False(t, ok)
+	assert.Equal(t, [2]int64{-1, -1}, [2]int64{remaining, reset})
 }
 
 // smFuzzSnapshot is a service with hits, a method and a metric.
@@ -150,16 +171,17 @@ func TestServiceManagementLimitHeadersTieTakesTheLongerPeriod(t *testing.T) {
 	minute, minuteEnd := composition.PeriodBounds("minute", now)
 	day, dayEnd := composition.PeriodBounds("day", now)
 	reports := []composition.UsageReport{
-		{Metric: "hits", Period: "minute", Start: minute, End: minuteEnd, Max: 10, Current: 10, Usage: 1},
-		{Metric: "hits", Period: "day", Start: day, End: dayEnd, Max: 100, Current: 100, Usage: 1},
+		{MetricID: 1, Metric: "hits", Period: "minute", Start: minute, End: minuteEnd, Max: 10, Current: 10, Usage: 1},
+		{MetricID: 1, Metric: "hits", Period: "day", Start: day, End: dayEnd, Max: 100, Current: 100, Usage: 1},
 	}
-	remaining, reset, max := limitHeaders(reports, now)
+	usage := []composition.Hit{{MetricID: 1, Delta: 1}}
+	remaining, reset, max, _ := limitHeaders(reports, usage, false, now)
 	assert.EqualValues(t, 0, remaining)
 	assert.EqualValues(t, int64(dayEnd.Sub(now)/time.Second), reset, "the day's reset, not the minute's")
 	assert.EqualValues(t, 100, max)
 	// in the other order too
 	reports[0], reports[1] = reports[1], reports[0]
-	remaining, reset, max = limitHeaders(reports, now)
+	remaining, reset, max, _ = limitHeaders(reports, usage, false, now)
 	assert.EqualValues(t, 0, remaining)
 	assert.EqualValues(t, int64(dayEnd.Sub(now)/time.Second), reset)
 	assert.EqualValues(t, 100, max)

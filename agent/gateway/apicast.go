@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/portolan/portolan/agent/gateway/policy"
@@ -31,6 +33,12 @@ type request struct {
 	up  *upstream // where the apicast element sends the request; nil: the local app
 	app policy.App
 	rec statusRecorder // the client's writer, noting the status (metrics_record.go)
+
+	// limited is rq.withinLimits, bound once per pooled request so that
+	// the decision allocates nothing; refusal is what it noted when the
+	// plan's limits refused the request.
+	limited func(composition.Counter) bool
+	refusal refusal
 }
 
 func (a *apicastElement) Rewrite(c *policy.Context) {
@@ -148,12 +156,35 @@ func (a *apicastElement) Access(c *policy.Context) {
 		}
 	}
 	now := time.Now()
-	if err := g.ledger.Admit(app.ID, ad.hits, now, ad.decider(v, app, ad.hits, now)); err != nil {
+	decide := ad.decider(v, app, ad.hits, now)
+	if ad.v != nil { // the decider bound the plan's limits: note which refuses
+		if rq.limited == nil {
+			rq.limited = rq.withinLimits
+		}
+		decide = rq.limited
+	}
+	if c.Limits != nil && len(v.limits[app.PlanID]) > 0 {
+		decide = foldingLimits(decide, c.Limits, v.limits[app.PlanID], app.ID, ad.hits, now)
+	}
+	if err := g.ledger.Admit(app.ID, ad.hits, now, decide); err != nil {
+		c.Limits = nil // refused, or served uncounted: no limit to report
 		if errors.Is(err, composition.ErrLimitsExceeded) {
 			if c.Caching == policy.CachingStrict {
 				g.caching.authorized.forget(app.ID)
 			}
+			ref := rq.refusal
+			rq.refusal = refusal{}
+			if ref.found && ref.max == 0 {
+				// proxy.lua: a disabled metric (a limit of 0) is refused as
+				// "authorization failed", not as limits exceeded.
+				g.m.authFailed.Inc()
+				v.errAuthFailed.respond(c)
+				return
+			}
 			g.m.limitsExceeded.Inc()
+			if secs, ok := ref.retryAfter(time.Now()); ok && !c.Answered {
+				c.W.Header()["Retry-After"] = []string{strconv.FormatInt(secs, 10)}
+			}
 			v.errLimits.respond(c)
 			return
 		}
@@ -170,4 +201,100 @@ func (a *apicastElement) Access(c *policy.Context) {
 	if c.Caching == policy.CachingStrict && !away {
 		g.caching.authorized.remember(app.ID)
 	}
+}
+
+// foldingLimits is decide that also notes, in s, the plan limit the request
+// is closest to for rate_limit_headers: under the ledger's lock, from the
+// counters decide reads, once it admits the request.
+func foldingLimits(decide func(composition.Counter) bool, s *policy.LimitStatus, limits []*composition.UsageLimit,
+	appID int64, hits []composition.Hit, now time.Time) func(composition.Counter) bool {
+	return func(cur composition.Counter) bool {
+		if !decide(cur) {
+			return false
+		}
+		s.Fold(limits, appID, hits, cur, now)
+		return true
+	}
+}
+
+// withinLimits is the admission's check of the plan's limits that, when
+// they refuse the request, notes the limit apisonator reports for it: it
+// runs under the ledger's lock, with the counters the check read.
+func (rq *request) withinLimits(cur composition.Counter) bool {
+	ad := rq.ad
+	if ad.within(cur) {
+		return true
+	}
+	rq.refusal = refusingLimit(ad.v.limits[ad.app.PlanID], ad.app.ID, ad.hits, cur, ad.now)
+	return false
+}
+
+// refusal is the usage limit reported for a request the plan's limits
+// refused, as apisonator's limit_headers extension reports it to APIcast
+// (3scale-limit-max-value and -reset), which proxy.lua turns into the
+// answer: Retry-After from the reset, and "authorization failed" for a
+// limit of 0 (a disabled metric). Differences: the reset is counted by the
+// agent's clock to when the answer is written, not by backend's at the
+// authorization; APIcast's 3scale_batcher reads only the rejection reason,
+// so its 429 has no Retry-After and a disabled metric gets a 429 too,
+// while here the chain does not matter: the gateway authorizes every
+// request itself.
+type refusal struct {
+	max   int64
+	end   time.Time // the end of its period; zero for eternity
+	found bool
+}
+
+// retryAfter is APIcast's Retry-After for the refusal at now: the seconds
+// to the end of the limit's period, rounded up as apisonator's
+// remaining_time, 0 once it has ended. None for eternity, whose reset
+// apisonator gives as -1 (APIcast would send "Retry-After: -1", which no
+// client can read as a delay).
+func (r refusal) retryAfter(now time.Time) (int64, bool) {
+	if !r.found || r.end.IsZero() {
+		return 0, false
+	}
+	return max(int64((r.end.Sub(now)+time.Second-1)/time.Second), 0), true
+}
+
+// refusingLimit picks, among limits (the plan's), the one apisonator's
+// limit_headers reports for refused usage hits: of the limits on the
+// metrics hits names, the one leaving the fewest identical requests (none
+// for each limit that refuses it), then the longest period. As apisonator
+// for a refused call, the requests left count from the stored value alone:
+// (max - current) / usage, 0 when nothing is left; a limit on a metric
+// the request adds nothing to leaves any number (apisonator's -1).
+func refusingLimit(limits []*composition.UsageLimit, appID int64, hits []composition.Hit,
+	cur composition.Counter, now time.Time) refusal {
+	var r refusal
+	least, rank := int64(0), 0
+	for _, l := range limits {
+		var usage int64
+		named := false
+		for _, h := range hits {
+			if h.MetricID == l.MetricID {
+				usage = composition.AddSaturating(usage, h.Delta)
+				named = true
+			}
+		}
+		if !named {
+			continue
+		}
+		start, end := composition.PeriodBounds(l.Period, now)
+		left := l.Value - cur(appID, l.MetricID, l.Period, start)
+		var calls int64
+		switch {
+		case left <= 0:
+		case usage > 0:
+			calls = left / usage
+		default:
+			continue
+		}
+		p := slices.Index(composition.Periods, l.Period)
+		if r.found && (calls > least || calls == least && p <= rank) {
+			continue
+		}
+		r, least, rank = refusal{max: l.Value, end: end, found: true}, calls, p
+	}
+	return r
 }

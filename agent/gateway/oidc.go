@@ -79,6 +79,18 @@ func (g *Gateway) newOIDCService(p *composition.Proxy) (*oidcService, error) {
 	return s, nil
 }
 
+// VerifyJWT is policy.JWTVerifier (jwt_parser): token checked as an OpenID
+// Connect service's are, against the issuer at issuerEndpoint (discovered,
+// its keys cached and refreshed, its fetches under the same rules), but
+// naming no client. sub stands for the client claim: checkClaims refuses a
+// token without one before the client is looked for, so none is refused
+// for want of azp.
+func (x *oidcIssuers) VerifyJWT(ctx context.Context, issuerEndpoint, token string) (map[string]any, error) {
+	s := oidcService{issuer: x.get(issuerEndpoint), clientClaim: "sub"}
+	claims, _, err := s.verify(ctx, token, time.Now())
+	return claims, err
+}
+
 // token returns the access token r presents, as APIcast's oauth credentials
 // are read (configuration/service.lua, version_oauth): the access_token
 // query parameter (or form body), the access_token header, or the
@@ -111,28 +123,12 @@ func (s *oidcService) lookupToken(r *http.Request) (string, bool) {
 		}
 	}
 	if !given {
-		tok, given = bearerLookup(r.Header.Get("Authorization"))
+		tok, given = policy.BearerToken(r.Header.Get("Authorization"))
 	}
 	return tok, given
 }
 
 var accessTokenHeaders = headerKeys("access_token")
-
-// bearerLookup parses a Bearer authorization and reports whether h is one,
-// empty or not: as APIcast's resty/http_authorization.lua ("^(%w+)%s*(.*)$"),
-// "Bearer" alone is a bearer token, empty. The scheme is matched
-// case-insensitively (RFC 7235 2.1).
-func bearerLookup(h string) (string, bool) {
-	const scheme = "bearer"
-	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return "", false
-	}
-	rest := h[len(scheme):]
-	if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
-		return "", false // another scheme: "Bearerx"
-	}
-	return strings.TrimSpace(rest), true
-}
 
 // verify checks raw and returns its claims and the client it names. An
 // error wrapping errIssuerUnavailable means the issuer could not be

@@ -103,11 +103,16 @@ func loadPair(certFile, keyFile, certFlag, keyFlag string) (*tls.Certificate, er
 
 // serverTLS is the configuration the gateway terminates TLS with: TLS 1.2
 // at least (with forward-secret AEAD suites only, which HTTP/2 requires),
-// the reloaded certificate, and HTTP/2 preferred by ALPN.
+// the reloaded certificate, and HTTP/2 preferred by ALPN. Clients are asked
+// for a certificate, which none must give and none is verified against a
+// CA in the handshake (only its key is proved): each service's policy
+// chain decides (tls_validation, oauth_mtls), as APIcast's
+// APICAST_HTTPS_VERIFY_CLIENT, on by default, asks for one.
 func serverTLS(certs *certReloader) *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: certs.GetCertificate,
+		ClientAuth:     tls.RequestClientCert,
 		NextProtos:     []string{"h2", "http/1.1"},
 		CipherSuites: []uint16{ // TLS 1.2 only; TLS 1.3's are not configurable
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

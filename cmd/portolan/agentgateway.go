@@ -37,7 +37,7 @@ func gatewayFlags() []cli.Flag {
 			Usage: "how long content_caching keeps a response whose upstream sent no Cache-Control max-age nor Expires (APIcast's APICAST_CACHE_MAX_TIME)"},
 		&cli.Int64Flag{Name: "gateway-cache-size", Value: policy.DefaultCacheMaxBytes,
 			Usage: "memory for the responses content_caching keeps, in bytes, all services together (least recently used go first; a response over 1/16 of it is not kept)"},
-		&cli.BoolFlag{Name: "oidc-insecure-issuers", Usage: "let OpenID Connect issuers (oidc_issuer_endpoint and the jwks_uri it names) be read over plain HTTP off loopback: anyone on the way can then serve their own keys and mint tokens the gateway accepts (warned once per issuer)"},
+		&cli.BoolFlag{Name: "oidc-insecure-issuers", Usage: "let OpenID Connect issuers (oidc_issuer_endpoint and the jwks_uri it names, jwt_parser's issuer_endpoint) and token_introspection endpoints be reached over plain HTTP off loopback: anyone on the way can then serve their own keys and mint tokens the gateway accepts, or read the tokens and client credentials sent for introspection (warned once per issuer)"},
 	}
 }
 

@@ -20,11 +20,16 @@ var builtins = map[string]Factory{
 	"retry":                newRetry,
 	"upstream_connection":  newUpstreamConnection,
 	"jwt_claim_check":      newJWTClaimCheck,
+	"jwt_parser":           newJWTParser,
+	"fapi":                 newFAPI,
 	"rate_limit":           newRateLimit,
 	"statuscode_overwrite": newStatusCodeOverwrite,
 	"rewrite_url_captures": newRewriteURLCaptures,
 	"echo":                 newEcho,
 	"keycloak_role_check":  newKeycloakRoleCheck,
+	"tls_validation":       newTLSValidation,
+	"oauth_mtls":           newOAuthMTLS,
+	"token_introspection":  newTokenIntrospection,
 	"3scale_batcher":       newThreescaleBatcher,
 	"3scale_referrer":      newThreescaleReferrer,
 	"websocket":            newWebsocket,
@@ -32,6 +37,7 @@ var builtins = map[string]Factory{
 	"nginx_filters":        newNginxFilters,
 	"request_unbuffered":   newRequestUnbuffered,
 	"logging":              newLogging,
+	"rate_limit_headers":   newRateLimitHeaders,
 }
 
 func builtin(name string) (Factory, bool) {

@@ -96,6 +96,11 @@ type Env struct {
 	// no policy chose another (maintenance_mode's {{ upstream.* }}).
 	Upstream *url.URL
 
+	// JWTVerifier verifies bearer JWTs against an OpenID Connect issuer
+	// (jwt_parser): the gateway's OpenID Connect verification; nil in
+	// home's check of a saved chain.
+	JWTVerifier JWTVerifier
+
 	// AuthFailed answers with the service's "authentication failed" error
 	// (error_auth_failed, its status and content type), as APIcast's
 	// errors.authorization_failed does (keycloak_role_check); nil in
@@ -109,6 +114,16 @@ type Env struct {
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	// IdentityClient calls identity providers (token_introspection's
+	// endpoint): the gateway's OpenID Connect issuer client, which follows
+	// no redirect, bounds answers and their time, never dials a link-local
+	// address, and dials plain HTTP to loopback only unless
+	// InsecureIssuers. Nil in home's check of a saved chain.
+	IdentityClient *http.Client
+	// InsecureIssuers is the agent's --oidc-insecure-issuers: plain HTTP
+	// to identity providers may leave loopback.
+	InsecureIssuers bool
 }
 
 // UsageCounter records usage of a metric (by system name) for an application.
@@ -188,6 +203,12 @@ type Context struct {
 	// header, ReferrerGiven set; without the policy none is sent.
 	Referrer      string
 	ReferrerGiven bool
+	// Limits, set by rate_limit_headers in the rewrite phase, asks the
+	// apicast element for the plan limit the request is closest to: the
+	// element fills it as the ledger admits the request, and sets it back
+	// to nil when the ledger refuses it or cannot keep its usage. Nil: the
+	// element computes nothing.
+	Limits *LimitStatus
 
 	// UpstreamStatus is the upstream's answer, 0 when it was not reached;
 	// UpstreamTime how long it took.
