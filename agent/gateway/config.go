@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/agent/gateway/policy"
+	"github.com/portolan/portolan/internal/http1"
 )
 
 // Config turns on the gateway in the agent: an APIcast-style proxy in
@@ -19,6 +20,10 @@ type Config struct {
 	MaxBodyBytes    int64         // request body bound; default DefaultMaxBody
 	MaxConns        int           // client connections open at once; default DefaultMaxConns
 	UpstreamTimeout time.Duration // how long the app may take to answer with headers; default DefaultUpstreamTimeout
+	// BodyTimeout bounds the time between two reads of a client's request
+	// body, as nginx's client_body_timeout: past it the client gets 408 and
+	// its connection (HTTP/2: its stream) is closed. Default DefaultBodyTimeout.
+	BodyTimeout time.Duration
 
 	// ExtendedMetrics fills APIcast's service_id and service_system_name
 	// labels in, as APICAST_EXTENDED_METRICS does (metrics_apicast.go).
@@ -34,9 +39,11 @@ type Config struct {
 	TLS TLS // TLS to clients (and HTTP/2) and to https upstreams; see tls.go
 
 	// OIDCInsecureIssuers lets OpenID Connect issuers' discovery documents
-	// and key sets be read over plain HTTP off loopback, warned once per
-	// issuer: anyone on the way could then serve their own keys and mint
-	// tokens the gateway accepts. Off, plain HTTP reaches loopback only.
+	// and key sets (jwt_parser's too), and token_introspection's endpoint,
+	// be reached over plain HTTP off loopback, warned once per issuer or
+	// configuration: anyone on the way could then serve their own keys and
+	// mint tokens the gateway accepts, or read the tokens and client
+	// credentials introspection sends. Off, plain HTTP reaches loopback only.
 	OIDCInsecureIssuers bool
 
 	// ContentCaching is where the content_caching policy keeps responses.
@@ -53,6 +60,7 @@ const (
 	DefaultMaxBody         = 10 << 20
 	DefaultMaxConns        = 16384 // far more clients than one app serves, far fewer than exhaust descriptors
 	DefaultUpstreamTimeout = 60 * time.Second
+	DefaultBodyTimeout     = http1.DefaultBodyTimeout // nginx's client_body_timeout
 
 	idleConns = 1024 // kept per upstream host
 )
@@ -75,6 +83,9 @@ func (c *Config) Check() (*url.URL, error) {
 	}
 	if c.UpstreamTimeout <= 0 {
 		c.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = DefaultBodyTimeout
 	}
 	if err := checkOTelEndpoint(c.OTelEndpoint, c.OTelInsecureHTTP); err != nil {
 		return nil, err

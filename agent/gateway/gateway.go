@@ -196,6 +196,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, up *upstream, 
 }
 
 func (g *Gateway) forwardError(w http.ResponseWriter, r *http.Request, up *upstream, err error) {
+	if g.bodyTimedOut(w, r, err) {
+		return
+	}
 	if status, ok := http1.IsBodyError(err); ok {
 		policy.ForwardFailed(w)
 		g.m.tooLarge.Inc()
@@ -250,6 +253,9 @@ func (g *Gateway) proxyTo(target *url.URL, chosen bool) *httputil.ReverseProxy {
 // when it timed out, as nginx does. The query is never logged: it may hold
 // credentials.
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, upstream string, err error) {
+	if g.bodyTimedOut(w, r, err) { // not the upstream's timeout: the client's
+		return
+	}
 	policy.ForwardFailed(w) // what follows is not the upstream's answer
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/internal/http1"
 )
@@ -41,7 +42,8 @@ const (
 // first bytes, within openTimeout; then a connection that speaks HTTP/2 (by
 // ALPN, or the HTTP/2 preface) goes to x/net/http2's server, and any other
 // to the lean loop, a *tls.Conn being a net.Conn like any. The handler is
-// the same, and the request body bound (MaxBodyBytes) is the handler's.
+// the same, and the request body bound (MaxBodyBytes) is the handler's;
+// the body timeout (BodyTimeout) is each server's.
 func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 	tlsCfg, err := g.serverTLS()
 	if err != nil {
@@ -49,6 +51,7 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	capped := http1.LimitConns(ln, cmp.Or(g.cfg.MaxConns, DefaultMaxConns))
+	bodyTimeout := cmp.Or(g.cfg.BodyTimeout, DefaultBodyTimeout)
 	g.capd.Store(capped)
 	ln = capped
 	var (
@@ -58,16 +61,17 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		leanLn = ln
 	)
 	if tlsCfg != nil || g.cfg.TLS.H2C {
-		h2 = newH2Server(g)
+		h2 = newH2Server(g, bodyTimeout)
 		g.h2.Store(h2)
 		if g.cfg.TLS.H2C {
-			h = h2cUpgrades{next: g, h2: h2, maxBody: g.cfg.MaxBodyBytes}
+			h = h2cUpgrades{next: g, h2: h2, maxBody: g.cfg.MaxBodyBytes, g: g}
 		}
 		door = newFront(ln, h2, g.log)
 		door.tls = tlsCfg
 		leanLn = door.h1
 	}
 	srv := http1.NewServer(h, g.log)
+	srv.BodyTimeout = bodyTimeout
 	g.lean.Store(srv)
 	doorErr := make(chan error, 1)
 	if door != nil {
@@ -101,6 +105,21 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		return nil
 	}
 	return err
+}
+
+// bodyTimedOut answers 408 when the request failed on its body timing out
+// (http1.ErrBodyTimeout), as nginx answers client_body_timeout: the
+// client, not the app, is at fault, and is still there (on net/http's
+// server the request's context is cancelled then: what failed may be
+// that). The server closes the connection after (HTTP/2: the stream).
+func (g *Gateway) bodyTimedOut(w http.ResponseWriter, r *http.Request, err error) bool {
+	if !errors.Is(err, http1.ErrBodyTimeout) && !http1.BodyTimedOut(r) {
+		return false
+	}
+	policy.ForwardFailed(w) // not the upstream's answer
+	g.m.badRequest.Inc()
+	writeText(w, http.StatusRequestTimeout, plainText, []byte("Request body timed out: the client stopped sending it\n"))
+	return true
 }
 
 // serverTLS is the TLS configuration clients are served with; nil for

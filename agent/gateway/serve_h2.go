@@ -59,13 +59,23 @@ type h2Conn struct{ streams atomic.Int32 }
 
 type h2ConnKey struct{}
 
-// h2Counted counts an HTTP/2 connection's requests in flight.
-type h2Counted struct{ next http.Handler }
+// h2Counted counts an HTTP/2 connection's requests in flight, and bounds
+// the reads of their bodies by bodyTimeout (http1.TimeBody): x/net/http2
+// has no such bound. A stream without a body (its length 0) costs nothing.
+type h2Counted struct {
+	next        http.Handler
+	bodyTimeout time.Duration
+}
 
 func (h h2Counted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c, ok := r.Context().Value(h2ConnKey{}).(*h2Conn); ok {
 		c.streams.Add(1)
 		defer c.streams.Add(-1)
+	}
+	if h.bodyTimeout > 0 && r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		var done func()
+		r.Body, done = http1.TimeBody(w, r.Body, h.bodyTimeout)
+		defer done()
 	}
 	h.next.ServeHTTP(w, r)
 }
@@ -88,7 +98,7 @@ func (s *h2Server) connStats() http1.ConnStats {
 	return st
 }
 
-func newH2Server(h http.Handler) *h2Server {
+func newH2Server(h http.Handler, bodyTimeout time.Duration) *h2Server {
 	s := &h2Server{
 		srv: &http2.Server{
 			MaxConcurrentStreams:         h2MaxStreams,
@@ -100,7 +110,7 @@ func newH2Server(h http.Handler) *h2Server {
 		},
 		// MaxHeaderBytes bounds a request's header list (SETTINGS_MAX_HEADER_LIST_SIZE), as the lean loop's heads.
 		base:    &http.Server{MaxHeaderBytes: http1.MaxHeaderBytes, ReadHeaderTimeout: openTimeout, IdleTimeout: idleTimeout},
-		handler: h2Counted{h},
+		handler: h2Counted{h, bodyTimeout},
 		conns:   map[net.Conn]*h2Conn{},
 	}
 	// Registers srv's connections with base, whose Shutdown then tells
@@ -169,6 +179,7 @@ type h2cUpgrades struct {
 	next    http.Handler
 	h2      *h2Server
 	maxBody int64
+	g       *Gateway // answers a body that timed out
 }
 
 func (u h2cUpgrades) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -196,6 +207,8 @@ func (u h2cUpgrades) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
 				writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
+			} else {
+				u.g.bodyTimedOut(w, r, err)
 			}
 			return
 		}

@@ -25,6 +25,7 @@ func gatewayFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "gateway-max-body", Value: gateway.DefaultMaxBody, Usage: "largest request body the gateway forwards, in bytes (413 above)"},
 		&cli.IntFlag{Name: "gateway-max-connections", Value: gateway.DefaultMaxConns, Usage: "client connections open at once; one more is closed as soon as it is accepted (nginx_http_connections: accepted minus handled)"},
 		&cli.DurationFlag{Name: "gateway-upstream-timeout", Value: gateway.DefaultUpstreamTimeout, Usage: "how long the app may take to start answering a request (504 after, as nginx answers an upstream timeout)"},
+		&cli.DurationFlag{Name: "gateway-body-timeout", Value: gateway.DefaultBodyTimeout, Usage: "how long a client may go without sending any of its request body: 408 after and its connection (HTTP/2: its stream) closed, as nginx's client_body_timeout; it bounds the time between two reads, not the whole upload"},
 		&cli.StringFlag{Name: flagGatewayTLSCert, Usage: "serve the gateway over TLS (1.2 and up) with this PEM certificate chain, leaf first; HTTP/2 and HTTP/1.1 are offered by ALPN. Reloaded when the file changes (a pair that does not load is logged and the old one kept)"},
 		&cli.StringFlag{Name: flagGatewayTLSKey, Usage: "PEM private key of --gateway-tls-cert"},
 		&cli.BoolFlag{Name: flagGatewayH2C, Usage: "without TLS, also serve HTTP/2 in clear text (h2c: prior knowledge and Upgrade), e.g. behind a load balancer that speaks it"},
@@ -50,6 +51,7 @@ func gatewayConfig(c *cli.Context) *gateway.Config {
 	return &gateway.Config{
 		Listen: c.String("gateway-listen"), Upstream: c.String("upstream"),
 		MaxBodyBytes: c.Int64("gateway-max-body"), MaxConns: c.Int("gateway-max-connections"), UpstreamTimeout: c.Duration("gateway-upstream-timeout"),
+		BodyTimeout: c.Duration("gateway-body-timeout"),
 		TLS: gateway.TLS{
 			CertFile: c.String(flagGatewayTLSCert), KeyFile: c.String(flagGatewayTLSKey), H2C: c.Bool(flagGatewayH2C),
 			UpstreamCAFile: c.String(flagUpstreamCAFile), UpstreamCertFile: c.String(flagUpstreamClientCert), UpstreamKeyFile: c.String(flagUpstreamClientKey),

@@ -38,7 +38,8 @@ import (
 // bodies, upgrades, HTTP/1.0, absolute-form targets, escaped paths, heads
 // over 4 KiB and anything malformed; every request it reads is held to the
 // framing rule first (framing.go: CL with TE, TE on HTTP/1.0 and repeated
-// lengths get 400 and a closed connection). Not kept: cancelling a request's
+// lengths get 400 and a closed connection), and its body to BodyTimeout as
+// the lean loop's (bodyTimer). Not kept: cancelling a request's
 // context when its client goes away while the upstream is still answering
 // (the answer is then dropped when it cannot be written).
 type Server struct {
@@ -60,6 +61,13 @@ type Server struct {
 
 	accepted atomic.Uint64 // connections served since the start
 	wg       sync.WaitGroup
+
+	// BodyTimeout bounds the time between two reads of a request's body, as
+	// nginx's client_body_timeout: a client that sends none of it for that
+	// long has its reads fail with ErrBodyTimeout, and its connection is
+	// closed after the answer. NewServer sets DefaultBodyTimeout; zero: no
+	// bound. Set it before Serve.
+	BodyTimeout time.Duration
 }
 
 // Lean server bounds and timeouts, as the net/http server behind it has them.
@@ -68,6 +76,8 @@ const (
 	leanHeaderTimeout = 10 * time.Second
 	leanIdleTimeout   = 120 * time.Second
 	leanMaxDrain      = 256 << 10 // unread request body drained to keep the connection
+
+	DefaultBodyTimeout = 60 * time.Second // nginx's client_body_timeout
 )
 
 // MaxHeaderBytes bounds a request's head, in the lean loop and net/http's.
@@ -75,20 +85,26 @@ const MaxHeaderBytes = 64 << 10
 
 var errLeanWrite = errors.New("gateway: the client connection failed")
 
+// ErrBodyTimeout is what a read of a request's body returns once the
+// client has sent none of it for the body timeout (Server.BodyTimeout):
+// 408 is the answer, as nginx's.
+var ErrBodyTimeout = errors.New("the client sent none of its request body for the body timeout")
+
 func NewServer(h http.Handler, log zerolog.Logger) *Server {
 	s := &Server{
-		handler: h,
-		log:     log,
-		conns:   map[*leanConn]struct{}{},
-		fallback: &http.Server{
-			Handler:           tlsState{switchOrClose{h}},
-			ConnContext:       tlsStateContext,
-			ReadHeaderTimeout: leanHeaderTimeout,
-			IdleTimeout:       leanIdleTimeout,
-			MaxHeaderBytes:    MaxHeaderBytes,
-		},
-		handoffs: NewConnQueue(nil),
+		handler:     h,
+		log:         log,
+		conns:       map[*leanConn]struct{}{},
+		BodyTimeout: DefaultBodyTimeout,
 	}
+	s.fallback = &http.Server{
+		Handler:           tlsState{bodyTimer{s, switchOrClose{h}}},
+		ConnContext:       tlsStateContext,
+		ReadHeaderTimeout: leanHeaderTimeout,
+		IdleTimeout:       leanIdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+	}
+	s.handoffs = NewConnQueue(nil)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.readers.New = func() any { return bufio.NewReaderSize(nil, leanBufferSize) }
 	s.writers.New = func() any { return bufio.NewWriterSize(nil, leanBufferSize) }
@@ -248,7 +264,7 @@ func (s *Server) newConn(c net.Conn) *leanConn {
 	lc.br.Reset(&lc.cr)
 	lc.bw = s.writers.Get().(*bufio.Writer)
 	lc.bw.Reset(c)
-	lc.body.br = lc.br
+	lc.body.br, lc.body.lc = lc.br, lc
 	lc.w = leanResponse{bw: lc.bw, dates: &s.dates, header: make(http.Header, 8)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -404,9 +420,9 @@ func (lc *leanConn) serve(n int) bool {
 	req.Header, req.Host, req.RemoteAddr, req.Close = h.header, h.host, lc.remote, h.close
 	req.ContentLength, req.Body = h.contentLength, http.NoBody
 	if h.contentLength > 0 {
-		lc.body.n = h.contentLength
+		lc.body.n, lc.body.timeout, lc.body.timedOut = h.contentLength, lc.s.BodyTimeout, false
 		req.Body = &lc.body
-		if !lc.deadline.IsZero() {
+		if lc.body.timeout <= 0 && !lc.deadline.IsZero() {
 			lc.setDeadline(time.Time{}) // as net/http without a ReadTimeout: uploads may be slow
 		}
 	}
@@ -416,13 +432,14 @@ func (lc *leanConn) serve(n int) bool {
 	if !lc.call(req) {
 		return false
 	}
-	if lc.body.n > leanMaxDrain {
+	if lc.body.n > leanMaxDrain || lc.body.timedOut {
 		lc.w.closeAfter = true
 	}
 	if !lc.w.finish() {
 		return false
 	}
 	if lc.body.n > 0 { // what the handler left of the body, so the next request starts where it should
+		lc.body.timeout = 0 // bounded as a whole instead
 		lc.setDeadline(time.Now().Add(leanHeaderTimeout))
 		if _, err := io.Copy(io.Discard, &lc.body); err != nil || lc.body.n > 0 {
 			return false
@@ -449,14 +466,31 @@ func (lc *leanConn) call(req *http.Request) (ok bool) {
 
 // leanBody reads a body of a known length from a connection's buffer: a
 // request's, or an upstream's answer's.
+//
+// A request's is read within the body timeout: a read that waits for the
+// connection finds a read deadline between half the timeout and all of it
+// away, moved only when less than half is left (a deadline update per
+// read would cost more than the precision is worth). What came with the
+// head is read from the buffer, with no deadline moved.
 type leanBody struct {
-	br *bufio.Reader
-	n  int64 // left to read
+	br       *bufio.Reader
+	n        int64         // left to read
+	lc       *leanConn     // a request's: whose deadline bounds the reads; nil for an answer's
+	timeout  time.Duration // the body timeout; 0: none
+	timedOut bool          // the client stopped sending it: every read fails, and the connection closes
 }
 
 func (b *leanBody) Read(p []byte) (int, error) {
 	if b.n <= 0 {
 		return 0, io.EOF
+	}
+	if b.timeout > 0 {
+		if b.timedOut {
+			return 0, ErrBodyTimeout
+		}
+		if b.br.Buffered() == 0 {
+			b.lc.extendBody(b.timeout)
+		}
 	}
 	if int64(len(p)) > b.n {
 		p = p[:b.n]
@@ -466,7 +500,20 @@ func (b *leanBody) Read(p []byte) (int, error) {
 	if err == io.EOF && b.n > 0 {
 		err = io.ErrUnexpectedEOF
 	}
+	if err != nil && b.timeout > 0 && IsTimeout(err) {
+		b.timedOut, err = true, ErrBodyTimeout
+	}
 	return n, err
+}
+
+// extendBody moves the read deadline for a request body's next read: to
+// d from now, when less than half of d is left (or more than d: the wait
+// for the head's).
+func (lc *leanConn) extendBody(d time.Duration) {
+	now := time.Now()
+	if left := lc.deadline.Sub(now); lc.deadline.IsZero() || left < d/2 || left > d {
+		lc.setDeadline(now.Add(d))
+	}
 }
 
 func (b *leanBody) Close() error { return nil }

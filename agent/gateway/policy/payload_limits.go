@@ -3,10 +3,12 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/portolan/portolan/internal/http1"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -85,6 +87,10 @@ func (p *payloadLimitsPolicy) Access(c *Context) {
 		b, err := io.ReadAll(io.LimitReader(r.Body, p.request+1))
 		if int64(len(b)) > p.request {
 			p.refuseRequest(c)
+			return
+		}
+		if errors.Is(err, http1.ErrBodyTimeout) {
+			c.Respond(http.StatusRequestTimeout, "text/plain; charset=utf-8", []byte("Request body timed out: the client stopped sending it\n"))
 			return
 		}
 		if err != nil {
