@@ -146,7 +146,15 @@ func startTestGateway(t testing.TB, f *gatewayFixture, upstream string, p regist
 	updated, err := g.Update(agentView(t, f.tx.Result(), f.svc.SystemName), p) // as agents get it: keys hashed
 	require.NoError(t, err)
 	require.True(t, updated)
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln := runGateway(t, g, cfg.Listen)
+	return g, "http://" + ln.Addr().String(), reg
+}
+
+// runGateway serves g on a new listener at addr until the test ends,
+// and checks that it then shuts down cleanly.
+func runGateway(t testing.TB, g *Gateway, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -155,7 +163,7 @@ func startTestGateway(t testing.TB, f *gatewayFixture, upstream string, p regist
 		cancel()
 		assert.NoError(t, <-done, "the gateway shuts down cleanly")
 	})
-	return g, "http://" + ln.Addr().String(), reg
+	return ln
 }
 
 type answer struct {

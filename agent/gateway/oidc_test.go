@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -85,15 +83,7 @@ func startOIDCGatewayAt(t testing.TB, issuerURL, chainJSON string, tweak func(*o
 	}
 	_, err = g.Update(agentView(t, f.tx.Result(), f.svc.SystemName), f.placement(f.basic, f.premium))
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done, "the gateway shuts down cleanly")
-	})
+	ln := runGateway(t, g, cfg.Listen)
 	return &oidcGateway{f: f, g: g, base: "http://" + ln.Addr().String(), reg: reg, ledger: ledger, got: got}
 }
 

@@ -3,10 +3,8 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -93,15 +91,7 @@ func loggingGateway(t *testing.T, conf string, level zerolog.Level, hold chan st
 	updated, err := g.Update(agentView(t, f.tx.Result(), f.svc.SystemName), f.placement(f.basic, f.premium))
 	require.NoError(t, err)
 	require.True(t, updated)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done, "the gateway shuts down cleanly")
-	})
+	ln := runGateway(t, g, cfg.Listen)
 	return &chainGateway{f: f, g: g, base: "http://" + ln.Addr().String(), got: got, reg: reg, up: up.URL, basic: "basic-key", key: "premium-key"}, sink
 }
 

@@ -1,11 +1,9 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -51,15 +49,7 @@ func startTLSOIDCGateway(t *testing.T, chainJSON string) (*oidcGateway, *testCer
 	g := New(cfg, u, "self", ledger, reg, zerolog.Nop())
 	_, err = g.Update(agentView(t, f.tx.Result(), f.svc.SystemName), f.placement(f.basic, f.premium))
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done, "the gateway shuts down cleanly")
-	})
+	ln := runGateway(t, g, cfg.Listen)
 	return &oidcGateway{f: f, g: g, base: "https://" + ln.Addr().String(), iss: iss, reg: reg, ledger: ledger, got: got}, certs
 }
 

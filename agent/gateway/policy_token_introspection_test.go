@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto"
 	"crypto/hmac"
 	"crypto/rand"
@@ -13,7 +12,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -144,15 +142,7 @@ func startIntrospectionGateway(t *testing.T, conf string, cfg Config, edits ...f
 	g := New(cfg, u, "self", &countingLedger{}, reg, zerolog.New(logs).Level(zerolog.DebugLevel))
 	_, err = g.Update(agentView(t, f.tx.Result(), f.svc.SystemName), f.placement(f.basic, f.premium))
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done, "the gateway shuts down cleanly")
-	})
+	ln := runGateway(t, g, cfg.Listen)
 	return &chainGateway{f: f, g: g, base: "http://" + ln.Addr().String(), got: got, reg: reg, up: up.URL, key: "premium-key"}, logs
 }
 
