@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+
+	"github.com/portolan/portolan/internal/loopback"
 )
 
 // oidcDiscovery is what the gateway reads of an issuer's discovery
@@ -114,14 +116,7 @@ func errPlainOffLoopback(host string) error {
 // known as loopback by its name: what an insecure issuer is warned of.
 func plainOffLoopback(rawURL string) bool {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "http" {
-		return false
-	}
-	host := strings.Trim(u.Hostname(), "[]")
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return !plainHTTPAllowed(ip)
-	}
-	return !strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
+	return err == nil && u.Scheme == "http" && !loopback.Host(u.Hostname())
 }
 
 // getJSON GETs url with the issuer client and decodes its 200 answer,

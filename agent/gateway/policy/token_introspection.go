@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portolan/portolan/internal/loopback"
 	"github.com/portolan/portolan/internal/redact"
 )
 
@@ -230,13 +231,7 @@ func (p *tokenIntrospection) checkEndpoint(env *Env) (*url.URL, error) {
 // plainOffLoopback reports whether u is plain HTTP to a host not known as
 // loopback by its address or name.
 func plainOffLoopback(u *url.URL) bool {
-	if u.Scheme != "http" {
-		return false
-	}
-	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
-		return !ip.Unmap().IsLoopback()
-	}
-	return !strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), "localhost")
+	return u.Scheme == "http" && !loopback.Host(u.Hostname())
 }
 
 func (p *tokenIntrospection) Name() string { return "token_introspection" }
