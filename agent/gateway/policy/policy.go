@@ -112,9 +112,6 @@ type Env struct {
 	// check of a saved chain.
 	ReportInterval time.Duration
 
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
-
 	// IdentityClient calls identity providers (token_introspection's
 	// endpoint): the gateway's OpenID Connect issuer client, which follows
 	// no redirect, bounds answers and their time, never dials a link-local
@@ -124,6 +121,9 @@ type Env struct {
 	// InsecureIssuers is the agent's --oidc-insecure-issuers: plain HTTP
 	// to identity providers may leave loopback.
 	InsecureIssuers bool
+
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // UsageCounter records usage of a metric (by system name) for an application.
