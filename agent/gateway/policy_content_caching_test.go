@@ -17,6 +17,7 @@ import (
 
 	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/testenv"
 )
 
 // cacheGateway is a gateway whose upstream answers every request with how
@@ -217,33 +218,22 @@ func TestPolicyContentCachingKeepsTheUpstreamsHeaders(t *testing.T) {
 // last chunk of a chunked body), nor the gateway's own 502 when the upstream
 // cannot be reached, even with 502 among the statuses kept.
 func TestPolicyContentCachingKeepsOnlyWholeAnswers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				req, err := http.ReadRequest(bufio.NewReader(conn))
-				if err != nil {
-					return
-				}
-				if req.URL.Path == "/chunked" {
-					_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n"))
-					return
-				}
-				_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"))
-			}()
+	app := testenv.ServeTCP(t, func(conn net.Conn) {
+		defer conn.Close()
+		req, err := http.ReadRequest(bufio.NewReader(conn))
+		if err != nil {
+			return
 		}
-	}()
+		if req.URL.Path == "/chunked" {
+			_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n"))
+			return
+		}
+		_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"))
+	})
 	f := newGatewayFixture(t, backendUserKey)
 	chain := policyChain(t, contentCachingChain(`[{"cache":true}]`))
 	f.proxy(t, func(p *composition.Proxy) { p.PolicyChain = chain })
-	_, base, _ := startTestGateway(t, f, "http://"+ln.Addr().String(), f.placement(f.basic, f.premium), Config{})
+	_, base, _ := startTestGateway(t, f, "http://"+app, f.placement(f.basic, f.premium), Config{})
 	for _, path := range []string{"/cut", "/cut", "/chunked", "/chunked"} {
 		resp, err := http.Get(base + path + "?user_key=premium-key")
 		if err == nil {

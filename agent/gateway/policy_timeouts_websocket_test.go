@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/testenv"
 )
 
 // websocketTimeoutsChain is the timeouts policy (upstream_connection) with
@@ -117,22 +118,8 @@ func handshake(t *testing.T, addr string) (int, time.Duration) {
 // answers, or that cannot be connected to, is answered 504, as nginx
 // answers an upstream timeout, within the timeouts.
 func TestPolicyTimeoutsWebsocketHandshakeTimesOut(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(io.Discard, c) // reads, never answers
-			}()
-		}
-	}()
-	addr := startHandshakeGateway(t, websocketTimeoutsChain(`{"read_timeout":0.3}`), ln.Addr().String())
+	silent := testenv.ServeTCP(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }) // reads, never answers
+	addr := startHandshakeGateway(t, websocketTimeoutsChain(`{"read_timeout":0.3}`), silent)
 	status, took := handshake(t, addr)
 	assert.Equal(t, http.StatusGatewayTimeout, status, "never answered")
 	assert.Less(t, took, 2*time.Second)

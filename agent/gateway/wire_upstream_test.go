@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/internal/testenv"
 )
 
 // The app's side of the wire: what the gateway does with answers a buggy
@@ -188,25 +190,13 @@ func TestGatewayWireUnaskedSwitchOfProtocolsIsNotRelayed(t *testing.T) {
 // request to upstream"), not a 400 blaming its body; the connection goes on
 // once the rest of the body is skipped.
 func TestGatewayWireAppClosingBeforeTheBodyIsNotTheClientsFault(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err == nil { // the head alone
-					_, _ = io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-				}
-				_ = c.Close() // unread bytes: a reset
-			}()
+	app := testenv.ServeTCP(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil { // the head alone
+			_, _ = io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 		}
-	}()
-	addr := startWtGatewayTo(t, "http://"+ln.Addr().String())
+		_ = c.Close() // unread bytes: a reset
+	})
+	addr := startWtGatewayTo(t, "http://"+app)
 	wc := wtDial(t, addr)
 	body := strings.Repeat("b", 8<<20)
 	go func() { _, _ = io.WriteString(wc.c, wtPost("/early", body)) }()

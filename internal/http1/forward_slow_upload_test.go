@@ -1,7 +1,6 @@
 package http1
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/internal/testenv"
 )
 
 // trickle is a client's body that comes in pieces, gap apart, and ends
@@ -108,22 +109,8 @@ func TestServeUploadWhoseEndComesLate(t *testing.T) {
 // silentUpstream reads each request's head and body (Content-Length) and
 // never answers.
 func silentUpstream(t *testing.T, timeout time.Duration) *Forwarder {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(io.Discard, bufio.NewReader(c))
-			}()
-		}
-	}()
-	return NewForwarder(ForwarderConfig{Addr: ln.Addr().String(), Host: "app", Timeout: timeout, Idle: 4})
+	addr := testenv.ServeTCP(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	return NewForwarder(ForwarderConfig{Addr: addr, Host: "app", Timeout: timeout, Idle: 4})
 }
 
 // The wait for the answer counts from the request sent, as nginx's
