@@ -77,28 +77,36 @@ func TestPolicyNginxFiltersSetsTheHeaderBackInTheAccessPhase(t *testing.T) {
 	assert.Equal(t, []string{`"v1"`}, r.Header.Values("If-Match"), "the client's value, set back")
 }
 
-// What the policy turns off in APIcast, nginx's checks of If-Match,
-// If-None-Match and the like (412, 304), the Portolan gateway never
-// applies: not to the upstream's answers, nor to content_caching's kept
-// ones, which are served whole whatever the request's preconditions. So a
-// request that nginx would answer 412 or 304 gets the answer, with or
-// without the policy.
-func TestPolicyNginxFiltersGatewayAppliesNoPrecondition(t *testing.T) {
-	for _, filters := range []string{"", `{"name":"nginx_filters","version":"builtin","enabled":true,"configuration":{"headers":[
-		{"name":"If-Match","append":true},{"name":"If-None-Match","append":true}]}},`} {
+// What the policy turns off, nginx's checks of If-Match, If-None-Match and
+// the like (412, 304) on the answers content_caching keeps or may keep, the
+// README's "Send If-Match header to the upstream server, and avoid Nginx
+// 412 response": without the policy such a request is answered 412 or 304;
+// with it, with append true or false, it gets the answer, on a miss as on a
+// hit, and the headers it does not list are still judged.
+func TestPolicyNginxFiltersKeepsHeadersFromTheCachesPreconditions(t *testing.T) {
+	for _, appendIt := range []string{"", "true", "false"} {
+		filters := ""
+		if appendIt != "" {
+			filters = `{"name":"nginx_filters","version":"builtin","enabled":true,"configuration":{"headers":[
+				{"name":"If-Match","append":` + appendIt + `},{"name":"If-None-Match","append":` + appendIt + `}]}},`
+		}
 		cg := startCacheGateway(t, `[`+filters+`{"name":"content_caching","version":"builtin","enabled":true,"configuration":{"rules":[{"cache":true}]}},
 			{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`, policy.ContentCaching{})
-		target := cg.base + `/things?user_key=` + cg.key + `&h=ETag:"v1"`
+		target := cg.base + `/things?user_key=` + cg.key + `&h=ETag:"v1"&h=Last-Modified:Sun,%2006%20Dec%202026%2006:00:00%20GMT`
+		refused, notModified := http.StatusOK, http.StatusOK
+		if filters == "" {
+			refused, notModified = http.StatusPreconditionFailed, http.StatusNotModified
+		}
 		a := call(t, "GET", target, http.Header{"If-Match": {`"other"`}})
-		assert.Equal(t, http.StatusOK, a.status, "%s: If-Match that does not match, fetched", filters)
-		assert.Equal(t, "MISS", a.header.Get("X-Cache-Status"))
+		assert.Equal(t, refused, a.status, "append %q: If-Match that does not match, a miss", appendIt)
+		a = call(t, "GET", target, nil)
+		require.Equal(t, http.StatusOK, a.status)
 		a = call(t, "GET", target, http.Header{"If-Match": {`"other"`}})
-		assert.Equal(t, http.StatusOK, a.status, "%s: If-Match that does not match, kept", filters)
-		assert.Equal(t, "HIT", a.header.Get("X-Cache-Status"))
-		assert.Equal(t, "1", a.body)
+		assert.Equal(t, refused, a.status, "append %q: If-Match that does not match, a hit", appendIt)
 		a = call(t, "GET", target, http.Header{"If-None-Match": {`"v1"`}})
-		assert.Equal(t, http.StatusOK, a.status, "%s: If-None-Match that matches, kept", filters)
-		assert.Equal(t, "1", a.body)
+		assert.Equal(t, notModified, a.status, "append %q: If-None-Match that matches", appendIt)
+		a = call(t, "GET", target, http.Header{"If-Modified-Since": {"Sun, 06 Dec 2026 06:00:00 GMT"}})
+		assert.Equal(t, http.StatusNotModified, a.status, "append %q: If-Modified-Since, not listed, is judged", appendIt)
 	}
 }
 

@@ -34,6 +34,13 @@ import (
 // APICAST_CACHE_MAX_TIME. Kept responses live in memory, within a byte
 // budget shared by every service of the gateway (nginx keeps them on disk).
 // content_caching{status} counts HIT, MISS and EXPIRED, as APIcast's.
+//
+// As nginx, a 200 the cache serves, or fetches and may keep, is judged
+// against the request's preconditions (If-None-Match, If-Modified-Since,
+// If-Match, If-Unmodified-Since: preconditionAnswer): the client gets 304
+// without a body, the answer still kept, or 412 with nginx's page; the
+// headers nginx_filters lists are not judged. Answers the cache may not
+// keep go to the client as they come.
 type contentCachingPolicy struct {
 	rules []cacheRule
 	env   *Env
@@ -145,7 +152,8 @@ func (p *contentCachingPolicy) Content(c *Context) bool {
 	} else {
 		p.miss.Inc()
 	}
-	fill := &cacheFill{ResponseWriter: c.W, key: key, header: rule.header, status: status, limit: p.cache.maxEntry}
+	fill := &cacheFill{ResponseWriter: c.W, key: key, header: rule.header, status: status, limit: p.cache.maxEntry,
+		req: c.R, unfiltered: c.Unfiltered, cache: p.cache, now: now}
 	c.state[c.pos] = fill
 	c.W = fill
 	return false
@@ -155,7 +163,7 @@ func (p *contentCachingPolicy) Content(c *Context) bool {
 // whole from the upstream and may be kept.
 func (p *contentCachingPolicy) Log(c *Context) {
 	fill, ok := c.state[c.pos].(*cacheFill)
-	if !ok || fill.failed || fill.tooLarge || fill.code == 0 {
+	if !ok || fill.failed || fill.tooLarge || fill.code == 0 || fill.judged == http.StatusPreconditionFailed {
 		return
 	}
 	if cl := fill.upstream.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(fill.body)) {
@@ -198,16 +206,52 @@ func (p *contentCachingPolicy) key(c *Context) string {
 	return string(b)
 }
 
-// serve answers from e: its status, headers and body (none for a HEAD).
+// serve answers from e: its status, headers and body (none for a HEAD),
+// or what the request's preconditions make of them.
 func (p *contentCachingPolicy) serve(c *Context, e *cachedResponse, header string) {
 	h := c.W.Header()
+	judged := 0
+	if e.status == http.StatusOK && hasPreconditions(c.R.Header) {
+		judged = preconditionAnswer(c.R.Header, c.Unfiltered, e.header)
+	}
+	if judged == http.StatusPreconditionFailed {
+		preconditionFailed(c.W, c.R, header, "HIT")
+		return
+	}
 	for k, vs := range e.header {
 		h[k] = slices.Clone(vs) // filters may change the answer's headers, never the kept ones
 	}
 	h[header] = []string{"HIT"}
+	if judged == http.StatusNotModified {
+		notModifiedHeader(h)
+		c.W.WriteHeader(http.StatusNotModified)
+		return
+	}
 	c.W.WriteHeader(e.status)
 	if c.R.Method != http.MethodHead {
 		_, _ = c.W.Write(e.body)
+	}
+}
+
+// hasPreconditions reports whether a request asks for a conditional answer
+// nginx's not_modified filter gives.
+func hasPreconditions(h http.Header) bool {
+	return len(h["If-Match"]) > 0 || len(h["If-None-Match"]) > 0 ||
+		len(h["If-Modified-Since"]) > 0 || len(h["If-Unmodified-Since"]) > 0
+}
+
+// preconditionFailed answers 412 as nginx's filter_finalize_request does:
+// its page, none of the answer's headers, and the cache status header.
+func preconditionFailed(w http.ResponseWriter, r *http.Request, header, status string) {
+	h := w.Header()
+	clear(h)
+	contentType, body := nginxErrorPage(http.StatusPreconditionFailed)
+	h["Content-Type"] = []string{contentType}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h[header] = []string{status}
+	w.WriteHeader(http.StatusPreconditionFailed)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
 	}
 }
 
@@ -220,12 +264,21 @@ func (p *contentCachingPolicy) now() time.Time {
 
 // cacheFill records a response as it goes to the client: the upstream's
 // status, headers (before any header filter) and body, within the cache's
-// entry bound.
+// entry bound. An answer the request's preconditions judge goes to the
+// client as 304 or 412, its body still recorded (a 304's answer is kept, as
+// nginx keeps it).
 type cacheFill struct {
 	http.ResponseWriter
 	key, header, status string
 
+	// What the preconditions are judged with.
+	req        *http.Request
+	unfiltered []string
+	cache      *contentCache
+	now        time.Time
+
 	code     int
+	judged   int // 0, or the 304 or 412 sent instead of code
 	upstream http.Header
 	body     []byte
 	tooLarge bool
@@ -241,6 +294,19 @@ func (w *cacheFill) WriteHeader(code int) {
 	w.code = code
 	h := w.ResponseWriter.Header()
 	w.upstream = h.Clone()
+	if code == http.StatusOK && !w.failed && hasPreconditions(w.req.Header) {
+		if _, ok := w.cache.cacheable(w.req, code, w.upstream, w.now); ok {
+			w.judged = preconditionAnswer(w.req.Header, w.unfiltered, w.upstream)
+		}
+	}
+	switch w.judged {
+	case http.StatusPreconditionFailed:
+		preconditionFailed(w.ResponseWriter, w.req, w.header, w.status)
+		return
+	case http.StatusNotModified:
+		notModifiedHeader(h)
+		code = http.StatusNotModified
+	}
 	h[w.header] = []string{w.status}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -255,6 +321,9 @@ func (w *cacheFill) Write(b []byte) (int, error) {
 		} else {
 			w.body = append(w.body, b...)
 		}
+	}
+	if w.judged != 0 {
+		return len(b), nil // the client gets the 304 or 412 alone
 	}
 	return w.ResponseWriter.Write(b)
 }

@@ -24,16 +24,17 @@ import (
 // proxy_cache), and, when append is true, sets it back in the access phase,
 // so that the upstream gets it.
 //
-// The Portolan gateway evaluates no precondition of a request: it relays
-// the upstream's answer as it comes, and content_caching serves a kept
-// answer whole, whatever If-Match, If-None-Match, If-Modified-Since,
-// If-Unmodified-Since or If-Range the request brings. So the policy has no
-// filter to turn off; what it still means is the upstream side, honoured as
-// in APIcast: a header listed with append false is removed from the
-// request, so the upstream never gets it, and one with append true is
-// removed in the rewrite phase and set back in the access phase, so the
-// rewrite phases of the policies after this one do not see it, as in
-// APIcast, and the upstream gets it as the client sent it.
+// As nginx, the Portolan gateway judges a request's preconditions only on
+// the answers content_caching may keep or serves (a 200: 412 for a failed
+// If-Match or If-Unmodified-Since, 304 for a matching If-None-Match or
+// If-Modified-Since; see preconditionAnswer); any other answer is relayed
+// as it comes. The listed headers are kept from that judgement
+// (Context.Unfiltered), whatever their append; and, as in APIcast, a
+// header listed with append false is removed from the request, so the
+// upstream never gets it, and one with append true is removed in the
+// rewrite phase and set back in the access phase, so the rewrite phases of
+// the policies after this one do not see it and the upstream gets it as
+// the client sent it.
 //
 // Names are matched case-insensitively; a name listed twice takes the later
 // append, as APIcast's table of names does. Refused, since the gateway
@@ -43,7 +44,8 @@ import (
 // upstream (hop-by-hop ones, Expect, names with an underscore).
 type nginxFiltersPolicy struct {
 	headers []filteredHeader
-	restore bool // some header has append true
+	names   []string // the headers' names, for Context.Unfiltered
+	restore bool     // some header has append true
 }
 
 type filteredHeader struct {
@@ -101,6 +103,7 @@ func newNginxFilters(conf json.RawMessage, _ *Env) (Policy, error) {
 	}
 	for _, h := range p.headers {
 		p.restore = p.restore || h.append
+		p.names = append(p.names, h.name)
 	}
 	return p, nil
 }
@@ -152,8 +155,10 @@ func (p *nginxFiltersPolicy) Name() string { return "nginx_filters" }
 // phase, in the order of p.headers; nil when the request had none.
 type filteredValues [][]string
 
-// Rewrite removes the listed headers, keeping those to be set back.
+// Rewrite removes the listed headers, keeping those to be set back, and
+// keeps them all from content_caching's preconditions.
 func (p *nginxFiltersPolicy) Rewrite(c *Context) {
+	c.Unfiltered = p.names
 	h := c.R.Header
 	for i, fh := range p.headers {
 		vs, ok := h[fh.name]

@@ -199,6 +199,9 @@ type Context struct {
 	DefaultCredentials *Credentials // used when the request brings none of its backend version's
 	Caching            string       // "", "strict", "resilient", "allow", "none"
 	Unbuffered         bool         // the request body goes upstream piece by piece as it comes (request_unbuffered)
+	// Unfiltered names the request headers nginx_filters keeps from the
+	// checks nginx would make of them (content_caching's preconditions).
+	Unfiltered []string
 	// Referrer is what 3scale_referrer sends for authorization: the Referer
 	// header, ReferrerGiven set; without the policy none is sent.
 	Referrer      string
