@@ -21,6 +21,9 @@ import (
 type apicastElement struct {
 	g *Gateway
 	v *view
+	// usage resolves the metrics of the usage policies add before
+	// authorization (Context.AddedUsage: soap), by system name.
+	usage *policyUsage
 }
 
 func (a *apicastElement) Name() string { return "apicast" }
@@ -87,7 +90,9 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 		owner = c.Upstream.OwnerID
 	}
 	hits, n := v.matcher.MatchOwned(ad.buf[:0], c.R.Method, c.R.URL.Path, query, owner)
-	if n == 0 {
+	if n == 0 && len(c.AddedUsage) == 0 {
+		// APIcast's authorize answers no_match for an empty usage: one a
+		// policy added before (soap) is not.
 		g.m.noMatch.Inc()
 		v.errNoMatch.respond(c)
 		return
@@ -145,6 +150,17 @@ func (a *apicastElement) Access(c *policy.Context) {
 	if away && c.Caching == policy.CachingStrict && !g.caching.authorized.has(app.ID) {
 		g.cachingRefuse(c, cachingStrictBody)
 		return
+	}
+	for _, u := range c.AddedUsage {
+		var ok bool
+		if ad.hits, ok = a.usage.addHits(ad.hits, u.Metric, u.Delta); !ok {
+			// apisonator refuses usage of a metric the service does not
+			// have (metric_invalid), which APIcast answers as
+			// "authorization failed".
+			g.m.authFailed.Inc()
+			v.errAuthFailed.respond(c)
+			return
+		}
 	}
 	rq.app = policy.App{ID: app.ID, PlanID: plan.ID, AppID: app.AppID}
 	c.App = &rq.app

@@ -56,21 +56,21 @@ func policyEvents(reg *prometheus.Registry, policyName, event string) float64 {
 // A policy the gateway does not run makes the whole service fail closed:
 // 503 naming the policy, counted, never skipped.
 func TestChainUnknownPolicyFailsClosed(t *testing.T) {
-	cg := startChainGateway(t, `[{"name":"soap","version":"builtin","configuration":{},"enabled":true},
+	cg := startChainGateway(t, `[{"name":"llm","version":"builtin","configuration":{},"enabled":true},
 		{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
 	a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
 	assert.Equal(t, http.StatusServiceUnavailable, a.status)
-	assert.Contains(t, a.body, `policy "soap"`)
+	assert.Contains(t, a.body, `policy "llm"`)
 	assert.Contains(t, a.body, "the Portolan gateway does not run this policy")
 	assert.Equal(t, 1.0, requests(cg.reg, "policy_chain_failed"))
-	assert.Equal(t, 1.0, policyEvents(cg.reg, "soap", "fail_closed"))
+	assert.Equal(t, 1.0, policyEvents(cg.reg, "llm", "fail_closed"))
 	assert.Empty(t, cg.got, "nothing reaches the app")
 }
 
 // APIcast leaves a disabled policy out of the chain ("enabled": false), so
 // an unknown but disabled one does not stop the service.
 func TestChainDisabledPolicyIsLeftOut(t *testing.T) {
-	cg := startChainGateway(t, `[{"name":"soap","version":"builtin","configuration":{},"enabled":false}]`)
+	cg := startChainGateway(t, `[{"name":"llm","version":"builtin","configuration":{},"enabled":false}]`)
 	a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
 	assert.Equal(t, http.StatusOK, a.status)
 	assert.Equal(t, "app", a.body)

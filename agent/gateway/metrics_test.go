@@ -127,7 +127,7 @@ func TestAPIcastMetricsGatewayErrors(t *testing.T) {
 		map[string]string{"service_id": "", "service_system_name": ""}).GetHistogram().GetSampleCount())
 
 	f.proxy(t, func(p *composition.Proxy) {
-		p.PolicyChain = policyChain(t, `[{"name":"soap","configuration":{},"enabled":true}]`)
+		p.PolicyChain = policyChain(t, `[{"name":"llm","configuration":{},"enabled":true}]`)
 	})
 	_, err = g.Update(agentView(t, f.tx.Result(), f.svc.SystemName), f.placement(f.basic))
 	require.NoError(t, err)

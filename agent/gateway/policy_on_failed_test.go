@@ -34,30 +34,30 @@ func TestPolicyOnFailedAnswersItsStatus(t *testing.T) {
 	assert.Empty(t, cg.got, "nothing reaches the upstream")
 
 	cg = startChainGateway(t, `[`+onFailed(`{"error_status_code":418}`)+`,
-		{"name":"soap","version":"builtin","configuration":{},"enabled":true},`+onFailedApicast+`]`)
+		{"name":"llm","version":"builtin","configuration":{},"enabled":true},`+onFailedApicast+`]`)
 	a = call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
 	assert.Equal(t, http.StatusTeapot, a.status, "on_failed before the policy that fails")
-	assert.Contains(t, a.body, `policy "soap"`)
+	assert.Contains(t, a.body, `policy "llm"`)
 	assert.Equal(t, 1.0, requests(cg.reg, "policy_chain_failed"))
-	assert.Equal(t, 1.0, policyEvents(cg.reg, "soap", "fail_closed"))
+	assert.Equal(t, 1.0, policyEvents(cg.reg, "llm", "fail_closed"))
 
 	// The schema's exclusiveMaximum is 700: 6xx is a status too.
-	cg = startChainGateway(t, `[{"name":"soap","version":"builtin","configuration":{},"enabled":true},
+	cg = startChainGateway(t, `[{"name":"llm","version":"builtin","configuration":{},"enabled":true},
 		`+onFailed(`{"error_status_code":699}`)+`,`+onFailedApicast+`]`)
 	a = call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
 	assert.Equal(t, 699, a.status)
-	assert.Contains(t, a.body, `policy "soap"`)
+	assert.Contains(t, a.body, `policy "llm"`)
 }
 
 // APIcast's on_failed test 1, "policy with invalid configuration return
 // 503": error_status_code defaults to 503.
 func TestPolicyOnFailedDefaultsTo503(t *testing.T) {
-	cg := startChainGateway(t, `[{"name":"soap","version":"builtin","configuration":{},"enabled":true},
+	cg := startChainGateway(t, `[{"name":"llm","version":"builtin","configuration":{},"enabled":true},
 		`+onFailed(`{}`)+`,`+onFailedApicast+`]`)
 	a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
 	assert.Equal(t, http.StatusServiceUnavailable, a.status)
 	assert.Contains(t, a.body, "Service Unavailable: the policy chain of service")
-	assert.Contains(t, a.body, `policy "soap"`)
+	assert.Contains(t, a.body, `policy "llm"`)
 }
 
 // A chain that builds has nothing to fail: on_failed is inert, and the
@@ -71,7 +71,7 @@ func TestPolicyOnFailedInertWhenNothingFails(t *testing.T) {
 	a = call(t, "GET", cg.base+"/", nil)
 	assert.Equal(t, http.StatusForbidden, a.status)
 
-	cg = startChainGateway(t, `[{"name":"soap","version":"builtin","configuration":{},"enabled":true},
+	cg = startChainGateway(t, `[{"name":"llm","version":"builtin","configuration":{},"enabled":true},
 		{"name":"on_failed","version":"builtin","enabled":false,"configuration":{"error_status_code":401}},`+onFailedApicast+`]`)
 	a = call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
 	assert.Equal(t, http.StatusServiceUnavailable, a.status, "a disabled on_failed is left out")
@@ -91,8 +91,8 @@ func TestPolicyOnFailedInvalidConfigurationFailsClosed(t *testing.T) {
 		assert.Contains(t, a.body, "configuration.error_status_code:", conf)
 		assert.Equal(t, 1.0, policyEvents(cg.reg, "on_failed", "fail_closed"), conf)
 
-		cg = startChainGateway(t, `[{"name":"soap","version":"builtin","configuration":{},"enabled":true},`+onFailed(conf)+`,`+onFailedApicast+`]`)
+		cg = startChainGateway(t, `[{"name":"llm","version":"builtin","configuration":{},"enabled":true},`+onFailed(conf)+`,`+onFailedApicast+`]`)
 		a = call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
-		assert.Equal(t, http.StatusServiceUnavailable, a.status, "soap and %s", conf)
+		assert.Equal(t, http.StatusServiceUnavailable, a.status, "llm and %s", conf)
 	}
 }

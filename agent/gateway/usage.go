@@ -37,6 +37,34 @@ func (u *policyUsage) resolve() {
 	}
 }
 
+// addHits adds delta of metric (a system name) to hits, and to its
+// parent's when it is a method, as a mapping rule's usage counts: the usage
+// a policy adds before authorization (soap). False: the service has no such
+// metric.
+func (u *policyUsage) addHits(hits []composition.Hit, metric string, delta int64) ([]composition.Hit, bool) {
+	u.once.Do(u.resolve)
+	m, ok := u.metrics[metric]
+	if !ok {
+		return hits, false
+	}
+	hits = addHit(hits, m.ID, delta)
+	if m.ParentID != 0 {
+		hits = addHit(hits, m.ParentID, delta)
+	}
+	return hits, true
+}
+
+// addHit adds delta to the hit of metricID in hits, or appends one.
+func addHit(hits []composition.Hit, metricID, delta int64) []composition.Hit {
+	for i := range hits {
+		if hits[i].MetricID == metricID {
+			hits[i].Delta = composition.AddSaturating(hits[i].Delta, delta)
+			return hits
+		}
+	}
+	return append(hits, composition.Hit{MetricID: metricID, Delta: delta})
+}
+
 // CountUsage implements policy.UsageCounter.
 func (u *policyUsage) CountUsage(appID int64, metric string, delta int64, now time.Time) error {
 	u.once.Do(u.resolve)

@@ -129,12 +129,13 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 	v.errLimits = newErrorResponse(proxy.ErrorLimitsExceeded, proxy.ErrorStatusLimitsExceeded, proxy.ErrorHeadersLimitsExceeded,
 		"Usage limit exceeded", http.StatusTooManyRequests)
 
+	usage := &policyUsage{g: g, snap: snap, serviceID: svc.ID}
 	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, BackendVersion: svc.BackendVersion, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared,
-		Usage: &policyUsage{g: g, snap: snap, serviceID: svc.ID}, Global: g.global, ContentCaching: g.cfg.ContentCaching,
+		Usage: usage, Global: g.global, ContentCaching: g.cfg.ContentCaching,
 		Upstream: g.localURL, AuthFailed: v.errAuthFailed.respond, ReportInterval: g.cfg.ReportInterval,
 		IdentityClient: g.oidc.client, InsecureIssuers: g.oidc.insecure, JWTVerifier: g.oidc}
 	chain := composition.NormalizePolicyChain(proxy.PolicyChain)
-	v.chain, failed = policy.Build(chain, &apicastElement{g: g, v: v}, env)
+	v.chain, failed = policy.Build(chain, &apicastElement{g: g, v: v, usage: usage}, env)
 	if failed != nil {
 		status := policy.FailedStatus(chain) // 503, or on_failed's
 		v.failClosed = &errorResponse{status: status, contentType: plainText,

@@ -152,6 +152,12 @@ type Upstream struct {
 	Path string
 }
 
+// MetricUsage is usage of one metric, named by its system name.
+type MetricUsage struct {
+	Metric string
+	Delta  int64
+}
+
 // Timeouts bound the upstream exchange (timeouts policy); zero values keep
 // the gateway's defaults.
 type Timeouts struct {
@@ -212,6 +218,10 @@ type Context struct {
 	// to nil when the ledger refuses it or cannot keep its usage. Nil: the
 	// element computes nothing.
 	Limits *LimitStatus
+	// AddedUsage is usage a policy adds to the request's in the rewrite
+	// phase (soap), by metric system name: the apicast element admits it
+	// with the mapping rules' usage, against the plan's limits.
+	AddedUsage []MetricUsage
 
 	// UpstreamStatus is the upstream's answer, 0 when it was not reached;
 	// UpstreamTime how long it took.

@@ -20,7 +20,7 @@ func TestValidateNamesEachElementAtFault(t *testing.T) {
 	}
 	err := Validate([]composition.PolicyConfig{
 		pc("caching", `{"caching_type":"sometimes"}`, true),
-		pc("soap", `{}`, true),
+		pc("llm", `{}`, true),
 		pc("caching", `{}`, false),
 		pc("apicast", `{}`, true),
 		pc("custom_metrics", `{"rules":[{"metric":"m","increment":"1"}]}`, true),
