@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
 )
 
@@ -285,4 +287,23 @@ func parseAuthorization(h string) authorization {
 		return authorization{basic: true, user: string(b[:i]), pass: string(b[i+1:])}
 	}
 	return authorization{}
+}
+
+// dpopToken returns the access token of r's Authorization header under RFC
+// 9449's DPoP scheme ("Authorization: DPoP <token>", section 7.1) when the
+// service's chain has oauth_dpop, which checks the proof that must come
+// with it; ok is false otherwise, and for another scheme. The DPoP token
+// is read before credentials_location's, so the token verified is the one
+// the proof's ath names. Without the policy the scheme is not read: such a
+// token would pass unproved, as a bearer token.
+func (s *oidcService) dpopToken(r *http.Request) (tok string, ok bool) {
+	if !s.dpop {
+		return "", false
+	}
+	return policy.DPoPToken(r.Header.Get("Authorization"))
+}
+
+// hasDPoP reports whether chain runs oauth_dpop.
+func hasDPoP(chain []composition.PolicyConfig) bool {
+	return slices.ContainsFunc(chain, func(pc composition.PolicyConfig) bool { return pc.Enabled && pc.Name == "oauth_dpop" })
 }

@@ -42,6 +42,7 @@ type oidcService struct {
 	// (jwt_claim_with_client_id_type liquid); nil: clientClaim is a claim.
 	clientTemplate *policy.Template
 	refused        prometheus.Counter
+	dpop           bool // the chain has oauth_dpop: the token may come with the DPoP scheme, typ DPoP (credentials.go)
 }
 
 // newOIDCService prepares the OIDC checks of a service's proxy settings.
@@ -59,6 +60,7 @@ func (g *Gateway) newOIDCService(p *composition.Proxy) (*oidcService, error) {
 		location:    p.CredentialsLocation,
 		clientClaim: "azp",
 		refused:     g.policyMetrics.Policy.WithLabelValues("apicast", "oidc_token_refused"),
+		dpop:        hasDPoP(p.PolicyChain),
 	}
 	switch claim := strings.TrimSpace(p.JwtClaimWithClientID); p.JwtClaimWithClientIDType {
 	case "", "plain":
@@ -109,8 +111,11 @@ func (s *oidcService) token(r *http.Request) (tok string, given bool) {
 }
 
 // lookupToken returns the token r presents and whether it presented one,
-// empty or not.
+// empty or not: with oauth_dpop in the chain, the DPoP scheme's first.
 func (s *oidcService) lookupToken(r *http.Request) (string, bool) {
+	if tok, ok := s.dpopToken(r); ok {
+		return tok, true
+	}
 	var tok string
 	var given bool
 	switch s.location {
@@ -172,7 +177,7 @@ func (s *oidcService) verify(ctx context.Context, raw string, now time.Time) (ma
 			s.issuer.verified.put(raw, claims, exp.Add(oidcLeeway))
 		}
 	}
-	if err := checkClaims(claims, now); err != nil {
+	if err := checkClaims(claims, now, s.dpop); err != nil {
 		return nil, "", err
 	}
 	client, err := s.clientOf(claims)
@@ -183,8 +188,8 @@ func (s *oidcService) verify(ctx context.Context, raw string, now time.Time) (ma
 }
 
 // checkClaims applies RFC 7523 section 3 as APIcast does (iss is checked by
-// verify).
-func checkClaims(c map[string]any, now time.Time) error {
+// verify); with dpop, typ may also be DPoP.
+func checkClaims(c map[string]any, now time.Time, dpop bool) error {
 	if s, _ := c["sub"].(string); s == "" {
 		return errors.New("the token has no sub")
 	}
@@ -218,7 +223,7 @@ func checkClaims(c map[string]any, now time.Time) error {
 			return errors.New("the token's iat is not a positive number")
 		}
 	}
-	if v, present := c["typ"]; present && v != "Bearer" {
+	if v, present := c["typ"]; present && v != "Bearer" && (!dpop || v != "DPoP") {
 		return errors.New("the token's typ is not Bearer") // Keycloak's ID tokens have typ ID
 	}
 	return nil

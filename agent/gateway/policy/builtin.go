@@ -29,6 +29,7 @@ var builtins = map[string]Factory{
 	"keycloak_role_check":  newKeycloakRoleCheck,
 	"tls_validation":       newTLSValidation,
 	"oauth_mtls":           newOAuthMTLS,
+	"oauth_dpop":           newOAuthDPoP,
 	"soap":                 newSOAP,
 	"token_introspection":  newTokenIntrospection,
 	"3scale_batcher":       newThreescaleBatcher,
