@@ -51,6 +51,10 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 	if v.oidc != nil {
 		var given bool
 		if token, given = v.oidc.token(c.R); !given {
+			if g.bodyTimedOut(c.W, c.R, formReadError(c.R)) {
+				c.Answered = true
+				return
+			}
 			g.m.authMissing.Inc()
 			v.errAuthMissing.respond(c)
 			return
@@ -67,7 +71,12 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 			// APIcast asks backend only with every credential of the
 			// version: an app_id without an app_key is missing
 			// credentials, while one sent empty ("?user_key=") goes on to
-			// be refused as no application's.
+			// be refused as no application's. A form body the client
+			// stopped sending is its fault, as nginx's 408 says.
+			if g.bodyTimedOut(c.W, c.R, formReadError(c.R)) {
+				c.Answered = true
+				return
+			}
 			g.m.authMissing.Inc()
 			v.errAuthMissing.respond(c)
 			return

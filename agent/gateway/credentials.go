@@ -205,11 +205,30 @@ func formBody(r *http.Request) string {
 	}
 	b := make([]byte, r.ContentLength)
 	n, err := io.ReadFull(r.Body, b)
-	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b[:n]), r.Body))
 	if err != nil {
+		r.Body = &unreadForm{Reader: io.MultiReader(bytes.NewReader(b[:n]), r.Body), Closer: r.Body, err: err}
 		return ""
 	}
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), r.Body))
 	return string(b)
+}
+
+// unreadForm is a request body put back after its form could not be read
+// whole, keeping why: a client that stopped sending it is answered 408
+// (formReadError), not told that its credentials are missing.
+type unreadForm struct {
+	io.Reader
+	io.Closer
+	err error
+}
+
+// formReadError is why formBody could not read r's form, nil when it could
+// or did not try.
+func formReadError(r *http.Request) error {
+	if u, ok := r.Body.(*unreadForm); ok {
+		return u.err
+	}
+	return nil
 }
 
 // queryLookup returns the first value of name in a raw query, unescaped,

@@ -198,3 +198,20 @@ func TestGatewayBodyTimeoutDefault(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 60*time.Second, cfg.BodyTimeout)
 }
+
+// APIcast reads credentials the query lacks from a form body: a client
+// that stops sending that body is answered 408 as any stalled body is, not
+// 403 "Authentication parameters missing", which would blame credentials
+// it may well have been sending.
+func TestGatewayWireFormCredentialsStallIs408(t *testing.T) {
+	app := newWtApp(t)
+	addr := startBodyTimedGateway(t, app.url)
+	wc := wtDial(t, addr)
+	wc.send("POST /upload HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+		"Content-Length: 100\r\n\r\nuser_key=premium")
+	a := wc.read(http.MethodPost)
+	assert.Equal(t, http.StatusRequestTimeout, a.status, "%q", a.body)
+	assert.True(t, a.close, "the answer says the connection closes")
+	wc.closed()
+	assert.Empty(t, app.seen(), "nothing reaches the app")
+}
