@@ -20,7 +20,9 @@ const reloadInterval = time.Second
 // modification times and sizes) at most once every reloadInterval, and
 // loads them again when either changed. A pair
 // that does not load (a key written after its certificate, a typo) keeps
-// the one served, and is logged once for each state of the files.
+// the one served, and is logged once for each state of the files. The
+// flags' pairs must load at start; the tls policy's need not
+// (newLenientCertReloader), and serve nothing until they do.
 type certReloader struct {
 	certFile, keyFile string
 	role              certRole
@@ -59,16 +61,27 @@ func sameFile(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
-// certRole is what a reloaded pair is for: the flags that name its files,
-// and how logs call it.
+// certRole is what a reloaded pair is for: the flags (or configuration
+// fields) that name its files, and how logs call it. A pair the
+// composition names (fromComposition: the tls policy's) is read from
+// regular files only, since whoever writes the composition chooses the
+// paths: a FIFO or a device would hold up handshakes.
 type certRole struct {
 	certFlag, keyFlag, name string
+	fromComposition         bool
 }
 
 var (
-	servedCert         = certRole{"--gateway-tls-cert", "--gateway-tls-key", "TLS certificate"}
-	upstreamClientCert = certRole{"--upstream-client-cert", "--upstream-client-key", "upstream client certificate"}
+	servedCert         = certRole{certFlag: "--gateway-tls-cert", keyFlag: "--gateway-tls-key", name: "TLS certificate"}
+	upstreamClientCert = certRole{certFlag: "--upstream-client-cert", keyFlag: "--upstream-client-key", name: "upstream client certificate"}
 )
+
+// policyCertRole is the role of the tls policy's pair at field
+// ("certificates[0]") of service's chain.
+func policyCertRole(service, field string) certRole {
+	return certRole{certFlag: field + ".certificate_path", keyFlag: field + ".certificate_key_path",
+		name: "tls policy certificate " + field + " of service " + service, fromComposition: true}
+}
 
 // newCertReloader loads the pair; it logs reloads to nowhere until
 // setLog.
@@ -78,13 +91,25 @@ func newCertReloader(certFile, keyFile string, role certRole) (*certReloader, er
 	if err != nil {
 		return nil, err
 	}
-	pair, err := loadPair(certFile, keyFile, role.certFlag, role.keyFlag)
+	pair, err := loadPair(certFile, keyFile, role)
 	if err != nil {
 		return nil, err
 	}
 	r.cur.Store(&loadedPair{cert: pair, files: st})
 	r.checked.Store(time.Now().UnixNano())
 	return r, nil
+}
+
+// newLenientCertReloader loads a pair the composition names: unlike the
+// flags' pair, one that does not load is no error. It serves nothing
+// (current is nil: the tls policy's next certificate, or the gateway's
+// own, is served) until its files change and load, and says why in log.
+func newLenientCertReloader(certFile, keyFile string, role certRole, log zerolog.Logger) *certReloader {
+	r := &certReloader{certFile: certFile, keyFile: keyFile, role: role, log: log}
+	r.cur.Store(&loadedPair{})
+	r.reload()
+	r.checked.Store(time.Now().UnixNano())
+	return r
 }
 
 // setLog sets where reloads are logged; before serving.
@@ -95,20 +120,34 @@ func (r *certReloader) setLog(log zerolog.Logger) {
 }
 
 func (r *certReloader) stat() (filesState, error) {
-	c, err := os.Stat(r.certFile)
+	c, err := statPEMFile(r.certFile, r.role.certFlag, r.role.fromComposition)
 	if err != nil {
-		return filesState{}, fmt.Errorf("%s: %w: check the path and that the agent may read it", r.role.certFlag, err)
+		return filesState{}, err
 	}
-	k, err := os.Stat(r.keyFile)
+	k, err := statPEMFile(r.keyFile, r.role.keyFlag, r.role.fromComposition)
 	if err != nil {
-		return filesState{}, fmt.Errorf("%s: %w: check the path and that the agent may read it", r.role.keyFlag, err)
+		return filesState{}, err
 	}
 	return filesState{cert: c, key: k}, nil
 }
 
+// statPEMFile looks at the file flag names; regularOnly refuses anything
+// but a regular file.
+func statPEMFile(path, flag string, regularOnly bool) (os.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: check the path and that the agent may read it", flag, err)
+	}
+	if regularOnly && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %s is not a regular file: give the path of a PEM file", flag, path)
+	}
+	return fi, nil
+}
+
 // GetCertificate is tls.Config's: the current pair, looked for anew at most
 // once every reloadInterval. Only the handshake that wins the turn looks;
-// the others serve the pair as it is.
+// the others serve the pair as it is. A lenient reloader's is nil until a
+// pair loads.
 func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return r.current(), nil
 }
@@ -127,30 +166,40 @@ func (r *certReloader) current() *tls.Certificate {
 	return r.cur.Load().cert
 }
 
-// reload loads the pair again when its files changed.
+// reload loads the pair again when its files changed: since the pair
+// served, and since the last pair that failed (files that stay broken are
+// not read again every second).
 func (r *certReloader) reload() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur := r.cur.Load()
 	st, err := r.stat()
-	if err == nil && st.same(cur.files) {
+	if err == nil && (st.same(cur.files) || r.failedWith != "" && st.same(r.failed)) {
 		return
 	}
 	if err == nil {
 		var pair *tls.Certificate
-		if pair, err = loadPair(r.certFile, r.keyFile, r.role.certFlag, r.role.keyFlag); err == nil {
+		if pair, err = loadPair(r.certFile, r.keyFile, r.role); err == nil {
 			r.cur.Store(&loadedPair{cert: pair, files: st})
 			r.failed, r.failedWith = filesState{}, ""
 			ev := r.log.Info().Str("cert_file", r.certFile)
 			if pair.Leaf != nil {
 				ev = ev.Str("serial", pair.Leaf.SerialNumber.Text(16)).Time("not_after", pair.Leaf.NotAfter)
 			}
-			ev.Msg("gateway: " + r.role.name + " reloaded")
+			if cur.cert == nil {
+				ev.Msg("gateway: " + r.role.name + " loaded")
+			} else {
+				ev.Msg("gateway: " + r.role.name + " reloaded")
+			}
 			return
 		}
 	}
 	if !st.same(r.failed) || err.Error() != r.failedWith {
 		r.failed, r.failedWith = st, err.Error()
-		r.log.Error().Err(err).Msg("gateway: the " + r.role.name + " files changed but do not load; still using the previous certificate")
+		if cur.cert == nil {
+			r.log.Error().Err(err).Msg("gateway: the " + r.role.name + " does not load; skipped until its files change (the next certificate, or the gateway's own, is served)")
+		} else {
+			r.log.Error().Err(err).Msg("gateway: the " + r.role.name + " files changed but do not load; still using the previous certificate")
+		}
 	}
 }

@@ -61,7 +61,8 @@ type Gateway struct {
 	global        policy.GlobalCounter // rate_limit's cluster-wide counts: the ledger's, when it keeps them
 	caching       cachingState         // home's reachability and strict caching's applications
 
-	oidc *oidcIssuers // the OpenID Connect issuers of OIDC services, kept across views
+	oidc        *oidcIssuers // the OpenID Connect issuers of OIDC services, kept across views
+	policyCerts policyCerts  // the tls policy's certificate files, kept across views (handshake_plan.go)
 
 	lean atomic.Pointer[http1.Server]      // the running HTTP/1.1 loop, for nginx_http_connections
 	capd atomic.Pointer[http1.CapListener] // the bound on client connections, counting those it closed
@@ -330,6 +331,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request) *vi
 	if v.failClosed != nil {
 		g.m.failClosed.Inc()
 		v.failClosed.write(w)
+		return v
+	}
+	if g.misdirected(w, r, v) {
 		return v
 	}
 	if r.ContentLength > g.cfg.MaxBodyBytes {

@@ -122,8 +122,9 @@ func (g *Gateway) bodyTimedOut(w http.ResponseWriter, r *http.Request, err error
 	return true
 }
 
-// serverTLS is the TLS configuration clients are served with; nil for
-// plain HTTP.
+// serverTLS is the TLS configuration of the listener; nil for plain HTTP.
+// Each handshake is served as the view's plan says (handshake.go), with
+// the gateway's own pair as the default.
 func (g *Gateway) serverTLS() (*tls.Config, error) {
 	t := &g.cfg.TLS
 	if t.CertFile == "" {
@@ -135,7 +136,7 @@ func (g *Gateway) serverTLS() (*tls.Config, error) {
 		}
 	}
 	t.certs.setLog(g.log)
-	return serverTLS(t.certs), nil
+	return newHandshakes(&g.view, t.certs).listener, nil
 }
 
 // front is the gateway's front door when it serves TLS or h2c: it accepts
@@ -234,7 +235,7 @@ func (f *front) route(c net.Conn) {
 func (f *front) open(c net.Conn) (net.Conn, bool, bool) {
 	_ = c.SetDeadline(time.Now().Add(openTimeout))
 	if f.tls != nil {
-		tc := tls.Server(c, f.tls)
+		tc := tls.Server(&handshakeConn{Conn: c}, f.tls)
 		if err := tc.Handshake(); err != nil {
 			// Anyone can cause one (a scanner, a plain-HTTP client): not worth more.
 			f.log.Debug().Err(err).Str("remote", c.RemoteAddr().String()).Msg("gateway: TLS handshake failed")

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/portolan/portolan/internal/pki"
@@ -83,36 +84,64 @@ func (t *TLS) upstreamConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
+// maxPEMFile bounds the read of a certificate chain or key file: a chain
+// is a few KiB, and a path the composition names may be anything.
+const maxPEMFile = 1 << 20
+
 // loadPair reads a PEM certificate chain and its key, saying which flag's
-// file is at fault.
-func loadPair(certFile, keyFile, certFlag, keyFlag string) (*tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certFile)
+// (or field's) file is at fault. The error never holds the files' bytes.
+func loadPair(certFile, keyFile string, role certRole) (*tls.Certificate, error) {
+	certPEM, err := readPEMFile(certFile, role.certFlag, role.fromComposition)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: check the path and that the agent may read it", certFlag, err)
+		return nil, err
 	}
-	keyPEM, err := os.ReadFile(keyFile)
+	keyPEM, err := readPEMFile(keyFile, role.keyFlag, role.fromComposition)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: check the path and that the agent may read it", keyFlag, err)
+		return nil, err
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s with %s %s: %w (the certificate chain and its own private key, both PEM)", certFlag, certFile, keyFlag, keyFile, err)
+		return nil, fmt.Errorf("%s %s with %s %s: %w (the certificate chain and its own private key, both PEM)", role.certFlag, certFile, role.keyFlag, keyFile, err)
 	}
 	return &pair, nil
 }
 
-// serverTLS is the configuration the gateway terminates TLS with: TLS 1.2
+// readPEMFile reads the file flag names, at most maxPEMFile bytes;
+// regularOnly refuses anything but a regular file, looked at once open.
+func readPEMFile(path, flag string, regularOnly bool) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: check the path and that the agent may read it", flag, err)
+	}
+	defer f.Close()
+	if regularOnly {
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: %s is not a regular file: give the path of a PEM file", flag, path)
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: check the path and that the agent may read it", flag, err)
+	}
+	if len(b) > maxPEMFile {
+		return nil, fmt.Errorf("%s: %s is over %d bytes: give a PEM certificate chain or key", flag, path, maxPEMFile)
+	}
+	return b, nil
+}
+
+// serverTLS is a configuration the gateway terminates TLS with: TLS 1.2
 // at least (with forward-secret AEAD suites only, which HTTP/2 requires),
-// the reloaded certificate, and HTTP/2 preferred by ALPN. Clients are asked
-// for a certificate, which none must give and none is verified against a
-// CA in the handshake (only its key is proved): each service's policy
-// chain decides (tls_validation, oauth_mtls), as APIcast's
-// APICAST_HTTPS_VERIFY_CLIENT, on by default, asks for one.
-func serverTLS(certs *certReloader) *tls.Config {
+// the certificate getCert chooses, and HTTP/2 preferred by ALPN. auth is
+// whether the client is asked for a certificate: handshake.go chooses,
+// per handshake, between two such configurations. A certificate asked for
+// is required of no client, and none is verified against a CA in the
+// handshake (only its key is proved): the service's policy chain decides
+// (tls_validation, oauth_mtls, fapi).
+func serverTLS(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), auth tls.ClientAuthType) *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
-		GetCertificate: certs.GetCertificate,
-		ClientAuth:     tls.RequestClientCert,
+		GetCertificate: getCert,
+		ClientAuth:     auth,
 		NextProtos:     []string{"h2", "http/1.1"},
 		CipherSuites: []uint16{ // TLS 1.2 only; TLS 1.3's are not configurable
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

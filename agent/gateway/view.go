@@ -37,6 +37,7 @@ type view struct {
 	errAuthMissing, errAuthFailed, errNoMatch, errLimits errorResponse
 
 	chain      *policy.Chain   // the service's policy chain, apicast among them
+	handshake  *handshakePlan  // what the service's TLS handshakes serve and ask (handshake_plan.go)
 	metrics    *serviceMetrics // the service's series, resolved once
 	failClosed *errorResponse  // set when the chain cannot run: every request gets it
 }
@@ -153,6 +154,7 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 				body: fmt.Appendf(nil, "Service Unavailable: service %q uses OpenID Connect but %v\n", svc.SystemName, err)}
 		}
 	}
+	v.handshake = g.planHandshake(v)
 	return v, failed, nil
 }
 

@@ -48,6 +48,13 @@ func (w *leanResponse) WriteHeader(code int) {
 	}
 	w.status = code
 	w.bodyless = w.headRequest || code == http.StatusNoContent || code == http.StatusNotModified
+	// A handler's Connection: close ends the connection after the answer,
+	// as net/http's server and x/net/http2's (GOAWAY) take it.
+	for _, v := range w.header["Connection"] {
+		if listsClose(v) {
+			w.closeAfter = true
+		}
+	}
 	w.declared = -1
 	if cl := w.header["Content-Length"]; len(cl) == 1 {
 		if n, ok := parseLength(strings.TrimSpace(cl[0])); ok {

@@ -27,6 +27,7 @@ var builtins = map[string]Factory{
 	"rewrite_url_captures": newRewriteURLCaptures,
 	"echo":                 newEcho,
 	"keycloak_role_check":  newKeycloakRoleCheck,
+	"tls":                  newTLSTermination,
 	"tls_validation":       newTLSValidation,
 	"oauth_mtls":           newOAuthMTLS,
 	"oauth_dpop":           newOAuthDPoP,

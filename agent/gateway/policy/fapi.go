@@ -40,9 +40,10 @@ import (
 // the check and APIcast skips it; here either spelling turns it on. A
 // request without a verified token makes APIcast's check fail with a Lua
 // error (its error() called with the service table as the status); here it
-// is refused as an unbound token, 401 invalid_token. The gateway's TLS
-// asks every client for a certificate; a request without one (plain HTTP,
-// h2c, or a client that offered none) is refused.
+// is refused as an unbound token, 401 invalid_token. With that check, the
+// gateway's TLS handshake asks for a certificate (UsesClientCertificate); a
+// request without one (plain HTTP, h2c, or a client that offered none) is
+// refused.
 type fapi struct {
 	customerIP, certBound bool
 
@@ -84,6 +85,10 @@ func newFAPI(conf json.RawMessage, env *Env) (Policy, error) {
 }
 
 func (p *fapi) Name() string { return "fapi" }
+
+// UsesClientCertificate: the handshake asks for a certificate only when
+// tokens must be bound to it.
+func (p *fapi) UsesClientCertificate() bool { return p.certBound }
 
 // Access runs the checks in APIcast's order: the token's binding, then the
 // customer's address.

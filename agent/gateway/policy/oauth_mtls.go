@@ -42,6 +42,10 @@ func newOAuthMTLS(conf json.RawMessage, env *Env) (Policy, error) {
 
 func (p *oauthMTLS) Name() string { return "oauth_mtls" }
 
+// UsesClientCertificate: the handshake must ask for the certificate the
+// token is bound to.
+func (p *oauthMTLS) UsesClientCertificate() bool { return true }
+
 func (p *oauthMTLS) Access(c *Context) {
 	if !certificateBound(c) {
 		p.denied.Inc()

@@ -50,9 +50,9 @@ import (
 // checks revocation without leaving the gateway. A certificate that does
 // not parse fails the handshake (Go's), where APIcast answers "Invalid TLS
 // certificate".
-// The gateway asks every TLS client for a certificate (as APIcast with
-// APICAST_HTTPS_VERIFY_CLIENT on, its default) and verifies none in the
-// handshake: each service's chain decides.
+// The gateway's TLS handshake asks for a certificate on the connections of
+// a service whose chain has this policy (UsesClientCertificate), as
+// APIcast with APICAST_HTTPS_VERIFY_CLIENT off, and verifies none itself.
 type tlsValidation struct {
 	status    int
 	whitelist []*x509.Certificate
@@ -228,6 +228,10 @@ func selfSigned(c *x509.Certificate) bool {
 }
 
 func (p *tlsValidation) Name() string { return "tls_validation" }
+
+// UsesClientCertificate: the handshake must ask for the certificate this
+// policy checks.
+func (p *tlsValidation) UsesClientCertificate() bool { return true }
 
 // Access checks the client's certificate, as APIcast's access phase does.
 func (p *tlsValidation) Access(c *Context) {
