@@ -1,6 +1,10 @@
 package agent
 
-import "context"
+import (
+	"context"
+
+	"github.com/portolan/portolan/registry/jointoken"
+)
 
 // placedServiceID is the service id of the instance's placement; 0 while unknown.
 func (a *Agent) placedServiceID() int64 {
@@ -19,5 +23,20 @@ func (a *Agent) runUsage(ctx context.Context) {
 		a.usage.Run(ctx, nil, a.cfg.ReportInterval)
 		return
 	}
+	a.usage.SendsWith(joinTokenID(a.cfg.Token))
 	a.usage.Run(ctx, a.m.countBackendCalls(a.home), a.cfg.ReportInterval)
+}
+
+// joinTokenID is the id of the join token --token is, under which home
+// deduplicates the agent's usage batches; "" for the coordinator's
+// bootstrap token, as home has it.
+func joinTokenID(token string) string {
+	if !jointoken.IsJoinToken(token) {
+		return ""
+	}
+	tok, err := jointoken.Parse(token)
+	if err != nil {
+		return "" // refused at start (joinTokenPin)
+	}
+	return tok.ID
 }

@@ -35,11 +35,20 @@ func newInstances(cfg Config, store composition.Store, keyring *gossipKeyring) (
 		JoinTokens:              tokens,
 		MaxInstances:            cfg.Identity.MaxInstances,
 		MaxJoinTokens:           cfg.Identity.MaxJoinTokens,
+		MaxInstancesPerToken:    cfg.Identity.MaxInstancesPerToken,
 	}
 	if keyring != nil {
 		rc.GossipKeys = keyring.Current
 	}
-	return registry.New(rc)
+	r, err := registry.New(rc)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range r.UncappedJoinTokens() {
+		cfg.Logger.Warn().Str("join_token", id).Msg("join token with no cap of live instances (made before tokens had one by default): " +
+			"one leak of it can fill home up to --max-instances; give it one with portolan token update " + id + " --max-instances N")
+	}
+	return r, nil
 }
 
 // Instances returns the instance registry.
@@ -108,7 +117,7 @@ func newInstancesCollector(r *registry.Registry) *instancesCollector {
 		removals: prometheus.NewDesc("portolan_registry_critical_removals_total",
 			"Instances removed after being critical for deregister-critical-after.", nil, nil),
 		refused: prometheus.NewDesc("portolan_registry_registrations_refused_total",
-			"Registrations refused, by reason: instance_cap (home's --max-instances or a join token's max_instances).", []string{"reason"}, nil),
+			"Registrations refused at a cap of live instances, by reason: instance_cap (home's --max-instances) or join_token_cap (a join token's max_instances).", []string{"reason"}, nil),
 	}
 }
 
@@ -131,4 +140,5 @@ func (ic *instancesCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(ic.expirations, prometheus.CounterValue, float64(s.Expirations))
 	ch <- prometheus.MustNewConstMetric(ic.removals, prometheus.CounterValue, float64(s.Removals))
 	ch <- prometheus.MustNewConstMetric(ic.refused, prometheus.CounterValue, float64(s.RefusedAtCap), "instance_cap")
+	ch <- prometheus.MustNewConstMetric(ic.refused, prometheus.CounterValue, float64(s.RefusedAtTokenCap), "join_token_cap")
 }

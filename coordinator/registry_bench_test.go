@@ -267,7 +267,7 @@ func BenchmarkRegisterWithJoinToken(b *testing.B) {
 		b.Fatal(err)
 	}
 	tok, err := admin.CreateJoinToken(context.Background(), &registry.JoinTokenSpec{Service: "news",
-		Labels: map[string]string{"pool": "basic", "zone": "a"}})
+		Labels: map[string]string{"pool": "basic", "zone": "a"}, MaxInstances: 1 << 30}) // past the default cap per token
 	if err != nil {
 		b.Fatal(err)
 	}

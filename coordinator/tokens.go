@@ -14,9 +14,12 @@ import (
 // carry.
 type IdentityConfig struct {
 	// MaxInstances bounds the live instances (registry.DefaultMaxInstances
-	// when 0); MaxJoinTokens the join tokens kept (DefaultMaxJoinTokens).
-	MaxInstances  int
-	MaxJoinTokens int
+	// when 0); MaxJoinTokens the join tokens kept (DefaultMaxJoinTokens);
+	// MaxInstancesPerToken is the cap of live instances a join token gets
+	// when it is created without one (DefaultMaxInstancesPerToken).
+	MaxInstances         int
+	MaxJoinTokens        int
+	MaxInstancesPerToken int
 }
 
 // maxJoinTokenBody bounds a POST /admin/portolan/tokens body.
@@ -27,6 +30,7 @@ const maxJoinTokenBody = 64 << 10
 //
 //	GET    /admin/portolan/tokens        → registry.JoinTokenList
 //	POST   /admin/portolan/tokens        registry.JoinTokenSpec → 201 registry.JoinTokenCreated
+//	PATCH  /admin/portolan/tokens/{id}   registry.JoinTokenUpdate → registry.JoinTokenInfo
 //	DELETE /admin/portolan/tokens/{id}   → {"id","revoked":true,"instances":N}
 func (c *Coordinator) handleJoinTokens(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+registry.PathAdminTokens, func(w http.ResponseWriter, _ *http.Request) {
@@ -45,6 +49,19 @@ func (c *Coordinator) handleJoinTokens(mux *http.ServeMux) {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		httpjson.Write(w, http.StatusCreated, created)
+	})
+	mux.HandleFunc("PATCH "+registry.PathAdminTokens+"/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var u registry.JoinTokenUpdate
+		if err := threescale.DecodeJSON(w, r, &u, maxJoinTokenBody, "malformed join token update"); err != nil {
+			threescale.WriteError(w, threescale.JSON, err)
+			return
+		}
+		info, err := c.instances.UpdateJoinToken(r.PathValue("id"), u)
+		if err != nil {
+			writeJoinTokenError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, info)
 	})
 	mux.HandleFunc("DELETE "+registry.PathAdminTokens+"/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")

@@ -53,7 +53,7 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	snap := c.store.Snapshot()
 	incs, err := usage.ValidateBatch(snap, &batch, now)
 	if err == nil {
-		err = checkBatchID(batch.ID)
+		err = checkBatchID(&batch)
 	}
 	if err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
@@ -82,7 +82,10 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	// every agent's every second.
 	var dup bool
 	if len(incs) > 0 || len(batch.Limiters) > 0 {
-		dup, err = c.usage.Apply(r.Context(), batchKey(tokenID, batch.ID), batch.ServiceID, incs, now)
+		dup, err = c.appliedBefore(tokenID, &batch)
+		if err == nil && !dup {
+			dup, err = c.usage.Apply(r.Context(), batchKey(tokenID, batch.ID), batch.ServiceID, incs, now)
+		}
 	}
 	if err != nil {
 		c.cfg.Logger.Error().Err(err).Str("batch", batch.ID).Msg("usage batch not stored")

@@ -146,12 +146,14 @@ func (r *Registry) admitLocked(id string, g grant) error {
 		return fmt.Errorf("%w: home holds %d live instances, its limit (--max-instances)", ErrTooManyInstances, r.maxInstances)
 	}
 	if g.token != nil {
-		// The token may have been revoked since the request was authenticated.
-		if _, ok := r.tokens.Get(g.tokenID); !ok {
+		// The token may have been revoked, or its cap changed, since the
+		// request was authenticated: its record as kept now decides.
+		rec, ok := r.tokens.Get(g.tokenID)
+		if !ok {
 			return ErrUnknownJoinToken
 		}
-		if max := g.token.MaxInstances; max > 0 && r.perToken[g.tokenID] >= max {
-			return fmt.Errorf("%w: join token %s allows %d live instances and has them all", ErrTooManyInstances, g.tokenID, max)
+		if max := rec.MaxInstances; max > 0 && r.perToken[g.tokenID] >= max {
+			return &TokenFullError{TokenID: g.tokenID, Max: max}
 		}
 	}
 	return nil

@@ -27,8 +27,10 @@ import (
 //     placement serves its service by default, every plan, and the map
 //     would send it every pool's traffic. A token without labels leaves
 //     labels free (the bootstrap token's behaviour);
-//   - MaxInstances: live instances registered through it, 0 for no bound
-//     but the registry's own;
+//   - MaxInstances: live instances registered through it (tokencap.go):
+//     home's MaxInstancesPerToken unless the spec gives one, so that no
+//     token can fill the registry; 0 only in records of tokens made before
+//     tokens had a cap by default, which keep having none;
 //   - Expires: registrations after it are refused (401). Instances already
 //     registered keep their credentials: a lifetime bounds joining, as
 //     kubeadm's does. Revoking the token is what ends them.
@@ -40,6 +42,10 @@ const OutputRevoked = "join token revoked"
 const (
 	DefaultMaxInstances  = 10000
 	DefaultMaxJoinTokens = 1000
+	// DefaultMaxInstancesPerToken is the cap of live instances a join token
+	// gets when it is created without one: a tenth of DefaultMaxInstances,
+	// so that one leaked token cannot take every instance home holds.
+	DefaultMaxInstancesPerToken = 1000
 )
 
 // Errors of the join token API and of registration scopes.
@@ -54,26 +60,32 @@ var (
 )
 
 // JoinTokenSpec is the body of POST /admin/portolan/tokens: the scope of a
-// new join token. The zero spec is an unscoped token that never expires.
+// new join token. The zero spec is an unscoped token that never expires,
+// capped at home's default count of live instances.
 type JoinTokenSpec struct {
-	Service      string            `json:"service,omitempty"`
-	Labels       map[string]string `json:"labels,omitempty"`
-	TTL          Duration          `json:"ttl,omitempty"` // 0: never expires
-	MaxInstances int               `json:"max_instances,omitempty"`
-	Description  string            `json:"description,omitempty"`
+	Service string            `json:"service,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	TTL     Duration          `json:"ttl,omitempty"` // 0: never expires
+	// MaxInstances caps the live instances registered through the token;
+	// 0 takes home's default (--max-instances-per-token).
+	MaxInstances int    `json:"max_instances,omitempty"`
+	Description  string `json:"description,omitempty"`
 }
 
 // JoinTokenInfo is a join token as listed: its scope and use, never its
 // secret nor its hash.
 type JoinTokenInfo struct {
-	ID           string            `json:"id"`
-	Service      string            `json:"service,omitempty"`
-	Labels       map[string]string `json:"labels,omitempty"`
-	MaxInstances int               `json:"max_instances,omitempty"`
-	Description  string            `json:"description,omitempty"`
-	CreatedAt    time.Time         `json:"created_at"`
-	ExpiresAt    *time.Time        `json:"expires_at,omitempty"`
-	Expired      bool              `json:"expired"`
+	ID      string            `json:"id"`
+	Service string            `json:"service,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	// MaxInstances is the token's cap of live instances; absent (0) for a
+	// token made before tokens had one by default, which has none of its
+	// own (home's --max-instances still holds).
+	MaxInstances int        `json:"max_instances,omitempty"`
+	Description  string     `json:"description,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
+	Expired      bool       `json:"expired"`
 	// Instances is how many live instances registered through the token.
 	Instances int `json:"instances"`
 }
@@ -162,7 +174,7 @@ func validateSpec(s *JoinTokenSpec) error {
 	case s.TTL < 0:
 		return &composition.FieldError{Field: "ttl", Message: "must not be negative (0 never expires)"}
 	case s.MaxInstances < 0:
-		return &composition.FieldError{Field: "max_instances", Message: "must not be negative (0 for no bound of its own)"}
+		return &composition.FieldError{Field: "max_instances", Message: "must not be negative (0 takes home's --max-instances-per-token)"}
 	case len(s.Description) > maxDescription:
 		return &composition.FieldError{Field: "description", Message: fmt.Sprintf("is too long (at most %d bytes)", maxDescription)}
 	}
@@ -192,6 +204,9 @@ func (r *Registry) CreateJoinToken(spec JoinTokenSpec, pin pki.Pin) (JoinTokenCr
 		Service: spec.Service, Labels: maps.Clone(spec.Labels), MaxInstances: spec.MaxInstances,
 		Description: spec.Description, CreatedAt: now,
 	}
+	if rec.MaxInstances == 0 {
+		rec.MaxInstances = r.maxPerToken
+	}
 	if spec.TTL > 0 {
 		rec.ExpiresAt = now.Add(time.Duration(spec.TTL))
 	}
@@ -200,7 +215,7 @@ func (r *Registry) CreateJoinToken(spec JoinTokenSpec, pin pki.Pin) (JoinTokenCr
 		return JoinTokenCreated{}, err
 	}
 	rec.ID, rec.Hash = tok.ID, tok.Hash()
-	r.log.Info().Str("join_token", tok.Redacted()).Str("service", rec.Service).Msg("join token created")
+	r.log.Info().Str("join_token", tok.Redacted()).Str("service", rec.Service).Int("max_instances", rec.MaxInstances).Msg("join token created")
 	return JoinTokenCreated{JoinTokenInfo: rec.info(now, 0), Token: tok.String()}, nil
 }
 

@@ -116,6 +116,27 @@ func (s *JoinTokenStore) Add(rec JoinTokenRecord, pin pki.Pin) (jointoken.Token,
 	return jointoken.Token{}, errors.New("join token: no free id after 16 draws")
 }
 
+// Update changes the record of the token id with edit and keeps it; the
+// record is left as it was when it cannot be saved. It returns the record
+// as kept.
+func (s *JoinTokenStore) Update(id string, edit func(*JoinTokenRecord)) (JoinTokenRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.byID[id]
+	if !ok {
+		return JoinTokenRecord{}, ErrUnknownJoinToken
+	}
+	rec := old
+	rec.Labels = maps.Clone(old.Labels)
+	edit(&rec)
+	s.byID[id] = rec
+	if err := s.saveLocked(); err != nil {
+		s.byID[id] = old
+		return JoinTokenRecord{}, err
+	}
+	return rec, nil
+}
+
 // Remove forgets the token id.
 func (s *JoinTokenStore) Remove(id string) error {
 	s.mu.Lock()

@@ -57,9 +57,12 @@ type Config struct {
 	// the bootstrap token given to Handler); nil keeps none.
 	JoinTokens *JoinTokenStore
 	// MaxInstances bounds the live instances (DefaultMaxInstances when 0);
-	// MaxJoinTokens the join tokens kept (DefaultMaxJoinTokens when 0).
-	MaxInstances  int
-	MaxJoinTokens int
+	// MaxJoinTokens the join tokens kept (DefaultMaxJoinTokens when 0);
+	// MaxInstancesPerToken is the cap a join token created without one gets
+	// (DefaultMaxInstancesPerToken when 0).
+	MaxInstances         int
+	MaxJoinTokens        int
+	MaxInstancesPerToken int
 }
 
 // Registry tracks the instances that phone home and draws the service map.
@@ -77,6 +80,8 @@ type Registry struct {
 	tokens       *JoinTokenStore // nil: the bootstrap token alone registers
 	maxInstances int
 	maxTokens    int
+	maxPerToken  int    // a new join token's cap when its spec gives none
+	capLog       capLog // refusals at a join token's cap, logged (tokencap.go)
 
 	views *viewCache // nil without a Signer
 
@@ -121,8 +126,10 @@ type Registry struct {
 	deregs     atomic.Uint64
 	expired    atomic.Uint64
 	removed    atomic.Uint64
-	// refusedAtCap counts registrations refused at a cap (Stats.RefusedAtCap).
-	refusedAtCap atomic.Uint64
+	// refusedAtCap and refusedAtTokenCap count registrations refused at
+	// home's cap and at a join token's (Stats).
+	refusedAtCap      atomic.Uint64
+	refusedAtTokenCap atomic.Uint64
 }
 
 // instance is the registry's record of one instance; guarded by Registry.mu.
@@ -183,8 +190,9 @@ func New(cfg Config) (*Registry, error) {
 		return nil, fmt.Errorf("ttl must be positive (got %s)", cfg.TTL)
 	case cfg.TTL < cfg.Heartbeat:
 		return nil, fmt.Errorf("ttl (%s) must not be shorter than the heartbeat interval (%s)", cfg.TTL, cfg.Heartbeat)
-	case cfg.MaxInstances < 0 || cfg.MaxJoinTokens < 0:
-		return nil, fmt.Errorf("max instances and max join tokens must not be negative (got %d and %d)", cfg.MaxInstances, cfg.MaxJoinTokens)
+	case cfg.MaxInstances < 0 || cfg.MaxJoinTokens < 0 || cfg.MaxInstancesPerToken < 0:
+		return nil, fmt.Errorf("max instances, max join tokens and max instances per token must not be negative (got %d, %d and %d)",
+			cfg.MaxInstances, cfg.MaxJoinTokens, cfg.MaxInstancesPerToken)
 	case cfg.DeregisterCriticalAfter < MinDeregisterCriticalAfter:
 		return nil, fmt.Errorf("deregister-critical-after must be at least %s (got %s)",
 			MinDeregisterCriticalAfter, cfg.DeregisterCriticalAfter)
@@ -198,10 +206,13 @@ func New(cfg Config) (*Registry, error) {
 	if cfg.MaxJoinTokens == 0 {
 		cfg.MaxJoinTokens = DefaultMaxJoinTokens
 	}
+	if cfg.MaxInstancesPerToken == 0 {
+		cfg.MaxInstancesPerToken = DefaultMaxInstancesPerToken
+	}
 	r := &Registry{
 		store: cfg.Store, heartbeat: cfg.Heartbeat, ttl: cfg.TTL, dca: cfg.DeregisterCriticalAfter,
 		now: cfg.Now, log: cfg.Logger, keyring: cfg.GossipKeys,
-		tokens: cfg.JoinTokens, maxInstances: cfg.MaxInstances, maxTokens: cfg.MaxJoinTokens,
+		tokens: cfg.JoinTokens, maxInstances: cfg.MaxInstances, maxTokens: cfg.MaxJoinTokens, maxPerToken: cfg.MaxInstancesPerToken,
 		instances: map[string]*instance{}, byCred: map[credentialHash]*instance{}, perToken: map[string]int{},
 		snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
 		epoch: cfg.Now(), wake: make(chan struct{}, 1),
@@ -343,9 +354,7 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 	r.mu.Lock()
 	if err := r.admitLocked(id, g); err != nil {
 		r.mu.Unlock()
-		if errors.Is(err, ErrTooManyInstances) {
-			r.refusedAtCap.Add(1)
-		}
+		r.countRefusal(id, err)
 		return RegisterReply{}, err
 	}
 	r.syncLocked()

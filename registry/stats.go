@@ -9,9 +9,11 @@ type Stats struct {
 	Deregistrations uint64
 	Expirations     uint64 // TTL expiries
 	Removals        uint64 // removed after being critical too long
-	// RefusedAtCap counts registrations refused at a cap of live
-	// instances: home's (--max-instances) or a join token's.
-	RefusedAtCap uint64
+	// RefusedAtCap counts registrations refused at home's cap of live
+	// instances (--max-instances), RefusedAtTokenCap those refused at a
+	// join token's (its max_instances).
+	RefusedAtCap      uint64
+	RefusedAtTokenCap uint64
 }
 
 // Stats returns the instance counts by status and the counters.
@@ -31,6 +33,7 @@ func (r *Registry) Stats() Stats {
 	s.Expirations = r.expired.Load()
 	s.Removals = r.removed.Load()
 	s.RefusedAtCap = r.refusedAtCap.Load()
+	s.RefusedAtTokenCap = r.refusedAtTokenCap.Load()
 	return s
 }
 

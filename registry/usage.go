@@ -17,6 +17,8 @@ const (
 	// MaxLimiterKeyLen the length of one's key.
 	MaxLimiterCounts = 10000
 	MaxLimiterKeyLen = 256
+	// MaxSentWith bounds a batch's SentWith.
+	MaxSentWith = 8
 )
 
 // UsageBatch is usage one agent admitted for one service. An empty batch (no
@@ -30,6 +32,16 @@ type UsageBatch struct {
 	// cluster-wide (the rate_limit policy's global fixed windows) since its
 	// last batch. Absent from older agents; older homes ignore them.
 	Limiters []LimiterCount `json:"limiters,omitempty"`
+	// SentWith names the join tokens (by id; "" is the bootstrap token)
+	// within whose batch id space home may have applied the batch already:
+	// the one it was cut under and each one it was sent with, by this agent
+	// or by an earlier incarnation on the same cache dir registered with
+	// another token (the token was rotated). Home takes the batch for a
+	// duplicate when any of them applied its id, and records it within the
+	// sender's own token alone, so naming another's token can keep only the
+	// sender's own usage from counting. At most MaxSentWith. Absent from
+	// older agents; older homes ignore it.
+	SentWith []string `json:"sent_with,omitempty"`
 }
 
 // UsageEntry is usage of one application's metric within one minute.

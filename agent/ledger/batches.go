@@ -30,7 +30,7 @@ func (l *Ledger) cutLocked() {
 	}
 	sb := &spoolBatch{seq: seq, journal: l.journal, written: l.dir == "", cut: time.Now(),
 		batch: registry.UsageBatch{ID: l.batchID(seq), Instance: l.instance, Entries: entriesOf(l.open),
-			Limiters: l.globalEntriesLocked()}}
+			Limiters: l.globalEntriesLocked(), SentWith: l.sentWithLocked()}}
 	sb.size = estimateSize(len(sb.batch.Entries) + len(sb.batch.Limiters))
 	l.spool = append(l.spool, sb)
 	l.spoolBytes += sb.size

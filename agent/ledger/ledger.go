@@ -98,6 +98,8 @@ type Ledger struct {
 	fullLogged time.Time
 	globals    map[globalKey]*globalCount // rate limit windows counted cluster-wide (global.go)
 	openGlobal map[globalKey]int64        // their counts in the open batch
+	token      string                     // the join token the agent sends with (sentwith.go)
+	tokenKnown bool                       // SendsWith was called
 }
 
 // New opens the ledger; with a cache dir it recovers the batches

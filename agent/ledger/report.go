@@ -192,6 +192,9 @@ func (l *Ledger) flush(ctx context.Context, home Reporter) error {
 			if err := l.persist(sb); err != nil { // cut by Admit since persistAll
 				return err
 			}
+			if err := l.markSentWith(sb); err != nil {
+				return err
+			}
 			batch = &sb.batch
 		}
 		reply, err := home.PostUsage(ctx, batch)

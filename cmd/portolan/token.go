@@ -26,9 +26,10 @@ func tokenCommand() *cli.Command {
 gets its own credential from home. A token carries the pin of home's CA, so
 an agent given it trusts home with nothing else to copy. It may be scoped to
 a service, to labels (an instance may only claim the labels it names, with
-their values), to a number of live instances and to a lifetime. Revoking a
-token ends its instances' credentials at once.`,
-		Subcommands: []*cli.Command{tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()},
+their values) and to a lifetime, and is capped at a number of live instances
+(home's --max-instances-per-token, 1000, unless --max-instances says; token
+update changes it). Revoking a token ends its instances' credentials at once.`,
+		Subcommands: []*cli.Command{tokenCreateCommand(), tokenListCommand(), tokenUpdateCommand(), tokenRevokeCommand()},
 	}
 }
 
@@ -41,7 +42,7 @@ func tokenCreateCommand() *cli.Command {
 			&cli.StringFlag{Name: "service", Usage: "only instances of this service (system_name) may register"},
 			&cli.StringSliceFlag{Name: "label", Usage: "k=v: instances may claim label k only with value v, and no label the token does not name (repeatable)"},
 			&cli.DurationFlag{Name: "ttl", Usage: "registrations are refused after this long (0: never); registered instances stay"},
-			&cli.IntFlag{Name: "max-instances", Usage: "live instances registered through the token at most (0: home's own bound)"},
+			&cli.IntFlag{Name: "max-instances", Usage: "live instances registered through the token at most; more get 429 naming the token and its cap (0: home's --max-instances-per-token, 1000 by default)"},
 			&cli.StringFlag{Name: "description", Usage: "a note shown by portolan token list"},
 		),
 		Action: func(c *cli.Context) error {
@@ -76,7 +77,7 @@ func tokenCreateCommand() *cli.Command {
 func tokenListCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "list",
-		Usage:     "list join tokens: id, scope, expiry and live instances (never secrets)",
+		Usage:     "list join tokens: id, scope, expiry, live instances and cap (never secrets)",
 		UsageText: "portolan token list --home URL --token ACCESS_TOKEN",
 		Flags:     homeFlags(),
 		Action: func(c *cli.Context) error {
@@ -97,6 +98,47 @@ func tokenListCommand() *cli.Command {
 				return fmt.Errorf("token list: %w", adminError(err))
 			}
 			return renderTokens(c.App.Writer, tokens, time.Now())
+		},
+	}
+}
+
+func tokenUpdateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "update",
+		Usage:     "change a join token's cap of live instances (the token itself stays the same)",
+		UsageText: "portolan token update --home URL --token ACCESS_TOKEN --max-instances N ID",
+		Description: `Instances registered beyond a lowered cap stay; new ones are refused (429)
+until fewer are live. A token made before tokens had a cap by default has
+none (portolan token list shows "none"): this gives it one.`,
+		Flags: append(homeFlags(),
+			&cli.IntFlag{Name: "max-instances", Usage: "live instances registered through the token at most (at least 1)"},
+		),
+		Action: func(c *cli.Context) error {
+			c, args, err := interspersed(c) // the ID may come before the flags
+			if err != nil {
+				return err
+			}
+			if err := required(c, "token"); err != nil {
+				return err
+			}
+			if len(args) != 1 {
+				return fmt.Errorf("token update: give the id of one join token (portolan token list shows them)")
+			}
+			if c.Int("max-instances") < 1 {
+				return fmt.Errorf("token update: give the new cap, --max-instances N (at least 1)")
+			}
+			cl, err := adminClient(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := contextWithTimeout(c)
+			defer cancel()
+			info, err := cl.UpdateJoinToken(ctx, args[0], &registry.JoinTokenUpdate{MaxInstances: c.Int("max-instances")})
+			if err != nil {
+				return fmt.Errorf("token update: %w", adminError(err))
+			}
+			_, err = fmt.Fprintf(c.App.Writer, "%s: %d live instances, at most %d\n", info.ID, info.Instances, info.MaxInstances)
+			return err
 		},
 	}
 }
@@ -157,9 +199,9 @@ func renderTokens(w io.Writer, tokens []registry.JoinTokenInfo, now time.Time) e
 		case t.ExpiresAt != nil:
 			expires = t.ExpiresAt.Sub(now).Round(time.Second).String()
 		}
-		instances := fmt.Sprint(t.Instances)
-		if t.MaxInstances > 0 {
-			instances += fmt.Sprintf("/%d", t.MaxInstances)
+		instances := fmt.Sprintf("%d/%d", t.Instances, t.MaxInstances)
+		if t.MaxInstances == 0 { // made before tokens had a cap by default
+			instances = fmt.Sprintf("%d/none", t.Instances)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, service, labels, expires, instances, t.Description)
 	}

@@ -43,6 +43,24 @@ func (c *Client) JoinTokens(ctx context.Context) ([]registry.JoinTokenInfo, erro
 	return out.Tokens, nil
 }
 
+// UpdateJoinToken changes the join token id as u says (its cap of live
+// instances) and answers with the token as listed.
+func (c *Client) UpdateJoinToken(ctx context.Context, id string, u *registry.JoinTokenUpdate) (*registry.JoinTokenInfo, error) {
+	body, err := jsonBody(u)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, &request{method: http.MethodPatch, path: registry.AdminTokenPath(id), body: body, auth: basic}, http.StatusOK)
+	if err != nil {
+		return nil, fmt.Errorf("update join token %s: %w", id, err)
+	}
+	var out registry.JoinTokenInfo
+	if err := decodeBody(ctx, resp, MaxReplyBytes, "join token", &out); err != nil {
+		return nil, fmt.Errorf("update join token %s: %w", id, err)
+	}
+	return &out, nil
+}
+
 // RevokeJoinToken revokes the join token id: it registers nothing more, and
 // the instances registered through it lose their credentials.
 func (c *Client) RevokeJoinToken(ctx context.Context, id string) error {
