@@ -315,7 +315,7 @@ func (w *cacheFill) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.tooLarge && !w.failed {
+	if !w.tooLarge && !w.failed && w.judged != http.StatusPreconditionFailed { // a 412's answer is not kept
 		if int64(len(w.body)+len(b)) > w.limit {
 			w.tooLarge, w.body = true, nil
 		} else {

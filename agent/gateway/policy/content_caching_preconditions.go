@@ -21,9 +21,16 @@ import (
 // not modified (304) unless If-Modified-Since is not exactly the answer's
 // Last-Modified (nginx's default if_modified_since exact; an answer without
 // one is always modified) or If-None-Match lists no tag equal to the
-// answer's ETag, either of them "W/" or not (weak comparison). Only a
-// header's first field line counts, as nginx's headers_in keeps it;
-// unfiltered names the headers nginx_filters keeps from nginx's filters.
+// answer's ETag, either of them "W/" or not (weak comparison); unfiltered
+// names the headers nginx_filters keeps from nginx's filters.
+//
+// Differences from nginx: a request that repeats one of these headers is
+// judged on its first field line, where nginx refuses it (400, "client sent
+// duplicate header line", for every request); a HEAD is judged on a hit
+// only, as it is never fetched for the cache (nginx's
+// proxy_cache_convert_head fetches it as a GET, and judges it on a miss
+// too); and the upstream's answer behind a 412 on a miss is still read to
+// its end (nginx ends the upstream request), though not kept.
 func preconditionAnswer(req http.Header, unfiltered []string, resp http.Header) int {
 	get := func(name string) (string, bool) {
 		vs := req[name]

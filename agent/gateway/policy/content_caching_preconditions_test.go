@@ -47,7 +47,7 @@ func TestPreconditionAnswerIsNginxsNotModifiedFilter(t *testing.T) {
 		{"If-Unmodified-Since earlier", http.Header{"If-Unmodified-Since": {"Sat, 05 Dec 2026 06:00:00 GMT"}}, resp, 412},
 		{"If-Unmodified-Since without Last-Modified", http.Header{"If-Unmodified-Since": {lm}}, bare, 412},
 		{"If-Match refuses before If-None-Match", http.Header{"If-Match": {`"v2"`}, "If-None-Match": {`"v1"`}}, resp, 412},
-		{"only the first field line counts", http.Header{"If-None-Match": {`"v2"`, `"v1"`}}, resp, 0},
+		{"a repeated header is judged on its first line (nginx refuses it: 400)", http.Header{"If-None-Match": {`"v2"`, `"v1"`}}, resp, 0},
 	} {
 		assert.Equal(t, tc.want, preconditionAnswer(tc.req, nil, tc.resp), tc.name)
 	}
