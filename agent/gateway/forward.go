@@ -36,12 +36,17 @@ func (g *Gateway) forwardChosen(c *policy.Context, v *view) {
 	g.forwardWith(c, up, host, true, v)
 }
 
-// forwardWith forwards with the context's timeouts and retries. The lean
-// forwarder applies them exactly; through httputil.ReverseProxy (https
-// upstreams, upgrades) the timeouts' sum bounds the whole exchange,
-// retries included (retryTransport), and an upgrade is never retried. An
-// upgrade's exchange is its handshake only (upgradeBounds).
+// forwardWith forwards with the context's timeouts and retries, and its
+// Transport when policies set one (up is then the Transport's upstream of
+// the same target). The lean forwarder applies them exactly; through
+// httputil.ReverseProxy (https upstreams, upgrades, Transports) the
+// timeouts' sum bounds the whole exchange, retries included
+// (retryTransport), and an upgrade is never retried. An upgrade's exchange
+// is its handshake only (upgradeBounds).
 func (g *Gateway) forwardWith(c *policy.Context, up *upstream, host string, chosen bool, v *view) {
+	if c.Transport != nil {
+		up = g.transportUpstream(c.Transport, up, chosen)
+	}
 	r := c.R
 	o := http1.Options{Connect: c.Timeouts.Connect, Send: c.Timeouts.Send, Read: c.Timeouts.Read,
 		Retries: c.Retries, RetryStatuses: c.RetryStatuses, Unbuffered: c.Unbuffered}

@@ -71,6 +71,8 @@ type Gateway struct {
 	upstreamsMu sync.Mutex // serialises additions to upstreams
 	upstreams   sync.Map   // upstreamKey → *upstream: those policies chose
 	upstreamsN  int        // how many upstreams holds, under upstreamsMu
+
+	transports transportUpstreams // the upstreams of policies' Transports (upstream_transport.go)
 }
 
 // New returns a gateway in front of upstream for the instance self,
@@ -133,8 +135,9 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 // upstream is where requests go: the pooled forwarder for plain HTTP, and
 // httputil.ReverseProxy for https, a base path, and upgrades.
 type upstream struct {
-	fwd *http1.Forwarder // nil: always rp
-	rp  *httputil.ReverseProxy
+	fwd    *http1.Forwarder // nil: always rp
+	rp     *httputil.ReverseProxy
+	target *url.URL // what it reaches, for a policy's Transport (transportUpstream)
 }
 
 // maxPolicyUpstreams bounds the upstreams kept for policies' choices; past
@@ -167,7 +170,7 @@ type upstreamKey struct{ scheme, host string }
 // newUpstream makes the upstream of u. A policy's upstream (chosen) sends
 // the Host header content gives it, never the service's hostname_rewrite.
 func (g *Gateway) newUpstream(u *url.URL, chosen bool) *upstream {
-	up := &upstream{rp: g.proxyTo(u, chosen)}
+	up := &upstream{rp: g.proxyTo(u, chosen, g.transport), target: u}
 	if u.Scheme == "http" && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
 		addr := u.Host
 		if u.Port() == "" {
@@ -214,7 +217,8 @@ func (g *Gateway) forwardError(w http.ResponseWriter, r *http.Request, up *upstr
 // httputil.ReverseProxy; X-Forwarded-For gets the client appended, as nginx's
 // $proxy_add_x_forwarded_for does. Credentials are kept, as APIcast keeps them.
 // chosen: a policy's upstream, sent the request's Host as content set it.
-func (g *Gateway) proxyTo(target *url.URL, chosen bool) *httputil.ReverseProxy {
+// rt is the gateway's transport, or a policy Transport's round tripper.
+func (g *Gateway) proxyTo(target *url.URL, chosen bool, rt http.RoundTripper) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -243,7 +247,7 @@ func (g *Gateway) proxyTo(target *url.URL, chosen bool) *httputil.ReverseProxy {
 				}
 			}
 		},
-		Transport: retryTransport{g.transport},
+		Transport: retryTransport{rt},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			g.upstreamError(w, r, target.Host, err)
 		},
@@ -350,8 +354,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request) *vi
 // Forward is the chain's content phase when no policy answered: forward to
 // the upstream a policy chose, or where the apicast element sends the
 // application's plan, or the local app. The policies' timeouts and retries
-// apply to whichever it is; without them (and without a policy's upstream)
-// the request takes the default path, which allocates nothing more.
+// apply to whichever it is; without them (and without a policy's upstream or
+// Transport) the request takes the default path, which allocates nothing
+// more.
 func (g *Gateway) Forward(c *policy.Context) {
 	rq := c.Gateway.(*request)
 	v := g.view.Load()
@@ -381,7 +386,7 @@ func (g *Gateway) Forward(c *policy.Context) {
 		up = g.local
 		g.m.forwarded.Inc()
 	}
-	if c.Retries == 0 && c.Timeouts == (policy.Timeouts{}) && c.RetryStatuses == nil && !c.Unbuffered {
+	if c.Retries == 0 && c.Timeouts == (policy.Timeouts{}) && c.RetryStatuses == nil && !c.Unbuffered && c.Transport == nil {
 		timeUpstream(c, &rq.rec, func() { g.forward(c.W, r, up, v) })
 		return
 	}
@@ -447,6 +452,7 @@ const secretTokenHeader = "X-3scale-Proxy-Secret-Token"
 // closeIdle closes every kept-alive upstream connection.
 func (g *Gateway) closeIdle() {
 	g.transport.CloseIdleConnections()
+	g.transports.closeIdle()
 	g.local.closeIdle()
 	g.upstreams.Range(func(_, up any) bool {
 		up.(*upstream).closeIdle()

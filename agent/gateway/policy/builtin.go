@@ -41,6 +41,10 @@ var builtins = map[string]Factory{
 	"request_unbuffered":   newRequestUnbuffered,
 	"logging":              newLogging,
 	"rate_limit_headers":   newRateLimitHeaders,
+	"upstream_mtls":        newUpstreamMTLS,
+	"http_proxy":           newHTTPProxy,
+	"camel":                newCamel,
+	"grpc":                 newGRPC,
 }
 
 func builtin(name string) (Factory, bool) {

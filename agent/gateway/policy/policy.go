@@ -205,6 +205,10 @@ type Context struct {
 	DefaultCredentials *Credentials // used when the request brings none of its backend version's
 	Caching            string       // "", "strict", "resilient", "allow", "none"
 	Unbuffered         bool         // the request body goes upstream piece by piece as it comes (request_unbuffered)
+	// Transport is how the upstream is reached when policies change it
+	// (upstream_mtls, http_proxy, camel, grpc: see Transport.Over); nil:
+	// the gateway's own way.
+	Transport *Transport
 	// Unfiltered names the request headers nginx_filters keeps from the
 	// checks nginx would make of them (content_caching's preconditions).
 	Unfiltered []string

@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/agent/gateway/policy"
+)
+
+// APIcast's pull request that made the camel policy: "on TLS connections,
+// the CONNECT method is not allowed, so the request needs to be terminated
+// by camel-proxy and send to the upstream API"; t/apicast-policy-camel.t
+// ("using HTTPS proxy for backend") has the upstream see the request with
+// its Host and X-3scale-proxy-secret-token. So an https upstream's request
+// goes to the proxy in absolute form, no CONNECT, and the proxy speaks TLS
+// with the upstream: the gateway needs no CA of the upstream's. The proxy
+// here is on loopback (a sidecar), where clear text may go; its connection
+// is kept for the next requests.
+func TestCamelSendsHTTPSUpstreamsInAbsoluteFormWithoutCONNECT(t *testing.T) {
+	certs := newTestCerts(t)
+	up, got := httpsUpstream(t, certs, false)
+	proxy := startForwardProxy(t, nil, certs.pool)
+	tg := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+proxy.url+`"}`), up.URL, Config{})
+
+	for range 3 {
+		a := call(t, "GET", tg.base+"/test?user_key=premium-key", http.Header{"Etag": {"foobar"}})
+		require.Equal(t, 200, a.status, a.body)
+		assert.Equal(t, "secure app", a.body)
+		seen := proxy.next(t)
+		assert.Equal(t, "GET", seen.method, "no CONNECT")
+		assert.Equal(t, up.URL+"/test?user_key=premium-key", seen.target, "absolute form, the https scheme included")
+		assert.Equal(t, up.Listener.Addr().String(), seen.host)
+		assert.False(t, seen.tls, "an http:// proxy URL: clear text, to loopback")
+		r := within(t, got)
+		assert.NotNil(t, r.TLS, "the proxy spoke TLS with the upstream")
+		assert.Equal(t, up.Listener.Addr().String(), r.Host)
+		assert.Equal(t, "app-secret", r.Header.Get(secretTokenHeader))
+		assert.Equal(t, "foobar", r.Header.Get("Etag"))
+	}
+	assert.Equal(t, int32(1), proxy.conns.Load(), "one connection to the proxy, kept and reused")
+
+	tg.setChain(t, plainChain)
+	assert.Equal(t, 502, call(t, "GET", tg.base+"/test?user_key=premium-key", nil).status, "without camel, the gateway itself cannot verify the upstream")
+	assert.Empty(t, proxy.seen)
+}
+
+// t/apicast-policy-camel.t, "API backend connection uses http proxy" and
+// "API backend using all_proxy": an http upstream's request goes to the
+// proxy in absolute form with the upstream's Host header.
+func TestCamelSendsHTTPUpstreamsInAbsoluteForm(t *testing.T) {
+	up, got, _ := countingUpstream(t)
+	proxy := startForwardProxy(t, nil, nil)
+	for _, conf := range []string{`{"http_proxy":"` + proxy.url + `"}`, `{"all_proxy":"` + proxy.url + `"}`} {
+		tg := startTransportGateway(t, proxyChain("camel", conf), up.URL, Config{})
+		a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
+		require.Equal(t, 200, a.status, a.body)
+		assert.Equal(t, "1", a.header.Get("X-Via-Test-Proxy"))
+		seen := proxy.next(t)
+		assert.Equal(t, "GET", seen.method, conf)
+		assert.Equal(t, up.URL+"/?user_key=premium-key", seen.target, conf)
+		assert.Equal(t, up.Listener.Addr().String(), within(t, got).Host, conf)
+	}
+}
+
+// 3scale's guide to Camel: "HTTPS_PROXY: Use the http protocol and TLS port
+// to connect to the Camel HTTP proxy" and "APIcast establishes a new TLS
+// session to connect to the Camel HTTP proxy". Here an https:// proxy URL
+// says so: TLS with the proxy, verified against its name with the CAs the
+// upstreams are verified with (--upstream-ca-file, or upstream_mtls's
+// ca_certificates when the chain has them); the request inside is in
+// absolute form.
+func TestCamelSpeaksTLSWithAnHTTPSProxy(t *testing.T) {
+	certs := newTestCerts(t)
+	up, got := httpsUpstream(t, certs, false)
+	proxy := startForwardProxy(t, certs, certs.pool)
+	tlsProxy := "https://" + proxy.srv.Listener.Addr().String()
+
+	tg := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+tlsProxy+`"}`), up.URL, Config{TLS: TLS{UpstreamCAFile: certs.caFile}})
+	a := call(t, "GET", tg.base+"/test?user_key=premium-key", nil)
+	require.Equal(t, 200, a.status, a.body)
+	seen := proxy.next(t)
+	assert.True(t, seen.tls, "TLS with the proxy")
+	assert.Equal(t, "GET", seen.method)
+	assert.Equal(t, up.URL+"/test?user_key=premium-key", seen.target)
+	within(t, got)
+
+	untrusted := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+tlsProxy+`"}`), up.URL, Config{})
+	assert.Equal(t, 502, call(t, "GET", untrusted.base+"/test?user_key=premium-key", nil).status, "a proxy whose certificate nothing trusts")
+	assert.Empty(t, proxy.seen)
+
+	withCAs := `[{"name":"upstream_mtls","version":"builtin","enabled":true,"configuration":{"certificate_type":"path","certificate_key_type":"path","ca_certificates":[` +
+		jsonString(string(certs.ca.CertPEM())) + `]}},
+		{"name":"camel","version":"builtin","enabled":true,"configuration":{"https_proxy":"` + tlsProxy + `"}},
+		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
+	untrusted.setChain(t, withCAs)
+	a = call(t, "GET", untrusted.base+"/test?user_key=premium-key", nil)
+	assert.Equal(t, 200, a.status, "upstream_mtls's CAs verify the proxy: %s", a.body)
+	assert.True(t, proxy.next(t).tls)
+	within(t, got)
+}
+
+// DESIGN: "HTTPS everywhere off loopback". camel sends an https upstream's
+// requests without CONNECT, so an http:// proxy for them (https_proxy, or
+// all_proxy standing for it) must be on loopback; any other is refused,
+// naming the field and what to write instead. An http upstream is clear
+// text to begin with: its proxy may be anywhere. As http_proxy, no
+// credentials (t/apicast-policy-camel.t checks "the Proxy Authorization
+// header is not sent": here it is refused outright) and no link-local
+// address.
+func TestCamelConfigErrorsNameTheField(t *testing.T) {
+	for conf, want := range map[string][2]string{
+		`{"https_proxy":"http://10.0.0.5:8443"}`:                          {"https_proxy", "https://10.0.0.5:8443"},
+		`{"all_proxy":"http://camel-proxy.svc:8080"}`:                     {"all_proxy", "http_proxy instead of all_proxy"},
+		`{"all_proxy":"http://camel:8080","http_proxy":"http://camel:1"}`: {"all_proxy", "https_proxy"},
+		`{"https_proxy":"http://127.0.0.1.example.com:8080"}`:             {"https_proxy", "loopback"},
+		`{"http_proxy":"http://foo:bar@127.0.0.1:8080"}`:                  {"http_proxy", "not supported"},
+		`{"https_proxy":"https://foo:bar@camel:8443"}`:                    {"https_proxy", "not supported"},
+		`{"https_proxy":"https://169.254.169.254"}`:                       {"https_proxy", "link-local"},
+		`{"all_proxy":"ftp://camel"}`:                                     {"all_proxy", "http:// or https://"},
+	} {
+		_, err := policy.Build(policyChain(t, proxyChain("camel", conf)), nil, &policy.Env{Metrics: policy.NewMetrics(prometheus.NewRegistry())})
+		var fe *policy.FieldError
+		if assert.ErrorAs(t, err, &fe, conf) {
+			assert.Equal(t, want[0], fe.Field, conf)
+			assert.Contains(t, fe.Problem, want[1], conf)
+			assert.NotContains(t, fe.Problem, "bar", conf)
+		}
+	}
+	for _, conf := range []string{
+		`{"https_proxy":"https://10.0.0.5:8443"}`,
+		`{"http_proxy":"http://10.0.0.5:8080"}`,
+		`{"http_proxy":"http://camel:8080","https_proxy":"https://camel:8443","all_proxy":"http://camel:8080"}`,
+		`{"all_proxy":"http://localhost:8080"}`,
+		`{"https_proxy":"http://127.0.0.2:8080"}`,
+		`{"https_proxy":"http://[::1]:8080"}`,
+		`{}`,
+	} {
+		_, err := policy.Build(policyChain(t, proxyChain("camel", conf)), nil, &policy.Env{Metrics: policy.NewMetrics(prometheus.NewRegistry())})
+		assert.NoError(t, err, conf)
+	}
+}
+
+// gRPC cannot go through camel (Camel takes HTTP/1.1 requests in absolute
+// form; grpc asks for HTTP/2 to the upstream): the request is answered 502
+// and nothing reaches the proxy.
+func TestCamelWithGRPCIs502(t *testing.T) {
+	up, _, _ := countingUpstream(t)
+	proxy := startForwardProxy(t, nil, nil)
+	chain := `[{"name":"grpc","version":"builtin","enabled":true,"configuration":{}},
+		{"name":"camel","version":"builtin","enabled":true,"configuration":{"all_proxy":"` + proxy.url + `"}},
+		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
+	tg := startTransportGateway(t, chain, up.URL, Config{})
+	a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
+	assert.Equal(t, 502, a.status)
+	assert.Empty(t, proxy.seen)
+}
