@@ -411,3 +411,22 @@ func TestHTTPProxyCONNECTCarriesNoCredentials(t *testing.T) {
 	assert.True(t, strings.HasPrefix(head, "CONNECT upstream.example:8443 HTTP/1.1\r\n"), head)
 	assert.NotContains(t, head, "Authorization", "nothing of the request but its target goes to the proxy in clear")
 }
+
+// The proxy is set in the access phase, which nothing but an answer skips:
+// echo's exit "phase" ("Skip only the rewrite phase") cannot send a request
+// routed to its upstream around the proxy the service asked for.
+func TestHTTPProxyHoldsPastEchosSkippedRewritePhase(t *testing.T) {
+	up, got, _ := countingUpstream(t)
+	proxy := startForwardProxy(t, nil, nil)
+	chain := `[{"name":"routing","version":"builtin","enabled":true,"configuration":{"rules":[{"url":"` + up.URL + `","condition":{"operations":[{"match":"path","op":"==","value":"/"}]}}]}},
+		{"name":"echo","version":"builtin","enabled":true,"configuration":{"exit":"phase"}},
+		{"name":"http_proxy","version":"builtin","enabled":true,"configuration":{"all_proxy":"` + proxy.url + `"}},
+		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
+	tg := startTransportGateway(t, chain, up.URL, Config{})
+	a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
+	require.Equal(t, 200, a.status, a.body)
+	assert.Equal(t, "app", a.body, "routed to the upstream, not echoed")
+	assert.Equal(t, "1", a.header.Get("X-Via-Test-Proxy"))
+	assert.Equal(t, up.URL+"/?user_key=premium-key", proxy.next(t).target)
+	within(t, got)
+}

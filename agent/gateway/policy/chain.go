@@ -15,13 +15,17 @@ import (
 type Chain struct {
 	policies []Policy
 
-	rewrite  []indexed[Rewriter]
-	access   []indexed[Accessor]
-	content  []indexed[Contenter]
-	headers  []indexed[HeaderFilter]
-	bodies   []indexed[BodyFilter]
-	loggers  []indexed[Logger]
-	filtered bool // some header or body filter: the response must be wrapped
+	rewrite []indexed[Rewriter]
+	access  []indexed[Accessor]
+	// content is the content phase up to the element that forwards every
+	// request in APIcast, planned by planContent; atForward is the content
+	// work done only on the way to the upstream, wherever it sits.
+	content   []contentStep
+	atForward []indexed[Contenter]
+	headers   []indexed[HeaderFilter]
+	bodies    []indexed[BodyFilter]
+	loggers   []indexed[Logger]
+	filtered  bool // some header or body filter: the response must be wrapped
 }
 
 type indexed[T any] struct {
@@ -53,6 +57,7 @@ var ErrNotRun = errors.New("the Portolan gateway does not run this policy")
 // *Unsupported: the gateway then answers 503 for the service.
 func Build(configs []composition.PolicyConfig, apicast Policy, env *Env) (*Chain, error) {
 	c := &Chain{}
+	apicastPos := -1 // the first apicast element's position
 	for i, pc := range configs {
 		if !pc.Enabled {
 			continue
@@ -60,6 +65,9 @@ func Build(configs []composition.PolicyConfig, apicast Policy, env *Env) (*Chain
 		var p Policy
 		if pc.Name == "apicast" {
 			p = apicast
+			if apicastPos < 0 {
+				apicastPos = len(c.policies)
+			}
 		} else {
 			mk, ok := builtin(pc.Name)
 			if !ok {
@@ -76,6 +84,7 @@ func Build(configs []composition.PolicyConfig, apicast Policy, env *Env) (*Chain
 		}
 		c.add(p)
 	}
+	c.planContent(apicastPos)
 	return c, nil
 }
 
@@ -88,9 +97,6 @@ func (c *Chain) add(p Policy) {
 	if x, ok := p.(Accessor); ok {
 		c.access = append(c.access, indexed[Accessor]{pos, x})
 	}
-	if x, ok := p.(Contenter); ok {
-		c.content = append(c.content, indexed[Contenter]{pos, x})
-	}
 	if x, ok := p.(HeaderFilter); ok {
 		c.headers = append(c.headers, indexed[HeaderFilter]{pos, x})
 		c.filtered = true
@@ -102,6 +108,110 @@ func (c *Chain) add(p Policy) {
 	if x, ok := p.(Logger); ok {
 		c.loggers = append(c.loggers, indexed[Logger]{pos, x})
 	}
+}
+
+// contentRole is what an element does in the content phase, as its APIcast
+// counterpart does there.
+type contentRole uint8
+
+const (
+	// contentAnswers may answer the request (echo, liquid_context_debug,
+	// and any other Contenter): ngx.say in APIcast.
+	contentAnswers contentRole = iota
+	// contentForwardsChosen forwards when the element chose the request's
+	// upstream (upstream, routing: "upstream:call(context)" when they have
+	// one, "return nil, 'no upstream'" otherwise).
+	contentForwardsChosen
+	// contentForwards always forwards, to the service's upstream (the
+	// apicast element).
+	contentForwards
+)
+
+// contentStep is one element of the content phase, in chain order.
+type contentStep struct {
+	role contentRole
+	pos  int
+	p    Contenter // contentAnswers
+	el   Policy    // contentForwardsChosen: the upstream or routing element
+}
+
+// planContent lays out the content phase once, at Build, so that a request
+// pays only for the elements whose place changes its outcome. Elements
+// after the first that forwards every request (the apicast element at
+// apicastPos, -1 when none) are left out, as APIcast never reaches them.
+// content_caching and routing's replace_path act on the way to the
+// upstream, from wherever they sit (atForward). A tail of forwarding
+// elements is dropped, since the request is forwarded after the steps
+// anyway, unless the apicast element has to set aside the upstream a
+// later upstream or routing element chose.
+func (c *Chain) planContent(apicastPos int) {
+	var steps []contentStep
+	forwarded := false   // an earlier element forwards every request
+	chosenLater := false // an upstream or routing element after it chooses one
+	for pos, p := range c.policies {
+		if pos == apicastPos {
+			steps = append(steps, contentStep{role: contentForwards, pos: pos})
+			forwarded = true
+			continue
+		}
+		switch p.(type) {
+		case *upstreamPolicy, *routing:
+			if forwarded {
+				chosenLater = true
+			} else {
+				steps = append(steps, contentStep{role: contentForwardsChosen, pos: pos, el: p})
+			}
+		}
+		x, ok := p.(Contenter)
+		if !ok {
+			continue
+		}
+		switch p.(type) {
+		case *contentCachingPolicy, *routing:
+			// APIcast's content_caching has no content phase: nginx's
+			// proxy_cache serves and keeps answers in the upstream location.
+			// routing's replace_path is the path of the upstream it calls.
+			c.atForward = append(c.atForward, indexed[Contenter]{pos, x})
+		default:
+			if !forwarded {
+				steps = append(steps, contentStep{role: contentAnswers, pos: pos, p: x})
+			}
+		}
+	}
+	for n := len(steps); n > 0; n = len(steps) {
+		if last := steps[n-1]; last.role == contentAnswers || last.role == contentForwards && chosenLater {
+			break
+		}
+		steps = steps[:n-1]
+	}
+	c.content = steps
+}
+
+// choseUpstream reports whether el, an upstream or routing element, chose
+// the request's upstream: the one the gateway forwards to is one of its
+// rules' (routing's with a replace_path is in its request state).
+func choseUpstream(el Policy, c *Context) bool {
+	if c.Upstream == nil {
+		return false
+	}
+	switch p := el.(type) {
+	case *upstreamPolicy:
+		for i := range p.rules {
+			if p.rules[i].up == c.Upstream {
+				return true
+			}
+		}
+	case *routing:
+		if st, ok := c.state[c.pos].(*routingState); ok && &st.up == c.Upstream {
+			return true
+		}
+		for i := range p.rules {
+			if p.rules[i].up == c.Upstream {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Len is the number of enabled elements.
@@ -131,9 +241,20 @@ type ForwarderFunc func(c *Context)
 func (f ForwarderFunc) Forward(c *Context) { f(c) }
 
 // Serve runs r through the chain: rewrite, access and content until
-// something answers, then fw (when no content policy answered), with the
-// filters on the response and the log phase after it. ctx must come from
-// Acquire.
+// something answers, then fw, with the filters on the response and the log
+// phase after it. ctx must come from Acquire.
+//
+// The content phase is APIcast's: its elements run in chain order until one
+// answers (echo, liquid_context_debug) or one forwards. The apicast element
+// always forwards, and upstream and routing forward when they chose an
+// upstream for the request: in APIcast their content phase calls the
+// upstream (upstream:call, whose ngx.exec never returns), so content
+// policies placed after them never run, and an upstream chosen by a policy
+// after the apicast element is not used (that element forwards to the
+// service's first). What APIcast does at the upstream itself runs on the way
+// to fw, wherever it sits in the chain: content_caching's cache (nginx's
+// proxy_cache of the upstream location), which an answer a content policy
+// makes never goes through, and routing's replace_path.
 func (c *Chain) Serve(ctx *Context, fw Forwarder) {
 	if c.filtered {
 		fw := &ctx.filter
@@ -163,7 +284,10 @@ func (c *Chain) run(ctx *Context, fw Forwarder) {
 			return
 		}
 	}
-	for _, x := range c.content {
+	if len(c.content) > 0 && c.answer(ctx) {
+		return
+	}
+	for _, x := range c.atForward {
 		ctx.pos = x.pos
 		if x.p.Content(ctx) {
 			ctx.Answered = true
@@ -171,6 +295,30 @@ func (c *Chain) run(ctx *Context, fw Forwarder) {
 		}
 	}
 	fw.Forward(ctx)
+}
+
+// answer runs the content phase's steps until one answers (true) or one
+// forwards (false), and false when none did either.
+func (c *Chain) answer(ctx *Context) bool {
+	for i := range c.content {
+		x := &c.content[i]
+		ctx.pos = x.pos
+		switch x.role {
+		case contentAnswers:
+			if x.p.Content(ctx) {
+				ctx.Answered = true
+				return true
+			}
+		case contentForwardsChosen:
+			if choseUpstream(x.el, ctx) {
+				return false
+			}
+		case contentForwards:
+			ctx.Upstream = nil // the service's upstream: a later element's choice is not used
+			return false
+		}
+	}
+	return false
 }
 
 // Acquire readies ctx (zero or used) for a request through c.

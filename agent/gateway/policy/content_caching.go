@@ -28,7 +28,12 @@ import (
 // (an upstream whose answers differ by application says private, or Vary on
 // the header that tells them apart); a hit is served in the content phase,
 // after the access phase has authorized and counted the request, and the
-// header filters run on it as on a fetched response. What is kept, and how
+// header filters run on it as on a fetched response. The cache sits on the
+// way to the upstream, as nginx's proxy_cache in APIcast's upstream
+// location (its content_caching has no content phase): it serves and keeps
+// answers when the request is forwarded, wherever the policy is in the
+// chain (after the apicast element too), and never an answer a content
+// policy makes (echo, liquid_context_debug). What is kept, and how
 // long, is ContentCaching's and cacheable's: the statuses of
 // APICAST_CACHE_STATUS_CODES, the upstream's Cache-Control or Expires, else
 // APICAST_CACHE_MAX_TIME. Kept responses live in memory, within a byte

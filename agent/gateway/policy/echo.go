@@ -26,19 +26,22 @@ import (
 //     elements after echo is skipped; access and content run, and echo
 //     answers in the content phase.
 //
+// As in APIcast, echo answers only if the content phase reaches it: placed
+// after the apicast element, or after an upstream or routing policy that
+// chose the request's upstream, it never does, their content phase handing
+// the request to the upstream first (Chain.Serve).
+//
 // Differences. The apicast element's own rewrite (credentials, mapping
 // rules) is never skipped: in APIcast, skipping it leaves the request
 // unauthenticated (its authorize returns when it has no credentials) and
-// echo answers anyway, but here a content policy before echo (content_caching
-// keeps responses in the content phase, where APIcast's nginx cache sits
-// behind the apicast element) could then serve an API's cached answers to
-// anyone. The answer is text/plain whatever the path (nginx would type a
+// echo answers anyway, but an upstream or routing policy before echo that
+// chose an upstream would then hand the API to anyone, forwarding before
+// echo's turn. The answer is text/plain whatever the path (nginx would type a
 // path ending .html as text/html), so that a reflected request line is never
 // read as HTML. status must be a final HTTP status (200 to 599): APIcast
-// takes any number, which nginx cannot all send. And echo answers wherever it
-// is in the chain, as Portolan's content policies do: APIcast's echo placed
-// after the apicast element never answers, that element's content phase
-// handing the request to the upstream first.
+// takes any number, which nginx cannot all send. Echo's answer ends the
+// content phase: APIcast's echo only prints (ngx.say), so a second echo or a
+// liquid_context_debug after it would add its own lines to the same answer.
 type echoPolicy struct {
 	status   int // 0: none
 	exit     string

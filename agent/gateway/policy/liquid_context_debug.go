@@ -12,7 +12,12 @@ import (
 // the request with that context as JSON (the variables CompileTemplate
 // knows, with their values for this request) instead of forwarding it. "When
 // combined with the APIcast policy or the upstream one, this policy needs to
-// be placed before them in the chain."
+// be placed before them in the chain." As in APIcast, placed after the
+// apicast element it never answers, nor after an upstream or routing policy
+// (its manifest's order names routing too) that chose the request's
+// upstream: their content phase forwards the request first (Chain.Serve).
+// Its answer ends the content phase, where APIcast's, printed with ngx.say,
+// would let an echo after it add a line.
 //
 // Unlike APIcast's, which dumps its whole context, secrets never appear:
 // the service's secret token and backend credentials are not part of it,

@@ -34,6 +34,14 @@ import (
 // id") rides on the chosen upstream to the apicast element's access phase,
 // which counts only that backend API's rules and the product's
 // (composition.MatchOwned).
+//
+// As routing.lua's content phase calls the chosen upstream ("if
+// context.route_upstream then context.route_upstream:call(context)"), the
+// content policies after a routing policy that chose one (echo,
+// liquid_context_debug) never run; with no rule holding they do. Placed
+// after the apicast element, against the manifest, its choice is not used:
+// that element's content phase forwards to the service's upstream first
+// (Chain.Serve).
 type routing struct {
 	rules  []routingRule
 	env    *Env

@@ -18,6 +18,13 @@ import (
 // placed before it in the policy chain." The first rule whose regex matches
 // the path wins. As APIcast's Upstream, the URL's path (when not "/")
 // prefixes the request's path, and the Host header becomes the URL's host.
+//
+// As upstream.lua's content phase calls the chosen upstream when a rule
+// matched ("return nil, 'no upstream'" otherwise), the content policies
+// after it (echo, liquid_context_debug) never run for a request it routed.
+// Placed after the apicast element, against the manifest, its choice is not
+// used: that element's content phase forwards to the service's upstream
+// first (Chain.Serve).
 type upstreamPolicy struct {
 	rules []upstreamRule
 	hits  prometheus.Counter
