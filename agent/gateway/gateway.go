@@ -238,6 +238,10 @@ func (g *Gateway) proxyTo(target *url.URL, chosen bool, rt http.RoundTripper) *h
 			if chosen {
 				pr.Out.Host = pr.In.Host
 			}
+			// The secret token header is the gateway's (the lean
+			// forwarder's Owned): a client's copy never reaches the app,
+			// which may trust it, even when the service sends none.
+			delete(pr.Out.Header, secretTokenHeader)
 			if v := g.view.Load(); v != nil {
 				if v.hostRewrite != "" && !chosen {
 					pr.Out.Host = v.hostRewrite

@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
 )
 
 // A header name with an underscore is the same name as with a hyphen to the
@@ -36,4 +39,32 @@ func TestGatewayWireUnderscoredHeaderNamesAreNotForwarded(t *testing.T) {
 	assert.Contains(t, reqs[0], "\r\nX-Kept: k\r\n")
 	assert.Contains(t, reqs[0], "\r\nX-Forwarded-For: 127.0.0.1\r\n")
 	assert.Equal(t, 1, strings.Count(reqs[0], "GET "), "one request")
+}
+
+// The secret token header is the gateway's to send: a client's copy never
+// reaches the app, whether the service has a secret token or not, over the
+// lean forwarder and over httputil.ReverseProxy (an upstream with a base
+// path) alike. An app that checks the header would otherwise take a forged
+// one for the gateway's.
+func TestGatewayDropsAClientsSecretToken(t *testing.T) {
+	seen := make(chan []string, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Values(secretTokenHeader)
+	}))
+	t.Cleanup(up.Close)
+	for _, token := range []string{"", "the-services-secret"} {
+		f := newGatewayFixture(t, backendUserKey)
+		f.proxy(t, func(p *composition.Proxy) { p.SecretToken = token })
+		for via, target := range map[string]string{"lean forwarder": up.URL, "reverse proxy": up.URL + "/base"} {
+			_, gw, _ := startTestGateway(t, f, target, f.placement(f.premium), Config{})
+			a := call(t, "GET", gw+"/?user_key=premium-key", http.Header{secretTokenHeader: {"forged"}})
+			require.Equal(t, http.StatusOK, a.status, "%s: %s", via, a.body)
+			got := <-seen
+			if token == "" {
+				assert.Empty(t, got, "%s, no secret token: the client's copy is dropped", via)
+			} else {
+				assert.Equal(t, []string{token}, got, "%s: the service's, not the client's", via)
+			}
+		}
+	}
 }
