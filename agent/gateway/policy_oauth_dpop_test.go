@@ -11,7 +11,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
 )
 
 // APIcast's oauth_dpop source is not at hand, only its manifest: "This
@@ -33,6 +37,19 @@ const dpopChain = `[{"name":"oauth_dpop","version":"builtin","enabled":true,"con
 // "A space-delimited list of the JWS alg (algorithm) values ... that the
 // resource server supports for DPoP proofs").
 const dpopAlgsParam = `algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA"`
+
+// startDPoPGateway starts an OpenID Connect service's gateway with chain,
+// published at the loopback address the test reaches it at.
+func startDPoPGateway(t *testing.T, chain string) *oidcGateway {
+	t.Helper()
+	return startOIDCGateway(t, chain, nil, publishedAtLoopback)
+}
+
+// publishedAtLoopback makes the proxy's public base URL (endpoint) name
+// 127.0.0.1, on another scheme and port than the test's gateway: htu's
+// host must be one the service is published at, its port need not be the
+// public URL's.
+func publishedAtLoopback(p *composition.Proxy) { p.Endpoint = "https://127.0.0.1" }
 
 // dpopClient is a client's DPoP key pair.
 type dpopClient struct {
@@ -177,7 +194,7 @@ func jwkJSON(t *testing.T, key any) map[string]any {
 // default port). The upstream gets the request as it came; each is
 // counted.
 func TestPolicyOAuthDPoPValidProofPasses(t *testing.T) {
-	og := startOIDCGateway(t, dpopChain, nil, nil)
+	og := startDPoPGateway(t, dpopChain)
 	for _, alg := range []jose.SignatureAlgorithm{jose.ES256, jose.PS256, jose.RS256, jose.EdDSA} {
 		cl := newDPoPClient(t, alg)
 		tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
@@ -218,7 +235,7 @@ func TestPolicyOAuthDPoPSchemeReadOnlyWithThePolicy(t *testing.T) {
 // header field value is a single and well-formed JWT". A proof past 8 KiB
 // is refused unread.
 func TestPolicyOAuthDPoPProofRequired(t *testing.T) {
-	og := startOIDCGateway(t, dpopChain, nil, nil)
+	og := startDPoPGateway(t, dpopChain)
 	cl := newDPoPClient(t, jose.ES256)
 	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
 	valid := func() string { return cl.proof(t, dpopClaims("GET", og.base+"/", tok)) }
@@ -244,7 +261,7 @@ func TestPolicyOAuthDPoPProofRequired(t *testing.T) {
 // 4.2: "the base64url-encoded SHA-256 hash of the ASCII encoding of the
 // associated access token's value"). Over plain HTTP the URI is http's.
 func TestPolicyOAuthDPoPProofMustMatchRequest(t *testing.T) {
-	og := startOIDCGateway(t, dpopChain, nil, nil)
+	og := startDPoPGateway(t, dpopChain)
 	cl := newDPoPClient(t, jose.ES256)
 	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
 	with := func(edit func(map[string]any)) http.Header {
@@ -286,7 +303,7 @@ func TestPolicyOAuthDPoPProofMustMatchRequest(t *testing.T) {
 // or minutes)" and "MAY accept DPoP proofs that carry an iat time in the
 // reasonably near future". The gateway's window: 60 s old, 10 s ahead.
 func TestPolicyOAuthDPoPIatWindow(t *testing.T) {
-	og := startOIDCGateway(t, dpopChain, nil, nil)
+	og := startDPoPGateway(t, dpopChain)
 	cl := newDPoPClient(t, jose.ES256)
 	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
 	at := func(iat any) http.Header {
@@ -313,7 +330,7 @@ func TestPolicyOAuthDPoPIatWindow(t *testing.T) {
 // The cache survives a new composition revision (the chain rebuilt), and
 // a refused proof does not use up its jti.
 func TestPolicyOAuthDPoPReplayedJTIIsRefused(t *testing.T) {
-	og := startOIDCGateway(t, dpopChain, nil, nil)
+	og := startDPoPGateway(t, dpopChain)
 	cl := newDPoPClient(t, jose.ES256)
 	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
 	claims := dpopClaims("GET", og.base+"/", tok)
@@ -343,7 +360,7 @@ func TestPolicyOAuthDPoPReplayedJTIIsRefused(t *testing.T) {
 // error_description="Invalid DPoP key binding"'. A token bound to no key
 // has no binding to match.
 func TestPolicyOAuthDPoPKeyBinding(t *testing.T) {
-	og := startOIDCGateway(t, dpopChain, nil, nil)
+	og := startDPoPGateway(t, dpopChain)
 	cl, other := newDPoPClient(t, jose.ES256), newDPoPClient(t, jose.ES256)
 	for name, tok := range map[string]string{
 		"bound to another key": dpopBoundToken(t, og, "DPoP", other.jkt(t)),
@@ -363,7 +380,7 @@ func TestPolicyOAuthDPoPKeyBinding(t *testing.T) {
 // Parameter" and "The jwk JOSE Header Parameter does not contain a
 // private key".
 func TestPolicyOAuthDPoPRefusesUnsafeProofs(t *testing.T) {
-	og := startOIDCGateway(t, dpopChain, nil, nil)
+	og := startDPoPGateway(t, dpopChain)
 	cl := newDPoPClient(t, jose.ES256)
 	key := cl.key.(*ecdsa.PrivateKey)
 	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
@@ -413,7 +430,7 @@ func without(m map[string]any, key string) map[string]any { delete(m, key); retu
 // an unsupported authentication method" ("SHOULD NOT include an error
 // code"), as does an unbound token in the access_token query parameter.
 func TestPolicyOAuthDPoPBearerSchemeIsRefused(t *testing.T) {
-	og := startOIDCGateway(t, dpopChain, nil, nil)
+	og := startDPoPGateway(t, dpopChain)
 	cl := newDPoPClient(t, jose.ES256)
 	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
 	const desc = "a DPoP-bound access token must be sent with the DPoP scheme"
@@ -439,6 +456,9 @@ func TestPolicyOAuthDPoPBearerSchemeIsRefused(t *testing.T) {
 // an http:// htu is another URI.
 func TestPolicyOAuthDPoPOverTLS(t *testing.T) {
 	og, certs := startTLSOIDCGateway(t, dpopChain)
+	og.f.proxy(t, publishedAtLoopback)
+	_, err := og.g.Update(agentView(t, og.f.tx.Result(), og.f.svc.SystemName), og.f.placement(og.f.basic, og.f.premium))
+	require.NoError(t, err)
 	cl := newDPoPClient(t, jose.ES256)
 	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
 	for _, p := range mtlsProtocols {
@@ -458,10 +478,10 @@ func TestPolicyOAuthDPoPOverTLS(t *testing.T) {
 // the path before url_rewriting changes it, and the Host before a headers
 // policy after oauth_dpop rewrites it for the upstream.
 func TestPolicyOAuthDPoPHTUIsTheClientsURI(t *testing.T) {
-	og := startOIDCGateway(t, `[{"name":"oauth_dpop","version":"builtin","enabled":true,"configuration":{}},
+	og := startDPoPGateway(t, `[{"name":"oauth_dpop","version":"builtin","enabled":true,"configuration":{}},
 		{"name":"headers","version":"builtin","enabled":true,"configuration":{"request":[{"op":"set","header":"Host","value":"internal.example"}]}},
 		{"name":"url_rewriting","version":"builtin","enabled":true,"configuration":{"commands":[{"op":"sub","regex":"^/public","replace":""}]}},
-		{"name":"apicast","version":"builtin","enabled":true}]`, nil, nil)
+		{"name":"apicast","version":"builtin","enabled":true}]`)
 	cl := newDPoPClient(t, jose.ES256)
 	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
 	a := call(t, "GET", og.base+"/public/items", dpopHeaders(tok, cl.proof(t, dpopClaims("GET", og.base+"/public/items", tok))))
@@ -481,4 +501,76 @@ func TestPolicyOAuthDPoPWithoutOIDCService(t *testing.T) {
 	a := call(t, "GET", cg.base+"/?user_key="+cg.key, nil)
 	assertDPoPRefused(t, a, "invalid_token", "no verified access token (oauth_dpop needs an OpenID Connect service)", "user_key")
 	assert.Empty(t, cg.got)
+}
+
+// A proof names the resource it was made for (RFC 9449 section 4.2: htu is
+// "The HTTP target URI ... of the HTTP request to which the JWT is
+// attached"). APIcast picks the service by the request's host name among
+// the service's hosts (its find_service: "hosts[h] == host"), those of the
+// proxy's public base URLs (endpoint, sandbox_endpoint), so a proof made
+// for another API, replayed with that API's Host, never reaches the
+// service there. The gateway serves its one service whatever the Host:
+// htu's host name must be one of the service's, in any case. Its port and
+// scheme need not be the public URL's (behind a load balancer the gateway
+// is reached on another port, and in plain HTTP where TLS ended before
+// it), but they must still be the request's. An absolute-form target
+// (RFC 9112 section 3.2.2) is the URI, whatever Host says.
+func TestPolicyOAuthDPoPHTUMustNameTheServicesHost(t *testing.T) {
+	og := startOIDCGateway(t, dpopChain, nil, func(p *composition.Proxy) {
+		p.Endpoint, p.SandboxEndpoint = "https://api.example.com", "http://staging.example.com:8080"
+	})
+	cl := newDPoPClient(t, jose.ES256)
+	tok := dpopBoundToken(t, og, "DPoP", cl.jkt(t))
+	send := func(host, htu string) answer {
+		return callHost(t, og.base+"/items", host, dpopHeaders(tok, cl.proof(t, dpopClaims("GET", htu, tok))))
+	}
+	const foreign = "htu's host is not one the service is published at (its endpoint or sandbox_endpoint)"
+	for _, c := range []struct{ host, htu string }{
+		{"other-api.example.com", "http://other-api.example.com/items"},
+		{strings.TrimPrefix(og.base, "http://"), og.base + "/items"}, // where the gateway listens is no public host
+		{"example.com", "http://example.com/items"},
+		{"api.example.com.other.example", "http://api.example.com.other.example/items"},
+	} {
+		assertDPoPRefused(t, send(c.host, c.htu), "invalid_dpop_proof", foreign, c.host)
+	}
+	for _, c := range []struct{ host, htu string }{
+		{"api.example.com", "http://api.example.com/items"},
+		{"API.Example.com:8443", "http://api.example.com:8443/items"},
+		{"staging.example.com:8080", "HTTP://Staging.Example.COM:8080/items"},
+	} {
+		a := send(c.host, c.htu)
+		assert.Equal(t, 200, a.status, "%s: %s", c.host, a.header.Get("WWW-Authenticate"))
+	}
+	assertDPoPRefused(t, send("api.example.com", "http://api.example.com:8443/items"), "invalid_dpop_proof",
+		"htu is not the request's URI", "htu's port is not the Host's")
+
+	// Through the gateway as a forward proxy: "GET http://other-api.example.com/items".
+	gw, err := url.Parse(og.base)
+	require.NoError(t, err)
+	viaProxy := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(gw)}, Timeout: 10 * time.Second}
+	for target, want := range map[string]int{"http://other-api.example.com/items": 401, "http://api.example.com/items": 200} {
+		req, err := http.NewRequest("GET", target, nil)
+		require.NoError(t, err)
+		req.Header = dpopHeaders(tok, cl.proof(t, dpopClaims("GET", target, tok)))
+		resp, err := viaProxy.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, target)
+	}
+	assert.EqualValues(t, 4, og.hits(og.f.premiumApp))
+}
+
+// callHost is call with the Host header host.
+func callHost(t *testing.T, target, host string, header http.Header) answer {
+	t.Helper()
+	req, err := http.NewRequest("GET", target, nil)
+	require.NoError(t, err)
+	req.Host = host
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return answer{resp.StatusCode, resp.Header.Get("Content-Type"), string(b), resp.Header}
 }

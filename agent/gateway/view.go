@@ -133,7 +133,7 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 	usage := &policyUsage{g: g, snap: snap, serviceID: svc.ID}
 	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, BackendVersion: svc.BackendVersion, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared,
 		Usage: usage, Global: g.global, ContentCaching: g.cfg.ContentCaching,
-		Upstream: g.localURL, AuthFailed: v.errAuthFailed.respond, ReportInterval: g.cfg.ReportInterval,
+		Upstream: g.localURL, PublicBaseURLs: []string{proxy.Endpoint, proxy.SandboxEndpoint}, AuthFailed: v.errAuthFailed.respond, ReportInterval: g.cfg.ReportInterval,
 		IdentityClient: g.oidc.client, InsecureIssuers: g.oidc.insecure, JWTVerifier: g.oidc}
 	chain := composition.NormalizePolicyChain(proxy.PolicyChain)
 	v.chain, failed = policy.Build(chain, &apicastElement{g: g, v: v, usage: usage}, env)

@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,16 @@ import (
 // not trusted (a client may set them): behind a proxy that terminates TLS
 // the gateway sees http, and clients must name http in htu.
 //
+// htu's host name must also be the host of the proxy's endpoint or
+// sandbox_endpoint (Env.PublicBaseURLs), case aside. APIcast picks the
+// service by host name (find_service), so another API's Host never reaches
+// it there; the gateway serves its one service whatever the Host, so a
+// proof made for another API could otherwise be replayed here with that
+// API's Host. The port is not compared with the public URL's, as APIcast
+// does not: behind a load balancer the gateway is reached on another port;
+// htu's port must still be the Host's. Without public base URLs, every
+// proof is refused.
+//
 // Refusals are 401 with a WWW-Authenticate DPoP challenge listing the
 // accepted algs, as section 7.1 and RFC 6750 section 3 say, and a JSON
 // body naming the error as oauth_mtls's does: error="invalid_dpop_proof"
@@ -69,6 +80,7 @@ import (
 // chain order, as APIcast's do.
 type oauthDPoP struct {
 	replay *dpopReplay
+	hosts  []string // the host names of the service's public base URLs, in lower case
 	now    func() time.Time
 	log    zerolog.Logger
 	denied prometheus.Counter
@@ -132,7 +144,8 @@ func newOAuthDPoP(conf json.RawMessage, env *Env) (Policy, error) {
 	if err := Decode(conf, &cfg); err != nil {
 		return nil, err
 	}
-	p := &oauthDPoP{now: env.Now, log: env.Log, denied: routeCounter(env, "oauth_dpop", "denied")}
+	p := &oauthDPoP{hosts: dpopServiceHosts(env.PublicBaseURLs), now: env.Now, log: env.Log,
+		denied: routeCounter(env, "oauth_dpop", "denied")}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -142,6 +155,19 @@ func newOAuthDPoP(conf json.RawMessage, env *Env) (Policy, error) {
 		p.replay = newDPoPReplay()
 	}
 	return p, nil
+}
+
+// dpopServiceHosts are the host names of urls (the service's public base
+// URLs), in lower case, without port; those that do not parse are left
+// out (home validates them).
+func dpopServiceHosts(urls []string) []string {
+	var hosts []string
+	for _, s := range urls {
+		if u, err := url.Parse(strings.TrimSpace(s)); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, strings.ToLower(u.Hostname()))
+		}
+	}
+	return hosts
 }
 
 // Name is the policy's name in chains.
@@ -187,15 +213,19 @@ func (p *oauthDPoP) check(c *Context, host string) *dpopRefusal {
 	if r != nil {
 		return r
 	}
-	if r := pr.matches(c.R, host, token); r != nil {
+	if r := pr.matches(c.R, host, p.hosts, token); r != nil {
 		return r
 	}
 	if bound == "" || subtle.ConstantTimeCompare([]byte(bound), []byte(pr.jkt)) != 1 {
 		return &dpopRefusal{code: dpopInvalidToken, desc: "Invalid DPoP key binding"}
 	}
-	switch err := p.replay.admit(dpopReplayKey(pr.jkt, pr.jti), pr.iat); {
+	switch err := p.replay.admit(pr.jkt, pr.jti, pr.iat, now); {
 	case errors.Is(err, errDPoPForgotten):
 		return proofRefusal("the DPoP proof is older than the replay cache remembers: send a fresh one", err)
+	case errors.Is(err, errDPoPAhead):
+		return proofRefusal("this key's DPoP proofs the replay cache keeps are all dated ahead of the gateway's clock: try again shortly", err)
+	case errors.Is(err, errDPoPKeys):
+		return proofRefusal("the replay cache keeps as many DPoP keys as it may: try again shortly", err)
 	case err != nil:
 		return proofRefusal("the DPoP proof was used before", err)
 	}
@@ -347,8 +377,9 @@ func dpopAlg(alg string) bool {
 }
 
 // matches checks the proof against the request and its access token
-// (section 4.3, items 8, 9 and 12's ath).
-func (pr *dpopProof) matches(r *http.Request, host, token string) *dpopRefusal {
+// (section 4.3, items 8, 9 and 12's ath), and htu's host name against
+// hosts, the service's.
+func (pr *dpopProof) matches(r *http.Request, host string, hosts []string, token string) *dpopRefusal {
 	if pr.htm != r.Method {
 		return proofRefusal("htm is not the request's method", nil)
 	}
@@ -356,6 +387,9 @@ func (pr *dpopProof) matches(r *http.Request, host, token string) *dpopRefusal {
 	got, gotOK := normalizeHTU(pr.htu)
 	if !ok || !gotOK || got != want {
 		return proofRefusal("htu is not the request's URI", nil)
+	}
+	if u, err := url.Parse(got); err != nil || !slices.Contains(hosts, u.Hostname()) {
+		return proofRefusal("htu's host is not one the service is published at (its endpoint or sandbox_endpoint)", nil)
 	}
 	sum := sha256.Sum256([]byte(token))
 	if subtle.ConstantTimeCompare([]byte(pr.ath), []byte(base64.RawURLEncoding.EncodeToString(sum[:]))) != 1 {

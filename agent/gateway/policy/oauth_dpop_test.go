@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -38,23 +40,91 @@ func TestDPoPHTUNormalization(t *testing.T) {
 	}
 }
 
-// The replay cache is bounded: past its capacity it forgets the earliest
-// proof and refuses every proof created no later than it, so a forgotten
-// proof can never pass again; newer ones still do.
-func TestDPoPReplayBoundedAndExact(t *testing.T) {
+// RFC 9449 section 11.1: "Servers SHOULD store ... the jti value of each
+// DPoP proof for the time window in which the respective DPoP proof JWT
+// would be accepted", and "If a server detects a DPoP proof replay, it
+// MUST refuse the request". A key keeps dpopReplayPerKey proofs: past it,
+// it forgets its earliest and refuses its own proofs created no later
+// than that one, so a forgotten proof can never pass again; newer ones
+// still do, and another key's are not touched.
+func TestDPoPReplayBoundedPerKeyAndExact(t *testing.T) {
 	d := newDPoPReplay()
-	base := time.Unix(1_700_000_000, 0)
-	key := func(i int) [32]byte { return dpopReplayKey("jkt", time.Duration(i).String()) }
-	for i := range dpopReplayCapacity {
-		require.NoError(t, d.admit(key(i), base.Add(time.Duration(i)*time.Millisecond)))
+	now := time.Unix(1_700_000_000, 0)
+	base := now.Add(-dpopReplayPerKey * time.Millisecond)
+	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Millisecond) }
+	for i := range dpopReplayPerKey {
+		require.NoError(t, d.admit("a", strconv.Itoa(i), at(i), now))
 	}
-	assert.ErrorIs(t, d.admit(key(0), base), errDPoPReplayed)
-	require.NoError(t, d.admit(key(dpopReplayCapacity), base.Add(time.Hour)), "one past capacity: the earliest is forgotten")
-	assert.Len(t, d.seen, dpopReplayCapacity)
-	assert.Len(t, d.ring, dpopReplayCapacity)
-	assert.ErrorIs(t, d.admit(key(0), base), errDPoPForgotten, "the forgotten proof")
-	assert.ErrorIs(t, d.admit(key(-1), base), errDPoPForgotten, "another proof as old")
-	assert.ErrorIs(t, d.admit(key(1), base.Add(time.Millisecond)), errDPoPReplayed, "still remembered")
-	assert.NoError(t, d.admit(key(-2), base.Add(time.Second)), "newer than the forgotten one")
-	assert.NotEqual(t, dpopReplayKey("a", "b"), dpopReplayKey("ab", ""), "key and jti are kept apart")
+	assert.ErrorIs(t, d.admit("a", "0", at(0), now), errDPoPReplayed)
+	require.NoError(t, d.admit("a", "last", now, now), "one past capacity: the earliest is forgotten")
+	assert.Len(t, dpopKey(t, d, "a").ring, dpopReplayPerKey)
+	assert.ErrorIs(t, d.admit("a", "0", at(0), now), errDPoPForgotten, "the forgotten proof")
+	assert.ErrorIs(t, d.admit("a", "other", at(0), now), errDPoPForgotten, "another proof as old")
+	assert.ErrorIs(t, d.admit("a", "1", at(1), now), errDPoPReplayed, "still remembered")
+	assert.NoError(t, d.admit("a", "newer", at(0).Add(time.Microsecond), now), "newer than the forgotten one")
+
+	assert.NoError(t, d.admit("b", "0", at(0), now), "another key: its own jti, its own threshold")
+	assert.NoError(t, d.admit("b", "1", at(1), now), "another key: a jti of a's is not b's")
+}
+
+// dpopKey is what d keeps of key jkt.
+func dpopKey(t *testing.T, d *dpopReplay, jkt string) *dpopKeyProofs {
+	t.Helper()
+	e, ok := d.keys[jkt]
+	require.True(t, ok, "key %q is kept", jkt)
+	return e.Value.(*dpopKeyProofs)
+}
+
+// One token holder floods the cache with proofs dated dpopMaxAhead ahead,
+// the most the iat window lets in, more than the whole cache once held: it
+// shuts out only itself, for as long as its proofs are ahead, and no
+// threshold moves past the time it moves at. Another client's fresh proof
+// passes all along (RFC 9449 section 11.1 only asks that a replay be
+// refused).
+func TestDPoPReplayFloodNarrowsOnlyItsOwnWindow(t *testing.T) {
+	d := newDPoPReplay()
+	now := time.Unix(1_800_000_000, 0)
+	accepted, ahead := 0, now.Add(dpopMaxAhead)
+	for i := range 1<<16 + 1 {
+		switch err := d.admit("flooder", strconv.Itoa(i), ahead, now); {
+		case err == nil:
+			accepted++
+		case !errors.Is(err, errDPoPAhead):
+			require.FailNow(t, "the flooder's proofs past its share are refused as ahead", "proof %d: %v", i, err)
+		}
+	}
+	require.NoError(t, d.admit("victim", "fresh", now.Add(time.Second), now), "another key, 1 s ahead")
+	require.NoError(t, d.admit("victim", "older", now.Add(-30*time.Second), now), "another key, 30 s old")
+	assert.Equal(t, dpopReplayPerKey, accepted, "the flooder's share")
+	assert.ErrorIs(t, d.admit("flooder", "fresh", now, now), errDPoPAhead, "the flooder's own window")
+
+	due := ahead.Add(time.Second)
+	require.NoError(t, d.admit("flooder", "later", due, due), "once its proofs are due, it goes on")
+	assert.Equal(t, ahead.UnixNano(), dpopKey(t, d, "flooder").floor, "its threshold: its forgotten proof's iat, not after now")
+	assert.ErrorIs(t, d.admit("flooder", "0", ahead, due), errDPoPForgotten)
+	for _, k := range []string{"flooder", "victim"} {
+		assert.LessOrEqual(t, len(dpopKey(t, d, k).ring), dpopReplayPerKey)
+	}
+}
+
+// The cache keeps at most dpopReplayKeys keys: a new one past it is
+// refused while every kept key has proofs the window would accept, kept
+// keys go on, and a key whose latest proof is dpopReplayKeep old is
+// dropped whole (its proofs are all past the window), so a new key passes
+// again.
+func TestDPoPReplayKeysBounded(t *testing.T) {
+	d := newDPoPReplay()
+	now := time.Unix(1_800_000_000, 0)
+	for i := range dpopReplayKeys {
+		require.NoError(t, d.admit("key"+strconv.Itoa(i), "j", now, now))
+	}
+	assert.ErrorIs(t, d.admit("new", "j", now, now), errDPoPKeys)
+	assert.NoError(t, d.admit("key0", "j2", now.Add(time.Second), now.Add(time.Second)), "a kept key goes on")
+
+	later := now.Add(dpopReplayKeep + time.Nanosecond)
+	assert.True(t, now.Add(dpopMaxAhead).Before(later.Add(-dpopMaxAge)), "what is dropped, the iat window refuses")
+	require.NoError(t, d.admit("new", "j", later, later))
+	assert.Len(t, d.keys, 2, "the new key and key0, accepted 1 s later")
+	assert.Equal(t, 2, d.lru.Len())
+	assert.ErrorIs(t, d.admit("key0", "j2", now.Add(time.Second), later), errDPoPReplayed, "key0 is still kept whole")
 }

@@ -96,6 +96,12 @@ type Env struct {
 	// no policy chose another (maintenance_mode's {{ upstream.* }}).
 	Upstream *url.URL
 
+	// PublicBaseURLs are the service's public base URLs, its proxy's
+	// endpoint and sandbox_endpoint, as the composition holds them:
+	// APIcast picks the service by their hosts (oauth_dpop's htu must
+	// name one). Empty in home's check of a saved chain.
+	PublicBaseURLs []string
+
 	// JWTVerifier verifies bearer JWTs against an OpenID Connect issuer
 	// (jwt_parser): the gateway's OpenID Connect verification; nil in
 	// home's check of a saved chain.
