@@ -14,7 +14,11 @@ import "net/http"
 // ... MAY retry the request ... over a different connection", whose
 // handshake then asks. The connection is closed after the answer
 // (HTTP/2: GOAWAY, the streams in flight finish), so that a client which
-// does not retry by itself is not answered 421 again on it.
+// does not retry by itself is not answered 421 again on it. A body sent
+// with the request is not read; the HTTP/1.1 server reads and discards
+// what the client still sends before it closes (a lingering close,
+// internal/http1), so that the connection is not reset under the client
+// before it reads the 421.
 func (g *Gateway) misdirected(w http.ResponseWriter, r *http.Request, v *view) bool {
 	p := v.handshake
 	if p == nil || p.askedBy == "" || r.TLS == nil || handshakeAsked(r) {

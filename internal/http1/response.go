@@ -25,7 +25,7 @@ type leanResponse struct {
 	declared    int64 // Content-Length the handler set; -1 when none
 	written     int64
 	chunked     bool
-	closeAfter  bool // Connection: close, then close
+	closeAfter  bool // Connection: close (the client's, or the handler's: writeHead), then close
 	failed      bool // a write failed: the connection is done
 	pending     []byte
 	headRequest bool
@@ -48,13 +48,6 @@ func (w *leanResponse) WriteHeader(code int) {
 	}
 	w.status = code
 	w.bodyless = w.headRequest || code == http.StatusNoContent || code == http.StatusNotModified
-	// A handler's Connection: close ends the connection after the answer,
-	// as net/http's server and x/net/http2's (GOAWAY) take it.
-	for _, v := range w.header["Connection"] {
-		if listsClose(v) {
-			w.closeAfter = true
-		}
-	}
 	w.declared = -1
 	if cl := w.header["Content-Length"]; len(cl) == 1 {
 		if n, ok := parseLength(strings.TrimSpace(cl[0])); ok {
@@ -168,7 +161,17 @@ func (w *leanResponse) writeHead() {
 	bw.WriteString(http.StatusText(w.status))
 	bw.WriteString("\r\n")
 	for k, vv := range w.header {
-		if !isToken(k) || k == "Transfer-Encoding" || k == "Connection" ||
+		if k == "Connection" {
+			// The server writes its own. A handler's close ends the
+			// connection after the answer, as net/http's server and
+			// x/net/http2's (GOAWAY) take it: looked at here, where every
+			// header is visited anyway, not with a lookup per answer.
+			for _, v := range vv {
+				w.closeAfter = w.closeAfter || listsClose(v)
+			}
+			continue
+		}
+		if !isToken(k) || k == "Transfer-Encoding" ||
 			(k == "Content-Length" && (w.declared < 0 || w.status == http.StatusNoContent)) {
 			continue
 		}

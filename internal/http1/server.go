@@ -436,6 +436,7 @@ func (lc *leanConn) serve(n int) bool {
 		lc.w.closeAfter = true
 	}
 	if !lc.w.finish() {
+		lc.lingerUnread()
 		return false
 	}
 	if lc.body.n > 0 { // what the handler left of the body, so the next request starts where it should
