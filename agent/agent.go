@@ -127,6 +127,7 @@ type Agent struct {
 	// Gossip's keyring (gossipkeys.go) and home's instances from its last
 	// map (mapview.go).
 	gossipKeys gossipKeyring
+	viewKey    viewKeyring // seals this service's view on gossip (viewkey.go)
 	registered atomic.Pointer[homeInstances]
 }
 

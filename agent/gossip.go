@@ -22,6 +22,7 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 	if keys == nil && !a.cfg.Gossip.Insecure && a.home == nil {
 		return nil, errors.New("gossip needs a keyring: give --gossip-key or --gossip-key-file, or --home to get home's, or run it openly with --gossip-insecure")
 	}
+	a.loadViewKey()
 	g := &agentGossip{a: a}
 	rev, _ := a.comp.Latest()
 	g.meta = gossip.Meta{Role: gossip.RoleAgent, Service: a.reg.Service, InstanceID: a.id, Revision: rev, Addr: a.appAddr()}
@@ -75,6 +76,7 @@ type agentGossip struct {
 
 // installed hears of every newer composition the agent installed.
 func (g *agentGossip) installed(rev uint64, from string) {
+	g.a.viewKey.installed(rev)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.meta.Revision = rev
@@ -101,6 +103,9 @@ func (g *agentGossip) start(ctx context.Context, keys [][]byte) (*gossip.Node, e
 	cfg.Meta = g.meta
 	g.mu.Unlock()
 	cfg.Accept = a.acceptFromPeer
+	// Views travel sealed with the service's view key: another service's
+	// agent, or a holder of the keyring alone, fetches nothing it can read.
+	cfg.Envelope = &a.viewKey
 	cfg.OnComposition = func(_ uint64, doc []byte) { _ = a.installComposition(doc, fromGossip) }
 	// The first join is bounded: CMD must not wait for peers; the node keeps
 	// trying in the background while it is alone.

@@ -78,15 +78,18 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 	assert.Equal(t, registered, endpoints(&m), "gossip carries the address and port each agent registered with home")
 
 	// A new agent, home down, with no composition cached but home's signing
-	// key (learned at an earlier registration): gets the composition from a peer.
+	// key and its service's view key (learned at an earlier registration):
+	// gets the composition from a peer.
 	self, ok := a.Self()
 	require.True(t, ok)
 	peer, _ := self["gossip"].(string)
 	require.NotEmpty(t, peer)
 	dir := t.TempDir()
-	signingKey, err := os.ReadFile(filepath.Join(a.CacheDir, agent.SigningKeyCacheFile))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, agent.SigningKeyCacheFile), signingKey, 0o600))
+	for _, f := range []string{agent.SigningKeyCacheFile, agent.ViewKeyFile} {
+		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
+		require.NoError(t, err, f)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
+	}
 	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--gossip-key-file", keyFile, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")
 	c.ID()
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 10*time.Second, 50*time.Millisecond)

@@ -61,6 +61,8 @@ func (a *Agent) phoneHome(ctx context.Context) {
 				a.log.Warn().Err(err).Msg("instance credential kept in memory only")
 			}
 			a.learnSigningKey(reply.SigningKey)
+			// Before the keyring: gossip may start with it, and must seal.
+			a.viewKeyFromHome(reply.ViewKey, reply.Placement.Revision, true)
 			// Placed first: once the local API says registered, the
 			// placement file is there.
 			a.placed(&reply.Placement, reply.Revision)
@@ -108,6 +110,9 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			wait = retry.Next()
 		default:
 			hs.reachable()
+			if reply.Placement != nil { // a new placement brings its service's key
+				a.viewKeyFromHome(reply.ViewKey, reply.Placement.Revision, false)
+			}
 			a.placed(reply.Placement, reply.Revision)
 			a.gossipKeysFromHome(reply.GossipKeys)
 			retry.Reset()

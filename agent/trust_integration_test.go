@@ -124,7 +124,8 @@ func (s rogueSource) Latest() (uint64, []byte) { return 999999, s.view }
 // and a rogue node that serves revision 999999 with forged keys.
 func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	// The rogue is an insider: it holds the gossip key (home's, fixed here
-	// so the test can give it), but not home's signing key.
+	// so the test can give it) and its service's view key (an agent of news
+	// gone bad), but not home's signing key.
 	gossipKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	co := testenv.StartCoordinator(t, "--gossip-bind", testenv.FreeAddr(t), "--gossip-key", gossipKey)
 	createService(t, co, "news")
@@ -136,11 +137,18 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	cached, err := os.ReadFile(filepath.Join(a.CacheDir, agent.CacheFile))
 	require.NoError(t, err)
 
+	viewKey, err := os.ReadFile(filepath.Join(a.CacheDir, agent.ViewKeyFile))
+	require.NoError(t, err)
+	viewKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(viewKey)))
+	require.NoError(t, err)
+	envelope, err := gossip.NewKeyEnvelope(viewKey)
+	require.NoError(t, err)
+
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	rogue, err := gossip.Start(ctx, gossip.Config{
 		Name: "rogue", Bind: "127.0.0.1:0", Join: []string{peer}, Cluster: "portolan", Source: rogueSource{forge(t, cached, false)},
-		Keys:   [][]byte{bytes.Repeat([]byte{7}, 32)},
+		Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}, Envelope: envelope,
 		Meta:   gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "rogue", Revision: 999999},
 		Logger: zerolog.Nop(),
 	})
@@ -149,9 +157,11 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	require.NoError(t, rogue.Announce(999999))
 
 	dir := t.TempDir()
-	key, err := os.ReadFile(filepath.Join(a.CacheDir, agent.SigningKeyCacheFile))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, agent.SigningKeyCacheFile), key, 0o600))
+	for _, f := range []string{agent.SigningKeyCacheFile, agent.ViewKeyFile} {
+		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
+		require.NoError(t, err, f)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
+	}
 	c := testenv.StartAgentAt(t, "http://"+testenv.FreeAddr(t), "--gossip-bind", "127.0.0.1:0", "--join", peer, "--join", rogue.Addr(),
 		"--gossip-key", gossipKey, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")
 	c.ID()
@@ -217,10 +227,19 @@ func TestAgentReceivesOnlyItsServiceWithoutSecrets(t *testing.T) {
 	want := co.Revision(t)
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, a); return rev == want }, 5*time.Second, 20*time.Millisecond)
 	gossiped := make(chan []byte, 1)
+	// The insider is of news: it holds news's view key too (views travel
+	// sealed with it), read where the agent keeps it.
+	viewKey, err := os.ReadFile(filepath.Join(a.CacheDir, agent.ViewKeyFile))
+	require.NoError(t, err)
+	viewKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(viewKey)))
+	require.NoError(t, err)
+	envelope, err := gossip.NewKeyEnvelope(viewKey)
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	insider, err := gossip.Start(ctx, gossip.Config{
 		Name: "insider", Bind: "127.0.0.1:0", Join: []string{gossipAddrOf(t, a)}, Cluster: "portolan", Keys: [][]byte{gossipKey},
+		Envelope:      envelope,
 		Meta:          gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "insider"},
 		OnComposition: func(_ uint64, doc []byte) { gossiped <- doc },
 		Logger:        zerolog.Nop(),

@@ -52,8 +52,17 @@ type Config struct {
 	Meta Meta
 	// Source gives the node's newest composition, served to peers that are
 	// behind. It is called from several goroutines. Nil: the node has none of
-	// its own and only relays what it fetched.
+	// its own and only relays what it fetched; with OnComposition nil too it
+	// fetches nothing (home's node: it has no use for documents and, without
+	// their Envelope, could not open them) and relays only the news.
 	Source Source
+	// Envelope, when set, seals every document and delta the node sends and
+	// opens every one it receives; the node keeps them as they are. A
+	// payload that does not open is dropped as from a stranger: the peer is
+	// not asked for that revision again. Agents seal with their service's
+	// view key, so an agent of another service, or anyone holding only the
+	// cluster keyring, gets nothing it can read. Nil: payloads go as they are.
+	Envelope Envelope
 	// OnComposition receives every newer composition the node fetched from a
 	// peer: revision and the JSON document. Calls come one at a time, in
 	// strictly increasing revision order, and never for a revision at or below

@@ -96,6 +96,13 @@ func (n *Node) takeOffer() bool {
 	if cur.doc == nil || o.Base != cur.rev || o.Revision <= n.local() {
 		return false
 	}
+	plain, err := n.open(o.Delta)
+	if err != nil {
+		// Sealed for another service: the node fetches, from its own.
+		n.log.Debug().Err(err).Str("holder", o.Holder).Uint64("revision", o.Revision).Msg("gossip: announced delta dropped")
+		return false
+	}
+	o.Delta = plain
 	doc, sum, err := applyDelta(cur.doc, n.sumOf(&cur), o.Delta)
 	if err != nil {
 		n.log.Debug().Err(err).Str("holder", o.Holder).Uint64("revision", o.Revision).Msg("gossip: announced delta not taken")

@@ -96,6 +96,14 @@ func (n *Node) queueAnnounce(rev uint64, holder string) {
 		a.Base, a.Delta = d.base, d.d
 	}
 	n.dis.mu.Unlock()
+	if a.Delta != nil {
+		if sealed, err := n.seal(a.Delta); err != nil {
+			n.log.Warn().Err(err).Msg("gossip: could not seal a delta; announced without it")
+			a.Base, a.Delta = 0, nil
+		} else {
+			a.Delta = sealed
+		}
+	}
 	msg := a.encode()
 	if len(msg) > maxAnnounceBytes {
 		a.Base, a.Delta = 0, nil
@@ -350,6 +358,15 @@ func (n *Node) fetch(target uint64) bool {
 		r, err := n.request(h, target, from)
 		if err == nil && r.Revision < target {
 			err = fmt.Errorf("sent revision %d", r.Revision)
+		}
+		if err == nil {
+			if r.Doc, err = n.open(r.Doc); err != nil {
+				// Another service's agent, or a stranger with the keyring:
+				// nothing it sends at this revision will open.
+				n.refuse(h.Name, r.Revision)
+				n.log.Debug().Err(err).Str("peer", h.Name).Uint64("revision", r.Revision).Msg("gossip: fetched document dropped")
+				continue
+			}
 		}
 		got := plainDoc{rev: r.Revision}
 		var d heldDelta

@@ -21,7 +21,10 @@
 // AES-GCM encryption, which also authenticates: a node without the key
 // learns nothing and injects nothing. Encryption is the default: a node
 // runs without keys only when told Insecure. Node.SetKeys rotates the
-// keyring of a running node.
+// keyring of a running node. The keyring is the cluster's, though: where
+// documents must stay with some of its nodes, Config.Envelope seals every
+// document and delta on the wire under a key only those hold (envelope.go),
+// and a node drops what does not open, as from a stranger.
 //
 // The package knows nothing of the composition's shape: documents are opaque
 // bytes handed over by a Source and delivered to OnComposition.

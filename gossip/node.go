@@ -105,7 +105,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.mlp.Store(ml)
 	self, _ := n.events.peer(cfg.Name) // memberlist reports its own node's join in Create
 	n.addr = self.Addr
-	n.goRun(n.fetchLoop)
+	if cfg.Source != nil || cfg.OnComposition != nil { // home's node has no use for documents
+		n.goRun(n.fetchLoop)
+	}
 	n.log.Info().Str("addr", n.Addr()).Str("cluster", cfg.Cluster).Bool("encrypted", n.kr != nil).Msg("gossip: started")
 	if cfg.Insecure {
 		n.warnInsecure()

@@ -67,6 +67,14 @@ func (n *Node) serve(r request) {
 		resp.Revision = max(cached.rev, cur.rev)
 		resp.Err = fmt.Sprintf("has revision %d, not %d", resp.Revision, r.Want)
 	}
+	if resp.Doc != nil {
+		if sealed, err := n.seal(resp.Doc); err != nil {
+			n.log.Warn().Err(err).Msg("gossip: could not seal a document for a peer")
+			resp.Doc, resp.Base, resp.Err = nil, 0, "could not seal the document"
+		} else {
+			resp.Doc = sealed
+		}
+	}
 	to, err := peerNode(r.From, r.Addr)
 	if err == nil {
 		err = n.ml().SendReliable(to, resp.encode())

@@ -119,6 +119,7 @@ func (r *Registry) serveRegister(w http.ResponseWriter, req *http.Request) {
 	}
 	if r.views != nil {
 		reply.SigningKey = r.views.signer.PublicKey()
+		reply.ViewKey = r.viewKeyFor(reply.Placement.Service, reg.Service)
 	}
 	httpjson.Write(w, http.StatusOK, reply)
 }

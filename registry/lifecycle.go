@@ -51,6 +51,7 @@ func (r *Registry) beat(id string, of *instance, hb Heartbeat) (HeartbeatReply, 
 	if in.placement != in.sent && !samePlacement(*in.placement, *in.sent) {
 		p := *in.placement // the reply's own: in.placement is shared
 		reply.Placement = &p
+		reply.ViewKey = r.viewKeyFor(p.Service, in.reg.Service)
 		in.sent = in.placement
 	}
 	reply.GossipKeys = gossipKeysFor(in, keys, keysVersion)

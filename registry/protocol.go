@@ -97,6 +97,10 @@ type RegisterReply struct {
 	// GossipKeys is the gossip keyring, base64, the primary (encrypting) key
 	// first; sent only over an authenticated channel.
 	GossipKeys []string `json:"gossip_keys,omitempty"`
+	// ViewKey is the key, base64, the agent seals its view with on gossip:
+	// one per service, so only agents placed in it read it (see viewkey.go).
+	// Sent only over the agent API.
+	ViewKey string `json:"view_key,omitempty"`
 }
 
 // Heartbeat is the body of PUT /v1/instances/{id}/heartbeat.
@@ -115,6 +119,9 @@ type HeartbeatReply struct {
 	// GossipKeys is the keyring when it changed since the instance last heard
 	// it (a rotation), primary first.
 	GossipKeys []string `json:"gossip_keys,omitempty"`
+	// ViewKey comes with a changed Placement: the view key of the service
+	// the instance is now placed in (RegisterReply.ViewKey).
+	ViewKey string `json:"view_key,omitempty"`
 }
 
 // MaxBodyBytes bounds every request body of the agent API.

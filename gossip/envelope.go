@@ -1,0 +1,99 @@
+package gossip
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+)
+
+// Envelope seals the documents and deltas a node sends (answers to
+// requests, deltas in announcements) and opens those it receives. The
+// cluster keyring is shared by every node, so it cannot keep one service's
+// composition from another's agents: an Envelope keyed per service can. The
+// node keeps documents as they are and computes deltas on them: only the
+// wire carries sealed bytes. A payload that does not open is dropped, as
+// from a stranger. Its methods are called from several goroutines.
+type Envelope interface {
+	// Seal returns plain sealed; an error sends nothing.
+	Seal(plain []byte) ([]byte, error)
+	// Open returns what sealed held, or an error when it was not sealed
+	// under this envelope's key or was altered on the way.
+	Open(sealed []byte) ([]byte, error)
+}
+
+// EnvelopeKeySize is the size of a KeyEnvelope's key: AES-256.
+const EnvelopeKeySize = 32
+
+// Sealed payload layout: envelopeVersion, a random nonce, then AES-256-GCM
+// ciphertext and tag. envelopeLabel is the additional data, so a payload
+// sealed for another purpose under the same key does not open here.
+const (
+	envelopeVersion byte = 1
+	envelopeLabel        = "portolan-gossip-envelope-v1"
+)
+
+// errNotSealed is what Open says of anything not sealed under its key.
+var errNotSealed = errors.New("gossip: payload not sealed under this node's key (another service's, altered, or from a stranger)")
+
+// KeyEnvelope is an Envelope sealing with AES-256-GCM under one key and a
+// random nonce per payload.
+type KeyEnvelope struct{ aead cipher.AEAD }
+
+// NewKeyEnvelope seals under key, EnvelopeKeySize bytes.
+func NewKeyEnvelope(key []byte) (*KeyEnvelope, error) {
+	if len(key) != EnvelopeKeySize {
+		return nil, fmt.Errorf("gossip envelope key: %d bytes, want %d", len(key), EnvelopeKeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("gossip envelope key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("gossip envelope key: %w", err)
+	}
+	return &KeyEnvelope{aead: aead}, nil
+}
+
+// Seal implements Envelope.
+func (e *KeyEnvelope) Seal(plain []byte) ([]byte, error) {
+	ns := e.aead.NonceSize()
+	out := make([]byte, 1+ns, 1+ns+len(plain)+e.aead.Overhead())
+	out[0] = envelopeVersion
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, fmt.Errorf("gossip envelope nonce: %w", err)
+	}
+	return e.aead.Seal(out, out[1:], plain, []byte(envelopeLabel)), nil
+}
+
+// Open implements Envelope.
+func (e *KeyEnvelope) Open(sealed []byte) ([]byte, error) {
+	ns := e.aead.NonceSize()
+	if len(sealed) < 1+ns+e.aead.Overhead() || sealed[0] != envelopeVersion {
+		return nil, errNotSealed
+	}
+	plain, err := e.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], []byte(envelopeLabel))
+	if err != nil {
+		return nil, errNotSealed
+	}
+	return plain, nil
+}
+
+// seal applies the node's Envelope to a payload it sends; without one the
+// payload goes as it is.
+func (n *Node) seal(plain []byte) ([]byte, error) {
+	if n.cfg.Envelope == nil || plain == nil {
+		return plain, nil
+	}
+	return n.cfg.Envelope.Seal(plain)
+}
+
+// open undoes seal on a payload the node received.
+func (n *Node) open(sealed []byte) ([]byte, error) {
+	if n.cfg.Envelope == nil {
+		return sealed, nil
+	}
+	return n.cfg.Envelope.Open(sealed)
+}
