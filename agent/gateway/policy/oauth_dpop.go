@@ -248,18 +248,7 @@ func (p *oauthDPoP) refuse(c *Context, r *dpopRefusal) {
 // 9449's DPoP scheme (section 7.1: "Authorization: DPoP <token>"), matched
 // case-insensitively as BearerToken matches Bearer ("DPoP" alone: given,
 // empty); given is false for another scheme.
-func DPoPToken(h string) (tok string, given bool) {
-	const scheme = "dpop"
-	h = strings.TrimLeft(h, " \t")
-	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return "", false
-	}
-	rest := h[len(scheme):]
-	if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
-		return "", false // another scheme: "DPoPx"
-	}
-	return strings.TrimSpace(rest), true
-}
+func DPoPToken(h string) (tok string, given bool) { return schemeToken(h, "dpop") }
 
 // dpopProof is what a verified proof says.
 type dpopProof struct {
