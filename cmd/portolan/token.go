@@ -114,15 +114,9 @@ none (portolan token list shows "none"): this gives it one.`,
 			&cli.IntFlag{Name: "max-instances", Usage: "live instances registered through the token at most (at least 1)"},
 		),
 		Action: func(c *cli.Context) error {
-			c, args, err := interspersed(c) // the ID may come before the flags
+			c, id, err := tokenIDArg(c, "update")
 			if err != nil {
 				return err
-			}
-			if err := required(c, "token"); err != nil {
-				return err
-			}
-			if len(args) != 1 {
-				return fmt.Errorf("token update: give the id of one join token (portolan token list shows them)")
 			}
 			if c.Int("max-instances") < 1 {
 				return fmt.Errorf("token update: give the new cap, --max-instances N (at least 1)")
@@ -133,7 +127,7 @@ none (portolan token list shows "none"): this gives it one.`,
 			}
 			ctx, cancel := contextWithTimeout(c)
 			defer cancel()
-			info, err := cl.UpdateJoinToken(ctx, args[0], &registry.JoinTokenUpdate{MaxInstances: c.Int("max-instances")})
+			info, err := cl.UpdateJoinToken(ctx, id, &registry.JoinTokenUpdate{MaxInstances: c.Int("max-instances")})
 			if err != nil {
 				return fmt.Errorf("token update: %w", adminError(err))
 			}
@@ -150,15 +144,9 @@ func tokenRevokeCommand() *cli.Command {
 		UsageText: "portolan token revoke --home URL --token ACCESS_TOKEN ID",
 		Flags:     homeFlags(),
 		Action: func(c *cli.Context) error {
-			c, args, err := interspersed(c) // the ID may come before the flags
+			c, id, err := tokenIDArg(c, "revoke")
 			if err != nil {
 				return err
-			}
-			if err := required(c, "token"); err != nil {
-				return err
-			}
-			if len(args) != 1 {
-				return fmt.Errorf("token revoke: give the id of one join token (portolan token list shows them)")
 			}
 			cl, err := adminClient(c)
 			if err != nil {
@@ -166,10 +154,10 @@ func tokenRevokeCommand() *cli.Command {
 			}
 			ctx, cancel := contextWithTimeout(c)
 			defer cancel()
-			if err := cl.RevokeJoinToken(ctx, args[0]); err != nil {
+			if err := cl.RevokeJoinToken(ctx, id); err != nil {
 				return fmt.Errorf("token revoke: %w", adminError(err))
 			}
-			_, err = fmt.Fprintf(c.App.Writer, "revoked %s\n", args[0])
+			_, err = fmt.Fprintf(c.App.Writer, "revoked %s\n", id)
 			return err
 		},
 	}
@@ -206,4 +194,20 @@ func renderTokens(w io.Writer, tokens []registry.JoinTokenInfo, now time.Time) e
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, service, labels, expires, instances, t.Description)
 	}
 	return tw.Flush()
+}
+
+// tokenIDArg reads the one join token id a command of verb takes, before
+// or after its flags, and checks that an access token was given.
+func tokenIDArg(c *cli.Context, verb string) (*cli.Context, string, error) {
+	c, args, err := interspersed(c)
+	if err != nil {
+		return c, "", err
+	}
+	if err := required(c, "token"); err != nil {
+		return c, "", err
+	}
+	if len(args) != 1 {
+		return c, "", fmt.Errorf("token %s: give the id of one join token (portolan token list shows them)", verb)
+	}
+	return c, args[0], nil
 }
