@@ -131,8 +131,8 @@ const (
 type contentStep struct {
 	role contentRole
 	pos  int
-	p    Contenter // contentAnswers
-	el   Policy    // contentForwardsChosen: the upstream or routing element
+	p    Contenter       // contentAnswers
+	el   upstreamChooser // contentForwardsChosen: the upstream or routing element
 }
 
 // planContent lays out the content phase once, at Build, so that a request
@@ -154,28 +154,21 @@ func (c *Chain) planContent(apicastPos int) {
 			forwarded = true
 			continue
 		}
-		switch p.(type) {
-		case *upstreamPolicy, *routing:
+		if ch, ok := p.(upstreamChooser); ok {
 			if forwarded {
 				chosenLater = true
 			} else {
-				steps = append(steps, contentStep{role: contentForwardsChosen, pos: pos, el: p})
+				steps = append(steps, contentStep{role: contentForwardsChosen, pos: pos, el: ch})
 			}
 		}
 		x, ok := p.(Contenter)
 		if !ok {
 			continue
 		}
-		switch p.(type) {
-		case *contentCachingPolicy, *routing:
-			// APIcast's content_caching has no content phase: nginx's
-			// proxy_cache serves and keeps answers in the upstream location.
-			// routing's replace_path is the path of the upstream it calls.
+		if _, ok := p.(atUpstream); ok {
 			c.atForward = append(c.atForward, indexed[Contenter]{pos, x})
-		default:
-			if !forwarded {
-				steps = append(steps, contentStep{role: contentAnswers, pos: pos, p: x})
-			}
+		} else if !forwarded {
+			steps = append(steps, contentStep{role: contentAnswers, pos: pos, p: x})
 		}
 	}
 	for n := len(steps); n > 0; n = len(steps) {
@@ -187,31 +180,23 @@ func (c *Chain) planContent(apicastPos int) {
 	c.content = steps
 }
 
-// choseUpstream reports whether el, an upstream or routing element, chose
-// the request's upstream: the one the gateway forwards to is one of its
-// rules' (routing's with a replace_path is in its request state).
-func choseUpstream(el Policy, c *Context) bool {
-	if c.Upstream == nil {
-		return false
-	}
-	switch p := el.(type) {
-	case *upstreamPolicy:
-		for i := range p.rules {
-			if p.rules[i].up == c.Upstream {
-				return true
-			}
-		}
-	case *routing:
-		if st, ok := c.state[c.pos].(*routingState); ok && &st.up == c.Upstream {
-			return true
-		}
-		for i := range p.rules {
-			if p.rules[i].up == c.Upstream {
-				return true
-			}
-		}
-	}
-	return false
+// upstreamChooser is an element whose content phase, in APIcast, forwards
+// to the upstream it chose for the request, when it chose one (upstream,
+// routing: "upstream:call(context)", else "return nil, 'no upstream'").
+type upstreamChooser interface {
+	Policy
+	// choseUpstream reports whether the element chose c's upstream (it
+	// runs at the element's position, its request state at hand).
+	choseUpstream(c *Context) bool
+}
+
+// atUpstream marks a Contenter whose content phase is APIcast's upstream
+// location's, run on the way to the upstream wherever it sits in the
+// chain, never for an answer a content policy made (content_caching:
+// nginx's proxy_cache; routing's replace_path).
+type atUpstream interface {
+	Contenter
+	atUpstream()
 }
 
 // Len is the number of enabled elements.
@@ -310,7 +295,7 @@ func (c *Chain) answer(ctx *Context) bool {
 				return true
 			}
 		case contentForwardsChosen:
-			if choseUpstream(x.el, ctx) {
+			if x.el.choseUpstream(ctx) {
 				return false
 			}
 		case contentForwards:

@@ -360,3 +360,8 @@ func ForwardFailed(w http.ResponseWriter) {
 		w = u.Unwrap()
 	}
 }
+
+// atUpstream: APIcast's content_caching has no content phase, nginx's
+// proxy_cache serves and keeps answers in the upstream location; so it runs
+// on the way to the upstream, wherever it sits (see Chain.planContent).
+func (p *contentCachingPolicy) atUpstream() {}

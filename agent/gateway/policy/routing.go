@@ -187,3 +187,25 @@ func queryArg(raw, name string) string {
 	}
 	return ""
 }
+
+// choseUpstream reports whether p chose c's upstream (one of its rules',
+// or the one its replace_path made, in its request state): its content
+// phase then forwards, as APIcast's routing policy calls it.
+func (p *routing) choseUpstream(c *Context) bool {
+	if c.Upstream == nil {
+		return false
+	}
+	if st, ok := c.state[c.pos].(*routingState); ok && &st.up == c.Upstream {
+		return true
+	}
+	for i := range p.rules {
+		if p.rules[i].up == c.Upstream {
+			return true
+		}
+	}
+	return false
+}
+
+// atUpstream: replace_path is the path of the upstream routing calls, so
+// its content phase runs on the way to it (see Chain.planContent).
+func (p *routing) atUpstream() {}

@@ -140,3 +140,17 @@ func routeCounter(env *Env, policy, event string) prometheus.Counter {
 	}
 	return env.Metrics.Policy.WithLabelValues(policy, event)
 }
+
+// choseUpstream reports whether one of p's rules is c's upstream: its
+// content phase then forwards, as APIcast's upstream policy calls it.
+func (p *upstreamPolicy) choseUpstream(c *Context) bool {
+	if c.Upstream == nil {
+		return false
+	}
+	for i := range p.rules {
+		if p.rules[i].up == c.Upstream {
+			return true
+		}
+	}
+	return false
+}
