@@ -107,7 +107,7 @@ func (cfg proxyConfig) proxies(allowHTTPS bool) (httpURL, httpsURL *url.URL, err
 
 // warnNoProxy says that a proxy policy names no proxy, so does nothing.
 func warnNoProxy(env *Env, policy string) {
-	if env == nil || env.IdentityClient == nil { // home's check: the 422 is not the place
+	if env == nil || env.Saving { // home's check: the 422 is not the place
 		return
 	}
 	env.Log.Warn().Str("policy", policy).Str("service", env.ServiceSystemName).

@@ -128,6 +128,12 @@ type Env struct {
 	// to identity providers may leave loopback.
 	InsecureIssuers bool
 
+	// Saving is home's check of a chain being saved (Validate): nothing of
+	// the agents' is at hand (their files, identity providers, the
+	// gateway's own parts), so a policy checks what it can of its
+	// configuration and leaves the rest to the agent that loads it.
+	Saving bool
+
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }

@@ -72,9 +72,9 @@ func newUpstreamMTLS(conf json.RawMessage, env *Env) (Policy, error) {
 	if err := Decode(conf, &cfg); err != nil {
 		return nil, err
 	}
-	// Home's check of a saved chain has no identity client: the files are
-	// on the agents, not there (as token_introspection's key file).
-	home := env == nil || env.IdentityClient == nil
+	// Home's check of a saved chain: the files are on the agents, not
+	// there (as token_introspection's key file).
+	home := env == nil || env.Saving
 	certPEM, certRead, err := pemSource("certificate", "certificate_type", cfg.CertificateType, cfg.Certificate, home)
 	if err != nil {
 		return nil, err

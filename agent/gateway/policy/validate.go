@@ -19,7 +19,7 @@ import (
 // refuses them when it loads the chain). The error joins one *Unsupported
 // per element at fault, in chain order; nil when none is.
 func Validate(configs []composition.PolicyConfig) error {
-	env := &Env{Log: zerolog.Nop(), Metrics: NewMetrics(prometheus.NewRegistry()), Shared: &Shared{}}
+	env := &Env{Log: zerolog.Nop(), Metrics: NewMetrics(prometheus.NewRegistry()), Shared: &Shared{}, Saving: true}
 	var errs []error
 	for i, pc := range configs {
 		if !pc.Enabled || pc.Name == "apicast" {
