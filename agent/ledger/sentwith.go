@@ -36,9 +36,13 @@ func (l *Ledger) sentWithLocked() []string {
 
 // markSentWith adds the agent's join token to sb's SentWith, in its spool
 // file first, unless it is there. A batch with none was cut by an older
-// agent, which may have sent it to a home that kept every batch id in the
-// bootstrap token's space: that space is named too. The oldest names go
-// past registry.MaxSentWith.
+// agent, which may have sent it to a home from before per-token spaces,
+// which kept every batch id in the bootstrap token's: that space is named
+// too (a batch an older agent sent under another join token, to a home
+// with per-token spaces, cannot be known here: re-sent after a rotation,
+// it counts again). Past registry.MaxSentWith, the first name (the token
+// the batch was cut and most likely applied under) is kept and the oldest
+// after it go.
 func (l *Ledger) markSentWith(sb *spoolBatch) error {
 	l.mu.Lock()
 	token, known := l.token, l.tokenKnown
@@ -52,7 +56,7 @@ func (l *Ledger) markSentWith(sb *spoolBatch) error {
 	}
 	sent = append(sent, token)
 	if n := len(sent) - registry.MaxSentWith; n > 0 {
-		sent = sent[n:]
+		sent = append(sent[:1], sent[1+n:]...)
 	}
 	sb.batch.SentWith = sent
 	if l.dir == "" {
