@@ -22,9 +22,9 @@ import (
 // is kept for the next requests.
 func TestCamelSendsHTTPSUpstreamsInAbsoluteFormWithoutCONNECT(t *testing.T) {
 	certs := newTestCerts(t)
-	up, got := httpsUpstream(t, certs, false)
+	up, got := proxiedHTTPSUpstream(t, certs)
 	proxy := startForwardProxy(t, nil, certs.pool)
-	tg := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+proxy.url+`"}`), up.URL, Config{})
+	tg := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+proxy.url+`"}`), proxied(up), Config{})
 
 	for range 3 {
 		a := call(t, "GET", tg.base+"/test?user_key=premium-key", http.Header{"Etag": {"foobar"}})
@@ -32,19 +32,19 @@ func TestCamelSendsHTTPSUpstreamsInAbsoluteFormWithoutCONNECT(t *testing.T) {
 		assert.Equal(t, "secure app", a.body)
 		seen := proxy.next(t)
 		assert.Equal(t, "GET", seen.method, "no CONNECT")
-		assert.Equal(t, up.URL+"/test?user_key=premium-key", seen.target, "absolute form, the https scheme included")
-		assert.Equal(t, up.Listener.Addr().String(), seen.host)
+		assert.Equal(t, proxied(up)+"/test?user_key=premium-key", seen.target, "absolute form, the https scheme included")
+		assert.Equal(t, proxiedAddr(up), seen.host)
 		assert.False(t, seen.tls, "an http:// proxy URL: clear text, to loopback")
 		r := within(t, got)
 		assert.NotNil(t, r.TLS, "the proxy spoke TLS with the upstream")
-		assert.Equal(t, up.Listener.Addr().String(), r.Host)
+		assert.Equal(t, proxiedAddr(up), r.Host)
 		assert.Equal(t, "app-secret", r.Header.Get(secretTokenHeader))
 		assert.Equal(t, "foobar", r.Header.Get("Etag"))
 	}
 	assert.Equal(t, int32(1), proxy.conns.Load(), "one connection to the proxy, kept and reused")
 
 	tg.setChain(t, plainChain)
-	assert.Equal(t, 502, call(t, "GET", tg.base+"/test?user_key=premium-key", nil).status, "without camel, the gateway itself cannot verify the upstream")
+	assert.Equal(t, 502, call(t, "GET", tg.base+"/test?user_key=premium-key", nil).status, "without camel, the gateway reaches the upstream itself, by a name only the proxy resolves")
 	assert.Empty(t, proxy.seen)
 }
 
@@ -55,14 +55,14 @@ func TestCamelSendsHTTPUpstreamsInAbsoluteForm(t *testing.T) {
 	up, got, _ := countingUpstream(t)
 	proxy := startForwardProxy(t, nil, nil)
 	for _, conf := range []string{`{"http_proxy":"` + proxy.url + `"}`, `{"all_proxy":"` + proxy.url + `"}`} {
-		tg := startTransportGateway(t, proxyChain("camel", conf), up.URL, Config{})
+		tg := startTransportGateway(t, proxyChain("camel", conf), proxied(up), Config{})
 		a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
 		require.Equal(t, 200, a.status, a.body)
 		assert.Equal(t, "1", a.header.Get("X-Via-Test-Proxy"))
 		seen := proxy.next(t)
 		assert.Equal(t, "GET", seen.method, conf)
-		assert.Equal(t, up.URL+"/?user_key=premium-key", seen.target, conf)
-		assert.Equal(t, up.Listener.Addr().String(), within(t, got).Host, conf)
+		assert.Equal(t, proxied(up)+"/?user_key=premium-key", seen.target, conf)
+		assert.Equal(t, proxiedAddr(up), within(t, got).Host, conf)
 	}
 }
 
@@ -75,20 +75,20 @@ func TestCamelSendsHTTPUpstreamsInAbsoluteForm(t *testing.T) {
 // absolute form.
 func TestCamelSpeaksTLSWithAnHTTPSProxy(t *testing.T) {
 	certs := newTestCerts(t)
-	up, got := httpsUpstream(t, certs, false)
+	up, got := proxiedHTTPSUpstream(t, certs)
 	proxy := startForwardProxy(t, certs, certs.pool)
 	tlsProxy := "https://" + proxy.srv.Listener.Addr().String()
 
-	tg := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+tlsProxy+`"}`), up.URL, Config{TLS: TLS{UpstreamCAFile: certs.caFile}})
+	tg := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+tlsProxy+`"}`), proxied(up), Config{TLS: TLS{UpstreamCAFile: certs.caFile}})
 	a := call(t, "GET", tg.base+"/test?user_key=premium-key", nil)
 	require.Equal(t, 200, a.status, a.body)
 	seen := proxy.next(t)
 	assert.True(t, seen.tls, "TLS with the proxy")
 	assert.Equal(t, "GET", seen.method)
-	assert.Equal(t, up.URL+"/test?user_key=premium-key", seen.target)
+	assert.Equal(t, proxied(up)+"/test?user_key=premium-key", seen.target)
 	within(t, got)
 
-	untrusted := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+tlsProxy+`"}`), up.URL, Config{})
+	untrusted := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+tlsProxy+`"}`), proxied(up), Config{})
 	assert.Equal(t, 502, call(t, "GET", untrusted.base+"/test?user_key=premium-key", nil).status, "a proxy whose certificate nothing trusts")
 	assert.Empty(t, proxy.seen)
 
@@ -153,8 +153,47 @@ func TestCamelWithGRPCIs502(t *testing.T) {
 	chain := `[{"name":"grpc","version":"builtin","enabled":true,"configuration":{}},
 		{"name":"camel","version":"builtin","enabled":true,"configuration":{"all_proxy":"` + proxy.url + `"}},
 		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
-	tg := startTransportGateway(t, chain, up.URL, Config{})
+	tg := startTransportGateway(t, chain, proxied(up), Config{})
 	a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
 	assert.Equal(t, 502, a.status)
+	assert.Empty(t, proxy.seen)
+}
+
+// As http_proxy's, camel's proxy is never on the way to a loopback
+// upstream (Go's httpproxy and curl never proxy loopback): the app beside
+// the agent is reached directly, https in TLS verified by the gateway, and
+// the chain's other upstream settings hold (grpc's HTTP/2, which could not
+// go through camel). A name still goes through the proxy.
+func TestCamelNeverProxiesLoopbackUpstreams(t *testing.T) {
+	up, got, _ := countingUpstream(t)
+	proxy := startForwardProxy(t, nil, nil)
+	far := `{"name":"upstream","version":"builtin","enabled":true,"configuration":{"rules":[{"regex":"^/far","url":"` + proxied(up) + `"}]}}`
+	chain := `[` + far + `,{"name":"camel","version":"builtin","enabled":true,"configuration":{"http_proxy":"` + proxy.url + `"}},
+		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
+	tg := startTransportGateway(t, chain, up.URL, Config{})
+	a := call(t, "GET", tg.base+"/near?user_key=premium-key", nil)
+	require.Equal(t, 200, a.status, a.body)
+	assert.Empty(t, a.header.Get("X-Via-Test-Proxy"))
+	assert.Equal(t, "app-secret", within(t, got).Header.Get(secretTokenHeader))
+	assert.Empty(t, proxy.seen, "the proxy saw nothing of the loopback upstream")
+	a = call(t, "GET", tg.base+"/far?user_key=premium-key", nil)
+	require.Equal(t, 200, a.status, a.body)
+	assert.Equal(t, proxied(up)+"/far?user_key=premium-key", proxy.next(t).target)
+	within(t, got)
+
+	certs := newTestCerts(t)
+	secure, secureGot := proxiedHTTPSUpstream(t, certs)
+	secureTG := startTransportGateway(t, proxyChain("camel", `{"https_proxy":"`+proxy.url+`"}`), secure.URL, Config{TLS: TLS{UpstreamCAFile: certs.caFile}})
+	a = call(t, "GET", secureTG.base+"/?user_key=premium-key", nil)
+	require.Equal(t, 200, a.status, a.body)
+	assert.NotNil(t, within(t, secureGot).TLS, "TLS by the gateway itself")
+	assert.Empty(t, proxy.seen)
+
+	grpcGot := make(chan *http.Request, 10)
+	h2c, _ := h2cUpstream(t, grpcGot)
+	grpc := startTransportGateway(t, `[{"name":"camel","version":"builtin","enabled":true,"configuration":{"all_proxy":"`+proxy.url+`"}},`+grpcChain[1:], h2c.URL, Config{TLS: TLS{H2C: true}})
+	resp, body := grpcCall(t, h2cClient(), grpc.base+"/pkg.Echo/Say?user_key=premium-key", nil)
+	require.Equal(t, 200, resp.StatusCode, string(body))
+	assert.Equal(t, 2, within(t, grpcGot).ProtoMajor)
 	assert.Empty(t, proxy.seen)
 }

@@ -191,7 +191,7 @@ func TestGRPCWithUpstreamMTLSThroughHTTPProxy(t *testing.T) {
 		{"name":"http_proxy","version":"builtin","enabled":true,"configuration":{"all_proxy":"` + proxy.url + `"}},
 		{"name":"grpc","version":"builtin","enabled":true,"configuration":{}},
 		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
-	tg := startTransportGateway(t, chain, up.srv.URL, Config{TLS: TLS{H2C: true}})
+	tg := startTransportGateway(t, chain, proxied(up.srv), Config{TLS: TLS{H2C: true}}) // a loopback upstream is never proxied
 	for range 2 {
 		resp, body := grpcCall(t, h2cClient(), tg.base+"/pkg.Echo/Say?user_key=premium-key", nil)
 		require.Equal(t, 200, resp.StatusCode, string(body))
@@ -204,7 +204,7 @@ func TestGRPCWithUpstreamMTLSThroughHTTPProxy(t *testing.T) {
 
 	// h2c has no proxy form: grpc to an http upstream through http_proxy is 502.
 	plain, _ := h2cUpstream(t, got)
-	tg2 := startTransportGateway(t, `[{"name":"http_proxy","version":"builtin","enabled":true,"configuration":{"all_proxy":"`+proxy.url+`"}},`+grpcChain[1:], plain.URL, Config{})
+	tg2 := startTransportGateway(t, `[{"name":"http_proxy","version":"builtin","enabled":true,"configuration":{"all_proxy":"`+proxy.url+`"}},`+grpcChain[1:], proxied(plain), Config{})
 	assert.Equal(t, 502, call(t, "GET", tg2.base+"/?user_key=premium-key", nil).status)
 	assert.Empty(t, proxy.seen)
 }

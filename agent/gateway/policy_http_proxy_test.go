@@ -2,12 +2,15 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,7 +35,7 @@ type proxySeen struct {
 // tunnel to the target; a request in absolute form is sent on (http, and
 // https as camel sends it: the proxy speaks TLS with the upstream, trusting
 // the test CA). It records each request it got and counts its
-// connections.
+// connections. It resolves proxiedHost to 127.0.0.1.
 type forwardProxy struct {
 	srv   *httptest.Server
 	url   string
@@ -46,7 +49,7 @@ type forwardProxy struct {
 func startForwardProxy(t *testing.T, tlsCerts *testCerts, trust *x509.CertPool) *forwardProxy {
 	t.Helper()
 	p := &forwardProxy{seen: make(chan proxySeen, 100),
-		out: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trust, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true},
+		out: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trust, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true, DialContext: dialTestHost},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	p.srv = httptest.NewUnstartedServer(p)
 	p.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -98,7 +101,7 @@ func (p *forwardProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // tunnel answers CONNECT: 200, then bytes both ways until either side
 // closes.
 func (p *forwardProxy) tunnel(w http.ResponseWriter, r *http.Request) {
-	dst, err := net.DialTimeout("tcp", r.Host, 5*time.Second)
+	dst, err := dialTestHost(r.Context(), "tcp", r.Host)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -206,7 +209,7 @@ const plainChain = `[{"name":"apicast","version":"builtin","enabled":true,"confi
 func TestHTTPProxySendsHTTPUpstreamsInAbsoluteForm(t *testing.T) {
 	up, got, _ := countingUpstream(t)
 	proxy := startForwardProxy(t, nil, nil)
-	tg := startTransportGateway(t, proxyChain("http_proxy", `{"http_proxy":"`+proxy.url+`"}`), up.URL, Config{})
+	tg := startTransportGateway(t, proxyChain("http_proxy", `{"http_proxy":"`+proxy.url+`"}`), proxied(up), Config{})
 
 	for i := range 3 {
 		a := call(t, "GET", tg.base+"/articles?user_key=premium-key", nil)
@@ -215,8 +218,8 @@ func TestHTTPProxySendsHTTPUpstreamsInAbsoluteForm(t *testing.T) {
 		assert.Equal(t, "1", a.header.Get("X-Via-Test-Proxy"), "request %d went through the proxy", i)
 		seen := proxy.next(t)
 		assert.Equal(t, "GET", seen.method)
-		assert.Equal(t, up.URL+"/articles?user_key=premium-key", seen.target, "absolute form")
-		assert.Equal(t, up.Listener.Addr().String(), seen.host, "the upstream's Host header")
+		assert.Equal(t, proxied(up)+"/articles?user_key=premium-key", seen.target, "absolute form")
+		assert.Equal(t, proxiedAddr(up), seen.host, "the upstream's Host header")
 		assert.Empty(t, seen.proxyAuth)
 		assert.Equal(t, "app-secret", within(t, got).Header.Get(secretTokenHeader))
 	}
@@ -229,9 +232,9 @@ func TestHTTPProxySendsHTTPUpstreamsInAbsoluteForm(t *testing.T) {
 // settings keep applying), HTTP/2 when the upstream offers it.
 func TestHTTPProxyTunnelsHTTPSUpstreamsWithCONNECT(t *testing.T) {
 	certs := newTestCerts(t)
-	up, got := httpsUpstream(t, certs, false)
+	up, got := proxiedHTTPSUpstream(t, certs)
 	proxy := startForwardProxy(t, nil, nil)
-	tg := startTransportGateway(t, proxyChain("http_proxy", `{"https_proxy":"`+proxy.url+`"}`), up.URL, Config{TLS: TLS{UpstreamCAFile: certs.caFile}})
+	tg := startTransportGateway(t, proxyChain("http_proxy", `{"https_proxy":"`+proxy.url+`"}`), proxied(up), Config{TLS: TLS{UpstreamCAFile: certs.caFile}})
 
 	for range 3 {
 		a := call(t, "GET", tg.base+"/articles?user_key=premium-key", nil)
@@ -243,11 +246,11 @@ func TestHTTPProxyTunnelsHTTPSUpstreamsWithCONNECT(t *testing.T) {
 	}
 	seen := proxy.next(t)
 	assert.Equal(t, http.MethodConnect, seen.method)
-	assert.Equal(t, up.Listener.Addr().String(), seen.target)
+	assert.Equal(t, proxiedAddr(up), seen.target)
 	assert.Empty(t, proxy.seen, "one tunnel for the three requests")
 
 	// The tunnel does not make the upstream trusted: without the CA, 502.
-	untrusted := startTransportGateway(t, proxyChain("http_proxy", `{"https_proxy":"`+proxy.url+`"}`), up.URL, Config{})
+	untrusted := startTransportGateway(t, proxyChain("http_proxy", `{"https_proxy":"`+proxy.url+`"}`), proxied(up), Config{})
 	assert.Equal(t, 502, call(t, "GET", untrusted.base+"/articles?user_key=premium-key", nil).status)
 }
 
@@ -259,9 +262,9 @@ func TestHTTPProxyAllProxyStandsForTheSchemeNotGiven(t *testing.T) {
 	all := startForwardProxy(t, nil, nil)
 	specific := startForwardProxy(t, nil, nil)
 
-	tg := startTransportGateway(t, proxyChain("http_proxy", `{"all_proxy":"`+all.url+`"}`), up.URL, Config{})
+	tg := startTransportGateway(t, proxyChain("http_proxy", `{"all_proxy":"`+all.url+`"}`), proxied(up), Config{})
 	require.Equal(t, 200, call(t, "GET", tg.base+"/?user_key=premium-key", nil).status)
-	assert.Equal(t, up.URL+"/?user_key=premium-key", all.next(t).target)
+	assert.Equal(t, proxied(up)+"/?user_key=premium-key", all.next(t).target)
 	within(t, got)
 
 	tg.setChain(t, proxyChain("http_proxy", `{"all_proxy":"`+all.url+`","http_proxy":"`+specific.url+`"}`))
@@ -269,11 +272,11 @@ func TestHTTPProxyAllProxyStandsForTheSchemeNotGiven(t *testing.T) {
 	assert.Equal(t, "GET", specific.next(t).method, "http_proxy wins over all_proxy for http upstreams")
 	within(t, got)
 
+	// No proxy for http upstreams: the gateway dials the upstream itself,
+	// by a name only the proxies resolve.
 	tg.setChain(t, proxyChain("http_proxy", `{"https_proxy":"`+specific.url+`"}`))
 	a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
-	require.Equal(t, 200, a.status)
-	assert.Empty(t, a.header.Get("X-Via-Test-Proxy"), "no proxy for http upstreams: direct")
-	within(t, got)
+	assert.Equal(t, 502, a.status, "no proxy for http upstreams: direct")
 	assert.Empty(t, all.seen)
 	assert.Empty(t, specific.seen)
 }
@@ -287,10 +290,10 @@ func TestHTTPProxyConnectionsAreNotSharedWithRequestsWithoutIt(t *testing.T) {
 	proxy := startForwardProxy(t, nil, nil)
 	// The upstream policy chooses the same upstream in both chains, so the
 	// gateway's policyUpstream cache holds an upstream of the same host.
-	route := `{"name":"upstream","version":"builtin","enabled":true,"configuration":{"rules":[{"regex":"/","url":"` + up.URL + `"}]}}`
+	route := `{"name":"upstream","version":"builtin","enabled":true,"configuration":{"rules":[{"regex":"/","url":"` + proxied(up) + `"}]}}`
 	withProxy := `[` + route + `,{"name":"http_proxy","version":"builtin","enabled":true,"configuration":{"all_proxy":"` + proxy.url + `"}},
 		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
-	tg := startTransportGateway(t, withProxy, up.URL, Config{})
+	tg := startTransportGateway(t, withProxy, proxied(up), Config{})
 	for range 2 {
 		a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
 		require.Equal(t, 200, a.status, a.body)
@@ -300,21 +303,21 @@ func TestHTTPProxyConnectionsAreNotSharedWithRequestsWithoutIt(t *testing.T) {
 	}
 	require.Equal(t, int32(1), upConns.Load(), "the proxy's one connection to the upstream")
 
+	// Without the policy the gateway dials the upstream itself, by a name
+	// only the proxy resolves: 502, where the proxy's pooled connection
+	// would have answered.
 	tg.setChain(t, `[`+route+`,{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`)
 	for range 2 {
 		a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
-		require.Equal(t, 200, a.status, a.body)
-		assert.Empty(t, a.header.Get("X-Via-Test-Proxy"), "without the policy: straight to the upstream")
-		within(t, got)
+		assert.Equal(t, 502, a.status, "without the policy: straight to the upstream, never the proxy's connection")
 	}
 	assert.Empty(t, proxy.seen, "the proxy saw nothing of the requests without the policy")
-	assert.Equal(t, int32(2), upConns.Load(), "the gateway's own connection, besides the proxy's")
+	assert.Equal(t, int32(1), upConns.Load(), "the proxy's connection alone")
 
 	tg.setChain(t, plainChain)
 	a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
-	require.Equal(t, 200, a.status, a.body)
-	assert.Empty(t, a.header.Get("X-Via-Test-Proxy"))
-	within(t, got)
+	assert.Equal(t, 502, a.status, a.body)
+	assert.Empty(t, proxy.seen)
 }
 
 // A proxy that cannot be reached fails the request as an unreachable
@@ -325,7 +328,7 @@ func TestHTTPProxyUnreachableProxyIs502(t *testing.T) {
 	require.NoError(t, err)
 	dead := "http://" + ln.Addr().String()
 	require.NoError(t, ln.Close())
-	tg := startTransportGateway(t, proxyChain("http_proxy", `{"all_proxy":"`+dead+`"}`), up.URL, Config{})
+	tg := startTransportGateway(t, proxyChain("http_proxy", `{"all_proxy":"`+dead+`"}`), proxied(up), Config{})
 	a := call(t, "GET", tg.base+"/?user_key=premium-key", nil)
 	assert.Equal(t, 502, a.status)
 	assert.Equal(t, "Upstream unavailable\n", a.body)
@@ -418,7 +421,7 @@ func TestHTTPProxyCONNECTCarriesNoCredentials(t *testing.T) {
 func TestHTTPProxyHoldsPastEchosSkippedRewritePhase(t *testing.T) {
 	up, got, _ := countingUpstream(t)
 	proxy := startForwardProxy(t, nil, nil)
-	chain := `[{"name":"routing","version":"builtin","enabled":true,"configuration":{"rules":[{"url":"` + up.URL + `","condition":{"operations":[{"match":"path","op":"==","value":"/"}]}}]}},
+	chain := `[{"name":"routing","version":"builtin","enabled":true,"configuration":{"rules":[{"url":"` + proxied(up) + `","condition":{"operations":[{"match":"path","op":"==","value":"/"}]}}]}},
 		{"name":"echo","version":"builtin","enabled":true,"configuration":{"exit":"phase"}},
 		{"name":"http_proxy","version":"builtin","enabled":true,"configuration":{"all_proxy":"` + proxy.url + `"}},
 		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
@@ -427,6 +430,46 @@ func TestHTTPProxyHoldsPastEchosSkippedRewritePhase(t *testing.T) {
 	require.Equal(t, 200, a.status, a.body)
 	assert.Equal(t, "app", a.body, "routed to the upstream, not echoed")
 	assert.Equal(t, "1", a.header.Get("X-Via-Test-Proxy"))
-	assert.Equal(t, up.URL+"/?user_key=premium-key", proxy.next(t).target)
+	assert.Equal(t, proxied(up)+"/?user_key=premium-key", proxy.next(t).target)
 	within(t, got)
+}
+
+// net/http dials a proxy at the IDNA (punycode) form of its name, and the
+// gateway guards the dial by that address: a host in Unicode would be
+// guarded under one spelling and dialed under another. So a proxy's host
+// must be written in ASCII, the error saying how; and the guard's address
+// of a name is the one net/http dials.
+func TestHTTPProxyRefusesNonASCIIProxyHosts(t *testing.T) {
+	for _, name := range []string{"http_proxy", "camel"} {
+		for conf, field := range map[string]string{
+			`{"all_proxy":"http://bücher.example:3128"}`:     "all_proxy",
+			`{"http_proxy":"http://b%C3%BCcher.example:80"}`: "http_proxy",
+		} {
+			_, err := policy.Build(policyChain(t, proxyChain(name, conf)), nil, &policy.Env{Metrics: policy.NewMetrics(prometheus.NewRegistry())})
+			var fe *policy.FieldError
+			if assert.ErrorAs(t, err, &fe, "%s %s", name, conf) {
+				assert.Equal(t, field, fe.Field, conf)
+				assert.Contains(t, fe.Problem, "give the host in ASCII (punycode", conf)
+			}
+		}
+	}
+	_, err := policy.Build(policyChain(t, proxyChain("http_proxy", `{"all_proxy":"http://xn--bcher-kva.example:3128"}`)), nil, &policy.Env{Metrics: policy.NewMetrics(prometheus.NewRegistry())})
+	assert.NoError(t, err, "the punycode form")
+
+	for _, raw := range []string{"http://bücher.example:3128", "http://Proxy.Example"} {
+		u, err := url.Parse(raw)
+		require.NoError(t, err)
+		dialed := make(chan string, 1)
+		tr := &http.Transport{
+			Proxy: http.ProxyURL(u),
+			DialContext: func(_ context.Context, _, addr string) (net.Conn, error) {
+				dialed <- addr
+				return nil, errors.New("not dialed")
+			},
+		}
+		req, err := http.NewRequest("GET", "http://upstream.example/", nil)
+		require.NoError(t, err)
+		_, _ = tr.RoundTrip(req)
+		assert.Equal(t, within(t, dialed), proxyAddr(u), "the guard knows the proxy by the address net/http dials: %s", raw)
+	}
 }

@@ -5,14 +5,17 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,9 +40,7 @@ type tlsUpstream struct {
 
 func startTLSUpstream(t *testing.T, certs *testCerts, mutual bool, handler http.HandlerFunc) *tlsUpstream {
 	t.Helper()
-	certFile, keyFile, _ := certs.issue(t, pki.RoleServer, "upstream")
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	require.NoError(t, err)
+	pair := proxiedPair(t, certs) // reachable through a proxy as proxiedHost too
 	u := &tlsUpstream{serials: make(chan string, 100)}
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serial := ""
@@ -292,4 +293,38 @@ func TestUpstreamMTLSConnectionsOutliveARevision(t *testing.T) {
 	require.True(t, updated)
 	require.Equal(t, 200, call(t, "GET", tg.base+"/?user_key=premium-key", nil).status)
 	assert.Equal(t, int32(1), up.conns.Load(), "the same connection after the revision")
+}
+
+// The README: the certificates are read from files ("Using certificates
+// Path, both for Openshift and Kubernetes secrets"). A path the
+// composition names may be a FIFO (or a pipe behind /proc/self/fd): its
+// open would wait for a writer that never comes, in the agent's update
+// loop where chains are built. It is refused at once, naming the field.
+func TestUpstreamMTLSRefusesAPathThatIsNotARegularFile(t *testing.T) {
+	certs := newTestCerts(t)
+	certFile, keyFile, _ := certs.issue(t, pki.RoleClient, "client")
+	fifo := filepath.Join(t.TempDir(), "cert.pem")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	type pathCase struct{ cert, key, field string }
+	cases := []pathCase{{fifo, keyFile, "certificate"}, {certFile, fifo, "certificate_key"}, {certs.dir, keyFile, "certificate"}}
+	if runtime.GOOS == "linux" {
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
+		cases = append(cases, pathCase{fmt.Sprintf("/proc/self/fd/%d", r.Fd()), keyFile, "certificate"})
+	}
+	for _, tc := range cases {
+		conf := `{"certificate_type":"path","certificate":` + jsonString(tc.cert) + `,"certificate_key_type":"path","certificate_key":` + jsonString(tc.key) + `}`
+		chain, built := policyChain(t, mtlsChain(conf)), make(chan error, 1)
+		go func() {
+			_, err := policy.Build(chain, nil, &policy.Env{Metrics: policy.NewMetrics(prometheus.NewRegistry()), IdentityClient: &http.Client{}})
+			built <- err
+		}()
+		err := within(t, built) // the chain is built at once, never held up
+		var fe *policy.FieldError
+		if assert.ErrorAs(t, err, &fe, conf) {
+			assert.Equal(t, tc.field, fe.Field, conf)
+			assert.Contains(t, fe.Problem, "is not a regular file", conf)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/portolan/portolan/internal/pki"
 )
@@ -107,9 +108,16 @@ func loadPair(certFile, keyFile string, role certRole) (*tls.Certificate, error)
 }
 
 // readPEMFile reads the file flag names, at most maxPEMFile bytes;
-// regularOnly refuses anything but a regular file, looked at once open.
+// regularOnly refuses anything but a regular file, looked at once open,
+// and opens it without blocking: the composition chooses such paths, and
+// a FIFO's open would wait for a writer that never comes. The agent's own
+// flags may name a pipe (process substitution), opened as usual.
 func readPEMFile(path, flag string, regularOnly bool) ([]byte, error) {
-	f, err := os.Open(path)
+	mode := os.O_RDONLY
+	if regularOnly {
+		mode |= syscall.O_NONBLOCK
+	}
+	f, err := os.OpenFile(path, mode, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: check the path and that the agent may read it", flag, err)
 	}

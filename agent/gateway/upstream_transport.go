@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"github.com/portolan/portolan/agent/gateway/policy"
 )
 
@@ -51,11 +53,16 @@ const grpcSecretTokenHeader = "X-3scale-Grpc-Secret-Token"
 
 // transportUpstream returns the upstream that reaches base's target as tr
 // says. A plain http target reached directly in HTTP/1.1 (upstream_mtls
-// alone: no TLS to set up) keeps base and its lean forwarder. A known one
-// is found without a lock or an allocation.
+// alone: no TLS to set up; or a loopback one, which no proxy gets) keeps
+// base and its lean forwarder. A known one is found without a lock or an
+// allocation.
 func (g *Gateway) transportUpstream(tr *policy.Transport, base *upstream, chosen bool) *upstream {
 	u := base.target
-	if u == nil || (tr.Proxy == nil && !tr.HTTP2 && u.Scheme != "https") {
+	if u == nil {
+		return base
+	}
+	proxied := tr.Proxy != nil && !policy.Bypasses(u.Hostname())
+	if !proxied && !tr.HTTP2 && u.Scheme != "https" {
 		return base
 	}
 	key := transportKey{tr: tr, scheme: u.Scheme, host: u.Host, path: u.Path, chosen: chosen}
@@ -141,7 +148,9 @@ func (ts *transportUpstreams) closeIdle() {
 	}
 }
 
-// policyRoundTripper sends requests as a Transport says.
+// policyRoundTripper sends requests as a Transport says. A request to a
+// loopback upstream (policy.Bypasses) never goes to the proxy: it is sent
+// by base directly, with the Transport's TLS and HTTP/2 settings.
 type policyRoundTripper struct {
 	tr *policy.Transport
 	// base has the TLS settings, HTTP/2 for grpc, and http_proxy's proxies
@@ -151,27 +160,31 @@ type policyRoundTripper struct {
 	// absolute are camel's: to the proxy of http upstreams ([0]) and of
 	// https ones ([1]), every request in absolute form; nil: none.
 	absolute [2]*http.Transport
-	err      error // the Transport's policies cannot work together: every request fails so
+	// proxyErr: the Transport's proxy and grpc cannot work together, so
+	// every request that would go to the proxy fails with it.
+	proxyErr error
 }
 
 // errH2CProxy refuses grpc to an http upstream through http_proxy.
 var errH2CProxy = errors.New("the grpc policy speaks HTTP/2 in clear (h2c) to an http upstream, which cannot go through http_proxy's proxy: give the upstream https (the proxy then tunnels it with CONNECT), or take the proxy off for it (https_proxy alone)")
 
 func (p *policyRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
-	if p.err != nil {
-		closeBody(r)
-		return nil, p.err
-	}
 	px := p.tr.Proxy
-	if px != nil && px.Absolute {
+	if px == nil || px.For(r.URL) == nil {
+		return p.base.RoundTrip(r)
+	}
+	if p.proxyErr != nil {
+		closeBody(r)
+		return nil, p.proxyErr
+	}
+	if px.Absolute {
 		i := 0
 		if r.URL.Scheme == "https" {
 			i = 1
 		}
-		if t := p.absolute[i]; t != nil {
-			return t.RoundTrip(absoluteForm(r))
-		}
-	} else if px != nil && p.tr.HTTP2 && r.URL.Scheme == "http" && px.HTTP != nil {
+		return p.absolute[i].RoundTrip(absoluteForm(r))
+	}
+	if p.tr.HTTP2 && r.URL.Scheme == "http" {
 		closeBody(r)
 		return nil, errH2CProxy
 	}
@@ -239,7 +252,7 @@ func (g *Gateway) newPolicyRoundTripper(tr *policy.Transport) *policyRoundTrippe
 	switch {
 	case px == nil:
 	case px.Absolute && tr.HTTP2:
-		p.err = errors.New("the grpc policy cannot go through camel's proxy: Camel takes HTTP/1.1 requests in absolute form, gRPC needs HTTP/2 to the upstream; take one of the two policies out of the chain")
+		p.proxyErr = errors.New("the grpc policy cannot go through camel's proxy: Camel takes HTTP/1.1 requests in absolute form, gRPC needs HTTP/2 to the upstream; take one of the two policies out of the chain")
 	case px.Absolute:
 		for i, proxy := range []*url.URL{px.HTTP, px.HTTPS} {
 			if proxy != nil {
@@ -247,7 +260,7 @@ func (g *Gateway) newPolicyRoundTripper(tr *policy.Transport) *policyRoundTrippe
 			}
 		}
 	default:
-		p.base.Proxy = func(r *http.Request) (*url.URL, error) { return px.For(r.URL.Scheme), nil }
+		p.base.Proxy = func(r *http.Request) (*url.URL, error) { return px.For(r.URL), nil }
 		p.base.DialContext = proxyDialContext(px)
 	}
 	return p
@@ -338,8 +351,19 @@ func proxyDialContext(px *policy.UpstreamProxy) func(ctx context.Context, networ
 	}
 }
 
-// proxyAddr is a proxy URL's host and port, as net/http dials it.
+// proxyAddr is a proxy URL's host and port, as net/http dials it: a name
+// in its IDNA (punycode) form, so that proxyDialContext knows the proxy by
+// the address it is dialed at (policy refuses non-ASCII hosts already).
 func proxyAddr(u *url.URL) string {
+	host := u.Hostname()
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 { // as net/http: an ASCII name is dialed as written
+			if a, err := idna.Lookup.ToASCII(host); err == nil {
+				host = a
+			}
+			break
+		}
+	}
 	port := u.Port()
 	if port == "" {
 		port = "80"
@@ -347,7 +371,7 @@ func proxyAddr(u *url.URL) string {
 			port = "443"
 		}
 	}
-	return net.JoinHostPort(u.Hostname(), port)
+	return net.JoinHostPort(host, port)
 }
 
 // guardedDialer dials proxies: as the gateway's transport, but never to a

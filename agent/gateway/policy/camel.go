@@ -42,10 +42,14 @@ import (
 // to begin with, so an http:// proxy for it may be anywhere.
 //
 // Differences from APIcast, besides the above: those of http_proxy (http://
-// or https:// URLs only, no credentials, never a link-local address, the
-// environment's proxies never used, an empty configuration inert). gRPC
+// or https:// URLs only, ASCII hosts, no credentials, never a link-local
+// address, the environment's proxies never used, an empty configuration
+// inert, and a loopback upstream, such as the app beside the agent,
+// reached directly, never through the proxy, with the chain's other
+// upstream settings: upstream_mtls, grpc). gRPC
 // (the grpc policy) cannot go through camel (Camel takes HTTP/1.1 requests
-// in absolute form): such requests are answered 502, saying so in the log.
+// in absolute form): such requests are answered 502, saying so in the log
+// (those to a loopback upstream, which go directly, excepted).
 type camel struct {
 	tr *Transport // nil: no proxy named
 }

@@ -22,12 +22,12 @@ import (
 // inside it, verified by the gateway as any https upstream is (with
 // upstream_mtls's settings when the chain has it), HTTP/2 when the upstream
 // offers it. An upstream whose scheme has no proxy (http_proxy given, no
-// https_proxy nor all_proxy) is reached directly. Every upstream of the
-// service goes through the proxy: the service's, a policy's choice
+// https_proxy nor all_proxy) is reached directly. Every other upstream of
+// the service goes through the proxy: the service's, a policy's choice
 // (routing, upstream) and, with plan-aware routing, a peer's app ("This
 // policy will disable all load-balancing policies and traffic will be
-// always send to the proxy"). The connections through the proxy are kept
-// for the requests of this chain only.
+// always send to the proxy"), but a loopback one. The connections through
+// the proxy are kept for the requests of this chain only.
 //
 // Differences from APIcast:
 //   - A proxy URL must be http:// (APIcast's resty.http.proxy: "proxy
@@ -39,6 +39,15 @@ import (
 //     address (169.254.169.254 and the other cloud metadata services): an
 //     IP address is refused when the chain is built, a name that resolves
 //     there when the gateway dials.
+//   - A loopback upstream (localhost, 127.0.0.0/8, ::1: usually the app
+//     beside the agent) is reached directly, never through the proxy, as
+//     Go's and curl's proxy settings never proxy loopback: a proxy on
+//     another host would reach its own loopback instead, with the
+//     client's credentials and the secret token. The rest of the chain's
+//     upstream settings (upstream_mtls, grpc) still apply to it. Other
+//     names are not resolved: one that resolves to loopback is proxied.
+//   - A proxy's host must be ASCII (an IDN in its punycode form, xn--...):
+//     it is dialed so, and guarded by that address.
 //   - The agent's environment (HTTP_PROXY and the like) never applies to
 //     the upstream: only this policy (or camel) sends it through a proxy,
 //     so the policy overrides nothing.

@@ -10,8 +10,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/portolan/portolan/internal/loopback"
 )
 
 // Transport is how the gateway reaches the upstream when policies change
@@ -44,7 +47,11 @@ type UpstreamTLS struct {
 	Insecure bool
 }
 
-// UpstreamProxy is the forward proxy of http_proxy or camel.
+// UpstreamProxy is the forward proxy of http_proxy or camel. A loopback
+// upstream (localhost, 127.0.0.0/8, ::1: usually the app beside the agent)
+// is never reached through it, as Go's and curl's proxy settings never
+// proxy loopback: the proxy, maybe on another host, would reach its own
+// loopback instead, with the client's credentials and the secret token.
 type UpstreamProxy struct {
 	HTTP  *url.URL // the proxy of http upstreams; nil: direct
 	HTTPS *url.URL // the proxy of https upstreams; nil: direct
@@ -55,14 +62,22 @@ type UpstreamProxy struct {
 	Absolute bool
 }
 
-// For returns the proxy of an upstream of scheme ("http" or "https"); nil:
-// direct.
-func (p *UpstreamProxy) For(scheme string) *url.URL {
-	if scheme == "https" {
+// For returns the proxy of an upstream u; nil: direct, as for a loopback
+// upstream (Bypasses) or a scheme without a proxy.
+func (p *UpstreamProxy) For(u *url.URL) *url.URL {
+	if Bypasses(u.Hostname()) {
+		return nil
+	}
+	if u.Scheme == "https" {
 		return p.HTTPS
 	}
 	return p.HTTP
 }
+
+// Bypasses reports whether an upstream host (a URL's Hostname) is reached
+// directly whatever proxy a policy names: "localhost" and loopback
+// addresses. Other names are not resolved, as in Go's httpproxy.
+func Bypasses(host string) bool { return loopback.Host(host) }
 
 // transportMerging is one result of Over: t over prev is out.
 type transportMerging struct {
@@ -168,8 +183,9 @@ func transportKey(policy string, conf []byte, files ...[]byte) [32]byte {
 // allowHTTPS) with a host and no credentials ("Authentication is not
 // supported", the manifest says: the gateway refuses them rather than
 // drop them or send them), never a link-local address, where cloud
-// metadata services answer. Its path, query and fragment are not used, as
-// in APIcast. "" is no proxy.
+// metadata services answer, and a host in ASCII (an IDN in its punycode
+// form, which is what the gateway dials and guards). Its path, query and
+// fragment are not used, as in APIcast. "" is no proxy.
 func proxyURL(field, s string, allowHTTPS bool) (*url.URL, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -193,6 +209,11 @@ func proxyURL(field, s string, allowHTTPS bool) (*url.URL, error) {
 	if u.Hostname() == "" {
 		return nil, Invalid(field, "has no host (want http://proxy:port)")
 	}
+	if !isASCII(u.Hostname()) {
+		// The gateway dials a name's punycode form: one host, written
+		// one way, is what its dial guard and the logs see.
+		return nil, Invalid(field, "host %q is not ASCII: give the host in ASCII (punycode, xn--...)", u.Hostname())
+	}
 	if p := u.Port(); p != "" {
 		if _, err := net.LookupPort("tcp", p); err != nil || p == "0" {
 			return nil, Invalid(field, "has an invalid port %q", p)
@@ -202,6 +223,16 @@ func proxyURL(field, s string, allowHTTPS bool) (*url.URL, error) {
 		return nil, Invalid(field, "%s is a link-local, multicast or unspecified address: the gateway never reaches one through a proxy setting (cloud metadata services answer there)", ip)
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// isASCII reports whether s holds ASCII bytes only.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // awsIMDSv6 is the IPv6 address of EC2's instance metadata service.

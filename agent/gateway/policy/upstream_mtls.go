@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // upstreamMTLS is APIcast's upstream_mtls ("Upstream Mutual TLS"): "With
@@ -41,7 +42,8 @@ import (
 //     is built, naming the field, so that the service fails closed (503
 //     naming the policy) rather than reach its upstream without the
 //     certificate it was given: a certificate without its key (or the
-//     reverse), a file that cannot be read, a data: URL or PEM that does not
+//     reverse), a file that cannot be read or is not a regular file (a
+//     FIFO would hold the agent up), a data: URL or PEM that does not
 //     parse, a key that is not the certificate's, a ca_certificates entry
 //     without a certificate. Home, which checks a chain when it is saved,
 //     does not hold the agents' files: it checks all but what the paths
@@ -156,11 +158,16 @@ func pemSource(field, typeField, typ string, value *string, home bool) (pemBytes
 	if home {
 		return nil, false, nil
 	}
-	f, err := os.Open(v)
+	// Non-blocking, and looked at once open: a FIFO's open would wait for
+	// a writer, and the chain is built in the agent's update loop.
+	f, err := os.OpenFile(v, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, false, Invalid(field, "cannot read %s: %v: check the path and that the agent may read it", v, unwrapPathError(err))
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, false, Invalid(field, "%s is not a regular file (a FIFO, a device or a directory): give the path of a PEM file", v)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCertificateBytes+1))
 	if err != nil {
 		return nil, false, Invalid(field, "cannot read %s: %v", v, unwrapPathError(err))
