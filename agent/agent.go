@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -105,7 +103,6 @@ const (
 type Agent struct {
 	cfg   Config
 	log   zerolog.Logger
-	id    string
 	reg   registry.Registration
 	home  *client.Client
 	probe check
@@ -129,6 +126,13 @@ type Agent struct {
 	gossipKeys gossipKeyring
 	viewKey    viewKeyring // seals this service's view on gossip (viewkey.go)
 	registered atomic.Pointer[homeInstances]
+
+	// incarnation is the id drawn at start, which never changes: the
+	// prefix of the usage ledger's batch ids, the gossip node name and the
+	// Consul service id. ID is the one home knows the instance by now
+	// (instanceid.go: it changes when home holds it for another token).
+	incarnation string
+	idFollow    idFollowers // told of a new instance id
 }
 
 // New validates cfg and prepares an agent; Run starts it.
@@ -203,12 +207,12 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	hostname, _ := os.Hostname()
-	a.id = instanceID(cfg.Service, hostname)
+	a.incarnation = instanceID(cfg.Service, hostname)
 	a.reg = registry.Registration{
 		Service: cfg.Service, Address: addr, Port: cfg.Port, Labels: cfg.Labels, Hostname: hostname,
 		AgentVersion: cfg.Version, Check: cfg.Check.describe(), TTL: registry.Duration(cfg.TTL),
 	}
-	a.st = newState(a.id, a.reg)
+	a.st = newState(a.incarnation, a.reg)
 	a.markStarting()
 	a.loadCache()
 	if cfg.Gateway != nil {
@@ -216,13 +220,13 @@ func New(cfg Config) (*Agent, error) {
 		if cfg.Home != "" {
 			spool = cfg.CacheDir
 		}
-		if a.usage, err = ledger.New(spool, a.id, a.placedServiceID, a.log); err != nil {
+		if a.usage, err = ledger.New(spool, a.incarnation, a.placedServiceID, a.log); err != nil {
 			return nil, err
 		}
 		a.m.watchUsage(a.usage)
 	}
 	if cfg.Consul != "" {
-		if a.consul, err = newConsulAgent(cfg.Consul, cfg.ConsulToken, a.id, cfg.ConsulDeregisterAfter); err != nil {
+		if a.consul, err = newConsulAgent(cfg.Consul, cfg.ConsulToken, a.incarnation, cfg.ConsulDeregisterAfter); err != nil {
 			return nil, err
 		}
 		if consulacl.ClearText(cfg.Consul, cfg.ConsulToken) {
@@ -244,8 +248,10 @@ func New(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// ID returns the instance id, unique to this container incarnation.
-func (a *Agent) ID() string { return a.id }
+// ID returns the instance id home knows the agent by: unique to this
+// container incarnation, and changed only when home holds it for another
+// join token (instanceid.go).
+func (a *Agent) ID() string { return a.st.instanceID() }
 
 // Run starts the local API, phones home, runs CMD until it exits, deregisters
 // and returns CMD's exit code.
@@ -340,7 +346,7 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	stop()
 	if a.home != nil && a.st.isRegistered() {
 		dctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
-		if derr := a.home.Deregister(dctx, a.id); derr != nil {
+		if derr := a.home.Deregister(dctx, a.ID()); derr != nil {
 			a.log.Warn().Err(derr).Msg("deregister")
 		}
 		cancel()
@@ -383,33 +389,7 @@ func (a *Agent) draining() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
 	defer cancel()
-	if err := a.home.Drain(ctx, a.id); err != nil {
+	if err := a.home.Drain(ctx, a.ID()); err != nil {
 		a.log.Warn().Err(err).Msg("drain")
 	}
-}
-
-// instanceID is unique per container incarnation: a restarted container with
-// the same hostname never collides with the one before it.
-func instanceID(service, hostname string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	id := hostname
-	if service != "" {
-		id = service + "-" + hostname
-	}
-	if len(id) > registry.MaxIDLen-9 {
-		id = id[:registry.MaxIDLen-9]
-	}
-	return sanitizeID(id) + "-" + hex.EncodeToString(b)
-}
-
-func sanitizeID(s string) string {
-	out := []byte(s)
-	for i, c := range out {
-		ok := c == '-' || c == '_' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-		if !ok {
-			out[i] = '_'
-		}
-	}
-	return string(out)
 }

@@ -184,7 +184,7 @@ func (a *Agent) refused(v *registry.SignedView, err error, from string) error {
 func (a *Agent) composition(ctx context.Context, index uint64, wait time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
 	defer cancel()
-	doc, _, err := a.home.Composition(ctx, a.id, index, wait) // OpenView bounds and checks it
+	doc, _, err := a.home.Composition(ctx, a.ID(), index, wait) // OpenView bounds and checks it
 	return doc, err
 }
 

@@ -80,7 +80,7 @@ func (a *Agent) bringComposition(ctx context.Context, interval time.Duration) (a
 		return false, 0
 	}
 	cctx, cancel := context.WithTimeout(ctx, bringTimeout)
-	reply, err := a.home.BringComposition(cctx, a.id, b.docs)
+	reply, err := a.home.BringComposition(cctx, a.ID(), b.docs)
 	cancel()
 	code := client.StatusCode(err)
 	switch {

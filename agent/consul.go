@@ -67,7 +67,7 @@ func (a *Agent) consulRegistration() *consul.AgentServiceRegistration {
 		}
 	}
 	meta := map[string]string{
-		"instance_id":          a.id,
+		"instance_id":          a.ID(), // home's id; the service keeps the incarnation's
 		"composition_revision": strconv.FormatUint(rev, 10),
 	}
 	if a.cfg.Version != "" {
@@ -85,7 +85,7 @@ func (a *Agent) consulRegistration() *consul.AgentServiceRegistration {
 		meta[key] = v
 	}
 	return &consul.AgentServiceRegistration{
-		ID: a.id, Name: a.cfg.Service, Address: self.Address, Port: self.Port, Tags: tags, Meta: meta,
+		ID: a.incarnation, Name: a.cfg.Service, Address: self.Address, Port: self.Port, Tags: tags, Meta: meta,
 		Check: &consul.AgentServiceCheck{
 			CheckID:                        a.consul.checkID,
 			Name:                           "portolan agent TTL",
@@ -193,7 +193,7 @@ func (a *Agent) runConsul(ctx context.Context) {
 			}
 			down = false
 			if c.registered == "" {
-				a.log.Info().Str("id", a.id).Str("service", reg.Name).Strs("tags", reg.Tags).Msg("registered with consul")
+				a.log.Info().Str("id", a.incarnation).Str("service", reg.Name).Strs("tags", reg.Tags).Msg("registered with consul")
 			}
 			c.registered = fp
 			justRegistered = true
@@ -236,7 +236,7 @@ func (a *Agent) deregisterConsul() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
 	defer cancel()
-	if err := a.consul.client.Agent().ServiceDeregisterOpts(a.id, (&consul.QueryOptions{}).WithContext(ctx)); err != nil {
+	if err := a.consul.client.Agent().ServiceDeregisterOpts(a.incarnation, (&consul.QueryOptions{}).WithContext(ctx)); err != nil {
 		var se consul.StatusError
 		if errors.As(err, &se) && se.Code == http.StatusNotFound {
 			a.log.Debug().Msg("consul never took the registration: nothing to deregister")
@@ -245,5 +245,5 @@ func (a *Agent) deregisterConsul() {
 		a.log.Warn().Err(consulRefused(err, a.cfg.Service)).Msg("consul deregister")
 		return
 	}
-	a.log.Info().Str("id", a.id).Msg("deregistered from consul")
+	a.log.Info().Str("id", a.incarnation).Msg("deregistered from consul")
 }

@@ -39,7 +39,8 @@ func (a *Agent) startGateway(ctx context.Context, wg *sync.WaitGroup) error {
 	if err != nil {
 		return fmt.Errorf("gateway on %s: %w", cfg.Listen, err)
 	}
-	g := gateway.New(cfg, upstream, a.id, a.usage, a.m.registry, a.log)
+	g := gateway.New(cfg, upstream, a.ID(), a.usage, a.m.registry, a.log)
+	a.followID(g.SetSelf) // never a route to itself under a new id
 	g.SetHome(homeView{a})
 	wg.Add(3)
 	go func() { defer wg.Done(); a.followForGateway(ctx, g) }()

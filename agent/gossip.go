@@ -25,12 +25,14 @@ func (a *Agent) startGossip(ctx context.Context) (stop func(), err error) {
 	a.loadViewKey()
 	g := &agentGossip{a: a}
 	rev, _ := a.comp.Latest()
-	g.meta = gossip.Meta{Role: gossip.RoleAgent, Service: a.reg.Service, InstanceID: a.id, Revision: rev, Addr: a.appAddr()}
+	g.meta = gossip.Meta{Role: gossip.RoleAgent, Service: a.reg.Service, InstanceID: a.ID(), Revision: rev, Addr: a.appAddr()}
 	g.meta.Labels = gossip.EncodeLabels(a.reg.Labels)
 	if err := gossip.CheckMeta(g.meta); err != nil && g.meta.Labels != "" {
 		a.log.Warn().Err(err).Msg("instance labels left out of gossip metadata (too long): while home is away, peers place this instance as if it had none")
 		g.meta.Labels = ""
 	}
+	// Peers match the instance to home's map by this id, not the node name.
+	a.followID(g.renamed)
 	// Set before any loop runs: gossip may deliver a composition at once.
 	a.onComposition = g.installed
 	if keys != nil || a.cfg.Gossip.Insecure {
@@ -76,7 +78,6 @@ type agentGossip struct {
 
 // installed hears of every newer composition the agent installed.
 func (g *agentGossip) installed(rev uint64, from string) {
-	g.a.viewKey.installed(rev)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.meta.Revision = rev
@@ -95,7 +96,7 @@ func (g *agentGossip) installed(rev uint64, from string) {
 func (g *agentGossip) start(ctx context.Context, keys [][]byte) (*gossip.Node, error) {
 	a := g.a
 	cfg := *a.cfg.Gossip
-	cfg.Name = a.id
+	cfg.Name = a.incarnation // memberlist keeps a node's name for life; Meta.InstanceID follows ID
 	cfg.Source = a.comp
 	cfg.Logger = a.log
 	cfg.Keys = keys

@@ -3,6 +3,8 @@ package agent_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -112,4 +114,70 @@ func TestGossipViewOfAServiceStaysWithinIt(t *testing.T) {
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, b); return rev == want }, 10*time.Second, 50*time.Millisecond,
 		"news's agents converge by gossip with home gone")
 	assert.Zero(t, len(spy.fetched()))
+}
+
+// An agent phoning home holds a cached view of news and the gossip keyring
+// but no view key (upgraded from an agent older than view keys, or the key
+// was never cached), and home is away: it must not serve its view in clear
+// to whoever holds the keyring while it waits for home to hand a key. Only
+// a home that says it has none lets views travel as they are.
+func TestGossipCachedViewWithoutViewKeyIsNotSentInClear(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	var svc struct {
+		Service struct{ ID int64 } `json:"service"`
+	}
+	adminCall(t, co, "POST", "/admin/api/services.json", "name=News&system_name=news", &svc)
+	const secret = "news-proxy-secret-4c17d2"
+	adminCall(t, co, "PATCH", fmt.Sprintf("/admin/api/services/%d/proxy.json", svc.Service.ID), "secret_token="+secret, nil)
+	want := co.Revision(t)
+	a := testenv.StartAgent(t, co, "--service", "news", "--", "sleep", "60")
+	require.Eventually(t, func() bool { rev, _ := agentComposition(t, a); return rev == want }, 10*time.Second, 20*time.Millisecond)
+
+	// The cache dir of an older agent: signing key and view, no view key.
+	cacheDir := t.TempDir()
+	for _, f := range []string{agent.SigningKeyCacheFile, agent.CacheFile} {
+		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
+		require.NoError(t, err, f)
+		require.NoError(t, os.WriteFile(filepath.Join(cacheDir, f), b, 0o600))
+	}
+	keys := homeKeyring(t, co)
+	keyFile := filepath.Join(t.TempDir(), "gossip.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(gossip.EncodeKey(keys[0])+"\n"), 0o600))
+	co.Stop()
+	b := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--gossip-key-file", keyFile,
+		"--service", "news", "--cache-dir", cacheDir, "--", "sleep", "60")
+	require.Eventually(t, func() bool { rev, _ := agentComposition(t, b); return rev == want }, 10*time.Second, 20*time.Millisecond,
+		"the agent holds its cached view")
+
+	spy := startEavesdropper(t, "spy", keys, gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "spy"}, gossipAddrOf(t, b))
+	require.Eventually(t, func() bool { return len(spy.Members()) >= 2 }, 10*time.Second, 20*time.Millisecond)
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, doc := range spy.fetched() {
+			require.False(t, bytes.Contains(doc, []byte(secret)), "the view went out in clear before home handed a view key")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.Zero(t, len(spy.fetched()), "the agent sent no view before it knew a key")
+}
+
+// cachedViewKey reads the view key of service an agent keeps in cacheDir
+// (agent.ViewKeyFile: each key with the service it is for).
+func cachedViewKey(t *testing.T, cacheDir, service string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cacheDir, agent.ViewKeyFile))
+	require.NoError(t, err)
+	var f struct {
+		Keys []struct{ Service, Key string }
+	}
+	require.NoError(t, json.Unmarshal(b, &f))
+	for _, k := range f.Keys {
+		if k.Service == service {
+			key, err := base64.StdEncoding.DecodeString(k.Key)
+			require.NoError(t, err)
+			return key
+		}
+	}
+	require.Failf(t, "no cached view key", "for service %q in %s", service, b)
+	return nil
 }

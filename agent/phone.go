@@ -21,8 +21,11 @@ const refusedRetryMax = time.Minute
 // heartbeat interval, so an agent is back within two intervals of home
 // coming back. An "unknown instance" answer (home restarted) re-registers at
 // once, with the join token; so does a refused credential (its join token was
-// revoked). A refused join token (401 or 403: wrong, expired, revoked) is
-// not an outage: the agent says so once, shows it on its local API, keeps
+// revoked). An id home holds for another join token (409: registered by
+// someone else while home had forgotten this instance) is given up for a
+// new one, registered at once, at most maxNewIDsPerMinute a minute
+// (instanceid.go). A refused join token (401 or 403: wrong, expired,
+// revoked) is not an outage: the agent says so once, shows it on its local API, keeps
 // supervising CMD and asks again at most every refusedRetryMax.
 func (a *Agent) phoneHome(ctx context.Context) {
 	interval := a.cfg.Heartbeat
@@ -30,6 +33,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 	refusedRetry := backoff.Backoff{Min: time.Second, Max: refusedRetryMax}
 	wait := time.Duration(0)
 	hs := homeLog{log: a.log}
+	var draws idDraws
 	for {
 		select {
 		case <-ctx.Done():
@@ -39,14 +43,18 @@ func (a *Agent) phoneHome(ctx context.Context) {
 		}
 		if !a.st.isRegistered() {
 			reg := a.st.registration()
-			reply, err := a.home.Register(ctx, a.id, &reg)
+			id := a.ID()
+			reply, err := a.home.Register(ctx, id, &reg)
 			a.st.contact(err, false)
 			a.m.registrations.WithLabelValues(result(err)).Inc()
 			if err != nil {
 				if ctx.Err() != nil {
 					continue
 				}
-				if _, ok := client.Refused(err); ok {
+				if errors.Is(err, client.ErrIDTaken) {
+					hs.reachable()
+					wait = a.idTaken(err, &draws, time.Now())
+				} else if _, ok := client.Refused(err); ok {
 					hs.refused(err)
 					wait = refusedRetry.Next()
 				} else {
@@ -57,12 +65,12 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			}
 			hs.reachable()
 			refusedRetry.Reset()
-			if err := saveCredential(a.cfg.CacheDir, a.id, reply.Credential); err != nil {
+			if err := saveCredential(a.cfg.CacheDir, id, reply.Credential); err != nil {
 				a.log.Warn().Err(err).Msg("instance credential kept in memory only")
 			}
 			a.learnSigningKey(reply.SigningKey)
 			// Before the keyring: gossip may start with it, and must seal.
-			a.viewKeyFromHome(reply.ViewKey, reply.Placement.Revision, true)
+			a.viewKeyFromHome(reply.ViewKey, &reply.Placement, true)
 			// Placed first: once the local API says registered, the
 			// placement file is there.
 			a.placed(&reply.Placement, reply.Revision)
@@ -73,7 +81,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 				retry.Max = interval
 			}
 			a.gossipKeysFromHome(reply.GossipKeys)
-			a.log.Info().Str("id", a.id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
+			a.log.Info().Str("id", id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
 			retry.Reset()
 			wait = interval
 			if a.bring != nil {
@@ -91,7 +99,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.once.Do(func() { close(a.first) })
 		}
 		hb := a.st.heartbeat()
-		reply, err := a.home.Heartbeat(ctx, a.id, &hb)
+		reply, err := a.home.Heartbeat(ctx, a.ID(), &hb)
 		a.st.contact(err, err == nil)
 		a.m.heartbeats.WithLabelValues(result(err)).Inc()
 		switch {
@@ -100,7 +108,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.st.setRegistered(false)
 			wait = 0
 		case errors.Is(err, client.ErrUnauthorized):
-			a.log.Warn().Err(err).Msg("home refused this instance's credential (its join token revoked?); registering again")
+			a.log.Warn().Err(err).Msg("home refused this instance's credential (home restarted and forgot it, or its join token was revoked); registering again")
 			a.st.setRegistered(false)
 			wait = retry.Next()
 		case err != nil:
@@ -111,7 +119,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 		default:
 			hs.reachable()
 			if reply.Placement != nil { // a new placement brings its service's key
-				a.viewKeyFromHome(reply.ViewKey, reply.Placement.Revision, false)
+				a.viewKeyFromHome(reply.ViewKey, reply.Placement, false)
 			}
 			a.placed(reply.Placement, reply.Revision)
 			a.gossipKeysFromHome(reply.GossipKeys)
@@ -129,7 +137,7 @@ func (a *Agent) placed(p *registry.Placement, revision uint64) {
 	if !a.st.learn(p, revision) {
 		return
 	}
-	if err := writePlacement(a.cfg.PlacementFile, a.id, p); err != nil {
+	if err := writePlacement(a.cfg.PlacementFile, a.ID(), p); err != nil {
 		a.log.Warn().Err(err).Str("file", a.cfg.PlacementFile).Msg("write placement file")
 	}
 	if a.usage != nil && p.ServiceID != 0 {

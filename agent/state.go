@@ -115,6 +115,21 @@ func (s *state) learn(p *registry.Placement, revision uint64) bool {
 	return true
 }
 
+// instanceID is the id home knows the instance by (instanceid.go).
+func (s *state) instanceID() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.id
+}
+
+// renamed takes id, a new instance id, in place of the one home holds for
+// another join token: not registered under it yet.
+func (s *state) renamed(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.id, s.registered = id, false
+}
+
 func (s *state) setRegistered(ok bool) {
 	s.mu.Lock()
 	s.registered = ok
@@ -132,7 +147,7 @@ func (s *state) contact(err error, heartbeat bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, s.refused = client.Refused(err)
-	s.reachable = err == nil || s.refused || errors.Is(err, client.ErrUnknownInstance)
+	s.reachable = err == nil || s.refused || errors.Is(err, client.ErrUnknownInstance) || errors.Is(err, client.ErrIDTaken)
 	if err != nil {
 		s.lastError = err.Error()
 		return

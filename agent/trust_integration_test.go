@@ -137,11 +137,7 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	cached, err := os.ReadFile(filepath.Join(a.CacheDir, agent.CacheFile))
 	require.NoError(t, err)
 
-	viewKey, err := os.ReadFile(filepath.Join(a.CacheDir, agent.ViewKeyFile))
-	require.NoError(t, err)
-	viewKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(viewKey)))
-	require.NoError(t, err)
-	envelope, err := gossip.NewKeyEnvelope(viewKey)
+	envelope, err := gossip.NewKeyEnvelope(cachedViewKey(t, a.CacheDir, "news"))
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -229,11 +225,7 @@ func TestAgentReceivesOnlyItsServiceWithoutSecrets(t *testing.T) {
 	gossiped := make(chan []byte, 1)
 	// The insider is of news: it holds news's view key too (views travel
 	// sealed with it), read where the agent keeps it.
-	viewKey, err := os.ReadFile(filepath.Join(a.CacheDir, agent.ViewKeyFile))
-	require.NoError(t, err)
-	viewKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(viewKey)))
-	require.NoError(t, err)
-	envelope, err := gossip.NewKeyEnvelope(viewKey)
+	envelope, err := gossip.NewKeyEnvelope(cachedViewKey(t, a.CacheDir, "news"))
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

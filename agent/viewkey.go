@@ -3,131 +3,274 @@ package agent
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/internal/atomicfile"
+	"github.com/portolan/portolan/registry"
 )
 
-// ViewKeyFile keeps, in the cache dir (0600), the view key home last handed
-// this agent: an agent restarted while home is down still opens its peers'
-// views and seals its own.
+// ViewKeyFile keeps, in the cache dir (0600), the view keys home last handed
+// this agent, each with the service it is for: an agent restarted while
+// home is down still opens its peers' views and seals its own.
 const ViewKeyFile = "view-key"
 
-// viewKeyring is the agent's view key (registry.RegisterReply.ViewKey): its
-// gossip node seals the agent's view with it and opens only views sealed
-// with it, so that an agent of another service, or anyone holding the
-// cluster keyring, reads nothing of this service's secrets. It implements
-// gossip.Envelope. Without a key (an older home) views travel as they are,
-// as they did before home had view keys. Its zero value holds no key.
-//
-// A new placement in another service brings another key, but the agent
-// still holds its old service's view until home's view of the new one is
-// installed: until then it opens with the new key (to take the new view
-// from its new peers) and seals with the old one, so that what it serves
-// reaches only the old service's agents.
-type viewKeyring struct {
-	open atomic.Pointer[gossip.KeyEnvelope] // nil: no key
-	seal atomic.Pointer[gossip.KeyEnvelope] // nil: no key
+// maxViewKeys bounds the keys an agent keeps: its placement's, and those of
+// the services it was placed in before, whose views it may still hold.
+const maxViewKeys = 4
 
-	mu      sync.Mutex // guards what follows
+// maxViewKeyFile bounds the view key file read at start.
+const maxViewKeyFile = 16 << 10
+
+// viewKeyState is what the agent knows of its view keys.
+type viewKeyState int
+
+const (
+	// viewKeyUnknown: no key yet, and home did not say it has none.
+	viewKeyUnknown viewKeyState = iota
+	// viewKeyNone: home said it has none (older than view keys).
+	viewKeyNone
+	// viewKeyKnown: home handed at least one key.
+	viewKeyKnown
+)
+
+// errNoViewKey is Seal's answer before the agent knows a view key: the view
+// is not sent rather than sent in clear.
+var errNoViewKey = errors.New("no view key known yet (home hands one at registration): the view is not sent in clear")
+
+// serviceViewKey is a view key and the service (the views' audience) home
+// derived it for.
+type serviceViewKey struct {
+	service string
 	raw     []byte
-	pending *gossip.KeyEnvelope // seals once a view of revision pendingAt or newer is installed
-	pendAt  uint64
-	warned  bool // the agent said once that home sent no key
+	env     *gossip.KeyEnvelope
 }
 
-// Seal implements gossip.Envelope.
+// viewKeyring holds the agent's view keys (registry.RegisterReply.ViewKey),
+// each tied to the service it is for, and implements gossip.Envelope: its
+// gossip node seals the view it holds with the key of that view's audience
+// (registry.SignedView.Audience) and opens only views sealed with the key
+// of its newest placement, so that an agent of another service, or anyone
+// holding the cluster keyring, reads nothing of this service's secrets.
+//
+// The key is chosen by the audience of the view actually held, never by
+// revision: an instance re-placed in another service (labels changed
+// across a restart, at the same revision; or a peer's view of the old
+// service arriving before the heartbeat with the new placement) still
+// holds its old service's view, and must not seal it with the new
+// service's key. With no key for the held view's audience, Seal fails and
+// gossip sends nothing.
+//
+// With no key known, an agent phoning home sends nothing either: only a
+// registration reply without a key (a home older than view keys) lets
+// views travel as they are. An agent without --home, which no home will
+// ever tell, shares them as they are unless its cache dir holds keys.
+type viewKeyring struct {
+	// Set before gossip starts (loadViewKey), read only after.
+	held            func() (uint64, []byte) // the signed view the agent holds (compositionCache.Latest)
+	plainUntilKnown bool                    // no home to hand a key: unknown means none
+
+	mu     sync.Mutex // guards what follows
+	state  viewKeyState
+	keys   []serviceViewKey // oldest first; the last is the newest placement's
+	warned bool             // the agent said once that home sent no key
+
+	audMu    sync.Mutex // guards the held view's audience, parsed once per view
+	audView  *byte      // first byte of the view audience was parsed from
+	audience string
+}
+
+// Seal implements gossip.Envelope: it seals with the key of the audience of
+// the view the agent holds.
 func (k *viewKeyring) Seal(plain []byte) ([]byte, error) {
-	if e := k.seal.Load(); e != nil {
-		return e.Seal(plain)
+	k.mu.Lock()
+	state := k.state
+	k.mu.Unlock()
+	switch {
+	case state == viewKeyNone, state == viewKeyUnknown && k.plainUntilKnown:
+		return plain, nil
+	case state == viewKeyUnknown:
+		return nil, errNoViewKey
 	}
-	return plain, nil
+	rev, aud, err := k.heldAudience()
+	if err != nil {
+		return nil, err
+	}
+	e := k.keyFor(aud)
+	if e == nil {
+		return nil, fmt.Errorf("no view key for service %q, the audience of the view held (revision %d): the view is not sent", aud, rev)
+	}
+	return e.Seal(plain)
 }
 
-// Open implements gossip.Envelope.
+// Open implements gossip.Envelope: it opens with the newest placement's
+// key, whose service's views the agent takes from its peers.
 func (k *viewKeyring) Open(sealed []byte) ([]byte, error) {
-	if e := k.open.Load(); e != nil {
-		return e.Open(sealed)
+	k.mu.Lock()
+	var e *gossip.KeyEnvelope
+	if k.state == viewKeyKnown {
+		e = k.keys[len(k.keys)-1].env
 	}
-	return sealed, nil
+	k.mu.Unlock()
+	if e == nil {
+		return sealed, nil
+	}
+	return e.Open(sealed)
 }
 
-// set installs key, for the view of revision placedAt on; false when it was
-// the key in use already. A first key seals at once; a change of key seals
-// once the agent holds a view of revision placedAt or newer: held tells the
-// revision it holds now, else installed hears of it.
-func (k *viewKeyring) set(key []byte, placedAt uint64, held func() uint64) (bool, error) {
+// keyFor is the envelope of service's key, nil when none is held.
+func (k *viewKeyring) keyFor(service string) *gossip.KeyEnvelope {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.raw != nil && bytes.Equal(k.raw, key) {
-		return false, nil
+	for _, sk := range k.keys {
+		if sk.service == service {
+			return sk.env
+		}
 	}
+	return nil
+}
+
+// heldAudience is the revision and audience of the view the agent holds.
+// The audience is parsed once per view: the cache replaces the view's bytes
+// on every install, so their address tells one view from the next.
+func (k *viewKeyring) heldAudience() (uint64, string, error) {
+	if k.held == nil {
+		return 0, "", errors.New("no view held: nothing to seal")
+	}
+	rev, view := k.held()
+	if len(view) == 0 {
+		return rev, "", errors.New("no view held: nothing to seal")
+	}
+	k.audMu.Lock()
+	defer k.audMu.Unlock()
+	if k.audView == &view[0] {
+		return rev, k.audience, nil
+	}
+	var v struct {
+		Audience string `json:"audience"`
+	}
+	if err := json.Unmarshal(view, &v); err != nil {
+		return rev, "", fmt.Errorf("audience of the view held (revision %d): %w", rev, err)
+	}
+	k.audView, k.audience = &view[0], v.Audience
+	return rev, v.Audience, nil
+}
+
+// set installs key for service as the newest placement's; false when it was
+// already the newest key, for that service. A key for another service is
+// kept too (up to maxViewKeys): the view held may still be that service's.
+func (k *viewKeyring) set(service string, key []byte) (bool, error) {
 	e, err := gossip.NewKeyEnvelope(key)
 	if err != nil {
 		return false, err
 	}
-	first := k.raw == nil
-	k.raw = bytes.Clone(key)
-	k.open.Store(e)
-	// Under mu: an install between held and here calls installed after.
-	if first || held() >= placedAt {
-		k.seal.Store(e)
-		k.pending = nil
-		return true, nil
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if n := len(k.keys); k.state == viewKeyKnown && n > 0 && k.keys[n-1].service == service && bytes.Equal(k.keys[n-1].raw, key) {
+		return false, nil
 	}
-	k.pending, k.pendAt = e, placedAt
+	if k.state != viewKeyKnown {
+		k.keys = nil
+	}
+	k.keys = appendViewKey(k.keys, serviceViewKey{service: service, raw: bytes.Clone(key), env: e})
+	k.state = viewKeyKnown
 	return true, nil
 }
 
-// installed hears that the agent installed the view of revision rev: one
-// at or past the placement that brought a new key is of the new service,
-// and is sealed with its key from then on.
-func (k *viewKeyring) installed(rev uint64) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.pending != nil && rev >= k.pendAt {
-		k.seal.Store(k.pending)
-		k.pending = nil
+// appendViewKey puts sk last in keys, in place of one for the same service,
+// and drops the oldest beyond maxViewKeys.
+func appendViewKey(keys []serviceViewKey, sk serviceViewKey) []serviceViewKey {
+	out := keys[:0]
+	for _, o := range keys {
+		if o.service != sk.service {
+			out = append(out, o)
+		}
 	}
+	out = append(out, sk)
+	if len(out) > maxViewKeys {
+		out = out[len(out)-maxViewKeys:]
+	}
+	return out
 }
 
-// loadViewKey installs the cached view key, if any, before gossip starts.
+// none records that home has no view keys: views travel as they are. It
+// reports whether the agent held keys or did not know before.
+func (k *viewKeyring) none() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	changed := k.state != viewKeyNone
+	k.state, k.keys = viewKeyNone, nil
+	return changed
+}
+
+// viewKeyFileEntry is one key in ViewKeyFile.
+type viewKeyFileEntry struct {
+	Service string `json:"service"`
+	Key     string `json:"key"`
+}
+
+// viewKeyFileContent is ViewKeyFile: keys oldest first, the last the newest
+// placement's.
+type viewKeyFileContent struct {
+	Keys []viewKeyFileEntry `json:"keys"`
+}
+
+// loadViewKey readies the agent's view keys before gossip starts: it ties
+// them to the view the agent holds and installs the cached keys, if any.
 func (a *Agent) loadViewKey() {
+	a.viewKey.held = a.comp.Latest
+	a.viewKey.plainUntilKnown = a.cfg.Home == ""
 	if a.cfg.CacheDir == "" {
 		return
 	}
 	path := filepath.Join(a.cfg.CacheDir, ViewKeyFile)
-	b, err := os.ReadFile(path)
+	b, err := atomicfile.ReadBounded(path, maxViewKeyFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
+	var f viewKeyFileContent
 	if err == nil {
-		_, err = a.installViewKey(string(bytes.TrimSpace(b)), 0)
+		if err = json.Unmarshal(b, &f); err != nil {
+			err = fmt.Errorf("not a list of view keys with their services (written by an older agent?): %w", err)
+		}
+	}
+	for _, e := range f.Keys {
+		if err != nil {
+			break
+		}
+		_, err = a.installViewKey(e.Service, e.Key)
 	}
 	if err != nil {
-		a.log.Warn().Err(err).Str("file", path).Msg("ignoring the cached view key: peers' views open once home hands one")
+		a.log.Warn().Err(err).Str("file", path).Msg("ignoring the cached view keys: this agent sends its view on gossip once home hands a key")
+		a.viewKey.mu.Lock()
+		a.viewKey.state, a.viewKey.keys = viewKeyUnknown, nil
+		a.viewKey.mu.Unlock()
 	}
 }
 
 // viewKeyFromHome installs the view key home handed in a registration reply
-// (registration set) or a heartbeat reply, with the placement of revision
-// placedAt, and caches it. A registration
-// reply without one comes from a home older than view keys: the agent then
-// shares its view as before, readable by every holder of the gossip
-// keyring, and says so once.
-func (a *Agent) viewKeyFromHome(encoded string, placedAt uint64, registration bool) {
+// (registration set) or a heartbeat reply, with placement p, and caches it.
+// The key is for the service p names (the instance's own when none):
+// registry.Registry.viewKeyFor derives it so. A registration reply without
+// one comes from a home older than view keys: the agent then shares its
+// view as before, readable by every holder of the gossip keyring, and says
+// so once.
+func (a *Agent) viewKeyFromHome(encoded string, p *registry.Placement, registration bool) {
+	if p == nil {
+		return
+	}
 	k := &a.viewKey
 	if encoded == "" {
 		if !registration {
 			return
 		}
+		changed := k.none()
 		k.mu.Lock()
 		warn := !k.warned
 		k.warned = true
@@ -136,29 +279,55 @@ func (a *Agent) viewKeyFromHome(encoded string, placedAt uint64, registration bo
 			a.log.Warn().Msg("home sent no view key (is home older than this agent?): this agent's composition, secrets included, " +
 				"travels gossip readable by any holder of the gossip keyring")
 		}
+		if changed && a.cfg.CacheDir != "" {
+			if err := os.Remove(filepath.Join(a.cfg.CacheDir, ViewKeyFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				a.log.Warn().Err(err).Msg("cached view keys not removed: a restart while home is down seals with them")
+			}
+		}
 		return
 	}
-	changed, err := a.installViewKey(encoded, placedAt)
+	service := p.Service
+	if service == "" {
+		service = a.reg.Service
+	}
+	changed, err := a.installViewKey(service, encoded)
 	if err != nil {
-		a.log.Warn().Err(err).Msg("home's view key is unusable; keeping the one in use")
+		a.log.Warn().Err(err).Msg("home's view key is unusable; keeping the ones in use")
 		return
 	}
 	if !changed || a.cfg.CacheDir == "" {
 		return
 	}
 	if err = os.MkdirAll(a.cfg.CacheDir, 0o700); err == nil {
-		err = atomicfile.Write(filepath.Join(a.cfg.CacheDir, ViewKeyFile), []byte(encoded+"\n"), 0o600)
+		err = atomicfile.Write(filepath.Join(a.cfg.CacheDir, ViewKeyFile), a.viewKey.encodeFile(), 0o600)
 	}
 	if err != nil {
-		a.log.Warn().Err(err).Msg("view key not cached: a restart while home is down takes no view from peers")
+		a.log.Warn().Err(err).Msg("view key not cached: a restart while home is down sends no view to peers and takes none")
 	}
 }
 
-// installViewKey decodes and installs a base64 view key (viewKeyring.set).
-func (a *Agent) installViewKey(encoded string, placedAt uint64) (bool, error) {
+// encodeFile is the content of ViewKeyFile for the keys held.
+func (k *viewKeyring) encodeFile() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var f viewKeyFileContent
+	for _, sk := range k.keys {
+		f.Keys = append(f.Keys, viewKeyFileEntry{Service: sk.service, Key: base64.StdEncoding.EncodeToString(sk.raw)})
+	}
+	b, _ := json.Marshal(f) // strings only: cannot fail
+	return append(b, '\n')
+}
+
+// installViewKey decodes and installs a base64 view key for service
+// (viewKeyring.set); false when it was the newest key already.
+func (a *Agent) installViewKey(service, encoded string) (bool, error) {
 	key, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil {
-		return false, fmt.Errorf("view key: %w", err)
+		return false, fmt.Errorf("view key for service %q: %w", service, err)
 	}
-	return a.viewKey.set(key, placedAt, func() uint64 { rev, _ := a.comp.Latest(); return rev })
+	changed, err := a.viewKey.set(service, key)
+	if err != nil {
+		return false, fmt.Errorf("view key for service %q: %w", service, err)
+	}
+	return changed, nil
 }

@@ -98,7 +98,7 @@ func (n *Node) queueAnnounce(rev uint64, holder string) {
 	n.dis.mu.Unlock()
 	if a.Delta != nil {
 		if sealed, err := n.seal(a.Delta); err != nil {
-			n.log.Warn().Err(err).Msg("gossip: could not seal a delta; announced without it")
+			n.log.Debug().Err(err).Msg("gossip: could not seal a delta (no view key for it yet); announced without it")
 			a.Base, a.Delta = 0, nil
 		} else {
 			a.Delta = sealed

@@ -69,7 +69,7 @@ func (n *Node) serve(r request) {
 	}
 	if resp.Doc != nil {
 		if sealed, err := n.seal(resp.Doc); err != nil {
-			n.log.Warn().Err(err).Msg("gossip: could not seal a document for a peer")
+			n.log.Debug().Err(err).Msg("gossip: could not seal a document for a peer (no view key for it yet)")
 			resp.Doc, resp.Base, resp.Err = nil, 0, "could not seal the document"
 		} else {
 			resp.Doc = sealed

@@ -242,8 +242,13 @@ func forbidden(w http.ResponseWriter, msg string) {
 // scopeStatus is the status of a registration refused by its token or caps.
 func scopeStatus(err error) (int, bool) {
 	switch {
-	case errors.Is(err, ErrScope), errors.Is(err, ErrIDTaken):
+	case errors.Is(err, ErrScope):
 		return http.StatusForbidden, true
+	case errors.Is(err, ErrIDTaken):
+		// Not a refusal of the token: the same token registers under
+		// another id. 409 tells the agent to draw a new id at once
+		// rather than wait for someone to change its token.
+		return http.StatusConflict, true
 	case errors.Is(err, ErrTooManyInstances), errors.Is(err, ErrTooManyJoinTokens):
 		return http.StatusTooManyRequests, true
 	case errors.Is(err, ErrUnknownJoinToken):

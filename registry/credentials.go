@@ -138,7 +138,7 @@ func (r *Registry) forgetLocked(in *instance) {
 func (r *Registry) admitLocked(id string, g grant) error {
 	if old, ok := r.instances[id]; ok {
 		if subtle.ConstantTimeCompare([]byte(old.tokenID), []byte(g.tokenID)) != 1 {
-			return fmt.Errorf("%w: instance %q is live and was registered with another join token: an instance id is unique per container incarnation", ErrIDTaken, id)
+			return fmt.Errorf("%w: instance %q is live and was registered with another join token: register under another id (an instance id is unique per container incarnation)", ErrIDTaken, id)
 		}
 		return nil
 	}

@@ -55,7 +55,10 @@ var (
 	ErrTooManyInstances  = errors.New("too many instances")
 	// ErrScope is wrapped by a registration its join token does not allow.
 	ErrScope = errors.New("the join token does not allow this registration")
-	// ErrIDTaken: the id is live and was registered through another token.
+	// ErrIDTaken: the id is live and was registered through another token
+	// (409 Conflict). Ids are soft state like the instances: after home
+	// restarts, or once an instance is removed, whoever registers an id
+	// first holds it; the agent that finds its own taken draws another.
 	ErrIDTaken = errors.New("instance id taken")
 )
 

@@ -35,7 +35,7 @@ type Admitter interface {
 type Gateway struct {
 	cfg     Config
 	log     zerolog.Logger
-	self    string // instance id, never a routing target
+	self    string // instance id, never a routing target; under routesMu (SetSelf)
 	ledger  Admitter
 	m       *metrics
 	am      *apicastMetrics // APIcast's metric names, for its dashboards

@@ -25,6 +25,12 @@ func Refused(err error) (code int, ok bool) {
 	return StatusCode(err), true
 }
 
+// ErrIDTaken matches (errors.Is) Register's error when home answered 409:
+// the instance id is live at home, registered through another join token.
+// It is no refusal of the token, which registers under any other id: the
+// agent draws a new id and registers again.
+var ErrIDTaken = errors.New("home holds this instance id for another join token")
+
 // ErrUnreachable matches (errors.Is) an error of a call that got no answer
 // from home: a refused connection, a timeout, a cancelled context, a broken
 // reply. Retrying later may help. The error's text is the transport's own.

@@ -12,10 +12,15 @@ import (
 // Register registers (or registers again) the instance id with the
 // client's Token, a join token, and from then on presents the instance
 // credential home returned on every other agent call. A client speaks for
-// one instance at a time: registering another makes it that one's.
+// one instance at a time: registering another makes it that one's. An id
+// live at home through another join token is ErrIDTaken (409): register
+// under another.
 func (c *Client) Register(ctx context.Context, id string, reg *registry.Registration) (*registry.RegisterReply, error) {
 	var reply registry.RegisterReply
 	if err := c.call(ctx, http.MethodPut, registry.InstancePath(id), join, reg, &reply); err != nil {
+		if StatusCode(err) == http.StatusConflict {
+			return nil, fmt.Errorf("register %s: %w: %w", id, ErrIDTaken, err)
+		}
 		return nil, fmt.Errorf("register %s: %w", id, err)
 	}
 	if reply.Credential != "" {
