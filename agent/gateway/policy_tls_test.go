@@ -76,7 +76,7 @@ func embeddedEntry(cert, key string) map[string]string {
 }
 
 // dataURL is b as the schema's "data-url" format, as 3scale's admin portal
-// uploads a file (APIcast's README: "data:application/pkix-cert;name=one.crt;base64,XXXXXX").
+// uploads a file (APIcast's README: "data:application/pkix-cert;name=one.crt;base64,…").
 func dataURL(mime, name string, b []byte) string {
 	return "data:" + mime + ";name=" + name + ";base64," + base64.StdEncoding.EncodeToString(b)
 }
@@ -144,7 +144,7 @@ func TestPolicyTLSServesTheFirstValidCertificate(t *testing.T) {
 
 // Embedded certificates: the schema's "data-url" format, as APIcast
 // parses them (its README: "certificate": "data:application/pkix-cert;
-// name=one.crt;base64,XXXXXX"), or plain PEM, as the schema's description
+// name=one.crt;base64,…"), or plain PEM, as the schema's description
 // says ("Certificate including the -----BEGIN CERTIFICATE----- and
 // -----END CERTIFICATE-----").
 func TestPolicyTLSEmbeddedCertificate(t *testing.T) {
