@@ -116,7 +116,8 @@ func TestInstanceActsOnItselfAlone(t *testing.T) {
 	err = a.Deregister(ctx, "b-1")
 	assert.Equal(t, http.StatusForbidden, client.StatusCode(err))
 	_, err = a.Register(ctx, "b-1", registration("news"))
-	assert.Equal(t, http.StatusForbidden, client.StatusCode(err), "a live id stays with the token that registered it")
+	assert.Equal(t, http.StatusConflict, client.StatusCode(err), "a live id stays with the token that registered it")
+	assert.ErrorIs(t, err, client.ErrIDTaken, "a conflict: the registering agent takes another id")
 
 	in, ok := findInstance(mapOf(t, base), "b-1")
 	require.True(t, ok)
