@@ -45,6 +45,22 @@ func squat(t *testing.T, co *testenv.Coordinator, token, id, service string) (*c
 	return c, reply
 }
 
+// newIDOf waits until a is registered under an id other than oldID, and
+// returns it.
+func newIDOf(t *testing.T, a *testenv.Agent, oldID string) string {
+	t.Helper()
+	var id string
+	require.Eventually(t, func() bool {
+		self, ok := a.Self()
+		if !ok || self["registered"] != true || self["id"] == oldID {
+			return false
+		}
+		id = self["id"].(string)
+		return true
+	}, 10*time.Second, 20*time.Millisecond, "registered under a new id:\n%s", a.Output)
+	return id
+}
+
 // TestSquattedIDAfterHomeRestartGetsANewID: instance ids are soft state at
 // home, like the instances, and the map shows them. After home restarts, a
 // holder of another service's join token registers a live gateway's id
@@ -89,15 +105,9 @@ func TestSquattedIDAfterHomeRestartGetsANewID(t *testing.T) {
 	}
 	relay.setCut(false)
 
-	var newID string
-	require.Eventually(t, func() bool {
-		self, ok := a.Self()
-		if !ok || self["registered"] != true || self["id"] == oldID {
-			return false
-		}
-		newID = self["id"].(string)
-		return statusOf(t, co, newID) == registry.StatusPassing
-	}, 10*time.Second, 20*time.Millisecond, "registered and passing under a new id:\n%s", a.Output)
+	newID := newIDOf(t, a, oldID)
+	require.Eventually(t, func() bool { return statusOf(t, co, newID) == registry.StatusPassing }, 10*time.Second, 20*time.Millisecond,
+		"passing under its new id:\n%s", a.Output)
 	self, _ := a.Self()
 	assert.Equal(t, false, self["home_refused"], "a taken id is no refusal of the token")
 	assert.True(t, strings.HasPrefix(newID, "victimapi-"), "a new id of the same form: %s", newID)
@@ -160,15 +170,7 @@ func TestNewIDReachesGossipPeers(t *testing.T) {
 	co.Start()
 	squat(t, co, squatTok.Token, oldID, "other")
 	relay.setCut(false)
-	var newID string
-	require.Eventually(t, func() bool {
-		self, ok := victim.Self()
-		if !ok || self["registered"] != true || self["id"] == oldID {
-			return false
-		}
-		newID = self["id"].(string)
-		return true
-	}, 10*time.Second, 20*time.Millisecond, "registered under a new id:\n%s", victim.Output)
+	newID := newIDOf(t, victim, oldID)
 
 	// The peer learns home's map with the new id, then home goes away.
 	var m registry.Map
@@ -211,15 +213,7 @@ func TestNewIDInConsulMetaUnderTheSameService(t *testing.T) {
 	co.Start()
 	squat(t, co, squatTok.Token, oldID, "other")
 	relay.setCut(false)
-	var newID string
-	require.Eventually(t, func() bool {
-		self, ok := a.Self()
-		if !ok || self["registered"] != true || self["id"] == oldID {
-			return false
-		}
-		newID = self["id"].(string)
-		return true
-	}, 10*time.Second, 20*time.Millisecond, "registered under a new id:\n%s", a.Output)
+	newID := newIDOf(t, a, oldID)
 	require.Eventually(t, func() bool {
 		e, ok := catalogEntry(t, cc, "newsapi", oldID)
 		return ok && e.ServiceMeta["instance_id"] == newID
