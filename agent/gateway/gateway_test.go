@@ -105,7 +105,7 @@ func newGatewayFixture(t testing.TB, backendVersion string) *gatewayFixture {
 	return f
 }
 
-func (f *gatewayFixture) proxy(t *testing.T, edit func(p *composition.Proxy)) {
+func (f *gatewayFixture) proxy(t testing.TB, edit func(p *composition.Proxy)) {
 	t.Helper()
 	p, ok := f.tx.View().Proxies.Get(f.svc.ID)
 	require.True(t, ok)

@@ -212,8 +212,16 @@ func (t *Template) RenderClaims(claims map[string]any) string {
 // knows more variables than the request's (the log phase's status and
 // response headers) looks its own up and the rest with Context.Lookup.
 func (t *Template) RenderWith(c *Context, env *Env, lookup func(c *Context, env *Env, path []string) string) string {
-	if len(t.parts) == 1 && t.parts[0].path == nil {
-		return t.parts[0].text
+	if len(t.parts) == 1 {
+		p := &t.parts[0]
+		if p.path == nil {
+			return p.text
+		}
+		v := lookup(c, env, p.path) // "{{host}}": the value as it is, no copy
+		for _, f := range p.filters {
+			v = f(v)
+		}
+		return v
 	}
 	var b strings.Builder
 	for _, p := range t.parts {
@@ -259,8 +267,10 @@ func (c *Context) Lookup(env *Env, path []string) string {
 		return r.URL.RequestURI()
 	case "host":
 		h := r.Host
-		if hh, _, err := net.SplitHostPort(h); err == nil {
-			h = hh
+		if strings.IndexByte(h, ':') >= 0 { // a Host without a port is most clients'; its error would allocate
+			if hh, _, err := net.SplitHostPort(h); err == nil {
+				h = hh
+			}
 		}
 		return strings.ToLower(h)
 	case "http_method", "request_method":
