@@ -118,10 +118,12 @@ const (
 // dpopRefusal is why a request is refused: its error code and description,
 // fixed words that go into the challenge (never anything the request
 // holds), and the detail for the debug log. Without a code, the challenge
-// is bare.
+// is bare. retryAfter, when set, makes it a 503: the gateway, not the
+// client, is out of room.
 type dpopRefusal struct {
 	code, desc string
 	err        error
+	retryAfter time.Duration
 }
 
 // Error is the description and its detail, for the log.
@@ -219,13 +221,24 @@ func (p *oauthDPoP) check(c *Context, host string) *dpopRefusal {
 	if bound == "" || subtle.ConstantTimeCompare([]byte(bound), []byte(pr.jkt)) != 1 {
 		return &dpopRefusal{code: dpopInvalidToken, desc: "Invalid DPoP key binding"}
 	}
-	switch err := p.replay.admit(pr.jkt, pr.jti, pr.iat, now); {
+	return replayRefusal(p.replay.admit(pr.jkt, pr.jti, pr.iat, now))
+}
+
+// replayRefusal is the refusal for the replay cache's answer err; nil for
+// none.
+func replayRefusal(err error) *dpopRefusal {
+	switch {
 	case errors.Is(err, errDPoPForgotten):
 		return proofRefusal("the DPoP proof is older than the replay cache remembers: send a fresh one", err)
 	case errors.Is(err, errDPoPAhead):
 		return proofRefusal("this key's DPoP proofs the replay cache keeps are all dated ahead of the gateway's clock: try again shortly", err)
 	case errors.Is(err, errDPoPKeys):
-		return proofRefusal("the replay cache keeps as many DPoP keys as it may: try again shortly", err)
+		r := proofRefusal("the replay cache keeps as many DPoP keys as it may: try again shortly", err)
+		var full *dpopKeysFull
+		if errors.As(err, &full) {
+			r.retryAfter = max(full.after, time.Second)
+		}
+		return r
 	case err != nil:
 		return proofRefusal("the DPoP proof was used before", err)
 	}
@@ -233,8 +246,15 @@ func (p *oauthDPoP) check(c *Context, host string) *dpopRefusal {
 }
 
 // refuse answers 401 with the challenge of r, and a body naming its error
-// when it has one.
+// when it has one; 503 with Retry-After when the replay cache is full, as
+// the proof may be good and the gateway cannot tell.
 func (p *oauthDPoP) refuse(c *Context, r *dpopRefusal) {
+	if r.retryAfter > 0 {
+		secs := int64((r.retryAfter + time.Second - 1) / time.Second)
+		c.W.Header()["Retry-After"] = []string{strconv.FormatInt(secs, 10)}
+		c.Respond(http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("DPoP proofs cannot be checked for replay now: the gateway's replay cache is full\n"))
+		return
+	}
 	if r.code == "" {
 		c.W.Header()["Www-Authenticate"] = []string{"DPoP " + dpopChallenge}
 		c.Respond(http.StatusUnauthorized, "", nil)

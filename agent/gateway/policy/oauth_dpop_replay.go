@@ -34,6 +34,13 @@ var (
 	errDPoPKeys      = errors.New("the replay cache keeps as many keys as it may, all with proofs in the acceptance window")
 )
 
+// dpopKeysFull is errDPoPKeys with when the cache drops its idlest key, so
+// that the refusal can say when to come back (Retry-After).
+type dpopKeysFull struct{ after time.Duration }
+
+func (e *dpopKeysFull) Error() string        { return errDPoPKeys.Error() }
+func (e *dpopKeysFull) Is(target error) bool { return target == errDPoPKeys }
+
 // dpopReplay remembers the DPoP proofs oauth_dpop accepted, by their key's
 // thumbprint (jkt) and jti, so that none is accepted twice (RFC 9449
 // section 11.1: "Servers SHOULD store ... the jti value of each DPoP proof
@@ -103,8 +110,8 @@ func dpopJTI(jti string) [16]byte {
 // at now, and returns nil the first time; errDPoPReplayed when it was
 // accepted before, errDPoPForgotten when it is not newer than a proof of
 // its key the cache had to forget, errDPoPAhead when the key's kept proofs
-// are all dated ahead of now, errDPoPKeys when the key is new and the
-// cache keeps as many keys as it may.
+// are all dated ahead of now, errDPoPKeys (a *dpopKeysFull) when the key
+// is new and the cache keeps as many keys as it may.
 func (d *dpopReplay) admit(jkt, jti string, iat, now time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -112,7 +119,8 @@ func (d *dpopReplay) admit(jkt, jti string, iat, now time.Time) error {
 	e, ok := d.keys[jkt]
 	if !ok {
 		if len(d.keys) >= dpopReplayKeys {
-			return errDPoPKeys
+			idlest := d.lru.Back().Value.(*dpopKeyProofs)
+			return &dpopKeysFull{after: idlest.last.Add(dpopReplayKeep).Sub(now)}
 		}
 		e = d.lru.PushFront(&dpopKeyProofs{jkt: jkt, floor: math.MinInt64, last: now})
 		d.keys[jkt] = e

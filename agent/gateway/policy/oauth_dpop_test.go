@@ -2,6 +2,8 @@ package policy
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -119,6 +121,9 @@ func TestDPoPReplayKeysBounded(t *testing.T) {
 		require.NoError(t, d.admit("key"+strconv.Itoa(i), "j", now, now))
 	}
 	assert.ErrorIs(t, d.admit("new", "j", now, now), errDPoPKeys)
+	var full *dpopKeysFull
+	require.ErrorAs(t, d.admit("new", "j", now, now.Add(10*time.Second)), &full)
+	assert.Equal(t, dpopReplayKeep-10*time.Second, full.after, "when the idlest key (key1, last at now) is dropped")
 	assert.NoError(t, d.admit("key0", "j2", now.Add(time.Second), now.Add(time.Second)), "a kept key goes on")
 
 	later := now.Add(dpopReplayKeep + time.Nanosecond)
@@ -127,4 +132,26 @@ func TestDPoPReplayKeysBounded(t *testing.T) {
 	assert.Len(t, d.keys, 2, "the new key and key0, accepted 1 s later")
 	assert.Equal(t, 2, d.lru.Len())
 	assert.ErrorIs(t, d.admit("key0", "j2", now.Add(time.Second), later), errDPoPReplayed, "key0 is still kept whole")
+}
+
+// A new key the full replay cache cannot take is the gateway's lack of
+// room, not a bad proof: 503 with Retry-After (rounded up to whole
+// seconds) until the cache drops its idlest key, and no DPoP challenge.
+func TestDPoPFullReplayCacheIs503WithRetryAfter(t *testing.T) {
+	d := newDPoPReplay()
+	now := time.Unix(1_800_000_000, 0)
+	for i := range dpopReplayKeys {
+		require.NoError(t, d.admit("key"+strconv.Itoa(i), "j", now, now))
+	}
+	p := &oauthDPoP{replay: d}
+	r := replayRefusal(d.admit("new", "j", now, now.Add(time.Second+time.Millisecond)))
+	require.NotNil(t, r)
+	require.ErrorIs(t, r.err, errDPoPKeys)
+
+	w := httptest.NewRecorder()
+	p.refuse(&Context{W: w, R: httptest.NewRequest(http.MethodGet, "/", nil)}, r)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, strconv.Itoa(int((dpopReplayKeep-time.Second)/time.Second)), w.Header().Get("Retry-After"))
+	assert.Empty(t, w.Header().Get("WWW-Authenticate"))
+	assert.Contains(t, w.Body.String(), "replay cache is full")
 }
