@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +63,8 @@ func TestWriteToAStalledConsulHasAnUnknownOutcome(t *testing.T) {
 
 // Of a group too large for one transaction, the writes after a batch Consul
 // did not answer were never sent: they fail as not written, not as "may
-// still be applied".
+// still be applied", and Consul never holds them; the batch that was sent
+// applies whole or not at all.
 func TestWritesAfterAStalledBatchAreNotWritten(t *testing.T) {
 	c := testenv.StartConsul(t)
 	s, err := consulstore.Open(context.Background(), consulstore.Config{Client: newClient(t, c), Prefix: prefix, Logger: zerolog.Nop(),
@@ -74,28 +78,91 @@ func TestWritesAfterAStalledBatchAreNotWritten(t *testing.T) {
 		return err
 	}
 	c.Pause()
-	first := make(chan error, 1)
-	go func() { first <- create("first") }() // its group stalls; the next ones gather behind it
-	time.Sleep(100 * time.Millisecond)
+
+	// A write that waits in its fn holds the committer while the others
+	// queue, one at a time so that the queue is in their order; it then
+	// fails alone, sending nothing, and the committer takes them all as one
+	// group.
+	entered, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) }) // before s.Close, which waits for the group
+	errHeld := errors.New("held the committer")
+	held := make(chan error, 1)
+	go func() {
+		_, err := s.Update(context.Background(), func(*composition.Tx) error {
+			close(entered)
+			<-release
+			return errHeld
+		})
+		held <- err
+	}()
+	<-entered
 	const n = 40 // more than one transaction's operations
-	errs := make(chan error, n)
+	errs := make([]chan error, n)
 	for i := range n {
-		go func() { errs <- create(fmt.Sprintf("s%d", i)) }()
+		errs[i] = make(chan error, 1)
+		go func() { errs[i] <- create(fmt.Sprintf("s%d", i)) }()
+		require.Eventually(t, func() bool { return queuedWrites() == i+1 }, 10*time.Second, time.Millisecond,
+			"write s%d never queued behind the held committer", i)
 	}
-	var unknown *consulstore.ErrOutcomeUnknown
-	require.ErrorAs(t, <-first, &unknown)
-	var sent, notSent int
-	for range n {
-		err := <-errs
-		require.Error(t, err)
+	releaseOnce.Do(func() { close(release) })
+	require.ErrorIs(t, <-held, errHeld)
+
+	// The group's first batch went to the paused Consul; every write after
+	// it was answered without being sent.
+	sent := 0
+	for i := range n {
+		err := <-errs[i]
+		require.Error(t, err, "s%d was answered by a paused Consul", i)
+		var unknown *consulstore.ErrOutcomeUnknown
 		if errors.As(err, &unknown) {
+			require.Equal(t, i, sent, "s%d was sent after a write that was not: %v", i, err)
 			sent++
-		} else {
-			assert.Contains(t, err.Error(), "not written: Consul did not answer the write before it")
-			notSent++
+			continue
+		}
+		assert.Contains(t, err.Error(), "not written: Consul did not answer the write before it", "s%d", i)
+	}
+	t.Logf("of %d writes in a group: %d sent and unanswered, %d not sent", n, sent, n-sent)
+	assert.Positive(t, sent, "a batch of the group was sent")
+	assert.Less(t, sent, n, "the group's later batches were not")
+
+	// Once Consul goes on it may apply the batch it had received, never
+	// the writes after it.
+	c.Resume()
+	require.NoError(t, s.Sync(context.Background()))
+	snap := s.Snapshot()
+	landed := 0
+	for i := range n {
+		_, ok := snap.ServiceBySystemName(fmt.Sprintf("s%d", i))
+		if i >= sent {
+			assert.False(t, ok, "s%d was not sent, yet Consul holds it", i)
+		} else if ok {
+			landed++
 		}
 	}
-	t.Logf("of %d writes behind a stalled one: %d sent and unanswered, %d not sent", n, sent, notSent)
-	assert.Positive(t, sent, "a batch of the group was sent")
-	assert.Positive(t, notSent, "the group's later batches were not")
+	assert.Contains(t, []int{0, sent}, landed, "of the stalled batch's %d writes Consul holds %d: a batch is one transaction", sent, landed)
+}
+
+// queuedWrites counts the goroutines waiting in GroupCommit.Update to hand
+// a write to the committer: the writes it takes as one group once free.
+// Seen from outside, a goroutine started is not yet a write queued.
+func queuedWrites() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	queued := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		head, frames, _ := strings.Cut(g, "\n")
+		if strings.Contains(head, "[select") &&
+			strings.HasPrefix(frames, "github.com/portolan/portolan/composition.(*GroupCommit).Update(") {
+			queued++
+		}
+	}
+	return queued
 }

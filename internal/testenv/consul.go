@@ -239,12 +239,46 @@ func (c *Consul) Kill() {
 // Pause stops the agent (SIGSTOP): it holds its connections and answers
 // nothing, as a server stalled or cut off mid-request; Resume lets it go on.
 // A paused agent is resumed when the test ends, so that it can be stopped.
+//
+// Pause returns once every thread of the agent has stopped: kill(2) only
+// marks the process, and its threads already on a CPU stop when the
+// kernel next gets to them, so a loaded machine saw Consul answer a write
+// sent 13 ms after the signal.
 func (c *Consul) Pause() {
 	c.t.Helper()
 	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		c.t.Fatalf("pause consul: %v", err)
 	}
 	c.t.Cleanup(c.Resume)
+	deadline := time.Now().Add(10 * time.Second)
+	for !allStopped(c.cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("pause consul: pid %d still has running threads 10 s after SIGSTOP", c.cmd.Process.Pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// allStopped reports whether every thread of pid is stopped (state T in
+// /proc/PID/task/TID/stat); true where there is no /proc to tell.
+func allStopped(pid int) bool {
+	stats, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/stat")
+	if err != nil || len(stats) == 0 {
+		_, noProc := os.Stat("/proc/self/task")
+		return noProc != nil
+	}
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false
+		}
+		// "pid (comm) state ...": comm may hold spaces and parentheses.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
 }
 
 // Resume lets a paused agent go on (SIGCONT).
