@@ -69,10 +69,9 @@ func TestCamelSendsHTTPUpstreamsInAbsoluteForm(t *testing.T) {
 // 3scale's guide to Camel: "HTTPS_PROXY: Use the http protocol and TLS port
 // to connect to the Camel HTTP proxy" and "APIcast establishes a new TLS
 // session to connect to the Camel HTTP proxy". Here an https:// proxy URL
-// says so: TLS with the proxy, verified against its name with the CAs the
-// upstreams are verified with (--upstream-ca-file, or upstream_mtls's
-// ca_certificates when the chain has them); the request inside is in
-// absolute form.
+// says so: TLS with the proxy, verified against its name with the agent's
+// CAs (--upstream-ca-file, or the system's; never upstream_mtls's, which
+// are the upstream's); the request inside is in absolute form.
 func TestCamelSpeaksTLSWithAnHTTPSProxy(t *testing.T) {
 	certs := newTestCerts(t)
 	up, got := proxiedHTTPSUpstream(t, certs)
@@ -98,9 +97,9 @@ func TestCamelSpeaksTLSWithAnHTTPSProxy(t *testing.T) {
 		{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`
 	untrusted.setChain(t, withCAs)
 	a = call(t, "GET", untrusted.base+"/test?user_key=premium-key", nil)
-	assert.Equal(t, 200, a.status, "upstream_mtls's CAs verify the proxy: %s", a.body)
-	assert.True(t, proxy.next(t).tls)
-	within(t, got)
+	assert.Equal(t, 502, a.status, "upstream_mtls's CAs are the upstream's, not the proxy's: %s", a.body)
+	assert.Empty(t, proxy.seen)
+	assert.Empty(t, got)
 }
 
 // DESIGN: "HTTPS everywhere off loopback". camel sends an https upstream's

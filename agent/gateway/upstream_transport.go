@@ -256,10 +256,16 @@ func (g *Gateway) newPolicyRoundTripper(tr *policy.Transport) *policyRoundTrippe
 	case px.Absolute:
 		for i, proxy := range []*url.URL{px.HTTP, px.HTTPS} {
 			if proxy != nil {
-				p.absolute[i] = g.camelTransport(proxy, cfg)
+				p.absolute[i] = g.camelTransport(proxy)
 			}
 		}
 	default:
+		// http_proxy: its proxy URLs are http:// only (the policy refuses
+		// https://, as APIcast connects to proxies in clear), so no TLS
+		// session with the proxy is ever made here, and cfg, upstream_mtls's
+		// included, only sets up the TLS with the upstream inside CONNECT.
+		// Were https proxies allowed, net/http would use cfg for the proxy
+		// too, and they would need camelTransport's rule.
 		p.base.Proxy = func(r *http.Request) (*url.URL, error) { return px.For(r.URL), nil }
 		p.base.DialContext = proxyDialContext(px)
 	}
@@ -305,10 +311,9 @@ func requireH2(cfg *tls.Config) {
 }
 
 // camelTransport sends every request to proxy, in the absolute form
-// absoluteForm writes, over TLS when its URL is https (verified against the
-// proxy's name with the upstreams' settings, cfg), in clear otherwise (the
-// camel policy allows that to loopback only, for https upstreams).
-func (g *Gateway) camelTransport(proxy *url.URL, cfg *tls.Config) *http.Transport {
+// absoluteForm writes, over TLS when its URL is https, in clear otherwise
+// (the camel policy allows that to loopback only, for https upstreams).
+func (g *Gateway) camelTransport(proxy *url.URL) *http.Transport {
 	t := g.transport.Clone()
 	t.Proxy = nil
 	t.ForceAttemptHTTP2 = false
@@ -317,10 +322,7 @@ func (g *Gateway) camelTransport(proxy *url.URL, cfg *tls.Config) *http.Transpor
 	addr := proxyAddr(proxy)
 	dialer := guardedDialer()
 	if proxy.Scheme == "https" {
-		pcfg := cfg.Clone()
-		pcfg.ServerName = proxy.Hostname()
-		pcfg.NextProtos = []string{"http/1.1"}
-		td := &tls.Dialer{NetDialer: dialer, Config: pcfg}
+		td := &tls.Dialer{NetDialer: dialer, Config: camelProxyTLS(t.TLSClientConfig, proxy)}
 		t.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return td.DialContext(ctx, network, addr)
 		}
@@ -330,6 +332,32 @@ func (g *Gateway) camelTransport(proxy *url.URL, cfg *tls.Config) *http.Transpor
 		return dialer.DialContext(ctx, network, addr)
 	}
 	return t
+}
+
+// camelProxyTLS is the TLS session with camel's https proxy, made from
+// agent, the gateway's own upstream settings before upstream_mtls's. The
+// proxy is not the upstream: upstream_mtls's settings are about the
+// upstream (and the proxy does the TLS with it), so none of them reaches
+// the session with the proxy. It is verified against its name with
+// --upstream-ca-file's CAs or the system's, always: upstream_mtls's verify
+// false would otherwise let anyone on the way pose as the proxy and read
+// every request, secret token included, and its ca_certificates would
+// choose whom the proxy may be. It gets no client certificate, neither
+// upstream_mtls's nor --upstream-client-cert: 3scale's guide has the
+// gateway open a TLS session to Camel's TLS port ("APIcast establishes a
+// new TLS session to connect to the Camel HTTP proxy") and authenticate
+// nothing there, APIcast's client certificates (upstream_mtls,
+// APICAST_PROXY_HTTPS_CERTIFICATE) are those of its connections to
+// upstreams, and the proxy is a host the composition names, to which the
+// agent's identity was never given.
+func camelProxyTLS(agent *tls.Config, proxy *url.URL) *tls.Config {
+	cfg := agent.Clone()
+	cfg.ServerName = proxy.Hostname()
+	cfg.NextProtos = []string{"http/1.1"}
+	cfg.InsecureSkipVerify = false
+	cfg.Certificates = nil
+	cfg.GetClientCertificate = nil
+	return cfg // agent's VerifyConnection stays: it fails every handshake when the agent's settings did not load
 }
 
 // proxyDialContext dials as the gateway's transport does, and a proxy of

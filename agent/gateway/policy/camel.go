@@ -27,13 +27,16 @@ import (
 // connect to the Camel HTTP proxy", "APIcast establishes a new TLS session
 // to connect to the Camel HTTP proxy"), while APIcast's code of late writes
 // them in clear. Here the URL says which: https://camel:8443 is TLS with
-// the proxy, the session the gateway opens for the request, so set up as
-// the upstreams' are: verified against the proxy's name with
-// upstream_mtls's ca_certificates when the chain has them (else
-// --upstream-ca-file or the system's CAs; not at all with its verify
-// false), presenting its certificate (else --upstream-client-cert) when the
-// proxy asks for one; http:// is clear. Under DESIGN's "HTTPS
-// everywhere off loopback", an http:// proxy for https upstreams
+// the proxy, a party other than the upstream: always verified against the
+// proxy's name with the agent's settings (--upstream-ca-file, or the
+// system's CAs), never with upstream_mtls's, whose verify false or
+// ca_certificates would let another pose as the proxy and read every
+// request; and no client certificate is presented to it (neither
+// upstream_mtls's nor --upstream-client-cert: the gateway's side of the
+// proxy's TLS authenticates nothing in 3scale's guide); http:// is clear.
+// upstream_mtls's settings hold for the upstreams the gateway reaches
+// itself (loopback ones, below). Under DESIGN's "HTTPS everywhere off
+// loopback", an http:// proxy for https upstreams
 // (https_proxy, or all_proxy when https_proxy is not given) must be on
 // loopback (localhost, 127.0.0.0/8, ::1: a sidecar); any other is refused
 // when the chain is built, the error saying to write https:// (Camel's TLS
