@@ -117,7 +117,7 @@ func newInstancesCollector(r *registry.Registry) *instancesCollector {
 		removals: prometheus.NewDesc("portolan_registry_critical_removals_total",
 			"Instances removed after being critical for deregister-critical-after.", nil, nil),
 		refused: prometheus.NewDesc("portolan_registry_registrations_refused_total",
-			"Registrations refused at a cap of live instances, by reason: instance_cap (home's --max-instances) or join_token_cap (a join token's max_instances).", []string{"reason"}, nil),
+			"Registrations refused, by reason: instance_cap (home's --max-instances), join_token_cap (a join token's max_instances) or id_taken (the id is live through another join token: answered 409, the agent takes another id).", []string{"reason"}, nil),
 	}
 }
 
@@ -141,4 +141,5 @@ func (ic *instancesCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(ic.removals, prometheus.CounterValue, float64(s.Removals))
 	ch <- prometheus.MustNewConstMetric(ic.refused, prometheus.CounterValue, float64(s.RefusedAtCap), "instance_cap")
 	ch <- prometheus.MustNewConstMetric(ic.refused, prometheus.CounterValue, float64(s.RefusedAtTokenCap), "join_token_cap")
+	ch <- prometheus.MustNewConstMetric(ic.refused, prometheus.CounterValue, float64(s.RefusedIDTaken), "id_taken")
 }

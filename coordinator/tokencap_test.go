@@ -18,7 +18,8 @@ import (
 )
 
 // Registrations refused at a join token's cap are counted apart from those
-// refused at home's (reason="join_token_cap"), and logged naming the token
+// refused at home's (reason="join_token_cap") and those of an id live
+// through another token (reason="id_taken"), and logged naming the token
 // and its cap, never the token itself, once a minute at most however often
 // its agents retry (every heartbeat).
 func TestRegistrationsRefusedAtATokensCapAreCountedAndLogged(t *testing.T) {
@@ -56,6 +57,19 @@ func TestRegistrationsRefusedAtATokensCapAreCountedAndLogged(t *testing.T) {
 	assert.Equal(t, `portolan_registry_registrations_refused_total{reason="join_token_cap"} 3`, refused("join_token_cap"))
 	assert.Equal(t, `portolan_registry_registrations_refused_total{reason="instance_cap"} 0`, refused("instance_cap"),
 		"home's own cap refused none")
+
+	assert.Equal(t, `portolan_registry_registrations_refused_total{reason="id_taken"} 0`, refused("id_taken"))
+
+	// Another token's holder registering the live a-1 is answered 409 and
+	// counted apart: many of these are someone trying instances' ids.
+	other, err := admin.CreateJoinToken(ctx, &registry.JoinTokenSpec{Service: "news"})
+	require.NoError(t, err)
+	squatter, err := client.New(client.Config{Address: base, Token: other.Token})
+	require.NoError(t, err)
+	_, err = squatter.Register(ctx, "a-1", reg)
+	require.ErrorIs(t, err, client.ErrIDTaken)
+	assert.Equal(t, `portolan_registry_registrations_refused_total{reason="id_taken"} 1`, refused("id_taken"))
+	assert.Equal(t, `portolan_registry_registrations_refused_total{reason="join_token_cap"} 3`, refused("join_token_cap"))
 
 	log.Contains(t, `"join_token":"`+tok.ID+`"`, `"max_instances":1`, "has its cap of live instances")
 	assert.Equal(t, 1, strings.Count(log.String(), "has its cap of live instances"), "one line a minute per token:\n%s", log.String())

@@ -127,9 +127,11 @@ type Registry struct {
 	expired    atomic.Uint64
 	removed    atomic.Uint64
 	// refusedAtCap and refusedAtTokenCap count registrations refused at
-	// home's cap and at a join token's (Stats).
+	// home's cap and at a join token's, refusedIDTaken those of an id live
+	// through another join token (Stats).
 	refusedAtCap      atomic.Uint64
 	refusedAtTokenCap atomic.Uint64
+	refusedIDTaken    atomic.Uint64
 }
 
 // instance is the registry's record of one instance; guarded by Registry.mu.

@@ -11,9 +11,11 @@ type Stats struct {
 	Removals        uint64 // removed after being critical too long
 	// RefusedAtCap counts registrations refused at home's cap of live
 	// instances (--max-instances), RefusedAtTokenCap those refused at a
-	// join token's (its max_instances).
+	// join token's (its max_instances); RefusedIDTaken those of an id live
+	// through another join token (answered 409: the agent draws a new id).
 	RefusedAtCap      uint64
 	RefusedAtTokenCap uint64
+	RefusedIDTaken    uint64
 }
 
 // Stats returns the instance counts by status and the counters.
@@ -34,6 +36,7 @@ func (r *Registry) Stats() Stats {
 	s.Removals = r.removed.Load()
 	s.RefusedAtCap = r.refusedAtCap.Load()
 	s.RefusedAtTokenCap = r.refusedAtTokenCap.Load()
+	s.RefusedIDTaken = r.refusedIDTaken.Load()
 	return s
 }
 

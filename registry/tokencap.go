@@ -79,7 +79,8 @@ func (c *capLog) due(id string, now time.Time, limit int) bool {
 }
 
 // countRefusal counts a registration of instance id that admitLocked
-// refused at a cap, by whose cap it was, and logs one at a join token's
+// refused, by why: at whose cap, or for an id live through another join
+// token (many of these: someone registering other instances' ids); and logs one at a join token's
 // cap (at most once a capLogEvery per token).
 func (r *Registry) countRefusal(id string, err error) {
 	var full *TokenFullError
@@ -92,6 +93,8 @@ func (r *Registry) countRefusal(id string, err error) {
 		}
 	case errors.Is(err, ErrTooManyInstances):
 		r.refusedAtCap.Add(1)
+	case errors.Is(err, ErrIDTaken):
+		r.refusedIDTaken.Add(1)
 	}
 }
 
