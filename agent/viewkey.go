@@ -54,17 +54,21 @@ type serviceViewKey struct {
 
 // viewKeyring holds the agent's view keys (registry.RegisterReply.ViewKey),
 // each tied to the service it is for, and implements gossip.Envelope: its
-// gossip node seals the view it holds with the key of that view's audience
-// (registry.SignedView.Audience) and opens only views sealed with the key
-// of its newest placement, so that an agent of another service, or anyone
-// holding the cluster keyring, reads nothing of this service's secrets.
+// gossip node seals each view, and each delta, with the key of the
+// audience (registry.SignedView.Audience) of the view it was made from,
+// and opens only views sealed with the key of its newest placement, so
+// that an agent of another service, or anyone holding the cluster keyring,
+// reads nothing of this service's secrets.
 //
-// The key is chosen by the audience of the view actually held, never by
-// revision: an instance re-placed in another service (labels changed
-// across a restart, at the same revision; or a peer's view of the old
-// service arriving before the heartbeat with the new placement) still
-// holds its old service's view, and must not seal it with the new
-// service's key. With no key for the held view's audience, Seal fails and
+// The key is chosen by the audience of the view the payload was made from,
+// which gossip hands to Seal with it: never by revision, nor by the view
+// the agent holds when Seal runs. An instance re-placed in another service
+// (labels changed across a restart, at the same revision; or a peer's view
+// of the old service arriving before the heartbeat with the new placement)
+// still holds, or still serves from gossip's cache, its old service's view,
+// and must not seal it with the new service's key; nor may a payload chosen
+// before the agent installs the new service's view be sealed after it
+// under that view's key. With no key for that audience, Seal fails and
 // gossip sends nothing.
 //
 // With no key known, an agent phoning home sends nothing either: only a
@@ -73,40 +77,40 @@ type serviceViewKey struct {
 // ever tell, shares them as they are unless its cache dir holds keys.
 type viewKeyring struct {
 	// Set before gossip starts (loadViewKey), read only after.
-	held            func() (uint64, []byte) // the signed view the agent holds (compositionCache.Latest)
-	plainUntilKnown bool                    // no home to hand a key: unknown means none
+	plainUntilKnown bool // no home to hand a key: unknown means none
 
 	mu     sync.Mutex // guards what follows
 	state  viewKeyState
 	keys   []serviceViewKey // oldest first; the last is the newest placement's
 	warned bool             // the agent said once that home sent no key
 
-	audMu    sync.Mutex // guards the held view's audience, parsed once per view
+	audMu    sync.Mutex // guards the last view's audience, parsed once per view
 	audView  *byte      // first byte of the view audience was parsed from
+	audLen   int        // and its length
 	audience string
 }
 
-// Seal implements gossip.Envelope: it seals with the key of the audience of
-// the view the agent holds.
-func (k *viewKeyring) Seal(plain []byte) ([]byte, error) {
+// Seal implements gossip.Envelope: it seals payload with the key of the
+// audience of view, the signed view payload was made from.
+func (k *viewKeyring) Seal(payload, view []byte) ([]byte, error) {
 	k.mu.Lock()
 	state := k.state
 	k.mu.Unlock()
 	switch {
 	case state == viewKeyNone, state == viewKeyUnknown && k.plainUntilKnown:
-		return plain, nil
+		return payload, nil
 	case state == viewKeyUnknown:
 		return nil, errNoViewKey
 	}
-	rev, aud, err := k.heldAudience()
+	aud, err := k.audienceOf(view)
 	if err != nil {
 		return nil, err
 	}
 	e := k.keyFor(aud)
 	if e == nil {
-		return nil, fmt.Errorf("no view key for service %q, the audience of the view held (revision %d): the view is not sent", aud, rev)
+		return nil, fmt.Errorf("no view key for service %q, the audience of the view to send: the view is not sent", aud)
 	}
-	return e.Seal(plain)
+	return e.Seal(payload, view)
 }
 
 // Open implements gossip.Envelope: it opens with the newest placement's
@@ -136,30 +140,27 @@ func (k *viewKeyring) keyFor(service string) *gossip.KeyEnvelope {
 	return nil
 }
 
-// heldAudience is the revision and audience of the view the agent holds.
-// The audience is parsed once per view: the cache replaces the view's bytes
-// on every install, so their address tells one view from the next.
-func (k *viewKeyring) heldAudience() (uint64, string, error) {
-	if k.held == nil {
-		return 0, "", errors.New("no view held: nothing to seal")
-	}
-	rev, view := k.held()
+// audienceOf is the audience of a signed view. Gossip seals most payloads
+// from the same view, one slice until the next install: the audience is
+// parsed once per view, told from the next by the address and length of its
+// bytes (which the pointer kept here keeps from being reused).
+func (k *viewKeyring) audienceOf(view []byte) (string, error) {
 	if len(view) == 0 {
-		return rev, "", errors.New("no view held: nothing to seal")
+		return "", errors.New("no view to take the audience from: nothing to seal")
 	}
 	k.audMu.Lock()
 	defer k.audMu.Unlock()
-	if k.audView == &view[0] {
-		return rev, k.audience, nil
+	if k.audView == &view[0] && k.audLen == len(view) {
+		return k.audience, nil
 	}
 	var v struct {
 		Audience string `json:"audience"`
 	}
 	if err := json.Unmarshal(view, &v); err != nil {
-		return rev, "", fmt.Errorf("audience of the view held (revision %d): %w", rev, err)
+		return "", fmt.Errorf("audience of the view to send: %w", err)
 	}
-	k.audView, k.audience = &view[0], v.Audience
-	return rev, v.Audience, nil
+	k.audView, k.audLen, k.audience = &view[0], len(view), v.Audience
+	return v.Audience, nil
 }
 
 // set installs key for service as the newest placement's; false when it was
@@ -221,10 +222,9 @@ type viewKeyFileContent struct {
 	Keys []viewKeyFileEntry `json:"keys"`
 }
 
-// loadViewKey readies the agent's view keys before gossip starts: it ties
-// them to the view the agent holds and installs the cached keys, if any.
+// loadViewKey readies the agent's view keys before gossip starts: it
+// installs the cached keys, if any.
 func (a *Agent) loadViewKey() {
-	a.viewKey.held = a.comp.Latest
 	a.viewKey.plainUntilKnown = a.cfg.Home == ""
 	if a.cfg.CacheDir == "" {
 		return

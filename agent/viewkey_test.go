@@ -49,6 +49,12 @@ func (h *heldViews) Latest() (uint64, []byte) {
 	return h.rev, h.view
 }
 
+// current is the view held, which the tests seal a payload from.
+func (h *heldViews) current() []byte {
+	_, v := h.Latest()
+	return v
+}
+
 var (
 	keyA = bytes.Repeat([]byte{1}, 32)
 	keyB = bytes.Repeat([]byte{2}, 32)
@@ -66,26 +72,26 @@ func TestViewKeySealsTheHeldViewWithItsAudiencesKeyOnly(t *testing.T) {
 	h.hold(t, 7, "a") // A's view at revision 7, from the cache
 
 	// No key for A (none cached): B's key, from a placement at revision 7.
-	k := viewKeyring{held: h.Latest}
+	k := viewKeyring{}
 	changed, err := k.set("b", keyB)
 	require.NoError(t, err)
 	assert.True(t, changed)
-	_, err = k.Seal(plain)
+	_, err = k.Seal(plain, h.current())
 	require.Error(t, err, "A's view is not sealed with B's key")
 
 	// A's key cached from before: A's view goes to A's agents only.
-	k = viewKeyring{held: h.Latest}
+	k = viewKeyring{}
 	_, err = k.set("a", keyA)
 	require.NoError(t, err)
 	_, err = k.set("b", keyB)
 	require.NoError(t, err)
-	s, err := k.Seal(plain)
+	s, err := k.Seal(plain, h.current())
 	require.NoError(t, err)
 	assert.True(t, sealedUnder(t, keyA, s))
 	assert.False(t, sealedUnder(t, keyB, s))
 	fromB, err := gossip.NewKeyEnvelope(keyB)
 	require.NoError(t, err)
-	b, err := fromB.Seal(plain)
+	b, err := fromB.Seal(plain, nil)
 	require.NoError(t, err)
 	got, err := k.Open(b)
 	require.NoError(t, err, "opens the new service's views at once")
@@ -93,7 +99,7 @@ func TestViewKeySealsTheHeldViewWithItsAudiencesKeyOnly(t *testing.T) {
 
 	// B's view installed: B's key.
 	h.hold(t, 7, "b")
-	s, err = k.Seal(plain)
+	s, err = k.Seal(plain, h.current())
 	require.NoError(t, err)
 	assert.True(t, sealedUnder(t, keyB, s))
 	assert.False(t, sealedUnder(t, keyA, s))
@@ -106,13 +112,13 @@ func TestViewKeyNewerViewOfTheOldServiceKeepsItsKey(t *testing.T) {
 	plain := []byte("view")
 	var h heldViews
 	h.hold(t, 7, "a")
-	k := viewKeyring{held: h.Latest}
+	k := viewKeyring{}
 	_, err := k.set("a", keyA)
 	require.NoError(t, err)
 	h.hold(t, 8, "a") // from a peer of A
 	_, err = k.set("b", keyB)
 	require.NoError(t, err)
-	s, err := k.Seal(plain)
+	s, err := k.Seal(plain, h.current())
 	require.NoError(t, err)
 	assert.True(t, sealedUnder(t, keyA, s), "A's view of revision 8 is A's")
 
@@ -121,7 +127,7 @@ func TestViewKeyNewerViewOfTheOldServiceKeepsItsKey(t *testing.T) {
 	assert.False(t, changed, "the same key for the same service again")
 	_, err = k.set("b", []byte("short"))
 	assert.Error(t, err, "a key of the wrong size is refused and the others kept")
-	s, err = k.Seal(plain)
+	s, err = k.Seal(plain, h.current())
 	require.NoError(t, err)
 	assert.True(t, sealedUnder(t, keyA, s))
 }
@@ -135,20 +141,20 @@ func TestViewKeyUnknownSendsNothing(t *testing.T) {
 	plain := []byte("view")
 	var h heldViews
 	h.hold(t, 3, "a")
-	k := viewKeyring{held: h.Latest}
-	_, err := k.Seal(plain)
+	k := viewKeyring{}
+	_, err := k.Seal(plain, h.current())
 	require.ErrorIs(t, err, errNoViewKey)
 
 	assert.True(t, k.none())
-	out, err := k.Seal(plain)
+	out, err := k.Seal(plain, h.current())
 	require.NoError(t, err)
 	assert.Equal(t, plain, out, "home has no view keys: as it is")
 	out, err = k.Open(plain)
 	require.NoError(t, err)
 	assert.Equal(t, plain, out)
 
-	gossipOnly := viewKeyring{held: h.Latest, plainUntilKnown: true}
-	out, err = gossipOnly.Seal(plain)
+	gossipOnly := viewKeyring{plainUntilKnown: true}
+	out, err = gossipOnly.Seal(plain, h.current())
 	require.NoError(t, err)
 	assert.Equal(t, plain, out, "no home: as before")
 }
@@ -169,28 +175,26 @@ func TestViewKeyFromHomeIsTiedToThePlacementsService(t *testing.T) {
 	}
 	a := newAgent()
 	a.loadViewKey()
-	a.viewKey.held = h.Latest
 	a.viewKeyFromHome(base64.StdEncoding.EncodeToString(keyA), &registry.Placement{Revision: 5}, true)
-	s, err := a.viewKey.Seal([]byte("view"))
+	s, err := a.viewKey.Seal([]byte("view"), h.current())
 	require.NoError(t, err)
 	assert.True(t, sealedUnder(t, keyA, s), "no service in the placement: the instance's own")
 	a.viewKeyFromHome(base64.StdEncoding.EncodeToString(keyB), &registry.Placement{Service: "weather", Revision: 6}, false)
 
 	b := newAgent()
 	b.loadViewKey()
-	b.viewKey.held = h.Latest
-	s, err = b.viewKey.Seal([]byte("view"))
+	s, err = b.viewKey.Seal([]byte("view"), h.current())
 	require.NoError(t, err)
 	assert.True(t, sealedUnder(t, keyA, s), "news's key, from the cache dir")
 	fromWeather, err := gossip.NewKeyEnvelope(keyB)
 	require.NoError(t, err)
-	w, err := fromWeather.Seal([]byte("weather view"))
+	w, err := fromWeather.Seal([]byte("weather view"), nil)
 	require.NoError(t, err)
 	_, err = b.viewKey.Open(w)
 	require.NoError(t, err, "the newest placement's key opens")
 
 	b.viewKeyFromHome("", &registry.Placement{Revision: 7}, true)
-	out, err := b.viewKey.Seal([]byte("view"))
+	out, err := b.viewKey.Seal([]byte("view"), h.current())
 	require.NoError(t, err)
 	assert.Equal(t, "view", string(out), "home said it has none")
 	assert.NoFileExists(t, filepath.Join(dir, ViewKeyFile))
@@ -198,7 +202,6 @@ func TestViewKeyFromHomeIsTiedToThePlacementsService(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ViewKeyFile), []byte(base64.StdEncoding.EncodeToString(keyA)+"\n"), 0o600))
 	c := newAgent()
 	c.loadViewKey()
-	c.viewKey.held = h.Latest
-	_, err = c.viewKey.Seal([]byte("view"))
+	_, err = c.viewKey.Seal([]byte("view"), h.current())
 	require.ErrorIs(t, err, errNoViewKey, "a key of unknown service is not used")
 }

@@ -19,9 +19,12 @@ type plainDoc struct {
 }
 
 // heldDelta leads from revision base to rev; d is nil when there is none.
+// to is the document it leads to, which it is sealed for (Envelope.Seal's
+// source): the delta carries that document's bytes, not its base's.
 type heldDelta struct {
 	base, rev uint64
 	d         []byte
+	to        []byte
 }
 
 // current is the newest document the node holds: its Source's, or the last
@@ -70,7 +73,7 @@ func (n *Node) keepAnnounced(rev uint64, gzLen int) {
 	var d heldDelta
 	if prev.doc != nil && prev.rev < rev && !n.cfg.wholeOnly {
 		if dd := makeDelta(prev.doc, doc); len(dd) <= gzLen/2 {
-			d = heldDelta{base: prev.rev, rev: rev, d: dd}
+			d = heldDelta{base: prev.rev, rev: rev, d: dd, to: doc}
 		}
 	}
 	n.dis.mu.Lock()
@@ -115,6 +118,6 @@ func (n *Node) takeOffer() bool {
 			return false
 		}
 	}
-	n.deliver(plainDoc{rev: o.Revision, doc: doc, sum: sum, summed: true}, heldDelta{base: o.Base, rev: o.Revision, d: o.Delta}, nil, o.Holder)
+	n.deliver(plainDoc{rev: o.Revision, doc: doc, sum: sum, summed: true}, heldDelta{base: o.Base, rev: o.Revision, d: o.Delta, to: doc}, nil, o.Holder)
 	return true
 }

@@ -62,11 +62,6 @@ type dissemination struct {
 	slots chan struct{}
 }
 
-type compressed struct {
-	rev uint64
-	gz  []byte
-}
-
 func (d *dissemination) init() {
 	d.have = map[string]uint64{}
 	d.refused = map[string]uint64{}
@@ -91,13 +86,14 @@ func (a announcement) Name() string    { return "portolan/announce" }
 // rev when it has one that fits in a packet.
 func (n *Node) queueAnnounce(rev uint64, holder string) {
 	a := announce{Revision: rev, Holder: holder}
+	var to []byte
 	n.dis.mu.Lock()
 	if d := n.dis.delta; d.rev == rev && d.d != nil {
-		a.Base, a.Delta = d.base, d.d
+		a.Base, a.Delta, to = d.base, d.d, d.to
 	}
 	n.dis.mu.Unlock()
 	if a.Delta != nil {
-		if sealed, err := n.seal(a.Delta); err != nil {
+		if sealed, err := n.seal(a.Delta, to); err != nil {
 			n.log.Debug().Err(err).Msg("gossip: could not seal a delta (no view key for it yet); announced without it")
 			a.Base, a.Delta = 0, nil
 		} else {
@@ -377,7 +373,7 @@ func (n *Node) fetch(target uint64) bool {
 		case r.Base != 0:
 			got.doc, got.sum, err = applyDelta(base.doc, n.sumOf(&base), r.Doc)
 			got.summed = err == nil
-			d = heldDelta{base: r.Base, rev: r.Revision, d: r.Doc}
+			d = heldDelta{base: r.Base, rev: r.Revision, d: r.Doc, to: got.doc}
 		default:
 			got.doc, err = gunzip(r.Doc)
 		}
@@ -487,7 +483,7 @@ func (n *Node) deliver(p plainDoc, d heldDelta, gz []byte, from string) {
 	n.dis.mu.Lock()
 	n.dis.delivered = p.rev
 	if gz != nil && p.rev > n.dis.cache.rev {
-		n.dis.cache = compressed{rev: p.rev, gz: gz}
+		n.dis.cache = compressed{rev: p.rev, gz: gz, src: p.doc}
 	}
 	if p.rev >= n.dis.plain.rev {
 		n.dis.plain, n.dis.delta = p, d

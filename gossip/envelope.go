@@ -16,8 +16,15 @@ import (
 // wire carries sealed bytes. A payload that does not open is dropped, as
 // from a stranger. Its methods are called from several goroutines.
 type Envelope interface {
-	// Seal returns plain sealed; an error sends nothing.
-	Seal(plain []byte) ([]byte, error)
+	// Seal returns payload sealed; an error sends nothing. source is the
+	// document payload was made from (the document itself when payload is
+	// its gzip, the document a delta leads to when it is a delta), kept
+	// with the payload since it was made: an Envelope keyed per document
+	// (an agent's, by the view's audience) chooses the key from source and
+	// never from what the node holds when Seal runs, which may by then be
+	// another service's document. source and payload are not to be kept or
+	// altered.
+	Seal(payload, source []byte) ([]byte, error)
 	// Open returns what sealed held, or an error when it was not sealed
 	// under this envelope's key or was altered on the way.
 	Open(sealed []byte) ([]byte, error)
@@ -57,8 +64,8 @@ func NewKeyEnvelope(key []byte) (*KeyEnvelope, error) {
 	return &KeyEnvelope{aead: aead}, nil
 }
 
-// Seal implements Envelope.
-func (e *KeyEnvelope) Seal(plain []byte) ([]byte, error) {
+// Seal implements Envelope: one key for every source.
+func (e *KeyEnvelope) Seal(plain, _ []byte) ([]byte, error) {
 	ns := e.aead.NonceSize()
 	out := make([]byte, 1+ns, 1+ns+len(plain)+e.aead.Overhead())
 	out[0] = envelopeVersion
@@ -81,13 +88,19 @@ func (e *KeyEnvelope) Open(sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// seal applies the node's Envelope to a payload it sends; without one the
-// payload goes as it is.
-func (n *Node) seal(plain []byte) ([]byte, error) {
-	if n.cfg.Envelope == nil || plain == nil {
-		return plain, nil
+// seal applies the node's Envelope to payload, made from the document
+// source, before the node sends it; without one the payload goes as it is.
+// Callers pass the source kept with the payload (compressed.src,
+// heldDelta.to), never the node's current document: that may have changed
+// since the payload was chosen.
+func (n *Node) seal(payload, source []byte) ([]byte, error) {
+	if n.cfg.Envelope == nil || payload == nil {
+		return payload, nil
 	}
-	return n.cfg.Envelope.Seal(plain)
+	if source == nil {
+		return nil, errors.New("gossip: a payload without the document it was made from is not sealed")
+	}
+	return n.cfg.Envelope.Seal(payload, source)
 }
 
 // open undoes seal on a payload the node received.

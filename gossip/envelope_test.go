@@ -22,8 +22,8 @@ func keyEnvelope(t testing.TB, b byte) *KeyEnvelope {
 // a node on the way could.
 type tamperer struct{ *KeyEnvelope }
 
-func (e tamperer) Seal(plain []byte) ([]byte, error) {
-	b, err := e.KeyEnvelope.Seal(plain)
+func (e tamperer) Seal(plain, source []byte) ([]byte, error) {
+	b, err := e.KeyEnvelope.Seal(plain, source)
 	if err == nil {
 		b[len(b)/2] ^= 0x40
 	}
@@ -34,9 +34,9 @@ func TestKeyEnvelopeSealsAndOpens(t *testing.T) {
 	t.Parallel()
 	e := keyEnvelope(t, 7)
 	plain := []byte(`{"secret_token":"only-for-news"}`)
-	a, err := e.Seal(plain)
+	a, err := e.Seal(plain, plain)
 	require.NoError(t, err)
-	b, err := e.Seal(plain)
+	b, err := e.Seal(plain, plain)
 	require.NoError(t, err)
 	assert.NotEqual(t, a, b, "a fresh nonce each time")
 	assert.False(t, bytes.Contains(a, []byte("only-for-news")), "sealed bytes hold no plaintext")
