@@ -151,6 +151,30 @@ func TestChainContentRoutingThatChoseForwardsBeforeEcho(t *testing.T) {
 	assert.Empty(t, cg.got)
 }
 
+// [upstream, routing, apicast], both matching: upstream.lua keeps its
+// choice as its own (context[self]) and its content phase, first, calls it
+// ("upstream:call(context)", an ngx.exec that never returns), so routing's
+// content never comes and its choice is not used. When the upstream
+// policy's rules do not match, routing's content forwards to its choice.
+func TestChainContentFirstChooserForwardsToItsOwnChoice(t *testing.T) {
+	first, gotFirst := echoUpstream(t, "first")
+	second, gotSecond := routeOther(t)
+	cg := startRouteGateway(t, chainOf(
+		chainElement("upstream", `{"rules":[{"regex":"^/both","url":"`+first.URL+`"}]}`),
+		chainElement("routing", `{"rules":[{"url":"`+second.URL+`","condition":{"operations":[]}}]}`),
+		apicastElementJSON), nil)
+	a := call(t, "GET", cg.base+"/both?user_key="+cg.key, nil)
+	assert.Equal(t, "first", a.body, "the upstream policy's choice, not routing's")
+	require.Len(t, gotFirst, 1)
+	assert.Equal(t, "/both", (<-gotFirst).URL.Path)
+	assert.Empty(t, gotSecond)
+
+	a = call(t, "GET", cg.base+"/other?user_key="+cg.key, nil)
+	assert.Equal(t, "other", a.body, "no upstream rule matched: routing's choice")
+	require.Len(t, gotSecond, 1)
+	assert.Empty(t, cg.got)
+}
+
 // [apicast, routing] and [apicast, upstream]: the apicast element's content
 // forwards first, to the service's upstream (proxy.lua's get_upstream: the
 // service's api_backend), so the choice of a routing or upstream policy

@@ -142,8 +142,10 @@ type contentStep struct {
 // content_caching and routing's replace_path act on the way to the
 // upstream, from wherever they sit (atForward). A tail of forwarding
 // elements is dropped, since the request is forwarded after the steps
-// anyway, unless the apicast element has to set aside the upstream a
-// later upstream or routing element chose.
+// anyway, to the upstream last chosen, unless the apicast element has to
+// set aside the upstream a later upstream or routing element chose, or an
+// upstream or routing element comes before another: the first that chose
+// forwards to its own choice.
 func (c *Chain) planContent(apicastPos int) {
 	var steps []contentStep
 	forwarded := false   // an earlier element forwards every request
@@ -171,10 +173,14 @@ func (c *Chain) planContent(apicastPos int) {
 			steps = append(steps, contentStep{role: contentAnswers, pos: pos, p: x})
 		}
 	}
+	choserAfter := false // a chooser's step was dropped: forwarding uses its choice
 	for n := len(steps); n > 0; n = len(steps) {
-		if last := steps[n-1]; last.role == contentAnswers || last.role == contentForwards && chosenLater {
+		last := steps[n-1]
+		if last.role == contentAnswers || last.role == contentForwards && chosenLater ||
+			last.role == contentForwardsChosen && choserAfter {
 			break
 		}
+		choserAfter = choserAfter || last.role == contentForwardsChosen
 		steps = steps[:n-1]
 	}
 	c.content = steps

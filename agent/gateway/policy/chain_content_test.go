@@ -20,8 +20,9 @@ func (apicastStandIn) Name() string { return "apicast" }
 // answer before the element that forwards (the usual ones: apicast alone,
 // or after content_caching, routing or upstream) has no step to run per
 // request, and the elements APIcast never reaches are left out. Only an
-// answering policy before the forward, or an upstream chosen after the
-// apicast element (set aside), costs a step.
+// answering policy before the forward, an upstream chosen after the
+// apicast element (set aside), or a chooser (routing, upstream) before
+// another (the first that chose forwards to its own choice), costs a step.
 func TestChainContentPlannedAtBuild(t *testing.T) {
 	el := func(name, conf string) composition.PolicyConfig {
 		return composition.PolicyConfig{Name: name, Version: "builtin", Enabled: true, Configuration: []byte(conf)}
@@ -43,7 +44,10 @@ func TestChainContentPlannedAtBuild(t *testing.T) {
 		{"apicast", []composition.PolicyConfig{apicast}, nil, nil},
 		{"content_caching apicast", []composition.PolicyConfig{caching, apicast}, nil, []string{"content_caching"}},
 		{"apicast content_caching", []composition.PolicyConfig{apicast, caching}, nil, []string{"content_caching"}},
-		{"routing upstream apicast", []composition.PolicyConfig{routing, up, apicast}, nil, []string{"routing"}},
+		{"upstream apicast", []composition.PolicyConfig{up, apicast}, nil, nil},
+		{"routing upstream apicast", []composition.PolicyConfig{routing, up, apicast}, []contentRole{contentForwardsChosen}, []string{"routing"}},
+		{"upstream routing apicast", []composition.PolicyConfig{up, routing, apicast}, []contentRole{contentForwardsChosen}, []string{"routing"}},
+		{"upstream upstream apicast", []composition.PolicyConfig{up, up, apicast}, []contentRole{contentForwardsChosen}, nil},
 		{"apicast echo liquid_context_debug", []composition.PolicyConfig{apicast, echo, debug}, nil, nil},
 		{"echo apicast", []composition.PolicyConfig{echo, apicast}, []contentRole{contentAnswers}, nil},
 		{"content_caching echo apicast", []composition.PolicyConfig{caching, echo, apicast}, []contentRole{contentAnswers}, []string{"content_caching"}},

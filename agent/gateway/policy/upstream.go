@@ -73,10 +73,14 @@ func (p *upstreamPolicy) Name() string { return "upstream" }
 
 // Rewrite chooses the upstream; the mapping rules still match the request's
 // own path, as in APIcast, where the upstream changes in the content phase.
+// The choice is also kept as the policy's own (upstream.lua's
+// context[self]), for its content phase: a routing or upstream policy
+// after it may choose another meanwhile.
 func (p *upstreamPolicy) Rewrite(c *Context) {
 	for i := range p.rules {
 		if p.rules[i].re.MatchString(c.R.URL.Path) {
 			c.Upstream = p.rules[i].up
+			c.state[c.pos] = p.rules[i].up
 			p.hits.Inc()
 			return
 		}
@@ -141,16 +145,15 @@ func routeCounter(env *Env, policy, event string) prometheus.Counter {
 	return env.Metrics.Policy.WithLabelValues(policy, event)
 }
 
-// choseUpstream reports whether one of p's rules is c's upstream: its
-// content phase then forwards, as APIcast's upstream policy calls it.
+// choseUpstream reports whether p chose an upstream for c, and makes it
+// c's: its content phase then forwards there, as upstream.lua's content
+// calls context[self], even when a routing or upstream policy after it
+// chose another (their content phase never comes).
 func (p *upstreamPolicy) choseUpstream(c *Context) bool {
-	if c.Upstream == nil {
+	up, _ := c.state[c.pos].(*Upstream)
+	if up == nil {
 		return false
 	}
-	for i := range p.rules {
-		if p.rules[i].up == c.Upstream {
-			return true
-		}
-	}
-	return false
+	c.Upstream = up
+	return true
 }
