@@ -175,6 +175,68 @@ func TestChainContentFirstChooserForwardsToItsOwnChoice(t *testing.T) {
 	assert.Empty(t, cg.got)
 }
 
+// A routing rule's replace_path is the path of its own upstream: when the
+// upstream policy before it forwards to its own choice, the request goes
+// with the client's path, not routing's.
+func TestChainContentReplacePathOnlyForRoutingsOwnUpstream(t *testing.T) {
+	first, gotFirst := echoUpstream(t, "first")
+	second, gotSecond := routeOther(t)
+	cg := startRouteGateway(t, chainOf(
+		chainElement("upstream", `{"rules":[{"regex":"^/both","url":"`+first.URL+`"}]}`),
+		chainElement("routing", `{"rules":[{"url":"`+second.URL+`","replace_path":"/replaced{{uri}}","condition":{"operations":[]}}]}`),
+		apicastElementJSON), nil)
+	assert.Equal(t, "first", call(t, "GET", cg.base+"/both?user_key="+cg.key, nil).body)
+	require.Len(t, gotFirst, 1)
+	assert.Equal(t, "/both", (<-gotFirst).URL.Path, "the client's path")
+	assert.Equal(t, "other", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body)
+	require.Len(t, gotSecond, 1)
+	assert.Equal(t, "/replaced/x", (<-gotSecond).URL.Path, "routing's path to routing's upstream")
+}
+
+// routing.lua's access sets the request's one chosen upstream,
+// context.route_upstream, to its rule's or to nil, and its content calls
+// whatever that is then; upstream.lua's access sets it to its own choice
+// when it made one. So, in chain order: [routing, upstream] both matching
+// go to the upstream policy's (its access runs last); [routing (no rule
+// holds), echo, upstream] forward at routing's content to the upstream
+// policy's choice, before echo; [routing, routing (no rule holds)] go to
+// the service's upstream.
+func TestChainContentRoutingForwardsTheRequestsChosenUpstream(t *testing.T) {
+	never := `"condition":{"operations":[{"match":"path","op":"==","value":"/never"}]}`
+	t.Run("routing upstream", func(t *testing.T) {
+		first, gotFirst := echoUpstream(t, "first")
+		second, gotSecond := routeOther(t)
+		cg := startRouteGateway(t, chainOf(
+			chainElement("routing", `{"rules":[{"url":"`+second.URL+`","condition":{"operations":[]}}]}`),
+			chainElement("upstream", `{"rules":[{"regex":"^/","url":"`+first.URL+`"}]}`),
+			apicastElementJSON), nil)
+		assert.Equal(t, "first", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body)
+		assert.Len(t, gotFirst, 1)
+		assert.Empty(t, gotSecond)
+	})
+	t.Run("routing echo upstream", func(t *testing.T) {
+		first, gotFirst := echoUpstream(t, "first")
+		cg := startRouteGateway(t, chainOf(
+			chainElement("routing", `{"rules":[{"url":"http://127.0.0.1:9",`+never+`}]}`),
+			echoElementJSON,
+			chainElement("upstream", `{"rules":[{"regex":"^/","url":"`+first.URL+`"}]}`),
+			apicastElementJSON), nil)
+		assert.Equal(t, "first", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body, "forwarded before echo")
+		assert.Len(t, gotFirst, 1)
+		assert.Zero(t, policyEvents(cg.reg, "echo", "answered"))
+	})
+	t.Run("routing routing", func(t *testing.T) {
+		second, gotSecond := routeOther(t)
+		cg := startRouteGateway(t, chainOf(
+			chainElement("routing", `{"rules":[{"url":"`+second.URL+`","condition":{"operations":[]}}]}`),
+			chainElement("routing", `{"rules":[{"url":"http://127.0.0.1:9",`+never+`}]}`),
+			apicastElementJSON), nil)
+		assert.Equal(t, "app", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body, "the service's upstream")
+		assert.Empty(t, gotSecond)
+		assert.Len(t, cg.got, 1)
+	})
+}
+
 // [apicast, routing] and [apicast, upstream]: the apicast element's content
 // forwards first, to the service's upstream (proxy.lua's get_upstream: the
 // service's api_backend), so the choice of a routing or upstream policy

@@ -142,10 +142,10 @@ type contentStep struct {
 // content_caching and routing's replace_path act on the way to the
 // upstream, from wherever they sit (atForward). A tail of forwarding
 // elements is dropped, since the request is forwarded after the steps
-// anyway, to the upstream last chosen, unless the apicast element has to
-// set aside the upstream a later upstream or routing element chose, or an
-// upstream or routing element comes before another: the first that chose
-// forwards to its own choice.
+// anyway, to the request's chosen upstream (Context.Upstream, APIcast's
+// context.route_upstream), unless the apicast element has to set aside the
+// upstream a later upstream or routing element chose, or an upstream
+// policy, which forwards to its own choice, comes before another chooser.
 func (c *Chain) planContent(apicastPos int) {
 	var steps []contentStep
 	forwarded := false   // an earlier element forwards every request
@@ -173,14 +173,18 @@ func (c *Chain) planContent(apicastPos int) {
 			steps = append(steps, contentStep{role: contentAnswers, pos: pos, p: x})
 		}
 	}
-	choserAfter := false // a chooser's step was dropped: forwarding uses its choice
+	choserAfter := false // a chooser's step was dropped
 	for n := len(steps); n > 0; n = len(steps) {
 		last := steps[n-1]
-		if last.role == contentAnswers || last.role == contentForwards && chosenLater ||
-			last.role == contentForwardsChosen && choserAfter {
+		if last.role == contentAnswers || last.role == contentForwards && chosenLater {
 			break
 		}
-		choserAfter = choserAfter || last.role == contentForwardsChosen
+		if last.role == contentForwardsChosen {
+			if _, own := last.el.(ownChooser); own && choserAfter {
+				break // it forwards to its own choice, which a later one may have replaced
+			}
+			choserAfter = true
+		}
 		steps = steps[:n-1]
 	}
 	c.content = steps
@@ -194,6 +198,15 @@ type upstreamChooser interface {
 	// choseUpstream reports whether the element chose c's upstream (it
 	// runs at the element's position, its request state at hand).
 	choseUpstream(c *Context) bool
+}
+
+// ownChooser marks an upstreamChooser whose content forwards to the
+// upstream it chose itself (upstream.lua's context[self]), not to the
+// request's chosen one (routing.lua's context.route_upstream), which a
+// later element may have replaced.
+type ownChooser interface {
+	upstreamChooser
+	ownChoice()
 }
 
 // atUpstream marks a Contenter whose content phase is APIcast's upstream

@@ -21,8 +21,8 @@ func (apicastStandIn) Name() string { return "apicast" }
 // or after content_caching, routing or upstream) has no step to run per
 // request, and the elements APIcast never reaches are left out. Only an
 // answering policy before the forward, an upstream chosen after the
-// apicast element (set aside), or a chooser (routing, upstream) before
-// another (the first that chose forwards to its own choice), costs a step.
+// apicast element (set aside), or an upstream policy before another chooser
+// (it forwards to its own choice, not the request's), costs a step.
 func TestChainContentPlannedAtBuild(t *testing.T) {
 	el := func(name, conf string) composition.PolicyConfig {
 		return composition.PolicyConfig{Name: name, Version: "builtin", Enabled: true, Configuration: []byte(conf)}
@@ -45,7 +45,8 @@ func TestChainContentPlannedAtBuild(t *testing.T) {
 		{"content_caching apicast", []composition.PolicyConfig{caching, apicast}, nil, []string{"content_caching"}},
 		{"apicast content_caching", []composition.PolicyConfig{apicast, caching}, nil, []string{"content_caching"}},
 		{"upstream apicast", []composition.PolicyConfig{up, apicast}, nil, nil},
-		{"routing upstream apicast", []composition.PolicyConfig{routing, up, apicast}, []contentRole{contentForwardsChosen}, []string{"routing"}},
+		{"routing upstream apicast", []composition.PolicyConfig{routing, up, apicast}, nil, []string{"routing"}},
+		{"routing routing apicast", []composition.PolicyConfig{routing, routing, apicast}, nil, []string{"routing", "routing"}},
 		{"upstream routing apicast", []composition.PolicyConfig{up, routing, apicast}, []contentRole{contentForwardsChosen}, []string{"routing"}},
 		{"upstream upstream apicast", []composition.PolicyConfig{up, up, apicast}, []contentRole{contentForwardsChosen}, nil},
 		{"apicast echo liquid_context_debug", []composition.PolicyConfig{apicast, echo, debug}, nil, nil},

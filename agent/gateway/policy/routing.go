@@ -38,7 +38,10 @@ import (
 // As routing.lua's content phase calls the chosen upstream ("if
 // context.route_upstream then context.route_upstream:call(context)"), the
 // content policies after a routing policy that chose one (echo,
-// liquid_context_debug) never run; with no rule holding they do. Placed
+// liquid_context_debug) never run; with no rule holding they do. That
+// upstream is shared: a routing policy whose rules do not hold sets it to
+// none, and a later routing or upstream policy's choice is the one an
+// earlier routing policy's content forwards to. Placed
 // after the apicast element, against the manifest, its choice is not used:
 // that element's content phase forwards to the service's upstream first
 // (Chain.Serve).
@@ -115,7 +118,10 @@ func newRouting(conf json.RawMessage, env *Env) (Policy, error) {
 
 func (p *routing) Name() string { return "routing" }
 
-// Access chooses the upstream of the first rule whose condition holds.
+// Access chooses the upstream of the first rule whose condition holds; with
+// none, the request has no chosen upstream, whatever a policy before chose
+// (routing.lua: "context.route_upstream = self.upstream_selector:select(...)",
+// nil when no rule holds).
 func (p *routing) Access(c *Context) {
 	for i := range p.rules {
 		rule := &p.rules[i]
@@ -141,15 +147,16 @@ func (p *routing) Access(c *Context) {
 		c.Upstream = &st.up
 		return
 	}
+	c.Upstream = nil
 }
 
-// Content applies a chosen rule's replace_path; it never answers.
+// Content applies a chosen rule's replace_path, when the request goes to
+// that rule's upstream (the path is that upstream's: not another policy's
+// choice made since, nor one an upstream policy forwards to); it never
+// answers.
 func (p *routing) Content(c *Context) bool {
-	if c.Upstream == nil {
-		return false
-	}
 	st, ok := c.State(func() any { return nil }).(*routingState) // nil: no replace_path chosen
-	if !ok {
+	if !ok || c.Upstream != &st.up {
 		return false
 	}
 	path, query, hasQuery := strings.Cut(st.path, "?")
@@ -188,23 +195,11 @@ func queryArg(raw, name string) string {
 	return ""
 }
 
-// choseUpstream reports whether p chose c's upstream (one of its rules',
-// or the one its replace_path made, in its request state): its content
-// phase then forwards, as APIcast's routing policy calls it.
-func (p *routing) choseUpstream(c *Context) bool {
-	if c.Upstream == nil {
-		return false
-	}
-	if st, ok := c.state[c.pos].(*routingState); ok && &st.up == c.Upstream {
-		return true
-	}
-	for i := range p.rules {
-		if p.rules[i].up == c.Upstream {
-			return true
-		}
-	}
-	return false
-}
+// choseUpstream reports whether the request has a chosen upstream: its
+// content phase then forwards there, as routing.lua's calls
+// context.route_upstream, whichever policy chose it (this one, a later
+// routing or upstream policy, in the access phase).
+func (p *routing) choseUpstream(c *Context) bool { return c.Upstream != nil }
 
 // atUpstream: replace_path is the path of the upstream routing calls, so
 // its content phase runs on the way to it (see Chain.planContent).

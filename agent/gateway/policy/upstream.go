@@ -21,7 +21,9 @@ import (
 //
 // As upstream.lua's content phase calls the chosen upstream when a rule
 // matched ("return nil, 'no upstream'" otherwise), the content policies
-// after it (echo, liquid_context_debug) never run for a request it routed.
+// after it (echo, liquid_context_debug) never run for a request it routed,
+// and it forwards to its own choice even when a routing policy after it
+// chose another.
 // Placed after the apicast element, against the manifest, its choice is not
 // used: that element's content phase forwards to the service's upstream
 // first (Chain.Serve).
@@ -71,19 +73,26 @@ func newUpstream(conf json.RawMessage, env *Env) (Policy, error) {
 
 func (p *upstreamPolicy) Name() string { return "upstream" }
 
-// Rewrite chooses the upstream; the mapping rules still match the request's
-// own path, as in APIcast, where the upstream changes in the content phase.
-// The choice is also kept as the policy's own (upstream.lua's
-// context[self]), for its content phase: a routing or upstream policy
-// after it may choose another meanwhile.
+// Rewrite chooses the upstream, kept as the policy's own (upstream.lua's
+// context[self]); the mapping rules still match the request's own path, as
+// in APIcast, where the upstream changes in the content phase.
 func (p *upstreamPolicy) Rewrite(c *Context) {
 	for i := range p.rules {
 		if p.rules[i].re.MatchString(c.R.URL.Path) {
-			c.Upstream = p.rules[i].up
 			c.state[c.pos] = p.rules[i].up
 			p.hits.Inc()
 			return
 		}
+	}
+}
+
+// Access makes the policy's choice, when it made one, the request's
+// (upstream.lua: "context.route_upstream = context[self] or
+// context.route_upstream"), in chain order with routing's: what
+// maintenance_mode, owner_id and a routing policy's content then see.
+func (p *upstreamPolicy) Access(c *Context) {
+	if up, _ := c.state[c.pos].(*Upstream); up != nil {
+		c.Upstream = up
 	}
 }
 
@@ -148,7 +157,7 @@ func routeCounter(env *Env, policy, event string) prometheus.Counter {
 // choseUpstream reports whether p chose an upstream for c, and makes it
 // c's: its content phase then forwards there, as upstream.lua's content
 // calls context[self], even when a routing or upstream policy after it
-// chose another (their content phase never comes).
+// chose another since (their content phase never comes).
 func (p *upstreamPolicy) choseUpstream(c *Context) bool {
 	up, _ := c.state[c.pos].(*Upstream)
 	if up == nil {
@@ -157,3 +166,6 @@ func (p *upstreamPolicy) choseUpstream(c *Context) bool {
 	c.Upstream = up
 	return true
 }
+
+// ownChoice: p's content forwards to its own choice, not the request's.
+func (p *upstreamPolicy) ownChoice() {}
