@@ -113,6 +113,23 @@ func (k *viewKeyring) Seal(payload, view []byte) ([]byte, error) {
 	return e.Seal(payload, view)
 }
 
+// SameKey implements gossip.Envelope: views a and b are sealed under one
+// key when they are for one audience (or when nothing is sealed), so that
+// no delta from one service's view to another's is made or passed on: it
+// would tell the first view's length, digest and layout to the second
+// service's agents. Each is parsed whole, once per delta made or taken.
+func (k *viewKeyring) SameKey(a, b []byte) bool {
+	k.mu.Lock()
+	state := k.state
+	k.mu.Unlock()
+	if state == viewKeyNone || state == viewKeyUnknown && k.plainUntilKnown {
+		return true
+	}
+	audA, errA := parseAudience(a)
+	audB, errB := parseAudience(b)
+	return errA == nil && errB == nil && audA == audB
+}
+
 // Open implements gossip.Envelope: it opens with the newest placement's
 // key, whose service's views the agent takes from its peers.
 func (k *viewKeyring) Open(sealed []byte) ([]byte, error) {
@@ -153,13 +170,23 @@ func (k *viewKeyring) audienceOf(view []byte) (string, error) {
 	if k.audView == &view[0] && k.audLen == len(view) {
 		return k.audience, nil
 	}
+	aud, err := parseAudience(view)
+	if err != nil {
+		return "", err
+	}
+	k.audView, k.audLen, k.audience = &view[0], len(view), aud
+	return aud, nil
+}
+
+// parseAudience is the audience of a signed view, read as
+// registry.OpenView reads it.
+func parseAudience(view []byte) (string, error) {
 	var v struct {
 		Audience string `json:"audience"`
 	}
 	if err := json.Unmarshal(view, &v); err != nil {
-		return "", fmt.Errorf("audience of the view to send: %w", err)
+		return "", fmt.Errorf("audience of the view: %w", err)
 	}
-	k.audView, k.audLen, k.audience = &view[0], len(view), v.Audience
 	return v.Audience, nil
 }
 

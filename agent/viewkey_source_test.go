@@ -148,3 +148,20 @@ func TestViewKeyGossipNeverSealsAChosenViewWithTheNextOnesKey(t *testing.T) {
 	}
 	assert.Empty(t, gotB(), "B's agent took nothing: the only view at revision 1 on gossip is A's")
 }
+
+// No gossip delta may lead from one service's view to another's (it would
+// tell the second service's agents the first view's length, digest and
+// layout): SameKey holds for views of one audience only, and for any two
+// while views travel unsealed.
+func TestViewKeySameKeyOnlyForOneAudience(t *testing.T) {
+	a7, a8, b8 := viewOf(t, 7, "a"), viewOf(t, 8, "a"), viewOf(t, 8, "b")
+	k := viewKeyring{}
+	_, err := k.set("b", keyB)
+	require.NoError(t, err)
+	assert.True(t, k.SameKey(a7, a8))
+	assert.False(t, k.SameKey(a7, b8))
+	assert.False(t, k.SameKey(a7, []byte("not a view")), "unreadable: no delta")
+
+	unsealed := viewKeyring{plainUntilKnown: true}
+	assert.True(t, unsealed.SameKey(a7, b8), "nothing sealed: the views travel as they are anyway")
+}

@@ -71,7 +71,7 @@ func (n *Node) keepAnnounced(rev uint64, gzLen int) {
 	prev := n.dis.plain
 	n.dis.mu.Unlock()
 	var d heldDelta
-	if prev.doc != nil && prev.rev < rev && !n.cfg.wholeOnly {
+	if prev.doc != nil && prev.rev < rev && !n.cfg.wholeOnly && n.deltaAllowed(prev.doc, doc) {
 		if dd := makeDelta(prev.doc, doc); len(dd) <= gzLen/2 {
 			d = heldDelta{base: prev.rev, rev: rev, d: dd, to: doc}
 		}
@@ -118,6 +118,10 @@ func (n *Node) takeOffer() bool {
 			return false
 		}
 	}
-	n.deliver(plainDoc{rev: o.Revision, doc: doc, sum: sum, summed: true}, heldDelta{base: o.Base, rev: o.Revision, d: o.Delta, to: doc}, nil, o.Holder)
+	var d heldDelta
+	if n.deltaAllowed(cur.doc, doc) { // a peer's delta across keys is not passed on
+		d = heldDelta{base: o.Base, rev: o.Revision, d: o.Delta, to: doc}
+	}
+	n.deliver(plainDoc{rev: o.Revision, doc: doc, sum: sum, summed: true}, d, nil, o.Holder)
 	return true
 }

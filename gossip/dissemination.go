@@ -373,7 +373,9 @@ func (n *Node) fetch(target uint64) bool {
 		case r.Base != 0:
 			got.doc, got.sum, err = applyDelta(base.doc, n.sumOf(&base), r.Doc)
 			got.summed = err == nil
-			d = heldDelta{base: r.Base, rev: r.Revision, d: r.Doc, to: got.doc}
+			if err == nil && n.deltaAllowed(base.doc, got.doc) { // a peer's delta across keys is not passed on
+				d = heldDelta{base: r.Base, rev: r.Revision, d: r.Doc, to: got.doc}
+			}
 		default:
 			got.doc, err = gunzip(r.Doc)
 		}

@@ -22,9 +22,15 @@ type Envelope interface {
 	// with the payload since it was made: an Envelope keyed per document
 	// (an agent's, by the view's audience) chooses the key from source and
 	// never from what the node holds when Seal runs, which may by then be
-	// another service's document. source and payload are not to be kept or
-	// altered.
+	// another service's document. source and payload are not to be
+	// altered (an Envelope may hold on to the last source, to tell it from
+	// the next without parsing it again).
 	Seal(payload, source []byte) ([]byte, error)
+	// SameKey reports whether documents a and b are sealed under one key.
+	// A delta from a to b is sealed for b, yet tells a's length, digest
+	// and layout: the node makes, keeps and passes on deltas only between
+	// documents of one key.
+	SameKey(a, b []byte) bool
 	// Open returns what sealed held, or an error when it was not sealed
 	// under this envelope's key or was altered on the way.
 	Open(sealed []byte) ([]byte, error)
@@ -75,6 +81,9 @@ func (e *KeyEnvelope) Seal(plain, _ []byte) ([]byte, error) {
 	return e.aead.Seal(out, out[1:], plain, []byte(envelopeLabel)), nil
 }
 
+// SameKey implements Envelope: one key for every document.
+func (e *KeyEnvelope) SameKey(_, _ []byte) bool { return true }
+
 // Open implements Envelope.
 func (e *KeyEnvelope) Open(sealed []byte) ([]byte, error) {
 	ns := e.aead.NonceSize()
@@ -101,6 +110,12 @@ func (n *Node) seal(payload, source []byte) ([]byte, error) {
 		return nil, errors.New("gossip: a payload without the document it was made from is not sealed")
 	}
 	return n.cfg.Envelope.Seal(payload, source)
+}
+
+// deltaAllowed reports whether the node may make, keep or pass on a delta
+// from document base to document to (Envelope.SameKey).
+func (n *Node) deltaAllowed(base, to []byte) bool {
+	return n.cfg.Envelope == nil || n.cfg.Envelope.SameKey(base, to)
 }
 
 // open undoes seal on a payload the node received.

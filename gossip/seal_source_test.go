@@ -43,6 +43,20 @@ func (e *audienceEnvelope) Seal(payload, source []byte) ([]byte, error) {
 	return k.Seal(payload, source)
 }
 
+func (e *audienceEnvelope) SameKey(a, b []byte) bool {
+	return audienceOf(a) == audienceOf(b)
+}
+
+func audienceOf(doc []byte) string {
+	var v struct {
+		Audience string `json:"audience"`
+	}
+	if json.Unmarshal(doc, &v) != nil {
+		return "\x00unreadable"
+	}
+	return v.Audience
+}
+
 func (e *audienceEnvelope) Open(sealed []byte) ([]byte, error) {
 	return e.keys[e.own].Open(sealed)
 }
@@ -252,4 +266,33 @@ func TestSealSourceWithoutKeySendsNothing(t *testing.T) {
 
 	_, err = origin.seal([]byte("payload"), nil)
 	assert.Error(t, err, "no source, no seal")
+}
+
+// A node re-placed from service A to B holds A's document at revision 1
+// and announces B's at revision 2: a delta between them would be sealed
+// for B yet tell B's agents A's length, digest and layout, so none is
+// made, and the announcement carries none.
+func TestSealSourceNoDeltaAcrossKeys(t *testing.T) {
+	t.Parallel()
+	env := newAudienceEnvelope(t, "b")
+	n, src := swapNode(t, "seal-src-cross", time.Second, env)
+	a1 := audienceDoc(t, "a", 1)
+	b2 := bytes.Replace(a1, []byte(`"audience":"a","secret":"secret-of-a"`), []byte(`"audience":"b","secret":"s-of-b"`), 1)
+	src.set(1, a1)
+	require.NoError(t, n.Announce(1))
+	src.set(2, b2)
+	require.NoError(t, n.Announce(2))
+	assert.Nil(t, heldDeltaOf(n).d, "no delta from A's document to B's")
+	for _, m := range n.broadcasts.GetBroadcasts(0, 64<<10) {
+		_, body, err := messageKind(m)
+		require.NoError(t, err)
+		a, err := decodeAnnounce(body)
+		require.NoError(t, err)
+		assert.Nil(t, a.Delta, "announcement of revision %d", a.Revision)
+	}
+
+	b3 := editAudienceDoc(b2)
+	src.set(3, b3)
+	require.NoError(t, n.Announce(3))
+	assert.NotNil(t, heldDeltaOf(n).d, "B's documents still get deltas between them")
 }
