@@ -45,7 +45,7 @@ const benchChain = `[
 // ledger (journal on), and forwarding to an upstream over loopback.
 // "limited" gives the plan a limit (never reached), checked on every request
 // as in make bench-gateway; "chain" is "limited" behind make
-// bench-gateway's (f) chain (benchChain). Credentials are hashed, as in an agent's view;
+// bench-gateway's (f) chain (benchChain), asked with an Origin as (f) is. Credentials are hashed, as in an agent's view;
 // "memory-plaintext" is "memory" over the plaintext composition, the
 // baseline of hashed authentication, in the same run.
 func BenchmarkGatewayRequest(b *testing.B) {
@@ -81,6 +81,9 @@ func BenchmarkGatewayRequest(b *testing.B) {
 			}
 			req := httptest.NewRequest(http.MethodGet, "/health?user_key=premium-key", nil)
 			req.RemoteAddr = "127.0.0.1:40000" // ip_check's whitelist
+			if tc.chain {
+				req.Header.Set("Origin", "https://example.com") // as make bench-gateway asks (e) and (f)
+			}
 			w := &discardResponse{h: http.Header{}}
 			g.ServeHTTP(w, req)
 			require.Equal(b, "ok", w.body, "the request is forwarded")
