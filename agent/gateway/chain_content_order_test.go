@@ -175,9 +175,12 @@ func TestChainContentFirstChooserForwardsToItsOwnChoice(t *testing.T) {
 	assert.Empty(t, cg.got)
 }
 
-// A routing rule's replace_path is the path of its own upstream: when the
-// upstream policy before it forwards to its own choice, the request goes
-// with the client's path, not routing's.
+// A routing rule's replace_path is the path of its own upstream
+// (upstream_selector.lua: "upstream:append_path(rule.replace_path:render
+// (context))"), and choosing it sets the request's path to "/"
+// ("ngx.req.set_uri("/")"): when the upstream policy before it forwards to
+// its own choice, that upstream gets "/", neither routing's path nor the
+// client's.
 func TestChainContentReplacePathOnlyForRoutingsOwnUpstream(t *testing.T) {
 	first, gotFirst := echoUpstream(t, "first")
 	second, gotSecond := routeOther(t)
@@ -187,10 +190,31 @@ func TestChainContentReplacePathOnlyForRoutingsOwnUpstream(t *testing.T) {
 		apicastElementJSON), nil)
 	assert.Equal(t, "first", call(t, "GET", cg.base+"/both?user_key="+cg.key, nil).body)
 	require.Len(t, gotFirst, 1)
-	assert.Equal(t, "/both", (<-gotFirst).URL.Path, "the client's path")
+	assert.Equal(t, "/", (<-gotFirst).URL.Path, "the path routing's choice left")
 	assert.Equal(t, "other", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body)
 	require.Len(t, gotSecond, 1)
 	assert.Equal(t, "/replaced/x", (<-gotSecond).URL.Path, "routing's path to routing's upstream")
+}
+
+// The same after a later routing policy: one whose rule holds sends the
+// request to its upstream with "/", one whose rules do not sends it to the
+// service's upstream with "/".
+func TestChainContentReplacePathThenAnotherRouting(t *testing.T) {
+	second, gotSecond := routeOther(t)
+	rp := chainElement("routing", `{"rules":[{"url":"http://127.0.0.1:9","replace_path":"/replaced{{uri}}","condition":{"operations":[]}}]}`)
+	cg := startRouteGateway(t, chainOf(rp,
+		chainElement("routing", `{"rules":[{"url":"`+second.URL+`","condition":{"operations":[{"match":"path","op":"==","value":"/"}]}}]}`),
+		apicastElementJSON), nil)
+	assert.Equal(t, "other", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body, "the later rule sees the path \"/\" and holds")
+	require.Len(t, gotSecond, 1)
+	assert.Equal(t, "/", (<-gotSecond).URL.Path)
+
+	cg = startRouteGateway(t, chainOf(rp,
+		chainElement("routing", `{"rules":[{"url":"`+second.URL+`","condition":{"operations":[{"match":"path","op":"==","value":"/never"}]}}]}`),
+		apicastElementJSON), nil)
+	assert.Equal(t, "app", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body, "no later rule holds: the service's upstream")
+	require.Len(t, cg.got, 1)
+	assert.Equal(t, "/", (<-cg.got).URL.Path)
 }
 
 // routing.lua's access sets the request's one chosen upstream,
@@ -240,9 +264,11 @@ func TestChainContentRoutingForwardsTheRequestsChosenUpstream(t *testing.T) {
 // [apicast, routing] and [apicast, upstream]: the apicast element's content
 // forwards first, to the service's upstream (proxy.lua's get_upstream: the
 // service's api_backend), so the choice of a routing or upstream policy
-// placed after it is not used, its replace_path not applied either: "When
-// combined with the APIcast policy, the routing policy should be placed
-// before it in the policy chain".
+// placed after it is not used, nor routing's replace_path; but routing's
+// access, which ran before that content, set the path to "/" when it chose
+// a rule with one (upstream_selector.lua's set_uri): "When combined with
+// the APIcast policy, the routing policy should be placed before it in the
+// policy chain".
 func TestChainContentUpstreamChosenAfterAPIcastIsNotUsed(t *testing.T) {
 	for name, element := range map[string]string{
 		"routing":  `{"rules":[{"url":"OTHER/base","replace_path":"/v2{{uri}}","condition":{"operations":[]}}]}`,
@@ -256,7 +282,8 @@ func TestChainContentUpstreamChosenAfterAPIcastIsNotUsed(t *testing.T) {
 			assert.Equal(t, "app", a.body, "the service's upstream")
 			assert.Empty(t, got, "the later policy's choice is not used")
 			require.Len(t, cg.got, 1)
-			assert.Equal(t, "/accounts", (<-cg.got).URL.Path, "the path as the client sent it")
+			want := map[string]string{"routing": "/", "upstream": "/accounts"}[name]
+			assert.Equal(t, want, (<-cg.got).URL.Path)
 		})
 	}
 }

@@ -28,8 +28,9 @@ import (
 // policy placed before apicast, as the manifest asks.
 // replace_path ("Liquid filter to modify the request path to the matched
 // Upstream URL. When no specified, keep the original path") is rendered
-// when the rule is chosen, and replaces the path in the content phase,
-// after the mapping rules matched the request's own path. owner_id
+// when the rule is chosen, the request's path becoming "/" (APIcast's
+// set_uri), and is the path sent to the rule's upstream; the mapping rules
+// matched the request's own path before. owner_id
 // ("Value to only increment hits on the mapping rules owner by the same
 // id") rides on the chosen upstream to the apicast element's access phase,
 // which counts only that backend API's rules and the product's
@@ -145,15 +146,21 @@ func (p *routing) Access(c *Context) {
 			st.up.Path = "/"
 		}
 		c.Upstream = &st.up
+		// upstream_selector.lua: "ngx.req.set_uri("/")" once the path is
+		// the upstream's: whatever upstream the request goes to in the end
+		// gets "/" (after its URL's path), and what reads the path from
+		// here on reads "/". The mapping rules matched the client's path
+		// before (the apicast element's rewrite).
+		c.R.URL.Path, c.R.URL.RawPath = "/", ""
 		return
 	}
 	c.Upstream = nil
 }
 
 // Content applies a chosen rule's replace_path, when the request goes to
-// that rule's upstream (the path is that upstream's: not another policy's
-// choice made since, nor one an upstream policy forwards to); it never
-// answers.
+// that rule's upstream (the path is that upstream's, appended to its URL:
+// another policy's choice made since, or the upstream an upstream policy
+// forwards to, gets the "/" Access left); it never answers.
 func (p *routing) Content(c *Context) bool {
 	st, ok := c.State(func() any { return nil }).(*routingState) // nil: no replace_path chosen
 	if !ok || c.Upstream != &st.up {
