@@ -84,9 +84,17 @@ type viewKeyring struct {
 	keys   []serviceViewKey // oldest first; the last is the newest placement's
 	warned bool             // the agent said once that home sent no key
 
-	audMu    sync.Mutex // guards the last view's audience, parsed once per view
-	audView  *byte      // first byte of the view audience was parsed from
-	audLen   int        // and its length
+	audMu sync.Mutex      // guards aud
+	aud   [2]viewAudience // the last two views' audiences, parsed once per view
+	audAt int             // the entry to replace next
+}
+
+// viewAudience is a view's audience, and the view's bytes it was parsed
+// from, told by their first byte's address (kept here, so never reused by
+// another view) and their length.
+type viewAudience struct {
+	view     *byte
+	n        int
 	audience string
 }
 
@@ -117,7 +125,8 @@ func (k *viewKeyring) Seal(payload, view []byte) ([]byte, error) {
 // key when they are for one audience (or when nothing is sealed), so that
 // no delta from one service's view to another's is made or passed on: it
 // would tell the first view's length, digest and layout to the second
-// service's agents. Each is parsed whole, once per delta made or taken.
+// service's agents. A view's audience is parsed once: a delta's base was
+// usually sealed already, and its target is sealed next.
 func (k *viewKeyring) SameKey(a, b []byte) bool {
 	k.mu.Lock()
 	state := k.state
@@ -125,8 +134,8 @@ func (k *viewKeyring) SameKey(a, b []byte) bool {
 	if state == viewKeyNone || state == viewKeyUnknown && k.plainUntilKnown {
 		return true
 	}
-	audA, errA := parseAudience(a)
-	audB, errB := parseAudience(b)
+	audA, errA := k.audienceOf(a)
+	audB, errB := k.audienceOf(b)
 	return errA == nil && errB == nil && audA == audB
 }
 
@@ -158,8 +167,9 @@ func (k *viewKeyring) keyFor(service string) *gossip.KeyEnvelope {
 }
 
 // audienceOf is the audience of a signed view. Gossip seals most payloads
-// from the same view, one slice until the next install: the audience is
-// parsed once per view, told from the next by the address and length of its
+// from the same view, one slice until the next install, and a delta joins
+// the view before it: the audiences of the last two views are kept, each
+// parsed once, a view told from another by the address and length of its
 // bytes (which the pointer kept here keeps from being reused).
 func (k *viewKeyring) audienceOf(view []byte) (string, error) {
 	if len(view) == 0 {
@@ -167,14 +177,17 @@ func (k *viewKeyring) audienceOf(view []byte) (string, error) {
 	}
 	k.audMu.Lock()
 	defer k.audMu.Unlock()
-	if k.audView == &view[0] && k.audLen == len(view) {
-		return k.audience, nil
+	for _, a := range k.aud {
+		if a.view == &view[0] && a.n == len(view) {
+			return a.audience, nil
+		}
 	}
 	aud, err := parseAudience(view)
 	if err != nil {
 		return "", err
 	}
-	k.audView, k.audLen, k.audience = &view[0], len(view), aud
+	k.aud[k.audAt] = viewAudience{view: &view[0], n: len(view), audience: aud}
+	k.audAt = 1 - k.audAt
 	return aud, nil
 }
 
