@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -285,5 +287,27 @@ func TestChainContentUpstreamChosenAfterAPIcastIsNotUsed(t *testing.T) {
 			want := map[string]string{"routing": "/", "upstream": "/accounts"}[name]
 			assert.Equal(t, want, (<-cg.got).URL.Path)
 		})
+	}
+}
+
+// content_caching before a routing rule with replace_path: every request
+// the rule routes has the path "/" by then, so the cache key is what the
+// upstream is asked (the rendered path, and query), never "/": /a's answer
+// is not served for /b.
+func TestChainContentCachingKeysARoutedRequestByItsRenderedPath(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.RequestURI())
+	}))
+	t.Cleanup(up.Close)
+	cg := startRouteGateway(t, chainOf(
+		chainElement("content_caching", `{"rules":[{"cache":true,"header":"X-Cache-Status"}]}`),
+		chainElement("routing", `{"rules":[{"url":"`+up.URL+`","replace_path":"/v2{{uri}}","condition":{"operations":[]}}]}`),
+		apicastElementJSON), nil)
+	for _, tc := range []struct{ path, body, cache string }{
+		{"/a", "/v2/a?user_key=", "MISS"}, {"/b", "/v2/b?user_key=", "MISS"}, {"/a", "/v2/a?user_key=", "HIT"},
+	} {
+		a := call(t, "GET", cg.base+tc.path+"?user_key="+cg.key, nil)
+		assert.Equal(t, tc.body+cg.key, a.body, tc.path)
+		assert.Equal(t, tc.cache, a.header.Get("X-Cache-Status"), tc.path)
 	}
 }

@@ -195,7 +195,10 @@ func (p *contentCachingPolicy) Log(c *Context) {
 }
 
 // key names what a request asks for: the service, the upstream a policy
-// chose (if any), and the host, path and query sent.
+// chose (if any), and the host, path and query sent: a routing rule's
+// replace_path as rendered (Upstream.Target) when the request goes to that
+// rule's upstream, whether or not routing applied it yet (its request path
+// is "/" till then, for every request the rule routes).
 func (p *contentCachingPolicy) key(c *Context) string {
 	b := make([]byte, 0, 128)
 	b = strconv.AppendInt(b, p.env.ServiceID, 10)
@@ -204,6 +207,13 @@ func (p *contentCachingPolicy) key(c *Context) string {
 		b = append(b, c.Upstream.URL.String()...)
 	}
 	b = append(append(b, 0), c.R.Host...)
+	if c.Upstream != nil && c.Upstream.Path != "" {
+		b = append(append(b, 0, 'T'), c.Upstream.Target...)
+		if !strings.Contains(c.Upstream.Target, "?") && c.R.URL.RawQuery != "" {
+			b = append(append(b, '?'), c.R.URL.RawQuery...) // the request's query goes with it
+		}
+		return string(b)
+	}
 	b = append(append(b, 0), c.R.URL.EscapedPath()...)
 	if q := c.R.URL.RawQuery; q != "" {
 		b = append(append(b, '?'), q...)

@@ -162,6 +162,10 @@ type Upstream struct {
 	// Path, when set, is the whole path the request goes to, URL's then
 	// being empty (routing's replace_path, which applies it itself).
 	Path string
+	// Target, with Path, is the path and query as rendered (a query in it
+	// replaces the request's): what the upstream is asked, which the
+	// request's own path ("/" once routing chose) does not say.
+	Target string
 }
 
 // MetricUsage is usage of one metric, named by its system name.

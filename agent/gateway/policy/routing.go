@@ -141,6 +141,7 @@ func (p *routing) Access(c *Context) {
 			st.path = JoinPath(rule.urlPath, st.path)
 		}
 		st.up = *rule.upHost
+		st.up.Target = st.path
 		st.up.Path, _, _ = strings.Cut(st.path, "?")
 		if st.up.Path == "" {
 			st.up.Path = "/"
