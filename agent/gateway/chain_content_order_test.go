@@ -200,14 +200,16 @@ func TestChainContentReplacePathOnlyForRoutingsOwnUpstream(t *testing.T) {
 
 // The same after a later routing policy: one whose rule holds sends the
 // request to its upstream with "/", one whose rules do not sends it to the
-// service's upstream with "/".
+// service's upstream with "/". The later policy's conditions read the
+// client's path (APIcast's read "/"), so that a check on the path after a
+// routing policy is never dodged.
 func TestChainContentReplacePathThenAnotherRouting(t *testing.T) {
 	second, gotSecond := routeOther(t)
 	rp := chainElement("routing", `{"rules":[{"url":"http://127.0.0.1:9","replace_path":"/replaced{{uri}}","condition":{"operations":[]}}]}`)
 	cg := startRouteGateway(t, chainOf(rp,
-		chainElement("routing", `{"rules":[{"url":"`+second.URL+`","condition":{"operations":[{"match":"path","op":"==","value":"/"}]}}]}`),
+		chainElement("routing", `{"rules":[{"url":"`+second.URL+`","condition":{"operations":[{"match":"path","op":"==","value":"/x"}]}}]}`),
 		apicastElementJSON), nil)
-	assert.Equal(t, "other", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body, "the later rule sees the path \"/\" and holds")
+	assert.Equal(t, "other", call(t, "GET", cg.base+"/x?user_key="+cg.key, nil).body, "the later rule reads the client's path and holds")
 	require.Len(t, gotSecond, 1)
 	assert.Equal(t, "/", (<-gotSecond).URL.Path)
 
@@ -266,9 +268,9 @@ func TestChainContentRoutingForwardsTheRequestsChosenUpstream(t *testing.T) {
 // [apicast, routing] and [apicast, upstream]: the apicast element's content
 // forwards first, to the service's upstream (proxy.lua's get_upstream: the
 // service's api_backend), so the choice of a routing or upstream policy
-// placed after it is not used, nor routing's replace_path; but routing's
-// access, which ran before that content, set the path to "/" when it chose
-// a rule with one (upstream_selector.lua's set_uri): "When combined with
+// placed after it is not used, nor routing's replace_path; but the path is
+// "/" when routing chose a rule with one (upstream_selector.lua's set_uri,
+// in routing's access, before that content): "When combined with
 // the APIcast policy, the routing policy should be placed before it in the
 // policy chain".
 func TestChainContentUpstreamChosenAfterAPIcastIsNotUsed(t *testing.T) {

@@ -197,8 +197,8 @@ func (p *contentCachingPolicy) Log(c *Context) {
 // key names what a request asks for: the service, the upstream a policy
 // chose (if any), and the host, path and query sent: a routing rule's
 // replace_path as rendered (Upstream.Target) when the request goes to that
-// rule's upstream, whether or not routing applied it yet (its request path
-// is "/" till then, for every request the rule routes).
+// rule's upstream, whether or not routing applied it yet (a rule's path
+// that does not depend on the request's is one answer for all of them).
 func (p *contentCachingPolicy) key(c *Context) string {
 	b := make([]byte, 0, 128)
 	b = strconv.AppendInt(b, p.env.ServiceID, 10)

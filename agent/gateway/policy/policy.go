@@ -164,7 +164,7 @@ type Upstream struct {
 	Path string
 	// Target, with Path, is the path and query as rendered (a query in it
 	// replaces the request's): what the upstream is asked, which the
-	// request's own path ("/" once routing chose) does not say.
+	// request's own path does not say till routing applies it.
 	Target string
 }
 

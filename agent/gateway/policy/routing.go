@@ -28,9 +28,9 @@ import (
 // policy placed before apicast, as the manifest asks.
 // replace_path ("Liquid filter to modify the request path to the matched
 // Upstream URL. When no specified, keep the original path") is rendered
-// when the rule is chosen, the request's path becoming "/" (APIcast's
-// set_uri), and is the path sent to the rule's upstream; the mapping rules
-// matched the request's own path before. owner_id
+// when the rule is chosen, and is the path sent to the rule's upstream ("/"
+// to any other, as APIcast's set_uri leaves it: Content); the mapping rules
+// match the request's own path. owner_id
 // ("Value to only increment hits on the mapping rules owner by the same
 // id") rides on the chosen upstream to the apicast element's access phase,
 // which counts only that backend API's rules and the product's
@@ -147,24 +147,31 @@ func (p *routing) Access(c *Context) {
 			st.up.Path = "/"
 		}
 		c.Upstream = &st.up
-		// upstream_selector.lua: "ngx.req.set_uri("/")" once the path is
-		// the upstream's: whatever upstream the request goes to in the end
-		// gets "/" (after its URL's path), and what reads the path from
-		// here on reads "/". The mapping rules matched the client's path
-		// before (the apicast element's rewrite).
-		c.R.URL.Path, c.R.URL.RawPath = "/", ""
 		return
 	}
 	c.Upstream = nil
 }
 
-// Content applies a chosen rule's replace_path, when the request goes to
-// that rule's upstream (the path is that upstream's, appended to its URL:
-// another policy's choice made since, or the upstream an upstream policy
-// forwards to, gets the "/" Access left); it never answers.
+// Content applies a chosen rule's replace_path on the way to the upstream:
+// its rendered path when the request goes to that rule's upstream
+// (upstream_selector.lua: "upstream:append_path(...)"), else "/"
+// (its "ngx.req.set_uri("/")"): the upstream another policy chose since,
+// an upstream policy's own, or the service's gets "/" after its URL's
+// path, as in APIcast. It never answers.
+//
+// APIcast sets the request's path to "/" when the rule is chosen, in the
+// access phase, so policies after routing read "/" there; here they read
+// the client's path until the request is forwarded, so that a check on
+// the path (jwt_claim_check's and keycloak_role_check's resources, a
+// rate_limit condition) placed after routing still sees what the client
+// asked for rather than "/".
 func (p *routing) Content(c *Context) bool {
 	st, ok := c.State(func() any { return nil }).(*routingState) // nil: no replace_path chosen
-	if !ok || c.Upstream != &st.up {
+	if !ok {
+		return false
+	}
+	if c.Upstream != &st.up {
+		c.R.URL.Path, c.R.URL.RawPath = "/", ""
 		return false
 	}
 	path, query, hasQuery := strings.Cut(st.path, "?")
