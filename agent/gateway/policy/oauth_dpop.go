@@ -250,7 +250,7 @@ func replayRefusal(err error) *dpopRefusal {
 // the proof may be good and the gateway cannot tell.
 func (p *oauthDPoP) refuse(c *Context, r *dpopRefusal) {
 	if r.retryAfter > 0 {
-		secs := int64((r.retryAfter + time.Second - 1) / time.Second)
+		secs := int64(r.retryAfter/time.Second) + 1 // past the drop: a key goes once its time is over, not at it
 		c.W.Header()["Retry-After"] = []string{strconv.FormatInt(secs, 10)}
 		c.Respond(http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("DPoP proofs cannot be checked for replay now: the gateway's replay cache is full\n"))
 		return

@@ -135,8 +135,8 @@ func TestDPoPReplayKeysBounded(t *testing.T) {
 }
 
 // A new key the full replay cache cannot take is the gateway's lack of
-// room, not a bad proof: 503 with Retry-After (rounded up to whole
-// seconds) until the cache drops its idlest key, and no DPoP challenge.
+// room, not a bad proof: 503 with Retry-After (whole seconds, past the
+// moment) until the cache drops its idlest key, and no DPoP challenge.
 func TestDPoPFullReplayCacheIs503WithRetryAfter(t *testing.T) {
 	d := newDPoPReplay()
 	now := time.Unix(1_800_000_000, 0)
@@ -154,4 +154,21 @@ func TestDPoPFullReplayCacheIs503WithRetryAfter(t *testing.T) {
 	assert.Equal(t, strconv.Itoa(int((dpopReplayKeep-time.Second)/time.Second)), w.Header().Get("Retry-After"))
 	assert.Empty(t, w.Header().Get("WWW-Authenticate"))
 	assert.Contains(t, w.Body.String(), "replay cache is full")
+
+	// A client back exactly when told finds the idlest key dropped.
+	retry := now.Add(time.Second + time.Millisecond)
+	secs, err := strconv.Atoi(w.Header().Get("Retry-After"))
+	require.NoError(t, err)
+	assert.NoError(t, d.admit("new", "j", now, retry.Add(time.Duration(secs)*time.Second)))
+
+	d = newDPoPReplay()
+	for i := range dpopReplayKeys {
+		require.NoError(t, d.admit("key"+strconv.Itoa(i), "j", now, now))
+	}
+	r = replayRefusal(d.admit("new", "j", now, now.Add(time.Second))) // whole seconds to the drop
+	w = httptest.NewRecorder()
+	p.refuse(&Context{W: w, R: httptest.NewRequest(http.MethodGet, "/", nil)}, r)
+	secs, err = strconv.Atoi(w.Header().Get("Retry-After"))
+	require.NoError(t, err)
+	assert.NoError(t, d.admit("new", "j", now, now.Add(time.Second).Add(time.Duration(secs)*time.Second)))
 }
