@@ -227,17 +227,15 @@ func (p *oauthDPoP) check(c *Context, host string) *dpopRefusal {
 // replayRefusal is the refusal for the replay cache's answer err; nil for
 // none.
 func replayRefusal(err error) *dpopRefusal {
+	var full *dpopKeysFull
 	switch {
 	case errors.Is(err, errDPoPForgotten):
 		return proofRefusal("the DPoP proof is older than the replay cache remembers: send a fresh one", err)
 	case errors.Is(err, errDPoPAhead):
 		return proofRefusal("this key's DPoP proofs the replay cache keeps are all dated ahead of the gateway's clock: try again shortly", err)
-	case errors.Is(err, errDPoPKeys):
+	case errors.As(err, &full):
 		r := proofRefusal("the replay cache keeps as many DPoP keys as it may: try again shortly", err)
-		var full *dpopKeysFull
-		if errors.As(err, &full) {
-			r.retryAfter = max(full.after, time.Second)
-		}
+		r.retryAfter = max(full.after, time.Second)
 		return r
 	case err != nil:
 		return proofRefusal("the DPoP proof was used before", err)

@@ -72,11 +72,10 @@ type routingConfig struct {
 	} `json:"rules"`
 }
 
-// routingState is a request's rendered replace_path, and the upstream
-// chosen with it.
+// routingState is the upstream a request's rule with replace_path chose,
+// the rendered path its Target.
 type routingState struct {
-	path string
-	up   Upstream
+	up Upstream
 }
 
 func newRouting(conf json.RawMessage, env *Env) (Policy, error) {
@@ -136,13 +135,13 @@ func (p *routing) Access(c *Context) {
 		}
 		st := c.State(func() any { return &routingState{} }).(*routingState)
 		// The path becomes the URL's path joined with the rendered one.
-		st.path = rule.replacePath.Render(c, p.env)
+		target := rule.replacePath.Render(c, p.env)
 		if rule.urlPath != "" && rule.urlPath != "/" {
-			st.path = JoinPath(rule.urlPath, st.path)
+			target = JoinPath(rule.urlPath, target)
 		}
 		st.up = *rule.upHost
-		st.up.Target = st.path
-		st.up.Path, _, _ = strings.Cut(st.path, "?")
+		st.up.Target = target
+		st.up.Path, _, _ = strings.Cut(target, "?")
 		if st.up.Path == "" {
 			st.up.Path = "/"
 		}
@@ -174,12 +173,8 @@ func (p *routing) Content(c *Context) bool {
 		c.R.URL.Path, c.R.URL.RawPath = "/", ""
 		return false
 	}
-	path, query, hasQuery := strings.Cut(st.path, "?")
-	if path == "" {
-		path = "/"
-	}
-	c.R.URL.Path, c.R.URL.RawPath = path, ""
-	if hasQuery {
+	c.R.URL.Path, c.R.URL.RawPath = st.up.Path, ""
+	if _, query, hasQuery := strings.Cut(st.up.Target, "?"); hasQuery {
 		c.R.URL.RawQuery = query
 	}
 	return false
