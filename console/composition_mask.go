@@ -31,9 +31,10 @@ func secretName(name string) bool {
 
 // maskedJSON pretty-prints a policy's configuration with its secrets masked:
 // the values under secret-sounding keys (every leaf below them when they
-// are objects or arrays), the "value" of an entry whose "header" or "name"
-// is a secret-sounding header (the headers policy's {"header":
-// "Authorization", "value": "Bearer …"}), and the password of any URL.
+// are objects or arrays), the "value" of an entry whose "header", "name" or
+// "arg" sounds secret (the headers policy's {"header": "Authorization",
+// "value": "Bearer …"}, url_rewriting's {"arg": "api_key", "value": …}),
+// and the password and secret-sounding query parameters of any URL.
 // Configuration that is not JSON is not shown at all.
 func maskedJSON(raw json.RawMessage) string {
 	if len(bytes.TrimSpace(raw)) == 0 {
@@ -57,7 +58,7 @@ func maskValue(v any, hide bool) any {
 	switch t := v.(type) {
 	case map[string]any:
 		secretHeader := false
-		for _, f := range []string{"header", "name"} {
+		for _, f := range []string{"header", "name", "arg"} { // arg: url_rewriting's query_args_commands
 			if s, ok := t[f].(string); ok && secretName(s) {
 				secretHeader = true
 			}
@@ -88,12 +89,27 @@ func maskValue(v any, hide bool) any {
 	}
 }
 
-// redactURL hides the password of a URL ("https://id:secret@idp/realm"
-// becomes "https://id:xxxxx@idp/realm"); anything else is returned as is.
+// redactURL hides what a URL may carry of a secret: the password of its
+// user information ("https://id:secret@idp/realm" becomes
+// "https://id:xxxxx@idp/realm") and the value of each query parameter with
+// a secret-sounding name ("?api_key=…" becomes "?api_key=xxxxx"); the rest
+// is shown as written. Anything but a URL is returned as is.
 func redactURL(s string) string {
-	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
+	if !strings.Contains(s, "://") {
 		return s
 	}
+	base, query, hasQuery := strings.Cut(s, "?")
+	if strings.Contains(base, "@") {
+		base = redactUserinfo(base)
+	}
+	if !hasQuery {
+		return base
+	}
+	return base + "?" + redactQuery(query)
+}
+
+// redactUserinfo hides the password of a URL without its query.
+func redactUserinfo(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		// An unparsable URL with an "@" may still hold credentials.
@@ -106,4 +122,20 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// redactQuery replaces the value of every parameter of a raw query whose
+// name sounds secret, keeping the others and their order as written.
+func redactQuery(q string) string {
+	params := strings.Split(q, "&")
+	for i, p := range params {
+		name, _, hasValue := strings.Cut(p, "=")
+		if un, err := url.QueryUnescape(name); err == nil {
+			name = un
+		}
+		if hasValue && secretName(name) {
+			params[i] = p[:strings.IndexByte(p, '=')] + "=xxxxx"
+		}
+	}
+	return strings.Join(params, "&")
 }

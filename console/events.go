@@ -14,13 +14,14 @@ import (
 )
 
 // Event stream bounds: at most maxStreams open at once (a browser tab holds
-// one), a comment every heartbeatEvery so proxies and the browser keep the
+// one), maxSessionStreams of them a session's, a comment every heartbeatEvery so proxies and the browser keep the
 // connection, and at most one update every coalesceEvery however fast the
 // registry changes.
 const (
-	maxStreams     = 64
-	heartbeatEvery = 15 * time.Second
-	coalesceEvery  = 200 * time.Millisecond
+	maxStreams        = 64
+	maxSessionStreams = 8
+	heartbeatEvery    = 15 * time.Second
+	coalesceEvery     = 200 * time.Millisecond
 )
 
 // mapUpdate is the data of one "map" event: the counts of the filtered
@@ -73,6 +74,16 @@ func (s *mapStream) next(v mapView) (u mapUpdate, ok bool) {
 // changes. It blocks on the registry's index, so an idle fleet costs a
 // heartbeat comment a quarter minute.
 func (c *Console) events(w http.ResponseWriter, r *http.Request) {
+	sid := ""
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		sid = ck.Value
+	}
+	if !c.sessions.openStream(sid, c.cfg.Now()) {
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, fmt.Sprintf("console: this session has %d live views open already; close some tabs", maxSessionStreams), http.StatusServiceUnavailable)
+		return
+	}
+	defer c.sessions.closeStream(sid)
 	select {
 	case c.streams <- struct{}{}:
 		defer func() { <-c.streams }()
@@ -80,10 +91,6 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, "console: too many open live views; close some tabs", http.StatusServiceUnavailable)
 		return
-	}
-	sid := ""
-	if ck, err := r.Cookie(sessionCookie); err == nil {
-		sid = ck.Value
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

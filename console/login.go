@@ -79,7 +79,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusUnauthorized, "That access token was not accepted: check it, or create one in the admin API.")
 		return
 	}
-	if g.Member() || !g.Allows(consoleScope, false) {
+	if !consoleGrant(g, true) {
 		c.renderLogin(w, r, http.StatusForbidden, "That access token lacks the account_management scope, or belongs to a member: the console needs an admin's token.")
 		return
 	}

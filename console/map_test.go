@@ -145,3 +145,45 @@ func TestEventsRefuseStreamsPastTheBound(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
 }
+
+// One session (a browser with many tabs, or a token's holder) holds at most
+// maxSessionStreams streams, so another operator's live map still gets one;
+// a stream that ends gives its place back.
+func TestOneSessionCannotTakeEveryEventStream(t *testing.T) {
+	_, srv := newFleet(t, 2).console(t)
+	greedy := signedInClient(t, srv, testToken)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	open := func(hc *http.Client) *http.Response {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/ui/events", nil)
+		require.NoError(t, err)
+		resp, err := hc.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode == http.StatusOK {
+			readEvent(t, bufio.NewScanner(resp.Body))
+		}
+		return resp
+	}
+	var held []*http.Response
+	for range maxSessionStreams {
+		resp := open(greedy)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		held = append(held, resp)
+	}
+	refused := open(greedy)
+	assert.Equal(t, http.StatusServiceUnavailable, refused.StatusCode)
+	assert.NotEmpty(t, refused.Header.Get("Retry-After"))
+
+	assert.Equal(t, http.StatusOK, open(signedInClient(t, srv, testToken)).StatusCode, "another operator's live map")
+
+	held[0].Body.Close()
+	require.Eventually(t, func() bool {
+		resp := open(greedy)
+		if resp.StatusCode == http.StatusOK {
+			resp.Body.Close()
+			return true
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond, "a closed stream gives its place back")
+}

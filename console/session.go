@@ -29,6 +29,7 @@ type session struct {
 	tokenID  int64  // the stored access token it logged in with; 0 for a configured one
 	created  time.Time
 	lastSeen time.Time
+	streams  int // its open event streams (openStream)
 }
 
 // sessions is the bounded in-memory session table.
@@ -95,6 +96,32 @@ func (s *sessions) peek(id string, now time.Time) (session, bool) {
 		return session{}, false
 	}
 	return *ss, true
+}
+
+// openStream counts one more open event stream of the live session id
+// names; false when it is not live or already holds maxSessionStreams, so
+// that one browser (or one token's holder) cannot take every stream of the
+// console's maxStreams. closeStream undoes it.
+func (s *sessions) openStream(id string, now time.Time) bool {
+	d := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, hit := s.byDigest[d]
+	if !hit || !ss.live(now) || ss.streams >= maxSessionStreams {
+		return false
+	}
+	ss.streams++
+	return true
+}
+
+// closeStream ends what openStream counted (nothing if the session is gone).
+func (s *sessions) closeStream(id string) {
+	d := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss, hit := s.byDigest[d]; hit && ss.streams > 0 {
+		ss.streams--
+	}
 }
 
 // remove ends the session id names.

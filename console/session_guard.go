@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/portolan/portolan/threescale"
 )
 
 // PageHandler serves one signed-in page. base is the Page every page
@@ -55,14 +57,21 @@ func (c *Console) signedIn(redirect bool, next http.Handler) http.Handler {
 }
 
 // tokenStands reports whether the stored access token a session logged in
-// with still exists unexpired: deleting a token ends its console sessions
-// with the revision that deletes it. A configured token (0) always stands.
+// with would still be let in, by the rule login applies (consoleGrant):
+// deleting the token, its expiry, a change of its scopes, or its user's
+// suspension or demotion to member ends its console sessions with the
+// revision that makes it. A configured token (0) always stands.
 func (c *Console) tokenStands(tokenID int64) bool {
 	if tokenID == 0 {
 		return true
 	}
-	tok, ok := c.cfg.Snapshot().AccessTokens.Get(tokenID)
-	return ok && !tok.Expired(c.cfg.Now())
+	return consoleGrant(c.cfg.Tokens.StoredGrant(tokenID))
+}
+
+// consoleGrant is who may use the console: an admin's token (not a
+// member's) with the account_management scope, read-only enough.
+func consoleGrant(g threescale.Grant, ok bool) bool {
+	return ok && !g.Member() && g.Allows(consoleScope, false)
 }
 
 type csrfKey struct{}

@@ -89,6 +89,7 @@ type TokenChecker struct {
 type tokenIndex struct {
 	snap     *composition.Snapshot
 	byDigest map[[sha256.Size]byte]indexedToken
+	byID     map[int64]indexedToken
 }
 
 type indexedToken struct {
@@ -298,10 +299,31 @@ func (t *TokenChecker) grant(cands []string) (Grant, bool) {
 	case ok == 1:
 		return fullGrant(), true
 	case found != nil:
-		tok := found.tok
-		return Grant{Scopes: slices.Clone(tok.Scopes), Write: tok.Writes(), ID: tok.ID, UserID: tok.UserID, member: found.member}, true
+		return found.grant(), true
 	}
 	return Grant{}, false
+}
+
+// StoredGrant returns what the stored access token id allows now, as grant
+// would for the token itself: false once the token is deleted or expired,
+// or its user suspended or gone; a member's rights as they are now. Whoever
+// authenticated a token once and keeps acting on it (a console session)
+// asks again with its id.
+func (t *TokenChecker) StoredGrant(id int64) (Grant, bool) {
+	idx := t.tokenIndex()
+	if idx == nil {
+		return Grant{}, false
+	}
+	it, ok := idx.byID[id]
+	if !ok || it.tok.Expired(t.clock()) {
+		return Grant{}, false
+	}
+	return it.grant(), true
+}
+
+func (it *indexedToken) grant() Grant {
+	tok := it.tok
+	return Grant{Scopes: slices.Clone(tok.Scopes), Write: tok.Writes(), ID: tok.ID, UserID: tok.UserID, member: it.member}
 }
 
 func (t *TokenChecker) clock() time.Time {
@@ -322,7 +344,8 @@ func (t *TokenChecker) tokenIndex() *tokenIndex {
 	if idx := t.index.Load(); idx != nil && idx.snap == snap {
 		return idx
 	}
-	idx := &tokenIndex{snap: snap, byDigest: make(map[[sha256.Size]byte]indexedToken, snap.AccessTokens.Len())}
+	idx := &tokenIndex{snap: snap, byDigest: make(map[[sha256.Size]byte]indexedToken, snap.AccessTokens.Len()),
+		byID: make(map[int64]indexedToken, snap.AccessTokens.Len())}
 	rights := map[int64]*memberRights{}
 	usable := map[int64]bool{}
 	for _, tok := range snap.AccessTokens.All() {
@@ -344,6 +367,7 @@ func (t *TokenChecker) tokenIndex() *tokenIndex {
 		if b, err := hex.DecodeString(tok.Digest); err == nil && len(b) == sha256.Size {
 			copy(d[:], b)
 			idx.byDigest[d] = it
+			idx.byID[tok.ID] = it
 		}
 	}
 	t.index.Store(idx)

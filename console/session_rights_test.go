@@ -1,0 +1,60 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// TestSessionEndsWithItsUsersRights: the console's session of
+// a user's access token must end when that token stops authenticating
+// (its user suspended) or stops qualifying for the console (its user
+// demoted to a member), as the admin API refuses it from that revision.
+func TestSessionEndsWithItsUsersRights(t *testing.T) {
+	for _, change := range []struct {
+		name string
+		edit func(u *composition.User)
+	}{
+		{"suspended", func(u *composition.User) { u.State = composition.UserSuspended }},
+		{"demoted", func(u *composition.User) { u.Role = composition.RoleMember }},
+	} {
+		t.Run(change.name, func(t *testing.T) {
+			f := newFleet(t, 1)
+			var user *composition.User
+			_, err := f.store.Update(context.Background(), func(tx *composition.Tx) error {
+				user = &composition.User{AccountID: composition.ProviderAccountID, Username: "alice", Email: "a@example.com",
+					Role: composition.RoleAdmin, State: composition.UserActive}
+				if err := tx.Create(user); err != nil {
+					return err
+				}
+				return tx.Create(&composition.AccessToken{Name: "alice", UserID: user.ID,
+					Scopes: []string{composition.ScopeAccountManagement}, Permission: composition.PermissionRO,
+					Digest: composition.TokenDigest("alice-token")})
+			})
+			require.NoError(t, err)
+			c, srv := f.console(t)
+			hc := signedInClient(t, srv, "alice-token")
+
+			_, err = f.store.Update(context.Background(), func(tx *composition.Tx) error {
+				u := *user
+				change.edit(&u)
+				return tx.Update(&u)
+			})
+			require.NoError(t, err)
+			// The admin API no longer takes the token as an admin's...
+			g, ok := c.cfg.Tokens.AuthenticateToken("alice-token")
+			require.False(t, ok && !g.Member(), "the token no longer authenticates an admin")
+
+			// ...but the console session goes on showing the composition.
+			resp, err := hc.Get(srv.URL + "/ui/services")
+			require.NoError(t, err)
+			readBody(t, resp)
+			assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "the session must end with the user's rights")
+		})
+	}
+}
