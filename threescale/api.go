@@ -195,10 +195,12 @@ func page[T any](c *call, items []T) ([]T, error) {
 		}
 		per = min(n, MaxPerPage)
 	}
-	start := (pg - 1) * per
-	if start >= int64(len(items)) {
+	// Compare by division first: (pg-1)*per overflows for a huge page, and
+	// a page past the end is empty, as porta answers.
+	if pg-1 >= (int64(len(items))+per-1)/per {
 		return items[:0], nil
 	}
+	start := (pg - 1) * per
 	return items[start:min(start+per, int64(len(items)))], nil
 }
 

@@ -17,17 +17,18 @@ import (
 //     section: account_management needs partners, stats monitoring,
 //     policy_registry policy_registry (porta's allowed_scopes), so a
 //     member without partners can make no Account Management API call;
-//   - account plans, service plans and backend APIs need plans as well
-//     (authorize_account_plans!, authorize_service_plans!, BackendApi);
+//   - account plans, service plans, backend APIs and ActiveDocs need plans
+//     as well (authorize_account_plans!, authorize_service_plans!,
+//     BackendApi, authorize_api_docs);
 //     application plans, their limits, pricing rules and features need
 //     partners only, as in porta, whose API checks no more for them;
 //   - the provider's users, their roles and permissions, deleting a service
 //     or creating or deleting a backend API, the Master API and Portolan's
 //     own admin API are the admins'; a member may read and change itself,
 //     read its own permissions and make its own tokens;
-//   - with allowed_service_ids, a service outside the list, its plans and
-//     its applications are not found (404), as porta looks them up in the
-//     user's accessible_services.
+//   - with allowed_service_ids, a service outside the list, its plans, its
+//     applications and its ActiveDocs are not found (404), as porta looks
+//     them up in the user's accessible_services.
 //
 // An admin user's token has every right, as do tokens of no user (the
 // bootstrap token, personal tokens of the provider admin). A suspended
@@ -94,6 +95,7 @@ func sectionOf(method, path string) string {
 		rest == "/backend_apis/{id}" && method == http.MethodDelete:
 		return sectionAdmin // plans gives index, show, edit, update only
 	case strings.HasPrefix(rest, "/backend_apis"),
+		strings.HasPrefix(rest, "/active_docs"), // authorize_api_docs: :manage, :plans
 		strings.HasPrefix(rest, "/account_plans"),
 		strings.HasPrefix(rest, "/service_plans"),
 		strings.HasPrefix(rest, "/services/{id}/service_plans"),

@@ -46,6 +46,8 @@ func TestRouteSectionsFollowPorta(t *testing.T) {
 		"GET /admin/api/backend_apis":                                             "plans",
 		"PUT /admin/api/backend_apis/{id}":                                        "plans",
 		"POST /admin/api/backend_apis/{backend_api_id}/metrics":                   "plans",
+		"GET /admin/api/active_docs":                                              "plans",
+		"PUT /admin/api/active_docs/{id}":                                         "plans",
 		"POST /admin/api/backend_apis":                                            "admin",
 		"DELETE /admin/api/backend_apis/{id}":                                     "admin",
 		"DELETE /admin/api/services/{id}":                                         "admin",

@@ -367,7 +367,8 @@ func promoteProxyConfig(c *call) error {
 
 // listAccountProxyConfigs is the feed a stock APIcast boots from: by default
 // the newest config of every service in the environment, optionally only
-// those serving host, or one version.
+// those serving host, or one version. A member gets the services it reaches
+// only: a config holds its service's secret token.
 func listAccountProxyConfigs(c *call) error {
 	env, ok := proxyEnvironment(c.r.PathValue("environment"))
 	if !ok {
@@ -385,6 +386,9 @@ func listAccountProxyConfigs(c *call) error {
 	host, _ := c.params.Get("host")
 	var items []*composition.ProxyConfig
 	for _, svc := range s.Services.All() {
+		if !c.reaches(svc.ID) {
+			continue // porta lists the user's accessible_services only
+		}
 		configs := proxyConfigsOf(s, svc.ID, env)
 		if len(configs) == 0 {
 			continue
