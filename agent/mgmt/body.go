@@ -104,7 +104,12 @@ func stripCredentials(mt string, params map[string]string, contentType string, b
 		return nil, "", &bodyError{status: http.StatusUnsupportedMediaType,
 			msg: mt + " bodies are refused: send multipart/form-data, a form or JSON"}
 	case isJSON(mt):
-		return transformJSON(body, credentialOps), contentType, nil
+		// Wrapped too: home and Rails read {"backend_api":{"access_token":…}}
+		// as the call's own (guard.go).
+		if out, err := transformRequestJSON(body, credentialOps); err == nil {
+			return out, contentType, nil
+		}
+		return body, contentType, nil
 	}
 	return body, contentType, nil
 }

@@ -27,7 +27,7 @@ func TestABodyThatNeverComesDoesNotHoldTheProxy(t *testing.T) {
 	conn, err := net.Dial("tcp", env.addr)
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = io.WriteString(conn, "POST /admin/api/services.json HTTP/1.1\r\nHost: app\r\n"+
+	_, err = io.WriteString(conn, "POST /admin/api/services.json HTTP/1.1\r\nHost: localhost\r\n"+
 		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nname=")
 	require.NoError(t, err)
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
@@ -44,7 +44,7 @@ func TestTheProxyRefusesAnOmittedCallBeforeItsBody(t *testing.T) {
 	conn, err := net.Dial("tcp", env.addr)
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = io.WriteString(conn, "POST /admin/api/accounts/1/applications.json HTTP/1.1\r\nHost: app\r\n"+
+	_, err = io.WriteString(conn, "POST /admin/api/accounts/1/applications.json HTTP/1.1\r\nHost: localhost\r\n"+
 		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nplan_id=")
 	require.NoError(t, err)
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(2*time.Second)))

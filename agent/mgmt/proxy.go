@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,17 +19,19 @@ import (
 	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/internal/loopback"
+	"github.com/portolan/portolan/internal/redact"
 	"github.com/portolan/portolan/swagger"
 )
 
 // Proxy is the management proxy. Every request goes through, in order:
-// the method (case-sensitive, no overrides, no header names with an
-// underscore), the path (normalizePath), the route table of the spec in both
-// formats (404 unknown, 403 omitted), the 1 MiB body limit (413), the body
-// read as Rack will read it (body.go: no _method, credentials stripped),
-// the transforms, and the upstream call with the token in the access_token
-// query parameter. GETs answered 200 are kept in a
-// bounded cache and served from it, marked stale, while the upstream fails.
+// the method (case-sensitive), the caller (no web page: browser.go), the
+// headers (no method overrides, no names with an underscore), the path
+// (normalizePath), the route table of the spec in both formats (404
+// unknown, 403 omitted), the 1 MiB body limit (413), the body read as Rack
+// will read it (body.go: no _method, credentials stripped), the transforms
+// (and guard.go's refusals), and the upstream call with the token in the
+// access_token query parameter. GETs answered 200 are kept in a bounded
+// cache and served from it, marked stale, while the upstream fails.
 type Proxy struct {
 	listen   string
 	base     string // upstream scheme://host[/prefix], no trailing slash
@@ -49,6 +52,12 @@ type callPlan struct {
 	ts       []*transform
 	reqBody  []bodyOp
 	respBody []bodyOp
+
+	// Parameter names refused where the transforms cannot hold them
+	// (guard.go): in the query, fields the request body ops control; in
+	// the body, names the query ops set or remove.
+	refuseInQuery map[string]bool
+	refuseInBody  map[string]bool
 }
 
 // credentialOps strip 3scale credentials from JSON request bodies.
@@ -126,6 +135,7 @@ func New(ctx context.Context, cfg Config, home string, log zerolog.Logger) (*Pro
 			}
 		}
 		if len(plan.ts) > 0 {
+			plan.guard()
 			p.plans[op.Method+" "+op.Path] = plan
 		}
 	}
@@ -150,9 +160,19 @@ func New(ctx context.Context, cfg Config, home string, log zerolog.Logger) (*Pro
 		// A redirect is the app's to follow, through the proxy again.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	log.Info().Str("listen", listen).Str("upstream", base).Str("spec", cfg.Spec).
+	log.Info().Str("listen", listen).Str("upstream", base).Str("spec", specName(cfg.Spec)).
 		Int("kept", len(selected.Kept())).Int("transforms", len(ts)).Msg("management proxy ready")
 	return p, nil
+}
+
+// specName names the spec in the log without the credentials its URL may
+// carry (3scale serves ActiveDocs under ?access_token=), as swagger's
+// messages do.
+func specName(spec string) string {
+	if !strings.HasPrefix(spec, "http://") && !strings.HasPrefix(spec, "https://") {
+		return spec
+	}
+	return cmp.Or(redact.URL(spec), "the spec URL")
 }
 
 // listenAddr defaults the host to 127.0.0.1: the proxy holds an admin
@@ -340,6 +360,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // handle answers one call; it returns the path and operation for the log.
 func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) (logPath, logOp string) {
+	if msg := p.checkCaller(r); msg != "" {
+		p.fail(w, http.StatusForbidden, msg)
+		return "", ""
+	}
 	if !slices.Contains(allowedMethods, r.Method) {
 		p.fail(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %.20q is not allowed; methods are case-sensitive (GET, not get)", r.Method))
 		return "", ""

@@ -55,6 +55,30 @@ func TestProxyServesStaleReadsAndFailsWritesWhenHomeIsKilled(t *testing.T) {
 	assert.Contains(t, env.logs.String(), "answered from cache")
 }
 
+// Home and Rack read a GET's body as parameters: a stale answer to one
+// lookup must not be served for another that differs only in its body.
+func TestStaleAnswersAreKeyedByTheBodyOfAGet(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	co.Create(t, "/admin/api/signup.json", "org_name=AliceOrg&username=alice&email=alice@example.com")
+	co.Create(t, "/admin/api/signup.json", "org_name=BobOrg&username=bob&email=bob@example.com")
+	rec := newRecorder(t, co.URL)
+	env := startProxy(t, rec.srv.URL, co.Token, Config{Include: []string{"GET /admin/api/accounts/find.xml"}})
+	form := "application/x-www-form-urlencoded"
+	for _, who := range []string{"alice", "bob"} {
+		resp, body := call(t, http.MethodGet, env.url+"/admin/api/accounts/find.json", form, "username="+who)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	}
+
+	rec.fail.Store(http.StatusServiceUnavailable) // home is down
+	resp, body := call(t, http.MethodGet, env.url+"/admin/api/accounts/find.json", form, "username=alice")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.Equal(t, staleWarning, resp.Header.Get("Warning"))
+	assert.Contains(t, string(body), "AliceOrg")
+	assert.NotContains(t, string(body), "BobOrg", "alice's lookup was answered with bob's account")
+	resp, body = call(t, http.MethodGet, env.url+"/admin/api/accounts/find.json", "application/json", `{"username":"alice"}`)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "another Content-Type is another lookup: %s", body)
+}
+
 func TestProxyUpstreamErrorsAndTimeout(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	rec := newRecorder(t, co.URL)
@@ -106,7 +130,7 @@ func TestProxyLimitsBodySize(t *testing.T) {
 
 	// Chunked, so no Content-Length tells in advance.
 	var sb strings.Builder
-	sb.WriteString("POST /admin/api/services.xml HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: " + form + "\r\nTransfer-Encoding: chunked\r\n\r\n")
+	sb.WriteString("POST /admin/api/services.xml HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: " + form + "\r\nTransfer-Encoding: chunked\r\n\r\n")
 	chunk := strings.Repeat("b", 64<<10)
 	for range 17 {
 		fmt.Fprintf(&sb, "%x\r\n%s\r\n", len(chunk), chunk)

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -338,4 +339,21 @@ paths:
 	// The rewritten path itself is not an operation of this spec.
 	resp, _ = call(t, "GET", env.url+"/admin/api/backend_apis.json", "", "")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+// A spec URL may carry a credential (3scale serves ActiveDocs specs under
+// /admin/api/active_docs/{id}.json?access_token=…): the start-up log names
+// it without its user info and query.
+func TestReadyLogRedactsTheSpecURL(t *testing.T) {
+	specSrv := httptest.NewServer(http.FileServer(http.Dir(testenv.ThreescaleDir(t))))
+	t.Cleanup(specSrv.Close)
+	u := specSrv.URL + "/account_management_api.json?access_token=spec-secret-123"
+	u = strings.Replace(u, "http://", "http://ops:pw-secret-456@", 1)
+	upstream := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(upstream.Close)
+	env := startProxy(t, upstream.URL, "tok-0123456789abcdef", Config{Spec: u})
+	logs := env.logs.String()
+	assert.Contains(t, logs, strings.TrimPrefix(specSrv.URL, "http://")+"/account_management_api.json", "the spec is named")
+	assert.NotContains(t, logs, "spec-secret-123", "the spec URL's query credential is logged")
+	assert.NotContains(t, logs, "pw-secret-456", "the spec URL's password is logged")
 }

@@ -1,6 +1,8 @@
 package mgmt
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -49,9 +51,16 @@ type outRequest struct {
 	body   []byte
 }
 
-// cacheKey identifies a GET by everything the upstream sees, but the token.
+// cacheKey identifies a GET by everything the upstream sees, but the token:
+// with a body, its type and digest too, as home and Rack read a GET's body
+// as parameters (find.json with username=alice or bob in a form).
 func (o *outRequest) cacheKey() string {
-	return o.path + "?" + o.query.Encode() + "\n" + o.header.Get("Accept")
+	k := o.path + "?" + o.query.Encode() + "\n" + o.header.Get("Accept")
+	if len(o.body) > 0 {
+		sum := sha256.Sum256(o.body)
+		k += "\n" + o.header.Get("Content-Type") + "\n" + hex.EncodeToString(sum[:])
+	}
+	return k
 }
 
 // outgoing strips the app's credentials and method overrides from the
@@ -68,6 +77,9 @@ func (p *Proxy) outgoing(r *http.Request, path, rawQuery string, body []byte, pl
 	query.Del("provider_key")
 	out := &outRequest{method: r.Method, path: path, query: query, header: requestHeaders(r.Header), body: body}
 	if plan != nil {
+		if err := plan.checkQuery(query); err != nil {
+			return nil, http.StatusBadRequest, err
+		}
 		for _, t := range plan.ts {
 			out.path = t.rewritePath(out.path)
 			t.applyHeaders(out.header)
@@ -94,11 +106,16 @@ func (p *Proxy) outgoing(r *http.Request, path, rawQuery string, body []byte, pl
 		}
 		return nil, status, err
 	}
+	if plan != nil {
+		if status, err := plan.checkBody(mt, out.header, out.body); err != nil {
+			return nil, status, err
+		}
+	}
 	if plan != nil && len(plan.reqBody) > 0 && len(out.body) > 0 {
 		if !isJSON(mt) {
 			return nil, http.StatusUnsupportedMediaType, errors.New("this operation's request transforms read JSON bodies only: send Content-Type: application/json")
 		}
-		if out.body, err = transformJSONStrict(out.body, plan.reqBody); err != nil {
+		if out.body, err = transformRequestJSON(out.body, plan.reqBody); err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("the request body is not JSON the proxy can read (%v): this operation's request transforms need it", err)
 		}
 	}

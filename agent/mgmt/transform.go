@@ -56,9 +56,12 @@ const maxTransformFile = 1 << 20
 // response body transforms refuses its .xml form (406), and an answer they
 // cannot read (not JSON, or in an encoding not asked for) is withheld (502).
 // A query parameter removed or set is removed under every spelling Rack
-// reads as it ("[debug]", "debug[]"). Query parameters access_token, provider_key and
-// _method, and the headers the proxy owns (Host, Content-Length, hop-by-hop
-// headers, method overrides) cannot be set.
+// reads as it ("[debug]", "debug[]"), and refused in the body (400). A
+// request body op applies at the top level and inside every top-level
+// object (the wrapper, {"backend_api":{...}}), and its field is refused in
+// the query string (400); see guard.go. Query parameters access_token,
+// provider_key and _method, and the headers the proxy owns (Host,
+// Content-Length, hop-by-hop headers, method overrides) cannot be set.
 type transformFile struct {
 	Transforms []transformEntry `yaml:"transforms"`
 }
@@ -372,20 +375,26 @@ func deleteRackKey(q url.Values, name string) {
 	}
 }
 
-// transformJSON applies ops to a JSON document. It returns body unchanged
-// when no op applies or it is not JSON; otherwise the re-encoded document
-// (numbers kept as written, object keys sorted).
-func transformJSON(body []byte, ops []bodyOp) []byte {
-	if out, err := transformJSONStrict(body, ops); err == nil {
-		return out
+// transformJSONStrict applies ops to a JSON document: body unchanged when
+// no op applies, otherwise re-encoded (editJSON). It fails on a body it
+// cannot read, where what the ops hide or rename must not pass unchanged.
+func transformJSONStrict(body []byte, ops []bodyOp) ([]byte, error) {
+	if len(ops) == 0 {
+		return body, nil
 	}
-	return body
+	return editJSON(body, func(doc any) bool {
+		changed := false
+		for _, op := range ops {
+			changed = applyBodyOp(doc, op.path, op.rename) || changed
+		}
+		return changed
+	})
 }
 
-// transformJSONStrict is transformJSON that fails on a body it cannot
-// read, where what the ops hide or rename must not pass unchanged.
-func transformJSONStrict(body []byte, ops []bodyOp) ([]byte, error) {
-	if len(ops) == 0 || len(bytes.TrimSpace(body)) == 0 {
+// editJSON decodes one JSON document, lets edit change it, and re-encodes it
+// when edit reports a change (numbers kept as written, object keys sorted).
+func editJSON(body []byte, edit func(doc any) bool) ([]byte, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return body, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -397,11 +406,7 @@ func transformJSONStrict(body []byte, ops []bodyOp) ([]byte, error) {
 	if dec.More() {
 		return nil, errors.New("more than one JSON value")
 	}
-	changed := false
-	for _, op := range ops {
-		changed = applyBodyOp(doc, op.path, op.rename) || changed
-	}
-	if !changed {
+	if !edit(doc) {
 		return body, nil
 	}
 	var out bytes.Buffer

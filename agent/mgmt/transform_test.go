@@ -42,15 +42,18 @@ transforms:
 	assert.Equal(t, url.Values{"per_page": {"50"}, "source": {"app"}, "b": {"2", "1"}, "keep": {"k"}}, q)
 
 	body := []byte(`{"service":{"title":"T","secret":"s","id":12345678901234567890},"items":[{"hidden":1,"old":"o"},{"old":"p"},3,[{"hidden":2}]],"html":"<a>"}`)
-	out := transformJSON(body, append(tr.reqBody, tr.respBody...))
+	out, err := transformJSONStrict(body, append(tr.reqBody, tr.respBody...))
+	require.NoError(t, err)
 	assert.JSONEq(t, `{"service":{"name":"T","id":12345678901234567890},"items":[{"new":"o"},{"new":"p"},3,[{}]],"html":"<a>"}`, string(out))
 	assert.Contains(t, string(out), "12345678901234567890", "numbers kept as written")
 	assert.Contains(t, string(out), `"<a>"`, "no HTML escaping")
 
 	same := []byte(`{"other":1}`)
-	assert.Equal(t, same, transformJSON(same, tr.reqBody), "unchanged bytes when nothing applies")
-	notJSON := []byte(`name=x`)
-	assert.Equal(t, notJSON, transformJSON(notJSON, tr.reqBody))
+	out, err = transformJSONStrict(same, tr.reqBody)
+	require.NoError(t, err)
+	assert.Equal(t, same, out, "unchanged bytes when nothing applies")
+	_, err = transformJSONStrict([]byte(`name=x`), tr.reqBody)
+	assert.Error(t, err, "not JSON")
 }
 
 func TestTransformRefusesWhatTheProxyOwns(t *testing.T) {
