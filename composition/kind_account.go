@@ -32,7 +32,7 @@ var accountDef = &kindDef[Account, *Account]{
 		}
 	},
 	NaturalKey: func(_ *keyIndex, a *Account) (string, string, error) {
-		return childKey("", "account", a.OrgName), "", nil
+		return childKey("", "account", keyName(a.OrgName)), "", nil
 	},
 	Derived: []string{"state", "credit_card_stored", "credit_card_partial_number", "credit_card_expires_on"},
 }

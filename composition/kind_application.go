@@ -33,7 +33,7 @@ var applicationDef = &kindDef[Application, *Application]{
 		if err != nil {
 			return "", "", err
 		}
-		return x.ownedKey("user_account_id", a.AccountID, "application", a.Name+"@"+svc)
+		return x.ownedKey("user_account_id", a.AccountID, "application", keyName(a.Name)+"@"+svc)
 	},
 	// Keys' times move with Application Key Create, not with a document.
 	Derived: []string{"state", "end_user_required", "key_created_at"},

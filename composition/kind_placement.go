@@ -24,7 +24,7 @@ var placementDef = &kindDef[Placement, *Placement]{
 	// the service's entities prunes it.
 	NaturalKey: func(x *keyIndex, p *Placement) (string, string, error) {
 		svc, err := x.ref("service_id", p.ServiceID)
-		return childKey("", "placement", p.Name), svc, err
+		return childKey("", "placement", keyName(p.Name)), svc, err
 	},
 }
 

@@ -50,7 +50,7 @@ var userDef = &kindDef[User, *User]{
 	HideSecrets: func(u *User) { u.Password = "" },
 	// A provider user's parent is ProviderKey.
 	NaturalKey: func(x *keyIndex, u *User) (string, string, error) {
-		return x.ownedKey("account_id", u.AccountID, "user", u.Username)
+		return x.ownedKey("account_id", u.AccountID, "user", keyName(u.Username))
 	},
 	Derived: []string{"state"},
 }

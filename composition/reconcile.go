@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,7 +66,10 @@ type DiffOptions struct {
 	// Prune deletes the current entities the desired composition lacks, but
 	// only those owned: below one of Owners, or accepted by Owned. Without
 	// either, the owners are the desired composition's services and backend
-	// APIs. Nothing else is ever deleted.
+	// APIs, those it only refers to included: a caller whose desired
+	// composition carries entities it does not own (manifest.Desired
+	// copies the services its documents refer to) passes Owners. Nothing
+	// else is ever deleted.
 	Prune  bool
 	Owners []string
 	Owned  func(key string) bool
@@ -107,7 +111,10 @@ func Diff(current, desired *Composition, opts DiffOptions) (*Plan, error) {
 		}
 		for _, e := range desiredInOrder(k, des) {
 			key := des.keys[changeKey{k.kind(), e.Key()}]
-			old, ok := cur.entity(key)
+			old, ok, err := cur.entityOf(k.kind(), key)
+			if err != nil {
+				return nil, err
+			}
 			if !ok {
 				p.Changes = append(p.Changes, PlannedChange{Kind: k.kind(), Key: key, Op: OpCreate, desired: e})
 				continue
@@ -204,7 +211,9 @@ type canonical struct {
 	fields map[string]json.RawMessage
 	refs   map[string][]string // field → the keys it refers to
 	// skip holds the fields that refer to an entity reconciling leaves
-	// alone: neither compared nor written.
+	// alone: neither compared nor written. A list (a feature's plan_ids)
+	// is not skipped for it: such ids are left out of its comparison, and
+	// kept when it is written (applier.keepUnmanaged).
 	skip map[string]bool
 }
 
@@ -224,16 +233,18 @@ func (d *differ) internKey(key string) int64 {
 func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) *canonical {
 	c := &canonical{}
 	n := k.shallowCopy(e)
+	var unmanaged []string
 	k.importRefs(n, func(field string, id int64) int64 {
 		if id == 0 {
 			return 0
 		}
 		key, err := x.ref(field, id)
+		if errors.Is(err, errUnmanaged) {
+			unmanaged = append(unmanaged, field)
+			return 0 // dropped from a list; a field of one is skipped below
+		}
 		if err != nil {
-			if c.skip == nil {
-				c.skip = map[string]bool{}
-			}
-			c.skip[field] = true
+			c.skipField(field)
 			return 0
 		}
 		if c.refs == nil {
@@ -253,8 +264,26 @@ func (d *differ) canon(k kindInfo, e Entity, x *keyIndex) *canonical {
 	if values := k.byValue(n); len(values) > 0 {
 		c.raw = withValues(c.raw, values)
 	}
+	if len(unmanaged) > 0 {
+		fields := jsonFields(e)
+		for _, f := range unmanaged {
+			if !isList(fields[f]) {
+				c.skipField(f)
+			}
+		}
+	}
 	return c
 }
+
+func (c *canonical) skipField(field string) {
+	if c.skip == nil {
+		c.skip = map[string]bool{}
+	}
+	c.skip[field] = true
+}
+
+// isList reports whether a JSON value is an array.
+func isList(v json.RawMessage) bool { return len(v) > 0 && v[0] == '[' }
 
 // withValues returns the JSON object raw with the fields of values in place
 // of its own, keys sorted: the canonical form of an entity with fields

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -98,7 +99,11 @@ func (a *applier) write(ch PlannedChange) (bool, error) {
 
 func (a *applier) writeChange(ch PlannedChange) (bool, error) {
 	k := mustKind(ch.Kind)
-	if old, ok := a.d.cur.entity(ch.Key); ok {
+	old, ok, err := a.d.cur.entityOf(ch.Kind, ch.Key)
+	if err != nil {
+		return false, err
+	}
+	if ok {
 		fields := a.d.compare(k, old, ch.desired)
 		if len(fields) == 0 {
 			return false, nil
@@ -132,6 +137,9 @@ func (a *applier) update(k kindInfo, old, desired Entity, fields []FieldChange) 
 		return err
 	}
 	out, in := jsonFields(old), jsonFields(want)
+	if err := a.keepUnmanaged(k, old, in, fields); err != nil {
+		return err
+	}
 	for _, f := range fields {
 		if v, ok := in[f.Field]; ok {
 			out[f.Field] = v
@@ -167,6 +175,46 @@ func (a *applier) update(k kindInfo, old, desired Entity, fields []FieldChange) 
 		return err
 	}
 	a.sync(mark)
+	return nil
+}
+
+// keepUnmanaged adds to the lists among fields (a feature's plan_ids) the
+// ids of old's that refer to entities reconciling leaves alone (a custom
+// plan): the desired composition cannot name them, and Diff left them out
+// of the comparison, so writing the list must not drop them.
+func (a *applier) keepUnmanaged(k kindInfo, old Entity, in map[string]json.RawMessage, fields []FieldChange) error {
+	kept := map[string][]int64{}
+	k.importRefs(k.shallowCopy(old), func(field string, id int64) int64 {
+		if id == 0 {
+			return 0
+		}
+		if _, err := a.d.cur.ref(field, id); errors.Is(err, errUnmanaged) {
+			kept[field] = append(kept[field], id)
+		}
+		return id
+	})
+	for _, f := range fields {
+		ids, ok := kept[f.Field]
+		if !ok || (in[f.Field] != nil && !isList(in[f.Field])) {
+			continue
+		}
+		var list []int64
+		if in[f.Field] != nil {
+			if err := json.Unmarshal(in[f.Field], &list); err != nil {
+				return fmt.Errorf("%s: %w", f.Field, err)
+			}
+		}
+		for _, id := range ids {
+			if !slices.Contains(list, id) {
+				list = append(list, id)
+			}
+		}
+		b, err := json.Marshal(list)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Field, err)
+		}
+		in[f.Field] = b
+	}
 	return nil
 }
 
@@ -227,6 +275,10 @@ func (a *applier) mapped(k kindInfo, desired Entity) (Entity, error) {
 		ck, ok := a.d.cur.ids[key]
 		if !ok {
 			err = Invalid(field, fmt.Sprintf("refers to %s, which is not in the composition", key))
+			return 0
+		}
+		if want := a.d.des.ids[key].kind; ck.kind != want {
+			err = Invalid(field, fmt.Sprintf("refers to %s, a %s, but that key names %s %d here", key, want, ck.kind, ck.id))
 			return 0
 		}
 		return ck.id

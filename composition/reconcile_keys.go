@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Natural keys name the entities reconciling manages by what a document
@@ -13,9 +14,13 @@ import (
 // A key is its parent's key, "/", then "<tag>:<name>" (service:news,
 // service:news/plan:basic, service:news/plan:basic/limit:backend:
 // books/metric:hits@day); ':' is not allowed in system names, so keys of
-// different entities never coincide. Each kind's NaturalKey (its kind_*.go)
-// builds its own; entities that are exact duplicates under one key (two
-// equal mapping rules) take an ordinal, "#2", in id order.
+// different entities never coincide. Free text (an org_name, an
+// application's or a placement's name, which anyone signing up may choose)
+// goes in through keyName, which escapes '/', '#' and '%', so that it can
+// neither spell another entity's key ("ACME/user:alice") nor an ordinal.
+// Each kind's NaturalKey (its kind_*.go) builds its own; entities that are
+// exact duplicates under one key (two equal mapping rules) take an ordinal,
+// "#2", in id order.
 //
 // Left out, as no document sets them: proxy configs (deployments), active
 // docs, service plans and contracts, registry policies,
@@ -139,6 +144,22 @@ func (x *keyIndex) entity(key string) (Entity, bool) {
 	return x.c.table(ck.kind).getEntity(ck.id)
 }
 
+// entityOf returns the entity of kind k with key; a key naming an entity
+// of another kind is an error naming both, never one compared as the
+// other: keys are built apart per kind, so it means two kinds' keys
+// collided.
+func (x *keyIndex) entityOf(k Kind, key string) (Entity, bool, error) {
+	ck, ok := x.ids[key]
+	if !ok {
+		return nil, false, nil
+	}
+	if ck.kind != k {
+		return nil, false, fmt.Errorf("key %q names %s %d, not one of %s: two entities' names spell the same key", key, ck.kind, ck.id, k)
+	}
+	e, ok := x.c.table(ck.kind).getEntity(ck.id)
+	return e, ok, nil
+}
+
 // under reports whether key is owner or one of its descendants.
 func (x *keyIndex) under(key string, owners map[string]bool) bool {
 	for key != "" {
@@ -149,6 +170,18 @@ func (x *keyIndex) under(key string, owners map[string]bool) bool {
 	}
 	return false
 }
+
+// BackendKey is the natural key reconciling names the backend API
+// system_name by: DiffOptions.Owners of what a backend owns, as ServiceKey
+// is a service's.
+func BackendKey(systemName string) string { return childKey("", "backend", systemName) }
+
+// keyEscaper escapes what structures a key: '/' between a parent and a
+// child, '#' before an ordinal, and '%' itself.
+var keyEscaper = strings.NewReplacer("%", "%25", "/", "%2F", "#", "%23")
+
+// keyName is free text as a part of a key.
+func keyName(s string) string { return keyEscaper.Replace(s) }
 
 // childKey is a key below parent, or a root key when parent is "".
 func childKey(parent, tag, name string) string {

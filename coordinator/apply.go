@@ -24,8 +24,8 @@ import (
 // revision or none, and documents home already holds make none. With
 // dry_run the plan is computed inside the same kind of Update and nothing
 // is written. With prune the engine deletes what the documents' services
-// and backends own but no longer declare (composition.DiffOptions' default
-// owners), never anything else.
+// and backends own but no longer declare (manifest.Owners: the Service and
+// Backend documents', never those they only refer to), never anything else.
 func (c *Coordinator) applyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !c.tokens.Check(r) {
@@ -80,10 +80,14 @@ func (c *Coordinator) applyHandler() http.Handler {
 
 // apply reconciles home's composition with docs in one store.Update.
 func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, prune bool) (*registry.ApplyResult, error) {
-	opts := composition.DiffOptions{Prune: prune, Secrets: true}
+	// Only what the documents declare is theirs to prune: services and
+	// backends they merely refer to are carried into the desired
+	// composition, and would otherwise look owned.
+	owners := manifest.Owners(docs)
+	opts := composition.DiffOptions{Prune: prune && len(owners) > 0, Owners: owners, Secrets: true}
 	var plan *composition.Plan
 	var base uint64
-	snap, err := c.store.Update(r.Context(), c.api.CheckPolicyChains(func(tx *composition.Tx) error {
+	snap, err := c.store.Update(r.Context(), c.api.CheckWrite(func(tx *composition.Tx) error {
 		base = tx.View().Revision
 		desired, err := manifest.Desired(docs, tx.View())
 		if err != nil {

@@ -177,7 +177,7 @@ func (c *Coordinator) applyImageRetrying(r *http.Request, docs []manifest.Docume
 // the second sees what the first recorded.
 func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, service string, version int64, digest string) (*registry.ImageApplyReply, error) {
 	reply := &registry.ImageApplyReply{Service: service, Version: version, Changes: []composition.PlannedChange{}}
-	snap, err := c.store.Update(r.Context(), c.api.CheckPolicyChains(func(tx *composition.Tx) error {
+	snap, err := c.store.Update(r.Context(), c.api.CheckWrite(func(tx *composition.Tx) error {
 		// A store may run fn again (Consul's CAS): nothing of a try before stays.
 		reply.Changes, reply.StoredVersion = []composition.PlannedChange{}, 0
 		var stored *composition.Managed
@@ -207,6 +207,10 @@ func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, serv
 			// (an image may not bring them), so they stay.
 			Prune: true, Owners: []string{composition.ServiceKey(service)},
 			Unpruned: []composition.Kind{composition.KindPlacement},
+			// The only secret an image's documents may hold is its proxy's
+			// secret token, which its own app checks: the one they give is
+			// stored, and one they leave out stays home's (manifest.Desired).
+			Secrets: true,
 		})
 		if err != nil {
 			return err

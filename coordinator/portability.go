@@ -39,7 +39,7 @@ func (c *Coordinator) portability() http.Handler {
 		// By name: what home already holds is updated, not refused as
 		// taken, and a document imported twice makes no second revision.
 		var stats *composition.ImportStats
-		snap, err := c.store.Update(r.Context(), c.api.CheckPolicyChains(func(tx *composition.Tx) error {
+		snap, err := c.store.Update(r.Context(), c.api.CheckWrite(func(tx *composition.Tx) error {
 			var err error
 			stats, err = composition.ImportByName(tx, &doc)
 			return err

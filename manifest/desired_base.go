@@ -6,6 +6,25 @@ import (
 	"github.com/portolan/portolan/composition"
 )
 
+// Owners returns the keys of what docs declare, and so own, for
+// composition.DiffOptions.Owners: the services of their Service documents
+// and the backends of their Backend documents. A service or backend docs
+// only refer to (an Account's application, a Placement, a backend usage)
+// is carried into Desired's result, but it is home's, not theirs: a prune
+// must leave it and its placements alone. None means docs own nothing.
+func Owners(docs []Document) []string {
+	var out []string
+	for _, d := range docs {
+		switch {
+		case d.Service != nil:
+			out = append(out, composition.ServiceKey(d.Service.SystemName))
+		case d.Backend != nil:
+			out = append(out, composition.BackendKey(d.Backend.SystemName))
+		}
+	}
+	return out
+}
+
 // serviceID resolves a service by system_name: one the documents declare,
 // else one of base's, carried over with all it owns.
 func (b *builder) serviceID(path, name string) (int64, error) {

@@ -83,3 +83,45 @@ func BenchmarkDesiredAccounts(b *testing.B) {
 		})
 	}
 }
+
+// backendLimitsDocument is a backend of n/2 methods and a service using it
+// whose two plans limit each of them: n limits naming a backend's metric.
+func backendLimitsDocument(n int) string {
+	methods := n / 2
+	var b strings.Builder
+	b.WriteString("apiVersion: portolan.dev/v1\nkind: Backend\nsystem_name: store\nname: Store\nprivate_endpoint: http://store:8080\nmetrics:\n- system_name: hits\n  methods:\n")
+	for i := range methods {
+		fmt.Fprintf(&b, "  - {system_name: m%d, friendly_name: M%d}\n", i, i)
+	}
+	b.WriteString("---\napiVersion: portolan.dev/v1\nkind: Service\nsystem_name: big\nname: Big\nbackend_usages: [{backend: store, path: /}]\nplans:\n")
+	for p := range 2 {
+		fmt.Fprintf(&b, "- system_name: p%d\n  name: P%d\n  limits:\n", p, p)
+		for i := range methods {
+			fmt.Fprintf(&b, "  - {metric: m%d, backend: store, period: day, value: %d}\n", i, i+1)
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkDesiredBackendLimits builds the desired composition of 2,000 and
+// 8,000 limits on a backend's metrics: resolving each limit's metric should
+// not cost a scan of the metrics, as Desired runs under the store's writer.
+func BenchmarkDesiredBackendLimits(b *testing.B) {
+	for _, n := range []int{2000, 8000} {
+		docs, err := manifest.Decode(strings.NewReader(backendLimitsDocument(n)), "limits.yaml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				c, err := manifest.Desired(docs, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if c.UsageLimits.Len() != n {
+					b.Fatalf("%d limits, want %d", c.UsageLimits.Len(), n)
+				}
+			}
+		})
+	}
+}

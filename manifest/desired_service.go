@@ -53,8 +53,9 @@ func (b *builder) service(d *Service) error {
 		}
 		features[f.SystemName] = e.ID
 	}
+	pm := &planMetrics{service: metrics, backends: map[int64]map[string]int64{}}
 	for _, p := range d.Plans {
-		if err := b.plan(s.ID, p, metrics, features); err != nil {
+		if err := b.plan(s.ID, p, pm, features); err != nil {
 			return err
 		}
 	}
@@ -69,7 +70,7 @@ func featureScope(scope string) string {
 	return composition.ScopeApplicationPlan
 }
 
-func (b *builder) plan(serviceID int64, d Plan, metrics, features map[string]int64) error {
+func (b *builder) plan(serviceID int64, d Plan, metrics *planMetrics, features map[string]int64) error {
 	path := "plans[" + d.SystemName + "]"
 	p := &composition.ApplicationPlan{
 		ServiceID: serviceID, Name: d.Name, SystemName: d.SystemName, State: d.State, Default: d.Default,
@@ -116,27 +117,45 @@ func (b *builder) plan(serviceID int64, d Plan, metrics, features map[string]int
 	return nil
 }
 
+// planMetrics are the metrics a service's limits and pricing rules may
+// name, by system_name: the service's, and each backend's as first named.
+// A plan may hold thousands of limits and Desired runs under the store's
+// writer, so a limit costs a map lookup, never a scan of the metrics.
+type planMetrics struct {
+	service  map[string]int64
+	backends map[int64]map[string]int64 // backend id → system_name → id
+}
+
 // planMetric resolves the metric a limit or pricing rule names: one of the
 // service's, or of backend's when set (a backend the service uses).
-func (b *builder) planMetric(path string, metrics map[string]int64, backend, metric string) (int64, error) {
+func (b *builder) planMetric(path string, metrics *planMetrics, backend, metric string) (int64, error) {
 	if backend == "" {
-		id, ok := metrics[metric]
+		id, ok := metrics.service[metric]
 		if !ok {
 			return 0, b.errorf(path+".metric", "%q is not a metric or method of the service", metric)
 		}
 		return id, nil
 	}
-	id, ok := b.backends[backend]
+	bid, ok := b.backends[backend]
 	if !ok {
 		return 0, b.errorf(path+".backend", "%q is not a backend the service uses (backend_usages)", backend)
 	}
-	m, ok := b.view().Metrics.Find(func(m *composition.Metric) bool {
-		return m.OwnerType == composition.OwnerBackendAPI && m.OwnerID == id && m.SystemName == metric
-	})
+	names, ok := metrics.backends[bid]
+	if !ok {
+		// The service's backend usages are written by now, carried
+		// backends included, so the backend's metrics no longer change.
+		ms := b.view().MetricsOf(composition.OwnerBackendAPI, bid)
+		names = make(map[string]int64, len(ms))
+		for _, m := range ms {
+			names[m.SystemName] = m.ID
+		}
+		metrics.backends[bid] = names
+	}
+	id, ok := names[metric]
 	if !ok {
 		return 0, b.errorf(path+".metric", "%q is not a metric or method of backend %q", metric, backend)
 	}
-	return m.ID, nil
+	return id, nil
 }
 
 // proxy writes the document's gateway settings over those 3scale gave the

@@ -81,3 +81,12 @@ func (a *API) withCaps(fn func(*composition.Tx) error) func(*composition.Tx) err
 		return nil
 	}
 }
+
+// CheckWrite wraps a write that does not go through the 3scale API's
+// handlers (apply, an image's documents, an import) in the checks every
+// write of the composition is held to: the caps and the policy chains'
+// schemas. Without it those paths could grow the composition past
+// --max-applications or --max-placements.
+func (a *API) CheckWrite(fn func(*composition.Tx) error) func(*composition.Tx) error {
+	return a.withCaps(a.CheckPolicyChains(fn))
+}
