@@ -183,7 +183,7 @@ bench-registry: build
 	@dir="$$(mktemp -d)"; token="$$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"; \
 	bin/portolan --log-level warn coordinator --listen 127.0.0.1:$(BENCH_REGISTRY_PORT) --tls off \
 		--data-dir "$$dir" --agent-token "$$token" --heartbeat $(BENCH_INTERVAL) --ttl 30s \
-		--max-instances $(BENCH_INSTANCES) >"$$dir/coordinator.log" 2>&1 & pid=$$!; \
+		--max-instances $(BENCH_INSTANCES) --max-instances-per-token $(BENCH_INSTANCES) >"$$dir/coordinator.log" 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$dir"' EXIT; \
 	for _ in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$(BENCH_REGISTRY_PORT)) 2>/dev/null && break; sleep 0.1; done; \
 	echo "coordinator pid $$pid on 127.0.0.1:$(BENCH_REGISTRY_PORT): $(BENCH_INSTANCES) instances, heartbeat $(BENCH_INTERVAL), $(BENCH_DURATION)"; \

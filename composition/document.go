@@ -54,7 +54,9 @@ type Document struct {
 
 // Export returns c as a document of copies: editing it never touches c.
 // Without secrets, application credentials, user passwords and proxy secret
-// tokens are left out; an import then makes new ones.
+// tokens are left out, and so are the event documents of webhook events
+// and failures, which carry application keys; an import then makes new
+// credentials.
 func Export(c *Composition, secrets bool, now time.Time) *Document {
 	d := &Document{Format: DocumentFormat, Revision: c.Revision, Exported: now.UTC(), Secrets: secrets, CredentialKey: c.CredentialKey}
 	for _, k := range kinds {
@@ -70,7 +72,8 @@ type ImportStats struct {
 }
 
 // Import adds every entity of d to the composition of tx under fresh ids,
-// rewriting every reference to match. Each entity is validated as a create
+// rewriting every reference to match, but those that are the exporting
+// home's own state (importCarries). Each entity is validated as a create
 // would be; the first problem fails the whole import, naming the entity.
 func Import(tx *Tx, d *Document) (*ImportStats, error) {
 	if d.Format != DocumentFormat {
@@ -89,7 +92,9 @@ func Import(tx *Tx, d *Document) (*ImportStats, error) {
 			es := k.inDocument(d)
 			k.sortForImport(es)
 			for _, e := range es {
-				fn(k, e)
+				if importCarries(e) {
+					fn(k, e)
+				}
 			}
 		}
 	}

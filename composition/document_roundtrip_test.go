@@ -164,8 +164,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 	})
 	after := dst.Snapshot()
 	assert.EqualValues(t, 2, after.Revision)
-	assert.Equal(t, before.Count()+docEntityCount(orig), after.Count())
-	assert.Equal(t, docEntityCount(orig), stats.Entities)
+	// All but the source's webhook outbox, which it delivers itself.
+	carried := docEntityCount(orig) - len(orig.WebHookEvents)
+	assert.Equal(t, before.Count()+carried, after.Count())
+	assert.Equal(t, carried, stats.Entities)
 
 	// Every id was remapped above what the target held already.
 	imported := map[int64]bool{}
@@ -176,7 +178,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 		assert.Greater(t, n, before.LastID, "old id %d", old)
 		imported[n] = true
 	}
-	assert.Equal(t, docEntityCount(orig)-len(orig.Proxies), len(imported))
+	assert.Equal(t, carried-len(orig.Proxies), len(imported))
 	assert.Equal(t, after.LastID, before.LastID+int64(len(imported)))
 
 	// The unrelated entities are untouched.
@@ -190,10 +192,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 		})
 	}
 	full := Export(after, true, exportedAt)
-	assert.Equal(t, before.Count(), docEntityCount(full)-docEntityCount(orig))
+	assert.Equal(t, before.Count(), docEntityCount(full)-carried)
 
 	got := subset(full, imported)
-	assert.Equal(t, docCounts(orig), docCounts(got))
+	want := docCounts(orig)
+	want[KindWebHookEvent] = 0
+	assert.Equal(t, want, docCounts(got))
 	checkReferences(t, got)
 
 	wantCanon, err := orig.Canonical()

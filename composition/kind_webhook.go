@@ -144,10 +144,28 @@ func (e *WebHookEvent) stamp(id int64, c, u time.Time) {
 func (e *WebHookEvent) created() time.Time { return e.CreatedAt }
 func (*WebHookEvent) info() kindInfo       { return webHookEventDef }
 
+// An event's document is porta's, whose application carries its keys: an
+// export without secrets leaves it out.
 var webHookEventDef = &kindDef[WebHookEvent, *WebHookEvent]{
-	Kind:     KindWebHookEvent,
-	Table:    func(c *Composition) *Table[*WebHookEvent] { return &c.WebHookEvents },
-	Document: func(d *Document) *[]*WebHookEvent { return &d.WebHookEvents },
+	Kind:        KindWebHookEvent,
+	Table:       func(c *Composition) *Table[*WebHookEvent] { return &c.WebHookEvents },
+	Document:    func(d *Document) *[]*WebHookEvent { return &d.WebHookEvents },
+	HideSecrets: func(e *WebHookEvent) { e.XML = "" },
+}
+
+// homeState marks the entities that are the state of the home holding
+// them, not of the composition: an event of the outbox is to be delivered
+// by the home that committed it, once. An import leaves them out, or the
+// home it goes to would deliver them a second time.
+type homeState interface{ homeState() }
+
+func (*WebHookEvent) homeState() {}
+
+// importCarries reports whether an import carries e: not when e is the state of
+// the home that exported it (an undelivered webhook event).
+func importCarries(e Entity) bool {
+	_, local := e.(homeState)
+	return !local
 }
 
 // WebHookFailure is a delivery that failed its last try, as porta's
@@ -170,8 +188,13 @@ func (e *WebHookFailure) stamp(id int64, c, u time.Time) {
 func (e *WebHookFailure) created() time.Time { return e.CreatedAt }
 func (*WebHookFailure) info() kindInfo       { return webHookFailureDef }
 
+// A failure is imported, unlike an event: it is a record an operator reads
+// (and redelivers from by hand), not a delivery home makes. Its event
+// document carries keys as an event's does: an export without secrets
+// leaves it out.
 var webHookFailureDef = &kindDef[WebHookFailure, *WebHookFailure]{
-	Kind:     KindWebHookFailure,
-	Table:    func(c *Composition) *Table[*WebHookFailure] { return &c.WebHookFailures },
-	Document: func(d *Document) *[]*WebHookFailure { return &d.WebHookFailures },
+	Kind:        KindWebHookFailure,
+	Table:       func(c *Composition) *Table[*WebHookFailure] { return &c.WebHookFailures },
+	Document:    func(d *Document) *[]*WebHookFailure { return &d.WebHookFailures },
+	HideSecrets: func(e *WebHookFailure) { e.Event = "" },
 }

@@ -53,7 +53,7 @@ func ImportByName(tx *Tx, d *Document) (*ImportStats, error) {
 		stats.Entities += n
 	}
 	for key, ck := range plan.desired.ids {
-		if cur, ok := a.d.cur.ids[key]; ok && !mustKind(ck.kind).sharesID() {
+		if cur, ok := a.d.cur.ids[key]; ok && cur.kind == ck.kind && !mustKind(ck.kind).sharesID() {
 			stats.IDs[ck.id] = cur.id
 		}
 	}
@@ -73,7 +73,9 @@ func (a *applier) importUnkeyed(k kindInfo, d *Document) (int, error) {
 			return !keyed
 		}
 	}
-	es := slices.DeleteFunc(k.inDocument(d), func(e Entity) bool { return !unkeyed(a.d.des)(e) })
+	// The exporting home's own state (its webhook outbox) is left behind,
+	// as Import leaves it (importCarries).
+	es := slices.DeleteFunc(k.inDocument(d), func(e Entity) bool { return !unkeyed(a.d.des)(e) || !importCarries(e) })
 	if len(es) == 0 {
 		return 0, nil
 	}
@@ -164,9 +166,9 @@ func keepSecrets(current, desired *Composition) {
 		if !k.hasSecrets() {
 			continue
 		}
-		old, ok := cur.entity(key)
-		if !ok {
-			continue
+		old, ok, err := cur.entityOf(ck.kind, key)
+		if err != nil || !ok {
+			continue // a key of another kind: Diff refuses it
 		}
 		e, _ := des.entity(key)
 		hidden := k.shallowCopy(old)

@@ -52,7 +52,9 @@ func startAgentsCoordinator(b *testing.B) string {
 	co, err := coordinator.New(coordinator.Config{
 		Listen: "127.0.0.1:0", DataDir: b.TempDir(), AccessToken: "bench", AgentToken: benchAgentToken,
 		TTL: 10 * time.Minute, Logger: zerolog.Nop(),
-		Identity: coordinator.IdentityConfig{MaxInstances: 1 << 30}, // registrations benchmarks go past the default cap
+		// Registrations benchmarks go past the default caps, home's and the
+		// bootstrap token's.
+		Identity: coordinator.IdentityConfig{MaxInstances: 1 << 30, MaxInstancesPerToken: 1 << 30},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -307,6 +309,7 @@ func BenchmarkHeartbeatsTLS(b *testing.B) {
 			co, err := coordinator.New(coordinator.Config{
 				Listen: "127.0.0.1:0", DataDir: b.TempDir(), AccessToken: "bench", AgentToken: benchAgentToken,
 				TTL: 10 * time.Minute, Logger: zerolog.Nop(), TLS: tc.tls,
+				Identity: coordinator.IdentityConfig{MaxInstancesPerToken: benchInstances}, // all through the bootstrap token
 			})
 			if err != nil {
 				b.Fatal(err)

@@ -91,19 +91,19 @@ func writeJoinTokenError(w http.ResponseWriter, err error) {
 // readsMap tells whether r carries an admin access token that may read
 // (account_management, ro or rw): in the query, Basic auth, or as a Bearer
 // token (as `portolan map --token` sends it). The map is a read: a
-// read-only token suffices.
+// read-only token suffices. A provider member's token is refused however it
+// comes, as the console refuses it: the map spans every service's
+// instances, and a member may be limited to some services.
 func (c *Coordinator) readsMap(r *http.Request) bool {
-	const scope, write = composition.ScopeAccountManagement, false
-	if c.tokens.Authorize(r, scope, write) == nil {
+	if mapGrant(c.tokens.Authenticate(r)) {
 		return true
 	}
 	tok, ok := bearer(r)
-	if !ok {
-		return false
-	}
-	r2 := r.Clone(r.Context())
-	r2.URL.RawQuery = ""
-	r2.Header = http.Header{}
-	r2.SetBasicAuth("", tok)
-	return c.tokens.Authorize(r2, scope, write) == nil
+	return ok && mapGrant(c.tokens.AuthenticateToken(tok))
+}
+
+// mapGrant tells whether an authenticated grant may read the map: an
+// admin's token with account_management, of either permission.
+func mapGrant(g threescale.Grant, ok bool) bool {
+	return ok && g.Allows(composition.ScopeAccountManagement, false) && !g.Member()
 }

@@ -28,7 +28,8 @@ import (
 // agent API.
 type Access struct {
 	// BootstrapToken (the coordinator's --agent-token) registers any
-	// instance: an unscoped join token that never expires. "" for none.
+	// instance: an unscoped join token that never expires, held to
+	// Config.MaxInstancesPerToken live instances. "" for none.
 	BootstrapToken string
 	// Admin tells whether a request carries an admin access token; such a
 	// request may read the map and nothing else. nil for none.
@@ -47,11 +48,12 @@ const (
 // caller is who made a request; role 0 is nobody home knows.
 type caller struct {
 	role     role
-	instance string // roleInstance: whose credential
-	grant    grant  // roleJoin: the token's scope
-	expired  bool   // roleJoin: the token's lifetime is over
-	present  bool   // a token came, known or not
-	revoked  bool   // the credential of an instance whose join token was revoked
+	instance string    // roleInstance: whose credential
+	holder   *instance // roleInstance: the instance the credential was issued to
+	grant    grant     // roleJoin: the token's scope
+	expired  bool      // roleJoin: the token's lifetime is over
+	present  bool      // a token came, known or not
+	revoked  bool      // the credential of an instance whose join token was revoked
 }
 
 type callerKey struct{}
@@ -76,11 +78,11 @@ func callerOf(ctx context.Context) caller {
 func (r *Registry) identify(req *http.Request, a Access, bootstrap *[sha256.Size]byte) (caller, bool) {
 	tok, present := bearerToken(req)
 	if present {
-		if id, revoked, ok := r.instanceByCredential(tok); ok {
+		if in, revoked := r.credentialInstance(tok); in != nil {
 			if revoked {
 				return caller{present: true, revoked: true}, false
 			}
-			return caller{role: roleInstance, instance: id}, true
+			return caller{role: roleInstance, instance: in.id, holder: in}, true
 		}
 		if jointoken.IsJoinToken(tok) {
 			return r.identifyJoinToken(tok)
@@ -88,7 +90,7 @@ func (r *Registry) identify(req *http.Request, a Access, bootstrap *[sha256.Size
 		if bootstrap != nil {
 			got := sha256.Sum256([]byte(tok))
 			if subtle.ConstantTimeCompare(got[:], bootstrap[:]) == 1 {
-				return caller{role: roleJoin}, true
+				return caller{role: roleJoin, grant: grant{bootstrap: true}}, true
 			}
 		}
 	}

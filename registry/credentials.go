@@ -47,25 +47,38 @@ func newCredential() (string, credentialHash, error) {
 }
 
 // grant is what a registration was authenticated by: the bootstrap token
-// (tokenID "") or a join token, whose scope it must fit.
+// (tokenID "", bootstrap) or a join token, whose scope it must fit. The
+// zero grant is Register's, in process: tokenID "" as well, but held to
+// no cap of its own.
 type grant struct {
-	tokenID string
-	token   *JoinTokenRecord // nil for the bootstrap token
+	tokenID   string
+	token     *JoinTokenRecord // nil for the bootstrap token
+	bootstrap bool             // the bootstrap token, capped at maxPerToken as a join token made without a cap
 }
 
 // instanceByCredential returns the id of the instance holding the
 // credential secret, and whether its join token was revoked.
 func (r *Registry) instanceByCredential(secret string) (id string, revoked, ok bool) {
+	in, revoked := r.credentialInstance(secret)
+	if in == nil {
+		return "", false, false
+	}
+	return in.id, revoked, true
+}
+
+// credentialInstance returns the instance holding the credential secret
+// (nil for none), and whether its join token was revoked.
+func (r *Registry) credentialInstance(secret string) (in *instance, revoked bool) {
 	h := hashCredential(secret)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	in := r.byCred[h]
+	in = r.byCred[h]
 	// The map found it by hash; compare in constant time all the same, so
 	// that nothing but equality lets a secret through.
 	if in == nil || subtle.ConstantTimeCompare(in.credHash[:], h[:]) != 1 {
-		return "", false, false
+		return nil, false
 	}
-	return in.id, in.revoked, true
+	return in, in.revoked
 }
 
 // credentialHolder returns the instance holding the credential secret, nil
@@ -115,8 +128,10 @@ func (r *Registry) removeLocked(id string) {
 	}
 }
 
-// forgetLocked drops the indexes of in.
+// forgetLocked drops the indexes of in, and ends its blocking queries: its
+// credential is no longer valid.
 func (r *Registry) forgetLocked(in *instance) {
+	in.endWatches()
 	r.unscheduleLocked(in)
 	r.credMu.Lock()
 	delete(r.byCred, in.credHash)
@@ -128,8 +143,9 @@ func (r *Registry) forgetLocked(in *instance) {
 
 // admitLocked checks that an instance of id may be (re-)registered through
 // g: a live id stays with the token that registered it, and a new one must
-// fit the registry's and the token's caps. Registering the same id again
-// counts once.
+// fit the registry's and the token's caps (the bootstrap token's is
+// MaxInstancesPerToken; Register's, in process, has none). Registering the
+// same id again counts once.
 //
 // Registering a live id again through its own token is allowed, so that an
 // agent whose registration reply was lost can retry; the holders of one
@@ -145,7 +161,8 @@ func (r *Registry) admitLocked(id string, g grant) error {
 	if len(r.instances) >= r.maxInstances {
 		return fmt.Errorf("%w: home holds %d live instances, its limit (--max-instances)", ErrTooManyInstances, r.maxInstances)
 	}
-	if g.token != nil {
+	switch {
+	case g.token != nil:
 		// The token may have been revoked, or its cap changed, since the
 		// request was authenticated: its record as kept now decides.
 		rec, ok := r.tokens.Get(g.tokenID)
@@ -154,6 +171,13 @@ func (r *Registry) admitLocked(id string, g grant) error {
 		}
 		if max := rec.MaxInstances; max > 0 && r.perToken[g.tokenID] >= max {
 			return &TokenFullError{TokenID: g.tokenID, Max: max}
+		}
+	case g.bootstrap:
+		// The bootstrap token never expires and is written in every
+		// agent's configuration: leaked, it must not fill home any more
+		// than a join token could.
+		if r.perToken[g.tokenID] >= r.maxPerToken {
+			return &TokenFullError{Bootstrap: true, Max: r.maxPerToken}
 		}
 	}
 	return nil

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -46,7 +45,9 @@ func (r *Registry) Handler(a Access) http.Handler {
 	})
 	mux.Handle("PUT "+instance+PathDrain, r.allow(roleInstance, true, r.serveDrain))
 	mux.Handle("DELETE "+instance, r.allow(roleInstance, true, r.serveDeregister))
-	mux.Handle("GET "+PathMap, r.allow(roleInstance|roleAdmin, false, r.serveMap))
+	mux.Handle("GET "+PathMap, r.allow(roleInstance|roleAdmin, false, func(w http.ResponseWriter, req *http.Request) {
+		r.serveMap(w, req, a.Admin)
+	}))
 	mux.Handle("GET "+PathComposition, r.allow(roleInstance, false, r.serveComposition))
 	au := r.authenticator(a)
 	routed := au.authenticate(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -213,7 +214,10 @@ func (r *Registry) serveDeregister(w http.ResponseWriter, req *http.Request) {
 // with part of the map (MapPage), its counts (MapSummary) or what changed
 // since index (MapDelta), with MapAnswerHeader saying which; without them,
 // with the whole map as before.
-func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
+//
+// The caller is checked again after the wait (admin, for an admin access
+// token): one revoked or deleted meanwhile is answered 401, not the map.
+func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request, admin func(*http.Request) bool) {
 	index, blocking, wait, err := blockingParams(req)
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, err.Error())
@@ -225,16 +229,24 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if blocking && index == r.Index() {
+		c := callerOf(req.Context())
 		done, ok := r.admitWatch(w, req)
 		if !ok {
 			return
 		}
-		ctx, cancel := context.WithTimeout(req.Context(), wait)
+		ctx, cancel, ok := r.watchContext(w, req, c, wait)
+		if !ok {
+			done()
+			return
+		}
 		_, _ = r.Wait(ctx, index)
 		cancel()
 		done()
 		if req.Context().Err() != nil {
 			return // the client went away
+		}
+		if r.refuseAfterWait(w, req, c, admin) {
+			return
 		}
 	}
 	var (
@@ -269,7 +281,10 @@ func (r *Registry) serveMap(w http.ResponseWriter, req *http.Request) {
 
 // serveComposition answers with the signed view (view.go) of the newest
 // composition for the instance named by ParamInstance, once its revision is
-// above index: only the service it is placed in, credentials hashed.
+// above index: only the service it is placed in, credentials hashed. The
+// view goes to the instance the credential was issued to only while it is
+// registered and not revoked: a wait ends, with a 401, when it no longer
+// is.
 func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 	index, blocking, wait, err := blockingParams(req)
 	if err != nil {
@@ -291,6 +306,7 @@ func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 		httpjson.Error(w, http.StatusForbidden, "an instance reads its own composition only")
 		return
 	}
+	c := callerOf(req.Context())
 	snap := r.store.Snapshot()
 	if blocking && index >= snap.Revision {
 		done, ok := r.admitWatch(w, req)
@@ -298,22 +314,23 @@ func (r *Registry) serveComposition(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		defer done()
-		ctx, cancel := context.WithTimeout(req.Context(), wait)
-		stop := context.AfterFunc(r.stopped, cancel)
+		ctx, cancel, ok := r.watchContext(w, req, c, wait)
+		if !ok {
+			return
+		}
 		if s, err := r.store.Wait(ctx, index); err == nil && s != nil {
 			snap = s
 		} else {
 			snap = r.store.Snapshot()
 		}
-		stop()
 		cancel()
 		if req.Context().Err() != nil {
 			return
 		}
 	}
-	audience, ok := r.audienceOf(id, snap)
+	audience, revoked, ok := r.audienceOf(c.holder, snap)
 	if !ok {
-		httpjson.Error(w, http.StatusNotFound, ErrUnknown.Error())
+		refuseUnknown(w, caller{present: true, revoked: revoked})
 		return
 	}
 	view, err := r.views.get(snap, audience, r.now())

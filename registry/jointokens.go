@@ -257,7 +257,8 @@ func (r *Registry) JoinTokens() []JoinTokenInfo {
 // RevokeJoinToken forgets a join token and ends the instances registered
 // through it at once: they turn critical (out of the map's passing set)
 // until the reaper removes them, their credentials are refused from their
-// next call (401), and registering again with the token fails. It returns
+// next call (401), their blocking queries end with a 401, and registering
+// again with the token fails. It returns
 // how many instances it ended.
 func (r *Registry) RevokeJoinToken(id string) (int, error) {
 	if err := jointoken.CheckID(id); err != nil {
@@ -281,6 +282,7 @@ func (r *Registry) RevokeJoinToken(id string) (int, error) {
 			r.credMu.Lock() // revoked is read under either lock (credentialHolder)
 			in.revoked = true
 			r.credMu.Unlock()
+			in.endWatches()
 			in.expired, in.output = true, OutputRevoked
 			in.updateStatus(now)
 			r.scheduleLocked(in)

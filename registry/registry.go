@@ -157,8 +157,9 @@ type instance struct {
 	health        statusCode     // what the agent last reported
 	status        statusCode     // effective: critical when expired, else draining, else health
 	draining      bool
-	expired       bool // no heartbeat within ttl since the last one
-	revoked       bool // its join token was revoked: its credential is refused; written under mu and credMu
+	expired       bool      // no heartbeat within ttl since the last one
+	revoked       bool      // its join token was revoked: its credential is refused; written under mu and credMu
+	watching      *watchEnd // its blocking queries' end, made by the first (watches.go); nil before
 }
 
 // registered is what the registry keeps of a Registration: what the map
@@ -321,8 +322,9 @@ func (r *Registry) Wait(ctx context.Context, index uint64) (uint64, error) {
 }
 
 // Register adds an instance, or replaces the one registered under id, as
-// the bootstrap token does: unscoped. The reply carries the instance's new
-// credential.
+// the bootstrap token does: unscoped, but in process and so held to no cap
+// per token (its instances count under the bootstrap token's all the
+// same). The reply carries the instance's new credential.
 func (r *Registry) Register(id string, reg Registration) (RegisterReply, error) {
 	return r.register(id, reg, grant{})
 }

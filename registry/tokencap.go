@@ -31,15 +31,21 @@ import (
 // refused agents retry every heartbeat.
 const capLogEvery = time.Minute
 
-// TokenFullError refuses a registration through a join token that has its
-// cap of live instances. It names the token's id and cap, never its secret,
-// and is ErrTooManyInstances (429).
+// TokenFullError refuses a registration through a join token, or the
+// bootstrap token (Bootstrap, TokenID ""), that has its cap of live
+// instances. It names the token's id and cap, never its secret, and is
+// ErrTooManyInstances (429).
 type TokenFullError struct {
-	TokenID string
-	Max     int
+	TokenID   string
+	Max       int
+	Bootstrap bool
 }
 
 func (e *TokenFullError) Error() string {
+	if e.Bootstrap {
+		return fmt.Sprintf("%s: the bootstrap token (--agent-token) allows %d live instances (--max-instances-per-token) and has them all: register agents with join tokens (portolan token create), raise --max-instances-per-token, or let one of them leave",
+			ErrTooManyInstances, e.Max)
+	}
 	return fmt.Sprintf("%s: join token %s allows %d live instances and has them all: raise its cap (portolan token update %s --max-instances N) or let one of them leave",
 		ErrTooManyInstances, e.TokenID, e.Max, e.TokenID)
 }
@@ -88,14 +94,25 @@ func (r *Registry) countRefusal(id string, err error) {
 	case errors.As(err, &full):
 		r.refusedAtTokenCap.Add(1)
 		if r.capLog.due(full.TokenID, r.now(), r.maxTokens) {
-			r.log.Warn().Str("join_token", full.TokenID).Int("max_instances", full.Max).Str("instance", id).
-				Msg("registration refused: the join token has its cap of live instances (portolan token update ID --max-instances N raises it)")
+			r.logTokenFull(id, full)
 		}
 	case errors.Is(err, ErrTooManyInstances):
 		r.refusedAtCap.Add(1)
 	case errors.Is(err, ErrIDTaken):
 		r.refusedIDTaken.Add(1)
 	}
+}
+
+// logTokenFull logs the refusal of instance id at a token's cap, saying
+// how to raise it.
+func (r *Registry) logTokenFull(id string, full *TokenFullError) {
+	if full.Bootstrap {
+		r.log.Warn().Int("max_instances", full.Max).Str("instance", id).
+			Msg("registration refused: the bootstrap token (--agent-token) has its cap of live instances (--max-instances-per-token raises it)")
+		return
+	}
+	r.log.Warn().Str("join_token", full.TokenID).Int("max_instances", full.Max).Str("instance", id).
+		Msg("registration refused: the join token has its cap of live instances (portolan token update ID --max-instances N raises it)")
 }
 
 // UpdateJoinToken sets the cap of live instances of the join token id and

@@ -195,19 +195,19 @@ func Audience(snap *composition.Snapshot, service string, labels map[string]stri
 	return service
 }
 
-// audienceOf is the audience of instance id in snap; false when the
-// registry does not know it.
-func (r *Registry) audienceOf(id string, snap *composition.Snapshot) (string, bool) {
+// audienceOf is the audience of in in snap; ok is false when in is no
+// longer the instance registered under its id, or was revoked (revoked):
+// its credential is refused then.
+func (r *Registry) audienceOf(in *instance, snap *composition.Snapshot) (audience string, revoked, ok bool) {
+	if in == nil {
+		return "", false, false
+	}
 	r.mu.Lock()
-	in, ok := r.instances[id]
-	var service string
-	var labels map[string]string
-	if ok {
-		service, labels = in.reg.Service, in.reg.Labels // Labels is the registry's private copy, never edited
-	}
+	current, revoked := r.instances[in.id] == in, in.revoked
+	service, labels := in.reg.Service, in.reg.Labels // Labels is the registry's private copy, never edited
 	r.mu.Unlock()
-	if !ok {
-		return "", false
+	if !current || revoked {
+		return "", revoked, false
 	}
-	return Audience(snap, service, labels), true
+	return Audience(snap, service, labels), false, true
 }
