@@ -1,7 +1,11 @@
 package composition
 
 import (
+	"cmp"
+	"crypto/rand"
+	"fmt"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -197,4 +201,91 @@ var webHookFailureDef = &kindDef[WebHookFailure, *WebHookFailure]{
 	Table:       func(c *Composition) *Table[*WebHookFailure] { return &c.WebHookFailures },
 	Document:    func(d *Document) *[]*WebHookFailure { return &d.WebHookFailures },
 	HideSecrets: func(e *WebHookFailure) { e.Event = "" },
+}
+
+// AddWebHookFailure records f (a new uuid when it has none), keeping at
+// most limit failures: the oldest (by time, then id) leave, as many as it
+// takes, in the same revision. It returns how many left, for the caller to
+// count and log. Every writer of a failure goes through it, so the table
+// stays bounded whoever writes, and two writers cannot race past it:
+// their transactions are serialized.
+func (tx *Tx) AddWebHookFailure(f *WebHookFailure, limit int) (dropped int, err error) {
+	limit = max(limit, 1)
+	t := &tx.c.WebHookFailures
+	if over := t.Len() - limit + 1; over > 0 {
+		for _, old := range oldestFailures(t, over) {
+			if err := tx.Delete(KindWebHookFailure, old.ID); err != nil {
+				return dropped, err
+			}
+			dropped++
+		}
+	}
+	if f.UUID == "" {
+		f.UUID = newFailureUUID()
+	}
+	if err := tx.Create(f); err != nil {
+		return dropped, fmt.Errorf("record webhook failure: %w", err)
+	}
+	return dropped, nil
+}
+
+// oldestFailures returns the n oldest failures of t. One (the usual case:
+// the table at its bound) is found in one pass; more (a lowered bound, an
+// import larger than it) are sorted once.
+func oldestFailures(t *Table[*WebHookFailure], n int) []*WebHookFailure {
+	older := func(a, b *WebHookFailure) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
+	}
+	if n == 1 {
+		var oldest *WebHookFailure
+		for _, f := range t.items {
+			if oldest == nil || older(f, oldest) < 0 {
+				oldest = f
+			}
+		}
+		return []*WebHookFailure{oldest}
+	}
+	all := t.All()
+	slices.SortFunc(all, older)
+	return all[:min(n, len(all))]
+}
+
+// QueueWebHookEvent adds ev to the outbox unless it holds limit events
+// already. Then ev is not queued but recorded at once as a failure (kept
+// within failureLimit, see AddWebHookFailure) that says since when the
+// receiver has taken nothing: the events queued keep their commit order,
+// the one in flight is not touched, and the operator finds the event among
+// the failures, whose document it keeps for a redelivery by hand.
+func (tx *Tx) QueueWebHookEvent(ev *WebHookEvent, limit, failureLimit int) (queued bool, dropped int, err error) {
+	limit = max(limit, 1)
+	t := &tx.c.WebHookEvents
+	if t.Len() < limit {
+		return true, 0, tx.Create(ev)
+	}
+	since := tx.now
+	for _, e := range t.items {
+		since = minTime(since, e.CreatedAt)
+	}
+	why := fmt.Sprintf("outbox full: the receiver has not taken events for %s (since %s), so %d are waiting; "+
+		"this %s %s event was not queued: redeliver it from here once the receiver answers",
+		tx.now.Sub(since).Round(time.Second), since.UTC().Format(time.RFC3339), t.Len(), ev.Type, ev.Action)
+	dropped, err = tx.AddWebHookFailure(&WebHookFailure{Time: tx.now, Error: why, URL: ev.URL, Event: ev.XML}, failureLimit)
+	return false, dropped, err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// newFailureUUID is a random (version 4) UUID: the id porta gives a
+// failure.
+func newFailureUUID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
 }

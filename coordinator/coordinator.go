@@ -192,6 +192,7 @@ func New(cfg Config) (*Coordinator, error) {
 		usage: counters, alerts: alerts, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(loggedStore{store, cfg.Logger.With().Str("component", "threescale").Logger()}, c.tokens)
+	c.api.SetLogger(cfg.Logger.With().Str("component", "threescale").Logger())
 	c.api.SetCaps(cfg.Caps)
 	c.api.SetPublicURL(proxy.public)
 	c.api.SetAPIcastPolicies(cfg.APIcastPolicies, cfg.Logger.With().Str("component", "threescale").Logger())

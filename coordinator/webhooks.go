@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +11,14 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/internal/loopback"
 	"github.com/portolan/portolan/internal/redact"
+	"github.com/portolan/portolan/threescale"
 )
 
 // WebhookConfig paces the delivery of webhook events (3scale's Webhooks).
@@ -61,6 +62,11 @@ type webhookDelivery struct {
 	log    zerolog.Logger
 
 	clearWarned map[string]bool // receivers warned of as plain http off loopback (warnClearText)
+
+	// maxFailures bounds the failures kept (threescale.Caps.WebhookFailures;
+	// 0: the default); dropped counts the oldest given up for a new one.
+	maxFailures int
+	dropped     func(n int)
 }
 
 // newWebhookClient is the delivery's HTTP client. It follows no redirect:
@@ -100,7 +106,12 @@ func (d *webhookDelivery) warnClearText(rawURL, shown string) {
 func (c *Coordinator) startWebhooks() (stop func()) {
 	cfg := c.cfg.Webhooks.withDefaults()
 	log := c.cfg.Logger.With().Str("component", "webhooks").Logger()
-	d := &webhookDelivery{store: c.store, cfg: cfg, client: newWebhookClient(cfg.Timeout), log: log}
+	_, maxFailures := c.api.WebhookBounds()
+	d := &webhookDelivery{store: c.store, cfg: cfg, client: newWebhookClient(cfg.Timeout), log: log,
+		maxFailures: maxFailures, dropped: c.api.CountWebhookFailuresDropped}
+	if err := c.metrics.Register(webhookCollector{c.store, c.api}); err != nil {
+		log.Warn().Err(err).Msg("the webhook outbox's metrics are not served")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	run := d.run
 	if c.cfg.Consul != nil {
@@ -114,12 +125,77 @@ func (c *Coordinator) startWebhooks() (stop func()) {
 			run = func(ctx context.Context) { leader.run(ctx, d.run) }
 		}
 	}
-	done := make(chan struct{})
+	done, reported := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		run(ctx)
 	}()
-	return func() { cancel(); <-done }
+	go func() {
+		defer close(reported)
+		reportWebhookDrops(ctx, c.api, time.Minute, log)
+	}()
+	return func() { cancel(); <-done; <-reported }
+}
+
+// reportWebhookDrops logs, at most once every interval, the events a full
+// outbox turned into failures and the oldest failures dropped since the
+// last report: each is counted in the metrics, but an operator reading
+// only the log learns of them too, without a line per event.
+func reportWebhookDrops(ctx context.Context, api *threescale.API, every time.Duration, log zerolog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var refused, dropped uint64 // from 0: counts made before Run are reported too
+	maxEvents, maxFailures := api.WebhookBounds()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		r, d := api.WebhookDrops()
+		if r > refused {
+			log.Warn().Uint64("events", r-refused).Int("max_webhook_events", maxEvents).Msg("the webhook outbox is full: " +
+				"these events were not queued but listed at once in GET /admin/api/webhooks/failures.json; " +
+				"check the receiver (PUT /admin/api/webhooks.json), or raise --max-webhook-events")
+		}
+		if d > dropped {
+			log.Warn().Uint64("failures", d-dropped).Int("max_webhook_failures", maxFailures).Msg("the oldest webhook failures were dropped " +
+				"to keep the newest: redeliver or delete failures (DELETE /admin/api/webhooks/failures.json), or raise --max-webhook-failures")
+		}
+		refused, dropped = r, d
+	}
+}
+
+// webhookCollector serves the outbox's size and what its bounds cost.
+type webhookCollector struct {
+	store composition.Store
+	api   *threescale.API
+}
+
+var (
+	webhookOutboxDesc = prometheus.NewDesc("portolan_webhook_outbox_events",
+		"Webhook events committed and not yet delivered (at most --max-webhook-events).", nil, nil)
+	webhookFailuresDesc = prometheus.NewDesc("portolan_webhook_failures",
+		"Webhook deliveries failed and kept (at most --max-webhook-failures).", nil, nil)
+	webhookRefusedDesc = prometheus.NewDesc("portolan_webhook_events_refused_total",
+		"Webhook events recorded straight as failures because the outbox was full.", nil, nil)
+	webhookDroppedDesc = prometheus.NewDesc("portolan_webhook_failures_dropped_total",
+		"Oldest webhook failures dropped to keep the newest --max-webhook-failures.", nil, nil)
+)
+
+func (webhookCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{webhookOutboxDesc, webhookFailuresDesc, webhookRefusedDesc, webhookDroppedDesc} {
+		ch <- d
+	}
+}
+
+func (w webhookCollector) Collect(ch chan<- prometheus.Metric) {
+	snap := w.store.Snapshot()
+	refused, dropped := w.api.WebhookDrops()
+	ch <- prometheus.MustNewConstMetric(webhookOutboxDesc, prometheus.GaugeValue, float64(snap.WebHookEvents.Len()))
+	ch <- prometheus.MustNewConstMetric(webhookFailuresDesc, prometheus.GaugeValue, float64(snap.WebHookFailures.Len()))
+	ch <- prometheus.MustNewConstMetric(webhookRefusedDesc, prometheus.CounterValue, float64(refused))
+	ch <- prometheus.MustNewConstMetric(webhookDroppedDesc, prometheus.CounterValue, float64(dropped))
 }
 
 // run delivers the outbox until ctx ends or the store closes.
@@ -189,10 +265,14 @@ func (d *webhookDelivery) post(ctx context.Context, ev *composition.WebHookEvent
 }
 
 // settle removes ev from the outbox, recording failed as a failure when
-// set, retrying the write with backoff until it commits.
+// set (the oldest failures giving way past maxFailures, in the same
+// revision), retrying the write with backoff until it commits.
 func (d *webhookDelivery) settle(ctx context.Context, b *backoff.Backoff, ev *composition.WebHookEvent, failed error) bool {
+	limit := cmp.Or(d.maxFailures, threescale.DefaultMaxWebhookFailures)
 	for {
+		dropped := 0
 		_, err := d.store.Update(ctx, func(tx *composition.Tx) error {
+			dropped = 0
 			if _, ok := tx.View().WebHookEvents.Get(ev.ID); !ok {
 				return nil // settled already
 			}
@@ -202,9 +282,14 @@ func (d *webhookDelivery) settle(ctx context.Context, b *backoff.Backoff, ev *co
 			if failed == nil {
 				return nil
 			}
-			return tx.Create(&composition.WebHookFailure{UUID: newUUID(), Time: tx.Now(), Error: failed.Error(), URL: ev.URL, Event: ev.XML})
+			var err error
+			dropped, err = tx.AddWebHookFailure(&composition.WebHookFailure{Time: tx.Now(), Error: failed.Error(), URL: ev.URL, Event: ev.XML}, limit)
+			return err
 		})
 		if err == nil {
+			if d.dropped != nil {
+				d.dropped(dropped)
+			}
 			return true
 		}
 		if errors.Is(err, composition.ErrClosed) || ctx.Err() != nil {
@@ -215,13 +300,4 @@ func (d *webhookDelivery) settle(ctx context.Context, b *backoff.Backoff, ev *co
 			return false
 		}
 	}
-}
-
-// newUUID is a random (version 4) UUID: the id porta gives a failure.
-func newUUID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
 }

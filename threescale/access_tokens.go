@@ -34,7 +34,8 @@ import (
 // the same token for a provider user: it goes when the user is deleted, and
 // a member's grants only what the member's permissions allow
 // (permissions.go). A token made under /personal with a user's token is
-// that user's; a member sees and deletes only its own there.
+// that user's; a user's token, admin or member, sees and deletes only its
+// own user's there (ownsToken).
 
 const (
 	accessTokensPath = "/admin/api/personal/access_tokens"
@@ -82,7 +83,7 @@ func listAccessTokens(c *call) error {
 	name = strings.ToLower(name)
 	g, _ := GrantFrom(c.r.Context())
 	items := c.snapshot().AccessTokens.Filter(func(t *composition.AccessToken) bool {
-		return g.sees(t) && strings.Contains(strings.ToLower(t.Name), name)
+		return ownsToken(g, t) && strings.Contains(strings.ToLower(t.Name), name)
 	})
 	out := make([]map[string]accessTokenView, len(items))
 	for i, t := range items {
@@ -158,6 +159,17 @@ func createTokenFor(c *call, userID int64) error {
 	return nil
 }
 
+// ownsToken reports whether the grant may see and delete token t through
+// the personal Access Tokens API. Porta answers there from
+// current_user.access_tokens, so a user's token, an admin's as much as a
+// member's, reaches only its own user's tokens. A token of no user (the
+// bootstrap token, or one it made) has no counterpart in porta, whose
+// personal API needs a user: it stays the operator's, reaching every token,
+// so that a leaked user token can be revoked without deleting its user.
+func ownsToken(g Grant, t *composition.AccessToken) bool {
+	return g.UserID == 0 || t.UserID == g.UserID
+}
+
 // newTokenValue returns a fresh token value: 256 random bits, hex.
 func newTokenValue() (string, error) {
 	b := make([]byte, accessTokenBytes)
@@ -174,7 +186,7 @@ func findAccessToken(c *call, s *composition.Composition) (*composition.AccessTo
 	g, _ := GrantFrom(c.r.Context())
 	raw := c.r.PathValue("id")
 	if id, err := strconv.ParseInt(raw, 10, 64); err == nil {
-		if t, ok := s.AccessTokens.Get(id); ok && g.sees(t) {
+		if t, ok := s.AccessTokens.Get(id); ok && ownsToken(g, t) {
 			return t, nil
 		}
 	}
@@ -182,7 +194,7 @@ func findAccessToken(c *call, s *composition.Composition) (*composition.AccessTo
 		return nil, ErrNotFound
 	}
 	digest := composition.TokenDigest(raw)
-	if t, ok := s.AccessTokens.Find(func(t *composition.AccessToken) bool { return t.Digest == digest }); ok && g.sees(t) {
+	if t, ok := s.AccessTokens.Find(func(t *composition.AccessToken) bool { return t.Digest == digest }); ok && ownsToken(g, t) {
 		return t, nil
 	}
 	return nil, ErrNotFound

@@ -1,12 +1,16 @@
 package threescale
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -48,8 +52,9 @@ type API struct {
 	routes  []Route
 	mux     *http.ServeMux
 	handler http.Handler
-	caps    []capped // see SetCaps; nil is the defaults
-	public  *url.URL // see SetPublicURL; nil is the request's own
+	caps    []capped       // see SetCaps; nil is the defaults
+	public  *url.URL       // see SetPublicURL; nil is the request's own
+	log     zerolog.Logger // see SetLogger; where server errors go
 
 	builtin apicastPolicies // APIcast's built-in policies: SetAPIcastPolicies
 	schemas policySchemas   // their configuration schemas, for chains saved (policy_validate.go)
@@ -57,7 +62,7 @@ type API struct {
 
 // New returns the API over store, accepting the given access tokens.
 func New(store composition.Store, tokens *TokenChecker) *API {
-	a := &API{store: store, tokens: tokens, mux: http.NewServeMux()}
+	a := &API{store: store, tokens: tokens, mux: http.NewServeMux(), log: zerolog.Nop()}
 	a.routes = a.routeTable()
 	for i := range a.routes {
 		rt := &a.routes[i]
@@ -67,6 +72,11 @@ func New(store composition.Store, tokens *TokenChecker) *API {
 	a.handler = tokens.Middleware(http.HandlerFunc(a.route))
 	return a
 }
+
+// SetLogger sets where the API logs the errors it answers 5xx: their
+// answers hide the detail, as 3scale's do, so the log is the operator's only
+// sight of it. Call it before the API serves; without it nothing is logged.
+func (a *API) SetLogger(log zerolog.Logger) { a.log = log }
 
 // Routes returns the operations the API serves.
 func (a *API) Routes() []Route { return a.routes }
@@ -113,12 +123,12 @@ func (a *API) endpoint(rt *Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, _ := r.Context().Value(formatKey{}).(Format)
 		if !rt.answers(f) {
-			WriteError(w, f, ErrNotFound)
+			a.fail(w, r, rt, f, ErrNotFound)
 			return
 		}
 		g, ok := GrantFrom(r.Context())
 		if err := authorizeRoute(g, ok, rt, r); err != nil {
-			WriteError(w, f, err)
+			a.fail(w, r, rt, f, err)
 			return
 		}
 		p, err := ReadParams(w, r, MaxBodyBytes) // the params the token check read, if it did
@@ -126,14 +136,25 @@ func (a *API) endpoint(rt *Route) http.Handler {
 			err = p.hashPasswords()
 		}
 		if err != nil {
-			WriteError(w, f, err)
+			a.fail(w, r, rt, f, err)
 			return
 		}
 		c := &call{api: a, route: rt, w: w, r: r, format: f, params: p}
 		if err := rt.handle(c); err != nil {
-			WriteError(w, f, err)
+			a.fail(w, r, rt, f, err)
 		}
 	})
+}
+
+// fail answers err, logging it when its status is a server error, with the
+// route's pattern (never the path's ids or the query, which may hold a
+// token). A call whose client went away is not logged: its error is the
+// cancellation, no fault of the server.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, rt *Route, f Format, err error) {
+	if status := StatusOf(err); status >= 500 && r.Context().Err() == nil {
+		a.log.Error().Err(err).Int("status", status).Str("route", rt.Method+" "+rt.Path).Msg("Account Management API answered a server error")
+	}
+	WriteError(w, f, err)
 }
 
 func (rt *Route) answers(f Format) bool {
@@ -168,13 +189,22 @@ func (c *call) status() int {
 
 // one writes a single entity wrapped in name.
 func (c *call) one(name string, v any) error {
-	Write(c.w, c.format, c.status(), func(w io.Writer) error { return c.encoder().One(w, name, v) })
-	return nil
+	return c.write(func(w io.Writer) error { return c.encoder().One(w, name, v) })
 }
 
 // list writes a page of items.
 func (c *call) list(listName, itemName string, items any) error {
-	Write(c.w, c.format, c.status(), func(w io.Writer) error { return c.encoder().List(w, listName, itemName, items) })
+	return c.write(func(w io.Writer) error { return c.encoder().List(w, listName, itemName, items) })
+}
+
+// write answers what encode writes, or returns its error, so that a failed
+// encoding is answered and logged as every other server error (endpoint).
+func (c *call) write(encode func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := encode(&buf); err != nil {
+		return fmt.Errorf("encode the answer to %s %s: %w", c.route.Method, c.route.Path, err)
+	}
+	writeEncoded(c.w, c.format, c.status(), &buf)
 	return nil
 }
 

@@ -137,6 +137,11 @@ func Write(w http.ResponseWriter, f Format, status int, fn func(io.Writer) error
 			return
 		}
 	}
+	writeEncoded(w, f, status, &buf)
+}
+
+// writeEncoded answers status with the encoded body buf.
+func writeEncoded(w http.ResponseWriter, f Format, status int, buf *bytes.Buffer) {
 	h := w.Header()
 	h.Set("Content-Type", f.ContentType())
 	if status == http.StatusNoContent || status == http.StatusNotModified || status < 200 {

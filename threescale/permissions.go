@@ -225,13 +225,6 @@ func (m *memberRights) allowsStatsPath(path string) error {
 	return nil
 }
 
-// sees reports whether the grant may see and delete token t through the
-// personal Access Tokens API: a member its own only, as porta's personal
-// tokens are the current user's.
-func (g Grant) sees(t *composition.AccessToken) bool {
-	return g.member == nil || t.UserID == g.UserID
-}
-
 // entityScope is a collection's scope (collection.scope).
 type entityScope[P any] = func(*call, *composition.Composition) (func(P) bool, func(P), error)
 

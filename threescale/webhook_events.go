@@ -11,8 +11,14 @@ import (
 
 // withWebhooks wraps a write so that, in the same transaction, it adds to
 // the outbox one event per change the webhook settings turn on: the outbox
-// entry commits (or fails) with the change it reports.
+// entry commits (or fails) with the change it reports. The outbox is
+// bounded in that transaction too (Caps.WebhookEvents): an event it has no
+// room for is recorded as a failure instead, and failures keep the newest
+// Caps.WebhookFailures. What that cost is counted as the write runs, so a
+// write that then fails (a cap, the store) may count an event or failure
+// it did not in the end give up: the counts never miss one.
 func (a *API) withWebhooks(fn func(*composition.Tx) error) func(*composition.Tx) error {
+	events, failures := a.webhookCap(composition.KindWebHookEvent), a.webhookCap(composition.KindWebHookFailure)
 	return func(tx *composition.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
@@ -29,9 +35,15 @@ func (a *API) withWebhooks(fn func(*composition.Tx) error) func(*composition.Tx)
 			if err != nil {
 				return err
 			}
-			if err := tx.Create(&composition.WebHookEvent{Type: ev.typ, Action: ev.action, URL: wh.URL, XML: doc}); err != nil {
+			queued, dropped, err := tx.QueueWebHookEvent(&composition.WebHookEvent{Type: ev.typ, Action: ev.action, URL: wh.URL, XML: doc},
+				events.limit, failures.limit)
+			if err != nil {
 				return fmt.Errorf("queue webhook event %s %s: %w", ev.typ, ev.action, err)
 			}
+			if !queued {
+				events.given.add(1)
+			}
+			failures.given.add(uint64(dropped))
 		}
 		return nil
 	}

@@ -21,6 +21,42 @@ import (
 // through this API is a provider action, so, as in 3scale, events go only
 // when provider_actions is on.
 
+// webhookCap is the cap of a webhook kind: SetCaps', else the default.
+func (a *API) webhookCap(k composition.Kind) capped {
+	caps := a.caps
+	if caps == nil {
+		caps = Caps{}.list()
+	}
+	for _, c := range caps {
+		if c.kind == k {
+			return c
+		}
+	}
+	panic("threescale: no cap for " + string(k))
+}
+
+// WebhookBounds returns the most events the outbox holds and the most
+// failures kept (Caps.WebhookEvents, Caps.WebhookFailures).
+func (a *API) WebhookBounds() (events, failures int) {
+	return a.webhookCap(composition.KindWebHookEvent).limit, a.webhookCap(composition.KindWebHookFailure).limit
+}
+
+// WebhookDrops returns, since SetCaps, how many events were recorded
+// straight as failures for a full outbox (refused), and how many of the
+// oldest failures left to keep the newest (dropped), by this API's writes
+// and those counted with CountWebhookFailuresDropped. Both saturate.
+func (a *API) WebhookDrops() (refused, dropped uint64) {
+	return a.webhookCap(composition.KindWebHookEvent).given.load(), a.webhookCap(composition.KindWebHookFailure).given.load()
+}
+
+// CountWebhookFailuresDropped counts n failures dropped by a writer other
+// than the API (the coordinator's delivery), so WebhookDrops has them all.
+func (a *API) CountWebhookFailuresDropped(n int) {
+	if n > 0 {
+		a.webhookCap(composition.KindWebHookFailure).given.add(uint64(n))
+	}
+}
+
 func (a *API) webhookRoutes() []Route {
 	const tag = "Webhooks"
 	formats := []Format{JSON, XML}

@@ -142,14 +142,16 @@ func prepareBody(out *outRequest) (string, error) {
 
 // requestHeaders copies the app's headers without hop-by-hop headers,
 // credentials, what the proxy's own client manages (Accept-Encoding:
-// answers come back decoded, so transforms can read them), and claims about
-// earlier hops: the proxy is the first hop, and the upstream believes these
-// (porta's Rails reads its host and scheme from X-Forwarded-Host and
+// answers come back decoded, so transforms can read them), ranges (a
+// partial answer could cut an echoed token in two and pass redactBody,
+// and the API's JSON has no use for one), and claims about earlier hops:
+// the proxy is the first hop, and the upstream believes these (porta's
+// Rails reads its host and scheme from X-Forwarded-Host and
 // X-Forwarded-Proto; home writes them into the proxy configs it deploys).
 func requestHeaders(in http.Header) http.Header {
 	h := in.Clone()
 	http1.RemoveHopByHop(h)
-	for _, k := range []string{"Authorization", "Cookie", "Accept-Encoding", "Expect", "Host", "Content-Length"} {
+	for _, k := range []string{"Authorization", "Cookie", "Accept-Encoding", "Expect", "Host", "Content-Length", "Range", "If-Range"} {
 		h.Del(k)
 	}
 	for k := range h {

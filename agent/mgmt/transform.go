@@ -260,8 +260,9 @@ func headerName(k string) (string, error) {
 }
 
 // ownedHeaders are request headers transforms cannot touch: the proxy sets
-// them, or refuses them (method overrides).
-var ownedHeaders = []string{"Host", "Content-Length", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+// them, or refuses them (method overrides), or drops them (a Range's
+// partial answer could cut an echoed token in two, past redaction).
+var ownedHeaders = []string{"Host", "Content-Length", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override", "Range", "If-Range"}
 
 func tokenChar(r rune) bool {
 	return r < 0x7f && r > 0x20 && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
