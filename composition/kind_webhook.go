@@ -2,11 +2,12 @@ package composition
 
 import (
 	"cmp"
-	"crypto/rand"
 	"fmt"
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // The kinds of 3scale's webhooks: the provider's settings, the outbox of
@@ -221,7 +222,7 @@ func (tx *Tx) AddWebHookFailure(f *WebHookFailure, limit int) (dropped int, err 
 		}
 	}
 	if f.UUID == "" {
-		f.UUID = newFailureUUID()
+		f.UUID = uuid.NewString()
 	}
 	if err := tx.Create(f); err != nil {
 		return dropped, fmt.Errorf("record webhook failure: %w", err)
@@ -278,14 +279,4 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// newFailureUUID is a random (version 4) UUID: the id porta gives a
-// failure.
-func newFailureUUID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
 }

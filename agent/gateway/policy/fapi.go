@@ -1,13 +1,12 @@
 package policy
 
 import (
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"slices"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -128,14 +127,5 @@ func (p *fapi) HeaderFilter(c *Context) {
 	if h.Get(fapiInteractionID) != "" {
 		return
 	}
-	h[fapiInteractionID] = []string{newUUID()}
-}
-
-// newUUID is a random (version 4) RFC 4122 UUID.
-func newUUID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
+	h[fapiInteractionID] = []string{uuid.NewString()}
 }
