@@ -38,7 +38,11 @@ func (c *Console) signedIn(redirect bool, next http.Handler) http.Handler {
 		if ck, err := r.Cookie(sessionCookie); err == nil {
 			id = ck.Value
 		}
-		ss, ok := c.sessions.lookup(id, c.cfg.Now())
+		look := c.sessions.lookup
+		if !redirect || r.Header.Get(liveHeader) != "" {
+			look = c.sessions.peek // the page's own script, not the operator
+		}
+		ss, ok := look(id, c.cfg.Now())
 		if ok && !c.tokenStands(ss.tokenID) {
 			c.sessions.remove(id)
 			ok = false
@@ -73,6 +77,12 @@ func (c *Console) tokenStands(tokenID int64) bool {
 func consoleGrant(g threescale.Grant, ok bool) bool {
 	return ok && !g.Member() && g.Allows(consoleScope, false)
 }
+
+// liveHeader marks a request the map page's script makes on its own (a
+// refetch when the fleet changed). Such requests, and the event stream,
+// do not count as the operator's activity: a tab left open on a changing
+// fleet lets its session idle out, as one left on a quiet fleet does.
+const liveHeader = "X-Portolan-Live"
 
 type csrfKey struct{}
 

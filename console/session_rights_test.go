@@ -3,7 +3,9 @@ package console
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,6 +57,41 @@ func TestSessionEndsWithItsUsersRights(t *testing.T) {
 			require.NoError(t, err)
 			readBody(t, resp)
 			assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "the session must end with the user's rights")
+		})
+	}
+}
+
+// The map page's own refetches (liveHeader) and its event stream are not
+// the operator's activity: a tab left open on a changing fleet lets its
+// session idle out after sessionIdle, as a page the operator loads does not.
+func TestLiveRefetchesDoNotKeepASessionAlive(t *testing.T) {
+	for _, live := range []bool{false, true} {
+		t.Run(map[bool]string{false: "page", true: "refetch"}[live], func(t *testing.T) {
+			var mu sync.Mutex
+			now := time.Now()
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+			_, srv := newFleet(t, 1).consoleAt(t, clock)
+			hc := signedInClient(t, srv, testToken)
+			get := func(live bool) int {
+				req, err := http.NewRequest(http.MethodGet, srv.URL+"/ui/map", nil)
+				require.NoError(t, err)
+				if live {
+					req.Header.Set(liveHeader, "1")
+				}
+				resp, err := hc.Do(req)
+				require.NoError(t, err)
+				readBody(t, resp)
+				return resp.StatusCode
+			}
+			advance(sessionIdle * 2 / 3)
+			require.Equal(t, http.StatusOK, get(live))
+			advance(sessionIdle * 2 / 3)
+			if live {
+				assert.Equal(t, http.StatusSeeOther, get(false), "only the refetch came within sessionIdle: the session is over")
+			} else {
+				assert.Equal(t, http.StatusOK, get(false), "the operator loaded a page within sessionIdle")
+			}
 		})
 	}
 }

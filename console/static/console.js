@@ -20,7 +20,7 @@
     function refetch() {
       if (refetching) { return; }
       refetching = true;
-      fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html", "X-Portolan-Live": "1" } })
         .then(function (resp) {
           if (!resp.ok || resp.redirected) { throw new Error("status " + resp.status); }
           return resp.text();
