@@ -14,9 +14,9 @@ import (
 )
 
 // Event stream bounds: at most maxStreams open at once (a browser tab holds
-// one), maxSessionStreams of them a session's, a comment every heartbeatEvery so proxies and the browser keep the
-// connection, and at most one update every coalesceEvery however fast the
-// registry changes.
+// one), maxSessionStreams of them a session's, a comment every
+// heartbeatEvery so proxies and the browser keep the connection, and at
+// most one update every coalesceEvery however fast the registry changes.
 const (
 	maxStreams        = 64
 	maxSessionStreams = 8
