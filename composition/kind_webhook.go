@@ -204,16 +204,21 @@ var webHookFailureDef = &kindDef[WebHookFailure, *WebHookFailure]{
 	HideSecrets: func(e *WebHookFailure) { e.Event = "" },
 }
 
+// maxFailureDrops bounds the failures one write drops (AddWebHookFailure).
+const maxFailureDrops = 8
+
 // AddWebHookFailure records f (a new uuid when it has none), keeping at
-// most limit failures: the oldest (by time, then id) leave, as many as it
-// takes, in the same revision. It returns how many left, for the caller to
-// count and log. Every writer of a failure goes through it, so the table
-// stays bounded whoever writes, and two writers cannot race past it:
-// their transactions are serialized.
+// most limit failures: the oldest (by time, then id) leave in the same
+// revision, at most maxFailureDrops of them, so that a bound lowered far
+// below what is kept is reached over the next failures rather than by one
+// write larger than a Consul transaction takes (64 operations). It returns
+// how many left, for the caller to count and log. Every writer of a
+// failure goes through it, so the table stays bounded whoever writes, and
+// two writers cannot race past it: their transactions are serialized.
 func (tx *Tx) AddWebHookFailure(f *WebHookFailure, limit int) (dropped int, err error) {
 	limit = max(limit, 1)
 	t := &tx.c.WebHookFailures
-	if over := t.Len() - limit + 1; over > 0 {
+	if over := min(t.Len()-limit+1, maxFailureDrops); over > 0 {
 		for _, old := range oldestFailures(t, over) {
 			if err := tx.Delete(KindWebHookFailure, old.ID); err != nil {
 				return dropped, err

@@ -93,35 +93,29 @@ func maskValue(v any, hide bool) any {
 // user information ("https://id:secret@idp/realm" becomes
 // "https://id:xxxxx@idp/realm") and the value of each query parameter with
 // a secret-sounding name ("?api_key=…" becomes "?api_key=xxxxx"); the rest
-// is shown as written. Anything but a URL is returned as is.
+// is shown as written. Anything but a URL is returned as is. The authority
+// is read up to the first "/" and its user information up to its last "@",
+// not by url.Parse: a password written with a raw "?" or "#" in it
+// ("https://id:pa?ss@idp") is hidden all the same.
 func redactURL(s string) string {
-	if !strings.Contains(s, "://") {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
 		return s
 	}
-	base, query, hasQuery := strings.Cut(s, "?")
-	if strings.Contains(base, "@") {
-		base = redactUserinfo(base)
+	end := strings.IndexByte(rest, '/')
+	if end < 0 {
+		end = len(rest)
 	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
+			rest = user + ":xxxxx" + rest[at:]
+		}
+	}
+	base, query, hasQuery := strings.Cut(scheme+"://"+rest, "?")
 	if !hasQuery {
 		return base
 	}
 	return base + "?" + redactQuery(query)
-}
-
-// redactUserinfo hides the password of a URL without its query.
-func redactUserinfo(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		// An unparsable URL with an "@" may still hold credentials.
-		return Mask(s)
-	}
-	if u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); !has {
-		return s
-	}
-	return u.Redacted()
 }
 
 // redactQuery replaces the value of every parameter of a raw query whose

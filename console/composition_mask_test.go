@@ -30,6 +30,9 @@ func TestRedactURLHidesSecretQueryParameters(t *testing.T) {
 		"https://idp.example/realm?email=ops@example.com":                  "https://idp.example/realm?email=ops@example.com",
 		"https://{{host}}/path?user_key={{ headers['X-Key'] }}&page={{p}}": "https://{{host}}/path?user_key=xxxxx&page={{p}}",
 		"https://upstream.example/v1":                                      "https://upstream.example/v1",
+		"https://client:pa?ss@idp.example/auth/realms/r":                   "https://client:xxxxx@idp.example/auth/realms/r",
+		"https://client:s3cr#t@idp.example":                                "https://client:xxxxx@idp.example",
+		"https://id@idp.example/realm":                                     "https://id@idp.example/realm",
 		"not a url?api_key=1":                                              "not a url?api_key=1",
 	} {
 		assert.Equal(t, want, redactURL(in), in)

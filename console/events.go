@@ -14,12 +14,14 @@ import (
 )
 
 // Event stream bounds: at most maxStreams open at once (a browser tab holds
-// one), maxSessionStreams of them a session's, a comment every
+// one), maxSessionStreams of them a session's and maxTokenStreams an access
+// token's (configured tokens count as one), a comment every
 // heartbeatEvery so proxies and the browser keep the connection, and at
 // most one update every coalesceEvery however fast the registry changes.
 const (
 	maxStreams        = 64
 	maxSessionStreams = 8
+	maxTokenStreams   = maxStreams / 2
 	heartbeatEvery    = 15 * time.Second
 	coalesceEvery     = 200 * time.Millisecond
 )
@@ -78,12 +80,13 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
 		sid = ck.Value
 	}
-	if !c.sessions.openStream(sid, c.cfg.Now()) {
+	tokenID, ok := c.sessions.openStream(sid, c.cfg.Now())
+	if !ok {
 		w.Header().Set("Retry-After", "30")
-		http.Error(w, fmt.Sprintf("console: this session has %d live views open already; close some tabs", maxSessionStreams), http.StatusServiceUnavailable)
+		http.Error(w, fmt.Sprintf("console: this session has %d live views open, or its access token %d; close some tabs", maxSessionStreams, maxTokenStreams), http.StatusServiceUnavailable)
 		return
 	}
-	defer c.sessions.closeStream(sid)
+	defer c.sessions.closeStream(sid, tokenID)
 	select {
 	case c.streams <- struct{}{}:
 		defer func() { <-c.streams }()

@@ -34,12 +34,13 @@ type session struct {
 
 // sessions is the bounded in-memory session table.
 type sessions struct {
-	mu       sync.Mutex
-	byDigest map[[sha256.Size]byte]*session
+	mu           sync.Mutex
+	byDigest     map[[sha256.Size]byte]*session
+	tokenStreams map[int64]int // open event streams by the access token their session logged in with
 }
 
 func newSessions() *sessions {
-	return &sessions{byDigest: map[[sha256.Size]byte]*session{}}
+	return &sessions{byDigest: map[[sha256.Size]byte]*session{}, tokenStreams: map[int64]int{}}
 }
 
 // randomSecret returns secretBytes random bytes, URL-safe base64.
@@ -99,28 +100,35 @@ func (s *sessions) peek(id string, now time.Time) (session, bool) {
 }
 
 // openStream counts one more open event stream of the live session id
-// names; false when it is not live or already holds maxSessionStreams, so
-// that one browser (or one token's holder) cannot take every stream of the
-// console's maxStreams. closeStream undoes it.
-func (s *sessions) openStream(id string, now time.Time) bool {
+// names, and of the access token it logged in with; false when the session
+// is not live, holds maxSessionStreams already, or its token
+// maxTokenStreams (logging in is free, so a token's holder could open
+// sessions until every stream of the console's maxStreams is theirs). It
+// returns the token, for closeStream, which undoes it.
+func (s *sessions) openStream(id string, now time.Time) (tokenID int64, ok bool) {
 	d := sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, hit := s.byDigest[d]
-	if !hit || !ss.live(now) || ss.streams >= maxSessionStreams {
-		return false
+	if !hit || !ss.live(now) || ss.streams >= maxSessionStreams || s.tokenStreams[ss.tokenID] >= maxTokenStreams {
+		return 0, false
 	}
 	ss.streams++
-	return true
+	s.tokenStreams[ss.tokenID]++
+	return ss.tokenID, true
 }
 
-// closeStream ends what openStream counted (nothing if the session is gone).
-func (s *sessions) closeStream(id string) {
+// closeStream ends what openStream counted, the session's share only if it
+// is still there.
+func (s *sessions) closeStream(id string, tokenID int64) {
 	d := sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ss, hit := s.byDigest[d]; hit && ss.streams > 0 {
 		ss.streams--
+	}
+	if s.tokenStreams[tokenID]--; s.tokenStreams[tokenID] <= 0 {
+		delete(s.tokenStreams, tokenID)
 	}
 }
 

@@ -95,3 +95,31 @@ func TestLiveRefetchesDoNotKeepASessionAlive(t *testing.T) {
 		})
 	}
 }
+
+// Logging in is free, so the holder of one access token could open
+// sessions until every stream is theirs: a token holds maxTokenStreams,
+// and a stream closed, even of a session gone since, gives its place back.
+func TestOneTokenCannotTakeEveryEventStream(t *testing.T) {
+	s := newSessions()
+	now := time.Now()
+	opened, last := 0, ""
+	for range maxStreams/maxSessionStreams + 1 {
+		id, _ := s.create(now, 42) // the same stored token at each login
+		for range maxSessionStreams {
+			if _, ok := s.openStream(id, now); ok {
+				opened++
+				last = id
+			}
+		}
+	}
+	assert.Equal(t, maxTokenStreams, opened)
+	other, _ := s.create(now, 7)
+	_, ok := s.openStream(other, now)
+	assert.True(t, ok, "another token's session still gets a stream")
+
+	s.remove(last)
+	s.closeStream(last, 42)
+	fresh, _ := s.create(now, 42)
+	_, ok = s.openStream(fresh, now)
+	assert.True(t, ok, "a closed stream of a session gone since gives the token's place back")
+}

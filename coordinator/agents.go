@@ -117,7 +117,7 @@ func newInstancesCollector(r *registry.Registry) *instancesCollector {
 		removals: prometheus.NewDesc("portolan_registry_critical_removals_total",
 			"Instances removed after being critical for deregister-critical-after.", nil, nil),
 		refused: prometheus.NewDesc("portolan_registry_registrations_refused_total",
-			"Registrations refused, by reason: instance_cap (home's --max-instances), join_token_cap (a join token's max_instances) or id_taken (the id is live through another join token: answered 409, the agent takes another id).", []string{"reason"}, nil),
+			"Registrations refused, by reason: instance_cap (home's --max-instances), join_token_cap (a join token's max_instances, or the bootstrap --agent-token's --max-instances-per-token) or id_taken (the id is live through another join token: answered 409, the agent takes another id).", []string{"reason"}, nil),
 	}
 }
 

@@ -62,7 +62,7 @@ type API struct {
 
 // New returns the API over store, accepting the given access tokens.
 func New(store composition.Store, tokens *TokenChecker) *API {
-	a := &API{store: store, tokens: tokens, mux: http.NewServeMux(), log: zerolog.Nop()}
+	a := &API{store: store, tokens: tokens, mux: http.NewServeMux(), log: zerolog.Nop(), caps: Caps{}.list()}
 	a.routes = a.routeTable()
 	for i := range a.routes {
 		rt := &a.routes[i]

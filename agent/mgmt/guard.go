@@ -53,15 +53,32 @@ func (plan *callPlan) guard() {
 
 // checkQuery refuses a query parameter the request body transforms guard,
 // under any name Rack reads it as or nests it in (backend_api[description]
-// is description inside the wrapper).
+// is description inside the wrapper), and one that nests a name the query
+// transforms set or remove: Rails reads backend_api[private_endpoint] as
+// the wrapped field the controller takes, which removing the flat
+// private_endpoint does not touch.
 func (plan *callPlan) checkQuery(query url.Values) error {
 	for k := range query {
-		names := append(strings.FieldsFunc(k, func(r rune) bool { return r == '[' || r == ']' }), k, rackKey(k))
+		names := append(rackSegments(k), k, rackKey(k))
 		if slices.ContainsFunc(names, func(n string) bool { return plan.refuseInQuery[n] }) {
 			return fmt.Errorf("query parameter %.60q is refused: this operation's request body transforms remove or rename that field, and the upstream reads it from the query too", k)
 		}
+		if slices.ContainsFunc(rackSegments(k)[1:], func(n string) bool { return plan.refuseInBody[n] }) {
+			return fmt.Errorf("query parameter %.60q is refused: this operation's query transforms set or remove that name, and the upstream reads it inside the wrapper too", k)
+		}
 	}
 	return nil
+}
+
+// rackSegments are the names in a Rack key, the first and those it nests
+// (backend_api[private_endpoint][] is backend_api, private_endpoint);
+// never empty.
+func rackSegments(k string) []string {
+	segs := strings.FieldsFunc(k, func(r rune) bool { return r == '[' || r == ']' })
+	if len(segs) == 0 {
+		return []string{k}
+	}
+	return segs
 }
 
 // checkBody refuses a body parameter the query transforms set or remove,
@@ -79,7 +96,7 @@ func (plan *callPlan) checkBody(mt string, header http.Header, body []byte) (int
 		return http.StatusUnsupportedMediaType, errors.New("this operation's query transforms read form, multipart and JSON bodies only: send one of those")
 	}
 	for _, k := range names {
-		if plan.refuseInBody[rackKey(k)] {
+		if slices.ContainsFunc(rackSegments(k), func(n string) bool { return plan.refuseInBody[n] }) { // wrapped too: backend_api[private_endpoint]
 			return http.StatusBadRequest, fmt.Errorf("body parameter %.60q is refused: this operation's query transforms set or remove it", k)
 		}
 	}
