@@ -59,11 +59,11 @@ func (plan *callPlan) guard() {
 // private_endpoint does not touch.
 func (plan *callPlan) checkQuery(query url.Values) error {
 	for k := range query {
-		names := append(rackSegments(k), k, rackKey(k))
-		if slices.ContainsFunc(names, func(n string) bool { return plan.refuseInQuery[n] }) {
+		segs := rackSegments(k)
+		if slices.ContainsFunc(append(segs, k, rackKey(k)), func(n string) bool { return plan.refuseInQuery[n] }) {
 			return fmt.Errorf("query parameter %.60q is refused: this operation's request body transforms remove or rename that field, and the upstream reads it from the query too", k)
 		}
-		if slices.ContainsFunc(rackSegments(k)[1:], func(n string) bool { return plan.refuseInBody[n] }) {
+		if slices.ContainsFunc(segs[1:], func(n string) bool { return plan.refuseInBody[n] }) {
 			return fmt.Errorf("query parameter %.60q is refused: this operation's query transforms set or remove that name, and the upstream reads it inside the wrapper too", k)
 		}
 	}
