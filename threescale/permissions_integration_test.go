@@ -256,8 +256,9 @@ func TestMemberServicesRestrictWhatItReaches(t *testing.T) {
 	assert.NotContains(t, f.expect(t, http.StatusOK, http.MethodGet, subs+".json", nil), `"service_id":`+s64(f.b))
 
 	// The Service Management API with the member's token as service token:
-	// B is as unknown as a service that does not exist.
-	for svc, want := range map[int64]string{f.b: "service_id_invalid", f.a: "user_key_invalid"} {
+	// B is as unknown as a service that does not exist (apisonator's 403
+	// service_token_invalid for a token that does not reach the service).
+	for svc, want := range map[int64]string{f.b: "service_token_invalid", f.a: "user_key_invalid"} {
 		resp, err := http.Get(f.co.URL + "/transactions/authorize.xml?" + url.Values{
 			"service_token": {f.token}, "service_id": {s64(svc)}, "user_key": {"nobody"}}.Encode())
 		require.NoError(t, err)

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,9 +72,10 @@ const (
 // oauth_authorize.xml (servicemanagement_oauth.go) and POST /transactions.xml.
 //
 // A call is identified by a service_token or provider_key (any access token
-// the TokenChecker accepts with scope account_management, ro or rw: Portolan
-// keeps no per-service tokens, and 3scale's have no permission) and a
-// service_id (with provider_key it defaults to the first service). The
+// the TokenChecker accepts with scope account_management: Portolan keeps no
+// per-service tokens; a read-only one answers authorize only, since the
+// others add usage) and a service_id (with provider_key it defaults to the
+// first service). The
 // application is named by user_key, or app_id with app_key; usage comes as
 // usage[metric_system_name]=n and a method's usage counts to its parent too.
 // Answers are apisonator's XML documents: <status> with authorized, reason,
@@ -178,29 +177,38 @@ func writeSM(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// service authenticates the caller and returns the service it names.
-func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Values) (*composition.Service, *smError) {
-	token, hasToken := params["service_token"]
-	key, hasKey := params["provider_key"]
-	var g Grant
-	var ok bool
+// service authenticates the caller and returns the service it names. A
+// call that adds usage (write: authrep, oauth_authrep, report) needs a token
+// with permission rw; a read-only one answers authorize only. The statuses
+// are apisonator's error classes' (lib/3scale/backend/errors.rb):
+// ServiceIdMissing is Invalid (422); ServiceTokenInvalid and
+// ServiceIdInvalid are plain Errors (403), so a service the token does not
+// reach is 403, as an unknown one is.
+func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Values, write bool) (*composition.Service, *smError) {
+	// An empty service_token= is as if absent: a provider_key beside it
+	// still identifies the caller.
+	token, key := nonEmpty(params["service_token"]), nonEmpty(params["provider_key"])
+	cands, code, what := token, "service_token_invalid", "service token"
 	switch {
-	case hasToken && len(token) > 0 && token[0] != "":
-		if g, ok = sm.tokens.scopeGrant(firstN(token), composition.ScopeAccountManagement); !ok {
-			return nil, &smError{http.StatusForbidden, "service_token_invalid", "service token is invalid"}
-		}
-	case hasKey && len(key) > 0 && key[0] != "":
-		if g, ok = sm.tokens.scopeGrant(firstN(key), composition.ScopeAccountManagement); !ok {
-			return nil, &smError{http.StatusForbidden, "provider_key_invalid", "provider key is invalid"}
-		}
+	case token != nil:
+	case key != nil:
+		cands, code, what = key, "provider_key_invalid", "provider key"
 	default:
 		return nil, &smError{http.StatusForbidden, "provider_key_or_service_token_required",
 			"Provider key or service token are required"}
 	}
+	g, ok := sm.tokens.scopeGrant(cands, composition.ScopeAccountManagement)
+	switch {
+	case !ok:
+		return nil, &smError{http.StatusForbidden, code, what + " is invalid"}
+	case write && !g.Allows(composition.ScopeAccountManagement, true):
+		return nil, &smError{http.StatusForbidden, code,
+			what + " is read-only (permission ro): adding usage (authrep, report) needs a token with permission rw"}
+	}
 	raw := params.Get("service_id")
 	if raw == "" {
-		if hasToken {
-			return nil, &smError{http.StatusForbidden, "service_id_missing", "Service ID is missing"}
+		if token != nil {
+			return nil, &smError{http.StatusUnprocessableEntity, "service_id_missing", "Service ID is missing"}
 		}
 		if svcs := snap.Services.All(); len(svcs) > 0 && g.member.service(svcs[0].ID) {
 			return svcs[0], nil
@@ -213,74 +221,24 @@ func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Valu
 	// A provider member's token reaches its services only: another's is
 	// as unknown to it as to porta, which finds services among the user's.
 	if err != nil || !ok || !g.member.service(id) {
-		if len(raw) > 64 {
-			raw = raw[:64]
+		if token != nil {
+			// apisonator's ServiceTokenInvalid: the token does not reach
+			// the service, whether or not the service exists.
+			return nil, &smError{http.StatusForbidden, "service_token_invalid",
+				`service token or service id "` + clip(raw) + `" is invalid`}
 		}
-		return nil, &smError{http.StatusNotFound, composition.DenialServiceIDInvalid, `service id "` + raw + `" is invalid`}
+		return nil, &smError{http.StatusForbidden, composition.DenialServiceIDInvalid, `service id "` + clip(raw) + `" is invalid`}
 	}
 	return svc, nil
 }
 
-// usageOf reads usage[metric]=n from params under prefix ("usage" or
-// "transactions[0][usage]") into hits; a method's usage counts to its parent
-// unless flat (apisonator's flat_usage extension: the client has done it).
-func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, prefix string, flat bool) ([]composition.Hit, *smError) {
-	var hits []composition.Hit
-	var metrics map[int64]*composition.Metric
-	names := make([]string, 0, 4)
-	for k := range params {
-		if name, ok := strings.CutPrefix(k, prefix+"["); ok && strings.HasSuffix(name, "]") {
-			names = append(names, strings.TrimSuffix(name, "]"))
-		}
+// nonEmpty returns vs, the values of a parameter, or nil when it has no
+// non-empty one.
+func nonEmpty(vs []string) []string {
+	if slices.ContainsFunc(vs, func(v string) bool { return v != "" }) {
+		return firstN(vs)
 	}
-	if len(names) > MaxUsageMetrics {
-		return nil, &smError{http.StatusBadRequest, "bad_request", fmt.Sprintf("usage names more than %d metrics", MaxUsageMetrics)}
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if metrics == nil {
-			metrics = snap.ServiceMetricIDs(serviceID)
-		}
-		// A backend's metrics may share the product's names ("hits"):
-		// the product's own wins, as 3scale's unextended name means it.
-		var metric *composition.Metric
-		for _, m := range metrics {
-			if m.SystemName == name && (metric == nil || m.OwnerType == composition.OwnerService) {
-				metric = m
-			}
-		}
-		if metric == nil {
-			return nil, &smError{http.StatusNotFound, "metric_invalid", fmt.Sprintf("metric %q is invalid", clip(name))}
-		}
-		raw := params.Get(prefix + "[" + name + "]")
-		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-		if err != nil || n < 0 || n > composition.MaxUsageDelta {
-			return nil, &smError{http.StatusUnprocessableEntity, "usage_value_invalid",
-				fmt.Sprintf("usage value %q for metric %q is invalid", clip(raw), name)}
-		}
-		hits = addUsage(hits, metric.ID, n)
-		if metric.ParentID != 0 && !flat {
-			hits = addUsage(hits, metric.ParentID, n)
-		}
-	}
-	return hits, nil
-}
-
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64]
-	}
-	return s
-}
-
-func addUsage(hits []composition.Hit, metricID, n int64) []composition.Hit {
-	for i := range hits {
-		if hits[i].MetricID == metricID {
-			hits[i].Delta = composition.AddSaturating(hits[i].Delta, n)
-			return hits
-		}
-	}
-	return append(hits, composition.Hit{MetricID: metricID, Delta: n})
+	return nil
 }
 
 func credentialsOf(params url.Values, prefix string) composition.Credentials {
@@ -306,7 +264,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	}
 	normalizeKeyParams(params)
 	snap := sm.snapshot()
-	svc, e := sm.service(snap, params)
+	svc, e := sm.service(snap, params, mode.report)
 	if e == nil {
 		e = endUsersError(params)
 	}
@@ -320,9 +278,12 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	var app *composition.Application
 	var plan *composition.ApplicationPlan
 	var denial *composition.Denial
-	if mode.oauth {
+	switch {
+	case mode.oauth:
 		app, plan, denial = sm.oauthAuthenticate(snap, svc, params)
-	} else {
+	case oidcService(svc):
+		app, plan, denial = sm.oidcAuthenticate(snap, svc, params)
+	default:
 		app, plan, denial = sm.AppIndex(snap, svc.ID).Authenticate(credentialsOf(params, ""))
 	}
 	if denial != nil && !denial.Rejection() {
@@ -331,7 +292,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	}
 	denial = referrerStep(svc, app, params, denial)
 	opts := smOptions(r)
-	hits, e := usageOf(snap, svc.ID, params, "usage", isTrue(opts.Get("flat_usage")))
+	hits, set, e := usageOf(snap, svc.ID, params, "usage", isTrue(opts.Get("flat_usage")), !mode.report)
 	if e != nil {
 		writeSMError(w, e)
 		return
@@ -352,10 +313,12 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 			return
 		}
 	default:
-		reports, exceeded = snap.CheckLimits(app, hits, sm.counters.Value, now)
+		reports, exceeded = snap.CheckLimits(app, hits, setCounter(sm.counters.Value, set), now)
 	}
 	if denial == nil && exceeded {
 		denial = &composition.LimitsExceeded
+		// Refused, the document shows the stored values, not the ones set.
+		storedCurrent(reports, set, app.ID, sm.counters.Value)
 	}
 	status := http.StatusOK
 	if denial != nil {

@@ -39,16 +39,11 @@ func (sm *ServiceManagement) oauthAuthenticate(snap *composition.Snapshot, svc *
 	if app == nil {
 		return nil, nil, denial
 	}
-	_, keyGiven := params["app_key"]
-	keyBad := keyGiven && (cred.AppKey == "" || len(app.AppKeys) == 0 ||
-		denial != nil && denial.Code == composition.DenialAppKeyInvalid)
-	switch {
-	case svc.BackendVersion != "oauth" && svc.BackendVersion != "oidc":
+	if !oidcService(svc) {
 		return app, plan, &composition.Denial{Code: composition.DenialOAuthNotEnabled, Reason: "oauth is not enabled"}
-	case keyBad && cred.AppKey == "":
-		return app, plan, &composition.Denial{Code: composition.DenialAppKeyInvalid, Reason: "application key is missing"}
-	case keyBad:
-		return app, plan, &composition.Denial{Code: composition.DenialAppKeyInvalid, Reason: "application key is invalid"}
+	}
+	if d := optionalKeyDenial(params, cred, app, denial); d != nil {
+		return app, plan, d
 	}
 	if d := redirectDenial(app, params); d != nil {
 		return app, plan, d
@@ -57,6 +52,52 @@ func (sm *ServiceManagement) oauthAuthenticate(snap *composition.Snapshot, svc *
 		return app, plan, &composition.Denial{Code: composition.DenialApplicationNotActive, Reason: "application is not active"}
 	}
 	return app, plan, nil
+}
+
+// oidcService reports whether svc authenticates with OAuth or OpenID
+// Connect (backend_version oauth, or Portolan's oidc).
+func oidcService(svc *composition.Service) bool {
+	return svc.BackendVersion == "oauth" || svc.BackendVersion == "oidc"
+}
+
+// oidcAuthenticate finds the application of a plain authorize or authrep
+// on an OAuth/OIDC service. apisonator's Transactor#validate runs its
+// OIDC_VALIDATORS there (OauthKey, Referrer, State, Limits): the app_id is
+// the token's client id, which the gateway has verified, so the app_key is
+// checked only when one is given. Unlike the OAuth calls, neither the
+// service's setting nor a redirect URL is checked, and the answer has no
+// <application>.
+func (sm *ServiceManagement) oidcAuthenticate(snap *composition.Snapshot, svc *composition.Service,
+	params url.Values) (*composition.Application, *composition.ApplicationPlan, *composition.Denial) {
+	cred := credentialsOf(params, "")
+	app, plan, denial := sm.AppIndex(snap, svc.ID).Authenticate(cred)
+	if app == nil {
+		return nil, nil, denial
+	}
+	if d := optionalKeyDenial(params, cred, app, denial); d != nil {
+		return app, plan, d
+	}
+	if app.State != composition.AppLive {
+		return app, plan, &composition.Denial{Code: composition.DenialApplicationNotActive, Reason: "application is not active"}
+	}
+	return app, plan, nil
+}
+
+// optionalKeyDenial is apisonator's OauthKey validator: an app_key, when
+// given (even empty), must be one of the application's keys; none given
+// is fine. denial is what Authenticate answered for the same credentials.
+func optionalKeyDenial(params url.Values, cred composition.Credentials, app *composition.Application,
+	denial *composition.Denial) *composition.Denial {
+	_, keyGiven := params["app_key"]
+	keyBad := keyGiven && (cred.AppKey == "" || len(app.AppKeys) == 0 ||
+		denial != nil && denial.Code == composition.DenialAppKeyInvalid)
+	switch {
+	case keyBad && cred.AppKey == "":
+		return &composition.Denial{Code: composition.DenialAppKeyInvalid, Reason: "application key is missing"}
+	case keyBad:
+		return &composition.Denial{Code: composition.DenialAppKeyInvalid, Reason: "application key is invalid"}
+	}
+	return nil
 }
 
 // redirectDenial is apisonator's RedirectURI validator: redirect_url (the

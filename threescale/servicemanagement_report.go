@@ -1,12 +1,13 @@
 package threescale
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,10 +18,16 @@ import (
 // serveReport answers POST /transactions.xml: every transaction is checked
 // first, then all of them are added at once, or none. As apisonator, the
 // body is form-encoded or multipart/form-data; any other Content-Type is
-// refused with content_type_invalid before anything else is read.
+// refused with content_type_invalid before anything else is read. A body
+// without a Content-Type is read as a form, as Rack reads it
+// (Request#form_data?) and apisonator allows it.
 func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	parse := r.ParseForm
+	if r.Header.Get("Content-Type") == "" {
+		// ParseForm reads a body only when it is said to be a form.
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		switch {
@@ -44,12 +51,18 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 				fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)})
 			return
 		}
+		if tooManyFields(err) {
+			writeSMError(w, &smError{http.StatusRequestEntityTooLarge, "bad_request", fmt.Sprintf(
+				"the form has more than %d fields, the most one request may have: send the transactions in several reports",
+				maxFormFields)})
+			return
+		}
 		writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "malformed form body"})
 		return
 	}
 	params := r.Form
 	snap := sm.snapshot()
-	svc, e := sm.service(snap, params)
+	svc, e := sm.service(snap, params, true)
 	if e != nil {
 		writeSMError(w, e)
 		return
@@ -66,7 +79,7 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 	flat := isTrue(smOptions(r).Get("flat_usage"))
 	var incs []UsageIncrement
 	for _, i := range idx {
-		prefix := "transactions[" + strconv.Itoa(i) + "]"
+		prefix := "transactions[" + i + "]"
 		if e := reportUsageShapeError(params, prefix+"[usage]"); e != nil {
 			writeSMError(w, e)
 			return
@@ -83,7 +96,7 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 			writeSMError(w, denialError(denial))
 			return
 		}
-		hits, e := usageOf(snap, svc.ID, params, prefix+"[usage]", flat)
+		hits, _, e := usageOf(snap, svc.ID, params, prefix+"[usage]", flat, false)
 		if e != nil {
 			writeSMError(w, e)
 			return
@@ -139,20 +152,23 @@ func reportUsageShapeError(params url.Values, name string) *smError {
 	return nil
 }
 
-// transactionIndexes returns the indexes of transactions[i][...] in order.
-func transactionIndexes(params url.Values) ([]int, *smError) {
-	seen := map[int]bool{}
+// transactionIndexes returns the indexes of transactions[i][...] as sent,
+// in numeric order (then as strings). They stay strings: Rack keys
+// transactions by them, so transactions[1] and transactions[01] are two
+// transactions, both counted.
+func transactionIndexes(params url.Values) ([]string, *smError) {
+	seen := map[string]uint64{}
 	for k := range params {
 		rest, ok := strings.CutPrefix(k, "transactions[")
 		if !ok {
 			continue
 		}
-		num, _, ok := strings.Cut(rest, "]")
-		i, err := strconv.Atoi(num)
-		if !ok || err != nil || i < 0 {
+		raw, _, ok := strings.Cut(rest, "]")
+		n, err := strconv.ParseUint(raw, 10, 63)
+		if !ok || err != nil { // digits only: no sign, no space
 			return nil, &smError{http.StatusBadRequest, "transactions_format_invalid", "transactions parameter has an invalid format"}
 		}
-		seen[i] = true
+		seen[raw] = n
 		if len(seen) > MaxTransactions {
 			return nil, &smError{http.StatusRequestEntityTooLarge, "bad_request",
 				fmt.Sprintf("a report holds at most %d transactions", MaxTransactions)}
@@ -161,12 +177,28 @@ func transactionIndexes(params url.Values) ([]int, *smError) {
 	if len(seen) == 0 {
 		return nil, &smError{http.StatusBadRequest, "transactions_is_blank", "transactions parameter is blank"}
 	}
-	out := make([]int, 0, len(seen))
-	for i := range seen {
-		out = append(out, i)
+	out := make([]string, 0, len(seen))
+	for raw := range seen {
+		out = append(out, raw)
 	}
-	sort.Ints(out)
+	slices.SortFunc(out, func(a, b string) int {
+		if c := cmp.Compare(seen[a], seen[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
 	return out, nil
+}
+
+// maxFormFields is Go's bound on the fields of a form (net/url's
+// defaultMaxParams, GODEBUG urlmaxqueryparams).
+const maxFormFields = 10000
+
+// tooManyFields reports whether err is net/url's refusal of a form with
+// more than maxFormFields fields. net/url exports no error to match, so its
+// message is.
+func tooManyFields(err error) bool {
+	return strings.Contains(err.Error(), "query parameters exceeded limit")
 }
 
 // parseTimestamp reads apisonator's transaction timestamps: unix seconds, or

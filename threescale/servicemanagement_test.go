@@ -1,6 +1,8 @@
 package threescale
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -125,7 +127,7 @@ func FuzzServiceManagementParams(f *testing.F) {
 			}
 		}
 		_ = usageShapeOf(q)
-		hits, e := usageOf(snap, sid, q, "usage", false)
+		hits, _, e := usageOf(snap, sid, q, "usage", false, true)
 		if e != nil {
 			if e.code == "" || e.status < 400 || strings.Contains(e.message, "\n\n") {
 				t.Fatalf("bad error %+v", e)
@@ -148,13 +150,15 @@ func FuzzServiceManagementParams(f *testing.F) {
 				t.Fatalf("%d transactions from %q", len(idx), raw)
 			}
 			for i := 1; i < len(idx); i++ {
-				if idx[i] <= idx[i-1] {
+				a, _ := strconv.ParseUint(idx[i-1], 10, 63)
+				b, _ := strconv.ParseUint(idx[i], 10, 63)
+				if b < a || b == a && idx[i] <= idx[i-1] {
 					t.Fatalf("indexes not increasing: %v", idx)
 				}
 			}
 			for _, i := range idx {
-				_, _ = usageOf(snap, sid, q, "transactions["+strconv.Itoa(i)+"][usage]", false)
-				if ts := q.Get("transactions[" + strconv.Itoa(i) + "][timestamp]"); ts != "" {
+				_, _, _ = usageOf(snap, sid, q, "transactions["+i+"][usage]", false, false)
+				if ts := q.Get("transactions[" + i + "][timestamp]"); ts != "" {
 					_, _ = parseTimestamp(ts)
 				}
 			}
@@ -185,4 +189,162 @@ func TestServiceManagementLimitHeadersTieTakesTheLongerPeriod(t *testing.T) {
 	assert.EqualValues(t, 0, remaining)
 	assert.EqualValues(t, int64(dayEnd.Sub(now)/time.Second), reset)
 	assert.EqualValues(t, 100, max)
+}
+
+// A read-only access token (permission ro) answers authorize, but cannot
+// add usage: authrep and report refuse it.
+func TestReadOnlyTokenCannotAddUsage(t *testing.T) {
+	const ro = "mem-read-only-token"
+	_, counters := newMemSM(t, "1")
+	sm := newMemSMWithToken(t, &composition.AccessToken{ID: 90, Name: "dashboard",
+		Scopes: []string{composition.ScopeAccountManagement}, Permission: composition.PermissionRO,
+		Digest: composition.TokenDigest(ro)}, counters)
+	q := url.Values{"service_token": {ro}, "service_id": {"10"}, "user_key": {memUserKey}, "usage[hits]": {"1"}}
+	w := memGet(sm, "/transactions/authorize.xml", q)
+	require.Equal(t, http.StatusOK, w.Code, "%s", w.Body)
+	w = memGet(sm, "/transactions/authrep.xml", q)
+	assert.Equal(t, http.StatusForbidden, w.Code, "%s", w.Body)
+	assert.Equal(t, "service_token_invalid", smErrorCode(w.Body.Bytes()))
+	assert.Contains(t, w.Body.String(), "read-only")
+	w = memPost(sm, url.Values{"service_token": {ro}, "service_id": {"10"},
+		"transactions[0][user_key]": {memUserKey}, "transactions[0][usage][hits]": {"1099511627776"}}.Encode())
+	assert.Equal(t, http.StatusForbidden, w.Code, "%s", w.Body)
+	assert.Equal(t, "service_token_invalid", smErrorCode(w.Body.Bytes()))
+	w = memPost(sm, url.Values{"provider_key": {ro}, "service_id": {"10"},
+		"transactions[0][user_key]": {memUserKey}, "transactions[0][usage][hits]": {"1"}}.Encode())
+	assert.Equal(t, "provider_key_invalid", smErrorCode(w.Body.Bytes()), "%s", w.Body)
+	assert.Empty(t, counters.adds, "no usage stored")
+	assert.Zero(t, counters.Value(memApp, memHits, "eternity", time.Time{}), "no usage admitted")
+}
+
+// Error statuses are apisonator's error classes': ServiceIdMissing is
+// Invalid (422); ServiceTokenInvalid, ServiceIdInvalid and
+// UsageValueInvalid are plain Errors (403), never 404.
+func TestErrorStatusesFollowApisonator(t *testing.T) {
+	sm, _ := newMemSM(t, "1")
+	for _, tc := range []struct {
+		name   string
+		q      url.Values
+		status int
+		code   string
+	}{
+		{"service_token without service_id", url.Values{"service_token": {memToken}, "user_key": {memUserKey}},
+			422, "service_id_missing"},
+		{"service_token with an unknown service_id", url.Values{"service_token": {memToken}, "service_id": {"999"}, "user_key": {memUserKey}},
+			403, "service_token_invalid"},
+		{"provider_key with an unknown service_id", url.Values{"provider_key": {memToken}, "service_id": {"999"}, "user_key": {memUserKey}},
+			403, "service_id_invalid"},
+		{"invalid usage value", url.Values{"service_token": {memToken}, "service_id": {"10"}, "user_key": {memUserKey}, "usage[hits]": {"x"}},
+			403, "usage_value_invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := memGet(sm, "/transactions/authorize.xml", tc.q)
+			if w.Code != tc.status || smErrorCode(w.Body.Bytes()) != tc.code {
+				t.Errorf("got %d %s, want %d %s", w.Code, w.Body, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+// An empty service_token beside a valid provider_key is as if absent: the
+// provider_key identifies the caller, and service_id may be left out.
+func TestEmptyServiceTokenBesideProviderKey(t *testing.T) {
+	sm, _ := newMemSM(t, "1")
+	w := memGet(sm, "/transactions/authorize.xml", url.Values{"service_token": {""}, "provider_key": {memToken},
+		"user_key": {memUserKey}})
+	assert.Equal(t, http.StatusOK, w.Code, "%s", w.Body)
+}
+
+// A metric name two backends of a product share resolves as the gateway
+// resolves it: the product's own first, then the backends in the order of
+// their backend usages; the same call always gets the same answer.
+func TestSharedBackendMetricNameResolvesAsTheGateway(t *testing.T) {
+	sm, _ := newMemSM(t, "1")
+	seen := map[int64]bool{}
+	snap := sm.snapshot()
+	for range 200 {
+		hits, _, e := usageOf(snap, memService, url.Values{"usage[search]": {"1"}}, "usage", false, false)
+		require.Nil(t, e)
+		for _, h := range hits {
+			if h.MetricID == memSearchA || h.MetricID == memSearchB {
+				seen[h.MetricID] = true
+			}
+		}
+	}
+	assert.Equal(t, map[int64]bool{memSearchA: true}, seen, "backend A's usage comes first")
+	codes := map[int]int{}
+	q := url.Values{"service_token": {memToken}, "service_id": {"10"}, "user_key": {memUserKey}, "usage[search]": {"1"}}
+	for range 100 {
+		codes[memGet(sm, "/transactions/authorize.xml", q).Code]++
+	}
+	assert.Len(t, codes, 1, "100 identical authorize calls answered %v", codes)
+}
+
+// On an OAuth/OIDC service (backend_version oauth or oidc), authorize.xml
+// and authrep.xml run apisonator's OIDC validators: the app_id is enough,
+// an app_key is checked only when given, and no <application> is answered.
+func TestOIDCAuthorizationNeedsNoAppKey(t *testing.T) {
+	for _, bv := range []string{"oauth", "oidc"} {
+		t.Run(bv, func(t *testing.T) {
+			sm, counters := newMemSM(t, bv)
+			q := url.Values{"service_token": {memToken}, "service_id": {"10"}, "app_id": {memAppID}, "usage[hits]": {"1"}}
+			w := memGet(sm, "/transactions/authrep.xml", q)
+			require.Equal(t, http.StatusOK, w.Code, "%s", w.Body)
+			assert.NotContains(t, w.Body.String(), "<application>")
+			assert.EqualValues(t, 1, counters.Value(memApp, memHits, "eternity", time.Time{}))
+			w = memGet(sm, "/transactions/authorize.xml", q)
+			assert.Equal(t, http.StatusOK, w.Code, "%s", w.Body)
+			q.Set("app_key", "wrong")
+			w = memGet(sm, "/transactions/authorize.xml", q)
+			assert.Equal(t, http.StatusConflict, w.Code, "%s", w.Body)
+			assert.Contains(t, w.Body.String(), "application key is invalid")
+			q.Set("app_key", memAppKey)
+			w = memGet(sm, "/transactions/authorize.xml", q)
+			assert.Equal(t, http.StatusOK, w.Code, "%s", w.Body)
+		})
+	}
+	// a service that is neither still needs the key
+	sm, _ := newMemSM(t, "2")
+	w := memGet(sm, "/transactions/authrep.xml", url.Values{"service_token": {memToken}, "service_id": {"10"}, "app_id": {memAppID}})
+	assert.Equal(t, http.StatusConflict, w.Code, "%s", w.Body)
+	assert.Contains(t, w.Body.String(), "application key is missing")
+}
+
+// A set value (usage[m]=#n) is apisonator's /\A\s*#?\d+\s*\z/: authorize
+// checks whether a counter of n would be within the limits; authrep and
+// report refuse it, saying set values are not supported on reports.
+func TestSetUsageValueIsAuthorizedNotReported(t *testing.T) {
+	sm, counters := newMemSM(t, "1")
+	authorize := func(v string) *httptest.ResponseRecorder {
+		return memGet(sm, "/transactions/authorize.xml", url.Values{"service_token": {memToken}, "service_id": {"10"},
+			"user_key": {memUserKey}, "usage[search]": {v}})
+	}
+	w := authorize("#0")
+	require.Equal(t, http.StatusOK, w.Code, "%s", w.Body)
+	// backend A's search is limited to 1 a day: a counter of 1 fits, 2 does not
+	require.NoError(t, counters.Add(t.Context(), memService, []UsageIncrement{
+		{ApplicationID: memApp, MetricID: memSearchA, At: time.Now(), Delta: 1}}))
+	assert.Equal(t, http.StatusConflict, authorize(" 1 ").Code, "current 1 plus 1 is over the limit")
+	w = authorize(" #1\t")
+	assert.Equal(t, http.StatusOK, w.Code, "a counter of 1 is within the limit: %s", w.Body)
+	assert.Contains(t, w.Body.String(), "<current_value>1</current_value>")
+	w = authorize("#2")
+	assert.Equal(t, http.StatusConflict, w.Code, "%s", w.Body)
+	assert.Contains(t, w.Body.String(), "<current_value>1</current_value>", "refused: the stored value")
+	for _, bad := range []string{"+5", "-0", "# 1", "#", "1 2", "#-1"} {
+		w = authorize(bad)
+		assert.Equal(t, http.StatusForbidden, w.Code, "%q: %s", bad, w.Body)
+		assert.Equal(t, "usage_value_invalid", smErrorCode(w.Body.Bytes()), bad)
+	}
+
+	w = memGet(sm, "/transactions/authrep.xml", url.Values{"service_token": {memToken}, "service_id": {"10"},
+		"user_key": {memUserKey}, "usage[hits]": {"#0"}})
+	assert.Equal(t, http.StatusForbidden, w.Code, "%s", w.Body)
+	assert.Equal(t, "usage_value_invalid", smErrorCode(w.Body.Bytes()))
+	assert.Contains(t, w.Body.String(), "set values are supported by authorize only, not on reports")
+	w = memPost(sm, url.Values{"service_token": {memToken}, "service_id": {"10"},
+		"transactions[0][user_key]": {memUserKey}, "transactions[0][usage][hits]": {"#5"}}.Encode())
+	assert.Equal(t, http.StatusForbidden, w.Code, "%s", w.Body)
+	assert.Contains(t, w.Body.String(), "set values are supported by authorize only, not on reports")
+	assert.Len(t, counters.adds, 1, "only the test's own increment")
 }
