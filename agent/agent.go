@@ -275,6 +275,11 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 			stopped = true
 			stopBG()
 			wg.Wait()
+			if a.usage != nil { // the gateway and the reporter are done with it
+				if err := a.usage.Close(); err != nil {
+					a.log.Warn().Err(err).Msg("usage ledger: close")
+				}
+			}
 		}
 	}
 	defer stop()

@@ -35,7 +35,9 @@ func (c *Coordinator) usageHandler() http.Handler {
 }
 
 // serveUsage applies a usage batch exactly once and answers with the
-// service's current totals (registry.UsageReply).
+// service's current totals (registry.UsageReply). Entries of applications or
+// metrics deleted since the agent counted them are skipped and logged, not
+// refused: the rest of the batch counts (usage.ValidateBatch).
 func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	var batch registry.UsageBatch
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, registry.MaxUsageBodyBytes))
@@ -51,13 +53,20 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	snap := c.store.Snapshot()
-	incs, err := usage.ValidateBatch(snap, &batch, now)
+	incs, skipped, err := usage.ValidateBatch(snap, &batch, now)
 	if err == nil {
 		err = checkBatchID(&batch)
 	}
 	if err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
+	}
+	if skipped.Total() > 0 {
+		// Counts only: an entry's ids say nothing once deleted, and the
+		// batch is still applied under its id, so a resend is a duplicate.
+		c.cfg.Logger.Warn().Str("batch", batch.ID).Int64("service", batch.ServiceID).
+			Int("deleted_applications", skipped.Applications).Int("deleted_metrics", skipped.Metrics).
+			Msg("usage batch: entries of deleted applications or metrics skipped")
 	}
 	// Only a registered instance reports usage, and only for the service it
 	// is placed in (403: the agent keeps the batch and registers again). The
@@ -101,7 +110,7 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	}
 	c.usageBatches.WithLabelValues(result).Inc()
 	httpjson.Write(w, http.StatusOK, registry.UsageReply{Duplicate: dup,
-		Totals:   usage.LimitedTotals(snap, c.usage.Totals(batch.ServiceID, now)),
+		Totals:   usage.ReplyTotals(usage.LimitedTotals(snap, c.usage.Totals(batch.ServiceID, now)), &batch),
 		Limiters: c.limiters.totals(batch.ServiceID, now)})
 }
 

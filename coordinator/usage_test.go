@@ -296,10 +296,7 @@ func TestUsageBatchBadInput(t *testing.T) {
 	}{
 		{"no id", registry.UsageBatch{ServiceID: h.service}, "id: a usage batch needs an id"},
 		{"unknown service", registry.UsageBatch{ID: "x", ServiceID: 999999}, "service_id: unknown service 999999"},
-		{"unknown app", entry(888888, h.hits), "entries[1]: unknown application 888888 of service " + s(h.service)},
-		{"app of another service", entry(h.otherServiceApp, h.hits), "entries[1]: unknown application " + s(h.otherServiceApp)},
-		{"unknown metric", entry(h.app, 777777), "entries[1]: unknown metric 777777 of service " + s(h.service)},
-		{"metric of another service", entry(h.app, h.otherServiceHits), "entries[1]: unknown metric " + s(h.otherServiceHits)},
+		{"app of another service", entry(h.otherServiceApp, h.hits), "entries[1]: application " + s(h.otherServiceApp) + " is not of service " + s(h.service)},
 		{"negative", registry.UsageBatch{ID: "x", ServiceID: h.service, Entries: []registry.UsageEntry{
 			{ApplicationID: h.app, MetricID: h.hits, Minute: minute, Delta: -1}}}, "entries[0]: delta -1 is not within 0 and 1099511627776"},
 		{"over 2^40", registry.UsageBatch{ID: "x", ServiceID: h.service, Entries: []registry.UsageEntry{

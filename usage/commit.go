@@ -161,6 +161,14 @@ func (s *Store) run() {
 				s.fail(err)
 			}
 			reply <- err
+			// The idle tokens taken above were what would have woken the
+			// writer for a group staged meanwhile: hand it off now, or its
+			// callers wait until another commit comes. After a failed
+			// rotation handOff answers it with the failure.
+			if len(st.commits) > 0 {
+				s.handOff(st, toSync)
+				free--
+			}
 		}
 	}
 }

@@ -195,6 +195,28 @@ func TestUsageAdmitRollsBackAFailedCommit(t *testing.T) {
 	assert.EqualValues(t, 4, s.Value(10, 100, "minute", minute), "and only it is there after a reopen")
 }
 
+// A failed commit takes its add back exactly, also from a counter it
+// saturated: the counter is where it was before the decision.
+func TestUsageAdmitRollsBackASaturatedCounterExactly(t *testing.T) {
+	now := time.Now().UTC()
+	s := openTestUsage(t, t.TempDir(), now)
+	defer s.Close()
+	ctx := context.Background()
+	const before = math.MaxInt64 - 2
+	_, err := s.Apply(ctx, "", 7, []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: before}}, now)
+	require.NoError(t, err)
+	ro, err := os.Open(s.wal.livePath()) // every later append fails
+	require.NoError(t, err)
+	live := s.wal.f
+	defer live.Close()
+	s.wal.f = ro
+	ok, err := s.Admit(ctx, 7, 10, []composition.Hit{{MetricID: 100, Delta: 5}}, now, func(composition.Counter) bool { return true })
+	require.Error(t, err)
+	require.False(t, ok)
+	minute, _ := composition.PeriodBounds("minute", now)
+	assert.EqualValues(t, int64(before), s.Value(10, 100, "minute", minute), "the counter as it was before the failed commit")
+}
+
 // openHeldSync opens a store whose first group's fdatasync does not begin
 // until release is closed (held is closed when it is reached); every later
 // group's is later's.
@@ -263,4 +285,48 @@ func TestUsageFailedFdatasyncFailsTheGroupsNotDurable(t *testing.T) {
 	_, err = s.Apply(context.Background(), "third", 7, incs, now)
 	assert.ErrorIs(t, err, syscall.EIO)
 	assert.EqualValues(t, 0, s.Value(10, 100, "minute", time.Unix(minuteOf(now)*60, 0)), "nothing counted")
+}
+
+// A commit staged while every syncer is busy is written and answered after a
+// log rotation that waited for every syncer.
+func TestUsageCommitStagedDuringARotationIsAnswered(t *testing.T) {
+	now := time.Now().UTC()
+	gate := make(chan struct{})
+	entered := make(chan struct{}, 64)
+	s, err := open(t.TempDir(), now, zerolog.Nop(), walConfig{checkpointEvery: time.Hour, checkpointRecords: checkpointRecords,
+		rotateBytes: walRotateBytes, sync: func(f *os.File) error {
+			entered <- struct{}{}
+			<-gate
+			return fdatasync(f)
+		}})
+	require.NoError(t, err)
+	defer s.Close()
+	incs := []Increment{{App: 10, Metric: 100, Minute: minuteOf(now), Delta: 1}}
+	done := make(chan error, 8)
+	apply := func(id string) {
+		go func() { _, err := s.Apply(context.Background(), id, 7, incs, now); done <- err }()
+	}
+	for i := range walSyncers { // one group per syncer, each held in its fdatasync
+		apply(fmt.Sprintf("busy-%d", i))
+		<-entered
+	}
+	apply("staged") // every syncer busy: staged
+	require.Eventually(t, func() bool {
+		s.ovMu.Lock()
+		defer s.ovMu.Unlock()
+		_, ok := s.inflight["staged"]
+		return ok
+	}, 2*time.Second, time.Millisecond)
+	reply := make(chan error, 1)
+	s.rotateReq <- reply // what checkpoint's rotateLog sends: the writer now waits for its syncers
+	close(gate)
+	require.NoError(t, <-reply)
+	for i := 0; i < walSyncers+1; i++ {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%d of %d commits answered; the commit staged before the rotation is never written (no idle token left to wake the writer)", i, walSyncers+1)
+		}
+	}
 }

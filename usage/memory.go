@@ -34,9 +34,18 @@ func (s *Store) linkLocked(service, app int64) {
 	apps[app] = struct{}{}
 }
 
+// clamped is what a saturating add could not add to a counter in memory.
+type clamped struct {
+	app  int64
+	key  curKey
+	lost int64
+}
+
 // addLocked adds increments to the counters in memory (those of current or
-// later periods); sign -1 takes them back.
-func (s *Store) addLocked(service int64, incs []Increment, sign int64) {
+// later periods); sign -1 takes them back. It returns what saturation kept
+// from being added (nil but near the int64 bounds), which undoLocked needs
+// to take an add back exactly.
+func (s *Store) addLocked(service int64, incs []Increment, sign int64) (lost []clamped) {
 	if s.changed != nil && len(incs) > 0 {
 		s.changed[service] = struct{}{}
 	}
@@ -50,11 +59,31 @@ func (s *Store) addLocked(service int64, incs []Increment, sign int64) {
 				continue
 			}
 			key := curKey{metric: in.Metric, period: byte(i), start: start}
-			if v := composition.AddSaturating(counters[key], sign*in.Delta); v != 0 {
+			old := counters[key]
+			v := composition.AddSaturating(old, sign*in.Delta)
+			if d := sign*in.Delta - (v - old); d != 0 {
+				lost = append(lost, clamped{app: in.App, key: key, lost: d})
+			}
+			if v != 0 {
 				counters[key] = v
 			} else {
 				delete(counters, key)
 			}
+		}
+	}
+	return lost
+}
+
+// undoLocked takes back an add of incs whose addLocked returned lost: the
+// counters are where they were before it, also those it saturated.
+func (s *Store) undoLocked(service int64, incs []Increment, lost []clamped) {
+	s.addLocked(service, incs, -1)
+	for _, c := range lost {
+		counters := s.appCounters(c.app)
+		if v := composition.AddSaturating(counters[c.key], c.lost); v != 0 {
+			counters[c.key] = v
+		} else {
+			delete(counters, c.key)
 		}
 	}
 }

@@ -269,7 +269,7 @@ func (s *Store) Admit(ctx context.Context, serviceID, appID int64, usage []compo
 		s.mu.Unlock()
 		return false, nil
 	}
-	s.addLocked(serviceID, incs, 1)
+	lost := s.addLocked(serviceID, incs, 1)
 	s.mu.Unlock()
 	if len(incs) == 0 {
 		return true, nil
@@ -277,7 +277,7 @@ func (s *Store) Admit(ctx context.Context, serviceID, appID int64, usage []compo
 	c := &usageCommit{service: serviceID, incs: incs, at: now}
 	if err := s.commit(ctx, c); err != nil {
 		s.mu.Lock()
-		s.addLocked(serviceID, incs, -1)
+		s.undoLocked(serviceID, incs, lost)
 		s.mu.Unlock()
 		return false, err
 	}

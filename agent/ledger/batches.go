@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -31,20 +32,28 @@ func (l *Ledger) cutLocked() {
 	sb := &spoolBatch{seq: seq, journal: l.journal, written: l.dir == "", cut: time.Now(),
 		batch: registry.UsageBatch{ID: l.batchID(seq), Instance: l.instance, Entries: entriesOf(l.open),
 			Limiters: l.globalEntriesLocked(), SentWith: l.sentWithLocked()}}
-	sb.size = estimateSize(len(sb.batch.Entries) + len(sb.batch.Limiters))
+	sb.size = estimateSize(len(sb.batch.Entries), l.openLimiterBytes)
 	l.spool = append(l.spool, sb)
 	l.spoolBytes += sb.size
 	l.open = make(map[usageKey]int64, len(l.open))
+	l.openPieces, l.openLimiterBytes = 0, 0
 	l.journal, l.openSeq, l.journalLen = nil, 0, 0
 }
 
-// estimateSize is a batch's JSON size before it is written.
-func estimateSize(entries int) int64 { return 256 + int64(entries)*96 }
+// estimateSize is a batch's JSON size before it is written, at most.
+func estimateSize(entries int, limiterBytes int64) int64 {
+	return batchJSONReserve + int64(entries)*entryJSONMax + limiterBytes
+}
 
-// entriesOf returns usage as batch entries, oldest minute first.
+// entriesOf returns usage as batch entries, oldest minute first. A count
+// over composition.MaxUsageDelta, the most home takes in one entry, is
+// sent as several entries of the same key: home adds them up.
 func entriesOf(m map[usageKey]int64) []registry.UsageEntry {
 	out := make([]registry.UsageEntry, 0, len(m))
 	for k, d := range m {
+		for ; d > composition.MaxUsageDelta; d -= composition.MaxUsageDelta {
+			out = append(out, registry.UsageEntry{ApplicationID: k.app, MetricID: k.metric, Minute: k.minute, Delta: composition.MaxUsageDelta})
+		}
 		out = append(out, registry.UsageEntry{ApplicationID: k.app, MetricID: k.metric, Minute: k.minute, Delta: d})
 	}
 	slices.SortFunc(out, func(a, b registry.UsageEntry) int {

@@ -53,16 +53,44 @@ func (l *Ledger) AddGlobal(key string, start time.Time, window time.Duration, de
 				return 0, errGlobalFull
 			}
 		}
+	}
+	open, inOpen := l.openGlobal[k]
+	if !inOpen && delta != 0 {
+		if err := l.limiterRoomLocked(key); err != nil {
+			return 0, err
+		}
+	}
+	if g == nil {
 		g = &globalCount{}
 		l.globals[k] = g
 	}
 	g.pending = composition.AddSaturating(g.pending, delta)
-	if d := composition.AddSaturating(l.openGlobal[k], delta); d != 0 {
-		l.openGlobal[k] = d
-	} else {
+	switch d := composition.AddSaturating(open, delta); {
+	case d == 0 && inOpen:
 		delete(l.openGlobal, k)
+		l.openLimiterBytes -= limiterJSON(key)
+	case d != 0:
+		l.openGlobal[k] = d
+		if !inOpen {
+			l.openLimiterBytes += limiterJSON(key)
+		}
 	}
 	return max(composition.AddSaturating(g.home, g.pending), 0), nil
+}
+
+// limiterRoomLocked makes room in the open batch for a limiter count of
+// key, cutting it early when it is full (bounds.go); it fails when the
+// spool is full too.
+func (l *Ledger) limiterRoomLocked(key string) error {
+	if len(l.openGlobal) < maxOpenLimiters && l.fitsLocked(0, limiterJSON(key)) {
+		return nil
+	}
+	if l.spoolFullLocked() {
+		return errLedgerFull
+	}
+	l.cutLocked()
+	l.Wake()
+	return nil
 }
 
 // globalEntriesLocked returns the open limiter counts as batch entries and

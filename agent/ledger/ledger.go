@@ -46,12 +46,15 @@ const (
 	seqBlock        = 1024 // sequence numbers reserved per write of the seq file
 	recordSize      = 40   // app, metric, minute, delta (int64 each), crc32, 4 zero bytes
 	maxHeaderBytes  = 1024
-	maxOpenEntries  = 8192 // distinct app × metric × minute in one batch: ≤ 1 MiB of JSON
+	maxOpenEntries  = 8192 // entries of one batch (bounds.go): within registry.MaxUsageEntries
 	maxSpoolBatches = 10000
 	maxSpoolBytes   = 64 << 20
 	maxJournalBytes = 64 << 20
 	fullLogEvery    = 10 * time.Second
 )
+
+// errLedgerClosed is Admit's answer once the ledger is closed.
+var errLedgerClosed = errors.New("usage ledger closed: the agent is stopping")
 
 // errLedgerFull is why Admit refuses usage it could not keep.
 var errLedgerFull = errors.New("usage spool full: home has not acknowledged usage for too long; refusing requests rather than losing their usage")
@@ -100,6 +103,12 @@ type Ledger struct {
 	openGlobal map[globalKey]int64        // their counts in the open batch
 	token      string                     // the join token the agent sends with (sentwith.go)
 	tokenKnown bool                       // SendsWith was called
+
+	// The most the open batch encodes to (bounds.go).
+	openPieces       int   // its entries: pieces of its counts
+	openLimiterBytes int64 // the JSON of its limiter counts (limiterJSON)
+
+	closed bool // Close was called: Admit refuses
 }
 
 // New opens the ledger; with a cache dir it recovers the batches
@@ -132,11 +141,20 @@ func New(cacheDir, instance string, service func() int64, log zerolog.Logger) (*
 // (in the journal before it returns) and returns nil. It returns composition.ErrLimitsExceeded
 // when decide says no, and another error, without calling decide, when the
 // usage cannot be kept: the spool is full because home has been unreachable
-// for long, or the journal cannot be written.
+// for long, the journal cannot be written, or a hit's delta is over
+// composition.MaxUsageDelta (home would refuse it).
 func (l *Ledger) Admit(appID int64, hits []composition.Hit, now time.Time, decide func(current composition.Counter) bool) error {
+	for _, h := range hits {
+		if h.Delta > composition.MaxUsageDelta {
+			return errDeltaOverBound
+		}
+	}
 	minute := now.Unix() / 60
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return errLedgerClosed
+	}
 	if err := l.roomLocked(appID, hits, minute); err != nil {
 		l.logFullLocked(err)
 		return err
@@ -156,7 +174,9 @@ func (l *Ledger) Admit(appID int64, hits []composition.Hit, now time.Time, decid
 			continue
 		}
 		k := usageKey{appID, h.MetricID, minute}
-		l.open[k] = composition.AddSaturating(l.open[k], h.Delta)
+		old := l.open[k]
+		l.open[k] = composition.AddSaturating(old, h.Delta)
+		l.openPieces += pieces(l.open[k]) - pieces(old)
 		l.addLocked(appID, h.MetricID, &l.starts, h.Delta)
 	}
 	return nil
@@ -202,20 +222,21 @@ func (l *Ledger) addLocked(app, metric int64, starts *[numPeriods]int64, delta i
 }
 
 // roomLocked makes room for hits in the open batch, cutting it early when it
-// is large; it fails when the spool is full too.
+// is large (bounds.go); it fails when the spool is full too. A hit adds at
+// most one entry, its delta being at most composition.MaxUsageDelta.
 func (l *Ledger) roomLocked(app int64, hits []composition.Hit, minute int64) error {
 	n := len(hits)
 	if !l.broken && l.journalLen+int64(n*recordSize) <= l.maxJour {
-		if len(l.open)+n <= l.maxOpen {
+		if l.fitsLocked(n, 0) {
 			return nil
 		}
 		added := 0 // near the bound: count the entries the hits would add
 		for _, h := range hits {
-			if _, ok := l.open[usageKey{app, h.MetricID, minute}]; !ok {
-				added++
+			if old := l.open[usageKey{app, h.MetricID, minute}]; h.Delta > 0 {
+				added += pieces(composition.AddSaturating(old, h.Delta)) - pieces(old)
 			}
 		}
-		if len(l.open)+added <= l.maxOpen {
+		if l.fitsLocked(added, 0) {
 			return nil
 		}
 	}
@@ -237,4 +258,30 @@ func (l *Ledger) logFullLocked(err error) {
 		l.log.Error().Err(err).Int("spooled_batches", len(l.spool)).Int64("spooled_bytes", l.spoolBytes).
 			Msg("usage not recorded: request refused")
 	}
+}
+
+// Close unmaps and closes the journals the ledger holds open (each maps
+// maxJournalBytes of address space): the open batch's, the spare, and
+// those of batches cut and not written yet. Call it once Run has returned
+// and the gateway admits no more: Admit refuses usage after it. The
+// journals stay on disk, and the next start makes their usage batches.
+func (l *Ledger) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	var errs []error
+	closeJournal := func(j **journalFile) {
+		if *j != nil {
+			if err := (*j).Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close usage journal %s: %w", (*j).Name(), err))
+			}
+			*j = nil
+		}
+	}
+	closeJournal(&l.journal)
+	closeJournal(&l.spare.f)
+	for _, sb := range l.spool {
+		closeJournal(&sb.journal)
+	}
+	return errors.Join(errs...)
 }

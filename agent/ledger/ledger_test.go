@@ -342,7 +342,18 @@ func TestLedgerCountsSaturate(t *testing.T) {
 	require.NoError(t, err)
 	now := time.Now()
 	start, _ := composition.PeriodBounds("minute", now)
-	require.NoError(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: math.MaxInt64}}, now, admitAny))
+	l.acked(nil, []registry.UsageTotal{total(testApp, testHits, "minute", now, math.MaxInt64-1)}, now)
 	require.NoError(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: 2}}, now, admitAny))
 	assert.EqualValues(t, int64(math.MaxInt64), l.Current(testApp, testHits, "minute", start))
+}
+
+// A request whose usage of one metric is over home's bound of one report
+// (composition.MaxUsageDelta) is refused, as home's authrep refuses it.
+func TestLedgerRefusesOneRequestsUsageOverHomesBound(t *testing.T) {
+	l, err := New("", "inst", func() int64 { return 1 }, zerolog.Nop())
+	require.NoError(t, err)
+	now := time.Now()
+	err = l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: composition.MaxUsageDelta + 1}}, now, admitAny)
+	require.ErrorIs(t, err, errDeltaOverBound)
+	require.NoError(t, l.Admit(testApp, []composition.Hit{{MetricID: testHits, Delta: composition.MaxUsageDelta}}, now, admitAny))
 }

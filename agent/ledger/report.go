@@ -192,6 +192,10 @@ func (l *Ledger) flush(ctx context.Context, home Reporter) error {
 			if err := l.persist(sb); err != nil { // cut by Admit since persistAll
 				return err
 			}
+			if sb.batch.ServiceID != service {
+				l.setAsideOtherService(sb, service)
+				continue
+			}
 			if err := l.markSentWith(sb); err != nil {
 				return err
 			}
@@ -212,6 +216,19 @@ func (l *Ledger) flush(ctx context.Context, home Reporter) error {
 		}
 	}
 	return nil
+}
+
+// setAsideOtherService sets aside a spooled batch of a service the instance
+// is not placed in now (cut before the placement changed, or by an earlier
+// incarnation on the same cache dir): home counts a batch for the sender's
+// own service only and would refuse it (403) each time, holding every batch
+// behind it.
+func (l *Ledger) setAsideOtherService(sb *spoolBatch, placedIn int64) {
+	l.mu.Lock()
+	l.unspoolLocked(sb)
+	l.mu.Unlock()
+	l.setAside(sb, l.log.Warn().Int64("batch_service", sb.batch.ServiceID).Int64("placed_in", placedIn),
+		"usage batch of a service this instance is no longer placed in")
 }
 
 // Wake makes the reporter send (or poll home's totals) now rather than at

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/registry"
 )
@@ -125,7 +127,7 @@ func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBa
 		return nil, nil
 	}
 	sb := &spoolBatch{seq: seq, batch: registry.UsageBatch{ID: id, Instance: instance, Entries: entriesOf(usage)}, cut: modTime(journalPath)}
-	sb.size = estimateSize(len(sb.batch.Entries))
+	sb.size = estimateSize(len(sb.batch.Entries), 0)
 	if err := l.persist(sb); err != nil {
 		return nil, err
 	}
@@ -243,14 +245,20 @@ func (l *Ledger) forget(sb *spoolBatch) {
 
 // reject sets aside a batch home refused for good.
 func (l *Ledger) reject(sb *spoolBatch, err error) {
-	ev := l.log.Error().Err(err).Str("batch", sb.batch.ID).Int("entries", len(sb.batch.Entries))
+	l.setAside(sb, l.log.Error().Err(err), "home refused a usage batch for good")
+}
+
+// setAside keeps a batch that will not be sent as a .rejected.json file for
+// an operator, and logs why on ev.
+func (l *Ledger) setAside(sb *spoolBatch, ev *zerolog.Event, why string) {
+	ev = ev.Str("batch", sb.batch.ID).Int("entries", len(sb.batch.Entries))
 	if l.dir == "" {
-		ev.Msg("home refused a usage batch for good; its usage is not counted")
+		ev.Msg(why + "; its usage is not counted")
 		return
 	}
 	path := filepath.Join(l.dir, seqName(sb.seq)+rejectedSuffix)
 	if rerr := os.Rename(filepath.Join(l.dir, seqName(sb.seq)+batchSuffix), path); rerr != nil {
 		ev = ev.AnErr("rename", rerr)
 	}
-	ev.Str("file", path).Msg("home refused a usage batch for good; set aside, its usage is not counted")
+	ev.Str("file", path).Msg(why + "; set aside, its usage is not counted")
 }
