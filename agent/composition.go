@@ -150,8 +150,17 @@ func (a *Agent) installComposition(b []byte, from string) error {
 
 // acceptFromPeer is gossip's check of a fetched view: a refused one is
 // neither delivered nor served on, and the peer is not asked for it again.
-func (a *Agent) acceptFromPeer(_ uint64, b []byte) error {
-	if v, err := a.verifyView(b, fromGossip); err != nil {
+//
+// Gossip keeps and serves the view under the revision the peer claimed,
+// so the claim must be the view's own signed revision: an old view offered
+// as a far higher revision would otherwise hold the node's gossip above
+// every real newer one while home is away.
+func (a *Agent) acceptFromPeer(rev uint64, b []byte) error {
+	v, err := a.verifyView(b, fromGossip)
+	if err == nil && v.Revision != rev {
+		err = fmt.Errorf("%w: a peer offered the view of revision %d as revision %d", pki.ErrBadSignature, v.Revision, rev)
+	}
+	if err != nil {
 		return a.refused(v, err, fromGossip)
 	}
 	return nil

@@ -37,8 +37,16 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 	ready := make(chan struct{})
 	cfg.OnMember = func(ev gossip.Event) {
 		<-ready
-		if ev.Kind == gossip.Dead && ev.Node.Meta.Role == gossip.RoleAgent && c.instances.Fail(ev.Node.Meta.InstanceID, "gossip: node declared dead") {
-			c.cfg.Logger.Warn().Str("instance", ev.Node.Meta.InstanceID).Msg("gossip declared the instance's node dead")
+		if ev.Kind != gossip.Dead || ev.Node.Meta.Role != gossip.RoleAgent {
+			return
+		}
+		id := ev.Node.Meta.InstanceID
+		if err := c.ownsInstance(ev.Node); err != nil {
+			c.cfg.Logger.Debug().Err(err).Str("node", ev.Node.Name).Str("instance", id).Msg("gossip: dead node ignored; the instance is left to its TTL")
+			return
+		}
+		if c.instances.Fail(id, "gossip: node declared dead") {
+			c.cfg.Logger.Warn().Str("instance", id).Msg("gossip declared the instance's node dead")
 		}
 	}
 	jctx, cancel := context.WithTimeout(ctx, 2*time.Second) // then rejoins in the background
@@ -69,6 +77,64 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 		_ = node.Leave(2 * time.Second)
 		_ = node.Shutdown()
 	}, nil
+}
+
+// ownsInstance tells whether a gossip node is the agent of the instance its
+// metadata names, which that node wrote itself: any holder of the cluster
+// keyring could start a node claiming another instance and kill it. An
+// agent names its node after its first instance id, and gossips from the
+// address it registered (or, on home's own host, over loopback): a node
+// named otherwise, or elsewhere, is not taken as the instance's. An agent
+// home gave a new id is then left to its TTL.
+func (c *Coordinator) ownsInstance(m gossip.Member) error {
+	id := m.Meta.InstanceID
+	if m.Name != id {
+		return fmt.Errorf("node %q claims instance %q, which is not its name", m.Name, id)
+	}
+	host, _, err := net.SplitHostPort(m.Addr)
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil {
+		return fmt.Errorf("node %q has no gossip IP (%q)", m.Name, m.Addr)
+	}
+	mp, ok := c.instances.MapOne(id)
+	if !ok {
+		return fmt.Errorf("instance %q is not registered", id)
+	}
+	for _, s := range mp.Services {
+		for _, in := range s.Instances {
+			if in.ID == id && sameHost(ip, net.ParseIP(in.Address)) {
+				return nil
+			}
+			if in.ID == id {
+				return fmt.Errorf("node %q gossips from %s; instance %q registered address %q", m.Name, ip, id, in.Address)
+			}
+		}
+	}
+	return fmt.Errorf("instance %q is not on home's map", id)
+}
+
+// sameHost tells whether a node gossiping from gossipIP runs where an
+// instance registered registeredIP: the same IP, or loopback gossip (which
+// only reaches home from home's own host) for an address of this host.
+func sameHost(gossipIP, registeredIP net.IP) bool {
+	switch {
+	case registeredIP == nil:
+		return false
+	case gossipIP.Equal(registeredIP):
+		return true
+	case !gossipIP.IsLoopback():
+		return false
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(registeredIP) {
+			return true
+		}
+	}
+	return false
 }
 
 // advertisedAPI is the API address peers can use: the listen address, with an

@@ -73,6 +73,12 @@ type Config struct {
 	// refusal is final for that peer and revision: the document is neither
 	// delivered, kept nor served on, and the node asks another peer, or
 	// waits for a newer revision, rather than that one again.
+	//
+	// The revision is the one the peer claims, and a document Accept takes
+	// is kept and served on under it: Accept must refuse a document that is
+	// not of that revision (an agent checks the signed view's own). The node
+	// cannot tell on its own, and an old document taken as a far higher
+	// revision would stop it fetching every real one below that.
 	Accept func(revision uint64, doc []byte) error
 	// OnMember receives membership events, one at a time and in order, on a
 	// goroutine of the node's own: it may call the node's methods. The first

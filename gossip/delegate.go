@@ -38,7 +38,7 @@ func (d delegate) NotifyMsg(msg []byte) {
 			return
 		}
 		d.n.serveLater(r)
-	case kindResponse, kindDelta:
+	case kindResponse, kindDelta, kindNamedResponse, kindNamedDelta:
 		r, err := decodeResponse(kind, body)
 		if err != nil {
 			d.n.log.Debug().Err(err).Msg("gossip: dropped a document response")

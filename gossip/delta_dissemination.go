@@ -2,7 +2,33 @@ package gossip
 
 import (
 	"crypto/sha256"
+	"time"
 )
+
+// badOfferFor is how long an announced delta that did not open or apply is
+// skipped: its holder's announcement is relayed to the node many times, and
+// each copy would cost another rebuild of the document.
+const badOfferFor = time.Minute
+
+// badOffer names an announced delta (holder, revision, base) that did not
+// open or apply, until when it is skipped.
+type badOffer struct {
+	holder    string
+	rev, base uint64
+	until     time.Time
+}
+
+// is tells whether a carries the delta b names, before b runs out.
+func (b badOffer) is(a announce, now time.Time) bool {
+	return a.Holder == b.holder && a.Revision == b.rev && a.Base == b.base && now.Before(b.until)
+}
+
+// skipOffer remembers o as a delta that did not open or apply.
+func (n *Node) skipOffer(o announce) {
+	n.dis.mu.Lock()
+	n.dis.badOffer = badOffer{holder: o.Holder, rev: o.Revision, base: o.Base, until: time.Now().Add(badOfferFor)}
+	n.dis.mu.Unlock()
+}
 
 // A node keeps the newest document it holds as is, and the delta that leads
 // to it from the revision before when it made one (Announce) or was given
@@ -102,12 +128,14 @@ func (n *Node) takeOffer() bool {
 	plain, err := n.open(o.Delta)
 	if err != nil {
 		// Sealed for another service: the node fetches, from its own.
+		n.skipOffer(o)
 		n.log.Debug().Err(err).Str("holder", o.Holder).Uint64("revision", o.Revision).Msg("gossip: announced delta dropped")
 		return false
 	}
 	o.Delta = plain
 	doc, sum, err := applyDelta(cur.doc, n.sumOf(&cur), o.Delta)
 	if err != nil {
+		n.skipOffer(o)
 		n.log.Debug().Err(err).Str("holder", o.Holder).Uint64("revision", o.Revision).Msg("gossip: announced delta not taken")
 		return false
 	}

@@ -119,3 +119,28 @@ func TestRebuiltDocumentIsCheckedLikeAFetchedOne(t *testing.T) {
 	assert.False(t, receiver.hasRev(3), "a refused document, delta or whole, is not taken")
 	assert.Len(t, receiver.got(), 1)
 }
+
+// An announced delta that did not apply is skipped when it comes again, for a while: each copy would cost a rebuild.
+func TestAnnouncedDeltaThatDidNotApplyIsSkippedWhenItComesAgain(t *testing.T) {
+	noFetch := func(c *Config) { c.Source, c.OnComposition = nil, nil } // no fetch loop: the test takes offers itself
+	nodes := cluster(t, "badoffer", 2, noFetch)
+	n, holder := nodes[0], nodes[1]
+	n.dis.mu.Lock()
+	n.dis.plain = plainDoc{rev: 5, doc: testDoc(t, 5, 2000)}
+	n.dis.mu.Unlock()
+	offered := func() uint64 {
+		n.dis.mu.Lock()
+		defer n.dis.mu.Unlock()
+		return n.dis.offer.Revision
+	}
+
+	bad := announce{Revision: 9, Holder: holder.Name(), Base: 5, Delta: []byte("not a delta")}
+	n.heard(bad, false)
+	require.Equal(t, uint64(9), offered(), "the first copy is offered")
+	assert.False(t, n.takeOffer(), "a delta that does not apply is not taken")
+
+	n.heard(bad, false)
+	assert.Zero(t, offered(), "the same delta again is skipped")
+	n.heard(announce{Revision: 10, Holder: holder.Name(), Base: 5, Delta: []byte("another")}, false)
+	assert.Equal(t, uint64(10), offered(), "another delta is offered")
+}

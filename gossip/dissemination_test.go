@@ -2,6 +2,8 @@ package gossip
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -117,4 +119,52 @@ func TestNeverGoesBack(t *testing.T) {
 			last = d.rev
 		}
 	}
+}
+
+// An old document a peer serves under a forged revision is refused, and the real next revision still arrives.
+func TestOldDocumentUnderAForgedRevisionDoesNotStopNewerOnes(t *testing.T) {
+	doc5, doc6 := testDoc(t, 5, 2000), testDoc(t, 6, 2000)
+	signed := func(doc []byte) bool { return string(doc) == string(doc5) || string(doc) == string(doc6) }
+	// Every agent's Accept checks home's signature and binds the revision
+	// to the document, as Config.Accept asks.
+	accept := func(c *Config) {
+		c.Accept = func(rev uint64, doc []byte) error {
+			var head struct{ Revision uint64 }
+			if !signed(doc) || json.Unmarshal(doc, &head) != nil || head.Revision != rev {
+				return fmt.Errorf("bad signature")
+			}
+			return nil
+		}
+	}
+
+	h := startNode(t, "honest", time.Second, accept)
+	h.src.set(5, doc5)
+
+	vsrc := &memSource{rev: 5, doc: doc5}
+	v := startNode(t, "victim", 5*time.Second, withJoin(h.Addr()), accept, func(c *Config) {
+		c.Source = vsrc
+		c.OnComposition = func(_ uint64, doc []byte) { // the agent installs by the view's own revision, never going back
+			if string(doc) == string(doc6) {
+				vsrc.set(6, doc6)
+			}
+		}
+	})
+
+	r := startNode(t, "rogue", 5*time.Second, withJoin(h.Addr()))
+	waitMembers(t, []*tnode{h, v, r}, 3)
+	r.src.set(999999, doc5) // a genuine old document under a forged revision
+	require.NoError(t, r.Announce(999999))
+	require.Eventually(t, func() bool {
+		v.dis.mu.Lock()
+		defer v.dis.mu.Unlock()
+		return v.dis.refused["rogue"] == 999999
+	}, 5*time.Second, 20*time.Millisecond, "the victim refuses the old document offered as revision 999999")
+	require.Equal(t, uint64(5), v.local(), "the victim keeps revision 5")
+	require.NoError(t, r.Leave(time.Second))
+	require.NoError(t, r.Shutdown())
+
+	h.src.set(6, doc6)
+	require.NoError(t, h.Announce(6))
+	require.Eventually(t, func() bool { rev, _ := vsrc.Latest(); return rev == 6 }, 5*time.Second, 20*time.Millisecond,
+		"the genuine revision 6 reaches the victim")
 }

@@ -2,8 +2,14 @@ package gossip
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"math"
+	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,4 +161,123 @@ func TestClustersStayApart(t *testing.T) {
 			assert.Equal(t, n.Name()[:len(n.Name())-2], e.Node.Name[:len(e.Node.Name)-2], "%s saw %s", n.Name(), e.Node.Name)
 		}
 	}
+}
+
+// Announcements naming holders that are not live members neither grow the node's state nor get relayed.
+func TestAnnouncementsNamingNonMembersAreIgnored(t *testing.T) {
+	n := startNode(t, "victim", time.Second)
+	d := delegate{n.Node}
+	for i := range 20000 {
+		holder := fmt.Sprintf("ghost-%d-%0900d", i, 0) // ~1 KB names
+		d.NotifyMsg(announce{Revision: uint64(i + 1), Holder: holder}.encode())
+	}
+	n.dis.mu.Lock()
+	have, refused := len(n.dis.have), len(n.dis.refused)
+	n.dis.mu.Unlock()
+	members := len(n.Members())
+	assert.LessOrEqual(t, have, 16*members, "have map holds %d holders for %d members: it grows without bound from announcements (refused: %d)", have, members, refused)
+	assert.Zero(t, n.broadcasts.NumQueued(), "announcements naming non-members are not relayed")
+}
+
+// A forged top revision, naming a non-member or a member, does not stop the node relaying other holders' real revisions.
+func TestForgedTopRevisionDoesNotStopRelay(t *testing.T) {
+	nodes := cluster(t, "relay", 3)
+	n, framed, holder := nodes[0], nodes[1], nodes[2]
+	d := delegate{n.Node}
+	d.NotifyMsg(announce{Revision: math.MaxUint64, Holder: "nobody"}.encode())
+	d.NotifyMsg(announce{Revision: math.MaxUint64, Holder: framed.Name()}.encode())
+	n.broadcasts.Prune(0) // the forged ones went out
+	// A genuine announcement of a revision the node does not have.
+	d.NotifyMsg(announce{Revision: 7, Holder: holder.Name()}.encode())
+	require.Equal(t, 1, n.broadcasts.NumQueued(), "revision 7, newer than anything the node holds, is relayed")
+}
+
+// slowSeal is a KeyEnvelope whose Seal takes a while: a busy or distant
+// holder.
+type slowSeal struct{ *KeyEnvelope }
+
+func (s slowSeal) Seal(p, src []byte) ([]byte, error) {
+	time.Sleep(300 * time.Millisecond)
+	return s.KeyEnvelope.Seal(p, src)
+}
+
+// Responses sprayed by a keyring holder at requests it never saw do not get the holder asked shut out.
+func TestForgedResponsesDoNotShutOutTheHolderAsked(t *testing.T) {
+	key := bytes.Repeat([]byte{9}, 32)
+	env, err := NewKeyEnvelope(key)
+	require.NoError(t, err)
+	doc5 := testDoc(t, 5, 2000)
+
+	h := startNode(t, "honest", time.Second, func(c *Config) { c.Envelope = slowSeal{env} })
+	vsrc := &memSource{}
+	v := startNode(t, "victim", 5*time.Second, withJoin(h.Addr()), func(c *Config) {
+		c.Source = vsrc
+		c.Envelope = env
+		c.OnComposition = func(rev uint64, doc []byte) { vsrc.set(rev, doc) }
+	})
+	r := startNode(t, "other-service", 5*time.Second, withJoin(h.Addr()))
+	waitMembers(t, []*tnode{h, v, r}, 3)
+
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() { // the forger sprays answers to requests it cannot see
+		defer close(done)
+		p, ok := r.Node.events.peer("victim")
+		require.True(t, ok)
+		for !stop.Load() {
+			for id := uint64(1); id <= 4; id++ {
+				_ = r.ml().SendBestEffort(p.node(), response{ID: id, Revision: math.MaxUint64, Doc: []byte("junk")}.encode())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	h.src.set(5, doc5)
+	require.NoError(t, h.Announce(5))
+	time.Sleep(time.Second)
+	stop.Store(true)
+	<-done
+
+	require.NoError(t, h.Announce(5))
+	ok := assert.Eventually(t, func() bool { rev, _ := vsrc.Latest(); return rev == 5 }, 4*time.Second, 20*time.Millisecond,
+		"the honest holder's revision 5 never reaches the victim once a forged answer blamed it")
+	if !ok {
+		v.dis.mu.Lock()
+		t.Logf("victim's refused holders: %v", v.dis.refused)
+		v.dis.mu.Unlock()
+	}
+}
+
+// A document request is answered only to a live member, at its own address, never at the address the request names.
+func TestDocumentRequestIsAnsweredOnlyToAMember(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var got atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { n, _ := io.Copy(io.Discard, c); got.Add(n); c.Close() }()
+		}
+	}()
+
+	raw := make([]byte, 600<<10)
+	_, _ = rand.Read(raw)
+	doc := []byte(`{"x":"` + base64.StdEncoding.EncodeToString(raw) + `"}`)
+	ring := bytes.Repeat([]byte{5}, 32) // the cluster's keyring, which every agent holds
+	v := startNode(t, "victim", time.Second, withKeys(ring))
+	v.src.set(3, doc)
+	r := startNode(t, "rogue", 5*time.Second, withKeys(ring), withJoin(v.Addr()))
+	waitMembers(t, []*tnode{v, r}, 2)
+	p, ok := r.Node.events.peer("victim")
+	require.True(t, ok)
+	for i := range 5 {
+		msg := request{ID: uint64(i + 1), Want: 1, From: "somebody", Addr: ln.Addr().String()}.encode()
+		require.NoError(t, r.ml().SendReliable(p.node(), msg))
+	}
+	time.Sleep(2 * time.Second)
+	assert.Zero(t, got.Load(), "the victim sent %d bytes to %s, an address no member has, on a %d-byte request", got.Load(), ln.Addr(),
+		len(request{ID: 1, Want: 1, From: "somebody", Addr: ln.Addr().String()}.encode()))
 }

@@ -5,15 +5,20 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"net"
-	"strconv"
-
-	"github.com/hashicorp/memberlist"
+	"time"
 )
 
 // serveLater answers a document request on a goroutine of its own: memberlist
-// may be calling from its packet loop.
+// may be calling from its packet loop. Only a live member is answered, at
+// the address membership knows it by, never at one the request names: the
+// answer is up to 20 MB, and any keyring holder could otherwise aim it at
+// any address. A node that has just joined may ask before its join reaches
+// this node (it learns of holders from the member it joined through), so a
+// request from a stranger is held up to requesterWait for it to become one.
 func (n *Node) serveLater(r request) {
+	if r.From == n.cfg.Name {
+		return
+	}
 	n.dis.mu.Lock()
 	full := n.dis.queued >= maxServeQueue
 	if !full {
@@ -26,10 +31,42 @@ func (n *Node) serveLater(r request) {
 	}
 	started := n.goRun(func() {
 		defer n.serveDone()
+		if !n.awaitMember(r.From) {
+			n.log.Debug().Str("peer", r.From).Msg("gossip: dropped a document request from a node that is not a live member")
+			return
+		}
 		n.serve(r)
 	})
 	if !started {
 		n.serveDone()
+	}
+}
+
+// requesterWait is how long a document request from a node not (yet) a
+// live member is held: a join spreads to every member within a few gossip
+// rounds.
+const requesterWait = 2 * time.Second
+
+// awaitMember waits up to requesterWait for name to be a live member.
+func (n *Node) awaitMember(name string) bool {
+	if n.events.isLive(name) {
+		return true
+	}
+	t := time.NewTimer(requesterWait)
+	defer t.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return false
+		case <-t.C:
+			return n.events.isLive(name)
+		case <-tick.C:
+			if n.events.isLive(name) {
+				return true
+			}
+		}
 	}
 }
 
@@ -50,6 +87,9 @@ func (n *Node) serve(r request) {
 	// Each payload is chosen together with the document it was made from,
 	// and sealed for that document: the node's own may change meanwhile.
 	resp := response{ID: r.ID}
+	if r.Named {
+		resp.From = n.cfg.Name
+	}
 	var src []byte
 	cur := n.current()
 	n.dis.mu.Lock()
@@ -78,11 +118,12 @@ func (n *Node) serve(r request) {
 			resp.Doc = sealed
 		}
 	}
-	to, err := peerNode(r.From, r.Addr)
-	if err == nil {
-		err = n.ml().SendReliable(to, resp.encode())
+	p, ok := n.events.peer(r.From)
+	if !ok {
+		n.log.Debug().Str("peer", r.From).Msg("gossip: the requester left before its document was ready; not answered")
+		return
 	}
-	if err != nil {
+	if err := n.ml().SendReliable(p.node(), resp.encode()); err != nil {
 		n.log.Debug().Err(err).Str("peer", r.From).Msg("gossip: could not answer a document request")
 	}
 }
@@ -160,18 +201,4 @@ func gunzip(gz []byte) ([]byte, error) {
 		return nil, fmt.Errorf("document is over the limit of %d bytes", MaxDocumentBytes)
 	}
 	return doc, nil
-}
-
-// peerNode addresses a requester by name and gossip address.
-func peerNode(name, addr string) (*memberlist.Node, error) {
-	host, ps, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("requester address %q: %w", addr, err)
-	}
-	ip := net.ParseIP(host)
-	port, err := strconv.ParseUint(ps, 10, 16)
-	if ip == nil || err != nil {
-		return nil, fmt.Errorf("requester address %q is not IP:PORT", addr)
-	}
-	return &memberlist.Node{Name: name, Addr: ip, Port: uint16(port)}, nil
 }

@@ -19,6 +19,12 @@ const (
 	kindResponse byte = 'R' // TCP: the answer to a request
 	kindState    byte = 'S' // push/pull: the newest revision a node serves
 	kindDelta    byte = 'D' // TCP: the answer to a request, as a delta
+
+	// The same two answers naming their responder, sent to a requester
+	// that said it reads them (request.Named): older nodes drop kinds they
+	// do not know, so they are never sent one.
+	kindNamedResponse byte = 'r'
+	kindNamedDelta    byte = 'd'
 )
 
 const maxWireString = 1024
@@ -33,22 +39,28 @@ type announce struct {
 }
 
 // request asks a peer for a document at revision Want or newer; the answer
-// goes to From at Addr and carries ID. Base, when not 0, is the revision the
-// requester has: a delta from it will do.
+// goes to the member named From and carries ID. Addr is From's gossip
+// address, which older nodes answer at; newer ones answer the member at
+// the address membership knows it by. Base, when not 0, is the revision the
+// requester has: a delta from it will do. Named says the requester reads
+// responses that name their responder.
 type request struct {
-	ID   uint64
-	Want uint64
-	From string
-	Addr string
-	Base uint64
+	ID    uint64
+	Want  uint64
+	From  string
+	Addr  string
+	Base  uint64
+	Named bool
 }
 
 // response answers request ID with a gzip document at Revision, or Err; with
-// Base set, Doc is the delta from Base to Revision instead.
+// Base set, Doc is the delta from Base to Revision instead. From, when set,
+// names the responder (a named kind on the wire).
 type response struct {
 	ID       uint64
 	Revision uint64
 	Err      string
+	From     string
 	Base     uint64
 	Doc      []byte // gzip, or a delta
 }
@@ -84,18 +96,33 @@ func (a announce) encode() []byte {
 
 func (r request) encode() []byte {
 	e := newMessage(kindRequest, 40+len(r.From)+len(r.Addr)).uvarint(r.ID).uvarint(r.Want).str(r.From).str(r.Addr)
-	if r.Base == 0 {
+	if r.Base == 0 && !r.Named {
 		return e
 	}
-	return e.uvarint(r.Base)
+	e = e.uvarint(r.Base)
+	if !r.Named {
+		return e
+	}
+	return e.uvarint(1)
 }
 
 func (r response) encode() []byte {
-	if r.Base != 0 {
-		e := newMessage(kindDelta, 40+len(r.Err)+len(r.Doc)).uvarint(r.ID).uvarint(r.Revision).str(r.Err).uvarint(r.Base)
-		return append(e, r.Doc...)
+	kind := kindResponse
+	switch {
+	case r.Base != 0 && r.From != "":
+		kind = kindNamedDelta
+	case r.Base != 0:
+		kind = kindDelta
+	case r.From != "":
+		kind = kindNamedResponse
 	}
-	e := newMessage(kindResponse, 32+len(r.Err)+len(r.Doc)).uvarint(r.ID).uvarint(r.Revision).str(r.Err)
+	e := newMessage(kind, 40+len(r.Err)+len(r.From)+len(r.Doc)).uvarint(r.ID).uvarint(r.Revision).str(r.Err)
+	if r.From != "" {
+		e = e.str(r.From)
+	}
+	if r.Base != 0 {
+		e = e.uvarint(r.Base)
+	}
 	return append(e, r.Doc...)
 }
 
@@ -168,15 +195,25 @@ func decodeRequest(body []byte) (request, error) {
 	if d.err == nil && len(d.b) > 0 {
 		r.Base = d.uvarint()
 	}
+	if d.err == nil && len(d.b) > 0 {
+		r.Named = d.uvarint() == 1
+	}
 	return r, d.err
 }
 
 // decodeResponse copies the document: memberlist may reuse the buffer. A
-// delta (kindDelta) has its base before it.
+// named response has its responder after Err; a delta (kindDelta,
+// kindNamedDelta) has its base before the document.
 func decodeResponse(kind byte, body []byte) (response, error) {
 	d := decoder{b: body}
 	r := response{ID: d.uvarint(), Revision: d.uvarint(), Err: d.str()}
-	if kind == kindDelta {
+	if kind == kindNamedResponse || kind == kindNamedDelta {
+		r.From = d.str()
+		if d.err == nil && r.From == "" {
+			d.err = errors.New("named response names no responder")
+		}
+	}
+	if kind == kindDelta || kind == kindNamedDelta {
 		r.Base = d.uvarint()
 		if d.err == nil && r.Base == 0 {
 			d.err = errors.New("delta response from revision 0")

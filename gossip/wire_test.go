@@ -64,12 +64,75 @@ func TestResponsesMatchRequests(t *testing.T) {
 	n := &Node{log: testLogger()}
 	n.dis.init()
 	ch := make(chan response, 1)
-	n.dis.pending[5] = ch
+	n.dis.pending[5] = pendingRequest{peer: "holder", ch: ch}
 	n.answered(response{ID: 4, Revision: 1})
 	n.answered(response{ID: 5, Revision: 2})
 	n.answered(response{ID: 5, Revision: 3}) // a duplicate does not block
 	assert.Equal(t, uint64(2), (<-ch).Revision)
 	assert.Empty(t, ch)
+}
+
+// A response naming a responder other than the holder asked is dropped;
+// one naming none (an older node) is taken by its id.
+func TestResponseFromANodeNotAskedIsDropped(t *testing.T) {
+	n := &Node{log: testLogger()}
+	n.dis.init()
+	ch := make(chan response, 1)
+	n.dis.pending[5] = pendingRequest{peer: "holder", ch: ch}
+	n.answered(response{ID: 5, Revision: 9, From: "forger"})
+	assert.Empty(t, ch, "a response from a node not asked is dropped")
+	n.answered(response{ID: 5, Revision: 2, From: "holder"})
+	assert.Equal(t, uint64(2), (<-ch).Revision)
+	n.answered(response{ID: 5, Revision: 3})
+	assert.Equal(t, uint64(3), (<-ch).Revision, "an older node's response names no responder")
+}
+
+// Request ids are random: a node that never saw a request cannot answer it
+// by counting.
+func TestRequestIDsAreRandom(t *testing.T) {
+	n := &Node{log: testLogger()}
+	n.dis.init()
+	seen := map[uint64]bool{}
+	for range 100 {
+		id, err := n.pend(pendingRequest{})
+		require.NoError(t, err)
+		assert.NotZero(t, id)
+		assert.False(t, seen[id], "id %d drawn twice", id)
+		seen[id] = true
+	}
+	assert.False(t, seen[1] && seen[2], "ids count from 1")
+}
+
+// A responder names itself only to a requester that said it reads named
+// responses; requests and responses stay readable by older nodes.
+func TestWireNamesTheResponder(t *testing.T) {
+	q := request{ID: 1, Want: 8, From: "n", Addr: "127.0.0.1:1", Named: true}
+	old := request{ID: 1, Want: 8, From: "n", Addr: "127.0.0.1:1"}
+	assert.True(t, bytes.HasPrefix(q.encode(), old.encode()), "an older node reads the request and ignores the flag")
+	_, body, _ := messageKind(q.encode())
+	gq, err := decodeRequest(body)
+	require.NoError(t, err)
+	assert.Equal(t, q, gq)
+	gq, err = decodeRequest(old.encode()[2:])
+	require.NoError(t, err)
+	assert.False(t, gq.Named)
+
+	for _, r := range []response{
+		{ID: 1, Revision: 8, From: "holder", Doc: []byte("gz")},
+		{ID: 1, Revision: 8, From: "holder", Base: 7, Doc: []byte("PD\x01...")},
+		{ID: 1, Revision: 8, From: "holder", Err: "has revision 3, not 8"},
+	} {
+		kind, body, err := messageKind(r.encode())
+		require.NoError(t, err)
+		assert.Contains(t, []byte{kindNamedResponse, kindNamedDelta}, kind)
+		got, err := decodeResponse(kind, body)
+		require.NoError(t, err)
+		assert.Equal(t, len(r.Doc), len(got.Doc), "document")
+		got.Doc = r.Doc
+		assert.Equal(t, r, got)
+	}
+	_, err = decodeResponse(kindNamedResponse, response{ID: 1, Revision: 8}.encode()[2:])
+	assert.Error(t, err, "a named response names its responder")
 }
 
 func TestGunzipBounds(t *testing.T) {

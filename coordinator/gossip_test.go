@@ -1,0 +1,66 @@
+package coordinator_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/client"
+)
+
+// A dead gossip node turns critical only the instance it is (its name and registered IP), not one its metadata claims.
+func TestGossipDeadNodeFailsOnlyTheInstanceItIs(t *testing.T) {
+	gossipAddr := testenv.FreeAddr(t)
+	c, err := coordinator.New(coordinator.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: usageAdminToken,
+		AgentToken: usageAgentToken, Logger: zerolog.Nop(), Gossip: &gossip.Config{Bind: gossipAddr}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + c.Addr()
+
+	agentCl, err := client.New(client.Config{Address: base, Token: usageAgentToken})
+	require.NoError(t, err)
+	reg, err := agentCl.Register(ctx, "news-1", &registry.Registration{Service: "news", Address: "10.0.0.1", Port: 80,
+		TTL: registry.Duration(time.Minute)})
+	require.NoError(t, err)
+	_, err = agentCl.Heartbeat(ctx, "news-1", &registry.Heartbeat{Status: registry.StatusPassing})
+	require.NoError(t, err)
+	keys, err := gossip.ParseKeys(reg.GossipKeys)
+	require.NoError(t, err)
+
+	// Another agent (its own keyring copy) runs a node claiming news-1.
+	jctx, jcancel := context.WithTimeout(ctx, 3*time.Second)
+	rogue, err := gossip.Start(jctx, gossip.Config{Name: "evil", Bind: "127.0.0.1:0", Join: []string{gossipAddr}, Keys: keys,
+		Meta: gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "news-1"}, Logger: zerolog.Nop()})
+	jcancel()
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rogue.Members()) == 2 }, 5*time.Second, 20*time.Millisecond)
+	require.NoError(t, rogue.Shutdown()) // dies without leaving
+
+	admin, err := client.New(client.Config{Address: base, Token: usageAdminToken})
+	require.NoError(t, err)
+	status := func() string {
+		m, _, err := admin.Map(ctx, 0, 0, "")
+		require.NoError(t, err)
+		in, _ := testenv.FindInstance(m, "news-1")
+		return in.Status + " " + in.Output
+	}
+	deadline := time.Now().Add(12 * time.Second)
+	for time.Now().Before(deadline) {
+		s := status()
+		if !assert.NotContains(t, s, "critical", "news-1 heartbeats fine (TTL 1m), yet another node's death turned it critical") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
