@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -81,10 +82,30 @@ func (c CheckConfig) build() (check, error) {
 		}
 		return func(ctx context.Context) (string, string) { return tcpCheck(ctx, c.TCP) }, nil
 	case c.Exec != "":
-		args := strings.Fields(c.Exec)
-		return func(ctx context.Context) (string, string) { return execCheck(ctx, args) }, nil
+		// The agent's secret variables at least; runChecks runs it with
+		// CMD's environment (checkProbe), which withholds more.
+		env, _ := withoutSecrets(os.Environ(), agentSecretVars, nil)
+		return execProbe(c.Exec, env), nil
 	}
 	return nil, nil
+}
+
+// execProbe runs command with env, its whole environment.
+func execProbe(command string, env []string) check {
+	args := strings.Fields(command)
+	return func(ctx context.Context) (string, string) { return execCheck(ctx, args, env) }
+}
+
+// checkProbe is the probe runChecks runs. An exec check is a program of
+// the app's: it runs with CMD's environment (commandEnv), without the
+// agent's secrets, whose values would otherwise reach its output, home's
+// map and the unauthenticated local API.
+func (a *Agent) checkProbe() check {
+	if a.cfg.Check.Exec == "" || a.probe == nil {
+		return a.probe
+	}
+	env, _ := a.secretFreeEnv(os.Environ()) // commandEnv logs what CMD's leaves out: the same
+	return execProbe(a.cfg.Check.Exec, env)
 }
 
 // checkURLShown is the check URL as the output shows it, without the
@@ -128,14 +149,11 @@ func tcpCheck(ctx context.Context, addr string) (string, string) {
 	return registry.StatusPassing, "TCP connect " + addr + ": success"
 }
 
-func execCheck(ctx context.Context, args []string) (string, string) {
+func execCheck(ctx context.Context, args, env []string) (string, string) {
 	// Through the supervisor's reaper: nothing else in the agent may wait
 	// for children (see doc.go).
-	code, out, err := supervise.CombinedOutput(ctx, args)
-	text := strings.TrimSpace(string(out))
-	if len(text) > registry.MaxOutputLen {
-		text = text[:registry.MaxOutputLen]
-	}
+	code, out, err := supervise.CombinedOutput(ctx, args, env)
+	text := boundOutput(strings.TrimSpace(string(out)))
 	switch {
 	case err != nil:
 		return registry.StatusCritical, strings.TrimSpace(err.Error() + " " + text)
@@ -182,20 +200,19 @@ func (p *startPeriod) count(now time.Time, status, output string) (string, strin
 // runChecks probes the app every interval; a status change wakes the home loop
 // so home hears it at once rather than at the next heartbeat.
 func (a *Agent) runChecks(ctx context.Context) {
+	probe := a.checkProbe()
 	t := time.NewTicker(a.cfg.Check.Interval)
 	defer t.Stop()
 	start := &startPeriod{until: time.Now().Add(a.cfg.Check.StartPeriod)}
 	for {
 		cctx, cancel := context.WithTimeout(ctx, min(a.cfg.Check.Interval, 10*time.Second))
-		status, output := a.probe(cctx)
+		status, output := probe(cctx)
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
 		status, output = start.count(time.Now(), status, output)
-		if len(output) > registry.MaxOutputLen {
-			output = output[:registry.MaxOutputLen]
-		}
+		output = boundOutput(output)
 		if a.st.setHealth(status, output) {
 			a.log.Info().Str("status", status).Str("output", output).Msg("health changed")
 			select {

@@ -28,9 +28,22 @@ var consulTokenVars = []string{"CONSUL_HTTP_TOKEN", "CONSUL_HTTP_TOKEN_FILE"}
 // key. Withheld are the agent's secret variables (agentSecretVars), with
 // --consul Consul's own token variables (consulTokenVars), and any
 // variable holding the join token, the management proxy's token, the
-// Consul token or a gossip key under a name of the operator's (--mgmt-token
-// "$THREESCALE_TOKEN"). The names withheld are logged, never their values.
+// Consul token (with --consul) or a gossip key under a name of the
+// operator's (--mgmt-token "$THREESCALE_TOKEN"). Without --consul the
+// Consul token is the app's own and stays. The names withheld are logged,
+// never their values.
+// An exec health check runs with the same environment (checkProbe).
 func (a *Agent) commandEnv(environ []string) []string {
+	env, withheld := a.secretFreeEnv(environ)
+	if len(withheld) > 0 {
+		a.log.Info().Strs("withheld", withheld).Msg("the agent's secrets are kept out of the command's environment")
+	}
+	return env
+}
+
+// secretFreeEnv is commandEnv without the log line: environ without the
+// agent's secrets, and the names it left out.
+func (a *Agent) secretFreeEnv(environ []string) (env, withheld []string) {
 	var secrets []string
 	add := func(s string) {
 		if s = strings.TrimSpace(s); s != "" {
@@ -38,9 +51,11 @@ func (a *Agent) commandEnv(environ []string) []string {
 		}
 	}
 	add(a.cfg.Token)
-	add(a.cfg.ConsulToken)
 	names := agentSecretVars
 	if a.cfg.Consul != "" {
+		// Only then is the Consul token the agent's: without --consul,
+		// --consul-token still reads CONSUL_HTTP_TOKEN, which is the app's.
+		add(a.cfg.ConsulToken)
 		names = slices.Concat(agentSecretVars, consulTokenVars)
 	}
 	if a.cfg.Mgmt != nil {
@@ -52,11 +67,7 @@ func (a *Agent) commandEnv(environ []string) []string {
 			add(base64.RawStdEncoding.EncodeToString(k))
 		}
 	}
-	env, withheld := withoutSecrets(environ, names, secrets)
-	if len(withheld) > 0 {
-		a.log.Info().Strs("withheld", withheld).Msg("the agent's secrets are kept out of the command's environment")
-	}
-	return env
+	return withoutSecrets(environ, names, secrets)
 }
 
 // withoutSecrets returns environ without the variables named in names and

@@ -30,13 +30,11 @@ import (
 // revision, longer than the other calls.
 const bringTimeout = 30 * time.Second
 
-// bringing is the agent's documents and where their delivery stands; only
-// the phoneHome loop touches it.
+// bringing is the agent's documents. They are delivered by a goroutine of
+// their own (delivery), never on the home loop: a home slow to apply them
+// must not hold the heartbeats, or it marks a healthy instance critical.
 type bringing struct {
-	docs    []manifest.Document
-	done    bool // home answered since the last registration
-	failing bool // logs the change, not every failed retry
-	retry   backoff.Backoff
+	docs []manifest.Document
 }
 
 // loadComposition reads the documents of paths, refusing at startup what
@@ -68,25 +66,71 @@ func loadComposition(paths []string, service string) (*bringing, error) {
 	if services != 1 {
 		return nil, fmt.Errorf("--composition %v: want one Service document (of %q), found %d", paths, service, services)
 	}
-	return &bringing{docs: docs, retry: backoff.Backoff{Min: 100 * time.Millisecond, Max: DefaultHeartbeat}}, nil
+	return &bringing{docs: docs}, nil
 }
 
-// bringComposition delivers the documents once if they are due, and
-// reports whether it should be tried again soon (home did not answer) with
-// the wait before then.
-func (a *Agent) bringComposition(ctx context.Context, interval time.Duration) (again bool, wait time.Duration) {
-	b := a.bring
-	if b == nil || b.done {
-		return false, 0
+// delivery is one run of delivering the documents: from a registration
+// until home answers, the next registration or the agent stops. Only the
+// home loop starts and stops it.
+type delivery struct {
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when its goroutine has returned
+	answered chan struct{} // receives once when home answered
+}
+
+// startDelivery starts delivering the documents to home for the instance
+// registered now, retrying with backoff (at most every interval) until home
+// answers; nil without documents to bring. Stop it before the next.
+func (a *Agent) startDelivery(ctx context.Context, interval time.Duration) *delivery {
+	if a.bring == nil {
+		return nil
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	d := &delivery{cancel: cancel, done: make(chan struct{}), answered: make(chan struct{}, 1)}
+	go func() {
+		defer close(d.done)
+		retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: interval}
+		failing := false
+		for {
+			if a.bringComposition(ctx, &failing) {
+				d.answered <- struct{}{}
+				return
+			}
+			if !retry.Wait(ctx) {
+				return
+			}
+		}
+	}()
+	return d
+}
+
+// stop cancels the delivery and waits for its goroutine; nil does nothing.
+func (d *delivery) stop() {
+	if d != nil {
+		d.cancel()
+		<-d.done
+	}
+}
+
+// answer receives once when home answered the delivery; never for nil.
+func (d *delivery) answer() <-chan struct{} {
+	if d == nil {
+		return nil
+	}
+	return d.answered
+}
+
+// bringComposition delivers the documents once and reports whether home
+// answered: applied, already had them, or refused them (not retried until
+// the next registration). failing makes a run of failures log once.
+func (a *Agent) bringComposition(ctx context.Context, failing *bool) (answered bool) {
 	cctx, cancel := context.WithTimeout(ctx, bringTimeout)
-	reply, err := a.home.BringComposition(cctx, a.ID(), b.docs)
+	reply, err := a.home.BringComposition(cctx, a.ID(), a.bring.docs)
 	cancel()
 	code := client.StatusCode(err)
 	switch {
 	case err == nil:
-		b.done, b.failing = true, false
-		b.retry.Reset()
+		*failing = false
 		ev := a.log.Info().Str("service", reply.Service).Int64("version", reply.Version).Int64("home_version", reply.StoredVersion).Uint64("revision", reply.Revision)
 		switch reply.Outcome {
 		case composition.ManagedApply:
@@ -96,24 +140,23 @@ func (a *Agent) bringComposition(ctx context.Context, interval time.Duration) (a
 		default:
 			ev.Msg("home already has this image's composition")
 		}
-		return false, 0
+		return true
+	case ctx.Err() != nil:
+		return false // stopped: a new registration, or the agent
 	case errors.Is(err, client.ErrUnknownInstance), code == http.StatusUnauthorized:
 		// The registration is gone: the heartbeat finds out and registers
-		// again, which brings the documents again.
-		return true, b.retry.Next()
+		// again, which starts a new delivery.
+		return false
 	case code == http.StatusConflict:
-		b.done = true
 		a.log.Error().Err(err).Msg("home refused this image's composition: the same version with other content is there; raise version: in the documents (the command keeps running)")
-		return false, 0
+		return true
 	case code >= 400 && code < 500:
-		b.done = true
 		a.log.Error().Err(err).Msg("home refused this image's composition: check the join token's service scope and the documents (the command keeps running)")
-		return false, 0
+		return true
 	}
-	if !b.failing && ctx.Err() == nil {
+	if !*failing {
 		a.log.Warn().Err(err).Msg("could not bring this image's composition to home; retrying (serving the last composition meanwhile)")
 	}
-	b.failing = true
-	b.retry.Max = interval
-	return true, b.retry.Next()
+	*failing = true
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	consul "github.com/hashicorp/consul/api"
 
@@ -30,6 +31,7 @@ type consulAgent struct {
 	checkID    string
 	deregAfter time.Duration
 	registered string        // fingerprint of the last successful registration; "" when none
+	metaWarned string        // the labels last warned of as left out of Meta; "" when none
 	wake       chan struct{} // updates the check at once (the instance started draining)
 
 	// attempted: a registration was sent, so Consul may hold the service
@@ -73,17 +75,22 @@ func (a *Agent) consulRegistration() *consul.AgentServiceRegistration {
 	if a.cfg.Version != "" {
 		meta["agent_version"] = a.cfg.Version
 	}
+	var dropped, merged []string
+	heldBy := make(map[string]string, len(self.Labels)) // Meta key → the label it holds
 	for _, k := range slices.Sorted(maps.Keys(self.Labels)) {
-		if len(meta) >= 64 { // Consul's limit on Meta pairs
-			break
-		}
 		key := consulMetaKey("label_" + k)
-		v := self.Labels[k]
-		if len(v) > 512 {
-			v = v[:512]
+		if other, ok := heldBy[key]; ok {
+			merged = append(merged, fmt.Sprintf("%s (as %s, held by %s)", k, key, other))
+			continue
 		}
-		meta[key] = v
+		if len(meta) >= consulMetaPairsMax {
+			dropped = append(dropped, k)
+			continue
+		}
+		heldBy[key] = k
+		meta[key] = consulMetaValue(self.Labels[k])
 	}
+	a.warnLabelsLeftOut(dropped, merged)
 	return &consul.AgentServiceRegistration{
 		ID: a.incarnation, Name: a.cfg.Service, Address: self.Address, Port: self.Port, Tags: tags, Meta: meta,
 		Check: &consul.AgentServiceCheck{
@@ -97,6 +104,51 @@ func (a *Agent) consulRegistration() *consul.AgentServiceRegistration {
 	}
 }
 
+// Consul's limits on a service's Meta (agent/structs ValidateServiceMetadata):
+// pairs, a key's length, and a value's length in bytes, as Consul decodes
+// it from the request's JSON.
+const (
+	consulMetaPairsMax = 64
+	consulMetaKeyMax   = 128
+	consulMetaValueMax = 512
+)
+
+// warnLabelsLeftOut logs the labels consulRegistration left out of Meta,
+// once for each set of them (it runs on every heartbeat): those past
+// Consul's 64 pairs, and those whose Meta key another label holds ("a.b"
+// and "a_b" are both label_a_b). Called by runConsul only.
+func (a *Agent) warnLabelsLeftOut(dropped, merged []string) {
+	fp := strings.Join(dropped, "\x00") + "\x01" + strings.Join(merged, "\x00")
+	if len(dropped)+len(merged) == 0 {
+		fp = ""
+	}
+	if fp == a.consul.metaWarned {
+		return
+	}
+	a.consul.metaWarned = fp
+	if fp == "" {
+		return
+	}
+	a.log.Warn().Strs("over_64_pairs", dropped).Strs("key_taken", merged).
+		Msg("some labels are not in the Consul registration's Meta: Consul takes at most 64 pairs, " +
+			"and a label's key there keeps only [A-Za-z0-9_-] (others become _) and 128 characters; rename or remove them")
+}
+
+// consulMetaValue makes v a Meta value Consul takes: valid UTF-8 (the JSON
+// encoder would send each invalid byte as U+FFFD, three bytes) of at most
+// 512 bytes, cut at a rune boundary.
+func consulMetaValue(v string) string {
+	v = strings.ToValidUTF8(v, "\uFFFD")
+	if len(v) <= consulMetaValueMax {
+		return v
+	}
+	cut := consulMetaValueMax
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut]
+}
+
 // consulMetaKey makes k a valid Consul Meta key: [A-Za-z0-9_-], at most 128.
 func consulMetaKey(k string) string {
 	b := []byte(k)
@@ -105,8 +157,8 @@ func consulMetaKey(k string) string {
 			b[i] = '_'
 		}
 	}
-	if len(b) > 128 {
-		b = b[:128]
+	if len(b) > consulMetaKeyMax {
+		b = b[:consulMetaKeyMax]
 	}
 	return string(b)
 }

@@ -71,22 +71,55 @@ func leave(n *gossip.Node) {
 // agentGossip is the agent's side of its gossip node.
 type agentGossip struct {
 	a    *Agent
-	mu   sync.Mutex // guards meta, and node once set
+	mu   sync.Mutex // guards meta, and node once set; never held across a slow call of the node
 	meta gossip.Meta
 	node *gossip.Node
+	// installs counts installed's calls (under mu); sending serialises
+	// their calls of the node (UpdateMeta waits for memberlist, Announce
+	// compresses the view), and a call overtaken by a later one leaves the
+	// sending to it: announcements keep the order of the installs.
+	installs uint64
+	sending  sync.Mutex
 }
 
-// installed hears of every newer composition the agent installed.
+// maxMetaSends bounds how often installed sends the metadata again when it
+// changed meanwhile (a new instance id).
+const maxMetaSends = 3
+
+// installed hears of every newer composition the agent installed. The node
+// is called outside mu, so that the local API's and the home loop's reads
+// of the metadata do not wait on gossip.
 func (g *agentGossip) installed(rev uint64, from string) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.meta.Revision = rev
-	if g.node == nil {
-		return
+	g.installs++
+	turn := g.installs
+	g.mu.Unlock()
+
+	g.sending.Lock()
+	defer g.sending.Unlock()
+	g.mu.Lock()
+	node, meta, last := g.node, g.meta, g.installs
+	g.mu.Unlock()
+	if node == nil || last != turn {
+		return // start sends meta as it is then; a later install sends its own
 	}
-	_ = g.node.UpdateMeta(g.meta)
+	for range maxMetaSends {
+		if err := node.UpdateMeta(meta); err != nil {
+			g.a.log.Debug().Err(err).Msg("gossip metadata")
+		}
+		// Another change of meta (renamed) may have been sent before this
+		// older copy: send the newest again.
+		g.mu.Lock()
+		now := g.meta
+		g.mu.Unlock()
+		if now == meta {
+			break
+		}
+		meta = now
+	}
 	if from != fromGossip { // gossip announces what it fetched itself
-		if err := g.node.Announce(rev); err != nil {
+		if err := node.Announce(rev); err != nil {
 			g.a.log.Warn().Err(err).Msg("gossip announce")
 		}
 	}

@@ -25,6 +25,9 @@ import (
 //   - GET /metrics, as on --metrics-listen: kept here so that scrapes of the
 //     local API keep working; metrics hold no secret. Scrape --metrics-listen
 //     from outside rather than exposing the local API.
+//
+// The /v1/ calls of a web page in a browser are refused (refuseBrowsers);
+// /metrics is not, as scrapers call it by any name and it holds no secret.
 func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/agent/self", func(w http.ResponseWriter, r *http.Request) {
@@ -60,16 +63,19 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write(body)
 	})
+	maps := &mapShare{ctx: ctx, fetch: a.serviceMap}
 	mux.HandleFunc("GET /v1/agent/map", func(w http.ResponseWriter, r *http.Request) {
-		m, err := a.serviceMap(r.Context())
+		m, err := maps.get(r.Context())
 		if err != nil {
 			httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 			return
 		}
 		httpjson.Write(w, http.StatusOK, m)
 	})
-	mux.Handle("GET /metrics", a.m.handler())
-	serveUntil(ctx, httpserve.New(mux, a.localLimits()), ln, a.log, "local API")
+	root := http.NewServeMux()
+	root.Handle("/v1/", refuseBrowsers(mux, a.cfg.API))
+	root.Handle("GET /metrics", a.m.handler())
+	serveUntil(ctx, httpserve.New(root, a.localLimits()), ln, a.log, "local API")
 }
 
 // localMaxHeaderBytes bounds the headers of the local API and metrics

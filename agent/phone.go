@@ -26,7 +26,9 @@ const refusedRetryMax = time.Minute
 // new one, registered at once, at most maxNewIDsPerMinute a minute
 // (instanceid.go). A refused join token (401 or 403: wrong, expired,
 // revoked) is not an outage: the agent says so once, shows it on its local API, keeps
-// supervising CMD and asks again at most every refusedRetryMax.
+// supervising CMD and asks again at most every refusedRetryMax. The image's
+// documents (--composition) go to home from a goroutine of their own, one
+// per registration (startDelivery): the heartbeats never wait for them.
 func (a *Agent) phoneHome(ctx context.Context) {
 	interval := a.cfg.Heartbeat
 	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: interval}
@@ -34,18 +36,17 @@ func (a *Agent) phoneHome(ctx context.Context) {
 	wait := time.Duration(0)
 	hs := homeLog{log: a.log}
 	var draws idDraws
+	var bring *delivery // the image's documents on their way to home
+	defer func() { bring.stop() }()
 	for {
-		select {
-		case <-ctx.Done():
+		if !a.pause(ctx, wait, bring) {
 			return
-		case <-time.After(wait):
-		case <-a.kick:
 		}
 		if !a.st.isRegistered() {
 			reg := a.st.registration()
 			id := a.ID()
 			reply, err := a.home.Register(ctx, id, &reg)
-			a.st.contact(err, false)
+			a.st.contact(callRegister, err)
 			a.m.registrations.WithLabelValues(result(err)).Inc()
 			if err != nil {
 				if ctx.Err() != nil {
@@ -75,7 +76,6 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			// placement file is there.
 			a.placed(&reply.Placement, reply.Revision)
 			a.st.setRegistered(true)
-			a.st.contact(nil, true)
 			if reply.HeartbeatInterval > 0 {
 				interval = time.Duration(reply.HeartbeatInterval)
 				retry.Max = interval
@@ -84,23 +84,17 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			a.log.Info().Str("id", id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
 			retry.Reset()
 			wait = interval
-			if a.bring != nil {
-				a.bring.done = false // a new registration brings the documents again
+			// A new registration brings the documents again; CMD waits
+			// (--wait-home) for home's answer to them (pause).
+			bring.stop()
+			if bring = a.startDelivery(ctx, interval); bring == nil {
+				a.released()
 			}
-			if again, w := a.bringComposition(ctx, interval); again {
-				wait = min(wait, w)
-				continue // CMD waits (--wait-home) for home's answer
-			}
-			a.once.Do(func() { close(a.first) })
 			continue
-		}
-		again, bringWait := a.bringComposition(ctx, interval)
-		if !again {
-			a.once.Do(func() { close(a.first) })
 		}
 		hb := a.st.heartbeat()
 		reply, err := a.home.Heartbeat(ctx, a.ID(), &hb)
-		a.st.contact(err, err == nil)
+		a.st.contact(callHeartbeat, err)
 		a.m.heartbeats.WithLabelValues(result(err)).Inc()
 		switch {
 		case errors.Is(err, client.ErrUnknownInstance):
@@ -126,10 +120,34 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			retry.Reset()
 			wait = interval
 		}
-		if again {
-			wait = min(wait, bringWait)
+	}
+}
+
+// pause waits d, or less when a check's status changed (kick), and reports
+// false when ctx ended. Home's answer to the image's documents releases CMD
+// (--wait-home) meanwhile, without cutting the wait short: the heartbeats
+// keep their pace whatever the delivery does.
+func (a *Agent) pause(ctx context.Context, d time.Duration, bring *delivery) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-a.kick:
+			return true
+		case <-bring.answer():
+			a.released()
 		}
 	}
+}
+
+// released lets CMD start (--wait-home): the instance is registered, and
+// home answered its image's documents if it brings any.
+func (a *Agent) released() {
+	a.once.Do(func() { close(a.first) })
 }
 
 // placed applies a placement and revision from home.

@@ -19,7 +19,7 @@ type state struct {
 	revision      uint64
 	registered    bool
 	reachable     bool
-	refused       bool // home's last answer refused the token (401 or 403)
+	refused       bool // home's last answer to a registration refused the join token (401 or 403)
 	lastHeartbeat time.Time
 	lastError     string
 	status        string
@@ -142,20 +142,30 @@ func (s *state) isRegistered() bool {
 	return s.registered
 }
 
-// contact records the outcome of a call to home.
-func (s *state) contact(err error, heartbeat bool) {
+// homeCall is a call to home whose outcome state records.
+type homeCall int
+
+const (
+	callRegister  homeCall = iota // with the join token
+	callHeartbeat                 // with the instance credential
+)
+
+// contact records the outcome of a call to home. Only a refused
+// registration says home refuses the join token (HomeRefused): a refused
+// heartbeat refused the instance's credential, which the next registration
+// replaces. Either is an answer, so home is reachable.
+func (s *state) contact(call homeCall, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, s.refused = client.Refused(err)
-	s.reachable = err == nil || s.refused || errors.Is(err, client.ErrUnknownInstance) || errors.Is(err, client.ErrIDTaken)
+	_, refused := client.Refused(err)
+	s.refused = refused && call == callRegister
+	s.reachable = err == nil || refused || errors.Is(err, client.ErrUnknownInstance) || errors.Is(err, client.ErrIDTaken)
 	if err != nil {
 		s.lastError = err.Error()
 		return
 	}
 	s.lastError = ""
-	if heartbeat {
-		s.lastHeartbeat = time.Now().UTC()
-	}
+	s.lastHeartbeat = time.Now().UTC()
 }
 
 func (s *state) setRunning(r bool) {

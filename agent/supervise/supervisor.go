@@ -394,13 +394,16 @@ const maxOutput = 64 << 10
 
 // CombinedOutput runs argv to completion as a child of the agent, through
 // the reaper (see Spawn), in its own process group, with standard input from
-// /dev/null, and returns its exit code (128+N for signal N) and its standard
-// output and error together (the first 64 KiB). It is exec.Cmd's
-// CombinedOutput for a process where a Supervisor runs. When ctx ends first,
+// /dev/null and env as its environment, and returns its exit code (128+N
+// for signal N) and its standard output and error together (the first 64
+// KiB). It is exec.Cmd's CombinedOutput for a process where a Supervisor
+// runs. env is given, not inherited: the agent's own environment holds its
+// secrets, which a command it runs for the app (a health check) must not
+// see; nil runs the command with an empty environment. When ctx ends first,
 // the command's process group is killed and ctx's error returned with its
 // code. Output that descendants write after the command has exited is cut
 // off after 100ms.
-func CombinedOutput(ctx context.Context, argv []string) (code int, output []byte, err error) {
+func CombinedOutput(ctx context.Context, argv, env []string) (code int, output []byte, err error) {
 	null, err := os.Open(os.DevNull)
 	if err != nil {
 		return -1, nil, err
@@ -411,7 +414,10 @@ func CombinedOutput(ctx context.Context, argv []string) (code int, output []byte
 		return -1, nil, err
 	}
 	defer r.Close()
-	p, exited, err := Spawn(argv, &os.ProcAttr{Files: []*os.File{null, w, w}, Sys: sysProcAttr(null)})
+	if env == nil {
+		env = []string{} // os.StartProcess would give a nil Env the agent's own
+	}
+	p, exited, err := Spawn(argv, &os.ProcAttr{Env: env, Files: []*os.File{null, w, w}, Sys: sysProcAttr(null)})
 	w.Close()
 	if err != nil {
 		return -1, nil, err

@@ -52,14 +52,15 @@ func TestWaitHonoursContext(t *testing.T) {
 }
 
 // Other children of the agent, started through Spawn or CombinedOutput
-// while a Supervisor runs, get their exit codes back from the reaper.
+// while a Supervisor runs, get their exit codes back from the reaper, and a
+// CombinedOutput command runs with the environment given, not the agent's.
 func TestSpawnAndCombinedOutputBesideASupervisor(t *testing.T) {
 	t.Parallel()
 	a := startAgent(t, agentOpts{}, helperConfig{Scenario: "spawn", Command: []string{"sleep", "30"}})
 	rep := a.wait(t)
 	assert.Equal(t, 5, rep.SpawnCode)
 	assert.Equal(t, 1, rep.OutputCode)
-	assert.Equal(t, "out\nerr\n", rep.Output)
+	assert.Equal(t, "out\nerr\n", rep.Output, "the command sees the environment given (GREETING) and not the agent's (HOME)")
 	assert.Equal(t, 128+9, rep.TimeoutCode, "killed when its context ended")
 	assert.Contains(t, rep.TimeoutErr, context.DeadlineExceeded.Error())
 	assert.Equal(t, 128+15, rep.Code)

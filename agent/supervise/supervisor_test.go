@@ -148,14 +148,14 @@ func spawnScenario(ctx context.Context, s *supervise.Supervisor, rep *helperRepo
 	}
 	rep.SpawnCode = <-exited
 	p.Release()
-	code, out, err := supervise.CombinedOutput(ctx, []string{"sh", "-c", "echo out; echo err >&2; exit 1"})
+	code, out, err := supervise.CombinedOutput(ctx, []string{"sh", "-c", `echo "$GREETING${HOME:+ inherited HOME}"; echo err >&2; exit 1`}, []string{"GREETING=out"})
 	rep.OutputCode, rep.Output = code, string(out)
 	if err != nil {
 		return 96, err
 	}
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	rep.TimeoutCode, _, err = supervise.CombinedOutput(short, []string{"sleep", "10"})
+	rep.TimeoutCode, _, err = supervise.CombinedOutput(short, []string{"sleep", "10"}, nil)
 	if err != nil {
 		rep.TimeoutErr = err.Error()
 	}
