@@ -3,6 +3,7 @@ package consulstore_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -125,4 +126,32 @@ func services(s *consulstore.Store) int {
 	n := 0
 	s.Snapshot().Each(composition.KindService, func(composition.Entity) { n++ })
 	return n
+}
+
+// A write with a token Consul no longer knows (deleted, revoked, expired) is
+// ErrDenied naming the token, not an unknown outcome.
+func TestRevokedTokenWriteIsDeniedNotUnknown(t *testing.T) {
+	cs := testenv.StartConsulACL(t)
+	token := cs.Token(t, "coordinator", `key_prefix "`+prefix+`" { policy = "write" }`)
+	s, err := openWith(cs, t, token)
+	require.NoError(t, err)
+	require.NoError(t, createNamed(s, "one"))
+
+	mgmt := cs.Client(t)
+	toks, _, err := mgmt.ACL().TokenList(nil)
+	require.NoError(t, err)
+	for _, tk := range toks {
+		if tk.SecretID == token {
+			_, err := mgmt.ACL().TokenDelete(tk.AccessorID, nil)
+			require.NoError(t, err)
+		}
+	}
+	err = createNamed(s, "two")
+	require.Error(t, err)
+	var denied *consulstore.ErrDenied
+	var unknown *consulstore.ErrOutcomeUnknown
+	assert.False(t, errors.As(err, &unknown), "told as an unknown outcome: %v", err)
+	require.True(t, errors.As(err, &denied), "not ErrDenied: %v", err)
+	assert.Equal(t, http.StatusServiceUnavailable, denied.HTTPStatus())
+	assert.Contains(t, err.Error(), "ACL not found")
 }

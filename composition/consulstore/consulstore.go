@@ -21,10 +21,16 @@
 // rather than split (splitting would break atomicity); a group that does not
 // fit one transaction is committed as several, in order.
 //
+// Limitation: Consul refuses a transaction body over its txn_max_req_len
+// (512 KiB by default, values in base64), so a revision larger than that (a
+// large ActiveDoc) is refused as a validation error (422) rather than split.
+//
 // With Consul's ACLs the coordinator's token needs key_prefix "<prefix>"
 // write (README, Consul ACLs); a token Consul refuses, or one that may read
 // only part of the prefix, is ErrDenied (denied.go), never an empty
-// composition or a conflict.
+// composition or a conflict. A key under the prefix the store cannot read
+// (someone else wrote it) refuses writes as ErrCorrupt (corrupt.go), naming
+// it, never as a conflict to retry.
 //
 // consulstore imports only composition, internal helpers and the Consul API client: it must
 // never import coordinator, threescale or anything that serves HTTP.
@@ -83,6 +89,11 @@ type Config struct {
 	// FloorDir keeps this coordinator's floor (storefloor, floor.go): its
 	// data dir. Empty: none.
 	FloorDir string
+	// MaxTxnBytes is Consul's txn_max_req_len: the largest /v1/txn body
+	// it takes. A revision whose transaction would be larger is refused
+	// before it is sent. Default DefaultMaxTxnBytes, Consul's own default;
+	// set it when Consul's is raised.
+	MaxTxnBytes int
 	// StartEmpty opens an empty Consul over a floor that says it had a
 	// composition, above the floor, instead of refusing it.
 	StartEmpty bool
@@ -108,10 +119,12 @@ type Store struct {
 	*composition.Head
 
 	kv      *api.KV
-	root    string // <prefix>composition/
+	raw     *api.Raw // transactions (txn.go)
+	root    string   // <prefix>composition/
 	metaKey string
 	log     zerolog.Logger
 	timeout time.Duration // a commit's (Config.CommitTimeout)
+	maxTxn  int           // Consul's txn_max_req_len (Config.MaxTxnBytes)
 
 	// mu guards the newest state this store knows is in Consul: its revision
 	// and the meta key's ModifyIndex at that revision (0: no meta key yet).
@@ -119,6 +132,7 @@ type Store struct {
 	knownRev  uint64
 	metaIndex uint64
 	behind    *ErrBehind         // Consul holds an older composition than the published one (behind.go)
+	corrupt   *ErrCorrupt        // Consul holds a key this store cannot read (corrupt.go)
 	floor     *storefloor.Keeper // nil without Config.FloorDir (floor.go)
 
 	group     *composition.GroupCommit
@@ -147,10 +161,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	root := prefix + "composition/"
 	s := &Store{
 		kv:      cfg.Client.KV(),
+		raw:     cfg.Client.Raw(),
 		root:    root,
 		metaKey: root + "meta",
 		log:     cfg.Logger,
 		timeout: cmp.Or(cfg.CommitTimeout, DefaultCommitTimeout),
+		maxTxn:  cmp.Or(cfg.MaxTxnBytes, DefaultMaxTxnBytes),
 
 		done: make(chan struct{}),
 	}
@@ -173,7 +189,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 // load reads the whole composition in one consistent List and returns it
-// sealed, with the meta key's ModifyIndex (0 when there is none).
+// sealed, with the meta key's ModifyIndex (0 when there is none). A key it
+// cannot read is *ErrCorrupt.
 func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, error) {
 	pairs, qm, err := s.kv.List(s.root, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
 	if err != nil {
@@ -194,14 +211,14 @@ func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, err
 		if p.Key == s.metaKey {
 			var m meta
 			if err := json.Unmarshal(p.Value, &m); err != nil {
-				return nil, 0, fmt.Errorf("consulstore: decode %s: %w", p.Key, err)
+				return nil, 0, &ErrCorrupt{Key: p.Key, Err: fmt.Errorf("decode the meta key: %w", err)}
 			}
 			c.Revision, c.LastID, idx, sawMeta = m.Revision, m.LastID, p.ModifyIndex, true
 			continue
 		}
 		kind, _, ok := strings.Cut(rest, "/")
 		if !ok {
-			return nil, 0, fmt.Errorf("consulstore: unexpected key %s", p.Key)
+			return nil, 0, &ErrCorrupt{Key: p.Key, Err: errors.New("not a key the store writes (<kind>/<id> or meta)")}
 		}
 		byKind[composition.Kind(kind)] = append(byKind[composition.Kind(kind)], p)
 	}
@@ -209,14 +226,14 @@ func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, err
 		for _, p := range byKind[k] {
 			e, err := composition.DecodeEntity(k, p.Value)
 			if err != nil {
-				return nil, 0, fmt.Errorf("consulstore: %s: %w", p.Key, err)
+				return nil, 0, &ErrCorrupt{Key: p.Key, Err: err}
 			}
 			c.Restore(k, e)
 		}
 		delete(byKind, k)
 	}
-	for k := range byKind {
-		return nil, 0, fmt.Errorf("consulstore: unknown kind %q under %s", k, s.root)
+	for k, pairs := range byKind {
+		return nil, 0, &ErrCorrupt{Key: pairs[0].Key, Err: fmt.Errorf("unknown kind %q (written by a newer Portolan?)", k)}
 	}
 	if !sawMeta {
 		if err := s.checkReadable(ctx); err != nil {
@@ -237,6 +254,21 @@ func (s *Store) remember(rev, idx uint64) {
 	}
 }
 
+// loaded records (rev, idx) read consistently by reload: Consul's newest
+// state when it was read. Its index is trusted even when it is lower than
+// the one known for the same revision: Consul was rebuilt (a new Raft log)
+// and the same composition put back (consul kv import) at lower indexes,
+// and a check-and-set on the old index would fail, every write a conflict,
+// forever. An older revision is not recorded: a read that began before this
+// store's own commit, or a Consul that lost revisions (behind.go).
+func (s *Store) loaded(rev, idx uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rev >= s.knownRev {
+		s.knownRev, s.metaIndex = rev, idx
+	}
+}
+
 // wrote reports whether this store's own commit wrote the meta key at idx,
 // revision rev: the committer publishes that revision itself, so the watch
 // need not load the whole composition again for it.
@@ -250,6 +282,7 @@ func (s *Store) wrote(rev, idx uint64) bool {
 func (s *Store) reload(ctx context.Context) error {
 	held := s.Head.Snapshot().Revision
 	c, idx, err := s.load(ctx)
+	s.noteCorrupt(err)
 	if err != nil {
 		return err
 	}
@@ -263,7 +296,7 @@ func (s *Store) reload(ctx context.Context) error {
 			s.log.Error().Err(err).Msg("consulstore: floor")
 		}
 	}
-	s.remember(c.Revision, idx)
+	s.loaded(c.Revision, idx)
 	s.Head.Publish(c)
 	s.stored(c.Revision)
 	return nil
@@ -295,6 +328,10 @@ func (s *Store) watch(ctx context.Context) {
 			if denied := s.denied("read", err); denied != nil {
 				err = denied
 			}
+			// Consul may come back with a new Raft log at lower indexes
+			// (restarted, rebuilt): it would hold a query on the old index
+			// for the whole wait.
+			waitIndex = 0
 			d := retry.Next()
 			s.log.Warn().Err(err).Dur("retry_in", d).Msg("consulstore: watch composition meta")
 			if !backoff.Sleep(ctx, d) {
@@ -314,16 +351,19 @@ func (s *Store) watch(ctx context.Context) {
 		var m meta // no meta key: revision 0
 		if pair != nil {
 			if err := json.Unmarshal(pair.Value, &m); err != nil {
-				s.log.Warn().Err(err).Str("key", pair.Key).Msg("consulstore: decode composition meta")
+				// reload records (and logs) it: writes are refused until
+				// it is fixed.
+				_ = s.reload(ctx)
 				continue
 			}
 		}
 		held := s.Head.Snapshot().Revision
-		if m.Revision < held || (m.Revision == held && s.Err() != nil) {
+		if m.Revision < held || (m.Revision == held && (s.Err() != nil || s.unreadable() != nil)) {
 			// Consul lost revisions, or (this answer predating one of
 			// this store's writes) merely looks so: a consistent reload
-			// tells (reload, behind.go), and clears a loss restored.
-			if err := s.reload(ctx); err != nil && ctx.Err() == nil && !errors.As(err, new(*ErrBehind)) {
+			// tells (reload, behind.go), and clears a loss restored or
+			// a key fixed (corrupt.go).
+			if err := s.reload(ctx); err != nil && ctx.Err() == nil && !errors.As(err, new(*ErrBehind)) && !errors.As(err, new(*ErrCorrupt)) {
 				s.log.Warn().Err(err).Msg("consulstore: reload composition")
 			}
 			continue
@@ -332,7 +372,9 @@ func (s *Store) watch(ctx context.Context) {
 			continue
 		}
 		if err := s.reload(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn().Err(err).Msg("consulstore: reload composition")
+			if !errors.As(err, new(*ErrCorrupt)) { // logged once by reload
+				s.log.Warn().Err(err).Msg("consulstore: reload composition")
+			}
 			waitIndex = 0 // retry the reload on the next round
 			if !retry.Wait(ctx) {
 				return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -251,6 +252,34 @@ func TestWriteOverTxnLimitRefused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, snap.Revision+1, next.Revision)
 	assert.Equal(t, len(before)+consulstore.MaxChanges, len(keys(t, cl)))
+}
+
+// A revision whose Consul transaction would exceed Consul's txn_max_req_len
+// (a large ActiveDoc) is refused before it is sent, as a validation error
+// naming the limit and the entity, and nothing is written.
+func TestRevisionOverConsulsTxnMaxReqLenIsRefusedAndNothingWritten(t *testing.T) {
+	cl := newClient(t, testenv.StartConsul(t))
+	s := open(t, cl)
+	require.NoError(t, createNamed(s, "one"))
+	before := keys(t, cl)
+	desc := strings.Repeat("a", 600<<10) // well under the 4 MiB the composition allows
+	body := `{"openapi":"3.0.0","info":{"title":"Big","version":"1","description":"` + desc + `"},"paths":{}}`
+	_, err := s.Update(context.Background(), func(tx *composition.Tx) error {
+		return tx.Create(&composition.ActiveDoc{Name: "Big", Body: body})
+	})
+	var verr *composition.ValidationError
+	require.ErrorAs(t, err, &verr)
+	assert.Contains(t, err.Error(), "txn_max_req_len")
+	assert.Contains(t, err.Error(), "512 KiB")
+	assert.Contains(t, err.Error(), "active_docs/")
+	assert.EqualValues(t, 1, s.Snapshot().Revision)
+	assert.Equal(t, before, keys(t, cl), "nothing written")
+
+	// Just under the limit is stored.
+	_, err = s.Update(context.Background(), func(tx *composition.Tx) error {
+		return tx.Create(&composition.ActiveDoc{Name: "Smaller", Body: strings.Replace(body, desc, strings.Repeat("a", 360<<10), 1)})
+	})
+	require.NoError(t, err)
 }
 
 func TestOpenWithoutClient(t *testing.T) {

@@ -35,8 +35,7 @@ func (s *Store) openFloor(ctx context.Context, dir string, c *composition.Compos
 	if err != nil {
 		return 0, fmt.Errorf("consulstore: encode meta: %w", err)
 	}
-	ok, resp, _, err := s.kv.Txn(api.KVTxnOps{{Verb: api.KVCAS, Key: s.metaKey, Value: mv, Index: idx}},
-		(&api.QueryOptions{}).WithContext(ctx))
+	ok, resp, err := s.txn(ctx, api.KVTxnOps{{Verb: api.KVCAS, Key: s.metaKey, Value: mv, Index: idx}})
 	if err != nil {
 		if d := s.denied("write", err); d != nil {
 			err = d
@@ -46,12 +45,12 @@ func (s *Store) openFloor(ctx context.Context, dir string, c *composition.Compos
 	if d := s.deniedOp(resp.Errors); !ok && d != nil {
 		return 0, fmt.Errorf("consulstore: raise the revision above this coordinator's floor: %w", d)
 	}
-	if !ok || len(resp.Results) == 0 {
+	if !ok || len(resp.Results) == 0 || resp.Results[0].KV == nil {
 		return 0, fmt.Errorf("consulstore: another coordinator wrote while this one raised the revision in Consul above its floor (%d): start it again", c.Revision)
 	}
 	s.log.Warn().Uint64("revision", rev).Uint64("resumed_at", c.Revision).
 		Msg("consulstore: Consul held an older composition than this coordinator published (restored from a snapshot?): it goes on above, so that agents take it")
-	return resp.Results[0].ModifyIndex, nil
+	return resp.Results[0].KV.ModifyIndex, nil
 }
 
 // reserve bounds next in the floor before it is published; nil without a

@@ -79,7 +79,7 @@ func (g *groupCommit) run(w *composition.Write) {
 		w.Answer(nil, err)
 		return
 	}
-	if !g.batch.fits(r) {
+	if !g.batch.fits(r, g.s.maxTxn) {
 		if err := g.flush(); err != nil {
 			// w ran on the revisions that were not committed, and was
 			// not sent: it fails as the writes after it do.
@@ -108,10 +108,11 @@ func (g *groupCommit) flush() error {
 			g.s.Publish(g.batch.last)
 		}
 	case errors.As(err, &conflict):
-		var behind *ErrBehind
-		if rerr := g.s.reload(g.ctx); errors.As(rerr, &behind) {
+		rerr := g.s.reload(g.ctx)
+		if errors.As(rerr, new(*ErrBehind)) || errors.As(rerr, new(*ErrCorrupt)) {
 			// Not another coordinator's write: Consul lost the newer
-			// revisions, and no retry can succeed.
+			// revisions, or holds a key the store cannot read, and no
+			// retry can succeed until an operator acts.
 			err, g.failed = rerr, rerr
 		} else if rerr != nil {
 			g.s.log.Warn().Err(rerr).Msg("consulstore: reload after conflict")

@@ -2,8 +2,10 @@ package consulstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +130,7 @@ func TestTxnBatchFoldsAKeyTouchedTwice(t *testing.T) {
 	for i := range 200 {
 		r := revisionOps{next: &composition.Composition{Revision: uint64(i + 1)},
 			ops: api.KVTxnOps{&api.KVTxnOp{Verb: api.KVSet, Key: "k", Value: []byte{byte(i)}}}, size: 2}
-		require.True(t, b.fits(r), "revision %d", i+1)
+		require.True(t, b.fits(r, DefaultMaxTxnBytes), "revision %d", i+1)
 		b.add(r)
 	}
 	r := revisionOps{next: &composition.Composition{Revision: 201}, ops: api.KVTxnOps{&api.KVTxnOp{Verb: api.KVDelete, Key: "k"}}, size: 1}
@@ -140,10 +142,10 @@ func TestTxnBatchFoldsAKeyTouchedTwice(t *testing.T) {
 	assert.Equal(t, "revisions 1 to 201", b.describe())
 
 	big := revisionOps{next: &composition.Composition{Revision: 202},
-		ops: api.KVTxnOps{&api.KVTxnOp{Verb: api.KVSet, Key: "big"}}, size: maxTxnBytes}
-	assert.False(t, b.fits(big), "over the byte bound")
+		ops: api.KVTxnOps{&api.KVTxnOp{Verb: api.KVSet, Key: "big"}}, size: DefaultMaxTxnBytes}
+	assert.False(t, b.fits(big, DefaultMaxTxnBytes), "over the byte bound")
 	var alone txnBatch
-	assert.True(t, alone.fits(big), "a revision alone is always sent")
+	assert.True(t, alone.fits(big, DefaultMaxTxnBytes), "a revision alone is always sent (encode refuses one too large)")
 }
 
 // When another coordinator writes while a group is being committed, the
@@ -224,4 +226,29 @@ func waitRevision(t *testing.T, s *Store, rev uint64) {
 
 func dumpRevision(c *composition.Composition) string {
 	return fmt.Sprintf("%d/%d", c.Revision, c.LastID)
+}
+
+// encode's size of a revision bounds the /v1/txn body that carries it with
+// the meta check-and-set, so a revision it takes is not refused by Consul's
+// txn_max_req_len.
+func TestTxnSizeBoundsTheBody(t *testing.T) {
+	s := &Store{root: "portolan/composition/", metaKey: "portolan/composition/meta", maxTxn: DefaultMaxTxnBytes}
+	changes := []composition.Change{
+		{Kind: composition.KindService, ID: math.MaxInt64, Entity: &composition.Service{Name: strings.Repeat("é<&>", 1000)}},
+		{Kind: composition.KindMetric, ID: 1}, // deleted
+		{Kind: composition.KindActiveDoc, ID: 7, Entity: &composition.ActiveDoc{Name: "doc", Body: strings.Repeat("x", 100<<10)}},
+	}
+	r, err := s.encode(changes, &composition.Composition{Revision: math.MaxUint64, LastID: math.MaxInt64})
+	require.NoError(t, err)
+	mv, err := json.Marshal(meta{Revision: math.MaxUint64, LastID: math.MinInt64})
+	require.NoError(t, err)
+	ops := api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.metaKey, Value: mv, Index: math.MaxUint64}}}
+	for _, op := range r.ops {
+		op.Index = math.MaxUint64
+		ops = append(ops, &api.TxnOp{KV: op})
+	}
+	body, err := json.Marshal(ops)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, r.size, len(body), "encode's bound is below the body Consul receives")
+	assert.Less(t, r.size, len(body)+len(ops)*txnOpBytes, "encode's bound is loose")
 }

@@ -2,8 +2,11 @@ package consulstore
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -12,45 +15,79 @@ import (
 	"github.com/portolan/portolan/composition"
 )
 
-// maxTxnBytes bounds the keys and values a transaction carrying several
-// revisions holds. Consul refuses a /v1/txn body over txn_max_req_len
-// (512 KiB by default) and the body carries values in base64 (4/3 of their
-// size) with each operation's JSON around them; a revision alone is always
-// sent, whatever its size, as it was before writes were grouped.
-const maxTxnBytes = 256 << 10
+// DefaultMaxTxnBytes is Consul's default txn_max_req_len: the largest
+// /v1/txn body it takes (it answers a larger one 413).
+const DefaultMaxTxnBytes = 512 << 10
+
+// txnOpBytes bounds what one operation adds to a /v1/txn body besides its
+// key and its value in base64: {"KV":{"Verb":"set",...,"Index":N,...},
+// "Node":null,...} is 118 bytes with an empty verb, key and value and
+// index 0 (TestTxnSizeBoundsTheBody).
+const txnOpBytes = 160
+
+// opBytes bounds the size of an operation on key with a value of n bytes in
+// a /v1/txn body: Consul's JSON carries values in base64.
+func opBytes(key string, n int) int {
+	return txnOpBytes + len(key) + base64.StdEncoding.EncodedLen(n)
+}
 
 // revisionOps is what one revision writes: an operation per entity it
-// touched, and their keys' and values' size.
+// touched, and a bound on their size in a /v1/txn body.
 type revisionOps struct {
 	next *composition.Composition
 	ops  api.KVTxnOps
 	size int
 }
 
-// encode turns the changes making next into KV operations. A revision
-// touching more than MaxChanges entities cannot be one transaction and is
-// refused.
+// encode turns the changes making next into KV operations. A revision that
+// cannot be one transaction is refused: one touching more than MaxChanges
+// entities, or one whose body would exceed Consul's txn_max_req_len (a
+// large ActiveDoc). Splitting it would break the revision's atomicity.
 func (s *Store) encode(changes []composition.Change, next *composition.Composition) (revisionOps, error) {
 	if len(changes) > MaxChanges {
 		return revisionOps{}, fmt.Errorf("consulstore: write touches %d entities, more than %d: Consul transactions are limited to %d operations (one is the revision check)",
 			len(changes), MaxChanges, MaxTxnOps)
 	}
-	r := revisionOps{next: next, ops: make(api.KVTxnOps, 0, len(changes))}
+	r := revisionOps{next: next, ops: make(api.KVTxnOps, 0, len(changes)), size: s.metaOpBytes()}
+	largest, largestKey := 0, ""
 	for _, ch := range changes {
 		key := s.key(ch.Kind, ch.ID)
-		r.size += len(key)
 		if ch.Entity == nil {
 			r.ops = append(r.ops, &api.KVTxnOp{Verb: api.KVDelete, Key: key})
+			r.size += opBytes(key, 0)
 			continue
 		}
 		val, err := json.Marshal(ch.Entity)
 		if err != nil {
 			return revisionOps{}, fmt.Errorf("consulstore: encode %s/%d: %w", ch.Kind, ch.ID, err)
 		}
-		r.size += len(val)
+		n := opBytes(key, len(val))
+		if n > largest {
+			largest, largestKey = n, strings.TrimPrefix(key, s.root)
+		}
+		r.size += n
 		r.ops = append(r.ops, &api.KVTxnOp{Verb: api.KVSet, Key: key, Value: val})
 	}
+	if r.size > s.maxTxn {
+		return revisionOps{}, fmt.Errorf("consulstore: revision %d: %w", next.Revision, composition.Invalid("base", fmt.Sprintf(
+			"is too large for the Consul store: the revision's Consul transaction would be about %d bytes, over Consul's %s txn_max_req_len "+
+				"(%s alone is %d bytes, its value in base64); make it smaller, or raise txn_max_req_len in Consul and the coordinator's limit with it",
+			r.size, sizeOf(s.maxTxn), largestKey, largest)))
+	}
 	return r, nil
+}
+
+// metaOpBytes bounds the meta key's check-and-set in a /v1/txn body.
+func (s *Store) metaOpBytes() int {
+	return opBytes(s.metaKey, len(`{"revision":18446744073709551615,"last_id":-9223372036854775808}`))
+}
+
+// sizeOf words a byte count as Consul's documentation does ("512 KiB").
+func sizeOf(n int) string {
+	if n%1024 == 0 {
+		return strconv.Itoa(n>>10) + " KiB"
+	}
+	return strconv.Itoa(n) + " bytes"
 }
 
 func (s *Store) key(k composition.Kind, id int64) string {
@@ -65,15 +102,15 @@ type txnBatch struct {
 	first, last *composition.Composition // nil while empty
 	ops         api.KVTxnOps             // entity sets and deletes
 	at          map[string]int           // key → its operation in ops
-	size        int                      // keys and values in ops, an upper bound
+	size        int                      // a bound on the /v1/txn body of ops and the meta check-and-set
 }
 
 func (b *txnBatch) empty() bool { return b.last == nil }
 
-// fits reports whether r can join the batch within Consul's limits. An
-// empty batch takes any revision: encode has refused those that cannot be
-// one transaction.
-func (b *txnBatch) fits(r revisionOps) bool {
+// fits reports whether r can join the batch within Consul's limits, its
+// operations and maxBytes (txn_max_req_len). An empty batch takes any
+// revision: encode has refused those that cannot be one transaction.
+func (b *txnBatch) fits(r revisionOps, maxBytes int) bool {
 	if b.empty() {
 		return true
 	}
@@ -83,7 +120,9 @@ func (b *txnBatch) fits(r revisionOps) bool {
 			added++
 		}
 	}
-	return 1+len(b.ops)+added <= MaxTxnOps && b.size+r.size <= maxTxnBytes
+	// r.size counts a meta check-and-set the batch has already counted:
+	// a bound, as b.size is.
+	return 1+len(b.ops)+added <= MaxTxnOps && b.size+r.size <= maxBytes
 }
 
 // add appends r, the revision after b.last (or the first).
@@ -146,13 +185,17 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 	ops := make(api.KVTxnOps, 0, len(b.ops)+1)
 	ops = append(ops, &api.KVTxnOp{Verb: api.KVCAS, Key: s.metaKey, Value: mv, Index: idx})
 	ops = append(ops, b.ops...)
-	ok, resp, _, err := s.kv.Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+	ok, resp, err := s.txn(ctx, ops)
 	if err != nil {
 		if !outcomeKnown(err) {
 			return &ErrOutcomeUnknown{What: b.describe(), Err: err}
 		}
+		var status api.StatusError
 		if d := s.denied("write", err); d != nil {
 			err = d
+		} else if errors.As(err, &status) && status.Code == http.StatusRequestEntityTooLarge {
+			err = fmt.Errorf("refused by Consul as too large, nothing written: its txn_max_req_len is below the %s "+
+				"the coordinator was told (or its kv_max_value_size below a value): %w", sizeOf(s.maxTxn), err)
 		}
 		return fmt.Errorf("consulstore: persist %s: %w", b.describe(), err)
 	}
@@ -172,9 +215,9 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 		return fmt.Errorf("consulstore: persist %s: transaction rolled back: %s", b.describe(), strings.Join(msgs, "; "))
 	}
 	var newIdx uint64
-	for _, p := range resp.Results {
-		if p != nil && p.Key == s.metaKey {
-			newIdx = p.ModifyIndex
+	for _, r := range resp.Results {
+		if r != nil && r.KV != nil && r.KV.Key == s.metaKey {
+			newIdx = r.KV.ModifyIndex
 		}
 	}
 	if newIdx == 0 {
@@ -183,4 +226,33 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 	s.remember(b.last.Revision, newIdx)
 	s.stored(b.last.Revision)
 	return nil
+}
+
+// txn sends ops as one Consul transaction and reports whether it was
+// applied, with Consul's answer: on false, the operations' errors (a failed
+// check-and-set, an ACL refusal). consul/api's KV.Txn answers any status
+// but 200 and 409 with a plain "Failed request" error, losing it, and the
+// store needs it: a 4xx is Consul refusing the transaction, which surely
+// did not apply (a 403 names the token, a 413 the size), where a transport
+// error may have carried it to Consul (outcomeKnown). Raw keeps it as an
+// api.StatusError.
+func (s *Store) txn(ctx context.Context, ops api.KVTxnOps) (bool, *api.TxnResponse, error) {
+	in := make(api.TxnOps, len(ops))
+	for i, op := range ops {
+		in[i] = &api.TxnOp{KV: op}
+	}
+	var out api.TxnResponse
+	_, err := s.raw.Write("/v1/txn", in, &out, (&api.WriteOptions{}).WithContext(ctx))
+	if err == nil {
+		return true, &out, nil
+	}
+	var status api.StatusError
+	if !errors.As(err, &status) || status.Code != http.StatusConflict {
+		return false, nil, err
+	}
+	// Rolled back: the body says which operations failed.
+	if derr := json.Unmarshal([]byte(status.Body), &out); derr != nil {
+		return false, nil, fmt.Errorf("decode Consul's answer to a transaction rolled back (%v): %w", derr, status)
+	}
+	return false, &out, nil
 }

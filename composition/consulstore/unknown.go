@@ -34,10 +34,16 @@ func (e *ErrOutcomeUnknown) Unwrap() error { return e.Err }
 func (e *ErrOutcomeUnknown) HTTPStatus() int { return http.StatusGatewayTimeout }
 
 // outcomeKnown reports whether a transaction that failed with err surely
-// did not apply: Consul answered (refusing it), or the connection was never
-// made. Anything else (a timeout, a reset, an end of stream) may have
-// carried the transaction to Consul before it failed.
+// did not apply: Consul refused it (a 4xx: a token it refuses, a body too
+// large, a request it cannot read), or the connection was never made.
+// Anything else (a timeout, a reset, an end of stream) may have carried
+// the transaction to Consul before it failed, and so may a 5xx: Consul
+// answers 500 when forwarding to its leader fails, or leadership is lost
+// while the transaction is committed, either of which it may have applied.
 func outcomeKnown(err error) bool {
 	var status api.StatusError
-	return errors.As(err, &status) || errors.Is(err, syscall.ECONNREFUSED)
+	if errors.As(err, &status) {
+		return status.Code < http.StatusInternalServerError
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }

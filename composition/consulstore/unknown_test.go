@@ -166,3 +166,24 @@ func queuedWrites() int {
 	}
 	return queued
 }
+
+// A transaction Consul answers with a refusal (here 413: a store told Consul
+// takes more than its txn_max_req_len) surely did not apply: it is not told
+// as an unknown outcome, and Consul's words reach the caller.
+func TestRefusedTransactionIsNotAnUnknownOutcome(t *testing.T) {
+	cl := newClient(t, testenv.StartConsul(t))
+	s, err := consulstore.Open(context.Background(), consulstore.Config{Client: cl, Prefix: prefix, Logger: zerolog.Nop(),
+		MaxTxnBytes: 8 << 20})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	body := `{"openapi":"3.0.0","info":{"title":"Big","version":"1","description":"` + strings.Repeat("a", 600<<10) + `"},"paths":{}}`
+	_, err = s.Update(context.Background(), func(tx *composition.Tx) error {
+		return tx.Create(&composition.ActiveDoc{Name: "Big", Body: body})
+	})
+	require.Error(t, err)
+	var unknown *consulstore.ErrOutcomeUnknown
+	assert.False(t, errors.As(err, &unknown), "Consul answered 413 and applied nothing, yet: %v", err)
+	assert.Contains(t, err.Error(), "413")
+	assert.Contains(t, err.Error(), "txn_max_req_len")
+	assert.EqualValues(t, 0, s.Snapshot().Revision)
+}
