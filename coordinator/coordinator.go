@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +18,7 @@ import (
 	"github.com/portolan/portolan/composition/boltstore"
 	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/internal/consulacl"
 	"github.com/portolan/portolan/internal/httpserve"
 	"github.com/portolan/portolan/internal/redact"
@@ -139,7 +139,13 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: %w", err)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	// The data dir keeps keys and tokens: 0700, as the README promises, even
+	// when it existed before. One this user cannot chmod (a volume's root,
+	// owned by root, that fsGroup opened to the group) is used as it is,
+	// warned: every file in it is 0600.
+	if err := atomicfile.PrivateDir(cfg.DataDir); errors.Is(err, atomicfile.ErrNotPrivate) {
+		cfg.Logger.Warn().Err(err).Msg("the data dir stays open to others; its files are 0600")
+	} else if err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	token, err := resolveAccessToken(cfg.AccessToken, cfg.AccessTokenFile, cfg.DataDir)

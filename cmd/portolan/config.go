@@ -184,11 +184,13 @@ func (f *configFile) checkValue(key, val *yaml.Node) error {
 	return f.errorf(val, "%s: want a value or a list of values", key.Value)
 }
 
-// secretKey is the first key, at any depth, that names a secret flag.
+// secretKey is the first key, at any depth, that gives a secret flag a
+// value. A mapping under a secret's name is a command's section, not a
+// secret: `token: {create: {ttl: 24h}}` holds the token command's flags.
 func (f *configFile) secretKey(m *yaml.Node) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		key, val := m.Content[i], m.Content[i+1]
-		if slices.Contains(secretFlagNames, key.Value) || key.Value == "gossip-key" {
+		if val.Kind != yaml.MappingNode && (slices.Contains(secretFlagNames, key.Value) || key.Value == "gossip-key") {
 			return key
 		}
 		if val.Kind == yaml.MappingNode {
@@ -248,7 +250,8 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 }
 
 // apply sets, in c, every flag of names that m gives a value and that is
-// not set already (on the command line or by its environment variable).
+// not set already (on the command line or by its environment variable),
+// and records that the file set it (flagsource.go).
 func (f *configFile) apply(c *cli.Context, m *yaml.Node, names []string) error {
 	if m == nil {
 		return nil
@@ -267,6 +270,7 @@ func (f *configFile) apply(c *cli.Context, m *yaml.Node, names []string) error {
 				return f.errorf(v, "%s: invalid value %q: %v", key.Value, v.Value, err)
 			}
 		}
+		recordSource(c, key.Value, flagSource{source: sourceConfig})
 	}
 	return nil
 }

@@ -188,3 +188,11 @@ func TestConfigFileRealCommands(t *testing.T) {
 	assert.Contains(t, stdout.String(), `"a"`)
 	assert.NotContains(t, stdout.String(), `"b"`)
 }
+
+// The token command's section (a mapping) is no secret: a config file
+// holding it may be readable by everyone.
+func TestConfigTokenCommandSectionIsNoSecret(t *testing.T) {
+	cfg := configFileAt(t, "token:\n  create:\n    ttl: 24h\n    service: news\n", 0o644)
+	code, _, stderr := runApp("--config", cfg, "version")
+	assert.Equal(t, 0, code, stderr)
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -60,7 +59,7 @@ func flagField(f cli.Flag, name string, typ reflect.Type) (reflect.Value, bool) 
 // name the command; a flag it does not know, or a bad value, is answered as
 // one before the arguments is (usageError: exit status 2).
 func interspersed(c *cli.Context) (*cli.Context, []string, error) {
-	name := strings.TrimPrefix(c.Command.HelpName, c.App.HelpName+" ")
+	name := commandName(c)
 	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
 	set.SetOutput(io.Discard)
 	for _, f := range c.Command.Flags {
@@ -68,38 +67,66 @@ func interspersed(c *cli.Context) (*cli.Context, []string, error) {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	// Apply read the environment; values given before the positional
-	// arguments count too.
+	positional, err := parseInterspersed(set, c.Args().Slice())
+	if err != nil {
+		return nil, nil, usageError(c, err, true)
+	}
+	// Apply read the environment; the values c has that the arguments after
+	// the positional ones did not give (before them, or from the --config
+	// file) count too.
+	after := map[string]bool{}
+	set.Visit(func(f *flag.Flag) { after[f.Name] = true })
 	for _, flagName := range c.FlagNames() {
-		if !c.IsSet(flagName) || set.Lookup(flagName) == nil { // global flags are the app's, not the command's
+		if after[flagName] || !c.IsSet(flagName) || set.Lookup(flagName) == nil { // global flags are the app's, not the command's
 			continue
 		}
 		if err := set.Set(flagName, fmt.Sprint(c.Value(flagName))); err != nil {
 			return nil, nil, fmt.Errorf("%s: --%s: %w", name, flagName, err)
 		}
 	}
-	positional, err := parseInterspersed(set, c.Args().Slice())
-	if err != nil {
-		return nil, nil, usageError(c, err, true)
-	}
 	nc := cli.NewContext(c.App, set, c)
 	nc.Command = c.Command
-	// The command's Before read the secret files of the flags it parsed;
-	// a --*-file twin given after the arguments is read here.
-	for _, secret := range secretFlagNames {
-		file := secret + fileSuffix
-		if set.Lookup(file) == nil || c.String(file) != "" || nc.String(file) == "" {
-			continue
-		}
-		value, err := secretValue(nc, secret)
-		if err != nil {
-			return nil, nil, cli.Exit(name+": "+err.Error(), 2)
-		}
-		if err := nc.Set(secret, value); err != nil {
-			return nil, nil, fmt.Errorf("%s: --%s: %w", name, file, err)
-		}
+	if err := resolveSecretsAfter(c, nc, set, after); err != nil {
+		return nil, nil, err
 	}
 	return nc, positional, nil
+}
+
+// resolveSecretsAfter resolves again, in nc, each secret flag of set whose
+// value or -file twin was given after the positional arguments, which the
+// command's Before (readSecretFiles, on c) did not see. A flag given there
+// is the command line's; one not given there keeps the source it had in c,
+// but a secret c read from its twin's file does not count against the
+// twin given again.
+func resolveSecretsAfter(c, nc *cli.Context, set *flag.FlagSet, after map[string]bool) error {
+	source := func(name string) valueSource {
+		switch {
+		case nc.String(name) == "":
+			return sourceNone
+		case after[name]:
+			return sourceCommandLine
+		case sourcesOf(c)[name].fromTwin:
+			return sourceNone
+		}
+		return sourceOf(c, name)
+	}
+	for _, secret := range secretFlagNames {
+		file := secret + fileSuffix
+		if set.Lookup(file) == nil || !after[secret] && !after[file] {
+			continue
+		}
+		value, fromFile, err := resolveSecret(nc, secret, source(secret), source(file))
+		if err != nil {
+			return cli.Exit(commandName(c)+": "+err.Error(), 2)
+		}
+		if !fromFile {
+			continue
+		}
+		if err := nc.Set(secret, value); err != nil {
+			return fmt.Errorf("%s: --%s: %w", commandName(c), file, err)
+		}
+	}
+	return nil
 }
 
 // inCategory files flags under a heading of a command's --help.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 
@@ -66,13 +65,15 @@ func gossipNode(c *cli.Context) (*gossip.Config, error) {
 }
 
 // gossipKeys reads --gossip-key, then --gossip-key-file, and
-// --gossip-insecure; keys and insecure together are refused.
+// --gossip-insecure; keys and insecure together are refused. The file is
+// read as every secret file is (readSecretFileFor): bounded, a regular file
+// or a pipe, and warned of when everyone may read it.
 func gossipKeys(c *cli.Context) (keys [][]byte, insecure bool, err error) {
 	encoded := nonEmpty(c.StringSlice("gossip-key"))
 	if path := c.String("gossip-key-file"); path != "" {
-		b, err := os.ReadFile(path)
+		b, err := readSecretFileFor(c, "gossip-key-file", path)
 		if err != nil {
-			return nil, false, fmt.Errorf("--gossip-key-file: %w", err)
+			return nil, false, err
 		}
 		var fromFile []string
 		for _, line := range strings.Split(string(b), "\n") {

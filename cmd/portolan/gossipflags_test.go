@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,4 +60,16 @@ func TestGossipKeyFlags(t *testing.T) {
 	require.NoError(t, os.WriteFile(empty, []byte("# nothing\n"), 0o600))
 	_, err = runGossipFlags(t, "--join", "10.0.0.1:7947", "--gossip-key-file", empty)
 	assert.ErrorContains(t, err, "holds no key")
+}
+
+// --gossip-key-file is bounded as every secret file is: a large file is
+// refused for its size, not read whole.
+func TestGossipKeyFileIsBounded(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys")
+	line := strings.Repeat("#", 1023) + "\n"
+	require.NoError(t, os.WriteFile(file, []byte(strings.Repeat(line, 8<<10)), 0o600))
+	_, err := runGossipFlags(t, "--join", "10.0.0.1:7947", "--gossip-key-file", file)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "over", "a file past the secret-file bound is refused for its size, before it is read whole")
+	assert.Contains(t, err.Error(), "--gossip-key-file")
 }

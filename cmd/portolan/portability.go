@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/coordinator"
 	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry/client"
 )
@@ -128,9 +129,12 @@ func importCommand() *cli.Command {
 					defer f.Close()
 					r = f
 				}
-				doc, err := io.ReadAll(io.LimitReader(r, 64<<20+1))
+				doc, err := io.ReadAll(io.LimitReader(r, coordinator.MaxImportBytes+1))
 				if err != nil {
 					return fmt.Errorf("import composition: read: %w", err)
+				}
+				if len(doc) > coordinator.MaxImportBytes {
+					return fmt.Errorf("import composition: %s is over the %d MiB home imports: not a composition exported by portolan export", args[0], coordinator.MaxImportBytes>>20)
 				}
 				if !json.Valid(doc) {
 					return fmt.Errorf("import composition: %s is not valid JSON", args[0])

@@ -10,12 +10,17 @@ package main
 // command runs, reads the file into the flag, so that actions keep reading
 // c.String(NAME) and need no change. To give a new secret flag its twin, add
 // its name to secretFlagNames. A flag that is not a single string (a
-// repeatable key) can call secretValue itself on a twin of its own.
+// repeatable key) reads its twin with readSecretFileFor, as
+// --gossip-key-file does.
 //
-// secretValue refuses the flag and its file both given, reads at most
-// maxSecretFileBytes, trims one trailing newline (echo adds it), refuses an
-// empty or multi-line secret, and warns, as ssh does of a private key, when
-// the file can be read by group or others; it does not refuse such a file:
+// The flag and its twin follow the precedence of every flag: given from two
+// sources, the command line wins over the environment, which wins over the
+// --config file (flagsource.go), so that --token-file on the command line
+// overrides a PORTOLAN_*_TOKEN or CONSUL_HTTP_TOKEN left in the
+// environment; both from the same source are refused. The file is read at
+// most maxSecretFileBytes, one trailing newline (echo adds it) trimmed, an
+// empty or multi-line secret refused, and a warning given, as ssh does of a
+// private key, when everyone may read it; such a file is not refused:
 // Docker and Kubernetes mount secrets 0444/0644 by default. The twin's
 // environment variable comes from withEnv like any flag's: the agent's
 // --token-file is PORTOLAN_AGENT_TOKEN_FILE.
@@ -80,20 +85,26 @@ func withSecretFiles(flags []cli.Flag) ([]cli.Flag, []string) {
 }
 
 // readSecretFiles is a command's Before: it sets each secret flag from its
-// file when the twin is given, then runs next (the command's own Before).
+// file when the twin is given and wins (resolveSecret), then runs next (the
+// command's own Before).
 func readSecretFiles(names []string, next cli.BeforeFunc) cli.BeforeFunc {
 	return func(c *cli.Context) error {
 		for _, name := range names {
-			if c.String(name+fileSuffix) == "" {
+			fileSource := sourceOf(c, name+fileSuffix)
+			if fileSource == sourceNone {
 				continue
 			}
-			secret, err := secretValue(c, name)
+			secret, fromFile, err := resolveSecret(c, name, sourceOf(c, name), fileSource)
 			if err != nil {
-				return cli.Exit(strings.TrimPrefix(c.Command.HelpName, c.App.HelpName+" ")+": "+err.Error(), 2)
+				return cli.Exit(commandName(c)+": "+err.Error(), 2)
+			}
+			if !fromFile {
+				continue
 			}
 			if err := c.Set(name, secret); err != nil {
 				return fmt.Errorf("--%s%s: %w", name, fileSuffix, err)
 			}
+			recordSource(c, name, flagSource{source: fileSource, fromTwin: true})
 		}
 		if next != nil {
 			return next(c)
@@ -111,58 +122,86 @@ func secretFileFlag(f *cli.StringFlag) *cli.StringFlag {
 	}
 }
 
-// secretValue is the secret of flag name: its value, or the content of the
-// file its -file twin names; "" when neither is given.
-func secretValue(c *cli.Context, name string) (string, error) {
-	value, path := c.String(name), c.String(name+fileSuffix)
-	if path == "" {
-		return value, nil
-	}
-	if value != "" {
-		return "", fmt.Errorf("--%s and --%s%s are both set: give the secret one way", name, name, fileSuffix)
-	}
-	secret, mode, err := readSecretFile(path)
-	if err != nil {
-		return "", fmt.Errorf("--%s%s: %w", name, fileSuffix, err)
-	}
-	// Group-readable is how a non-root process reads a mounted secret it
-	// does not own (a Kubernetes Secret with fsGroup, mode 0440), so only
-	// a file everyone may read is worth a warning.
-	if mode&0o007 != 0 {
-		log := loggerFrom(c)
-		log.Warn().Str("flag", name+fileSuffix).Str("file", path).Str("mode", mode.String()).
-			Msg("the secret file can be read by everyone: chmod 600 it (or 640 for a group the process runs in)")
-	}
-	return secret, nil
+// commandName is the running command's path without the app's name
+// ("token list"), for messages.
+func commandName(c *cli.Context) string {
+	return strings.TrimPrefix(c.Command.HelpName, c.App.HelpName+" ")
 }
 
-// readSecretFile reads one secret and the file's permission bits.
-func readSecretFile(path string) (string, os.FileMode, error) {
+// resolveSecret is the secret of flag name, given where its value and its
+// twin's file name came from: the value when it ranks higher, else the
+// content of the file (fromFile true). Both from one source are refused.
+func resolveSecret(c *cli.Context, name string, valueSource, fileSource valueSource) (secret string, fromFile bool, err error) {
+	file := name + fileSuffix
+	if fileSource == sourceNone || valueSource > fileSource {
+		return c.String(name), false, nil
+	}
+	if valueSource == fileSource {
+		return "", false, fmt.Errorf("--%s and --%s are both set %s: give the secret one way", name, file, fileSource.where())
+	}
+	path := c.String(file)
+	b, err := readSecretFileFor(c, file, path)
+	if err != nil {
+		return "", false, err
+	}
+	secret, err = oneSecret(path, b)
+	if err != nil {
+		return "", false, fmt.Errorf("--%s: %w", file, err)
+	}
+	return secret, true, nil
+}
+
+// readSecretFileFor reads the secret file path that flag names, and warns
+// when everyone may read it. Group-readable is how a non-root process
+// reads a mounted secret it does not own (a Kubernetes Secret with fsGroup,
+// mode 0440), so only a file everyone may read is worth a warning.
+func readSecretFileFor(c *cli.Context, flag, path string) ([]byte, error) {
+	b, mode, err := readSecretFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, err)
+	}
+	if mode&0o007 != 0 {
+		log := loggerFrom(c)
+		log.Warn().Str("flag", flag).Str("file", path).Str("mode", mode.String()).
+			Msg("the secret file can be read by everyone: chmod 600 it (or 640 for a group the process runs in)")
+	}
+	return b, nil
+}
+
+// readSecretFile reads a secret file, at most maxSecretFileBytes, and its
+// permission bits. A named pipe is read too (--token-file <(vault read ...)).
+func readSecretFile(path string) ([]byte, os.FileMode, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, fmt.Errorf("open the secret file: %w", err)
+		return nil, 0, fmt.Errorf("open the secret file: %w", err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return "", 0, fmt.Errorf("stat the secret file: %w", err)
+		return nil, 0, fmt.Errorf("stat the secret file: %w", err)
 	}
 	if !info.Mode().IsRegular() && info.Mode()&os.ModeNamedPipe == 0 {
-		return "", 0, fmt.Errorf("%s is not a regular file", path)
+		return nil, 0, fmt.Errorf("%s is not a regular file", path)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
 	if err != nil {
-		return "", 0, fmt.Errorf("read the secret file: %w", err)
+		return nil, 0, fmt.Errorf("read the secret file: %w", err)
 	}
 	if len(b) > maxSecretFileBytes {
-		return "", 0, fmt.Errorf("%s is over %d bytes: not a secret file", path, maxSecretFileBytes)
+		return nil, 0, fmt.Errorf("%s is over %d bytes: not a secret file", path, maxSecretFileBytes)
 	}
+	return b, info.Mode().Perm(), nil
+}
+
+// oneSecret is the single-line secret the file at path holds: one
+// trailing newline dropped; empty or more than one line refused.
+func oneSecret(path string, b []byte) (string, error) {
 	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if s == "" {
-		return "", 0, errors.New(path + " is empty")
+		return "", errors.New(path + " is empty")
 	}
 	if strings.ContainsAny(s, "\r\n") {
-		return "", 0, fmt.Errorf("%s holds more than one line: want the secret alone", path)
+		return "", fmt.Errorf("%s holds more than one line: want the secret alone", path)
 	}
-	return s, info.Mode().Perm(), nil
+	return s, nil
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,4 +183,87 @@ func TestTokensFromFilesThroughTheBinary(t *testing.T) {
 	_, output = agent(secretFile(t, "not-the-token\n", 0o600))
 	assert.Contains(t, output, "invalid token", "the oracle: a wrong token in the file is refused")
 	assert.NotContains(t, output, agentToken)
+}
+
+// recordingHome answers every call 500 and records the Basic password (the
+// access token) of each.
+func recordingHome(t *testing.T) (url string, tokens func() []string) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pw, _ := r.BasicAuth()
+		mu.Lock()
+		seen = append(seen, pw)
+		mu.Unlock()
+		http.Error(w, `{"error":"recorded"}`, http.StatusInternalServerError)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
+}
+
+// A secret and its -file twin follow the flags' precedence: the command
+// line wins over the environment, which wins over the --config file.
+func TestSecretFileTwinOnCommandLineBeatsEnvAndConfig(t *testing.T) {
+	home, tokens := recordingHome(t)
+	file := secretFile(t, "from-the-file\n", 0o600)
+
+	t.Run("env", func(t *testing.T) {
+		t.Setenv("PORTOLAN_TOKEN_LIST_TOKEN", "from-the-environment")
+		code, _, stderr := runApp("token", "list", "--home", home, "--token-file", file)
+		assert.NotContains(t, stderr, "both set", "the command line must win over the environment")
+		assert.NotEqual(t, 2, code, stderr)
+		assert.Contains(t, tokens(), "from-the-file", "the command line's token is the one sent")
+	})
+	t.Run("config", func(t *testing.T) {
+		cfg := configFileAt(t, "token:\n  list:\n    token: from-the-config\n", 0o600)
+		code, _, stderr := runApp("--config", cfg, "token", "list", "--home", home, "--token-file", file)
+		assert.NotContains(t, stderr, "both set", "the command line must win over the config file")
+		assert.NotEqual(t, 2, code, stderr)
+	})
+	t.Run("config-file-twin", func(t *testing.T) {
+		cfg := configFileAt(t, "token:\n  list:\n    token-file: "+file+"\n", 0o600)
+		code, _, stderr := runApp("--config", cfg, "token", "list", "--home", home, "--token", "from-the-command-line")
+		assert.NotContains(t, stderr, "both set", "the command line's --token must win over the config file's token-file")
+		assert.NotEqual(t, 2, code, stderr)
+		assert.Contains(t, tokens(), "from-the-command-line")
+	})
+	t.Run("after-the-arguments", func(t *testing.T) {
+		cfg := configFileAt(t, "token:\n  revoke:\n    token: from-the-config\n", 0o600)
+		code, _, stderr := runApp("--config", cfg, "token", "revoke", "some-id", "--home", home, "--token-file", secretFile(t, "after-the-id\n", 0o600))
+		assert.NotContains(t, stderr, "both set", "a twin given after the arguments is the command line's too")
+		assert.NotEqual(t, 2, code, stderr)
+		assert.Contains(t, tokens(), "after-the-id")
+	})
+}
+
+// Between the environment and the command line, each way round, the command
+// line wins; both from the same source are refused, naming it.
+func TestSecretFileTwinPrecedence(t *testing.T) {
+	t.Run("env file, command-line value", func(t *testing.T) {
+		t.Setenv("PORTOLAN_PROBE_MGMT_TOKEN_FILE", secretFile(t, "from-env-file", 0o600))
+		seen, code, stderr := secretProbe(t, "--mgmt-token", "from-the-command-line")
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, "from-the-command-line", seen)
+	})
+	t.Run("env value, command-line file", func(t *testing.T) {
+		t.Setenv("PORTOLAN_PROBE_MGMT_TOKEN", "from-the-environment")
+		seen, code, stderr := secretProbe(t, "--mgmt-token-file", secretFile(t, "from-the-file", 0o600))
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, "from-the-file", seen)
+	})
+	t.Run("both in the environment", func(t *testing.T) {
+		t.Setenv("PORTOLAN_PROBE_MGMT_TOKEN", "from-the-environment")
+		t.Setenv("PORTOLAN_PROBE_MGMT_TOKEN_FILE", secretFile(t, "from-env-file", 0o600))
+		seen, code, stderr := secretProbe(t)
+		assert.Equal(t, 2, code, stderr)
+		assert.Contains(t, stderr, "--mgmt-token and --mgmt-token-file are both set in the environment")
+		assert.Empty(t, seen, "the command did not run")
+	})
+	t.Run("the same value on the command line as in the environment", func(t *testing.T) {
+		t.Setenv("PORTOLAN_PROBE_MGMT_TOKEN", "same")
+		t.Setenv("PORTOLAN_PROBE_MGMT_TOKEN_FILE", secretFile(t, "from-env-file", 0o600))
+		seen, code, stderr := secretProbe(t, "--mgmt-token", "same")
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, "same", seen, "given on the command line, even as the environment has it")
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -152,8 +153,20 @@ func leafFromFlags(c *cli.Context) (pki.Leaf, string, error) {
 	if c.Int("days") <= 0 {
 		return leaf, "", fmt.Errorf("--days %d: want a positive number of days", c.Int("days"))
 	}
-	leaf.Lifetime = time.Duration(c.Int("days")) * 24 * time.Hour
+	leaf.Lifetime = daysLifetime(c.Int("days"))
 	return leaf, name, nil
+}
+
+// daysLifetime is days as a lifetime, saturated at the longest
+// time.Duration rather than wrapped around: the CA caps a lifetime at its
+// own end anyway, so a huge --days means "as long as the CA lasts", never
+// minutes.
+func daysLifetime(days int) time.Duration {
+	const day = 24 * time.Hour
+	if int64(days) > int64(math.MaxInt64/day) {
+		return math.MaxInt64
+	}
+	return time.Duration(days) * day
 }
 
 // newFile is a file writeNewFiles writes.
@@ -165,7 +178,9 @@ type newFile struct {
 // writeNewFiles writes files 0600 into dir (created 0700), none of which
 // may exist yet, and says what it wrote. Nothing is written when one
 // exists: a CA key overwritten is every certificate it signed orphaned.
-func writeNewFiles(out io.Writer, dir string, files []newFile) error {
+// When a write fails, the files written before it are removed, so that a
+// key is not left without its certificate to block the next attempt.
+func writeNewFiles(out io.Writer, dir string, files []newFile) (err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -176,10 +191,21 @@ func writeNewFiles(out io.Writer, dir string, files []newFile) error {
 			return err
 		}
 	}
+	var written []string
+	defer func() {
+		if err != nil {
+			for _, path := range written {
+				os.Remove(path)
+			}
+		}
+	}()
 	for _, f := range files {
 		if err := writeExclusive(f.path, f.data); err != nil {
 			return err
 		}
+		written = append(written, f.path)
+	}
+	for _, f := range files {
 		fmt.Fprintf(out, "==> Wrote %s %s\n", f.what, f.path)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,4 +233,36 @@ func readCert(t *testing.T, file string) *x509.Certificate {
 	c, err := x509.ParseCertificate(block.Bytes)
 	require.NoError(t, err)
 	return c
+}
+
+// A --days longer than a time.Duration holds means as long as the CA
+// lasts, not a lifetime wrapped around to minutes.
+func TestTLSCertCreateDaysPastTheCAEndEndWithTheCA(t *testing.T) {
+	caDir, outDir := t.TempDir(), t.TempDir()
+	code, _, stderr := runApp("tls", "ca", "create", "--dir", caDir)
+	require.Equal(t, 0, code, stderr)
+	code, _, stderr = runApp("tls", "cert", "create", "--server", "--ca", caDir, "--dir", outDir, "--days", "213504")
+	require.Equal(t, 0, code, stderr)
+	data, err := os.ReadFile(filepath.Join(outDir, "portolan-server.pem"))
+	require.NoError(t, err)
+	block, _ := pem.Decode(data)
+	require.NotNil(t, block)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	assert.True(t, cert.NotAfter.After(time.Now().Add(365*24*time.Hour)),
+		"asked for 213504 days (capped at the CA's end), got a certificate ending %s (%s from now)",
+		cert.NotAfter.UTC().Format(time.RFC3339), time.Until(cert.NotAfter).Round(time.Minute))
+}
+
+// A failed write leaves none of the files written before it: a CA key
+// without its certificate would block the next tls ca create.
+func TestWriteNewFilesRemovesWhatItWroteOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key.pem")
+	err := writeNewFiles(io.Discard, dir, []newFile{
+		{key, "key", []byte("k")},
+		{filepath.Join(dir, "missing", "cert.pem"), "certificate", []byte("c")},
+	})
+	require.Error(t, err)
+	assert.NoFileExists(t, key, "the key written before the failure is removed")
 }

@@ -40,3 +40,22 @@ func TestReadBounded(t *testing.T) {
 	_, err = ReadBounded(filepath.Join(t.TempDir(), "none"), 4)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// A directory made private is 0700 whether it is created or existed with a
+// looser mode.
+func TestPrivateDirIsMade0700EvenWhenItExists(t *testing.T) {
+	made := filepath.Join(t.TempDir(), "a", "b")
+	require.NoError(t, PrivateDir(made))
+	existing := filepath.Join(t.TempDir(), "open")
+	require.NoError(t, os.Mkdir(existing, 0o755))
+	require.NoError(t, os.Chmod(existing, 0o755))
+	require.NoError(t, PrivateDir(existing))
+	for _, dir := range []string{made, existing} {
+		fi, err := os.Stat(dir)
+		require.NoError(t, err)
+		assert.Equal(t, PrivateDirMode, fi.Mode().Perm(), dir)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	assert.ErrorContains(t, PrivateDir(file), file)
+}

@@ -125,7 +125,7 @@ func NewAutoCert(cfg AutoCertConfig) (*AutoCert, error) {
 	now := a.now()
 	cert, reason := a.load(now)
 	if cert != nil {
-		a.cur.Store(&served{cert: cert, next: renewAt(cert.Leaf)})
+		a.cur.Store(&served{cert: cert, next: a.nextCheck(cert.Leaf, now)})
 		return a, nil
 	}
 	a.mu.Lock()
@@ -197,7 +197,7 @@ func (a *AutoCert) renewLocked(now time.Time, reason string) Renewal {
 		return r
 	}
 	r.Cert = cert.Leaf
-	a.cur.Store(&served{cert: cert, next: renewAt(cert.Leaf)})
+	a.cur.Store(&served{cert: cert, next: a.nextCheck(cert.Leaf, now)})
 	if err := writeAtomic(a.keyFile, keyPEM, keyMode); err != nil {
 		r.Err = err
 		return r
@@ -237,7 +237,7 @@ func (a *AutoCert) load(now time.Time) (*tls.Certificate, string) {
 	if now.Before(leaf.NotBefore) {
 		return nil, fmt.Sprintf("%s is not valid before %s", a.certFile, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
-	if !now.Before(renewAt(leaf)) {
+	if !now.Before(a.renewAt(leaf)) {
 		return nil, fmt.Sprintf("%s expires on %s", a.certFile, leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	// Serve the authority as it is now after the leaf, whatever the file
@@ -268,10 +268,28 @@ func (a *AutoCert) report(r Renewal) {
 	}
 }
 
-// renewAt is when a third of leaf's lifetime remains.
-func renewAt(leaf *x509.Certificate) time.Time {
+// renewAt is when leaf is due for renewal: when a third of its lifetime
+// remains. A leaf whose end is the authority's own was cut short by it, and
+// every renewal would be cut to the same end: renewing cannot extend it, so
+// it is due only at that end.
+func (a *AutoCert) renewAt(leaf *x509.Certificate) time.Time {
+	if !leaf.NotAfter.Before(a.authority.Cert.NotAfter) {
+		return leaf.NotAfter
+	}
 	life := leaf.NotAfter.Sub(leaf.NotBefore)
 	return leaf.NotAfter.Add(-life / 3)
+}
+
+// nextCheck is when GetCertificate next looks at leaf, served from now on:
+// when it is due (renewAt), but never sooner than renewRetry from now, so
+// that a leaf due already (a short lifetime, a clock jump) costs one
+// issue a renewRetry, not one per handshake.
+func (a *AutoCert) nextCheck(leaf *x509.Certificate, now time.Time) time.Time {
+	next := a.renewAt(leaf)
+	if floor := now.Add(renewRetry); next.Before(floor) {
+		return floor
+	}
+	return next
 }
 
 // keyPair parses a chain and key in PEM, with its Leaf set.

@@ -384,3 +384,17 @@ func (s countingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte
 	s.n.Add(1)
 	return s.brokenSigner.Sign(r, d, o)
 }
+
+// A certificate capped by the CA's end cannot be extended by renewing it:
+// handshakes in the CA's last minutes renew at most once, not each time.
+func TestAutoCertRenewsAtMostOnceNearCAEnd(t *testing.T) {
+	e := newAutoCertEnv(t)
+	a := e.start(t)
+	e.taken()
+	e.clock.Set(e.ca.Cert.NotAfter.Add(-20 * time.Minute))
+	for range 5 {
+		_, err := a.GetCertificate(&tls.ClientHelloInfo{})
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, len(e.taken()), 1, "five handshakes at one instant renew at most once")
+}

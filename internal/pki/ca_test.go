@@ -316,3 +316,14 @@ type brokenSigner struct{ crypto.Signer }
 func (brokenSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, errSignerBroken
 }
+
+// The CA's directory is 0700 even when it existed before with a looser mode
+// (an image layer, a mounted volume, a script's mkdir -p).
+func TestTLSDirIsMade0700EvenWhenItExists(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tls")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.Chmod(dir, 0o755))
+	_, err := LoadOrCreateAuthority(dir, "", t0)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fileMode(t, dir), "the CA's directory")
+}

@@ -22,7 +22,6 @@ const (
 
 // Modes of what this package writes.
 const (
-	dirMode  fs.FileMode = 0o700
 	keyMode  fs.FileMode = 0o600
 	certMode fs.FileMode = 0o600 // certificates too: nobody else needs them in the data dir
 )
@@ -31,12 +30,12 @@ const (
 // bundle is a few kilobytes, and a file of gigabytes is a mistake.
 const maxPEMFile = 1 << 20
 
-// makeDir creates dir (and its parents) with mode 0700 if it is missing.
+// makeDir creates dir (and its parents) with mode 0700, and makes an
+// existing dir 0700 too: it keeps the CA's key, and one made beforehand (an
+// image layer, a volume, mkdir -p) may be 0755. A directory that cannot be
+// made 0700 is an error: no key is written where others may list it.
 func makeDir(dir string) error {
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return fmt.Errorf("create directory %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.PrivateDir(dir)
 }
 
 // readPEMFile reads a file of PEM blocks, bounded by maxPEMFile. It reads
