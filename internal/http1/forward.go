@@ -104,7 +104,7 @@ func (f *Forwarder) get(ctx context.Context, connect time.Duration) (*upstreamCo
 		if err != nil {
 			return nil, false, err
 		}
-		c = Raw(c)
+		c = rawUpstream(c)
 		uc := &upstreamConn{c: c, lim: headLimit{r: c, left: -1}, recent: true,
 			head: upstreamHead{header: make(http.Header, 8)}}
 		uc.br = bufio.NewReaderSize(&uc.lim, 4<<10)
@@ -343,7 +343,7 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 	}
 	uc.lim.left = maxUpstreamHead // http.ReadResponse has no bound of its own
 	for {
-		resp, err := http.ReadResponse(uc.br, r)
+		resp, err := uc.readResponse(r)
 		if err != nil {
 			if uc.lim.left == 0 {
 				err = errUpstreamHeadTooLarge

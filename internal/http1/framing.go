@@ -1,7 +1,9 @@
 package http1
 
 import (
+	"bufio"
 	"errors"
+	"net"
 	"net/http"
 )
 
@@ -363,9 +365,9 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
-// asciiEqualFold reports whether b equals s ignoring ASCII case only (no
-// Unicode folding: net/http refuses header names that are not tokens).
-func asciiEqualFold(b []byte, s string) bool {
+// asciiEqualFold reports whether b equals s ignoring ASCII case only, as
+// net/http compares header names and tokens (no Unicode folding).
+func asciiEqualFold[T []byte | string](b T, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
@@ -387,7 +389,8 @@ func asciiEqualFold(b []byte, s string) bool {
 // switchOrClose is net/http's handler in front of the gateway's: an answer
 // to a request with an Upgrade header is either 101 (the connection is the
 // handler's from then on) or closes the connection, because framingCheck no
-// longer follows it.
+// longer follows it. A handler that answers nothing gets net/http's 200,
+// with Connection: close.
 type switchOrClose struct{ h http.Handler }
 
 func (s switchOrClose) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -395,17 +398,29 @@ func (s switchOrClose) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.h.ServeHTTP(w, r)
 		return
 	}
-	s.h.ServeHTTP(&closeUnlessSwitched{ResponseWriter: w}, r)
+	c := &closeUnlessSwitched{ResponseWriter: w}
+	s.h.ServeHTTP(c, r)
+	if !c.wrote && !c.switched {
+		c.WriteHeader(http.StatusOK)
+	}
 }
 
-// closeUnlessSwitched adds Connection: close to any final answer but 101.
+// closeUnlessSwitched adds Connection: close to any final answer but 101,
+// however its head goes out: written, flushed, or left to net/http. The
+// header is set when the status is, not before the handler runs: a handler
+// that switches may copy the header map into its 101 (httputil.ReverseProxy
+// writes rw.Header() after Hijack).
 type closeUnlessSwitched struct {
 	http.ResponseWriter
-	wrote bool
+	wrote    bool // a final status was written, with Connection: close
+	switched bool // 101, or the connection hijacked: it is the handler's
 }
 
 func (c *closeUnlessSwitched) WriteHeader(code int) {
-	if !c.wrote && code >= 200 {
+	switch {
+	case code == http.StatusSwitchingProtocols:
+		c.switched = true
+	case !c.wrote && code >= 200:
 		c.wrote = true
 		c.Header().Set("Connection", "close")
 	}
@@ -413,11 +428,30 @@ func (c *closeUnlessSwitched) WriteHeader(code int) {
 }
 
 func (c *closeUnlessSwitched) Write(b []byte) (int, error) {
-	if !c.wrote {
+	if !c.wrote && !c.switched {
 		c.WriteHeader(http.StatusOK)
 	}
 	return c.ResponseWriter.Write(b)
 }
 
-// Unwrap lets http.ResponseController reach Hijack and Flush.
+// Flush sends the head first as Write would: net/http's own Flush would
+// send it without Connection: close.
+func (c *closeUnlessSwitched) Flush() {
+	if !c.wrote && !c.switched {
+		c.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(c.ResponseWriter).Flush()
+}
+
+// Hijack hands the connection to the handler, which answers on it itself.
+func (c *closeUnlessSwitched) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(c.ResponseWriter).Hijack()
+	if err == nil {
+		c.switched = true
+	}
+	return conn, brw, err
+}
+
+// Unwrap lets http.ResponseController reach the rest (deadlines, full
+// duplex).
 func (c *closeUnlessSwitched) Unwrap() http.ResponseWriter { return c.ResponseWriter }

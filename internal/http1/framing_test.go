@@ -5,9 +5,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/portolan/portolan/internal/testenv"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -207,4 +212,69 @@ func FuzzFraming(f *testing.F) {
 			post = req.Method == http.MethodPost
 		}
 	})
+}
+
+// An Upgrade request that is not switched ends its connection even when
+// the handler writes nothing (net/http's 200): the framing check no longer
+// follows it, so a later CL+TE request must never be served on it.
+func TestUnswitchedUpgradeClosesEvenWithoutAnAnswer(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/up": // answers nothing: net/http sends 200
+		case "/up-flushed":
+			w.(http.Flusher).Flush()
+		default:
+			_, _ = io.Copy(io.Discard, r.Body)
+			_, _ = io.WriteString(w, "served "+r.URL.Path)
+		}
+	})
+	_, addr := startServer(t, h)
+	for _, path := range []string{"/up", "/up-flushed"} {
+		t.Run(path, func(t *testing.T) {
+			c := dialWire(t, addr)
+			c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n")
+			resp, _ := c.answer("GET")
+			require.Equal(t, 200, resp.StatusCode)
+			if resp.Close {
+				return // closed as it should be
+			}
+			c.send("POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+			resp, body := c.answer("POST")
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode, "CL+TE served after an unswitched upgrade: %q", body)
+		})
+	}
+}
+
+// A switched upgrade is the handler's: the 101 it relays through a hijacked
+// connection (httputil.ReverseProxy's, which writes the header map it was
+// given) does not say close, and the connection carries the new protocol.
+func TestSwitchedUpgradeIsRelayedWithoutClose(t *testing.T) {
+	upAddr := testenv.ServeTCP(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if line == "\r\n" {
+				break
+			}
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+		_, _ = io.Copy(c, br) // echoes
+	})
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: upAddr})
+	_, addr := startServer(t, rp)
+	c := dialWire(t, addr)
+	c.send("GET /up HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n")
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	assert.False(t, resp.Close, "the 101 says close: %q", resp.Header["Connection"])
+	c.send("ping")
+	got := make([]byte, 4)
+	_, err = io.ReadFull(c.br, got)
+	require.NoError(t, err)
+	assert.Equal(t, "ping", string(got))
 }

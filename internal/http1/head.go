@@ -163,10 +163,13 @@ func addField(h http.Header, vals []string, key, value string) []string {
 	return vals
 }
 
-// listsClose reports whether a Connection header's value has the close token.
+// listsClose reports whether a Connection header's value has the close
+// token, as net/http reads it (httpguts.HeaderValuesContainsToken): tokens
+// trimmed of spaces and tabs only, compared without Unicode folding, so that
+// a head is close to both or to neither.
 func listsClose(value string) bool {
 	for tok := range strings.SplitSeq(value, ",") {
-		if strings.EqualFold(strings.TrimSpace(tok), "close") {
+		if asciiEqualFold(trimBlanks(tok), "close") {
 			return true
 		}
 	}

@@ -180,3 +180,11 @@ func TestCanonicalToken(t *testing.T) {
 		check(name)
 	}
 }
+
+// The close token of Connection is read as net/http reads it: trimmed of
+// spaces and tabs only, and compared without Unicode case folding.
+func TestConnectionCloseTokenIsReadAsNetHTTPReadsIt(t *testing.T) {
+	checkHeadAgainstNetHTTP(t, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\u00a0\r\n\r\n")
+	checkHeadAgainstNetHTTP(t, "GET / HTTP/1.1\r\nHost: x\r\nConnection: \u0085close\r\n\r\n")
+	checkHeadAgainstNetHTTP(t, "GET / HTTP/1.1\r\nHost: x\r\nConnection: clo\u017fe\r\n\r\n") // ſ folds to s in Unicode
+}

@@ -1,9 +1,6 @@
 package http1
 
-import (
-	"io"
-	"time"
-)
+import "time"
 
 // Bounds of a lingering close (lingerUnread): how long, and how much of
 // a request body, it reads and discards at most. nginx's lingering_time is
@@ -29,7 +26,7 @@ const (
 // that already stopped sending (the body timed out) or a write that
 // failed gets none.
 func (lc *leanConn) lingerUnread() {
-	if lc.body.n <= 0 || lc.body.timedOut || lc.w.failed {
+	if lc.body == nil || lc.body.n <= 0 || lc.body.timedOut || lc.w.failed {
 		return
 	}
 	if cw, ok := lc.c.(interface{ CloseWrite() error }); ok {
@@ -37,5 +34,5 @@ func (lc *leanConn) lingerUnread() {
 	}
 	lc.body.timeout = 0 // bounded as a whole instead
 	lc.setDeadline(time.Now().Add(lingerTime))
-	_, _ = io.CopyN(io.Discard, &lc.body, lingerMaxBytes)
+	_ = lc.body.discard(lingerMaxBytes)
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // rawConn reads and writes a TCP connection with raw system calls, through
@@ -53,6 +54,8 @@ type rawConn struct {
 	peekErr syscall.Errno
 
 	closed atomic.Pointer[func()] // run once at the first Close (CapListener)
+
+	send sendTimer // a client connection's send timeout (rawconn_send.go)
 }
 
 func (r *rawConn) setOnClose(fn func()) { r.closed.Store(&fn) }
@@ -71,8 +74,15 @@ func (r *rawConn) Close() error {
 const maxRW = 1 << 30
 
 // Raw returns c reading and writing with raw system calls when it is a TCP
-// connection on Linux; c otherwise.
-func Raw(c net.Conn) net.Conn {
+// connection on Linux; c otherwise. It is for a client's connection: a
+// write that waits for the client to read more is bounded by sendTimeout.
+func Raw(c net.Conn) net.Conn { return newRaw(c, sendTimeout) }
+
+// rawUpstream is Raw for a connection to an upstream, whose writes the
+// Forwarder bounds itself.
+func rawUpstream(c net.Conn) net.Conn { return newRaw(c, 0) }
+
+func newRaw(c net.Conn, send time.Duration) net.Conn {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return c
@@ -81,7 +91,7 @@ func Raw(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	r := &rawConn{TCPConn: tc, rc: rc}
+	r := &rawConn{TCPConn: tc, rc: rc, send: sendTimer{timeout: send}}
 	r.readFn = r.read
 	r.writeFn = r.write
 	r.awaitFn = r.await
@@ -117,6 +127,7 @@ func (r *rawConn) write(fd uintptr) bool {
 			r.wn += n
 		case syscall.EINTR:
 		case syscall.EAGAIN:
+			r.armSend() // the netpoller waits for room next
 			return false
 		default:
 			r.werr = e
@@ -156,6 +167,9 @@ func (r *rawConn) Write(p []byte) (int, error) {
 	err := r.rc.Write(r.writeFn)
 	n := r.wn
 	r.wbuf = nil
+	if r.send.armed {
+		r.disarmSend()
+	}
 	switch {
 	case err != nil:
 		return n, r.opError("write", err)
@@ -205,6 +219,9 @@ func (r *rawConn) WriteAwait(p []byte) (int, error) {
 	}
 	n := r.wn
 	r.wbuf = nil
+	if r.send.armed {
+		r.disarmSend()
+	}
 	switch {
 	case r.werr != 0:
 		return n, r.opError("write", os.NewSyscallError("write", r.werr))

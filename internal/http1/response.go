@@ -60,6 +60,12 @@ func (w *leanResponse) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	if len(p) == 0 {
+		// Nothing to frame, as net/http's chunkWriter has it: written as a
+		// chunk of size 0, it would be the last-chunk, and what follows a
+		// second answer on the wire.
+		return 0, nil
+	}
 	if w.failed {
 		return 0, errLeanWrite
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -205,17 +204,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // leanConn is one client connection served by the lean loop, with
 // everything a request needs allocated once.
 type leanConn struct {
-	s         *Server
-	c         net.Conn
-	cr        connReader // under br
-	br        *bufio.Reader
-	bw        *bufio.Writer
-	remote    string
-	idle      atomic.Bool // waiting for a request: Shutdown may close it
-	busy      atomic.Bool // a request is being answered (ConnStats' writing)
-	deadline  time.Time   // the read deadline set; zero when none
-	afterPost bool        // the last request was a POST
-	cancel    context.CancelFunc
+	s        *Server
+	c        net.Conn
+	cr       connReader // under br
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	remote   string
+	idle     atomic.Bool // waiting for a request: Shutdown may close it
+	busy     atomic.Bool // a request is being answered (ConnStats' writing)
+	deadline time.Time   // the read deadline set; zero when none
+	postCRLF int         // after a POST: how many CR or LF may still be skipped before the next head
+	cancel   context.CancelFunc
 
 	// A head read in pieces: where to look for its end, and whether its
 	// deadline is set.
@@ -230,7 +229,7 @@ type leanConn struct {
 	tmpl http.Request // carries the connection's context
 	req  http.Request
 	url  url.URL
-	body leanBody
+	body *requestBody // the request's; nil when it has none
 	w    leanResponse
 }
 
@@ -264,7 +263,6 @@ func (s *Server) newConn(c net.Conn) *leanConn {
 	lc.br.Reset(&lc.cr)
 	lc.bw = s.writers.Get().(*bufio.Writer)
 	lc.bw.Reset(c)
-	lc.body.br, lc.body.lc = lc.br, lc
 	lc.w = leanResponse{bw: lc.bw, dates: &s.dates, header: make(http.Header, 8)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -347,15 +345,20 @@ func (lc *leanConn) readHead() (int, headState) {
 		}
 		lc.idle.Store(false)
 	}
-	if lc.afterPost {
-		// As net/http: old clients send a CRLF after a POST body.
-		lc.afterPost = false
-		peek, _ := br.Peek(4)
+	if lc.postCRLF > 0 {
+		// As net/http: old clients send a CRLF after a POST body, and up to
+		// 4 CR or LF are skipped. Only what has come is looked at: a Peek
+		// for more would wait under the idle deadline, not the head's, and
+		// unseen by Shutdown.
+		peek, _ := br.Peek(min(br.Buffered(), lc.postCRLF))
 		n := 0
 		for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
 			n++
 		}
 		_, _ = br.Discard(n)
+		if lc.postCRLF -= n; n < len(peek) {
+			lc.postCRLF = 0 // the head has begun
+		}
 		if br.Buffered() == 0 {
 			return lc.readHead()
 		}
@@ -411,7 +414,10 @@ func (lc *leanConn) serve(n int) bool {
 		return false
 	}
 	h := &lc.head
-	lc.afterPost = h.method == http.MethodPost
+	lc.postCRLF = 0
+	if h.method == http.MethodPost {
+		lc.postCRLF = 4
+	}
 	h.url(&lc.url)
 	req := &lc.req
 	*req = lc.tmpl
@@ -419,9 +425,10 @@ func (lc *leanConn) serve(n int) bool {
 	req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.1", 1, 1
 	req.Header, req.Host, req.RemoteAddr, req.Close = h.header, h.host, lc.remote, h.close
 	req.ContentLength, req.Body = h.contentLength, http.NoBody
+	lc.body = nil
 	if h.contentLength > 0 {
-		lc.body.n, lc.body.timeout, lc.body.timedOut = h.contentLength, lc.s.BodyTimeout, false
-		req.Body = &lc.body
+		lc.body = lc.newBody(h.contentLength)
+		req.Body = lc.body
 		if lc.body.timeout <= 0 && !lc.deadline.IsZero() {
 			lc.setDeadline(time.Time{}) // as net/http without a ReadTimeout: uploads may be slow
 		}
@@ -430,23 +437,15 @@ func (lc *leanConn) serve(n int) bool {
 	lc.busy.Store(true)
 	defer lc.busy.Store(false)
 	if !lc.call(req) {
-		return false
-	}
-	if lc.body.n > leanMaxDrain || lc.body.timedOut {
-		lc.w.closeAfter = true
-	}
-	if !lc.w.finish() {
-		lc.lingerUnread()
-		return false
-	}
-	if lc.body.n > 0 { // what the handler left of the body, so the next request starts where it should
-		lc.body.timeout = 0 // bounded as a whole instead
-		lc.setDeadline(time.Now().Add(leanHeaderTimeout))
-		if _, err := io.Copy(io.Discard, &lc.body); err != nil || lc.body.n > 0 {
-			return false
+		if lc.body != nil {
+			_ = lc.body.Close() // waits for a read in progress: the buffer goes back to the pool
 		}
+		return false
 	}
-	return true
+	if lc.body == nil {
+		return lc.w.finish()
+	}
+	return lc.finishWithBody()
 }
 
 // call runs the handler; false when it panicked (the connection is then
@@ -464,57 +463,3 @@ func (lc *leanConn) call(req *http.Request) (ok bool) {
 	lc.s.handler.ServeHTTP(&lc.w, req)
 	return true
 }
-
-// leanBody reads a body of a known length from a connection's buffer: a
-// request's, or an upstream's answer's.
-//
-// A request's is read within the body timeout: a read that waits for the
-// connection finds a read deadline between half the timeout and all of it
-// away, moved only when less than half is left (a deadline update per
-// read would cost more than the precision is worth). What came with the
-// head is read from the buffer, with no deadline moved.
-type leanBody struct {
-	br       *bufio.Reader
-	n        int64         // left to read
-	lc       *leanConn     // a request's: whose deadline bounds the reads; nil for an answer's
-	timeout  time.Duration // the body timeout; 0: none
-	timedOut bool          // the client stopped sending it: every read fails, and the connection closes
-}
-
-func (b *leanBody) Read(p []byte) (int, error) {
-	if b.n <= 0 {
-		return 0, io.EOF
-	}
-	if b.timeout > 0 {
-		if b.timedOut {
-			return 0, ErrBodyTimeout
-		}
-		if b.br.Buffered() == 0 {
-			b.lc.extendBody(b.timeout)
-		}
-	}
-	if int64(len(p)) > b.n {
-		p = p[:b.n]
-	}
-	n, err := b.br.Read(p)
-	b.n -= int64(n)
-	if err == io.EOF && b.n > 0 {
-		err = io.ErrUnexpectedEOF
-	}
-	if err != nil && b.timeout > 0 && IsTimeout(err) {
-		b.timedOut, err = true, ErrBodyTimeout
-	}
-	return n, err
-}
-
-// extendBody moves the read deadline for a request body's next read: to
-// d from now, when less than half of d is left (or more than d: the wait
-// for the head's).
-func (lc *leanConn) extendBody(d time.Duration) {
-	now := time.Now()
-	if left := lc.deadline.Sub(now); lc.deadline.IsZero() || left < d/2 || left > d {
-		lc.setDeadline(now.Add(d))
-	}
-}
-
-func (b *leanBody) Close() error { return nil }

@@ -2,13 +2,16 @@ package http1
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -155,4 +158,39 @@ func closedByServer(t *testing.T, s *Server) {
 	t.Helper()
 	require.Eventually(t, func() bool { return s.ConnStats().Active == 0 }, 10*time.Second, time.Millisecond)
 	time.Sleep(20 * time.Millisecond)
+}
+
+// plainConns hides the TCP connections a listener accepts behind net.Conn,
+// so that the server reads them as it reads TLS ones: with blocking reads,
+// not inside a ReadLoop.
+type plainConns struct{ net.Listener }
+
+func (l plainConns) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	return struct{ net.Conn }{c}, err
+}
+
+// The CRLF an old client sends after a POST body leaves the connection
+// waiting for a request, as idle as any: Shutdown closes it at once rather
+// than waiting for its next request or its idle timeout.
+func TestShutdownClosesConnectionIdleAfterPostCRLF(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}), zerolog.Nop())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(plainConns{ln}) }()
+	c := dialWire(t, ln.Addr().String())
+	c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+	resp, _ := c.answer("POST")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	c.send("\r\n")
+	time.Sleep(50 * time.Millisecond) // the server reads the CRLF, then waits
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.NoError(t, s.Shutdown(ctx), "the connection was not taken for idle")
+	require.ErrorIs(t, <-done, http.ErrServerClosed)
+	assert.True(t, c.closed())
 }

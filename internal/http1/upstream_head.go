@@ -23,7 +23,8 @@ var errUpstreamHeadTooLarge = unusableAnswer("the head of the upstream's answer 
 // buffer's size, and bodies are not bounded here.
 type headLimit struct {
 	r    io.Reader
-	left int64 // negative: no bound
+	left int64  // negative: no bound
+	kept []byte // while not nil, what is read is appended (readResponse)
 }
 
 func (l *headLimit) Read(p []byte) (int, error) {
@@ -38,6 +39,9 @@ func (l *headLimit) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
+	if l.kept != nil {
+		l.kept = append(l.kept, p[:n]...)
+	}
 	return n, err
 }
 
@@ -97,9 +101,8 @@ func parseUpstreamHead(head string, h *upstreamHead) bool {
 		}
 		vals = addField(h.header, vals, key, value)
 	}
-	if h.close {
-		delete(h.header, "Connection") // as http.ReadResponse does
-	}
+	// Connection is kept when it lists close, where http.ReadResponse
+	// deletes it: what else it lists is hop-by-hop too (respond drops it).
 	return h.contentLength >= 0
 }
 
@@ -136,4 +139,59 @@ func (uc *upstreamConn) readLeanAnswer() (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// readResponse is http.ReadResponse of the answer head at the start of
+// uc.br, with the Connection fields it deletes when one lists close (net/http
+// keeps only Close) put back: the other headers they list are hop-by-hop
+// too (RFC 9110 §7.6.1), and respond drops them by that list. The fields
+// are taken from the raw head: from the buffer when it holds the whole head
+// (no copy, no wait), else from a copy headLimit keeps as ReadResponse reads
+// on (a head over the buffer's 4 KiB).
+func (uc *upstreamConn) readResponse(r *http.Request) (*http.Response, error) {
+	buf, _ := uc.br.Peek(uc.br.Buffered())
+	conn, whole := connectionValues(buf)
+	if !whole {
+		uc.lim.kept = append(make([]byte, 0, len(buf)+512), buf...)
+	}
+	resp, err := http.ReadResponse(uc.br, r)
+	if !whole {
+		conn, _ = connectionValues(uc.lim.kept)
+		uc.lim.kept = nil
+	}
+	if err == nil && len(conn) > 0 && len(resp.Header["Connection"]) == 0 {
+		resp.Header["Connection"] = conn
+	}
+	return resp, err
+}
+
+// connectionValues returns the values of the Connection fields of the
+// answer head at the start of b, and whether b holds the whole head. Lines
+// end in LF, a CR before it dropped, and a line that starts with a space or
+// a tab continues the field before it, joined by a space, as textproto
+// reads them.
+func connectionValues(b []byte) (vals []string, whole bool) {
+	_, rest, ok := bytes.Cut(b, []byte{'\n'}) // the status line
+	inConn := false
+	for ok {
+		var line []byte
+		if line, rest, ok = bytes.Cut(rest, []byte{'\n'}); !ok {
+			break
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		switch {
+		case len(line) == 0:
+			return vals, true
+		case line[0] == ' ' || line[0] == '\t':
+			if inConn {
+				vals[len(vals)-1] += " " + string(trimOWS(line))
+			}
+		default:
+			name, value, _ := bytes.Cut(line, []byte{':'})
+			if inConn = asciiEqualFold(name, "Connection"); inConn {
+				vals = append(vals, string(trimOWS(value)))
+			}
+		}
+	}
+	return vals, false
 }
