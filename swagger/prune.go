@@ -11,6 +11,7 @@ func (s *Spec) filter(decisions []Decision) []byte {
 	root := clone(s.root).(*object)
 	dropped := make(map[string]bool) // tags of omitted operations
 	if paths := root.obj("paths"); paths != nil {
+		s.inlineReferences(paths)
 		omitted := make(map[string]map[string]bool) // path → lower-case methods
 		for _, d := range decisions {
 			if d.Kept {
@@ -33,11 +34,10 @@ func (s *Spec) filter(decisions []Decision) []byte {
 			}
 			// A path item that is a reference is inlined so that its
 			// operations can be removed one by one.
-			item := s.resolve(paths.vals[p])
+			item := s.inlined(paths.vals[p])
 			if item == nil {
 				continue
 			}
-			item = clone(item).(*object)
 			paths.set(p, item)
 			for m := range gone {
 				item.del(m)
@@ -50,6 +50,61 @@ func (s *Spec) filter(decisions []Decision) []byte {
 	pruneComponents(root, s.swagger2)
 	pruneTags(root, dropped)
 	return encodeTree(root, "  ")
+}
+
+// inlineReferences replaces every path item, and every operation of one,
+// that refers into the paths ("$ref": "#/paths/~1v1~1items") with a copy of
+// what it refers to, before any path is removed: a kept path that refers to
+// a wholly omitted one keeps its operations. References elsewhere (OpenAPI
+// 3.1's components/pathItems) stay: what they refer to is kept while used.
+func (s *Spec) inlineReferences(paths *object) {
+	for _, p := range paths.keys {
+		if s.refersIntoPaths(paths.vals[p]) {
+			if item := s.inlined(paths.vals[p]); item != nil {
+				paths.set(p, item)
+			}
+		}
+		item, _ := paths.vals[p].(*object)
+		for _, m := range methods {
+			if op := item.obj(m); s.refersIntoPaths(op) {
+				if c := s.inlined(op); c != nil {
+					item.set(m, c)
+				}
+			}
+		}
+	}
+}
+
+// refersIntoPaths reports whether v is a reference whose chain of
+// references passes through the document's paths.
+func (s *Spec) refersIntoPaths(v any) bool {
+	o, _ := v.(*object)
+	for range maxDepth {
+		ref, ok := o.get("$ref")
+		if !ok {
+			return false
+		}
+		str, _ := ref.(string)
+		if strings.HasPrefix(str, "#/paths/") {
+			return true
+		}
+		o, _ = s.pointer(str).(*object)
+	}
+	return false
+}
+
+// inlined returns v as an object: a copy of what it leads to when it is a
+// reference (nil when that is nowhere), else v itself.
+func (s *Spec) inlined(v any) *object {
+	o, _ := v.(*object)
+	if _, ok := o.get("$ref"); !ok {
+		return o
+	}
+	target := s.resolve(o)
+	if target == nil {
+		return nil
+	}
+	return clone(target).(*object)
 }
 
 func hasOperation(item *object) bool {

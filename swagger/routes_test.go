@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,6 +151,113 @@ func TestRoutesLookupThreescale(t *testing.T) {
 	assert.False(t, found)
 }
 
+// Lookup of a segment against a template with several parameters in one
+// segment takes time linear in the segment, not one try per way to split it.
+func TestRoutesLookupIsLinearInSegmentParameters(t *testing.T) {
+	s, err := Parse([]byte(`openapi: 3.0.3
+info: {title: blog, version: "1"}
+paths:
+  /archive/{year}-{month}-{day}-{slug}.json:
+    get:
+      operationId: getPost
+      responses: {"200": {description: ok}}
+`), nil)
+	require.NoError(t, err)
+	routes := mustSelect(t, s, nil, nil).Routes()
+	_, found := routes.Lookup("GET", "/archive/2024-01-02-hello.json")
+	require.True(t, found, "the plain path")
+	_, found = routes.Lookup("GET", "/archive/2024-01-02-my-post.json")
+	require.True(t, found, "a slug with dashes")
+
+	path := "/archive/" + strings.Repeat("-", 2000)
+	done := make(chan bool, 1)
+	go func() {
+		_, found := routes.Lookup("GET", path)
+		done <- found
+	}()
+	select {
+	case found := <-done:
+		assert.False(t, found, "a segment of dashes has no .json")
+	case <-time.After(3 * time.Second):
+		t.Fatalf("Lookup of one %d-byte path still running after 3s", len(path))
+	}
+}
+
+// Templates that differ only in a parameter's name are one route; when one
+// of them is omitted, its calls are refused whichever twin is kept.
+func TestRoutesOmittedTwinTemplateDecides(t *testing.T) {
+	s, err := Parse([]byte(`openapi: 3.0.3
+info: {title: dup, version: "1"}
+paths:
+  /admin/api/users/{id}.json:
+    get:
+      operationId: readUser
+      responses: {"200": {description: ok}}
+  /admin/api/users/{user_id}.json:
+    get:
+      operationId: readUserSecrets
+      responses: {"200": {description: ok}}
+`), nil)
+	require.NoError(t, err)
+	for _, omitted := range []string{"readUserSecrets", "readUser"} { // the later twin, then the earlier
+		d, found := mustSelect(t, s, nil, []string{"op:" + omitted}).Routes().Lookup("GET", "/admin/api/users/1.json")
+		require.True(t, found)
+		assert.False(t, d.Kept, "let through as %s although its twin op:%s is omitted", d.Operation, omitted)
+		assert.Equal(t, "op:"+omitted, d.Rule)
+	}
+	d, found := mustSelect(t, s, nil, nil).Routes().Lookup("GET", "/admin/api/users/1.json")
+	require.True(t, found)
+	assert.True(t, d.Kept)
+	assert.Equal(t, "readUser", d.Operation.ID, "with both kept, the first in Operations order decides")
+}
+
+// HEAD on a template with a GET operation and no HEAD operation of its own
+// gets the GET operation's decision, as Rails routes it; templates keep
+// their order (a literal wins over a parameter) whichever method decides.
+func TestRoutesLookupHeadFallsBackToGet(t *testing.T) {
+	s, err := Parse([]byte(`openapi: 3.0.3
+info: {title: head, version: "1"}
+paths:
+  /items/{id}:
+    get: {operationId: getItem, responses: {"200": {description: ok}}}
+    delete: {operationId: deleteItem, responses: {"200": {description: ok}}}
+  /items/{id}/raw:
+    get: {operationId: getRaw, responses: {"200": {description: ok}}}
+    head: {operationId: headRaw, responses: {"200": {description: ok}}}
+  /files/latest:
+    get: {operationId: getLatest, responses: {"200": {description: ok}}}
+  /files/{name}:
+    head: {operationId: headFile, responses: {"200": {description: ok}}}
+  /things:
+    post: {operationId: createThing, responses: {"200": {description: ok}}}
+`), nil)
+	require.NoError(t, err)
+	routes := mustSelect(t, s, nil, []string{"op:getItem"}).Routes()
+	tests := []struct {
+		path string
+		want string // operationId; "" = not found
+	}{
+		{"/items/7", "getItem"},
+		{"/items/7/raw", "headRaw"},
+		{"/files/latest", "getLatest"}, // the literal wins, with its GET
+		{"/files/a.txt", "headFile"},
+		{"/things", ""}, // no GET to fall back to
+	}
+	for _, tt := range tests {
+		d, found := routes.Lookup("HEAD", tt.path)
+		if tt.want == "" {
+			assert.False(t, found, "HEAD %s found %s", tt.path, d.Operation)
+			continue
+		}
+		if assert.True(t, found, "HEAD %s", tt.path) {
+			assert.Equal(t, tt.want, d.Operation.ID, "HEAD %s", tt.path)
+		}
+	}
+	d, _ := routes.Lookup("HEAD", "/items/7")
+	assert.False(t, d.Kept, "HEAD of an omitted GET is refused with it")
+	assert.Equal(t, "op:getItem", d.Rule)
+}
+
 // fillTemplate replaces every {param} with a value.
 func fillTemplate(p string) string {
 	var b strings.Builder
@@ -161,6 +269,10 @@ func fillTemplate(p string) string {
 			return b.String()
 		}
 		j := strings.IndexByte(p[i:], '}')
+		if j < 0 { // an unclosed {: taken literally
+			b.WriteString(p)
+			return b.String()
+		}
 		b.WriteString(p[:i])
 		n++
 		fmt.Fprintf(&b, "%d", 100+n)

@@ -324,3 +324,24 @@ func TestSelectWithoutPathsOrComponents(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "hooks", again.Title())
 }
+
+// A kept path item that is a reference to a wholly omitted one keeps its
+// operations in the filtered document.
+func TestFilteredDocumentKeepsReferencedPathItems(t *testing.T) {
+	s, err := Parse([]byte(`openapi: 3.1.0
+info: {title: refs, version: "1"}
+paths:
+  /v2/items:
+    $ref: '#/paths/~1v1~1items'
+  /v1/items:
+    get:
+      operationId: listItems
+      responses: {"200": {description: ok}}
+`), nil)
+	require.NoError(t, err)
+	sel := mustSelect(t, s, nil, []string{"GET /v1/items"})
+	require.Equal(t, []string{"GET /v2/items"}, opStrings(sel.Kept()))
+	doc, err := Parse(sel.Document(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET /v2/items"}, opStrings(doc.Operations()), "the filtered document:\n%s", sel.Document())
+}

@@ -38,6 +38,14 @@ func FuzzParseStructure(f *testing.F) {
 		if len(sel.Kept()) != len(s.Operations()) {
 			t.Fatalf("an empty selection kept %d of %d operations", len(sel.Kept()), len(s.Operations()))
 		}
+		routes := sel.Routes()
+		for _, op := range s.Operations() {
+			path := requestPath(s.BasePath(), op.Path)
+			d, found := routes.Lookup(op.Method, path)
+			if !found || d.Operation.Method != op.Method || !d.Kept {
+				t.Fatalf("%s (base path %q): %s %s found=%v as %s kept=%v", op, s.BasePath(), op.Method, path, found, d.Operation, d.Kept)
+			}
+		}
 		_ = s.SecuritySchemes()
 		_ = sel.Document()
 	})

@@ -3,6 +3,7 @@ package swagger
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -283,6 +284,56 @@ func yamlBomb() string {
 		b.WriteString("]\n")
 	}
 	return b.String()
+}
+
+// YAML merge keys ("<<") count against the same bound as aliases: a
+// document that fans merges out over empty mappings is refused quickly.
+func TestParseBoundsYAMLMergeKeys(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("openapi: 3.0.3\ninfo: {title: bomb, version: \"1\"}\npaths: {}\nx-l0: &l0 {}\n")
+	for i := 1; i <= 9; i++ {
+		refs := strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", ")
+		fmt.Fprintf(&b, "x-l%d: &l%d {<<: [%s]}\n", i, i, refs)
+	}
+	doc := []byte(b.String())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Parse(doc, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.Error(t, err, "a %d-byte document of 10^9 merges", len(doc))
+		assert.Contains(t, err.Error(), "aliases and merges expanded")
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Parse of a %d-byte document of merge keys still running after 5s: merges are not bounded", len(doc))
+	}
+}
+
+// Merge keys still work: keys of the mapping win over merged ones, and
+// earlier merged mappings over later ones.
+func TestParseYAMLMergeKeys(t *testing.T) {
+	s, err := Parse([]byte(`openapi: 3.0.3
+info: {title: merge, version: "1"}
+x-base: &base {summary: base, operationId: baseOp, tags: [a]}
+x-more: &more {operationId: moreOp, description: more}
+paths:
+  /a:
+    get:
+      <<: [*base, *more]
+      operationId: getA
+  /b:
+    get:
+      <<: [*more, *base]
+`), nil)
+	require.NoError(t, err)
+	ops := s.Operations()
+	require.Len(t, ops, 2)
+	assert.Equal(t, "getA", ops[0].ID)
+	assert.Equal(t, "base", ops[0].Summary)
+	assert.Equal(t, []string{"a"}, ops[0].Tags)
+	assert.Equal(t, "moreOp", ops[1].ID)
+	assert.Equal(t, "base", ops[1].Summary)
 }
 
 func TestParseTooLarge(t *testing.T) {

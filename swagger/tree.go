@@ -20,8 +20,9 @@ import (
 const (
 	// maxDepth bounds the nesting of a document.
 	maxDepth = 256
-	// maxNodes bounds the values a document expands to, YAML aliases
-	// included (a "billion laughs" document stops here).
+	// maxNodes bounds the values a document expands to, YAML aliases and
+	// merge keys included (a "billion laughs" document stops here, as does
+	// one that fans merges out over empty mappings).
 	maxNodes = 2 << 20
 )
 
@@ -221,9 +222,21 @@ func decodeYAML(data []byte) (any, error) {
 	return fromYAML(&doc, 0, &n)
 }
 
-func fromYAML(node *yaml.Node, depth int, n *int) (any, error) {
+// countYAML counts one step of expanding a YAML document against maxNodes:
+// a value, a merge, or a key a merge copies. A merge of an empty mapping
+// makes no value, yet nested merges of them are as much work as an alias
+// bomb, so they count too.
+func countYAML(n *int) error {
 	if *n++; *n > maxNodes {
-		return nil, fmt.Errorf("parse YAML: more than %d values (aliases expanded)", maxNodes)
+		return fmt.Errorf("parse YAML: more than %d values (aliases and merges expanded): "+
+			"the document expands too far; write repeated parts out instead of nesting anchors", maxNodes)
+	}
+	return nil
+}
+
+func fromYAML(node *yaml.Node, depth int, n *int) (any, error) {
+	if err := countYAML(n); err != nil {
+		return nil, err
 	}
 	if depth >= maxDepth {
 		return nil, fmt.Errorf("parse YAML: line %d: nested deeper than %d levels", node.Line, maxDepth)
@@ -281,7 +294,13 @@ func mergeYAML(o *object, node *yaml.Node, depth int, n *int) error {
 	return nil
 }
 
+// mergeYAMLValue merges the value of a merge key: a mapping, an alias of
+// one, or a sequence of them, earlier ones winning. Every step and every
+// copied key counts against maxNodes.
 func mergeYAMLValue(o *object, v *yaml.Node, depth int, n *int) error {
+	if err := countYAML(n); err != nil {
+		return err
+	}
 	if depth >= maxDepth {
 		return fmt.Errorf("parse YAML: line %d: nested deeper than %d levels", v.Line, maxDepth)
 	}
@@ -302,6 +321,9 @@ func mergeYAMLValue(o *object, v *yaml.Node, depth int, n *int) error {
 		}
 		for _, k := range m.keys {
 			if _, ok := o.vals[k]; !ok {
+				if err := countYAML(n); err != nil {
+					return err
+				}
 				o.set(k, m.vals[k])
 			}
 		}
