@@ -35,24 +35,38 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 	}
 	var node *gossip.Node
 	ready := make(chan struct{})
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var mu sync.Mutex // stopped and wg.Add: no check starts once stop waits
+	stopped := false
+	confirming := make(chan struct{}, maxDeathChecks)
 	cfg.OnMember = func(ev gossip.Event) {
 		<-ready
 		if ev.Kind != gossip.Dead || ev.Node.Meta.Role != gossip.RoleAgent {
 			return
 		}
-		id := ev.Node.Meta.InstanceID
-		if err := c.ownsInstance(ev.Node); err != nil {
-			c.cfg.Logger.Debug().Err(err).Str("node", ev.Node.Name).Str("instance", id).Msg("gossip: dead node ignored; the instance is left to its TTL")
+		select {
+		case confirming <- struct{}{}:
+		default: // a mass death: the instances' TTLs catch them anyway
 			return
 		}
-		if c.instances.Fail(id, "gossip: node declared dead") {
-			c.cfg.Logger.Warn().Str("instance", id).Msg("gossip declared the instance's node dead")
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			<-confirming
+			return
 		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-confirming; wg.Done() }()
+			c.gossipDeath(wctx, node, ev.Node)
+		}()
 	}
-	jctx, cancel := context.WithTimeout(ctx, 2*time.Second) // then rejoins in the background
+	jctx, jcancel := context.WithTimeout(ctx, 2*time.Second) // then rejoins in the background
 	node, err = gossip.Start(jctx, cfg)
-	cancel()
+	jcancel()
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("gossip: %w", err)
 	}
 	meta := cfg.Meta
@@ -62,8 +76,6 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 	}
 	close(ready)
 
-	wctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
 	if c.keyring != nil {
 		wg.Add(1)
 		go func() {
@@ -72,11 +84,36 @@ func (c *Coordinator) startGossip(ctx context.Context) (stop func(), err error) 
 		}()
 	}
 	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
 		cancel()
 		wg.Wait()
 		_ = node.Leave(2 * time.Second)
 		_ = node.Shutdown()
 	}, nil
+}
+
+// maxDeathChecks bounds the deaths gossip reports that are checked at once.
+const maxDeathChecks = 16
+
+// gossipDeath fails the instance of a node gossip declared dead, once the
+// node is shown to be the instance's (ownsInstance) and does not answer a
+// ping of home's own: a dead message is any keyring holder's to send, and
+// memberlist takes it for a live node as for a dead one.
+func (c *Coordinator) gossipDeath(ctx context.Context, node *gossip.Node, m gossip.Member) {
+	id := m.Meta.InstanceID
+	if err := c.ownsInstance(m); err != nil {
+		c.cfg.Logger.Debug().Err(err).Str("node", m.Name).Str("instance", id).Msg("gossip: dead node ignored; the instance is left to its TTL")
+		return
+	}
+	if node.Answers(m, 2) {
+		c.cfg.Logger.Warn().Str("node", m.Name).Str("instance", id).Msg("gossip declared a node dead that answers home's ping; the instance is left to its TTL")
+		return
+	}
+	if ctx.Err() == nil && c.instances.Fail(id, "gossip: node declared dead") {
+		c.cfg.Logger.Warn().Str("instance", id).Msg("gossip declared the instance's node dead")
+	}
 }
 
 // ownsInstance tells whether a gossip node is the agent of the instance its

@@ -1,10 +1,17 @@
 package coordinator_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,6 +67,77 @@ func TestGossipDeadNodeFailsOnlyTheInstanceItIs(t *testing.T) {
 		s := status()
 		if !assert.NotContains(t, s, "critical", "news-1 heartbeats fine (TTL 1m), yet another node's death turned it critical") {
 			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A dead message is any keyring holder's to send (memberlist takes it for a
+// live node too): home fails an instance only when its node does not answer
+// home's own ping.
+func TestForgedDeadMessageDoesNotFailALiveInstance(t *testing.T) {
+	gossipAddr := testenv.FreeAddr(t)
+	c, err := coordinator.New(coordinator.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: usageAdminToken,
+		AgentToken: usageAgentToken, Logger: zerolog.Nop(), Gossip: &gossip.Config{Bind: gossipAddr}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + c.Addr()
+
+	agentCl, err := client.New(client.Config{Address: base, Token: usageAgentToken})
+	require.NoError(t, err)
+	reg, err := agentCl.Register(ctx, "news-1", &registry.Registration{Service: "news", Address: "127.0.0.1", Port: 80,
+		TTL: registry.Duration(time.Minute)})
+	require.NoError(t, err)
+	_, err = agentCl.Heartbeat(ctx, "news-1", &registry.Heartbeat{Status: registry.StatusPassing})
+	require.NoError(t, err)
+	keys, err := gossip.ParseKeys(reg.GossipKeys)
+	require.NoError(t, err)
+
+	// The honest agent's node: named after its instance, at its registered address.
+	jctx, jcancel := context.WithTimeout(ctx, 3*time.Second)
+	honest, err := gossip.Start(jctx, gossip.Config{Name: "news-1", Bind: "127.0.0.1:0", Join: []string{gossipAddr}, Keys: keys,
+		Meta: gossip.Meta{Role: gossip.RoleAgent, Service: "news", InstanceID: "news-1"}, Logger: zerolog.Nop()})
+	jcancel()
+	require.NoError(t, err)
+	defer honest.Shutdown()
+	require.Eventually(t, func() bool { return len(honest.Members()) == 2 }, 5*time.Second, 20*time.Millisecond)
+
+	// Another agent holds the same keyring: it sends home a dead message about news-1.
+	type dead struct {
+		Incarnation uint32
+		Node        string
+		From        string
+	}
+	var msg bytes.Buffer
+	msg.WriteByte(5) // memberlist's deadMsg
+	require.NoError(t, codec.NewEncoder(&msg, &codec.MsgpackHandle{}).Encode(&dead{Incarnation: 1 << 20, Node: "news-1", From: "evil"}))
+	block, err := aes.NewCipher(keys[0])
+	require.NoError(t, err)
+	gcm, err := cipher.NewGCM(block)
+	require.NoError(t, err)
+	nonce := make([]byte, 12)
+	_, _ = rand.Read(nonce)
+	pkt := gcm.Seal(append([]byte{1}, nonce...), nonce, msg.Bytes(), nil) // version 1, no label
+	ua, err := net.ResolveUDPAddr("udp", gossipAddr)
+	require.NoError(t, err)
+	uc, err := net.DialUDP("udp", nil, ua)
+	require.NoError(t, err)
+	defer uc.Close()
+	_, err = uc.Write(pkt)
+	require.NoError(t, err)
+
+	admin, err := client.New(client.Config{Address: base, Token: usageAdminToken})
+	require.NoError(t, err)
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		m, _, err := admin.Map(ctx, 0, 0, "")
+		require.NoError(t, err)
+		in, _ := testenv.FindInstance(m, "news-1")
+		if strings.Contains(in.Status, "critical") {
+			t.Fatalf("news-1 is alive and heartbeating, yet one forged packet from another keyring holder turned it %s (%s)", in.Status, in.Output)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
