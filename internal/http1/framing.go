@@ -405,22 +405,21 @@ func (s switchOrClose) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// closeUnlessSwitched adds Connection: close to any final answer but 101,
+// closeUnlessSwitched adds Connection: close to any answer but a hijack,
 // however its head goes out: written, flushed, or left to net/http. The
 // header is set when the status is, not before the handler runs: a handler
 // that switches may copy the header map into its 101 (httputil.ReverseProxy
 // writes rw.Header() after Hijack).
 type closeUnlessSwitched struct {
 	http.ResponseWriter
-	wrote    bool // a final status was written, with Connection: close
-	switched bool // 101, or the connection hijacked: it is the handler's
+	wrote    bool // a final status (or an unhijacked 101) was written, with Connection: close
+	switched bool // the connection hijacked: it is the handler's
 }
 
 func (c *closeUnlessSwitched) WriteHeader(code int) {
-	switch {
-	case code == http.StatusSwitchingProtocols:
-		c.switched = true
-	case !c.wrote && code >= 200:
+	// A 101 written through net/http switches nothing: only a hijack hands
+	// the connection over, and net/http would read on from it otherwise.
+	if !c.wrote && !c.switched && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		c.wrote = true
 		c.Header().Set("Connection", "close")
 	}

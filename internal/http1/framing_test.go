@@ -223,18 +223,21 @@ func TestUnswitchedUpgradeClosesEvenWithoutAnAnswer(t *testing.T) {
 		case "/up": // answers nothing: net/http sends 200
 		case "/up-flushed":
 			w.(http.Flusher).Flush()
+		case "/up-101": // a 101 without a hijack switches nothing
+			w.WriteHeader(http.StatusSwitchingProtocols)
 		default:
 			_, _ = io.Copy(io.Discard, r.Body)
 			_, _ = io.WriteString(w, "served "+r.URL.Path)
 		}
 	})
 	_, addr := startServer(t, h)
-	for _, path := range []string{"/up", "/up-flushed"} {
+	for path, status := range map[string]int{"/up": 200, "/up-flushed": 200, "/up-101": 101} {
 		t.Run(path, func(t *testing.T) {
 			c := dialWire(t, addr)
 			c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n")
-			resp, _ := c.answer("GET")
-			require.Equal(t, 200, resp.StatusCode)
+			resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
+			require.NoError(t, err)
+			require.Equal(t, status, resp.StatusCode)
 			if resp.Close {
 				return // closed as it should be
 			}

@@ -3,6 +3,7 @@
 package http1
 
 import (
+	"io"
 	"sync"
 	"time"
 )
@@ -78,4 +79,10 @@ func (r *rawConn) SetDeadline(d time.Time) error {
 	defer r.send.mu.Unlock()
 	r.send.user = d
 	return r.TCPConn.SetDeadline(d)
+}
+
+// ReadFrom copies src through Write, so that the send timeout is armed as
+// for any write: the TCPConn's own ReadFrom (splice) would write around it.
+func (r *rawConn) ReadFrom(src io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{r}, src)
 }
