@@ -1,17 +1,19 @@
 package swagger
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // filter returns the document with the operations decided against removed,
 // paths left with no operation removed, and then the components (or Swagger
 // definitions, parameters, responses and security definitions) that nothing
 // left refers to, transitively, removed, as are the tags that only removed
 // operations used.
-func (s *Spec) filter(decisions []Decision) []byte {
+func (s *Spec) filter(decisions []Decision) ([]byte, error) {
 	root := clone(s.root).(*object)
 	dropped := make(map[string]bool) // tags of omitted operations
 	if paths := root.obj("paths"); paths != nil {
-		s.inlineReferences(paths)
 		omitted := make(map[string]map[string]bool) // path → lower-case methods
 		for _, d := range decisions {
 			if d.Kept {
@@ -27,6 +29,10 @@ func (s *Spec) filter(decisions []Decision) []byte {
 				dropped[t] = true
 			}
 		}
+		c := copier{s: s, left: maxNodes}
+		if err := c.inlineReferences(paths, omitted); err != nil {
+			return nil, err
+		}
 		for _, p := range append([]string(nil), paths.keys...) {
 			gone := omitted[p]
 			if len(gone) == 0 {
@@ -34,7 +40,10 @@ func (s *Spec) filter(decisions []Decision) []byte {
 			}
 			// A path item that is a reference is inlined so that its
 			// operations can be removed one by one.
-			item := s.inlined(paths.vals[p])
+			item, err := c.inlined(paths.vals[p])
+			if err != nil {
+				return nil, err
+			}
 			if item == nil {
 				continue
 			}
@@ -49,35 +58,52 @@ func (s *Spec) filter(decisions []Decision) []byte {
 	}
 	pruneComponents(root, s.swagger2)
 	pruneTags(root, dropped)
-	return encodeTree(root, "  ")
+	return encodeTree(root, "  "), nil
+}
+
+// copier copies what references lead to, within a budget of values: N small
+// references to one large path item would otherwise write N copies of it.
+type copier struct {
+	s    *Spec
+	left int // values that may still be copied
 }
 
 // inlineReferences replaces every path item, and every operation of one,
-// that refers into the paths ("$ref": "#/paths/~1v1~1items") with a copy of
-// what it refers to, before any path is removed: a kept path that refers to
-// a wholly omitted one keeps its operations. References elsewhere (OpenAPI
-// 3.1's components/pathItems) stay: what they refer to is kept while used.
-func (s *Spec) inlineReferences(paths *object) {
+// whose chain of references passes through a path that loses operations
+// ("$ref": "#/paths/~1v1~1items", GET /v1/items omitted) with a copy of what
+// it refers to, before any path is changed: a kept path that refers to an
+// omitted one keeps its operations. Other references stay: what they refer
+// to is kept.
+func (c *copier) inlineReferences(paths *object, omitted map[string]map[string]bool) error {
 	for _, p := range paths.keys {
-		if s.refersIntoPaths(paths.vals[p]) {
-			if item := s.inlined(paths.vals[p]); item != nil {
+		if c.s.refersInto(paths.vals[p], omitted) {
+			item, err := c.inlined(paths.vals[p])
+			if err != nil {
+				return err
+			}
+			if item != nil {
 				paths.set(p, item)
 			}
 		}
 		item, _ := paths.vals[p].(*object)
 		for _, m := range methods {
-			if op := item.obj(m); s.refersIntoPaths(op) {
-				if c := s.inlined(op); c != nil {
-					item.set(m, c)
+			if op := item.obj(m); c.s.refersInto(op, omitted) {
+				cp, err := c.inlined(op)
+				if err != nil {
+					return err
+				}
+				if cp != nil {
+					item.set(m, cp)
 				}
 			}
 		}
 	}
+	return nil
 }
 
-// refersIntoPaths reports whether v is a reference whose chain of
-// references passes through the document's paths.
-func (s *Spec) refersIntoPaths(v any) bool {
+// refersInto reports whether v is a reference whose chain of references
+// passes through one of the paths in omitted.
+func (s *Spec) refersInto(v any, omitted map[string]map[string]bool) bool {
 	o, _ := v.(*object)
 	for range maxDepth {
 		ref, ok := o.get("$ref")
@@ -85,8 +111,11 @@ func (s *Spec) refersIntoPaths(v any) bool {
 			return false
 		}
 		str, _ := ref.(string)
-		if strings.HasPrefix(str, "#/paths/") {
-			return true
+		if rest, ok := strings.CutPrefix(str, "#/paths/"); ok {
+			tok, _, _ := strings.Cut(rest, "/")
+			if len(omitted[unescapePointer(tok)]) > 0 {
+				return true
+			}
 		}
 		o, _ = s.pointer(str).(*object)
 	}
@@ -95,16 +124,41 @@ func (s *Spec) refersIntoPaths(v any) bool {
 
 // inlined returns v as an object: a copy of what it leads to when it is a
 // reference (nil when that is nowhere), else v itself.
-func (s *Spec) inlined(v any) *object {
+func (c *copier) inlined(v any) (*object, error) {
 	o, _ := v.(*object)
 	if _, ok := o.get("$ref"); !ok {
-		return o
+		return o, nil
 	}
-	target := s.resolve(o)
+	target := c.s.resolve(o)
 	if target == nil {
-		return nil
+		return nil, nil
 	}
-	return clone(target).(*object)
+	if c.left -= countValues(target, c.left+1); c.left < 0 {
+		return nil, fmt.Errorf("the filtered document would copy more than %d values of path items that refer to omitted paths: refer to components instead", maxNodes)
+	}
+	return clone(target).(*object), nil
+}
+
+// countValues counts the values of v, stopping past limit.
+func countValues(v any, limit int) int {
+	n := 1
+	switch v := v.(type) {
+	case *object:
+		for _, k := range v.keys {
+			if n > limit {
+				break
+			}
+			n += countValues(v.vals[k], limit-n)
+		}
+	case []any:
+		for _, e := range v {
+			if n > limit {
+				break
+			}
+			n += countValues(e, limit-n)
+		}
+	}
+	return n
 }
 
 func hasOperation(item *object) bool {

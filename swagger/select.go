@@ -83,7 +83,11 @@ func (s *Spec) Select(sel Selection) (*Selected, error) {
 			out.kept = append(out.kept, op)
 		}
 	}
-	out.document = s.filter(out.decisions)
+	doc, err := s.filter(out.decisions)
+	if err != nil {
+		return nil, fmt.Errorf("select: %w", err)
+	}
+	out.document = doc
 	out.routes = newRoutes(s.basePath, out.decisions)
 	return out, nil
 }

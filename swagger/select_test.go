@@ -2,6 +2,7 @@ package swagger
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -344,4 +345,50 @@ paths:
 	doc, err := Parse(sel.Document(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"GET /v2/items"}, opStrings(doc.Operations()), "the filtered document:\n%s", sel.Document())
+}
+
+// Path items that refer to a path no rule touches stay references: N of
+// them never write N copies of what they refer to.
+func TestFilteredDocumentCopiesOnlyReferencesIntoOmittedPaths(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"openapi":"3.0.0","info":{"title":"refs","version":"1"},"paths":{`)
+	fmt.Fprintf(&b, `"/big":{"get":{"operationId":"big","description":%q,"responses":{"200":{"description":"ok"}}}}`,
+		strings.Repeat("x", 20<<10))
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, `,"/p%d":{"$ref":"#/paths/~1big"}`, i)
+	}
+	b.WriteString(`}}`)
+	in := b.String()
+	s, err := Parse([]byte(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := s.Select(Selection{}) // nothing omitted
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := sel.Document()
+	if len(doc) > 4*len(in) {
+		t.Fatalf("a %d-byte spec, nothing omitted, gives a %d-byte filtered document (%dx)", len(in), len(doc), len(doc)/len(in))
+	}
+}
+
+// Copies of an omitted path that kept paths refer to count against the
+// document's bound on values: Select refuses rather than build them.
+func TestFilteredDocumentBoundsCopiesOfOmittedPaths(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"openapi":"3.0.0","info":{"title":"refs","version":"1"},"paths":{`)
+	fmt.Fprintf(&b, `"/big":{"x-list":[%s0],"get":{"operationId":"big","responses":{"200":{"description":"ok"}}}}`,
+		strings.Repeat("0,", 3000))
+	for i := range 1000 {
+		fmt.Fprintf(&b, `,"/p%d":{"$ref":"#/paths/~1big"}`, i)
+	}
+	b.WriteString(`}}`)
+	s, err := Parse([]byte(b.String()), nil)
+	require.NoError(t, err)
+	rule, err := ParseRule("GET /big")
+	require.NoError(t, err)
+	_, err = s.Select(Selection{Omit: []Rule{rule}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "would copy more than")
 }
