@@ -314,11 +314,13 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 		}
 	default:
 		reports, exceeded = snap.CheckLimits(app, hits, setCounter(sm.counters.Value, set), now)
+		// The decision took the values set; the document shows the stored
+		// ones (exceeded is the stored value over the maximum) and, when
+		// authorized, the value set as the one predicted.
+		storedCurrent(reports, set, app.ID, sm.counters.Value)
 	}
 	if denial == nil && exceeded {
 		denial = &composition.LimitsExceeded
-		// Refused, the document shows the stored values, not the ones set.
-		storedCurrent(reports, set, app.ID, sm.counters.Value)
 	}
 	status := http.StatusOK
 	if denial != nil {

@@ -348,3 +348,23 @@ func TestSetUsageValueIsAuthorizedNotReported(t *testing.T) {
 	assert.Contains(t, w.Body.String(), "set values are supported by authorize only, not on reports")
 	assert.Len(t, counters.adds, 1, "only the test's own increment")
 }
+
+// An authorize with #N decides on N, and the document still marks a counter
+// stored over its limit exceeded, as apisonator's UsageReport does.
+func TestSetValueAuthorizeShowsTheStoredValueExceeded(t *testing.T) {
+	sm, counters := newMemSM(t, "1")
+	// backend A's search is limited to 1 a day; 3 are stored
+	require.NoError(t, counters.Add(t.Context(), memService, []UsageIncrement{
+		{ApplicationID: memApp, MetricID: memSearchA, At: time.Now(), Delta: 3}}))
+	q := url.Values{"service_token": {memToken}, "service_id": {"10"}, "user_key": {memUserKey}}
+
+	w := memGet(sm, "/transactions/authorize.xml", q)
+	require.Equal(t, http.StatusConflict, w.Code, "%s", w.Body)
+	require.Contains(t, w.Body.String(), `period="day" exceeded="true"`, "without usage: %s", w.Body)
+
+	q.Set("usage[search]", "#1") // a counter of 1 is within the limit
+	w = memGet(sm, "/transactions/authorize.xml", q)
+	require.Equal(t, http.StatusOK, w.Code, "%s", w.Body)
+	assert.Contains(t, w.Body.String(), `period="day" exceeded="true"`,
+		"the stored 3 is over the limit of 1, as apisonator marks it: %s", w.Body)
+}
