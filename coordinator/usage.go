@@ -61,13 +61,6 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	if skipped.Total() > 0 {
-		// Counts only: an entry's ids say nothing once deleted, and the
-		// batch is still applied under its id, so a resend is a duplicate.
-		c.cfg.Logger.Warn().Str("batch", batch.ID).Int64("service", batch.ServiceID).
-			Int("deleted_applications", skipped.Applications).Int("deleted_metrics", skipped.Metrics).
-			Msg("usage batch: entries of deleted applications or metrics skipped")
-	}
 	// Only a registered instance reports usage, and only for the service it
 	// is placed in (403: the agent keeps the batch and registers again). The
 	// instance is the credential's, whatever the batch claims: a batch
@@ -105,6 +98,13 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	if dup {
 		result = "duplicate"
 	} else {
+		if skipped.Total() > 0 {
+			// Counts only: an entry's ids say nothing once deleted. Logged
+			// once, when the batch is applied; a resend is a duplicate.
+			c.cfg.Logger.Warn().Str("batch", batch.ID).Int64("service", batch.ServiceID).
+				Int("deleted_applications", skipped.Applications).Int("deleted_metrics", skipped.Metrics).
+				Msg("usage batch: entries of deleted applications or metrics skipped")
+		}
 		c.alerts.CountedIncrements(batch.ServiceID, incs, now)
 		c.limiters.add(batch.ServiceID, batch.Limiters, now)
 	}

@@ -40,9 +40,14 @@ func (l *Ledger) cutLocked() {
 	l.journal, l.openSeq, l.journalLen = nil, 0, 0
 }
 
-// estimateSize is a batch's JSON size before it is written, at most.
+// estimateSize is a batch's JSON size before it is written, as the spool's
+// byte bound counts it: its entries and limiter counts at their most, its
+// own fields as they usually are (batchJSONTypical). The body bound is
+// checked with the most those fields could be (fitsLocked): charging every
+// spooled batch that much would fill the spool's bytes long before its
+// count of batches.
 func estimateSize(entries int, limiterBytes int64) int64 {
-	return batchJSONReserve + int64(entries)*entryJSONMax + limiterBytes
+	return batchJSONTypical + int64(entries)*entryJSONMax + limiterBytes
 }
 
 // entriesOf returns usage as batch entries, oldest minute first. A count

@@ -28,6 +28,9 @@ const (
 	// instance (each at most 256 bytes, at most 6 bytes of JSON a byte),
 	// service id and SentWith (registry.MaxSentWith join token ids).
 	batchJSONReserve = 8 << 10
+	// batchJSONTypical is what those fields usually take: ids of tens of
+	// bytes, no more than a join token or two in SentWith.
+	batchJSONTypical = 256
 	// maxBatchJSON bounds the JSON of a batch's entries and limiter counts.
 	maxBatchJSON = registry.MaxUsageBodyBytes - batchJSONReserve
 	// maxOpenLimiters bounds the limiter counts of one batch: home reads

@@ -93,3 +93,22 @@ func TestUsageLedgerCloseKeepsTheJournalsUsage(t *testing.T) {
 	assert.EqualValues(t, 3, l2.spool[0].batch.Entries[0].Delta)
 	require.NoError(t, l2.Close())
 }
+
+// The spool holds maxSpoolBatches small batches (one entry, one a report
+// interval while home is away): its byte bound counts what they hold.
+func TestSpoolHoldsItsCountOfSmallBatches(t *testing.T) {
+	l := newTestLedger(t, "", "i")
+	now := time.Now()
+	for i := range maxSpoolBatches {
+		admitN(t, l, 1, now)
+		l.cut()
+		if got := l.spooled(); got != i+1 {
+			l.mu.Lock()
+			bytes := l.spoolBytes
+			l.mu.Unlock()
+			t.Fatalf("spool full at %d one-entry batches (spoolBytes %d of %d), want room for %d: the spool is full (no more cuts; the open batch grows until the gateway refuses with 503) about 1,900 seconds of partition earlier than documented",
+				got, bytes, int64(maxSpoolBytes), maxSpoolBatches)
+		}
+	}
+	assert.Equal(t, maxSpoolBatches, l.spooled())
+}
