@@ -158,13 +158,17 @@ func (a *Agent) installComposition(b []byte, from string) error {
 func (a *Agent) acceptFromPeer(rev uint64, b []byte) error {
 	v, err := a.verifyView(b, fromGossip)
 	if err == nil && v.Revision != rev {
-		err = fmt.Errorf("%w: a peer offered the view of revision %d as revision %d", pki.ErrBadSignature, v.Revision, rev)
+		err = fmt.Errorf("%w: the view of revision %d offered as revision %d", errReplayedView, v.Revision, rev)
 	}
 	if err != nil {
 		return a.refused(v, err, fromGossip)
 	}
 	return nil
 }
+
+// errReplayedView is a genuine view a peer offered under another revision
+// than its own: gossip would hold and serve it as that one.
+var errReplayedView = errors.New("a peer replayed a view under another revision")
 
 // refused logs why a view was refused and returns the error. A bad
 // signature is logged at warn once per revision (someone forged or damaged

@@ -82,8 +82,8 @@ type agentGossip struct {
 	sending  sync.Mutex
 }
 
-// maxMetaSends bounds how often installed sends the metadata again when it
-// changed meanwhile (a new instance id).
+// maxMetaSends bounds how often the metadata is sent again when it changed
+// while it was being sent.
 const maxMetaSends = 3
 
 // installed hears of every newer composition the agent installed. The node
@@ -99,29 +99,38 @@ func (g *agentGossip) installed(rev uint64, from string) {
 	g.sending.Lock()
 	defer g.sending.Unlock()
 	g.mu.Lock()
-	node, meta, last := g.node, g.meta, g.installs
+	node, last := g.node, g.installs
 	g.mu.Unlock()
 	if node == nil || last != turn {
 		return // start sends meta as it is then; a later install sends its own
 	}
-	for range maxMetaSends {
-		if err := node.UpdateMeta(meta); err != nil {
-			g.a.log.Debug().Err(err).Msg("gossip metadata")
-		}
-		// Another change of meta (renamed) may have been sent before this
-		// older copy: send the newest again.
-		g.mu.Lock()
-		now := g.meta
-		g.mu.Unlock()
-		if now == meta {
-			break
-		}
-		meta = now
-	}
+	g.sendMetaHeld(node)
 	if from != fromGossip { // gossip announces what it fetched itself
 		if err := node.Announce(rev); err != nil {
 			g.a.log.Warn().Err(err).Msg("gossip announce")
 		}
+	}
+}
+
+// sendMetaHeld sends the metadata as it is now to peers, with g.sending
+// held and mu not: UpdateMeta waits for memberlist's broadcast. Another
+// change of meta meanwhile (renamed, installed) may have been sent before
+// this older copy, so the newest is sent again.
+func (g *agentGossip) sendMetaHeld(node *gossip.Node) {
+	g.mu.Lock()
+	meta := g.meta
+	g.mu.Unlock()
+	for range maxMetaSends {
+		if err := node.UpdateMeta(meta); err != nil {
+			g.a.log.Warn().Err(err).Msg("gossip metadata")
+		}
+		g.mu.Lock()
+		now := g.meta
+		g.mu.Unlock()
+		if now == meta {
+			return
+		}
+		meta = now
 	}
 }
 
@@ -152,10 +161,10 @@ func (g *agentGossip) start(ctx context.Context, keys [][]byte) (*gossip.Node, e
 	g.mu.Lock()
 	g.node = n
 	g.meta.API = a.advertisedAPI(n.Addr())
-	if err := n.UpdateMeta(g.meta); err != nil {
-		a.log.Warn().Err(err).Msg("gossip metadata")
-	}
 	g.mu.Unlock()
+	g.sending.Lock()
+	g.sendMetaHeld(n)
+	g.sending.Unlock()
 	if keys != nil {
 		a.startedGossip(n, keys)
 	}

@@ -101,14 +101,15 @@ func (a *Agent) idTaken(err error, draws *idDraws, now time.Time) time.Duration 
 // they match a peer to home's map by it (registeredByHome).
 func (g *agentGossip) renamed(id string) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.meta.InstanceID = id
-	if g.node == nil {
+	node := g.node
+	g.mu.Unlock()
+	if node == nil {
 		return // start takes meta as it is then
 	}
-	if err := g.node.UpdateMeta(g.meta); err != nil {
-		g.a.log.Warn().Err(err).Msg("gossip metadata: the new instance id")
-	}
+	g.sending.Lock()
+	defer g.sending.Unlock()
+	g.sendMetaHeld(node)
 }
 
 // instanceID is unique per container incarnation: a restarted container with

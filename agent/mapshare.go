@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -57,11 +58,21 @@ func (s *mapShare) get(ctx context.Context) (*registry.Map, error) {
 }
 
 func (s *mapShare) run(f *mapFetch) {
+	fetched := false
+	defer func() { // also when the fetch panics (net/http recovers it): no caller waits on it for ever
+		s.mu.Lock()
+		if !fetched {
+			f.err = errors.New("home's map: the fetch failed")
+		}
+		f.at = time.Now()
+		s.mu.Unlock()
+		close(f.done)
+	}()
 	m, err := s.fetch(s.ctx)
 	s.mu.Lock()
-	f.m, f.err, f.at = m, err, time.Now()
+	f.m, f.err = m, err
 	s.mu.Unlock()
-	close(f.done)
+	fetched = true
 }
 
 // over reports whether f ended longer than mapShareFor before now; mapShare's

@@ -59,3 +59,25 @@ func TestPrivateDirIsMade0700EvenWhenItExists(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	assert.ErrorContains(t, PrivateDir(file), file)
 }
+
+// A shared directory (sticky, as /tmp) is never taken from the others, and
+// a setgid bit (a volume's group) is kept.
+func TestPrivateDirLeavesSharedDirsAndKeepsSetgid(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	require.NoError(t, os.Mkdir(shared, 0o777))
+	require.NoError(t, os.Chmod(shared, 0o777|os.ModeSticky))
+	err := PrivateDir(shared)
+	require.ErrorIs(t, err, ErrNotPrivate)
+	fi, err := os.Stat(shared)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o777), fi.Mode().Perm(), "left as it was")
+
+	group := filepath.Join(t.TempDir(), "group")
+	require.NoError(t, os.Mkdir(group, 0o775))
+	require.NoError(t, os.Chmod(group, 0o775|os.ModeSetgid))
+	require.NoError(t, PrivateDir(group))
+	fi, err = os.Stat(group)
+	require.NoError(t, err)
+	assert.Equal(t, PrivateDirMode, fi.Mode().Perm())
+	assert.NotZero(t, fi.Mode()&os.ModeSetgid, "setgid kept")
+}
