@@ -96,9 +96,9 @@ func (m *Matcher) MatchOwned(dst []Hit, method, path string, query url.Values, o
 		}
 		n++
 		if owner == 0 || cr.rule.OwnerType != OwnerBackendAPI || cr.rule.OwnerID == owner {
-			dst = addHit(dst, cr.rule.MetricID, cr.rule.Delta)
+			dst = AddHit(dst, cr.rule.MetricID, cr.rule.Delta)
 			if cr.parent != 0 {
-				dst = addHit(dst, cr.parent, cr.rule.Delta)
+				dst = AddHit(dst, cr.parent, cr.rule.Delta)
 			}
 		}
 		if cr.rule.Last {
@@ -108,10 +108,12 @@ func (m *Matcher) MatchOwned(dst []Hit, method, path string, query url.Values, o
 	return dst, n
 }
 
-func addHit(dst []Hit, metricID, delta int64) []Hit {
+// AddHit adds delta to the hit of metricID in dst, saturating, or appends
+// one: mapping rules' deltas have no upper bound, and many may match.
+func AddHit(dst []Hit, metricID, delta int64) []Hit {
 	for i := range dst {
 		if dst[i].MetricID == metricID {
-			dst[i].Delta += delta
+			dst[i].Delta = AddSaturating(dst[i].Delta, delta)
 			return dst
 		}
 	}

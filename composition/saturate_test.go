@@ -34,3 +34,12 @@ func TestLimitsHoldAtTheInt64Maximum(t *testing.T) {
 	assert.True(t, ExceedsLimits(limits, app, []Hit{{MetricID: 3, Delta: math.MaxInt64}, {MetricID: 3, Delta: 2}},
 		func(int64, int64, string, time.Time) int64 { return 0 }, time.Now()))
 }
+
+// A metric two mapping rules (or a rule and its parent) count saturates:
+// rules' deltas have no upper bound.
+func TestAddHitSaturates(t *testing.T) {
+	hits := AddHit(nil, 7, math.MaxInt64-1)
+	hits = AddHit(hits, 8, 1)
+	hits = AddHit(hits, 7, 5)
+	assert.Equal(t, []Hit{{MetricID: 7, Delta: math.MaxInt64}, {MetricID: 8, Delta: 1}}, hits)
+}

@@ -69,7 +69,7 @@ func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, pre
 					set = append(set, id)
 				}
 			case !slices.Contains(set, id):
-				hits = addUsage(hits, id, n)
+				hits = composition.AddHit(hits, id, n)
 			}
 		}
 	}
@@ -131,16 +131,6 @@ func clip(s string) string {
 		return s[:64]
 	}
 	return s
-}
-
-func addUsage(hits []composition.Hit, metricID, n int64) []composition.Hit {
-	for i := range hits {
-		if hits[i].MetricID == metricID {
-			hits[i].Delta = composition.AddSaturating(hits[i].Delta, n)
-			return hits
-		}
-	}
-	return append(hits, composition.Hit{MetricID: metricID, Delta: n})
 }
 
 // setUsage makes metricID's hit n, whatever was added to it before.

@@ -47,22 +47,11 @@ func (u *policyUsage) addHits(hits []composition.Hit, metric string, delta int64
 	if !ok {
 		return hits, false
 	}
-	hits = addHit(hits, m.ID, delta)
+	hits = composition.AddHit(hits, m.ID, delta)
 	if m.ParentID != 0 {
-		hits = addHit(hits, m.ParentID, delta)
+		hits = composition.AddHit(hits, m.ParentID, delta)
 	}
 	return hits, true
-}
-
-// addHit adds delta to the hit of metricID in hits, or appends one.
-func addHit(hits []composition.Hit, metricID, delta int64) []composition.Hit {
-	for i := range hits {
-		if hits[i].MetricID == metricID {
-			hits[i].Delta = composition.AddSaturating(hits[i].Delta, delta)
-			return hits
-		}
-	}
-	return append(hits, composition.Hit{MetricID: metricID, Delta: delta})
 }
 
 // CountUsage implements policy.UsageCounter.
