@@ -80,7 +80,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
 		sid = ck.Value
 	}
-	tokenID, ok := c.sessions.openStream(sid, c.cfg.Now())
+	tokenID, ended, ok := c.sessions.openStream(sid, c.cfg.Now())
 	if !ok {
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, fmt.Sprintf("console: this session has %d live views open, or its access token %d; close some tabs", maxSessionStreams, maxTokenStreams), http.StatusServiceUnavailable)
@@ -111,20 +111,47 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		return rc.Flush()
 	}
 	alive := func() bool { ss, ok := c.sessions.peek(sid, c.cfg.Now()); return ok && c.tokenStands(ss.tokenID) }
-	err := c.streamMap(r.Context(), parseMapFilter(r.URL.Query()), alive, send)
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	go func() { // ends with the request (cancel above) or the session
+		select {
+		case <-ended:
+			cancel(errSignedOut)
+		case <-ctx.Done():
+		}
+	}()
+	err := c.streamMap(ctx, parseMapFilter(r.URL.Query()), alive, send)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		c.cfg.Logger.Debug().Err(err).Msg("console: event stream ended")
 	}
 }
 
+// errSignedOut is the cause of a stream's context when its session ends.
+var errSignedOut = errors.New("console: the session ended")
+
+// signedOutEvent tells the page its session is over (console.js then goes
+// to the login page).
+const signedOutEvent = "event: signedout\ndata: {}\n\n"
+
 // streamMap sends the updates of one filtered page through send until ctx
-// ends, send fails, or the session is no longer alive.
+// ends, send fails, or the session is no longer alive: at once when ctx's
+// cause is errSignedOut, by the next update or heartbeat when the session
+// expires or its token is revoked.
 func (c *Console) streamMap(ctx context.Context, f mapFilter, alive func() bool, send func([]byte) error) error {
 	st := &mapStream{}
 	index := uint64(0)
+	done := func() error {
+		if errors.Is(context.Cause(ctx), errSignedOut) {
+			return send([]byte(signedOutEvent))
+		}
+		return ctx.Err()
+	}
 	for {
+		if ctx.Err() != nil {
+			return done()
+		}
 		if !alive() {
-			return send([]byte("event: signedout\ndata: {}\n\n"))
+			return send([]byte(signedOutEvent))
 		}
 		v := c.views.view(c.cfg.Map, f)
 		index = v.Index
@@ -134,7 +161,7 @@ func (c *Console) streamMap(ctx context.Context, f mapFilter, alive func() bool,
 			}
 		}
 		if !backoff.Sleep(ctx, coalesceEvery) {
-			return ctx.Err()
+			return done()
 		}
 		for {
 			wctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
@@ -144,7 +171,7 @@ func (c *Console) streamMap(ctx context.Context, f mapFilter, alive func() bool,
 				break
 			}
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return done()
 			}
 			if !errors.Is(err, context.DeadlineExceeded) {
 				return fmt.Errorf("console: waiting for the registry: %w", err)

@@ -30,6 +30,10 @@ type session struct {
 	created  time.Time
 	lastSeen time.Time
 	streams  int // its open event streams (openStream)
+	// ended is closed when the session leaves the table (logout, a new
+	// login, eviction, pruning), so its open event streams end at once
+	// rather than at their next heartbeat.
+	ended chan struct{}
 }
 
 // sessions is the bounded in-memory session table.
@@ -61,7 +65,7 @@ func (s *sessions) create(now time.Time, tokenID int64) (id, csrf string) {
 	if len(s.byDigest) >= sessionCap {
 		s.evictOldestLocked()
 	}
-	s.byDigest[sha256.Sum256([]byte(id))] = &session{csrf: csrf, tokenID: tokenID, created: now, lastSeen: now}
+	s.byDigest[sha256.Sum256([]byte(id))] = &session{csrf: csrf, tokenID: tokenID, created: now, lastSeen: now, ended: make(chan struct{})}
 	return id, csrf
 }
 
@@ -79,7 +83,7 @@ func (s *sessions) lookup(id string, now time.Time) (ss session, ok bool) {
 		return session{}, false
 	}
 	if !found.live(now) {
-		delete(s.byDigest, d)
+		s.deleteLocked(d)
 		return session{}, false
 	}
 	found.lastSeen = now
@@ -104,18 +108,19 @@ func (s *sessions) peek(id string, now time.Time) (session, bool) {
 // is not live, holds maxSessionStreams already, or its token
 // maxTokenStreams (logging in is free, so a token's holder could open
 // sessions until every stream of the console's maxStreams is theirs). It
-// returns the token, for closeStream, which undoes it.
-func (s *sessions) openStream(id string, now time.Time) (tokenID int64, ok bool) {
+// returns the token, for closeStream, which undoes it, and the channel
+// closed when the session ends.
+func (s *sessions) openStream(id string, now time.Time) (tokenID int64, ended <-chan struct{}, ok bool) {
 	d := sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, hit := s.byDigest[d]
 	if !hit || !ss.live(now) || ss.streams >= maxSessionStreams || s.tokenStreams[ss.tokenID] >= maxTokenStreams {
-		return 0, false
+		return 0, nil, false
 	}
 	ss.streams++
 	s.tokenStreams[ss.tokenID]++
-	return ss.tokenID, true
+	return ss.tokenID, ss.ended, true
 }
 
 // closeStream ends what openStream counted, the session's share only if it
@@ -137,7 +142,15 @@ func (s *sessions) remove(id string) {
 	d := sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.byDigest, d)
+	s.deleteLocked(d)
+}
+
+// deleteLocked drops the session of digest d, ending its streams.
+func (s *sessions) deleteLocked(d [sha256.Size]byte) {
+	if ss, hit := s.byDigest[d]; hit {
+		close(ss.ended)
+		delete(s.byDigest, d)
+	}
 }
 
 // len returns how many sessions the table holds.
@@ -159,7 +172,7 @@ func (s *sessions) pruneLocked(now time.Time) {
 	}
 	for d, ss := range s.byDigest {
 		if !ss.live(now) {
-			delete(s.byDigest, d)
+			s.deleteLocked(d)
 		}
 	}
 }
@@ -173,7 +186,7 @@ func (s *sessions) evictOldestLocked() {
 			oldest, at, first = d, ss.created, false
 		}
 	}
-	delete(s.byDigest, oldest)
+	s.deleteLocked(oldest)
 }
 
 // sameSecret compares a presented secret with the expected one in constant

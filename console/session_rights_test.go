@@ -106,7 +106,7 @@ func TestOneTokenCannotTakeEveryEventStream(t *testing.T) {
 	for range maxStreams/maxSessionStreams + 1 {
 		id, _ := s.create(now, 42) // the same stored token at each login
 		for range maxSessionStreams {
-			if _, ok := s.openStream(id, now); ok {
+			if _, _, ok := s.openStream(id, now); ok {
 				opened++
 				last = id
 			}
@@ -114,12 +114,12 @@ func TestOneTokenCannotTakeEveryEventStream(t *testing.T) {
 	}
 	assert.Equal(t, maxTokenStreams, opened)
 	other, _ := s.create(now, 7)
-	_, ok := s.openStream(other, now)
+	_, _, ok := s.openStream(other, now)
 	assert.True(t, ok, "another token's session still gets a stream")
 
 	s.remove(last)
 	s.closeStream(last, 42)
 	fresh, _ := s.create(now, 42)
-	_, ok = s.openStream(fresh, now)
+	_, _, ok = s.openStream(fresh, now)
 	assert.True(t, ok, "a closed stream of a session gone since gives the token's place back")
 }
