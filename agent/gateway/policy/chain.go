@@ -265,7 +265,19 @@ func (c *Chain) Serve(ctx *Context, fw Forwarder) {
 		fw.ResponseWriter, fw.ctx, fw.chain, fw.wrote = ctx.W, ctx, c, false
 		ctx.W = fw
 	}
+	ctx.aborted = true
+	defer c.log(ctx)
 	c.run(ctx, fw)
+	ctx.aborted = false
+}
+
+// log runs the log phase. Serve defers it, so that it also runs when
+// serving the request panicked, as httputil.ReverseProxy does with
+// http.ErrAbortHandler when the upstream dies mid-body: the connection
+// limits' leave is never skipped (a slot would stay taken for good), and
+// the panic goes on after it, its stack unchanged. Context.aborted tells
+// the loggers the response was cut short.
+func (c *Chain) log(ctx *Context) {
 	for _, x := range c.loggers {
 		ctx.pos = x.pos
 		x.p.Log(ctx)

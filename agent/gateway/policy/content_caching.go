@@ -168,8 +168,8 @@ func (p *contentCachingPolicy) Content(c *Context) bool {
 // whole from the upstream and may be kept.
 func (p *contentCachingPolicy) Log(c *Context) {
 	fill, ok := c.state[c.pos].(*cacheFill)
-	if !ok || fill.failed || fill.tooLarge || fill.code == 0 || fill.judged == http.StatusPreconditionFailed {
-		return
+	if !ok || fill.failed || fill.tooLarge || fill.code == 0 || fill.judged == http.StatusPreconditionFailed || c.aborted {
+		return // not what the upstream answered, not whole, or not kept
 	}
 	if cl := fill.upstream.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(fill.body)) {
 		return // cut short

@@ -137,7 +137,9 @@ func compileHeaderCommands(field string, cfgs []headerCommandConfig) ([]headerCo
 		if err != nil {
 			return nil, err
 		}
-		if vt == "plain" && !validHeaderValue(cc.Value) {
+		// A Liquid value's own text too: rendered, a control byte in it
+		// would make every request's head one no server takes.
+		if !validHeaderValue(cc.Value) {
 			return nil, Invalid(at+"value", "must not hold a line break or a control character")
 		}
 		t, err := CompileTemplate(at+"value", cc.Value, vt == "liquid")

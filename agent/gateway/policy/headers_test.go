@@ -40,3 +40,18 @@ func TestHeadersLiquidJWTClaims(t *testing.T) {
 	h.Rewrite(c)
 	assert.Empty(t, r.Header.Values("Token-Aud"), "no token: set with an empty value deletes")
 }
+
+// A Liquid value's own text is checked as a plain value is: a control byte
+// in it would be in every request's or response's head, which no server
+// takes, so the chain is refused naming the field instead.
+func TestHeadersLiquidValueTextChecked(t *testing.T) {
+	for _, v := range []string{`a\u0001{{host}}`, `{{host}}\r\nX-Injected: 1`, `\u007f{{host}}`} {
+		_, err := newHeaders(json.RawMessage(`{"response":[{"op":"set","header":"X-A","value":"`+v+`","value_type":"liquid"}]}`), edgeTestEnv())
+		var fe *FieldError
+		if assert.ErrorAs(t, err, &fe, v) {
+			assert.Equal(t, "response[0].value", fe.Field, v)
+		}
+	}
+	_, err := newHeaders(json.RawMessage(`{"response":[{"op":"set","header":"X-A","value":"a\t{{host}}","value_type":"liquid"}]}`), edgeTestEnv())
+	assert.NoError(t, err, "a tab is a header value's")
+}

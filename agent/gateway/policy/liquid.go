@@ -279,7 +279,7 @@ func (c *Context) Lookup(env *Env, path []string) string {
 		return c.requestID()
 	case "headers":
 		if len(path) == 2 {
-			return strings.Join(r.Header.Values(textproto.CanonicalMIMEHeaderKey(path[1])), ", ")
+			return strings.Join(requestHeader(r, textproto.CanonicalMIMEHeaderKey(path[1])), ", ")
 		}
 	case "jwt":
 		return lookupAny(c.JWT, path[1:])
@@ -294,6 +294,19 @@ func (c *Context) Lookup(env *Env, path []string) string {
 		}
 	}
 	return ""
+}
+
+// requestHeader is the values of r's header name (in canonical form) as
+// nginx has them (ngx.req.get_headers, $http_NAME): Host included, which Go
+// keeps apart, in Request.Host, out of the header map.
+func requestHeader(r *http.Request, name string) []string {
+	if name == "Host" {
+		if r.Host == "" {
+			return nil
+		}
+		return []string{r.Host}
+	}
+	return r.Header[name]
 }
 
 // serverAddr is nginx's $server_addr, or with port its $server_port, which
@@ -388,7 +401,10 @@ func (c *Context) LiquidContext(env *Env) map[string]any {
 		out[name] = c.Lookup(env, []string{name})
 	}
 	out["request_uri"] = maskedRequestURI(r)
-	headers := make(map[string]string, len(r.Header))
+	headers := make(map[string]string, len(r.Header)+1)
+	if r.Host != "" {
+		headers["Host"] = r.Host
+	}
 	for k, v := range r.Header {
 		if secretName(k) {
 			headers[k] = liquidMasked

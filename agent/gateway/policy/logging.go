@@ -298,7 +298,7 @@ func (p *loggingPolicy) lookup(c *Context, env *Env, path []string) string {
 	if len(path) == 3 && path[1] == "headers" {
 		switch path[0] {
 		case "req":
-			return headerValues(r.Header, path[2])
+			return requestHeaderValues(r, path[2])
 		case "resp", "res":
 			return headerValues(c.W.Header(), path[2])
 		}
@@ -345,7 +345,7 @@ func (p *loggingPolicy) lookup(c *Context, env *Env, path []string) string {
 		return headerValues(c.W.Header(), h)
 	}
 	if h, ok := strings.CutPrefix(name, "http_"); ok {
-		return headerValues(r.Header, h)
+		return requestHeaderValues(r, h)
 	}
 	if a, ok := strings.CutPrefix(name, "arg_"); ok {
 		return r.URL.Query().Get(a)
@@ -375,6 +375,15 @@ func headerValues(h http.Header, name string) string {
 		v = h.Values(textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-")))
 	}
 	return strings.Join(v, ", ")
+}
+
+// requestHeaderValues is headerValues of the request's headers, Host
+// included ($http_host), which Go keeps out of them.
+func requestHeaderValues(r *http.Request, name string) string {
+	if strings.EqualFold(name, "host") {
+		return r.Host
+	}
+	return headerValues(r.Header, name)
 }
 
 // maskedTarget is the request's target as the client sent it (nginx's

@@ -10,7 +10,8 @@ import (
 // maintenancePolicy is APIcast's "maintenance_mode" policy: "A policy which
 // allows you to reject incoming requests with a specified status code and
 // message. It's useful for maintenance periods or to temporarily block an
-// API." It answers in the access phase, as APIcast's does, with status (503),
+// API." It answers in the access phase, as APIcast's does, with status (503;
+// a final one, 200 to 599, where APIcast's schema takes any integer),
 // message ("Service Unavailable - Maintenance", followed by a newline as
 // ngx.say writes it) and message_content_type ("text/plain; charset=utf-8");
 // with a condition, only the requests for which it holds.
@@ -50,8 +51,10 @@ func newMaintenanceMode(conf json.RawMessage, env *Env) (Policy, error) {
 		body:     []byte("Service Unavailable - Maintenance\n"),
 		answered: env.Metrics.Policy.WithLabelValues("maintenance_mode", "answered")}
 	if cfg.Status != nil {
-		if *cfg.Status < 100 || *cfg.Status > 599 {
-			return nil, Invalid("status", "must be an HTTP status code (100 to 599), not %d", *cfg.Status)
+		// An informational status cannot end a response: the client would
+		// get it followed by a 200.
+		if *cfg.Status < 200 || *cfg.Status > 599 {
+			return nil, Invalid("status", "must be a final HTTP status (200 to 599), not %d", *cfg.Status)
 		}
 		p.status = int(*cfg.Status)
 	}

@@ -260,6 +260,9 @@ type Context struct {
 	// skipRewrite skips the rest of the rewrite phase but the apicast
 	// element's (echo's exit "phase", APIcast's ngx.exit(0)).
 	skipRewrite bool
+	// aborted is set in the log phase of a request whose serving panicked
+	// (an upstream that died mid-body): its response was cut short.
+	aborted bool
 }
 
 // State returns the running element's per-request state, made by mk the

@@ -148,9 +148,10 @@ func rlErrorFrom(field string, c *rlErrorConfig, def int) (rlErrorSetting, error
 	s := rlErrorSetting{status: def, exit: true}
 	if c != nil {
 		if c.StatusCode != nil {
-			// The schema says integer; a status outside 100-599 cannot be sent.
-			if *c.StatusCode < 100 || *c.StatusCode > 599 {
-				return s, Invalid(field+".status_code", "must be an HTTP status (100-599), not %d", *c.StatusCode)
+			// The schema says integer; a status outside 200-599 cannot end
+			// a response (an informational one would be followed by a 200).
+			if *c.StatusCode < 200 || *c.StatusCode > 599 {
+				return s, Invalid(field+".status_code", "must be a final HTTP status (200 to 599), not %d", *c.StatusCode)
 			}
 			s.status = *c.StatusCode
 		}

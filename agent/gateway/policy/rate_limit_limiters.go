@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/portolan/portolan/composition"
 )
 
 // The rate_limit policy's three limiters, with lua-resty-limit-traffic's
@@ -48,10 +50,16 @@ const (
 
 // rlLimiter is one configured limiter.
 type rlLimiter struct {
-	field  string // e.g. "fixed_window_limiters[0]", for logs
-	kind   rlKind
-	key    *Template
-	prefix string // APIcast's: "<service id>_<kind>_" for scope service, "<kind>_" for global
+	field string // e.g. "fixed_window_limiters[0]", for logs
+	kind  rlKind
+	key   *Template
+	// prefix is APIcast's, "<service id>_<kind>_" for scope service and
+	// "<kind>_" for global, and for a fixed window counted here its
+	// window's length before it ("60s_"), so that limiters of one key with
+	// different windows count apart, as APIcast's keys, which start with
+	// the window's start, do (one counter would start the other's window
+	// over at every request, and neither would ever limit).
+	prefix string
 	cond   *condition
 	store  *rlStore
 	home   GlobalCounter // fixed windows counted cluster-wide; nil counts them here
@@ -108,6 +116,9 @@ func buildLimiter(field string, kind rlKind, c rlLimiterConfig, env *Env, redis 
 		l.count, l.window = *c.Count, max(*c.Window, 1) // APIcast takes a window of 0 as 1
 		if scope == "global" || redis {
 			l.home = env.Global
+		}
+		if l.home == nil {
+			l.prefix = strconv.FormatInt(l.window, 10) + "s_" + l.prefix
 		}
 	case rlLeakyBucket:
 		if c.Rate == nil {
@@ -209,13 +220,18 @@ func (l *rlLimiter) incoming(key string, now time.Time) (time.Duration, error) {
 		return seconds(excess / l.rate), nil
 	default:
 		n := st.n + 1
-		if n > l.conn+l.connB {
+		if n > composition.AddSaturating(l.conn, l.connB) { // a burst of MaxInt64: no bound
 			return 0, errRLRejected
 		}
 		st.n = n
 		if n > l.conn {
-			// limit.conn: excess connections wait a delay per conn ahead of them
-			return l.delay * time.Duration((n-1)/l.conn), nil
+			// limit.conn: excess connections wait a delay per conn ahead
+			// of them; past the most a request waits, that most.
+			steps := time.Duration((n - 1) / l.conn)
+			if l.delay > maxRateLimitDelay/steps {
+				return maxRateLimitDelay, nil
+			}
+			return l.delay * steps, nil
 		}
 		return 0, nil
 	}

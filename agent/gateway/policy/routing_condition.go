@@ -147,7 +147,7 @@ func (op *routingOperation) eval(c *Context, env *Env) bool {
 	case "path":
 		left = c.R.URL.Path
 	case "header":
-		if vv := c.R.Header[op.name]; len(vv) > 0 {
+		if vv := requestHeader(c.R, op.name); len(vv) > 0 {
 			left = vv[0]
 		}
 	case "query_arg":

@@ -2,12 +2,15 @@ package policy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portolan/portolan/internal/redact"
 )
 
 // upstreamPolicy is APIcast's upstream policy. Its README: "This policy
@@ -98,11 +101,16 @@ func (p *upstreamPolicy) Access(c *Context) {
 
 // ParseUpstreamURL reads an upstream URL of a policy's configuration: http
 // or https (ws and wss as their http counterparts, as APIcast does), with a
-// host.
+// host. Its errors never repeat the user info or the query, where a URL may
+// carry credentials (redact.URL).
 func ParseUpstreamURL(field, s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, Invalid(field, "not a URL: %v", err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL
+		}
+		return nil, Invalid(field, "not a URL (want one like http://example.com:8080): %v", err)
 	}
 	switch u.Scheme {
 	case "http", "https":
@@ -111,10 +119,10 @@ func ParseUpstreamURL(field, s string) (*url.URL, error) {
 	case "wss":
 		u.Scheme = "https"
 	default:
-		return nil, Invalid(field, "want an http(s) URL like http://example.com:8080, not %q", s)
+		return nil, Invalid(field, "want an http(s) URL like http://example.com:8080, not scheme %q", u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, Invalid(field, "has no host: %q", s)
+		return nil, Invalid(field, "has no host: %q", redact.URL(s))
 	}
 	if u.User != nil {
 		return nil, Invalid(field, "user information in the upstream URL is not supported by the Portolan gateway")
