@@ -307,6 +307,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := g.requests.Get().(*request)
 	rq.rec.ResponseWriter, rq.rec.status = w, 0
 	rq.ctx.UpstreamStatus, rq.ctx.UpstreamTime = 0, 0
+	finished := false
+	defer func() {
+		if !finished {
+			// Serving panicked (http.ErrAbortHandler: the upstream died
+			// mid-body): the request is counted all the same; rq, perhaps
+			// left mid-use, is not pooled again.
+			g.record(rq, r, g.view.Load(), start)
+		}
+	}()
 	var v *view
 	if g.tracing != nil {
 		v = g.serveTraced(rq, r)
@@ -321,6 +330,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &rq.ctx
 	c.W, c.R, c.App, c.JWT, c.Upstream = nil, nil, nil, nil, nil
 	g.requests.Put(rq)
+	finished = true
 }
 
 // serve answers r and returns the view it was served with (nil: none yet).

@@ -171,7 +171,8 @@ func refuseLinkLocal(_, address string, _ syscall.RawConn) error {
 
 // refuseOffLoopback is the dialer Control of plain-HTTP fetches: besides
 // what refuseLinkLocal refuses, a connection in clear reaches loopback only,
-// whatever name (http://keycloak:8080) or proxy led elsewhere.
+// whatever name (http://keycloak:8080) led elsewhere. Those fetches go
+// through no proxy (oidcIssuers.plain), which would be what is judged here.
 func refuseOffLoopback(network, address string, c syscall.RawConn) error {
 	if err := refuseLinkLocal(network, address, c); err != nil {
 		return err

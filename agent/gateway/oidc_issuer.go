@@ -18,6 +18,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/portolan/portolan/agent/gateway/policy"
 )
@@ -52,7 +53,11 @@ type oidcIssuers struct {
 	client *http.Client
 	// transport carries the client's HTTPS fetches, plain those in clear:
 	// each dials under its own rule (refuseLinkLocal, refuseOffLoopback).
+	// plain goes through no proxy unless insecure: its dial rule would
+	// judge the proxy's address, and a proxy on loopback (a sidecar)
+	// carries the fetch off the host in clear.
 	transport, plain *http.Transport
+	proxy            func(*http.Request) (*url.URL, error) // the environment's
 	// insecure lets plain HTTP leave loopback (allowPlainHTTP); log warns
 	// of each issuer it lets through.
 	insecure bool
@@ -76,7 +81,8 @@ type oidcIssuers struct {
 
 func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
 	ctx, stop := context.WithCancel(context.Background())
-	tr, plain := newIssuerTransport(refuseLinkLocal), newIssuerTransport(refuseOffLoopback)
+	proxy := environmentProxy()
+	tr, plain := newIssuerTransport(refuseLinkLocal, proxy), newIssuerTransport(refuseOffLoopback, nil)
 	return &oidcIssuers{
 		client: &http.Client{
 			Timeout:       oidcFetchTimeout,
@@ -90,6 +96,7 @@ func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
 		keysMaxAge:   oidcKeysMaxAge,
 		keysMaxStale: oidcKeysMaxStale,
 		retryAfter:   oidcRetryAfter,
+		proxy:        proxy,
 		fetches:      m.Policy.WithLabelValues("apicast", "oidc_metadata_fetch"),
 		unavailable:  m.Policy.WithLabelValues("apicast", "oidc_issuer_unavailable"),
 		byURL:        map[string]*oidcIssuer{},
@@ -98,10 +105,10 @@ func newOIDCIssuers(m *policy.Metrics) *oidcIssuers {
 }
 
 // newIssuerTransport is a transport of the issuer client, dialling under
-// control.
-func newIssuerTransport(control func(network, address string, c syscall.RawConn) error) *http.Transport {
+// control, through proxy when it names one (nil: none).
+func newIssuerTransport(control func(network, address string, c syscall.RawConn) error, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment, // issuers are often outside: as any outbound call
+		Proxy: proxy,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second,
 			Control: control}).DialContext,
 		TLSHandshakeTimeout:    5 * time.Second,
@@ -112,11 +119,21 @@ func newIssuerTransport(control func(network, address string, c syscall.RawConn)
 	}
 }
 
+// environmentProxy is the proxy of HTTP_PROXY, HTTPS_PROXY and NO_PROXY,
+// read when the gateway is made: issuers are often outside, reached as
+// any outbound call.
+func environmentProxy() func(*http.Request) (*url.URL, error) {
+	proxy := httpproxy.FromEnvironment().ProxyFunc()
+	return func(r *http.Request) (*url.URL, error) { return proxy(r.URL) }
+}
+
 // allowPlainHTTP lets issuers be read over plain HTTP off loopback
-// (Config.OIDCInsecureIssuers), warning on log once for each issuer that
-// is. New calls it before the gateway serves.
+// (Config.OIDCInsecureIssuers), through the environment's proxy too,
+// warning on log once for each issuer that is. New calls it before the
+// gateway serves.
 func (x *oidcIssuers) allowPlainHTTP(log zerolog.Logger) {
 	x.insecure, x.log = true, log
+	x.plain.Proxy = x.proxy
 	x.plain.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second,
 		Control: refuseLinkLocal}).DialContext
 }

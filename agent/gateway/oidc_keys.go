@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,14 +103,23 @@ func (k *keySet) stale(set *fetchedKeys) bool {
 	return set == nil || (k.maxStale > 0 && time.Since(set.at) > k.maxStale)
 }
 
-// keyRemoved reports whether a key of old is not in cur.
+// keyRemoved reports whether a key of old is not in cur: its kid is gone,
+// or names other key material (an issuer whose kids are not thumbprints,
+// re-keyed under the same kid after a leak), so that the tokens the old
+// key signed are no longer trusted.
 func keyRemoved(old, cur jose.JSONWebKeySet) bool {
 	for _, k := range old.Keys {
-		if len(cur.Key(k.KeyID)) == 0 {
+		if !slices.ContainsFunc(cur.Key(k.KeyID), func(c jose.JSONWebKey) bool { return sameKey(k, c) }) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameKey reports whether a and b are the same public key.
+func sameKey(a, b jose.JSONWebKey) bool {
+	pub, ok := a.Key.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && pub.Equal(b.Key)
 }
 
 // lookupKey finds the signing key kid of alg's key type in set.

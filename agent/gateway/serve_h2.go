@@ -204,12 +204,7 @@ func (u h2cUpgrades) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, u.maxBody))
 		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
-			} else {
-				u.g.bodyTimedOut(w, r, err)
-			}
+			u.bodyFailed(w, r, err)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -230,6 +225,23 @@ func (u h2cUpgrades) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		head = bytes.Clone(head)
 	}
 	u.h2.serve(&prefixConn{Conn: conn, prefix: head}, r, settings)
+}
+
+// bodyFailed answers an upgrade request whose body could not be read: 413
+// over the bound, 408 when the client stopped sending it, 400 otherwise (a
+// malformed chunk, a body cut short), as the lean loop answers a body it
+// cannot read; never the empty 200 of a handler that wrote nothing.
+func (u h2cUpgrades) bodyFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte("Request body too large\n"))
+	case u.g.bodyTimedOut(w, r, err):
+	default:
+		u.g.m.badRequest.Inc()
+		w.Header()["Connection"] = []string{"close"}
+		writeText(w, http.StatusBadRequest, plainText, []byte("Bad Request: the request body could not be read\n"))
+	}
 }
 
 // clientPreface starts every HTTP/2 connection.

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -186,7 +188,7 @@ func marshalSpans(spans []sdktrace.ReadOnlySpan) ([]byte, error) {
 		rk := res.Equivalent()
 		rs := resources[rk]
 		if rs == nil {
-			rs = &tracepb.ResourceSpans{Resource: &resourcepb.Resource{Attributes: keyValues(res.Attributes())}, SchemaUrl: res.SchemaURL()}
+			rs = &tracepb.ResourceSpans{Resource: &resourcepb.Resource{Attributes: keyValues(res.Attributes())}, SchemaUrl: validUTF8(res.SchemaURL())}
 			resources[rk] = rs
 			order = append(order, rs)
 		}
@@ -194,8 +196,9 @@ func marshalSpans(spans []sdktrace.ReadOnlySpan) ([]byte, error) {
 		ss := scopes[sk]
 		if ss == nil {
 			ss = &tracepb.ScopeSpans{
-				Scope:     &commonpb.InstrumentationScope{Name: sk.scope.Name, Version: sk.scope.Version, Attributes: keyValues(sk.scope.Attributes.ToSlice())},
-				SchemaUrl: sk.scope.SchemaURL,
+				Scope: &commonpb.InstrumentationScope{Name: validUTF8(sk.scope.Name), Version: validUTF8(sk.scope.Version),
+					Attributes: keyValues(sk.scope.Attributes.ToSlice())},
+				SchemaUrl: validUTF8(sk.scope.SchemaURL),
 			}
 			scopes[sk] = ss
 			rs.ScopeSpans = append(rs.ScopeSpans, ss)
@@ -220,9 +223,9 @@ func otlpSpan(s sdktrace.ReadOnlySpan) *tracepb.Span {
 	out := &tracepb.Span{
 		TraceId:                tid[:],
 		SpanId:                 sid[:],
-		TraceState:             sc.TraceState().String(),
+		TraceState:             validUTF8(sc.TraceState().String()),
 		Flags:                  spanFlags(sc.TraceFlags(), parent),
-		Name:                   s.Name(),
+		Name:                   validUTF8(s.Name()),
 		Kind:                   tracepb.Span_SpanKind(s.SpanKind()), // OTLP numbers kinds as the API does
 		StartTimeUnixNano:      unixNano(s.StartTime()),
 		EndTimeUnixNano:        unixNano(s.EndTime()),
@@ -230,18 +233,18 @@ func otlpSpan(s sdktrace.ReadOnlySpan) *tracepb.Span {
 		DroppedAttributesCount: saturate32(s.DroppedAttributes()),
 		DroppedEventsCount:     saturate32(s.DroppedEvents()),
 		DroppedLinksCount:      saturate32(s.DroppedLinks()),
-		Status:                 &tracepb.Status{Code: statusCode(s.Status().Code), Message: s.Status().Description},
+		Status:                 &tracepb.Status{Code: statusCode(s.Status().Code), Message: validUTF8(s.Status().Description)},
 	}
 	if psid := parent.SpanID(); psid.IsValid() {
 		out.ParentSpanId = psid[:]
 	}
 	for _, ev := range s.Events() {
-		out.Events = append(out.Events, &tracepb.Span_Event{Name: ev.Name, TimeUnixNano: unixNano(ev.Time),
+		out.Events = append(out.Events, &tracepb.Span_Event{Name: validUTF8(ev.Name), TimeUnixNano: unixNano(ev.Time),
 			Attributes: keyValues(ev.Attributes), DroppedAttributesCount: saturate32(ev.DroppedAttributeCount)})
 	}
 	for _, l := range s.Links() {
 		ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
-		out.Links = append(out.Links, &tracepb.Span_Link{TraceId: ltid[:], SpanId: lsid[:], TraceState: l.SpanContext.TraceState().String(),
+		out.Links = append(out.Links, &tracepb.Span_Link{TraceId: ltid[:], SpanId: lsid[:], TraceState: validUTF8(l.SpanContext.TraceState().String()),
 			Attributes: keyValues(l.Attributes), DroppedAttributesCount: saturate32(l.DroppedAttributeCount),
 			Flags: spanFlags(l.SpanContext.TraceFlags(), l.SpanContext)})
 	}
@@ -281,7 +284,7 @@ func keyValues(kvs []attribute.KeyValue) []*commonpb.KeyValue {
 	}
 	out := make([]*commonpb.KeyValue, len(kvs))
 	for i, kv := range kvs {
-		out[i] = &commonpb.KeyValue{Key: string(kv.Key), Value: anyValue(kv.Value)}
+		out[i] = &commonpb.KeyValue{Key: validUTF8(string(kv.Key)), Value: anyValue(kv.Value)}
 	}
 	return out
 }
@@ -295,7 +298,7 @@ func anyValue(v attribute.Value) *commonpb.AnyValue {
 	case attribute.FLOAT64:
 		return &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: v.AsFloat64()}}
 	case attribute.STRING:
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v.AsString()}}
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: validUTF8(v.AsString())}}
 	case attribute.BYTESLICE:
 		return &commonpb.AnyValue{Value: &commonpb.AnyValue_BytesValue{BytesValue: v.AsByteSlice()}}
 	case attribute.BOOLSLICE:
@@ -313,6 +316,17 @@ func anyValue(v attribute.Value) *commonpb.AnyValue {
 	default: // EMPTY: a value with no data
 		return &commonpb.AnyValue{}
 	}
+}
+
+// validUTF8 is s with each byte sequence that is not UTF-8 replaced by
+// U+FFFD: protobuf refuses to encode a string field that is not UTF-8, and
+// one span's (a request path of "/%ff", from any client) would otherwise
+// lose the whole batch it is sent in.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func arrayValue[T any](vs []T, value func(T) attribute.Value) *commonpb.AnyValue {
