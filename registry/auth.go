@@ -253,7 +253,7 @@ func scopeStatus(err error) (int, bool) {
 		return http.StatusConflict, true
 	case errors.Is(err, ErrTooManyInstances), errors.Is(err, ErrTooManyJoinTokens):
 		return http.StatusTooManyRequests, true
-	case errors.Is(err, ErrUnknownJoinToken):
+	case errors.Is(err, ErrUnknownJoinToken), errors.Is(err, errExpiredMeanwhile):
 		return http.StatusUnauthorized, true
 	}
 	return 0, false

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 )
 
@@ -141,6 +142,15 @@ func (r *Registry) forgetLocked(in *instance) {
 	}
 }
 
+// errRevokedMeanwhile refuses a registration whose join token was revoked
+// after the request was authenticated (401, as the token is refused now).
+var errRevokedMeanwhile = fmt.Errorf("%w: it was revoked: register with a current join token (portolan token create)", ErrUnknownJoinToken)
+
+// errExpiredMeanwhile refuses a registration whose join token expired
+// after the request was authenticated (401), so that an expired token,
+// which CreateJoinToken may drop, admits no instance.
+var errExpiredMeanwhile = errors.New("the join token has expired: create a new one (portolan token create)")
+
 // admitLocked checks that an instance of id may be (re-)registered through
 // g: a live id stays with the token that registered it, and a new one must
 // fit the registry's and the token's caps (the bootstrap token's is
@@ -152,6 +162,21 @@ func (r *Registry) forgetLocked(in *instance) {
 // token can thus replace each other's registrations, which gives them
 // nothing their token's scope does not already give.
 func (r *Registry) admitLocked(id string, g grant) error {
+	var rec JoinTokenRecord
+	if g.token != nil {
+		// The token may have been revoked, or its cap changed, since the
+		// request was authenticated: its record as kept now decides, for a
+		// live id registered again as for a new one. A revocation that
+		// comes after this check ends the instance this registration adds
+		// (RevokeJoinToken ends the token's instances under mu).
+		var kept bool
+		if rec, kept = r.tokens.Get(g.tokenID); !kept {
+			return errRevokedMeanwhile
+		}
+		if rec.expired(r.now()) {
+			return errExpiredMeanwhile
+		}
+	}
 	if old, ok := r.instances[id]; ok {
 		if subtle.ConstantTimeCompare([]byte(old.tokenID), []byte(g.tokenID)) != 1 {
 			return fmt.Errorf("%w: instance %q is live and was registered with another join token: register under another id (an instance id is unique per container incarnation)", ErrIDTaken, id)
@@ -163,12 +188,6 @@ func (r *Registry) admitLocked(id string, g grant) error {
 	}
 	switch {
 	case g.token != nil:
-		// The token may have been revoked, or its cap changed, since the
-		// request was authenticated: its record as kept now decides.
-		rec, ok := r.tokens.Get(g.tokenID)
-		if !ok {
-			return ErrUnknownJoinToken
-		}
 		if max := rec.MaxInstances; max > 0 && r.perToken[g.tokenID] >= max {
 			return &TokenFullError{TokenID: g.tokenID, Max: max}
 		}

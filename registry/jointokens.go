@@ -197,9 +197,9 @@ func (r *Registry) CreateJoinToken(spec JoinTokenSpec, pin pki.Pin) (JoinTokenCr
 		return JoinTokenCreated{}, err
 	}
 	now := r.now().UTC()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.purgeExpiredLocked(now)
+	r.tokenMu.Lock()
+	defer r.tokenMu.Unlock()
+	r.purgeExpired(now)
 	if r.tokens.Len() >= r.maxTokens {
 		return JoinTokenCreated{}, fmt.Errorf("%w: home keeps at most %d (--max-join-tokens): revoke unused ones first", ErrTooManyJoinTokens, r.maxTokens)
 	}
@@ -222,14 +222,22 @@ func (r *Registry) CreateJoinToken(spec JoinTokenSpec, pin pki.Pin) (JoinTokenCr
 	return JoinTokenCreated{JoinTokenInfo: rec.info(now, 0), Token: tok.String()}, nil
 }
 
-// purgeExpiredLocked forgets expired tokens no live instance came through.
-func (r *Registry) purgeExpiredLocked(now time.Time) {
-	for _, t := range r.tokens.List() {
-		if t.expired(now) && r.perToken[t.ID] == 0 {
-			if err := r.tokens.Remove(t.ID); err != nil {
-				r.log.Warn().Err(err).Str("join_token", t.ID).Msg("could not drop an expired join token")
-			}
+// purgeExpired forgets expired tokens no live instance came through, in
+// one write of the token file, made without mu. tokenMu is held. An
+// expired token admits no instance meanwhile (admitLocked), so none comes
+// through one between the count and the removal.
+func (r *Registry) purgeExpired(now time.Time) {
+	expired := slices.DeleteFunc(r.tokens.List(), func(t JoinTokenRecord) bool { return !t.expired(now) })
+	var gone []string
+	r.mu.Lock()
+	for _, t := range expired {
+		if r.perToken[t.ID] == 0 {
+			gone = append(gone, t.ID)
 		}
+	}
+	r.mu.Unlock()
+	if err := r.tokens.RemoveAll(gone); err != nil {
+		r.log.Warn().Err(err).Int("join_tokens", len(gone)).Msg("could not drop expired join tokens")
 	}
 }
 
@@ -267,14 +275,16 @@ func (r *Registry) RevokeJoinToken(id string) (int, error) {
 	if r.tokens == nil {
 		return 0, ErrUnknownJoinToken
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.tokens.Get(id); !ok {
-		return 0, ErrUnknownJoinToken
-	}
+	r.tokenMu.Lock()
+	defer r.tokenMu.Unlock()
+	// Written first, without mu: from then on no registration comes
+	// through the token (admitLocked reads it under mu), and those before
+	// are ended below.
 	if err := r.tokens.Remove(id); err != nil {
 		return 0, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	removed := 0
 	now := r.now()
 	for _, in := range r.instances {

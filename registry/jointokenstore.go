@@ -30,11 +30,20 @@ const JoinTokenFile = "join_tokens.json"
 // A coordinator sharing its composition through Consul keeps its own
 // tokens: a token registers instances with the home that made it.
 //
-// It is safe for concurrent use.
+// It is safe for concurrent use. A change is seen once it is in the file;
+// reads never wait for a write to reach the disk, so that registrations,
+// which read a token under the registry's lock, do not stall every
+// heartbeat behind a slow disk.
 type JoinTokenStore struct {
 	path string // "" keeps the records in memory only
-	mu   sync.Mutex
-	byID map[string]JoinTokenRecord
+	// writeMu makes one change at a time, file write included; mu guards
+	// byID alone, which a change replaces whole once it is saved.
+	writeMu sync.Mutex
+	mu      sync.Mutex
+	byID    map[string]JoinTokenRecord
+	// syncFile makes a written file durable: (*os.File).Sync when nil.
+	// Tests hold it to play a slow disk.
+	syncFile func(*os.File) error
 }
 
 // joinTokenFile is the file's content.
@@ -95,43 +104,43 @@ func (s *JoinTokenStore) List() []JoinTokenRecord {
 // token) and returns the token. A new id is drawn while the one drawn is
 // taken.
 func (s *JoinTokenStore) Add(rec JoinTokenRecord, pin pki.Pin) (jointoken.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range 16 {
-		tok, err := jointoken.New(pin)
-		if err != nil {
-			return jointoken.Token{}, err
+	var tok jointoken.Token
+	err := s.change(func(next map[string]JoinTokenRecord) error {
+		for range 16 {
+			t, err := jointoken.New(pin)
+			if err != nil {
+				return err
+			}
+			if _, taken := next[t.ID]; taken {
+				continue
+			}
+			rec.ID, rec.Hash = t.ID, t.Hash()
+			next[t.ID] = rec
+			tok = t
+			return nil
 		}
-		if _, taken := s.byID[tok.ID]; taken {
-			continue
-		}
-		rec.ID, rec.Hash = tok.ID, tok.Hash()
-		s.byID[tok.ID] = rec
-		if err := s.saveLocked(); err != nil {
-			delete(s.byID, tok.ID)
-			return jointoken.Token{}, err
-		}
-		return tok, nil
-	}
-	return jointoken.Token{}, errors.New("join token: no free id after 16 draws")
+		return errors.New("join token: no free id after 16 draws")
+	})
+	return tok, err
 }
 
 // Update changes the record of the token id with edit and keeps it; the
 // record is left as it was when it cannot be saved. It returns the record
 // as kept.
 func (s *JoinTokenStore) Update(id string, edit func(*JoinTokenRecord)) (JoinTokenRecord, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, ok := s.byID[id]
-	if !ok {
-		return JoinTokenRecord{}, ErrUnknownJoinToken
-	}
-	rec := old
-	rec.Labels = maps.Clone(old.Labels)
-	edit(&rec)
-	s.byID[id] = rec
-	if err := s.saveLocked(); err != nil {
-		s.byID[id] = old
+	var rec JoinTokenRecord
+	err := s.change(func(next map[string]JoinTokenRecord) error {
+		old, ok := next[id]
+		if !ok {
+			return ErrUnknownJoinToken
+		}
+		rec = old
+		rec.Labels = maps.Clone(old.Labels)
+		edit(&rec)
+		next[id] = rec
+		return nil
+	})
+	if err != nil {
 		return JoinTokenRecord{}, err
 	}
 	return rec, nil
@@ -139,27 +148,70 @@ func (s *JoinTokenStore) Update(id string, edit func(*JoinTokenRecord)) (JoinTok
 
 // Remove forgets the token id.
 func (s *JoinTokenStore) Remove(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, ok := s.byID[id]
-	if !ok {
-		return ErrUnknownJoinToken
+	return s.change(func(next map[string]JoinTokenRecord) error {
+		if _, ok := next[id]; !ok {
+			return ErrUnknownJoinToken
+		}
+		delete(next, id)
+		return nil
+	})
+}
+
+// RemoveAll forgets the tokens of ids that are kept, in one write of the
+// file; ids not kept are passed over.
+func (s *JoinTokenStore) RemoveAll(ids []string) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	delete(s.byID, id)
-	if err := s.saveLocked(); err != nil {
-		s.byID[id] = old
+	return s.change(func(next map[string]JoinTokenRecord) error {
+		n := len(next)
+		for _, id := range ids {
+			delete(next, id)
+		}
+		if len(next) == n {
+			return errNothingChanged
+		}
+		return nil
+	})
+}
+
+// errNothingChanged tells change that edit left the records as they were:
+// nothing is written.
+var errNothingChanged = errors.New("nothing changed")
+
+// change applies edit to a copy of the records, saves the copy and then
+// makes it the records kept; when edit or the save fails the records stay
+// as they were. Reads go on meanwhile, seeing the records before the
+// change until it is saved.
+func (s *JoinTokenStore) change(edit func(next map[string]JoinTokenRecord) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	next := maps.Clone(s.byID)
+	s.mu.Unlock()
+	if err := edit(next); err != nil {
+		if errors.Is(err, errNothingChanged) {
+			return nil
+		}
 		return err
 	}
+	if err := s.save(next); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.byID = next
+	s.mu.Unlock()
 	return nil
 }
 
-// saveLocked rewrites the file: a temporary file (0600) synced and renamed
-// over the old one, so a crash leaves either the old records or the new.
-func (s *JoinTokenStore) saveLocked() error {
+// save writes records to the file: a temporary file (0600) synced and
+// renamed over the old one, so a crash leaves either the old records or
+// the new. writeMu is held.
+func (s *JoinTokenStore) save(records map[string]JoinTokenRecord) error {
 	if s.path == "" {
 		return nil
 	}
-	f := joinTokenFile{Tokens: slices.SortedFunc(maps.Values(s.byID), func(a, b JoinTokenRecord) int {
+	f := joinTokenFile{Tokens: slices.SortedFunc(maps.Values(records), func(a, b JoinTokenRecord) int {
 		return a.CreatedAt.Compare(b.CreatedAt)
 	})}
 	b, err := json.MarshalIndent(f, "", "  ")
@@ -179,7 +231,11 @@ func (s *JoinTokenStore) saveLocked() error {
 		tmp.Close()
 		return fmt.Errorf("save join tokens: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
+	sync := s.syncFile
+	if sync == nil {
+		sync = (*os.File).Sync
+	}
+	if err := sync(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("save join tokens: %w", err)
 	}

@@ -77,7 +77,12 @@ type Registry struct {
 	log       zerolog.Logger
 	keyring   func() ([]string, uint64) // Config.GossipKeys
 
-	tokens       *JoinTokenStore // nil: the bootstrap token alone registers
+	tokens *JoinTokenStore // nil: the bootstrap token alone registers
+	// tokenMu makes one join token change (create, revoke, update) at a
+	// time, so that a creation's count and its addition are one step. It
+	// is taken before mu, never while mu is held, and the token file is
+	// written under it alone: a slow disk stalls no heartbeat.
+	tokenMu      sync.Mutex
 	maxInstances int
 	maxTokens    int
 	maxPerToken  int    // a new join token's cap when its spec gives none

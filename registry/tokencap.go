@@ -128,8 +128,8 @@ func (r *Registry) UpdateJoinToken(id string, u JoinTokenUpdate) (JoinTokenInfo,
 	if r.tokens == nil {
 		return JoinTokenInfo{}, ErrUnknownJoinToken
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.tokenMu.Lock()
+	defer r.tokenMu.Unlock()
 	var before int
 	rec, err := r.tokens.Update(id, func(t *JoinTokenRecord) {
 		before, t.MaxInstances = t.MaxInstances, u.MaxInstances
@@ -137,7 +137,9 @@ func (r *Registry) UpdateJoinToken(id string, u JoinTokenUpdate) (JoinTokenInfo,
 	if err != nil {
 		return JoinTokenInfo{}, err
 	}
+	r.mu.Lock()
 	live := r.perToken[id]
+	r.mu.Unlock()
 	r.log.Info().Str("join_token", id).Int("max_instances_before", before).Int("max_instances", rec.MaxInstances).
 		Int("instances", live).Msg("join token's cap of live instances changed")
 	return rec.info(r.now(), live), nil

@@ -17,10 +17,15 @@ const (
 )
 
 // validateID checks an instance id: 1 to MaxIDLen characters of
-// [A-Za-z0-9._:-].
+// [A-Za-z0-9._:-], but not "." or "..", which no URL keeps as a path
+// segment.
 func validateID(id string) error {
 	if id == "" {
 		return &composition.FieldError{Field: "id", Message: "is required"}
+	}
+	if id == "." || id == ".." {
+		// A path segment URLs resolve away: the agent API could not name it.
+		return &composition.FieldError{Field: "id", Message: fmt.Sprintf("must not be %q: use letters or digits too", id)}
 	}
 	if len(id) > MaxIDLen {
 		return &composition.FieldError{Field: "id", Message: fmt.Sprintf("is too long (%d characters, at most %d)", len(id), MaxIDLen)}

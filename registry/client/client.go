@@ -44,9 +44,10 @@ type Config struct {
 	// none.
 	Token string
 	// Timeout bounds each call that does not block; 0 leaves it to the
-	// caller's context. A blocking read (Map, Composition or Query with a
-	// wait) is bounded by the caller's context alone: it outlives any
-	// ordinary timeout by design.
+	// caller's context. A blocking read (Map, Composition, MapQuery or
+	// Query with an index above 0, which home holds for the wait asked,
+	// or its default wait) is bounded by the caller's context alone: it
+	// outlives any ordinary timeout by design.
 	Timeout time.Duration
 	// Transport sends the requests; nil is http.DefaultTransport, or one
 	// made for TLS when TLS sets anything.
@@ -88,8 +89,8 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		base:  strings.TrimSuffix(u.String(), "/"),
 		token: cfg.Token,
-		http:  &http.Client{Transport: transport, Timeout: cfg.Timeout},
-		watch: &http.Client{Transport: transport},
+		http:  &http.Client{Transport: transport, Timeout: cfg.Timeout, CheckRedirect: noRedirect},
+		watch: &http.Client{Transport: transport, CheckRedirect: noRedirect},
 	}, nil
 }
 
@@ -198,7 +199,7 @@ func (c *Client) do(ctx context.Context, r *request, want int) (*http.Response, 
 	}
 	if err := requireStatus(r, resp, want); err != nil {
 		resp.Body.Close()
-		return nil, explainPlainHTTP(err, c.Address())
+		return nil, explainRedirect(explainPlainHTTP(err, c.Address()), resp, c.Address())
 	}
 	return resp, nil
 }

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -14,12 +13,19 @@ import (
 // credential home returned on every other agent call. A client speaks for
 // one instance at a time: registering another makes it that one's. An id
 // live at home through another join token is ErrIDTaken (409): register
-// under another.
+// under another. A 404 says the address is not home's agent API (home
+// always serves the registration): check it.
 func (c *Client) Register(ctx context.Context, id string, reg *registry.Registration) (*registry.RegisterReply, error) {
 	var reply registry.RegisterReply
 	if err := c.call(ctx, http.MethodPut, registry.InstancePath(id), join, reg, &reply); err != nil {
-		if StatusCode(err) == http.StatusConflict {
+		switch StatusCode(err) {
+		case http.StatusConflict:
 			return nil, fmt.Errorf("register %s: %w: %w", id, ErrIDTaken, err)
+		case http.StatusNotFound:
+			// Home always serves the registration: what answered is not
+			// home's agent API, and registering again cannot help.
+			return nil, fmt.Errorf("register %s: %s has no agent API (no %s here): check home's address (--home) (%w)",
+				id, c.Address(), registry.PathInstances, err)
 		}
 		return nil, fmt.Errorf("register %s: %w", id, err)
 	}
@@ -56,13 +62,18 @@ func (c *Client) Deregister(ctx context.Context, id string) error {
 	return nil
 }
 
-// write sends one call on an instance with its credential.
+// write sends one call on an instance with its credential. A 404 is
+// ErrUnknownInstance: home no longer knows the instance.
 func (c *Client) write(ctx context.Context, method, path string, in, out any) error {
-	return c.call(ctx, method, path, bearer, in, out)
+	err := c.call(ctx, method, path, bearer, in, out)
+	if StatusCode(err) == http.StatusNotFound {
+		return ErrUnknownInstance
+	}
+	return err
 }
 
 // call sends one call on an instance: in as its JSON body (nil for none),
-// its answer into out (nil to ignore it). A 404 is ErrUnknownInstance.
+// its answer into out (nil to ignore it).
 func (c *Client) call(ctx context.Context, method, path string, auth auth, in, out any) error {
 	r := &request{method: method, path: path, auth: auth}
 	if in != nil {
@@ -73,9 +84,6 @@ func (c *Client) call(ctx context.Context, method, path string, auth auth, in, o
 	}
 	resp, err := c.do(ctx, r, 0)
 	if err != nil {
-		if se := (*StatusError)(nil); errors.As(err, &se) && se.Code == http.StatusNotFound {
-			return ErrUnknownInstance
-		}
 		return err
 	}
 	if out == nil {

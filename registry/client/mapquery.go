@@ -38,7 +38,7 @@ func (c *Client) MapQuery(ctx context.Context, path string, q registry.MapQuery,
 			v.Set(registry.ParamWait, FormatWait(wait))
 		}
 	}
-	r := &request{method: http.MethodGet, path: path, query: v, auth: bearer, blocking: index > 0 && wait > 0}
+	r := &request{method: http.MethodGet, path: path, query: v, auth: bearer, blocking: index > 0}
 	resp, err := c.do(ctx, r, http.StatusOK)
 	if err != nil {
 		return MapAnswer{}, err

@@ -64,7 +64,7 @@ func (c *Client) Map(ctx context.Context, index uint64, wait time.Duration, serv
 func (c *Client) Composition(ctx context.Context, instance string, index uint64, wait time.Duration) ([]byte, uint64, error) {
 	q := QueryOptions{Index: index, Wait: wait}.values()
 	q.Set(registry.ParamInstance, instance)
-	r := &request{method: http.MethodGet, path: registry.PathComposition, auth: bearer, blocking: wait > 0, query: q}
+	r := &request{method: http.MethodGet, path: registry.PathComposition, auth: bearer, blocking: index > 0, query: q}
 	resp, err := c.do(ctx, r, http.StatusOK)
 	if err != nil {
 		return nil, 0, err
@@ -92,7 +92,7 @@ func (c *Client) Query(ctx context.Context, path string, q QueryOptions, out any
 
 // query is a read that may block; ok tells whether the answer had an index.
 func (c *Client) query(ctx context.Context, path string, q QueryOptions, what string, out any) (uint64, bool, error) {
-	r := &request{method: http.MethodGet, path: path, query: q.values(), auth: bearer, blocking: q.Wait > 0}
+	r := &request{method: http.MethodGet, path: path, query: q.values(), auth: bearer, blocking: q.Index > 0}
 	resp, err := c.do(ctx, r, http.StatusOK)
 	if err != nil {
 		return 0, false, err
