@@ -16,7 +16,8 @@ import (
 
 // 3scale's Access Tokens API, as porta serves it under
 // /admin/api/personal/access_tokens (JSON only): create (name, permission ro
-// or rw, scopes[], optional expires_at), list (optionally by part of the
+// or rw, scopes[], optional expires_at in ISO 8601, a bare date or a time
+// without offset being UTC), list (optionally by part of the
 // name), read and delete by id or by value. The value is made here (256
 // random bits, hex, as porta's), returned once in the create answer, and
 // stored only as its digest, so no later answer, export or store file can
@@ -125,7 +126,7 @@ func createTokenFor(c *call, userID int64) error {
 	t.Scopes = slices.DeleteFunc(scopes, func(s string) bool { return s == "" }) // porta drops blanks
 	now := time.Now()
 	if raw, ok := c.params.Get("expires_at"); ok && raw != "" {
-		at, err := time.Parse(time.RFC3339, raw)
+		at, err := parseExpiresAt(raw)
 		if err != nil || !at.After(now) {
 			return composition.Invalid("expires_at",
 				"Date must follow ISO8601 format and be future. Example: "+now.Add(7*24*time.Hour).UTC().Format(time.RFC3339))
@@ -157,6 +158,22 @@ func createTokenFor(c *call, userID int64) error {
 	}
 	httpjson.Write(c.w, c.status(), viewAccessToken(t, value))
 	return nil
+}
+
+// expiresAtLayouts are the ISO 8601 forms porta's DateTime.parse reads for
+// expires_at: with an offset, or a date and time or a bare date in UTC.
+var expiresAtLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02"}
+
+// parseExpiresAt reads an expires_at parameter in one of expiresAtLayouts.
+func parseExpiresAt(raw string) (time.Time, error) {
+	var err error
+	for _, layout := range expiresAtLayouts {
+		var at time.Time
+		if at, err = time.Parse(layout, raw); err == nil {
+			return at, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("expires_at %q is no ISO 8601 time: %w", raw, err)
 }
 
 // ownsToken reports whether the grant may see and delete token t through

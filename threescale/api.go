@@ -97,13 +97,24 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	f, path := FormatOf(r)
 	r2 := r.Clone(context.WithValue(r.Context(), formatKey{}, f))
-	r2.URL.Path, r2.URL.RawPath = path, ""
+	r2.URL.Path, r2.URL.RawPath = path, escapedWithout(r.URL, len(r.URL.Path)-len(path))
 	if _, pattern := a.mux.Handler(r2); pattern == "" {
 		WriteError(w, f, ErrNotFound)
 		return
 	}
 	a.mux.ServeHTTP(w, r2) // sets the path values the handlers read
 
+}
+
+// escapedWithout returns u's escaped path (RawPath) without its last n
+// characters, the format suffix, or "" when u has none: the router then
+// still tells an escaped "/" (an app key's "ab%2Fcd") from a separator.
+func escapedWithout(u *url.URL, n int) string {
+	raw := u.RawPath
+	if raw == "" || n > len(raw) || raw[len(raw)-n:] != u.Path[len(u.Path)-n:] {
+		return ""
+	}
+	return raw[:len(raw)-n]
 }
 
 // formatKey carries the format of the suffix that routing removed.
@@ -132,8 +143,8 @@ func (a *API) endpoint(rt *Route) http.Handler {
 			return
 		}
 		p, err := ReadParams(w, r, MaxBodyBytes) // the params the token check read, if it did
-		if err == nil {
-			err = p.hashPasswords()
+		if err == nil && rt.Writes() {
+			err = p.hashPasswords() // a read binds no password: it pays no hash
 		}
 		if err != nil {
 			a.fail(w, r, rt, f, err)
@@ -208,22 +219,22 @@ func (c *call) write(encode func(io.Writer) error) error {
 	return nil
 }
 
-// page cuts items to the page and per_page parameters (3scale: per_page at most 500).
+// page cuts items to the page and per_page parameters as porta's
+// pagination reads them (Admin::Api::Filters::Pagination): each as Ruby's
+// to_i, and a value out of range (a page below 1, a per_page outside 1 to
+// 500) or no number at all falls back to the default, page 1 and per_page
+// 500; nothing is refused, and the error is always nil.
 func page[T any](c *call, items []T) ([]T, error) {
 	pg, per := int64(1), int64(MaxPerPage)
-	if v, ok := c.params.Get("page"); ok && v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			return nil, BadRequest("page must be a positive integer")
+	if v, ok := c.params.Get("page"); ok {
+		if n := rubyInt(v); n >= 1 {
+			pg = n
 		}
-		pg = n
 	}
-	if v, ok := c.params.Get("per_page"); ok && v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			return nil, BadRequest("per_page must be a positive integer")
+	if v, ok := c.params.Get("per_page"); ok {
+		if n := rubyInt(v); n >= 1 && n <= MaxPerPage {
+			per = n
 		}
-		per = min(n, MaxPerPage)
 	}
 	// Compare by division first: (pg-1)*per overflows for a huge page, and
 	// a page past the end is empty, as porta answers.

@@ -163,9 +163,13 @@ func (t *TokenChecker) Authorize(r *http.Request, scope string, write bool) erro
 }
 
 // authorizeRoute checks a grant against what route rt needs: its scope and
-// permission, and for a member its section and services (permissions.go).
+// permission, what no user may do to itself, and for a member its section
+// and services (permissions.go).
 func authorizeRoute(g Grant, ok bool, rt *Route, r *http.Request) error {
 	if err := authorizeGrant(g, ok, rt.Scope, rt.Writes()); err != nil {
+		return err
+	}
+	if err := g.allowsOnSelf(rt, r); err != nil {
 		return err
 	}
 	return g.member.allowsRoute(rt, r)

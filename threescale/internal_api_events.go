@@ -1,6 +1,7 @@
 package threescale
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,7 +74,8 @@ func (a *InternalAPI) listEvents(w http.ResponseWriter, _ *http.Request) {
 	}{"found", out})
 }
 
-// rubyInt reads an id as Ruby's String#to_i: leading digits, else 0.
+// rubyInt reads a number as Ruby's String#to_i: the leading digits, else
+// 0; past int64 it saturates, as Ruby's integers never overflow.
 func rubyInt(s string) int64 {
 	s = strings.TrimSpace(s)
 	end := 0
@@ -84,10 +86,10 @@ func rubyInt(s string) int64 {
 		end++
 	}
 	n, err := strconv.ParseInt(s[:end], 10, 64)
-	if err != nil {
-		return 0
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0 // no digits
 	}
-	return n
+	return n // ParseInt's bound when out of range
 }
 
 // deleteEvent deletes the event {id}; an unknown one is apisonator's 404.

@@ -1,16 +1,27 @@
 package threescale
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/portolan/portolan/composition"
 )
 
 // Account Message: the provider sends a developer account a message, as
-// porta's Admin::Api::MessagesController does (subject and body, neither
-// required), and gets it back as sent (201). Portolan has no developer
-// portal inbox and sends no email: the message is stored, with no other
-// effect, and goes with its account.
+// porta's Admin::Api::MessagesController does (a subject, which porta's
+// Message requires, and a body), and gets it back as sent (201). Portolan
+// has no developer portal inbox and sends no email: the message is stored,
+// with no other effect, and goes with its account. Stored in the
+// composition, it is held to the sizes of porta's columns: a subject of at
+// most 255 characters, a body of at most 64 KiB, both UTF-8 text.
+
+// Bounds of a message, porta's columns: subject a string, body a text.
+const (
+	maxMessageSubject = 255
+	maxMessageBody    = 64 << 10
+)
 
 func (a *API) messageRoutes() []Route {
 	return []Route{
@@ -31,10 +42,34 @@ func sendMessage(c *call) error {
 		}
 		m.Subject, _ = c.params.Get("subject")
 		m.Body, _ = c.params.Get("body")
+		if err := validateMessage(m); err != nil {
+			return err
+		}
 		return tx.Create(m)
 	})
 	if err != nil {
 		return err
 	}
 	return c.one("message", m)
+}
+
+// validateMessage answers 422 for a message porta would not deliver (no
+// subject) or that is no bounded text.
+func validateMessage(m *composition.Message) error {
+	v := &composition.ValidationError{}
+	if strings.TrimSpace(m.Subject) == "" {
+		v.Add("subject", "can't be blank")
+	}
+	for _, f := range []struct {
+		field, value string
+		max          int
+	}{{"subject", m.Subject, maxMessageSubject}, {"body", m.Body, maxMessageBody}} {
+		switch {
+		case utf8.RuneCountInString(f.value) > f.max:
+			v.Add(f.field, fmt.Sprintf("is too long (maximum is %d characters)", f.max))
+		case !utf8.ValidString(f.value) || strings.ContainsRune(f.value, 0):
+			v.Add(f.field, "must be valid UTF-8 without NUL")
+		}
+	}
+	return v.Err()
 }

@@ -15,9 +15,11 @@ import (
 // the rest (porta permits only the known ones). Portolan sends no email:
 // it stores and answers them.
 //
-// The current user is the owner of the access token; Portolan's tokens
-// belong to the provider and no user, so theirs are the preferences of user
-// 0, kept apart from those of the provider users.
+// The current user is the owner of the access token, as porta's
+// current_user: a provider user's token reads and changes that user's
+// preferences; a token of no user (the bootstrap token, the provider
+// admin's personal tokens) those of user 0, kept apart from those of the
+// provider users.
 
 func (a *API) notificationPreferenceRoutes() []Route {
 	const tag, path = "Notification Preferences", "/admin/api/personal/notification_preferences"
@@ -27,9 +29,12 @@ func (a *API) notificationPreferenceRoutes() []Route {
 	}
 }
 
-// currentUserID is the provider user a request acts as: none (0) for every
-// token Portolan issues today.
-func currentUserID(*call) int64 { return 0 }
+// currentUserID is the provider user a request acts as: its token's user,
+// 0 for a token of no user.
+func currentUserID(c *call) int64 {
+	g, _ := GrantFrom(c.r.Context())
+	return g.UserID
+}
 
 func writeNotificationPreferences(c *call, p *composition.NotificationPreferences) error {
 	return c.one("notification_preferences", p.Effective())

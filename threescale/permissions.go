@@ -23,9 +23,13 @@ import (
 //     application plans, their limits, pricing rules and features need
 //     partners only, as in porta, whose API checks no more for them;
 //   - the provider's users, their roles and permissions, deleting a service
-//     or creating or deleting a backend API, the Master API and Portolan's
-//     own admin API are the admins'; a member may read and change itself,
-//     read its own permissions and make its own tokens;
+//     or creating or deleting a backend API, deleting, approving or
+//     rejecting a developer account or creating its users, the Master API
+//     and Portolan's own admin API are the admins'; a member may read and
+//     change itself, read its own permissions and make its own tokens;
+//   - a user's token, an admin's too, may neither delete its own user nor
+//     change its role (porta's "can't destroy or update role of myself"),
+//     and changes no admin's permissions (provider_users.go);
 //   - with allowed_service_ids, a service outside the list, its plans, its
 //     applications and its ActiveDocs are not found (404), as porta looks
 //     them up in the user's accessible_services.
@@ -91,6 +95,10 @@ func sectionOf(method, path string) string {
 		return sectionSelf
 	case rest == "/services/{id}" && method == http.MethodDelete:
 		return sectionAdmin // authorize!(:destroy, service)
+	case rest == "/accounts/{id}" && method == http.MethodDelete,
+		rest == "/accounts/{id}/approve", rest == "/accounts/{id}/reject",
+		rest == "/accounts/{account_id}/users" && method == http.MethodPost:
+		return sectionAdmin // admin.rb: the admins'; partners gives update (provider_member.rb)
 	case rest == "/backend_apis" && method == http.MethodPost,
 		rest == "/backend_apis/{id}" && method == http.MethodDelete:
 		return sectionAdmin // plans gives index, show, edit, update only
@@ -103,6 +111,25 @@ func sectionOf(method, path string) string {
 		return sectionPlans
 	}
 	return sectionPartners
+}
+
+// selfRoutes are the provider user routes a user's token may not call on
+// its own user: delete, and the role changes (admin.rb: "Admin can't
+// delete himself/herself. Admin can't change his/her role.").
+var selfRoutes = map[string]bool{
+	http.MethodDelete + " /admin/api/users/{id}":     true,
+	http.MethodPut + " /admin/api/users/{id}/admin":  true,
+	http.MethodPut + " /admin/api/users/{id}/member": true,
+}
+
+// allowsOnSelf refuses, 403, a user's token deleting its own user or
+// changing its own role; tokens of no user are the provider's, as porta's
+// provider_key, and may.
+func (g Grant) allowsOnSelf(rt *Route, r *http.Request) error {
+	if g.UserID != 0 && selfRoutes[rt.Method+" "+rt.Path] && r.PathValue("id") == strconv.FormatInt(g.UserID, 10) {
+		return Forbidden(errPermission)
+	}
+	return nil
 }
 
 // memberRights are a member user's, from one snapshot; nil means every

@@ -32,6 +32,13 @@ func TestRouteSectionsFollowPorta(t *testing.T) {
 	}
 	for route, want := range map[string]string{
 		"GET /admin/api/accounts":                                                 "partners",
+		"PUT /admin/api/accounts/{id}":                                            "partners",
+		"PUT /admin/api/accounts/{id}/make_pending":                               "partners",
+		"DELETE /admin/api/accounts/{id}":                                         "admin",
+		"PUT /admin/api/accounts/{id}/approve":                                    "admin",
+		"PUT /admin/api/accounts/{id}/reject":                                     "admin",
+		"POST /admin/api/accounts/{account_id}/users":                             "admin",
+		"PUT /admin/api/accounts/{account_id}/users/{id}":                         "partners",
 		"POST /admin/api/signup":                                                  "partners",
 		"GET /admin/api/accounts/{account_id}/applications/{id}":                  "partners",
 		"GET /admin/api/services/{service_id}/application_plans":                  "partners",

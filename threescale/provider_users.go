@@ -134,7 +134,8 @@ func readPermissions(users *userCollectionT) func(*call) error {
 // or in a JSON body). As in 3scale, allowed_service_ids[] with no id (an
 // empty value, or "[]") allows no service, and allowed_service_ids without
 // brackets and without a value allows every service; a list not sent is
-// left alone.
+// left alone. An admin's permissions are all and change with no user's
+// token (403); a token of no user may still set them.
 func updatePermissions(users *userCollectionT) func(*call) error {
 	return func(c *call) error {
 		p := c.params
@@ -163,7 +164,13 @@ func updatePermissions(users *userCollectionT) func(*call) error {
 			}
 			services = &list
 		}
-		u, err := users.modify(c, "id", func(_ *composition.Tx, n, _ *composition.User) error {
+		g, _ := GrantFrom(c.r.Context())
+		u, err := users.modify(c, "id", func(_ *composition.Tx, n, old *composition.User) error {
+			if g.UserID != 0 && old.Role == composition.RoleAdmin {
+				// porta: "nobody can change user permissions of a provider
+				// admin" (provider_admin.rb); the provider_key may.
+				return Forbidden(errPermission)
+			}
 			if setSections {
 				if secs == nil {
 					secs = []string{}

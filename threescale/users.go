@@ -20,7 +20,7 @@ func (a *API) userRoutes() []Route {
 		{Method: http.MethodPut, Path: member, Tag: tag, Summary: "User Update", Formats: formats, handle: users.update("id")},
 		{Method: http.MethodDelete, Path: member, Tag: tag, Summary: "User Delete", Formats: formats, handle: users.remove("id")},
 		{Method: http.MethodPut, Path: member + "/activate", Tag: tag, Summary: "User Activate", Formats: formats,
-			handle: users.change("id", userEvent("activate", composition.UserActive, composition.UserPending))},
+			handle: activateDeveloperUser(users)},
 		{Method: http.MethodPut, Path: member + "/suspend", Tag: tag, Summary: "User Suspend", Formats: formats,
 			handle: users.change("id", userEvent("suspend", composition.UserSuspended, composition.UserPending, composition.UserActive))},
 		{Method: http.MethodPut, Path: member + "/unsuspend", Tag: tag, Summary: "User Unsuspend", Formats: formats,
@@ -80,6 +80,29 @@ func userEvent(event, to string, from ...string) edit[*composition.User] {
 		}
 		n.State = to
 		return nil
+	}
+}
+
+// activateDeveloperUser is porta's BuyersUsersController#activate,
+// "user.activate! unless user.active?": an active user is answered as it
+// is, with no write; a pending one is activated, a suspended one refused.
+func activateDeveloperUser(users *userCollectionT) func(*call) error {
+	activate := userEvent("activate", composition.UserActive, composition.UserPending)
+	change := users.change("id", func(c *call, tx *composition.Tx, n, old *composition.User) error {
+		if n.State == composition.UserActive {
+			return nil // activated meanwhile
+		}
+		return activate(c, tx, n, old)
+	})
+	return func(c *call) error {
+		u, err := users.find(c, c.snapshot(), "id")
+		if err != nil {
+			return err
+		}
+		if u.State == composition.UserActive {
+			return users.one(c, u)
+		}
+		return change(c)
 	}
 }
 
