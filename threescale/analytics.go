@@ -98,23 +98,28 @@ func statsQuery(r *http.Request) (url.Values, error) {
 	return q, nil
 }
 
-// metricNamed finds the metric a service's usage can name by system name
-// (hits when name is empty), the service's own before its backends'. porta
+// metricNamed finds the metric a service's usage can name (hits when name
+// is empty) as the gateway and the Service Management API resolve a name
+// (metricNames): the service's own, then each backend's in the order its
+// backend usage was added, never one picked by map order; then a
+// backend's by porta's extended name ("hits.42", 42 the backend). porta
 // answers an unknown one with 400 "metric NAME not found".
 func metricNamed(snap *composition.Snapshot, serviceID int64, name string) (*composition.Metric, error) {
 	if name == "" {
 		name = "hits"
 	}
-	var metric *composition.Metric
-	for _, m := range snap.ServiceMetricIDs(serviceID) {
-		if metricIsNamed(m, name) && (metric == nil || m.OwnerType == composition.OwnerService) {
-			metric = m
+	var names metricNames
+	if m := names.lookup(snap, serviceID, name); m != nil {
+		return m, nil
+	}
+	for _, u := range snap.BackendUsages.Under(serviceID) {
+		for _, m := range snap.MetricsOf(composition.OwnerBackendAPI, u.BackendAPIID) {
+			if metricIsNamed(m, name) {
+				return m, nil
+			}
 		}
 	}
-	if metric == nil {
-		return nil, BadRequest(fmt.Sprintf("metric %s not found", clip(name)))
-	}
-	return metric, nil
+	return nil, BadRequest(fmt.Sprintf("metric %s not found", clip(name)))
 }
 
 // metricIsNamed reports whether m is called name: its system name or, for

@@ -1,6 +1,8 @@
 package threescale
 
 import (
+	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -46,7 +48,7 @@ func mappingRuleCollection(ownerType, param string) *collection[composition.Mapp
 					return ErrNotFound
 				}
 			}
-			return nil
+			return placeRule(c, tx, n, old)
 		},
 		view: mappingRuleView,
 	}
@@ -71,4 +73,48 @@ func mappingRuleView(_ *call, r *composition.MappingRule) (string, any) {
 		ID: r.ID, MetricID: r.MetricID, Pattern: r.Pattern, HTTPMethod: r.HTTPMethod,
 		Delta: r.Delta, Position: r.Position, Last: r.Last, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
+}
+
+// placeRule keeps an owner's rules a list, as porta's acts_as_list
+// (add_new_at: :bottom) keeps proxy rules: a new rule without a position
+// goes after the last one; a rule created at a position, or moved to one,
+// moves the rules from there on down by one (moved down the list, those it
+// passes move up), so the order a client asks for is the order the gateway
+// matches in. n is the new rule or the edited copy of old.
+func placeRule(c *call, tx *composition.Tx, n, old *composition.MappingRule) error {
+	siblings := tx.View().MappingRulesOf(n.OwnerType, n.OwnerID)
+	if old == nil && (n.Position == 0 || !c.params.Has("position")) {
+		n.Position = 1
+		if len(siblings) > 0 {
+			n.Position = siblings[len(siblings)-1].Position + 1 // sorted by position
+		}
+		return nil
+	}
+	from := int64(math.MaxInt64) // a new rule comes from past the end
+	if old != nil {
+		from = old.Position
+	}
+	to := n.Position
+	if to <= 0 || to == from {
+		return nil // the domain refuses a negative position
+	}
+	for _, r := range siblings {
+		shift := int64(0)
+		switch {
+		case r.ID == n.ID:
+		case to < from && r.Position >= to && r.Position < from:
+			shift = 1
+		case to > from && r.Position > from && r.Position <= to:
+			shift = -1
+		}
+		if shift == 0 {
+			continue
+		}
+		moved := *r
+		moved.Position += shift
+		if err := tx.Update(&moved); err != nil {
+			return fmt.Errorf("move mapping rule %d to position %d: %w", r.ID, moved.Position, err)
+		}
+	}
+	return nil
 }

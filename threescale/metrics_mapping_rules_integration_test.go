@@ -89,11 +89,16 @@ func TestMetricsProductMappingRulesJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, u, read.Element)
 
-	// Listed by position, as 3scale's proxy rules are.
+	// Listed by position, as 3scale's proxy rules are; moving the first
+	// rule down moved the one it passed up (acts_as_list).
 	rules, err = cl.ListProductMappingRules(svc)
 	require.NoError(t, err)
 	require.Len(t, rules.MappingRules, 2)
-	assert.Equal(t, s, rules.MappingRules[0].Element)
+	moved := rules.MappingRules[0].Element
+	assert.Equal(t, s.ID, moved.ID)
+	assert.Equal(t, 1, moved.Position)
+	s.Position, s.UpdatedAt = moved.Position, moved.UpdatedAt
+	assert.Equal(t, s, moved)
 	assert.Equal(t, u, rules.MappingRules[1].Element)
 
 	status, body := formCall(t, co, http.MethodGet, "/admin/api/services/"+strconv.FormatInt(svc, 10)+"/proxy/mapping_rules/"+strconv.FormatInt(r.ID, 10)+".json", nil)

@@ -59,7 +59,7 @@ func updatePolicyChain(c *call) error {
 		}
 		n := *old
 		n.PolicyChain = composition.NormalizePolicyChain(chain)
-		if err := storeProxy(tx, &n, exists); err != nil {
+		if err := storeProxyChange(tx, &n, old, exists); err != nil {
 			return err
 		}
 		out = &n

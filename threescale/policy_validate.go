@@ -96,6 +96,7 @@ func compileManifest(manifest []byte) (*jsonschema.Schema, string, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft7)
+	c.UseLoader(noSchemaLoader{})
 	const url = "urn:portolan:policy-configuration"
 	if err := c.AddResource(url, conf); err != nil {
 		return nil, version, fmt.Errorf("configuration schema: %w", err)
@@ -105,6 +106,17 @@ func compileManifest(manifest []byte) (*jsonschema.Schema, string, error) {
 		return nil, version, fmt.Errorf("configuration schema: %w", err)
 	}
 	return sch, version, nil
+}
+
+// noSchemaLoader refuses every schema a configuration schema refers to by
+// URL: a manifest, a registry policy's above all, is checked with what it
+// holds, never with a file of the coordinator's host (the compiler's
+// default loader opens any file:// URL, and a FIFO or a pipe would block
+// the store's write the check runs in) nor with a fetch.
+type noSchemaLoader struct{}
+
+func (noSchemaLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("a policy configuration schema may not refer to %s: keep its definitions in the manifest", url)
 }
 
 // customSchema is the compiled configuration schema of a registry policy,

@@ -2,9 +2,15 @@ package threescale_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,4 +152,37 @@ proxy:
 	status, body = rawCall(t, other, http.MethodPost, registry.PathAdminComposition, "application/json", string(doc2))
 	require.Equal(t, http.StatusUnprocessableEntity, status, "%s", body)
 	assert.Contains(t, string(body), `configuration.check_type: must be one of blacklist, whitelist`)
+}
+
+// A registry policy's schema is checked with what it holds: a $ref to a
+// file of the coordinator's host is never opened (a FIFO would block the
+// store's write the check runs in, a pipe would read home's own output).
+// The schema does not compile, so the policy is stored unchecked.
+func TestRegistryPolicySchemaReadsNoHostFile(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	fifo := filepath.Join(t.TempDir(), "schema.fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	t.Cleanup(func() {
+		// Unblock a coordinator that opened it, so it can stop.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			_ = f.Close()
+		}
+	})
+	schema := `{"name":"reffed","version":"1.0.0","summary":"Reffed","configuration":{"$ref":"file://` + fifo + `"}}`
+	status, body := rawCall(t, co, http.MethodPost, "/admin/api/registry/policies.json", "application/json",
+		`{"name":"reffed","version":"1.0.0","schema":`+schema+`}`)
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	path := newChainService(t, co, "Reffed")
+
+	req, err := http.NewRequest(http.MethodPut, co.URL+path, strings.NewReader(
+		`{"policies_config":[{"name":"reffed","version":"1.0.0","configuration":{},"enabled":true}]}`))
+	require.NoError(t, err)
+	req.SetBasicAuth("", co.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	require.NoError(t, err, "the chain's check opened the file the schema names")
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", answer)
 }

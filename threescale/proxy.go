@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -69,6 +70,17 @@ func storeProxy(tx *composition.Tx, n *composition.Proxy, exists bool) error {
 	return tx.Create(n)
 }
 
+// storeProxyChange stores n, the edited copy of old, unless nothing
+// changed: as porta saves nothing then, the proxy's updated_at stays, the
+// config a deploy renders does not differ from the newest one, and a
+// client that sends the same settings again adds no new sandbox version.
+func storeProxyChange(tx *composition.Tx, n, old *composition.Proxy, exists bool) error {
+	if exists && reflect.DeepEqual(n, old) {
+		return nil
+	}
+	return storeProxy(tx, n, exists)
+}
+
 // updateProxy changes the proxy and, as 3scale, deploys the result to the
 // sandbox when it differs from the newest sandbox config. As 3scale (porta's
 // proxy_params), it takes only the proxy's own fields and ignores the rest of
@@ -99,7 +111,7 @@ func updateProxy(c *call) error {
 				return err
 			}
 		}
-		if err := storeProxy(tx, &n, exists); err != nil {
+		if err := storeProxyChange(tx, &n, old, exists); err != nil {
 			return err
 		}
 		out = proxyView(tx.View(), &n)
