@@ -2,7 +2,6 @@ package composition
 
 import (
 	"encoding/base64"
-	"net/url"
 	"time"
 )
 
@@ -111,17 +110,6 @@ func AgentView(c *Composition, service string, key []byte, now time.Time) *Docum
 		}
 	}
 	return d
-}
-
-// withoutUserinfo is the URL s without its user:password@ part; s itself
-// when it has none or is not a URL.
-func withoutUserinfo(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	u.User = nil
-	return u.String()
 }
 
 func encodeDigest(d *digester, kind byte, v string) string {

@@ -64,3 +64,31 @@ func TestCustomPlanGoesWithItsApplication(t *testing.T) {
 	require.Len(t, customs, 1)
 	assert.True(t, customs[0].Custom)
 }
+
+// An account's delete takes its applications' custom plans with them, as
+// each application's own delete does; other accounts' stay.
+func TestCustomPlanGoesWithItsAccount(t *testing.T) {
+	tx := NewTx(New(), testNow)
+	svc, _ := createService(t, tx, "Shop", "1")
+	orig := createPlan(t, tx, svc.ID, "Basic", false)
+	custom := func(name string) *ApplicationPlan {
+		p := &ApplicationPlan{ServiceID: svc.ID, Name: "Basic (custom)", SystemName: name, OriginalID: orig.ID}
+		require.NoError(t, tx.Create(p))
+		return p
+	}
+	leaving, staying := createAccount(t, tx, "Leaving"), createAccount(t, tx, "Staying")
+	first, second, kept := custom("basic_custom_1"), custom("basic_custom_2"), custom("basic_custom_3")
+	createApp(t, tx, leaving.ID, first.ID, "First")
+	createApp(t, tx, leaving.ID, second.ID, "Second")
+	createApp(t, tx, staying.ID, kept.ID, "Kept")
+
+	require.NoError(t, tx.Delete(KindAccount, leaving.ID))
+	for _, p := range []*ApplicationPlan{first, second} {
+		_, ok := tx.View().ApplicationPlans.Get(p.ID)
+		assert.False(t, ok, "custom plan %s outlived its account", p.SystemName)
+	}
+	_, ok := tx.View().ApplicationPlans.Get(kept.ID)
+	assert.True(t, ok, "another account's custom plan stays")
+	_, ok = tx.View().ApplicationPlans.Get(orig.ID)
+	assert.True(t, ok, "the stock plan stays")
+}

@@ -79,6 +79,9 @@ func Import(tx *Tx, d *Document) (*ImportStats, error) {
 	if d.Format != DocumentFormat {
 		return nil, Invalid("format", fmt.Sprintf("is %q, want %q", d.Format, DocumentFormat))
 	}
+	if err := d.checkIDs(); err != nil {
+		return nil, err
+	}
 	ids := map[int64]int64{ProviderAccountID: ProviderAccountID}
 	// Every id is assigned before any reference is rewritten, so order within
 	// a kind (a method before its hits) does not matter.
@@ -186,6 +189,9 @@ func (d *Document) Composition() (*Composition, error) {
 	if d.Format != DocumentFormat {
 		return nil, Invalid("format", fmt.Sprintf("is %q, want %q", d.Format, DocumentFormat))
 	}
+	if err := d.checkIDs(); err != nil {
+		return nil, err
+	}
 	c := New()
 	for _, k := range kinds {
 		for _, e := range k.inDocument(d) {
@@ -199,4 +205,31 @@ func (d *Document) Composition() (*Composition, error) {
 	c.CredentialKey = d.CredentialKey
 	c.Seal()
 	return c, nil
+}
+
+// checkIDs refuses a document in which two entities have one id: ids are
+// one sequence across kinds, and references name entities by id alone, so
+// an import would merge the two, or point a reference at the wrong one. A
+// proxy has its service's id; two proxies of one service are refused too.
+func (d *Document) checkIDs() error {
+	seen := map[int64]Kind{}
+	proxies := map[int64]bool{}
+	for _, k := range kinds {
+		for _, e := range k.inDocument(d) {
+			id := e.Key()
+			if k.sharesID() {
+				if proxies[id] {
+					return Invalid("id", fmt.Sprintf("%s %d appears twice in the document", k.kind(), id))
+				}
+				proxies[id] = true
+				continue
+			}
+			if other, dup := seen[id]; dup {
+				return Invalid("id", fmt.Sprintf("%s %d has the id of another entity of the document (%s %d): "+
+					"every entity needs an id of its own", k.kind(), id, other, id))
+			}
+			seen[id] = k.kind()
+		}
+	}
+	return nil
 }

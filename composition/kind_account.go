@@ -24,8 +24,9 @@ var accountDef = &kindDef[Account, *Account]{
 		for _, u := range tx.c.Users.Filter(func(u *User) bool { return u.AccountID == a.ID }) {
 			tx.drop(u)
 		}
+		// Purged: an application takes its custom plan with it.
 		for _, app := range tx.c.Applications.Filter(func(app *Application) bool { return app.AccountID == a.ID }) {
-			tx.drop(app)
+			tx.purge(app)
 		}
 		for _, m := range tx.c.Messages.Filter(func(m *Message) bool { return m.AccountID == a.ID }) {
 			tx.drop(m)

@@ -2,6 +2,7 @@ package composition
 
 import (
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -97,11 +98,16 @@ func prepareApplication(c *Composition, a, old *Application) error {
 	if !ok {
 		return Invalid("plan_id", "does not exist")
 	}
-	a.ServiceID = plan.ServiceID
 	if old != nil {
-		a.AccountID = old.AccountID
+		// 3scale's change_plan takes a plan of the application's own
+		// service: its credentials, usage and keys are that service's.
+		if plan.ServiceID != old.ServiceID {
+			return Invalid("plan_id", "must be a plan of the application's service")
+		}
+		a.ServiceID, a.AccountID = old.ServiceID, old.AccountID
 		return nil
 	}
+	a.ServiceID = plan.ServiceID
 	if a.State == "" {
 		a.State = AppLive
 		if plan.ApprovalRequired {
@@ -166,7 +172,23 @@ func validateApplication(c *Composition, a *Application, v *ValidationError) err
 	if len(a.AppKeys) > 5 {
 		v.Add("keys", "too many keys (at most 5)")
 	}
+	referrerFilters(v, a.ReferrerFilters)
 	return nil
+}
+
+// referrerFilters checks an application's referrer filters as the API and
+// the manifest do (porta's format, MaxReferrerFilters at most), so that an
+// imported document cannot hand every agent filters the API would refuse.
+func referrerFilters(v *ValidationError, filters []ReferrerFilter) {
+	if len(filters) > MaxReferrerFilters {
+		v.Add("referrer_filters", "too many filters (at most "+strconv.Itoa(MaxReferrerFilters)+")")
+	}
+	for _, f := range filters {
+		if msg := CheckReferrerFilter(f.Value); msg != "" {
+			v.Add("referrer_filters", strconv.Quote(clipID(f.Value))+" "+msg)
+			return
+		}
+	}
 }
 
 // credentialNames returns, for a Unique hook, "field value" for each field

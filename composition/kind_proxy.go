@@ -26,7 +26,7 @@ var proxyDef = &kindDef[Proxy, *Proxy]{
 			p.SecretToken = DefaultProxy(p.ServiceID).SecretToken
 		}
 	},
-	HideSecrets: func(p *Proxy) { p.SecretToken = "" },
+	HideSecrets: hideProxySecrets,
 	// A proxy is its service's one: updated, never created or deleted alone.
 	NaturalKey: func(x *keyIndex, p *Proxy) (string, string, error) {
 		svc, err := x.ref("service_id", p.ServiceID)

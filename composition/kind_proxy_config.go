@@ -9,6 +9,8 @@ var proxyConfigDef = &kindDef[ProxyConfig, *ProxyConfig]{
 	Table:    func(c *Composition) *Table[*ProxyConfig] { return &c.ProxyConfigs },
 	Document: func(d *Document) *[]*ProxyConfig { return &d.ProxyConfigs },
 	Validate: validateProxyConfig,
+	// Its content is the proxy as APIcast reads it, secret token included.
+	HideSecrets: hideProxyConfigSecrets,
 	Import: func(pc *ProxyConfig, ref refFunc) {
 		pc.ServiceID = ref("service_id", pc.ServiceID)
 	},

@@ -157,8 +157,10 @@ func (a *applier) content(k kindInfo, e Entity, desired bool) string {
 
 // keepSecrets gives the entities of desired that current holds by key the
 // credentials current has where desired has none (a document exported
-// without secrets), so an import compares and writes the secrets a
-// document gives, and only those; a new entity without them gets new ones.
+// without secrets: a field empty, or as current's would be exported, such
+// as an issuer URL without its credentials), so an import compares and
+// writes the secrets a document gives, and only those; a new entity
+// without them gets new ones.
 func keepSecrets(current, desired *Composition) {
 	cur, des := newKeyIndex(current), newKeyIndex(desired)
 	for key, ck := range des.ids {
@@ -176,7 +178,7 @@ func keepSecrets(current, desired *Composition) {
 		have, without, want := jsonFields(old), jsonFields(hidden), jsonFields(e)
 		filled := false
 		for f, v := range have {
-			if !bytes.Equal(v, without[f]) && emptyJSON(want[f]) {
+			if !bytes.Equal(v, without[f]) && (emptyJSON(want[f]) || bytes.Equal(want[f], without[f])) {
 				want[f], filled = v, true
 			}
 		}

@@ -1,0 +1,81 @@
+package composition
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// A proxy's secrets are its secret_token and the client credentials 3scale
+// keeps in its OIDC issuer URL (https://client:secret@issuer); a deployed
+// proxy config carries both in its content. An export without secrets and
+// an agent's view leave the credentials out of the URL, keeping the issuer.
+
+// withoutUserinfo is the URL s without its user:password@ part; s itself
+// when it has none. A value that is not a URL but holds an '@' may hide
+// credentials where a parser cannot find them: it is dropped whole, as no
+// gateway could use it anyway.
+func withoutUserinfo(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.Contains(s, "@") {
+			return ""
+		}
+		return s
+	}
+	if u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
+}
+
+// hideProxySecrets is the proxy kind's HideSecrets.
+func hideProxySecrets(p *Proxy) {
+	p.SecretToken = ""
+	p.OIDCIssuerEndpoint = withoutUserinfo(p.OIDCIssuerEndpoint)
+}
+
+// hideProxyConfigSecrets is the proxy config kind's HideSecrets: the
+// content's proxy without its secret token and issuer credentials. A
+// content it cannot read is left out whole, being no proxy a gateway reads.
+// It assigns a new content, never writing into the one it was given.
+func hideProxyConfigSecrets(pc *ProxyConfig) {
+	var content map[string]json.RawMessage
+	var proxy map[string]json.RawMessage
+	if json.Unmarshal(pc.Content, &content) != nil || content == nil {
+		pc.Content = json.RawMessage(`{}`)
+		return
+	}
+	raw, ok := content["proxy"]
+	if !ok || string(raw) == "null" {
+		return
+	}
+	if json.Unmarshal(raw, &proxy) != nil || proxy == nil {
+		delete(content, "proxy")
+	} else {
+		hideContentSecrets(proxy)
+		content["proxy"] = mustMarshal(proxy)
+	}
+	pc.Content = mustMarshal(content)
+}
+
+// hideContentSecrets clears the secrets of a proxy config content's proxy.
+func hideContentSecrets(proxy map[string]json.RawMessage) {
+	if _, ok := proxy["secret_token"]; ok {
+		proxy["secret_token"] = json.RawMessage(`""`)
+	}
+	var issuer string
+	if json.Unmarshal(proxy["oidc_issuer_endpoint"], &issuer) == nil && issuer != "" {
+		proxy["oidc_issuer_endpoint"] = mustMarshal(withoutUserinfo(issuer))
+	}
+}
+
+// mustMarshal encodes what is known to encode: decoded JSON, a string.
+func mustMarshal(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("composition: marshal decoded JSON: " + err.Error())
+	}
+	return b
+}
