@@ -46,6 +46,9 @@ size: build
 # and the demo API image, FROM scratch with the static binaries built above;
 # nothing is pulled. The build context is a small directory assembled here,
 # not the whole tree.
+# Every file of it gets its mode here, whatever the umask (027 on a
+# hardened host): COPY keeps modes and makes root the owner, and the
+# images run as user 65532, who must read and run them as "others".
 IMAGE_CONTEXT := .build/image
 CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
 # The legacy builder resolves a local image in FROM without asking a registry.
@@ -58,9 +61,10 @@ image: build
 	chmod 0755 $(IMAGE_CONTEXT)/run $(IMAGE_CONTEXT)/var $(IMAGE_CONTEXT)/var/cache $(IMAGE_CONTEXT)/coordinator
 	chmod 1777 $(IMAGE_CONTEXT)/run/portolan $(IMAGE_CONTEXT)/var/cache/portolan # writable by any --user, like /tmp
 	chmod 0700 $(IMAGE_CONTEXT)/coordinator/data # the image's user owns it (COPY --chown)
-	cp bin/portolan bin/portolan-agent bin/newsapi $(IMAGE_CONTEXT)/
+	install -m 0755 bin/portolan bin/portolan-agent bin/newsapi $(IMAGE_CONTEXT)/
 	cp -r examples/newsapi/portolan $(IMAGE_CONTEXT)/composition
-	cp $(CA_CERTS) $(IMAGE_CONTEXT)/ca-certificates.crt
+	chmod -R u=rwX,go=rX $(IMAGE_CONTEXT)/composition
+	install -m 0644 $(CA_CERTS) $(IMAGE_CONTEXT)/ca-certificates.crt
 	$(DOCKER_BUILD) -f Dockerfile --build-arg VERSION=$(VERSION) -t portolan:dev -t portolan:$(VERSION) $(IMAGE_CONTEXT)
 	$(DOCKER_BUILD) -f Dockerfile.agent --build-arg VERSION=$(VERSION) -t portolan-agent:dev -t portolan-agent:$(VERSION) $(IMAGE_CONTEXT)
 	$(DOCKER_BUILD) -f examples/newsapi/Dockerfile --build-arg PORTOLAN_IMAGE=portolan-agent:dev --build-arg VERSION=$(VERSION) \

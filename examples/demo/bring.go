@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -47,21 +48,32 @@ func (c *client) waitPlans(svc string, names ...string) (uint64, error) {
 		if all {
 			return c.revision()
 		}
-		time.Sleep(100 * time.Millisecond)
+		if err := pause(c.ctx, 100*time.Millisecond); err != nil {
+			return 0, err
+		}
 	}
 	return 0, fmt.Errorf("the plans %v did not reach home within 20s", names)
 }
 
 var revisionRE = regexp.MustCompile(`(?m)^portolan_composition_revision (\S+)$`)
 
-// revision reads home's composition revision from its /metrics.
-func (c *client) revision() (uint64, error) {
-	resp, err := c.http().Get(c.base + "/metrics")
+// metrics reads home's /metrics.
+func (c *client) metrics() ([]byte, error) {
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, c.base+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return nil, err
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	return io.ReadAll(resp.Body)
+}
+
+// revision reads home's composition revision from its /metrics.
+func (c *client) revision() (uint64, error) {
+	b, err := c.metrics()
 	if err != nil {
 		return 0, err
 	}

@@ -12,7 +12,9 @@
 // prints the service map. Last, it calls the
 // news API through a gateway with the consumer's user_key until the plan's
 // limit answers 429, waits for the agent to report the usage, prints home's
-// figures for the application, and stops cleanly.
+// figures for the application, and stops cleanly. Interrupted (Ctrl-C, or
+// SIGTERM to it alone), it stops what it started, removes its data dir
+// (home's CA key, the tokens) and exits with code 130.
 package main
 
 import (
@@ -28,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -44,13 +47,26 @@ func main() {
 	spec := flag.String("spec", "examples/newsapi/openapi.yaml", "the news API's OpenAPI spec, imported with portolan import openapi")
 	composition := flag.String("composition", "examples/newsapi/portolan", "the news API image's own documents, which the agents bring to home")
 	flag.Parse()
-	if err := run(*bin, *agentBin, *news, *spec, *composition); err != nil {
+	// Ctrl-C (SIGINT to the whole foreground job) or a SIGTERM to the demo
+	// alone ends the run, which then stops its agents and coordinator and
+	// removes its data dir (its CA key and tokens); a second signal kills.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	err := run(ctx, *bin, *agentBin, *news, *spec, *composition)
+	stop()
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "demo: interrupted: the agents and the coordinator are stopped and their data removed")
+		os.Exit(130)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, agentBin, news, spec, composition string) error {
+// run runs the demo until it ends or ctx does, and then stops every
+// process it started and removes its data dir.
+func run(ctx context.Context, bin, agentBin, news, spec, composition string) error {
 	dir, err := os.MkdirTemp("", "portolan-demo-")
 	if err != nil {
 		return err
@@ -79,14 +95,14 @@ func run(bin, agentBin, news, spec, composition string) error {
 		}
 	}()
 	caFile := filepath.Join(dir, "tls", pki.CACertFile)
-	api := &client{base: "https://" + addr, token: token, caFile: caFile}
+	api := &client{ctx: ctx, base: "https://" + addr, token: token, caFile: caFile}
 	if err := api.waitReady(exited); err != nil {
 		return err
 	}
 	fmt.Printf("  its CA: %s (the CLI below trusts it with --ca-file)\n", caFile)
 
 	step("Importing the news API from its OpenAPI spec (portolan import openapi %s --service news)", spec)
-	imp := exec.Command(bin, "import", "openapi", spec, "--service", "news", "--home", api.base, "--token", token, "--ca-file", caFile)
+	imp := exec.CommandContext(ctx, bin, "import", "openapi", spec, "--service", "news", "--home", api.base, "--token", token, "--ca-file", caFile)
 	imp.Stdout, imp.Stderr = os.Stdout, os.Stderr
 	if err := imp.Run(); err != nil {
 		return fmt.Errorf("portolan import openapi: %w", err)
@@ -100,7 +116,7 @@ func run(bin, agentBin, news, spec, composition string) error {
 	step("Creating a join token per pool (portolan token create --service news --label pool=P): it can only register, and carries the pin of home's CA")
 	joinTokens := map[string]string{}
 	for _, pool := range []string{"basic", "premium"} {
-		out, err := exec.Command(bin, "token", "create", "--home", api.base, "--token", token, "--ca-file", caFile,
+		out, err := exec.CommandContext(ctx, bin, "token", "create", "--home", api.base, "--token", token, "--ca-file", caFile,
 			"--service", "news", "--label", "pool="+pool, "--max-instances", "2", "--ttl", "1h", "--description", "demo "+pool+" pool").Output()
 		if err != nil {
 			return fmt.Errorf("portolan token create: %w", err)
@@ -116,7 +132,7 @@ func run(bin, agentBin, news, spec, composition string) error {
 			_ = a.Process.Signal(syscall.SIGTERM)
 		}
 		for _, a := range agents {
-			_ = a.Wait()
+			stopAgent(a)
 		}
 	}()
 	// Every agent wraps the news API with its gateway in front, joined with
@@ -210,7 +226,7 @@ func run(bin, agentBin, news, spec, composition string) error {
 
 	step("The service map (portolan map)")
 	for _, format := range []string{"table", "tree"} {
-		m := exec.Command(bin, "map", "--home", api.base, "--token", token, "--ca-file", caFile, "-o", format)
+		m := exec.CommandContext(ctx, bin, "map", "--home", api.base, "--token", token, "--ca-file", caFile, "-o", format)
 		m.Stdout, m.Stderr = os.Stdout, os.Stderr
 		if err := m.Run(); err != nil {
 			return fmt.Errorf("portolan map: %w", err)
@@ -218,7 +234,7 @@ func run(bin, agentBin, news, spec, composition string) error {
 		fmt.Println()
 	}
 
-	if err := limitDemo(context.Background(), api, svc, app, gateways[0]); err != nil {
+	if err := limitDemo(ctx, api, svc, app, gateways[0]); err != nil {
 		return err
 	}
 	step("Stopping the agents and the coordinator")
@@ -227,7 +243,7 @@ func run(bin, agentBin, news, spec, composition string) error {
 
 // placement creates a placement through Portolan's own admin API.
 func (c *client) placement(name, doc string) error {
-	req, err := http.NewRequest(http.MethodPost, c.base+"/admin/portolan/placements", strings.NewReader(doc))
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodPost, c.base+"/admin/portolan/placements", strings.NewReader(doc))
 	if err != nil {
 		return err
 	}
@@ -255,7 +271,7 @@ func (c *client) waitPassing(accessToken string, n int) error {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if m, _, err := home.Map(context.Background(), 0, 0, ""); err == nil {
+		if m, _, err := home.Map(c.ctx, 0, 0, ""); err == nil {
 			passing := 0
 			for _, s := range m.Services {
 				passing += len(s.Passing())
@@ -264,12 +280,15 @@ func (c *client) waitPassing(accessToken string, n int) error {
 				return nil
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		if err := pause(c.ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
 	}
 	return fmt.Errorf("%d instances not passing on the map within 20s", n)
 }
 
 type client struct {
+	ctx         context.Context // the run's: every request and wait ends with it
 	base, token string
 	caFile      string // home's CA
 	hc          *http.Client
@@ -306,7 +325,7 @@ func (c *client) do(method, path string, form url.Values) (map[string]any, error
 	if c.err != nil {
 		return nil, c.err
 	}
-	req, err := http.NewRequest(method, c.base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(c.ctx, method, c.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
 	}
@@ -411,13 +430,11 @@ func (c *client) print(svc, acct string) error {
 }
 
 func (c *client) waitReady(exited <-chan error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 	defer cancel()
 	for {
 		if _, err := os.Stat(c.caFile); err == nil {
-			resp, err := c.http().Get(c.base + "/metrics")
-			if err == nil {
-				resp.Body.Close()
+			if _, err := c.metrics(); err == nil {
 				return nil
 			}
 		}
@@ -425,6 +442,9 @@ func (c *client) waitReady(exited <-chan error) error {
 		case err := <-exited:
 			return fmt.Errorf("coordinator exited: %v", err)
 		case <-ctx.Done():
+			if c.ctx.Err() != nil {
+				return c.ctx.Err()
+			}
 			return errors.New("coordinator did not answer within 15s")
 		case <-time.After(50 * time.Millisecond):
 		}

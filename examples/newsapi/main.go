@@ -7,6 +7,10 @@
 //	POST /articles           add an article (JSON body up to 1 MiB; 201)
 //	GET  /health             "ok"
 //
+// It keeps its newest 1000 articles, 16 MiB of text at most: past either, a
+// new article drops the oldest, so that no stream of POSTs exhausts the
+// memory.
+//
 // Every answer carries an X-Served-By header with the instance's --name, so a
 // caller can tell which instance served it. SIGTERM or SIGINT stops it
 // gracefully, with exit code 0.

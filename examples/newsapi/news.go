@@ -22,6 +22,11 @@ const (
 	// Field lengths accepted by POST /articles.
 	maxTitleLen  = 200
 	maxAuthorLen = 100
+	// maxArticles and maxStoreBytes bound what the store keeps in memory
+	// (the pods give the app 256 MiB): past either, the oldest articles
+	// are dropped to make room for a new one.
+	maxArticles   = 1000
+	maxStoreBytes = 16 << 20
 )
 
 // servedByHeader names the instance that answered, on every answer.
@@ -56,14 +61,20 @@ type apiError struct {
 	Error string `json:"error"`
 }
 
-// store keeps the articles in memory, in creation order. It is safe for
-// concurrent use.
+// store keeps the articles in memory, in creation order, at most
+// maxArticles of them and maxStoreBytes of text: it is a demo, not a
+// database, and an endless stream of POSTs must not exhaust the memory. It
+// is safe for concurrent use.
 type store struct {
 	mu       sync.RWMutex
 	articles []Article
+	bytes    int // the text the articles hold (articleBytes)
 	nextID   int64
 	now      func() time.Time
 }
+
+// articleBytes is the text an article holds, what maxStoreBytes counts.
+func articleBytes(a Article) int { return len(a.Title) + len(a.Author) + len(a.Body) }
 
 // newStore returns a store seeded with a few articles.
 func newStore(now func() time.Time) *store {
@@ -103,14 +114,28 @@ func (s *store) get(id int64) (Article, bool) {
 	return Article{}, false
 }
 
-// add stores a new article and returns it with its id.
+// add stores a new article and returns it with its id, dropping the
+// oldest articles when the store would hold more than maxArticles or
+// maxStoreBytes.
 func (s *store) add(n NewArticle) Article {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := Article{ID: s.nextID, Title: n.Title, Author: n.Author, Body: n.Body, CreatedAt: s.now().UTC()}
 	s.nextID++
 	s.articles = append(s.articles, a)
+	s.bytes += articleBytes(a)
+	for len(s.articles) > 1 && (len(s.articles) > maxArticles || s.bytes > maxStoreBytes) {
+		s.dropOldest()
+	}
 	return a
+}
+
+// dropOldest forgets the oldest article. The slot is cleared so that the
+// backing array does not keep its text alive.
+func (s *store) dropOldest() {
+	s.bytes -= articleBytes(s.articles[0])
+	s.articles[0] = Article{}
+	s.articles = s.articles[1:]
 }
 
 // api serves the news API of one named instance.
