@@ -25,6 +25,13 @@ const (
 	argonKeyLen    = 32
 	argonSaltLen   = 16
 	argonPrefix    = "$argon2id$"
+
+	// A stored hash is verified only within these bounds, a few times
+	// HashPassword's: a hash planted by an import or a document could
+	// otherwise ask every verification for a gigabyte and 16 passes.
+	maxArgonMemoryKiB = 64 * 1024
+	maxArgonTime      = 8
+	maxArgonThreads   = 4
 )
 
 // HashPassword returns the argon2id hash of password, with a fresh salt.
@@ -43,7 +50,9 @@ func HashPassword(password string) (string, error) {
 // to a plaintext password of an older export).
 func IsPasswordHash(s string) bool { return strings.HasPrefix(s, argonPrefix) }
 
-// VerifyPassword reports whether password matches hash, in constant time.
+// VerifyPassword reports whether password matches hash, in constant time;
+// a hash whose cost is past the bounds above is refused as malformed,
+// unverified.
 func VerifyPassword(hash, password string) (bool, error) {
 	var (
 		version          int
@@ -60,7 +69,8 @@ func VerifyPassword(hash, password string) (bool, error) {
 		return false, errMalformedHash
 	}
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &passes, &threads); err != nil ||
-		memory == 0 || memory > 1<<20 || passes == 0 || passes > 16 || threads == 0 {
+		memory == 0 || memory > maxArgonMemoryKiB || passes == 0 || passes > maxArgonTime ||
+		threads == 0 || threads > maxArgonThreads {
 		return false, errMalformedHash
 	}
 	saltB64, keyB64 = parts[4], parts[5]

@@ -3,6 +3,7 @@ package composition
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,4 +43,23 @@ func TestAnImportedDocumentHasItsPlaintextPasswordsHashed(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, kept, d.Users[1].Password, "a hash is kept as is")
 	assert.Empty(t, d.Users[2].Password)
+}
+
+// A stored hash asking for more than a few times HashPassword's cost (one
+// planted by an import: a gigabyte, 16 passes) is refused unverified, so
+// that checking a password against it costs nothing.
+func TestCostlyPasswordHashIsRefusedUnverified(t *testing.T) {
+	h, err := HashPassword("secret")
+	require.NoError(t, err)
+	ok, err := VerifyPassword(h, "secret")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	parts := strings.Split(h, "$")
+	for _, cost := range []string{"m=1048576,t=2,p=1", "m=19456,t=16,p=1", "m=19456,t=2,p=255"} {
+		parts[3] = cost
+		start := time.Now()
+		_, err := VerifyPassword(strings.Join(parts, "$"), "secret")
+		assert.Error(t, err, cost)
+		assert.Less(t, time.Since(start), 100*time.Millisecond, "%s: refused before hashing", cost)
+	}
 }
