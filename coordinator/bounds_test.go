@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,4 +61,34 @@ func TestTheAgentAPIChecksTheTokenBeforeTheBody(t *testing.T) {
 	require.NoError(t, err, "answered before the body's end")
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+}
+
+// A client that reads nothing of its answers (here, pipelined requests for
+// the public JSON Schema) is disconnected after the send timeout, rather
+// than holding the connection and its handler forever.
+func TestACoordinatorClientThatReadsNothingIsCut(t *testing.T) {
+	c, err := coordinator.New(coordinator.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: usageAdminToken,
+		Logger: zerolog.Nop(), Limits: httpserve.Limits{SendTimeout: 200 * time.Millisecond}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	conn, err := net.Dial("tcp", c.Addr())
+	require.NoError(t, err)
+	defer conn.Close()
+	_ = conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	req := []byte("GET /admin/portolan/schema.json HTTP/1.1\r\nHost: home\r\n\r\n")
+	for range 1000 { // some 20 MB of answers, far more than the sockets buffer
+		_, err = conn.Write(req)
+		require.NoError(t, err)
+	}
+	time.Sleep(time.Second) // reading nothing, well past the send timeout
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	n, err := io.Copy(io.Discard, conn)
+	if err != nil { // closed with requests unread: a reset
+		assert.ErrorIs(t, err, syscall.ECONNRESET, "the coordinator closed the connection (after %d bytes)", n)
+	}
+	assert.Less(t, n, int64(1000*20000), "not every answer was sent")
 }

@@ -183,6 +183,7 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	ln = httpserve.Listener(ln, cfg.Limits) // a client that reads nothing of an answer is cut
 	serving, err := newTLSServing(cfg, ln.Addr())
 	if err != nil {
 		ln.Close()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -17,11 +16,14 @@ import (
 // publishes its usage counters in Consul.
 const IDFile = "coordinator-id"
 
+// maxIDFileBytes bounds the id file read at start: an id is 32 characters.
+const maxIDFileBytes = 4 << 10
+
 // loadCoordinatorID returns the id kept in dir, or a new one written there
 // atomically, so a restarted coordinator publishes under the same key.
 func loadCoordinatorID(dir string) (string, error) {
 	path := filepath.Join(dir, IDFile)
-	b, err := os.ReadFile(path)
+	b, err := atomicfile.ReadBounded(path, maxIDFileBytes)
 	switch {
 	case err == nil:
 		id := strings.TrimSpace(string(b))

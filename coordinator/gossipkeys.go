@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -103,14 +102,14 @@ func openGossipKeyring(cfg Config, heartbeat time.Duration) (*gossipKeyring, err
 		return k, nil
 	}
 	k.path = filepath.Join(cfg.DataDir, GossipKeyringFile)
-	b, err := os.ReadFile(k.path)
+	b, err := atomicfile.ReadBounded(k.path, maxKeyringFileBytes)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, &k.st); err != nil {
 			return nil, fmt.Errorf("gossip keyring %s: %w (remove it to make a new one; agents then get it when they register again)", k.path, err)
 		}
-		if _, err := gossip.ParseKeys(k.st.Keys); err != nil {
-			return nil, fmt.Errorf("gossip keyring %s: %w", k.path, err)
+		if err := k.st.check(); err != nil {
+			return nil, fmt.Errorf("gossip keyring %s: %w (remove it to make a new one; agents then get it when they register again)", k.path, err)
 		}
 		if k.st.Version == 0 {
 			k.st.Version = 1
@@ -131,12 +130,33 @@ func openGossipKeyring(cfg Config, heartbeat time.Duration) (*gossipKeyring, err
 	return k, nil
 }
 
+// maxKeyringFileBytes bounds the keyring file read at start: a keyring
+// with a rotation pending is some 500 bytes.
+const maxKeyringFileBytes = 64 << 10
+
+// check tells whether every key of st parses, those of the rotation's
+// steps too: a bad one would reach every agent when its step fell due.
+func (st keyringState) check() error {
+	if _, err := gossip.ParseKeys(st.Keys); err != nil {
+		return err
+	}
+	for i, step := range st.Steps {
+		if _, err := gossip.ParseKeys(step.Keys); err != nil {
+			return fmt.Errorf("step %d of the rotation: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
 // saveLocked writes the keyring, 0600, replacing the file atomically.
-func (k *gossipKeyring) saveLocked() error {
+func (k *gossipKeyring) saveLocked() error { return k.save(k.st) }
+
+// save writes st as the keyring, 0600, replacing the file atomically.
+func (k *gossipKeyring) save(st keyringState) error {
 	if k.path == "" {
 		return nil
 	}
-	b, err := json.MarshalIndent(k.st, "", "  ")
+	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode gossip keyring: %w", err)
 	}
@@ -164,9 +184,14 @@ func (k *gossipKeyring) advanceLocked() {
 func (k *gossipKeyring) changedLocked() {
 	if err := k.saveLocked(); err != nil {
 		// The keyring in memory moves on: agents must not be left behind by a
-		// full disk. A restart would go back to the last saved step.
+		// full disk. A restart applies the steps saved with the rotation.
 		k.log.Error().Err(err).Msg("gossip keyring not saved")
 	}
+	k.notifyLocked()
+}
+
+// notifyLocked tells the watchers of a change.
+func (k *gossipKeyring) notifyLocked() {
 	close(k.changed)
 	k.changed = make(chan struct{})
 	k.log.Info().Uint64("version", k.st.Version).Int("keys", len(k.st.Keys)).Msg("gossip keyring changed")
@@ -226,13 +251,18 @@ func (k *gossipKeyring) Rotate() (KeyRotation, error) {
 	now := k.now()
 	old := k.st.Keys
 	r := KeyRotation{PrimaryAt: now.Add(k.grace / 2), DropOldAt: now.Add(k.grace)}
-	k.st.Keys = append(slices.Clone(old), nk)
-	k.st.Steps = []keyringStep{
+	next := keyringState{Version: k.st.Version + 1, Keys: append(slices.Clone(old), nk), Steps: []keyringStep{
 		{At: r.PrimaryAt, Keys: append([]string{nk}, old...)},
 		{At: r.DropOldAt, Keys: []string{nk}},
+	}}
+	// Saved before anything changes: a rotation home could not keep would
+	// be undone by a restart, bringing back the key it was meant to retire.
+	// Its steps are saved with it, so a later step need not be.
+	if err := k.save(next); err != nil {
+		return KeyRotation{}, fmt.Errorf("the rotation did not start, the keyring is unchanged: %w (free space in the data dir, then rotate again)", err)
 	}
-	k.st.Version++
-	r.Version = k.st.Version
-	k.changedLocked()
+	k.st = next
+	r.Version = next.Version
+	k.notifyLocked()
 	return r, nil
 }

@@ -119,3 +119,41 @@ func TestGossipKeyringConfig(t *testing.T) {
 	_, err = openGossipKeyring(cfg, time.Second)
 	assert.ErrorContains(t, err, "shorter than two heartbeat intervals")
 }
+
+// A rotation home cannot save (a full disk) does not start: the call
+// fails and the keyring is unchanged, rather than answered as started and
+// undone by the next restart, which would bring back the key the operator
+// meant to retire.
+func TestGossipKeyRotationNotSavedDoesNotStart(t *testing.T) {
+	dir := t.TempDir()
+	k, err := openGossipKeyring(Config{DataDir: dir, Logger: zerolog.Nop()}, time.Second)
+	require.NoError(t, err)
+	before, version := k.Current()
+	changed, _ := k.watch()
+	k.path = filepath.Join(dir, "gone", GossipKeyringFile) // the write fails
+	_, err = k.Rotate()
+	assert.ErrorContains(t, err, "the rotation did not start")
+	after, version2 := k.Current()
+	assert.Equal(t, before, after, "the keyring is unchanged")
+	assert.Equal(t, version, version2)
+	select {
+	case <-changed:
+		t.Error("watchers were told of a change")
+	default:
+	}
+}
+
+// A keyring file whose pending rotation holds a key that does not parse is
+// refused at start, as one whose current keys do not: its step would hand
+// the bad key to every agent.
+func TestGossipKeyringWithABadPendingStepIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{DataDir: dir, Logger: zerolog.Nop()}
+	k, err := openGossipKeyring(cfg, time.Second)
+	require.NoError(t, err)
+	keys, _ := k.Current()
+	doc := `{"version":2,"keys":["` + keys[0] + `"],"steps":[{"at":"2000-01-01T00:00:00Z","keys":["short"]}]}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, GossipKeyringFile), []byte(doc), 0o600))
+	_, err = openGossipKeyring(cfg, time.Second)
+	assert.ErrorContains(t, err, "step 1 of the rotation")
+}

@@ -35,7 +35,7 @@ func (c *Coordinator) routes() http.Handler {
 	mux.Handle("/admin/api/", instrument("admin", c.api))
 	mux.Handle("/master/api/", instrument("admin", c.api))
 	mux.Handle("/admin/portolan/", instrument("portolan", c.portability()))
-	mux.Handle("POST "+registry.PathAdminApply, instrument("portolan", c.applyHandler()))
+	mux.Handle("POST "+registry.PathAdminApply, instrument("portolan", c.adminOnly(c.applyHandler())))
 	// The documents' JSON Schema needs no token, as any published schema:
 	// it describes the format and holds nothing of the composition.
 	mux.Handle("GET /admin/portolan/schema.json", instrument("portolan", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

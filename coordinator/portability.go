@@ -22,6 +22,9 @@ func (c *Coordinator) portability() http.Handler {
 	mux.HandleFunc("GET "+registry.PathAdminComposition, func(w http.ResponseWriter, r *http.Request) {
 		secrets, _ := strconv.ParseBool(r.URL.Query().Get("include_secrets"))
 		doc := composition.Export(c.store.Snapshot(), secrets, time.Now())
+		// Personal data, and with include_secrets every key: kept by no
+		// cache on the way, as the agents' views are not.
+		w.Header().Set("Cache-Control", "no-store")
 		httpjson.Write(w, http.StatusOK, doc)
 	})
 	mux.HandleFunc("POST "+registry.PathAdminComposition, func(w http.ResponseWriter, r *http.Request) {
@@ -54,11 +57,39 @@ func (c *Coordinator) portability() http.Handler {
 	c.api.HandlePlacements(mux)
 	c.handleGossipRotate(mux)
 	c.handleJoinTokens(mux)
+	return c.adminOnly(mux)
+}
+
+// adminOnly serves next to the callers that may use Portolan's admin API
+// (refuseAdmin), and refuses the others before their body is read.
+func (c *Coordinator) adminOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !c.tokens.Check(r) {
-			threescale.WriteError(w, threescale.JSON, threescale.Forbidden("Access denied"))
+		if err := c.refuseAdmin(r); err != nil {
+			// Refused before its body was read: close rather than let
+			// net/http wait for the body first, so a caller without the
+			// token holds nothing.
+			w.Header().Set("Connection", "close")
+			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
+}
+
+// errAdminPermission is porta's answer to a valid token that falls short
+// (threescale's, for the same case on the 3scale API).
+const errAdminPermission = "Your access token does not have the correct permissions"
+
+// refuseAdmin is nil when r may use Portolan's admin API (TokenChecker.Check:
+// account_management, rw, not a provider member's token), else its 403:
+// "Access denied" without a valid token, porta's permission message with
+// one that falls short, as README promises.
+func (c *Coordinator) refuseAdmin(r *http.Request) error {
+	if c.tokens.Check(r) {
+		return nil
+	}
+	if _, ok := c.tokens.Authenticate(r); ok {
+		return threescale.Forbidden(errAdminPermission)
+	}
+	return threescale.Forbidden("")
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/threescale"
 )
 
@@ -48,7 +49,7 @@ func resolveAccessToken(configured, file, dir string) (bootstrapToken, error) {
 		return bootstrapToken{value: t, path: file}, nil
 	}
 	path := filepath.Join(dir, TokenFile)
-	t, err := readTokenFile(path)
+	t, err := readKeptToken(path)
 	switch {
 	case err == nil:
 		return bootstrapToken{value: t, path: path}, nil
@@ -70,6 +71,23 @@ func resolveAccessToken(configured, file, dir string) (bootstrapToken, error) {
 // trimmed.
 func readTokenFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
+	return tokenIn(path, b, err)
+}
+
+// maxTokenFileBytes bounds the token file kept in the data dir: a
+// generated token is 64 characters.
+const maxTokenFileBytes = 4 << 10
+
+// readKeptToken reads the token kept in the data dir as the other state
+// files read at start: a regular file (a FIFO there is refused, not waited
+// on), bounded.
+func readKeptToken(path string) (string, error) {
+	b, err := atomicfile.ReadBounded(path, maxTokenFileBytes)
+	return tokenIn(path, b, err)
+}
+
+// tokenIn is the token read from path as b, or what went wrong.
+func tokenIn(path string, b []byte, err error) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read access token: %w", err)
 	}
@@ -81,24 +99,32 @@ func readTokenFile(path string) (string, error) {
 }
 
 // writeTokenFile creates path (0600) holding t; O_EXCL: two coordinators
-// racing on one data dir never both win.
+// racing on one data dir never both win. A file it could not write whole
+// (a full disk) is removed, so the next start makes a token again rather
+// than refusing an empty file.
 func writeTokenFile(path, t string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("write access token: %w", err)
 	}
+	if err := fillTokenFile(f, t); err != nil {
+		_ = os.Remove(path) // ours: O_EXCL made it
+		return fmt.Errorf("write access token to %s (free space in the data dir, then start again): %w", path, err)
+	}
+	return nil
+}
+
+// fillTokenFile writes t to f, syncs and closes it.
+func fillTokenFile(f *os.File, t string) error {
 	if _, err := f.WriteString(t + "\n"); err != nil {
 		f.Close()
-		return fmt.Errorf("write access token: %w", err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("write access token: %w", err)
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write access token: %w", err)
-	}
-	return nil
+	return f.Close()
 }
 
 // newTokenChecker accepts the bootstrap token (every scope, rw) and the

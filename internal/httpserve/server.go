@@ -15,6 +15,8 @@ const (
 	DefaultBodyTimeout       = 30 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultMaxHeaderBytes    = 64 << 10
+	// DefaultSendTimeout is nginx's send_timeout, as the gateway's.
+	DefaultSendTimeout = 60 * time.Second
 	// DefaultMaxConns is well above a coordinator's default instance cap
 	// (10,000; each agent keeps one connection) and far below what
 	// exhausts a process's descriptors.
@@ -35,6 +37,12 @@ type Limits struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds the request line and headers.
 	MaxHeaderBytes int
+	// SendTimeout bounds each write of an answer, on the connections of a
+	// listener wrapped by Listener: a client that takes nothing of it for
+	// this long is disconnected (nginx's send_timeout). Unlike
+	// http.Server.WriteTimeout it does not cut a long poll or an event
+	// stream, which write nothing while they wait.
+	SendTimeout time.Duration
 	// MaxConns bounds the connections open at once; one more is closed as
 	// soon as it is accepted, so that a client opening connections and
 	// holding them (each within the timeouts above) cannot exhaust the
@@ -57,6 +65,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxConns <= 0 {
 		l.MaxConns = DefaultMaxConns
+	}
+	if l.SendTimeout <= 0 {
+		l.SendTimeout = DefaultSendTimeout
 	}
 	return l
 }
@@ -95,7 +106,10 @@ func connLimit(max int) func(net.Conn, http.ConnState) {
 
 // BodyDeadline gives a request's body d to arrive, counted from when the
 // handler starts; the deadline is lifted once the body has been read to its
-// end, so that a handler that then blocks (a long poll) is not cut.
+// end, so that a handler that then blocks (a long poll) is not cut. A body
+// the handler left unread (it refused the request) is not waited for: what
+// arrives within unreadBodyGrace is discarded to keep the connection,
+// else it is closed once answered.
 func BodyDeadline(d time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
@@ -112,10 +126,19 @@ func BodyDeadline(d time.Duration, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // not a net/http connection (a test recorder)
 			return
 		}
-		r.Body = &deadlineBody{ReadCloser: r.Body, rd: rd}
+		body := &deadlineBody{ReadCloser: r.Body, rd: rd}
+		r.Body = body
 		next.ServeHTTP(w, r)
+		if r.ProtoMajor == 1 && !body.ended.Load() {
+			body.unread(r, d)
+		}
 	})
 }
+
+// unreadBodyGrace is how long net/http, answering a request whose handler
+// left its body unread, may wait for the rest of it before the answer: a
+// body on its way arrives within it, one never sent is not waited for.
+const unreadBodyGrace = time.Second
 
 // readDeadliner is the read deadline of a request's connection.
 type readDeadliner interface{ SetReadDeadline(time.Time) error }
@@ -123,8 +146,9 @@ type readDeadliner interface{ SetReadDeadline(time.Time) error }
 // deadlineBody lifts the read deadline when the body ends.
 type deadlineBody struct {
 	io.ReadCloser
-	once sync.Once
-	rd   readDeadliner
+	once  sync.Once
+	rd    readDeadliner
+	ended atomic.Bool // read to its end
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
@@ -135,4 +159,17 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *deadlineBody) lift() { _ = b.rd.SetReadDeadline(time.Time{}) }
+// unread hands a body the handler left unread back to net/http, which then
+// decides as for any request (a large rest or an unanswered 100-continue
+// closes the connection without reading it, closing gracefully), and
+// shortens what remains of the body's deadline, d from its start, to
+// unreadBodyGrace: net/http discards a small rest before answering.
+func (b *deadlineBody) unread(r *http.Request, d time.Duration) {
+	r.Body = b.ReadCloser
+	_ = b.rd.SetReadDeadline(time.Now().Add(min(d, unreadBodyGrace)))
+}
+
+func (b *deadlineBody) lift() {
+	b.ended.Store(true)
+	_ = b.rd.SetReadDeadline(time.Time{})
+}

@@ -17,3 +17,18 @@ func TestURL(t *testing.T) {
 		}
 	}
 }
+
+// A URL without "//" (host:port with user info, as a Consul address may be
+// given) shows neither the user info nor what parses as its scheme.
+func TestURLWithoutSlashesHidesUserInfo(t *testing.T) {
+	for raw, want := range map[string]string{
+		"admin:s3cret@consul.example:8500": "consul.example:8500",
+		"deadbeef:@consul.example:8500":    "consul.example:8500",
+		"https:TOKEN@hook.example/in?x=1":  "hook.example/in",
+		"consul.example:8500":              "consul.example:8500",
+	} {
+		if got := URL(raw); got != want {
+			t.Errorf("URL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
