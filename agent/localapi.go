@@ -75,7 +75,7 @@ func (a *Agent) serveAPI(ctx context.Context, ln net.Listener) {
 	root := http.NewServeMux()
 	root.Handle("/v1/", refuseBrowsers(mux, a.cfg.API))
 	root.Handle("GET /metrics", a.m.handler())
-	serveUntil(ctx, httpserve.New(root, a.localLimits()), ln, a.log, "local API")
+	serveUntil(ctx, httpserve.New(root, a.localLimits()), httpserve.Listener(ln, a.localLimits()), a.log, "local API")
 }
 
 // localMaxHeaderBytes bounds the headers of the local API and metrics

@@ -88,7 +88,7 @@ func (a *Agent) startMetrics(ctx context.Context, wg *sync.WaitGroup) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		serveUntil(ctx, httpserve.New(mux, a.localLimits()), ln, a.log, "metrics listener")
+		serveUntil(ctx, httpserve.New(mux, a.localLimits()), httpserve.Listener(ln, a.localLimits()), a.log, "metrics listener")
 	}()
 	return nil
 }

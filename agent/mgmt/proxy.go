@@ -248,7 +248,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(httpserve.Listener(ln, p.limits)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		p.log.Error().Err(err).Msg("management proxy stopped")
 	}
 	<-done
