@@ -14,8 +14,12 @@ var mappingRuleDef = &kindDef[MappingRule, *MappingRule]{
 		r.HTTPMethod = strings.ToUpper(r.HTTPMethod)
 		if old == nil && r.Position == 0 {
 			// Services and backend APIs take ids of one sequence: the
-			// rules under the owner's id are the owner's.
-			r.Position = int64(c.MappingRules.CountUnder(r.OwnerID)) + 1
+			// rules under the owner's id are the owner's. After the last
+			// of them, not at their count: positions may have gaps.
+			for _, o := range c.MappingRules.Under(r.OwnerID) {
+				r.Position = max(r.Position, o.Position)
+			}
+			r.Position = AddSaturating(r.Position, 1)
 		}
 		return nil
 	},

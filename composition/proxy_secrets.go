@@ -30,6 +30,11 @@ func withoutUserinfo(s string) string {
 	return u.String()
 }
 
+// IssuerWithoutCredentials is an OIDC issuer URL as shown without secrets:
+// without the client credentials 3scale keeps in it; "" for a value that
+// is no URL yet holds an '@'.
+func IssuerWithoutCredentials(issuer string) string { return withoutUserinfo(issuer) }
+
 // hideProxySecrets is the proxy kind's HideSecrets.
 func hideProxySecrets(p *Proxy) {
 	p.SecretToken = ""

@@ -118,7 +118,7 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 // (the composition's HideSecrets): a plan is printed in CI logs, so it says
 // that one changed, never what it was or becomes.
 var secretFields = map[composition.Kind][]string{
-	composition.KindProxy:       {"secret_token"},
+	composition.KindProxy:       {"secret_token", "oidc_issuer_endpoint"}, // the issuer URL may hold the client's credentials
 	composition.KindUser:        {"password"},
 	composition.KindApplication: {"user_key", "application_id", "keys", "provider_verification_key"},
 }

@@ -199,13 +199,19 @@ func (b *builder) proxy(serviceID int64, service string, d *Proxy) error {
 	str(&p.ErrorLimitsExceeded, d.ErrorLimitsExceeded)
 	status(&p.ErrorStatusLimitsExceeded, d.ErrorStatusLimitsExceeded)
 	str(&p.ErrorHeadersLimitsExceeded, d.ErrorHeadersLimitsExceeded)
-	if home, ok := b.homeProxy(service); ok && d.SecretToken == "" {
-		p.SecretToken = home.SecretToken
+	issuer := d.OIDCIssuerEndpoint
+	if home, ok := b.homeProxy(service); ok {
+		if d.SecretToken == "" {
+			p.SecretToken = home.SecretToken
+		}
+		if issuer != "" && issuer == composition.IssuerWithoutCredentials(home.OIDCIssuerEndpoint) {
+			issuer = home.OIDCIssuerEndpoint // exported without secrets: home's client credentials kept
+		}
 	}
 	str(&p.SecretToken, d.SecretToken)
 	str(&p.HostnameRewrite, d.HostnameRewrite)
 	str(&p.APITestPath, d.APITestPath)
-	str(&p.OIDCIssuerEndpoint, d.OIDCIssuerEndpoint)
+	str(&p.OIDCIssuerEndpoint, issuer)
 	str(&p.OIDCIssuerType, d.OIDCIssuerType)
 	str(&p.JwtClaimWithClientID, d.JwtClaimWithClientID)
 	str(&p.JwtClaimWithClientIDType, d.JwtClaimWithClientIDType)

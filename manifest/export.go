@@ -117,6 +117,8 @@ func (x *exporter) proxy(p *composition.Proxy) *Proxy {
 	}
 	if x.opts.IncludeSecrets {
 		out.SecretToken = p.SecretToken
+	} else {
+		out.OIDCIssuerEndpoint = composition.IssuerWithoutCredentials(p.OIDCIssuerEndpoint)
 	}
 	if p.OIDC != (composition.OIDCConfiguration{}) {
 		out.OIDC = &OIDCFlows{

@@ -1,10 +1,8 @@
 package threescale
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -16,12 +14,6 @@ import (
 // with no other effect, and goes with its account. Stored in the
 // composition, it is held to the sizes of porta's columns: a subject of at
 // most 255 characters, a body of at most 64 KiB, both UTF-8 text.
-
-// Bounds of a message, porta's columns: subject a string, body a text.
-const (
-	maxMessageSubject = 255
-	maxMessageBody    = 64 << 10
-)
 
 func (a *API) messageRoutes() []Route {
 	return []Route{
@@ -53,23 +45,12 @@ func sendMessage(c *call) error {
 	return c.one("message", m)
 }
 
-// validateMessage answers 422 for a message porta would not deliver (no
-// subject) or that is no bounded text.
+// validateMessage answers 422 for a message porta would not deliver: one
+// without a subject. Its size and text are the composition's to check.
 func validateMessage(m *composition.Message) error {
 	v := &composition.ValidationError{}
 	if strings.TrimSpace(m.Subject) == "" {
 		v.Add("subject", "can't be blank")
-	}
-	for _, f := range []struct {
-		field, value string
-		max          int
-	}{{"subject", m.Subject, maxMessageSubject}, {"body", m.Body, maxMessageBody}} {
-		switch {
-		case utf8.RuneCountInString(f.value) > f.max:
-			v.Add(f.field, fmt.Sprintf("is too long (maximum is %d characters)", f.max))
-		case !utf8.ValidString(f.value) || strings.ContainsRune(f.value, 0):
-			v.Add(f.field, "must be valid UTF-8 without NUL")
-		}
 	}
 	return v.Err()
 }
