@@ -75,9 +75,16 @@ func (g *Gateway) record(rq *request, r *http.Request, v *view, start time.Time)
 // itself, the upstream's status and how long it took, as nginx's
 // $upstream_status and $upstream_response_time (a connection failure
 // answered 502 counts as upstream status 502, as nginx counts it).
+//
+// They are noted when forward panics too (http.ErrAbortHandler: the
+// upstream died mid-body), before the log phase and the metrics read them:
+// nginx has $upstream_status for an answer it could not finish.
 func timeUpstream(c *policy.Context, rec *statusRecorder, forward func()) {
-	start := time.Now()
+	defer noteUpstream(c, rec, time.Now())
 	forward()
+}
+
+func noteUpstream(c *policy.Context, rec *statusRecorder, start time.Time) {
 	if c.UpstreamTime == 0 {
 		c.UpstreamTime = time.Since(start)
 	}

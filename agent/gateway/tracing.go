@@ -113,10 +113,19 @@ func (g *Gateway) StopTracing(ctx context.Context) error {
 	return g.tracing.shutdown(ctx)
 }
 
-// serveTraced is serve inside a span.
+// serveTraced is serve inside a span, ended also when serving panics (an
+// answer cut short, http.ErrAbortHandler), as ServeHTTP counts it.
 func (g *Gateway) serveTraced(rq *request, r *http.Request) *view {
 	span := g.tracing.start(r)
+	finished := false
+	defer func() {
+		if !finished {
+			span.SetStatus(codes.Error, "the answer was cut short")
+			g.tracing.end(span, rq, g.view.Load(), rq.rec.finalStatus(r))
+		}
+	}()
 	v := g.serve(&rq.rec, r, rq)
 	g.tracing.end(span, rq, v, rq.rec.finalStatus(r))
+	finished = true
 	return v
 }

@@ -252,7 +252,11 @@ func (s *Server) newConn(c net.Conn) *leanConn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	lc := &leanConn{s: s, c: c, remote: c.RemoteAddr().String(), cancel: cancel, head: *newRequestHead()}
 	// Its requests carry the connection's local address, as net/http's do
-	// (the gateway's Liquid {{ server_addr }}, nginx's $server_addr).
+	// (the gateway's Liquid {{ server_addr }}, nginx's $server_addr), and
+	// the server, which httputil.ReverseProxy looks for to abort (panic
+	// http.ErrAbortHandler, which call recovers) rather than end a cut
+	// answer as if whole.
+	ctx = context.WithValue(ctx, http.ServerContextKey, s.fallback)
 	lc.tmpl = *(&http.Request{}).WithContext(context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr()))
 	if tc, ok := c.(*tls.Conn); ok { // served over TLS (the gateway's front door did the handshake)
 		st := tc.ConnectionState()

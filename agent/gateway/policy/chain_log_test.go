@@ -16,29 +16,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/testenv"
 )
 
 // dyingUpstream answers every request with head and then closes the
 // connection: a body cut short.
 func dyingUpstream(t *testing.T, head string) *url.URL {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_, _ = conn.Read(make([]byte, 4096))
-				_, _ = io.WriteString(conn, head)
-			}()
-		}
-	}()
-	return &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	addr := testenv.ServeTCP(t, func(conn net.Conn) {
+		defer conn.Close()
+		_, _ = conn.Read(make([]byte, 4096))
+		_, _ = io.WriteString(conn, head)
+	})
+	return &url.URL{Scheme: "http", Host: addr}
 }
 
 // chainServer serves the chain of configs on a real listener, forwarding

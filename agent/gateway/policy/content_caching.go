@@ -168,7 +168,7 @@ func (p *contentCachingPolicy) Content(c *Context) bool {
 // whole from the upstream and may be kept.
 func (p *contentCachingPolicy) Log(c *Context) {
 	fill, ok := c.state[c.pos].(*cacheFill)
-	if !ok || fill.failed || fill.tooLarge || fill.code == 0 || fill.judged == http.StatusPreconditionFailed || c.aborted {
+	if !ok || fill.failed || fill.cut || fill.tooLarge || fill.code == 0 || fill.judged == http.StatusPreconditionFailed || c.aborted {
 		return // not what the upstream answered, not whole, or not kept
 	}
 	if cl := fill.upstream.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(fill.body)) {
@@ -298,6 +298,7 @@ type cacheFill struct {
 	body     []byte
 	tooLarge bool
 	failed   bool  // the gateway answered itself after forwarding failed
+	cut      bool  // a write to the client failed: no more of the upstream's body was read
 	limit    int64 // the largest body kept
 }
 
@@ -340,7 +341,11 @@ func (w *cacheFill) Write(b []byte) (int, error) {
 	if w.judged != 0 {
 		return len(b), nil // the client gets the 304 or 412 alone
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	if err != nil {
+		w.cut, w.body = true, nil
+	}
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach Flush and Hijack.
