@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/registry/jointoken"
 )
@@ -51,6 +52,10 @@ type joinTokenFile struct {
 	Tokens []JoinTokenRecord `json:"tokens"`
 }
 
+// maxJoinTokenFileBytes bounds the join token file read at start: far
+// above what DefaultMaxJoinTokens records take, scopes at their largest.
+const maxJoinTokenFileBytes = 64 << 20
+
 // OpenJoinTokenStore reads the records kept at path, if any; with path ""
 // the store lives in memory only.
 func OpenJoinTokenStore(path string) (*JoinTokenStore, error) {
@@ -58,7 +63,9 @@ func OpenJoinTokenStore(path string) (*JoinTokenStore, error) {
 	if path == "" {
 		return s, nil
 	}
-	b, err := os.ReadFile(path)
+	// A regular file, bounded, as home's other state files: a FIFO at the
+	// path is refused, not waited on.
+	b, err := atomicfile.ReadBounded(path, maxJoinTokenFileBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}

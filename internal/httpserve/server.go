@@ -1,9 +1,11 @@
 package httpserve
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -164,9 +166,23 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // closes the connection without reading it, closing gracefully), and
 // shortens what remains of the body's deadline, d from its start, to
 // unreadBodyGrace: net/http discards a small rest before answering.
+//
+// A body net/http has already read to its end (the handler answered, and
+// net/http discarded the body, before it returned; or the handler closed
+// it) has net/http's background read pending, which a deadline would cut,
+// cancelling the context of every later request on the connection: its
+// deadline is lifted instead. A zero-length read tells, without waiting
+// past the grace, and without asking a client that expects 100-continue
+// for its body.
 func (b *deadlineBody) unread(r *http.Request, d time.Duration) {
 	r.Body = b.ReadCloser
 	_ = b.rd.SetReadDeadline(time.Now().Add(min(d, unreadBodyGrace)))
+	if strings.Contains(strings.ToLower(r.Header.Get("Expect")), "100-continue") {
+		return
+	}
+	if _, err := b.ReadCloser.Read(nil); err == io.EOF || errors.Is(err, http.ErrBodyReadAfterClose) {
+		b.lift()
+	}
 }
 
 func (b *deadlineBody) lift() {

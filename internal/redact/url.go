@@ -21,10 +21,27 @@ func URL(raw string) string {
 	}
 	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
 	// Without "//" user info is not told apart: "user:pass@host:8500"
-	// parses as scheme "user" and opaque "pass@host:8500". Only what
-	// follows the last @ is shown, since the "scheme" may be a secret too.
-	if i := strings.LastIndexByte(u.Opaque, '@'); i >= 0 {
-		return u.Opaque[i+1:]
+	// parses as scheme "user" and opaque "pass@host:8500", and a "?" or
+	// "#" in the password moves the rest into the query or fragment. Only
+	// what follows the last @ of raw is shown, up to its query or
+	// fragment, since the "scheme" and all before the @ may be secret.
+	if !hasAuthority(raw, u.Scheme) {
+		if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+			rest := raw[i+1:]
+			if j := strings.IndexAny(rest, "?#"); j >= 0 {
+				rest = rest[:j]
+			}
+			return rest
+		}
 	}
 	return u.String()
+}
+
+// hasAuthority tells whether raw, of scheme (as parsed, "" for none),
+// names its host after "//", where url.Parse tells user info apart.
+func hasAuthority(raw, scheme string) bool {
+	if scheme != "" {
+		raw = raw[len(scheme)+1:]
+	}
+	return strings.HasPrefix(raw, "//")
 }

@@ -32,3 +32,19 @@ func TestURLWithoutSlashesHidesUserInfo(t *testing.T) {
 		}
 	}
 }
+
+// A password holding "?" or "#" in a URL without "//" is hidden whole, as
+// is a bare user name before the host: neither shows in what is logged.
+func TestURLWithoutSlashesHidesAPasswordWithAQueryOrFragmentMark(t *testing.T) {
+	for raw, want := range map[string]string{
+		"admin:s3?cret@consul.example:8500":       "consul.example:8500",
+		"admin:s3#cret@consul.example:8500":       "consul.example:8500",
+		"admin:s3?c#r@consul.example:8500/v1?x=1": "consul.example:8500/v1",
+		"admin:?cret@consul.example:8500":         "consul.example:8500",
+		"TOKEN@consul.example":                    "consul.example",
+	} {
+		if got := URL(raw); got != want {
+			t.Errorf("URL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
