@@ -12,11 +12,12 @@ import (
 // an agent's view leave the credentials out of the URL, keeping the issuer.
 
 // withoutUserinfo is the URL s without its user:password@ part; s itself
-// when it has none. A value that is not a URL but holds an '@' may hide
-// credentials where a parser cannot find them: it is dropped whole, as no
-// gateway could use it anyway.
+// when it has none. It reads s as the gateway does, the spaces around it
+// trimmed, so that an issuer a gateway can use is never dropped. A value
+// that is not a URL but holds an '@' may hide credentials where a parser
+// cannot find them: it is dropped whole, as no gateway could use it anyway.
 func withoutUserinfo(s string) string {
-	u, err := url.Parse(s)
+	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil {
 		if strings.Contains(s, "@") {
 			return ""

@@ -99,3 +99,21 @@ func TestAgentViewDropsIssuerCredentialsItCannotParse(t *testing.T) {
 		assert.NotContains(t, string(b), "s3cr3t", issuer)
 	}
 }
+
+// The gateway reads the issuer with the spaces around it trimmed: an issuer
+// stored with a leading space or a final newline reaches agents without its
+// credentials, not dropped, so that its service keeps working.
+func TestAgentViewKeepsAnIssuerWithSpacesAroundIt(t *testing.T) {
+	for _, issuer := range []string{" " + issuerWithCredentials, issuerWithCredentials + "\n", "\t" + issuerWithCredentials + " \r\n"} {
+		tx := NewTx(New(), testNow)
+		svc, _ := createService(t, tx, "Svc", "oidc")
+		p, _ := tx.View().Proxies.Get(svc.ID)
+		n := *p
+		n.OIDCIssuerEndpoint = issuer
+		require.NoError(t, tx.Update(&n))
+		d := AgentView(tx.Result(), "svc", make([]byte, CredentialKeySize), testNow)
+		require.Len(t, d.Proxies, 1)
+		assert.Equal(t, "https://sso.example.com/auth/realms/api", d.Proxies[0].OIDCIssuerEndpoint, "%q", issuer)
+		assert.Equal(t, "https://sso.example.com/auth/realms/api", IssuerWithoutCredentials(issuer), "%q", issuer)
+	}
+}

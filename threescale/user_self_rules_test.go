@@ -54,3 +54,22 @@ func TestUserTokenCannotChangeAnAdminsPermissions(t *testing.T) {
 	status, body = e.call(t, bootstrapToken, http.MethodPut, path(bob), sections)
 	assert.Equal(t, http.StatusOK, status, "the provider's token: %s", body)
 }
+
+// The self rules hold however the user's id is written in the path: the
+// handlers read "02", "+2" and "%302" as user 2, and so do the rules.
+func TestUserTokenCannotDemoteItsOwnUserByAnotherSpellingOfItsID(t *testing.T) {
+	e := newTokenEnv(t, 0)
+	ada, adaToken := e.providerUserToken(t, "ada", true)
+	for _, id := range []string{"0" + ada, "+" + ada, "%30" + ada} {
+		for _, c := range []struct{ method, path string }{
+			{http.MethodPut, "/admin/api/users/" + id + "/member.json"},
+			{http.MethodDelete, "/admin/api/users/" + id + ".json"},
+		} {
+			status, body := e.call(t, adaToken, c.method, c.path, nil)
+			assert.Equal(t, http.StatusForbidden, status, "%s %s: %s", c.method, c.path, body)
+		}
+	}
+	status, body := e.call(t, adaToken, http.MethodGet, "/admin/api/users/"+ada+".json", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, body, `"role":"admin"`, "still an admin")
+}
