@@ -252,5 +252,10 @@ func (s *JoinTokenStore) save(records map[string]JoinTokenRecord) error {
 	if err := os.Rename(tmp.Name(), s.path); err != nil {
 		return fmt.Errorf("save join tokens: %w", err)
 	}
+	// The rename survives a power cut only once the directory is synced: a
+	// revocation answered must not come back.
+	if err := atomicfile.SyncDir(filepath.Dir(s.path)); err != nil {
+		return fmt.Errorf("save join tokens: %w", err)
+	}
 	return nil
 }
