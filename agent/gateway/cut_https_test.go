@@ -8,9 +8,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/internal/testenv"
 )
 
@@ -21,10 +18,7 @@ import (
 // the cut answer as if whole for the lean loop's.
 func TestHTTPSUpstreamsCutAnswerReachesTheClientCut(t *testing.T) {
 	certs := newTestCerts(t)
-	certFile, keyFile, _ := certs.issue(t, pki.RoleServer, "upstream")
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	require.NoError(t, err)
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"http/1.1"}}
+	cfg := &tls.Config{Certificates: []tls.Certificate{proxiedPair(t, certs)}, NextProtos: []string{"http/1.1"}}
 	addr := testenv.ServeTCP(t, func(c net.Conn) {
 		conn := tls.Server(c, cfg)
 		defer conn.Close()
