@@ -215,8 +215,7 @@ func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host strin
 		resp, err = f.roundTrip(uc, r, host, owned, &o)
 		if err == nil {
 			if tries < o.Retries && replayable && retriedStatus(o.RetryStatuses, resp.StatusCode) {
-				resp.Body.Close()
-				uc.c.Close()
+				uc.abandon(resp)
 				tries++
 				continue
 			}
@@ -234,7 +233,10 @@ func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host strin
 		// answer: try once more on a fresh one. Not a request whose method
 		// is not idempotent: the upstream may have acted on it before it
 		// closed (a close while idle is noticed before sending: spoilt).
-		if reused && !stale && Idempotent(r.Method) {
+		// Not a timeout either: the upstream is slow, not gone, and would
+		// be asked again and waited for twice as long (only Retries, as
+		// nginx's proxy_next_upstream timeout, asks again then).
+		if reused && !stale && Idempotent(r.Method) && !IsTimeout(err) {
 			stale = true
 			continue
 		}
@@ -406,7 +408,7 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				resp.Body.Close()
+				uc.abandon(resp) // the client is gone
 				return false
 			}
 			if stream {
@@ -419,13 +421,22 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 		if rerr != nil {
 			// The answer is cut: abort the client's connection rather than
 			// let it take a truncated body for a whole one.
-			resp.Body.Close()
-			uc.c.Close()
+			uc.abandon(resp)
 			panic(http.ErrAbortHandler)
 		}
 	}
 	resp.Body.Close()
 	return !resp.Close && uc.br.Buffered() == 0
+}
+
+// abandon closes the connection, then the answer's body, which is not
+// relayed to its end: closed first, net/http's body reader (chunked
+// answers, and those http.ReadResponse reads) would read the rest to keep
+// the connection, and an event stream's rest may never come, as nginx
+// closes its upstream connection when it gives an answer up.
+func (uc *upstreamConn) abandon(resp *http.Response) {
+	uc.c.Close()
+	resp.Body.Close()
 }
 
 // IsUpgrade reports whether r asks to switch to WebSocket, the one

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -42,6 +43,18 @@ func (c *handoffConn) Read(p []byte) (int, error) {
 		return k, nil
 	}
 	return n, err
+}
+
+// CloseWrite ends the connection's sending side. net/http looks for it on
+// the connection it serves before it closes one whose request body it left
+// unread (closeWriteAndWait: a FIN, a wait, then the close), so that the
+// reset the unread body causes at the close does not erase the answer
+// before the client reads it; embedding net.Conn would hide the method.
+func (c *handoffConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // tlsStateKey holds, in a handed-off connection's context, the TLS state of
