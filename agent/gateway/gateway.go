@@ -340,6 +340,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request) *vi
 		writeText(w, http.StatusBadRequest, plainText, policy.PathRefused)
 		return nil
 	}
+	// The client's Connection names fields of its hop only: dropped now, they
+	// cannot take along, at forwarding, a header a policy sets under one.
+	http1.DropConnectionListed(r.Header)
 	v := g.view.Load()
 	if v == nil {
 		g.m.unavailable.Inc()

@@ -48,3 +48,34 @@ func RemoveHopByHop(h http.Header) {
 		}
 	}
 }
+
+// DropConnectionListed deletes from h the fields its Connection headers name
+// and leaves in Connection only the options that are no field of the
+// request (close, keep-alive, upgrade). Run when a request comes in, before
+// a proxy adds its own headers: the names a client listed then no longer
+// strip, at forwarding, a header the proxy set under one of them (RFC 9110
+// section 7.6.1 means the fields as received).
+func DropConnectionListed(h http.Header) {
+	vs := h["Connection"]
+	if len(vs) == 0 {
+		return
+	}
+	var keep []string
+	for _, v := range vs {
+		for f := range strings.SplitSeq(v, ",") {
+			f = strings.TrimSpace(f)
+			switch {
+			case f == "":
+			case strings.EqualFold(f, "close"), strings.EqualFold(f, "keep-alive"), strings.EqualFold(f, "upgrade"):
+				keep = append(keep, f)
+			default:
+				h.Del(f)
+			}
+		}
+	}
+	if len(keep) == 0 {
+		delete(h, "Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(keep, ", ")}
+}

@@ -38,3 +38,24 @@ func TestRemoveHopByHop(t *testing.T) {
 	RemoveHopByHop(h)
 	assert.Equal(t, http.Header{"Content-Type": {"application/json"}, "Accept": {"*/*"}}, h)
 }
+
+func TestDropConnectionListedKeepsOnlyConnectionOptions(t *testing.T) {
+	h := http.Header{
+		"Connection":      {"keep-alive, X-Secret", "Upgrade,  x-trace ,"},
+		"X-Secret":        {"s"},
+		"X-Trace":         {"t"},
+		"Upgrade":         {"websocket"},
+		"X-Consumer-Plan": {"gold"},
+	}
+	DropConnectionListed(h)
+	assert.Equal(t, http.Header{
+		"Connection":      {"keep-alive, Upgrade"},
+		"Upgrade":         {"websocket"},
+		"X-Consumer-Plan": {"gold"},
+	}, h)
+	assert.False(t, ConnectionListed(h, "X-Consumer-Plan"), "a field set later is no longer listed")
+
+	h = http.Header{"Connection": {"X-Only"}, "X-Only": {"1"}}
+	DropConnectionListed(h)
+	assert.Empty(t, h)
+}
