@@ -43,6 +43,15 @@ func validateBackendUsage(c *Composition, u *BackendUsage, v *ValidationError) e
 	}); dup {
 		v.Add("backend_api_id", taken)
 	}
+	// porta: "validates :path, uniqueness: { scope: :service_id,
+	// case_sensitive: false }". Two backends under one path would split a
+	// request's usage between them; "/v1/" and "/v1" are one mount here.
+	mount := strings.TrimSuffix(u.Path, "/")
+	if _, dup := c.BackendUsages.FindUnder(u.ServiceID, func(o *BackendUsage) bool {
+		return o.ID != u.ID && strings.EqualFold(strings.TrimSuffix(o.Path, "/"), mount)
+	}); dup {
+		v.Add("path", "This path is already taken. Specify a different path.")
+	}
 	return nil
 }
 

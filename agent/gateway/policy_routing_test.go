@@ -106,18 +106,19 @@ func TestRoutingOwnerIDCountsOnlyThatBackendsRules(t *testing.T) {
 	var backA *composition.BackendAPI
 	var hitsA, hitsB *composition.Metric
 	cg := startRouteGateway(t, `[{"name":"apicast","version":"builtin","enabled":true,"configuration":{}}]`, func(f *gatewayFixture) {
-		backend := func(name string, delta int64) (*composition.BackendAPI, *composition.Metric) {
+		backend := func(name, path string, delta int64) (*composition.BackendAPI, *composition.Metric) {
 			b := &composition.BackendAPI{Name: name, PrivateEndpoint: "http://backend-" + name + ".example:80"}
 			require.NoError(t, f.tx.Create(b))
 			hits, ok := f.tx.View().Hits(composition.OwnerBackendAPI, b.ID)
 			require.True(t, ok)
-			require.NoError(t, f.tx.Create(&composition.BackendUsage{ServiceID: f.svc.ID, BackendAPIID: b.ID, Path: "/"}))
+			require.NoError(t, f.tx.Create(&composition.BackendUsage{ServiceID: f.svc.ID, BackendAPIID: b.ID, Path: path}))
 			require.NoError(t, f.tx.Create(&composition.MappingRule{OwnerType: composition.OwnerBackendAPI, OwnerID: b.ID,
 				MetricID: hits.ID, HTTPMethod: "GET", Pattern: "/", Delta: delta}))
 			return b, hits
 		}
-		backA, hitsA = backend("A", 2)
-		_, hitsB = backend("B", 3)
+		// Both backends' rules match /a: A's as "/" under "/", B's under "/a".
+		backA, hitsA = backend("A", "/", 2)
+		_, hitsB = backend("B", "/a", 3)
 		p, ok := f.tx.View().Proxies.Get(f.svc.ID)
 		require.True(t, ok)
 		n := *p
@@ -141,7 +142,7 @@ func TestRoutingOwnerIDCountsOnlyThatBackendsRules(t *testing.T) {
 	assert.Zero(t, count(hitsB), "another backend's matching rule does not")
 	assert.EqualValues(t, 1, count(cg.f.hits), "the product's own rule counts")
 
-	assert.Equal(t, "app", call(t, "GET", cg.base+"/b?user_key="+cg.key, nil).body)
+	assert.Equal(t, "app", call(t, "GET", cg.base+"/a/b?user_key="+cg.key, nil).body)
 	assert.EqualValues(t, 4, count(hitsA), "not routed: every matching rule counts")
 	assert.EqualValues(t, 3, count(hitsB))
 }
