@@ -263,7 +263,7 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	// Hold the forwarded signals for the whole run, so one that arrives
 	// before the supervisor takes over, or while deregistering after CMD
 	// exited, cannot kill the agent with its default action.
-	held := make(chan os.Signal, 1)
+	held := make(chan os.Signal, 8)
 	signal.Notify(held, supervise.ForwardedSignals()...)
 	defer signal.Stop(held)
 
@@ -331,10 +331,13 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 		go func() { defer wg.Done(); a.phoneHome(bg) }()
 		go func() { defer wg.Done(); a.watchComposition(bg) }()
 		if a.cfg.WaitHome > 0 {
-			if err := a.waitHome(ctx); err != nil {
+			if err := a.waitHome(ctx, held); err != nil {
 				return 1, err
 			}
 		}
+	}
+	if err := stopAsked(held); err != nil {
+		return 1, err
 	}
 
 	sup, err := supervise.New(supervise.Config{
@@ -366,19 +369,47 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 }
 
 // waitHome holds CMD's start until the first registration, at most WaitHome;
-// a signal meanwhile stops the agent before CMD starts.
-func (a *Agent) waitHome(ctx context.Context) error {
-	sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	select {
-	case <-a.first:
-	case <-time.After(a.cfg.WaitHome):
-		a.log.Warn().Dur("wait_home", a.cfg.WaitHome).Msg("home not reached in time; starting the command anyway")
-	case <-sctx.Done():
-		return fmt.Errorf("stopped while waiting for home: %w", context.Cause(sctx))
+// a SIGTERM or SIGINT meanwhile (on held, the run's forwarded signals) stops
+// the agent before CMD starts. It adds no handler of its own: one for a
+// signal the agent was started ignoring would end that for CMD.
+func (a *Agent) waitHome(ctx context.Context, held <-chan os.Signal) error {
+	timeout := time.NewTimer(a.cfg.WaitHome)
+	defer timeout.Stop()
+	for {
+		select {
+		case <-a.first:
+			return nil
+		case <-timeout.C:
+			a.log.Warn().Dur("wait_home", a.cfg.WaitHome).Msg("home not reached in time; starting the command anyway")
+			return nil
+		case sig := <-held:
+			if isStop(sig) {
+				return fmt.Errorf("stopped while waiting for home: %v", sig)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("stopped while waiting for home: %w", context.Cause(ctx))
+		}
 	}
-	return nil
 }
+
+// stopAsked reports a SIGTERM or SIGINT that came while the agent started,
+// before the supervisor took the signals over: CMD is then not started
+// (it would run until the runtime's SIGKILL). Other signals held meanwhile
+// concern a CMD that does not exist yet, and are dropped.
+func stopAsked(held <-chan os.Signal) error {
+	for {
+		select {
+		case sig := <-held:
+			if isStop(sig) {
+				return fmt.Errorf("stopped by %v before the command started", sig)
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+func isStop(sig os.Signal) bool { return sig == syscall.SIGTERM || sig == syscall.SIGINT }
 
 // draining tells home the instance is stopping (best effort, bounded).
 func (a *Agent) draining() {

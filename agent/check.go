@@ -49,9 +49,23 @@ func (c CheckConfig) describe() string {
 	case c.TCP != "":
 		return "tcp " + c.TCP
 	case c.Exec != "":
-		return "exec " + c.Exec
+		return "exec " + execShown(c.Exec)
 	}
 	return ""
+}
+
+// execShown is what home, its console and the local API show of an exec
+// check: the program alone. Its arguments may hold a secret
+// ("redis-cli -a PASSWORD ping"), and so may a leading VAR=value.
+func execShown(command string) string {
+	fields := strings.Fields(command)
+	if len(fields) == 0 || strings.Contains(fields[0], "=") {
+		return "(command)"
+	}
+	if len(fields) > 1 {
+		return fields[0] + " …"
+	}
+	return fields[0]
 }
 
 // build validates the configuration and returns the probe, or nil without one.

@@ -66,3 +66,17 @@ func TestHTTPCheckOutputHoldsNoCredentialOfItsURL(t *testing.T) {
 
 	assert.NotContains(t, CheckConfig{HTTP: withCreds}.describe(), "s3cret", "the registration's check")
 }
+
+// Home's service map, its console and the local API show an exec check by
+// its program alone: its arguments, or a VAR=value before it, may hold a
+// password.
+func TestExecCheckIsShownWithoutItsArguments(t *testing.T) {
+	for command, want := range map[string]string{
+		"redis-cli -a s3cret ping":     "exec redis-cli …",
+		"  /bin/healthy  ":             "exec /bin/healthy",
+		"PGPASSWORD=s3cret pg_isready": "exec (command)",
+		"   ":                          "exec (command)",
+	} {
+		assert.Equal(t, want, CheckConfig{Exec: command}.describe(), command)
+	}
+}

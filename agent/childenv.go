@@ -16,17 +16,19 @@ var agentSecretVars = []string{
 	"PORTOLAN_AGENT_GOSSIP_KEY",
 }
 
-// consulTokenVars are the variables consul/api reads a token from when
-// --consul-token is not given: with --consul they are the agent's.
-var consulTokenVars = []string{"CONSUL_HTTP_TOKEN", "CONSUL_HTTP_TOKEN_FILE"}
+// consulTokenVars are the variables consul/api's default configuration
+// reads the agent's Consul credentials from (a token when --consul-token is
+// not given, HTTP basic auth "user:password"): with --consul they are the
+// agent's.
+var consulTokenVars = []string{"CONSUL_HTTP_TOKEN", "CONSUL_HTTP_TOKEN_FILE", "CONSUL_HTTP_AUTH"}
 
 // commandEnv is the environment CMD starts with: the agent's own, without
 // the secrets only the agent needs. The app holds no join token (it would
 // register instances of its own), no admin access token (the management
 // proxy exists so that the app reaches the operations selected and no
-// other), no Consul token (it may deregister the service) and no gossip
+// other), no Consul credential (it may deregister the service) and no gossip
 // key. Withheld are the agent's secret variables (agentSecretVars), with
-// --consul Consul's own token variables (consulTokenVars), and any
+// --consul Consul's own credential variables (consulTokenVars), and any
 // variable holding the join token, the management proxy's token, the
 // Consul token (with --consul) or a gossip key under a name of the
 // operator's (--mgmt-token "$THREESCALE_TOKEN"). Without --consul the

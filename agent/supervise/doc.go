@@ -14,7 +14,10 @@
 //     CMD's process group, so that reading it does not stop CMD with SIGTTIN
 //     and Ctrl-C reaches CMD.
 //   - SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are
-//     forwarded to CMD, or to its whole process group with SignalGroup.
+//     forwarded to CMD, or to its whole process group with SignalGroup;
+//     except one the agent was started ignoring (SIGHUP under nohup, SIGINT
+//     in a script's background job): CMD inherits it ignored, as under tini,
+//     and the agent neither handles nor forwards it.
 //   - Only SIGTERM starts the graceful stop: OnStopping (the agent tells home
 //     the instance is draining), then Drain, then SIGTERM is forwarded, then,
 //     if CMD is still alive after StopTimeout, its process group is killed

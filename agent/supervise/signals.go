@@ -5,6 +5,7 @@ package supervise
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -15,9 +16,21 @@ var forwardedSignals = []os.Signal{
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
 }
 
-// ForwardedSignals returns the signals Run forwards to CMD.
+// ForwardedSignals returns the signals Run forwards to CMD: those of the
+// package documentation that the agent was not started ignoring. A signal
+// ignored from the start (SIGHUP under nohup, SIGINT in a script's
+// background job) is neither handled nor forwarded, so that CMD inherits it
+// ignored, as it does under tini: handling it would give CMD the default
+// action, and forwarding it would then kill CMD. Call it before any
+// signal.Notify of these signals, which would end "ignored".
 func ForwardedSignals() []os.Signal {
-	return append([]os.Signal(nil), forwardedSignals...)
+	sigs := make([]os.Signal, 0, len(forwardedSignals))
+	for _, sig := range forwardedSignals {
+		if !signal.Ignored(sig) {
+			sigs = append(sigs, sig)
+		}
+	}
+	return sigs
 }
 
 // signalGroup sends sig to the process group pgid.

@@ -31,6 +31,9 @@ type agentProc struct {
 type agentOpts struct {
 	pid1  bool     // in a new PID namespace, as PID 1
 	stdio *os.File // the helper's stdin and stdout (a terminal), instead of files
+	// ignore names signals (as sh's trap does: "HUP INT") the helper starts
+	// with ignored, as under nohup or as a background job of a script.
+	ignore string
 }
 
 // startAgent runs the helper agent with cfg.
@@ -46,13 +49,16 @@ func startAgent(t *testing.T, opts agentOpts, cfg helperConfig) *agentProc {
 	cfg.Report, cfg.PID1 = a.report, opts.pid1
 	raw, err := json.Marshal(cfg)
 	require.NoError(t, err)
-	args := []string{"-test.run=^TestHelperAgent$", "-test.timeout=2m"}
+	argv := []string{os.Args[0], "-test.run=^TestHelperAgent$", "-test.timeout=2m"}
+	if opts.ignore != "" {
+		// sh ignores them, then execs the helper in its place (same PID).
+		argv = append([]string{"sh", "-c", "trap '' " + opts.ignore + `; exec "$0" "$@"`}, argv...)
+	}
 	if opts.pid1 {
 		// --kill-child: if unshare dies, so does the namespace.
-		a.cmd = exec.Command("unshare", append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", os.Args[0]}, args...)...)
-	} else {
-		a.cmd = exec.Command(os.Args[0], args...)
+		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child"}, argv...)
 	}
+	a.cmd = exec.Command(argv[0], argv[1:]...)
 	// GORACE atexit_sleep_ms=0: a race-enabled binary otherwise sleeps 1s
 	// when it exits with 0.
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")

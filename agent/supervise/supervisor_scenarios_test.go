@@ -28,6 +28,7 @@ var scenarios = []struct {
 	{"Drain", testDrain},
 	{"SignalGroup", testSignalGroup},
 	{"ReapsOrphans", testReapsOrphans},
+	{"KeepsIgnoredSignals", testKeepsIgnoredSignals},
 }
 
 func TestSupervisor(t *testing.T) {
