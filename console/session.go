@@ -12,13 +12,17 @@ import (
 // Session bounds: the table holds at most sessionCap sessions, each lives at
 // most sessionMaxAge and dies after sessionIdle without a request. A full
 // table evicts its oldest session, so logging in always works and a flood
-// of logins costs a bounded amount of memory.
+// of logins costs a bounded amount of memory. One access token (configured
+// tokens count as one) holds at most maxTokenSessions: its next login
+// evicts its own oldest, so a token's holder logging in again and again
+// cannot sign the other operators out.
 const (
-	sessionCap    = 1024
-	sessionMaxAge = 12 * time.Hour
-	sessionIdle   = 30 * time.Minute
-	sessionCookie = "portolan_session"
-	secretBytes   = 32
+	sessionCap       = 1024
+	maxTokenSessions = sessionCap / 4
+	sessionMaxAge    = 12 * time.Hour
+	sessionIdle      = 30 * time.Minute
+	sessionCookie    = "portolan_session"
+	secretBytes      = 32
 )
 
 // session is one signed-in browser. Its id is never stored: the table is
@@ -38,13 +42,14 @@ type session struct {
 
 // sessions is the bounded in-memory session table.
 type sessions struct {
-	mu           sync.Mutex
-	byDigest     map[[sha256.Size]byte]*session
-	tokenStreams map[int64]int // open event streams by the access token their session logged in with
+	mu            sync.Mutex
+	byDigest      map[[sha256.Size]byte]*session
+	tokenSessions map[int64]int // sessions by the access token they logged in with
+	tokenStreams  map[int64]int // open event streams by the access token their session logged in with
 }
 
 func newSessions() *sessions {
-	return &sessions{byDigest: map[[sha256.Size]byte]*session{}, tokenStreams: map[int64]int{}}
+	return &sessions{byDigest: map[[sha256.Size]byte]*session{}, tokenSessions: map[int64]int{}, tokenStreams: map[int64]int{}}
 }
 
 // randomSecret returns secretBytes random bytes, URL-safe base64.
@@ -62,10 +67,13 @@ func (s *sessions) create(now time.Time, tokenID int64) (id, csrf string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pruneLocked(now)
-	if len(s.byDigest) >= sessionCap {
-		s.evictOldestLocked()
+	if s.tokenSessions[tokenID] >= maxTokenSessions {
+		s.evictOldestLocked(func(ss *session) bool { return ss.tokenID == tokenID })
+	} else if len(s.byDigest) >= sessionCap {
+		s.evictOldestLocked(func(*session) bool { return true })
 	}
 	s.byDigest[sha256.Sum256([]byte(id))] = &session{csrf: csrf, tokenID: tokenID, created: now, lastSeen: now, ended: make(chan struct{})}
+	s.tokenSessions[tokenID]++
 	return id, csrf
 }
 
@@ -150,6 +158,9 @@ func (s *sessions) deleteLocked(d [sha256.Size]byte) {
 	if ss, hit := s.byDigest[d]; hit {
 		close(ss.ended)
 		delete(s.byDigest, d)
+		if s.tokenSessions[ss.tokenID]--; s.tokenSessions[ss.tokenID] <= 0 {
+			delete(s.tokenSessions, ss.tokenID)
+		}
 	}
 }
 
@@ -177,12 +188,13 @@ func (s *sessions) pruneLocked(now time.Time) {
 	}
 }
 
-func (s *sessions) evictOldestLocked() {
+// evictOldestLocked ends the oldest session of those which picks.
+func (s *sessions) evictOldestLocked(which func(*session) bool) {
 	var oldest [sha256.Size]byte
 	var at time.Time
 	first := true
 	for d, ss := range s.byDigest {
-		if first || ss.created.Before(at) {
+		if which(ss) && (first || ss.created.Before(at)) {
 			oldest, at, first = d, ss.created, false
 		}
 	}

@@ -28,8 +28,8 @@ func (c *Console) page(h PageHandler) http.Handler {
 }
 
 // signedIn lets through requests of a live session (whose token still
-// stands), with the session's
-// CSRF token in their context (csrfFrom). Others are redirected to the
+// stands), with the session's CSRF token and access token in their
+// context (csrfFrom, sessionAllows). Others are redirected to the
 // login form when redirect is set (pages), or answered 401 (the event
 // stream, which a browser does not navigate to).
 func (c *Console) signedIn(redirect bool, next http.Handler) http.Handler {
@@ -56,7 +56,7 @@ func (c *Console) signedIn(redirect bool, next http.Handler) http.Handler {
 			http.Redirect(w, r, Prefix+"login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), csrfKey{}, ss.csrf)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, signedInAs{csrf: ss.csrf, tokenID: ss.tokenID})))
 	})
 }
 
@@ -84,12 +84,35 @@ func consoleGrant(g threescale.Grant, ok bool) bool {
 // fleet lets its session idle out, as one left on a quiet fleet does.
 const liveHeader = "X-Portolan-Live"
 
-type csrfKey struct{}
+type sessionKey struct{}
+
+// signedInAs is what signedIn puts in a request's context of its session.
+type signedInAs struct {
+	csrf    string
+	tokenID int64 // the stored access token it logged in with; 0 for a configured one
+}
 
 // csrfFrom returns the CSRF token of the request's session.
 func csrfFrom(ctx context.Context) (string, bool) {
-	s, ok := ctx.Value(csrfKey{}).(string)
-	return s, ok
+	s, ok := ctx.Value(sessionKey{}).(signedInAs)
+	return s.csrf, ok
+}
+
+// sessionAllows reports whether the access token the request's session
+// logged in with has scope (read-only is enough), as the 3scale API it
+// mirrors would require: the traffic pages show what the Analytics API
+// serves only to a token with the stats scope. A configured token has
+// every scope.
+func (c *Console) sessionAllows(ctx context.Context, scope string) bool {
+	s, ok := ctx.Value(sessionKey{}).(signedInAs)
+	if !ok {
+		return false
+	}
+	if s.tokenID == 0 {
+		return true
+	}
+	g, ok := c.cfg.Tokens.StoredGrant(s.tokenID)
+	return ok && g.Allows(scope, false)
 }
 
 // localNext returns next when it is a path of the console to return to

@@ -18,8 +18,8 @@ func TestSessionTableIsBoundedAndExpires(t *testing.T) {
 	s := newSessions()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	first, csrf := s.create(now, 0)
-	for i := range sessionCap + 10 {
-		s.create(now.Add(time.Duration(i+1)*time.Millisecond), 0)
+	for i := range sessionCap + 10 { // by several tokens: one token's sessions are bounded lower
+		s.create(now.Add(time.Duration(i+1)*time.Millisecond), int64(i%(sessionCap/maxTokenSessions*2))+1)
 	}
 	assert.Equal(t, sessionCap, s.len(), "a full table evicts")
 	_, ok := s.lookup(first, now)

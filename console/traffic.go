@@ -59,6 +59,13 @@ type trafficService struct {
 
 // serveTraffic serves the overview, a service's traffic or an application's.
 func (c *Console) serveTraffic(w http.ResponseWriter, r *http.Request, base Page) {
+	if !c.sessionAllows(r.Context(), composition.ScopeStats) {
+		c.render(w, http.StatusForbidden, "composition_missing", Page{CSRF: base.CSRF, Title: "Traffic needs the stats scope", Nav: "traffic",
+			Data: missingPage{What: "Traffic is what the Analytics API shows, to access tokens with the stats scope only: " +
+				"this session's token lacks it. Log out and log in with a token that has both account_management and stats.",
+				Back: Prefix + "services", BackText: "The composition"}})
+		return
+	}
 	if c.cfg.Usage == nil {
 		c.render(w, http.StatusOK, "traffic", Page{CSRF: base.CSRF, Title: "Traffic", Nav: "traffic",
 			Data: trafficService{NoUsageAvailable: true}})

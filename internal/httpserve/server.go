@@ -41,7 +41,9 @@ type Limits struct {
 	MaxHeaderBytes int
 	// SendTimeout bounds each write of an answer, on the connections of a
 	// listener wrapped by Listener: a client that takes nothing of it for
-	// this long is disconnected (nginx's send_timeout). Unlike
+	// this long is disconnected (nginx's send_timeout). An HTTP/2 client
+	// may take nothing of one answer while it reads the rest of its
+	// connection: a server made by New cuts that stream alone. Unlike
 	// http.Server.WriteTimeout it does not cut a long poll or an event
 	// stream, which write nothing while they wait.
 	SendTimeout time.Duration
@@ -79,7 +81,7 @@ func (l Limits) withDefaults() Limits {
 func New(h http.Handler, l Limits) *http.Server {
 	l = l.withDefaults()
 	return &http.Server{
-		Handler:           BodyDeadline(l.BodyTimeout, h),
+		Handler:           BodyDeadline(l.BodyTimeout, streamSendDeadline(l.SendTimeout, h)),
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,

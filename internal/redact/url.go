@@ -12,11 +12,15 @@ import (
 // fragment, where a webhook receiver, a health endpoint or a spec server
 // takes its secret (a user name alone may be a token, as in
 // https://TOKEN@host, or TOKEN:x@host:8500 without a scheme). It is ""
-// when raw does not parse: the caller then names the URL by its role ("the
-// --check-http URL").
+// when raw does not parse, or when an '@' after its host leaves its user
+// info in doubt (see misreadUserInfo): the caller then names the URL by its
+// role ("the --check-http URL").
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
+		return ""
+	}
+	if hasAuthority(raw, u.Scheme) && misreadUserInfo(raw, u.Scheme) {
 		return ""
 	}
 	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
@@ -44,4 +48,21 @@ func hasAuthority(raw, scheme string) bool {
 		raw = raw[len(scheme)+1:]
 	}
 	return strings.HasPrefix(raw, "//")
+}
+
+// misreadUserInfo tells whether raw, which names its host after "//", has
+// an '@' after the end of its authority (the first "/", "?" or "#"): user
+// info written with one of those raw in it, as a base64 token may hold a
+// "/" and a password a "?", is read by url.Parse as host, path, query or
+// fragment, so that none of what it shows can be trusted to hold no
+// secret ("https://Zm9v/YmFy@host" has host "Zm9v" and path "/YmFy@host").
+// An '@' in a path, query or fragment of its own is told from it by no
+// parser; such a URL is not shown either.
+func misreadUserInfo(raw, scheme string) bool {
+	if scheme != "" {
+		raw = raw[len(scheme)+1:]
+	}
+	raw = raw[len("//"):]
+	end := strings.IndexAny(raw, "/?#")
+	return end >= 0 && strings.Contains(raw[end:], "@")
 }

@@ -46,3 +46,24 @@ func expectURLs(t *testing.T, cases map[string]string) {
 		}
 	}
 }
+
+// User info written with a raw "/", "?" or "#" in it (a base64 token, a
+// password), which url.Parse reads as host, path, query or fragment, shows
+// nothing of it: the URL is not shown at all, since no parser can tell it
+// from an '@' of the path or query ("" lets the caller name the URL by its
+// role). The doc's promise: "a user name alone may be a token, as in
+// https://TOKEN@host".
+func TestURLHidesUserInfoAParserMisreads(t *testing.T) {
+	expectURLs(t, map[string]string{
+		"https://Zm9v/YmFy@hooks.example/in":     "",
+		"https://admin:12/34@consul.example/v1":  "",
+		"https://admin:123#abc@hook.example":     "",
+		"https://TOK?EN@hook.example/in":         "",
+		"https:///TOKEN@hook.example":            "",
+		"//Zm9v/YmFy@hook.example":               "",
+		"https://u:p@hook.example/in?from=a@b":   "",
+		"https://registry.example/@scope/pkg":    "",
+		"https://user:pass@hook.example/in?x=1":  "https://hook.example/in",
+		"https://hook.example/in?token=s3cret#f": "https://hook.example/in",
+	})
+}
