@@ -11,10 +11,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var forwardedSignals = []os.Signal{
-	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
-	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
-}
+// forwardedSignals is what tini forwards, less what the agent's own process
+// raises or the Go runtime uses: the synchronous faults (SIGSEGV, SIGBUS,
+// SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS), SIGTTIN and SIGTTOU (as tini),
+// SIGCHLD (the reaper's), SIGURG (the runtime's preemption), SIGPROF, and
+// SIGPIPE, SIGXFSZ and SIGXCPU, which the kernel sends the agent for its own
+// writes and CPU time, not for CMD. The real-time signals are forwarded from
+// SIGRTMIN (34; 32 and 33 are the C library's): an image may stop with
+// SIGRTMIN+3, as systemd does.
+var forwardedSignals = func() []os.Signal {
+	sigs := []os.Signal{
+		syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
+		syscall.SIGALRM, syscall.SIGVTALRM, syscall.SIGCONT, syscall.SIGTSTP,
+		syscall.SIGIO, syscall.SIGPWR, syscall.SIGSTKFLT,
+	}
+	for n := sigRTMin; n <= sigRTMax; n++ {
+		sigs = append(sigs, syscall.Signal(n))
+	}
+	return sigs
+}()
+
+const sigRTMin, sigRTMax = 34, 64
 
 // ForwardedSignals returns the signals Run forwards to CMD: those of the
 // package documentation that the agent was not started ignoring. A signal

@@ -95,22 +95,28 @@ ev "STAT $(cat /proc/$$/stat)"`)})
 	assert.Equal(t, rep.PID, stat.ppid, "CMD is the agent's child")
 }
 
-// Each forwarded signal reaches CMD; SIGTERM last, which CMD exits on.
+// Each forwarded signal reaches CMD (tini's set, with the real-time
+// signals an image may stop with); SIGTERM last, which CMD exits on.
 func testForwardedSignals(t *testing.T, opts agentOpts) {
 	a := startAgent(t, opts, helperConfig{Command: sh(`
-for s in HUP INT QUIT USR1 USR2 WINCH; do trap "ev GOT_$s" $s; done
+for s in HUP INT QUIT USR1 USR2 WINCH ALRM PWR; do trap "ev GOT_$s" $s; done
+trap "ev GOT_RTMIN+3" 37
 trap 'ev GOT_TERM; exit 42' TERM
 ev READY; idle`)})
 	a.waitEvent(t, "READY")
-	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH} {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
+		syscall.SIGALRM, syscall.SIGPWR} {
 		a.signal(t, sig)
 		a.waitEvent(t, "GOT_"+strings.TrimPrefix(unix.SignalName(sig), "SIG"))
 	}
+	a.signal(t, syscall.Signal(37)) // SIGRTMIN+3, systemd's stop signal
+	a.waitEvent(t, "GOT_RTMIN+3")
 	a.signal(t, syscall.SIGTERM)
 	rep := a.wait(t)
 	assert.Equal(t, 42, rep.Code)
 	assertPID1(t, opts, rep)
-	assert.Equal(t, []string{"READY", "GOT_HUP", "GOT_INT", "GOT_QUIT", "GOT_USR1", "GOT_USR2", "GOT_WINCH", "STOPPING", "GOT_TERM"}, a.lines(),
+	assert.Equal(t, []string{"READY", "GOT_HUP", "GOT_INT", "GOT_QUIT", "GOT_USR1", "GOT_USR2", "GOT_WINCH", "GOT_ALRM", "GOT_PWR",
+		"GOT_RTMIN+3", "STOPPING", "GOT_TERM"}, a.lines(),
 		"every signal reached CMD once, and OnStopping ran before SIGTERM was forwarded")
 }
 
