@@ -31,7 +31,8 @@ func TestWrittenJournalRoundTrip(t *testing.T) {
 }
 
 // Zeros after the records end them; a record torn in front of them is
-// ignored; anything else after a bad record is damage.
+// ignored; anything else after a bad record is damage: the bad record is
+// skipped, with an error, and the good ones after it are kept.
 func TestJournalReservedSpaceAndTornRecord(t *testing.T) {
 	b := appendRecord(append([]byte(nil), testJournalHeader...), 5, 6, 29000000, 2)
 	rec := appendRecord(nil, 5, 6, 29000000, 3)
@@ -47,5 +48,5 @@ func TestJournalReservedSpaceAndTornRecord(t *testing.T) {
 	damaged := append(append(append([]byte(nil), b...), make([]byte, recordSize)...), rec...)
 	_, _, usage, err = parseJournal(damaged)
 	assert.Error(t, err, "records after a bad one: damage, not the end")
-	assert.Equal(t, map[usageKey]int64{{5, 6, 29000000}: 2}, usage)
+	assert.Equal(t, map[usageKey]int64{{5, 6, 29000000}: 2 + 3}, usage, "the record after the damage is kept")
 }

@@ -29,11 +29,15 @@ import (
 //	                     journal may hold no record.
 //	<seq>.batch.json     a cut batch, written atomically before it is sent, removed when home
 //	                     acknowledged it (applied or duplicate)
-//	<seq>.rejected.json  a batch home refused for good (4xx): kept for an operator, logged loudly
+//	<seq>.rejected.json  a batch home refused for good (4xx), or found damaged at start: kept for an
+//	                     operator, logged loudly
+//	<seq>.journal.damaged  a journal found unreadable at start (its header damaged): kept for an operator
 //
 // A journal whose batch file exists was cut already and is removed at start;
-// any other journal becomes its batch. Batches keep their id across restarts,
-// so home, which applies a batch id once, counts every request exactly once.
+// any other journal becomes its batch (a damaged record in it costs that
+// record only). Numbering goes on past every file, set-aside ones too.
+// Batches keep their id across restarts, so home, which applies a batch id
+// once, counts every request exactly once.
 // Without a cache dir the same happens in memory: a restart loses what was
 // not acknowledged yet.
 
@@ -43,6 +47,7 @@ const (
 	journalSuffix   = ".journal"
 	batchSuffix     = ".batch.json"
 	rejectedSuffix  = ".rejected.json"
+	damagedSuffix   = ".journal.damaged"
 	seqBlock        = 1024 // sequence numbers reserved per write of the seq file
 	recordSize      = 40   // app, metric, minute, delta (int64 each), crc32, 4 zero bytes
 	maxHeaderBytes  = 1024

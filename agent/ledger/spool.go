@@ -53,8 +53,10 @@ func (l *Ledger) recover() error {
 		case strings.HasPrefix(name, "."): // a temporary file of an interrupted atomic write
 			os.Remove(filepath.Join(l.dir, name))
 			continue
-		case strings.HasSuffix(name, rejectedSuffix):
-			continue
+		case strings.HasSuffix(name, rejectedSuffix): // set aside: numbered past, not read
+			stem = strings.TrimSuffix(name, rejectedSuffix)
+		case strings.HasSuffix(name, damagedSuffix):
+			stem = strings.TrimSuffix(name, damagedSuffix)
 		case strings.HasSuffix(name, batchSuffix):
 			set, stem = batches, strings.TrimSuffix(name, batchSuffix)
 		case strings.HasSuffix(name, journalSuffix):
@@ -66,13 +68,16 @@ func (l *Ledger) recover() error {
 		if err != nil || len(stem) != 16 {
 			continue
 		}
+		l.seq = max(l.seq, seq+1)
+		if set == nil {
+			continue
+		}
 		if _, ok := batches[seq]; !ok {
 			if _, ok := journals[seq]; !ok {
 				seqs = append(seqs, seq)
 			}
 		}
 		set[seq] = filepath.Join(l.dir, name)
-		l.seq = max(l.seq, seq+1)
 	}
 	slices.Sort(seqs)
 	for _, seq := range seqs {
@@ -98,29 +103,46 @@ func (l *Ledger) recover() error {
 }
 
 // recoverOne returns the batch of seq: its batch file, or else its journal
-// turned into one (nil when the journal holds no usage).
+// turned into one (nil when the journal holds no usage). A damaged batch
+// file is set aside and its journal, when a crash left it, read instead:
+// it holds the same usage under the same batch id, and persist removes a
+// journal before its batch is first sent (but where the removal failed).
+// A journal whose batch file cannot be written yet (a full disk) stays and
+// is spooled unwritten: persist writes its batch file later, and the agent
+// starts meanwhile.
 func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBatch, error) {
 	if batchPath != "" {
-		if journalPath != "" { // cut and written before the crash: the batch file has its usage
-			os.Remove(journalPath)
-		}
 		b, err := atomicfile.ReadBounded(batchPath, registry.MaxUsageBodyBytes)
 		var batch registry.UsageBatch
 		if err == nil {
 			err = json.Unmarshal(b, &batch)
 		}
-		if err != nil || batch.ID == "" {
-			// Never silently dropped: set aside for an operator.
-			damaged := strings.TrimSuffix(batchPath, batchSuffix) + rejectedSuffix
-			_ = os.Rename(batchPath, damaged)
-			l.log.Error().Err(err).Str("file", damaged).Msg("damaged usage batch set aside; its usage is not reported")
+		if err == nil && batch.ID != "" {
+			if journalPath != "" { // cut and written before the crash: the batch file has its usage
+				os.Remove(journalPath)
+			}
+			return &spoolBatch{seq: seq, batch: batch, size: int64(len(b)), written: true, cut: modTime(batchPath)}, nil
+		}
+		// Never silently dropped: set aside for an operator.
+		damaged := strings.TrimSuffix(batchPath, batchSuffix) + rejectedSuffix
+		_ = os.Rename(batchPath, damaged)
+		l.log.Error().Err(err).Str("file", damaged).Bool("from_journal", journalPath != "").
+			Msg("damaged usage batch set aside; its usage is not reported unless its journal is left")
+		if journalPath == "" {
 			return nil, nil
 		}
-		return &spoolBatch{seq: seq, batch: batch, size: int64(len(b)), written: true, cut: modTime(batchPath)}, nil
 	}
 	id, instance, usage, err := readJournal(journalPath)
+	if err != nil && usage == nil { // unreadable as a journal: keep it for an operator
+		damaged := strings.TrimSuffix(journalPath, journalSuffix) + damagedSuffix
+		if rerr := os.Rename(journalPath, damaged); rerr != nil {
+			return nil, fmt.Errorf("set aside the unreadable usage journal %s: %w (move it out of the spool to start)", journalPath, rerr)
+		}
+		l.log.Error().Err(err).Str("file", damaged).Msg("unreadable usage journal set aside; its usage is not reported")
+		return nil, nil
+	}
 	if err != nil {
-		l.log.Error().Err(err).Str("file", journalPath).Msg("usage journal read up to the damage")
+		l.log.Error().Err(err).Str("file", journalPath).Msg("usage journal damaged; its readable records are reported")
 	}
 	if len(usage) == 0 {
 		os.Remove(journalPath)
@@ -129,7 +151,11 @@ func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBa
 	sb := &spoolBatch{seq: seq, batch: registry.UsageBatch{ID: id, Instance: instance, Entries: entriesOf(usage)}, cut: modTime(journalPath)}
 	sb.size = estimateSize(len(sb.batch.Entries), 0)
 	if err := l.persist(sb); err != nil {
-		return nil, err
+		l.log.Error().Err(err).Str("file", journalPath).Msg("usage batch of a journal not written (disk full?); the journal keeps it, retrying")
+		if f, oerr := os.Open(journalPath); oerr == nil {
+			sb.journal = &journalFile{f: f} // removed by persist once the batch file is written
+		}
+		return sb, nil
 	}
 	os.Remove(journalPath)
 	return sb, nil
@@ -146,7 +172,8 @@ func modTime(path string) time.Time {
 
 // readJournal reads a journal's batch id, instance and usage. A torn last
 // record (a crash mid-write) and the zeros of reserved space are ignored;
-// damage stops the reading, with an error.
+// a damaged record is skipped, with an error and the usage of the others.
+// A file that is not a journal (its header damaged) gives nil usage.
 func readJournal(path string) (id, instance string, usage map[usageKey]int64, err error) {
 	b, err := atomicfile.ReadBounded(path, maxJournalBytes+maxHeaderBytes)
 	if err != nil {
@@ -175,15 +202,17 @@ func parseJournal(b []byte) (id, instance string, usage map[usageKey]int64, err 
 		return "", "", nil, fmt.Errorf("not a usage journal: bad header: %w", err)
 	}
 	usage = map[usageKey]int64{}
+	damaged, first := 0, 0
+	// The records end in zeros: counted once, as a scan after each bad
+	// record would take quadratic time on a damaged file.
+	zeros := len(rest) - len(bytes.TrimRight(rest, "\x00"))
 	for ; len(rest) >= recordSize; rest = rest[recordSize:] {
 		r := rest[:recordSize]
-		if binary.LittleEndian.Uint32(r[32:36]) != crc32.ChecksumIEEE(r[:32]) || !allZero(r[36:]) {
-			if allZero(rest[recordSize:]) {
-				// Space reserved after the records (a mapped journal), or a
-				// record torn by a crash in front of it: the end.
-				return id, instance, usage, nil
-			}
-			return id, instance, usage, fmt.Errorf("bad record checksum %d bytes from the end", len(rest))
+		bad := binary.LittleEndian.Uint32(r[32:36]) != crc32.ChecksumIEEE(r[:32]) || !allZero(r[36:])
+		if bad && len(rest)-recordSize <= zeros { // nothing but zeros after r
+			// Space reserved after the records (a mapped journal), or a
+			// record torn by a crash in front of it: the end.
+			break
 		}
 		k := usageKey{
 			app:    int64(binary.LittleEndian.Uint64(r[0:])),
@@ -191,10 +220,19 @@ func parseJournal(b []byte) (id, instance string, usage map[usageKey]int64, err 
 			minute: int64(binary.LittleEndian.Uint64(r[16:])),
 		}
 		delta := int64(binary.LittleEndian.Uint64(r[24:]))
-		if delta <= 0 || usage[k]+delta < usage[k] {
-			return id, instance, usage, fmt.Errorf("bad record delta %d %d bytes from the end", delta, len(rest))
+		if bad || delta <= 0 || usage[k]+delta < usage[k] {
+			// Damage: each record has its own checksum and place, so
+			// only this one is lost, not the good ones after it.
+			if damaged == 0 {
+				first = len(b) - len(rest)
+			}
+			damaged++
+			continue
 		}
 		usage[k] += delta
+	}
+	if damaged > 0 {
+		return id, instance, usage, fmt.Errorf("%d damaged records skipped, the first at byte %d; the others are kept", damaged, first)
 	}
 	return id, instance, usage, nil
 }
