@@ -53,25 +53,31 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	snap := c.store.Snapshot()
+	// Only a registered instance reports usage, and only for the service it
+	// is placed in (403: the agent keeps the batch and registers again). The
+	// instance is the credential's, whatever the batch claims: a batch
+	// spooled by an earlier incarnation on the same cache dir names that
+	// one, and counts for the service the sender is placed in, or not at all.
+	// This is checked before the entries are: their errors would tell an
+	// instance which applications another service has. A service that no
+	// longer exists is left to ValidateBatch (422: the agent sets the batch
+	// aside rather than holding it forever).
+	self, _ := registry.InstanceOf(r.Context())
+	if _, known := snap.Services.Get(batch.ServiceID); known {
+		if svc, ok := c.instances.PlacedIn(self); !ok {
+			httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is not placed in any service: usage is accepted only from instances placed in its service", self))
+			return
+		} else if svc != batch.ServiceID {
+			httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is placed in service %d, not %d: it reports usage for its own service only", self, svc, batch.ServiceID))
+			return
+		}
+	}
 	incs, skipped, err := usage.ValidateBatch(snap, &batch, now)
 	if err == nil {
 		err = checkBatchID(&batch)
 	}
 	if err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
-		return
-	}
-	// Only a registered instance reports usage, and only for the service it
-	// is placed in (403: the agent keeps the batch and registers again). The
-	// instance is the credential's, whatever the batch claims: a batch
-	// spooled by an earlier incarnation on the same cache dir names that
-	// one, and counts for the service the sender is placed in, or not at all.
-	self, _ := registry.InstanceOf(r.Context())
-	if svc, ok := c.instances.PlacedIn(self); !ok {
-		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is not placed in any service: usage is accepted only from instances placed in its service", self))
-		return
-	} else if svc != batch.ServiceID {
-		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("instance %q is placed in service %d, not %d: it reports usage for its own service only", self, svc, batch.ServiceID))
 		return
 	}
 	tokenID, ok := c.instances.JoinTokenOf(self)

@@ -7,13 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/internal/loopback"
@@ -72,11 +77,70 @@ type webhookDelivery struct {
 // newWebhookClient is the delivery's HTTP client. It follows no redirect:
 // porta's worker (RestClient) follows none for a POST either, so a 3xx is a
 // failed try, and a receiver cannot send the event, application keys
-// included, on to another host or from https down to plain http.
+// included, on to another host or from https down to plain http. It never
+// connects to a link-local, multicast or unspecified address
+// (refuseWebhookDial), and reads at most maxWebhookAnswerHead bytes of an
+// answer's head.
 func newWebhookClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxResponseHeaderBytes = maxWebhookAnswerHead
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: refuseWebhookDial}).DialContext
+	return &http.Client{Timeout: timeout, Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
+}
+
+// A receiver words its answer: maxWebhookAnswerHead bounds the head read
+// of it, and maxWebhookErrorText the text of a failed try that its answer
+// (a status line, a malformed head) makes, as logged and as kept among the
+// failures, in every revision of the composition: one receiver's answers
+// cannot make each failure megabytes large.
+const (
+	maxWebhookAnswerHead = 64 << 10
+	maxWebhookErrorText  = 512
+)
+
+// clippedError is an error whose text is cut at maxWebhookErrorText bytes.
+type clippedError struct{ err error }
+
+func (e clippedError) Error() string { return clipText(e.err.Error(), maxWebhookErrorText) }
+func (e clippedError) Unwrap() error { return e.err }
+
+// clipText cuts s to at most n bytes, on a rune boundary, marking the cut.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// errWebhookAddr refuses a receiver where cloud metadata services answer
+// (policy.ForbiddenProxyAddr: the gateway's rule for where no setting may
+// lead): whoever may set the URL would have home POST there and learn, from
+// the failure, how it answered.
+var errWebhookAddr = errors.New("is a link-local, multicast or unspecified address (cloud metadata services answer there): " +
+	"webhook events are never delivered to one; give the receiver's own address (PUT /admin/api/webhooks.json)")
+
+// refuseWebhookDial is the delivery's dialer Control: whatever a receiver's
+// name resolved to, no connection is made to an address errWebhookAddr
+// refuses.
+func refuseWebhookDial(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("webhook receiver address %q: %w", address, err)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("webhook receiver address %q is not an IP address", address)
+	}
+	if policy.ForbiddenProxyAddr(ip) {
+		return fmt.Errorf("%s %w", ip, errWebhookAddr)
+	}
+	return nil
 }
 
 // maxClearWarned bounds the receivers remembered as warned of; past it the
@@ -241,10 +305,15 @@ func (d *webhookDelivery) deliver(ctx context.Context, ev *composition.WebHookEv
 // errors, logged and kept in the failures, name the URL without its user
 // info, query or fragment: receivers take their secret there.
 func (d *webhookDelivery) post(ctx context.Context, ev *composition.WebHookEvent) error {
-	shown := cmp.Or(redact.URL(ev.URL), "(unparsable URL)")
+	shown := cmp.Or(redact.URL(ev.URL), "(the webhook URL, hidden: it may hold a credential)")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ev.URL, bytes.NewReader([]byte(ev.XML)))
 	if err != nil {
 		return fmt.Errorf("webhook URL %s is invalid: fix it with PUT /admin/api/webhooks.json", shown)
+	}
+	// An address in the URL itself is refused here too: through a proxy
+	// (HTTPS_PROXY) the dialer sees the proxy's address only.
+	if ip, err := netip.ParseAddr(req.URL.Hostname()); err == nil && policy.ForbiddenProxyAddr(ip) {
+		return fmt.Errorf("webhook URL %s: %s %w", shown, ip, errWebhookAddr)
 	}
 	req.Header.Set("Content-Type", "text/xml")
 	d.warnClearText(ev.URL, shown)
@@ -254,12 +323,12 @@ func (d *webhookDelivery) post(ctx context.Context, ev *composition.WebHookEvent
 		if errors.As(err, &uerr) {
 			err = uerr.Err // its URL keeps the query
 		}
-		return fmt.Errorf("webhook POST %s: %w", shown, err)
+		return fmt.Errorf("webhook POST %s: %w", shown, clippedError{err})
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook POST %s: answered %s", shown, resp.Status)
+		return fmt.Errorf("webhook POST %s: answered %s", shown, clipText(resp.Status, maxWebhookErrorText))
 	}
 	return nil
 }
