@@ -2,6 +2,8 @@ package coordinator
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portolan/portolan/composition"
@@ -78,16 +81,27 @@ func (c *Coordinator) applyHandler() http.Handler {
 	})
 }
 
-// apply reconciles home's composition with docs in one store.Update.
+// errDryRun ends a dry run's store.Update once the apply has been made and
+// checked in its Tx: the store then writes nothing.
+var errDryRun = errors.New("dry run: nothing written")
+
+// apply reconciles home's composition with docs in one store.Update. A dry
+// run makes the same writes, held to the same checks (validation, the
+// caps, the policy chains, the prune's scope), in a Tx the store then
+// drops: its plan, or its refusal, is the apply's.
 func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, prune bool) (*registry.ApplyResult, error) {
 	// Only what the documents declare is theirs to prune: services and
 	// backends they merely refer to are carried into the desired
 	// composition, and would otherwise look owned.
 	owners := manifest.Owners(docs)
 	opts := composition.DiffOptions{Prune: prune && len(owners) > 0, Owners: owners, Secrets: true}
+	// Hashing is slow on purpose: it is done before the writer is taken.
+	if err := resolvePasswords(r.Context(), docs, c.store.Snapshot()); err != nil {
+		return nil, err
+	}
 	var plan *composition.Plan
 	var base uint64
-	snap, err := c.store.Update(r.Context(), c.api.CheckWrite(func(tx *composition.Tx) error {
+	write := c.api.CheckWrite(func(tx *composition.Tx) error {
 		base = tx.View().Revision
 		desired, err := manifest.Desired(docs, tx.View())
 		if err != nil {
@@ -96,22 +110,85 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 		if desired, err = hashPasswords(desired); err != nil {
 			return err
 		}
-		if dryRun {
-			plan, err = composition.Diff(tx.View(), desired, opts)
-		} else {
-			plan, err = composition.Reconcile(tx, desired, opts)
+		if plan, err = composition.Reconcile(tx, desired, opts); err != nil {
+			return err
 		}
-		return err
-	}))
-	if err != nil {
+		return deletesWithinOwners(tx, owners)
+	})
+	snap, err := c.store.Update(r.Context(), func(tx *composition.Tx) error {
+		if err := write(tx); err != nil {
+			return err
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	res := &registry.ApplyResult{}
+	switch {
+	case dryRun && errors.Is(err, errDryRun):
+		res.Revision = base
+	case err != nil:
 		return nil, applyError(err)
+	default:
+		res.Revision, res.Applied = snap.Revision, snap.Revision != base
 	}
-	res := &registry.ApplyResult{Revision: snap.Revision, Applied: snap.Revision != base, Changes: plan.Changes}
+	res.Changes = plan.Changes
 	if res.Changes == nil {
 		res.Changes = []composition.PlannedChange{}
 	}
 	redactSecrets(res.Changes)
 	return res, nil
+}
+
+// deletesWithinOwners refuses a write that deleted a usage limit or a
+// pricing rule of a plan of a service that is not one of owners: 3scale's
+// cascade takes them with a metric or method their plan refers to, so a
+// prune of a shared backend's method would otherwise silently change
+// other services' plans, which neither the plan shows nor README allows
+// ("other services ... are never touched").
+func deletesWithinOwners(tx *composition.Tx, owners []string) error {
+	base := tx.Base()
+	for _, ch := range tx.Changes() {
+		if ch.Entity != nil {
+			continue // not a delete
+		}
+		var planID, metricID int64
+		var what string
+		switch ch.Kind {
+		case composition.KindUsageLimit:
+			l, ok := base.UsageLimits.Get(ch.ID)
+			if !ok {
+				continue // made and deleted in this write
+			}
+			planID, metricID, what = l.PlanID, l.MetricID, "limit"
+		case composition.KindPricingRule:
+			p, ok := base.PricingRules.Get(ch.ID)
+			if !ok {
+				continue
+			}
+			planID, metricID, what = p.PlanID, p.MetricID, "pricing rule"
+		default:
+			continue
+		}
+		plan, ok := base.ApplicationPlans.Get(planID)
+		if !ok {
+			continue
+		}
+		svc, ok := base.Services.Get(plan.ServiceID)
+		if !ok || slices.Contains(owners, composition.ServiceKey(svc.SystemName)) {
+			continue
+		}
+		metric := strconv.FormatInt(metricID, 10)
+		if m, ok := base.Metrics.Get(metricID); ok {
+			metric = m.SystemName
+		}
+		return &documentsError{msgs: []string{fmt.Sprintf(
+			"pruning metric %q would delete the %s on it of plan %q of service %q, which the documents do not declare: "+
+				"remove that %s from the plan first, or apply service %q's documents with these",
+			metric, what, plan.SystemName, svc.SystemName, what, svc.SystemName)}}
+	}
+	return nil
 }
 
 // secretFields are the fields of a plan's updates that hold credentials
@@ -123,18 +200,129 @@ var secretFields = map[composition.Kind][]string{
 	composition.KindApplication: {"user_key", "application_id", "keys", "provider_verification_key"},
 }
 
+// secretPolicyFields are the fields of APIcast policies' configurations
+// that hold credentials: token_introspection's client_secret, the private
+// key of upstream_mtls and of tls's certificates.
+var secretPolicyFields = []string{"client_secret", "certificate_key"}
+
 // redacted stands for a secret's value in a plan.
 var redacted = []byte(`"(secret)"`)
 
+// redactSecrets hides the credentials of changes: the secret fields whole,
+// and in a proxy's policy chain the secret fields of each configuration
+// and every URL that carries user:password@ (jwt_parser's issuer_endpoint,
+// rate_limit's redis_url...).
 func redactSecrets(changes []composition.PlannedChange) {
 	for i := range changes {
 		for j := range changes[i].Fields {
 			f := &changes[i].Fields[j]
-			if slices.Contains(secretFields[changes[i].Kind], f.Field) {
+			switch {
+			case slices.Contains(secretFields[changes[i].Kind], f.Field):
 				f.Old, f.New = redacted, redacted
+			case changes[i].Kind == composition.KindProxy && f.Field == "policy_chain":
+				f.Old, f.New = redactPolicyChain(f.Old), redactPolicyChain(f.New)
 			}
 		}
 	}
+}
+
+// redactPolicyChain is the JSON value of a policy chain with its
+// credentials redacted; a value it cannot read is redacted whole.
+func redactPolicyChain(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers shown as written
+	if err := dec.Decode(&v); err != nil {
+		return redacted
+	}
+	out, err := json.Marshal(redactValue(v))
+	if err != nil {
+		return redacted
+	}
+	return out
+}
+
+// redactValue walks a decoded JSON value, replacing the values of
+// secretPolicyFields and URLs with credentials.
+func redactValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if slices.Contains(secretPolicyFields, k) {
+				v[k] = "(secret)"
+			} else {
+				v[k] = redactValue(x)
+			}
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = redactValue(x)
+		}
+	case string:
+		if u, err := url.Parse(strings.TrimSpace(v)); err == nil && u.User != nil {
+			return "(secret)"
+		}
+	}
+	return v
+}
+
+// resolvePasswords gives each user of docs' accounts whose password is in
+// plain text a hash instead, before the store's writer is taken: home's
+// when home holds that password for that user (manifest.Desired would keep
+// it, so a re-apply changes nothing), a new one otherwise. argon2id costs
+// tens of milliseconds a password by design: under the writer, documents
+// with many would hold every write of the composition back for as long (a
+// dry run too, which `portolan diff` sends for a pull request). A user
+// whose password home changes meanwhile gets the documents' one, as it
+// would have under the writer. It gives up when ctx ends.
+func resolvePasswords(ctx context.Context, docs []manifest.Document, home *composition.Composition) error {
+	type userKey struct {
+		account  int64
+		username string
+	}
+	var accounts map[string]int64
+	var users map[userKey]*composition.User
+	for i := range docs {
+		a := docs[i].Account
+		if a == nil {
+			continue
+		}
+		for j := range a.Users {
+			u := &a.Users[j]
+			if u.Password == "" || composition.IsPasswordHash(u.Password) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("hashing the documents' passwords: %w", err)
+			}
+			if accounts == nil { // indexed once, for documents that carry passwords only
+				accounts, users = map[string]int64{}, map[userKey]*composition.User{}
+				for _, acc := range home.Accounts.All() {
+					accounts[acc.OrgName] = acc.ID
+				}
+				for _, hu := range home.Users.All() {
+					users[userKey{hu.AccountID, hu.Username}] = hu
+				}
+			}
+			if id, ok := accounts[a.OrgName]; ok {
+				if hu := users[userKey{id, u.Username}]; hu != nil && composition.IsPasswordHash(hu.Password) {
+					if same, err := composition.VerifyPassword(hu.Password, u.Password); err == nil && same {
+						u.Password = hu.Password
+						continue
+					}
+				}
+			}
+			h, err := composition.HashPassword(u.Password)
+			if err != nil {
+				return fmt.Errorf("account %q user %q: %w", a.OrgName, u.Username, err)
+			}
+			u.Password = h
+		}
+	}
+	return nil
 }
 
 // hashPasswords replaces the plaintext passwords of desired's users (a

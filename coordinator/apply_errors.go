@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/manifest"
 )
 
@@ -58,4 +59,35 @@ func (e *statusError) HTTPStatus() int { return e.status }
 func unsupportedType(ct string) error {
 	return &statusError{status: http.StatusUnsupportedMediaType,
 		msg: fmt.Sprintf("unsupported Content-Type %q: send documents as application/json or application/yaml", ct)}
+}
+
+// importRefusal is the 422 of an import: the whole message of what refused
+// the document, which names the entity (its kind and key, or its id in the
+// document) and the field, as {"errors":{"composition":["import create
+// services service:a: invalid: backend_version ..."]}}. The bare field
+// errors would lose the entity, and a reference to an entity the document
+// does not hold would answer a bare 404.
+type importRefusal struct{ msg string }
+
+func (e *importRefusal) Error() string { return e.msg }
+
+// FieldErrors makes the error a 422 for threescale.WriteError.
+func (e *importRefusal) FieldErrors() map[string][]string {
+	return map[string][]string{"composition": {e.msg}}
+}
+
+// importError turns what refused an entity of an imported document (an
+// error wrapped with the entity's name) into an importRefusal. A refusal of
+// the whole document (its format, a cap) keeps its fields, which say it
+// all; other errors (a store failing) pass unchanged.
+func importError(err error) error {
+	if _, whole := err.(fieldErrorer); whole {
+		return err
+	}
+	var fe fieldErrorer
+	var missing *composition.NotFoundError
+	if errors.As(err, &fe) || errors.As(err, &missing) {
+		return &importRefusal{msg: err.Error()}
+	}
+	return err
 }

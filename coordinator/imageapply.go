@@ -229,5 +229,8 @@ func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, serv
 		return nil, err
 	}
 	reply.Revision = snap.Revision
+	// The reply goes to the instance: home's credentials it replaced (an
+	// issuer's client credentials, which agents never see) stay home's.
+	redactSecrets(reply.Changes)
 	return reply, nil
 }

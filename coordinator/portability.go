@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/portolan/portolan/composition"
@@ -20,7 +19,14 @@ const MaxImportBytes = 64 << 20
 func (c *Coordinator) portability() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+registry.PathAdminComposition, func(w http.ResponseWriter, r *http.Request) {
-		secrets, _ := strconv.ParseBool(r.URL.Query().Get("include_secrets"))
+		// A value it cannot read is refused, not taken for false: an
+		// export meant to carry the keys that silently has none makes an
+		// import give every application new ones.
+		secrets, err := parseFlag(r.URL.Query(), "include_secrets")
+		if err != nil {
+			threescale.WriteError(w, threescale.JSON, threescale.BadRequest(err.Error()))
+			return
+		}
 		doc := composition.Export(c.store.Snapshot(), secrets, time.Now())
 		// Personal data, and with include_secrets every key: kept by no
 		// cache on the way, as the agents' views are not.
@@ -48,7 +54,7 @@ func (c *Coordinator) portability() http.Handler {
 			return err
 		}))
 		if err != nil {
-			threescale.WriteError(w, threescale.JSON, err)
+			threescale.WriteError(w, threescale.JSON, importError(err))
 			return
 		}
 		c.cfg.Logger.Info().Int("entities", stats.Entities).Uint64("revision", snap.Revision).Msg("composition imported")

@@ -1,0 +1,52 @@
+package coordinator
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/threescale"
+)
+
+// README: "a broken document is refused whole with an error naming the
+// entity and the field". An import's 422 names both, and a reference to
+// an entity home cannot use is a 422 naming it too, never a bare 404.
+func TestImportRefusalNamesTheEntityAndTheField(t *testing.T) {
+	c := newApplyCoordinator(t, threescale.Caps{})
+	service := func(id, systemName, backendVersion string) string {
+		return `{"id":` + id + `,"account_id":1,"name":"` + systemName + `","system_name":"` + systemName + `","state":"incomplete",` +
+			`"deployment_option":"hosted","backend_version":"` + backendVersion + `","buyer_plan_change_permission":"request"}`
+	}
+	for name, tc := range map[string]struct{ doc, entity, field string }{
+		"an invalid field": {
+			doc:    `{"format":"portolan.composition/v1","services":[` + service("2", "good", "1") + `,` + service("3", "broken", "9") + `]}`,
+			entity: "service:broken", field: "backend_version",
+		},
+		"a name taken twice": {
+			doc:    `{"format":"portolan.composition/v1","services":[` + service("2", "twice", "1") + `,` + service("3", "twice", "1") + `]}`,
+			entity: "service:twice", field: "system_name",
+		},
+		"an access token of a developer's user": {
+			doc: `{"format":"portolan.composition/v1","accounts":[{"id":5,"org_name":"ACME","state":"approved"}],` +
+				`"users":[{"id":6,"account_id":5,"username":"dev","email":"dev@acme.example","role":"member","state":"active"}],` +
+				`"access_tokens":[{"id":7,"user_id":6,"name":"t","permission":"rw","scopes":["account_management"]}]}`,
+			entity: "access_tokens 7", field: "user",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rev := c.store.Snapshot().Revision
+			r := httptest.NewRequest(http.MethodPost, registry.PathAdminComposition+"?access_token="+fixtureToken, strings.NewReader(tc.doc))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			c.portability().ServeHTTP(w, r)
+			require.Equal(t, http.StatusUnprocessableEntity, w.Code, w.Body.String())
+			require.Contains(t, w.Body.String(), tc.entity, "the answer names the entity")
+			require.Contains(t, w.Body.String(), tc.field, "the answer names the field")
+			require.Equal(t, rev, c.store.Snapshot().Revision, "nothing imported")
+		})
+	}
+}
