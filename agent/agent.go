@@ -101,17 +101,19 @@ const (
 
 // Agent is one running agent: supervisor, home client and local API.
 type Agent struct {
-	cfg   Config
-	log   zerolog.Logger
-	reg   registry.Registration
-	home  *client.Client
-	probe check
-	st    *state
-	kick  chan struct{} // wakes the home loop early (status change)
-	first chan struct{} // closed on the first successful registration
-	once  sync.Once
-	m     *metrics
-	comp  *compositionCache
+	cfg Config
+	log zerolog.Logger
+	// cacheLock holds --cache-dir for this agent until its process ends.
+	cacheLock *os.File
+	reg       registry.Registration
+	home      *client.Client
+	probe     check
+	st        *state
+	kick      chan struct{} // wakes the home loop early (status change)
+	first     chan struct{} // closed on the first successful registration
+	once      sync.Once
+	m         *metrics
+	comp      *compositionCache
 	// onComposition is told of every newer composition installed and where
 	// it came from (gossip announces it).
 	onComposition func(revision uint64, from string)
@@ -136,7 +138,7 @@ type Agent struct {
 }
 
 // New validates cfg and prepares an agent; Run starts it.
-func New(cfg Config) (*Agent, error) {
+func New(cfg Config) (_ *Agent, err error) {
 	if len(cfg.Command) == 0 {
 		return nil, errors.New("no command to run: portolan agent [flags] -- CMD [ARGS...]")
 	}
@@ -214,6 +216,16 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.st = newState(a.incarnation, a.reg)
 	a.markStarting()
+	if cfg.CacheDir != "" {
+		if a.cacheLock, err = lockCacheDir(cfg.CacheDir); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil && a.cacheLock != nil { // the directory is free for the next try
+				_ = a.cacheLock.Close()
+			}
+		}()
+	}
 	a.loadCache()
 	if cfg.Gateway != nil {
 		spool := "" // without home there is nothing to spool for

@@ -83,6 +83,7 @@ func TestForgedCacheFileIsRefusedAtStart(t *testing.T) {
 			rev, _ := agentComposition(t, down)
 			assert.Zero(t, rev, "the forged cache is not served")
 			down.Output.Contains(t, "the cached composition is refused")
+			down.Kill9() // the cache directory serves one agent at a time
 
 			// Home up: home's revision, not the forgery's.
 			up := testenv.StartAgent(t, co, "--service", "news", "--cache-dir", dir, "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")

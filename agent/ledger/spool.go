@@ -294,9 +294,39 @@ func (l *Ledger) setAside(sb *spoolBatch, ev *zerolog.Event, why string) {
 		ev.Msg(why + "; its usage is not counted")
 		return
 	}
+	from := filepath.Join(l.dir, seqName(sb.seq)+batchSuffix)
+	if n := l.setAsideCount(); n >= maxSetAside {
+		// A home that refuses every batch (an older one, a proxy in front
+		// of it) would otherwise fill the disk a batch an interval.
+		if rerr := os.Remove(from); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			ev = ev.AnErr("remove", rerr)
+		}
+		ev.Int("set_aside", n).Str("dir", l.dir).Msg(why + "; dropped, its usage is not counted: " +
+			"the spool keeps " + strconv.Itoa(maxSetAside) + " set-aside files at most; move out those looked at")
+		return
+	}
 	path := filepath.Join(l.dir, seqName(sb.seq)+rejectedSuffix)
-	if rerr := os.Rename(filepath.Join(l.dir, seqName(sb.seq)+batchSuffix), path); rerr != nil {
+	if rerr := os.Rename(from, path); rerr != nil {
 		ev = ev.AnErr("rename", rerr)
 	}
 	ev.Str("file", path).Msg(why + "; set aside, its usage is not counted")
+}
+
+// maxSetAside bounds the files an operator is left to look at in the spool.
+const maxSetAside = 64
+
+// setAsideCount counts the spool's set-aside files (batches and journals):
+// rare, so a directory read.
+func (l *Ledger) setAsideCount() int {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if name := e.Name(); strings.HasSuffix(name, rejectedSuffix) || strings.HasSuffix(name, damagedSuffix) {
+			n++
+		}
+	}
+	return n
 }
