@@ -66,13 +66,18 @@ type Config struct {
 	// OnComposition receives every newer composition the node fetched from a
 	// peer: revision and the JSON document. Calls come one at a time, in
 	// strictly increasing revision order, and never for a revision at or below
-	// what Source reports. The node fetches nothing else while it runs.
+	// what Source reports. The node fetches nothing else while it runs. With
+	// a Source, the node holds the document only once Source reports it: one
+	// OnComposition did not keep (an agent that could not cache it) is
+	// neither served nor announced, and is fetched again after a pause.
 	OnComposition func(revision uint64, doc []byte)
 	// Accept, when set, checks each document fetched from a peer before
 	// OnComposition sees it (an agent verifies home's signature there). A
 	// refusal is final for that peer and revision: the document is neither
 	// delivered, kept nor served on, and the node asks another peer, or
-	// waits for a newer revision, rather than that one again.
+	// waits for a newer revision, rather than that one again. A document
+	// rebuilt from an announced delta is refused alone: the member the
+	// announcement names is not the one that sent it, and is asked still.
 	//
 	// The revision is the one the peer claims, and a document Accept takes
 	// is kept and served on under it: Accept must refuse a document that is
@@ -88,6 +93,11 @@ type Config struct {
 	// revision) with a random peer; memberlist's LAN default (30 s) when zero.
 	// memberlist scales it up for clusters of more than 32 nodes.
 	PushPull time.Duration
+	// MaxMembers bounds the live members the node takes, itself included:
+	// a node new to it is refused once it holds that many (a keyring holder
+	// could otherwise make up members without end). DefaultMaxMembers when
+	// zero.
+	MaxMembers int
 	// Logger receives the node's log, memberlist's own at debug level (its
 	// errors at warn).
 	Logger zerolog.Logger
@@ -100,6 +110,9 @@ type Config struct {
 	// insecureWarnEvery is how often an insecure node repeats its warning;
 	// an hour when zero (tests shorten it).
 	insecureWarnEvery time.Duration
+	// fetchWait is how long a document request waits for its answer;
+	// fetchTimeout when zero (tests shorten it).
+	fetchWait time.Duration
 }
 
 // ErrNoKeys is returned by Start for a node with neither Keys nor Insecure.

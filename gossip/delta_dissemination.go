@@ -141,7 +141,10 @@ func (n *Node) takeOffer() bool {
 	}
 	if n.cfg.Accept != nil {
 		if err := n.cfg.Accept(o.Revision, doc); err != nil {
-			n.refuse(o.Holder, o.Revision)
+			// Skipped, its holder not refused: an announcement names its
+			// holder, relayed by whoever, and any member could name an
+			// honest one with a delta of its own making.
+			n.skipOffer(o)
 			n.log.Debug().Err(err).Str("holder", o.Holder).Uint64("revision", o.Revision).Msg("gossip: document rebuilt from an announced delta refused")
 			return false
 		}
@@ -150,6 +153,5 @@ func (n *Node) takeOffer() bool {
 	if n.deltaAllowed(cur.doc, doc) { // a peer's delta across keys is not passed on
 		d = heldDelta{base: o.Base, rev: o.Revision, d: o.Delta, to: doc}
 	}
-	n.deliver(plainDoc{rev: o.Revision, doc: doc, sum: sum, summed: true}, d, nil, o.Holder)
-	return true
+	return n.deliver(plainDoc{rev: o.Revision, doc: doc, sum: sum, summed: true}, d, nil, o.Holder)
 }

@@ -44,6 +44,7 @@ type dissemination struct {
 	seen      uint64            // highest revision a live member said it serves
 	have      map[string]uint64 // live member → newest revision it said it serves
 	refused   map[string]uint64 // peer → newest revision Accept refused from it
+	stalled   map[string]stall  // holder → while it is passed over (stall.go)
 	delivered uint64            // highest revision handed to OnComposition
 	cache     compressed        // newest document this node can serve, gzip
 	plain     plainDoc          // newest document this node holds, as is
@@ -64,6 +65,7 @@ type dissemination struct {
 func (d *dissemination) init() {
 	d.have = map[string]uint64{}
 	d.refused = map[string]uint64{}
+	d.stalled = map[string]stall{}
 	d.pending = map[uint64]pendingRequest{}
 	d.wake = make(chan struct{}, 1)
 	d.slots = make(chan struct{}, serveSlots)
@@ -220,18 +222,30 @@ func (n *Node) forget(name string) {
 	n.dis.mu.Lock()
 	delete(n.dis.have, name)
 	delete(n.dis.refused, name)
+	delete(n.dis.stalled, name)
 	n.dis.mu.Unlock()
 }
 
 // deliver hands a document fetched or rebuilt from a delta to OnComposition,
 // unless the node has meanwhile reached its revision on its own, then keeps
 // it (with its gzip, or the delta it came as) to serve and announces it.
-func (n *Node) deliver(p plainDoc, d heldDelta, gz []byte, from string) {
+//
+// A node with a Source takes the document only when its Source reports it
+// (or a newer one) once OnComposition returns: one OnComposition could not
+// keep (an agent whose cache cannot be written, its disk full) is neither
+// kept nor served nor counted as held, and deliver reports false, so that
+// the node fetches it again, after a pause, rather than never.
+func (n *Node) deliver(p plainDoc, d heldDelta, gz []byte, from string) bool {
 	if p.rev <= n.local() {
-		return
+		return true
 	}
 	if n.cfg.OnComposition != nil {
 		n.cfg.OnComposition(p.rev, p.doc)
+		if rev, _ := n.source(); n.cfg.Source != nil && rev < p.rev {
+			n.log.Debug().Uint64("revision", p.rev).Uint64("held", rev).Str("from", from).
+				Msg("gossip: the fetched composition was not taken (see the error before); it is fetched again shortly")
+			return false
+		}
 	}
 	n.dis.mu.Lock()
 	n.dis.delivered = p.rev
@@ -245,4 +259,5 @@ func (n *Node) deliver(p plainDoc, d heldDelta, gz []byte, from string) {
 	n.dis.mu.Unlock()
 	n.queueAnnounce(p.rev, n.cfg.Name)
 	n.log.Debug().Uint64("revision", p.rev).Str("from", from).Int("bytes", len(p.doc)).Bool("delta", d.d != nil).Msg("gossip: fetched composition")
+	return true
 }

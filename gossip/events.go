@@ -4,6 +4,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -79,15 +80,17 @@ func (p peer) node() *memberlist.Node {
 type events struct {
 	n *Node
 
-	mu      sync.Mutex
-	queue   []Event
-	closed  bool
-	members map[string]peer
-	wake    chan struct{}
+	mu        sync.Mutex
+	queue     []Event
+	closed    bool
+	members   map[string]peer
+	max       int       // members taken at most (membercap.go)
+	capWarned time.Time // when the node last said it is at max
+	wake      chan struct{}
 }
 
-func newEvents(n *Node) *events {
-	return &events{n: n, wake: make(chan struct{}, 1), members: map[string]peer{}}
+func newEvents(n *Node, limit int) *events {
+	return &events{n: n, wake: make(chan struct{}, 1), members: map[string]peer{}, max: limit}
 }
 
 // record copies node into the member table.

@@ -3,6 +3,7 @@ package gossip
 import (
 	crand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -19,8 +20,8 @@ func (n *Node) fetchLoop() {
 			backoff = fetchBackoffMin
 			continue
 		}
-		target := n.target()
-		if target == 0 {
+		target, passed := n.target(nil)
+		if target == 0 && !passed {
 			select {
 			case <-n.stop:
 				return
@@ -29,7 +30,9 @@ func (n *Node) fetchLoop() {
 			backoff = fetchBackoffMin
 			continue
 		}
-		if n.fetch(target) {
+		// With every holder ahead passed over, the node looks again once
+		// their pause may be over.
+		if target != 0 && n.fetch() {
 			backoff = fetchBackoffMin
 			continue
 		}
@@ -46,37 +49,44 @@ func (n *Node) fetchLoop() {
 	}
 }
 
-// target is the revision to fetch: the newest a live peer serves (and was
-// not refused), 0 when the node has it already. A revision only announced,
-// by a holder that is gone or was refused, is never waited for: a forged
-// announcement cannot stop the node from taking the real next revision.
+// target is the newest revision a live peer says it serves (and was not
+// refused), 0 when the node has it already, leaving out the peers in skip.
+// A revision only announced, by a holder that is gone or was refused, is
+// never waited for: a forged announcement cannot stop the node from
+// taking the real next revision. Nor is one whose holders are passed over
+// for not answering (stall.go): passed then says some holder ahead of the
+// node was.
 //
 // The fetch loop asks after every peer's news, and at 1,000 nodes a change
 // brings 1,000 (each peer's metadata naming its new revision): once the node
 // holds the newest revision heard of, the answer is 0 without a look at the
 // peers, and otherwise only peers ahead of the node are looked up.
-func (n *Node) target() uint64 {
+func (n *Node) target(skip map[string]bool) (best uint64, passed bool) {
 	local := n.local()
+	now := time.Now()
 	n.dis.mu.Lock()
 	if n.dis.seen <= local { // no peer said more (have ≤ seen)
 		n.dis.mu.Unlock()
-		return 0
+		return 0, false
 	}
 	ahead := n.dis.ahead[:0]
 	for name, rev := range n.dis.have {
-		if rev > local {
+		switch {
+		case rev <= local, skip[name]:
+		case n.dis.stalledLocked(name, now):
+			passed = true
+		default:
 			ahead = append(ahead, holderRev{name, rev})
 		}
 	}
 	n.dis.ahead = ahead
 	n.dis.mu.Unlock()
-	var best uint64
 	for _, h := range ahead {
 		if h.rev > best && h.name != n.cfg.Name && n.events.isLive(h.name) {
 			best = h.rev
 		}
 	}
-	return best
+	return best, passed
 }
 
 // holderRev is a peer and the revision it said it serves.
@@ -85,22 +95,24 @@ type holderRev struct {
 	rev  uint64
 }
 
-// holders are live peers known to serve target or newer, in random order,
-// those of the node's own service first: an agent's view is its service's,
-// so they are the peers whose document it can take. Within its group, the
-// peer that last said it holds the newest revision comes first: news
-// travels from node to node, so asking the teller rather than the origin
-// spreads the fetches over the cluster.
-func (n *Node) holders(target uint64) []*memberlist.Node {
+// holders are live peers said to serve target or newer, but those in skip
+// and those passed over (stall.go), in random order, those of the node's
+// own service first: an agent's view is its service's, so they are the
+// peers whose document it can take. Within its group, the peer that last
+// said it holds the newest revision comes first: news travels from node to
+// node, so asking the teller rather than the origin spreads the fetches
+// over the cluster.
+func (n *Node) holders(target uint64, skip map[string]bool) []*memberlist.Node {
 	var same, other []*memberlist.Node
 	n.dis.mu.Lock()
 	teller := n.dis.teller
 	n.dis.mu.Unlock()
+	now := time.Now()
 	for _, p := range n.events.live() {
 		n.dis.mu.Lock()
-		rev := n.dis.have[p.Name]
+		rev, stalled := n.dis.have[p.Name], n.dis.stalledLocked(p.Name, now)
 		n.dis.mu.Unlock()
-		if rev < target || p.Name == n.cfg.Name {
+		if rev < target || stalled || skip[p.Name] || p.Name == n.cfg.Name {
 			continue
 		}
 		if p.Meta.Service == n.cfg.Meta.Service {
@@ -120,28 +132,43 @@ func (n *Node) holders(target uint64) []*memberlist.Node {
 	return append(same, other...)
 }
 
-// fetch asks up to fetchAttempts holders for target, delivering the first
-// document that arrives; false when none did. It offers the revision it has
-// as a base: a holder with the delta from there sends that instead of the
-// whole document, and a delta that does not apply sends the next request
-// for the whole document.
-func (n *Node) fetch(target uint64) bool {
-	holders := n.holders(target)
-	if len(holders) == 0 {
-		n.log.Debug().Uint64("revision", target).Msg("gossip: no live peer serves the newest revision yet")
-		return false
-	}
+// fetch asks up to fetchAttempts holders, one at a time, for any revision
+// newer than the node's, delivering the first document that arrives; false
+// when none did. Each is the holder of the newest revision said by a peer
+// not yet asked: what a holder is said to serve is anyone's to say
+// (announcements are relayed), so a holder is asked for no revision in
+// particular, and one that has less than it was said to, or does not
+// answer, leaves the next ask to the holder of the next revision said. It
+// offers the revision it has as a base: a holder with the delta from there
+// sends that instead of the whole document, and a delta that does not apply
+// sends the next request for the whole document.
+func (n *Node) fetch() bool {
 	base := n.current()
+	want := n.local() + 1
 	n.dis.mu.Lock()
 	useBase := base.doc != nil && !n.cfg.wholeOnly && base.rev != n.dis.badBase
 	n.dis.mu.Unlock()
-	for _, h := range holders[:min(len(holders), fetchAttempts)] {
+	asked := map[string]bool{}
+	for range fetchAttempts {
+		target, _ := n.target(asked)
+		var hs []*memberlist.Node
+		if target != 0 {
+			hs = n.holders(target, asked)
+		}
+		if len(hs) == 0 {
+			if len(asked) == 0 {
+				n.log.Debug().Msg("gossip: no live peer serves a newer revision yet")
+			}
+			return false
+		}
+		h := hs[0]
+		asked[h.Name] = true
 		var from uint64
 		if useBase {
 			from = base.rev
 		}
-		r, err := n.request(h, target, from)
-		if err == nil && r.Revision < target {
+		r, err := n.request(h, want, from)
+		if err == nil && r.Revision < want {
 			err = fmt.Errorf("sent revision %d", r.Revision)
 		}
 		if err == nil {
@@ -185,19 +212,22 @@ func (n *Node) fetch(target uint64) bool {
 		}
 		if err != nil {
 			n.log.Debug().Err(err).Str("peer", h.Name).Uint64("revision", target).Msg("gossip: fetch failed")
-			if r.ID != 0 && r.Revision < target {
+			if r.ID != 0 && r.Revision < want {
 				n.dis.mu.Lock()
 				n.dis.have[h.Name] = r.Revision // it told us what it has
 				n.dis.mu.Unlock()
 			}
+			if errors.Is(err, errNoAnswer) {
+				n.stallHolder(h.Name)
+			}
 			continue
 		}
+		n.unstallHolder(h.Name)
 		var gz []byte
 		if r.Base == 0 {
 			gz = r.Doc
 		}
-		n.deliver(got, d, gz, h.Name)
-		return true
+		return n.deliver(got, d, gz, h.Name)
 	}
 	return false
 }
@@ -236,9 +266,10 @@ func (n *Node) request(peer *memberlist.Node, want, base uint64) (response, erro
 
 	msg := request{ID: id, Want: want, From: n.cfg.Name, Addr: n.Addr(), Base: base, Named: true}.encode()
 	if err := n.ml().SendReliable(peer, msg); err != nil {
-		return response{}, fmt.Errorf("send request: %w", err)
+		return response{}, fmt.Errorf("%w: send request: %w", errNoAnswer, err)
 	}
-	t := time.NewTimer(fetchTimeout)
+	wait := n.fetchWait()
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case r := <-ch:
@@ -247,7 +278,7 @@ func (n *Node) request(peer *memberlist.Node, want, base uint64) (response, erro
 		}
 		return r, nil
 	case <-t.C:
-		return response{}, fmt.Errorf("no response within %s", fetchTimeout)
+		return response{}, fmt.Errorf("%w within %s", errNoAnswer, wait)
 	case <-n.stop:
 		return response{}, ErrShutdown
 	}

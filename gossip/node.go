@@ -70,6 +70,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxMembers, err := cfg.maxMembers()
+	if err != nil {
+		return nil, err
+	}
 	n := &Node{
 		cfg:  cfg,
 		log:  cfg.Logger.With().Str("component", "gossip").Str("node", cfg.Name).Logger(),
@@ -81,7 +85,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if rev, doc := n.source(); doc != nil {
 		n.dis.plain = plainDoc{rev: rev, doc: doc} // the base of the first delta
 	}
-	n.events = newEvents(n)
+	n.events = newEvents(n, maxMembers)
 	n.broadcasts = &memberlist.TransmitLimitedQueue{
 		RetransmitMult: mc.RetransmitMult,
 		NumNodes:       func() int { return max(1, int(n.alive.Load())) },
@@ -91,6 +95,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	mc.Delegate = delegate{n}
 	mc.Events = n.events
 	mc.Conflict = n.events
+	mc.Alive = n.events
 	if cfg.tune != nil {
 		cfg.tune(mc)
 		n.broadcasts.RetransmitMult = mc.RetransmitMult

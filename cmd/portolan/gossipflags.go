@@ -22,6 +22,7 @@ func gossipFlags() []cli.Flag {
 		&cli.StringFlag{Name: "gossip-key-file", Usage: "file of --gossip-key values, one a line, the first encrypting (keeps keys out of ps)"},
 		&cli.BoolFlag{Name: "gossip-insecure", Usage: "run gossip WITHOUT encryption: anyone reaching the port joins, reads and injects (warned at start and every hour)"},
 		&cli.StringFlag{Name: "cluster", Value: "portolan", Usage: "cluster name: clusters with different names ignore each other"},
+		&cli.IntFlag{Name: "gossip-max-members", Value: gossip.DefaultMaxMembers, Usage: "live members a node takes at most, itself included; past it new ones are refused (a keyring holder cannot make up members without end): keep it above the cluster's size, home's --max-instances"},
 	}
 }
 
@@ -61,7 +62,12 @@ func gossipNode(c *cli.Context) (*gossip.Config, error) {
 	} else if _, _, err := net.SplitHostPort(bind); err != nil {
 		bind = net.JoinHostPort(bind, strconv.Itoa(gossip.DefaultPort))
 	}
-	return &gossip.Config{Bind: bind, Advertise: c.String("gossip-advertise"), Join: join, Cluster: c.String("cluster")}, nil
+	maxMembers := c.Int("gossip-max-members")
+	if maxMembers < 2 {
+		return nil, fmt.Errorf("--gossip-max-members %d: want at least 2, this node and one peer", maxMembers)
+	}
+	return &gossip.Config{Bind: bind, Advertise: c.String("gossip-advertise"), Join: join, Cluster: c.String("cluster"),
+		MaxMembers: maxMembers}, nil
 }
 
 // gossipKeys reads --gossip-key, then --gossip-key-file, and

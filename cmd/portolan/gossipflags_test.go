@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portolan/portolan/gossip"
+	"github.com/portolan/portolan/registry"
 )
 
 // runGossipFlags parses args with the agent's gossip flags and returns what
@@ -72,4 +73,20 @@ func TestGossipKeyFileIsBounded(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "over", "a file past the secret-file bound is refused for its size, before it is read whole")
 	assert.Contains(t, err.Error(), "--gossip-key-file")
+}
+
+// --gossip-max-members reaches the node's member bound; the default is
+// gossip's, above home's default --max-instances.
+func TestGossipMaxMembersFlag(t *testing.T) {
+	cfg, err := runGossipFlags(t, "--join", "10.0.0.1:7947")
+	require.NoError(t, err)
+	assert.Equal(t, gossip.DefaultMaxMembers, cfg.MaxMembers)
+	assert.Greater(t, gossip.DefaultMaxMembers, registry.DefaultMaxInstances)
+
+	cfg, err = runGossipFlags(t, "--join", "10.0.0.1:7947", "--gossip-max-members", "120000")
+	require.NoError(t, err)
+	assert.Equal(t, 120000, cfg.MaxMembers)
+
+	_, err = runGossipFlags(t, "--join", "10.0.0.1:7947", "--gossip-max-members", "1")
+	assert.ErrorContains(t, err, "--gossip-max-members 1: want at least 2")
 }

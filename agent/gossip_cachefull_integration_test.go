@@ -1,0 +1,59 @@
+package agent_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/agent"
+	"github.com/portolan/portolan/internal/testenv"
+)
+
+// An agent that cannot cache a peer's view (its disk full) does not take
+// it; once the cache can be written again it takes the view from its peers,
+// home still down, rather than never.
+func TestGossipViewNotCachedIsTakenOnceTheCacheCanBeWritten(t *testing.T) {
+	gossipAddr := testenv.FreeAddr(t)
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{42}, 32))
+	keyFile := filepath.Join(t.TempDir(), "gossip.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(key+"\n"), 0o600))
+	co := testenv.StartCoordinator(t, "--gossip-bind", gossipAddr, "--gossip-key", key)
+	createService(t, co, "news")
+	want := co.Revision(t)
+	a := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", gossipAddr, "--service", "news", "--heartbeat", "300ms", "--ttl", "1s", "--", "sleep", "60")
+	var peer string
+	require.Eventually(t, func() bool {
+		rev, _ := agentComposition(t, a)
+		self, ok := a.Self()
+		peer, _ = self["gossip"].(string)
+		_, err := os.Stat(filepath.Join(a.CacheDir, agent.ViewKeyFile))
+		return ok && peer != "" && rev == want && err == nil
+	}, 10*time.Second, 50*time.Millisecond)
+	co.Stop()
+
+	// A new agent, home down, with home's signing key and the view key
+	// cached, whose cache cannot take the view.
+	dir := t.TempDir()
+	for _, f := range []string{agent.SigningKeyCacheFile, agent.ViewKeyFile} {
+		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
+		require.NoError(t, err, f)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
+	}
+	blocker := filepath.Join(dir, agent.CacheFile)
+	require.NoError(t, os.MkdirAll(filepath.Join(blocker, "x"), 0o700))
+	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--gossip-key-file", keyFile, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")
+	require.Eventually(t, func() bool { return strings.Contains(c.Output.String(), "cache composition") }, 10*time.Second, 50*time.Millisecond,
+		"the agent tried to cache the peer's view")
+	rev, _ := agentComposition(t, c)
+	require.Zero(t, rev, "a view that could not be cached is not taken")
+
+	require.NoError(t, os.RemoveAll(blocker)) // room again
+	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 15*time.Second, 50*time.Millisecond,
+		"the peer's view, not taken while the cache could not be written, should be taken once it can")
+}
