@@ -27,12 +27,18 @@ func (s *reader) crd(n *yaml.Node, kind string, depth int) {
 	case "Product":
 		var p crdProduct
 		if err = s.dec.decode(body, reflectValue(&p), "", depth); err == nil {
+			err = derivedSystemName(p.Spec.SystemName, p.Spec.Name, spec)
+		}
+		if err == nil {
 			doc.Kind = KindService
 			doc.Service, err = productService(&p.Spec)
 		}
 	case "Backend":
 		var b crdBackend
 		if err = s.dec.decode(body, reflectValue(&b), "", depth); err == nil {
+			err = derivedSystemName(b.Spec.SystemName, b.Spec.Name, spec)
+		}
+		if err == nil {
 			doc.Kind, doc.Backend = KindBackend, crdBackendOf(&b.Spec)
 		}
 	default:
@@ -46,6 +52,28 @@ func (s *reader) crd(n *yaml.Node, kind string, depth int) {
 		s.fail(n, kind, name, e)
 	}
 	s.docs = append(s.docs, doc)
+}
+
+// derivedSystemName checks the system_name a resource without systemName
+// gets from its name, as 3scale derives it, is one: a name of no letter or
+// digit gives none, a long one one longer than a name may be.
+func derivedSystemName(given, name string, spec *yaml.Node) error {
+	if given != "" {
+		return nil
+	}
+	line := 0
+	if spec != nil {
+		if v := value(resolved(spec), "name"); v != nil {
+			line = v.Line
+		}
+	}
+	switch derived := composition.SystemName(name); {
+	case derived == "":
+		return errorf("spec.systemName", line, "is required: no system name derives from name %q", short(name))
+	case len(derived) > maxNameBytes:
+		return errorf("spec.systemName", line, "is required: the system name derived from name is longer than %d bytes", maxNameBytes)
+	}
+	return nil
 }
 
 // productService converts a Product's spec as 3scale's operator applies it.

@@ -14,7 +14,9 @@ import (
 // writes them and the operator's apis/capabilities/v1beta1 types define
 // them: maps keyed by system_name, camelCase names. Only what the decoder
 // needs to read them strictly into Service and Backend; Kubernetes' own
-// metadata and status are read and left.
+// metadata and status are read and left. Their bounds are those of the
+// fields they become (types.go), so that what a resource is read as reads
+// again when sent home.
 
 // crdAPIVersion is the apiVersion of the toolbox's and operator's resources.
 const crdAPIVersion = "capabilities.3scale.net/v1beta1"
@@ -137,7 +139,7 @@ type crdMappingRule struct {
 	HTTPMethod      string `json:"httpMethod" manifest:"required,oneof=GET HEAD POST PUT DELETE OPTIONS TRACE PATCH CONNECT"`
 	Pattern         string `json:"pattern" manifest:"required"`
 	MetricMethodRef string `json:"metricMethodRef" manifest:"required"`
-	Increment       crdInt `json:"increment"`
+	Increment       crdInt `json:"increment" manifest:"required,min=1"`
 	Last            bool   `json:"last"`
 }
 
@@ -159,7 +161,7 @@ type crdMethod struct {
 type crdPlan struct {
 	Name                string           `json:"name"`
 	AppsRequireApproval bool             `json:"appsRequireApproval"`
-	TrialPeriod         crdInt           `json:"trialPeriod"`
+	TrialPeriod         crdInt           `json:"trialPeriod" manifest:"min=0"`
 	SetupFee            Decimal          `json:"setupFee"`
 	CostMonth           Decimal          `json:"costMonth"`
 	PricingRules        []crdPricingRule `json:"pricingRules"`
@@ -178,13 +180,13 @@ type crdRef struct {
 
 type crdLimit struct {
 	Period          string `json:"period" manifest:"required,oneof=eternity year month week day hour minute"`
-	Value           crdInt `json:"value" manifest:"given"`
+	Value           crdInt `json:"value" manifest:"given,min=0"`
 	MetricMethodRef crdRef `json:"metricMethodRef" manifest:"required"`
 }
 
 type crdPricingRule struct {
-	From            crdInt  `json:"from"`
-	To              crdInt  `json:"to"`
+	From            crdInt  `json:"from" manifest:"required,min=1"`
+	To              crdInt  `json:"to" manifest:"min=0"` // null: no upper bound
 	PricePerUnit    Decimal `json:"pricePerUnit"`
 	MetricMethodRef crdRef  `json:"metricMethodRef" manifest:"required"`
 }

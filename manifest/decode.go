@@ -282,14 +282,27 @@ func (s *reader) root(n *yaml.Node, depth int) bool {
 		return true
 	}
 	if n.Kind == yaml.MappingNode && scalar(n, "kind") == "List" && scalar(n, "apiVersion") == "v1" {
-		if k := twice(n, "apiVersion", "kind"); k != nil {
-			s.fail(n, "List", "", errorf(k.Value, k.Line, "given twice"))
+		// A List is named by the position its first item takes: its items
+		// are counted one by one, the List itself not.
+		// Every key once: a reader taking the last items would read other
+		// documents.
+		if k := twice(n, "apiVersion", "kind", "items", "metadata"); k != nil {
+			s.failAt(s.index+1, n, "List", "", errorf(k.Value, k.Line, "given twice"))
 			return true
 		}
 		items := value(n, "items")
 		for k := 0; k+1 < len(n.Content); k += 2 {
 			if key := n.Content[k].Value; key != "apiVersion" && key != "kind" && key != "items" && key != "metadata" {
-				s.fail(n, "List", "", errorf(key, n.Content[k].Line, "unknown field of a List (known: apiVersion, kind, metadata, items)"))
+				s.failAt(s.index+1, n, "List", "", errorf(key, n.Content[k].Line, "unknown field of a List (known: apiVersion, kind, metadata, items)"))
+				return true
+			}
+		}
+		if meta := value(n, "metadata"); meta != nil {
+			// Read and left, as a document's, under the same rules: counted,
+			// no tag, key given twice or merge key.
+			var b bytes.Buffer
+			if err := s.dec.writeJSON(&b, meta, &rawPath{base: "metadata"}, depth+1); err != nil {
+				s.failAt(s.index+1, n, "List", "", err)
 				return true
 			}
 		}
@@ -297,7 +310,7 @@ func (s *reader) root(n *yaml.Node, depth int) bool {
 			return true
 		}
 		if items.Kind != yaml.SequenceNode {
-			s.fail(n, "List", "", errorf("items", items.Line, "must be a list, not %s", describe(items)))
+			s.failAt(s.index+1, n, "List", "", errorf("items", items.Line, "must be a list, not %s", describe(items)))
 			return true
 		}
 		return s.root(items, depth+1)
@@ -358,7 +371,12 @@ func (s *reader) native(n *yaml.Node, kind Kind, depth int) {
 
 // fail records a problem with the current document.
 func (s *reader) fail(n *yaml.Node, kind, name string, err error) {
-	e := &Error{Source: s.source, Index: s.index, Kind: kind, Name: name, Msg: err.Error()}
+	s.failAt(s.index, n, kind, name, err)
+}
+
+// failAt records a problem with the document at index.
+func (s *reader) failAt(index int, n *yaml.Node, kind, name string, err error) {
+	e := &Error{Source: s.source, Index: index, Kind: kind, Name: name, Msg: err.Error()}
 	if n != nil {
 		e.Line = n.Line
 	}

@@ -262,7 +262,7 @@ func TestDecodeRefusesKindOrAPIVersionGivenTwice(t *testing.T) {
 			`twice.yaml:5: document 1 (Service): kind: given twice`},
 		"apiVersion": {"apiVersion: portolan.dev/v1\napiVersion: capabilities.3scale.net/v1beta1\nkind: Service\nsystem_name: s\nname: S\n",
 			`twice.yaml:2: document 1 (Service): apiVersion: given twice`},
-		"in a List": {"apiVersion: v1\nkind: List\nkind: Service\nitems: []\n", `twice.yaml:3: kind: given twice`},
+		"in a List": {"apiVersion: v1\nkind: List\nkind: Service\nitems: []\n", `twice.yaml:3: document 1 (List): kind: given twice`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := manifest.Decode(strings.NewReader(tc.doc), "twice.yaml")

@@ -94,7 +94,8 @@ type builder struct {
 	// accountPlans are the account plans the documents declare, by
 	// system_name.
 	accountPlans map[string]int64
-	doc          *Document // the document being built, for errors
+	homeIdx      *homeIndex // base's accounts, users and applications by name (home)
+	doc          *Document  // the document being built, for errors
 }
 
 func (b *builder) document(d *Document) error {

@@ -22,28 +22,72 @@ func (b *builder) homeProxy(service string) (*composition.Proxy, bool) {
 	return b.base.Proxies.Get(s.ID)
 }
 
-// homeAccount returns base's account with org_name.
-func (b *builder) homeAccount(org string) (*composition.Account, bool) {
-	if b.base == nil {
-		return nil, false
+// homeIndex is base's accounts, users and applications by the names
+// documents give them, made once per Desired: Desired runs under the
+// store's writer, and a scan of base per user and per application made
+// applying n applications a second time cost n² (20,000 of them, under a
+// MiB of YAML, held every other write for 9 s).
+type homeIndex struct {
+	accounts map[string]*composition.Account           // by org_name: the first, in id order
+	users    map[homeUserKey]*composition.User         // the first, in id order
+	apps     map[homeAppKey][]*composition.Application // in id order
+}
+
+type homeUserKey struct {
+	account  int64
+	username string
+}
+
+type homeAppKey struct {
+	account, service int64
+	name             string
+}
+
+// home returns base's index, made on first use; empty without base.
+func (b *builder) home() *homeIndex {
+	if b.homeIdx != nil {
+		return b.homeIdx
 	}
-	return b.base.Accounts.Find(func(a *composition.Account) bool { return a.OrgName == org })
+	x := &homeIndex{accounts: map[string]*composition.Account{}, users: map[homeUserKey]*composition.User{},
+		apps: map[homeAppKey][]*composition.Application{}}
+	if b.base != nil {
+		for _, a := range b.base.Accounts.All() {
+			if _, ok := x.accounts[a.OrgName]; !ok {
+				x.accounts[a.OrgName] = a
+			}
+		}
+		for _, u := range b.base.Users.All() {
+			k := homeUserKey{u.AccountID, u.Username}
+			if _, ok := x.users[k]; !ok {
+				x.users[k] = u
+			}
+		}
+		for _, app := range b.base.Applications.All() {
+			k := homeAppKey{app.AccountID, app.ServiceID, app.Name}
+			x.apps[k] = append(x.apps[k], app)
+		}
+	}
+	b.homeIdx = x
+	return x
 }
 
 // homeUser returns base's user username of the account org.
 func (b *builder) homeUser(org, username string) (*composition.User, bool) {
-	a, ok := b.homeAccount(org)
+	x := b.home()
+	a, ok := x.accounts[org]
 	if !ok {
 		return nil, false
 	}
-	return b.base.Users.Find(func(u *composition.User) bool { return u.AccountID == a.ID && u.Username == username })
+	u, ok := x.users[homeUserKey{a.ID, username}]
+	return u, ok
 }
 
 // homeApplication returns base's nth application (from 0, in id order)
 // named name of the account org on the service with system_name: names need
 // not be unique, so the documents' nth of that name is home's nth.
 func (b *builder) homeApplication(org, service, name string, nth int) (*composition.Application, bool) {
-	a, ok := b.homeAccount(org)
+	x := b.home()
+	a, ok := x.accounts[org]
 	if !ok {
 		return nil, false
 	}
@@ -51,9 +95,7 @@ func (b *builder) homeApplication(org, service, name string, nth int) (*composit
 	if !ok {
 		return nil, false
 	}
-	apps := b.base.Applications.Filter(func(app *composition.Application) bool {
-		return app.AccountID == a.ID && app.ServiceID == s.ID && app.Name == name
-	})
+	apps := x.apps[homeAppKey{a.ID, s.ID, name}]
 	if nth >= len(apps) {
 		return nil, false
 	}

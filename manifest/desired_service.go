@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -226,9 +228,27 @@ func (b *builder) proxy(serviceID int64, service string, d *Proxy) error {
 		if err != nil {
 			return err
 		}
+		if home, ok := b.homeProxy(service); ok {
+			keepConfigurations(chain, home.PolicyChain)
+		}
 		p.PolicyChain = chain
 	}
 	return b.update("proxy", &p)
+}
+
+// keepConfigurations gives each policy of chain home's configuration, as
+// home holds it, where home has the same policy at the same place with a
+// configuration that means the same: a document reads a configuration as
+// what it means (1.0 is 1, "\u00e9" is "é"), and a diff of the stored JSON
+// would otherwise change the chain at each apply of an export.
+func keepConfigurations(chain, home []composition.PolicyConfig) {
+	for i := range min(len(chain), len(home)) {
+		c, h := &chain[i], home[i]
+		if c.Name == h.Name && c.Version == h.Version && c.Enabled == h.Enabled &&
+			!bytes.Equal(c.Configuration, h.Configuration) && sameJSON(c.Configuration, h.Configuration) {
+			c.Configuration = slices.Clone(h.Configuration)
+		}
+	}
 }
 
 // policyChain returns a document's chain as 3scale's Proxy Policies Chain

@@ -12,8 +12,10 @@ import (
 // by system_name, methods by system_name; backend usages, features and plans
 // by name; limits by backend, metric and period (shortest first); pricing
 // rules by backend, metric and min; users by username; applications by
-// service, plan and name. Mapping rules keep their order, which is their
-// meaning. Documents written in any order then compare equal to an export.
+// service and name. Mapping rules keep their order, which is their
+// meaning, and so do applications of one name on one service: the nth of
+// them is home's nth (desired_secrets.go), whatever their plans. Documents
+// written in any order then compare equal to an export.
 func Sort(docs []Document) {
 	for i := range docs {
 		docs[i].sortLists()
@@ -48,7 +50,7 @@ func (d *Document) sortLists() {
 		a := d.Account
 		slices.SortStableFunc(a.Users, func(x, y User) int { return cmp.Compare(x.Username, y.Username) })
 		slices.SortStableFunc(a.Applications, func(x, y Application) int {
-			return cmp.Or(cmp.Compare(x.Service, y.Service), cmp.Compare(x.Plan, y.Plan), cmp.Compare(x.Name, y.Name))
+			return cmp.Or(cmp.Compare(x.Service, y.Service), cmp.Compare(x.Name, y.Name))
 		})
 	}
 }
