@@ -29,11 +29,14 @@ func (s *Spec) filter(decisions []Decision) ([]byte, error) {
 				dropped[t] = true
 			}
 		}
-		c := copier{s: s, left: maxNodes}
-		if err := c.inlineReferences(paths, omitted); err != nil {
+		refs := s.newRefs()
+		refs.omitted = omitted
+		c := copier{refs: refs, left: maxNodes}
+		if err := c.inlineReferences(paths); err != nil {
 			return nil, err
 		}
-		for _, p := range append([]string(nil), paths.keys...) {
+		empty := make(map[string]bool) // paths left with no operation
+		for _, p := range paths.keys {
 			gone := omitted[p]
 			if len(gone) == 0 {
 				continue
@@ -52,9 +55,10 @@ func (s *Spec) filter(decisions []Decision) ([]byte, error) {
 				item.del(m)
 			}
 			if !hasOperation(item) {
-				paths.del(p)
+				empty[p] = true
 			}
 		}
+		paths.retain(func(p string) bool { return !empty[p] })
 	}
 	pruneComponents(root, s.swagger2)
 	pruneTags(root, dropped)
@@ -64,7 +68,7 @@ func (s *Spec) filter(decisions []Decision) ([]byte, error) {
 // copier copies what references lead to, within a budget of values: N small
 // references to one large path item would otherwise write N copies of it.
 type copier struct {
-	s    *Spec
+	refs *refs
 	left int // values that may still be copied
 }
 
@@ -74,9 +78,9 @@ type copier struct {
 // it refers to, before any path is changed: a kept path that refers to an
 // omitted one keeps its operations. Other references stay: what they refer
 // to is kept.
-func (c *copier) inlineReferences(paths *object, omitted map[string]map[string]bool) error {
+func (c *copier) inlineReferences(paths *object) error {
 	for _, p := range paths.keys {
-		if c.s.refersInto(paths.vals[p], omitted) {
+		if c.refs.refersInto(paths.vals[p]) {
 			item, err := c.inlined(paths.vals[p])
 			if err != nil {
 				return err
@@ -87,7 +91,7 @@ func (c *copier) inlineReferences(paths *object, omitted map[string]map[string]b
 		}
 		item, _ := paths.vals[p].(*object)
 		for _, m := range methods {
-			if op := item.obj(m); c.s.refersInto(op, omitted) {
+			if op := item.obj(m); c.refs.refersInto(op) {
 				cp, err := c.inlined(op)
 				if err != nil {
 					return err
@@ -101,27 +105,6 @@ func (c *copier) inlineReferences(paths *object, omitted map[string]map[string]b
 	return nil
 }
 
-// refersInto reports whether v is a reference whose chain of references
-// passes through one of the paths in omitted.
-func (s *Spec) refersInto(v any, omitted map[string]map[string]bool) bool {
-	o, _ := v.(*object)
-	for range maxDepth {
-		ref, ok := o.get("$ref")
-		if !ok {
-			return false
-		}
-		str, _ := ref.(string)
-		if rest, ok := strings.CutPrefix(str, "#/paths/"); ok {
-			tok, _, _ := strings.Cut(rest, "/")
-			if len(omitted[unescapePointer(tok)]) > 0 {
-				return true
-			}
-		}
-		o, _ = s.pointer(str).(*object)
-	}
-	return false
-}
-
 // inlined returns v as an object: a copy of what it leads to when it is a
 // reference (nil when that is nowhere), else v itself.
 func (c *copier) inlined(v any) (*object, error) {
@@ -129,7 +112,7 @@ func (c *copier) inlined(v any) (*object, error) {
 	if _, ok := o.get("$ref"); !ok {
 		return o, nil
 	}
-	target := c.s.resolve(o)
+	target := c.refs.resolve(o)
 	if target == nil {
 		return nil, nil
 	}
@@ -195,15 +178,20 @@ func section(root *object, at [2]string) *object {
 // pruneComponents removes every named definition that neither the rest of
 // the document nor another definition in use refers to.
 func pruneComponents(root *object, swagger2 bool) {
+	// Sections and their objects are looked up in sets, not scanned: a
+	// document may hold any number of sections, and every object and
+	// reference of it is checked against them
+	// (TestPruningManyComponentsTakesOnePass).
 	sections := componentSections(root, swagger2)
-	isSection := func(o *object) bool {
-		for _, at := range sections {
-			if section(root, at) == o {
-				return true
-			}
+	isSectionAt := make(map[[2]string]bool, len(sections))
+	sectionObjects := make(map[*object]bool, len(sections))
+	for _, at := range sections {
+		isSectionAt[at] = true
+		if o := section(root, at); o != nil {
+			sectionObjects[o] = true
 		}
-		return false
 	}
+	isSection := func(o *object) bool { return sectionObjects[o] }
 	schemes := [2]string{"components", "securitySchemes"}
 	if swagger2 {
 		schemes = [2]string{"securityDefinitions"}
@@ -223,15 +211,11 @@ func pruneComponents(root *object, swagger2 bool) {
 	}
 	markRef := func(ref string) {
 		tokens := pointerTokens(ref)
-		for _, at := range sections {
-			n := 1
-			if at[1] != "" {
-				n = 2
-			}
-			if len(tokens) > n && tokens[0] == at[0] && (n == 1 || tokens[1] == at[1]) {
-				mark(at, tokens[n])
-				return
-			}
+		switch {
+		case swagger2 && len(tokens) > 1 && isSectionAt[[2]string{tokens[0]}]:
+			mark([2]string{tokens[0]}, tokens[1])
+		case !swagger2 && len(tokens) > 2 && tokens[0] == "components" && isSectionAt[[2]string{tokens[0], tokens[1]}]:
+			mark([2]string{tokens[0], tokens[1]}, tokens[2])
 		}
 	}
 	var walk func(v any, key string)
@@ -278,24 +262,42 @@ func pruneComponents(root *object, swagger2 bool) {
 		walk(v, "")
 	}
 
+	emptied := make(map[string]bool) // components sections left empty
 	for _, at := range sections {
 		sec := section(root, at)
-		for _, name := range append([]string(nil), sec.names()...) {
-			if !used[[3]string{at[0], at[1], name}] && !strings.HasPrefix(name, "x-") {
-				sec.del(name)
-			}
-		}
+		sec.retain(func(name string) bool {
+			return used[[3]string{at[0], at[1], name}] || strings.HasPrefix(name, "x-")
+		})
 		if sec.len() == 0 {
 			if at[1] == "" {
 				root.del(at[0])
 			} else {
-				root.obj(at[0]).del(at[1])
+				emptied[at[1]] = true
 			}
 		}
 	}
+	root.obj("components").retain(func(k string) bool { return !emptied[k] })
 	if !swagger2 && root.obj("components") != nil && root.obj("components").len() == 0 {
 		root.del("components")
 	}
+}
+
+// retain keeps the keys of o that keep reports true for, in order, in one
+// pass: deleting them one by one costs a scan of the keys each.
+func (o *object) retain(keep func(k string) bool) {
+	if o == nil {
+		return
+	}
+	kept := o.keys[:0]
+	for _, k := range o.keys {
+		if keep(k) {
+			kept = append(kept, k)
+		} else {
+			delete(o.vals, k)
+		}
+	}
+	clear(o.keys[len(kept):])
+	o.keys = kept
 }
 
 // pointerTokens splits a local JSON pointer reference ("#/a/b") into its

@@ -24,9 +24,10 @@ type Routes struct {
 
 // routeNode is one segment position of a segment trie.
 type routeNode struct {
-	literal  map[string]*routeNode // children by exact segment
-	patterns []*patternChild       // children whose segment has parameters, most specific first
-	ops      [len(methods)]int32   // decision index + 1 per method; 0 = none
+	literal   map[string]*routeNode    // children by exact segment
+	patterns  []*patternChild          // children whose segment has parameters, most specific first
+	byPattern map[string]*patternChild // the same by patternKey, while the table is built
+	ops       [len(methods)]int32      // decision index + 1 per method; 0 = none
 }
 
 type patternChild struct {
@@ -83,20 +84,41 @@ func (n *routeNode) child(seg string) *routeNode {
 		}
 		return c
 	}
-	for _, p := range n.patterns {
-		if samePattern(p.parts, parts) {
-			return &p.node
-		}
+	// Found by key, not by a scan of the siblings: a spec of many
+	// templates under one segment would cost their square
+	// (TestRoutesOfManySiblingTemplatesBuildInLinearTime).
+	key := patternKey(parts)
+	if p := n.byPattern[key]; p != nil {
+		return &p.node
 	}
 	p := &patternChild{parts: parts}
 	for _, pt := range parts {
 		p.rank += len(pt.lit)
 	}
 	n.patterns = append(n.patterns, p)
+	if n.byPattern == nil {
+		n.byPattern = make(map[string]*patternChild)
+	}
+	n.byPattern[key] = p
 	return &p.node
 }
 
+// patternKey names template parts whatever their parameters' names: a
+// literal has no braces (splitParams), so "{}" marks a parameter.
+func patternKey(parts []part) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if p.param {
+			b.WriteString("{}")
+		} else {
+			b.WriteString(p.lit)
+		}
+	}
+	return b.String()
+}
+
 func (n *routeNode) sort() {
+	n.byPattern = nil
 	sort.SliceStable(n.patterns, func(i, j int) bool { return n.patterns[i].rank > n.patterns[j].rank })
 	for _, c := range n.literal {
 		c.sort()
@@ -129,18 +151,6 @@ func splitParams(seg string) (parts []part, ok bool) {
 		seg = seg[open+strings.IndexByte(seg[open:], '}')+1:]
 	}
 	return parts, true
-}
-
-func samePattern(a, b []part) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Positions of GET and HEAD in methods.

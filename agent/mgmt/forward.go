@@ -121,16 +121,26 @@ func (p *Proxy) serveStale(w http.ResponseWriter, key string) bool {
 	return true
 }
 
+// writeAnswer answers status, h and body; without the body (HEAD), without
+// a Content-Length either: the length of the body GET would get, after
+// redaction and the response transforms, is unknown, and RFC 9110 section
+// 8.6 forbids any other ("a server MUST NOT send Content-Length in such a
+// response unless its field value equals the decimal number of octets that
+// would have been sent in the content of a response if the same request had
+// used the GET method").
 func writeAnswer(w http.ResponseWriter, h http.Header, status int, body []byte, withBody bool) {
 	dst := w.Header()
 	for k, vs := range h {
 		dst[k] = vs
 	}
+	if !withBody {
+		dst.Del("Content-Length")
+		w.WriteHeader(status)
+		return
+	}
 	dst.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	if withBody {
-		_, _ = w.Write(body)
-	}
+	_, _ = w.Write(body)
 }
 
 // upstreamFailure maps a failed upstream call to the answer's status and a

@@ -102,6 +102,9 @@ func New(ctx context.Context, cfg Config, home string, log zerolog.Logger) (*Pro
 		return nil, fmt.Errorf("--mgmt-omit: %w", err)
 	}
 	sel := swagger.Selection{Include: inc.Include, Omit: omit.Omit}
+	if err := checkSpecURL(cfg.Spec); err != nil {
+		return nil, err
+	}
 	lctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	spec, err := swagger.Load(lctx, cfg.Spec, cfg.SchemaCheck)
@@ -173,6 +176,22 @@ func specName(spec string) string {
 		return spec
 	}
 	return cmp.Or(redact.URL(spec), "the spec URL")
+}
+
+// checkSpecURL refuses a spec fetched in plain HTTP from a host other than
+// loopback (DESIGN "Trust": HTTPS everywhere off loopback): the spec decides
+// which calls the proxy lets through with its admin token, and anyone on
+// the way could swap it for one that lets through more, or read the
+// access_token its URL may carry (3scale's ActiveDocs).
+func checkSpecURL(spec string) error {
+	if !strings.HasPrefix(spec, "http://") {
+		return nil
+	}
+	u, err := url.Parse(spec)
+	if err != nil || loopback.Host(u.Hostname()) {
+		return nil // Load names what is wrong with it
+	}
+	return fmt.Errorf("--mgmt-spec %s: plain http to a host other than loopback: the spec decides what the proxy lets through, and anyone on the way could swap it; use https:// or a file", specName(spec))
 }
 
 // listenAddr defaults the host to 127.0.0.1: the proxy holds an admin
