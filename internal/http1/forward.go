@@ -298,6 +298,7 @@ func IsTimeout(err error) bool {
 // A request without a body sets no deadline more.
 func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, owned []string, o *Options) (*http.Response, error) {
 	custom := o.custom()
+	var asked time.Time // when the wait for the answer started, under the default timeout
 	switch {
 	case custom:
 		uc.deadline = time.Time{}
@@ -307,8 +308,8 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 	case f.timeout > 0:
 		// uc.extend, written out: it is not inlined, and this is every
 		// request's path.
-		if now := time.Now(); uc.deadline.Sub(now) < f.timeout/2 {
-			uc.deadline = now.Add(f.timeout)
+		if asked = time.Now(); uc.deadline.Sub(asked) < f.timeout/2 {
+			uc.deadline = asked.Add(f.timeout)
 			_ = uc.c.SetDeadline(uc.deadline)
 		}
 	}
@@ -328,7 +329,13 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 		// The read timeout counts from the request sent, as nginx's does.
 		_ = uc.c.SetReadDeadline(deadline(time.Now(), o.Read, f.timeout))
 	case stream != nil && f.timeout > 0:
+		asked = time.Now()
 		uc.extend(f.timeout)
+	}
+	if !asked.IsZero() {
+		if err := uc.awaitAnswer(asked.Add(f.timeout)); err != nil {
+			return nil, fmt.Errorf("read the upstream's answer: %w", err)
+		}
 	}
 	if r.Method != http.MethodHead {
 		resp, err := uc.readLeanAnswer()
@@ -366,6 +373,22 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 		}
 		resp.Body.Close() // 1xx (103 Early Hints): not relayed
 	}
+}
+
+// awaitAnswer waits for the answer's first byte until full, the timeout
+// counted from the request. The connection's deadline may come sooner: one
+// an earlier request on it set is kept while half the timeout is left
+// (extend). When that one passes first, nothing of the answer has been
+// read, and the wait goes on to full: the upstream is not cut short, nor
+// asked twice.
+func (uc *upstreamConn) awaitAnswer(full time.Time) error {
+	_, err := uc.br.Peek(1)
+	if err != nil && uc.deadline.Before(full) && IsTimeout(err) {
+		uc.deadline = full
+		_ = uc.c.SetDeadline(full)
+		_, err = uc.br.Peek(1)
+	}
+	return err
 }
 
 // deadline is now plus d, or plus def when d is zero; zero when both are.
