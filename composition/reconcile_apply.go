@@ -38,6 +38,9 @@ func (tx *Tx) Apply(p *Plan) error {
 		return err
 	}
 	a := &applier{tx: tx, d: &differ{cur: newKeyIndex(tx.c), des: p.desired, secrets: p.opts.Secrets}}
+	if err := a.parkMovingPaths(p.Changes); err != nil {
+		return err
+	}
 	for _, ch := range p.Changes {
 		if ch.Op == OpDelete {
 			continue
@@ -73,6 +76,36 @@ func (tx *Tx) applyDeletes(p *Plan) error {
 		if err := tx.Delete(ck.kind, ck.id); err != nil {
 			return fmt.Errorf("delete %s %s: %w", ch.Kind, ch.Key, err)
 		}
+	}
+	return nil
+}
+
+// movingPath is where parkMovingPaths puts a backend usage that moves: no
+// path is there (a path starts with "/" and holds no "#").
+const movingPath = "#moving"
+
+// parkMovingPaths takes each backend usage that changes lists as moving to
+// another path off its current one before anything is written. A path is
+// unique within its product (porta's uniqueness) in what the write leaves,
+// not at each step of it: backends that trade paths, or a new one taking
+// the path another leaves, are then written in any order, and each write
+// still checks its path against every usage that stays where it is.
+func (a *applier) parkMovingPaths(changes []PlannedChange) error {
+	for _, ch := range changes {
+		if ch.Kind != KindBackendUsage || ch.Op != OpUpdate ||
+			!slices.ContainsFunc(ch.Fields, func(f FieldChange) bool { return f.Field == "path" }) {
+			continue
+		}
+		e, ok, err := a.d.cur.entityOf(ch.Kind, ch.Key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue // the write reports it
+		}
+		u := *e.(*BackendUsage)
+		u.Path = movingPath
+		a.tx.put(&u)
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ func ImportByName(tx *Tx, d *Document) (*ImportStats, error) {
 	}
 	a := &applier{tx: tx, d: &differ{cur: newKeyIndex(tx.c), des: plan.desired, secrets: true}, alias: map[int64]int64{}}
 	stats := &ImportStats{IDs: map[int64]int64{ProviderAccountID: ProviderAccountID}}
+	if err := a.parkMovingPaths(plan.Changes); err != nil {
+		return nil, fmt.Errorf("import %w", err)
+	}
 	// Kind by kind, so an account finds the account plan just imported.
 	for _, k := range kinds {
 		for _, ch := range byKind[k.kind()] {
