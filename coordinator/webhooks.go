@@ -198,7 +198,7 @@ func (c *Coordinator) startWebhooks() (stop func()) {
 		defer close(reported)
 		reportWebhookDrops(ctx, c.api, time.Minute, log)
 	}()
-	return func() { cancel(); <-done; <-reported }
+	return func() { cancel(); <-done; <-reported; d.client.CloseIdleConnections() }
 }
 
 // reportWebhookDrops logs, at most once every interval, the events a full
