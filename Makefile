@@ -203,6 +203,8 @@ lint:
 	@# The 32-bit release targets (linux/arm/v7, linux/mipsle): an int
 	@# constant that fits only 64 bits breaks them and nothing else.
 	GOOS=linux GOARCH=arm GOARM=7 go build -tags $(GO_TAGS) -o /dev/null ./cmd/portolan
+	@# mipsle also lacks some of the syscall package's names (SIGSTKFLT).
+	GOOS=linux GOARCH=mipsle GOMIPS=softfloat go build -tags $(AGENT_TAGS) -o /dev/null ./cmd/portolan
 	@# The agent build compiles (its tests are the full build's: go vet
 	@# above has seen every file but build_agent.go).
 	go build -tags $(AGENT_TAGS) -o /dev/null ./cmd/portolan

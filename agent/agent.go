@@ -137,6 +137,9 @@ type Agent struct {
 	idFollow    idFollowers // told of a new instance id
 }
 
+// errCacheDirInUse is a --cache-dir another running agent holds.
+var errCacheDirInUse = errors.New("in use by another running agent")
+
 // New validates cfg and prepares an agent; Run starts it.
 func New(cfg Config) (_ *Agent, err error) {
 	if len(cfg.Command) == 0 {
@@ -217,8 +220,18 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.st = newState(a.incarnation, a.reg)
 	a.markStarting()
 	if cfg.CacheDir != "" {
-		if a.cacheLock, err = lockCacheDir(cfg.CacheDir); err != nil {
+		a.cacheLock, err = lockCacheDir(cfg.CacheDir)
+		switch {
+		case errors.Is(err, errCacheDirInUse):
 			return nil, err
+		case err != nil:
+			// A directory the agent cannot write (a read-only root, an
+			// image without it under --user), where no agent keeps
+			// anything, or a file system without locks: only an agent
+			// with a gateway needs the directory (its usage spool, whose
+			// start says so), as before it was locked.
+			a.log.Warn().Err(err).Msg("the cache directory cannot be locked: another agent given it is not refused")
+			err = nil
 		}
 		defer func() {
 			if err != nil && a.cacheLock != nil { // the directory is free for the next try
@@ -274,8 +287,9 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 
 	// Hold the forwarded signals for the whole run, so one that arrives
 	// before the supervisor takes over, or while deregistering after CMD
-	// exited, cannot kill the agent with its default action.
-	held := make(chan os.Signal, 8)
+	// exited, cannot kill the agent with its default action; the
+	// supervisor reads this channel, so none is lost in between.
+	held := make(chan os.Signal, 32)
 	signal.Notify(held, supervise.ForwardedSignals()...)
 	defer signal.Stop(held)
 
@@ -354,7 +368,7 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 
 	sup, err := supervise.New(supervise.Config{
 		Command: a.cfg.Command, Env: a.commandEnv(os.Environ()), SignalGroup: a.cfg.SignalGroup, Drain: a.cfg.Drain,
-		StopTimeout: a.cfg.StopTimeout, OnStopping: a.draining, Logger: a.log,
+		StopTimeout: a.cfg.StopTimeout, OnStopping: a.draining, Signals: held, Logger: a.log,
 	})
 	if err != nil {
 		return 1, err

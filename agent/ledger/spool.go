@@ -133,6 +133,9 @@ func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBa
 		}
 	}
 	id, instance, usage, err := readJournal(journalPath)
+	if errors.Is(err, errBlankJournal) { // nothing to keep: removed below
+		err = nil
+	}
 	if err != nil && usage == nil { // unreadable as a journal: keep it for an operator
 		damaged := strings.TrimSuffix(journalPath, journalSuffix) + damagedSuffix
 		if rerr := os.Rename(journalPath, damaged); rerr != nil {
@@ -173,14 +176,23 @@ func modTime(path string) time.Time {
 // readJournal reads a journal's batch id, instance and usage. A torn last
 // record (a crash mid-write) and the zeros of reserved space are ignored;
 // a damaged record is skipped, with an error and the usage of the others.
-// A file that is not a journal (its header damaged) gives nil usage.
+// A file that is not a journal (its header damaged) gives nil usage, and
+// one with nothing written in it errBlankJournal.
 func readJournal(path string) (id, instance string, usage map[usageKey]int64, err error) {
 	b, err := atomicfile.ReadBounded(path, maxJournalBytes+maxHeaderBytes)
 	if err != nil {
 		return "", "", nil, err
 	}
+	if allZero(b) {
+		return "", "", nil, errBlankJournal
+	}
 	return parseJournal(b)
 }
+
+// errBlankJournal is a journal empty or all zeros: a crash or a power loss
+// came before its header was written (or reached the disk). It holds no
+// usage, so it is removed, not set aside as damaged.
+var errBlankJournal = errors.New("blank usage journal")
 
 // parseJournal parses a journal's bytes (see readJournal).
 func parseJournal(b []byte) (id, instance string, usage map[usageKey]int64, err error) {

@@ -16,9 +16,10 @@
 //   - The signals tini forwards are forwarded to CMD, or to its whole
 //     process group with SignalGroup: SIGTERM, SIGINT, SIGHUP, SIGQUIT,
 //     SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM, SIGVTALRM, SIGCONT, SIGTSTP,
-//     SIGIO, SIGPWR, SIGSTKFLT and the real-time signals (an image may stop
-//     with SIGRTMIN+3), but not those the agent's own process is sent
-//     (SIGPIPE, SIGXFSZ, SIGXCPU, SIGPROF, SIGURG, faults);
+//     SIGIO, SIGPWR, SIGSTKFLT (but on MIPS, which has none) and the
+//     real-time signals (an image may stop with SIGRTMIN+3), but not those
+//     the agent's own process is sent (SIGPIPE, SIGXFSZ, SIGXCPU, SIGPROF,
+//     SIGURG, faults);
 //     except one the agent was started ignoring (SIGHUP under nohup, SIGINT
 //     in a script's background job): CMD inherits it ignored, as under tini,
 //     and the agent neither handles nor forwards it.

@@ -24,7 +24,12 @@ var forwardedSignals = func() []os.Signal {
 		syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
 		syscall.SIGALRM, syscall.SIGVTALRM, syscall.SIGCONT, syscall.SIGTSTP,
-		syscall.SIGIO, syscall.SIGPWR, syscall.SIGSTKFLT,
+		syscall.SIGIO, syscall.SIGPWR,
+	}
+	// SIGSTKFLT is not on every architecture (MIPS has none, and a release
+	// is built for linux/mipsle): looked up by name.
+	if s := unix.SignalNum("SIGSTKFLT"); s != 0 {
+		sigs = append(sigs, s)
 	}
 	for n := sigRTMin; n <= sigRTMax; n++ {
 		sigs = append(sigs, syscall.Signal(n))

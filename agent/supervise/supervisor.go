@@ -55,6 +55,11 @@ type Config struct {
 	// Stdin, Stdout and Stderr are handed to CMD as its file descriptors 0,
 	// 1 and 2, with no pipe in between; nil means the agent's own.
 	Stdin, Stdout, Stderr *os.File
+	// Signals, if set, is where Run takes the signals it forwards from: a
+	// channel the caller gave signal.Notify of ForwardedSignals before it
+	// started anything, so that none that comes between the caller's start
+	// and Run's is lost. nil: Run registers its own.
+	Signals <-chan os.Signal
 	// Logger receives the supervisor's events; the zero Logger discards them.
 	Logger zerolog.Logger
 }
@@ -223,9 +228,13 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, ForwardedSignals()...)
-	defer signal.Stop(sigs)
+	sigs := s.cfg.Signals
+	if sigs == nil {
+		own := make(chan os.Signal, 16)
+		signal.Notify(own, ForwardedSignals()...)
+		defer signal.Stop(own)
+		sigs = own
+	}
 	if err := s.Start(); err != nil {
 		code := ExitCannotExecute
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
