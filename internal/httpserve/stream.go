@@ -26,10 +26,21 @@ func streamSendDeadline(timeout time.Duration, next http.Handler) http.Handler {
 		s := &streamSender{ResponseWriter: w, w: wd, timeout: timeout}
 		next.ServeHTTP(s, r)
 		// net/http flushes the rest of the answer after the handler: bound
-		// it too (the stream ends with it, and its deadline with it).
-		s.arm()
+		// it too (the stream ends with it, and its deadline with it). A
+		// head alone is not held back by flow control.
+		if s.buffered > 0 {
+			s.arm()
+		}
 	})
 }
+
+// h2WriteBuffer is what HTTP/2's ResponseWriter holds of an answer before
+// it sends any (net/http's handlerChunkWriteSize, 4 KiB): a write that
+// fits in it copies and cannot wait for the client, so it needs no
+// deadline. Most answers (a heartbeat's reply) then take one deadline, at
+// the end, instead of two a write: each is a message to the connection's
+// goroutine and a timer.
+const h2WriteBuffer = 4 << 10
 
 // streamWriter is what HTTP/2's ResponseWriter offers of deadlines and
 // flushing.
@@ -47,9 +58,18 @@ type streamSender struct {
 	w       streamWriter
 	timeout time.Duration
 	set     atomic.Int64 // the handler's write deadline, in Unix nanoseconds; 0: none
+	// buffered counts the bytes written since the last flush, at most
+	// h2WriteBuffer: past it what HTTP/2 holds is not known, and every
+	// write until a flush is given its deadline.
+	buffered int
 }
 
 func (s *streamSender) Write(p []byte) (int, error) {
+	if s.buffered+len(p) < h2WriteBuffer {
+		s.buffered += len(p)
+		return s.w.Write(p)
+	}
+	s.buffered = h2WriteBuffer
 	n := 0
 	defer s.disarm()
 	for len(p) > 0 {
@@ -67,9 +87,14 @@ func (s *streamSender) Write(p []byte) (int, error) {
 
 // WriteString keeps HTTP/2's string writes free of a copy for short strings.
 func (s *streamSender) WriteString(str string) (int, error) {
+	if s.buffered+len(str) < h2WriteBuffer {
+		s.buffered += len(str)
+		return io.WriteString(s.w, str)
+	}
 	if len(str) > sendChunk {
 		return s.Write([]byte(str))
 	}
+	s.buffered = h2WriteBuffer
 	s.arm()
 	defer s.disarm()
 	return io.WriteString(s.w, str)
@@ -79,6 +104,7 @@ func (s *streamSender) WriteString(str string) (int, error) {
 func (s *streamSender) FlushError() error {
 	s.arm()
 	defer s.disarm()
+	s.buffered = 0
 	return s.w.FlushError()
 }
 
