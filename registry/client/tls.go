@@ -117,12 +117,17 @@ const (
 )
 
 // transportFor is the transport of a client of address: cfg.Transport
-// when set, else one for cfg.TLS when it sets anything, else
-// http.DefaultTransport.
+// when set, else NewTransport for an https:// home (with cfg.TLS, or the
+// system's roots when it sets nothing), else http.DefaultTransport. An
+// https:// home trusted by the system's roots shares one HTTP/2 connection
+// as any other, and needs NewTransport's health check all the same.
 func transportFor(cfg Config, scheme string) (http.RoundTripper, error) {
 	if cfg.TLS.IsZero() {
-		if cfg.Transport != nil {
+		switch {
+		case cfg.Transport != nil:
 			return cfg.Transport, nil
+		case scheme == "https":
+			return NewTransport(&tls.Config{MinVersion: tls.VersionTLS12}), nil
 		}
 		return http.DefaultTransport, nil
 	}

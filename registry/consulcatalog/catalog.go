@@ -105,9 +105,9 @@ func inDC(dc string) string {
 	return " in datacenter " + dc
 }
 
-// instance turns a Consul health entry into a map instance: labels and the
-// agent version come from the Meta the agent registered, plans from the
-// plan:<system_name> tags, the status from all the service's checks.
+// instance turns a Consul health entry into a map instance: its id, labels
+// and the agent version come from the Meta the agent registered, plans from
+// the plan:<system_name> tags, the status from all the service's checks.
 func instance(e *consul.ServiceEntry, dc string) registry.MapInstance {
 	s := e.Service
 	addr := s.Address
@@ -115,7 +115,7 @@ func instance(e *consul.ServiceEntry, dc string) registry.MapInstance {
 		addr = e.Node.Address
 	}
 	in := registry.MapInstance{
-		ID: s.ID, Service: s.Service, Address: addr, Port: s.Port, Datacenter: dc,
+		ID: instanceID(s), Service: s.Service, Address: addr, Port: s.Port, Datacenter: dc,
 		Status: status(e.Checks.AggregatedStatus()), Plans: []registry.PlanRef{},
 		AgentVersion: s.Meta["agent_version"],
 	}
@@ -139,6 +139,27 @@ func instance(e *consul.ServiceEntry, dc string) registry.MapInstance {
 		}
 	}
 	return in
+}
+
+// instanceID is the id the map shows for a Consul service: home's id, which
+// the agent registers as Meta instance_id. The service's own id is the
+// container incarnation's, which the agent keeps in Consul when home made it
+// draw a new one (its id was taken): the map, home's heartbeats and gossip
+// name the instance by the new id, and an instance that both phones home
+// and registers in Consul is drawn once only under the same id. A service
+// without a valid instance_id (not a Portolan agent's) keeps its own id.
+func instanceID(s *consul.AgentService) string {
+	id := s.Meta["instance_id"]
+	if id == "" || len(id) > registry.MaxIDLen || id == "." || id == ".." {
+		return s.ID
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ':') {
+			return s.ID
+		}
+	}
+	return id
 }
 
 // status maps Consul's health to the map's status words (the same words).
