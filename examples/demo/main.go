@@ -53,8 +53,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
 	err := run(ctx, *bin, *agentBin, *news, *spec, *composition)
+	// Read before stop, which cancels ctx too: a run that failed on its
+	// own is not one that was interrupted.
+	interrupted := ctx.Err() != nil
 	stop()
-	if err != nil && ctx.Err() != nil {
+	if err != nil && interrupted {
 		fmt.Fprintln(os.Stderr, "demo: interrupted: the agents and the coordinator are stopped and their data removed")
 		os.Exit(130)
 	}
@@ -84,19 +87,22 @@ func run(ctx context.Context, bin, agentBin, news, spec, composition string) err
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start coordinator: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed once the coordinator has exited, with its Wait
+	// error in exitErr: both the start and the stop below wait on it.
+	exited, exitErr := make(chan struct{}), error(nil)
+	go func() { exitErr = cmd.Wait(); close(exited) }()
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
+			<-exited // gone before its data dir is removed
 		}
 	}()
 	caFile := filepath.Join(dir, "tls", pki.CACertFile)
 	api := &client{ctx: ctx, base: "https://" + addr, token: token, caFile: caFile}
-	if err := api.waitReady(exited); err != nil {
+	if err := api.waitReady(exited, &exitErr); err != nil {
 		return err
 	}
 	fmt.Printf("  its CA: %s (the CLI below trusts it with --ca-file)\n", caFile)
@@ -429,7 +435,9 @@ func (c *client) print(svc, acct string) error {
 	return c.err
 }
 
-func (c *client) waitReady(exited <-chan error) error {
+// waitReady waits until the coordinator answers, or exits (exited closed,
+// its Wait error in *exitErr), or ctx ends.
+func (c *client) waitReady(exited <-chan struct{}, exitErr *error) error {
 	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 	defer cancel()
 	for {
@@ -439,8 +447,8 @@ func (c *client) waitReady(exited <-chan error) error {
 			}
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("coordinator exited: %v", err)
+		case <-exited:
+			return fmt.Errorf("coordinator exited before it answered (%v): its output above says why", *exitErr)
 		case <-ctx.Done():
 			if c.ctx.Err() != nil {
 				return c.ctx.Err()

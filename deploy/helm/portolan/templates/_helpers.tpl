@@ -98,6 +98,9 @@ template includes it, so no render of a refused set produces anything.
 {{- end -}}
 {{- if .Values.newsExample.enabled -}}
 {{- if .Values.newsExample.joinToken -}}
+{{- if gt $r 1 -}}
+{{- fail (printf "replicas is %d but newsExample.joinToken is %q: a join token is known only to the coordinator that made it, so the example's pods that reach another coordinator would be refused (401) and never register; set newsExample.joinToken to \"\" to register with the bootstrap agent token (tokens.agentToken.enabled) and the ca.crt of tls.existingSecret" $r .Values.newsExample.joinToken) -}}
+{{- end -}}
 {{- if not (hasKey .Values.joinTokens .Values.newsExample.joinToken) -}}
 {{- fail (printf "newsExample.joinToken is %q but joinTokens has no such entry: make one with `portolan token create` and set joinTokens.%s" .Values.newsExample.joinToken .Values.newsExample.joinToken) -}}
 {{- end -}}
