@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portolan/portolan/agent/gateway/policy"
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/registry"
 )
@@ -40,8 +41,9 @@ const (
 )
 
 // maxLimiterWindow bounds a window's length (a year): a longer one is no
-// rate limit home keeps in memory.
-const maxLimiterWindow = 366 * 24 * 3600
+// rate limit home keeps in memory; the rate_limit policy refuses one when
+// its chain is saved.
+const maxLimiterWindow = policy.MaxHomeWindow
 
 // add counts a batch's increments for service; increments of windows that
 // ended, malformed ones and those beyond the bound are left out rather than

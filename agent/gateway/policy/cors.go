@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -85,10 +86,17 @@ func newCORS(conf json.RawMessage, env *Env) (Policy, error) {
 
 // corsOriginIsPattern tells a regular expression from an origin as APIcast
 // does: what does not parse as a URL with a scheme (and a host, for http and
-// https) and is not "*" is a pattern matched against the request's Origin.
+// https) and is not "*" is a pattern matched against the request's Origin,
+// and so is one that parses but holds a character no origin has and regular
+// expressions use ("https://.*.example.com": Go's URL parser takes ".*" for
+// part of a host name). Brackets are left out: an IPv6 origin has them, and
+// a class ("https://[a-z]+.example.com") does not parse as a URL anyway.
 func corsOriginIsPattern(s string) bool {
 	if s == "" || s == "*" {
 		return false
+	}
+	if strings.ContainsAny(s, `*+?(){}|^$\`) {
+		return true
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {

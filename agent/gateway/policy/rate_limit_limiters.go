@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -46,7 +47,18 @@ const (
 	// rlMaxKeyLen: longer keys (a client's header, say) are kept as their
 	// SHA-256, so a counter costs little whatever the client sends.
 	rlMaxKeyLen = 128
+	// rlMaxWindow is the longest fixed window, in seconds: the longest a
+	// time.Duration holds.
+	rlMaxWindow = int64(math.MaxInt64 / time.Second)
 )
+
+// MaxHomeWindow is the longest fixed window, in seconds, that home counts
+// across the cluster (366 days): home keeps every open window in memory,
+// and forgets a batch's id after a week, so a longer one is no rate limit
+// it can hold. A limiter counted through home (scope global, or with
+// redis_url) is refused past it rather than left counted by each gateway
+// alone.
+const MaxHomeWindow = 366 * 24 * 3600
 
 // rlLimiter is one configured limiter.
 type rlLimiter struct {
@@ -113,8 +125,16 @@ func buildLimiter(field string, kind rlKind, c rlLimiterConfig, env *Env, redis 
 		if *c.Window < 0 {
 			return nil, Invalid(field+".window", "must be at least 0, not %d", *c.Window)
 		}
-		l.count, l.window = *c.Count, max(*c.Window, 1) // APIcast takes a window of 0 as 1
+		// APIcast takes a window of 0 as 1; one longer than a
+		// time.Duration holds (292 years) is that long, which is as
+		// good as forever, rather than a length that overflows to a
+		// window already ended, whose count would start over each time.
+		l.count, l.window = *c.Count, min(max(*c.Window, 1), rlMaxWindow)
 		if scope == "global" || redis {
+			if l.window > MaxHomeWindow {
+				return nil, Invalid(field+".window", "is %d seconds: a limit counted across the cluster (scope global, or redis_url) is counted at home, for at most 366 days (%d seconds)",
+					l.window, MaxHomeWindow)
+			}
 			l.home = env.Global
 		}
 		if l.home == nil {

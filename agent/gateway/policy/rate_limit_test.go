@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 
@@ -56,6 +57,8 @@ func TestRateLimitConfigErrorsNameTheField(t *testing.T) {
 		`{"fixed_window_limiters":[{"key":{"name":"a"},"count":1,"window":1,"condition":{"operations":[{"left":"a","op":"<","right":"b"}]}}]}`:         "fixed_window_limiters[0].condition.operations[0].op",
 		`{"fixed_window_limiters":[{"key":{"name":"a"},"count":1,"window":1,"condition":{"operations":[{"left":"a","op":"matches","right":"(?<"}]}}]}`: "fixed_window_limiters[0].condition.operations[0].right",
 		`{"fixed_window_limiters":[{"key":{"name":"a"},"count":"1","window":1}]}`:                                                                      "count",
+		// home counts a cluster-wide window for 366 days at most
+		`{"fixed_window_limiters":[{"key":{"name":"a","scope":"global"},"count":1,"window":31622401}]}`: "fixed_window_limiters[0].window",
 	} {
 		_, err := newRateLimit(json.RawMessage(conf), &Env{Log: zerolog.Nop()})
 		var fe *FieldError
@@ -63,4 +66,19 @@ func TestRateLimitConfigErrorsNameTheField(t *testing.T) {
 			assert.Contains(t, fe.Field, field, conf)
 		}
 	}
+}
+
+// A cluster-wide window (scope global, or redis_url) is counted at home,
+// which keeps one for 366 days at most: a longer one is refused rather than
+// counted by each gateway alone; one as long is taken, and a gateway's own
+// window may be longer still.
+func TestRateLimitWindowsCountedAtHomeLastAYearAtMost(t *testing.T) {
+	build := func(scope string, window int64) error {
+		_, err := newRateLimit(json.RawMessage(fmt.Sprintf(`{"fixed_window_limiters":[{"key":{"name":"a","scope":%q},"count":1,"window":%d}]}`,
+			scope, window)), &Env{Log: zerolog.Nop()})
+		return err
+	}
+	assert.ErrorContains(t, build("global", MaxHomeWindow+1), "at most 366 days")
+	assert.NoError(t, build("global", MaxHomeWindow))
+	assert.NoError(t, build("service", 20_000_000_000))
 }

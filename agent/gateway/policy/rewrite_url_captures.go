@@ -271,9 +271,9 @@ next:
 		if len(set) > 0 {
 			q := uriArgs(u.RawQuery)
 			for _, kv := range set {
-				q[kv[0]] = []string{kv[1]}
+				q[kv[0]] = []uriArg{{v: kv[1]}}
 			}
-			u.RawQuery = q.Encode()
+			u.RawQuery = q.encode()
 		}
 		return
 	}

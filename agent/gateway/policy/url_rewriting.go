@@ -174,7 +174,7 @@ func (p *urlRewriting) Rewrite(c *Context) {
 	if len(p.queryArgs) == 0 {
 		return
 	}
-	var q url.Values
+	var q uriQuery
 	for i := range p.queryArgs {
 		cmd := &p.queryArgs[i]
 		if !appliesTo(cmd.methods, c.R.Method) {
@@ -187,35 +187,73 @@ func (p *urlRewriting) Rewrite(c *Context) {
 		case "delete":
 			delete(q, cmd.arg)
 		case "set":
-			q[cmd.arg] = []string{cmd.value.Render(c, p.env)}
+			q[cmd.arg] = []uriArg{{v: cmd.value.Render(c, p.env)}}
 		case "push":
-			q[cmd.arg] = append(q[cmd.arg], cmd.value.Render(c, p.env))
+			q[cmd.arg] = append(q[cmd.arg], uriArg{v: cmd.value.Render(c, p.env)})
 		case "add":
 			if _, ok := q[cmd.arg]; ok {
-				q[cmd.arg] = append(q[cmd.arg], cmd.value.Render(c, p.env))
+				q[cmd.arg] = append(q[cmd.arg], uriArg{v: cmd.value.Render(c, p.env)})
 			}
 		}
 	}
 	if q != nil {
-		u.RawQuery = q.Encode()
+		u.RawQuery = q.encode()
 	}
+}
+
+// uriQuery is a query as ngx.req.get_uri_args reads it and
+// ngx.req.set_uri_args writes it back.
+type uriQuery map[string][]uriArg
+
+// uriArg is one value of a query argument. flag: the argument came without
+// '=' ("?debug"), which get_uri_args reads as true and set_uri_args writes
+// back bare, not as "debug=".
+type uriArg struct {
+	v    string
+	flag bool
+}
+
+// encode writes q as url.Values.Encode does (keys sorted, each value
+// escaped), a flag as its bare name.
+func (q uriQuery) encode() string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		ek := url.QueryEscape(k)
+		for _, a := range q[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(ek)
+			if !a.flag {
+				b.WriteByte('=')
+				b.WriteString(url.QueryEscape(a.v))
+			}
+		}
+	}
+	return b.String()
 }
 
 // uriArgs reads a query as ngx.req.get_uri_args, which APIcast's
 // query_args_commands change, does: arguments are separated by '&' alone (a
-// ';' belongs to the value) and one whose escapes do not decode is kept as
-// sent, where url.ParseQuery would drop both from the forwarded request.
-func uriArgs(raw string) url.Values {
-	q := url.Values{}
+// ';' belongs to the value), one whose escapes do not decode is kept as
+// sent, where url.ParseQuery would drop both from the forwarded request, and
+// one without '=' is a flag.
+func uriArgs(raw string) uriQuery {
+	q := uriQuery{}
 	for raw != "" {
 		var kv string
 		kv, raw, _ = strings.Cut(raw, "&")
 		if kv == "" {
 			continue
 		}
-		k, v, _ := strings.Cut(kv, "=")
-		k, v = unescapeArg(k), unescapeArg(v)
-		q[k] = append(q[k], v)
+		k, v, hasValue := strings.Cut(kv, "=")
+		k = unescapeArg(k)
+		q[k] = append(q[k], uriArg{v: unescapeArg(v), flag: !hasValue})
 	}
 	return q
 }
