@@ -25,7 +25,7 @@ var (
 // serves both create (on a zero struct) and update (on the stored entity).
 // A JSON null sets the zero value.
 //
-// Conversions: int kinds base 10, bool "true"/"false"/"1"/"0", float64,
+// Conversions: int kinds base 10, bool as porta takes it (parseBool), float64,
 // []T from "k[]" or repeated "k" (or a JSON array), map[string]string from
 // "k[sub]" keys (or a JSON object), json.RawMessage from the raw JSON or a
 // string holding JSON, nested structs from "k[field]" keys or a JSON object
@@ -162,14 +162,11 @@ func setScalarValue(fv reflect.Value, s, path string) error {
 	case reflect.String:
 		fv.SetString(s)
 	case reflect.Bool:
-		switch strings.ToLower(s) {
-		case "true", "1":
-			fv.SetBool(true)
-		case "false", "0":
-			fv.SetBool(false)
-		default:
+		b, ok := parseBool(s)
+		if !ok {
 			return newFieldError(path, "is not a boolean", nil)
 		}
+		fv.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, err := strconv.ParseInt(s, 10, fv.Type().Bits())
 		if err != nil {
@@ -195,6 +192,21 @@ func setScalarValue(fv reflect.Value, s, path string) error {
 		return newFieldError(path, "is not supported", nil)
 	}
 	return nil
+}
+
+// parseBool reads a boolean parameter as porta's attributes take it
+// (ActiveModel::Type::Boolean): "0", "f", "false" and "off" are false, and
+// "1", "t", "true" and "on" true, in any case. Rails takes any other
+// non-blank value as true; Portolan refuses it ("yes", "no", "2"), since a
+// "no" read as true would be a silent surprise.
+func parseBool(s string) (value, ok bool) {
+	switch strings.ToLower(s) {
+	case "true", "t", "1", "on":
+		return true, true
+	case "false", "f", "0", "off":
+		return false, true
+	}
+	return false, false
 }
 
 func intFieldError(path, s string, err error) error {

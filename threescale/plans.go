@@ -82,11 +82,8 @@ func boolParam(c *call, key string) (value, ok bool, err error) {
 	if !ok || s == "" {
 		return false, false, nil
 	}
-	switch strings.ToLower(s) {
-	case "true", "1":
-		return true, true, nil
-	case "false", "0":
-		return false, true, nil
+	if b, ok := parseBool(s); ok {
+		return b, true, nil
 	}
 	return false, false, &composition.FieldError{Field: key, Message: "is not a boolean"}
 }

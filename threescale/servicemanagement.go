@@ -77,7 +77,10 @@ const (
 // others add usage) and a service_id (with provider_key it defaults to the
 // first service). The
 // application is named by user_key, or app_id with app_key; usage comes as
-// usage[metric_system_name]=n and a method's usage counts to its parent too.
+// usage[metric_system_name]=n (a backend's metric also by its extended
+// name, usage[search.20]=n, as stock APIcast reports it) and a method's
+// usage counts to its parent too. A repeated parameter takes its last
+// value, as Rack reads it (rackParams).
 // Answers are apisonator's XML documents: <status> with authorized, reason,
 // plan and usage_reports (200, or 409 when refused), or <error code="...">
 // (403, 404, 422), or, for a usage that is not a hash, apisonator's bare 403
@@ -257,11 +260,12 @@ func credentialsOf(params url.Values, prefix string) composition.Credentials {
 // usage a hash: servicemanagement_params.go), then the key (or OAuth's
 // setting, key and redirect URL), the referrer, the state, the limits.
 func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, mode authMode) {
-	params, err := url.ParseQuery(r.URL.RawQuery)
+	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "malformed query string"})
 		return
 	}
+	params := rackParams(query, nil)
 	normalizeKeyParams(params)
 	snap := sm.snapshot()
 	svc, e := sm.service(snap, params, mode.report)
@@ -322,6 +326,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	if denial == nil && exceeded {
 		denial = &composition.LimitsExceeded
 	}
+	backendMetricNames(snap, reports)
 	status := http.StatusOK
 	if denial != nil {
 		status = http.StatusConflict

@@ -60,7 +60,7 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 		writeSMError(w, &smError{http.StatusBadRequest, "bad_request", "malformed form body"})
 		return
 	}
-	params := r.Form
+	params := rackParams(r.URL.Query(), r.PostForm)
 	snap := sm.snapshot()
 	svc, e := sm.service(snap, params, true)
 	if e != nil {

@@ -104,7 +104,12 @@ func usageValue(raw, metric string) (n int64, isSet bool, e *smError) {
 // product's own first, then each backend's in the order of its backend
 // usages' ids; the first with the name wins. System names are unique per
 // owner only, so two backends may both have a "search": the answer must
-// not depend on map order. The list is built on the first lookup.
+// not depend on map order. A name no metric has as its system name may be
+// porta's extended name of a backend's metric, "search.42" (42 the
+// backend): the name porta's proxy configuration gives stock APIcast for a
+// backend's mapping rules (proxyconfig_content.go) and apisonator knows the
+// metric by, so APIcast reports usage under it. The list is built on the
+// first lookup.
 type metricNames struct {
 	built   bool
 	ordered []*composition.Metric
@@ -123,7 +128,30 @@ func (m *metricNames) lookup(snap *composition.Snapshot, serviceID int64, name s
 			return metric
 		}
 	}
+	for _, metric := range m.ordered {
+		if metric.OwnerType == composition.OwnerBackendAPI && extendedName(metric) == name {
+			return metric
+		}
+	}
 	return nil
+}
+
+// backendMetricNames names the backends' metrics in reports as apisonator
+// knows them, by their extended names ("search.20"): a product using two
+// backends that both have a "search" then answers two usage reports a
+// client can tell apart, under the names it reports usage by.
+func backendMetricNames(snap *composition.Snapshot, reports []composition.UsageReport) {
+	for i := range reports {
+		if m, ok := snap.Metrics.Get(reports[i].MetricID); ok && m.OwnerType == composition.OwnerBackendAPI {
+			reports[i].Metric = extendedName(m)
+		}
+	}
+}
+
+// extendedName is porta's name of a backend's metric towards the gateway
+// and apisonator: "<system_name>.<backend id>".
+func extendedName(m *composition.Metric) string {
+	return m.SystemName + "." + strconv.FormatInt(m.OwnerID, 10)
 }
 
 func clip(s string) string {
