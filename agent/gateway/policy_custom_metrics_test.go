@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -104,4 +105,28 @@ func BenchmarkPolicyCustomMetrics(b *testing.B) {
 	benchServeChain(b, `[{"name":"custom_metrics","version":"builtin","enabled":true,"configuration":{"rules":[
 		{"metric":"hits","increment":"1","condition":{"combine_op":"and","operations":[{"left":"{{status}}","left_type":"liquid","op":"==","right":"200"}]}}]}},
 		{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
+}
+
+// A backend's metric is named in 3scale's configs as APIcast names it,
+// system name, a dot and the backend's id ("hits.20"): custom_metrics
+// counts it by that name too.
+func TestCustomMetricsCountsABackendMetricByItsExtendedName(t *testing.T) {
+	f := newGatewayFixture(t, backendUserKey)
+	b := &composition.BackendAPI{Name: "Store", PrivateEndpoint: "http://store.example:80"}
+	require.NoError(t, f.tx.Create(b))
+	storeHits, ok := f.tx.View().Hits(composition.OwnerBackendAPI, b.ID)
+	require.True(t, ok)
+	require.NoError(t, f.tx.Create(&composition.BackendUsage{ServiceID: f.svc.ID, BackendAPIID: b.ID, Path: "/store"}))
+	f.proxy(t, func(p *composition.Proxy) {
+		p.PolicyChain = policyChain(t, `[{"name":"custom_metrics","version":"builtin","enabled":true,"configuration":{"rules":[
+			{"metric":"hits.`+strconv.FormatInt(b.ID, 10)+`","increment":"2","condition":{"combine_op":"and","operations":[{"left":"{{status}}","left_type":"liquid","op":"==","right":"200"}]}}
+		]}},{"name":"apicast","version":"builtin","configuration":{},"enabled":true}]`)
+	})
+	up, _ := echoUpstream(t, "app")
+	g, base, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
+	l := g.ledger.(*countingLedger)
+	a := call(t, "GET", base+"/articles?user_key=premium-key", nil)
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	require.Eventually(t, func() bool { return l.total(f.premiumApp.ID, storeHits.ID) == 2 }, 2e9, 1e7,
+		"the backend's hits by its extended name, got %d", l.total(f.premiumApp.ID, storeHits.ID))
 }

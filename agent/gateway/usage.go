@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,7 +20,7 @@ type policyUsage struct {
 	serviceID int64
 
 	once    sync.Once
-	metrics map[string]*composition.Metric // by system name: the service's, then its backends'
+	metrics map[string]*composition.Metric // by system name: the service's, then its backends', then theirs by extended name
 }
 
 func (u *policyUsage) resolve() {
@@ -32,8 +33,21 @@ func (u *policyUsage) resolve() {
 		}
 	}
 	add(composition.OwnerService, u.serviceID)
-	for _, b := range u.snap.BackendUsages.Filter(func(b *composition.BackendUsage) bool { return b.ServiceID == u.serviceID }) {
+	backends := u.snap.BackendUsages.Filter(func(b *composition.BackendUsage) bool { return b.ServiceID == u.serviceID })
+	for _, b := range backends {
 		add(composition.OwnerBackendAPI, b.BackendAPIID)
+	}
+	// Then a backend's metrics by 3scale's extended name (system name, a
+	// dot, the backend's id), the name 3scale's proxy configs and APIcast
+	// give them ("hits.20"), never in place of a plain name.
+	for _, b := range backends {
+		for _, m := range u.snap.Metrics.Filter(func(m *composition.Metric) bool {
+			return m.OwnerType == composition.OwnerBackendAPI && m.OwnerID == b.BackendAPIID
+		}) {
+			if name := m.SystemName + "." + strconv.FormatInt(b.BackendAPIID, 10); u.metrics[name] == nil {
+				u.metrics[name] = m
+			}
+		}
 	}
 }
 
