@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/redact"
 )
 
 // The composition pages: /ui/services lists the services, /ui/services/{id}
@@ -14,7 +15,7 @@ import (
 // applications (composition_service.go). Read-only: they read the current
 // snapshot and nothing else. No key, token or password is shown: credentials
 // go through Mask, policy configuration through maskedJSON, URLs through
-// redactURL.
+// redact.URLMasked.
 
 // serviceRow is one service in the list.
 type serviceRow struct {
@@ -73,11 +74,11 @@ func backendsOf(snap *composition.Snapshot, serviceID int64) []string {
 		if !ok {
 			continue
 		}
-		out = append(out, b.Name+" → "+redactURL(b.PrivateEndpoint)+" at "+u.Path)
+		out = append(out, b.Name+" → "+redact.URLMasked(b.PrivateEndpoint)+" at "+u.Path)
 	}
 	if len(out) == 0 {
 		if p, ok := snap.Proxies.Get(serviceID); ok && p.APIBackend != "" {
-			out = append(out, redactURL(p.APIBackend))
+			out = append(out, redact.URLMasked(p.APIBackend))
 		}
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/redact"
 )
 
 // servicePage is what /ui/services/{id} shows.
@@ -90,8 +91,8 @@ func (c *Console) serveService(w http.ResponseWriter, r *http.Request, base Page
 	}
 	p := servicePage{Service: s, Auth: authMode(s), Backends: backendsOf(snap, s.ID)}
 	if px, ok := snap.Proxies.Get(s.ID); ok {
-		p.Endpoint, p.Sandbox = redactURL(px.Endpoint), redactURL(px.SandboxEndpoint)
-		p.OIDC, p.CredsIn = redactURL(px.OIDCIssuerEndpoint), px.CredentialsLocation
+		p.Endpoint, p.Sandbox = redact.URLMasked(px.Endpoint), redact.URLMasked(px.SandboxEndpoint)
+		p.OIDC, p.CredsIn = redact.URLMasked(px.OIDCIssuerEndpoint), px.CredentialsLocation
 		for _, pc := range px.PolicyChain {
 			p.Policies = append(p.Policies, policyRow{Name: pc.Name, Version: pc.Version, Enabled: pc.Enabled,
 				Configuration: maskedJSON(pc.Configuration)})

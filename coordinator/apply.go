@@ -12,11 +12,11 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/httpjson"
+	"github.com/portolan/portolan/internal/redact"
 	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
@@ -200,18 +200,12 @@ var secretFields = map[composition.Kind][]string{
 	composition.KindApplication: {"user_key", "application_id", "keys", "provider_verification_key"},
 }
 
-// secretPolicyFields are the fields of APIcast policies' configurations
-// that hold credentials: token_introspection's client_secret, the private
-// key of upstream_mtls and of tls's certificates.
-var secretPolicyFields = []string{"client_secret", "certificate_key"}
-
 // redacted stands for a secret's value in a plan.
 var redacted = []byte(`"(secret)"`)
 
 // redactSecrets hides the credentials of changes: the secret fields whole,
-// and in a proxy's policy chain the secret fields of each configuration
-// and every URL that carries user:password@ (jwt_parser's issuer_endpoint,
-// rate_limit's redis_url...).
+// and in a proxy's policy chain what the console hides of one too
+// (redact.Config: client_secret, embedded private keys, a URL's password).
 func redactSecrets(changes []composition.PlannedChange) {
 	for i := range changes {
 		for j := range changes[i].Fields {
@@ -238,35 +232,11 @@ func redactPolicyChain(raw json.RawMessage) json.RawMessage {
 	if err := dec.Decode(&v); err != nil {
 		return redacted
 	}
-	out, err := json.Marshal(redactValue(v))
+	out, err := json.Marshal(redact.Config(v, func(any) any { return "(secret)" }))
 	if err != nil {
 		return redacted
 	}
 	return out
-}
-
-// redactValue walks a decoded JSON value, replacing the values of
-// secretPolicyFields and URLs with credentials.
-func redactValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if slices.Contains(secretPolicyFields, k) {
-				v[k] = "(secret)"
-			} else {
-				v[k] = redactValue(x)
-			}
-		}
-	case []any:
-		for i, x := range v {
-			v[i] = redactValue(x)
-		}
-	case string:
-		if u, err := url.Parse(strings.TrimSpace(v)); err == nil && u.User != nil {
-			return "(secret)"
-		}
-	}
-	return v
 }
 
 // resolvePasswords gives each user of docs' accounts whose password is in

@@ -22,7 +22,8 @@ func changesOf(t *testing.T, body string) string {
 
 // README: the plan's credentials show as "(secret)". A policy chain holds
 // some (token_introspection's client_secret, upstream_mtls's private key,
-// credentials in a URL such as jwt_parser's issuer_endpoint): a plan that
+// credentials in a URL such as jwt_parser's issuer_endpoint, a header the
+// headers policy sets): the console's rules (redact.Config) hide them, and a plan that
 // changes the chain shows that it changed, never them.
 func TestPlanNeverShowsPolicyChainSecrets(t *testing.T) {
 	c := newApplyCoordinator(t, threescale.Caps{})
@@ -31,6 +32,7 @@ func TestPlanNeverShowsPolicyChainSecrets(t *testing.T) {
 			"  - name: token_introspection\n    version: builtin\n    configuration: {auth_type: client_id+client_secret, client_id: cid, " +
 			"client_secret: introspection-secret-" + n + ", introspection_url: 'https://idp.example.com/introspect', max_cached_tokens: " + n + "}\n" +
 			"  - name: jwt_parser\n    version: builtin\n    configuration: {issuer_endpoint: 'https://client:issuer-secret-" + n + "@sso.example.com/realms/news'}\n" +
+			"  - name: headers\n    version: builtin\n    configuration: {request: [{op: set, header: Authorization, value: 'Bearer header-secret-" + n + "'}]}\n" +
 			"  - {name: apicast, version: builtin, configuration: {}, enabled: true}\n"
 	}
 	code, body := postApply(t, c, "", doc("1"))
@@ -40,7 +42,7 @@ func TestPlanNeverShowsPolicyChainSecrets(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, body)
 		require.NotContains(t, body, "-secret-", "a plan shows no credential")
 		require.Contains(t, body, `"policy_chain"`, "the change of the chain is shown")
-		require.Contains(t, body, `"max_cached_tokens":2`, "what is no credential is shown")
+		require.Contains(t, body, `"introspection_url":"https://idp.example.com/introspect"`, "what is no credential is shown")
 		require.Contains(t, body, `"client_secret":"(secret)"`)
 	}
 }

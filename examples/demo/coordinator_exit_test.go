@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +14,10 @@ import (
 // for Ctrl-C or SIGTERM); and the demo does not wait out the stop timeout
 // of a process that has already exited.
 func TestDemoCoordinatorExitEndsPromptlyWithItsError(t *testing.T) {
-	falseBin, err := exec.LookPath("false")
-	if err != nil {
-		t.Skip("no false binary:", err)
+	// A "coordinator" that exits at once, failing.
+	falseBin := filepath.Join(t.TempDir(), "coordinator")
+	if err := os.WriteFile(falseBin, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "DEMO_RUN_MAIN=1", "DEMO_ARGS=--bin "+falseBin)

@@ -50,6 +50,7 @@ func getWithNoWindow(t *testing.T, addr string) <-chan struct{} {
 	require.NoError(t, fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}))
 	reset := make(chan struct{})
 	go func() { // ends when the connection is closed (Cleanup)
+		wasReset := false // the server may reset the stream more than once
 		for {
 			f, err := fr.ReadFrame()
 			if err != nil {
@@ -65,7 +66,8 @@ func getWithNoWindow(t *testing.T, addr string) <-chan struct{} {
 					_ = fr.WritePing(true, f.Data)
 				}
 			case *http2.RSTStreamFrame:
-				if f.StreamID == 1 {
+				if f.StreamID == 1 && !wasReset {
+					wasReset = true
 					close(reset)
 				}
 			}

@@ -1,4 +1,5 @@
-// Package redact shows URLs in messages without the secrets they may carry.
+// Package redact shows URLs and configurations in messages, pages and plans
+// without the secrets they may carry.
 //
 // It imports nothing of Portolan.
 package redact
