@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -27,13 +28,31 @@ type serviceRow struct {
 	Policies         []string
 }
 
-// serveServices serves the list of services.
+// servicesPage is what /ui/services shows: one page of the services.
+type servicesPage struct {
+	Rows []serviceRow
+	Page pageInfo
+}
+
+// servicesPageSize is how many services one page of the list shows.
+const servicesPageSize = 100
+
+// serveServices serves the list of services, a page at a time.
 func (c *Console) serveServices(w http.ResponseWriter, r *http.Request, base Page) {
 	snap := c.cfg.Snapshot()
 	services := snap.Services.All()
-	slices.SortFunc(services, func(a, b *composition.Service) int { return strings.Compare(a.Name, b.Name) })
-	rows := make([]serviceRow, 0, len(services))
-	for _, s := range services {
+	slices.SortFunc(services, func(a, b *composition.Service) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	page := pageOf("services", pageParam(r.URL.Query()), len(services), servicesPageSize, func(n int) string {
+		if n == 1 {
+			return Prefix + "services"
+		}
+		return Prefix + "services?page=" + strconv.Itoa(n)
+	})
+	lo, hi := page.bounds()
+	rows := make([]serviceRow, 0, hi-lo)
+	for _, s := range services[lo:hi] {
 		row := serviceRow{ID: s.ID, Name: s.Name, SystemName: s.SystemName,
 			Auth: authMode(s), Backends: backendsOf(snap, s.ID), Apps: snap.Applications.CountUnder(s.ID)}
 		for _, p := range snap.PlansOf(s.ID) {
@@ -48,7 +67,8 @@ func (c *Console) serveServices(w http.ResponseWriter, r *http.Request, base Pag
 		}
 		rows = append(rows, row)
 	}
-	c.render(w, http.StatusOK, "services", Page{CSRF: base.CSRF, Title: "Services", Nav: "services", Data: rows})
+	c.render(w, http.StatusOK, "services", Page{CSRF: base.CSRF, Title: "Services", Nav: "services",
+		Data: servicesPage{Rows: rows, Page: page}})
 }
 
 // authMode names how a service's applications authenticate.

@@ -11,21 +11,34 @@ import (
 	"github.com/portolan/portolan/internal/redact"
 )
 
+// Bounds of the lists a service's page shows whole rather than a page at a
+// time (only applications grow into the thousands in practice): the first
+// rows are shown, and how many more there are.
+const (
+	maxRows     = 500 // metrics, mapping rules
+	maxPlans    = 50
+	maxPlanRows = 100 // a plan's limits, its pricing rules
+)
+
 // servicePage is what /ui/services/{id} shows.
 type servicePage struct {
-	Service   *composition.Service
-	Auth      string
-	Backends  []string
-	Endpoint  string // the production public endpoint
-	Sandbox   string
-	OIDC      string // the OIDC issuer, its password redacted
-	CredsIn   string // where the gateway reads credentials
-	Metrics   []metricRow
-	Rules     []ruleRow
-	Policies  []policyRow
-	Plans     []planView
-	Accounts  []accountView
-	AppsTotal int
+	Service  *composition.Service
+	Auth     string
+	Backends []string
+	Endpoint string // the production public endpoint
+	Sandbox  string
+	OIDC     string // the OIDC issuer, its password redacted
+	CredsIn  string // where the gateway reads credentials
+	Metrics  []metricRow
+	Rules    []ruleRow
+	Policies []policyRow
+	Plans    []planView
+	// Rows left out of the lists shown whole (maxRows, maxPlans): the
+	// Account Management API lists them all.
+	MetricsCut, RulesCut, PlansCut int
+	Accounts                       []accountView // this page's applications, by account
+	AppsTotal                      int
+	Apps                           pageInfo
 }
 
 type metricRow struct {
@@ -54,6 +67,7 @@ type planView struct {
 	TrialDays               int64
 	Limits                  []limitRow
 	Pricing                 []pricingRow
+	LimitsCut, PricingCut   int
 }
 
 type limitRow struct {
@@ -69,6 +83,7 @@ type pricingRow struct {
 
 type accountView struct {
 	Name, State string
+	Continued   bool // the account's first applications are on the page before
 	Apps        []appRow
 }
 
@@ -99,8 +114,11 @@ func (c *Console) serveService(w http.ResponseWriter, r *http.Request, base Page
 		}
 	}
 	p.Metrics, p.Rules = metricsAndRules(snap, s.ID)
-	p.Plans = plansOf(snap, s.ID)
-	p.Accounts, p.AppsTotal = accountsOf(snap, s.ID)
+	p.Metrics, p.MetricsCut = capped(p.Metrics, maxRows)
+	p.Rules, p.RulesCut = capped(p.Rules, maxRows)
+	p.Plans, p.PlansCut = capped(plansOf(snap, s.ID), maxPlans)
+	p.Accounts, p.Apps = appsOf(snap, s.ID, pageParam(r.URL.Query()))
+	p.AppsTotal = p.Apps.Total
 	c.render(w, http.StatusOK, "service", Page{CSRF: base.CSRF, Title: "Service " + s.Name, Nav: "services", Data: p})
 }
 
@@ -172,6 +190,8 @@ func plansOf(snap *composition.Snapshot, serviceID int64) []planView {
 			}
 			v.Pricing = append(v.Pricing, row)
 		}
+		v.Limits, v.LimitsCut = capped(v.Limits, maxPlanRows)
+		v.Pricing, v.PricingCut = capped(v.Pricing, maxPlanRows)
 		out = append(out, v)
 	}
 	return out
@@ -179,38 +199,74 @@ func plansOf(snap *composition.Snapshot, serviceID int64) []planView {
 
 func money(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 
-// accountsOf groups a service's applications by account, accounts and
-// applications by name.
-func accountsOf(snap *composition.Snapshot, serviceID int64) ([]accountView, int) {
+// appsPageSize is how many applications one page of a service shows: a
+// service with 20,000 is read a hundred at a time, with the total above.
+const appsPageSize = 100
+
+// appsOf draws page want of a service's applications, by account and then
+// by name, grouped by account; only the page's rows are built.
+func appsOf(snap *composition.Snapshot, serviceID int64, want int) ([]accountView, pageInfo) {
+	type entry struct {
+		app     *composition.Application
+		account string
+	}
 	apps := snap.Applications.Under(serviceID)
-	byAccount := map[int64][]appRow{}
-	for _, a := range apps {
-		row := appRow{ID: a.ID, Name: a.Name, State: a.State, Plan: "#" + strconv.FormatInt(a.PlanID, 10),
-			Created:    a.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"),
-			TrafficURL: Prefix + "traffic?service=" + strconv.FormatInt(serviceID, 10) + "&app=" + strconv.FormatInt(a.ID, 10)}
-		if pl, ok := snap.ApplicationPlans.Get(a.PlanID); ok {
-			row.Plan = pl.Name
+	names := map[int64]string{}
+	entries := make([]entry, len(apps))
+	for i, a := range apps {
+		name, ok := names[a.AccountID]
+		if !ok {
+			name = "account #" + strconv.FormatInt(a.AccountID, 10)
+			if acc, found := snap.Accounts.Get(a.AccountID); found {
+				name = acc.OrgName
+			}
+			names[a.AccountID] = name
 		}
-		if a.UserKey != "" {
-			row.UserKey = Mask(a.UserKey)
-		}
-		if a.AppID != "" {
-			row.AppID = Mask(a.AppID)
-		}
-		for _, k := range a.AppKeys {
-			row.Keys = append(row.Keys, Mask(k))
-		}
-		byAccount[a.AccountID] = append(byAccount[a.AccountID], row)
+		entries[i] = entry{a, name}
 	}
-	out := make([]accountView, 0, len(byAccount))
-	for id, rows := range byAccount {
-		v := accountView{Name: "account #" + strconv.FormatInt(id, 10), Apps: rows}
-		if acc, ok := snap.Accounts.Get(id); ok {
-			v.Name, v.State = acc.OrgName, acc.State
+	slices.SortFunc(entries, func(x, y entry) int {
+		return cmp.Or(strings.Compare(x.account, y.account), cmp.Compare(x.app.AccountID, y.app.AccountID),
+			strings.Compare(x.app.Name, y.app.Name), cmp.Compare(x.app.ID, y.app.ID))
+	})
+	base := Prefix + "services/" + strconv.FormatInt(serviceID, 10)
+	page := pageOf("applications", want, len(entries), appsPageSize, func(n int) string {
+		if n == 1 {
+			return base + "#apps"
 		}
-		slices.SortFunc(rows, func(a, b appRow) int { return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
-		out = append(out, v)
+		return base + "?page=" + strconv.Itoa(n) + "#apps"
+	})
+	lo, hi := page.bounds()
+	var out []accountView
+	for i := lo; i < hi; i++ {
+		a := entries[i].app
+		if len(out) == 0 || entries[i-1].app.AccountID != a.AccountID {
+			v := accountView{Name: entries[i].account, Continued: i == lo && i > 0 && entries[i-1].app.AccountID == a.AccountID}
+			if acc, ok := snap.Accounts.Get(a.AccountID); ok {
+				v.State = acc.State
+			}
+			out = append(out, v)
+		}
+		out[len(out)-1].Apps = append(out[len(out)-1].Apps, appRowOf(snap, serviceID, a))
 	}
-	slices.SortFunc(out, func(a, b accountView) int { return strings.Compare(a.Name, b.Name) })
-	return out, len(apps)
+	return out, page
+}
+
+// appRowOf is an application as a row, its credentials masked.
+func appRowOf(snap *composition.Snapshot, serviceID int64, a *composition.Application) appRow {
+	row := appRow{ID: a.ID, Name: a.Name, State: a.State, Plan: "#" + strconv.FormatInt(a.PlanID, 10),
+		Created:    a.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"),
+		TrafficURL: Prefix + "traffic?service=" + strconv.FormatInt(serviceID, 10) + "&app=" + strconv.FormatInt(a.ID, 10)}
+	if pl, ok := snap.ApplicationPlans.Get(a.PlanID); ok {
+		row.Plan = pl.Name
+	}
+	if a.UserKey != "" {
+		row.UserKey = Mask(a.UserKey)
+	}
+	if a.AppID != "" {
+		row.AppID = Mask(a.AppID)
+	}
+	for _, k := range a.AppKeys {
+		row.Keys = append(row.Keys, Mask(k))
+	}
+	return row
 }

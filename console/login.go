@@ -65,10 +65,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	now := c.cfg.Now()
 	client, limited := c.clientKey(r)
-	if wait, refused := c.logins.refused(client, now); limited && refused {
+	if wait, why := c.logins.refused(client, now); limited && why != notRefused {
 		secs := int((wait + time.Second - 1) / time.Second)
+		from := "your address"
+		if why == blockRefused {
+			from = "your network"
+		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		c.renderLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many refused tokens from your address: try again in %d seconds.", secs))
+		c.renderLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many refused tokens from %s: try again in %d seconds.", from, secs))
 		return
 	}
 	g, ok := c.cfg.Tokens.AuthenticateToken(r.PostFormValue("token"))

@@ -15,30 +15,54 @@ import (
 // Retry-After) until that window ends. Generated tokens are too long to
 // guess; the limit is for configured ones that are short (home warns of
 // those) and keeps a guesser from making home hash tokens at its pace. An
-// IPv6 client is keyed by its /64, the block one host usually holds. The
-// table keeps the loginLimitEntries addresses seen last, so many addresses
-// cannot grow it; an address evicted starts again from no failure.
+// IPv6 client is keyed by its /64, the block one host usually holds.
+//
+// One holder of a /48 (a site's usual allocation) has 65,536 /64s to
+// rotate through, so failures are also counted per /48: after
+// loginBlockFailures within a window, the whole /48 is refused until that
+// window ends. The lock is bounded as the address's is (at most
+// loginWindow), and one /64 cannot bring it on alone: its own limit stops
+// it at loginFailures, a fifth of the /48's. IPv4 addresses are counted
+// one by one, as before: a /24 is often many unrelated users behind NAT.
+//
+// Each table keeps the loginLimitEntries keys seen last, so many
+// addresses cannot grow it; a key evicted starts again from no failure.
 const (
-	loginFailures     = 10
-	loginWindow       = time.Minute
-	loginLimitEntries = 4096
+	loginFailures      = 10
+	loginBlockFailures = 5 * loginFailures
+	loginWindow        = time.Minute
+	loginLimitEntries  = 4096
+	// ipv6BlockBits is the IPv6 prefix counted as one network.
+	ipv6BlockBits = 48
 )
 
-// loginLimiter counts failed logins by client address.
+// refusal says whether, and why, a client may not try a token now.
+type refusal int
+
+const (
+	notRefused   refusal = iota
+	addrRefused          // the client's own address (or /64) used up its failures
+	blockRefused         // the client's /48 did
+)
+
+// loginLimiter counts failed logins by client address and by IPv6 /48.
 type loginLimiter struct {
-	mu    sync.Mutex
-	fails *simplelru.LRU[netip.Prefix, *failWindow]
+	mu     sync.Mutex
+	fails  *simplelru.LRU[netip.Prefix, *failWindow] // by clientKey
+	blocks *simplelru.LRU[netip.Prefix, *failWindow] // by blockKey
 }
 
-// failWindow counts the failures of one address since start.
+// failWindow counts the failures of one key since start.
 type failWindow struct {
 	start time.Time
 	n     int
 }
 
 func newLoginLimiter() *loginLimiter {
-	l, _ := simplelru.NewLRU[netip.Prefix, *failWindow](loginLimitEntries, nil) // errors only on a size ≤ 0
-	return &loginLimiter{fails: l}
+	// NewLRU errors only on a size ≤ 0.
+	fails, _ := simplelru.NewLRU[netip.Prefix, *failWindow](loginLimitEntries, nil)
+	blocks, _ := simplelru.NewLRU[netip.Prefix, *failWindow](loginLimitEntries, nil)
+	return &loginLimiter{fails: fails, blocks: blocks}
 }
 
 // clientKey is the key r's client is counted under (its address, from
@@ -60,28 +84,61 @@ func addrKey(a netip.Addr) netip.Prefix {
 	return netip.PrefixFrom(a, 64).Masked()
 }
 
-// refused reports whether the client counted under k has used up its
-// failures, and for how long it still has.
-func (l *loginLimiter) refused(k netip.Prefix, now time.Time) (time.Duration, bool) {
+// blockKey is the network a client key is also counted under: the /48 of
+// an IPv6 key; ok is false for IPv4, counted by address alone.
+func blockKey(k netip.Prefix) (netip.Prefix, bool) {
+	if k.Addr().Is4() {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(k.Addr(), ipv6BlockBits).Masked(), true
+}
+
+// refused reports whether the client counted under k may not try a token
+// now, why, and for how long still.
+func (l *loginLimiter) refused(k netip.Prefix, now time.Time) (time.Duration, refusal) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w, ok := l.fails.Get(k)
-	if !ok || now.Sub(w.start) >= loginWindow || w.n < loginFailures {
+	if wait, ok := usedUp(l.fails, k, loginFailures, now); ok {
+		return wait, addrRefused
+	}
+	if b, ok := blockKey(k); ok {
+		if wait, ok := usedUp(l.blocks, b, loginBlockFailures, now); ok {
+			return wait, blockRefused
+		}
+	}
+	return 0, notRefused
+}
+
+// failed counts a refused token from the client counted under k, and
+// against its /48.
+func (l *loginLimiter) failed(k netip.Prefix, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	count(l.fails, k, loginFailures, now)
+	if b, ok := blockKey(k); ok {
+		count(l.blocks, b, loginBlockFailures, now)
+	}
+}
+
+// usedUp reports whether k has had limit failures in its current window,
+// and how long that window has still to run.
+func usedUp(t *simplelru.LRU[netip.Prefix, *failWindow], k netip.Prefix, limit int, now time.Time) (time.Duration, bool) {
+	w, ok := t.Get(k)
+	if !ok || now.Sub(w.start) >= loginWindow || w.n < limit {
 		return 0, false
 	}
 	return w.start.Add(loginWindow).Sub(now), true
 }
 
-// failed counts a refused token from the client counted under k.
-func (l *loginLimiter) failed(k netip.Prefix, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w, ok := l.fails.Get(k)
+// count adds a failure to k's window, or starts a new window; the count
+// saturates at limit.
+func count(t *simplelru.LRU[netip.Prefix, *failWindow], k netip.Prefix, limit int, now time.Time) {
+	w, ok := t.Get(k)
 	if !ok || now.Sub(w.start) >= loginWindow {
-		l.fails.Add(k, &failWindow{start: now, n: 1})
+		t.Add(k, &failWindow{start: now, n: 1})
 		return
 	}
-	if w.n < loginFailures {
+	if w.n < limit {
 		w.n++
 	}
 }

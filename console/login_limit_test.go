@@ -3,13 +3,20 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/threescale"
 )
 
 // After loginFailures refused tokens in a minute, an address is refused
@@ -70,7 +77,7 @@ func TestLoginLimiterKeysAndBounds(t *testing.T) {
 	w, _ := l.fails.Get(netipPrefix(t, "192.0.2.1/32"))
 	assert.Equal(t, loginFailures, w.n, "the count saturates")
 	wait, refused := l.refused(key("192.0.2.1:2"), now.Add(10*time.Second))
-	assert.True(t, refused)
+	assert.Equal(t, addrRefused, refused)
 	assert.Equal(t, 50*time.Second, wait)
 }
 
@@ -79,4 +86,95 @@ func netipPrefix(t *testing.T, s string) netip.Prefix {
 	p, err := netip.ParsePrefix(s)
 	require.NoError(t, err)
 	return p
+}
+
+// A guesser holding an IPv6 /48 cannot rotate through its 65,536 /64s to
+// escape the per-/64 limit: after loginBlockFailures refused tokens from
+// the /48 in a window, the whole /48 waits out that window (no longer),
+// while other networks log in as before and one /64 alone cannot shut
+// its /48.
+func TestFailedLoginsAreLimitedPerIPv6Slash48(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 5, 4, 0, 0, 0, time.UTC)
+	f := newFleet(t, 1)
+	c, err := New(Config{Snapshot: f.store.Snapshot, Map: f.reg, Version: "test", Logger: zerolog.Nop(),
+		Tokens:         threescale.NewStoreTokenChecker(f.store.Snapshot, testToken),
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		Now:            func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	require.NoError(t, err)
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	login := func(from, token string) *http.Response {
+		t.Helper()
+		resp := postLoginVia(t, newBrowser(t), srv, token, from)
+		readBody(t, resp)
+		return resp
+	}
+	// One /64 alone is stopped by its own limit and leaves its /48 open.
+	for i := range 3 * loginFailures {
+		login("2001:db8:aaaa:1::1", fmt.Sprintf("guess-%d", i))
+	}
+	assert.Equal(t, http.StatusSeeOther, login("2001:db8:aaaa:2::7", testToken).StatusCode,
+		"one /64's failures do not shut its /48")
+
+	// A guesser rotating /64s: each /64 stays under its own limit.
+	for i := range loginBlockFailures {
+		from := fmt.Sprintf("2001:db8:bbbb:%x::1", i)
+		require.Equal(t, http.StatusUnauthorized, login(from, fmt.Sprintf("guess-%d", i)).StatusCode, "guess %d from %s", i, from)
+	}
+	resp := postLoginVia(t, newBrowser(t), srv, testToken, "2001:db8:bbbb:ffff::1")
+	body := readBody(t, resp)
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "a fresh /64 of the same /48 is refused")
+	assert.Equal(t, "60", resp.Header.Get("Retry-After"))
+	assert.Contains(t, body, "Too many refused tokens from your network: try again in 60 seconds.")
+	assert.Equal(t, http.StatusSeeOther, login("2001:db8:cccc:1::1", testToken).StatusCode, "another /48 logs in")
+	assert.Equal(t, http.StatusSeeOther, login("192.0.2.1", testToken).StatusCode, "an IPv4 client logs in")
+
+	// The lock is bounded: once the window is over, the /48's honest
+	// users are back.
+	mu.Lock()
+	now = now.Add(loginWindow)
+	mu.Unlock()
+	assert.Equal(t, http.StatusSeeOther, login("2001:db8:bbbb:ffff::1", testToken).StatusCode, "a new window")
+}
+
+func TestLoginLimiterCountsIPv6BlocksApart(t *testing.T) {
+	l := newLoginLimiter()
+	now := time.Now()
+	for i := range loginBlockFailures {
+		l.failed(addrKey(netip.MustParseAddr(fmt.Sprintf("2001:db8:1:%x::1", i))), now)
+	}
+	_, refused := l.refused(addrKey(netip.MustParseAddr("2001:db8:1:ffff::1")), now)
+	assert.Equal(t, blockRefused, refused, "the /48 is refused")
+	_, refused = l.refused(addrKey(netip.MustParseAddr("2001:db8:2::1")), now)
+	assert.Equal(t, notRefused, refused, "the next /48 is not")
+	for i := range loginFailures * 2 {
+		l.failed(addrKey(netip.MustParseAddr(fmt.Sprintf("10.0.%d.1", i))), now)
+	}
+	_, refused = l.refused(addrKey(netip.MustParseAddr("10.0.99.1")), now)
+	assert.Equal(t, notRefused, refused, "IPv4 addresses are counted one by one")
+
+	for i := range 2 * loginLimitEntries {
+		l.failed(addrKey(netip.MustParseAddr(fmt.Sprintf("2001:db8:%x::1", i))), now)
+	}
+	assert.Equal(t, loginLimitEntries, l.blocks.Len(), "the table of blocks is bounded")
+}
+
+// postLoginVia is postLogin through a trusted proxy that forwards for
+// client.
+func postLoginVia(tb testing.TB, hc *http.Client, srv *httptest.Server, token, client string) *http.Response {
+	tb.Helper()
+	resp, err := hc.Get(srv.URL + Prefix + "login")
+	require.NoError(tb, err)
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(readBody(tb, resp))
+	require.NotNil(tb, csrf, "the login form carries a CSRF token")
+	req, err := http.NewRequest(http.MethodPost, srv.URL+Prefix+"login",
+		strings.NewReader(url.Values{"csrf": {csrf[1]}, "token": {token}, "next": {"/ui/map"}}.Encode()))
+	require.NoError(tb, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", srv.URL)
+	req.Header.Set("X-Forwarded-For", client)
+	resp, err = hc.Do(req)
+	require.NoError(tb, err)
+	return resp
 }

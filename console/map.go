@@ -54,12 +54,6 @@ type instanceRow struct {
 	AgentVersion string `json:"-"`
 }
 
-type pageLink struct {
-	N       int
-	URL     string
-	Current bool
-}
-
 // mapPage serves GET /ui/ and /ui/map.
 func (c *Console) mapPage(w http.ResponseWriter, r *http.Request, p Page) {
 	f := parseMapFilter(r.URL.Query())
@@ -121,7 +115,7 @@ func buildMapView(src Map, f mapFilter) mapView {
 		v.Groups = append(v.Groups, g)
 	}
 	v.Filter.Page = v.Page
-	v.Pager = pager(f, v.Page, v.Pages)
+	v.Pager = pageLinks(v.Page, v.Pages, f.pageURL)
 	qs := f.query()
 	qs.Set("page", strconv.Itoa(v.Page))
 	v.Events = Prefix + "events?" + qs.Encode()
@@ -152,19 +146,4 @@ func rowOf(in registry.MapInstance) instanceRow {
 // age shows a duration to the second.
 func age(d time.Duration) string {
 	return d.Round(time.Second).String()
-}
-
-// pager links the first and last pages and those near the current one, so
-// a hundred pages take a dozen links.
-func pager(f mapFilter, cur, pages int) []pageLink {
-	if pages <= 1 {
-		return nil
-	}
-	var out []pageLink
-	for n := 1; n <= pages; n++ {
-		if n == 1 || n == pages || (n >= cur-3 && n <= cur+3) {
-			out = append(out, pageLink{N: n, URL: f.pageURL(n), Current: n == cur})
-		}
-	}
-	return out
 }

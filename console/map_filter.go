@@ -13,10 +13,6 @@ import (
 // filtered fleet above.
 const mapPageSize = 100
 
-// maxMapPage bounds a page number, so its offset cannot overflow: 2^20
-// pages of 100 are far more instances than a home holds.
-const maxMapPage = 1 << 20
-
 // mapStatuses are the statuses the map filters and counts by, in the order
 // shown.
 var mapStatuses = []string{registry.StatusPassing, registry.StatusWarning, registry.StatusCritical,
@@ -42,13 +38,10 @@ func parseMapFilter(q url.Values) mapFilter {
 		Plan:    strings.TrimSpace(q.Get("plan")),
 		Label:   strings.TrimSpace(q.Get("label")),
 		Status:  strings.TrimSpace(q.Get("status")),
-		Page:    1,
+		Page:    pageParam(q),
 	}
 	f.LabelKey, f.LabelVal, _ = strings.Cut(f.Label, "=")
 	f.LabelKey, f.LabelVal = strings.TrimSpace(f.LabelKey), strings.TrimSpace(f.LabelVal)
-	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
-		f.Page = min(n, maxMapPage)
-	}
 	return f
 }
 
