@@ -262,6 +262,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	defer c.closeUsage() // deferred: runs after the server has shut down
 	defer c.logServing(ctx)()
 	stopAgents := c.startAgents()
+	defer c.startUsageRetain()() // before closeUsage: it reads the usage store
 	if c.cfg.Consul != nil {
 		stopCatalog, err := c.followCatalog()
 		if err != nil {
