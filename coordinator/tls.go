@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/portolan/portolan/internal/certreload"
 	"github.com/portolan/portolan/internal/pki"
 )
 
@@ -58,7 +60,9 @@ type TLSConfig struct {
 	// CertFile and KeyFile, when set, are served instead of a certificate
 	// of the coordinator's own CA (--tls-cert, --tls-key): HTTPS whatever
 	// the address. CertFile holds the chain; when it ends with its CA,
-	// CAPin is that CA's pin.
+	// CAPin is that CA's pin. They are read again when they change (a
+	// renewed certificate is served without a restart); a pair that does
+	// not load keeps the one served, and is logged.
 	CertFile, KeyFile string
 	// ClientCAFile, when set, requires every client to present a
 	// certificate issued by one of its CAs (--tls-client-ca): mutual TLS.
@@ -81,8 +85,9 @@ type TLSConfig struct {
 // plain HTTP) and what it tells operators about it.
 type tlsServing struct {
 	config *tls.Config
-	pin    pki.Pin // zero when no CA is known
-	caFile string  // where the pinned CA is, for the start log
+	pin    atomic.Pointer[pki.Pin] // nil or zero when no CA is known
+	certs  *certreload.Reloader    // the files of CertFile and KeyFile; nil for TLSAuto
+	caFile string                  // where the pinned CA is, for the start log
 	// insecure is plain HTTP on an address other than loopback.
 	insecure bool
 }
@@ -107,11 +112,13 @@ func newTLSServing(cfg Config, addr net.Addr) (*tlsServing, error) {
 		return &tlsServing{insecure: !isLoopback(addr)}, nil
 	}
 	s := &tlsServing{}
+	var pin pki.Pin
 	if t.CertFile != "" {
-		s.config, s.pin, err = staticCert(t.CertFile, t.KeyFile)
+		err = s.staticCert(t.CertFile, t.KeyFile, cfg.Logger.With().Str("component", "tls").Logger())
 		s.caFile = t.CertFile
 	} else {
-		s.config, s.pin, err = autoCert(cfg, addr)
+		s.config, pin, err = autoCert(cfg, addr)
+		s.pin.Store(&pin)
 		s.caFile = filepath.Join(cfg.DataDir, TLSDir, pki.CACertFile)
 	}
 	if err != nil {
@@ -219,24 +226,69 @@ func logRenewal(log zerolog.Logger, r pki.Renewal) {
 	}
 }
 
-// staticCert serves the certificate of --tls-cert and --tls-key. Its pin
-// is that of the last CA certificate of the chain, if the file has one.
-func staticCert(certFile, keyFile string) (*tls.Config, pki.Pin, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+// certFilesRole names the files of --tls-cert and --tls-key in errors and
+// logs.
+var certFilesRole = certreload.Role{CertFlag: "--tls-cert", KeyFlag: "--tls-key", Name: "TLS certificate", Reader: "the coordinator"}
+
+// staticCert serves the certificate of --tls-cert and --tls-key, read
+// again when the files change (certreload). Its pin is that of the last CA
+// certificate of the chain served, if the file has one: a renewed chain of
+// another CA changes it, which is warned of, since agents pinned to the
+// old CA refuse the new one.
+func (s *tlsServing) staticCert(certFile, keyFile string, log zerolog.Logger) error {
+	r, err := certreload.New(certFile, keyFile, certFilesRole)
 	if err != nil {
-		return nil, pki.Pin{}, fmt.Errorf("--tls-cert %s with --tls-key %s: %w", certFile, keyFile, err)
+		return err
 	}
+	pin, err := chainPin(r.Current())
+	if err != nil {
+		return fmt.Errorf("--tls-cert %s: %w", certFile, err)
+	}
+	s.pin.Store(&pin)
+	r.SetLog(log)
+	r.OnReload(func(_, next *tls.Certificate) {
+		old := s.caPin()
+		pin, err := chainPin(next)
+		if err != nil {
+			log.Error().Err(err).Str("cert_file", certFile).Msg("the reloaded TLS certificate holds a CA certificate that does not parse: join tokens made now carry no pin")
+		}
+		s.pin.Store(&pin)
+		if pin != old {
+			log.Warn().Str("ca_pin", pin.String()).Str("previous_ca_pin", old.String()).Str("cert_file", certFile).
+				Msg("the reloaded TLS certificate is of another CA: agents pinned to the previous one (--ca-pin, join tokens made before) refuse home until given the new pin or --ca-file")
+		}
+	})
+	s.certs = r
+	s.config = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.GetCertificate}
+	return nil
+}
+
+// chainPin is the pin of the last CA certificate of cert's chain, or the
+// zero Pin when it holds none.
+func chainPin(cert *tls.Certificate) (pki.Pin, error) {
 	var pin pki.Pin
 	for _, der := range cert.Certificate[1:] {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
-			return nil, pki.Pin{}, fmt.Errorf("--tls-cert %s: %w", certFile, err)
+			return pki.Pin{}, err
 		}
 		if c.IsCA {
 			pin = pki.PinOf(c)
 		}
 	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, pin, nil
+	return pin, nil
+}
+
+// caPin is the pin of the CA of the certificate served: with --tls-cert,
+// of the files as they are now (looked at as a handshake does).
+func (s *tlsServing) caPin() pki.Pin {
+	if s.certs != nil {
+		s.certs.Current()
+	}
+	if p := s.pin.Load(); p != nil {
+		return *p
+	}
+	return pki.Pin{}
 }
 
 // URL is the API's base URL as a client on this host reaches it: https://
@@ -257,7 +309,7 @@ func (c *Coordinator) URL() string {
 // CAPin is the pin of the CA whose certificate the API serves (what join
 // tokens carry), or the zero Pin when it serves plain HTTP or a
 // certificate file without its CA.
-func (c *Coordinator) CAPin() pki.Pin { return c.tls.pin }
+func (c *Coordinator) CAPin() pki.Pin { return c.tls.caPin() }
 
 // serverLog carries what net/http logs (http.Server.ErrorLog) to the
 // coordinator's log: a failed handshake at debug level, since anyone can
@@ -291,8 +343,8 @@ func (c *Coordinator) logServing(ctx context.Context) (stop func()) {
 	log := c.cfg.Logger
 	if c.tls.config != nil {
 		// The pin is public: it names the CA, and proves nothing by itself.
-		if !c.tls.pin.IsZero() {
-			log.Info().Str("url", c.URL()).Str("ca_pin", c.tls.pin.String()).Str("ca_file", c.tls.caFile).
+		if pin := c.tls.caPin(); !pin.IsZero() {
+			log.Info().Str("url", c.URL()).Str("ca_pin", pin.String()).Str("ca_file", c.tls.caFile).
 				Bool("mutual_tls", c.tls.config.ClientCAs != nil).Msg("serving HTTPS; agents pin the CA with --ca-pin or a join token")
 		} else {
 			log.Warn().Str("url", c.URL()).Str("cert_file", c.tls.caFile).

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"sync/atomic"
+
+	"github.com/portolan/portolan/internal/certreload"
 )
 
 // handshakes chooses, for each TLS handshake of the gateway's listener,
@@ -28,7 +30,7 @@ import (
 // certificate, would carry none the client was ever asked for.
 type handshakes struct {
 	view *atomic.Pointer[view]
-	def  *certReloader // the gateway's own pair: the default
+	def  *certreload.Reloader // the gateway's own pair: the default
 
 	listener   *tls.Config // the listener's: GetConfigForClient, and the session ticket keys of both
 	ask, quiet *tls.Config // ask for a client certificate, or not
@@ -42,7 +44,7 @@ var (
 	quietSession = []byte("portolan/gateway/v1 client certificate not asked")
 )
 
-func newHandshakes(v *atomic.Pointer[view], def *certReloader) *handshakes {
+func newHandshakes(v *atomic.Pointer[view], def *certreload.Reloader) *handshakes {
 	h := &handshakes{view: v, def: def}
 	h.listener = &tls.Config{MinVersion: tls.VersionTLS12, GetConfigForClient: h.configFor}
 	h.ask = h.mode(tls.RequestClientCert, askedSession)
@@ -101,7 +103,7 @@ func (h *handshakes) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 			}
 		}
 	}
-	return h.def.current(), nil
+	return h.def.Current(), nil
 }
 
 // handshakeConn is a client connection under its TLS handshake: configFor

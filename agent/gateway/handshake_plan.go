@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/agent/gateway/policy"
+	"github.com/portolan/portolan/internal/certreload"
 )
 
 // handshakePlan is what the TLS handshakes of a view's service need,
@@ -37,13 +38,13 @@ var askUnknown = &handshakePlan{ask: true}
 // files reloaded when they change.
 type policyCert struct {
 	pair  *tls.Certificate
-	files *certReloader
+	files *certreload.Reloader
 }
 
 // current is the pair to serve; nil when it does not load.
 func (c *policyCert) current() *tls.Certificate {
 	if c.files != nil {
-		return c.files.current()
+		return c.files.Current()
 	}
 	return c.pair
 }
@@ -80,7 +81,7 @@ func (g *Gateway) planHandshake(v *view) *handshakePlan {
 // files change; only the pairs the newest view names are kept.
 type policyCerts struct {
 	mu      sync.Mutex
-	byFiles map[[2]string]*certReloader
+	byFiles map[[2]string]*certreload.Reloader
 }
 
 // use returns the served certificates of entries, reusing the reloaders of
@@ -88,7 +89,7 @@ type policyCerts struct {
 func (pc *policyCerts) use(entries []policy.ServedCertificate, service string, log zerolog.Logger) []policyCert {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	next := make(map[[2]string]*certReloader, len(entries))
+	next := make(map[[2]string]*certreload.Reloader, len(entries))
 	out := make([]policyCert, 0, len(entries))
 	for _, e := range entries {
 		if e.Pair != nil {
@@ -101,7 +102,7 @@ func (pc *policyCerts) use(entries []policy.ServedCertificate, service string, l
 			r = pc.byFiles[k]
 		}
 		if r == nil {
-			r = newLenientCertReloader(e.CertFile, e.KeyFile, policyCertRole(service, e.Field), log)
+			r = certreload.NewLenient(e.CertFile, e.KeyFile, policyCertRole(service, e.Field), log)
 		}
 		next[k] = r
 		out = append(out, policyCert{files: r})

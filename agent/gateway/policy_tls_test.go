@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -257,21 +256,4 @@ func TestPolicyTLSConfigurationErrors(t *testing.T) {
 	ok := `{"certificates":[{"certificate_path":"/nowhere/a.pem","certificate_key_path":"/nowhere/a-key.pem"},{"certificate":"not PEM","certificate_key":"not PEM"}]}`
 	assert.NoError(t, policy.Validate([]composition.PolicyConfig{{Name: "tls", Version: "builtin", Enabled: true, Configuration: json.RawMessage(ok)}}),
 		"certificates that do not load are skipped where the gateway serves them, never refused")
-}
-
-// The tls policy's paths are the composition's choice: a FIFO put there
-// (even after its path was looked at) would hold the open, and the chain
-// build with it, until a writer came. The file is opened without blocking
-// and refused when it is not a regular file.
-func TestPolicyTLSRefusesAFIFOWithoutHanging(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "cert.pem")
-	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
-	read := make(chan error, 1)
-	go func() {
-		_, err := readPEMFile(fifo, "certificates[0].certificate_path", true)
-		read <- err
-	}()
-	err := within(t, read)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "certificates[0].certificate_path: "+fifo+" is not a regular file")
 }

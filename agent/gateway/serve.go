@@ -135,7 +135,7 @@ func (g *Gateway) serverTLS() (*tls.Config, error) {
 			return nil, err
 		}
 	}
-	t.certs.setLog(g.log)
+	t.certs.SetLog(g.log)
 	return newHandshakes(&g.view, t.certs).listener, nil
 }
 

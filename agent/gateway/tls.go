@@ -4,12 +4,29 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"syscall"
 
+	"github.com/portolan/portolan/internal/certreload"
 	"github.com/portolan/portolan/internal/pki"
 )
+
+// The roles of the pairs the gateway reloads (internal/certreload): the
+// flags' (or the tls policy's fields') names in errors, and the logs'.
+var (
+	servedCert = certreload.Role{CertFlag: "--gateway-tls-cert", KeyFlag: "--gateway-tls-key",
+		Name: "TLS certificate", Reader: "the agent", LogPrefix: "gateway: "}
+	upstreamClientCert = certreload.Role{CertFlag: "--upstream-client-cert", KeyFlag: "--upstream-client-key",
+		Name: "upstream client certificate", Reader: "the agent", LogPrefix: "gateway: "}
+)
+
+// policyCertRole is the role of the tls policy's pair at field
+// ("certificates[0]") of service's chain: read from regular files only,
+// since whoever writes the composition chooses the paths, and a FIFO or a
+// device would hold up handshakes.
+func policyCertRole(service, field string) certreload.Role {
+	return certreload.Role{CertFlag: field + ".certificate_path", KeyFlag: field + ".certificate_key_path",
+		Name: "tls policy certificate " + field + " of service " + service, Reader: "the agent", LogPrefix: "gateway: ",
+		Fallback: "the next certificate, or the gateway's own, is served", RegularOnly: true}
+}
 
 // TLS is how the gateway speaks TLS: to its clients, with a certificate it
 // reloads when its files change and HTTP/2 negotiated by ALPN; and to
@@ -25,9 +42,9 @@ type TLS struct {
 	UpstreamCertFile string // client certificate for upstreams that require one (mutual TLS), PEM
 	UpstreamKeyFile  string // UpstreamCertFile's private key, PEM
 
-	certs         *certReloader // the served certificate, loaded by check
-	upstreamCerts *certReloader // the client certificate for upstreams, loaded by check
-	upstream      *tls.Config   // for https upstreams, built by check
+	certs         *certreload.Reloader // the served certificate, loaded by check
+	upstreamCerts *certreload.Reloader // the client certificate for upstreams, loaded by check
+	upstream      *tls.Config          // for https upstreams, built by check
 }
 
 // check validates t and loads its files: what it names must exist, parse
@@ -44,7 +61,7 @@ func (t *TLS) check() error {
 		return errors.New("--gateway-h2c serves HTTP/2 without TLS, but --gateway-tls-cert turns TLS on (HTTP/2 is then negotiated by ALPN): drop one of them")
 	}
 	if t.CertFile != "" {
-		r, err := newCertReloader(t.CertFile, t.KeyFile, servedCert)
+		r, err := certreload.New(t.CertFile, t.KeyFile, servedCert)
 		if err != nil {
 			return err
 		}
@@ -75,7 +92,7 @@ func (t *TLS) upstreamConfig() (*tls.Config, error) {
 		return nil, errors.New("a client certificate for upstreams needs both --upstream-client-cert and --upstream-client-key")
 	}
 	if t.UpstreamCertFile != "" {
-		r, err := newCertReloader(t.UpstreamCertFile, t.UpstreamKeyFile, upstreamClientCert)
+		r, err := certreload.New(t.UpstreamCertFile, t.UpstreamKeyFile, upstreamClientCert)
 		if err != nil {
 			return nil, err
 		}
@@ -83,58 +100,6 @@ func (t *TLS) upstreamConfig() (*tls.Config, error) {
 		cfg.GetClientCertificate = r.GetClientCertificate
 	}
 	return cfg, nil
-}
-
-// maxPEMFile bounds the read of a certificate chain or key file: a chain
-// is a few KiB, and a path the composition names may be anything.
-const maxPEMFile = 1 << 20
-
-// loadPair reads a PEM certificate chain and its key, saying which flag's
-// (or field's) file is at fault. The error never holds the files' bytes.
-func loadPair(certFile, keyFile string, role certRole) (*tls.Certificate, error) {
-	certPEM, err := readPEMFile(certFile, role.certFlag, role.fromComposition)
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := readPEMFile(keyFile, role.keyFlag, role.fromComposition)
-	if err != nil {
-		return nil, err
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s with %s %s: %w (the certificate chain and its own private key, both PEM)", role.certFlag, certFile, role.keyFlag, keyFile, err)
-	}
-	return &pair, nil
-}
-
-// readPEMFile reads the file flag names, at most maxPEMFile bytes;
-// regularOnly refuses anything but a regular file, looked at once open,
-// and opens it without blocking: the composition chooses such paths, and
-// a FIFO's open would wait for a writer that never comes. The agent's own
-// flags may name a pipe (process substitution), opened as usual.
-func readPEMFile(path, flag string, regularOnly bool) ([]byte, error) {
-	mode := os.O_RDONLY
-	if regularOnly {
-		mode |= syscall.O_NONBLOCK
-	}
-	f, err := os.OpenFile(path, mode, 0)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: check the path and that the agent may read it", flag, err)
-	}
-	defer f.Close()
-	if regularOnly {
-		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s: %s is not a regular file: give the path of a PEM file", flag, path)
-		}
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: check the path and that the agent may read it", flag, err)
-	}
-	if len(b) > maxPEMFile {
-		return nil, fmt.Errorf("%s: %s is over %d bytes: give a PEM certificate chain or key", flag, path, maxPEMFile)
-	}
-	return b, nil
 }
 
 // serverTLS is a configuration the gateway terminates TLS with: TLS 1.2
@@ -166,7 +131,7 @@ func serverTLS(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), aut
 func (g *Gateway) upstreamTLS() *tls.Config {
 	if g.cfg.TLS.upstream != nil {
 		if r := g.cfg.TLS.upstreamCerts; r != nil {
-			r.setLog(g.log)
+			r.SetLog(g.log)
 		}
 		return g.cfg.TLS.upstream.Clone()
 	}

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -187,38 +185,6 @@ func TestGatewayTLSReloadsChangedCertificate(t *testing.T) {
 		5*time.Second, 100*time.Millisecond, "the new certificate is served")
 	resp, body := getWith(t, tlsClient(certs.pool, true), gw+"/articles?user_key=premium-key")
 	assert.Equal(t, 200, resp.StatusCode, body)
-}
-
-// A pair that does not load (here a certificate without its key: a key
-// written after its certificate, or a mistake) keeps the served one and
-// logs an error, once for that state of the files.
-func TestGatewayTLSKeepsOldCertificateWhenNewOneFails(t *testing.T) {
-	certs := newTestCerts(t)
-	certFile, keyFile, first := certs.issue(t, pki.RoleServer, "gateway")
-	r, err := newCertReloader(certFile, keyFile, servedCert)
-	require.NoError(t, err)
-	var logs bytes.Buffer
-	r.setLog(zerolog.New(&logs))
-
-	other, _, _ := certs.issue(t, pki.RoleServer, "other")
-	chain, err := os.ReadFile(other)
-	require.NoError(t, err)
-	writeAtomic(t, certFile, chain) // the key is still the first one's
-	for range 2 {
-		r.checked.Store(0) // as if a second went by
-		c, err := r.GetCertificate(nil)
-		require.NoError(t, err)
-		assert.Equal(t, first.SerialNumber, c.Leaf.SerialNumber, "the old pair is still served")
-	}
-	assert.Equal(t, 1, strings.Count(logs.String(), `"level":"error"`), "logged once: %s", logs.String())
-	assert.Contains(t, logs.String(), "still using the previous certificate")
-
-	require.NoError(t, os.WriteFile(certFile, []byte("not PEM"), 0o600))
-	r.checked.Store(0)
-	c, err := r.GetCertificate(nil)
-	require.NoError(t, err)
-	assert.Equal(t, first.SerialNumber, c.Leaf.SerialNumber)
-	assert.Equal(t, 2, strings.Count(logs.String(), `"level":"error"`), "a new failure is logged")
 }
 
 // Configuration mistakes stop the agent at start with an error that names

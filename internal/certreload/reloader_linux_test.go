@@ -1,9 +1,10 @@
-package gateway
+package certreload
 
 import (
 	"bytes"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -18,23 +19,23 @@ import (
 	"github.com/portolan/portolan/internal/pki"
 )
 
-// A rotation that leaves the new key unreadable to the agent (written by
+// A rotation that leaves the new key unreadable to the process (written by
 // root with mode 0000, say), then fixed with chmod, is served: chmod
 // changes neither the file, its modification time nor its size, only its
-// status change time, which the reloader compares too. For the gateway's
-// own pair (the old one is served meanwhile) and for a tls policy's (the
-// gateway's own is served until it loads). The reloads run on a thread
+// status change time, which the reloader compares too. For a flag's pair
+// (the old one is served meanwhile) and for a lenient one (nothing is
+// served until it loads). The reloads run on a thread
 // that may not read a file its mode forbids (as root, one without
 // CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: capabilities are per thread on
 // Linux), which the test checks first.
-func TestCertReloadLoadsAKeyMadeReadableByChmod(t *testing.T) {
+func TestReloaderLoadsAKeyMadeReadableByChmod(t *testing.T) {
 	certs := newTestCerts(t)
-	t.Run("--gateway-tls-cert", func(t *testing.T) {
+	t.Run("flag's pair", func(t *testing.T) {
 		certFile, keyFile, first := certs.issue(t, pki.RoleServer, "gateway")
-		r, err := newCertReloader(certFile, keyFile, servedCert)
+		r, err := New(certFile, keyFile, testRole)
 		require.NoError(t, err)
 		var logs bytes.Buffer
-		r.setLog(zerolog.New(&logs))
+		r.SetLog(zerolog.New(&logs))
 
 		_, _, second := certs.issue(t, pki.RoleServer, "gateway")
 		require.NoError(t, os.Chmod(keyFile, 0o000))
@@ -52,13 +53,13 @@ func TestCertReloadLoadsAKeyMadeReadableByChmod(t *testing.T) {
 		assert.Equal(t, second.SerialNumber, r.cur.Load().cert.Leaf.SerialNumber, "readable again: the new pair")
 		assert.Contains(t, logs.String(), "TLS certificate reloaded")
 	})
-	t.Run("tls policy", func(t *testing.T) {
+	t.Run("lenient", func(t *testing.T) {
 		certFile, keyFile, leaf := certs.issue(t, pki.RoleServer, "policy")
 		require.NoError(t, os.Chmod(keyFile, 0o000))
 		var logs bytes.Buffer
-		var r *certReloader
+		var r *Reloader
 		modesEnforced(t, func() {
-			r = newLenientCertReloader(certFile, keyFile, policyCertRole("news", "certificates[0]"), zerolog.New(&logs))
+			r = NewLenient(certFile, keyFile, lenientRole, zerolog.New(&logs))
 		})
 		assert.Nil(t, r.cur.Load().cert, "unreadable: nothing served")
 		assert.Contains(t, logs.String(), "permission denied")
@@ -71,18 +72,18 @@ func TestCertReloadLoadsAKeyMadeReadableByChmod(t *testing.T) {
 }
 
 // A pair that failed to load for a reason its files' state does not show
-// (here the agent out of file descriptors, as under a burst of
+// (here the process out of file descriptors, as under a burst of
 // connections: "too many open files") is read again on a slow backoff, so
 // the rotated pair is served once it loads; files that stay broken are
 // not read every second meanwhile, and a failure that repeats is logged
 // once.
-func TestCertReloadRetriesAFailedPairOnABackoff(t *testing.T) {
+func TestReloaderRetriesAFailedPairOnABackoff(t *testing.T) {
 	certs := newTestCerts(t)
 	certFile, keyFile, first := certs.issue(t, pki.RoleServer, "gateway")
-	r, err := newCertReloader(certFile, keyFile, servedCert)
+	r, err := New(certFile, keyFile, testRole)
 	require.NoError(t, err)
 	var logs bytes.Buffer
-	r.setLog(zerolog.New(&logs))
+	r.SetLog(zerolog.New(&logs))
 
 	_, _, second := certs.issue(t, pki.RoleServer, "gateway")
 	for range 2 {
@@ -171,4 +172,21 @@ func outOfDescriptors(t *testing.T, fn func()) {
 	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low))
 	defer func() { require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)) }()
 	fn()
+}
+
+// Paths a configuration chooses may be anything: a FIFO put there (even
+// after its path was looked at) would hold the open, and the handshake
+// with it, until a writer came. The file is opened without blocking and
+// refused when it is not a regular file.
+func TestReloaderRefusesAFIFOWithoutHanging(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "cert.pem")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	read := make(chan error, 1)
+	go func() {
+		_, err := readPEMFile(fifo, "certificates[0].certificate_path", lenientRole)
+		read <- err
+	}()
+	err := within(t, read)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "certificates[0].certificate_path: "+fifo+" is not a regular file")
 }
