@@ -89,13 +89,15 @@ func (a *Analytics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r)
 }
 
-// statsQuery parses the query string.
+// statsQuery parses the query string as porta's Rack does: a repeated
+// name takes its last value (rackParams), granularity=day&granularity=month
+// asks for months.
 func statsQuery(r *http.Request) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, BadRequest("malformed query string")
 	}
-	return q, nil
+	return rackParams(q, nil), nil
 }
 
 // metricNamed finds the metric a service's usage can name (hits when name

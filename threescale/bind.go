@@ -282,11 +282,12 @@ func bindMapField(p *Params, key string, fv reflect.Value, path string) error {
 		}
 	}
 	for k, vs := range sub.values {
-		if strings.ContainsAny(k, "[]") || len(vs) == 0 {
+		v, ok := rackValue(vs)
+		if strings.ContainsAny(k, "[]") || !ok {
 			continue
 		}
 		ev := reflect.New(fv.Type().Elem()).Elem()
-		ev.SetString(vs[0])
+		ev.SetString(v)
 		m.SetMapIndex(reflect.ValueOf(k).Convert(fv.Type().Key()), ev)
 	}
 	fv.Set(m)

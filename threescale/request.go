@@ -17,7 +17,10 @@ const maxFlatDepth = 32
 
 // Params is a decoded request: query string plus body.
 //
-// The flat view (Get, All) holds string values with url.Values semantics.
+// The flat view (Get, All) holds string values as sent, every value of a
+// repeated key kept: All and the list readers (Bind's []T, "k[]") collect
+// them, and Get reads a repeated key as porta's Rack does, its last value
+// (rackValue), so "approval_required=0&approval_required=1" is "1".
 // Keys are kept as sent, so 3scale's bracket style stays one key:
 // "usage[hits]", "billing_address[city]", "hosts[]". JSON and XML bodies are
 // flattened into the same shape: nested objects/elements become bracket keys,
@@ -45,16 +48,13 @@ func NewParams(values url.Values) *Params {
 	return p
 }
 
-// Get returns the first value of key in the flat view.
+// Get returns the value of key in the flat view: its last, as Rack reads
+// a repeated name (rack_params.go).
 func (p *Params) Get(key string) (string, bool) {
 	if p == nil {
 		return "", false
 	}
-	vs, ok := p.values[key]
-	if !ok || len(vs) == 0 {
-		return "", false
-	}
-	return vs[0], true
+	return rackValue(p.values[key])
 }
 
 // All returns every value of key in the flat view.

@@ -13,27 +13,6 @@ import (
 // transaction's keys are looked up as sent, and its usage's shape is
 // checked by serveReport (reportUsageShapeError).
 
-// rackParams merges a call's query and form body as Rack reads them
-// (Rack::Request#params, query_parser.rb): a repeated name takes its last
-// value, and the body's value wins over the query's; only a name ending in
-// "[]" is an array, every value kept. usage[hits]=1&usage[hits]=5 reports 5
-// and user_key=a&user_key=b names b, in apisonator as here.
-func rackParams(query, body url.Values) url.Values {
-	out := make(url.Values, len(query)+len(body))
-	for _, vs := range []url.Values{query, body} {
-		for k, v := range vs {
-			if len(v) == 0 {
-				continue
-			}
-			if !strings.HasSuffix(k, "[]") {
-				v = v[len(v)-1:]
-			}
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // strippedKeyParams are the parameters the listener strips
 // (AUTH_AUTHREP_COMMON_PARAMS); service_token is not one of them.
 var strippedKeyParams = [...]string{"service_id", "app_id", "app_key", "user_key", "provider_key"}
