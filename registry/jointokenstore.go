@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 
@@ -42,9 +41,9 @@ type JoinTokenStore struct {
 	writeMu sync.Mutex
 	mu      sync.Mutex
 	byID    map[string]JoinTokenRecord
-	// syncFile makes a written file durable: (*os.File).Sync when nil.
-	// Tests hold it to play a slow disk.
-	syncFile func(*os.File) error
+	// writeFile replaces the file: atomicfile.Write when nil. Tests hold
+	// it to play a slow disk.
+	writeFile func(path string, data []byte, perm os.FileMode) error
 }
 
 // joinTokenFile is the file's content.
@@ -211,9 +210,9 @@ func (s *JoinTokenStore) change(edit func(next map[string]JoinTokenRecord) error
 	return nil
 }
 
-// save writes records to the file: a temporary file (0600) synced and
-// renamed over the old one, so a crash leaves either the old records or
-// the new. writeMu is held.
+// save writes records to the file (0600) with atomicfile, so a crash
+// leaves either the old records or the new, and a revocation answered
+// does not come back after a power cut. writeMu is held.
 func (s *JoinTokenStore) save(records map[string]JoinTokenRecord) error {
 	if s.path == "" {
 		return nil
@@ -225,36 +224,11 @@ func (s *JoinTokenStore) save(records map[string]JoinTokenRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode join tokens: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".join_tokens-*")
-	if err != nil {
-		return fmt.Errorf("save join tokens: %w", err)
+	write := s.writeFile
+	if write == nil {
+		write = atomicfile.Write
 	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save join tokens: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save join tokens: %w", err)
-	}
-	sync := s.syncFile
-	if sync == nil {
-		sync = (*os.File).Sync
-	}
-	if err := sync(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save join tokens: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save join tokens: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return fmt.Errorf("save join tokens: %w", err)
-	}
-	// The rename survives a power cut only once the directory is synced: a
-	// revocation answered must not come back.
-	if err := atomicfile.SyncDir(filepath.Dir(s.path)); err != nil {
+	if err := write(s.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save join tokens: %w", err)
 	}
 	return nil

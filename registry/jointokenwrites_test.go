@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/internal/pki"
 )
 
@@ -27,12 +28,12 @@ func newSlowDisk(t *testing.T) *slowDisk {
 	tokens, err := OpenJoinTokenStore(filepath.Join(t.TempDir(), JoinTokenFile))
 	require.NoError(t, err)
 	d := &slowDisk{tokens: tokens, release: make(chan struct{})}
-	tokens.syncFile = func(f *os.File) error {
+	tokens.writeFile = func(path string, data []byte, perm os.FileMode) error {
 		d.syncs.Add(1)
 		if d.hold.Load() {
 			<-d.release
 		}
-		return f.Sync()
+		return atomicfile.Write(path, data, perm)
 	}
 	return d
 }
