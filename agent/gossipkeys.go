@@ -26,6 +26,12 @@ type gossipKeyring struct {
 	arrived chan struct{} // closed when the first keys are known; made on first use
 	node    *gossip.Node  // set once gossip runs: new keys go straight to it
 	warned  bool          // the insecure agent said once that it ignores home's keys
+	// version is the version of home's keyring this agent took (installed,
+	// or ignored by choice: --gossip-insecure, no gossip), named in its
+	// heartbeats so that home hands the keyring again until it arrives.
+	// 0 before home handed one with a version (a home that predates them,
+	// which refuses the field).
+	version uint64
 }
 
 // arrivedLocked is the channel closed once keys are known.
@@ -53,21 +59,32 @@ func (a *Agent) initialGossipKeys() [][]byte {
 	return keys
 }
 
-// gossipKeysFromHome installs the keyring home handed in a registration or
-// heartbeat reply: in the running node at once (memberlist's keyring, no
-// restart), or for gossip to start with; and in the cache.
-func (a *Agent) gossipKeysFromHome(encoded []string) {
-	if len(encoded) == 0 || a.cfg.Gossip == nil {
-		return
-	}
+// gossipKeysFromHome installs the keyring home handed, at version, in a
+// registration (registered true) or heartbeat reply: in the running node at
+// once (memberlist's keyring, no restart), or for gossip to start with; and
+// in the cache. The version is taken once the keys are in use (or ignored
+// by choice), so that a keyring the node refused comes again; a
+// registration resets it, as the home answering may predate versions.
+func (a *Agent) gossipKeysFromHome(encoded []string, version uint64, registered bool) {
 	k := &a.gossipKeys
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if registered {
+		k.version = 0
+	}
+	if len(encoded) == 0 {
+		return
+	}
+	if a.cfg.Gossip == nil {
+		k.version = version
+		return
+	}
 	if a.cfg.Gossip.Insecure {
 		if !k.warned {
 			k.warned = true
 			a.log.Warn().Msg("home hands a gossip keyring but --gossip-insecure is set: gossip stays unencrypted and cannot reach encrypted nodes")
 		}
+		k.version = version
 		return
 	}
 	keys, err := gossip.ParseKeys(encoded)
@@ -76,16 +93,21 @@ func (a *Agent) gossipKeysFromHome(encoded []string) {
 		return
 	}
 	if gossip.SameKeys(k.keys, keys) {
+		k.version = version
 		return
 	}
+	if k.node != nil {
+		if err := k.node.SetKeys(keys); err != nil {
+			a.log.Warn().Err(err).Msg("gossip keyring from home not installed; home hands it again")
+			return
+		}
+	}
 	k.keys = keys
+	k.version = version
 	if err := a.saveGossipKeys(keys); err != nil {
 		a.log.Warn().Err(err).Msg("gossip keyring not cached: a restart while home is down waits for home to gossip")
 	}
 	if k.node != nil {
-		if err := k.node.SetKeys(keys); err != nil {
-			a.log.Warn().Err(err).Msg("gossip keyring from home not installed")
-		}
 		return
 	}
 	select {
@@ -93,6 +115,14 @@ func (a *Agent) gossipKeysFromHome(encoded []string) {
 	default:
 		close(k.arrived)
 	}
+}
+
+// gossipKeysVersion is the version of home's keyring the agent holds, for
+// its heartbeats (registry.Heartbeat.GossipKeysVersion); 0 for none.
+func (a *Agent) gossipKeysVersion() uint64 {
+	a.gossipKeys.mu.Lock()
+	defer a.gossipKeys.mu.Unlock()
+	return a.gossipKeys.version
 }
 
 // awaitGossipKeys returns the channel closed when home's keys arrive.

@@ -80,7 +80,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 				interval = time.Duration(reply.HeartbeatInterval)
 				retry.Max = interval
 			}
-			a.gossipKeysFromHome(reply.GossipKeys)
+			a.gossipKeysFromHome(reply.GossipKeys, reply.GossipKeysVersion, true)
 			a.log.Info().Str("id", id).Str("service", reply.Placement.Service).Uint64("revision", reply.Revision).Msg("registered")
 			retry.Reset()
 			wait = interval
@@ -93,6 +93,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			continue
 		}
 		hb := a.st.heartbeat()
+		hb.GossipKeysVersion = a.gossipKeysVersion() // home resends the keyring until it arrives
 		reply, err := a.home.Heartbeat(ctx, a.ID(), &hb)
 		a.st.contact(callHeartbeat, err)
 		a.m.heartbeats.WithLabelValues(result(err)).Inc()
@@ -116,7 +117,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 				a.viewKeyFromHome(reply.ViewKey, reply.Placement, false)
 			}
 			a.placed(reply.Placement, reply.Revision)
-			a.gossipKeysFromHome(reply.GossipKeys)
+			a.gossipKeysFromHome(reply.GossipKeys, reply.GossipKeysVersion, false)
 			retry.Reset()
 			wait = interval
 		}

@@ -44,6 +44,9 @@ func newInstances(cfg Config, store composition.Store, keyring *gossipKeyring) (
 	if err != nil {
 		return nil, err
 	}
+	if keyring != nil {
+		keyring.waitFor(r.GossipKeysBehind)
+	}
 	for _, id := range r.UncappedJoinTokens() {
 		cfg.Logger.Warn().Str("join_token", id).Msg("join token with no cap of live instances (made before tokens had one by default): " +
 			"one leak of it can fill home up to --max-instances; give it one with portolan token update " + id + " --max-instances N")

@@ -32,7 +32,10 @@ type GossipKeyringConfig struct {
 	// Grace is how long a rotation takes: the new key is added as a
 	// secondary at once, made primary at half the grace and the old key
 	// dropped at its end, so each step reaches every agent (at its next
-	// heartbeat) before the next. Default 4 heartbeat intervals; at least 2.
+	// heartbeat) before the next. A step also waits until the agents that
+	// acknowledge the keyring hold the one before, for at most the grace
+	// past its time (see heldLocked). Default 4 heartbeat intervals; at
+	// least 2.
 	Grace time.Duration
 }
 
@@ -55,6 +58,12 @@ type gossipKeyring struct {
 	mu      sync.Mutex
 	st      keyringState
 	changed chan struct{} // closed and replaced on every change
+	// behind counts the agents that acknowledge the keyring and do not
+	// hold a version (registry.Registry.GossipKeysBehind); nil waits for
+	// none. It takes the registry's lock, so the registry must never call
+	// the keyring with that lock held (it does not: registry/gossipkeys.go).
+	behind     func(version uint64) int
+	waitLogged uint64 // the version whose wait was last logged
 }
 
 // keyringState is the keyring and its pending rotation, as kept on disk.
@@ -166,19 +175,64 @@ func (k *gossipKeyring) save(st keyringState) error {
 	return nil
 }
 
-// advanceLocked applies the steps that fell due.
+// waitFor makes each rotation step wait for behind (see the field).
+func (k *gossipKeyring) waitFor(behind func(version uint64) int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.behind = behind
+}
+
+// advanceLocked applies the steps that fell due and are not held.
 func (k *gossipKeyring) advanceLocked() {
 	now := k.now()
 	moved := false
-	for len(k.st.Steps) > 0 && !k.st.Steps[0].At.After(now) {
-		k.st.Keys = k.st.Steps[0].Keys
+	for len(k.st.Steps) > 0 && !k.st.Steps[0].At.After(now) && !k.heldLocked(now) {
+		step := k.st.Steps[0]
+		k.st.Keys = step.Keys
 		k.st.Steps = k.st.Steps[1:]
 		k.st.Version++
+		// A step applied late (held, or nobody looked) pushes the later
+		// ones back as much: each keeps its share of the grace to reach
+		// the agents that do not acknowledge, which only time covers.
+		if late := now.Sub(step.At); late > 0 {
+			for i := range k.st.Steps {
+				k.st.Steps[i].At = k.st.Steps[i].At.Add(late)
+			}
+		}
 		moved = true
 	}
 	if moved {
 		k.changedLocked()
 	}
+}
+
+// heldLocked tells whether the step due at now waits: some agent that
+// acknowledges the keyring does not hold the current version yet, which
+// the step builds on (it may drop the key that agent encrypts with, or
+// make primary one it lacks). The wait lasts at most the grace past the
+// step's time, so an agent that never acknowledges (stuck, or lying)
+// cannot keep a key from being retired; a dead one is removed from the
+// registry within its TTL and deregister-critical-after anyway.
+func (k *gossipKeyring) heldLocked(now time.Time) bool {
+	if k.behind == nil {
+		return false
+	}
+	limit := k.st.Steps[0].At.Add(k.grace)
+	n := k.behind(k.st.Version)
+	switch {
+	case n == 0:
+		return false
+	case !now.Before(limit):
+		k.log.Warn().Uint64("version", k.st.Version).Int("instances", n).
+			Msg("gossip key rotation goes on without instances that did not acknowledge the keyring within the grace: they may drop out of gossip until they do")
+		return false
+	}
+	if k.waitLogged != k.st.Version {
+		k.waitLogged = k.st.Version
+		k.log.Info().Uint64("version", k.st.Version).Int("instances", n).Time("until", limit).
+			Msg("gossip key rotation waits for instances to acknowledge the keyring")
+	}
+	return true
 }
 
 func (k *gossipKeyring) changedLocked() {
@@ -219,7 +273,9 @@ func (k *gossipKeyring) Keys() ([][]byte, error) {
 }
 
 // watch returns a channel closed at the next change and when the next step
-// falls due (zero when none is pending).
+// falls due (zero when none is pending). A step held past its time
+// (heldLocked) is applied by a heartbeat, which closes the channel, or at
+// the end of its wait, which is then the time returned.
 func (k *gossipKeyring) watch() (<-chan struct{}, time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -227,12 +283,16 @@ func (k *gossipKeyring) watch() (<-chan struct{}, time.Time) {
 	var next time.Time
 	if len(k.st.Steps) > 0 {
 		next = k.st.Steps[0].At
+		if !next.After(k.now()) {
+			next = next.Add(k.grace)
+		}
 	}
 	return k.changed, next
 }
 
 // Rotate starts a rotation to a new random key: added as a secondary at
-// once, primary after half the grace, the old keys dropped at its end.
+// once, primary after half the grace, the old keys dropped at its end;
+// each step later when it waits for agents to acknowledge the one before.
 func (k *gossipKeyring) Rotate() (KeyRotation, error) {
 	if k.path == "" {
 		return KeyRotation{}, errKeyringFixed

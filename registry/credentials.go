@@ -134,6 +134,7 @@ func (r *Registry) removeLocked(id string) {
 func (r *Registry) forgetLocked(in *instance) {
 	in.endWatches()
 	r.unscheduleLocked(in)
+	r.forgetKeysLocked(in)
 	r.credMu.Lock()
 	delete(r.byCred, in.credHash)
 	r.credMu.Unlock()

@@ -53,3 +53,91 @@ func TestGossipKeysAtRegistrationAndOncePerRotation(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, c.GossipKeys)
 }
+
+// testKeyring is a keyring the test moves by hand, as home's rotation does.
+type testKeyring struct {
+	mu      sync.Mutex
+	keys    []string
+	version uint64
+}
+
+func (k *testKeyring) current() ([]string, uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys, k.version
+}
+
+func (k *testKeyring) set(keys []string, version uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.keys, k.version = keys, version
+}
+
+// A heartbeat reply carrying a rotation step may be lost (a cut
+// connection, the agent's timeout): an agent that names the version it
+// holds gets the keyring again on every heartbeat until it names the new
+// one, not once.
+func TestGossipKeysHandedAgainUntilTheAgentNamesTheirVersion(t *testing.T) {
+	k := &testKeyring{keys: []string{"k1"}, version: 1}
+	r, err := New(Config{Store: newMemStore(), Logger: zerolog.Nop(), GossipKeys: k.current})
+	require.NoError(t, err)
+	a, err := r.Register("a", reg("news"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"k1"}, a.GossipKeys)
+	assert.Equal(t, uint64(1), a.GossipKeysVersion, "the registration names the keyring's version")
+	hb, err := r.Heartbeat("a", Heartbeat{Status: StatusPassing, GossipKeysVersion: 1})
+	require.NoError(t, err)
+	assert.Empty(t, hb.GossipKeys, "the agent holds the keyring")
+
+	k.set([]string{"k1", "k2"}, 2)
+	for i := range 3 { // the replies are lost: the agent still names 1
+		hb, err = r.Heartbeat("a", Heartbeat{Status: StatusPassing, GossipKeysVersion: 1})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"k1", "k2"}, hb.GossipKeys, "heartbeat %d after the rotation: the step again", i+1)
+		assert.Equal(t, uint64(2), hb.GossipKeysVersion)
+	}
+	hb, err = r.Heartbeat("a", Heartbeat{Status: StatusPassing, GossipKeysVersion: 2})
+	require.NoError(t, err)
+	assert.Empty(t, hb.GossipKeys, "acknowledged: nothing more to hand")
+	assert.Zero(t, hb.GossipKeysVersion)
+}
+
+// GossipKeysBehind counts the live instances that name the version they
+// hold and do not hold the one asked about: what a rotation waits for. An
+// agent that names none (one that predates the field) is not waited for,
+// and still gets each version once, as before.
+func TestGossipKeysBehindCountsInstancesThatHaveNotAcknowledged(t *testing.T) {
+	k := &testKeyring{keys: []string{"k1"}, version: 1}
+	r, err := New(Config{Store: newMemStore(), Logger: zerolog.Nop(), GossipKeys: k.current})
+	require.NoError(t, err)
+	for _, id := range []string{"a", "b", "old"} {
+		_, err := r.Register(id, reg("news"))
+		require.NoError(t, err)
+	}
+	assert.Zero(t, r.GossipKeysBehind(1), "registered with version 1: all hold it")
+	assert.Equal(t, 3, r.GossipKeysBehind(2), "until they say otherwise, each holds what registration gave it")
+	_, err = r.Heartbeat("old", Heartbeat{Status: StatusPassing})
+	require.NoError(t, err)
+	assert.Equal(t, 2, r.GossipKeysBehind(2), "an agent that names no version is not waited for")
+
+	k.set([]string{"k1", "k2"}, 2)
+	hb, err := r.Heartbeat("a", Heartbeat{Status: StatusPassing, GossipKeysVersion: 1})
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), hb.GossipKeysVersion)
+	assert.Equal(t, 2, r.GossipKeysBehind(2), "handing the step is not holding it")
+	_, err = r.Heartbeat("a", Heartbeat{Status: StatusPassing, GossipKeysVersion: 2})
+	require.NoError(t, err)
+	assert.Equal(t, 1, r.GossipKeysBehind(2), "a acknowledged")
+	require.NoError(t, r.Deregister("b"))
+	assert.Zero(t, r.GossipKeysBehind(2), "b is gone: nothing to wait for")
+	_, err = r.Register("a", reg("news"))
+	require.NoError(t, err)
+	assert.Zero(t, r.GossipKeysBehind(2), "a registered again, with version 2")
+
+	hb, err = r.Heartbeat("old", Heartbeat{Status: StatusPassing})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"k1", "k2"}, hb.GossipKeys, "the older agent hears the rotation once")
+	hb, err = r.Heartbeat("old", Heartbeat{Status: StatusPassing})
+	require.NoError(t, err)
+	assert.Empty(t, hb.GossipKeys)
+}

@@ -14,8 +14,9 @@ import (
 
 // The heartbeat's JSON, on the path every instance takes every few seconds.
 // The body is read into a pooled buffer and, when it has the plain shape
-// agents send (an object of "status", "output" and "revision", strings of
-// printable ASCII without escapes), parsed here without reflection; any
+// agents send (an object of "status", "output", "revision" and
+// "gossip_keys_version", strings of printable ASCII without escapes),
+// parsed here without reflection; any
 // other body, valid or not, goes through encoding/json (decodeBody), so
 // what is accepted and every error message stay those of encoding/json.
 // The usual answer, {"revision":N}, is written into the same buffer
@@ -118,6 +119,12 @@ func parseHeartbeat(b []byte, hb *Heartbeat) bool {
 				return false
 			}
 			hb.Revision = n
+		case "gossip_keys_version":
+			n, ok := p.uint()
+			if !ok {
+				return false
+			}
+			hb.GossipKeysVersion = n
 		default:
 			return false
 		}

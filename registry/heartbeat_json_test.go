@@ -26,6 +26,8 @@ func TestParseHeartbeatAgreesWithEncodingJSON(t *testing.T) {
 		`{"status":"passing","output":"HTTP GET http://127.0.0.1:3000/health: 200 OK","revision":1}`,
 		` { "status" : "warning" , "revision" : 18446744073709551615 } `,
 		`{"status":"critical"}`, `{}`, `{"output":"a","output":"b"}`, `{"revision":0}`,
+		`{"status":"passing","output":"ok","revision":7,"gossip_keys_version":3}`,
+		`{"gossip_keys_version":0,"revision":2}`, `{"gossip_keys_version":18446744073709551615}`,
 	} {
 		var fast Heartbeat
 		require.True(t, parseHeartbeat([]byte(body), &fast), body)
@@ -39,6 +41,7 @@ func TestParseHeartbeatAgreesWithEncodingJSON(t *testing.T) {
 		`{"status":"pass\u0069ng"}`, `{"Status":"passing"}`, `{"state":"ok"}`, `{"revision":01}`,
 		`{"revision":1.0}`, `{"revision":-1}`, `{"revision":18446744073709551616}`, `{"status":null}`,
 		`{"status":"passing"} x`, `{"output":"é"}`, `{"status":"passing",}`, `{"status":"passing"`, ``, `[]`,
+		`{"gossip_keys_version":-1}`, `{"gossip_keys_version":"3"}`, `{"gossip_keys_version":null}`, `{"Gossip_Keys_Version":3}`,
 	} {
 		var fast Heartbeat
 		assert.False(t, parseHeartbeat([]byte(body), &fast), body)
@@ -50,6 +53,9 @@ func TestParseHeartbeatAgreesWithEncodingJSON(t *testing.T) {
 func FuzzParseHeartbeat(f *testing.F) {
 	f.Add(`{"status":"passing","output":"ok","revision":3}`)
 	f.Add(`{"revision":01}`)
+	f.Add(`{"status":"passing","output":"ok","revision":3,"gossip_keys_version":2}`)
+	f.Add(`{"gossip_keys_version":1e2}`)
+	f.Add(`{"gossip_keys_version":18446744073709551616}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var fast Heartbeat
 		if !parseHeartbeat([]byte(body), &fast) {

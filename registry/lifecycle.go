@@ -54,7 +54,7 @@ func (r *Registry) beat(id string, of *instance, hb Heartbeat) (HeartbeatReply, 
 		reply.ViewKey = r.viewKeyFor(p.Service, in.reg.Service)
 		in.sent = in.placement
 	}
-	reply.GossipKeys = gossipKeysFor(in, keys, keysVersion)
+	reply.GossipKeys, reply.GossipKeysVersion = r.gossipKeysAtHeartbeatLocked(in, hb.GossipKeysVersion, keys, keysVersion)
 	return reply, nil
 }
 

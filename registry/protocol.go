@@ -97,6 +97,10 @@ type RegisterReply struct {
 	// GossipKeys is the gossip keyring, base64, the primary (encrypting) key
 	// first; sent only over an authenticated channel.
 	GossipKeys []string `json:"gossip_keys,omitempty"`
+	// GossipKeysVersion is the version of GossipKeys: the agent names it in
+	// its heartbeats (Heartbeat.GossipKeysVersion). Absent from a home that
+	// predates it.
+	GossipKeysVersion uint64 `json:"gossip_keys_version,omitempty"`
 	// ViewKey is the key, base64, the agent seals its view with on gossip:
 	// one per service, so only agents placed in it read it (see viewkey.go).
 	// Sent only over the agent API.
@@ -109,6 +113,14 @@ type Heartbeat struct {
 	Output string `json:"output,omitempty"`
 	// Revision is the newest composition revision the agent has seen.
 	Revision uint64 `json:"revision"`
+	// GossipKeysVersion is the version of home's gossip keyring the agent
+	// holds (the last GossipKeysVersion of a reply it took): home hands the
+	// keyring again until the agent names its current version, and holds a
+	// rotation's next step until the agents that name one hold the step
+	// before. Zero from an agent that predates it, or was handed no
+	// version: home then hands each version once. Sent only when not zero,
+	// as a home that predates it refuses unknown fields.
+	GossipKeysVersion uint64 `json:"gossip_keys_version,omitempty"`
 }
 
 // HeartbeatReply answers a heartbeat: the current revision, and the placement
@@ -119,6 +131,8 @@ type HeartbeatReply struct {
 	// GossipKeys is the keyring when it changed since the instance last heard
 	// it (a rotation), primary first.
 	GossipKeys []string `json:"gossip_keys,omitempty"`
+	// GossipKeysVersion is the version of GossipKeys, with them.
+	GossipKeysVersion uint64 `json:"gossip_keys_version,omitempty"`
 	// ViewKey comes with a changed Placement: the view key of the service
 	// the instance is now placed in (RegisterReply.ViewKey).
 	ViewKey string `json:"view_key,omitempty"`

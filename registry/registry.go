@@ -90,8 +90,9 @@ type Registry struct {
 
 	views *viewCache // nil without a Signer
 
-	mu        sync.Mutex
-	instances map[string]*instance
+	mu         sync.Mutex
+	instances  map[string]*instance
+	keyHolders keyHolders // instances by the gossip keyring version they hold (gossipkeys.go)
 	// byCred, and instance.revoked, are written with both mu and credMu
 	// held and read with either: a heartbeat finds its caller under credMu
 	// alone, so that it takes mu once (credentials.go).
@@ -157,6 +158,7 @@ type instance struct {
 	credHash      credentialHash // of the credential issued at registration
 	tokenID       string         // the join token it registered with; "" the bootstrap token
 	keysSent      uint64         // version of the gossip keyring it was last given
+	keysHeld      uint64         // version it says it holds; 0 when it does not say (gossipkeys.go)
 	key           ticks          // in the reaper's heap (deadlines.go)
 	slot          int32          // index in the reaper's heap; -1 when out
 	health        statusCode     // what the agent last reported
@@ -389,8 +391,8 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 		ID: id, Placement: *in.placement, Revision: r.snap.Revision,
 		HeartbeatInterval: Duration(r.intervalFor(ttl)), TTL: Duration(ttl),
 		DeregisterCriticalAfter: Duration(r.dca), Credential: cred,
-		GossipKeys: gossipKeysFor(in, keys, keysVersion),
 	}
+	reply.GossipKeys, reply.GossipKeysVersion = r.gossipKeysAtRegistrationLocked(in, keys, keysVersion)
 	r.mu.Unlock()
 	r.registered.Add(1)
 	r.log.Info().Str("instance", id).Str("service", reg.Service).Str("address", reg.Address).
