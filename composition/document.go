@@ -79,7 +79,7 @@ func Import(tx *Tx, d *Document) (*ImportStats, error) {
 	if d.Format != DocumentFormat {
 		return nil, Invalid("format", fmt.Sprintf("is %q, want %q", d.Format, DocumentFormat))
 	}
-	if err := d.checkIDs(); err != nil {
+	if err := d.checkImportIDs(); err != nil {
 		return nil, err
 	}
 	ids := map[int64]int64{ProviderAccountID: ProviderAccountID}
@@ -232,4 +232,24 @@ func (d *Document) checkIDs() error {
 		}
 	}
 	return nil
+}
+
+// checkImportIDs refuses, before an import, an entity whose id is 0 (a
+// reference to nothing) or 1 (the provider account's): no home gives
+// those, so the document is no export, and its references could not be
+// told apart. Then checkIDs.
+func (d *Document) checkImportIDs() error {
+	for _, k := range kinds {
+		if k.sharesID() {
+			continue
+		}
+		for i, e := range k.inDocument(d) {
+			if id := e.Key(); id <= ProviderAccountID && importCarries(e) {
+				return Invalid("id", fmt.Sprintf("%s[%d] has id %d: every entity of a composition document needs the id "+
+					"its home gave it, above %d (0 refers to nothing, %d is the provider account's); write the document with portolan export",
+					k.kind(), i, id, ProviderAccountID, ProviderAccountID))
+			}
+		}
+	}
+	return d.checkIDs()
 }

@@ -19,6 +19,9 @@ import (
 // document twice therefore writes nothing the second time. The first
 // problem fails the whole import, naming the entity.
 func ImportByName(tx *Tx, d *Document) (*ImportStats, error) {
+	if err := d.checkImportIDs(); err != nil {
+		return nil, err
+	}
 	desired, err := d.Composition() // the document's ids: Diff and the writes check it
 	if err != nil {
 		return nil, err

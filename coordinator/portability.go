@@ -28,6 +28,9 @@ func (c *Coordinator) portability() http.Handler {
 			return
 		}
 		doc := composition.Export(c.store.Snapshot(), secrets, time.Now())
+		if !secrets {
+			hidePolicySecrets(doc)
+		}
 		// Personal data, and with include_secrets every key: kept by no
 		// cache on the way, as the agents' views are not.
 		w.Header().Set("Cache-Control", "no-store")
@@ -35,7 +38,7 @@ func (c *Coordinator) portability() http.Handler {
 	})
 	mux.HandleFunc("POST "+registry.PathAdminComposition, func(w http.ResponseWriter, r *http.Request) {
 		var doc composition.Document
-		if err := threescale.DecodeJSON(w, r, &doc, MaxImportBytes, "malformed composition document"); err != nil {
+		if err := decodeImport(w, r, &doc); err != nil {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
@@ -49,8 +52,13 @@ func (c *Coordinator) portability() http.Handler {
 		// taken, and a document imported twice makes no second revision.
 		var stats *composition.ImportStats
 		snap, err := c.store.Update(r.Context(), c.api.CheckWrite(func(tx *composition.Tx) error {
-			var err error
-			stats, err = composition.ImportByName(tx, &doc)
+			// Policy secrets an export without secrets hid are home's,
+			// read under the writer: the values it will keep.
+			restored, err := restorePolicySecrets(tx.View(), &doc)
+			if err != nil {
+				return err
+			}
+			stats, err = composition.ImportByName(tx, restored)
 			return err
 		}))
 		if err != nil {

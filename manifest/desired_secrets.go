@@ -120,3 +120,18 @@ func (b *builder) keepPassword(org string, u User) string {
 	}
 	return u.Password
 }
+
+// keepPolicySecrets puts back in chain, the service's policy chain as the
+// document gives it, the values an export without secrets hid
+// (RestoreChainSecrets): base's, policy by policy. A hidden value base has
+// nothing for (a new service, a policy home does not hold) is refused.
+func (b *builder) keepPolicySecrets(service string, chain []composition.PolicyConfig) error {
+	var home []composition.PolicyConfig
+	if p, ok := b.homeProxy(service); ok {
+		home = p.PolicyChain
+	}
+	if err := RestoreChainSecrets(service, chain, home); err != nil {
+		return b.errorf("proxy.policy_chain", "%v", err)
+	}
+	return nil
+}

@@ -228,6 +228,9 @@ func (b *builder) proxy(serviceID int64, service string, d *Proxy) error {
 		if err != nil {
 			return err
 		}
+		if err := b.keepPolicySecrets(service, chain); err != nil {
+			return err
+		}
 		if home, ok := b.homeProxy(service); ok {
 			keepConfigurations(chain, home.PolicyChain)
 		}

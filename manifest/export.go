@@ -10,7 +10,9 @@ import (
 // ExportOptions says what Export writes.
 type ExportOptions struct {
 	// IncludeSecrets writes application credentials, user passwords (as
-	// stored: hashed) and proxy secret tokens.
+	// stored: hashed), proxy secret tokens and the credentials of policy
+	// configurations; without it each of the last is SecretPlaceholder
+	// (HidePolicySecrets).
 	IncludeSecrets bool
 }
 
@@ -157,7 +159,11 @@ func (x *exporter) proxy(p *composition.Proxy) *Proxy {
 		}
 	}
 	for _, pc := range p.PolicyChain {
-		out.PolicyChain = append(out.PolicyChain, Policy{Name: pc.Name, Version: pc.Version, Configuration: compact(pc.Configuration), Enabled: pc.Enabled})
+		config := compact(pc.Configuration)
+		if !x.opts.IncludeSecrets {
+			config = compact(HidePolicySecrets(config))
+		}
+		out.PolicyChain = append(out.PolicyChain, Policy{Name: pc.Name, Version: pc.Version, Configuration: config, Enabled: pc.Enabled})
 	}
 	return out
 }
