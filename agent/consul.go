@@ -17,6 +17,7 @@ import (
 	"github.com/portolan/portolan/internal/backoff"
 	"github.com/portolan/portolan/internal/consulacl"
 	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/consulcatalog"
 )
 
 // DefaultConsulDeregisterAfter is how long Consul keeps a service whose TTL
@@ -75,6 +76,18 @@ func (a *Agent) consulRegistration() *consul.AgentServiceRegistration {
 	if a.cfg.Version != "" {
 		meta["agent_version"] = a.cfg.Version
 	}
+	// Draining shows in Meta, so maps read from the catalog show the
+	// instance draining rather than failing; its check is critical all
+	// the same (consulCheck, in the TTL update that follows: a status that
+	// changes there reaches the catalog with its output at once, where one
+	// unchanged would wait for Consul's check_update_interval). Its pair is
+	// kept free while not draining, so starting to drain leaves out no label.
+	draining := a.st.isDraining()
+	labelRoom := consulMetaPairsMax - len(meta) - 1
+	if draining {
+		meta[consulcatalog.MetaDraining] = consulcatalog.MetaTrue
+		labelRoom = consulMetaPairsMax - len(meta)
+	}
 	var dropped, merged []string
 	heldBy := make(map[string]string, len(self.Labels)) // Meta key → the label it holds
 	for _, k := range slices.Sorted(maps.Keys(self.Labels)) {
@@ -83,7 +96,7 @@ func (a *Agent) consulRegistration() *consul.AgentServiceRegistration {
 			merged = append(merged, fmt.Sprintf("%s (as %s, held by %s)", k, key, other))
 			continue
 		}
-		if len(meta) >= consulMetaPairsMax {
+		if len(heldBy) >= labelRoom {
 			dropped = append(dropped, k)
 			continue
 		}
@@ -161,6 +174,17 @@ func consulMetaKey(k string) string {
 		b = b[:consulMetaKeyMax]
 	}
 	return string(b)
+}
+
+// consulCheck is the TTL check's status and output for the agent's health.
+// A draining instance is critical: out of Consul's passing set, as out of
+// home's, so Consul's DNS and health-based consumers stop routing to it
+// (the Meta flag says why, for maps).
+func consulCheck(status, output string, draining bool) (string, string) {
+	if draining {
+		return consul.HealthCritical, "draining: the instance is stopping"
+	}
+	return consulStatus(status), output
 }
 
 // consulStatus maps the agent's health to a Consul check status.
@@ -251,11 +275,9 @@ func (a *Agent) runConsul(ctx context.Context) {
 			justRegistered = true
 		}
 		hb := a.st.heartbeat()
-		if a.st.isDraining() { // out of Consul's passing set, as out of home's
-			hb.Status, hb.Output = registry.StatusCritical, "draining: the instance is stopping"
-		}
+		status, output := consulCheck(hb.Status, hb.Output, a.st.isDraining())
 		cctx, cancel := context.WithTimeout(ctx, homeCallTimeout)
-		err := c.client.Agent().UpdateTTLOpts(c.checkID, hb.Output, consulStatus(hb.Status), (&consul.QueryOptions{}).WithContext(cctx))
+		err := c.client.Agent().UpdateTTLOpts(c.checkID, output, status, (&consul.QueryOptions{}).WithContext(cctx))
 		cancel()
 		switch {
 		case err == nil:

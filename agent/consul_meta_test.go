@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/registry"
+	"github.com/portolan/portolan/registry/consulcatalog"
 )
 
 // A label cut to Consul's 512-byte Meta value limit is cut at a rune
@@ -68,4 +70,31 @@ func TestConsulLabelsLeftOutOfMetaAreWarnedOfOnce(t *testing.T) {
 	require.Equal(t, 1, warnings, "%s", logs.String())
 	assert.Contains(t, logs.String(), `a_b (as label_a_b, held by a.b)`)
 	assert.Contains(t, logs.String(), `"z69"`, "the labels past 64 pairs are named")
+}
+
+// A draining instance's registration says so in Meta, for maps read from
+// the catalog, while its check is fed critical, for Consul's DNS and health
+// queries; starting to drain leaves out no label that was in Meta before.
+func TestConsulRegistrationMarksDrainingInMetaAndCheckCritical(t *testing.T) {
+	labels := map[string]string{}
+	for i := range 70 {
+		labels[fmt.Sprintf("z%02d", i)] = "v"
+	}
+	a, err := New(Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
+		Consul: "http://127.0.0.1:1", Labels: labels, Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	before := a.consulRegistration()
+	_, marked := before.Meta[consulcatalog.MetaDraining]
+	assert.False(t, marked, "not draining yet, yet Meta says draining: %v", before.Meta)
+
+	a.st.setDraining()
+	during := a.consulRegistration()
+	assert.Equal(t, consulcatalog.MetaTrue, during.Meta[consulcatalog.MetaDraining], "Meta of a draining instance: %v", during.Meta)
+	status, output := consulCheck(registry.StatusPassing, "ok", a.st.isDraining())
+	assert.Equal(t, consul.HealthCritical, status, "a draining instance must leave Consul's passing set")
+	assert.Contains(t, output, "draining")
+	assert.LessOrEqual(t, len(during.Meta), 64, "Consul refuses more than 64 Meta pairs")
+	delete(during.Meta, consulcatalog.MetaDraining)
+	assert.Equal(t, before.Meta, during.Meta, "the labels in Meta changed when draining began")
+	assert.NotEqual(t, fingerprint(before), fingerprint(a.consulRegistration()), "draining must register again")
 }

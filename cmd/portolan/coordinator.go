@@ -65,8 +65,12 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			}
 			var consulCfg *coordinator.ConsulConfig
 			if addr := c.String("consul"); addr != "" {
+				prefix, err := consulPrefix(c.String("consul-prefix"))
+				if err != nil {
+					return err
+				}
 				consulCfg = &coordinator.ConsulConfig{Address: addr, Token: c.String("consul-token"),
-					Prefix: c.String("consul-prefix"), Datacenter: c.String("consul-datacenter")}
+					Prefix: prefix, Datacenter: c.String("consul-datacenter")}
 			}
 			if c.Int64("gc-heap-floor") < 0 {
 				return fmt.Errorf("--gc-heap-floor: %d is negative (0 turns it off)", c.Int64("gc-heap-floor"))

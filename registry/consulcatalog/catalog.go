@@ -27,6 +27,19 @@ const Tag = "portolan"
 // planTag prefixes the tags naming the plans an instance serves.
 const planTag = "plan:"
 
+// MetaDraining is the Meta key an agent sets, to MetaTrue, on its
+// registration while its instance drains (it is stopping). Its check is
+// critical meanwhile, so Consul's DNS and health queries stop routing to
+// it; the key tells a map reader the instance is draining, not failing.
+const MetaDraining = "draining"
+
+// MetaTrue is the value of a Meta flag that is set.
+const MetaTrue = "true"
+
+// ttlExpired begins the output Consul gives a TTL check nobody fed in time
+// (agent/checks CheckTTL): the agent that fed it is gone.
+const ttlExpired = "TTL expired"
+
 // Reader reads Portolan instances from Consul.
 type Reader struct {
 	client *consul.Client
@@ -107,7 +120,8 @@ func inDC(dc string) string {
 
 // instance turns a Consul health entry into a map instance: its id, labels
 // and the agent version come from the Meta the agent registered, plans from
-// the plan:<system_name> tags, the status from all the service's checks.
+// the plan:<system_name> tags, the status from all the service's checks and
+// the draining flag in Meta (instanceStatus).
 func instance(e *consul.ServiceEntry, dc string) registry.MapInstance {
 	s := e.Service
 	addr := s.Address
@@ -116,7 +130,7 @@ func instance(e *consul.ServiceEntry, dc string) registry.MapInstance {
 	}
 	in := registry.MapInstance{
 		ID: instanceID(s), Service: s.Service, Address: addr, Port: s.Port, Datacenter: dc,
-		Status: status(e.Checks.AggregatedStatus()), Plans: []registry.PlanRef{},
+		Status: instanceStatus(e), Plans: []registry.PlanRef{},
 		AgentVersion: s.Meta["agent_version"],
 	}
 	for k, v := range s.Meta {
@@ -160,6 +174,26 @@ func instanceID(s *consul.AgentService) string {
 		}
 	}
 	return id
+}
+
+// instanceStatus is the map's status of a health entry: Consul's aggregate
+// of its checks, or draining while its agent says so (Meta draining) and
+// still feeds its check. As home's registry keeps a draining instance
+// draining until its TTL runs out, the entry is critical again once its node
+// fails (a node check critical) or its TTL check expired; Consul sends the
+// catalog the output of a check whose status did not change only every
+// check_update_interval (5m by default), so an expiry shows late, if at all
+// before Consul's deregister-after removes the service.
+func instanceStatus(e *consul.ServiceEntry) string {
+	if e.Service.Meta[MetaDraining] != MetaTrue {
+		return status(e.Checks.AggregatedStatus())
+	}
+	for _, c := range e.Checks {
+		if c.Status == consul.HealthCritical && (c.ServiceID == "" || strings.HasPrefix(c.Output, ttlExpired)) {
+			return registry.StatusCritical
+		}
+	}
+	return registry.StatusDraining
 }
 
 // status maps Consul's health to the map's status words (the same words).
