@@ -7,9 +7,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -106,19 +103,7 @@ func newBrowser(tb testing.TB) *http.Client {
 // returns the answer, its body unread.
 func postLogin(tb testing.TB, hc *http.Client, srv *httptest.Server, token string) *http.Response {
 	tb.Helper()
-	resp, err := hc.Get(srv.URL + Prefix + "login")
-	require.NoError(tb, err)
-	body := readBody(tb, resp)
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
-	require.NotNil(tb, csrf, "the login form carries a CSRF token")
-	req, err := http.NewRequest(http.MethodPost, srv.URL+Prefix+"login",
-		strings.NewReader(url.Values{"csrf": {csrf[1]}, "token": {token}, "next": {"/ui/map"}}.Encode()))
-	require.NoError(tb, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", srv.URL)
-	resp, err = hc.Do(req)
-	require.NoError(tb, err)
-	return resp
+	return postLoginVia(tb, hc, srv, token, "")
 }
 
 // signedInClient logs in to srv with token and returns a client holding
