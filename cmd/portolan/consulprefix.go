@@ -17,9 +17,10 @@ const consulPrefixMax = 256
 // both be the folder portolan/ (not keys "portolancomposition/..."); a
 // leading "/" is dropped, as Consul's own client drops it when it reads.
 // Consul's HTTP API cleans a key's path (Go's ServeMux redirects "//", "."
-// and ".." away) and refuses unprintable ones, so a prefix with those would
-// read and write other keys than it names: it is refused, naming the flag,
-// as is an empty one (the KV root).
+// and ".." away), so a prefix with those would read and write other keys
+// than it names, and it refuses a key with a rune that is not printable:
+// either is refused here, naming the flag, as is an empty prefix (the KV
+// root).
 func consulPrefix(raw string) (string, error) {
 	bad := func(why string) error {
 		return fmt.Errorf("--consul-prefix %q: %s; give a Consul KV folder such as portolan/ or team-a/portolan/", raw, why)
@@ -29,8 +30,13 @@ func consulPrefix(raw string) (string, error) {
 		return "", bad(fmt.Sprintf("longer than %d bytes", consulPrefixMax))
 	case !utf8.ValidString(raw):
 		return "", bad("not valid UTF-8")
-	case strings.IndexFunc(raw, unicode.IsControl) >= 0:
-		return "", bad("holds a control character")
+	}
+	// Consul answers 400 to a key path holding any rune Go does not call
+	// printable: control characters, but also no-break, zero-width and
+	// other non-ASCII spaces.
+	if i := strings.IndexFunc(raw, func(r rune) bool { return !unicode.IsPrint(r) }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(raw[i:])
+		return "", bad(fmt.Sprintf("holds %U, a control character or another that is not printable, which Consul refuses in a key", r))
 	}
 	p := strings.TrimPrefix(raw, "/")
 	if p == "" {

@@ -71,6 +71,9 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				}
 				consulCfg = &coordinator.ConsulConfig{Address: addr, Token: c.String("consul-token"),
 					Prefix: prefix, Datacenter: c.String("consul-datacenter")}
+				if err := consulCfg.CheckPrefixMoved(c.Context, c.String("consul-prefix")); err != nil {
+					return err
+				}
 			}
 			if c.Int64("gc-heap-floor") < 0 {
 				return fmt.Errorf("--gc-heap-floor: %d is negative (0 turns it off)", c.Int64("gc-heap-floor"))
