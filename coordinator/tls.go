@@ -247,7 +247,9 @@ func (s *tlsServing) staticCert(certFile, keyFile string, log zerolog.Logger) er
 	s.pin.Store(&pin)
 	r.SetLog(log)
 	r.OnReload(func(_, next *tls.Certificate) {
-		old := s.caPin()
+		// Not caPin: it looks at the files, and this runs inside a look
+		// (under the reloader's lock) that may have outlasted the interval.
+		old := *s.pin.Load()
 		pin, err := chainPin(next)
 		if err != nil {
 			log.Error().Err(err).Str("cert_file", certFile).Msg("the reloaded TLS certificate holds a CA certificate that does not parse: join tokens made now carry no pin")

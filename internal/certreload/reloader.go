@@ -130,7 +130,9 @@ func (r *Reloader) SetLog(log zerolog.Logger) {
 
 // OnReload sets fn, called with the pair served until then (nil for none)
 // and the new one each time a new pair is taken, on the handshake that
-// took it: it must be quick.
+// took it, under the Reloader's lock: it must be quick, and call none of
+// r's methods (Current, after a read slower than reloadInterval, would
+// wait for that lock for good).
 func (r *Reloader) OnReload(fn func(prev, next *tls.Certificate)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
