@@ -131,3 +131,67 @@ func TestImportRefusesAHiddenPolicySecretHomeCannotMatch(t *testing.T) {
 	proxy, _ := newsChains(t, other)
 	assert.Contains(t, string(proxy[0].Configuration), "ti-s3cret-value")
 }
+
+// Policies holding no credential move whole to another home through an
+// export without secrets: the counter names of APIcast's rate_limit and
+// the JSON log fields of its logging policy are under "key", yet they are
+// no secret, and a home that never held the policies takes them as written.
+func TestExportWithoutSecretsOfRateLimitAndLoggingImportsIntoAnotherHome(t *testing.T) {
+	const limits = `apiVersion: portolan.dev/v1
+kind: Service
+system_name: news
+name: News
+proxy:
+  policy_chain:
+    - {name: rate_limit, version: builtin, enabled: true, configuration: {limits_exceeded_error: {status_code: 429}, fixed_window_limiters: [{key: {name: per-host-counter, name_type: plain, scope: service}, count: 10, window: 60}]}}
+    - {name: logging, version: builtin, enabled: true, configuration: {enable_json_logs: true, json_object_config: [{key: upstream-latency-field, value: "{{upstream_response_time}}", value_type: liquid}]}}
+`
+	home := newApplyCoordinator(t, threescale.Caps{})
+	code, body := postApply(t, home, "", limits)
+	require.Equal(t, http.StatusOK, code, body)
+	doc := exportDocument(t, home, "")
+	assert.Contains(t, string(doc), "per-host-counter", "a counter's name is no secret: the export shows it")
+	assert.Contains(t, string(doc), "upstream-latency-field", "a log field's name is no secret: the export shows it")
+
+	other := newApplyCoordinator(t, threescale.Caps{})
+	w := importDocument(other, doc)
+	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+	proxy, _ := newsChains(t, other)
+	assert.JSONEq(t, `{"limits_exceeded_error":{"status_code":429},"fixed_window_limiters":[{"key":{"name":"per-host-counter","name_type":"plain","scope":"service"},"count":10,"window":60}]}`,
+		string(proxy[0].Configuration))
+	assert.JSONEq(t, `{"enable_json_logs":true,"json_object_config":[{"key":"upstream-latency-field","value":"{{upstream_response_time}}","value_type":"liquid"}]}`,
+		string(proxy[1].Configuration))
+}
+
+// A deployed config whose chain holds an entry that is no policy (a stray
+// value) still has the secrets of its other policies hidden, and they come
+// back when the export is imported back.
+func TestExportWithoutSecretsHidesPolicySecretsBesideAStrayChainEntry(t *testing.T) {
+	c := newApplyCoordinator(t, threescale.Caps{})
+	code, body := postApply(t, c, "", secretPolicies)
+	require.Equal(t, http.StatusOK, code, body)
+	_, err := c.store.Update(context.Background(), func(tx *composition.Tx) error {
+		s, _ := tx.View().ServiceBySystemName("news")
+		p, _ := tx.View().Proxies.Get(s.ID)
+		chain := []any{42}
+		for _, pc := range p.PolicyChain {
+			chain = append(chain, pc)
+		}
+		content, err := json.Marshal(map[string]any{"proxy": map[string]any{"service_id": s.ID, "policy_chain": chain}})
+		require.NoError(t, err)
+		return tx.Create(&composition.ProxyConfig{ServiceID: s.ID, Environment: composition.EnvProduction, Version: 1, Content: content})
+	})
+	require.NoError(t, err)
+	_, config := newsChains(t, c)
+	rev := c.store.Snapshot().Revision
+
+	out := exportDocument(t, c, "")
+	for _, secret := range policySecretValues {
+		assert.Falsef(t, bytes.Contains(out, []byte(secret)), "an export without secrets holds %q", secret)
+	}
+	w := importDocument(c, out)
+	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+	_, got := newsChains(t, c)
+	assert.Equal(t, string(config), string(got), "the deployed config's secrets are home's")
+	assert.Equal(t, rev, c.store.Snapshot().Revision, "nothing changed: no revision")
+}

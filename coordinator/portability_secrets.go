@@ -127,32 +127,24 @@ func serviceName(name string, id int64) string {
 }
 
 // contentChain reads a proxy config content's policy chain
-// ({"proxy":{"policy_chain":[...]}}).
+// ({"proxy":{"policy_chain":[...]}}), as editContentChain does.
 func contentChain(content json.RawMessage) ([]composition.PolicyConfig, bool) {
-	var c struct {
-		Proxy struct {
-			PolicyChain []composition.PolicyConfig `json:"policy_chain"`
-		} `json:"proxy"`
-	}
-	if json.Unmarshal(content, &c) != nil {
-		return nil, false
-	}
-	return c.Proxy.PolicyChain, true
+	_, chain, ok := readContentChain(content)
+	return chain, ok
 }
 
-// editContentChain returns content with the configurations of its policy
-// chain as edit leaves them, and whether it changed any. Only those bytes
-// change, every key keeping its place, so that an import matches a
-// restored config to home's by content. A content it cannot read is left
-// as it is: validation refuses it.
-func editContentChain(content json.RawMessage, edit func([]composition.PolicyConfig) error) (json.RawMessage, bool) {
+// readContentChain returns the entries of a proxy config content's policy
+// chain and each as a policy: its name and configuration, none for an
+// entry that is no object (a stray value no gateway reads as a policy), so
+// that it hides nothing of its neighbours.
+func readContentChain(content json.RawMessage) ([]json.RawMessage, []composition.PolicyConfig, bool) {
 	var top struct {
 		Proxy struct {
 			PolicyChain []json.RawMessage `json:"policy_chain"`
 		} `json:"proxy"`
 	}
-	if json.Unmarshal(content, &top) != nil || len(top.Proxy.PolicyChain) == 0 {
-		return content, false
+	if json.Unmarshal(content, &top) != nil {
+		return nil, nil, false
 	}
 	entries := top.Proxy.PolicyChain
 	chain := make([]composition.PolicyConfig, len(entries))
@@ -162,10 +154,23 @@ func editContentChain(content json.RawMessage, edit func([]composition.PolicyCon
 			Configuration json.RawMessage `json:"configuration"`
 		}
 		if json.Unmarshal(e, &pc) != nil {
-			return content, false
+			continue
 		}
 		_ = json.Unmarshal(pc.Name, &chain[i].Name) // a name that is no string matches no policy
 		chain[i].Configuration = pc.Configuration
+	}
+	return entries, chain, true
+}
+
+// editContentChain returns content with the configurations of its policy
+// chain as edit leaves them, and whether it changed any. Only those bytes
+// change, every key keeping its place, so that an import matches a
+// restored config to home's by content. A content it cannot read is left
+// as it is: validation refuses it.
+func editContentChain(content json.RawMessage, edit func([]composition.PolicyConfig) error) (json.RawMessage, bool) {
+	entries, chain, ok := readContentChain(content)
+	if !ok || len(entries) == 0 {
+		return content, false
 	}
 	before := make([]json.RawMessage, len(chain))
 	for i := range chain {

@@ -52,7 +52,80 @@ func HidePolicySecrets(config json.RawMessage) json.RawMessage {
 
 // hideConfig is v with its secrets hidden as an export writes them.
 func hideConfig(v any) any {
-	return redact.Config(v, func(any) any { return SecretPlaceholder })
+	hide := func(any) any { return SecretPlaceholder }
+	return keepNamingKeys(v, redact.Config(v, hide), hide)
+}
+
+// keepNamingKeys returns hidden, v as redact.Config hid it, with each "key"
+// of a stock APIcast policy that names something judged by its own value:
+// a rate limiter's counter key ({name, name_type, scope}) and a logging
+// JSON field's name ({key, value, value_type}). "key" hides all beneath it,
+// yet neither is a credential, and an export a new home refused for them
+// would not be portable. Their values still hide a credential-shaped
+// string (a bearer token, a URL's password).
+func keepNamingKeys(v, hidden any, hide func(any) any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		h, ok := hidden.(map[string]any)
+		if !ok {
+			return hidden
+		}
+		for k, e := range t {
+			switch {
+			case k == "key" && (counterKey(e) || logFieldName(t, e)):
+				h[k] = redact.Config(e, hide)
+			case !redact.SecretName(k): // under a secret's name, all stays hidden
+				h[k] = keepNamingKeys(e, h[k], hide)
+			}
+		}
+		return h
+	case []any:
+		h, ok := hidden.([]any)
+		if !ok || len(h) != len(t) {
+			return hidden
+		}
+		for i, e := range t {
+			h[i] = keepNamingKeys(e, h[i], hide)
+		}
+		return h
+	}
+	return hidden
+}
+
+// counterKey reports whether v is a rate limiter's counter key: an object
+// of strings with a name and no field but name, name_type and scope.
+func counterKey(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	if _, named := m["name"]; !named {
+		return false
+	}
+	for k, e := range m {
+		if _, isString := e.(string); !isString || (k != "name" && k != "name_type" && k != "scope") {
+			return false
+		}
+	}
+	return true
+}
+
+// logFieldName reports whether key, the string at "key" of entry, names a
+// field of the logging policy's json_object_config: an entry of strings
+// with no field but key, value and value_type.
+func logFieldName(entry map[string]any, key any) bool {
+	if _, isString := key.(string); !isString {
+		return false
+	}
+	if _, typed := entry["value_type"]; !typed {
+		return false
+	}
+	for k, e := range entry {
+		if _, isString := e.(string); !isString || (k != "key" && k != "value" && k != "value_type") {
+			return false
+		}
+	}
+	return true
 }
 
 // RestoreChainSecrets puts back in chain, a service's policy chain as a

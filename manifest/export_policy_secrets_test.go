@@ -135,3 +135,21 @@ func TestApplyRefusesAHiddenPolicySecretHomeCannotMatch(t *testing.T) {
 		})
 	}
 }
+
+// A rate limiter's counter key and a JSON log field's name are shown (no
+// credential), while any other value under "key" stays hidden, and a
+// credential-shaped counter name still is.
+func TestHidePolicySecretsShowsCounterKeysAndLogFieldNamesOnly(t *testing.T) {
+	got := string(manifest.HidePolicySecrets(json.RawMessage(
+		`{"fixed_window_limiters":[{"key":{"name":"per-host","name_type":"plain","scope":"service"},"count":10,"window":60}],` +
+			`"connection_limiters":[{"key":{"name":"Bearer leaked-counter-token","scope":"global"},"conn":5}],` +
+			`"key":{"name":"x","value":"other-s3cret"},` +
+			`"json_object_config":[{"key":"latency","value":"{{upstream_response_time}}","value_type":"liquid"}],` +
+			`"fields":[{"key":"plain-key-s3cret","value":"v"},{"key":"typed-key-s3cret","value":"v","value_type":"plain","extra":"x"}],` +
+			`"private":{"limiters":[{"key":{"name":"under-a-secret-name"}}]}}`)))
+	assert.Contains(t, got, `"name":"per-host","name_type":"plain","scope":"service"`)
+	assert.Contains(t, got, `"key":"latency"`)
+	for _, secret := range []string{"leaked-counter-token", "other-s3cret", "plain-key-s3cret", "typed-key-s3cret", "under-a-secret-name"} {
+		assert.NotContains(t, got, secret)
+	}
+}
