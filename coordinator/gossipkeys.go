@@ -211,8 +211,9 @@ func (k *gossipKeyring) advanceLocked() {
 // the step builds on (it may drop the key that agent encrypts with, or
 // make primary one it lacks). The wait lasts at most the grace past the
 // step's time, so an agent that never acknowledges (stuck, or lying)
-// cannot keep a key from being retired; a dead one is removed from the
-// registry within its TTL and deregister-critical-after anyway.
+// cannot keep a key from being retired; one held for dead (its TTL ran
+// out, gossip declared it dead) or whose join token was revoked is not
+// counted at all (registry).
 func (k *gossipKeyring) heldLocked(now time.Time) bool {
 	if k.behind == nil {
 		return false

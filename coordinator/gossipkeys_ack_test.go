@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/portolan/portolan/internal/pki"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
 )
@@ -189,4 +190,61 @@ func TestGossipKeyRotationDoesNotWaitForAnOlderAgent(t *testing.T) {
 	clock.Add(rot.PrimaryAt.Sub(clock.Now()))
 	_, version := c.keyring.Current()
 	assert.Equal(t, rot.Version+1, version, "and the rotation goes on on time")
+}
+
+// An instance whose join token was revoked can never acknowledge a step
+// (its heartbeats are refused), and is kept only to be shown critical
+// until deregister-critical-after: the rotation that usually follows a
+// leaked token retires the old key on time, without waiting for it.
+func TestGossipKeyRotationDoesNotWaitForAnInstanceWhoseTokenWasRevoked(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c, _ := startKeyringHome(t, clock)
+	ctx := context.Background()
+	jt, err := c.instances.CreateJoinToken(registry.JoinTokenSpec{}, pki.Pin{})
+	require.NoError(t, err)
+	leaked, err := client.New(client.Config{Address: "http://" + c.Addr(), Token: jt.Token})
+	require.NoError(t, err)
+	reg, err := leaked.Register(ctx, "news-1", &registry.Registration{Service: "news", Address: "10.0.0.1", Port: 80})
+	require.NoError(t, err)
+	leaked.SetCredential(reg.Credential)
+	_, err = leaked.Heartbeat(ctx, "news-1", &registry.Heartbeat{Status: registry.StatusPassing, GossipKeysVersion: reg.GossipKeysVersion})
+	require.NoError(t, err)
+	n, err := c.instances.RevokeJoinToken(jt.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+
+	rot, err := c.keyring.Rotate()
+	require.NoError(t, err)
+	clock.Add(rot.PrimaryAt.Sub(clock.Now()))
+	_, version := c.keyring.Current()
+	assert.Equal(t, rot.Version+1, version, "the new key is primary on time: the revoked instance is not waited for")
+}
+
+// An instance silent past its TTL cannot acknowledge either: the rotation
+// goes on on time (were it waited for, each step would wait its whole
+// grace, as its removal comes later still), and the instance, should it
+// come back, is handed the keyring at once and counted again.
+func TestGossipKeyRotationDoesNotWaitForAnInstanceSilentPastItsTTL(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c, cl := startKeyringHome(t, clock)
+	ctx := context.Background()
+	reg, err := cl.Register(ctx, "news-1", &registry.Registration{Service: "news", Address: "10.0.0.1", Port: 80,
+		TTL: registry.Duration(registry.MinTTL)})
+	require.NoError(t, err)
+	cl.SetCredential(reg.Credential)
+	_, err = cl.Heartbeat(ctx, "news-1", &registry.Heartbeat{Status: registry.StatusPassing, GossipKeysVersion: reg.GossipKeysVersion})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return c.instances.Stats().Expirations == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the instance's TTL runs out")
+
+	rot, err := c.keyring.Rotate()
+	require.NoError(t, err)
+	clock.Add(rot.PrimaryAt.Sub(clock.Now()))
+	_, version := c.keyring.Current()
+	assert.Equal(t, rot.Version+1, version, "the new key is primary on time: the silent instance is not waited for")
+
+	hb, err := cl.Heartbeat(ctx, "news-1", &registry.Heartbeat{Status: registry.StatusPassing, GossipKeysVersion: reg.GossipKeysVersion})
+	require.NoError(t, err)
+	assert.Equal(t, rot.Version+1, hb.GossipKeysVersion, "back: it gets the keyring at once")
+	assert.Equal(t, 1, c.instances.GossipKeysBehind(rot.Version+1), "and is waited for again")
 }

@@ -127,6 +127,7 @@ func (r *Registry) sweep(now time.Time) {
 			deadline := in.lastHeartbeat.Add(in.ttl)
 			in.expired = true
 			in.output = OutputTTLExpired
+			r.forgetKeysLocked(in) // silent: no rotation waits for it
 			if old, ok := in.updateStatus(deadline); ok {
 				r.noteLocked(in.id)
 				changed = true

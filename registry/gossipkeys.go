@@ -33,7 +33,8 @@ func (r *Registry) gossipKeyring() (keys []string, version uint64) {
 // keyHolders counts the instances that hold each version of the keyring,
 // among those that say which they hold; guarded by Registry.mu. An
 // instance is counted from its registration (its reply carries the
-// version) until a heartbeat names no version, or it is removed.
+// version) until a heartbeat names no version, it is held for dead (TTL,
+// gossip), its join token is revoked, or it is removed.
 type keyHolders struct {
 	byVersion map[uint64]int // at most one entry per counted instance
 	n         int            // instances counted
@@ -101,5 +102,9 @@ func (r *Registry) gossipKeysAtHeartbeatLocked(in *instance, held uint64, keys [
 	return keys, version
 }
 
-// forgetKeysLocked stops counting in, removed. Registry.mu is held.
+// forgetKeysLocked stops counting in: removed, or unable to acknowledge
+// anything (its TTL ran out, gossip declared it dead, its join token was
+// revoked), which a rotation would otherwise wait a whole grace for at
+// each step. A heartbeat of in that names its version counts it again.
+// Registry.mu is held.
 func (r *Registry) forgetKeysLocked(in *instance) { r.keyHolders.setLocked(in, 0) }

@@ -141,3 +141,23 @@ func TestGossipKeysBehindCountsInstancesThatHaveNotAcknowledged(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, hb.GossipKeys)
 }
+
+// An instance home holds for dead (gossip declared its node dead, as a TTL
+// expiry would) is not waited for by a rotation: it acknowledges nothing
+// while dead. Its next heartbeat brings it back, and counts it again.
+func TestGossipKeysBehindLeavesOutAnInstanceGossipDeclaredDead(t *testing.T) {
+	k := &testKeyring{keys: []string{"k1"}, version: 1}
+	r, err := New(Config{Store: newMemStore(), Logger: zerolog.Nop(), GossipKeys: k.current})
+	require.NoError(t, err)
+	_, err = r.Register("a", reg("news"))
+	require.NoError(t, err)
+	_, err = r.Heartbeat("a", Heartbeat{Status: StatusPassing, GossipKeysVersion: 1})
+	require.NoError(t, err)
+	require.Equal(t, 1, r.GossipKeysBehind(2))
+
+	require.True(t, r.Fail("a", "gossip: node dead"))
+	assert.Zero(t, r.GossipKeysBehind(2), "dead: not waited for")
+	_, err = r.Heartbeat("a", Heartbeat{Status: StatusPassing, GossipKeysVersion: 1})
+	require.NoError(t, err)
+	assert.Equal(t, 1, r.GossipKeysBehind(2), "alive again: waited for again")
+}

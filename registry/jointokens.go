@@ -294,6 +294,7 @@ func (r *Registry) RevokeJoinToken(id string) (int, error) {
 			r.credMu.Unlock()
 			in.endWatches()
 			in.expired, in.output = true, OutputRevoked
+			r.forgetKeysLocked(in) // refused from now on: it acknowledges nothing
 			in.updateStatus(now)
 			r.scheduleLocked(in)
 			r.noteLocked(in.id)

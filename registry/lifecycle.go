@@ -97,6 +97,7 @@ func (r *Registry) Fail(id, reason string) bool {
 	}
 	in.expired = true
 	in.output = reason
+	r.forgetKeysLocked(in) // held for dead: no rotation waits for it
 	old, changed := in.updateStatus(r.now())
 	r.scheduleLocked(in)
 	if changed {
