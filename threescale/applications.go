@@ -89,7 +89,13 @@ func prepareApp(c *call, tx *composition.Tx, n, old *composition.Application) er
 	if n.Name == "" {
 		n.Name = defaultAppName(plan)
 	}
-	for _, k := range append(c.params.All("application_key"), c.params.All("application_key[]")...) {
+	// application_key is one key (a repeated name: its last, as Rack reads
+	// it); application_key[] may list several.
+	keys := c.params.All("application_key[]")
+	if k, ok := c.params.Get("application_key"); ok {
+		keys = append([]string{k}, keys...)
+	}
+	for _, k := range keys {
 		if k != "" {
 			n.AppKeys = append(n.AppKeys, k)
 		}

@@ -120,3 +120,23 @@ func TestRepeatedAnalyticsParameterTakesItsLastValue(t *testing.T) {
 	assert.Len(t, out.Values, 3, "January to March by month")
 	assert.Equal(t, "2026-01-01T00:00:00Z", out.Period.Since, "since and timezone are the last given")
 }
+
+// porta's application create takes one application_key; sent twice, Rack
+// keeps the last, so one key is made, the last, as 3scale would.
+func TestRepeatedApplicationKeyMakesOneKeyTheLast(t *testing.T) {
+	s := newAKSetup(t)
+	app := s.create(t, s.partner.ID, url.Values{"name": {"Twice"}, "application_key": {"first-key", "last-key"}})
+	var l struct {
+		Keys []struct {
+			Key struct {
+				Value string `json:"value"`
+			} `json:"key"`
+		} `json:"keys"`
+	}
+	decodeCall(t, s.co, http.MethodGet, s.apps+"/"+idOf(t, app)+"/keys.json", nil, http.StatusOK, &l)
+	var values []string
+	for _, k := range l.Keys {
+		values = append(values, k.Key.Value)
+	}
+	require.Equal(t, []string{"last-key"}, values)
+}

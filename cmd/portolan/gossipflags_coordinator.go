@@ -15,7 +15,7 @@ import (
 // ones and the rotation's grace.
 func coordinatorGossipFlags() []cli.Flag {
 	return append(gossipFlags(),
-		&cli.DurationFlag{Name: "gossip-key-grace", Usage: "how long portolan gossip rotate-key takes: the old key is accepted until its end (0: 4 heartbeat intervals)"})
+		&cli.DurationFlag{Name: "gossip-key-grace", Usage: "the shortest time portolan gossip rotate-key takes (the old key is accepted until its end); each step may wait up to one more grace for agents to hold the one before (0: 4 heartbeat intervals)"})
 }
 
 // coordinatorGossip reads the coordinator's gossip flags: its node (nil when
