@@ -160,7 +160,7 @@ func TestHomeCutOff(t *testing.T) {
 	// A change at home while it is cut off: imported through the CLI inside
 	// its own container.
 	doc := filepath.Join(t.TempDir(), "weather.json")
-	if err := os.WriteFile(doc, []byte(`{"format":"portolan.composition/v1","services":[{"id":1,"name":"Weather","system_name":"weather"}]}`), 0o644); err != nil {
+	if err := os.WriteFile(doc, []byte(`{"format":"portolan.composition/v1","services":[{"id":2,"name":"Weather","system_name":"weather"}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	mustDocker(t, "cp", doc, c.co.Name+":/weather.json")
