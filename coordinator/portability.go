@@ -38,7 +38,7 @@ func (c *Coordinator) portability() http.Handler {
 	})
 	mux.HandleFunc("POST "+registry.PathAdminComposition, func(w http.ResponseWriter, r *http.Request) {
 		var doc composition.Document
-		if err := decodeImport(w, r, &doc); err != nil {
+		if err := threescale.DecodeJSON(w, r, &doc, MaxImportBytes, "malformed composition document"); err != nil {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 )
 
@@ -29,18 +30,30 @@ func (a *API) handleOwn(mux *http.ServeMux, routes []Route) {
 }
 
 // DecodeJSON reads a JSON request body of at most limit bytes into v,
-// refusing unknown fields: a larger body is TooLarge, anything else that
-// does not decode a 400 whose message starts with what, e.g. "malformed
-// placement: unexpected EOF". Portolan's own admin APIs read bodies with it.
+// refusing unknown fields and anything after the document but space (a
+// second document, a stray word: a body only partly read would be taken
+// for all of it): a larger body is TooLarge, anything else that does not
+// decode a 400 whose message starts with what, e.g. "malformed placement:
+// unexpected EOF". Portolan's own admin APIs read bodies with it.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64, what string) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	refused := func(err error, where string) error {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return TooLarge(limit)
 		}
-		return BadRequest(fmt.Sprintf("%s: %v", what, err))
+		return BadRequest(fmt.Sprintf("%s: %s%v", what, where, err))
 	}
-	return nil
+	if err := dec.Decode(v); err != nil {
+		return refused(err, "")
+	}
+	switch _, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return refused(err, "after the document: ")
+	default:
+		return BadRequest(fmt.Sprintf("%s: more data after the document at byte %d: a body holds one JSON document", what, dec.InputOffset()))
+	}
 }
