@@ -257,7 +257,13 @@ func (a *Agent) runConsul(ctx context.Context) {
 		justRegistered := false
 		if fp := fingerprint(reg); fp != c.registered {
 			c.attempted = true
-			cctx, cancel := context.WithTimeout(ctx, homeCallTimeout)
+			// Not cancelled when ctx ends: Consul goes on with a request
+			// its caller gave up on, so a registration cut short at
+			// shutdown (the draining one, sent as the stop begins) could
+			// land after deregisterConsul and bring the instance back,
+			// critical, until Consul's deregister-after. Waiting for the
+			// answer (bounded) keeps the deregistration last.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), homeCallTimeout)
 			err := c.client.Agent().ServiceRegisterOpts(reg, consul.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(cctx))
 			cancel()
 			if err != nil {

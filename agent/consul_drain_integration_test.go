@@ -1,8 +1,14 @@
 package agent_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -64,4 +70,56 @@ func TestDrainingInstanceShowsDrainingInConsulMaps(t *testing.T) {
 	_, exited := a.Wait(15 * time.Second)
 	require.True(t, exited)
 	assert.Equal(t, "absent", statusOf(), "deregistered once the command exited")
+}
+
+// delayDrainingRegistration is a transport in front of Consul that holds a
+// registration carrying the draining flag for delay, then sends it even
+// when its client has gone: a Consul that is slow to answer, and goes on
+// with a request whose caller cancelled it.
+type delayDrainingRegistration struct{ delay time.Duration }
+
+func (d delayDrainingRegistration) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut && r.URL.Path == "/v1/agent/service/register" && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte(consulcatalog.MetaDraining)) {
+			time.Sleep(d.delay)
+			r = r.WithContext(context.WithoutCancel(r.Context()))
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// An agent stopping with no drain sends the draining registration and
+// exits at once; when Consul takes that registration after the agent's
+// deregistration (it was in flight), the instance must not come back and
+// stay in the catalog, critical, until Consul's deregister-after.
+func TestStoppedAgentStaysDeregisteredWhenADrainingRegistrationWasInFlight(t *testing.T) {
+	t.Parallel()
+	testenv.Binary(t)
+	cs := testenv.StartConsul(t)
+	client := cs.Client(t)
+	target, err := url.Parse(cs.URL)
+	require.NoError(t, err)
+	slow := httputil.NewSingleHostReverseProxy(target)
+	slow.Transport = delayDrainingRegistration{delay: time.Second}
+	front := httptest.NewServer(slow)
+	t.Cleanup(front.Close)
+
+	a := testenv.StartAgentAt(t, "", "--consul", front.URL, "--service", "newsapi", "--address", "127.0.0.1",
+		"--port", "3000", "--heartbeat", "200ms", "--ttl", "10s", "--", "sleep", "300")
+	id := a.ID()
+	require.Eventually(t, func() bool { return checkStatus(t, client, "newsapi", id) == consul.HealthPassing },
+		10*time.Second, 20*time.Millisecond, "registered:\n%s", a.Output)
+
+	a.Signal(syscall.SIGTERM)
+	_, exited := a.Wait(15 * time.Second)
+	require.True(t, exited)
+	time.Sleep(2 * time.Second) // the held registration has reached Consul by now
+	services, err := client.Agent().Services()
+	require.NoError(t, err)
+	assert.NotContains(t, services, id, "a stopped agent's instance is in the catalog:\n%s", a.Output)
 }
