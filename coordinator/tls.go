@@ -66,6 +66,8 @@ type TLSConfig struct {
 	CertFile, KeyFile string
 	// ClientCAFile, when set, requires every client to present a
 	// certificate issued by one of its CAs (--tls-client-ca): mutual TLS.
+	// It is read again when it changes, as CertFile is: a CA added or
+	// dropped holds for new handshakes without a restart.
 	ClientCAFile string
 	// DNSNames and IPs are certified besides the listen address, the host
 	// name, localhost and the interfaces' addresses (--tls-dns, --tls-ip):
@@ -87,7 +89,9 @@ type tlsServing struct {
 	config *tls.Config
 	pin    atomic.Pointer[pki.Pin] // nil or zero when no CA is known
 	certs  *certreload.Reloader    // the files of CertFile and KeyFile; nil for TLSAuto
-	caFile string                  // where the pinned CA is, for the start log
+	// clientCAs is the CAs of ClientCAFile (mutual TLS); nil without.
+	clientCAs *certreload.Pool
+	caFile    string // where the pinned CA is, for the start log
 	// insecure is plain HTTP on an address other than loopback.
 	insecure bool
 }
@@ -125,12 +129,9 @@ func newTLSServing(cfg Config, addr net.Addr) (*tlsServing, error) {
 		return nil, err
 	}
 	if t.ClientCAFile != "" {
-		pool, err := pki.LoadCertPool(t.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("--tls-client-ca: %w", err)
+		if err := s.requireClientCerts(t.ClientCAFile, cfg.Logger.With().Str("component", "tls").Logger()); err != nil {
+			return nil, err
 		}
-		s.config.ClientCAs = pool
-		s.config.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return s, nil
 }
@@ -347,7 +348,7 @@ func (c *Coordinator) logServing(ctx context.Context) (stop func()) {
 		// The pin is public: it names the CA, and proves nothing by itself.
 		if pin := c.tls.caPin(); !pin.IsZero() {
 			log.Info().Str("url", c.URL()).Str("ca_pin", pin.String()).Str("ca_file", c.tls.caFile).
-				Bool("mutual_tls", c.tls.config.ClientCAs != nil).Msg("serving HTTPS; agents pin the CA with --ca-pin or a join token")
+				Bool("mutual_tls", c.tls.clientCAs != nil).Msg("serving HTTPS; agents pin the CA with --ca-pin or a join token")
 		} else {
 			log.Warn().Str("url", c.URL()).Str("cert_file", c.tls.caFile).
 				Msg("serving HTTPS with a certificate file that holds no CA: join tokens carry no pin, agents need --ca-file")

@@ -2,13 +2,9 @@ package coordinator_test
 
 import (
 	"context"
-	"crypto/tls"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -138,94 +134,4 @@ func TestOwnCertificateFilesThatDoNotLoadKeepTheOldOneServing(t *testing.T) {
 	assert.NotContains(t, logs, keyBody(oldKey), "no key material is logged")
 	assert.NotContains(t, logs, keyBody(r.newKey), "no key material is logged")
 	assert.Equal(t, os.FileMode(0o600), mode(t, r.keyFile), "the key file is left as it is")
-}
-
-// slowSource feeds path, a FIFO, with the bytes data holds each time the
-// coordinator opens it, after delay: a certificate source slower than the
-// look at the files (a secrets agent behind a named pipe, a network file
-// system under load). It stops with the test.
-func slowSource(t *testing.T, path string, data *atomic.Pointer[[]byte], delay time.Duration) {
-	t.Helper()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			f, err := os.OpenFile(path, os.O_WRONLY, 0) // waits for a reader
-			if err != nil {
-				t.Errorf("opening %s to write: %v", path, err)
-				return
-			}
-			select {
-			case <-stop:
-				f.Close()
-				return
-			case <-time.After(delay):
-			}
-			_, _ = f.Write(*data.Load())
-			f.Close()
-			// The reader sees the end of the data only once no writer
-			// is left: the next open waits until it is gone.
-			select {
-			case <-stop:
-				return
-			case <-time.After(300 * time.Millisecond):
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		close(stop)
-		// A reader of our own lets a writer waiting for one go.
-		if f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
-			<-done
-			f.Close()
-		}
-	})
-}
-
-// A renewed pair whose read takes longer than the interval between looks
-// at the files is served, and join tokens carry its CA's pin: taking it
-// (and learning its CA) does not wait on a look at the files the reload
-// itself is in the middle of.
-func TestOwnCertificateReloadSlowerThanTheLookIntervalCompletes(t *testing.T) {
-	certs := t.TempDir()
-	oldCA, newCA := newTestAuthority(t, filepath.Join(certs, "old-ca")), newTestAuthority(t, filepath.Join(certs, "new-ca"))
-	oldCert, keyFile := issueFiles(t, oldCA, pki.RoleServer, certs, "server")
-	newCert, newKey := issueFiles(t, newCA, pki.RoleServer, t.TempDir(), "renewed")
-	certFile := filepath.Join(certs, "cert.pipe")
-	require.NoError(t, syscall.Mkfifo(certFile, 0o600))
-	var data atomic.Pointer[[]byte]
-	first := readAll(t, oldCert)
-	data.Store(&first)
-	slowSource(t, certFile, &data, 1500*time.Millisecond)
-	h := startTLSHome(t, "127.0.0.1:0", t.TempDir(), coordinator.Config{TLS: coordinator.TLSConfig{CertFile: certFile, KeyFile: keyFile}})
-	require.Equal(t, oldCA.Pin(), h.CAPin())
-
-	renewed := readAll(t, newCert)
-	data.Store(&renewed)
-	replace(t, keyFile, readAll(t, newKey))
-	pins := make(chan pki.Pin, 1)
-	go func() {
-		deadline := time.Now().Add(reloadWait)
-		for time.Now().Before(deadline) {
-			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", h.Addr(),
-				&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a handshake, to look at the files
-			if err == nil {
-				conn.Close()
-				if p := h.CAPin(); p == newCA.Pin() {
-					pins <- p
-					return
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		pins <- h.CAPin()
-	}()
-	select {
-	case p := <-pins:
-		assert.Equal(t, newCA.Pin(), p, "join tokens carry the renewed CA's pin: %s", h.logs)
-	case <-time.After(2 * reloadWait):
-		t.Fatalf("handshakes and CAPin hang once a slow reload takes the renewed pair: %s", h.logs)
-	}
-	assert.Equal(t, 1, h.logs.count("is of another CA"), "the change of CA is warned of: %s", h.logs)
 }

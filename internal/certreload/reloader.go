@@ -2,13 +2,9 @@ package certreload
 
 import (
 	"crypto/tls"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/portolan/portolan/internal/backoff"
 )
 
 // reloadInterval is how often, at most, a handshake looks at the
@@ -29,9 +25,11 @@ const (
 // Role is what a reloaded pair is for: the flags (or configuration
 // fields) that name its files, and how errors and logs call it.
 type Role struct {
-	// CertFlag and KeyFlag name the files in errors ("--tls-cert").
+	// CertFlag and KeyFlag name the files in errors ("--tls-cert"); a
+	// Pool's file is CertFlag's.
 	CertFlag, KeyFlag string
-	// Name is how logs call the pair ("TLS certificate").
+	// Name is how logs call the pair ("TLS certificate"), or a Pool's CA
+	// certificates ("client CAs").
 	Name string
 	// Reader is the process that must be allowed to read the files, as
 	// errors name it ("the agent"); "this process" when empty.
@@ -66,67 +64,57 @@ func (r Role) reader() string {
 // New's pair must load at start; NewLenient's need not, and serves
 // nothing until it does.
 //
+// New reads a file that is not a regular one (a FIFO, process
+// substitution) once, at start, and never looks at it again: its pair is
+// served as it is, and SetLog says so.
+//
 // Its methods are safe for concurrent use; SetLog and OnReload are meant
 // to be called before it serves.
 type Reloader struct {
-	certFile, keyFile string
-	role              Role
-
-	cur     atomic.Pointer[loadedPair]
-	checked atomic.Int64 // when the files were last looked at, Unix ns
-
-	mu         sync.Mutex                        // one look at a time, and what follows
-	log        zerolog.Logger                    // under mu
-	onReload   func(prev, next *tls.Certificate) // under mu
-	failed     filesState                        // the files' state whose pair failed to load, logged once
-	failedWith string                            // and its error
-	retry      backoff.Backoff                   // paces the reads of a pair that keeps failing in the same state
-	retryAt    time.Time                         // when it is read again though its files did not change
+	watched[*tls.Certificate]
 }
 
-// loadedPair is a served pair and the state of the files it came from.
-type loadedPair struct {
-	cert  *tls.Certificate
-	files filesState
+func newReloader(certFile, keyFile string, role Role, log zerolog.Logger) *Reloader {
+	r := &Reloader{watched[*tls.Certificate]{
+		files: []string{certFile, keyFile}, flags: []string{role.CertFlag, role.KeyFlag}, role: role, log: log,
+		load: func(regularOnly bool) (*tls.Certificate, error) {
+			return loadPair(certFile, keyFile, role, regularOnly)
+		},
+		keptMsg: "files changed but do not load; still using the previous certificate (read again when they change, and now and then)",
+		describe: func(ev *zerolog.Event, c *tls.Certificate) *zerolog.Event {
+			ev = ev.Str("cert_file", certFile)
+			if leaf := c.Leaf; leaf != nil {
+				ev = ev.Str("serial", leaf.SerialNumber.Text(16)).Time("not_after", leaf.NotAfter)
+			}
+			return ev
+		},
+	}}
+	return r
 }
 
 // New loads the pair, which must load; it logs reloads to nowhere until
 // SetLog.
 func New(certFile, keyFile string, role Role) (*Reloader, error) {
-	r := &Reloader{certFile: certFile, keyFile: keyFile, role: role, log: zerolog.Nop(),
-		retry: backoff.Backoff{Min: failedRetryMin, Max: failedRetryMax}}
-	st, err := statFiles(certFile, keyFile, role)
-	if err != nil {
+	r := newReloader(certFile, keyFile, role, zerolog.Nop())
+	if err := r.start(true); err != nil {
 		return nil, err
 	}
-	pair, err := LoadPair(certFile, keyFile, role)
-	if err != nil {
-		return nil, err
-	}
-	r.cur.Store(&loadedPair{cert: pair, files: st})
-	r.checked.Store(time.Now().UnixNano())
 	return r, nil
 }
 
 // NewLenient loads a pair that may not load yet (one the composition
 // names): it serves nothing (Current is nil: the caller serves another)
 // until it loads, when its files change or on the slow retry, and says
-// why in log.
+// why in log. Its files must be regular ones.
 func NewLenient(certFile, keyFile string, role Role, log zerolog.Logger) *Reloader {
-	r := &Reloader{certFile: certFile, keyFile: keyFile, role: role, log: log,
-		retry: backoff.Backoff{Min: failedRetryMin, Max: failedRetryMax}}
-	r.cur.Store(&loadedPair{})
-	r.reload()
-	r.checked.Store(time.Now().UnixNano())
+	r := newReloader(certFile, keyFile, role, log)
+	_ = r.start(false) // lenient: failures are logged, never returned
 	return r
 }
 
-// SetLog sets where reloads and failures are logged.
-func (r *Reloader) SetLog(log zerolog.Logger) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.log = log
-}
+// SetLog sets where reloads and failures are logged, and logs there that
+// the pair is read once when its files are not regular ones.
+func (r *Reloader) SetLog(log zerolog.Logger) { r.setLog(log) }
 
 // OnReload sets fn, called with the pair served until then (nil for none)
 // and the new one each time a new pair is taken, on the handshake that
@@ -156,64 +144,4 @@ func (r *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certi
 // Current is the pair served, after a look at its files when
 // reloadInterval has passed since the last one; nil when a lenient
 // Reloader's pair has not loaded yet.
-func (r *Reloader) Current() *tls.Certificate {
-	now := time.Now().UnixNano()
-	if last := r.checked.Load(); now-last >= int64(reloadInterval) && r.checked.CompareAndSwap(last, now) {
-		r.reload()
-	}
-	return r.cur.Load().cert
-}
-
-// reload loads the pair again when its files changed: since the pair
-// served, and since the last pair that failed, or when that failure's
-// retry is due (files that stay broken are not read again every second).
-func (r *Reloader) reload() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur := r.cur.Load()
-	now := time.Now()
-	st, err := statFiles(r.certFile, r.keyFile, r.role)
-	if err == nil && (st.same(cur.files) || r.failedWith != "" && st.same(r.failed) && now.Before(r.retryAt)) {
-		return
-	}
-	if err == nil {
-		var pair *tls.Certificate
-		if pair, err = LoadPair(r.certFile, r.keyFile, r.role); err == nil {
-			r.took(cur.cert, &loadedPair{cert: pair, files: st})
-			return
-		}
-	}
-	if !st.same(r.failed) || err.Error() != r.failedWith {
-		r.failed, r.failedWith = st, err.Error()
-		r.retry.Reset() // a new failure: its first retry comes soon
-		if cur.cert == nil {
-			fallback := ""
-			if r.role.Fallback != "" {
-				fallback = "; " + r.role.Fallback
-			}
-			r.log.Error().Err(err).Msg(r.role.LogPrefix + "the " + r.role.Name + " does not load; skipped until it does (read again when its files change, and now and then" + fallback + ")")
-		} else {
-			r.log.Error().Err(err).Msg(r.role.LogPrefix + "the " + r.role.Name + " files changed but do not load; still using the previous certificate (read again when they change, and now and then)")
-		}
-	}
-	r.retryAt = now.Add(r.retry.Next())
-}
-
-// took serves next instead of prev, and says so; under mu.
-func (r *Reloader) took(prev *tls.Certificate, next *loadedPair) {
-	r.cur.Store(next)
-	r.failed, r.failedWith = filesState{}, ""
-	r.retry.Reset()
-	ev := r.log.Info().Str("cert_file", r.certFile)
-	if leaf := next.cert.Leaf; leaf != nil {
-		ev = ev.Str("serial", leaf.SerialNumber.Text(16)).Time("not_after", leaf.NotAfter)
-	}
-	if prev == nil {
-		ev.Msg(r.role.LogPrefix + r.role.Name + " loaded")
-	} else {
-		ev.Msg(r.role.LogPrefix + r.role.Name + " reloaded")
-	}
-	if r.onReload != nil {
-		r.onReload(prev, next.cert)
-	}
-}
+func (r *Reloader) Current() *tls.Certificate { return r.current() }

@@ -45,12 +45,12 @@ func TestReloaderLoadsAKeyMadeReadableByChmod(t *testing.T) {
 			r.reload()
 		})
 		require.ErrorIs(t, readErr, fs.ErrPermission, "the thread may not read the key")
-		assert.Equal(t, first.SerialNumber, r.cur.Load().cert.Leaf.SerialNumber, "unreadable: the old pair is still served")
+		assert.Equal(t, first.SerialNumber, r.cur.Load().val.Leaf.SerialNumber, "unreadable: the old pair is still served")
 		assert.Contains(t, logs.String(), "permission denied")
 
 		chmodChanged(t, keyFile, 0o600)
 		modesEnforced(t, r.reload)
-		assert.Equal(t, second.SerialNumber, r.cur.Load().cert.Leaf.SerialNumber, "readable again: the new pair")
+		assert.Equal(t, second.SerialNumber, r.cur.Load().val.Leaf.SerialNumber, "readable again: the new pair")
 		assert.Contains(t, logs.String(), "TLS certificate reloaded")
 	})
 	t.Run("lenient", func(t *testing.T) {
@@ -61,13 +61,13 @@ func TestReloaderLoadsAKeyMadeReadableByChmod(t *testing.T) {
 		modesEnforced(t, func() {
 			r = NewLenient(certFile, keyFile, lenientRole, zerolog.New(&logs))
 		})
-		assert.Nil(t, r.cur.Load().cert, "unreadable: nothing served")
+		assert.Nil(t, r.cur.Load().val, "unreadable: nothing served")
 		assert.Contains(t, logs.String(), "permission denied")
 
 		chmodChanged(t, keyFile, 0o600)
 		modesEnforced(t, r.reload)
-		require.NotNil(t, r.cur.Load().cert, "readable: served: %s", logs.String())
-		assert.Equal(t, leaf.SerialNumber, r.cur.Load().cert.Leaf.SerialNumber)
+		require.NotNil(t, r.cur.Load().val, "readable: served: %s", logs.String())
+		assert.Equal(t, leaf.SerialNumber, r.cur.Load().val.Leaf.SerialNumber)
 	})
 }
 
@@ -90,17 +90,17 @@ func TestReloaderRetriesAFailedPairOnABackoff(t *testing.T) {
 		r.retryAt = time.Time{} // as if the retry's wait went by
 		before := time.Now()
 		outOfDescriptors(t, r.reload)
-		assert.Equal(t, first.SerialNumber, r.cur.Load().cert.Leaf.SerialNumber, "the old pair is still served")
+		assert.Equal(t, first.SerialNumber, r.cur.Load().val.Leaf.SerialNumber, "the old pair is still served")
 		assert.WithinRange(t, r.retryAt, before.Add(failedRetryMin/2), time.Now().Add(failedRetryMax), "read again later")
 	}
 	assert.Equal(t, 1, strings.Count(logs.String(), `"level":"error"`), "logged once: %s", logs.String())
 	assert.Contains(t, logs.String(), "too many open files")
 
 	r.reload()
-	assert.Equal(t, first.SerialNumber, r.cur.Load().cert.Leaf.SerialNumber, "not read again before the retry is due")
+	assert.Equal(t, first.SerialNumber, r.cur.Load().val.Leaf.SerialNumber, "not read again before the retry is due")
 	r.retryAt = time.Time{}
 	r.reload()
-	assert.Equal(t, second.SerialNumber, r.cur.Load().cert.Leaf.SerialNumber, "the retry loads the new pair")
+	assert.Equal(t, second.SerialNumber, r.cur.Load().val.Leaf.SerialNumber, "the retry loads the new pair")
 	assert.Empty(t, r.failedWith, "no failure left")
 }
 
@@ -183,7 +183,7 @@ func TestReloaderRefusesAFIFOWithoutHanging(t *testing.T) {
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
 	read := make(chan error, 1)
 	go func() {
-		_, err := readPEMFile(fifo, "certificates[0].certificate_path", lenientRole)
+		_, err := readPEMFile(fifo, "certificates[0].certificate_path", lenientRole, true)
 		read <- err
 	}()
 	err := within(t, read)
