@@ -58,15 +58,18 @@ func (c *Coordinator) applyHandler() http.Handler {
 			return
 		}
 		docs, err := decodeDocuments(data, source)
+		// Decoding is what the slot bounds (apply_slots.go): hashing the
+		// passwords (seconds of CPU for hundreds) and the write, which
+		// serializes on the store's writer anyway, hold no other apply's
+		// decode back.
+		release()
 		if err != nil {
-			release()
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
 		res, err := c.apply(r, docs, dryRun, prune)
-		release() // before answering: a slow reader holds no slot
 		if err != nil {
-			if threescale.StatusOf(err) >= 500 {
+			if threescale.StatusOf(err) >= 500 && r.Context().Err() == nil { // a client gone is no failure of home's
 				c.cfg.Logger.Error().Err(err).Msg("apply")
 			}
 			threescale.WriteError(w, threescale.JSON, err)
@@ -107,7 +110,7 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 		if err != nil {
 			return err
 		}
-		if desired, err = hashPasswords(desired); err != nil {
+		if desired, err = hashPasswords(r.Context(), desired); err != nil {
 			return err
 		}
 		if plan, err = composition.Reconcile(tx, desired, opts); err != nil {
@@ -120,6 +123,9 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 			return err
 		}
 		if dryRun {
+			if err := c.checkCommit(tx); err != nil {
+				return err
+			}
 			return errDryRun
 		}
 		return nil
@@ -139,6 +145,29 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 	}
 	redactSecrets(res.Changes)
 	return res, nil
+}
+
+// commitChecker is a store that refuses some writes only when it commits
+// them, and can tell without writing whether it would: consulstore, whose
+// revisions must each fit one Consul transaction (63 entities, Consul's
+// txn_max_req_len). CheckCommit answers the refusal the commit of changes,
+// making next, would make, or nil.
+type commitChecker interface {
+	CheckCommit(changes []composition.Change, next *composition.Composition) error
+}
+
+// checkCommit refuses, in a dry run's Tx, what the store would refuse to
+// commit, so the dry run answers what the apply would.
+func (c *Coordinator) checkCommit(tx *composition.Tx) error {
+	cc, ok := c.store.(commitChecker)
+	if !ok {
+		return nil // bbolt commits any revision its validation let through
+	}
+	changes := tx.Changes()
+	if len(changes) == 0 {
+		return nil // no revision: nothing to commit
+	}
+	return cc.CheckCommit(changes, tx.Result()) // the Tx is dropped after a dry run
 }
 
 // deletesWithinOwners refuses a write that deleted a usage limit or a
@@ -299,8 +328,8 @@ func resolvePasswords(ctx context.Context, docs []manifest.Document, home *compo
 // document's new password; one matching home's hash is home's hash
 // already) with their hashes, so the store never holds plaintext. It runs
 // under the writer lock, as the comparison with home's hashes does: only
-// documents that carry passwords pay for it.
-func hashPasswords(desired *composition.Composition) (*composition.Composition, error) {
+// documents that carry passwords pay for it. It gives up when ctx ends.
+func hashPasswords(ctx context.Context, desired *composition.Composition) (*composition.Composition, error) {
 	plain := desired.Users.Filter(func(u *composition.User) bool {
 		return u.Password != "" && !composition.IsPasswordHash(u.Password)
 	})
@@ -309,6 +338,9 @@ func hashPasswords(desired *composition.Composition) (*composition.Composition, 
 	}
 	tx := composition.NewTx(desired, time.Now())
 	for _, u := range plain {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("hashing the passwords: %w", err)
+		}
 		n := *u
 		h, err := composition.HashPassword(u.Password)
 		if err != nil {

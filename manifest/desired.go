@@ -43,8 +43,9 @@ import (
 // (composition.Document.HashPasswords, or the API's paths). A service's
 // version is not part of the composition: the apply engine keeps it.
 //
-// Desired refuses the documents on the first problem with Errors, each an
-// *Error naming the document, the entity and the field, as Decode does.
+// Desired refuses the documents with Errors, every problem found in
+// document order (desired_errors.go), each an *Error naming the document,
+// the entity and the field, as Decode does.
 // The documents are those Decode or Load accepted; Desired does not modify
 // them.
 func Desired(docs []Document, base *composition.Composition) (*composition.Composition, error) {
@@ -57,11 +58,13 @@ func Desired(docs []Document, base *composition.Composition) (*composition.Compo
 		services: map[string]int64{}, backends: map[string]int64{}, declared: map[string]bool{},
 		accountPlans: map[string]int64{},
 	}
+	malformed := map[int]bool{}
 	for i := range docs {
 		d := &docs[i]
 		if !d.wellFormed() {
-			b.doc = d
-			return nil, b.errorf("kind", "%q: a document holds one entity, of its kind", d.Kind)
+			b.doc, b.at, malformed[i] = d, i, true
+			b.report(b.errorf("kind", "%q: a document holds one entity, of its kind", d.Kind))
+			continue
 		}
 		if d.Backend != nil {
 			b.declared[d.Backend.SystemName] = true
@@ -70,13 +73,15 @@ func Desired(docs []Document, base *composition.Composition) (*composition.Compo
 	// Kinds is dependency order: a document refers only to kinds before it.
 	for _, k := range Kinds {
 		for i := range docs {
-			if docs[i].Kind != k {
+			if docs[i].Kind != k || malformed[i] {
 				continue
 			}
-			if err := b.document(&docs[i]); err != nil {
-				return nil, err
-			}
+			b.doc, b.at = &docs[i], i
+			b.report(b.document(&docs[i]))
 		}
+	}
+	if err := b.refused(); err != nil {
+		return nil, err
 	}
 	return b.tx.Result(), nil
 }
@@ -94,12 +99,15 @@ type builder struct {
 	// accountPlans are the account plans the documents declare, by
 	// system_name.
 	accountPlans map[string]int64
-	homeIdx      *homeIndex // base's accounts, users and applications by name (home)
-	doc          *Document  // the document being built, for errors
+	homeIdx      *homeIndex      // base's accounts, users and applications by name (home)
+	doc          *Document       // the document being built, for errors
+	at           int             // doc's position in the documents
+	problems     []problem       // what the documents are refused for (desired_errors.go)
+	failed       map[string]bool // the entities refused, by refused* key: what refers to them is not refused again
 }
 
+// document builds d, the current document; what it returns is reported.
 func (b *builder) document(d *Document) error {
-	b.doc = d
 	switch {
 	case d.Backend != nil:
 		return b.backend(d.Backend)
@@ -217,23 +225,26 @@ func (b *builder) update(path string, e composition.Entity) error {
 func (b *builder) backend(d *Backend) error {
 	api := &composition.BackendAPI{Name: d.Name, SystemName: d.SystemName, Description: d.Description, PrivateEndpoint: d.PrivateEndpoint}
 	if err := b.create("", api); err != nil {
+		if _, ok := b.backends[d.SystemName]; !ok {
+			b.refuse(refusedBackend(d.SystemName))
+		}
 		return err
 	}
 	b.backends[d.SystemName] = api.ID
-	names, err := b.metrics(composition.OwnerBackendAPI, api.ID, d.Metrics)
-	if err != nil {
-		return err
-	}
-	return b.rules(composition.OwnerBackendAPI, api.ID, d.MappingRules, names)
+	names := b.metrics(composition.OwnerBackendAPI, api.ID, d.Metrics)
+	b.rules(composition.OwnerBackendAPI, api.ID, d.MappingRules, names)
+	return nil
 }
 
 // metrics writes an owner's metrics and methods: hits, which the owner got
 // when it was created, is updated with what the document says of it. It
-// returns the owner's metrics' ids by system_name.
-func (b *builder) metrics(ownerType string, ownerID int64, ms []Metric) (map[string]int64, error) {
+// returns the owner's metrics' ids by system_name; one refused is reported
+// and left out.
+func (b *builder) metrics(ownerType string, ownerID int64, ms []Metric) map[string]int64 {
 	hits, ok := b.view().Hits(ownerType, ownerID)
 	if !ok {
-		return nil, b.errorf("metrics", "the hits metric is missing") // never: creating the owner made it
+		b.report(b.errorf("metrics", "the hits metric is missing")) // never: creating the owner made it
+		return map[string]int64{}
 	}
 	ids := map[string]int64{"hits": hits.ID}
 	for _, m := range ms {
@@ -244,46 +255,48 @@ func (b *builder) metrics(ownerType string, ownerID int64, ms []Metric) (map[str
 			n.Unit = orDefault(m.Unit, n.Unit)
 			n.Description = orDefault(m.Description, n.Description)
 			if n != *hits {
-				if err := b.update(path, &n); err != nil {
-					return nil, err
-				}
+				b.report(b.update(path, &n))
 			}
 		} else {
 			e := &composition.Metric{OwnerType: ownerType, OwnerID: ownerID, SystemName: m.SystemName,
 				FriendlyName: m.FriendlyName, Unit: m.Unit, Description: m.Description}
 			if err := b.create(path, e); err != nil {
-				return nil, err
+				b.report(err)
+				b.refuse(refusedMetric(ownerType, ownerID, m.SystemName))
+			} else {
+				ids[m.SystemName] = e.ID
 			}
-			ids[m.SystemName] = e.ID
 		}
 		for _, x := range m.Methods {
 			e := &composition.Metric{OwnerType: ownerType, OwnerID: ownerID, ParentID: hits.ID, SystemName: x.SystemName,
 				FriendlyName: x.FriendlyName, Unit: x.Unit, Description: x.Description}
 			if err := b.create(path+".methods["+x.SystemName+"]", e); err != nil {
-				return nil, err
+				b.report(err)
+				b.refuse(refusedMetric(ownerType, ownerID, x.SystemName))
+				continue
 			}
 			ids[x.SystemName] = e.ID
 		}
 	}
-	return ids, nil
+	return ids
 }
 
 // rules writes an owner's mapping rules in document order, so that those
-// without a position go after the ones before them.
-func (b *builder) rules(ownerType string, ownerID int64, rules []MappingRule, metrics map[string]int64) error {
+// without a position go after the ones before them; each refused is
+// reported.
+func (b *builder) rules(ownerType string, ownerID int64, rules []MappingRule, metrics map[string]int64) {
 	for i, r := range rules {
 		path := fmt.Sprintf("mapping_rules[%d]", i)
 		id, ok := metrics[r.Metric]
 		if !ok {
-			return b.errorf(path+".metric", "%q is not a metric or method of its owner", r.Metric)
+			b.report(b.missing(refusedMetric(ownerType, ownerID, r.Metric),
+				b.errorf(path+".metric", "%q is not a metric or method of its owner", r.Metric)))
+			continue
 		}
 		e := &composition.MappingRule{OwnerType: ownerType, OwnerID: ownerID, MetricID: id,
 			HTTPMethod: r.HTTPMethod, Pattern: r.Pattern, Delta: r.Delta, Position: r.Position, Last: r.Last}
-		if err := b.create(path, e); err != nil {
-			return err
-		}
+		b.report(b.create(path, e))
 	}
-	return nil
 }
 
 func orDefault(v, def string) string {
@@ -303,7 +316,8 @@ func (b *builder) placement(d *Placement) error {
 	for i, name := range d.Plans {
 		id, err := b.planID(fmt.Sprintf("plans[%d]", i), serviceID, d.Service, name)
 		if err != nil {
-			return err
+			b.report(err)
+			continue
 		}
 		p.PlanIDs = append(p.PlanIDs, id)
 	}
@@ -319,7 +333,7 @@ func (b *builder) planID(path string, serviceID int64, service, name string) (in
 		return p.ServiceID == serviceID && !p.Custom && p.SystemName == name
 	})
 	if !ok {
-		return 0, b.errorf(path, "%q is not a plan of service %q", name, service)
+		return 0, b.missing(refusedPlan(serviceID, name), b.errorf(path, "%q is not a plan of service %q", name, service))
 	}
 	return p.ID, nil
 }

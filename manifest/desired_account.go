@@ -19,26 +19,21 @@ func (b *builder) account(d *Account) error {
 	if len(d.BillingAddress) > 0 {
 		a.BillingAddress = maps.Clone(d.BillingAddress)
 	}
-	if err := b.accountPlan(a, d.Plan); err != nil {
-		return err
-	}
+	// A plan refused is reported, and the account still checked without it.
+	b.report(b.accountPlan(a, d.Plan))
 	if err := b.create("", a); err != nil {
 		return err
 	}
 	for i, u := range d.Users {
 		e := &composition.User{AccountID: a.ID, Username: u.Username, Email: u.Email, Password: b.keepPassword(d.OrgName, u), Role: u.Role}
-		if err := b.create("users["+label(u.Username, i)+"]", e); err != nil {
-			return err
-		}
+		b.report(b.create("users["+label(u.Username, i)+"]", e))
 	}
 	seen := map[[2]string]int{} // applications so far by service and name
 	for i, app := range d.Applications {
 		key := [2]string{app.Service, app.Name}
 		home, _ := b.homeApplication(d.OrgName, app.Service, app.Name, seen[key])
 		seen[key]++
-		if err := b.application(fmt.Sprintf("applications[%d]", i), a.ID, app, home); err != nil {
-			return err
-		}
+		b.report(b.application(fmt.Sprintf("applications[%d]", i), a.ID, app, home))
 	}
 	return nil
 }
@@ -50,6 +45,9 @@ func (b *builder) declareAccountPlan(d *AccountPlan) error {
 		SetupFee: d.SetupFee, CostPerMonth: d.CostPerMonth, TrialPeriodDays: d.TrialPeriodDays, CancellationPeriod: d.CancellationPeriod,
 	}
 	if err := b.create("", p); err != nil {
+		if _, ok := b.accountPlans[d.SystemName]; !ok {
+			b.refuse(refusedAccountPlan(d.SystemName))
+		}
 		return err
 	}
 	b.accountPlans[d.SystemName] = p.ID
@@ -64,6 +62,9 @@ func (b *builder) accountPlan(a *composition.Account, name string) error {
 	if id, ok := b.accountPlans[name]; ok {
 		a.PlanID = id
 		return nil
+	}
+	if name != "" && b.failed[refusedAccountPlan(name)] {
+		return errCascade
 	}
 	if _, ok := b.view().DefaultAccountPlan(); ok && name == "" {
 		return nil
@@ -119,15 +120,21 @@ func (b *builder) application(path string, accountID int64, d Application, home 
 		}
 		app.ProviderVerificationKey = home.ProviderVerificationKey
 	}
+	// A filter refused is reported and left out: the application's other
+	// fields are still checked.
 	for i, f := range d.ReferrerFilters {
+		if i >= composition.MaxReferrerFilters {
+			b.report(b.errorf(path+".referrer_filters", "%d filters: an application has %d at most", len(d.ReferrerFilters), composition.MaxReferrerFilters))
+			break
+		}
 		at := fmt.Sprintf("%s.referrer_filters[%d]", path, i)
-		switch {
-		case i >= composition.MaxReferrerFilters:
-			return b.errorf(path+".referrer_filters", "%d filters: an application has %d at most", len(d.ReferrerFilters), composition.MaxReferrerFilters)
-		case composition.CheckReferrerFilter(f) != "":
-			return b.errorf(at, "%q %s: a domain or IP (letters, digits, '.', '-' and '*', 255 at most)", f, composition.CheckReferrerFilter(f))
-		case slices.Contains(d.ReferrerFilters[:i], f):
-			return b.errorf(at, "%q is given twice", f)
+		if why := composition.CheckReferrerFilter(f); why != "" {
+			b.report(b.errorf(at, "%q %s: a domain or IP (letters, digits, '.', '-' and '*', 255 at most)", f, why))
+			continue
+		}
+		if slices.Contains(d.ReferrerFilters[:i], f) {
+			b.report(b.errorf(at, "%q is given twice", f))
+			continue
 		}
 		now := b.tx.Now()
 		app.ReferrerFilters = append(app.ReferrerFilters,

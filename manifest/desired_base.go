@@ -31,6 +31,9 @@ func (b *builder) serviceID(path, name string) (int64, error) {
 	if id, ok := b.services[name]; ok {
 		return id, nil
 	}
+	if b.failed[refusedService(name)] {
+		return 0, errCascade // not base's either: the documents' is the one meant
+	}
 	if b.base != nil {
 		if s, ok := b.base.ServiceBySystemName(name); ok {
 			b.carryService(s)
@@ -44,6 +47,9 @@ func (b *builder) serviceID(path, name string) (int64, error) {
 func (b *builder) backendID(path, name string) (int64, error) {
 	if id, ok := b.backends[name]; ok {
 		return id, nil
+	}
+	if b.failed[refusedBackend(name)] {
+		return 0, errCascade
 	}
 	if b.base != nil {
 		if api, ok := b.base.BackendAPIs.Find(func(a *composition.BackendAPI) bool { return a.SystemName == name }); ok {

@@ -23,43 +23,38 @@ func (b *builder) service(d *Service) error {
 		EndUserRegistrationRequired: d.EndUserRegistrationRequired, AlertLimits: alertLimits(d.AlertLimits),
 	}
 	if err := b.create("", s); err != nil {
+		if _, ok := b.services[d.SystemName]; !ok {
+			b.refuse(refusedService(d.SystemName))
+		}
 		return err
 	}
 	b.services[d.SystemName] = s.ID
-	metrics, err := b.metrics(composition.OwnerService, s.ID, d.Metrics)
-	if err != nil {
-		return err
-	}
-	if err := b.rules(composition.OwnerService, s.ID, d.MappingRules, metrics); err != nil {
-		return err
-	}
-	if err := b.proxy(s.ID, d.SystemName, d.Proxy); err != nil {
-		return err
-	}
+	metrics := b.metrics(composition.OwnerService, s.ID, d.Metrics)
+	b.rules(composition.OwnerService, s.ID, d.MappingRules, metrics)
+	b.report(b.proxy(s.ID, d.SystemName, d.Proxy))
 	for _, u := range d.BackendUsages {
 		path := "backend_usages[" + u.Backend + "]"
 		id, err := b.backendID(path+".backend", u.Backend)
 		if err != nil {
-			return err
+			b.report(err)
+			continue
 		}
-		if err := b.create(path, &composition.BackendUsage{ServiceID: s.ID, BackendAPIID: id, Path: u.Path}); err != nil {
-			return err
-		}
+		b.report(b.create(path, &composition.BackendUsage{ServiceID: s.ID, BackendAPIID: id, Path: u.Path}))
 	}
 	features := map[string]int64{}
 	for _, f := range d.Features {
 		e := &composition.Feature{OwnerType: composition.OwnerService, OwnerID: s.ID, SystemName: f.SystemName,
 			Name: f.Name, Description: f.Description, Visible: f.Visible, Scope: featureScope(f.Scope)}
 		if err := b.create("features["+f.SystemName+"]", e); err != nil {
-			return err
+			b.report(err)
+			b.refuse(refusedFeature(s.ID, f.SystemName))
+			continue
 		}
 		features[f.SystemName] = e.ID
 	}
 	pm := &planMetrics{service: metrics, backends: map[int64]map[string]int64{}}
 	for _, p := range d.Plans {
-		if err := b.plan(s.ID, p, pm, features); err != nil {
-			return err
-		}
+		b.report(b.plan(s.ID, p, pm, features))
 	}
 	return nil
 }
@@ -80,40 +75,40 @@ func (b *builder) plan(serviceID int64, d Plan, metrics *planMetrics, features m
 		CostPerMonth: d.CostPerMonth, TrialPeriodDays: d.TrialPeriodDays, CancellationPeriod: d.CancellationPeriod,
 	}
 	if err := b.create(path, p); err != nil {
+		b.refuse(refusedPlan(serviceID, d.SystemName))
 		return err
 	}
 	for i, l := range d.Limits {
 		at := fmt.Sprintf("%s.limits[%d]", path, i)
-		id, err := b.planMetric(at, metrics, l.Backend, l.Metric)
+		id, err := b.planMetric(at, serviceID, metrics, l.Backend, l.Metric)
 		if err != nil {
-			return err
+			b.report(err)
+			continue
 		}
-		if err := b.create(at, &composition.UsageLimit{PlanID: p.ID, MetricID: id, Period: l.Period, Value: l.Value}); err != nil {
-			return err
-		}
+		b.report(b.create(at, &composition.UsageLimit{PlanID: p.ID, MetricID: id, Period: l.Period, Value: l.Value}))
 	}
 	for i, r := range d.PricingRules {
 		at := fmt.Sprintf("%s.pricing_rules[%d]", path, i)
-		id, err := b.planMetric(at, metrics, r.Backend, r.Metric)
+		id, err := b.planMetric(at, serviceID, metrics, r.Backend, r.Metric)
 		if err != nil {
-			return err
+			b.report(err)
+			continue
 		}
-		e := &composition.PricingRule{PlanID: p.ID, MetricID: id, CostPerUnit: string(r.CostPerUnit), Min: r.Min, Max: r.Max}
-		if err := b.create(at, e); err != nil {
-			return err
-		}
+		b.report(b.create(at, &composition.PricingRule{PlanID: p.ID, MetricID: id, CostPerUnit: string(r.CostPerUnit), Min: r.Min, Max: r.Max}))
 	}
 	for i, name := range d.Features {
 		at := fmt.Sprintf("%s.features[%d]", path, i)
 		id, ok := features[name]
 		if !ok {
-			return b.errorf(at, "%q is not a feature of the service", name)
+			b.report(b.missing(refusedFeature(serviceID, name), b.errorf(at, "%q is not a feature of the service", name)))
+			continue
 		}
 		if f, ok := b.view().Features.Get(id); ok && f.Scope != composition.ScopeApplicationPlan {
-			return b.errorf(at, "%q is a service plan feature: an application plan cannot enable it", name)
+			b.report(b.errorf(at, "%q is a service plan feature: an application plan cannot enable it", name))
+			continue
 		}
 		if _, err := b.tx.EnableFeature(id, p.ID); err != nil {
-			return b.fail(at, err)
+			b.report(b.fail(at, err))
 		}
 	}
 	return nil
@@ -130,17 +125,19 @@ type planMetrics struct {
 
 // planMetric resolves the metric a limit or pricing rule names: one of the
 // service's, or of backend's when set (a backend the service uses).
-func (b *builder) planMetric(path string, metrics *planMetrics, backend, metric string) (int64, error) {
+func (b *builder) planMetric(path string, serviceID int64, metrics *planMetrics, backend, metric string) (int64, error) {
 	if backend == "" {
 		id, ok := metrics.service[metric]
 		if !ok {
-			return 0, b.errorf(path+".metric", "%q is not a metric or method of the service", metric)
+			return 0, b.missing(refusedMetric(composition.OwnerService, serviceID, metric),
+				b.errorf(path+".metric", "%q is not a metric or method of the service", metric))
 		}
 		return id, nil
 	}
 	bid, ok := b.backends[backend]
 	if !ok {
-		return 0, b.errorf(path+".backend", "%q is not a backend the service uses (backend_usages)", backend)
+		return 0, b.missing(refusedBackend(backend),
+			b.errorf(path+".backend", "%q is not a backend the service uses (backend_usages)", backend))
 	}
 	names, ok := metrics.backends[bid]
 	if !ok {
@@ -155,7 +152,8 @@ func (b *builder) planMetric(path string, metrics *planMetrics, backend, metric 
 	}
 	id, ok := names[metric]
 	if !ok {
-		return 0, b.errorf(path+".metric", "%q is not a metric or method of backend %q", metric, backend)
+		return 0, b.missing(refusedMetric(composition.OwnerBackendAPI, bid, metric),
+			b.errorf(path+".metric", "%q is not a metric or method of backend %q", metric, backend))
 	}
 	return id, nil
 }
@@ -224,17 +222,19 @@ func (b *builder) proxy(serviceID int64, service string, d *Proxy) error {
 		}
 	}
 	if d.PolicyChain != nil {
+		// A chain refused is reported, and the other settings still
+		// checked: the default chain stands in for it.
 		chain, err := b.policyChain(d.PolicyChain)
-		if err != nil {
-			return err
+		if err == nil {
+			err = b.keepPolicySecrets(service, chain)
 		}
-		if err := b.keepPolicySecrets(service, chain); err != nil {
-			return err
+		if err == nil {
+			if home, ok := b.homeProxy(service); ok {
+				keepConfigurations(chain, home.PolicyChain)
+			}
+			p.PolicyChain = chain
 		}
-		if home, ok := b.homeProxy(service); ok {
-			keepConfigurations(chain, home.PolicyChain)
-		}
-		p.PolicyChain = chain
+		b.report(err)
 	}
 	return b.update("proxy", &p)
 }
@@ -255,14 +255,19 @@ func keepConfigurations(chain, home []composition.PolicyConfig) {
 }
 
 // policyChain returns a document's chain as 3scale's Proxy Policies Chain
-// Update stores it (composition.NormalizePolicyChain), a version required.
+// Update stores it (composition.NormalizePolicyChain), a version required:
+// each policy without one is refused.
 func (b *builder) policyChain(in []Policy) ([]composition.PolicyConfig, error) {
 	chain := make([]composition.PolicyConfig, 0, len(in))
+	var blank Errors
 	for i, pc := range in {
 		if pc.Version == "" {
-			return nil, b.errorf(fmt.Sprintf("proxy.policy_chain[%d].version", i), "can't be blank")
+			blank = append(blank, b.errorf(fmt.Sprintf("proxy.policy_chain[%d].version", i), "can't be blank").(Errors)...)
 		}
 		chain = append(chain, composition.PolicyConfig{Name: pc.Name, Version: pc.Version, Configuration: pc.Configuration, Enabled: pc.Enabled})
+	}
+	if len(blank) > 0 {
+		return nil, blank
 	}
 	return composition.NormalizePolicyChain(chain), nil
 }

@@ -20,9 +20,15 @@ type Error struct {
 	Name   string // the entity's system_name (org_name, name), when known
 	Path   string // the field path inside the document (plans[basic].limits[0].period)
 	Msg    string
+	// more is how many problems past maxErrors this last entry of Errors
+	// stands for: they are counted, not listed (Errors.add).
+	more int
 }
 
 func (e *Error) Error() string {
+	if e.more > 0 {
+		return e.Msg
+	}
 	var b strings.Builder
 	b.WriteString(e.Source)
 	if e.Line > 0 {
@@ -72,11 +78,30 @@ func (es Errors) Unwrap() []error {
 	return out
 }
 
-// add appends e, saturating at maxErrors.
+// add appends e; past maxErrors, a last entry counts the problems not
+// listed, so the answer stays small and still says there is more to fix.
 func (es *Errors) add(e *Error) {
-	if len(*es) < maxErrors {
+	n := len(*es)
+	switch {
+	case n > 0 && (*es)[n-1].more > 0:
+		(*es)[n-1].count(max(e.more, 1))
+	case n < maxErrors && e.more == 0:
 		*es = append(*es, e)
+	default:
+		sum := &Error{Source: e.Source}
+		sum.count(max(e.more, 1))
+		*es = append(*es, sum)
 	}
+}
+
+// count adds n to the problems a last entry stands for.
+func (e *Error) count(n int) {
+	e.more += n
+	noun := "problems"
+	if e.more == 1 {
+		noun = "problem"
+	}
+	e.Msg = fmt.Sprintf("and %d more %s, not listed: only the first %d are", e.more, noun, maxErrors)
 }
 
 // err returns es as an error, nil when empty.

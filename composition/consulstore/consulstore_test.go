@@ -244,6 +244,8 @@ func TestWriteOverTxnLimitRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "64 operations")
 	assert.Contains(t, err.Error(), "63")
+	var invalid *composition.ValidationError
+	assert.ErrorAs(t, err, &invalid, "a write too large for one transaction is the client's to split: 422, not 500")
 	assert.Equal(t, snap.Revision, s.Snapshot().Revision)
 	assert.Equal(t, len(before), len(keys(t, cl)))
 

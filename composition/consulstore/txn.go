@@ -45,8 +45,10 @@ type revisionOps struct {
 // large ActiveDoc). Splitting it would break the revision's atomicity.
 func (s *Store) encode(changes []composition.Change, next *composition.Composition) (revisionOps, error) {
 	if len(changes) > MaxChanges {
-		return revisionOps{}, fmt.Errorf("consulstore: write touches %d entities, more than %d: Consul transactions are limited to %d operations (one is the revision check)",
-			len(changes), MaxChanges, MaxTxnOps)
+		return revisionOps{}, fmt.Errorf("consulstore: revision %d: %w", next.Revision, composition.Invalid("base", fmt.Sprintf(
+			"touches %d entities, more than the Consul store takes in one write (%d: Consul transactions are limited to %d operations, one is the revision check); "+
+				"split it into smaller writes (several documents, or a service's metrics and plans apart)",
+			len(changes), MaxChanges, MaxTxnOps)))
 	}
 	r := revisionOps{next: next, ops: make(api.KVTxnOps, 0, len(changes)), size: s.metaOpBytes()}
 	largest, largestKey := 0, ""
@@ -75,6 +77,15 @@ func (s *Store) encode(changes []composition.Change, next *composition.Compositi
 			r.size, sizeOf(s.maxTxn), largestKey, largest)))
 	}
 	return r, nil
+}
+
+// CheckCommit reports the refusal a commit of changes, making next, would
+// answer (more than MaxChanges entities, or a transaction over Consul's
+// txn_max_req_len), or nil. It writes nothing: a dry run asks it, so that
+// it answers what the commit would.
+func (s *Store) CheckCommit(changes []composition.Change, next *composition.Composition) error {
+	_, err := s.encode(changes, next)
+	return err
 }
 
 // metaOpBytes bounds the meta key's check-and-set in a /v1/txn body.

@@ -1,0 +1,50 @@
+package coordinator
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/internal/testenv"
+)
+
+// On Consul, a revision whose transaction would exceed Consul's
+// txn_max_req_len (512 KiB) is refused at the commit. A dry run, which
+// `portolan diff` sends for a pull request, answers what the apply would:
+// the same refusal, not a plan the merge then fails to write.
+func TestDryRunOnConsulRefusesWhatTheCommitWould(t *testing.T) {
+	consul := testenv.StartConsul(t)
+	c, err := New(Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: fixtureToken,
+		Consul: &ConsulConfig{Address: consul.URL, Prefix: "dry-run-size/"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.ln.Close(); c.usage.Close(); c.store.Close() })
+	_, ok := c.store.(commitChecker)
+	require.True(t, ok, "the Consul store tells a dry run what its commit would refuse (consulstore.Store.CheckCommit)")
+
+	var b strings.Builder
+	b.WriteString("apiVersion: portolan.dev/v1\nkind: Service\nsystem_name: news\nname: News\nmetrics:\n")
+	long := strings.Repeat("x", 60<<10) // within 3scale's 64 KiB for a text; 10 of them are 800 KiB in base64
+	for i := range 10 {
+		fmt.Fprintf(&b, "- {system_name: m%d, friendly_name: M%d, unit: hit, description: %s}\n", i, i, long)
+	}
+	rev := c.store.Snapshot().Revision
+
+	code, body := postApply(t, c, "", b.String())
+	require.Equal(t, http.StatusUnprocessableEntity, code, "the commit refuses it: %.300s", body)
+	assert.Contains(t, body, "txn_max_req_len")
+	dryCode, dryBody := postApply(t, c, "dry_run=true", b.String())
+	assert.Equal(t, code, dryCode, "the dry run answers as the apply: %.300s", dryBody)
+	assert.JSONEq(t, body, dryBody)
+	assert.Equal(t, rev, c.store.Snapshot().Revision, "nothing written")
+
+	// Within the limit, the dry run still plans and writes nothing.
+	small := "apiVersion: portolan.dev/v1\nkind: Service\nsystem_name: news\nname: News\n"
+	code, body = postApply(t, c, "dry_run=true", small)
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"applied":false`)
+	assert.Equal(t, rev, c.store.Snapshot().Revision)
+}
