@@ -447,8 +447,30 @@ func (a *Agent) draining() {
 		}
 	}
 	if a.home == nil || !a.st.isRegistered() {
+		// Not registered yet, or registering again (home forgot the
+		// instance): the home loop drains it once it is
+		// (drainIfStopping), or home would have it passing, sent new
+		// traffic, for the whole drain.
 		return
 	}
+	a.drainHome()
+}
+
+// drainIfStopping is the home loop's, right after each registration: an
+// instance registered while the agent stops (a SIGTERM that came while
+// the registration's reply was on its way, or a home that restarted during
+// the drain and forgot the instance) is drained at once. setDraining comes
+// before draining's look at isRegistered, and setRegistered before this
+// look at isDraining, so one of the two drains it at least.
+func (a *Agent) drainIfStopping() {
+	if a.st.isDraining() {
+		a.drainHome()
+	}
+}
+
+// drainHome tells home the instance is draining, with the credential of the
+// last registration.
+func (a *Agent) drainHome() {
 	ctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
 	defer cancel()
 	if err := a.home.Drain(ctx, a.ID()); err != nil {

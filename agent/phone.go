@@ -43,9 +43,20 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			return
 		}
 		if !a.st.isRegistered() {
+			if ctx.Err() != nil { // pause may pick a zero wait over ctx's end
+				return
+			}
 			reg := a.st.registration()
 			id := a.ID()
-			reply, err := a.home.Register(ctx, id, &reg)
+			// Not cut short when ctx ends: home carries out a
+			// registration whose caller has gone, and the agent, without
+			// its reply, would hold no credential to deregister with:
+			// the instance would stay on home's map, passing, until its
+			// TTL ran out. Waiting for the reply (bounded) keeps the
+			// agent's deregistration last.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), homeCallTimeout)
+			reply, err := a.home.Register(rctx, id, &reg)
+			cancel()
 			a.st.contact(callRegister, err)
 			a.m.registrations.WithLabelValues(result(err)).Inc()
 			if err != nil {
@@ -76,6 +87,7 @@ func (a *Agent) phoneHome(ctx context.Context) {
 			// placement file is there.
 			a.placed(&reply.Placement, reply.Revision)
 			a.st.setRegistered(true)
+			a.drainIfStopping()
 			if reply.HeartbeatInterval > 0 {
 				interval = time.Duration(reply.HeartbeatInterval)
 				retry.Max = interval

@@ -20,9 +20,15 @@
 //     real-time signals (an image may stop with SIGRTMIN+3), but not those
 //     the agent's own process is sent (SIGPIPE, SIGXFSZ, SIGXCPU, SIGPROF,
 //     SIGURG, faults);
-//     except one the agent was started ignoring (SIGHUP under nohup, SIGINT
-//     in a script's background job): CMD inherits it ignored, as under tini,
-//     and the agent neither handles nor forwards it.
+//     except SIGHUP or SIGINT when the agent was started ignoring it (nohup,
+//     a script's background job): CMD inherits it ignored, as under tini,
+//     and the agent neither handles nor forwards it. Go's runtime keeps only
+//     those two ignored; any other signal ignored at the agent's start
+//     (SIGQUIT in a background job, SIGPIPE) it takes over before the
+//     agent's code runs, so CMD gets it at its default action and the agent
+//     forwards it.
+//   - CMD starts with no signal blocked, whatever the agent's own mask, and
+//     with every signal the agent handles at its default action.
 //   - Only SIGTERM starts the graceful stop: OnStopping (the agent tells home
 //     the instance is draining), then Drain, then SIGTERM is forwarded, then,
 //     if CMD is still alive after StopTimeout, its process group is killed

@@ -55,7 +55,7 @@ func spawn(path string, argv []string, attr *os.ProcAttr, log *zerolog.Logger, e
 			reaper.log.Warn().Err(err).Msg("cannot become a child subreaper: CMD's orphans will not be reaped here")
 		}
 	}
-	p, err := os.StartProcess(path, argv, attr)
+	p, err := startProcess(path, argv, attr)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -44,8 +45,10 @@ const sigRTMin, sigRTMax = 34, 64
 // ignored from the start (SIGHUP under nohup, SIGINT in a script's
 // background job) is neither handled nor forwarded, so that CMD inherits it
 // ignored, as it does under tini: handling it would give CMD the default
-// action, and forwarding it would then kill CMD. Call it before any
-// signal.Notify of these signals, which would end "ignored".
+// action, and forwarding it would then kill CMD. Only SIGHUP and SIGINT can
+// be seen so: Go's runtime installs its own handler for every other signal
+// before main, ignored or not, and signal.Ignored then reports false. Call
+// it before any signal.Notify of these signals, which would end "ignored".
 func ForwardedSignals() []os.Signal {
 	sigs := make([]os.Signal, 0, len(forwardedSignals))
 	for _, sig := range forwardedSignals {
@@ -93,4 +96,25 @@ func sysProcAttr(stdin *os.File) *syscall.SysProcAttr {
 		attr.Ctty = fd // a descriptor of the parent, for Foreground
 	}
 	return attr
+}
+
+// startProcess is os.StartProcess with no signal blocked in the child. A
+// child inherits the signal mask of the thread that forks it, and the Go
+// runtime leaves blocked, on most of its threads, the signals the agent was
+// started with blocked (by a parent that forked with signals blocked), but
+// those it needs itself and those os/signal handles on one thread of its
+// own: CMD would get some of them blocked, or none, depending on the
+// thread. A container's entrypoint expects a clean mask, so the fork runs
+// on a thread whose mask is cleared for it. (tini passes its parent's mask
+// on; runtimes start it with an empty one.) Unblocking is safe: every
+// signal that could end the agent is one the runtime never blocks.
+func startProcess(path string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var none, old unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &none, &old); err != nil {
+		return nil, fmt.Errorf("clear the signal mask: %w", err)
+	}
+	defer func() { _ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) }()
+	return os.StartProcess(path, argv, attr)
 }

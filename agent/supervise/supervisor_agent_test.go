@@ -34,6 +34,9 @@ type agentOpts struct {
 	// ignore names signals (as sh's trap does: "HUP INT") the helper starts
 	// with ignored, as under nohup or as a background job of a script.
 	ignore string
+	// block is the signals the helper starts with blocked (its inherited
+	// signal mask), as a parent that forks with signals blocked leaves it.
+	block []syscall.Signal
 }
 
 // startAgent runs the helper agent with cfg.
@@ -50,6 +53,9 @@ func startAgent(t *testing.T, opts agentOpts, cfg helperConfig) *agentProc {
 	raw, err := json.Marshal(cfg)
 	require.NoError(t, err)
 	argv := []string{os.Args[0], "-test.run=^TestHelperAgent$", "-test.timeout=2m"}
+	if len(opts.block) > 0 {
+		argv = blockedExec(argv, opts.block...)
+	}
 	if opts.ignore != "" {
 		// sh ignores them, then execs the helper in its place (same PID).
 		argv = append([]string{"sh", "-c", "trap '' " + opts.ignore + `; exec "$0" "$@"`}, argv...)

@@ -29,6 +29,7 @@ var scenarios = []struct {
 	{"SignalGroup", testSignalGroup},
 	{"ReapsOrphans", testReapsOrphans},
 	{"KeepsIgnoredSignals", testKeepsIgnoredSignals},
+	{"CleanSignalMask", testCleanSignalMask},
 }
 
 func TestSupervisor(t *testing.T) {
