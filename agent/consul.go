@@ -39,7 +39,10 @@ type consulAgent struct {
 	// even when the answer never came (cancelled at shutdown). Written by
 	// runConsul only; read after done is closed.
 	attempted bool
-	done      chan struct{} // closed when runConsul returns
+	// maintenance is whether the service was put in maintenance mode
+	// (draining) since its last registration; runConsul only.
+	maintenance bool
+	done        chan struct{} // closed when runConsul returns
 }
 
 func newConsulAgent(addr, token, id string, deregAfter time.Duration) (*consulAgent, error) {
@@ -77,11 +80,10 @@ func (a *Agent) consulRegistration() *consul.AgentServiceRegistration {
 		meta["agent_version"] = a.cfg.Version
 	}
 	// Draining shows in Meta, so maps read from the catalog show the
-	// instance draining rather than failing; its check is critical all
-	// the same (consulCheck, in the TTL update that follows: a status that
-	// changes there reaches the catalog with its output at once, where one
-	// unchanged would wait for Consul's check_update_interval). Its pair is
-	// kept free while not draining, so starting to drain leaves out no label.
+	// instance draining rather than failing; maintenance mode takes it out
+	// of Consul's passing set all the same (runConsul, consulCheck). Its
+	// pair is kept free while not draining, so starting to drain leaves out
+	// no label.
 	draining := a.st.isDraining()
 	labelRoom := consulMetaPairsMax - len(meta) - 1
 	if draining {
@@ -177,15 +179,24 @@ func consulMetaKey(k string) string {
 }
 
 // consulCheck is the TTL check's status and output for the agent's health.
-// A draining instance is critical: out of Consul's passing set, as out of
-// home's, so Consul's DNS and health-based consumers stop routing to it
-// (the Meta flag says why, for maps).
+// A draining instance's check is passing, fed while its agent is there:
+// maintenance mode (consulDrainReason) is what takes it out of Consul's
+// passing set, so that the TTL running out once the agent is gone (killed)
+// turns the check critical, a change Consul sends the catalog at once with
+// its "TTL expired" output, and maps read from the catalog show the
+// instance critical rather than draining (consulcatalog). Nor does a long
+// drain count toward Consul's deregister-after.
 func consulCheck(status, output string, draining bool) (string, string) {
 	if draining {
-		return consul.HealthCritical, "draining: the instance is stopping"
+		return consul.HealthPassing, "draining: the instance is stopping"
 	}
 	return consulStatus(status), output
 }
+
+// consulDrainReason is the reason of the maintenance mode a draining
+// instance's service is put in: a critical check of Consul's own, out of
+// its passing set (health queries, DNS), as out of home's.
+const consulDrainReason = "portolan: draining, the instance is stopping"
 
 // consulStatus maps the agent's health to a Consul check status.
 func consulStatus(s string) string {
@@ -279,6 +290,18 @@ func (a *Agent) runConsul(ctx context.Context) {
 			}
 			c.registered = fp
 			justRegistered = true
+		}
+		// A registration replaces the service's checks, maintenance's too:
+		// a draining one is put back in maintenance after each.
+		if a.st.isDraining() && (justRegistered || !c.maintenance) {
+			cctx, cancel := context.WithTimeout(ctx, homeCallTimeout)
+			err := c.client.Agent().EnableServiceMaintenanceOpts(a.incarnation, consulDrainReason, (&consul.QueryOptions{}).WithContext(cctx))
+			cancel()
+			c.maintenance = err == nil
+			if err != nil {
+				fail("maintenance mode", err)
+				continue
+			}
 		}
 		hb := a.st.heartbeat()
 		status, output := consulCheck(hb.Status, hb.Output, a.st.isDraining())

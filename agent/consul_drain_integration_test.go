@@ -25,8 +25,9 @@ import (
 
 // A draining agent on Consul is draining on maps read from the catalog
 // (`portolan map --consul`, home following the catalog), as on home's own
-// map, not critical; its check is critical all the same, so Consul's
-// health queries (and DNS) stop sending traffic to it.
+// map, not critical; Consul's maintenance mode takes it out of the passing
+// set all the same, so Consul's health queries (and DNS) stop sending
+// traffic to it.
 func TestDrainingInstanceShowsDrainingInConsulMaps(t *testing.T) {
 	t.Parallel()
 	bin := testenv.Binary(t) // built before the drain's few seconds start
@@ -54,7 +55,8 @@ func TestDrainingInstanceShowsDrainingInConsulMaps(t *testing.T) {
 	a.Signal(syscall.SIGTERM)
 	require.Eventually(t, func() bool { return statusOf() == registry.StatusDraining },
 		3*time.Second, 20*time.Millisecond, "draining on the catalog's map well before the next heartbeat (5s)")
-	assert.Equal(t, consul.HealthCritical, checkStatus(t, client, "newsapi", id), "the check of a draining instance")
+	assert.Equal(t, consul.HealthPassing, checkStatus(t, client, "newsapi", id),
+		"the TTL check of a draining instance is still fed, so that a kill shows as its expiry")
 	passing, _, err := client.Health().Service("newsapi", "", true, nil)
 	require.NoError(t, err)
 	assert.Empty(t, passing, "Consul's passing set still holds the draining instance")

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/internal/testenv"
+	"github.com/portolan/portolan/registry/consulcatalog"
 )
 
 // catalogEntry returns the catalog's registration of instance id of service.
@@ -41,7 +42,7 @@ func checkStatus(t *testing.T, client *consul.Client, service, id string) string
 		return "error: " + err.Error()
 	}
 	for _, c := range checks {
-		if c.ServiceID == id {
+		if c.ServiceID == id && c.CheckID == "service:"+id { // the TTL check, not maintenance mode's
 			return c.Status
 		}
 	}
@@ -148,9 +149,10 @@ func TestConsulRestartRegistersAgain(t *testing.T) {
 }
 
 // A draining instance leaves Consul's passing set at once, as it leaves
-// home's: its check goes critical with "draining" while the command still
-// runs out its --drain time, then the service is deregistered.
-func TestConsulDrainingGoesCritical(t *testing.T) {
+// home's (Consul's maintenance mode: a critical check of Consul's own),
+// while its TTL check is still fed, saying "draining", as the command runs
+// out its --drain time; then the service is deregistered.
+func TestConsulDrainingLeavesThePassingSet(t *testing.T) {
 	t.Parallel()
 	cs := testenv.StartConsul(t)
 	client := cs.Client(t)
@@ -160,15 +162,30 @@ func TestConsulDrainingGoesCritical(t *testing.T) {
 	require.Eventually(t, func() bool { return checkStatus(t, client, "newsapi", id) == consul.HealthPassing },
 		10*time.Second, 20*time.Millisecond)
 	a.Signal(syscall.SIGTERM)
-	require.Eventually(t, func() bool { return checkStatus(t, client, "newsapi", id) == consul.HealthCritical },
-		2*time.Second, 20*time.Millisecond, "critical well before the next heartbeat (5s)")
+	require.Eventually(t, func() bool {
+		passing, _, err := client.Health().Service("newsapi", "", true, nil)
+		return err == nil && len(passing) == 0
+	}, 2*time.Second, 20*time.Millisecond, "out of the passing set well before the next heartbeat (5s)")
 	checks, _, err := client.Health().Checks("newsapi", nil)
 	require.NoError(t, err)
-	require.Len(t, checks, 1)
-	assert.Contains(t, checks[0].Output, "draining")
+	require.Len(t, checks, 2, "the TTL check and maintenance mode's")
+	for _, c := range checks {
+		if c.CheckID == "service:"+id {
+			// Its output says draining too, but Consul sends the catalog
+			// an output whose status did not change only every
+			// check_update_interval: Meta is what says so at once.
+			assert.Equal(t, consul.HealthPassing, c.Status, "the TTL check is still fed")
+		} else {
+			assert.Equal(t, consul.HealthCritical, c.Status, "maintenance mode's check")
+			assert.Equal(t, "_service_maintenance:"+id, c.CheckID)
+		}
+	}
+	entry, ok := catalogEntry(t, client, "newsapi", id)
+	require.True(t, ok)
+	assert.Equal(t, consulcatalog.MetaTrue, entry.ServiceMeta[consulcatalog.MetaDraining])
 	_, exited := a.Wait(15 * time.Second)
 	require.True(t, exited)
-	_, ok := catalogEntry(t, client, "newsapi", id)
+	_, ok = catalogEntry(t, client, "newsapi", id)
 	assert.False(t, ok, "deregistered once the command exited")
 }
 

@@ -73,9 +73,10 @@ func TestConsulLabelsLeftOutOfMetaAreWarnedOfOnce(t *testing.T) {
 }
 
 // A draining instance's registration says so in Meta, for maps read from
-// the catalog, while its check is fed critical, for Consul's DNS and health
-// queries; starting to drain leaves out no label that was in Meta before.
-func TestConsulRegistrationMarksDrainingInMetaAndCheckCritical(t *testing.T) {
+// the catalog, while its check is still fed passing (maintenance mode, not
+// the check, takes it out of Consul's DNS and health queries: runConsul);
+// starting to drain leaves out no label that was in Meta before.
+func TestConsulRegistrationMarksDrainingInMetaAndKeepsItsCheckFed(t *testing.T) {
 	labels := map[string]string{}
 	for i := range 70 {
 		labels[fmt.Sprintf("z%02d", i)] = "v"
@@ -91,7 +92,7 @@ func TestConsulRegistrationMarksDrainingInMetaAndCheckCritical(t *testing.T) {
 	during := a.consulRegistration()
 	assert.Equal(t, consulcatalog.MetaTrue, during.Meta[consulcatalog.MetaDraining], "Meta of a draining instance: %v", during.Meta)
 	status, output := consulCheck(registry.StatusPassing, "ok", a.st.isDraining())
-	assert.Equal(t, consul.HealthCritical, status, "a draining instance must leave Consul's passing set")
+	assert.Equal(t, consul.HealthPassing, status, "a draining instance's check is fed passing (maintenance mode takes it out of the passing set), so a kill shows as its TTL expiring")
 	assert.Contains(t, output, "draining")
 	assert.LessOrEqual(t, len(during.Meta), 64, "Consul refuses more than 64 Meta pairs")
 	delete(during.Meta, consulcatalog.MetaDraining)

@@ -135,6 +135,13 @@ func New(cfg Config) (*Coordinator, error) {
 		// join token this home made.
 		return nil, errors.New("--agent-token is a plain secret of your choosing; a join token (ptj1.…) is made by the coordinator: portolan token create")
 	}
+	if cfg.Consul != nil {
+		consulCfg, err := cfg.Consul.resolved()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Consul = consulCfg
+	}
 	proxy, err := cfg.Proxy.parse()
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: %w", err)

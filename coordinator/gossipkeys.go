@@ -182,9 +182,10 @@ func (k *gossipKeyring) waitFor(behind func(version uint64) int) {
 	k.behind = behind
 }
 
-// advanceLocked applies the steps that fell due and are not held.
-func (k *gossipKeyring) advanceLocked() {
-	now := k.now()
+// advanceLocked applies the steps that fell due by now and are not held.
+// Callers read the clock once and decide on that reading throughout: a
+// step falling due between two readings would look held to the second.
+func (k *gossipKeyring) advanceLocked(now time.Time) {
 	moved := false
 	for len(k.st.Steps) > 0 && !k.st.Steps[0].At.After(now) && !k.heldLocked(now) {
 		step := k.st.Steps[0]
@@ -259,7 +260,7 @@ func (k *gossipKeyring) notifyLocked() {
 func (k *gossipKeyring) Current() ([]string, uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.advanceLocked()
+	k.advanceLocked(k.now())
 	return k.st.Keys, k.st.Version
 }
 
@@ -280,11 +281,12 @@ func (k *gossipKeyring) Keys() ([][]byte, error) {
 func (k *gossipKeyring) watch() (<-chan struct{}, time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.advanceLocked()
+	now := k.now()
+	k.advanceLocked(now)
 	var next time.Time
 	if len(k.st.Steps) > 0 {
 		next = k.st.Steps[0].At
-		if !next.After(k.now()) {
+		if !next.After(now) { // due by now yet not applied: held
 			next = next.Add(k.grace)
 		}
 	}
@@ -305,11 +307,11 @@ func (k *gossipKeyring) Rotate() (KeyRotation, error) {
 	nk := gossip.EncodeKey(key)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.advanceLocked()
-	if n := len(k.st.Steps); n > 0 {
-		return KeyRotation{}, fmt.Errorf("%w until %s: wait for it to end", errRotating, k.st.Steps[n-1].At.Format(time.RFC3339))
-	}
 	now := k.now()
+	k.advanceLocked(now)
+	if len(k.st.Steps) > 0 {
+		return KeyRotation{}, k.rotatingLocked(now)
+	}
 	old := k.st.Keys
 	r := KeyRotation{PrimaryAt: now.Add(k.grace / 2), DropOldAt: now.Add(k.grace)}
 	next := keyringState{Version: k.st.Version + 1, Keys: append(slices.Clone(old), nk), Steps: []keyringStep{
@@ -326,4 +328,20 @@ func (k *gossipKeyring) Rotate() (KeyRotation, error) {
 	r.Version = next.Version
 	k.notifyLocked()
 	return r, nil
+}
+
+// rotatingLocked is why Rotate refuses while the steps of another rotation
+// are pending, naming a time still to come: the end of the rotation when
+// its next step is not yet due; when that step is past its time it waits
+// for agents to acknowledge the keyring (advanceLocked applied every step
+// that was free to go), at most until its time and a grace, and the
+// rotation's end is later than its steps say by as much.
+func (k *gossipKeyring) rotatingLocked(now time.Time) error {
+	step, last := k.st.Steps[0], k.st.Steps[len(k.st.Steps)-1]
+	if step.At.After(now) {
+		return fmt.Errorf("%w: it ends at %s, later if agents are slow to acknowledge the keyring; wait for it to end",
+			errRotating, last.At.Format(time.RFC3339))
+	}
+	return fmt.Errorf("%w: its next step waits for agents to acknowledge the keyring, until %s at most; wait for it to end",
+		errRotating, step.At.Add(k.grace).Format(time.RFC3339))
 }

@@ -13,41 +13,6 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 )
 
-// "portolan" and "portolan/" are the same KV folder, as Consul users expect;
-// a leading "/" is dropped as Consul's client drops it.
-func TestConsulPrefixWithoutTrailingSlashIsTheSameFolder(t *testing.T) {
-	for raw, want := range map[string]string{
-		"portolan": "portolan/", "portolan/": "portolan/", "/portolan": "portolan/", "/portolan/": "portolan/",
-		"team-a/portolan": "team-a/portolan/", "team-a/portolan/": "team-a/portolan/",
-	} {
-		got, err := consulPrefix(raw)
-		require.NoError(t, err, "%q", raw)
-		assert.Equal(t, want, got, "--consul-prefix %q", raw)
-	}
-}
-
-// A prefix whose keys Consul would store elsewhere than it names, or at the
-// KV root, is refused with an error naming the flag and the problem.
-func TestConsulPrefixRefusesFoldersConsulWouldNotKeep(t *testing.T) {
-	for raw, why := range map[string]string{
-		"":                       "empty",
-		"/":                      "empty",
-		"a//b":                   "empty segment",
-		"//portolan":             "empty segment",
-		"a/../b":                 `".." segment`,
-		"..":                     `".." segment`,
-		"./portolan":             `"." segment`,
-		"port\nolan":             "control character",
-		"\xff":                   "UTF-8",
-		strings.Repeat("a", 300): "longer than 256",
-	} {
-		_, err := consulPrefix(raw)
-		require.Error(t, err, "%q", raw)
-		assert.Contains(t, err.Error(), "--consul-prefix", "%q", raw)
-		assert.Contains(t, err.Error(), why, "%q", raw)
-	}
-}
-
 // The coordinator refuses a bad --consul-prefix before it reaches Consul.
 func TestCoordinatorRefusesABadConsulPrefix(t *testing.T) {
 	var stderr bytes.Buffer

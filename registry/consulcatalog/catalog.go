@@ -28,9 +28,11 @@ const Tag = "portolan"
 const planTag = "plan:"
 
 // MetaDraining is the Meta key an agent sets, to MetaTrue, on its
-// registration while its instance drains (it is stopping). Its check is
-// critical meanwhile, so Consul's DNS and health queries stop routing to
-// it; the key tells a map reader the instance is draining, not failing.
+// registration while its instance drains (it is stopping). The service has
+// a critical check meanwhile (Consul's maintenance mode, or an older
+// agent's TTL check fed critical), so Consul's DNS and health queries stop
+// routing to it; the key tells a map reader the instance is draining, not
+// failing.
 const MetaDraining = "draining"
 
 // MetaTrue is the value of a Meta flag that is set.
@@ -180,10 +182,14 @@ func instanceID(s *consul.AgentService) string {
 // of its checks, or draining while its agent says so (Meta draining) and
 // still feeds its check. As home's registry keeps a draining instance
 // draining until its TTL runs out, the entry is critical again once its node
-// fails (a node check critical) or its TTL check expired; Consul sends the
-// catalog the output of a check whose status did not change only every
-// check_update_interval (5m by default), so an expiry shows late, if at all
-// before Consul's deregister-after removes the service.
+// fails (a node check critical) or its TTL check expired. The catalog has
+// no time of a check's last feed, only what the node's Consul agent sends
+// it: a change of status at once, output and all, but the output of a check
+// whose status did not change only every check_update_interval (5m by
+// default). So the expiry shows at once only when the agent feeds its check
+// passing while it drains (it does, out of Consul's passing set by
+// maintenance mode instead); an older agent's check, fed critical, shows
+// its expiry late, if at all before Consul's deregister-after removes it.
 func instanceStatus(e *consul.ServiceEntry) string {
 	if e.Service.Meta[MetaDraining] != MetaTrue {
 		return status(e.Checks.AggregatedStatus())
