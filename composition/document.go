@@ -243,7 +243,12 @@ func (d *Document) checkImportIDs() error {
 		if k.sharesID() {
 			continue
 		}
-		for i, e := range k.inDocument(d) {
+		// The position named is the entry's in the list as written, nulls
+		// counted, so that it points at the entry a user must fix.
+		for i, e := range k.(listedKind).listInDocument(d) {
+			if e == nil {
+				continue
+			}
 			if id := e.Key(); id <= ProviderAccountID && importCarries(e) {
 				return Invalid("id", fmt.Sprintf("%s[%d] has id %d: every entity of a composition document needs the id "+
 					"its home gave it, above %d (0 refers to nothing, %d is the provider account's); write the document with portolan export",
@@ -252,4 +257,23 @@ func (d *Document) checkImportIDs() error {
 		}
 	}
 	return d.checkIDs()
+}
+
+// listedKind reads a kind's list of a document as written. Every kindDef
+// is one; the method belongs with inDocument in kindInfo.
+type listedKind interface {
+	listInDocument(d *Document) []Entity
+}
+
+// listInDocument returns the kind's entities in d at their places in its
+// list, nil for a null entry (inDocument skips those).
+func (d *kindDef[T, E]) listInDocument(doc *Document) []Entity {
+	in := *d.Document(doc)
+	out := make([]Entity, len(in))
+	for i, e := range in {
+		if (*T)(e) != nil {
+			out[i] = e
+		}
+	}
+	return out
 }

@@ -84,16 +84,13 @@ func VerifyPassword(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
-// HashPasswords is HashPasswordsContext without a context to end it.
-func (d *Document) HashPasswords() error { return d.HashPasswordsContext(context.Background()) }
-
-// HashPasswordsContext replaces every plaintext password of d's users with
+// HashPasswords replaces every plaintext password of d's users with
 // its hash: an import of an older export (or a hand-written document)
 // stores no plaintext either. Each hash costs tens of milliseconds by
 // design and a document may carry hundreds, so it gives up when ctx ends
 // (the client gone, the server stopping), checked before each password;
 // d is then partly hashed. A null entry of the list is no user: passed by.
-func (d *Document) HashPasswordsContext(ctx context.Context) error {
+func (d *Document) HashPasswords(ctx context.Context) error {
 	for _, u := range d.Users {
 		if u == nil || u.Password == "" || IsPasswordHash(u.Password) {
 			continue

@@ -44,7 +44,7 @@ func (c *Coordinator) portability() http.Handler {
 		}
 		// Plaintext passwords of an older export are hashed before the
 		// store's writer lock is taken.
-		if err := doc.HashPasswords(); err != nil {
+		if err := doc.HashPasswords(r.Context()); err != nil {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
@@ -71,7 +71,12 @@ func (c *Coordinator) portability() http.Handler {
 	c.api.HandlePlacements(mux)
 	c.handleGossipRotate(mux)
 	c.handleJoinTokens(mux)
-	return c.adminOnly(mux)
+	public := http.NewServeMux()
+	public.HandleFunc("GET "+registry.PathAdminFeatures, func(w http.ResponseWriter, _ *http.Request) {
+		httpjson.Write(w, http.StatusOK, registry.AdminFeatures{Features: []string{registry.FeatureRestoresHiddenSecrets}})
+	})
+	public.Handle("/", c.adminOnly(mux))
+	return public
 }
 
 // adminOnly serves next to the callers that may use Portolan's admin API

@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -32,7 +31,7 @@ func hidePolicySecrets(doc *composition.Document) {
 		if pc == nil {
 			continue
 		}
-		if content, ok := editContentChain(pc.Content, func(chain []composition.PolicyConfig) error {
+		if content, ok := editContentChain(pc.Content, func(_ chainPath, chain []composition.PolicyConfig) error {
 			for i := range chain {
 				chain[i].Configuration = manifest.HidePolicySecrets(chain[i].Configuration)
 			}
@@ -49,7 +48,16 @@ func hidePolicySecrets(doc *composition.Document) {
 // a proxy config's from cur's proxy config of that service, environment and
 // version. doc is not changed: a store that runs the update again (a Consul
 // CAS retry) restores from the composition it then holds.
+//
+// A document that says it holds its secrets ("secrets": true, as an export
+// with them writes it) is returned as it is: its "xxxxx" in a URL is a
+// password, not a mask, and only a placeholder in it is refused
+// (manifest.CheckChainSecrets). One that does not say is taken for an
+// export without secrets, as exports before the field were.
 func restorePolicySecrets(cur *composition.Composition, doc *composition.Document) (*composition.Document, error) {
+	if doc.Secrets {
+		return doc, checkPolicySecrets(doc)
+	}
 	services := map[int64]string{}
 	for _, s := range doc.Services {
 		if s != nil {
@@ -92,16 +100,19 @@ func restorePolicySecrets(cur *composition.Composition, doc *composition.Documen
 			continue
 		}
 		name, s := held(pc.ServiceID)
-		var home []composition.PolicyConfig
+		var held json.RawMessage
 		if s != nil {
 			for _, h := range cur.ProxyConfigs.Filter(func(h *composition.ProxyConfig) bool {
 				return h.ServiceID == s.ID && h.Environment == pc.Environment && h.Version == pc.Version
 			}) {
-				home, _ = contentChain(h.Content)
+				held = h.Content
 			}
 		}
 		var err error
-		content, ok := editContentChain(pc.Content, func(chain []composition.PolicyConfig) error {
+		content, ok := editContentChain(pc.Content, func(at chainPath, chain []composition.PolicyConfig) error {
+			// Home's chain spelled as the document's: a configuration is
+			// put back under the key it was hidden under.
+			_, home, _ := readContentChain(held, at)
 			err = manifest.RestoreChainSecrets(serviceName(name, pc.ServiceID), chain, home)
 			return err
 		})
@@ -117,6 +128,39 @@ func restorePolicySecrets(cur *composition.Composition, doc *composition.Documen
 	return &out, nil
 }
 
+// checkPolicySecrets refuses a placeholder of an export without secrets in
+// doc, a document that says it holds its secrets.
+func checkPolicySecrets(doc *composition.Document) error {
+	names := map[int64]string{}
+	for _, s := range doc.Services {
+		if s != nil {
+			names[s.ID] = s.SystemName
+		}
+	}
+	for _, p := range doc.Proxies {
+		if p == nil {
+			continue
+		}
+		if err := manifest.CheckChainSecrets(serviceName(names[p.ServiceID], p.ServiceID), p.PolicyChain); err != nil {
+			return composition.Invalid("policy_chain", err.Error())
+		}
+	}
+	for _, pc := range doc.ProxyConfigs {
+		if pc == nil {
+			continue
+		}
+		var err error
+		editContentChain(pc.Content, func(_ chainPath, chain []composition.PolicyConfig) error {
+			err = manifest.CheckChainSecrets(serviceName(names[pc.ServiceID], pc.ServiceID), chain)
+			return err
+		})
+		if err != nil {
+			return composition.Invalid("proxy_configs", fmt.Sprintf("%s proxy config version %d: %v", pc.Environment, pc.Version, err))
+		}
+	}
+	return nil
+}
+
 // serviceName names a service in an error: by system_name, by the
 // document's id when the document does not name it.
 func serviceName(name string, id int64) string {
@@ -124,148 +168,4 @@ func serviceName(name string, id int64) string {
 		return fmt.Sprintf("(id %d)", id)
 	}
 	return name
-}
-
-// contentChain reads a proxy config content's policy chain
-// ({"proxy":{"policy_chain":[...]}}), as editContentChain does.
-func contentChain(content json.RawMessage) ([]composition.PolicyConfig, bool) {
-	_, chain, ok := readContentChain(content)
-	return chain, ok
-}
-
-// readContentChain returns the entries of a proxy config content's policy
-// chain and each as a policy: its name and configuration, none for an
-// entry that is no object (a stray value no gateway reads as a policy), so
-// that it hides nothing of its neighbours.
-func readContentChain(content json.RawMessage) ([]json.RawMessage, []composition.PolicyConfig, bool) {
-	var top struct {
-		Proxy struct {
-			PolicyChain []json.RawMessage `json:"policy_chain"`
-		} `json:"proxy"`
-	}
-	if json.Unmarshal(content, &top) != nil {
-		return nil, nil, false
-	}
-	entries := top.Proxy.PolicyChain
-	chain := make([]composition.PolicyConfig, len(entries))
-	for i, e := range entries {
-		var pc struct {
-			Name          json.RawMessage `json:"name"`
-			Configuration json.RawMessage `json:"configuration"`
-		}
-		if json.Unmarshal(e, &pc) != nil {
-			continue
-		}
-		_ = json.Unmarshal(pc.Name, &chain[i].Name) // a name that is no string matches no policy
-		chain[i].Configuration = pc.Configuration
-	}
-	return entries, chain, true
-}
-
-// editContentChain returns content with the configurations of its policy
-// chain as edit leaves them, and whether it changed any. Only those bytes
-// change, every key keeping its place, so that an import matches a
-// restored config to home's by content. A content it cannot read is left
-// as it is: validation refuses it.
-func editContentChain(content json.RawMessage, edit func([]composition.PolicyConfig) error) (json.RawMessage, bool) {
-	entries, chain, ok := readContentChain(content)
-	if !ok || len(entries) == 0 {
-		return content, false
-	}
-	before := make([]json.RawMessage, len(chain))
-	for i := range chain {
-		before[i] = chain[i].Configuration
-	}
-	if edit(chain) != nil {
-		return content, false
-	}
-	changed := false
-	for i := range entries {
-		if string(chain[i].Configuration) == string(before[i]) {
-			continue
-		}
-		e, err := setKey(entries[i], "configuration", chain[i].Configuration)
-		if err != nil {
-			return content, false
-		}
-		entries[i], changed = e, true
-	}
-	if !changed {
-		return content, false
-	}
-	proxy, err := getKey(content, "proxy")
-	if err != nil {
-		return content, false
-	}
-	if proxy, err = setKey(proxy, "policy_chain", mustJSON(entries)); err != nil {
-		return content, false
-	}
-	out, err := setKey(content, "proxy", proxy)
-	if err != nil {
-		return content, false
-	}
-	return out, true
-}
-
-// getKey returns the value of key in the JSON object obj.
-func getKey(obj json.RawMessage, key string) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(obj, &m); err != nil {
-		return nil, err
-	}
-	return m[key], nil
-}
-
-// setKey returns the JSON object obj with val as the value of key, its
-// keys in their order (key last when obj has none).
-func setKey(obj json.RawMessage, key string, val json.RawMessage) (json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, fmt.Errorf("not a JSON object")
-	}
-	if len(val) == 0 {
-		val = json.RawMessage("null")
-	}
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	found := false
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		k, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		if k == key {
-			v, found = val, true
-		}
-		if buf.Len() > 1 {
-			buf.WriteByte(',')
-		}
-		buf.Write(mustJSON(k))
-		buf.WriteByte(':')
-		buf.Write(v)
-	}
-	if !found {
-		if buf.Len() > 1 {
-			buf.WriteByte(',')
-		}
-		buf.Write(mustJSON(key))
-		buf.WriteByte(':')
-		buf.Write(val)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
-}
-
-// mustJSON encodes what was just decoded from JSON, or a string.
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("coordinator: encode decoded JSON: " + err.Error())
-	}
-	return b
 }

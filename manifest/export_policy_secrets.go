@@ -150,6 +150,73 @@ func RestoreChainSecrets(service string, chain, home []composition.PolicyConfig)
 	return nil
 }
 
+// CheckChainSecrets is RestoreChainSecrets for a document that says it
+// holds its secrets (a composition document written by an export with
+// secrets, "secrets": true): every value is taken as written, "xxxxx" in a
+// URL being a password like any other, and nothing is put back from home,
+// so that such a document is never altered. Only SecretPlaceholder, which
+// no export with secrets writes, is refused: a gateway would send it as
+// the secret.
+func CheckChainSecrets(service string, chain []composition.PolicyConfig) error {
+	for i, p := range chain {
+		if !bytes.Contains(p.Configuration, []byte(SecretPlaceholder)) {
+			continue
+		}
+		v, err := decodeJSONValue(p.Configuration)
+		if err != nil {
+			continue // not JSON: validation names it
+		}
+		if path, found := findPlaceholder(v, ""); found {
+			return fmt.Errorf("service %s, policy %s (policy_chain[%d]): field %s holds %q, yet the document says it holds its secrets (\"secrets\": true): "+
+				"write the value in, or apply an export without secrets to keep home's", service, p.Name, i, fieldName(path), SecretPlaceholder)
+		}
+	}
+	return nil
+}
+
+// HiddenPolicySecret returns the field of config, a policy configuration,
+// that holds the first value an export without secrets hid
+// (SecretPlaceholder, or a URL masked with "xxxxx"), keys in order: what a
+// home that cannot put its own value back would store as the secret.
+func HiddenPolicySecret(config json.RawMessage) (field string, ok bool) {
+	if !mayHoldHidden(config) {
+		return "", false
+	}
+	v, err := decodeJSONValue(config)
+	if err != nil {
+		return "", false
+	}
+	path, ok := findString(v, "", hiddenValue)
+	return fieldName(path), ok
+}
+
+// findPlaceholder returns the path of the first SecretPlaceholder in v.
+func findPlaceholder(v any, path string) (string, bool) {
+	return findString(v, path, func(s string) bool { return s == SecretPlaceholder })
+}
+
+// findString returns the path of the first string of v that is, keys in
+// order.
+func findString(v any, path string, is func(string) bool) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return path, is(t)
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			if p, ok := findString(t[k], path+"."+k, is); ok {
+				return p, true
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if p, ok := findString(e, path+"["+strconv.Itoa(i)+"]", is); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
 // matchPolicy returns home's policy for chain[i]: home's at i when it has
 // the same name, else home's nth of that name where chain[i] is chain's nth.
 func matchPolicy(chain, home []composition.PolicyConfig, i int) (composition.PolicyConfig, bool) {

@@ -1,6 +1,9 @@
 package registry
 
-import "net/url"
+import (
+	"net/url"
+	"slices"
+)
 
 // The URLs of the agent ↔ home protocol are written here and nowhere else:
 // the server's route table (Handler, and the coordinator's mount of the
@@ -39,6 +42,28 @@ const PathAdminApply = "/admin/portolan/apply"
 // them, POST creates one (JoinTokenSpec → JoinTokenCreated), DELETE
 // PathAdminTokens+"/"+id revokes one. It takes the admin access token.
 const PathAdminTokens = "/admin/portolan/tokens"
+
+// PathAdminFeatures is where home announces what it does beyond what every
+// home of the API does (AdminFeatures), so that a newer CLI can tell before
+// sending what an older home would misread. It needs no token, as the
+// documents' schema does not: it holds nothing of the composition. A home
+// that answers anything but 200 there announces nothing.
+const PathAdminFeatures = "/admin/portolan/features"
+
+// FeatureRestoresHiddenSecrets is announced by a home that puts its own
+// value back for each policy secret an export without secrets hid
+// (manifest.SecretPlaceholder, "xxxxx" in a URL), on apply and import, and
+// refuses one it cannot: an older home stores the placeholder as the
+// secret.
+const FeatureRestoresHiddenSecrets = "restores_hidden_policy_secrets"
+
+// AdminFeatures is the answer of PathAdminFeatures.
+type AdminFeatures struct {
+	Features []string `json:"features"`
+}
+
+// Has reports whether f announces feature.
+func (f AdminFeatures) Has(feature string) bool { return slices.Contains(f.Features, feature) }
 
 // AdminTokenPath is the path of the join token with the given id.
 func AdminTokenPath(id string) string { return PathAdminTokens + "/" + url.PathEscape(id) }

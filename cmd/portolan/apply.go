@@ -148,6 +148,9 @@ func sendDocuments(c *cli.Context, cmd string, dryRun bool) (*registry.ApplyResu
 	}
 	ctx, cancel := contextWithTimeout(c)
 	defer cancel()
+	if err := refuseHiddenSecrets(ctx, home, docs); err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
 	res, err := home.Apply(ctx, body, "application/json", dryRun, c.Bool("prune"))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, documentsRefused(err, docs))
