@@ -3,22 +3,23 @@ package manifest
 import (
 	"errors"
 	"math"
-	"regexp"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/portolan/portolan/composition"
 )
 
-// Decimal is a non-negative decimal number kept as written ("0.05"), as
-// 3scale keeps a pricing rule's cost. It is a number in YAML and JSON; a
-// string holding a number is taken too, as 3scale answers one.
+// Decimal is a non-negative decimal number as porta answers one it keeps as
+// decimal(20,4) (a pricing rule's cost, a plan's fees): rounded to 4
+// places, half up, as Rails casts it, and written as BigDecimal#to_s does,
+// without trailing zeros but one, so 0.50, .5 and 5e-1 are all "0.5" and 2
+// is "2.0". It is a number in YAML and JSON; a string holding a number is
+// taken too, as 3scale answers one.
 type Decimal string
 
-// jsonNumber is a number as JSON writes it.
-var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
-
 // parseDecimal checks s is a finite number of 0 or more and returns it in
-// JSON's notation.
+// porta's form (Decimal).
 func parseDecimal(s string) (Decimal, error) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
@@ -27,10 +28,7 @@ func parseDecimal(s string) (Decimal, error) {
 	if f < 0 {
 		return "", errors.New(s + " is less than 0")
 	}
-	if !jsonNumber.MatchString(s) {
-		s = strconv.FormatFloat(f, 'f', -1, 64) // .5 is 0.5
-	}
-	return Decimal(s), nil
+	return Decimal(composition.PortaDecimal(s, f)), nil
 }
 
 func (d *Decimal) decodeNode(n *yaml.Node) error {

@@ -8,16 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/portolan/portolan/composition"
 )
-
-// maxTokenCandidates bounds how many values of one credential parameter are
-// tried, so a request repeating access_token thousands of times costs no more
-// than a few hashes.
-const maxTokenCandidates = 8
 
 // DefaultMaxAccessTokens bounds the stored access tokens when
 // TokenChecker.MaxTokens is 0.
@@ -55,9 +51,9 @@ func fullGrant() Grant {
 
 // TokenChecker accepts requests carrying one of its access tokens, wherever
 // 3scale accepts them: the access_token or legacy provider_key parameter
-// (query, form or JSON body), or HTTP Basic auth with the token as user or
-// password (the official client sends an empty user and the token as
-// password).
+// (query, form or JSON body), or HTTP Basic auth with the token as user, or
+// as password after a blank user (the official client's way). Each name
+// carries one token, read as porta reads it (portaTokens).
 //
 // Two kinds of token are accepted: those given to NewTokenChecker (the
 // bootstrap token: every scope, rw), and, with NewStoreTokenChecker, the
@@ -135,11 +131,7 @@ func (t *TokenChecker) Authenticate(r *http.Request) (Grant, bool) {
 	}
 	// On a malformed query ParseQuery still returns what it could parse.
 	q, _ := url.ParseQuery(r.URL.RawQuery)
-	cands := append(firstN(q["access_token"]), firstN(q["provider_key"])...)
-	if user, pass, ok := r.BasicAuth(); ok {
-		cands = append(cands, user, pass)
-	}
-	return t.grant(cands)
+	return t.grant(portaTokens(q, nil, basicToken(r)))
 }
 
 // AuthenticateToken returns the grant of one access token presented
@@ -206,7 +198,7 @@ func (t *TokenChecker) paramsGrant(p *Params) (Grant, bool) {
 	if t == nil || p == nil {
 		return Grant{}, false
 	}
-	return t.grant(append(firstN(p.All("access_token")), firstN(p.All("provider_key"))...))
+	return t.grant(portaTokens(nil, p, ""))
 }
 
 // grantKey carries the Grant Middleware authenticated.
@@ -223,36 +215,103 @@ func GrantFrom(ctx context.Context) (Grant, bool) {
 // path's format), and passes the token's Grant on in the request context
 // (GrantFrom) for the handler to check scope and permission.
 //
-// A token in the query string or Basic header is checked first, without
-// touching the body. Only when there is none and the request has a body does
-// the middleware read it with ReadParams (up to BodyLimit) and look for
-// access_token there. Those params are then stored in the request context,
-// and ReadParams (or ParamsFrom) in the handler returns them instead of
-// reading the consumed body again. A body that cannot be read or parsed
-// counts as carrying no token: the client gets 403, not a parse error,
-// since it is not authenticated.
+// The tokens are the ones porta reads (portaTokens): a name the query sends
+// is decided without touching the body, since the query's value wins. Only
+// when that does not authenticate and the request has a body does the
+// middleware read it with ReadParams (up to BodyLimit) for the names the
+// query left out, Basic standing in for a name neither sends. Those params
+// are then stored in the request context, and ReadParams (or ParamsFrom) in
+// the handler returns them instead of reading the consumed body again. A
+// body that cannot be read or parsed sends no token: without one elsewhere
+// the client gets 403, not a parse error, since it is not authenticated;
+// with one, the handler answers the parse error as it would have.
 func (t *TokenChecker) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g, ok := t.Authenticate(r); ok {
+		serve := func(r *http.Request, g Grant) {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), grantKey{}, g)))
-			return
 		}
-		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-			limit := int64(0)
-			if t != nil {
-				limit = t.BodyLimit
+		q, _ := url.ParseQuery(r.URL.RawQuery) // what it could parse; the handler refuses the rest
+		basic := basicToken(r)
+		hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+		if !hasBody {
+			if g, ok := t.grant(portaTokens(q, nil, basic)); ok {
+				serve(r, g)
+				return
 			}
-			if p, err := ReadParams(w, r, limit); err == nil {
-				if g, ok := t.paramsGrant(p); ok {
-					ctx := context.WithValue(contextWithParams(r.Context(), p), grantKey{}, g)
-					next.ServeHTTP(w, r.WithContext(ctx))
-					return
-				}
+		} else if g, ok := t.grant(portaTokens(q, nil, "")); ok {
+			serve(r, g) // the query's names: a body cannot override them
+			return
+		} else if _, err := readLimitedBody(w, r, t.bodyLimit()); err != nil {
+			// The body is lost, so the handler cannot answer its error.
+			if _, ok := t.grant(portaTokens(q, nil, basic)); ok {
+				f, _ := FormatOf(r)
+				WriteError(w, f, err)
+				return
 			}
+		} else if p, err := ReadParams(w, r, t.bodyLimit()); err == nil {
+			if g, ok := t.grant(portaTokens(q, p, basic)); ok {
+				serve(r.WithContext(contextWithParams(r.Context(), p)), g)
+				return
+			}
+		} else if g, ok := t.grant(portaTokens(q, nil, basic)); ok {
+			serve(r, g) // the body is back in r: the handler answers its error
+			return
 		}
 		f, _ := FormatOf(r)
 		WriteError(w, f, Forbidden(""))
 	})
+}
+
+func (t *TokenChecker) bodyLimit() int64 {
+	if t == nil || t.BodyLimit <= 0 {
+		return DefaultBodyLimit
+	}
+	return t.BodyLimit
+}
+
+// credentialNames are the parameters porta reads a token from, in its
+// order: ApiAuthentication::ByAccessToken's, then ByProviderKey's.
+var credentialNames = [...]string{"access_token", "provider_key"}
+
+// portaTokens returns the tokens a request carries as porta reads them:
+// for each credential name, params.fetch(name) { http_authentication }.
+// Rails' params take a repeated name's last value (rackValue) and merge the
+// query over the body (request_parameters.merge(query_parameters)), so a
+// name has one value: "?access_token=good&access_token=bad" is bad. Basic
+// (basic, from basicToken) stands in only for a name sent nowhere: a sent
+// name hides it, even empty. query and body may be nil.
+func portaTokens(query url.Values, body *Params, basic string) []string {
+	out := make([]string, 0, len(credentialNames))
+	for _, name := range credentialNames {
+		v, ok := rackValue(query[name])
+		if !ok {
+			v, ok = body.Get(name)
+		}
+		if !ok {
+			v = basic
+		}
+		if v != "" && (len(out) == 0 || out[0] != v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// basicToken is porta's http_authentication: of a Basic header's user and
+// password, the first that is not blank (Rails' presence), so the user
+// "me" with the token as password presents "me". The official client sends
+// an empty user and the token as password.
+func basicToken(r *http.Request) string {
+	user, pass, ok := r.BasicAuth()
+	switch {
+	case !ok:
+		return ""
+	case strings.TrimSpace(user) != "":
+		return user
+	case strings.TrimSpace(pass) != "":
+		return pass
+	}
+	return ""
 }
 
 // scopeGrant returns the grant of the first candidate that is a valid
@@ -376,11 +435,4 @@ func (t *TokenChecker) tokenIndex() *tokenIndex {
 	}
 	t.index.Store(idx)
 	return idx
-}
-
-func firstN(vs []string) []string {
-	if len(vs) > maxTokenCandidates {
-		vs = vs[:maxTokenCandidates]
-	}
-	return append([]string(nil), vs...)
 }

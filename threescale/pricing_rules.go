@@ -53,20 +53,19 @@ func (a *API) pricingRuleRoutes() []Route {
 	}
 }
 
-// preparePricingRule renders cost_per_unit as 3scale's decimal ("2" is
-// "2.0"), refuses NaN and infinities (porta's numericality: they are no
-// price), and refuses ranges that overlap another rule of the plan's
-// metric, since a unit can only have one price.
+// preparePricingRule stores cost_per_unit as porta's decimal(20,4)
+// (composition.PortaDecimal: "2" is "2.0", 0.12345 is 0.1235), refuses NaN and
+// infinities (porta's numericality: they are no price), and refuses ranges
+// that overlap another rule of the plan's metric, since a unit can only
+// have one price. A negative cost is left for the domain to refuse.
 func preparePricingRule(_ *call, tx *composition.Tx, n, _ *composition.PricingRule) error {
 	if f, err := strconv.ParseFloat(strings.TrimSpace(n.CostPerUnit), 64); err == nil {
 		if math.IsInf(f, 0) || math.IsNaN(f) {
 			return composition.Invalid("cost_per_unit", "is not a number")
 		}
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
+		if f >= 0 {
+			n.CostPerUnit = composition.PortaDecimal(n.CostPerUnit, f)
 		}
-		n.CostPerUnit = s
 	}
 	upper := func(r *composition.PricingRule) int64 {
 		if r.Max == 0 {

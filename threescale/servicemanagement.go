@@ -235,11 +235,11 @@ func (sm *ServiceManagement) service(snap *composition.Snapshot, params url.Valu
 	return svc, nil
 }
 
-// nonEmpty returns vs, the values of a parameter, or nil when it has no
-// non-empty one.
+// nonEmpty returns vs, the values of a parameter (one: rackParams read
+// them), or nil when it has no non-empty one.
 func nonEmpty(vs []string) []string {
 	if slices.ContainsFunc(vs, func(v string) bool { return v != "" }) {
-		return firstN(vs)
+		return vs
 	}
 	return nil
 }
@@ -296,7 +296,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	}
 	denial = referrerStep(svc, app, params, denial)
 	opts := smOptions(r)
-	hits, set, e := usageOf(snap, svc.ID, params, "usage", isTrue(opts.Get("flat_usage")), !mode.report)
+	hits, set, e := usageOf(snap, svc.ID, params, "usage", option(opts, "flat_usage"), !mode.report)
 	if e != nil {
 		writeSMError(w, e)
 		return

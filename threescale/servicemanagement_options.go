@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portolan/portolan/composition"
@@ -14,16 +15,39 @@ import (
 // (read by usageOf's callers), rejection_reason_header, limit_headers and
 // no_body.
 
-// smOptions reads apisonator's extensions from the 3scale-options header
-// (a query string: flat_usage=1&limit_headers=1).
+// smOptions reads apisonator's extensions from the 3scale-options header,
+// a query string (flat_usage=1&limit_headers=1), as
+// Listener.threescale_extensions does with Rack::Utils.parse_nested_query:
+// a repeated option takes its last value (rackValue) and an option without
+// "=" has none (Rack's nil), so it is as if not sent.
 func smOptions(r *http.Request) url.Values {
 	raw := r.Header.Get("3scale-options")
 	if raw == "" {
 		return nil
 	}
-	opts, _ := url.ParseQuery(raw)
+	opts := url.Values{}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, hasValue := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil || k == "" {
+			continue
+		}
+		if !hasValue {
+			delete(opts, k) // nil, and the last
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err == nil {
+			opts[k] = []string{v}
+		}
+	}
 	return opts
 }
+
+// option reports whether extension name is on: apisonator compares its
+// value with '1' (flat_usage, rejection_reason_header, limit_headers).
+func option(opts url.Values, name string) bool { return opts.Get(name) == "1" }
 
 // noBody reports whether the call asked for apisonator's no_body extension:
 // an authorization answered by its status and headers alone, as stock
@@ -33,12 +57,10 @@ func smOptions(r *http.Request) url.Values {
 func noBody(opts, params url.Values) bool {
 	v, ok := opts["no_body"]
 	if !ok {
-		v, ok = params["no_body"]
+		v = params["no_body"]
 	}
-	if !ok || len(v) == 0 {
-		return false
-	}
-	return v[0] != "0" && v[0] != "false"
+	last, ok := rackValue(v)
+	return ok && last != "0" && last != "false"
 }
 
 // writeOptionHeaders honours the extensions rejection_reason_header=1 and
@@ -52,10 +74,10 @@ func (sm *ServiceManagement) writeOptionHeaders(w http.ResponseWriter, opts url.
 		return
 	}
 	h := w.Header()
-	if denial != nil && isTrue(opts.Get("rejection_reason_header")) {
+	if denial != nil && option(opts, "rejection_reason_header") {
 		h.Set("3scale-rejection-reason", denial.Code)
 	}
-	if isTrue(opts.Get("limit_headers")) && (denial == nil || denial.Code == composition.DenialLimitsExceeded) {
+	if option(opts, "limit_headers") && (denial == nil || denial.Code == composition.DenialLimitsExceeded) {
 		remaining, reset, max, constrained := limitHeaders(reports, hits, added, now)
 		h.Set("3scale-limit-remaining", strconv.FormatInt(remaining, 10))
 		h.Set("3scale-limit-reset", strconv.FormatInt(reset, 10))
@@ -64,8 +86,6 @@ func (sm *ServiceManagement) writeOptionHeaders(w http.ResponseWriter, opts url.
 		}
 	}
 }
-
-func isTrue(v string) bool { return v == "1" || v == "true" }
 
 // limitHeaders is apisonator's LimitHeaders.get: of the reports of the
 // metrics the usage names (their parents are in hits too), or all of them

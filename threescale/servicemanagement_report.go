@@ -76,7 +76,7 @@ func (sm *ServiceManagement) serveReport(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	now := sm.now()
-	flat := isTrue(smOptions(r).Get("flat_usage"))
+	flat := option(smOptions(r), "flat_usage")
 	var incs []UsageIncrement
 	for _, i := range idx {
 		prefix := "transactions[" + i + "]"

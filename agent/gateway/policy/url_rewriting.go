@@ -33,6 +33,7 @@ type urlRewriting struct {
 type rewriteCommand struct {
 	global  bool // gsub
 	re      *regexp.Regexp
+	from    *regexp.Regexp // re searched from a position past 0 (newRewriteCommand)
 	replace ngxReplace
 	brk     bool
 	methods []string
@@ -100,15 +101,15 @@ func newURLRewriting(conf json.RawMessage, env *Env) (Policy, error) {
 		if err := checkOptions(field+".options", c.Options); err != nil {
 			return nil, err
 		}
-		re, err := compileRegex(field+".regex", *c.Regex, c.Options)
+		cmd, err := newRewriteCommand(field+".regex", *c.Regex, c.Options)
 		if err != nil {
 			return nil, err
 		}
-		repl, err := parseNgxReplace(field+".replace", *c.Replace, re.NumSubexp())
-		if err != nil {
+		if cmd.replace, err = parseNgxReplace(field+".replace", *c.Replace, cmd.re.NumSubexp()); err != nil {
 			return nil, err
 		}
-		p.commands = append(p.commands, rewriteCommand{global: op == "gsub", re: re, replace: repl, brk: c.Break, methods: c.Methods})
+		cmd.global, cmd.brk, cmd.methods = op == "gsub", c.Break, c.Methods
+		p.commands = append(p.commands, *cmd)
 	}
 	for i, c := range cfg.QueryArgsCommands {
 		field := fmt.Sprintf("query_args_commands[%d]", i)
@@ -268,11 +269,7 @@ func unescapeArg(s string) string {
 // apply substitutes the first match (sub) or every match (gsub) in s; it
 // reports whether anything matched, as ngx.re.sub's count of changes does.
 func (cmd *rewriteCommand) apply(s string) (string, bool) {
-	n := 1
-	if cmd.global {
-		n = -1
-	}
-	matches := cmd.re.FindAllStringSubmatchIndex(s, n)
+	matches := cmd.matches(s)
 	if len(matches) == 0 {
 		return s, false
 	}
@@ -379,8 +376,21 @@ func compileRegex(field, expr, options string) (*regexp.Regexp, error) {
 	if err := checkOptions(field, options); err != nil {
 		return nil, err
 	}
-	flags := ""
-	anchored := false
+	flags, anchored := regexFlags(options)
+	src := expr
+	if anchored {
+		src = `\A(?:` + src + `)`
+	}
+	re, err := regexp.Compile(flags + src)
+	if err != nil {
+		return nil, Invalid(field, "%q is not a regular expression the gateway can run (Go's RE2 refuses PCRE's backreferences, lookaround, atomic groups and possessive quantifiers): %v", expr, err)
+	}
+	return re, nil
+}
+
+// regexFlags returns the Go flags group of ngx.re options i, m and s ("" for
+// none), and whether a anchors the match.
+func regexFlags(options string) (flags string, anchored bool) {
 	for _, o := range options {
 		switch o {
 		case 'i', 'm', 's':
@@ -391,18 +401,10 @@ func compileRegex(field, expr, options string) (*regexp.Regexp, error) {
 			anchored = true
 		}
 	}
-	src := expr
-	if anchored {
-		src = `\A(?:` + src + `)`
-	}
 	if flags != "" {
-		src = "(?" + flags + ")" + src
+		flags = "(?" + flags + ")"
 	}
-	re, err := regexp.Compile(src)
-	if err != nil {
-		return nil, Invalid(field, "%q is not a regular expression the gateway can run (Go's RE2 refuses PCRE's backreferences, lookaround, atomic groups and possessive quantifiers): %v", expr, err)
-	}
-	return re, nil
+	return flags, anchored
 }
 
 // checkOptions refuses ngx.re options the gateway does not have.
