@@ -141,15 +141,16 @@ func loadPool(file string, role Role, regularOnly bool) (*x509.CertPool, error) 
 }
 
 // readPEMFile reads the file flag names, at most maxPEMFile bytes;
-// regularOnly refuses anything but a regular file, looked at once open. A
-// role's RegularOnly also opens it without blocking: the composition
-// chooses such paths, and a FIFO's open would wait for a writer that
-// never comes. A flag may name a pipe (process substitution), opened as
-// usual and read once, at start: the look that reads files again refuses
-// one (statFiles) before it opens it.
+// regularOnly refuses anything but a regular file, looked at once open,
+// and opens it without blocking: a FIFO's open would wait for a writer
+// that never comes (the composition chooses a RegularOnly role's paths,
+// and a FIFO may be renamed over a watched file after the look's stat). A
+// flag may name a pipe (process substitution), opened as usual and read
+// once, at start: the look that reads files again refuses one (statFiles)
+// before it opens it.
 func readPEMFile(path, flag string, role Role, regularOnly bool) ([]byte, error) {
 	mode := os.O_RDONLY
-	if role.RegularOnly {
+	if role.RegularOnly || regularOnly {
 		mode |= syscall.O_NONBLOCK
 	}
 	f, err := os.OpenFile(path, mode, 0)

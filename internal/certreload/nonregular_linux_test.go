@@ -168,3 +168,25 @@ func TestPoolReadsAFIFOOnce(t *testing.T) {
 	assert.Same(t, first, within(t, cur), "the CAs read at start")
 	assert.Contains(t, logs.String(), "client CAs read once, at start: --tls-client-ca "+fifo+" is not a regular file")
 }
+
+// The read of a look refuses a FIFO without waiting for a writer, for a
+// flag's file too (a role that is not RegularOnly): a FIFO renamed over a
+// watched file between the look's stat and its open would otherwise hold
+// the look, and its lock, and so every handshake that looks after it.
+func TestReadOfALookRefusesAFIFOWithoutHanging(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "cert.pipe")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	t.Cleanup(func() {
+		// A writer of our own lets a reader left waiting for one go.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	read := make(chan error, 1)
+	go func() {
+		_, err := readPEMFile(fifo, testRole.CertFlag, testRole, true)
+		read <- err
+	}()
+	err := within(t, read)
+	assert.ErrorContains(t, err, "--tls-cert: "+fifo+" is not a regular file")
+}
