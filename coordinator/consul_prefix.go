@@ -10,7 +10,9 @@ import (
 )
 
 // ConsulPrefixMax bounds a Consul prefix (--consul-prefix): a KV folder's
-// name, not data.
+// name, not data. Its leading and trailing "/" are not counted, so that the
+// folder ConsulPrefix makes of a prefix (a "/" added) reads as itself again,
+// as New reads the one the CLI gives it.
 const ConsulPrefixMax = 256
 
 // ConsulPrefix reads a Consul KV prefix (--consul-prefix) as the folder it
@@ -27,7 +29,7 @@ func ConsulPrefix(raw string) (string, error) {
 		return fmt.Errorf("--consul-prefix %q: %s; give a Consul KV folder such as portolan/ or team-a/portolan/", raw, why)
 	}
 	switch {
-	case len(raw) > ConsulPrefixMax:
+	case len(strings.TrimSuffix(strings.TrimPrefix(raw, "/"), "/")) > ConsulPrefixMax:
 		return "", bad(fmt.Sprintf("longer than %d bytes", ConsulPrefixMax))
 	case !utf8.ValidString(raw):
 		return "", bad("not valid UTF-8")

@@ -140,6 +140,14 @@ func New(cfg Config) (*Coordinator, error) {
 		if err != nil {
 			return nil, err
 		}
+		// An embedding program that gave "news" kept its keys under
+		// newscomposition/ before New read the prefix as a folder: refused
+		// there as the CLI is (whose prefix comes resolved: nothing is read).
+		if raw := cfg.Consul.Prefix; raw != "" {
+			if err := consulCfg.CheckPrefixMoved(context.Background(), raw); err != nil {
+				return nil, err
+			}
+		}
 		cfg.Consul = consulCfg
 	}
 	proxy, err := cfg.Proxy.parse()

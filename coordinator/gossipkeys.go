@@ -340,8 +340,17 @@ func (k *gossipKeyring) rotatingLocked(now time.Time) error {
 	step, last := k.st.Steps[0], k.st.Steps[len(k.st.Steps)-1]
 	if step.At.After(now) {
 		return fmt.Errorf("%w: it ends at %s, later if agents are slow to acknowledge the keyring; wait for it to end",
-			errRotating, last.At.Format(time.RFC3339))
+			errRotating, secondUp(last.At))
 	}
 	return fmt.Errorf("%w: its next step waits for agents to acknowledge the keyring, until %s at most; wait for it to end",
-		errRotating, step.At.Add(k.grace).Format(time.RFC3339))
+		errRotating, secondUp(step.At.Add(k.grace)))
+}
+
+// secondUp formats t in RFC 3339, which names whole seconds, rounded up:
+// cut down, a time less than a second away would be named in the past.
+func secondUp(t time.Time) string {
+	if s := t.Truncate(time.Second); s.Before(t) {
+		t = s.Add(time.Second)
+	}
+	return t.Format(time.RFC3339)
 }

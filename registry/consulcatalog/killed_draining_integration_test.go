@@ -20,7 +20,6 @@ import (
 // the instance is stopping in good order, and nobody is there to stop it.
 func TestKilledDrainingAgentTurnsCriticalInConsulMapsOnceItsTTLExpired(t *testing.T) {
 	t.Parallel()
-	testenv.Binary(t) // built before the agent's clock starts
 	cs := testenv.StartConsul(t)
 	client := cs.Client(t)
 	// Consul keeps the service ten minutes after its check turns critical,
@@ -28,7 +27,7 @@ func TestKilledDrainingAgentTurnsCriticalInConsulMapsOnceItsTTLExpired(t *testin
 	// (check_update_interval): the map must not wait for either.
 	a := testenv.StartAgentAt(t, "", "--consul", cs.URL, "--consul-deregister-after", "10m",
 		"--service", "newsapi", "--address", "127.0.0.1", "--port", "3000",
-		"--heartbeat", "500ms", "--ttl", "2s", "--drain", "30s", "--", "sleep", "120")
+		"--heartbeat", "500ms", "--ttl", "5s", "--drain", "2m", "--", "sleep", "300")
 	id := a.ID()
 	reader := consulcatalog.New(client)
 	// statusOf is the instance's status on the catalog's map, and its
@@ -63,7 +62,7 @@ func TestKilledDrainingAgentTurnsCriticalInConsulMapsOnceItsTTLExpired(t *testin
 	require.Eventually(t, is(registry.StatusDraining), 10*time.Second, 20*time.Millisecond, "draining on the catalog's map:\n%s", a.Output)
 	require.Eventually(t, func() bool { return len(passing()) == 0 },
 		10*time.Second, 20*time.Millisecond, "a draining instance leaves Consul's passing set")
-	time.Sleep(3 * time.Second) // past a TTL: a live draining agent stays draining
+	time.Sleep(6 * time.Second) // past a TTL: a live draining agent stays draining
 	got, output := statusOf()
 	assert.Equal(t, registry.StatusDraining, got, "a draining agent that feeds its check (%s)", output)
 
@@ -74,6 +73,6 @@ func TestKilledDrainingAgentTurnsCriticalInConsulMapsOnceItsTTLExpired(t *testin
 	for got, _ = statusOf(); got != registry.StatusCritical && time.Now().Before(deadline); got, output = statusOf() {
 		time.Sleep(100 * time.Millisecond)
 	}
-	assert.Equal(t, registry.StatusCritical, got, "a draining agent killed 45s ago (TTL 2s), on the catalog's map (%s)", output)
+	assert.Equal(t, registry.StatusCritical, got, "a draining agent killed 45s ago (TTL 5s), on the catalog's map (%s)", output)
 	assert.Empty(t, passing(), "the killed instance is out of Consul's passing set")
 }
