@@ -45,35 +45,47 @@ func hideProxySecrets(p *Proxy) {
 // hideProxyConfigSecrets is the proxy config kind's HideSecrets: the
 // content's proxy without its secret token and issuer credentials. A
 // content it cannot read is left out whole, being no proxy a gateway reads.
-// It assigns a new content, never writing into the one it was given.
+// Keys are matched in any case, as encoding/json reads them (threescale's
+// proxy config reader does): "Proxy" or "Secret_Token" is hidden too. It
+// assigns a new content, never writing into the one it was given.
 func hideProxyConfigSecrets(pc *ProxyConfig) {
 	var content map[string]json.RawMessage
-	var proxy map[string]json.RawMessage
 	if json.Unmarshal(pc.Content, &content) != nil || content == nil {
 		pc.Content = json.RawMessage(`{}`)
 		return
 	}
-	raw, ok := content["proxy"]
-	if !ok || string(raw) == "null" {
-		return
-	}
-	if json.Unmarshal(raw, &proxy) != nil || proxy == nil {
-		delete(content, "proxy")
-	} else {
+	found := false
+	for key, raw := range content {
+		if !strings.EqualFold(key, "proxy") || string(raw) == "null" {
+			continue
+		}
+		found = true
+		var proxy map[string]json.RawMessage
+		if json.Unmarshal(raw, &proxy) != nil || proxy == nil {
+			delete(content, key)
+			continue
+		}
 		hideContentSecrets(proxy)
-		content["proxy"] = mustMarshal(proxy)
+		content[key] = mustMarshal(proxy)
 	}
-	pc.Content = mustMarshal(content)
+	if found { // a content without a proxy is kept as it was, byte for byte
+		pc.Content = mustMarshal(content)
+	}
 }
 
-// hideContentSecrets clears the secrets of a proxy config content's proxy.
+// hideContentSecrets clears the secrets of a proxy config content's proxy,
+// under keys of any case.
 func hideContentSecrets(proxy map[string]json.RawMessage) {
-	if _, ok := proxy["secret_token"]; ok {
-		proxy["secret_token"] = json.RawMessage(`""`)
-	}
-	var issuer string
-	if json.Unmarshal(proxy["oidc_issuer_endpoint"], &issuer) == nil && issuer != "" {
-		proxy["oidc_issuer_endpoint"] = mustMarshal(withoutUserinfo(issuer))
+	for key, raw := range proxy {
+		switch {
+		case strings.EqualFold(key, "secret_token"):
+			proxy[key] = json.RawMessage(`""`)
+		case strings.EqualFold(key, "oidc_issuer_endpoint"):
+			var issuer string
+			if json.Unmarshal(raw, &issuer) == nil && issuer != "" {
+				proxy[key] = mustMarshal(withoutUserinfo(issuer))
+			}
+		}
 	}
 }
 

@@ -67,6 +67,26 @@ func TestExportWithoutSecretsHidesProxyConfigSecrets(t *testing.T) {
 	assert.Empty(t, itx.Changes(), "a secret-less export of home imports as nothing new")
 }
 
+// Keys of another case are read by encoding/json as the exact ones (the
+// 3scale API's proxy config reader does), so an export without secrets
+// hides them too.
+func TestExportWithoutSecretsHidesProxyConfigSecretsUnderKeysOfAnyCase(t *testing.T) {
+	c, svc := oidcService(t)
+	tx := NewTx(c, testNow)
+	content := `{"id":` + strconv.FormatInt(svc.ID, 10) + `,"Proxy":{"Secret_Token":"tok-s3cr3t",` +
+		`"OIDC_Issuer_Endpoint":"` + issuerWithCredentials + `","endpoint":"http://x"}}`
+	require.NoError(t, tx.Create(&ProxyConfig{ServiceID: svc.ID, Environment: EnvSandbox, Version: 1, Content: json.RawMessage(content)}))
+	home := tx.Result()
+
+	d := Export(home, false, testNow)
+	require.Len(t, d.ProxyConfigs, 1)
+	b, err := json.Marshal(d)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "s3cr3t")
+	assert.JSONEq(t, `{"id":`+strconv.FormatInt(svc.ID, 10)+`,"Proxy":{"Secret_Token":"",`+
+		`"OIDC_Issuer_Endpoint":"https://sso.example.com/auth/realms/api","endpoint":"http://x"}}`, string(d.ProxyConfigs[0].Content))
+}
+
 // Importing a secret-less export back keeps home's issuer credentials, as
 // it keeps its secret token: the document says nothing of them.
 func TestImportByNameKeepsIssuerCredentials(t *testing.T) {

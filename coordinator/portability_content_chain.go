@@ -76,6 +76,82 @@ func chainPaths(content json.RawMessage) []chainPath {
 	return paths
 }
 
+// withoutDuplicateChainKeys returns content with each key on the way to
+// its policy configurations (any spelling of the three) that one object
+// holds twice given its last value, the one hidden, in every place:
+// readers differ on which they take (encoding/json merges two objects of
+// one key), so an export without secrets leaves no earlier copy in clear.
+// content itself when it holds none.
+func withoutDuplicateChainKeys(content json.RawMessage) json.RawMessage {
+	out := unifyKeysLike(content, "proxy")
+	for _, p := range keysLike(out, "proxy") {
+		proxy, _ := getKey(out, p)
+		next := unifyKeysLike(proxy, "policy_chain")
+		for _, c := range keysLike(next, "policy_chain") {
+			raw, _ := getKey(next, c)
+			var entries []json.RawMessage
+			if json.Unmarshal(raw, &entries) != nil {
+				continue
+			}
+			changed := false
+			for i, e := range entries {
+				if u := unifyKeysLike(e, "configuration"); !bytes.Equal(u, e) {
+					entries[i], changed = u, true
+				}
+			}
+			if changed {
+				next = setKeyOr(next, c, mustJSON(entries))
+			}
+		}
+		if !bytes.Equal(next, proxy) {
+			out = setKeyOr(out, p, next)
+		}
+	}
+	return out
+}
+
+// unifyKeysLike returns the JSON object obj with each key that is key in
+// any case and that it holds more than once set, in every place, to its
+// last value; obj itself when it holds none twice or is no object.
+func unifyKeysLike(obj json.RawMessage, key string) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return obj
+	}
+	seen := map[string]int{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return obj
+		}
+		if k, _ := t.(string); strings.EqualFold(k, key) {
+			seen[k]++
+		}
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return obj
+		}
+	}
+	out := obj
+	for _, k := range slices.Sorted(maps.Keys(seen)) {
+		if seen[k] > 1 {
+			last, _ := getKey(out, k)
+			out = setKeyOr(out, k, last)
+		}
+	}
+	return out
+}
+
+// setKeyOr is setKey, obj as it is when it cannot (obj was just read as an
+// object, so it can).
+func setKeyOr(obj json.RawMessage, key string, val json.RawMessage) json.RawMessage {
+	out, err := setKey(obj, key, val)
+	if err != nil {
+		return obj
+	}
+	return out
+}
+
 // keysLike returns the keys of the JSON object obj that are key in any
 // case, sorted (an exact "key" sorts before its other spellings, which
 // hold a capital); none when obj is no object.

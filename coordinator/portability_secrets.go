@@ -31,6 +31,7 @@ func hidePolicySecrets(doc *composition.Document) {
 		if pc == nil {
 			continue
 		}
+		pc.Content = withoutDuplicateChainKeys(pc.Content)
 		if content, ok := editContentChain(pc.Content, func(_ chainPath, chain []composition.PolicyConfig) error {
 			for i := range chain {
 				chain[i].Configuration = manifest.HidePolicySecrets(chain[i].Configuration)
