@@ -108,3 +108,19 @@ func TestDesiredCountsProblemsPastFifty(t *testing.T) {
 	lines := strings.Split(err.Error(), "\n")
 	assert.Contains(t, lines[len(lines)-1], "and 12 more problems")
 }
+
+// Decode's own checks of a document (references inside it) are counted past
+// 50 too, not dropped: the answer says there is more to fix.
+func TestDecodeCountsADocumentsProblemsPastFifty(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: portolan.dev/v1\nkind: Service\nsystem_name: news\nname: News\n" +
+		"metrics:\n- {system_name: hits, friendly_name: Hits, unit: hit}\nmapping_rules:\n")
+	for i := range 70 {
+		fmt.Fprintf(&b, "- {http_method: GET, pattern: /r%d, metric: nope, delta: 1}\n", i)
+	}
+	_, err := manifest.Decode(strings.NewReader(b.String()), "news.yaml")
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 51, err.Error())
+	assert.Contains(t, lines[50], "and 20 more problems", err.Error())
+}

@@ -236,13 +236,13 @@ func hasPlan(s *Service, plan string) bool {
 	return false
 }
 
-// problems collects a document's problems.
+// problems collects a document's problems, every one: Errors.add lists the
+// first maxErrors and counts the rest (a document is bounded by MaxBytes,
+// so they are too).
 type problems struct{ errs []error }
 
 func (p *problems) add(path, format string, args ...any) {
-	if len(p.errs) < maxErrors {
-		p.errs = append(p.errs, errorf(path, 0, format, args...))
-	}
+	p.errs = append(p.errs, errorf(path, 0, format, args...))
 }
 
 // unique records name in seen, reporting it when already there.
