@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"net/url"
@@ -300,9 +301,19 @@ func portaTokens(query url.Values, body *Params, basic string) []string {
 // basicToken is porta's http_authentication: of a Basic header's user and
 // password, the first that is not blank (Rails' presence), so the user
 // "me" with the token as password presents "me". The official client sends
-// an empty user and the token as password.
+// an empty user and the token as password. Credentials without a colon
+// are all user, as porta splits them (split(":", 2)), where Go's BasicAuth
+// refuses them.
 func basicToken(r *http.Request) string {
 	user, pass, ok := r.BasicAuth()
+	if !ok {
+		const prefix = "Basic "
+		auth := r.Header.Get("Authorization")
+		if len(auth) >= len(prefix) && strings.EqualFold(auth[:len(prefix)], prefix) {
+			b, err := base64.StdEncoding.DecodeString(auth[len(prefix):])
+			user, ok = string(b), err == nil
+		}
+	}
 	switch {
 	case !ok:
 		return ""

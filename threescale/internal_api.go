@@ -93,6 +93,12 @@ func NewInternalAPI(store composition.Store, tokens *TokenChecker, counters Usag
 // apisonator's 404.
 func (a *InternalAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g, ok := a.tokens.Authenticate(r)
+	if _, pass, basic := r.BasicAuth(); !ok && basic {
+		// apisonator's internal API takes a Basic user and password, and
+		// porta sends both: the token is the password whatever the user
+		// (Authenticate reads the user first, as porta's own API does).
+		g, ok = a.tokens.AuthenticateToken(pass)
+	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Basic realm="3scale backend internal API"`)
 		writeInternal(w, http.StatusUnauthorized, internalError{Status: "unauthorized",

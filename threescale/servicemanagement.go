@@ -332,7 +332,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 		status = http.StatusConflict
 	}
 	sm.writeOptionHeaders(w, opts, denial, reports, hits, denial == nil && mode.report, now)
-	if noBody(opts, params) {
+	if noBody(opts, rackOptions(r.URL.RawQuery)) { // params read a bare no_body as "", Rack as nil
 		writeSM(w, status, nil)
 		return
 	}

@@ -25,6 +25,12 @@ func smOptions(r *http.Request) url.Values {
 	if raw == "" {
 		return nil
 	}
+	return rackOptions(raw)
+}
+
+// rackOptions parses a query string as smOptions describes; noBody reads
+// the query's no_body with it too, as apisonator's params do.
+func rackOptions(raw string) url.Values {
 	opts := url.Values{}
 	for raw != "" {
 		var pair string
