@@ -356,10 +356,14 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 		wg.Add(2)
 		go func() { defer wg.Done(); a.phoneHome(bg) }()
 		go func() { defer wg.Done(); a.watchComposition(bg) }()
-		if a.cfg.WaitHome > 0 {
-			if err := a.waitHome(ctx, held); err != nil {
-				return 1, err
-			}
+	}
+	// From here the loops may have registered, or have a registration on
+	// its way (waited for by stop): every way out, CMD run or not (stopped
+	// while waiting for home), ends with the goodbye.
+	defer func() { stop(); a.goodbye() }()
+	if a.home != nil && a.cfg.WaitHome > 0 {
+		if err := a.waitHome(ctx, held); err != nil {
+			return 1, err
 		}
 	}
 	if err := stopAsked(held); err != nil {
@@ -377,7 +381,11 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	code, err := sup.Run(ctx)
 	a.st.setRunning(false)
 	a.log.Info().Int("exit_code", code).Msg("command exited")
-	stop()
+	return code, err
+}
+
+// goodbye deregisters from home and Consul, once Run's loops have ended.
+func (a *Agent) goodbye() {
 	if a.home != nil && a.st.isRegistered() {
 		dctx, cancel := context.WithTimeout(context.Background(), homeCallTimeout)
 		if derr := a.home.Deregister(dctx, a.ID()); derr != nil {
@@ -391,7 +399,6 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	if a.consul != nil {
 		a.deregisterConsul()
 	}
-	return code, err
 }
 
 // waitHome holds CMD's start until the first registration, at most WaitHome;

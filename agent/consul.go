@@ -298,6 +298,16 @@ func (a *Agent) runConsul(ctx context.Context) {
 			err := c.client.Agent().EnableServiceMaintenanceOpts(a.incarnation, consulDrainReason, (&consul.QueryOptions{}).WithContext(cctx))
 			cancel()
 			c.maintenance = err == nil
+			if err != nil && ctx.Err() == nil && !justRegistered &&
+				(errUnknownCheck(err) || strings.Contains(err.Error(), "Unknown service")) {
+				// Consul forgot the service (restarted) after a
+				// maintenance call that failed: the TTL update, which
+				// would notice, is not reached, so notice here.
+				a.log.Info().Err(err).Msg("consul does not know this instance (restarted?); registering again")
+				c.registered = ""
+				wait = 0
+				continue
+			}
 			if err != nil {
 				fail("maintenance mode", err)
 				continue

@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os/exec"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -34,7 +38,7 @@ func TestDrainingInstanceShowsDrainingInConsulMaps(t *testing.T) {
 	cs := testenv.StartConsul(t)
 	client := cs.Client(t)
 	a := testenv.StartAgentAt(t, "", "--consul", cs.URL, "--service", "newsapi", "--address", "127.0.0.1",
-		"--port", "3000", "--heartbeat", "5s", "--ttl", "20s", "--drain", "6s", "--", "sleep", "300")
+		"--port", "3000", "--heartbeat", "30s", "--ttl", "90s", "--drain", "25s", "--", "sleep", "300")
 	id := a.ID()
 	reader := consulcatalog.New(client)
 	statusOf := func() string {
@@ -54,7 +58,7 @@ func TestDrainingInstanceShowsDrainingInConsulMaps(t *testing.T) {
 
 	a.Signal(syscall.SIGTERM)
 	require.Eventually(t, func() bool { return statusOf() == registry.StatusDraining },
-		3*time.Second, 20*time.Millisecond, "draining on the catalog's map well before the next heartbeat (5s)")
+		10*time.Second, 20*time.Millisecond, "draining on the catalog's map well before the next heartbeat (30s)")
 	assert.Equal(t, consul.HealthPassing, checkStatus(t, client, "newsapi", id),
 		"the TTL check of a draining instance is still fed, so that a kill shows as its expiry")
 	passing, _, err := client.Health().Service("newsapi", "", true, nil)
@@ -69,7 +73,7 @@ func TestDrainingInstanceShowsDrainingInConsulMaps(t *testing.T) {
 	require.Len(t, m.Services[0].Instances, 1, "%s", out)
 	assert.Equal(t, registry.StatusDraining, m.Services[0].Instances[0].Status, "portolan map --consul: %s", out)
 
-	_, exited := a.Wait(15 * time.Second)
+	_, exited := a.Wait(45 * time.Second)
 	require.True(t, exited)
 	assert.Equal(t, "absent", statusOf(), "deregistered once the command exited")
 }
@@ -124,4 +128,87 @@ func TestStoppedAgentStaysDeregisteredWhenADrainingRegistrationWasInFlight(t *te
 	services, err := client.Agent().Services()
 	require.NoError(t, err)
 	assert.NotContains(t, services, id, "a stopped agent's instance is in the catalog:\n%s", a.Output)
+}
+
+// An agent stopped while --wait-home holds CMD's start (home unreachable)
+// has registered with Consul all the same: it deregisters there too, or
+// the instance would stay in the catalog, critical once its TTL ran out,
+// until Consul's deregister-after.
+func TestStopWhileWaitingForHomeDeregistersFromConsul(t *testing.T) {
+	t.Parallel()
+	testenv.Binary(t)
+	cs := testenv.StartConsul(t)
+	client := cs.Client(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	home := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing answers there: home is down
+	a := testenv.StartAgentAt(t, home, "--consul", cs.URL, "--service", "newsapi", "--address", "127.0.0.1",
+		"--port", "3000", "--heartbeat", "200ms", "--ttl", "10s", "--wait-home", "2m", "--", "sleep", "300")
+	id := a.ID()
+	require.Eventually(t, func() bool { return checkStatus(t, client, "newsapi", id) == consul.HealthPassing },
+		10*time.Second, 20*time.Millisecond, "registered with Consul while waiting for home:\n%s", a.Output)
+	a.Signal(syscall.SIGTERM)
+	_, exited := a.Wait(30 * time.Second)
+	require.True(t, exited, "the agent stops without starting its command")
+	services, err := client.Agent().Services()
+	require.NoError(t, err)
+	assert.NotContains(t, services, id, "a stopped agent's instance is in the catalog:\n%s", a.Output)
+}
+
+// failMaintenance is a transport in front of Consul that answers 500 to
+// maintenance mode's calls while fail is set: a Consul that went away
+// just as the drain began.
+type failMaintenance struct{ fail *atomic.Bool }
+
+func (f failMaintenance) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.fail.Load() && strings.HasPrefix(r.URL.Path, "/v1/agent/service/maintenance/") {
+		return &http.Response{StatusCode: http.StatusInternalServerError, Status: "500 Internal Server Error",
+			Body: io.NopCloser(strings.NewReader("down")), Header: http.Header{}, Request: r}, nil
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A draining instance whose maintenance mode did not take (Consul down as
+// the drain began) and that Consul has then forgotten (restarted without
+// its state) registers again, draining, as a passing one does: it is not
+// left out of the catalog's maps for the rest of the drain.
+func TestDrainingInstanceForgottenByConsulRegistersAgain(t *testing.T) {
+	t.Parallel()
+	testenv.Binary(t)
+	cs := testenv.StartConsul(t)
+	client := cs.Client(t)
+	target, err := url.Parse(cs.URL)
+	require.NoError(t, err)
+	var fail atomic.Bool
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = failMaintenance{fail: &fail}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+
+	a := testenv.StartAgentAt(t, "", "--consul", front.URL, "--service", "newsapi", "--address", "127.0.0.1",
+		"--port", "3000", "--heartbeat", "200ms", "--ttl", "10s", "--drain", "2m", "--stop-timeout", "2s", "--", "sleep", "300")
+	id := a.ID()
+	require.Eventually(t, func() bool { return checkStatus(t, client, "newsapi", id) == consul.HealthPassing },
+		10*time.Second, 20*time.Millisecond, "registered:\n%s", a.Output)
+	fail.Store(true)
+	a.Signal(syscall.SIGTERM)
+	require.Eventually(t, func() bool { return strings.Contains(a.Output.String(), "maintenance mode failed") },
+		15*time.Second, 20*time.Millisecond, "maintenance mode refused:\n%s", a.Output)
+	require.NoError(t, client.Agent().ServiceDeregister(id)) // Consul forgot it
+	fail.Store(false)
+	require.Eventually(t, func() bool {
+		entry, ok := catalogEntry(t, client, "newsapi", id)
+		return ok && entry.ServiceMeta[consulcatalog.MetaDraining] == consulcatalog.MetaTrue
+	}, 15*time.Second, 20*time.Millisecond, "registered again, draining:\n%s", a.Output)
+	require.Eventually(t, func() bool {
+		checks, _, err := client.Health().Checks("newsapi", nil)
+		return err == nil && slices.ContainsFunc(checks, func(c *consul.HealthCheck) bool {
+			return c.CheckID == "_service_maintenance:"+id && c.Status == consul.HealthCritical
+		})
+	}, 15*time.Second, 20*time.Millisecond, "back in maintenance mode:\n%s", a.Output)
+
+	a.Signal(syscall.SIGTERM) // ends the drain
+	_, exited := a.Wait(30 * time.Second)
+	require.True(t, exited)
 }

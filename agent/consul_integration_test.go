@@ -157,7 +157,7 @@ func TestConsulDrainingLeavesThePassingSet(t *testing.T) {
 	cs := testenv.StartConsul(t)
 	client := cs.Client(t)
 	a := testenv.StartAgentAt(t, "", "--consul", cs.URL, "--service", "newsapi", "--address", "127.0.0.1",
-		"--port", "3000", "--heartbeat", "5s", "--ttl", "20s", "--drain", "3s", "--", "sleep", "300")
+		"--port", "3000", "--heartbeat", "30s", "--ttl", "90s", "--drain", "20s", "--", "sleep", "300")
 	id := a.ID()
 	require.Eventually(t, func() bool { return checkStatus(t, client, "newsapi", id) == consul.HealthPassing },
 		10*time.Second, 20*time.Millisecond)
@@ -165,7 +165,7 @@ func TestConsulDrainingLeavesThePassingSet(t *testing.T) {
 	require.Eventually(t, func() bool {
 		passing, _, err := client.Health().Service("newsapi", "", true, nil)
 		return err == nil && len(passing) == 0
-	}, 2*time.Second, 20*time.Millisecond, "out of the passing set well before the next heartbeat (5s)")
+	}, 10*time.Second, 20*time.Millisecond, "out of the passing set well before the next heartbeat (30s)")
 	checks, _, err := client.Health().Checks("newsapi", nil)
 	require.NoError(t, err)
 	require.Len(t, checks, 2, "the TTL check and maintenance mode's")
@@ -183,7 +183,7 @@ func TestConsulDrainingLeavesThePassingSet(t *testing.T) {
 	entry, ok := catalogEntry(t, client, "newsapi", id)
 	require.True(t, ok)
 	assert.Equal(t, consulcatalog.MetaTrue, entry.ServiceMeta[consulcatalog.MetaDraining])
-	_, exited := a.Wait(15 * time.Second)
+	_, exited := a.Wait(45 * time.Second)
 	require.True(t, exited)
 	_, ok = catalogEntry(t, client, "newsapi", id)
 	assert.False(t, ok, "deregistered once the command exited")

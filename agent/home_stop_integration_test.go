@@ -28,7 +28,7 @@ import (
 // dead app until its TTL ran out (the Consul side had the same race).
 func TestRegistrationInFlightWhenCommandExitsIsDeregistered(t *testing.T) {
 	co := testenv.StartCoordinator(t)
-	home := holdFirstRegistration(t, co.URL, 3*time.Second) // within the agent's bound on a call home (5s)
+	home := holdFirstRegistration(t, co.URL, 2*time.Second) // within the agent's bound on a call home (5s)
 	a := testenv.StartAgentAt(t, home.url, "--service", "newsapi", "--heartbeat", "200ms", "--ttl", "5s", "--", "sleep", "1")
 	code, exited := a.Wait(30 * time.Second)
 	require.True(t, exited, "the agent exits after its command")
@@ -49,7 +49,7 @@ func TestRegistrationInFlightWhenCommandExitsIsDeregistered(t *testing.T) {
 // new traffic, for the whole drain.
 func TestDrainDuringRegistrationIsNotLost(t *testing.T) {
 	co := testenv.StartCoordinator(t)
-	home := holdFirstRegistration(t, co.URL, 3*time.Second)
+	home := holdFirstRegistration(t, co.URL, 2*time.Second)
 	a := testenv.StartAgentAt(t, home.url, "--service", "newsapi", "--heartbeat", "200ms", "--ttl", "5s",
 		"--drain", "2m", "--stop-timeout", "2s", "--", "sleep", "300")
 	select {
@@ -140,4 +140,26 @@ func TestDrainingSurvivesHomeForgettingTheInstance(t *testing.T) {
 	require.True(t, exited)
 	assert.Equal(t, 128+int(syscall.SIGTERM), code, "sleep died of the forwarded SIGTERM")
 	assert.Equal(t, "absent", statusOf(t, co, id), "deregistered on exit")
+}
+
+// A SIGTERM while --wait-home holds CMD's start, with the registration on
+// its way, stops the agent before CMD runs; the registration it waited for
+// is still followed by the goodbye, or the instance would stay on home's
+// map, passing, with no app behind it, until its TTL ran out.
+func TestStopWhileWaitingForHomeDeregisters(t *testing.T) {
+	co := testenv.StartCoordinator(t)
+	home := holdFirstRegistration(t, co.URL, 2*time.Second)
+	a := testenv.StartAgentAt(t, home.url, "--service", "newsapi", "--heartbeat", "200ms", "--ttl", "30s",
+		"--wait-home", "2m", "--", "sleep", "300")
+	select {
+	case <-home.reached:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent did not register")
+	}
+	id := home.registered()[0]
+	a.Signal(syscall.SIGTERM) // the registration's reply is held meanwhile
+	_, exited := a.Wait(30 * time.Second)
+	require.True(t, exited, "the agent stops without starting its command")
+	assert.NotContains(t, a.Output.String(), "started command", "CMD was not started")
+	assert.Equal(t, "absent", statusOf(t, co, id), "deregistered on exit:\n%s", a.Output)
 }

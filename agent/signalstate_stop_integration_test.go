@@ -49,8 +49,13 @@ exec env ` + blockEnv + `=10,13,14 "$TESTBIN" -test.run='^TestHelperBlockedExec$
 			body := fmt.Sprintf("#!/bin/sh\nAGENT=%q\nTESTBIN=%q\n%s\n", testenv.AgentBinary(t), os.Args[0], tc.wrap)
 			require.NoError(t, os.WriteFile(script, []byte(body), 0o755))
 			file := out + "-" + strings.ReplaceAll(tc.name, " ", "-")
+			// sed reads its own state, exec'd in sh's place: dash runs
+			// any other command with every signal blocked around its vfork,
+			// then clears its own mask, so reading sh's state, or that of
+			// a child sh forked, would show all blocked or none, whatever
+			// CMD was given.
 			a := testenv.StartAgentOf(t, script, "", "--", "sh", "-c",
-				`sed -n 's/^Sig\(Blk\|Ign\):[[:space:]]*//p' /proc/$$/status > "$0"`, file)
+				`exec sed -n 's/^Sig\(Blk\|Ign\):[[:space:]]*//p' /proc/self/status > "$0"`, file)
 			code, exited := a.Wait(30 * time.Second)
 			require.True(t, exited, "the agent exits with its command")
 			require.Equal(t, 0, code, "agent output:\n%s", a.Output.String())
