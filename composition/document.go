@@ -245,7 +245,7 @@ func (d *Document) checkImportIDs() error {
 		}
 		// The position named is the entry's in the list as written, nulls
 		// counted, so that it points at the entry a user must fix.
-		for i, e := range k.(listedKind).listInDocument(d) {
+		for i, e := range k.listInDocument(d) {
 			if e == nil {
 				continue
 			}
@@ -257,12 +257,6 @@ func (d *Document) checkImportIDs() error {
 		}
 	}
 	return d.checkIDs()
-}
-
-// listedKind reads a kind's list of a document as written. Every kindDef
-// is one; the method belongs with inDocument in kindInfo.
-type listedKind interface {
-	listInDocument(d *Document) []Entity
 }
 
 // listInDocument returns the kind's entities in d at their places in its

@@ -164,6 +164,9 @@ type kindInfo interface {
 	initTable(c *Composition)
 	decode(data []byte) (Entity, error)
 	inDocument(d *Document) []Entity
+	// listInDocument is the kind's list in d as written: nil for a null
+	// entry, which inDocument skips (document.go).
+	listInDocument(d *Document) []Entity
 	export(c *Composition, d *Document, secrets bool)
 
 	prepare(c *Composition, e, old Entity) error
