@@ -65,12 +65,19 @@ exec env ` + blockEnv + `=10,13,14 "$TESTBIN" -test.run='^TestHelperBlockedExec$
 			require.Len(t, f, 2, "CMD's SigBlk and SigIgn: %q", b)
 			blk, ign := parseMask(t, f[0]), parseMask(t, f[1])
 			assert.Zero(t, blk, "CMD starts with no signal blocked (SigBlk %x)", blk)
-			assert.Equal(t, tc.wantIgn, ign, "CMD's ignored signals (SigIgn %x)", ign)
+			assert.Equal(t, tc.wantIgn, ign&^glibcSignals, "CMD's ignored signals (SigIgn %x)", ign)
 		})
 	}
 }
 
 func sigBit(sig syscall.Signal) uint64 { return 1 << (sig - 1) }
+
+// glibcSignals are signals 32 and 33, glibc's own (thread cancellation,
+// setxid): Go's runtime installs no handler for them, so one the agent was
+// started ignoring (some CI harnesses start every process so) stays
+// ignored for CMD, as under tini, and glibc sets its own at CMD's start.
+// They say nothing of what the agent does.
+const glibcSignals = 1<<31 | 1<<32
 
 func parseMask(t *testing.T, s string) uint64 {
 	t.Helper()
