@@ -1,7 +1,6 @@
 package composition
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -9,12 +8,43 @@ import (
 // porta keeps a cost as decimal(20,4) (pricing_rules.cost_per_unit,
 // plans.setup_fee and cost_per_month): Rails rounds the value it is given
 // to 4 places, half up, and answers BigDecimal#to_s, without trailing zeros
-// but one ("0.5", "2.0"). Both the manifest's Decimal and the 3scale API's pricing rules write a
-// cost with PortaDecimal, so an apply and the API store the same text.
+// but one ("0.5", "2.0"). Both the manifest's Decimal and the 3scale
+// API's pricing rules write a cost with PortaDecimal, so an apply and the
+// API store the same text.
 
-// plainDecimal is a decimal number without sign: its integer digits, its
-// fraction's and its exponent.
-var plainDecimal = regexp.MustCompile(`^\+?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$`)
+// plainDecimal splits s, a decimal number without sign (a '+' aside), into
+// its integer digits, its fraction's and its exponent; ok is false for
+// anything else. (Written out rather than a regexp: one compiled at init
+// would cost every program importing composition.)
+func plainDecimal(s string) (intPart, frac, exp string, ok bool) {
+	s = strings.TrimPrefix(s, "+")
+	digits := func() string {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		d := s[:i]
+		s = s[i:]
+		return d
+	}
+	intPart = digits()
+	if rest, found := strings.CutPrefix(s, "."); found {
+		s = rest
+		frac = digits()
+	}
+	if len(s) > 0 && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		sign := ""
+		if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+			sign, s = s[:1], s[1:]
+		}
+		if exp = digits(); exp == "" {
+			return "", "", "", false
+		}
+		exp = sign + exp
+	}
+	return intPart, frac, exp, s == ""
+}
 
 // decimalScale is the places porta's decimal(20,4) columns keep.
 const decimalScale = 4
@@ -25,12 +55,12 @@ func PortaDecimal(s string, f float64) string {
 	if f == 0 {
 		return "0.0" // -0 too
 	}
-	m := plainDecimal.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil || m[1]+m[2] == "" {
+	intPart, frac, exp, ok := plainDecimal(strings.TrimSpace(s))
+	if !ok || intPart+frac == "" {
 		// another notation ParseFloat reads (0x1p-2): its value, exactly
-		m = plainDecimal.FindStringSubmatch(strconv.FormatFloat(f, 'f', -1, 64))
+		intPart, frac, exp, _ = plainDecimal(strconv.FormatFloat(f, 'f', -1, 64))
 	}
-	return scaledDecimal(m[1], m[2], m[3])
+	return scaledDecimal(intPart, frac, exp)
 }
 
 // scaledDecimal writes the number of integer digits intPart, fraction
