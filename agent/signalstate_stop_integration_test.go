@@ -3,22 +3,16 @@
 package agent_test
 
 import (
-	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/portolan/portolan/internal/testenv"
 )
@@ -42,7 +36,7 @@ func TestCommandStartsWithACleanSignalState(t *testing.T) {
 		{"clean", `exec "$AGENT" "$@"`, 0},
 		{"ignored and blocked", `trap '' HUP INT QUIT
 exec env ` + blockEnv + `=10,13,14 "$TESTBIN" -test.run='^TestHelperBlockedExec$' -- "$AGENT" "$@"`,
-			sigBit(syscall.SIGHUP) | sigBit(syscall.SIGINT)},
+			testenv.SigBit(syscall.SIGHUP) | testenv.SigBit(syscall.SIGINT)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			script := filepath.Join(t.TempDir(), "start-agent")
@@ -63,60 +57,18 @@ exec env ` + blockEnv + `=10,13,14 "$TESTBIN" -test.run='^TestHelperBlockedExec$
 			require.NoError(t, err)
 			f := strings.Fields(string(b))
 			require.Len(t, f, 2, "CMD's SigBlk and SigIgn: %q", b)
-			blk, ign := parseMask(t, f[0]), parseMask(t, f[1])
+			blk, ign := testenv.ParseSigMask(t, f[0]), testenv.ParseSigMask(t, f[1])
 			assert.Zero(t, blk, "CMD starts with no signal blocked (SigBlk %x)", blk)
-			assert.Equal(t, tc.wantIgn, ign&^glibcSignals, "CMD's ignored signals (SigIgn %x)", ign)
+			assert.Equal(t, tc.wantIgn, ign&^testenv.GlibcSignals, "CMD's ignored signals (SigIgn %x)", ign)
 		})
 	}
-}
-
-func sigBit(sig syscall.Signal) uint64 { return 1 << (sig - 1) }
-
-// glibcSignals are signals 32 and 33, glibc's own (thread cancellation,
-// setxid): Go's runtime installs no handler for them, so one the agent was
-// started ignoring (some CI harnesses start every process so) stays
-// ignored for CMD, as under tini, and glibc sets its own at CMD's start.
-// They say nothing of what the agent does.
-const glibcSignals = 1<<31 | 1<<32
-
-func parseMask(t *testing.T, s string) uint64 {
-	t.Helper()
-	m, err := strconv.ParseUint(strings.TrimSpace(s), 16, 64)
-	require.NoError(t, err, "a signal mask from /proc: %q", s)
-	return m
 }
 
 // blockEnv lists the signals TestHelperBlockedExec blocks.
 const blockEnv = "PORTOLAN_AGENT_TEST_BLOCK"
 
 // TestHelperBlockedExec is not a test: run as `env PORTOLAN_AGENT_TEST_BLOCK=N,M
-// agent.test -test.run=^TestHelperBlockedExec$ -- ARGV`, it blocks signals
-// N, M on the thread that calls execve, and execs ARGV in its place, which
-// inherits that mask.
-func TestHelperBlockedExec(t *testing.T) {
-	list := os.Getenv(blockEnv)
-	if list == "" {
-		t.Skip("a launcher of TestCommandStartsWithACleanSignalState, which runs it itself")
-	}
-	argv := flag.Args()
-	runtime.LockOSThread()
-	var set unix.Sigset_t
-	bits := int(unsafe.Sizeof(set.Val[0])) * 8
-	for _, f := range strings.Split(list, ",") {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 {
-			fmt.Fprintln(os.Stderr, "blocked exec: bad signal", f)
-			os.Exit(99)
-		}
-		set.Val[(n-1)/bits] |= 1 << ((n - 1) % bits)
-	}
-	path, err := exec.LookPath(argv[0])
-	if err == nil {
-		err = unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
-	}
-	if err == nil {
-		err = syscall.Exec(path, argv, os.Environ())
-	}
-	fmt.Fprintln(os.Stderr, "blocked exec:", err)
-	os.Exit(99)
-}
+// agent.test -test.run=^TestHelperBlockedExec$ -- ARGV`, it execs ARGV with
+// signals N, M blocked (testenv.ExecBlockedWhenAsked); run otherwise, it
+// returns at once.
+func TestHelperBlockedExec(t *testing.T) { testenv.ExecBlockedWhenAsked(blockEnv) }

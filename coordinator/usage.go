@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portolan/portolan/composition"
-	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/internal/httpjson"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/threescale"
@@ -171,10 +170,7 @@ func (c *Coordinator) startUsageShare() (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := c.cfg.Consul.Prefix
-	if prefix == "" {
-		prefix = consulstore.DefaultPrefix
-	}
+	prefix := c.cfg.Consul.Prefix // a folder, never empty: New resolved it (ConsulPrefix)
 	cfg := usage.SharingConfig{KV: client.KV(), Prefix: prefix, ID: id,
 		Logger: c.cfg.Logger.With().Str("component", "usageshare").Logger()}
 	share := usage.StartSharing(c.usage, cfg)

@@ -74,10 +74,7 @@ func (c *Coordinator) newWebhookLeader(stop context.Context, log zerolog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	prefix := c.cfg.Consul.Prefix
-	if prefix == "" {
-		prefix = consulstore.DefaultPrefix
-	}
+	prefix := c.cfg.Consul.Prefix // a folder, never empty: New resolved it (ConsulPrefix)
 	l := &webhookLeader{client: client, key: prefix + webhookLeaderKey, id: id,
 		ttl: webhookLeaderTTL, lockDelay: webhookLeaderLockDelay, log: log}
 	if s, ok := c.store.(*consulstore.Store); ok {
