@@ -29,7 +29,7 @@ func (l *Ledger) cutLocked() {
 			return
 		}
 	}
-	sb := &spoolBatch{seq: seq, journal: l.journal, written: l.dir == "", cut: time.Now(),
+	sb := &spoolBatch{seq: seq, journal: l.journal, written: l.dir == "", cut: l.now(),
 		batch: registry.UsageBatch{ID: l.batchID(seq), Instance: l.instance, Entries: entriesOf(l.open),
 			Limiters: l.globalEntriesLocked(), SentWith: l.sentWithLocked()}}
 	sb.size = estimateSize(len(sb.batch.Entries), l.openLimiterBytes)

@@ -28,10 +28,11 @@ import (
 //	                     for more. The reporter creates the next journal ahead of need, so a
 //	                     journal may hold no record.
 //	<seq>.batch.json     a cut batch, written atomically before it is sent, removed when home
-//	                     acknowledged it (applied or duplicate)
+//	                     acknowledged it (applied or duplicate); it keeps when it was cut (limiters_age.go)
 //	<seq>.rejected.json  a batch home refused for good (4xx), or found damaged at start: kept for an
 //	                     operator, logged loudly
 //	<seq>.journal.damaged  a journal found unreadable at start (its header damaged): kept for an operator
+//	sendswith            the id of the join token the agent sends with, for the batches of its journals (sentwith.go)
 //
 // A journal whose batch file exists was cut already and is removed at start;
 // any other journal becomes its batch (a damaged record in it costs that
@@ -84,6 +85,7 @@ type Ledger struct {
 	log      zerolog.Logger
 	counter  composition.Counter // l.current, bound once
 	kick     chan struct{}       // wakes the reporter: a batch Admit cut early, or a new placement
+	clock    func() time.Time    // when batches are cut and sent (limiters_age.go); time.Now but in tests
 
 	// Bounds; the max* constants but in tests.
 	maxOpen, maxSpool      int
@@ -108,6 +110,11 @@ type Ledger struct {
 	openGlobal map[globalKey]int64        // their counts in the open batch
 	token      string                     // the join token the agent sends with (sentwith.go)
 	tokenKnown bool                       // SendsWith was called
+
+	// The token the previous incarnation sent with, from the spool: its
+	// journals' usage was admitted under it (sentwith.go).
+	journalToken      string
+	journalTokenKnown bool
 
 	// The most the open batch encodes to (bounds.go).
 	openPieces       int   // its entries: pieces of its counts

@@ -196,6 +196,7 @@ func (l *Ledger) flush(ctx context.Context, home Reporter) error {
 				l.setAsideOtherService(sb, service)
 				continue
 			}
+			l.dropOldLimiters(sb)
 			if err := l.markSentWith(sb); err != nil {
 				return err
 			}

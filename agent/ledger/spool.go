@@ -39,6 +39,12 @@ func (l *Ledger) recover() error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	tok, known, err := readSendsWith(l.dir)
+	if err != nil { // only the token space of journals' batches: not fatal
+		l.log.Error().Err(err).Str("dir", l.dir).Msg("usage spool: the join token of the previous run is unreadable; " +
+			"batches rebuilt from its journals name the bootstrap token's space")
+	}
+	l.journalToken, l.journalTokenKnown = tok, known
 	des, err := os.ReadDir(l.dir)
 	if err != nil {
 		return err
@@ -113,15 +119,15 @@ func (l *Ledger) recover() error {
 func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBatch, error) {
 	if batchPath != "" {
 		b, err := atomicfile.ReadBounded(batchPath, registry.MaxUsageBodyBytes)
-		var batch registry.UsageBatch
+		var f spoolFile
 		if err == nil {
-			err = json.Unmarshal(b, &batch)
+			err = json.Unmarshal(b, &f)
 		}
-		if err == nil && batch.ID != "" {
+		if err == nil && f.ID != "" {
 			if journalPath != "" { // cut and written before the crash: the batch file has its usage
 				os.Remove(journalPath)
 			}
-			return &spoolBatch{seq: seq, batch: batch, size: int64(len(b)), written: true, cut: modTime(batchPath)}, nil
+			return &spoolBatch{seq: seq, batch: f.UsageBatch, size: int64(len(b)), written: true, cut: cutOf(&f, modTime(batchPath))}, nil
 		}
 		// Never silently dropped: set aside for an operator.
 		damaged := strings.TrimSuffix(batchPath, batchSuffix) + rejectedSuffix
@@ -151,7 +157,8 @@ func (l *Ledger) recoverOne(seq uint64, batchPath, journalPath string) (*spoolBa
 		os.Remove(journalPath)
 		return nil, nil
 	}
-	sb := &spoolBatch{seq: seq, batch: registry.UsageBatch{ID: id, Instance: instance, Entries: entriesOf(usage)}, cut: modTime(journalPath)}
+	sb := &spoolBatch{seq: seq, cut: modTime(journalPath),
+		batch: registry.UsageBatch{ID: id, Instance: instance, Entries: entriesOf(usage), SentWith: l.journalSentWith()}}
 	sb.size = estimateSize(len(sb.batch.Entries), 0)
 	if err := l.persist(sb); err != nil {
 		l.log.Error().Err(err).Str("file", journalPath).Msg("usage batch of a journal not written (disk full?); the journal keeps it, retrying")
@@ -264,7 +271,7 @@ func (l *Ledger) persist(sb *spoolBatch) error {
 	if sb.written {
 		return nil
 	}
-	b, err := json.Marshal(&sb.batch)
+	b, err := json.Marshal(&spoolFile{UsageBatch: sb.batch, Cut: sb.cut.Unix()})
 	if err != nil {
 		return fmt.Errorf("encode usage batch %s: %w", sb.batch.ID, err)
 	}
