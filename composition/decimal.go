@@ -1,87 +1,223 @@
 package composition
 
 import (
+	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 )
 
-// porta keeps a cost as decimal(20,4) (pricing_rules.cost_per_unit,
-// plans.setup_fee and cost_per_month): Rails rounds the value it is given
-// to 4 places, half up, and answers BigDecimal#to_s, without trailing zeros
-// but one ("0.5", "2.0"). Both the manifest's Decimal and the 3scale
-// API's pricing rules write a cost with PortaDecimal, so an apply and the
-// API store the same text.
+// Decimal is an amount porta keeps as decimal(20,4): a plan's setup_fee and
+// cost_per_month, a subscription's setup_fee (a pricing rule's
+// cost_per_unit is the same text, kept as a string). It holds the amount
+// as BigDecimal#to_s writes it once stored ("0.5", "2.0", "0.1235"); ""
+// is 0. In JSON it is a number, exactly these digits, so a composition
+// stored by a version that kept float64 loads, and one stored now loads in
+// that version too.
+type Decimal string
 
-// plainDecimal splits s, a decimal number without sign (a '+' aside), into
-// its integer digits, its fraction's and its exponent; ok is false for
-// anything else. (Written out rather than a regexp: one compiled at init
-// would cost every program importing composition.)
-func plainDecimal(s string) (intPart, frac, exp string, ok bool) {
-	s = strings.TrimPrefix(s, "+")
-	digits := func() string {
-		i := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		d := s[:i]
-		s = s[i:]
-		return d
+// Porta's messages for a decimal it refuses (Rails' numericality, and the
+// column's 16 integer digits, which porta's database refuses).
+var (
+	ErrDecimalNotANumber = errors.New("is not a number")
+	ErrDecimalNegative   = errors.New("must be greater than or equal to 0")
+	ErrDecimalOutOfRange = errors.New("must be less than 10000000000000000")
+)
+
+// decimalScale and decimalIntDigits are decimal(20,4)'s: 4 places, 16
+// integer digits.
+const (
+	decimalScale     = 4
+	decimalIntDigits = 16
+)
+
+// ParseDecimal reads s as porta takes a number for a decimal(20,4) column,
+// and returns it as porta stores and answers it. Rails' numericality takes
+// an integer or what Ruby's Kernel.Float reads, bar a hexadecimal literal:
+// spaces around, a sign, digits with single underscores between them
+// ("1_000"), a fraction whose point has digits after it (".5", not "1."),
+// an exponent ("5e-1"); not "0x1p-2", "inf" or "1,5". The column then
+// keeps the value rounded to 4 places, half up (0.12345 is 0.1235,
+// 0.30000000000000004 is 0.3). A negative value, or one of 10^16 or more,
+// is refused with porta's message.
+func ParseDecimal(s string) (Decimal, error) {
+	neg, intPart, frac, exp, ok := rubyFloat(s)
+	if !ok {
+		return "", ErrDecimalNotANumber
 	}
-	intPart = digits()
-	if rest, found := strings.CutPrefix(s, "."); found {
-		s = rest
-		frac = digits()
+	if neg && strings.Trim(intPart+frac, "0") != "" {
+		return "", ErrDecimalNegative // Rails compares what was given, before rounding
 	}
-	if len(s) > 0 && (s[0] == 'e' || s[0] == 'E') {
-		s = s[1:]
-		sign := ""
-		if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
-			sign, s = s[:1], s[1:]
-		}
-		if exp = digits(); exp == "" {
-			return "", "", "", false
-		}
-		exp = sign + exp
+	d, err := scaledDecimal(intPart, frac, exp)
+	if err != nil {
+		return "", err
 	}
-	return intPart, frac, exp, s == ""
+	return Decimal(d), nil
 }
 
-// decimalScale is the places porta's decimal(20,4) columns keep.
-const decimalScale = 4
+// Canonical returns d as porta stores it, or d itself when it is no
+// amount ParseDecimal takes (Validate reports it).
+func (d Decimal) Canonical() Decimal {
+	if d == "" {
+		return "0.0"
+	}
+	if c, err := ParseDecimal(string(d)); err == nil {
+		return c
+	}
+	return d
+}
 
-// PortaDecimal writes s, a finite number of 0 or more that strconv reads
-// as f, as porta answers it once stored.
-func PortaDecimal(s string, f float64) string {
-	if f == 0 {
-		return "0.0" // -0 too
+// Float64 is the amount as a float: what porta's JSON answers for a plan's
+// fees (PlanRepresenter's to_f). 0 for an empty or unreadable d.
+func (d Decimal) Float64() float64 {
+	c, err := ParseDecimal(string(d))
+	if err != nil {
+		return 0
 	}
-	intPart, frac, exp, ok := plainDecimal(strings.TrimSpace(s))
-	if !ok || intPart+frac == "" {
-		// another notation ParseFloat reads (0x1p-2): its value, exactly
-		intPart, frac, exp, _ = plainDecimal(strconv.FormatFloat(f, 'f', -1, 64))
+	f, _ := strconv.ParseFloat(string(c), 64) // ParseDecimal's digits always parse
+	return f
+}
+
+// IsZero reports whether d is 0 (or empty).
+func (d Decimal) IsZero() bool { return d.Float64() == 0 }
+
+// MarshalJSON writes the amount as a JSON number of its digits. One kept
+// as loaded (UnmarshalJSON) is written back as it was: a number as a
+// number (a float64's 1e+21), anything else as a string.
+func (d Decimal) MarshalJSON() ([]byte, error) {
+	c := d.Canonical()
+	if _, err := ParseDecimal(string(c)); err == nil {
+		return []byte(c), nil
 	}
-	return scaledDecimal(intPart, frac, exp)
+	if c != "" && (c[0] == '-' || c[0] >= '0' && c[0] <= '9') && json.Valid([]byte(c)) {
+		return []byte(c), nil
+	}
+	return json.Marshal(string(d))
+}
+
+// UnmarshalJSON reads a number or a string holding one. It takes what a
+// float64 was written as (0.30000000000000004, 1e+21) and keeps what it
+// cannot read as it is, so loading a stored composition never fails on
+// one; only a write validates the amount.
+func (d *Decimal) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		*d = ""
+		return nil
+	}
+	if u, err := strconv.Unquote(s); err == nil {
+		s = u
+	}
+	if c, err := ParseDecimal(s); err == nil {
+		*d = c
+		return nil
+	}
+	*d = Decimal(s)
+	return nil
+}
+
+// validDecimal adds porta's message for an amount it would not store.
+func validDecimal(v *ValidationError, field string, d Decimal) {
+	if d == "" {
+		return
+	}
+	if _, err := ParseDecimal(string(d)); err != nil {
+		v.Add(field, err.Error())
+	}
+}
+
+// rubyFloat splits s as Ruby's Kernel.Float reads a decimal number into
+// its sign and its integer, fraction and exponent digits (underscores
+// dropped); ok is false for what Ruby refuses, and for a hexadecimal
+// literal, which Rails' numericality refuses before asking Ruby. (Written
+// out rather than a regexp: one compiled at init would cost every program
+// importing composition.)
+func rubyFloat(s string) (neg bool, intPart, frac, exp string, ok bool) {
+	s = strings.Trim(s, " \t\n\v\f\r")
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	// digits reads digits with single underscores between them.
+	digits := func() (string, bool) {
+		var b strings.Builder
+		i := 0
+		for i < len(s) {
+			c := s[i]
+			switch {
+			case c >= '0' && c <= '9':
+				b.WriteByte(c)
+			case c == '_' && i > 0 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' && s[i-1] != '_':
+			default:
+				s = s[i:]
+				return b.String(), true
+			}
+			i++
+		}
+		s = ""
+		return b.String(), true
+	}
+	if len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		return false, "", "", "", false
+	}
+	if len(s) > 0 && s[0] == '_' {
+		return false, "", "", "", false
+	}
+	intPart, _ = digits()
+	if rest, found := strings.CutPrefix(s, "."); found {
+		if rest == "" || rest[0] < '0' || rest[0] > '9' {
+			return false, "", "", "", false // Ruby wants a digit after the point
+		}
+		s = rest
+		frac, _ = digits()
+	}
+	if intPart+frac == "" {
+		return false, "", "", "", false
+	}
+	if s != "" && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		sign := ""
+		if s != "" && (s[0] == '+' || s[0] == '-') {
+			sign, s = s[:1], s[1:]
+		}
+		if s == "" || s[0] < '0' || s[0] > '9' {
+			return false, "", "", "", false
+		}
+		e, _ := digits()
+		exp = sign + e
+	}
+	return neg, intPart, frac, exp, s == ""
 }
 
 // scaledDecimal writes the number of integer digits intPart, fraction
-// digits frac and exponent exp rounded to decimalScale places, half up,
-// as BigDecimal#to_s writes it. The number is finite (a huge exponent with
-// a non-zero digit would not be), so the digits it writes are bounded by
-// what ParseFloat accepts.
-func scaledDecimal(intPart, frac, exp string) string {
+// digits frac and exponent exp rounded to decimalScale places, half up, as
+// BigDecimal#to_s writes it, or ErrDecimalOutOfRange past decimal(20,4)'s
+// integer digits.
+func scaledDecimal(intPart, frac, exp string) (string, error) {
 	digits := []byte(strings.TrimLeft(intPart+frac, "0"))
 	if len(digits) == 0 {
-		return "0.0"
+		return "0.0", nil
 	}
 	e, err := strconv.Atoi(exp)
-	if exp != "" && err != nil {
-		return "0.0" // an exponent past int is far below 1e-4: a finite number's is negative
+	switch {
+	case exp != "" && err != nil && strings.HasPrefix(exp, "-"):
+		return "0.0", nil // an exponent past int: far below 1e-4
+	case exp != "" && err != nil:
+		return "", ErrDecimalOutOfRange
 	}
 	// point is where the decimal point falls in digits.
-	point := len(intPart) + e - (len(intPart+frac) - len(digits))
+	point := len(intPart) - (len(intPart+frac) - len(digits))
+	// An exponent past these bounds puts the point far out either way:
+	// settled before adding it, which could overflow.
+	switch n := len(intPart) + len(frac); {
+	case e > n+decimalIntDigits:
+		return "", ErrDecimalOutOfRange
+	case e < -(n + decimalScale + 1):
+		return "0.0", nil
+	}
+	point += e
 	keep := point + decimalScale
 	if keep < 0 {
-		return "0.0"
+		return "0.0", nil
 	}
 	if keep < len(digits) {
 		up := digits[keep] >= '5'
@@ -99,6 +235,9 @@ func scaledDecimal(intPart, frac, exp string) string {
 			}
 		}
 	}
+	if point > decimalIntDigits {
+		return "", ErrDecimalOutOfRange
+	}
 	var whole, fraction string
 	switch {
 	case point <= 0:
@@ -111,5 +250,5 @@ func scaledDecimal(intPart, frac, exp string) string {
 	if fraction = strings.TrimRight(fraction, "0"); fraction == "" {
 		fraction = "0"
 	}
-	return whole + "." + fraction
+	return whole + "." + fraction, nil
 }

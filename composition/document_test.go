@@ -37,7 +37,7 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 
 	basic := &ApplicationPlan{ServiceID: news.ID, Name: "Basic", State: PlanPublished, Default: true}
 	require.NoError(t, tx.Create(basic))
-	gold := &ApplicationPlan{ServiceID: news.ID, Name: "Gold", CostPerMonth: 99.5, SetupFee: 10, TrialPeriodDays: 30}
+	gold := &ApplicationPlan{ServiceID: news.ID, Name: "Gold", CostPerMonth: "99.5", SetupFee: "10", TrialPeriodDays: 30}
 	require.NoError(t, tx.Create(gold))
 	free := createPlan(t, tx, weather.ID, "Free", true)
 	for _, e := range []Entity{
@@ -65,7 +65,7 @@ func buildRich(t testing.TB, tx *Tx) richSecrets {
 
 	standard := &AccountPlan{Name: "Standard", State: PlanPublished, Default: true, ApprovalRequired: true}
 	require.NoError(t, tx.Create(standard))
-	partner := &AccountPlan{Name: "Partner", CostPerMonth: 50, TrialPeriodDays: 14}
+	partner := &AccountPlan{Name: "Partner", CostPerMonth: "50", TrialPeriodDays: 14}
 	require.NoError(t, tx.Create(partner))
 	acme := &Account{OrgName: "ACME", Country: "ES", BillingAddress: map[string]string{"city": "Madrid", "zip": "28001"}}
 	require.NoError(t, tx.Create(acme))

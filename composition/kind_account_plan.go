@@ -18,8 +18,8 @@ type AccountPlan struct {
 	State              string    `json:"state" wire:"ro"`
 	Default            bool      `json:"default" wire:"ro"`
 	ApprovalRequired   bool      `json:"approval_required"`
-	SetupFee           float64   `json:"setup_fee" wire:"ro"`
-	CostPerMonth       float64   `json:"cost_per_month" wire:"ro"`
+	SetupFee           Decimal   `json:"setup_fee" wire:"ro"`
+	CostPerMonth       Decimal   `json:"cost_per_month" wire:"ro"`
 	TrialPeriodDays    int64     `json:"trial_period_days" wire:"ro"`
 	CancellationPeriod int64     `json:"cancellation_period" wire:"ro"`
 	CreatedAt          time.Time `json:"created_at" wire:"ro"`
@@ -43,6 +43,7 @@ var accountPlanDef = &kindDef[AccountPlan, *AccountPlan]{
 	Document: func(d *Document) *[]*AccountPlan { return &d.AccountPlans },
 	Keep:     func(p, old *AccountPlan) { p.SystemName = old.SystemName },
 	Prepare: func(_ *Composition, p, old *AccountPlan) error {
+		p.SetupFee, p.CostPerMonth = p.SetupFee.Canonical(), p.CostPerMonth.Canonical()
 		if old == nil {
 			p.State = defaultStr(p.State, PlanHidden)
 			p.SystemName = defaultStr(p.SystemName, SystemName(p.Name))
@@ -56,8 +57,8 @@ var accountPlanDef = &kindDef[AccountPlan, *AccountPlan]{
 			v.Add("system_name", taken)
 		}
 		oneOf(v, "state", p.State, PlanHidden, PlanPublished)
-		nonNegative(v, "setup_fee", p.SetupFee)
-		nonNegative(v, "cost_per_month", p.CostPerMonth)
+		validDecimal(v, "setup_fee", p.SetupFee)
+		validDecimal(v, "cost_per_month", p.CostPerMonth)
 		nonNegative(v, "trial_period_days", float64(p.TrialPeriodDays))
 		nonNegative(v, "cancellation_period", float64(p.CancellationPeriod))
 		return nil

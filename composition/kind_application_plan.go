@@ -16,6 +16,7 @@ var applicationPlanDef = &kindDef[ApplicationPlan, *ApplicationPlan]{
 	},
 	Prepare: func(_ *Composition, p, old *ApplicationPlan) error {
 		p.Custom = p.OriginalID != 0
+		p.SetupFee, p.CostPerMonth = p.SetupFee.Canonical(), p.CostPerMonth.Canonical()
 		if old == nil {
 			p.State = defaultStr(p.State, PlanHidden)
 			p.SystemName = defaultStr(p.SystemName, SystemName(p.Name))
@@ -61,8 +62,8 @@ func validateApplicationPlan(c *Composition, p *ApplicationPlan, v *ValidationEr
 		v.Add("system_name", taken)
 	}
 	oneOf(v, "state", p.State, PlanHidden, PlanPublished)
-	nonNegative(v, "setup_fee", p.SetupFee)
-	nonNegative(v, "cost_per_month", p.CostPerMonth)
+	validDecimal(v, "setup_fee", p.SetupFee)
+	validDecimal(v, "cost_per_month", p.CostPerMonth)
 	nonNegative(v, "trial_period_days", float64(p.TrialPeriodDays))
 	nonNegative(v, "cancellation_period", float64(p.CancellationPeriod))
 	if p.OriginalID != 0 {

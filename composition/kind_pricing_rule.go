@@ -1,9 +1,13 @@
 package composition
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // A pricing rule prices a range of the usage of a metric the plan's service
-// can count; its cost per unit is a decimal string.
+// can count; its cost per unit is a decimal string, porta's decimal(20,4)
+// (Decimal), which porta's JSON answers as a string.
 var pricingRuleDef = &kindDef[PricingRule, *PricingRule]{
 	Kind:     KindPricingRule,
 	Table:    func(c *Composition) *Table[*PricingRule] { return &c.PricingRules },
@@ -11,15 +15,19 @@ var pricingRuleDef = &kindDef[PricingRule, *PricingRule]{
 	Parent:   func(r *PricingRule) int64 { return r.PlanID },
 	Keep:     func(r, old *PricingRule) { r.PlanID, r.MetricID = old.PlanID, old.MetricID },
 	Prepare: func(_ *Composition, r, _ *PricingRule) error {
-		r.CostPerUnit = defaultStr(r.CostPerUnit, "0.0")
+		r.CostPerUnit = string(Decimal(r.CostPerUnit).Canonical())
 		return nil
 	},
 	Validate: func(c *Composition, r *PricingRule, v *ValidationError) error {
 		if err := c.planMetricExists(r.PlanID, r.MetricID); err != nil {
 			return err
 		}
-		if f, err := strconv.ParseFloat(r.CostPerUnit, 64); err != nil || f < 0 {
-			v.Add("cost_per_unit", "is not a number")
+		if _, err := ParseDecimal(r.CostPerUnit); errors.Is(err, ErrDecimalNegative) {
+			// porta's numericality has no bound here: its format check
+			// (\A\d+\.?\d{0,4}\z) refuses the minus sign
+			v.Add("cost_per_unit", "maximum decimals is 4.")
+		} else {
+			validDecimal(v, "cost_per_unit", Decimal(r.CostPerUnit))
 		}
 		if r.Min < 1 {
 			v.Add("min", "must be greater than 0")

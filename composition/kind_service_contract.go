@@ -29,7 +29,7 @@ type ServiceContract struct {
 	AccountID             int64      `json:"user_account_id" wire:"ro"`
 	ServiceID             int64      `json:"service_id" wire:"ro"`
 	State                 string     `json:"state" wire:"ro"`
-	SetupFee              float64    `json:"setup_fee" wire:"ro"`
+	SetupFee              Decimal    `json:"setup_fee" wire:"ro"`
 	PaidUntil             *time.Time `json:"paid_until" wire:"ro"`
 	TrialPeriodExpiresAt  *time.Time `json:"trial_period_expires_at" wire:"ro"`
 	VariableCostPaidUntil *time.Time `json:"variable_cost_paid_until" wire:"ro"`

@@ -19,8 +19,8 @@ type ServicePlan struct {
 	Default            bool      `json:"default" wire:"ro,attr"`
 	Custom             bool      `json:"custom" wire:"ro,attr"`
 	ApprovalRequired   bool      `json:"approval_required"`
-	SetupFee           float64   `json:"setup_fee" wire:"ro"`
-	CostPerMonth       float64   `json:"cost_per_month" wire:"ro"`
+	SetupFee           Decimal   `json:"setup_fee" wire:"ro"`
+	CostPerMonth       Decimal   `json:"cost_per_month" wire:"ro"`
 	TrialPeriodDays    int64     `json:"trial_period_days" wire:"ro"`
 	CancellationPeriod int64     `json:"cancellation_period" wire:"ro"`
 	CreatedAt          time.Time `json:"created_at" wire:"ro"`
@@ -49,6 +49,7 @@ var servicePlanDef = &kindDef[ServicePlan, *ServicePlan]{
 		p.SystemName, p.ServiceID = old.SystemName, old.ServiceID
 	},
 	Prepare: func(_ *Composition, p, old *ServicePlan) error {
+		p.SetupFee, p.CostPerMonth = p.SetupFee.Canonical(), p.CostPerMonth.Canonical()
 		if old == nil {
 			p.State = defaultStr(p.State, PlanHidden)
 			p.SystemName = defaultStr(p.SystemName, SystemName(p.Name))
@@ -80,8 +81,8 @@ func validateServicePlan(c *Composition, p *ServicePlan, v *ValidationError) err
 		v.Add("system_name", taken)
 	}
 	oneOf(v, "state", p.State, PlanHidden, PlanPublished)
-	nonNegative(v, "setup_fee", p.SetupFee)
-	nonNegative(v, "cost_per_month", p.CostPerMonth)
+	validDecimal(v, "setup_fee", p.SetupFee)
+	validDecimal(v, "cost_per_month", p.CostPerMonth)
 	nonNegative(v, "trial_period_days", float64(p.TrialPeriodDays))
 	nonNegative(v, "cancellation_period", float64(p.CancellationPeriod))
 	return nil

@@ -137,8 +137,8 @@ type ApplicationPlan struct {
 	OriginalID         int64     `json:"original_id,omitempty" wire:"-"`
 	ApprovalRequired   bool      `json:"approval_required"`
 	EndUserRequired    bool      `json:"end_user_required"`
-	SetupFee           float64   `json:"setup_fee"`
-	CostPerMonth       float64   `json:"cost_per_month"`
+	SetupFee           Decimal   `json:"setup_fee"`
+	CostPerMonth       Decimal   `json:"cost_per_month"`
 	TrialPeriodDays    int64     `json:"trial_period_days"`
 	CancellationPeriod int64     `json:"cancellation_period"`
 	CreatedAt          time.Time `json:"created_at" wire:"ro"`

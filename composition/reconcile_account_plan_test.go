@@ -17,7 +17,7 @@ func TestReconcileAccountPlans(t *testing.T) {
 		createAccount(t, tx, "Globex")
 	})
 	desired := built(t, func(tx *Tx) {
-		partners := &AccountPlan{Name: "Partners", State: PlanPublished, CostPerMonth: 10}
+		partners := &AccountPlan{Name: "Partners", State: PlanPublished, CostPerMonth: "10"}
 		require.NoError(t, tx.Create(partners))
 		require.NoError(t, tx.Create(&Account{OrgName: "ACME", PlanID: partners.ID}))
 	})
@@ -31,7 +31,7 @@ func TestReconcileAccountPlans(t *testing.T) {
 	assert.Equal(t, 1, h.persisted)
 	partners := byKey[*AccountPlan](t, snap, "account_plan:partners")
 	assert.Equal(t, PlanPublished, partners.State)
-	assert.Equal(t, 10.0, partners.CostPerMonth)
+	assert.Equal(t, Decimal("10.0"), partners.CostPerMonth)
 	assert.Equal(t, partners.ID, byKey[*Account](t, snap, "account:ACME").PlanID)
 	_, ok := newKeyIndex(snap).entity("account_plan:legacy")
 	assert.True(t, ok, "never pruned")
@@ -44,7 +44,7 @@ func TestReconcileAccountPlans(t *testing.T) {
 	moved := edited(t, renumbered(t, snap), func(tx *Tx) {
 		c := tx.View()
 		n := *byKey[*AccountPlan](t, c, "account_plan:partners")
-		n.CostPerMonth = 12
+		n.CostPerMonth = "12"
 		require.NoError(t, tx.Update(&n))
 		a := *byKey[*Account](t, c, "account:ACME")
 		a.PlanID = byKey[*AccountPlan](t, c, "account_plan:legacy").ID
@@ -53,7 +53,7 @@ func TestReconcileAccountPlans(t *testing.T) {
 	p, err = Diff(snap, moved, DiffOptions{})
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 2, "%v", planSummary(p))
-	assert.Equal(t, []FieldChange{{Field: "cost_per_month", Old: []byte("10"), New: []byte("12")}}, p.Changes[0].Fields)
+	assert.Equal(t, []FieldChange{{Field: "cost_per_month", Old: []byte("10.0"), New: []byte("12.0")}}, p.Changes[0].Fields)
 	assert.Equal(t, []FieldChange{{Field: "plan_id", Old: []byte(`"account_plan:partners"`), New: []byte(`"account_plan:legacy"`)}}, p.Changes[1].Fields)
 	_, err = h.Update(context.Background(), func(tx *Tx) error { return tx.Apply(p) })
 	require.NoError(t, err)

@@ -180,11 +180,11 @@ func TestReconcileUpdatesFieldByField(t *testing.T) {
 		name: "two fields of a plan",
 		edit: func(tx *Tx) {
 			p := *byKey[*ApplicationPlan](t, tx.View(), planKey)
-			p.CostPerMonth, p.Name = 120, "Golden"
+			p.CostPerMonth, p.Name = "120", "Golden"
 			require.NoError(t, tx.Update(&p))
 		},
 		want: []PlannedChange{{Kind: KindApplicationPlan, Key: planKey, Op: OpUpdate, Fields: []FieldChange{
-			{Field: "cost_per_month", Old: json.RawMessage(`99.5`), New: json.RawMessage(`120`)},
+			{Field: "cost_per_month", Old: json.RawMessage(`99.5`), New: json.RawMessage(`120.0`)},
 			{Field: "name", Old: json.RawMessage(`"Gold"`), New: json.RawMessage(`"Golden"`)},
 		}}},
 	}, {

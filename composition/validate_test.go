@@ -208,7 +208,7 @@ func TestPlanStateAndSingleDefault(t *testing.T) {
 
 	requireField(t, tx.Create(&ApplicationPlan{ServiceID: svc.ID, Name: "Bad", State: "archived"}), "state")
 	requireField(t, tx.Create(&ApplicationPlan{ServiceID: svc.ID, Name: ""}), "name")
-	requireField(t, tx.Create(&ApplicationPlan{ServiceID: svc.ID, Name: "Neg", SetupFee: -1}), "setup_fee")
+	requireField(t, tx.Create(&ApplicationPlan{ServiceID: svc.ID, Name: "Neg", SetupFee: "-1"}), "setup_fee")
 	requireNotFound(t, tx.Create(&ApplicationPlan{ServiceID: 987654, Name: "Orphan"}), KindService)
 
 	published := &ApplicationPlan{ServiceID: svc.ID, Name: "Pub", State: PlanPublished}

@@ -112,7 +112,7 @@ func (f *fixture) compose(t testing.TB) func(tx *composition.Tx) error {
 		}
 		require.NoError(t, tx.Update(&p))
 
-		f.basic = &composition.ApplicationPlan{ServiceID: f.news.ID, Name: "Basic", SystemName: "basic", CostPerMonth: 9.5}
+		f.basic = &composition.ApplicationPlan{ServiceID: f.news.ID, Name: "Basic", SystemName: "basic", CostPerMonth: "9.5"}
 		create(f.basic)
 		f.free = &composition.ApplicationPlan{ServiceID: f.news.ID, Name: "Free", SystemName: "free"}
 		create(f.free)

@@ -170,7 +170,7 @@ func plansOf(snap *composition.Snapshot, serviceID int64) []planView {
 	for _, pl := range snap.PlansOf(serviceID) {
 		v := planView{Name: pl.Name, SystemName: pl.SystemName, State: pl.State, Default: pl.Default,
 			Custom: pl.Custom, Approval: pl.ApprovalRequired, TrialDays: pl.TrialPeriodDays,
-			SetupFee: money(pl.SetupFee), CostPerMonth: money(pl.CostPerMonth)}
+			SetupFee: money(pl.SetupFee.Float64()), CostPerMonth: money(pl.CostPerMonth.Float64())}
 		limits := snap.UsageLimits.Under(pl.ID)
 		slices.SortFunc(limits, func(a, b *composition.UsageLimit) int {
 			return cmp.Or(strings.Compare(metricName(snap, a.MetricID), metricName(snap, b.MetricID)),

@@ -52,7 +52,7 @@ func TestServicePageShowsTheCompositionWithSecretsMasked(t *testing.T) {
 		// the plan's limits and pricing
 		"Limits of Basic", `<th scope="row"><code>hits</code></th><td>hour</td><td class="num">1000</td>`,
 		`<th scope="row"><code>search</code></th><td>minute</td><td class="num">0</td>`,
-		"Pricing of Basic", `<td class="num">101</td><td class="num">no limit</td><td class="num">0.10</td>`,
+		"Pricing of Basic", `<td class="num">101</td><td class="num">no limit</td><td class="num">0.1</td>`,
 		"Setup fee 0.00, 9.50 a month",
 		// accounts and applications, keys masked
 		"ACME Corp", "Zeta Ltd", "Reader", "user_key <code>uk••••</code>",

@@ -9,8 +9,8 @@ type AccountPlan struct {
 	State              string  `json:"state,omitempty" manifest:"oneof=hidden published"`
 	Default            bool    `json:"default,omitempty"`
 	ApprovalRequired   bool    `json:"approval_required,omitempty"`
-	SetupFee           float64 `json:"setup_fee,omitempty" manifest:"min=0"`
-	CostPerMonth       float64 `json:"cost_per_month,omitempty" manifest:"min=0"`
+	SetupFee           Decimal `json:"setup_fee,omitempty"`
+	CostPerMonth       Decimal `json:"cost_per_month,omitempty"`
 	TrialPeriodDays    int64   `json:"trial_period_days,omitempty" manifest:"min=0"`
 	CancellationPeriod int64   `json:"cancellation_period,omitempty" manifest:"min=0"`
 }

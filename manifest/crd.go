@@ -206,7 +206,7 @@ func crdRules(rules []crdMappingRule) []MappingRule {
 func crdPlanOf(name string, p crdPlan) Plan {
 	out := Plan{
 		SystemName: name, Name: cmp.Or(p.Name, name), State: p.State, ApprovalRequired: p.AppsRequireApproval,
-		TrialPeriodDays: int64(p.TrialPeriod), SetupFee: decimalFloat(p.SetupFee), CostPerMonth: decimalFloat(p.CostMonth),
+		TrialPeriodDays: int64(p.TrialPeriod), SetupFee: nonZero(p.SetupFee), CostPerMonth: nonZero(p.CostMonth),
 	}
 	if out.State == "" {
 		out.State = composition.PlanHidden
@@ -222,11 +222,6 @@ func crdPlanOf(name string, p crdPlan) Plan {
 			CostPerUnit: r.PricePerUnit, Min: int64(r.From), Max: int64(r.To)})
 	}
 	return out
-}
-
-func decimalFloat(d Decimal) float64 {
-	f, _ := strconv.ParseFloat(string(d), 64) // Decimal holds a number or nothing
-	return f
 }
 
 func crdBackendOf(b *backendSpec) *Backend {

@@ -43,7 +43,7 @@ func TestToolboxProductExportDecodesToServiceAndBackend(t *testing.T) {
 		BackendUsages: []manifest.BackendUsage{{Backend: "pet_store", Path: "/"}},
 		Plans: []manifest.Plan{
 			{SystemName: "basic", Name: "Basic", State: "published", Limits: []manifest.Limit{{Metric: "hits", Period: "day", Value: 1000}}},
-			{SystemName: "gold", Name: "Gold", State: "hidden", ApprovalRequired: true, TrialPeriodDays: 30, SetupFee: 10, CostPerMonth: 99.5,
+			{SystemName: "gold", Name: "Gold", State: "hidden", ApprovalRequired: true, TrialPeriodDays: 30, SetupFee: "10.0", CostPerMonth: "99.5",
 				Limits: []manifest.Limit{{Metric: "status", Backend: "pet_store", Period: "month", Value: 50000}},
 				PricingRules: []manifest.PricingRule{
 					{Metric: "list_pets", CostPerUnit: "0.05", Min: 1, Max: 100},

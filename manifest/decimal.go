@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"errors"
-	"math"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -11,24 +10,35 @@ import (
 )
 
 // Decimal is a non-negative decimal number as porta answers one it keeps as
-// decimal(20,4) (a pricing rule's cost, a plan's fees): rounded to 4
-// places, half up, as Rails casts it, and written as BigDecimal#to_s does,
-// without trailing zeros but one, so 0.50, .5 and 5e-1 are all "0.5" and 2
-// is "2.0". It is a number in YAML and JSON; a string holding a number is
-// taken too, as 3scale answers one.
+// decimal(20,4) (a pricing rule's cost, a plan's fees): read as porta reads
+// it and rounded to 4 places, half up, as Rails casts it, and written as
+// BigDecimal#to_s does, without trailing zeros but one, so 0.50, .5 and
+// 5e-1 are all "0.5" and 2 is "2.0" (composition.ParseDecimal, the one
+// reading the 3scale API has too). It is a number in YAML and JSON; a
+// string holding a number is taken too, as 3scale answers one.
 type Decimal string
 
-// parseDecimal checks s is a finite number of 0 or more and returns it in
-// porta's form (Decimal).
+// parseDecimal reads s as porta would and returns it in porta's form.
 func parseDecimal(s string) (Decimal, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return "", errors.New(strconv.Quote(s) + " is not a number")
+	d, err := composition.ParseDecimal(s)
+	switch {
+	case errors.Is(err, composition.ErrDecimalNegative):
+		return "", errors.New(s + " is less than 0") // as the document's other bounds say it
+	case err != nil:
+		return "", errors.New(strconv.Quote(s) + " " + err.Error())
 	}
-	if f < 0 {
-		return "", errors.New(s + " is less than 0")
+	return Decimal(d), nil
+}
+
+// fee is a stored amount as a document writes it (nonZero).
+func fee(d composition.Decimal) Decimal { return nonZero(Decimal(d.Canonical())) }
+
+// nonZero is d, or nothing for 0, which a document leaves out.
+func nonZero(d Decimal) Decimal {
+	if composition.Decimal(d).IsZero() {
+		return ""
 	}
-	return Decimal(composition.PortaDecimal(s, f)), nil
+	return d
 }
 
 func (d *Decimal) decodeNode(n *yaml.Node) error {

@@ -42,7 +42,7 @@ func (b *builder) account(d *Account) error {
 func (b *builder) declareAccountPlan(d *AccountPlan) error {
 	p := &composition.AccountPlan{
 		Name: d.Name, SystemName: d.SystemName, State: d.State, Default: d.Default, ApprovalRequired: d.ApprovalRequired,
-		SetupFee: d.SetupFee, CostPerMonth: d.CostPerMonth, TrialPeriodDays: d.TrialPeriodDays, CancellationPeriod: d.CancellationPeriod,
+		SetupFee: composition.Decimal(d.SetupFee), CostPerMonth: composition.Decimal(d.CostPerMonth), TrialPeriodDays: d.TrialPeriodDays, CancellationPeriod: d.CancellationPeriod,
 	}
 	if err := b.create("", p); err != nil {
 		if _, ok := b.accountPlans[d.SystemName]; !ok {

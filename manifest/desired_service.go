@@ -71,8 +71,8 @@ func (b *builder) plan(serviceID int64, d Plan, metrics *planMetrics, features m
 	path := "plans[" + d.SystemName + "]"
 	p := &composition.ApplicationPlan{
 		ServiceID: serviceID, Name: d.Name, SystemName: d.SystemName, State: d.State, Default: d.Default,
-		ApprovalRequired: d.ApprovalRequired, EndUserRequired: d.EndUserRequired, SetupFee: d.SetupFee,
-		CostPerMonth: d.CostPerMonth, TrialPeriodDays: d.TrialPeriodDays, CancellationPeriod: d.CancellationPeriod,
+		ApprovalRequired: d.ApprovalRequired, EndUserRequired: d.EndUserRequired, SetupFee: composition.Decimal(d.SetupFee),
+		CostPerMonth: composition.Decimal(d.CostPerMonth), TrialPeriodDays: d.TrialPeriodDays, CancellationPeriod: d.CancellationPeriod,
 	}
 	if err := b.create(path, p); err != nil {
 		b.refuse(refusedPlan(serviceID, d.SystemName))

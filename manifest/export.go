@@ -33,7 +33,7 @@ func Export(c *composition.Composition, opts ExportOptions) []Document {
 	for _, p := range c.AccountPlans.All() {
 		docs = append(docs, Document{Kind: KindAccountPlan, AccountPlan: &AccountPlan{
 			SystemName: p.SystemName, Name: p.Name, State: p.State, Default: p.Default, ApprovalRequired: p.ApprovalRequired,
-			SetupFee: p.SetupFee, CostPerMonth: p.CostPerMonth, TrialPeriodDays: p.TrialPeriodDays, CancellationPeriod: p.CancellationPeriod,
+			SetupFee: fee(p.SetupFee), CostPerMonth: fee(p.CostPerMonth), TrialPeriodDays: p.TrialPeriodDays, CancellationPeriod: p.CancellationPeriod,
 		}})
 	}
 	for _, a := range c.Accounts.All() {
@@ -216,7 +216,7 @@ func (x *exporter) plan(p *composition.ApplicationPlan) Plan {
 	out := Plan{
 		SystemName: p.SystemName, Name: p.Name, State: p.State, Default: p.Default,
 		ApprovalRequired: p.ApprovalRequired, EndUserRequired: p.EndUserRequired,
-		SetupFee: p.SetupFee, CostPerMonth: p.CostPerMonth, TrialPeriodDays: p.TrialPeriodDays, CancellationPeriod: p.CancellationPeriod,
+		SetupFee: fee(p.SetupFee), CostPerMonth: fee(p.CostPerMonth), TrialPeriodDays: p.TrialPeriodDays, CancellationPeriod: p.CancellationPeriod,
 	}
 	for _, l := range x.limits[p.ID] {
 		m := x.metric(l.MetricID)

@@ -49,7 +49,7 @@ func buildComposition(t testing.TB) *composition.Composition {
 	create(t, tx, &composition.MappingRule{OwnerType: composition.OwnerBackendAPI, OwnerID: backend.ID, MetricID: search.ID, HTTPMethod: "ANY", Pattern: "/search", Delta: 1})
 	create(t, tx, &composition.MappingRule{OwnerType: composition.OwnerService, OwnerID: weather.ID, MetricID: wHits.ID, HTTPMethod: "GET", Pattern: "/forecast?city={c}", Delta: 1})
 	basic := &composition.ApplicationPlan{ServiceID: news.ID, Name: "Basic", Default: true, State: composition.PlanPublished}
-	gold := &composition.ApplicationPlan{ServiceID: news.ID, Name: "Gold", CostPerMonth: 49.99, SetupFee: 5, TrialPeriodDays: 7, ApprovalRequired: true}
+	gold := &composition.ApplicationPlan{ServiceID: news.ID, Name: "Gold", CostPerMonth: "49.99", SetupFee: "5", TrialPeriodDays: 7, ApprovalRequired: true}
 	free := &composition.ApplicationPlan{ServiceID: weather.ID, Name: "Free"}
 	for _, p := range []*composition.ApplicationPlan{basic, gold, free} {
 		create(t, tx, p)
@@ -72,7 +72,7 @@ func buildComposition(t testing.TB) *composition.Composition {
 	require.NoError(t, tx.Update(&pxu))
 	partners := &composition.AccountPlan{Name: "Partners", State: composition.PlanPublished, Default: true}
 	create(t, tx, partners)
-	create(t, tx, &composition.AccountPlan{Name: "Retail", CostPerMonth: 9.5, SetupFee: 1, TrialPeriodDays: 30, CancellationPeriod: 2, ApprovalRequired: true})
+	create(t, tx, &composition.AccountPlan{Name: "Retail", CostPerMonth: "9.5", SetupFee: "1", TrialPeriodDays: 30, CancellationPeriod: 2, ApprovalRequired: true})
 	acme := &composition.Account{OrgName: "ACME", City: "Madrid", BillingAddress: map[string]string{"country": "ES"}}
 	create(t, tx, acme)
 	create(t, tx, &composition.User{AccountID: acme.ID, Username: "alice", Email: "alice@acme.example", Role: composition.RoleAdmin, Password: "pw"})
@@ -152,7 +152,7 @@ func TestExportNamesEverythingBySystemName(t *testing.T) {
 
 	assert.Equal(t, &manifest.AccountPlan{SystemName: "partners", Name: "Partners", State: "published", Default: true}, docs[3].AccountPlan)
 	assert.Equal(t, &manifest.AccountPlan{SystemName: "retail", Name: "Retail", State: "hidden", ApprovalRequired: true,
-		SetupFee: 1, CostPerMonth: 9.5, TrialPeriodDays: 30, CancellationPeriod: 2}, docs[4].AccountPlan)
+		SetupFee: "1.0", CostPerMonth: "9.5", TrialPeriodDays: 30, CancellationPeriod: 2}, docs[4].AccountPlan)
 	acme := docs[5].Account
 	assert.Equal(t, "partners", acme.Plan)
 	assert.Equal(t, []manifest.User{{Username: "alice", Email: "alice@acme.example", Role: "admin"}}, acme.Users)

@@ -66,7 +66,8 @@ func setDefaultAccountPlan(_ *call, _ *composition.Tx, n, _ *composition.Account
 }
 
 // accountPlanJSON is 3scale's JSON account plan (AccountPlanRepresenter:
-// PlanRepresenter's properties, default meaning the provider's default).
+// PlanRepresenter's properties, default meaning the provider's default; the
+// fees as floats, PlanRepresenter's to_f, where XML has their decimals).
 type accountPlanJSON struct {
 	ID                 int64     `json:"id"`
 	Name               string    `json:"name"`
@@ -83,15 +84,15 @@ type accountPlanJSON struct {
 // accountPlanXML is 3scale's XML account plan (Plan#to_xml): default="true"
 // only on the default plan, and the plan's type.
 type accountPlanXML struct {
-	Default            bool    `json:"default" wire:"attr,omitempty"`
-	ID                 int64   `json:"id"`
-	Name               string  `json:"name"`
-	Type               string  `json:"type"`
-	State              string  `json:"state"`
-	SetupFee           float64 `json:"setup_fee"`
-	CostPerMonth       float64 `json:"cost_per_month"`
-	TrialPeriodDays    int64   `json:"trial_period_days"`
-	CancellationPeriod int64   `json:"cancellation_period"`
+	Default            bool                `json:"default" wire:"attr,omitempty"`
+	ID                 int64               `json:"id"`
+	Name               string              `json:"name"`
+	Type               string              `json:"type"`
+	State              string              `json:"state"`
+	SetupFee           composition.Decimal `json:"setup_fee"`
+	CostPerMonth       composition.Decimal `json:"cost_per_month"`
+	TrialPeriodDays    int64               `json:"trial_period_days"`
+	CancellationPeriod int64               `json:"cancellation_period"`
 }
 
 // accountPlanView names an account plan "account_plan" in JSON and "plan"
@@ -101,7 +102,7 @@ func accountPlanView(c *call, p *composition.AccountPlan) (string, any) {
 		return "plan", accountPlanXML{Default: p.Default, ID: p.ID, Name: p.Name, Type: "account_plan", State: p.State,
 			SetupFee: p.SetupFee, CostPerMonth: p.CostPerMonth, TrialPeriodDays: p.TrialPeriodDays, CancellationPeriod: p.CancellationPeriod}
 	}
-	return "account_plan", accountPlanJSON{ID: p.ID, Name: p.Name, State: p.State, SetupFee: p.SetupFee, CostPerMonth: p.CostPerMonth,
+	return "account_plan", accountPlanJSON{ID: p.ID, Name: p.Name, State: p.State, SetupFee: p.SetupFee.Float64(), CostPerMonth: p.CostPerMonth.Float64(),
 		TrialPeriodDays: p.TrialPeriodDays, CancellationPeriod: p.CancellationPeriod, Default: p.Default,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }

@@ -202,7 +202,7 @@ func appFilter(c *call, s *composition.Composition) (func(*composition.Applicati
 			return true
 		}
 		p, ok := s.ApplicationPlans.Get(app.PlanID)
-		paid := ok && (p.CostPerMonth > 0 || p.SetupFee > 0)
+		paid := ok && (!p.CostPerMonth.IsZero() || !p.SetupFee.IsZero())
 		return paid == (planType == "paid")
 	}, func(*composition.Application) {}, nil
 }

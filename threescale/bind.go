@@ -17,6 +17,7 @@ import (
 var (
 	timeReflectType = reflect.TypeFor[time.Time]()
 	rawJSONType     = reflect.TypeFor[json.RawMessage]()
+	decimalType     = reflect.TypeFor[composition.Decimal]()
 )
 
 // Bind sets the exported fields of the struct pointed to by dst from p, by

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portolan/portolan/composition"
 )
 
 // jsonRoot renders v as an object with extra members, or as a plain value
@@ -66,6 +68,18 @@ func (e Encoder) writeJSON(buf *bytes.Buffer, v reflect.Value, opts wireOpts, de
 		}
 		if err := json.Compact(buf, v.Bytes()); err != nil {
 			return fmt.Errorf("invalid raw JSON: %w", err)
+		}
+		return nil
+	case decimalType:
+		// porta's JSON has a plan's fees as floats (PlanRepresenter's to_f)
+		s, err := scalarWireText(reflect.ValueOf(v.Interface().(composition.Decimal).Float64()))
+		if err != nil {
+			return err
+		}
+		if opts.asString {
+			writeJSONString(buf, s)
+		} else {
+			buf.WriteString(s)
 		}
 		return nil
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/portolan/portolan/composition"
 )
 
 // xmlRoot renders v as element name with extra members.
@@ -115,6 +117,8 @@ func xmlWireText(v reflect.Value) (string, bool, error) {
 			return "", true, fmt.Errorf("invalid raw JSON: %w", err)
 		}
 		return c.String(), true, nil
+	case decimalType:
+		return string(v.Interface().(composition.Decimal).Canonical()), true, nil // BigDecimal#to_s, as porta's XML
 	}
 	if !isScalarReflectKind(v.Kind()) {
 		return "", false, nil

@@ -3,8 +3,6 @@ package threescale
 import (
 	"math"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -53,20 +51,11 @@ func (a *API) pricingRuleRoutes() []Route {
 	}
 }
 
-// preparePricingRule stores cost_per_unit as porta's decimal(20,4)
-// (composition.PortaDecimal: "2" is "2.0", 0.12345 is 0.1235), refuses NaN and
-// infinities (porta's numericality: they are no price), and refuses ranges
-// that overlap another rule of the plan's metric, since a unit can only
-// have one price. A negative cost is left for the domain to refuse.
+// preparePricingRule refuses ranges that overlap another rule of the plan's
+// metric, since a unit can only have one price. The domain reads and stores
+// cost_per_unit as porta's decimal(20,4) (composition.ParseDecimal: "2" is
+// "2.0", 0.12345 is 0.1235, 0x1p-2 is not a number).
 func preparePricingRule(_ *call, tx *composition.Tx, n, _ *composition.PricingRule) error {
-	if f, err := strconv.ParseFloat(strings.TrimSpace(n.CostPerUnit), 64); err == nil {
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return composition.Invalid("cost_per_unit", "is not a number")
-		}
-		if f >= 0 {
-			n.CostPerUnit = composition.PortaDecimal(n.CostPerUnit, f)
-		}
-	}
 	upper := func(r *composition.PricingRule) int64 {
 		if r.Max == 0 {
 			return math.MaxInt64

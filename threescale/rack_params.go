@@ -9,8 +9,11 @@ import (
 // three APIs. Both read their parameters with Rack (Rack::Request#params,
 // query_parser.rb's normalize_params): a plain name repeated takes its last
 // value ("x=0&x=1" is "1": a Rails form's hidden "0" before a ticked
-// checkbox's "1"), only a name ending in "[]" collects every value, and a
-// form body's value wins over the query string's.
+// checkbox's "1") and only a name ending in "[]" collects every value. Where
+// a name is both in the query and in the body, apisonator (Sinatra: Rack's
+// GET.merge(POST)) takes the body's and porta (Rails'
+// request_parameters.merge(query_parameters)) the query's: rackParams is
+// apisonator's, ReadParams porta's (mergeQueryOverBody).
 
 // rackValue is the value Rack reads from a name's values: the last one.
 func rackValue(vs []string) (string, bool) {

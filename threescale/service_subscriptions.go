@@ -58,7 +58,7 @@ func subscriptionView(s *composition.ServiceContract) (string, any) {
 func subscriptionFields(s *composition.ServiceContract) subscriptionWire {
 	return subscriptionWire{
 		ID: s.ID, PlanID: s.PlanID, UserAccountID: s.AccountID, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
-		State: s.State, PaidUntil: s.PaidUntil, TrialPeriodExpiresAt: s.TrialPeriodExpiresAt, SetupFee: s.SetupFee,
+		State: s.State, PaidUntil: s.PaidUntil, TrialPeriodExpiresAt: s.TrialPeriodExpiresAt, SetupFee: s.SetupFee.Float64(),
 		Type: "ServiceContract", VariableCostPaidUntil: s.VariableCostPaidUntil, TenantID: composition.ProviderAccountID,
 		ServiceID: s.ServiceID, AcceptedAt: s.AcceptedAt,
 	}

@@ -92,7 +92,7 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	create(t, tx, &composition.MappingRule{OwnerType: composition.OwnerBackendAPI, OwnerID: backend.ID, MetricID: bHits.ID, HTTPMethod: "ANY", Pattern: "/", Delta: 2, Last: true})
 	create(t, tx, &composition.MappingRule{OwnerType: composition.OwnerService, OwnerID: weather.ID, MetricID: wHits.ID, HTTPMethod: "GET", Pattern: "/forecast?city={c}", Delta: 1})
 	plan := &composition.ApplicationPlan{ServiceID: news.ID, Name: "Basic", Default: true, State: composition.PlanPublished}
-	gold := &composition.ApplicationPlan{ServiceID: news.ID, Name: "Gold", CostPerMonth: 49.99}
+	gold := &composition.ApplicationPlan{ServiceID: news.ID, Name: "Gold", CostPerMonth: "49.99"}
 	free := &composition.ApplicationPlan{ServiceID: weather.ID, Name: "Free"}
 	create(t, tx, plan)
 	create(t, tx, gold)
@@ -107,7 +107,7 @@ func buildRich(t testing.TB, tx *composition.Tx) richIDs {
 	require.NoError(t, tx.Update(&pxu))
 	create(t, tx, &composition.ProxyConfig{ServiceID: news.ID, Environment: composition.EnvProduction, Version: 3, Content: json.RawMessage(`{"a":[1,2]}`)})
 	create(t, tx, &composition.ActiveDoc{ServiceID: news.ID, Name: "News spec", Body: `{"openapi":"3.1.0"}`, Published: true})
-	partners := &composition.AccountPlan{Name: "Partners", State: composition.PlanPublished, Default: true, CostPerMonth: 10}
+	partners := &composition.AccountPlan{Name: "Partners", State: composition.PlanPublished, Default: true, CostPerMonth: "10"}
 	create(t, tx, partners)
 	acc := &composition.Account{OrgName: "ACME", BillingAddress: map[string]string{"country": "ES"}}
 	create(t, tx, acc)
