@@ -63,26 +63,31 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusForbidden, "The form expired or came from another site; try again.")
 		return
 	}
-	now := c.cfg.Now()
-	client, limited := c.clientKey(r)
-	if wait, why := c.logins.refused(client, now); limited && why != notRefused {
-		secs := int((wait + time.Second - 1) / time.Second)
-		from := "your address"
-		if why == blockRefused {
-			from = "your network"
+	// An attempt takes its slot among the client's failures before its
+	// token is checked, and gives it back once the token is accepted:
+	// attempts sent at once then get no more checks than the limit, where
+	// counting after the check let them all pass while none had failed yet.
+	var slot attempt
+	if client, limited := c.clientKey(r); limited {
+		var wait time.Duration
+		var why refusal
+		if slot, wait, why = c.logins.reserve(client, c.cfg.Now()); why != notRefused {
+			secs := int((wait + time.Second - 1) / time.Second)
+			from := "your address"
+			if why == blockRefused {
+				from = "your network"
+			}
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			c.renderLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many refused tokens from %s: try again in %d seconds.", from, secs))
+			return
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		c.renderLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many refused tokens from %s: try again in %d seconds.", from, secs))
-		return
 	}
 	g, ok := c.cfg.Tokens.AuthenticateToken(r.PostFormValue("token"))
 	if !ok {
-		if limited {
-			c.logins.failed(client, now)
-		}
 		c.renderLogin(w, r, http.StatusUnauthorized, "That access token was not accepted: check it, or create one in the admin API.")
-		return
+		return // the slot stays counted: a refused token
 	}
+	c.logins.release(slot)
 	if !consoleGrant(g, true) {
 		c.renderLogin(w, r, http.StatusForbidden, "That access token lacks the account_management scope, or belongs to a member: the console needs an admin's token.")
 		return

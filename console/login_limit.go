@@ -45,7 +45,9 @@ const (
 	blockRefused         // the client's /48 did
 )
 
-// loginLimiter counts failed logins by client address and by IPv6 /48.
+// loginLimiter counts failed logins by client address and by IPv6 /48. An
+// attempt counts as failed from the moment it starts (reserve) until its
+// token is accepted (release).
 type loginLimiter struct {
 	mu     sync.Mutex
 	fails  *simplelru.LRU[netip.Prefix, *failWindow] // by clientKey
@@ -93,30 +95,46 @@ func blockKey(k netip.Prefix) (netip.Prefix, bool) {
 	return netip.PrefixFrom(k.Addr(), ipv6BlockBits).Masked(), true
 }
 
-// refused reports whether the client counted under k may not try a token
-// now, why, and for how long still.
-func (l *loginLimiter) refused(k netip.Prefix, now time.Time) (time.Duration, refusal) {
+// attempt is the slot a login attempt holds in its client's windows
+// (release gives it back); the zero attempt holds none.
+type attempt struct {
+	addr, block *failWindow
+}
+
+// reserve counts a login attempt from the client counted under k as a
+// failure, and against its /48, before its token is checked, so that
+// attempts sent at once cannot all pass a check that none has failed yet;
+// an accepted token gives its slot back (release). When the client has
+// used up its failures it takes no slot and reports why it is refused and
+// for how long still.
+func (l *loginLimiter) reserve(k netip.Prefix, now time.Time) (attempt, time.Duration, refusal) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if wait, ok := usedUp(l.fails, k, loginFailures, now); ok {
-		return wait, addrRefused
+		return attempt{}, wait, addrRefused
 	}
-	if b, ok := blockKey(k); ok {
+	b, isBlock := blockKey(k)
+	if isBlock {
 		if wait, ok := usedUp(l.blocks, b, loginBlockFailures, now); ok {
-			return wait, blockRefused
+			return attempt{}, wait, blockRefused
 		}
 	}
-	return 0, notRefused
+	a := attempt{addr: count(l.fails, k, loginFailures, now)}
+	if isBlock {
+		a.block = count(l.blocks, b, loginBlockFailures, now)
+	}
+	return a, 0, notRefused
 }
 
-// failed counts a refused token from the client counted under k, and
-// against its /48.
-func (l *loginLimiter) failed(k netip.Prefix, now time.Time) {
+// release gives back a's slot: its token was accepted. A window that has
+// since ended, or left the table, is a count no longer read.
+func (l *loginLimiter) release(a attempt) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	count(l.fails, k, loginFailures, now)
-	if b, ok := blockKey(k); ok {
-		count(l.blocks, b, loginBlockFailures, now)
+	for _, w := range []*failWindow{a.addr, a.block} {
+		if w != nil && w.n > 0 {
+			w.n--
+		}
 	}
 }
 
@@ -130,15 +148,16 @@ func usedUp(t *simplelru.LRU[netip.Prefix, *failWindow], k netip.Prefix, limit i
 	return w.start.Add(loginWindow).Sub(now), true
 }
 
-// count adds a failure to k's window, or starts a new window; the count
-// saturates at limit.
-func count(t *simplelru.LRU[netip.Prefix, *failWindow], k netip.Prefix, limit int, now time.Time) {
+// count adds a failure to k's window, or starts a new window, and returns
+// the window counted in; the count saturates at limit.
+func count(t *simplelru.LRU[netip.Prefix, *failWindow], k netip.Prefix, limit int, now time.Time) *failWindow {
 	w, ok := t.Get(k)
 	if !ok || now.Sub(w.start) >= loginWindow {
-		t.Add(k, &failWindow{start: now, n: 1})
-		return
+		w = &failWindow{start: now}
+		t.Add(k, w)
 	}
 	if w.n < limit {
 		w.n++
 	}
+	return w
 }
