@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -29,8 +30,8 @@ const (
 // mapUpdate is the data of one "map" event: the counts of the filtered
 // fleet and the rows of the viewer's page whose status changed
 // (every row in the first event). Stale says the page's set of instances
-// changed (one came, went or moved page): the script then fetches the page
-// again rather than patching rows.
+// changed (one came, went or moved page), or its number of pages (its
+// pager): the script then fetches the page again rather than patching it.
 type mapUpdate struct {
 	Index  uint64         `json:"index"`
 	Total  int            `json:"total"`
@@ -44,6 +45,8 @@ type mapUpdate struct {
 type mapStream struct {
 	ids    []string          // the page's instances, in order, at the last update
 	status map[string]string // their status then
+	pages  int               // the pages of the filtered fleet then
+	counts mapUpdate         // the counts sent then (Total, Counts)
 }
 
 // next returns the update that brings the page last sent up to v; ok is
@@ -66,9 +69,12 @@ func (s *mapStream) next(v mapView) (u mapUpdate, ok bool) {
 		}
 	}
 	u.Full = first
-	u.Stale = !first && !slices.Equal(ids, s.ids)
-	s.ids, s.status = ids, status
-	return u, first || u.Stale || len(u.Rows) > 0
+	u.Stale = !first && (!slices.Equal(ids, s.ids) || v.Pages != s.pages)
+	// Counts change with instances beyond the page too: they are sent,
+	// though no row of the page changed.
+	recounted := u.Total != s.counts.Total || !maps.Equal(u.Counts, s.counts.Counts)
+	s.ids, s.status, s.pages, s.counts = ids, status, v.Pages, mapUpdate{Total: u.Total, Counts: u.Counts}
+	return u, first || u.Stale || len(u.Rows) > 0 || recounted
 }
 
 // events serves GET /ui/events: Server-Sent Events for one page of the

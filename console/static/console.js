@@ -36,6 +36,8 @@
     }
 
     function setCounts(u) {
+      var total = document.querySelector("[data-total]");
+      if (total) { total.textContent = u.total + " instance" + (u.total === 1 ? "" : "s"); }
       Object.keys(u.counts).forEach(function (st) {
         var el = document.querySelector('[data-count="' + st + '"] .n');
         if (el) { el.textContent = String(u.counts[st]); }
@@ -82,6 +84,7 @@
         return;
       }
       if (u.stale || missing) { refetch(); return; }
+      if (u.rows.length === 0) { return; } // counts alone: instances beyond the page
       note(u.rows.length + " instance" + (u.rows.length === 1 ? "" : "s") + " changed status at " +
         new Date().toLocaleTimeString() + ".");
     });
