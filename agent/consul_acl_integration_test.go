@@ -206,11 +206,11 @@ node_prefix "" { policy = "read" }`)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-	require.Eventually(t, func() bool { return strings.Contains(co.Output.String(), "a composition write failed") },
+	require.Eventually(t, func() bool { return strings.Contains(co.Output.String(), "answered a server error") },
 		5*time.Second, 20*time.Millisecond, "the refusal is logged:\n%s", co.Output)
 	var line string
 	for _, l := range strings.Split(co.Output.String(), "\n") {
-		if strings.Contains(l, "a composition write failed") {
+		if strings.Contains(l, "answered a server error") {
 			line = l
 		}
 	}

@@ -213,7 +213,10 @@ func New(cfg Config) (*Coordinator, error) {
 	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, proxy: proxy, decodeSlots: newDecodeSlots(), metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
 		usage: counters, alerts: alerts, usageBatches: newUsageMetrics()}
 	c.tokens = newTokenChecker(cfg, store, token)
-	c.api = threescale.New(loggedStore{store, cfg.Logger.With().Str("component", "threescale").Logger()}, c.tokens)
+	c.api = threescale.New(store, c.tokens)
+	// A write that fails for the store's own reason (a full or read-only
+	// disk, Consul gone) is logged here, once, with the route it answered:
+	// the API answers it 5xx with no detail, as 3scale does.
 	c.api.SetLogger(cfg.Logger.With().Str("component", "threescale").Logger())
 	c.api.SetCaps(cfg.Caps)
 	c.api.SetPublicURL(proxy.public)

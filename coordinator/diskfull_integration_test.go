@@ -81,7 +81,7 @@ func TestCompositionWriteOnAFullDiskIsLoggedAndNotKept(t *testing.T) {
 	}
 	require.NotEmpty(t, refused, "a write past the file's size was refused")
 	// The coordinator logs why, what its caller was answered and the cause.
-	co.Output.Contains(t, "a composition write failed", `"status":500`, "file too large")
+	co.Output.Contains(t, "answered a server error", `"route":"POST /admin/api/services"`, `"status":500`, "file too large")
 	before := co.Revision(t)
 
 	co.LimitFileSize(t, math.MaxInt64) // room again

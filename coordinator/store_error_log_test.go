@@ -1,0 +1,45 @@
+package coordinator
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// A composition write that fails for the store's own reason is logged
+// once, on one line holding what the operator needs: the API route it
+// answered, the status and the store's error. (It was logged twice: by the
+// API's server-error log and by the store's wrapper, the second line
+// without the route.)
+func TestAFailedCompositionWriteIsLoggedOnceWithItsRouteAndCause(t *testing.T) {
+	var log lockedBuffer
+	c, err := New(Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: fixtureToken, Logger: zerolog.New(&log)})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.ln.Close(); c.usage.Close() })
+	require.NoError(t, c.store.Close()) // every write now fails for the store's own reason
+	req := httptest.NewRequest(http.MethodPost, "/admin/api/services.json", strings.NewReader("name=News&system_name=news"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("", fixtureToken)
+	w := httptest.NewRecorder()
+	c.server.Handler.ServeHTTP(w, req)
+	require.GreaterOrEqual(t, w.Code, 500, w.Body.String())
+
+	var lines []string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.Contains(l, composition.ErrClosed.Error()) {
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 1, "one line for one failed write:\n%s", log.String())
+	assert.Contains(t, lines[0], `"route":"POST /admin/api/services"`)
+	assert.Contains(t, lines[0], `"status":`)
+	assert.Contains(t, lines[0], `"level":"error"`)
+	assert.NotContains(t, lines[0], fixtureToken, "the log shows no token")
+}
