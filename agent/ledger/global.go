@@ -117,6 +117,26 @@ func (l *Ledger) unspoolGlobalsLocked(counts []registry.LimiterCount) {
 	}
 }
 
+// addGlobalsPendingLocked counts the rate limit counts of a batch a previous
+// run spooled as pending, as AddGlobal counted them in that run: when the
+// batch leaves the spool (unspoolGlobalsLocked, dropOldLimiters) its counts
+// are taken back, and without them this run's requests of the same window
+// would be. Ended windows are left out, as pruning would forget them.
+func (l *Ledger) addGlobalsPendingLocked(counts []registry.LimiterCount, now time.Time) {
+	for _, c := range counts {
+		k := globalKey{c.Key, c.Start, c.Window}
+		g := l.globals[k]
+		if g == nil {
+			if c.Start+c.Window <= now.Unix() || len(l.globals) >= maxGlobalKeys {
+				continue
+			}
+			g = &globalCount{}
+			l.globals[k] = g
+		}
+		g.pending = composition.AddSaturating(g.pending, c.Value)
+	}
+}
+
 // mergeGlobalsLocked takes home's counts (the newest reply is the newest
 // state: replies come in order, one batch at a time) and forgets ended
 // windows.

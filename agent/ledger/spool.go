@@ -96,6 +96,7 @@ func (l *Ledger) recover() error {
 		}
 		l.spool = append(l.spool, sb)
 		l.spoolBytes += sb.size
+		l.addGlobalsPendingLocked(sb.batch.Limiters, l.now())
 		for _, e := range sb.batch.Entries {
 			starts := periodStarts(e.Minute)
 			l.addLocked(e.ApplicationID, e.MetricID, &starts, e.Delta)
