@@ -292,6 +292,15 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	held := make(chan os.Signal, 32)
 	signal.Notify(held, supervise.ForwardedSignals()...)
 	defer signal.Stop(held)
+	// A log line to a standard output or error whose reader is gone (`|
+	// head`, a dead log collector) would otherwise kill the agent with
+	// SIGPIPE (Go's runtime does, unless SIGPIPE is notified), mid-stop,
+	// with no drain, goodbye or CMD's code: the write fails instead.
+	// Handled, not ignored: exec resets a handled signal to its default
+	// action, but CMD would inherit an ignored one.
+	pipe := make(chan os.Signal, 1) // never read: a dropped SIGPIPE is all we want
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -363,11 +372,11 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	defer func() { stop(); a.goodbye() }()
 	if a.home != nil && a.cfg.WaitHome > 0 {
 		if err := a.waitHome(ctx, held); err != nil {
-			return 1, err
+			return exitCodeOf(err), err
 		}
 	}
 	if err := stopAsked(held); err != nil {
-		return 1, err
+		return exitCodeOf(err), err
 	}
 
 	sup, err := supervise.New(supervise.Config{
@@ -400,49 +409,6 @@ func (a *Agent) goodbye() {
 		a.deregisterConsul()
 	}
 }
-
-// waitHome holds CMD's start until the first registration, at most WaitHome;
-// a SIGTERM or SIGINT meanwhile (on held, the run's forwarded signals) stops
-// the agent before CMD starts. It adds no handler of its own: one for a
-// signal the agent was started ignoring would end that for CMD.
-func (a *Agent) waitHome(ctx context.Context, held <-chan os.Signal) error {
-	timeout := time.NewTimer(a.cfg.WaitHome)
-	defer timeout.Stop()
-	for {
-		select {
-		case <-a.first:
-			return nil
-		case <-timeout.C:
-			a.log.Warn().Dur("wait_home", a.cfg.WaitHome).Msg("home not reached in time; starting the command anyway")
-			return nil
-		case sig := <-held:
-			if isStop(sig) {
-				return fmt.Errorf("stopped while waiting for home: %v", sig)
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("stopped while waiting for home: %w", context.Cause(ctx))
-		}
-	}
-}
-
-// stopAsked reports a SIGTERM or SIGINT that came while the agent started,
-// before the supervisor took the signals over: CMD is then not started
-// (it would run until the runtime's SIGKILL). Other signals held meanwhile
-// concern a CMD that does not exist yet, and are dropped.
-func stopAsked(held <-chan os.Signal) error {
-	for {
-		select {
-		case sig := <-held:
-			if isStop(sig) {
-				return fmt.Errorf("stopped by %v before the command started", sig)
-			}
-		default:
-			return nil
-		}
-	}
-}
-
-func isStop(sig os.Signal) bool { return sig == syscall.SIGTERM || sig == syscall.SIGINT }
 
 // draining tells home the instance is stopping (best effort, bounded).
 func (a *Agent) draining() {

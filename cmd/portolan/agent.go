@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -78,6 +81,13 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 		}, append(append(append(append(append(append(agentListenFlags(), inCategory("Gossip", gossipFlags())...), inCategory("Gateway", gatewayFlags())...),
 			inCategory("Gateway", usageFlags())...), inCategory("Gateway", gatewayObserveFlags())...), inCategory("Management proxy", mgmtFlags())...), homeTLSFlags()...)...),
 		Action: func(c *cli.Context) error {
+			// Agent.Run keeps a log line to a broken standard error from
+			// killing the agent with SIGPIPE; this covers those before and
+			// after it (New's warnings, Run's error), so the exit code is
+			// still the one Run gives.
+			pipe := make(chan os.Signal, 1)
+			signal.Notify(pipe, syscall.SIGPIPE)
+			defer signal.Stop(pipe)
 			labels, err := parseLabels(c.StringSlice("label"))
 			if err != nil {
 				return err

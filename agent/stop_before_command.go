@@ -1,0 +1,77 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// A stop asked before CMD runs: while --wait-home holds its start, or
+// while the agent starts.
+
+// waitHome holds CMD's start until the first registration, at most WaitHome;
+// a SIGTERM or SIGINT meanwhile (on held, the run's forwarded signals) stops
+// the agent before CMD starts. It adds no handler of its own: one for a
+// signal the agent was started ignoring would end that for CMD.
+func (a *Agent) waitHome(ctx context.Context, held <-chan os.Signal) error {
+	timeout := time.NewTimer(a.cfg.WaitHome)
+	defer timeout.Stop()
+	for {
+		select {
+		case <-a.first:
+			return nil
+		case <-timeout.C:
+			a.log.Warn().Dur("wait_home", a.cfg.WaitHome).Msg("home not reached in time; starting the command anyway")
+			return nil
+		case sig := <-held:
+			if isStop(sig) {
+				return &stoppedError{sig: sig.(syscall.Signal), msg: fmt.Sprintf("stopped while waiting for home: %v", sig)}
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("stopped while waiting for home: %w", context.Cause(ctx))
+		}
+	}
+}
+
+// stopAsked reports a SIGTERM or SIGINT that came while the agent started,
+// before the supervisor took the signals over: CMD is then not started
+// (it would run until the runtime's SIGKILL). Other signals held meanwhile
+// concern a CMD that does not exist yet, and are dropped.
+func stopAsked(held <-chan os.Signal) error {
+	for {
+		select {
+		case sig := <-held:
+			if isStop(sig) {
+				return &stoppedError{sig: sig.(syscall.Signal), msg: fmt.Sprintf("stopped by %v before the command started", sig)}
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+func isStop(sig os.Signal) bool { return sig == syscall.SIGTERM || sig == syscall.SIGINT }
+
+// stoppedError is a SIGTERM or SIGINT that ended the agent before CMD
+// started.
+type stoppedError struct {
+	sig syscall.Signal
+	msg string // why, and when
+}
+
+func (e *stoppedError) Error() string { return e.msg }
+
+// exitCodeOf is Run's exit code for err, which ended it before CMD ran:
+// 128+N for a stop by signal N, as a shell reports a death by it, and as
+// Run returns when CMD runs and dies of it (docker stop reports 143); 1
+// for any other failure.
+func exitCodeOf(err error) int {
+	var stopped *stoppedError
+	if errors.As(err, &stopped) {
+		return 128 + int(stopped.sig)
+	}
+	return 1
+}
