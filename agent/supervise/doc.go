@@ -29,6 +29,10 @@
 //     forwards it.
 //   - CMD starts with no signal blocked, whatever the agent's own mask, and
 //     with every signal the agent handles at its default action.
+//   - Once CMD has started, the agent ignores SIGTTOU, as tini does: it is
+//     then a background job of CMD's group on the terminal, and with
+//     `stty tostop` its own log lines would stop it. CMD gets SIGTTOU at
+//     its default action.
 //   - Only SIGTERM starts the graceful stop: OnStopping (the agent tells home
 //     the instance is draining), then Drain, then SIGTERM is forwarded, then,
 //     if CMD is still alive after StopTimeout, its process group is killed

@@ -108,7 +108,17 @@ func sysProcAttr(stdin *os.File) *syscall.SysProcAttr {
 // on a thread whose mask is cleared for it. (tini passes its parent's mask
 // on; runtimes start it with an empty one.) Unblocking is safe: every
 // signal that could end the agent is one the runtime never blocks.
+//
+// From the first child on, the agent ignores SIGTTOU, as tini does: once
+// CMD's group has the terminal the agent is a background job of it, and
+// on a terminal with TOSTOP its next log line would stop it, leaving CMD
+// unsupervised. Each child is forked with SIGTTOU
+// handled, so that exec gives it the default action, not the ignore; a
+// write of the agent's meanwhile is retried until the ignore is back.
 func startProcess(path string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
+	ttou := make(chan os.Signal, 1) // never read
+	signal.Notify(ttou, unix.SIGTTOU)
+	defer signal.Ignore(unix.SIGTTOU) // also ends ttou's notifications
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var none, old unix.Sigset_t
