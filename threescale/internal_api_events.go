@@ -118,7 +118,7 @@ func (a *InternalAPI) deleteEvents(w http.ResponseWriter, r *http.Request) {
 	if strings.TrimSpace(r.Header.Get("Content-Type")) == "" {
 		r.Header.Set("Content-Type", "application/json") // apisonator reads every body as JSON
 	}
-	p, err := readRackParams(w, r, MaxBodyBytes)
+	p, err := ReadParams(w, r, MaxBodyBytes)
 	if err != nil {
 		writeInternal(w, StatusOf(err), internalError{Status: "error", Error: err.Error()})
 		return

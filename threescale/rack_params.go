@@ -9,11 +9,13 @@ import (
 // three APIs. Both read their parameters with Rack (Rack::Request#params,
 // query_parser.rb's normalize_params): a plain name repeated takes its last
 // value ("x=0&x=1" is "1": a Rails form's hidden "0" before a ticked
-// checkbox's "1") and only a name ending in "[]" collects every value. Where
-// a name is both in the query and in the body, apisonator (Sinatra: Rack's
-// GET.merge(POST)) takes the body's and porta (Rails'
-// request_parameters.merge(query_parameters)) the query's: rackParams is
-// apisonator's, ReadParams porta's (mergeQueryOverBody).
+// checkbox's "1"), only a name ending in "[]" collects every value, and a
+// body's value wins over the query string's. That is apisonator's (Sinatra:
+// Rack's GET.merge(POST)) and that of porta's controllers that wrap their
+// parameters (services, metrics, plans: wrap_parameters builds the entity's
+// hash from the body alone); porta's flat-params controllers (an account's
+// update) merge the query over the body instead, which Portolan does not
+// tell apart: a client sends a field in one place or the other.
 
 // rackValue is the value Rack reads from a name's values: the last one.
 func rackValue(vs []string) (string, bool) {

@@ -25,9 +25,6 @@ import (
 // become bracket keys), multipart/form-data. An empty body yields only the
 // query params, whatever the Content-Type.
 //
-// The query's parameters are merged over the body's as porta's Rails
-// merges them (mergeQueryOverBody): a name in both takes the query's value.
-//
 // Errors: a body over limit bytes (limit <= 0 means DefaultBodyLimit) maps to
 // 413; a malformed query, body or Content-Type to 400 with a message naming
 // the problem; an unknown Content-Type to 415. Use WriteError to render them.
@@ -35,18 +32,18 @@ func ReadParams(w http.ResponseWriter, r *http.Request, limit int64) (*Params, e
 	if p, ok := ParamsFrom(r.Context()); ok {
 		return p, nil
 	}
-	query, p, err := readQueryAndBody(w, r, limit)
+	if limit <= 0 {
+		limit = DefaultBodyLimit
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequestf(err, "malformed query string: %v", err)
+	}
+	body, err := readLimitedBody(w, r, limit)
 	if err != nil {
 		return nil, err
 	}
-	mergeQueryOverBody(p, query)
-	return p, nil
-}
-
-// readRackParams is ReadParams for apisonator's internal API, a Sinatra
-// app: Rack's params, whose body's value wins over the query's.
-func readRackParams(w http.ResponseWriter, r *http.Request, limit int64) (*Params, error) {
-	query, p, err := readQueryAndBody(w, r, limit)
+	p, err := parseParamsBody(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return nil, err
 	}
@@ -56,60 +53,6 @@ func readRackParams(w http.ResponseWriter, r *http.Request, limit int64) (*Param
 		}
 	}
 	return p, nil
-}
-
-// mergeQueryOverBody merges query into p, the body's params, as Rails'
-// request_parameters.merge(query_parameters) does: a top-level name the
-// query has replaces the body's whole, so ?name=a over a body's name=b is
-// a, and ?billing_address[city]=X drops the body's billing_address[zip]
-// too, since the merge is of top-level names.
-func mergeQueryOverBody(p *Params, query url.Values) {
-	if len(query) == 0 {
-		return
-	}
-	top := func(k string) string {
-		if i := strings.IndexByte(k, '['); i > 0 {
-			return k[:i]
-		}
-		return k
-	}
-	names := make(map[string]bool, len(query))
-	for k := range query {
-		names[top(k)] = true
-	}
-	for k := range p.values {
-		if names[top(k)] {
-			delete(p.values, k)
-		}
-	}
-	for k := range p.raw {
-		if names[top(k)] {
-			delete(p.raw, k)
-		}
-	}
-	for k, vs := range query {
-		p.values[k] = vs
-	}
-}
-
-// readQueryAndBody reads r's query and decodes its body by Content-Type.
-func readQueryAndBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, *Params, error) {
-	if limit <= 0 {
-		limit = DefaultBodyLimit
-	}
-	query, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, nil, badRequestf(err, "malformed query string: %v", err)
-	}
-	body, err := readLimitedBody(w, r, limit)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := parseParamsBody(r.Header.Get("Content-Type"), body)
-	if err != nil {
-		return nil, nil, err
-	}
-	return query, p, nil
 }
 
 // readLimitedBody reads at most limit bytes of r's body and puts an

