@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/httpjson"
@@ -99,7 +97,7 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 	owners := manifest.Owners(docs)
 	opts := composition.DiffOptions{Prune: prune && len(owners) > 0, Owners: owners, Secrets: true}
 	// Hashing is slow on purpose: it is done before the writer is taken.
-	if err := resolvePasswords(r.Context(), docs, c.store.Snapshot()); err != nil {
+	if err := c.decodeSlots.passwords.resolvePasswords(r.Context(), docs, c.store.Snapshot()); err != nil {
 		return nil, err
 	}
 	var plan *composition.Plan
@@ -110,7 +108,7 @@ func (c *Coordinator) apply(r *http.Request, docs []manifest.Document, dryRun, p
 		if err != nil {
 			return err
 		}
-		if desired, err = hashPasswords(r.Context(), desired); err != nil {
+		if desired, err = c.decodeSlots.passwords.hashPasswords(r.Context(), desired); err != nil {
 			return err
 		}
 		if plan, err = composition.Reconcile(tx, desired, opts); err != nil {
@@ -266,92 +264,6 @@ func redactPolicyChain(raw json.RawMessage) json.RawMessage {
 		return redacted
 	}
 	return out
-}
-
-// resolvePasswords gives each user of docs' accounts whose password is in
-// plain text a hash instead, before the store's writer is taken: home's
-// when home holds that password for that user (manifest.Desired would keep
-// it, so a re-apply changes nothing), a new one otherwise. argon2id costs
-// tens of milliseconds a password by design: under the writer, documents
-// with many would hold every write of the composition back for as long (a
-// dry run too, which `portolan diff` sends for a pull request). A user
-// whose password home changes meanwhile gets the documents' one, as it
-// would have under the writer. It gives up when ctx ends.
-func resolvePasswords(ctx context.Context, docs []manifest.Document, home *composition.Composition) error {
-	type userKey struct {
-		account  int64
-		username string
-	}
-	var accounts map[string]int64
-	var users map[userKey]*composition.User
-	for i := range docs {
-		a := docs[i].Account
-		if a == nil {
-			continue
-		}
-		for j := range a.Users {
-			u := &a.Users[j]
-			if u.Password == "" || composition.IsPasswordHash(u.Password) {
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("hashing the documents' passwords: %w", err)
-			}
-			if accounts == nil { // indexed once, for documents that carry passwords only
-				accounts, users = map[string]int64{}, map[userKey]*composition.User{}
-				for _, acc := range home.Accounts.All() {
-					accounts[acc.OrgName] = acc.ID
-				}
-				for _, hu := range home.Users.All() {
-					users[userKey{hu.AccountID, hu.Username}] = hu
-				}
-			}
-			if id, ok := accounts[a.OrgName]; ok {
-				if hu := users[userKey{id, u.Username}]; hu != nil && composition.IsPasswordHash(hu.Password) {
-					if same, err := composition.VerifyPassword(hu.Password, u.Password); err == nil && same {
-						u.Password = hu.Password
-						continue
-					}
-				}
-			}
-			h, err := composition.HashPassword(u.Password)
-			if err != nil {
-				return fmt.Errorf("account %q user %q: %w", a.OrgName, u.Username, err)
-			}
-			u.Password = h
-		}
-	}
-	return nil
-}
-
-// hashPasswords replaces the plaintext passwords of desired's users (a
-// document's new password; one matching home's hash is home's hash
-// already) with their hashes, so the store never holds plaintext. It runs
-// under the writer lock, as the comparison with home's hashes does: only
-// documents that carry passwords pay for it. It gives up when ctx ends.
-func hashPasswords(ctx context.Context, desired *composition.Composition) (*composition.Composition, error) {
-	plain := desired.Users.Filter(func(u *composition.User) bool {
-		return u.Password != "" && !composition.IsPasswordHash(u.Password)
-	})
-	if len(plain) == 0 {
-		return desired, nil
-	}
-	tx := composition.NewTx(desired, time.Now())
-	for _, u := range plain {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("hashing the passwords: %w", err)
-		}
-		n := *u
-		h, err := composition.HashPassword(u.Password)
-		if err != nil {
-			return nil, err
-		}
-		n.Password = h
-		if err := tx.Update(&n); err != nil {
-			return nil, fmt.Errorf("user %q: %w", u.Username, err)
-		}
-	}
-	return tx.Result(), nil
 }
 
 // readBody reads the request body, at most manifest.MaxBytes.

@@ -12,20 +12,25 @@ import (
 // budget can refuse them): one image body within
 // registry.MaxImageDocumentsBytes peaked a coordinator at 130 MiB, and
 // eight in parallel at 900 MiB. Decoded, the documents cost less than
-// their source (1.9 MiB of metrics: 0.75 MiB), so `portolan apply`
-// releases the slot once they are: hashing their passwords (argon2id,
-// seconds for hundreds) holds no other apply's decode back, and their
-// write serializes on the store's writer anyway.
-type decodeSlots chan struct{}
+// their source (1.9 MiB of metrics: 0.75 MiB), so both release the slot
+// once they are: hashing passwords (argon2id, seconds for hundreds, bounded
+// by passwords instead) and the write, which serializes on the store's
+// writer anyway, hold no other apply's decode back.
+type decodeSlots struct {
+	decode    chan struct{}
+	passwords *passwordHasher // the other memory applies take at once (apply_passwords.go)
+}
 
-func newDecodeSlots() decodeSlots { return make(decodeSlots, 1) }
+func newDecodeSlots() decodeSlots {
+	return decodeSlots{decode: make(chan struct{}, 1), passwords: newPasswordHasher()}
+}
 
 // decodeSlot waits for the slot, giving up with ctx (the request's); the
 // caller releases it with the function returned.
 func (c *Coordinator) decodeSlot(ctx context.Context) (release func(), err error) {
 	select {
-	case c.decodeSlots <- struct{}{}:
-		return func() { <-c.decodeSlots }, nil
+	case c.decodeSlots.decode <- struct{}{}:
+		return func() { <-c.decodeSlots.decode }, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for other documents to be applied first: %w", ctx.Err())
 	}

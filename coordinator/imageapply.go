@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/composition/consulstore"
@@ -90,10 +89,11 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	var once sync.Once
-	free := func() { once.Do(release) }
-	defer free()
 	docs, err := manifest.Decode(bytes.NewReader(body), "instance "+id)
+	// Decoding is what the slot bounds (apply_slots.go), as for `portolan
+	// apply`: the write, which serializes on the store's writer anyway (and
+	// retries against other homes'), holds no other apply's decode back.
+	release()
 	if err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
@@ -115,7 +115,6 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply, err := c.applyImageRetrying(r, docs, service, svcDoc.Version, digest)
-	free() // before answering: the reply lists every change, and a slow reader holds no slot
 	if errors.Is(err, errImageConflict) {
 		msg := fmt.Sprintf("service %q is at version %d with other documents: an image's documents of one version must be the same everywhere (raise version: to change them)", service, svcDoc.Version)
 		log.Error().Str("service", service).Int64("version", svcDoc.Version).Str("digest", digest).Msg("image documents conflict: " + msg)
