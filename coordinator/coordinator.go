@@ -109,7 +109,7 @@ type Coordinator struct {
 	tls       *tlsServing
 	proxy     proxySettings // a reverse proxy in front (console.go)
 
-	decodeSlots decodeSlots // documents decoded at once (apply_slots.go)
+	decodeSlots decodeSlots // documents decoded and passwords hashed at once (apply_slots.go)
 	// usage keeps usage counters (usage.db) for agents' batches, the Service
 	// Management API and analytics.
 	usage        *usage.Store

@@ -43,8 +43,9 @@ func (c *Coordinator) portability() http.Handler {
 			return
 		}
 		// Plaintext passwords of an older export are hashed before the
-		// store's writer lock is taken.
-		if err := doc.HashPasswords(r.Context()); err != nil {
+		// store's writer lock is taken, in the slots applies hash in
+		// (argon2id, 19 MiB each: a bounded number at once).
+		if err := c.decodeSlots.passwords.hashDocument(r.Context(), &doc); err != nil {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
