@@ -148,7 +148,7 @@ func sendDocuments(c *cli.Context, cmd string, dryRun bool) (*registry.ApplyResu
 	}
 	ctx, cancel := contextWithTimeout(c)
 	defer cancel()
-	if err := refuseHiddenSecrets(ctx, home, docs); err != nil {
+	if err := refuseHiddenSecrets(ctx, home, hiddenSecret(docs)); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	res, err := home.Apply(ctx, body, "application/json", dryRun, c.Bool("prune"))

@@ -4,9 +4,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry"
 	"github.com/portolan/portolan/registry/client"
@@ -41,11 +43,52 @@ func hiddenSecret(docs []manifest.Document) string {
 	return ""
 }
 
-// refuseHiddenSecrets returns an error when docs hold a policy secret an
-// export without secrets hid and home does not announce it puts its own
-// value back for one; nil when they hold none or home does.
-func refuseHiddenSecrets(ctx context.Context, home *client.Client, docs []manifest.Document) error {
-	at := hiddenSecret(docs)
+// hiddenCompositionSecret names the first policy secret an export without
+// secrets hid in data, a composition document (`portolan import
+// composition`) read from source: its file, the service and the policy or
+// proxy config; "" for none. A document that says it holds its secrets
+// ("secrets": true) has none: home takes its values as written. One this
+// CLI cannot read has none it can name: home refuses it. A proxy config's
+// content is searched whole: an older home stores it as it comes.
+func hiddenCompositionSecret(source string, data []byte) string {
+	var doc composition.Document
+	if json.Unmarshal(data, &doc) != nil || doc.Secrets {
+		return ""
+	}
+	names := map[int64]string{}
+	for _, s := range doc.Services {
+		if s != nil {
+			names[s.ID] = s.SystemName
+		}
+	}
+	for _, p := range doc.Proxies {
+		if p == nil {
+			continue
+		}
+		for i, pc := range p.PolicyChain {
+			if field, ok := manifest.HiddenPolicySecret(pc.Configuration); ok {
+				return fmt.Sprintf("%s: the proxy of service %q (id %d): policy_chain[%d] (%s): %s",
+					source, names[p.ServiceID], p.ServiceID, i, pc.Name, field)
+			}
+		}
+	}
+	for _, pc := range doc.ProxyConfigs {
+		if pc == nil {
+			continue
+		}
+		if field, ok := manifest.HiddenPolicySecret(pc.Content); ok {
+			return fmt.Sprintf("%s: the %s proxy config version %d of service %q (id %d): content: %s",
+				source, pc.Environment, pc.Version, names[pc.ServiceID], pc.ServiceID, field)
+		}
+	}
+	return ""
+}
+
+// refuseHiddenSecrets returns an error when documents hold a policy secret
+// an export without secrets hid, at (hiddenSecret's or
+// hiddenCompositionSecret's answer), and home does not announce it puts its
+// own value back for one; nil when they hold none (at is "") or home does.
+func refuseHiddenSecrets(ctx context.Context, home *client.Client, at string) error {
 	if at == "" {
 		return nil
 	}

@@ -32,7 +32,7 @@ proxy:
 
 // olderHome is a real coordinator seen as a home older than this CLI: one
 // that answers nothing at the features path (404, as its mux did), and
-// counts the documents it is sent.
+// counts the documents it is sent (applies and imports).
 func olderHome(t *testing.T, home string) (addr string, applies *atomic.Int32) {
 	t.Helper()
 	target, err := url.Parse(home)
@@ -44,7 +44,7 @@ func olderHome(t *testing.T, home string) (addr string, applies *atomic.Int32) {
 			http.NotFound(w, r)
 			return
 		}
-		if r.URL.Path == registry.PathAdminApply {
+		if r.URL.Path == registry.PathAdminApply || (r.Method == http.MethodPost && r.URL.Path == registry.PathAdminComposition) {
 			applies.Add(1)
 		}
 		proxy.ServeHTTP(w, r)

@@ -145,6 +145,9 @@ func importCommand() *cli.Command {
 				}
 				ctx, cancel := contextWithTimeout(c)
 				defer cancel()
+				if err := refuseHiddenSecrets(ctx, home, hiddenCompositionSecret(args[0], doc)); err != nil {
+					return fmt.Errorf("import composition: %w", err)
+				}
 				body, err := home.ImportComposition(ctx, doc)
 				if err != nil {
 					return fmt.Errorf("import composition: %w", adminError(err))

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/manifest"
 )
 
 // startCoordinator runs a coordinator in this process and returns its URL.
@@ -73,4 +74,40 @@ func TestExportImportCommands(t *testing.T) {
 	code, _, errOut = runCmd(t, "import", "composition", file, "--home", b, "--token", "admin-b")
 	assert.Equal(t, 1, code)
 	assert.True(t, strings.HasPrefix(errOut, "portolan: import composition: POST /admin/portolan/composition: 4"), errOut)
+}
+
+// An export without secrets imported into a home too old to put home's
+// values back for its placeholders (it would store them as the secrets) is
+// refused before anything is sent, as apply refuses it; an export with
+// secrets goes to it as before, and the one without to a home that
+// announces it, which keeps its secret.
+func TestImportRefusesHiddenSecretsToAHomeThatDoesNotRestoreThem(t *testing.T) {
+	home := startCoordinator(t, "admin")
+	code, _, errOut := runCmd(t, "apply", "-f", docsDir(t, map[string]string{"news.yaml": headersService}), "--home", home, "--token", "admin")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := runCmd(t, "export", "--home", home, "--token", "admin")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, manifest.SecretPlaceholder)
+	require.NotContains(t, out, "hdr-token-123")
+	hidden := filepath.Join(docsDir(t, map[string]string{"home.json": out}), "home.json")
+
+	old, sent := olderHome(t, home)
+	code, _, errOut = runCmd(t, "import", "composition", hidden, "--home", old, "--token", "admin")
+	assert.NotEqual(t, 0, code, "import to an older home: refused")
+	for _, want := range []string{"import composition", "home.json", "news", "headers", manifest.SecretPlaceholder, "does not announce", "upgrade home", "--include-secrets"} {
+		assert.Contains(t, errOut, want, "the refusal says where, why and what to do")
+	}
+	assert.Zero(t, sent.Load(), "no document was sent to the older home")
+
+	code, out, errOut = runCmd(t, "export", "--home", home, "--token", "admin", "--include-secrets")
+	require.Equal(t, 0, code, errOut)
+	withSecrets := filepath.Join(docsDir(t, map[string]string{"secrets.json": out}), "secrets.json")
+	code, _, errOut = runCmd(t, "import", "composition", withSecrets, "--home", old, "--token", "admin")
+	require.Equal(t, 0, code, "a document holding its secrets goes to any home: %s", errOut)
+
+	code, _, errOut = runCmd(t, "import", "composition", hidden, "--home", home, "--token", "admin")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut = runCmd(t, "export", "--home", home, "--token", "admin", "--include-secrets")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "hdr-token-123", "home kept its secret")
 }
