@@ -170,7 +170,7 @@ type upstreamKey struct{ scheme, host string }
 // newUpstream makes the upstream of u. A policy's upstream (chosen) sends
 // the Host header content gives it, never the service's hostname_rewrite.
 func (g *Gateway) newUpstream(u *url.URL, chosen bool) *upstream {
-	up := &upstream{rp: g.proxyTo(u, chosen, g.transport), target: u}
+	up := &upstream{rp: g.proxyTo(u, chosen, g.baseTransport()), target: u}
 	if u.Scheme == "http" && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
 		addr := u.Host
 		if u.Port() == "" {
@@ -468,7 +468,7 @@ const secretTokenHeader = "X-3scale-Proxy-Secret-Token"
 
 // closeIdle closes every kept-alive upstream connection.
 func (g *Gateway) closeIdle() {
-	g.transport.CloseIdleConnections()
+	g.baseTransport().CloseIdleConnections()
 	g.transports.closeIdle()
 	g.local.closeIdle()
 	g.upstreams.Range(func(_, up any) bool {

@@ -3,10 +3,8 @@ package gateway
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 
 	"github.com/portolan/portolan/internal/certreload"
-	"github.com/portolan/portolan/internal/pki"
 )
 
 // The roles of the pairs the gateway reloads (internal/certreload): the
@@ -16,6 +14,7 @@ var (
 		Name: "TLS certificate", Reader: "the agent", LogPrefix: "gateway: "}
 	upstreamClientCert = certreload.Role{CertFlag: "--upstream-client-cert", KeyFlag: "--upstream-client-key",
 		Name: "upstream client certificate", Reader: "the agent", LogPrefix: "gateway: "}
+	upstreamCAs = certreload.Role{CertFlag: "--upstream-ca-file", Name: "upstream CAs", Reader: "the agent", LogPrefix: "gateway: "}
 )
 
 // policyCertRole is the role of the tls policy's pair at field
@@ -44,6 +43,7 @@ type TLS struct {
 
 	certs         *certreload.Reloader // the served certificate, loaded by check
 	upstreamCerts *certreload.Reloader // the client certificate for upstreams, loaded by check
+	trust         *upstreamTrust       // how upstreams' certificates are verified, set by check
 	upstream      *tls.Config          // for https upstreams, built by check
 }
 
@@ -78,16 +78,20 @@ func (t *TLS) check() error {
 // upstreamConfig is the TLS configuration of connections to https
 // upstreams: TLS 1.2 at least, host names verified against the CAs of
 // UpstreamCAFile (the system's when empty), and the client certificate
-// when one is given, reloaded when its files change as the served one is.
+// when one is given; both are read again when their files change, as the
+// served certificate is (upstreamTrust).
 func (t *TLS) upstreamConfig() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	trust := &upstreamTrust{}
 	if t.UpstreamCAFile != "" {
-		pool, err := pki.LoadCertPool(t.UpstreamCAFile)
+		pool, err := certreload.NewPool(t.UpstreamCAFile, upstreamCAs)
 		if err != nil {
-			return nil, fmt.Errorf("--upstream-ca-file: %w: give a PEM file of the CA certificates that sign the upstream's", err)
+			return nil, err
 		}
-		cfg.RootCAs = pool
+		trust.cas = pool
 	}
+	trust.apply(cfg, trust.roots())
+	t.trust = trust
 	if (t.UpstreamCertFile == "") != (t.UpstreamKeyFile == "") {
 		return nil, errors.New("a client certificate for upstreams needs both --upstream-client-cert and --upstream-client-key")
 	}
@@ -129,16 +133,23 @@ func serverTLS(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), aut
 // fails every handshake, saying why, rather than trust the system's CAs
 // instead of the ones asked for.
 func (g *Gateway) upstreamTLS() *tls.Config {
-	if g.cfg.TLS.upstream != nil {
-		if r := g.cfg.TLS.upstreamCerts; r != nil {
-			r.SetLog(g.log)
+	t := &g.cfg.TLS
+	if t.upstream == nil {
+		cfg, err := t.upstreamConfig()
+		if err != nil {
+			g.log.Error().Err(err).Msg("gateway: https upstreams will fail")
+			t.trust = &upstreamTrust{err: err}
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+			t.trust.apply(cfg, nil)
+			return cfg
 		}
-		return g.cfg.TLS.upstream.Clone()
+		t.upstream = cfg
 	}
-	cfg, err := g.cfg.TLS.upstreamConfig()
-	if err != nil {
-		g.log.Error().Err(err).Msg("gateway: https upstreams will fail")
-		return &tls.Config{MinVersion: tls.VersionTLS12, VerifyConnection: func(tls.ConnectionState) error { return err }}
+	if r := t.upstreamCerts; r != nil {
+		r.SetLog(g.log)
 	}
-	return cfg
+	if p := t.trust.cas; p != nil {
+		p.SetLog(g.log)
+	}
+	return t.upstream.Clone()
 }

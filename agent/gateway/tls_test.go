@@ -205,7 +205,7 @@ func TestGatewayTLSConfigErrorsNameTheFix(t *testing.T) {
 		{"unreadable key", TLS{CertFile: certFile, KeyFile: missing}, []string{"--gateway-tls-key", "no such file", "check the path"}},
 		{"mismatched pair", TLS{CertFile: certFile, KeyFile: otherKey}, []string{"--gateway-tls-cert " + certFile + " with --gateway-tls-key " + otherKey, "private key does not match", "its own private key"}},
 		{"h2c with TLS", TLS{CertFile: certFile, KeyFile: keyFile, H2C: true}, []string{"--gateway-h2c", "drop one"}},
-		{"bad upstream CA file", TLS{UpstreamCAFile: keyFile}, []string{"--upstream-ca-file", "give a PEM file of the CA certificates"}},
+		{"bad upstream CA file", TLS{UpstreamCAFile: keyFile}, []string{"--upstream-ca-file", "give PEM CA certificates"}},
 		{"upstream cert without key", TLS{UpstreamCertFile: certFile}, []string{"--upstream-client-cert and --upstream-client-key"}},
 		{"mismatched upstream pair", TLS{UpstreamCertFile: certFile, UpstreamKeyFile: otherKey}, []string{"--upstream-client-cert", "private key does not match"}},
 	} {

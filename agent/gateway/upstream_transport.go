@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -156,10 +157,10 @@ type policyRoundTripper struct {
 	// base has the TLS settings, HTTP/2 for grpc, and http_proxy's proxies
 	// (absolute form for http upstreams, CONNECT for https ones); camel's
 	// requests go through it to an upstream whose scheme has no proxy.
-	base *http.Transport
+	base roundTripCloser
 	// absolute are camel's: to the proxy of http upstreams ([0]) and of
 	// https ones ([1]), every request in absolute form; nil: none.
-	absolute [2]*http.Transport
+	absolute [2]roundTripCloser
 	// proxyErr: the Transport's proxy and grpc cannot work together, so
 	// every request that would go to the proxy fails with it.
 	proxyErr error
@@ -235,18 +236,15 @@ func absoluteForm(r *http.Request) *http.Request {
 // newPolicyRoundTripper makes the round tripper of tr: the gateway's own
 // transport for https upstreams and upgrades (its bounds, its TLS settings
 // from --upstream-ca-file and --upstream-client-cert), with what tr's
-// policies change.
+// policies change. Transports that verify upstreams with the agent's CAs
+// are made again when --upstream-ca-file changes (upstreamTrust).
 func (g *Gateway) newPolicyRoundTripper(tr *policy.Transport) *policyRoundTripper {
-	p := &policyRoundTripper{tr: tr, base: g.transport.Clone()}
-	p.base.Proxy = nil
-	cfg := p.base.TLSClientConfig
-	applyUpstreamTLS(cfg, tr.TLS)
-	if tr.HTTP2 {
-		protocols := new(http.Protocols)
-		protocols.SetHTTP2(true)
-		protocols.SetUnencryptedHTTP2(true)
-		p.base.Protocols = protocols
-		requireH2(cfg)
+	p := &policyRoundTripper{tr: tr}
+	build := func(roots *x509.CertPool) *http.Transport { return g.policyTransport(tr, roots) }
+	if t := tr.TLS; t != nil && (t.RootCAs != nil || t.Insecure) {
+		p.base = build(nil) // upstream_mtls's CAs, or none: never the agent's
+	} else {
+		p.base = g.cfg.TLS.trust.transport(build)
 	}
 	px := tr.Proxy
 	switch {
@@ -259,24 +257,43 @@ func (g *Gateway) newPolicyRoundTripper(tr *policy.Transport) *policyRoundTrippe
 				p.absolute[i] = g.camelTransport(proxy)
 			}
 		}
-	default:
+	}
+	return p
+}
+
+// policyTransport is newPolicyRoundTripper's base, verifying upstreams
+// against roots unless tr's upstream_mtls says otherwise.
+func (g *Gateway) policyTransport(tr *policy.Transport, roots *x509.CertPool) *http.Transport {
+	b := g.transport.Clone()
+	b.Proxy = nil
+	cfg := b.TLSClientConfig
+	g.cfg.TLS.trust.apply(cfg, roots)
+	applyUpstreamTLS(cfg, tr.TLS, g.cfg.TLS.trust)
+	if tr.HTTP2 {
+		protocols := new(http.Protocols)
+		protocols.SetHTTP2(true)
+		protocols.SetUnencryptedHTTP2(true)
+		b.Protocols = protocols
+		requireH2(cfg)
+	}
+	if px := tr.Proxy; px != nil && !px.Absolute {
 		// http_proxy: its proxy URLs are http:// only (the policy refuses
 		// https://, as APIcast connects to proxies in clear), so no TLS
 		// session with the proxy is ever made here, and cfg, upstream_mtls's
 		// included, only sets up the TLS with the upstream inside CONNECT.
 		// Were https proxies allowed, net/http would use cfg for the proxy
 		// too, and they would need camelTransport's rule.
-		p.base.Proxy = func(r *http.Request) (*url.URL, error) { return px.For(r.URL), nil }
-		p.base.DialContext = proxyDialContext(px)
+		b.Proxy = func(r *http.Request) (*url.URL, error) { return px.For(r.URL), nil }
+		b.DialContext = proxyDialContext(px)
 	}
-	return p
+	return b
 }
 
-// applyUpstreamTLS puts upstream_mtls's settings over the agent's: its
-// certificate instead of --upstream-client-cert, its CAs instead of
-// --upstream-ca-file (or the system's), and no verification when verify
-// is false.
-func applyUpstreamTLS(cfg *tls.Config, t *policy.UpstreamTLS) {
+// applyUpstreamTLS puts upstream_mtls's settings over the agent's (cfg,
+// verified as agent says): its certificate instead of
+// --upstream-client-cert, its CAs instead of --upstream-ca-file (or the
+// system's), and no verification when verify is false.
+func applyUpstreamTLS(cfg *tls.Config, t *policy.UpstreamTLS, agent *upstreamTrust) {
 	if t == nil {
 		return
 	}
@@ -284,11 +301,8 @@ func applyUpstreamTLS(cfg *tls.Config, t *policy.UpstreamTLS) {
 		cfg.Certificates = []tls.Certificate{*t.Certificate}
 		cfg.GetClientCertificate = nil
 	}
-	if t.RootCAs != nil {
-		cfg.RootCAs = t.RootCAs
-	}
-	if t.Insecure {
-		cfg.InsecureSkipVerify = true
+	if t.RootCAs != nil || t.Insecure {
+		agent.applyOwn(cfg, t.RootCAs, t.Insecure)
 	}
 }
 
@@ -311,9 +325,19 @@ func requireH2(cfg *tls.Config) {
 }
 
 // camelTransport sends every request to proxy, in the absolute form
-// absoluteForm writes, over TLS when its URL is https, in clear otherwise
-// (the camel policy allows that to loopback only, for https upstreams).
-func (g *Gateway) camelTransport(proxy *url.URL) *http.Transport {
+// absoluteForm writes, over TLS when its URL is https (verified with the
+// agent's CAs as they are), in clear otherwise (the camel policy allows
+// that to loopback only, for https upstreams).
+func (g *Gateway) camelTransport(proxy *url.URL) roundTripCloser {
+	if proxy.Scheme != "https" {
+		return g.camelTransportWith(proxy, nil)
+	}
+	return g.cfg.TLS.trust.transport(func(roots *x509.CertPool) *http.Transport { return g.camelTransportWith(proxy, roots) })
+}
+
+// camelTransportWith is camelTransport's, verifying an https proxy
+// against roots.
+func (g *Gateway) camelTransportWith(proxy *url.URL, roots *x509.CertPool) *http.Transport {
 	t := g.transport.Clone()
 	t.Proxy = nil
 	t.ForceAttemptHTTP2 = false
@@ -322,7 +346,7 @@ func (g *Gateway) camelTransport(proxy *url.URL) *http.Transport {
 	addr := proxyAddr(proxy)
 	dialer := guardedDialer()
 	if proxy.Scheme == "https" {
-		td := &tls.Dialer{NetDialer: dialer, Config: camelProxyTLS(t.TLSClientConfig, proxy)}
+		td := &tls.Dialer{NetDialer: dialer, Config: camelProxyTLS(t.TLSClientConfig, g.cfg.TLS.trust, roots, proxy)}
 		t.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return td.DialContext(ctx, network, addr)
 		}
@@ -350,14 +374,14 @@ func (g *Gateway) camelTransport(proxy *url.URL) *http.Transport {
 // APICAST_PROXY_HTTPS_CERTIFICATE) are those of its connections to
 // upstreams, and the proxy is a host the composition names, to which the
 // agent's identity was never given.
-func camelProxyTLS(agent *tls.Config, proxy *url.URL) *tls.Config {
+func camelProxyTLS(agent *tls.Config, trust *upstreamTrust, roots *x509.CertPool, proxy *url.URL) *tls.Config {
 	cfg := agent.Clone()
 	cfg.ServerName = proxy.Hostname()
 	cfg.NextProtos = []string{"http/1.1"}
-	cfg.InsecureSkipVerify = false
+	trust.apply(cfg, roots) // the agent's CAs; it fails every handshake when the agent's settings did not load
 	cfg.Certificates = nil
 	cfg.GetClientCertificate = nil
-	return cfg // agent's VerifyConnection stays: it fails every handshake when the agent's settings did not load
+	return cfg
 }
 
 // proxyDialContext dials as the gateway's transport does, and a proxy of
