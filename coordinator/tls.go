@@ -263,6 +263,7 @@ func (s *tlsServing) staticCert(certFile, keyFile string, log zerolog.Logger) er
 	})
 	s.certs = r
 	s.config = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.GetCertificate}
+	s.perHandshake() // a resumed handshake looks at the files too, and resumes only under the certificate served
 	return nil
 }
 

@@ -28,12 +28,19 @@ import (
 // handshake that made it, so each configuration resumes only sessions it
 // made: a session made without asking, resumed once the service needs a
 // certificate, would carry none the client was ever asked for.
+//
+// A resumed handshake also skips GetCertificate, so the certificate is
+// chosen (and its files looked at) in configFor, for every handshake, and
+// each is served by a configuration of its own whose sessions resume only
+// while it is served (certreload.BindSessions): a client that keeps
+// resuming gets a rotated certificate too.
 type handshakes struct {
 	view *atomic.Pointer[view]
 	def  *certreload.Reloader // the gateway's own pair: the default
 
-	listener   *tls.Config // the listener's: GetConfigForClient, and the session ticket keys of both
-	ask, quiet *tls.Config // ask for a client certificate, or not
+	listener         *tls.Config                // the listener's: GetConfigForClient, and the session ticket keys of both
+	ask, quiet       *tls.Config                // ask for a client certificate, or not
+	askFor, quietFor *certreload.SessionConfigs // ask's and quiet's, for the certificate served
 }
 
 // Session tags: an entry of tls.SessionState.Extra saying which
@@ -49,6 +56,8 @@ func newHandshakes(v *atomic.Pointer[view], def *certreload.Reloader) *handshake
 	h.listener = &tls.Config{MinVersion: tls.VersionTLS12, GetConfigForClient: h.configFor}
 	h.ask = h.mode(tls.RequestClientCert, askedSession)
 	h.quiet = h.mode(tls.NoClientCert, quietSession)
+	h.askFor = certreload.NewSessionConfigs(h.ask, h.listener)
+	h.quietFor = certreload.NewSessionConfigs(h.quiet, h.listener)
 	return h
 }
 
@@ -86,10 +95,16 @@ func (h *handshakes) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	if hc, ok := hello.Conn.(*handshakeConn); ok {
 		hc.plan, hc.asked = plan, ask
 	}
-	if ask {
+	cert, _ := h.certificate(hello) // the plan's: hc has it
+	switch {
+	case cert == nil && ask:
 		return h.ask, nil
+	case cert == nil:
+		return h.quiet, nil
+	case ask:
+		return h.askFor.For(cert), nil
 	}
-	return h.quiet, nil
+	return h.quietFor.For(cert), nil
 }
 
 // certificate is both configurations' GetCertificate: the first of the
