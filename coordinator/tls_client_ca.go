@@ -2,8 +2,9 @@ package coordinator
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"sync/atomic"
+	"os"
+	"runtime/debug"
+	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -13,24 +14,56 @@ import (
 // clientCAsRole names the file of --tls-client-ca in errors and logs.
 var clientCAsRole = certreload.Role{CertFlag: "--tls-client-ca", Name: "client CAs", Reader: "the coordinator"}
 
-// httpNextProtos is what net/http offers by ALPN when it serves TLS (HTTP/2
-// first). It is set on the configuration up front: the per-handshake
-// configurations GetConfigForClient returns are used as they are, without
-// net/http's additions to the one it was given.
-var httpNextProtos = []string{"h2", "http/1.1"}
+// httpNextProtos is what net/http offers by ALPN when it serves TLS:
+// HTTP/2 first, unless GODEBUG turns its HTTP/2 server off
+// (http2server=0), the one switch of it the coordinator's server leaves
+// (it sets neither Protocols nor TLSNextProto). It is set on the
+// configuration by perHandshake: the configurations GetConfigForClient
+// returns are used as they are, without net/http's
+// changes to the one it was given, and a client that chose h2 where
+// net/http does not serve it would get no answer.
+func httpNextProtos() []string {
+	if godebugSetting("http2server") == "0" {
+		return []string{"http/1.1"}
+	}
+	return []string{"h2", "http/1.1"}
+}
 
-// clientCAConfig is the configuration of the handshakes that verify
-// client certificates against pool.
-type clientCAConfig struct {
-	pool   *x509.CertPool
-	config *tls.Config
+// godebugSetting is key's GODEBUG setting as the process runs with it: the
+// GODEBUG variable's (its last for key), else the binary's default (from
+// go.mod's godebug and //go:debug lines); "" when neither sets it.
+func godebugSetting(key string) string {
+	if v, ok := lastSetting(os.Getenv("GODEBUG"), key); ok {
+		return v
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "DefaultGODEBUG" {
+				v, _ := lastSetting(s.Value, key)
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// lastSetting is key's value in a GODEBUG list ("k=v,k2=v2"), the last
+// one winning, as the runtime reads it.
+func lastSetting(list, key string) (string, bool) {
+	val, found := "", false
+	for kv := range strings.SplitSeq(list, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == key {
+			val, found = v, true
+		}
+	}
+	return val, found
 }
 
 // requireClientCerts requires of every client a certificate of a CA of
 // file, read again when the file changes (certreload.Pool): each handshake
-// gets, by GetConfigForClient, a configuration with the CAs as they are
-// then, so that an operator rotating the client CA (the new one added
-// beside the old, then the old dropped) restarts nothing. Those CAs are
+// gets, by GetConfigForClient (perHandshake), a configuration with the CAs
+// as they are then, so that an operator rotating the client CA (the new
+// one added beside the old, then the old dropped) restarts nothing. Those CAs are
 // also what a resumed session's certificate is verified against again
 // (crypto/tls does, for a configuration GetConfigForClient changed), so a
 // dropped CA's sessions end too. A file that does not load keeps the
@@ -42,22 +75,8 @@ func (s *tlsServing) requireClientCerts(file string, log zerolog.Logger) error {
 	}
 	pool.SetLog(log)
 	s.clientCAs = pool
-	s.config.NextProtos = httpNextProtos
 	s.config.ClientAuth = tls.RequireAndVerifyClientCert
 	s.config.ClientCAs = pool.Current() // what a handshake gets, were GetConfigForClient not called
-	base := s.config.Clone()
-	// One configuration a pool, made by the first handshake that sees it:
-	// not a clone a handshake.
-	var cur atomic.Pointer[clientCAConfig]
-	s.config.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
-		cas := pool.Current()
-		if c := cur.Load(); c != nil && c.pool == cas {
-			return c.config, nil
-		}
-		c := base.Clone()
-		c.ClientCAs = cas
-		cur.Store(&clientCAConfig{pool: cas, config: c})
-		return c, nil
-	}
+	s.perHandshake()
 	return nil
 }
