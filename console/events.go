@@ -32,10 +32,16 @@ const (
 // (every row in the first event). Stale says the page's set of instances
 // changed (one came, went or moved page), or its number of pages (its
 // pager): the script then fetches the page again rather than patching it.
+// Groups are the totals of the page's services, their headings' counts;
+// Pages lets a page drawn before the stream's first (full) update tell
+// whether its pager still holds (it may have been drawn pages ago, or
+// before a reconnection).
 type mapUpdate struct {
 	Index  uint64         `json:"index"`
 	Total  int            `json:"total"`
+	Pages  int            `json:"pages"`
 	Counts map[string]int `json:"counts"`
+	Groups map[string]int `json:"groups"`
 	Rows   []instanceRow  `json:"rows"`
 	Full   bool           `json:"full,omitempty"`
 	Stale  bool           `json:"stale,omitempty"`
@@ -46,13 +52,13 @@ type mapStream struct {
 	ids    []string          // the page's instances, in order, at the last update
 	status map[string]string // their status then
 	pages  int               // the pages of the filtered fleet then
-	counts mapUpdate         // the counts sent then (Total, Counts)
+	counts mapUpdate         // the counts sent then (Total, Counts, Groups)
 }
 
 // next returns the update that brings the page last sent up to v; ok is
 // false when nothing the page shows changed.
 func (s *mapStream) next(v mapView) (u mapUpdate, ok bool) {
-	u = mapUpdate{Index: v.Index, Total: v.Total, Counts: map[string]int{}}
+	u = mapUpdate{Index: v.Index, Total: v.Total, Pages: v.Pages, Counts: make(map[string]int, len(v.Counts)), Groups: make(map[string]int, len(v.Groups))}
 	for _, c := range v.Counts {
 		u.Counts[c.Status] = c.N
 	}
@@ -60,6 +66,7 @@ func (s *mapStream) next(v mapView) (u mapUpdate, ok bool) {
 	status := make(map[string]string, mapPageSize)
 	first := s.status == nil
 	for _, g := range v.Groups {
+		u.Groups[g.Name] = g.Total
 		for _, row := range g.Instances {
 			ids = append(ids, row.ID)
 			status[row.ID] = row.Status
@@ -72,8 +79,8 @@ func (s *mapStream) next(v mapView) (u mapUpdate, ok bool) {
 	u.Stale = !first && (!slices.Equal(ids, s.ids) || v.Pages != s.pages)
 	// Counts change with instances beyond the page too: they are sent,
 	// though no row of the page changed.
-	recounted := u.Total != s.counts.Total || !maps.Equal(u.Counts, s.counts.Counts)
-	s.ids, s.status, s.pages, s.counts = ids, status, v.Pages, mapUpdate{Total: u.Total, Counts: u.Counts}
+	recounted := u.Total != s.counts.Total || !maps.Equal(u.Counts, s.counts.Counts) || !maps.Equal(u.Groups, s.counts.Groups)
+	s.ids, s.status, s.pages, s.counts = ids, status, v.Pages, mapUpdate{Total: u.Total, Counts: u.Counts, Groups: u.Groups}
 	return u, first || u.Stale || len(u.Rows) > 0 || recounted
 }
 

@@ -69,3 +69,21 @@ func TestMapStreamSendsCountsChangedBeyondThePage(t *testing.T) {
 	_, ok = s.next(buildMapView(f.reg, mapFilter{Page: 1}))
 	assert.False(t, ok, "nothing new: nothing sent")
 }
+
+// A service on the page that gains an instance beyond the page keeps the
+// page's rows and pages, but its heading counts its instances: the stream
+// sends the totals of the page's services with the counts, or the heading
+// says 50 under a fleet total that says 52.
+func TestMapStreamSendsAServicesTotalChangedBeyondThePage(t *testing.T) {
+	f := newFleet(t, mapPageSize+1) // news 51 then weather 50: weather's last row is page 2's
+	var s mapStream
+	u, ok := s.next(buildMapView(f.reg, mapFilter{Page: 1}))
+	require.True(t, ok, "the first update")
+	assert.Equal(t, map[string]int{"news": 51, "weather": 50}, u.Groups)
+	_, err := f.reg.Register("zzz-00000", registry.Registration{Service: "weather", Address: "10.9.0.1", Port: 3000, AgentVersion: "test"})
+	require.NoError(t, err)
+	u, ok = s.next(buildMapView(f.reg, mapFilter{Page: 1}))
+	require.True(t, ok)
+	assert.False(t, u.Stale, "its rows and pages did not change")
+	assert.Equal(t, map[string]int{"news": 51, "weather": 51}, u.Groups, "weather's heading on page 1")
+}

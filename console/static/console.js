@@ -42,6 +42,11 @@
         var el = document.querySelector('[data-count="' + st + '"] .n');
         if (el) { el.textContent = String(u.counts[st]); }
       });
+      Object.keys(u.groups || {}).forEach(function (name) {
+        var el = document.querySelector('[data-group-total="' + CSS.escape(name) + '"]');
+        var n = u.groups[name];
+        if (el) { el.textContent = n + " instance" + (n === 1 ? "" : "s"); }
+      });
     }
 
     function patchRows(u) {
@@ -79,8 +84,11 @@
       setCounts(u);
       var missing = patchRows(u);
       if (u.full) {
+        // The page was drawn before this stream began (at load, or before
+        // a reconnection): its rows, or its pager, may be out of date.
         var shown = document.querySelectorAll("tr[data-id]").length;
-        if (missing || shown !== u.rows.length) { refetch(); }
+        var pages = document.querySelector("[data-pages]");
+        if (missing || shown !== u.rows.length || (pages && pages.getAttribute("data-pages") !== String(u.pages))) { refetch(); }
         return;
       }
       if (u.stale || missing) { refetch(); return; }
