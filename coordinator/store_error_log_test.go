@@ -43,3 +43,31 @@ func TestAFailedCompositionWriteIsLoggedOnceWithItsRouteAndCause(t *testing.T) {
 	assert.Contains(t, lines[0], `"level":"error"`)
 	assert.NotContains(t, lines[0], fixtureToken, "the log shows no token")
 }
+
+// Portolan's own placement API writes through the same API as 3scale's
+// routes: a placement write the store fails is logged too, with its route
+// (the store's wrapper that logged it is gone; its 500 hides the cause).
+func TestAFailedPlacementWriteIsLoggedWithItsRouteAndCause(t *testing.T) {
+	var log lockedBuffer
+	c, err := New(Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: fixtureToken, Logger: zerolog.New(&log)})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.ln.Close(); c.usage.Close() })
+	require.NoError(t, c.store.Close())
+	req := httptest.NewRequest(http.MethodPost, "/admin/portolan/placements", strings.NewReader(`{"name":"eu","selector":{"service":"news","labels":{"zone":"eu-1"}},"service_id":1}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("", fixtureToken)
+	w := httptest.NewRecorder()
+	c.server.Handler.ServeHTTP(w, req)
+	require.GreaterOrEqual(t, w.Code, 500, w.Body.String())
+
+	var lines []string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.Contains(l, composition.ErrClosed.Error()) {
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 1, "one line for one failed write:\n%s", log.String())
+	assert.Contains(t, lines[0], `"route":"POST /admin/portolan/placements"`)
+	assert.Contains(t, lines[0], `"level":"error"`)
+	assert.NotContains(t, lines[0], fixtureToken, "the log shows no token")
+}

@@ -23,7 +23,7 @@ func (a *API) handleOwn(mux *http.ServeMux, routes []Route) {
 		mux.Handle(rt.Method+" "+rt.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c := &call{api: a, route: rt, w: w, r: r, format: JSON}
 			if err := rt.handle(c); err != nil {
-				WriteError(w, JSON, err)
+				a.fail(w, r, rt, JSON, err) // a server error is logged, as the 3scale routes' are
 			}
 		}))
 	}
