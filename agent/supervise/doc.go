@@ -32,7 +32,8 @@
 //   - Once CMD has started, the agent ignores SIGTTOU, as tini does: it is
 //     then a background job of CMD's group on the terminal, and with
 //     `stty tostop` its own log lines would stop it. CMD gets SIGTTOU at
-//     its default action.
+//     its default action, or ignored when the agent was started ignoring
+//     it (tini restores the action it was started with).
 //   - Only SIGTERM starts the graceful stop: OnStopping (the agent tells home
 //     the instance is draining), then Drain, then SIGTERM is forwarded, then,
 //     if CMD is still alive after StopTimeout, its process group is killed

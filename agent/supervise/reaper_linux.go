@@ -20,6 +20,7 @@ var reaper struct {
 	running  bool          // the reap goroutine runs
 	log      zerolog.Logger
 	orphans  uint64
+	ttou     ttouAtStart // see startProcess
 }
 
 type child struct {

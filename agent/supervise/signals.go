@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -115,10 +117,16 @@ func sysProcAttr(stdin *os.File) *syscall.SysProcAttr {
 // unsupervised. Each child is forked with SIGTTOU
 // handled, so that exec gives it the default action, not the ignore; a
 // write of the agent's meanwhile is retried until the ignore is back.
+// An agent started with SIGTTOU ignored leaves it so, for itself and its
+// children, as tini restores the action it was started with.
+//
+// Call it with reaper.mu held.
 func startProcess(path string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
-	ttou := make(chan os.Signal, 1) // never read
-	signal.Notify(ttou, unix.SIGTTOU)
-	defer signal.Ignore(unix.SIGTTOU) // also ends ttou's notifications
+	if !reaper.ttou.ignoredAtStart() {
+		ttou := make(chan os.Signal, 1) // never read
+		signal.Notify(ttou, unix.SIGTTOU)
+		defer signal.Ignore(unix.SIGTTOU) // also ends ttou's notifications
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var none, old unix.Sigset_t
@@ -127,4 +135,39 @@ func startProcess(path string, argv []string, attr *os.ProcAttr) (*os.Process, e
 	}
 	defer func() { _ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) }()
 	return os.StartProcess(path, argv, attr)
+}
+
+// ttouAtStart is the agent's SIGTTOU action when it started, read once,
+// before startProcess first changes it.
+type ttouAtStart struct {
+	read, ignored bool
+}
+
+// ignoredAtStart reports whether the agent was started with SIGTTOU
+// ignored. Go's runtime leaves SIGTTOU as inherited until os/signal handles
+// it, but signal.Ignored does not see an inherited ignore of it, so the
+// kernel's view is read in /proc; unreadable, SIGTTOU counts as at its
+// default action.
+func (s *ttouAtStart) ignoredAtStart() bool {
+	if !s.read {
+		s.read = true
+		s.ignored = ignoredNow(unix.SIGTTOU)
+	}
+	return s.ignored
+}
+
+// ignoredNow reports whether the process ignores sig, as /proc/self/status
+// says; false when it cannot be read.
+func ignoredNow(sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if hex, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			return err == nil && mask&(1<<(sig-1)) != 0
+		}
+	}
+	return false
 }
