@@ -3,10 +3,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/manifest"
@@ -46,14 +51,21 @@ func hiddenSecret(docs []manifest.Document) string {
 // hiddenCompositionSecret names the first policy secret an export without
 // secrets hid in data, a composition document (`portolan import
 // composition`) read from source: its file, the service and the policy or
-// proxy config; "" for none. A document that says it holds its secrets
-// ("secrets": true) has none: home takes its values as written. One this
-// CLI cannot read has none it can name: home refuses it. A proxy config's
-// content is searched whole: an older home stores it as it comes.
+// proxy config; "" for none. In a document that says it holds its secrets
+// ("secrets": true) "xxxxx" in a URL is a password, and only the
+// placeholder is hidden (no export with secrets writes it, yet a merged
+// document, or one exported from a home that stored it, may hold it: an
+// older home stores it as the secret too). One this CLI cannot read has
+// none it can name: home refuses it. A proxy config's content is searched
+// whole: an older home stores it as it comes.
 func hiddenCompositionSecret(source string, data []byte) string {
 	var doc composition.Document
-	if json.Unmarshal(data, &doc) != nil || doc.Secrets {
+	if json.Unmarshal(data, &doc) != nil {
 		return ""
+	}
+	hidden, note := manifest.HiddenPolicySecret, ""
+	if doc.Secrets {
+		hidden, note = placeholderField, ` (the document says it holds its secrets, "secrets": true)`
 	}
 	names := map[int64]string{}
 	for _, s := range doc.Services {
@@ -66,9 +78,9 @@ func hiddenCompositionSecret(source string, data []byte) string {
 			continue
 		}
 		for i, pc := range p.PolicyChain {
-			if field, ok := manifest.HiddenPolicySecret(pc.Configuration); ok {
-				return fmt.Sprintf("%s: the proxy of service %q (id %d): policy_chain[%d] (%s): %s",
-					source, names[p.ServiceID], p.ServiceID, i, pc.Name, field)
+			if field, ok := hidden(pc.Configuration); ok {
+				return fmt.Sprintf("%s: the proxy of service %q (id %d): policy_chain[%d] (%s): %s%s",
+					source, names[p.ServiceID], p.ServiceID, i, pc.Name, field, note)
 			}
 		}
 	}
@@ -76,12 +88,50 @@ func hiddenCompositionSecret(source string, data []byte) string {
 		if pc == nil {
 			continue
 		}
-		if field, ok := manifest.HiddenPolicySecret(pc.Content); ok {
-			return fmt.Sprintf("%s: the %s proxy config version %d of service %q (id %d): content: %s",
-				source, pc.Environment, pc.Version, names[pc.ServiceID], pc.ServiceID, field)
+		if field, ok := hidden(pc.Content); ok {
+			return fmt.Sprintf("%s: the %s proxy config version %d of service %q (id %d): content: %s%s",
+				source, pc.Environment, pc.Version, names[pc.ServiceID], pc.ServiceID, field, note)
 		}
 	}
 	return ""
+}
+
+// placeholderField is manifest.HiddenPolicySecret for a document with
+// secrets: the field of raw that holds manifest.SecretPlaceholder, keys in
+// order.
+func placeholderField(raw json.RawMessage) (field string, ok bool) {
+	if !bytes.Contains(raw, []byte(manifest.SecretPlaceholder)) {
+		return "", false
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	var find func(v any, path string) (string, bool)
+	find = func(v any, path string) (string, bool) {
+		switch t := v.(type) {
+		case string:
+			return path, t == manifest.SecretPlaceholder
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(t)) {
+				if p, ok := find(t[k], path+"."+k); ok {
+					return p, true
+				}
+			}
+		case []any:
+			for i, e := range t {
+				if p, ok := find(e, path+"["+strconv.Itoa(i)+"]"); ok {
+					return p, true
+				}
+			}
+		}
+		return "", false
+	}
+	path, ok := find(v, "")
+	if path = strings.TrimPrefix(path, "."); path == "" {
+		path = "configuration"
+	}
+	return path, ok
 }
 
 // refuseHiddenSecrets returns an error when documents hold a policy secret

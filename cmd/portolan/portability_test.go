@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,4 +111,41 @@ func TestImportRefusesHiddenSecretsToAHomeThatDoesNotRestoreThem(t *testing.T) {
 	code, out, errOut = runCmd(t, "export", "--home", home, "--token", "admin", "--include-secrets")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "hdr-token-123", "home kept its secret")
+}
+
+// A document that says it holds its secrets ("secrets": true) yet holds
+// the placeholder of an export without secrets (merged by hand, or
+// exported from a home that stored one) is not sent to a home that does
+// not announce restoring hidden secrets: such a home stores the
+// placeholder as the secret. Its "xxxxx" in a URL is a password, sent.
+func TestImportRefusesAPlaceholderInADocumentWithSecretsToAnOlderHome(t *testing.T) {
+	home := startCoordinator(t, "admin")
+	code, _, errOut := runCmd(t, "apply", "-f", docsDir(t, map[string]string{"news.yaml": headersService}), "--home", home, "--token", "admin")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := runCmd(t, "export", "--home", home, "--token", "admin", "--include-secrets")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Bearer hdr-token-123")
+	marked := strings.ReplaceAll(out, "Bearer hdr-token-123", manifest.SecretPlaceholder)
+	file := filepath.Join(docsDir(t, map[string]string{"marked.json": marked}), "marked.json")
+
+	old, sent := olderHome(t, home)
+	code, _, errOut = runCmd(t, "import", "composition", file, "--home", old, "--token", "admin")
+	assert.NotEqual(t, 0, code, "import to an older home: refused")
+	for _, want := range []string{"import composition", "marked.json", "news", "headers", "does not announce"} {
+		assert.Contains(t, errOut, want, "the refusal says where and why")
+	}
+	assert.Zero(t, sent.Load(), "no document was sent to the older home")
+}
+
+// In a document with secrets only the placeholder is hidden: "xxxxx" as a
+// URL's password is the password.
+func TestHiddenCompositionSecretOfADocumentWithSecretsIsThePlaceholderOnly(t *testing.T) {
+	doc := func(secrets bool, value string) []byte {
+		return fmt.Appendf(nil, `{"secrets": %t, "services": [{"id": 2, "system_name": "news"}],
+"proxies": [{"service_id": 2, "policy_chain": [{"name": "camel", "configuration": {"http_proxy": %q}}]}]}`, secrets, value)
+	}
+	assert.Empty(t, hiddenCompositionSecret("f.json", doc(true, "http://u:xxxxx@proxy:8080")))
+	assert.Contains(t, hiddenCompositionSecret("f.json", doc(false, "http://u:xxxxx@proxy:8080")), "http_proxy")
+	assert.Contains(t, hiddenCompositionSecret("f.json", doc(true, manifest.SecretPlaceholder)), "http_proxy")
+	assert.Empty(t, hiddenCompositionSecret("f.json", doc(true, "http://u:pass@proxy:8080")))
 }
