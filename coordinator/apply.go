@@ -50,17 +50,15 @@ func (c *Coordinator) applyHandler() http.Handler {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}
-		release, err := c.decodeSlot(r.Context())
-		if err != nil {
-			threescale.WriteError(w, threescale.JSON, &statusError{status: http.StatusServiceUnavailable, msg: err.Error()})
-			return
-		}
-		docs, err := decodeDocuments(data, source)
 		// Decoding is what the slot bounds (apply_slots.go): hashing the
 		// passwords (seconds of CPU for hundreds) and the write, which
 		// serializes on the store's writer anyway, hold no other apply's
 		// decode back.
-		release()
+		var docs []manifest.Document
+		if err := c.decodeInSlot(r.Context(), func() { docs, err = decodeDocuments(data, source) }); err != nil {
+			threescale.WriteError(w, threescale.JSON, &statusError{status: http.StatusServiceUnavailable, msg: err.Error()})
+			return
+		}
 		if err != nil {
 			threescale.WriteError(w, threescale.JSON, err)
 			return

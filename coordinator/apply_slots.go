@@ -25,13 +25,15 @@ func newDecodeSlots() decodeSlots {
 	return decodeSlots{decode: make(chan struct{}, 1), passwords: newPasswordHasher()}
 }
 
-// decodeSlot waits for the slot, giving up with ctx (the request's); the
-// caller releases it with the function returned.
-func (c *Coordinator) decodeSlot(ctx context.Context) (release func(), err error) {
+// decodeInSlot runs decode holding the slot, waiting for it with ctx (the
+// request's); the slot is freed when decode returns, or panics.
+func (c *Coordinator) decodeInSlot(ctx context.Context, decode func()) error {
 	select {
 	case c.decodeSlots.decode <- struct{}{}:
-		return func() { <-c.decodeSlots.decode }, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for other documents to be applied first: %w", ctx.Err())
+		return fmt.Errorf("waiting for other documents to be applied first: %w", ctx.Err())
 	}
+	defer func() { <-c.decodeSlots.decode }()
+	decode()
+	return nil
 }

@@ -69,3 +69,17 @@ func TestApplyHashingHoldsNoOtherApplyBack(t *testing.T) {
 	_, written := c.store.Snapshot().Accounts.Find(func(a *composition.Account) bool { return a.OrgName == "ACME" })
 	assert.False(t, written, "an apply whose client went away writes nothing")
 }
+
+// A decode that panics (net/http recovers the handler) still frees the
+// slot: the next apply is not held back until its client gives up.
+func TestDecodeSlotIsFreedWhenTheDecodePanics(t *testing.T) {
+	c := &Coordinator{decodeSlots: newDecodeSlots()}
+	assert.Panics(t, func() {
+		_ = c.decodeInSlot(context.Background(), func() { panic("a decoder bug") })
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ran := false
+	require.NoError(t, c.decodeInSlot(ctx, func() { ran = true }), "the slot was left taken")
+	assert.True(t, ran)
+}

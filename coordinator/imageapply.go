@@ -84,16 +84,14 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusBadRequest, "read the documents: "+err.Error())
 		return
 	}
-	release, err := c.decodeSlot(r.Context())
-	if err != nil {
-		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
-		return
-	}
-	docs, err := manifest.Decode(bytes.NewReader(body), "instance "+id)
 	// Decoding is what the slot bounds (apply_slots.go), as for `portolan
 	// apply`: the write, which serializes on the store's writer anyway (and
 	// retries against other homes'), holds no other apply's decode back.
-	release()
+	var docs []manifest.Document
+	if err := c.decodeInSlot(r.Context(), func() { docs, err = manifest.Decode(bytes.NewReader(body), "instance "+id) }); err != nil {
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	if err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
