@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,7 +29,7 @@ import (
 func TestAgentOnATostopTerminalIsNotStoppedByItsOwnLogs(t *testing.T) {
 	agentBin := testenv.AgentBinary(t)
 	dir := t.TempDir()
-	master, slave := openTerminal(t)
+	master, slave := testenv.OpenPTY(t)
 	go func() { _, _ = io.Copy(io.Discard, master) }() // what the agent and CMD write
 	tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
 	require.NoError(t, err)
@@ -63,23 +62,4 @@ kill -9 %1 2>/dev/null`, agentBin, filepath.Join(dir, "placement.json"), result)
 	require.NoError(t, err)
 	assert.Zero(t, testenv.ParseSigMask(t, strings.TrimSpace(string(ign)))&testenv.SigBit(syscall.SIGTTOU),
 		"CMD starts with SIGTTOU at its default action")
-}
-
-// openTerminal returns a pseudo-terminal's master (non-blocking, so closing
-// it ends reads) and slave.
-func openTerminal(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		testenv.Missing(t, "no pseudo-terminals: "+err.Error())
-	}
-	master = os.NewFile(uintptr(fd), "/dev/ptmx")
-	t.Cleanup(func() { master.Close() })
-	require.NoError(t, unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0))
-	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
-	require.NoError(t, err)
-	slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|unix.O_NOCTTY, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { slave.Close() })
-	return master, slave
 }

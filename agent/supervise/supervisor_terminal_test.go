@@ -3,16 +3,12 @@
 package supervise_test
 
 import (
-	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/portolan/portolan/internal/testenv"
 )
@@ -22,7 +18,7 @@ import (
 // CMD with SIGTTIN.
 func TestTerminalForegroundGoesToCMD(t *testing.T) {
 	t.Parallel()
-	master, slave := openPTY(t)
+	master, slave := testenv.OpenPTY(t)
 	go func() { _, _ = io.Copy(io.Discard, master) }() // the terminal's echo
 	a := startAgent(t, agentOpts{stdio: slave}, helperConfig{Command: sh(`
 ev READY
@@ -42,23 +38,4 @@ exit 4`)})
 			assert.Equal(t, st.pgrp, st.tpgid, "CMD's group is the terminal's foreground group")
 		}
 	}
-}
-
-// openPTY returns a pseudo-terminal's master (non-blocking, so closing it
-// ends reads) and slave.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		testenv.Missing(t, fmt.Sprintf("no pseudo-terminals: %v", err))
-	}
-	master = os.NewFile(uintptr(fd), "/dev/ptmx")
-	t.Cleanup(func() { master.Close() })
-	require.NoError(t, unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0))
-	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
-	require.NoError(t, err)
-	slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|unix.O_NOCTTY, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { slave.Close() })
-	return master, slave
 }
