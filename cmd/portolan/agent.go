@@ -83,11 +83,10 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 		Action: func(c *cli.Context) error {
 			// Agent.Run keeps a log line to a broken standard error from
 			// killing the agent with SIGPIPE; this covers those before and
-			// after it (New's warnings, Run's error), so the exit code is
-			// still the one Run gives.
-			pipe := make(chan os.Signal, 1)
-			signal.Notify(pipe, syscall.SIGPIPE)
-			defer signal.Stop(pipe)
+			// after it (New's warnings, and Run's error, which main prints
+			// once this returns: so the handler is kept until the process
+			// exits), so the exit code is still the one Run gives.
+			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 			labels, err := parseLabels(c.StringSlice("label"))
 			if err != nil {
 				return err
