@@ -119,3 +119,23 @@ func selfID(t *testing.T, api string) string {
 	}, 30*time.Second, 20*time.Millisecond, "the agent's local API answers")
 	return id
 }
+
+// The error the command ends with is printed after the agent ran; on a
+// standard error nobody reads, the exit code is still the error's (1), not
+// a death by SIGPIPE.
+func TestAgentErrorOnABrokenStderrKeepsItsExitCode(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	require.NoError(t, r.Close()) // no reader from the start
+	dir := t.TempDir()
+	cmd := exec.Command(testenv.AgentBinary(t), "agent", "--api", "off", "--label", "=bad",
+		"--placement-file", filepath.Join(dir, "placement.json"), "--cache-dir", filepath.Join(dir, "cache"), "--", "true")
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Run()
+	require.NoError(t, w.Close())
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "the bad label is an error")
+	ws := exit.Sys().(syscall.WaitStatus)
+	require.False(t, ws.Signaled(), "the agent was killed by %v", ws.Signal())
+	assert.Equal(t, 1, ws.ExitStatus())
+}
