@@ -138,6 +138,12 @@ func (c *caTransport) current() *http.Transport {
 	if prev != nil && prev.roots == roots {
 		return prev.tr
 	}
+	if prev != nil && prev.roots.Equal(roots) {
+		// The file read again with the same CAs (rewritten as it was, a
+		// chmod): the Transport and its connections stay.
+		c.cur.Store(&caTransportOf{roots: roots, tr: prev.tr})
+		return prev.tr
+	}
 	next := &caTransportOf{roots: roots, tr: c.build(roots)}
 	c.cur.Store(next)
 	if prev != nil {
