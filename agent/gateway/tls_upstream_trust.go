@@ -134,6 +134,10 @@ func (c *caTransport) current() *http.Transport {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Read again under the lock: a request that read the CAs before a
+	// change and took the lock after another installed the new ones must
+	// not put the old ones back.
+	roots = c.pool.Current()
 	prev := c.cur.Load()
 	if prev != nil && prev.roots == roots {
 		return prev.tr
