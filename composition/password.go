@@ -90,7 +90,12 @@ func VerifyPassword(hash, password string) (bool, error) {
 // design and a document may carry hundreds, so it gives up when ctx ends
 // (the client gone, the server stopping), checked before each password;
 // d is then partly hashed. A null entry of the list is no user: passed by.
-func (d *Document) HashPasswords(ctx context.Context) error {
+// hash makes each hash (nil: HashPassword), so that a caller can bound how
+// many are made at once.
+func (d *Document) HashPasswords(ctx context.Context, hash func(ctx context.Context, password string) (string, error)) error {
+	if hash == nil {
+		hash = func(_ context.Context, password string) (string, error) { return HashPassword(password) }
+	}
 	for _, u := range d.Users {
 		if u == nil || u.Password == "" || IsPasswordHash(u.Password) {
 			continue
@@ -98,8 +103,11 @@ func (d *Document) HashPasswords(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("hashing the passwords of the document's users: %w", err)
 		}
-		h, err := HashPassword(u.Password)
+		h, err := hash(ctx, u.Password)
 		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("hashing the passwords of the document's users: %w", ctx.Err())
+			}
 			return fmt.Errorf("user %q: %w", u.Username, err)
 		}
 		u.Password = h

@@ -20,7 +20,7 @@ func TestHashingAnImportsPasswordsStopsWithItsContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.HashPasswords(ctx) }()
+	go func() { done <- d.HashPasswords(ctx, nil) }()
 	time.Sleep(50 * time.Millisecond) // a few hashed, most not
 	cancel()
 	err := <-done
@@ -29,7 +29,7 @@ func TestHashingAnImportsPasswordsStopsWithItsContext(t *testing.T) {
 	assert.False(t, IsPasswordHash(d.Users[len(d.Users)-1].Password), "stopped before the last")
 
 	d = &Document{Users: []*User{{Username: "a", Password: "plain"}}}
-	require.ErrorIs(t, d.HashPasswords(ctx), context.Canceled, "an ended context hashes nothing")
+	require.ErrorIs(t, d.HashPasswords(ctx, nil), context.Canceled, "an ended context hashes nothing")
 	assert.Equal(t, "plain", d.Users[0].Password)
 }
 
@@ -37,6 +37,6 @@ func TestHashingAnImportsPasswordsStopsWithItsContext(t *testing.T) {
 // is no user, and hashing passes it by rather than failing on it.
 func TestHashingPassesANullUserBy(t *testing.T) {
 	d := &Document{Users: []*User{nil, {Username: "a", Password: "plain"}}}
-	require.NotPanics(t, func() { require.NoError(t, d.HashPasswords(context.Background())) })
+	require.NotPanics(t, func() { require.NoError(t, d.HashPasswords(context.Background(), nil)) })
 	assert.True(t, IsPasswordHash(d.Users[1].Password))
 }

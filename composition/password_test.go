@@ -38,7 +38,7 @@ func TestAnImportedDocumentHasItsPlaintextPasswordsHashed(t *testing.T) {
 	kept, err := HashPassword("already")
 	require.NoError(t, err)
 	d := &Document{Users: []*User{{Username: "a", Password: "plain"}, {Username: "b", Password: kept}, {Username: "c"}}}
-	require.NoError(t, d.HashPasswords(context.Background()))
+	require.NoError(t, d.HashPasswords(context.Background(), nil))
 	assert.True(t, IsPasswordHash(d.Users[0].Password))
 	ok, _ := VerifyPassword(d.Users[0].Password, "plain")
 	assert.True(t, ok)

@@ -164,21 +164,8 @@ func (h *passwordHasher) hashPasswords(ctx context.Context, desired *composition
 
 // hashDocument is composition.Document.HashPasswords in slots: every
 // plaintext password of doc's users (an import of an older export, or a
-// hand-written document) replaced with its hash, a null entry passed by.
-// It gives up when ctx ends, doc then partly hashed.
+// hand-written document) replaced with its hash. It gives up when ctx
+// ends, doc then partly hashed.
 func (h *passwordHasher) hashDocument(ctx context.Context, doc *composition.Document) error {
-	for _, u := range doc.Users {
-		if u == nil || u.Password == "" || composition.IsPasswordHash(u.Password) {
-			continue
-		}
-		hashed, err := h.hash(ctx, u.Password)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("hashing the passwords of the document's users: %w", ctx.Err())
-			}
-			return fmt.Errorf("user %q: %w", u.Username, err)
-		}
-		u.Password = hashed
-	}
-	return nil
+	return doc.HashPasswords(ctx, h.hash)
 }
