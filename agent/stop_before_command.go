@@ -13,8 +13,8 @@ import (
 // while the agent starts.
 
 // waitHome holds CMD's start until the first registration, at most WaitHome;
-// a SIGTERM or SIGINT meanwhile (on held, the run's forwarded signals) stops
-// the agent before CMD starts. It adds no handler of its own: one for a
+// a stop signal meanwhile (isStop; on held, the run's forwarded signals)
+// stops the agent before CMD starts. It adds no handler of its own: one for a
 // signal the agent was started ignoring would end that for CMD.
 func (a *Agent) waitHome(ctx context.Context, held <-chan os.Signal) error {
 	timeout := time.NewTimer(a.cfg.WaitHome)
@@ -36,7 +36,7 @@ func (a *Agent) waitHome(ctx context.Context, held <-chan os.Signal) error {
 	}
 }
 
-// stopAsked reports a SIGTERM or SIGINT that came while the agent started,
+// stopAsked reports a stop signal (isStop) that came while the agent started,
 // before the supervisor took the signals over: CMD is then not started
 // (it would run until the runtime's SIGKILL). Other signals held meanwhile
 // concern a CMD that does not exist yet, and are dropped.
@@ -53,10 +53,20 @@ func stopAsked(held <-chan os.Signal) error {
 	}
 }
 
-func isStop(sig os.Signal) bool { return sig == syscall.SIGTERM || sig == syscall.SIGINT }
+// isStop reports whether sig asks a CMD not started yet to stop: SIGTERM
+// and SIGINT, and the stop signals images name (STOPSIGNAL): SIGQUIT
+// (nginx's graceful stop) and, on Linux, SIGRTMIN+3 (systemd's). Once CMD
+// runs they are forwarded to it; before, dropping them would lose the
+// runtime's stop until its SIGKILL.
+func isStop(sig os.Signal) bool {
+	switch sig {
+	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
+		return true
+	}
+	return sigRTMinPlus3 != 0 && sig == sigRTMinPlus3
+}
 
-// stoppedError is a SIGTERM or SIGINT that ended the agent before CMD
-// started.
+// stoppedError is a stop signal that ended the agent before CMD started.
 type stoppedError struct {
 	sig syscall.Signal
 	msg string // why, and when

@@ -13,11 +13,14 @@ import (
 )
 
 // While --wait-home holds CMD, a SIGHUP or SIGWINCH (a terminal resized, a
-// reload asked of an app not started yet) leaves the wait alone; a SIGTERM
-// or SIGINT ends the agent before CMD starts, with the code a shell gives a
+// reload asked of an app not started yet) leaves the wait alone; a SIGTERM,
+// SIGINT, SIGQUIT or SIGRTMIN+3 ends the agent before CMD starts, with the code a shell gives a
 // death by that signal (128+N: docker stop reports 143), as when CMD runs.
 func TestWaitHomeStopsOnlyOnATermination(t *testing.T) {
-	for _, stop := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+	// SIGQUIT and SIGRTMIN+3 are images' stop signals (nginx's, systemd's
+	// STOPSIGNAL): docker stop sends them, and dropped they would leave the
+	// agent to the runtime's SIGKILL.
+	for _, stop := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.Signal(34 + 3)} {
 		t.Run(stop.String(), func(t *testing.T) {
 			dead := "http://" + testenv.FreeAddr(t)
 			marker := t.TempDir() + "/ran"
