@@ -29,8 +29,8 @@
 //     forwards it.
 //   - CMD starts with no signal blocked, whatever the agent's own mask, and
 //     with every signal the agent handles at its default action.
-//   - Once CMD has started, the agent ignores SIGTTOU, as tini does: it is
-//     then a background job of CMD's group on the terminal, and with
+//   - Once CMD has taken the terminal, the agent ignores SIGTTOU, as tini
+//     does: it is then a background job of CMD's group, and with
 //     `stty tostop` its own log lines would stop it. CMD gets SIGTTOU at
 //     its default action, or ignored when the agent was started ignoring
 //     it (tini restores the action it was started with).

@@ -111,21 +111,28 @@ func sysProcAttr(stdin *os.File) *syscall.SysProcAttr {
 // on; runtimes start it with an empty one.) Unblocking is safe: every
 // signal that could end the agent is one the runtime never blocks.
 //
-// From the first child on, the agent ignores SIGTTOU, as tini does: once
-// CMD's group has the terminal the agent is a background job of it, and
-// on a terminal with TOSTOP its next log line would stop it, leaving CMD
-// unsupervised. Each child is forked with SIGTTOU
-// handled, so that exec gives it the default action, not the ignore; a
-// write of the agent's meanwhile is retried until the ignore is back.
-// An agent started with SIGTTOU ignored leaves it so, for itself and its
-// children, as tini restores the action it was started with.
+// Once a child takes the terminal (Foreground), the agent ignores SIGTTOU,
+// as tini does: it is then a background job of CMD's group, and on a
+// terminal with TOSTOP its next log line would stop it, leaving CMD
+// unsupervised. From then on each child is forked with SIGTTOU handled,
+// so that exec gives it the default action, not the ignore; a write of the
+// agent's meanwhile is retried until the ignore is back. An agent started
+// with SIGTTOU ignored leaves it so, for itself and its children, as tini
+// restores the action it was started with. Without a terminal nothing
+// changes: a process that gave no terminal away is sent no SIGTTOU, and
+// the ignore would reach whatever its own process starts otherwise (a
+// test binary's other commands).
 //
 // Call it with reaper.mu held.
 func startProcess(path string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
-	if !reaper.ttou.ignoredAtStart() {
+	takesTerminal := attr.Sys != nil && attr.Sys.Foreground
+	if (takesTerminal || reaper.ttou.ignoring) && !reaper.ttou.ignoredAtStart() {
 		ttou := make(chan os.Signal, 1) // never read
 		signal.Notify(ttou, unix.SIGTTOU)
-		defer signal.Ignore(unix.SIGTTOU) // also ends ttou's notifications
+		defer func() {
+			signal.Ignore(unix.SIGTTOU) // also ends ttou's notifications
+			reaper.ttou.ignoring = true
+		}()
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -141,6 +148,7 @@ func startProcess(path string, argv []string, attr *os.ProcAttr) (*os.Process, e
 // before startProcess first changes it.
 type ttouAtStart struct {
 	read, ignored bool
+	ignoring      bool // startProcess made the agent ignore SIGTTOU
 }
 
 // ignoredAtStart reports whether the agent was started with SIGTTOU
