@@ -4,10 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -25,32 +23,10 @@ type tab struct {
 	ctx context.Context
 }
 
-// openTab starts headless Chromium (Debian's, as make chromium installs
-// it); a test without it is skipped, or fails under CI=true.
+// openTab starts headless Chromium (testenv.Chromium).
 func openTab(t *testing.T) *tab {
 	t.Helper()
-	testenv.SkipShort(t)
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		testenv.Missing(t, "no chromium on PATH: run make chromium (apt-get install chromium)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox, // root in a container has no user namespaces for the sandbox
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	require.NoError(t, chromedp.Do(ctx), "start chromium")
-	return &tab{ctx: ctx}
+	return &tab{ctx: testenv.Chromium(t)}
 }
 
 // do runs steps in the tab; a failing step fails the test with the text

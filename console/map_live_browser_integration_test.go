@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -16,26 +15,7 @@ import (
 // liveTab is headless Chromium signed in to the console at url, on the map.
 func liveTab(t *testing.T, url string) context.Context {
 	t.Helper()
-	testenv.SkipShort(t)
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		testenv.Missing(t, "no chromium on PATH: run make chromium (apt-get install chromium)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox, // root in a container has no user namespaces for the sandbox
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	ctx := testenv.Chromium(t)
 	liveStep(t, ctx, "log in",
 		chromedp.Navigate(url+"/ui/login"),
 		chromedp.WaitVisible(chromedp.CSS(`#token`)),

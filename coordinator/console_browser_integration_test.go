@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,21 +17,6 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 	"github.com/portolan/portolan/registry"
 )
-
-// chromiumPath returns Debian's chromium (make chromium installs it). A
-// test without it is skipped, except under CI=true, where it fails: CI
-// must prove the console in a real browser.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	testenv.SkipShort(t)
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	testenv.Missing(t, "no chromium on PATH: run make chromium (apt-get install chromium)")
-	return ""
-}
 
 // browser is one headless Chromium tab on the console of a coordinator,
 // writing its screenshots under shots.
@@ -46,18 +30,7 @@ type browser struct {
 // test ends.
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.WindowSize(1280, 900),
-		// Root in a container has no user namespaces for the sandbox.
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	require.NoError(t, chromedp.Do(ctx), "start chromium")
+	ctx := testenv.Chromium(t, chromedp.WindowSize(1280, 900))
 	return &browser{ctx: ctx, base: base, shots: t.TempDir()}
 }
 

@@ -190,6 +190,21 @@ func HiddenPolicySecret(config json.RawMessage) (field string, ok bool) {
 	return fieldName(path), ok
 }
 
+// PlaceholderField is HiddenPolicySecret for a document that holds its
+// secrets ("secrets": true), where "xxxxx" in a URL is a password: the
+// field of config holding SecretPlaceholder, keys in order.
+func PlaceholderField(config json.RawMessage) (field string, ok bool) {
+	if !bytes.Contains(config, []byte(SecretPlaceholder)) {
+		return "", false
+	}
+	v, err := decodeJSONValue(config)
+	if err != nil {
+		return "", false
+	}
+	path, ok := findPlaceholder(v, "")
+	return fieldName(path), ok
+}
+
 // findPlaceholder returns the path of the first SecretPlaceholder in v.
 func findPlaceholder(v any, path string) (string, bool) {
 	return findString(v, path, func(s string) bool { return s == SecretPlaceholder })

@@ -3,15 +3,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/manifest"
@@ -65,7 +60,7 @@ func hiddenCompositionSecret(source string, data []byte) string {
 	}
 	hidden, note := manifest.HiddenPolicySecret, ""
 	if doc.Secrets {
-		hidden, note = placeholderField, ` (the document says it holds its secrets, "secrets": true)`
+		hidden, note = manifest.PlaceholderField, ` (the document says it holds its secrets, "secrets": true)`
 	}
 	names := map[int64]string{}
 	for _, s := range doc.Services {
@@ -94,44 +89,6 @@ func hiddenCompositionSecret(source string, data []byte) string {
 		}
 	}
 	return ""
-}
-
-// placeholderField is manifest.HiddenPolicySecret for a document with
-// secrets: the field of raw that holds manifest.SecretPlaceholder, keys in
-// order.
-func placeholderField(raw json.RawMessage) (field string, ok bool) {
-	if !bytes.Contains(raw, []byte(manifest.SecretPlaceholder)) {
-		return "", false
-	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return "", false
-	}
-	var find func(v any, path string) (string, bool)
-	find = func(v any, path string) (string, bool) {
-		switch t := v.(type) {
-		case string:
-			return path, t == manifest.SecretPlaceholder
-		case map[string]any:
-			for _, k := range slices.Sorted(maps.Keys(t)) {
-				if p, ok := find(t[k], path+"."+k); ok {
-					return p, true
-				}
-			}
-		case []any:
-			for i, e := range t {
-				if p, ok := find(e, path+"["+strconv.Itoa(i)+"]"); ok {
-					return p, true
-				}
-			}
-		}
-		return "", false
-	}
-	path, ok := find(v, "")
-	if path = strings.TrimPrefix(path, "."); path == "" {
-		path = "configuration"
-	}
-	return path, ok
 }
 
 // refuseHiddenSecrets returns an error when documents hold a policy secret
