@@ -78,7 +78,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 				from = "your network"
 			}
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			c.renderLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many refused tokens from %s: try again in %d seconds.", from, secs))
+			c.renderLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many login attempts from %s: try again in %d seconds.", from, secs))
 			return
 		}
 	}

@@ -38,7 +38,7 @@ func TestFailedLoginsAreLimitedPerAddress(t *testing.T) {
 	body := readBody(t, resp)
 	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "the right token too, once the address is refused")
 	assert.Equal(t, "60", resp.Header.Get("Retry-After"))
-	assert.Contains(t, body, "Too many refused tokens from your address: try again in 60 seconds.")
+	assert.Contains(t, body, "Too many login attempts from your address: try again in 60 seconds.")
 
 	mu.Lock()
 	now = now.Add(loginWindow)
@@ -156,7 +156,7 @@ func TestFailedLoginsAreLimitedPerIPv6Slash48(t *testing.T) {
 	body := readBody(t, resp)
 	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "a fresh /64 of the same /48 is refused")
 	assert.Equal(t, "60", resp.Header.Get("Retry-After"))
-	assert.Contains(t, body, "Too many refused tokens from your network: try again in 60 seconds.")
+	assert.Contains(t, body, "Too many login attempts from your network: try again in 60 seconds.")
 	assert.Equal(t, http.StatusSeeOther, login("2001:db8:cccc:1::1", testToken).StatusCode, "another /48 logs in")
 	assert.Equal(t, http.StatusSeeOther, login("192.0.2.1", testToken).StatusCode, "an IPv4 client logs in")
 
