@@ -92,6 +92,9 @@ type ConsulConfig struct {
 	Token      string
 	Prefix     string // KV prefix, default portolan/
 	Datacenter string // default: the agent's own
+	// MaxTxnBytes is Consul's txn_max_req_len (default 512 KiB, Consul's):
+	// the largest entity the store takes goes alone in a transaction.
+	MaxTxnBytes int
 }
 
 // Coordinator is a running home.
@@ -257,7 +260,7 @@ func openStore(cfg Config) (composition.Store, error) {
 	store, err := consulstore.Open(ctx, consulstore.Config{
 		Client: client, Prefix: cfg.Consul.Prefix,
 		Logger:   cfg.Logger.With().Str("component", "consulstore").Logger(),
-		FloorDir: cfg.DataDir, StartEmpty: cfg.StartEmpty,
+		FloorDir: cfg.DataDir, StartEmpty: cfg.StartEmpty, MaxTxnBytes: cfg.Consul.MaxTxnBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("composition in Consul at %s: %w", cfg.Consul.Address, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/coordinator"
 	"github.com/portolan/portolan/internal/gcfloor"
 	"github.com/portolan/portolan/internal/httpserve"
@@ -41,6 +42,8 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			&cli.StringFlag{Name: "consul-token", Usage: "Consul ACL token", EnvVars: []string{"CONSUL_HTTP_TOKEN"}},
 			&cli.StringFlag{Name: "consul-prefix", Value: "portolan/", Usage: "Consul KV prefix of the composition"},
 			&cli.StringFlag{Name: "consul-datacenter", Usage: "Consul datacenter (default: the agent's own)"},
+			&cli.IntFlag{Name: "consul-txn-max-req-len", Value: consulstore.DefaultMaxTxnBytes, Usage: "Consul servers' txn_max_req_len, in bytes: " +
+				"an entity whose transaction would be larger (a large ActiveDoc) is refused before it is sent; raise it with Consul's"},
 			&cli.Int64Flag{Name: "gc-heap-floor", Value: coordinator.DefaultHeapFloor, Usage: "let the heap grow to at least this many bytes between garbage collections " +
 				"(fewer collections, and a shorter latency tail, while the registry is small; above it GOGC rules as usual; 0: GOGC alone)"},
 			&cli.BoolFlag{Name: "start-empty", Usage: "start with an empty composition although the data dir's composition.floor says this home had one " +
@@ -70,7 +73,10 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 					return err
 				}
 				consulCfg = &coordinator.ConsulConfig{Address: addr, Token: c.String("consul-token"),
-					Prefix: prefix, Datacenter: c.String("consul-datacenter")}
+					Prefix: prefix, Datacenter: c.String("consul-datacenter"), MaxTxnBytes: c.Int("consul-txn-max-req-len")}
+				if consulCfg.MaxTxnBytes < 64<<10 {
+					return fmt.Errorf("--consul-txn-max-req-len: %d bytes is below 64 KiB, too small for the composition's entities (Consul's default is 512 KiB)", consulCfg.MaxTxnBytes)
+				}
 				if err := consulCfg.CheckPrefixMoved(c.Context, c.String("consul-prefix")); err != nil {
 					return err
 				}

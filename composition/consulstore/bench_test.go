@@ -63,3 +63,37 @@ func BenchmarkConsulStoreWriters(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConsulLargeRevision is one write creating n metrics, more than
+// one Consul transaction takes, committed staged (staged.go): staged in
+// transactions of 64, committed, copied in transactions of 63, cleared.
+// Its baseline in the same run, n=63, is one transaction.
+func BenchmarkConsulLargeRevision(b *testing.B) {
+	for _, n := range []int{63, 1000, 10000} {
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
+			s := open(b, newClient(b, testenv.StartConsul(b)))
+			ctx := context.Background()
+			svc := &composition.Service{Name: "Bench"}
+			if _, err := s.Update(ctx, func(tx *composition.Tx) error { return tx.Create(svc) }); err != nil {
+				b.Fatal(err)
+			}
+			round := 0
+			for b.Loop() {
+				round++
+				_, err := s.Update(ctx, func(tx *composition.Tx) error {
+					for i := range n {
+						if err := tx.Create(&composition.Metric{OwnerType: composition.OwnerService, OwnerID: svc.ID,
+							FriendlyName: "m" + strconv.Itoa(round) + "-" + strconv.Itoa(i), Unit: "unit"}); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entities/s")
+		})
+	}
+}

@@ -5,6 +5,8 @@
 //
 //	<prefix>composition/<kind>/<id>  one JSON value per entity
 //	<prefix>composition/meta         {"revision":N,"last_id":M}
+//	<prefix>composition/pending      a large revision not yet finished (staged.go)
+//	<prefix>staged/<stage>/…         its changes
 //
 // Writes are group-committed: the writes that arrive while a transaction is
 // in flight share the next one, each validated on the writes before it and
@@ -16,14 +18,14 @@
 // composition before answering, so a retry works. A goroutine follows the
 // meta key with blocking queries and publishes revisions written elsewhere.
 //
-// Limitation: Consul limits a transaction to 64 operations, and the meta CAS
-// takes one, so a write touching more than MaxChanges entities is refused
-// rather than split (splitting would break atomicity); a group that does not
-// fit one transaction is committed as several, in order.
-//
-// Limitation: Consul refuses a transaction body over its txn_max_req_len
-// (512 KiB by default, values in base64), so a revision larger than that (a
-// large ActiveDoc) is refused as a validation error (422) rather than split.
+// Consul limits a transaction to 64 operations, and the meta CAS takes one,
+// and refuses a body over its txn_max_req_len (512 KiB by default, values
+// in base64). A group that does not fit one transaction is committed as
+// several, in order; a revision that does not fit one alone (an import, an
+// image's documents) is staged beside the composition and committed by one
+// check-and-set that names the stage, then copied to its keys (staged.go),
+// so it stays atomic. Only an entity too large for any transaction (an
+// ActiveDoc of about 380 KiB) is refused, as a validation error (422).
 //
 // With Consul's ACLs the coordinator's token needs key_prefix "<prefix>"
 // write (README, Consul ACLs); a token Consul refuses, or one that may read
@@ -42,7 +44,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,8 +61,9 @@ const DefaultPrefix = "portolan/"
 // MaxTxnOps is Consul's limit on operations in one transaction.
 const MaxTxnOps = 64
 
-// MaxChanges is the most entities one write may touch: one operation of the
-// transaction is the meta check-and-set.
+// MaxChanges is the most entities one transaction may touch: one operation
+// of the transaction is the meta check-and-set. A write touching more is
+// staged (staged.go).
 const MaxChanges = MaxTxnOps - 1
 
 const (
@@ -118,19 +120,22 @@ func (e *ErrConflict) HTTPStatus() int { return 409 }
 type Store struct {
 	*composition.Head
 
-	kv      *api.KV
-	raw     *api.Raw // transactions (txn.go)
-	root    string   // <prefix>composition/
-	metaKey string
-	log     zerolog.Logger
-	timeout time.Duration // a commit's (Config.CommitTimeout)
-	maxTxn  int           // Consul's txn_max_req_len (Config.MaxTxnBytes)
+	kv         *api.KV
+	raw        *api.Raw // transactions (txn.go)
+	root       string   // <prefix>composition/
+	metaKey    string
+	pendingKey string // <root>pending: a large revision not yet finished (staged.go)
+	stagedRoot string // <prefix>staged/: large revisions' changes (staged.go)
+	log        zerolog.Logger
+	timeout    time.Duration // a commit's (Config.CommitTimeout)
+	maxTxn     int           // Consul's txn_max_req_len (Config.MaxTxnBytes)
 
 	// mu guards the newest state this store knows is in Consul: its revision
 	// and the meta key's ModifyIndex at that revision (0: no meta key yet).
 	mu        sync.Mutex
 	knownRev  uint64
 	metaIndex uint64
+	pending   *pendingState      // the known revision is large and not yet finished (staged.go)
 	behind    *ErrBehind         // Consul holds an older composition than the published one (behind.go)
 	corrupt   *ErrCorrupt        // Consul holds a key this store cannot read (corrupt.go)
 	floor     *storefloor.Keeper // nil without Config.FloorDir (floor.go)
@@ -147,6 +152,10 @@ var _ composition.Store = (*Store)(nil)
 type meta struct {
 	Revision uint64 `json:"revision"`
 	LastID   int64  `json:"last_id"`
+	// Staged: the revision is large and not yet finished (staged.go). It
+	// makes the finish change the meta key's value, which Consul needs to
+	// move its ModifyIndex, so that other coordinators see it.
+	Staged bool `json:"staged,omitempty"`
 }
 
 // Open loads the composition from Consul and starts following it.
@@ -160,17 +169,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	root := prefix + "composition/"
 	s := &Store{
-		kv:      cfg.Client.KV(),
-		raw:     cfg.Client.Raw(),
-		root:    root,
-		metaKey: root + "meta",
-		log:     cfg.Logger,
-		timeout: cmp.Or(cfg.CommitTimeout, DefaultCommitTimeout),
-		maxTxn:  cmp.Or(cfg.MaxTxnBytes, DefaultMaxTxnBytes),
+		kv:         cfg.Client.KV(),
+		raw:        cfg.Client.Raw(),
+		root:       root,
+		metaKey:    root + "meta",
+		pendingKey: root + "pending",
+		stagedRoot: prefix + "staged/",
+		log:        cfg.Logger,
+		timeout:    cmp.Or(cfg.CommitTimeout, DefaultCommitTimeout),
+		maxTxn:     cmp.Or(cfg.MaxTxnBytes, DefaultMaxTxnBytes),
 
 		done: make(chan struct{}),
 	}
-	c, idx, err := s.load(ctx)
+	c, idx, err := s.loadFinished(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -186,62 +197,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	go s.watch(wctx)
 	s.group = composition.StartGroupCommit(maxGroup, s.commitGroup)
 	return s, nil
-}
-
-// load reads the whole composition in one consistent List and returns it
-// sealed, with the meta key's ModifyIndex (0 when there is none). A key it
-// cannot read is *ErrCorrupt.
-func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, error) {
-	pairs, qm, err := s.kv.List(s.root, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
-	if err != nil {
-		if d := s.denied("read", err); d != nil {
-			return nil, 0, d
-		}
-		return nil, 0, fmt.Errorf("consulstore: list %s: %w", s.root, err)
-	}
-	if qm.ResultsFilteredByACLs {
-		return nil, 0, s.filtered()
-	}
-	c := composition.New()
-	var idx uint64
-	sawMeta := false
-	byKind := map[composition.Kind][]*api.KVPair{}
-	for _, p := range pairs {
-		rest := strings.TrimPrefix(p.Key, s.root)
-		if p.Key == s.metaKey {
-			var m meta
-			if err := json.Unmarshal(p.Value, &m); err != nil {
-				return nil, 0, &ErrCorrupt{Key: p.Key, Err: fmt.Errorf("decode the meta key: %w", err)}
-			}
-			c.Revision, c.LastID, idx, sawMeta = m.Revision, m.LastID, p.ModifyIndex, true
-			continue
-		}
-		kind, _, ok := strings.Cut(rest, "/")
-		if !ok {
-			return nil, 0, &ErrCorrupt{Key: p.Key, Err: errors.New("not a key the store writes (<kind>/<id> or meta)")}
-		}
-		byKind[composition.Kind(kind)] = append(byKind[composition.Kind(kind)], p)
-	}
-	for _, k := range composition.Kinds {
-		for _, p := range byKind[k] {
-			e, err := composition.DecodeEntity(k, p.Value)
-			if err != nil {
-				return nil, 0, &ErrCorrupt{Key: p.Key, Err: err}
-			}
-			c.Restore(k, e)
-		}
-		delete(byKind, k)
-	}
-	for k, pairs := range byKind {
-		return nil, 0, &ErrCorrupt{Key: pairs[0].Key, Err: fmt.Errorf("unknown kind %q (written by a newer Portolan?)", k)}
-	}
-	if !sawMeta {
-		if err := s.checkReadable(ctx); err != nil {
-			return nil, 0, err
-		}
-	}
-	c.Seal()
-	return c, idx, nil
 }
 
 // remember records (rev, idx) as the newest known state unless a newer one is
@@ -261,12 +216,20 @@ func (s *Store) remember(rev, idx uint64) {
 // and a check-and-set on the old index would fail, every write a conflict,
 // forever. An older revision is not recorded: a read that began before this
 // store's own commit, or a Consul that lost revisions (behind.go).
-func (s *Store) loaded(rev, idx uint64) {
+func (s *Store) loaded(rev, idx uint64, p *pendingState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rev >= s.knownRev {
-		s.knownRev, s.metaIndex = rev, idx
+		s.knownRev, s.metaIndex, s.pending = rev, idx, p
 	}
+}
+
+// pendingAt reports whether this store knows revision rev as a large one
+// not yet finished: its finish moves the meta key without a new revision.
+func (s *Store) pendingAt(rev uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending != nil && s.pending.marker.Revision == rev
 }
 
 // wrote reports whether this store's own commit wrote the meta key at idx,
@@ -281,7 +244,7 @@ func (s *Store) wrote(rev, idx uint64) bool {
 // reload loads the composition from Consul and publishes it when newer.
 func (s *Store) reload(ctx context.Context) error {
 	held := s.Head.Snapshot().Revision
-	c, idx, err := s.load(ctx)
+	c, idx, p, err := s.load(ctx)
 	s.noteCorrupt(err)
 	if err != nil {
 		return err
@@ -296,7 +259,7 @@ func (s *Store) reload(ctx context.Context) error {
 			s.log.Error().Err(err).Msg("consulstore: floor")
 		}
 	}
-	s.loaded(c.Revision, idx)
+	s.loaded(c.Revision, idx, p)
 	s.Head.Publish(c)
 	s.stored(c.Revision)
 	return nil
@@ -368,7 +331,7 @@ func (s *Store) watch(ctx context.Context) {
 			}
 			continue
 		}
-		if m.Revision == held || s.wrote(m.Revision, pair.ModifyIndex) {
+		if (m.Revision == held && !s.pendingAt(held)) || s.wrote(m.Revision, pair.ModifyIndex) {
 			continue
 		}
 		if err := s.reload(ctx); err != nil && ctx.Err() == nil {

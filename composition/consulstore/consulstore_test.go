@@ -219,10 +219,15 @@ func TestConcurrentConflictingWrites(t *testing.T) {
 	assert.EqualValues(t, 2, snap.Revision)
 }
 
-func TestWriteOverTxnLimitRefused(t *testing.T) {
+// A write touching more entities than one Consul transaction takes (64
+// operations) is one revision all the same: staged, committed by the meta
+// key's check-and-set, then copied to its keys (staged.go). Nothing of the
+// stage is left, and every store reads the whole revision.
+func TestWriteOverTxnLimitIsOneRevision(t *testing.T) {
 	cl := newClient(t, testenv.StartConsul(t))
 	ctx := context.Background()
 	s := open(t, cl)
+	other := open(t, cl)
 	snap, err := s.Update(ctx, func(tx *composition.Tx) error { return tx.Create(&composition.Service{Name: "Big"}) })
 	require.NoError(t, err)
 	svc, ok := snap.ServiceBySystemName("big")
@@ -240,20 +245,38 @@ func TestWriteOverTxnLimitRefused(t *testing.T) {
 			return nil
 		}
 	}
-	_, err = s.Update(ctx, create(consulstore.MaxChanges+1))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "64 operations")
-	assert.Contains(t, err.Error(), "63")
-	var invalid *composition.ValidationError
-	assert.ErrorAs(t, err, &invalid, "a write too large for one transaction is the client's to split: 422, not 500")
-	assert.Equal(t, snap.Revision, s.Snapshot().Revision)
-	assert.Equal(t, len(before), len(keys(t, cl)))
-
-	// Exactly at the limit works.
-	next, err := s.Update(ctx, create(consulstore.MaxChanges))
+	const n = 5*consulstore.MaxChanges + 7
+	next, err := s.Update(ctx, create(n))
 	require.NoError(t, err)
 	assert.Equal(t, snap.Revision+1, next.Revision)
-	assert.Equal(t, len(before)+consulstore.MaxChanges, len(keys(t, cl)))
+	assert.Len(t, next.MetricsOf(composition.OwnerService, svc.ID), 1+n)
+	after := keys(t, cl)
+	assert.Len(t, after, len(before)+n, "the entity keys, and nothing of the stage or the pending key")
+	for k := range after {
+		assert.NotContains(t, k, "staged/")
+		assert.NotContains(t, k, "composition/pending")
+	}
+	require.Eventually(t, func() bool { return other.Snapshot().Revision == next.Revision }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, dump(t, next), dump(t, other.Snapshot()), "another coordinator follows it")
+	assert.Equal(t, dump(t, next), dump(t, open(t, cl).Snapshot()), "and reads it when it opens")
+
+	// Deleting them is one revision too, and the other store writes on it.
+	gone, err := other.Update(ctx, func(tx *composition.Tx) error {
+		for _, m := range other.Snapshot().MetricsOf(composition.OwnerService, svc.ID) {
+			if m.SystemName != "hits" {
+				if err := tx.Delete(composition.KindMetric, m.ID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, next.Revision+1, gone.Revision)
+	assert.Equal(t, len(before), len(keys(t, cl)))
+	require.Eventually(t, func() bool { return s.Snapshot().Revision == gone.Revision }, 10*time.Second, 10*time.Millisecond)
+	_, err = s.Update(ctx, create(3))
+	require.NoError(t, err, "the first store writes on the other's large revision")
 }
 
 // A revision whose Consul transaction would exceed Consul's txn_max_req_len

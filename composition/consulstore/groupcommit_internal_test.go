@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +82,7 @@ func newService(t *testing.T, s *Store, name string) int64 {
 
 // A group shares one transaction while it fits Consul's limit of 64
 // operations, and is split in order when it does not; a write that cannot
-// be one transaction fails alone.
+// be one transaction is committed alone, staged (staged.go).
 func TestCommitGroupSplitsAtTxnLimit(t *testing.T) {
 	cl := testenv.StartConsul(t).Client(t)
 	s := openInternal(t, cl)
@@ -90,24 +92,21 @@ func TestCommitGroupSplitsAtTxnLimit(t *testing.T) {
 	group := []*composition.Write{
 		newWrite(createMetrics(svc, "a", 20)),
 		newWrite(createMetrics(svc, "b", 20)),
-		newWrite(createMetrics(svc, "c", MaxChanges+1)), // too big for any transaction
+		newWrite(createMetrics(svc, "c", MaxChanges+1)), // too big for any transaction: staged, alone
 		newWrite(createMetrics(svc, "d", 20)),
-		newWrite(createMetrics(svc, "e", 20)), // 81 operations with a, b and d: the next transaction
+		newWrite(createMetrics(svc, "e", 30)), // 50 operations with d: one transaction
+		newWrite(createMetrics(svc, "f", 20)), // 70 with d and e: the next
 		newWrite(func(*composition.Tx) error { return nil }),
 	}
 	res := results(s, group)
-	require.NoError(t, res[0].Err)
-	require.NoError(t, res[1].Err)
-	require.ErrorContains(t, res[2].Err, "64 operations")
-	require.NoError(t, res[3].Err)
-	require.NoError(t, res[4].Err)
-	require.NoError(t, res[5].Err)
-	for i, want := range map[int]uint64{0: base + 1, 1: base + 2, 3: base + 3, 4: base + 4, 5: base + 4} {
+	for i, want := range []uint64{base + 1, base + 2, base + 3, base + 4, base + 5, base + 6, base + 6} {
+		require.NoError(t, res[i].Err, "write %d", i)
 		assert.Equal(t, want, res[i].Snap.Revision, "write %d", i)
 	}
-	assert.Equal(t, base+4, s.Snapshot().Revision)
+	assert.Equal(t, base+6, s.Snapshot().Revision)
 
-	// a, b and d in one transaction, e in the next, with the meta key.
+	// a and b in one transaction; c's 64 copied in two after its stage; d
+	// and e in one; f in the last, with the meta key.
 	metricsAt := map[uint64]int{} // transaction's index → metrics it wrote
 	after := modifyIndexes(t, s)
 	for k, idx := range after {
@@ -115,12 +114,16 @@ func TestCommitGroupSplitsAtTxnLimit(t *testing.T) {
 			metricsAt[idx]++
 		}
 	}
-	assert.Len(t, metricsAt, 2, "two transactions: %v", metricsAt)
-	assert.Equal(t, 20, metricsAt[after[s.metaKey]], "e alone in the last, with the meta key")
+	counts := make([]int, 0, len(metricsAt))
+	for _, idx := range slices.Sorted(maps.Keys(metricsAt)) {
+		counts = append(counts, metricsAt[idx])
+	}
+	assert.Equal(t, []int{40, MaxChanges, 1, 50, 20}, counts, "metrics written by each transaction, in order")
+	assert.Equal(t, 20, metricsAt[after[s.metaKey]], "f alone in the last, with the meta key")
 
 	again := openInternal(t, cl).Snapshot()
-	assert.Equal(t, base+4, again.Revision)
-	assert.Len(t, again.MetricsOf(composition.OwnerService, svc), 1+80, "hits and the metrics of a, b, d and e")
+	assert.Equal(t, base+6, again.Revision)
+	assert.Len(t, again.MetricsOf(composition.OwnerService, svc), 1+20+20+MaxChanges+1+20+30+20)
 }
 
 // A key several revisions of a batch touch is one operation, with the

@@ -37,21 +37,18 @@ type revisionOps struct {
 	next *composition.Composition
 	ops  api.KVTxnOps
 	size int
+	// large: the revision does not fit one transaction (more than
+	// MaxChanges entities, or a body over txn_max_req_len) and is
+	// committed staged (staged.go).
+	large bool
 }
 
 // encode turns the changes making next into KV operations. A revision that
-// cannot be one transaction is refused: one touching more than MaxChanges
-// entities, or one whose body would exceed Consul's txn_max_req_len (a
-// large ActiveDoc). Splitting it would break the revision's atomicity.
+// cannot be one transaction is large, committed in stages (staged.go); only
+// an entity whose own operation exceeds Consul's txn_max_req_len (a large
+// ActiveDoc) is refused, since no transaction can carry it.
 func (s *Store) encode(changes []composition.Change, next *composition.Composition) (revisionOps, error) {
-	if len(changes) > MaxChanges {
-		return revisionOps{}, fmt.Errorf("consulstore: revision %d: %w", next.Revision, composition.Invalid("base", fmt.Sprintf(
-			"touches %d entities, more than the Consul store takes in one write (%d: Consul transactions are limited to %d operations, one is the revision check); "+
-				"split it into smaller writes (several documents, or a service's metrics and plans apart)",
-			len(changes), MaxChanges, MaxTxnOps)))
-	}
 	r := revisionOps{next: next, ops: make(api.KVTxnOps, 0, len(changes)), size: s.metaOpBytes()}
-	largest, largestKey := 0, ""
 	for _, ch := range changes {
 		key := s.key(ch.Kind, ch.ID)
 		if ch.Entity == nil {
@@ -63,25 +60,23 @@ func (s *Store) encode(changes []composition.Change, next *composition.Compositi
 		if err != nil {
 			return revisionOps{}, fmt.Errorf("consulstore: encode %s/%d: %w", ch.Kind, ch.ID, err)
 		}
-		n := opBytes(key, len(val))
-		if n > largest {
-			largest, largestKey = n, strings.TrimPrefix(key, s.root)
+		// Alone in a transaction it still goes with the meta key's check,
+		// under its own key or (staged) a longer one.
+		if alone := s.metaOpBytes() + opBytes(key, len(val)) + stagedKeyBytes; alone > s.maxTxn {
+			return revisionOps{}, fmt.Errorf("consulstore: revision %d: %w", next.Revision, composition.Invalid("base", fmt.Sprintf(
+				"is too large for the Consul store: %s alone would make a Consul transaction of about %d bytes (its value in base64), over Consul's %s txn_max_req_len; "+
+					"make it smaller, or raise txn_max_req_len in Consul and the coordinator's limit with it",
+				strings.TrimPrefix(key, s.root), alone, sizeOf(s.maxTxn))))
 		}
-		r.size += n
+		r.size += opBytes(key, len(val))
 		r.ops = append(r.ops, &api.KVTxnOp{Verb: api.KVSet, Key: key, Value: val})
 	}
-	if r.size > s.maxTxn {
-		return revisionOps{}, fmt.Errorf("consulstore: revision %d: %w", next.Revision, composition.Invalid("base", fmt.Sprintf(
-			"is too large for the Consul store: the revision's Consul transaction would be about %d bytes, over Consul's %s txn_max_req_len "+
-				"(%s alone is %d bytes, its value in base64); make it smaller, or raise txn_max_req_len in Consul and the coordinator's limit with it",
-			r.size, sizeOf(s.maxTxn), largestKey, largest)))
-	}
+	r.large = len(r.ops) > MaxChanges || r.size > s.maxTxn
 	return r, nil
 }
 
 // CheckCommit reports the refusal a commit of changes, making next, would
-// answer (more than MaxChanges entities, or a transaction over Consul's
-// txn_max_req_len), or nil. It writes nothing: a dry run asks it, so that
+// answer (an entity too large for any Consul transaction), or nil. It writes nothing: a dry run asks it, so that
 // it answers what the commit would.
 func (s *Store) CheckCommit(changes []composition.Change, next *composition.Composition) error {
 	_, err := s.encode(changes, next)
@@ -114,6 +109,7 @@ type txnBatch struct {
 	ops         api.KVTxnOps             // entity sets and deletes
 	at          map[string]int           // key → its operation in ops
 	size        int                      // a bound on the /v1/txn body of ops and the meta check-and-set
+	large       bool                     // one large revision, committed staged (staged.go)
 }
 
 func (b *txnBatch) empty() bool { return b.last == nil }
@@ -124,6 +120,9 @@ func (b *txnBatch) empty() bool { return b.last == nil }
 func (b *txnBatch) fits(r revisionOps, maxBytes int) bool {
 	if b.empty() {
 		return true
+	}
+	if b.large || r.large {
+		return false // a large revision is committed alone
 	}
 	added := 0
 	for _, op := range r.ops {
@@ -143,6 +142,7 @@ func (b *txnBatch) add(r revisionOps) {
 		b.at = make(map[string]int, len(r.ops))
 	}
 	b.last = r.next
+	b.large = r.large
 	for _, op := range r.ops {
 		if i, ok := b.at[op.Key]; ok {
 			b.ops[i] = op
@@ -175,10 +175,22 @@ func (s *Store) persist(ctx context.Context, changes []composition.Change, next 
 }
 
 // commit writes the batch as one transaction checked against the meta key's
-// ModifyIndex at the revision before it. It returns *ErrConflict when that
-// revision is no longer the newest, and records the new index on success.
+// ModifyIndex at the revision before it (a large revision: in stages,
+// staged.go). It returns *ErrConflict when that revision is no longer the
+// newest, and records the new index on success.
 func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 	base := b.first.Revision - 1
+	// A large revision not yet finished (its writer stopped, or Consul
+	// failed it midway) is finished before anything is written over it.
+	err := s.finish(ctx)
+	if errors.Is(err, errMetaMoved) {
+		// Finished by another coordinator (or written over since): what
+		// Consul holds now tells whether this batch still applies.
+		err = s.reload(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("consulstore: persist %s: %w", b.describe(), err)
+	}
 	s.mu.Lock()
 	knownRev, idx := s.knownRev, s.metaIndex
 	s.mu.Unlock()
@@ -193,13 +205,31 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 	if err != nil {
 		return fmt.Errorf("consulstore: encode meta: %w", err)
 	}
+	if b.large {
+		return s.commitLarge(ctx, b, idx, mv)
+	}
 	ops := make(api.KVTxnOps, 0, len(b.ops)+1)
 	ops = append(ops, &api.KVTxnOp{Verb: api.KVCAS, Key: s.metaKey, Value: mv, Index: idx})
 	ops = append(ops, b.ops...)
+	newIdx, err := s.commitTxn(ctx, b, ops)
+	if err != nil {
+		return err
+	}
+	s.remember(b.last.Revision, newIdx)
+	s.stored(b.last.Revision)
+	return nil
+}
+
+// commitTxn sends ops, whose first is the meta key's check-and-set for the
+// batch's last revision, and returns the meta key's new ModifyIndex. It
+// returns *ErrConflict when the check-and-set failed, *ErrOutcomeUnknown
+// when Consul did not answer.
+func (s *Store) commitTxn(ctx context.Context, b *txnBatch, ops api.KVTxnOps) (uint64, error) {
+	base := b.first.Revision - 1
 	ok, resp, err := s.txn(ctx, ops)
 	if err != nil {
 		if !outcomeKnown(err) {
-			return &ErrOutcomeUnknown{What: b.describe(), Err: err}
+			return 0, &ErrOutcomeUnknown{What: b.describe(), Err: err}
 		}
 		var status api.StatusError
 		if d := s.denied("write", err); d != nil {
@@ -208,35 +238,40 @@ func (s *Store) commit(ctx context.Context, b *txnBatch) error {
 			err = fmt.Errorf("refused by Consul as too large, nothing written: its txn_max_req_len is below the %s "+
 				"the coordinator was told (or its kv_max_value_size below a value): %w", sizeOf(s.maxTxn), err)
 		}
-		return fmt.Errorf("consulstore: persist %s: %w", b.describe(), err)
+		return 0, fmt.Errorf("consulstore: persist %s: %w", b.describe(), err)
 	}
 	if !ok {
 		// A refused token fails the meta check-and-set too: it is no
 		// conflict, and a retry would fail the same way.
 		if d := s.deniedOp(resp.Errors); d != nil {
-			return fmt.Errorf("consulstore: persist %s: %w", b.describe(), d)
+			return 0, fmt.Errorf("consulstore: persist %s: %w", b.describe(), d)
 		}
 		var msgs []string
 		for _, e := range resp.Errors {
 			if e.OpIndex == 0 {
-				return &ErrConflict{Revision: base}
+				return 0, &ErrConflict{Revision: base}
 			}
 			msgs = append(msgs, fmt.Sprintf("op %d: %s", e.OpIndex, e.What))
 		}
-		return fmt.Errorf("consulstore: persist %s: transaction rolled back: %s", b.describe(), strings.Join(msgs, "; "))
+		return 0, fmt.Errorf("consulstore: persist %s: transaction rolled back: %s", b.describe(), strings.Join(msgs, "; "))
 	}
-	var newIdx uint64
+	newIdx := s.metaIndexIn(resp)
+	if newIdx == 0 {
+		return 0, fmt.Errorf("consulstore: persist %s: no meta key in the transaction result", b.describe())
+	}
+	return newIdx, nil
+}
+
+// metaIndexIn returns the meta key's ModifyIndex in a transaction's
+// results, 0 when it is not there.
+func (s *Store) metaIndexIn(resp *api.TxnResponse) uint64 {
+	var idx uint64
 	for _, r := range resp.Results {
 		if r != nil && r.KV != nil && r.KV.Key == s.metaKey {
-			newIdx = r.KV.ModifyIndex
+			idx = r.KV.ModifyIndex
 		}
 	}
-	if newIdx == 0 {
-		return fmt.Errorf("consulstore: persist %s: no meta key in the transaction result", b.describe())
-	}
-	s.remember(b.last.Revision, newIdx)
-	s.stored(b.last.Revision)
-	return nil
+	return idx
 }
 
 // txn sends ops as one Consul transaction and reports whether it was

@@ -1,0 +1,137 @@
+package consulstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/portolan/portolan/composition"
+)
+
+// loadFinished loads the composition as Open needs it: a large revision
+// left unfinished is finished first (before the floor may raise the
+// revision over it).
+func (s *Store) loadFinished(ctx context.Context) (*composition.Composition, uint64, error) {
+	for range stageReadAttempts {
+		c, idx, p, err := s.load(ctx)
+		if err != nil || p == nil {
+			return c, idx, err
+		}
+		s.knownRev, s.metaIndex, s.pending = c.Revision, idx, p
+		if err := s.finish(ctx); err != nil && !errors.Is(err, errMetaMoved) {
+			return nil, 0, fmt.Errorf("consulstore: %w", err)
+		}
+	}
+	return nil, 0, fmt.Errorf("consulstore: large revisions kept being committed while opening; open again")
+}
+
+// load reads the whole composition in one consistent List and returns it
+// sealed, with the meta key's ModifyIndex (0 when there is none) and the
+// large revision it holds unfinished (nil: none), whose stage it has laid
+// over the entity keys. A key it cannot read is *ErrCorrupt.
+func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, *pendingState, error) {
+	for attempt := 1; ; attempt++ {
+		c, idx, p, err := s.loadOnce(ctx)
+		if errors.Is(err, errStageMoved) {
+			if attempt < stageReadAttempts {
+				continue
+			}
+			err = &ErrCorrupt{Key: s.pendingKey, Err: err}
+		}
+		return c, idx, p, err
+	}
+}
+
+func (s *Store) loadOnce(ctx context.Context) (*composition.Composition, uint64, *pendingState, error) {
+	pairs, qm, err := s.kv.List(s.root, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		if d := s.denied("read", err); d != nil {
+			return nil, 0, nil, d
+		}
+		return nil, 0, nil, fmt.Errorf("consulstore: list %s: %w", s.root, err)
+	}
+	if qm.ResultsFilteredByACLs {
+		return nil, 0, nil, s.filtered()
+	}
+	c := composition.New()
+	var idx uint64
+	var sawMeta, staged bool
+	var p *pendingState
+	values := map[string][]byte{} // entity key → value
+	for _, pair := range pairs {
+		switch pair.Key {
+		case s.metaKey:
+			var m meta
+			if err := json.Unmarshal(pair.Value, &m); err != nil {
+				return nil, 0, nil, &ErrCorrupt{Key: pair.Key, Err: fmt.Errorf("decode the meta key: %w", err)}
+			}
+			c.Revision, c.LastID, idx, staged = m.Revision, m.LastID, pair.ModifyIndex, m.Staged
+			sawMeta = true
+			continue
+		case s.pendingKey:
+			p = &pendingState{}
+			if err := json.Unmarshal(pair.Value, &p.marker); err != nil || p.marker.Stage == "" {
+				return nil, 0, nil, &ErrCorrupt{Key: pair.Key, Err: fmt.Errorf("decode the pending key: %v", cmp.Or(err, errors.New("no stage")))}
+			}
+			continue
+		}
+		if _, _, ok := strings.Cut(strings.TrimPrefix(pair.Key, s.root), "/"); !ok {
+			return nil, 0, nil, &ErrCorrupt{Key: pair.Key, Err: errors.New("not a key the store writes (<kind>/<id>, meta or pending)")}
+		}
+		values[pair.Key] = pair.Value
+	}
+	if (p != nil) != staged {
+		return nil, 0, nil, &ErrCorrupt{Key: s.pendingKey, Err: fmt.Errorf("the pending key and the meta key's staged flag (%v) disagree", staged)}
+	}
+	if p != nil {
+		if p.marker.Revision != c.Revision {
+			return nil, 0, nil, &ErrCorrupt{Key: s.pendingKey, Err: fmt.Errorf("it names revision %d, the meta key %d", p.marker.Revision, c.Revision)}
+		}
+		if p.ops, err = s.readStage(ctx, p.marker); err != nil {
+			return nil, 0, nil, err
+		}
+		if p.meta, err = json.Marshal(meta{Revision: c.Revision, LastID: c.LastID}); err != nil {
+			return nil, 0, nil, fmt.Errorf("consulstore: encode meta: %w", err)
+		}
+		for _, op := range p.ops {
+			if op.Verb == api.KVDelete {
+				delete(values, op.Key)
+			} else {
+				values[op.Key] = op.Value
+			}
+		}
+	}
+	byKind := map[composition.Kind][]string{}
+	for key := range values {
+		kind, _, _ := strings.Cut(strings.TrimPrefix(key, s.root), "/")
+		byKind[composition.Kind(kind)] = append(byKind[composition.Kind(kind)], key)
+	}
+	for _, k := range composition.Kinds {
+		keys := byKind[k]
+		slices.Sort(keys)
+		for _, key := range keys {
+			e, err := composition.DecodeEntity(k, values[key])
+			if err != nil {
+				return nil, 0, nil, &ErrCorrupt{Key: key, Err: err}
+			}
+			c.Restore(k, e)
+		}
+		delete(byKind, k)
+	}
+	for k, keys := range byKind {
+		return nil, 0, nil, &ErrCorrupt{Key: keys[0], Err: fmt.Errorf("unknown kind %q (written by a newer Portolan?)", k)}
+	}
+	if !sawMeta {
+		if err := s.checkReadable(ctx); err != nil {
+			return nil, 0, nil, err
+		}
+	}
+	c.Seal()
+	return c, idx, p, nil
+}
