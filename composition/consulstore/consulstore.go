@@ -199,13 +199,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// remember records (rev, idx) as the newest known state unless a newer one is
-// known already.
+// remember records (rev, idx), a revision this store committed in one
+// transaction, as the newest known state unless a newer one is known
+// already. Nothing is pending then: a commit finishes any large revision
+// before it writes, and a pending state recorded meanwhile is older.
 func (s *Store) remember(rev, idx uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rev > s.knownRev || (rev == s.knownRev && idx > s.metaIndex) {
-		s.knownRev, s.metaIndex = rev, idx
+		s.knownRev, s.metaIndex, s.pending = rev, idx, nil
 	}
 }
 

@@ -20,11 +20,22 @@ import (
 func (s *Store) loadFinished(ctx context.Context) (*composition.Composition, uint64, error) {
 	for range stageReadAttempts {
 		c, idx, p, err := s.load(ctx)
-		if err != nil || p == nil {
-			return c, idx, err
+		if err != nil {
+			return nil, 0, err
 		}
+		// Recorded on every round: a finish lost to another coordinator
+		// must not leave its revision pending once a load found it done.
 		s.knownRev, s.metaIndex, s.pending = c.Revision, idx, p
-		if err := s.finish(ctx); err != nil && !errors.Is(err, errMetaMoved) {
+		if p == nil {
+			return c, idx, nil
+		}
+		err = s.finish(ctx)
+		if errors.As(err, new(*ErrDenied)) {
+			// A token that may not write (a read-only one) cannot finish
+			// it, but reads it whole: its writes are refused all the same.
+			return c, idx, nil
+		}
+		if err != nil && !errors.Is(err, errMetaMoved) {
 			return nil, 0, fmt.Errorf("consulstore: %w", err)
 		}
 	}
@@ -42,7 +53,7 @@ func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, *pe
 			if attempt < stageReadAttempts {
 				continue
 			}
-			err = &ErrCorrupt{Key: s.pendingKey, Err: err}
+			err = fmt.Errorf("consulstore: large revisions were finished while the composition was read, %d times: %w", attempt, err)
 		}
 		return c, idx, p, err
 	}
@@ -93,6 +104,7 @@ func (s *Store) loadOnce(ctx context.Context) (*composition.Composition, uint64,
 		if p.marker.Revision != c.Revision {
 			return nil, 0, nil, &ErrCorrupt{Key: s.pendingKey, Err: fmt.Errorf("it names revision %d, the meta key %d", p.marker.Revision, c.Revision)}
 		}
+		p.index = idx
 		if p.ops, err = s.readStage(ctx, p.marker); err != nil {
 			return nil, 0, nil, err
 		}

@@ -51,7 +51,9 @@ const stageReadAttempts = 5
 var errMetaMoved = errors.New("the composition's meta key moved: another coordinator finished the revision")
 
 // errStageMoved is why a load read a stage that did not match its pending
-// key: the revision was finished between the two reads.
+// key: the revision was finished between the two reads. It says nothing
+// is wrong with the data: a load that keeps meeting it is retried, never
+// told as corrupt.
 var errStageMoved = errors.New("the staged revision was finished while it was read")
 
 // pendingMarker is the pending key's value.
@@ -64,8 +66,13 @@ type pendingMarker struct {
 // pendingState is a committed large revision not yet finished.
 type pendingState struct {
 	marker pendingMarker
-	meta   []byte       // the meta key's value once finished (not staged), set by the last step
-	ops    api.KVTxnOps // the revision's operations on entity keys
+	// index is the meta key's ModifyIndex while the revision is staged:
+	// finish checks it, not the store's metaIndex, so that a pending state
+	// recorded late (a reload that read it before the finish) can never be
+	// copied over a newer revision.
+	index uint64
+	meta  []byte       // the meta key's value once finished (not staged), set by the last step
+	ops   api.KVTxnOps // the revision's operations on entity keys
 }
 
 // commitLarge commits b, one large revision, over the meta key at idx
@@ -118,7 +125,7 @@ func (s *Store) stageAndCommit(ctx context.Context, b *txnBatch, idx uint64, mv 
 	s.mu.Lock()
 	if b.last.Revision > s.knownRev || (b.last.Revision == s.knownRev && newIdx > s.metaIndex) {
 		s.knownRev, s.metaIndex = b.last.Revision, newIdx
-		s.pending = &pendingState{marker: marker, meta: mv, ops: b.ops}
+		s.pending = &pendingState{marker: marker, index: newIdx, meta: mv, ops: b.ops}
 	}
 	s.mu.Unlock()
 	return nil
@@ -145,11 +152,12 @@ func (s *Store) stage(ctx context.Context, stage string, ops api.KVTxnOps) error
 // finished it first (or wrote since), and a reload tells.
 func (s *Store) finish(ctx context.Context) error {
 	s.mu.Lock()
-	p, idx := s.pending, s.metaIndex
+	p := s.pending
 	s.mu.Unlock()
 	if p == nil {
 		return nil
 	}
+	idx := p.index
 	check := &api.KVTxnOp{Verb: api.KVCheckIndex, Key: s.metaKey, Index: idx}
 	err := s.inChunks(p.ops, 1, func(chunk api.KVTxnOps) error {
 		ok, resp, err := s.txn(ctx, append(api.KVTxnOps{check}, chunk...))
@@ -174,7 +182,7 @@ func (s *Store) finish(ctx context.Context) error {
 	}
 	newIdx := s.metaIndexIn(resp)
 	s.mu.Lock()
-	if s.pending == p {
+	if s.pending != nil && s.pending.index == idx { // p, or a reload's copy of it
 		s.pending = nil
 		if s.metaIndex == idx {
 			s.metaIndex = newIdx
@@ -243,7 +251,8 @@ func metaFailed(ok bool, resp *api.TxnResponse, err error) bool {
 }
 
 // readStage reads the stage m names, with a consistent list, as operations
-// on entity keys. errStageMoved: it is not all there (finished meanwhile).
+// on entity keys. errStageMoved: it is not all there, finished meanwhile;
+// *ErrCorrupt: it is not all there, and still pending.
 func (s *Store) readStage(ctx context.Context, m pendingMarker) (api.KVTxnOps, error) {
 	prefix := s.stagePrefix(m.Stage)
 	pairs, qm, err := s.kv.List(prefix, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
@@ -257,6 +266,15 @@ func (s *Store) readStage(ctx context.Context, m pendingMarker) (api.KVTxnOps, e
 		return nil, s.filtered()
 	}
 	if len(pairs) != m.Changes {
+		// Finished meanwhile (the usual case), or a stage that lost keys
+		// while still named: only the latter is corrupt.
+		still, err := s.stillPending(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		if still {
+			return nil, &ErrCorrupt{Key: s.pendingKey, Err: fmt.Errorf("its stage holds %d of its %d changes in %s", len(pairs), m.Changes, prefix)}
+		}
 		return nil, fmt.Errorf("%w: %d of its %d changes in %s", errStageMoved, len(pairs), m.Changes, prefix)
 	}
 	ops := make(api.KVTxnOps, len(pairs))
@@ -269,6 +287,20 @@ func (s *Store) readStage(ctx context.Context, m pendingMarker) (api.KVTxnOps, e
 		}
 	}
 	return ops, nil
+}
+
+// stillPending reports whether the pending key, read consistently, still
+// names m's stage.
+func (s *Store) stillPending(ctx context.Context, m pendingMarker) (bool, error) {
+	pair, _, err := s.kv.Get(s.pendingKey, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		if d := s.denied("read", err); d != nil {
+			return false, d
+		}
+		return false, fmt.Errorf("consulstore: read %s: %w", s.pendingKey, err)
+	}
+	var now pendingMarker
+	return pair != nil && json.Unmarshal(pair.Value, &now) == nil && now.Stage == m.Stage, nil
 }
 
 // sweep deletes stages left by writes that can no longer commit: staged on
