@@ -72,9 +72,10 @@ const (
 	retryMin    = 100 * time.Millisecond
 	retryMax    = 10 * time.Second
 	// DefaultCommitTimeout bounds one commit (its transactions, and the
-	// reload after a conflict): a Consul that stops answering fails the
-	// writes waiting on it (ErrOutcomeUnknown) instead of holding them, and
-	// every later write, forever.
+	// reload after a conflict), and each transaction of a large revision
+	// (staged.go), whose size time does not bound: a Consul that stops
+	// answering fails the writes waiting on it (ErrOutcomeUnknown) instead
+	// of holding them, and every later write, forever.
 	DefaultCommitTimeout = 30 * time.Second
 )
 
@@ -86,7 +87,8 @@ type Config struct {
 	Prefix string
 	// Logger receives watch errors.
 	Logger zerolog.Logger
-	// CommitTimeout bounds one commit; default DefaultCommitTimeout.
+	// CommitTimeout bounds one commit, and each transaction of a large
+	// one; default DefaultCommitTimeout.
 	CommitTimeout time.Duration
 	// FloorDir keeps this coordinator's floor (storefloor, floor.go): its
 	// data dir. Empty: none.

@@ -279,6 +279,44 @@ func TestWriteOverTxnLimitIsOneRevision(t *testing.T) {
 	require.NoError(t, err, "the first store writes on the other's large revision")
 }
 
+// A large revision is bounded by the commit timeout in each of its Consul
+// transactions, not in all of them together: one that takes longer than
+// the timeout in all is written, and the write after it is too.
+func TestLargeRevisionMayTakeLongerThanTheCommitTimeout(t *testing.T) {
+	cl := newClient(t, testenv.StartConsul(t))
+	ctx := context.Background()
+	s, err := consulstore.Open(ctx, consulstore.Config{Client: cl, Prefix: prefix, Logger: zerolog.Nop(), CommitTimeout: 300 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	snap, err := s.Update(ctx, func(tx *composition.Tx) error { return tx.Create(&composition.Service{Name: "Big"}) })
+	require.NoError(t, err)
+	svc, _ := snap.ServiceBySystemName("big")
+
+	const n = 4000 // some 130 transactions: about a second on a quiet machine
+	start := time.Now()
+	next, err := s.Update(ctx, func(tx *composition.Tx) error {
+		for i := range n {
+			if err := tx.Create(&composition.Metric{OwnerType: composition.OwnerService, OwnerID: svc.ID,
+				SystemName: fmt.Sprintf("m%d", i), FriendlyName: fmt.Sprintf("M%d", i), Unit: "hit"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	took := time.Since(start)
+	for k := range keys(t, cl) {
+		require.NotContains(t, k, "composition/pending", "the writer finished it (took %v)", took)
+	}
+	assert.Len(t, open(t, cl).Snapshot().MetricsOf(composition.OwnerService, svc.ID), 1+n)
+	if took < 300*time.Millisecond {
+		t.Logf("the revision took %v, less than the timeout: this run proves nothing", took)
+	}
+	_, err = s.Update(ctx, func(tx *composition.Tx) error { return tx.Create(&composition.Service{Name: "After"}) })
+	require.NoError(t, err)
+	assert.Equal(t, next.Revision+1, s.Snapshot().Revision)
+}
+
 // A revision whose Consul transaction would exceed Consul's txn_max_req_len
 // (a large ActiveDoc) is refused before it is sent, as a validation error
 // naming the limit and the entity, and nothing is written.

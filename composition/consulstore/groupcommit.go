@@ -28,9 +28,7 @@ func (s *Store) Update(ctx context.Context, fn func(*composition.Tx) error) (*co
 // revisions they make in as few transactions as Consul's limits allow,
 // answering each write once its transaction is committed.
 func (s *Store) commitGroup(group []*composition.Write) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	g := &groupCommit{s: s, ctx: ctx, base: s.Snapshot(), now: time.Now()}
+	g := &groupCommit{s: s, base: s.Snapshot(), now: time.Now()}
 	for _, w := range group {
 		g.run(w)
 	}
@@ -40,7 +38,6 @@ func (s *Store) commitGroup(group []*composition.Write) {
 // groupCommit is the state of one group while its writes run.
 type groupCommit struct {
 	s    *Store
-	ctx  context.Context
 	base *composition.Composition // what the next write runs on
 	now  time.Time
 
@@ -97,9 +94,13 @@ func (g *groupCommit) run(w *composition.Write) {
 // and the group's next writes run on it; on any other failure the group
 // stops.
 func (g *groupCommit) flush() error {
+	// Each commit has its own bound: one after a large revision must not
+	// find its time spent.
+	ctx, cancel := context.WithTimeout(context.Background(), g.s.timeout)
+	defer cancel()
 	var err error
 	if !g.batch.empty() {
-		err = g.s.commit(g.ctx, &g.batch)
+		err = g.s.commit(ctx, &g.batch)
 	}
 	var conflict *ErrConflict
 	switch {
@@ -108,7 +109,7 @@ func (g *groupCommit) flush() error {
 			g.s.Publish(g.batch.last)
 		}
 	case errors.As(err, &conflict):
-		rerr := g.s.reload(g.ctx)
+		rerr := g.s.reload(ctx)
 		if errors.As(rerr, new(*ErrBehind)) || errors.As(rerr, new(*ErrCorrupt)) {
 			// Not another coordinator's write: Consul lost the newer
 			// revisions, or holds a key the store cannot read, and no

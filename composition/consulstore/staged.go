@@ -78,6 +78,8 @@ type pendingState struct {
 // commitLarge commits b, one large revision, over the meta key at idx
 // (its value once finished: mv), and finishes it.
 func (s *Store) commitLarge(ctx context.Context, b *txnBatch, idx uint64, mv []byte) error {
+	ctx, cancel := withoutDeadline(ctx)
+	defer cancel()
 	if err := s.stageAndCommit(ctx, b, idx, mv); err != nil {
 		return err
 	}
@@ -112,10 +114,12 @@ func (s *Store) stageAndCommit(ctx context.Context, b *txnBatch, idx uint64, mv 
 	if err != nil {
 		return fmt.Errorf("consulstore: encode meta: %w", err)
 	}
-	newIdx, err := s.commitTxn(ctx, b, api.KVTxnOps{
+	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	newIdx, err := s.commitTxn(cctx, b, api.KVTxnOps{
 		{Verb: api.KVCAS, Key: s.metaKey, Value: staged, Index: idx},
 		{Verb: api.KVSet, Key: s.pendingKey, Value: pv},
 	})
+	cancel()
 	if err != nil {
 		if !errors.As(err, new(*ErrOutcomeUnknown)) { // else it may be the revision now
 			s.dropStage(ctx, stage)
@@ -142,7 +146,7 @@ func (s *Store) stage(ctx context.Context, stage string, ops api.KVTxnOps) error
 		}
 	}
 	return s.inChunks(staged, 0, func(chunk api.KVTxnOps) error {
-		ok, resp, err := s.txn(ctx, chunk)
+		ok, resp, err := s.stepTxn(ctx, chunk)
 		return s.plainTxnErr(ok, resp, err)
 	})
 }
@@ -157,10 +161,12 @@ func (s *Store) finish(ctx context.Context) error {
 	if p == nil {
 		return nil
 	}
+	ctx, cancel := withoutDeadline(ctx)
+	defer cancel()
 	idx := p.index
 	check := &api.KVTxnOp{Verb: api.KVCheckIndex, Key: s.metaKey, Index: idx}
 	err := s.inChunks(p.ops, 1, func(chunk api.KVTxnOps) error {
-		ok, resp, err := s.txn(ctx, append(api.KVTxnOps{check}, chunk...))
+		ok, resp, err := s.stepTxn(ctx, append(api.KVTxnOps{check}, chunk...))
 		if metaFailed(ok, resp, err) && s.deniedOp(resp.Errors) == nil {
 			return errMetaMoved
 		}
@@ -169,7 +175,7 @@ func (s *Store) finish(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("finish revision %d: %w", p.marker.Revision, err)
 	}
-	ok, resp, err := s.txn(ctx, api.KVTxnOps{
+	ok, resp, err := s.stepTxn(ctx, api.KVTxnOps{
 		{Verb: api.KVCAS, Key: s.metaKey, Value: p.meta, Index: idx},
 		{Verb: api.KVDelete, Key: s.pendingKey},
 		{Verb: api.KVDeleteTree, Key: s.stagePrefix(p.marker.Stage)},
@@ -191,6 +197,27 @@ func (s *Store) finish(ctx context.Context) error {
 	s.mu.Unlock()
 	s.sweep(ctx, p.marker.Revision)
 	return nil
+}
+
+// withoutDeadline is ctx without its deadline, still cancelled with it: a
+// large revision's steps are each bounded by the commit timeout (stepTxn),
+// not all of them together, so that its size is not bounded by time.
+func withoutDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	detached, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancel()
+		}
+	})
+	return detached, func() { stop(); cancel() }
+}
+
+// stepTxn is txn bounded by the commit timeout: a Consul that stops
+// answering fails a large revision's step as it fails a commit.
+func (s *Store) stepTxn(ctx context.Context, ops api.KVTxnOps) (bool, *api.TxnResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.txn(ctx, ops)
 }
 
 // inChunks calls fn with consecutive runs of ops that fit one transaction
