@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/consul/api"
@@ -74,7 +73,7 @@ func (s *Store) loadOnce(ctx context.Context) (*composition.Composition, uint64,
 	var idx uint64
 	var sawMeta, staged bool
 	var p *pendingState
-	values := map[string][]byte{} // entity key → value
+	entities := make([]*api.KVPair, 0, len(pairs))
 	for _, pair := range pairs {
 		switch pair.Key {
 		case s.metaKey:
@@ -95,7 +94,7 @@ func (s *Store) loadOnce(ctx context.Context) (*composition.Composition, uint64,
 		if _, _, ok := strings.Cut(strings.TrimPrefix(pair.Key, s.root), "/"); !ok {
 			return nil, 0, nil, &ErrCorrupt{Key: pair.Key, Err: errors.New("not a key the store writes (<kind>/<id>, meta or pending)")}
 		}
-		values[pair.Key] = pair.Value
+		entities = append(entities, pair)
 	}
 	if (p != nil) != staged {
 		return nil, 0, nil, &ErrCorrupt{Key: s.pendingKey, Err: fmt.Errorf("the pending key and the meta key's staged flag (%v) disagree", staged)}
@@ -111,33 +110,25 @@ func (s *Store) loadOnce(ctx context.Context) (*composition.Composition, uint64,
 		if p.meta, err = json.Marshal(meta{Revision: c.Revision, LastID: c.LastID}); err != nil {
 			return nil, 0, nil, fmt.Errorf("consulstore: encode meta: %w", err)
 		}
-		for _, op := range p.ops {
-			if op.Verb == api.KVDelete {
-				delete(values, op.Key)
-			} else {
-				values[op.Key] = op.Value
-			}
-		}
+		entities = overlay(entities, p.ops)
 	}
-	byKind := map[composition.Kind][]string{}
-	for key := range values {
-		kind, _, _ := strings.Cut(strings.TrimPrefix(key, s.root), "/")
-		byKind[composition.Kind(kind)] = append(byKind[composition.Kind(kind)], key)
+	byKind := map[composition.Kind][]*api.KVPair{}
+	for _, pair := range entities {
+		kind, _, _ := strings.Cut(strings.TrimPrefix(pair.Key, s.root), "/")
+		byKind[composition.Kind(kind)] = append(byKind[composition.Kind(kind)], pair)
 	}
 	for _, k := range composition.Kinds {
-		keys := byKind[k]
-		slices.Sort(keys)
-		for _, key := range keys {
-			e, err := composition.DecodeEntity(k, values[key])
+		for _, pair := range byKind[k] {
+			e, err := composition.DecodeEntity(k, pair.Value)
 			if err != nil {
-				return nil, 0, nil, &ErrCorrupt{Key: key, Err: err}
+				return nil, 0, nil, &ErrCorrupt{Key: pair.Key, Err: err}
 			}
 			c.Restore(k, e)
 		}
 		delete(byKind, k)
 	}
-	for k, keys := range byKind {
-		return nil, 0, nil, &ErrCorrupt{Key: keys[0], Err: fmt.Errorf("unknown kind %q (written by a newer Portolan?)", k)}
+	for k, pairs := range byKind {
+		return nil, 0, nil, &ErrCorrupt{Key: pairs[0].Key, Err: fmt.Errorf("unknown kind %q (written by a newer Portolan?)", k)}
 	}
 	if !sawMeta {
 		if err := s.checkReadable(ctx); err != nil {
@@ -146,4 +137,29 @@ func (s *Store) loadOnce(ctx context.Context) (*composition.Composition, uint64,
 	}
 	c.Seal()
 	return c, idx, p, nil
+}
+
+// overlay lays a pending revision's operations over the entity keys listed.
+func overlay(entities []*api.KVPair, ops api.KVTxnOps) []*api.KVPair {
+	over := make(map[string]*api.KVTxnOp, len(ops))
+	for _, op := range ops {
+		over[op.Key] = op
+	}
+	kept := entities[:0]
+	for _, pair := range entities {
+		if op, ok := over[pair.Key]; ok {
+			delete(over, pair.Key)
+			if op.Verb == api.KVDelete {
+				continue
+			}
+			pair = &api.KVPair{Key: pair.Key, Value: op.Value}
+		}
+		kept = append(kept, pair)
+	}
+	for _, op := range over { // entities the revision creates
+		if op.Verb == api.KVSet {
+			kept = append(kept, &api.KVPair{Key: op.Key, Value: op.Value})
+		}
+	}
+	return kept
 }

@@ -65,7 +65,7 @@ func (s *Store) encode(changes []composition.Change, next *composition.Compositi
 		if alone := s.metaOpBytes() + opBytes(key, len(val)) + stagedKeyBytes; alone > s.maxTxn {
 			return revisionOps{}, fmt.Errorf("consulstore: revision %d: %w", next.Revision, composition.Invalid("base", fmt.Sprintf(
 				"is too large for the Consul store: %s alone would make a Consul transaction of about %d bytes (its value in base64), over Consul's %s txn_max_req_len; "+
-					"make it smaller, or raise txn_max_req_len in Consul and the coordinator's limit with it",
+					"make it smaller, or raise txn_max_req_len in Consul and the coordinator's --consul-txn-max-req-len with it",
 				strings.TrimPrefix(key, s.root), alone, sizeOf(s.maxTxn))))
 		}
 		r.size += opBytes(key, len(val))
@@ -76,8 +76,9 @@ func (s *Store) encode(changes []composition.Change, next *composition.Compositi
 }
 
 // CheckCommit reports the refusal a commit of changes, making next, would
-// answer (an entity too large for any Consul transaction), or nil. It writes nothing: a dry run asks it, so that
-// it answers what the commit would.
+// answer (an entity too large for any Consul transaction), or nil. It
+// writes nothing: a dry run asks it, so that it answers what the commit
+// would.
 func (s *Store) CheckCommit(changes []composition.Change, next *composition.Composition) error {
 	_, err := s.encode(changes, next)
 	return err
