@@ -194,3 +194,43 @@ func TestShutdownClosesConnectionIdleAfterPostCRLF(t *testing.T) {
 	require.ErrorIs(t, <-done, http.ErrServerClosed)
 	assert.True(t, c.closed())
 }
+
+// slowAccept hands each connection to the server some time after it came,
+// so that all a client sends first (a request and its end) is there
+// before the server's first read.
+type slowAccept struct {
+	net.Listener
+	delay time.Duration
+}
+
+func (l slowAccept) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	time.Sleep(l.delay)
+	return c, err
+}
+
+// A client that sends its request and then its end (a half-close: nc -N,
+// probes) gets its answer and the connection closed at once, as from
+// net/http's server and nginx, not after the idle timeout: the end came
+// in the readiness edge of the request, and no other comes to wake the
+// loop's wait.
+func TestHalfClosedClientIsClosedAfterItsAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "answer")
+	}), zerolog.Nop())
+	go func() { _ = s.Serve(slowAccept{ln, 50 * time.Millisecond}) }()
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	for _, requests := range []int{1, 3} {
+		c := dialWire(t, ln.Addr().String())
+		c.send(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", requests))
+		require.NoError(t, c.c.(*net.TCPConn).CloseWrite())
+		for range requests {
+			_, body := c.answer(http.MethodGet)
+			assert.Equal(t, "answer", body)
+		}
+		require.NoError(t, c.c.SetReadDeadline(time.Now().Add(2*time.Second)))
+		assert.True(t, c.closed(), "%d pipelined request(s): closed once answered, not after the idle timeout (%v)", requests, leanIdleTimeout)
+	}
+}

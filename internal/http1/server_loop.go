@@ -22,19 +22,27 @@ type connReader struct {
 	c       net.Conn
 	now     func([]byte) (int, error) // inside serveInLoop
 	drained bool                      // inside it: the last read emptied the socket
+	// kept: a read after an answer brought a request, so the client
+	// waits for answers before it sends more. Until then the wait after
+	// an answer tries a read first: a client that sends its requests
+	// with its end (a half-close: nc, probes) has both seen in one
+	// readiness edge, and no other comes to end the wait; the read finds
+	// the end.
+	answered, kept bool
 }
 
 func (r *connReader) Read(p []byte) (int, error) {
 	if r.now == nil {
 		return r.c.Read(p)
 	}
-	if r.drained {
+	if r.drained && r.kept {
 		// Nothing has come since: what comes wakes the loop's wait.
 		return 0, errWouldBlock
 	}
 	n, err := r.now(p)
 	// A read shorter than asked took all the socket had.
 	r.drained = err == errWouldBlock || err == nil && n < len(p)
+	r.kept = r.kept || r.answered && n > 0
 	return n, err
 }
 
@@ -72,6 +80,7 @@ func (lc *leanConn) step(read func([]byte) (int, error)) bool {
 				lc.loopState = headDone
 				return true
 			}
+			lc.cr.answered = true
 		default:
 			lc.loopN, lc.loopState = n, st
 			return true
