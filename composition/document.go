@@ -145,6 +145,18 @@ func Import(tx *Tx, d *Document) (*ImportStats, error) {
 	return stats, nil
 }
 
+// ServiceNames maps the id of each service in d to its system_name, for
+// messages that name a service's entity.
+func (d *Document) ServiceNames() map[int64]string {
+	names := make(map[int64]string, len(d.Services))
+	for _, s := range d.Services {
+		if s != nil {
+			names[s.ID] = s.SystemName
+		}
+	}
+	return names
+}
+
 // entities returns the entities of kind k in d, skipping null entries.
 func (d *Document) entities(k Kind) []Entity { return mustKind(k).inDocument(d) }
 

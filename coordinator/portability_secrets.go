@@ -132,12 +132,7 @@ func restorePolicySecrets(cur *composition.Composition, doc *composition.Documen
 // checkPolicySecrets refuses a placeholder of an export without secrets in
 // doc, a document that says it holds its secrets.
 func checkPolicySecrets(doc *composition.Document) error {
-	names := map[int64]string{}
-	for _, s := range doc.Services {
-		if s != nil {
-			names[s.ID] = s.SystemName
-		}
-	}
+	names := doc.ServiceNames()
 	for _, p := range doc.Proxies {
 		if p == nil {
 			continue

@@ -62,12 +62,7 @@ func hiddenCompositionSecret(source string, data []byte) string {
 	if doc.Secrets {
 		hidden, note = manifest.PlaceholderField, ` (the document says it holds its secrets, "secrets": true)`
 	}
-	names := map[int64]string{}
-	for _, s := range doc.Services {
-		if s != nil {
-			names[s.ID] = s.SystemName
-		}
-	}
+	names := doc.ServiceNames()
 	for _, p := range doc.Proxies {
 		if p == nil {
 			continue

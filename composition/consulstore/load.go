@@ -59,15 +59,9 @@ func (s *Store) load(ctx context.Context) (*composition.Composition, uint64, *pe
 }
 
 func (s *Store) loadOnce(ctx context.Context) (*composition.Composition, uint64, *pendingState, error) {
-	pairs, qm, err := s.kv.List(s.root, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	pairs, err := s.list(ctx, s.root)
 	if err != nil {
-		if d := s.denied("read", err); d != nil {
-			return nil, 0, nil, d
-		}
-		return nil, 0, nil, fmt.Errorf("consulstore: list %s: %w", s.root, err)
-	}
-	if qm.ResultsFilteredByACLs {
-		return nil, 0, nil, s.filtered()
+		return nil, 0, nil, err
 	}
 	c := composition.New()
 	var idx uint64
@@ -162,4 +156,21 @@ func overlay(entities []*api.KVPair, ops api.KVTxnOps) []*api.KVPair {
 		}
 	}
 	return kept
+}
+
+// list reads the keys under prefix consistently. A token Consul refuses,
+// or one it left keys out of the list for, is *ErrDenied: part of the
+// composition must never be taken for all of it.
+func (s *Store) list(ctx context.Context, prefix string) (api.KVPairs, error) {
+	pairs, qm, err := s.kv.List(prefix, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		if d := s.denied("read", err); d != nil {
+			return nil, d
+		}
+		return nil, fmt.Errorf("consulstore: list %s: %w", prefix, err)
+	}
+	if qm.ResultsFilteredByACLs {
+		return nil, s.filtered()
+	}
+	return pairs, nil
 }

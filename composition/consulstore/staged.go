@@ -282,15 +282,9 @@ func metaFailed(ok bool, resp *api.TxnResponse, err error) bool {
 // *ErrCorrupt: it is not all there, and still pending.
 func (s *Store) readStage(ctx context.Context, m pendingMarker) (api.KVTxnOps, error) {
 	prefix := s.stagePrefix(m.Stage)
-	pairs, qm, err := s.kv.List(prefix, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	pairs, err := s.list(ctx, prefix)
 	if err != nil {
-		if d := s.denied("read", err); d != nil {
-			return nil, d
-		}
-		return nil, fmt.Errorf("consulstore: list %s: %w", prefix, err)
-	}
-	if qm.ResultsFilteredByACLs {
-		return nil, s.filtered()
+		return nil, err
 	}
 	if len(pairs) != m.Changes {
 		// Finished meanwhile (the usual case), or a stage that lost keys
