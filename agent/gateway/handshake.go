@@ -133,6 +133,9 @@ type handshakeConn struct {
 	asked bool           // the handshake asked for a client certificate
 }
 
+// NetConn is the connection under c, as tls.Conn's.
+func (c *handshakeConn) NetConn() net.Conn { return c.Conn }
+
 // LocalAddr is the connection's local address, carrying asked; read once
 // the handshake is done.
 func (c *handshakeConn) LocalAddr() net.Addr {

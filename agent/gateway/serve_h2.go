@@ -271,6 +271,10 @@ type prefixConn struct {
 	prefix []byte
 }
 
+// NetConn is the connection under c, as tls.Conn's (the lean server looks
+// at its socket).
+func (c *prefixConn) NetConn() net.Conn { return c.Conn }
+
 func (c *prefixConn) Read(p []byte) (int, error) {
 	if len(c.prefix) > 0 {
 		n := copy(p, c.prefix)

@@ -66,6 +66,9 @@ type hookedConn struct {
 	fn   func()
 }
 
+// NetConn is the connection under c, as tls.Conn's.
+func (c *hookedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *hookedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.fn)

@@ -405,7 +405,7 @@ func deadline(now time.Time, d, def time.Duration) time.Time {
 // respond relays the answer's head and body, and reports whether the
 // upstream connection can serve another request.
 // o's read timeout, when set, bounds each read of the body.
-func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstreamConn, resp *http.Response, o *Options) bool {
+func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstreamConn, resp *http.Response, o *Options) (keep bool) {
 	h := w.Header()
 	listed := len(resp.Header["Connection"]) > 0
 	for k, vv := range resp.Header {
@@ -423,6 +423,18 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 	read := o.Read
 	if read <= 0 && o.custom() {
 		_ = uc.c.SetReadDeadline(time.Time{}) // the head's deadline must not cut the body
+	}
+	if read <= 0 && uc.deadline.IsZero() {
+		// No deadline bounds the body's reads (an event stream, a large
+		// body): its client's going away (its request's context ended)
+		// cuts the wait for the upstream. An allocation an answer, for
+		// these only.
+		stop := context.AfterFunc(r.Context(), func() { _ = uc.c.SetReadDeadline(time.Unix(1, 0)) })
+		defer func() {
+			if !stop() {
+				keep = false // its deadline has passed
+			}
+		}()
 	}
 	for {
 		if read > 0 {
@@ -449,7 +461,8 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 		}
 	}
 	resp.Body.Close()
-	return !resp.Close && uc.br.Buffered() == 0
+	keep = !resp.Close && uc.br.Buffered() == 0
+	return keep
 }
 
 // abandon closes the connection, then the answer's body, which is not

@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -38,9 +39,9 @@ import (
 // over 4 KiB and anything malformed; every request it reads is held to the
 // framing rule first (framing.go: CL with TE, TE on HTTP/1.0 and repeated
 // lengths get 400 and a closed connection), and its body to BodyTimeout as
-// the lean loop's (bodyTimer). Not kept: cancelling a request's
-// context when its client goes away while the upstream is still answering
-// (the answer is then dropped when it cannot be written).
+// the lean loop's (bodyTimer). A request's context is its connection's,
+// ended when the connection is done, or when its client leaves during a
+// long answer (watchClients).
 type Server struct {
 	handler  http.Handler
 	log      zerolog.Logger
@@ -60,6 +61,8 @@ type Server struct {
 
 	accepted atomic.Uint64 // connections served since the start
 	wg       sync.WaitGroup
+
+	clientCheck time.Duration // watchClients' interval; clientCheckEvery when zero (tests shorten it)
 
 	// BodyTimeout bounds the time between two reads of a request's body, as
 	// nginx's client_body_timeout: a client that sends none of it for that
@@ -121,12 +124,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.handoffs.addr = ln.Addr()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		_ = s.fallback.Serve(s.handoffs)
 	}()
+	go s.watchClients(cmp.Or(s.clientCheck, clientCheckEvery))
 	retry := backoff.Backoff{Min: 5 * time.Millisecond, Max: time.Second}
 	for {
 		c, err := ln.Accept()
@@ -210,10 +214,12 @@ type leanConn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	remote   string
-	idle     atomic.Bool // waiting for a request: Shutdown may close it
-	busy     atomic.Bool // a request is being answered (ConnStats' writing)
-	deadline time.Time   // the read deadline set; zero when none
-	postCRLF int         // after a POST: how many CR or LF may still be skipped before the next head
+	idle     atomic.Bool   // waiting for a request: Shutdown may close it
+	busy     atomic.Bool   // a request is being answered (ConnStats' writing)
+	requests atomic.Uint32 // requests begun, for watchClients
+	seen     uint32        // requests at watchClients' last look (under Server.mu)
+	deadline time.Time     // the read deadline set; zero when none
+	postCRLF int           // after a POST: how many CR or LF may still be skipped before the next head
 	cancel   context.CancelFunc
 
 	// A head read in pieces: where to look for its end, and whether its
@@ -438,6 +444,7 @@ func (lc *leanConn) serve(n int) bool {
 		}
 	}
 	lc.w.reset(h.method == http.MethodHead, h.close)
+	lc.requests.Add(1)
 	lc.busy.Store(true)
 	defer lc.busy.Store(false)
 	if !lc.call(req) {

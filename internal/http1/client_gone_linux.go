@@ -1,0 +1,51 @@
+package http1
+
+import (
+	"net"
+
+	"golang.org/x/sys/unix"
+)
+
+// clientGone reports whether the client of c has sent its end (the socket
+// is in CLOSE_WAIT) or reset the connection (CLOSE). Its state, not a peek:
+// a pipelined request, or a TLS close_notify, would be what a peek finds
+// before the end.
+func clientGone(c net.Conn) bool {
+	tc, ok := tcpConn(c)
+	if !ok {
+		return false
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var state uint8
+	if err := rc.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.SOL_TCP, unix.TCP_INFO); err == nil {
+			state = info.State
+		}
+	}); err != nil {
+		return true // closed meanwhile
+	}
+	return state == tcpCloseWait || state == tcpClose
+}
+
+// TCP states (include/net/tcp_states.h).
+const (
+	tcpClose     = 7
+	tcpCloseWait = 8
+)
+
+// tcpConn is c's TCP connection, under TLS, the raw system calls' wrapper,
+// or another wrapper with a NetConn method.
+func tcpConn(c net.Conn) (*net.TCPConn, bool) {
+	switch v := c.(type) {
+	case *net.TCPConn:
+		return v, true
+	case *rawConn:
+		return v.TCPConn, true
+	case interface{ NetConn() net.Conn }: // *tls.Conn, and the wrappers that say what they wrap as it does
+		return tcpConn(v.NetConn())
+	}
+	return nil, false
+}
