@@ -217,7 +217,7 @@ type leanConn struct {
 	idle     atomic.Bool   // waiting for a request: Shutdown may close it
 	busy     atomic.Bool   // a request is being answered (ConnStats' writing)
 	requests atomic.Uint32 // requests begun, for watchClients
-	seen     uint32        // requests at watchClients' last look (under Server.mu)
+	look     clientLook    // watchClients' last look (under Server.mu)
 	deadline time.Time     // the read deadline set; zero when none
 	postCRLF int           // after a POST: how many CR or LF may still be skipped before the next head
 	cancel   context.CancelFunc
