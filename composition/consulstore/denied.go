@@ -61,17 +61,18 @@ func (s *Store) filtered() *ErrDenied {
 		Reason: "Consul's ACLs left keys out of the list (X-Consul-Results-Filtered-By-ACLs)"}
 }
 
-// checkReadable reads the meta key, which a list found missing: Consul
+// checkReadable reads key, under which a list found keys missing: Consul
 // lists what a token may not read as nothing at all, and with no token (the
 // anonymous one) not even the filtered header says so, while a read of the
 // key itself is refused (403). Without this a coordinator whose token
-// cannot read the prefix would serve an empty composition.
-func (s *Store) checkReadable(ctx context.Context) error {
-	if _, _, err := s.kv.Get(s.metaKey, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)); err != nil {
+// cannot read the prefix would serve an empty composition (the meta key),
+// or take a stage it may not read for a corrupt one.
+func (s *Store) checkReadable(ctx context.Context, key string) error {
+	if _, _, err := s.kv.Get(key, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)); err != nil {
 		if d := s.denied("read", err); d != nil {
 			return d
 		}
-		return fmt.Errorf("consulstore: read %s: %w", s.metaKey, err)
+		return fmt.Errorf("consulstore: read %s: %w", key, err)
 	}
 	return nil
 }

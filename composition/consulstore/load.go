@@ -125,7 +125,7 @@ func (s *Store) loadOnce(ctx context.Context) (*composition.Composition, uint64,
 		return nil, 0, nil, &ErrCorrupt{Key: pairs[0].Key, Err: fmt.Errorf("unknown kind %q (written by a newer Portolan?)", k)}
 	}
 	if !sawMeta {
-		if err := s.checkReadable(ctx); err != nil {
+		if err := s.checkReadable(ctx, s.metaKey); err != nil {
 			return nil, 0, nil, err
 		}
 	}

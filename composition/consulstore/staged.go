@@ -294,6 +294,9 @@ func (s *Store) readStage(ctx context.Context, m pendingMarker) (api.KVTxnOps, e
 			return nil, err
 		}
 		if still {
+			if err := s.checkReadable(ctx, prefix); err != nil {
+				return nil, err
+			}
 			return nil, &ErrCorrupt{Key: s.pendingKey, Err: fmt.Errorf("its stage holds %d of its %d changes in %s", len(pairs), m.Changes, prefix)}
 		}
 		return nil, fmt.Errorf("%w: %d of its %d changes in %s", errStageMoved, len(pairs), m.Changes, prefix)
