@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -15,6 +16,30 @@ import (
 
 	"github.com/portolan/portolan/internal/pki"
 )
+
+// quietStream is an app whose /events answers one event and then nothing
+// (until 30 s); letGo is told when the gateway ends that request. Other
+// paths answer "ok".
+func quietStream(t *testing.T) (*httptest.Server, chan struct{}) {
+	t.Helper()
+	letGo := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/events" {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		select { // nothing more until the gateway lets go
+		case <-r.Context().Done():
+			letGo <- struct{}{}
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	t.Cleanup(up.Close)
+	return up, letGo
+}
 
 // A client that stops listening to an event stream whose upstream is
 // quiet frees both its place under --gateway-max-connections and the
@@ -35,22 +60,7 @@ func TestClientLeavingAQuietStreamFreesItsPlace(t *testing.T) {
 		{"TLS, an HTTP/1.1 client", TLS{CertFile: certFile, KeyFile: keyFile}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			upstreamLetGo := make(chan struct{}, 1)
-			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path != "/events" {
-					_, _ = io.WriteString(w, "ok")
-					return
-				}
-				w.Header().Set("Content-Type", "text/event-stream")
-				_, _ = io.WriteString(w, "data: first\n\n")
-				w.(http.Flusher).Flush()
-				select { // nothing more until the gateway lets go
-				case <-r.Context().Done():
-					upstreamLetGo <- struct{}{}
-				case <-time.After(30 * time.Second):
-				}
-			}))
-			t.Cleanup(up.Close)
+			up, upstreamLetGo := quietStream(t)
 			f := newGatewayFixture(t, backendUserKey)
 			_, base, _ := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{MaxConns: 1, TLS: tc.tls})
 			addr := strings.TrimPrefix(base, "http://")
@@ -93,4 +103,34 @@ func TestClientLeavingAQuietStreamFreesItsPlace(t *testing.T) {
 			}, 5*time.Second, 50*time.Millisecond, "the departed listener's place is free for another client")
 		})
 	}
+}
+
+// An HTTP/2 client that cancels its stream (RST_STREAM) lets the quiet
+// stream's upstream go at once: x/net/http2 ends the stream's context, which
+// the forwarder's relay now watches (before, it waited for the upstream's
+// next write). The connection and its other streams go on.
+func TestHTTP2StreamCancelledOnAQuietStreamLetsTheUpstreamGo(t *testing.T) {
+	up, upstreamLetGo := quietStream(t)
+	gw := startH2CGateway(t, up.URL, Config{})
+	client := h2cClient()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gw+"/events?user_key=premium-key", nil)
+	require.NoError(t, err)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, 2, resp.ProtoMajor)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "data: first\n", line)
+	cancel()
+	select {
+	case <-upstreamLetGo:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the quiet stream's upstream request is still held 5 s after its HTTP/2 stream was cancelled; want it ended")
+	}
+	resp, err = client.Get(gw + "/?user_key=premium-key")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the connection serves on")
 }
