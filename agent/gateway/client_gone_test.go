@@ -12,25 +12,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/portolan/portolan/internal/pki"
 )
 
 // quietStream is an app whose /events answers one event and then nothing
-// (until 30 s); letGo is told when the gateway ends that request. Other
-// paths answer "ok".
+// (until 30 s), and whose /poll answers nothing (a long poll, until 30 s);
+// letGo is told when the gateway ends either request. Other paths answer
+// "ok".
 func quietStream(t *testing.T) (*httptest.Server, chan struct{}) {
 	t.Helper()
 	letGo := make(chan struct{}, 1)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/events" {
+		switch r.URL.Path {
+		case "/events":
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: first\n\n")
+			w.(http.Flusher).Flush()
+		case "/poll":
+		default:
 			_, _ = io.WriteString(w, "ok")
 			return
 		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, "data: first\n\n")
-		w.(http.Flusher).Flush()
 		select { // nothing more until the gateway lets go
 		case <-r.Context().Done():
 			letGo <- struct{}{}
@@ -133,4 +138,37 @@ func TestHTTP2StreamCancelledOnAQuietStreamLetsTheUpstreamGo(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the connection serves on")
+}
+
+// A client that leaves a long poll whose app holds the head of its answer
+// frees its place and the app's request within the look at its clients,
+// not at --upstream-timeout (60 s), and is counted as nginx counts it:
+// 499, client closed request, not an upstream timeout.
+func TestClientLeavingALongPollFreesItsPlace(t *testing.T) {
+	up, upstreamLetGo := quietStream(t)
+	f := newGatewayFixture(t, backendUserKey)
+	_, base, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{MaxConns: 1})
+	addr := strings.TrimPrefix(base, "http://")
+	poller, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	_, err = io.WriteString(poller, "GET /poll?user_key=premium-key HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond) // the gateway waits for the app
+	require.NoError(t, poller.Close())
+	select {
+	case <-upstreamLetGo:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the long poll's upstream request is still held 5 s after its client left; want it ended")
+	}
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/?user_key=premium-key")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 5*time.Second, 50*time.Millisecond, "the poller's place is free for another client")
+	assert.Equal(t, 1.0, series(t, reg, "apicast_status", map[string]string{"status": "499"}).GetCounter().GetValue(), "client closed request")
+	assert.Zero(t, series(t, reg, "portolan_agent_gateway_requests_total", map[string]string{"result": "upstream_error"}).GetCounter().GetValue(),
+		"the app did not fail: its client left")
 }

@@ -275,10 +275,10 @@ func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, upstream
 		writeText(w, http.StatusRequestEntityTooLarge, plainText, []byte(http.StatusText(http.StatusRequestEntityTooLarge)+"\n"))
 		return
 	}
-	g.m.upstreamError.Inc()
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return // the client went away
+		return // the client went away (499), which is not the upstream's failing
 	}
+	g.m.upstreamError.Inc()
 	if http1.IsTimeout(err) {
 		g.log.Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Str("upstream", upstream).Msg("gateway: upstream timed out")
 		writeText(w, http.StatusGatewayTimeout, plainText, []byte("Upstream timed out\n"))

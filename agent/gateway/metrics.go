@@ -19,7 +19,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		Help: "Requests the gateway answered, by result: forwarded (to the local app), routed (to another instance serving the plan), " +
 			"auth_missing, auth_failed, referrer_not_allowed (answered as auth_failed), no_match, limits_exceeded, no_instance, unavailable, oidc, too_large, " +
 			"bad_request (a dot segment or a control byte in the path), policy_chain_failed (a policy the gateway cannot run: the service fails closed); " +
-			"upstream_error counts forwarded or routed requests the app did not answer.",
+			"upstream_error counts forwarded or routed requests the app did not answer (not those whose client left first: 499 in apicast_status).",
 	}, []string{"result"})
 	if err := reg.Register(vec); err != nil {
 		var are prometheus.AlreadyRegisteredError

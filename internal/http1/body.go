@@ -40,7 +40,9 @@ func (b *leanBody) Read(p []byte) (int, error) {
 		p = p[:b.n]
 	}
 	n, err := b.br.Read(p)
-	b.n -= int64(n)
+	if b.n -= int64(n); b.n == 0 && b.lc != nil {
+		b.lc.reading.Store(false) // the client's end may follow: it is looked at from now on
+	}
 	if err == io.EOF && b.n > 0 {
 		err = io.ErrUnexpectedEOF
 	}

@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// clientsWatched: the lean server looks at its clients' sockets.
+const clientsWatched = true
+
 // clientGone reports whether the client of c has sent its end (the socket
 // is in CLOSE_WAIT) or reset the connection (CLOSE). Its state, not a peek:
 // a pipelined request, or a TLS close_notify, would be what a peek finds

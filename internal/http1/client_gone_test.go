@@ -1,3 +1,5 @@
+//go:build linux
+
 package http1
 
 import (
@@ -10,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,5 +180,66 @@ func TestClientWaitingThroughAStallKeepsItsAnswer(t *testing.T) {
 	case <-letGo:
 		t.Fatal("the upstream was let go while its client waited")
 	default:
+	}
+}
+
+// A long poll whose upstream holds the head of its answer (it answers when
+// an event comes) is let go when its client leaves, not at the upstream
+// timeout: the Forwarder's wait for the head is woken by the look that
+// finds the client gone. The connection it woke is not pooled: the next
+// client is answered, not failed on a passed deadline.
+func TestClientLeavingALongPollReleasesItsUpstream(t *testing.T) {
+	letGo := make(chan struct{}, 1)
+	upstream := testenv.ServeTCP(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if req.URL.Path == "/poll" { // no answer until an event that never comes
+				_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+				if _, err := br.ReadByte(); err != nil && !IsTimeout(err) {
+					letGo <- struct{}{} // closed by the gateway
+				}
+				return
+			}
+			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nnow"); err != nil {
+				return
+			}
+		}
+	})
+	f := NewForwarder(ForwarderConfig{Addr: upstream, Host: "app", Timeout: 30 * time.Second, Idle: 4})
+	var answered atomic.Int32
+	addr := startWatchedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := f.Serve(w, r, "", nil); err != nil {
+			assert.ErrorIs(t, err, context.Canceled, "the client went away, not the upstream's timeout")
+		}
+		answered.Add(1)
+	}), loopbackListener(t), 50*time.Millisecond)
+
+	before := dialWire(t, addr)
+	before.send("GET /now HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, body := before.answer(http.MethodGet)
+	require.Equal(t, "now", body, "a pooled upstream connection to take for the long poll")
+
+	poller := dialWire(t, addr)
+	poller.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(200 * time.Millisecond) // four looks: waiting for the head
+	require.NoError(t, poller.c.Close())
+	select {
+	case <-letGo:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the long poll's upstream is still held 3 s after its client left (looks every 50 ms); want it let go at once, not at the 30 s timeout")
+	}
+	require.Eventually(t, func() bool { return answered.Load() == 2 }, 3*time.Second, 10*time.Millisecond)
+
+	after := dialWire(t, addr)
+	for range 3 {
+		after.send("GET /now HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, body := after.answer(http.MethodGet)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "now", body)
 	}
 }

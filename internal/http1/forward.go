@@ -42,6 +42,7 @@ type upstreamConn struct {
 	used     time.Time   // when it was put back
 	recent   bool        // fresh, or taken from the pool soon after its last answer
 	deadline time.Time   // the connection's deadline; zero when none
+	woken    bool        // watchClients ended a wait on it: its deadline has passed
 
 	head   upstreamHead // what readLeanAnswer fills, reused
 	body   leanBody
@@ -212,7 +213,9 @@ func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host strin
 			}
 			return err
 		}
+		lc := awaitsOn(r, uc)
 		resp, err = f.roundTrip(uc, r, host, owned, &o)
+		uc.woken = !lc.answered(uc)
 		if err == nil {
 			if tries < o.Retries && replayable && retriedStatus(o.RetryStatuses, resp.StatusCode) {
 				uc.abandon(resp)
@@ -226,7 +229,15 @@ func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host strin
 			be errClientBody
 			ua unusableAnswer
 		)
-		if !replayable || errors.As(err, &be) || errors.As(err, &ua) || ctx.Err() != nil {
+		if errors.As(err, &be) || errors.As(err, &ua) {
+			return err
+		}
+		if ctx.Err() != nil {
+			// Its client went away (watchClients), which may have ended
+			// the wait: not the upstream's timeout.
+			return fmt.Errorf("the client went away: %w (the upstream's answer: %v)", ctx.Err(), err)
+		}
+		if !replayable {
 			return err
 		}
 		// A pooled connection the upstream closed meanwhile fails before any
@@ -252,7 +263,7 @@ func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host strin
 		uc.deadline = time.Time{}
 		_ = uc.c.SetDeadline(uc.deadline)
 	}
-	if keep {
+	if keep && !uc.woken {
 		f.put(uc)
 	} else {
 		uc.c.Close()
@@ -333,7 +344,7 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 		uc.extend(f.timeout)
 	}
 	if !asked.IsZero() {
-		if err := uc.awaitAnswer(asked.Add(f.timeout)); err != nil {
+		if err := uc.awaitAnswer(r.Context(), asked.Add(f.timeout)); err != nil {
 			return nil, fmt.Errorf("read the upstream's answer: %w", err)
 		}
 	}
@@ -380,10 +391,10 @@ func (f *Forwarder) roundTrip(uc *upstreamConn, r *http.Request, host string, ow
 // an earlier request on it set is kept while half the timeout is left
 // (extend). When that one passes first, nothing of the answer has been
 // read, and the wait goes on to full: the upstream is not cut short, nor
-// asked twice.
-func (uc *upstreamConn) awaitAnswer(full time.Time) error {
+// asked twice. Not when ctx ended: watchClients woke the wait.
+func (uc *upstreamConn) awaitAnswer(ctx context.Context, full time.Time) error {
 	_, err := uc.br.Peek(1)
-	if err != nil && uc.deadline.Before(full) && IsTimeout(err) {
+	if err != nil && uc.deadline.Before(full) && IsTimeout(err) && ctx.Err() == nil {
 		uc.deadline = full
 		_ = uc.c.SetDeadline(full)
 		_, err = uc.br.Peek(1)
@@ -427,8 +438,8 @@ func (f *Forwarder) respond(w http.ResponseWriter, r *http.Request, uc *upstream
 	if read <= 0 && uc.deadline.IsZero() {
 		// No deadline bounds the body's reads (an event stream, a large
 		// body): its client's going away (its request's context ended)
-		// cuts the wait for the upstream. An allocation an answer, for
-		// these only.
+		// cuts the wait for the upstream. A few allocations an answer,
+		// for these only.
 		stop := context.AfterFunc(r.Context(), func() { _ = uc.c.SetReadDeadline(time.Unix(1, 0)) })
 		defer func() {
 			if !stop() {

@@ -124,13 +124,16 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.handoffs.addr = ln.Addr()
-	s.wg.Add(2)
+	s.wg.Add(1)
+	if clientsWatched {
+		s.wg.Add(1)
+		go s.watchClients(cmp.Or(s.clientCheck, clientCheckEvery))
+	}
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		_ = s.fallback.Serve(s.handoffs)
 	}()
-	go s.watchClients(cmp.Or(s.clientCheck, clientCheckEvery))
 	retry := backoff.Backoff{Min: 5 * time.Millisecond, Max: time.Second}
 	for {
 		c, err := ln.Accept()
@@ -214,12 +217,15 @@ type leanConn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	remote   string
-	idle     atomic.Bool   // waiting for a request: Shutdown may close it
-	busy     atomic.Bool   // a request is being answered (ConnStats' writing)
-	requests atomic.Uint32 // requests begun, for watchClients
-	look     clientLook    // watchClients' last look (under Server.mu)
-	deadline time.Time     // the read deadline set; zero when none
-	postCRLF int           // after a POST: how many CR or LF may still be skipped before the next head
+	idle     atomic.Bool                  // waiting for a request: Shutdown may close it
+	busy     atomic.Bool                  // a request is being answered (ConnStats' writing)
+	requests atomic.Uint32                // requests begun, for watchClients
+	reading  atomic.Bool                  // its request's body is not read to its end: watchClients waits
+	ended    atomic.Bool                  // watchClients found its client gone while it waited: it serves no other request
+	awaiting atomic.Pointer[upstreamConn] // the upstream whose answer's head its request waits for
+	look     clientLook                   // watchClients' last look (under Server.mu)
+	deadline time.Time                    // the read deadline set; zero when none
+	postCRLF int                          // after a POST: how many CR or LF may still be skipped before the next head
 	cancel   context.CancelFunc
 
 	// A head read in pieces: where to look for its end, and whether its
@@ -262,8 +268,11 @@ func (s *Server) newConn(c net.Conn) *leanConn {
 	// the server, which httputil.ReverseProxy looks for to abort (panic
 	// http.ErrAbortHandler, which call recovers) rather than end a cut
 	// answer as if whole.
+	// The connection itself comes last, where a lookup finds it first: the
+	// Forwarder tells it what its request waits for (watchClients).
 	ctx = context.WithValue(ctx, http.ServerContextKey, s.fallback)
-	lc.tmpl = *(&http.Request{}).WithContext(context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr()))
+	ctx = context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr())
+	lc.tmpl = *(&http.Request{}).WithContext(context.WithValue(ctx, leanConnKey{}, lc))
 	if tc, ok := c.(*tls.Conn); ok { // served over TLS (the gateway's front door did the handshake)
 		st := tc.ConnectionState()
 		lc.tmpl.TLS = &st
@@ -353,7 +362,9 @@ func (lc *leanConn) readHead() (int, headState) {
 			lc.idle.Store(false)
 			return 0, headDone
 		}
-		lc.idle.Store(false)
+		if lc.idle.Store(false); lc.ended.Load() {
+			return 0, headDone // its client's end came with it: endIdle
+		}
 	}
 	if lc.postCRLF > 0 {
 		// As net/http: old clients send a CRLF after a POST body, and up to
@@ -445,6 +456,7 @@ func (lc *leanConn) serve(n int) bool {
 	}
 	lc.w.reset(h.method == http.MethodHead, h.close)
 	lc.requests.Add(1)
+	lc.reading.Store(lc.body != nil)
 	lc.busy.Store(true)
 	defer lc.busy.Store(false)
 	if !lc.call(req) {
