@@ -1,3 +1,5 @@
+//go:build linux
+
 package gateway
 
 import (
@@ -171,4 +173,31 @@ func TestClientLeavingALongPollFreesItsPlace(t *testing.T) {
 	assert.Equal(t, 1.0, series(t, reg, "apicast_status", map[string]string{"status": "499"}).GetCounter().GetValue(), "client closed request")
 	assert.Zero(t, series(t, reg, "portolan_agent_gateway_requests_total", map[string]string{"result": "upstream_error"}).GetCounter().GetValue(),
 		"the app did not fail: its client left")
+}
+
+// A client that sends its end with its long poll (nc -N, a script's socket
+// shutdown) and is let go as gone gets no answer, as nginx's 499 closes
+// the connection without one: not an empty 200, which it would take for
+// the app's answer while the gateway counts 499. Nor is a request it
+// pipelined behind the poll served under the ended context.
+func TestClientGoneFromALongPollIsSentNoAnswer(t *testing.T) {
+	up, upstreamLetGo := quietStream(t)
+	f := newGatewayFixture(t, backendUserKey)
+	_, base, reg := startTestGateway(t, f, up.URL, f.placement(f.basic, f.premium), Config{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(c, "GET /poll?user_key=premium-key HTTP/1.1\r\nHost: x\r\n\r\nGET /?user_key=premium-key HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	select {
+	case <-upstreamLetGo:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the long poll's upstream request is still held 5 s after its client sent its end")
+	}
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	assert.Empty(t, string(got), "the client left (499): it is sent nothing")
+	assert.Equal(t, 1.0, series(t, reg, "apicast_status", map[string]string{"status": "499"}).GetCounter().GetValue(), "client closed request")
 }

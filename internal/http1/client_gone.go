@@ -76,7 +76,8 @@ func (s *Server) checkClients() {
 			// fails its reads, one that sent all of it and its end waits.
 		case now.busy:
 			if clientGone(lc.c) {
-				lc.cancel() // before the wake: the Forwarder finds it cancelled
+				lc.ended.Store(true) // before the cancel: serve finds it once the handler returns
+				lc.cancel()          // before the wake: the Forwarder finds it cancelled
 				if uc := lc.awaiting.Swap(nil); uc != nil {
 					_ = uc.c.SetReadDeadline(time.Unix(1, 0))
 				}

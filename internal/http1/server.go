@@ -221,7 +221,7 @@ type leanConn struct {
 	busy     atomic.Bool                  // a request is being answered (ConnStats' writing)
 	requests atomic.Uint32                // requests begun, for watchClients
 	reading  atomic.Bool                  // its request's body is not read to its end: watchClients waits
-	ended    atomic.Bool                  // watchClients found its client gone while it waited: it serves no other request
+	ended    atomic.Bool                  // watchClients found its client gone (waiting, or answering): it serves no other request
 	awaiting atomic.Pointer[upstreamConn] // the upstream whose answer's head its request waits for
 	look     clientLook                   // watchClients' last look (under Server.mu)
 	deadline time.Time                    // the read deadline set; zero when none
@@ -459,11 +459,17 @@ func (lc *leanConn) serve(n int) bool {
 	lc.reading.Store(lc.body != nil)
 	lc.busy.Store(true)
 	defer lc.busy.Store(false)
-	if !lc.call(req) {
+	if !lc.call(req) || lc.ended.Load() && lc.w.status == 0 {
+		// A panic, or a client watchClients found gone that the handler
+		// answered nothing: closed without an answer, as nginx's 499,
+		// not sent an empty 200 it would take for the app's.
 		if lc.body != nil {
 			_ = lc.body.Close() // waits for a read in progress: the buffer goes back to the pool
 		}
 		return false
+	}
+	if lc.ended.Load() {
+		lc.w.closeAfter = true // its context ended: no other request is served under it
 	}
 	if lc.body == nil {
 		return lc.w.finish()
