@@ -144,7 +144,7 @@ func TestHTTP2StreamCancelledOnAQuietStreamLetsTheUpstreamGo(t *testing.T) {
 
 // A client that leaves a long poll whose app holds the head of its answer
 // frees its place and the app's request within the look at its clients,
-// not at --upstream-timeout (60 s), and is counted as nginx counts it:
+// not at --gateway-upstream-timeout (60 s), and is counted as nginx counts it:
 // 499, client closed request, not an upstream timeout.
 func TestClientLeavingALongPollFreesItsPlace(t *testing.T) {
 	up, upstreamLetGo := quietStream(t)

@@ -61,15 +61,7 @@ func startWatchedServer(t *testing.T, h http.Handler, ln net.Listener, every tim
 	t.Helper()
 	s := NewServer(h, zerolog.Nop())
 	s.clientCheck = every
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		assert.ErrorIs(t, <-done, http.ErrServerClosed)
-	})
-	return ln.Addr().String()
+	return serveOn(t, s, ln)
 }
 
 // testCert is net/http's test certificate, from the server httptest makes.

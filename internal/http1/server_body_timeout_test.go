@@ -1,7 +1,6 @@
 package http1
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -27,15 +26,7 @@ func startBodyTimedServer(t *testing.T, h http.Handler) string {
 	require.NoError(t, err)
 	s := NewServer(h, zerolog.Nop())
 	s.BodyTimeout = testBodyTimeout
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		assert.ErrorIs(t, <-done, http.ErrServerClosed)
-	})
-	return ln.Addr().String()
+	return serveOn(t, s, ln)
 }
 
 // echoBody answers with the request's body once read whole, and as the

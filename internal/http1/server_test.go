@@ -22,6 +22,12 @@ func startServer(t testing.TB, h http.Handler) (*Server, string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	s := NewServer(h, zerolog.Nop())
+	return s, serveOn(t, s, ln)
+}
+
+// serveOn serves s on ln until the test ends, and returns ln's address.
+func serveOn(t testing.TB, s *Server, ln net.Listener) string {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -30,7 +36,7 @@ func startServer(t testing.TB, h http.Handler) (*Server, string) {
 		_ = s.Shutdown(ctx)
 		assert.ErrorIs(t, <-done, http.ErrServerClosed)
 	})
-	return s, ln.Addr().String()
+	return ln.Addr().String()
 }
 
 // wireConn is a raw client connection: requests as bytes, answers parsed.
