@@ -181,27 +181,7 @@ func TestClientWaitingThroughAStallKeepsItsAnswer(t *testing.T) {
 // finds the client gone. The connection it woke is not pooled: the next
 // client is answered, not failed on a passed deadline.
 func TestClientLeavingALongPollReleasesItsUpstream(t *testing.T) {
-	letGo := make(chan struct{}, 1)
-	upstream := testenv.ServeTCP(t, func(c net.Conn) {
-		defer c.Close()
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			if req.URL.Path == "/poll" { // no answer until an event that never comes
-				_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-				if _, err := br.ReadByte(); err != nil && !IsTimeout(err) {
-					letGo <- struct{}{} // closed by the gateway
-				}
-				return
-			}
-			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nnow"); err != nil {
-				return
-			}
-		}
-	})
+	upstream, _, letGo := pollUpstream(t, 0)
 	f := NewForwarder(ForwarderConfig{Addr: upstream, Host: "app", Timeout: 30 * time.Second, Idle: 4})
 	var answered atomic.Int32
 	addr := startWatchedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
