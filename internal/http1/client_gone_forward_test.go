@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -72,11 +71,7 @@ func TestClientGoneWhileTheRequestIsSentCustomTimeouts(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.SetDeadline(time.Now().Add(15*time.Second)))
-	_, err = io.WriteString(c, "PUT /poll HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
-	require.NoError(t, err)
-	_, err = c.Write(make([]byte, size))
-	require.NoError(t, err)
-	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	uploadAndEnd(t, c, http.MethodPut, "/poll", size)
 	select {
 	case p := <-received:
 		require.Equal(t, "/poll", p)

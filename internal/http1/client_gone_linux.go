@@ -14,29 +14,38 @@ const clientsWatched = true
 // a pipelined request, or a TLS close_notify, would be what a peek finds
 // before the end.
 func clientGone(c net.Conn) bool {
+	state, ok := tcpState(c)
+	return !ok || state == tcpCloseWait || state == tcpClose
+}
+
+// tcpState is c's TCP state (TCP_INFO); false when c is closed. A
+// connection that is not TCP is told as established.
+func tcpState(c net.Conn) (uint8, bool) {
 	tc, ok := tcpConn(c)
 	if !ok {
-		return false
+		return tcpEstablished, true
 	}
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return false
+		return tcpEstablished, true
 	}
-	var state uint8
+	state := uint8(tcpEstablished)
 	if err := rc.Control(func(fd uintptr) {
 		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.SOL_TCP, unix.TCP_INFO); err == nil {
 			state = info.State
 		}
 	}); err != nil {
-		return true // closed meanwhile
+		return 0, false // closed meanwhile
 	}
-	return state == tcpCloseWait || state == tcpClose
+	return state, true
 }
 
 // TCP states (include/net/tcp_states.h).
 const (
-	tcpClose     = 7
-	tcpCloseWait = 8
+	tcpEstablished = 1
+	tcpFinWait2    = 5
+	tcpClose       = 7
+	tcpCloseWait   = 8
 )
 
 // tcpConn is c's TCP connection, under TLS, the raw system calls' wrapper,

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 // A client that sends a whole upload and then its end (nc -N, a script's
@@ -47,11 +46,7 @@ func TestClientSendingItsEndAfterAnUploadKeepsItsRequest(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
-	_, err = io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
-	require.NoError(t, err)
-	_, err = c.Write(make([]byte, size))
-	require.NoError(t, err)
-	require.NoError(t, c.(*net.TCPConn).CloseWrite()) // the whole request is sent
+	uploadAndEnd(t, c, http.MethodPost, "/upload", size)
 	for start := time.Now(); !finAcked(c) && time.Since(start) < 5*time.Second; {
 		time.Sleep(time.Millisecond)
 	}
@@ -67,15 +62,17 @@ func TestClientSendingItsEndAfterAnUploadKeepsItsRequest(t *testing.T) {
 // finAcked reports whether c's end was acknowledged by its peer (FIN_WAIT2):
 // the peer's socket is in CLOSE_WAIT.
 func finAcked(c net.Conn) bool {
-	rc, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		return false
-	}
-	var state uint8
-	_ = rc.Control(func(fd uintptr) {
-		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.SOL_TCP, unix.TCP_INFO); err == nil {
-			state = info.State
-		}
-	})
-	return state == 5 // TCP_FIN_WAIT2
+	state, ok := tcpState(c)
+	return ok && state == tcpFinWait2
+}
+
+// uploadAndEnd sends a request of method to path on c with a body of size
+// zero bytes, then the client's end: the whole request is sent.
+func uploadAndEnd(t *testing.T, c net.Conn, method, path string, size int) {
+	t.Helper()
+	_, err := io.WriteString(c, method+" "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+	require.NoError(t, err)
+	_, err = c.Write(make([]byte, size))
+	require.NoError(t, err)
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
 }
