@@ -51,6 +51,8 @@ func TestDemoInterruptedStopsProcessesAndRemovesData(t *testing.T) {
 			cmd.Env = append(os.Environ(), "DEMO_RUN_MAIN=1", "DEMO_ARGS=--bin "+bin+" --agent-bin "+agent+
 				" --newsapi "+news+" --spec ../newsapi/openapi.yaml --composition ../newsapi/portolan")
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			stderr := &testenv.SyncBuffer{}
+			cmd.Stderr = stderr
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -67,7 +69,7 @@ func TestDemoInterruptedStopsProcessesAndRemovesData(t *testing.T) {
 					_ = cmd.Wait()
 				}
 			})
-			dir := readUntil(t, bufio.NewScanner(stdout), tc.at)
+			dir := readUntil(t, bufio.NewScanner(stdout), stderr, tc.at)
 			waiting = true
 			go func() { _ = cmd.Wait(); close(exited) }()
 			pid := cmd.Process.Pid
@@ -104,8 +106,9 @@ func TestDemoInterruptedStopsProcessesAndRemovesData(t *testing.T) {
 }
 
 // readUntil reads the demo's output until a line holds step, and returns
-// the data dir it named on the way; the rest of the output is drained.
-func readUntil(t *testing.T, sc *bufio.Scanner, step string) string {
+// the data dir it named on the way; the rest of the output is drained. If
+// the demo ends first, its error output says why.
+func readUntil(t *testing.T, sc *bufio.Scanner, stderr *testenv.SyncBuffer, step string) string {
 	t.Helper()
 	var dir string
 	for sc.Scan() {
@@ -124,7 +127,7 @@ func readUntil(t *testing.T, sc *bufio.Scanner, step string) string {
 			return dir
 		}
 	}
-	t.Fatalf("the demo ended before %q (data in %q)", step, dir)
+	t.Fatalf("the demo ended before %q (data in %q); it said:\n%s", step, dir, stderr)
 	return ""
 }
 

@@ -36,6 +36,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portolan/portolan/internal/loopback"
 	"github.com/portolan/portolan/internal/pki"
 	homeclient "github.com/portolan/portolan/registry/client"
 )
@@ -75,7 +76,7 @@ func run(ctx context.Context, bin, agentBin, news, spec, composition string) err
 		return err
 	}
 	defer os.RemoveAll(dir)
-	addr, err := freeAddr()
+	addr, err := loopback.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -145,15 +146,15 @@ func run(ctx context.Context, bin, agentBin, news, spec, composition string) err
 	// nothing but its pool's token, and brings the image's own documents
 	// (--composition): the news API's plans and limits.
 	startAgent := func(i int, pool string) error {
-		appAddr, err := freeAddr()
+		appAddr, err := loopback.FreeAddr()
 		if err != nil {
 			return err
 		}
-		apiAddr, err := freeAddr()
+		apiAddr, err := loopback.FreeAddr()
 		if err != nil {
 			return err
 		}
-		gwAddr, err := freeAddr()
+		gwAddr, err := loopback.FreeAddr()
 		if err != nil {
 			return err
 		}
@@ -457,15 +458,6 @@ func (c *client) waitReady(exited <-chan struct{}, exitErr *error) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func step(format string, args ...any) {

@@ -1,6 +1,7 @@
 // Package loopback tells whether a URL's host is this machine's loopback,
 // where plain HTTP is allowed: Portolan sends tokens over HTTPS everywhere
-// else (DESIGN: Trust).
+// else (DESIGN: Trust). It also finds free loopback ports for a child
+// process to listen on (FreeAddr).
 //
 // It imports nothing of Portolan.
 package loopback

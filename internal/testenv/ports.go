@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/portolan/portolan/internal/loopback"
 )
 
 // A port chosen here is handed to a child process, which binds it a moment
@@ -22,13 +23,13 @@ import (
 //     over. The kernel drops the lock when a process dies. The files stay
 //     (one per port at most): removing one that another process holds
 //     locked would let a third lock a new file of the same name.
-const lowestPort = 10000
+const lowestPort = loopback.LowestPort
 
 // reservePort returns a loopback port that is free now, is outside the
 // kernel's ephemeral range and is held for t's life.
 func reservePort(t testing.TB) int {
 	t.Helper()
-	hi := ephemeralLow()
+	hi := loopback.EphemeralLow()
 	if hi-lowestPort < 1000 {
 		return kernelPort(t) // no room below the range: the old way
 	}
@@ -71,24 +72,6 @@ func reservePortFrom(t testing.TB, from, hi int) int {
 // user's would not be writable).
 func portLockDir() string {
 	return filepath.Join(os.TempDir(), "portolan-test-ports-"+strconv.Itoa(os.Getuid()))
-}
-
-// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
-// default where it cannot be read).
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 32768
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil {
-		return 32768
-	}
-	return n
 }
 
 // kernelPort is a port the kernel chose and that is free now.

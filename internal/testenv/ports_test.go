@@ -9,13 +9,15 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/portolan/portolan/internal/loopback"
 )
 
 // Ports handed to processes come from below the kernel's ephemeral range,
 // are never handed out twice while held, and a port another test binary
 // holds (its lock file locked) or something else has bound is passed over.
 func TestReservedPortsAreDistinctAndOutsideTheEphemeralRange(t *testing.T) {
-	hi := ephemeralLow()
+	hi := loopback.EphemeralLow()
 	if hi-lowestPort < 1000 {
 		t.Fatalf("this machine's ephemeral range starts at %d: no room below it", hi)
 	}
