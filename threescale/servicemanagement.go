@@ -258,7 +258,9 @@ func credentialsOf(params url.Values, prefix string) composition.Credentials {
 // authorized), and their OAuth variants. The checks run in apisonator's
 // order: the listener's (keys stripped, the caller's credentials, user_id,
 // usage a hash: servicemanagement_params.go), then the key (or OAuth's
-// setting, key and redirect URL), the referrer, the state, the limits.
+// setting, key and redirect URL), the referrer, the state, the limits, the
+// usage being read with the limits only (with no_body its metric names are
+// looked up before the key, as apisonator's preload does).
 func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, mode authMode) {
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -296,8 +298,24 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	}
 	denial = referrerStep(svc, app, params, denial)
 	opts := smOptions(r)
+	bodyless := noBody(opts, rackOptions(r.URL.RawQuery)) // params read a bare no_body as "", Rack as nil
+	if bodyless {
+		// apisonator's no_body preload looks the usage's metrics up
+		// before its validators: an unknown one is 404 whatever the
+		// application and the values.
+		if e := unknownMetricError(snap, svc.ID, params, "usage"); e != nil {
+			writeSMError(w, e)
+			return
+		}
+	}
 	hits, set, e := usageOf(snap, svc.ID, params, "usage", option(opts, "flat_usage"), !mode.report)
-	if e != nil {
+	switch {
+	case e != nil && denial != nil:
+		// apisonator reads the usage in its last validator (Limits) and
+		// stops at the first that fails: a call refused before it is
+		// answered with that refusal (409), whatever its usage holds.
+		hits, set = nil, nil
+	case e != nil:
 		writeSMError(w, e)
 		return
 	}
@@ -332,7 +350,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 		status = http.StatusConflict
 	}
 	sm.writeOptionHeaders(w, opts, denial, reports, hits, denial == nil && mode.report, now)
-	if noBody(opts, rackOptions(r.URL.RawQuery)) { // params read a bare no_body as "", Rack as nil
+	if bodyless {
 		writeSM(w, status, nil)
 		return
 	}

@@ -30,21 +30,15 @@ const rubySpace = " \t\n\v\f\r"
 // Metric::Collection#process_parents.
 func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, prefix string,
 	flat, allowSet bool) (hits []composition.Hit, set []int64, e *smError) {
-	names := make([]string, 0, 4)
-	for k := range params {
-		if name, ok := strings.CutPrefix(k, prefix+"["); ok && strings.HasSuffix(name, "]") {
-			names = append(names, strings.TrimSuffix(name, "]"))
-		}
-	}
+	names := usageNames(params, prefix)
 	if len(names) > MaxUsageMetrics {
 		return nil, nil, &smError{http.StatusBadRequest, "bad_request", fmt.Sprintf("usage names more than %d metrics", MaxUsageMetrics)}
 	}
-	sort.Strings(names)
 	var metrics metricNames
 	for _, name := range names {
 		metric := metrics.lookup(snap, serviceID, name)
 		if metric == nil {
-			return nil, nil, &smError{http.StatusNotFound, "metric_invalid", fmt.Sprintf("metric %q is invalid", clip(name))}
+			return nil, nil, metricInvalid(name)
 		}
 		raw := params.Get(prefix + "[" + name + "]")
 		n, isSet, e := usageValue(raw, name)
@@ -74,6 +68,38 @@ func usageOf(snap *composition.Snapshot, serviceID int64, params url.Values, pre
 		}
 	}
 	return hits, set, nil
+}
+
+// usageNames returns the metric names of usage[metric]=n under prefix,
+// sorted.
+func usageNames(params url.Values, prefix string) []string {
+	names := make([]string, 0, 4)
+	for k := range params {
+		if name, ok := strings.CutPrefix(k, prefix+"["); ok && strings.HasSuffix(name, "]") {
+			names = append(names, strings.TrimSuffix(name, "]"))
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// unknownMetricError is apisonator's MetricInvalid for the first name of the
+// usage under prefix that names no metric of the service, nil when all do.
+// It reads no value: apisonator's no_body preload
+// (Application#load_usage_limits_affected_by) looks the names up before
+// any validator runs, and so before any value is read.
+func unknownMetricError(snap *composition.Snapshot, serviceID int64, params url.Values, prefix string) *smError {
+	var metrics metricNames
+	for _, name := range usageNames(params, prefix) {
+		if metrics.lookup(snap, serviceID, name) == nil {
+			return metricInvalid(name)
+		}
+	}
+	return nil
+}
+
+func metricInvalid(name string) *smError {
+	return &smError{http.StatusNotFound, "metric_invalid", fmt.Sprintf("metric %q is invalid", clip(name))}
 }
 
 // usageValue parses a usage value as apisonator's Metric::Collection

@@ -3,6 +3,7 @@ package mgmt
 import (
 	"container/list"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -90,6 +91,19 @@ func (c *answerCache) remove(key string) {
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[key]; ok {
 		c.drop(el)
+	}
+}
+
+// removePath forgets every answer kept for path, whatever its query,
+// Accept or body: what a write to path made out of date.
+func (c *answerCache) removePath(path string) {
+	prefix := path + "?" // cacheKey's: the canonical path holds no "?"
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, el := range c.byKey {
+		if strings.HasPrefix(key, prefix) {
+			c.drop(el)
+		}
 	}
 }
 

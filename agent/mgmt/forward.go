@@ -58,6 +58,18 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, out *outRequest,
 		p.fail(w, status, msg)
 		return
 	}
+	if isUnsafe(out.method) && resp.StatusCode < 400 {
+		// RFC 9111 section 4.4: a cache MUST invalidate the target URI
+		// when an unsafe method gets a non-error answer. Left in, the
+		// answer from before the write would be served, as the last good
+		// one, once the upstream fails: a service the app renamed under
+		// its old name, one it deleted as still there. Both formats are
+		// one resource to 3scale (lookup).
+		p.cache.removePath(out.path)
+		if alt, ok := otherFormat(out.path); ok {
+			p.cache.removePath(alt)
+		}
+	}
 	if isGet && resp.StatusCode >= 500 && p.serveStale(w, key) {
 		p.log.Warn().Str("path", out.path).Int("status", resp.StatusCode).Msg("management upstream failed; answered from cache")
 		return
@@ -91,6 +103,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, out *outRequest,
 		p.cache.put(&cachedAnswer{key: key, status: resp.StatusCode, header: h.Clone(), body: respBody, stored: time.Now()})
 	}
 	writeAnswer(w, h, resp.StatusCode, respBody, r.Method != http.MethodHead)
+}
+
+// isUnsafe reports whether method may change what the upstream holds
+// (RFC 9110 section 9.2.1: not GET, HEAD or OPTIONS).
+func isUnsafe(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
 }
 
 // readUpstream reads an answer, at most maxResponse bytes.

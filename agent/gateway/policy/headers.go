@@ -33,6 +33,15 @@ import (
 // request brought and replaces the set value, an add after a delete adds
 // back to what the request had. The response commands each see what the
 // ones before left (ngx.header).
+//
+// A push or add on a header nginx keeps one value of (Content-Type,
+// Location, Authorization, User-Agent, …: singleValued) replaces its value,
+// as in APIcast: the command hands nginx the list of the old values and the
+// new one (ngx.header[h] = {...}, ngx.req.set_header(h, {...})), and for
+// such a header lua-nginx-module writes each value over the one before, so
+// only the last, the command's, is sent ("only the last element in the Lua
+// table will take effect for standard headers such as Content-Type that
+// only accept a single value").
 type headersPolicy struct {
 	request, response []headerCommand
 	env               *Env // for the Liquid service variables
@@ -63,6 +72,31 @@ type headerCommand struct {
 	// snap is, for a request push or add, the index in snapKeys of its
 	// header as the request brought it; -1: the request's header as it is.
 	snap int
+	// single: nginx keeps one value of the header (singleValued), so a
+	// push or add replaces it.
+	single bool
+}
+
+// singleValued are, per side, the headers lua-nginx-module sets through
+// nginx's own field for them (ngx_http_lua_headers_in.c's and
+// ngx_http_lua_headers_out.c's ngx_http_set_builtin_header and the
+// handlers built on it), whose value each element of a list overwrites;
+// the others (ngx_http_set_header, Cache-Control's and Cookie's
+// ngx_http_set_builtin_multi_header) get one line per element. Host is
+// the request's, set apart (setHost); hop-by-hop headers never reach the
+// upstream here, so they are left out.
+var singleValued = map[string]map[string]bool{
+	"request": {
+		"If-Modified-Since": true, "If-Unmodified-Since": true, "If-Match": true, "If-None-Match": true,
+		"User-Agent": true, "Referer": true, "Content-Length": true, "Content-Type": true,
+		"Range": true, "If-Range": true, "Expect": true, "Accept-Encoding": true, "Via": true,
+		"Authorization": true, "X-Real-Ip": true,
+	},
+	"response": {
+		"Server": true, "Date": true, "Content-Encoding": true, "Location": true, "Refresh": true,
+		"Last-Modified": true, "Content-Range": true, "Accept-Ranges": true, "Www-Authenticate": true,
+		"Expires": true, "E-Tag": true, "Etag": true, "Content-Length": true, "Content-Type": true,
+	},
 }
 
 type headerCommandConfig struct {
@@ -146,11 +180,13 @@ func compileHeaderCommands(field string, cfgs []headerCommandConfig) ([]headerCo
 		if err != nil {
 			return nil, err
 		}
+		key := textproto.CanonicalMIMEHeaderKey(*cc.Header)
 		cmd := headerCommand{
-			op:    map[string]headerOp{"add": headerAdd, "set": headerSet, "push": headerPush, "delete": headerDelete}[op],
-			key:   textproto.CanonicalMIMEHeaderKey(*cc.Header),
-			value: t,
-			snap:  -1,
+			op:     map[string]headerOp{"add": headerAdd, "set": headerSet, "push": headerPush, "delete": headerDelete}[op],
+			key:    key,
+			value:  t,
+			snap:   -1,
+			single: singleValued[field][key],
 		}
 		if t.IsStatic() {
 			if v := t.Render(nil, nil); v != "" {
@@ -225,6 +261,10 @@ func (cmd *headerCommand) pushOnto(c *Context, env *Env, h http.Header, orig *[]
 	if cmd.op == headerAdd && len(*orig) == 0 {
 		return // add: "When the header is not set, it does nothing"
 	}
+	if cmd.single {
+		cmd.replace(c, env, h)
+		return
+	}
 	v := append(*orig, cmd.render(c, env)) // *orig is clipped: a new array
 	if len(*orig) > 1 {
 		*orig = v[:len(v):len(v)]
@@ -256,11 +296,31 @@ func (cmd *headerCommand) apply(c *Context, env *Env, h http.Header) {
 			h[cmd.key] = []string{v}
 		}
 	case headerPush:
+		if cmd.single {
+			cmd.replace(c, env, h)
+			return
+		}
 		h[cmd.key] = append(h[cmd.key], cmd.render(c, env))
 	case headerAdd:
-		if len(h[cmd.key]) > 0 {
-			h[cmd.key] = append(h[cmd.key], cmd.render(c, env))
+		if len(h[cmd.key]) == 0 {
+			return
 		}
+		if cmd.single {
+			cmd.replace(c, env, h)
+			return
+		}
+		h[cmd.key] = append(h[cmd.key], cmd.render(c, env))
+	}
+}
+
+// replace is a push or add on a single-valued header: the command's value
+// is the one nginx keeps, and an empty one clears the header, as it does
+// the last element of the list.
+func (cmd *headerCommand) replace(c *Context, env *Env, h http.Header) {
+	if v := cmd.render(c, env); v != "" {
+		h[cmd.key] = []string{v}
+	} else {
+		delete(h, cmd.key)
 	}
 }
 
