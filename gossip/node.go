@@ -39,6 +39,7 @@ type Node struct {
 	broadcasts *memberlist.TransmitLimitedQueue
 	events     *events
 	alive      atomic.Int32 // live members, this node included (len of the events' table)
+	streams    *streamCap   // memberlist's transport, its inbound streams bounded
 
 	metaMu  sync.Mutex // serializes UpdateMeta
 	metaVal atomic.Pointer[[]byte]
@@ -101,9 +102,20 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.broadcasts.RetransmitMult = mc.RetransmitMult
 	}
 
+	if mc.Transport == nil {
+		nt, err := newNetTransport(mc)
+		if err != nil {
+			return nil, fmt.Errorf("gossip: start on %s: %w", mc.BindAddr, err)
+		}
+		mc.Transport = nt
+	}
+	capped := capStreams(mc.Transport.(memberlist.NodeAwareTransport), n.log)
+	mc.Transport, n.streams = capped, capped
+
 	n.goRun(func() { n.events.run(n.stop) })
 	ml, err := memberlist.Create(mc)
 	if err != nil {
+		_ = capped.Shutdown()
 		n.closeAndWait()
 		return nil, fmt.Errorf("gossip: start on %s: %w", mc.BindAddr, err)
 	}
