@@ -342,6 +342,10 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.runUsage(bg) }()
 	}
+	if a.cfg.CacheDir != "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.keepCacheSaved(bg) }()
+	}
 	if a.cfg.Gateway != nil {
 		if err := a.startGateway(bg, &wg); err != nil {
 			return 1, err

@@ -127,21 +127,47 @@ func (a *Agent) watchComposition(ctx context.Context) {
 	}
 }
 
+// cacheRetryEvery is how often a view in force that the cache dir could
+// not take is written again.
+const cacheRetryEvery = 5 * time.Second
+
+// keepCacheSaved writes again, every cacheRetryEvery, a view installed
+// while the cache dir could not take it (a full disk), until ctx ends.
+func (a *Agent) keepCacheSaved(ctx context.Context) {
+	t := time.NewTicker(cacheRetryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if saved, err := a.comp.saveUnsaved(); saved {
+			rev, _ := a.comp.Latest()
+			a.log.Info().Uint64("revision", rev).Msg("composition cached")
+		} else if err != nil {
+			a.log.Debug().Err(err).Msg("composition still not cached")
+		}
+	}
+}
+
 // installComposition verifies a signed view and, when it is newer, keeps it
 // and tells the rest of the agent (and gossip) about it.
 func (a *Agent) installComposition(b []byte, from string) error {
 	v, err := a.verifyView(b, from)
-	if err == nil {
-		var ok bool
-		if ok, err = a.comp.offer(v, b); err == nil && !ok {
-			return nil
-		}
-	}
 	if err != nil {
 		return a.refused(v, err, from)
 	}
+	installed, saveErr := a.comp.offer(v, b, from == fromCache)
+	if !installed {
+		return nil
+	}
 	a.m.revision.Set(float64(v.Revision))
 	a.log.Info().Uint64("revision", v.Revision).Str("service", v.Audience).Str("from", from).Msg("composition updated")
+	if saveErr != nil {
+		a.log.Error().Err(saveErr).Uint64("revision", v.Revision).Str("cache_dir", a.cfg.CacheDir).
+			Msg("composition in force but not cached: restarted while home is down, the agent would serve the revision cached before it; writing it again every 5s")
+	}
 	if a.onComposition != nil {
 		a.onComposition(v.Revision, from)
 	}

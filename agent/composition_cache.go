@@ -41,6 +41,7 @@ type compositionCache struct {
 	view     []byte        // the signed view, as received: what gossip serves and the cache file holds
 	doc      []byte        // its composition document
 	changed  chan struct{} // closed and replaced on every install
+	unsaved  bool          // view is not in the cache dir yet (it could not be written)
 	refused  map[uint64]bool
 }
 
@@ -122,26 +123,53 @@ func (c *compositionCache) document() (uint64, []byte) {
 	return c.revision, c.doc
 }
 
-// offer installs v (verified by the caller; raw is its encoding) when it is
-// newer than what the cache holds, and reports whether it did.
-func (c *compositionCache) offer(v *registry.SignedView, raw []byte) (bool, error) {
+// offer installs v (verified by the caller; raw is its encoding, which the
+// cache file holds already when inFile) when it is newer than what the
+// cache holds, and reports whether it did; saveErr is
+// why the cache dir could not keep it. A view is installed even then (a
+// full disk must not hold back a suspended application or a lowered
+// limit); it stays unsaved, and saveUnsaved writes it later.
+func (c *compositionCache) offer(v *registry.SignedView, raw []byte, inFile bool) (installed bool, saveErr error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v.Revision <= c.revision && !c.rekeyed {
 		return false, nil
 	}
-	if c.dir != "" {
-		if err := os.MkdirAll(c.dir, 0o700); err != nil {
-			return false, fmt.Errorf("cache composition: %w", err)
-		}
-		if err := atomicfile.Write(filepath.Join(c.dir, CacheFile), raw, 0o600); err != nil {
-			return false, fmt.Errorf("cache composition: %w", err)
-		}
-	}
 	c.revision, c.view, c.doc, c.rekeyed = v.Revision, raw, v.Document, false
 	close(c.changed)
 	c.changed = make(chan struct{})
+	c.unsaved = c.dir != "" && !inFile
+	return true, c.saveLocked()
+}
+
+// saveUnsaved writes the installed view to the cache dir if offer could
+// not; saved reports that it did now.
+func (c *compositionCache) saveUnsaved() (saved bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.unsaved {
+		return false, nil
+	}
+	if err := c.saveLocked(); err != nil {
+		return false, err
+	}
 	return true, nil
+}
+
+// saveLocked writes the installed view to the cache dir when it is not
+// there yet; c.mu is held.
+func (c *compositionCache) saveLocked() error {
+	if !c.unsaved {
+		return nil
+	}
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
+		return fmt.Errorf("cache composition: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(c.dir, CacheFile), c.view, 0o600); err != nil {
+		return fmt.Errorf("cache composition: %w", err)
+	}
+	c.unsaved = false
+	return nil
 }
 
 // firstRefusal reports whether revision is refused for the first time, so

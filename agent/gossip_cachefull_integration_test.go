@@ -15,10 +15,11 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 )
 
-// An agent that cannot cache a peer's view (its disk full) does not take
-// it; once the cache can be written again it takes the view from its peers,
-// home still down, rather than never.
-func TestGossipViewNotCachedIsTakenOnceTheCacheCanBeWritten(t *testing.T) {
+// An agent that cannot cache a peer's view (its disk full) still puts it
+// in force, home down (a full disk must not hold back a suspended
+// application or a lowered limit), and caches it once the cache dir can
+// take it again.
+func TestGossipViewNotCachedIsInForceAndCachedOnceItCanBe(t *testing.T) {
 	gossipAddr := testenv.FreeAddr(t)
 	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{42}, 32))
 	keyFile := filepath.Join(t.TempDir(), "gossip.key")
@@ -48,12 +49,14 @@ func TestGossipViewNotCachedIsTakenOnceTheCacheCanBeWritten(t *testing.T) {
 	blocker := filepath.Join(dir, agent.CacheFile)
 	require.NoError(t, os.MkdirAll(filepath.Join(blocker, "x"), 0o700))
 	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--gossip-key-file", keyFile, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")
-	require.Eventually(t, func() bool { return strings.Contains(c.Output.String(), "cache composition") }, 10*time.Second, 50*time.Millisecond,
-		"the agent tried to cache the peer's view")
-	rev, _ := agentComposition(t, c)
-	require.Zero(t, rev, "a view that could not be cached is not taken")
+	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 10*time.Second, 50*time.Millisecond,
+		"the peer's view should be in force though the cache dir cannot take it")
+	require.True(t, c.Output.Contains(t, "composition in force but not cached", "cache composition"), "the agent says the view is not cached, and why")
 
 	require.NoError(t, os.RemoveAll(blocker)) // room again
-	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 15*time.Second, 50*time.Millisecond,
-		"the peer's view, not taken while the cache could not be written, should be taken once it can")
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(blocker)
+		return err == nil && bytes.Contains(b, []byte(`"revision"`))
+	}, 15*time.Second, 100*time.Millisecond, "the view in force should be cached once the cache dir can take it")
+	require.Eventually(t, func() bool { return strings.Contains(c.Output.String(), "composition cached") }, 5*time.Second, 50*time.Millisecond)
 }
