@@ -122,7 +122,8 @@ func (d *delivery) answer() <-chan struct{} {
 
 // bringComposition delivers the documents once and reports whether home
 // answered: applied, already had them, or refused them (not retried until
-// the next registration). failing makes a run of failures log once.
+// the next registration; a 408 or 429 is not a refusal). failing makes a
+// run of failures log once.
 func (a *Agent) bringComposition(ctx context.Context, failing *bool) (answered bool) {
 	cctx, cancel := context.WithTimeout(ctx, bringTimeout)
 	reply, err := a.home.BringComposition(cctx, a.ID(), a.bring.docs)
@@ -150,7 +151,9 @@ func (a *Agent) bringComposition(ctx context.Context, failing *bool) (answered b
 	case code == http.StatusConflict:
 		a.log.Error().Err(err).Msg("home refused this image's composition: the same version with other content is there; raise version: in the documents (the command keeps running)")
 		return true
-	case code >= 400 && code < 500:
+	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		// 408 and 429 (from home's bounds or a proxy in front of it) say
+		// "not now", not "never": they are retried as a 5xx is.
 		a.log.Error().Err(err).Msg("home refused this image's composition: check the join token's service scope and the documents (the command keeps running)")
 		return true
 	}
