@@ -115,6 +115,16 @@ func TestURLRewritingQueryArgsKeepOtherArguments(t *testing.T) {
 	assert.Equal(t, url.Values{"filter": {"a;b"}, "bad": {"50%zz"}, "v": {"2"}, "user_key": {cg.key}}, vals)
 }
 
+// query_args_commands write the query back with ngx.req.set_uri_args, whose
+// escaping (lua-nginx-module's ngx_http_lua_escape_uri, URI component)
+// writes a space as %20, never '+': an upstream that reads the query as
+// RFC 3986 rather than as a form would take '+' for a plus sign.
+func TestURLRewritingQueryArgsWriteASpaceAsPercent20(t *testing.T) {
+	cg := startRouteGateway(t, rewritingChain(`{"query_args_commands":[{"op":"set","arg":"v","value":"x y"}]}`), nil)
+	_, q := rewritten(t, cg, "GET", "/?q=a%20b&plus=1%2B1&user_key="+cg.key, nil)
+	assert.Equal(t, "plus=1%2B1&q=a%20b&user_key="+cg.key+"&v=x%20y", q)
+}
+
 // Manifest: "if the URL rewriting policy is placed before it in the chain,
 // the APIcast mapping rules will apply to the modified path. If the URL
 // rewriting policy is placed after APIcast in the chain, then the mapping

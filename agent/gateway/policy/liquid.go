@@ -457,9 +457,7 @@ var liquidFilters = map[string]func(string) string{
 		}
 		return string(b)
 	},
-	// As ngx.escape_uri: all but letters, digits and -_.~ escaped, a space
-	// as %20.
-	"escape_uri": func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") },
+	"escape_uri": escapeURI,
 	"unescape_uri": func(s string) string {
 		u, err := url.PathUnescape(s)
 		if err != nil {
@@ -473,3 +471,8 @@ var liquidFilters = map[string]func(string) string{
 func liquidFilterNames() string {
 	return strings.Join(slices.Sorted(maps.Keys(liquidFilters)), ", ")
 }
+
+// escapeURI is ngx.escape_uri (lua-nginx-module's URI-component escaping,
+// which ngx.encode_args and ngx.req.set_uri_args use too): all but letters,
+// digits and -_.~ escaped, a space as %20, never '+'.
+func escapeURI(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }

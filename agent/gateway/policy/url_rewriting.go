@@ -214,8 +214,9 @@ type uriArg struct {
 	flag bool
 }
 
-// encode writes q as url.Values.Encode does (keys sorted, each value
-// escaped), a flag as its bare name.
+// encode writes q as url.Values.Encode does (keys sorted), each key and
+// value escaped as ngx.req.set_uri_args does (escapeURI: a space as %20),
+// a flag as its bare name.
 func (q uriQuery) encode() string {
 	keys := make([]string, 0, len(q))
 	for k := range q {
@@ -224,7 +225,7 @@ func (q uriQuery) encode() string {
 	slices.Sort(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		ek := url.QueryEscape(k)
+		ek := escapeURI(k)
 		for _, a := range q[k] {
 			if b.Len() > 0 {
 				b.WriteByte('&')
@@ -232,7 +233,7 @@ func (q uriQuery) encode() string {
 			b.WriteString(ek)
 			if !a.flag {
 				b.WriteByte('=')
-				b.WriteString(url.QueryEscape(a.v))
+				b.WriteString(escapeURI(a.v))
 			}
 		}
 	}
