@@ -63,6 +63,23 @@ func TestPolicyJWTClaimCheckMethodsResourceAndDefaults(t *testing.T) {
 	assert.Equal(t, http.StatusOK, call(t, "GET", og.base+"/exact/more", tok("user")).status, "'$': exact, /exact/more is another resource")
 }
 
+// APIcast takes a rule's methods as given ("methods = rule.methods or
+// default_allowed_methods": an empty list is a Lua table, not nil) and the
+// rule applies only when one of them matches the request
+// (is_rule_denied_request: "if not mapping_rule_match then return false"):
+// a rule with "methods": [] denies nothing; one without methods applies to
+// every method.
+func TestPolicyJWTClaimCheckEmptyMethodsApplyToNone(t *testing.T) {
+	og := startOIDCGateway(t, claimCheckChain(`{"rules":[
+		{"operations":[{"op":"==","jwt_claim":"role","jwt_claim_type":"plain","value":"admin"}],"methods":[],"resource":"/none"},
+		{"operations":[{"op":"==","jwt_claim":"role","jwt_claim_type":"plain","value":"admin"}],"resource":"/every"}]}`), nil, nil)
+	c := og.iss.Claims("premium-key")
+	c["role"] = "user"
+	user := bearerHeader(og.iss.Token(t, "RS256", c))
+	assert.Equal(t, http.StatusOK, call(t, "GET", og.base+"/none", user).status, "a rule with no methods applies to none")
+	assert.Equal(t, http.StatusForbidden, call(t, "GET", og.base+"/every", user).status, "a rule without methods applies to every one")
+}
+
 // combine_op "or": one operation holding is enough; "matches" is a regular
 // expression (PCRE in APIcast), unanchored; != negates; a liquid jwt_claim
 // reaches nested claims and a liquid value renders claims too.

@@ -53,7 +53,7 @@ type jwtClaimCheckConfig struct {
 type claimRule struct {
 	or       bool
 	ops      []claimOp
-	methods  []string // nil: any
+	methods  []string // nil: any; empty: none
 	resource *Template
 	pattern  *composition.Pattern // the resource's, when it is static
 }
@@ -88,6 +88,11 @@ func newJWTClaimCheck(conf json.RawMessage, env *Env) (Policy, error) {
 			return nil, err
 		}
 		r.or = combine == "or"
+		if rc.Methods != nil {
+			// Given, even empty: APIcast takes the list as it is
+			// ("rule.methods or default"), so [] matches no method.
+			r.methods = []string{}
+		}
 		for j, m := range rc.Methods {
 			if !slices.Contains(claimCheckMethods, m) {
 				return nil, Invalid(fmt.Sprintf("rules[%d].methods[%d]", i, j), "must be one of %v, not %q", claimCheckMethods, m)
