@@ -11,8 +11,9 @@ import (
 
 // Session bounds: the table holds at most sessionCap sessions, each lives at
 // most sessionMaxAge and dies after sessionIdle without a request. A full
-// table evicts its oldest session, so logging in always works and a flood
-// of logins costs a bounded amount of memory. One access token (configured
+// table evicts the oldest session of the token holding the most, so
+// logging in always works and a flood of logins costs a bounded amount of
+// memory. One access token (configured
 // tokens count as one) holds at most maxTokenSessions: its next login
 // evicts its own oldest, so a token's holder logging in again and again
 // cannot sign the other operators out.
@@ -70,7 +71,8 @@ func (s *sessions) create(now time.Time, tokenID int64) (id, csrf string) {
 	if s.tokenSessions[tokenID] >= maxTokenSessions {
 		s.evictOldestLocked(func(ss *session) bool { return ss.tokenID == tokenID })
 	} else if len(s.byDigest) >= sessionCap {
-		s.evictOldestLocked(func(*session) bool { return true })
+		busiest := s.busiestTokenLocked()
+		s.evictOldestLocked(func(ss *session) bool { return ss.tokenID == busiest })
 	}
 	s.byDigest[sha256.Sum256([]byte(id))] = &session{csrf: csrf, tokenID: tokenID, created: now, lastSeen: now, ended: make(chan struct{})}
 	s.tokenSessions[tokenID]++
@@ -186,6 +188,21 @@ func (s *sessions) pruneLocked(now time.Time) {
 			s.deleteLocked(d)
 		}
 	}
+}
+
+// busiestTokenLocked is the access token holding the most sessions (of
+// those tied, the lowest id): a full table makes room from it, so that
+// other tokens' logins never end the session of an operator signed in
+// once.
+func (s *sessions) busiestTokenLocked() int64 {
+	var busiest int64
+	most := 0
+	for tok, n := range s.tokenSessions {
+		if n > most || (n == most && tok < busiest) {
+			busiest, most = tok, n
+		}
+	}
+	return busiest
 }
 
 // evictOldestLocked ends the oldest session of those which picks.

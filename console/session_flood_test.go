@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,4 +51,27 @@ func TestOneTokensLoginsCannotSignOthersOut(t *testing.T) {
 	resp := postLogin(t, script, srv, "script-token")
 	readBody(t, resp)
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "the script still logs in")
+}
+
+// A full session table (several tokens each at maxTokenSessions) makes
+// room by ending the oldest session of the token holding the most, not
+// the oldest of all: an operator signed in once, before the others' logins
+// filled the table, stays signed in.
+func TestFullSessionTableEndsTheBusiestTokensOldest(t *testing.T) {
+	s := newSessions()
+	now := time.Now()
+	operator, _ := s.create(now, 5)
+	filled := 1
+	for tok := int64(1); filled < sessionCap; tok++ {
+		for i := 0; i < maxTokenSessions && filled < sessionCap; i++ {
+			now = now.Add(time.Millisecond)
+			s.create(now, tok)
+			filled++
+		}
+	}
+	require.Equal(t, sessionCap, s.len())
+	s.create(now.Add(time.Millisecond), 4) // token 4 holds fewer than its share
+	_, ok := s.lookup(operator, now.Add(2*time.Millisecond))
+	assert.True(t, ok, "the operator's one session is not the one ended to make room")
+	assert.Equal(t, sessionCap, s.len())
 }
