@@ -330,8 +330,13 @@ func (s *Store) stillPending(ctx context.Context, m pendingMarker) (bool, error)
 // sweep deletes stages left by writes that can no longer commit: staged on
 // a revision before rev (their meta check-and-set was made on an older
 // meta key), by a writer that stopped or lost a conflict. Best effort.
+// Its listing is bounded by the commit timeout, as each step is: ctx has
+// no deadline (withoutDeadline), and a Consul that stops answering here
+// would hold the write that finished, and every write queued behind it.
 func (s *Store) sweep(ctx context.Context, rev uint64) {
-	keys, _, err := s.kv.Keys(s.stagedRoot, "/", (&api.QueryOptions{}).WithContext(ctx))
+	lctx, cancel := context.WithTimeout(ctx, s.timeout)
+	keys, _, err := s.kv.Keys(s.stagedRoot, "/", (&api.QueryOptions{}).WithContext(lctx))
+	cancel()
 	if err != nil {
 		return
 	}

@@ -26,9 +26,17 @@ const DefaultMaxTxnBytes = 512 << 10
 const txnOpBytes = 160
 
 // opBytes bounds the size of an operation on key with a value of n bytes in
-// a /v1/txn body: Consul's JSON carries values in base64.
+// a /v1/txn body: Consul's JSON carries values in base64, and keys as Go's
+// encoder writes them (consul/api's encodeBody), HTML-escaped: a "<", ">"
+// or "&" in the prefix takes six bytes in every key of the body.
 func opBytes(key string, n int) int {
-	return txnOpBytes + len(key) + base64.StdEncoding.EncodedLen(n)
+	return txnOpBytes + jsonLen(key) + base64.StdEncoding.EncodedLen(n)
+}
+
+// jsonLen is the length of s in a JSON body, less its quotes.
+func jsonLen(s string) int {
+	b, _ := json.Marshal(s) // a string always encodes
+	return len(b) - 2
 }
 
 // revisionOps is what one revision writes: an operation per entity it
