@@ -114,8 +114,17 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 		c.limiters.add(batch.ServiceID, batch.Limiters, now)
 	}
 	c.usageBatches.WithLabelValues(result).Inc()
+	// The totals of the periods the batch counted in that are not home's
+	// current ones (its agent's clock is ahead or behind): without them the
+	// agent would forget the usage home just acknowledged.
+	totals := c.usage.Totals(batch.ServiceID, now)
+	drift, err := c.usage.DriftTotals(incs, now)
+	if err != nil {
+		c.cfg.Logger.Error().Err(err).Str("batch", batch.ID).Msg("usage reply without the totals of ended periods")
+	}
+	totals = append(totals, drift...)
 	httpjson.Write(w, http.StatusOK, registry.UsageReply{Duplicate: dup,
-		Totals:   usage.ReplyTotals(usage.LimitedTotals(snap, c.usage.Totals(batch.ServiceID, now)), &batch),
+		Totals:   usage.ReplyTotals(usage.LimitedTotals(snap, totals), &batch),
 		Limiters: c.limiters.totals(batch.ServiceID, now)})
 }
 

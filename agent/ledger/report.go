@@ -206,7 +206,7 @@ func (l *Ledger) flush(ctx context.Context, home Reporter) error {
 		status := client.StatusCode(err)
 		switch {
 		case err == nil:
-			l.ackedWith(sb, reply.Totals, reply.Limiters, time.Now())
+			l.ackedWith(sb, reply.Totals, reply.Limiters, l.now())
 		case sb != nil && (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnprocessableEntity):
 			l.mu.Lock()
 			l.unspoolLocked(sb)
