@@ -139,6 +139,7 @@ type reader struct {
 // read reads the documents of a source, each parsed by itself: a YAML
 // document, or a group of a JSON array's items.
 func (s *reader) read(data []byte) {
+	data = jsonSurrogates(data)
 	if open, line := jsonArray(data); open >= 0 {
 		s.readArray(data, open, line)
 		return
@@ -235,13 +236,21 @@ func (s *reader) parse(r io.Reader, line int, each func(*yaml.Node) bool) bool {
 			return false
 		}
 		shiftLines(&n, shift)
-		if len(n.Content) == 0 {
+		if len(n.Content) == 0 || emptyNode(n.Content[0]) {
 			continue // an empty document, as after a trailing "---"
 		}
 		if !each(n.Content[0]) {
 			return false
 		}
 	}
+}
+
+// emptyNode reports the content of a document that says nothing: the YAML
+// library gives an explicit "---" followed by nothing (or comments only)
+// an untagged, unquoted empty null. A document that says null (null, ~,
+// !!null) or "" is not one, and is refused as no mapping.
+func emptyNode(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Value == "" && n.Style == 0 && n.Anchor == "" && n.ShortTag() == "!!null"
 }
 
 // shiftLines adds shift to the line of n and of every node under it (an

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"iter"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // The YAML library builds the whole tree of a document before the decoder
@@ -124,6 +127,75 @@ func jsonArray(data []byte) (open, line int) {
 	}
 	open = len(data) - len(trimmed) + 1
 	return open, lines(data[:open])
+}
+
+// jsonSurrogates returns a source that is one JSON text with each escaped
+// UTF-16 surrogate pair ("\ud83d\udcf0", RFC 8259, 7: how JSON escapes a
+// character beyond the Basic Multilingual Plane, and how Python's
+// json.dumps writes every one) written as the character itself, and each
+// lone half as U+FFFD, as encoding/json reads them: the YAML library
+// refuses a surrogate escape, so JSON would not read as the YAML it is
+// otherwise. The result is JSON still, with the same lines; any other
+// source is returned as it is.
+func jsonSurrogates(data []byte) []byte {
+	if !bytes.Contains(data, []byte(`\u`)) {
+		return data
+	}
+	if !json.Valid(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) {
+		return data
+	}
+	var out []byte
+	str, last := false, 0
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if !str {
+			str = c == '"'
+			continue
+		}
+		switch {
+		case c == '"':
+			str = false
+		case c == '\\' && i+1 < len(data) && data[i+1] != 'u':
+			i++ // an escape of one character, an escaped backslash among them
+		case c == '\\':
+			r, n := escapedRune(data[i:])
+			if n == 0 {
+				continue
+			}
+			out = utf8.AppendRune(append(out, data[last:i]...), r)
+			last = i + n
+			i += n - 1
+		}
+	}
+	if out == nil {
+		return data
+	}
+	return append(out, data[last:]...)
+}
+
+// escapedRune reads the \uXXXX escape (valid JSON) at the start of b: the
+// character a surrogate pair escapes, or U+FFFD for a lone half, and the
+// bytes read; n is 0 for an escape of no surrogate, kept as written.
+func escapedRune(b []byte) (r rune, n int) {
+	hi, ok := hex4(b)
+	if !ok || !utf16.IsSurrogate(hi) {
+		return 0, 0
+	}
+	if lo, ok := hex4(b[6:]); ok {
+		if r := utf16.DecodeRune(hi, lo); r != utf8.RuneError {
+			return r, 12
+		}
+	}
+	return utf8.RuneError, 6
+}
+
+// hex4 reads the \uXXXX escape at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[2:6]), 16, 16)
+	return rune(v), err == nil
 }
 
 // jsonItems yields each item of the valid JSON array whose items start at
