@@ -100,6 +100,10 @@ func TestStrayArgumentIsRefused(t *testing.T) {
 		{[]string{"coordinator", "x", "--listen", "0.0.0.0:7070"}, `portolan: coordinator: unexpected argument "x"`},
 		{[]string{"tls", "ca", "create", "x"}, `portolan: tls ca create: unexpected argument "x"`},
 		{[]string{"tls", "cert", "create", "x", "--server"}, `portolan: tls cert create: unexpected argument "x"`},
+		{[]string{"status", "x", "--coordinator"}, `portolan: status: unexpected argument "x": status takes none`},
+		{[]string{"map", "--token", "t", "x"}, `portolan: map: unexpected argument "x"`},
+		{[]string{"import", "composition", "--token", "t"}, `portolan: import composition: want one FILE argument (- for standard input), got 0`},
+		{[]string{"import", "composition", "--token", "t", "a.json", "b.json"}, `portolan: import composition: want one FILE argument (- for standard input), got 2`},
 	} {
 		code, stdout, stderr := runApp(tc.args...)
 		assert.Equal(t, 2, code, "%v: %s", tc.args, stderr)

@@ -64,8 +64,8 @@ agent's datacenter, the one --dc names, or every WAN-joined datacenter with
 }
 
 func runMap(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return fmt.Errorf("map: unexpected argument %q (flags go before arguments; map takes none)", c.Args().First())
+	if err := noArguments(c); err != nil {
+		return err
 	}
 	format := strings.ToLower(strings.TrimSpace(c.String("output")))
 	render, ok := mapRenderers[format]

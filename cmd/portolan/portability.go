@@ -115,7 +115,7 @@ func importCommand() *cli.Command {
 					return err
 				}
 				if len(args) != 1 {
-					return fmt.Errorf("import composition: want one FILE argument (- for standard input), got %d", len(args))
+					return cli.Exit(fmt.Sprintf("import composition: want one FILE argument (- for standard input), got %d\nusage: %s", len(args), usageLine(c)), 2)
 				}
 				if err := required(c, "token"); err != nil {
 					return err
