@@ -138,13 +138,17 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 	}
 }
 
-// parseLabels reads repeated k=v flags.
+// parseLabels reads repeated k=v flags. A key given twice is refused
+// rather than one of its values silently kept.
 func parseLabels(specs []string) (map[string]string, error) {
 	labels := map[string]string{}
 	for _, s := range specs {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("--label %q: want key=value", s)
+		}
+		if old, dup := labels[k]; dup {
+			return nil, fmt.Errorf("--label %s is given twice (%q and %q): give each key once", k, old, v)
 		}
 		labels[k] = v
 	}
