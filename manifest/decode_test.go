@@ -83,6 +83,8 @@ func TestDecodeErrorsNameDocumentEntityAndField(t *testing.T) {
 			`news.yaml:5: document 1 (Service "news"): name: given twice`},
 		{"wrong type", head + "version: three\n",
 			`news.yaml:5: document 1 (Service "news"): version: must be an integer, not "three"`},
+		{"integer out of range", head + "version: 9223372036854775808\n",
+			`news.yaml:5: document 1 (Service "news"): version: 9223372036854775808 is out of range: an integer from -9223372036854775808 to 9223372036854775807`},
 		{"missing required", "apiVersion: portolan.dev/v1\nkind: Service\nsystem_name: news\n",
 			`news.yaml:1: document 1 (Service "news"): name: is required`},
 		{"unknown metric in a rule", head + "mapping_rules:\n- {http_method: GET, pattern: /, metric: nope, delta: 1}\n",

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"reflect"
 	"slices"
@@ -217,6 +218,9 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) error
 			return err
 		}
 		i, err := strconv.ParseInt(n.Value, 0, 64)
+		if tag == "!!int" && errors.Is(err, strconv.ErrRange) {
+			return errorf(path, n.Line, "%s is out of range: an integer from %d to %d", n.Value, math.MinInt64, math.MaxInt64)
+		}
 		if tag != "!!int" || err != nil {
 			return errorf(path, n.Line, "must be an integer, not %s", describe(n))
 		}
