@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -122,19 +123,35 @@ func sameKey(a, b jose.JSONWebKey) bool {
 	return ok && pub.Equal(b.Key)
 }
 
-// lookupKey finds the signing key kid of alg's key type in set.
+// lookupKey finds the signing key kid of alg's key type in set. Keys of
+// different types may share a kid (RFC 7517 4.5), often without "alg": the
+// type tells which one the token's alg means.
 func lookupKey(set *fetchedKeys, kid, alg string) (*jose.JSONWebKey, bool) {
 	if set == nil {
 		return nil, false
 	}
 	for i := range set.set.Keys {
 		key := &set.set.Keys[i]
-		if key.KeyID != kid || key.Use == "enc" || (key.Algorithm != "" && key.Algorithm != alg) {
+		if key.KeyID != kid || key.Use == "enc" || (key.Algorithm != "" && key.Algorithm != alg) || !keyTypeOf(key, alg) {
 			continue
 		}
 		return key, true
 	}
 	return nil, false
+}
+
+// keyTypeOf reports whether key is of the type alg signs with: RSA for
+// RS256, EC on P-256 for ES256 (RFC 7518 3.4).
+func keyTypeOf(key *jose.JSONWebKey, alg string) bool {
+	switch jose.SignatureAlgorithm(alg) {
+	case jose.RS256:
+		_, ok := key.Key.(*rsa.PublicKey)
+		return ok
+	case jose.ES256:
+		pub, ok := key.Key.(*ecdsa.PublicKey)
+		return ok && pub.Curve == elliptic.P256()
+	}
+	return false
 }
 
 // refetch fetches the set again unless the last fetch started less than
@@ -200,6 +217,18 @@ func (k *keySet) fetch(ctx context.Context) (jose.JSONWebKeySet, error) {
 	}
 	if err := getJSON(ctx, k.client, k.url, "JWKS", &raw); err != nil {
 		return set, err
+	}
+	// An answer that is no JWK Set (RFC 7517 section 5: an object whose
+	// "keys" member is an array of JWK objects), such as null or {}, is a
+	// failed fetch, not an issuer that withdrew every key: the keys
+	// fetched before stay in use.
+	if raw.Keys == nil {
+		return set, errors.New("the issuer's JWKS has no \"keys\" array: not a JWK Set")
+	}
+	for i, r := range raw.Keys {
+		if len(r) == 0 || r[0] != '{' {
+			return set, fmt.Errorf("the issuer's JWKS key %d is not a JSON object: not a JWK Set", i)
+		}
 	}
 	// A key of a type go-jose does not know (or a bad one) is left out,
 	// not the whole set; the set is bounded.
