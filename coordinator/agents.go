@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,6 +37,9 @@ func newInstances(cfg Config, store composition.Store, keyring *gossipKeyring) (
 		MaxInstances:            cfg.Identity.MaxInstances,
 		MaxJoinTokens:           cfg.Identity.MaxJoinTokens,
 		MaxInstancesPerToken:    cfg.Identity.MaxInstancesPerToken,
+		// The instances are soft state: this start's map must not reuse
+		// the indexes of the one before, which watchers may hold.
+		FirstIndex: registry.StartIndex(time.Now()),
 	}
 	if keyring != nil {
 		rc.GossipKeys = keyring.Current

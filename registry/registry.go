@@ -63,6 +63,10 @@ type Config struct {
 	MaxInstances         int
 	MaxJoinTokens        int
 	MaxInstancesPerToken int
+	// FirstIndex is the map's index at start (1 when 0). A home that
+	// restarts passes StartIndex, so that its indexes never name a map an
+	// earlier start named.
+	FirstIndex uint64
 }
 
 // Registry tracks the instances that phone home and draws the service map.
@@ -224,14 +228,32 @@ func New(cfg Config) (*Registry, error) {
 		now: cfg.Now, log: cfg.Logger, keyring: cfg.GossipKeys,
 		tokens: cfg.JoinTokens, maxInstances: cfg.MaxInstances, maxTokens: cfg.MaxJoinTokens, maxPerToken: cfg.MaxInstancesPerToken,
 		instances: map[string]*instance{}, byCred: map[credentialHash]*instance{}, perToken: map[string]int{},
-		snap: cfg.Store.Snapshot(), index: 1, changed: make(chan struct{}),
+		snap: cfg.Store.Snapshot(), index: max(cfg.FirstIndex, 1), changed: make(chan struct{}),
 		epoch: cfg.Now(), wake: make(chan struct{}, 1),
 	}
+	// Nothing before this start is in the change log: a delta since an
+	// index of an earlier home is the whole map.
+	r.changes.horizon = r.index
 	if cfg.Signer != nil {
 		r.views = &viewCache{signer: cfg.Signer}
 	}
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	return r, nil
+}
+
+// StartIndex is a map index for a home starting at now to begin with
+// (Config.FirstIndex): the wall clock in microseconds. Instances are soft
+// state, so each start of home begins another map; counted from 1 again,
+// its index would soon name a map an earlier start named at that index,
+// and a watcher holding it (a delta, a blocking query) would take the new
+// map for the one it holds, keeping instances that died while home was
+// down. From the clock, every index of this start is above those of the
+// starts before (unless the clock went back by more than their uptime, or
+// they made more changes than microseconds passed), so such a watcher is
+// answered at once, with the whole map. Below 2^53, the index stays exact
+// as a JSON number.
+func StartIndex(now time.Time) uint64 {
+	return uint64(max(now.UnixMicro(), 1))
 }
 
 // HeartbeatInterval is the interval told to agents.
