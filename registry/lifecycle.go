@@ -67,7 +67,7 @@ func (r *Registry) Drain(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	in, ok := r.instances[id]
-	if !ok {
+	if !ok || in.revoked { // revoked after its credential was checked: refused, as a heartbeat is
 		return ErrUnknown
 	}
 	now := r.now()
