@@ -54,9 +54,9 @@ func (a *API) applicationRoutes() []Route {
 	rs := apps.routes(tag, "Application", base, "id", formats...)
 	return append(rs,
 		Route{Method: http.MethodPut, Path: base + "/{id}/suspend", Tag: tag, Summary: "Application Suspend", Formats: formats,
-			handle: apps.change("id", appState("suspend", composition.AppSuspended))},
+			handle: apps.change("id", appState("suspend", composition.AppLive, composition.AppSuspended))},
 		Route{Method: http.MethodPut, Path: base + "/{id}/resume", Tag: tag, Summary: "Application Resume", Formats: formats,
-			handle: apps.change("id", appState("resume", composition.AppLive))},
+			handle: apps.change("id", appState("resume", composition.AppSuspended, composition.AppLive))},
 		Route{Method: http.MethodPut, Path: base + "/{id}/change_plan", Tag: tag, Summary: "Application Change Plan", Formats: formats,
 			handle: apps.change("id", changePlan)},
 		Route{Method: http.MethodPut, Path: base + "/{id}/accept", Tag: tag, Summary: "Application Accept", Formats: formats,
@@ -143,14 +143,17 @@ func changePlan(c *call, tx *composition.Tx, n, _ *composition.Application) erro
 	return nil
 }
 
-// appState returns a change to state, refused for a pending application
-// (which must be accepted first).
-func appState(event, state string) edit[*composition.Application] {
+// appState returns porta's Contract state machine event moving an
+// application from state from to state to (suspend: live => suspended;
+// resume: suspended => live). BuyersApplicationsController fires it without
+// a bang, so from any other state (a pending application, or one already
+// there) it is state_machine's invalid_transition error, 422.
+func appState(event, from, to string) edit[*composition.Application] {
 	return func(_ *call, _ *composition.Tx, n, _ *composition.Application) error {
-		if n.State == composition.AppPending {
-			return composition.Invalid("state", "cannot "+event+" an application that is pending")
+		if n.State != from {
+			return invalidTransition(event)
 		}
-		n.State = state
+		n.State = to
 		return nil
 	}
 }

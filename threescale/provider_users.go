@@ -42,7 +42,7 @@ func (a *API) providerUserRoutes() []Route {
 		{Method: http.MethodPut, Path: member + "/permissions", Tag: tag, Summary: "User Permissions Update", Formats: formats,
 			handle: updatePermissions(users)},
 		{Method: http.MethodPut, Path: member + "/suspend", Tag: tag, Summary: "User Suspend" + of, Formats: formats,
-			handle: users.change("id", userEvent("suspend", composition.UserSuspended, composition.UserPending, composition.UserActive))},
+			handle: suspendUser(users)},
 		{Method: http.MethodPut, Path: member + "/unsuspend", Tag: tag, Summary: "User Unsuspend" + of, Formats: formats,
 			handle: users.change("id", userEvent("unsuspend", composition.UserActive, composition.UserSuspended))},
 	}

@@ -22,7 +22,7 @@ func (a *API) userRoutes() []Route {
 		{Method: http.MethodPut, Path: member + "/activate", Tag: tag, Summary: "User Activate", Formats: formats,
 			handle: activateDeveloperUser(users)},
 		{Method: http.MethodPut, Path: member + "/suspend", Tag: tag, Summary: "User Suspend", Formats: formats,
-			handle: users.change("id", userEvent("suspend", composition.UserSuspended, composition.UserPending, composition.UserActive))},
+			handle: suspendUser(users)},
 		{Method: http.MethodPut, Path: member + "/unsuspend", Tag: tag, Summary: "User Unsuspend", Formats: formats,
 			handle: users.change("id", userEvent("unsuspend", composition.UserActive, composition.UserSuspended))},
 		{Method: http.MethodPut, Path: member + "/admin", Tag: tag, Summary: "User change Role to Admin", Formats: formats,
@@ -72,11 +72,12 @@ func userCollection(filtered bool) *collection[composition.User, *composition.Us
 }
 
 // userEvent moves a user to state, from one of the states 3scale's user
-// state machine allows for the event.
+// state machine allows for the event; from another it is state_machine's
+// invalid_transition error, as porta's users controllers answer it.
 func userEvent(event, to string, from ...string) edit[*composition.User] {
 	return func(_ *call, _ *composition.Tx, n, _ *composition.User) error {
 		if !slices.Contains(from, n.State) {
-			return composition.Invalid("state", "cannot "+event+" a user that is "+n.State)
+			return invalidTransition(event)
 		}
 		n.State = to
 		return nil
@@ -87,19 +88,32 @@ func userEvent(event, to string, from ...string) edit[*composition.User] {
 // "user.activate! unless user.active?": an active user is answered as it
 // is, with no write; a pending one is activated, a suspended one refused.
 func activateDeveloperUser(users *userCollectionT) func(*call) error {
-	activate := userEvent("activate", composition.UserActive, composition.UserPending)
+	return userEventOrAsIs(users, "activate", composition.UserActive, composition.UserPending)
+}
+
+// suspendUser is porta's "user.suspend!" (both users controllers): its user
+// state machine takes suspended => suspended, so a suspended user is
+// answered as it is, with no write.
+func suspendUser(users *userCollectionT) func(*call) error {
+	return userEventOrAsIs(users, "suspend", composition.UserSuspended, composition.UserPending, composition.UserActive)
+}
+
+// userEventOrAsIs answers a user already in state to as it is, with no
+// write, and otherwise moves it there from one of from.
+func userEventOrAsIs(users *userCollectionT, event, to string, from ...string) func(*call) error {
+	move := userEvent(event, to, from...)
 	change := users.change("id", func(c *call, tx *composition.Tx, n, old *composition.User) error {
-		if n.State == composition.UserActive {
-			return nil // activated meanwhile
+		if n.State == to {
+			return nil // moved there meanwhile
 		}
-		return activate(c, tx, n, old)
+		return move(c, tx, n, old)
 	})
 	return func(c *call) error {
 		u, err := users.find(c, c.snapshot(), "id")
 		if err != nil {
 			return err
 		}
-		if u.State == composition.UserActive {
+		if u.State == to {
 			return users.one(c, u)
 		}
 		return change(c)
