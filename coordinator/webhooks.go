@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -141,6 +143,51 @@ func refuseWebhookDial(_, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("%s %w", ip, errWebhookAddr)
 	}
 	return nil
+}
+
+// webhookHostAddr is the address a URL's host names, if it names one: an
+// IP address, or an IPv4 address in one of inet_aton(3)'s other forms
+// (2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518), which
+// getaddrinfo, curl and the forward proxies built on them take for that
+// address, with or without DNS's trailing root dot. Through a proxy the
+// host is all home can judge, so each form must be seen for what it is.
+func webhookHostAddr(host string) (netip.Addr, bool) {
+	host = strings.TrimSuffix(host, ".")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip, true
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var addr uint32
+	for i, part := range parts {
+		// Each part but the last is one byte; the last fills the rest.
+		bits := 8
+		if i == len(parts)-1 {
+			bits = 32 - 8*i
+		}
+		n, ok := inetAtonPart(part, bits)
+		if !ok {
+			return netip.Addr{}, false
+		}
+		addr = addr<<bits | n
+	}
+	return netip.AddrFrom4([4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}), true
+}
+
+// inetAtonPart reads one part of an inet_aton(3) address, of at most bits
+// bits: hexadecimal after 0x, octal after a leading 0, else decimal.
+func inetAtonPart(s string, bits int) (uint32, bool) {
+	base := 10
+	switch {
+	case len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'):
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	n, err := strconv.ParseUint(s, base, bits)
+	return uint32(n), err == nil
 }
 
 // maxClearWarned bounds the receivers remembered as warned of; past it the
@@ -312,7 +359,7 @@ func (d *webhookDelivery) post(ctx context.Context, ev *composition.WebHookEvent
 	}
 	// An address in the URL itself is refused here too: through a proxy
 	// (HTTPS_PROXY) the dialer sees the proxy's address only.
-	if ip, err := netip.ParseAddr(req.URL.Hostname()); err == nil && policy.ForbiddenProxyAddr(ip) {
+	if ip, ok := webhookHostAddr(req.URL.Hostname()); ok && policy.ForbiddenProxyAddr(ip) {
 		return fmt.Errorf("webhook URL %s: %s %w", shown, ip, errWebhookAddr)
 	}
 	req.Header.Set("Content-Type", "text/xml")

@@ -70,6 +70,28 @@ func (plan *callPlan) checkQuery(query url.Values) error {
 	return nil
 }
 
+// checkJSONKeys refuses a JSON body key in Rack's bracket spelling
+// (proxy[api_backend], description[]), at the top level or inside a
+// top-level object, that names a field the request body transforms guard:
+// home keeps such a key as the flat param it spells (threescale.Params),
+// and reads proxy[api_backend] as the wrapped api_backend (updateProxy),
+// which the ops, matching field names, leave in place.
+func (plan *callPlan) checkJSONKeys(body []byte) error {
+	names, err := bodyNames("application/json", nil, body)
+	if err != nil {
+		return nil // transformRequestJSON names what is wrong with it
+	}
+	for _, k := range names {
+		if !strings.ContainsAny(k, "[]") {
+			continue
+		}
+		if slices.ContainsFunc(append(rackSegments(k), rackKey(k)), func(n string) bool { return plan.refuseInQuery[n] }) {
+			return fmt.Errorf("JSON body key %.60q is refused: this operation's request body transforms remove or rename that field, and the upstream reads the bracket spelling as it", k)
+		}
+	}
+	return nil
+}
+
 // rackSegments are the names in a Rack key, the first and those it nests
 // (backend_api[private_endpoint][] is backend_api, private_endpoint);
 // never empty.

@@ -73,8 +73,11 @@ func (p *Proxy) outgoing(r *http.Request, path, rawQuery string, body []byte, pl
 	if query.Has("_method") {
 		return nil, http.StatusBadRequest, errors.New("the _method parameter is refused: send the real method")
 	}
-	query.Del("access_token")
-	query.Del("provider_key")
+	// Under every name Rack reads as them ("[provider_key]",
+	// "provider_key[]"), as in a form body (isCredential): a real 3scale
+	// upstream would otherwise take the app's own.
+	deleteRackKey(query, "access_token")
+	deleteRackKey(query, "provider_key")
 	out := &outRequest{method: r.Method, path: path, query: query, header: requestHeaders(r.Header), body: body}
 	if plan != nil {
 		if err := plan.checkQuery(query); err != nil {
@@ -114,6 +117,9 @@ func (p *Proxy) outgoing(r *http.Request, path, rawQuery string, body []byte, pl
 	if plan != nil && len(plan.reqBody) > 0 && len(out.body) > 0 {
 		if !isJSON(mt) {
 			return nil, http.StatusUnsupportedMediaType, errors.New("this operation's request transforms read JSON bodies only: send Content-Type: application/json")
+		}
+		if err := plan.checkJSONKeys(out.body); err != nil {
+			return nil, http.StatusBadRequest, err
 		}
 		if out.body, err = transformRequestJSON(out.body, plan.reqBody); err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("the request body is not JSON the proxy can read (%v): this operation's request transforms need it", err)
