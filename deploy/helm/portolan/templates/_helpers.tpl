@@ -30,8 +30,14 @@ app.kubernetes.io/name: news
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/*
+The coordinators' StatefulSet and Service, at most 52 characters: the
+controller labels each pod controller-revision-hash: <name>-<hash of up to
+10> (a label value, at most 63; kubernetes/kubernetes#64023), and the
+headless Service adds "-headless" to a name that must stay a DNS label.
+*/}}
 {{- define "portolan.coordinatorName" -}}
-{{- printf "%s-coordinator" (include "portolan.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-coordinator" (include "portolan.fullname" .) | trunc 52 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "portolan.serviceAccountName" -}}
