@@ -219,7 +219,7 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) error
 		}
 		i, err := strconv.ParseInt(n.Value, 0, 64)
 		if tag == "!!int" && errors.Is(err, strconv.ErrRange) {
-			return errorf(path, n.Line, "%s is out of range: an integer from %d to %d", n.Value, math.MinInt64, math.MaxInt64)
+			return errorf(path, n.Line, "%s is out of range: an integer from %d to %d", n.Value, int64(math.MinInt64), int64(math.MaxInt64))
 		}
 		if tag != "!!int" || err != nil {
 			return errorf(path, n.Line, "must be an integer, not %s", describe(n))
