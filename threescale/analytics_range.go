@@ -118,11 +118,44 @@ func parseStatsRange(q url.Values, now time.Time) (*statsRange, error) {
 		return nil, BadRequest("until must be after since")
 	}
 	sr.since = bucketStart(sr.granularity, since)
+	// porta checks the range rounded out to whole buckets: to the end of
+	// the bucket holding end's last instant.
+	rounded := bucketNext(sr.granularity, bucketStart(sr.granularity, end.Add(-time.Nanosecond)))
+	if err := checkTimeRange(sr.granularity, sr.since, rounded); err != nil {
+		return nil, err
+	}
 	if sr.bounds, err = bucketBounds(sr.granularity, sr.since, end, MaxAnalyticsValues); err != nil {
 		return nil, err
 	}
 	sr.until = sr.bounds[len(sr.bounds)-1]
 	return sr, nil
+}
+
+// allowedTimeRanges is porta's ALLOWED_TIME_RANGES (Stats::Views::Usage):
+// the longest range each granularity may span, and how porta names it. It
+// is counted in calendar units from the range's start, where porta counts
+// Rails' average year (365.2425 days) and so refuses a leap year's days or
+// ten calendar years of months: a client porta serves is served here too,
+// and a calendar year's days as well.
+var allowedTimeRanges = map[string]struct {
+	years, months, days int
+	name                string
+}{
+	granMonth:    {years: 10, name: "10 years"},
+	granDay:      {years: 1, name: "1 year"},
+	granSixHours: {months: 6, name: "6 months"},
+	granHour:     {days: 90, name: "90 days"},
+}
+
+// checkTimeRange refuses, as porta's validate_time_range does, a range of
+// whole buckets [start, end) longer than its granularity allows: porta
+// answers 400 rather than, say, months of hourly values.
+func checkTimeRange(g string, start, end time.Time) error {
+	allowed, ok := allowedTimeRanges[g]
+	if ok && end.After(start.AddDate(allowed.years, allowed.months, allowed.days)) {
+		return BadRequest("Time range for the granularity must be less than " + allowed.name)
+	}
+	return nil
 }
 
 // periodStartBefore is porta's since when none is given: now - period.
@@ -218,7 +251,9 @@ func parseStatsTime(s string, loc *time.Location) (time.Time, error) {
 			return t, nil
 		}
 	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 -07:00"} {
+	// With an offset, or "UTC" as Rails prints a time in UTC (the since
+	// and until of the XML answers).
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 -07:00", "2006-01-02 15:04:05 UTC"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.In(loc), nil
 		}
