@@ -113,7 +113,15 @@ func parsePolicyChain(p *Params) ([]composition.PolicyConfig, error) {
 			problems = append(problems, where+": version can't be blank")
 		}
 		if conf := m["configuration"]; jsonValueKind(conf) == '{' {
-			pc.Configuration = append(json.RawMessage(nil), bytes.TrimSpace(conf)...)
+			// Compact, as porta stores the JSON it serializes: the same
+			// chain laid out otherwise is the same chain, and sending it
+			// again changes nothing (no new lock_version).
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, conf); err != nil {
+				problems = append(problems, where+": configuration must be a JSON object")
+				continue
+			}
+			pc.Configuration = json.RawMessage(buf.Bytes())
 		} else {
 			problems = append(problems, where+": configuration must be a JSON object")
 		}

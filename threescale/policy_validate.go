@@ -285,11 +285,19 @@ func describe(e *jsonschema.ValidationError) []string {
 		}
 		return out
 	case *kind.OneOf, *kind.AnyOf:
+		if one, ok := k.(*kind.OneOf); ok && len(one.Subschemas) > 1 {
+			// Two alternatives matched: nothing is missing, one is too many.
+			return []string{at + fmt.Sprintf(": matches more than one of the schema's alternatives (%d and %d): it must match exactly one",
+				one.Subschemas[0]+1, one.Subschemas[1]+1)}
+		}
 		if want, got, ok := enumBranches(e.Causes); ok {
 			return []string{at + fmt.Sprintf(": must be one of %s, not %s", strings.Join(want, ", "), got)}
 		}
 		if len(e.Causes) == 1 {
 			return describe(e.Causes[0])
+		}
+		if left := undiscriminated(e.InstanceLocation, e.Causes); len(left) == 1 {
+			return describe(left[0])
 		}
 		return []string{at + ": matches none of the schema's alternatives"}
 	case *kind.Required:
@@ -342,6 +350,41 @@ func enumBranches(causes []*jsonschema.ValidationError) (want []string, got stri
 		}
 	}
 	return want, got, true
+}
+
+// undiscriminated leaves out the alternatives that a member's value rules
+// out: those failing on an enum or const of a member of the object at loc.
+// APIcast's manifests choose an alternative so ("dependencies" on
+// default_credentials' auth_type or a routing operation's match), and what
+// the one left lacks (user_key: is required) is the user's mistake, not
+// that the others' values differ.
+func undiscriminated(loc []string, causes []*jsonschema.ValidationError) []*jsonschema.ValidationError {
+	var left []*jsonschema.ValidationError
+	for _, c := range causes {
+		if !discriminated(len(loc)+1, c) {
+			left = append(left, c)
+		}
+	}
+	return left
+}
+
+// discriminated reports whether e holds an enum or const failure of a
+// value at depth (a member of the alternatives' object). The alternatives
+// of a oneOf or anyOf within are not looked into: the one they leave out
+// is not what rules e's own alternative out.
+func discriminated(depth int, e *jsonschema.ValidationError) bool {
+	switch e.ErrorKind.(type) {
+	case *kind.Enum, *kind.Const:
+		return len(e.InstanceLocation) == depth
+	case *kind.OneOf, *kind.AnyOf:
+		return false
+	}
+	for _, c := range e.Causes {
+		if discriminated(depth, c) {
+			return true
+		}
+	}
+	return false
 }
 
 func display(v any) string {
