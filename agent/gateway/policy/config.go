@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -32,6 +34,7 @@ func Invalid(field, format string, args ...any) error {
 // naming the field of a type mismatch. Unknown fields are ignored, as
 // APIcast ignores them.
 func Decode(conf json.RawMessage, v any) error {
+	conf = integralNumbers(conf)
 	d := json.NewDecoder(bytes.NewReader(conf))
 	if err := d.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
@@ -41,6 +44,57 @@ func Decode(conf json.RawMessage, v any) error {
 		return Invalid("", "not valid JSON: %v", err)
 	}
 	return nil
+}
+
+// integralNumbers returns conf with every number that has no fractional
+// part but is written as one (503.0, 1e3) written as the integer it is:
+// JSON Schema counts it an integer (draft-07: "a number with a zero
+// fractional part"), the coordinator's check takes it, and so does
+// APIcast's Lua, where an integer field decoded into Go's int64 would
+// refuse it. Numbers beyond 2^53, where a float64 is no longer exact, and
+// configurations that are not JSON are left as they are.
+func integralNumbers(conf json.RawMessage) json.RawMessage {
+	if !bytes.ContainsAny(conf, ".eE") {
+		return conf
+	}
+	d := json.NewDecoder(bytes.NewReader(conf))
+	d.UseNumber()
+	var doc any
+	if d.Decode(&doc) != nil {
+		return conf
+	}
+	changed := false
+	var walk func(any) any
+	walk = func(x any) any {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		case json.Number:
+			if _, err := x.Int64(); err == nil {
+				return x
+			}
+			if f, err := x.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+				changed = true
+				return json.Number(strconv.FormatInt(int64(f), 10))
+			}
+		}
+		return x
+	}
+	doc = walk(doc)
+	if !changed {
+		return conf
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return conf
+	}
+	return out
 }
 
 func jsonKind(goKind string) string {
