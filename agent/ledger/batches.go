@@ -122,6 +122,7 @@ func (l *Ledger) ackedWith(sb *spoolBatch, totals []registry.UsageTotal, limiter
 	if sb != nil {
 		l.forget(sb)
 	}
+	l.saveTotals()
 }
 
 // mergeTotalsLocked takes home's totals: a total only grows, and one of a
@@ -135,6 +136,7 @@ func (l *Ledger) mergeTotalsLocked(totals []registry.UsageTotal, now time.Time) 
 		c, start := l.countersLocked(t.ApplicationID, t.MetricID), t.Start.Unix()
 		if d := t.Value - countOf(c.home[p], start); d > 0 {
 			c.home[p] = addCount(c.home[p], start, d)
+			l.totalsDirty = true
 		}
 	}
 	starts := periodStarts(now.Unix() / 60)

@@ -151,7 +151,10 @@ func (l *Ledger) mergeGlobalsLocked(counts []registry.LimiterCount, now time.Tim
 			g = &globalCount{}
 			l.globals[k] = g
 		}
-		g.home = max(c.Value, 0)
+		if v := max(c.Value, 0); v != g.home {
+			g.home = v
+			l.totalsDirty = true
+		}
 	}
 	l.pruneGlobalsLocked(now)
 }
@@ -172,6 +175,7 @@ func (l *Ledger) addGlobalsHomeLocked(counts []registry.LimiterCount) {
 	for _, c := range counts {
 		if g := l.globals[globalKey{c.Key, c.Start, c.Window}]; g != nil {
 			g.home = max(composition.AddSaturating(g.home, c.Value), 0)
+			l.totalsDirty = true
 		}
 	}
 }

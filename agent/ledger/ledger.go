@@ -39,6 +39,7 @@ import (
 // record only). Numbering goes on past every file, set-aside ones too.
 // Batches keep their id across restarts, so home, which applies a batch id
 // once, counts every request exactly once.
+// Home's last totals are kept beside the spool, in <cache-dir>/usage-totals.json (totals.go).
 // Without a cache dir the same happens in memory: a restart loses what was
 // not acknowledged yet.
 
@@ -120,6 +121,10 @@ type Ledger struct {
 	openPieces       int   // its entries: pieces of its counts
 	openLimiterBytes int64 // the JSON of its limiter counts (limiterJSON)
 
+	totalsDirty   bool  // home's totals changed since they were last saved (totals.go)
+	totalsService int64 // the service they were last saved or read back for
+	totalsFailing bool  // the last save failed (logged once)
+
 	closed bool // Close was called: Admit refuses
 }
 
@@ -144,6 +149,10 @@ func New(cacheDir, instance string, service func() int64, log zerolog.Logger) (*
 	if err := l.recover(); err != nil {
 		return nil, fmt.Errorf("usage spool %s: %w", l.dir, err)
 	}
+	if err := l.loadTotalsLocked(time.Now()); err != nil { // not fatal: home's next reply has them
+		l.log.Error().Err(err).Msg("home's last usage totals ignored: until home answers, limits count this agent's usage alone")
+	}
+	l.totalsDirty = false
 	l.prepare()
 	return l, nil
 }
