@@ -121,9 +121,11 @@ type Ledger struct {
 	openPieces       int   // its entries: pieces of its counts
 	openLimiterBytes int64 // the JSON of its limiter counts (limiterJSON)
 
-	totalsDirty   bool  // home's totals changed since they were last saved (totals.go)
-	totalsService int64 // the service they were last saved or read back for
-	totalsFailing bool  // the last save failed (logged once)
+	totalsDirty   bool      // home's totals changed since they were last saved (totals.go)
+	totalsService int64     // the service they were last saved or read back for
+	totalsFailing bool      // the last save failed (logged once)
+	totalsSavedAt time.Time // when they were last written
+	totalsEntries int       // how many entries that write held
 
 	closed bool // Close was called: Admit refuses
 }

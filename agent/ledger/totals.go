@@ -34,6 +34,12 @@ const (
 	// maxSavedTotals bounds the plan counters written, as maxGlobalKeys
 	// bounds the windows.
 	maxSavedTotals = 200_000
+	// totalsEntriesPerSecond bounds how much of the file is written, on
+	// average: one of N entries is written again at most every
+	// N/totalsEntriesPerSecond seconds (a small ledger at every reply that
+	// changed it, one of 200,000 entries, some 10 MB, every 200 s rather
+	// than every second), so a restart finds totals that old at most.
+	totalsEntriesPerSecond = 1000
 )
 
 // totalsFile is the totals file: home's last totals of a service.
@@ -67,20 +73,23 @@ func (l *Ledger) snapshotTotalsLocked(service int64) *totalsFile {
 }
 
 // saveTotals writes home's last totals to the cache dir when a reply
-// changed them. A failure is logged (once until a write succeeds), not
+// changed them (a large ledger's at most every totalsEntriesPerSecond
+// entries a second, on average). A failure is logged (once until a write succeeds), not
 // fatal: the totals are kept in memory, and the next reply writes them again.
 func (l *Ledger) saveTotals() {
 	if l.dir == "" {
 		return
 	}
 	service := l.service()
+	now := l.now()
 	l.mu.Lock()
-	if service == 0 || (!l.totalsDirty && service == l.totalsService) {
+	gap := time.Duration(l.totalsEntries/totalsEntriesPerSecond) * time.Second
+	if service == 0 || service == l.totalsService && (!l.totalsDirty || now.Before(l.totalsSavedAt.Add(gap))) {
 		l.mu.Unlock()
 		return
 	}
 	f := l.snapshotTotalsLocked(service)
-	l.totalsService = service
+	l.totalsService, l.totalsSavedAt, l.totalsEntries = service, now, len(f.Counters)+len(f.Limiters)
 	l.mu.Unlock()
 	b, err := json.Marshal(f)
 	if err == nil {
