@@ -374,8 +374,10 @@ func TestUsageAnalyticsParams(t *testing.T) {
 	getJSON(t, base+"metric_name=hits&period=eternity"+tok, http.StatusOK, &stats)
 	assert.Equal(t, []int64{0}, stats.Values)
 	assert.Nil(t, stats.Period.Since)
-	getJSON(t, base+"metric_name=hits&period=year&since=2026-01-01&granularity=hour&timezone=UTC"+tok, http.StatusOK, &stats)
-	assert.Len(t, stats.Values, 8760)
+	getJSON(t, base+"metric_name=hits&since=2026-01-01&until=2026-03-31+23:59:59&granularity=hour&timezone=UTC"+tok, http.StatusOK, &stats)
+	assert.Len(t, stats.Values, 90*24)
+	// porta: "Time range for the granularity must be less than 90 days"
+	getJSON(t, base+"metric_name=hits&period=year&since=2026-01-01&granularity=hour&timezone=UTC"+tok, http.StatusBadRequest, nil)
 	getJSON(t, base+"metric_name=nope&period=day&since=2026-01-01"+tok, http.StatusBadRequest, nil) // porta: "metric nope not found"
 	getJSON(t, base+"metric_name=hits&period=fortnight&since=2026-01-01"+tok, http.StatusBadRequest, nil)
 	getJSON(t, base+"metric_name=hits&period=day"+tok, http.StatusOK, nil) // porta: since defaults to now - period
