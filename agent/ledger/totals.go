@@ -54,7 +54,10 @@ type totalsFile struct {
 // them, and clears totalsDirty.
 func (l *Ledger) snapshotTotalsLocked(service int64) *totalsFile {
 	l.totalsDirty = false
-	f := &totalsFile{Service: service, Counters: [][5]int64{}, Limiters: []registry.LimiterCount{}}
+	// Sized as the last save's, or as a counter a period: growing the
+	// slice under the lock would copy it again and again.
+	f := &totalsFile{Service: service, Counters: make([][5]int64, 0, min(max(l.totalsEntries, len(l.counts)*numPeriods), maxSavedTotals)),
+		Limiters: []registry.LimiterCount{}}
 	for k, c := range l.counts {
 		for p := range numPeriods {
 			for _, pc := range c.home[p] {
