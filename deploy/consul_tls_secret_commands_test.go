@@ -2,10 +2,8 @@ package deploy_test
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,29 +106,8 @@ func TestConsulTLSSecretCommandsUseTheFilesPortolanWrites(t *testing.T) {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatalf("ca.crt (%s) holds no certificate", files["ca.crt"])
 	}
-	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "portolan-coordinator.portolan.svc"},
-	}}
 	_, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:"+port+"/health/live", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET /health/live: %s, want 200\n%s", resp.Status, out.String())
-			}
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("HTTPS trusting ca.crt under the Service's name: %v\n%s", err, out.String())
-		}
-		select {
-		case <-waited:
-			t.Fatalf("the coordinator exited with the Secret's files:\n%s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	getOverServiceName(ctx, t, pool, port, "/health/live", waited, &out)
 }

@@ -91,24 +91,32 @@ func TestCoordinatorStartsWithManifestArgs(t *testing.T) {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatalf("%s holds no certificate", caFile)
 	}
-	// The name the Service gives it (--tls-dns), reached on loopback.
+	// 3scale's API takes the token as access_token.
+	getOverServiceName(ctx, t, pool, port, "/admin/api/services.json?access_token="+token, waited, &out)
+}
+
+// getOverServiceName GETs path from the coordinator on loopback port over
+// HTTPS, trusting pool under the name the Service gives it (--tls-dns),
+// until it answers 200; it fails the test on another status, when ctx
+// ends, or when the coordinator exits first (waited closed), with its
+// output.
+func getOverServiceName(ctx context.Context, t *testing.T, pool *x509.CertPool, port, path string, waited <-chan struct{}, out *testenv.SyncBuffer) {
+	t.Helper()
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "portolan-coordinator.portolan.svc"},
 	}}
 	for {
-		// 3scale's API takes the token as access_token.
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
-			"https://127.0.0.1:"+port+"/admin/api/services.json?access_token="+token, nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:"+port+path, nil)
 		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET /admin/api/services.json with the Secret's token: %s\n%s", resp.Status, out.String())
+				t.Fatalf("GET %s over HTTPS: %s, want 200\n%s", path, resp.Status, out.String())
 			}
 			return
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("HTTPS with the CA of the data dir: %v\n%s", err, out.String())
+			t.Fatalf("GET %s over HTTPS trusting the CA under the Service's name: %v\n%s", path, err, out.String())
 		}
 		select {
 		case <-waited:
