@@ -122,6 +122,9 @@ type Agent struct {
 	usage         *ledger.Ledger              // the gateway's usage; nil without a gateway
 	mgmt          *mgmt.Proxy                 // the management proxy; nil without one
 	bring         *bringing                   // the image's documents; nil without --composition
+	// held is the forwarded signals, held from New's start to Run's end
+	// (stop_before_command.go): none meets Go's default action meanwhile.
+	held chan os.Signal
 
 	// Gossip's keyring (gossipkeys.go) and home's instances from its last
 	// map (mapview.go).
@@ -140,8 +143,10 @@ type Agent struct {
 // errCacheDirInUse is a --cache-dir another running agent holds.
 var errCacheDirInUse = errors.New("in use by another running agent")
 
-// New validates cfg and prepares an agent; Run starts it.
-func New(cfg Config) (_ *Agent, err error) {
+// New validates cfg and prepares an agent; Run starts it. What New fetches
+// (a --mgmt-spec URL) ends with ctx, or with a stop signal: the error then
+// says so, and StopCode gives the agent's exit code.
+func New(ctx context.Context, cfg Config) (_ *Agent, err error) {
 	if len(cfg.Command) == 0 {
 		return nil, errors.New("no command to run: portolan agent [flags] -- CMD [ARGS...]")
 	}
@@ -173,7 +178,12 @@ func New(cfg Config) (_ *Agent, err error) {
 		}
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, probe: probe, kick: make(chan struct{}, 1), first: make(chan struct{}),
-		m: newMetrics(), comp: newCompositionCache(cfg.CacheDir)}
+		m: newMetrics(), comp: newCompositionCache(cfg.CacheDir), held: holdSignals()}
+	defer func() {
+		if err != nil {
+			signal.Stop(a.held)
+		}
+	}()
 	if cfg.Home != "" {
 		if cfg.Service == "" {
 			return nil, errors.New("--service is required with --home: the system_name of the service this container implements")
@@ -266,7 +276,12 @@ func New(cfg Config) (_ *Agent, err error) {
 				return nil, err
 			}
 		}
-		if a.mgmt, err = mgmt.New(context.Background(), mcfg, cfg.Home, a.log); err != nil {
+		sctx, release := a.untilStopped(ctx, "while starting")
+		a.mgmt, err = mgmt.New(sctx, mcfg, cfg.Home, a.log)
+		if stopped := release(); stopped != nil {
+			return nil, stopped
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -285,12 +300,12 @@ func (a *Agent) Run(ctx context.Context) (int, error) {
 	// could read our secrets in /proc.
 	makeNonDumpable(a.log)
 
-	// Hold the forwarded signals for the whole run, so one that arrives
-	// before the supervisor takes over, or while deregistering after CMD
-	// exited, cannot kill the agent with its default action; the
-	// supervisor reads this channel, so none is lost in between.
-	held := make(chan os.Signal, 32)
-	signal.Notify(held, supervise.ForwardedSignals()...)
+	// The forwarded signals are held from New's start for the whole run,
+	// so one that arrives before the supervisor takes over, or while
+	// deregistering after CMD exited, cannot kill the agent with its
+	// default action; the supervisor reads this channel, so none is lost
+	// in between.
+	held := a.held
 	defer signal.Stop(held)
 	// A log line to a standard output or error whose reader is gone (`|
 	// head`, a dead log collector) would otherwise kill the agent with

@@ -3,6 +3,7 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,7 +52,7 @@ func TestCacheDirThatCannotBeWrittenDoesNotStopAnAgentWithoutGateway(t *testing.
 	writable := false
 	asUser(t, 65532, func() {
 		if writable = os.Mkdir(dir, 0o700) == nil; !writable {
-			_, err = New(Config{Command: []string{"true"}, CacheDir: dir, Address: "127.0.0.1", Logger: zerolog.New(&logged)})
+			_, err = New(context.Background(), Config{Command: []string{"true"}, CacheDir: dir, Address: "127.0.0.1", Logger: zerolog.New(&logged)})
 		}
 	})
 	require.False(t, writable, "a user other than the directory's owner created a directory in a 0555 one: the test checks nothing")

@@ -59,7 +59,7 @@ name: News
 version: 1
 `)+"\n"), 0o644))
 	dir := t.TempDir()
-	a, err := New(Config{Command: []string{"sleep", "30"}, Home: srv.URL, Token: "agent-token", Service: "news",
+	a, err := New(context.Background(), Config{Command: []string{"sleep", "30"}, Home: srv.URL, Token: "agent-token", Service: "news",
 		Composition: []string{docs}, Address: "127.0.0.1", Heartbeat: 100 * time.Millisecond, TTL: time.Second,
 		API: "off", PlacementFile: filepath.Join(dir, "placement.json"), CacheDir: filepath.Join(dir, "cache"), Logger: zerolog.Nop()})
 	require.NoError(t, err)

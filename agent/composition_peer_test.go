@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"testing"
@@ -28,7 +29,7 @@ func TestPeerViewIsRefusedUnderARevisionNotItsOwn(t *testing.T) {
 	view, err := s.View(snap, svc.SystemName, time.Now())
 	require.NoError(t, err)
 
-	a, err := New(Config{Command: []string{"true"}, Service: svc.SystemName, CacheDir: t.TempDir(), Logger: zerolog.Nop()})
+	a, err := New(context.Background(), Config{Command: []string{"true"}, Service: svc.SystemName, CacheDir: t.TempDir(), Logger: zerolog.Nop()})
 	require.NoError(t, err)
 	_, err = a.comp.setKey(pub)
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -16,7 +17,7 @@ func TestAgentWarnsOfAConsulTokenInClearOffLoopback(t *testing.T) {
 	t.Setenv("CONSUL_HTTP_SSL", "")
 	newWith := func(consul, token string) string {
 		var logs bytes.Buffer
-		_, err := New(Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
+		_, err := New(context.Background(), Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
 			Consul: consul, ConsulToken: token, Logger: zerolog.New(&logs)})
 		require.NoError(t, err)
 		return logs.String()

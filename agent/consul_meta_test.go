@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -22,7 +23,7 @@ import (
 // boundary: what Consul decodes from the request stays within the limit.
 func TestConsulLabelCutMidRuneStaysWithinConsulsMetaLimit(t *testing.T) {
 	label := strings.Repeat("a", 511) + "é" // 513 bytes; byte 512 is inside "é"
-	a, err := New(Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
+	a, err := New(context.Background(), Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
 		Consul: "http://127.0.0.1:1", Labels: map[string]string{"zone": label, "bad": "\xff\xfe" + strings.Repeat("b", 510)},
 		Logger: zerolog.Nop()})
 	require.NoError(t, err)
@@ -43,7 +44,7 @@ func TestConsulLabelCutMidRuneStaysWithinConsulsMetaLimit(t *testing.T) {
 func TestConsulLabelCutMidRuneIsRegisteredByConsul(t *testing.T) {
 	cs := testenv.StartConsul(t)
 	label := strings.Repeat("a", 511) + "é"
-	a, err := New(Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
+	a, err := New(context.Background(), Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
 		Consul: cs.URL, Labels: map[string]string{"zone": label}, Logger: zerolog.Nop()})
 	require.NoError(t, err)
 	err = cs.Client(t).Agent().ServiceRegister(a.consulRegistration())
@@ -58,7 +59,7 @@ func TestConsulLabelsLeftOutOfMetaAreWarnedOfOnce(t *testing.T) {
 		labels[fmt.Sprintf("z%02d", i)] = "v"
 	}
 	var logs bytes.Buffer
-	a, err := New(Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
+	a, err := New(context.Background(), Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
 		Consul: "http://127.0.0.1:1", Labels: labels, Logger: zerolog.New(&logs)})
 	require.NoError(t, err)
 	logs.Reset()
@@ -81,7 +82,7 @@ func TestConsulRegistrationMarksDrainingInMetaAndKeepsItsCheckFed(t *testing.T) 
 	for i := range 70 {
 		labels[fmt.Sprintf("z%02d", i)] = "v"
 	}
-	a, err := New(Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
+	a, err := New(context.Background(), Config{Command: []string{"true"}, Service: "news", Address: "127.0.0.1", CacheDir: t.TempDir(),
 		Consul: "http://127.0.0.1:1", Labels: labels, Logger: zerolog.Nop()})
 	require.NoError(t, err)
 	before := a.consulRegistration()

@@ -20,7 +20,7 @@ import (
 func TestLocalAPIRefusesBrowserCalls(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	a, err := New(Config{Command: []string{"true"}, Address: "127.0.0.1", API: ln.Addr().String(), Logger: zerolog.Nop()})
+	a, err := New(context.Background(), Config{Command: []string{"true"}, Address: "127.0.0.1", API: ln.Addr().String(), Logger: zerolog.Nop()})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -5,12 +5,71 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/portolan/portolan/agent/supervise"
 )
 
 // A stop asked before CMD runs: while --wait-home holds its start, or
 // while the agent starts.
+
+// holdSignals starts holding the signals the supervisor forwards to CMD,
+// for New and Run: until Run hands them to the supervisor, a stop among
+// them ends the agent before CMD starts (untilStopped, waitHome,
+// stopAsked); the others concern a CMD that does not exist yet.
+func holdSignals() chan os.Signal {
+	held := make(chan os.Signal, 32)
+	signal.Notify(held, supervise.ForwardedSignals()...)
+	return held
+}
+
+// untilStopped returns ctx ended by a stop signal held meanwhile, for a
+// step of the agent's start that may wait (a --mgmt-spec fetch, up to
+// --mgmt-timeout). release ends the watch and returns the stop, if one
+// came (a *stoppedError saying when); other signals held meanwhile are
+// dropped, as stopAsked drops them.
+func (a *Agent) untilStopped(ctx context.Context, when string) (_ context.Context, release func() error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case sig := <-a.held:
+				if isStop(sig) {
+					cancel(&stoppedError{sig: sig.(syscall.Signal), msg: fmt.Sprintf("%v %s", sig, when)})
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return sctx, func() error {
+		close(done)
+		<-watched
+		var stopped *stoppedError
+		if errors.As(context.Cause(sctx), &stopped) {
+			return stopped
+		}
+		cancel(nil)
+		return nil
+	}
+}
+
+// StopCode is the exit code of an agent New or Run ended with err because
+// a stop signal came before CMD started (128+N, as a shell reports a death
+// by signal N: docker stop reports 143); ok is false for any other error.
+func StopCode(err error) (code int, ok bool) {
+	var stopped *stoppedError
+	if errors.As(err, &stopped) {
+		return 128 + int(stopped.sig), true
+	}
+	return 0, false
+}
 
 // waitHome holds CMD's start until the first registration, at most WaitHome;
 // a stop signal meanwhile (isStop; on held, the run's forwarded signals)
@@ -79,9 +138,8 @@ func (e *stoppedError) Error() string { return e.msg }
 // Run returns when CMD runs and dies of it (docker stop reports 143); 1
 // for any other failure.
 func exitCodeOf(err error) int {
-	var stopped *stoppedError
-	if errors.As(err, &stopped) {
-		return 128 + int(stopped.sig)
+	if code, ok := StopCode(err); ok {
+		return code
 	}
 	return 1
 }

@@ -103,7 +103,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			if err != nil {
 				return cli.Exit("agent: "+err.Error(), 2)
 			}
-			a, err := agent.New(agent.Config{
+			a, err := agent.New(ctxOf(c), agent.Config{
 				Command: c.Args().Slice(),
 				Home:    c.String("home"), Token: c.String("token"), Service: c.String("service"), Composition: c.StringSlice("composition"),
 				CAFile: trust.CAFile, CAPin: trust.CAPin, TLSClientCert: trust.CertFile, TLSClientKey: trust.KeyFile,
@@ -119,6 +119,9 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 				SignalGroup: c.Bool("signal-group"), Drain: c.Duration("drain"), StopTimeout: c.Duration("stop-timeout"),
 				Gossip: gcfg, Gateway: observeConfig(c, gatewayConfig(c)), Mgmt: mcfg, ReportInterval: c.Duration("report-interval"), Version: version, Logger: loggerFrom(c),
 			})
+			if code, stopped := agent.StopCode(err); stopped {
+				return cli.Exit("agent: "+err.Error(), code)
+			}
 			if err != nil {
 				return cli.Exit("agent: "+err.Error(), 2)
 			}
