@@ -172,7 +172,8 @@ func (s *h2Server) shutdown(ctx context.Context) {
 
 // h2cUpgrades serves an HTTP/1.1 request asking to upgrade to h2c (RFC
 // 7540 §3.2: Upgrade: h2c, Connection: HTTP2-Settings) as the first stream
-// of an HTTP/2 connection, and every other request with next. The lean
+// of an HTTP/2 connection (unless its body is larger than
+// h2cUpgradeMaxBody), and every other request with next. The lean
 // loop hands every Upgrade request to net/http, whose connection can be
 // hijacked.
 type h2cUpgrades struct {
@@ -200,11 +201,20 @@ func (u h2cUpgrades) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The request is answered on the new connection: its body is read
-	// first, within the gateway's bound.
+	// first, within the gateway's bound, when it is small.
 	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, u.maxBody))
+		if r.ContentLength > h2cUpgradeMaxBody {
+			u.next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(http.MaxBytesReader(w, r.Body, u.maxBody), h2cUpgradeMaxBody+1))
 		if err != nil {
 			u.bodyFailed(w, r, err)
+			return
+		}
+		if len(body) > h2cUpgradeMaxBody { // chunked, and larger: the rest is the handler's to read, or not
+			r.Body = upgradeBody{Reader: io.MultiReader(bytes.NewReader(body), r.Body), Closer: r.Body}
+			u.next.ServeHTTP(w, r)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -225,6 +235,24 @@ func (u h2cUpgrades) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		head = bytes.Clone(head)
 	}
 	u.h2.serve(&prefixConn{Conn: conn, prefix: head}, r, settings)
+}
+
+// h2cUpgradeMaxBody bounds the body of an Upgrade: h2c request that is
+// switched, which must be read whole before the switch, and so before the
+// request is checked (credentials, mapping rules): a larger body is never
+// held for a client nobody has checked. Such a request is served in
+// HTTP/1.1 without the switch, as any server may answer an upgrade (RFC
+// 9110 §7.8) and as Apache's mod_http2 serves every upgrade with a body:
+// checked first, its body then streamed to the app as any other's. The
+// bound is a request head's (http1.MaxHeaderBytes), about HTTP/2's initial
+// stream window.
+const h2cUpgradeMaxBody = http1.MaxHeaderBytes
+
+// upgradeBody is the body of an upgrade not taken: what was read of it,
+// then the rest, closed as the original.
+type upgradeBody struct {
+	io.Reader
+	io.Closer
 }
 
 // bodyFailed answers an upgrade request whose body could not be read: 413
