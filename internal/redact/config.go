@@ -20,8 +20,17 @@ var secretWords = []string{"secret", "key", "token", "pass", "credential", "auth
 // headers policy's {"header": "Authorization", "value": "Bearer …"},
 // url_rewriting's {"arg": "api_key", "value": …}, routing's conditions
 // {"match": "header", "header_name": "X-Api-Key", "value": …} (and
-// "query_arg_name"); "name" for the rest.
-var secretFields = []string{"header", "name", "arg", "header_name", "query_arg_name"}
+// "query_arg_name", and {"match": "liquid", "liquid_value":
+// "{{ headers['X-Token'] }}", "value": …}), logging's conditions
+// {"match": "{{ headers['X-Api-Key'] }}", "value": …}; "name" for the rest.
+var secretFields = []string{"header", "name", "arg", "header_name", "query_arg_name", "liquid_value", "match"}
+
+// comparedFields are the two sides of a condition's operation (the
+// conditional, rate_limit, maintenance_mode, custom_metrics and
+// content_caching policies' {"left", "op", "right"}): when one side is a
+// Liquid template naming a secret ("{{ headers['X-Api-Key'] }}"), the other
+// is the literal the secret is compared with, and is hidden.
+var comparedFields = map[string]string{"left": "right", "right": "left"}
 
 // SecretName reports whether a configuration key or header name names a
 // secret.
@@ -39,7 +48,9 @@ func SecretName(name string) bool {
 // of each leaf that holds a secret: the values under secret-sounding keys
 // (every leaf below them when they are objects or arrays), the "value" of
 // an entry whose header, name or argument (secretFields) sounds secret,
-// every string that is a credential whatever its key (SecretValue); and
+// the side of a condition compared with a template naming a secret
+// (comparedFields), every string that is a credential whatever its key
+// (SecretValue); and
 // with URLMasked of every other string. nil and booleans are kept. v is not
 // changed.
 func Config(v any, hide func(leaf any) any) any {
@@ -57,7 +68,7 @@ func config(v any, hidden bool, hide func(any) any) any {
 		}
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			out[k] = config(e, hidden || SecretName(k) || (secretHeader && k == "value"), hide)
+			out[k] = config(e, hidden || SecretName(k) || (secretHeader && k == "value") || comparedWithSecret(t, k), hide)
 		}
 		return out
 	case []any:
@@ -81,6 +92,18 @@ func config(v any, hidden bool, hide func(any) any) any {
 	}
 }
 
+// comparedWithSecret reports whether the field k of entry t is a side of a
+// condition (comparedFields) whose other side is a Liquid template naming a
+// secret.
+func comparedWithSecret(t map[string]any, k string) bool {
+	other, ok := comparedFields[k]
+	if !ok {
+		return false
+	}
+	s, ok := t[other].(string)
+	return ok && strings.Contains(s, "{{") && SecretName(s)
+}
+
 // SecretValue reports whether a configuration string is a credential
 // under any key: an embedded file (a data: URL, as token_introspection's
 // "certificate" holds the client's RSA private key for private_key_jwt, and
@@ -100,29 +123,85 @@ func SecretValue(s string) bool {
 
 // URLMasked hides what a URL may carry of a secret: the password of its
 // user information ("https://id:secret@idp/realm" becomes
-// "https://id:xxxxx@idp/realm") and the value of each query parameter with
-// a secret-sounding name ("?api_key=…" becomes "?api_key=xxxxx"); the rest
-// is shown as written. Anything but a URL is returned as is. The authority
+// "https://id:xxxxx@idp/realm"), the user information of a Redis URL that
+// holds no password (APIcast's connect_redis takes "redis://secret@host"'s
+// user as the password), and the value of each query parameter with a
+// secret-sounding name ("?api_key=…" becomes "?api_key=xxxxx"); the rest
+// is shown as written. Each URL of s is masked, not just the first: a
+// value may hold several ("<https://a:s1@x>, <https://b:s2@y>", or one in
+// another's query), the user information of each read up to the scheme of
+// the next, and the query parameters of all from the first "?" on, split
+// at each "&" or "?". Anything but a URL is returned as is. The authority
 // is read by authorityEnd and its user information up to its last "@",
 // not by url.Parse: a password written with a raw "?", "#" or "/" in it
 // ("https://id:pa?ss@idp", "http://id:pa/ss@proxy:3128") is hidden all
 // the same.
 func URLMasked(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
+	first := strings.Index(s, "://")
+	if first < 0 {
 		return s
 	}
-	end := authorityEnd(rest)
-	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
-		if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
-			rest = user + ":xxxxx" + rest[at:]
+	var b strings.Builder
+	for rest := s; ; {
+		i := strings.Index(rest, "://")
+		if i < 0 {
+			b.WriteString(rest)
+			break
 		}
+		start := i + len("://")
+		next := len(rest)
+		if j := strings.Index(rest[start:], "://"); j >= 0 {
+			next = start + schemeStart(rest[start:start+j])
+		}
+		scheme := strings.ToLower(rest[schemeStart(rest[:i]):i])
+		b.WriteString(rest[:start])
+		b.WriteString(userInfoMasked(scheme, rest[start:next]))
+		rest = rest[next:]
 	}
-	base, query, hasQuery := strings.Cut(scheme+"://"+rest, "?")
+	masked := b.String()
+	base, query, hasQuery := strings.Cut(masked[first:], "?")
 	if !hasQuery {
-		return base
+		return masked
 	}
-	return base + "?" + redactQuery(query)
+	return masked[:first] + base + "?" + redactQuery(query)
+}
+
+// passwordUsers are the schemes whose user information, when it holds no
+// ":", is a password: APIcast's connect_redis authenticates to Redis with
+// the user of "redis://secret@host:6379" when there is no password.
+var passwordUsers = map[string]bool{"redis": true, "rediss": true}
+
+// schemeStart is where the scheme that s ends with starts: after the last
+// character of s that no scheme holds (RFC 3986 section 3.1: letters,
+// digits, "+", "-" and ".").
+func schemeStart(s string) int {
+	i := len(s)
+	for i > 0 {
+		c := s[i-1]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
+			break
+		}
+		i--
+	}
+	return i
+}
+
+// userInfoMasked is rest, what follows a URL's "://" up to the next URL,
+// with the password of its user information hidden (or the whole user
+// information, for passwordUsers); scheme is the URL's, in lower case.
+func userInfoMasked(scheme, rest string) string {
+	end := authorityEnd(rest)
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return rest
+	}
+	if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
+		return user + ":xxxxx" + rest[at:]
+	}
+	if at > 0 && passwordUsers[scheme] {
+		return "xxxxx" + rest[at:]
+	}
+	return rest
 }
 
 // authorityEnd is where the authority of rest (a URL after its "://")
@@ -154,17 +233,35 @@ func authorityEnd(rest string) int {
 }
 
 // redactQuery replaces the value of every parameter of a raw query whose
-// name sounds secret, keeping the others and their order as written.
+// name sounds secret, keeping the others and their order as written. The
+// value of a secret one is hidden up to the next "&", whatever it holds;
+// another whose value holds a URL ("redirect=https://…?api_key=…", or
+// the text before a second URL, as URLMasked reads it) ends where that
+// URL's own query starts, and the parameters of that query are read in
+// turn.
 func redactQuery(q string) string {
-	params := strings.Split(q, "&")
-	for i, p := range params {
-		name, _, hasValue := strings.Cut(p, "=")
+	var b strings.Builder
+	for q != "" {
+		p, sep := q, ""
+		if i := strings.IndexByte(q, '&'); i >= 0 {
+			p, sep = q[:i], "&"
+		}
+		rawName, _, hasValue := strings.Cut(p, "=")
+		name := rawName
 		if un, err := url.QueryUnescape(name); err == nil {
 			name = un
 		}
 		if hasValue && SecretName(name) {
-			params[i] = p[:strings.IndexByte(p, '=')] + "=xxxxx"
+			q = q[len(p)+len(sep):]
+			p = rawName + "=xxxxx"
+		} else {
+			if u := strings.Index(p, "://"); u >= 0 && strings.Contains(p[u:], "?") {
+				p, sep = p[:u+strings.IndexByte(p[u:], '?')], "?"
+			}
+			q = q[len(p)+len(sep):]
 		}
+		b.WriteString(p)
+		b.WriteString(sep)
 	}
-	return strings.Join(params, "&")
+	return b.String()
 }
