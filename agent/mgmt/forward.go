@@ -63,11 +63,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, out *outRequest,
 		// when an unsafe method gets a non-error answer. Left in, the
 		// answer from before the write would be served, as the last good
 		// one, once the upstream fails: a service the app renamed under
-		// its old name, one it deleted as still there. Both formats are
-		// one resource to 3scale (lookup).
-		p.cache.removePath(out.path)
-		if alt, ok := otherFormat(out.path); ok {
-			p.cache.removePath(alt)
+		// its old name, one it deleted as still there. Every spelling of
+		// the path, with either suffix or none, is one resource to 3scale
+		// (pathTwins).
+		for _, twin := range pathTwins(out.path) {
+			p.cache.removePath(twin)
 		}
 	}
 	if isGet && resp.StatusCode >= 500 && p.serveStale(w, key) {

@@ -26,9 +26,10 @@ import (
 // Proxy is the management proxy. Every request goes through, in order:
 // the method (case-sensitive), the caller (no web page: browser.go), the
 // headers (no method overrides, no names with an underscore), the path
-// (normalizePath), the route table of the spec in both formats (404
-// unknown, 403 omitted), the 1 MiB body limit (413), the body read as Rack
-// will read it (body.go: no _method, credentials stripped), the transforms
+// (normalizePath), the route table of the spec in both formats and every
+// spelling the upstream routes alike (lookup: 404 unknown, 403 omitted),
+// the 1 MiB body limit (413), the body read as Rack will read it (body.go:
+// no _method, credentials stripped), the transforms
 // (and guard.go's refusals), and the upstream call with the token in the
 // access_token query parameter. GETs answered 200 are kept in a bounded
 // cache and served from it, marked stale, while the upstream fails.
@@ -40,6 +41,7 @@ type Proxy struct {
 	routes   *swagger.Routes
 	doc      []byte
 	plans    map[string]*callPlan // by "METHOD PATH" of kept operations with transforms
+	ts       []*transform         // all transforms, in file order
 	cache    *answerCache
 	client   *http.Client
 	timeout  time.Duration
@@ -123,22 +125,18 @@ func New(ctx context.Context, cfg Config, home string, log zerolog.Logger) (*Pro
 	}
 	p := &Proxy{
 		listen: listen, base: base, token: cfg.Token, tokenEsc: url.QueryEscape(cfg.Token),
-		routes: selected.Routes(), doc: selected.Document(), plans: map[string]*callPlan{},
+		routes: selected.Routes(), doc: selected.Document(), plans: map[string]*callPlan{}, ts: ts,
 		cache: newAnswerCache(cfg.CacheEntries, cfg.CacheBytes), timeout: cfg.Timeout, limits: cfg.Limits, log: log,
 	}
 	used := make([]bool, len(ts))
 	for _, op := range selected.Kept() {
-		plan := &callPlan{}
-		for i, t := range ts {
+		if plan := p.planOf(func(i int, t *transform) bool {
 			if t.rule.Matches(op) {
 				used[i] = true
-				plan.ts = append(plan.ts, t)
-				plan.reqBody = append(plan.reqBody, t.reqBody...)
-				plan.respBody = append(plan.respBody, t.respBody...)
+				return true
 			}
-		}
-		if len(plan.ts) > 0 {
-			plan.guard()
+			return false
+		}); plan != nil {
 			p.plans[op.Method+" "+op.Path] = plan
 		}
 	}
@@ -301,22 +299,96 @@ func checkHeaderNames(h http.Header) string {
 	return ""
 }
 
-// lookup finds the operation of a call. 3scale serves every operation as
-// .json and .xml, and specs often list one: a path is looked up in both
-// forms, and when they find operations of different standing (a template
-// {id}.json kept, a literal find.xml omitted), the omitted one decides, as
-// the upstream may route the call to it.
-func (p *Proxy) lookup(method, path string) (swagger.Decision, bool) {
-	d, found := p.routes.Lookup(method, path)
-	alt, ok := otherFormat(path)
-	if !ok {
-		return d, found
+// lookup finds the operation of a call and the plan of the transforms that
+// apply to it. 3scale serves every operation as .json and .xml, and specs
+// often list one: a path is looked up in both forms. The upstream routes
+// more spellings than one to the same handler (twins), and a spec may list
+// them as operations of different standing: the omitted one decides, as the
+// upstream may route the call to it, and the transforms of every kept one
+// apply, so that what is refused or hidden through one spelling is through
+// all. found is false when neither form of the path is an operation.
+func (p *Proxy) lookup(method, path string) (d swagger.Decision, plan *callPlan, found bool) {
+	d, found = p.routes.Lookup(method, path)
+	if !found {
+		if alt, ok := otherFormat(path); ok {
+			d, found = p.routes.Lookup(method, alt)
+		}
 	}
-	da, foundAlt := p.routes.Lookup(method, alt)
-	if !found || (foundAlt && d.Kept && !da.Kept) {
-		return da, foundAlt
+	if !found {
+		return d, nil, false
 	}
-	return d, found
+	var plans []*callPlan
+	for _, m := range methodTwins(method) {
+		for _, q := range pathTwins(path) {
+			t, ok := p.routes.Lookup(m, q)
+			switch {
+			case !ok:
+			case !t.Kept:
+				return t, nil, true
+			default:
+				if pl := p.plans[t.Operation.Method+" "+t.Operation.Path]; pl != nil && !slices.Contains(plans, pl) {
+					plans = append(plans, pl)
+				}
+			}
+		}
+	}
+	switch len(plans) {
+	case 0:
+		return d, nil, true
+	case 1:
+		return d, plans[0], true
+	}
+	return d, p.planOf(func(_ int, t *transform) bool {
+		return slices.ContainsFunc(plans, func(pl *callPlan) bool { return slices.Contains(pl.ts, t) })
+	}), true
+}
+
+// planOf is the plan of the transforms keep selects, in file order (each
+// once, though it matches several twins); nil when it selects none.
+func (p *Proxy) planOf(keep func(i int, t *transform) bool) *callPlan {
+	plan := &callPlan{}
+	for i, t := range p.ts {
+		if keep(i, t) {
+			plan.ts = append(plan.ts, t)
+			plan.reqBody = append(plan.reqBody, t.reqBody...)
+			plan.respBody = append(plan.respBody, t.respBody...)
+		}
+	}
+	if len(plan.ts) == 0 {
+		return nil
+	}
+	plan.guard()
+	return plan
+}
+
+// methodTwins are the methods the upstream answers as method, method
+// first: porta's resources route PUT and PATCH of a member to one update
+// action, as home does (3scale/porta config/routes.rb, threescale/crud.go),
+// and both answer HEAD as GET.
+func methodTwins(method string) []string {
+	switch method {
+	case http.MethodPut:
+		return []string{http.MethodPut, http.MethodPatch}
+	case http.MethodPatch:
+		return []string{http.MethodPatch, http.MethodPut}
+	case http.MethodHead:
+		return []string{http.MethodHead, http.MethodGet}
+	}
+	return []string{method}
+}
+
+// pathTwins are the spellings the upstream routes to path's handler, path
+// first: porta's admin API routes are "/path(.:format)", and home's too
+// (threescale.FormatOf), so /services/1, /services/1.json and
+// /services/1.xml are one resource.
+func pathTwins(path string) []string {
+	if base, ok := strings.CutSuffix(path, ".json"); ok {
+		return []string{path, base + ".xml", base}
+	}
+	if base, ok := strings.CutSuffix(path, ".xml"); ok {
+		return []string{path, base + ".json", base}
+	}
+	return []string{path, path + ".json", path + ".xml"}
 }
 
 // statusWriter remembers the status for the access log, and closes the
@@ -413,7 +485,7 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) (logPath, logOp s
 		}
 		return escaped, ""
 	}
-	d, found := p.lookup(r.Method, decoded)
+	d, plan, found := p.lookup(r.Method, decoded)
 	if !found {
 		p.fail(w, http.StatusNotFound, fmt.Sprintf("no operation of the management API matches %s %s", r.Method, escaped))
 		return escaped, ""
@@ -432,11 +504,11 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) (logPath, logOp s
 		p.fail(w, status, err.Error())
 		return escaped, opKey
 	}
-	out, status, err := p.outgoing(r, escaped, rawQuery, body, p.plans[opKey])
+	out, status, err := p.outgoing(r, escaped, rawQuery, body, plan)
 	if err != nil {
 		p.fail(w, status, err.Error())
 		return escaped, opKey
 	}
-	p.forward(w, r, out, p.plans[opKey])
+	p.forward(w, r, out, plan)
 	return out.path, opKey
 }
