@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -68,13 +69,45 @@ func newTracing(endpoint string, insecureHTTP bool) (*tracing, error) {
 // one, and sets r's traceparent to it so the upstream continues the trace
 // (the forwarders pass headers as given).
 func (t *tracing) start(r *http.Request) trace.Span {
-	ctx := t.prop.Extract(context.Background(), propagation.HeaderCarrier(r.Header))
+	ctx := t.prop.Extract(context.Background(), w3cFields(r.Header))
 	ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 	r.Header.Del("Tracestate")
 	t.prop.Inject(ctx, propagation.HeaderCarrier(r.Header))
 	return span
 }
+
+// w3cCarrier is a request's trace context as W3C Trace Context reads it,
+// whatever field lines it came in; propagation.HeaderCarrier would read the
+// first line of each only. More than one traceparent line is no parent: which
+// one is meant cannot be told, and the W3C conformance suite
+// (test_traceparent_duplicated) wants a new trace. Tracestate lines are one
+// list, joined in order as RFC 9110 §5.3 combines field lines (Trace Context
+// §3.3.1.1), so that a key repeated across lines or more than 32 members in
+// all invalidate the list as they would on one line.
+type w3cCarrier struct{ parent, state string }
+
+func w3cFields(h http.Header) *w3cCarrier {
+	c := &w3cCarrier{}
+	if parents := h.Values("Traceparent"); len(parents) == 1 {
+		c.parent, c.state = parents[0], strings.Join(h.Values("Tracestate"), ",")
+	}
+	return c
+}
+
+func (c *w3cCarrier) Get(key string) string {
+	switch key {
+	case "traceparent":
+		return c.parent
+	case "tracestate":
+		return c.state
+	}
+	return ""
+}
+
+func (c *w3cCarrier) Set(string, string) {}
+
+func (c *w3cCarrier) Keys() []string { return []string{"traceparent", "tracestate"} }
 
 // end closes the span with what the request became. No credential goes in:
 // the query (where user_key may be) is left out, the application is named by
