@@ -50,6 +50,10 @@ type apicastMetrics struct {
 	errorLog                     *prometheus.CounterVec
 	metricErrors                 prometheus.Counter
 
+	// requests counts the answered requests, nginx's stub_status
+	// "requests": nginx_http_connections{state="total"}.
+	requests atomic.Uint64
+
 	noService *serviceMetrics // answers given before a service is known
 }
 
@@ -134,6 +138,7 @@ func counter(slots *[statusSlots]atomic.Pointer[prometheus.Counter], status int,
 // when it was reached.
 func (sm *serviceMetrics) observe(status int, total time.Duration, upstreamStatus int, upstreamTime time.Duration) {
 	m := sm.m
+	m.requests.Add(1)
 	counter(&sm.responses, status, func(s string) prometheus.Counter { return m.apicastStatus.WithLabelValues(s) }).Inc()
 	counter(&sm.ownStatus, status, func(s string) prometheus.Counter { return m.statusCounts.WithLabelValues(sm.ownID, sm.ownName, s) }).Inc()
 	sm.totalTime.Observe(total.Seconds())

@@ -7,9 +7,10 @@ import (
 )
 
 // connectionsDesc is APIcast's nginx_http_connections: a gauge by state
-// (accepted, active, handled, reading, waiting, writing), from nginx's
-// stub_status. Here it counts the lean HTTP/1.1 loop's connections, plain
-// and TLS, and the HTTP/2 ones (h2Server.connStats).
+// (accepted, active, handled, reading, waiting, writing, and total: the
+// requests answered, stub_status' "requests"), from nginx's stub_status.
+// Here it counts the lean HTTP/1.1 loop's connections, plain and TLS, and
+// the HTTP/2 ones (h2Server.connStats).
 var connectionsDesc = prometheus.NewDesc("nginx_http_connections",
 	"Number of HTTP connections of the gateway (HTTP/1.1 and HTTP/2) by state, as APIcast exports nginx's.",
 	[]string{"state"}, nil)
@@ -40,6 +41,7 @@ func (c *connections) Collect(ch chan<- prometheus.Metric) {
 		v     float64
 	}{
 		{"accepted", float64(st.Accepted + refused)}, {"handled", float64(st.Accepted)}, // as nginx's: all accepted but those beyond the bound
+		{"total", float64(c.g.am.requests.Load())},
 		{"active", float64(st.Active)}, {"reading", float64(st.Reading)}, {"waiting", float64(st.Waiting)}, {"writing", float64(st.Writing)},
 	} {
 		ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, s.v, s.state)
