@@ -72,7 +72,7 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			&cli.DurationFlag{Name: "check-start-period", Value: agent.DefaultCheckStartPeriod, Usage: "time the app has to start: until its check first passes, " +
 				"or this long, a failing check reports warning (out of traffic), not critical (0: the first failure counts)"},
 			&cli.StringFlag{Name: "placement-file", Value: agent.DefaultPlacementFile, Usage: "where the instance's placement is written, atomically"},
-			&cli.StringFlag{Name: "cache-dir", Value: agent.DefaultCacheDir, Usage: `where the last composition is kept, so a restart without home still serves it ("" keeps it in memory)`},
+			&cli.StringFlag{Name: "cache-dir", Value: agent.DefaultCacheDir, Usage: `where the agent keeps its state: the last composition (so a restart without home still serves it), the usage journal and spool, its credential and keys; an agent with a gateway needs it writable ("" keeps it all in memory, lost at a restart)`},
 			&cli.StringFlag{Name: "api", Value: agent.DefaultAPI, Usage: `local API address ("off" disables it)`},
 			&cli.DurationFlag{Name: "wait-home", Usage: "hold CMD's start until the first registration succeeds, at most this long"},
 			&cli.BoolFlag{Name: "signal-group", Usage: "forward signals to CMD's whole process group"},

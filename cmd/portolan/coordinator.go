@@ -48,7 +48,7 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				"(fewer collections, and a shorter latency tail, while the registry is small; above it GOGC rules as usual; 0: GOGC alone)"},
 			&cli.BoolFlag{Name: "start-empty", Usage: "start with an empty composition although the data dir's composition.floor says this home had one " +
 				"(composition.db, or with --consul Consul's keys, were lost: without it home refuses to start); agents drop what they have and take what is imported next"},
-			&cli.StringFlag{Name: "apicast-policies", Usage: "folder of APIcast's policy manifests (policies.json, as APIcast's GET /policies answers) that GET /admin/api/policies.json lists and whose JSON schemas check policy chains when they are saved (without it, the gateway's own rules check them)"},
+			&cli.StringFlag{Name: "apicast-policies", Usage: "folder of APIcast's policy manifests (policies.json, as APIcast's GET /policies answers, or APIcast's <name>/<version>/apicast-policy.json tree) that GET /admin/api/policies.json lists and whose JSON schemas check policy chains when they are saved (without it, the gateway's own rules check them)"},
 		}, append(append(append(append(coordinatorGossipFlags(), accessTokenFlags()...), capFlags()...), coordinatorTLSFlags()...), append(append(identityFlags(), webhookFlags()...), coordinatorProxyFlags()...)...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArguments(c); err != nil {

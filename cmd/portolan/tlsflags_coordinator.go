@@ -14,7 +14,7 @@ import (
 // coordinatorTLSFlags are the coordinator's flags saying how it serves.
 func coordinatorTLSFlags() []cli.Flag {
 	return inCategory("TLS", []cli.Flag{
-		&cli.StringFlag{Name: "tls", Value: string(coordinator.TLSAuto), Usage: "auto: HTTPS with a CA of its own (in <data-dir>/" + coordinator.TLSDir + ") unless --listen is loopback; on: HTTPS on loopback too; off: plain HTTP"},
+		&cli.StringFlag{Name: "tls", Value: string(coordinator.TLSAuto), Usage: "auto: HTTPS with a CA of its own (in <data-dir>/" + coordinator.TLSDir + ") unless --listen is loopback; on: HTTPS on loopback too; off: plain HTTP, on loopback only unless --insecure-http"},
 		&cli.StringFlag{Name: "tls-cert", Usage: "serve this PEM certificate chain (server certificate first, its CA last: the CA's pin is what agents pin) instead of one of its own CA; re-read when the file changes (a renewal needs no restart; a pair that does not load keeps the one served, logged)"},
 		&cli.StringFlag{Name: "tls-key", Usage: "PEM key of --tls-cert; re-read with it when it changes"},
 		&cli.StringFlag{Name: "tls-client-ca", Usage: "require every client to present a certificate signed by a CA of this PEM file (mutual TLS); re-read when it changes"},
