@@ -145,6 +145,9 @@ func (f *configFile) check(m *yaml.Node, where string, flags []string, cmds []*c
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		key, val := m.Content[i], m.Content[i+1]
 		if slices.Contains(flags, key.Value) {
+			if slices.Contains(commandLineOnly, key.Value) { // envvars.go: a file outlives the start as a variable does
+				return f.errorf(key, "%s: read from the command line only (--%s), not from a file that outlives the start it was meant for", key.Value, key.Value)
+			}
 			if err := f.checkValue(key, val); err != nil {
 				return err
 			}
