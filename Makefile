@@ -22,7 +22,7 @@ export PORTOLAN_AGENT_BIN := $(CURDIR)/bin/portolan-agent
 GO_TAGS := urfave_cli_no_docs
 
 # The agent build (-tags agentonly) is the entrypoint app images carry:
-# the agent, status, version and completion, without the coordinator, the
+# the agent, status, map, version and completion, without the coordinator, the
 # operators' commands and libopenapi (README "Two builds").
 AGENT_TAGS := $(GO_TAGS),agentonly
 

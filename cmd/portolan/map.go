@@ -20,8 +20,7 @@ func mapCommand() *cli.Command {
 		UsageText: "portolan map --home URL --token T [--service S] [--plan P] [--status S] [--label K=V] [--summary|--instances|--limit N [--cursor ID]] [-o table|json|tree|dot] [--watch]\n" +
 			"portolan map --consul URL [--dc NAME | --all-datacenters] [--service S] [-o ...]",
 		Description: `Reads the service map from the coordinator (GET /v1/map, with an admin access token
-or an instance credential)
-and prints it:
+or an instance credential) and prints it:
 
   table  one row per instance and plan it serves: service, plan, instance,
          address, status and time since its last heartbeat (the default)

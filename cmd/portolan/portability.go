@@ -34,7 +34,8 @@ func exportCommand() *cli.Command {
 		Description: `Exports services, backends, metrics, mapping rules, plans, limits, accounts,
 applications, proxy settings, ActiveDocs and placements. Credentials (application
 keys, user passwords, proxy secret tokens) are left out unless --include-secrets;
-an import then generates new ones.
+an import then keeps home's own for the entities it already holds and makes new
+ones for the others.
 
 -o document (the default) writes the whole composition as one JSON document with
 its ids, the format ` + "`portolan import composition`" + ` reads. -o yaml and -o json write
