@@ -31,8 +31,10 @@ type Route struct {
 	Formats []Format // suffixes the operation answers to; JSON when empty
 	Status  int      // success status, 200 when zero
 	// Scope is the access-token scope the operation needs (routeTable sets
-	// it); a route without one is refused to every token.
-	Scope string
+	// it); a route without one is refused to every token. OrScope is
+	// another that will do, where porta's controller names two
+	// (access_token_scopes): a token holding either may call it.
+	Scope, OrScope string
 	// Section is the admin section a provider member's token needs
 	// besides its scope's (routeTable sets it: sectionOf in permissions.go).
 	Section string

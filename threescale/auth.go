@@ -159,7 +159,11 @@ func (t *TokenChecker) Authorize(r *http.Request, scope string, write bool) erro
 // permission, what no user may do to itself, and for a member its section
 // and services (permissions.go).
 func authorizeRoute(g Grant, ok bool, rt *Route, r *http.Request) error {
-	if err := authorizeGrant(g, ok, rt.Scope, rt.Writes()); err != nil {
+	scope := rt.Scope
+	if ok && rt.OrScope != "" && !g.Allows(scope, rt.Writes()) {
+		scope = rt.OrScope
+	}
+	if err := authorizeGrant(g, ok, scope, rt.Writes()); err != nil {
 		return err
 	}
 	if err := g.allowsOnSelf(rt, r); err != nil {
