@@ -251,6 +251,7 @@ func planImport(spec *Spec, cur *importState, opts ImportOptions) (*ImportPlan, 
 	}
 	managed := make(map[int64]bool) // the ids of the methods the import owns
 	var gone []remoteMetric
+	goneID := make(map[int64]bool)
 	for _, m := range cur.methods {
 		switch {
 		case wanted[m.SystemName]:
@@ -258,18 +259,22 @@ func planImport(spec *Spec, cur *importState, opts ImportOptions) (*ImportPlan, 
 		case previous[m.SystemName]:
 			managed[m.ID] = true
 			gone = append(gone, m)
+			goneID[m.ID] = true
 		}
 	}
 
 	// Mapping rules: an operation's rule is one with its method and pattern;
 	// a managed method's other rules are stale, reused for its missing rules
-	// or deleted.
+	// or deleted. A rule of a method being deleted is never taken over: 3scale
+	// deletes it with its method, before the rules are written (the methods
+	// are deleted first, so that their friendly names are free for new ones),
+	// so the rule of a renamed operation is made anew.
 	var claimed = make(map[int64]bool)
 	var missing []importRule
 	var ruleUpdates []ImportAction
 	for _, r := range t.rules {
 		i := slices.IndexFunc(cur.rules, func(c remoteRule) bool {
-			return !claimed[c.ID] && strings.EqualFold(c.HTTPMethod, r.method) && c.Pattern == r.pattern
+			return !claimed[c.ID] && !goneID[c.MetricID] && strings.EqualFold(c.HTTPMethod, r.method) && c.Pattern == r.pattern
 		})
 		if i < 0 {
 			missing = append(missing, r)
@@ -329,6 +334,9 @@ func planImport(spec *Spec, cur *importState, opts ImportOptions) (*ImportPlan, 
 	for _, m := range gone {
 		add(verbDelete, kindMethod, m.SystemName, m.ID, nil)
 	}
+	// Methods updated before methods created: friendly names are unique in a
+	// service, and a new operation may take the one an existing one gives up.
+	var methodCreates []ImportAction
 	for _, m := range t.methods {
 		old, ok := existing[m.SystemName]
 		f := url.Values{}
@@ -337,11 +345,12 @@ func planImport(spec *Spec, cur *importState, opts ImportOptions) (*ImportPlan, 
 		switch {
 		case !ok:
 			f.Set("system_name", m.SystemName)
-			add(verbCreate, kindMethod, m.SystemName, 0, f)
+			methodCreates = append(methodCreates, ImportAction{Verb: verbCreate, Kind: kindMethod, Name: m.SystemName, Fields: f})
 		case len(f) > 0:
 			add(verbUpdate, kindMethod, m.SystemName, old.ID, f)
 		}
 	}
+	p.Actions = append(p.Actions, methodCreates...)
 	p.Actions = append(p.Actions, ruleUpdates...)
 	p.Actions = append(p.Actions, ruleCreates...)
 

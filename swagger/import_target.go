@@ -2,8 +2,10 @@ package swagger
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -38,7 +40,7 @@ const wellKnownOIDC = "/.well-known/openid-configuration"
 // leaves alone.
 func importTargetOf(spec *Spec, opts ImportOptions) (*importTarget, []string, error) {
 	t := &importTarget{}
-	title := strings.TrimSpace(spec.Title())
+	title := oneLine(spec.Title())
 	sys := opts.Service
 	if sys == "" {
 		sys = titleSystemName(title)
@@ -54,11 +56,15 @@ func importTargetOf(spec *Spec, opts ImportOptions) (*importTarget, []string, er
 	desc := clipString(strings.TrimSpace(spec.Description()), importMaxDescription)
 	t.service = remoteService{Name: clipString(title, importMaxName), SystemName: sys, Description: desc}
 
-	backendVersion, proxy, warnings := authOf(spec.SecuritySchemes())
+	schemes, warnings := requiredSchemes(spec)
+	backendVersion, proxy, authWarnings := authOf(schemes)
 	t.service.BackendVersion, t.proxy = backendVersion, proxy
+	warnings = append(warnings, authWarnings...)
 
 	base := spec.BasePath()
-	names := make(map[string]bool)
+	// Every service has the hits metric, the methods' parent: no method can
+	// take its system_name.
+	names := map[string]bool{"hits": true}
 	friendly := make(map[string]bool)
 	for _, op := range spec.Operations() {
 		name := methodSystemName(op)
@@ -66,9 +72,9 @@ func importTargetOf(spec *Spec, opts ImportOptions) (*importTarget, []string, er
 			name = clipString(methodSystemName(op), importMaxName-8) + "_" + strconv.Itoa(i)
 		}
 		names[name] = true
-		fn := strings.TrimSpace(op.Summary)
+		fn := oneLine(op.Summary)
 		if fn == "" {
-			fn = strings.TrimSpace(op.ID)
+			fn = oneLine(op.ID)
 		}
 		if fn == "" {
 			fn = name
@@ -101,6 +107,81 @@ func importTargetOf(spec *Spec, opts ImportOptions) (*importTarget, []string, er
 		Body:                   string(body),
 	}
 	return t, warnings, nil
+}
+
+// requiredSchemes returns the security schemes of the one security
+// requirement a service can have: the spec's first. Requirements listed side
+// by side, globally or (with none global) on different operations, are
+// alternatives, any one of which is enough (OpenAPI's Security Requirement
+// Object); only the schemes named in one requirement are asked for together,
+// as app_id and app_key are. The others are named in a warning.
+func requiredSchemes(spec *Spec) ([]SecurityScheme, []string) {
+	reqs := securityRequirements(spec)
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	all := spec.SecuritySchemes()
+	var out []SecurityScheme
+	for _, name := range reqs[0] {
+		if i := slices.IndexFunc(all, func(s SecurityScheme) bool { return s.Name == name }); i >= 0 {
+			out = append(out, all[i])
+		}
+	}
+	if len(reqs) == 1 {
+		return out, nil
+	}
+	var others []string
+	for i, r := range reqs[1:] {
+		if i == 5 {
+			others = append(others, fmt.Sprintf("%d more", len(reqs)-6))
+			break
+		}
+		others = append(others, quoteNames(r))
+	}
+	return out, []string{fmt.Sprintf("the spec accepts any of %d security requirements and a 3scale service takes one: the first (%s), not %s",
+		len(reqs), quoteNames(reqs[0]), strings.Join(others, ", "))}
+}
+
+// quoteNames renders the scheme names of a requirement: "a" and "b".
+func quoteNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, " and ")
+}
+
+// securityRequirements returns the spec's distinct non-empty security
+// requirements, each the names of the schemes it asks for together, in the
+// order first met: the global ones, or else those of the operations.
+func securityRequirements(spec *Spec) [][]string {
+	var out [][]string
+	seen := make(map[string]bool)
+	add := func(reqs []any) {
+		for _, r := range reqs {
+			req, _ := r.(*object)
+			if req == nil || len(req.keys) == 0 {
+				continue
+			}
+			key := slices.Clone(req.keys)
+			slices.Sort(key)
+			k := strings.Join(key, "\x00")
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, slices.Clone(req.keys))
+			}
+		}
+	}
+	add(spec.root.arr("security"))
+	if len(out) > 0 {
+		return out
+	}
+	refs := spec.newRefs()
+	paths := spec.root.obj("paths")
+	for _, op := range spec.ops {
+		add(refs.resolve(refs.resolve(paths.vals[op.Path]).obj(strings.ToLower(op.Method))).arr("security"))
+	}
+	return out
 }
 
 // authOf maps the spec's security schemes to a backend version and the proxy
@@ -212,6 +293,14 @@ func sanitizeName(s string, strict bool) string {
 
 func validSystemName(s string) bool {
 	return s != "" && len(s) <= importMaxName && sanitizeName(s, false) == s
+}
+
+// oneLine makes s a name: names (a service's, a method's friendly_name) hold
+// no control character, so each run of white space or control characters,
+// such as the line breaks of a summary written as a YAML block, becomes one
+// space; none is left at either end.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 }
 
 // joinPath puts the base path before an operation's path.
