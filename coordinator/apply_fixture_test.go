@@ -47,5 +47,5 @@ func bringImage(t *testing.T, c *Coordinator, service, docs string) (*registry.I
 	}
 	digest, err := documentsDigest(ds)
 	require.NoError(t, err)
-	return c.applyImage(httptest.NewRequest(http.MethodPut, "/", nil), ds, service, svc.Version, digest)
+	return c.applyImage(httptest.NewRequest(http.MethodPut, "/", nil), ds, service, svc.Version, digest, "")
 }

@@ -107,12 +107,17 @@ func (c *Coordinator) serveImageApply(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
+	written, err := documentsDigestAsWritten(docs) // before documentsDigest reorders
+	if err != nil {
+		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
 	digest, err := documentsDigest(docs)
 	if err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	reply, err := c.applyImageRetrying(r, docs, service, svcDoc.Version, digest)
+	reply, err := c.applyImageRetrying(r, docs, service, svcDoc.Version, digest, written)
 	if errors.Is(err, errImageConflict) {
 		msg := fmt.Sprintf("service %q is at version %d with other documents: an image's documents of one version must be the same everywhere (raise version: to change them)", service, svcDoc.Version)
 		log.Error().Str("service", service).Int64("version", svcDoc.Version).Str("digest", digest).Msg("image documents conflict: " + msg)
@@ -159,9 +164,9 @@ const imageApplyTries = 5
 
 // applyImageRetrying is applyImage, tried again when another coordinator
 // wrote first.
-func (c *Coordinator) applyImageRetrying(r *http.Request, docs []manifest.Document, service string, version int64, digest string) (*registry.ImageApplyReply, error) {
+func (c *Coordinator) applyImageRetrying(r *http.Request, docs []manifest.Document, service string, version int64, digest, earlier string) (*registry.ImageApplyReply, error) {
 	for try := 1; ; try++ {
-		reply, err := c.applyImage(r, docs, service, version, digest)
+		reply, err := c.applyImage(r, docs, service, version, digest, earlier)
 		var lost *consulstore.ErrConflict
 		if !errors.As(err, &lost) || try == imageApplyTries || r.Context().Err() != nil {
 			return reply, err
@@ -171,8 +176,10 @@ func (c *Coordinator) applyImageRetrying(r *http.Request, docs []manifest.Docume
 
 // applyImage decides under the version rule and applies, all inside one
 // store update, so replicas racing each other serialize on the writer and
-// the second sees what the first recorded.
-func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, service string, version int64, digest string) (*registry.ImageApplyReply, error) {
+// the second sees what the first recorded. earlier is the digest of the
+// same documents as homes before computed it (documentsDigestAsWritten):
+// a service recording it at version has these documents already.
+func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, service string, version int64, digest, earlier string) (*registry.ImageApplyReply, error) {
 	reply := &registry.ImageApplyReply{Service: service, Version: version, Changes: []composition.PlannedChange{}}
 	snap, err := c.store.Update(r.Context(), c.api.CheckWrite(func(tx *composition.Tx) error {
 		// A store may run fn again (Consul's CAS): nothing of a try before stays.
@@ -182,6 +189,9 @@ func (c *Coordinator) applyImage(r *http.Request, docs []manifest.Document, serv
 			stored = svc.Managed
 		}
 		reply.Outcome = stored.Decide(version, digest)
+		if reply.Outcome == composition.ManagedConflict && earlier != "" && stored.Digest == earlier {
+			reply.Outcome = composition.ManagedUnchanged // applied by a home before
+		}
 		switch reply.Outcome {
 		case composition.ManagedConflict:
 			return errImageConflict

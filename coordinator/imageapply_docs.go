@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -92,10 +93,39 @@ func refuse(d *manifest.Document, path, format string, args ...any) *imageRefusa
 }
 
 // documentsDigest is the digest of the documents' content, whatever their
-// order and formatting: each document's JSON, sorted by kind and name.
-// Replicas of one image compute the same one; any change of content
-// changes it.
+// order and formatting: each document's JSON, in manifest.Sort's canonical
+// order (documents by kind and name, and the lists that name their
+// elements by name, which FORMAT.md lets a document write in any order;
+// mapping rules keep theirs, which is their meaning), a policy's
+// configuration with its object keys sorted (a JSON object's keys have no
+// order, RFC 8259 section 4). Replicas of one image compute the same one;
+// any change of content changes it. It puts docs in that canonical order,
+// which changes nothing they say; the configurations stay as written.
 func documentsDigest(docs []manifest.Document) (string, error) {
+	manifest.Sort(docs)
+	h := sha256.New()
+	for _, d := range docs {
+		d, err := canonicalConfigurations(d)
+		if err != nil {
+			return "", fmt.Errorf("digest %s %q: %w", d.Kind, d.Name(), err)
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			return "", fmt.Errorf("digest %s %q: %w", d.Kind, d.Name(), err)
+		}
+		h.Write(b)
+		h.Write([]byte{'\n'})
+	}
+	return composition.DigestPrefix + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// documentsDigestAsWritten is the digest homes computed before
+// documentsDigest put lists in canonical order: each document's JSON,
+// documents by kind and name, lists and configurations as written. A
+// service one of them applied records it (and export and import keep it),
+// so the same documents brought again are the same content, not a
+// conflict. Call it before documentsDigest, which reorders docs' lists.
+func documentsDigestAsWritten(docs []manifest.Document) (string, error) {
 	sorted := slices.Clone(docs)
 	slices.SortFunc(sorted, func(a, b manifest.Document) int {
 		return cmp.Or(strings.Compare(string(a.Kind), string(b.Kind)), strings.Compare(a.Name(), b.Name()))
@@ -110,4 +140,36 @@ func documentsDigest(docs []manifest.Document) (string, error) {
 		h.Write([]byte{'\n'})
 	}
 	return composition.DigestPrefix + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// canonicalConfigurations returns d with each policy's configuration
+// re-encoded with its object keys sorted, on copies: d's own service,
+// proxy and chain are not changed, so home stores the configurations as
+// written.
+func canonicalConfigurations(d manifest.Document) (manifest.Document, error) {
+	if d.Service == nil || d.Service.Proxy == nil || len(d.Service.Proxy.PolicyChain) == 0 {
+		return d, nil
+	}
+	svc, proxy := *d.Service, *d.Service.Proxy
+	proxy.PolicyChain = slices.Clone(proxy.PolicyChain)
+	for i := range proxy.PolicyChain {
+		p := &proxy.PolicyChain[i]
+		if len(p.Configuration) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(p.Configuration))
+		dec.UseNumber() // numbers as written: no float rounding
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return d, fmt.Errorf("policy %q's configuration: %w", p.Name, err)
+		}
+		b, err := json.Marshal(v) // a map's keys sorted
+		if err != nil {
+			return d, fmt.Errorf("policy %q's configuration: %w", p.Name, err)
+		}
+		p.Configuration = b
+	}
+	svc.Proxy = &proxy
+	d.Service = &svc
+	return d, nil
 }
