@@ -138,6 +138,10 @@ func New(cfg Config) (*Coordinator, error) {
 		// join token this home made.
 		return nil, errors.New("--agent-token is a plain secret of your choosing; a join token (ptj1.…) is made by the coordinator: portolan token create")
 	}
+	if cfg.AgentToken != "" && cfg.AgentToken == cfg.AccessToken {
+		// Every agent holds the agent token: it must grant nothing else.
+		return nil, errors.New("--agent-token is --access-token: every agent holds the agent token, so each would hold home's admin token; give it a secret of its own")
+	}
 	if cfg.Consul != nil {
 		consulCfg, err := cfg.Consul.resolved()
 		if err != nil {

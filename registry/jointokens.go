@@ -176,6 +176,10 @@ func validateSpec(s *JoinTokenSpec) error {
 		return &composition.FieldError{Field: "service", Message: "is not a valid system_name: use letters, digits, '_', '-', '.', '/', '[', ']' (at most 255)"}
 	case s.TTL < 0:
 		return &composition.FieldError{Field: "ttl", Message: "must not be negative (0 never expires)"}
+	case s.TTL > 0 && s.TTL < Duration(time.Second):
+		// A JSON number is nanoseconds: "ttl": 3600 would make a token
+		// dead when made.
+		return &composition.FieldError{Field: "ttl", Message: `is under a second (a number is nanoseconds): write a duration such as "1h" (0 never expires)`}
 	case s.MaxInstances < 0:
 		return &composition.FieldError{Field: "max_instances", Message: "must not be negative (0 takes home's --max-instances-per-token)"}
 	case len(s.Description) > maxDescription:
