@@ -12,9 +12,13 @@ import (
 //
 //   - every placement whose selector matches picks it: the instance serves
 //     the placement's service and plans (no plan ids = all of the service's
-//     plans). With several matches the plans are the union, in plan id order,
-//     the service is that of the first placement (lowest id), and the
-//     placements' names are listed in id order;
+//     plans). With several matches the service is that of the first
+//     placement (lowest id), and only the placements onto that service
+//     count: their plans' union, in plan id order, and their names, in id
+//     order. An instance serves one service, so a matching placement onto
+//     another (a pool being moved, its old placement still there) places
+//     nothing: its plans would be listed on an instance that cannot serve
+//     them (the map, the placement file, Consul's meta);
 //   - no placement matches: the service whose system_name is the instance's
 //     service name, with all its plans, and no placement names;
 //   - neither: no service and no plans.
@@ -30,6 +34,8 @@ func PlacementFor(snap *composition.Snapshot, service string, labels map[string]
 		}
 		if p.Service == "" {
 			p.Service, p.ServiceID = svc.SystemName, svc.ID
+		} else if svc.ID != p.ServiceID {
+			continue
 		}
 		p.Placements = append(p.Placements, pl.Name)
 		for _, plan := range placementPlans(snap, pl) {
