@@ -416,13 +416,15 @@ type Placement struct {
 	UpdatedAt time.Time `json:"updated_at" wire:"ro"`
 }
 
-// Matches reports whether an instance of service with labels is picked.
+// Matches reports whether an instance of service with labels is picked:
+// every label of the selector, with its value, is among the instance's (a
+// label with an empty value too, as a Kubernetes selector's "key=").
 func (s Selector) Matches(service string, labels map[string]string) bool {
 	if s.Service != service {
 		return false
 	}
 	for k, v := range s.Labels {
-		if labels[k] != v {
+		if got, ok := labels[k]; !ok || got != v {
 			return false
 		}
 	}
