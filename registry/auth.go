@@ -152,7 +152,12 @@ func (r *Registry) allow(roles role, ownID bool, next http.HandlerFunc) http.Han
 		if ownID {
 			id = req.PathValue("id")
 		}
-		if !r.refused(w, callerOf(req.Context()), roles, ownID, id) {
+		c := callerOf(req.Context())
+		if c.role == roleJoin && c.expired && r.rejoins(req, c.grant.tokenID) {
+			c.expired, c.grant.rejoin = false, true // rejoin.go
+			req = req.WithContext(context.WithValue(req.Context(), callerKey{}, c))
+		}
+		if !r.refused(w, c, roles, ownID, id) {
 			next(w, req)
 		}
 	})

@@ -10,10 +10,11 @@ import (
 )
 
 // Instance credentials: at each registration home issues the instance a
-// fresh random secret (RegisterReply.Credential), returned once and kept
-// only as its SHA-256, beside the instance, as soft state like the instance
-// itself. Every later call of the instance presents it; after a coordinator
-// restart it is unknown, and the agent registers again with its join token.
+// fresh secret (RegisterReply.Credential; random, with a proof of whom it
+// was issued to: rejoin.go), returned once and kept only as its SHA-256,
+// beside the instance, as soft state like the instance itself. Every later
+// call of the instance presents it; after a coordinator restart it is
+// unknown, and the agent registers again with its join token.
 //
 // SHA-256 rather than a slow hash: the secret is 256 random bits, so there
 // is nothing to guess (see jointoken.Hash). The hash is also the lookup key
@@ -55,6 +56,10 @@ type grant struct {
 	tokenID   string
 	token     *JoinTokenRecord // nil for the bootstrap token
 	bootstrap bool             // the bootstrap token, capped at maxPerToken as a join token made without a cap
+	// rejoin: the registration presented a credential home issued to its
+	// instance through this token, which may have expired since
+	// (rejoin.go).
+	rejoin bool
 }
 
 // instanceByCredential returns the id of the instance holding the
@@ -174,7 +179,7 @@ func (r *Registry) admitLocked(id string, g grant) error {
 		if rec, kept = r.tokens.Get(g.tokenID); !kept {
 			return errRevokedMeanwhile
 		}
-		if rec.expired(r.now()) {
+		if rec.expired(r.now()) && !g.rejoin {
 			return errExpiredMeanwhile
 		}
 	}

@@ -119,6 +119,12 @@ const (
 	MapAnswerDelta   = "delta"   // a MapDelta
 )
 
+// CredentialHeader carries, on a registration, the instance credential
+// the agent holds from its last one (registry/rejoin.go): with it, an
+// instance home issued a credential to registers again through its join
+// token after the token's lifetime ended (home restarted, or dropped it).
+const CredentialHeader = "X-Portolan-Instance-Credential"
+
 // IndexHeader carries the index of a blocking query's answer: the map index
 // on PathMap, the composition revision on PathComposition.
 const IndexHeader = "X-Portolan-Index"

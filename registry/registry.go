@@ -371,7 +371,7 @@ func (r *Registry) register(id string, reg Registration, g grant) (RegisterReply
 			return RegisterReply{}, err
 		}
 	}
-	cred, credHash, err := newCredential()
+	cred, credHash, err := r.issueCredential(g.tokenID, id)
 	if err != nil {
 		return RegisterReply{}, err
 	}

@@ -41,7 +41,7 @@ func tokenCreateCommand() *cli.Command {
 		Flags: append(homeFlags(),
 			&cli.StringFlag{Name: "service", Usage: "only instances of this service (system_name) may register"},
 			&cli.StringSliceFlag{Name: "label", Usage: "k=v: instances may claim label k only with value v, and no label the token does not name (repeatable)"},
-			&cli.DurationFlag{Name: "ttl", Usage: "registrations are refused after this long (0: never); registered instances stay while home runs, but their agents register again with the token when home restarts, which an expired token cannot: a long-lived fleet's token needs no --ttl (revoke it to end it)"},
+			&cli.DurationFlag{Name: "ttl", Usage: "new instances are refused after this long (0: never); those registered stay, and come back through it after home restarts (presenting the credential home issued them)"},
 			&cli.IntFlag{Name: "max-instances", Usage: "live instances registered through the token at most; more get 429 naming the token and its cap (0: home's --max-instances-per-token, 1000 by default)"},
 			&cli.StringFlag{Name: "description", Usage: "a note shown by portolan token list"},
 		),

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/internal/loopback"
+	"github.com/portolan/portolan/registry"
 )
 
 // Bounds on what the client reads from home.
@@ -158,6 +159,14 @@ func (c *Client) newRequest(ctx context.Context, r *request) (*http.Request, err
 	case bearer:
 		if cred := c.Credential(); cred != "" {
 			tok = cred
+		}
+		fallthrough
+	case join:
+		if cred := c.Credential(); r.auth == join && cred != "" {
+			// The credential of the last registration: through a join
+			// token past its lifetime, home lets the instance it was
+			// issued to register again (registry/rejoin.go).
+			req.Header.Set(registry.CredentialHeader, cred)
 		}
 		fallthrough
 	default:
