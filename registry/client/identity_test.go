@@ -175,12 +175,12 @@ func TestUsageIsBoundToTheCredentialsInstance(t *testing.T) {
 // nothing (401).
 func TestExpiredJoinTokenIsRefused(t *testing.T) {
 	base := homeWith(t, t.TempDir(), coordinator.IdentityConfig{})
-	short := joinToken(t, base, registry.JoinTokenSpec{TTL: registry.Duration(300 * time.Millisecond)})
+	short := joinToken(t, base, registry.JoinTokenSpec{TTL: registry.Duration(time.Second)}) // the shortest lifetime
 	require.NotNil(t, short.ExpiresAt)
 	c := agentWith(t, base, short.Token)
 	_, err := c.Register(context.Background(), "early", registration("news"))
 	require.NoError(t, err, "within its lifetime")
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(time.Until(short.ExpiresAt.Add(100 * time.Millisecond)))
 	_, err = agentWith(t, base, short.Token).Register(context.Background(), "late", registration("news"))
 	require.ErrorIs(t, err, client.ErrUnauthorized)
 	assert.Equal(t, http.StatusUnauthorized, client.StatusCode(err))
