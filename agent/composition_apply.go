@@ -146,7 +146,14 @@ func (a *Agent) bringComposition(ctx context.Context, failing *bool) (answered b
 		return false // stopped: a new registration, or the agent
 	case errors.Is(err, client.ErrUnknownInstance), code == http.StatusUnauthorized:
 		// The registration is gone: the heartbeat finds out and registers
-		// again, which starts a new delivery.
+		// again, which starts a new delivery. Or, while the heartbeats
+		// pass, the 404 is a home or a proxy without the route: said once,
+		// or a --wait-home would wait out its time with nothing saying why.
+		if !*failing {
+			a.log.Info().Err(err).Msg("home did not take this image's composition: it no longer knows this instance (it registers again), " +
+				"or has no route for image documents (a home older than this agent, or a proxy in front of it); retrying")
+		}
+		*failing = true
 		return false
 	case code == http.StatusConflict:
 		a.log.Error().Err(err).Msg("home refused this image's composition: the same version with other content is there; raise version: in the documents (the command keeps running)")
