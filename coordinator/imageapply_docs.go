@@ -103,20 +103,7 @@ func refuse(d *manifest.Document, path, format string, args ...any) *imageRefusa
 // which changes nothing they say; the configurations stay as written.
 func documentsDigest(docs []manifest.Document) (string, error) {
 	manifest.Sort(docs)
-	h := sha256.New()
-	for _, d := range docs {
-		d, err := canonicalConfigurations(d)
-		if err != nil {
-			return "", fmt.Errorf("digest %s %q: %w", d.Kind, d.Name(), err)
-		}
-		b, err := json.Marshal(d)
-		if err != nil {
-			return "", fmt.Errorf("digest %s %q: %w", d.Kind, d.Name(), err)
-		}
-		h.Write(b)
-		h.Write([]byte{'\n'})
-	}
-	return composition.DigestPrefix + hex.EncodeToString(h.Sum(nil)), nil
+	return digestOf(docs, canonicalConfigurations)
 }
 
 // documentsDigestAsWritten is the digest homes computed before
@@ -130,8 +117,20 @@ func documentsDigestAsWritten(docs []manifest.Document) (string, error) {
 	slices.SortFunc(sorted, func(a, b manifest.Document) int {
 		return cmp.Or(strings.Compare(string(a.Kind), string(b.Kind)), strings.Compare(a.Name(), b.Name()))
 	})
+	return digestOf(sorted, nil)
+}
+
+// digestOf is the digest of docs in their order: each document's JSON,
+// as prepare makes it (nil: as it is), a line each.
+func digestOf(docs []manifest.Document, prepare func(manifest.Document) (manifest.Document, error)) (string, error) {
 	h := sha256.New()
-	for _, d := range sorted {
+	for _, d := range docs {
+		if prepare != nil {
+			var err error
+			if d, err = prepare(d); err != nil {
+				return "", fmt.Errorf("digest %s %q: %w", d.Kind, d.Name(), err)
+			}
+		}
 		b, err := json.Marshal(d)
 		if err != nil {
 			return "", fmt.Errorf("digest %s %q: %w", d.Kind, d.Name(), err)
