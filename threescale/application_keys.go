@@ -78,8 +78,10 @@ func listAppKeys(apps *appCollection) func(*call) error {
 // addAppKey adds the key parameter, or a generated key when there is none
 // (porta's application_keys.add), within porta's limits.
 func addAppKey(c *call, tx *composition.Tx, n, _ *composition.Application) error {
-	key, _ := c.params.Get("key")
-	if key == "" {
+	// porta generates a key only when the parameter is absent
+	// (params[:key] || generate): an empty one is a value, and too short.
+	key, given := c.params.Get("key")
+	if !given {
 		k, err := generateKey()
 		if err != nil {
 			return err
@@ -87,14 +89,10 @@ func addAppKey(c *call, tx *composition.Tx, n, _ *composition.Application) error
 		key = k
 	}
 	v := &composition.ValidationError{}
-	switch {
-	case len(key) < 5:
-		v.Add("value", "is too short (minimum is 5 characters)")
-	case len(key) > 255:
-		v.Add("value", "is too long (maximum is 255 characters)")
-	case !appKeyRE.MatchString(key):
-		v.Add("value", "is invalid")
-	case slices.Contains(n.AppKeys, key):
+	for _, msg := range appKeyProblems(key) {
+		v.Add("value", msg)
+	}
+	if slices.Contains(n.AppKeys, key) {
 		v.Add("value", "has already been taken")
 	}
 	limit := maxAppKeys
@@ -114,6 +112,22 @@ func addAppKey(c *call, tx *composition.Tx, n, _ *composition.Application) error
 	}
 	n.KeyCreatedAt[key] = tx.Now()
 	return nil
+}
+
+// appKeyProblems returns what porta's ApplicationKey validations say of
+// key's value, in their order: its format, then its length (5 to 255).
+func appKeyProblems(key string) []string {
+	var out []string
+	if !appKeyRE.MatchString(key) {
+		out = append(out, "is invalid")
+	}
+	switch {
+	case len(key) < 5:
+		out = append(out, "is too short (minimum is 5 characters)")
+	case len(key) > 255:
+		out = append(out, "is too long (maximum is 255 characters)")
+	}
+	return out
 }
 
 // removeAppKey deletes the key in the path; an unknown key is 404. Its time

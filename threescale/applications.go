@@ -77,9 +77,16 @@ func (a *API) applicationRoutes() []Route {
 // porta would have stored.
 func prepareApp(c *call, tx *composition.Tx, n, old *composition.Application) error {
 	n.RedirectURL = strings.Trim(n.RedirectURL, rubyWhitespace)
+	v := &composition.ValidationError{}
+	if n.UserKey != "" && (old == nil || n.UserKey != old.UserKey) {
+		checkUserKey(v, n.UserKey)
+	}
 	if old != nil {
 		n.AppID = old.AppID
-		return nil
+		return v.Err()
+	}
+	if n.AppID != "" {
+		checkAppID(v, n.AppID)
 	}
 	plan, err := planParam(c, tx.View())
 	if err != nil {
@@ -95,12 +102,87 @@ func prepareApp(c *call, tx *composition.Tx, n, old *composition.Application) er
 	if k, ok := c.params.Get("application_key"); ok {
 		keys = append([]string{k}, keys...)
 	}
+	// porta builds each as an ApplicationKey: one it would refuse makes
+	// the application invalid, as Rails says of a has_many's record.
 	for _, k := range keys {
-		if k != "" {
-			n.AppKeys = append(n.AppKeys, k)
+		if k == "" {
+			continue
+		}
+		if len(appKeyProblems(k)) > 0 && v.Fields["application_keys"] == nil {
+			v.Add("application_keys", "is invalid")
+		}
+		n.AppKeys = append(n.AppKeys, k)
+	}
+	return v.Err()
+}
+
+// validUserKey is porta's Cinstance::USER_KEY_FORMAT: word characters,
+// dashes and dots, or base64 without slashes (apisonator's keys cannot
+// hold one): groups of four of letters, digits and "+", the last ending
+// in "=" or "==". Checked by hand: the regular expression, compiled at
+// init, cost the package's init over its allocation budget (tools/size).
+func validUserKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	word := true
+	for i := 0; i < len(k) && word; i++ {
+		c := k[i]
+		word = isAlnum(c) || c == '_' || c == '-' || c == '.'
+	}
+	if word {
+		return true
+	}
+	if len(k)%4 != 0 {
+		return false
+	}
+	body := strings.TrimSuffix(strings.TrimSuffix(k, "="), "=")
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; !isAlnum(c) && c != '+' {
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+// validAppID is porta's application_id format: printable ASCII but space
+// and slash.
+func validAppID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e || c == '/' {
+			return false
+		}
+	}
+	return id != ""
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// checkUserKey adds porta's complaints about a user_key given to
+// Application Create or Update, in its order: format, then length.
+func checkUserKey(v *composition.ValidationError, key string) {
+	if !validUserKey(key) {
+		v.Add("user_key", "is invalid")
+	}
+	if len(key) > 256 {
+		v.Add("user_key", "is too long (maximum is 256 characters)")
+	}
+}
+
+// checkAppID adds porta's complaints about an application_id given to
+// Application Create: format, then length (4 to 255).
+func checkAppID(v *composition.ValidationError, id string) {
+	if !validAppID(id) {
+		v.Add("application_id", "is invalid")
+	}
+	switch {
+	case len(id) < 4:
+		v.Add("application_id", "is too short (minimum is 4 characters)")
+	case len(id) > 255:
+		v.Add("application_id", "is too long (maximum is 255 characters)")
+	}
 }
 
 // rubyWhitespace is what Ruby's String#strip removes.
