@@ -25,9 +25,11 @@ type CheckConfig struct {
 	Exec     string // run this command: exit 0 passing, 1 warning, else critical
 	Interval time.Duration
 	// StartPeriod is how long the app may take to start: until the check
-	// first passes, or this long after the agent started, a failing check
-	// reports warning ("starting: …"), not critical, as Docker's and
-	// Kubernetes' start periods do. Zero: the first failure counts.
+	// first passes, or this long after CMD started, a failing check reports
+	// warning ("starting: …"), not critical, as Docker's and Kubernetes'
+	// start periods do (from the container's start: CMD's, which
+	// --wait-home may hold back). Zero: the first failure once CMD runs
+	// counts.
 	StartPeriod time.Duration
 }
 
@@ -58,8 +60,8 @@ func (c CheckConfig) describe() string {
 // check: the program alone. Its arguments may hold a secret
 // ("redis-cli -a PASSWORD ping"), and so may a leading VAR=value.
 func execShown(command string) string {
-	fields := strings.Fields(command)
-	if len(fields) == 0 || strings.Contains(fields[0], "=") {
+	fields, err := execArgs(command)
+	if err != nil || strings.Contains(fields[0], "=") {
 		return "(command)"
 	}
 	if len(fields) > 1 {
@@ -96,6 +98,9 @@ func (c CheckConfig) build() (check, error) {
 		}
 		return func(ctx context.Context) (string, string) { return tcpCheck(ctx, c.TCP) }, nil
 	case c.Exec != "":
+		if _, err := execArgs(c.Exec); err != nil {
+			return nil, fmt.Errorf("--check-exec: %w", err)
+		}
 		// The agent's secret variables at least; runChecks runs it with
 		// CMD's environment (checkProbe), which withholds more.
 		env, _ := withoutSecrets(os.Environ(), agentSecretVars, nil)
@@ -104,9 +109,69 @@ func (c CheckConfig) build() (check, error) {
 	return nil, nil
 }
 
-// execProbe runs command with env, its whole environment.
+// execArgs splits an exec check's command into its program and arguments
+// as a POSIX shell splits words, without running one: blanks separate
+// them, single quotes keep everything, double quotes keep all but a
+// backslash before $, `, " or \, and a backslash outside quotes keeps
+// the next character. So a check can be a shell command
+// (sh -c 'curl -f … || exit 1', what Docker's --health-cmd runs) or take
+// an argument with a space, as Consul's args list can; nothing else of a
+// shell ($VAR, globs, pipes) is done. An unterminated quote or a command
+// without a program is an error.
+func execArgs(command string) ([]string, error) {
+	var args []string
+	var word strings.Builder
+	inWord := false
+	for i := 0; i < len(command); i++ {
+		switch c := command[i]; {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				args, inWord = append(args, word.String()), false
+				word.Reset()
+			}
+		case c == '\'':
+			end := strings.IndexByte(command[i+1:], '\'')
+			if end < 0 {
+				return nil, errors.New("a single quote is not closed")
+			}
+			word.WriteString(command[i+1 : i+1+end])
+			i, inWord = i+1+end, true
+		case c == '"':
+			i++
+			for ; i < len(command) && command[i] != '"'; i++ {
+				if command[i] == '\\' && i+1 < len(command) && strings.IndexByte("$`\"\\", command[i+1]) >= 0 {
+					i++
+				}
+				word.WriteByte(command[i])
+			}
+			if i == len(command) {
+				return nil, errors.New("a double quote is not closed")
+			}
+			inWord = true
+		case c == '\\':
+			if i+1 == len(command) {
+				return nil, errors.New("it ends with a backslash")
+			}
+			i++
+			word.WriteByte(command[i])
+			inWord = true
+		default:
+			word.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		args = append(args, word.String())
+	}
+	if len(args) == 0 || args[0] == "" {
+		return nil, errors.New("no program to run")
+	}
+	return args, nil
+}
+
+// execProbe runs command, checked by build, with env, its whole environment.
 func execProbe(command string, env []string) check {
-	args := strings.Fields(command)
+	args, _ := execArgs(command)
 	return func(ctx context.Context) (string, string) { return execCheck(ctx, args, env) }
 }
 
@@ -193,16 +258,25 @@ func (a *Agent) markStarting() {
 
 // startPeriod says how a check result counts while the app starts.
 type startPeriod struct {
-	until time.Time // the period ends then, if no check passed before
+	until time.Time // the period ends then, if no check passed before; zero until CMD starts
 	over  bool
 }
 
+// begin starts the period's clock, once: at CMD's start, not the agent's,
+// as an agent waiting for home (--wait-home) has no app to check yet and
+// a wait must not spend the app's time to start.
+func (p *startPeriod) begin(now time.Time, length time.Duration) {
+	if p.until.IsZero() {
+		p.until = now.Add(length)
+	}
+}
+
 // count returns the status and output to report for a result at now:
-// before the first pass and within the period, a result other than passing
-// is a warning whose output says the app is starting; the first pass, or
-// the period's end, ends it for good.
+// before the first pass and within the period (or before it began), a
+// result other than passing is a warning whose output says the app is
+// starting; the first pass, or the period's end, ends it for good.
 func (p *startPeriod) count(now time.Time, status, output string) (string, string) {
-	if !p.over && (status == registry.StatusPassing || !now.Before(p.until)) {
+	if !p.over && (status == registry.StatusPassing || (!p.until.IsZero() && !now.Before(p.until))) {
 		p.over = true
 	}
 	if p.over {
@@ -217,7 +291,7 @@ func (a *Agent) runChecks(ctx context.Context) {
 	probe := a.checkProbe()
 	t := time.NewTicker(a.cfg.Check.Interval)
 	defer t.Stop()
-	start := &startPeriod{until: time.Now().Add(a.cfg.Check.StartPeriod)}
+	start := &startPeriod{}
 	for {
 		cctx, cancel := context.WithTimeout(ctx, min(a.cfg.Check.Interval, 10*time.Second))
 		status, output := probe(cctx)
@@ -225,7 +299,11 @@ func (a *Agent) runChecks(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		status, output = start.count(time.Now(), status, output)
+		now := time.Now()
+		if a.st.self().Running {
+			start.begin(now, a.cfg.Check.StartPeriod)
+		}
+		status, output = start.count(now, status, output)
 		output = boundOutput(output)
 		if a.st.setHealth(status, output) {
 			a.log.Info().Str("status", status).Str("output", output).Msg("health changed")
