@@ -410,8 +410,9 @@ const maxOutput = 64 << 10
 // secrets, which a command it runs for the app (a health check) must not
 // see; nil runs the command with an empty environment. When ctx ends first,
 // the command's process group is killed and ctx's error returned with its
-// code. Output that descendants write after the command has exited is cut
-// off after 100ms.
+// code; so is the group when the command exits, ending what it left
+// running there. Output that descendants write after the command has
+// exited is cut off after 100ms.
 func CombinedOutput(ctx context.Context, argv, env []string) (code int, output []byte, err error) {
 	null, err := os.Open(os.DevNull)
 	if err != nil {
@@ -441,6 +442,10 @@ func CombinedOutput(ctx context.Context, argv, env []string) (code int, output [
 	}()
 	select {
 	case code = <-exited:
+		// What it left running in its group (`sleep 30 &`) goes with it:
+		// a health check run every few seconds would pile such processes
+		// up until the container runs out of process ids.
+		_ = killGroup(p.Pid)
 	case <-ctx.Done():
 		err = ctx.Err()
 		_ = killGroup(p.Pid) // its own group: Setpgid
