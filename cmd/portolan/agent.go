@@ -67,10 +67,10 @@ operations of --mgmt-spec that --mgmt-include/--mgmt-omit keep, transformed as
 			&cli.DurationFlag{Name: "ttl", Value: agent.DefaultTTL, Usage: "time without heartbeat after which home marks the instance critical"},
 			&cli.StringFlag{Name: "check-http", Usage: "health check: GET this URL (2xx passing, 429 warning, else critical)"},
 			&cli.StringFlag{Name: "check-tcp", Usage: "health check: connect to this host:port"},
-			&cli.StringFlag{Name: "check-exec", Usage: "health check: run this command (exit 0 passing, 1 warning, else critical)"},
+			&cli.StringFlag{Name: "check-exec", Usage: "health check: run this command, split into words as a shell splits them, without a shell (exit 0 passing, 1 warning, else critical)"},
 			&cli.DurationFlag{Name: "check-interval", Value: agent.DefaultCheckInterval, Usage: "how often the health check runs"},
 			&cli.DurationFlag{Name: "check-start-period", Value: agent.DefaultCheckStartPeriod, Usage: "time the app has to start: until its check first passes, " +
-				"or this long, a failing check reports warning (out of traffic), not critical (0: the first failure counts)"},
+				"or this long after CMD starts, a failing check reports warning (out of traffic), not critical (0: the first failure counts)"},
 			&cli.StringFlag{Name: "placement-file", Value: agent.DefaultPlacementFile, Usage: "where the instance's placement is written, atomically"},
 			&cli.StringFlag{Name: "cache-dir", Value: agent.DefaultCacheDir, Usage: `where the agent keeps its state: the last composition (so a restart without home still serves it), the usage journal and spool, its credential and keys; an agent with a gateway needs it writable ("" keeps it all in memory, lost at a restart)`},
 			&cli.StringFlag{Name: "api", Value: agent.DefaultAPI, Usage: `local API address ("off" disables it)`},
