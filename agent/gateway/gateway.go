@@ -335,6 +335,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers r and returns the view it was served with (nil: none yet).
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request) *view {
+	if !http1.ForwardsMethod(r.Method) {
+		// Before any policy, as nginx in front of APIcast refuses them: a
+		// TRACE echoed the service's secret token to the client, whichever
+		// way it was forwarded.
+		g.m.badRequest.Inc()
+		http1.RefuseMethod(w, r)
+		return nil
+	}
 	if !targetOK(r) {
 		g.m.badRequest.Inc()
 		writeText(w, http.StatusBadRequest, plainText, policy.PathRefused)

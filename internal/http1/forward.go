@@ -187,8 +187,14 @@ func (f *Forwarder) Serve(w http.ResponseWriter, r *http.Request, host string, o
 }
 
 // ServeWith is Serve with per-request options. An error that IsTimeout
-// reports is a timeout (nginx answers 504 for it, 502 for the others).
+// reports is a timeout (nginx answers 504 for it, 502 for the others). A
+// request whose method is not forwarded (ForwardsMethod) is answered 405
+// without reaching the upstream.
 func (f *Forwarder) ServeWith(w http.ResponseWriter, r *http.Request, host string, owned []string, o Options) error {
+	if !ForwardsMethod(r.Method) {
+		RefuseMethod(w, r)
+		return nil
+	}
 	if host == "" {
 		host = f.host
 	}
