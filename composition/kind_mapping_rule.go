@@ -1,6 +1,10 @@
 package composition
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // A mapping rule maps requests matching its pattern to usage of one of its
 // owner's metrics; without a position it goes after its owner's other rules.
@@ -58,6 +62,10 @@ func validateMappingRule(c *Composition, r *MappingRule, v *ValidationError) err
 		v.Add("pattern", blank)
 	} else if _, err := ParsePattern(r.Pattern); err != nil {
 		v.Add("pattern", err.Error())
+	} else if n := utf8.RuneCountInString(r.Pattern); n > rulePortaPatternLen {
+		v.Add("pattern", fmt.Sprintf("is too long (maximum is %d characters)", rulePortaPatternLen))
+	} else if RepeatsName(r.Pattern) {
+		v.Add("pattern", "Can't have repeated variable names")
 	}
 	if r.Delta <= 0 {
 		v.Add("delta", "must be greater than 0")

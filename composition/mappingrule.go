@@ -3,6 +3,7 @@ package composition
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -10,6 +11,12 @@ import (
 
 // ruleMaxPatternLen bounds pattern size so a rule cannot make matching expensive.
 const ruleMaxPatternLen = 2048
+
+// rulePortaPatternLen is porta's bound on a rule's pattern, in characters
+// (ProxyRule: validates :pattern, length: { maximum: 255 }). Rules are
+// validated against it; ParsePattern keeps the looser ruleMaxPatternLen so
+// that a rule stored before still compiles.
+const rulePortaPatternLen = 255
 
 // Pattern is a parsed mapping-rule pattern. It is immutable and safe for concurrent use.
 type Pattern struct {
@@ -87,6 +94,35 @@ func ParsePattern(s string) (*Pattern, error) {
 	return p, nil
 }
 
+// RepeatsName reports whether the pattern names a variable twice, or a
+// name both as a path variable and as a query key, which porta refuses
+// ("Can't have repeated variable names", ProxyRule#non_repeated_parameters:
+// the path's variables and the query's keys, as written, are all distinct).
+func RepeatsName(s string) bool {
+	path, query, _ := strings.Cut(s, "?")
+	var names []string
+	for rest := path; ; {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			break
+		}
+		names = append(names, rest[open+1:open+end])
+		rest = rest[open+end+1:]
+	}
+	if query != "" {
+		for pair := range strings.SplitSeq(query, "&") {
+			name, _, _ := strings.Cut(pair, "=")
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return len(slices.Compact(names)) != len(names)
+}
+
 func (p *Pattern) parsePath(s, path string) error {
 	open := strings.IndexByte(path, '{')
 	if open < 0 {
@@ -138,7 +174,14 @@ func (p *Pattern) parseQuery(s, rawQuery string) error {
 				return ruleErr(s, "query parameter %q value %q: %v", rawName, rawValue, err)
 			}
 		}
-		p.query = append(p.query, ruleQueryParam{name: name, value: g})
+		// porta's querystring_parameters is a Hash of the pairs: a name
+		// given twice keeps its last value.
+		q := ruleQueryParam{name: name, value: g}
+		if i := slices.IndexFunc(p.query, func(o ruleQueryParam) bool { return o.name == name }); i >= 0 {
+			p.query[i] = q
+		} else {
+			p.query = append(p.query, q)
+		}
 	}
 	return nil
 }
@@ -190,7 +233,7 @@ func (p *Pattern) String() string {
 //
 // Like APIcast, a pattern without '$' is a prefix match: "/foo" also matches
 // "/foo/bar" and "/foobar". A query parameter listed more than once in the
-// request matches if any of its values does.
+// request counts by its last value, as in APIcast.
 func (p *Pattern) Match(path string, query url.Values) bool {
 	if p == nil || !strings.HasPrefix(path, p.prefix) {
 		return false
@@ -235,8 +278,12 @@ func (p *Pattern) matchSegs(rest string) bool {
 }
 
 // match reports whether g matches s, all of it when full, else a prefix of it.
-// Taking each literal at its leftmost possible place is optimal because the
-// placeholders between them absorb any text.
+// Each placeholder takes one or more bytes of APIcast's class (placeholderByte).
+// Taking each literal at its leftmost place after a run of those bytes is
+// optimal: were a later place also possible, the text up to it, the earlier
+// occurrence of the literal included, would be of the class, and so would
+// the literal (it overlaps itself with a period inside the class), so the
+// next placeholder may take what lies between them.
 func (g *patternGlob) match(s string, full bool) bool {
 	lits := g.lits
 	if !strings.HasPrefix(s, lits[0]) {
@@ -251,11 +298,12 @@ func (g *patternGlob) match(s string, full bool) bool {
 		n++ // the last literal is followed by anything, so search it like the others
 	}
 	for _, l := range lits[1:n] {
-		if pos >= len(s) { // the placeholder before l needs a byte
+		run := placeholderRun(s, pos)
+		if run == 0 { // the placeholder before l needs a byte
 			return false
 		}
 		i := strings.Index(s[pos+1:], l)
-		if i < 0 {
+		if i < 0 || 1+i > run {
 			return false
 		}
 		pos += 1 + i + len(l)
@@ -264,19 +312,50 @@ func (g *patternGlob) match(s string, full bool) bool {
 		return true
 	}
 	tail := lits[n]
-	return len(s)-len(tail) > pos && strings.HasSuffix(s, tail)
+	end := len(s) - len(tail)
+	return end > pos && strings.HasSuffix(s, tail) && placeholderRun(s[:end], pos) == end-pos
 }
 
-func (q *ruleQueryParam) match(query url.Values) bool {
-	for _, v := range query[q.name] {
-		if q.value.match(v, true) {
-			return true
-		}
+// placeholderRun is the number of bytes of s from pos that a placeholder may take.
+func placeholderRun(s string, pos int) int {
+	n := 0
+	for pos+n < len(s) && placeholderByte(s[pos+n]) {
+		n++
 	}
-	return false
+	return n
 }
 
-var ruleMethods = [...]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "ANY"}
+// placeholderByte reports whether c is of the class APIcast's regexpify
+// (3scale/APIcast gateway/src/apicast/mapping_rule.lua) puts in place of a
+// {name}: [\w\-.~%!$&'()*+,;=@:], \w being ASCII (no 'u' flag). It is
+// matched against the decoded path, so a placeholder never takes a '/', a
+// space, a quote, a bracket, a decoded '?' or a byte of a non-ASCII letter.
+func placeholderByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("_-.~%!$&'()*+,;=@:", c) >= 0
+}
+
+// match is APIcast's matches_querystring_params (mapping_rule.lua): a
+// value holding a placeholder asks only that the argument be given, empty
+// ("?q=", "?q") too; a literal value must equal the argument's last value,
+// as APIcast compares "the last one" of an argument given many times.
+func (q *ruleQueryParam) match(query url.Values) bool {
+	vs, ok := query[q.name]
+	if !ok || len(vs) == 0 {
+		return false
+	}
+	if len(q.value.lits) > 1 {
+		return true
+	}
+	return vs[len(vs)-1] == q.value.lits[0]
+}
+
+// ruleMethods are porta's ProxyRule::ALLOWED_HTTP_METHODS (no TRACE or
+// CONNECT: 3scale refuses a rule naming them) and APIcast's ANY.
+var ruleMethods = [...]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
 
 // ValidHTTPMethod reports whether m (any case) is a method a mapping rule may name; ANY included.
 func ValidHTTPMethod(m string) bool {

@@ -102,7 +102,8 @@ func ruleOracleMatch(t *testing.T, pattern, path string, query url.Values) bool 
 	t.Helper()
 	rawPath, rawQuery, hasQuery := strings.Cut(pattern, "?")
 	exact := strings.HasSuffix(rawPath, "$")
-	expr, err := ruleOracleRegexp(strings.TrimSuffix(rawPath, "$"), `[^/]+`, false)
+	// APIcast's regexpify (3scale/APIcast gateway/src/apicast/mapping_rule.lua).
+	expr, err := ruleOracleRegexp(strings.TrimSuffix(rawPath, "$"), `[\w\-.~%!$&'()*+,;=@:]+`, false)
 	if err != nil {
 		t.Fatalf("oracle: %v", err)
 	}
@@ -116,22 +117,31 @@ func ruleOracleMatch(t *testing.T, pattern, path string, query url.Values) bool 
 	if !hasQuery {
 		return true
 	}
+	// porta's querystring_parameters: a Hash, the last pair of a name wins.
+	want := map[string]string{}
 	for pair := range strings.SplitSeq(rawQuery, "&") {
 		rawName, rawValue, _ := strings.Cut(pair, "=")
 		name, err := url.QueryUnescape(rawName)
 		if err != nil {
 			t.Fatalf("oracle: %v", err)
 		}
-		expr, err := ruleOracleRegexp(rawValue, `.+`, true)
+		want[name] = rawValue
+	}
+	// APIcast's matches_querystring_params: a placeholder asks for the
+	// argument, a literal for its last value.
+	for name, rawValue := range want {
+		vs := query[name]
+		if len(vs) == 0 {
+			return false
+		}
+		if ruleOraclePlaceholder.MatchString(rawValue) {
+			continue
+		}
+		lit, err := url.QueryUnescape(rawValue)
 		if err != nil {
 			t.Fatalf("oracle: %v", err)
 		}
-		re := regexp.MustCompile(`(?s)^` + expr + `$`)
-		ok := false
-		for _, v := range query[name] {
-			ok = ok || re.MatchString(v)
-		}
-		if !ok {
+		if vs[len(vs)-1] != lit {
 			return false
 		}
 	}

@@ -136,7 +136,7 @@ type crdGatewayResponse struct {
 }
 
 type crdMappingRule struct {
-	HTTPMethod      string `json:"httpMethod" manifest:"required,oneof=GET HEAD POST PUT DELETE OPTIONS TRACE PATCH CONNECT"`
+	HTTPMethod      string `json:"httpMethod" manifest:"required,oneof=GET HEAD POST PUT DELETE OPTIONS PATCH"`
 	Pattern         string `json:"pattern" manifest:"required"`
 	MetricMethodRef string `json:"metricMethodRef" manifest:"required"`
 	Increment       crdInt `json:"increment" manifest:"required,min=1"`

@@ -156,7 +156,7 @@ type Method struct {
 // MappingRule maps requests to usage of a metric or method of its owner,
 // named by system_name.
 type MappingRule struct {
-	HTTPMethod string `json:"http_method" manifest:"required,oneof=GET HEAD POST PUT DELETE OPTIONS TRACE PATCH CONNECT ANY"`
+	HTTPMethod string `json:"http_method" manifest:"required,oneof=GET HEAD POST PUT DELETE OPTIONS PATCH ANY"`
 	Pattern    string `json:"pattern" manifest:"required"`
 	Metric     string `json:"metric" manifest:"required,name"`
 	Delta      int64  `json:"delta" manifest:"required,min=1"`

@@ -90,7 +90,7 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 	}
 	var query url.Values
 	if v.needsQuery {
-		query = c.R.URL.Query()
+		query = requestArgs(c.R)
 	}
 	ad := g.admissions.Get().(*admission)
 	rq.ad = ad

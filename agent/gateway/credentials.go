@@ -213,6 +213,22 @@ func formBody(r *http.Request) string {
 	return string(b)
 }
 
+// requestArgs are the arguments a rule's query parameters are matched
+// against: the URI's, and those of a urlencoded form body (formBody) over
+// them, name by name, as APIcast's get_request_params reads them, so that
+// "POST /orders?kind={k}" matches a form posting kind=book. A form that
+// does not unescape whole gives the pairs it could.
+func requestArgs(r *http.Request) url.Values {
+	args := r.URL.Query()
+	if body := formBody(r); body != "" {
+		form, _ := url.ParseQuery(body)
+		for name, values := range form {
+			args[name] = values
+		}
+	}
+	return args
+}
+
 // unreadForm is a request body put back after its form could not be read
 // whole, keeping why: a client that stopped sending it is answered 408
 // (formReadError), not told that its credentials are missing.
