@@ -180,33 +180,6 @@ func (n *Node) joinRetry(ctx context.Context) error {
 	}
 }
 
-// rejoinLoop retries the Join list whenever the node is alone: before its
-// first successful join, after every other member left or died, after a
-// partition.
-func (n *Node) rejoinLoop() {
-	wait := rejoinMin
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-n.stop:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if n.alive.Load() > 1 {
-			wait = rejoinMin
-			continue
-		}
-		if k, err := n.ml().Join(n.cfg.Join); err != nil {
-			wait = min(2*wait, rejoinMax)
-			n.log.Debug().Err(err).Dur("retry_in", wait).Msg("gossip: alone; rejoin failed")
-		} else {
-			wait = rejoinMin
-			n.log.Info().Int("contacted", k).Msg("gossip: rejoined")
-		}
-	}
-}
-
 // Name is the node's name (its instance id).
 func (n *Node) Name() string { return n.cfg.Name }
 
