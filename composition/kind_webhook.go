@@ -109,11 +109,14 @@ func (e *WebHook) created() time.Time { return e.CreatedAt }
 func (*WebHook) info() kindInfo       { return webHookDef }
 
 // Webhook settings: porta's URL rule (http or https, when active) and
-// length.
+// length. A receiver's URL may carry its basic-auth credentials
+// (https://user:password@receiver): an export without secrets leaves them
+// out, as an issuer URL's.
 var webHookDef = &kindDef[WebHook, *WebHook]{
-	Kind:     KindWebHook,
-	Table:    func(c *Composition) *Table[*WebHook] { return &c.WebHooks },
-	Document: func(d *Document) *[]*WebHook { return &d.WebHooks },
+	Kind:        KindWebHook,
+	Table:       func(c *Composition) *Table[*WebHook] { return &c.WebHooks },
+	Document:    func(d *Document) *[]*WebHook { return &d.WebHooks },
+	HideSecrets: func(w *WebHook) { w.URL = withoutUserinfo(w.URL) },
 	Validate: func(_ *Composition, w *WebHook, v *ValidationError) error {
 		if len(w.URL) > 255 {
 			v.Add("url", "is too long (maximum is 255 characters)")
@@ -150,12 +153,12 @@ func (e *WebHookEvent) created() time.Time { return e.CreatedAt }
 func (*WebHookEvent) info() kindInfo       { return webHookEventDef }
 
 // An event's document is porta's, whose application carries its keys: an
-// export without secrets leaves it out.
+// export without secrets leaves it out, and its receiver's credentials.
 var webHookEventDef = &kindDef[WebHookEvent, *WebHookEvent]{
 	Kind:        KindWebHookEvent,
 	Table:       func(c *Composition) *Table[*WebHookEvent] { return &c.WebHookEvents },
 	Document:    func(d *Document) *[]*WebHookEvent { return &d.WebHookEvents },
-	HideSecrets: func(e *WebHookEvent) { e.XML = "" },
+	HideSecrets: func(e *WebHookEvent) { e.XML, e.URL = "", withoutUserinfo(e.URL) },
 }
 
 // homeState marks the entities that are the state of the home holding
@@ -196,12 +199,12 @@ func (*WebHookFailure) info() kindInfo       { return webHookFailureDef }
 // A failure is imported, unlike an event: it is a record an operator reads
 // (and redelivers from by hand), not a delivery home makes. Its event
 // document carries keys as an event's does: an export without secrets
-// leaves it out.
+// leaves it out, and its receiver's credentials.
 var webHookFailureDef = &kindDef[WebHookFailure, *WebHookFailure]{
 	Kind:        KindWebHookFailure,
 	Table:       func(c *Composition) *Table[*WebHookFailure] { return &c.WebHookFailures },
 	Document:    func(d *Document) *[]*WebHookFailure { return &d.WebHookFailures },
-	HideSecrets: func(e *WebHookFailure) { e.Event = "" },
+	HideSecrets: func(e *WebHookFailure) { e.Event, e.URL = "", withoutUserinfo(e.URL) },
 }
 
 // maxFailureDrops bounds the failures one write drops (AddWebHookFailure).

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// putWebhook sets home's webhook receiver URL through 3scale's API
+// (PUT /admin/api/webhooks.json) and returns home's answer.
+func putWebhook(t *testing.T, home, token, receiver string) string {
+	t.Helper()
+	form := url.Values{"url": {receiver}, "active": {"true"}}
+	req, err := http.NewRequest(http.MethodPut, home+"/admin/api/webhooks.json", strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("", token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+	return string(b)
+}
+
+// An export without --include-secrets leaves credentials behind: the README
+// says so of every URL that carries them (the OIDC issuer's
+// https://client:secret@issuer is exported without them, a policy's URL
+// password as xxxxx). A webhook receiver's URL is one such URL: a receiver
+// behind HTTP Basic auth is set as https://user:password@host/..., and RFC
+// 3986 section 3.2.1 says "Applications should not render as clear text any
+// data after the first colon (":") found within a userinfo subcomponent".
+// The password must not be in the export, and importing that export back
+// into the home it came from must keep home's password (as an import keeps
+// every other hidden credential), so the receiver still authenticates.
+func TestExportWithoutSecretsLeavesTheWebhookURLsPasswordBehind(t *testing.T) {
+	const password = "hookPassw0rdSecret"
+	home := startCoordinator(t, "admin-a")
+	receiver := "https://hookuser:" + password + "@hooks.example.com/portolan"
+	putWebhook(t, home, "admin-a", receiver)
+
+	code, out, errOut := runCmd(t, "export", "--home", home, "--token", "admin-a")
+	require.Equal(t, 0, code, errOut)
+	require.NotContains(t, out, password, "an export without --include-secrets carries the webhook receiver's password")
+
+	// Back into the same home: home's receiver keeps its password.
+	file := filepath.Join(t.TempDir(), "composition.json")
+	require.NoError(t, os.WriteFile(file, []byte(out), 0o600))
+	code, _, errOut = runCmd(t, "import", "composition", file, "--home", home, "--token", "admin-a")
+	require.Equal(t, 0, code, errOut)
+	code, full, errOut := runCmd(t, "export", "--home", home, "--token", "admin-a", "--include-secrets")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, full, password, "importing an export without secrets took the webhook receiver's password from home")
+}
