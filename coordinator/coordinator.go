@@ -74,6 +74,9 @@ type Config struct {
 	// (0: threescale.DefaultMaxAccessTokens).
 	AccessTokenFile string
 	MaxAccessTokens int
+	// MaxImportBytes bounds an imported composition document (0:
+	// DefaultMaxImportBytes).
+	MaxImportBytes int64
 	// Caps bound what the composition may hold (threescale.Caps).
 	Caps threescale.Caps
 	// APIcastPolicies is the folder of APIcast's policy manifests that GET
@@ -132,6 +135,12 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("coordinator: a data directory is required")
+	}
+	switch {
+	case cfg.MaxImportBytes == 0:
+		cfg.MaxImportBytes = DefaultMaxImportBytes
+	case cfg.MaxImportBytes < 0:
+		return nil, fmt.Errorf("--max-import-bytes: %d is negative", cfg.MaxImportBytes)
 	}
 	if jointoken.IsJoinToken(cfg.AgentToken) {
 		// It could never match: a presented ptj1. token is looked up as a

@@ -10,8 +10,11 @@ import (
 	"github.com/portolan/portolan/threescale"
 )
 
-// MaxImportBytes bounds an imported composition document.
-const MaxImportBytes = 64 << 20
+// DefaultMaxImportBytes bounds an imported composition document unless
+// Config.MaxImportBytes says otherwise. Nothing bounds what a home holds in
+// all (each ActiveDoc may be up to a request's size), so an export may be
+// larger: the operator raises the bound of the home it goes to.
+const DefaultMaxImportBytes = 64 << 20
 
 // portability serves Portolan's own admin API: GET /admin/portolan/composition
 // (export), POST /admin/portolan/composition (import) and placements. The token
@@ -38,7 +41,7 @@ func (c *Coordinator) portability() http.Handler {
 	})
 	mux.HandleFunc("POST "+registry.PathAdminComposition, func(w http.ResponseWriter, r *http.Request) {
 		var doc composition.Document
-		if err := threescale.DecodeJSON(w, r, &doc, MaxImportBytes, "malformed composition document"); err != nil {
+		if err := threescale.DecodeJSON(w, r, &doc, c.cfg.MaxImportBytes, "malformed composition document"); err != nil {
 			threescale.WriteError(w, threescale.JSON, err)
 			return
 		}

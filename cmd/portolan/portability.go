@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/portolan/portolan/composition"
-	"github.com/portolan/portolan/coordinator"
 	"github.com/portolan/portolan/manifest"
 	"github.com/portolan/portolan/registry/client"
 )
@@ -130,12 +130,12 @@ func importCommand() *cli.Command {
 					defer f.Close()
 					r = f
 				}
-				doc, err := io.ReadAll(io.LimitReader(r, coordinator.MaxImportBytes+1))
+				doc, err := io.ReadAll(io.LimitReader(r, maxImportFileBytes+1))
 				if err != nil {
 					return fmt.Errorf("import composition: read: %w", err)
 				}
-				if len(doc) > coordinator.MaxImportBytes {
-					return fmt.Errorf("import composition: %s is over the %d MiB home imports: not a composition exported by portolan export", args[0], coordinator.MaxImportBytes>>20)
+				if len(doc) > maxImportFileBytes {
+					return fmt.Errorf("import composition: %s is over %d GiB: not a composition", args[0], maxImportFileBytes>>30)
 				}
 				if !json.Valid(doc) {
 					return fmt.Errorf("import composition: %s is not valid JSON", args[0])
@@ -150,6 +150,9 @@ func importCommand() *cli.Command {
 					return fmt.Errorf("import composition: %w", err)
 				}
 				body, err := home.ImportComposition(ctx, doc)
+				if se := (*client.StatusError)(nil); errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge {
+					return fmt.Errorf("import composition: %s (%d MiB) is over what home imports at once (%s): start home with a larger --max-import-bytes", args[0], len(doc)>>20, se.Body)
+				}
 				if err != nil {
 					return fmt.Errorf("import composition: %w", adminError(err))
 				}
@@ -180,6 +183,10 @@ const adminTokenHint = "--token must be an admin access token with the account_m
 // adminError is the one line of an admin API call that failed: home refused
 // the token, home is unreachable, or the request home refused and its
 // answer.
+// maxImportFileBytes bounds what import reads of its file or stdin before
+// home, whose own bound is its --max-import-bytes, sees any of it.
+const maxImportFileBytes = 1 << 30
+
 func adminError(err error) error {
 	var se *client.StatusError
 	switch {

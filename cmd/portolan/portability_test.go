@@ -20,9 +20,15 @@ import (
 // startCoordinator runs a coordinator in this process and returns its URL.
 func startCoordinator(t *testing.T, accessToken string) string {
 	t.Helper()
-	co, err := coordinator.New(coordinator.Config{
-		Listen: "127.0.0.1:0", DataDir: t.TempDir(), AccessToken: accessToken, AgentToken: "agent-token", Logger: zerolog.Nop(),
-	})
+	return startCoordinatorWith(t, coordinator.Config{AccessToken: accessToken})
+}
+
+// startCoordinatorWith runs a coordinator of cfg on loopback, in a data
+// dir of its own, with an agent token.
+func startCoordinatorWith(t *testing.T, cfg coordinator.Config) string {
+	t.Helper()
+	cfg.Listen, cfg.DataDir, cfg.AgentToken, cfg.Logger = "127.0.0.1:0", t.TempDir(), "agent-token", zerolog.Nop()
+	co, err := coordinator.New(cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
