@@ -144,10 +144,10 @@ func SortLimits(limits []*composition.UsageLimit) {
 	})
 }
 
-// Counted raises what the usage of appID just counted calls for. It costs two
-// map lookups under a lock and allocates nothing unless the application
-// has its first traffic of the day, or the service has alert limits and
-// the application's highest one is not notified. Failing to store an event
+// Counted raises what the usage of appID just counted calls for. It costs a
+// map lookup per alert limit under a lock and allocates nothing unless the
+// application has its first traffic of the day, or the service has an
+// alert limit not notified for the application. Failing to store an event
 // is logged: counting never fails for it.
 func (a *Alerts) Counted(serviceID, appID int64, now time.Time) {
 	if a.note(a.snapshot(), serviceID, appID, now) {
@@ -181,7 +181,12 @@ func (a *Alerts) note(snap *composition.Snapshot, serviceID, appID int64, now ti
 	a.mu.Lock()
 	last, seen := a.traffic[appID]
 	daily := !seen || last != day
-	check := len(svc.AlertLimits) > 0 && !a.notifiedLocked(alertKey{serviceID, appID, svc.AlertLimits[len(svc.AlertLimits)-1]}, now)
+	// Each level is quiet for AlertTTL on its own (apisonator keeps one
+	// already_notified key per level): while the highest is quiet a lower
+	// one may still be due, after a period's counter started over.
+	check := slices.ContainsFunc(svc.AlertLimits, func(level int) bool {
+		return !a.notifiedLocked(alertKey{serviceID, appID, level}, now)
+	})
 	a.mu.Unlock()
 	if !daily && !check {
 		return false
