@@ -337,8 +337,7 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	default:
 		reports, exceeded = snap.CheckLimits(app, hits, setCounter(sm.counters.Value, set), now)
 		// The decision took the values set; the document shows the stored
-		// ones (exceeded is the stored value over the maximum) and, when
-		// authorized, the value set as the one predicted.
+		// ones (exceeded is the stored value over the maximum).
 		storedCurrent(reports, set, app.ID, sm.counters.Value)
 	}
 	if denial == nil && exceeded {
@@ -349,7 +348,8 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	if denial != nil {
 		status = http.StatusConflict
 	}
-	sm.writeOptionHeaders(w, opts, denial, reports, hits, denial == nil && mode.report, now)
+	added := denial == nil && mode.report // the call's usage is in the counters now
+	sm.writeOptionHeaders(w, opts, denial, reports, hits, added, now)
 	if bodyless {
 		writeSM(w, status, nil)
 		return
@@ -358,17 +358,19 @@ func (sm *ServiceManagement) serveAuth(w http.ResponseWriter, r *http.Request, m
 	if mode.oauth {
 		oauthApp = app
 	}
-	writeSM(w, status, statusXML(denial, plan, reports, oauthApp))
+	writeSM(w, status, statusXML(denial, plan, reports, oauthApp, added))
 }
 
 // statusXML renders apisonator's <status> document as apisonator does
 // (Transactor::Status::UsageReport): exceeded="true" when the stored value is
-// over the maximum, and current_value includes the call's usage (authorize's
-// predicted one, authrep's reported one) only when the call is authorized.
+// over the maximum, and current_value includes the call's usage only when
+// added, an authorized authrep's: authorize's usage is predicted, not
+// reported (apisonator's Status#usage is nil for it, and
+// compute_current_value then shows the stored value).
 // With oauthApp (the OAuth variants) the application's id, first key and
 // redirect URL follow the reason.
 func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, reports []composition.UsageReport,
-	oauthApp *composition.Application) []byte {
+	oauthApp *composition.Application, added bool) []byte {
 	var buf bytes.Buffer
 	buf.Grow(256 + 256*len(reports))
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?><status>`)
@@ -410,7 +412,7 @@ func statusXML(denial *composition.Denial, plan *composition.ApplicationPlan, re
 			buf.WriteString(strconv.FormatInt(r.Max, 10))
 			buf.WriteString(`</max_value><current_value>`)
 			current := r.Current
-			if denial == nil {
+			if added {
 				current = composition.AddSaturating(current, r.Usage)
 			}
 			buf.WriteString(strconv.FormatInt(current, 10))

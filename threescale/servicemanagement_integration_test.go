@@ -332,8 +332,10 @@ func TestServiceManagementSpecAuthorizeAndAuthrep(t *testing.T) {
 		assert.EqualValues(t, 5, hm.MaxValue)
 		assert.Equal(t, "day", hd.Period)
 		assert.EqualValues(t, 1000, hd.MaxValue)
-		// authorize shows the predicted usage and adds nothing; each authrep adds it.
-		want := []int64{1, 1, 2}[i]
+		// authorize shows the stored value (its usage is predicted, not
+		// reported: apisonator's Status#usage is nil for it) and adds
+		// nothing; each authrep adds it and shows it.
+		want := []int64{0, 1, 2}[i]
 		assert.EqualValues(t, want, hm.CurrentValue, "%s #%d", name, i)
 		assert.EqualValues(t, want, hd.CurrentValue)
 		start, _ := time.Parse("2006-01-02 15:04:05 -0700", hm.PeriodStart)

@@ -213,14 +213,13 @@ func setCounter(current composition.Counter, set []int64) composition.Counter {
 }
 
 // storedCurrent puts back the stored value of the metrics set in reports,
-// where setCounter had them 0, and makes their usage what takes the stored
-// value to the one set: an authorized answer's current value (stored +
-// usage) is then the value set.
+// where setCounter had them 0: authorize shows the stored values. Their
+// usage stays n, the value set, as apisonator's UsageReport#compute_usage
+// reads "#n" for the limit headers' calls left.
 func storedCurrent(reports []composition.UsageReport, set []int64, appID int64, current composition.Counter) {
 	for i := range reports {
 		if r := &reports[i]; slices.Contains(set, r.MetricID) {
 			r.Current = current(appID, r.MetricID, r.Period, r.Start)
-			r.Usage -= r.Current
 		}
 	}
 }
