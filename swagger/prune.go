@@ -31,7 +31,7 @@ func (s *Spec) filter(decisions []Decision) ([]byte, error) {
 		}
 		refs := s.newRefs()
 		refs.omitted = omitted
-		c := copier{refs: refs, left: maxNodes}
+		c := copier{refs: refs, left: maxNodes, textLeft: maxText}
 		if err := c.inlineReferences(paths); err != nil {
 			return nil, err
 		}
@@ -65,11 +65,13 @@ func (s *Spec) filter(decisions []Decision) ([]byte, error) {
 	return encodeTree(root, "  "), nil
 }
 
-// copier copies what references lead to, within a budget of values: N small
-// references to one large path item would otherwise write N copies of it.
+// copier copies what references lead to, within a budget of values and one
+// of text: N small references to one large path item would otherwise write
+// N copies of it (TestSelectBoundsTextCopiedForReferences).
 type copier struct {
-	refs *refs
-	left int // values that may still be copied
+	refs     *refs
+	left     int // values that may still be copied
+	textLeft int // bytes of keys and strings that may still be copied
 }
 
 // inlineReferences replaces every path item, and every operation of one,
@@ -119,6 +121,9 @@ func (c *copier) inlined(v any) (*object, error) {
 	if c.left -= countValues(target, c.left+1); c.left < 0 {
 		return nil, fmt.Errorf("the filtered document would copy more than %d values of path items that refer to omitted paths: refer to components instead", maxNodes)
 	}
+	if c.textLeft -= countText(target, c.textLeft+1); c.textLeft < 0 {
+		return nil, fmt.Errorf("the filtered document would copy more than %d MiB of text of path items that refer to omitted paths: refer to components instead", maxText>>20)
+	}
 	return clone(target).(*object), nil
 }
 
@@ -139,6 +144,31 @@ func countValues(v any, limit int) int {
 				break
 			}
 			n += countValues(e, limit-n)
+		}
+	}
+	return n
+}
+
+// countText counts the bytes of the keys and strings of v, stopping past
+// limit.
+func countText(v any, limit int) int {
+	n := 0
+	switch v := v.(type) {
+	case string:
+		n = len(v)
+	case *object:
+		for _, k := range v.keys {
+			if n > limit {
+				break
+			}
+			n += len(k) + countText(v.vals[k], limit-n-len(k))
+		}
+	case []any:
+		for _, e := range v {
+			if n > limit {
+				break
+			}
+			n += countText(e, limit-n)
 		}
 	}
 	return n

@@ -196,7 +196,7 @@ func Parse(data []byte, check SchemaCheck) (*Spec, error) {
 	}
 	if check != nil {
 		if err := check(data, s.swagger2, func() []byte { return encodeTree(root, "") }); err != nil {
-			return nil, fmt.Errorf("invalid spec (%s %s): %w", s.kind(), s.version, err)
+			return nil, fmt.Errorf("invalid spec (%s %s): %w", s.kind(), s.version, externalRefError(root, err))
 		}
 	}
 	info := root.obj("info")
@@ -219,7 +219,14 @@ func (s *Spec) kind() string {
 }
 
 func (s *Spec) readVersion() error {
+	_, openapi := s.root.get("openapi")
 	if v, ok := s.root.get("swagger"); ok {
+		if openapi {
+			// Each version's schema forbids the other's field: read as
+			// either, the document would be another document
+			// (TestParseRefusesBothSwaggerAndOpenAPIMarkers).
+			return errors.New(`both "openapi" and "swagger" are set: a document is OpenAPI 3 or Swagger 2.0, not both`)
+		}
 		str, _ := v.(string)
 		if str != "2.0" {
 			return fmt.Errorf(`unsupported Swagger version %v (want "2.0")`, v)

@@ -24,6 +24,13 @@ const (
 	// merge keys included (a "billion laughs" document stops here, as does
 	// one that fans merges out over empty mappings).
 	maxNodes = 2 << 20
+	// maxText bounds the bytes of keys and scalars a YAML document expands
+	// to, aliases and merge keys included: an alias of a long scalar is one
+	// value but repeats all its text in the JSON kept and served
+	// (TestParseBoundsTextExpandedThroughAliases). A document without
+	// aliases holds no more text than its own size, which MaxSpecSize
+	// bounds already.
+	maxText = MaxSpecSize
 )
 
 // object is a JSON object that keeps its keys in document order.
@@ -187,6 +194,9 @@ func decodeJSONValue(d *json.Decoder, depth int, n *int) (any, error) {
 				return nil, err
 			}
 			k, _ := kt.(string)
+			if _, dup := o.vals[k]; dup {
+				return nil, fmt.Errorf("key %q twice in one object", k)
+			}
 			v, err := decodeJSONValue(d, depth+1, n)
 			if err != nil {
 				return nil, err
@@ -218,23 +228,39 @@ func decodeYAML(data []byte) (any, error) {
 	if doc.Kind == 0 {
 		return nil, errors.New("parse YAML: the document is empty")
 	}
-	n := 0
-	return fromYAML(&doc, 0, &n)
+	return fromYAML(&doc, 0, &yamlBudget{})
+}
+
+// yamlBudget is what expanding a YAML document has used so far of maxNodes
+// and maxText.
+type yamlBudget struct {
+	values int
+	text   int
 }
 
 // countYAML counts one step of expanding a YAML document against maxNodes:
 // a value, a merge, or a key a merge copies. A merge of an empty mapping
 // makes no value, yet nested merges of them are as much work as an alias
 // bomb, so they count too.
-func countYAML(n *int) error {
-	if *n++; *n > maxNodes {
+func countYAML(n *yamlBudget) error {
+	if n.values++; n.values > maxNodes {
 		return fmt.Errorf("parse YAML: more than %d values (aliases and merges expanded): "+
 			"the document expands too far; write repeated parts out instead of nesting anchors", maxNodes)
 	}
 	return nil
 }
 
-func fromYAML(node *yaml.Node, depth int, n *int) (any, error) {
+// countYAMLText counts the text of a key or scalar at node against maxText,
+// each time an alias or merge repeats it.
+func countYAMLText(n *yamlBudget, node *yaml.Node) error {
+	if n.text += len(node.Value); n.text > maxText {
+		return fmt.Errorf("parse YAML: line %d: the document expands to more than %d MiB of text (aliases and merges expanded): "+
+			"write long repeated parts out instead of aliasing them", node.Line, maxText>>20)
+	}
+	return nil
+}
+
+func fromYAML(node *yaml.Node, depth int, n *yamlBudget) (any, error) {
 	if err := countYAML(n); err != nil {
 		return nil, err
 	}
@@ -266,14 +292,20 @@ func fromYAML(node *yaml.Node, depth int, n *int) (any, error) {
 		}
 		return o, nil
 	case yaml.ScalarNode:
+		if err := countYAMLText(n, node); err != nil {
+			return nil, err
+		}
 		return yamlScalar(node)
 	}
 	return nil, fmt.Errorf("parse YAML: line %d: unexpected node", node.Line)
 }
 
 // mergeYAML adds the pairs of mapping node to o; keys already in o win,
-// which is what YAML merge keys ("<<") need.
-func mergeYAML(o *object, node *yaml.Node, depth int, n *int) error {
+// which is what YAML merge keys ("<<") need. A key the mapping itself gives
+// twice is refused (TestParseRefusesDuplicateKeys): YAML 1.2 keys are
+// unique, and the schema check (yaml.v3 in libopenapi) refuses it too.
+func mergeYAML(o *object, node *yaml.Node, depth int, n *yamlBudget) error {
+	own := make(map[string]int, len(node.Content)/2) // key → line
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, v := node.Content[i], node.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
@@ -285,6 +317,13 @@ func mergeYAML(o *object, node *yaml.Node, depth int, n *int) error {
 			}
 			continue
 		}
+		if err := countYAMLText(n, k); err != nil {
+			return err
+		}
+		if line, dup := own[k.Value]; dup {
+			return fmt.Errorf("parse YAML: line %d: key %q twice in one mapping (first at line %d)", k.Line, k.Value, line)
+		}
+		own[k.Value] = k.Line
 		val, err := fromYAML(v, depth+1, n)
 		if err != nil {
 			return err
@@ -297,7 +336,7 @@ func mergeYAML(o *object, node *yaml.Node, depth int, n *int) error {
 // mergeYAMLValue merges the value of a merge key: a mapping, an alias of
 // one, or a sequence of them, earlier ones winning. Every step and every
 // copied key counts against maxNodes.
-func mergeYAMLValue(o *object, v *yaml.Node, depth int, n *int) error {
+func mergeYAMLValue(o *object, v *yaml.Node, depth int, n *yamlBudget) error {
 	if err := countYAML(n); err != nil {
 		return err
 	}
