@@ -10,6 +10,19 @@ import (
 
 // Store keeps the composition as a sequence of revisions. Implementations:
 // boltstore (embedded) and consulstore (Consul KV).
+//
+// Update may run its fn more than once, each time on a new Tx over a newer
+// composition, and commits only the last run's writes: consulstore runs it
+// again when another coordinator wrote first (a lost check-and-set), so
+// that writes that do not conflict all commit and one that does is refused
+// by validation rather than answered 409. So fn must be a function of its
+// Tx: it may set variables its caller reads after Update returns (each run
+// setting them afresh, as a later run's values are the committed ones),
+// and fill an entity made before Update (Tx.Create gives it a new id on
+// every run), but it must not do what a second run would repeat outside
+// the Tx (send, count, append to a list kept across runs) or consume input
+// a second run needs (a request body): such work goes before Update, or
+// after it returns, on the snapshot it returns.
 type Store interface {
 	// Snapshot returns the newest published composition; never nil.
 	Snapshot() *Snapshot

@@ -249,7 +249,12 @@ func page[T any](c *call, items []T) ([]T, error) {
 
 // update commits fn as one revision.
 func (c *call) update(fn func(*composition.Tx) error) (*composition.Snapshot, error) {
-	return c.api.store.Update(c.r.Context(), c.api.withCaps(c.api.withWebhooks(c.api.CheckPolicyChains(fn))))
+	var tally webhookTally
+	snap, err := c.api.store.Update(c.r.Context(), c.api.withCaps(c.api.withWebhooks(c.api.CheckPolicyChains(fn), &tally)))
+	if err == nil {
+		c.api.countWebhooks(tally)
+	}
+	return snap, err
 }
 
 func (c *call) snapshot() *composition.Snapshot { return c.api.store.Snapshot() }

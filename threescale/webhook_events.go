@@ -14,12 +14,14 @@ import (
 // entry commits (or fails) with the change it reports. The outbox is
 // bounded in that transaction too (Caps.WebhookEvents): an event it has no
 // room for is recorded as a failure instead, and failures keep the newest
-// Caps.WebhookFailures. What that cost is counted as the write runs, so a
-// write that then fails (a cap, the store) may count an event or failure
-// it did not in the end give up: the counts never miss one.
-func (a *API) withWebhooks(fn func(*composition.Tx) error) func(*composition.Tx) error {
+// Caps.WebhookFailures. What that cost is kept in tally, started over at
+// each run (a store may run a write again after losing a check-and-set),
+// and counted by the caller once the write commits (countWebhooks): an
+// event is given up only by a write that committed, once.
+func (a *API) withWebhooks(fn func(*composition.Tx) error, tally *webhookTally) func(*composition.Tx) error {
 	events, failures := a.webhookCap(composition.KindWebHookEvent), a.webhookCap(composition.KindWebHookFailure)
 	return func(tx *composition.Tx) error {
+		*tally = webhookTally{}
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -41,12 +43,23 @@ func (a *API) withWebhooks(fn func(*composition.Tx) error) func(*composition.Tx)
 				return fmt.Errorf("queue webhook event %s %s: %w", ev.typ, ev.action, err)
 			}
 			if !queued {
-				events.given.add(1)
+				tally.refused++
 			}
-			failures.given.add(uint64(dropped))
+			tally.dropped += uint64(dropped)
 		}
 		return nil
 	}
+}
+
+// webhookTally is what one run of a write gave up to the webhook caps:
+// events recorded straight as failures for a full outbox (refused), and
+// the oldest failures that made room for newer ones (dropped).
+type webhookTally struct{ refused, dropped uint64 }
+
+// countWebhooks adds a committed write's tally to WebhookDrops' counts.
+func (a *API) countWebhooks(t webhookTally) {
+	a.webhookCap(composition.KindWebHookEvent).given.add(t.refused)
+	a.webhookCap(composition.KindWebHookFailure).given.add(t.dropped)
 }
 
 // webhookEvent is one event a change makes: object is what porta puts in

@@ -13,10 +13,13 @@
 // given its own revision. Every Consul transaction is a check-and-set of the
 // meta key on the ModifyIndex it had when this store last read it, then the
 // entity sets and deletes of one or more revisions. When another coordinator
-// wrote first the transaction fails as a whole, nothing is applied and its
-// writes return *ErrConflict (HTTP 409); the store reloads the newer
-// composition before answering, so a retry works. A goroutine follows the
-// meta key with blocking queries and publishes revisions written elsewhere.
+// wrote first the transaction fails as a whole and nothing is applied; the
+// store reloads the newer composition and runs its writes again on it
+// (groupcommit.go), so a write that does not conflict with the winner
+// commits and one that does is refused by validation (422), as on one
+// coordinator. Only a write that lost every try returns *ErrConflict (HTTP
+// 409). A goroutine follows the meta key with blocking queries and
+// publishes revisions written elsewhere.
 //
 // Consul limits a transaction to 64 operations, and the meta CAS takes one,
 // and refuses a body over its txn_max_req_len (512 KiB by default, values
@@ -103,9 +106,10 @@ type Config struct {
 	StartEmpty bool
 }
 
-// ErrConflict is returned by a write whose base revision is no longer the
-// newest: another coordinator wrote first. Nothing was written; the store has
-// loaded the newer composition, so the write can be retried.
+// ErrConflict is returned by a write whose base revision was no longer the
+// newest on every try (conflictTries): other coordinators kept writing
+// first. Nothing was written; the store has loaded the newer composition,
+// so the write can be retried.
 type ErrConflict struct {
 	// Revision is the revision the write was based on.
 	Revision uint64

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,45 +153,77 @@ func TestTxnBatchFoldsAKeyTouchedTwice(t *testing.T) {
 }
 
 // When another coordinator writes while a group is being committed, the
-// transaction holding the writes built on the older revision fails with
-// ErrConflict (nothing of it written) and so does the write that ran on
-// it; the store loads the newer composition and the group's later writes
-// are committed on it.
+// transaction holding the writes built on the older revision fails
+// (nothing of it written), and so would the write that ran on it; the
+// store loads the newer composition, the group's later writes are
+// committed on it, and the lost writes are run again on top, each with a
+// revision of its own: none is answered ErrConflict.
 func TestCommitGroupConflictMidGroup(t *testing.T) {
 	cl := testenv.StartConsul(t).Client(t)
 	s, other := openInternal(t, cl), openInternal(t, cl)
 	svc := newService(t, s, "svc")
 	waitRevision(t, other, s.Snapshot().Revision)
 	base := s.Snapshot().Revision
+	var theirs sync.Once
+	var theirsErr error
 	group := []*composition.Write{
 		newWrite(createMetrics(svc, "a", 60)),
 		newWrite(func(tx *composition.Tx) error {
-			// The other coordinator writes first.
-			if _, err := other.Update(context.Background(), func(tx *composition.Tx) error {
-				return tx.Create(&composition.Service{Name: "theirs", SystemName: "theirs"})
-			}); err != nil {
-				return err
+			// The other coordinator writes first (once: this fn runs
+			// again after the conflict).
+			theirs.Do(func() {
+				_, theirsErr = other.Update(context.Background(), func(tx *composition.Tx) error {
+					return tx.Create(&composition.Service{Name: "theirs", SystemName: "theirs"})
+				})
+			})
+			if theirsErr != nil {
+				return theirsErr
 			}
 			return createMetrics(svc, "b", 10)(tx) // does not fit with a: a is committed first
 		}),
 		newWrite(createMetrics(svc, "c", 5)),
 	}
 	res := results(s, group)
-	var conflict *ErrConflict
-	require.ErrorAs(t, res[0].Err, &conflict)
-	assert.Equal(t, base, conflict.Revision)
-	require.ErrorAs(t, res[1].Err, &conflict)
-	require.NoError(t, res[2].Err)
+	for i, r := range res {
+		require.NoError(t, r.Err, "write %d", i)
+	}
 	assert.Equal(t, base+2, res[2].Snap.Revision, "on top of the other coordinator's revision")
+	assert.Equal(t, base+3, res[0].Snap.Revision, "run again on top")
+	assert.Equal(t, base+4, res[1].Snap.Revision, "run again on top, after a")
 
 	snap := s.Snapshot()
-	assert.Equal(t, base+2, snap.Revision)
+	assert.Equal(t, base+4, snap.Revision)
 	_, ok := snap.ServiceBySystemName("theirs")
 	assert.True(t, ok, "the other coordinator's write loaded")
-	assert.Len(t, snap.MetricsOf(composition.OwnerService, svc), 1+5, "only c's metrics")
+	assert.Len(t, snap.MetricsOf(composition.OwnerService, svc), 1+60+10+5, "every write's metrics, once")
 	again := openInternal(t, cl).Snapshot()
 	assert.Equal(t, dumpRevision(again), dumpRevision(snap))
-	assert.Len(t, again.MetricsOf(composition.OwnerService, svc), 1+5)
+	assert.Len(t, again.MetricsOf(composition.OwnerService, svc), 1+60+10+5)
+}
+
+// A write that loses its check-and-set on every try (another coordinator
+// writes before each) is answered ErrConflict after conflictTries runs,
+// nothing of it written: the retries are bounded.
+func TestCommitGroupConflictTriesAreBounded(t *testing.T) {
+	cl := testenv.StartConsul(t).Client(t)
+	s, other := openInternal(t, cl), openInternal(t, cl)
+	svc := newService(t, s, "svc")
+	waitRevision(t, other, s.Snapshot().Revision)
+	runs := 0
+	res := results(s, []*composition.Write{newWrite(func(tx *composition.Tx) error {
+		runs++
+		if _, err := other.Update(context.Background(), func(tx *composition.Tx) error {
+			return tx.Create(&composition.Service{Name: fmt.Sprintf("theirs %d", runs)})
+		}); err != nil {
+			return err
+		}
+		return createMetrics(svc, "mine", 1)(tx)
+	})})
+	var conflict *ErrConflict
+	require.ErrorAs(t, res[0].Err, &conflict)
+	assert.Equal(t, conflictTries, runs)
+	again := openInternal(t, cl).Snapshot()
+	assert.Len(t, again.MetricsOf(composition.OwnerService, svc), 1, "nothing of the lost write")
 }
 
 // When Consul cannot be reached every write of the group fails, those not

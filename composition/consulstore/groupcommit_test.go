@@ -38,8 +38,9 @@ func TestGroupCommitClosed(t *testing.T) {
 }
 
 // Two coordinators' stores writing concurrently, each with many writers:
-// a group that lost the race to the other store fails with ErrConflict and
-// nothing of it is written; its writers retry, as HTTP clients retry a 409.
+// a group that lost the race to the other store writes nothing and is run
+// again on the newer composition; a write that lost every try fails with
+// ErrConflict and its writer retries, as HTTP clients retry a 409.
 // Every acknowledged write keeps a revision no other write got, none is
 // lost, and both stores converge on the composition Consul holds.
 func TestGroupCommitTwoStoresConverge(t *testing.T) {
