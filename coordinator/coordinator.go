@@ -126,10 +126,38 @@ type Coordinator struct {
 	analytics    *threescale.Analytics
 	internal     *threescale.InternalAPI
 	console      http.Handler // the web console at /ui/ (console.go)
+	// now ends a stopping Run's wait for requests in flight (StopNow).
+	now     context.Context
+	stopNow context.CancelFunc
 }
 
+// shutdownDrain is how long a stopping Run waits for requests in flight
+// (a slow client's upload, a large import) before it cuts them and closes
+// the stores. Docker sends SIGKILL 10 s after SIGTERM (docker stop's and
+// Compose's default), and after the drain come gossip's leave and usage
+// sharing's last publish (2 s each at most) and the stores' last fsync:
+// 5 s keeps all of it inside the shortest grace of deploy/ (Compose's
+// default 10 s, systemd's TimeoutStopSec 20 s, Kubernetes' 30 s). Blocking
+// queries are answered at once when Run stops, and do not count.
+const shutdownDrain = 5 * time.Second
+
+// ErrStoppedNow is Run's error when StopNow cut its wait for requests in
+// flight: the stores were closed, but some callers got no answer.
+var ErrStoppedNow = errors.New("stopped without waiting for the requests in flight")
+
+// StopNow makes a stopping Run, or one that stops later, cut the requests
+// in flight at once instead of waiting up to shutdownDrain for them: an
+// operator's second SIGTERM or Ctrl-C, as Consul's agent takes a second
+// signal. The stores are still closed before Run returns.
+func (c *Coordinator) StopNow() { c.stopNow() }
+
 // New opens the store and binds the listener; Run serves.
-func New(cfg Config) (*Coordinator, error) {
+func New(cfg Config) (*Coordinator, error) { return NewContext(context.Background(), cfg) }
+
+// NewContext is New, given up when ctx ends: a stop signal while it waits
+// on Consul (up to 30 s when Consul is stalled) ends the start then,
+// instead of after the wait, when Kubernetes' or Docker's grace is spent.
+func NewContext(ctx context.Context, cfg Config) (*Coordinator, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:7070"
 	}
@@ -160,7 +188,7 @@ func New(cfg Config) (*Coordinator, error) {
 		// newscomposition/ before New read the prefix as a folder: refused
 		// there as the CLI is (whose prefix comes resolved: nothing is read).
 		if raw := cfg.Consul.Prefix; raw != "" {
-			if err := consulCfg.CheckPrefixMoved(context.Background(), raw); err != nil {
+			if err := consulCfg.CheckPrefixMoved(ctx, raw); err != nil {
 				return nil, err
 			}
 		}
@@ -170,6 +198,21 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: %w", err)
 	}
+	// The address is bound before anything is written to the data dir: a
+	// port already taken fails the start with the dir as it was, rather
+	// than leave in it an admin token generated for a start that did not
+	// happen (the next start would find it and not say where it is).
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	ln = httpserve.Listener(ln, cfg.Limits) // a client that reads nothing of an answer is cut
+	started := false
+	defer func() {
+		if !started {
+			ln.Close()
+		}
+	}()
 	// The data dir keeps keys and tokens: 0700, as the README promises, even
 	// when it existed before. One this user cannot chmod (a volume's root,
 	// owned by root, that fsGroup opened to the group) is used as it is,
@@ -183,7 +226,10 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := openStore(cfg)
+	// Said once it is written, whether or not this start succeeds: a
+	// later start finds it and says nothing.
+	announceToken(cfg, token)
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -208,16 +254,8 @@ func New(cfg Config) (*Coordinator, error) {
 		store.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		counters.Close()
-		store.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	ln = httpserve.Listener(ln, cfg.Limits) // a client that reads nothing of an answer is cut
 	serving, err := newTLSServing(cfg, ln.Addr())
 	if err != nil {
-		ln.Close()
 		counters.Close()
 		store.Close()
 		return nil, fmt.Errorf("coordinator on %s: %w", ln.Addr(), err)
@@ -228,6 +266,7 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	c := &Coordinator{cfg: cfg, store: store, ln: ln, tls: serving, proxy: proxy, decodeSlots: newDecodeSlots(), metrics: prometheus.NewRegistry(), instances: instances, keyring: keyring,
 		usage: counters, alerts: alerts, usageBatches: newUsageMetrics()}
+	c.now, c.stopNow = context.WithCancel(context.Background())
 	c.tokens = newTokenChecker(cfg, store, token)
 	c.api = threescale.New(store, c.tokens)
 	// A write that fails for the store's own reason (a full or read-only
@@ -242,20 +281,19 @@ func New(cfg Config) (*Coordinator, error) {
 	c.analytics = threescale.NewAnalytics(store, c.tokens, usageCounters{counters, alerts})
 	c.internal = threescale.NewInternalAPI(store, c.tokens, usageCounters{counters, alerts}, backendEvents{alerts})
 	if c.console, err = c.newConsole(); err != nil {
-		ln.Close()
 		counters.Close()
 		store.Close()
 		return nil, err
 	}
 	c.server = httpserve.New(c.routes(), cfg.Limits)
 	c.server.TLSConfig = serving.config
-	announceToken(cfg, token)
+	started = true
 	return c, nil
 }
 
 // openStore opens the composition store: Consul KV when configured, else
 // bbolt in the data dir.
-func openStore(cfg Config) (composition.Store, error) {
+func openStore(ctx context.Context, cfg Config) (composition.Store, error) {
 	if cfg.Consul == nil {
 		return boltstore.OpenWith(cfg.DataDir, boltstore.Options{StartEmpty: cfg.StartEmpty})
 	}
@@ -268,7 +306,7 @@ func openStore(cfg Config) (composition.Store, error) {
 			"the Consul ACL token and the composition, application keys included, cross the network in clear on every call, " +
 			"and whoever is on the way could change what home signs; use https:// (Consul's HTTPS port, 8501)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	store, err := consulstore.Open(ctx, consulstore.Config{
 		Client: client, Prefix: cfg.Consul.Prefix,
@@ -334,10 +372,18 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	case serveErr = <-errc:
 	}
 	stopAgents() // answers pending blocking queries, so Shutdown need not wait for them
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(c.now, shutdownDrain)
 	defer cancel()
 	if err := c.server.Shutdown(shutdownCtx); err != nil {
-		log.Warn().Err(err).Msg("graceful shutdown timed out")
+		if c.now.Err() != nil {
+			log.Warn().Msg("stopping now: requests still in flight are cut")
+			serveErr = ErrStoppedNow
+		} else {
+			log.Warn().Err(err).Dur("waited", shutdownDrain).Msg("graceful shutdown timed out: requests still in flight are cut")
+		}
+		// Their connections close, so no handler reads on while the
+		// stores close under it.
+		_ = c.server.Close()
 	}
 	stopWebhooks() // before the store closes: it writes the outbox
 	if err := c.store.Close(); err != nil && serveErr == nil {

@@ -114,7 +114,8 @@ func (l *webhookLeader) term(ctx context.Context, deliver func(context.Context))
 		return fmt.Errorf("create the Consul session of the webhook lock: %w",
 			consulacl.Hint(err, "the coordinator's", `session_prefix "" { policy = "write" }`))
 	}
-	defer l.destroy(ctx, id)
+	locked := false
+	defer func() { l.end(ctx, id, locked) }()
 	held, fence := context.WithCancelCause(ctx)
 	renewing := make(chan struct{})
 	go func() {
@@ -134,7 +135,7 @@ func (l *webhookLeader) term(ctx context.Context, deliver func(context.Context))
 	if lost == nil { // stopped, or fenced, while waiting
 		return context.Cause(held)
 	}
-	defer l.unlock(lock)
+	locked = true
 	if l.sync != nil {
 		if err := l.sync(held); err != nil {
 			return fmt.Errorf("read the newest composition before delivering webhooks: %w", err)
@@ -209,18 +210,29 @@ func (l *webhookLeader) renew(held context.Context, id string, last time.Time, f
 	}
 }
 
-// unlock releases the key, so another coordinator takes over without a lock
-// delay; a lock already lost is released already.
-func (l *webhookLeader) unlock(lock *consul.Lock) {
-	if err := lock.Unlock(); err != nil {
-		l.log.Warn().Err(err).Str("key", l.key).Msg("releasing the webhook lock; it passes on when its session ends")
-	}
-}
+// endWithin bounds, together, releasing the lock and destroying its session
+// when a term ends, also once ctx has ended (Stop): with Consul stalled each
+// call took the client's whole timeout (10 s), holding a stopping home 20 s,
+// past Docker's stop grace (10 s) and level with systemd's. The lock passes
+// on with its session's TTL anyway.
+const endWithin = 2 * time.Second
 
-// destroy ends session id, also once ctx has ended (Stop).
-func (l *webhookLeader) destroy(ctx context.Context, id string) {
-	// clientUntil bounds the call.
-	if _, err := l.client.Session().Destroy(id, (&consul.WriteOptions{}).WithContext(context.WithoutCancel(ctx))); err != nil {
+// end releases the key when locked, so another coordinator takes over
+// without a lock delay (a lock already lost is released already, and its
+// release fails harmlessly), then destroys session id. The release is the
+// one consul.Lock's Unlock sends (the key, its value and lock flag, with
+// the session), given a deadline Unlock takes none of.
+func (l *webhookLeader) end(ctx context.Context, id string, locked bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endWithin)
+	defer cancel()
+	opts := (&consul.WriteOptions{}).WithContext(ctx)
+	if locked {
+		pair := &consul.KVPair{Key: l.key, Value: []byte(l.id), Session: id, Flags: consul.LockFlagValue}
+		if _, _, err := l.client.KV().Release(pair, opts); err != nil {
+			l.log.Warn().Err(err).Str("key", l.key).Msg("releasing the webhook lock; it passes on when its session ends")
+		}
+	}
+	if _, err := l.client.Session().Destroy(id, opts); err != nil {
 		l.log.Warn().Err(err).Msg("destroying the webhook lock's Consul session; it ends with its TTL")
 	}
 }

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -27,7 +29,9 @@ Management API under /admin/api/, plus GET /metrics (Prometheus).
 
 Without --access-token (or --access-token-file) it generates one on first
 start and keeps it in the data dir (access_token, mode 0600): it says where,
-never the token. SIGTERM or SIGINT stops it gracefully.`,
+never the token. SIGTERM or SIGINT stops it gracefully: requests in flight
+get 5 s, then are cut, and the stores are closed; a second signal cuts them
+at once (exit status 1).`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "address of the HTTP API (loopback by default)"},
 			&cli.StringFlag{Name: "data-dir", Value: "./portolan-data", Usage: "directory of the composition store and generated token"},
@@ -85,11 +89,11 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 			if c.Int64("gc-heap-floor") < 0 {
 				return fmt.Errorf("--gc-heap-floor: %d is negative (0 turns it off)", c.Int64("gc-heap-floor"))
 			}
-			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+			ctx, hurry, stop := stopSignals(c.Context)
 			gcDone := make(chan struct{})
 			go func() { gcfloor.Run(ctx, uint64(c.Int64("gc-heap-floor"))); close(gcDone) }()
 			defer func() { stop(); <-gcDone }() // the floor's percent restored before return
-			co, err := coordinator.New(coordinator.Config{
+			co, err := coordinator.NewContext(ctx, coordinator.Config{
 				Consul:                  consulCfg,
 				Listen:                  c.String("listen"),
 				DataDir:                 c.String("data-dir"),
@@ -115,9 +119,49 @@ never the token. SIGTERM or SIGINT stops it gracefully.`,
 				Proxy:                   coordinatorProxy(c),
 			})
 			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("stopped by a signal while starting: %w", err)
+				}
 				return err
 			}
-			return co.Run(ctx)
+			defer context.AfterFunc(hurry, co.StopNow)()
+			if err := co.Run(ctx); err != nil {
+				if errors.Is(err, coordinator.ErrStoppedNow) {
+					return fmt.Errorf("a second signal: %w", err)
+				}
+				return err
+			}
+			return nil
 		},
+	}
+}
+
+// stopSignals is done at the first SIGTERM or SIGINT (a graceful stop),
+// and hurry at the second (stop now: Ctrl-C again, as Consul's agent
+// takes it), which would otherwise be dropped while home waits for its
+// clients. release stops listening and ends the watcher.
+func stopSignals(parent context.Context) (stopping, hurry context.Context, release func()) {
+	stopping, stopCancel := context.WithCancel(parent)
+	hurry, hurryCancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, cancel := range []context.CancelFunc{stopCancel, hurryCancel} {
+			select {
+			case <-sigs:
+				cancel()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return stopping, hurry, func() {
+		signal.Stop(sigs)
+		close(quit)
+		<-done
+		stopCancel()
+		hurryCancel()
 	}
 }
