@@ -185,7 +185,7 @@ func autoCert(cfg Config, addr net.Addr) (*tls.Config, pki.Pin, error) {
 	}
 	ca, err := pki.LoadOrCreateAuthority(dir, "", now())
 	if err != nil {
-		return nil, pki.Pin{}, fmt.Errorf("--tls auto: %w", err)
+		return nil, pki.Pin{}, fmt.Errorf("TLS with home's own CA (%s): %w", dir, err)
 	}
 	dnsNames, ips := listenNames(cfg.Listen, addr)
 	log := cfg.Logger
@@ -195,7 +195,7 @@ func autoCert(cfg Config, addr net.Addr) (*tls.Config, pki.Pin, error) {
 		OnRenew: func(r pki.Renewal) { logRenewal(log, r) },
 	})
 	if err != nil {
-		return nil, pki.Pin{}, fmt.Errorf("--tls auto: %w", err)
+		return nil, pki.Pin{}, fmt.Errorf("TLS with home's own CA (%s): %w", dir, err)
 	}
 	return ac.TLSConfig(), ca.Pin(), nil
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"path/filepath"
@@ -49,12 +50,18 @@ type Authority struct {
 // an ECDSA P-256 key and a certificate whose subject is name (DefaultCAName
 // when empty), allowed to sign end-entity certificates only.
 func NewAuthority(name string, now time.Time) (*Authority, error) {
-	if name == "" {
-		name = DefaultCAName
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate CA key: %w", err)
+	}
+	return authorityOf(name, key, now)
+}
+
+// authorityOf makes a self-signed CA certificate for key, named name
+// (DefaultCAName when empty).
+func authorityOf(name string, key crypto.Signer, now time.Time) (*Authority, error) {
+	if name == "" {
+		name = DefaultCAName
 	}
 	serial, err := randomSerial()
 	if err != nil {
@@ -86,10 +93,13 @@ func NewAuthority(name string, now time.Time) (*Authority, error) {
 // created 0700, the key written 0600 before the certificate, each file
 // atomically.
 //
-// A key without its certificate is what a crash during the first start
-// leaves; no pin of it can have been handed out, so a new authority
-// replaces it. A certificate without its key is an error: its pin may be in
-// every join token, and only the operator can say what to do.
+// A key without its certificate (ca.pem removed by hand; a crash during
+// the first start leaves none, or none that parses, replaced) gets a new
+// certificate for that key: the pin
+// hashes the key, so the pin in every join token stays good, and so do the
+// certificates the key signed. A certificate without its key is an error:
+// its pin may be in every join token, and only the operator can say what
+// to do.
 func LoadOrCreateAuthority(dir, name string, now time.Time) (*Authority, error) {
 	certFile := filepath.Join(dir, CACertFile)
 	keyFile := filepath.Join(dir, CAKeyFile)
@@ -103,7 +113,7 @@ func LoadOrCreateAuthority(dir, name string, now time.Time) (*Authority, error) 
 	if haveCert {
 		return LoadAuthority(certFile, keyFile)
 	}
-	a, err := NewAuthority(name, now)
+	a, err := authorityOfKeyFile(keyFile, name, now)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +121,24 @@ func LoadOrCreateAuthority(dir, name string, now time.Time) (*Authority, error) 
 		return nil, err
 	}
 	return a, nil
+}
+
+// authorityOfKeyFile is a new authority for the key in keyFile, or with a
+// new key when there is no such file, or none that parses: such a key
+// never signed a certificate, so no pin of it was handed out.
+func authorityOfKeyFile(keyFile, name string, now time.Time) (*Authority, error) {
+	keyPEM, err := readPEMFile(keyFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return NewAuthority(name, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("CA key: %w", err)
+	}
+	key, err := parsePrivateKey(keyPEM)
+	if err != nil {
+		return NewAuthority(name, now)
+	}
+	return authorityOf(name, key, now)
 }
 
 // LoadAuthority loads an authority from a PEM certificate file and a PEM
