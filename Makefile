@@ -143,6 +143,19 @@ $(CONSUL):
 	@mkdir -p .tools
 	cd tools/consul && CGO_ENABLED=0 go build -trimpath -o ../../$(CONSUL) github.com/hashicorp/consul
 
+# make test-upgrade OLD=<git revision>: the tests across versions (build tag
+# upgrade: an older home on the current one's data dir, and back), with the
+# older build made here from that revision of this repository. Not part of
+# make test: CI has one revision.
+.PHONY: test-upgrade
+test-upgrade: build
+	@[ -n "$(OLD)" ] || { echo "make test-upgrade: give OLD=<git revision> of the older build" >&2; exit 2; }
+	rm -rf .tools/old && mkdir -p .tools/old/src
+	git archive "$(OLD)" | tar -x -C .tools/old/src
+	cd .tools/old/src && go build -o ../portolan ./cmd/portolan
+	PORTOLAN_OLD_BIN=$(CURDIR)/.tools/old/portolan PORTOLAN_BIN=$(CURDIR)/bin/portolan \
+		go test -tags upgrade -count=1 -run Upgrade ./coordinator/
+
 # make bench: every benchmark (medians need -count 6: benchstat bench.out)
 # but the scale runs, which bench-scale takes once each; bench-registry and
 # bench-gateway drive real processes with loadgen and wrk.

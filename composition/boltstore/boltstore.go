@@ -87,10 +87,22 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
+	fileRevision, fileLastID := c.Revision, c.LastID
 	floors, err := storefloor.Open(dir, c, path, opts.StartEmpty)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	if c.Revision != fileRevision || c.LastID != fileLastID {
+		// Raised by the floor (a crash, a restored backup): the file says
+		// so before anything is published at the raised revision, so
+		// that a home reading composition.db alone (one that predates
+		// the floor, after a rollback) never goes back below the
+		// revision agents hold, nor reuses an id.
+		if err := db.Update(func(btx *bolt.Tx) error { return putMeta(btx.Bucket(metaBucket), c) }); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("raise %s to revision %d: %w", path, c.Revision, err)
+		}
 	}
 	s := &Store{db: db, floor: floors}
 	s.Head = composition.NewHead(c, s.persist, nil)
@@ -161,11 +173,7 @@ func (s *Store) persistGroup(revs []revision) error {
 				return fmt.Errorf("revision %d: %w", r.next.Revision, err)
 			}
 		}
-		meta := btx.Bucket(metaBucket)
-		if err := meta.Put(revisionKey, idKey(int64(last.Revision))); err != nil {
-			return err
-		}
-		return meta.Put(lastIDKey, idKey(last.LastID))
+		return putMeta(btx.Bucket(metaBucket), last)
 	})
 	if err != nil {
 		if len(revs) == 1 {
@@ -178,6 +186,14 @@ func (s *Store) persistGroup(revs []revision) error {
 	// next write tries again.
 	_ = s.floor.Stored(last.Revision)
 	return nil
+}
+
+// putMeta records c's revision and last id in the meta bucket.
+func putMeta(meta *bolt.Bucket, c *composition.Composition) error {
+	if err := meta.Put(revisionKey, idKey(int64(c.Revision))); err != nil {
+		return err
+	}
+	return meta.Put(lastIDKey, idKey(c.LastID))
 }
 
 func writeChanges(btx *bolt.Tx, changes []composition.Change) error {
