@@ -99,10 +99,16 @@ func (a *Agent) watchComposition(ctx context.Context) {
 	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: time.Second}
 	for ctx.Err() == nil {
 		rev, _ := a.comp.Latest()
-		if a.comp.key() == nil {
-			rev = 0 // nothing verified yet: ask for the newest
+		if a.comp.key() == nil || a.comp.awaitingRekeyed() {
+			// Nothing verified yet, or home's key changed (another home,
+			// a new data dir, its revisions maybe below ours): ask for
+			// the newest, whatever its revision, as offer takes it.
+			rev = 0
 		}
-		doc, err := a.composition(ctx, rev, 30*time.Second)
+		doc, at, err := a.composition(ctx, rev, 30*time.Second)
+		if err == nil && doc == nil && at < rev {
+			a.homeBehind(at)
+		}
 		if err == nil && doc == nil && rev == 0 {
 			// Home has no revision yet, and a read at index 0 does not
 			// block: pace the asking rather than spin on it.
@@ -174,6 +180,26 @@ func (a *Agent) installComposition(b []byte, from string) error {
 	return nil
 }
 
+// homeBehind tells the operator, once per revision of home's, that home
+// serves an older revision than the agent holds: its data dir was restored
+// from a backup with its composition.floor (the floor alone would have
+// lifted it above every revision it published), or a coordinator sharing
+// Consul lags the one whose revision reached the agent by gossip. The
+// agent never moves back (DESIGN.md), so none of home's changes reach it
+// until home passes the revision it holds; without this line every write
+// at home would go nowhere, silently.
+func (a *Agent) homeBehind(home uint64) {
+	held, _ := a.comp.Latest()
+	if home == 0 || home >= held || !a.comp.firstBehind(home) {
+		return
+	}
+	a.log.Error().Uint64("home_revision", home).Uint64("revision", held).
+		Msg("home serves a composition revision older than the revision this agent holds: home's data dir was restored from a backup " +
+			"together with its composition.floor (or, with --consul, this coordinator has not followed Consul for the 30s wait). Agents never move back, so none of home's changes reach this agent until home passes its revision. " +
+			"Way out: stop home, set \"revision\" in DATA_DIR/composition.floor to this agent's revision (or above), and start it: it resumes above, and agents take it " +
+			"(back up and restore composition.db alone, never its floor)")
+}
+
 // acceptFromPeer is gossip's check of a fetched view: a refused one is
 // neither delivered nor served on, and the peer is not asked for it again.
 //
@@ -219,12 +245,12 @@ func (a *Agent) refused(v *registry.SignedView, err error, from string) error {
 }
 
 // composition asks home for the view newer than index, blocking up to
-// wait; it returns nil when nothing newer came in time.
-func (a *Agent) composition(ctx context.Context, index uint64, wait time.Duration) ([]byte, error) {
+// wait; it returns nil when nothing newer came in time, and home's
+// revision (its answer's index) either way.
+func (a *Agent) composition(ctx context.Context, index uint64, wait time.Duration) ([]byte, uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
 	defer cancel()
-	doc, _, err := a.home.Composition(ctx, a.ID(), index, wait) // OpenView bounds and checks it
-	return doc, err
+	return a.home.Composition(ctx, a.ID(), index, wait) // OpenView bounds and checks the view
 }
 
 // loadCache takes the cached view, when its signature verifies under the

@@ -43,6 +43,7 @@ type compositionCache struct {
 	changed  chan struct{} // closed and replaced on every install
 	unsaved  bool          // view is not in the cache dir yet (it could not be written)
 	refused  map[uint64]bool
+	behind   uint64 // home's last revision older than the one held, logged once
 }
 
 func newCompositionCache(dir string) *compositionCache {
@@ -106,6 +107,15 @@ func (c *compositionCache) setKey(pub ed25519.PublicKey) (bool, error) {
 		return true, fmt.Errorf("keep home's signing key: %w", err)
 	}
 	return true, nil
+}
+
+// awaitingRekeyed reports whether home's key changed and no view under
+// the new one is taken yet: the next is taken whatever its revision, so
+// home is asked for its newest rather than for one above the revision held.
+func (c *compositionCache) awaitingRekeyed() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.rekeyed
 }
 
 // Latest returns the newest revision and its signed view (nil when none):
@@ -184,5 +194,18 @@ func (c *compositionCache) firstRefusal(revision uint64) bool {
 		clear(c.refused)
 	}
 	c.refused[revision] = true
+	return true
+}
+
+// firstBehind reports whether home's revision, older than the one held, is
+// heard for the first time, so that the watch asking home every 30 s logs
+// it once, and each new (still older) revision of home's again.
+func (c *compositionCache) firstBehind(revision uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.behind == revision {
+		return false
+	}
+	c.behind = revision
 	return true
 }
