@@ -24,9 +24,6 @@ import (
 // "has already been taken" (porta's Metric validates the uniqueness of
 // system_name within its owner), not 409.
 func TestTwoCoordinatorsConcurrentCreatesDoNotConflict(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: starts processes")
-	}
 	consul := testenv.StartConsul(t)
 	args := []string{"--consul", consul.URL, "--consul-prefix", "concurrent-creates/"}
 	a := testenv.StartCoordinator(t, args...)

@@ -26,9 +26,6 @@ import (
 // once among the failures ... counted on /metrics"), however many runs
 // the writes took.
 func TestWebhookRefusalsCountedOnceAcrossRetriedWrites(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: starts processes")
-	}
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError) // never taken: the outbox stays full
 	}))
