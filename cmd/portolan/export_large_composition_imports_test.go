@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,22 +15,6 @@ import (
 
 	"github.com/portolan/portolan/coordinator"
 )
-
-// createActiveDoc creates an ActiveDoc of body through 3scale's API
-// (POST /admin/api/active_docs.json).
-func createActiveDoc(t *testing.T, home, token, name, body string) {
-	t.Helper()
-	form := url.Values{"name": {name}, "body": {body}}
-	req, err := http.NewRequest(http.MethodPost, home+"/admin/api/active_docs.json", strings.NewReader(form.Encode()))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("", token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	require.Equal(t, http.StatusCreated, resp.StatusCode, "%.300s", b)
-}
 
 // README "Moving a composition between homes": `portolan export` from
 // home A, then `portolan import composition` into home B. Every entity in
@@ -53,7 +36,8 @@ func TestExportOverHomesImportBoundImportsOnceHomeRaisesIt(t *testing.T) {
 	require.NoError(t, err)
 	const docs = 2
 	for i := range docs {
-		createActiveDoc(t, a, "admin-a", fmt.Sprintf("doc%d", i), string(spec))
+		sendAdminForm(t, http.MethodPost, a+"/admin/api/active_docs.json", "admin-a",
+			url.Values{"name": {fmt.Sprintf("doc%d", i)}, "body": {string(spec)}}, http.StatusCreated)
 	}
 	code, out, errOut := runCmd(t, "export", "--home", a, "--token", "admin-a")
 	require.Equal(t, 0, code, errOut)

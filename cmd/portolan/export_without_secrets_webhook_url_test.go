@@ -1,34 +1,14 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
-
-// putWebhook sets home's webhook receiver URL through 3scale's API
-// (PUT /admin/api/webhooks.json) and returns home's answer.
-func putWebhook(t *testing.T, home, token, receiver string) string {
-	t.Helper()
-	form := url.Values{"url": {receiver}, "active": {"true"}}
-	req, err := http.NewRequest(http.MethodPut, home+"/admin/api/webhooks.json", strings.NewReader(form.Encode()))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("", token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
-	return string(b)
-}
 
 // An export without --include-secrets leaves credentials behind: the README
 // says so of every URL that carries them (the OIDC issuer's
@@ -44,7 +24,7 @@ func TestExportWithoutSecretsLeavesTheWebhookURLsPasswordBehind(t *testing.T) {
 	const password = "hookPassw0rdSecret"
 	home := startCoordinator(t, "admin-a")
 	receiver := "https://hookuser:" + password + "@hooks.example.com/portolan"
-	putWebhook(t, home, "admin-a", receiver)
+	sendAdminForm(t, http.MethodPut, home+"/admin/api/webhooks.json", "admin-a", url.Values{"url": {receiver}, "active": {"true"}}, http.StatusOK)
 
 	code, out, errOut := runCmd(t, "export", "--home", home, "--token", "admin-a")
 	require.Equal(t, 0, code, errOut)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +41,23 @@ func startCoordinatorWith(t *testing.T, cfg coordinator.Config) string {
 		<-done
 	})
 	return "http://" + co.Addr()
+}
+
+// sendAdminForm sends form to target (a URL of 3scale's API at home) with
+// token as Basic auth, requires the status want, and returns the body.
+func sendAdminForm(t *testing.T, method, target, token string, form url.Values, want int) string {
+	t.Helper()
+	req, err := http.NewRequest(method, target, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("", token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, want, resp.StatusCode, "%.300s", b)
+	return string(b)
 }
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
