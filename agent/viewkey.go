@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/rs/zerolog"
+
 	"github.com/portolan/portolan/gossip"
 	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/registry"
@@ -83,6 +85,9 @@ type viewKeyring struct {
 	state  viewKeyState
 	keys   []serviceViewKey // oldest first; the last is the newest placement's
 	warned bool             // the agent said once that home sent no key
+	// warnedPlain: the agent said once that a peer sends views unsealed.
+	warnedPlain bool
+	log         zerolog.Logger // set before gossip starts (loadViewKey)
 
 	audMu sync.Mutex      // guards aud
 	aud   [2]viewAudience // the last two views' audiences, parsed once per view
@@ -141,17 +146,37 @@ func (k *viewKeyring) SameKey(a, b []byte) bool {
 
 // Open implements gossip.Envelope: it opens with the newest placement's
 // key, whose service's views the agent takes from its peers.
+//
+// A payload not sealed at all (gossip.Unsealed) comes from an agent older
+// than view keys, mid-upgrade: it is taken as it is, and said once at
+// warn. Its sender gave up the view's confidentiality already, and what it
+// holds is checked as every peer's view is (acceptFromPeer: home's
+// signature, the audience of the agent's placement), so another service's
+// view, or a stranger's, is still refused; refusing it would only leave
+// the agent behind while home is away. A payload sealed under another key
+// starts as a sealed one does, and still does not open.
 func (k *viewKeyring) Open(sealed []byte) ([]byte, error) {
 	k.mu.Lock()
 	var e *gossip.KeyEnvelope
 	if k.state == viewKeyKnown {
 		e = k.keys[len(k.keys)-1].env
 	}
-	k.mu.Unlock()
-	if e == nil {
-		return sealed, nil
+	warn := false
+	if e != nil && gossip.Unsealed(sealed) {
+		warn, k.warnedPlain = !k.warnedPlain, true
 	}
-	return e.Open(sealed)
+	k.mu.Unlock()
+	switch {
+	case e == nil:
+		return sealed, nil
+	case !gossip.Unsealed(sealed):
+		return e.Open(sealed)
+	}
+	if warn {
+		k.log.Warn().Msg("a gossip peer predates view keys (an agent not yet upgraded): its views arrive unsealed, " +
+			"readable by any holder of the gossip keyring; they are taken once home's signature and audience check out")
+	}
+	return sealed, nil
 }
 
 // keyFor is the envelope of service's key, nil when none is held.
@@ -266,6 +291,7 @@ type viewKeyFileContent struct {
 // installs the cached keys, if any.
 func (a *Agent) loadViewKey() {
 	a.viewKey.plainUntilKnown = a.cfg.Home == ""
+	a.viewKey.log = a.log
 	if a.cfg.CacheDir == "" {
 		return
 	}

@@ -217,7 +217,13 @@ func (n *Node) fetch() bool {
 				n.dis.have[h.Name] = r.Revision // it told us what it has
 				n.dis.mu.Unlock()
 			}
-			if errors.Is(err, errNoAnswer) {
+			// A holder that answered it has the revision yet will not send
+			// it (over the size gossip sends, or not sealable with the keys
+			// it holds) would be asked again every backoff, for as long as
+			// its metadata names that revision: it is passed over as one
+			// that does not answer is, and asked again, less and less
+			// often, in case what kept it from sending has changed.
+			if errors.Is(err, errNoAnswer) || r.Err != "" && r.Revision >= want {
 				n.stallHolder(h.Name)
 			}
 			continue

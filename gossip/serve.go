@@ -202,3 +202,19 @@ func gunzip(gz []byte) ([]byte, error) {
 	}
 	return doc, nil
 }
+
+// Unsealed reports whether payload, a document or a delta received from a
+// peer, travels as a node without an Envelope sends it (an agent older
+// than view keys): a gzip document (RFC 1952 section 2.3.1: ID1 0x1f, ID2
+// 0x8b) or a delta ("PD" and its version). A sealed payload starts with
+// envelopeVersion (1), so neither is taken for the other: a payload sealed
+// under another key is never Unsealed.
+func Unsealed(payload []byte) bool {
+	switch {
+	case len(payload) >= 2 && payload[0] == 0x1f && payload[1] == 0x8b:
+		return true
+	case len(payload) >= 3 && payload[0] == deltaMagic0 && payload[1] == deltaMagic1 && payload[2] == deltaVersion:
+		return true
+	}
+	return false
+}

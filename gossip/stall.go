@@ -15,9 +15,12 @@ var errNoAnswer = errors.New("no answer")
 // all (no answer in time, or no connection) is passed over for a while,
 // whatever it is said to serve: else a member claiming the top revision
 // and never answering would cost the node a fetch timeout on every round.
-// Only silence counts, which is the holder's own doing: an answer, even
-// "nothing newer", is not held against it, since the claim it answers may
-// have been another's to make. The pause doubles with each silence in a
+// Silence counts, which is the holder's own doing, and so does an answer
+// that it holds the revision asked for but will not send it (too large for
+// gossip, or not sealable with its keys): asked again at once, it would
+// answer the same. Any other answer, even "nothing newer", is not held
+// against it, since the claim it answers may have been another's to make.
+// The pause doubles with each silence in a
 // row, from stallMin up to stallMax, and ends when the holder delivers or
 // leaves.
 const (
