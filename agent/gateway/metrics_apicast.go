@@ -68,14 +68,14 @@ func newAPIcastMetrics(reg prometheus.Registerer, extended bool) *apicastMetrics
 			Name: metricUpstreamTime, Help: "Response times from upstream servers (in seconds), as APIcast exports it.", Buckets: apicastBuckets,
 		}, svc)),
 		upstreamStatus: policy.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metricUpstreamStatus, Help: "HTTP status from upstream servers, as APIcast exports it.",
+			Name: metricUpstreamStatus, Help: "HTTP status from upstream servers, as APIcast exports it (invalid: a code outside 100-599).",
 		}, []string{"status", "service_id", "service_system_name"})),
 		apicastStatus: policy.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metricAPIcastStatus, Help: "HTTP status of the gateway's responses to clients, as APIcast exports it.",
+			Name: metricAPIcastStatus, Help: "HTTP status of the gateway's responses to clients, as APIcast exports it (invalid: a code outside 100-599).",
 		}, []string{"status"})),
 		statusCounts: policy.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portolan_agent_gateway_responses_total",
-			Help: "Responses the gateway sent to clients, by service and status (its own answers included), whatever --gateway-extended-metrics says.",
+			Help: "Responses the gateway sent to clients, by service and status (its own answers included; invalid: a code outside 100-599), whatever --gateway-extended-metrics says.",
 		}, []string{"service_id", "service_system_name", "status"})),
 		errorLog: policy.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricErrorLog, Help: "Gateway log messages at level error or above, by nginx's level name, as APIcast exports it.",
@@ -103,8 +103,34 @@ type serviceMetrics struct {
 
 const (
 	minStatus   = 100
-	statusSlots = 500 // 100 to 599
+	statusSlots = 501 // 100 to 599, then invalidStatus for any other
 )
+
+// invalidStatus is the status label of an answer whose code is not an
+// HTTP status (not 100 to 599): the app, or an instance routed to, chooses
+// its status line's three digits, and each code of its own would be a new
+// series kept until the agent restarts. APIcast bounds its status labels
+// the same way (3scale_backend_calls.lua: invalid_status), as promhttp does
+// (unknown).
+const invalidStatus = "invalid"
+
+// statusSlot is status's slot in a serviceMetrics' counters: the last,
+// invalidStatus's, for a code outside 100 to 599.
+func statusSlot(status int) int {
+	if status < minStatus || status >= minStatus+statusSlots-1 {
+		return statusSlots - 1
+	}
+	return status - minStatus
+}
+
+// slotLabel is the status label of slot i (computed only when its counter
+// is first resolved: the request path allocates nothing).
+func slotLabel(i int) string {
+	if i == statusSlots-1 {
+		return invalidStatus
+	}
+	return strconv.Itoa(i + minStatus)
+}
 
 func (m *apicastMetrics) forService(id int64, systemName string) *serviceMetrics {
 	sm := &serviceMetrics{m: m}
@@ -122,14 +148,11 @@ func (m *apicastMetrics) forService(id int64, systemName string) *serviceMetrics
 // counter returns the cached counter of status in slots, resolving it with
 // resolve the first time.
 func counter(slots *[statusSlots]atomic.Pointer[prometheus.Counter], status int, resolve func(string) prometheus.Counter) prometheus.Counter {
-	i := status - minStatus
-	if i < 0 || i >= statusSlots {
-		return resolve(strconv.Itoa(status))
-	}
+	i := statusSlot(status)
 	if c := slots[i].Load(); c != nil {
 		return *c
 	}
-	c := resolve(strconv.Itoa(status))
+	c := resolve(slotLabel(i))
 	slots[i].Store(&c)
 	return c
 }
