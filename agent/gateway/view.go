@@ -131,7 +131,8 @@ func (g *Gateway) buildView(snap *composition.Snapshot, p registry.Placement) (v
 		"Usage limit exceeded", http.StatusTooManyRequests)
 
 	usage := &policyUsage{g: g, snap: snap, serviceID: svc.ID}
-	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, BackendVersion: svc.BackendVersion, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared,
+	env := &policy.Env{ServiceID: svc.ID, ServiceSystemName: svc.SystemName, BackendVersion: svc.BackendVersion,
+		CredentialNames: []string{v.creds.userKey, v.creds.appID, v.creds.appKey}, Log: g.log, Metrics: g.policyMetrics, Shared: &g.shared,
 		Usage: usage, Global: g.global, ContentCaching: g.cfg.ContentCaching,
 		Upstream: g.localURL, PublicBaseURLs: []string{proxy.Endpoint, proxy.SandboxEndpoint}, AuthFailed: v.errAuthFailed.respond, ReportInterval: g.cfg.ReportInterval,
 		IdentityClient: g.oidc.client, InsecureIssuers: g.oidc.insecure, JWTVerifier: g.oidc}

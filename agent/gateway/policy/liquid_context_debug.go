@@ -63,3 +63,22 @@ func secretName(name string) bool {
 	}
 	return false
 }
+
+// isSecretName is secretName, or the name (a query parameter, or a header
+// with "-" for "_") of one of the service's credentials: a service may
+// call its user key "subscription", which sounds like nothing secret.
+func (e *Env) isSecretName(name string) bool {
+	if secretName(name) {
+		return true
+	}
+	if e == nil {
+		return false
+	}
+	n := strings.ReplaceAll(name, "-", "_")
+	for _, c := range e.CredentialNames {
+		if c != "" && strings.EqualFold(n, strings.ReplaceAll(c, "-", "_")) {
+			return true
+		}
+	}
+	return false
+}

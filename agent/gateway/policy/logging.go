@@ -234,7 +234,7 @@ func (p *loggingPolicy) reads(name string) bool {
 // worth seeing.
 func (p *loggingPolicy) warnSecrets() {
 	p.vars(func(path []string, written bool) {
-		if name := namedSource(path); written && name != "" && secretName(name) {
+		if name := namedSource(path); written && name != "" && p.env.isSecretName(name) {
 			p.env.Log.Warn().Str("service", p.env.ServiceSystemName).Str("name", name).
 				Msg("logging: the access log template writes a header or parameter that carries credentials: its value is logged as it came")
 		}
@@ -311,11 +311,11 @@ func (p *loggingPolicy) lookup(c *Context, env *Env, path []string) string {
 	case "status":
 		return strconv.Itoa(logStatus(c))
 	case "request":
-		return r.Method + " " + maskedTarget(r) + " " + r.Proto
+		return r.Method + " " + maskedTarget(r, env) + " " + r.Proto
 	case "request_uri":
-		return maskedTarget(r)
+		return maskedTarget(r, env)
 	case "args", "query_string":
-		_, q, _ := strings.Cut(maskedTarget(r), "?")
+		_, q, _ := strings.Cut(maskedTarget(r, env), "?")
 		return q
 	case "target_host":
 		return c.Lookup(env, []string{"host"})
@@ -388,8 +388,8 @@ func requestHeaderValues(r *http.Request, name string) string {
 
 // maskedTarget is the request's target as the client sent it (nginx's
 // $request_uri, before any rewrite), the values of the query parameters
-// that carry credentials masked.
-func maskedTarget(r *http.Request) string {
+// that carry credentials (env.isSecretName) masked.
+func maskedTarget(r *http.Request, env *Env) string {
 	target := r.RequestURI
 	if target == "" {
 		target = r.URL.RequestURI()
@@ -401,7 +401,7 @@ func maskedTarget(r *http.Request) string {
 	params := strings.Split(query, "&")
 	for i, kv := range params {
 		k, _, _ := strings.Cut(kv, "=")
-		if uk, err := url.QueryUnescape(k); err != nil || secretName(uk) {
+		if uk, err := url.QueryUnescape(k); err != nil || env.isSecretName(uk) {
 			params[i] = k + "=" + liquidMasked
 		}
 	}

@@ -71,6 +71,12 @@ type Env struct {
 	// applications present credentials: "1" (user_key), "2" (app_id and
 	// app_key) or "oidc"; "" is 3scale's default, "1".
 	BackendVersion string
+	// CredentialNames are the query parameters and headers the service's
+	// applications present their credentials under, its proxy's
+	// auth_user_key, auth_app_id and auth_app_key (APIcast's
+	// configuration/service.lua): credentials whatever they sound like,
+	// so that what masks secretName's masks them too (isSecretName).
+	CredentialNames []string
 
 	Log     zerolog.Logger
 	Metrics *Metrics
