@@ -227,19 +227,23 @@ func upstreamURL(s string) (string, error) {
 		}
 		return "", fmt.Errorf("--mgmt-upstream: not a URL: %w", err)
 	}
+	// Shown without its user info, query or fragment: users of 3scale
+	// write the admin URL with its token there ("TOKEN@admin", as the
+	// toolbox's remotes, or "?access_token=").
+	shown := strconv.Quote(cmp.Or(redact.URL(s), "(hidden: it may hold a credential)"))
 	switch {
 	case u.User != nil:
 		return "", errors.New("--mgmt-upstream: the URL holds credentials; give the token with --mgmt-token")
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("--mgmt-upstream %q: want an http or https URL", s)
+		return "", fmt.Errorf("--mgmt-upstream %s: want an http or https URL", shown)
 	case u.Host == "":
-		return "", fmt.Errorf("--mgmt-upstream %q: no host", s)
+		return "", fmt.Errorf("--mgmt-upstream %s: no host", shown)
 	case u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("--mgmt-upstream %q: a query or fragment has no place in it", s)
+		return "", fmt.Errorf("--mgmt-upstream %s: a query or fragment has no place in it (give the token with --mgmt-token)", shown)
 	case u.Scheme == "http" && !loopback.Host(u.Hostname()):
 		// The token rides in the query of every call: in plain HTTP anyone
 		// on the way reads it.
-		return "", fmt.Errorf("--mgmt-upstream %q (default: --home): plain http to a host other than loopback would send the access token in clear: use https://", s)
+		return "", fmt.Errorf("--mgmt-upstream %s (default: --home): plain http to a host other than loopback would send the access token in clear: use https://", shown)
 	}
 	return u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/"), nil
 }
@@ -348,6 +352,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = sw.body
 	}
 	path, op := p.handle(sw, r)
+	if op != "" {
+		path = loggedPath(op[strings.IndexByte(op, ' ')+1:], path)
+	}
 	ev := p.log.Debug()
 	if sw.status >= 500 {
 		ev = p.log.Warn()
@@ -419,4 +426,31 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) (logPath, logOp s
 	}
 	p.forward(w, r, out, plan)
 	return out.path, opKey
+}
+
+// loggedPath is path, a call to the operation whose path template is
+// template, as the log shows it: the value of each path parameter whose
+// name sounds secret (redact.SecretName) replaced by the parameter's name.
+// 3scale's Application Key Delete names the application key in its path
+// (".../applications/{application_id}/keys/{key}.xml"). When path does not
+// line up with template segment by segment, template is shown instead.
+func loggedPath(template, path string) string {
+	ts, ps := strings.Split(template, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return template
+	}
+	for i, t := range ts {
+		open, end := strings.IndexByte(t, '{'), strings.IndexByte(t, '}')
+		if open < 0 || end < open || !redact.SecretName(t[open+1:end]) {
+			continue
+		}
+		ext := ""
+		for _, e := range []string{".json", ".xml"} {
+			if strings.HasSuffix(ps[i], e) {
+				ext = e
+			}
+		}
+		ps[i] = t[:end+1] + ext
+	}
+	return strings.Join(ps, "/")
 }
