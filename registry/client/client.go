@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portolan/portolan/internal/loopback"
+	"github.com/portolan/portolan/internal/redact"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -95,14 +97,33 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// Address is home's base URL with any password in it masked: fit for
-// messages.
+// Address is home's base URL without its user information: fit for
+// messages. A user name alone may be a token, as 3scale's toolbox writes
+// its remotes (https://TOKEN@host), which url.URL.Redacted keeps.
 func (c *Client) Address() string {
 	u, err := url.Parse(c.base)
 	if err != nil {
-		return c.base
+		return "the home URL"
 	}
-	return u.Redacted()
+	u.User = nil
+	return u.String()
+}
+
+// withoutUserInfo is err, a failed call's, with the URL that net/http
+// quotes in it (a *url.Error's) shown without its user information:
+// net/http hides a password there, never a user name.
+func withoutUserInfo(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if u, perr := url.Parse(ue.URL); perr == nil && !strings.Contains(u.Host, "@") {
+		u.User = nil
+		ue.URL = u.String()
+	} else {
+		ue.URL = cmp.Or(redact.URL(ue.URL), "the home URL")
+	}
+	return err
 }
 
 // auth is how a call presents the credential.
@@ -204,7 +225,7 @@ func (c *Client) do(ctx context.Context, r *request, want int) (*http.Response, 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, unreachable(c.Address(), err)
+		return nil, unreachable(c.Address(), withoutUserInfo(err))
 	}
 	if err := requireStatus(r, resp, want); err != nil {
 		resp.Body.Close()
