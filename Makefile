@@ -152,9 +152,11 @@ test-upgrade: build
 	@[ -n "$(OLD)" ] || { echo "make test-upgrade: give OLD=<git revision> of the older build" >&2; exit 2; }
 	rm -rf .tools/old && mkdir -p .tools/old/src
 	git archive "$(OLD)" | tar -x -C .tools/old/src
-	cd .tools/old/src && go build -o ../portolan ./cmd/portolan
-	PORTOLAN_OLD_BIN=$(CURDIR)/.tools/old/portolan PORTOLAN_BIN=$(CURDIR)/bin/portolan \
-		go test -tags upgrade -count=1 -run Upgrade ./coordinator/
+	cd .tools/old/src && go build -o ../portolan ./cmd/portolan && \
+		CGO_ENABLED=0 go build -tags $(AGENT_TAGS) -o ../portolan-agent ./cmd/portolan
+	PORTOLAN_OLD_BIN=$(CURDIR)/.tools/old/portolan PORTOLAN_OLD_AGENT_BIN=$(CURDIR)/.tools/old/portolan-agent \
+		PORTOLAN_BIN=$(CURDIR)/bin/portolan PORTOLAN_AGENT_BIN=$(CURDIR)/bin/portolan-agent \
+		go test -tags upgrade -count=1 -run Upgrade ./coordinator/ ./agent/
 
 # make bench: every benchmark (medians need -count 6: benchstat bench.out)
 # but the scale runs, which bench-scale takes once each; bench-registry and
