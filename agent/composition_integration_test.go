@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -14,6 +16,19 @@ import (
 	"github.com/portolan/portolan/composition"
 	"github.com/portolan/portolan/internal/testenv"
 )
+
+// cacheCopy is a new cache dir holding copies of files of the cache dir
+// from (an earlier agent's), as a restarted container finds its volume.
+func cacheCopy(t *testing.T, from string, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(from, f))
+		require.NoError(t, err, f)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
+	}
+	return dir
+}
 
 // agentComposition reads GET /v1/agent/composition: the revision, or 0.
 func agentComposition(t *testing.T, a *testenv.Agent) (uint64, *composition.Document) {

@@ -40,12 +40,7 @@ func TestGossipViewNotCachedIsInForceAndCachedOnceItCanBe(t *testing.T) {
 
 	// A new agent, home down, with home's signing key and the view key
 	// cached, whose cache cannot take the view.
-	dir := t.TempDir()
-	for _, f := range []string{agent.SigningKeyCacheFile, agent.ViewKeyFile} {
-		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
-		require.NoError(t, err, f)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
-	}
+	dir := cacheCopy(t, a.CacheDir, agent.SigningKeyCacheFile, agent.ViewKeyFile)
 	blocker := filepath.Join(dir, agent.CacheFile)
 	require.NoError(t, os.MkdirAll(filepath.Join(blocker, "x"), 0o700))
 	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--gossip-key-file", keyFile, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")

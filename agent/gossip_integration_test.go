@@ -84,12 +84,7 @@ func TestMapViaAgentAndCompositionFromPeers(t *testing.T) {
 	require.True(t, ok)
 	peer, _ := self["gossip"].(string)
 	require.NotEmpty(t, peer)
-	dir := t.TempDir()
-	for _, f := range []string{agent.SigningKeyCacheFile, agent.ViewKeyFile} {
-		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
-		require.NoError(t, err, f)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
-	}
+	dir := cacheCopy(t, a.CacheDir, agent.SigningKeyCacheFile, agent.ViewKeyFile)
 	c := testenv.StartAgent(t, co, "--gossip-bind", "127.0.0.1:0", "--join", peer, "--gossip-key-file", keyFile, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")
 	c.ID()
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, c); return rev == want }, 10*time.Second, 50*time.Millisecond)

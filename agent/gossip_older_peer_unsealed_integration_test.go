@@ -87,12 +87,7 @@ func TestGossipAgentTakesUnsealedViewFromAnAgentOlderThanViewKeys(t *testing.T) 
 
 	// The new agent of news: home's signing key and news's view key cached
 	// by an earlier registration, no view yet.
-	cacheDir := t.TempDir()
-	for _, f := range []string{agent.SigningKeyCacheFile, agent.ViewKeyFile} {
-		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
-		require.NoError(t, err, f)
-		require.NoError(t, os.WriteFile(filepath.Join(cacheDir, f), b, 0o600))
-	}
+	cacheDir := cacheCopy(t, a.CacheDir, agent.SigningKeyCacheFile, agent.ViewKeyFile)
 	keys := homeKeyring(t, co)
 	keyFile := filepath.Join(t.TempDir(), "gossip.key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(gossip.EncodeKey(keys[0])+"\n"), 0o600))

@@ -99,12 +99,7 @@ func TestGossipViewOfAServiceStaysWithinIt(t *testing.T) {
 
 	// Home gone: a new agent of news, with the signing key and view key an
 	// earlier registration left in its cache dir, takes the view from a peer.
-	cacheDir := t.TempDir()
-	for _, f := range []string{agent.SigningKeyCacheFile, agent.ViewKeyFile} {
-		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
-		require.NoError(t, err, f)
-		require.NoError(t, os.WriteFile(filepath.Join(cacheDir, f), b, 0o600))
-	}
+	cacheDir := cacheCopy(t, a.CacheDir, agent.SigningKeyCacheFile, agent.ViewKeyFile)
 	keyFile := filepath.Join(t.TempDir(), "gossip.key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(gossip.EncodeKey(keys[0])+"\n"), 0o600))
 	co.Stop()
@@ -134,12 +129,7 @@ func TestGossipCachedViewWithoutViewKeyIsNotSentInClear(t *testing.T) {
 	require.Eventually(t, func() bool { rev, _ := agentComposition(t, a); return rev == want }, 10*time.Second, 20*time.Millisecond)
 
 	// The cache dir of an older agent: signing key and view, no view key.
-	cacheDir := t.TempDir()
-	for _, f := range []string{agent.SigningKeyCacheFile, agent.CacheFile} {
-		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
-		require.NoError(t, err, f)
-		require.NoError(t, os.WriteFile(filepath.Join(cacheDir, f), b, 0o600))
-	}
+	cacheDir := cacheCopy(t, a.CacheDir, agent.SigningKeyCacheFile, agent.CacheFile)
 	keys := homeKeyring(t, co)
 	keyFile := filepath.Join(t.TempDir(), "gossip.key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(gossip.EncodeKey(keys[0])+"\n"), 0o600))

@@ -153,12 +153,7 @@ func TestGossipedForgeryIsRefusedAndValidViewAdopted(t *testing.T) {
 	t.Cleanup(func() { _ = rogue.Shutdown() })
 	require.NoError(t, rogue.Announce(999999))
 
-	dir := t.TempDir()
-	for _, f := range []string{agent.SigningKeyCacheFile, agent.ViewKeyFile} {
-		b, err := os.ReadFile(filepath.Join(a.CacheDir, f))
-		require.NoError(t, err, f)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
-	}
+	dir := cacheCopy(t, a.CacheDir, agent.SigningKeyCacheFile, agent.ViewKeyFile)
 	c := testenv.StartAgentAt(t, "http://"+testenv.FreeAddr(t), "--gossip-bind", "127.0.0.1:0", "--join", peer, "--join", rogue.Addr(),
 		"--gossip-key", gossipKey, "--service", "news", "--cache-dir", dir, "--", "sleep", "60")
 	c.ID()

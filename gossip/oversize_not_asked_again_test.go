@@ -3,7 +3,6 @@ package gossip
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,24 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// lockedBuf is a log sink several goroutines write to.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A node holds a revision it can never send: its document is over
 // MaxDocumentBytes (home serves signed views up to 64 MiB; gossip sends 32
@@ -43,7 +24,7 @@ func TestGossipRevisionTooLargeToSendIsNotAskedAgain(t *testing.T) {
 	big := bytes.Repeat([]byte("a"), MaxDocumentBytes+1)
 	h := startNode(t, "big", time.Second, func(c *Config) { c.Meta.Revision = 7 })
 	h.src.set(7, big)
-	log := &lockedBuf{}
+	log := &syncBuf{}
 	p := startNode(t, "peer", 5*time.Second, withJoin(h.Addr()), func(c *Config) {
 		c.Logger = zerolog.New(log).Level(zerolog.DebugLevel)
 	})
