@@ -193,8 +193,12 @@ const maxFormBody = 64 << 10
 // formBody returns the urlencoded form body of a POST, PUT or PATCH
 // request (APIcast's read_body_args: "http_methods_with_body"), when it has
 // a length of at most maxFormBody, and puts the body back for forwarding;
-// "" otherwise.
+// "" otherwise. Asked again (credentials, then a rule's arguments), it
+// answers from the body it put back, reading and copying nothing.
 func formBody(r *http.Request) string {
+	if f, ok := r.Body.(*readForm); ok {
+		return f.form
+	}
 	if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch || r.Body == nil || r.Body == http.NoBody ||
 		r.ContentLength <= 0 || r.ContentLength > maxFormBody {
 		return ""
@@ -209,8 +213,17 @@ func formBody(r *http.Request) string {
 		r.Body = &unreadForm{Reader: io.MultiReader(bytes.NewReader(b[:n]), r.Body), Closer: r.Body, err: err}
 		return ""
 	}
-	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), r.Body))
-	return string(b)
+	form := string(b)
+	r.Body = &readForm{Reader: io.MultiReader(strings.NewReader(form), r.Body), Closer: r.Body, form: form}
+	return form
+}
+
+// readForm is a request body put back after formBody read its form whole,
+// keeping the form for formBody's next asking.
+type readForm struct {
+	io.Reader
+	io.Closer
+	form string
 }
 
 // requestArgs are the arguments a rule's query parameters are matched
