@@ -21,21 +21,9 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 )
 
-// oldAgentBinEnv names the older agent build the upgrade tests run.
-const oldAgentBinEnv = "PORTOLAN_OLD_AGENT_BIN"
-
-// oldAgentBinary is the build named by PORTOLAN_OLD_AGENT_BIN; the test
-// fails, naming the variable, without it.
+// oldAgentBinary is the older agent build, PORTOLAN_OLD_AGENT_BIN.
 func oldAgentBinary(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv(oldAgentBinEnv)
-	if bin == "" {
-		t.Fatalf("%s is not set: point it at an older agent build of portolan (one that predates view keys, e.g. of 2026-12-05)", oldAgentBinEnv)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s=%s: %v", oldAgentBinEnv, bin, err)
-	}
-	return bin
+	return testenv.OldBuild(t, "PORTOLAN_OLD_AGENT_BIN", "an older agent build of portolan (one that predates view keys, e.g. of 2026-12-05)")
 }
 
 // cachedRevision waits until cacheDir, a's, holds revision rev.

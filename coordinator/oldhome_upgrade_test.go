@@ -11,7 +11,6 @@ package coordinator_test
 
 import (
 	"net/http"
-	"os"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -20,22 +19,9 @@ import (
 	"github.com/portolan/portolan/internal/testenv"
 )
 
-// oldBinEnv names the older full build of portolan the upgrade tests run.
-const oldBinEnv = "PORTOLAN_OLD_BIN"
-
-// oldBinary is the older build named by PORTOLAN_OLD_BIN; the test fails,
-// naming the variable, without it: a test of an upgrade that ran nothing
-// would pass for nothing.
+// oldBinary is the older full build of portolan, PORTOLAN_OLD_BIN.
 func oldBinary(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv(oldBinEnv)
-	if bin == "" {
-		t.Fatalf("%s is not set: point it at an older build of portolan (the full build, e.g. one made from a release before this one)", oldBinEnv)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s=%s: %v", oldBinEnv, bin, err)
-	}
-	return bin
+	return testenv.OldBuild(t, "PORTOLAN_OLD_BIN", "an older full build of portolan (e.g. one made from a release before this one)")
 }
 
 // oldHome is a coordinator of the older build, run on co's data dir and
