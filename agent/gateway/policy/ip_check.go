@@ -183,20 +183,31 @@ func (p *ipCheckPolicy) clientIP(r *http.Request) (ip string, found bool) {
 			}
 		case ipFromXRealIP:
 			if v := r.Header["X-Real-Ip"]; len(v) > 0 && v[0] != "" {
-				return strings.TrimSpace(v[0]), true
+				return forwardedHost(v[0]), true
 			}
 		case ipFromXForwardedFor:
 			// The first address of the first header line: the client as the
-			// first proxy saw it; a port after it is dropped.
+			// first proxy saw it.
 			if v := r.Header["X-Forwarded-For"]; len(v) > 0 && v[0] != "" {
 				first, _, _ := strings.Cut(v[0], ",")
-				first = strings.TrimSpace(first)
-				if host, _, err := net.SplitHostPort(first); err == nil {
-					first = host
-				}
-				return first, true
+				return forwardedHost(first), true
 			}
 		}
 	}
 	return "", false
+}
+
+// forwardedHost is the address in a forwarded value, which nginx's realip
+// module reads as an RFC 3986 host with an optional port: "1.2.3.4",
+// "1.2.3.4:5678", "2001:db8::1", "[2001:db8::1]" or "[2001:db8::1]:443".
+// A value of another form is returned as is, and matches no range.
+func forwardedHost(v string) string {
+	v = strings.TrimSpace(v)
+	if host, _, err := net.SplitHostPort(v); err == nil {
+		return host
+	}
+	if len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
