@@ -44,6 +44,14 @@ const (
 	// rlMaxKeys bounds each kind's counters on one gateway; the least
 	// recently used key goes first (its count starts over if it comes back).
 	rlMaxKeys = 100_000
+	// rlMaxBytes bounds the memory of each kind's counters as well, as
+	// APIcast's fixed "lua_shared_dict limiter 1m" does: at ~280 bytes a
+	// counter, 100,000 keys of each kind were 87 MB, more than a small
+	// agent has. 4 MiB holds ~10,000 keys of rlMaxKeyLen, ~14,000 of an IP.
+	rlMaxBytes = 4 << 20
+	// rlEntryOverhead is what a counter costs besides its key's bytes: the
+	// rlState, the LRU's element and its map slot, the map's slack (measured: ~200 bytes).
+	rlEntryOverhead = 256
 	// rlMaxKeyLen: longer keys (a client's header, say) are kept as their
 	// SHA-256, so a counter costs little whatever the client sends.
 	rlMaxKeyLen = 128
@@ -211,11 +219,11 @@ func (l *rlLimiter) incoming(key string, now time.Time) (time.Duration, error) {
 	st, ok := s.lru.Get(key)
 	if !ok {
 		st = &rlState{}
-		s.lru.Add(key, st)
+		s.add(key, st)
 	}
 	switch l.kind {
 	case rlFixedWindow:
-		if start := windowStart(now, l.window); st.start != start {
+		if start := windowStart(now, l.window); movesWindow(st.start, start, l.window) {
 			st.start, st.n = start, 0
 		}
 		if st.n+1 > l.count {
@@ -273,7 +281,7 @@ func (l *rlLimiter) uncommit(key string, now time.Time) {
 	}
 	switch l.kind {
 	case rlFixedWindow:
-		if st.start == windowStart(now, l.window) && st.n > 0 {
+		if !movesWindow(st.start, windowStart(now, l.window), l.window) && st.n > 0 {
 			st.n--
 		}
 	case rlLeakyBucket:
@@ -285,15 +293,41 @@ func (l *rlLimiter) uncommit(key string, now time.Time) {
 	}
 }
 
+// movesWindow says whether a fixed window counter at start moves to the
+// window at next. The wall clock steps (NTP, a Raspberry Pi without an RTC):
+// a step back of less than a window keeps counting in the window it had
+// reached, as nginx's limit_req gives a clock gone back no credit, where
+// starting the earlier window over would let the limit through again, and
+// once more when the clock reached the later window anew. A step back of
+// more than a window is a new clock, counted from its window: waiting for
+// the old clock's window would block a client for the length of the step.
+func movesWindow(start, next, window int64) bool {
+	return next > start || next < start-window
+}
+
 func windowStart(now time.Time, window int64) int64 {
 	t := now.Unix()
 	return t - t%window
 }
 
-// rlStore is one kind's counters on one gateway.
+// rlStore is one kind's counters on one gateway, within rlMaxKeys and
+// rlMaxBytes.
 type rlStore struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[string, *rlState]
+	mu    sync.Mutex
+	lru   *simplelru.LRU[string, *rlState]
+	bytes int64 // the counters' cost, rlEntryOverhead and their keys
+}
+
+// add keeps a new counter under key, evicting the least recently used ones
+// past rlMaxBytes. s.mu is held.
+func (s *rlStore) add(key string, st *rlState) {
+	s.lru.Add(key, st)
+	s.bytes += int64(len(key) + rlEntryOverhead)
+	for s.bytes > rlMaxBytes {
+		if _, _, ok := s.lru.RemoveOldest(); !ok {
+			break
+		}
+	}
 }
 
 // rlState is one key's counter.
@@ -307,8 +341,10 @@ type rlState struct {
 // rlStoreOf returns the gateway's store of kind, made the first time.
 func rlStoreOf(env *Env, kind rlKind) *rlStore {
 	mk := func() any {
-		lru, _ := simplelru.NewLRU[string, *rlState](rlMaxKeys, nil) // only a size ≤ 0 fails
-		return &rlStore{lru: lru}
+		s := &rlStore{}
+		// The callback runs under s.mu, as every LRU call is made holding it.
+		s.lru, _ = simplelru.NewLRU(rlMaxKeys, func(k string, _ *rlState) { s.bytes -= int64(len(k) + rlEntryOverhead) }) // only a size ≤ 0 fails
+		return s
 	}
 	if env.Shared == nil {
 		return mk().(*rlStore)
