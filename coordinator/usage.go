@@ -103,12 +103,17 @@ func (c *Coordinator) serveUsage(w http.ResponseWriter, r *http.Request) {
 	if dup {
 		result = "duplicate"
 	} else {
-		if skipped.Total() > 0 {
-			// Counts only: an entry's ids say nothing once deleted. Logged
-			// once, when the batch is applied; a resend is a duplicate.
+		// Counts only: an entry's ids say nothing once deleted. Logged
+		// once, when the batch is applied; a resend is a duplicate.
+		if skipped.Deleted() > 0 {
 			c.cfg.Logger.Warn().Str("batch", batch.ID).Int64("service", batch.ServiceID).
 				Int("deleted_applications", skipped.Applications).Int("deleted_metrics", skipped.Metrics).
 				Msg("usage batch: entries of deleted applications or metrics skipped")
+		}
+		if skipped.Minutes > 0 {
+			c.cfg.Logger.Warn().Str("batch", batch.ID).Str("instance", self).Int64("service", batch.ServiceID).
+				Int("entries", skipped.Minutes).Dur("before", usage.BatchRetention).Dur("after", usage.MaxFutureMinute).
+				Msg("usage batch: entries counted at minutes outside home's window skipped: is the instance's clock right?")
 		}
 		c.alerts.CountedIncrements(batch.ServiceID, incs, now)
 		c.limiters.add(batch.ServiceID, batch.Limiters, now)

@@ -9,16 +9,17 @@ import (
 	"github.com/portolan/portolan/registry"
 )
 
-// maxFutureMinute bounds how far ahead of home's clock a batch's minutes may
+// MaxFutureMinute bounds how far ahead of home's clock a batch's minutes may
 // be (agents' clocks drift).
-const maxFutureMinute = time.Hour
+const MaxFutureMinute = time.Hour
 
-// Skipped counts a batch's entries that ValidateBatch leaves out because
-// what they name was deleted after the agent counted them.
-type Skipped struct{ Applications, Metrics int }
+// Skipped counts a batch's entries that ValidateBatch leaves out: what
+// they name was deleted after the agent counted them (Applications,
+// Metrics), or their minute is outside home's window (Minutes).
+type Skipped struct{ Applications, Metrics, Minutes int }
 
-// Total is the number of entries skipped.
-func (s Skipped) Total() int { return s.Applications + s.Metrics }
+// Deleted is the number of entries skipped for what they name.
+func (s Skipped) Deleted() int { return s.Applications + s.Metrics }
 
 // ValidateBatch checks a batch against the composition and turns it into
 // increments. Every problem names the entry and the id at fault. An entry of
@@ -28,6 +29,15 @@ func (s Skipped) Total() int { return s.Applications + s.Metrics }
 // batch aside for good, which would lose every live application's usage
 // with it. A skipped entry must still be well formed; an application of
 // another service is no deletion, and is refused.
+//
+// So is an entry whose minute is more than BatchRetention behind or
+// MaxFutureMinute ahead of home's clock: its agent's clock was wrong when
+// it counted (a Raspberry Pi without an RTC serves from 1970 until NTP
+// steps its clock; a VM resumes days later), or the batch is older than
+// home remembers batch ids, so it may have been counted already. Such an
+// entry is not counted, as apisonator counts no transaction outside its
+// window (transaction.rb, ensure_on_time!); refusing the batch would lose
+// the usage counted after the step with it.
 func ValidateBatch(snap *composition.Snapshot, b *registry.UsageBatch, now time.Time) ([]Increment, Skipped, error) {
 	var skipped Skipped
 	switch {
@@ -42,15 +52,14 @@ func ValidateBatch(snap *composition.Snapshot, b *registry.UsageBatch, now time.
 		return nil, skipped, fmt.Errorf("service_id: unknown service %d", b.ServiceID)
 	}
 	var metrics map[int64]*composition.Metric
-	oldest, newest := now.Add(-BatchRetention).Unix()/60, now.Add(maxFutureMinute).Unix()/60
+	oldest, newest := now.Add(-BatchRetention).Unix()/60, now.Add(MaxFutureMinute).Unix()/60
 	incs := make([]Increment, 0, len(b.Entries))
 	for i, e := range b.Entries {
 		if e.Delta < 0 || e.Delta > composition.MaxUsageDelta {
 			return nil, skipped, fmt.Errorf("entries[%d]: delta %d is not within 0 and %d", i, e.Delta, int64(composition.MaxUsageDelta))
 		}
-		if e.Minute < oldest || e.Minute > newest {
-			return nil, skipped, fmt.Errorf("entries[%d]: minute %d is not within %s before and %s after home's clock",
-				i, e.Minute, BatchRetention, maxFutureMinute)
+		if e.Minute < 0 {
+			return nil, skipped, fmt.Errorf("entries[%d]: minute %d is before 1970", i, e.Minute)
 		}
 		app, ok := snap.Applications.Get(e.ApplicationID)
 		if !ok {
@@ -65,6 +74,10 @@ func ValidateBatch(snap *composition.Snapshot, b *registry.UsageBatch, now time.
 		}
 		if _, ok := metrics[e.MetricID]; !ok {
 			skipped.Metrics++
+			continue
+		}
+		if e.Minute < oldest || e.Minute > newest {
+			skipped.Minutes++
 			continue
 		}
 		if e.Delta > 0 {

@@ -112,10 +112,10 @@ func (s *Store) prune(now time.Time) {
 		times, ids := tx.Bucket(bucketBatchTimes), tx.Bucket(bucketBatches)
 		// A batch re-sent BatchRetention after it was applied is still
 		// valid while its minutes are not older than that (ValidateBatch),
-		// and they may be up to maxFutureMinute ahead of home's clock: its
+		// and they may be up to MaxFutureMinute ahead of home's clock: its
 		// id is kept as long.
 		var before [8]byte
-		binary.BigEndian.PutUint64(before[:], uint64(now.Add(-BatchRetention-maxFutureMinute).UnixNano()))
+		binary.BigEndian.PutUint64(before[:], uint64(now.Add(-BatchRetention-MaxFutureMinute).UnixNano()))
 		c := times.Cursor()
 		for k, _ := c.First(); k != nil && bytes.Compare(k[:8], before[:]) < 0 && batches < maxPruneDeletes; k, _ = c.Next() {
 			if err := ids.Delete(k[8:]); err != nil {

@@ -11,7 +11,7 @@ import (
 // DriftTotals returns the non-zero totals of the periods incs counted in
 // that are not home's current ones, for the reply to the batch they came
 // in (Totals has the current ones). An agent's clock drifts from home's
-// (ValidateBatch takes minutes up to maxFutureMinute ahead): an agent
+// (ValidateBatch takes minutes up to MaxFutureMinute ahead): an agent
 // ahead of home counts in a period home has not reached, one behind in a
 // period home has left, and either way the batch's reply is what its
 // usage becomes once the agent stops counting it as its own pending
@@ -19,7 +19,7 @@ import (
 // acknowledged, for as long as the clocks differ, and let it through
 // again. Later periods are read from memory (this coordinator's and its
 // peers'); ended ones from usage.db, only those that ended less than
-// maxFutureMinute ago, as an agent's clock may be behind by that much: a
+// MaxFutureMinute ago, as an agent's clock may be behind by that much: a
 // spool drained after a partition needs none of the older ones, which
 // its agent no longer counts against anything.
 func (s *Store) DriftTotals(incs []Increment, now time.Time) ([]registry.UsageTotal, error) {
@@ -31,7 +31,7 @@ func (s *Store) DriftTotals(incs []Increment, now time.Time) ([]registry.UsageTo
 	seen := map[periodKey]struct{}{}
 	var out []registry.UsageTotal
 	var past []periodKey
-	recent := now.Add(-maxFutureMinute)
+	recent := now.Add(-MaxFutureMinute)
 	s.mu.Lock()
 	s.sweepLocked(now)
 	for _, in := range incs {

@@ -126,10 +126,10 @@ func TestUsageStorePrunesOldBatchIDsAndMinutes(t *testing.T) {
 	s := openTestUsage(t, t.TempDir(), time.Now())
 	defer s.Close()
 	now := time.Now().UTC()
-	old := now.Add(-BatchRetention - maxFutureMinute - time.Hour)
+	old := now.Add(-BatchRetention - MaxFutureMinute - time.Hour)
 	// applied BatchRetention ago with a minute home still takes: its entries
-	// may be up to maxFutureMinute ahead of home's clock
-	late := now.Add(-BatchRetention - maxFutureMinute/2)
+	// may be up to MaxFutureMinute ahead of home's clock
+	late := now.Add(-BatchRetention - MaxFutureMinute/2)
 	ctx := context.Background()
 	_, err := s.Apply(ctx, "old-1", 7, []Increment{{App: 10, Metric: 100, Minute: minuteOf(old), Delta: 1}}, old)
 	require.NoError(t, err)

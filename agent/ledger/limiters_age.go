@@ -7,7 +7,7 @@ import (
 )
 
 // Rate limit counts of an old batch. Home applies a batch id once, but
-// remembers it a week (usage.BatchRetention, and maxFutureMinute more),
+// remembers it a week (usage.BatchRetention, and usage.MaxFutureMinute more),
 // while a global rate limit window may last a year (policy.MaxHomeWindow).
 // A batch's usage is safe past the week: home refuses minutes older than
 // it. Its rate limit counts carry no time of their own: a batch home
