@@ -37,9 +37,16 @@ type oldHome struct {
 // it answers; it is stopped when the test ends, or by stop.
 func startOldHome(t *testing.T, bin string, co *testenv.Coordinator) *oldHome {
 	t.Helper()
+	return startOldHomeOn(t, bin, co.Addr, co.DataDir, co.Token, testenv.AgentToken)
+}
+
+// startOldHomeOn runs bin as a coordinator on addr and dir with the
+// tokens given.
+func startOldHomeOn(t *testing.T, bin, addr, dir, accessToken, agentToken string) *oldHome {
+	t.Helper()
 	h := &oldHome{Output: &testenv.SyncBuffer{}, waited: make(chan struct{})}
-	h.cmd = exec.Command(bin, "--log-level", "warn", "coordinator", "--listen", co.Addr, "--data-dir", co.DataDir,
-		"--access-token", co.Token, "--agent-token", testenv.AgentToken)
+	h.cmd = exec.Command(bin, "--log-level", "warn", "coordinator", "--listen", addr, "--data-dir", dir,
+		"--access-token", accessToken, "--agent-token", agentToken)
 	h.cmd.Stdout, h.cmd.Stderr = h.Output, h.Output
 	if err := h.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
@@ -48,7 +55,7 @@ func startOldHome(t *testing.T, bin string, co *testenv.Coordinator) *oldHome {
 	t.Cleanup(h.stop)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + co.Addr + "/metrics")
+		resp, err := http.Get("http://" + addr + "/metrics")
 		if err == nil {
 			resp.Body.Close()
 			return h

@@ -30,16 +30,21 @@ import (
 // nothing into a space not its own token's: naming a victim's token only
 // makes home look there, and at worst keep the sender's own usage from
 // counting, which it could do by not sending it.
+//
+// Builds before token spaces recorded every id as it was sent, and so did
+// builds before this one for the bootstrap token. Every space has a prefix
+// now, so an id recorded as sent was recorded by such a build (an older
+// home, or one rolled back to), and home finds it whatever token sends the
+// batch again: a batch an older home applied and whose reply was lost is
+// not counted a second time after the upgrade. Nothing records ids as sent
+// any more, so no instance can claim one there.
 
 // batchKey is what home deduplicates the batch id under for an instance
-// registered with joinToken: the id itself for the bootstrap token (as
-// before join tokens), the id prefixed with the token's id otherwise. NUL
-// separates them, and checkBatchID refuses it in ids, so no id sent under
-// one token is a key of another's.
+// registered with joinToken: the id prefixed with the token's id, or with
+// nothing for the bootstrap token. NUL separates them, and checkBatchID
+// refuses it in ids, so no id sent under one token is a key of another's,
+// nor the id as an older build recorded it.
 func batchKey(joinToken, id string) string {
-	if joinToken == "" {
-		return id
-	}
 	return "\x00" + joinToken + "\x00" + id
 }
 
@@ -66,8 +71,12 @@ func checkBatchID(b *registry.UsageBatch) error {
 
 // appliedBefore reports whether the batch's id was applied within the
 // space of a token of its SentWith other than its sender's (senderToken),
-// whose space Apply looks at itself. It records nothing.
+// whose space Apply looks at itself, or by an older build, as it was sent.
+// It records nothing.
 func (c *Coordinator) appliedBefore(senderToken string, b *registry.UsageBatch) (bool, error) {
+	if seen, err := c.usage.Seen(b.ID); err != nil || seen {
+		return seen, err
+	}
 	for _, tok := range b.SentWith {
 		if tok == senderToken {
 			continue
