@@ -15,6 +15,7 @@ import (
 
 	"github.com/portolan/portolan/composition/consulstore"
 	"github.com/portolan/portolan/coordinator"
+	"github.com/portolan/portolan/internal/fdbudget"
 	"github.com/portolan/portolan/internal/gcfloor"
 	"github.com/portolan/portolan/internal/httpserve"
 )
@@ -103,7 +104,7 @@ at once (exit status 1).`,
 				Heartbeat:               c.Duration("heartbeat"),
 				TTL:                     c.Duration("ttl"),
 				DeregisterCriticalAfter: c.Duration("deregister-critical-after"),
-				Limits:                  httpserve.Limits{BodyTimeout: c.Duration("body-timeout"), MaxConns: c.Int("max-connections")},
+				Limits:                  httpserve.Limits{BodyTimeout: c.Duration("body-timeout"), MaxConns: coordinatorConns(c)},
 				Version:                 version,
 				Logger:                  loggerFrom(c),
 				Announce:                os.Stdout,
@@ -164,4 +165,19 @@ func stopSignals(parent context.Context) (stopping, hurry context.Context, relea
 		stopCancel()
 		hurryCancel()
 	}
+}
+
+// coordinatorConns is --max-connections within the open file limit, less
+// what home keeps for its stores, gossip and Consul: past it, a flood of
+// idle connections took every descriptor and home stopped answering.
+func coordinatorConns(c *cli.Context) int {
+	want := c.Int("max-connections")
+	nofile := fdbudget.Limit()
+	n, lowered := fdbudget.Bound(want, fdbudget.ServerConns(nofile))
+	if lowered {
+		log := loggerFrom(c)
+		log.Warn().Int("max_connections", want).Uint64("open_file_limit", nofile).Int("bounded_to", n).
+			Msg("max connections exceed the open file limit; bounded so that home keeps descriptors of its own (raise the limit: ulimit -n, LimitNOFILE=)")
+	}
+	return n
 }
