@@ -11,6 +11,13 @@ import (
 // seedLookupTimeout bounds the name lookup of the Join list's hosts.
 const seedLookupTimeout = 2 * time.Second
 
+// seedMaxAge is how long the Join list's addresses, once resolved, are
+// matched against the members before the names are resolved again: as a
+// DNS cache keeps an answer (Kubernetes' CoreDNS answers with a TTL of
+// 30 s). A name whose old address another member took (a pod's IP given to
+// the next pod) would otherwise match that member for good.
+const seedMaxAge = 30 * time.Second
+
 // rejoinLoop retries the Join list whenever the node is alone (before its
 // first successful join, after every other member left or died) and
 // whenever none of the Join list's nodes is a live member: a home that
@@ -26,7 +33,7 @@ const seedLookupTimeout = 2 * time.Second
 // advertises (NAT), costs its seed no more than push/pull does.
 func (n *Node) rejoinLoop() {
 	wait := rejoinMin
-	var seeds []seedAddr // the Join list as last resolved
+	var seeds seedCache // the Join list as last resolved
 	for {
 		t := time.NewTimer(wait)
 		select {
@@ -67,18 +74,25 @@ type seedAddr struct {
 	port string // "" for any port
 }
 
+// seedCache is the Join list's addresses as resolved at a time.
+type seedCache struct {
+	addrs []seedAddr // nil until resolved
+	at    time.Time
+}
+
 // seedLive tells whether another live member is at an address of the Join
 // list (a host name stands for every address it resolves to; an entry
-// without a port matches any port). It matches the addresses resolved last
-// time first, and resolves the list again only when they match no member:
-// each agent checks every second while its seed is there, and names must
-// not cost a DNS query each time.
-func (n *Node) seedLive(seeds *[]seedAddr) bool {
-	if *seeds != nil && n.anyLiveAt(*seeds) {
+// without a port matches any port). It matches the addresses resolved
+// last time first, and resolves the list again when they match no member
+// or are seedMaxAge old: each agent checks every second while its seed is
+// there, and names must not cost a DNS query each time, yet a name that
+// moved must be followed even when another member took its old address.
+func (n *Node) seedLive(seeds *seedCache) bool {
+	if seeds.addrs != nil && time.Since(seeds.at) < seedMaxAge && n.anyLiveAt(seeds.addrs) {
 		return true
 	}
-	*seeds = resolveJoin(n.cfg.Join)
-	return n.anyLiveAt(*seeds)
+	seeds.addrs, seeds.at = resolveJoin(n.cfg.Join), time.Now()
+	return n.anyLiveAt(seeds.addrs)
 }
 
 func (n *Node) anyLiveAt(seeds []seedAddr) bool {
