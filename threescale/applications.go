@@ -52,6 +52,16 @@ func (a *API) applicationRoutes() []Route {
 	const tag = "Account Applications"
 	base := "/admin/api/accounts/{account_id}/applications"
 	rs := apps.routes(tag, "Application", base, "id", formats...)
+	// Only the list filters by state: porta's index is
+	// "applications.by_state(params[:state])", its member actions find the
+	// application by id whatever the parameters.
+	listed := *apps
+	listed.scope = stateScoped(apps.scope)
+	for i := range rs {
+		if rs[i].Method == http.MethodGet && rs[i].Path == base {
+			rs[i].handle = listed.list
+		}
+	}
 	return append(rs,
 		Route{Method: http.MethodPut, Path: base + "/{id}/suspend", Tag: tag, Summary: "Application Suspend", Formats: formats,
 			handle: apps.change("id", appState("suspend", composition.AppLive, composition.AppSuspended))},
@@ -260,7 +270,7 @@ func invalidTransition(event string) error {
 func appService(app *composition.Application) int64 { return app.ServiceID }
 
 // appFilter applies Application List (all services)'s filters: service_id,
-// plan_id and plan_type (free or paid).
+// plan_id, plan_type (free or paid) and state.
 func appFilter(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
 	var service, plan int64
 	for _, f := range []struct {
@@ -279,8 +289,9 @@ func appFilter(c *call, s *composition.Composition) (func(*composition.Applicati
 	if planType != "" && planType != "free" && planType != "paid" {
 		return nil, nil, &composition.FieldError{Field: "plan_type", Message: "is not included in the list (free, paid)"}
 	}
+	state := appStateParam(c)
 	return func(app *composition.Application) bool {
-		if (service != 0 && app.ServiceID != service) || (plan != 0 && app.PlanID != plan) {
+		if (service != 0 && app.ServiceID != service) || (plan != 0 && app.PlanID != plan) || !inAppState(app, state) {
 			return false
 		}
 		if planType == "" {
@@ -290,6 +301,33 @@ func appFilter(c *call, s *composition.Composition) (func(*composition.Applicati
 		paid := ok && (!p.CostPerMonth.IsZero() || !p.SetupFee.IsZero())
 		return paid == (planType == "paid")
 	}, func(*composition.Application) {}, nil
+}
+
+// appStateParam is the state both application lists filter by: porta's
+// Contract.by_state (the account's list) and its "state" search scope (all
+// services), which a blank value leaves out.
+func appStateParam(c *call) string {
+	v, _ := c.params.Get("state")
+	return v
+}
+
+// stateScoped narrows scope to the applications in the state the request
+// asks for.
+func stateScoped(scope entityScope[*composition.Application]) entityScope[*composition.Application] {
+	return func(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
+		belongs, attach, err := scope(c, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		state := appStateParam(c)
+		return func(app *composition.Application) bool { return belongs(app) && inAppState(app, state) }, attach, nil
+	}
+}
+
+// inAppState says whether app is in state; no state is every state. An
+// unknown state matches none, as porta's "where(state: ...)".
+func inAppState(app *composition.Application, state string) bool {
+	return state == "" || app.State == state
 }
 
 // findApp finds an application by its id (application_id), user_key or
