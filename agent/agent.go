@@ -230,6 +230,7 @@ func New(ctx context.Context, cfg Config) (_ *Agent, err error) {
 	a.st = newState(a.incarnation, a.reg)
 	a.markStarting()
 	if cfg.CacheDir != "" {
+		a.privateCacheDir()
 		a.cacheLock, err = lockCacheDir(cfg.CacheDir)
 		switch {
 		case errors.Is(err, errCacheDirInUse):

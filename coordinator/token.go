@@ -98,33 +98,19 @@ func tokenIn(path string, b []byte, err error) (string, error) {
 	return t, nil
 }
 
-// writeTokenFile creates path (0600) holding t; O_EXCL: two coordinators
-// racing on one data dir never both win. A file it could not write whole
-// (a full disk) is removed, so the next start makes a token again rather
-// than refusing an empty file.
+// writeTokenFile creates path (0600) holding t, failing when it exists:
+// two coordinators racing on one data dir never both win. The file appears
+// whole or not at all (atomicfile.WriteNew), so a crash while it is written
+// leaves no empty file to refuse the next start on, and a full disk none.
 func writeTokenFile(path, t string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	err := atomicfile.WriteNew(path, []byte(t+"\n"), 0o600)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("write access token: %w", err)
 	}
-	if err := fillTokenFile(f, t); err != nil {
-		_ = os.Remove(path) // ours: O_EXCL made it
+	if err != nil {
 		return fmt.Errorf("write access token to %s (free space in the data dir, then start again): %w", path, err)
 	}
 	return nil
-}
-
-// fillTokenFile writes t to f, syncs and closes it.
-func fillTokenFile(f *os.File, t string) error {
-	if _, err := f.WriteString(t + "\n"); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // newTokenChecker accepts the bootstrap token (every scope, rw) and the

@@ -3,7 +3,6 @@ package ledger
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/portolan/portolan/composition"
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/registry"
 )
 
@@ -145,8 +145,11 @@ func New(cacheDir, instance string, service func() int64, log zerolog.Logger) (*
 		return l, nil
 	}
 	l.dir = filepath.Join(cacheDir, usageDir)
-	if err := os.MkdirAll(l.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("usage spool: create %s: %w", l.dir, err)
+	// The spool's batches are reported home as this agent's usage: a
+	// directory others may write into (made before, open) is refused
+	// unless it can be made 0700.
+	if err := atomicfile.PrivateDir(l.dir); err != nil {
+		return nil, fmt.Errorf("usage spool: %w", err)
 	}
 	if err := l.recover(); err != nil {
 		return nil, fmt.Errorf("usage spool %s: %w", l.dir, err)

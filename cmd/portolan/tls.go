@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portolan/portolan/internal/atomicfile"
 	"github.com/portolan/portolan/internal/pki"
 )
 
@@ -211,24 +212,10 @@ func writeNewFiles(out io.Writer, dir string, files []newFile) (err error) {
 	return nil
 }
 
-// writeExclusive creates path 0600 (failing if it exists) and writes data.
+// writeExclusive creates path 0600 (failing if it exists) holding data,
+// whole or not at all (atomicfile.WriteNew): a run killed while writing a
+// key leaves none, rather than a partial one the next run refuses to
+// overwrite.
 func writeExclusive(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteNew(path, data, 0o600)
 }

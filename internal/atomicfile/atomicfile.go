@@ -19,31 +19,44 @@ func Write(path string, data []byte, perm os.FileMode) error {
 }
 
 func write(dir, path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	tmp, err := writeTemp(dir, path, data, perm)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // after a successful rename this finds nothing
-	// Set the mode before any byte is written: the file may hold a key.
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	defer os.Remove(tmp) // after a successful rename this finds nothing
+	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
 	return SyncDir(dir)
+}
+
+// writeTemp writes data, synced, to a new temporary file in dir named
+// after path, with perm, and returns its name. On error nothing is left.
+func writeTemp(dir, path string, data []byte, perm os.FileMode) (string, error) {
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return "", err
+	}
+	err = fillTemp(tmp, data, perm)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
+}
+
+func fillTemp(tmp *os.File, data []byte, perm os.FileMode) error {
+	// Set the mode before any byte is written: the file may hold a key.
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	return tmp.Sync()
 }
 
 // SyncDir makes the directory's entries (a file created, renamed or removed
