@@ -23,7 +23,6 @@ import (
 type freezableRelay struct {
 	ln     net.Listener
 	target string
-	mu     sync.Mutex
 	frozen chan struct{}
 }
 
