@@ -33,7 +33,8 @@ func (a *API) accountRoutes() []Route {
 		names: fixedNames("account", "accounts"),
 		table: accountTable,
 		scope: func(c *call, _ *composition.Composition) (func(*composition.Account) bool, func(*composition.Account), error) {
-			state, _ := c.params.Get("state")
+			// porta: "params[:state].presence", blank (white space too) is every state.
+			state, _ := searchParam(c, "state")
 			return func(acc *composition.Account) bool { return state == "" || acc.State == state }, func(*composition.Account) {}, nil
 		},
 	}

@@ -269,45 +269,11 @@ func invalidTransition(event string) error {
 // appService is an application's service.
 func appService(app *composition.Application) int64 { return app.ServiceID }
 
-// appFilter applies Application List (all services)'s filters: service_id,
-// plan_id, plan_type (free or paid) and state.
-func appFilter(c *call, s *composition.Composition) (func(*composition.Application) bool, func(*composition.Application), error) {
-	var service, plan int64
-	for _, f := range []struct {
-		key string
-		dst *int64
-	}{{"service_id", &service}, {"plan_id", &plan}} {
-		if v, ok := c.params.Get(f.key); ok && v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return nil, nil, &composition.FieldError{Field: f.key, Message: "is not a number", Err: err}
-			}
-			*f.dst = n
-		}
-	}
-	planType, _ := c.params.Get("plan_type")
-	if planType != "" && planType != "free" && planType != "paid" {
-		return nil, nil, &composition.FieldError{Field: "plan_type", Message: "is not included in the list (free, paid)"}
-	}
-	state := appStateParam(c)
-	return func(app *composition.Application) bool {
-		if (service != 0 && app.ServiceID != service) || (plan != 0 && app.PlanID != plan) || !inAppState(app, state) {
-			return false
-		}
-		if planType == "" {
-			return true
-		}
-		p, ok := s.ApplicationPlans.Get(app.PlanID)
-		paid := ok && (!p.CostPerMonth.IsZero() || !p.SetupFee.IsZero())
-		return paid == (planType == "paid")
-	}, func(*composition.Application) {}, nil
-}
-
 // appStateParam is the state both application lists filter by: porta's
 // Contract.by_state (the account's list) and its "state" search scope (all
-// services), which a blank value leaves out.
+// services), which a blank value (white space too) leaves out.
 func appStateParam(c *call) string {
-	v, _ := c.params.Get("state")
+	v, _ := searchParam(c, "state")
 	return v
 }
 

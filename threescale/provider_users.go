@@ -58,14 +58,8 @@ func providerUsers(filtered bool) *userCollectionT {
 		names: fixedNames("user", "users"),
 		table: func(c *composition.Composition) *composition.Table[*composition.User] { return &c.Users },
 		scope: func(c *call, _ *composition.Composition) (func(*composition.User) bool, func(*composition.User), error) {
-			var state, role string
-			if filtered {
-				state, _ = c.params.Get("state")
-				role, _ = c.params.Get("role")
-			}
-			return func(u *composition.User) bool {
-					return u.AccountID == composition.ProviderAccountID && (state == "" || u.State == state) && (role == "" || u.Role == role)
-				},
+			keep := userListFilter(c, filtered)
+			return func(u *composition.User) bool { return u.AccountID == composition.ProviderAccountID && keep(u) },
 				func(u *composition.User) { u.AccountID = composition.ProviderAccountID }, nil
 		},
 		insert: func(tx *composition.Tx, u *composition.User) error { return requireEmail(u, tx.Create(u)) },

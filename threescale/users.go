@@ -47,14 +47,8 @@ func userCollection(filtered bool) *collection[composition.User, *composition.Us
 			if _, err := get(&s.Accounts, id); err != nil {
 				return nil, nil, err
 			}
-			var state, role string
-			if filtered {
-				state, _ = c.params.Get("state")
-				role, _ = c.params.Get("role")
-			}
-			return func(u *composition.User) bool {
-					return u.AccountID == id && (state == "" || u.State == state) && (role == "" || u.Role == role)
-				},
+			keep := userListFilter(c, filtered)
+			return func(u *composition.User) bool { return u.AccountID == id && keep(u) },
 				func(u *composition.User) { u.AccountID = id }, nil
 		},
 		// 3scale requires an email, not a password, of the users a provider
