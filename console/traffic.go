@@ -42,7 +42,8 @@ type serviceTraffic struct {
 }
 
 type trafficOverview struct {
-	Services []serviceTraffic
+	Services []serviceTraffic // this page's
+	Page     pageInfo
 	Top      []appTraffic
 }
 
@@ -75,7 +76,7 @@ func (c *Console) serveTraffic(w http.ResponseWriter, r *http.Request, base Page
 	win := windowAt(now)
 	q := r.URL.Query()
 	if !q.Has("service") {
-		c.serveTrafficOverview(w, base, snap, now, win)
+		c.serveTrafficOverview(w, r, base, snap, now, win)
 		return
 	}
 	s := c.serviceFrom(w, base, snap, q.Get("service"), Prefix+"traffic", "Traffic of all services")
@@ -120,12 +121,26 @@ func (c *Console) serveTraffic(w http.ResponseWriter, r *http.Request, base Page
 	c.render(w, http.StatusOK, "traffic", Page{CSRF: base.CSRF, Title: title, Nav: "traffic", Data: page})
 }
 
-func (c *Console) serveTrafficOverview(w http.ResponseWriter, base Page, snap *composition.Snapshot, now time.Time, win window) {
-	var ov trafficOverview
-	var all []appTraffic
+// serveTrafficOverview serves the overview: one page of the services, by
+// name, with their hits (paged as /ui/services is, so a provider of
+// thousands of services gets a bounded page), and the busiest applications
+// of every service.
+func (c *Console) serveTrafficOverview(w http.ResponseWriter, r *http.Request, base Page, snap *composition.Snapshot, now time.Time, win window) {
 	services := snap.Services.All()
-	slices.SortFunc(services, func(a, b *composition.Service) int { return strings.Compare(a.Name, b.Name) })
-	for _, s := range services {
+	slices.SortFunc(services, func(a, b *composition.Service) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	page := pageOf("services", pageParam(r.URL.Query()), len(services), servicesPageSize, func(n int) string {
+		if n == 1 {
+			return Prefix + "traffic"
+		}
+		return Prefix + "traffic?page=" + strconv.Itoa(n)
+	})
+	lo, hi := page.bounds()
+	ov := trafficOverview{Page: page}
+	var all []appTraffic
+	for i, s := range services {
+		onPage := i >= lo && i < hi
 		st := serviceTraffic{ID: s.ID, Name: s.Name, URL: Prefix + "traffic?service=" + strconv.FormatInt(s.ID, 10)}
 		if hits, ok := snap.Hits(composition.OwnerService, s.ID); ok {
 			apps, err := c.trafficOf(snap, s, hits, c.cfg.Usage.Totals(s.ID, now), win)
@@ -133,18 +148,22 @@ func (c *Console) serveTrafficOverview(w http.ResponseWriter, base Page, snap *c
 				c.usageFailed(w, err)
 				return
 			}
-			for _, a := range apps {
-				st.Hour = composition.AddSaturating(st.Hour, a.Hour)
-			}
-			day, err := c.cfg.Usage.ServiceSums(s.ID, hits.ID, []time.Time{win.hours[0], win.hours[dayBars]})
-			if err != nil {
-				c.usageFailed(w, err)
-				return
-			}
-			st.Day = day[0]
 			all = append(all, apps...)
+			if onPage {
+				for _, a := range apps {
+					st.Hour = composition.AddSaturating(st.Hour, a.Hour)
+				}
+				day, err := c.cfg.Usage.ServiceSums(s.ID, hits.ID, []time.Time{win.hours[0], win.hours[dayBars]})
+				if err != nil {
+					c.usageFailed(w, err)
+					return
+				}
+				st.Day = day[0]
+			}
 		}
-		ov.Services = append(ov.Services, st)
+		if onPage {
+			ov.Services = append(ov.Services, st)
+		}
 	}
 	ov.Top = top(all)
 	c.render(w, http.StatusOK, "traffic_overview", Page{CSRF: base.CSRF, Title: "Traffic", Nav: "traffic", Data: ov})

@@ -44,11 +44,15 @@ type placedInstance struct {
 func drawMap(snap *composition.Snapshot, index uint64, placed []placedInstance) Map {
 	m := Map{Index: index, Revision: snap.Revision, Services: []MapService{}}
 	byID := map[int64]int{}
+	placements := map[int64][]*composition.Placement{} // by service, read once: not a scan per service
+	for _, p := range snap.Placements.All() {
+		placements[p.ServiceID] = append(placements[p.ServiceID], p)
+	}
 	for _, svc := range snap.Services.All() {
 		byID[svc.ID] = len(m.Services)
 		m.Services = append(m.Services, MapService{
 			Name: svc.SystemName, ID: svc.ID, Plans: planRefs(snap.PlansOf(svc.ID)),
-			Placements: mapPlacements(snap, svc.ID), Instances: []MapInstance{},
+			Placements: mapPlacements(snap, placements[svc.ID]), Instances: []MapInstance{},
 		})
 	}
 	unknown := map[string][]MapInstance{}
@@ -72,8 +76,7 @@ func drawMap(snap *composition.Snapshot, index uint64, placed []placedInstance) 
 
 // mapPlacements returns the placements that put instances in a service, in
 // id order.
-func mapPlacements(snap *composition.Snapshot, serviceID int64) []MapPlacement {
-	pls := snap.Placements.Filter(func(p *composition.Placement) bool { return p.ServiceID == serviceID })
+func mapPlacements(snap *composition.Snapshot, pls []*composition.Placement) []MapPlacement {
 	out := make([]MapPlacement, len(pls))
 	for i, p := range pls {
 		sel := maps.Clone(p.Selector.Labels)
