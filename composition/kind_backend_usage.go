@@ -11,7 +11,7 @@ var backendUsageDef = &kindDef[BackendUsage, *BackendUsage]{
 	Parent:   func(u *BackendUsage) int64 { return u.ServiceID },
 	Keep:     func(u, old *BackendUsage) { u.ServiceID, u.BackendAPIID = old.ServiceID, old.BackendAPIID },
 	Prepare: func(_ *Composition, u, _ *BackendUsage) error {
-		u.Path = defaultStr(u.Path, "/")
+		u.Path = ConfigPath(u.Path)
 		return nil
 	},
 	Validate: validateBackendUsage,
@@ -28,6 +28,47 @@ var backendUsageDef = &kindDef[BackendUsage, *BackendUsage]{
 	},
 }
 
+// pathFormat is porta's message for a backend usage path that is not one
+// (PathValidator's not_path_format).
+const pathFormat = `must be a path separated by "/". E.g. "" or "my/path"`
+
+// ConfigPath is a backend usage path as porta stores it (ConfigPath): "/"
+// and the value without its leading and trailing slashes, so "foo/bar" is
+// "/foo/bar", "/v1/" is "/v1", and "" is "/", the root.
+func ConfigPath(path string) string {
+	return "/" + strings.Trim(path, "/")
+}
+
+// ValidConfigPath reports whether p, stored as ConfigPath stores it, is a
+// backend usage path porta takes: what documents are checked with before
+// they reach the composition's own validation.
+func ValidConfigPath(p string) bool {
+	p = ConfigPath(p)
+	return len(p) <= maxNameLen && uriPath(p)
+}
+
+// uriPath reports whether p is a URI path as RFC 3986 spells it: pchars
+// (unreserved, %XX, sub-delims, ":", "@") and "/", as porta's PathValidator
+// asks of URI.parse. Anything else (a space, "?", "#", "{", non-ASCII) would
+// reach APIcast's routing regex and mapping rule patterns.
+func uriPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0:
+		case c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
 func validateBackendUsage(c *Composition, u *BackendUsage, v *ValidationError) error {
 	if _, ok := c.Services.Get(u.ServiceID); !ok {
 		return NotFound(KindService, u.ServiceID)
@@ -35,8 +76,11 @@ func validateBackendUsage(c *Composition, u *BackendUsage, v *ValidationError) e
 	if _, ok := c.BackendAPIs.Get(u.BackendAPIID); !ok {
 		v.Add("backend_api_id", "does not exist")
 	}
-	if !strings.HasPrefix(u.Path, "/") || strings.ContainsAny(u.Path, " ?#") {
-		v.Add("path", invalidFormat)
+	switch {
+	case len(u.Path) > maxNameLen:
+		v.Add("path", "is too long (maximum is 255 characters)")
+	case !uriPath(u.Path):
+		v.Add("path", pathFormat)
 	}
 	if _, dup := c.BackendUsages.FindUnder(u.ServiceID, func(o *BackendUsage) bool {
 		return o.BackendAPIID == u.BackendAPIID && o.ID != u.ID
@@ -45,10 +89,11 @@ func validateBackendUsage(c *Composition, u *BackendUsage, v *ValidationError) e
 	}
 	// porta: "validates :path, uniqueness: { scope: :service_id,
 	// case_sensitive: false }". Two backends under one path would split a
-	// request's usage between them; "/v1/" and "/v1" are one mount here.
-	mount := strings.TrimSuffix(u.Path, "/")
+	// request's usage between them. Compared as stored by porta, so a path
+	// kept before paths were normalised ("/v1/") still holds its mount.
+	mount := ConfigPath(u.Path)
 	if _, dup := c.BackendUsages.FindUnder(u.ServiceID, func(o *BackendUsage) bool {
-		return o.ID != u.ID && strings.EqualFold(strings.TrimSuffix(o.Path, "/"), mount)
+		return o.ID != u.ID && strings.EqualFold(ConfigPath(o.Path), mount)
 	}); dup {
 		v.Add("path", "This path is already taken. Specify a different path.")
 	}

@@ -27,6 +27,13 @@ type compiledRule struct {
 type Matcher struct {
 	ServiceID int64
 	rules     []compiledRule
+	mounts    []mount // the backends by usage path, longest first; nil when all are at the root
+}
+
+// mount is a backend usage path ("" for the root) and its backend API.
+type mount struct {
+	prefix  string
+	backend int64
 }
 
 // NewMatcher compiles the mapping rules of a service and of the backend APIs it uses.
@@ -52,12 +59,39 @@ func NewMatcher(c *Composition, serviceID int64) (*Matcher, error) {
 	if err := add(c.MappingRulesOf(OwnerService, serviceID), ""); err != nil {
 		return nil, err
 	}
+	subpaths := false
 	for _, u := range c.BackendUsages.Filter(func(u *BackendUsage) bool { return u.ServiceID == serviceID }) {
-		if err := add(c.MappingRulesOf(OwnerBackendAPI, u.BackendAPIID), strings.TrimSuffix(u.Path, "/")); err != nil {
+		prefix := strings.TrimSuffix(u.Path, "/")
+		if err := add(c.MappingRulesOf(OwnerBackendAPI, u.BackendAPIID), prefix); err != nil {
 			return nil, err
 		}
+		m.mounts = append(m.mounts, mount{prefix: prefix, backend: u.BackendAPIID})
+		subpaths = subpaths || prefix != ""
 	}
+	if !subpaths {
+		m.mounts = nil
+	}
+	// porta orders the routing rules by path, descending: a path comes
+	// before the paths it extends.
+	sort.SliceStable(m.mounts, func(i, j int) bool { return m.mounts[i].prefix > m.mounts[j].prefix })
 	return m, nil
+}
+
+// Owner returns the backend API a request path belongs to, as 3scale's
+// routing policy for a product with backends under sub paths picks it
+// (porta's BackendApiLogic::RoutingPolicy: "^(/v1/.*|/v1/?)" for "/v1", the
+// root "^(/.*)", the longest path first), so that only its rules (and the
+// product's) add usage, as APIcast cleans the others' by owner_id. 0 when
+// every backend is at the root (porta adds no routing policy) or none holds
+// the path.
+func (m *Matcher) Owner(path string) int64 {
+	for _, mt := range m.mounts {
+		// The regex is anchored at the start only: "/v1x" is under "/v1".
+		if mt.prefix == "" && strings.HasPrefix(path, "/") || mt.prefix != "" && strings.HasPrefix(path, mt.prefix) {
+			return mt.backend
+		}
+	}
+	return 0
 }
 
 // Len returns the number of compiled rules.

@@ -57,6 +57,14 @@ func TestDecodeReadsDocumentsOfAFile(t *testing.T) {
 	assert.Equal(t, []manifest.Limit{{Metric: "hits", Period: "day", Value: 1000}, {Metric: "search", Backend: "store", Period: "month", Value: 10}}, s.Plans[0].Limits)
 }
 
+// A backend usage path is taken as porta takes it through its Admin API:
+// "store/v1" is the path /store/v1 (porta's ConfigPath).
+func TestDecodeTakesABackendPathWithoutItsSlash(t *testing.T) {
+	docs, err := manifest.Decode(strings.NewReader(strings.Replace(newsYAML, "path: /store", "path: store/v1", 1)), "news.yaml")
+	require.NoError(t, err)
+	require.Len(t, docs, 2)
+}
+
 func TestDecodeReadsJSONObjectsAndArrays(t *testing.T) {
 	one := `{"apiVersion":"portolan.dev/v1","kind":"Placement","name":"p","selector":{"service":"news"},"service":"news"}`
 	docs, err := manifest.Decode(strings.NewReader(one), "p.json")
@@ -105,6 +113,8 @@ func TestDecodeErrorsNameDocumentEntityAndField(t *testing.T) {
 			`metrics[bytes].methods: only hits has methods`},
 		{"bad pattern", head + "mapping_rules:\n- {http_method: GET, pattern: articles, metric: hits, delta: 1}\n",
 			`mapping_rules[0].pattern:`},
+		{"backend path not a path", strings.Replace(newsYAML, "path: /store", `path: "/{store}"`, 1),
+			`document 2 (Service "news"): backend_usages[store].path: "/{store}" must be a path`},
 		{"delta zero", head + "mapping_rules:\n- {http_method: GET, pattern: /, metric: hits, delta: 0}\n",
 			`mapping_rules[0].delta: 0 is less than 1`},
 		{"negative fee", head + "plans:\n- {system_name: basic, name: Basic, setup_fee: -1}\n",

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/portolan/portolan/composition"
 )
@@ -42,8 +41,8 @@ func validateService(v *problems, s *Service) {
 	for _, u := range s.BackendUsages {
 		path := "backend_usages[" + u.Backend + "]"
 		v.unique(backends, path+".backend", u.Backend)
-		if u.Path != "" && (!strings.HasPrefix(u.Path, "/") || strings.ContainsAny(u.Path, " ?#")) {
-			v.add(path+".path", "%q must start with / and hold no space, ? or #", u.Path)
+		if u.Path != "" && !composition.ValidConfigPath(u.Path) {
+			v.add(path+".path", "%q must be a path of at most 255 characters separated by \"/\" (e.g. /v1 or v1/items; no space, ?, #, {} or non-ASCII)", u.Path)
 		}
 	}
 	features := map[string]bool{}

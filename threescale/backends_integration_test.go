@@ -433,7 +433,7 @@ func TestBackendsUsages(t *testing.T) {
 	_, err = cl.CreateBackendapiUsage(svc, client.Params{"backend_api_id": strconv.FormatInt(b1.ID, 10), "path": "/other"})
 	apiErr(t, err, http.StatusUnprocessableEntity, "backend_api_id", "taken")
 	b3 := bkBackend(t, cl, "Third Backend")
-	_, err = cl.CreateBackendapiUsage(svc, client.Params{"backend_api_id": strconv.FormatInt(b3.ID, 10), "path": "no-slash"})
+	_, err = cl.CreateBackendapiUsage(svc, client.Params{"backend_api_id": strconv.FormatInt(b3.ID, 10), "path": "/{id}"})
 	apiErr(t, err, http.StatusUnprocessableEntity, "path")
 	_, err = cl.CreateBackendapiUsage(svc, client.Params{"path": "/x"})
 	apiErr(t, err, http.StatusUnprocessableEntity, "backend_api_id")

@@ -100,7 +100,7 @@ func TestProxyConfigContentAndFeedIntegration(t *testing.T) {
 	assert.True(t, cp.ProxyRules[1].Last)
 	assert.Equal(t, "POST", cp.ProxyRules[2].HTTPMethod)
 	assert.Equal(t, `/v2/search\.json`, cp.ProxyRules[2].Pattern)
-	// Disabled policies stay out of the chain; a routing policy comes first.
+	// Disabled policies stay out of the chain; a routing policy comes right before apicast.
 	require.Len(t, cp.PolicyChain, 2)
 	assert.Equal(t, "routing", cp.PolicyChain[0].Name)
 	assert.Equal(t, "apicast", cp.PolicyChain[1].Name)
@@ -127,10 +127,10 @@ func TestProxyConfigContentAndFeedIntegration(t *testing.T) {
 	assert.Equal(t, map[string]string{}, rules[0].QuerystringParameters)
 	assert.JSONEq(t, `{"rules":[
 		{"url":"http://search.internal","owner_id":`+strconv.FormatInt(searchID, 10)+`,"owner_type":"BackendApi",
-		 "condition":{"operations":[{"match":"path","op":"matches","value":"/v2/.*|/v2/?"}]},
-		 "replace_path":"{{original_request.path | remove_first: '/v2'}}"},
+		 "condition":{"operations":[{"match":"path","op":"matches","value":"^(/v2/.*|/v2/?)"}]},
+		 "replace_path":"{{uri | remove_first: '/v2'}}"},
 		{"url":"http://catalog.internal:8080","owner_id":`+strconv.FormatInt(catalogID, 10)+`,"owner_type":"BackendApi",
-		 "condition":{"operations":[{"match":"path","op":"matches","value":"/.*"}]}}]}`,
+		 "condition":{"operations":[{"match":"path","op":"matches","value":"^(/.*)"}]}}]}`,
 		string(raw.ProxyConfig.Content.Proxy.PolicyChain[0].Configuration))
 
 	// Promote v2: the production latest is 2, and the feed lists it.

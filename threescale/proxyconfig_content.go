@@ -1,7 +1,9 @@
 package threescale
 
 import (
+	"encoding/json"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,54 +11,93 @@ import (
 	"github.com/portolan/portolan/composition"
 )
 
-// contentPolicyChain is the chain APIcast runs: the enabled policies, after a
-// routing policy sending each backend usage path to its backend when the
-// product mounts a backend under a sub path (3scale's
-// BackendApiLogic::RoutingPolicy).
+// contentPolicyChain is the chain APIcast runs: the enabled policies and,
+// when the product mounts a backend under a sub path, 3scale's routing
+// policy sending each backend usage path to its backend
+// (BackendApiLogic::RoutingPolicy): placed right before apicast, with the
+// rules of the product's own routing policies after the backends'.
 func contentPolicyChain(p *composition.Proxy, usages []*composition.BackendUsage, backends map[int64]*composition.BackendAPI) []any {
-	chain := []any{}
-	subpaths := false
-	for _, u := range usages {
-		if pcUsagePrefix(u.Path) != "" {
-			subpaths = true
-		}
-	}
-	if subpaths {
-		sorted := append([]*composition.BackendUsage(nil), usages...)
-		sort.SliceStable(sorted, func(i, j int) bool { return pcUsagePrefix(sorted[i].Path) > pcUsagePrefix(sorted[j].Path) })
-		var rules []map[string]any
-		for _, u := range sorted {
-			b := backends[u.BackendAPIID]
-			if b.PrivateEndpoint == "" {
-				continue
-			}
-			prefix := pcUsagePrefix(u.Path)
-			regex := "/.*"
-			if prefix != "" {
-				regex = prefix + "/.*|" + prefix + "/?"
-			}
-			rule := map[string]any{
-				"url": b.PrivateEndpoint, "owner_id": b.ID, "owner_type": composition.OwnerBackendAPI,
-				"condition": map[string]any{"operations": []map[string]string{{"match": "path", "op": "matches", "value": regex}}},
-			}
-			if prefix != "" {
-				rule["replace_path"] = "{{original_request.path | remove_first: '" + prefix + "'}}"
-			}
-			rules = append(rules, rule)
-		}
-		if len(rules) > 0 {
-			chain = append(chain, map[string]any{
-				"name": "routing", "version": "builtin", "enabled": true,
-				"configuration": map[string]any{"rules": rules},
-			})
-		}
-	}
+	var enabled []composition.PolicyConfig
 	for _, pc := range composition.NormalizePolicyChain(p.PolicyChain) {
 		if pc.Enabled {
-			chain = append(chain, pcChainEntry{Name: pc.Name, Version: pc.Version, Configuration: pc.Configuration})
+			enabled = append(enabled, pc)
 		}
 	}
+	chain := []any{}
+	if !slices.ContainsFunc(usages, func(u *composition.BackendUsage) bool { return pcUsagePrefix(u.Path) != "" }) {
+		for _, pc := range enabled {
+			chain = append(chain, pcChainEntry{Name: pc.Name, Version: pc.Version, Configuration: pc.Configuration})
+		}
+		return chain
+	}
+	rules := pcBackendRoutingRules(usages, backends)
+	var others []composition.PolicyConfig
+	for _, pc := range enabled {
+		if pc.Name != "routing" {
+			others = append(others, pc)
+			continue
+		}
+		var conf struct {
+			Rules []json.RawMessage `json:"rules"`
+		}
+		if json.Unmarshal(pc.Configuration, &conf) == nil {
+			for _, r := range conf.Rules {
+				rules = append(rules, r)
+			}
+		}
+	}
+	at := slices.IndexFunc(others, func(pc composition.PolicyConfig) bool { return pc.Name == "apicast" })
+	if at < 0 {
+		at = len(others)
+	}
+	for i, pc := range others {
+		if i == at && len(rules) > 0 {
+			chain = append(chain, pcRoutingEntry(rules))
+		}
+		chain = append(chain, pcChainEntry{Name: pc.Name, Version: pc.Version, Configuration: pc.Configuration})
+	}
+	if at == len(others) && len(rules) > 0 {
+		chain = append(chain, pcRoutingEntry(rules))
+	}
 	return chain
+}
+
+// pcBackendRoutingRules are the routing rules of a product's backends,
+// the longest path first, as porta's Builder#to_h (sorted_for_proxy_config):
+// the path condition is ConfigPath#to_regex, anchored, since APIcast's
+// "matches" finds the regex anywhere in the path, and replace_path takes
+// the mount off the current uri, so a url_rewriting before it counts.
+func pcBackendRoutingRules(usages []*composition.BackendUsage, backends map[int64]*composition.BackendAPI) []any {
+	sorted := append([]*composition.BackendUsage(nil), usages...)
+	sort.SliceStable(sorted, func(i, j int) bool { return pcUsagePrefix(sorted[i].Path) > pcUsagePrefix(sorted[j].Path) })
+	var rules []any
+	for _, u := range sorted {
+		b := backends[u.BackendAPIID]
+		if b.PrivateEndpoint == "" {
+			continue
+		}
+		prefix := pcUsagePrefix(u.Path)
+		regex := "^(/.*)"
+		if prefix != "" {
+			regex = "^(" + prefix + "/.*|" + prefix + "/?)"
+		}
+		rule := map[string]any{
+			"url": b.PrivateEndpoint, "owner_id": b.ID, "owner_type": composition.OwnerBackendAPI,
+			"condition": map[string]any{"operations": []map[string]string{{"match": "path", "op": "matches", "value": regex}}},
+		}
+		if prefix != "" {
+			rule["replace_path"] = "{{uri | remove_first: '" + prefix + "'}}"
+		}
+		rules = append(rules, rule)
+	}
+	return rules
+}
+
+func pcRoutingEntry(rules []any) map[string]any {
+	return map[string]any{
+		"name": "routing", "version": "builtin", "enabled": true,
+		"configuration": map[string]any{"rules": rules},
+	}
 }
 
 // contentProxyRules lists the product's mapping rules, then those of each
@@ -69,7 +110,11 @@ func contentProxyRules(s *composition.Composition, svc *composition.Service, usa
 			name = metricName(m)
 		}
 		pattern := r.Pattern
-		if prefix != "" {
+		if prefix != "" && pattern == "/" {
+			// porta's ProxyRuleDecorator: the catch-all under a path is the
+			// path alone ("/v1", not "/v1/"), which matches "/v1" itself.
+			pattern = prefix
+		} else if prefix != "" {
 			pattern = prefix + pattern
 		}
 		params, query := pcPatternParameters(pattern)

@@ -98,6 +98,12 @@ func (a *apicastElement) Rewrite(c *policy.Context) {
 	if c.Upstream != nil {
 		owner = c.Upstream.OwnerID
 	}
+	if owner == 0 {
+		// No rule of the product's routing policy named a backend: the one
+		// the path belongs to, as porta's routing policy for backends under
+		// sub paths (ahead of the product's own rules) picks it.
+		owner = v.matcher.Owner(c.R.URL.Path)
+	}
 	hits, n := v.matcher.MatchOwned(ad.buf[:0], c.R.Method, c.R.URL.Path, query, owner)
 	if n == 0 && len(c.AddedUsage) == 0 {
 		// APIcast's authorize answers no_match for an empty usage: one a
@@ -115,7 +121,7 @@ func (a *apicastElement) Access(c *policy.Context) {
 	if ad == nil || ad.hits == nil {
 		return // the rewrite phase did not run (apicast placed after an answer)
 	}
-	if c.Upstream != nil && c.Upstream.OwnerID != ad.owner {
+	if c.Upstream != nil && c.Upstream.OwnerID != 0 && c.Upstream.OwnerID != ad.owner {
 		// The routing policy chose a backend API's upstream in the access
 		// phase, as APIcast's does (after the token was verified): only that
 		// backend's rules, and the product's, add usage, as APIcast's
