@@ -37,19 +37,31 @@ type servicesPage struct {
 // servicesPageSize is how many services one page of the list shows.
 const servicesPageSize = 100
 
-// serveServices serves the list of services, a page at a time.
-func (c *Console) serveServices(w http.ResponseWriter, r *http.Request, base Page) {
-	snap := c.cfg.Snapshot()
+// servicesByName is every service, by name then id, as the lists of
+// services show them.
+func servicesByName(snap *composition.Snapshot) []*composition.Service {
 	services := snap.Services.All()
 	slices.SortFunc(services, func(a, b *composition.Service) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
 	})
-	page := pageOf("services", pageParam(r.URL.Query()), len(services), servicesPageSize, func(n int) string {
-		if n == 1 {
-			return Prefix + "services"
+	return services
+}
+
+// servicesPageOf is the page of n services r asks for, of the list at path.
+func servicesPageOf(r *http.Request, n int, path string) pageInfo {
+	return pageOf("services", pageParam(r.URL.Query()), n, servicesPageSize, func(k int) string {
+		if k == 1 {
+			return path
 		}
-		return Prefix + "services?page=" + strconv.Itoa(n)
+		return path + "?page=" + strconv.Itoa(k)
 	})
+}
+
+// serveServices serves the list of services, a page at a time.
+func (c *Console) serveServices(w http.ResponseWriter, r *http.Request, base Page) {
+	snap := c.cfg.Snapshot()
+	services := servicesByName(snap)
+	page := servicesPageOf(r, len(services), Prefix+"services")
 	lo, hi := page.bounds()
 	rows := make([]serviceRow, 0, hi-lo)
 	for _, s := range services[lo:hi] {

@@ -126,16 +126,8 @@ func (c *Console) serveTraffic(w http.ResponseWriter, r *http.Request, base Page
 // thousands of services gets a bounded page), and the busiest applications
 // of every service.
 func (c *Console) serveTrafficOverview(w http.ResponseWriter, r *http.Request, base Page, snap *composition.Snapshot, now time.Time, win window) {
-	services := snap.Services.All()
-	slices.SortFunc(services, func(a, b *composition.Service) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
-	})
-	page := pageOf("services", pageParam(r.URL.Query()), len(services), servicesPageSize, func(n int) string {
-		if n == 1 {
-			return Prefix + "traffic"
-		}
-		return Prefix + "traffic?page=" + strconv.Itoa(n)
-	})
+	services := servicesByName(snap)
+	page := servicesPageOf(r, len(services), Prefix+"traffic")
 	lo, hi := page.bounds()
 	ov := trafficOverview{Page: page}
 	var all []appTraffic

@@ -53,60 +53,21 @@ const (
 	largeServices  = 1000
 	largeAppsPer   = 10
 	largeInstances = 200
-	largeWriters   = 8
 	xssName        = `<img src=x onerror=alert(1)>`
 	xssService     = 777
 	watchWindow    = 16 * time.Second // past one 15 s heartbeat of the event stream
 )
 
-// parallel runs f(0..n-1) on largeWriters goroutines.
-func parallel(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range largeWriters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
 // composeLargeHome makes the composition through the Admin API and returns
 // the services' ids.
 func composeLargeHome(t *testing.T, co *testenv.Coordinator) []string {
 	t.Helper()
-	sids, plans := make([]string, largeServices), make([]string, largeServices)
-	start := time.Now()
-	parallel(largeServices, func(i int) {
-		name := fmt.Sprintf("S%04d", i)
+	return co.ComposeLarge(t, largeServices, largeAppsPer, func(i int) string {
 		if i == xssService {
-			name = xssName
+			return xssName
 		}
-		sids[i] = co.Create(t, "/admin/api/services.json", "name="+url.QueryEscape(name)+fmt.Sprintf("&system_name=svc%04d", i))
-		plans[i] = co.Create(t, "/admin/api/services/"+sids[i]+"/application_plans.json", "name=Basic&system_name=basic")
+		return fmt.Sprintf("S%04d", i)
 	})
-	accounts := make([]string, largeAppsPer)
-	parallel(largeAppsPer, func(j int) {
-		accounts[j] = co.Create(t, "/admin/api/signup.json",
-			fmt.Sprintf("org_name=Org%d&username=user%d&email=u%d@example.com&password=s3cret-pass&application_plan_id=%s", j, j, j, plans[0]))
-	})
-	parallel(largeServices*largeAppsPer, func(k int) {
-		i, j := k/largeAppsPer, k%largeAppsPer
-		if i == 0 {
-			return // the signup made it
-		}
-		co.Create(t, "/admin/api/accounts/"+accounts[j]+"/applications.json", fmt.Sprintf("name=A%d-%d&plan_id=%s", i, j, plans[i]))
-	})
-	t.Logf("composition of %d services × %d applications made in %v", largeServices, largeAppsPer, time.Since(start))
-	return sids
 }
 
 // fleet registers largeInstances instances, service svc%04d of i%50 for
@@ -115,7 +76,7 @@ func fleet(t *testing.T, co *testenv.Coordinator) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	clients := make([]*client.Client, largeInstances)
-	parallel(largeInstances, func(i int) {
+	testenv.InParallel(largeInstances, func(i int) {
 		c, err := client.New(client.Config{Address: co.URL, Token: testenv.AgentToken, Timeout: 30 * time.Second})
 		require.NoError(t, err)
 		_, err = c.Register(ctx, fmt.Sprintf("inst-%03d", i), &registry.Registration{Service: fmt.Sprintf("svc%04d", i%50),

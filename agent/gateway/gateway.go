@@ -111,10 +111,8 @@ func New(cfg Config, upstream *url.URL, self string, ledger Admitter, reg *prome
 		TLSClientConfig:        g.upstreamTLS(),
 		ForceAttemptHTTP2:      true,                 // to https upstreams that offer it (a custom TLSClientConfig turns it off otherwise)
 		MaxResponseHeaderBytes: http1.MaxHeaderBytes, // as the lean forwarder's: Go's default is 10 MB
-		// An HTTP/2 connection, shared by every request, is pinged after
-		// 5 s without a frame and dropped 3 s later unanswered: one whose
-		// host went silent was otherwise kept, every request on it timing
-		// out, until TCP gave up.
+		// A shared HTTP/2 connection silent for 5 s is pinged, and dropped 3 s
+		// later unanswered: kept, every request on it timed out until TCP gave up.
 		HTTP2: &http.HTTP2Config{SendPingTimeout: 5 * time.Second, PingTimeout: 3 * time.Second},
 	}
 	g.requests.New = func() any {

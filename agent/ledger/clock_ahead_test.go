@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -32,12 +31,9 @@ func TestAcknowledgedUsageStillCountsWhenTheAgentsClockDiffers(t *testing.T) {
 	co := testenv.StartCoordinator(t)
 	home := co.Home(t)
 	ctx := context.Background()
-	num := func(s string) int64 { n, err := strconv.ParseInt(s, 10, 64); require.NoError(t, err); return n }
-	svc := num(co.Create(t, "/admin/api/services.json", "name=Drift&system_name=drift"))
-	metric := num(co.Create(t, fmt.Sprintf("/admin/api/services/%d/metrics.json", svc), "friendly_name=Calls&system_name=calls&unit=call"))
-	plan := num(co.Create(t, fmt.Sprintf("/admin/api/services/%d/application_plans.json", svc), "name=P"))
+	m := newMeteredService(t, co, "drift")
+	svc, metric, plan := m.svc, m.metric, m.plan
 	co.Create(t, fmt.Sprintf("/admin/api/application_plans/%d/metrics/%d/limits.json", plan, metric), "period=minute&value=3")
-	acct := num(co.Create(t, "/admin/api/signup.json", fmt.Sprintf("org_name=Org&username=ann&email=ann@example.com&password=s3cret-pass&application_plan_id=%d", plan)))
 	limit := &composition.UsageLimit{PlanID: plan, MetricID: metric, Period: "minute", Value: 3}
 	calls := []composition.Hit{{MetricID: metric, Delta: 1}}
 
@@ -49,7 +45,7 @@ func TestAcknowledgedUsageStillCountsWhenTheAgentsClockDiffers(t *testing.T) {
 		{"behind", -2 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := num(co.Create(t, fmt.Sprintf("/admin/api/accounts/%d/applications.json", acct), fmt.Sprintf("name=%s&plan_id=%d", tc.name, plan)))
+			app := m.app(t, tc.name)
 			application := &composition.Application{ID: app, ServiceID: svc, PlanID: plan}
 			id := "drift-" + tc.name
 			l, err := New(t.TempDir(), id, func() int64 { return svc }, zerolog.Nop())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -33,11 +32,8 @@ func TestUsageCountedAfterAClockStepCountsBesideEntriesOutOfWindow(t *testing.T)
 	co := testenv.StartCoordinator(t)
 	home := co.Home(t)
 	ctx := context.Background()
-	num := func(s string) int64 { n, err := strconv.ParseInt(s, 10, 64); require.NoError(t, err); return n }
-	svc := num(co.Create(t, "/admin/api/services.json", "name=Pi&system_name=pi"))
-	metric := num(co.Create(t, fmt.Sprintf("/admin/api/services/%d/metrics.json", svc), "friendly_name=Calls&system_name=calls&unit=call"))
-	plan := num(co.Create(t, fmt.Sprintf("/admin/api/services/%d/application_plans.json", svc), "name=P"))
-	acct := num(co.Create(t, "/admin/api/signup.json", fmt.Sprintf("org_name=Org&username=pi&email=pi@example.com&password=s3cret-pass&application_plan_id=%d", plan)))
+	m := newMeteredService(t, co, "pi")
+	svc, metric := m.svc, m.metric
 
 	for _, tc := range []struct {
 		name  string
@@ -48,7 +44,7 @@ func TestUsageCountedAfterAClockStepCountsBesideEntriesOutOfWindow(t *testing.T)
 		{"stepped back from two hours ahead", time.Now().Add(2 * time.Hour)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := num(co.Create(t, fmt.Sprintf("/admin/api/accounts/%d/applications.json", acct), fmt.Sprintf("name=app%d&plan_id=%d", time.Now().UnixNano(), plan)))
+			app := m.app(t, fmt.Sprintf("app%d", time.Now().UnixNano()))
 			id := fmt.Sprintf("pi-%d", time.Now().UnixNano())
 			dir := t.TempDir()
 			l, err := New(dir, id, func() int64 { return svc }, zerolog.Nop())
