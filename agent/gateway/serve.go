@@ -50,7 +50,7 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
-	capped := http1.LimitConns(ln, boundedConns(cmp.Or(g.cfg.MaxConns, DefaultMaxConns), g.log))
+	capped := http1.LimitConns(ln, boundedConns(g.cfg.MaxConns, g.log))
 	bodyTimeout := cmp.Or(g.cfg.BodyTimeout, DefaultBodyTimeout)
 	g.capd.Store(capped)
 	ln = capped

@@ -174,10 +174,16 @@ func coordinatorConns(c *cli.Context) int {
 	want := c.Int("max-connections")
 	nofile := fdbudget.Limit()
 	n, lowered := fdbudget.Bound(want, fdbudget.ServerConns(nofile))
-	if lowered {
-		log := loggerFrom(c)
-		log.Warn().Int("max_connections", want).Uint64("open_file_limit", nofile).Int("bounded_to", n).
-			Msg("max connections exceed the open file limit; bounded so that home keeps descriptors of its own (raise the limit: ulimit -n, LimitNOFILE=)")
+	if !lowered {
+		return n
 	}
+	// A bound given is warned of; the default lowered is only said.
+	log := loggerFrom(c)
+	ev := log.Info()
+	if c.IsSet("max-connections") {
+		ev = log.Warn()
+	}
+	ev.Int("max_connections", want).Uint64("open_file_limit", nofile).Int("bounded_to", n).
+		Msg("max connections exceed the open file limit; bounded so that home keeps descriptors of its own (raise the limit: ulimit -n, LimitNOFILE=)")
 	return n
 }
