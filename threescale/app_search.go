@@ -88,8 +88,8 @@ func appNameSearch(query string) func(*composition.Application) bool {
 			return func(app *composition.Application) bool { return app.UserKey == key }
 		}
 	}
-	pattern := likeContains(query)
-	return func(app *composition.Application) bool { return likeMatch(pattern, app.Name) }
+	pattern := compileLike(likeContains(query))
+	return func(app *composition.Application) bool { return pattern.match(app.Name) }
 }
 
 // likeContains is Contract.by_name's pattern: text.sub(/(^[^%])/, '%\1')
@@ -120,12 +120,13 @@ type likeToken struct {
 	one, any bool
 }
 
-// likeMatch reports whether s matches the SQL LIKE pattern, as MySQL
-// matches it under porta's case-insensitive collation: "%" any run, "_" any
-// one character, a backslash escaping the next character, letters compared
-// without case.
-func likeMatch(pattern, s string) bool {
-	var p []likeToken
+// likePattern is an SQL LIKE pattern read into its tokens.
+type likePattern []likeToken
+
+// compileLike reads pattern as MySQL reads it: "%" any run, "_" any one
+// character, a backslash escaping the next character.
+func compileLike(pattern string) likePattern {
+	var p likePattern
 	for i := 0; i < len(pattern); {
 		r, n := utf8.DecodeRuneInString(pattern[i:])
 		i += n
@@ -142,6 +143,12 @@ func likeMatch(pattern, s string) bool {
 			p = append(p, likeToken{r: r})
 		}
 	}
+	return p
+}
+
+// match reports whether s matches the pattern as MySQL matches it under
+// porta's case-insensitive collation: letters compared without case.
+func (p likePattern) match(s string) bool {
 	t := []rune(s)
 	// Greedy matching with backtracking to the last "%".
 	pi, ti, star, mark := 0, 0, -1, 0
