@@ -13,6 +13,23 @@ import (
 	"github.com/portolan/portolan/composition"
 )
 
+// clockedRateLimit builds a rate_limit chain of conf whose clock reads
+// *now, and returns a function serving one request through it, its status.
+func clockedRateLimit(t *testing.T, conf string, now *time.Time) func() int {
+	t.Helper()
+	env := &Env{ServiceID: 7, Log: zerolog.Nop(), Metrics: NewMetrics(prometheus.NewRegistry()), Shared: &Shared{},
+		Now: func() time.Time { return *now }}
+	c, err := Build([]composition.PolicyConfig{policyConfig("rate_limit", conf)}, nil, env)
+	require.NoError(t, err)
+	return func() int {
+		w := httptest.NewRecorder()
+		var ctx Context
+		c.Acquire(&ctx, w, httptest.NewRequest("GET", "/", nil))
+		c.Serve(&ctx, ForwarderFunc(func(ctx *Context) { ctx.W.WriteHeader(200) }))
+		return w.Code
+	}
+}
+
 // A fixed window is placed by the wall clock (its start is a multiple of
 // the window), and the wall clock steps: NTP corrects a drifting clock, a
 // Raspberry Pi without an RTC is stepped once NTP answers. A step back
@@ -25,18 +42,8 @@ import (
 // 0) { ms = 0; }"): a clock gone back leaks nothing.
 func TestFixedWindowGivesNoCreditForAClockSteppedBack(t *testing.T) {
 	now := time.Unix(1_800_000_000+30, 0) // 30 s into a minute
-	env := &Env{ServiceID: 7, Log: zerolog.Nop(), Metrics: NewMetrics(prometheus.NewRegistry()), Shared: &Shared{},
-		Now: func() time.Time { return now }}
-	c, err := Build([]composition.PolicyConfig{policyConfig("rate_limit", `{"fixed_window_limiters":[
-		{"key":{"name":"k"},"count":2,"window":60}]}`)}, nil, env)
-	require.NoError(t, err)
-	serve := func() int {
-		w := httptest.NewRecorder()
-		var ctx Context
-		c.Acquire(&ctx, w, httptest.NewRequest("GET", "/", nil))
-		c.Serve(&ctx, ForwarderFunc(func(ctx *Context) { ctx.W.WriteHeader(200) }))
-		return w.Code
-	}
+	serve := clockedRateLimit(t, `{"fixed_window_limiters":[
+		{"key":{"name":"k"},"count":2,"window":60}]}`, &now)
 	var codes []int
 	for range 3 {
 		codes = append(codes, serve())
@@ -64,18 +71,8 @@ func TestFixedWindowGivesNoCreditForAClockSteppedBack(t *testing.T) {
 // ("if (ms < -60000) { ms = 1; }"), never as time to wait.
 func TestFixedWindowDoesNotBlockForALongClockStepBack(t *testing.T) {
 	now := time.Unix(1_800_000_000+30, 0)
-	env := &Env{ServiceID: 7, Log: zerolog.Nop(), Metrics: NewMetrics(prometheus.NewRegistry()), Shared: &Shared{},
-		Now: func() time.Time { return now }}
-	c, err := Build([]composition.PolicyConfig{policyConfig("rate_limit", `{"fixed_window_limiters":[
-		{"key":{"name":"k"},"count":1,"window":60}]}`)}, nil, env)
-	require.NoError(t, err)
-	serve := func() int {
-		w := httptest.NewRecorder()
-		var ctx Context
-		c.Acquire(&ctx, w, httptest.NewRequest("GET", "/", nil))
-		c.Serve(&ctx, ForwarderFunc(func(ctx *Context) { ctx.W.WriteHeader(200) }))
-		return w.Code
-	}
+	serve := clockedRateLimit(t, `{"fixed_window_limiters":[
+		{"key":{"name":"k"},"count":1,"window":60}]}`, &now)
 	require.Equal(t, 200, serve())
 	require.Equal(t, 429, serve())
 	now = now.Add(-2 * time.Hour)

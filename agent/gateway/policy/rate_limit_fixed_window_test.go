@@ -1,16 +1,10 @@
 package policy
 
 import (
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/portolan/portolan/composition"
 )
 
 // Fixed windows of one key with different windows ("2 a minute" and "100
@@ -18,19 +12,9 @@ import (
 // start, do: each limits, rather than starting the other's window over.
 func TestFixedWindowsOfOneKeyCountApart(t *testing.T) {
 	now := time.Unix(1_800_000_000+20*60, 0) // 20 minutes into an hour
-	env := &Env{ServiceID: 7, Log: zerolog.Nop(), Metrics: NewMetrics(prometheus.NewRegistry()), Shared: &Shared{},
-		Now: func() time.Time { return now }}
-	c, err := Build([]composition.PolicyConfig{policyConfig("rate_limit", `{"fixed_window_limiters":[
+	serve := clockedRateLimit(t, `{"fixed_window_limiters":[
 		{"key":{"name":"k"},"count":2,"window":60},
-		{"key":{"name":"k"},"count":3,"window":3600}]}`)}, nil, env)
-	require.NoError(t, err)
-	serve := func() int {
-		w := httptest.NewRecorder()
-		var ctx Context
-		c.Acquire(&ctx, w, httptest.NewRequest("GET", "/", nil))
-		c.Serve(&ctx, ForwarderFunc(func(ctx *Context) { ctx.W.WriteHeader(200) }))
-		return w.Code
-	}
+		{"key":{"name":"k"},"count":3,"window":3600}]}`, &now)
 	var codes []int
 	for range 3 {
 		codes = append(codes, serve())
